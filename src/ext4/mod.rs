@@ -1,0 +1,19 @@
+//! The ext4 on-disk format: parsing, serialization and checksums.
+//!
+//! Nothing here does I/O or holds policy; callers hand in byte slices.
+
+pub mod blockmap;
+pub mod csum;
+pub mod dir;
+pub mod error;
+pub mod extents;
+pub mod group;
+pub mod hash;
+pub mod htree;
+pub mod inode;
+pub mod superblock;
+pub mod types;
+pub mod xattr;
+
+pub use error::FormatError;
+pub use types::{BlockNo, Generation, InodeNo};

@@ -1,0 +1,1 @@
+//! Filesystem operations by inode number (in progress).

@@ -1,0 +1,1 @@
+//! Maps FUSE requests onto the fs layer (in progress).

@@ -1,0 +1,12 @@
+//! fuse4fs: an ext4 filesystem server in user space over FUSE.
+//!
+//! Layers, dependencies pointing one way:
+//! - [`ext4`]: the on-disk format (parse, serialize, checksums); no policy.
+//! - [`fs`]: operations by inode number (block cache, extent mapping,
+//!   directories, xattrs); no FUSE types.
+//! - [`fuse`]: the kernel protocol transport and the request adapter that
+//!   maps FUSE requests onto [`fs`].
+
+pub mod ext4;
+pub mod fs;
+pub mod fuse;
