@@ -1,1 +1,109 @@
-//! (in progress)
+//! Block group descriptors (32-byte and 64-byte forms) and their checksums.
+
+use super::csum::{crc16, crc32c_raw};
+use super::superblock::Superblock;
+use super::types::{le16, le32};
+use super::{BlockNo, FormatError};
+
+/// bg_flags bits.
+pub const BG_INODE_UNINIT: u16 = 0x1;
+pub const BG_BLOCK_UNINIT: u16 = 0x2;
+pub const BG_INODE_ZEROED: u16 = 0x4;
+
+const CHECKSUM_OFFSET: usize = 0x1E;
+
+/// One group descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupDesc {
+    pub block_bitmap: BlockNo,
+    pub inode_bitmap: BlockNo,
+    pub inode_table: BlockNo,
+    pub free_blocks_count: u32,
+    pub free_inodes_count: u32,
+    pub used_dirs_count: u32,
+    pub flags: u16,
+    pub itable_unused: u32,
+    pub block_bitmap_csum: u32,
+    pub inode_bitmap_csum: u32,
+    pub checksum: u16,
+}
+
+impl GroupDesc {
+    /// Parses one descriptor of `sb.desc_size` bytes.
+    pub fn parse(sb: &Superblock, b: &[u8]) -> Self {
+        let wide = sb.desc_size >= 64;
+        let hi32 = |off: usize| if wide { (le32(b, off) as u64) << 32 } else { 0 };
+        let hi16 = |off: usize| if wide { (le16(b, off) as u32) << 16 } else { 0 };
+        GroupDesc {
+            block_bitmap: BlockNo(le32(b, 0x0) as u64 | hi32(0x20)),
+            inode_bitmap: BlockNo(le32(b, 0x4) as u64 | hi32(0x24)),
+            inode_table: BlockNo(le32(b, 0x8) as u64 | hi32(0x28)),
+            free_blocks_count: le16(b, 0xC) as u32 | hi16(0x2C),
+            free_inodes_count: le16(b, 0xE) as u32 | hi16(0x2E),
+            used_dirs_count: le16(b, 0x10) as u32 | hi16(0x30),
+            flags: le16(b, 0x12),
+            itable_unused: le16(b, 0x1C) as u32 | hi16(0x32),
+            block_bitmap_csum: le16(b, 0x18) as u32 | hi16(0x38),
+            inode_bitmap_csum: le16(b, 0x1A) as u32 | hi16(0x3A),
+            checksum: le16(b, CHECKSUM_OFFSET),
+        }
+    }
+
+    /// The checksum the descriptor bytes `b` of group `group` should carry,
+    /// or None when the filesystem has no descriptor checksums.
+    pub fn expected_checksum(sb: &Superblock, group: u32, b: &[u8]) -> Option<u16> {
+        let ds = sb.desc_size as usize;
+        let gle = group.to_le_bytes();
+        if sb.metadata_csum() {
+            let mut crc = crc32c_raw(sb.csum_seed(), &gle);
+            crc = crc32c_raw(crc, &b[..CHECKSUM_OFFSET]);
+            crc = crc32c_raw(crc, &[0, 0]);
+            crc = crc32c_raw(crc, &b[CHECKSUM_OFFSET + 2..ds]);
+            Some((crc & 0xFFFF) as u16)
+        } else if sb.gdt_csum() {
+            let mut crc = crc16(!0, &sb.uuid);
+            crc = crc16(crc, &gle);
+            crc = crc16(crc, &b[..CHECKSUM_OFFSET]);
+            if ds > CHECKSUM_OFFSET + 2 {
+                crc = crc16(crc, &b[CHECKSUM_OFFSET + 2..ds]);
+            }
+            Some(crc)
+        } else {
+            None
+        }
+    }
+
+    /// Checks the checksum and that the metadata blocks lie inside the
+    /// filesystem.
+    pub fn verify(&self, sb: &Superblock, group: u32, b: &[u8]) -> Result<(), FormatError> {
+        if let Some(want) = Self::expected_checksum(sb, group, b)
+            && want != self.checksum
+        {
+            return Err(FormatError::BadChecksum { what: format!("group descriptor {group}") });
+        }
+        let itable_blocks =
+            (sb.inodes_per_group as u64 * sb.inode_size as u64).div_ceil(sb.block_size() as u64);
+        let in_fs = |b: BlockNo, len: u64| {
+            b.0 >= sb.first_data_block as u64 && b.0.checked_add(len).is_some_and(|e| e <= sb.blocks_count)
+        };
+        if !in_fs(self.block_bitmap, 1) || !in_fs(self.inode_bitmap, 1) || !in_fs(self.inode_table, itable_blocks) {
+            return Err(FormatError::corrupt(
+                format!("group descriptor {group}"),
+                "bitmap or inode table outside the filesystem",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether inode slot `index` (0-based within the group) can hold an
+    /// initialised inode: uninitialised tables hold garbage.
+    pub fn inode_slot_initialised(&self, sb: &Superblock, index: u32) -> bool {
+        if !(sb.metadata_csum() || sb.gdt_csum()) {
+            return true;
+        }
+        if self.flags & BG_INODE_UNINIT != 0 {
+            return false;
+        }
+        index < sb.inodes_per_group.saturating_sub(self.itable_unused)
+    }
+}

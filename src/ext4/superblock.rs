@@ -1,1 +1,434 @@
-//! (in progress)
+//! The ext4 superblock: parsing, validation, feature checks and the
+//! geometry derived from it (group count, descriptor locations, backups).
+
+use super::csum::crc32c_raw;
+use super::types::{le16, le32};
+use super::{BlockNo, FormatError};
+
+/// Byte offset of the primary superblock in the image.
+pub const SUPERBLOCK_OFFSET: u64 = 1024;
+/// Size of the on-disk superblock.
+pub const SUPERBLOCK_SIZE: usize = 1024;
+const MAGIC: u16 = 0xEF53;
+
+/// compat features.
+pub mod compat {
+    pub const HAS_JOURNAL: u32 = 0x4;
+    pub const EXT_ATTR: u32 = 0x8;
+    pub const RESIZE_INODE: u32 = 0x10;
+    pub const DIR_INDEX: u32 = 0x20;
+    pub const SPARSE_SUPER2: u32 = 0x200;
+    pub const FAST_COMMIT: u32 = 0x400;
+    pub const ORPHAN_FILE: u32 = 0x1000;
+}
+
+/// incompat features.
+pub mod incompat {
+    pub const COMPRESSION: u32 = 0x1;
+    pub const FILETYPE: u32 = 0x2;
+    pub const RECOVER: u32 = 0x4;
+    pub const JOURNAL_DEV: u32 = 0x8;
+    pub const META_BG: u32 = 0x10;
+    pub const EXTENTS: u32 = 0x40;
+    pub const BIT64: u32 = 0x80;
+    pub const MMP: u32 = 0x100;
+    pub const FLEX_BG: u32 = 0x200;
+    pub const EA_INODE: u32 = 0x400;
+    pub const DIRDATA: u32 = 0x1000;
+    pub const CSUM_SEED: u32 = 0x2000;
+    pub const LARGEDIR: u32 = 0x4000;
+    pub const INLINE_DATA: u32 = 0x8000;
+    pub const ENCRYPT: u32 = 0x10000;
+    pub const CASEFOLD: u32 = 0x20000;
+}
+
+/// ro_compat features.
+pub mod ro_compat {
+    pub const SPARSE_SUPER: u32 = 0x1;
+    pub const LARGE_FILE: u32 = 0x2;
+    pub const HUGE_FILE: u32 = 0x8;
+    pub const GDT_CSUM: u32 = 0x10;
+    pub const DIR_NLINK: u32 = 0x20;
+    pub const EXTRA_ISIZE: u32 = 0x40;
+    pub const HAS_SNAPSHOT: u32 = 0x80;
+    pub const QUOTA: u32 = 0x100;
+    pub const BIGALLOC: u32 = 0x200;
+    pub const METADATA_CSUM: u32 = 0x400;
+    pub const REPLICA: u32 = 0x800;
+    pub const READONLY: u32 = 0x1000;
+    pub const PROJECT: u32 = 0x2000;
+    pub const SHARED_BLOCKS: u32 = 0x4000;
+    pub const VERITY: u32 = 0x8000;
+    pub const ORPHAN_PRESENT: u32 = 0x10000;
+}
+
+const INCOMPAT_NAMES: &[(u32, &str)] = &[
+    (incompat::COMPRESSION, "compression"),
+    (incompat::FILETYPE, "filetype"),
+    (incompat::RECOVER, "needs_recovery"),
+    (incompat::JOURNAL_DEV, "journal_dev"),
+    (incompat::META_BG, "meta_bg"),
+    (incompat::EXTENTS, "extent"),
+    (incompat::BIT64, "64bit"),
+    (incompat::MMP, "mmp"),
+    (incompat::FLEX_BG, "flex_bg"),
+    (incompat::EA_INODE, "ea_inode"),
+    (incompat::DIRDATA, "dirdata"),
+    (incompat::CSUM_SEED, "metadata_csum_seed"),
+    (incompat::LARGEDIR, "large_dir"),
+    (incompat::INLINE_DATA, "inline_data"),
+    (incompat::ENCRYPT, "encrypt"),
+    (incompat::CASEFOLD, "casefold"),
+];
+
+/// incompat features this implementation reads.
+const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
+    | incompat::RECOVER
+    | incompat::META_BG
+    | incompat::EXTENTS
+    | incompat::BIT64
+    | incompat::MMP
+    | incompat::FLEX_BG
+    | incompat::CSUM_SEED
+    | incompat::LARGEDIR
+    | incompat::INLINE_DATA;
+
+/// ro_compat features that change how data is laid out so that reading
+/// without understanding them would show wrong contents.
+const RO_COMPAT_REFUSED: &[(u32, &str)] = &[
+    (ro_compat::BIGALLOC, "bigalloc"),
+    (ro_compat::VERITY, "verity"),
+    (ro_compat::HAS_SNAPSHOT, "snapshot"),
+    (ro_compat::REPLICA, "replica"),
+    (ro_compat::SHARED_BLOCKS, "shared_blocks"),
+];
+
+/// s_flags bits.
+pub const FLAG_SIGNED_HASH: u32 = 0x1;
+pub const FLAG_UNSIGNED_HASH: u32 = 0x2;
+
+/// The parsed superblock with the fields fuse4fs uses.
+#[derive(Debug, Clone)]
+pub struct Superblock {
+    pub inodes_count: u32,
+    pub blocks_count: u64,
+    pub r_blocks_count: u64,
+    pub free_blocks_count: u64,
+    pub free_inodes_count: u32,
+    pub first_data_block: u32,
+    pub log_block_size: u32,
+    pub blocks_per_group: u32,
+    pub inodes_per_group: u32,
+    pub state: u16,
+    pub rev_level: u32,
+    pub first_ino: u32,
+    pub inode_size: u16,
+    pub feature_compat: u32,
+    pub feature_incompat: u32,
+    pub feature_ro_compat: u32,
+    pub uuid: [u8; 16],
+    pub volume_name: [u8; 16],
+    pub reserved_gdt_blocks: u16,
+    pub journal_inum: u32,
+    pub last_orphan: u32,
+    pub hash_seed: [u32; 4],
+    pub def_hash_version: u8,
+    pub desc_size: u16,
+    pub first_meta_bg: u32,
+    pub min_extra_isize: u16,
+    pub flags: u32,
+    pub backup_bgs: [u32; 2],
+    pub checksum_seed: u32,
+    pub checksum: u32,
+}
+
+impl Superblock {
+    /// Parses and validates the 1024 bytes at [`SUPERBLOCK_OFFSET`].
+    pub fn parse(b: &[u8]) -> Result<Self, FormatError> {
+        if b.len() < SUPERBLOCK_SIZE {
+            return Err(FormatError::corrupt("superblock", "short read"));
+        }
+        if le16(b, 0x38) != MAGIC {
+            return Err(FormatError::BadMagic { what: "superblock (not an ext2/3/4 filesystem)" });
+        }
+        let incompat = le32(b, 0x60);
+        let bit64 = incompat & incompat::BIT64 != 0;
+        let hi = |off: usize| if bit64 { (le32(b, off) as u64) << 32 } else { 0 };
+        let rev_level = le32(b, 0x4C);
+        let sb = Superblock {
+            inodes_count: le32(b, 0x0),
+            blocks_count: le32(b, 0x4) as u64 | hi(0x150),
+            r_blocks_count: le32(b, 0x8) as u64 | hi(0x154),
+            free_blocks_count: le32(b, 0xC) as u64 | hi(0x158),
+            free_inodes_count: le32(b, 0x10),
+            first_data_block: le32(b, 0x14),
+            log_block_size: le32(b, 0x18),
+            blocks_per_group: le32(b, 0x20),
+            inodes_per_group: le32(b, 0x28),
+            state: le16(b, 0x3A),
+            rev_level,
+            first_ino: if rev_level == 0 { 11 } else { le32(b, 0x54) },
+            inode_size: if rev_level == 0 { 128 } else { le16(b, 0x58) },
+            feature_compat: le32(b, 0x5C),
+            feature_incompat: incompat,
+            feature_ro_compat: le32(b, 0x64),
+            uuid: b[0x68..0x78].try_into().unwrap(),
+            volume_name: b[0x78..0x88].try_into().unwrap(),
+            reserved_gdt_blocks: le16(b, 0xCE),
+            journal_inum: le32(b, 0xE0),
+            last_orphan: le32(b, 0xE8),
+            hash_seed: [le32(b, 0xEC), le32(b, 0xF0), le32(b, 0xF4), le32(b, 0xF8)],
+            def_hash_version: b[0xFC],
+            desc_size: if bit64 { le16(b, 0xFE) } else { 32 },
+            first_meta_bg: le32(b, 0x104),
+            min_extra_isize: le16(b, 0x15C),
+            flags: le32(b, 0x160),
+            backup_bgs: [le32(b, 0x24C), le32(b, 0x250)],
+            checksum_seed: le32(b, 0x270),
+            checksum: le32(b, 0x3FC),
+        };
+        if sb.has_ro_compat(ro_compat::METADATA_CSUM) {
+            let want = crc32c_raw(!0, &b[..0x3FC]);
+            if want != sb.checksum {
+                return Err(FormatError::BadChecksum { what: "superblock".into() });
+            }
+        }
+        sb.validate()?;
+        Ok(sb)
+    }
+
+    fn validate(&self) -> Result<(), FormatError> {
+        let bad = |why: String| Err(FormatError::corrupt("superblock", why));
+        if self.log_block_size > 6 {
+            return bad(format!("block size 2^(10+{}) is too large", self.log_block_size));
+        }
+        let bs = self.block_size() as u64;
+        if self.blocks_per_group == 0 || self.blocks_per_group as u64 > bs * 8 {
+            return bad(format!("{} blocks per group", self.blocks_per_group));
+        }
+        if self.inodes_per_group == 0 || self.inodes_per_group as u64 > bs * 8 {
+            return bad(format!("{} inodes per group", self.inodes_per_group));
+        }
+        let isz = self.inode_size as u64;
+        if isz < 128 || !isz.is_power_of_two() || isz > bs {
+            return bad(format!("inode size {isz}"));
+        }
+        if self.first_data_block as u64 >= self.blocks_count {
+            return bad("first data block beyond the end".into());
+        }
+        if self.has_incompat(incompat::BIT64) {
+            let ds = self.desc_size;
+            if !(64..=1024).contains(&ds) || !ds.is_power_of_two() {
+                return bad(format!("descriptor size {ds}"));
+            }
+        }
+        if self.inodes_count as u64 > self.group_count() as u64 * self.inodes_per_group as u64 {
+            return bad("more inodes than groups can hold".into());
+        }
+        if self.first_ino < 11 || self.first_ino > self.inodes_count {
+            return bad(format!("first inode {}", self.first_ino));
+        }
+        Ok(())
+    }
+
+    /// Refuses features that this implementation cannot read correctly,
+    /// naming them.
+    pub fn check_features_for_read(&self) -> Result<(), FormatError> {
+        let unknown = self.feature_incompat & !INCOMPAT_SUPPORTED;
+        if unknown != 0 {
+            let names: Vec<String> = (0..32)
+                .map(|bit| 1u32 << bit)
+                .filter(|f| unknown & f != 0)
+                .map(|f| {
+                    INCOMPAT_NAMES
+                        .iter()
+                        .find(|(v, _)| *v == f)
+                        .map(|(_, n)| n.to_string())
+                        .unwrap_or_else(|| format!("unknown incompat 0x{f:x}"))
+                })
+                .collect();
+            return Err(FormatError::Unsupported(format!("feature {}", names.join(", "))));
+        }
+        for (f, name) in RO_COMPAT_REFUSED {
+            if self.feature_ro_compat & f != 0 {
+                return Err(FormatError::Unsupported(format!("feature {name}")));
+            }
+        }
+        if self.feature_incompat & incompat::BIT64 == 0 && self.blocks_count > u32::MAX as u64 {
+            return Err(FormatError::corrupt("superblock", "over 2^32 blocks without 64bit"));
+        }
+        Ok(())
+    }
+
+    pub fn has_compat(&self, f: u32) -> bool {
+        self.feature_compat & f != 0
+    }
+    pub fn has_incompat(&self, f: u32) -> bool {
+        self.feature_incompat & f != 0
+    }
+    pub fn has_ro_compat(&self, f: u32) -> bool {
+        self.feature_ro_compat & f != 0
+    }
+
+    /// True when metadata_csum checksums are present.
+    pub fn metadata_csum(&self) -> bool {
+        self.has_ro_compat(ro_compat::METADATA_CSUM)
+    }
+
+    /// True when group descriptors carry the older crc16 (gdt_csum).
+    pub fn gdt_csum(&self) -> bool {
+        !self.metadata_csum() && self.has_ro_compat(ro_compat::GDT_CSUM)
+    }
+
+    /// The seed for every metadata_csum checksum except the superblock's.
+    pub fn csum_seed(&self) -> u32 {
+        if self.has_incompat(incompat::CSUM_SEED) {
+            self.checksum_seed
+        } else {
+            crc32c_raw(!0, &self.uuid)
+        }
+    }
+
+    pub fn block_size(&self) -> u32 {
+        1024 << self.log_block_size
+    }
+
+    pub fn group_count(&self) -> u32 {
+        let data = self.blocks_count - self.first_data_block as u64;
+        data.div_ceil(self.blocks_per_group as u64) as u32
+    }
+
+    /// Group descriptors per block.
+    pub fn descs_per_block(&self) -> u32 {
+        self.block_size() / self.desc_size as u32
+    }
+
+    /// First block of group `g`.
+    pub fn group_first_block(&self, g: u32) -> BlockNo {
+        BlockNo(self.first_data_block as u64 + g as u64 * self.blocks_per_group as u64)
+    }
+
+    /// Whether group `g` holds a superblock backup (and so a GDT copy).
+    pub fn group_has_super(&self, g: u32) -> bool {
+        if g == 0 {
+            return true;
+        }
+        if self.has_compat(compat::SPARSE_SUPER2) {
+            return self.backup_bgs.contains(&g);
+        }
+        if !self.has_ro_compat(ro_compat::SPARSE_SUPER) || g == 1 {
+            return true;
+        }
+        if g % 2 == 0 {
+            return false;
+        }
+        [3u32, 5, 7].iter().any(|&base| {
+            let mut p = base;
+            while p < g {
+                p = match p.checked_mul(base) {
+                    Some(p) => p,
+                    None => return false,
+                };
+            }
+            p == g
+        })
+    }
+
+    /// Block holding the descriptor of group `g` (primary copy).
+    pub fn group_desc_location(&self, g: u32) -> (BlockNo, usize) {
+        let dpb = self.descs_per_block();
+        let index = g / dpb;
+        let within = (g % dpb) as usize * self.desc_size as usize;
+        let first_meta = self.first_meta_bg;
+        if !self.has_incompat(incompat::META_BG) || index < first_meta {
+            return (BlockNo(self.first_data_block as u64 + 1 + index as u64), within);
+        }
+        // meta_bg: each metagroup's descriptors live in its first group,
+        // after the superblock backup if that group has one.
+        let first_group = index * dpb;
+        let base = self.group_first_block(first_group).0;
+        let skip = self.group_has_super(first_group) as u64;
+        (BlockNo(base + skip), within)
+    }
+
+    /// Whether the filesystem's hash uses unsigned char arithmetic.
+    pub fn unsigned_hash(&self) -> bool {
+        self.flags & FLAG_UNSIGNED_HASH != 0
+    }
+
+    /// The volume label as bytes up to the first NUL.
+    pub fn label(&self) -> &[u8] {
+        let end = self.volume_name.iter().position(|&c| c == 0).unwrap_or(16);
+        &self.volume_name[..end]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> Vec<u8> {
+        let mut b = vec![0u8; 1024];
+        b[0x0..0x4].copy_from_slice(&2048u32.to_le_bytes()); // inodes
+        b[0x4..0x8].copy_from_slice(&8192u32.to_le_bytes()); // blocks
+        b[0x14..0x18].copy_from_slice(&1u32.to_le_bytes()); // first data block
+        b[0x18..0x1C].copy_from_slice(&0u32.to_le_bytes()); // 1 KiB blocks
+        b[0x20..0x24].copy_from_slice(&8192u32.to_le_bytes());
+        b[0x28..0x2C].copy_from_slice(&2048u32.to_le_bytes());
+        b[0x38..0x3A].copy_from_slice(&MAGIC.to_le_bytes());
+        b[0x4C..0x50].copy_from_slice(&1u32.to_le_bytes());
+        b[0x54..0x58].copy_from_slice(&11u32.to_le_bytes());
+        b[0x58..0x5A].copy_from_slice(&256u16.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn parses_minimal_superblock() {
+        let sb = Superblock::parse(&minimal()).unwrap();
+        assert_eq!(sb.block_size(), 1024);
+        assert_eq!(sb.group_count(), 1);
+        assert_eq!(sb.group_desc_location(0), (BlockNo(2), 0));
+    }
+
+    #[test]
+    fn rejects_bad_magic_and_bad_geometry() {
+        let mut b = minimal();
+        b[0x38] = 0;
+        assert!(matches!(Superblock::parse(&b), Err(FormatError::BadMagic { .. })));
+        let mut b = minimal();
+        b[0x18] = 40;
+        assert!(Superblock::parse(&b).is_err());
+        let mut b = minimal();
+        b[0x28..0x2C].copy_from_slice(&0u32.to_le_bytes());
+        assert!(Superblock::parse(&b).is_err());
+    }
+
+    #[test]
+    fn metadata_csum_is_verified() {
+        let mut b = minimal();
+        b[0x64..0x68].copy_from_slice(&ro_compat::METADATA_CSUM.to_le_bytes());
+        let c = crc32c_raw(!0, &b[..0x3FC]);
+        b[0x3FC..].copy_from_slice(&c.to_le_bytes());
+        Superblock::parse(&b).unwrap();
+        b[0x3FC] ^= 1;
+        assert!(matches!(Superblock::parse(&b), Err(FormatError::BadChecksum { .. })));
+    }
+
+    #[test]
+    fn unsupported_features_are_named() {
+        let mut b = minimal();
+        b[0x60..0x64].copy_from_slice(&(incompat::ENCRYPT | incompat::CASEFOLD).to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        let e = sb.check_features_for_read().unwrap_err().to_string();
+        assert!(e.contains("encrypt") && e.contains("casefold"), "{e}");
+    }
+
+    #[test]
+    fn sparse_super_backups() {
+        let mut b = minimal();
+        b[0x64..0x68].copy_from_slice(&ro_compat::SPARSE_SUPER.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        let with: Vec<u32> = (0..100).filter(|&g| sb.group_has_super(g)).collect();
+        assert_eq!(with, vec![0, 1, 3, 5, 7, 9, 25, 27, 49, 81]);
+    }
+}

@@ -1,1 +1,252 @@
-//! Filesystem operations by inode number (in progress).
+//! Filesystem operations by inode number: no FUSE types here.
+//!
+//! [`Fs`] owns the image, the parsed superblock and group descriptors and
+//! the shared block cache. Every method takes `&self`; readers run in
+//! parallel (the cache is sharded, image reads are positioned).
+
+pub mod cache;
+pub mod dir;
+pub mod error;
+pub mod extents;
+pub mod file;
+pub mod image;
+pub mod inode;
+pub mod namei;
+pub mod xattr;
+
+mod blockmap;
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::ext4::group::GroupDesc;
+use crate::ext4::superblock::{Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, compat, incompat};
+use crate::ext4::{BlockNo, FormatError};
+use cache::BlockCache;
+pub use error::{FsError, Result};
+use image::Image;
+
+/// Why an image could not be opened, for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: {source}")]
+    Format { path: String, source: FormatError },
+    #[error("{path}: image is truncated: the filesystem needs {need} bytes, the file has {have}")]
+    Truncated { path: String, need: u64, have: u64 },
+    #[error("{path}: the journal needs recovery; replay it first (e2fsck -E journal_only, or a kernel mount)")]
+    NeedsRecovery { path: String },
+}
+
+/// Options that change how the filesystem is served.
+#[derive(Debug, Clone, Default)]
+pub struct FsOptions {
+    /// Blocks held by the metadata cache (0: a default).
+    pub cache_blocks: usize,
+}
+
+/// Statistics for statfs, computed as the kernel's ext4 does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsStats {
+    pub block_size: u32,
+    pub blocks: u64,
+    pub free_blocks: u64,
+    pub avail_blocks: u64,
+    pub inodes: u64,
+    pub free_inodes: u64,
+    pub name_max: u32,
+}
+
+/// An open ext4 filesystem.
+pub struct Fs {
+    image: Image,
+    sb: Superblock,
+    groups: Vec<GroupDesc>,
+    /// Groups whose descriptor failed its checks: their inodes answer EIO.
+    bad_groups: Vec<bool>,
+    cache: BlockCache,
+    csum_seed: u32,
+    overhead: u64,
+}
+
+impl Fs {
+    /// Opens an image read-only, checking the superblock, the features and
+    /// every group descriptor.
+    pub fn open(path: &Path, opts: &FsOptions) -> std::result::Result<Fs, OpenError> {
+        let p = path.display().to_string();
+        let io_err = |source| OpenError::Io { path: p.clone(), source };
+        let file = File::open(path).map_err(io_err)?;
+        let image = Image::new(file).map_err(io_err)?;
+        Self::from_image(image, &p, opts)
+    }
+
+    fn from_image(image: Image, p: &str, opts: &FsOptions) -> std::result::Result<Fs, OpenError> {
+        let fmt = |source| OpenError::Format { path: p.to_string(), source };
+        let mut raw = vec![0u8; SUPERBLOCK_SIZE];
+        if image.len() < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE as u64 {
+            return Err(fmt(FormatError::BadMagic { what: "superblock (image too small for ext2/3/4)" }));
+        }
+        image
+            .read_exact_at(SUPERBLOCK_OFFSET, &mut raw)
+            .map_err(|source| OpenError::Io { path: p.to_string(), source })?;
+        let sb = Superblock::parse(&raw).map_err(fmt)?;
+        sb.check_features_for_read().map_err(fmt)?;
+        if sb.has_incompat(incompat::RECOVER) {
+            return Err(OpenError::NeedsRecovery { path: p.to_string() });
+        }
+        let bs = sb.block_size() as u64;
+        let need = sb.blocks_count * bs;
+        if image.len() < need {
+            return Err(OpenError::Truncated { path: p.to_string(), need, have: image.len() });
+        }
+        let cache_blocks = if opts.cache_blocks == 0 { 16384 } else { opts.cache_blocks };
+        let cache = BlockCache::new(cache_blocks, bs as usize);
+        let mut fs = Fs {
+            csum_seed: sb.csum_seed(),
+            image,
+            groups: Vec::new(),
+            bad_groups: Vec::new(),
+            cache,
+            overhead: 0,
+            sb,
+        };
+        fs.load_groups().map_err(|e| match e {
+            FsError::Io(source) => OpenError::Io { path: p.to_string(), source },
+            FsError::Format(source) => OpenError::Format { path: p.to_string(), source },
+            other => OpenError::Format { path: p.to_string(), source: FormatError::corrupt("groups", other.to_string()) },
+        })?;
+        fs.overhead = fs.compute_overhead(&raw);
+        Ok(fs)
+    }
+
+    fn load_groups(&mut self) -> Result<()> {
+        let n = self.sb.group_count();
+        let ds = self.sb.desc_size as usize;
+        for g in 0..n {
+            let (blk, off) = self.sb.group_desc_location(g);
+            if blk.0 >= self.sb.blocks_count {
+                return Err(crate::fs::error::corrupt("group descriptor table", format!("{blk} outside the filesystem")));
+            }
+            let block = self.cache.get(&self.image, blk)?;
+            let raw = &block[off..off + ds];
+            let gd = GroupDesc::parse(&self.sb, raw);
+            let ok = match gd.verify(&self.sb, g, raw) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!("group {g}: {e}; inodes of this group will answer EIO");
+                    false
+                }
+            };
+            self.groups.push(gd);
+            self.bad_groups.push(!ok);
+        }
+        Ok(())
+    }
+
+    /// Metadata overhead in blocks, as the kernel's ext4_calculate_overhead.
+    fn compute_overhead(&self, raw_sb: &[u8]) -> u64 {
+        let stored = u32::from_le_bytes(raw_sb[0x248..0x24C].try_into().unwrap()) as u64;
+        if stored != 0 {
+            return stored;
+        }
+        let sb = &self.sb;
+        let itb = (sb.inodes_per_group as u64 * sb.inode_size as u64).div_ceil(sb.block_size() as u64);
+        let gdb_count = (sb.group_count() as u64).div_ceil(sb.descs_per_block() as u64);
+        let dpb = sb.descs_per_block();
+        let mut overhead = sb.first_data_block as u64;
+        for g in 0..sb.group_count() {
+            let has_super = sb.group_has_super(g) as u64;
+            let meta_start = sb.first_meta_bg as u64 * dpb as u64;
+            let num_gdb = if sb.has_incompat(incompat::META_BG) && g as u64 >= meta_start {
+                let idx = g % dpb;
+                (idx == 0 || idx == 1 || idx == dpb - 1) as u64
+            } else if has_super == 0 {
+                0
+            } else if sb.has_incompat(incompat::META_BG) {
+                sb.first_meta_bg as u64
+            } else {
+                gdb_count
+            };
+            overhead += has_super + num_gdb + itb + 2;
+        }
+        if sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum != 0 {
+            match self.inode(crate::ext4::InodeNo(sb.journal_inum)) {
+                Ok(j) => overhead += j.size / sb.block_size() as u64,
+                Err(e) => tracing::warn!("journal inode: {e}"),
+            }
+        }
+        overhead
+    }
+
+    /// The parsed superblock.
+    pub fn superblock(&self) -> &Superblock {
+        &self.sb
+    }
+
+    pub fn block_size(&self) -> u32 {
+        self.sb.block_size()
+    }
+
+    /// Reads a metadata block through the cache, refusing blocks outside
+    /// the filesystem.
+    pub(crate) fn block(&self, b: BlockNo) -> Result<cache::Block> {
+        if b.0 < self.sb.first_data_block as u64 || b.0 >= self.sb.blocks_count {
+            return Err(error::corrupt(b.to_string(), "outside the filesystem"));
+        }
+        Ok(self.cache.get(&self.image, b)?)
+    }
+
+    /// Reads file data straight from the image, bypassing the cache.
+    pub(crate) fn read_data(&self, b: BlockNo, within: usize, buf: &mut [u8]) -> Result<()> {
+        let off = b.0 * self.sb.block_size() as u64 + within as u64;
+        Ok(self.image.read_exact_at(off, buf)?)
+    }
+
+    pub(crate) fn csum_seed(&self) -> u32 {
+        self.csum_seed
+    }
+
+    /// Checks that `len` blocks from `b` lie inside the filesystem.
+    pub(crate) fn check_range(&self, b: BlockNo, len: u64, what: impl Fn() -> String) -> Result<()> {
+        let end = b.0.checked_add(len);
+        if b.0 < self.sb.first_data_block as u64 || end.is_none_or(|e| e > self.sb.blocks_count) {
+            return Err(error::corrupt(what(), format!("{b}+{len} outside the filesystem")));
+        }
+        Ok(())
+    }
+
+    /// statfs figures, as the kernel's ext4_statfs reports them.
+    pub fn stats(&self) -> FsStats {
+        let sb = &self.sb;
+        let free_blocks: u64 = self.groups.iter().map(|g| g.free_blocks_count as u64).sum();
+        let free_inodes: u64 = self.groups.iter().map(|g| g.free_inodes_count as u64).sum();
+        let resv = if sb.has_incompat(incompat::EXTENTS) { (sb.blocks_count / 50).min(4096) } else { 0 };
+        let reserved = sb.r_blocks_count + resv;
+        FsStats {
+            block_size: sb.block_size(),
+            blocks: sb.blocks_count.saturating_sub(self.overhead),
+            free_blocks,
+            avail_blocks: free_blocks.saturating_sub(reserved),
+            inodes: sb.inodes_count as u64,
+            free_inodes,
+            name_max: 255,
+        }
+    }
+
+    /// Whether directory entries carry a file type.
+    pub(crate) fn has_filetype(&self) -> bool {
+        self.sb.has_incompat(incompat::FILETYPE)
+    }
+
+    /// Whether htree indexes are honoured.
+    pub(crate) fn has_dir_index(&self) -> bool {
+        self.sb.has_compat(compat::DIR_INDEX)
+    }
+
+    /// Whether the htree may have three levels.
+    pub(crate) fn has_largedir(&self) -> bool {
+        self.sb.has_incompat(incompat::LARGEDIR)
+    }
+}
+

@@ -1,0 +1,63 @@
+//! Errors of filesystem operations, and their one mapping to errno.
+
+use crate::ext4::FormatError;
+use thiserror::Error;
+
+/// Why an operation failed.
+#[derive(Debug, Error)]
+pub enum FsError {
+    /// A structure on disk is corrupt or fails its checksum.
+    #[error("{0}")]
+    Format(#[from] FormatError),
+    #[error("I/O error on the image: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("no such entry")]
+    NotFound,
+    #[error("not a directory")]
+    NotDir,
+    #[error("is a directory")]
+    IsDir,
+    /// The node names an inode that was freed or reused.
+    #[error("stale file handle")]
+    Stale,
+    #[error("no such attribute")]
+    NoAttr,
+    #[error("name too long")]
+    NameTooLong,
+    #[error("invalid argument")]
+    Invalid,
+    /// SEEK_DATA/SEEK_HOLE past the last data.
+    #[error("no more data")]
+    NoData,
+}
+
+impl FsError {
+    /// The errno a caller should see. The only place errors become errnos.
+    pub fn errno(&self) -> i32 {
+        match self {
+            FsError::Format(FormatError::Unsupported(_)) => libc::EOPNOTSUPP,
+            FsError::Format(_) | FsError::Io(_) => libc::EIO,
+            FsError::NotFound => libc::ENOENT,
+            FsError::NotDir => libc::ENOTDIR,
+            FsError::IsDir => libc::EISDIR,
+            FsError::Stale => libc::ESTALE,
+            FsError::NoAttr => libc::ENODATA,
+            FsError::NameTooLong => libc::ENAMETOOLONG,
+            FsError::Invalid => libc::EINVAL,
+            FsError::NoData => libc::ENXIO,
+        }
+    }
+
+    /// Whether the error reports damage worth a log line.
+    pub fn is_corruption(&self) -> bool {
+        matches!(self, FsError::Format(_) | FsError::Io(_))
+    }
+}
+
+/// Result of a filesystem operation.
+pub type Result<T> = std::result::Result<T, FsError>;
+
+/// Shorthand for a corruption found in the fs layer.
+pub(crate) fn corrupt(what: impl Into<String>, why: impl Into<String>) -> FsError {
+    FsError::Format(FormatError::corrupt(what, why))
+}

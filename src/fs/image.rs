@@ -1,0 +1,55 @@
+//! Positioned I/O on the image file.
+
+use positioned_io::{RandomAccessFile, ReadAt};
+use std::fs::File;
+use std::io;
+
+/// The image, read with pread so that workers never share a file offset.
+pub struct Image {
+    file: RandomAccessFile,
+    len: u64,
+}
+
+impl Image {
+    /// Wraps an open image file.
+    pub fn new(file: File) -> io::Result<Self> {
+        let len = image_len(&file)?;
+        Ok(Image { file: RandomAccessFile::try_new(file)?, len })
+    }
+
+    /// Size of the image in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Fills `buf` from `offset`; reading past the end is an error.
+    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.len) {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("read of {} bytes at {offset} past the end of the image ({} bytes)", buf.len(), self.len),
+            ));
+        }
+        self.file.read_exact_at(offset, buf)
+    }
+}
+
+/// The length of a regular file or block device.
+fn image_len(file: &File) -> io::Result<u64> {
+    use std::os::unix::fs::FileTypeExt;
+    let md = file.metadata()?;
+    if md.file_type().is_block_device() {
+        let mut size: u64 = 0;
+        // BLKGETSIZE64 = _IOR(0x12, 114, size_t)
+        let rc = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(file), 0x8008_1272, &mut size) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        return Ok(size);
+    }
+    Ok(md.len())
+}

@@ -1,0 +1,65 @@
+//! Loading inodes by number, and checking that a node still names the
+//! inode it was handed out for.
+
+use super::{Fs, FsError, Result, error};
+use crate::ext4::inode::Inode;
+use crate::ext4::{Generation, InodeNo};
+
+impl Fs {
+    /// Reads and checks inode `ino`. Checksum or structural damage is an
+    /// error naming the inode.
+    pub fn inode(&self, ino: InodeNo) -> Result<Inode> {
+        let sb = self.superblock();
+        if ino.0 == 0 || ino.0 > sb.inodes_count {
+            return Err(error::corrupt(ino.to_string(), "inode number out of range"));
+        }
+        let index = ino.0 - 1;
+        let group = index / sb.inodes_per_group;
+        let slot = index % sb.inodes_per_group;
+        if self.bad_groups[group as usize] {
+            return Err(error::corrupt(ino.to_string(), format!("group {group} descriptor is damaged")));
+        }
+        let gd = &self.groups[group as usize];
+        let isz = sb.inode_size as u64;
+        let byte = slot as u64 * isz;
+        let bs = sb.block_size() as u64;
+        let blk = crate::ext4::BlockNo(gd.inode_table.0 + byte / bs);
+        let block = self.block(blk)?;
+        let within = (byte % bs) as usize;
+        Ok(Inode::parse(sb, ino, &block[within..within + isz as usize])?)
+    }
+
+    /// Whether inode slot `ino` may hold a live inode at all (its group's
+    /// table is initialised there).
+    fn slot_initialised(&self, ino: InodeNo) -> bool {
+        let sb = self.superblock();
+        let index = ino.0 - 1;
+        let gd = &self.groups[(index / sb.inodes_per_group) as usize];
+        gd.inode_slot_initialised(sb, index % sb.inodes_per_group)
+    }
+
+    /// Loads the inode a node refers to. `generation` None skips the
+    /// generation check (the root). A freed inode, an uninitialised slot or
+    /// a different generation is [`FsError::Stale`].
+    pub fn live_inode(&self, ino: InodeNo, generation: Option<Generation>) -> Result<Inode> {
+        let sb = self.superblock();
+        if ino.0 == 0 || ino.0 > sb.inodes_count || (ino != InodeNo::ROOT && ino.0 < sb.first_ino) {
+            return Err(FsError::Stale);
+        }
+        if !self.slot_initialised(ino) {
+            return Err(FsError::Stale);
+        }
+        let inode = self.inode(ino)?;
+        if inode.is_unused() || generation.is_some_and(|g| g != inode.generation) {
+            return Err(FsError::Stale);
+        }
+        Ok(inode)
+    }
+
+    /// Whether `ino` may appear in a directory entry (the kernel's
+    /// ext4_valid_inum).
+    pub fn valid_entry_inode(&self, ino: u32) -> bool {
+        let sb = self.superblock();
+        ino == InodeNo::ROOT.0 || (ino >= sb.first_ino && ino <= sb.inodes_count)
+    }
+}

@@ -1,0 +1,167 @@
+//! Name lookup in a directory: through the htree index when the directory
+//! has one, linearly otherwise (and when the index is damaged, as the
+//! kernel falls back).
+
+use super::extents::Backing;
+use super::{Fs, FsError, Result, error};
+use crate::ext4::dir::DirIter;
+use crate::ext4::hash::{HashVersion, dx_hash};
+use crate::ext4::htree::{self, DxNode};
+use crate::ext4::inode::Inode;
+use crate::ext4::{FormatError, InodeNo};
+
+/// Longest name a directory entry holds.
+pub const NAME_MAX: usize = 255;
+
+/// The inode a name refers to, with the entry's file type code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub ino: InodeNo,
+    pub file_type: u8,
+}
+
+impl Fs {
+    /// Looks `name` up in directory `dir` ("." and ".." included).
+    pub fn lookup(&self, dir: &Inode, name: &[u8]) -> Result<Found> {
+        if !dir.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        if name.len() > NAME_MAX {
+            return Err(FsError::NameTooLong);
+        }
+        let dir_ft = crate::ext4::dir::ft::DIR;
+        match name {
+            b"." => return Ok(Found { ino: dir.ino, file_type: dir_ft }),
+            b".." => return Ok(Found { ino: self.parent_of(dir)?, file_type: dir_ft }),
+            _ => {}
+        }
+        let hit = if self.is_dx(dir) {
+            match self.lookup_dx(dir, name) {
+                Ok(hit) => hit,
+                Err(DxError::Bad(why)) => {
+                    tracing::warn!("{}: htree index unusable ({why}); searching linearly", dir.ino);
+                    self.lookup_linear(dir, name)?
+                }
+                Err(DxError::Fs(e)) => return Err(e),
+            }
+        } else {
+            self.lookup_linear(dir, name)?
+        };
+        let (ino, file_type) = hit.ok_or(FsError::NotFound)?;
+        if !self.valid_entry_inode(ino) {
+            return Err(error::corrupt(format!("{} entry", dir.ino), format!("names reserved inode {ino}")));
+        }
+        Ok(Found { ino: InodeNo(ino), file_type })
+    }
+
+    /// Reads an index block of `dir` by logical number.
+    fn dx_raw_block(&self, dir: &Inode, lblk: u32) -> std::result::Result<crate::fs::cache::Block, DxError> {
+        let nblocks = dir.size.div_ceil(self.block_size() as u64);
+        if lblk as u64 >= nblocks {
+            return Err(DxError::Bad(format!("index points at block {lblk} past the end")));
+        }
+        match self.map_block(dir, lblk as u64)?.backing {
+            Backing::Data(p) => Ok(self.block(p)?),
+            _ => Err(DxError::Bad(format!("index points at hole {lblk}"))),
+        }
+    }
+
+    fn read_dx_node(&self, dir: &Inode, lblk: u32) -> std::result::Result<DxNode, DxError> {
+        let block = self.dx_raw_block(dir, lblk)?;
+        let csum = self.superblock().metadata_csum();
+        let what = || format!("{} htree block {lblk}", dir.ino);
+        let node = htree::parse_node(&block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
+        if csum && !node.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &block) {
+            return Err(DxError::Fs(FormatError::BadChecksum { what: what() }.into()));
+        }
+        Ok(node)
+    }
+
+    fn lookup_dx(&self, dir: &Inode, name: &[u8]) -> std::result::Result<Option<(u32, u8)>, DxError> {
+        let sb = self.superblock();
+        let csum = sb.metadata_csum();
+        let root_block = self.dx_raw_block(dir, 0)?;
+        let what = || format!("{} htree root", dir.ino);
+        let (info, root) = htree::parse_root(&root_block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
+        if csum && !root.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &root_block) {
+            return Err(DxError::Fs(FormatError::BadChecksum { what: what() }.into()));
+        }
+        let max_levels = if self.has_largedir() { 3 } else { 2 };
+        if info.indirect_levels >= max_levels {
+            return Err(DxError::Bad(format!("{} index levels", info.indirect_levels)));
+        }
+        let mut version = info.hash_version;
+        if version <= 2 && sb.unsigned_hash() {
+            version += 3;
+        }
+        let version = HashVersion::from_disk(version).ok_or_else(|| DxError::Bad(format!("hash version {version}")))?;
+        let (hash, _) = dx_hash(name, version, &sb.hash_seed);
+
+        // The path from the root to the current leaf: (node, chosen entry).
+        let mut frames: Vec<(DxNode, usize)> = Vec::new();
+        let mut node = root;
+        loop {
+            let i = node.find(hash);
+            let child = node.entries[i].block;
+            frames.push((node, i));
+            if frames.len() > info.indirect_levels as usize {
+                break;
+            }
+            node = self.read_dx_node(dir, child)?;
+        }
+        loop {
+            let (bottom, i) = frames.last().unwrap();
+            let leaf = bottom.entries[*i].block;
+            if let Some(hit) = self.search_leaf(dir, leaf, name)? {
+                return Ok(Some(hit));
+            }
+            // Names with the same hash may continue in the next leaf.
+            let Some(level) = frames.iter().rposition(|(n, i)| i + 1 < n.entries.len()) else {
+                return Ok(None);
+            };
+            let next_hash = frames[level].0.entries[frames[level].1 + 1].hash;
+            if next_hash & !1 != hash {
+                return Ok(None);
+            }
+            frames.truncate(level + 1);
+            frames[level].1 += 1;
+            while frames.len() <= info.indirect_levels as usize {
+                let (n, i) = frames.last().unwrap();
+                let child = self.read_dx_node(dir, n.entries[*i].block)?;
+                frames.push((child, 0));
+            }
+        }
+    }
+
+    fn search_leaf(&self, dir: &Inode, lblk: u32, name: &[u8]) -> std::result::Result<Option<(u32, u8)>, DxError> {
+        let nblocks = dir.size.div_ceil(self.block_size() as u64);
+        if lblk as u64 >= nblocks {
+            return Err(DxError::Bad(format!("leaf {lblk} past the end")));
+        }
+        let Some(block) = self.dir_block(dir, lblk as u64)? else {
+            return Err(DxError::Bad(format!("leaf {lblk} is a hole")));
+        };
+        let bs = self.block_size() as usize;
+        for e in DirIter::new(&block, bs, self.superblock().inodes_count, self.has_filetype()) {
+            let e = e.map_err(|e| DxError::Fs(super::dir::in_dir(dir, lblk as u64, e)))?;
+            if e.inode != 0 && e.name == name {
+                return Ok(Some((e.inode, e.file_type)));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Why an htree lookup did not finish.
+enum DxError {
+    /// The index is unusable: fall back to a linear search.
+    Bad(String),
+    /// A real error for the caller (checksum, I/O).
+    Fs(FsError),
+}
+
+impl From<FsError> for DxError {
+    fn from(e: FsError) -> Self {
+        DxError::Fs(e)
+    }
+}
