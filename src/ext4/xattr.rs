@@ -1,1 +1,1030 @@
-//! (in progress)
+//! Extended attributes: the in-inode area, external xattr blocks, their
+//! checksum, the mapping between on-disk name indexes and the names the VFS
+//! shows, and ext4's compact POSIX ACL encoding.
+//!
+//! Layout (both places): a magic word (plus, in a block, the rest of a
+//! 32-byte header), then a list of entries padded to 4 bytes and ended by
+//! four zero bytes, then values growing down from the end of the area. An
+//! entry is
+//!
+//! ```text
+//! 0  u8    e_name_len
+//! 1  u8    e_name_index   namespace, see vfs_name()
+//! 2  le16  e_value_offs   from the first entry (in-inode) or block start
+//! 4  le32  e_value_inum   nonzero: value lives in an inode (ea_inode)
+//! 8  le32  e_value_size
+//! 12 le32  e_hash
+//! 16 [u8]  e_name         not NUL-terminated
+//! ```
+//!
+//! Everything here treats its input as hostile: every offset and length is
+//! checked against the slice and a bad one is a [`FormatError`], never a
+//! panic. The checks follow the kernel's `check_xattrs()`: entries must stay
+//! inside the area with room for the terminator, names may not contain NUL,
+//! and a value may not overlap the entry list or run (padded) past the end.
+
+use super::csum::crc32c_raw;
+use super::error::FormatError;
+use super::types::{le16, le32};
+
+/// `h_magic` of an xattr block and of the in-inode xattr area.
+pub const XATTR_MAGIC: u32 = 0xEA02_0000;
+/// Size of an external xattr block's header; entries follow it.
+pub const XATTR_BLOCK_HEADER_LEN: usize = 32;
+/// Offset of `h_checksum` in an xattr block.
+pub const XATTR_BLOCK_CHECKSUM_OFFSET: usize = 0x10;
+
+/// Fixed part of an entry, before the name.
+const ENTRY_HEADER_LEN: usize = 16;
+
+/// On-disk name indexes (`e_name_index`).
+pub const INDEX_USER: u8 = 1;
+pub const INDEX_POSIX_ACL_ACCESS: u8 = 2;
+pub const INDEX_POSIX_ACL_DEFAULT: u8 = 3;
+pub const INDEX_TRUSTED: u8 = 4;
+pub const INDEX_LUSTRE: u8 = 5;
+pub const INDEX_SECURITY: u8 = 6;
+/// "system." attributes with no VFS handler, e.g. `system.data` of
+/// inline_data inodes.
+pub const INDEX_SYSTEM: u8 = 7;
+pub const INDEX_RICHACL: u8 = 8;
+pub const INDEX_ENCRYPTION: u8 = 9;
+pub const INDEX_HURD: u8 = 10;
+
+const POSIX_ACL_ACCESS_NAME: &[u8] = b"system.posix_acl_access";
+const POSIX_ACL_DEFAULT_NAME: &[u8] = b"system.posix_acl_default";
+
+/// Namespaces the kernel's ext4 exposes through the VFS: index, and the
+/// prefix put before the stored suffix. For the two ACL indexes the
+/// "prefix" is the whole name and the stored suffix is empty.
+const VFS_NAMESPACES: &[(u8, &[u8])] = &[
+    (INDEX_USER, b"user."),
+    (INDEX_POSIX_ACL_ACCESS, POSIX_ACL_ACCESS_NAME),
+    (INDEX_POSIX_ACL_DEFAULT, POSIX_ACL_DEFAULT_NAME),
+    (INDEX_TRUSTED, b"trusted."),
+    (INDEX_SECURITY, b"security."),
+    (INDEX_HURD, b"gnu."),
+];
+
+/// Rounds an xattr name or value length up to the 4-byte padding.
+fn pad4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// One extended attribute as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XattrEntry {
+    /// `e_name_index`: the namespace.
+    pub index: u8,
+    /// The name with the namespace prefix stripped, as stored.
+    pub name: Vec<u8>,
+    /// The value as stored (for ACLs, ext4's compact encoding).
+    pub value: Vec<u8>,
+}
+
+impl XattrEntry {
+    /// The full name as `listxattr` shows it, or `None` for namespaces the
+    /// kernel does not list.
+    ///
+    /// Listed: 1 `user.`, 2 `system.posix_acl_access`, 3
+    /// `system.posix_acl_default`, 4 `trusted.`, 6 `security.`, 10 `gnu.`
+    /// (the Hurd namespace, which Linux ext4 also serves). Not listed: 7
+    /// (`system.data` of inline_data and other internal "system"
+    /// attributes), 5 (lustre), 8 (richacl), 9 (encryption context) and
+    /// unknown indexes. Linux also refuses `getxattr("system.data")` with
+    /// EOPNOTSUPP (no handler claims it; checked on a loop-mounted
+    /// inline_data image), so [`split_vfs_name`] does not map it either.
+    ///
+    /// Like the kernel, the prefix and stored suffix are simply joined; an
+    /// ACL entry should have an empty suffix. Whether `trusted.` is shown
+    /// (CAP_SYS_ADMIN), ACLs (`acl` mount option) or `gnu.`/`user.`
+    /// (`user_xattr`) is the caller's policy.
+    pub fn vfs_name(&self) -> Option<Vec<u8>> {
+        let (_, prefix) = VFS_NAMESPACES.iter().find(|(i, _)| *i == self.index)?;
+        let mut full = Vec::with_capacity(prefix.len() + self.name.len());
+        full.extend_from_slice(prefix);
+        full.extend_from_slice(&self.name);
+        Some(full)
+    }
+
+    /// The value as `getxattr` returns it: POSIX ACLs are converted from
+    /// ext4's compact form to the VFS `posix_acl_xattr` form, everything
+    /// else is passed through.
+    pub fn vfs_value(&self) -> Result<Vec<u8>, FormatError> {
+        match self.index {
+            INDEX_POSIX_ACL_ACCESS | INDEX_POSIX_ACL_DEFAULT => acl_disk_to_vfs(&self.value),
+            _ => Ok(self.value.clone()),
+        }
+    }
+}
+
+/// Splits a full VFS name into `(index, stored suffix)` for lookups and
+/// writes. `None` means no ext4 namespace handles it (EOPNOTSUPP), which
+/// includes an empty suffix after a prefix (`"user."`, which the VFS
+/// rejects with EINVAL) and anything after the exact ACL names.
+///
+/// The suffix is not length-checked; a suffix over 255 bytes cannot be
+/// stored and the kernel answers ERANGE.
+pub fn split_vfs_name(full: &[u8]) -> Option<(u8, &[u8])> {
+    for &(index, prefix) in VFS_NAMESPACES {
+        let Some(rest) = full.strip_prefix(prefix) else {
+            continue;
+        };
+        let whole_name = matches!(index, INDEX_POSIX_ACL_ACCESS | INDEX_POSIX_ACL_DEFAULT);
+        // Prefix namespaces need a suffix; whole names must match exactly.
+        if whole_name == rest.is_empty() {
+            return Some((index, rest));
+        }
+    }
+    None
+}
+
+/// Parses the entry list of an xattr area.
+///
+/// `area` is the whole region (in-inode body or block), the list starts at
+/// `first`, and value offsets count from `value_base`.
+fn parse_entries(
+    area: &[u8],
+    first: usize,
+    value_base: usize,
+    what: &str,
+) -> Result<Vec<XattrEntry>, FormatError> {
+    let corrupt = |why: String| FormatError::corrupt(what, why);
+
+    // Pass 1: walk the entry list to find its end.
+    let mut heads = Vec::new();
+    let mut off = first;
+    loop {
+        if off.checked_add(4).is_none_or(|end| end > area.len()) {
+            return Err(corrupt(format!(
+                "entry list at {off} runs past the end without a terminator"
+            )));
+        }
+        if le32(area, off) == 0 {
+            break;
+        }
+        if off + ENTRY_HEADER_LEN > area.len() {
+            return Err(corrupt(format!("entry at {off} truncated")));
+        }
+        let name_len = area[off] as usize;
+        let next = off + pad4(ENTRY_HEADER_LEN + name_len);
+        // The next entry (or the terminator) must start inside the area.
+        if next >= area.len() {
+            return Err(corrupt(format!("name of entry at {off} runs past the end")));
+        }
+        let name = &area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name_len];
+        if name.contains(&0) {
+            return Err(corrupt(format!("name of entry at {off} contains NUL")));
+        }
+        heads.push(off);
+        off = next;
+    }
+    let list_end = off + 4;
+
+    // Pass 2: resolve values.
+    let mut entries = Vec::with_capacity(heads.len());
+    for off in heads {
+        let name_len = area[off] as usize;
+        let index = area[off + 1];
+        let value_offs = le16(area, off + 2) as usize;
+        let value_inum = le32(area, off + 4);
+        let value_size = le32(area, off + 8) as usize;
+        let name = area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name_len].to_vec();
+
+        if value_inum != 0 {
+            return Err(FormatError::Unsupported(format!(
+                "{what}: entry at {off} keeps its value in inode {value_inum} (ea_inode)"
+            )));
+        }
+        let value = if value_size == 0 {
+            Vec::new()
+        } else {
+            let start = value_base + value_offs;
+            if start < list_end {
+                return Err(corrupt(format!(
+                    "value of entry at {off} (at {start}) overlaps the entry list (ends at {list_end})"
+                )));
+            }
+            let fits = start
+                .checked_add(pad4(value_size.min(area.len())))
+                .is_some_and(|end| value_size <= area.len() && end <= area.len());
+            if !fits {
+                return Err(corrupt(format!(
+                    "value of entry at {off} ({value_size} bytes at {start}) runs past the end ({})",
+                    area.len()
+                )));
+            }
+            area[start..start + value_size].to_vec()
+        };
+        entries.push(XattrEntry { index, name, value });
+    }
+    Ok(entries)
+}
+
+/// Parses the in-inode xattr area: the bytes of the inode after
+/// `128 + i_extra_isize`, up to the inode size. Without the magic word
+/// there are no in-inode attributes and the list is empty.
+pub fn parse_ibody(ibody: &[u8]) -> Result<Vec<XattrEntry>, FormatError> {
+    if ibody.len() < 4 || le32(ibody, 0) != XATTR_MAGIC {
+        return Ok(Vec::new());
+    }
+    // Value offsets are relative to the first entry, right after the magic.
+    parse_entries(ibody, 4, 4, "in-inode xattrs")
+}
+
+/// The header of an external xattr block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XattrBlockHeader {
+    /// `h_magic`, always [`XATTR_MAGIC`] once parsed.
+    pub magic: u32,
+    /// `h_refcount`: how many inodes share this block.
+    pub refcount: u32,
+    /// `h_blocks`: always 1 on Linux.
+    pub blocks: u32,
+    /// `h_hash`: hash over the entry hashes, used for block sharing.
+    pub hash: u32,
+    /// `h_checksum` (metadata_csum), see [`block_checksum`].
+    pub checksum: u32,
+}
+
+/// Parses an external xattr block (the whole filesystem block). The
+/// checksum is not checked here; see [`verify_block_checksum`].
+pub fn parse_block(block: &[u8]) -> Result<(XattrBlockHeader, Vec<XattrEntry>), FormatError> {
+    const WHAT: &str = "xattr block";
+    if block.len() < XATTR_BLOCK_HEADER_LEN + 4 {
+        return Err(FormatError::corrupt(
+            WHAT,
+            format!("only {} bytes", block.len()),
+        ));
+    }
+    let header = XattrBlockHeader {
+        magic: le32(block, 0),
+        refcount: le32(block, 4),
+        blocks: le32(block, 8),
+        hash: le32(block, 12),
+        checksum: le32(block, XATTR_BLOCK_CHECKSUM_OFFSET),
+    };
+    if header.magic != XATTR_MAGIC {
+        return Err(FormatError::BadMagic { what: WHAT });
+    }
+    if header.blocks != 1 {
+        return Err(FormatError::corrupt(
+            WHAT,
+            format!("h_blocks is {}, not 1", header.blocks),
+        ));
+    }
+    let entries = parse_entries(block, XATTR_BLOCK_HEADER_LEN, 0, WHAT)?;
+    Ok((header, entries))
+}
+
+/// The metadata_csum checksum of an xattr block: crc32c seeded with the
+/// filesystem's checksum seed over the little-endian 64-bit block number,
+/// then the block with `h_checksum` taken as zero.
+pub fn block_checksum(seed: u32, block_nr: u64, block: &[u8]) -> u32 {
+    let crc = crc32c_raw(seed, &block_nr.to_le_bytes());
+    if block.len() < XATTR_BLOCK_CHECKSUM_OFFSET + 4 {
+        return crc32c_raw(crc, block);
+    }
+    let crc = crc32c_raw(crc, &block[..XATTR_BLOCK_CHECKSUM_OFFSET]);
+    let crc = crc32c_raw(crc, &[0; 4]);
+    crc32c_raw(crc, &block[XATTR_BLOCK_CHECKSUM_OFFSET + 4..])
+}
+
+/// Whether the block's stored `h_checksum` matches [`block_checksum`].
+/// A block too short to hold a header never verifies.
+pub fn verify_block_checksum(seed: u32, block_nr: u64, block: &[u8]) -> bool {
+    block.len() >= XATTR_BLOCK_HEADER_LEN
+        && le32(block, XATTR_BLOCK_CHECKSUM_OFFSET) == block_checksum(seed, block_nr, block)
+}
+
+/// POSIX ACL entry tags.
+pub const ACL_USER_OBJ: u16 = 0x01;
+pub const ACL_USER: u16 = 0x02;
+pub const ACL_GROUP_OBJ: u16 = 0x04;
+pub const ACL_GROUP: u16 = 0x08;
+pub const ACL_MASK: u16 = 0x10;
+pub const ACL_OTHER: u16 = 0x20;
+/// The id the VFS format carries for tags that have none.
+pub const ACL_UNDEFINED_ID: u32 = 0xFFFF_FFFF;
+/// `a_version` of ext4's on-disk ACL encoding.
+pub const EXT4_ACL_VERSION: u32 = 1;
+/// `a_version` of the VFS `posix_acl_xattr` encoding.
+pub const POSIX_ACL_XATTR_VERSION: u32 = 2;
+
+/// Whether a tag carries an id (long entry on disk).
+fn acl_tag_has_id(tag: u16) -> Option<bool> {
+    match tag {
+        ACL_USER | ACL_GROUP => Some(true),
+        ACL_USER_OBJ | ACL_GROUP_OBJ | ACL_MASK | ACL_OTHER => Some(false),
+        _ => None,
+    }
+}
+
+/// Converts an ACL from ext4's on-disk form (le32 version 1; entries of
+/// le16 tag, le16 perm and, for `ACL_USER`/`ACL_GROUP` only, le32 id) to
+/// the VFS form (le32 version 2; 8-byte entries, id `0xFFFFFFFF` where
+/// there is none).
+///
+/// Only the encoding is checked (version, tags, lengths), not the ACL's
+/// semantics (ordering, required entries). An ACL with no entries converts
+/// to a bare header; the kernel reports such an ACL as absent (ENODATA).
+pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
+    const WHAT: &str = "on-disk POSIX ACL";
+    if disk.len() < 4 {
+        return Err(FormatError::corrupt(
+            WHAT,
+            format!("only {} bytes", disk.len()),
+        ));
+    }
+    let version = le32(disk, 0);
+    if version != EXT4_ACL_VERSION {
+        return Err(FormatError::corrupt(WHAT, format!("version {version}")));
+    }
+    let mut out = Vec::with_capacity(4 + 2 * (disk.len() - 4));
+    out.extend_from_slice(&POSIX_ACL_XATTR_VERSION.to_le_bytes());
+    let mut off = 4;
+    while off < disk.len() {
+        if off + 4 > disk.len() {
+            return Err(FormatError::corrupt(
+                WHAT,
+                format!("entry at {off} truncated"),
+            ));
+        }
+        let tag = le16(disk, off);
+        let perm = le16(disk, off + 2);
+        let id = match acl_tag_has_id(tag) {
+            Some(true) => {
+                if off + 8 > disk.len() {
+                    return Err(FormatError::corrupt(
+                        WHAT,
+                        format!("entry at {off} truncated"),
+                    ));
+                }
+                let id = le32(disk, off + 4);
+                off += 8;
+                id
+            }
+            Some(false) => {
+                off += 4;
+                ACL_UNDEFINED_ID
+            }
+            None => {
+                return Err(FormatError::corrupt(
+                    WHAT,
+                    format!("entry at {off} has tag {tag:#x}"),
+                ));
+            }
+        };
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&perm.to_le_bytes());
+        out.extend_from_slice(&id.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// Converts an ACL from the VFS form (as `setxattr` receives it) to ext4's
+/// on-disk form; the inverse of [`acl_disk_to_vfs`]. Ids of tags that have
+/// none are dropped. Only the encoding is checked; validating the ACL
+/// itself (as the kernel's `posix_acl_valid`) is the caller's job.
+pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
+    const WHAT: &str = "POSIX ACL xattr";
+    if vfs.len() < 4 || !(vfs.len() - 4).is_multiple_of(8) {
+        return Err(FormatError::corrupt(WHAT, format!("length {}", vfs.len())));
+    }
+    let version = le32(vfs, 0);
+    if version != POSIX_ACL_XATTR_VERSION {
+        return Err(FormatError::corrupt(WHAT, format!("version {version}")));
+    }
+    let mut out = Vec::with_capacity(vfs.len());
+    out.extend_from_slice(&EXT4_ACL_VERSION.to_le_bytes());
+    for off in (4..vfs.len()).step_by(8) {
+        let tag = le16(vfs, off);
+        let has_id = acl_tag_has_id(tag).ok_or_else(|| {
+            FormatError::corrupt(WHAT, format!("entry at {off} has tag {tag:#x}"))
+        })?;
+        out.extend_from_slice(&vfs[off..off + 4]);
+        if has_id {
+            out.extend_from_slice(&vfs[off + 4..off + 8]);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lays out an xattr area the way ext4 does: `header`, the entries from
+    /// `header.len()`, a terminator, and values packed (padded) down from
+    /// the end. Value offsets count from `value_base`. Returns the area and
+    /// the offset of each entry.
+    fn build(
+        header: &[u8],
+        entries: &[(u8, &[u8], &[u8])],
+        len: usize,
+        value_base: usize,
+    ) -> (Vec<u8>, Vec<usize>) {
+        let mut area = vec![0u8; len];
+        area[..header.len()].copy_from_slice(header);
+        let mut off = header.len();
+        let mut value_end = len;
+        let mut heads = Vec::new();
+        for &(index, name, value) in entries {
+            heads.push(off);
+            let start = value_end - pad4(value.len());
+            area[start..start + value.len()].copy_from_slice(value);
+            value_end = start;
+            area[off] = name.len() as u8;
+            area[off + 1] = index;
+            let offs = if value.is_empty() {
+                0
+            } else {
+                start - value_base
+            };
+            area[off + 2..off + 4].copy_from_slice(&(offs as u16).to_le_bytes());
+            area[off + 8..off + 12].copy_from_slice(&(value.len() as u32).to_le_bytes());
+            area[off + 16..off + 16 + name.len()].copy_from_slice(name);
+            off += pad4(16 + name.len());
+        }
+        assert!(off + 4 <= value_end, "test area too small");
+        (area, heads)
+    }
+
+    fn ibody(entries: &[(u8, &[u8], &[u8])]) -> (Vec<u8>, Vec<usize>) {
+        build(&XATTR_MAGIC.to_le_bytes(), entries, 96, 4)
+    }
+
+    fn block(entries: &[(u8, &[u8], &[u8])]) -> (Vec<u8>, Vec<usize>) {
+        let mut header = [0u8; 32];
+        header[0..4].copy_from_slice(&XATTR_MAGIC.to_le_bytes());
+        header[4..8].copy_from_slice(&1u32.to_le_bytes());
+        header[8..12].copy_from_slice(&1u32.to_le_bytes());
+        header[12..16].copy_from_slice(&0xdead_beefu32.to_le_bytes());
+        build(&header, entries, 1024, 0)
+    }
+
+    fn set16(b: &mut [u8], off: usize, v: u16) {
+        b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn set32(b: &mut [u8], off: usize, v: u32) {
+        b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn is_corrupt<T: std::fmt::Debug>(r: Result<T, FormatError>) -> bool {
+        matches!(r, Err(FormatError::Corrupt { .. }))
+    }
+
+    const SAMPLE: &[(u8, &[u8], &[u8])] = &[
+        (INDEX_USER, b"small", b"\x01\x02\x03\x04"),
+        (INDEX_USER, b"empty", b""),
+        (INDEX_TRUSTED, b"t", b"hello"),
+    ];
+
+    fn sample_entries() -> Vec<XattrEntry> {
+        SAMPLE
+            .iter()
+            .map(|&(index, name, value)| XattrEntry {
+                index,
+                name: name.to_vec(),
+                value: value.to_vec(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ibody_valid() {
+        let (area, _) = ibody(SAMPLE);
+        assert_eq!(parse_ibody(&area).unwrap(), sample_entries());
+    }
+
+    #[test]
+    fn ibody_without_magic_is_empty() {
+        let (mut area, _) = ibody(SAMPLE);
+        area[3] = 0; // 0xEA020000 little-endian: 00 00 02 EA
+        assert_eq!(parse_ibody(&area).unwrap(), vec![]);
+        assert_eq!(parse_ibody(&[]).unwrap(), vec![]);
+        assert_eq!(parse_ibody(&[0, 0, 2]).unwrap(), vec![]);
+        // Magic and an immediate terminator: no attributes.
+        let mut only = XATTR_MAGIC.to_le_bytes().to_vec();
+        only.extend_from_slice(&[0; 4]);
+        assert_eq!(parse_ibody(&only).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn ibody_truncated() {
+        let (area, heads) = ibody(SAMPLE);
+        // Cut inside the entry list: no terminator in reach.
+        for cut in [4, 6, heads[1] + 3, heads[2] + 10] {
+            assert!(is_corrupt(parse_ibody(&area[..cut])), "cut at {cut}");
+        }
+        // Cut through the values.
+        assert!(is_corrupt(parse_ibody(&area[..area.len() - 2])));
+    }
+
+    #[test]
+    fn ibody_name_past_end() {
+        let (mut area, heads) = ibody(SAMPLE);
+        area[heads[2]] = 200;
+        assert!(is_corrupt(parse_ibody(&area)));
+    }
+
+    #[test]
+    fn name_with_nul_rejected() {
+        let (mut area, heads) = ibody(SAMPLE);
+        area[heads[0] + 16 + 2] = 0;
+        assert!(is_corrupt(parse_ibody(&area)));
+    }
+
+    #[test]
+    fn value_offsets_checked() {
+        let (area, heads) = ibody(SAMPLE);
+        let e = heads[0];
+        // Value pointing into the entry list (offset 0 = first entry).
+        let mut a = area.clone();
+        set16(&mut a, e + 2, 0);
+        assert!(is_corrupt(parse_ibody(&a)));
+        // Value starting on the terminator.
+        let mut a = area.clone();
+        let terminator = heads[2] + pad4(16 + 1);
+        set16(&mut a, e + 2, (terminator - 4) as u16);
+        assert!(is_corrupt(parse_ibody(&a)));
+        // Right after the terminator is fine.
+        let mut a = area.clone();
+        set16(&mut a, e + 2, terminator as u16);
+        assert_eq!(
+            parse_ibody(&a).unwrap()[0].value,
+            &a[terminator + 4..terminator + 8]
+        );
+        // Offset beyond the end.
+        let mut a = area.clone();
+        set16(&mut a, e + 2, 0xffff);
+        assert!(is_corrupt(parse_ibody(&a)));
+        // Size beyond the end, and sizes that overflow when padded.
+        for size in [93, 0x1_0000, 0xffff_fffd, u32::MAX] {
+            let mut a = area.clone();
+            set32(&mut a, e + 8, size);
+            assert!(is_corrupt(parse_ibody(&a)), "size {size:#x}");
+        }
+        // Padded value must fit too: 4 bytes at len-3 with size 3 fits
+        // unpadded but not padded.
+        let mut a = area.clone();
+        let near_end = (a.len() - 4 - 3) as u16;
+        set16(&mut a, e + 2, near_end);
+        set32(&mut a, e + 8, 3);
+        assert!(is_corrupt(parse_ibody(&a)));
+    }
+
+    #[test]
+    fn ea_inode_unsupported() {
+        let (mut area, heads) = ibody(SAMPLE);
+        set32(&mut area, heads[1] + 4, 42);
+        assert!(matches!(
+            parse_ibody(&area),
+            Err(FormatError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn block_valid() {
+        let (blk, _) = block(SAMPLE);
+        let (h, entries) = parse_block(&blk).unwrap();
+        assert_eq!(
+            h,
+            XattrBlockHeader {
+                magic: XATTR_MAGIC,
+                refcount: 1,
+                blocks: 1,
+                hash: 0xdead_beef,
+                checksum: 0
+            }
+        );
+        assert_eq!(entries, sample_entries());
+    }
+
+    #[test]
+    fn block_value_offsets_are_from_block_start() {
+        // The same entries laid out with ibody-style offsets must not parse
+        // to the same values.
+        let (blk, heads) = block(SAMPLE);
+        let mut shifted = blk.clone();
+        let offs = le16(&blk, heads[0] + 2);
+        set16(&mut shifted, heads[0] + 2, offs - 4);
+        let (_, entries) = parse_block(&shifted).unwrap();
+        assert_ne!(entries[0].value, b"\x01\x02\x03\x04");
+    }
+
+    #[test]
+    fn block_bad_header() {
+        let (blk, heads) = block(SAMPLE);
+        let mut a = blk.clone();
+        a[3] = 0;
+        assert_eq!(
+            parse_block(&a),
+            Err(FormatError::BadMagic {
+                what: "xattr block"
+            })
+        );
+        let mut a = blk.clone();
+        set32(&mut a, 8, 2);
+        assert!(is_corrupt(parse_block(&a)));
+        assert!(is_corrupt(parse_block(&blk[..20])));
+        assert!(is_corrupt(parse_block(&blk[..heads[1]])));
+        // Value offset pointing into the header.
+        let mut a = blk.clone();
+        set16(&mut a, heads[0] + 2, 8);
+        assert!(is_corrupt(parse_block(&a)));
+    }
+
+    #[test]
+    fn block_checksum_round_trip() {
+        let (mut blk, _) = block(SAMPLE);
+        let seed = 0x1234_5678;
+        let c = block_checksum(seed, 1163, &blk);
+        // h_checksum's stored value does not feed into the checksum.
+        set32(&mut blk, XATTR_BLOCK_CHECKSUM_OFFSET, c);
+        assert_eq!(block_checksum(seed, 1163, &blk), c);
+        assert!(verify_block_checksum(seed, 1163, &blk));
+        // Same as chaining the documented pieces.
+        let mut zeroed = blk.clone();
+        set32(&mut zeroed, XATTR_BLOCK_CHECKSUM_OFFSET, 0);
+        let chained = crate::ext4::csum::crc32c_chain(seed, &[&1163u64.to_le_bytes(), &zeroed]);
+        assert_eq!(chained, c);
+        // Wrong block number, seed, or contents.
+        assert!(!verify_block_checksum(seed, 1164, &blk));
+        assert!(!verify_block_checksum(seed ^ 1, 1163, &blk));
+        blk[600] ^= 0x40;
+        assert!(!verify_block_checksum(seed, 1163, &blk));
+        assert!(!verify_block_checksum(seed, 1163, &blk[..8]));
+    }
+
+    #[test]
+    fn vfs_names() {
+        let e = |index: u8, name: &[u8]| XattrEntry {
+            index,
+            name: name.to_vec(),
+            value: vec![],
+        };
+        type Case = (u8, &'static [u8], Option<&'static [u8]>);
+        let cases: &[Case] = &[
+            (1, b"mime", Some(b"user.mime")),
+            (2, b"", Some(b"system.posix_acl_access")),
+            (3, b"", Some(b"system.posix_acl_default")),
+            (4, b"t", Some(b"trusted.t")),
+            (6, b"selinux", Some(b"security.selinux")),
+            (10, b"translator", Some(b"gnu.translator")),
+            (5, b"lov", None),
+            (7, b"data", None),
+            (8, b"", None),
+            (9, b"c", None),
+            (0, b"x", None),
+            (200, b"x", None),
+        ];
+        for &(index, suffix, full) in cases {
+            assert_eq!(
+                e(index, suffix).vfs_name().as_deref(),
+                full,
+                "index {index}"
+            );
+            if let Some(full) = full {
+                assert_eq!(split_vfs_name(full), Some((index, suffix)));
+            }
+        }
+        for bad in [
+            &b"system.data"[..],
+            b"system.posix_acl_accessX",
+            b"system.",
+            b"user.",
+            b"user",
+            b"trusted.",
+            b"",
+            b"other.x",
+            b"lustre.lov",
+        ] {
+            assert_eq!(
+                split_vfs_name(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    /// user_obj rw-, user 1234 rw-, group_obj r--, group 5678 r--,
+    /// mask rw-, other r--.
+    const ACL_DISK: &[u8] = b"\x01\x00\x00\x00\
+        \x01\x00\x06\x00\
+        \x02\x00\x06\x00\xd2\x04\x00\x00\
+        \x04\x00\x04\x00\
+        \x08\x00\x04\x00\x2e\x16\x00\x00\
+        \x10\x00\x06\x00\
+        \x20\x00\x04\x00";
+    const ACL_VFS: &[u8] = b"\x02\x00\x00\x00\
+        \x01\x00\x06\x00\xff\xff\xff\xff\
+        \x02\x00\x06\x00\xd2\x04\x00\x00\
+        \x04\x00\x04\x00\xff\xff\xff\xff\
+        \x08\x00\x04\x00\x2e\x16\x00\x00\
+        \x10\x00\x06\x00\xff\xff\xff\xff\
+        \x20\x00\x04\x00\xff\xff\xff\xff";
+
+    #[test]
+    fn acl_conversion() {
+        assert_eq!(acl_disk_to_vfs(ACL_DISK).unwrap(), ACL_VFS);
+        assert_eq!(acl_vfs_to_disk(ACL_VFS).unwrap(), ACL_DISK);
+        assert_eq!(acl_disk_to_vfs(b"\x01\0\0\0").unwrap(), b"\x02\0\0\0");
+        let entry = XattrEntry {
+            index: INDEX_POSIX_ACL_DEFAULT,
+            name: vec![],
+            value: ACL_DISK.to_vec(),
+        };
+        assert_eq!(entry.vfs_value().unwrap(), ACL_VFS);
+        let entry = XattrEntry {
+            index: INDEX_USER,
+            name: b"a".to_vec(),
+            value: ACL_DISK.to_vec(),
+        };
+        assert_eq!(entry.vfs_value().unwrap(), ACL_DISK);
+    }
+
+    #[test]
+    fn acl_bad_encodings() {
+        assert!(is_corrupt(acl_disk_to_vfs(b"")));
+        assert!(is_corrupt(acl_disk_to_vfs(b"\x02\0\0\0")));
+        // Long entry cut short, short entry cut short, unknown tag.
+        assert!(is_corrupt(acl_disk_to_vfs(
+            &ACL_DISK[..ACL_DISK.len() - 22]
+        )));
+        assert!(is_corrupt(acl_disk_to_vfs(&ACL_DISK[..ACL_DISK.len() - 2])));
+        assert!(is_corrupt(acl_disk_to_vfs(b"\x01\0\0\0\x40\0\x07\0")));
+        assert!(is_corrupt(acl_vfs_to_disk(b"")));
+        assert!(is_corrupt(acl_vfs_to_disk(b"\x01\0\0\0")));
+        assert!(is_corrupt(acl_vfs_to_disk(&ACL_VFS[..ACL_VFS.len() - 1])));
+        assert!(is_corrupt(acl_vfs_to_disk(
+            b"\x02\0\0\0\x03\0\x07\0\0\0\0\0"
+        )));
+        let entry = XattrEntry {
+            index: INDEX_POSIX_ACL_ACCESS,
+            name: vec![],
+            value: b"junk".to_vec(),
+        };
+        assert!(is_corrupt(entry.vfs_value()));
+    }
+
+    proptest! {
+        #[test]
+        fn hostile_ibody_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..160)) {
+            let mut area = XATTR_MAGIC.to_le_bytes().to_vec();
+            area.extend_from_slice(&tail);
+            let _ = parse_ibody(&area);
+        }
+
+        #[test]
+        fn hostile_block_never_panics(
+            tail in proptest::collection::vec(any::<u8>(), 0..300),
+            blocks in 0u32..3,
+        ) {
+            let mut blk = XATTR_MAGIC.to_le_bytes().to_vec();
+            blk.extend_from_slice(&[0; 4]);
+            blk.extend_from_slice(&blocks.to_le_bytes());
+            blk.extend_from_slice(&tail);
+            let _ = parse_block(&blk);
+            let _ = verify_block_checksum(1, 2, &blk);
+        }
+
+        #[test]
+        fn mutated_sample_never_panics(pos in 0usize..96, byte in any::<u8>()) {
+            let (mut area, _) = ibody(SAMPLE);
+            area[pos] = byte;
+            let _ = parse_ibody(&area);
+        }
+
+        #[test]
+        fn acl_round_trip(entries in proptest::collection::vec(
+            (prop::sample::select(vec![ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER]),
+             0u16..8, any::<u32>()), 0..12)) {
+            let mut vfs = POSIX_ACL_XATTR_VERSION.to_le_bytes().to_vec();
+            for (tag, perm, id) in entries {
+                let id = if acl_tag_has_id(tag) == Some(true) { id } else { ACL_UNDEFINED_ID };
+                vfs.extend_from_slice(&tag.to_le_bytes());
+                vfs.extend_from_slice(&perm.to_le_bytes());
+                vfs.extend_from_slice(&id.to_le_bytes());
+            }
+            let disk = acl_vfs_to_disk(&vfs).unwrap();
+            prop_assert_eq!(acl_disk_to_vfs(&disk).unwrap(), vfs);
+        }
+
+        #[test]
+        fn hostile_acl_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = acl_disk_to_vfs(&bytes);
+            let _ = acl_vfs_to_disk(&bytes);
+        }
+    }
+}
+
+/// Parses the xattrs of a real image written by the kernel and compares
+/// them with what `getfattr` saw while it was mounted. Needs root, loop
+/// devices and e2fsprogs/attr/acl; skips (with a message) otherwise.
+#[cfg(test)]
+mod real_image {
+    use super::*;
+    use crate::ext4::types::le16;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
+        let out = Command::new(cmd)
+            .args(args)
+            .output()
+            .map_err(|e| format!("{cmd}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{cmd} {args:?}: {}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Unmounts on drop, so a failing assertion does not leave a mount.
+    struct Mounted(PathBuf);
+    impl Drop for Mounted {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// `getfattr -d -m - -e hex --absolute-names` output → path → name → hex.
+    fn parse_getfattr(out: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+        let mut all = BTreeMap::new();
+        let mut cur = None;
+        for line in out.lines() {
+            if let Some(path) = line.strip_prefix("# file: ") {
+                cur = Some(path.to_string());
+                all.insert(path.to_string(), BTreeMap::new());
+            } else if let Some((name, value)) = line.split_once('=') {
+                let value = value.strip_prefix("0x").expect("hex value");
+                all.get_mut(cur.as_ref().unwrap())
+                    .unwrap()
+                    .insert(name.to_string(), value.to_string());
+            }
+        }
+        all
+    }
+
+    /// Where debugfs says the inode of `path` lives: (block, byte offset).
+    fn imap(img: &str, path: &str) -> (u64, usize) {
+        let out = run("debugfs", &["-R", &format!("imap {path}"), img]).unwrap();
+        let rest = out.split("located at block ").nth(1).expect("imap output");
+        let (blk, rest) = rest.split_once(", offset 0x").unwrap();
+        let off = rest.split_whitespace().next().unwrap();
+        (
+            blk.parse().unwrap(),
+            usize::from_str_radix(off, 16).unwrap(),
+        )
+    }
+
+    #[test]
+    fn kernel_written_xattrs() {
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping kernel_written_xattrs: not root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let img_path = dir.path().join("img");
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        let img = img_path.to_str().unwrap();
+        let mnt_s = mnt.to_str().unwrap();
+        if let Err(e) = run(
+            "mkfs.ext4",
+            &[
+                "-F",
+                "-q",
+                "-b",
+                "4096",
+                "-I",
+                "256",
+                "-O",
+                "metadata_csum",
+                img,
+                "8M",
+            ],
+        ) {
+            eprintln!("skipping kernel_written_xattrs: {e}");
+            return;
+        }
+        if let Err(e) = run("mount", &["-o", "loop", img, mnt_s]) {
+            eprintln!("skipping kernel_written_xattrs: {e}");
+            return;
+        }
+        let mounted = Mounted(mnt.clone());
+
+        let f = mnt.join("f");
+        let d = mnt.join("d");
+        std::fs::write(&f, b"x").unwrap();
+        std::fs::create_dir(&d).unwrap();
+        let (fs, ds) = (f.to_str().unwrap(), d.to_str().unwrap());
+        let big: String = (0..1500u32)
+            .map(|i| format!("{:02x}", (i * 37 % 251) as u8))
+            .collect();
+        let big = format!("0x{big}");
+        let setters: &[(&str, Vec<&str>)] = &[
+            ("setfattr", vec!["-n", "user.small", "-v", "0x01020304", fs]),
+            ("setfattr", vec!["-n", "user.empty", fs]),
+            ("setfattr", vec!["-n", "trusted.t", "-v", "hello", fs]),
+            ("setfattr", vec!["-n", "security.test", "-v", "sec", fs]),
+            ("setfattr", vec!["-n", "gnu.h", "-v", "hurd", fs]),
+            ("setfattr", vec!["-n", "user.big", "-v", &big, fs]),
+            ("setfacl", vec!["-m", "u:1234:rw,g:5678:r,u:4321:x", fs]),
+            ("setfacl", vec!["-m", "u:77:r", ds]),
+            ("setfacl", vec!["-d", "-m", "u:1000:rwx,g:2000:rx", ds]),
+        ];
+        for (cmd, args) in setters {
+            if let Err(e) = run(cmd, args) {
+                eprintln!("skipping kernel_written_xattrs: {e}");
+                return;
+            }
+        }
+        let seen = parse_getfattr(
+            &run(
+                "getfattr",
+                &["-d", "-m", "-", "-e", "hex", "--absolute-names", fs, ds],
+            )
+            .unwrap(),
+        );
+        drop(mounted);
+
+        let image = std::fs::read(&img_path).unwrap();
+        let sb = &image[1024..2048];
+        let block_size = 1024usize << le32(sb, 24);
+        let inode_size = le16(sb, 0x58) as usize;
+        assert_eq!((block_size, inode_size), (4096, 256));
+        // metadata_csum_seed (incompat 0x2000) stores the seed; otherwise
+        // it is the crc32c of the UUID.
+        let csum_seed = if le32(sb, 0x60) & 0x2000 != 0 {
+            le32(sb, 0x270)
+        } else {
+            crc32c_raw(!0, &sb[0x68..0x78])
+        };
+
+        let mut from_block = 0;
+        let mut from_ibody = 0;
+        for (path, disk_path) in [(fs, "/f"), (ds, "/d")] {
+            let (blk, off) = imap(img, disk_path);
+            let at = blk as usize * block_size + off;
+            let inode = &image[at..at + inode_size];
+            let extra = le16(inode, 0x80) as usize;
+            let mut entries = parse_ibody(&inode[128 + extra..]).unwrap();
+            from_ibody += entries.len();
+            let acl_block = le32(inode, 0x68) as u64 | (le16(inode, 0x76) as u64) << 32;
+            if acl_block != 0 {
+                let b = acl_block as usize * block_size;
+                let block = &image[b..b + block_size];
+                assert!(
+                    verify_block_checksum(csum_seed, acl_block, block),
+                    "{path} block checksum"
+                );
+                let mut bad = block.to_vec();
+                bad[block_size - 1] ^= 1;
+                assert!(!verify_block_checksum(csum_seed, acl_block, &bad));
+                let (header, more) = parse_block(block).unwrap();
+                assert_eq!((header.refcount, header.blocks), (1, 1));
+                from_block += more.len();
+                entries.extend(more);
+            }
+            let mut parsed = BTreeMap::new();
+            for e in &entries {
+                if let Some(name) = e.vfs_name() {
+                    parsed.insert(
+                        String::from_utf8(name).unwrap(),
+                        hex(&e.vfs_value().unwrap()),
+                    );
+                }
+            }
+            assert_eq!(&parsed, &seen[path], "{path}");
+        }
+        // The layout exercised both places (the 1500-byte value cannot fit
+        // in a 256-byte inode).
+        assert!(
+            from_ibody > 0 && from_block > 0,
+            "{from_ibody} {from_block}"
+        );
+        for name in [
+            "user.small",
+            "user.empty",
+            "user.big",
+            "system.posix_acl_access",
+            "gnu.h",
+        ] {
+            assert!(seen[fs].contains_key(name), "{name}");
+        }
+        assert!(seen[ds].contains_key("system.posix_acl_default"));
+    }
+}
