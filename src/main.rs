@@ -1,1 +1,17 @@
-fn main() {}
+//! `fuse4fs [-o opts] [-f] [-d] IMAGE MOUNTPOINT`: serve an ext2/3/4 image
+//! over FUSE. Like fuse2fs it returns once the mount is live and keeps
+//! serving in the background; `-f` stays in the foreground.
+
+use std::process::ExitCode;
+
+mod cli;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fuse4fs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

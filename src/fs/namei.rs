@@ -90,11 +90,8 @@ impl Fs {
         if info.indirect_levels >= max_levels {
             return Err(DxError::Bad(format!("{} index levels", info.indirect_levels)));
         }
-        let mut version = info.hash_version;
-        if version <= 2 && sb.unsigned_hash() {
-            version += 3;
-        }
-        let version = HashVersion::from_disk(version).ok_or_else(|| DxError::Bad(format!("hash version {version}")))?;
+        let version = HashVersion::effective(info.hash_version, sb.flags)
+            .ok_or_else(|| DxError::Bad(format!("hash version {}", info.hash_version)))?;
         let (hash, _) = dx_hash(name, version, &sb.hash_seed);
 
         // The path from the root to the current leaf: (node, chosen entry).

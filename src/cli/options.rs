@@ -1,0 +1,84 @@
+//! `-o` mount options.
+
+use super::CliError;
+
+/// Options given with `-o`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub ro: bool,
+    pub allow_other: bool,
+    pub default_permissions: bool,
+    pub fsname: Option<String>,
+    pub subtype: String,
+    pub max_read: Option<u32>,
+    /// Where a background server writes its log (default: nowhere).
+    pub logfile: Option<std::path::PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ro: false,
+            allow_other: false,
+            default_permissions: true,
+            fsname: None,
+            subtype: "fuse4fs".into(),
+            max_read: None,
+            logfile: None,
+        }
+    }
+}
+
+impl Options {
+    /// Parses every `-o` argument (each comma separated).
+    pub fn parse(args: &[String]) -> Result<Self, CliError> {
+        let mut o = Options::default();
+        for opt in args.iter().flat_map(|a| a.split(',')).filter(|s| !s.is_empty()) {
+            let (key, value) = match opt.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (opt, None),
+            };
+            let need = |v: Option<&str>| {
+                v.map(str::to_string).ok_or_else(|| CliError::Usage(format!("option '{key}' needs a value")))
+            };
+            match (key, value) {
+                ("ro", None) => o.ro = true,
+                ("rw", None) => o.ro = false,
+                ("allow_other", None) => o.allow_other = true,
+                ("default_permissions", None) => o.default_permissions = true,
+                ("no_default_permissions", None) => o.default_permissions = false,
+                ("fsname", v) => o.fsname = Some(need(v)?),
+                ("subtype", v) => o.subtype = need(v)?,
+                ("max_read", v) => {
+                    let v = need(v)?;
+                    let n = v.parse().map_err(|_| CliError::Usage(format!("max_read={v}: not a number")))?;
+                    o.max_read = Some(n);
+                }
+                ("logfile", v) => o.logfile = Some(need(v)?.into()),
+                _ => return Err(CliError::Usage(format!("unknown mount option '{opt}'"))),
+            }
+        }
+        Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_and_values() {
+        let o = Options::parse(&["ro,allow_other".into(), "fsname=img,max_read=4096".into()]).unwrap();
+        assert!(o.ro && o.allow_other && o.default_permissions);
+        assert_eq!(o.fsname.as_deref(), Some("img"));
+        assert_eq!(o.max_read, Some(4096));
+    }
+
+    #[test]
+    fn rejects_unknown_and_malformed() {
+        assert!(Options::parse(&["frobnicate".into()]).unwrap_err().to_string().contains("frobnicate"));
+        assert!(Options::parse(&["max_read=x".into()]).is_err());
+        assert!(Options::parse(&["fsname".into()]).is_err());
+        assert!(Options::parse(&["ro=1".into()]).is_err());
+    }
+}
