@@ -1,0 +1,83 @@
+//! Decoding of one request read from the device: the header, then typed
+//! arguments and NUL-terminated names taken from the body in order.
+
+use zerocopy::{FromBytes, Immutable, KnownLayout};
+
+use super::abi::FuseInHeader;
+use super::ops::{Errno, RequestCtx};
+
+/// One request: its header and the not yet consumed part of its body.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub header: FuseInHeader,
+    body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// Parses the header and bounds the body by `header.len`, leaving out
+    /// any request extensions (`total_extlen`). `Err` means the message is
+    /// malformed; the caller answers EIO when the header itself was readable.
+    pub fn parse(buf: &'a [u8]) -> Result<Self, Option<FuseInHeader>> {
+        let (header, _) = FuseInHeader::read_from_prefix(buf).map_err(|_| None)?;
+        let len = header.len as usize;
+        let hlen = core::mem::size_of::<FuseInHeader>();
+        let ext = usize::from(header.total_extlen) * 8;
+        if len > buf.len() || len < hlen + ext {
+            return Err(Some(header));
+        }
+        Ok(Request { header, body: &buf[hlen..len - ext] })
+    }
+
+    /// The handler-visible context (the unique id keeps the resend bit).
+    pub fn ctx(&self) -> RequestCtx {
+        RequestCtx { unique: self.header.unique, uid: self.header.uid, gid: self.header.gid, pid: self.header.pid }
+    }
+
+    /// Takes a fixed-size argument struct off the front of the body.
+    pub fn arg<T: FromBytes + KnownLayout + Immutable>(&mut self) -> Result<T, Errno> {
+        let (v, rest) = T::read_from_prefix(self.body).map_err(|_| Errno::EINVAL)?;
+        self.body = rest;
+        Ok(v)
+    }
+
+    /// Takes a NUL-terminated name off the front of the body (without NUL).
+    pub fn name(&mut self) -> Result<&'a [u8], Errno> {
+        let end = self.body.iter().position(|&b| b == 0).ok_or(Errno::EINVAL)?;
+        let name = &self.body[..end];
+        self.body = &self.body[end + 1..];
+        Ok(name)
+    }
+
+    /// Whatever is left of the body.
+    pub fn rest(&self) -> &'a [u8] {
+        self.body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuse::abi::FuseGetxattrIn;
+    use zerocopy::IntoBytes;
+
+    #[test]
+    fn parses_args_and_names() {
+        let arg = FuseGetxattrIn { size: 7, padding: 0 };
+        let mut body = arg.as_bytes().to_vec();
+        body.extend_from_slice(b"user.x\0");
+        let hlen = core::mem::size_of::<FuseInHeader>();
+        let h = FuseInHeader { len: (hlen + body.len()) as u32, unique: 1 << 63 | 5, ..Default::default() };
+        let mut buf = h.as_bytes().to_vec();
+        buf.extend_from_slice(&body);
+        buf.extend_from_slice(&[0xee; 16]); // garbage past `len`
+        let mut r = Request::parse(&buf).unwrap();
+        assert!(r.ctx().is_resend());
+        assert_eq!(r.arg::<FuseGetxattrIn>().unwrap().size, 7);
+        assert_eq!(r.name().unwrap(), b"user.x");
+        assert!(r.rest().is_empty());
+        assert_eq!(r.name(), Err(Errno::EINVAL));
+
+        let short = FuseInHeader { len: 1000, ..Default::default() };
+        assert!(Request::parse(short.as_bytes()).is_err());
+    }
+}
