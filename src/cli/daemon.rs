@@ -13,9 +13,17 @@ use fuse4fs::fuse::mount;
 /// that no two servers write one image.
 pub fn lock_image(image: &Path, ro: bool) -> Result<File, CliError> {
     let f = File::open(image).map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
-    let how = if ro { rustix::fs::FlockOperation::NonBlockingLockShared } else { rustix::fs::FlockOperation::NonBlockingLockExclusive };
-    rustix::fs::flock(&f, how)
-        .map_err(|_| CliError::Usage(format!("{}: image is in use by another fuse4fs", image.display())))?;
+    let how = if ro {
+        rustix::fs::FlockOperation::NonBlockingLockShared
+    } else {
+        rustix::fs::FlockOperation::NonBlockingLockExclusive
+    };
+    rustix::fs::flock(&f, how).map_err(|_| {
+        CliError::Usage(format!(
+            "{}: image is in use by another fuse4fs",
+            image.display()
+        ))
+    })?;
     Ok(f)
 }
 
@@ -46,12 +54,18 @@ pub fn daemonize(logfile: Option<&Path>) -> Result<Ready, CliError> {
     if pid > 0 {
         drop(wr);
         let mut byte = [0u8; 1];
-        let ok = File::from(rd).read(&mut byte).map(|n| n == 1).unwrap_or(false);
+        let ok = File::from(rd)
+            .read(&mut byte)
+            .map(|n| n == 1)
+            .unwrap_or(false);
         std::process::exit(if ok { 0 } else { 1 });
     }
     drop(rd);
     let _ = rustix::process::setsid();
-    Ok(Ready { pipe: File::from(wr), logfile: logfile.map(Path::to_path_buf) })
+    Ok(Ready {
+        pipe: File::from(wr),
+        logfile: logfile.map(Path::to_path_buf),
+    })
 }
 
 /// Points stdin and stdout at /dev/null and stderr at the log file (or
@@ -89,12 +103,7 @@ pub fn unmount_on_signal(mountpoint: PathBuf) {
         // SAFETY: waits on the set blocked above.
         unsafe { libc::sigwait(&set, &mut sig) };
         tracing::info!("signal {sig}: unmounting {}", mountpoint.display());
-        let result = if rustix::process::geteuid().is_root() {
-            mount::unmount(&mountpoint)
-        } else {
-            mount::unmount_fusermount(&mountpoint)
-        };
-        if let Err(e) = result {
+        if let Err(e) = mount::unmount(&mountpoint) {
             tracing::error!("unmount {}: {e}", mountpoint.display());
         }
     });

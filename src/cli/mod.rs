@@ -71,7 +71,10 @@ pub fn run() -> Result<(), CliError> {
     let mountpoint = check_mountpoint(&args.mountpoint)?;
     let image = args.image.clone();
     if !image.exists() {
-        return Err(CliError::Usage(format!("{}: no such image", image.display())));
+        return Err(CliError::Usage(format!(
+            "{}: no such image",
+            image.display()
+        )));
     }
     let _lock = daemon::lock_image(&image, opts.ro)?;
     let fs = Fs::open(&image, &FsOptions::default())?;
@@ -88,7 +91,11 @@ pub fn run() -> Result<(), CliError> {
     let fd = mount::mount(&mountpoint, &mount_opts)?;
 
     // From here on a failure must leave nothing mounted.
-    let ready = if foreground { None } else { Some(daemon::daemonize(opts.logfile.as_deref())?) };
+    let ready = if foreground {
+        None
+    } else {
+        Some(daemon::daemonize(opts.logfile.as_deref())?)
+    };
     let adapter = Arc::new(Ext4Adapter::new(fs, RO_TTL));
     let session = match Session::new(fd, adapter, &InitConfig::default()) {
         Ok(s) => s,
@@ -110,18 +117,28 @@ fn init_logging(debug: bool) {
     let filter = if debug { "debug" } else { "info" };
     let env = tracing_subscriber::EnvFilter::try_from_env("FUSE4FS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    tracing_subscriber::fmt().with_env_filter(env).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(env)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }
 
 fn check_mountpoint(p: &std::path::Path) -> Result<PathBuf, CliError> {
     let md = std::fs::metadata(p)
         .map_err(|e| CliError::Usage(format!("mountpoint {}: {e}", p.display())))?;
     if !md.is_dir() {
-        return Err(CliError::Usage(format!("mountpoint {}: not a directory", p.display())));
+        return Err(CliError::Usage(format!(
+            "mountpoint {}: not a directory",
+            p.display()
+        )));
     }
     Ok(std::fs::canonicalize(p)?)
 }
 
 fn absolute(p: &std::path::Path) -> String {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }

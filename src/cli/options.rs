@@ -33,13 +33,18 @@ impl Options {
     /// Parses every `-o` argument (each comma separated).
     pub fn parse(args: &[String]) -> Result<Self, CliError> {
         let mut o = Options::default();
-        for opt in args.iter().flat_map(|a| a.split(',')).filter(|s| !s.is_empty()) {
+        for opt in args
+            .iter()
+            .flat_map(|a| a.split(','))
+            .filter(|s| !s.is_empty())
+        {
             let (key, value) = match opt.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
                 None => (opt, None),
             };
             let need = |v: Option<&str>| {
-                v.map(str::to_string).ok_or_else(|| CliError::Usage(format!("option '{key}' needs a value")))
+                v.map(str::to_string)
+                    .ok_or_else(|| CliError::Usage(format!("option '{key}' needs a value")))
             };
             match (key, value) {
                 ("ro", None) => o.ro = true,
@@ -51,7 +56,9 @@ impl Options {
                 ("subtype", v) => o.subtype = need(v)?,
                 ("max_read", v) => {
                     let v = need(v)?;
-                    let n = v.parse().map_err(|_| CliError::Usage(format!("max_read={v}: not a number")))?;
+                    let n = v
+                        .parse()
+                        .map_err(|_| CliError::Usage(format!("max_read={v}: not a number")))?;
                     o.max_read = Some(n);
                 }
                 ("logfile", v) => o.logfile = Some(need(v)?.into()),
@@ -68,7 +75,8 @@ mod tests {
 
     #[test]
     fn parses_lists_and_values() {
-        let o = Options::parse(&["ro,allow_other".into(), "fsname=img,max_read=4096".into()]).unwrap();
+        let o =
+            Options::parse(&["ro,allow_other".into(), "fsname=img,max_read=4096".into()]).unwrap();
         assert!(o.ro && o.allow_other && o.default_permissions);
         assert_eq!(o.fsname.as_deref(), Some("img"));
         assert_eq!(o.max_read, Some(4096));
@@ -76,7 +84,12 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_malformed() {
-        assert!(Options::parse(&["frobnicate".into()]).unwrap_err().to_string().contains("frobnicate"));
+        assert!(
+            Options::parse(&["frobnicate".into()])
+                .unwrap_err()
+                .to_string()
+                .contains("frobnicate")
+        );
         assert!(Options::parse(&["max_read=x".into()]).is_err());
         assert!(Options::parse(&["fsname".into()]).is_err());
         assert!(Options::parse(&["ro=1".into()]).is_err());

@@ -16,7 +16,10 @@ pub struct Route {
 /// None past the triple-indirect range.
 pub fn route(lblk: u64, per_block: u64) -> Option<Route> {
     if lblk < DIRECT {
-        return Some(Route { slot: lblk as usize, path: vec![] });
+        return Some(Route {
+            slot: lblk as usize,
+            path: vec![],
+        });
     }
     let mut rest = lblk - DIRECT;
     let mut span = per_block;
@@ -53,15 +56,63 @@ mod tests {
     #[test]
     fn routes() {
         let p = 256;
-        assert_eq!(route(0, p), Some(Route { slot: 0, path: vec![] }));
-        assert_eq!(route(11, p), Some(Route { slot: 11, path: vec![] }));
-        assert_eq!(route(12, p), Some(Route { slot: 12, path: vec![0] }));
-        assert_eq!(route(12 + 255, p), Some(Route { slot: 12, path: vec![255] }));
-        assert_eq!(route(12 + 256, p), Some(Route { slot: 13, path: vec![0, 0] }));
-        assert_eq!(route(12 + 256 + 257, p), Some(Route { slot: 13, path: vec![1, 1] }));
+        assert_eq!(
+            route(0, p),
+            Some(Route {
+                slot: 0,
+                path: vec![]
+            })
+        );
+        assert_eq!(
+            route(11, p),
+            Some(Route {
+                slot: 11,
+                path: vec![]
+            })
+        );
+        assert_eq!(
+            route(12, p),
+            Some(Route {
+                slot: 12,
+                path: vec![0]
+            })
+        );
+        assert_eq!(
+            route(12 + 255, p),
+            Some(Route {
+                slot: 12,
+                path: vec![255]
+            })
+        );
+        assert_eq!(
+            route(12 + 256, p),
+            Some(Route {
+                slot: 13,
+                path: vec![0, 0]
+            })
+        );
+        assert_eq!(
+            route(12 + 256 + 257, p),
+            Some(Route {
+                slot: 13,
+                path: vec![1, 1]
+            })
+        );
         let t = 12 + 256 + 65536;
-        assert_eq!(route(t, p), Some(Route { slot: 14, path: vec![0, 0, 0] }));
-        assert_eq!(route(t + 65536 + 256 + 1, p), Some(Route { slot: 14, path: vec![1, 1, 1] }));
+        assert_eq!(
+            route(t, p),
+            Some(Route {
+                slot: 14,
+                path: vec![0, 0, 0]
+            })
+        );
+        assert_eq!(
+            route(t + 65536 + 256 + 1, p),
+            Some(Route {
+                slot: 14,
+                path: vec![1, 1, 1]
+            })
+        );
         assert_eq!(route(t + 256 * 65536, p), None);
     }
 }

@@ -79,7 +79,14 @@ impl<'a> DirIter<'a> {
     /// `buf` is one block (or an inline-data region); `block_size` is used
     /// only for the rec_len encoding.
     pub fn new(buf: &'a [u8], block_size: usize, max_inode: u32, filetype: bool) -> Self {
-        DirIter { buf, pos: 0, block_size, max_inode, filetype, failed: false }
+        DirIter {
+            buf,
+            pos: 0,
+            block_size,
+            max_inode,
+            filetype,
+            failed: false,
+        }
     }
 
     /// Starts at `pos` instead of 0 (must be an entry boundary).
@@ -106,16 +113,30 @@ impl<'a> Iterator for DirIter<'a> {
         let rec_len = rec_len_from_disk(le16(b, 4), self.block_size);
         let name_len = b[6] as usize;
         let file_type = if self.filetype { b[7] } else { 0 };
-        let name_len = if self.filetype { name_len } else { name_len | (b[7] as usize) << 8 };
-        if rec_len < 12 || rec_len % 4 != 0 || rec_len < rec_len_for(name_len) || rec_len > b.len() {
+        let name_len = if self.filetype {
+            name_len
+        } else {
+            name_len | (b[7] as usize) << 8
+        };
+        if rec_len < 12 || rec_len % 4 != 0 || rec_len < rec_len_for(name_len) || rec_len > b.len()
+        {
             self.failed = true;
-            return fail(format!("rec_len {rec_len} name_len {name_len} at offset {}", self.pos));
+            return fail(format!(
+                "rec_len {rec_len} name_len {name_len} at offset {}",
+                self.pos
+            ));
         }
         if inode > self.max_inode {
             self.failed = true;
             return fail(format!("inode {inode} out of range at offset {}", self.pos));
         }
-        let entry = DirEntryRef { offset: self.pos, inode, rec_len, file_type, name: &b[8..8 + name_len] };
+        let entry = DirEntryRef {
+            offset: self.pos,
+            inode,
+            rec_len,
+            file_type,
+            name: &b[8..8 + name_len],
+        };
         self.pos += rec_len;
         Some(Ok(entry))
     }
@@ -162,7 +183,9 @@ mod tests {
         let mut b = entry(2, 12, b".", 2);
         b.extend(entry(2, 12, b"..", 2));
         b.extend(entry(12, 40, b"hello", 1));
-        let v: Vec<_> = DirIter::new(&b, 1024, 100, true).collect::<Result<_, _>>().unwrap();
+        let v: Vec<_> = DirIter::new(&b, 1024, 100, true)
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(v.len(), 3);
         assert_eq!(v[2].name, b"hello");
         assert_eq!(v[2].offset, 24);
@@ -180,7 +203,12 @@ mod tests {
         assert!(v[0].is_err());
         let mut past = b;
         past[4] = 16;
-        assert!(DirIter::new(&past, 1024, 100, true).next().unwrap().is_err());
+        assert!(
+            DirIter::new(&past, 1024, 100, true)
+                .next()
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]

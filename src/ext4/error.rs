@@ -18,6 +18,9 @@ pub enum FormatError {
 impl FormatError {
     /// Shorthand for a [`FormatError::Corrupt`].
     pub fn corrupt(what: impl Into<String>, why: impl Into<String>) -> Self {
-        FormatError::Corrupt { what: what.into(), why: why.into() }
+        FormatError::Corrupt {
+            what: what.into(),
+            why: why.into(),
+        }
     }
 }

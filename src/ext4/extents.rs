@@ -48,25 +48,42 @@ pub enum ExtentNode {
 impl ExtentNode {
     /// Parses a node held in `b` (60 bytes for the root, a block otherwise).
     /// `want_depth` is the depth the parent promised (None for the root).
-    pub fn parse(b: &[u8], want_depth: Option<u16>, what: &dyn Fn() -> String) -> Result<Self, FormatError> {
+    pub fn parse(
+        b: &[u8],
+        want_depth: Option<u16>,
+        what: &dyn Fn() -> String,
+    ) -> Result<Self, FormatError> {
         if b.len() < 12 || le16(b, 0) != EXTENT_MAGIC {
             return Err(FormatError::corrupt(what(), "bad extent header magic"));
         }
-        let h = ExtentHeader { entries: le16(b, 2), max: le16(b, 4), depth: le16(b, 6) };
+        let h = ExtentHeader {
+            entries: le16(b, 2),
+            max: le16(b, 4),
+            depth: le16(b, 6),
+        };
         let capacity = (b.len() - 12) / 12;
         if h.max as usize > capacity || h.entries > h.max {
-            return Err(FormatError::corrupt(what(), format!("extent header {} of {} entries", h.entries, h.max)));
+            return Err(FormatError::corrupt(
+                what(),
+                format!("extent header {} of {} entries", h.entries, h.max),
+            ));
         }
         if h.depth > MAX_DEPTH || want_depth.is_some_and(|d| d != h.depth) {
-            return Err(FormatError::corrupt(what(), format!("extent node depth {}", h.depth)));
+            return Err(FormatError::corrupt(
+                what(),
+                format!("extent node depth {}", h.depth),
+            ));
         }
         let ents = (0..h.entries as usize).map(|i| &b[12 + 12 * i..24 + 12 * i]);
         if h.depth == 0 {
             let mut v: Vec<Extent> = Vec::with_capacity(h.entries as usize);
             for e in ents {
                 let raw_len = le16(e, 4);
-                let (len, unwritten) =
-                    if raw_len > INIT_MAX_LEN { (raw_len - INIT_MAX_LEN, true) } else { (raw_len, false) };
+                let (len, unwritten) = if raw_len > INIT_MAX_LEN {
+                    (raw_len - INIT_MAX_LEN, true)
+                } else {
+                    (raw_len, false)
+                };
                 let x = Extent {
                     lblk: le32(e, 0),
                     len,
@@ -76,7 +93,10 @@ impl ExtentNode {
                 if let Some(prev) = v.last()
                     && (prev.lblk as u64 + prev.len as u64) > x.lblk as u64
                 {
-                    return Err(FormatError::corrupt(what(), "extents overlap or are out of order"));
+                    return Err(FormatError::corrupt(
+                        what(),
+                        "extents overlap or are out of order",
+                    ));
                 }
                 v.push(x);
             }
@@ -84,7 +104,10 @@ impl ExtentNode {
         } else {
             let mut v: Vec<ExtentIndex> = Vec::with_capacity(h.entries as usize);
             for e in ents {
-                let x = ExtentIndex { lblk: le32(e, 0), child: BlockNo((le16(e, 8) as u64) << 32 | le32(e, 4) as u64) };
+                let x = ExtentIndex {
+                    lblk: le32(e, 0),
+                    child: BlockNo((le16(e, 8) as u64) << 32 | le32(e, 4) as u64),
+                };
                 if v.last().is_some_and(|p| p.lblk >= x.lblk) {
                     return Err(FormatError::corrupt(what(), "index entries out of order"));
                 }
@@ -107,7 +130,12 @@ fn tail_offset(max: u16) -> usize {
 }
 
 /// Verifies the tail checksum of an extent block (metadata_csum).
-pub fn verify_block_checksum(seed: u32, ino: InodeNo, generation: Generation, block: &[u8]) -> bool {
+pub fn verify_block_checksum(
+    seed: u32,
+    ino: InodeNo,
+    generation: Generation,
+    block: &[u8],
+) -> bool {
     if block.len() < 12 {
         return false;
     }
@@ -161,8 +189,18 @@ mod tests {
     #[test]
     fn parses_leaf_with_unwritten() {
         let b = node(0, &[[0, 10, 100], [20, 32768 + 5, 200]]);
-        let ExtentNode::Leaf(_, v) = ExtentNode::parse(&b, None, &what).unwrap() else { panic!() };
-        assert_eq!(v[1], Extent { lblk: 20, len: 5, pblk: BlockNo(200), unwritten: true });
+        let ExtentNode::Leaf(_, v) = ExtentNode::parse(&b, None, &what).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            v[1],
+            Extent {
+                lblk: 20,
+                len: 5,
+                pblk: BlockNo(200),
+                unwritten: true
+            }
+        );
         assert_eq!(search(&v, 25, |e| e.lblk), Some(1));
         assert_eq!(search(&v, 0, |e| e.lblk), Some(0));
     }

@@ -79,14 +79,20 @@ impl GroupDesc {
         if let Some(want) = Self::expected_checksum(sb, group, b)
             && want != self.checksum
         {
-            return Err(FormatError::BadChecksum { what: format!("group descriptor {group}") });
+            return Err(FormatError::BadChecksum {
+                what: format!("group descriptor {group}"),
+            });
         }
         let itable_blocks =
             (sb.inodes_per_group as u64 * sb.inode_size as u64).div_ceil(sb.block_size() as u64);
         let in_fs = |b: BlockNo, len: u64| {
-            b.0 >= sb.first_data_block as u64 && b.0.checked_add(len).is_some_and(|e| e <= sb.blocks_count)
+            b.0 >= sb.first_data_block as u64
+                && b.0.checked_add(len).is_some_and(|e| e <= sb.blocks_count)
         };
-        if !in_fs(self.block_bitmap, 1) || !in_fs(self.inode_bitmap, 1) || !in_fs(self.inode_table, itable_blocks) {
+        if !in_fs(self.block_bitmap, 1)
+            || !in_fs(self.inode_bitmap, 1)
+            || !in_fs(self.inode_table, itable_blocks)
+        {
             return Err(FormatError::corrupt(
                 format!("group descriptor {group}"),
                 "bitmap or inode table outside the filesystem",

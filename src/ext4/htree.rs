@@ -36,7 +36,12 @@ pub struct DxRootInfo {
     pub indirect_levels: u8,
 }
 
-fn parse_entries(b: &[u8], off: usize, csum: bool, what: &dyn Fn() -> String) -> Result<DxNode, FormatError> {
+fn parse_entries(
+    b: &[u8],
+    off: usize,
+    csum: bool,
+    what: &dyn Fn() -> String,
+) -> Result<DxNode, FormatError> {
     if off + 8 > b.len() {
         return Err(FormatError::corrupt(what(), "index node too small"));
     }
@@ -45,7 +50,10 @@ fn parse_entries(b: &[u8], off: usize, csum: bool, what: &dyn Fn() -> String) ->
     let tail = if csum { 8 } else { 0 };
     let want_limit = (b.len() - off - tail) / 8;
     if limit as usize != want_limit || count == 0 || count > limit {
-        return Err(FormatError::corrupt(what(), format!("dx count {count} limit {limit} (expected limit {want_limit})")));
+        return Err(FormatError::corrupt(
+            what(),
+            format!("dx count {count} limit {limit} (expected limit {want_limit})"),
+        ));
     }
     let mut entries = Vec::with_capacity(count as usize);
     for i in 0..count as usize {
@@ -54,13 +62,24 @@ fn parse_entries(b: &[u8], off: usize, csum: bool, what: &dyn Fn() -> String) ->
         if i > 1 && hash < entries.last().map_or(0, |e: &DxEntry| e.hash) {
             return Err(FormatError::corrupt(what(), "dx hashes out of order"));
         }
-        entries.push(DxEntry { hash, block: le32(b, o + 4) });
+        entries.push(DxEntry {
+            hash,
+            block: le32(b, o + 4),
+        });
     }
-    Ok(DxNode { entries, limit, entries_offset: off })
+    Ok(DxNode {
+        entries,
+        limit,
+        entries_offset: off,
+    })
 }
 
 /// Parses block 0 of an indexed directory.
-pub fn parse_root(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<(DxRootInfo, DxNode), FormatError> {
+pub fn parse_root(
+    b: &[u8],
+    csum: bool,
+    what: &dyn Fn() -> String,
+) -> Result<(DxRootInfo, DxNode), FormatError> {
     if b.len() < ROOT_ENTRIES_OFFSET + 8 {
         return Err(FormatError::corrupt(what(), "dx root too small"));
     }
@@ -72,7 +91,10 @@ pub fn parse_root(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<(Dx
     if le32(b, ROOT_INFO_OFFSET) != 0 || info_len != 8 {
         return Err(FormatError::corrupt(what(), "bad dx_root_info"));
     }
-    let info = DxRootInfo { hash_version: b[ROOT_INFO_OFFSET + 4], indirect_levels: b[ROOT_INFO_OFFSET + 6] };
+    let info = DxRootInfo {
+        hash_version: b[ROOT_INFO_OFFSET + 4],
+        indirect_levels: b[ROOT_INFO_OFFSET + 6],
+    };
     let node = parse_entries(b, ROOT_ENTRIES_OFFSET, csum, what)?;
     Ok((info, node))
 }
@@ -94,11 +116,20 @@ pub fn looks_like_node(b: &[u8]) -> bool {
 impl DxNode {
     /// Index of the entry whose subtree covers `hash`.
     pub fn find(&self, hash: u32) -> usize {
-        self.entries.partition_point(|e| e.hash <= hash).saturating_sub(1).max(0)
+        self.entries
+            .partition_point(|e| e.hash <= hash)
+            .saturating_sub(1)
+            .max(0)
     }
 
     /// Verifies the dx_tail checksum of a node held in `block`.
-    pub fn verify_checksum(&self, seed: u32, ino: InodeNo, generation: Generation, block: &[u8]) -> bool {
+    pub fn verify_checksum(
+        &self,
+        seed: u32,
+        ino: InodeNo,
+        generation: Generation,
+        block: &[u8],
+    ) -> bool {
         let count = self.entries.len();
         let tail = self.entries_offset + self.limit as usize * 8;
         if tail + 8 > block.len() {
@@ -120,7 +151,17 @@ mod tests {
     #[test]
     fn find_picks_last_entry_not_above_hash() {
         let n = DxNode {
-            entries: vec![DxEntry { hash: 0, block: 1 }, DxEntry { hash: 100, block: 2 }, DxEntry { hash: 200, block: 3 }],
+            entries: vec![
+                DxEntry { hash: 0, block: 1 },
+                DxEntry {
+                    hash: 100,
+                    block: 2,
+                },
+                DxEntry {
+                    hash: 200,
+                    block: 3,
+                },
+            ],
             limit: 10,
             entries_offset: 8,
         };

@@ -92,11 +92,18 @@ impl Inode {
             return Err(FormatError::corrupt(ino.to_string(), "short inode"));
         }
         let raw = &raw[..isz];
-        let extra_isize = if isz > GOOD_OLD_INODE_SIZE { le16(raw, 0x80) } else { 0 };
+        let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
+            le16(raw, 0x80)
+        } else {
+            0
+        };
         if isz > GOOD_OLD_INODE_SIZE
             && (GOOD_OLD_INODE_SIZE + extra_isize as usize > isz || extra_isize % 4 != 0)
         {
-            return Err(FormatError::corrupt(ino.to_string(), format!("i_extra_isize {extra_isize}")));
+            return Err(FormatError::corrupt(
+                ino.to_string(),
+                format!("i_extra_isize {extra_isize}"),
+            ));
         }
         if sb.metadata_csum() {
             verify_checksum(sb, ino, raw, extra_isize)?;
@@ -106,12 +113,21 @@ impl Inode {
         let blocks_lo = le32(raw, 0x1C) as u64;
         let flags = le32(raw, 0x20);
         let huge = sb.has_ro_compat(ro_compat::HUGE_FILE);
-        let mut blocks = blocks_lo | if huge { (le16(raw, 0x74) as u64) << 32 } else { 0 };
+        let mut blocks = blocks_lo
+            | if huge {
+                (le16(raw, 0x74) as u64) << 32
+            } else {
+                0
+            };
         if huge && flags & flags::HUGE_FILE != 0 {
             blocks *= sb.block_size() as u64 / 512;
         }
         let ibody_start = GOOD_OLD_INODE_SIZE + extra_isize as usize;
-        let ibody_xattrs = if isz > GOOD_OLD_INODE_SIZE { raw[ibody_start..].to_vec() } else { Vec::new() };
+        let ibody_xattrs = if isz > GOOD_OLD_INODE_SIZE {
+            raw[ibody_start..].to_vec()
+        } else {
+            Vec::new()
+        };
         Ok(Inode {
             ino,
             mode: le16(raw, 0x0),
@@ -171,21 +187,36 @@ impl Inode {
     /// A fast symlink keeps its target in i_block: the kernel's test is
     /// "no blocks besides an xattr block".
     pub fn is_fast_symlink(&self, block_size: u32) -> bool {
-        let ea_blocks = if self.file_acl != 0 { block_size as u64 / 512 } else { 0 };
+        let ea_blocks = if self.file_acl != 0 {
+            block_size as u64 / 512
+        } else {
+            0
+        };
         self.is_symlink()
             && !self.has_flag(flags::INLINE_DATA)
             && self.blocks_512.saturating_sub(ea_blocks) == 0
     }
 }
 
-fn verify_checksum(sb: &Superblock, ino: InodeNo, raw: &[u8], extra_isize: u16) -> Result<(), FormatError> {
+fn verify_checksum(
+    sb: &Superblock,
+    ino: InodeNo,
+    raw: &[u8],
+    extra_isize: u16,
+) -> Result<(), FormatError> {
     let stored_lo = le16(raw, 0x7C) as u32;
     let has_hi = raw.len() > GOOD_OLD_INODE_SIZE && extra_isize >= 4;
-    let stored = if has_hi { stored_lo | (le16(raw, 0x82) as u32) << 16 } else { stored_lo };
+    let stored = if has_hi {
+        stored_lo | (le16(raw, 0x82) as u32) << 16
+    } else {
+        stored_lo
+    };
     let want = inode_checksum(sb, ino, raw, extra_isize);
     let want = if has_hi { want } else { want & 0xFFFF };
     if want != stored {
-        return Err(FormatError::BadChecksum { what: ino.to_string() });
+        return Err(FormatError::BadChecksum {
+            what: ino.to_string(),
+        });
     }
     Ok(())
 }

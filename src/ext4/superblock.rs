@@ -149,11 +149,19 @@ impl Superblock {
             return Err(FormatError::corrupt("superblock", "short read"));
         }
         if le16(b, 0x38) != MAGIC {
-            return Err(FormatError::BadMagic { what: "superblock (not an ext2/3/4 filesystem)" });
+            return Err(FormatError::BadMagic {
+                what: "superblock (not an ext2/3/4 filesystem)",
+            });
         }
         let incompat = le32(b, 0x60);
         let bit64 = incompat & incompat::BIT64 != 0;
-        let hi = |off: usize| if bit64 { (le32(b, off) as u64) << 32 } else { 0 };
+        let hi = |off: usize| {
+            if bit64 {
+                (le32(b, off) as u64) << 32
+            } else {
+                0
+            }
+        };
         let rev_level = le32(b, 0x4C);
         let sb = Superblock {
             inodes_count: le32(b, 0x0),
@@ -190,7 +198,9 @@ impl Superblock {
         if sb.has_ro_compat(ro_compat::METADATA_CSUM) {
             let want = crc32c_raw(!0, &b[..0x3FC]);
             if want != sb.checksum {
-                return Err(FormatError::BadChecksum { what: "superblock".into() });
+                return Err(FormatError::BadChecksum {
+                    what: "superblock".into(),
+                });
             }
         }
         sb.validate()?;
@@ -200,7 +210,10 @@ impl Superblock {
     fn validate(&self) -> Result<(), FormatError> {
         let bad = |why: String| Err(FormatError::corrupt("superblock", why));
         if self.log_block_size > 6 {
-            return bad(format!("block size 2^(10+{}) is too large", self.log_block_size));
+            return bad(format!(
+                "block size 2^(10+{}) is too large",
+                self.log_block_size
+            ));
         }
         let bs = self.block_size() as u64;
         if self.blocks_per_group == 0 || self.blocks_per_group as u64 > bs * 8 {
@@ -247,7 +260,10 @@ impl Superblock {
                         .unwrap_or_else(|| format!("unknown incompat 0x{f:x}"))
                 })
                 .collect();
-            return Err(FormatError::Unsupported(format!("feature {}", names.join(", "))));
+            return Err(FormatError::Unsupported(format!(
+                "feature {}",
+                names.join(", ")
+            )));
         }
         for (f, name) in RO_COMPAT_REFUSED {
             if self.feature_ro_compat & f != 0 {
@@ -255,7 +271,10 @@ impl Superblock {
             }
         }
         if self.feature_incompat & incompat::BIT64 == 0 && self.blocks_count > u32::MAX as u64 {
-            return Err(FormatError::corrupt("superblock", "over 2^32 blocks without 64bit"));
+            return Err(FormatError::corrupt(
+                "superblock",
+                "over 2^32 blocks without 64bit",
+            ));
         }
         Ok(())
     }
@@ -341,7 +360,10 @@ impl Superblock {
         let within = (g % dpb) as usize * self.desc_size as usize;
         let first_meta = self.first_meta_bg;
         if !self.has_incompat(incompat::META_BG) || index < first_meta {
-            return (BlockNo(self.first_data_block as u64 + 1 + index as u64), within);
+            return (
+                BlockNo(self.first_data_block as u64 + 1 + index as u64),
+                within,
+            );
         }
         // meta_bg: each metagroup's descriptors live in its first group,
         // after the superblock backup if that group has one.
@@ -394,7 +416,10 @@ mod tests {
     fn rejects_bad_magic_and_bad_geometry() {
         let mut b = minimal();
         b[0x38] = 0;
-        assert!(matches!(Superblock::parse(&b), Err(FormatError::BadMagic { .. })));
+        assert!(matches!(
+            Superblock::parse(&b),
+            Err(FormatError::BadMagic { .. })
+        ));
         let mut b = minimal();
         b[0x18] = 40;
         assert!(Superblock::parse(&b).is_err());
@@ -411,7 +436,10 @@ mod tests {
         b[0x3FC..].copy_from_slice(&c.to_le_bytes());
         Superblock::parse(&b).unwrap();
         b[0x3FC] ^= 1;
-        assert!(matches!(Superblock::parse(&b), Err(FormatError::BadChecksum { .. })));
+        assert!(matches!(
+            Superblock::parse(&b),
+            Err(FormatError::BadChecksum { .. })
+        ));
     }
 
     #[test]

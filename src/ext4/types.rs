@@ -41,4 +41,3 @@ pub(crate) fn le16(b: &[u8], off: usize) -> u16 {
 pub(crate) fn le32(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
 }
-

@@ -2,16 +2,20 @@
 
 use super::extents::{Backing, Mapping};
 use super::{Fs, Result};
+use crate::ext4::BlockNo;
 use crate::ext4::blockmap::route;
 use crate::ext4::inode::Inode;
 use crate::ext4::types::le32;
-use crate::ext4::BlockNo;
 
 impl Fs {
     /// Maps `lblk` of an inode that uses direct/indirect block pointers.
     pub(crate) fn map_indirect(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
         let per_block = self.block_size() as u64 / 4;
-        let hole = Mapping { lblk, len: 1, backing: Backing::Hole };
+        let hole = Mapping {
+            lblk,
+            len: 1,
+            backing: Backing::Hole,
+        };
         let Some(r) = route(lblk, per_block) else {
             return Ok(hole);
         };
@@ -29,6 +33,10 @@ impl Fs {
             return Ok(hole);
         }
         self.check_range(BlockNo(ptr), 1, || format!("{} data block", inode.ino))?;
-        Ok(Mapping { lblk, len: 1, backing: Backing::Data(BlockNo(ptr)) })
+        Ok(Mapping {
+            lblk,
+            len: 1,
+            backing: Backing::Data(BlockNo(ptr)),
+        })
     }
 }

@@ -26,7 +26,12 @@ impl BlockCache {
     /// A cache holding about `capacity` blocks of `block_size` bytes.
     pub fn new(capacity: usize, block_size: usize) -> Self {
         let per = NonZeroUsize::new((capacity / SHARDS).max(8)).unwrap();
-        BlockCache { shards: (0..SHARDS).map(|_| Mutex::new(LruCache::new(per))).collect(), block_size }
+        BlockCache {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(LruCache::new(per)))
+                .collect(),
+            block_size,
+        }
     }
 
     fn shard(&self, b: BlockNo) -> &Mutex<LruCache<u64, Block>> {

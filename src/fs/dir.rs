@@ -36,7 +36,11 @@ impl Fs {
     }
 
     /// Reads and verifies one block of a directory; None for a hole.
-    pub(crate) fn dir_block(&self, dir: &Inode, lblk: u64) -> Result<Option<crate::fs::cache::Block>> {
+    pub(crate) fn dir_block(
+        &self,
+        dir: &Inode,
+        lblk: u64,
+    ) -> Result<Option<crate::fs::cache::Block>> {
         let m = self.map_block(dir, lblk)?;
         let Backing::Data(p) = m.backing else {
             return Ok(None);
@@ -50,7 +54,10 @@ impl Fs {
                 verify_leaf(self.csum_seed(), dir.ino, dir.generation, &block)
             };
             if !ok {
-                return Err(FormatError::BadChecksum { what: format!("{} directory block {lblk}", dir.ino) }.into());
+                return Err(FormatError::BadChecksum {
+                    what: format!("{} directory block {lblk}", dir.ino),
+                }
+                .into());
             }
         }
         Ok(Some(block))
@@ -59,13 +66,22 @@ impl Fs {
     /// Checks the dx_tail checksum of an index block.
     fn verify_dx_block(&self, dir: &Inode, lblk: u64, block: &[u8]) -> Result<bool> {
         let what = || format!("{} htree block {lblk}", dir.ino);
-        let node = if lblk == 0 { htree::parse_root(block, true, &what)?.1 } else { htree::parse_node(block, true, &what)? };
+        let node = if lblk == 0 {
+            htree::parse_root(block, true, &what)?.1
+        } else {
+            htree::parse_node(block, true, &what)?
+        };
         Ok(node.verify_checksum(self.csum_seed(), dir.ino, dir.generation, block))
     }
 
     /// Calls `f` for each entry from `cookie` on, until it returns false
     /// or the directory ends. Empty slots are skipped.
-    pub fn readdir(&self, dir: &Inode, cookie: u64, mut f: impl FnMut(DirEntryInfo<'_>) -> bool) -> Result<()> {
+    pub fn readdir(
+        &self,
+        dir: &Inode,
+        cookie: u64,
+        mut f: impl FnMut(DirEntryInfo<'_>) -> bool,
+    ) -> Result<()> {
         if !dir.is_dir() {
             return Err(FsError::NotDir);
         }
@@ -92,7 +108,12 @@ impl Fs {
                 if pos < cookie || e.inode == 0 {
                     continue;
                 }
-                let info = DirEntryInfo { ino: e.inode, file_type: e.file_type, name: e.name, next: pos + e.rec_len as u64 };
+                let info = DirEntryInfo {
+                    ino: e.inode,
+                    file_type: e.file_type,
+                    name: e.name,
+                    next: pos + e.rec_len as u64,
+                };
                 if !f(info) {
                     return Ok(());
                 }
@@ -102,26 +123,56 @@ impl Fs {
         Ok(())
     }
 
-    fn readdir_inline(&self, dir: &Inode, cookie: u64, mut f: impl FnMut(DirEntryInfo<'_>) -> bool) -> Result<()> {
+    fn readdir_inline(
+        &self,
+        dir: &Inode,
+        cookie: u64,
+        mut f: impl FnMut(DirEntryInfo<'_>) -> bool,
+    ) -> Result<()> {
         let ft_dir = crate::ext4::dir::ft::DIR;
         let parent = le32(&dir.block, 0);
-        if cookie == 0 && !f(DirEntryInfo { ino: dir.ino.0, file_type: ft_dir, name: b".", next: 1 }) {
+        if cookie == 0
+            && !f(DirEntryInfo {
+                ino: dir.ino.0,
+                file_type: ft_dir,
+                name: b".",
+                next: 1,
+            })
+        {
             return Ok(());
         }
-        if cookie <= 1 && !f(DirEntryInfo { ino: parent, file_type: ft_dir, name: b"..", next: 2 }) {
+        if cookie <= 1
+            && !f(DirEntryInfo {
+                ino: parent,
+                file_type: ft_dir,
+                name: b"..",
+                next: 2,
+            })
+        {
             return Ok(());
         }
         let tail = self.inline_xattr(dir)?;
-        let regions: [(&[u8], u64); 2] = [(&dir.block[4..], 2), (&tail, 2 + INLINE_DIR_AREA as u64)];
+        let regions: [(&[u8], u64); 2] =
+            [(&dir.block[4..], 2), (&tail, 2 + INLINE_DIR_AREA as u64)];
         let max_inode = self.superblock().inodes_count;
         for (region, base) in regions {
-            for e in DirIter::new(region, self.block_size() as usize, max_inode, self.has_filetype()) {
+            for e in DirIter::new(
+                region,
+                self.block_size() as usize,
+                max_inode,
+                self.has_filetype(),
+            ) {
                 let e = e.map_err(|e| in_dir(dir, 0, e))?;
                 let pos = base + e.offset as u64;
                 if pos < cookie || e.inode == 0 {
                     continue;
                 }
-                let info = DirEntryInfo { ino: e.inode, file_type: e.file_type, name: e.name, next: pos + e.rec_len as u64 };
+                let info = DirEntryInfo {
+                    ino: e.inode,
+                    file_type: e.file_type,
+                    name: e.name,
+                    next: pos + e.rec_len as u64,
+                };
                 if !f(info) {
                     return Ok(());
                 }
@@ -151,14 +202,24 @@ impl Fs {
         if dir.has_flag(flags::INLINE_DATA) {
             return Ok(InodeNo(le32(&dir.block, 0)));
         }
-        let block = self.dir_block(dir, 0)?.ok_or_else(|| super::error::corrupt(dir.ino.to_string(), "no first directory block"))?;
+        let block = self.dir_block(dir, 0)?.ok_or_else(|| {
+            super::error::corrupt(dir.ino.to_string(), "no first directory block")
+        })?;
         let bs = self.block_size() as usize;
-        let mut it = DirIter::new(&block, bs, self.superblock().inodes_count, self.has_filetype());
+        let mut it = DirIter::new(
+            &block,
+            bs,
+            self.superblock().inodes_count,
+            self.has_filetype(),
+        );
         let dot = it.next().transpose().map_err(|e| in_dir(dir, 0, e))?;
         let dotdot = it.next().transpose().map_err(|e| in_dir(dir, 0, e))?;
         match (dot, dotdot) {
             (Some(d), Some(dd)) if d.name == b"." && dd.name == b".." => Ok(InodeNo(dd.inode)),
-            _ => Err(super::error::corrupt(dir.ino.to_string(), "directory without . and ..")),
+            _ => Err(super::error::corrupt(
+                dir.ino.to_string(),
+                "directory without . and ..",
+            )),
         }
     }
 }
@@ -166,9 +227,11 @@ impl Fs {
 /// Names the directory and block in an entry error.
 pub(crate) fn in_dir(dir: &Inode, lblk: u64, e: FormatError) -> FsError {
     match e {
-        FormatError::Corrupt { what, why } => {
-            FormatError::Corrupt { what: format!("{} block {lblk}: {what}", dir.ino), why }.into()
+        FormatError::Corrupt { what, why } => FormatError::Corrupt {
+            what: format!("{} block {lblk}: {what}", dir.ino),
+            why,
         }
+        .into(),
         other => other.into(),
     }
 }

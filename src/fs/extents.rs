@@ -1,9 +1,9 @@
 //! Mapping logical blocks through an extent tree.
 
 use super::{Fs, Result};
+use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, ExtentNode};
 use crate::ext4::inode::Inode;
-use crate::ext4::BlockNo;
 
 /// What backs a run of logical blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,11 @@ const LBLK_END: u64 = 1 << 32;
 impl Fs {
     /// Maps `lblk` of an extent-mapped inode.
     pub(crate) fn map_extent(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
-        let hole_to = |end: u64| Mapping { lblk, len: end.saturating_sub(lblk).max(1), backing: Backing::Hole };
+        let hole_to = |end: u64| Mapping {
+            lblk,
+            len: end.saturating_sub(lblk).max(1),
+            backing: Backing::Hole,
+        };
         if lblk >= LBLK_END {
             return Ok(hole_to(u64::MAX));
         }
@@ -52,7 +56,12 @@ impl Fs {
                     let what = || format!("{} extent block {}", inode.ino, child.0);
                     let block = self.block(child)?;
                     if self.superblock().metadata_csum()
-                        && !extents::verify_block_checksum(self.csum_seed(), inode.ino, inode.generation, &block)
+                        && !extents::verify_block_checksum(
+                            self.csum_seed(),
+                            inode.ino,
+                            inode.generation,
+                            &block,
+                        )
                     {
                         return Err(crate::ext4::FormatError::BadChecksum { what: what() }.into());
                     }
@@ -64,11 +73,20 @@ impl Fs {
                         let e = exts[i];
                         let e_end = e.lblk as u64 + e.len as u64;
                         if lblk < e_end {
-                            self.check_range(e.pblk, e.len as u64, || format!("{} extent", inode.ino))?;
+                            self.check_range(e.pblk, e.len as u64, || {
+                                format!("{} extent", inode.ino)
+                            })?;
                             let off = lblk - e.lblk as u64;
-                            let backing =
-                                if e.unwritten { Backing::Unwritten } else { Backing::Data(BlockNo(e.pblk.0 + off)) };
-                            return Ok(Mapping { lblk, len: e_end - lblk, backing });
+                            let backing = if e.unwritten {
+                                Backing::Unwritten
+                            } else {
+                                Backing::Data(BlockNo(e.pblk.0 + off))
+                            };
+                            return Ok(Mapping {
+                                lblk,
+                                len: e_end - lblk,
+                                backing,
+                            });
                         }
                     }
                     let next = found.map_or(0, |i| i + 1);
@@ -78,4 +96,3 @@ impl Fs {
         }
     }
 }
-

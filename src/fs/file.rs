@@ -31,7 +31,10 @@ impl Fs {
             data.extend_from_slice(&self.inline_xattr(inode)?);
         }
         if (inode.size as usize) > data.len() {
-            return Err(error::corrupt(inode.ino.to_string(), "inline data shorter than i_size"));
+            return Err(error::corrupt(
+                inode.ino.to_string(),
+                "inline data shorter than i_size",
+            ));
         }
         data.truncate(inode.size as usize);
         Ok(data)
@@ -80,12 +83,18 @@ impl Fs {
         let size = inode.size as usize;
         if inode.is_fast_symlink(self.block_size()) {
             if size >= I_BLOCK_SIZE {
-                return Err(error::corrupt(inode.ino.to_string(), "fast symlink too long"));
+                return Err(error::corrupt(
+                    inode.ino.to_string(),
+                    "fast symlink too long",
+                ));
             }
             return Ok(inode.block[..size].to_vec());
         }
         if size == 0 || size >= self.block_size() as usize {
-            return Err(error::corrupt(inode.ino.to_string(), format!("symlink size {size}")));
+            return Err(error::corrupt(
+                inode.ino.to_string(),
+                format!("symlink size {size}"),
+            ));
         }
         let target = self.read(inode, 0, size)?;
         // The kernel stops at a NUL inside the target.
@@ -99,7 +108,11 @@ impl Fs {
             return Err(FsError::NoData);
         }
         if inode.has_flag(flags::INLINE_DATA) {
-            return Ok(if what == SeekWhat::Data { offset } else { inode.size });
+            return Ok(if what == SeekWhat::Data {
+                offset
+            } else {
+                inode.size
+            });
         }
         let bs = self.block_size() as u64;
         let mut pos = offset;

@@ -14,7 +14,10 @@ impl Image {
     /// Wraps an open image file.
     pub fn new(file: File) -> io::Result<Self> {
         let len = image_len(&file)?;
-        Ok(Image { file: RandomAccessFile::try_new(file)?, len })
+        Ok(Image {
+            file: RandomAccessFile::try_new(file)?,
+            len,
+        })
     }
 
     /// Size of the image in bytes.
@@ -28,10 +31,17 @@ impl Image {
 
     /// Fills `buf` from `offset`; reading past the end is an error.
     pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > self.len) {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > self.len)
+        {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                format!("read of {} bytes at {offset} past the end of the image ({} bytes)", buf.len(), self.len),
+                format!(
+                    "read of {} bytes at {offset} past the end of the image ({} bytes)",
+                    buf.len(),
+                    self.len
+                ),
             ));
         }
         self.file.read_exact_at(offset, buf)
@@ -45,7 +55,13 @@ fn image_len(file: &File) -> io::Result<u64> {
     if md.file_type().is_block_device() {
         let mut size: u64 = 0;
         // BLKGETSIZE64 = _IOR(0x12, 114, size_t)
-        let rc = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(file), 0x8008_1272, &mut size) };
+        let rc = unsafe {
+            libc::ioctl(
+                std::os::fd::AsRawFd::as_raw_fd(file),
+                0x8008_1272,
+                &mut size,
+            )
+        };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }

@@ -17,7 +17,10 @@ impl Fs {
         let group = index / sb.inodes_per_group;
         let slot = index % sb.inodes_per_group;
         if self.bad_groups[group as usize] {
-            return Err(error::corrupt(ino.to_string(), format!("group {group} descriptor is damaged")));
+            return Err(error::corrupt(
+                ino.to_string(),
+                format!("group {group} descriptor is damaged"),
+            ));
         }
         let gd = &self.groups[group as usize];
         let isz = sb.inode_size as u64;
@@ -26,7 +29,11 @@ impl Fs {
         let blk = crate::ext4::BlockNo(gd.inode_table.0 + byte / bs);
         let block = self.block(blk)?;
         let within = (byte % bs) as usize;
-        Ok(Inode::parse(sb, ino, &block[within..within + isz as usize])?)
+        Ok(Inode::parse(
+            sb,
+            ino,
+            &block[within..within + isz as usize],
+        )?)
     }
 
     /// Whether inode slot `ino` may hold a live inode at all (its group's

@@ -20,7 +20,7 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::ext4::group::GroupDesc;
-use crate::ext4::superblock::{Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, compat, incompat};
+use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, compat, incompat};
 use crate::ext4::{BlockNo, FormatError};
 use cache::BlockCache;
 pub use error::{FsError, Result};
@@ -30,12 +30,17 @@ use image::Image;
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
     Format { path: String, source: FormatError },
     #[error("{path}: image is truncated: the filesystem needs {need} bytes, the file has {have}")]
     Truncated { path: String, need: u64, have: u64 },
-    #[error("{path}: the journal needs recovery; replay it first (e2fsck -E journal_only, or a kernel mount)")]
+    #[error(
+        "{path}: the journal needs recovery; replay it first (e2fsck -E journal_only, or a kernel mount)"
+    )]
     NeedsRecovery { path: String },
 }
 
@@ -75,32 +80,53 @@ impl Fs {
     /// every group descriptor.
     pub fn open(path: &Path, opts: &FsOptions) -> std::result::Result<Fs, OpenError> {
         let p = path.display().to_string();
-        let io_err = |source| OpenError::Io { path: p.clone(), source };
+        let io_err = |source| OpenError::Io {
+            path: p.clone(),
+            source,
+        };
         let file = File::open(path).map_err(io_err)?;
         let image = Image::new(file).map_err(io_err)?;
         Self::from_image(image, &p, opts)
     }
 
     fn from_image(image: Image, p: &str, opts: &FsOptions) -> std::result::Result<Fs, OpenError> {
-        let fmt = |source| OpenError::Format { path: p.to_string(), source };
+        let fmt = |source| OpenError::Format {
+            path: p.to_string(),
+            source,
+        };
         let mut raw = vec![0u8; SUPERBLOCK_SIZE];
         if image.len() < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE as u64 {
-            return Err(fmt(FormatError::BadMagic { what: "superblock (image too small for ext2/3/4)" }));
+            return Err(fmt(FormatError::BadMagic {
+                what: "superblock (image too small for ext2/3/4)",
+            }));
         }
         image
             .read_exact_at(SUPERBLOCK_OFFSET, &mut raw)
-            .map_err(|source| OpenError::Io { path: p.to_string(), source })?;
+            .map_err(|source| OpenError::Io {
+                path: p.to_string(),
+                source,
+            })?;
         let sb = Superblock::parse(&raw).map_err(fmt)?;
         sb.check_features_for_read().map_err(fmt)?;
         if sb.has_incompat(incompat::RECOVER) {
-            return Err(OpenError::NeedsRecovery { path: p.to_string() });
+            return Err(OpenError::NeedsRecovery {
+                path: p.to_string(),
+            });
         }
         let bs = sb.block_size() as u64;
         let need = sb.blocks_count * bs;
         if image.len() < need {
-            return Err(OpenError::Truncated { path: p.to_string(), need, have: image.len() });
+            return Err(OpenError::Truncated {
+                path: p.to_string(),
+                need,
+                have: image.len(),
+            });
         }
-        let cache_blocks = if opts.cache_blocks == 0 { 16384 } else { opts.cache_blocks };
+        let cache_blocks = if opts.cache_blocks == 0 {
+            16384
+        } else {
+            opts.cache_blocks
+        };
         let cache = BlockCache::new(cache_blocks, bs as usize);
         let mut fs = Fs {
             csum_seed: sb.csum_seed(),
@@ -112,9 +138,18 @@ impl Fs {
             sb,
         };
         fs.load_groups().map_err(|e| match e {
-            FsError::Io(source) => OpenError::Io { path: p.to_string(), source },
-            FsError::Format(source) => OpenError::Format { path: p.to_string(), source },
-            other => OpenError::Format { path: p.to_string(), source: FormatError::corrupt("groups", other.to_string()) },
+            FsError::Io(source) => OpenError::Io {
+                path: p.to_string(),
+                source,
+            },
+            FsError::Format(source) => OpenError::Format {
+                path: p.to_string(),
+                source,
+            },
+            other => OpenError::Format {
+                path: p.to_string(),
+                source: FormatError::corrupt("groups", other.to_string()),
+            },
         })?;
         fs.overhead = fs.compute_overhead(&raw);
         Ok(fs)
@@ -126,7 +161,10 @@ impl Fs {
         for g in 0..n {
             let (blk, off) = self.sb.group_desc_location(g);
             if blk.0 >= self.sb.blocks_count {
-                return Err(crate::fs::error::corrupt("group descriptor table", format!("{blk} outside the filesystem")));
+                return Err(crate::fs::error::corrupt(
+                    "group descriptor table",
+                    format!("{blk} outside the filesystem"),
+                ));
             }
             let block = self.cache.get(&self.image, blk)?;
             let raw = &block[off..off + ds];
@@ -151,7 +189,8 @@ impl Fs {
             return stored;
         }
         let sb = &self.sb;
-        let itb = (sb.inodes_per_group as u64 * sb.inode_size as u64).div_ceil(sb.block_size() as u64);
+        let itb =
+            (sb.inodes_per_group as u64 * sb.inode_size as u64).div_ceil(sb.block_size() as u64);
         let gdb_count = (sb.group_count() as u64).div_ceil(sb.descs_per_block() as u64);
         let dpb = sb.descs_per_block();
         let mut overhead = sb.first_data_block as u64;
@@ -208,10 +247,18 @@ impl Fs {
     }
 
     /// Checks that `len` blocks from `b` lie inside the filesystem.
-    pub(crate) fn check_range(&self, b: BlockNo, len: u64, what: impl Fn() -> String) -> Result<()> {
+    pub(crate) fn check_range(
+        &self,
+        b: BlockNo,
+        len: u64,
+        what: impl Fn() -> String,
+    ) -> Result<()> {
         let end = b.0.checked_add(len);
         if b.0 < self.sb.first_data_block as u64 || end.is_none_or(|e| e > self.sb.blocks_count) {
-            return Err(error::corrupt(what(), format!("{b}+{len} outside the filesystem")));
+            return Err(error::corrupt(
+                what(),
+                format!("{b}+{len} outside the filesystem"),
+            ));
         }
         Ok(())
     }
@@ -221,7 +268,11 @@ impl Fs {
         let sb = &self.sb;
         let free_blocks: u64 = self.groups.iter().map(|g| g.free_blocks_count as u64).sum();
         let free_inodes: u64 = self.groups.iter().map(|g| g.free_inodes_count as u64).sum();
-        let resv = if sb.has_incompat(incompat::EXTENTS) { (sb.blocks_count / 50).min(4096) } else { 0 };
+        let resv = if sb.has_incompat(incompat::EXTENTS) {
+            (sb.blocks_count / 50).min(4096)
+        } else {
+            0
+        };
         let reserved = sb.r_blocks_count + resv;
         FsStats {
             block_size: sb.block_size(),
@@ -249,4 +300,3 @@ impl Fs {
         self.sb.has_incompat(incompat::LARGEDIR)
     }
 }
-

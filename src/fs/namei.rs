@@ -31,15 +31,28 @@ impl Fs {
         }
         let dir_ft = crate::ext4::dir::ft::DIR;
         match name {
-            b"." => return Ok(Found { ino: dir.ino, file_type: dir_ft }),
-            b".." => return Ok(Found { ino: self.parent_of(dir)?, file_type: dir_ft }),
+            b"." => {
+                return Ok(Found {
+                    ino: dir.ino,
+                    file_type: dir_ft,
+                });
+            }
+            b".." => {
+                return Ok(Found {
+                    ino: self.parent_of(dir)?,
+                    file_type: dir_ft,
+                });
+            }
             _ => {}
         }
         let hit = if self.is_dx(dir) {
             match self.lookup_dx(dir, name) {
                 Ok(hit) => hit,
                 Err(DxError::Bad(why)) => {
-                    tracing::warn!("{}: htree index unusable ({why}); searching linearly", dir.ino);
+                    tracing::warn!(
+                        "{}: htree index unusable ({why}); searching linearly",
+                        dir.ino
+                    );
                     self.lookup_linear(dir, name)?
                 }
                 Err(DxError::Fs(e)) => return Err(e),
@@ -49,16 +62,28 @@ impl Fs {
         };
         let (ino, file_type) = hit.ok_or(FsError::NotFound)?;
         if !self.valid_entry_inode(ino) {
-            return Err(error::corrupt(format!("{} entry", dir.ino), format!("names reserved inode {ino}")));
+            return Err(error::corrupt(
+                format!("{} entry", dir.ino),
+                format!("names reserved inode {ino}"),
+            ));
         }
-        Ok(Found { ino: InodeNo(ino), file_type })
+        Ok(Found {
+            ino: InodeNo(ino),
+            file_type,
+        })
     }
 
     /// Reads an index block of `dir` by logical number.
-    fn dx_raw_block(&self, dir: &Inode, lblk: u32) -> std::result::Result<crate::fs::cache::Block, DxError> {
+    fn dx_raw_block(
+        &self,
+        dir: &Inode,
+        lblk: u32,
+    ) -> std::result::Result<crate::fs::cache::Block, DxError> {
         let nblocks = dir.size.div_ceil(self.block_size() as u64);
         if lblk as u64 >= nblocks {
-            return Err(DxError::Bad(format!("index points at block {lblk} past the end")));
+            return Err(DxError::Bad(format!(
+                "index points at block {lblk} past the end"
+            )));
         }
         match self.map_block(dir, lblk as u64)?.backing {
             Backing::Data(p) => Ok(self.block(p)?),
@@ -70,25 +95,38 @@ impl Fs {
         let block = self.dx_raw_block(dir, lblk)?;
         let csum = self.superblock().metadata_csum();
         let what = || format!("{} htree block {lblk}", dir.ino);
-        let node = htree::parse_node(&block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
+        let node =
+            htree::parse_node(&block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
         if csum && !node.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &block) {
-            return Err(DxError::Fs(FormatError::BadChecksum { what: what() }.into()));
+            return Err(DxError::Fs(
+                FormatError::BadChecksum { what: what() }.into(),
+            ));
         }
         Ok(node)
     }
 
-    fn lookup_dx(&self, dir: &Inode, name: &[u8]) -> std::result::Result<Option<(u32, u8)>, DxError> {
+    fn lookup_dx(
+        &self,
+        dir: &Inode,
+        name: &[u8],
+    ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let sb = self.superblock();
         let csum = sb.metadata_csum();
         let root_block = self.dx_raw_block(dir, 0)?;
         let what = || format!("{} htree root", dir.ino);
-        let (info, root) = htree::parse_root(&root_block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
+        let (info, root) =
+            htree::parse_root(&root_block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
         if csum && !root.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &root_block) {
-            return Err(DxError::Fs(FormatError::BadChecksum { what: what() }.into()));
+            return Err(DxError::Fs(
+                FormatError::BadChecksum { what: what() }.into(),
+            ));
         }
         let max_levels = if self.has_largedir() { 3 } else { 2 };
         if info.indirect_levels >= max_levels {
-            return Err(DxError::Bad(format!("{} index levels", info.indirect_levels)));
+            return Err(DxError::Bad(format!(
+                "{} index levels",
+                info.indirect_levels
+            )));
         }
         let version = HashVersion::effective(info.hash_version, sb.flags)
             .ok_or_else(|| DxError::Bad(format!("hash version {}", info.hash_version)))?;
@@ -130,7 +168,12 @@ impl Fs {
         }
     }
 
-    fn search_leaf(&self, dir: &Inode, lblk: u32, name: &[u8]) -> std::result::Result<Option<(u32, u8)>, DxError> {
+    fn search_leaf(
+        &self,
+        dir: &Inode,
+        lblk: u32,
+        name: &[u8],
+    ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let nblocks = dir.size.div_ceil(self.block_size() as u64);
         if lblk as u64 >= nblocks {
             return Err(DxError::Bad(format!("leaf {lblk} past the end")));
@@ -139,7 +182,12 @@ impl Fs {
             return Err(DxError::Bad(format!("leaf {lblk} is a hole")));
         };
         let bs = self.block_size() as usize;
-        for e in DirIter::new(&block, bs, self.superblock().inodes_count, self.has_filetype()) {
+        for e in DirIter::new(
+            &block,
+            bs,
+            self.superblock().inodes_count,
+            self.has_filetype(),
+        ) {
             let e = e.map_err(|e| DxError::Fs(super::dir::in_dir(dir, lblk as u64, e)))?;
             if e.inode != 0 && e.name == name {
                 return Ok(Some((e.inode, e.file_type)));

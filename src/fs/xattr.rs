@@ -22,8 +22,13 @@ impl Fs {
             let b = BlockNo(inode.file_acl);
             self.check_range(b, 1, || format!("{} xattr block", inode.ino))?;
             let block = self.block(b)?;
-            if self.superblock().metadata_csum() && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block) {
-                return Err(FormatError::BadChecksum { what: format!("xattr {b} of {}", inode.ino) }.into());
+            if self.superblock().metadata_csum()
+                && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block)
+            {
+                return Err(FormatError::BadChecksum {
+                    what: format!("xattr {b} of {}", inode.ino),
+                }
+                .into());
             }
             let (_, entries) = xattr::parse_block(&block).map_err(|e| in_inode(inode, e))?;
             all.extend(entries);
@@ -43,7 +48,11 @@ impl Fs {
 
     /// The names the VFS lists, each NUL-terminated.
     pub fn listxattr(&self, inode: &Inode) -> Result<Vec<Vec<u8>>> {
-        Ok(self.xattr_entries(inode)?.iter().filter_map(|e| e.vfs_name()).collect())
+        Ok(self
+            .xattr_entries(inode)?
+            .iter()
+            .filter_map(|e| e.vfs_name())
+            .collect())
     }
 
     /// The system.data value of an inline-data inode (may be empty).
@@ -60,7 +69,10 @@ impl Fs {
 /// Names the inode in a parse error so the log line points at it.
 fn in_inode(inode: &Inode, e: FormatError) -> FsError {
     match e {
-        FormatError::Corrupt { what, why } => FormatError::Corrupt { what: format!("{} {what}", inode.ino), why },
+        FormatError::Corrupt { what, why } => FormatError::Corrupt {
+            what: format!("{} {what}", inode.ino),
+            why,
+        },
         other => other,
     }
     .into()

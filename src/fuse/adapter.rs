@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use super::ops::{Attr, DirEntry, DirSink, Entry, Errno, FuseOps, Open, OpResult, RequestCtx, StatFs, Timespec};
+use super::ops::{
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
+};
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, mode};
 use crate::ext4::{Generation, InodeNo};
@@ -22,7 +24,11 @@ const SEEK_HOLE: u32 = 4;
 
 /// The node id the kernel knows an inode by.
 pub fn node_id(ino: InodeNo, generation: Generation) -> u64 {
-    if ino == InodeNo::ROOT { 1 } else { (generation.0 as u64) << 32 | ino.0 as u64 }
+    if ino == InodeNo::ROOT {
+        1
+    } else {
+        (generation.0 as u64) << 32 | ino.0 as u64
+    }
 }
 
 /// The inode (and, except for the root, generation) a node id names.
@@ -30,7 +36,10 @@ pub fn node_inode(nodeid: u64) -> (InodeNo, Option<Generation>) {
     if nodeid == 1 {
         (InodeNo::ROOT, None)
     } else {
-        (InodeNo(nodeid as u32), Some(Generation((nodeid >> 32) as u32)))
+        (
+            InodeNo(nodeid as u32),
+            Some(Generation((nodeid >> 32) as u32)),
+        )
     }
 }
 
@@ -56,7 +65,9 @@ impl Ext4Adapter {
     /// Loads the inode behind a node id, or ESTALE.
     fn node(&self, nodeid: u64) -> OpResult<Inode> {
         let (ino, generation) = node_inode(nodeid);
-        self.fs.live_inode(ino, generation).map_err(|e| self.errno(e))
+        self.fs
+            .live_inode(ino, generation)
+            .map_err(|e| self.errno(e))
     }
 
     /// The one place an [`FsError`] becomes an errno; damage is logged.
@@ -68,7 +79,10 @@ impl Ext4Adapter {
     }
 
     fn attr(&self, inode: &Inode) -> Attr {
-        let ts = |t: Timestamp| Timespec { sec: t.sec, nsec: t.nsec };
+        let ts = |t: Timestamp| Timespec {
+            sec: t.sec,
+            nsec: t.nsec,
+        };
         let ft = inode.file_type();
         Attr {
             ino: inode.ino.0 as u64,
@@ -82,7 +96,11 @@ impl Ext4Adapter {
             nlink: inode.links_count as u32,
             uid: inode.uid,
             gid: inode.gid,
-            rdev: if ft == mode::S_IFCHR || ft == mode::S_IFBLK { inode.rdev() } else { 0 },
+            rdev: if ft == mode::S_IFCHR || ft == mode::S_IFBLK {
+                inode.rdev()
+            } else {
+                0
+            },
             blksize: self.fs.block_size(),
         }
     }
@@ -102,7 +120,10 @@ impl Ext4Adapter {
     fn entry_inode(&self, ino: InodeNo) -> Result<Inode, FsError> {
         let inode = self.fs.inode(ino)?;
         if inode.is_unused() {
-            return Err(crate::fs::error::corrupt(ino.to_string(), "deleted inode referenced by a directory entry"));
+            return Err(crate::fs::error::corrupt(
+                ino.to_string(),
+                "deleted inode referenced by a directory entry",
+            ));
         }
         Ok(inode)
     }
@@ -133,7 +154,12 @@ impl FuseOps for Ext4Adapter {
         Ok(self.entry(&inode))
     }
 
-    fn getattr(&self, _ctx: &RequestCtx, nodeid: u64, _fh: Option<u64>) -> OpResult<(Attr, Duration)> {
+    fn getattr(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: u64,
+        _fh: Option<u64>,
+    ) -> OpResult<(Attr, Duration)> {
         let inode = self.node(nodeid)?;
         Ok((self.attr(&inode), self.ttl))
     }
@@ -148,15 +174,27 @@ impl FuseOps for Ext4Adapter {
         if inode.is_dir() {
             return Err(Errno::EISDIR);
         }
-        Ok(Open { fh: 0, open_flags: FOPEN_KEEP_CACHE })
+        Ok(Open {
+            fh: 0,
+            open_flags: FOPEN_KEEP_CACHE,
+        })
     }
 
-    fn read(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, offset: u64, size: u32) -> OpResult<Vec<u8>> {
+    fn read(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        offset: u64,
+        size: u32,
+    ) -> OpResult<Vec<u8>> {
         let inode = self.node(nodeid)?;
         if inode.is_dir() {
             return Err(Errno::EISDIR);
         }
-        self.fs.read(&inode, offset, size as usize).map_err(|e| self.errno(e))
+        self.fs
+            .read(&inode, offset, size as usize)
+            .map_err(|e| self.errno(e))
     }
 
     fn opendir(&self, _ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
@@ -164,7 +202,10 @@ impl FuseOps for Ext4Adapter {
         if !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        Ok(Open { fh: 0, open_flags: FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR })
+        Ok(Open {
+            fh: 0,
+            open_flags: FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR,
+        })
     }
 
     fn readdir(
@@ -182,12 +223,21 @@ impl FuseOps for Ext4Adapter {
                 let dots = e.name == b"." || e.name == b"..";
                 // An entry whose inode cannot be read is still listed; its
                 // stat answers the error.
-                let inode = if plus && !dots { self.entry_inode(InodeNo(e.ino)).ok() } else { None };
+                let inode = if plus && !dots {
+                    self.entry_inode(InodeNo(e.ino)).ok()
+                } else {
+                    None
+                };
                 let kind = match (&inode, e.file_type) {
                     (Some(i), 0) => dtype_of(i),
                     (_, code) => ft_to_dtype(code),
                 };
-                let dirent = DirEntry { ino: e.ino as u64, next_offset: e.next, kind, name: e.name };
+                let dirent = DirEntry {
+                    ino: e.ino as u64,
+                    next_offset: e.next,
+                    kind,
+                    name: e.name,
+                };
                 let entry = inode.as_ref().map(|i| self.entry(i));
                 sink.add(&dirent, entry.as_ref())
             })
@@ -230,14 +280,23 @@ impl FuseOps for Ext4Adapter {
         self.node(nodeid).map(|_| ())
     }
 
-    fn lseek(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, offset: u64, whence: u32) -> OpResult<u64> {
+    fn lseek(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        offset: u64,
+        whence: u32,
+    ) -> OpResult<u64> {
         let what = match whence {
             SEEK_DATA => SeekWhat::Data,
             SEEK_HOLE => SeekWhat::Hole,
             _ => return Err(Errno::EINVAL),
         };
         let inode = self.node(nodeid)?;
-        self.fs.seek(&inode, offset, what).map_err(|e| self.errno(e))
+        self.fs
+            .seek(&inode, offset, what)
+            .map_err(|e| self.errno(e))
     }
 }
 

@@ -140,7 +140,12 @@ pub trait FuseOps: Send + Sync + 'static {
     }
     /// The kernel dropped `nlookup` references to `nodeid`.
     fn forget(&self, nodeid: u64, nlookup: u64) {}
-    fn getattr(&self, ctx: &RequestCtx, nodeid: u64, fh: Option<u64>) -> OpResult<(Attr, Duration)> {
+    fn getattr(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        fh: Option<u64>,
+    ) -> OpResult<(Attr, Duration)> {
         Err(Errno::ENOSYS)
     }
     fn readlink(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
@@ -150,7 +155,14 @@ pub trait FuseOps: Send + Sync + 'static {
         Err(Errno::ENOSYS)
     }
     /// Reads up to `size` bytes; a short result means end of file.
-    fn read(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, offset: u64, size: u32) -> OpResult<Vec<u8>> {
+    fn read(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        fh: u64,
+        offset: u64,
+        size: u32,
+    ) -> OpResult<Vec<u8>> {
         Err(Errno::ENOSYS)
     }
     fn release(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, flags: u32) -> OpResult<()> {
@@ -191,7 +203,14 @@ pub trait FuseOps: Send + Sync + 'static {
         Err(Errno::ENOSYS)
     }
     /// SEEK_DATA / SEEK_HOLE.
-    fn lseek(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, offset: u64, whence: u32) -> OpResult<u64> {
+    fn lseek(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        fh: u64,
+        offset: u64,
+        whence: u32,
+    ) -> OpResult<u64> {
         Err(Errno::ENOSYS)
     }
 }
