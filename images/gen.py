@@ -95,8 +95,10 @@ def J(*parts):
 
 # ---------------------------------------------------------------- trees
 
-def tree_mixed(root, variant="ext4"):
-    """The "mixed" tree shared by most images."""
+def tree_mixed(root, variant="ext4", blocksize="4096"):
+    """The "mixed" tree shared by most images.  A symlink target must fit
+    in one block, so the "~4000-byte" one is blocksize-1 on small blocks."""
+    longest = min(3999, int(blocksize) - 1)
     mkdirs(J(root, "small"), J(root, "medium"), J(root, "big"),
            J(root, "a/b/c/d/e"), J(root, "links"), J(root, "symlinks"),
            J(root, "special"), J(root, "modes"), J(root, "owners"),
@@ -128,7 +130,8 @@ def tree_mixed(root, variant="ext4"):
     os.symlink(b"/" + b"x" * 58, J(sl, "fast_59"))  # 59 bytes: inline
     os.symlink(b"/" + b"y" * 59, J(sl, "slow_60"))  # 60 bytes: block
     os.symlink(b"../" + b"long_component_name/" * 4 + b"end", J(sl, "slow_86"))
-    os.symlink((b"d" * 99 + b"/") * 39 + b"z" * 99, J(sl, "slow_3999"))
+    target = ((b"d" * 99 + b"/") * 40)[:longest - 1] + b"z"
+    os.symlink(target, J(sl, "slow_%d" % longest))
     os.symlink(b"../links/target", J(sl, "to_file"))
     os.symlink(b"../a/b", J(sl, "to_dir"))
     os.symlink(b"does/not/exist", J(sl, "dangling"))
