@@ -152,6 +152,7 @@ def cleanup(test_dir, reaper, report):
                 log("killing leftover process %d (%s) with %s" % (k, cmd.strip(), sig.name))
             try:
                 os.kill(k, sig)
+                os.kill(k, signal.SIGCONT)   # a stopped process ignores TERM
             except ProcessLookupError:
                 pass
         deadline = time.time() + 5
