@@ -10,7 +10,7 @@ use super::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
 };
 use crate::ext4::dir::ft_to_dtype;
-use crate::ext4::inode::{Inode, Timestamp, mode};
+use crate::ext4::inode::{Inode, Timestamp, flags, mode};
 use crate::ext4::{Generation, InodeNo};
 use crate::fs::file::SeekWhat;
 use crate::fs::{Fs, FsError};
@@ -87,7 +87,7 @@ impl Ext4Adapter {
         Attr {
             ino: inode.ino.0 as u64,
             size: inode.size,
-            blocks: inode.blocks_512,
+            blocks: inode.blocks_512 + inline_blocks(inode),
             atime: ts(inode.atime),
             mtime: ts(inode.mtime),
             ctime: ts(inode.ctime),
@@ -127,6 +127,12 @@ impl Ext4Adapter {
         }
         Ok(inode)
     }
+}
+
+/// The kernel counts the bytes of an inline-data regular file in st_blocks
+/// (so that tools do not take it for a sparse file).
+fn inline_blocks(inode: &Inode) -> u64 {
+    if inode.is_reg() && inode.has_flag(flags::INLINE_DATA) { inode.size.div_ceil(512) } else { 0 }
 }
 
 fn dtype_of(inode: &Inode) -> u8 {
