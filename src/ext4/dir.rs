@@ -118,7 +118,10 @@ impl<'a> Iterator for DirIter<'a> {
         } else {
             name_len | (b[7] as usize) << 8
         };
-        if rec_len < 12 || rec_len % 4 != 0 || rec_len < rec_len_for(name_len) || rec_len > b.len()
+        if rec_len < 12
+            || !rec_len.is_multiple_of(4)
+            || rec_len < rec_len_for(name_len)
+            || rec_len > b.len()
         {
             self.failed = true;
             return fail(format!(

@@ -119,7 +119,6 @@ impl DxNode {
         self.entries
             .partition_point(|e| e.hash <= hash)
             .saturating_sub(1)
-            .max(0)
     }
 
     /// Verifies the dx_tail checksum of a node held in `block`.

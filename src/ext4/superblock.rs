@@ -338,7 +338,7 @@ impl Superblock {
         if !self.has_ro_compat(ro_compat::SPARSE_SUPER) || g == 1 {
             return true;
         }
-        if g % 2 == 0 {
+        if g.is_multiple_of(2) {
             return false;
         }
         [3u32, 5, 7].iter().any(|&base| {

@@ -132,7 +132,11 @@ impl Ext4Adapter {
 /// The kernel counts the bytes of an inline-data regular file in st_blocks
 /// (so that tools do not take it for a sparse file).
 fn inline_blocks(inode: &Inode) -> u64 {
-    if inode.is_reg() && inode.has_flag(flags::INLINE_DATA) { inode.size.div_ceil(512) } else { 0 }
+    if inode.is_reg() && inode.has_flag(flags::INLINE_DATA) {
+        inode.size.div_ceil(512)
+    } else {
+        0
+    }
 }
 
 fn dtype_of(inode: &Inode) -> u8 {

@@ -4,7 +4,7 @@
 
 use zerocopy::IntoBytes;
 
-use super::abi::{FuseDirent, FuseDirentplus, FuseEntryOut, fuse_rec_align};
+use super::abi::{FuseDirent, FuseDirentplus, fuse_rec_align};
 use super::ops::{DirEntry, DirSink, Entry};
 use super::reply::entry_out;
 
@@ -63,7 +63,7 @@ impl DirSink for DirBuf {
         let start = self.buf.len();
         if self.plus {
             // No lookup for this entry: a zeroed entry_out (node id 0).
-            let e = entry.map(entry_out).unwrap_or(FuseEntryOut::default());
+            let e = entry.map(entry_out).unwrap_or_default();
             self.buf.extend_from_slice(
                 FuseDirentplus {
                     entry_out: e,

@@ -312,7 +312,7 @@ mod tests {
     use super::*;
 
     /// Everything a 6.18 kernel offers (7.44/7.45-era flag set).
-    const KERNEL_FLAGS: u64 = (1 << 31) - 1 & !FUSE_INIT_RESERVED
+    const KERNEL_FLAGS: u64 = ((1 << 31) - 1) & !FUSE_INIT_RESERVED
         | FUSE_SECURITY_CTX
         | FUSE_CREATE_SUPP_GROUP
         | FUSE_HAS_EXPIRE_ONLY
