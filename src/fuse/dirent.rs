@@ -4,7 +4,7 @@
 
 use zerocopy::IntoBytes;
 
-use super::abi::{FuseDirent, FuseDirentplus, FuseEntryOut, fuse_rec_align};
+use super::abi::{FuseDirent, FuseDirentplus, fuse_rec_align};
 use super::ops::{DirEntry, DirSink, Entry};
 use super::reply::entry_out;
 
@@ -20,12 +20,20 @@ impl DirBuf {
     /// A buffer for at most `capacity` bytes of records; `plus` selects the
     /// READDIRPLUS record format.
     pub fn new(capacity: usize, plus: bool) -> Self {
-        DirBuf { buf: Vec::with_capacity(capacity.min(1 << 20)), capacity, plus }
+        DirBuf {
+            buf: Vec::with_capacity(capacity.min(1 << 20)),
+            capacity,
+            plus,
+        }
     }
 
     /// Size of the record an entry with a name of `namelen` bytes takes.
     pub fn record_len(namelen: usize, plus: bool) -> usize {
-        let fixed = if plus { core::mem::size_of::<FuseDirentplus>() } else { core::mem::size_of::<FuseDirent>() };
+        let fixed = if plus {
+            core::mem::size_of::<FuseDirentplus>()
+        } else {
+            core::mem::size_of::<FuseDirent>()
+        };
         fuse_rec_align(fixed + namelen)
     }
 
@@ -55,8 +63,14 @@ impl DirSink for DirBuf {
         let start = self.buf.len();
         if self.plus {
             // No lookup for this entry: a zeroed entry_out (node id 0).
-            let e = entry.map(entry_out).unwrap_or(FuseEntryOut::default());
-            self.buf.extend_from_slice(FuseDirentplus { entry_out: e, dirent: d }.as_bytes());
+            let e = entry.map(entry_out).unwrap_or_default();
+            self.buf.extend_from_slice(
+                FuseDirentplus {
+                    entry_out: e,
+                    dirent: d,
+                }
+                .as_bytes(),
+            );
         } else {
             self.buf.extend_from_slice(d.as_bytes());
         }
@@ -74,7 +88,12 @@ mod tests {
     use zerocopy::FromBytes;
 
     fn de(name: &[u8], next: u64) -> DirEntry<'_> {
-        DirEntry { ino: 10 + next, next_offset: next, kind: libc::DT_REG, name }
+        DirEntry {
+            ino: 10 + next,
+            next_offset: next,
+            kind: libc::DT_REG,
+            name,
+        }
     }
 
     #[test]
@@ -96,10 +115,18 @@ mod tests {
             assert_eq!(d.typ, u32::from(libc::DT_REG));
             assert_eq!(d.ino, 10 + d.off);
             let rec = DirBuf::record_len(name.len(), false);
-            assert!(bytes[off + 24 + name.len()..off + rec].iter().all(|&x| x == 0), "zero padding");
+            assert!(
+                bytes[off + 24 + name.len()..off + rec]
+                    .iter()
+                    .all(|&x| x == 0),
+                "zero padding"
+            );
             off += rec;
         }
-        assert_eq!(names, vec![b"a".to_vec(), b"12345678".to_vec(), b"123456789".to_vec()]);
+        assert_eq!(
+            names,
+            vec![b"a".to_vec(), b"12345678".to_vec(), b"123456789".to_vec()]
+        );
     }
 
     #[test]
@@ -120,7 +147,11 @@ mod tests {
         let entry = Entry {
             nodeid: 77,
             generation: 3,
-            attr: Attr { ino: 12, mode: 0o100644, ..Default::default() },
+            attr: Attr {
+                ino: 12,
+                mode: 0o100644,
+                ..Default::default()
+            },
             entry_ttl: Duration::from_secs(2),
             attr_ttl: Duration::from_secs(1),
         };
@@ -128,9 +159,19 @@ mod tests {
         assert!(b.add(&de(b"file", 1), Some(&entry)));
         assert!(b.add(&de(b"nolookup", 2), None));
         let bytes = b.into_bytes();
-        assert_eq!(bytes.len(), DirBuf::record_len(4, true) + DirBuf::record_len(8, true));
+        assert_eq!(
+            bytes.len(),
+            DirBuf::record_len(4, true) + DirBuf::record_len(8, true)
+        );
         let (p, _) = FuseDirentplus::read_from_prefix(&bytes).unwrap();
-        assert_eq!((p.entry_out.nodeid, p.entry_out.entry_valid, p.entry_out.attr.ino), (77, 2, 12));
+        assert_eq!(
+            (
+                p.entry_out.nodeid,
+                p.entry_out.entry_valid,
+                p.entry_out.attr.ino
+            ),
+            (77, 2, 12)
+        );
         assert_eq!(p.dirent.namelen, 4);
         let second = DirBuf::record_len(4, true);
         let (p2, _) = FuseDirentplus::read_from_prefix(&bytes[second..]).unwrap();

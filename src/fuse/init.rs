@@ -11,8 +11,9 @@ use thiserror::Error;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::abi::{
-    FUSE_COMPAT_22_INIT_OUT_SIZE, FUSE_COMPAT_INIT_IN_SIZE, FUSE_COMPAT_INIT_OUT_SIZE, FUSE_KERNEL_MINOR_VERSION,
-    FUSE_KERNEL_VERSION, FUSE_MIN_MINOR_VERSION, FuseInHeader, FuseInitIn, FuseInitOut, init_flags::*,
+    FUSE_COMPAT_22_INIT_OUT_SIZE, FUSE_COMPAT_INIT_IN_SIZE, FUSE_COMPAT_INIT_OUT_SIZE,
+    FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MIN_MINOR_VERSION, FuseInHeader,
+    FuseInitIn, FuseInitOut, init_flags::*,
 };
 
 /// Page size assumed for `max_pages` (the kernel's PAGE_SIZE on x86-64/arm64 4K).
@@ -83,7 +84,9 @@ pub enum InitError {
 /// `format` guards against loading a record written by an incompatible
 /// version of this struct.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
 pub struct Negotiated {
     /// Layout version of this record ([`Negotiated::FORMAT`]).
     pub format: u32,
@@ -144,7 +147,8 @@ impl Negotiated {
 
     /// Loads a record written by [`Self::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, InitError> {
-        let n = Negotiated::read_from_bytes(bytes).map_err(|_| InitError::BadSavedState("wrong length"))?;
+        let n = Negotiated::read_from_bytes(bytes)
+            .map_err(|_| InitError::BadSavedState("wrong length"))?;
         if n.format != Self::FORMAT {
             return Err(InitError::BadSavedState("unknown format version"));
         }
@@ -159,10 +163,17 @@ impl Negotiated {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InitOutcome {
     /// Send `reply` (its first `reply_len` bytes); the connection is ready.
-    Done { reply: FuseInitOut, reply_len: usize, negotiated: Negotiated },
+    Done {
+        reply: FuseInitOut,
+        reply_len: usize,
+        negotiated: Negotiated,
+    },
     /// The kernel speaks a newer major version: send `reply` (our major
     /// only) and wait for another INIT.
-    Retry { reply: FuseInitOut, reply_len: usize },
+    Retry {
+        reply: FuseInitOut,
+        reply_len: usize,
+    },
 }
 
 /// Computes the INIT reply for the kernel's `fuse_init_in` (the request body
@@ -177,11 +188,21 @@ pub fn negotiate(init_in: &[u8], config: &InitConfig) -> Result<InitOutcome, Ini
     arg.as_mut_bytes()[..n].copy_from_slice(&init_in[..n]);
 
     if arg.major > FUSE_KERNEL_VERSION {
-        let reply = FuseInitOut { major: FUSE_KERNEL_VERSION, minor: FUSE_KERNEL_MINOR_VERSION, ..Default::default() };
-        return Ok(InitOutcome::Retry { reply, reply_len: FUSE_COMPAT_INIT_OUT_SIZE });
+        let reply = FuseInitOut {
+            major: FUSE_KERNEL_VERSION,
+            minor: FUSE_KERNEL_MINOR_VERSION,
+            ..Default::default()
+        };
+        return Ok(InitOutcome::Retry {
+            reply,
+            reply_len: FUSE_COMPAT_INIT_OUT_SIZE,
+        });
     }
     if arg.major < FUSE_KERNEL_VERSION || arg.minor < FUSE_MIN_MINOR_VERSION {
-        return Err(InitError::TooOld { major: arg.major, minor: arg.minor });
+        return Err(InitError::TooOld {
+            major: arg.major,
+            minor: arg.minor,
+        });
     }
     let minor = arg.minor.min(FUSE_KERNEL_MINOR_VERSION);
 
@@ -198,7 +219,11 @@ pub fn negotiate(init_in: &[u8], config: &InitConfig) -> Result<InitOutcome, Ini
     }
 
     let max_write = config.max_write.max(PAGE_SIZE);
-    let max_pages = if flags & FUSE_MAX_PAGES != 0 { max_write.div_ceil(PAGE_SIZE).min(u16::MAX as u32) as u16 } else { 0 };
+    let max_pages = if flags & FUSE_MAX_PAGES != 0 {
+        max_write.div_ceil(PAGE_SIZE).min(u16::MAX as u32) as u16
+    } else {
+        0
+    };
     let max_readahead = config.max_readahead.min(arg.max_readahead);
 
     let reply = FuseInitOut {
@@ -240,17 +265,32 @@ pub fn negotiate(init_in: &[u8], config: &InitConfig) -> Result<InitOutcome, Ini
         congestion_threshold: config.congestion_threshold,
         reserved: 0,
     };
-    Ok(InitOutcome::Done { reply, reply_len, negotiated })
+    Ok(InitOutcome::Done {
+        reply,
+        reply_len,
+        negotiated,
+    })
 }
 
 /// Convenience for tests and tools: the bytes of a complete INIT request
 /// (header + body) as the kernel would send it.
-pub fn synthetic_init_request(unique: u64, major: u32, minor: u32, max_readahead: u32, flags: u64) -> Vec<u8> {
+pub fn synthetic_init_request(
+    unique: u64,
+    major: u32,
+    minor: u32,
+    max_readahead: u32,
+    flags: u64,
+) -> Vec<u8> {
     let body = FuseInitIn {
         major,
         minor,
         max_readahead,
-        flags: flags as u32 | if flags >> 32 != 0 { FUSE_INIT_EXT as u32 } else { 0 },
+        flags: flags as u32
+            | if flags >> 32 != 0 {
+                FUSE_INIT_EXT as u32
+            } else {
+                0
+            },
         flags2: (flags >> 32) as u32,
         unused: [0; 11],
     };
@@ -272,7 +312,7 @@ mod tests {
     use super::*;
 
     /// Everything a 6.18 kernel offers (7.44/7.45-era flag set).
-    const KERNEL_FLAGS: u64 = (1 << 31) - 1 & !FUSE_INIT_RESERVED
+    const KERNEL_FLAGS: u64 = ((1 << 31) - 1) & !FUSE_INIT_RESERVED
         | FUSE_SECURITY_CTX
         | FUSE_CREATE_SUPP_GROUP
         | FUSE_HAS_EXPIRE_ONLY
@@ -292,10 +332,21 @@ mod tests {
     fn negotiates_modern_kernel() {
         let cfg = InitConfig::default();
         let out = negotiate(&body(7, 45, 128 * 1024, KERNEL_FLAGS), &cfg).unwrap();
-        let InitOutcome::Done { reply, reply_len, negotiated } = out else { panic!("expected Done") };
+        let InitOutcome::Done {
+            reply,
+            reply_len,
+            negotiated,
+        } = out
+        else {
+            panic!("expected Done")
+        };
         assert_eq!(reply_len, 64);
         assert_eq!((reply.major, reply.minor), (7, FUSE_KERNEL_MINOR_VERSION));
-        assert_eq!(reply.max_readahead, 128 * 1024, "capped by the kernel's value");
+        assert_eq!(
+            reply.max_readahead,
+            128 * 1024,
+            "capped by the kernel's value"
+        );
         assert_eq!(reply.max_write, 1 << 20);
         assert_eq!(reply.max_pages, 256);
         let flags = u64::from(reply.flags) | u64::from(reply.flags2) << 32;
@@ -315,7 +366,11 @@ mod tests {
         }
         assert_eq!(flags & FUSE_WRITEBACK_CACHE, 0);
         assert_eq!(flags & FUSE_POSIX_ACL, 0);
-        assert_eq!(reply.flags2 & (1 << 7), 1 << 7, "HAS_RESEND is flags2 bit 7");
+        assert_eq!(
+            reply.flags2 & (1 << 7),
+            1 << 7,
+            "HAS_RESEND is flags2 bit 7"
+        );
         assert!(negotiated.kernel_has_resend());
         assert_eq!(negotiated.flags64(), flags);
         assert_eq!(negotiated.minor, reply.minor);
@@ -336,18 +391,37 @@ mod tests {
         // 7.31: 16-byte fuse_init_in, no flags2.
         let b = body(7, 31, 1 << 20, KERNEL_FLAGS & 0x3fff_ffff);
         let out = negotiate(&b[..FUSE_COMPAT_INIT_IN_SIZE], &InitConfig::default()).unwrap();
-        let InitOutcome::Done { reply, negotiated, .. } = out else { panic!() };
+        let InitOutcome::Done {
+            reply, negotiated, ..
+        } = out
+        else {
+            panic!()
+        };
         assert_eq!(reply.minor, 31);
         assert_eq!(reply.flags2, 0);
-        assert_eq!(u64::from(reply.flags) & FUSE_INIT_EXT, 0, "no flags2, so no INIT_EXT");
+        assert_eq!(
+            u64::from(reply.flags) & FUSE_INIT_EXT,
+            0,
+            "no flags2, so no INIT_EXT"
+        );
         assert!(!negotiated.kernel_has_resend());
     }
 
     #[test]
     fn wanted_flags_are_configurable() {
-        let cfg = InitConfig { wanted_flags: FUSE_ASYNC_READ | FUSE_WRITEBACK_CACHE, ..Default::default() };
-        let InitOutcome::Done { reply, .. } = negotiate(&body(7, 45, 0, KERNEL_FLAGS), &cfg).unwrap() else { panic!() };
-        assert_eq!(u64::from(reply.flags), FUSE_ASYNC_READ | FUSE_WRITEBACK_CACHE);
+        let cfg = InitConfig {
+            wanted_flags: FUSE_ASYNC_READ | FUSE_WRITEBACK_CACHE,
+            ..Default::default()
+        };
+        let InitOutcome::Done { reply, .. } =
+            negotiate(&body(7, 45, 0, KERNEL_FLAGS), &cfg).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            u64::from(reply.flags),
+            FUSE_ASYNC_READ | FUSE_WRITEBACK_CACHE
+        );
         assert_eq!(reply.max_pages, 0, "no FUSE_MAX_PAGES");
         assert_eq!(reply.max_readahead, 0);
     }
@@ -355,10 +429,18 @@ mod tests {
     #[test]
     fn newer_major_asks_for_retry_and_old_minor_fails() {
         let out = negotiate(&body(8, 0, 0, 0), &InitConfig::default()).unwrap();
-        let InitOutcome::Retry { reply, reply_len } = out else { panic!() };
+        let InitOutcome::Retry { reply, reply_len } = out else {
+            panic!()
+        };
         assert_eq!(reply.major, 7);
         assert_eq!(reply_len, 8);
-        assert!(matches!(negotiate(&body(7, 12, 0, 0), &InitConfig::default()), Err(InitError::TooOld { .. })));
-        assert_eq!(negotiate(&[0u8; 8], &InitConfig::default()), Err(InitError::Truncated(8)));
+        assert!(matches!(
+            negotiate(&body(7, 12, 0, 0), &InitConfig::default()),
+            Err(InitError::TooOld { .. })
+        ));
+        assert_eq!(
+            negotiate(&[0u8; 8], &InitConfig::default()),
+            Err(InitError::Truncated(8))
+        );
     }
 }

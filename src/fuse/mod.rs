@@ -25,5 +25,5 @@ pub mod session;
 
 pub use init::{InitConfig, Negotiated};
 pub use mount::{MountError, MountOptions, mount, unmount};
-pub use notify::{NotifyError, Notifier};
+pub use notify::{Notifier, NotifyError};
 pub use session::{Session, SessionError};

@@ -15,7 +15,9 @@ use std::process::{Command, Stdio};
 
 use rustix::fs::{Mode, OFlags};
 use rustix::mount::{MountFlags, UnmountFlags};
-use rustix::net::{AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SocketFlags, SocketType};
+use rustix::net::{
+    AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SocketFlags, SocketType,
+};
 use thiserror::Error;
 use tracing::debug;
 
@@ -75,7 +77,10 @@ pub enum MountError {
     #[error("{FUSERMOUNT} not found in PATH")]
     FusermountNotFound,
     #[error("{FUSERMOUNT} failed ({status}): {stderr}")]
-    FusermountFailed { status: std::process::ExitStatus, stderr: String },
+    FusermountFailed {
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
     #[error("{FUSERMOUNT} did not pass a /dev/fuse fd back")]
     NoFdReceived,
     #[error("I/O error talking to {FUSERMOUNT}: {0}")]
@@ -86,7 +91,9 @@ fn check_mountpoint(mountpoint: &Path) -> Result<(), MountError> {
     match std::fs::metadata(mountpoint) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(MountError::NotADirectory(mountpoint.to_path_buf())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(MountError::MountpointMissing(mountpoint.to_path_buf())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(MountError::MountpointMissing(mountpoint.to_path_buf()))
+        }
         Err(e) => Err(MountError::Mountpoint(mountpoint.to_path_buf(), e)),
     }
 }
@@ -108,7 +115,9 @@ pub fn mount(mountpoint: &Path, opts: &MountOptions) -> Result<OwnedFd, MountErr
     check_value(&opts.subtype)?;
     if !opts.force_fusermount && rustix::process::geteuid().is_root() {
         match mount_privileged(mountpoint, opts) {
-            Err(MountError::MountFailed { errno, .. }) if errno.raw_os_error() == Some(libc::EPERM) => {
+            Err(MountError::MountFailed { errno, .. })
+                if errno.raw_os_error() == Some(libc::EPERM) =>
+            {
                 debug!("mount(2) denied, trying {FUSERMOUNT}");
             }
             r => return r,
@@ -135,7 +144,11 @@ pub fn kernel_mount_data(fd: i32, uid: u32, gid: u32, opts: &MountOptions) -> St
 /// The `-o` option string for fusermount3.
 pub fn fusermount_options(opts: &MountOptions) -> String {
     let mut o = vec![
-        if opts.ro { "ro".to_string() } else { "rw".to_string() },
+        if opts.ro {
+            "ro".to_string()
+        } else {
+            "rw".to_string()
+        },
         "nosuid".into(),
         "nodev".into(),
         format!("fsname={}", opts.fsname),
@@ -158,26 +171,44 @@ fn mount_privileged(mountpoint: &Path, opts: &MountOptions) -> Result<OwnedFd, M
         .map_err(|e| MountError::DeviceOpen(e.into()))?;
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
-    let data = CString::new(kernel_mount_data(fd.as_raw_fd(), uid, gid, opts)).expect("no NUL in mount data");
+    let data = CString::new(kernel_mount_data(fd.as_raw_fd(), uid, gid, opts))
+        .expect("no NUL in mount data");
     let mut flags = MountFlags::NOSUID | MountFlags::NODEV;
     if opts.ro {
         flags |= MountFlags::RDONLY;
     }
     let fstype = format!("fuse.{}", opts.subtype);
-    rustix::mount::mount(opts.fsname.as_str(), mountpoint, fstype.as_str(), flags, data.as_c_str()).map_err(|e| {
-        MountError::MountFailed { path: mountpoint.to_path_buf(), errno: e.into() }
+    rustix::mount::mount(
+        opts.fsname.as_str(),
+        mountpoint,
+        fstype.as_str(),
+        flags,
+        data.as_c_str(),
+    )
+    .map_err(|e| MountError::MountFailed {
+        path: mountpoint.to_path_buf(),
+        errno: e.into(),
     })?;
     debug!(mountpoint = %mountpoint.display(), "mounted with mount(2)");
     Ok(fd)
 }
 
 fn spawn_error(e: io::Error) -> MountError {
-    if e.kind() == io::ErrorKind::NotFound { MountError::FusermountNotFound } else { MountError::Io(e) }
+    if e.kind() == io::ErrorKind::NotFound {
+        MountError::FusermountNotFound
+    } else {
+        MountError::Io(e)
+    }
 }
 
 fn mount_fusermount(mountpoint: &Path, opts: &MountOptions) -> Result<OwnedFd, MountError> {
-    let (ours, theirs) = rustix::net::socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None)
-        .map_err(io::Error::from)?;
+    let (ours, theirs) = rustix::net::socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .map_err(io::Error::from)?;
     let their_raw = theirs.as_raw_fd();
     let mut cmd = Command::new(FUSERMOUNT);
     cmd.arg("-o")
@@ -249,7 +280,12 @@ pub fn unmount(mountpoint: &Path) -> Result<(), MountError> {
         match rustix::mount::unmount(mountpoint, UnmountFlags::DETACH) {
             Ok(()) => return Ok(()),
             Err(rustix::io::Errno::PERM) => {}
-            Err(e) => return Err(MountError::UnmountFailed { path: mountpoint.to_path_buf(), errno: e.into() }),
+            Err(e) => {
+                return Err(MountError::UnmountFailed {
+                    path: mountpoint.to_path_buf(),
+                    errno: e.into(),
+                });
+            }
         }
     }
     unmount_fusermount(mountpoint)
@@ -282,7 +318,12 @@ mod tests {
 
     #[test]
     fn option_strings() {
-        let o = MountOptions { ro: true, allow_other: true, max_read: Some(131072), ..Default::default() };
+        let o = MountOptions {
+            ro: true,
+            allow_other: true,
+            max_read: Some(131072),
+            ..Default::default()
+        };
         assert_eq!(
             kernel_mount_data(5, 1000, 100, &o),
             "fd=5,rootmode=40000,user_id=1000,group_id=100,allow_other,default_permissions,max_read=131072"
@@ -291,17 +332,33 @@ mod tests {
             fusermount_options(&o),
             "ro,nosuid,nodev,fsname=fuse4fs,subtype=fuse4fs,allow_other,default_permissions,max_read=131072"
         );
-        let o = MountOptions { default_permissions: false, ..Default::default() };
-        assert_eq!(kernel_mount_data(3, 0, 0, &o), "fd=3,rootmode=40000,user_id=0,group_id=0");
+        let o = MountOptions {
+            default_permissions: false,
+            ..Default::default()
+        };
+        assert_eq!(
+            kernel_mount_data(3, 0, 0, &o),
+            "fd=3,rootmode=40000,user_id=0,group_id=0"
+        );
     }
 
     #[test]
     fn mountpoint_errors() {
-        let e = mount(Path::new("/nonexistent/fuse4fs-mp"), &MountOptions::default()).unwrap_err();
+        let e = mount(
+            Path::new("/nonexistent/fuse4fs-mp"),
+            &MountOptions::default(),
+        )
+        .unwrap_err();
         assert!(matches!(e, MountError::MountpointMissing(_)), "{e}");
         let e = mount(Path::new("/proc/self/status"), &MountOptions::default()).unwrap_err();
         assert!(matches!(e, MountError::NotADirectory(_)), "{e}");
-        let bad = MountOptions { fsname: "a,b".into(), ..Default::default() };
-        assert!(matches!(mount(Path::new("/"), &bad), Err(MountError::BadOption(_))));
+        let bad = MountOptions {
+            fsname: "a,b".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            mount(Path::new("/"), &bad),
+            Err(MountError::BadOption(_))
+        ));
     }
 }

@@ -9,8 +9,8 @@ use thiserror::Error;
 use zerocopy::{Immutable, IntoBytes};
 
 use super::abi::{
-    FUSE_NAME_MAX, FuseNotifyDeleteOut, FuseNotifyInvalEntryOut, FuseNotifyInvalInodeOut, FuseOutHeader,
-    notify_code::*,
+    FUSE_NAME_MAX, FuseNotifyDeleteOut, FuseNotifyInvalEntryOut, FuseNotifyInvalInodeOut,
+    FuseOutHeader, notify_code::*,
 };
 use super::channel::Channel;
 
@@ -56,21 +56,34 @@ impl Notifier {
 
     fn send(&self, code: i32, parts: &[&[u8]]) -> Result<(), NotifyError> {
         let body_len: usize = parts.iter().map(|p| p.len()).sum();
-        let h = FuseOutHeader { len: (core::mem::size_of::<FuseOutHeader>() + body_len) as u32, error: code, unique: 0 };
+        let h = FuseOutHeader {
+            len: (core::mem::size_of::<FuseOutHeader>() + body_len) as u32,
+            error: code,
+            unique: 0,
+        };
         let mut iov = Vec::with_capacity(parts.len() + 1);
         iov.push(IoSlice::new(h.as_bytes()));
         iov.extend(parts.iter().map(|p| IoSlice::new(p)));
         self.channel.send_raw(&iov).map_err(NotifyError::from)
     }
 
-    fn send_struct_name<T: IntoBytes + Immutable>(&self, code: i32, arg: &T, name: &[u8]) -> Result<(), NotifyError> {
+    fn send_struct_name<T: IntoBytes + Immutable>(
+        &self,
+        code: i32,
+        arg: &T,
+        name: &[u8],
+    ) -> Result<(), NotifyError> {
         self.send(code, &[arg.as_bytes(), name, b"\0"])
     }
 
     /// Drops cached data of `nodeid` in `[off, off + len)` (len 0: to the
     /// end; off < 0: attributes only) and its cached attributes.
     pub fn inval_inode(&self, nodeid: u64, off: i64, len: i64) -> Result<(), NotifyError> {
-        let arg = FuseNotifyInvalInodeOut { ino: nodeid, off, len };
+        let arg = FuseNotifyInvalInodeOut {
+            ino: nodeid,
+            off,
+            len,
+        };
         self.send(FUSE_NOTIFY_INVAL_INODE, &[arg.as_bytes()])
     }
 
@@ -79,7 +92,11 @@ impl Notifier {
         if name.len() > FUSE_NAME_MAX {
             return Err(NotifyError::NameTooLong);
         }
-        let arg = FuseNotifyInvalEntryOut { parent, namelen: name.len() as u32, flags: 0 };
+        let arg = FuseNotifyInvalEntryOut {
+            parent,
+            namelen: name.len() as u32,
+            flags: 0,
+        };
         self.send_struct_name(FUSE_NOTIFY_INVAL_ENTRY, &arg, name)
     }
 
@@ -88,7 +105,12 @@ impl Notifier {
         if name.len() > FUSE_NAME_MAX {
             return Err(NotifyError::NameTooLong);
         }
-        let arg = FuseNotifyDeleteOut { parent, child, namelen: name.len() as u32, padding: 0 };
+        let arg = FuseNotifyDeleteOut {
+            parent,
+            child,
+            namelen: name.len() as u32,
+            padding: 0,
+        };
         self.send_struct_name(FUSE_NOTIFY_DELETE, &arg, name)
     }
 

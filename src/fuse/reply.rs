@@ -7,7 +7,8 @@ use std::time::Duration;
 use zerocopy::{Immutable, IntoBytes};
 
 use super::abi::{
-    FuseAttr, FuseAttrOut, FuseEntryOut, FuseKstatfs, FuseOutHeader, FuseStatx, FuseStatxOut, FuseSxTime, statx_mask::*,
+    FuseAttr, FuseAttrOut, FuseEntryOut, FuseKstatfs, FuseOutHeader, FuseStatx, FuseStatxOut,
+    FuseSxTime, statx_mask::*,
 };
 use super::channel::Channel;
 use super::ops::{Attr, Entry, Errno, StatFs, Timespec};
@@ -28,7 +29,11 @@ pub fn empty() -> Response {
 /// The out header for a reply of `body_len` bytes; `errno` is positive
 /// (0 for success) and is sent negated.
 pub fn out_header(unique: u64, errno: i32, body_len: usize) -> FuseOutHeader {
-    FuseOutHeader { len: (core::mem::size_of::<FuseOutHeader>() + body_len) as u32, error: -errno, unique }
+    FuseOutHeader {
+        len: (core::mem::size_of::<FuseOutHeader>() + body_len) as u32,
+        error: -errno,
+        unique,
+    }
 }
 
 /// Sends `response` for request `unique`: header + body with one writev.
@@ -93,11 +98,20 @@ pub fn entry_out(e: &Entry) -> FuseEntryOut {
 /// `fuse_attr_out` for GETATTR.
 pub fn attr_out(a: &Attr, valid: Duration) -> FuseAttrOut {
     let (attr_valid, attr_valid_nsec) = ttl(valid);
-    FuseAttrOut { attr_valid, attr_valid_nsec, dummy: 0, attr: fuse_attr(a) }
+    FuseAttrOut {
+        attr_valid,
+        attr_valid_nsec,
+        dummy: 0,
+        attr: fuse_attr(a),
+    }
 }
 
 fn sx_time(t: Timespec) -> FuseSxTime {
-    FuseSxTime { tv_sec: t.sec, tv_nsec: t.nsec, reserved: 0 }
+    FuseSxTime {
+        tv_sec: t.sec,
+        tv_nsec: t.nsec,
+        reserved: 0,
+    }
 }
 
 /// `fuse_statx_out` for STATX: all basic fields, plus btime when the
@@ -168,7 +182,11 @@ mod tests {
 
     #[test]
     fn statx_sets_btime_only_when_known() {
-        let mut a = Attr { mode: 0o100644, rdev: (8 << 8) | 1, ..Default::default() };
+        let mut a = Attr {
+            mode: 0o100644,
+            rdev: (8 << 8) | 1,
+            ..Default::default()
+        };
         let s = statx_out(&a, Duration::from_millis(1500));
         assert_eq!(s.stat.mask, STATX_BASIC_STATS);
         assert_eq!((s.attr_valid, s.attr_valid_nsec), (1, 500_000_000));

@@ -25,12 +25,20 @@ impl<'a> Request<'a> {
         if len > buf.len() || len < hlen + ext {
             return Err(Some(header));
         }
-        Ok(Request { header, body: &buf[hlen..len - ext] })
+        Ok(Request {
+            header,
+            body: &buf[hlen..len - ext],
+        })
     }
 
     /// The handler-visible context (the unique id keeps the resend bit).
     pub fn ctx(&self) -> RequestCtx {
-        RequestCtx { unique: self.header.unique, uid: self.header.uid, gid: self.header.gid, pid: self.header.pid }
+        RequestCtx {
+            unique: self.header.unique,
+            uid: self.header.uid,
+            gid: self.header.gid,
+            pid: self.header.pid,
+        }
     }
 
     /// Takes a fixed-size argument struct off the front of the body.
@@ -42,7 +50,11 @@ impl<'a> Request<'a> {
 
     /// Takes a NUL-terminated name off the front of the body (without NUL).
     pub fn name(&mut self) -> Result<&'a [u8], Errno> {
-        let end = self.body.iter().position(|&b| b == 0).ok_or(Errno::EINVAL)?;
+        let end = self
+            .body
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(Errno::EINVAL)?;
         let name = &self.body[..end];
         self.body = &self.body[end + 1..];
         Ok(name)
@@ -62,11 +74,18 @@ mod tests {
 
     #[test]
     fn parses_args_and_names() {
-        let arg = FuseGetxattrIn { size: 7, padding: 0 };
+        let arg = FuseGetxattrIn {
+            size: 7,
+            padding: 0,
+        };
         let mut body = arg.as_bytes().to_vec();
         body.extend_from_slice(b"user.x\0");
         let hlen = core::mem::size_of::<FuseInHeader>();
-        let h = FuseInHeader { len: (hlen + body.len()) as u32, unique: 1 << 63 | 5, ..Default::default() };
+        let h = FuseInHeader {
+            len: (hlen + body.len()) as u32,
+            unique: 1 << 63 | 5,
+            ..Default::default()
+        };
         let mut buf = h.as_bytes().to_vec();
         buf.extend_from_slice(&body);
         buf.extend_from_slice(&[0xee; 16]); // garbage past `len`
@@ -77,7 +96,10 @@ mod tests {
         assert!(r.rest().is_empty());
         assert_eq!(r.name(), Err(Errno::EINVAL));
 
-        let short = FuseInHeader { len: 1000, ..Default::default() };
+        let short = FuseInHeader {
+            len: 1000,
+            ..Default::default()
+        };
         assert!(Request::parse(short.as_bytes()).is_err());
     }
 }

@@ -48,7 +48,8 @@ impl<F: FuseOps> Session<F> {
     /// and answers it according to `config`.
     pub fn new(fd: OwnedFd, ops: Arc<F>, config: &InitConfig) -> Result<Self, SessionError> {
         let channel = Arc::new(Channel::new(fd));
-        let mut buf = vec![0u8; (config.max_write as usize).max(1 << 20) + super::init::HEADER_ROOM];
+        let mut buf =
+            vec![0u8; (config.max_write as usize).max(1 << 20) + super::init::HEADER_ROOM];
         loop {
             let n = match channel.receive(&mut buf)? {
                 Received::Request(n) => n,
@@ -63,13 +64,29 @@ impl<F: FuseOps> Session<F> {
                 return Err(SessionError::NotInit(req.header.opcode));
             }
             match negotiate(req.rest(), config) {
-                Ok(InitOutcome::Done { reply, reply_len, negotiated }) => {
-                    reply::send(&channel, unique, &Ok(reply.as_bytes()[..reply_len].to_vec()))?;
+                Ok(InitOutcome::Done {
+                    reply,
+                    reply_len,
+                    negotiated,
+                }) => {
+                    reply::send(
+                        &channel,
+                        unique,
+                        &Ok(reply.as_bytes()[..reply_len].to_vec()),
+                    )?;
                     debug!(?negotiated, "FUSE INIT done");
-                    return Ok(Session { channel, ops, negotiated });
+                    return Ok(Session {
+                        channel,
+                        ops,
+                        negotiated,
+                    });
                 }
                 Ok(InitOutcome::Retry { reply, reply_len }) => {
-                    reply::send(&channel, unique, &Ok(reply.as_bytes()[..reply_len].to_vec()))?;
+                    reply::send(
+                        &channel,
+                        unique,
+                        &Ok(reply.as_bytes()[..reply_len].to_vec()),
+                    )?;
                 }
                 Err(e) => {
                     reply::send_error(&channel, unique, Errno(libc::EPROTO))?;
@@ -83,7 +100,11 @@ impl<F: FuseOps> Session<F> {
     /// kept across a server restart) with the parameters saved from its INIT
     /// (see [`Negotiated::to_bytes`]). No INIT is exchanged.
     pub fn resume(fd: OwnedFd, ops: Arc<F>, negotiated: Negotiated) -> Self {
-        Session { channel: Arc::new(Channel::new(fd)), ops, negotiated }
+        Session {
+            channel: Arc::new(Channel::new(fd)),
+            ops,
+            negotiated,
+        }
     }
 
     /// The parameters in effect (persist them with [`Negotiated::to_bytes`]).
@@ -149,12 +170,18 @@ impl<F: FuseOps> Session<F> {
             };
             let unique = req.header.unique;
             let op = req.header.opcode;
-            debug!(unique, op = abi::opcode::name(op), nodeid = req.header.nodeid, "request");
+            debug!(
+                unique,
+                op = abi::opcode::name(op),
+                nodeid = req.header.nodeid,
+                "request"
+            );
             let ops = &*self.ops;
-            let response = catch_unwind(AssertUnwindSafe(|| dispatch(ops, req))).unwrap_or_else(|_| {
-                error!(unique, op = abi::opcode::name(op), "handler panicked");
-                Some(Err(Errno::EIO))
-            });
+            let response =
+                catch_unwind(AssertUnwindSafe(|| dispatch(ops, req))).unwrap_or_else(|_| {
+                    error!(unique, op = abi::opcode::name(op), "handler panicked");
+                    Some(Err(Errno::EIO))
+                });
             if let Some(response) = response {
                 if let Err(e) = &response {
                     debug!(unique, errno = e.0, "reply error");
@@ -169,7 +196,10 @@ impl<F: FuseOps> Session<F> {
 /// a value longer than `size` is ERANGE.
 fn xattr_reply(value: Vec<u8>, size: u32) -> Response {
     if size == 0 {
-        reply::body(&abi::FuseGetxattrOut { size: value.len() as u32, padding: 0 })
+        reply::body(&abi::FuseGetxattrOut {
+            size: value.len() as u32,
+            padding: 0,
+        })
     } else if value.len() > size as usize {
         Err(Errno::ERANGE)
     } else {
@@ -233,7 +263,11 @@ fn handle<F: FuseOps + ?Sized>(ops: &F, mut req: Request<'_>) -> Response {
             } else {
                 ops.opendir(&ctx, nodeid, arg.flags)?
             };
-            reply::body(&abi::FuseOpenOut { fh: o.fh, open_flags: o.open_flags, backing_id: 0 })
+            reply::body(&abi::FuseOpenOut {
+                fh: o.fh,
+                open_flags: o.open_flags,
+                backing_id: 0,
+            })
         }
         FUSE_READ => {
             let arg: abi::FuseReadIn = req.arg()?;
@@ -260,7 +294,9 @@ fn handle<F: FuseOps + ?Sized>(ops: &F, mut req: Request<'_>) -> Response {
         }
         FUSE_STATFS => {
             let s = ops.statfs(&ctx, nodeid)?;
-            reply::body(&abi::FuseStatfsOut { st: reply::kstatfs(&s) })
+            reply::body(&abi::FuseStatfsOut {
+                st: reply::kstatfs(&s),
+            })
         }
         FUSE_GETXATTR => {
             let arg: abi::FuseGetxattrIn = req.arg()?;
@@ -307,13 +343,23 @@ mod tests {
         }
         fn getxattr(&self, ctx: &RequestCtx, _n: u64, name: &[u8]) -> OpResult<Vec<u8>> {
             *self.seen_unique.lock() = Some(ctx.unique);
-            if name == b"user.a" { Ok(b"12345".to_vec()) } else { Err(Errno::ENODATA) }
+            if name == b"user.a" {
+                Ok(b"12345".to_vec())
+            } else {
+                Err(Errno::ENODATA)
+            }
         }
     }
 
     fn request(opcode: u32, unique: u64, nodeid: u64, body: &[u8]) -> Vec<u8> {
         let len = core::mem::size_of::<FuseInHeader>() + body.len();
-        let h = FuseInHeader { len: len as u32, opcode, unique, nodeid, ..Default::default() };
+        let h = FuseInHeader {
+            len: len as u32,
+            opcode,
+            unique,
+            nodeid,
+            ..Default::default()
+        };
         let mut v = h.as_bytes().to_vec();
         v.extend_from_slice(body);
         v
@@ -330,8 +376,19 @@ mod tests {
     fn xattr_size_rules_and_resend_bit() {
         let ops = Fake::default();
         let probe = getxattr(&ops, 0, 1 << 63 | 9).unwrap().unwrap();
-        assert_eq!(probe, abi::FuseGetxattrOut { size: 5, padding: 0 }.as_bytes());
-        assert_eq!(*ops.seen_unique.lock(), Some(1 << 63 | 9), "handler sees the resend bit");
+        assert_eq!(
+            probe,
+            abi::FuseGetxattrOut {
+                size: 5,
+                padding: 0
+            }
+            .as_bytes()
+        );
+        assert_eq!(
+            *ops.seen_unique.lock(),
+            Some(1 << 63 | 9),
+            "handler sees the resend bit"
+        );
         assert_eq!(getxattr(&ops, 4, 1), Some(Err(Errno::ERANGE)));
         assert_eq!(getxattr(&ops, 5, 1), Some(Ok(b"12345".to_vec())));
     }
@@ -339,20 +396,50 @@ mod tests {
     #[test]
     fn forgets_take_no_reply_and_unknown_is_enosys() {
         let ops = Fake::default();
-        let buf = request(FUSE_FORGET, 1, 7, abi::FuseForgetIn { nlookup: 3 }.as_bytes());
+        let buf = request(
+            FUSE_FORGET,
+            1,
+            7,
+            abi::FuseForgetIn { nlookup: 3 }.as_bytes(),
+        );
         assert!(dispatch(&ops, Request::parse(&buf).unwrap()).is_none());
-        let mut body = abi::FuseBatchForgetIn { count: 2, dummy: 0 }.as_bytes().to_vec();
-        body.extend_from_slice(abi::FuseForgetOne { nodeid: 8, nlookup: 1 }.as_bytes());
-        body.extend_from_slice(abi::FuseForgetOne { nodeid: 9, nlookup: 2 }.as_bytes());
+        let mut body = abi::FuseBatchForgetIn { count: 2, dummy: 0 }
+            .as_bytes()
+            .to_vec();
+        body.extend_from_slice(
+            abi::FuseForgetOne {
+                nodeid: 8,
+                nlookup: 1,
+            }
+            .as_bytes(),
+        );
+        body.extend_from_slice(
+            abi::FuseForgetOne {
+                nodeid: 9,
+                nlookup: 2,
+            }
+            .as_bytes(),
+        );
         let buf = request(FUSE_BATCH_FORGET, 2, 0, &body);
         assert!(dispatch(&ops, Request::parse(&buf).unwrap()).is_none());
         assert_eq!(*ops.forgets.lock(), vec![(7, 3), (8, 1), (9, 2)]);
 
-        let buf = request(FUSE_INTERRUPT, 3, 0, abi::FuseInterruptIn { unique: 2 }.as_bytes());
+        let buf = request(
+            FUSE_INTERRUPT,
+            3,
+            0,
+            abi::FuseInterruptIn { unique: 2 }.as_bytes(),
+        );
         assert!(dispatch(&ops, Request::parse(&buf).unwrap()).is_none());
         let buf = request(FUSE_MKDIR, 4, 1, &[0; 16]);
-        assert_eq!(dispatch(&ops, Request::parse(&buf).unwrap()), Some(Err(Errno::ENOSYS)));
+        assert_eq!(
+            dispatch(&ops, Request::parse(&buf).unwrap()),
+            Some(Err(Errno::ENOSYS))
+        );
         let buf = request(FUSE_FLUSH, 5, 1, &[0; 24]);
-        assert_eq!(dispatch(&ops, Request::parse(&buf).unwrap()), Some(Ok(Vec::new())));
+        assert_eq!(
+            dispatch(&ops, Request::parse(&buf).unwrap()),
+            Some(Ok(Vec::new()))
+        );
     }
 }
