@@ -8,9 +8,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fuse4fs::fuse::abi::init_flags;
@@ -19,9 +19,10 @@ use fuse4fs::fuse::notify::NotifyError;
 use fuse4fs::fuse::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
 };
-use fuse4fs::fuse::{InitConfig, Negotiated, Session};
+use fuse4fs::fuse::{InitConfig, Negotiated, Notifier, Session};
 
 const HELLO: &[u8] = b"Hello, FUSE world!\n";
+const SLOW: &[u8] = b"slow but resent\n";
 const BIG_LEN: usize = 300 * 1024;
 const TTL: Duration = Duration::from_secs(1);
 const MTIME: Timespec = Timespec {
@@ -44,12 +45,24 @@ struct Node {
     attr: Attr,
 }
 
-/// root (1) with hello (2), big (3), link -> hello (4), sub/ (5).
+/// root (1) with hello (2), big (3), link -> hello (4), sub/ (5), slow (6).
 struct MemFs {
     nodes: Vec<Node>,
     big: Vec<u8>,
     forgets: AtomicU64,
     plus_readdirs: AtomicU64,
+    /// Reads of "slow" that arrived with the resend bit.
+    resent_reads: AtomicU64,
+    /// The first (non-resent) read of "slow" blocks until released.
+    slow_blocked: AtomicBool,
+    slow_entered: Mutex<mpsc::Sender<()>>,
+    slow_release: Mutex<mpsc::Receiver<()>>,
+}
+
+/// The test's ends of the "slow" file's gate.
+struct SlowGate {
+    entered: mpsc::Receiver<()>,
+    release: mpsc::Sender<()>,
 }
 
 fn attr(ino: u64, mode: u32, size: u64, nlink: u32) -> Attr {
@@ -71,7 +84,9 @@ fn attr(ino: u64, mode: u32, size: u64, nlink: u32) -> Attr {
 }
 
 impl MemFs {
-    fn new() -> Self {
+    fn new() -> (Self, SlowGate) {
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel();
         let nodes = vec![
             Node {
                 nodeid: 1,
@@ -103,13 +118,28 @@ impl MemFs {
                 kind: libc::DT_DIR,
                 attr: attr(15, 0o40755, 4096, 2),
             },
+            Node {
+                nodeid: 6,
+                name: b"slow",
+                kind: libc::DT_REG,
+                attr: attr(16, 0o100444, SLOW.len() as u64, 1),
+            },
         ];
-        MemFs {
+        let fs = MemFs {
             nodes,
             big: (0..BIG_LEN).map(big_byte).collect(),
             forgets: AtomicU64::new(0),
             plus_readdirs: AtomicU64::new(0),
-        }
+            resent_reads: AtomicU64::new(0),
+            slow_blocked: AtomicBool::new(false),
+            slow_entered: Mutex::new(entered_tx),
+            slow_release: Mutex::new(release_rx),
+        };
+        let gate = SlowGate {
+            entered: entered_rx,
+            release: release_tx,
+        };
+        (fs, gate)
     }
 
     fn node(&self, nodeid: u64) -> OpResult<&Node> {
@@ -133,6 +163,7 @@ impl MemFs {
         match nodeid {
             2 => Ok(HELLO),
             3 => Ok(&self.big),
+            6 => Ok(SLOW),
             _ => Err(Errno::EISDIR),
         }
     }
@@ -176,13 +207,27 @@ impl FuseOps for MemFs {
     }
     fn read(
         &self,
-        _: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid: u64,
         fh: u64,
         offset: u64,
         size: u32,
     ) -> OpResult<Vec<u8>> {
         assert_eq!(fh, nodeid * 100, "fh passed through");
+        if nodeid == 6 {
+            if ctx.is_resend() {
+                self.resent_reads.fetch_add(1, Ordering::SeqCst);
+            } else if !self.slow_blocked.swap(true, Ordering::SeqCst) {
+                // Hold this request (as a crashed server would) until the
+                // test has made the kernel resend it.
+                let _ = self.slow_entered.lock().unwrap().send(());
+                let _ = self
+                    .slow_release
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(10));
+            }
+        }
         let data = self.data(nodeid)?;
         let start = (offset as usize).min(data.len());
         let end = start.saturating_add(size as usize).min(data.len());
@@ -321,7 +366,7 @@ fn check_mounted(mp: &Path, negotiated: &Negotiated) {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["big", "hello", "link", "sub"]);
+    assert_eq!(names, ["big", "hello", "link", "slow", "sub"]);
     assert_eq!(std::fs::read_dir(mp.join("sub")).unwrap().count(), 0);
 
     // Contents.
@@ -439,7 +484,7 @@ fn check_mounted(mp: &Path, negotiated: &Negotiated) {
     );
 }
 
-fn check_notifications(session_notifier: &fuse4fs::fuse::Notifier, mp: &Path) {
+fn check_notifications(session_notifier: &Notifier, mp: &Path) {
     // Make sure "hello" is cached, then invalidate it.
     std::fs::metadata(mp.join("hello")).unwrap();
     session_notifier.inval_inode(2, 0, 0).unwrap();
@@ -465,6 +510,33 @@ fn check_notifications(session_notifier: &fuse4fs::fuse::Notifier, mp: &Path) {
     assert_eq!(std::fs::read(mp.join("hello")).unwrap(), HELLO);
 }
 
+/// A request held by one worker is resent by the kernel after
+/// FUSE_NOTIFY_RESEND, reaches the other worker with bit 63 set in `unique`,
+/// and is answered there; the stale reply from the first worker is then
+/// dropped by the kernel (ENOENT), which the transport must shrug off.
+fn check_resend(fs: &MemFs, gate: &SlowGate, notifier: &Notifier, mp: &Path, n: &Negotiated) {
+    if !n.kernel_has_resend() {
+        eprintln!("kernel lacks FUSE_HAS_RESEND; skipping resend check");
+        return;
+    }
+    let path = mp.join("slow");
+    let reader = std::thread::spawn(move || std::fs::read(path));
+    gate.entered
+        .recv_timeout(Duration::from_secs(5))
+        .expect("READ of slow reached the handler");
+    notifier.resend().expect("FUSE_NOTIFY_RESEND");
+    let data = reader.join().unwrap().expect("read of slow");
+    assert_eq!(data, SLOW);
+    assert!(
+        fs.resent_reads.load(Ordering::SeqCst) >= 1,
+        "handler saw the resend bit"
+    );
+    // Let the stale handler finish; its reply must not break the worker.
+    gate.release.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(std::fs::read(mp.join("hello")).unwrap(), HELLO);
+}
+
 /// Mounts, serves, runs `checks`, unmounts and checks that run() returns.
 fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: bool) {
     if !fuse_available() {
@@ -482,7 +554,8 @@ fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: b
         }
         Err(e) => panic!("mount failed: {e}"),
     };
-    let fs = Arc::new(MemFs::new());
+    let (fs, gate) = MemFs::new();
+    let fs = Arc::new(fs);
     let session = match Session::new(fd, fs.clone(), &InitConfig::default()) {
         Ok(s) => s,
         Err(e) => {
@@ -513,6 +586,7 @@ fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: b
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         check_mounted(&mp, &negotiated);
         check_notifications(&notifier, &mp);
+        check_resend(&fs, &gate, &notifier, &mp, &negotiated);
         assert!(
             fs.plus_readdirs.load(Ordering::Relaxed) > 0,
             "READDIRPLUS was used"
