@@ -37,13 +37,13 @@ pub enum SessionError {
 }
 
 /// A connected, initialized FUSE session.
-pub struct Session<F: FuseOps> {
+pub struct Session<F: FuseOps + ?Sized> {
     channel: Arc<Channel>,
     ops: Arc<F>,
     negotiated: Negotiated,
 }
 
-impl<F: FuseOps> Session<F> {
+impl<F: FuseOps + ?Sized> Session<F> {
     /// Takes a freshly mounted `/dev/fuse` fd, waits for the kernel's INIT
     /// and answers it according to `config`.
     pub fn new(fd: OwnedFd, ops: Arc<F>, config: &InitConfig) -> Result<Self, SessionError> {
@@ -399,6 +399,12 @@ mod tests {
         body.extend_from_slice(b"user.a\0");
         let buf = request(FUSE_GETXATTR, unique, 5, &body);
         dispatch(ops, Request::parse(&buf).unwrap())
+    }
+
+    /// The CLI may hold the filesystem as a trait object.
+    #[allow(dead_code)]
+    fn dyn_session_is_send(s: Session<dyn FuseOps>) -> impl Send {
+        s
     }
 
     #[test]
