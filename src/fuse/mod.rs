@@ -10,6 +10,30 @@
 //! - [`session`]: INIT, worker threads and opcode dispatch;
 //! - [`notify`]: unsolicited notifications ([`notify::Notifier`]);
 //! - [`mount`]: mount(2) / fusermount3 and unmount.
+//!
+//! # Use
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use fuse4fs::fuse::{InitConfig, MountOptions, Negotiated, Session, mount, unmount};
+//! # struct Fs;
+//! # impl fuse4fs::fuse::ops::FuseOps for Fs {}
+//! let mp = std::path::Path::new("/mnt/image");
+//! let fd = mount(mp, &MountOptions { ro: true, ..Default::default() })?;
+//! // Answers the kernel's INIT; `InitConfig::wanted_flags` selects features.
+//! let session = Session::new(fd, Arc::new(Fs), &InitConfig::default())?;
+//! let saved: Vec<u8> = session.negotiated().to_bytes(); // for a later resume
+//! let notifier = session.notifier(); // cloneable, usable from any thread
+//! // Serves until someone calls `unmount(mp)` (e.g. a signal-handling thread).
+//! session.run(4)?;
+//!
+//! // A successor process holding a dup of the same /dev/fuse fd takes over
+//! // without INIT:
+//! # let fd: std::os::fd::OwnedFd = unimplemented!();
+//! let session = Session::resume(fd, Arc::new(Fs), Negotiated::from_bytes(&saved)?);
+//! # let _ = (notifier, unmount(mp));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod abi;
 pub mod adapter;

@@ -37,13 +37,13 @@ pub enum SessionError {
 }
 
 /// A connected, initialized FUSE session.
-pub struct Session<F: FuseOps> {
+pub struct Session<F: FuseOps + ?Sized> {
     channel: Arc<Channel>,
     ops: Arc<F>,
     negotiated: Negotiated,
 }
 
-impl<F: FuseOps> Session<F> {
+impl<F: FuseOps + ?Sized> Session<F> {
     /// Takes a freshly mounted `/dev/fuse` fd, waits for the kernel's INIT
     /// and answers it according to `config`.
     pub fn new(fd: OwnedFd, ops: Arc<F>, config: &InitConfig) -> Result<Self, SessionError> {
@@ -58,7 +58,8 @@ impl<F: FuseOps> Session<F> {
             let req = Request::parse(&buf[..n]).map_err(|_| SessionError::Malformed)?;
             let unique = req.header.unique;
             if req.header.opcode != FUSE_INIT {
-                // Nothing else may come first; refuse it and keep waiting.
+                // Nothing else may come first: this is not a fresh
+                // connection (use `resume` for a live one).
                 warn!(opcode = req.header.opcode, "request before INIT");
                 reply::send_error(&channel, unique, Errno(libc::EIO))?;
                 return Err(SessionError::NotInit(req.header.opcode));
@@ -122,8 +123,10 @@ impl<F: FuseOps> Session<F> {
         self.channel.fd()
     }
 
-    /// Serves requests with `n_workers` threads until the filesystem is
-    /// unmounted; returns when all workers have finished.
+    /// Serves requests with `n_workers` threads (all reading the one shared
+    /// fd) until the filesystem is unmounted; returns when all workers have
+    /// finished. `Err` if a worker hit an unexpected device read error or
+    /// panicked outside a handler (the others keep serving until unmount).
     pub fn run(&self, n_workers: usize) -> Result<(), SessionError> {
         let n_workers = n_workers.max(1);
         let results: Vec<Result<(), SessionError>> = std::thread::scope(|s| {
@@ -160,7 +163,9 @@ impl<F: FuseOps> Session<F> {
                 Ok(r) => r,
                 Err(Some(h)) => {
                     error!(unique = h.unique, opcode = h.opcode, "malformed request");
-                    reply::send_error(&self.channel, h.unique, Errno::EIO)?;
+                    if self.reply_failed(reply::send_error(&self.channel, h.unique, Errno::EIO)) {
+                        return Ok(());
+                    }
                     continue;
                 }
                 Err(None) => {
@@ -186,7 +191,31 @@ impl<F: FuseOps> Session<F> {
                 if let Err(e) = &response {
                     debug!(unique, errno = e.0, "reply error");
                 }
-                reply::send(&self.channel, unique, &response)?;
+                if self.reply_failed(reply::send(&self.channel, unique, &response)) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Logs a failed reply write; true when the connection is gone (the
+    /// worker should stop). A reply the kernel rejects (e.g. EINVAL) only
+    /// fails that request, so the worker keeps serving.
+    fn reply_failed(&self, r: io::Result<()>) -> bool {
+        match r {
+            Ok(()) => false,
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENODEV) | Some(libc::ECONNABORTED)
+                ) =>
+            {
+                debug!("connection closed while replying; worker exits");
+                true
+            }
+            Err(e) => {
+                error!(error = %e, "reply rejected by the kernel");
+                false
             }
         }
     }
@@ -370,6 +399,12 @@ mod tests {
         body.extend_from_slice(b"user.a\0");
         let buf = request(FUSE_GETXATTR, unique, 5, &body);
         dispatch(ops, Request::parse(&buf).unwrap())
+    }
+
+    /// The CLI may hold the filesystem as a trait object.
+    #[allow(dead_code)]
+    fn dyn_session_is_send(s: Session<dyn FuseOps>) -> impl Send {
+        s
     }
 
     #[test]

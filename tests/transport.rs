@@ -1,0 +1,644 @@
+//! End-to-end test of the FUSE transport: an in-memory `FuseOps` is mounted
+//! for real (mount(2) as root, and through fusermount3) and inspected with
+//! ordinary system calls.
+
+use std::ffi::CString;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fuse4fs::fuse::abi::init_flags;
+use fuse4fs::fuse::mount::{self, MountOptions};
+use fuse4fs::fuse::notify::NotifyError;
+use fuse4fs::fuse::ops::{
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
+};
+use fuse4fs::fuse::{InitConfig, Negotiated, Notifier, Session};
+
+const HELLO: &[u8] = b"Hello, FUSE world!\n";
+const SLOW: &[u8] = b"slow but resent\n";
+const BIG_LEN: usize = 300 * 1024;
+const TTL: Duration = Duration::from_secs(1);
+const MTIME: Timespec = Timespec {
+    sec: 1_700_000_000,
+    nsec: 123_456_789,
+};
+const CRTIME: Timespec = Timespec {
+    sec: 1_600_000_000,
+    nsec: 987_654_321,
+};
+
+fn big_byte(i: usize) -> u8 {
+    (i.wrapping_mul(7) ^ (i >> 9)) as u8
+}
+
+struct Node {
+    nodeid: u64,
+    name: &'static [u8],
+    kind: u8,
+    attr: Attr,
+}
+
+/// root (1) with hello (2), big (3), link -> hello (4), sub/ (5), slow (6).
+struct MemFs {
+    nodes: Vec<Node>,
+    big: Vec<u8>,
+    forgets: AtomicU64,
+    plus_readdirs: AtomicU64,
+    /// Reads of "slow" that arrived with the resend bit.
+    resent_reads: AtomicU64,
+    /// The first (non-resent) read of "slow" blocks until released.
+    slow_blocked: AtomicBool,
+    slow_entered: Mutex<mpsc::Sender<()>>,
+    slow_release: Mutex<mpsc::Receiver<()>>,
+}
+
+/// The test's ends of the "slow" file's gate.
+struct SlowGate {
+    entered: mpsc::Receiver<()>,
+    release: mpsc::Sender<()>,
+}
+
+fn attr(ino: u64, mode: u32, size: u64, nlink: u32) -> Attr {
+    Attr {
+        ino,
+        size,
+        blocks: size.div_ceil(512),
+        atime: MTIME,
+        mtime: MTIME,
+        ctime: MTIME,
+        crtime: Some(CRTIME),
+        mode,
+        nlink,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        blksize: 4096,
+    }
+}
+
+impl MemFs {
+    fn new() -> (Self, SlowGate) {
+        let (entered_tx, entered_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel();
+        let nodes = vec![
+            Node {
+                nodeid: 1,
+                name: b"",
+                kind: libc::DT_DIR,
+                attr: attr(2, 0o40755, 4096, 3),
+            },
+            Node {
+                nodeid: 2,
+                name: b"hello",
+                kind: libc::DT_REG,
+                attr: attr(12, 0o100644, HELLO.len() as u64, 1),
+            },
+            Node {
+                nodeid: 3,
+                name: b"big",
+                kind: libc::DT_REG,
+                attr: attr(13, 0o100600, BIG_LEN as u64, 1),
+            },
+            Node {
+                nodeid: 4,
+                name: b"link",
+                kind: libc::DT_LNK,
+                attr: attr(14, 0o120777, 5, 1),
+            },
+            Node {
+                nodeid: 5,
+                name: b"sub",
+                kind: libc::DT_DIR,
+                attr: attr(15, 0o40755, 4096, 2),
+            },
+            Node {
+                nodeid: 6,
+                name: b"slow",
+                kind: libc::DT_REG,
+                attr: attr(16, 0o100444, SLOW.len() as u64, 1),
+            },
+        ];
+        let fs = MemFs {
+            nodes,
+            big: (0..BIG_LEN).map(big_byte).collect(),
+            forgets: AtomicU64::new(0),
+            plus_readdirs: AtomicU64::new(0),
+            resent_reads: AtomicU64::new(0),
+            slow_blocked: AtomicBool::new(false),
+            slow_entered: Mutex::new(entered_tx),
+            slow_release: Mutex::new(release_rx),
+        };
+        let gate = SlowGate {
+            entered: entered_rx,
+            release: release_tx,
+        };
+        (fs, gate)
+    }
+
+    fn node(&self, nodeid: u64) -> OpResult<&Node> {
+        self.nodes
+            .iter()
+            .find(|n| n.nodeid == nodeid)
+            .ok_or(Errno::ENOENT)
+    }
+
+    fn entry(&self, n: &Node) -> Entry {
+        Entry {
+            nodeid: n.nodeid,
+            generation: 1,
+            attr: n.attr,
+            entry_ttl: TTL,
+            attr_ttl: TTL,
+        }
+    }
+
+    fn data(&self, nodeid: u64) -> OpResult<&[u8]> {
+        match nodeid {
+            2 => Ok(HELLO),
+            3 => Ok(&self.big),
+            6 => Ok(SLOW),
+            _ => Err(Errno::EISDIR),
+        }
+    }
+}
+
+impl FuseOps for MemFs {
+    fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+        if parent != 1 {
+            return Err(Errno::ENOENT);
+        }
+        let n = self
+            .nodes
+            .iter()
+            .skip(1)
+            .find(|n| n.name == name)
+            .ok_or(Errno::ENOENT)?;
+        Ok(self.entry(n))
+    }
+    fn forget(&self, _nodeid: u64, nlookup: u64) {
+        self.forgets.fetch_add(nlookup, Ordering::Relaxed);
+    }
+    fn getattr(&self, _: &RequestCtx, nodeid: u64, _fh: Option<u64>) -> OpResult<(Attr, Duration)> {
+        Ok((self.node(nodeid)?.attr, TTL))
+    }
+    fn readlink(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+        if nodeid == 4 {
+            Ok(b"hello".to_vec())
+        } else {
+            Err(Errno::EINVAL)
+        }
+    }
+    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+        self.data(nodeid)?;
+        if flags as i32 & libc::O_ACCMODE != libc::O_RDONLY {
+            return Err(Errno::EROFS);
+        }
+        Ok(Open {
+            fh: nodeid * 100,
+            open_flags: 0,
+        })
+    }
+    fn read(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        fh: u64,
+        offset: u64,
+        size: u32,
+    ) -> OpResult<Vec<u8>> {
+        assert_eq!(fh, nodeid * 100, "fh passed through");
+        if nodeid == 6 {
+            if ctx.is_resend() {
+                self.resent_reads.fetch_add(1, Ordering::SeqCst);
+            } else if !self.slow_blocked.swap(true, Ordering::SeqCst) {
+                // Hold this request (as a crashed server would) until the
+                // test has made the kernel resend it.
+                let _ = self.slow_entered.lock().unwrap().send(());
+                let _ = self
+                    .slow_release
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(10));
+            }
+        }
+        let data = self.data(nodeid)?;
+        let start = (offset as usize).min(data.len());
+        let end = start.saturating_add(size as usize).min(data.len());
+        Ok(data[start..end].to_vec())
+    }
+    fn opendir(&self, _: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+        let n = self.node(nodeid)?;
+        if n.kind != libc::DT_DIR {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(Open {
+            fh: 7,
+            open_flags: 0,
+        })
+    }
+    fn readdir(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        offset: u64,
+        plus: bool,
+        sink: &mut dyn DirSink,
+    ) -> OpResult<()> {
+        let me = self.node(nodeid)?;
+        if plus {
+            self.plus_readdirs.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut list: Vec<(&[u8], &Node)> = vec![(b".", me), (b"..", self.node(1)?)];
+        if nodeid == 1 {
+            list.extend(self.nodes.iter().skip(1).map(|n| (n.name, n)));
+        }
+        for (i, (name, n)) in list.iter().enumerate().skip(offset as usize) {
+            let d = DirEntry {
+                ino: n.attr.ino,
+                next_offset: i as u64 + 1,
+                kind: n.kind,
+                name,
+            };
+            let dot = *name == b"." || *name == b"..";
+            let e = (plus && !dot).then(|| self.entry(n));
+            if !sink.add(&d, e.as_ref()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn statfs(&self, _: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
+        Ok(StatFs {
+            blocks: 1000,
+            bfree: 400,
+            bavail: 300,
+            files: 100,
+            ffree: 50,
+            bsize: 4096,
+            namelen: 255,
+            frsize: 4096,
+        })
+    }
+    fn getxattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+        if nodeid == 2 && name == b"user.greeting" {
+            Ok(b"hi there".to_vec())
+        } else {
+            Err(Errno::ENODATA)
+        }
+    }
+    fn listxattr(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+        Ok(if nodeid == 2 {
+            b"user.greeting\0".to_vec()
+        } else {
+            Vec::new()
+        })
+    }
+    fn access(&self, _: &RequestCtx, _nodeid: u64, _mask: u32) -> OpResult<()> {
+        Ok(())
+    }
+}
+
+fn fuse_available() -> bool {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+    {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("skipping: /dev/fuse unavailable ({e})");
+            false
+        }
+    }
+}
+
+fn cpath(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).unwrap()
+}
+
+/// getxattr(2) with a buffer of `size` bytes: Ok(length or bytes) / Err(errno).
+fn getxattr(p: &Path, name: &str, size: usize) -> Result<Vec<u8>, i32> {
+    let (p, name) = (cpath(p), CString::new(name).unwrap());
+    let mut buf = vec![0u8; size];
+    // SAFETY: valid NUL-terminated strings and a buffer of `size` bytes.
+    let n = unsafe { libc::getxattr(p.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), size) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
+    }
+    buf.truncate(n as usize);
+    Ok(if size == 0 {
+        (n as u64).to_ne_bytes().to_vec()
+    } else {
+        buf
+    })
+}
+
+fn listxattr(p: &Path, size: usize) -> Result<(usize, Vec<u8>), i32> {
+    let p = cpath(p);
+    let mut buf = vec![0u8; size];
+    // SAFETY: valid NUL-terminated path and a buffer of `size` bytes.
+    let n = unsafe { libc::listxattr(p.as_ptr(), buf.as_mut_ptr().cast(), size) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap());
+    }
+    buf.truncate(if size == 0 { 0 } else { n as usize });
+    Ok((n as usize, buf))
+}
+
+/// Everything checked through the mounted filesystem.
+fn check_mounted(mp: &Path, negotiated: &Negotiated) {
+    assert_eq!(negotiated.major, 7);
+    assert!(negotiated.minor >= 36, "minor {}", negotiated.minor);
+    assert!(negotiated.has(init_flags::FUSE_MAX_PAGES));
+    assert!(negotiated.max_write >= 1 << 20);
+
+    // Directory listing (READDIRPLUS on first read; names only here).
+    let mut names: Vec<String> = std::fs::read_dir(mp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["big", "hello", "link", "slow", "sub"]);
+    assert_eq!(std::fs::read_dir(mp.join("sub")).unwrap().count(), 0);
+
+    // Contents.
+    let hello = mp.join("hello");
+    assert_eq!(std::fs::read(&hello).unwrap(), HELLO);
+    let f = std::fs::File::open(&hello).unwrap();
+    let mut buf = [0u8; 5];
+    f.read_exact_at(&mut buf, 7).unwrap();
+    assert_eq!(&buf, b"FUSE ");
+    assert_eq!(f.read_at(&mut buf, 100).unwrap(), 0, "EOF");
+    drop(f);
+
+    let big = mp.join("big");
+    let all = std::fs::read(&big).unwrap();
+    assert_eq!(all.len(), BIG_LEN);
+    assert!(all.iter().enumerate().all(|(i, &b)| b == big_byte(i)));
+    let f = std::fs::File::open(&big).unwrap();
+    let mut chunk = vec![0u8; 200 * 1024];
+    f.read_exact_at(&mut chunk, 1000).unwrap();
+    assert!(
+        chunk
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == big_byte(i + 1000))
+    );
+    // A single large read() call (O_DIRECT-free path goes through the cache).
+    let mut f = std::fs::File::open(&big).unwrap();
+    let mut whole = vec![0u8; BIG_LEN + 10];
+    let mut got = 0;
+    while got < BIG_LEN {
+        let n = f.read(&mut whole[got..]).unwrap();
+        assert!(n > 0);
+        got += n;
+    }
+    assert!(
+        whole[..BIG_LEN]
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == big_byte(i))
+    );
+    drop(f);
+
+    // Writes are refused by the filesystem.
+    let e = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&hello)
+        .unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EROFS));
+
+    // Metadata.
+    let m = std::fs::metadata(&hello).unwrap();
+    assert_eq!(m.mode(), 0o100644);
+    assert_eq!(m.size(), HELLO.len() as u64);
+    assert_eq!(m.ino(), 12);
+    assert_eq!(m.nlink(), 1);
+    assert_eq!(m.mtime(), MTIME.sec);
+    assert_eq!(m.mtime_nsec(), i64::from(MTIME.nsec));
+    let root = std::fs::metadata(mp).unwrap();
+    assert_eq!((root.ino(), root.nlink(), root.mode()), (2, 3, 0o40755));
+    let l = std::fs::symlink_metadata(mp.join("link")).unwrap();
+    assert!(l.file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_link(mp.join("link")).unwrap(),
+        Path::new("hello")
+    );
+    assert_eq!(
+        std::fs::read(mp.join("link")).unwrap(),
+        HELLO,
+        "follows the symlink"
+    );
+    assert_eq!(
+        std::fs::metadata(mp.join("missing"))
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::ENOENT)
+    );
+
+    // Extended attributes: probe, exact, too small, missing, list.
+    let probe = getxattr(&hello, "user.greeting", 0).unwrap();
+    assert_eq!(u64::from_ne_bytes(probe.try_into().unwrap()), 8);
+    assert_eq!(getxattr(&hello, "user.greeting", 64).unwrap(), b"hi there");
+    assert_eq!(getxattr(&hello, "user.greeting", 8).unwrap(), b"hi there");
+    assert_eq!(getxattr(&hello, "user.greeting", 3), Err(libc::ERANGE));
+    assert_eq!(getxattr(&hello, "user.nope", 64), Err(libc::ENODATA));
+    assert_eq!(listxattr(&hello, 0).unwrap().0, 14);
+    assert_eq!(listxattr(&hello, 100).unwrap().1, b"user.greeting\0");
+    assert_eq!(listxattr(&hello, 4), Err(libc::ERANGE));
+
+    // statfs.
+    let s = rustix::fs::statvfs(mp).unwrap();
+    assert_eq!((s.f_blocks, s.f_bfree, s.f_bavail), (1000, 400, 300));
+    assert_eq!((s.f_files, s.f_ffree), (100, 50));
+    assert_eq!((s.f_bsize, s.f_frsize, s.f_namemax), (4096, 4096, 255));
+
+    // statx with btime (forces FUSE_STATX).
+    let sx = rustix::fs::statx(
+        rustix::fs::CWD,
+        &hello,
+        rustix::fs::AtFlags::STATX_FORCE_SYNC,
+        rustix::fs::StatxFlags::BASIC_STATS | rustix::fs::StatxFlags::BTIME,
+    )
+    .unwrap();
+    assert!(
+        sx.stx_mask & rustix::fs::StatxFlags::BTIME.bits() != 0,
+        "btime reported"
+    );
+    assert_eq!(
+        (sx.stx_btime.tv_sec, sx.stx_btime.tv_nsec),
+        (CRTIME.sec, CRTIME.nsec)
+    );
+    assert_eq!(sx.stx_ino, 12);
+    assert_eq!(
+        (sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec),
+        (MTIME.sec, MTIME.nsec)
+    );
+}
+
+fn check_notifications(session_notifier: &Notifier, mp: &Path) {
+    // Make sure "hello" is cached, then invalidate it.
+    std::fs::metadata(mp.join("hello")).unwrap();
+    session_notifier.inval_inode(2, 0, 0).unwrap();
+    session_notifier.inval_entry(1, b"hello").unwrap();
+    assert_eq!(
+        session_notifier.inval_entry(1, b"never-looked-up"),
+        Err(NotifyError::NotFound)
+    );
+    assert_eq!(
+        session_notifier.inval_inode(999, 0, 0),
+        Err(NotifyError::NotFound)
+    );
+    // Nothing in flight: resend is a no-op on kernels that support it.
+    match session_notifier.resend() {
+        Ok(()) | Err(NotifyError::Unsupported) => {}
+        Err(e) => panic!("resend: {e}"),
+    }
+    match session_notifier.inc_epoch() {
+        Ok(()) | Err(NotifyError::Unsupported) => {}
+        Err(e) => panic!("inc_epoch: {e}"),
+    }
+    // Still works afterwards.
+    assert_eq!(std::fs::read(mp.join("hello")).unwrap(), HELLO);
+}
+
+/// A request held by one worker is resent by the kernel after
+/// FUSE_NOTIFY_RESEND, reaches the other worker with bit 63 set in `unique`,
+/// and is answered there; the stale reply from the first worker is then
+/// dropped by the kernel (ENOENT), which the transport must shrug off.
+fn check_resend(fs: &MemFs, gate: &SlowGate, notifier: &Notifier, mp: &Path, n: &Negotiated) {
+    if !n.kernel_has_resend() {
+        eprintln!("kernel lacks FUSE_HAS_RESEND; skipping resend check");
+        return;
+    }
+    let path = mp.join("slow");
+    let reader = std::thread::spawn(move || std::fs::read(path));
+    gate.entered
+        .recv_timeout(Duration::from_secs(5))
+        .expect("READ of slow reached the handler");
+    notifier.resend().expect("FUSE_NOTIFY_RESEND");
+    let data = reader.join().unwrap().expect("read of slow");
+    assert_eq!(data, SLOW);
+    assert!(
+        fs.resent_reads.load(Ordering::SeqCst) >= 1,
+        "handler saw the resend bit"
+    );
+    // Let the stale handler finish; its reply must not break the worker.
+    gate.release.send(()).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(std::fs::read(mp.join("hello")).unwrap(), HELLO);
+}
+
+/// Mounts, serves, runs `checks`, unmounts and checks that run() returns.
+fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: bool) {
+    if !fuse_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mp = dir.path().join("mnt");
+    std::fs::create_dir(&mp).unwrap();
+
+    let fd = match mount::mount(&mp, &opts) {
+        Ok(fd) => fd,
+        Err(e @ mount::MountError::FusermountNotFound) => {
+            eprintln!("skipping: {e}");
+            return;
+        }
+        Err(e) => panic!("mount failed: {e}"),
+    };
+    let (fs, gate) = MemFs::new();
+    let fs = Arc::new(fs);
+    let session = match Session::new(fd, fs.clone(), &InitConfig::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = mount::unmount(&mp);
+            panic!("INIT failed: {e}");
+        }
+    };
+    let negotiated = *session.negotiated();
+    eprintln!("negotiated: {negotiated:?}");
+    let session = if resume {
+        // Simulate a server restart: keep the live fd, persist the INIT
+        // parameters, drop the first session and take over without INIT.
+        let fd = session.fd().try_clone_to_owned().unwrap();
+        let saved = session.negotiated().to_bytes();
+        drop(session);
+        Session::resume(fd, fs.clone(), Negotiated::from_bytes(&saved).unwrap())
+    } else {
+        session
+    };
+    let notifier = session.notifier();
+    let (done_tx, done_rx) = mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let r = session.run(2);
+        let _ = done_tx.send(());
+        r
+    });
+
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        check_mounted(&mp, &negotiated);
+        check_notifications(&notifier, &mp);
+        check_resend(&fs, &gate, &notifier, &mp, &negotiated);
+        assert!(
+            fs.plus_readdirs.load(Ordering::Relaxed) > 0,
+            "READDIRPLUS was used"
+        );
+    }));
+
+    let unmounted = if use_fusermount_unmount {
+        mount::unmount_fusermount(&mp)
+    } else {
+        mount::unmount(&mp)
+    };
+    if let Err(e) = outcome {
+        let _ = unmounted;
+        let _ = done_rx.recv_timeout(Duration::from_secs(5));
+        resume_unwind(e);
+    }
+    unmounted.expect("unmount");
+    done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("run() returns after unmount");
+    server.join().unwrap().expect("run() result");
+    // After unmount, notifications fail cleanly instead of panicking.
+    assert!(notifier.inval_inode(2, 0, 0).is_err());
+}
+
+#[test]
+fn mount_with_mount_syscall() {
+    mount_serve_check(
+        MountOptions {
+            ro: true,
+            fsname: "memfs".into(),
+            ..Default::default()
+        },
+        false,
+        false,
+    );
+}
+
+#[test]
+fn resume_live_connection_without_init() {
+    mount_serve_check(MountOptions::default(), false, true);
+}
+
+#[test]
+fn mount_with_fusermount3() {
+    mount_serve_check(
+        MountOptions {
+            force_fusermount: true,
+            max_read: Some(1 << 20),
+            ..Default::default()
+        },
+        true,
+        false,
+    );
+}
