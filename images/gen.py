@@ -28,8 +28,9 @@ def rng(*key):
     return random.Random(repr(key))
 
 
-def content(path, size, kind=None):
-    """Deterministic bytes for `path`; kind picks text, random or patterned."""
+def content(path, size, kind=None, base=0):
+    """Deterministic bytes for `path`; kind picks text, random or patterned.
+    `base` is the file offset the bytes will land at (used by "pattern")."""
     r = rng("content", path, size)
     kind = kind or r.choice(["text", "random", "pattern", "zeros-mixed"])
     if kind == "text":
@@ -42,13 +43,16 @@ def content(path, size, kind=None):
     if kind == "random":
         return r.randbytes(size)
     if kind == "pattern":
-        # each 8-byte word holds its own offset: handy to spot misplaced blocks
+        # each 8-byte word holds (its file offset + 1): handy to spot
+        # misplaced blocks, and never an all-zero block (mke2fs -d would
+        # turn that into a hole)
+        start = base - base % 8
         out = bytearray()
-        off = 0
-        while len(out) < size:
-            out += off.to_bytes(8, "little")
+        off = start
+        while off < base + size:
+            out += (off + 1).to_bytes(8, "little")
             off += 8
-        return bytes(out[:size])
+        return bytes(out[base - start:base - start + size])
     # random chunks separated by zero runs (still fully allocated)
     out = bytearray()
     while len(out) < size:
@@ -68,7 +72,7 @@ def wsparse(path, size, extents):
     with open(path, "wb") as f:
         for off, length in extents:
             f.seek(off)
-            f.write(content(path + b"@" + str(off).encode(), length, "pattern"))
+            f.write(content(path, length, "pattern", off))
         f.truncate(size)
 
 
@@ -472,11 +476,11 @@ def kernel_times(root):
         ("y2038_minus_1", 2**31 - 1, 0),
         ("y2038", 2**31, 0),
         ("y2100", 4102444800, 0),                 # 2100-01-01
-        ("y2446_max", 17179869183, 999999999),    # 2446-05-10 22:38:55
-        ("y2446_05_10", 17179833600, 0),          # 2446-05-10 00:00:00
+        ("y2446_max", 15032385535, 999999999),    # 2446-05-10 22:38:55, ext4 max
+        ("y2446_05_10", 15032304000, 0),          # 2446-05-10 00:00:00
         ("pre1970_1960", -315619200, 0),          # 1960-01-01
         ("pre1970_1901_min", -2**31, 0),          # 1901-12-13 20:45:52
-        ("y1901_12_14", -2147385600, 0),          # 1901-12-14 00:00:00
+        ("y1901_12_14", -2147472000, 0),          # 1901-12-14 00:00:00
         ("neg_with_ns", -1, 500000000),           # 1969-12-31 23:59:59.5
         ("ns_123456789", BASE_TIME, 123456789),
         ("ns_1", BASE_TIME, 1),
