@@ -11,18 +11,29 @@ impl Fs {
     /// Maps `lblk` of an inode that uses direct/indirect block pointers.
     pub(crate) fn map_indirect(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
         let per_block = self.block_size() as u64 / 4;
-        let hole = Mapping {
-            lblk,
-            len: 1,
-            backing: Backing::Hole,
-        };
         let Some(r) = route(lblk, per_block) else {
-            return Ok(hole);
+            return Ok(Mapping {
+                lblk,
+                len: u64::MAX - lblk,
+                backing: Backing::Hole,
+            });
+        };
+        // A zero pointer makes its whole subtree a hole: report all of it so
+        // that sparse files and hostile sizes are skipped in one step.
+        let levels = r.path.len() as u32;
+        let rel = lblk - r.first;
+        let hole_below = |depth: u32| {
+            let span = per_block.pow(levels - depth);
+            Mapping {
+                lblk,
+                len: span - rel % span,
+                backing: Backing::Hole,
+            }
         };
         let mut ptr = le32(&inode.block, r.slot * 4) as u64;
-        for &index in &r.path {
+        for (depth, &index) in r.path.iter().enumerate() {
             if ptr == 0 {
-                return Ok(hole);
+                return Ok(hole_below(depth as u32));
             }
             let what = || format!("{} indirect block", inode.ino);
             self.check_range(BlockNo(ptr), 1, what)?;
@@ -30,7 +41,7 @@ impl Fs {
             ptr = le32(&block, index as usize * 4) as u64;
         }
         if ptr == 0 {
-            return Ok(hole);
+            return Ok(hole_below(levels));
         }
         self.check_range(BlockNo(ptr), 1, || format!("{} data block", inode.ino))?;
         Ok(Mapping {

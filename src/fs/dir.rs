@@ -94,7 +94,8 @@ impl Fs {
         let mut lblk = cookie / bs;
         while lblk < nblocks {
             let Some(block) = self.dir_block(dir, lblk)? else {
-                lblk += 1;
+                // A hole: skip all of it (a hostile i_size may be huge).
+                lblk += self.map_block(dir, lblk)?.len.max(1);
                 continue;
             };
             if self.is_dx(dir) && lblk != 0 && htree::looks_like_node(&block) {
