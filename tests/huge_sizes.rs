@@ -15,7 +15,11 @@ fn have(cmd: &str) -> bool {
 
 fn run(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(out.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Builds an image with a small directory and a small file, then inflates
@@ -34,7 +38,10 @@ fn image(dir: &Path, kind: &[&str]) -> std::path::PathBuf {
     args.extend_from_slice(&["-d", src_s, img_s, "8M"]);
     run("mkfs.ext4", &args);
     for f in ["/d", "/file"] {
-        run("debugfs", &["-w", "-R", &format!("sif {f} size 0x10000000000"), img_s]);
+        run(
+            "debugfs",
+            &["-w", "-R", &format!("sif {f} size 0x10000000000"), img_s],
+        );
     }
     img
 }
@@ -62,8 +69,15 @@ fn check(kind: &[&str]) {
     assert_eq!(fs.read(&f, 0, 5000).unwrap(), vec![7u8; 5000]);
     assert_eq!(fs.read(&f, 1 << 39, 4096).unwrap(), vec![0u8; 4096]);
     assert_eq!(fs.seek(&f, 0, SeekWhat::Hole).unwrap(), 5120);
-    assert!(fs.seek(&f, 8192, SeekWhat::Data).is_err(), "no data after the first blocks");
-    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert!(
+        fs.seek(&f, 8192, SeekWhat::Data).is_err(),
+        "no data after the first blocks"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

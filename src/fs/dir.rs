@@ -90,7 +90,6 @@ impl Fs {
         }
         let bs = self.block_size() as u64;
         let nblocks = dir.size.div_ceil(bs);
-        let max_inode = self.superblock().inodes_count;
         let mut lblk = cookie / bs;
         while lblk < nblocks {
             let Some(block) = self.dir_block(dir, lblk)? else {
@@ -102,22 +101,8 @@ impl Fs {
                 lblk += 1;
                 continue;
             }
-            let base = lblk * bs;
-            for e in DirIter::new(&block, bs as usize, max_inode, self.has_filetype()) {
-                let e = e.map_err(|e| in_dir(dir, lblk, e))?;
-                let pos = base + e.offset as u64;
-                if pos < cookie || e.inode == 0 {
-                    continue;
-                }
-                let info = DirEntryInfo {
-                    ino: e.inode,
-                    file_type: e.file_type,
-                    name: e.name,
-                    next: pos + e.rec_len as u64,
-                };
-                if !f(info) {
-                    return Ok(());
-                }
+            if !self.emit_entries(dir, &block, lblk, lblk * bs, cookie, &mut f)? {
+                return Ok(());
             }
             lblk += 1;
         }
@@ -155,31 +140,44 @@ impl Fs {
         let tail = self.inline_xattr(dir)?;
         let regions: [(&[u8], u64); 2] =
             [(&dir.block[4..], 2), (&tail, 2 + INLINE_DIR_AREA as u64)];
-        let max_inode = self.superblock().inodes_count;
         for (region, base) in regions {
-            for e in DirIter::new(
-                region,
-                self.block_size() as usize,
-                max_inode,
-                self.has_filetype(),
-            ) {
-                let e = e.map_err(|e| in_dir(dir, 0, e))?;
-                let pos = base + e.offset as u64;
-                if pos < cookie || e.inode == 0 {
-                    continue;
-                }
-                let info = DirEntryInfo {
-                    ino: e.inode,
-                    file_type: e.file_type,
-                    name: e.name,
-                    next: pos + e.rec_len as u64,
-                };
-                if !f(info) {
-                    return Ok(());
-                }
+            if !self.emit_entries(dir, region, 0, base, cookie, &mut f)? {
+                return Ok(());
             }
         }
         Ok(())
+    }
+
+    /// Hands the live entries of one region (a block, or an inline area)
+    /// at or after `cookie` to `f`; `base` is the region's first position.
+    /// Returns false once `f` asked to stop.
+    fn emit_entries(
+        &self,
+        dir: &Inode,
+        region: &[u8],
+        lblk: u64,
+        base: u64,
+        cookie: u64,
+        f: &mut impl FnMut(DirEntryInfo<'_>) -> bool,
+    ) -> Result<bool> {
+        let (bs, max_inode) = (self.block_size() as usize, self.superblock().inodes_count);
+        for e in DirIter::new(region, bs, max_inode, self.has_filetype()) {
+            let e = e.map_err(|e| in_dir(dir, lblk, e))?;
+            let pos = base + e.offset as u64;
+            if pos < cookie || e.inode == 0 {
+                continue;
+            }
+            let next = pos + e.rec_len as u64;
+            if !f(DirEntryInfo {
+                ino: e.inode,
+                file_type: e.file_type,
+                name: e.name,
+                next,
+            }) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Searches every entry of `dir` for `name` (no index).
