@@ -94,7 +94,10 @@ impl Fs {
         let mut lblk = cookie / bs;
         while lblk < nblocks {
             let Some(block) = self.dir_block(dir, lblk)? else {
-                lblk += 1;
+                // Skip the whole hole, as the kernel's ext4_readdir does
+                // (a hostile i_size must not mean one step per block).
+                let m = self.map_block(dir, lblk)?;
+                lblk = m.lblk.saturating_add(m.len).max(lblk + 1);
                 continue;
             };
             if self.is_dx(dir) && lblk != 0 && htree::looks_like_node(&block) {
