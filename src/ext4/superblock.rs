@@ -117,6 +117,8 @@ pub struct Superblock {
     pub free_inodes_count: u32,
     pub first_data_block: u32,
     pub log_block_size: u32,
+    /// s_log_cluster_size (meaningful with bigalloc).
+    pub log_cluster_size: u32,
     pub blocks_per_group: u32,
     pub inodes_per_group: u32,
     pub state: u16,
@@ -171,6 +173,7 @@ impl Superblock {
             free_inodes_count: le32(b, 0x10),
             first_data_block: le32(b, 0x14),
             log_block_size: le32(b, 0x18),
+            log_cluster_size: le32(b, 0x1C),
             blocks_per_group: le32(b, 0x20),
             inodes_per_group: le32(b, 0x28),
             state: le16(b, 0x3A),
@@ -216,7 +219,17 @@ impl Superblock {
             ));
         }
         let bs = self.block_size() as u64;
-        if self.blocks_per_group == 0 || self.blocks_per_group as u64 > bs * 8 {
+        // With bigalloc the group bitmap counts clusters, so a group spans
+        // up to bs * 8 clusters; refusing that as corrupt would hide the
+        // real reason (the feature) from the user.
+        let cluster_shift = if self.has_ro_compat(ro_compat::BIGALLOC)
+            && (self.log_block_size..=20).contains(&self.log_cluster_size)
+        {
+            self.log_cluster_size - self.log_block_size
+        } else {
+            0
+        };
+        if self.blocks_per_group == 0 || self.blocks_per_group as u64 > (bs * 8) << cluster_shift {
             return bad(format!("{} blocks per group", self.blocks_per_group));
         }
         if self.inodes_per_group == 0 || self.inodes_per_group as u64 > bs * 8 {
@@ -449,6 +462,26 @@ mod tests {
         let sb = Superblock::parse(&b).unwrap();
         let e = sb.check_features_for_read().unwrap_err().to_string();
         assert!(e.contains("encrypt") && e.contains("casefold"), "{e}");
+    }
+
+    #[test]
+    fn bigalloc_geometry_is_not_corruption() {
+        // mkfs.ext4 -O bigalloc -C 16384 with 4 KiB blocks: 32768 clusters
+        // of 4 blocks per group.  The superblock parses; the feature check
+        // names bigalloc.
+        let mut b = minimal();
+        b[0x18..0x1C].copy_from_slice(&2u32.to_le_bytes()); // 4 KiB blocks
+        b[0x1C..0x20].copy_from_slice(&4u32.to_le_bytes()); // 16 KiB clusters
+        b[0x14..0x18].copy_from_slice(&0u32.to_le_bytes());
+        b[0x20..0x24].copy_from_slice(&131072u32.to_le_bytes());
+        b[0x4..0x8].copy_from_slice(&131072u32.to_le_bytes());
+        b[0x64..0x68].copy_from_slice(&ro_compat::BIGALLOC.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        let e = sb.check_features_for_read().unwrap_err().to_string();
+        assert!(e.contains("bigalloc"), "{e}");
+        // Without bigalloc the same geometry is corrupt.
+        b[0x64..0x68].copy_from_slice(&0u32.to_le_bytes());
+        assert!(Superblock::parse(&b).is_err());
     }
 
     #[test]
