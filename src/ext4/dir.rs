@@ -53,7 +53,7 @@ pub struct DirEntryRef<'a> {
 }
 
 /// Decodes rec_len, including the 64 KiB-block encoding.
-fn rec_len_from_disk(raw: u16, block_size: usize) -> usize {
+pub(crate) fn rec_len_from_disk(raw: u16, block_size: usize) -> usize {
     if block_size >= 65536 && (raw == 65535 || raw == 0) {
         return block_size;
     }
@@ -111,13 +111,10 @@ impl<'a> Iterator for DirIter<'a> {
         }
         let inode = le32(b, 0);
         let rec_len = rec_len_from_disk(le16(b, 4), self.block_size);
+        // Without the filetype feature the kernel still reads an 8-bit
+        // name_len and ignores byte 7.
         let name_len = b[6] as usize;
         let file_type = if self.filetype { b[7] } else { 0 };
-        let name_len = if self.filetype {
-            name_len
-        } else {
-            name_len | (b[7] as usize) << 8
-        };
         if rec_len < 12
             || !rec_len.is_multiple_of(4)
             || rec_len < rec_len_for(name_len)

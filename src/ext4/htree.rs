@@ -2,6 +2,7 @@
 //! checksum tail, and the search for the child that covers a hash.
 
 use super::csum::crc32c_raw;
+use super::dir::rec_len_from_disk;
 use super::types::{le16, le32};
 use super::{FormatError, Generation, InodeNo};
 
@@ -84,7 +85,11 @@ pub fn parse_root(
         return Err(FormatError::corrupt(what(), "dx root too small"));
     }
     // "." must be first, ".." second with rec_len reaching the block end.
-    if le16(b, 4) != 12 || b[6] != 1 || b[8] != b'.' || le16(b, 12 + 4) as usize != b.len() - 12 {
+    if le16(b, 4) != 12
+        || b[6] != 1
+        || b[8] != b'.'
+        || rec_len_from_disk(le16(b, 12 + 4), b.len()) != b.len() - 12
+    {
         return Err(FormatError::corrupt(what(), "dx root without . and .."));
     }
     let info_len = b[ROOT_INFO_OFFSET + 5];
@@ -101,7 +106,7 @@ pub fn parse_root(
 
 /// Parses an interior index block.
 pub fn parse_node(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<DxNode, FormatError> {
-    if b.len() < 16 || le32(b, 0) != 0 || le16(b, 4) as usize != b.len() {
+    if b.len() < 16 || le32(b, 0) != 0 || rec_len_from_disk(le16(b, 4), b.len()) != b.len() {
         return Err(FormatError::corrupt(what(), "bad dx node header"));
     }
     parse_entries(b, NODE_ENTRIES_OFFSET, csum, what)
@@ -110,7 +115,10 @@ pub fn parse_node(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<DxN
 /// Whether a block of an indexed directory looks like an interior node
 /// (a single empty entry spanning the block).
 pub fn looks_like_node(b: &[u8]) -> bool {
-    b.len() >= 8 && le32(b, 0) == 0 && le16(b, 4) as usize == b.len() && b[6] == 0
+    b.len() >= 8
+        && le32(b, 0) == 0
+        && rec_len_from_disk(le16(b, 4), b.len()) == b.len()
+        && b[6] == 0
 }
 
 impl DxNode {

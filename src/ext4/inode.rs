@@ -1,7 +1,7 @@
 //! The on-disk inode: fields, timestamps, checksum.
 
 use super::csum::crc32c_raw;
-use super::superblock::{Superblock, ro_compat};
+use super::superblock::{Superblock, incompat, ro_compat};
 use super::types::{le16, le32};
 use super::{FormatError, Generation, InodeNo};
 
@@ -128,12 +128,41 @@ impl Inode {
         } else {
             Vec::new()
         };
+        // The kernel refuses the whole inode when its in-inode xattrs are
+        // damaged (ext4_iget_extra_inode), not just the xattr calls.
+        if let Err(e) = super::xattr::parse_ibody(&ibody_xattrs) {
+            return Err(FormatError::corrupt(
+                format!("{ino} in-inode xattrs"),
+                e.to_string(),
+            ));
+        }
+        let mode = le16(raw, 0x0);
+        // ext4_isize: the high half counts for regular files, and for
+        // everything else only with large_dir.
+        let size_hi = if mode & mode::S_IFMT == mode::S_IFREG || sb.has_incompat(incompat::LARGEDIR)
+        {
+            le32(raw, 0x6C) as u64
+        } else {
+            0
+        };
+        let size = le32(raw, 0x4) as u64 | size_hi << 32;
+        if size > i64::MAX as u64 {
+            return Err(FormatError::corrupt(
+                ino.to_string(),
+                format!("i_size {size}"),
+            ));
+        }
+        let acl_hi = if sb.has_incompat(incompat::BIT64) {
+            (le16(raw, 0x76) as u64) << 32
+        } else {
+            0
+        };
         Ok(Inode {
             ino,
-            mode: le16(raw, 0x0),
+            mode,
             uid: le16(raw, 0x2) as u32 | (le16(raw, 0x78) as u32) << 16,
             gid: le16(raw, 0x18) as u32 | (le16(raw, 0x7A) as u32) << 16,
-            size: le32(raw, 0x4) as u64 | (le32(raw, 0x6C) as u64) << 32,
+            size,
             atime: Timestamp::decode(le32(raw, 0x8), extra(0x8C)),
             ctime: Timestamp::decode(le32(raw, 0xC), extra(0x84)),
             mtime: Timestamp::decode(le32(raw, 0x10), extra(0x88)),
@@ -144,7 +173,7 @@ impl Inode {
             flags,
             block: raw[0x28..0x28 + I_BLOCK_SIZE].try_into().unwrap(),
             generation: Generation(le32(raw, 0x64)),
-            file_acl: le32(raw, 0x68) as u64 | (le16(raw, 0x76) as u64) << 32,
+            file_acl: le32(raw, 0x68) as u64 | acl_hi,
             extra_isize,
             ibody_xattrs,
         })
@@ -194,7 +223,9 @@ impl Inode {
         };
         self.is_symlink()
             && !self.has_flag(flags::INLINE_DATA)
-            && self.blocks_512.saturating_sub(ea_blocks) == 0
+            // Unsigned arithmetic as in the kernel: fewer blocks than the
+            // xattr block's share wraps, and the link counts as slow.
+            && self.blocks_512.wrapping_sub(ea_blocks) == 0
     }
 }
 

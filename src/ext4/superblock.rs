@@ -232,7 +232,10 @@ impl Superblock {
         if self.blocks_per_group == 0 || self.blocks_per_group as u64 > (bs * 8) << cluster_shift {
             return bad(format!("{} blocks per group", self.blocks_per_group));
         }
-        if self.inodes_per_group == 0 || self.inodes_per_group as u64 > bs * 8 {
+        let inodes_per_block = bs / (self.inode_size.max(128) as u64);
+        if (self.inodes_per_group as u64) < inodes_per_block
+            || self.inodes_per_group as u64 > bs * 8
+        {
             return bad(format!("{} inodes per group", self.inodes_per_group));
         }
         let isz = self.inode_size as u64;
@@ -248,8 +251,19 @@ impl Superblock {
                 return bad(format!("descriptor size {ds}"));
             }
         }
-        if self.inodes_count as u64 > self.group_count() as u64 * self.inodes_per_group as u64 {
-            return bad("more inodes than groups can hold".into());
+        // As the kernel: the group count must fit in 32 bits with room for
+        // one descriptor block, and every group holds exactly
+        // inodes_per_group inodes.
+        let groups = (self.blocks_count - self.first_data_block as u64)
+            .div_ceil(self.blocks_per_group as u64);
+        if groups > (1u64 << 32) - (bs / self.desc_size.max(32) as u64) {
+            return bad(format!("{groups} block groups"));
+        }
+        if groups * self.inodes_per_group as u64 != self.inodes_count as u64 {
+            return bad(format!(
+                "{} inodes, not {groups} groups of {}",
+                self.inodes_count, self.inodes_per_group
+            ));
         }
         if self.first_ino < 11 || self.first_ino > self.inodes_count {
             return bad(format!("first inode {}", self.first_ino));

@@ -23,20 +23,14 @@ impl Fs {
         }
     }
 
-    /// The whole content of an inline-data inode: i_block, then the
-    /// system.data xattr, cut to i_size.
-    pub(crate) fn inline_data(&self, inode: &Inode) -> Result<Vec<u8>> {
+    /// The bytes an inline-data inode stores: i_block, then the
+    /// system.data xattr. i_size may be shorter (cut) or longer (the kernel
+    /// reads zeros past what is stored).
+    fn inline_stored(&self, inode: &Inode) -> Result<Vec<u8>> {
         let mut data = inode.block.to_vec();
         if inode.size as usize > I_BLOCK_SIZE {
             data.extend_from_slice(&self.inline_xattr(inode)?);
         }
-        if (inode.size as usize) > data.len() {
-            return Err(error::corrupt(
-                inode.ino.to_string(),
-                "inline data shorter than i_size",
-            ));
-        }
-        data.truncate(inode.size as usize);
         Ok(data)
     }
 
@@ -47,8 +41,13 @@ impl Fs {
         }
         let end = inode.size.min(offset.saturating_add(len as u64));
         if inode.has_flag(flags::INLINE_DATA) {
-            let data = self.inline_data(inode)?;
-            return Ok(data[offset as usize..end as usize].to_vec());
+            let stored = self.inline_stored(inode)?;
+            let mut out = vec![0u8; (end - offset) as usize];
+            if let Some(have) = stored.get(offset as usize..) {
+                let n = have.len().min(out.len());
+                out[..n].copy_from_slice(&have[..n]);
+            }
+            return Ok(out);
         }
         let bs = self.block_size() as u64;
         let mut out = vec![0u8; (end - offset) as usize];
@@ -80,24 +79,26 @@ impl Fs {
         if !inode.is_symlink() {
             return Err(FsError::Invalid);
         }
-        let size = inode.size as usize;
-        if inode.is_fast_symlink(self.block_size()) {
-            if size >= I_BLOCK_SIZE {
+        // As the kernel's nd_terminate_link: the target is cut to the space
+        // that holds it (less one byte) and ends at the first NUL.
+        let target = if inode.is_fast_symlink(self.block_size()) {
+            let len = (inode.size as usize).min(I_BLOCK_SIZE - 1);
+            inode.block[..len].to_vec()
+        } else {
+            if inode.size == 0 {
+                return Err(error::corrupt(inode.ino.to_string(), "empty slow symlink"));
+            }
+            if !inode.has_flag(flags::INLINE_DATA)
+                && !matches!(self.map_block(inode, 0)?.backing, Backing::Data(_))
+            {
                 return Err(error::corrupt(
                     inode.ino.to_string(),
-                    "fast symlink too long",
+                    "symlink without a data block",
                 ));
             }
-            return Ok(inode.block[..size].to_vec());
-        }
-        if size == 0 || size >= self.block_size() as usize {
-            return Err(error::corrupt(
-                inode.ino.to_string(),
-                format!("symlink size {size}"),
-            ));
-        }
-        let target = self.read(inode, 0, size)?;
-        // The kernel stops at a NUL inside the target.
+            let len = inode.size.min(self.block_size() as u64 - 1) as usize;
+            self.read(inode, 0, len)?
+        };
         let end = target.iter().position(|&c| c == 0).unwrap_or(target.len());
         Ok(target[..end].to_vec())
     }

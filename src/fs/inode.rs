@@ -38,7 +38,7 @@ impl Fs {
 
     /// Whether inode slot `ino` may hold a live inode at all (its group's
     /// table is initialised there).
-    fn slot_initialised(&self, ino: InodeNo) -> bool {
+    pub(crate) fn slot_initialised(&self, ino: InodeNo) -> bool {
         let sb = self.superblock();
         let index = ino.0 - 1;
         let gd = &self.groups[(index / sb.inodes_per_group) as usize];

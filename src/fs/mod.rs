@@ -114,7 +114,7 @@ impl Fs {
             });
         }
         let bs = sb.block_size() as u64;
-        let need = sb.blocks_count * bs;
+        let need = sb.blocks_count.saturating_mul(bs);
         if image.len() < need {
             return Err(OpenError::Truncated {
                 path: p.to_string(),
@@ -151,8 +151,30 @@ impl Fs {
                 source: FormatError::corrupt("groups", other.to_string()),
             },
         })?;
-        fs.overhead = fs.compute_overhead(&raw);
+        fs.check_root().map_err(|e| OpenError::Format {
+            path: p.to_string(),
+            source: match e {
+                FsError::Format(f) => f,
+                other => FormatError::corrupt("root inode", other.to_string()),
+            },
+        })?;
+        fs.overhead = fs.compute_overhead();
         Ok(fs)
+    }
+
+    /// As the kernel at mount: the root must be a directory with blocks
+    /// (or inline data) and a size.
+    fn check_root(&self) -> Result<()> {
+        let root = self.inode(crate::ext4::InodeNo::ROOT)?;
+        let has_data =
+            root.blocks_512 != 0 || root.has_flag(crate::ext4::inode::flags::INLINE_DATA);
+        if !root.is_dir() || !has_data || root.size == 0 {
+            return Err(error::corrupt(
+                "root inode",
+                "not a directory with contents",
+            ));
+        }
+        Ok(())
     }
 
     fn load_groups(&mut self) -> Result<()> {
@@ -183,11 +205,9 @@ impl Fs {
     }
 
     /// Metadata overhead in blocks, as the kernel's ext4_calculate_overhead.
-    fn compute_overhead(&self, raw_sb: &[u8]) -> u64 {
-        let stored = u32::from_le_bytes(raw_sb[0x248..0x24C].try_into().unwrap()) as u64;
-        if stored != 0 {
-            return stored;
-        }
+    /// Like the kernel on a filesystem without bigalloc, it ignores the
+    /// superblock's s_overhead_clusters and always recomputes.
+    fn compute_overhead(&self) -> u64 {
         let sb = &self.sb;
         let itb =
             (sb.inodes_per_group as u64 * sb.inode_size as u64).div_ceil(sb.block_size() as u64);
@@ -207,7 +227,12 @@ impl Fs {
             } else {
                 gdb_count
             };
-            overhead += has_super + num_gdb + itb + 2;
+            let reserved_gdt = if has_super != 0 {
+                sb.reserved_gdt_blocks as u64
+            } else {
+                0
+            };
+            overhead += has_super + num_gdb + reserved_gdt + itb + 2;
         }
         if sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum != 0 {
             match self.inode(crate::ext4::InodeNo(sb.journal_inum)) {

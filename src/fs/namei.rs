@@ -38,8 +38,10 @@ impl Fs {
                 });
             }
             b".." => {
+                let parent = self.parent_of(dir)?;
+                self.check_entry_target(dir, parent.0, name)?;
                 return Ok(Found {
-                    ino: self.parent_of(dir)?,
+                    ino: parent,
                     file_type: dir_ft,
                 });
             }
@@ -61,16 +63,50 @@ impl Fs {
             self.lookup_linear(dir, name)?
         };
         let (ino, file_type) = hit.ok_or(FsError::NotFound)?;
+        self.check_entry_target(dir, ino, name)?;
+        Ok(Found {
+            ino: InodeNo(ino),
+            file_type,
+        })
+    }
+
+    /// Checks an inode number found in an entry of `dir`, as the kernel's
+    /// ext4_lookup does: a reserved inode, or the directory itself under a
+    /// name other than "." (or ".." of the root), is damage.
+    pub fn check_entry_target(&self, dir: &Inode, ino: u32, name: &[u8]) -> Result<()> {
         if !self.valid_entry_inode(ino) {
             return Err(error::corrupt(
                 format!("{} entry", dir.ino),
                 format!("names reserved inode {ino}"),
             ));
         }
-        Ok(Found {
-            ino: InodeNo(ino),
-            file_type,
-        })
+        let self_ok = name == b"." || (name == b".." && dir.ino == InodeNo::ROOT);
+        if ino == dir.ino.0 && !self_ok {
+            return Err(error::corrupt(
+                format!("{} entry", dir.ino),
+                "links the directory to itself",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Loads the inode an entry names: a freed inode or an uninitialised
+    /// table slot behind a live name is damage, not staleness.
+    pub fn entry_inode(&self, ino: InodeNo) -> Result<Inode> {
+        if !self.slot_initialised(ino) {
+            return Err(error::corrupt(
+                ino.to_string(),
+                "entry names an uninitialised inode slot",
+            ));
+        }
+        let inode = self.inode(ino)?;
+        if inode.is_unused() {
+            return Err(error::corrupt(
+                ino.to_string(),
+                "deleted inode referenced by a directory entry",
+            ));
+        }
+        Ok(inode)
     }
 
     /// Reads an index block of `dir` by logical number.

@@ -108,24 +108,16 @@ impl Ext4Adapter {
     fn entry(&self, inode: &Inode) -> Entry {
         Entry {
             nodeid: node_id(inode.ino, inode.generation),
-            generation: inode.generation.0 as u64,
+            // The kernel knows the root (node 1) with generation 0.
+            generation: if inode.ino == InodeNo::ROOT {
+                0
+            } else {
+                inode.generation.0 as u64
+            },
             attr: self.attr(inode),
             entry_ttl: self.ttl,
             attr_ttl: self.ttl,
         }
-    }
-
-    /// Loads an inode named by a directory entry: a deleted inode behind a
-    /// live name is damage, not staleness.
-    fn entry_inode(&self, ino: InodeNo) -> Result<Inode, FsError> {
-        let inode = self.fs.inode(ino)?;
-        if inode.is_unused() {
-            return Err(crate::fs::error::corrupt(
-                ino.to_string(),
-                "deleted inode referenced by a directory entry",
-            ));
-        }
-        Ok(inode)
     }
 }
 
@@ -139,19 +131,6 @@ fn inline_blocks(inode: &Inode) -> u64 {
     }
 }
 
-fn dtype_of(inode: &Inode) -> u8 {
-    match inode.file_type() {
-        mode::S_IFREG => libc::DT_REG,
-        mode::S_IFDIR => libc::DT_DIR,
-        mode::S_IFLNK => libc::DT_LNK,
-        mode::S_IFCHR => libc::DT_CHR,
-        mode::S_IFBLK => libc::DT_BLK,
-        mode::S_IFIFO => libc::DT_FIFO,
-        mode::S_IFSOCK => libc::DT_SOCK,
-        _ => libc::DT_UNKNOWN,
-    }
-}
-
 impl FuseOps for Ext4Adapter {
     fn lookup(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         let dir = self.node(parent)?;
@@ -160,7 +139,7 @@ impl FuseOps for Ext4Adapter {
             return Ok(self.entry(&dir));
         }
         let found = self.fs.lookup(&dir, name).map_err(|e| self.errno(e))?;
-        let inode = self.entry_inode(found.ino).map_err(|e| self.errno(e))?;
+        let inode = self.fs.entry_inode(found.ino).map_err(|e| self.errno(e))?;
         Ok(self.entry(&inode))
     }
 
@@ -231,17 +210,18 @@ impl FuseOps for Ext4Adapter {
         self.fs
             .readdir(&dir, offset, |e| {
                 let dots = e.name == b"." || e.name == b"..";
-                // An entry whose inode cannot be read is still listed; its
-                // stat answers the error.
+                // An entry whose inode cannot be served is still listed,
+                // without a lookup; its stat then answers the error.
                 let inode = if plus && !dots {
-                    self.entry_inode(InodeNo(e.ino)).ok()
+                    self.fs
+                        .check_entry_target(&dir, e.ino, e.name)
+                        .and_then(|()| self.fs.entry_inode(InodeNo(e.ino)))
+                        .ok()
                 } else {
                     None
                 };
-                let kind = match (&inode, e.file_type) {
-                    (Some(i), 0) => dtype_of(i),
-                    (_, code) => ft_to_dtype(code),
-                };
+                // The entry's own type, in plain and plus listings alike.
+                let kind = ft_to_dtype(e.file_type);
                 let dirent = DirEntry {
                     ino: e.ino as u64,
                     next_offset: e.next,
