@@ -456,6 +456,21 @@ mod tests {
     }
 
     #[test]
+    fn huge_block_counts_are_refused_not_wrapped() {
+        // 2^52 blocks: the group count and the byte size both overflow
+        // 32/64-bit arithmetic if taken at face value.
+        let mut b = minimal();
+        b[0x60..0x64].copy_from_slice(&incompat::BIT64.to_le_bytes());
+        b[0xFE..0x100].copy_from_slice(&64u16.to_le_bytes());
+        b[0x150..0x154].copy_from_slice(&(1u32 << 20).to_le_bytes());
+        assert!(Superblock::parse(&b).is_err());
+        // An inode count that does not fill the groups exactly.
+        let mut b = minimal();
+        b[0x0..0x4].copy_from_slice(&2047u32.to_le_bytes());
+        assert!(Superblock::parse(&b).is_err());
+    }
+
+    #[test]
     fn metadata_csum_is_verified() {
         let mut b = minimal();
         b[0x64..0x68].copy_from_slice(&ro_compat::METADATA_CSUM.to_le_bytes());
