@@ -1,7 +1,7 @@
 //! Block group descriptors (32-byte and 64-byte forms) and their checksums.
 
 use super::csum::{crc16, crc32c_raw};
-use super::superblock::Superblock;
+use super::superblock::{Superblock, put16, put32};
 use super::types::{le16, le32};
 use super::{BlockNo, FormatError};
 
@@ -47,6 +47,70 @@ impl GroupDesc {
             inode_bitmap_csum: le16(b, 0x1A) as u32 | hi16(0x3A),
             checksum: le16(b, CHECKSUM_OFFSET),
         }
+    }
+
+    /// Writes the descriptor into `raw` (its `sb.desc_size` on-disk
+    /// bytes), leaving unmodelled bytes (exclude bitmap, padding) as they
+    /// are. High halves are written only with descriptors of 64 bytes or
+    /// more; a value that does not fit the short form is refused. The
+    /// checksum is not touched: call [`GroupDesc::set_checksum`] last.
+    pub fn write_to(&self, sb: &Superblock, raw: &mut [u8]) -> Result<(), FormatError> {
+        let ds = sb.desc_size as usize;
+        if raw.len() < ds || ds < 32 {
+            return Err(FormatError::corrupt("group descriptor", "short buffer"));
+        }
+        let wide = ds >= 64;
+        let too_big = |what: &str, v: u64, bits: u32| {
+            if !wide && v >> bits != 0 {
+                Err(FormatError::corrupt(
+                    "group descriptor",
+                    format!("{what} {v} does not fit a {ds}-byte descriptor"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        too_big("block bitmap", self.block_bitmap.0, 32)?;
+        too_big("inode bitmap", self.inode_bitmap.0, 32)?;
+        too_big("inode table", self.inode_table.0, 32)?;
+        too_big("free blocks", self.free_blocks_count as u64, 16)?;
+        too_big("free inodes", self.free_inodes_count as u64, 16)?;
+        too_big("used dirs", self.used_dirs_count as u64, 16)?;
+        too_big("unused inodes", self.itable_unused as u64, 16)?;
+        // The bitmap checksums are crc32c values: the short form keeps
+        // only their low half, by design.
+        put32(raw, 0x0, self.block_bitmap.0 as u32);
+        put32(raw, 0x4, self.inode_bitmap.0 as u32);
+        put32(raw, 0x8, self.inode_table.0 as u32);
+        put16(raw, 0xC, self.free_blocks_count as u16);
+        put16(raw, 0xE, self.free_inodes_count as u16);
+        put16(raw, 0x10, self.used_dirs_count as u16);
+        put16(raw, 0x12, self.flags);
+        put16(raw, 0x18, self.block_bitmap_csum as u16);
+        put16(raw, 0x1A, self.inode_bitmap_csum as u16);
+        put16(raw, 0x1C, self.itable_unused as u16);
+        if wide {
+            put32(raw, 0x20, (self.block_bitmap.0 >> 32) as u32);
+            put32(raw, 0x24, (self.inode_bitmap.0 >> 32) as u32);
+            put32(raw, 0x28, (self.inode_table.0 >> 32) as u32);
+            put16(raw, 0x2C, (self.free_blocks_count >> 16) as u16);
+            put16(raw, 0x2E, (self.free_inodes_count >> 16) as u16);
+            put16(raw, 0x30, (self.used_dirs_count >> 16) as u16);
+            put16(raw, 0x32, (self.itable_unused >> 16) as u16);
+            put16(raw, 0x38, (self.block_bitmap_csum >> 16) as u16);
+            put16(raw, 0x3A, (self.inode_bitmap_csum >> 16) as u16);
+        }
+        Ok(())
+    }
+
+    /// Computes and stores bg_checksum for the descriptor bytes `raw` of
+    /// group `group` (metadata_csum or gdt_csum); returns it, or None
+    /// (and leaves `raw` alone) when the filesystem has no descriptor
+    /// checksums.
+    pub fn set_checksum(sb: &Superblock, group: u32, raw: &mut [u8]) -> Option<u16> {
+        let c = Self::expected_checksum(sb, group, raw)?;
+        put16(raw, CHECKSUM_OFFSET, c);
+        Some(c)
     }
 
     /// The checksum the descriptor bytes `b` of group `group` should carry,

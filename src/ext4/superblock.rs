@@ -5,6 +5,22 @@ use super::csum::crc32c_raw;
 use super::types::{le16, le32};
 use super::{BlockNo, FormatError};
 
+// Little-endian writers (and the 64-bit reader) for the serializers in
+// this file, group.rs and inode.rs. They live here rather than in
+// types.rs only because this change is confined to those three files.
+pub(crate) fn le64(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
+}
+pub(crate) fn put16(b: &mut [u8], off: usize, v: u16) {
+    b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+}
+pub(crate) fn put32(b: &mut [u8], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+}
+pub(crate) fn put64(b: &mut [u8], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
 /// Byte offset of the primary superblock in the image.
 pub const SUPERBLOCK_OFFSET: u64 = 1024;
 /// Size of the on-disk superblock.
@@ -107,6 +123,101 @@ const RO_COMPAT_REFUSED: &[(u32, &str)] = &[
 pub const FLAG_SIGNED_HASH: u32 = 0x1;
 pub const FLAG_UNSIGNED_HASH: u32 = 0x2;
 
+/// s_state bits.
+pub const STATE_VALID: u16 = 0x1;
+pub const STATE_ERROR: u16 = 0x2;
+pub const STATE_ORPHANS: u16 = 0x4;
+
+/// One of the two error records the kernel keeps in the superblock
+/// (s_first_error_* and s_last_error_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ErrorRecord {
+    /// Seconds since the epoch: 32-bit field plus the 8-bit `_hi` byte.
+    pub time: u64,
+    pub ino: u32,
+    pub block: u64,
+    /// Function name, NUL-padded, not necessarily NUL-terminated.
+    pub func: [u8; 32],
+    pub line: u32,
+    /// EXT4_ERR_* code (s_first_error_errcode / s_last_error_errcode).
+    pub errcode: u8,
+}
+
+/// Offsets of the fields of one error record.
+struct ErrorLayout {
+    time: usize,
+    ino: usize,
+    block: usize,
+    func: usize,
+    line: usize,
+    time_hi: usize,
+    errcode: usize,
+}
+
+const FIRST_ERROR: ErrorLayout = ErrorLayout {
+    time: 0x198,
+    ino: 0x19C,
+    block: 0x1A0,
+    func: 0x1A8,
+    line: 0x1C8,
+    time_hi: 0x278,
+    errcode: 0x27A,
+};
+
+const LAST_ERROR: ErrorLayout = ErrorLayout {
+    time: 0x1CC,
+    ino: 0x1D0,
+    line: 0x1D4,
+    block: 0x1D8,
+    func: 0x1E0,
+    time_hi: 0x279,
+    errcode: 0x27B,
+};
+
+impl ErrorRecord {
+    fn parse(b: &[u8], l: &ErrorLayout) -> Self {
+        ErrorRecord {
+            time: le32(b, l.time) as u64 | (b[l.time_hi] as u64) << 32,
+            ino: le32(b, l.ino),
+            block: le64(b, l.block),
+            func: b[l.func..l.func + 32].try_into().unwrap(),
+            line: le32(b, l.line),
+            errcode: b[l.errcode],
+        }
+    }
+
+    fn write(&self, b: &mut [u8], l: &ErrorLayout) {
+        put32(b, l.time, self.time as u32);
+        b[l.time_hi] = (self.time >> 32) as u8;
+        put32(b, l.ino, self.ino);
+        put64(b, l.block, self.block);
+        b[l.func..l.func + 32].copy_from_slice(&self.func);
+        put32(b, l.line, self.line);
+        b[l.errcode] = self.errcode;
+    }
+}
+
+/// A superblock time: the 32-bit field (unsigned) plus its 8-bit `_hi`
+/// byte, as the kernel's `ext4_get_tstamp`.
+fn get_tstamp(b: &[u8], lo: usize, hi: usize) -> u64 {
+    le32(b, lo) as u64 | (b[hi] as u64) << 32
+}
+
+fn put_tstamp(b: &mut [u8], lo: usize, hi: usize, t: u64) {
+    put32(b, lo, t as u32);
+    b[hi] = (t >> 32) as u8;
+}
+
+/// Writes the metadata_csum superblock checksum (crc32c(~0, bytes
+/// 0..0x3FC)) into `raw` when the ro_compat word in `raw` enables
+/// metadata_csum; otherwise leaves `raw` alone.
+pub fn set_superblock_checksum(raw: &mut [u8]) {
+    if le32(raw, 0x64) & ro_compat::METADATA_CSUM != 0 {
+        let c = crc32c_raw(!0, &raw[..0x3FC]);
+        put32(raw, 0x3FC, c);
+    }
+}
+
 /// The parsed superblock with the fields fuse4fs uses.
 #[derive(Debug, Clone)]
 pub struct Superblock {
@@ -142,6 +253,18 @@ pub struct Superblock {
     pub backup_bgs: [u32; 2],
     pub checksum_seed: u32,
     pub checksum: u32,
+    /// s_mtime (last mount), with s_mtime_hi.
+    pub mtime: u64,
+    /// s_wtime (last write), with s_wtime_hi.
+    pub wtime: u64,
+    pub mnt_count: u16,
+    /// s_errors: behaviour on error (1 continue, 2 remount-ro, 3 panic).
+    pub errors: u16,
+    /// s_kbytes_written.
+    pub kbytes_written: u64,
+    pub error_count: u32,
+    pub first_error: ErrorRecord,
+    pub last_error: ErrorRecord,
 }
 
 impl Superblock {
@@ -197,6 +320,14 @@ impl Superblock {
             backup_bgs: [le32(b, 0x24C), le32(b, 0x250)],
             checksum_seed: le32(b, 0x270),
             checksum: le32(b, 0x3FC),
+            mtime: get_tstamp(b, 0x2C, 0x275),
+            wtime: get_tstamp(b, 0x30, 0x274),
+            mnt_count: le16(b, 0x34),
+            errors: le16(b, 0x3C),
+            kbytes_written: le64(b, 0x178),
+            error_count: le32(b, 0x194),
+            first_error: ErrorRecord::parse(b, &FIRST_ERROR),
+            last_error: ErrorRecord::parse(b, &LAST_ERROR),
         };
         if sb.has_ro_compat(ro_compat::METADATA_CSUM) {
             let want = crc32c_raw(!0, &b[..0x3FC]);
@@ -208,6 +339,59 @@ impl Superblock {
         }
         sb.validate()?;
         Ok(sb)
+    }
+
+    /// Writes the fields a writer changes into `raw` (the 1024 on-disk
+    /// bytes this superblock was parsed from), leaving every other byte
+    /// as it is: free counts (high halves with 64bit), s_state, s_errors,
+    /// s_flags, s_last_orphan, the three feature words, mount/write
+    /// times, the mount count, s_kbytes_written and the error records.
+    /// The checksum is not touched: call [`set_superblock_checksum`] last.
+    pub fn write_to(&self, raw: &mut [u8]) -> Result<(), FormatError> {
+        if raw.len() < SUPERBLOCK_SIZE {
+            return Err(FormatError::corrupt("superblock", "short buffer"));
+        }
+        let bit64 = self.has_incompat(incompat::BIT64);
+        if !bit64 && self.free_blocks_count > u32::MAX as u64 {
+            return Err(FormatError::corrupt(
+                "superblock",
+                format!("{} free blocks without 64bit", self.free_blocks_count),
+            ));
+        }
+        for (what, t) in [("s_mtime", self.mtime), ("s_wtime", self.wtime)]
+            .into_iter()
+            .chain([
+                ("s_first_error_time", self.first_error.time),
+                ("s_last_error_time", self.last_error.time),
+            ])
+        {
+            if t >= 1 << 40 {
+                return Err(FormatError::corrupt(
+                    "superblock",
+                    format!("{what} {t} beyond 40 bits"),
+                ));
+            }
+        }
+        put32(raw, 0xC, self.free_blocks_count as u32);
+        if bit64 {
+            put32(raw, 0x158, (self.free_blocks_count >> 32) as u32);
+        }
+        put32(raw, 0x10, self.free_inodes_count);
+        put_tstamp(raw, 0x2C, 0x275, self.mtime);
+        put_tstamp(raw, 0x30, 0x274, self.wtime);
+        put16(raw, 0x34, self.mnt_count);
+        put16(raw, 0x3A, self.state);
+        put16(raw, 0x3C, self.errors);
+        put32(raw, 0x5C, self.feature_compat);
+        put32(raw, 0x60, self.feature_incompat);
+        put32(raw, 0x64, self.feature_ro_compat);
+        put32(raw, 0xE8, self.last_orphan);
+        put32(raw, 0x160, self.flags);
+        put64(raw, 0x178, self.kbytes_written);
+        put32(raw, 0x194, self.error_count);
+        self.first_error.write(raw, &FIRST_ERROR);
+        self.last_error.write(raw, &LAST_ERROR);
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), FormatError> {
