@@ -1,7 +1,7 @@
 //! The on-disk inode: fields, timestamps, checksum.
 
 use super::csum::crc32c_raw;
-use super::superblock::{Superblock, incompat, ro_compat};
+use super::superblock::{Superblock, incompat, put16, put32, ro_compat};
 use super::types::{le16, le32};
 use super::{FormatError, Generation, InodeNo};
 
@@ -57,6 +57,104 @@ impl Timestamp {
         }
         Timestamp { sec, nsec }
     }
+
+    /// The earliest time an inode field can hold (1901-12-13).
+    pub const MIN_SEC: i64 = -(1 << 31);
+    /// The latest time a field with an extra word can hold (2446-05-10):
+    /// a signed 32-bit base plus three epochs of 2^32 s.
+    pub const MAX_SEC_EXTRA: i64 = (1 << 34) - (1 << 31) - 1;
+    /// The latest time a field without an extra word can hold (2038-01-19).
+    pub const MAX_SEC_BASE: i64 = (1 << 31) - 1;
+
+    /// The inverse of [`Timestamp::decode`] with an extra word, as the
+    /// kernel's `ext4_encode_extra_time`: the base is the low 32 bits of
+    /// the seconds, the extra word carries the epoch (how many 2^32 s the
+    /// signed base is short of the time) and the nanoseconds. Times
+    /// outside [`Self::MIN_SEC`]..=[`Self::MAX_SEC_EXTRA`] or with
+    /// `nsec` ≥ 10^9 do not survive the trip; [`Self::check`] refuses them.
+    pub fn encode(self) -> (u32, u32) {
+        let base = self.sec as u32;
+        let epoch = ((self.sec - base as i32 as i64) >> 32) as u32 & 3;
+        (base, epoch | self.nsec << 2)
+    }
+
+    /// Refuses a time the field cannot hold: with an extra word the range
+    /// is 1901..2446 with nanoseconds; without one, 1901..2038 and the
+    /// nanoseconds are dropped (as the kernel does).
+    pub fn check(self, with_extra: bool) -> Result<(), FormatError> {
+        let max = if with_extra {
+            Self::MAX_SEC_EXTRA
+        } else {
+            Self::MAX_SEC_BASE
+        };
+        if self.sec < Self::MIN_SEC || self.sec > max || self.nsec > 999_999_999 {
+            return Err(FormatError::corrupt(
+                "timestamp",
+                format!(
+                    "{}.{:09} not representable{}",
+                    self.sec,
+                    self.nsec,
+                    if with_extra { "" } else { " without an extra word" }
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The largest i_blocks value in 512-byte units that fits without
+/// HUGE_FILE: 48 bits (i_blocks_lo and l_i_blocks_high).
+pub const MAX_BLOCKS_48: u64 = (1 << 48) - 1;
+
+/// Decodes i_blocks into 512-byte units: the high 16 bits count only with
+/// the huge_file feature, and the HUGE_FILE inode flag makes the unit the
+/// filesystem block.
+pub fn decode_i_blocks(lo: u32, hi: u16, huge_flag: bool, huge_feature: bool, bs: u32) -> u64 {
+    if !huge_feature {
+        return lo as u64;
+    }
+    let blocks = lo as u64 | (hi as u64) << 32;
+    if huge_flag {
+        blocks * (bs as u64 / 512)
+    } else {
+        blocks
+    }
+}
+
+/// Encodes a count of 512-byte units as the kernel's
+/// `ext4_inode_blocks_set`: (i_blocks_lo, l_i_blocks_high, HUGE_FILE flag).
+/// Up to 2^32-1 needs no feature; up to 2^48-1 needs huge_file; beyond
+/// that the count is stored in filesystem blocks with the HUGE_FILE flag,
+/// which requires a whole number of blocks and at most 2^48-1 of them.
+pub fn encode_i_blocks(
+    blocks_512: u64,
+    huge_feature: bool,
+    bs: u32,
+) -> Result<(u32, u16, bool), FormatError> {
+    let refuse = |why: &str| {
+        Err(FormatError::corrupt(
+            "i_blocks",
+            format!("{blocks_512} sectors {why}"),
+        ))
+    };
+    if blocks_512 <= u32::MAX as u64 {
+        return Ok((blocks_512 as u32, 0, false));
+    }
+    if !huge_feature {
+        return refuse("need huge_file");
+    }
+    if blocks_512 <= MAX_BLOCKS_48 {
+        return Ok((blocks_512 as u32, (blocks_512 >> 32) as u16, false));
+    }
+    let per_block = bs as u64 / 512;
+    if !blocks_512.is_multiple_of(per_block) {
+        return refuse("are not a whole number of blocks");
+    }
+    let fs_blocks = blocks_512 / per_block;
+    if fs_blocks > MAX_BLOCKS_48 {
+        return refuse("exceed 2^48-1 filesystem blocks");
+    }
+    Ok((fs_blocks as u32, (fs_blocks >> 32) as u16, true))
 }
 
 /// A parsed inode.
@@ -73,6 +171,11 @@ pub struct Inode {
     pub crtime: Option<Timestamp>,
     pub dtime: u32,
     pub links_count: u16,
+    /// i_version: l_i_version, plus i_version_hi when the extra part
+    /// covers it.
+    pub version: u64,
+    /// i_projid, when the extra part covers it.
+    pub projid: Option<u32>,
     /// i_blocks in 512-byte units (huge_file already applied).
     pub blocks_512: u64,
     pub flags: u32,
@@ -110,18 +213,14 @@ impl Inode {
         }
         let fits = |off: usize| off + 4 <= GOOD_OLD_INODE_SIZE + extra_isize as usize;
         let extra = |off: usize| fits(off).then(|| le32(raw, off));
-        let blocks_lo = le32(raw, 0x1C) as u64;
         let flags = le32(raw, 0x20);
-        let huge = sb.has_ro_compat(ro_compat::HUGE_FILE);
-        let mut blocks = blocks_lo
-            | if huge {
-                (le16(raw, 0x74) as u64) << 32
-            } else {
-                0
-            };
-        if huge && flags & flags::HUGE_FILE != 0 {
-            blocks *= sb.block_size() as u64 / 512;
-        }
+        let blocks = decode_i_blocks(
+            le32(raw, 0x1C),
+            le16(raw, 0x74),
+            flags & flags::HUGE_FILE != 0,
+            sb.has_ro_compat(ro_compat::HUGE_FILE),
+            sb.block_size(),
+        );
         let ibody_start = GOOD_OLD_INODE_SIZE + extra_isize as usize;
         let ibody_xattrs = if isz > GOOD_OLD_INODE_SIZE {
             raw[ibody_start..].to_vec()
@@ -169,6 +268,8 @@ impl Inode {
             crtime: extra(0x90).map(|base| Timestamp::decode(base, extra(0x94))),
             dtime: le32(raw, 0x14),
             links_count: le16(raw, 0x1A),
+            version: le32(raw, 0x24) as u64 | (extra(0x98).unwrap_or(0) as u64) << 32,
+            projid: extra(0x9C),
             blocks_512: blocks,
             flags,
             block: raw[0x28..0x28 + I_BLOCK_SIZE].try_into().unwrap(),
@@ -177,6 +278,119 @@ impl Inode {
             extra_isize,
             ibody_xattrs,
         })
+    }
+
+    /// Writes the inode into `raw` (its `sb.inode_size` on-disk bytes),
+    /// leaving the bytes it does not model (i_faddr, l_i_reserved, the
+    /// checksum fields) as they are. Extra timestamp words, i_version_hi
+    /// and i_projid are written only where `extra_isize` covers them;
+    /// i_size_high for every file type (as the kernel); the high half of
+    /// i_file_acl only with 64bit; i_blocks as `ext4_inode_blocks_set`,
+    /// which may set or clear the HUGE_FILE flag. The in-inode xattr area
+    /// is copied back verbatim and must fill the rest of the inode.
+    /// Values the fields cannot hold are refused. The checksum is not
+    /// touched: call [`set_inode_checksum`] last.
+    pub fn write_to(&self, sb: &Superblock, raw: &mut [u8]) -> Result<(), FormatError> {
+        let isz = sb.inode_size as usize;
+        let bad = |why: String| Err(FormatError::corrupt(self.ino.to_string(), why));
+        if raw.len() < isz {
+            return bad("short buffer".into());
+        }
+        let raw = &mut raw[..isz];
+        let extra_isize = self.extra_isize as usize;
+        if isz == GOOD_OLD_INODE_SIZE {
+            if extra_isize != 0 || !self.ibody_xattrs.is_empty() {
+                return bad("extra fields in a 128-byte inode".into());
+            }
+        } else if GOOD_OLD_INODE_SIZE + extra_isize > isz
+            || extra_isize % 4 != 0
+            || self.ibody_xattrs.len() != isz - GOOD_OLD_INODE_SIZE - extra_isize
+        {
+            return bad(format!(
+                "i_extra_isize {extra_isize} with {} bytes of in-inode xattrs",
+                self.ibody_xattrs.len()
+            ));
+        }
+        if self.size > i64::MAX as u64 {
+            return bad(format!("i_size {}", self.size));
+        }
+        let bit64 = sb.has_incompat(incompat::BIT64);
+        if !bit64 && self.file_acl > u32::MAX as u64 {
+            return bad(format!("i_file_acl {} without 64bit", self.file_acl));
+        }
+        if self.file_acl >> 48 != 0 {
+            return bad(format!("i_file_acl {}", self.file_acl));
+        }
+        let fits = |off: usize| off + 4 <= GOOD_OLD_INODE_SIZE + extra_isize;
+        if self.version >> 32 != 0 && !fits(0x98) {
+            return bad(format!("i_version {} without i_version_hi", self.version));
+        }
+        let (blocks_lo, blocks_hi, huge) = encode_i_blocks(
+            self.blocks_512,
+            sb.has_ro_compat(ro_compat::HUGE_FILE),
+            sb.block_size(),
+        )
+        .map_err(|e| FormatError::corrupt(self.ino.to_string(), e.to_string()))?;
+        let flags = if huge {
+            self.flags | flags::HUGE_FILE
+        } else {
+            self.flags & !flags::HUGE_FILE
+        };
+        // Timestamps first: they are the likeliest values to be refused,
+        // and nothing is written when one is.
+        let mut times = vec![
+            (0x8, 0x8C, self.atime),
+            (0xC, 0x84, self.ctime),
+            (0x10, 0x88, self.mtime),
+        ];
+        if let Some(cr) = self.crtime
+            && fits(0x90)
+        {
+            times.push((0x90, 0x94, cr));
+        }
+        for &(_, extra_off, t) in &times {
+            t.check(fits(extra_off))
+                .map_err(|e| FormatError::corrupt(self.ino.to_string(), e.to_string()))?;
+        }
+        for (base_off, extra_off, t) in times {
+            let (base, extra) = t.encode();
+            put32(raw, base_off, base);
+            if fits(extra_off) {
+                put32(raw, extra_off, extra);
+            }
+        }
+        put16(raw, 0x0, self.mode);
+        put16(raw, 0x2, self.uid as u16);
+        put32(raw, 0x4, self.size as u32);
+        put32(raw, 0x14, self.dtime);
+        put16(raw, 0x18, self.gid as u16);
+        put16(raw, 0x1A, self.links_count);
+        put32(raw, 0x1C, blocks_lo);
+        put32(raw, 0x20, flags);
+        put32(raw, 0x24, self.version as u32);
+        raw[0x28..0x28 + I_BLOCK_SIZE].copy_from_slice(&self.block);
+        put32(raw, 0x64, self.generation.0);
+        put32(raw, 0x68, self.file_acl as u32);
+        put32(raw, 0x6C, (self.size >> 32) as u32);
+        put16(raw, 0x74, blocks_hi);
+        if bit64 {
+            put16(raw, 0x76, (self.file_acl >> 32) as u16);
+        }
+        put16(raw, 0x78, (self.uid >> 16) as u16);
+        put16(raw, 0x7A, (self.gid >> 16) as u16);
+        if isz > GOOD_OLD_INODE_SIZE {
+            put16(raw, 0x80, self.extra_isize);
+            if fits(0x98) {
+                put32(raw, 0x98, (self.version >> 32) as u32);
+            }
+            if let Some(p) = self.projid
+                && fits(0x9C)
+            {
+                put32(raw, 0x9C, p);
+            }
+            raw[GOOD_OLD_INODE_SIZE + extra_isize..].copy_from_slice(&self.ibody_xattrs);
+        }
+        Ok(())
     }
 
     pub fn file_type(&self) -> u16 {
@@ -252,6 +466,29 @@ fn verify_checksum(
     Ok(())
 }
 
+/// Stores the metadata_csum checksum of the inode bytes `raw` (of
+/// `sb.inode_size` bytes): the low half always, the high half when the
+/// inode is larger than 128 bytes and its i_extra_isize (read from `raw`)
+/// is at least 4. Does nothing without metadata_csum. Returns the full
+/// 32-bit checksum, or None.
+pub fn set_inode_checksum(sb: &Superblock, ino: InodeNo, raw: &mut [u8]) -> Option<u32> {
+    if !sb.metadata_csum() {
+        return None;
+    }
+    let raw = &mut raw[..sb.inode_size as usize];
+    let extra_isize = if raw.len() > GOOD_OLD_INODE_SIZE {
+        le16(raw, 0x80)
+    } else {
+        0
+    };
+    let c = inode_checksum(sb, ino, raw, extra_isize);
+    put16(raw, 0x7C, c as u16);
+    if raw.len() > GOOD_OLD_INODE_SIZE && extra_isize >= 4 {
+        put16(raw, 0x82, (c >> 16) as u16);
+    }
+    Some(c)
+}
+
 /// The full 32-bit metadata_csum of an inode (both checksum fields taken as zero).
 pub fn inode_checksum(sb: &Superblock, ino: InodeNo, raw: &[u8], extra_isize: u16) -> u32 {
     let gen_bytes = &raw[0x64..0x68];
@@ -286,5 +523,95 @@ mod tests {
         assert_eq!(Timestamp::decode((-5i32) as u32, None).sec, -5);
         // Epoch 0 with a negative base stays before 1970.
         assert_eq!(Timestamp::decode((-5i32) as u32, Some(0)).sec, -5);
+    }
+
+    #[test]
+    fn timestamp_encode_edges() {
+        for (sec, nsec) in [
+            (Timestamp::MIN_SEC, 0),
+            (-1, 999_999_999),
+            (0, 0),
+            (Timestamp::MAX_SEC_BASE, 5),
+            (Timestamp::MAX_SEC_BASE + 1, 1),
+            (Timestamp::MAX_SEC_EXTRA, 999_999_999),
+        ] {
+            let t = Timestamp { sec, nsec };
+            let (b, e) = t.encode();
+            assert_eq!(Timestamp::decode(b, Some(e)), t, "{sec}");
+            t.check(true).unwrap();
+        }
+        let past = Timestamp {
+            sec: Timestamp::MAX_SEC_EXTRA + 1,
+            nsec: 0,
+        };
+        assert!(past.check(true).is_err());
+        assert!(
+            Timestamp {
+                sec: Timestamp::MAX_SEC_BASE + 1,
+                nsec: 0
+            }
+            .check(false)
+            .is_err()
+        );
+        assert!(Timestamp { sec: 0, nsec: 1_000_000_000 }.check(true).is_err());
+        // Without an extra word the base alone round-trips in 1901..2038.
+        let (b, _) = Timestamp { sec: -5, nsec: 0 }.encode();
+        assert_eq!(Timestamp::decode(b, None).sec, -5);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamp_round_trip(
+            sec in Timestamp::MIN_SEC..=Timestamp::MAX_SEC_EXTRA,
+            nsec in 0u32..1_000_000_000,
+        ) {
+            let t = Timestamp { sec, nsec };
+            let (b, e) = t.encode();
+            proptest::prop_assert_eq!(Timestamp::decode(b, Some(e)), t);
+        }
+
+        #[test]
+        fn blocks_round_trip_without_huge_file(n in 0u64..=u32::MAX as u64) {
+            let (lo, hi, flag) = encode_i_blocks(n, false, 4096).unwrap();
+            proptest::prop_assert!(!flag && hi == 0);
+            proptest::prop_assert_eq!(decode_i_blocks(lo, hi, flag, false, 4096), n);
+        }
+
+        #[test]
+        fn blocks_round_trip_with_huge_file(
+            n in 0u64..=MAX_BLOCKS_48,
+            fs_blocks in (MAX_BLOCKS_48 / 8 + 1)..=MAX_BLOCKS_48,
+            log in 0u32..=6,
+        ) {
+            let bs = 1024u32 << log;
+            let (lo, hi, flag) = encode_i_blocks(n, true, bs).unwrap();
+            proptest::prop_assert!(!flag);
+            proptest::prop_assert_eq!(decode_i_blocks(lo, hi, flag, true, bs), n);
+            // Counts past 48 bits go in filesystem blocks.
+            let big = fs_blocks * (bs as u64 / 512);
+            if big > MAX_BLOCKS_48 {
+                let (lo, hi, flag) = encode_i_blocks(big, true, bs).unwrap();
+                proptest::prop_assert!(flag);
+                proptest::prop_assert_eq!(decode_i_blocks(lo, hi, flag, true, bs), big);
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_limits_are_refused() {
+        assert!(encode_i_blocks(1 << 32, false, 4096).is_err());
+        assert_eq!(
+            encode_i_blocks(1 << 32, true, 4096).unwrap(),
+            (0, 1, false)
+        );
+        // Past 48 bits: must be whole blocks, at most 2^48-1 of them.
+        assert!(encode_i_blocks(MAX_BLOCKS_48 + 2, true, 4096).is_err());
+        assert_eq!(
+            encode_i_blocks(1 << 48, true, 4096).unwrap(),
+            (0, 0x2000, true)
+        );
+        assert!(encode_i_blocks(8 * (MAX_BLOCKS_48 + 1), true, 4096).is_err());
+        assert!(encode_i_blocks(8 * MAX_BLOCKS_48, true, 4096).is_ok());
+        assert!(encode_i_blocks(u64::MAX, true, 65536).is_err());
     }
 }
