@@ -116,6 +116,27 @@ fn used_inodes(img: &[u8], l: &Layout) -> Vec<u32> {
     out
 }
 
+/// The superblock fields write_to owns, (offset, length), from the
+/// kernel's struct ext4_super_block.
+const SB_WRITTEN: &[(usize, usize)] = &[
+    (0xC, 4),    // s_free_blocks_count_lo
+    (0x10, 4),   // s_free_inodes_count
+    (0x2C, 4),   // s_mtime
+    (0x30, 4),   // s_wtime
+    (0x34, 2),   // s_mnt_count
+    (0x3A, 2),   // s_state
+    (0x3C, 2),   // s_errors
+    (0x5C, 12),  // the feature words
+    (0xE8, 4),   // s_last_orphan
+    (0x158, 4),  // s_free_blocks_hi
+    (0x160, 4),  // s_flags
+    (0x178, 8),  // s_kbytes_written
+    (0x194, 56), // s_error_count .. s_first_error_line
+    (0x1CC, 52), // s_last_error_time .. s_last_error_func
+    (0x274, 2),  // s_wtime_hi, s_mtime_hi
+    (0x278, 4),  // error time _hi bytes and errcodes
+];
+
 /// Parse → write_to into a copy → checksum: identical bytes everywhere.
 fn round_trip(img: &[u8]) -> usize {
     let l = layout(img);
@@ -127,20 +148,22 @@ fn round_trip(img: &[u8]) -> usize {
     sb.write_to(&mut copy).unwrap();
     set_superblock_checksum(&mut copy);
     assert_eq!(copy, orig, "superblock");
-    // Writing into a zeroed buffer then restoring everything else must
-    // also come back: proves write_to sets (not merely keeps) its fields.
-    let mut scratch = vec![0u8; SUPERBLOCK_SIZE];
-    sb.write_to(&mut scratch).unwrap();
-    let reparsed_fields = {
-        let mut merged = orig.to_vec();
-        for (i, b) in scratch.iter().enumerate() {
-            if *b != 0 {
-                merged[i] = *b;
-            }
-        }
-        merged
-    };
-    assert_eq!(reparsed_fields, orig, "superblock fields");
+    // Mangling every byte the struct models and writing again must
+    // restore them all.
+    let mut mangled = orig.to_vec();
+    for &(o, n) in SB_WRITTEN {
+        mangled[o..o + n].iter_mut().for_each(|b| *b = !*b);
+    }
+    let bit64 = sb.has_incompat(fuse4fs::ext4::superblock::incompat::BIT64);
+    sb.write_to(&mut mangled).unwrap();
+    set_superblock_checksum(&mut mangled);
+    let mut want = orig.to_vec();
+    if !bit64 {
+        // s_free_blocks_hi is not ours without 64bit.
+        want[0x158..0x15C].iter_mut().for_each(|b| *b = !*b);
+        set_superblock_checksum(&mut want);
+    }
+    assert_eq!(mangled, want, "superblock after mangling");
 
     let ds = sb.desc_size as usize;
     for (g, at, d) in &l.descs {
@@ -150,6 +173,26 @@ fn round_trip(img: &[u8]) -> usize {
         let c = GroupDesc::set_checksum(sb, *g, &mut copy);
         assert_eq!(c.is_some(), sb.metadata_csum() || sb.gdt_csum());
         assert_eq!(copy, orig, "descriptor of group {g}");
+        let mut mangled: Vec<u8> = orig.iter().map(|b| !b).collect();
+        d.write_to(sb, &mut mangled).unwrap();
+        GroupDesc::set_checksum(sb, *g, &mut mangled);
+        // Not ours: the exclude bitmap (snapshots), the checksum without
+        // descriptor checksums, and the padding of the 64-byte form.
+        let mut want = orig.to_vec();
+        let mut not_ours = vec![(0x14, 4)];
+        if c.is_none() {
+            not_ours.push((0x1E, 2));
+        }
+        if ds >= 64 {
+            not_ours.extend([(0x34, 4), (0x3C, ds - 0x3C)]);
+        } else {
+            not_ours.push((0x20, ds - 0x20));
+        }
+        for (o, n) in not_ours {
+            want[o..o + n].iter_mut().for_each(|b| *b = !*b);
+        }
+        GroupDesc::set_checksum(sb, *g, &mut want);
+        assert_eq!(mangled, want, "descriptor of group {g} after mangling");
     }
 
     let isz = sb.inode_size as usize;
@@ -164,22 +207,33 @@ fn round_trip(img: &[u8]) -> usize {
         let c = set_inode_checksum(sb, InodeNo(ino), &mut copy);
         assert_eq!(c.is_some(), sb.metadata_csum());
         assert_eq!(copy, orig, "inode {ino}");
-        // Mangling the fields the struct models and writing again must
-        // restore them.
-        let mut mangled = orig.to_vec();
-        for b in &mut mangled[..0x7C] {
-            *b = !*b;
-        }
+        // Mangling every byte and writing again must restore all but
+        // the bytes the struct does not model.
+        let mut mangled: Vec<u8> = orig.iter().map(|b| !b).collect();
+        // i_extra_isize decides where the rest goes: write_to sets it from
+        // the struct, but the xattr area must stay where it was.
         inode.write_to(sb, &mut mangled).unwrap();
         set_inode_checksum(sb, InodeNo(ino), &mut mangled);
         let mut want = orig.to_vec();
-        // i_faddr (0x70) and the unmodelled part of osd2 are not ours.
-        want[0x70..0x74].iter_mut().for_each(|b| *b = !*b);
+        let mut not_ours = vec![(0x70, 4), (0x7E, 2)]; // i_faddr, l_i_reserved
         if !sb.has_incompat(fuse4fs::ext4::superblock::incompat::BIT64) {
-            want[0x76..0x78].iter_mut().for_each(|b| *b = !*b);
+            not_ours.push((0x76, 2)); // i_file_acl_high
+        }
+        let extra = inode.extra_isize as usize;
+        if !sb.metadata_csum() {
+            not_ours.push((0x7C, 2));
+            if isz > 128 && extra >= 4 {
+                not_ours.push((0x82, 2));
+            }
+        }
+        for (o, n) in not_ours {
+            want[o..o + n].iter_mut().for_each(|b| *b = !*b);
         }
         set_inode_checksum(sb, InodeNo(ino), &mut want);
         assert_eq!(mangled, want, "inode {ino} after mangling");
+        if extra > 0 {
+            assert!(extra >= 32, "inode {ino}: i_extra_isize {extra}");
+        }
     }
     used.len()
 }
@@ -290,6 +344,64 @@ fn mutate(path: &Path) {
         stats.lines().any(|l| l.starts_with("Mount count:") && l.ends_with(" 7")),
         "{stats}"
     );
+}
+
+/// The error records and times land where debugfs (and so the kernel's
+/// struct) puts them. debugfs 1.47's ssv truncates times to 32 bits, so
+/// the `_hi` bytes are checked in the unit tests instead.
+#[test]
+fn superblock_fields_match_debugfs() {
+    if !have("mkfs.ext4") || !have("debugfs") {
+        eprintln!("skipped: e2fsprogs missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), "ssv", &[]);
+    let script = dir.path().join("ssv.cmd");
+    std::fs::write(
+        &script,
+        "ssv error_count 3\n\
+         ssv first_error_time 21000101000000\n\
+         ssv first_error_ino 12\n\
+         ssv first_error_block 0x123456789\n\
+         ssv first_error_func ext4_first\n\
+         ssv first_error_line 111\n\
+         ssv last_error_time 20300101000000\n\
+         ssv last_error_ino 13\n\
+         ssv last_error_line 222\n\
+         ssv last_error_block 0x987654321\n\
+         ssv last_error_func ext4_last\n\
+         ssv mtime 20900101000000\n\
+         ssv mnt_count 9\n\
+         ssv kbytes_written 4242\n\
+         ssv errors 2\n\
+         ssv last_orphan 0\n",
+    )
+    .unwrap();
+    run(
+        "debugfs",
+        &["-w", "-f", script.to_str().unwrap(), img.to_str().unwrap()],
+    );
+    let bytes = std::fs::read(&img).unwrap();
+    let sb = layout(&bytes).sb;
+    let func = |s: &str| {
+        let mut f = [0u8; 32];
+        f[..s.len()].copy_from_slice(s.as_bytes());
+        f
+    };
+    assert_eq!(sb.error_count, 3);
+    let (fe, le) = (sb.first_error, sb.last_error);
+    assert_eq!(fe.time, 4_102_444_800); // 2100-01-01
+    assert_eq!((fe.ino, fe.block, fe.line), (12, 0x1_2345_6789, 111));
+    assert_eq!(fe.func, func("ext4_first"));
+    assert_eq!(le.time, 1_893_456_000); // 2030-01-01
+    assert_eq!((le.ino, le.block, le.line), (13, 0x9_8765_4321, 222));
+    assert_eq!(le.func, func("ext4_last"));
+    assert_eq!(sb.mtime, 3_786_912_000); // 2090-01-01
+    // debugfs stamps s_wtime itself when it closes the image.
+    assert!(sb.wtime > 1_735_689_600, "{}", sb.wtime);
+    assert_eq!((sb.mnt_count, sb.kbytes_written, sb.errors), (9, 4242, 2));
+    round_trip(&bytes);
 }
 
 fn check(name: &str, opts: &[&str]) {
