@@ -177,3 +177,87 @@ impl GroupDesc {
         index < sb.inodes_per_group.saturating_sub(self.itable_unused)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sb(desc_size: u16, csum: bool) -> Superblock {
+        let mut b = vec![0u8; 1024];
+        let put = |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        put(&mut b, 0x0, 2048);
+        put(&mut b, 0x4, 8192);
+        put(&mut b, 0x14, 1);
+        put(&mut b, 0x20, 8192);
+        put(&mut b, 0x28, 2048);
+        b[0x38..0x3A].copy_from_slice(&0xEF53u16.to_le_bytes());
+        put(&mut b, 0x4C, 1);
+        put(&mut b, 0x54, 11);
+        b[0x58..0x5A].copy_from_slice(&256u16.to_le_bytes());
+        if desc_size >= 64 {
+            put(&mut b, 0x60, super::super::superblock::incompat::BIT64);
+            b[0xFE..0x100].copy_from_slice(&desc_size.to_le_bytes());
+        }
+        if csum {
+            put(&mut b, 0x64, super::super::superblock::ro_compat::METADATA_CSUM);
+            super::super::superblock::set_superblock_checksum(&mut b);
+        }
+        Superblock::parse(&b).unwrap()
+    }
+
+    fn desc(wide: bool) -> GroupDesc {
+        let big = |v: u64| if wide { v << 32 | 7 } else { 7 };
+        let half = |v: u32| if wide { v << 16 | 9 } else { 9 };
+        GroupDesc {
+            block_bitmap: BlockNo(big(1) + 1),
+            inode_bitmap: BlockNo(big(2) + 2),
+            inode_table: BlockNo(big(3) + 3),
+            free_blocks_count: half(4),
+            free_inodes_count: half(5),
+            used_dirs_count: half(6),
+            flags: BG_INODE_ZEROED,
+            itable_unused: half(7),
+            block_bitmap_csum: 0xDEAD_BEEF,
+            inode_bitmap_csum: 0xFEED_F00D,
+            checksum: 0,
+        }
+    }
+
+    #[test]
+    fn write_to_round_trips_both_sizes() {
+        for (ds, wide) in [(32u16, false), (64, true), (128, true)] {
+            let sb = sb(ds, true);
+            let d = desc(wide);
+            let mut raw = vec![0xA5u8; ds as usize];
+            d.write_to(&sb, &mut raw).unwrap();
+            let c = GroupDesc::set_checksum(&sb, 3, &mut raw).unwrap();
+            let back = GroupDesc::parse(&sb, &raw);
+            let mut want = d;
+            if !wide {
+                want.block_bitmap_csum &= 0xFFFF;
+                want.inode_bitmap_csum &= 0xFFFF;
+            }
+            want.checksum = c;
+            assert_eq!(back, want, "{ds}");
+            assert_eq!(GroupDesc::expected_checksum(&sb, 3, &raw), Some(back.checksum));
+            // Unmodelled bytes (exclude bitmap, padding) are untouched.
+            assert_eq!(&raw[0x14..0x18], &[0xA5; 4]);
+            if wide {
+                assert_eq!(&raw[0x34..0x38], &[0xA5; 4]);
+                assert!(raw[0x3C..].iter().all(|&b| b == 0xA5));
+            }
+        }
+    }
+
+    #[test]
+    fn short_descriptors_refuse_wide_values() {
+        let sb = sb(32, false);
+        let mut raw = vec![0u8; 32];
+        assert!(desc(true).write_to(&sb, &mut raw).is_err());
+        assert_eq!(raw, vec![0u8; 32]);
+        // No descriptor checksum feature: the field is left alone.
+        raw[CHECKSUM_OFFSET] = 0x42;
+        assert_eq!(GroupDesc::set_checksum(&sb, 0, &mut raw), None);
+        assert_eq!(raw[CHECKSUM_OFFSET], 0x42);
+    }
+}

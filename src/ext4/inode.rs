@@ -614,4 +614,71 @@ mod tests {
         assert!(encode_i_blocks(8 * MAX_BLOCKS_48, true, 4096).is_ok());
         assert!(encode_i_blocks(u64::MAX, true, 65536).is_err());
     }
+
+    fn test_sb(ro: u32) -> Superblock {
+        let mut b = vec![0u8; 1024];
+        let put = |b: &mut [u8], off: usize, v: u32| {
+            b[off..off + 4].copy_from_slice(&v.to_le_bytes())
+        };
+        put(&mut b, 0x0, 2048);
+        put(&mut b, 0x4, 8192);
+        put(&mut b, 0x18, 2); // 4 KiB blocks
+        put(&mut b, 0x20, 8192);
+        put(&mut b, 0x28, 2048);
+        b[0x38..0x3A].copy_from_slice(&0xEF53u16.to_le_bytes());
+        put(&mut b, 0x4C, 1);
+        put(&mut b, 0x54, 11);
+        b[0x58..0x5A].copy_from_slice(&256u16.to_le_bytes());
+        put(&mut b, 0x64, ro);
+        super::super::superblock::set_superblock_checksum(&mut b);
+        Superblock::parse(&b).unwrap()
+    }
+
+    #[test]
+    fn write_to_sets_and_clears_huge_file() {
+        let sb = test_sb(ro_compat::HUGE_FILE | ro_compat::METADATA_CSUM);
+        let mut raw = vec![0u8; 256];
+        raw[0x80] = 32; // i_extra_isize
+        raw[0xA0..0xA4].copy_from_slice(&0xEA02_0000u32.to_le_bytes());
+        raw[0x1A] = 1;
+        set_inode_checksum(&sb, InodeNo(12), &mut raw);
+        let mut inode = Inode::parse(&sb, InodeNo(12), &raw).unwrap();
+        assert_eq!(inode.projid, Some(0));
+        inode.blocks_512 = 8 << 47;
+        inode.version = 1 << 40;
+        inode.projid = Some(42);
+        inode.crtime = Some(Timestamp { sec: -7, nsec: 9 });
+        inode.write_to(&sb, &mut raw).unwrap();
+        set_inode_checksum(&sb, InodeNo(12), &mut raw);
+        let back = Inode::parse(&sb, InodeNo(12), &raw).unwrap();
+        assert!(back.has_flag(flags::HUGE_FILE));
+        assert_eq!(back.blocks_512, 8 << 47);
+        assert_eq!((back.version, back.projid), (1 << 40, Some(42)));
+        assert_eq!(back.crtime, inode.crtime);
+        assert_eq!(&raw[0xA0..0xA4], &0xEA02_0000u32.to_le_bytes());
+        let mut small = back.clone();
+        small.blocks_512 = 8;
+        small.write_to(&sb, &mut raw).unwrap();
+        set_inode_checksum(&sb, InodeNo(12), &mut raw);
+        let back = Inode::parse(&sb, InodeNo(12), &raw).unwrap();
+        assert!(!back.has_flag(flags::HUGE_FILE));
+        assert_eq!(back.blocks_512, 8);
+        // Refusals leave the bytes alone.
+        let before = raw.clone();
+        let mut bad = back.clone();
+        bad.ibody_xattrs.pop();
+        assert!(bad.write_to(&sb, &mut raw).is_err());
+        let mut bad = back.clone();
+        bad.atime.nsec = 1_000_000_000;
+        assert!(bad.write_to(&sb, &mut raw).is_err());
+        let mut bad = back.clone();
+        bad.file_acl = 1 << 32; // no 64bit
+        assert!(bad.write_to(&sb, &mut raw).is_err());
+        assert_eq!(raw, before);
+        // Without huge_file, more than 2^32-1 sectors is refused.
+        let sb = test_sb(0);
+        let mut bad = back.clone();
+        bad.blocks_512 = 1 << 32;
+        assert!(bad.write_to(&sb, &mut raw).is_err());
+    }
 }

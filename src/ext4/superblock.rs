@@ -705,4 +705,103 @@ mod tests {
         let with: Vec<u32> = (0..100).filter(|&g| sb.group_has_super(g)).collect();
         assert_eq!(with, vec![0, 1, 3, 5, 7, 9, 25, 27, 49, 81]);
     }
+
+    #[test]
+    fn write_to_round_trips_every_written_field() {
+        let mut b = minimal();
+        b[0x60..0x64].copy_from_slice(&incompat::BIT64.to_le_bytes());
+        b[0xFE..0x100].copy_from_slice(&64u16.to_le_bytes());
+        b[0x64..0x68].copy_from_slice(&ro_compat::METADATA_CSUM.to_le_bytes());
+        set_superblock_checksum(&mut b);
+        let mut sb = Superblock::parse(&b).unwrap();
+        sb.free_blocks_count = 0x1_0000_0007;
+        sb.free_inodes_count = 99;
+        sb.state = STATE_ERROR;
+        sb.errors = 2;
+        sb.feature_compat = compat::HAS_JOURNAL;
+        sb.feature_ro_compat |= ro_compat::ORPHAN_PRESENT;
+        sb.last_orphan = 77;
+        sb.flags = FLAG_UNSIGNED_HASH;
+        // Times past 2106 use the _hi bytes.
+        sb.mtime = (1 << 32) + 5;
+        sb.wtime = (0xAB << 32) | 6;
+        sb.mnt_count = 3;
+        sb.kbytes_written = 1 << 40;
+        sb.error_count = 2;
+        let mut func = [0u8; 32];
+        func[..9].copy_from_slice(b"ext4_iget");
+        sb.first_error = ErrorRecord {
+            time: (2 << 32) | 1,
+            ino: 12,
+            block: 1 << 33,
+            func,
+            line: 4711,
+            errcode: 5,
+        };
+        sb.last_error = ErrorRecord {
+            time: (3 << 32) | 2,
+            ino: 13,
+            block: 5,
+            func: [b'x'; 32],
+            line: 1,
+            errcode: 7,
+        };
+        let mut out = b.clone();
+        sb.write_to(&mut out).unwrap();
+        set_superblock_checksum(&mut out);
+        let back = Superblock::parse(&out).unwrap();
+        assert_eq!(back.free_blocks_count, sb.free_blocks_count);
+        assert_eq!(back.free_inodes_count, 99);
+        assert_eq!((back.state, back.errors, back.flags), (STATE_ERROR, 2, 2));
+        assert_eq!(back.feature_compat, compat::HAS_JOURNAL);
+        assert_eq!(back.feature_ro_compat, sb.feature_ro_compat);
+        assert_eq!(back.last_orphan, 77);
+        assert_eq!((back.mtime, back.wtime), (sb.mtime, sb.wtime));
+        assert_eq!(out[0x274], 0xAB);
+        assert_eq!(out[0x275], 1);
+        assert_eq!(out[0x278], 2);
+        assert_eq!(out[0x279], 3);
+        assert_eq!((out[0x27A], out[0x27B]), (5, 7));
+        assert_eq!(back.mnt_count, 3);
+        assert_eq!(back.kbytes_written, 1 << 40);
+        assert_eq!(back.error_count, 2);
+        assert_eq!(back.first_error, sb.first_error);
+        assert_eq!(back.last_error, sb.last_error);
+        // Nothing outside the written fields moved.
+        let owned: &[(usize, usize)] = &[
+            (0xC, 8),
+            (0x2C, 10),
+            (0x3A, 4),
+            (0x5C, 12),
+            (0xE8, 4),
+            (0x158, 4),
+            (0x160, 4),
+            (0x178, 8),
+            (0x194, 108),
+            (0x274, 2),
+            (0x278, 4),
+            (0x3FC, 4),
+        ];
+        for i in 0..SUPERBLOCK_SIZE {
+            if !owned.iter().any(|&(o, n)| (o..o + n).contains(&i)) {
+                assert_eq!(out[i], b[i], "byte 0x{i:x}");
+            }
+        }
+    }
+
+    #[test]
+    fn write_to_refuses_what_does_not_fit() {
+        let b = minimal();
+        let mut sb = Superblock::parse(&b).unwrap();
+        sb.free_blocks_count = 1 << 32; // no 64bit
+        assert!(sb.write_to(&mut b.clone()).is_err());
+        let mut sb = Superblock::parse(&b).unwrap();
+        sb.wtime = 1 << 40;
+        assert!(sb.write_to(&mut b.clone()).is_err());
+        // Without metadata_csum the checksum field is left alone.
+        let mut out = b.clone();
+        out[0x3FC] = 0x55;
+        set_superblock_checksum(&mut out);
+        assert_eq!(out[0x3FC], 0x55);
+    }
 }
