@@ -13,7 +13,7 @@ use fuse4fs::ext4::inode::{Inode, Timestamp, set_inode_checksum};
 use fuse4fs::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
 };
-use fuse4fs::ext4::{Generation, InodeNo};
+use fuse4fs::ext4::InodeNo;
 
 fn have(cmd: &str) -> bool {
     Command::new(cmd).arg("-V").output().is_ok()
@@ -200,8 +200,8 @@ fn round_trip(img: &[u8]) -> usize {
     for &ino in &used {
         let at = inode_offset(&l, ino);
         let orig = &img[at..at + isz];
-        let inode = Inode::parse(sb, InodeNo(ino), orig)
-            .unwrap_or_else(|e| panic!("inode {ino}: {e}"));
+        let inode =
+            Inode::parse(sb, InodeNo(ino), orig).unwrap_or_else(|e| panic!("inode {ino}: {e}"));
         let mut copy = orig.to_vec();
         inode.write_to(sb, &mut copy).unwrap();
         let c = set_inode_checksum(sb, InodeNo(ino), &mut copy);
@@ -210,8 +210,8 @@ fn round_trip(img: &[u8]) -> usize {
         // Mangling every byte and writing again must restore all but
         // the bytes the struct does not model.
         let mut mangled: Vec<u8> = orig.iter().map(|b| !b).collect();
-        // i_extra_isize decides where the rest goes: write_to sets it from
-        // the struct, but the xattr area must stay where it was.
+        // (i_extra_isize, mangled too, comes back from the struct, so the
+        // xattr area lands where it was.)
         inode.write_to(sb, &mut mangled).unwrap();
         set_inode_checksum(sb, InodeNo(ino), &mut mangled);
         let mut want = orig.to_vec();
@@ -315,10 +315,12 @@ fn mutate(path: &Path) {
     let l2 = layout(&img);
     assert_eq!(l2.sb.mnt_count, 7);
     let back = Inode::parse(&l2.sb, InodeNo(target), &img[at..at + isz]).unwrap();
-    assert_eq!((back.mode, back.uid, back.gid), (inode.mode, 123_456, 70_000));
+    assert_eq!(
+        (back.mode, back.uid, back.gid),
+        (inode.mode, 123_456, 70_000)
+    );
     assert_eq!((back.mtime, back.atime), (mtime, atime));
     assert_eq!(back.generation, inode.generation);
-    let _ = Generation(0);
 
     let p = path.to_str().unwrap();
     let fsck = Command::new("e2fsck").args(["-fn", p]).output().unwrap();
@@ -341,7 +343,9 @@ fn mutate(path: &Path) {
     assert!(stat.contains(&want), "{want} not in {stat}");
     let stats = run("debugfs", &["-R", "stats", p]);
     assert!(
-        stats.lines().any(|l| l.starts_with("Mount count:") && l.ends_with(" 7")),
+        stats
+            .lines()
+            .any(|l| l.starts_with("Mount count:") && l.ends_with(" 7")),
         "{stats}"
     );
 }

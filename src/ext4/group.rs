@@ -184,7 +184,8 @@ mod tests {
 
     fn sb(desc_size: u16, csum: bool) -> Superblock {
         let mut b = vec![0u8; 1024];
-        let put = |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        let put =
+            |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
         put(&mut b, 0x0, 2048);
         put(&mut b, 0x4, 8192);
         put(&mut b, 0x14, 1);
@@ -199,7 +200,11 @@ mod tests {
             b[0xFE..0x100].copy_from_slice(&desc_size.to_le_bytes());
         }
         if csum {
-            put(&mut b, 0x64, super::super::superblock::ro_compat::METADATA_CSUM);
+            put(
+                &mut b,
+                0x64,
+                super::super::superblock::ro_compat::METADATA_CSUM,
+            );
             super::super::superblock::set_superblock_checksum(&mut b);
         }
         Superblock::parse(&b).unwrap()
@@ -239,7 +244,10 @@ mod tests {
             }
             want.checksum = c;
             assert_eq!(back, want, "{ds}");
-            assert_eq!(GroupDesc::expected_checksum(&sb, 3, &raw), Some(back.checksum));
+            assert_eq!(
+                GroupDesc::expected_checksum(&sb, 3, &raw),
+                Some(back.checksum)
+            );
             // Unmodelled bytes (exclude bitmap, padding) are untouched.
             assert_eq!(&raw[0x14..0x18], &[0xA5; 4]);
             if wide {

@@ -94,7 +94,11 @@ impl Timestamp {
                     "{}.{:09} not representable{}",
                     self.sec,
                     self.nsec,
-                    if with_extra { "" } else { " without an extra word" }
+                    if with_extra {
+                        ""
+                    } else {
+                        " without an extra word"
+                    }
                 ),
             ));
         }
@@ -303,7 +307,7 @@ impl Inode {
                 return bad("extra fields in a 128-byte inode".into());
             }
         } else if GOOD_OLD_INODE_SIZE + extra_isize > isz
-            || extra_isize % 4 != 0
+            || !extra_isize.is_multiple_of(4)
             || self.ibody_xattrs.len() != isz - GOOD_OLD_INODE_SIZE - extra_isize
         {
             return bad(format!(
@@ -553,7 +557,14 @@ mod tests {
             .check(false)
             .is_err()
         );
-        assert!(Timestamp { sec: 0, nsec: 1_000_000_000 }.check(true).is_err());
+        assert!(
+            Timestamp {
+                sec: 0,
+                nsec: 1_000_000_000
+            }
+            .check(true)
+            .is_err()
+        );
         // Without an extra word the base alone round-trips in 1901..2038.
         let (b, _) = Timestamp { sec: -5, nsec: 0 }.encode();
         assert_eq!(Timestamp::decode(b, None).sec, -5);
@@ -600,10 +611,7 @@ mod tests {
     #[test]
     fn blocks_limits_are_refused() {
         assert!(encode_i_blocks(1 << 32, false, 4096).is_err());
-        assert_eq!(
-            encode_i_blocks(1 << 32, true, 4096).unwrap(),
-            (0, 1, false)
-        );
+        assert_eq!(encode_i_blocks(1 << 32, true, 4096).unwrap(), (0, 1, false));
         // Past 48 bits: must be whole blocks, at most 2^48-1 of them.
         assert!(encode_i_blocks(MAX_BLOCKS_48 + 2, true, 4096).is_err());
         assert_eq!(
@@ -617,9 +625,8 @@ mod tests {
 
     fn test_sb(ro: u32) -> Superblock {
         let mut b = vec![0u8; 1024];
-        let put = |b: &mut [u8], off: usize, v: u32| {
-            b[off..off + 4].copy_from_slice(&v.to_le_bytes())
-        };
+        let put =
+            |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
         put(&mut b, 0x0, 2048);
         put(&mut b, 0x4, 8192);
         put(&mut b, 0x18, 2); // 4 KiB blocks
