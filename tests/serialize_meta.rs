@@ -8,12 +8,12 @@
 use std::path::Path;
 use std::process::Command;
 
+use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::group::GroupDesc;
 use fuse4fs::ext4::inode::{Inode, Timestamp, set_inode_checksum};
 use fuse4fs::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
 };
-use fuse4fs::ext4::InodeNo;
 
 fn have(cmd: &str) -> bool {
     Command::new(cmd).arg("-V").output().is_ok()
