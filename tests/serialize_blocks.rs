@@ -30,9 +30,11 @@ use fuse4fs::ext4::superblock::Superblock;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::{Fs, FsOptions};
 
-const BS: usize = 4096;
 const LINEAR_ENTRIES: usize = 300;
 const HASHED_ENTRIES: usize = 600;
+/// Long names: with 1 KiB blocks three fit in a leaf, so the htree needs
+/// more leaves than a dx root holds and gets interior nodes.
+const DEEP_ENTRIES: usize = 700;
 /// Written blocks of the fragmented file: past 4 leaves of 340 extents.
 const FRAG_BLOCKS: u64 = 1500;
 
@@ -111,14 +113,20 @@ fn build_source(src: &Path) {
     for i in 0..HASHED_ENTRIES {
         fs::write(src.join("hashed").join(format!("entry-{i:05}")), b"").unwrap();
     }
+    fs::create_dir_all(src.join("deep")).unwrap();
+    for i in 0..DEEP_ENTRIES {
+        let name = format!("{i:05}-{}", "d".repeat(240));
+        fs::write(src.join("deep").join(name), b"").unwrap();
+    }
     fs::write(src.join("target"), target_contents()).unwrap();
 }
 
 /// mkfs -d, then a kernel mount writes the fragmented file.
-fn make_base(work: &Path, src: &Path, csum: bool) -> PathBuf {
-    let img = work.join(if csum { "base-csum.img" } else { "base-nocsum.img" });
+fn make_base(work: &Path, src: &Path, csum: bool, bs: usize) -> PathBuf {
+    let img = work.join(format!("base-{bs}-{}.img", if csum { "csum" } else { "nocsum" }));
     File::create(&img).unwrap().set_len(100 << 20).unwrap();
-    let mut args = vec!["-q", "-F", "-b", "4096", "-g", "8192", "-N", "4096"];
+    let bs_arg = bs.to_string();
+    let mut args = vec!["-q", "-F", "-b", &bs_arg, "-g", "8192", "-N", "4096"];
     if !csum {
         args.extend(["-O", "^metadata_csum"]);
     }
@@ -128,9 +136,9 @@ fn make_base(work: &Path, src: &Path, csum: bool) -> PathBuf {
         let mnt = work.join("mnt");
         let _m = Mounted::new(&img, &mnt, "loop");
         let f = File::create(mnt.join("frag")).unwrap();
-        let block: Vec<u8> = (0..BS).map(|i| (i % 253) as u8).collect();
+        let block: Vec<u8> = (0..bs).map(|i| (i % 253) as u8).collect();
         for i in 0..FRAG_BLOCKS {
-            f.write_all_at(&block, 2 * i * BS as u64).unwrap();
+            f.write_all_at(&block, 2 * i * bs as u64).unwrap();
         }
         f.sync_all().unwrap();
     }
@@ -165,6 +173,7 @@ struct Counts {
 
 struct Image {
     file: File,
+    bs: usize,
     sb: Superblock,
     seed: u32,
     csum: bool,
@@ -172,8 +181,8 @@ struct Image {
 
 impl Image {
     fn block(&self, b: u64) -> Vec<u8> {
-        let mut v = vec![0u8; BS];
-        self.file.read_exact_at(&mut v, b * BS as u64).unwrap();
+        let mut v = vec![0u8; self.bs];
+        self.file.read_exact_at(&mut v, b * self.bs as u64).unwrap();
         v
     }
 }
@@ -200,7 +209,7 @@ fn walk_extents(img: &Image, inode: &Inode, n: &mut Counts) -> Vec<Extent> {
                 for idx in v.iter().rev() {
                     let raw = img.block(idx.child.0);
                     let child = ExtentNode::parse(&raw, Some(h.depth - 1), &what).unwrap();
-                    let mut out = vec![0u8; BS];
+                    let mut out = vec![0u8; img.bs];
                     child.write_to(&mut out).unwrap();
                     if img.csum {
                         assert!(set_block_checksum(
@@ -234,7 +243,7 @@ fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> 
     let what = || format!("{} dx", dir.ino);
     let raw = img.block(physical(extents, 0));
     let (info, root) = htree::parse_root(&raw, img.csum, &what).unwrap();
-    let mut out = vec![0u8; BS];
+    let mut out = vec![0u8; img.bs];
     let off = htree::write_root_head(
         &mut out,
         le32(&raw, 0),
@@ -263,7 +272,7 @@ fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> 
             for e in &node.entries {
                 let raw = img.block(physical(extents, e.block));
                 let child = htree::parse_node(&raw, img.csum, &what).unwrap();
-                let mut out = vec![0u8; BS];
+                let mut out = vec![0u8; img.bs];
                 let off = htree::init_node(&mut out, img.csum);
                 assert_eq!(off, child.entries_offset);
                 child.write_to(&mut out);
@@ -287,16 +296,16 @@ fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> 
 }
 
 fn check_leaf(img: &Image, dir: &Inode, raw: &[u8], lblk: u32, n: &mut Counts) -> Vec<u32> {
-    let usable = if img.csum { BS - TAIL_SIZE } else { BS };
+    let usable = if img.csum { img.bs - TAIL_SIZE } else { img.bs };
     if img.csum {
         assert!(dir::has_tail(raw), "{} block {lblk}: no tail", dir.ino);
     }
-    let mut out = vec![0u8; BS];
+    let mut out = vec![0u8; img.bs];
     if img.csum {
         dir::set_leaf_tail(&mut out);
     }
     let mut children = Vec::new();
-    for e in DirIter::new(&raw[..usable], BS, u32::MAX, true) {
+    for e in DirIter::new(&raw[..usable], img.bs, u32::MAX, true) {
         let e = e.unwrap();
         dir::write_entry(&mut out, e.offset, e.inode, e.rec_len, e.name, e.file_type);
         if e.inode != 0 && e.name != b"." && e.name != b".." {
@@ -330,7 +339,7 @@ fn check_bitmaps(img: &Image, n: &mut Counts) {
         if !(uninit_flags && gd.flags & BG_BLOCK_UNINIT != 0) {
             let raw = img.block(gd.block_bitmap.0);
             let parsed = Bitmap::new(&raw[..]);
-            let mut out = Bitmap::new(vec![0u8; BS]);
+            let mut out = Bitmap::new(vec![0u8; img.bs]);
             for i in 0..in_group {
                 if parsed.get(i) {
                     out.set(i);
@@ -352,7 +361,7 @@ fn check_bitmaps(img: &Image, n: &mut Counts) {
         if !(uninit_flags && gd.flags & BG_INODE_UNINIT != 0) {
             let raw = img.block(gd.inode_bitmap.0);
             let parsed = Bitmap::new(&raw[..]);
-            let mut out = Bitmap::new(vec![0u8; BS]);
+            let mut out = Bitmap::new(vec![0u8; img.bs]);
             for i in (0..ipg).filter(|&i| parsed.get(i)) {
                 out.set(i);
             }
@@ -376,9 +385,9 @@ fn check_bitmaps(img: &Image, n: &mut Counts) {
 fn check_image(path: &Path) -> Counts {
     let fs = Fs::open(path, &FsOptions::default()).unwrap();
     let sb = fs.superblock().clone();
-    assert_eq!(sb.block_size() as usize, BS);
     let img = Image {
         file: File::open(path).unwrap(),
+        bs: sb.block_size() as usize,
         seed: sb.csum_seed(),
         csum: sb.metadata_csum(),
         sb,
@@ -405,7 +414,7 @@ fn check_image(path: &Path) -> Counts {
         } else {
             BTreeSet::new()
         };
-        for lblk in 0..(inode.size / BS as u64) as u32 {
+        for lblk in 0..(inode.size / img.bs as u64) as u32 {
             if nodes.contains(&lblk) {
                 continue;
             }
@@ -416,57 +425,110 @@ fn check_image(path: &Path) -> Counts {
     n
 }
 
-/// Adds `linear/added-by-fuse4fs` naming /target's inode into a copy of
-/// `base`, with our functions only; then e2fsck and the kernel judge.
+/// Reads logical block `lblk` of `dir`, lets `edit` change it, and when
+/// it says so writes it back with a fresh leaf checksum. The tail must
+/// come through untouched and a refused edit must change nothing.
+fn edit_leaf(
+    img: &Image,
+    dir: &Inode,
+    extents: &[Extent],
+    lblk: u32,
+    edit: impl FnOnce(&mut [u8], usize) -> bool,
+) -> bool {
+    let usable = if img.csum { img.bs - TAIL_SIZE } else { img.bs };
+    let pblk = physical(extents, lblk);
+    let mut raw = img.block(pblk);
+    let before = raw.clone();
+    if !edit(&mut raw, usable) {
+        assert_eq!(raw, before, "a refused edit changed block {lblk}");
+        return false;
+    }
+    assert_eq!(raw[usable..], before[usable..], "tail touched");
+    if img.csum {
+        dir::set_leaf_checksum(img.seed, dir.ino, dir.generation, &mut raw);
+    }
+    img.file.write_all_at(&raw, pblk * img.bs as u64).unwrap();
+    true
+}
+
+/// In a copy of `base`, with our functions only: adds
+/// `linear/added-by-fuse4fs` naming /target's inode (its link count then
+/// bumped by debugfs), and moves the first entry of a later leaf into
+/// another leaf (remove_entry on a first entry, then insert_entry).
+/// e2fsck and the kernel judge the result.
 fn edit_and_verify(work: &Path, base: &Path) {
-    let img = base.with_extension("edit.img");
-    fs::copy(base, &img).unwrap();
-    let name = b"added-by-fuse4fs";
+    let img_path = base.with_extension("edit.img");
+    fs::copy(base, &img_path).unwrap();
+    let added = b"added-by-fuse4fs";
     let target_ino;
+    let moved: Vec<u8>;
     {
-        let fs = Fs::open(&img, &FsOptions::default()).unwrap();
+        let fs = Fs::open(&img_path, &FsOptions::default()).unwrap();
         let sb = fs.superblock().clone();
         let root = fs.inode(InodeNo::ROOT).unwrap();
-        let target = fs.lookup(&root, b"target").unwrap();
-        target_ino = target.ino;
+        target_ino = fs.lookup(&root, b"target").unwrap().ino;
         assert_eq!(fs.inode(target_ino).unwrap().links_count, 1);
         let linear = fs.inode(fs.lookup(&root, b"linear").unwrap().ino).unwrap();
         assert!(!linear.has_flag(flags::INDEX), "linear dir got indexed");
-        assert!(linear.size > 2 * BS as u64, "linear dir has one block");
-        let image = Image {
+        let img = Image {
+            bs: sb.block_size() as usize,
             file: OpenOptions::new()
                 .read(true)
                 .write(true)
-                .open(&img)
+                .open(&img_path)
                 .unwrap(),
             seed: sb.csum_seed(),
             csum: sb.metadata_csum(),
             sb,
         };
+        let nblocks = (linear.size / img.bs as u64) as u32;
+        assert!(nblocks > 2, "linear dir has {nblocks} blocks");
         let mut n = Counts::default();
-        let extents = walk_extents(&image, &linear, &mut n);
-        let usable = if image.csum { BS - TAIL_SIZE } else { BS };
-        let mut done = false;
-        for lblk in 0..(linear.size / BS as u64) as u32 {
-            let pblk = physical(&extents, lblk);
-            let mut raw = image.block(pblk);
-            let before = raw.clone();
-            if !dir::insert_entry(&mut raw, usable, target_ino.0, name, ft::REG).unwrap() {
-                assert_eq!(raw, before, "a failed insert changed the block");
-                continue;
-            }
-            if image.csum {
-                assert_eq!(raw[usable..], before[usable..], "tail touched");
-                dir::set_leaf_checksum(image.seed, linear.ino, linear.generation, &mut raw);
-            }
-            image.file.write_all_at(&raw, pblk * BS as u64).unwrap();
-            image.file.sync_all().unwrap();
-            done = true;
-            break;
-        }
-        assert!(done, "no leaf of /linear had room");
+        let extents = walk_extents(&img, &linear, &mut n);
+
+        let fitted = (0..nblocks).any(|lblk| {
+            edit_leaf(&img, &linear, &extents, lblk, |b, usable| {
+                dir::insert_entry(b, usable, target_ino.0, added, ft::REG).unwrap()
+            })
+        });
+        assert!(fitted, "no leaf of /linear had room");
+
+        // Move the first entry of the leaf (past block 0) whose first name
+        // is shortest into another leaf (or, failing that, back into the
+        // slot it left).
+        let first_of = |lblk: u32| {
+            let raw = img.block(physical(&extents, lblk));
+            let e = DirIter::new(&raw, img.bs, u32::MAX, true)
+                .next()
+                .unwrap()
+                .unwrap();
+            (e.name.len(), lblk, e.inode, e.file_type, e.rec_len, e.name.to_vec())
+        };
+        let (_, from, ino, ftype, rec_len, name) = (1..nblocks).map(first_of).min().unwrap();
+        assert_ne!(ino, 0);
+        moved = name;
+        assert!(edit_leaf(&img, &linear, &extents, from, |b, usable| {
+            assert_eq!(dir::remove_entry(b, usable, &moved).unwrap(), Some(ino));
+            // A first entry keeps its rec_len and loses inode and name.
+            assert_eq!(le32(b, 0), 0);
+            assert_eq!(u16::from_le_bytes([b[4], b[5]]) as usize, rec_len);
+            assert!(b[6..rec_len].iter().all(|&x| x == 0));
+            true
+        }));
+        let order = (0..nblocks).filter(|&l| l != from).chain([from]);
+        let into = order.into_iter().find(|&lblk| {
+            edit_leaf(&img, &linear, &extents, lblk, |b, usable| {
+                dir::insert_entry(b, usable, ino, &moved, ftype).unwrap()
+            })
+        });
+        eprintln!(
+            "moved a {}-byte name from leaf {from} to leaf {into:?}",
+            moved.len()
+        );
+        assert!(into.is_some());
+        img.file.sync_all().unwrap();
     }
-    let imgs = img.to_str().unwrap();
+    let imgs = img_path.to_str().unwrap();
     run_ok(
         "debugfs",
         &[
@@ -477,19 +539,21 @@ fn edit_and_verify(work: &Path, base: &Path) {
         ],
     );
     let (code, text) = run("e2fsck", &["-fn", imgs]);
-    assert_eq!(code, 0, "e2fsck -fn after the edit:\n{text}");
+    assert_eq!(code, 0, "e2fsck -fn after the edits:\n{text}");
     let mnt = work.join("mnt-edit");
-    let _m = Mounted::new(&img, &mnt, "loop,ro");
+    let _m = Mounted::new(&img_path, &mnt, "loop,ro");
     let names: Vec<_> = fs::read_dir(mnt.join("linear"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), LINEAR_ENTRIES + 1);
-    let p = mnt.join("linear").join("added-by-fuse4fs");
+    let p = mnt.join("linear").join(std::str::from_utf8(added).unwrap());
     assert_eq!(fs::read(&p).unwrap(), target_contents());
     use std::os::unix::fs::MetadataExt;
     let md = fs::metadata(&p).unwrap();
     assert_eq!((md.ino(), md.nlink()), (target_ino.0 as u64, 2));
+    let moved_path = mnt.join("linear").join(std::str::from_utf8(&moved).unwrap());
+    assert_eq!(fs::read(moved_path).unwrap(), b"x");
 }
 
 #[test]
@@ -502,18 +566,21 @@ fn serialized_blocks_match_mkfs_e2fsck_and_kernel() {
     let work = tmp.path();
     let src = work.join("src");
     build_source(&src);
-    for csum in [true, false] {
-        let base = make_base(work, &src, csum);
+    for (csum, bs) in [(true, 4096), (false, 4096), (true, 1024)] {
+        let base = make_base(work, &src, csum, bs);
         let indexed = make_indexed(&base);
         let b = check_image(&base);
         let i = check_image(&indexed);
-        eprintln!("csum {csum}: base {b:?}\nindexed {i:?}");
+        eprintln!("csum {csum} bs {bs}: base {b:?}\nindexed {i:?}");
         // 300 entries of up to 255-byte names need many blocks.
         assert!(b.leaves > 10, "{b:?}");
         assert_eq!(b.dx_roots, 0, "mkfs -d made an htree: {b:?}");
         assert!(b.max_depth >= 2 && b.extent_blocks > 5, "{b:?}");
         assert!(b.block_bitmaps >= 2 && b.inode_bitmaps >= 1, "{b:?}");
-        assert!(i.dx_roots >= 2, "{i:?}");
+        assert!(i.dx_roots >= 3, "{i:?}");
+        if bs == 1024 {
+            assert!(i.dx_nodes >= 2, "no interior dx nodes: {i:?}");
+        }
         assert!(i.leaves > 10, "{i:?}");
         edit_and_verify(work, &base);
     }
