@@ -20,6 +20,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_checksum};
 use fuse4fs::ext4::dir::{self, DirIter, TAIL_SIZE, ft};
 use fuse4fs::ext4::extents::{Extent, ExtentNode, set_block_checksum};
@@ -27,7 +28,6 @@ use fuse4fs::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use fuse4fs::ext4::htree::{self, DxRootInfo};
 use fuse4fs::ext4::inode::{Inode, flags};
 use fuse4fs::ext4::superblock::Superblock;
-use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::{Fs, FsOptions};
 
 const LINEAR_ENTRIES: usize = 300;
@@ -123,7 +123,10 @@ fn build_source(src: &Path) {
 
 /// mkfs -d, then a kernel mount writes the fragmented file.
 fn make_base(work: &Path, src: &Path, csum: bool, bs: usize) -> PathBuf {
-    let img = work.join(format!("base-{bs}-{}.img", if csum { "csum" } else { "nocsum" }));
+    let img = work.join(format!(
+        "base-{bs}-{}.img",
+        if csum { "csum" } else { "nocsum" }
+    ));
     File::create(&img).unwrap().set_len(100 << 20).unwrap();
     let bs_arg = bs.to_string();
     let mut args = vec!["-q", "-F", "-b", &bs_arg, "-g", "8192", "-N", "4096"];
@@ -502,7 +505,14 @@ fn edit_and_verify(work: &Path, base: &Path) {
                 .next()
                 .unwrap()
                 .unwrap();
-            (e.name.len(), lblk, e.inode, e.file_type, e.rec_len, e.name.to_vec())
+            (
+                e.name.len(),
+                lblk,
+                e.inode,
+                e.file_type,
+                e.rec_len,
+                e.name.to_vec(),
+            )
         };
         let (_, from, ino, ftype, rec_len, name) = (1..nblocks).map(first_of).min().unwrap();
         assert_ne!(ino, 0);
@@ -552,7 +562,9 @@ fn edit_and_verify(work: &Path, base: &Path) {
     use std::os::unix::fs::MetadataExt;
     let md = fs::metadata(&p).unwrap();
     assert_eq!((md.ino(), md.nlink()), (target_ino.0 as u64, 2));
-    let moved_path = mnt.join("linear").join(std::str::from_utf8(&moved).unwrap());
+    let moved_path = mnt
+        .join("linear")
+        .join(std::str::from_utf8(&moved).unwrap());
     assert_eq!(fs::read(moved_path).unwrap(), b"x");
 }
 

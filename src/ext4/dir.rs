@@ -318,7 +318,12 @@ pub fn remove_entry(
     for e in DirIter::new(&block[..usable_len], bs, u32::MAX, true) {
         let e = e?;
         if e.inode != 0 && e.name == name {
-            found = Some((prev.map(|p| (p.offset, p.rec_len)), e.offset, e.rec_len, e.inode));
+            found = Some((
+                prev.map(|p| (p.offset, p.rec_len)),
+                e.offset,
+                e.rec_len,
+                e.inode,
+            ));
             break;
         }
         prev = Some(e);
@@ -443,8 +448,14 @@ mod tests {
         let tail: Vec<u8> = b[usable..].to_vec();
         let mut n = 0u32;
         // 12-byte names take 20-byte records: 1012 / 20 = 50 fit.
-        while insert_entry(&mut b, usable, 100 + n, format!("name-{n:07}").as_bytes(), ft::REG)
-            .unwrap()
+        while insert_entry(
+            &mut b,
+            usable,
+            100 + n,
+            format!("name-{n:07}").as_bytes(),
+            ft::REG,
+        )
+        .unwrap()
         {
             n += 1;
         }
@@ -461,7 +472,10 @@ mod tests {
             Err(EditError::Exists)
         );
         // Remove one in the middle: its record merges into the previous.
-        assert_eq!(remove_entry(&mut b, usable, b"name-0000010").unwrap(), Some(110));
+        assert_eq!(
+            remove_entry(&mut b, usable, b"name-0000010").unwrap(),
+            Some(110)
+        );
         assert_eq!(remove_entry(&mut b, usable, b"name-0000010").unwrap(), None);
         assert_eq!(names(&b, usable).len(), 50);
         let prev = DirIter::new(&b[..usable], 1024, u32::MAX, true)
@@ -478,7 +492,10 @@ mod tests {
             .map(|e| e.unwrap())
             .find(|e| e.name == b"twelve-chars")
             .unwrap();
-        assert_eq!((e.offset, e.rec_len, e.inode, e.file_type), (p_off + 20, 20, 8, 2));
+        assert_eq!(
+            (e.offset, e.rec_len, e.inode, e.file_type),
+            (p_off + 20, 20, 8, 2)
+        );
         assert!(!insert_entry(&mut b, usable, 9, b"y", 1).unwrap());
         assert_eq!(&b[usable..], &tail[..]);
         set_leaf_checksum(1, InodeNo(2), Generation(0), &mut b);
@@ -519,11 +536,17 @@ mod tests {
             insert_entry(&mut b, usable, 22, &[b'z'; 256], 1),
             Err(EditError::BadName)
         );
-        assert_eq!(insert_entry(&mut b, usable, 22, b"", 1), Err(EditError::BadName));
+        assert_eq!(
+            insert_entry(&mut b, usable, 22, b"", 1),
+            Err(EditError::BadName)
+        );
         let v: Vec<_> = DirIter::new(&b[..usable], 4096, u32::MAX, true)
             .map(|e| e.unwrap())
             .collect();
-        assert_eq!((v[0].rec_len, v[0].name, v[0].file_type), (12, &b"a"[..], ft::DIR));
+        assert_eq!(
+            (v[0].rec_len, v[0].name, v[0].file_type),
+            (12, &b"a"[..], ft::DIR)
+        );
         assert_eq!((v[1].offset, v[1].rec_len), (12, usable - 12));
         assert_eq!((v[1].name.len(), v[1].file_type), (255, ft::SYMLINK));
         assert_eq!(remove_entry(&mut b, usable, &long).unwrap(), Some(21));

@@ -392,7 +392,12 @@ mod tests {
                 assert!(set_node_checksum(1, InodeNo(2), Generation(0), &mut b));
             } else {
                 // No room was left for a tail.
-                assert!(!set_node_checksum(1, InodeNo(2), Generation(0), &mut b.clone()));
+                assert!(!set_node_checksum(
+                    1,
+                    InodeNo(2),
+                    Generation(0),
+                    &mut b.clone()
+                ));
             }
             let n = parse_node(&b, csum, &what).unwrap();
             assert_eq!(n.entries, entries);
