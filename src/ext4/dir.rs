@@ -164,6 +164,186 @@ pub fn verify_leaf(seed: u32, ino: InodeNo, generation: Generation, block: &[u8]
     has_tail(block) && leaf_checksum(seed, ino, generation, block) == le32(block, block.len() - 4)
 }
 
+/// Encodes rec_len for the disk, the inverse of `rec_len_from_disk`
+/// (the kernel's `ext4_rec_len_to_disk`): with 64 KiB blocks a record
+/// spanning the whole block is 65535 and longer lengths keep bits 16-17
+/// in the low two bits.
+pub fn rec_len_to_disk(len: usize, block_size: usize) -> u16 {
+    if len < 65536 {
+        return len as u16;
+    }
+    if len == block_size {
+        return if block_size == 65536 { 65535 } else { 0 };
+    }
+    ((len & 65532) | ((len >> 16) & 3)) as u16
+}
+
+/// Why an entry could not be added to a leaf block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditError {
+    /// The name is empty or longer than 255 bytes (ENAMETOOLONG / EINVAL).
+    BadName,
+    /// An entry with this name is already in the block (EEXIST).
+    Exists,
+    /// The block's entries are damaged (EIO / EFSCORRUPTED).
+    Format(FormatError),
+}
+
+impl From<FormatError> for EditError {
+    fn from(e: FormatError) -> Self {
+        EditError::Format(e)
+    }
+}
+
+/// Longest name an entry can hold.
+pub const NAME_MAX: usize = 255;
+
+/// Writes one entry header and name at `offset`, encoding `rec_len` for
+/// a block of `block.len()` bytes. The bytes from the end of the name to
+/// the entry's minimal length are zeroed; the rest of the record is left
+/// alone. Panics if the entry does not fit in `block`.
+pub fn write_entry(
+    block: &mut [u8],
+    offset: usize,
+    inode: u32,
+    rec_len: usize,
+    name: &[u8],
+    file_type: u8,
+) {
+    let bs = block.len();
+    let e = &mut block[offset..offset + rec_len_for(name.len()).max(8)];
+    e[0..4].copy_from_slice(&inode.to_le_bytes());
+    e[4..6].copy_from_slice(&rec_len_to_disk(rec_len, bs).to_le_bytes());
+    e[6] = name.len() as u8;
+    e[7] = file_type;
+    e[8..8 + name.len()].copy_from_slice(name);
+    e[8 + name.len()..].fill(0);
+}
+
+fn set_rec_len(block: &mut [u8], offset: usize, rec_len: usize) {
+    let raw = rec_len_to_disk(rec_len, block.len());
+    block[offset + 4..offset + 6].copy_from_slice(&raw.to_le_bytes());
+}
+
+/// Formats `block` as an empty leaf: zeroed, one unused entry spanning
+/// it, or spanning up to the 12-byte tail which is then written (with a
+/// zero checksum) when `csum` is set — as the kernel makes a new
+/// directory block.
+pub fn init_leaf(block: &mut [u8], csum: bool) {
+    block.fill(0);
+    let usable = block.len() - if csum { TAIL_SIZE } else { 0 };
+    set_rec_len(block, 0, usable);
+    if csum {
+        set_leaf_tail(block);
+    }
+}
+
+/// Writes the 12-byte checksum tail at the end of `block` with a zero
+/// checksum (the kernel's `ext4_initialize_dirent_tail`).
+pub fn set_leaf_tail(block: &mut [u8]) {
+    let n = block.len();
+    let t = &mut block[n - TAIL_SIZE..];
+    t.fill(0);
+    t[4..6].copy_from_slice(&(TAIL_SIZE as u16).to_le_bytes());
+    t[7] = TAIL_FT;
+}
+
+/// Stores the leaf checksum in the tail of `block` (which must have one;
+/// see [`set_leaf_tail`]).
+pub fn set_leaf_checksum(seed: u32, ino: InodeNo, generation: Generation, block: &mut [u8]) {
+    let c = leaf_checksum(seed, ino, generation, block);
+    let n = block.len();
+    block[n - 4..].copy_from_slice(&c.to_le_bytes());
+}
+
+/// Adds an entry to a leaf block as the kernel's `ext4_find_dest_de` and
+/// `ext4_insert_dentry` do: the first unused entry long enough is taken
+/// over, else the first entry whose record has room past its own minimal
+/// length is split. Only `block[..usable_len]` is touched (pass
+/// `block.len() - TAIL_SIZE` when the block has a checksum tail); the
+/// checksum is not updated. Returns `Ok(false)` when there is no room.
+pub fn insert_entry(
+    block: &mut [u8],
+    usable_len: usize,
+    inode: u32,
+    name: &[u8],
+    file_type: u8,
+) -> Result<bool, EditError> {
+    if name.is_empty() || name.len() > NAME_MAX {
+        return Err(EditError::BadName);
+    }
+    let need = rec_len_for(name.len());
+    let bs = block.len();
+    let mut slot = None;
+    for e in DirIter::new(&block[..usable_len], bs, u32::MAX, true) {
+        let e = e?;
+        if e.inode != 0 && e.name == name {
+            return Err(EditError::Exists);
+        }
+        let used = if e.inode != 0 {
+            rec_len_for(e.name.len())
+        } else {
+            0
+        };
+        if slot.is_none() && e.rec_len - used >= need {
+            slot = Some((e.offset, e.rec_len, used));
+        }
+    }
+    let Some((offset, rec_len, used)) = slot else {
+        return Ok(false);
+    };
+    if used == 0 {
+        write_entry(block, offset, inode, rec_len, name, file_type);
+    } else {
+        set_rec_len(block, offset, used);
+        write_entry(block, offset + used, inode, rec_len - used, name, file_type);
+    }
+    Ok(true)
+}
+
+/// Removes the entry called `name` from a leaf block as the kernel's
+/// `ext4_generic_delete_entry` does: its record is merged into the
+/// previous entry's and wiped, or, when it is the first entry of the
+/// block, its inode and name are zeroed and its rec_len kept. Only
+/// `block[..usable_len]` is touched; the checksum is not updated.
+/// Returns the inode the entry named, or None when it is absent.
+pub fn remove_entry(
+    block: &mut [u8],
+    usable_len: usize,
+    name: &[u8],
+) -> Result<Option<u32>, FormatError> {
+    let bs = block.len();
+    let mut prev: Option<DirEntryRef> = None;
+    let mut found = None;
+    for e in DirIter::new(&block[..usable_len], bs, u32::MAX, true) {
+        let e = e?;
+        if e.inode != 0 && e.name == name {
+            found = Some((
+                prev.map(|p| (p.offset, p.rec_len)),
+                e.offset,
+                e.rec_len,
+                e.inode,
+            ));
+            break;
+        }
+        prev = Some(e);
+    }
+    let Some((prev, offset, rec_len, inode)) = found else {
+        return Ok(None);
+    };
+    match prev {
+        Some((p_off, p_len)) => {
+            set_rec_len(block, p_off, p_len + rec_len);
+            block[offset..offset + rec_len].fill(0);
+        }
+        None => {
+            block[offset..offset + 4].fill(0);
+            block[offset + 6..offset + rec_len].fill(0);
+        }
+    }
+    Ok(Some(inode))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +401,171 @@ mod tests {
         b[1020..].copy_from_slice(&c.to_le_bytes());
         assert!(verify_leaf(1, InodeNo(2), Generation(0), &b));
         assert!(!verify_leaf(1, InodeNo(3), Generation(0), &b));
+    }
+
+    fn names(block: &[u8], usable: usize) -> Vec<(u32, Vec<u8>)> {
+        DirIter::new(&block[..usable], block.len(), u32::MAX, true)
+            .map(|e| e.unwrap())
+            .filter(|e| e.inode != 0)
+            .map(|e| (e.inode, e.name.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn rec_len_encoding_round_trips() {
+        for bs in [1024usize, 4096, 65536] {
+            for len in (12..=bs).step_by(4) {
+                let raw = rec_len_to_disk(len, bs);
+                assert_eq!(rec_len_from_disk(raw, bs), len, "bs {bs} len {len}");
+            }
+        }
+        assert_eq!(rec_len_to_disk(65536, 65536), 65535);
+        assert_eq!(rec_len_to_disk(65524, 65536), 65524);
+    }
+
+    #[test]
+    fn init_leaf_with_and_without_tail() {
+        let mut b = vec![0xAAu8; 1024];
+        init_leaf(&mut b, false);
+        assert_eq!(&b[..8], &[0, 0, 0, 0, 0, 4, 0, 0]);
+        assert!(b[8..].iter().all(|&x| x == 0));
+        init_leaf(&mut b, true);
+        assert_eq!(le16(&b, 4), 1012);
+        assert!(has_tail(&b));
+        set_leaf_checksum(9, InodeNo(12), Generation(3), &mut b);
+        assert!(verify_leaf(9, InodeNo(12), Generation(3), &b));
+        let mut big = vec![0u8; 65536];
+        init_leaf(&mut big, false);
+        assert_eq!(le16(&big, 4), 65535);
+        assert_eq!(DirIter::new(&big, 65536, 10, true).count(), 1);
+    }
+
+    #[test]
+    fn insert_until_full_remove_and_reinsert() {
+        let mut b = vec![0u8; 1024];
+        init_leaf(&mut b, true);
+        let usable = 1024 - TAIL_SIZE;
+        let tail: Vec<u8> = b[usable..].to_vec();
+        let mut n = 0u32;
+        // 12-byte names take 20-byte records: 1012 / 20 = 50 fit.
+        while insert_entry(
+            &mut b,
+            usable,
+            100 + n,
+            format!("name-{n:07}").as_bytes(),
+            ft::REG,
+        )
+        .unwrap()
+        {
+            n += 1;
+        }
+        assert_eq!(n, 50);
+        assert_eq!(&b[usable..], &tail[..], "tail untouched");
+        assert_eq!(names(&b, usable).len(), 50);
+        // The last record absorbs the 12 spare bytes; a 4-byte name (12)
+        // still fits there, a 5-byte one (16) does not.
+        assert!(!insert_entry(&mut b, usable, 7, b"abcde", 1).unwrap());
+        assert!(insert_entry(&mut b, usable, 7, b"abcd", 1).unwrap());
+        assert!(!insert_entry(&mut b, usable, 7, b"x", 1).unwrap());
+        assert_eq!(
+            insert_entry(&mut b, usable, 7, b"abcd", 1),
+            Err(EditError::Exists)
+        );
+        // Remove one in the middle: its record merges into the previous.
+        assert_eq!(
+            remove_entry(&mut b, usable, b"name-0000010").unwrap(),
+            Some(110)
+        );
+        assert_eq!(remove_entry(&mut b, usable, b"name-0000010").unwrap(), None);
+        assert_eq!(names(&b, usable).len(), 50);
+        let prev = DirIter::new(&b[..usable], 1024, u32::MAX, true)
+            .map(|e| e.unwrap())
+            .find(|e| e.name == b"name-0000009")
+            .map(|e| (e.offset, e.rec_len))
+            .unwrap();
+        let (p_off, p_len) = prev;
+        assert_eq!(p_len, 40);
+        assert!(b[p_off + 20..p_off + 40].iter().all(|&x| x == 0));
+        // Now a longer name fits only in that hole.
+        assert!(insert_entry(&mut b, usable, 8, b"twelve-chars", 2).unwrap());
+        let e = DirIter::new(&b[..usable], 1024, u32::MAX, true)
+            .map(|e| e.unwrap())
+            .find(|e| e.name == b"twelve-chars")
+            .unwrap();
+        assert_eq!(
+            (e.offset, e.rec_len, e.inode, e.file_type),
+            (p_off + 20, 20, 8, 2)
+        );
+        assert!(!insert_entry(&mut b, usable, 9, b"y", 1).unwrap());
+        assert_eq!(&b[usable..], &tail[..]);
+        set_leaf_checksum(1, InodeNo(2), Generation(0), &mut b);
+        assert!(verify_leaf(1, InodeNo(2), Generation(0), &b));
+    }
+
+    #[test]
+    fn removed_first_entry_is_reused() {
+        let mut b = vec![0u8; 1024];
+        init_leaf(&mut b, false);
+        assert!(insert_entry(&mut b, 1024, 11, b"first", 1).unwrap());
+        assert!(insert_entry(&mut b, 1024, 12, b"second", 1).unwrap());
+        assert_eq!(le32(&b, 0), 11);
+        assert_eq!(le16(&b, 4), 16);
+        assert_eq!(remove_entry(&mut b, 1024, b"first").unwrap(), Some(11));
+        // First entry: inode and name zeroed, rec_len kept.
+        assert_eq!(&b[..16], &[0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(names(&b, 1024), vec![(12, b"second".to_vec())]);
+        // A name too long for the 16-byte slot goes after "second".
+        assert!(insert_entry(&mut b, 1024, 13, b"longer-name", 1).unwrap());
+        assert_eq!(le32(&b, 0), 0);
+        // One that fits takes the empty first slot, keeping its rec_len.
+        assert!(insert_entry(&mut b, 1024, 14, b"abcdefgh", 1).unwrap());
+        assert_eq!(le32(&b, 0), 14);
+        assert_eq!(le16(&b, 4), 16);
+        assert_eq!(names(&b, 1024).len(), 3);
+    }
+
+    #[test]
+    fn name_lengths_one_and_255() {
+        let mut b = vec![0u8; 4096];
+        init_leaf(&mut b, true);
+        let usable = 4096 - TAIL_SIZE;
+        let long = vec![b'z'; 255];
+        assert!(insert_entry(&mut b, usable, 20, b"a", ft::DIR).unwrap());
+        assert!(insert_entry(&mut b, usable, 21, &long, ft::SYMLINK).unwrap());
+        assert_eq!(
+            insert_entry(&mut b, usable, 22, &[b'z'; 256], 1),
+            Err(EditError::BadName)
+        );
+        assert_eq!(
+            insert_entry(&mut b, usable, 22, b"", 1),
+            Err(EditError::BadName)
+        );
+        let v: Vec<_> = DirIter::new(&b[..usable], 4096, u32::MAX, true)
+            .map(|e| e.unwrap())
+            .collect();
+        assert_eq!(
+            (v[0].rec_len, v[0].name, v[0].file_type),
+            (12, &b"a"[..], ft::DIR)
+        );
+        assert_eq!((v[1].offset, v[1].rec_len), (12, usable - 12));
+        assert_eq!((v[1].name.len(), v[1].file_type), (255, ft::SYMLINK));
+        assert_eq!(remove_entry(&mut b, usable, &long).unwrap(), Some(21));
+        assert_eq!(remove_entry(&mut b, usable, b"a").unwrap(), Some(20));
+        assert!(names(&b, usable).is_empty());
+        assert_eq!(le16(&b, 4) as usize, usable);
+        assert!(has_tail(&b));
+    }
+
+    #[test]
+    fn insert_refuses_damaged_blocks_and_never_writes_the_tail() {
+        let mut b = vec![0u8; 1024];
+        init_leaf(&mut b, true);
+        // A record running into the tail is damage, not room.
+        b[4..6].copy_from_slice(&1024u16.to_le_bytes());
+        assert!(matches!(
+            insert_entry(&mut b, 1012, 5, b"x", 1),
+            Err(EditError::Format(_))
+        ));
+        assert!(remove_entry(&mut b, 1012, b"x").is_err());
     }
 }

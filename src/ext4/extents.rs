@@ -122,6 +122,102 @@ impl ExtentNode {
             ExtentNode::Index(h, _) | ExtentNode::Leaf(h, _) => h,
         }
     }
+
+    /// Serializes the node into `buf` (the 60-byte i_block or a whole
+    /// block): header with `eh_entries` taken from the entry list and
+    /// `eh_generation` 0, then the entries; unwritten extents store
+    /// `len + 32768`. Bytes past the last entry (and the checksum tail)
+    /// are left alone. Fails when the entries exceed `max`, `max` exceeds
+    /// what `buf` holds, the depth disagrees with the node kind, or a
+    /// length cannot be encoded.
+    pub fn write_to(&self, buf: &mut [u8]) -> Result<(), FormatError> {
+        let h = self.header();
+        let what = || "extent node".to_string();
+        let count = match self {
+            ExtentNode::Index(_, v) => v.len(),
+            ExtentNode::Leaf(_, v) => v.len(),
+        };
+        if buf.len() < 12 || h.max as usize > (buf.len() - 12) / 12 || count > h.max as usize {
+            return Err(FormatError::corrupt(
+                what(),
+                format!("{count} entries, max {}, in {} bytes", h.max, buf.len()),
+            ));
+        }
+        if matches!(self, ExtentNode::Leaf(..)) != (h.depth == 0) || h.depth > MAX_DEPTH {
+            return Err(FormatError::corrupt(what(), format!("depth {}", h.depth)));
+        }
+        buf[0..2].copy_from_slice(&EXTENT_MAGIC.to_le_bytes());
+        buf[2..4].copy_from_slice(&(count as u16).to_le_bytes());
+        buf[4..6].copy_from_slice(&h.max.to_le_bytes());
+        buf[6..8].copy_from_slice(&h.depth.to_le_bytes());
+        buf[8..12].fill(0);
+        match self {
+            ExtentNode::Leaf(_, v) => {
+                for (i, x) in v.iter().enumerate() {
+                    let raw_len = match (x.unwritten, x.len) {
+                        (false, 1..=INIT_MAX_LEN) => x.len,
+                        (true, 1..INIT_MAX_LEN) => x.len + INIT_MAX_LEN,
+                        _ => {
+                            return Err(FormatError::corrupt(
+                                what(),
+                                format!("extent length {} (unwritten {})", x.len, x.unwritten),
+                            ));
+                        }
+                    };
+                    if x.pblk.0 >> 48 != 0 {
+                        return Err(FormatError::corrupt(what(), format!("{}", x.pblk)));
+                    }
+                    let e = &mut buf[12 + 12 * i..24 + 12 * i];
+                    e[0..4].copy_from_slice(&x.lblk.to_le_bytes());
+                    e[4..6].copy_from_slice(&raw_len.to_le_bytes());
+                    e[6..8].copy_from_slice(&((x.pblk.0 >> 32) as u16).to_le_bytes());
+                    e[8..12].copy_from_slice(&(x.pblk.0 as u32).to_le_bytes());
+                }
+            }
+            ExtentNode::Index(_, v) => {
+                for (i, x) in v.iter().enumerate() {
+                    if x.child.0 >> 48 != 0 {
+                        return Err(FormatError::corrupt(what(), format!("{}", x.child)));
+                    }
+                    let e = &mut buf[12 + 12 * i..24 + 12 * i];
+                    e[0..4].copy_from_slice(&x.lblk.to_le_bytes());
+                    e[4..8].copy_from_slice(&(x.child.0 as u32).to_le_bytes());
+                    e[8..10].copy_from_slice(&((x.child.0 >> 32) as u16).to_le_bytes());
+                    e[10..12].fill(0);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Largest `eh_max` for a node of `len` bytes: 4 for the 60-byte root,
+/// `(block_size - 12) / 12` for a block (the kernel leaves the slack,
+/// which holds the checksum tail, past the last slot).
+pub fn max_entries(len: usize) -> u16 {
+    ((len.saturating_sub(12)) / 12) as u16
+}
+
+/// Stores the tail checksum of an extent block (metadata_csum), at
+/// `12 + 12 * eh_max`: the inverse of [`verify_block_checksum`]. Returns
+/// false, writing nothing, when the header's `eh_max` leaves no room
+/// for the tail.
+pub fn set_block_checksum(
+    seed: u32,
+    ino: InodeNo,
+    generation: Generation,
+    block: &mut [u8],
+) -> bool {
+    if block.len() < 12 {
+        return false;
+    }
+    let off = tail_offset(le16(block, 4));
+    if off + 4 > block.len() {
+        return false;
+    }
+    let c = block_checksum(seed, ino, generation, &block[..off]);
+    block[off..off + 4].copy_from_slice(&c.to_le_bytes());
+    true
 }
 
 /// Offset of the checksum tail in an extent block with `max` entries.
@@ -213,5 +309,80 @@ mod tests {
         b[4..6].copy_from_slice(&5u16.to_le_bytes());
         assert!(ExtentNode::parse(&b, None, &what).is_err());
         assert!(ExtentNode::parse(&[0u8; 60], None, &what).is_err());
+    }
+
+    #[test]
+    fn write_to_round_trips_root_and_block() {
+        let b = node(0, &[[0, 10, 100], [20, 32768 + 5, 200], [30, 32768, 300]]);
+        let n = ExtentNode::parse(&b, None, &what).unwrap();
+        let mut out = vec![0u8; 60];
+        n.write_to(&mut out).unwrap();
+        assert_eq!(out, b);
+        let ExtentNode::Leaf(_, v) = &n else { panic!() };
+        assert!(v[1].unwritten && !v[2].unwritten && v[2].len == 32768);
+
+        let idx = node(2, &[[0, 0, 7], [500, 0, 9]]);
+        let n = ExtentNode::parse(&idx, None, &what).unwrap();
+        let mut out = vec![0xEEu8; 60];
+        out[36..].fill(0);
+        n.write_to(&mut out).unwrap();
+        assert_eq!(out, idx);
+
+        // A full block with 48-bit block numbers, and its checksum.
+        let max = max_entries(1024);
+        assert_eq!(max, 84);
+        let h = ExtentHeader {
+            entries: max,
+            max,
+            depth: 0,
+        };
+        let ext: Vec<Extent> = (0..max as u32)
+            .map(|i| Extent {
+                lblk: i * 100,
+                len: 1 + (i as u16 % 7),
+                pblk: BlockNo(0x1234_0000_0000 + i as u64 * 3),
+                unwritten: i % 3 == 0,
+            })
+            .collect();
+        let mut blk = vec![0u8; 1024];
+        ExtentNode::Leaf(h, ext.clone()).write_to(&mut blk).unwrap();
+        assert!(set_block_checksum(5, InodeNo(12), Generation(77), &mut blk));
+        assert!(verify_block_checksum(5, InodeNo(12), Generation(77), &blk));
+        assert!(!verify_block_checksum(5, InodeNo(12), Generation(78), &blk));
+        let ExtentNode::Leaf(h2, back) = ExtentNode::parse(&blk, Some(0), &what).unwrap() else {
+            panic!()
+        };
+        assert_eq!((h2, back), (h, ext));
+    }
+
+    #[test]
+    fn write_to_refuses_what_cannot_be_encoded() {
+        let h = ExtentHeader {
+            entries: 1,
+            max: 4,
+            depth: 0,
+        };
+        let one = |len, unwritten| {
+            ExtentNode::Leaf(
+                h,
+                vec![Extent {
+                    lblk: 0,
+                    len,
+                    pblk: BlockNo(1),
+                    unwritten,
+                }],
+            )
+        };
+        let mut b = [0u8; 60];
+        assert!(one(0, false).write_to(&mut b).is_err());
+        assert!(one(32768, true).write_to(&mut b).is_err());
+        assert!(one(32767, true).write_to(&mut b).is_ok());
+        let big = ExtentNode::Leaf(ExtentHeader { max: 5, ..h }, vec![]);
+        assert!(big.write_to(&mut b).is_err());
+        let wrong_depth = ExtentNode::Index(h, vec![]);
+        assert!(wrong_depth.write_to(&mut b).is_err());
+        let mut tiny = [0u8; 1024];
+        tiny[4..6].copy_from_slice(&85u16.to_le_bytes());
+        assert!(!set_block_checksum(1, InodeNo(1), Generation(0), &mut tiny));
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Nothing here does I/O or holds policy; callers hand in byte slices.
 
+pub mod bitmap;
 pub mod blockmap;
 pub mod csum;
 pub mod dir;
