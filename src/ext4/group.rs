@@ -1,8 +1,9 @@
 //! Block group descriptors (32-byte and 64-byte forms) and their checksums.
 
 use super::csum::{crc16, crc32c_raw};
-use super::superblock::{Superblock, put16, put32};
+use super::superblock::Superblock;
 use super::types::{le16, le32};
+use super::types::{put16, put32};
 use super::{BlockNo, FormatError};
 
 /// bg_flags bits.

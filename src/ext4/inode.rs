@@ -1,8 +1,9 @@
 //! The on-disk inode: fields, timestamps, checksum.
 
 use super::csum::crc32c_raw;
-use super::superblock::{Superblock, incompat, put16, put32, ro_compat};
+use super::superblock::{Superblock, incompat, ro_compat};
 use super::types::{le16, le32};
+use super::types::{put16, put32};
 use super::{FormatError, Generation, InodeNo};
 
 /// The part of an inode every revision has.

@@ -2,24 +2,8 @@
 //! geometry derived from it (group count, descriptor locations, backups).
 
 use super::csum::crc32c_raw;
-use super::types::{le16, le32};
+use super::types::{le16, le32, le64, put16, put32, put64};
 use super::{BlockNo, FormatError};
-
-// Little-endian writers (and the 64-bit reader) for the serializers in
-// this file, group.rs and inode.rs. They live here rather than in
-// types.rs only because this change is confined to those three files.
-pub(crate) fn le64(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
-}
-pub(crate) fn put16(b: &mut [u8], off: usize, v: u16) {
-    b[off..off + 2].copy_from_slice(&v.to_le_bytes());
-}
-pub(crate) fn put32(b: &mut [u8], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-pub(crate) fn put64(b: &mut [u8], off: usize, v: u64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
 
 /// Byte offset of the primary superblock in the image.
 pub const SUPERBLOCK_OFFSET: u64 = 1024;
