@@ -259,7 +259,9 @@ pub trait FuseOps: Send + Sync + 'static {
         Err(Errno::ENOSYS)
     }
 
-    /// Changes attributes; returns the attributes after the change.
+    /// Changes attributes; returns the attributes after the change. With
+    /// FUSE_HANDLE_KILLPRIV_V2, `set.kill_suidgid` asks the server to clear
+    /// setuid/setgid as well (truncate by an unprivileged writer).
     fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
         Err(Errno::ENOSYS)
     }
@@ -325,7 +327,8 @@ pub trait FuseOps: Send + Sync + 'static {
     ) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
-    /// Creates and opens a regular file (`flags` are the open(2) flags).
+    /// Creates and opens a regular file (`flags` are the open(2) flags;
+    /// with FUSE_ATOMIC_O_TRUNC, O_TRUNC in OPEN flags is the server's job).
     /// ENOSYS makes the kernel fall back to MKNOD + OPEN.
     fn create(
         &self,
@@ -350,8 +353,10 @@ pub trait FuseOps: Send + Sync + 'static {
         Err(Errno::ENOSYS)
     }
     /// Writes `data` (a slice of the request buffer) at `offset`; returns
-    /// the number of bytes written. `write_flags` are FUSE_WRITE_*,
-    /// `flags` the file's open flags.
+    /// the number of bytes written (never more than `data.len()`).
+    /// `write_flags` are FUSE_WRITE_* (FUSE_WRITE_KILL_SUIDGID: clear
+    /// setuid/setgid, with FUSE_HANDLE_KILLPRIV_V2), `flags` the file's
+    /// open flags.
     #[allow(clippy::too_many_arguments)]
     fn write(
         &self,
