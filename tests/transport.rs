@@ -13,11 +13,14 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fuse4fs::fuse::abi::init_flags;
+use std::collections::{BTreeMap, HashMap};
+
+use fuse4fs::fuse::abi::{self, init_flags};
 use fuse4fs::fuse::mount::{self, MountOptions};
 use fuse4fs::fuse::notify::NotifyError;
 use fuse4fs::fuse::ops::{
-    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
+    TimeOrNow, Timespec, rename_flags, xattr_flags,
 };
 use fuse4fs::fuse::{InitConfig, Negotiated, Notifier, Session};
 
@@ -641,4 +644,913 @@ fn mount_with_fusermount3() {
         true,
         false,
     );
+}
+
+// ---------------------------------------------------------------------------
+// A writable in-memory filesystem, mounted read-write.
+// ---------------------------------------------------------------------------
+
+struct RwNode {
+    attr: Attr,
+    kind: u8,
+    data: Vec<u8>,
+    target: Vec<u8>,
+    children: BTreeMap<Vec<u8>, u64>,
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+struct RwState {
+    nodes: HashMap<u64, RwNode>,
+    next: u64,
+}
+
+/// A HashMap-based tree; node id == st_ino. Attributes are never cached by
+/// the kernel (zero time-outs), so every check sees the server's state.
+struct RwFs {
+    st: Mutex<RwState>,
+    max_write: AtomicU64,
+    fsyncs: AtomicU64,
+    datasyncs: AtomicU64,
+    copies: AtomicU64,
+    flushes: AtomicU64,
+    /// SETATTR time updates seen as (atime Now, mtime Now).
+    saw_atime_now: AtomicBool,
+    saw_mtime_now: AtomicBool,
+    umasks: Mutex<Vec<u32>>,
+}
+
+fn now() -> Timespec {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    Timespec {
+        sec: d.as_secs() as i64,
+        nsec: d.subsec_nanos(),
+    }
+}
+
+fn kind_of(mode: u32) -> u8 {
+    match mode & libc::S_IFMT {
+        libc::S_IFDIR => libc::DT_DIR,
+        libc::S_IFLNK => libc::DT_LNK,
+        libc::S_IFIFO => libc::DT_FIFO,
+        libc::S_IFCHR => libc::DT_CHR,
+        libc::S_IFBLK => libc::DT_BLK,
+        libc::S_IFSOCK => libc::DT_SOCK,
+        _ => libc::DT_REG,
+    }
+}
+
+impl RwNode {
+    fn sync_size(&mut self) {
+        self.attr.size = self.data.len() as u64;
+        self.attr.blocks = self.attr.size.div_ceil(512);
+    }
+}
+
+impl RwFs {
+    fn new() -> Self {
+        let mut nodes = HashMap::new();
+        let t = now();
+        let mut root = attr(1, 0o40755, 4096, 2);
+        root.atime = t;
+        root.mtime = t;
+        root.ctime = t;
+        nodes.insert(
+            1,
+            RwNode {
+                attr: root,
+                kind: libc::DT_DIR,
+                data: Vec::new(),
+                target: Vec::new(),
+                children: BTreeMap::new(),
+                xattrs: BTreeMap::new(),
+            },
+        );
+        RwFs {
+            st: Mutex::new(RwState { nodes, next: 2 }),
+            max_write: AtomicU64::new(0),
+            fsyncs: AtomicU64::new(0),
+            datasyncs: AtomicU64::new(0),
+            copies: AtomicU64::new(0),
+            flushes: AtomicU64::new(0),
+            saw_atime_now: AtomicBool::new(false),
+            saw_mtime_now: AtomicBool::new(false),
+            umasks: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn entry_of(n: &RwNode) -> Entry {
+        Entry {
+            nodeid: n.attr.ino,
+            generation: 1,
+            attr: n.attr,
+            entry_ttl: Duration::ZERO,
+            attr_ttl: Duration::ZERO,
+        }
+    }
+
+    /// Adds a new node named `name` in directory `parent`.
+    fn add(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        target: &[u8],
+    ) -> OpResult<Entry> {
+        let mut st = self.st.lock().unwrap();
+        let id = st.next;
+        let p = st.nodes.get_mut(&parent).ok_or(Errno::ENOENT)?;
+        if p.kind != libc::DT_DIR {
+            return Err(Errno::ENOTDIR);
+        }
+        if p.children.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        p.children.insert(name.to_vec(), id);
+        let t = now();
+        p.attr.mtime = t;
+        p.attr.ctime = t;
+        let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
+        if is_dir {
+            p.attr.nlink += 1;
+        }
+        let mut a = attr(id, mode, target.len() as u64, if is_dir { 2 } else { 1 });
+        (a.uid, a.gid) = (ctx.uid, ctx.gid);
+        (a.atime, a.mtime, a.ctime, a.crtime) = (t, t, t, Some(t));
+        let n = RwNode {
+            attr: a,
+            kind: kind_of(mode),
+            data: Vec::new(),
+            target: target.to_vec(),
+            children: BTreeMap::new(),
+            xattrs: BTreeMap::new(),
+        };
+        let e = Self::entry_of(&n);
+        st.nodes.insert(id, n);
+        st.next += 1;
+        Ok(e)
+    }
+
+    fn with<T>(&self, nodeid: u64, f: impl FnOnce(&mut RwNode) -> OpResult<T>) -> OpResult<T> {
+        let mut st = self.st.lock().unwrap();
+        f(st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?)
+    }
+
+    fn child(st: &RwState, parent: u64, name: &[u8]) -> OpResult<u64> {
+        st.nodes
+            .get(&parent)
+            .ok_or(Errno::ENOENT)?
+            .children
+            .get(name)
+            .copied()
+            .ok_or(Errno::ENOENT)
+    }
+
+    fn remove(&self, parent: u64, name: &[u8], dir: bool) -> OpResult<()> {
+        let mut st = self.st.lock().unwrap();
+        let id = Self::child(&st, parent, name)?;
+        let n = st.nodes.get_mut(&id).unwrap();
+        if dir != (n.kind == libc::DT_DIR) {
+            return Err(if dir { Errno::ENOTDIR } else { Errno::EISDIR });
+        }
+        if dir && !n.children.is_empty() {
+            return Err(Errno::ENOTEMPTY);
+        }
+        n.attr.nlink = if dir { 0 } else { n.attr.nlink - 1 };
+        n.attr.ctime = now();
+        let p = st.nodes.get_mut(&parent).unwrap();
+        p.children.remove(name);
+        if dir {
+            p.attr.nlink -= 1;
+        }
+        Ok(())
+    }
+}
+
+impl FuseOps for RwFs {
+    fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+        let st = self.st.lock().unwrap();
+        let id = Self::child(&st, parent, name)?;
+        Ok(Self::entry_of(&st.nodes[&id]))
+    }
+    fn getattr(&self, _: &RequestCtx, nodeid: u64, _: Option<u64>) -> OpResult<(Attr, Duration)> {
+        self.with(nodeid, |n| Ok((n.attr, Duration::ZERO)))
+    }
+    fn setattr(&self, _: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+        let resolve = |t: TimeOrNow| match t {
+            TimeOrNow::Now => now(),
+            TimeOrNow::Set(t) => t,
+        };
+        if set.atime == Some(TimeOrNow::Now) {
+            self.saw_atime_now.store(true, Ordering::SeqCst);
+        }
+        if set.mtime == Some(TimeOrNow::Now) {
+            self.saw_mtime_now.store(true, Ordering::SeqCst);
+        }
+        self.with(nodeid, |n| {
+            if let Some(size) = set.size {
+                if n.kind != libc::DT_REG {
+                    return Err(Errno::EINVAL);
+                }
+                n.data.resize(size as usize, 0);
+                n.sync_size();
+                n.attr.mtime = now();
+            }
+            if let Some(m) = set.mode {
+                n.attr.mode = (n.attr.mode & libc::S_IFMT) | (m & 0o7777);
+            }
+            if set.kill_suidgid {
+                n.attr.mode &= !0o6000;
+            }
+            n.attr.uid = set.uid.unwrap_or(n.attr.uid);
+            n.attr.gid = set.gid.unwrap_or(n.attr.gid);
+            if let Some(t) = set.atime {
+                n.attr.atime = resolve(t);
+            }
+            if let Some(t) = set.mtime {
+                n.attr.mtime = resolve(t);
+            }
+            n.attr.ctime = set.ctime.unwrap_or_else(now);
+            Ok((n.attr, Duration::ZERO))
+        })
+    }
+    fn readlink(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+        self.with(nodeid, |n| {
+            if n.kind == libc::DT_LNK {
+                Ok(n.target.clone())
+            } else {
+                Err(Errno::EINVAL)
+            }
+        })
+    }
+    fn mknod(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        _rdev: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        self.umasks.lock().unwrap().push(umask);
+        self.add(ctx, parent, name, mode & !umask, b"")
+    }
+    fn mkdir(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        self.umasks.lock().unwrap().push(umask);
+        self.add(
+            ctx,
+            parent,
+            name,
+            libc::S_IFDIR | (mode & 0o7777 & !umask),
+            b"",
+        )
+    }
+    fn symlink(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        target: &[u8],
+    ) -> OpResult<Entry> {
+        self.add(ctx, parent, name, libc::S_IFLNK | 0o777, target)
+    }
+    fn link(&self, _: &RequestCtx, nodeid: u64, newparent: u64, newname: &[u8]) -> OpResult<Entry> {
+        let mut st = self.st.lock().unwrap();
+        let p = st.nodes.get_mut(&newparent).ok_or(Errno::ENOENT)?;
+        if p.children.contains_key(newname) {
+            return Err(Errno::EEXIST);
+        }
+        p.children.insert(newname.to_vec(), nodeid);
+        let n = st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?;
+        n.attr.nlink += 1;
+        n.attr.ctime = now();
+        Ok(Self::entry_of(n))
+    }
+    fn unlink(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        self.remove(parent, name, false)
+    }
+    fn rmdir(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        self.remove(parent, name, true)
+    }
+    fn rename(
+        &self,
+        _: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        flags: u32,
+    ) -> OpResult<()> {
+        let mut st = self.st.lock().unwrap();
+        let src = Self::child(&st, parent, name)?;
+        let dst = Self::child(&st, newparent, newname).ok();
+        if flags & rename_flags::RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(Errno::ENOENT)?;
+            st.nodes
+                .get_mut(&parent)
+                .unwrap()
+                .children
+                .insert(name.to_vec(), dst);
+            st.nodes
+                .get_mut(&newparent)
+                .unwrap()
+                .children
+                .insert(newname.to_vec(), src);
+            return Ok(());
+        }
+        if flags & !rename_flags::RENAME_NOREPLACE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(dst) = dst {
+            if flags & rename_flags::RENAME_NOREPLACE != 0 {
+                return Err(Errno::EEXIST);
+            }
+            if dst == src {
+                return Ok(());
+            }
+            let d = st.nodes.get_mut(&dst).unwrap();
+            if d.kind == libc::DT_DIR && !d.children.is_empty() {
+                return Err(Errno::ENOTEMPTY);
+            }
+            d.attr.nlink = d.attr.nlink.saturating_sub(1);
+        }
+        st.nodes.get_mut(&parent).unwrap().children.remove(name);
+        st.nodes
+            .get_mut(&newparent)
+            .unwrap()
+            .children
+            .insert(newname.to_vec(), src);
+        Ok(())
+    }
+    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+        self.with(nodeid, |n| {
+            if n.kind != libc::DT_REG {
+                return Err(Errno::EISDIR);
+            }
+            // FUSE_ATOMIC_O_TRUNC: the truncation is ours.
+            if flags as i32 & libc::O_TRUNC != 0 {
+                n.data.clear();
+                n.sync_size();
+            }
+            Ok(Open {
+                fh: nodeid,
+                open_flags: 0,
+            })
+        })
+    }
+    fn create(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        _flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        self.umasks.lock().unwrap().push(umask);
+        let e = self.add(ctx, parent, name, mode & !umask, b"")?;
+        Ok((
+            e,
+            Open {
+                fh: e.nodeid,
+                open_flags: 0,
+            },
+        ))
+    }
+    fn tmpfile(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        mode: u32,
+        umask: u32,
+        _flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        // Linked under a hidden name and unlinked at once: an orphan.
+        let e = self.add(ctx, parent, b".tmpfile", mode & !umask, b"")?;
+        self.remove(parent, b".tmpfile", false)?;
+        let mut e = e;
+        e.attr.nlink = 0;
+        Ok((
+            e,
+            Open {
+                fh: e.nodeid,
+                open_flags: 0,
+            },
+        ))
+    }
+    fn read(&self, _: &RequestCtx, nodeid: u64, fh: u64, off: u64, size: u32) -> OpResult<Vec<u8>> {
+        assert_eq!(fh, nodeid);
+        self.with(nodeid, |n| {
+            let start = (off as usize).min(n.data.len());
+            let end = start.saturating_add(size as usize).min(n.data.len());
+            Ok(n.data[start..end].to_vec())
+        })
+    }
+    fn write(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        fh: u64,
+        off: u64,
+        data: &[u8],
+        write_flags: u32,
+        _flags: u32,
+    ) -> OpResult<u32> {
+        assert_eq!(fh, nodeid);
+        self.max_write
+            .fetch_max(data.len() as u64, Ordering::SeqCst);
+        self.with(nodeid, |n| {
+            let end = off as usize + data.len();
+            if n.data.len() < end {
+                n.data.resize(end, 0);
+            }
+            n.data[off as usize..end].copy_from_slice(data);
+            n.sync_size();
+            if write_flags & abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0 {
+                n.attr.mode &= !0o6000;
+            }
+            n.attr.mtime = now();
+            Ok(data.len() as u32)
+        })
+    }
+    fn flush(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _owner: u64) -> OpResult<()> {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn fsync(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, datasync: bool) -> OpResult<()> {
+        if datasync {
+            self.datasyncs.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.fsyncs.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+    fn fsyncdir(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
+        Ok(())
+    }
+    fn fallocate(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        off: u64,
+        len: u64,
+        mode: u32,
+    ) -> OpResult<()> {
+        if mode != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.with(nodeid, |n| {
+            let end = (off + len) as usize;
+            if n.data.len() < end {
+                n.data.resize(end, 0);
+                n.sync_size();
+            }
+            Ok(())
+        })
+    }
+    fn copy_file_range(
+        &self,
+        _: &RequestCtx,
+        nodeid_in: u64,
+        _fh_in: u64,
+        off_in: u64,
+        nodeid_out: u64,
+        _fh_out: u64,
+        off_out: u64,
+        len: u64,
+        _flags: u64,
+    ) -> OpResult<u64> {
+        self.copies.fetch_add(1, Ordering::SeqCst);
+        let mut st = self.st.lock().unwrap();
+        let src = &st.nodes.get(&nodeid_in).ok_or(Errno::ENOENT)?.data;
+        let start = (off_in as usize).min(src.len());
+        let end = start.saturating_add(len as usize).min(src.len());
+        let bytes = src[start..end].to_vec();
+        let out = st.nodes.get_mut(&nodeid_out).ok_or(Errno::ENOENT)?;
+        let oend = off_out as usize + bytes.len();
+        if out.data.len() < oend {
+            out.data.resize(oend, 0);
+        }
+        out.data[off_out as usize..oend].copy_from_slice(&bytes);
+        out.sync_size();
+        Ok(bytes.len() as u64)
+    }
+    fn opendir(&self, _: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+        self.with(nodeid, |n| {
+            if n.kind == libc::DT_DIR {
+                Ok(Open::default())
+            } else {
+                Err(Errno::ENOTDIR)
+            }
+        })
+    }
+    fn readdir(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        offset: u64,
+        _plus: bool,
+        sink: &mut dyn DirSink,
+    ) -> OpResult<()> {
+        let st = self.st.lock().unwrap();
+        let me = st.nodes.get(&nodeid).ok_or(Errno::ENOENT)?;
+        let list = me
+            .children
+            .iter()
+            .map(|(k, v)| (k.as_slice(), &st.nodes[v]));
+        for (i, (name, n)) in list.enumerate().skip(offset as usize) {
+            let d = DirEntry {
+                ino: n.attr.ino,
+                next_offset: i as u64 + 1,
+                kind: n.kind,
+                name,
+            };
+            if !sink.add(&d, None) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn statfs(&self, _: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
+        Ok(StatFs {
+            blocks: 1 << 20,
+            bfree: 1 << 19,
+            bavail: 1 << 19,
+            files: 1000,
+            ffree: 900,
+            bsize: 4096,
+            namelen: 255,
+            frsize: 4096,
+        })
+    }
+    fn setxattr(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: u32,
+        _setxattr_flags: u32,
+    ) -> OpResult<()> {
+        self.with(nodeid, |n| {
+            let exists = n.xattrs.contains_key(name);
+            if flags & xattr_flags::XATTR_CREATE != 0 && exists {
+                return Err(Errno::EEXIST);
+            }
+            if flags & xattr_flags::XATTR_REPLACE != 0 && !exists {
+                return Err(Errno::ENODATA);
+            }
+            n.xattrs.insert(name.to_vec(), value.to_vec());
+            Ok(())
+        })
+    }
+    fn getxattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+        self.with(nodeid, |n| {
+            n.xattrs.get(name).cloned().ok_or(Errno::ENODATA)
+        })
+    }
+    fn listxattr(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+        self.with(nodeid, |n| {
+            Ok(n.xattrs
+                .keys()
+                .flat_map(|k| k.iter().copied().chain([0]))
+                .collect())
+        })
+    }
+    fn removexattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+        self.with(nodeid, |n| {
+            n.xattrs.remove(name).map(|_| ()).ok_or(Errno::ENODATA)
+        })
+    }
+}
+
+fn errno<T: std::fmt::Debug>(r: std::io::Result<T>) -> i32 {
+    r.unwrap_err().raw_os_error().unwrap()
+}
+
+/// Returns Err(errno) when a libc call returned -1.
+fn check_rc(rc: i64) -> Result<i64, i32> {
+    if rc < 0 {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap())
+    } else {
+        Ok(rc)
+    }
+}
+
+fn renameat2(from: &Path, to: &Path, flags: u32) -> Result<(), i32> {
+    let (a, b) = (cpath(from), cpath(to));
+    // SAFETY: valid NUL-terminated paths.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            flags,
+        )
+    };
+    check_rc(rc.into()).map(|_| ())
+}
+
+fn utimensat(p: &Path, atime: libc::timespec, mtime: libc::timespec) {
+    let p = cpath(p);
+    let ts = [atime, mtime];
+    // SAFETY: valid path and a two-element timespec array.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, p.as_ptr(), ts.as_ptr(), 0) };
+    check_rc(rc.into()).expect("utimensat");
+}
+
+fn setxattr(p: &Path, name: &str, value: &[u8], flags: i32) -> Result<(), i32> {
+    let (p, name) = (cpath(p), CString::new(name).unwrap());
+    // SAFETY: valid strings and a value buffer of value.len() bytes.
+    let rc = unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            flags,
+        )
+    };
+    check_rc(rc.into()).map(|_| ())
+}
+
+fn ts(sec: i64, nsec: i64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: sec,
+        tv_nsec: nsec,
+    }
+}
+
+fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    for f in [
+        init_flags::FUSE_ATOMIC_O_TRUNC,
+        init_flags::FUSE_HANDLE_KILLPRIV_V2,
+        init_flags::FUSE_SETXATTR_EXT,
+        init_flags::FUSE_DONT_MASK,
+    ] {
+        assert!(n.has(f), "flag {f:#x} negotiated");
+    }
+
+    // CREATE + WRITE + READ back, including one 1 MiB write.
+    let a = mp.join("a");
+    let mut f = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .read(true)
+        .mode(0o640)
+        .open(&a)
+        .unwrap();
+    f.write_all(b"hello, world").unwrap();
+    let big: Vec<u8> = (0..1 << 20).map(big_byte).collect();
+    f.write_all_at(&big, 4096).unwrap();
+    if n.max_write >= 1 << 20 {
+        assert_eq!(
+            fs.max_write.load(Ordering::SeqCst),
+            1 << 20,
+            "one WRITE of 1 MiB"
+        );
+    }
+    let mut back = vec![0u8; 12];
+    f.read_exact_at(&mut back, 0).unwrap();
+    assert_eq!(back, b"hello, world");
+    drop(f);
+    let all = std::fs::read(&a).unwrap();
+    assert_eq!(all.len(), 4096 + (1 << 20));
+    assert!(all[12..4096].iter().all(|&b| b == 0));
+    assert!(all[4096..] == big[..]);
+    let m = std::fs::metadata(&a).unwrap();
+    assert_eq!(m.mode(), 0o100640);
+    assert!(
+        fs.flushes.load(Ordering::SeqCst) > 0,
+        "FLUSH reached the handler"
+    );
+    assert!(
+        !fs.umasks.lock().unwrap().is_empty(),
+        "umask passed (DONT_MASK)"
+    );
+
+    // Truncation: ftruncate (SETATTR size) and O_TRUNC (ATOMIC_O_TRUNC).
+    let f = std::fs::OpenOptions::new().write(true).open(&a).unwrap();
+    f.set_len(5).unwrap();
+    assert_eq!(std::fs::metadata(&a).unwrap().len(), 5);
+    f.set_len(10).unwrap();
+    drop(f);
+    assert_eq!(std::fs::read(&a).unwrap(), b"hello\0\0\0\0\0");
+    std::fs::write(&a, b"again").unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), b"again");
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(std::fs::metadata(&a).unwrap().mode(), 0o100600);
+
+    // mkdir / rmdir.
+    let d = mp.join("d");
+    std::fs::create_dir(&d).unwrap();
+    assert!(std::fs::metadata(&d).unwrap().is_dir());
+    assert_eq!(errno(std::fs::create_dir(&d)), libc::EEXIST);
+    std::fs::write(d.join("inner"), b"x").unwrap();
+    assert_eq!(errno(std::fs::remove_dir(&d)), libc::ENOTEMPTY);
+    std::fs::remove_file(d.join("inner")).unwrap();
+    std::fs::remove_dir(&d).unwrap();
+    assert_eq!(errno(std::fs::metadata(&d)), libc::ENOENT);
+
+    // symlink / readlink.
+    std::os::unix::fs::symlink("a", mp.join("sl")).unwrap();
+    assert_eq!(std::fs::read_link(mp.join("sl")).unwrap(), Path::new("a"));
+    assert_eq!(std::fs::read(mp.join("sl")).unwrap(), b"again");
+
+    // link / unlink.
+    std::fs::hard_link(&a, mp.join("a2")).unwrap();
+    assert_eq!(std::fs::metadata(&a).unwrap().nlink(), 2);
+    assert_eq!(
+        std::fs::metadata(mp.join("a2")).unwrap().ino(),
+        std::fs::metadata(&a).unwrap().ino()
+    );
+    std::fs::remove_file(mp.join("a2")).unwrap();
+    assert_eq!(std::fs::metadata(&a).unwrap().nlink(), 1);
+    assert_eq!(errno(std::fs::remove_file(mp.join("a2"))), libc::ENOENT);
+
+    // mknod (a FIFO).
+    let fifo = cpath(&mp.join("fifo"));
+    // SAFETY: valid path.
+    check_rc(unsafe { libc::mknod(fifo.as_ptr(), libc::S_IFIFO | 0o644, 0) }.into()).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &std::fs::metadata(mp.join("fifo")).unwrap().file_type()
+    ));
+
+    // rename: plain, NOREPLACE onto an existing name, EXCHANGE.
+    std::fs::write(mp.join("b"), b"bee").unwrap();
+    std::fs::rename(mp.join("b"), mp.join("c")).unwrap();
+    assert_eq!(errno(std::fs::metadata(mp.join("b"))), libc::ENOENT);
+    assert_eq!(std::fs::read(mp.join("c")).unwrap(), b"bee");
+    assert_eq!(
+        renameat2(&mp.join("c"), &a, libc::RENAME_NOREPLACE),
+        Err(libc::EEXIST)
+    );
+    renameat2(&mp.join("c"), &a, libc::RENAME_EXCHANGE).unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), b"bee");
+    assert_eq!(std::fs::read(mp.join("c")).unwrap(), b"again");
+    renameat2(&mp.join("c"), &mp.join("e"), libc::RENAME_NOREPLACE).unwrap();
+    assert_eq!(std::fs::read(mp.join("e")).unwrap(), b"again");
+    // Plain rename over an existing file replaces it.
+    std::fs::rename(mp.join("e"), &a).unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), b"again");
+
+    // utimensat with UTIME_OMIT and UTIME_NOW.
+    utimensat(&a, ts(1_000_000, 5), ts(0, libc::UTIME_OMIT));
+    let m = std::fs::metadata(&a).unwrap();
+    assert_eq!((m.atime(), m.atime_nsec()), (1_000_000, 5));
+    let mtime_before = (m.mtime(), m.mtime_nsec());
+    assert_ne!(mtime_before.0, 1_000_000, "mtime omitted");
+    utimensat(&a, ts(0, libc::UTIME_OMIT), ts(2_000_000, 7));
+    let m = std::fs::metadata(&a).unwrap();
+    assert_eq!((m.atime(), m.atime_nsec()), (1_000_000, 5), "atime omitted");
+    assert_eq!((m.mtime(), m.mtime_nsec()), (2_000_000, 7));
+    utimensat(&a, ts(0, libc::UTIME_NOW), ts(0, libc::UTIME_NOW));
+    let m = std::fs::metadata(&a).unwrap();
+    let t = now().sec;
+    assert!((t - m.atime()).abs() < 60 && (t - m.mtime()).abs() < 60);
+    assert!(fs.saw_atime_now.load(Ordering::SeqCst), "FATTR_ATIME_NOW");
+
+    // xattrs: create, XATTR_CREATE on an existing name, replace, remove.
+    setxattr(&a, "user.k", b"v1", 0).unwrap();
+    assert_eq!(
+        setxattr(&a, "user.k", b"v2", libc::XATTR_CREATE),
+        Err(libc::EEXIST)
+    );
+    assert_eq!(
+        setxattr(&a, "user.nope", b"v", libc::XATTR_REPLACE),
+        Err(libc::ENODATA)
+    );
+    setxattr(&a, "user.k", b"v3", libc::XATTR_REPLACE).unwrap();
+    assert_eq!(getxattr(&a, "user.k", 64).unwrap(), b"v3");
+    assert_eq!(listxattr(&a, 100).unwrap().1, b"user.k\0");
+    let (p, name) = (cpath(&a), CString::new("user.k").unwrap());
+    // SAFETY: valid strings.
+    check_rc(unsafe { libc::removexattr(p.as_ptr(), name.as_ptr()) }.into()).unwrap();
+    assert_eq!(getxattr(&a, "user.k", 64), Err(libc::ENODATA));
+    // SAFETY: valid strings.
+    let rc = unsafe { libc::removexattr(p.as_ptr(), name.as_ptr()) };
+    assert_eq!(check_rc(rc.into()), Err(libc::ENODATA));
+
+    // fsync / fdatasync, fallocate, copy_file_range, syncfs.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&a)
+        .unwrap();
+    f.sync_all().unwrap();
+    f.sync_data().unwrap();
+    assert!(fs.fsyncs.load(Ordering::SeqCst) >= 1);
+    assert!(fs.datasyncs.load(Ordering::SeqCst) >= 1);
+    // SAFETY: a valid fd.
+    check_rc(unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, 8192) }.into()).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), 8192);
+    f.write_all_at(b"0123456789", 100).unwrap();
+    let g = std::fs::OpenOptions::new()
+        .create_new(true)
+        .read(true)
+        .write(true)
+        .open(mp.join("copy"))
+        .unwrap();
+    let (mut off_in, mut off_out): (libc::loff_t, libc::loff_t) = (102, 3);
+    // SAFETY: valid fds and offset pointers.
+    let copied = unsafe {
+        libc::copy_file_range(
+            f.as_raw_fd(),
+            &mut off_in,
+            g.as_raw_fd(),
+            &mut off_out,
+            5,
+            0,
+        )
+    };
+    assert_eq!(check_rc(copied as i64), Ok(5));
+    assert!(
+        fs.copies.load(Ordering::SeqCst) >= 1,
+        "COPY_FILE_RANGE reached us"
+    );
+    assert_eq!(std::fs::read(mp.join("copy")).unwrap(), b"\0\0\x0023456");
+    // SAFETY: a valid fd. (/dev/fuse mounts do not forward syncfs; it must
+    // simply succeed.)
+    check_rc(unsafe { libc::syncfs(f.as_raw_fd()) }.into()).unwrap();
+    drop((f, g));
+
+    // O_TMPFILE (FUSE_TMPFILE).
+    let t = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o600)
+        .open(mp)
+        .unwrap();
+    t.write_all_at(b"tmp", 0).unwrap();
+    let mut buf = [0u8; 3];
+    t.read_exact_at(&mut buf, 0).unwrap();
+    assert_eq!(&buf, b"tmp");
+    assert_eq!(t.metadata().unwrap().nlink(), 0);
+
+    // The directory shows exactly what is left.
+    let mut names: Vec<String> = std::fs::read_dir(mp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "copy", "fifo", "sl"]);
+}
+
+#[test]
+fn read_write_mount() {
+    if !fuse_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mp = dir.path().join("mnt");
+    std::fs::create_dir(&mp).unwrap();
+    let opts = MountOptions {
+        ro: false,
+        fsname: "memfs-rw".into(),
+        ..Default::default()
+    };
+    let fd = mount::mount(&mp, &opts).expect("mount");
+    let fs = Arc::new(RwFs::new());
+    let session = match Session::new(fd, fs.clone(), &InitConfig::read_write()) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = mount::unmount(&mp);
+            panic!("INIT failed: {e}");
+        }
+    };
+    let negotiated = *session.negotiated();
+    let (done_tx, done_rx) = mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let r = session.run(2);
+        let _ = done_tx.send(());
+        r
+    });
+    let outcome = catch_unwind(AssertUnwindSafe(|| check_read_write(&mp, &fs, &negotiated)));
+    let unmounted = mount::unmount(&mp);
+    if let Err(e) = outcome {
+        let _ = done_rx.recv_timeout(Duration::from_secs(5));
+        resume_unwind(e);
+    }
+    unmounted.expect("unmount");
+    done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("run() returns after unmount");
+    server.join().unwrap().expect("run() result");
 }

@@ -78,6 +78,8 @@ pub mod opcode {
     pub const FUSE_SYNCFS: u32 = 50;
     pub const FUSE_TMPFILE: u32 = 51;
     pub const FUSE_STATX: u32 = 52;
+    /// 7.45: COPY_FILE_RANGE with a 64-bit result.
+    pub const FUSE_COPY_FILE_RANGE_64: u32 = 53;
 
     /// A short name for logging.
     pub fn name(op: u32) -> &'static str {
@@ -132,6 +134,7 @@ pub mod opcode {
             FUSE_SYNCFS => "SYNCFS",
             FUSE_TMPFILE => "TMPFILE",
             FUSE_STATX => "STATX",
+            FUSE_COPY_FILE_RANGE_64 => "COPY_FILE_RANGE_64",
             _ => "UNKNOWN",
         }
     }
@@ -203,6 +206,35 @@ pub mod fopen {
 
 /// `fuse_getattr_in.getattr_flags` / `fuse_statx_in.getattr_flags`.
 pub const FUSE_GETATTR_FH: u32 = 1 << 0;
+
+/// `fuse_setattr_in.valid` bits.
+pub mod fattr {
+    pub const FATTR_MODE: u32 = 1 << 0;
+    pub const FATTR_UID: u32 = 1 << 1;
+    pub const FATTR_GID: u32 = 1 << 2;
+    pub const FATTR_SIZE: u32 = 1 << 3;
+    pub const FATTR_ATIME: u32 = 1 << 4;
+    pub const FATTR_MTIME: u32 = 1 << 5;
+    pub const FATTR_FH: u32 = 1 << 6;
+    pub const FATTR_ATIME_NOW: u32 = 1 << 7;
+    pub const FATTR_MTIME_NOW: u32 = 1 << 8;
+    pub const FATTR_LOCKOWNER: u32 = 1 << 9;
+    pub const FATTR_CTIME: u32 = 1 << 10;
+    pub const FATTR_KILL_SUIDGID: u32 = 1 << 11;
+}
+
+/// `fuse_write_in.write_flags`.
+pub mod write_flags {
+    pub const FUSE_WRITE_CACHE: u32 = 1 << 0;
+    pub const FUSE_WRITE_LOCKOWNER: u32 = 1 << 1;
+    pub const FUSE_WRITE_KILL_SUIDGID: u32 = 1 << 2;
+}
+
+/// `fuse_fsync_in.fsync_flags`: sync data only.
+pub const FUSE_FSYNC_FDATASYNC: u32 = 1 << 0;
+
+/// `fuse_setxattr_in.setxattr_flags`: clear SGID when setting a POSIX ACL.
+pub const FUSE_SETXATTR_ACL_KILL_SGID: u32 = 1 << 0;
 
 /// Unsolicited notification codes (carried in `fuse_out_header.error`).
 pub mod notify_code {
@@ -524,6 +556,162 @@ pub struct FuseLseekIn {
     pub padding: u32,
 }
 
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseSetattrIn {
+    pub valid: u32,
+    pub padding: u32,
+    pub fh: u64,
+    pub size: u64,
+    pub lock_owner: u64,
+    pub atime: u64,
+    pub mtime: u64,
+    pub ctime: u64,
+    pub atimensec: u32,
+    pub mtimensec: u32,
+    pub ctimensec: u32,
+    pub mode: u32,
+    pub unused4: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub unused5: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseMknodIn {
+    pub mode: u32,
+    pub rdev: u32,
+    pub umask: u32,
+    pub padding: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseMkdirIn {
+    pub mode: u32,
+    pub umask: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseRenameIn {
+    pub newdir: u64,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseRename2In {
+    pub newdir: u64,
+    pub flags: u32,
+    pub padding: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseLinkIn {
+    pub oldnodeid: u64,
+}
+
+/// CREATE and TMPFILE.
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseCreateIn {
+    pub flags: u32,
+    pub mode: u32,
+    pub umask: u32,
+    pub open_flags: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseWriteIn {
+    pub fh: u64,
+    pub offset: u64,
+    pub size: u32,
+    pub write_flags: u32,
+    pub lock_owner: u64,
+    pub flags: u32,
+    pub padding: u32,
+}
+
+/// FSYNC and FSYNCDIR.
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseFsyncIn {
+    pub fh: u64,
+    pub fsync_flags: u32,
+    pub padding: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseFallocateIn {
+    pub fh: u64,
+    pub offset: u64,
+    pub length: u64,
+    pub mode: u32,
+    pub padding: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseCopyFileRangeIn {
+    pub fh_in: u64,
+    pub off_in: u64,
+    pub nodeid_out: u64,
+    pub fh_out: u64,
+    pub off_out: u64,
+    pub len: u64,
+    pub flags: u64,
+}
+
+/// The FUSE_SETXATTR_EXT layout; without that flag the kernel sends only
+/// the first [`FUSE_COMPAT_SETXATTR_IN_SIZE`] bytes.
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseSetxattrIn {
+    pub size: u32,
+    pub flags: u32,
+    pub setxattr_flags: u32,
+    pub padding: u32,
+}
+
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseSyncfsIn {
+    pub padding: u64,
+}
+
+/// Size of `fuse_setxattr_in` without FUSE_SETXATTR_EXT.
+pub const FUSE_COMPAT_SETXATTR_IN_SIZE: usize = 8;
+
 // ---------------------------------------------------------------------------
 // Reply bodies
 // ---------------------------------------------------------------------------
@@ -599,6 +787,25 @@ pub struct FuseGetxattrOut {
 )]
 pub struct FuseLseekOut {
     pub offset: u64,
+}
+
+/// WRITE and (32-bit) COPY_FILE_RANGE.
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseWriteOut {
+    pub size: u32,
+    pub padding: u32,
+}
+
+/// COPY_FILE_RANGE_64 (7.45).
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseCopyFileRangeOut {
+    pub bytes_copied: u64,
 }
 
 /// The fixed part of a READDIR record; the name follows, and the record is
@@ -687,5 +894,16 @@ mod tests {
         assert_eq!(size_of::<FuseDirentplus>(), 152);
         assert_eq!(size_of::<FuseStatxIn>(), 24);
         assert_eq!(size_of::<FuseNotifyDeleteOut>(), 24);
+        assert_eq!(size_of::<FuseSetattrIn>(), 88);
+        assert_eq!(size_of::<FuseMknodIn>(), 16);
+        assert_eq!(size_of::<FuseMkdirIn>(), 8);
+        assert_eq!(size_of::<FuseRename2In>(), 16);
+        assert_eq!(size_of::<FuseCreateIn>(), 16);
+        assert_eq!(size_of::<FuseWriteIn>(), 40);
+        assert_eq!(size_of::<FuseWriteOut>(), 8);
+        assert_eq!(size_of::<FuseFsyncIn>(), 16);
+        assert_eq!(size_of::<FuseFallocateIn>(), 32);
+        assert_eq!(size_of::<FuseCopyFileRangeIn>(), 56);
+        assert_eq!(size_of::<FuseSetxattrIn>(), 16);
     }
 }

@@ -39,6 +39,10 @@ pub struct InitConfig {
     pub congestion_threshold: u16,
     /// Timestamp granularity in nanoseconds (1 for ext4's nanosecond times).
     pub time_gran: u32,
+    /// Ask for FUSE_POSIX_ACL (the kernel then enforces ACLs stored in
+    /// `system.posix_acl_*` xattrs and sends ACL updates as SETXATTR).
+    /// Off by default.
+    pub posix_acl: bool,
 }
 
 /// Flags requested by default: read-only-friendly, no writeback cache and no
@@ -54,6 +58,45 @@ pub const DEFAULT_WANTED_FLAGS: u64 = FUSE_ASYNC_READ
     | FUSE_INIT_EXT
     | FUSE_HAS_RESEND;
 
+/// Flags for a read-write mount: the defaults plus what a writable server
+/// handles itself.
+/// - FUSE_ATOMIC_O_TRUNC: O_TRUNC arrives in OPEN/CREATE flags (the server
+///   truncates) instead of as a separate SETATTR;
+/// - FUSE_HANDLE_KILLPRIV_V2: the server clears setuid/setgid on WRITE
+///   (FUSE_WRITE_KILL_SUIDGID), truncate (FATTR_KILL_SUIDGID) and chown;
+/// - FUSE_SETXATTR_EXT: SETXATTR carries `setxattr_flags`;
+/// - FUSE_DONT_MASK: the kernel leaves the umask to the server (it is
+///   passed with MKNOD/MKDIR/CREATE/TMPFILE).
+///
+/// FUSE_WRITEBACK_CACHE and FUSE_POSIX_ACL stay off (see
+/// [`InitConfig::posix_acl`]); FUSE_EXPLICIT_INVAL_DATA too: this server is
+/// the only writer, and the kernel's automatic handling is sufficient.
+pub const READ_WRITE_WANTED_FLAGS: u64 = DEFAULT_WANTED_FLAGS
+    | FUSE_ATOMIC_O_TRUNC
+    | FUSE_HANDLE_KILLPRIV_V2
+    | FUSE_SETXATTR_EXT
+    | FUSE_DONT_MASK;
+
+impl InitConfig {
+    /// The defaults with [`READ_WRITE_WANTED_FLAGS`].
+    pub fn read_write() -> Self {
+        InitConfig {
+            wanted_flags: READ_WRITE_WANTED_FLAGS,
+            ..Default::default()
+        }
+    }
+
+    /// The flags asked for in INIT ([`Self::wanted_flags`] plus the
+    /// optional features).
+    pub fn requested_flags(&self) -> u64 {
+        let mut f = self.wanted_flags;
+        if self.posix_acl {
+            f |= FUSE_POSIX_ACL;
+        }
+        f
+    }
+}
+
 impl Default for InitConfig {
     fn default() -> Self {
         InitConfig {
@@ -63,6 +106,7 @@ impl Default for InitConfig {
             max_background: 64,
             congestion_threshold: 48,
             time_gran: 1,
+            posix_acl: false,
         }
     }
 }
@@ -210,7 +254,7 @@ pub fn negotiate(init_in: &[u8], config: &InitConfig) -> Result<InitOutcome, Ini
     if kernel_flags & FUSE_INIT_EXT != 0 {
         kernel_flags |= u64::from(arg.flags2) << 32;
     }
-    let mut flags = config.wanted_flags & kernel_flags;
+    let mut flags = config.requested_flags() & kernel_flags;
     // flags2 is only read by the kernel when FUSE_INIT_EXT is set.
     if flags >> 32 != 0 {
         flags |= FUSE_INIT_EXT;
@@ -424,6 +468,39 @@ mod tests {
         );
         assert_eq!(reply.max_pages, 0, "no FUSE_MAX_PAGES");
         assert_eq!(reply.max_readahead, 0);
+    }
+
+    #[test]
+    fn read_write_flags_and_posix_acl_switch() {
+        let rw_only = FUSE_ATOMIC_O_TRUNC
+            | FUSE_HANDLE_KILLPRIV_V2
+            | FUSE_SETXATTR_EXT
+            | FUSE_DONT_MASK
+            | FUSE_POSIX_ACL
+            | FUSE_WRITEBACK_CACHE;
+        assert_eq!(DEFAULT_WANTED_FLAGS & rw_only, 0, "defaults stay read-only");
+        let flags_of = |cfg: &InitConfig| {
+            let InitOutcome::Done { negotiated, .. } =
+                negotiate(&body(7, 45, 0, KERNEL_FLAGS), cfg).unwrap()
+            else {
+                panic!()
+            };
+            negotiated.flags64()
+        };
+        let mut cfg = InitConfig::read_write();
+        let f = flags_of(&cfg);
+        for want in [
+            FUSE_ATOMIC_O_TRUNC,
+            FUSE_HANDLE_KILLPRIV_V2,
+            FUSE_SETXATTR_EXT,
+            FUSE_DONT_MASK,
+            FUSE_HAS_RESEND,
+        ] {
+            assert_ne!(f & want, 0, "flag {want:#x} missing");
+        }
+        assert_eq!(f & (FUSE_WRITEBACK_CACHE | FUSE_POSIX_ACL), 0);
+        cfg.posix_acl = true;
+        assert_ne!(flags_of(&cfg) & FUSE_POSIX_ACL, 0);
     }
 
     #[test]

@@ -23,6 +23,12 @@ impl Errno {
     pub const ERANGE: Errno = Errno(libc::ERANGE);
     pub const EACCES: Errno = Errno(libc::EACCES);
     pub const ENAMETOOLONG: Errno = Errno(libc::ENAMETOOLONG);
+    pub const EEXIST: Errno = Errno(libc::EEXIST);
+    pub const ENOTEMPTY: Errno = Errno(libc::ENOTEMPTY);
+    pub const EPERM: Errno = Errno(libc::EPERM);
+    pub const EOPNOTSUPP: Errno = Errno(libc::EOPNOTSUPP);
+    pub const EXDEV: Errno = Errno(libc::EXDEV);
+    pub const ENOSPC: Errno = Errno(libc::ENOSPC);
 }
 
 /// Result of one request handler.
@@ -130,6 +136,45 @@ pub struct StatFs {
     pub frsize: u32,
 }
 
+/// A new access or modification time in a [`SetAttr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeOrNow {
+    /// The server's current time (FATTR_ATIME_NOW / FATTR_MTIME_NOW).
+    Now,
+    Set(Timespec),
+}
+
+/// The changes a SETATTR asks for; `None` leaves a field alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    /// Permission bits (and, as sent, the file type bits).
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Truncate or extend to this size.
+    pub size: Option<u64>,
+    pub atime: Option<TimeOrNow>,
+    pub mtime: Option<TimeOrNow>,
+    pub ctime: Option<Timespec>,
+    /// The open file the change came through (ftruncate, fchmod, ...).
+    pub fh: Option<u64>,
+    /// FATTR_KILL_SUIDGID: also clear setuid/setgid (HANDLE_KILLPRIV_V2).
+    pub kill_suidgid: bool,
+}
+
+/// `renameat2` flags as passed to [`FuseOps::rename`].
+pub mod rename_flags {
+    pub const RENAME_NOREPLACE: u32 = 1 << 0;
+    pub const RENAME_EXCHANGE: u32 = 1 << 1;
+    pub const RENAME_WHITEOUT: u32 = 1 << 2;
+}
+
+/// `setxattr` flags as passed to [`FuseOps::setxattr`].
+pub mod xattr_flags {
+    pub const XATTR_CREATE: u32 = 1;
+    pub const XATTR_REPLACE: u32 = 2;
+}
+
 /// The operations a filesystem offers the transport. Every method has a
 /// default that answers ENOSYS, so the transport can grow ahead of the
 /// adapter. Node id 1 is the root.
@@ -211,6 +256,176 @@ pub trait FuseOps: Send + Sync + 'static {
         offset: u64,
         whence: u32,
     ) -> OpResult<u64> {
+        Err(Errno::ENOSYS)
+    }
+
+    /// Changes attributes; returns the attributes after the change. With
+    /// FUSE_HANDLE_KILLPRIV_V2, `set.kill_suidgid` asks the server to clear
+    /// setuid/setgid as well (truncate by an unprivileged writer).
+    fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+        Err(Errno::ENOSYS)
+    }
+    /// Creates a node of any type; `mode` includes the type bits, `rdev` is
+    /// in new_encode_dev form. `umask` is the caller's (FUSE_DONT_MASK: the
+    /// kernel did not apply it).
+    fn mknod(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        rdev: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        Err(Errno::ENOSYS)
+    }
+    /// `mode` holds permission bits only (the kernel sends no S_IFDIR).
+    fn mkdir(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        Err(Errno::ENOSYS)
+    }
+    fn symlink(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        target: &[u8],
+    ) -> OpResult<Entry> {
+        Err(Errno::ENOSYS)
+    }
+    /// Adds `newparent/newname` as another name of `nodeid`.
+    fn link(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        newparent: u64,
+        newname: &[u8],
+    ) -> OpResult<Entry> {
+        Err(Errno::ENOSYS)
+    }
+    fn unlink(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    /// RENAME and RENAME2; `flags` are [`rename_flags`] (0 for RENAME).
+    fn rename(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        flags: u32,
+    ) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    /// Creates and opens a regular file (`flags` are the open(2) flags;
+    /// with FUSE_ATOMIC_O_TRUNC, O_TRUNC in OPEN flags is the server's job).
+    /// ENOSYS makes the kernel fall back to MKNOD + OPEN.
+    fn create(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        Err(Errno::ENOSYS)
+    }
+    /// O_TMPFILE: an open, unnamed regular file in `parent`.
+    fn tmpfile(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        mode: u32,
+        umask: u32,
+        flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        Err(Errno::ENOSYS)
+    }
+    /// Writes `data` (a slice of the request buffer) at `offset`; returns
+    /// the number of bytes written (never more than `data.len()`).
+    /// `write_flags` are FUSE_WRITE_* (FUSE_WRITE_KILL_SUIDGID: clear
+    /// setuid/setgid, with FUSE_HANDLE_KILLPRIV_V2), `flags` the file's
+    /// open flags.
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        fh: u64,
+        offset: u64,
+        data: &[u8],
+        write_flags: u32,
+        flags: u32,
+    ) -> OpResult<u32> {
+        Err(Errno::ENOSYS)
+    }
+    /// Called on each close(2) of a file descriptor.
+    fn flush(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, lock_owner: u64) -> OpResult<()> {
+        Ok(())
+    }
+    fn fsync(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, datasync: bool) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    fn fsyncdir(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, datasync: bool) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    /// `mode` holds FALLOC_FL_* bits.
+    fn fallocate(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        fh: u64,
+        offset: u64,
+        length: u64,
+        mode: u32,
+    ) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    /// Returns the number of bytes copied.
+    #[allow(clippy::too_many_arguments)]
+    fn copy_file_range(
+        &self,
+        ctx: &RequestCtx,
+        nodeid_in: u64,
+        fh_in: u64,
+        offset_in: u64,
+        nodeid_out: u64,
+        fh_out: u64,
+        offset_out: u64,
+        len: u64,
+        flags: u64,
+    ) -> OpResult<u64> {
+        Err(Errno::ENOSYS)
+    }
+    /// `flags` are [`xattr_flags`]; `setxattr_flags` are FUSE_SETXATTR_*
+    /// (0 unless FUSE_SETXATTR_EXT was negotiated).
+    fn setxattr(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: u32,
+        setxattr_flags: u32,
+    ) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    /// syncfs(2) on the mount.
+    fn syncfs(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
 }

@@ -7,11 +7,11 @@ use std::time::Duration;
 use zerocopy::{Immutable, IntoBytes};
 
 use super::abi::{
-    FuseAttr, FuseAttrOut, FuseEntryOut, FuseKstatfs, FuseOutHeader, FuseStatx, FuseStatxOut,
-    FuseSxTime, statx_mask::*,
+    FuseAttr, FuseAttrOut, FuseEntryOut, FuseKstatfs, FuseOpenOut, FuseOutHeader, FuseStatx,
+    FuseStatxOut, FuseSxTime, FuseWriteOut, statx_mask::*,
 };
 use super::channel::Channel;
-use super::ops::{Attr, Entry, Errno, StatFs, Timespec};
+use super::ops::{Attr, Entry, Errno, Open, StatFs, Timespec};
 
 /// The body of a successful reply, or the errno of a failed one.
 pub type Response = Result<Vec<u8>, Errno>;
@@ -160,6 +160,27 @@ pub fn statx_out(a: &Attr, valid: Duration) -> FuseStatxOut {
     }
 }
 
+/// `fuse_open_out` from [`Open`].
+pub fn open_out(o: &Open) -> FuseOpenOut {
+    FuseOpenOut {
+        fh: o.fh,
+        open_flags: o.open_flags,
+        backing_id: 0,
+    }
+}
+
+/// The CREATE / TMPFILE reply: `fuse_entry_out` followed by `fuse_open_out`.
+pub fn create_reply(e: &Entry, o: &Open) -> Response {
+    let mut v = entry_out(e).as_bytes().to_vec();
+    v.extend_from_slice(open_out(o).as_bytes());
+    Ok(v)
+}
+
+/// The WRITE (and 32-bit COPY_FILE_RANGE) reply.
+pub fn write_out(size: u32) -> Response {
+    body(&FuseWriteOut { size, padding: 0 })
+}
+
 /// `fuse_kstatfs` from [`StatFs`].
 pub fn kstatfs(s: &StatFs) -> FuseKstatfs {
     FuseKstatfs {
@@ -195,6 +216,33 @@ mod tests {
         let s = statx_out(&a, Duration::ZERO);
         assert_eq!(s.stat.mask, STATX_BASIC_STATS | STATX_BTIME);
         assert_eq!((s.stat.btime.tv_sec, s.stat.btime.tv_nsec), (42, 7));
+    }
+
+    #[test]
+    fn create_and_write_replies() {
+        let e = Entry {
+            nodeid: 42,
+            generation: 3,
+            attr: Attr {
+                ino: 7,
+                mode: 0o100600,
+                ..Default::default()
+            },
+            entry_ttl: Duration::from_secs(2),
+            attr_ttl: Duration::from_millis(250),
+        };
+        let o = Open {
+            fh: 99,
+            open_flags: 2,
+        };
+        let r = create_reply(&e, &o).unwrap();
+        assert_eq!(r.len(), 128 + 16);
+        assert_eq!(&r[..8], &42u64.to_ne_bytes());
+        assert_eq!(&r[16..24], &2u64.to_ne_bytes(), "entry_valid");
+        assert_eq!(&r[36..40], &250_000_000u32.to_ne_bytes(), "attr_valid_nsec");
+        assert_eq!(&r[128..136], &99u64.to_ne_bytes(), "fh");
+        assert_eq!(&r[136..140], &2u32.to_ne_bytes(), "open_flags");
+        assert_eq!(write_out(4096).unwrap(), [0, 16, 0, 0, 0, 0, 0, 0]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Decoding of one request read from the device: the header, then typed
 //! arguments and NUL-terminated names taken from the body in order.
 
-use zerocopy::{FromBytes, Immutable, KnownLayout};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::abi::FuseInHeader;
 use super::ops::{Errno, RequestCtx};
@@ -60,6 +60,40 @@ impl<'a> Request<'a> {
         Ok(name)
     }
 
+    /// Takes a directory entry name: non-empty, without '/', NUL-terminated
+    /// within the request; anything else is EINVAL.
+    pub fn entry_name(&mut self) -> Result<&'a [u8], Errno> {
+        let name = self.name()?;
+        if name.is_empty() || name.contains(&b'/') {
+            return Err(Errno::EINVAL);
+        }
+        Ok(name)
+    }
+
+    /// Takes a fixed-size argument that older kernels may send shortened
+    /// (e.g. `fuse_setxattr_in` without FUSE_SETXATTR_EXT): `len` bytes are
+    /// consumed and the rest of the struct is zero.
+    pub fn arg_prefix<T: FromBytes + IntoBytes + KnownLayout + Immutable>(
+        &mut self,
+        len: usize,
+    ) -> Result<T, Errno> {
+        let mut v = T::new_zeroed();
+        let n = len.min(core::mem::size_of::<T>());
+        let bytes = self.take(n)?;
+        v.as_mut_bytes()[..n].copy_from_slice(bytes);
+        Ok(v)
+    }
+
+    /// Takes exactly `n` raw bytes off the front of the body.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], Errno> {
+        if self.body.len() < n {
+            return Err(Errno::EINVAL);
+        }
+        let (head, rest) = self.body.split_at(n);
+        self.body = rest;
+        Ok(head)
+    }
+
     /// Whatever is left of the body.
     pub fn rest(&self) -> &'a [u8] {
         self.body
@@ -101,5 +135,42 @@ mod tests {
             ..Default::default()
         };
         assert!(Request::parse(short.as_bytes()).is_err());
+    }
+
+    fn req(body: &[u8]) -> Vec<u8> {
+        let hlen = core::mem::size_of::<FuseInHeader>();
+        let h = FuseInHeader {
+            len: (hlen + body.len()) as u32,
+            ..Default::default()
+        };
+        let mut buf = h.as_bytes().to_vec();
+        buf.extend_from_slice(body);
+        buf
+    }
+
+    #[test]
+    fn entry_names_are_validated() {
+        for bad in [&b"\0"[..], b"a/b\0", b"/\0", b"noterm"] {
+            let buf = req(bad);
+            let mut r = Request::parse(&buf).unwrap();
+            assert_eq!(r.entry_name(), Err(Errno::EINVAL), "{bad:?}");
+        }
+        let buf = req(b"ok\0next\0");
+        let mut r = Request::parse(&buf).unwrap();
+        assert_eq!(r.entry_name().unwrap(), b"ok");
+        assert_eq!(r.entry_name().unwrap(), b"next");
+        assert_eq!(r.entry_name(), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn short_args_and_take() {
+        let buf = req(&[1, 0, 0, 0, 2, 0, 0, 0, 9]);
+        let mut r = Request::parse(&buf).unwrap();
+        let g: FuseGetxattrIn = r.arg_prefix(4).unwrap();
+        assert_eq!((g.size, g.padding), (1, 0));
+        assert_eq!(r.take(6), Err(Errno::EINVAL));
+        assert_eq!(r.take(4).unwrap(), &[2, 0, 0, 0]);
+        assert_eq!(r.rest(), &[9]);
+        assert_eq!(r.arg::<FuseGetxattrIn>(), Err(Errno::EINVAL));
     }
 }
