@@ -208,21 +208,22 @@ pub fn set_block_checksum(
     generation: Generation,
     block: &mut [u8],
 ) -> bool {
-    if block.len() < 12 {
+    let Some(off) = tail_slot(block) else {
         return false;
-    }
-    let off = tail_offset(le16(block, 4));
-    if off + 4 > block.len() {
-        return false;
-    }
+    };
     let c = block_checksum(seed, ino, generation, &block[..off]);
     block[off..off + 4].copy_from_slice(&c.to_le_bytes());
     true
 }
 
-/// Offset of the checksum tail in an extent block with `max` entries.
-fn tail_offset(max: u16) -> usize {
-    12 + 12 * max as usize
+/// Offset of the checksum tail of an extent block (after eh_max entries),
+/// or None when the block is too small to hold one.
+fn tail_slot(block: &[u8]) -> Option<usize> {
+    if block.len() < 12 {
+        return None;
+    }
+    let off = 12 + 12 * le16(block, 4) as usize;
+    (off + 4 <= block.len()).then_some(off)
 }
 
 /// Verifies the tail checksum of an extent block (metadata_csum).
@@ -232,13 +233,9 @@ pub fn verify_block_checksum(
     generation: Generation,
     block: &[u8],
 ) -> bool {
-    if block.len() < 12 {
+    let Some(off) = tail_slot(block) else {
         return false;
-    }
-    let off = tail_offset(le16(block, 4));
-    if off + 4 > block.len() {
-        return false;
-    }
+    };
     block_checksum(seed, ino, generation, &block[..off]) == le32(block, off)
 }
 

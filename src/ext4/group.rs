@@ -184,31 +184,10 @@ mod tests {
     use super::*;
 
     fn sb(desc_size: u16, csum: bool) -> Superblock {
-        let mut b = vec![0u8; 1024];
-        let put =
-            |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-        put(&mut b, 0x0, 2048);
-        put(&mut b, 0x4, 8192);
-        put(&mut b, 0x14, 1);
-        put(&mut b, 0x20, 8192);
-        put(&mut b, 0x28, 2048);
-        b[0x38..0x3A].copy_from_slice(&0xEF53u16.to_le_bytes());
-        put(&mut b, 0x4C, 1);
-        put(&mut b, 0x54, 11);
-        b[0x58..0x5A].copy_from_slice(&256u16.to_le_bytes());
-        if desc_size >= 64 {
-            put(&mut b, 0x60, super::super::superblock::incompat::BIT64);
-            b[0xFE..0x100].copy_from_slice(&desc_size.to_le_bytes());
-        }
-        if csum {
-            put(
-                &mut b,
-                0x64,
-                super::super::superblock::ro_compat::METADATA_CSUM,
-            );
-            super::super::superblock::set_superblock_checksum(&mut b);
-        }
-        Superblock::parse(&b).unwrap()
+        use crate::ext4::superblock::{incompat, ro_compat, test_superblock_bytes};
+        let inc = if desc_size >= 64 { incompat::BIT64 } else { 0 };
+        let ro = if csum { ro_compat::METADATA_CSUM } else { 0 };
+        Superblock::parse(&test_superblock_bytes(0, inc, ro, desc_size)).unwrap()
     }
 
     fn desc(wide: bool) -> GroupDesc {

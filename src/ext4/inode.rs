@@ -625,21 +625,8 @@ mod tests {
     }
 
     fn test_sb(ro: u32) -> Superblock {
-        let mut b = vec![0u8; 1024];
-        let put =
-            |b: &mut [u8], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
-        put(&mut b, 0x0, 2048);
-        put(&mut b, 0x4, 8192);
-        put(&mut b, 0x18, 2); // 4 KiB blocks
-        put(&mut b, 0x20, 8192);
-        put(&mut b, 0x28, 2048);
-        b[0x38..0x3A].copy_from_slice(&0xEF53u16.to_le_bytes());
-        put(&mut b, 0x4C, 1);
-        put(&mut b, 0x54, 11);
-        b[0x58..0x5A].copy_from_slice(&256u16.to_le_bytes());
-        put(&mut b, 0x64, ro);
-        super::super::superblock::set_superblock_checksum(&mut b);
-        Superblock::parse(&b).unwrap()
+        let raw = crate::ext4::superblock::test_superblock_bytes(2, 0, ro, 32);
+        Superblock::parse(&raw).unwrap()
     }
 
     #[test]

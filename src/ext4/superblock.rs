@@ -580,23 +580,41 @@ impl Superblock {
     }
 }
 
+/// A small valid superblock for unit tests elsewhere in the format layer:
+/// one group of 8192 blocks and 2048 256-byte inodes.
+#[cfg(test)]
+pub(crate) fn test_superblock_bytes(
+    log_block_size: u32,
+    incompat: u32,
+    ro_compat: u32,
+    desc_size: u16,
+) -> Vec<u8> {
+    let mut b = vec![0u8; SUPERBLOCK_SIZE];
+    put32(&mut b, 0x0, 2048);
+    put32(&mut b, 0x4, 8192);
+    put32(&mut b, 0x14, (log_block_size == 0) as u32);
+    put32(&mut b, 0x18, log_block_size);
+    put32(&mut b, 0x20, 8192);
+    put32(&mut b, 0x28, 2048);
+    put16(&mut b, 0x38, MAGIC);
+    put32(&mut b, 0x4C, 1);
+    put32(&mut b, 0x54, 11);
+    put16(&mut b, 0x58, 256);
+    put32(&mut b, 0x60, incompat);
+    put32(&mut b, 0x64, ro_compat);
+    if incompat & self::incompat::BIT64 != 0 {
+        put16(&mut b, 0xFE, desc_size);
+    }
+    set_superblock_checksum(&mut b);
+    b
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn minimal() -> Vec<u8> {
-        let mut b = vec![0u8; 1024];
-        b[0x0..0x4].copy_from_slice(&2048u32.to_le_bytes()); // inodes
-        b[0x4..0x8].copy_from_slice(&8192u32.to_le_bytes()); // blocks
-        b[0x14..0x18].copy_from_slice(&1u32.to_le_bytes()); // first data block
-        b[0x18..0x1C].copy_from_slice(&0u32.to_le_bytes()); // 1 KiB blocks
-        b[0x20..0x24].copy_from_slice(&8192u32.to_le_bytes());
-        b[0x28..0x2C].copy_from_slice(&2048u32.to_le_bytes());
-        b[0x38..0x3A].copy_from_slice(&MAGIC.to_le_bytes());
-        b[0x4C..0x50].copy_from_slice(&1u32.to_le_bytes());
-        b[0x54..0x58].copy_from_slice(&11u32.to_le_bytes());
-        b[0x58..0x5A].copy_from_slice(&256u16.to_le_bytes());
-        b
+        test_superblock_bytes(0, 0, 0, 32)
     }
 
     #[test]
