@@ -53,6 +53,11 @@ impl BlockCache {
         Ok(block)
     }
 
+    /// Replaces the cached copy of `b` after it was written.
+    pub fn put(&self, b: BlockNo, bytes: Block) {
+        self.shard(b).lock().put(b.0, bytes);
+    }
+
     /// Drops every cached block (after the image changed under us).
     pub fn clear(&self) {
         for s in &self.shards {

@@ -26,6 +26,9 @@ pub enum FsError {
     NameTooLong,
     #[error("invalid argument")]
     Invalid,
+    /// A change was asked of a read-only filesystem.
+    #[error("read-only filesystem")]
+    ReadOnly,
     /// SEEK_DATA/SEEK_HOLE past the last data.
     #[error("no more data")]
     NoData,
@@ -45,6 +48,7 @@ impl FsError {
             FsError::NameTooLong => libc::ENAMETOOLONG,
             FsError::Invalid => libc::EINVAL,
             FsError::NoData => libc::ENXIO,
+            FsError::ReadOnly => libc::EROFS,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Positioned I/O on the image file.
 
-use positioned_io::{RandomAccessFile, ReadAt};
+use positioned_io::{RandomAccessFile, ReadAt, WriteAt};
 use std::fs::File;
 use std::io;
 
@@ -8,16 +8,23 @@ use std::io;
 pub struct Image {
     file: RandomAccessFile,
     len: u64,
+    writable: bool,
 }
 
 impl Image {
-    /// Wraps an open image file.
-    pub fn new(file: File) -> io::Result<Self> {
+    /// Wraps an open image file; `writable` when it was opened for writing.
+    pub fn new(file: File, writable: bool) -> io::Result<Self> {
         let len = image_len(&file)?;
         Ok(Image {
             file: RandomAccessFile::try_new(file)?,
             len,
+            writable,
         })
+    }
+
+    /// Whether writes are allowed.
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 
     /// Size of the image in bytes.
@@ -45,6 +52,33 @@ impl Image {
             ));
         }
         self.file.read_exact_at(offset, buf)
+    }
+}
+
+impl Image {
+    /// Writes `buf` at `offset`. Never past the end of the image: the
+    /// filesystem lives inside it, and nothing is written outside.
+    pub fn write_all_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        if !self.writable {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the image is open read-only",
+            ));
+        }
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > self.len)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "write of {} bytes at {offset} past the end of the image",
+                    buf.len()
+                ),
+            ));
+        }
+        let mut f = &self.file;
+        f.write_all_at(offset, buf)
     }
 }
 

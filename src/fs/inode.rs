@@ -15,25 +15,29 @@ impl Fs {
         }
         let index = ino.0 - 1;
         let group = index / sb.inodes_per_group;
-        let slot = index % sb.inodes_per_group;
         if self.bad_groups[group as usize] {
             return Err(error::corrupt(
                 ino.to_string(),
                 format!("group {group} descriptor is damaged"),
             ));
         }
-        let gd = &self.groups[group as usize];
-        let isz = sb.inode_size as u64;
-        let byte = slot as u64 * isz;
-        let bs = sb.block_size() as u64;
-        let blk = crate::ext4::BlockNo(gd.inode_table.0 + byte / bs);
+        let (blk, within) = self.inode_location(ino)?;
         let block = self.block(blk)?;
-        let within = (byte % bs) as usize;
-        Ok(Inode::parse(
-            sb,
-            ino,
-            &block[within..within + isz as usize],
-        )?)
+        let isz = sb.inode_size as usize;
+        Ok(Inode::parse(sb, ino, &block[within..within + isz])?)
+    }
+
+    /// The inode-table block holding `ino` and the byte offset within it.
+    pub(crate) fn inode_location(&self, ino: InodeNo) -> Result<(crate::ext4::BlockNo, usize)> {
+        let sb = self.superblock();
+        let index = ino.0 - 1;
+        let gd = self.groups.read()[(index / sb.inodes_per_group) as usize];
+        let byte = (index % sb.inodes_per_group) as u64 * sb.inode_size as u64;
+        let bs = sb.block_size() as u64;
+        Ok((
+            crate::ext4::BlockNo(gd.inode_table.0 + byte / bs),
+            (byte % bs) as usize,
+        ))
     }
 
     /// Whether inode slot `ino` may hold a live inode at all (its group's
@@ -41,7 +45,7 @@ impl Fs {
     pub(crate) fn slot_initialised(&self, ino: InodeNo) -> bool {
         let sb = self.superblock();
         let index = ino.0 - 1;
-        let gd = &self.groups[(index / sb.inodes_per_group) as usize];
+        let gd = self.groups.read()[(index / sb.inodes_per_group) as usize];
         gd.inode_slot_initialised(sb, index % sb.inodes_per_group)
     }
 

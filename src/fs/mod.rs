@@ -12,6 +12,7 @@ pub mod file;
 pub mod image;
 pub mod inode;
 pub mod namei;
+pub mod transaction;
 pub mod xattr;
 
 mod blockmap;
@@ -49,6 +50,8 @@ pub enum OpenError {
 pub struct FsOptions {
     /// Blocks held by the metadata cache (0: a default).
     pub cache_blocks: usize,
+    /// Open the image for writing (transactions may commit).
+    pub writable: bool,
 }
 
 /// Statistics for statfs, computed as the kernel's ext4 does.
@@ -67,10 +70,13 @@ pub struct FsStats {
 pub struct Fs {
     image: Image,
     sb: Superblock,
-    groups: Vec<GroupDesc>,
+    /// Group descriptors as last committed; written under the commit lock.
+    groups: parking_lot::RwLock<Vec<GroupDesc>>,
     /// Groups whose descriptor failed its checks: their inodes answer EIO.
     bad_groups: Vec<bool>,
     cache: BlockCache,
+    /// Serialises commits (the last lock in the order; see transaction.rs).
+    commit_lock: parking_lot::Mutex<()>,
     csum_seed: u32,
     overhead: u64,
 }
@@ -84,8 +90,12 @@ impl Fs {
             path: p.clone(),
             source,
         };
-        let file = File::open(path).map_err(io_err)?;
-        let image = Image::new(file).map_err(io_err)?;
+        let file = File::options()
+            .read(true)
+            .write(opts.writable)
+            .open(path)
+            .map_err(io_err)?;
+        let image = Image::new(file, opts.writable).map_err(io_err)?;
         Self::from_image(image, &p, opts)
     }
 
@@ -131,9 +141,10 @@ impl Fs {
         let mut fs = Fs {
             csum_seed: sb.csum_seed(),
             image,
-            groups: Vec::new(),
+            groups: parking_lot::RwLock::new(Vec::new()),
             bad_groups: Vec::new(),
             cache,
+            commit_lock: parking_lot::Mutex::new(()),
             overhead: 0,
             sb,
         };
@@ -198,7 +209,7 @@ impl Fs {
                     false
                 }
             };
-            self.groups.push(gd);
+            self.groups.get_mut().push(gd);
             self.bad_groups.push(!ok);
         }
         Ok(())
@@ -241,6 +252,11 @@ impl Fs {
             }
         }
         overhead
+    }
+
+    /// Whether the image is open for writing.
+    pub fn writable(&self) -> bool {
+        self.image.writable()
     }
 
     /// The parsed superblock.
@@ -291,8 +307,9 @@ impl Fs {
     /// statfs figures, as the kernel's ext4_statfs reports them.
     pub fn stats(&self) -> FsStats {
         let sb = &self.sb;
-        let free_blocks: u64 = self.groups.iter().map(|g| g.free_blocks_count as u64).sum();
-        let free_inodes: u64 = self.groups.iter().map(|g| g.free_inodes_count as u64).sum();
+        let groups = self.groups.read();
+        let free_blocks: u64 = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+        let free_inodes: u64 = groups.iter().map(|g| g.free_inodes_count as u64).sum();
         let resv = if sb.has_incompat(incompat::EXTENTS) {
             (sb.blocks_count / 50).min(4096)
         } else {

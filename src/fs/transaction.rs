@@ -1,0 +1,176 @@
+//! Transactions: the metadata changes of one operation, committed as a
+//! unit (see docs/write-path.md).
+//!
+//! Two kinds of change are recorded. Owned blocks (reachable only through
+//! inodes the operation has locked: directory, extent, indirect blocks) are
+//! whole new images. Shared blocks (inode tables, descriptors, superblock)
+//! are deltas (an inode's new contents, a group's counter changes) applied
+//! at commit, under the commit lock, to the blocks' current versions, so
+//! two transactions touching different inodes of one table block never
+//! lose each other's update. Commit writes in place; the journal will route
+//! the same block images through jbd2 without changing callers.
+//!
+//! Lock order: inode locks (ascending) → group locks → the commit lock →
+//! block-cache shards.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{Fs, FsError, Result, error};
+use crate::ext4::group::GroupDesc;
+use crate::ext4::inode::{Inode, set_inode_checksum};
+use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, set_superblock_checksum};
+use crate::ext4::{BlockNo, InodeNo};
+
+/// Counter changes for one block group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupDelta {
+    pub free_blocks: i64,
+    pub free_inodes: i64,
+    pub used_dirs: i64,
+}
+
+/// The changes of one operation. Dropping it without [`commit`] writes
+/// nothing.
+///
+/// [`commit`]: Transaction::commit
+pub struct Transaction<'a> {
+    fs: &'a Fs,
+    owned: BTreeMap<u64, Vec<u8>>,
+    inodes: BTreeMap<u32, Inode>,
+    groups: BTreeMap<u32, GroupDelta>,
+}
+
+impl Fs {
+    /// Starts a transaction; the image must be open for writing.
+    pub fn begin(&self) -> Result<Transaction<'_>> {
+        if !self.writable() {
+            return Err(FsError::ReadOnly);
+        }
+        Ok(Transaction {
+            fs: self,
+            owned: BTreeMap::new(),
+            inodes: BTreeMap::new(),
+            groups: BTreeMap::new(),
+        })
+    }
+}
+
+impl<'a> Transaction<'a> {
+    /// The new image of a block this operation owns (copied from the
+    /// current version on first use). Only for blocks reachable solely
+    /// through inodes the caller has locked.
+    pub fn block_mut(&mut self, b: BlockNo) -> Result<&mut [u8]> {
+        if !self.owned.contains_key(&b.0) {
+            let current = self.fs.block(b)?;
+            self.owned.insert(b.0, current.to_vec());
+        }
+        Ok(self.owned.get_mut(&b.0).unwrap())
+    }
+
+    /// Records `inode`'s new contents (written into its table block at
+    /// commit; later calls for the same inode replace earlier ones).
+    pub fn put_inode(&mut self, inode: Inode) {
+        self.inodes.insert(inode.ino.0, inode);
+    }
+
+    /// Adds counter changes to group `group`.
+    pub fn adjust_group(&mut self, group: u32, delta: GroupDelta) {
+        let d = self.groups.entry(group).or_default();
+        d.free_blocks += delta.free_blocks;
+        d.free_inodes += delta.free_inodes;
+        d.used_dirs += delta.used_dirs;
+    }
+
+    /// Applies every change and writes the blocks. On an error before the
+    /// first write nothing is changed.
+    pub fn commit(self) -> Result<()> {
+        let fs = self.fs;
+        let sb = fs.superblock();
+        let _commit = fs.commit_lock.lock();
+        let mut shared: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+
+        let isz = sb.inode_size as usize;
+        for (ino, inode) in &self.inodes {
+            let (blk, off) = fs.inode_location(InodeNo(*ino))?;
+            let raw = &mut load(fs, &mut shared, blk)?[off..off + isz];
+            inode.write_to(sb, raw)?;
+            set_inode_checksum(sb, InodeNo(*ino), raw);
+        }
+
+        let mut new_groups = None;
+        if !self.groups.is_empty() {
+            let mut groups = fs.groups.read().clone();
+            let ds = sb.desc_size as usize;
+            for (&g, d) in &self.groups {
+                let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
+                *gd = apply_delta(gd, d, g)?;
+                let (blk, off) = sb.group_desc_location(g);
+                let raw = &mut load(fs, &mut shared, blk)?[off..off + ds];
+                gd.write_to(sb, raw)?;
+                GroupDesc::set_checksum(sb, g, raw);
+            }
+            let mut new_sb = sb.clone();
+            new_sb.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+            new_sb.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
+            let bs = sb.block_size() as u64;
+            let (blk, off) = (
+                BlockNo(SUPERBLOCK_OFFSET / bs),
+                (SUPERBLOCK_OFFSET % bs) as usize,
+            );
+            let raw = &mut load(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
+            new_sb.write_to(raw)?;
+            set_superblock_checksum(raw);
+            new_groups = Some(groups);
+        }
+
+        if let Some(b) = self.owned.keys().find(|b| shared.contains_key(b)) {
+            return Err(error::corrupt(
+                format!("block {b}"),
+                "owned by one inode and shared metadata at once",
+            ));
+        }
+        let mut all: Vec<(u64, Vec<u8>)> = self.owned.into_iter().chain(shared).collect();
+        all.sort_by_key(|(b, _)| *b);
+        let bs = sb.block_size() as u64;
+        for (b, bytes) in all {
+            fs.image.write_all_at(b * bs, &bytes)?;
+            fs.cache.put(BlockNo(b), Arc::from(bytes));
+        }
+        if let Some(groups) = new_groups {
+            *fs.groups.write() = groups;
+        }
+        Ok(())
+    }
+}
+
+/// The working copy of shared block `b`, loaded on first use.
+fn load<'m>(
+    fs: &Fs,
+    shared: &'m mut BTreeMap<u64, Vec<u8>>,
+    b: BlockNo,
+) -> Result<&'m mut Vec<u8>> {
+    if !shared.contains_key(&b.0) {
+        shared.insert(b.0, fs.block(b)?.to_vec());
+    }
+    Ok(shared.get_mut(&b.0).unwrap())
+}
+
+/// A descriptor with `d` applied; a counter that would leave its range is
+/// damage (the caller's bookkeeping and the disk disagree).
+fn apply_delta(gd: &GroupDesc, d: &GroupDelta, g: u32) -> Result<GroupDesc> {
+    let add = |v: u32, by: i64, what: &str| {
+        u32::try_from(v as i64 + by).map_err(|_| {
+            error::corrupt(
+                format!("group {g}"),
+                format!("{what} {v} cannot change by {by}"),
+            )
+        })
+    };
+    Ok(GroupDesc {
+        free_blocks_count: add(gd.free_blocks_count, d.free_blocks, "free blocks")?,
+        free_inodes_count: add(gd.free_inodes_count, d.free_inodes, "free inodes")?,
+        used_dirs_count: add(gd.used_dirs_count, d.used_dirs, "directories")?,
+        ..*gd
+    })
+}
