@@ -14,6 +14,7 @@
 //! block-cache shards.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 
 use super::{Fs, FsError, Result, error};
@@ -61,11 +62,7 @@ impl<'a> Transaction<'a> {
     /// current version on first use). Only for blocks reachable solely
     /// through inodes the caller has locked.
     pub fn block_mut(&mut self, b: BlockNo) -> Result<&mut [u8]> {
-        if !self.owned.contains_key(&b.0) {
-            let current = self.fs.block(b)?;
-            self.owned.insert(b.0, current.to_vec());
-        }
-        Ok(self.owned.get_mut(&b.0).unwrap())
+        Ok(copy_on_first_use(self.fs, &mut self.owned, b)?.as_mut_slice())
     }
 
     /// Records `inode`'s new contents (written into its table block at
@@ -93,7 +90,7 @@ impl<'a> Transaction<'a> {
         let isz = sb.inode_size as usize;
         for (ino, inode) in &self.inodes {
             let (blk, off) = fs.inode_location(InodeNo(*ino))?;
-            let raw = &mut load(fs, &mut shared, blk)?[off..off + isz];
+            let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + isz];
             inode.write_to(sb, raw)?;
             set_inode_checksum(sb, InodeNo(*ino), raw);
         }
@@ -106,7 +103,7 @@ impl<'a> Transaction<'a> {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
                 *gd = apply_delta(gd, d, g)?;
                 let (blk, off) = sb.group_desc_location(g);
-                let raw = &mut load(fs, &mut shared, blk)?[off..off + ds];
+                let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + ds];
                 gd.write_to(sb, raw)?;
                 GroupDesc::set_checksum(sb, g, raw);
             }
@@ -118,7 +115,7 @@ impl<'a> Transaction<'a> {
                 BlockNo(SUPERBLOCK_OFFSET / bs),
                 (SUPERBLOCK_OFFSET % bs) as usize,
             );
-            let raw = &mut load(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
+            let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
             new_sb.write_to(raw)?;
             set_superblock_checksum(raw);
             new_groups = Some(groups);
@@ -144,16 +141,17 @@ impl<'a> Transaction<'a> {
     }
 }
 
-/// The working copy of shared block `b`, loaded on first use.
-fn load<'m>(
+/// The entry for block `b` in `map`, filled with its current contents the
+/// first time.
+fn copy_on_first_use<'m>(
     fs: &Fs,
-    shared: &'m mut BTreeMap<u64, Vec<u8>>,
+    map: &'m mut BTreeMap<u64, Vec<u8>>,
     b: BlockNo,
 ) -> Result<&'m mut Vec<u8>> {
-    if !shared.contains_key(&b.0) {
-        shared.insert(b.0, fs.block(b)?.to_vec());
-    }
-    Ok(shared.get_mut(&b.0).unwrap())
+    Ok(match map.entry(b.0) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(v) => v.insert(fs.block(b)?.to_vec()),
+    })
 }
 
 /// A descriptor with `d` applied; a counter that would leave its range is
