@@ -38,24 +38,33 @@ impl Image {
 
     /// Fills `buf` from `offset`; reading past the end is an error.
     pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        if offset
-            .checked_add(buf.len() as u64)
-            .is_none_or(|end| end > self.len)
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!(
-                    "read of {} bytes at {offset} past the end of the image ({} bytes)",
-                    buf.len(),
-                    self.len
-                ),
-            ));
-        }
+        self.check_span(offset, buf.len(), "read", io::ErrorKind::UnexpectedEof)?;
         self.file.read_exact_at(offset, buf)
     }
 }
 
 impl Image {
+    /// Refuses an access that would reach past the end of the image.
+    fn check_span(
+        &self,
+        offset: u64,
+        len: usize,
+        what: &str,
+        kind: io::ErrorKind,
+    ) -> io::Result<()> {
+        if offset
+            .checked_add(len as u64)
+            .is_none_or(|end| end > self.len)
+        {
+            let msg = format!(
+                "{what} of {len} bytes at {offset} past the end of the image ({} bytes)",
+                self.len
+            );
+            return Err(io::Error::new(kind, msg));
+        }
+        Ok(())
+    }
+
     /// Writes `buf` at `offset`. Never past the end of the image: the
     /// filesystem lives inside it, and nothing is written outside.
     pub fn write_all_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
@@ -65,18 +74,7 @@ impl Image {
                 "the image is open read-only",
             ));
         }
-        if offset
-            .checked_add(buf.len() as u64)
-            .is_none_or(|end| end > self.len)
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "write of {} bytes at {offset} past the end of the image",
-                    buf.len()
-                ),
-            ));
-        }
+        self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
         let mut f = &self.file;
         f.write_all_at(offset, buf)
     }
