@@ -548,6 +548,52 @@ impl Superblock {
         })
     }
 
+    /// Descriptor-table blocks stored in group `g` (the kernel's
+    /// ext4_bg_num_gdb): with meta_bg, the first, second and last group of
+    /// each metagroup hold one; otherwise groups with a superblock backup
+    /// hold the whole table.
+    pub fn group_gdt_blocks(&self, g: u32) -> u32 {
+        let dpb = self.descs_per_block();
+        let meta = self.has_incompat(incompat::META_BG);
+        if meta && g as u64 >= self.first_meta_bg as u64 * dpb as u64 {
+            let idx = g % dpb;
+            return (idx == 0 || idx == 1 || idx == dpb - 1) as u32;
+        }
+        if !self.group_has_super(g) {
+            0
+        } else if meta {
+            self.first_meta_bg
+        } else {
+            self.group_count().div_ceil(dpb)
+        }
+    }
+
+    /// Blocks at the start of group `g` taken by its superblock backup,
+    /// descriptor table and reserved descriptor blocks (the kernel's
+    /// ext4_num_base_meta_clusters).
+    pub fn group_base_meta_blocks(&self, g: u32) -> u32 {
+        let has_super = self.group_has_super(g);
+        let before_meta = !self.has_incompat(incompat::META_BG)
+            || (g as u64) < self.first_meta_bg as u64 * self.descs_per_block() as u64;
+        let reserved = if has_super && before_meta {
+            self.reserved_gdt_blocks as u32
+        } else {
+            0
+        };
+        has_super as u32 + self.group_gdt_blocks(g) + reserved
+    }
+
+    /// Blocks in group `g` (the last group may be short).
+    pub fn group_blocks(&self, g: u32) -> u32 {
+        let first = self.group_first_block(g).0;
+        (self.blocks_count - first).min(self.blocks_per_group as u64) as u32
+    }
+
+    /// Inode-table blocks per group.
+    pub fn inode_table_blocks(&self) -> u64 {
+        (self.inodes_per_group as u64 * self.inode_size as u64).div_ceil(self.block_size() as u64)
+    }
+
     /// Block holding the descriptor of group `g` (primary copy).
     pub fn group_desc_location(&self, g: u32) -> (BlockNo, usize) {
         let dpb = self.descs_per_block();

@@ -220,30 +220,18 @@ impl Fs {
     /// superblock's s_overhead_clusters and always recomputes.
     fn compute_overhead(&self) -> u64 {
         let sb = &self.sb;
-        let itb =
-            (sb.inodes_per_group as u64 * sb.inode_size as u64).div_ceil(sb.block_size() as u64);
-        let gdb_count = (sb.group_count() as u64).div_ceil(sb.descs_per_block() as u64);
-        let dpb = sb.descs_per_block();
+        let itb = sb.inode_table_blocks();
         let mut overhead = sb.first_data_block as u64;
         for g in 0..sb.group_count() {
-            let has_super = sb.group_has_super(g) as u64;
-            let meta_start = sb.first_meta_bg as u64 * dpb as u64;
-            let num_gdb = if sb.has_incompat(incompat::META_BG) && g as u64 >= meta_start {
-                let idx = g % dpb;
-                (idx == 0 || idx == 1 || idx == dpb - 1) as u64
-            } else if has_super == 0 {
-                0
-            } else if sb.has_incompat(incompat::META_BG) {
-                sb.first_meta_bg as u64
-            } else {
-                gdb_count
-            };
-            let reserved_gdt = if has_super != 0 {
+            // count_overhead: reserved GDT blocks count in every group with a
+            // backup, whatever meta_bg says.
+            let has_super = sb.group_has_super(g);
+            let reserved = if has_super {
                 sb.reserved_gdt_blocks as u64
             } else {
                 0
             };
-            overhead += has_super + num_gdb + reserved_gdt + itb + 2;
+            overhead += has_super as u64 + sb.group_gdt_blocks(g) as u64 + reserved + itb + 2;
         }
         if sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum != 0 {
             match self.inode(crate::ext4::InodeNo(sb.journal_inum)) {
