@@ -26,6 +26,9 @@ pub enum FsError {
     NameTooLong,
     #[error("invalid argument")]
     Invalid,
+    /// No free block or inode is left.
+    #[error("no space left on the filesystem")]
+    NoSpace,
     /// A change was asked of a read-only filesystem.
     #[error("read-only filesystem")]
     ReadOnly,
@@ -49,6 +52,7 @@ impl FsError {
             FsError::Invalid => libc::EINVAL,
             FsError::NoData => libc::ENXIO,
             FsError::ReadOnly => libc::EROFS,
+            FsError::NoSpace => libc::ENOSPC,
         }
     }
 

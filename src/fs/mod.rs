@@ -4,6 +4,7 @@
 //! the shared block cache. Every method takes `&self`; readers run in
 //! parallel (the cache is sharded, image reads are positioned).
 
+pub mod balloc;
 pub mod cache;
 pub mod dir;
 pub mod error;
@@ -75,6 +76,8 @@ pub struct Fs {
     /// Groups whose descriptor failed its checks: their inodes answer EIO.
     bad_groups: Vec<bool>,
     cache: BlockCache,
+    /// Per-group allocation state; each mutex is that group's lock.
+    alloc_state: Vec<parking_lot::Mutex<balloc::GroupAlloc>>,
     /// Serialises commits (the last lock in the order; see transaction.rs).
     commit_lock: parking_lot::Mutex<()>,
     csum_seed: u32,
@@ -144,6 +147,7 @@ impl Fs {
             groups: parking_lot::RwLock::new(Vec::new()),
             bad_groups: Vec::new(),
             cache,
+            alloc_state: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
             overhead: 0,
             sb,
@@ -211,6 +215,7 @@ impl Fs {
             };
             self.groups.get_mut().push(gd);
             self.bad_groups.push(!ok);
+            self.alloc_state.push(Default::default());
         }
         Ok(())
     }

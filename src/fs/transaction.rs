@@ -13,12 +13,14 @@
 //! Lock order: inode locks (ascending) → group locks → the commit lock →
 //! block-cache shards.
 
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use super::balloc::apply_block_bits;
 use super::{Fs, FsError, Result, error};
-use crate::ext4::group::GroupDesc;
+use crate::ext4::bitmap::block_bitmap_checksum;
+use crate::ext4::group::{BG_BLOCK_UNINIT, GroupDesc};
 use crate::ext4::inode::{Inode, set_inode_checksum};
 use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, set_superblock_checksum};
 use crate::ext4::{BlockNo, InodeNo};
@@ -40,6 +42,10 @@ pub struct Transaction<'a> {
     owned: BTreeMap<u64, Vec<u8>>,
     inodes: BTreeMap<u32, Inode>,
     groups: BTreeMap<u32, GroupDelta>,
+    /// Block bitmap changes per group: (bit, set).
+    block_bits: BTreeMap<u32, Vec<(u32, bool)>>,
+    /// Reservations to release when the transaction ends: (group, bit).
+    reserved: Vec<(u32, u32)>,
 }
 
 impl Fs {
@@ -53,6 +59,8 @@ impl Fs {
             owned: BTreeMap::new(),
             inodes: BTreeMap::new(),
             groups: BTreeMap::new(),
+            block_bits: BTreeMap::new(),
+            reserved: Vec::new(),
         })
     }
 }
@@ -71,6 +79,35 @@ impl<'a> Transaction<'a> {
         self.inodes.insert(inode.ino.0, inode);
     }
 
+    pub(crate) fn fs(&self) -> &'a Fs {
+        self.fs
+    }
+
+    /// Bits this transaction allocated in group `g`.
+    pub(crate) fn pending_block_bits(&self, g: u32) -> impl Iterator<Item = &u32> {
+        self.block_bits
+            .get(&g)
+            .into_iter()
+            .flatten()
+            .filter(|(_, set)| *set)
+            .map(|(bit, _)| bit)
+    }
+
+    pub(crate) fn record_block_alloc(&mut self, g: u32, start: u32, len: u32) {
+        let bits = self.block_bits.entry(g).or_default();
+        for bit in start..start + len {
+            bits.push((bit, true));
+            self.reserved.push((g, bit));
+        }
+    }
+
+    pub(crate) fn record_block_free(&mut self, g: u32, start: u32, len: u32) {
+        self.block_bits
+            .entry(g)
+            .or_default()
+            .extend((start..start + len).map(|bit| (bit, false)));
+    }
+
     /// Adds counter changes to group `group`.
     pub fn adjust_group(&mut self, group: u32, delta: GroupDelta) {
         let d = self.groups.entry(group).or_default();
@@ -81,7 +118,7 @@ impl<'a> Transaction<'a> {
 
     /// Applies every change and writes the blocks. On an error before the
     /// first write nothing is changed.
-    pub fn commit(self) -> Result<()> {
+    pub fn commit(mut self) -> Result<()> {
         let fs = self.fs;
         let sb = fs.superblock();
         let _commit = fs.commit_lock.lock();
@@ -95,13 +132,35 @@ impl<'a> Transaction<'a> {
             set_inode_checksum(sb, InodeNo(*ino), raw);
         }
 
+        let touched: BTreeSet<u32> = self
+            .groups
+            .keys()
+            .chain(self.block_bits.keys())
+            .copied()
+            .collect();
         let mut new_groups = None;
-        if !self.groups.is_empty() {
+        if !touched.is_empty() {
             let mut groups = fs.groups.read().clone();
-            let ds = sb.desc_size as usize;
-            for (&g, d) in &self.groups {
+            for (&g, changes) in &self.block_bits {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
-                *gd = apply_delta(gd, d, g)?;
+                let mut bytes = fs.block_bitmap(g)?;
+                apply_block_bits(&mut bytes, changes, g)?;
+                if sb.metadata_csum() {
+                    let c = block_bitmap_checksum(
+                        fs.csum_seed(),
+                        &bytes[..sb.blocks_per_group as usize / 8],
+                    );
+                    gd.block_bitmap_csum = if sb.desc_size >= 64 { c } else { c & 0xFFFF };
+                }
+                gd.flags &= !BG_BLOCK_UNINIT;
+                shared.insert(gd.block_bitmap.0, bytes);
+            }
+            let ds = sb.desc_size as usize;
+            for &g in &touched {
+                let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
+                if let Some(d) = self.groups.get(&g) {
+                    *gd = apply_delta(gd, d, g)?;
+                }
                 let (blk, off) = sb.group_desc_location(g);
                 let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + ds];
                 gd.write_to(sb, raw)?;
@@ -121,13 +180,14 @@ impl<'a> Transaction<'a> {
             new_groups = Some(groups);
         }
 
-        if let Some(b) = self.owned.keys().find(|b| shared.contains_key(b)) {
+        let owned = std::mem::take(&mut self.owned);
+        if let Some(b) = owned.keys().find(|b| shared.contains_key(b)) {
             return Err(error::corrupt(
                 format!("block {b}"),
                 "owned by one inode and shared metadata at once",
             ));
         }
-        let mut all: Vec<(u64, Vec<u8>)> = self.owned.into_iter().chain(shared).collect();
+        let mut all: Vec<(u64, Vec<u8>)> = owned.into_iter().chain(shared).collect();
         all.sort_by_key(|(b, _)| *b);
         let bs = sb.block_size() as u64;
         for (b, bytes) in all {
@@ -137,7 +197,16 @@ impl<'a> Transaction<'a> {
         if let Some(groups) = new_groups {
             *fs.groups.write() = groups;
         }
+        // Reservations are released by Drop, after the bitmaps are visible.
         Ok(())
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        for (g, bit) in self.reserved.drain(..) {
+            self.fs.alloc_state[g as usize].lock().reserved.remove(&bit);
+        }
     }
 }
 

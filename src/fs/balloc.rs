@@ -1,0 +1,209 @@
+//! Block allocation: group block bitmaps (built from the geometry for
+//! BLOCK_UNINIT groups, as ext4_init_block_bitmap does), reservations that
+//! keep concurrent transactions from taking the same block, and the search
+//! for a free run near a goal.
+
+use std::collections::BTreeSet;
+
+use super::transaction::{GroupDelta, Transaction};
+use super::{Fs, FsError, Result, error};
+use crate::ext4::BlockNo;
+use crate::ext4::bitmap::{Bitmap, block_bitmap_checksum};
+use crate::ext4::group::BG_BLOCK_UNINIT;
+
+/// Per-group allocation state; its mutex is the group lock.
+#[derive(Debug, Default)]
+pub(crate) struct GroupAlloc {
+    /// Blocks (group-relative) handed to transactions not yet committed.
+    pub reserved: BTreeSet<u32>,
+}
+
+impl Fs {
+    /// The committed block bitmap of group `g` (one block).
+    pub(crate) fn block_bitmap(&self, g: u32) -> Result<Vec<u8>> {
+        let sb = self.superblock();
+        let gd = self.groups.read()[g as usize];
+        if gd.flags & BG_BLOCK_UNINIT != 0 && (sb.metadata_csum() || sb.gdt_csum()) {
+            return Ok(self.uninit_block_bitmap(g));
+        }
+        let bytes = self.block(gd.block_bitmap)?.to_vec();
+        if sb.metadata_csum() {
+            let want =
+                block_bitmap_checksum(self.csum_seed(), &bytes[..sb.blocks_per_group as usize / 8]);
+            let want = if sb.desc_size >= 64 {
+                want
+            } else {
+                want & 0xFFFF
+            };
+            if want != gd.block_bitmap_csum {
+                return Err(crate::ext4::FormatError::BadChecksum {
+                    what: format!("block bitmap of group {g}"),
+                }
+                .into());
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// The bitmap of a group whose bitmap block was never written: its own
+    /// base metadata, every bitmap and inode table (of any group, with
+    /// flex_bg) that lies in it, and the padding past its end.
+    pub(crate) fn uninit_block_bitmap(&self, g: u32) -> Vec<u8> {
+        let sb = self.superblock();
+        let mut bm = Bitmap::new(vec![0u8; sb.block_size() as usize]);
+        for i in 0..sb.group_base_meta_blocks(g) as usize {
+            bm.set(i);
+        }
+        let first = sb.group_first_block(g).0;
+        let len = sb.group_blocks(g) as u64;
+        let itb = sb.inode_table_blocks();
+        let mut mark = |b: u64| {
+            if (first..first + len).contains(&b) {
+                bm.set((b - first) as usize);
+            }
+        };
+        for gd in self.groups.read().iter() {
+            mark(gd.block_bitmap.0);
+            mark(gd.inode_bitmap.0);
+            for t in 0..itb {
+                mark(gd.inode_table.0 + t);
+            }
+        }
+        bm.mark_tail(len as usize);
+        bm.into_inner()
+    }
+
+    /// The group holding block `b`.
+    pub(crate) fn group_of_block(&self, b: BlockNo) -> u32 {
+        let sb = self.superblock();
+        ((b.0.saturating_sub(sb.first_data_block as u64)) / sb.blocks_per_group as u64) as u32
+    }
+}
+
+impl Transaction<'_> {
+    /// Allocates up to `want` contiguous blocks, as near `goal` as possible
+    /// (the goal's group first, then the following groups). Returns the
+    /// first block and the count (≥ 1); ENOSPC when no block is free.
+    pub fn alloc_blocks(&mut self, goal: BlockNo, want: u32) -> Result<(BlockNo, u32)> {
+        let fs = self.fs();
+        let sb = fs.superblock();
+        let ngroups = sb.group_count();
+        let goal = if goal.0 >= sb.first_data_block as u64 && goal.0 < sb.blocks_count {
+            goal
+        } else {
+            BlockNo(sb.first_data_block as u64)
+        };
+        let goal_group = fs.group_of_block(goal);
+        let want = want.max(1);
+        for k in 0..ngroups {
+            let g = (goal_group + k) % ngroups;
+            if fs.bad_groups[g as usize] || fs.groups.read()[g as usize].free_blocks_count == 0 {
+                continue;
+            }
+            let mut state = fs.alloc_state[g as usize].lock();
+            let mut bm = Bitmap::new(fs.block_bitmap(g)?);
+            for &bit in state.reserved.iter().chain(self.pending_block_bits(g)) {
+                bm.set(bit as usize);
+            }
+            let limit = sb.group_blocks(g) as usize;
+            let from = if k == 0 {
+                (goal.0 - sb.group_first_block(g).0) as usize
+            } else {
+                0
+            };
+            let Some((start, len)) = find_run(&bm, from, limit, want as usize) else {
+                continue;
+            };
+            for bit in start..start + len {
+                state.reserved.insert(bit as u32);
+            }
+            drop(state);
+            self.record_block_alloc(g, start as u32, len as u32);
+            self.adjust_group(
+                g,
+                GroupDelta {
+                    free_blocks: -(len as i64),
+                    ..Default::default()
+                },
+            );
+            return Ok((
+                BlockNo(sb.group_first_block(g).0 + start as u64),
+                len as u32,
+            ));
+        }
+        Err(FsError::NoSpace)
+    }
+
+    /// Frees `len` blocks from `start` (applied at commit; until then they
+    /// stay in use, so nobody reuses them early).
+    pub fn free_blocks(&mut self, start: BlockNo, len: u32) -> Result<()> {
+        let fs = self.fs();
+        fs.check_range(start, len as u64, || format!("free of {start}"))?;
+        let sb = fs.superblock();
+        let mut b = start.0;
+        let end = start.0 + len as u64;
+        while b < end {
+            let g = fs.group_of_block(BlockNo(b));
+            let first = sb.group_first_block(g).0;
+            let stop = end.min(first + sb.group_blocks(g) as u64);
+            self.record_block_free(g, (b - first) as u32, (stop - b) as u32);
+            self.adjust_group(
+                g,
+                GroupDelta {
+                    free_blocks: (stop - b) as i64,
+                    ..Default::default()
+                },
+            );
+            b = stop;
+        }
+        Ok(())
+    }
+}
+
+/// A run of free bits: `want` of them from `from` on, else the first free
+/// stretch from `from`, else the same from the group start.
+fn find_run(
+    bm: &Bitmap<Vec<u8>>,
+    from: usize,
+    limit: usize,
+    want: usize,
+) -> Option<(usize, usize)> {
+    if let Some(s) = bm.find_zero_run(from, limit, want) {
+        return Some((s, want));
+    }
+    for origin in [from, 0] {
+        if let Some(s) = bm.find_first_zero(origin, limit) {
+            let mut e = s;
+            while e < limit && e - s < want && !bm.get(e) {
+                e += 1;
+            }
+            return Some((s, e - s));
+        }
+    }
+    None
+}
+
+/// Applies one group's recorded bit changes to its bitmap bytes; a block
+/// allocated twice or freed while free is damage.
+pub(crate) fn apply_block_bits(bytes: &mut [u8], changes: &[(u32, bool)], g: u32) -> Result<()> {
+    let mut bm = Bitmap::new(bytes);
+    for &(bit, set) in changes {
+        if bm.get(bit as usize) == set {
+            let what = if set {
+                "allocated twice"
+            } else {
+                "freed while free"
+            };
+            return Err(error::corrupt(
+                format!("group {g} block bitmap"),
+                format!("bit {bit} {what}"),
+            ));
+        }
+        if set {
+            bm.set(bit as usize)
+        } else {
+            bm.clear(bit as usize)
+        }
+    }
+    Ok(())
+}
