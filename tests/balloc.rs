@@ -191,7 +191,7 @@ fn concurrent_allocations_are_disjoint_and_drops_release() {
             let fs = fs.clone();
             std::thread::spawn(move || {
                 let mut mine = Vec::new();
-                for _ in 0..50 {
+                for _ in 0..200 {
                     let mut tx = fs.begin().unwrap();
                     let (b, n) = tx.alloc_blocks(BlockNo(2000), 3).unwrap();
                     tx.commit().unwrap();

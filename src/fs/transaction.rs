@@ -121,6 +121,15 @@ impl<'a> Transaction<'a> {
     pub fn commit(mut self) -> Result<()> {
         let fs = self.fs;
         let sb = fs.superblock();
+        // The group locks of every bitmap this commit changes, ascending and
+        // before the commit lock: allocators read a bitmap and its checksum
+        // (in the descriptor) under that lock, and must never see the new
+        // bitmap with the old descriptor.
+        let _group_locks: Vec<_> = self
+            .block_bits
+            .keys()
+            .map(|&g| fs.alloc_state[g as usize].lock())
+            .collect();
         let _commit = fs.commit_lock.lock();
         let mut shared: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
 
