@@ -16,6 +16,8 @@ use crate::ext4::group::BG_BLOCK_UNINIT;
 pub(crate) struct GroupAlloc {
     /// Blocks (group-relative) handed to transactions not yet committed.
     pub reserved: BTreeSet<u32>,
+    /// Inode bits (group-relative) likewise.
+    pub reserved_inodes: BTreeSet<u32>,
 }
 
 impl Fs {
@@ -183,21 +185,18 @@ fn find_run(
     None
 }
 
-/// Applies one group's recorded bit changes to its bitmap bytes; a block
-/// allocated twice or freed while free is damage.
-pub(crate) fn apply_block_bits(bytes: &mut [u8], changes: &[(u32, bool)], g: u32) -> Result<()> {
+/// Applies one group's recorded bit changes to a bitmap's bytes; a block or
+/// inode allocated twice or freed while free is damage.
+pub(crate) fn apply_bits(bytes: &mut [u8], changes: &[(u32, bool)], what: &str) -> Result<()> {
     let mut bm = Bitmap::new(bytes);
     for &(bit, set) in changes {
         if bm.get(bit as usize) == set {
-            let what = if set {
+            let how = if set {
                 "allocated twice"
             } else {
                 "freed while free"
             };
-            return Err(error::corrupt(
-                format!("group {g} block bitmap"),
-                format!("bit {bit} {what}"),
-            ));
+            return Err(error::corrupt(what.to_string(), format!("bit {bit} {how}")));
         }
         if set {
             bm.set(bit as usize)

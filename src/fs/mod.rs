@@ -10,6 +10,7 @@ pub mod dir;
 pub mod error;
 pub mod extents;
 pub mod file;
+pub mod ialloc;
 pub mod image;
 pub mod inode;
 pub mod namei;

@@ -17,10 +17,10 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::balloc::apply_block_bits;
+use super::balloc::apply_bits;
 use super::{Fs, FsError, Result, error};
-use crate::ext4::bitmap::block_bitmap_checksum;
-use crate::ext4::group::{BG_BLOCK_UNINIT, GroupDesc};
+use crate::ext4::bitmap::{block_bitmap_checksum, inode_bitmap_checksum};
+use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use crate::ext4::inode::{Inode, set_inode_checksum};
 use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, set_superblock_checksum};
 use crate::ext4::{BlockNo, InodeNo};
@@ -44,8 +44,12 @@ pub struct Transaction<'a> {
     groups: BTreeMap<u32, GroupDelta>,
     /// Block bitmap changes per group: (bit, set).
     block_bits: BTreeMap<u32, Vec<(u32, bool)>>,
+    /// Inode bitmap changes per group: (bit, set).
+    inode_bits: BTreeMap<u32, Vec<(u32, bool)>>,
     /// Reservations to release when the transaction ends: (group, bit).
     reserved: Vec<(u32, u32)>,
+    /// Inode reservations likewise.
+    reserved_inodes: Vec<(u32, u32)>,
 }
 
 impl Fs {
@@ -60,7 +64,9 @@ impl Fs {
             inodes: BTreeMap::new(),
             groups: BTreeMap::new(),
             block_bits: BTreeMap::new(),
+            inode_bits: BTreeMap::new(),
             reserved: Vec::new(),
+            reserved_inodes: Vec::new(),
         })
     }
 }
@@ -99,6 +105,29 @@ impl<'a> Transaction<'a> {
             bits.push((bit, true));
             self.reserved.push((g, bit));
         }
+    }
+
+    /// Inodes this transaction allocated in group `g`.
+    pub(crate) fn pending_inode_bits(&self, g: u32) -> impl Iterator<Item = &u32> {
+        self.inode_bits
+            .get(&g)
+            .into_iter()
+            .flatten()
+            .filter(|(_, set)| *set)
+            .map(|(bit, _)| bit)
+    }
+
+    /// Records an inode allocation. A group holding inodes must have an
+    /// initialised block bitmap (e2fsck insists), so a BLOCK_UNINIT group's
+    /// bitmap is written too.
+    pub(crate) fn record_inode_alloc(&mut self, g: u32, bit: u32) {
+        self.inode_bits.entry(g).or_default().push((bit, true));
+        self.reserved_inodes.push((g, bit));
+        self.block_bits.entry(g).or_default();
+    }
+
+    pub(crate) fn record_inode_free(&mut self, g: u32, bit: u32) {
+        self.inode_bits.entry(g).or_default().push((bit, false));
     }
 
     pub(crate) fn record_block_free(&mut self, g: u32, start: u32, len: u32) {
@@ -153,7 +182,7 @@ impl<'a> Transaction<'a> {
             for (&g, changes) in &self.block_bits {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
                 let mut bytes = fs.block_bitmap(g)?;
-                apply_block_bits(&mut bytes, changes, g)?;
+                apply_bits(&mut bytes, changes, &format!("group {g} block bitmap"))?;
                 if sb.metadata_csum() {
                     let c = block_bitmap_checksum(
                         fs.csum_seed(),
@@ -163,6 +192,27 @@ impl<'a> Transaction<'a> {
                 }
                 gd.flags &= !BG_BLOCK_UNINIT;
                 shared.insert(gd.block_bitmap.0, bytes);
+            }
+            let ipg = sb.inodes_per_group;
+            for (&g, changes) in &self.inode_bits {
+                let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
+                let mut bytes = fs.inode_bitmap(g)?;
+                apply_bits(&mut bytes, changes, &format!("group {g} inode bitmap"))?;
+                if sb.metadata_csum() {
+                    let c = inode_bitmap_checksum(fs.csum_seed(), &bytes[..ipg as usize / 8]);
+                    gd.inode_bitmap_csum = if sb.desc_size >= 64 { c } else { c & 0xFFFF };
+                }
+                gd.flags &= !BG_INODE_UNINIT;
+                // No used inode may lie in the tail the descriptor calls unused.
+                if let Some(top) = changes
+                    .iter()
+                    .filter(|(_, set)| *set)
+                    .map(|(bit, _)| *bit)
+                    .max()
+                {
+                    gd.itable_unused = gd.itable_unused.min(ipg - (top + 1));
+                }
+                shared.insert(gd.inode_bitmap.0, bytes);
             }
             let ds = sb.desc_size as usize;
             for &g in &touched {
@@ -215,6 +265,12 @@ impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         for (g, bit) in self.reserved.drain(..) {
             self.fs.alloc_state[g as usize].lock().reserved.remove(&bit);
+        }
+        for (g, bit) in self.reserved_inodes.drain(..) {
+            self.fs.alloc_state[g as usize]
+                .lock()
+                .reserved_inodes
+                .remove(&bit);
         }
     }
 }
