@@ -5,63 +5,20 @@
 //! reservation back.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use fuse4fs::ext4::BlockNo;
-use fuse4fs::fs::{Fs, FsError, FsOptions};
+use fuse4fs::fs::FsError;
+
+mod common;
+use common::{fsck, groups_flagged, have, mkfs, open_rw as rw};
 
 fn tools() -> bool {
-    ["mkfs.ext4", "e2fsck", "dumpe2fs"]
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok())
+    have(&["mkfs.ext4", "e2fsck", "dumpe2fs"])
 }
 
-fn mkfs(dir: &Path, args: &[&str], size: &str) -> PathBuf {
-    let img = dir.join("img");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .args(args)
-        .arg(&img)
-        .arg(size)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    img
-}
-
-fn rw(img: &Path) -> Fs {
-    Fs::open(
-        img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
-
-fn fsck(img: &Path) -> (bool, String) {
-    let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
-/// Groups dumpe2fs shows as BLOCK_UNINIT.
-fn uninit_groups(img: &Path) -> Vec<u32> {
-    let out = Command::new("dumpe2fs").arg(img).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with("Group ") && l.contains("BLOCK_UNINIT"))
-        .filter_map(|l| l[6..].split(':').next()?.trim().parse().ok())
-        .collect()
+fn uninit_groups(img: &std::path::Path) -> Vec<u32> {
+    groups_flagged(img, "BLOCK_UNINIT")
 }
 
 fn cycle_in_uninit_group(args: &[&str]) {

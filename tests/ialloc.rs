@@ -4,80 +4,20 @@
 //! transactions get distinct inodes.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::{Fs, FsError, FsOptions};
+use fuse4fs::fs::FsError;
+
+mod common;
+use common::{dumpe2fs_groups as group_info, fsck, groups_flagged, have, mkfs, open_rw as rw};
 
 fn tools() -> bool {
-    ["mkfs.ext4", "e2fsck", "dumpe2fs"]
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok())
+    have(&["mkfs.ext4", "e2fsck", "dumpe2fs"])
 }
 
-fn mkfs(dir: &Path, args: &[&str], size: &str) -> PathBuf {
-    let img = dir.join("img");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .args(args)
-        .arg(&img)
-        .arg(size)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    img
-}
-
-fn rw(img: &Path) -> Fs {
-    Fs::open(
-        img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
-}
-
-fn fsck(img: &Path) -> (bool, String) {
-    let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
-fn inode_uninit_groups(img: &Path) -> usize {
-    let out = Command::new("dumpe2fs").arg(img).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with("Group ") && l.contains("INODE_UNINIT"))
-        .count()
-}
-
-/// Per group: (flags text, unused inodes) as dumpe2fs prints them.
-fn group_info(img: &Path) -> Vec<(String, u32)> {
-    let out = Command::new("dumpe2fs").arg(img).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let mut groups: Vec<(String, u32)> = Vec::new();
-    for l in text.lines() {
-        // "Group N: (Blocks ...)", not "Group descriptor size: ...".
-        if l.strip_prefix("Group ")
-            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
-        {
-            groups.push((l.to_string(), 0));
-        } else if let (Some(g), Some(i)) = (groups.last_mut(), l.find(" unused inodes")) {
-            let num = l[..i].rsplit(' ').next().unwrap().trim();
-            g.1 = num.parse().unwrap_or(0);
-        }
-    }
-    groups
+fn inode_uninit_groups(img: &std::path::Path) -> usize {
+    groups_flagged(img, "INODE_UNINIT").len()
 }
 
 fn cycle(args: &[&str]) {

@@ -11,10 +11,11 @@ use fuse4fs::ext4::inode::Timestamp;
 use fuse4fs::fs::transaction::GroupDelta;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
+mod common;
+use common::{assert_fsck_clean, fsck, have, mkfs, open_rw as rw};
+
 fn have_tools() -> bool {
-    ["mkfs.ext4", "e2fsck", "debugfs"]
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok())
+    have(&["mkfs.ext4", "e2fsck", "debugfs"])
 }
 
 /// An image holding files f0..f7 (neighbours in one inode-table block).
@@ -24,49 +25,13 @@ fn image(dir: &Path) -> PathBuf {
     for i in 0..8 {
         std::fs::write(src.join(format!("f{i}")), format!("file {i}")).unwrap();
     }
-    let img = dir.join("img");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-b", "4096", "-d"])
-        .arg(&src)
-        .arg(&img)
-        .arg("16M")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    img
-}
-
-fn rw(img: &Path) -> Fs {
-    Fs::open(
-        img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    let src = src.to_str().unwrap();
+    mkfs(dir, &["-b", "4096", "-d", src], "16M")
 }
 
 fn ino_of(fs: &Fs, name: &str) -> InodeNo {
     let root = fs.inode(InodeNo::ROOT).unwrap();
     fs.lookup(&root, name.as_bytes()).unwrap().ino
-}
-
-fn fsck_clean(img: &Path) {
-    let out = Command::new("e2fsck")
-        .args(["-fn"])
-        .arg(img)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "e2fsck -fn:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
 }
 
 #[test]
@@ -101,7 +66,7 @@ fn inode_changes_commit_and_e2fsck_agrees() {
             }
         )
     );
-    fsck_clean(&img);
+    assert_fsck_clean(&img);
     let stat = Command::new("debugfs")
         .args(["-R", "stat /f3"])
         .arg(&img)
@@ -165,12 +130,7 @@ fn group_counters_and_superblock_stay_consistent() {
     assert_eq!(fs.stats().free_inodes, before.free_inodes - 1);
     // e2fsck now sees counters that disagree with the bitmaps: proof the
     // descriptor and superblock were written (with valid checksums).
-    let out = Command::new("e2fsck")
-        .args(["-fn"])
-        .arg(&img)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, text) = fsck(&img);
     assert!(text.contains("Free blocks count wrong"), "{text}");
     assert!(!text.contains("checksum"), "{text}");
     // Undo: consistent again.
@@ -185,7 +145,7 @@ fn group_counters_and_superblock_stay_consistent() {
     );
     tx.commit().unwrap();
     assert_eq!(fs.stats(), before);
-    fsck_clean(&img);
+    assert_fsck_clean(&img);
 }
 
 #[test]
@@ -224,5 +184,5 @@ fn concurrent_commits_to_one_table_block_lose_nothing() {
             "{ino} lost an update"
         );
     }
-    fsck_clean(&img);
+    assert_fsck_clean(&img);
 }

@@ -1,0 +1,96 @@
+//! Helpers shared by the integration tests that build images with
+//! e2fsprogs and check them with e2fsck and dumpe2fs. Each test binary uses
+//! a subset, hence the dead_code allowance.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fuse4fs::fs::{Fs, FsOptions};
+
+/// Whether every named e2fsprogs tool is installed.
+pub fn have(tools: &[&str]) -> bool {
+    tools
+        .iter()
+        .all(|t| Command::new(t).arg("-V").output().is_ok())
+}
+
+/// `mkfs.ext4 -q -F ARGS DIR/img SIZE`; the image's path.
+pub fn mkfs(dir: &Path, args: &[&str], size: &str) -> PathBuf {
+    let img = dir.join("img");
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .args(args)
+        .arg(&img)
+        .arg(size)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    img
+}
+
+/// Opens an image for writing.
+pub fn open_rw(img: &Path) -> Fs {
+    Fs::open(
+        img,
+        &FsOptions {
+            writable: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// `e2fsck -fn`: whether it found the image clean, and what it said.
+pub fn fsck(img: &Path) -> (bool, String) {
+    let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Asserts `e2fsck -fn` finds the image clean.
+pub fn assert_fsck_clean(img: &Path) {
+    let (clean, text) = fsck(img);
+    assert!(clean, "e2fsck -fn:\n{text}");
+}
+
+/// Per group as dumpe2fs prints it: the "Group N: ... [FLAGS]" line and
+/// the unused-inode count.
+pub fn dumpe2fs_groups(img: &Path) -> Vec<(String, u32)> {
+    let out = Command::new("dumpe2fs").arg(img).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut groups: Vec<(String, u32)> = Vec::new();
+    for l in text.lines() {
+        // "Group N: (Blocks ...)", not "Group descriptor size: ...".
+        if l.strip_prefix("Group ")
+            .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            groups.push((l.to_string(), 0));
+        } else if let (Some(g), Some(i)) = (groups.last_mut(), l.find(" unused inodes")) {
+            g.1 = l[..i]
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap_or(0);
+        }
+    }
+    groups
+}
+
+/// Numbers of the groups whose dumpe2fs line carries `flag`.
+pub fn groups_flagged(img: &Path, flag: &str) -> Vec<u32> {
+    dumpe2fs_groups(img)
+        .iter()
+        .enumerate()
+        .filter(|(_, (line, _))| line.contains(flag))
+        .map(|(g, _)| g as u32)
+        .collect()
+}
