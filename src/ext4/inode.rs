@@ -398,6 +398,49 @@ impl Inode {
         Ok(())
     }
 
+    /// A fresh inode for slot `ino`: everything zero, the extra part sized
+    /// as the kernel sizes it for new inodes (s_want_extra_isize, 32 by
+    /// default, never more than the slot holds), empty in-inode xattrs.
+    pub fn new_empty(sb: &Superblock, ino: InodeNo) -> Self {
+        let isz = sb.inode_size as usize;
+        let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
+            let want = match sb.want_extra_isize {
+                0 => 32,
+                w => w as usize,
+            };
+            want.min(isz - GOOD_OLD_INODE_SIZE) & !3
+        } else {
+            0
+        };
+        let zero = Timestamp { sec: 0, nsec: 0 };
+        Inode {
+            ino,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            atime: zero,
+            ctime: zero,
+            mtime: zero,
+            crtime: (GOOD_OLD_INODE_SIZE + extra_isize >= 0x94).then_some(zero),
+            dtime: 0,
+            links_count: 0,
+            version: 0,
+            projid: None,
+            blocks_512: 0,
+            flags: 0,
+            block: [0; I_BLOCK_SIZE],
+            generation: Generation(0),
+            file_acl: 0,
+            extra_isize: extra_isize as u16,
+            ibody_xattrs: if isz > GOOD_OLD_INODE_SIZE {
+                vec![0; isz - GOOD_OLD_INODE_SIZE - extra_isize]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     pub fn file_type(&self) -> u16 {
         self.mode & mode::S_IFMT
     }

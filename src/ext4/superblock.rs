@@ -233,6 +233,8 @@ pub struct Superblock {
     pub desc_size: u16,
     pub first_meta_bg: u32,
     pub min_extra_isize: u16,
+    /// s_want_extra_isize: i_extra_isize for new inodes (0: the default).
+    pub want_extra_isize: u16,
     pub flags: u32,
     pub backup_bgs: [u32; 2],
     pub checksum_seed: u32,
@@ -300,6 +302,7 @@ impl Superblock {
             desc_size: if bit64 { le16(b, 0xFE) } else { 32 },
             first_meta_bg: le32(b, 0x104),
             min_extra_isize: le16(b, 0x15C),
+            want_extra_isize: le16(b, 0x15E),
             flags: le32(b, 0x160),
             backup_bgs: [le32(b, 0x24C), le32(b, 0x250)],
             checksum_seed: le32(b, 0x270),

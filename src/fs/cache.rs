@@ -58,6 +58,12 @@ impl BlockCache {
         self.shard(b).lock().put(b.0, bytes);
     }
 
+    /// Forgets block `b` (freed: its next use may be as file data, which
+    /// bypasses the cache).
+    pub fn remove(&self, b: BlockNo) {
+        self.shard(b).lock().pop(&b.0);
+    }
+
     /// Drops every cached block (after the image changed under us).
     pub fn clear(&self) {
         for s in &self.shards {

@@ -35,6 +35,26 @@ pub enum FsError {
     /// SEEK_DATA/SEEK_HOLE past the last data.
     #[error("no more data")]
     NoData,
+    #[error("operation not supported")]
+    Unsupported,
+    #[error("entry exists")]
+    Exists,
+    #[error("directory not empty")]
+    NotEmpty,
+    #[error("operation not permitted")]
+    Perm,
+    #[error("permission denied")]
+    Access,
+    #[error("too many links")]
+    TooManyLinks,
+    #[error("file too large")]
+    TooBig,
+    /// A value does not fit the buffer or the space it must go into.
+    #[error("result out of range")]
+    Range,
+    /// A mutation while the filesystem is marked erroneous and errors=remount-ro.
+    #[error("device or resource busy")]
+    Busy,
 }
 
 impl FsError {
@@ -53,6 +73,15 @@ impl FsError {
             FsError::NoData => libc::ENXIO,
             FsError::ReadOnly => libc::EROFS,
             FsError::NoSpace => libc::ENOSPC,
+            FsError::Unsupported => libc::EOPNOTSUPP,
+            FsError::Exists => libc::EEXIST,
+            FsError::NotEmpty => libc::ENOTEMPTY,
+            FsError::Perm => libc::EPERM,
+            FsError::Access => libc::EACCES,
+            FsError::TooManyLinks => libc::EMLINK,
+            FsError::TooBig => libc::EFBIG,
+            FsError::Range => libc::ERANGE,
+            FsError::Busy => libc::EBUSY,
         }
     }
 

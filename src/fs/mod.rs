@@ -5,19 +5,25 @@
 //! parallel (the cache is sharded, image reads are positioned).
 
 pub mod balloc;
+pub mod bmap;
 pub mod cache;
 pub mod dir;
+pub mod dir_entry;
 pub mod error;
+pub mod extent_write;
 pub mod extents;
 pub mod file;
 pub mod ialloc;
 pub mod image;
 pub mod inode;
+pub mod locks;
 pub mod namei;
 pub mod transaction;
 pub mod xattr;
+pub mod xattr_write;
 
 mod blockmap;
+mod blockmap_write;
 
 use std::fs::File;
 use std::path::Path;
@@ -79,6 +85,13 @@ pub struct Fs {
     cache: BlockCache,
     /// Per-group allocation state; each mutex is that group's lock.
     alloc_state: Vec<parking_lot::Mutex<balloc::GroupAlloc>>,
+    /// The superblock as last committed (free counts, orphan head, state,
+    /// feature bits); `sb` keeps the mount-time geometry.
+    live_sb: parking_lot::Mutex<Superblock>,
+    /// Inode locks (after the rename lock, before group locks).
+    pub(crate) inode_locks: locks::InodeLocks,
+    /// Serialises directory moves between parents (the VFS's rename mutex).
+    pub(crate) rename_lock: parking_lot::Mutex<()>,
     /// Serialises commits (the last lock in the order; see transaction.rs).
     commit_lock: parking_lot::Mutex<()>,
     csum_seed: u32,
@@ -150,6 +163,9 @@ impl Fs {
             cache,
             alloc_state: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
+            live_sb: parking_lot::Mutex::new(sb.clone()),
+            inode_locks: locks::InodeLocks::default(),
+            rename_lock: parking_lot::Mutex::new(()),
             overhead: 0,
             sb,
         };
@@ -275,6 +291,22 @@ impl Fs {
     pub(crate) fn read_data(&self, b: BlockNo, within: usize, buf: &mut [u8]) -> Result<()> {
         let off = b.0 * self.sb.block_size() as u64 + within as u64;
         Ok(self.image.read_exact_at(off, buf)?)
+    }
+
+    /// Writes file data straight to the image (data=ordered: callers write
+    /// data before committing the metadata that makes it reachable).
+    pub(crate) fn write_data(&self, b: BlockNo, within: usize, buf: &[u8]) -> Result<()> {
+        let bs = self.sb.block_size() as usize;
+        self.check_range(b, (within + buf.len()).div_ceil(bs) as u64, || {
+            format!("data write at {b}")
+        })?;
+        let off = b.0 * bs as u64 + within as u64;
+        Ok(self.image.write_all_at(off, buf)?)
+    }
+
+    /// The superblock as last committed (orphan head, feature bits, state).
+    pub fn live_superblock(&self) -> Superblock {
+        self.live_sb.lock().clone()
     }
 
     pub(crate) fn csum_seed(&self) -> u32 {

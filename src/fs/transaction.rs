@@ -15,6 +15,7 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
 use std::sync::Arc;
 
 use super::balloc::apply_bits;
@@ -22,7 +23,9 @@ use super::{Fs, FsError, Result, error};
 use crate::ext4::bitmap::{block_bitmap_checksum, inode_bitmap_checksum};
 use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use crate::ext4::inode::{Inode, set_inode_checksum};
-use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, set_superblock_checksum};
+use crate::ext4::superblock::{
+    SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
+};
 use crate::ext4::{BlockNo, InodeNo};
 
 /// Counter changes for one block group.
@@ -41,6 +44,12 @@ pub struct Transaction<'a> {
     fs: &'a Fs,
     owned: BTreeMap<u64, Vec<u8>>,
     inodes: BTreeMap<u32, Inode>,
+    /// Inodes newly allocated here: their whole slot is zeroed before the
+    /// inode is written, so no byte of a previous life survives.
+    fresh_inodes: BTreeSet<u32>,
+    /// Edits of the superblock's own fields (orphan list head, feature
+    /// bits), applied in order at commit to the live superblock.
+    sb_edits: Vec<SbEdit>,
     groups: BTreeMap<u32, GroupDelta>,
     /// Block bitmap changes per group: (bit, set).
     block_bits: BTreeMap<u32, Vec<(u32, bool)>>,
@@ -62,6 +71,8 @@ impl Fs {
             fs: self,
             owned: BTreeMap::new(),
             inodes: BTreeMap::new(),
+            fresh_inodes: BTreeSet::new(),
+            sb_edits: Vec::new(),
             groups: BTreeMap::new(),
             block_bits: BTreeMap::new(),
             inode_bits: BTreeMap::new(),
@@ -77,6 +88,47 @@ impl<'a> Transaction<'a> {
     /// through inodes the caller has locked.
     pub fn block_mut(&mut self, b: BlockNo) -> Result<&mut [u8]> {
         Ok(copy_on_first_use(self.fs, &mut self.owned, b)?.as_mut_slice())
+    }
+
+    /// A block newly allocated by this transaction, as an all-zero image
+    /// (never read: its old contents are garbage).
+    pub fn block_new(&mut self, b: BlockNo) -> &mut [u8] {
+        let bs = self.fs.block_size() as usize;
+        let v = self.owned.entry(b.0).or_default();
+        v.clear();
+        v.resize(bs, 0);
+        v.as_mut_slice()
+    }
+
+    /// Block `b` as this transaction sees it: its own new image if it has
+    /// one, else the committed block.
+    pub fn read_block(&self, b: BlockNo) -> Result<TxBlock<'_>> {
+        Ok(match self.owned.get(&b.0) {
+            Some(v) => TxBlock::Own(v),
+            None => TxBlock::Shared(self.fs.block(b)?),
+        })
+    }
+
+    /// Inode `ino` as this transaction sees it (its pending contents, else
+    /// the committed inode).
+    pub fn inode(&self, ino: InodeNo) -> Result<Inode> {
+        match self.inodes.get(&ino.0) {
+            Some(i) => Ok(i.clone()),
+            None => self.fs.inode(ino),
+        }
+    }
+
+    /// Records a newly allocated inode: its slot is cleared, then `inode`
+    /// written into it.
+    pub fn put_new_inode(&mut self, inode: Inode) {
+        self.fresh_inodes.insert(inode.ino.0);
+        self.put_inode(inode);
+    }
+
+    /// Changes the superblock's own fields at commit (applied in order to
+    /// the live superblock, under the commit lock).
+    pub fn edit_superblock(&mut self, edit: impl FnOnce(&mut Superblock) + Send + 'static) {
+        self.sb_edits.push(Box::new(edit));
     }
 
     /// Records `inode`'s new contents (written into its table block at
@@ -131,6 +183,13 @@ impl<'a> Transaction<'a> {
     }
 
     pub(crate) fn record_block_free(&mut self, g: u32, start: u32, len: u32) {
+        // A freed block's new image (if any) must not be written.
+        let first = self.fs.superblock().group_first_block(g).0;
+        let range = first + start as u64..first + (start + len) as u64;
+        let gone: Vec<u64> = self.owned.range(range).map(|(b, _)| *b).collect();
+        for b in gone {
+            self.owned.remove(&b);
+        }
         self.block_bits
             .entry(g)
             .or_default()
@@ -166,6 +225,9 @@ impl<'a> Transaction<'a> {
         for (ino, inode) in &self.inodes {
             let (blk, off) = fs.inode_location(InodeNo(*ino))?;
             let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + isz];
+            if self.fresh_inodes.contains(ino) {
+                raw.fill(0);
+            }
             inode.write_to(sb, raw)?;
             set_inode_checksum(sb, InodeNo(*ino), raw);
         }
@@ -177,7 +239,8 @@ impl<'a> Transaction<'a> {
             .copied()
             .collect();
         let mut new_groups = None;
-        if !touched.is_empty() {
+        let mut new_sb = None;
+        if !touched.is_empty() || !self.sb_edits.is_empty() {
             let mut groups = fs.groups.read().clone();
             for (&g, changes) in &self.block_bits {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
@@ -225,18 +288,22 @@ impl<'a> Transaction<'a> {
                 gd.write_to(sb, raw)?;
                 GroupDesc::set_checksum(sb, g, raw);
             }
-            let mut new_sb = sb.clone();
-            new_sb.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
-            new_sb.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
+            let mut live = fs.live_sb.lock().clone();
+            for edit in self.sb_edits.drain(..) {
+                edit(&mut live);
+            }
+            live.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+            live.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
             let bs = sb.block_size() as u64;
             let (blk, off) = (
                 BlockNo(SUPERBLOCK_OFFSET / bs),
                 (SUPERBLOCK_OFFSET % bs) as usize,
             );
             let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
-            new_sb.write_to(raw)?;
+            live.write_to(raw)?;
             set_superblock_checksum(raw);
             new_groups = Some(groups);
+            new_sb = Some(live);
         }
 
         let owned = std::mem::take(&mut self.owned);
@@ -256,8 +323,42 @@ impl<'a> Transaction<'a> {
         if let Some(groups) = new_groups {
             *fs.groups.write() = groups;
         }
+        if let Some(live) = new_sb {
+            *fs.live_sb.lock() = live;
+        }
+        // A freed block's next life may be file data, written around the
+        // cache: forget it now.
+        for (g, changes) in &self.block_bits {
+            let first = sb.group_first_block(*g).0;
+            for &(bit, set) in changes {
+                if !set {
+                    fs.cache.remove(BlockNo(first + bit as u64));
+                }
+            }
+        }
         // Reservations are released by Drop, after the bitmaps are visible.
         Ok(())
+    }
+}
+
+/// A deferred change of the superblock's own fields.
+type SbEdit = Box<dyn FnOnce(&mut Superblock) + Send>;
+
+/// A block as a transaction sees it.
+pub enum TxBlock<'t> {
+    /// This transaction's new image.
+    Own(&'t [u8]),
+    /// The committed block.
+    Shared(super::cache::Block),
+}
+
+impl Deref for TxBlock<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            TxBlock::Own(b) => b,
+            TxBlock::Shared(b) => b,
+        }
     }
 }
 

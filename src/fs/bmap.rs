@@ -1,0 +1,83 @@
+//! Mapping file blocks for writing: the one entry point the write path,
+//! directories and truncate use, dispatched to the extent tree
+//! (extent_write.rs) or the ext2/3 block map (blockmap_write.rs).
+
+use super::extents::Mapping;
+use super::transaction::Transaction;
+use super::{FsError, Result};
+use crate::ext4::BlockNo;
+use crate::ext4::inode::{Inode, flags};
+
+/// Physical blocks backing `len` logical blocks from `lblk`, for a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub lblk: u64,
+    pub pblk: BlockNo,
+    pub len: u64,
+    /// The blocks' contents are undefined (newly allocated, or converted
+    /// from unwritten): the caller must write or zero every byte of them.
+    pub fresh: bool,
+}
+
+impl Transaction<'_> {
+    /// Maps logical blocks `[lblk, lblk + len)` of `inode` for writing:
+    /// holes get new blocks (near the file's other blocks), unwritten
+    /// extents in the range become written. Updates the inode's mapping
+    /// and i_blocks in `inode` (the caller puts it). Returns the runs in
+    /// logical order, covering the whole range.
+    pub fn map_write(&mut self, inode: &mut Inode, lblk: u64, len: u64) -> Result<Vec<Run>> {
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        if inode.has_flag(flags::EXTENTS) {
+            self.extent_map_write(inode, lblk, len)
+        } else if inode.has_flag(flags::INLINE_DATA) {
+            Err(FsError::Invalid)
+        } else {
+            self.blockmap_map_write(inode, lblk, len)
+        }
+    }
+
+    /// The mapping of `lblk` as this transaction sees it.
+    pub fn map(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
+        if inode.has_flag(flags::EXTENTS) {
+            self.extent_map(inode, lblk)
+        } else {
+            self.blockmap_map(inode, lblk)
+        }
+    }
+
+    /// Frees every block mapped at or after logical block `from`, and the
+    /// index or indirect blocks no longer needed (truncate).
+    pub fn unmap_from(&mut self, inode: &mut Inode, from: u64) -> Result<()> {
+        if inode.has_flag(flags::EXTENTS) {
+            self.extent_unmap(inode, from, u64::MAX)
+        } else {
+            self.blockmap_unmap(inode, from, u64::MAX)
+        }
+    }
+
+    /// Frees the blocks mapped in `[start, end)`, leaving a hole (punch).
+    pub fn unmap_range(&mut self, inode: &mut Inode, start: u64, end: u64) -> Result<()> {
+        if inode.has_flag(flags::EXTENTS) {
+            self.extent_unmap(inode, start, end)
+        } else {
+            self.blockmap_unmap(inode, start, end)
+        }
+    }
+
+    /// Allocates unwritten extents over the holes in `[lblk, lblk + len)`
+    /// (fallocate). Extent-mapped files only, as in the kernel.
+    pub fn map_prealloc(&mut self, inode: &mut Inode, lblk: u64, len: u64) -> Result<()> {
+        if !inode.has_flag(flags::EXTENTS) {
+            return Err(FsError::Unsupported);
+        }
+        self.extent_prealloc(inode, lblk, len)
+    }
+
+    /// Adds `n` blocks to the inode's i_blocks (negative to remove).
+    pub(crate) fn charge_blocks(&self, inode: &mut Inode, n: i64) {
+        let per = self.fs().block_size() as i64 / 512;
+        inode.blocks_512 = (inode.blocks_512 as i64 + n * per).max(0) as u64;
+    }
+}
