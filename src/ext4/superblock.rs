@@ -477,6 +477,35 @@ impl Superblock {
         Ok(())
     }
 
+    /// Refuses, naming them, features whose invariants a writer would have
+    /// to keep and this implementation does not (quotas, multi-mount
+    /// protection, large-xattr inodes, encryption, casefolding, an orphan
+    /// file with entries, the read-only flag).
+    pub fn check_features_for_write(&self) -> Result<(), FormatError> {
+        let refused: &[(bool, &str)] = &[
+            (self.feature_ro_compat & ro_compat::QUOTA != 0, "quota"),
+            (self.feature_ro_compat & ro_compat::PROJECT != 0, "project"),
+            (self.feature_ro_compat & ro_compat::READONLY != 0, "read-only"),
+            (
+                self.feature_ro_compat & ro_compat::ORPHAN_PRESENT != 0,
+                "orphan_present (run e2fsck)",
+            ),
+            (self.feature_incompat & incompat::MMP != 0, "mmp"),
+            (self.feature_incompat & incompat::EA_INODE != 0, "ea_inode"),
+            (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
+            (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
+        ];
+        let names: Vec<&str> = refused.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
+        if names.is_empty() {
+            Ok(())
+        } else {
+            Err(FormatError::Unsupported(format!(
+                "writing with feature {}",
+                names.join(", ")
+            )))
+        }
+    }
+
     pub fn has_compat(&self, f: u32) -> bool {
         self.feature_compat & f != 0
     }

@@ -55,6 +55,9 @@ pub enum FsError {
     /// A mutation while the filesystem is marked erroneous and errors=remount-ro.
     #[error("device or resource busy")]
     Busy,
+    /// fallocate on something that is not a regular file.
+    #[error("no such device")]
+    NoDev,
 }
 
 impl FsError {
@@ -82,6 +85,7 @@ impl FsError {
             FsError::TooBig => libc::EFBIG,
             FsError::Range => libc::ERANGE,
             FsError::Busy => libc::EBUSY,
+            FsError::NoDev => libc::ENODEV,
         }
     }
 

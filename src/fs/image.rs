@@ -9,13 +9,17 @@ pub struct Image {
     file: RandomAccessFile,
     len: u64,
     writable: bool,
+    /// A second handle on the same file, for fdatasync.
+    sync_handle: File,
 }
 
 impl Image {
     /// Wraps an open image file; `writable` when it was opened for writing.
     pub fn new(file: File, writable: bool) -> io::Result<Self> {
         let len = image_len(&file)?;
+        let sync_handle = file.try_clone()?;
         Ok(Image {
+            sync_handle,
             file: RandomAccessFile::try_new(file)?,
             len,
             writable,
@@ -77,6 +81,16 @@ impl Image {
         self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
         let mut f = &self.file;
         f.write_all_at(offset, buf)
+    }
+}
+
+impl Image {
+    /// Makes every write so far durable (fdatasync).
+    pub fn sync(&self) -> io::Result<()> {
+        if self.writable {
+            self.sync_handle.sync_data()?;
+        }
+        Ok(())
     }
 }
 

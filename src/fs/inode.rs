@@ -61,7 +61,10 @@ impl Fs {
             return Err(FsError::Stale);
         }
         let inode = self.inode(ino)?;
-        if inode.is_unused() || generation.is_some_and(|g| g != inode.generation) {
+        // An inode without links lives on while it is open (unlinked or
+        // O_TMPFILE files).
+        let gone = inode.is_unused() && !self.is_open(ino);
+        if gone || generation.is_some_and(|g| g != inode.generation) {
             return Err(FsError::Stale);
         }
         Ok(inode)

@@ -6,19 +6,26 @@
 
 pub mod balloc;
 pub mod bmap;
+pub mod create;
 pub mod cache;
 pub mod dir;
 pub mod dir_entry;
 pub mod error;
 pub mod extent_write;
 pub mod extents;
+pub mod fallocate;
 pub mod file;
 pub mod ialloc;
 pub mod image;
 pub mod inode;
 pub mod locks;
 pub mod namei;
+pub mod orphan;
+pub mod remove;
+pub mod rename;
+pub mod setattr;
 pub mod transaction;
+pub mod write;
 pub mod xattr;
 pub mod xattr_write;
 
@@ -90,6 +97,10 @@ pub struct Fs {
     live_sb: parking_lot::Mutex<Superblock>,
     /// Inode locks (after the rename lock, before group locks).
     pub(crate) inode_locks: locks::InodeLocks,
+    /// Open counts (an unlinked inode lives until its last release).
+    opens: orphan::OpenTable,
+    /// Serialises changes of the orphan list (after the inode locks).
+    orphan_lock: parking_lot::Mutex<()>,
     /// Serialises directory moves between parents (the VFS's rename mutex).
     pub(crate) rename_lock: parking_lot::Mutex<()>,
     /// Serialises commits (the last lock in the order; see transaction.rs).
@@ -135,6 +146,9 @@ impl Fs {
             })?;
         let sb = Superblock::parse(&raw).map_err(fmt)?;
         sb.check_features_for_read().map_err(fmt)?;
+        if opts.writable {
+            sb.check_features_for_write().map_err(fmt)?;
+        }
         if sb.has_incompat(incompat::RECOVER) {
             return Err(OpenError::NeedsRecovery {
                 path: p.to_string(),
@@ -166,6 +180,8 @@ impl Fs {
             live_sb: parking_lot::Mutex::new(sb.clone()),
             inode_locks: locks::InodeLocks::default(),
             rename_lock: parking_lot::Mutex::new(()),
+            opens: orphan::OpenTable::default(),
+            orphan_lock: parking_lot::Mutex::new(()),
             overhead: 0,
             sb,
         };

@@ -1,0 +1,137 @@
+//! fallocate(2): preallocation (unwritten extents), PUNCH_HOLE and
+//! ZERO_RANGE.
+
+use super::create::now;
+use super::extents::Backing;
+use super::transaction::Transaction;
+use super::{Fs, FsError, Result};
+use crate::ext4::InodeNo;
+use crate::ext4::inode::{Inode, flags};
+
+pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
+pub const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
+pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+
+impl Fs {
+    /// fallocate(2) on regular file `ino` over `[offset, offset + len)`.
+    /// COLLAPSE_RANGE, INSERT_RANGE and anything else: EOPNOTSUPP.
+    pub fn fallocate(&self, ino: InodeNo, offset: u64, len: u64, mode: u32) -> Result<()> {
+        let known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+        if mode & !known != 0 {
+            return Err(FsError::Unsupported);
+        }
+        let punch = mode & FALLOC_FL_PUNCH_HOLE != 0;
+        let zero = mode & FALLOC_FL_ZERO_RANGE != 0;
+        if len == 0 || (punch && (zero || mode & FALLOC_FL_KEEP_SIZE == 0)) {
+            return Err(FsError::Invalid);
+        }
+        let end = offset.checked_add(len).ok_or(FsError::TooBig)?;
+        let _locks = self.inode_locks.lock(&[ino]);
+        let mut tx = self.begin()?;
+        let mut inode = tx.inode(ino)?;
+        if !inode.is_reg() {
+            return Err(if inode.is_dir() { FsError::IsDir } else { FsError::NoDev });
+        }
+        if end > self.max_file_size(&inode) {
+            return Err(FsError::TooBig);
+        }
+        if inode.has_flag(flags::INLINE_DATA) {
+            self.uninline(&mut tx, &mut inode)?;
+        }
+        // As ext4_fallocate: block-mapped files can only punch.
+        if !punch && !inode.has_flag(flags::EXTENTS) {
+            return Err(FsError::Unsupported);
+        }
+        let bs = self.block_size() as u64;
+        let mut zero_after = Vec::new();
+        if punch || zero {
+            // Whole blocks inside the range go (punch) or become unwritten
+            // (zero); the partial blocks at its edges are zeroed in place.
+            let (first_full, end_full) = (offset.div_ceil(bs), end / bs);
+            for (s, e) in edge_pieces(offset, end, bs) {
+                self.zero_bytes(&mut tx, &mut inode, s, e, !punch, &mut zero_after)?;
+            }
+            if first_full < end_full {
+                tx.unmap_range(&mut inode, first_full, end_full)?;
+                if zero {
+                    tx.map_prealloc(&mut inode, first_full, end_full - first_full)?;
+                }
+            }
+        } else {
+            tx.map_prealloc(&mut inode, offset / bs, (end - 1) / bs - offset / bs + 1)?;
+        }
+        let t = now();
+        if !punch && mode & FALLOC_FL_KEEP_SIZE == 0 && end > inode.size {
+            inode.size = end;
+            self.note_large_file(&mut tx, end);
+            inode.mtime = t;
+        }
+        if punch || zero {
+            inode.mtime = t;
+        }
+        inode.ctime = t;
+        tx.put_inode(inode);
+        tx.commit()?;
+        for (b, within, n) in zero_after {
+            self.write_data(b, within, &vec![0u8; n])?;
+        }
+        Ok(())
+    }
+
+    /// Zeroes bytes `[s, e)` (within one block) if they are backed by
+    /// written data; with `allocate`, a hole there gets a zeroed block.
+    /// Overwrites of existing data are deferred to after the commit (in
+    /// `later`), so a failed call changes nothing.
+    fn zero_bytes(
+        &self,
+        tx: &mut Transaction<'_>,
+        inode: &mut Inode,
+        s: u64,
+        e: u64,
+        allocate: bool,
+        later: &mut Vec<(crate::ext4::BlockNo, usize, usize)>,
+    ) -> Result<()> {
+        let bs = self.block_size() as u64;
+        match tx.map(inode, s / bs)?.backing {
+            Backing::Data(b) => later.push((b, (s % bs) as usize, (e - s) as usize)),
+            Backing::Hole if allocate => {
+                self.write_blocks(tx, inode, s, &vec![0u8; (e - s) as usize])?;
+            }
+            Backing::Hole | Backing::Unwritten => {}
+        }
+        Ok(())
+    }
+}
+
+/// The partial-block pieces at the edges of `[s, e)`: at most two, each
+/// inside one block.
+fn edge_pieces(s: u64, e: u64, bs: u64) -> Vec<(u64, u64)> {
+    if s / bs == (e - 1) / bs {
+        if s % bs == 0 && e % bs == 0 {
+            return Vec::new();
+        }
+        return vec![(s, e)];
+    }
+    let mut v = Vec::new();
+    if s % bs != 0 {
+        v.push((s, (s / bs + 1) * bs));
+    }
+    if e % bs != 0 {
+        v.push(((e / bs) * bs, e));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edge_pieces;
+
+    #[test]
+    fn edges_of_ranges() {
+        assert_eq!(edge_pieces(0, 4096, 4096), vec![]);
+        assert_eq!(edge_pieces(10, 20, 4096), vec![(10, 20)]);
+        assert_eq!(edge_pieces(10, 8192, 4096), vec![(10, 4096)]);
+        assert_eq!(edge_pieces(4096, 9000, 4096), vec![(8192, 9000)]);
+        assert_eq!(edge_pieces(100, 9000, 4096), vec![(100, 4096), (8192, 9000)]);
+    }
+}

@@ -1,0 +1,212 @@
+//! Open counts and the orphan list.
+//!
+//! An inode whose last name goes while it is open stays allocated, with no
+//! links, on the superblock's orphan list (s_last_orphan, chained through
+//! i_dtime, as ext4's classic list), until its last release frees it. A
+//! normal read-write mount frees the orphans a crash left behind.
+//!
+//! The orphan lock comes after the inode locks: whoever changes the list
+//! holds the inodes it edits, then the orphan lock until its transaction
+//! has committed, so two changes never work from the same head.
+
+use std::collections::HashMap;
+
+use super::transaction::Transaction;
+use super::{Fs, Result, error};
+use crate::ext4::InodeNo;
+use crate::ext4::inode::Inode;
+
+/// Open counts by inode number.
+#[derive(Default)]
+pub struct OpenTable {
+    counts: parking_lot::Mutex<HashMap<u32, u32>>,
+}
+
+impl Fs {
+    /// Records one more open of `ino`.
+    pub fn opened(&self, ino: InodeNo) {
+        *self.opens.counts.lock().entry(ino.0).or_default() += 1;
+    }
+
+    /// Drops one open; returns how many remain.
+    pub(crate) fn open_count_drop(&self, ino: InodeNo) -> u32 {
+        let mut c = self.opens.counts.lock();
+        match c.get_mut(&ino.0) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                *n
+            }
+            _ => {
+                c.remove(&ino.0);
+                0
+            }
+        }
+    }
+
+    /// Whether `ino` is open.
+    pub(crate) fn is_open(&self, ino: InodeNo) -> bool {
+        self.opens.counts.lock().contains_key(&ino.0)
+    }
+
+    /// One release of `ino`: after the last one, an inode without links is
+    /// freed and leaves the orphan list.
+    pub fn released(&self, ino: InodeNo) -> Result<()> {
+        if self.open_count_drop(ino) > 0 || !self.writable() {
+            return Ok(());
+        }
+        self.reap_orphan(ino)
+    }
+
+    /// Frees the orphan `ino` if it has no links and nobody holds it open.
+    fn reap_orphan(&self, ino: InodeNo) -> Result<()> {
+        loop {
+            let pred = {
+                let _o = self.orphan_lock.lock();
+                self.orphan_pred(ino)?
+            };
+            let mut set = vec![ino];
+            set.extend(pred);
+            let _locks = self.inode_locks.lock(&set);
+            let _o = self.orphan_lock.lock();
+            if self.orphan_pred(ino)? != pred {
+                continue;
+            }
+            let mut inode = self.inode(ino)?;
+            if inode.links_count != 0 || self.is_open(ino) || !self.on_orphan_list(ino)? {
+                return Ok(());
+            }
+            let mut tx = self.begin()?;
+            self.orphan_remove(&mut tx, &mut inode, pred)?;
+            self.free_inode_and_blocks(&mut tx, &mut inode)?;
+            tx.put_inode(inode);
+            return tx.commit();
+        }
+    }
+
+    /// Puts `inode` at the head of the orphan list (caller holds the orphan
+    /// lock until commit).
+    pub(crate) fn orphan_add(&self, tx: &mut Transaction<'_>, inode: &mut Inode) {
+        inode.dtime = self.live_sb.lock().last_orphan;
+        let ino = inode.ino.0;
+        tx.edit_superblock(move |sb| sb.last_orphan = ino);
+    }
+
+    /// Takes `inode` off the list; `pred` is the orphan before it (None:
+    /// it is the head). Caller holds the orphan lock and both inode locks.
+    fn orphan_remove(&self, tx: &mut Transaction<'_>, inode: &mut Inode, pred: Option<InodeNo>) -> Result<()> {
+        let next = inode.dtime;
+        match pred {
+            None => tx.edit_superblock(move |sb| sb.last_orphan = next),
+            Some(p) => {
+                let mut p = tx.inode(p)?;
+                p.dtime = next;
+                tx.put_inode(p);
+            }
+        }
+        inode.dtime = 0;
+        Ok(())
+    }
+
+    /// As [`orphan_remove`] for a caller that holds only `inode`'s lock
+    /// (linkat of an O_TMPFILE file): works when it is the head; otherwise
+    /// it is left on the list with its links restored, and the next mount
+    /// takes it off (an orphan with links is only truncated to its size).
+    ///
+    /// [`orphan_remove`]: Fs::orphan_remove
+    pub(crate) fn orphan_unlink_head_or_pred(&self, tx: &mut Transaction<'_>, inode: &mut Inode) -> Result<()> {
+        if self.live_sb.lock().last_orphan == inode.ino.0 {
+            self.orphan_remove(tx, inode, None)?;
+        }
+        Ok(())
+    }
+
+    /// The orphan just before `ino` in the list (None when `ino` is the
+    /// head or absent).
+    fn orphan_pred(&self, ino: InodeNo) -> Result<Option<InodeNo>> {
+        let mut prev = None;
+        for cur in self.orphan_list()? {
+            if cur == ino {
+                return Ok(prev);
+            }
+            prev = Some(cur);
+        }
+        Ok(None)
+    }
+
+    fn on_orphan_list(&self, ino: InodeNo) -> Result<bool> {
+        Ok(self.orphan_list()?.contains(&ino))
+    }
+
+    /// The orphan list, head first; a loop or a bad number is damage.
+    fn orphan_list(&self) -> Result<Vec<InodeNo>> {
+        let sb = self.superblock();
+        let mut out = Vec::new();
+        let mut cur = self.live_sb.lock().last_orphan;
+        while cur != 0 {
+            if cur < sb.first_ino || cur > sb.inodes_count || out.len() > sb.inodes_count as usize {
+                return Err(error::corrupt("orphan list", format!("bad inode {cur}")));
+            }
+            if out.contains(&InodeNo(cur)) {
+                return Err(error::corrupt("orphan list", format!("loop at inode {cur}")));
+            }
+            out.push(InodeNo(cur));
+            cur = self.inode(InodeNo(cur))?.dtime;
+        }
+        Ok(out)
+    }
+
+    /// At a read-write mount: frees every orphan a crash left (nothing is
+    /// open yet). Returns how many were freed.
+    pub fn cleanup_orphans(&self) -> Result<usize> {
+        let mut freed = 0;
+        let sb = self.superblock();
+        let _o = self.orphan_lock.lock();
+        for _ in 0..=sb.inodes_count {
+            let head = self.live_sb.lock().last_orphan;
+            if head == 0 {
+                return Ok(freed);
+            }
+            if head < sb.first_ino || head > sb.inodes_count {
+                return Err(error::corrupt("orphan list", format!("bad inode {head}")));
+            }
+            let mut inode = self.inode(InodeNo(head))?;
+            let mut tx = self.begin()?;
+            self.orphan_remove(&mut tx, &mut inode, None)?;
+            if inode.links_count == 0 {
+                self.free_inode_and_blocks(&mut tx, &mut inode)?;
+                freed += 1;
+            } else {
+                // A truncate cut short: the blocks past i_size go.
+                let bs = self.block_size() as u64;
+                let keep = inode.size.div_ceil(bs);
+                tx.unmap_from(&mut inode, keep)?;
+            }
+            tx.put_inode(inode);
+            tx.commit()?;
+        }
+        Err(error::corrupt("orphan list", "longer than the inode count"))
+    }
+
+    /// Releases everything `inode` holds and frees it: blocks (not for
+    /// fast symlinks and devices, whose i_block holds no pointers), the
+    /// xattr block, the inode. The caller puts `inode`.
+    pub(crate) fn free_inode_and_blocks(&self, tx: &mut Transaction<'_>, inode: &mut Inode) -> Result<()> {
+        use crate::ext4::inode::{flags, mode};
+        let kind = inode.file_type();
+        let has_blocks = match kind {
+            mode::S_IFREG | mode::S_IFDIR => true,
+            mode::S_IFLNK => !inode.is_fast_symlink(self.block_size()),
+            _ => false,
+        } && !inode.has_flag(flags::INLINE_DATA);
+        if has_blocks {
+            tx.unmap_from(inode, 0)?;
+        }
+        tx.drop_xattr_block(inode)?;
+        let t = super::create::now();
+        inode.dtime = t.sec as u32;
+        inode.size = 0;
+        inode.links_count = 0;
+        inode.blocks_512 = 0;
+        tx.free_inode(inode.ino, kind == mode::S_IFDIR)
+    }
+}

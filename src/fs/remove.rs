@@ -1,0 +1,84 @@
+//! Removing names: unlink and rmdir. An inode losing its last name is
+//! freed, or put on the orphan list while it is open.
+
+use super::create::{dec_dir_links, live_dir, now};
+use super::transaction::Transaction;
+use super::{Fs, FsError, Result};
+use crate::ext4::InodeNo;
+use crate::ext4::inode::Inode;
+
+impl Fs {
+    /// Removes the non-directory `parent/name`.
+    pub fn unlink(&self, parent: InodeNo, name: &[u8]) -> Result<()> {
+        self.remove(parent, name, false)
+    }
+
+    /// Removes the empty directory `parent/name`.
+    pub fn rmdir(&self, parent: InodeNo, name: &[u8]) -> Result<()> {
+        if name == b"." {
+            return Err(FsError::Invalid);
+        }
+        if name == b".." {
+            return Err(FsError::NotEmpty);
+        }
+        self.remove(parent, name, true)
+    }
+
+    fn remove(&self, parent: InodeNo, name: &[u8], want_dir: bool) -> Result<()> {
+        loop {
+            // Find the victim without locks, then lock both and check the
+            // name still leads there.
+            let target = self.lookup(&self.inode(parent)?, name)?.ino;
+            let _locks = self.inode_locks.lock(&[parent, target]);
+            let orphans = self.orphan_lock.lock();
+            let mut tx = self.begin()?;
+            let mut dir = live_dir(&tx, parent)?;
+            match tx.dir_lookup(&dir, name)? {
+                Some(i) if i == target => {}
+                Some(_) => continue,
+                None => return Err(FsError::NotFound),
+            }
+            let mut victim = tx.inode(target)?;
+            if want_dir != victim.is_dir() {
+                return Err(if want_dir {
+                    FsError::NotDir
+                } else {
+                    FsError::IsDir
+                });
+            }
+            if want_dir && !tx.dir_is_empty(&victim)? {
+                return Err(FsError::NotEmpty);
+            }
+            tx.dir_remove(&mut dir, name)?;
+            let t = now();
+            dir.mtime = t;
+            dir.ctime = t;
+            victim.ctime = t;
+            if want_dir {
+                dec_dir_links(&mut dir);
+                victim.links_count = 0;
+            } else {
+                victim.links_count = victim.links_count.saturating_sub(1);
+            }
+            if victim.links_count == 0 {
+                self.drop_last_link(&mut tx, &mut victim)?;
+            }
+            tx.put_inode(dir);
+            tx.put_inode(victim);
+            tx.commit()?;
+            drop(orphans);
+            return Ok(());
+        }
+    }
+
+    /// `inode` just lost its last name: free it, or keep it on the orphan
+    /// list while it is open. Caller holds its lock and the orphan lock.
+    pub(crate) fn drop_last_link(&self, tx: &mut Transaction<'_>, inode: &mut Inode) -> Result<()> {
+        if self.is_open(inode.ino) {
+            self.orphan_add(tx, inode);
+            Ok(())
+        } else {
+            self.free_inode_and_blocks(tx, inode)
+        }
+    }
+}

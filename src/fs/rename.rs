@@ -1,0 +1,196 @@
+//! rename(2) and renameat2's RENAME_NOREPLACE and RENAME_EXCHANGE, with
+//! the ".." fix-up and link counts of a directory that changes parent.
+
+use super::create::{dec_dir_links, ft_of_mode, live_dir, now};
+use super::transaction::Transaction;
+use super::{Fs, FsError, Result, error};
+use crate::ext4::InodeNo;
+
+/// renameat2 flags.
+pub const RENAME_NOREPLACE: u32 = 1;
+pub const RENAME_EXCHANGE: u32 = 2;
+
+impl Fs {
+    /// Moves `sp/sn` to `dp/dn` (see the module doc for the flags).
+    pub fn rename(&self, sp: InodeNo, sn: &[u8], dp: InodeNo, dn: &[u8], flags: u32) -> Result<()> {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+            || flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+        {
+            return Err(FsError::Invalid);
+        }
+        for name in [sn, dn] {
+            if name == b"." || name == b".." {
+                return Err(FsError::Busy);
+            }
+        }
+        loop {
+            let src = self.lookup(&self.inode(sp)?, sn)?.ino;
+            let dst = match self.lookup(&self.inode(dp)?, dn) {
+                Ok(f) => Some(f.ino),
+                Err(FsError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            // A directory changing parent could make a loop with a
+            // concurrent move: those serialise on the rename lock, which
+            // also keeps every directory's ancestry still while we check.
+            let moves_dir = sp != dp && {
+                let s = self.inode(src)?;
+                s.is_dir() || dst.map(|d| self.inode(d)).transpose()?.is_some_and(|d| d.is_dir())
+            };
+            let _rename = moves_dir.then(|| self.rename_lock.lock());
+            let mut set = vec![sp, dp, src];
+            set.extend(dst);
+            let _locks = self.inode_locks.lock(&set);
+            let orphans = self.orphan_lock.lock();
+            let mut tx = self.begin()?;
+            let sdir = live_dir(&tx, sp)?;
+            let ddir = live_dir(&tx, dp)?;
+            if tx.dir_lookup(&sdir, sn)? != Some(src) || tx.dir_lookup(&ddir, dn)? != dst {
+                continue;
+            }
+            self.rename_locked(&mut tx, sp, sn, dp, dn, src, dst, flags)?;
+            tx.commit()?;
+            drop(orphans);
+            return Ok(());
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rename_locked(
+        &self,
+        tx: &mut Transaction<'_>,
+        sp: InodeNo,
+        sn: &[u8],
+        dp: InodeNo,
+        dn: &[u8],
+        src: InodeNo,
+        dst: Option<InodeNo>,
+        flags: u32,
+    ) -> Result<()> {
+        let s = tx.inode(src)?;
+        // Two names of one inode: nothing to do (POSIX).
+        if dst == Some(src) {
+            return Ok(());
+        }
+        if flags & RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(FsError::NotFound)?;
+            let d = tx.inode(dst)?;
+            if sp != dp {
+                if s.is_dir() {
+                    self.check_not_ancestor(tx, src, dp)?;
+                }
+                if d.is_dir() {
+                    self.check_not_ancestor(tx, dst, sp)?;
+                }
+            }
+            let mut dd = tx.inode(dp)?;
+            tx.dir_replace(&mut dd, dn, src, ft_of_mode(s.mode))?;
+            tx.put_inode(dd);
+            let mut sd = tx.inode(sp)?;
+            tx.dir_replace(&mut sd, sn, dst, ft_of_mode(d.mode))?;
+            tx.put_inode(sd);
+            if sp != dp && s.is_dir() != d.is_dir() {
+                // One directory crosses each way: link counts move with it.
+                let (gains, loses) = if s.is_dir() { (dp, sp) } else { (sp, dp) };
+                let mut g = tx.inode(gains)?;
+                self.inc_dir_links(tx, &mut g)?;
+                tx.put_inode(g);
+                let mut l = tx.inode(loses)?;
+                dec_dir_links(&mut l);
+                tx.put_inode(l);
+            }
+            for (ino, new_parent) in [(src, dp), (dst, sp)] {
+                let mut i = tx.inode(ino)?;
+                if i.is_dir() && sp != dp {
+                    tx.dir_set_dotdot(&mut i, new_parent)?;
+                }
+                i.ctime = now();
+                tx.put_inode(i);
+            }
+            self.touch_dirs(tx, sp, dp)?;
+            return Ok(());
+        }
+        if s.is_dir() && sp != dp {
+            self.check_not_ancestor(tx, src, dp)?;
+        }
+        match dst {
+            Some(_) if flags & RENAME_NOREPLACE != 0 => return Err(FsError::Exists),
+            Some(dst) => {
+                let mut d = tx.inode(dst)?;
+                match (s.is_dir(), d.is_dir()) {
+                    (true, false) => return Err(FsError::NotDir),
+                    (false, true) => return Err(FsError::IsDir),
+                    (true, true) if !tx.dir_is_empty(&d)? => return Err(FsError::NotEmpty),
+                    _ => {}
+                }
+                let mut dd = tx.inode(dp)?;
+                tx.dir_replace(&mut dd, dn, src, ft_of_mode(s.mode))?;
+                if d.is_dir() {
+                    // The replaced directory's ".." no longer counts.
+                    dec_dir_links(&mut dd);
+                    d.links_count = 0;
+                } else {
+                    d.links_count = d.links_count.saturating_sub(1);
+                }
+                tx.put_inode(dd);
+                d.ctime = now();
+                if d.links_count == 0 {
+                    self.drop_last_link(tx, &mut d)?;
+                }
+                tx.put_inode(d);
+            }
+            None => {
+                let mut dd = tx.inode(dp)?;
+                if s.is_dir() && sp != dp {
+                    self.inc_dir_links(tx, &mut dd)?;
+                }
+                tx.dir_add(&mut dd, dn, src, ft_of_mode(s.mode))?;
+                tx.put_inode(dd);
+            }
+        }
+        let mut sd = tx.inode(sp)?;
+        tx.dir_remove(&mut sd, sn)?;
+        if s.is_dir() && sp != dp {
+            dec_dir_links(&mut sd);
+        }
+        tx.put_inode(sd);
+        let mut s = tx.inode(src)?;
+        if s.is_dir() && sp != dp {
+            tx.dir_set_dotdot(&mut s, dp)?;
+        }
+        s.ctime = now();
+        tx.put_inode(s);
+        self.touch_dirs(tx, sp, dp)
+    }
+
+    /// A directory may not move below itself: EINVAL when `dir` is `to` or
+    /// one of its ancestors. Caller holds the rename lock (ancestry is
+    /// still).
+    fn check_not_ancestor(&self, tx: &Transaction<'_>, dir: InodeNo, to: InodeNo) -> Result<()> {
+        let mut cur = to;
+        for _ in 0..=self.superblock().inodes_count {
+            if cur == dir {
+                return Err(FsError::Invalid);
+            }
+            if cur == InodeNo::ROOT {
+                return Ok(());
+            }
+            let i = tx.inode(cur)?;
+            cur = tx
+                .dir_lookup(&i, b"..")?
+                .ok_or_else(|| error::corrupt(cur.to_string(), "directory without .."))?;
+        }
+        Err(error::corrupt(to.to_string(), "directory ancestry loops"))
+    }
+
+    fn touch_dirs(&self, tx: &mut Transaction<'_>, sp: InodeNo, dp: InodeNo) -> Result<()> {
+        let t = now();
+        for p in [sp, dp] {
+            let mut d = tx.inode(p)?;
+            d.mtime = t;
+            d.ctime = t;
+            tx.put_inode(d);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! Attribute changes: mode, owner, times, and size (truncate, extend).
+
+use super::create::now;
+use super::extents::Backing;
+use super::{Fs, FsError, Result};
+use crate::ext4::InodeNo;
+use crate::ext4::inode::{Inode, Timestamp, flags, mode};
+
+const S_ISUID: u16 = 0o4000;
+const S_ISGID: u16 = 0o2000;
+const S_IXGRP: u16 = 0o0010;
+
+/// A time to set: the server's clock, or a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetTime {
+    Now,
+    At(Timestamp),
+}
+
+/// The changes one SETATTR asks for; None leaves a field alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Permission bits (the file type is kept).
+    pub mode: Option<u16>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<SetTime>,
+    pub mtime: Option<SetTime>,
+    pub ctime: Option<Timestamp>,
+    /// Clear setuid, and setgid when group-executable (a write or
+    /// truncate by someone other than the owner).
+    pub kill_suidgid: bool,
+}
+
+impl Fs {
+    /// Applies `c` to inode `ino`; returns the inode after the change.
+    /// ctime becomes now on any change (or the given ctime); a size change
+    /// also sets mtime, as ext4_setattr does.
+    pub fn setattr(&self, ino: InodeNo, c: &Changes) -> Result<Inode> {
+        let _locks = self.inode_locks.lock(&[ino]);
+        let mut tx = self.begin()?;
+        let mut inode = tx.inode(ino)?;
+        let t = now();
+        let resolve = |s: SetTime| match s {
+            SetTime::Now => t,
+            SetTime::At(x) => x,
+        };
+        let mut tail_zero = None;
+        if let Some(size) = c.size {
+            if inode.is_dir() {
+                return Err(FsError::IsDir);
+            }
+            if !inode.is_reg() {
+                return Err(FsError::Invalid);
+            }
+            if size > self.max_file_size(&inode) {
+                return Err(FsError::TooBig);
+            }
+            if size != inode.size {
+                if inode.has_flag(flags::INLINE_DATA) {
+                    self.uninline(&mut tx, &mut inode)?;
+                }
+                let bs = self.block_size() as u64;
+                if size < inode.size {
+                    let keep = size.div_ceil(bs);
+                    tx.unmap_from(&mut inode, keep)?;
+                    // The bytes past the new end of its last block must
+                    // read as zeros if the file grows again.
+                    if size % bs != 0
+                        && let Backing::Data(b) = tx.map(&inode, size / bs)?.backing
+                    {
+                        tail_zero = Some((b, (size % bs) as usize));
+                    }
+                } else {
+                    self.note_large_file(&mut tx, size);
+                }
+                inode.size = size;
+                inode.mtime = t;
+            }
+        }
+        if let Some(m) = c.mode {
+            inode.mode = (inode.mode & mode::S_IFMT) | (m & 0o7777);
+        }
+        if let Some(u) = c.uid {
+            inode.uid = u;
+        }
+        if let Some(g) = c.gid {
+            inode.gid = g;
+        }
+        if c.kill_suidgid && !inode.is_dir() {
+            inode.mode &= !S_ISUID;
+            if inode.mode & S_IXGRP != 0 {
+                inode.mode &= !S_ISGID;
+            }
+        }
+        if let Some(a) = c.atime {
+            inode.atime = resolve(a);
+        }
+        if let Some(m) = c.mtime {
+            inode.mtime = resolve(m);
+        }
+        inode.ctime = c.ctime.unwrap_or(t);
+        tx.put_inode(inode.clone());
+        tx.commit()?;
+        if let Some((b, within)) = tail_zero {
+            let bs = self.block_size() as usize;
+            self.write_data(b, within, &vec![0u8; bs - within])?;
+        }
+        Ok(inode)
+    }
+}

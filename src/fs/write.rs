@@ -1,0 +1,138 @@
+//! Writing file data: blocks mapped (holes allocated, unwritten extents
+//! converted) in the same transaction that records the new size and
+//! times; data reaches the image before that transaction commits.
+
+use super::bmap::Run;
+use super::create::now;
+use super::transaction::Transaction;
+use super::{Fs, FsError, Result};
+use crate::ext4::InodeNo;
+use crate::ext4::blockmap::route;
+use crate::ext4::inode::{Inode, flags};
+use crate::ext4::superblock::ro_compat;
+
+impl Fs {
+    /// Writes `data` at byte `offset` of the regular file `ino`; returns the
+    /// bytes written (all of them, or an error and no change).
+    pub fn write(&self, ino: InodeNo, offset: u64, data: &[u8]) -> Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let _locks = self.inode_locks.lock(&[ino]);
+        let mut tx = self.begin()?;
+        let mut inode = tx.inode(ino)?;
+        if !inode.is_reg() {
+            return Err(if inode.is_dir() { FsError::IsDir } else { FsError::Invalid });
+        }
+        let end = offset.checked_add(data.len() as u64).ok_or(FsError::TooBig)?;
+        if end > self.max_file_size(&inode) {
+            return Err(FsError::TooBig);
+        }
+        if inode.has_flag(flags::INLINE_DATA) {
+            self.uninline(&mut tx, &mut inode)?;
+        }
+        self.write_blocks(&mut tx, &mut inode, offset, data)?;
+        if end > inode.size {
+            inode.size = end;
+            self.note_large_file(&mut tx, end);
+        }
+        let t = now();
+        inode.mtime = t;
+        inode.ctime = t;
+        tx.put_inode(inode);
+        tx.commit()?;
+        Ok(data.len())
+    }
+
+    /// Maps the blocks under `[offset, offset + data.len())` and writes the
+    /// data, zero-filling the parts of fresh blocks the data does not
+    /// cover (their old contents are garbage).
+    pub(crate) fn write_blocks(&self, tx: &mut Transaction<'_>, inode: &mut Inode, offset: u64, data: &[u8]) -> Result<()> {
+        let bs = self.block_size() as u64;
+        let end = offset + data.len() as u64;
+        let first = offset / bs;
+        let last = (end - 1) / bs;
+        let runs = tx.map_write(inode, first, last - first + 1)?;
+        for run in runs {
+            self.write_run(&run, offset, data)?;
+        }
+        Ok(())
+    }
+
+    fn write_run(&self, run: &Run, offset: u64, data: &[u8]) -> Result<()> {
+        let bs = self.block_size() as u64;
+        let end = offset + data.len() as u64;
+        let (rs, re) = (run.lblk * bs, (run.lblk + run.len) * bs);
+        let (ws, we) = (offset.max(rs), end.min(re));
+        let at = |byte: u64| {
+            let rel = byte - rs;
+            (crate::ext4::BlockNo(run.pblk.0 + rel / bs), (rel % bs) as usize)
+        };
+        if ws < we {
+            let (b, within) = at(ws);
+            self.write_data(b, within, &data[(ws - offset) as usize..(we - offset) as usize])?;
+        }
+        if run.fresh {
+            for (zs, ze) in [(rs, ws.min(re)), (we.max(rs), re)] {
+                if zs < ze {
+                    let (b, within) = at(zs);
+                    self.write_data(b, within, &vec![0u8; (ze - zs) as usize])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Largest size a file may reach: what its mapping can address, and
+    /// without huge_file what i_blocks can count.
+    pub(crate) fn max_file_size(&self, inode: &Inode) -> u64 {
+        let bs = self.block_size() as u64;
+        let sb = self.superblock();
+        let blocks = if inode.has_flag(flags::EXTENTS) {
+            (1u64 << 32) - 1
+        } else {
+            let per = bs / 4;
+            let mut n = 12 + per + per * per + per * per * per;
+            // Block numbers and i_blocks are 32-bit without huge_file.
+            if !sb.has_ro_compat(ro_compat::HUGE_FILE) {
+                n = n.min(((1u64 << 32) - 1) / (bs / 512));
+            }
+            debug_assert!(route(n - 1, per).is_some());
+            n
+        };
+        (blocks * bs).min(i64::MAX as u64)
+    }
+
+    /// A file past 2 GiB needs the large_file feature (ext2/3 images made
+    /// without it).
+    pub(crate) fn note_large_file(&self, tx: &mut Transaction<'_>, size: u64) {
+        if size > (1 << 31) - 1 && !self.live_sb.lock().has_ro_compat(ro_compat::LARGE_FILE) {
+            tx.edit_superblock(|sb| sb.feature_ro_compat |= ro_compat::LARGE_FILE);
+        }
+    }
+
+    /// Moves an inline-data file's bytes into a block so it can grow:
+    /// the inode becomes extent-mapped (block-mapped without extents).
+    pub(crate) fn uninline(&self, tx: &mut Transaction<'_>, inode: &mut Inode) -> Result<()> {
+        let bytes = self.read(inode, 0, inode.size as usize)?;
+        tx.remove_xattr(inode, b"system.data").or_else(|e| match e {
+            FsError::NoAttr => Ok(()),
+            e => Err(e),
+        })?;
+        inode.flags &= !flags::INLINE_DATA;
+        inode.block = [0; 60];
+        if self.superblock().has_incompat(crate::ext4::superblock::incompat::EXTENTS) {
+            inode.flags |= flags::EXTENTS;
+            super::extent_write::init_extent_root(inode)?;
+        }
+        if !bytes.is_empty() {
+            self.write_blocks(tx, inode, 0, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the image to stable storage (fsync, syncfs).
+    pub fn sync(&self) -> Result<()> {
+        Ok(self.image.sync()?)
+    }
+}
