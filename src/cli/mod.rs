@@ -20,13 +20,17 @@ pub use options::Options;
 const WORKERS: usize = 4;
 /// Attribute and entry lifetime on a read-only mount: nothing changes.
 const RO_TTL: Duration = Duration::from_secs(3600);
+/// On a read-write mount every change comes through the kernel, which
+/// updates its caches; a short lifetime still bounds any surprise.
+const RW_TTL: Duration = Duration::from_secs(1);
 
 /// Mount an ext2/ext3/ext4 image over FUSE.
 #[derive(Parser, Debug)]
 #[command(name = "fuse4fs", version, about)]
 struct Args {
-    /// Mount options, comma separated (ro, allow_other, default_permissions,
-    /// fsname=, subtype=, max_read=, logfile=); may be repeated.
+    /// Mount options, comma separated (ro, rw, allow_other,
+    /// default_permissions, acl, errors=continue|remount-ro|panic, fsname=,
+    /// subtype=, max_read=, logfile=); may be repeated.
     #[arg(short = 'o', value_name = "OPTS", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Stay in the foreground.
@@ -63,11 +67,6 @@ pub fn run() -> Result<(), CliError> {
     let foreground = args.foreground || args.debug;
     init_logging(args.debug);
 
-    if !opts.ro {
-        return Err(CliError::Usage(
-            "read-write mounts are not supported yet; mount with -o ro".into(),
-        ));
-    }
     let mountpoint = check_mountpoint(&args.mountpoint)?;
     let image = args.image.clone();
     if !image.exists() {
@@ -77,7 +76,22 @@ pub fn run() -> Result<(), CliError> {
         )));
     }
     let _lock = daemon::lock_image(&image, opts.ro)?;
-    let fs = Fs::open(&image, &FsOptions::default())?;
+    let fs = Fs::open(
+        &image,
+        &FsOptions {
+            writable: !opts.ro,
+            ..Default::default()
+        },
+    )?;
+    if !opts.ro {
+        fs.set_error_policy(opts.errors);
+        let freed = fs
+            .mount_rw()
+            .map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
+        if freed > 0 {
+            tracing::info!("freed {freed} orphaned inode(s) left by a crash");
+        }
+    }
 
     let mount_opts = MountOptions {
         ro: opts.ro,
@@ -96,8 +110,14 @@ pub fn run() -> Result<(), CliError> {
     } else {
         Some(daemon::daemonize(opts.logfile.as_deref())?)
     };
-    let adapter = Arc::new(Ext4Adapter::new(fs, RO_TTL));
-    let session = match Session::new(fd, adapter, &InitConfig::default()) {
+    let (ttl, mut init) = if opts.ro {
+        (RO_TTL, InitConfig::default())
+    } else {
+        (RW_TTL, InitConfig::read_write())
+    };
+    init.posix_acl = opts.acl;
+    let adapter = Arc::new(Ext4Adapter::new(fs, ttl).with_acl(opts.acl));
+    let session = match Session::new(fd, adapter.clone(), &init) {
         Ok(s) => s,
         Err(e) => {
             let _ = mount::unmount(&mountpoint);
@@ -109,7 +129,15 @@ pub fn run() -> Result<(), CliError> {
         ready.signal();
     }
     tracing::info!("serving {} on {}", image.display(), mountpoint.display());
-    session.run(WORKERS)?;
+    let served = session.run(WORKERS);
+    if !opts.ro {
+        // Every file is closed once the kernel lets go of the mount.
+        adapter
+            .fs()
+            .unmount_clean()
+            .map_err(|e| CliError::Usage(format!("{}: marking clean: {e}", image.display())))?;
+    }
+    served?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! `-o` mount options.
 
 use super::CliError;
+use fuse4fs::fs::mount_state::OnError;
 
 /// Options given with `-o`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,10 @@ pub struct Options {
     pub max_read: Option<u32>,
     /// Where a background server writes its log (default: nowhere).
     pub logfile: Option<std::path::PathBuf>,
+    /// Serve POSIX ACLs (FUSE_POSIX_ACL; the kernel enforces them).
+    pub acl: bool,
+    /// What to do after damage is found (None: the superblock's setting).
+    pub errors: Option<OnError>,
 }
 
 impl Default for Options {
@@ -25,6 +30,8 @@ impl Default for Options {
             subtype: "fuse4fs".into(),
             max_read: None,
             logfile: None,
+            acl: false,
+            errors: None,
         }
     }
 }
@@ -62,6 +69,20 @@ impl Options {
                     o.max_read = Some(n);
                 }
                 ("logfile", v) => o.logfile = Some(need(v)?.into()),
+                ("acl", None) => o.acl = true,
+                ("noacl", None) => o.acl = false,
+                ("errors", v) => {
+                    o.errors = Some(match need(v)?.as_str() {
+                        "continue" => OnError::Continue,
+                        "remount-ro" => OnError::RemountRo,
+                        "panic" => OnError::Panic,
+                        other => {
+                            return Err(CliError::Usage(format!(
+                                "errors={other}: expected continue, remount-ro or panic"
+                            )));
+                        }
+                    })
+                }
                 _ => return Err(CliError::Usage(format!("unknown mount option '{opt}'"))),
             }
         }
@@ -93,5 +114,13 @@ mod tests {
         assert!(Options::parse(&["max_read=x".into()]).is_err());
         assert!(Options::parse(&["fsname".into()]).is_err());
         assert!(Options::parse(&["ro=1".into()]).is_err());
+        assert!(Options::parse(&["errors=explode".into()]).is_err());
+    }
+
+    #[test]
+    fn read_write_options() {
+        let o = Options::parse(&["acl,errors=remount-ro".into()]).unwrap();
+        assert!(!o.ro && o.acl);
+        assert_eq!(o.errors, Some(OnError::RemountRo));
     }
 }

@@ -19,6 +19,7 @@ pub mod ialloc;
 pub mod image;
 pub mod inode;
 pub mod locks;
+pub mod mount_state;
 pub mod namei;
 pub mod orphan;
 pub mod remove;
@@ -27,6 +28,7 @@ pub mod setattr;
 pub mod transaction;
 pub mod write;
 pub mod xattr;
+pub mod xattr_change;
 pub mod xattr_write;
 
 mod blockmap;
@@ -101,6 +103,12 @@ pub struct Fs {
     opens: orphan::OpenTable,
     /// Serialises changes of the orphan list (after the inode locks).
     orphan_lock: parking_lot::Mutex<()>,
+    /// The reaction to damage on a writable filesystem.
+    on_error: parking_lot::Mutex<mount_state::OnError>,
+    /// Set by errors=remount-ro: every change is refused.
+    stopped: std::sync::atomic::AtomicBool,
+    /// s_state when mounted read-write (restored at unmount).
+    mount_state: parking_lot::Mutex<u16>,
     /// Serialises directory moves between parents (the VFS's rename mutex).
     pub(crate) rename_lock: parking_lot::Mutex<()>,
     /// Serialises commits (the last lock in the order; see transaction.rs).
@@ -182,9 +190,13 @@ impl Fs {
             rename_lock: parking_lot::Mutex::new(()),
             opens: orphan::OpenTable::default(),
             orphan_lock: parking_lot::Mutex::new(()),
+            mount_state: parking_lot::Mutex::new(0),
+            on_error: parking_lot::Mutex::new(mount_state::OnError::Continue),
+            stopped: std::sync::atomic::AtomicBool::new(false),
             overhead: 0,
             sb,
         };
+        fs.set_error_policy(None);
         fs.load_groups().map_err(|e| match e {
             FsError::Io(source) => OpenError::Io {
                 path: p.to_string(),

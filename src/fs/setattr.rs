@@ -33,6 +33,18 @@ pub struct Changes {
     pub kill_suidgid: bool,
 }
 
+/// Clears setuid, and setgid when the group may execute (otherwise it
+/// means mandatory locking and stays), on anything but a directory.
+pub(crate) fn kill_suidgid(inode: &mut Inode) {
+    if inode.is_dir() {
+        return;
+    }
+    inode.mode &= !S_ISUID;
+    if inode.mode & S_IXGRP != 0 {
+        inode.mode &= !S_ISGID;
+    }
+}
+
 impl Fs {
     /// Applies `c` to inode `ino`; returns the inode after the change.
     /// ctime becomes now on any change (or the given ctime); a size change
@@ -88,11 +100,10 @@ impl Fs {
         if let Some(g) = c.gid {
             inode.gid = g;
         }
-        if c.kill_suidgid && !inode.is_dir() {
-            inode.mode &= !S_ISUID;
-            if inode.mode & S_IXGRP != 0 {
-                inode.mode &= !S_ISGID;
-            }
+        // A change of owner drops setuid/setgid as chown_common asks
+        // (this server handles KILLPRIV_V2: the kernel leaves it to us).
+        if c.kill_suidgid || (c.uid.is_some() || c.gid.is_some()) && c.mode.is_none() {
+            kill_suidgid(&mut inode);
         }
         if let Some(a) = c.atime {
             inode.atime = resolve(a);

@@ -64,10 +64,16 @@ pub struct Transaction<'a> {
 impl Fs {
     /// Starts a transaction; the image must be open for writing.
     pub fn begin(&self) -> Result<Transaction<'_>> {
-        if !self.writable() {
+        if !self.writable() || self.is_stopped() {
             return Err(FsError::ReadOnly);
         }
-        Ok(Transaction {
+        Ok(self.begin_unchecked())
+    }
+
+    /// A transaction even after errors=remount-ro stopped changes: only
+    /// for recording the error itself.
+    pub(crate) fn begin_unchecked(&self) -> Transaction<'_> {
+        Transaction {
             fs: self,
             owned: BTreeMap::new(),
             inodes: BTreeMap::new(),
@@ -78,7 +84,7 @@ impl Fs {
             inode_bits: BTreeMap::new(),
             reserved: Vec::new(),
             reserved_inodes: Vec::new(),
-        })
+        }
     }
 }
 

@@ -14,7 +14,10 @@ use crate::ext4::superblock::ro_compat;
 impl Fs {
     /// Writes `data` at byte `offset` of the regular file `ino`; returns the
     /// bytes written (all of them, or an error and no change).
-    pub fn write(&self, ino: InodeNo, offset: u64, data: &[u8]) -> Result<usize> {
+    /// With `kill_suidgid` (a write by someone other than the owner, as
+    /// the kernel decides) setuid, and setgid when group-executable, go in
+    /// the same transaction.
+    pub fn write(&self, ino: InodeNo, offset: u64, data: &[u8], kill_suidgid: bool) -> Result<usize> {
         if data.is_empty() {
             return Ok(0);
         }
@@ -39,6 +42,9 @@ impl Fs {
         let t = now();
         inode.mtime = t;
         inode.ctime = t;
+        if kill_suidgid {
+            super::setattr::kill_suidgid(&mut inode);
+        }
         tx.put_inode(inode);
         tx.commit()?;
         Ok(data.len())

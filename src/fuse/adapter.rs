@@ -7,12 +7,16 @@
 use std::time::Duration;
 
 use super::ops::{
-    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
+    TimeOrNow, Timespec, xattr_flags,
 };
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
 use crate::ext4::{Generation, InodeNo};
+use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
+use crate::fs::setattr::{Changes, SetTime};
+use crate::fs::xattr_write::SetMode;
 use crate::fs::{Fs, FsError};
 
 /// FOPEN_KEEP_CACHE: the page cache stays valid across opens.
@@ -48,13 +52,68 @@ pub struct Ext4Adapter {
     fs: Fs,
     /// How long the kernel may cache entries and attributes.
     ttl: Duration,
+    /// POSIX ACLs are served (`-o acl`): system.posix_acl_* may be set.
+    acl: bool,
 }
+
+const O_ACCMODE: u32 = 0o3;
+const O_TRUNC: u32 = 0o1000;
+/// Longest chunk copy_file_range moves per step.
+const COPY_CHUNK: u64 = 1 << 20;
 
 impl Ext4Adapter {
     /// `ttl` is how long the kernel may trust what it was told (long for a
     /// read-only mount: nothing changes underneath).
     pub fn new(fs: Fs, ttl: Duration) -> Self {
-        Ext4Adapter { fs, ttl }
+        Ext4Adapter {
+            fs,
+            ttl,
+            acl: false,
+        }
+    }
+
+    /// Serves POSIX ACLs (the kernel enforces them with FUSE_POSIX_ACL).
+    pub fn with_acl(mut self, acl: bool) -> Self {
+        self.acl = acl;
+        self
+    }
+
+    /// The inode number behind a node id, checked to be alive.
+    fn ino(&self, nodeid: u64) -> OpResult<InodeNo> {
+        self.node(nodeid).map(|i| i.ino)
+    }
+
+    fn fs_err<T>(&self, r: Result<T, FsError>) -> OpResult<T> {
+        r.map_err(|e| self.errno(e))
+    }
+
+    /// An open: counted, so an unlinked file lives until its release;
+    /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here.
+    fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
+        if flags & O_TRUNC != 0 && flags & O_ACCMODE != 0 && inode.is_reg() && inode.size != 0 {
+            let c = Changes {
+                size: Some(0),
+                ..Default::default()
+            };
+            self.fs_err(self.fs.setattr(inode.ino, &c))?;
+        }
+        self.fs.opened(inode.ino);
+        Ok(Open {
+            fh: 0,
+            open_flags: FOPEN_KEEP_CACHE,
+        })
+    }
+
+    fn release_inode(&self, nodeid: u64) -> OpResult<()> {
+        let (ino, _) = node_inode(nodeid);
+        self.fs_err(self.fs.released(ino))
+    }
+
+    fn check_xattr_name(&self, name: &[u8]) -> OpResult<()> {
+        if name.starts_with(b"system.posix_acl_") && !self.acl {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        Ok(())
     }
 
     /// The filesystem served.
@@ -74,6 +133,9 @@ impl Ext4Adapter {
     fn errno(&self, e: FsError) -> Errno {
         if e.is_corruption() {
             tracing::error!("{e}");
+            if self.fs.writable() {
+                self.fs.record_error(&e, None, "fuse4fs");
+            }
         }
         Errno(e.errno())
     }
@@ -158,15 +220,16 @@ impl FuseOps for Ext4Adapter {
         self.fs.readlink(&inode).map_err(|e| self.errno(e))
     }
 
-    fn open(&self, _ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+    fn open(&self, _ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
         let inode = self.node(nodeid)?;
         if inode.is_dir() {
             return Err(Errno::EISDIR);
         }
-        Ok(Open {
-            fh: 0,
-            open_flags: FOPEN_KEEP_CACHE,
-        })
+        self.open_inode(&inode, flags)
+    }
+
+    fn release(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _flags: u32) -> OpResult<()> {
+        self.release_inode(nodeid)
     }
 
     fn read(
@@ -191,10 +254,16 @@ impl FuseOps for Ext4Adapter {
         if !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        self.fs.opened(inode.ino);
+        let cache = if self.fs.writable() { 0 } else { FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR };
         Ok(Open {
             fh: 0,
-            open_flags: FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR,
+            open_flags: cache,
         })
+    }
+
+    fn releasedir(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64) -> OpResult<()> {
+        self.release_inode(nodeid)
     }
 
     fn readdir(
@@ -287,6 +356,284 @@ impl FuseOps for Ext4Adapter {
         self.fs
             .seek(&inode, offset, what)
             .map_err(|e| self.errno(e))
+    }
+
+    fn setattr(&self, _ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+        let ino = self.ino(nodeid)?;
+        let when = |t: TimeOrNow| match t {
+            TimeOrNow::Now => SetTime::Now,
+            TimeOrNow::Set(ts) => SetTime::At(Timestamp {
+                sec: ts.sec,
+                nsec: ts.nsec,
+            }),
+        };
+        let c = Changes {
+            mode: set.mode.map(|m| m as u16),
+            uid: set.uid,
+            gid: set.gid,
+            size: set.size,
+            atime: set.atime.map(when),
+            mtime: set.mtime.map(when),
+            ctime: set.ctime.map(|t| Timestamp {
+                sec: t.sec,
+                nsec: t.nsec,
+            }),
+            kill_suidgid: set.kill_suidgid,
+        };
+        let inode = self.fs_err(self.fs.setattr(ino, &c))?;
+        Ok((self.attr(&inode), self.ttl))
+    }
+
+    fn mknod(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        rdev: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        let p = self.ino(parent)?;
+        let new = NewNode {
+            mode: mode as u16,
+            uid: ctx.uid,
+            gid: ctx.gid,
+            umask,
+            rdev,
+        };
+        if !matches!(
+            new.mode & mode::S_IFMT,
+            mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK | mode::S_IFIFO | mode::S_IFSOCK
+        ) {
+            return Err(Errno::EINVAL);
+        }
+        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        Ok(self.entry(&inode))
+    }
+
+    fn mkdir(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        let p = self.ino(parent)?;
+        let new = NewNode {
+            mode: mode::S_IFDIR | (mode as u16 & 0o7777),
+            uid: ctx.uid,
+            gid: ctx.gid,
+            umask,
+            rdev: 0,
+        };
+        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        Ok(self.entry(&inode))
+    }
+
+    fn symlink(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        target: &[u8],
+    ) -> OpResult<Entry> {
+        let p = self.ino(parent)?;
+        let inode = self.fs_err(self.fs.symlink(p, name, target, ctx.uid, ctx.gid))?;
+        Ok(self.entry(&inode))
+    }
+
+    fn link(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: u64,
+        newparent: u64,
+        newname: &[u8],
+    ) -> OpResult<Entry> {
+        let ino = self.ino(nodeid)?;
+        let p = self.ino(newparent)?;
+        let inode = self.fs_err(self.fs.link(ino, p, newname))?;
+        Ok(self.entry(&inode))
+    }
+
+    fn unlink(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        let p = self.ino(parent)?;
+        self.fs_err(self.fs.unlink(p, name))
+    }
+
+    fn rmdir(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        let p = self.ino(parent)?;
+        self.fs_err(self.fs.rmdir(p, name))
+    }
+
+    fn rename(
+        &self,
+        _ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        flags: u32,
+    ) -> OpResult<()> {
+        let sp = self.ino(parent)?;
+        let dp = self.ino(newparent)?;
+        self.fs_err(self.fs.rename(sp, name, dp, newname, flags))
+    }
+
+    fn create(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        let p = self.ino(parent)?;
+        let new = NewNode {
+            mode: mode::S_IFREG | (mode as u16 & 0o7777),
+            uid: ctx.uid,
+            gid: ctx.gid,
+            umask,
+            rdev: 0,
+        };
+        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        let open = self.open_inode(&inode, flags & !O_TRUNC)?;
+        Ok((self.entry(&inode), open))
+    }
+
+    fn tmpfile(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        mode: u32,
+        umask: u32,
+        _flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        let p = self.ino(parent)?;
+        let new = NewNode {
+            mode: mode::S_IFREG | (mode as u16 & 0o7777),
+            uid: ctx.uid,
+            gid: ctx.gid,
+            umask,
+            rdev: 0,
+        };
+        // Counted as open by the filesystem already.
+        let inode = self.fs_err(self.fs.tmpfile(p, &new))?;
+        Ok((
+            self.entry(&inode),
+            Open {
+                fh: 0,
+                open_flags: FOPEN_KEEP_CACHE,
+            },
+        ))
+    }
+
+    fn write(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        offset: u64,
+        data: &[u8],
+        write_flags: u32,
+        _flags: u32,
+    ) -> OpResult<u32> {
+        let ino = self.ino(nodeid)?;
+        let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
+        let n = self.fs_err(self.fs.write(ino, offset, data, kill))?;
+        Ok(n as u32)
+    }
+
+    fn fsync(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
+        self.ino(nodeid)?;
+        self.fs_err(self.fs.sync())
+    }
+
+    fn fsyncdir(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
+        self.ino(nodeid)?;
+        self.fs_err(self.fs.sync())
+    }
+
+    fn syncfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<()> {
+        self.fs_err(self.fs.sync())
+    }
+
+    fn fallocate(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        offset: u64,
+        length: u64,
+        mode: u32,
+    ) -> OpResult<()> {
+        let ino = self.ino(nodeid)?;
+        self.fs_err(self.fs.fallocate(ino, offset, length, mode))
+    }
+
+    fn copy_file_range(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid_in: u64,
+        _fh_in: u64,
+        offset_in: u64,
+        nodeid_out: u64,
+        _fh_out: u64,
+        offset_out: u64,
+        len: u64,
+        _flags: u64,
+    ) -> OpResult<u64> {
+        let src = self.node(nodeid_in)?;
+        let dst = self.ino(nodeid_out)?;
+        if !src.is_reg() {
+            return Err(Errno::EINVAL);
+        }
+        // The same file with overlapping ranges is refused (as the VFS).
+        if src.ino == dst
+            && offset_in < offset_out.saturating_add(len)
+            && offset_out < offset_in.saturating_add(len)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let mut done = 0u64;
+        while done < len {
+            let src = self.node(nodeid_in)?;
+            let want = (len - done).min(COPY_CHUNK) as usize;
+            let chunk = self.fs_err(self.fs.read(&src, offset_in + done, want))?;
+            if chunk.is_empty() {
+                break;
+            }
+            self.fs_err(self.fs.write(dst, offset_out + done, &chunk, false))?;
+            done += chunk.len() as u64;
+        }
+        Ok(done)
+    }
+
+    fn setxattr(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: u32,
+        _setxattr_flags: u32,
+    ) -> OpResult<()> {
+        self.check_xattr_name(name)?;
+        let ino = self.ino(nodeid)?;
+        let how = match flags & (xattr_flags::XATTR_CREATE | xattr_flags::XATTR_REPLACE) {
+            0 => SetMode::Any,
+            xattr_flags::XATTR_CREATE => SetMode::Create,
+            xattr_flags::XATTR_REPLACE => SetMode::Replace,
+            _ => return Err(Errno::EINVAL),
+        };
+        self.fs_err(self.fs.setxattr(ino, name, value, how)).map(|_| ())
+    }
+
+    fn removexattr(&self, _ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+        self.check_xattr_name(name)?;
+        let ino = self.ino(nodeid)?;
+        self.fs_err(self.fs.removexattr(ino, name))
     }
 }
 

@@ -1,0 +1,142 @@
+//! The superblock's record of a read-write mount: marked not clean while
+//! mounted (so a crash sends e2fsck through a full check, as fuse2fs does
+//! until the journal issue), mount count and times, and clean again at
+//! unmount.
+
+use std::sync::atomic::Ordering;
+
+use super::{Fs, FsError, Result};
+use crate::ext4::superblock::{ErrorRecord, STATE_ERROR, STATE_VALID};
+use crate::ext4::{FormatError, InodeNo};
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Fs {
+    /// Records a read-write mount: state not clean, one more mount, mount
+    /// time; then frees the orphans a crash left. Returns how many.
+    pub fn mount_rw(&self) -> Result<usize> {
+        let mut tx = self.begin()?;
+        let now = unix_now();
+        *self.mount_state.lock() = self.live_superblock().state;
+        tx.edit_superblock(move |sb| {
+            sb.state &= !STATE_VALID;
+            sb.mnt_count = sb.mnt_count.wrapping_add(1);
+            sb.mtime = now;
+            sb.wtime = now;
+        });
+        tx.commit()?;
+        self.sync()?;
+        self.cleanup_orphans()
+    }
+
+    /// Records a clean unmount and flushes the image: the state goes back
+    /// to what it was at mount (an image mounted unchecked stays so, as
+    /// the kernel does), keeping any error recorded since.
+    pub fn unmount_clean(&self) -> Result<()> {
+        let mut tx = self.begin()?;
+        let now = unix_now();
+        let at_mount = *self.mount_state.lock();
+        tx.edit_superblock(move |sb| {
+            sb.state = (sb.state & !STATE_VALID) | (at_mount & STATE_VALID);
+            sb.wtime = now;
+        });
+        tx.commit()?;
+        self.sync()
+    }
+}
+
+/// What to do after damage is found on a writable filesystem
+/// (`-o errors=`, else the superblock's s_errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Record it and go on.
+    Continue,
+    /// Record it and refuse every later change (EROFS).
+    RemountRo,
+    /// Record it and stop the server.
+    Panic,
+}
+
+impl OnError {
+    /// The policy s_errors names (the kernel's default for 0 or unknown
+    /// values is continue).
+    pub fn from_superblock(errors: u16) -> Self {
+        match errors {
+            2 => OnError::RemountRo,
+            3 => OnError::Panic,
+            _ => OnError::Continue,
+        }
+    }
+}
+
+/// EXT4_ERR_* codes for the superblock's error records.
+fn errcode(e: &FsError) -> u8 {
+    match e {
+        FsError::Io(_) => 2,
+        FsError::Format(FormatError::BadChecksum { .. }) => 4,
+        _ => 5,
+    }
+}
+
+impl Fs {
+    /// Chooses the reaction to damage (None: the superblock's s_errors).
+    pub fn set_error_policy(&self, p: Option<OnError>) {
+        let p = p.unwrap_or_else(|| OnError::from_superblock(self.superblock().errors));
+        *self.on_error.lock() = p;
+    }
+
+    /// Records damage met by an operation on `ino` as the kernel's
+    /// ext4_error does (state ERROR_FS, error count, first and last error
+    /// records), then applies the policy. Returns the policy applied.
+    pub fn record_error(&self, e: &FsError, ino: Option<InodeNo>, op: &str) -> OnError {
+        let policy = *self.on_error.lock();
+        if !self.image.writable() || self.stopped.load(Ordering::Relaxed) {
+            return policy;
+        }
+        let now = unix_now();
+        let mut func = [0u8; 32];
+        let n = op.len().min(32);
+        func[..n].copy_from_slice(&op.as_bytes()[..n]);
+        let rec = ErrorRecord {
+            time: now,
+            ino: ino.map_or(0, |i| i.0),
+            block: 0,
+            func,
+            line: 0,
+            errcode: errcode(e),
+        };
+        let mut tx = self.begin_unchecked();
+        tx.edit_superblock(move |sb| {
+            sb.state |= STATE_ERROR;
+            if sb.error_count == 0 {
+                sb.first_error = rec;
+            }
+            sb.error_count = sb.error_count.saturating_add(1);
+            sb.last_error = rec;
+        });
+        if let Err(w) = tx.commit().and_then(|()| self.sync()) {
+            tracing::error!("recording the error in the superblock failed: {w}");
+        }
+        match policy {
+            OnError::Continue => {}
+            OnError::RemountRo => {
+                tracing::error!("errors=remount-ro: refusing every change from now on");
+                self.stopped.store(true, Ordering::Relaxed);
+            }
+            OnError::Panic => {
+                tracing::error!("errors=panic: stopping");
+                std::process::abort();
+            }
+        }
+        policy
+    }
+
+    /// Whether changes are refused after an error (errors=remount-ro).
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,33 @@
+//! setxattr / removexattr as whole operations: inode lock, transaction,
+//! ctime.
+
+use super::create::now;
+use super::xattr_write::SetMode;
+use super::{Fs, Result};
+use crate::ext4::InodeNo;
+use crate::ext4::inode::Inode;
+
+impl Fs {
+    /// Sets attribute `name` of `ino`; returns the inode after the change.
+    pub fn setxattr(&self, ino: InodeNo, name: &[u8], value: &[u8], how: SetMode) -> Result<Inode> {
+        let _locks = self.inode_locks.lock(&[ino]);
+        let mut tx = self.begin()?;
+        let mut inode = tx.inode(ino)?;
+        tx.set_xattr(&mut inode, name, value, how)?;
+        inode.ctime = now();
+        tx.put_inode(inode.clone());
+        tx.commit()?;
+        Ok(inode)
+    }
+
+    /// Removes attribute `name` of `ino` (NoAttr when absent).
+    pub fn removexattr(&self, ino: InodeNo, name: &[u8]) -> Result<()> {
+        let _locks = self.inode_locks.lock(&[ino]);
+        let mut tx = self.begin()?;
+        let mut inode = tx.inode(ino)?;
+        tx.remove_xattr(&mut inode, name)?;
+        inode.ctime = now();
+        tx.put_inode(inode);
+        tx.commit()
+    }
+}
