@@ -143,37 +143,55 @@ impl Fs {
         Ok(inode)
     }
 
-    /// Adds `newparent/newname` as another name of `ino`.
+    /// Adds `newparent/newname` as another name of `ino`. Linking an
+    /// O_TMPFILE file takes it off the orphan list.
     pub fn link(&self, ino: InodeNo, newparent: InodeNo, newname: &[u8]) -> Result<Inode> {
-        let _locks = self.inode_locks.lock(&[ino, newparent]);
-        let orphans = self.orphan_lock.lock();
-        let mut tx = self.begin()?;
-        let mut dir = live_dir(&tx, newparent)?;
-        let mut inode = tx.inode(ino)?;
-        if inode.is_dir() {
-            return Err(FsError::Perm);
+        loop {
+            // The orphan before `ino` (if it is an orphan) is edited too, so
+            // it is locked with the rest; checked again under the locks.
+            let pred = if self.inode(ino)?.links_count == 0 {
+                let _o = self.orphan_lock.lock();
+                self.orphan_pred(ino)?
+            } else {
+                None
+            };
+            let mut set = vec![ino, newparent];
+            set.extend(pred);
+            let _locks = self.inode_locks.lock(&set);
+            let orphans = self.orphan_lock.lock();
+            let mut tx = self.begin()?;
+            let mut dir = live_dir(&tx, newparent)?;
+            let mut inode = tx.inode(ino)?;
+            if inode.is_dir() {
+                return Err(FsError::Perm);
+            }
+            if inode.links_count >= LINK_MAX {
+                return Err(FsError::TooManyLinks);
+            }
+            if tx.dir_lookup(&dir, newname)?.is_some() {
+                return Err(FsError::Exists);
+            }
+            if inode.links_count == 0 {
+                if self.orphan_pred(ino)? != pred {
+                    continue;
+                }
+                if !self.is_open(ino) || !self.on_orphan_list(ino)? {
+                    return Err(FsError::NotFound);
+                }
+                self.orphan_remove(&mut tx, &mut inode, pred)?;
+            }
+            tx.dir_add(&mut dir, newname, ino, ft_of_mode(inode.mode))?;
+            let t = now();
+            inode.links_count += 1;
+            inode.ctime = t;
+            dir.mtime = t;
+            dir.ctime = t;
+            tx.put_inode(dir);
+            tx.put_inode(inode.clone());
+            tx.commit()?;
+            drop(orphans);
+            return Ok(inode);
         }
-        if inode.links_count >= LINK_MAX {
-            return Err(FsError::TooManyLinks);
-        }
-        if tx.dir_lookup(&dir, newname)?.is_some() {
-            return Err(FsError::Exists);
-        }
-        // linkat() of an O_TMPFILE file: it leaves the orphan list.
-        if inode.links_count == 0 {
-            self.orphan_unlink_head_or_pred(&mut tx, &mut inode)?;
-        }
-        tx.dir_add(&mut dir, newname, ino, ft_of_mode(inode.mode))?;
-        let t = now();
-        inode.links_count += 1;
-        inode.ctime = t;
-        dir.mtime = t;
-        dir.ctime = t;
-        tx.put_inode(dir);
-        tx.put_inode(inode.clone());
-        tx.commit()?;
-        drop(orphans);
-        Ok(inode)
     }
 
     /// A fresh inode near `dir`: owner, mode (setgid directories), times,

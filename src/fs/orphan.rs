@@ -93,7 +93,7 @@ impl Fs {
 
     /// Takes `inode` off the list; `pred` is the orphan before it (None:
     /// it is the head). Caller holds the orphan lock and both inode locks.
-    fn orphan_remove(&self, tx: &mut Transaction<'_>, inode: &mut Inode, pred: Option<InodeNo>) -> Result<()> {
+    pub(crate) fn orphan_remove(&self, tx: &mut Transaction<'_>, inode: &mut Inode, pred: Option<InodeNo>) -> Result<()> {
         let next = inode.dtime;
         match pred {
             None => tx.edit_superblock(move |sb| sb.last_orphan = next),
@@ -107,22 +107,9 @@ impl Fs {
         Ok(())
     }
 
-    /// As [`orphan_remove`] for a caller that holds only `inode`'s lock
-    /// (linkat of an O_TMPFILE file): works when it is the head; otherwise
-    /// it is left on the list with its links restored, and the next mount
-    /// takes it off (an orphan with links is only truncated to its size).
-    ///
-    /// [`orphan_remove`]: Fs::orphan_remove
-    pub(crate) fn orphan_unlink_head_or_pred(&self, tx: &mut Transaction<'_>, inode: &mut Inode) -> Result<()> {
-        if self.live_sb.lock().last_orphan == inode.ino.0 {
-            self.orphan_remove(tx, inode, None)?;
-        }
-        Ok(())
-    }
-
     /// The orphan just before `ino` in the list (None when `ino` is the
     /// head or absent).
-    fn orphan_pred(&self, ino: InodeNo) -> Result<Option<InodeNo>> {
+    pub(crate) fn orphan_pred(&self, ino: InodeNo) -> Result<Option<InodeNo>> {
         let mut prev = None;
         for cur in self.orphan_list()? {
             if cur == ino {
@@ -133,7 +120,7 @@ impl Fs {
         Ok(None)
     }
 
-    fn on_orphan_list(&self, ino: InodeNo) -> Result<bool> {
+    pub(crate) fn on_orphan_list(&self, ino: InodeNo) -> Result<bool> {
         Ok(self.orphan_list()?.contains(&ino))
     }
 

@@ -94,3 +94,24 @@ pub fn groups_flagged(img: &Path, flag: &str) -> Vec<u32> {
         .map(|(g, _)| g as u32)
         .collect()
 }
+
+/// Mounts `img` read-only with the kernel's ext4 on a fresh directory,
+/// runs `f` on the mountpoint, unmounts. None when loop mounts fail here.
+pub fn with_kernel_mount<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> Option<T> {
+    let mnt = tempfile::tempdir().unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "ext4", "-o", "loop,ro"])
+        .arg(img)
+        .arg(mnt.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return None;
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(mnt.path())));
+    let _ = Command::new("umount").arg(mnt.path()).status();
+    match r {
+        Ok(v) => Some(v),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
