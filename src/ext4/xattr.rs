@@ -858,6 +858,76 @@ mod tests {
     }
 
     #[test]
+    fn build_round_trip() {
+        let entries = sample_entries();
+        let ranks = vec![0; entries.len()];
+        let area = build_ibody(&entries, &ranks, 96).unwrap();
+        assert_eq!(parse_ibody(&area).unwrap(), entries);
+        assert!(
+            parse_ibody_placed(&area)
+                .unwrap()
+                .iter()
+                .all(|p| p.hash == 0)
+        );
+        // Exactly full, then one byte short.
+        let need = 4 + space_needed(&entries);
+        assert!(build_ibody(&entries, &ranks, need).is_some());
+        assert!(build_ibody(&entries, &ranks, need - 1).is_none());
+        assert_eq!(build_ibody(&[], &[], 96).unwrap(), vec![0; 96]);
+
+        let mut sorted = entries.clone();
+        sorted.sort_by(block_order);
+        let blk = build_block(&sorted, &ranks, 3, 1024).unwrap();
+        let (header, placed) = parse_block_placed(&blk).unwrap();
+        assert_eq!((header.refcount, header.blocks), (3, 1));
+        assert_eq!(
+            placed.iter().map(|p| p.entry.clone()).collect::<Vec<_>>(),
+            sorted
+        );
+        for p in &placed {
+            assert_eq!(p.hash, entry_hash(&p.entry.name, &p.entry.value));
+        }
+        assert_eq!(header.hash, block_hash(placed.iter().map(|p| p.hash)));
+        // A longer name than e_name_len holds, or ranks not matching the
+        // entries, are refused.
+        let long = XattrEntry {
+            index: INDEX_USER,
+            name: vec![b'a'; 256],
+            value: vec![],
+        };
+        assert!(build_block(&[long], &[0], 1, 4096).is_none());
+        assert!(build_block(&sorted, &[], 3, 1024).is_none());
+    }
+
+    #[test]
+    fn value_ranks_order_values() {
+        // Higher rank nearer the end.
+        let entries = sample_entries();
+        let area = build_ibody(&entries, &[0, 0, 100], 96).unwrap();
+        let placed = parse_ibody_placed(&area).unwrap();
+        assert!(placed[0].value_offs < placed[2].value_offs);
+        let area = build_ibody(&entries, &[100, 0, 0], 96).unwrap();
+        let placed = parse_ibody_placed(&area).unwrap();
+        assert!(placed[0].value_offs > placed[2].value_offs);
+        assert_eq!(placed[1].value_offs, 0, "empty values have no offset");
+    }
+
+    #[test]
+    fn hashes() {
+        // By hand: "ab" -> ((0 << 5) ^ 'a') << 5 ^ 'b'.
+        let name = ((b'a' as u32) << 5) ^ b'b' as u32;
+        assert_eq!(entry_hash(b"ab", b""), name);
+        let word = u32::from_le_bytes([1, 2, 3, 0]);
+        assert_eq!(
+            entry_hash(b"ab", &[1, 2, 3]),
+            (name << 16) ^ (name >> 16) ^ word
+        );
+        assert_eq!(block_hash([5, 0, 7]), 0);
+        assert_eq!(block_hash([5, 7]), (5 << 16) ^ 7);
+        assert_eq!(block_hash([]), 0);
+    }
+
+    #[test]
     fn block_checksum_round_trip() {
         let (mut blk, _) = block(SAMPLE);
         let seed = 0x1234_5678;
@@ -1201,8 +1271,22 @@ mod real_image {
             let at = blk as usize * block_size + off;
             let inode = &image[at..at + inode_size];
             let extra = le16(inode, 0x80) as usize;
-            let mut entries = parse_ibody(&inode[128 + extra..]).unwrap();
+            let ibody_area = &inode[128 + extra..];
+            let mut entries = parse_ibody(ibody_area).unwrap();
             from_ibody += entries.len();
+            // Our serialiser lays the same entries out byte for byte as
+            // the kernel did (in-inode hashes 0, values in stored order).
+            let placed = parse_ibody_placed(ibody_area).unwrap();
+            assert!(placed.iter().all(|p| p.hash == 0), "{path} ibody hashes");
+            let (es, ranks): (Vec<_>, Vec<_>) = placed
+                .iter()
+                .map(|p| (p.entry.clone(), p.value_offs as u32))
+                .unzip();
+            assert_eq!(
+                build_ibody(&es, &ranks, ibody_area.len()).unwrap(),
+                ibody_area,
+                "{path} ibody layout"
+            );
             let acl_block = le32(inode, 0x68) as u64 | (le16(inode, 0x76) as u64) << 32;
             if acl_block != 0 {
                 let b = acl_block as usize * block_size;
@@ -1216,6 +1300,31 @@ mod real_image {
                 assert!(!verify_block_checksum(csum_seed, acl_block, &bad));
                 let (header, more) = parse_block(block).unwrap();
                 assert_eq!((header.refcount, header.blocks), (1, 1));
+                // Entry hashes, block hash, sort order and layout as the
+                // kernel wrote them.
+                let (_, placed) = parse_block_placed(block).unwrap();
+                for p in &placed {
+                    assert_eq!(
+                        p.hash,
+                        entry_hash(&p.entry.name, &p.entry.value),
+                        "{path} hash of {:?}",
+                        p.entry
+                    );
+                }
+                assert_eq!(header.hash, block_hash(placed.iter().map(|p| p.hash)));
+                assert!(
+                    placed
+                        .windows(2)
+                        .all(|w| block_order(&w[0].entry, &w[1].entry).is_lt()),
+                    "{path} block order"
+                );
+                let (es, ranks): (Vec<_>, Vec<_>) = placed
+                    .iter()
+                    .map(|p| (p.entry.clone(), p.value_offs as u32))
+                    .unzip();
+                let mut rebuilt = build_block(&es, &ranks, 1, block_size).unwrap();
+                set_block_checksum(csum_seed, acl_block, &mut rebuilt);
+                assert_eq!(rebuilt, block, "{path} block layout");
                 from_block += more.len();
                 entries.extend(more);
             }
