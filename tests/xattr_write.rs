@@ -219,6 +219,9 @@ fn ops(seed: u64, n: usize, big: usize) -> Vec<(usize, Op)> {
         "user.e",
         "user.f",
         "user.g",
+        // Bytes above 0x7F: the kernel hashes names as unsigned bytes
+        // (before 6.2 as signed chars).
+        "user.\u{e9}t\u{e9}",
     ];
     let sizes = [0, 1, 3, 4, 5, 17, 32, 60, 100, 250, 400, big / 2, big];
     let acls = [
