@@ -34,6 +34,7 @@
 
 use super::acl::{self, AclEntry};
 use super::transaction::Transaction;
+use super::xattr::in_inode;
 use super::{FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::FormatError;
@@ -151,18 +152,6 @@ impl Attrs {
     }
 }
 
-/// Names the inode in a format error.
-fn of_inode(inode: &Inode, e: FormatError) -> FsError {
-    match e {
-        FormatError::Corrupt { what, why } => FormatError::Corrupt {
-            what: format!("{} {what}", inode.ino),
-            why,
-        },
-        other => other,
-    }
-    .into()
-}
-
 impl Transaction<'_> {
     /// Sets attribute `name` (full name with its namespace prefix, as the
     /// VFS passes it) of the locked `inode`; updates `inode` (caller puts
@@ -242,7 +231,7 @@ impl Transaction<'_> {
             .map(|e| acl::from_disk(&e.value))
             .transpose()
             .map_err(|e| match e {
-                FsError::Format(f) => of_inode(dir, f),
+                FsError::Format(f) => in_inode(dir, f),
                 other => other,
             })?
             .flatten();
@@ -390,7 +379,7 @@ impl Transaction<'_> {
     /// Both places of `inode`'s attributes as this transaction sees them.
     fn attrs(&self, inode: &Inode) -> Result<Attrs> {
         let ibody =
-            xattr::parse_ibody_placed(&inode.ibody_xattrs).map_err(|e| of_inode(inode, e))?;
+            xattr::parse_ibody_placed(&inode.ibody_xattrs).map_err(|e| in_inode(inode, e))?;
         Ok(Attrs {
             ibody: Place::parsed(ibody),
             block: self.load_block(inode)?,
@@ -415,7 +404,7 @@ impl Transaction<'_> {
             }
             .into());
         }
-        let (header, placed) = xattr::parse_block_placed(&block).map_err(|e| of_inode(inode, e))?;
+        let (header, placed) = xattr::parse_block_placed(&block).map_err(|e| in_inode(inode, e))?;
         if header.refcount == 0 {
             return Err(error::corrupt(
                 format!("{} xattr {nr}", inode.ino),
