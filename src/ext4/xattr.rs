@@ -71,6 +71,17 @@ fn pad4(n: usize) -> usize {
     (n + 3) & !3
 }
 
+/// An entry as parsed, with what the serialisers need to keep the
+/// kernel's layout: where its value sat and the hash it carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedEntry {
+    pub entry: XattrEntry,
+    /// `e_value_offs` as stored (0 for an empty value).
+    pub value_offs: u16,
+    /// `e_hash` as stored.
+    pub hash: u32,
+}
+
 /// One extended attribute as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XattrEntry {
@@ -148,7 +159,7 @@ fn parse_entries(
     first: usize,
     value_base: usize,
     what: &str,
-) -> Result<Vec<XattrEntry>, FormatError> {
+) -> Result<Vec<PlacedEntry>, FormatError> {
     let corrupt = |why: String| FormatError::corrupt(what, why);
 
     // Pass 1: walk the entry list to find its end.
@@ -189,6 +200,7 @@ fn parse_entries(
         let value_offs = le16(area, off + 2) as usize;
         let value_inum = le32(area, off + 4);
         let value_size = le32(area, off + 8) as usize;
+        let hash = le32(area, off + 12);
         let name = area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name_len].to_vec();
 
         if value_inum != 0 {
@@ -216,7 +228,11 @@ fn parse_entries(
             }
             area[start..start + value_size].to_vec()
         };
-        entries.push(XattrEntry { index, name, value });
+        entries.push(PlacedEntry {
+            entry: XattrEntry { index, name, value },
+            value_offs: value_offs as u16,
+            hash,
+        });
     }
     Ok(entries)
 }
@@ -225,11 +241,20 @@ fn parse_entries(
 /// `128 + i_extra_isize`, up to the inode size. Without the magic word
 /// there are no in-inode attributes and the list is empty.
 pub fn parse_ibody(ibody: &[u8]) -> Result<Vec<XattrEntry>, FormatError> {
+    Ok(strip(parse_ibody_placed(ibody)?))
+}
+
+/// [`parse_ibody`], keeping where each value sits and each stored hash.
+pub fn parse_ibody_placed(ibody: &[u8]) -> Result<Vec<PlacedEntry>, FormatError> {
     if ibody.len() < 4 || le32(ibody, 0) != XATTR_MAGIC {
         return Ok(Vec::new());
     }
     // Value offsets are relative to the first entry, right after the magic.
     parse_entries(ibody, 4, 4, "in-inode xattrs")
+}
+
+fn strip(placed: Vec<PlacedEntry>) -> Vec<XattrEntry> {
+    placed.into_iter().map(|p| p.entry).collect()
 }
 
 /// The header of an external xattr block.
@@ -250,6 +275,14 @@ pub struct XattrBlockHeader {
 /// Parses an external xattr block (the whole filesystem block). The
 /// checksum is not checked here; see [`verify_block_checksum`].
 pub fn parse_block(block: &[u8]) -> Result<(XattrBlockHeader, Vec<XattrEntry>), FormatError> {
+    let (header, placed) = parse_block_placed(block)?;
+    Ok((header, strip(placed)))
+}
+
+/// [`parse_block`], keeping where each value sits and each stored hash.
+pub fn parse_block_placed(
+    block: &[u8],
+) -> Result<(XattrBlockHeader, Vec<PlacedEntry>), FormatError> {
     const WHAT: &str = "xattr block";
     if block.len() < XATTR_BLOCK_HEADER_LEN + 4 {
         return Err(FormatError::corrupt(
@@ -295,6 +328,193 @@ pub fn block_checksum(seed: u32, block_nr: u64, block: &[u8]) -> u32 {
 pub fn verify_block_checksum(seed: u32, block_nr: u64, block: &[u8]) -> bool {
     block.len() >= XATTR_BLOCK_HEADER_LEN
         && le32(block, XATTR_BLOCK_CHECKSUM_OFFSET) == block_checksum(seed, block_nr, block)
+}
+
+/// Longest stored name suffix (`e_name_len` is one byte).
+pub const XATTR_NAME_MAX: usize = 255;
+
+/// Bytes an entry with a `name_len`-byte name takes in the entry list
+/// (the kernel's `EXT4_XATTR_LEN`).
+pub fn entry_len(name_len: usize) -> usize {
+    pad4(ENTRY_HEADER_LEN + name_len)
+}
+
+/// Bytes a value of `size` bytes takes in the value area
+/// (`EXT4_XATTR_SIZE`).
+pub fn value_len(size: usize) -> usize {
+    pad4(size)
+}
+
+/// `e_hash` of a block entry, as the kernel's `ext4_xattr_hash_entry`
+/// computes it: the name's bytes (unsigned) folded with a 5-bit rotation,
+/// then the value as little-endian 32-bit words, zero-padded, folded with a
+/// 16-bit rotation. (Kernels before 6.2 hashed the name as signed chars;
+/// e2fsck accepts both, the kernel writes this one.)
+pub fn entry_hash(name: &[u8], value: &[u8]) -> u32 {
+    let mut hash = 0u32;
+    for &c in name {
+        hash = (hash << 5) ^ (hash >> 27) ^ c as u32;
+    }
+    for word in value.chunks(4) {
+        let mut w = [0u8; 4];
+        w[..word.len()].copy_from_slice(word);
+        hash = (hash << 16) ^ (hash >> 16) ^ u32::from_le_bytes(w);
+    }
+    hash
+}
+
+/// `h_hash` of a block from its entries' hashes, in list order
+/// (`ext4_xattr_rehash`); an entry hash of 0 marks the block unshareable
+/// and makes the block hash 0.
+pub fn block_hash(entry_hashes: impl IntoIterator<Item = u32>) -> u32 {
+    let mut hash = 0u32;
+    for h in entry_hashes {
+        if h == 0 {
+            return 0;
+        }
+        hash = (hash << 16) ^ (hash >> 16) ^ h;
+    }
+    hash
+}
+
+/// The order of entries in an xattr block: by index, name length, then
+/// name bytes, which the kernel's lookup (`xattr_find_entry` with
+/// `sorted`) relies on to stop early. In-inode entries are not sorted.
+pub fn block_order(a: &XattrEntry, b: &XattrEntry) -> std::cmp::Ordering {
+    (a.index, a.name.len(), &a.name).cmp(&(b.index, b.name.len(), &b.name))
+}
+
+/// Bytes `entries` need in an area: the entry list, its terminator and
+/// the padded values (headers not included).
+pub fn space_needed(entries: &[XattrEntry]) -> usize {
+    entries
+        .iter()
+        .map(|e| entry_len(e.name.len()) + value_len(e.value.len()))
+        .sum::<usize>()
+        + 4
+}
+
+/// Writes `entries` into `area`: the list from `first`, a terminator,
+/// values packed down from the end of the area, offsets counted from
+/// `value_base`. Values are laid out by descending `value_rank` (the
+/// highest nearest the end; parsed entries pass their old `e_value_offs`
+/// and a new value 0), which reproduces the kernel's layout: it keeps
+/// existing values packed in their order and puts each new one lowest.
+/// With `hashes`, each entry gets its [`entry_hash`] (blocks); otherwise
+/// 0 (the kernel leaves in-inode hashes 0). `None` if they do not fit or
+/// a name is too long; the area is zeroed first either way.
+fn lay_out(
+    area: &mut [u8],
+    first: usize,
+    value_base: usize,
+    entries: &[XattrEntry],
+    value_rank: &[u32],
+    hashes: bool,
+) -> Option<Vec<u32>> {
+    area.fill(0);
+    if entries.len() != value_rank.len()
+        || entries.iter().any(|e| e.name.len() > XATTR_NAME_MAX)
+        || first + space_needed(entries) > area.len()
+    {
+        return None;
+    }
+    let mut by_rank: Vec<usize> = (0..entries.len()).collect();
+    by_rank.sort_by_key(|&i| std::cmp::Reverse(value_rank[i]));
+    let mut offs = vec![0usize; entries.len()];
+    let mut value_end = area.len();
+    for i in by_rank {
+        let v = &entries[i].value;
+        if v.is_empty() {
+            continue;
+        }
+        value_end -= value_len(v.len());
+        area[value_end..value_end + v.len()].copy_from_slice(v);
+        offs[i] = value_end - value_base;
+    }
+    let mut entry_hashes = Vec::with_capacity(entries.len());
+    let mut off = first;
+    for (e, &value_offs) in entries.iter().zip(&offs) {
+        // The stored padding is zero, which entry_hash assumes.
+        let hash = if hashes {
+            entry_hash(&e.name, &e.value)
+        } else {
+            0
+        };
+        entry_hashes.push(hash);
+        area[off] = e.name.len() as u8;
+        area[off + 1] = e.index;
+        area[off + 2..off + 4].copy_from_slice(&(value_offs as u16).to_le_bytes());
+        area[off + 8..off + 12].copy_from_slice(&(e.value.len() as u32).to_le_bytes());
+        area[off + 12..off + 16].copy_from_slice(&hash.to_le_bytes());
+        area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + e.name.len()]
+            .copy_from_slice(&e.name);
+        off += entry_len(e.name.len());
+    }
+    Some(entry_hashes)
+}
+
+/// A new in-inode xattr area of `len` bytes holding `entries` in the given
+/// order (see [`lay_out`] for `value_rank`); `None` if they do not fit.
+/// With no entries the area is all zero (no magic), as the kernel leaves
+/// it.
+pub fn build_ibody(entries: &[XattrEntry], value_rank: &[u32], len: usize) -> Option<Vec<u8>> {
+    let mut area = vec![0u8; len];
+    if entries.is_empty() {
+        return Some(area);
+    }
+    if len < 4 {
+        return None;
+    }
+    lay_out(&mut area[4..], 0, 0, entries, value_rank, false)?;
+    area[..4].copy_from_slice(&XATTR_MAGIC.to_le_bytes());
+    Some(area)
+}
+
+/// A new external xattr block of `block_size` bytes: header with
+/// `refcount`, `h_blocks` 1 and the block hash, then `entries` in the
+/// given order (callers keep them in [`block_order`]) with their hashes.
+/// `h_checksum` is left 0 (see [`set_block_checksum`]). `None` if they do
+/// not fit.
+pub fn build_block(
+    entries: &[XattrEntry],
+    value_rank: &[u32],
+    refcount: u32,
+    block_size: usize,
+) -> Option<Vec<u8>> {
+    let mut block = vec![0u8; block_size];
+    if block_size < XATTR_BLOCK_HEADER_LEN {
+        return None;
+    }
+    let hashes = lay_out(
+        &mut block,
+        XATTR_BLOCK_HEADER_LEN,
+        0,
+        entries,
+        value_rank,
+        true,
+    )?;
+    block[0..4].copy_from_slice(&XATTR_MAGIC.to_le_bytes());
+    block[4..8].copy_from_slice(&refcount.to_le_bytes());
+    block[8..12].copy_from_slice(&1u32.to_le_bytes());
+    block[12..16].copy_from_slice(&block_hash(hashes).to_le_bytes());
+    Some(block)
+}
+
+/// Sets `h_refcount` of an xattr block image (the checksum must be set
+/// again afterwards).
+pub fn set_block_refcount(block: &mut [u8], refcount: u32) {
+    if block.len() >= 8 {
+        block[4..8].copy_from_slice(&refcount.to_le_bytes());
+    }
+}
+
+/// Stores [`block_checksum`] in `h_checksum` (metadata_csum only).
+pub fn set_block_checksum(seed: u32, block_nr: u64, block: &mut [u8]) {
+    if block.len() >= XATTR_BLOCK_HEADER_LEN {
+        let c = block_checksum(seed, block_nr, block);
+        block[XATTR_BLOCK_CHECKSUM_OFFSET..XATTR_BLOCK_CHECKSUM_OFFSET + 4]
+            .copy_from_slice(&c.to_le_bytes());
+    }
 }
 
 /// POSIX ACL entry tags.
@@ -635,6 +855,76 @@ mod tests {
         let mut a = blk.clone();
         set16(&mut a, heads[0] + 2, 8);
         assert!(is_corrupt(parse_block(&a)));
+    }
+
+    #[test]
+    fn build_round_trip() {
+        let entries = sample_entries();
+        let ranks = vec![0; entries.len()];
+        let area = build_ibody(&entries, &ranks, 96).unwrap();
+        assert_eq!(parse_ibody(&area).unwrap(), entries);
+        assert!(
+            parse_ibody_placed(&area)
+                .unwrap()
+                .iter()
+                .all(|p| p.hash == 0)
+        );
+        // Exactly full, then one byte short.
+        let need = 4 + space_needed(&entries);
+        assert!(build_ibody(&entries, &ranks, need).is_some());
+        assert!(build_ibody(&entries, &ranks, need - 1).is_none());
+        assert_eq!(build_ibody(&[], &[], 96).unwrap(), vec![0; 96]);
+
+        let mut sorted = entries.clone();
+        sorted.sort_by(block_order);
+        let blk = build_block(&sorted, &ranks, 3, 1024).unwrap();
+        let (header, placed) = parse_block_placed(&blk).unwrap();
+        assert_eq!((header.refcount, header.blocks), (3, 1));
+        assert_eq!(
+            placed.iter().map(|p| p.entry.clone()).collect::<Vec<_>>(),
+            sorted
+        );
+        for p in &placed {
+            assert_eq!(p.hash, entry_hash(&p.entry.name, &p.entry.value));
+        }
+        assert_eq!(header.hash, block_hash(placed.iter().map(|p| p.hash)));
+        // A longer name than e_name_len holds, or ranks not matching the
+        // entries, are refused.
+        let long = XattrEntry {
+            index: INDEX_USER,
+            name: vec![b'a'; 256],
+            value: vec![],
+        };
+        assert!(build_block(&[long], &[0], 1, 4096).is_none());
+        assert!(build_block(&sorted, &[], 3, 1024).is_none());
+    }
+
+    #[test]
+    fn value_ranks_order_values() {
+        // Higher rank nearer the end.
+        let entries = sample_entries();
+        let area = build_ibody(&entries, &[0, 0, 100], 96).unwrap();
+        let placed = parse_ibody_placed(&area).unwrap();
+        assert!(placed[0].value_offs < placed[2].value_offs);
+        let area = build_ibody(&entries, &[100, 0, 0], 96).unwrap();
+        let placed = parse_ibody_placed(&area).unwrap();
+        assert!(placed[0].value_offs > placed[2].value_offs);
+        assert_eq!(placed[1].value_offs, 0, "empty values have no offset");
+    }
+
+    #[test]
+    fn hashes() {
+        // By hand: "ab" -> ((0 << 5) ^ 'a') << 5 ^ 'b'.
+        let name = ((b'a' as u32) << 5) ^ b'b' as u32;
+        assert_eq!(entry_hash(b"ab", b""), name);
+        let word = u32::from_le_bytes([1, 2, 3, 0]);
+        assert_eq!(
+            entry_hash(b"ab", &[1, 2, 3]),
+            (name << 16) ^ (name >> 16) ^ word
+        );
+        assert_eq!(block_hash([5, 0, 7]), 0);
+        assert_eq!(block_hash([5, 7]), (5 << 16) ^ 7);
+        assert_eq!(block_hash([]), 0);
     }
 
     #[test]
@@ -981,8 +1271,22 @@ mod real_image {
             let at = blk as usize * block_size + off;
             let inode = &image[at..at + inode_size];
             let extra = le16(inode, 0x80) as usize;
-            let mut entries = parse_ibody(&inode[128 + extra..]).unwrap();
+            let ibody_area = &inode[128 + extra..];
+            let mut entries = parse_ibody(ibody_area).unwrap();
             from_ibody += entries.len();
+            // Our serialiser lays the same entries out byte for byte as
+            // the kernel did (in-inode hashes 0, values in stored order).
+            let placed = parse_ibody_placed(ibody_area).unwrap();
+            assert!(placed.iter().all(|p| p.hash == 0), "{path} ibody hashes");
+            let (es, ranks): (Vec<_>, Vec<_>) = placed
+                .iter()
+                .map(|p| (p.entry.clone(), p.value_offs as u32))
+                .unzip();
+            assert_eq!(
+                build_ibody(&es, &ranks, ibody_area.len()).unwrap(),
+                ibody_area,
+                "{path} ibody layout"
+            );
             let acl_block = le32(inode, 0x68) as u64 | (le16(inode, 0x76) as u64) << 32;
             if acl_block != 0 {
                 let b = acl_block as usize * block_size;
@@ -996,6 +1300,31 @@ mod real_image {
                 assert!(!verify_block_checksum(csum_seed, acl_block, &bad));
                 let (header, more) = parse_block(block).unwrap();
                 assert_eq!((header.refcount, header.blocks), (1, 1));
+                // Entry hashes, block hash, sort order and layout as the
+                // kernel wrote them.
+                let (_, placed) = parse_block_placed(block).unwrap();
+                for p in &placed {
+                    assert_eq!(
+                        p.hash,
+                        entry_hash(&p.entry.name, &p.entry.value),
+                        "{path} hash of {:?}",
+                        p.entry
+                    );
+                }
+                assert_eq!(header.hash, block_hash(placed.iter().map(|p| p.hash)));
+                assert!(
+                    placed
+                        .windows(2)
+                        .all(|w| block_order(&w[0].entry, &w[1].entry).is_lt()),
+                    "{path} block order"
+                );
+                let (es, ranks): (Vec<_>, Vec<_>) = placed
+                    .iter()
+                    .map(|p| (p.entry.clone(), p.value_offs as u32))
+                    .unzip();
+                let mut rebuilt = build_block(&es, &ranks, 1, block_size).unwrap();
+                set_block_checksum(csum_seed, acl_block, &mut rebuilt);
+                assert_eq!(rebuilt, block, "{path} block layout");
                 from_block += more.len();
                 entries.extend(more);
             }

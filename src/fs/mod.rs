@@ -4,6 +4,7 @@
 //! the shared block cache. Every method takes `&self`; readers run in
 //! parallel (the cache is sharded, image reads are positioned).
 
+mod acl;
 pub mod balloc;
 pub mod bmap;
 pub mod create;

@@ -67,7 +67,7 @@ impl Fs {
 }
 
 /// Names the inode in a parse error so the log line points at it.
-fn in_inode(inode: &Inode, e: FormatError) -> FsError {
+pub(crate) fn in_inode(inode: &Inode, e: FormatError) -> FsError {
     match e {
         FormatError::Corrupt { what, why } => FormatError::Corrupt {
             what: format!("{} {what}", inode.ino),
