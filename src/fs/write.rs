@@ -121,10 +121,7 @@ impl Fs {
     /// the inode becomes extent-mapped (block-mapped without extents).
     pub(crate) fn uninline(&self, tx: &mut Transaction<'_>, inode: &mut Inode) -> Result<()> {
         let bytes = self.read(inode, 0, inode.size as usize)?;
-        tx.remove_xattr(inode, b"system.data").or_else(|e| match e {
-            FsError::NoAttr => Ok(()),
-            e => Err(e),
-        })?;
+        tx.remove_inline_data_xattr(inode)?;
         inode.flags &= !flags::INLINE_DATA;
         inode.block = [0; 60];
         if self.superblock().has_incompat(crate::ext4::superblock::incompat::EXTENTS) {

@@ -9,11 +9,23 @@ use crate::ext4::inode::Inode;
 
 impl Fs {
     /// Sets attribute `name` of `ino`; returns the inode after the change.
-    pub fn setxattr(&self, ino: InodeNo, name: &[u8], value: &[u8], how: SetMode) -> Result<Inode> {
+    /// `kill_sgid` (FUSE_SETXATTR_ACL_KILL_SGID: an ACL set by a caller
+    /// outside the file's group) also clears setgid.
+    pub fn setxattr(
+        &self,
+        ino: InodeNo,
+        name: &[u8],
+        value: &[u8],
+        how: SetMode,
+        kill_sgid: bool,
+    ) -> Result<Inode> {
         let _locks = self.inode_locks.lock(&[ino]);
         let mut tx = self.begin()?;
         let mut inode = tx.inode(ino)?;
         tx.set_xattr(&mut inode, name, value, how)?;
+        if kill_sgid {
+            inode.mode &= !0o2000;
+        }
         inode.ctime = now();
         tx.put_inode(inode.clone());
         tx.commit()?;

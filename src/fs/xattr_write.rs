@@ -203,6 +203,18 @@ impl Transaction<'_> {
         }
     }
 
+    /// Drops an inline-data inode's `system.data` attribute (the data is
+    /// moving into blocks); absent is fine.
+    pub(crate) fn remove_inline_data_xattr(&mut self, inode: &mut Inode) -> Result<()> {
+        self.set_stored(
+            inode,
+            crate::ext4::xattr::INDEX_SYSTEM,
+            b"data",
+            None,
+            SetMode::Any,
+        )
+    }
+
     /// Releases the inode's external xattr block (refcount, freeing it at
     /// zero): the inode is being freed. Clears `file_acl` and takes the
     /// block out of `i_blocks`.

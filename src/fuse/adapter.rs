@@ -617,7 +617,7 @@ impl FuseOps for Ext4Adapter {
         name: &[u8],
         value: &[u8],
         flags: u32,
-        _setxattr_flags: u32,
+        setxattr_flags: u32,
     ) -> OpResult<()> {
         self.check_xattr_name(name)?;
         let ino = self.ino(nodeid)?;
@@ -627,7 +627,10 @@ impl FuseOps for Ext4Adapter {
             xattr_flags::XATTR_REPLACE => SetMode::Replace,
             _ => return Err(Errno::EINVAL),
         };
-        self.fs_err(self.fs.setxattr(ino, name, value, how)).map(|_| ())
+        let kill_sgid = setxattr_flags & super::abi::FUSE_SETXATTR_ACL_KILL_SGID != 0
+            && name == b"system.posix_acl_access";
+        self.fs_err(self.fs.setxattr(ino, name, value, how, kill_sgid))
+            .map(|_| ())
     }
 
     fn removexattr(&self, _ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
