@@ -265,12 +265,18 @@ fn cycle(args: &[&str], size: &str, n: usize, batch: usize, want_levels: Option<
 
 #[test]
 fn thousand_names_4k_csum() {
-    cycle(&[], "32M", 1000, 100, Some(0));
+    cycle(&["-b", "4096"], "32M", 1000, 100, Some(0));
 }
 
 #[test]
 fn thousand_names_4k_no_csum() {
-    cycle(&["-O", "^metadata_csum"], "32M", 1000, 100, Some(0));
+    cycle(
+        &["-b", "4096", "-O", "^metadata_csum"],
+        "32M",
+        1000,
+        100,
+        Some(0),
+    );
 }
 
 #[test]
@@ -386,7 +392,7 @@ fn init_move_replace_and_emptiness() {
         eprintln!("skipped: needs e2fsprogs and root");
         return;
     }
-    for args in [&[][..], &["-O", "^metadata_csum", "-b", "1024"]] {
+    for args in [&["-b", "4096"][..], &["-O", "^metadata_csum", "-b", "1024"]] {
         let s = setup(args, "16M", 2);
         let fs = open_rw(&s.img);
         let root = fs.inode(InodeNo::ROOT).unwrap();
@@ -582,4 +588,103 @@ fn damaged_index_and_leaf_are_errors() {
     try_ops(false);
     let (clean, text) = fsck(&s.img);
     assert!(clean, "{text}");
+}
+
+/// The htree's logical shape as debugfs prints it: index entries (hash,
+/// logical block), counts, levels, and per leaf its entries' hashes,
+/// record lengths and names in block order — no inode numbers, physical
+/// blocks or checksums.
+fn htree_shape(img: &Path, dir: &str) -> Vec<String> {
+    let out = Command::new("debugfs")
+        .arg("-R")
+        .arg(format!("htree {dir}"))
+        .arg(img)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut shape = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with("Entry #")
+            || l.starts_with("Number of entries")
+            || l.starts_with("Indirect levels")
+        {
+            shape.push(l.to_string());
+        } else if let Some(r) = l.strip_prefix("Reading directory block ") {
+            shape.push(format!("leaf {}", r.split(',').next().unwrap()));
+        } else {
+            let t: Vec<&str> = l.split_whitespace().collect();
+            for w in t.windows(3) {
+                if w[0].starts_with("0x") && w[0].len() == 19 && w[1].starts_with('(') {
+                    shape.push(format!("{} {} {}", w[0], w[1], w[2]));
+                }
+            }
+        }
+    }
+    shape
+}
+
+/// The kernel and fuse4fs, given the same names in the same order on
+/// copies of one image, build the same htree: the same splits (median
+/// by size, then by count), the same hashes in the index, the same
+/// logical blocks, and each leaf's entries in the same order.
+#[test]
+fn same_htree_as_the_kernel() {
+    if !tools() {
+        eprintln!("skipped: needs e2fsprogs and root");
+        return;
+    }
+    for (args, n) in [
+        (&["-b", "1024"][..], 6000),
+        (&["-b", "4096", "-O", "^metadata_csum"][..], 3000),
+        (&["-b", "4096"][..], 3000),
+    ] {
+        let mut s = setup(args, "64M", 1);
+        let names: Vec<_> = (0..n).map(|i| name("k", i)).collect();
+        // The kernel's copy: hard links to the one file.
+        let kimg = s._tmp.path().join("kimg");
+        std::fs::copy(&s.img, &kimg).unwrap();
+        let mnt = tempfile::tempdir().unwrap();
+        assert!(
+            Command::new("mount")
+                .args(["-o", "loop"])
+                .arg(&kimg)
+                .arg(mnt.path())
+                .status()
+                .unwrap()
+                .success()
+        );
+        let target = mnt.path().join("d2/keep0");
+        let r = names.iter().try_for_each(|nm| {
+            let p = mnt.path().join("d").join(std::ffi::OsStr::from_bytes(nm));
+            std::fs::hard_link(&target, p)
+        });
+        let mut tries = 0;
+        while !Command::new("umount")
+            .arg(mnt.path())
+            .status()
+            .unwrap()
+            .success()
+        {
+            tries += 1;
+            assert!(tries < 20, "umount failed");
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+        r.unwrap();
+        assert_fsck_clean(&kimg);
+        s.add(&names, 1000);
+        s.check();
+        let (ours, theirs) = (htree_shape(&s.img, "/d"), htree_shape(&kimg, "/d"));
+        assert!(ours.len() > n, "debugfs printed the leaves");
+        let levels = if n == 6000 { Some(1) } else { Some(0) };
+        assert_eq!(s.levels(), levels);
+        if ours != theirs {
+            let at = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+            panic!(
+                "htree differs from the kernel's at line {at:?}: ours {:?} kernel {:?}",
+                at.map(|i| &ours[i]),
+                at.map(|i| &theirs[i])
+            );
+        }
+    }
 }
