@@ -695,3 +695,90 @@ fn same_htree_as_the_kernel() {
         }
     }
 }
+
+/// An inline directory the kernel grew into system.data: names are
+/// found, removed, repointed and added in both regions, then the
+/// directory converts to a block (dropping the non-empty system.data).
+#[test]
+fn kernel_inline_directory_with_system_data() {
+    if !tools() {
+        eprintln!("skipped: needs e2fsprogs and root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let img = mkfs(tmp.path(), &["-b", "4096", "-O", "inline_data"], "16M");
+    let mnt = tempfile::tempdir().unwrap();
+    let run = |cmd: &mut Command| assert!(cmd.status().unwrap().success());
+    run(Command::new("mount")
+        .args(["-o", "loop"])
+        .arg(&img)
+        .arg(mnt.path()));
+    let names = [
+        "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
+    ];
+    std::fs::create_dir(mnt.path().join("x")).unwrap();
+    for n in names {
+        std::fs::write(mnt.path().join("x").join(n), b"").unwrap();
+    }
+    run(Command::new("umount").arg(mnt.path()));
+    let mut model = kernel_view(&img, "x");
+    assert_eq!(model.len(), names.len());
+
+    let fs = open_rw(&img);
+    let root = fs.inode(InodeNo::ROOT).unwrap();
+    let x = fs.lookup(&root, b"x").unwrap().ino;
+    let value_len = |d: &Inode| {
+        fuse4fs::ext4::xattr::parse_ibody(&d.ibody_xattrs)
+            .unwrap()
+            .into_iter()
+            .find(|a| a.name == b"data")
+            .map(|a| a.value.len())
+    };
+    let d = fs.inode(x).unwrap();
+    assert!(d.has_flag(flags::INLINE_DATA));
+    assert!(value_len(&d).unwrap() > 0, "the kernel used system.data");
+
+    let mut tx = fs.begin().unwrap();
+    let mut d = tx.inode(x).unwrap();
+    for (n, ino) in &model {
+        assert_eq!(tx.dir_lookup(&d, n).unwrap(), Some(*ino));
+    }
+    assert!(!tx.dir_is_empty(&d).unwrap());
+    // theta (the last name: in system.data) and alpha (in i_block) get
+    // new names; gamma is repointed at its own inode (rewritten in place).
+    let t = tx.dir_remove(&mut d, b"theta").unwrap();
+    let a = tx.dir_remove(&mut d, b"alpha").unwrap();
+    tx.dir_add(&mut d, b"th2", t, ft::REG).unwrap();
+    tx.dir_add(&mut d, b"al", a, ft::REG).unwrap();
+    let g = model[&b"gamma"[..]];
+    assert_eq!(tx.dir_replace(&mut d, b"gamma", g, ft::REG).unwrap(), g);
+    assert!(d.has_flag(flags::INLINE_DATA), "still inline");
+    let before = value_len(&d);
+    tx.put_inode(d);
+    tx.commit().unwrap();
+    for (old, new, ino) in [("theta", "th2", t), ("alpha", "al", a)] {
+        model.remove(old.as_bytes());
+        model.insert(new.as_bytes().to_vec(), ino);
+    }
+    assert_fsck_clean(&img);
+    assert_eq!(kernel_view(&img, "x"), model);
+
+    // Forty more names for theta's inode: the directory converts.
+    let mut tx = fs.begin().unwrap();
+    let mut d = tx.inode(x).unwrap();
+    assert_eq!(value_len(&d), before, "system.data never grows");
+    for i in 0..40 {
+        let n = format!("more-{i}");
+        tx.dir_add(&mut d, n.as_bytes(), t, ft::REG).unwrap();
+        model.insert(n.into_bytes(), t);
+    }
+    assert!(!d.has_flag(flags::INLINE_DATA));
+    assert_eq!(value_len(&d), None, "system.data removed");
+    let mut ti = tx.inode(t).unwrap();
+    ti.links_count += 40;
+    tx.put_inode(ti);
+    tx.put_inode(d);
+    tx.commit().unwrap();
+    assert_fsck_clean(&img);
+    assert_eq!(kernel_view(&img, "x"), model);
+}
