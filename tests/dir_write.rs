@@ -782,3 +782,61 @@ fn kernel_inline_directory_with_system_data() {
     assert_fsck_clean(&img);
     assert_eq!(kernel_view(&img, "x"), model);
 }
+
+/// Adds long names on 1 KiB blocks (three records a leaf) until the
+/// first error; returns it with the number of names committed.
+fn fill_with_long_names(s: &mut Setup, max: usize) -> (Option<FsError>, usize) {
+    let long = |i: usize| format!("{i:08}{}", "l".repeat(240)).into_bytes();
+    let fs = open_rw(&s.img);
+    let mut i = 0;
+    while i < max {
+        let mut tx = fs.begin().unwrap();
+        let mut dir = tx.inode(s.dir).unwrap();
+        let mut added = Vec::new();
+        for _ in 0..2000.min(max - i) {
+            let n = long(i);
+            i += 1;
+            if let Err(e) = tx.dir_add(&mut dir, &n, s.files[0], ft::REG) {
+                return (Some(e), s.model.len());
+            }
+            added.push(n);
+        }
+        tx.put_inode(dir);
+        for n in added {
+            s.model.insert(n, s.files[0]);
+        }
+        s.fix_links(&mut tx);
+        tx.commit().unwrap();
+    }
+    (None, s.model.len())
+}
+
+/// Long names on 1 KiB blocks fill a two-level index: the next add that
+/// needs a third level answers NoSpace without large_dir (the kernel's
+/// "Directory index full"), and what was committed stays consistent.
+/// With large_dir the same names and more make a third level.
+#[test]
+fn full_two_level_index_is_enospc_unless_large_dir() {
+    if !tools() {
+        eprintln!("skipped: needs e2fsprogs and root");
+        return;
+    }
+    let mut s = setup(
+        &["-b", "1024", "-O", "^metadata_csum", "-N", "256"],
+        "96M",
+        1,
+    );
+    let (err, n) = fill_with_long_names(&mut s, usize::MAX);
+    assert!(
+        matches!(err, Some(FsError::NoSpace)),
+        "{err:?} after {n} names"
+    );
+    assert_eq!(s.levels(), Some(1));
+    s.check();
+
+    let mut s = setup(&["-b", "1024", "-O", "large_dir", "-N", "256"], "128M", 1);
+    let (err, m) = fill_with_long_names(&mut s, n + 3000);
+    assert!(err.is_none(), "{err:?} after {m} names");
+    assert_eq!(s.levels(), Some(2));
+    s.check();
+}
