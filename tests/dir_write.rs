@@ -261,6 +261,28 @@ fn cycle(args: &[&str], size: &str, n: usize, batch: usize, want_levels: Option<
     s.add(&gone[..gone.len() / 4], batch);
     assert_eq!(s.levels(), want_levels, "deletes never shrink the tree");
     s.check();
+    // ".." of the (indexed) directory: pointed at /d2, e2fsck sees it
+    // (the kernel's path walk uses its dcache, not the entry); pointed
+    // back, e2fsck is content.
+    let fs = open_rw(&s.img);
+    let d2 = fs
+        .lookup(&fs.inode(InodeNo::ROOT).unwrap(), b"d2")
+        .unwrap()
+        .ino;
+    for parent in [d2, InodeNo::ROOT] {
+        let mut tx = fs.begin().unwrap();
+        let mut d = tx.inode(s.dir).unwrap();
+        tx.dir_set_dotdot(&mut d, parent).unwrap();
+        assert_eq!(tx.dir_lookup(&d, b"..").unwrap(), Some(parent));
+        tx.put_inode(d);
+        tx.commit().unwrap();
+        let ro = Fs::open(&s.img, &FsOptions::default()).unwrap();
+        assert_eq!(ro.parent_of(&ro.inode(s.dir).unwrap()).unwrap(), parent);
+        let (clean, text) = fsck(&s.img);
+        assert_eq!(clean, parent == InodeNo::ROOT, "{text}");
+        assert_eq!(text.contains("'..' in /d"), parent == d2, "{text}");
+    }
+    s.check();
 }
 
 #[test]

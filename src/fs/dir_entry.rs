@@ -200,22 +200,19 @@ impl Transaction<'_> {
         let bs = self.block_size();
         // "." and ".." must open block 0; the walk starts after them.
         let (_, dotdot_at) = self.first_block_dotdot(dir)?;
-        for lblk in 0..dir.size / bs as u64 {
-            let Some(pblk) = self.dir_pblk(dir, lblk)? else {
-                continue;
-            };
-            let blk = self.read_any_dir_block(dir, lblk, pblk)?;
-            for e in DirIter::new(&blk, bs, self.max_inode(), true) {
+        let mut busy = false;
+        self.for_each_dir_block(dir, |tx, lblk, pblk| {
+            let blk = tx.read_any_dir_block(dir, lblk, pblk)?;
+            for e in DirIter::new(&blk, bs, tx.max_inode(), true) {
                 let e = e.map_err(|e| super::dir::in_dir(dir, lblk, e))?;
                 if lblk == 0 && e.offset <= dotdot_at {
                     continue;
                 }
-                if e.inode != 0 {
-                    return Ok(false);
-                }
+                busy |= e.inode != 0;
             }
-        }
-        Ok(true)
+            Ok(busy)
+        })?;
+        Ok(!busy)
     }
 
     // ---- shared helpers (htree.rs uses them too) ----
@@ -259,6 +256,37 @@ impl Transaction<'_> {
                 "unwritten extent in a directory",
             )),
         }
+    }
+
+    /// Calls `f(tx, lblk, pblk)` for each mapped block of `dir` below
+    /// i_size until it returns true. Holes are skipped whole, so a huge
+    /// hostile i_size over an empty mapping costs nothing.
+    fn for_each_dir_block(
+        &self,
+        dir: &Inode,
+        mut f: impl FnMut(&Self, u64, BlockNo) -> Result<bool>,
+    ) -> Result<()> {
+        let nblocks = dir.size / self.block_size() as u64;
+        let mut lblk = 0;
+        while lblk < nblocks {
+            let m = self.map(dir, lblk)?;
+            match m.backing {
+                Backing::Data(pblk) => {
+                    if f(self, lblk, pblk)? {
+                        return Ok(());
+                    }
+                    lblk += 1;
+                }
+                Backing::Hole => lblk += m.len.max(1),
+                Backing::Unwritten => {
+                    return Err(error::corrupt(
+                        format!("{} block {lblk}", dir.ino),
+                        "unwritten extent in a directory",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads leaf `lblk` (at `pblk`) of `dir` and checks it as the
@@ -411,16 +439,14 @@ impl Transaction<'_> {
         if self.fs().is_dx(dir) {
             return self.dx_find(dir, name);
         }
-        let bs = self.block_size() as u64;
-        for lblk in 0..dir.size / bs {
-            let Some(pblk) = self.dir_pblk(dir, lblk)? else {
-                continue;
-            };
-            if let Some((offset, ino)) = self.search_leaf(dir, lblk, pblk, name)? {
-                return Ok(Some((Place::Block { pblk, offset }, ino)));
-            }
-        }
-        Ok(None)
+        let mut hit = None;
+        self.for_each_dir_block(dir, |tx, lblk, pblk| {
+            hit = tx
+                .search_leaf(dir, lblk, pblk, name)?
+                .map(|(offset, ino)| (Place::Block { pblk, offset }, ino));
+            Ok(hit.is_some())
+        })?;
+        Ok(hit)
     }
 
     /// Searches one leaf for `name`: its offset and inode.
