@@ -344,6 +344,144 @@ pub fn remove_entry(
     Ok(Some(inode))
 }
 
+/// Writes "." naming `dir` (rec_len 12) and ".." naming `parent`
+/// (spanning the rest of the block, up to the checksum tail when `csum`)
+/// into a zeroed new directory block, then the tail with a zero checksum
+/// — the kernel's `ext4_init_dot_dotdot` and `ext4_initialize_dirent_tail`.
+pub fn init_dot_dotdot(block: &mut [u8], dir: u32, parent: u32, filetype: bool, csum: bool) {
+    block.fill(0);
+    let usable = block.len() - if csum { TAIL_SIZE } else { 0 };
+    let ft = if filetype { ft::DIR } else { 0 };
+    write_entry(block, 0, dir, rec_len_for(1), b".", ft);
+    write_entry(block, 12, parent, usable - 12, b"..", ft);
+    if csum {
+        set_leaf_tail(block);
+    }
+}
+
+/// Makes the last entry of `block[..old_end]` (whose records must tile
+/// it exactly) reach `new_end`, as the kernel's `ext4_update_final_de`
+/// and the rec_len fix-up of `make_indexed_dir` do when entries move to
+/// a larger region.
+pub fn extend_last_entry(
+    block: &mut [u8],
+    old_end: usize,
+    new_end: usize,
+) -> Result<(), FormatError> {
+    let bs = block.len();
+    let mut last = None;
+    for e in DirIter::new(&block[..old_end], bs, u32::MAX, true) {
+        last = Some(e?.offset);
+    }
+    let Some(off) = last else {
+        return Err(FormatError::corrupt("directory entries", "empty region"));
+    };
+    set_rec_len(block, off, new_end - off);
+    Ok(())
+}
+
+/// Where a full leaf was split: the first hash of the entries moved to
+/// the new block, and whether the entry before them has the same hash
+/// (the index entry then carries the collision bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeafSplit {
+    pub hash: u32,
+    pub continued: bool,
+}
+
+/// Splits the full leaf `src` as the kernel's `do_split`: the live
+/// entries are ordered by hash (`hash_of` gives an entry's major hash),
+/// the upper entries — as many as fill at most half a block, counting
+/// their records as they stand, else half of them by count — move to
+/// the zeroed block `dst` with minimal records; the rest are packed at
+/// the front of `src`. Both blocks' last records reach the tail (written
+/// with a zero checksum when `csum`); unused bytes are zeroed. Entries
+/// with equal hashes end on either side of the split only when the
+/// split point falls among them, which `continued` reports.
+pub fn split_leaf(
+    src: &mut [u8],
+    dst: &mut [u8],
+    csum: bool,
+    hash_of: &dyn Fn(&[u8]) -> u32,
+) -> Result<LeafSplit, FormatError> {
+    let bs = src.len();
+    let usable = bs - if csum { TAIL_SIZE } else { 0 };
+    // (hash, offset, rec_len) of each live entry: dx_make_map.
+    let mut map = Vec::new();
+    for e in DirIter::new(&src[..usable], bs, u32::MAX, true) {
+        let e = e?;
+        if e.inode != 0 && !e.name.is_empty() {
+            map.push((hash_of(e.name), e.offset, e.rec_len));
+        }
+    }
+    let count = map.len();
+    if count < 2 {
+        return Err(FormatError::corrupt(
+            "directory leaf",
+            format!("full block with {count} entries cannot be split"),
+        ));
+    }
+    map.sort_by_key(|m| m.0);
+    // Move entries from the top while they fill at most half a block.
+    let (mut size, mut moved) = (0usize, 0usize);
+    let mut stopped_at: isize = -1;
+    for i in (0..count).rev() {
+        if size + map[i].2 / 2 > bs / 2 {
+            stopped_at = i as isize;
+            break;
+        }
+        size += map[i].2;
+        moved += 1;
+    }
+    let split = if stopped_at > 0 {
+        count - moved
+    } else {
+        count / 2
+    };
+    let hash = map[split].0;
+    let continued = hash == map[split - 1].0;
+
+    let entry_of = |b: &[u8], off: usize| {
+        let name_len = b[off + 6] as usize;
+        (
+            le32(b, off),
+            b[off + 7],
+            b[off + 8..off + 8 + name_len].to_vec(),
+        )
+    };
+    // The moving entries, in hash order (dx_move_dirents).
+    dst.fill(0);
+    let mut to = 0;
+    let mut last2 = 0;
+    for &(_, off, _) in &map[split..] {
+        let (ino, ft, name) = entry_of(src, off);
+        let len = rec_len_for(name.len());
+        write_entry(dst, to, ino, len, &name, ft);
+        last2 = to;
+        to += len;
+    }
+    set_rec_len(dst, last2, usable - last2);
+    // The staying entries, packed in their block order (dx_pack_dirents).
+    let mut stay: Vec<usize> = map[..split].iter().map(|m| m.1).collect();
+    stay.sort_unstable();
+    let kept: Vec<_> = stay.iter().map(|&off| entry_of(src, off)).collect();
+    src.fill(0);
+    let mut to = 0;
+    let mut last1 = 0;
+    for (ino, ft, name) in &kept {
+        let len = rec_len_for(name.len());
+        write_entry(src, to, *ino, len, name, *ft);
+        last1 = to;
+        to += len;
+    }
+    set_rec_len(src, last1, usable - last1);
+    if csum {
+        set_leaf_tail(src);
+        set_leaf_tail(dst);
+    }
+    Ok(LeafSplit { hash, continued })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -265,6 +265,11 @@ pub fn write_root_head(
     ROOT_ENTRIES_OFFSET
 }
 
+/// Stores `levels` as the dx root's indirect_levels (the tree grew).
+pub fn set_root_levels(block: &mut [u8], levels: u8) {
+    block[ROOT_INFO_OFFSET + 6] = levels;
+}
+
 /// Stores the dx_tail checksum of a root or interior node held in
 /// `block`, reading count and limit from the block; dt_reserved is
 /// covered as it stands. The inverse of [`DxNode::verify_checksum`].

@@ -34,6 +34,7 @@ pub mod xattr_write;
 
 mod blockmap;
 mod blockmap_write;
+mod htree;
 
 use std::fs::File;
 use std::path::Path;
