@@ -125,14 +125,14 @@ impl Fs {
                 }
                 let mut dd = tx.inode(dp)?;
                 tx.dir_replace(&mut dd, dn, src, ft_of_mode(s.mode))?;
+                tx.put_inode(dd);
+                // A replaced directory's ".." gives way to the moved one's:
+                // the new parent's count stays (as ext4_rename).
                 if d.is_dir() {
-                    // The replaced directory's ".." no longer counts.
-                    dec_dir_links(&mut dd);
                     d.links_count = 0;
                 } else {
                     d.links_count = d.links_count.saturating_sub(1);
                 }
-                tx.put_inode(dd);
                 d.ctime = now();
                 if d.links_count == 0 {
                     self.drop_last_link(tx, &mut d)?;
@@ -150,7 +150,10 @@ impl Fs {
         }
         let mut sd = tx.inode(sp)?;
         tx.dir_remove(&mut sd, sn)?;
-        if s.is_dir() && sp != dp {
+        // The old parent loses the moved directory's "..": within one
+        // directory this cancels the increment above, or accounts for the
+        // directory it replaced.
+        if s.is_dir() && (sp != dp || dst.is_some()) {
             dec_dir_links(&mut sd);
         }
         tx.put_inode(sd);
