@@ -24,6 +24,7 @@ pub mod xattr_write;
 
 mod blockmap;
 mod blockmap_write;
+mod extent_path;
 
 use std::fs::File;
 use std::path::Path;
