@@ -10,12 +10,12 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fuse4fs::ext4::InodeNo;
+use fuse4fs::ext4::{BlockNo, InodeNo};
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::extents::Backing;
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use common::{fsck, have, mkfs, open_rw};
 
 /// The file every test works on: debugfs makes it first, so it is the
 /// first inode after lost+found.
@@ -66,6 +66,8 @@ struct Model<'a> {
     /// Written blocks and the tag of their contents; others read as zeros.
     blocks: BTreeMap<u64, u8>,
     size: u64,
+    /// e2fsck may advise optimising the tree.
+    advice_ok: bool,
 }
 
 impl<'a> Model<'a> {
@@ -76,6 +78,7 @@ impl<'a> Model<'a> {
             bs: fs.block_size() as u64,
             blocks: BTreeMap::new(),
             size: 0,
+            advice_ok: false,
         }
     }
 
@@ -176,7 +179,19 @@ impl<'a> Model<'a> {
 
     /// e2fsck clean, and the kernel reads exactly the model.
     fn check(&self, dir: &Path) {
-        assert_fsck_clean(&self.img);
+        let (clean, text) = fsck(&self.img);
+        // Only the pass headers and the summary; advice that the tree
+        // could be narrower or shorter (no error: random inserts split
+        // leaves at the insertion point, as the kernel does) only where
+        // the test allows it.
+        let quiet = text.lines().all(|l| {
+            l.is_empty()
+                || l.starts_with("Pass ")
+                || l.contains(" files (")
+                || (self.advice_ok
+                    && (l.contains("could be narrower") || l.contains("could be shorter")))
+        });
+        assert!(clean && quiet, "e2fsck -fn:\n{text}");
         let got = kernel_read(&self.img, &dir.join("mnt"));
         let want = self.expected();
         assert_eq!(got.len(), want.len(), "file size");
@@ -263,6 +278,9 @@ fn deep_tree_1k_scattered_writes_splits_punches_truncates() {
     m.check(dir.path());
     let tree_blocks = m.charged() - 30000;
     assert!(tree_blocks > 360, "{tree_blocks} tree blocks");
+    // Appends filled every node (no advice so far); the splits in the
+    // middle of full leaves below leave half-empty ones, as the kernel's.
+    m.advice_ok = true;
 
     // Holes filled in the middle of full leaves (mid-leaf splits), long
     // writes across data and holes, overwrites.
@@ -301,6 +319,7 @@ fn random_writes_punches_truncates_4k() {
         let fs = open_rw(&img);
         let free0 = fs.stats().free_blocks;
         let mut m = Model::new(&fs, &img);
+        m.advice_ok = true;
         let mut rng = fastrand::Rng::with_seed(seed);
         for round in 0..5u8 {
             for _ in 0..20 {
@@ -430,6 +449,20 @@ fn root_grows_and_shrinks_back() {
     m.write(&ranges, 1);
     // A fifth extent does not fit i_block: one leaf block under the root.
     assert_eq!((m.depth(), m.charged()), (1, 6));
+    // Each block went where the one before it leads (the goal), and the
+    // transaction's view of the grown tree is the committed one.
+    let tx = fs.begin().unwrap();
+    let inode = fs.inode(INO).unwrap();
+    let first = tx.map(&inode, 0).unwrap().backing;
+    let Backing::Data(p0) = first else {
+        panic!("{first:?}")
+    };
+    for i in 1..5 {
+        let at = tx.map(&inode, 3 * i).unwrap().backing;
+        assert_eq!(at, Backing::Data(BlockNo(p0.0 + 3 * i)));
+    }
+    assert_eq!(tx.map(&inode, 1).unwrap().len, 2, "a hole up to 3");
+    drop(tx);
     m.check(dir.path());
     // Back to four extents: the leaf moves back into i_block.
     m.punch(12, 13);
