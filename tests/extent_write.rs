@@ -63,8 +63,9 @@ struct Model<'a> {
     fs: &'a Fs,
     img: PathBuf,
     bs: u64,
-    /// Written blocks and the tag of their contents; others read as zeros.
-    blocks: BTreeMap<u64, u8>,
+    /// Written blocks: the block they were written as (ranges move) and
+    /// the tag of their contents; others read as zeros.
+    blocks: BTreeMap<u64, (u64, u8)>,
     size: u64,
     /// e2fsck may advise optimising the tree.
     advice_ok: bool,
@@ -99,12 +100,12 @@ impl<'a> Model<'a> {
                 assert_eq!(r.lblk, at, "runs cover the range in order: {runs:?}");
                 for i in 0..r.len {
                     let want = (!r.fresh).then(|| self.blocks.get(&(at + i)).copied());
-                    if let Some(Some(old)) = want {
+                    if let Some(Some((origin, old))) = want {
                         // An old block keeps its place and its contents.
                         let mut buf = vec![0u8; self.bs as usize];
                         data.read_exact_at(&mut buf, (r.pblk.0 + i) * self.bs)
                             .unwrap();
-                        assert_eq!(buf, pattern(at + i, old, self.bs as usize));
+                        assert_eq!(buf, pattern(origin, old, self.bs as usize));
                     }
                     let bytes = pattern(at + i, tag, self.bs as usize);
                     data.write_all_at(&bytes, (r.pblk.0 + i) * self.bs).unwrap();
@@ -116,7 +117,7 @@ impl<'a> Model<'a> {
             }
             assert_eq!(at, l + n, "runs cover the range: {runs:?}");
             for b in l..l + n {
-                self.blocks.insert(b, tag);
+                self.blocks.insert(b, (b, tag));
             }
             self.size = self.size.max((l + n) * self.bs);
         }
@@ -168,11 +169,42 @@ impl<'a> Model<'a> {
         tx.commit().unwrap();
     }
 
+    /// COLLAPSE_RANGE of `[lblk, lblk + len)`.
+    fn collapse(&mut self, lblk: u64, len: u64) {
+        let mut tx = self.fs.begin().unwrap();
+        let mut inode = tx.inode(INO).unwrap();
+        tx.extent_collapse_range(&mut inode, lblk, len).unwrap();
+        self.blocks = std::mem::take(&mut self.blocks)
+            .into_iter()
+            .filter(|&(b, _)| b < lblk || b >= lblk + len)
+            .map(|(b, v)| (if b >= lblk + len { b - len } else { b }, v))
+            .collect();
+        self.size -= len * self.bs;
+        inode.size = self.size;
+        tx.put_inode(inode);
+        tx.commit().unwrap();
+    }
+
+    /// INSERT_RANGE of `len` blocks at `lblk`.
+    fn insert(&mut self, lblk: u64, len: u64) {
+        let mut tx = self.fs.begin().unwrap();
+        let mut inode = tx.inode(INO).unwrap();
+        tx.extent_insert_range(&mut inode, lblk, len).unwrap();
+        self.blocks = std::mem::take(&mut self.blocks)
+            .into_iter()
+            .map(|(b, v)| (if b >= lblk { b + len } else { b }, v))
+            .collect();
+        self.size += len * self.bs;
+        inode.size = self.size;
+        tx.put_inode(inode);
+        tx.commit().unwrap();
+    }
+
     fn expected(&self) -> Vec<u8> {
         let mut v = vec![0u8; self.size as usize];
-        for (&b, &tag) in &self.blocks {
+        for (&b, &(origin, tag)) in &self.blocks {
             let o = (b * self.bs) as usize;
-            v[o..o + self.bs as usize].copy_from_slice(&pattern(b, tag, self.bs as usize));
+            v[o..o + self.bs as usize].copy_from_slice(&pattern(origin, tag, self.bs as usize));
         }
         v
     }
@@ -533,4 +565,48 @@ fn hostile_trees_are_errors() {
     tx.commit().unwrap();
     drop(fs);
     all_refused(&img);
+}
+
+#[test]
+fn collapse_and_insert_range_move_the_tail() {
+    if !tools_ok() {
+        return eprintln!("skipped: needs e2fsprogs, mount and root");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-b", "1024"], "32M");
+    let fs = open_rw(&img);
+    let free0 = fs.stats().free_blocks;
+    let mut m = Model::new(&fs, &img);
+    // 1000 one-block extents (depth 2), then one long extent.
+    let ranges: Vec<(u64, u64)> = (0..1000).map(|i| (2 * i, 1)).collect();
+    m.write(&ranges, 1);
+    m.write(&[(3000, 500)], 2);
+    assert_eq!(m.depth(), 2);
+    m.check(dir.path());
+    m.collapse(500, 100);
+    m.collapse(2850, 200);
+    m.check(dir.path());
+    // Inside the long extent (now at 2850..3150), between extents, and
+    // before everything.
+    m.insert(2900, 7);
+    m.insert(101, 50);
+    m.insert(0, 3);
+    m.check(dir.path());
+    // The long extent 3000..3500 lost 100 blocks to the first collapse
+    // and 150 to the second, was split at 2900 by the first insert and
+    // moved up 53 by the two below it.
+    let ex = debugfs_extents(&img);
+    assert_eq!(ex[0], (3, 1, false));
+    assert_eq!(ex[ex.len() - 2..], [(2903, 50, false), (2960, 300, false)]);
+    // The end of the addressable range.
+    let mut tx = fs.begin().unwrap();
+    let mut inode = tx.inode(INO).unwrap();
+    assert!(
+        tx.extent_insert_range(&mut inode, 10, (1 << 32) - 100)
+            .is_err()
+    );
+    drop(tx);
+    m.truncate(0);
+    m.check(dir.path());
+    assert_eq!(fs.stats().free_blocks, free0);
 }

@@ -40,7 +40,7 @@ impl Entries {
 
     /// The first logical block the node maps (what its parent's index
     /// entry must say).
-    fn first_lblk(&self) -> Option<u32> {
+    pub(super) fn first_lblk(&self) -> Option<u32> {
         match self {
             Entries::Leaf(v) => v.first().map(|e| e.lblk),
             Entries::Index(v) => v.first().map(|e| e.lblk),
@@ -322,7 +322,13 @@ impl Transaction<'_> {
 
     /// Writes a tree block: header, entries, zeroed free slots, and the
     /// tail checksum (metadata_csum).
-    fn store_block(&mut self, inode: &Inode, b: BlockNo, depth: u16, ents: &Entries) -> Result<()> {
+    pub(super) fn store_block(
+        &mut self,
+        inode: &Inode,
+        b: BlockNo,
+        depth: u16,
+        ents: &Entries,
+    ) -> Result<()> {
         let max = self.block_max();
         let fs = self.fs();
         let csum = fs.superblock().metadata_csum().then(|| fs.csum_seed());
@@ -343,7 +349,7 @@ impl Transaction<'_> {
 }
 
 /// Writes the root node into i_block.
-fn write_root(inode: &mut Inode, depth: u16, ents: &Entries) -> Result<()> {
+pub(super) fn write_root(inode: &mut Inode, depth: u16, ents: &Entries) -> Result<()> {
     let mut block = [0u8; 60];
     ents.node(depth, ROOT_MAX).write_to(&mut block)?;
     inode.block = block;

@@ -192,9 +192,16 @@ impl Transaction<'_> {
 
     /// Applies `f` to every extent overlapping `[start, end)`, leaf by
     /// leaf: `f` gets the extent and the overlap and answers the pieces
-    /// that replace it (None: keep it). Merges what can be merged in each
-    /// changed leaf and settles it.
-    fn edit_range<F>(&mut self, inode: &mut Inode, start: u64, end: u64, mut f: F) -> Result<()>
+    /// that replace it (None: keep it). With `merge`, merges what can be
+    /// merged in each changed leaf; settles it.
+    pub(super) fn edit_range<F>(
+        &mut self,
+        inode: &mut Inode,
+        start: u64,
+        end: u64,
+        merge: bool,
+        mut f: F,
+    ) -> Result<()>
     where
         F: FnMut(&mut Self, &mut Inode, Extent, u64, u64) -> Result<Option<Vec<Extent>>>,
     {
@@ -225,7 +232,9 @@ impl Transaction<'_> {
                 }
             }
             if let Some(at) = edit {
-                merge_leaf(&mut out);
+                if merge {
+                    merge_leaf(&mut out);
+                }
                 path[k].edit = Some(at.min(out.len()));
             } else if was_empty && !is_root {
                 // An empty leaf (the kernel can leave one after a failed
@@ -250,7 +259,7 @@ impl Transaction<'_> {
         end: u64,
         to_unwritten: bool,
     ) -> Result<()> {
-        self.edit_range(inode, start, end, |_, _, e, cs, ce| {
+        self.edit_range(inode, start, end, true, |_, _, e, cs, ce| {
             if e.unwritten == to_unwritten {
                 return Ok(None);
             }
@@ -267,7 +276,7 @@ impl Transaction<'_> {
     /// end, a truncate), splitting extents at the edges; emptied leaves
     /// and index blocks are freed and the tree shrinks as it empties.
     pub(crate) fn extent_unmap(&mut self, inode: &mut Inode, start: u64, end: u64) -> Result<()> {
-        self.edit_range(inode, start, end, |tx, inode, e, cs, ce| {
+        self.edit_range(inode, start, end, true, |tx, inode, e, cs, ce| {
             let off = cs - e.lblk as u64;
             tx.free_blocks(BlockNo(e.pblk.0 + off), (ce - cs) as u32)?;
             tx.charge_blocks(inode, -((ce - cs) as i64));
@@ -328,13 +337,13 @@ impl Transaction<'_> {
 }
 
 /// One past the last logical block of `e`.
-fn end_of(e: &Extent) -> u64 {
+pub(super) fn end_of(e: &Extent) -> u64 {
     e.lblk as u64 + e.len as u64
 }
 
 /// Appends the part `[from, to)` of extent `e` (same physical offset),
 /// written or unwritten, cut to the longest extents allowed.
-fn push_piece(out: &mut Vec<Extent>, e: &Extent, from: u64, to: u64, unwritten: bool) {
+pub(super) fn push_piece(out: &mut Vec<Extent>, e: &Extent, from: u64, to: u64, unwritten: bool) {
     let limit = if unwritten {
         MAX_UNWRITTEN
     } else {

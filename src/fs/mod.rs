@@ -25,6 +25,7 @@ pub mod xattr_write;
 mod blockmap;
 mod blockmap_write;
 mod extent_path;
+mod extent_shift;
 
 use std::fs::File;
 use std::path::Path;
