@@ -34,6 +34,8 @@ pub mod xattr_write;
 
 mod blockmap;
 mod blockmap_write;
+mod extent_path;
+mod extent_shift;
 mod htree;
 
 use std::fs::File;
