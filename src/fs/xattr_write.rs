@@ -354,7 +354,7 @@ impl Transaction<'_> {
                     new.ibody_xattrs = build_ibody(&p).ok_or(FsError::NoSpace)?;
                 } else if let Some(bp) = block_place {
                     let p = bp.with(index, name, None, true);
-                    self.store_block(&mut new, attrs.block.as_ref(), &p)?;
+                    self.store_xattr_block(&mut new, attrs.block.as_ref(), &p)?;
                 }
             }
             Some(v) => {
@@ -365,13 +365,13 @@ impl Transaction<'_> {
                 if let Some(bytes) = build_ibody(&ibody) {
                     if let Some(bp) = block_place.filter(|_| in_block.is_some()) {
                         let p = bp.with(index, name, None, true);
-                        self.store_block(&mut new, attrs.block.as_ref(), &p)?;
+                        self.store_xattr_block(&mut new, attrs.block.as_ref(), &p)?;
                     }
                     new.ibody_xattrs = bytes;
                 } else {
                     let base = block_place.cloned().unwrap_or_default();
                     let p = base.with(index, name, Some(v), true);
-                    self.store_block(&mut new, attrs.block.as_ref(), &p)?;
+                    self.store_xattr_block(&mut new, attrs.block.as_ref(), &p)?;
                     if in_ibody.is_some() {
                         let p = attrs.ibody.with(index, name, None, false);
                         new.ibody_xattrs = build_ibody(&p).ok_or(FsError::NoSpace)?;
@@ -434,7 +434,7 @@ impl Transaction<'_> {
     /// block changes in place (freed when emptied); a shared one is left to
     /// its other users and replaced by a new private copy. The block image
     /// is built and the new block allocated before anything is recorded.
-    fn store_block(&mut self, inode: &mut Inode, old: Option<&Loaded>, new: &Place) -> Result<()> {
+    fn store_xattr_block(&mut self, inode: &mut Inode, old: Option<&Loaded>, new: &Place) -> Result<()> {
         let fs = self.fs();
         let image = if new.entries.is_empty() {
             None
