@@ -226,6 +226,7 @@ pub fn run(
     n: usize,
     max: u64,
     inject: Option<usize>,
+    keep: bool,
     dir: &Path,
 ) -> Result<bool, String> {
     if max == 0 {
@@ -234,7 +235,9 @@ pub fn run(
     let ops = generate(seed, n, max);
     let Some(first) = failure(&ops, inject, dir) else {
         println!("fsdiff data: seed {seed}: {n} ops, file always matched the model");
-        let _ = std::fs::remove_file(dir.join("fsdiff-data"));
+        if !keep {
+            let _ = std::fs::remove_file(dir.join("fsdiff-data"));
+        }
         return Ok(true);
     };
     println!("fsdiff data: seed {seed}: MISMATCH: {first}");

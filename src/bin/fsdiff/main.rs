@@ -43,6 +43,10 @@ enum Mode {
         /// a divergence is caught and minimised.
         #[arg(long)]
         inject: Option<usize>,
+        /// Leave the final trees in place after a clean run (for checking
+        /// the filesystem afterwards).
+        #[arg(long)]
+        keep: bool,
         dir_a: PathBuf,
         dir_b: PathBuf,
     },
@@ -58,6 +62,9 @@ enum Mode {
         /// Test hook: skip operation K on the file (the model still applies it).
         #[arg(long)]
         inject: Option<usize>,
+        /// Leave the final file in place after a clean run.
+        #[arg(long)]
+        keep: bool,
         dir: PathBuf,
     },
 }
@@ -69,16 +76,18 @@ fn main() -> ExitCode {
             seed,
             ops,
             inject,
+            keep,
             dir_a,
             dir_b,
-        } => ns::run(seed, ops, inject, &dir_a, &dir_b),
+        } => ns::run(seed, ops, inject, keep, &dir_a, &dir_b),
         Mode::Data {
             seed,
             ops,
             max_size,
             inject,
+            keep,
             dir,
-        } => data::run(seed, ops, max_size, inject, &dir),
+        } => data::run(seed, ops, max_size, inject, keep, &dir),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

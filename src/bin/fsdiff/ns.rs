@@ -244,14 +244,24 @@ fn fresh(base: &Path, attempt: usize) -> std::io::Result<PathBuf> {
 }
 
 /// Runs the sequence for `seed`; Ok(true) when both sides agree.
-pub fn run(seed: u64, n: usize, inject: Option<usize>, a: &Path, b: &Path) -> Result<bool, String> {
+/// With `keep`, a clean run leaves its final trees (fsdiff-run-0).
+pub fn run(
+    seed: u64,
+    n: usize,
+    inject: Option<usize>,
+    keep: bool,
+    a: &Path,
+    b: &Path,
+) -> Result<bool, String> {
     // A fixed umask so that modes compare.
     // SAFETY: umask only changes this process's mask.
     unsafe { libc::umask(0o022) };
     let ops = generate(seed, n);
     let Some(first) = divergence(&ops, inject, a, b, 0) else {
         println!("fsdiff ns: seed {seed}: {n} ops, results and trees match");
-        cleanup(a, b, 1);
+        if !keep {
+            cleanup(a, b, 1);
+        }
         return Ok(true);
     };
     println!("fsdiff ns: seed {seed}: DIVERGENCE: {first}");
