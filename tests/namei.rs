@@ -62,12 +62,15 @@ fn every_node_kind_and_link_reaches_the_kernel() {
     fs.link(f, ROOT, b"hard").unwrap();
     fs.symlink(ROOT, b"fast", b"d/f", 1000, 1000).unwrap();
     let long = "x".repeat(300);
-    fs.symlink(ROOT, b"slow", long.as_bytes(), 1000, 1000).unwrap();
+    fs.symlink(ROOT, b"slow", long.as_bytes(), 1000, 1000)
+        .unwrap();
     let edge = "y".repeat(59);
     fs.symlink(ROOT, b"edge59", edge.as_bytes(), 0, 0).unwrap();
     let edge60 = "z".repeat(60);
-    fs.symlink(ROOT, b"edge60", edge60.as_bytes(), 0, 0).unwrap();
-    fs.make_node(ROOT, b"fifo", &node(mode::S_IFIFO | 0o644)).unwrap();
+    fs.symlink(ROOT, b"edge60", edge60.as_bytes(), 0, 0)
+        .unwrap();
+    fs.make_node(ROOT, b"fifo", &node(mode::S_IFIFO | 0o644))
+        .unwrap();
     let mut chr = node(mode::S_IFCHR | 0o600);
     // 300:70000 needs the new device encoding; 4:5 the old one.
     chr.rdev = (70000 & 0xff) | (300 << 8) | ((70000 & !0xff) << 12);
@@ -95,13 +98,22 @@ fn every_node_kind_and_link_reaches_the_kernel() {
             std::fs::metadata(m.join("d/f")).unwrap().ino()
         );
         assert_eq!(std::fs::metadata(m.join("d/f")).unwrap().nlink(), 2);
-        assert_eq!(std::fs::read_link(m.join("fast")).unwrap(), Path::new("d/f"));
+        assert_eq!(
+            std::fs::read_link(m.join("fast")).unwrap(),
+            Path::new("d/f")
+        );
         assert_eq!(
             std::fs::read_link(m.join("slow")).unwrap(),
             Path::new(&long)
         );
-        assert_eq!(std::fs::read_link(m.join("edge59")).unwrap(), Path::new(&edge));
-        assert_eq!(std::fs::read_link(m.join("edge60")).unwrap(), Path::new(&edge60));
+        assert_eq!(
+            std::fs::read_link(m.join("edge59")).unwrap(),
+            Path::new(&edge)
+        );
+        assert_eq!(
+            std::fs::read_link(m.join("edge60")).unwrap(),
+            Path::new(&edge60)
+        );
         let md = |n: &str| std::fs::symlink_metadata(m.join(n)).unwrap();
         assert!(md("fifo").file_type().is_fifo());
         assert!(md("sock").file_type().is_socket());
@@ -227,11 +239,10 @@ fn an_open_unlinked_file_survives_until_release_or_the_next_mount() {
     let a = file(&fs, ROOT, "a");
     let b = file(&fs, ROOT, "b");
     let c = file(&fs, ROOT, "c");
-    for i in [a, b, c] {
+    for (i, name) in [(a, "a"), (b, "b"), (c, "c")] {
         fs.write(i, 0, &vec![1u8; 50_000], false).unwrap();
         fs.opened(i);
-        fs.unlink(ROOT, format!("{}", ["a", "b", "c"][(i.0 - a.0) as usize]).as_bytes())
-            .unwrap();
+        fs.unlink(ROOT, name.as_bytes()).unwrap();
     }
     // Still readable and writable by node; three on the orphan list.
     let ia = fs.live_inode(a, None).unwrap();
@@ -288,7 +299,11 @@ fn full_disk_and_inode_exhaustion_change_nothing() {
     // Inodes run out first at -N 64 with small files.
     let mut made = 0;
     loop {
-        match fs.make_node(ROOT, format!("f{made}").as_bytes(), &node(mode::S_IFREG | 0o644)) {
+        match fs.make_node(
+            ROOT,
+            format!("f{made}").as_bytes(),
+            &node(mode::S_IFREG | 0o644),
+        ) {
             Ok(_) => made += 1,
             Err(FsError::NoSpace) => break,
             Err(e) => panic!("{e}"),

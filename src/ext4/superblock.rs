@@ -485,7 +485,10 @@ impl Superblock {
         let refused: &[(bool, &str)] = &[
             (self.feature_ro_compat & ro_compat::QUOTA != 0, "quota"),
             (self.feature_ro_compat & ro_compat::PROJECT != 0, "project"),
-            (self.feature_ro_compat & ro_compat::READONLY != 0, "read-only"),
+            (
+                self.feature_ro_compat & ro_compat::READONLY != 0,
+                "read-only",
+            ),
             (
                 self.feature_ro_compat & ro_compat::ORPHAN_PRESENT != 0,
                 "orphan_present (run e2fsck)",
@@ -495,7 +498,11 @@ impl Superblock {
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
             (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
         ];
-        let names: Vec<&str> = refused.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
+        let names: Vec<&str> = refused
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect();
         if names.is_empty() {
             Ok(())
         } else {

@@ -20,7 +20,8 @@ pub const LINK_MAX: u16 = 65000;
 const S_ISGID: u16 = 0o2000;
 
 /// Flags a new inode inherits from its directory (EXT4_FL_INHERITED).
-const INHERITED: u32 = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x400 | 0x4000 | 0x8000 | 0x1_0000 | 0x2000_0000;
+const INHERITED: u32 =
+    0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x400 | 0x4000 | 0x8000 | 0x1_0000 | 0x2000_0000;
 /// Of those, the ones meaningful only for directories (DIRSYNC).
 const DIR_ONLY: u32 = 0x1_0000;
 
@@ -71,7 +72,14 @@ impl Fs {
     }
 
     /// Creates the symlink `name` → `target` in `parent`.
-    pub fn symlink(&self, parent: InodeNo, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<Inode> {
+    pub fn symlink(
+        &self,
+        parent: InodeNo,
+        name: &[u8],
+        target: &[u8],
+        uid: u32,
+        gid: u32,
+    ) -> Result<Inode> {
         if target.is_empty() {
             return Err(FsError::NotFound);
         }
@@ -88,7 +96,13 @@ impl Fs {
         self.make(parent, name, &new, Some(target))
     }
 
-    fn make(&self, parent: InodeNo, name: &[u8], new: &NewNode, target: Option<&[u8]>) -> Result<Inode> {
+    fn make(
+        &self,
+        parent: InodeNo,
+        name: &[u8],
+        new: &NewNode,
+        target: Option<&[u8]>,
+    ) -> Result<Inode> {
         let _locks = self.inode_locks.lock(&[parent]);
         let mut tx = self.begin()?;
         let mut dir = live_dir(&tx, parent)?;
@@ -239,7 +253,12 @@ impl Fs {
 
     /// Stores a symlink target: in i_block when it fits with its NUL (a
     /// fast symlink, no extent tree, as ext4_symlink), else in one block.
-    fn write_symlink(&self, tx: &mut Transaction<'_>, inode: &mut Inode, target: &[u8]) -> Result<()> {
+    fn write_symlink(
+        &self,
+        tx: &mut Transaction<'_>,
+        inode: &mut Inode,
+        target: &[u8],
+    ) -> Result<()> {
         inode.size = target.len() as u64;
         if target.len() < I_BLOCK_SIZE {
             inode.flags &= !flags::EXTENTS;

@@ -10,12 +10,17 @@ use crate::ext4::inode::{Inode, flags};
 
 pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
 pub const FALLOC_FL_PUNCH_HOLE: u32 = 0x02;
+pub const FALLOC_FL_COLLAPSE_RANGE: u32 = 0x08;
 pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
+pub const FALLOC_FL_INSERT_RANGE: u32 = 0x20;
 
 impl Fs {
     /// fallocate(2) on regular file `ino` over `[offset, offset + len)`.
-    /// COLLAPSE_RANGE, INSERT_RANGE and anything else: EOPNOTSUPP.
+    /// Unknown modes: EOPNOTSUPP.
     pub fn fallocate(&self, ino: InodeNo, offset: u64, len: u64, mode: u32) -> Result<()> {
+        if mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) != 0 {
+            return self.shift_range(ino, offset, len, mode);
+        }
         let known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
         if mode & !known != 0 {
             return Err(FsError::Unsupported);
@@ -30,7 +35,11 @@ impl Fs {
         let mut tx = self.begin()?;
         let mut inode = tx.inode(ino)?;
         if !inode.is_reg() {
-            return Err(if inode.is_dir() { FsError::IsDir } else { FsError::NoDev });
+            return Err(if inode.is_dir() {
+                FsError::IsDir
+            } else {
+                FsError::NoDev
+            });
         }
         if end > self.max_file_size(&inode) {
             return Err(FsError::TooBig);
@@ -52,9 +61,10 @@ impl Fs {
                 self.zero_bytes(&mut tx, &mut inode, s, e, !punch, &mut zero_after)?;
             }
             if first_full < end_full {
-                tx.unmap_range(&mut inode, first_full, end_full)?;
                 if zero {
-                    tx.map_prealloc(&mut inode, first_full, end_full - first_full)?;
+                    tx.extent_zero_range(&mut inode, first_full, end_full - first_full)?;
+                } else {
+                    tx.unmap_range(&mut inode, first_full, end_full)?;
                 }
             }
         } else {
@@ -76,6 +86,57 @@ impl Fs {
             self.write_data(b, within, &vec![0u8; n])?;
         }
         Ok(())
+    }
+
+    /// COLLAPSE_RANGE (the range goes, the rest moves down) and
+    /// INSERT_RANGE (a hole opens, the rest moves up), with the kernel's
+    /// rules: alone, block-aligned, inside the file, extent-mapped only.
+    fn shift_range(&self, ino: InodeNo, offset: u64, len: u64, mode: u32) -> Result<()> {
+        let collapse = mode == FALLOC_FL_COLLAPSE_RANGE;
+        if !collapse && mode != FALLOC_FL_INSERT_RANGE {
+            return Err(FsError::Invalid);
+        }
+        let bs = self.block_size() as u64;
+        if len == 0 || !offset.is_multiple_of(bs) || !len.is_multiple_of(bs) {
+            return Err(FsError::Invalid);
+        }
+        let _locks = self.inode_locks.lock(&[ino]);
+        let mut tx = self.begin()?;
+        let mut inode = tx.inode(ino)?;
+        if !inode.is_reg() {
+            return Err(if inode.is_dir() {
+                FsError::IsDir
+            } else {
+                FsError::NoDev
+            });
+        }
+        if !inode.has_flag(flags::EXTENTS) {
+            return Err(FsError::Unsupported);
+        }
+        let (lblk, n) = (offset / bs, len / bs);
+        if collapse {
+            if offset.checked_add(len).is_none_or(|e| e >= inode.size) {
+                return Err(FsError::Invalid);
+            }
+            tx.extent_collapse_range(&mut inode, lblk, n)?;
+            inode.size -= len;
+        } else {
+            if offset >= inode.size {
+                return Err(FsError::Invalid);
+            }
+            let size = inode.size.checked_add(len).ok_or(FsError::TooBig)?;
+            if size > self.max_file_size(&inode) {
+                return Err(FsError::TooBig);
+            }
+            tx.extent_insert_range(&mut inode, lblk, n)?;
+            inode.size = size;
+            self.note_large_file(&mut tx, size);
+        }
+        let t = now();
+        inode.mtime = t;
+        inode.ctime = t;
+        tx.put_inode(inode);
+        tx.commit()
     }
 
     /// Zeroes bytes `[s, e)` (within one block) if they are backed by
@@ -107,16 +168,16 @@ impl Fs {
 /// inside one block.
 fn edge_pieces(s: u64, e: u64, bs: u64) -> Vec<(u64, u64)> {
     if s / bs == (e - 1) / bs {
-        if s % bs == 0 && e % bs == 0 {
+        if s.is_multiple_of(bs) && e.is_multiple_of(bs) {
             return Vec::new();
         }
         return vec![(s, e)];
     }
     let mut v = Vec::new();
-    if s % bs != 0 {
+    if !s.is_multiple_of(bs) {
         v.push((s, (s / bs + 1) * bs));
     }
-    if e % bs != 0 {
+    if !e.is_multiple_of(bs) {
         v.push(((e / bs) * bs, e));
     }
     v
@@ -132,6 +193,9 @@ mod tests {
         assert_eq!(edge_pieces(10, 20, 4096), vec![(10, 20)]);
         assert_eq!(edge_pieces(10, 8192, 4096), vec![(10, 4096)]);
         assert_eq!(edge_pieces(4096, 9000, 4096), vec![(8192, 9000)]);
-        assert_eq!(edge_pieces(100, 9000, 4096), vec![(100, 4096), (8192, 9000)]);
+        assert_eq!(
+            edge_pieces(100, 9000, 4096),
+            vec![(100, 4096), (8192, 9000)]
+        );
     }
 }

@@ -7,8 +7,8 @@
 mod acl;
 pub mod balloc;
 pub mod bmap;
-pub mod create;
 pub mod cache;
+pub mod create;
 pub mod dir;
 pub mod dir_entry;
 pub mod error;

@@ -93,7 +93,12 @@ impl Fs {
 
     /// Takes `inode` off the list; `pred` is the orphan before it (None:
     /// it is the head). Caller holds the orphan lock and both inode locks.
-    pub(crate) fn orphan_remove(&self, tx: &mut Transaction<'_>, inode: &mut Inode, pred: Option<InodeNo>) -> Result<()> {
+    pub(crate) fn orphan_remove(
+        &self,
+        tx: &mut Transaction<'_>,
+        inode: &mut Inode,
+        pred: Option<InodeNo>,
+    ) -> Result<()> {
         let next = inode.dtime;
         match pred {
             None => tx.edit_superblock(move |sb| sb.last_orphan = next),
@@ -134,7 +139,10 @@ impl Fs {
                 return Err(error::corrupt("orphan list", format!("bad inode {cur}")));
             }
             if out.contains(&InodeNo(cur)) {
-                return Err(error::corrupt("orphan list", format!("loop at inode {cur}")));
+                return Err(error::corrupt(
+                    "orphan list",
+                    format!("loop at inode {cur}"),
+                ));
             }
             out.push(InodeNo(cur));
             cur = self.inode(InodeNo(cur))?.dtime;
@@ -177,7 +185,11 @@ impl Fs {
     /// Releases everything `inode` holds and frees it: blocks (not for
     /// fast symlinks and devices, whose i_block holds no pointers), the
     /// xattr block, the inode. The caller puts `inode`.
-    pub(crate) fn free_inode_and_blocks(&self, tx: &mut Transaction<'_>, inode: &mut Inode) -> Result<()> {
+    pub(crate) fn free_inode_and_blocks(
+        &self,
+        tx: &mut Transaction<'_>,
+        inode: &mut Inode,
+    ) -> Result<()> {
         use crate::ext4::inode::{flags, mode};
         let kind = inode.file_type();
         let has_blocks = match kind {

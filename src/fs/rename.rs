@@ -35,7 +35,11 @@ impl Fs {
             // also keeps every directory's ancestry still while we check.
             let moves_dir = sp != dp && {
                 let s = self.inode(src)?;
-                s.is_dir() || dst.map(|d| self.inode(d)).transpose()?.is_some_and(|d| d.is_dir())
+                s.is_dir()
+                    || dst
+                        .map(|d| self.inode(d))
+                        .transpose()?
+                        .is_some_and(|d| d.is_dir())
             };
             let _rename = moves_dir.then(|| self.rename_lock.lock());
             let mut set = vec![sp, dp, src];

@@ -17,7 +17,13 @@ impl Fs {
     /// With `kill_suidgid` (a write by someone other than the owner, as
     /// the kernel decides) setuid, and setgid when group-executable, go in
     /// the same transaction.
-    pub fn write(&self, ino: InodeNo, offset: u64, data: &[u8], kill_suidgid: bool) -> Result<usize> {
+    pub fn write(
+        &self,
+        ino: InodeNo,
+        offset: u64,
+        data: &[u8],
+        kill_suidgid: bool,
+    ) -> Result<usize> {
         if data.is_empty() {
             return Ok(0);
         }
@@ -25,9 +31,15 @@ impl Fs {
         let mut tx = self.begin()?;
         let mut inode = tx.inode(ino)?;
         if !inode.is_reg() {
-            return Err(if inode.is_dir() { FsError::IsDir } else { FsError::Invalid });
+            return Err(if inode.is_dir() {
+                FsError::IsDir
+            } else {
+                FsError::Invalid
+            });
         }
-        let end = offset.checked_add(data.len() as u64).ok_or(FsError::TooBig)?;
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or(FsError::TooBig)?;
         if end > self.max_file_size(&inode) {
             return Err(FsError::TooBig);
         }
@@ -53,7 +65,13 @@ impl Fs {
     /// Maps the blocks under `[offset, offset + data.len())` and writes the
     /// data, zero-filling the parts of fresh blocks the data does not
     /// cover (their old contents are garbage).
-    pub(crate) fn write_blocks(&self, tx: &mut Transaction<'_>, inode: &mut Inode, offset: u64, data: &[u8]) -> Result<()> {
+    pub(crate) fn write_blocks(
+        &self,
+        tx: &mut Transaction<'_>,
+        inode: &mut Inode,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<()> {
         let bs = self.block_size() as u64;
         let end = offset + data.len() as u64;
         let first = offset / bs;
@@ -72,11 +90,18 @@ impl Fs {
         let (ws, we) = (offset.max(rs), end.min(re));
         let at = |byte: u64| {
             let rel = byte - rs;
-            (crate::ext4::BlockNo(run.pblk.0 + rel / bs), (rel % bs) as usize)
+            (
+                crate::ext4::BlockNo(run.pblk.0 + rel / bs),
+                (rel % bs) as usize,
+            )
         };
         if ws < we {
             let (b, within) = at(ws);
-            self.write_data(b, within, &data[(ws - offset) as usize..(we - offset) as usize])?;
+            self.write_data(
+                b,
+                within,
+                &data[(ws - offset) as usize..(we - offset) as usize],
+            )?;
         }
         if run.fresh {
             for (zs, ze) in [(rs, ws.min(re)), (we.max(rs), re)] {
@@ -124,7 +149,10 @@ impl Fs {
         tx.remove_inline_data_xattr(inode)?;
         inode.flags &= !flags::INLINE_DATA;
         inode.block = [0; 60];
-        if self.superblock().has_incompat(crate::ext4::superblock::incompat::EXTENTS) {
+        if self
+            .superblock()
+            .has_incompat(crate::ext4::superblock::incompat::EXTENTS)
+        {
             inode.flags |= flags::EXTENTS;
             super::extent_write::init_extent_root(inode)?;
         }

@@ -434,7 +434,12 @@ impl Transaction<'_> {
     /// block changes in place (freed when emptied); a shared one is left to
     /// its other users and replaced by a new private copy. The block image
     /// is built and the new block allocated before anything is recorded.
-    fn store_xattr_block(&mut self, inode: &mut Inode, old: Option<&Loaded>, new: &Place) -> Result<()> {
+    fn store_xattr_block(
+        &mut self,
+        inode: &mut Inode,
+        old: Option<&Loaded>,
+        new: &Place,
+    ) -> Result<()> {
         let fs = self.fs();
         let image = if new.entries.is_empty() {
             None

@@ -255,7 +255,11 @@ impl FuseOps for Ext4Adapter {
             return Err(Errno::ENOTDIR);
         }
         self.fs.opened(inode.ino);
-        let cache = if self.fs.writable() { 0 } else { FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR };
+        let cache = if self.fs.writable() {
+            0
+        } else {
+            FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR
+        };
         Ok(Open {
             fh: 0,
             open_flags: cache,
