@@ -115,6 +115,10 @@ pub struct Fs {
     mount_state: parking_lot::Mutex<u16>,
     /// Serialises directory moves between parents (the VFS's rename mutex).
     pub(crate) rename_lock: parking_lot::Mutex<()>,
+    /// Readers of several blocks hold it shared, commit holds it exclusive
+    /// while it publishes: a reader never sees half a commit (a new index
+    /// pointing at a leaf not yet written).
+    publish: parking_lot::RwLock<()>,
     /// Serialises commits (the last lock in the order; see transaction.rs).
     commit_lock: parking_lot::Mutex<()>,
     csum_seed: u32,
@@ -189,6 +193,7 @@ impl Fs {
             cache,
             alloc_state: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
+            publish: parking_lot::RwLock::new(()),
             live_sb: parking_lot::Mutex::new(sb.clone()),
             inode_locks: locks::InodeLocks::default(),
             rename_lock: parking_lot::Mutex::new(()),
@@ -294,6 +299,13 @@ impl Fs {
             }
         }
         overhead
+    }
+
+    /// A consistent view for a reading operation: no commit publishes while
+    /// it is held. Hold it for one operation, and never while starting a
+    /// transaction.
+    pub fn read_view(&self) -> parking_lot::RwLockReadGuard<'_, ()> {
+        self.publish.read()
     }
 
     /// Whether the image is open for writing.

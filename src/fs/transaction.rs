@@ -322,6 +322,7 @@ impl<'a> Transaction<'a> {
         let mut all: Vec<(u64, Vec<u8>)> = owned.into_iter().chain(shared).collect();
         all.sort_by_key(|(b, _)| *b);
         let bs = sb.block_size() as u64;
+        let _publish = fs.publish.write();
         for (b, bytes) in all {
             fs.image.write_all_at(b * bs, &bytes)?;
             fs.cache.put(BlockNo(b), Arc::from(bytes));

@@ -124,9 +124,24 @@ impl Ext4Adapter {
     /// Loads the inode behind a node id, or ESTALE.
     fn node(&self, nodeid: u64) -> OpResult<Inode> {
         let (ino, generation) = node_inode(nodeid);
-        self.fs
-            .live_inode(ino, generation)
-            .map_err(|e| self.errno(e))
+        self.viewed(|fs| fs.live_inode(ino, generation))
+    }
+
+    /// Runs a reading step under the filesystem's read view (so it never
+    /// sees half a commit); errors are mapped after the view is dropped,
+    /// since recording damage commits.
+    fn viewed<T>(&self, f: impl FnOnce(&Fs) -> Result<T, FsError>) -> OpResult<T> {
+        let r = {
+            let _view = self.fs.read_view();
+            f(&self.fs)
+        };
+        self.fs_err(r)
+    }
+
+    /// The live inode behind a node id, inside a view.
+    fn live(fs: &Fs, nodeid: u64) -> Result<Inode, FsError> {
+        let (ino, generation) = node_inode(nodeid);
+        fs.live_inode(ino, generation)
     }
 
     /// The one place an [`FsError`] becomes an errno; damage is logged.
@@ -195,13 +210,15 @@ fn inline_blocks(inode: &Inode) -> u64 {
 
 impl FuseOps for Ext4Adapter {
     fn lookup(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
-        let dir = self.node(parent)?;
-        if name == b"." {
-            // Sent for any node type by open_by_handle_at: the node itself.
-            return Ok(self.entry(&dir));
-        }
-        let found = self.fs.lookup(&dir, name).map_err(|e| self.errno(e))?;
-        let inode = self.fs.entry_inode(found.ino).map_err(|e| self.errno(e))?;
+        let inode = self.viewed(|fs| {
+            let dir = Self::live(fs, parent)?;
+            if name == b"." {
+                // Sent for any node type by open_by_handle_at: the node itself.
+                return Ok(dir);
+            }
+            let found = fs.lookup(&dir, name)?;
+            fs.entry_inode(found.ino)
+        })?;
         Ok(self.entry(&inode))
     }
 
@@ -216,8 +233,7 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn readlink(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        let inode = self.node(nodeid)?;
-        self.fs.readlink(&inode).map_err(|e| self.errno(e))
+        self.viewed(|fs| fs.readlink(&Self::live(fs, nodeid)?))
     }
 
     fn open(&self, _ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
@@ -240,13 +256,13 @@ impl FuseOps for Ext4Adapter {
         offset: u64,
         size: u32,
     ) -> OpResult<Vec<u8>> {
-        let inode = self.node(nodeid)?;
-        if inode.is_dir() {
-            return Err(Errno::EISDIR);
-        }
-        self.fs
-            .read(&inode, offset, size as usize)
-            .map_err(|e| self.errno(e))
+        self.viewed(|fs| {
+            let inode = Self::live(fs, nodeid)?;
+            if inode.is_dir() {
+                return Err(FsError::IsDir);
+            }
+            fs.read(&inode, offset, size as usize)
+        })
     }
 
     fn opendir(&self, _ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
@@ -279,9 +295,15 @@ impl FuseOps for Ext4Adapter {
         plus: bool,
         sink: &mut dyn DirSink,
     ) -> OpResult<()> {
-        let dir = self.node(nodeid)?;
-        self.fs
-            .readdir(&dir, offset, |e| {
+        let view = self.fs.read_view();
+        let dir = match Self::live(&self.fs, nodeid) {
+            Ok(d) => d,
+            Err(e) => {
+                drop(view);
+                return Err(self.errno(e));
+            }
+        };
+        let r = self.fs.readdir(&dir, offset, |e| {
                 let dots = e.name == b"." || e.name == b"..";
                 // An entry whose inode cannot be served is still listed,
                 // without a lookup; its stat then answers the error.
@@ -303,8 +325,9 @@ impl FuseOps for Ext4Adapter {
                 };
                 let entry = inode.as_ref().map(|i| self.entry(i));
                 sink.add(&dirent, entry.as_ref())
-            })
-            .map_err(|e| self.errno(e))
+            });
+        drop(view);
+        self.fs_err(r)
     }
 
     fn statfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
@@ -322,13 +345,11 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn getxattr(&self, _ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
-        let inode = self.node(nodeid)?;
-        self.fs.getxattr(&inode, name).map_err(|e| self.errno(e))
+        self.viewed(|fs| fs.getxattr(&Self::live(fs, nodeid)?, name))
     }
 
     fn listxattr(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        let inode = self.node(nodeid)?;
-        let names = self.fs.listxattr(&inode).map_err(|e| self.errno(e))?;
+        let names = self.viewed(|fs| fs.listxattr(&Self::live(fs, nodeid)?))?;
         let mut out = Vec::new();
         for n in names {
             out.extend_from_slice(&n);
@@ -356,10 +377,7 @@ impl FuseOps for Ext4Adapter {
             SEEK_HOLE => SeekWhat::Hole,
             _ => return Err(Errno::EINVAL),
         };
-        let inode = self.node(nodeid)?;
-        self.fs
-            .seek(&inode, offset, what)
-            .map_err(|e| self.errno(e))
+        self.viewed(|fs| fs.seek(&Self::live(fs, nodeid)?, offset, what))
     }
 
     fn setattr(&self, _ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
@@ -602,9 +620,9 @@ impl FuseOps for Ext4Adapter {
         }
         let mut done = 0u64;
         while done < len {
-            let src = self.node(nodeid_in)?;
             let want = (len - done).min(COPY_CHUNK) as usize;
-            let chunk = self.fs_err(self.fs.read(&src, offset_in + done, want))?;
+            let at = offset_in + done;
+            let chunk = self.viewed(|fs| fs.read(&Self::live(fs, nodeid_in)?, at, want))?;
             if chunk.is_empty() {
                 break;
             }
