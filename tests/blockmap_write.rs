@@ -284,6 +284,12 @@ fn ext3_truncate_to_middle_then_zero_restores_free_blocks() {
     assert_eq!(inode.block, [0u8; 60]);
     assert_eq!(fs.stats().free_blocks, free0);
     t.check();
+    // Freed data blocks come back as indirect blocks: they must start
+    // zeroed, not with the old data read as pointers.
+    t.write(&fs, &[(0, DOUBLE + 300)], 2);
+    t.truncate(&fs, 0);
+    t.write(&fs, SCATTERED, 3);
+    t.check();
 }
 
 #[test]
