@@ -523,3 +523,44 @@ fn overlaps_metadata(fs: &Fs, b: u64, len: u64) -> bool {
         hit(gd.block_bitmap.0, 1) || hit(gd.inode_bitmap.0, 1) || hit(gd.inode_table.0, itb)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arr(ptrs: &[u32]) -> Vec<u8> {
+        ptrs.iter().flat_map(|p| p.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn contiguous_stops_at_a_gap_or_the_cap() {
+        let a = arr(&[5, 6, 7, 9, 10, 0]);
+        assert_eq!(contiguous(&a, 0, 6), 3);
+        assert_eq!(contiguous(&a, 1, 6), 2);
+        assert_eq!(contiguous(&a, 0, 2), 2);
+        assert_eq!(contiguous(&a, 3, 6), 2);
+    }
+
+    #[test]
+    fn runs_merge_only_when_everything_continues() {
+        let mut runs = Vec::new();
+        push_run(&mut runs, 0, 100, 2, true);
+        push_run(&mut runs, 2, 102, 1, true);
+        assert_eq!(runs.len(), 1);
+        // Physical gap (an indirect block between), then freshness change.
+        push_run(&mut runs, 3, 104, 1, true);
+        push_run(&mut runs, 4, 105, 1, false);
+        // Logical gap.
+        push_run(&mut runs, 6, 106, 1, false);
+        let got: Vec<_> = runs.iter().map(|r| (r.lblk, r.pblk.0, r.len)).collect();
+        assert_eq!(got, [(0, 100, 3), (3, 104, 1), (4, 105, 1), (6, 106, 1)]);
+    }
+
+    #[test]
+    fn leaf_index_of_direct_and_indirect_routes() {
+        let r = route(5, 256).unwrap();
+        assert_eq!(leaf_index(&r, 256), (5, 12));
+        let r = route(12 + 256 + 300, 256).unwrap();
+        assert_eq!(leaf_index(&r, 256), (300 - 256, 256));
+    }
+}
