@@ -185,6 +185,28 @@ pub(crate) fn create_masq(acl: &mut [AclEntry], mode: u16) -> Result<(u16, bool)
     Ok(((mode & !0o777) | (m & 0o777), not_equiv))
 }
 
+/// `posix_acl_chmod_masq`: a chmod rewrites the owner, group (the mask
+/// when there is one) and other entries from the new mode. An ACL lacking
+/// both GROUP_OBJ and MASK is damage.
+pub(crate) fn chmod_masq(acl: &mut [AclEntry], mode: u16) -> Result<()> {
+    let mut group_obj = None;
+    let mut mask_obj = None;
+    for (i, e) in acl.iter_mut().enumerate() {
+        match e.tag {
+            ACL_USER_OBJ => e.perm = (mode >> 6) & ACL_PERMS,
+            ACL_GROUP_OBJ => group_obj = Some(i),
+            ACL_MASK => mask_obj = Some(i),
+            ACL_OTHER => e.perm = mode & ACL_PERMS,
+            _ => {}
+        }
+    }
+    let g = mask_obj.or(group_obj).ok_or_else(|| {
+        FsError::from(FormatError::corrupt("access ACL", "no group or mask entry"))
+    })?;
+    acl[g].perm = (mode >> 3) & ACL_PERMS;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +215,33 @@ mod tests {
         AclEntry { tag, perm, id }
     }
     const U: u32 = ACL_UNDEFINED_ID;
+
+    #[test]
+    fn chmod_rewrites_owner_mask_and_other() {
+        let mut acl = vec![
+            e(ACL_USER_OBJ, 7, U),
+            e(ACL_USER, 7, 1234),
+            e(ACL_GROUP_OBJ, 5, U),
+            e(ACL_MASK, 7, U),
+            e(ACL_OTHER, 4, U),
+        ];
+        chmod_masq(&mut acl, 0o640).unwrap();
+        let perms: Vec<u16> = acl.iter().map(|x| x.perm).collect();
+        // The named user and GROUP_OBJ keep theirs; the mask takes the
+        // group bits.
+        assert_eq!(perms, vec![6, 7, 5, 4, 0]);
+        let mut no_mask = vec![
+            e(ACL_USER_OBJ, 7, U),
+            e(ACL_GROUP_OBJ, 7, U),
+            e(ACL_OTHER, 7, U),
+        ];
+        chmod_masq(&mut no_mask, 0o751).unwrap();
+        assert_eq!(
+            no_mask.iter().map(|x| x.perm).collect::<Vec<_>>(),
+            vec![7, 5, 1]
+        );
+        assert!(chmod_masq(&mut [e(ACL_USER_OBJ, 7, U)], 0o700).is_err());
+    }
 
     #[test]
     fn parse_and_validate() {

@@ -31,6 +31,8 @@ pub struct Changes {
     /// Clear setuid, and setgid when group-executable (a write or
     /// truncate by someone other than the owner).
     pub kill_suidgid: bool,
+    /// ACLs are served: a mode change rewrites the access ACL as well.
+    pub acl: bool,
 }
 
 /// Clears setuid, and setgid when the group may execute (otherwise it
@@ -93,6 +95,9 @@ impl Fs {
         }
         if let Some(m) = c.mode {
             inode.mode = (inode.mode & mode::S_IFMT) | (m & 0o7777);
+            if c.acl && !inode.is_symlink() {
+                tx.acl_chmod(&mut inode)?;
+            }
         }
         if let Some(u) = c.uid {
             inode.uid = u;

@@ -203,6 +203,29 @@ impl Transaction<'_> {
         }
     }
 
+    /// After a chmod with ACLs on: the stored access ACL follows the new
+    /// mode (`posix_acl_chmod`); nothing to do without one.
+    pub(crate) fn acl_chmod(&mut self, inode: &mut Inode) -> Result<()> {
+        let stored = self
+            .attrs(inode)?
+            .get(INDEX_POSIX_ACL_ACCESS, b"")
+            .map(|e| acl::from_disk(&e.value))
+            .transpose()?
+            .flatten();
+        let Some(mut a) = stored else {
+            return Ok(());
+        };
+        acl::chmod_masq(&mut a, inode.mode)?;
+        let disk = acl::to_disk(&a)?;
+        self.set_stored(
+            inode,
+            INDEX_POSIX_ACL_ACCESS,
+            b"",
+            Some(&disk),
+            SetMode::Any,
+        )
+    }
+
     /// Drops an inline-data inode's `system.data` attribute (the data is
     /// moving into blocks); absent is fine.
     pub(crate) fn remove_inline_data_xattr(&mut self, inode: &mut Inode) -> Result<()> {

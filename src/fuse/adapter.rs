@@ -304,28 +304,28 @@ impl FuseOps for Ext4Adapter {
             }
         };
         let r = self.fs.readdir(&dir, offset, |e| {
-                let dots = e.name == b"." || e.name == b"..";
-                // An entry whose inode cannot be served is still listed,
-                // without a lookup; its stat then answers the error.
-                let inode = if plus && !dots {
-                    self.fs
-                        .check_entry_target(&dir, e.ino, e.name)
-                        .and_then(|()| self.fs.entry_inode(InodeNo(e.ino)))
-                        .ok()
-                } else {
-                    None
-                };
-                // The entry's own type, in plain and plus listings alike.
-                let kind = ft_to_dtype(e.file_type);
-                let dirent = DirEntry {
-                    ino: e.ino as u64,
-                    next_offset: e.next,
-                    kind,
-                    name: e.name,
-                };
-                let entry = inode.as_ref().map(|i| self.entry(i));
-                sink.add(&dirent, entry.as_ref())
-            });
+            let dots = e.name == b"." || e.name == b"..";
+            // An entry whose inode cannot be served is still listed,
+            // without a lookup; its stat then answers the error.
+            let inode = if plus && !dots {
+                self.fs
+                    .check_entry_target(&dir, e.ino, e.name)
+                    .and_then(|()| self.fs.entry_inode(InodeNo(e.ino)))
+                    .ok()
+            } else {
+                None
+            };
+            // The entry's own type, in plain and plus listings alike.
+            let kind = ft_to_dtype(e.file_type);
+            let dirent = DirEntry {
+                ino: e.ino as u64,
+                next_offset: e.next,
+                kind,
+                name: e.name,
+            };
+            let entry = inode.as_ref().map(|i| self.entry(i));
+            sink.add(&dirent, entry.as_ref())
+        });
         drop(view);
         self.fs_err(r)
     }
@@ -401,6 +401,7 @@ impl FuseOps for Ext4Adapter {
                 nsec: t.nsec,
             }),
             kill_suidgid: set.kill_suidgid,
+            acl: self.acl,
         };
         let inode = self.fs_err(self.fs.setattr(ino, &c))?;
         Ok((self.attr(&inode), self.ttl))
