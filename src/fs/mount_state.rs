@@ -36,7 +36,12 @@ impl Fs {
     /// Records a clean unmount and flushes the image: the state goes back
     /// to what it was at mount (an image mounted unchecked stays so, as
     /// the kernel does), keeping any error recorded since.
+    /// After errors=remount-ro stopped changes, only the flush happens
+    /// (the superblock already says "with errors").
     pub fn unmount_clean(&self) -> Result<()> {
+        if self.is_stopped() {
+            return self.sync();
+        }
         let mut tx = self.begin()?;
         let now = unix_now();
         let at_mount = *self.mount_state.lock();
