@@ -163,14 +163,14 @@ impl Fs {
         loop {
             // The orphan before `ino` (if it is an orphan) is edited too, so
             // it is locked with the rest; checked again under the locks.
-            let pred = if self.inode(ino)?.links_count == 0 {
+            let place = if self.inode(ino)?.links_count == 0 {
                 let _o = self.orphan_lock.lock();
-                self.orphan_pred(ino)?
+                self.orphan_place(ino)?
             } else {
                 None
             };
             let mut set = vec![ino, newparent];
-            set.extend(pred);
+            set.extend(place.flatten());
             let _locks = self.inode_locks.lock(&set);
             let orphans = self.orphan_lock.lock();
             let mut tx = self.begin()?;
@@ -186,10 +186,14 @@ impl Fs {
                 return Err(FsError::Exists);
             }
             if inode.links_count == 0 {
-                if self.orphan_pred(ino)? != pred {
+                let now = self.orphan_place(ino)?;
+                if now != place {
                     continue;
                 }
-                if !self.is_open(ino) || !self.on_orphan_list(ino)? {
+                let Some(pred) = now else {
+                    return Err(FsError::NotFound);
+                };
+                if !self.is_open(ino) {
                     return Err(FsError::NotFound);
                 }
                 self.orphan_remove(&mut tx, &mut inode, pred)?;

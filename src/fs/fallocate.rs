@@ -33,14 +33,7 @@ impl Fs {
         let end = offset.checked_add(len).ok_or(FsError::TooBig)?;
         let _locks = self.inode_locks.lock(&[ino]);
         let mut tx = self.begin()?;
-        let mut inode = tx.inode(ino)?;
-        if !inode.is_reg() {
-            return Err(if inode.is_dir() {
-                FsError::IsDir
-            } else {
-                FsError::NoDev
-            });
-        }
+        let mut inode = regular_file(&tx, ino)?;
         if end > self.max_file_size(&inode) {
             return Err(FsError::TooBig);
         }
@@ -102,14 +95,7 @@ impl Fs {
         }
         let _locks = self.inode_locks.lock(&[ino]);
         let mut tx = self.begin()?;
-        let mut inode = tx.inode(ino)?;
-        if !inode.is_reg() {
-            return Err(if inode.is_dir() {
-                FsError::IsDir
-            } else {
-                FsError::NoDev
-            });
-        }
+        let mut inode = regular_file(&tx, ino)?;
         if !inode.has_flag(flags::EXTENTS) {
             return Err(FsError::Unsupported);
         }
@@ -162,6 +148,20 @@ impl Fs {
         }
         Ok(())
     }
+}
+
+/// The regular file fallocate works on: EISDIR for a directory, ENODEV
+/// for anything else, as the kernel answers.
+fn regular_file(tx: &Transaction<'_>, ino: InodeNo) -> Result<Inode> {
+    let inode = tx.inode(ino)?;
+    if !inode.is_reg() {
+        return Err(if inode.is_dir() {
+            FsError::IsDir
+        } else {
+            FsError::NoDev
+        });
+    }
+    Ok(inode)
 }
 
 /// The partial-block pieces at the edges of `[s, e)`: at most two, each

@@ -9,10 +9,9 @@ use super::{Fs, FsError, Result};
 use crate::ext4::superblock::{ErrorRecord, STATE_ERROR, STATE_VALID};
 use crate::ext4::{FormatError, InodeNo};
 
+/// Seconds since the epoch, for the superblock's time fields.
 fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    super::create::now().sec.max(0) as u64
 }
 
 impl Fs {

@@ -60,19 +60,22 @@ impl Fs {
     /// Frees the orphan `ino` if it has no links and nobody holds it open.
     fn reap_orphan(&self, ino: InodeNo) -> Result<()> {
         loop {
-            let pred = {
+            let place = {
                 let _o = self.orphan_lock.lock();
-                self.orphan_pred(ino)?
+                self.orphan_place(ino)?
+            };
+            let Some(pred) = place else {
+                return Ok(());
             };
             let mut set = vec![ino];
             set.extend(pred);
             let _locks = self.inode_locks.lock(&set);
             let _o = self.orphan_lock.lock();
-            if self.orphan_pred(ino)? != pred {
+            if self.orphan_place(ino)? != place {
                 continue;
             }
             let mut inode = self.inode(ino)?;
-            if inode.links_count != 0 || self.is_open(ino) || !self.on_orphan_list(ino)? {
+            if inode.links_count != 0 || self.is_open(ino) {
                 return Ok(());
             }
             let mut tx = self.begin()?;
@@ -112,21 +115,17 @@ impl Fs {
         Ok(())
     }
 
-    /// The orphan just before `ino` in the list (None when `ino` is the
-    /// head or absent).
-    pub(crate) fn orphan_pred(&self, ino: InodeNo) -> Result<Option<InodeNo>> {
+    /// Where `ino` is on the orphan list: None when it is not on it, else
+    /// the orphan just before it (None inside: it is the head).
+    pub(crate) fn orphan_place(&self, ino: InodeNo) -> Result<Option<Option<InodeNo>>> {
         let mut prev = None;
         for cur in self.orphan_list()? {
             if cur == ino {
-                return Ok(prev);
+                return Ok(Some(prev));
             }
             prev = Some(cur);
         }
         Ok(None)
-    }
-
-    pub(crate) fn on_orphan_list(&self, ino: InodeNo) -> Result<bool> {
-        Ok(self.orphan_list()?.contains(&ino))
     }
 
     /// The orphan list, head first; a loop or a bad number is damage.

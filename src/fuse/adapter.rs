@@ -198,6 +198,24 @@ impl Ext4Adapter {
     }
 }
 
+/// A node the caller creates with `mode` (type and permission bits).
+fn new_node(ctx: &RequestCtx, mode: u16, umask: u32, rdev: u32) -> NewNode {
+    NewNode {
+        mode,
+        uid: ctx.uid,
+        gid: ctx.gid,
+        umask,
+        rdev,
+    }
+}
+
+fn timestamp(t: Timespec) -> Timestamp {
+    Timestamp {
+        sec: t.sec,
+        nsec: t.nsec,
+    }
+}
+
 /// The kernel counts the bytes of an inline-data regular file in st_blocks
 /// (so that tools do not take it for a sparse file).
 fn inline_blocks(inode: &Inode) -> u64 {
@@ -384,10 +402,7 @@ impl FuseOps for Ext4Adapter {
         let ino = self.ino(nodeid)?;
         let when = |t: TimeOrNow| match t {
             TimeOrNow::Now => SetTime::Now,
-            TimeOrNow::Set(ts) => SetTime::At(Timestamp {
-                sec: ts.sec,
-                nsec: ts.nsec,
-            }),
+            TimeOrNow::Set(ts) => SetTime::At(timestamp(ts)),
         };
         let c = Changes {
             mode: set.mode.map(|m| m as u16),
@@ -396,10 +411,7 @@ impl FuseOps for Ext4Adapter {
             size: set.size,
             atime: set.atime.map(when),
             mtime: set.mtime.map(when),
-            ctime: set.ctime.map(|t| Timestamp {
-                sec: t.sec,
-                nsec: t.nsec,
-            }),
+            ctime: set.ctime.map(timestamp),
             kill_suidgid: set.kill_suidgid,
             acl: self.acl,
         };
@@ -417,13 +429,7 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
-        let new = NewNode {
-            mode: mode as u16,
-            uid: ctx.uid,
-            gid: ctx.gid,
-            umask,
-            rdev,
-        };
+        let new = new_node(ctx, mode as u16, umask, rdev);
         if !matches!(
             new.mode & mode::S_IFMT,
             mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK | mode::S_IFIFO | mode::S_IFSOCK
@@ -443,13 +449,7 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
-        let new = NewNode {
-            mode: mode::S_IFDIR | (mode as u16 & 0o7777),
-            uid: ctx.uid,
-            gid: ctx.gid,
-            umask,
-            rdev: 0,
-        };
+        let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
         let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
         Ok(self.entry(&inode))
     }
@@ -513,13 +513,7 @@ impl FuseOps for Ext4Adapter {
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
         let p = self.ino(parent)?;
-        let new = NewNode {
-            mode: mode::S_IFREG | (mode as u16 & 0o7777),
-            uid: ctx.uid,
-            gid: ctx.gid,
-            umask,
-            rdev: 0,
-        };
+        let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
         let open = self.open_inode(&inode, flags & !O_TRUNC)?;
         Ok((self.entry(&inode), open))
@@ -534,13 +528,7 @@ impl FuseOps for Ext4Adapter {
         _flags: u32,
     ) -> OpResult<(Entry, Open)> {
         let p = self.ino(parent)?;
-        let new = NewNode {
-            mode: mode::S_IFREG | (mode as u16 & 0o7777),
-            uid: ctx.uid,
-            gid: ctx.gid,
-            umask,
-            rdev: 0,
-        };
+        let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         // Counted as open by the filesystem already.
         let inode = self.fs_err(self.fs.tmpfile(p, &new))?;
         Ok((
