@@ -19,6 +19,7 @@ pub mod file;
 pub mod ialloc;
 pub mod image;
 pub mod inode;
+pub mod journal;
 pub mod locks;
 pub mod mount_state;
 pub mod namei;
@@ -64,6 +65,12 @@ pub enum OpenError {
         "{path}: the journal needs recovery; replay it first (e2fsck -E journal_only, or a kernel mount)"
     )]
     NeedsRecovery { path: String },
+    #[error(
+        "{path}: the filesystem uses an external journal device, which fuse4fs does not support"
+    )]
+    ExternalJournal { path: String },
+    #[error("{path}: journal: {why}")]
+    Journal { path: String, why: String },
 }
 
 /// Options that change how the filesystem is served.
@@ -73,6 +80,14 @@ pub struct FsOptions {
     pub cache_blocks: usize,
     /// Open the image for writing (transactions may commit).
     pub writable: bool,
+    /// The boot the journal replay assumes it runs in (None: this one).
+    /// Transactions logged after the last durable commit are replayed only
+    /// when they were written in this same boot (only the process died,
+    /// the host kept every write).
+    pub boot_id: Option<[u8; 16]>,
+    /// Serve a filesystem whose journal needs recovery without replaying
+    /// it (read-only only: `-o norecovery`).
+    pub norecovery: bool,
 }
 
 /// Statistics for statfs, computed as the kernel's ext4 does.
@@ -119,8 +134,10 @@ pub struct Fs {
     /// while it publishes: a reader never sees half a commit (a new index
     /// pointing at a leaf not yet written).
     publish: parking_lot::RwLock<()>,
-    /// Serialises commits (the last lock in the order; see transaction.rs).
+    /// Serialises commits and durable commits (see transaction.rs).
     commit_lock: parking_lot::Mutex<()>,
+    /// The journal, on a writable filesystem that has one.
+    journal: Option<journal::Journal>,
     csum_seed: u32,
     overhead: u64,
 }
@@ -165,7 +182,13 @@ impl Fs {
         if opts.writable {
             sb.check_features_for_write().map_err(fmt)?;
         }
-        if sb.has_incompat(incompat::RECOVER) {
+        let external = sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum == 0;
+        if external && (opts.writable || sb.has_incompat(incompat::RECOVER)) {
+            return Err(OpenError::ExternalJournal {
+                path: p.to_string(),
+            });
+        }
+        if sb.has_incompat(incompat::RECOVER) && (opts.writable || !opts.norecovery) {
             return Err(OpenError::NeedsRecovery {
                 path: p.to_string(),
             });
@@ -193,6 +216,7 @@ impl Fs {
             cache,
             alloc_state: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
+            journal: None,
             publish: parking_lot::RwLock::new(()),
             live_sb: parking_lot::Mutex::new(sb.clone()),
             inode_locks: locks::InodeLocks::default(),
@@ -228,6 +252,24 @@ impl Fs {
             },
         })?;
         fs.overhead = fs.compute_overhead();
+        if opts.writable && fs.sb.has_compat(compat::HAS_JOURNAL) {
+            let boot = match opts.boot_id {
+                Some(b) => b,
+                None => {
+                    crate::jbd2::pending::current_boot_id().map_err(|source| OpenError::Io {
+                        path: p.to_string(),
+                        source,
+                    })?
+                }
+            };
+            fs.journal =
+                Some(
+                    journal::Journal::load(&fs, boot).map_err(|e| OpenError::Journal {
+                        path: p.to_string(),
+                        why: e.to_string(),
+                    })?,
+                );
+        }
         Ok(fs)
     }
 
