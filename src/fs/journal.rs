@@ -79,6 +79,45 @@ struct State {
     running: bool,
 }
 
+/// Where the journal lives: (first journal block, first fs block, length)
+/// runs in order, and the journal's length in blocks.
+pub(crate) fn journal_extents(fs: &Fs) -> Result<(Vec<(u32, u64, u32)>, u64)> {
+    let sb = fs.superblock();
+    let inode = fs.inode(InodeNo(sb.journal_inum))?;
+    let bs = sb.block_size() as u64;
+    let nblocks = inode.size / bs;
+    if nblocks > u32::MAX as u64 {
+        return Err(error::corrupt(
+            "journal inode",
+            "larger than a journal can be",
+        ));
+    }
+    let mut extents = Vec::new();
+    let mut l = 0u64;
+    while l < nblocks {
+        let m = fs.map_block(&inode, l)?;
+        let Backing::Data(p) = m.backing else {
+            return Err(error::corrupt(
+                "journal inode",
+                format!("hole at block {l}"),
+            ));
+        };
+        let len = m.len.min(nblocks - l).max(1);
+        fs.check_range(p, len, || "journal inode".to_string())?;
+        extents.push((l as u32, p.0, len as u32));
+        l += len;
+    }
+    Ok((extents, nblocks))
+}
+
+/// The filesystem block holding journal block `n`, in `extents` as
+/// [`journal_extents`] gives them (None past the end).
+pub(crate) fn journal_phys(extents: &[(u32, u64, u32)], n: u32) -> Option<u64> {
+    let i = extents.partition_point(|&(l, _, _)| l <= n).checked_sub(1)?;
+    let (l, p, len) = extents[i];
+    (n - l < len).then(|| p + (n - l) as u64)
+}
+
 impl Journal {
     /// Opens the internal journal of `fs` (its superblock must say there is
     /// one). The log must be empty (replayed).
@@ -87,24 +126,8 @@ impl Journal {
         if sb.journal_inum == 0 || sb.has_incompat(incompat::JOURNAL_DEV) {
             return Err(FsError::Unsupported);
         }
-        let inode = fs.inode(InodeNo(sb.journal_inum))?;
         let bs = sb.block_size() as u64;
-        let nblocks = inode.size / bs;
-        let mut extents = Vec::new();
-        let mut l = 0u64;
-        while l < nblocks {
-            let m = fs.map_block(&inode, l)?;
-            let Backing::Data(p) = m.backing else {
-                return Err(error::corrupt(
-                    "journal inode",
-                    format!("hole at block {l}"),
-                ));
-            };
-            let len = m.len.min(nblocks - l).max(1);
-            fs.check_range(p, len, || "journal inode".to_string())?;
-            extents.push((l as u32, p.0, len as u32));
-            l += len;
-        }
+        let (extents, nblocks) = journal_extents(fs)?;
         let Some(&(_, p0, _)) = extents.first() else {
             return Err(error::corrupt("journal inode", "empty"));
         };
@@ -160,9 +183,9 @@ impl Journal {
 
     /// The filesystem block holding journal block `n`.
     fn phys(&self, n: u32) -> u64 {
-        let i = self.extents.partition_point(|&(l, _, _)| l <= n) - 1;
-        let (l, p, _) = self.extents[i];
-        p + (n - l) as u64
+        // Every position used lies below maxlen, which load checked
+        // against the journal inode's length.
+        journal_phys(&self.extents, n).unwrap_or(self.extents[0].1)
     }
 
     /// Writes `blocks` to the log from position `pos`, one write per run of
@@ -322,7 +345,7 @@ impl Fs {
     /// blocks and `revokes` revoke records, and keeps the dirty set
     /// bounded, by durable commits (commit lock held).
     pub(crate) fn journal_make_room(&self, blocks: usize, revokes: usize) -> Result<()> {
-        let Some(j) = &self.journal else {
+        let Some(j) = self.journal.as_ref().filter(|j| j.st.lock().running) else {
             return Ok(());
         };
         let n = j.blocks_needed(blocks, revokes);
