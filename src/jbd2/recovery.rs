@@ -119,10 +119,10 @@ pub fn recover(
     let mut out = w.out;
     out.end_tid = w.end;
     out.next_sequence = w.end.wrapping_add(1);
-    if let Some(p) = w.pending_from {
-        if tid_gt(w.end, p) {
-            out.pending_replayed = w.end.wrapping_sub(p);
-        }
+    if let Some(p) = w.pending_from
+        && tid_gt(w.end, p)
+    {
+        out.pending_replayed = w.end.wrapping_sub(p);
     }
     Ok(out)
 }
@@ -425,11 +425,11 @@ impl Walker<'_> {
         data: &mut [u8],
     ) -> Result<(), Jbd2Error> {
         self.read(at, data)?;
-        if let Some(&r) = self.revoked.get(&tag.block) {
-            if tid_geq(r, tid) {
-                self.out.revoked_hits += 1;
-                return Ok(());
-            }
+        if let Some(&r) = self.revoked.get(&tag.block)
+            && tid_geq(r, tid)
+        {
+            self.out.revoked_hits += 1;
+            return Ok(());
         }
         if !tag.checksum_ok(&self.l, tid, data) {
             // The scan checked every tag of the transactions it kept.
@@ -451,5 +451,637 @@ impl Walker<'_> {
         self.dev.write_fs_block(tag.block, data)?;
         self.out.replayed_blocks += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::jbd2::block::{
+        build_commit, build_descriptor, build_revokes, escape, tags_per_descriptor,
+    };
+    use crate::jbd2::pending::{build_bridge, build_pending};
+    use crate::jbd2::superblock::{CSUM_TYPE_CRC32C, JSB_SIZE};
+    use crate::jbd2::{put_be32, put_be64};
+
+    const BS: usize = 1024;
+    const MAXLEN: u32 = 400;
+    const FS_BLOCKS: u64 = 1 << 40;
+
+    /// A journal in memory and a filesystem of sparse blocks.
+    struct MemDev {
+        journal: RefCell<Vec<u8>>,
+        fs: RefCell<HashMap<u64, Vec<u8>>>,
+        fs_blocks: u64,
+        flushed: RefCell<bool>,
+    }
+
+    impl JournalDev for MemDev {
+        fn block_size(&self) -> usize {
+            BS
+        }
+        fn read_journal(&self, n: u32, buf: &mut [u8]) -> std::io::Result<()> {
+            let j = self.journal.borrow();
+            let at = n as usize * BS;
+            buf.copy_from_slice(&j[at..at + BS]);
+            Ok(())
+        }
+        fn write_fs_block(&self, b: u64, data: &[u8]) -> std::io::Result<()> {
+            assert!(b < self.fs_blocks);
+            self.fs.borrow_mut().insert(b, data.to_vec());
+            Ok(())
+        }
+        fn fs_blocks(&self) -> u64 {
+            self.fs_blocks
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            *self.flushed.borrow_mut() = true;
+            Ok(())
+        }
+    }
+
+    /// Which checksums and block numbers a test journal uses.
+    #[derive(Debug, Clone, Copy)]
+    struct Kind {
+        v1: bool,
+        v2: bool,
+        v3: bool,
+        b64: bool,
+    }
+
+    fn kinds() -> Vec<Kind> {
+        let mut v = Vec::new();
+        for (v1, v2, v3) in [
+            (false, false, false),
+            (true, false, false),
+            (false, true, false),
+            (false, false, true),
+        ] {
+            for b64 in [false, true] {
+                v.push(Kind { v1, v2, v3, b64 });
+            }
+        }
+        v
+    }
+
+    fn superblock(k: Kind, sequence: u32, start: u32) -> JournalSuperblock {
+        let mut b = vec![0u8; JSB_SIZE];
+        put_be32(&mut b, 0, MAGIC);
+        put_be32(&mut b, 4, blocktype::SUPERBLOCK_V2);
+        put_be32(&mut b, 0xC, BS as u32);
+        put_be32(&mut b, 0x10, MAXLEN);
+        put_be32(&mut b, 0x14, 1);
+        put_be32(&mut b, 0x18, sequence);
+        put_be32(&mut b, 0x1C, start);
+        b[0x30..0x40].copy_from_slice(&[0x5A; 16]);
+        put_be32(&mut b, 0x40, 1);
+        let mut sb = JournalSuperblock::parse(&b).unwrap();
+        sb.incompat = feature::INCOMPAT_REVOKE;
+        if k.v1 {
+            sb.compat |= feature::COMPAT_CHECKSUM;
+        }
+        if k.v2 {
+            sb.incompat |= feature::INCOMPAT_CSUM_V2;
+        }
+        if k.v3 {
+            sb.incompat |= feature::INCOMPAT_CSUM_V3;
+        }
+        if k.v2 || k.v3 {
+            sb.checksum_type = CSUM_TYPE_CRC32C;
+        }
+        if k.b64 {
+            sb.incompat |= feature::INCOMPAT_64BIT;
+        }
+        JournalSuperblock::parse(&sb.to_bytes()).unwrap()
+    }
+
+    /// Writes transactions into a journal image the way jbd2 lays them out.
+    struct Log {
+        k: Kind,
+        l: Layout,
+        jsb: JournalSuperblock,
+        journal: Vec<u8>,
+        pos: u32,
+        seq: u32,
+        time: u64,
+    }
+
+    /// One transaction: home block → contents, and revoked blocks.
+    #[derive(Default)]
+    struct Tx {
+        blocks: Vec<(u64, Vec<u8>)>,
+        revokes: Vec<u64>,
+    }
+
+    impl Log {
+        fn new(k: Kind, sequence: u32, start: u32) -> Log {
+            let jsb = superblock(k, sequence, start);
+            Log {
+                k,
+                l: Layout::of(&jsb),
+                jsb,
+                journal: vec![0u8; MAXLEN as usize * BS],
+                pos: start,
+                seq: sequence,
+                time: 1_700_000_000,
+            }
+        }
+
+        /// Writes a block at the current log position; returns where.
+        fn put(&mut self, b: &[u8]) -> u32 {
+            let at = self.pos;
+            self.journal[at as usize * BS..(at as usize + 1) * BS].copy_from_slice(b);
+            self.pos += 1;
+            if self.pos >= MAXLEN {
+                self.pos = self.jsb.first;
+            }
+            at
+        }
+
+        /// Appends a transaction; returns the log block of its commit.
+        fn tx(&mut self, t: &Tx) -> u32 {
+            let at = self.tx_body(t);
+            self.commit(at)
+        }
+
+        /// Descriptors, logged blocks and revoke blocks of a transaction;
+        /// returns the running v1 checksum.
+        fn tx_body(&mut self, t: &Tx) -> u32 {
+            let mut crc = !0u32;
+            for chunk in t.blocks.chunks(tags_per_descriptor(&self.l)) {
+                let mut tags = Vec::new();
+                let mut copies = Vec::new();
+                for (home, data) in chunk {
+                    let (copy, flags) = escape(data);
+                    let checksum = self.l.data_checksum(self.seq, &copy);
+                    tags.push(Tag {
+                        block: *home,
+                        flags,
+                        checksum,
+                    });
+                    copies.push(copy);
+                }
+                let d = build_descriptor(&self.l, self.seq, &tags);
+                crc = crc32_be(crc, &d);
+                self.put(&d);
+                for c in copies {
+                    crc = crc32_be(crc, &c);
+                    self.put(&c);
+                }
+            }
+            if !t.revokes.is_empty() {
+                for r in build_revokes(&self.l, self.seq, &t.revokes) {
+                    self.put(&r);
+                }
+            }
+            crc
+        }
+
+        fn commit(&mut self, crc: u32) -> u32 {
+            self.time += 10;
+            let mut c = build_commit(&self.l, self.seq, self.time, 0);
+            if self.k.v1 {
+                c[12] = CRC32_CHKSUM;
+                c[13] = CRC32_CHKSUM_SIZE;
+                put_be32(&mut c, 16, crc);
+            }
+            self.seq += 1;
+            self.put(&c)
+        }
+
+        fn block_mut(&mut self, at: u32) -> &mut [u8] {
+            &mut self.journal[at as usize * BS..(at as usize + 1) * BS]
+        }
+
+        fn run(&self, opts: &RecoverOptions) -> (Recovery, HashMap<u64, Vec<u8>>) {
+            let dev = MemDev {
+                journal: RefCell::new(self.journal.clone()),
+                fs: RefCell::new(HashMap::new()),
+                fs_blocks: FS_BLOCKS,
+                flushed: RefCell::new(false),
+            };
+            let r = recover(&dev, &self.jsb, opts).unwrap();
+            assert!(*dev.flushed.borrow() || self.jsb.start == 0);
+            (r, dev.fs.into_inner())
+        }
+    }
+
+    fn content(tag: u8) -> Vec<u8> {
+        let mut b = vec![tag; BS];
+        b[BS - 1] = tag.wrapping_add(1);
+        b
+    }
+
+    /// A block starting with the journal magic (logged escaped).
+    fn magic_content(tag: u8) -> Vec<u8> {
+        let mut b = content(tag);
+        b[..4].copy_from_slice(&MAGIC.to_be_bytes());
+        b
+    }
+
+    fn home(k: Kind, n: u64) -> u64 {
+        if k.b64 { (1u64 << 33) + n } else { n }
+    }
+
+    fn none() -> RecoverOptions {
+        RecoverOptions::default()
+    }
+
+    #[test]
+    fn replays_every_layout_with_escapes() {
+        for k in kinds() {
+            let mut log = Log::new(k, 100, 1);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 10), content(1)), (home(k, 11), magic_content(2))],
+                ..Tx::default()
+            });
+            log.tx(&Tx {
+                blocks: vec![(home(k, 10), content(3)), (home(k, 12), content(4))],
+                ..Tx::default()
+            });
+            let (r, fs) = log.run(&none());
+            assert_eq!(
+                (r.first_tid, r.end_tid, r.next_sequence),
+                (100, 102, 103),
+                "{k:?}"
+            );
+            assert_eq!(r.replayed_blocks, 4, "{k:?}");
+            assert_eq!(r.checksum_stop, None, "{k:?}");
+            assert_eq!(fs[&home(k, 10)], content(3), "{k:?}");
+            assert_eq!(fs[&home(k, 11)], magic_content(2), "{k:?}: un-escaped");
+            assert_eq!(fs[&home(k, 12)], content(4), "{k:?}");
+            assert_eq!(fs.len(), 3);
+        }
+    }
+
+    #[test]
+    fn many_blocks_take_several_descriptors() {
+        for k in kinds() {
+            let mut log = Log::new(k, 7, 1);
+            let n = tags_per_descriptor(&log.l) as u64 + 3;
+            let blocks = (0..n)
+                .map(|i| (home(k, 100 + i), content(i as u8)))
+                .collect();
+            log.tx(&Tx {
+                blocks,
+                ..Tx::default()
+            });
+            let (r, fs) = log.run(&none());
+            assert_eq!(r.replayed_blocks, n, "{k:?}");
+            assert_eq!(fs[&home(k, 100 + n - 1)], content((n - 1) as u8));
+        }
+    }
+
+    #[test]
+    fn revokes_hide_earlier_copies_only() {
+        for k in kinds() {
+            let mut log = Log::new(k, 1, 1);
+            log.tx(&Tx {
+                blocks: vec![
+                    (home(k, 10), content(1)),
+                    (home(k, 20), content(2)),
+                    (home(k, 30), content(3)),
+                ],
+                ..Tx::default()
+            });
+            // Revokes 10 (logged before: hidden), 20 (logged again after:
+            // the later copy is replayed) and 30 in the same transaction
+            // that logs it (hidden: same transaction).
+            log.tx(&Tx {
+                blocks: vec![(home(k, 30), content(4))],
+                revokes: vec![home(k, 10), home(k, 20), home(k, 30)],
+            });
+            log.tx(&Tx {
+                blocks: vec![(home(k, 20), content(5))],
+                ..Tx::default()
+            });
+            let (r, fs) = log.run(&none());
+            assert_eq!(r.end_tid, 4, "{k:?}");
+            assert!(!fs.contains_key(&home(k, 10)), "{k:?}");
+            assert_eq!(fs[&home(k, 20)], content(5), "{k:?}");
+            assert!(!fs.contains_key(&home(k, 30)), "{k:?}");
+            assert_eq!((r.revoke_records, r.revoked_hits), (3, 4), "{k:?}");
+            assert_eq!(r.replayed_blocks, 1, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn wraps_round_the_ring() {
+        for k in kinds() {
+            // Start four blocks before the end: the second transaction's
+            // descriptor and logged blocks straddle the end of the ring.
+            let mut log = Log::new(k, 50, MAXLEN - 4);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 1), content(1))],
+                ..Tx::default()
+            });
+            log.tx(&Tx {
+                blocks: vec![(home(k, 2), content(2)), (home(k, 3), content(3))],
+                ..Tx::default()
+            });
+            log.tx(&Tx {
+                blocks: vec![(home(k, 4), content(4))],
+                ..Tx::default()
+            });
+            assert!(log.pos < MAXLEN - 4, "the log wrapped");
+            let (r, fs) = log.run(&none());
+            assert_eq!(r.end_tid, 53, "{k:?}");
+            assert_eq!(fs[&home(k, 2)], content(2), "{k:?}");
+            assert_eq!(fs[&home(k, 3)], content(3), "{k:?}");
+            assert_eq!(fs[&home(k, 4)], content(4), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn a_torn_transaction_is_discarded_and_stale_blocks_ignored() {
+        for k in kinds() {
+            // An older generation of the log (sequence 5..) fills the ring;
+            // the current one (sequence 20) overwrites its beginning.
+            let mut old = Log::new(k, 5, 1);
+            for i in 0..6 {
+                old.tx(&Tx {
+                    blocks: vec![(home(k, 40 + i), content(40 + i as u8))],
+                    ..Tx::default()
+                });
+            }
+            let mut log = Log::new(k, 20, 1);
+            log.journal = old.journal.clone();
+            log.tx(&Tx {
+                blocks: vec![(home(k, 1), content(1))],
+                ..Tx::default()
+            });
+            let clean_end = log.pos;
+            // Torn: descriptor and blocks, no commit.
+            log.tx_body(&Tx {
+                blocks: vec![(home(k, 2), content(2))],
+                ..Tx::default()
+            });
+            let (r, fs) = log.run(&none());
+            assert_eq!((r.end_tid, r.next_sequence), (21, 22), "{k:?}");
+            assert_eq!(fs.len(), 1, "{k:?}: {:?}", fs.keys());
+            assert_eq!(r.checksum_stop, None);
+            // Without the torn one, the next block is a stale commit.
+            let mut log2 = Log::new(k, 20, 1);
+            log2.journal = old.journal;
+            log2.tx(&Tx {
+                blocks: vec![(home(k, 1), content(1))],
+                ..Tx::default()
+            });
+            assert_eq!(log2.pos, clean_end);
+            let (r, fs) = log2.run(&none());
+            assert_eq!(r.end_tid, 21, "{k:?}");
+            assert_eq!(fs.len(), 1, "{k:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_commit_checksum_stops_at_the_last_valid_transaction() {
+        for k in kinds().into_iter().filter(|k| k.v1 || k.v2 || k.v3) {
+            let mut log = Log::new(k, 1, 1);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 1), content(1))],
+                ..Tx::default()
+            });
+            let bad = log.tx(&Tx {
+                blocks: vec![(home(k, 2), content(2))],
+                ..Tx::default()
+            });
+            log.tx(&Tx {
+                blocks: vec![(home(k, 3), content(3))],
+                ..Tx::default()
+            });
+            if k.v1 {
+                log.block_mut(bad)[16] ^= 1;
+            } else {
+                // Anywhere in the commit block but the checksum itself.
+                log.block_mut(bad)[0x100] ^= 1;
+            }
+            let (r, fs) = log.run(&none());
+            assert_eq!(r.end_tid, 2, "{k:?}");
+            assert_eq!(fs.len(), 1, "{k:?}");
+            let line = r.checksum_stop.expect("reported");
+            assert!(
+                line.contains("transaction 2") && !line.contains('\n'),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_v1_crc_covers_the_logged_blocks() {
+        let k = Kind {
+            v1: true,
+            v2: false,
+            v3: false,
+            b64: false,
+        };
+        let mut log = Log::new(k, 1, 1);
+        log.tx(&Tx {
+            blocks: vec![(1, content(1))],
+            ..Tx::default()
+        });
+        log.tx(&Tx {
+            blocks: vec![(2, content(2))],
+            ..Tx::default()
+        });
+        // The second transaction's logged block (after its descriptor).
+        log.block_mut(5)[7] ^= 1;
+        let (r, fs) = log.run(&none());
+        assert_eq!(r.end_tid, 2);
+        assert_eq!(fs.len(), 1);
+        assert!(r.checksum_stop.is_some());
+        // An unused v1 checksum (type 0, size 0, value 0) is accepted.
+        let mut log = Log::new(k, 1, 1);
+        let c = log.tx(&Tx {
+            blocks: vec![(1, content(1))],
+            ..Tx::default()
+        });
+        log.block_mut(c)[12..20].fill(0);
+        let (r, _) = log.run(&none());
+        assert_eq!((r.end_tid, r.checksum_stop), (2, None));
+    }
+
+    #[test]
+    fn a_bad_tag_checksum_stops_at_the_last_valid_transaction() {
+        for k in kinds().into_iter().filter(|k| k.v2 || k.v3) {
+            let mut log = Log::new(k, 1, 1);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 1), content(1))],
+                ..Tx::default()
+            });
+            // Transaction 2: descriptor at 4, blocks at 5 and 6.
+            log.tx(&Tx {
+                blocks: vec![(home(k, 2), content(2)), (home(k, 3), content(3))],
+                ..Tx::default()
+            });
+            log.tx(&Tx {
+                blocks: vec![(home(k, 4), content(4))],
+                ..Tx::default()
+            });
+            log.block_mut(6)[9] ^= 1;
+            let (r, fs) = log.run(&none());
+            assert_eq!(r.end_tid, 2, "{k:?}");
+            assert_eq!(fs.keys().copied().collect::<Vec<_>>(), vec![home(k, 1)]);
+            let line = r.checksum_stop.expect("reported");
+            assert!(line.contains(&format!("block {}", home(k, 3))), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_bad_descriptor_checksum_is_judged_by_the_commit_time() {
+        for k in kinds().into_iter().filter(|k| k.v2 || k.v3) {
+            for older in [false, true] {
+                let mut log = Log::new(k, 1, 1);
+                log.tx(&Tx {
+                    blocks: vec![(home(k, 1), content(1))],
+                    ..Tx::default()
+                });
+                let c = log.tx(&Tx {
+                    blocks: vec![(home(k, 2), content(2))],
+                    ..Tx::default()
+                });
+                // The descriptor of transaction 2 (blocks 1-3 are the first).
+                log.block_mut(4)[200] ^= 1;
+                if older {
+                    // A stale transaction left by an earlier use of the log.
+                    put_be64(log.block_mut(c), 0x30, 1);
+                    let l = log.l;
+                    let b = log.block_mut(c);
+                    b[16..20].fill(0);
+                    let sum = crate::jbd2::jbd2_crc(l.seed, b);
+                    put_be32(b, 16, sum);
+                }
+                let (r, fs) = log.run(&none());
+                assert_eq!(r.end_tid, 2, "{k:?}");
+                assert_eq!(fs.len(), 1, "{k:?}");
+                assert_eq!(r.checksum_stop.is_some(), !older, "{k:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_pending_marker_is_honoured_in_its_own_boot_only() {
+        let me = [1u8; 16];
+        let other = [2u8; 16];
+        for k in kinds() {
+            let mut log = Log::new(k, 1, 1);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 1), content(1))],
+                ..Tx::default()
+            });
+            // A durable marker, already turned into an empty revoke block.
+            let b = build_bridge(&log.l, 2);
+            log.put(&b);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 2), content(2))],
+                ..Tx::default()
+            });
+            // The marker of the undurable transactions 3 and 4.
+            let p = build_pending(&log.l, 3, &me);
+            let marker = log.put(&p);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 3), content(3))],
+                ..Tx::default()
+            });
+            log.tx(&Tx {
+                blocks: vec![(home(k, 4), content(4))],
+                revokes: vec![home(k, 1)],
+            });
+            let (r, fs) = log.run(&RecoverOptions { boot_id: Some(me) });
+            assert_eq!((r.end_tid, r.pending_replayed), (5, 2), "{k:?}");
+            assert!(!r.pending_dropped);
+            assert_eq!(fs.len(), 3, "{k:?}: block 1 revoked");
+            assert_eq!(fs[&home(k, 4)], content(4));
+            for opts in [
+                RecoverOptions {
+                    boot_id: Some(other),
+                },
+                none(),
+            ] {
+                let (r, fs) = log.run(&opts);
+                assert_eq!((r.end_tid, r.pending_replayed), (3, 0), "{k:?}");
+                assert!(r.pending_dropped);
+                assert_eq!(fs.len(), 2, "{k:?}");
+            }
+            // A marker of an older transaction is just a stale block.
+            let p = build_pending(&log.l, 2, &me);
+            log.block_mut(marker).copy_from_slice(&p);
+            let (r, _) = log.run(&RecoverOptions { boot_id: Some(me) });
+            assert_eq!((r.end_tid, r.pending_dropped), (3, false), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_journal_replays_nothing() {
+        let k = kinds()[0];
+        let mut log = Log::new(k, 9, 0);
+        log.pos = 1;
+        log.tx(&Tx {
+            blocks: vec![(1, content(1))],
+            ..Tx::default()
+        });
+        let (r, fs) = log.run(&none());
+        assert_eq!((r.end_tid, r.next_sequence, r.replayed_blocks), (9, 9, 0));
+        assert!(fs.is_empty());
+    }
+
+    #[test]
+    fn blocks_outside_the_filesystem_are_skipped() {
+        let k = kinds()[0];
+        let mut log = Log::new(k, 1, 1);
+        log.tx(&Tx {
+            blocks: vec![(0, content(9)), (1000, content(1)), (5, content(2))],
+            ..Tx::default()
+        });
+        let dev = MemDev {
+            journal: RefCell::new(log.journal.clone()),
+            fs: RefCell::new(HashMap::new()),
+            fs_blocks: 1000,
+            flushed: RefCell::new(false),
+        };
+        let r = recover(&dev, &log.jsb, &none()).unwrap();
+        assert_eq!(r.replayed_blocks, 2);
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0].contains("1000"));
+        assert_eq!(dev.fs.borrow()[&0], content(9), "block 0 is replayed");
+    }
+
+    #[test]
+    fn a_log_claiming_more_blocks_than_the_ring_ends() {
+        let k = kinds()[0];
+        let mut log = Log::new(k, 1, 1);
+        log.tx(&Tx {
+            blocks: vec![(1, content(1))],
+            ..Tx::default()
+        });
+        // Transaction 2: a descriptor with as many tags as fit, repeated
+        // so that they add up to more than the ring.
+        let tags: Vec<Tag> = (0..tags_per_descriptor(&log.l) as u64)
+            .map(|i| Tag {
+                block: 100 + i,
+                flags: 0,
+                checksum: 0,
+            })
+            .collect();
+        let d = build_descriptor(&log.l, 2, &tags);
+        for at in 1..MAXLEN {
+            if at > 3 {
+                log.block_mut(at).copy_from_slice(&d);
+            }
+        }
+        let (r, fs) = log.run(&none());
+        assert_eq!(r.end_tid, 2);
+        assert_eq!(fs.len(), 1);
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        // A full ring of descriptors of transaction 1 at every block.
+        let mut log = Log::new(k, 1, 1);
+        let d = build_descriptor(&log.l, 1, &tags[..1]);
+        for at in 1..MAXLEN {
+            log.block_mut(at).copy_from_slice(&d);
+        }
+        let (r, _) = log.run(&none());
+        assert_eq!(r.end_tid, 1);
     }
 }
