@@ -15,6 +15,7 @@
 pub mod block;
 pub mod error;
 pub mod pending;
+pub mod recovery;
 pub mod superblock;
 
 pub use error::Jbd2Error;
