@@ -113,7 +113,9 @@ pub(crate) fn journal_extents(fs: &Fs) -> Result<(Vec<(u32, u64, u32)>, u64)> {
 /// The filesystem block holding journal block `n`, in `extents` as
 /// [`journal_extents`] gives them (None past the end).
 pub(crate) fn journal_phys(extents: &[(u32, u64, u32)], n: u32) -> Option<u64> {
-    let i = extents.partition_point(|&(l, _, _)| l <= n).checked_sub(1)?;
+    let i = extents
+        .partition_point(|&(l, _, _)| l <= n)
+        .checked_sub(1)?;
     let (l, p, len) = extents[i];
     (n - l < len).then(|| p + (n - l) as u64)
 }

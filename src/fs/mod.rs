@@ -38,6 +38,7 @@ mod blockmap_write;
 mod extent_path;
 mod extent_shift;
 mod htree;
+mod replay;
 
 use std::fs::File;
 use std::path::Path;
@@ -62,9 +63,9 @@ pub enum OpenError {
     #[error("{path}: image is truncated: the filesystem needs {need} bytes, the file has {have}")]
     Truncated { path: String, need: u64, have: u64 },
     #[error(
-        "{path}: the journal needs recovery; replay it first (e2fsck -E journal_only, or a kernel mount)"
+        "{path}: the journal needs recovery and the image cannot be written for it ({why}); -o norecovery serves it read-only without replay"
     )]
-    NeedsRecovery { path: String },
+    NeedsRecovery { path: String, why: String },
     #[error(
         "{path}: the filesystem uses an external journal device, which fuse4fs does not support"
     )]
@@ -151,16 +152,74 @@ impl Fs {
             path: p.clone(),
             source,
         };
+        if Self::needs_replay(path, opts).map_err(io_err)? {
+            let replay_opts = FsOptions {
+                writable: true,
+                ..opts.clone()
+            };
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(|e| OpenError::NeedsRecovery {
+                    path: p.clone(),
+                    why: e.to_string(),
+                })?;
+            let image = Image::new(file, true).map_err(io_err)?;
+            let fs = Self::from_image(image, &p, &replay_opts, true)?;
+            let rec = fs
+                .replay_journal(
+                    opts.boot_id
+                        .or_else(|| crate::jbd2::pending::current_boot_id().ok()),
+                )
+                .map_err(|e| OpenError::Journal {
+                    path: p.clone(),
+                    why: e.to_string(),
+                })?;
+            tracing::info!("{p}: {}", replay::describe(&rec));
+            if let Some(line) = &rec.checksum_stop {
+                tracing::warn!("{p}: journal: {line}");
+            }
+            for w in &rec.warnings {
+                tracing::warn!("{p}: journal: {w}");
+            }
+        }
         let file = File::options()
             .read(true)
             .write(opts.writable)
             .open(path)
             .map_err(io_err)?;
         let image = Image::new(file, opts.writable).map_err(io_err)?;
-        Self::from_image(image, &p, opts)
+        Self::from_image(image, &p, opts, false)
     }
 
-    fn from_image(image: Image, p: &str, opts: &FsOptions) -> std::result::Result<Fs, OpenError> {
+    /// Whether the image's journal must be replayed before it is served:
+    /// needs_recovery with an internal journal, unless read-only without
+    /// recovery was asked for.
+    fn needs_replay(path: &Path, opts: &FsOptions) -> std::io::Result<bool> {
+        let file = File::open(path)?;
+        let mut raw = vec![0u8; SUPERBLOCK_SIZE];
+        use std::os::unix::fs::FileExt;
+        if file.read_exact_at(&mut raw, SUPERBLOCK_OFFSET).is_err() {
+            return Ok(false); // too small: from_image says why
+        }
+        let Ok(sb) = Superblock::parse(&raw) else {
+            return Ok(false);
+        };
+        Ok(sb.has_incompat(incompat::RECOVER)
+            && sb.has_compat(compat::HAS_JOURNAL)
+            && sb.journal_inum != 0
+            && (opts.writable || !opts.norecovery))
+    }
+
+    /// Builds the filesystem over `image`; `replaying`: only to replay the
+    /// journal (needs_recovery accepted, no journal writer).
+    fn from_image(
+        image: Image,
+        p: &str,
+        opts: &FsOptions,
+        replaying: bool,
+    ) -> std::result::Result<Fs, OpenError> {
         let fmt = |source| OpenError::Format {
             path: p.to_string(),
             source,
@@ -188,9 +247,10 @@ impl Fs {
                 path: p.to_string(),
             });
         }
-        if sb.has_incompat(incompat::RECOVER) && (opts.writable || !opts.norecovery) {
+        if sb.has_incompat(incompat::RECOVER) && (opts.writable || !opts.norecovery) && !replaying {
             return Err(OpenError::NeedsRecovery {
                 path: p.to_string(),
+                why: "it has no internal journal to replay".into(),
             });
         }
         let bs = sb.block_size() as u64;
@@ -252,7 +312,7 @@ impl Fs {
             },
         })?;
         fs.overhead = fs.compute_overhead();
-        if opts.writable && fs.sb.has_compat(compat::HAS_JOURNAL) {
+        if opts.writable && !replaying && fs.sb.has_compat(compat::HAS_JOURNAL) {
             let boot = match opts.boot_id {
                 Some(b) => b,
                 None => {
