@@ -50,7 +50,7 @@ pub struct Journal {
     block_size: usize,
     /// Journal block → filesystem block: (first journal block, first fs
     /// block, length), sorted.
-    extents: Vec<(u32, u64, u32)>,
+    extents: Vec<JournalRun>,
     first: u32,
     maxlen: u32,
     boot_id: [u8; 16],
@@ -79,9 +79,11 @@ struct State {
     running: bool,
 }
 
-/// Where the journal lives: (first journal block, first fs block, length)
-/// runs in order, and the journal's length in blocks.
-pub(crate) fn journal_extents(fs: &Fs) -> Result<(Vec<(u32, u64, u32)>, u64)> {
+/// A run of the journal: (first journal block, first fs block, length).
+pub(crate) type JournalRun = (u32, u64, u32);
+
+/// Where the journal lives: its runs in order, and its length in blocks.
+pub(crate) fn journal_extents(fs: &Fs) -> Result<(Vec<JournalRun>, u64)> {
     let sb = fs.superblock();
     let inode = fs.inode(InodeNo(sb.journal_inum))?;
     let bs = sb.block_size() as u64;
@@ -112,7 +114,7 @@ pub(crate) fn journal_extents(fs: &Fs) -> Result<(Vec<(u32, u64, u32)>, u64)> {
 
 /// The filesystem block holding journal block `n`, in `extents` as
 /// [`journal_extents`] gives them (None past the end).
-pub(crate) fn journal_phys(extents: &[(u32, u64, u32)], n: u32) -> Option<u64> {
+pub(crate) fn journal_phys(extents: &[JournalRun], n: u32) -> Option<u64> {
     let i = extents
         .partition_point(|&(l, _, _)| l <= n)
         .checked_sub(1)?;

@@ -3,7 +3,7 @@
 //! reads it, as the kernel does at mount.
 
 use super::image::Image;
-use super::journal::{journal_extents, journal_phys};
+use super::journal::{JournalRun, journal_extents, journal_phys};
 use super::{Fs, Result, error};
 use crate::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, incompat, set_superblock_checksum,
@@ -15,7 +15,7 @@ use crate::jbd2::superblock::JSB_SIZE;
 /// The internal journal and the filesystem, over the image.
 struct ImageJournal<'a> {
     image: &'a Image,
-    extents: Vec<(u32, u64, u32)>,
+    extents: Vec<JournalRun>,
     block_size: usize,
     fs_blocks: u64,
 }
