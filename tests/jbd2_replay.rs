@@ -580,45 +580,122 @@ fn kernel_journal_copied_while_mounted() {
         if let Err(p) = work {
             std::panic::resume_unwind(p);
         }
-        assert!(needs_recovery(&dirty), "the copy should need recovery");
-        let ours = copy(&dirty, "ours");
-        let theirs = copy(&dirty, "theirs");
-        let fsck = copy(&dirty, "fsck");
-        let kernel = copy(&dirty, "kernel");
-        let r = replay_ours(&ours);
-        assert!(r.replayed_blocks > 0 && r.checksum_stop.is_none(), "{r:?}");
-        assert!(r.warnings.is_empty(), "{r:?}");
-        // The replay mattered: metadata reached home only through it (more
-        // than the two superblocks differ from the copy).
-        let (a, b) = (
-            std::fs::read(&dirty).unwrap(),
-            std::fs::read(&ours).unwrap(),
-        );
-        let differing = a
-            .chunks(1024)
-            .zip(b.chunks(1024))
-            .filter(|(x, y)| x != y)
-            .count();
-        eprintln!(
-            "{args:?}: replayed {} blocks, {differing} 1K blocks changed",
-            r.replayed_blocks
-        );
-        assert!(differing > 4, "{differing}");
-        replay_debugfs(&theirs);
-        assert_same_images(&ours, &theirs);
-        assert_fsck_clean(&ours);
-        let _ = Command::new("e2fsck")
-            .arg("-fy")
-            .arg(&fsck)
-            .output()
-            .unwrap();
-        let view = kernel_view(&ours).expect("mount ours");
+        let view = check_dirty_copy(&dirty);
         assert!(
             view.contains("./d/f7") && view.contains("./c/g80"),
             "{view}"
         );
-        assert_eq!(view, kernel_view(&fsck).unwrap(), "ours vs e2fsck -fy");
-        // The kernel's own replay (it recovers at mount).
-        assert_eq!(view, kernel_view_rw(&kernel), "ours vs the kernel");
     }
+}
+
+/// Replays a copy of a mounted image four ways (ours, debugfs, e2fsck -fy,
+/// the kernel at mount) and checks they agree; returns the tree's view.
+fn check_dirty_copy(dirty: &Path) -> String {
+    assert!(needs_recovery(dirty), "the copy should need recovery");
+    let ours = copy(dirty, "ours");
+    let theirs = copy(dirty, "theirs");
+    let fsck = copy(dirty, "fsck");
+    let kernel = copy(dirty, "kernel");
+    let r = replay_ours(&ours);
+    assert!(r.replayed_blocks > 0 && r.checksum_stop.is_none(), "{r:?}");
+    assert!(r.warnings.is_empty(), "{r:?}");
+    // The replay mattered: metadata reached home only through it (more
+    // than the two superblocks differ from the copy).
+    let (a, b) = (std::fs::read(dirty).unwrap(), std::fs::read(&ours).unwrap());
+    let differing = a
+        .chunks(1024)
+        .zip(b.chunks(1024))
+        .filter(|(x, y)| x != y)
+        .count();
+    assert!(differing > 4, "{differing}");
+    replay_debugfs(&theirs);
+    assert_same_images(&ours, &theirs);
+    assert_fsck_clean(&ours);
+    let _ = Command::new("e2fsck")
+        .arg("-fy")
+        .arg(&fsck)
+        .output()
+        .unwrap();
+    let view = kernel_view(&ours).expect("mount ours");
+    assert_eq!(view, kernel_view(&fsck).unwrap(), "ours vs e2fsck -fy");
+    // The kernel's own replay (it recovers at mount).
+    assert_eq!(view, kernel_view_rw(&kernel), "ours vs the kernel");
+    view
+}
+
+/// Whether the live log of `img` runs past the end of the ring (per
+/// debugfs' logdump: a block number lower than the one before).
+fn log_wraps(img: &Path) -> bool {
+    let out = Command::new("debugfs")
+        .args(["-R", "logdump"])
+        .arg(img)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let at: Vec<u64> = text
+        .lines()
+        .filter(|l| l.starts_with("Found expected sequence"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    at.windows(2).any(|w| w[1] < w[0])
+}
+
+/// A kernel journal whose live part crosses the end of the ring: a small
+/// journal (1024 blocks) filled by many fsync'd changes, copied once the
+/// log wraps.
+#[test]
+fn kernel_journal_wrapping_round_the_ring() {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) || !Path::new("/dev/loop-control").exists() {
+        eprintln!("tools or loop devices missing; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "1024", "-J", "size=1"], "32M");
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "ext4", "-o", "loop"])
+        .arg(&img)
+        .arg(&mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("loop mount failed; skipped");
+        return;
+    }
+    let dirty = dir.path().join("dirty");
+    let work = std::panic::catch_unwind(|| {
+        for round in 0..60 {
+            // Each fsync commits a small transaction: the log advances a
+            // few blocks per file and wraps every few rounds.
+            let script = format!(
+                "set -e; cd \"$1\"; mkdir -p r{round}; \
+                 for i in $(seq 1 20); do echo {round}-$i > r{round}/f$i; sync r{round}/f$i; done; \
+                 rm -f r{}/f1 r{}/f2; sync r{round} .",
+                round.max(1) - 1,
+                round.max(1) - 1
+            );
+            let st = Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .arg("sh")
+                .arg(&mnt)
+                .status()
+                .unwrap();
+            assert!(st.success());
+            std::fs::copy(&img, &dirty).unwrap();
+            if log_wraps(&dirty) {
+                return true;
+            }
+        }
+        false
+    });
+    let _ = Command::new("umount").arg(&mnt).status();
+    match work {
+        Ok(true) => {}
+        Ok(false) => panic!("the kernel's log never crossed the end of the ring"),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+    let view = check_dirty_copy(&dirty);
+    assert!(view.contains("./r0"), "{view}");
 }
