@@ -1014,6 +1014,31 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_block_type_ends_the_log() {
+        for k in kinds() {
+            let mut log = Log::new(k, 1, 1);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 1), content(1))],
+                ..Tx::default()
+            });
+            // Fast-commit blocks are not part of the ring's log.
+            let mut odd = vec![0u8; BS];
+            Header {
+                blocktype: blocktype::FAST_COMMIT,
+                sequence: 2,
+            }
+            .write(&mut odd);
+            log.put(&odd);
+            log.tx(&Tx {
+                blocks: vec![(home(k, 2), content(2))],
+                ..Tx::default()
+            });
+            let (r, fs) = log.run(&none());
+            assert_eq!((r.end_tid, fs.len()), (2, 1), "{k:?}");
+        }
+    }
+
+    #[test]
     fn an_empty_journal_replays_nothing() {
         let k = kinds()[0];
         let mut log = Log::new(k, 9, 0);
