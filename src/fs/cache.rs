@@ -139,3 +139,32 @@ impl BlockCache {
         shard.dirty.remove(&b.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirty_blocks_are_never_evicted_and_clean_only_when_unchanged() {
+        let cache = BlockCache::new(8, 16);
+        let v1: Block = vec![1u8; 16].into();
+        cache.put_dirty(BlockNo(3), v1.clone());
+        // Far more clean blocks than the cache holds.
+        for b in 100..400 {
+            cache.put(BlockNo(b), vec![0u8; 16].into());
+        }
+        assert_eq!(cache.dirty_count(), 1);
+        assert_eq!(cache.dirty_blocks()[0].1[0], 1);
+        // A newer version replaces it; cleaning the old one changes nothing.
+        let v2: Block = vec![2u8; 16].into();
+        cache.put_dirty(BlockNo(3), v2.clone());
+        cache.clean(3, &v1);
+        assert_eq!(cache.dirty_count(), 1);
+        cache.clean(3, &v2);
+        assert_eq!(cache.dirty_count(), 0);
+        // Freed: gone from both.
+        cache.put_dirty(BlockNo(5), v1);
+        cache.remove(BlockNo(5));
+        assert_eq!(cache.dirty_count(), 0);
+    }
+}
