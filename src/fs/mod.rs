@@ -19,6 +19,7 @@ pub mod file;
 pub mod ialloc;
 pub mod image;
 pub mod inode;
+pub mod iolog;
 pub mod locks;
 pub mod mount_state;
 pub mod namei;
@@ -73,6 +74,8 @@ pub struct FsOptions {
     pub cache_blocks: usize,
     /// Open the image for writing (transactions may commit).
     pub writable: bool,
+    /// Record every write and flush of the image here (crash-point tests).
+    pub io_log: Option<std::sync::Arc<iolog::IoLog>>,
 }
 
 /// Statistics for statfs, computed as the kernel's ext4 does.
@@ -139,7 +142,8 @@ impl Fs {
             .write(opts.writable)
             .open(path)
             .map_err(io_err)?;
-        let image = Image::new(file, opts.writable).map_err(io_err)?;
+        let mut image = Image::new(file, opts.writable).map_err(io_err)?;
+        image.set_io_log(opts.io_log.clone());
         Self::from_image(image, &p, opts)
     }
 
