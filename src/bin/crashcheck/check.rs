@@ -248,11 +248,33 @@ pub fn describe(exp: &Expect<'_>, st: &State) -> String {
         .iter()
         .filter(|e| matches!(e, IoEvent::Write { .. }))
         .count();
+    // The in-flight operation's writes: after the last mark before the
+    // cut, up to the next mark; how many of them the state holds.
+    let end = st.end.min(events.len());
+    let is_mark = |e: &IoEvent| matches!(e, IoEvent::Mark(_));
+    let from = events[..end].iter().rposition(is_mark).map_or(0, |m| m + 1);
+    let to = events[end..]
+        .iter()
+        .position(is_mark)
+        .map_or(events.len(), |m| end + m);
+    let count = |r: &[IoEvent]| {
+        r.iter()
+            .filter(|e| !is_mark(e) && **e != IoEvent::Flush)
+            .count()
+    };
+    let progress = match st.crash {
+        Crash::Process => format!(
+            ", {} of its {} writes issued",
+            count(&events[from..end]),
+            count(&events[from..to])
+        ),
+        Crash::Machine { .. } => String::new(),
+    };
     let in_flight = exp
         .run
         .ops
         .get(st.answered)
-        .map_or("none (unmount)".to_string(), |op| {
+        .map_or("the unmount".to_string(), |op| {
             format!("op {} `{op}`", st.answered)
         });
     let how = match &st.crash {
@@ -274,7 +296,7 @@ pub fn describe(exp: &Expect<'_>, st: &State) -> String {
             b.iter().map(|x| format!("{x:02x}")).collect()
         });
     format!(
-        "{how}; {} answered, {} durable; in flight: {in_flight}; replay boot: {boot}",
+        "{how}; {} answered, {} durable; in flight: {in_flight}{progress}; replay boot: {boot}",
         st.answered, st.durable
     )
 }

@@ -10,20 +10,22 @@
 //! moment the operations allow (see check.rs and states.rs).
 //!
 //!     crashcheck [--workload ns|data|tar|all] [--variant 4k|1k|ext3|all]
-//!                [--seed N] [--ops N] [--states N | --long] [--jobs N]
+//!                [--seed N] [--ops N] [--states N | --long | --boundaries]
+//!                [--jobs N] [--show N] [--size 32M]
 
 mod check;
 mod states;
 mod tree;
 mod workload;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
+use fuse4fs::fs::iolog::IoEvent;
 use fuse4fs::fs::{Fs, FsOptions};
 
 use check::{BaseImage, Expect, Failure};
@@ -101,12 +103,16 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     ops: usize,
     /// Crash states per workload and variant (half process, half machine).
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 300)]
     states: usize,
     /// Every prefix as a process crash, every flush point and four random
     /// subsets at every prefix as machine crashes (slow).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "boundaries")]
     long: bool,
+    /// Only the states a filesystem without a journal survives too: a
+    /// process crash between operations, a machine crash right at a flush.
+    #[arg(long)]
+    boundaries: bool,
     /// Worker threads checking states.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
@@ -171,6 +177,26 @@ fn mkfs(v: &Variant, img: &Path, size: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The blocks of the journal inode (debugfs), to count the writes that
+/// go to the journal: none means the filesystem does not journal.
+fn journal_blocks(img: &Path) -> Result<HashSet<u64>, String> {
+    let out = Command::new("debugfs")
+        .args(["-R", "blocks <8>"])
+        .arg(img)
+        .output()
+        .map_err(|e| format!("debugfs: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "debugfs blocks <8>: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|b| b.parse().ok())
+        .collect())
+}
+
 /// Runs workload `w` on variant `v` and checks its crash states; the
 /// number of failed states.
 fn one(args: &Args, w: Workload, v: &Variant) -> Result<usize, String> {
@@ -187,8 +213,11 @@ fn one(args: &Args, w: Workload, v: &Variant) -> Result<usize, String> {
         .block_size() as u64;
     let run = workload::run(&img, w, args.seed, args.ops, bs)?;
     let exp = Expect::new(&run);
+    let journal = journal_blocks(&img)?;
     let budget = if args.long {
         Budget::Long { subsets: 4 }
+    } else if args.boundaries {
+        Budget::Boundaries
     } else {
         Budget::Bounded {
             process: args.states / 2,
@@ -218,12 +247,18 @@ fn one(args: &Args, w: Workload, v: &Variant) -> Result<usize, String> {
         bad.len()
     );
     let l = states::Layout::new(&run.events);
+    let journal_writes = run
+        .events
+        .iter()
+        .filter(|e| matches!(e, IoEvent::Write { offset, .. } if journal.contains(&(offset / bs))))
+        .count();
     println!(
-        "  seed {}, {} ops ({} succeeded), {} writes, {} flushes; {:.1} s, {:.1} states/s",
+        "  seed {}, {} ops ({} succeeded), {} writes ({} to the journal), {} flushes; {:.1} s, {:.1} states/s",
         args.seed,
         run.ops.len(),
         run.results.iter().filter(|r| r.is_ok()).count(),
         l.writes.len(),
+        journal_writes,
         l.flushes.len(),
         secs,
         plan.len() as f64 / secs

@@ -189,6 +189,10 @@ pub enum Budget {
     /// Every cut as a process crash; every flush point and `subsets`
     /// random subsets at every cut with unflushed writes as machine crashes.
     Long { subsets: usize },
+    /// Process crashes between operations (every write of the answered
+    /// ones, none of the next) and machine crashes right at each flush:
+    /// states that even a filesystem without a journal must survive.
+    Boundaries,
 }
 
 /// `want` values spread evenly over `from` (all of them if it is short).
@@ -215,9 +219,13 @@ pub fn plan(events: &[IoEvent], budget: Budget, seed: u64) -> Vec<State> {
     // Images (counted in writes applied) around every reply and flush: the
     // operation complete, and missing its last write.
     let mut special: Vec<usize> = Vec::new();
+    let mut marks_at: Vec<usize> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         if matches!(e, IoEvent::Mark(_) | IoEvent::Flush) {
             let k = l.writes.partition_point(|&w| w < i);
+            if matches!(e, IoEvent::Mark(_)) {
+                marks_at.push(k);
+            }
             special.push(k);
             special.extend(k.checked_sub(1));
         }
@@ -234,13 +242,19 @@ pub fn plan(events: &[IoEvent], budget: Budget, seed: u64) -> Vec<State> {
     let mut out = Vec::new();
     let (process_ks, machine_flush, random_cuts, subsets) = match budget {
         Budget::Long { subsets } => (all, flush_cuts, (1..=nw).collect(), subsets),
+        Budget::Boundaries => {
+            let mut ks: Vec<usize> = marks_at.clone();
+            ks.push(nw);
+            ks.dedup();
+            (ks, flush_cuts, Vec::new(), 0)
+        }
         Budget::Bounded { process, machine } => {
-            let mut ks = spread(&special, process);
-            if ks.len() < process {
-                let rest: Vec<usize> = all.iter().copied().filter(|k| !ks.contains(k)).collect();
-                ks.extend(spread(&rest, process - ks.len()));
-                ks.sort_unstable();
-            }
+            // Two thirds around replies and flushes, the rest anywhere
+            // (mid-operation cuts other than "all but the last write").
+            let mut ks = spread(&special, process - process / 3);
+            let rest: Vec<usize> = all.iter().copied().filter(|k| !ks.contains(k)).collect();
+            ks.extend(spread(&rest, process - ks.len()));
+            ks.sort_unstable();
             let fl = spread(&flush_cuts, machine / 2);
             let cuts = spread(&all[1..], machine - fl.len());
             (ks, fl, cuts, 1)
@@ -371,6 +385,24 @@ mod tests {
             .filter(|s| matches!(&s.crash, Crash::Machine { kept, .. } if kept.is_empty()))
             .count();
         assert!(flush_points >= 3);
+    }
+
+    #[test]
+    fn boundaries_are_replies_and_flushes_only() {
+        let ev = events();
+        let p = plan(&ev, Budget::Boundaries, 1);
+        let procs: Vec<usize> = p
+            .iter()
+            .filter(|s| s.crash == Crash::Process)
+            .map(|s| s.end)
+            .collect();
+        // Replies after writes 3, 4, 6; the end.
+        assert_eq!(procs, vec![5, 8, 11, 13]);
+        for s in &p {
+            if let Crash::Machine { kept, .. } = &s.crash {
+                assert!(kept.is_empty(), "{s:?}");
+            }
+        }
     }
 
     #[test]
