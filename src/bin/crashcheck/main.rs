@@ -225,7 +225,10 @@ fn one(args: &Args, w: Workload, v: &Variant) -> Result<usize, String> {
         }
     };
     // Different variants and workloads draw different subsets.
-    let plan_seed = args.seed ^ (w as u64) << 32 ^ (v.name.len() as u64) << 40;
+    let tag = (w.name().to_string() + v.name)
+        .bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+    let plan_seed = args.seed ^ tag << 32;
     let plan = states::plan(&run.events, budget, plan_seed);
 
     let results = check_all(&base, &exp, &plan, dir.path(), args.jobs.max(1));
