@@ -2,6 +2,7 @@
 //!
 //! Layers, dependencies pointing one way:
 //! - [`ext4`]: the on-disk format (parse, serialize, checksums); no policy.
+//! - [`jbd2`]: the journal format and its replay.
 //! - [`fs`]: operations by inode number (block cache, extent mapping,
 //!   directories, xattrs); no FUSE types.
 //! - [`fuse`]: the kernel protocol transport and the request adapter that
@@ -10,3 +11,4 @@
 pub mod ext4;
 pub mod fs;
 pub mod fuse;
+pub mod jbd2;

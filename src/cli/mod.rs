@@ -80,11 +80,13 @@ pub fn run() -> Result<(), CliError> {
         &image,
         &FsOptions {
             writable: !opts.ro,
+            norecovery: opts.norecovery,
             ..Default::default()
         },
     )?;
     if !opts.ro {
         fs.set_error_policy(opts.errors);
+        fs.set_commit_interval(std::time::Duration::from_secs(opts.commit_secs));
         let freed = fs
             .mount_rw()
             .map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
@@ -117,6 +119,9 @@ pub fn run() -> Result<(), CliError> {
     };
     init.posix_acl = opts.acl;
     let adapter = Arc::new(Ext4Adapter::new(fs, ttl).with_acl(opts.acl));
+    if adapter.fs().journaled() {
+        fuse4fs::fs::journal::spawn_commit_timer(Arc::downgrade(&adapter), Ext4Adapter::fs);
+    }
     let session = match Session::new(fd, adapter.clone(), &init) {
         Ok(s) => s,
         Err(e) => {

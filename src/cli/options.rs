@@ -18,6 +18,10 @@ pub struct Options {
     pub acl: bool,
     /// What to do after damage is found (None: the superblock's setting).
     pub errors: Option<OnError>,
+    /// Do not replay the journal (`norecovery`/`noload`; implies `ro`).
+    pub norecovery: bool,
+    /// Seconds between durable journal commits (`commit=`; 0: default).
+    pub commit_secs: u64,
 }
 
 impl Default for Options {
@@ -32,6 +36,8 @@ impl Default for Options {
             logfile: None,
             acl: false,
             errors: None,
+            norecovery: false,
+            commit_secs: 0,
         }
     }
 }
@@ -83,8 +89,19 @@ impl Options {
                         }
                     })
                 }
+                ("norecovery" | "noload", None) => o.norecovery = true,
+                ("commit", v) => {
+                    let v = need(v)?;
+                    o.commit_secs = v.parse().map_err(|_| {
+                        CliError::Usage(format!("commit={v}: expected a number of seconds"))
+                    })?;
+                }
                 _ => return Err(CliError::Usage(format!("unknown mount option '{opt}'"))),
             }
+        }
+        // As fuse2fs: without replay the filesystem can only be read.
+        if o.norecovery {
+            o.ro = true;
         }
         Ok(o)
     }
@@ -122,5 +139,19 @@ mod tests {
         let o = Options::parse(&["acl,errors=remount-ro".into()]).unwrap();
         assert!(!o.ro && o.acl);
         assert_eq!(o.errors, Some(OnError::RemountRo));
+    }
+
+    #[test]
+    fn journal_options() {
+        let o = Options::parse(&["noload".into()]).unwrap();
+        assert!(o.norecovery && o.ro);
+        let o = Options::parse(&["rw,norecovery".into()]).unwrap();
+        assert!(o.ro, "norecovery implies ro");
+        assert_eq!(
+            Options::parse(&["commit=30".into()]).unwrap().commit_secs,
+            30
+        );
+        assert!(Options::parse(&["commit=soon".into()]).is_err());
+        assert!(Options::parse(&["commit".into()]).is_err());
     }
 }

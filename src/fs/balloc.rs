@@ -18,6 +18,9 @@ pub(crate) struct GroupAlloc {
     pub reserved: BTreeSet<u32>,
     /// Inode bits (group-relative) likewise.
     pub reserved_inodes: BTreeSet<u32>,
+    /// Blocks freed by transactions not yet durable: free in the bitmap,
+    /// not reusable until the journal says so.
+    pub freed: BTreeSet<u32>,
 }
 
 impl Fs {
@@ -87,6 +90,18 @@ impl Transaction<'_> {
     /// (the goal's group first, then the following groups). Returns the
     /// first block and the count (≥ 1); ENOSPC when no block is free.
     pub fn alloc_blocks(&mut self, goal: BlockNo, want: u32) -> Result<(BlockNo, u32)> {
+        match self.alloc_blocks_once(goal, want) {
+            // Space freed by transactions not yet durable comes back with
+            // a durable commit (as ext4 forces a commit before ENOSPC).
+            Err(FsError::NoSpace) if self.fs().journal_has_freed() => {
+                self.fs().durable_commit()?;
+                self.alloc_blocks_once(goal, want)
+            }
+            other => other,
+        }
+    }
+
+    fn alloc_blocks_once(&mut self, goal: BlockNo, want: u32) -> Result<(BlockNo, u32)> {
         let fs = self.fs();
         let sb = fs.superblock();
         let ngroups = sb.group_count();
@@ -104,7 +119,12 @@ impl Transaction<'_> {
             }
             let mut state = fs.alloc_state[g as usize].lock();
             let mut bm = Bitmap::new(fs.block_bitmap(g)?);
-            for &bit in state.reserved.iter().chain(self.pending_block_bits(g)) {
+            for &bit in state
+                .reserved
+                .iter()
+                .chain(&state.freed)
+                .chain(self.pending_block_bits(g))
+            {
                 bm.set(bit as usize);
             }
             let limit = sb.group_blocks(g) as usize;

@@ -1,7 +1,11 @@
 //! A shared LRU cache of metadata blocks.
 //!
 //! Sharded by block number so that concurrent workers rarely contend on one
-//! lock; a miss reads the block without holding any lock.
+//! lock; a miss reads the block without holding any lock. Blocks committed
+//! to the journal but not yet written in place are dirty: kept outside the
+//! LRU (never evicted) until the checkpoint writes them.
+
+use std::collections::HashMap;
 
 use lru::LruCache;
 use parking_lot::Mutex;
@@ -18,8 +22,23 @@ pub type Block = Arc<[u8]>;
 
 /// The metadata block cache.
 pub struct BlockCache {
-    shards: Vec<Mutex<LruCache<u64, Block>>>,
+    shards: Vec<Mutex<Shard>>,
     block_size: usize,
+}
+
+struct Shard {
+    lru: LruCache<u64, Block>,
+    /// Newest committed version of blocks not yet written in place.
+    dirty: HashMap<u64, Block>,
+}
+
+impl Shard {
+    fn get(&mut self, b: u64) -> Option<Block> {
+        match self.dirty.get(&b) {
+            Some(d) => Some(d.clone()),
+            None => self.lru.get(&b).cloned(),
+        }
+    }
 }
 
 impl BlockCache {
@@ -28,20 +47,25 @@ impl BlockCache {
         let per = NonZeroUsize::new((capacity / SHARDS).max(8)).unwrap();
         BlockCache {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(LruCache::new(per)))
+                .map(|_| {
+                    Mutex::new(Shard {
+                        lru: LruCache::new(per),
+                        dirty: HashMap::new(),
+                    })
+                })
                 .collect(),
             block_size,
         }
     }
 
-    fn shard(&self, b: BlockNo) -> &Mutex<LruCache<u64, Block>> {
+    fn shard(&self, b: BlockNo) -> &Mutex<Shard> {
         &self.shards[(b.0 as usize) % SHARDS]
     }
 
     /// Returns block `b`, reading it from `image` on a miss.
     pub fn get(&self, image: &Image, b: BlockNo) -> std::io::Result<Block> {
-        if let Some(hit) = self.shard(b).lock().get(&b.0) {
-            return Ok(hit.clone());
+        if let Some(hit) = self.shard(b).lock().get(b.0) {
+            return Ok(hit);
         }
         let mut buf = vec![0u8; self.block_size];
         let off = b.0.checked_mul(self.block_size as u64).ok_or_else(|| {
@@ -49,25 +73,69 @@ impl BlockCache {
         })?;
         image.read_exact_at(off, &mut buf)?;
         let block: Block = buf.into();
-        self.shard(b).lock().put(b.0, block.clone());
+        let mut shard = self.shard(b).lock();
+        // A commit may have made the block dirty while it was being read:
+        // its version wins.
+        if let Some(d) = shard.dirty.get(&b.0) {
+            return Ok(d.clone());
+        }
+        shard.lru.put(b.0, block.clone());
         Ok(block)
     }
 
-    /// Replaces the cached copy of `b` after it was written.
+    /// Replaces the cached copy of `b` after it was written in place.
     pub fn put(&self, b: BlockNo, bytes: Block) {
-        self.shard(b).lock().put(b.0, bytes);
+        let mut shard = self.shard(b).lock();
+        shard.dirty.remove(&b.0);
+        shard.lru.put(b.0, bytes);
     }
 
-    /// Forgets block `b` (freed: its next use may be as file data, which
-    /// bypasses the cache).
-    pub fn remove(&self, b: BlockNo) {
-        self.shard(b).lock().pop(&b.0);
+    /// Records the newest committed version of `b`, not yet in place: it
+    /// stays cached until [`clean`](Self::clean).
+    pub fn put_dirty(&self, b: BlockNo, bytes: Block) {
+        let mut shard = self.shard(b).lock();
+        shard.lru.pop(&b.0);
+        shard.dirty.insert(b.0, bytes);
     }
 
-    /// Drops every cached block (after the image changed under us).
-    pub fn clear(&self) {
-        for s in &self.shards {
-            s.lock().clear();
+    /// Every dirty block, by block number.
+    pub fn dirty_blocks(&self) -> Vec<(u64, Block)> {
+        let mut all: Vec<(u64, Block)> = self
+            .shards
+            .iter()
+            .flat_map(|s| {
+                s.lock()
+                    .dirty
+                    .iter()
+                    .map(|(b, d)| (*b, d.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        all.sort_unstable_by_key(|(b, _)| *b);
+        all
+    }
+
+    /// How many blocks are dirty.
+    pub fn dirty_count(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().dirty.len()).sum()
+    }
+
+    /// `bytes`, the dirty version of `b`, was written in place: unless a
+    /// newer version replaced it meanwhile, it becomes an ordinary cached
+    /// block.
+    pub fn clean(&self, b: u64, bytes: &Block) {
+        let mut shard = self.shard(BlockNo(b)).lock();
+        if shard.dirty.get(&b).is_some_and(|d| Arc::ptr_eq(d, bytes)) {
+            shard.dirty.remove(&b);
+            shard.lru.put(b, bytes.clone());
         }
+    }
+
+    /// Forgets block `b`, dirty or not (freed: its next use may be as file
+    /// data, which bypasses the cache, and no checkpoint may write it).
+    pub fn remove(&self, b: BlockNo) {
+        let mut shard = self.shard(b).lock();
+        shard.lru.pop(&b.0);
+        shard.dirty.remove(&b.0);
     }
 }

@@ -23,6 +23,16 @@ impl Fs {
         }
     }
 
+    /// The physical block holding logical block `lblk` (None: a hole or
+    /// unwritten).
+    pub fn physical_block(&self, inode: &Inode, lblk: u64) -> Result<Option<BlockNo>> {
+        let m = self.map_block(inode, lblk)?;
+        Ok(match m.backing {
+            super::extents::Backing::Data(p) => Some(BlockNo(p.0 + (lblk - m.lblk))),
+            _ => None,
+        })
+    }
+
     /// The bytes an inline-data inode stores: i_block, then the
     /// system.data xattr. i_size may be shorter (cut) or longer (the kernel
     /// reads zeros past what is stored).

@@ -20,6 +20,7 @@ pub mod ialloc;
 pub mod image;
 pub mod inode;
 pub mod iolog;
+pub mod journal;
 pub mod locks;
 pub mod mount_state;
 pub mod namei;
@@ -38,6 +39,7 @@ mod blockmap_write;
 mod extent_path;
 mod extent_shift;
 mod htree;
+mod replay;
 
 use std::fs::File;
 use std::path::Path;
@@ -62,9 +64,15 @@ pub enum OpenError {
     #[error("{path}: image is truncated: the filesystem needs {need} bytes, the file has {have}")]
     Truncated { path: String, need: u64, have: u64 },
     #[error(
-        "{path}: the journal needs recovery; replay it first (e2fsck -E journal_only, or a kernel mount)"
+        "{path}: the journal needs recovery and the image cannot be written for it ({why}); -o norecovery serves it read-only without replay"
     )]
-    NeedsRecovery { path: String },
+    NeedsRecovery { path: String, why: String },
+    #[error(
+        "{path}: the filesystem uses an external journal device, which fuse4fs does not support"
+    )]
+    ExternalJournal { path: String },
+    #[error("{path}: journal: {why}")]
+    Journal { path: String, why: String },
 }
 
 /// Options that change how the filesystem is served.
@@ -74,6 +82,14 @@ pub struct FsOptions {
     pub cache_blocks: usize,
     /// Open the image for writing (transactions may commit).
     pub writable: bool,
+    /// The boot the journal replay assumes it runs in (None: this one).
+    /// Transactions logged after the last durable commit are replayed only
+    /// when they were written in this same boot (only the process died,
+    /// the host kept every write).
+    pub boot_id: Option<[u8; 16]>,
+    /// Serve a filesystem whose journal needs recovery without replaying
+    /// it (read-only only: `-o norecovery`).
+    pub norecovery: bool,
     /// Record every write and flush of the image here (crash-point tests).
     pub io_log: Option<std::sync::Arc<iolog::IoLog>>,
 }
@@ -122,8 +138,10 @@ pub struct Fs {
     /// while it publishes: a reader never sees half a commit (a new index
     /// pointing at a leaf not yet written).
     publish: parking_lot::RwLock<()>,
-    /// Serialises commits (the last lock in the order; see transaction.rs).
+    /// Serialises commits and durable commits (see transaction.rs).
     commit_lock: parking_lot::Mutex<()>,
+    /// The journal, on a writable filesystem that has one.
+    journal: Option<journal::Journal>,
     csum_seed: u32,
     overhead: u64,
 }
@@ -137,6 +155,38 @@ impl Fs {
             path: p.clone(),
             source,
         };
+        if Self::needs_replay(path, opts).map_err(io_err)? {
+            let replay_opts = FsOptions {
+                writable: true,
+                ..opts.clone()
+            };
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .open(path)
+                .map_err(|e| OpenError::NeedsRecovery {
+                    path: p.clone(),
+                    why: e.to_string(),
+                })?;
+            let image = Image::new(file, true).map_err(io_err)?;
+            let fs = Self::from_image(image, &p, &replay_opts, true)?;
+            let rec = fs
+                .replay_journal(
+                    opts.boot_id
+                        .or_else(|| crate::jbd2::pending::current_boot_id().ok()),
+                )
+                .map_err(|e| OpenError::Journal {
+                    path: p.clone(),
+                    why: e.to_string(),
+                })?;
+            tracing::info!("{p}: {}", replay::describe(&rec));
+            if let Some(line) = &rec.checksum_stop {
+                tracing::warn!("{p}: journal: {line}");
+            }
+            for w in &rec.warnings {
+                tracing::warn!("{p}: journal: {w}");
+            }
+        }
         let file = File::options()
             .read(true)
             .write(opts.writable)
@@ -144,10 +194,36 @@ impl Fs {
             .map_err(io_err)?;
         let mut image = Image::new(file, opts.writable).map_err(io_err)?;
         image.set_io_log(opts.io_log.clone());
-        Self::from_image(image, &p, opts)
+        Self::from_image(image, &p, opts, false)
     }
 
-    fn from_image(image: Image, p: &str, opts: &FsOptions) -> std::result::Result<Fs, OpenError> {
+    /// Whether the image's journal must be replayed before it is served:
+    /// needs_recovery with an internal journal, unless read-only without
+    /// recovery was asked for.
+    fn needs_replay(path: &Path, opts: &FsOptions) -> std::io::Result<bool> {
+        let file = File::open(path)?;
+        let mut raw = vec![0u8; SUPERBLOCK_SIZE];
+        use std::os::unix::fs::FileExt;
+        if file.read_exact_at(&mut raw, SUPERBLOCK_OFFSET).is_err() {
+            return Ok(false); // too small: from_image says why
+        }
+        let Ok(sb) = Superblock::parse(&raw) else {
+            return Ok(false);
+        };
+        Ok(sb.has_incompat(incompat::RECOVER)
+            && sb.has_compat(compat::HAS_JOURNAL)
+            && sb.journal_inum != 0
+            && (opts.writable || !opts.norecovery))
+    }
+
+    /// Builds the filesystem over `image`; `replaying`: only to replay the
+    /// journal (needs_recovery accepted, no journal writer).
+    fn from_image(
+        image: Image,
+        p: &str,
+        opts: &FsOptions,
+        replaying: bool,
+    ) -> std::result::Result<Fs, OpenError> {
         let fmt = |source| OpenError::Format {
             path: p.to_string(),
             source,
@@ -169,9 +245,16 @@ impl Fs {
         if opts.writable {
             sb.check_features_for_write().map_err(fmt)?;
         }
-        if sb.has_incompat(incompat::RECOVER) {
+        let external = sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum == 0;
+        if external && (opts.writable || sb.has_incompat(incompat::RECOVER)) {
+            return Err(OpenError::ExternalJournal {
+                path: p.to_string(),
+            });
+        }
+        if sb.has_incompat(incompat::RECOVER) && (opts.writable || !opts.norecovery) && !replaying {
             return Err(OpenError::NeedsRecovery {
                 path: p.to_string(),
+                why: "it has no internal journal to replay".into(),
             });
         }
         let bs = sb.block_size() as u64;
@@ -197,6 +280,7 @@ impl Fs {
             cache,
             alloc_state: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
+            journal: None,
             publish: parking_lot::RwLock::new(()),
             live_sb: parking_lot::Mutex::new(sb.clone()),
             inode_locks: locks::InodeLocks::default(),
@@ -232,6 +316,24 @@ impl Fs {
             },
         })?;
         fs.overhead = fs.compute_overhead();
+        if opts.writable && !replaying && fs.sb.has_compat(compat::HAS_JOURNAL) {
+            let boot = match opts.boot_id {
+                Some(b) => b,
+                None => {
+                    crate::jbd2::pending::current_boot_id().map_err(|source| OpenError::Io {
+                        path: p.to_string(),
+                        source,
+                    })?
+                }
+            };
+            fs.journal =
+                Some(
+                    journal::Journal::load(&fs, boot).map_err(|e| OpenError::Journal {
+                        path: p.to_string(),
+                        why: e.to_string(),
+                    })?,
+                );
+        }
         Ok(fs)
     }
 

@@ -1,13 +1,19 @@
-//! The superblock's record of a read-write mount: marked not clean while
-//! mounted (so a crash sends e2fsck through a full check, as fuse2fs does
-//! until the journal issue), mount count and times, and clean again at
-//! unmount.
+//! The superblock's record of a read-write mount: with a journal,
+//! needs_recovery while mounted (a crash leaves a log to replay) and the
+//! log emptied at unmount; without one, marked not clean while mounted (so
+//! a crash sends e2fsck through a full check, as fuse2fs does). Mount count
+//! and times either way.
 
 use std::sync::atomic::Ordering;
 
+use std::sync::Arc;
+
 use super::{Fs, FsError, Result};
-use crate::ext4::superblock::{ErrorRecord, STATE_ERROR, STATE_VALID};
-use crate::ext4::{FormatError, InodeNo};
+use crate::ext4::superblock::{
+    ErrorRecord, STATE_ERROR, STATE_VALID, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock,
+    incompat, set_superblock_checksum,
+};
+use crate::ext4::{BlockNo, FormatError, InodeNo};
 
 /// Seconds since the epoch, for the superblock's time fields.
 fn unix_now() -> u64 {
@@ -18,9 +24,22 @@ impl Fs {
     /// Records a read-write mount: state not clean, one more mount, mount
     /// time; then frees the orphans a crash left. Returns how many.
     pub fn mount_rw(&self) -> Result<usize> {
-        let mut tx = self.begin()?;
         let now = unix_now();
         *self.mount_state.lock() = self.live_superblock().state;
+        if self.journaled() {
+            // Written in place before the log starts, and durable before
+            // the first transaction can be logged: a log with data under a
+            // superblock without needs_recovery is damage to e2fsck.
+            self.write_superblock_in_place(move |sb| {
+                sb.feature_incompat |= incompat::RECOVER;
+                sb.mnt_count = sb.mnt_count.wrapping_add(1);
+                sb.mtime = now;
+                sb.wtime = now;
+            })?;
+            self.journal_start()?;
+            return self.cleanup_orphans();
+        }
+        let mut tx = self.begin()?;
         tx.edit_superblock(move |sb| {
             sb.state &= !STATE_VALID;
             sb.mnt_count = sb.mnt_count.wrapping_add(1);
@@ -38,6 +57,16 @@ impl Fs {
     /// After errors=remount-ro stopped changes, only the flush happens
     /// (the superblock already says "with errors").
     pub fn unmount_clean(&self) -> Result<()> {
+        if self.journaled() {
+            // Everything durable and in place, the log empty; only then
+            // may needs_recovery go.
+            self.journal_stop()?;
+            let now = unix_now();
+            return self.write_superblock_in_place(move |sb| {
+                sb.feature_incompat &= !incompat::RECOVER;
+                sb.wtime = now;
+            });
+        }
         if self.is_stopped() {
             return self.sync();
         }
@@ -50,6 +79,28 @@ impl Fs {
         });
         tx.commit()?;
         self.sync()
+    }
+}
+
+impl Fs {
+    /// Applies `edit` to the live superblock and writes it in place, then
+    /// flushes. Only while no transaction can be logged (before the
+    /// journal starts or after it stopped).
+    fn write_superblock_in_place(&self, edit: impl FnOnce(&mut Superblock)) -> Result<()> {
+        let _commit = self.commit_lock.lock();
+        let mut live = self.live_sb.lock();
+        edit(&mut live);
+        let bs = self.block_size() as u64;
+        let blk = BlockNo(SUPERBLOCK_OFFSET / bs);
+        let off = (SUPERBLOCK_OFFSET % bs) as usize;
+        let mut block = self.block(blk)?.to_vec();
+        let raw = &mut block[off..off + SUPERBLOCK_SIZE];
+        live.write_to(raw)?;
+        set_superblock_checksum(raw);
+        self.image.write_all_at(SUPERBLOCK_OFFSET, raw)?;
+        self.cache.put(blk, Arc::from(block));
+        self.image.sync()?;
+        Ok(())
     }
 }
 

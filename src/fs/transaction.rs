@@ -7,11 +7,12 @@
 //! are deltas (an inode's new contents, a group's counter changes) applied
 //! at commit, under the commit lock, to the blocks' current versions, so
 //! two transactions touching different inodes of one table block never
-//! lose each other's update. Commit writes in place; the journal will route
-//! the same block images through jbd2 without changing callers.
+//! lose each other's update. With a journal, commit logs the blocks
+//! (src/fs/journal.rs) and they reach their place at the next checkpoint;
+//! without one, commit writes them in place.
 //!
-//! Lock order: inode locks (ascending) → group locks → the commit lock →
-//! block-cache shards.
+//! Lock order: inode locks (ascending) → the commit lock → group locks →
+//! the journal state → block-cache shards.
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -215,16 +216,30 @@ impl<'a> Transaction<'a> {
     pub fn commit(mut self) -> Result<()> {
         let fs = self.fs;
         let sb = fs.superblock();
-        // The group locks of every bitmap this commit changes, ascending and
-        // before the commit lock: allocators read a bitmap and its checksum
-        // (in the descriptor) under that lock, and must never see the new
-        // bitmap with the old descriptor.
-        let _group_locks: Vec<_> = self
+        let _commit = fs.commit_lock.lock();
+        // Room in the journal first: a durable commit made for room takes
+        // group locks itself. The estimate bounds what is logged below.
+        let freed_count: usize = self
+            .block_bits
+            .values()
+            .map(|c| c.iter().filter(|(_, set)| !*set).count())
+            .sum();
+        let estimate = self.owned.len()
+            + self.inodes.len()
+            + 2 * self.block_bits.len()
+            + 2 * self.inode_bits.len()
+            + self.groups.len()
+            + 1;
+        fs.journal_make_room(estimate, freed_count)?;
+        // The group locks of every bitmap this commit changes, ascending:
+        // allocators read a bitmap and its checksum (in the descriptor)
+        // under that lock, and must never see the new bitmap with the old
+        // descriptor.
+        let mut group_locks: BTreeMap<u32, _> = self
             .block_bits
             .keys()
-            .map(|&g| fs.alloc_state[g as usize].lock())
+            .map(|&g| (g, fs.alloc_state[g as usize].lock()))
             .collect();
-        let _commit = fs.commit_lock.lock();
         let mut shared: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
 
         let isz = sb.inode_size as usize;
@@ -319,13 +334,40 @@ impl<'a> Transaction<'a> {
                 "owned by one inode and shared metadata at once",
             ));
         }
-        let mut all: Vec<(u64, Vec<u8>)> = owned.into_iter().chain(shared).collect();
-        all.sort_by_key(|(b, _)| *b);
+        let all: Vec<(u64, Vec<u8>)> = owned.into_iter().chain(shared).collect();
+        let freed: Vec<(u32, u32)> = self
+            .block_bits
+            .iter()
+            .flat_map(|(g, changes)| {
+                changes
+                    .iter()
+                    .filter(|(_, set)| !*set)
+                    .map(move |(bit, _)| (*g, *bit))
+            })
+            .collect();
+        let freed_blocks: Vec<u64> = freed
+            .iter()
+            .map(|&(g, bit)| sb.group_first_block(g).0 + bit as u64)
+            .collect();
         let bs = sb.block_size() as u64;
         let _publish = fs.publish.write();
-        for (b, bytes) in all {
-            fs.image.write_all_at(b * bs, &bytes)?;
-            fs.cache.put(BlockNo(b), Arc::from(bytes));
+        if fs.journal_log(&all, &freed_blocks)? {
+            // In place only after a durable commit (the checkpoint).
+            for (b, bytes) in all {
+                fs.cache.put_dirty(BlockNo(b), Arc::from(bytes));
+            }
+            // Not reused before this transaction is durable.
+            for &(g, bit) in &freed {
+                if let Some(state) = group_locks.get_mut(&g) {
+                    state.freed.insert(bit);
+                }
+                fs.journal_note_freed(g, bit);
+            }
+        } else {
+            for (b, bytes) in all {
+                fs.image.write_all_at(b * bs, &bytes)?;
+                fs.cache.put(BlockNo(b), Arc::from(bytes));
+            }
         }
         if let Some(groups) = new_groups {
             *fs.groups.write() = groups;
@@ -334,15 +376,11 @@ impl<'a> Transaction<'a> {
             *fs.live_sb.lock() = live;
         }
         // A freed block's next life may be file data, written around the
-        // cache: forget it now.
-        for (g, changes) in &self.block_bits {
-            let first = sb.group_first_block(*g).0;
-            for &(bit, set) in changes {
-                if !set {
-                    fs.cache.remove(BlockNo(first + bit as u64));
-                }
-            }
+        // cache: forget it now (and never checkpoint it).
+        for b in freed_blocks {
+            fs.cache.remove(BlockNo(b));
         }
+        drop(group_locks);
         // Reservations are released by Drop, after the bitmaps are visible.
         Ok(())
     }

@@ -162,8 +162,9 @@ impl Fs {
         Ok(())
     }
 
-    /// Flushes the image to stable storage (fsync, syncfs).
+    /// Makes every answered change durable (fsync, fdatasync, syncfs): a
+    /// durable journal commit, or a flush of the image without a journal.
     pub fn sync(&self) -> Result<()> {
-        Ok(self.image.sync()?)
+        self.durable_commit()
     }
 }

@@ -11,7 +11,7 @@ use fuse4fs::fs::iolog::IoEvent;
 use fuse4fs::fs::{Fs, FsOptions};
 
 use crate::states::{Crash, State, writes_of};
-use crate::tree::{self, Tree};
+use crate::tree::{self, Contents, Kind, Tree};
 use crate::workload::{Op, Run};
 
 /// The image before the workload, as its non-zero stretches: written into
@@ -69,12 +69,14 @@ pub struct Failure {
 /// What a state is checked against.
 pub struct Expect<'a> {
     pub run: &'a Run,
+    /// The block size: the unit in which file data may be torn.
+    pub bs: usize,
     /// (op index, path) of every fsync that succeeded.
     pub fsyncs: Vec<(usize, String)>,
 }
 
 impl<'a> Expect<'a> {
-    pub fn new(run: &'a Run) -> Expect<'a> {
+    pub fn new(run: &'a Run, bs: usize) -> Expect<'a> {
         let fsyncs = run
             .ops
             .iter()
@@ -85,17 +87,27 @@ impl<'a> Expect<'a> {
                 _ => None,
             })
             .collect();
-        Expect { run, fsyncs }
+        Expect { run, bs, fsyncs }
     }
 
-    /// Whether `tree` equals a snapshot in `[lo, hi]` (clamped to the run);
-    /// otherwise the nearest snapshot in the window and its first
-    /// difference.
-    fn matches(&self, tree: &Tree, lo: usize, hi: usize) -> Result<usize, String> {
+    /// Whether `tree` (its file bytes in `got`) shows a snapshot in
+    /// `[lo, hi]` (clamped to the run); otherwise the nearest snapshot in
+    /// the window and its first difference.
+    ///
+    /// File data is not journaled (data=ordered, as ext4): an overwrite in
+    /// place reaches the disk on its own, before or without the commit of
+    /// its operation, and is not atomic. So besides an exact match, a tree
+    /// whose metadata equals snapshot j is accepted when each block of
+    /// each file holds that block as some snapshot of the window had it
+    /// (torn between versions, never stale or foreign data).
+    fn matches(&self, tree: &Tree, got: &Contents, lo: usize, hi: usize) -> Result<usize, String> {
         let snaps = &self.run.snapshots;
         let hi = hi.min(snaps.len() - 1);
         let lo = lo.min(hi);
         if let Some(j) = (lo..=hi).find(|&j| snaps[j] == *tree) {
+            return Ok(j);
+        }
+        if let Some(j) = (lo..=hi).find(|&j| self.torn_data_only(tree, got, &snaps[j], lo, hi)) {
             return Ok(j);
         }
         let near = (lo..=hi)
@@ -105,6 +117,55 @@ impl<'a> Expect<'a> {
         Err(format!(
             "matches no snapshot in [{lo}, {hi}]; nearest is {near}: {d}"
         ))
+    }
+
+    /// Whether `tree` differs from `snap` only in file bytes, each block of
+    /// which some snapshot in `[lo, hi]` had.
+    fn torn_data_only(
+        &self,
+        tree: &Tree,
+        got: &Contents,
+        snap: &Tree,
+        lo: usize,
+        hi: usize,
+    ) -> bool {
+        if tree.len() != snap.len() {
+            return false;
+        }
+        tree.iter().all(|(path, e)| {
+            let Some(want) = snap.get(path) else {
+                return false;
+            };
+            if e == want {
+                return true;
+            }
+            let same_meta = e.kind == Kind::File
+                && want.kind == Kind::File
+                && (e.mode, e.size, e.nlink) == (want.mode, want.size, want.nlink);
+            same_meta
+                && got
+                    .get(&e.content)
+                    .is_some_and(|bytes| self.blocks_in_window(path, bytes, lo, hi))
+        })
+    }
+
+    /// Whether each block of `bytes` equals that block of `path` in some
+    /// snapshot in `[lo, hi]` (past a version's end: zeros).
+    fn blocks_in_window(&self, path: &str, bytes: &[u8], lo: usize, hi: usize) -> bool {
+        let bs = self.bs.max(1);
+        let versions: Vec<&[u8]> = self.run.snapshots[lo..=hi]
+            .iter()
+            .filter_map(|s| s.get(path))
+            .filter(|e| e.kind == Kind::File)
+            .filter_map(|e| self.run.contents.get(&e.content))
+            .map(|v| v.as_slice())
+            .collect();
+        bytes.chunks(bs).enumerate().all(|(i, chunk)| {
+            let have_at = |v: &[u8], k: usize| v.get(i * bs + k).copied().unwrap_or(0);
+            versions
+                .iter()
+                .any(|v| chunk.iter().enumerate().all(|(k, &b)| b == have_at(v, k)))
+        })
     }
 
     /// Files fsync'd by an answered operation and unchanged by every later
@@ -138,16 +199,16 @@ impl<'a> Expect<'a> {
     }
 }
 
-/// Options for our replay: writable (the open replays the journal).
-fn replay_options() -> FsOptions {
-    // Every field is named, no `..Default::default()`: the journal brings
-    // a field for the boot the replay assumes, and the build must stop
-    // here until it is given `Crash::replay_boot()` of the state (None
-    // for a process crash, the state's fresh random id for a machine
-    // crash). Until then the replay has no journal and ignores boots.
+/// Options for our replay of a state: writable (the open replays the
+/// journal), in the boot the crash kind implies.
+fn replay_options(crash: &Crash) -> FsOptions {
+    // Every field is named, no `..Default::default()`: a new option must
+    // be chosen here deliberately, not inherited by accident.
     FsOptions {
         cache_blocks: 0,
         writable: true,
+        boot_id: crash.replay_boot(),
+        norecovery: false,
         io_log: None,
     }
 }
@@ -170,10 +231,11 @@ fn e2fsck(flag: &str, img: &Path) -> Result<(i32, String), String> {
     Ok((out.status.code().unwrap_or(-1), notes.join(" | ")))
 }
 
-/// Opens `img` and reads its tree; the Fs is dropped before returning.
-fn read_tree(img: &Path, opts: &FsOptions) -> Result<Tree, String> {
+/// Opens `img` and reads its tree (file bytes into `got`); the Fs is
+/// dropped before returning.
+fn read_tree(img: &Path, opts: &FsOptions, got: &mut Contents) -> Result<Tree, String> {
     let fs = Fs::open(img, opts).map_err(|e| format!("open: {e}"))?;
-    tree::read(&fs)
+    tree::read(&fs, got)
 }
 
 /// Checks one state, using `a` and `b` as scratch image paths.
@@ -192,9 +254,10 @@ pub fn check(base: &BaseImage, exp: &Expect<'_>, st: &State, a: &Path, b: &Path)
         fail("setup", format!("{}: {e}", a.display()));
         return fails;
     }
-    match read_tree(a, &replay_options()) {
+    let mut got = Contents::new();
+    match read_tree(a, &replay_options(&st.crash), &mut got) {
         Ok(t) => {
-            if let Err(d) = exp.matches(&t, lo_ours, hi) {
+            if let Err(d) = exp.matches(&t, &got, lo_ours, hi) {
                 fail("replay-tree", d);
             }
             if let Err(d) = exp.fsynced_intact(&t, st.answered) {
@@ -227,9 +290,10 @@ pub fn check(base: &BaseImage, exp: &Expect<'_>, st: &State, a: &Path, b: &Path)
         ),
         Err(e) => fail("setup", e),
     }
-    match read_tree(b, &FsOptions::default()) {
+    let mut got = Contents::new();
+    match read_tree(b, &FsOptions::default(), &mut got) {
         Ok(t) => {
-            if let Err(d) = exp.matches(&t, lo_fsck, hi) {
+            if let Err(d) = exp.matches(&t, &got, lo_fsck, hi) {
                 fail("e2fsck-tree", d);
             }
             if let Err(d) = exp.fsynced_intact(&t, st.answered) {
@@ -341,5 +405,56 @@ mod tests {
         want[4096 + 4] = 7;
         want[4096 + 5] = 7;
         assert_eq!(got, want, "only the writes before the cut");
+    }
+
+    fn file(bytes: &[u8], store: &mut Contents) -> tree::Entry {
+        use std::hash::Hasher;
+        let mut h = std::hash::DefaultHasher::new();
+        h.write(bytes);
+        let content = h.finish();
+        store.insert(content, std::sync::Arc::new(bytes.to_vec()));
+        tree::Entry {
+            kind: Kind::File,
+            mode: 0o644,
+            size: bytes.len() as u64,
+            nlink: 1,
+            content,
+            target: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn torn_overwrites_pass_stale_or_foreign_blocks_do_not() {
+        // Snapshots of one 3-block file (block size 4): v0, then v1
+        // overwriting all of it, then v2 overwriting it again.
+        let mut contents = Contents::new();
+        let versions: [&[u8]; 3] = [b"aaaabbbbcccc", b"AAAABBBBCCCC", b"xxxxyyyyzzzz"];
+        let snapshots: Vec<Tree> = versions
+            .iter()
+            .map(|v| Tree::from([("f".to_string(), file(v, &mut contents))]))
+            .collect();
+        let run = Run {
+            ops: Vec::new(),
+            results: Vec::new(),
+            snapshots,
+            contents,
+            events: Vec::new(),
+        };
+        let exp = Expect::new(&run, 4);
+        let check = |bytes: &[u8], lo, hi| {
+            let mut got = Contents::new();
+            let t = Tree::from([("f".to_string(), file(bytes, &mut got))]);
+            exp.matches(&t, &got, lo, hi)
+        };
+        assert_eq!(check(b"AAAABBBBCCCC", 1, 2), Ok(1));
+        // Torn between v0 and v1, block by block: fine in [0, 1].
+        assert!(check(b"AAAAbbbbCCCC", 0, 1).is_ok());
+        // A block only v0 had, with the window starting at v1: stale.
+        assert!(check(b"aaaaBBBBCCCC", 1, 2).is_err());
+        // A block no version had, or torn inside a block.
+        assert!(check(b"AAAAqqqqCCCC", 0, 2).is_err());
+        assert!(check(b"AAaaBBBBCCCC", 0, 2).is_err());
+        // A different size is a metadata difference, never torn data.
+        assert!(check(b"AAAABBBB", 0, 2).is_err());
     }
 }

@@ -212,7 +212,7 @@ fn one(args: &Args, w: Workload, v: &Variant) -> Result<usize, String> {
         .map_err(|e| e.to_string())?
         .block_size() as u64;
     let run = workload::run(&img, w, args.seed, args.ops, bs)?;
-    let exp = Expect::new(&run);
+    let exp = Expect::new(&run, bs as usize);
     let journal = journal_blocks(&img)?;
     let budget = if args.long {
         Budget::Long { subsets: 4 }

@@ -4,10 +4,12 @@
 //! the crash. In a *process* crash the host page cache keeps every write,
 //! so the image holds all writes before the cut, in order. In a *machine*
 //! crash only what a flush made durable is certain: the image holds every
-//! write before the last flush before the cut, then some subset of the
+//! write before the last flush before the cut, then a random subset of the
 //! writes after it (the disk may have persisted any of them, in any
 //! order; applied here in issue order, so a later write to the same place
-//! wins when both made it).
+//! wins when both made it). The subset is closed per host page: a write
+//! that landed brings every earlier write to the same 4 KiB page, since
+//! the host writes a page back with all it holds at that time.
 //!
 //! Cuts are taken just before a write (or at the very end): among all the
 //! cuts that give the same image this is the latest one, which counts the
@@ -274,12 +276,52 @@ pub fn plan(events: &[IoEvent], budget: Budget, seed: u64) -> Vec<State> {
         for _ in 0..subsets {
             // Vary how much made it: a few, about half, most.
             let q = [0.25, 0.5, 0.75][rng.usize(0..3)];
-            let kept: Vec<usize> = pending.iter().copied().filter(|_| rng.f64() < q).collect();
+            let chosen: Vec<bool> = pending.iter().map(|_| rng.f64() < q).collect();
+            let kept = close_per_page(events, &pending, chosen);
             let b = boot(&mut rng);
             out.push(l.machine(end, kept, b));
         }
     }
     out
+}
+
+/// The host page: the image is a file, and the host writes its page
+/// cache back a page at a time, with everything the page holds then.
+const PAGE: u64 = 4096;
+
+/// The pages a write event touches.
+fn pages(e: &IoEvent) -> std::ops::Range<u64> {
+    match e {
+        IoEvent::Write { offset, data } => {
+            *offset / PAGE..(*offset + data.len() as u64).div_ceil(PAGE)
+        }
+        _ => 0..0,
+    }
+}
+
+/// The writes of `pending` (event indices, in order) that land, given a
+/// random choice: closed so that a write landing brings every earlier
+/// write to one of its pages along (a page reaches the disk with all
+/// that was written to it by then). Without that, two sub-block writes
+/// into one page could land as a mix no moment ever had.
+fn close_per_page(events: &[IoEvent], pending: &[usize], mut chosen: Vec<bool>) -> Vec<usize> {
+    for i in (0..pending.len()).rev() {
+        if !chosen[i] {
+            continue;
+        }
+        let p = pages(&events[pending[i]]);
+        for j in 0..i {
+            let q = pages(&events[pending[j]]);
+            if q.start < p.end && p.start < q.end {
+                chosen[j] = true;
+            }
+        }
+    }
+    pending
+        .iter()
+        .zip(chosen)
+        .filter_map(|(&e, c)| c.then_some(e))
+        .collect()
 }
 
 #[cfg(test)]
@@ -403,6 +445,28 @@ mod tests {
                 assert!(kept.is_empty(), "{s:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_landing_write_brings_earlier_writes_to_its_pages() {
+        let ev = vec![
+            w(100, 1, 10),      // page 0
+            w(PAGE + 5, 2, 10), // page 1
+            w(PAGE - 2, 3, 4),  // pages 0 and 1
+            w(3 * PAGE, 4, 1),  // page 3
+            w(200, 5, 1),       // page 0
+        ];
+        let all = [0, 1, 2, 3, 4];
+        // Only the last write chosen: the earlier page-0 writes come, and
+        // the straddling one brings page 1's earlier write too.
+        let kept = close_per_page(&ev, &all, vec![false, false, false, false, true]);
+        assert_eq!(kept, vec![0, 1, 2, 4]);
+        // The straddling write brings both pages' earlier writes.
+        let kept = close_per_page(&ev, &all, vec![false, false, true, false, false]);
+        assert_eq!(kept, vec![0, 1, 2]);
+        // Unrelated pages stay independent.
+        let kept = close_per_page(&ev, &all, vec![false, false, false, true, false]);
+        assert_eq!(kept, vec![3]);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! contents (or its symlink target). Times are left out: a replay may
 //! legitimately land on an older or newer ctime than the live view had.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::Hasher;
+use std::sync::Arc;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::{Inode, mode};
@@ -46,56 +47,73 @@ pub struct Entry {
 /// Path (relative, '/'-separated) → its state. The root itself is "".
 pub type Tree = BTreeMap<String, Entry>;
 
+/// File contents by their hash (`Entry::content`): every version seen,
+/// once each, for comparisons finer than whole files.
+pub type Contents = HashMap<u64, Arc<Vec<u8>>>;
+
 /// Reads the whole tree from the root. Errors (damage met on the way) are
 /// returned as text: for the checker an unreadable tree is a failure.
-pub fn read(fs: &Fs) -> Result<Tree, String> {
+/// Every file's bytes are added to `store` under their hash.
+pub fn read(fs: &Fs, store: &mut Contents) -> Result<Tree, String> {
     let mut tree = Tree::new();
     let mut seen = HashSet::new();
     let root = fs
         .inode(InodeNo::ROOT)
         .map_err(|e| format!("root inode: {e}"))?;
-    walk(fs, &root, String::new(), 0, &mut seen, &mut tree)?;
+    let mut w = Walk {
+        fs,
+        seen: &mut seen,
+        tree: &mut tree,
+        store,
+    };
+    w.walk(&root, String::new(), 0)?;
     Ok(tree)
 }
 
-fn walk(
-    fs: &Fs,
-    dir: &Inode,
-    path: String,
-    depth: usize,
-    seen: &mut HashSet<u32>,
-    tree: &mut Tree,
-) -> Result<(), String> {
-    tree.insert(path.clone(), entry(fs, dir, &path)?);
-    if depth > MAX_DEPTH {
-        return Err(format!("{path}: nested deeper than {MAX_DEPTH}"));
-    }
-    if !seen.insert(dir.ino.0) {
-        return Err(format!("{path}: directory {} reached twice", dir.ino));
-    }
-    let mut names: Vec<(Vec<u8>, u32)> = Vec::new();
-    fs.readdir(dir, 0, |e| {
-        if e.name != b"." && e.name != b".." {
-            names.push((e.name.to_vec(), e.ino));
+struct Walk<'a> {
+    fs: &'a Fs,
+    seen: &'a mut HashSet<u32>,
+    tree: &'a mut Tree,
+    store: &'a mut Contents,
+}
+
+impl Walk<'_> {
+    fn walk(&mut self, dir: &Inode, path: String, depth: usize) -> Result<(), String> {
+        let e = entry(self.fs, dir, &path, self.store)?;
+        self.tree.insert(path.clone(), e);
+        if depth > MAX_DEPTH {
+            return Err(format!("{path}: nested deeper than {MAX_DEPTH}"));
         }
-        names.len() < MAX_NAMES
-    })
-    .map_err(|e| format!("readdir {path:?}: {e}"))?;
-    if names.len() >= MAX_NAMES || tree.len() + names.len() > MAX_NAMES {
-        return Err(format!("{path}: more than {MAX_NAMES} names"));
-    }
-    for (name, ino) in names {
-        let child = join(&path, &String::from_utf8_lossy(&name));
-        let inode = fs
-            .inode(InodeNo(ino))
-            .map_err(|e| format!("{child}: inode {ino}: {e}"))?;
-        if inode.is_dir() {
-            walk(fs, &inode, child, depth + 1, seen, tree)?;
-        } else {
-            tree.insert(child.clone(), entry(fs, &inode, &child)?);
+        if !self.seen.insert(dir.ino.0) {
+            return Err(format!("{path}: directory {} reached twice", dir.ino));
         }
+        let mut names: Vec<(Vec<u8>, u32)> = Vec::new();
+        self.fs
+            .readdir(dir, 0, |e| {
+                if e.name != b"." && e.name != b".." {
+                    names.push((e.name.to_vec(), e.ino));
+                }
+                names.len() < MAX_NAMES
+            })
+            .map_err(|e| format!("readdir {path:?}: {e}"))?;
+        if names.len() >= MAX_NAMES || self.tree.len() + names.len() > MAX_NAMES {
+            return Err(format!("{path}: more than {MAX_NAMES} names"));
+        }
+        for (name, ino) in names {
+            let child = join(&path, &String::from_utf8_lossy(&name));
+            let inode = self
+                .fs
+                .inode(InodeNo(ino))
+                .map_err(|e| format!("{child}: inode {ino}: {e}"))?;
+            if inode.is_dir() {
+                self.walk(&inode, child, depth + 1)?;
+            } else {
+                let e = entry(self.fs, &inode, &child, self.store)?;
+                self.tree.insert(child, e);
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// `dir/name`, or `name` under the root.
@@ -107,7 +125,7 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
-fn entry(fs: &Fs, inode: &Inode, path: &str) -> Result<Entry, String> {
+fn entry(fs: &Fs, inode: &Inode, path: &str, store: &mut Contents) -> Result<Entry, String> {
     let kind = match inode.mode & mode::S_IFMT {
         mode::S_IFDIR => Kind::Dir,
         mode::S_IFREG => Kind::File,
@@ -123,7 +141,13 @@ fn entry(fs: &Fs, inode: &Inode, path: &str) -> Result<Entry, String> {
         target: Vec::new(),
     };
     match kind {
-        Kind::File => e.content = hash_contents(fs, inode, path)?,
+        Kind::File => {
+            let bytes = contents(fs, inode, path)?;
+            let mut h = std::hash::DefaultHasher::new();
+            h.write(&bytes);
+            e.content = h.finish();
+            store.entry(e.content).or_insert_with(|| Arc::new(bytes));
+        }
         Kind::Symlink => {
             e.target = fs
                 .readlink(inode)
@@ -134,23 +158,22 @@ fn entry(fs: &Fs, inode: &Inode, path: &str) -> Result<Entry, String> {
     Ok(e)
 }
 
-fn hash_contents(fs: &Fs, inode: &Inode, path: &str) -> Result<u64, String> {
+fn contents(fs: &Fs, inode: &Inode, path: &str) -> Result<Vec<u8>, String> {
     if inode.size > MAX_FILE {
         return Err(format!("{path}: size {} is implausible", inode.size));
     }
-    let mut h = std::hash::DefaultHasher::new();
-    let mut off = 0;
-    while off < inode.size {
+    let mut out = Vec::with_capacity(inode.size as usize);
+    while (out.len() as u64) < inode.size {
+        let off = out.len() as u64;
         let chunk = fs
             .read(inode, off, 1 << 20)
             .map_err(|e| format!("{path}: read at {off}: {e}"))?;
         if chunk.is_empty() {
             return Err(format!("{path}: short read at {off} of {}", inode.size));
         }
-        h.write(&chunk);
-        off += chunk.len() as u64;
+        out.extend_from_slice(&chunk);
     }
-    Ok(h.finish())
+    Ok(out)
 }
 
 /// The first difference between `want` and `got`, in path order, as a

@@ -18,7 +18,7 @@ use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-use crate::tree::{self, Kind, Tree};
+use crate::tree::{self, Contents, Kind, Tree};
 
 /// Which operation mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +302,8 @@ pub struct Run {
     pub results: Vec<Result<(), FsError>>,
     /// `snapshots[j]`: the tree after the first j operations.
     pub snapshots: Vec<Tree>,
+    /// Every file content the snapshots name.
+    pub contents: Contents,
     /// Every write, flush and mark, from the open on: the mount's own
     /// writes come before the first mark, the unmount's after the last.
     pub events: Vec<IoEvent>,
@@ -323,7 +325,9 @@ pub fn run(img: &Path, w: Workload, seed: u64, n: usize, bs: u64) -> Result<Run,
     )
     .map_err(|e| e.to_string())?;
     fs.mount_rw().map_err(|e| format!("mount_rw: {e}"))?;
-    let mut snapshots = vec![tree::read(&fs).map_err(|e| format!("before op 0: {e}"))?];
+    let mut contents = Contents::new();
+    let mut snapshots =
+        vec![tree::read(&fs, &mut contents).map_err(|e| format!("before op 0: {e}"))?];
     let mut source = Gen::new(w, seed, n, bs);
     let mut ops = Vec::with_capacity(n);
     let mut results = Vec::with_capacity(n);
@@ -333,7 +337,8 @@ pub fn run(img: &Path, w: Workload, seed: u64, n: usize, bs: u64) -> Result<Run,
         };
         results.push(apply(&fs, &op));
         log.mark(i as u64);
-        snapshots.push(tree::read(&fs).map_err(|e| format!("after op {i} `{op}`: {e}"))?);
+        snapshots
+            .push(tree::read(&fs, &mut contents).map_err(|e| format!("after op {i} `{op}`: {e}"))?);
         ops.push(op);
     }
     fs.unmount_clean()
@@ -343,6 +348,7 @@ pub fn run(img: &Path, w: Workload, seed: u64, n: usize, bs: u64) -> Result<Run,
         ops,
         results,
         snapshots,
+        contents,
         events: log.take(),
     })
 }

@@ -1,0 +1,313 @@
+//! The journal through the fs API: a copy of the image taken while the
+//! filesystem is live is what a crash of the server leaves (the host's page
+//! cache holds every write). Our replay of it must give every answered
+//! operation; e2fsck's and the kernel's replay a consistent filesystem as
+//! of the last durable commit, and the same one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fuse4fs::ext4::InodeNo;
+use fuse4fs::fs::create::NewNode;
+use fuse4fs::fs::{Fs, FsOptions};
+
+mod common;
+use common::{assert_fsck_clean, have, mkfs, open_rw};
+
+fn tools_ok() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    have(&["mkfs.ext4", "e2fsck", "mount", "umount"]) && unsafe { libc::geteuid() } == 0
+}
+
+fn node(mode: u16) -> NewNode {
+    NewNode {
+        mode,
+        uid: 0,
+        gid: 0,
+        umask: 0,
+        rdev: 0,
+    }
+}
+
+fn mkdir(fs: &Fs, parent: InodeNo, name: &str) -> InodeNo {
+    fs.make_node(parent, name.as_bytes(), &node(0o040755))
+        .unwrap()
+        .ino
+}
+
+fn create(fs: &Fs, parent: InodeNo, name: &str, data: &[u8]) -> InodeNo {
+    let ino = fs
+        .make_node(parent, name.as_bytes(), &node(0o100644))
+        .unwrap()
+        .ino;
+    if !data.is_empty() {
+        assert_eq!(fs.write(ino, 0, data, false).unwrap(), data.len());
+    }
+    ino
+}
+
+fn copy(img: &Path, name: &str) -> PathBuf {
+    let to = img.with_file_name(name);
+    std::fs::copy(img, &to).unwrap();
+    to
+}
+
+fn needs_recovery(img: &Path) -> bool {
+    let out = Command::new("dumpe2fs")
+        .arg("-h")
+        .arg(img)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.starts_with("Filesystem features:") && l.contains("needs_recovery"))
+}
+
+/// The tree the kernel shows (mounted read-write, so that it replays a
+/// journal itself): sorted "path kind size digest" lines.
+fn kernel_tree(img: &Path) -> Vec<String> {
+    let mnt = tempfile::tempdir().unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "ext4", "-o", "loop"])
+        .arg(img)
+        .arg(mnt.path())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kernel mount of {}", img.display());
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("cd \"$1\" && find . -printf '%p %y %s ' -exec sh -c 'if [ -f \"$1\" ]; then md5sum < \"$1\"; else echo -; fi' _ {} \\; | sort")
+        .arg("sh")
+        .arg(mnt.path())
+        .output()
+        .unwrap();
+    let _ = Command::new("umount").arg(mnt.path()).status();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// e2fsck -fy replays (exit 0 or 1), then -fn must be clean.
+fn e2fsck_replay(img: &Path) {
+    let st = Command::new("e2fsck").arg("-fy").arg(img).output().unwrap();
+    assert!(
+        matches!(st.status.code(), Some(0 | 1)),
+        "e2fsck -fy: {}",
+        String::from_utf8_lossy(&st.stdout)
+    );
+    assert_fsck_clean(img);
+}
+
+/// Our replay: an open for writing replays, then a clean close.
+fn our_replay(img: &Path) {
+    let fs = Fs::open(
+        img,
+        &FsOptions {
+            writable: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    drop(fs);
+    assert!(!needs_recovery(img), "replay leaves needs_recovery clear");
+    assert_fsck_clean(img);
+}
+
+fn workload(fs: &Fs, rounds: usize) {
+    let root = InodeNo::ROOT;
+    for r in 0..rounds {
+        let d = mkdir(fs, root, &format!("d{r}"));
+        for i in 0..20 {
+            let data = format!("round {r} file {i}\n").repeat(i * 37 + 1);
+            create(fs, d, &format!("f{i}"), data.as_bytes());
+        }
+        // tar-like: a temporary name renamed over an existing file
+        create(fs, d, "f3.tmp", b"replaced\n");
+        fs.rename(d, b"f3.tmp", d, b"f3", 0).unwrap();
+        fs.unlink(d, b"f5").unwrap();
+    }
+}
+
+#[test]
+fn server_crash_our_replay_keeps_every_answer_others_the_durable_part() {
+    if !tools_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &[], "64M");
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    workload(&fs, 3);
+    fs.sync().unwrap();
+    let durable_only = copy(&img, "durable");
+    // More answered operations after the durable commit, then the crash.
+    let root = InodeNo::ROOT;
+    let late = mkdir(&fs, root, "late");
+    create(&fs, late, "after-sync", b"answered, not durable\n");
+    let crashed = copy(&img, "crashed");
+    assert!(needs_recovery(&crashed));
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    assert_fsck_clean(&img);
+    let everything = kernel_tree(&img);
+    assert!(
+        everything
+            .iter()
+            .any(|l| l.starts_with("./late/after-sync "))
+    );
+
+    // Ours: every answered operation.
+    let ours = copy(&crashed, "ours");
+    our_replay(&ours);
+    assert_eq!(kernel_tree(&ours), everything);
+
+    // e2fsck's and the kernel's: consistent, the same, and as of the last
+    // durable commit.
+    let e2 = copy(&crashed, "e2fsck");
+    e2fsck_replay(&e2);
+    let by_e2fsck = kernel_tree(&e2);
+    let by_kernel = kernel_tree(&copy(&crashed, "kernel"));
+    assert_eq!(by_e2fsck, by_kernel);
+    assert!(!by_kernel.iter().any(|l| l.starts_with("./late")));
+    our_replay(&durable_only);
+    assert_eq!(kernel_tree(&durable_only), by_kernel);
+}
+
+#[test]
+fn after_a_durable_commit_every_replayer_sees_everything() {
+    if !tools_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "1024", "-O", "^metadata_csum"], "32M");
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    workload(&fs, 2);
+    fs.sync().unwrap();
+    let crashed = copy(&img, "crashed");
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    let everything = kernel_tree(&img);
+    let ours = copy(&crashed, "ours");
+    our_replay(&ours);
+    assert_eq!(kernel_tree(&ours), everything);
+    let e2 = copy(&crashed, "e2");
+    e2fsck_replay(&e2);
+    assert_eq!(kernel_tree(&e2), everything);
+    assert_eq!(kernel_tree(&copy(&crashed, "k")), everything);
+}
+
+/// A 4096-block journal wraps; directory blocks logged, then freed and
+/// reused for file data get revoke records, so no replay writes the old
+/// directory block over the data.
+#[test]
+fn wrap_around_and_revoked_blocks_reused_as_data() {
+    if !tools_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "1024", "-J", "size=4"], "24M");
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    workload(&fs, 30);
+    // A directory of many blocks, logged, then removed: its blocks are
+    // freed (revoked) in the same stretch of log.
+    let root = InodeNo::ROOT;
+    let big = mkdir(&fs, root, "big");
+    for i in 0..150 {
+        create(&fs, big, &format!("name-long-enough-to-fill-{i:05}"), b"");
+    }
+    let mut dir_blocks = Vec::new();
+    let inode = fs.inode(big).unwrap();
+    for l in 0..inode.size / 1024 {
+        if let Ok(Some(b)) = fs.physical_block(&inode, l) {
+            dir_blocks.push(b);
+        }
+    }
+    // Everything else taken, so that new data can only go where the
+    // directory was.
+    let filler = create(&fs, root, "filler", b"");
+    let chunk = vec![0x5Au8; 1 << 20];
+    let mut off = 0u64;
+    while let Ok(n) = fs.write(filler, off, &chunk, false) {
+        if n == 0 {
+            break;
+        }
+        off += n as u64;
+    }
+    // An empty log, then the directory's blocks logged by the unlinks and
+    // freed by the rmdir in one stretch that the crash below still has to
+    // replay.
+    fs.sync().unwrap();
+    fs.sync().unwrap();
+    for i in 0..150 {
+        fs.unlink(big, format!("name-long-enough-to-fill-{i:05}").as_bytes())
+            .unwrap();
+    }
+    fs.rmdir(root, b"big").unwrap();
+    fs.sync().unwrap();
+    let f = create(&fs, root, "data", b"");
+    let piece: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut off = 0u64;
+    while let Ok(n) = fs.write(f, off, &piece, false) {
+        if n == 0 {
+            break;
+        }
+        off += n as u64;
+    }
+    let finode = fs.inode(f).unwrap();
+    let reused = (0..finode.size / 1024)
+        .filter_map(|l| fs.physical_block(&finode, l).ok().flatten())
+        .filter(|b| dir_blocks.contains(b))
+        .count();
+    assert!(reused > 0, "the data must land on freed directory blocks");
+    let crashed = copy(&img, "crashed");
+    if std::env::var_os("JOURNAL_TEST_LOGDUMP").is_some() {
+        let out = Command::new("debugfs")
+            .args(["-R", "logdump"])
+            .arg(&crashed)
+            .output()
+            .unwrap();
+        eprintln!(
+            "dir blocks {dir_blocks:?}\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    let everything = kernel_tree(&img);
+    let ours = copy(&crashed, "ours");
+    our_replay(&ours);
+    assert_eq!(kernel_tree(&ours), everything);
+    let e2 = copy(&crashed, "e2");
+    e2fsck_replay(&e2);
+    assert_eq!(kernel_tree(&e2), kernel_tree(&copy(&crashed, "k")));
+}
+
+#[test]
+fn norecovery_reads_the_unreplayed_image_read_only() {
+    if !tools_ok() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &[], "32M");
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    create(&fs, InodeNo::ROOT, "pending", b"x");
+    let crashed = copy(&img, "crashed");
+    drop(fs);
+    let ro = Fs::open(
+        &crashed,
+        &FsOptions {
+            writable: false,
+            norecovery: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let root = ro.inode(InodeNo::ROOT).unwrap();
+    assert!(ro.lookup(&root, b"pending").is_err(), "not replayed");
+    drop(ro);
+    assert!(needs_recovery(&crashed), "norecovery writes nothing");
+}
