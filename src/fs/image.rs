@@ -3,6 +3,9 @@
 use positioned_io::{RandomAccessFile, ReadAt, WriteAt};
 use std::fs::File;
 use std::io;
+use std::sync::Arc;
+
+use super::iolog::{IoEvent, IoLog};
 
 /// The image, read with pread so that workers never share a file offset.
 pub struct Image {
@@ -11,6 +14,8 @@ pub struct Image {
     writable: bool,
     /// A second handle on the same file, for fdatasync.
     sync_handle: File,
+    /// Where writes and flushes are recorded (crash-point testing).
+    io_log: Option<Arc<IoLog>>,
 }
 
 impl Image {
@@ -23,7 +28,18 @@ impl Image {
             file: RandomAccessFile::try_new(file)?,
             len,
             writable,
+            io_log: None,
         })
+    }
+
+    /// Records every later write and flush in `log` (None: stop recording).
+    pub fn set_io_log(&mut self, log: Option<Arc<IoLog>>) {
+        self.io_log = log;
+    }
+
+    /// The recorder, if any.
+    pub fn io_log(&self) -> Option<&Arc<IoLog>> {
+        self.io_log.as_ref()
     }
 
     /// Whether writes are allowed.
@@ -80,7 +96,16 @@ impl Image {
         }
         self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
         let mut f = &self.file;
-        f.write_all_at(offset, buf)
+        f.write_all_at(offset, buf)?;
+        // Recorded only once the write succeeded: a failed write changed
+        // nothing the caller relies on.
+        if let Some(log) = &self.io_log {
+            log.push(IoEvent::Write {
+                offset,
+                data: buf.to_vec(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +114,9 @@ impl Image {
     pub fn sync(&self) -> io::Result<()> {
         if self.writable {
             self.sync_handle.sync_data()?;
+            if let Some(log) = &self.io_log {
+                log.push(IoEvent::Flush);
+            }
         }
         Ok(())
     }
@@ -114,4 +142,37 @@ fn image_len(file: &File) -> io::Result<u64> {
         return Ok(size);
     }
     Ok(md.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_successful_writes_and_flushes_in_order() {
+        let f = tempfile::tempfile().unwrap();
+        f.set_len(8192).unwrap();
+        let mut img = Image::new(f, true).unwrap();
+        let log = IoLog::new();
+        img.set_io_log(Some(log.clone()));
+        img.write_all_at(4096, b"abc").unwrap();
+        img.sync().unwrap();
+        // Refused (past the end): not recorded.
+        assert!(img.write_all_at(8190, b"xyz").is_err());
+        img.write_all_at(0, b"d").unwrap();
+        assert_eq!(
+            log.events(),
+            vec![
+                IoEvent::Write {
+                    offset: 4096,
+                    data: b"abc".to_vec()
+                },
+                IoEvent::Flush,
+                IoEvent::Write {
+                    offset: 0,
+                    data: b"d".to_vec()
+                },
+            ]
+        );
+    }
 }

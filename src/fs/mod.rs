@@ -19,6 +19,7 @@ pub mod file;
 pub mod ialloc;
 pub mod image;
 pub mod inode;
+pub mod iolog;
 pub mod journal;
 pub mod locks;
 pub mod mount_state;
@@ -89,6 +90,8 @@ pub struct FsOptions {
     /// Serve a filesystem whose journal needs recovery without replaying
     /// it (read-only only: `-o norecovery`).
     pub norecovery: bool,
+    /// Record every write and flush of the image here (crash-point tests).
+    pub io_log: Option<std::sync::Arc<iolog::IoLog>>,
 }
 
 /// Statistics for statfs, computed as the kernel's ext4 does.
@@ -189,7 +192,8 @@ impl Fs {
             .write(opts.writable)
             .open(path)
             .map_err(io_err)?;
-        let image = Image::new(file, opts.writable).map_err(io_err)?;
+        let mut image = Image::new(file, opts.writable).map_err(io_err)?;
+        image.set_io_log(opts.io_log.clone());
         Self::from_image(image, &p, opts, false)
     }
 

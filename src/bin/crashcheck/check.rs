@@ -1,0 +1,460 @@
+//! Checking one crash state: build the image, recover it two ways (our
+//! own replay, and e2fsck's), and compare what each shows with the trees
+//! the live filesystem showed after each operation.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use fuse4fs::fs::iolog::IoEvent;
+use fuse4fs::fs::{Fs, FsOptions};
+
+use crate::states::{Crash, State, writes_of};
+use crate::tree::{self, Contents, Kind, Tree};
+use crate::workload::{Op, Run};
+
+/// The image before the workload, as its non-zero stretches: written into
+/// a fresh sparse file per state, so building a state costs what the
+/// filesystem holds, not the image size.
+pub struct BaseImage {
+    len: u64,
+    chunks: Vec<(u64, Vec<u8>)>,
+}
+
+impl BaseImage {
+    /// Splits `bytes` into runs of non-zero 4 KiB pieces.
+    pub fn new(bytes: &[u8]) -> BaseImage {
+        const PIECE: usize = 4096;
+        let mut chunks: Vec<(u64, Vec<u8>)> = Vec::new();
+        for (i, piece) in bytes.chunks(PIECE).enumerate() {
+            if piece.iter().all(|&b| b == 0) {
+                continue;
+            }
+            let off = (i * PIECE) as u64;
+            match chunks.last_mut() {
+                Some((o, data)) if *o + data.len() as u64 == off => data.extend_from_slice(piece),
+                _ => chunks.push((off, piece.to_vec())),
+            }
+        }
+        BaseImage {
+            len: bytes.len() as u64,
+            chunks,
+        }
+    }
+
+    /// Writes the image of state `st` to `path` (replacing its contents).
+    pub fn write_state(&self, path: &Path, events: &[IoEvent], st: &State) -> std::io::Result<()> {
+        let f = File::create(path)?;
+        f.set_len(self.len)?;
+        for (off, data) in &self.chunks {
+            f.write_all_at(data, *off)?;
+        }
+        for (off, data) in writes_of(events, st) {
+            f.write_all_at(data, off)?;
+        }
+        Ok(())
+    }
+}
+
+/// One failed check.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Which check: replay-read, replay-tree, replay-fsck, e2fsck-fy,
+    /// e2fsck-fn, e2fsck-tree, fsync-lost.
+    pub check: &'static str,
+    pub detail: String,
+}
+
+/// What a state is checked against.
+pub struct Expect<'a> {
+    pub run: &'a Run,
+    /// The block size: the unit in which file data may be torn.
+    pub bs: usize,
+    /// (op index, path) of every fsync that succeeded.
+    pub fsyncs: Vec<(usize, String)>,
+}
+
+impl<'a> Expect<'a> {
+    pub fn new(run: &'a Run, bs: usize) -> Expect<'a> {
+        let fsyncs = run
+            .ops
+            .iter()
+            .zip(&run.results)
+            .enumerate()
+            .filter_map(|(i, (op, r))| match (op, r) {
+                (Op::Fsync(p), Ok(())) => Some((i, p.clone())),
+                _ => None,
+            })
+            .collect();
+        Expect { run, bs, fsyncs }
+    }
+
+    /// Whether `tree` (its file bytes in `got`) shows a snapshot in
+    /// `[lo, hi]` (clamped to the run); otherwise the nearest snapshot in
+    /// the window and its first difference.
+    ///
+    /// File data is not journaled (data=ordered, as ext4): an overwrite in
+    /// place reaches the disk on its own, before or without the commit of
+    /// its operation, and is not atomic. So besides an exact match, a tree
+    /// whose metadata equals snapshot j is accepted when each block of
+    /// each file holds that block as some snapshot of the window had it
+    /// (torn between versions, never stale or foreign data).
+    fn matches(&self, tree: &Tree, got: &Contents, lo: usize, hi: usize) -> Result<usize, String> {
+        let snaps = &self.run.snapshots;
+        let hi = hi.min(snaps.len() - 1);
+        let lo = lo.min(hi);
+        if let Some(j) = (lo..=hi).find(|&j| snaps[j] == *tree) {
+            return Ok(j);
+        }
+        if let Some(j) = (lo..=hi).find(|&j| self.torn_data_only(tree, got, &snaps[j], lo, hi)) {
+            return Ok(j);
+        }
+        let near = (lo..=hi)
+            .min_by_key(|&j| tree::distance(&snaps[j], tree))
+            .unwrap_or(lo);
+        let d = tree::first_diff(&snaps[near], tree).unwrap_or_default();
+        Err(format!(
+            "matches no snapshot in [{lo}, {hi}]; nearest is {near}: {d}"
+        ))
+    }
+
+    /// Whether `tree` differs from `snap` only in file bytes, each block of
+    /// which some snapshot in `[lo, hi]` had.
+    fn torn_data_only(
+        &self,
+        tree: &Tree,
+        got: &Contents,
+        snap: &Tree,
+        lo: usize,
+        hi: usize,
+    ) -> bool {
+        if tree.len() != snap.len() {
+            return false;
+        }
+        tree.iter().all(|(path, e)| {
+            let Some(want) = snap.get(path) else {
+                return false;
+            };
+            if e == want {
+                return true;
+            }
+            let same_meta = e.kind == Kind::File
+                && want.kind == Kind::File
+                && (e.mode, e.size, e.nlink) == (want.mode, want.size, want.nlink);
+            same_meta
+                && got
+                    .get(&e.content)
+                    .is_some_and(|bytes| self.blocks_in_window(path, bytes, lo, hi))
+        })
+    }
+
+    /// Whether each block of `bytes` equals that block of `path` in some
+    /// snapshot in `[lo, hi]` (past a version's end: zeros).
+    fn blocks_in_window(&self, path: &str, bytes: &[u8], lo: usize, hi: usize) -> bool {
+        let bs = self.bs.max(1);
+        let versions: Vec<&[u8]> = self.run.snapshots[lo..=hi]
+            .iter()
+            .filter_map(|s| s.get(path))
+            .filter(|e| e.kind == Kind::File)
+            .filter_map(|e| self.run.contents.get(&e.content))
+            .map(|v| v.as_slice())
+            .collect();
+        bytes.chunks(bs).enumerate().all(|(i, chunk)| {
+            let have_at = |v: &[u8], k: usize| v.get(i * bs + k).copied().unwrap_or(0);
+            versions
+                .iter()
+                .any(|v| chunk.iter().enumerate().all(|(k, &b)| b == have_at(v, k)))
+        })
+    }
+
+    /// Files fsync'd by an answered operation and unchanged by every later
+    /// operation up to the one in flight must be as they were.
+    fn fsynced_intact(&self, tree: &Tree, answered: usize) -> Result<(), String> {
+        let snaps = &self.run.snapshots;
+        let hi = (answered + 1).min(snaps.len() - 1);
+        for (k, path) in &self.fsyncs {
+            if *k >= answered {
+                break;
+            }
+            let Some(want) = snaps[k + 1].get(path) else {
+                continue;
+            };
+            if snaps[k + 1..=hi].iter().any(|s| s.get(path) != Some(want)) {
+                continue;
+            }
+            match tree.get(path) {
+                Some(got) if got == want => {}
+                Some(got) => {
+                    return Err(format!(
+                        "{path} (fsync'd by op {k}): expected {}, found {}",
+                        tree::describe(want),
+                        tree::describe(got)
+                    ));
+                }
+                None => return Err(format!("{path} (fsync'd by op {k}): missing")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Options for our replay of a state: writable (the open replays the
+/// journal), in the boot the crash kind implies.
+fn replay_options(crash: &Crash) -> FsOptions {
+    // Every field is named, no `..Default::default()`: a new option must
+    // be chosen here deliberately, not inherited by accident.
+    FsOptions {
+        cache_blocks: 0,
+        writable: true,
+        boot_id: crash.replay_boot(),
+        norecovery: false,
+        io_log: None,
+    }
+}
+
+/// Runs e2fsck with `flag` (-fn or -fy) on `img`: exit code and the lines
+/// that are not progress.
+fn e2fsck(flag: &str, img: &Path) -> Result<(i32, String), String> {
+    let out = Command::new("e2fsck")
+        .arg(flag)
+        .arg(img)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("e2fsck: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let notes: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("Pass ") && !l.starts_with("e2fsck ") && !l.is_empty())
+        .take(4)
+        .collect();
+    Ok((out.status.code().unwrap_or(-1), notes.join(" | ")))
+}
+
+/// Opens `img` and reads its tree (file bytes into `got`); the Fs is
+/// dropped before returning.
+fn read_tree(img: &Path, opts: &FsOptions, got: &mut Contents) -> Result<Tree, String> {
+    let fs = Fs::open(img, opts).map_err(|e| format!("open: {e}"))?;
+    tree::read(&fs, got)
+}
+
+/// Checks one state, using `a` and `b` as scratch image paths.
+pub fn check(base: &BaseImage, exp: &Expect<'_>, st: &State, a: &Path, b: &Path) -> Vec<Failure> {
+    let events = &exp.run.events;
+    let mut fails = Vec::new();
+    let mut fail = |check, detail| fails.push(Failure { check, detail });
+    let (lo_ours, lo_fsck) = match st.crash {
+        Crash::Process => (st.answered, st.durable),
+        Crash::Machine { .. } => (st.durable, st.durable),
+    };
+    let hi = st.answered + 1;
+
+    // a) our replay, then e2fsck -fn on what it left.
+    if let Err(e) = base.write_state(a, events, st) {
+        fail("setup", format!("{}: {e}", a.display()));
+        return fails;
+    }
+    let mut got = Contents::new();
+    match read_tree(a, &replay_options(&st.crash), &mut got) {
+        Ok(t) => {
+            if let Err(d) = exp.matches(&t, &got, lo_ours, hi) {
+                fail("replay-tree", d);
+            }
+            if let Err(d) = exp.fsynced_intact(&t, st.answered) {
+                fail("fsync-lost", format!("our replay: {d}"));
+            }
+        }
+        Err(e) => fail("replay-read", e),
+    }
+    match e2fsck("-fn", a) {
+        Ok((0, _)) => {}
+        Ok((rc, notes)) => fail("replay-fsck", format!("e2fsck -fn exit {rc}: {notes}")),
+        Err(e) => fail("setup", e),
+    }
+
+    // b) e2fsck's own recovery on a second copy.
+    if let Err(e) = base.write_state(b, events, st) {
+        fail("setup", format!("{}: {e}", b.display()));
+        return fails;
+    }
+    match e2fsck("-fy", b) {
+        Ok((0 | 1, _)) => {}
+        Ok((rc, notes)) => fail("e2fsck-fy", format!("e2fsck -fy exit {rc}: {notes}")),
+        Err(e) => fail("setup", e),
+    }
+    match e2fsck("-fn", b) {
+        Ok((0, _)) => {}
+        Ok((rc, notes)) => fail(
+            "e2fsck-fn",
+            format!("e2fsck -fn after -fy exit {rc}: {notes}"),
+        ),
+        Err(e) => fail("setup", e),
+    }
+    let mut got = Contents::new();
+    match read_tree(b, &FsOptions::default(), &mut got) {
+        Ok(t) => {
+            if let Err(d) = exp.matches(&t, &got, lo_fsck, hi) {
+                fail("e2fsck-tree", d);
+            }
+            if let Err(d) = exp.fsynced_intact(&t, st.answered) {
+                fail("fsync-lost", format!("after e2fsck: {d}"));
+            }
+        }
+        Err(e) => fail("e2fsck-tree", e),
+    }
+    fails
+}
+
+/// One line saying what state `st` is.
+pub fn describe(exp: &Expect<'_>, st: &State) -> String {
+    let events = &exp.run.events;
+    let writes = events[..st.end.min(events.len())]
+        .iter()
+        .filter(|e| matches!(e, IoEvent::Write { .. }))
+        .count();
+    // The in-flight operation's writes: after the last mark before the
+    // cut, up to the next mark; how many of them the state holds.
+    let end = st.end.min(events.len());
+    let is_mark = |e: &IoEvent| matches!(e, IoEvent::Mark(_));
+    let from = events[..end].iter().rposition(is_mark).map_or(0, |m| m + 1);
+    let to = events[end..]
+        .iter()
+        .position(is_mark)
+        .map_or(events.len(), |m| end + m);
+    let count = |r: &[IoEvent]| {
+        r.iter()
+            .filter(|e| !is_mark(e) && **e != IoEvent::Flush)
+            .count()
+    };
+    let progress = match st.crash {
+        Crash::Process => format!(
+            ", {} of its {} writes issued",
+            count(&events[from..end]),
+            count(&events[from..to])
+        ),
+        Crash::Machine { .. } => String::new(),
+    };
+    let in_flight = exp
+        .run
+        .ops
+        .get(st.answered)
+        .map_or("the unmount".to_string(), |op| {
+            format!("op {} `{op}`", st.answered)
+        });
+    let how = match &st.crash {
+        Crash::Process => format!("process crash after {writes} writes (event {})", st.end),
+        Crash::Machine { kept, .. } => {
+            let l = crate::states::Layout::new(events);
+            format!(
+                "machine crash at event {}: flushed writes + {} of {} later writes",
+                st.end,
+                kept.len(),
+                l.unflushed(st.end).len()
+            )
+        }
+    };
+    let boot = st
+        .crash
+        .replay_boot()
+        .map_or("the running boot".to_string(), |b| {
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        });
+    format!(
+        "{how}; {} answered, {} durable; in flight: {in_flight}{progress}; replay boot: {boot}",
+        st.answered, st.durable
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_image_keeps_only_non_zero_runs() {
+        let mut bytes = vec![0u8; 5 * 4096];
+        bytes[10] = 1;
+        bytes[4096 + 5] = 2;
+        bytes[4 * 4096] = 3;
+        let b = BaseImage::new(&bytes);
+        assert_eq!(b.chunks.len(), 2);
+        assert_eq!(b.chunks[0].0, 0);
+        assert_eq!(b.chunks[0].1.len(), 2 * 4096);
+        assert_eq!(b.chunks[1].0, 4 * 4096);
+
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("img");
+        let st = State {
+            crash: Crash::Process,
+            end: 1,
+            answered: 0,
+            durable: 0,
+        };
+        let events = vec![
+            IoEvent::Write {
+                offset: 4096 + 4,
+                data: vec![7, 7],
+            },
+            IoEvent::Write {
+                offset: 0,
+                data: vec![8],
+            },
+        ];
+        b.write_state(&p, &events, &st).unwrap();
+        let got = std::fs::read(&p).unwrap();
+        let mut want = bytes.clone();
+        want[4096 + 4] = 7;
+        want[4096 + 5] = 7;
+        assert_eq!(got, want, "only the writes before the cut");
+    }
+
+    fn file(bytes: &[u8], store: &mut Contents) -> tree::Entry {
+        use std::hash::Hasher;
+        let mut h = std::hash::DefaultHasher::new();
+        h.write(bytes);
+        let content = h.finish();
+        store.insert(content, std::sync::Arc::new(bytes.to_vec()));
+        tree::Entry {
+            kind: Kind::File,
+            mode: 0o644,
+            size: bytes.len() as u64,
+            nlink: 1,
+            content,
+            target: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn torn_overwrites_pass_stale_or_foreign_blocks_do_not() {
+        // Snapshots of one 3-block file (block size 4): v0, then v1
+        // overwriting all of it, then v2 overwriting it again.
+        let mut contents = Contents::new();
+        let versions: [&[u8]; 3] = [b"aaaabbbbcccc", b"AAAABBBBCCCC", b"xxxxyyyyzzzz"];
+        let snapshots: Vec<Tree> = versions
+            .iter()
+            .map(|v| Tree::from([("f".to_string(), file(v, &mut contents))]))
+            .collect();
+        let run = Run {
+            ops: Vec::new(),
+            results: Vec::new(),
+            snapshots,
+            contents,
+            events: Vec::new(),
+        };
+        let exp = Expect::new(&run, 4);
+        let check = |bytes: &[u8], lo, hi| {
+            let mut got = Contents::new();
+            let t = Tree::from([("f".to_string(), file(bytes, &mut got))]);
+            exp.matches(&t, &got, lo, hi)
+        };
+        assert_eq!(check(b"AAAABBBBCCCC", 1, 2), Ok(1));
+        // Torn between v0 and v1, block by block: fine in [0, 1].
+        assert!(check(b"AAAAbbbbCCCC", 0, 1).is_ok());
+        // A block only v0 had, with the window starting at v1: stale.
+        assert!(check(b"aaaaBBBBCCCC", 1, 2).is_err());
+        // A block no version had, or torn inside a block.
+        assert!(check(b"AAAAqqqqCCCC", 0, 2).is_err());
+        assert!(check(b"AAaaBBBBCCCC", 0, 2).is_err());
+        // A different size is a metadata difference, never torn data.
+        assert!(check(b"AAAABBBB", 0, 2).is_err());
+    }
+}
