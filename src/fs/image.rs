@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use super::iolog::{IoEvent, IoLog};
 
+/// The unit in which the host writes its page cache back (for the I/O log).
+const HOST_PAGE: u64 = 4096;
+
 /// The image, read with pread so that workers never share a file offset.
 pub struct Image {
     file: RandomAccessFile,
@@ -98,12 +101,21 @@ impl Image {
         let mut f = &self.file;
         f.write_all_at(offset, buf)?;
         // Recorded only once the write succeeded: a failed write changed
-        // nothing the caller relies on.
+        // nothing the caller relies on. One event per host page touched:
+        // the host writes its page cache back a page at a time, so a write
+        // spanning pages may reach the disk in part.
         if let Some(log) = &self.io_log {
-            log.push(IoEvent::Write {
-                offset,
-                data: buf.to_vec(),
-            });
+            let mut at = offset;
+            let mut rest = buf;
+            while !rest.is_empty() {
+                let n = ((HOST_PAGE - at % HOST_PAGE) as usize).min(rest.len());
+                log.push(IoEvent::Write {
+                    offset: at,
+                    data: rest[..n].to_vec(),
+                });
+                at += n as u64;
+                rest = &rest[n..];
+            }
         }
         Ok(())
     }
@@ -160,8 +172,23 @@ mod tests {
         // Refused (past the end): not recorded.
         assert!(img.write_all_at(8190, b"xyz").is_err());
         img.write_all_at(0, b"d").unwrap();
+        img.write_all_at(4095, b"pq").unwrap(); // straddles two pages
+        let events = log.events();
         assert_eq!(
-            log.events(),
+            &events[3..],
+            &[
+                IoEvent::Write {
+                    offset: 4095,
+                    data: b"p".to_vec()
+                },
+                IoEvent::Write {
+                    offset: 4096,
+                    data: b"q".to_vec()
+                },
+            ]
+        );
+        assert_eq!(
+            events[..3].to_vec(),
             vec![
                 IoEvent::Write {
                     offset: 4096,

@@ -142,6 +142,8 @@ pub struct Fs {
     commit_lock: parking_lot::Mutex<()>,
     /// The journal, on a writable filesystem that has one.
     journal: Option<journal::Journal>,
+    /// The replay done at open.
+    replayed: Option<crate::jbd2::recovery::Recovery>,
     csum_seed: u32,
     overhead: u64,
 }
@@ -155,6 +157,7 @@ impl Fs {
             path: p.clone(),
             source,
         };
+        let mut replayed = None;
         if Self::needs_replay(path, opts).map_err(io_err)? {
             let replay_opts = FsOptions {
                 writable: true,
@@ -186,6 +189,7 @@ impl Fs {
             for w in &rec.warnings {
                 tracing::warn!("{p}: journal: {w}");
             }
+            replayed = Some(rec);
         }
         let file = File::options()
             .read(true)
@@ -194,7 +198,14 @@ impl Fs {
             .map_err(io_err)?;
         let mut image = Image::new(file, opts.writable).map_err(io_err)?;
         image.set_io_log(opts.io_log.clone());
-        Self::from_image(image, &p, opts, false)
+        let mut fs = Self::from_image(image, &p, opts, false)?;
+        fs.replayed = replayed;
+        Ok(fs)
+    }
+
+    /// What the journal replay at open found and did, if there was one.
+    pub fn replay_report(&self) -> Option<&crate::jbd2::recovery::Recovery> {
+        self.replayed.as_ref()
     }
 
     /// Whether the image's journal must be replayed before it is served:
@@ -281,6 +292,7 @@ impl Fs {
             alloc_state: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
             journal: None,
+            replayed: None,
             publish: parking_lot::RwLock::new(()),
             live_sb: parking_lot::Mutex::new(sb.clone()),
             inode_locks: locks::InodeLocks::default(),
