@@ -182,7 +182,17 @@ impl<'a> Transaction<'a> {
     pub(crate) fn record_inode_alloc(&mut self, g: u32, bit: u32) {
         self.inode_bits.entry(g).or_default().push((bit, true));
         self.reserved_inodes.push((g, bit));
-        self.block_bits.entry(g).or_default();
+        // Only an uninitialised bitmap needs writing (the flag is only ever
+        // cleared, so a stale read at worst writes it once more).
+        let uninit = self
+            .fs
+            .groups
+            .read()
+            .get(g as usize)
+            .is_some_and(|gd| gd.flags & BG_BLOCK_UNINIT != 0);
+        if uninit {
+            self.block_bits.entry(g).or_default();
+        }
     }
 
     pub(crate) fn record_inode_free(&mut self, g: u32, bit: u32) {
