@@ -493,6 +493,11 @@ impl Fs {
         }
     }
 
+    /// Whether transactions are being logged (between mount and unmount).
+    pub(crate) fn journal_running(&self) -> bool {
+        self.journal.as_ref().is_some_and(|j| j.st.lock().running)
+    }
+
     /// Whether changes go through a journal.
     pub fn journaled(&self) -> bool {
         self.journal.is_some()

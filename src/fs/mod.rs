@@ -328,6 +328,14 @@ impl Fs {
             },
         })?;
         fs.overhead = fs.compute_overhead();
+        // As the kernel at mount: the free counts come from the group
+        // descriptors (the superblock's are a summary written lazily).
+        {
+            let groups = fs.groups.read();
+            let live = fs.live_sb.get_mut();
+            live.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+            live.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
+        }
         if opts.writable && !replaying && fs.sb.has_compat(compat::HAS_JOURNAL) {
             let boot = match opts.boot_id {
                 Some(b) => b,

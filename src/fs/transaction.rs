@@ -320,19 +320,27 @@ impl<'a> Transaction<'a> {
                 GroupDesc::set_checksum(sb, g, raw);
             }
             let mut live = fs.live_sb.lock().clone();
+            let edited = !self.sb_edits.is_empty();
             for edit in self.sb_edits.drain(..) {
                 edit(&mut live);
             }
             live.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
             live.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
-            let bs = sb.block_size() as u64;
-            let (blk, off) = (
-                BlockNo(SUPERBLOCK_OFFSET / bs),
-                (SUPERBLOCK_OFFSET % bs) as usize,
-            );
-            let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
-            live.write_to(raw)?;
-            set_superblock_checksum(raw);
+            // With the journal running the superblock's free counts are a
+            // summary, as in the kernel: kept current in memory and logged
+            // with the superblock's own changes (and written at unmount),
+            // not with every allocation; mount and e2fsck count from the
+            // group descriptors. One block less per operation in the log.
+            if edited || !fs.journal_running() {
+                let bs = sb.block_size() as u64;
+                let (blk, off) = (
+                    BlockNo(SUPERBLOCK_OFFSET / bs),
+                    (SUPERBLOCK_OFFSET % bs) as usize,
+                );
+                let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
+                live.write_to(raw)?;
+                set_superblock_checksum(raw);
+            }
             new_groups = Some(groups);
             new_sb = Some(live);
         }
