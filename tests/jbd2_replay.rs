@@ -173,9 +173,7 @@ fn needs_recovery(img: &Path) -> bool {
 }
 
 fn copy(img: &Path, name: &str) -> PathBuf {
-    let to = img.with_file_name(name);
-    std::fs::copy(img, &to).unwrap();
-    to
+    common::copy_beside(img, name)
 }
 
 /// Asserts two images are identical but for the fs superblock fields
@@ -520,17 +518,7 @@ fn kernel_view(img: &Path) -> Option<String> {
 /// The view of `img` mounted read-write: the kernel replays its journal
 /// (a read-only loop device cannot be recovered).
 fn kernel_view_rw(img: &Path) -> String {
-    let mnt = tempfile::tempdir().unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "ext4", "-o", "loop"])
-        .arg(img)
-        .arg(mnt.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kernel mount of {}", img.display());
-    let r = std::panic::catch_unwind(|| view_of(mnt.path()));
-    let _ = Command::new("umount").arg(mnt.path()).status();
-    r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+    common::with_kernel_mount_rw(img, view_of)
 }
 
 /// A journal the kernel wrote: the image is copied while mounted, after

@@ -47,9 +47,7 @@ fn create(fs: &Fs, parent: InodeNo, name: &str, data: &[u8]) -> InodeNo {
 }
 
 fn copy(img: &Path, name: &str) -> PathBuf {
-    let to = img.with_file_name(name);
-    std::fs::copy(img, &to).unwrap();
-    to
+    common::copy_beside(img, name)
 }
 
 fn needs_recovery(img: &Path) -> bool {
@@ -66,26 +64,19 @@ fn needs_recovery(img: &Path) -> bool {
 /// The tree the kernel shows (mounted read-write, so that it replays a
 /// journal itself): sorted "path kind size digest" lines.
 fn kernel_tree(img: &Path) -> Vec<String> {
-    let mnt = tempfile::tempdir().unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "ext4", "-o", "loop"])
-        .arg(img)
-        .arg(mnt.path())
-        .status()
-        .unwrap();
-    assert!(ok.success(), "kernel mount of {}", img.display());
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("cd \"$1\" && find . -printf '%p %y %s ' -exec sh -c 'if [ -f \"$1\" ]; then md5sum < \"$1\"; else echo -; fi' _ {} \\; | sort")
-        .arg("sh")
-        .arg(mnt.path())
-        .output()
-        .unwrap();
-    let _ = Command::new("umount").arg(mnt.path()).status();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    common::with_kernel_mount_rw(img, |mnt| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("cd \"$1\" && find . -printf '%p %y %s ' -exec sh -c 'if [ -f \"$1\" ]; then md5sum < \"$1\"; else echo -; fi' _ {} \\; | sort")
+            .arg("sh")
+            .arg(mnt)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    })
 }
 
 /// e2fsck -fy replays (exit 0 or 1), then -fn must be clean.
@@ -112,6 +103,24 @@ fn our_replay(img: &Path) {
     drop(fs);
     assert!(!needs_recovery(img), "replay leaves needs_recovery clear");
     assert_fsck_clean(img);
+}
+
+/// A server crash now (a copy of the live image), then a clean unmount of
+/// the original: the crashed copy and the tree of everything answered.
+fn crash_copy_then_unmount(fs: Fs, img: &Path) -> (PathBuf, Vec<String>) {
+    let crashed = copy(img, "crashed");
+    assert!(needs_recovery(&crashed));
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    assert_fsck_clean(img);
+    (crashed, kernel_tree(img))
+}
+
+/// Our replay of a copy of `crashed` shows `everything`.
+fn assert_our_replay_shows(crashed: &Path, everything: &[String]) {
+    let ours = copy(crashed, "ours");
+    our_replay(&ours);
+    assert_eq!(kernel_tree(&ours), everything);
 }
 
 fn workload(fs: &Fs, rounds: usize) {
@@ -185,13 +194,8 @@ fn after_a_durable_commit_every_replayer_sees_everything() {
     fs.mount_rw().unwrap();
     workload(&fs, 2);
     fs.sync().unwrap();
-    let crashed = copy(&img, "crashed");
-    fs.unmount_clean().unwrap();
-    drop(fs);
-    let everything = kernel_tree(&img);
-    let ours = copy(&crashed, "ours");
-    our_replay(&ours);
-    assert_eq!(kernel_tree(&ours), everything);
+    let (crashed, everything) = crash_copy_then_unmount(fs, &img);
+    assert_our_replay_shows(&crashed, &everything);
     let e2 = copy(&crashed, "e2");
     e2fsck_replay(&e2);
     assert_eq!(kernel_tree(&e2), everything);
@@ -262,11 +266,10 @@ fn wrap_around_and_revoked_blocks_reused_as_data() {
         .filter(|b| dir_blocks.contains(b))
         .count();
     assert!(reused > 0, "the data must land on freed directory blocks");
-    let crashed = copy(&img, "crashed");
     if std::env::var_os("JOURNAL_TEST_LOGDUMP").is_some() {
         let out = Command::new("debugfs")
             .args(["-R", "logdump"])
-            .arg(&crashed)
+            .arg(&img)
             .output()
             .unwrap();
         eprintln!(
@@ -274,12 +277,8 @@ fn wrap_around_and_revoked_blocks_reused_as_data() {
             String::from_utf8_lossy(&out.stdout)
         );
     }
-    fs.unmount_clean().unwrap();
-    drop(fs);
-    let everything = kernel_tree(&img);
-    let ours = copy(&crashed, "ours");
-    our_replay(&ours);
-    assert_eq!(kernel_tree(&ours), everything);
+    let (crashed, everything) = crash_copy_then_unmount(fs, &img);
+    assert_our_replay_shows(&crashed, &everything);
     let e2 = copy(&crashed, "e2");
     e2fsck_replay(&e2);
     assert_eq!(kernel_tree(&e2), kernel_tree(&copy(&crashed, "k")));

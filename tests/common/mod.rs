@@ -115,3 +115,27 @@ pub fn with_kernel_mount<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> Option<T>
         Err(p) => std::panic::resume_unwind(p),
     }
 }
+
+/// Mounts `img` read-write with the kernel's ext4 (so that it replays a
+/// journal itself: a read-only loop device cannot be recovered), runs `f`
+/// on the mountpoint, unmounts. Panics when the mount fails.
+pub fn with_kernel_mount_rw<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> T {
+    let mnt = tempfile::tempdir().unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "ext4", "-o", "loop"])
+        .arg(img)
+        .arg(mnt.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kernel mount of {}", img.display());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(mnt.path())));
+    let _ = Command::new("umount").arg(mnt.path()).status();
+    r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// A copy of `img` named `name` beside it.
+pub fn copy_beside(img: &Path, name: &str) -> PathBuf {
+    let to = img.with_file_name(name);
+    std::fs::copy(img, &to).unwrap();
+    to
+}
