@@ -172,6 +172,22 @@ fn needs_recovery(img: &Path) -> bool {
     le32(&read_sb(img), 0x60) & 0x4 != 0
 }
 
+/// Mounts `img` read-write on a new directory `mnt` with the kernel;
+/// false (and a line saying the test is skipped) when loop mounts fail.
+fn mount_rw_or_skip(img: &Path, mnt: &Path) -> bool {
+    std::fs::create_dir(mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "ext4", "-o", "loop"])
+        .arg(img)
+        .arg(mnt)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("loop mount failed; skipped");
+    }
+    ok
+}
+
 fn copy(img: &Path, name: &str) -> PathBuf {
     common::copy_beside(img, name)
 }
@@ -533,15 +549,7 @@ fn kernel_journal_copied_while_mounted() {
         let dir = tempfile::tempdir().unwrap();
         let img = mkfs(dir.path(), args, "64M");
         let mnt = dir.path().join("mnt");
-        std::fs::create_dir(&mnt).unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "ext4", "-o", "loop"])
-            .arg(&img)
-            .arg(&mnt)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            eprintln!("loop mount failed; skipped");
+        if !mount_rw_or_skip(&img, &mnt) {
             return;
         }
         let dirty = dir.path().join("dirty");
@@ -640,15 +648,7 @@ fn kernel_journal_wrapping_round_the_ring() {
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024", "-J", "size=1"], "32M");
     let mnt = dir.path().join("mnt");
-    std::fs::create_dir(&mnt).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "ext4", "-o", "loop"])
-        .arg(&img)
-        .arg(&mnt)
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("loop mount failed; skipped");
+    if !mount_rw_or_skip(&img, &mnt) {
         return;
     }
     let dirty = dir.path().join("dirty");
