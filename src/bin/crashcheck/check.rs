@@ -254,8 +254,43 @@ fn read_tree(img: &Path, opts: &FsOptions, got: &mut Contents) -> Result<Tree, S
     tree::read(&fs, got)
 }
 
-/// Checks one state, using `a` and `b` as scratch image paths.
-pub fn check(base: &BaseImage, exp: &Expect<'_>, st: &State, a: &Path, b: &Path) -> Vec<Failure> {
+/// The kernel's own replay: `img` mounted read-write (ext4 recovers the
+/// journal at mount), then unmounted.
+fn kernel_replay(img: &Path) -> Result<(), String> {
+    let mnt = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let out = Command::new("mount")
+        .args(["-t", "ext4", "-o", "loop"])
+        .arg(img)
+        .arg(mnt.path())
+        .output()
+        .map_err(|e| format!("mount: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the kernel refused to mount it: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let st = Command::new("umount")
+        .arg(mnt.path())
+        .status()
+        .map_err(|e| format!("umount: {e}"))?;
+    if !st.success() {
+        return Err("umount failed".into());
+    }
+    Ok(())
+}
+
+/// Checks one state, using `a` and `b` as scratch image paths; with
+/// `kernel` (machine crashes only) the kernel's replay of the state must
+/// show the same tree as ours (both see the durable commits only).
+pub fn check(
+    base: &BaseImage,
+    exp: &Expect<'_>,
+    st: &State,
+    a: &Path,
+    b: &Path,
+    kernel: bool,
+) -> Vec<Failure> {
     let events = &exp.run.events;
     let mut fails = Vec::new();
     let mut fail = |check, detail| fails.push(Failure { check, detail });
@@ -271,7 +306,33 @@ pub fn check(base: &BaseImage, exp: &Expect<'_>, st: &State, a: &Path, b: &Path)
         return fails;
     }
     let mut got = Contents::new();
-    match read_tree(a, &replay_options(&st.crash), &mut got) {
+    let ours = read_tree(a, &replay_options(&st.crash), &mut got);
+    if kernel && let (Ok(t), Crash::Machine { .. }) = (&ours, &st.crash) {
+        let k = a.with_extension("kernel.img");
+        let seen = base
+            .write_state(&k, events, st)
+            .map_err(|e| format!("{}: {e}", k.display()))
+            .and_then(|()| kernel_replay(&k))
+            .and_then(|()| read_tree(&k, &FsOptions::default(), &mut Contents::new()));
+        match seen {
+            Ok(kt) if &kt == t => {}
+            Ok(kt) => {
+                let path = t
+                    .keys()
+                    .chain(kt.keys())
+                    .find(|p| t.get(*p) != kt.get(*p))
+                    .cloned()
+                    .unwrap_or_default();
+                fail(
+                    "kernel-tree",
+                    format!("the kernel's replay differs from ours at {path:?}"),
+                );
+            }
+            Err(e) => fail("kernel-replay", e),
+        }
+        let _ = std::fs::remove_file(&k);
+    }
+    match ours {
         Ok(t) => {
             if let Err(d) = exp.matches(&t, &got, lo_ours, hi) {
                 fail("replay-tree", d);

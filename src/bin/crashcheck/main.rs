@@ -122,6 +122,10 @@ struct Args {
     /// Image size for mkfs.
     #[arg(long, default_value = "32M")]
     size: String,
+    /// Machine-crash states per workload and variant that the kernel's
+    /// ext4 also replays (a loop mount): its tree must equal ours.
+    #[arg(long, default_value_t = 6)]
+    kernel: usize,
 }
 
 fn main() -> ExitCode {
@@ -231,7 +235,14 @@ fn one(args: &Args, w: Workload, v: &Variant) -> Result<usize, String> {
     let plan_seed = args.seed ^ tag << 32;
     let plan = states::plan(&run.events, budget, plan_seed);
 
-    let results = check_all(&base, &exp, &plan, dir.path(), args.jobs.max(1));
+    let results = check_all(
+        &base,
+        &exp,
+        &plan,
+        dir.path(),
+        args.jobs.max(1),
+        args.kernel,
+    );
 
     let secs = started.elapsed().as_secs_f64();
     let process = plan.iter().filter(|s| s.crash == Crash::Process).count();
@@ -292,7 +303,19 @@ fn check_all(
     plan: &[states::State],
     dir: &Path,
     jobs: usize,
+    kernel: usize,
 ) -> Vec<Vec<Failure>> {
+    // The machine-crash states the kernel replays too, spread evenly.
+    let machine: Vec<usize> = plan
+        .iter()
+        .enumerate()
+        .filter(|(_, st)| matches!(st.crash, states::Crash::Machine { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let by_kernel: std::collections::HashSet<usize> = (0..kernel.min(machine.len()))
+        .map(|k| machine[k * machine.len() / kernel.min(machine.len())])
+        .collect();
+    let by_kernel = &by_kernel;
     let next = AtomicUsize::new(0);
     let results: Vec<parking_lot::Mutex<Vec<Failure>>> =
         plan.iter().map(|_| Default::default()).collect();
@@ -308,7 +331,7 @@ fn check_all(
                     // A panic on a damaged image is a finding, not the end
                     // of the run.
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        check::check(base, exp, st, &a, &b)
+                        check::check(base, exp, st, &a, &b, by_kernel.contains(&i))
                     }));
                     *results[i].lock() = r.unwrap_or_else(|p| {
                         let msg = p
