@@ -36,8 +36,6 @@ use crate::jbd2::pending::{build_bridge, build_pending};
 use crate::jbd2::superblock::JSB_SIZE;
 use crate::jbd2::{JournalSuperblock, feature};
 
-/// The journal inode.
-pub const JOURNAL_INO: InodeNo = InodeNo(8);
 /// Dirty blocks that force a durable commit (bounds memory: 64 MiB at 4K).
 const MAX_DIRTY: usize = 16384;
 /// The default `commit=` interval.
@@ -128,6 +126,7 @@ impl Journal {
     pub(crate) fn load(fs: &Fs, boot_id: [u8; 16]) -> Result<Journal> {
         let sb = fs.superblock();
         if sb.journal_inum == 0 || sb.has_incompat(incompat::JOURNAL_DEV) {
+            // An external journal device: refused before we get here.
             return Err(FsError::Unsupported);
         }
         let bs = sb.block_size() as u64;
@@ -295,8 +294,10 @@ impl Fs {
             .filter(|b| st.journaled.contains_key(b))
             .collect();
         let n = j.blocks_needed(blocks.len(), revokes.len());
+        // journal_make_room ran under the same commit lock: only a
+        // transaction larger than its estimate could end up here.
         if st.used + n >= j.ring() {
-            return Err(FsError::Unsupported);
+            return Err(FsError::TooBig);
         }
         let mut out: Vec<Vec<u8>> = Vec::with_capacity(n as usize);
         let start = st.head;
