@@ -228,6 +228,21 @@ impl Journal {
         Ok(())
     }
 
+    /// Points the journal superblock at the log's oldest transaction
+    /// (`start` 0: the log is empty) and writes it, unless it already says
+    /// so. No flush.
+    fn set_log_start(&self, fs: &Fs, st: &mut State, start: u32, sequence: u32) -> Result<()> {
+        if st.jsb.start == start && st.jsb.sequence == sequence {
+            return Ok(());
+        }
+        let mut jsb = st.jsb.clone();
+        jsb.start = start;
+        jsb.sequence = sequence;
+        self.write_jsb(fs, &jsb)?;
+        st.jsb = jsb;
+        Ok(())
+    }
+
     /// The most log blocks a transaction with `blocks` logged blocks and
     /// `revokes` revoke records can take.
     fn blocks_needed(&self, blocks: usize, revokes: usize) -> u32 {
@@ -392,13 +407,7 @@ impl Fs {
             }
             None => (st.head, st.next_tid),
         };
-        if st.jsb.start != tail || st.jsb.sequence != tail_tid {
-            let mut jsb = st.jsb.clone();
-            jsb.start = tail;
-            jsb.sequence = tail_tid;
-            j.write_jsb(self, &jsb)?;
-            st.jsb = jsb;
-        }
+        j.set_log_start(self, &mut st, tail, tail_tid)?;
         self.image.sync()?;
         st.tail = tail;
         st.used = (st.head + j.ring() - tail) % j.ring();
@@ -519,12 +528,9 @@ impl Fs {
         self.journal_durable()?;
         self.journal_durable()?;
         let mut st = j.st.lock();
-        let mut jsb = st.jsb.clone();
-        jsb.start = 0;
-        jsb.sequence = st.next_tid;
-        j.write_jsb(self, &jsb)?;
+        let next = st.next_tid;
+        j.set_log_start(self, &mut st, 0, next)?;
         self.image.sync()?;
-        st.jsb = jsb;
         st.running = false;
         Ok(())
     }

@@ -94,6 +94,23 @@ pub struct FsOptions {
     pub io_log: Option<std::sync::Arc<iolog::IoLog>>,
 }
 
+impl FsOptions {
+    /// The boot the journal code assumes: `boot_id`, else this machine's.
+    fn boot(&self) -> std::io::Result<[u8; 16]> {
+        match self.boot_id {
+            Some(b) => Ok(b),
+            None => crate::jbd2::pending::current_boot_id(),
+        }
+    }
+}
+
+/// Sets the superblock's free block and inode counts to the sums over the
+/// group descriptors.
+fn set_free_counts(sb: &mut Superblock, groups: &[GroupDesc]) {
+    sb.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+    sb.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
+}
+
 /// Statistics for statfs, computed as the kernel's ext4 does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsStats {
@@ -173,11 +190,9 @@ impl Fs {
                 })?;
             let image = Image::new(file, true).map_err(io_err)?;
             let fs = Self::from_image(image, &p, &replay_opts, true)?;
+            // Without a boot id nothing past a pending marker is trusted.
             let rec = fs
-                .replay_journal(
-                    opts.boot_id
-                        .or_else(|| crate::jbd2::pending::current_boot_id().ok()),
-                )
+                .replay_journal(opts.boot().ok())
                 .map_err(|e| OpenError::Journal {
                     path: p.clone(),
                     why: e.to_string(),
@@ -330,22 +345,12 @@ impl Fs {
         fs.overhead = fs.compute_overhead();
         // As the kernel at mount: the free counts come from the group
         // descriptors (the superblock's are a summary written lazily).
-        {
-            let groups = fs.groups.read();
-            let live = fs.live_sb.get_mut();
-            live.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
-            live.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
-        }
+        set_free_counts(fs.live_sb.get_mut(), &fs.groups.read());
         if opts.writable && !replaying && fs.sb.has_compat(compat::HAS_JOURNAL) {
-            let boot = match opts.boot_id {
-                Some(b) => b,
-                None => {
-                    crate::jbd2::pending::current_boot_id().map_err(|source| OpenError::Io {
-                        path: p.to_string(),
-                        source,
-                    })?
-                }
-            };
+            let boot = opts.boot().map_err(|source| OpenError::Io {
+                path: p.to_string(),
+                source,
+            })?;
             fs.journal =
                 Some(
                     journal::Journal::load(&fs, boot).map_err(|e| OpenError::Journal {
@@ -437,6 +442,16 @@ impl Fs {
     /// Whether the image is open for writing.
     pub fn writable(&self) -> bool {
         self.image.writable()
+    }
+
+    /// The block holding the primary superblock, and the superblock's
+    /// offset in it.
+    pub(crate) fn superblock_location(&self) -> (BlockNo, usize) {
+        let bs = self.block_size() as u64;
+        (
+            BlockNo(SUPERBLOCK_OFFSET / bs),
+            (SUPERBLOCK_OFFSET % bs) as usize,
+        )
     }
 
     /// The parsed superblock.

@@ -13,7 +13,7 @@ use crate::ext4::superblock::{
     ErrorRecord, STATE_ERROR, STATE_VALID, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock,
     incompat, set_superblock_checksum,
 };
-use crate::ext4::{BlockNo, FormatError, InodeNo};
+use crate::ext4::{FormatError, InodeNo};
 
 /// Seconds since the epoch, for the superblock's time fields.
 fn unix_now() -> u64 {
@@ -90,9 +90,7 @@ impl Fs {
         let _commit = self.commit_lock.lock();
         let mut live = self.live_sb.lock();
         edit(&mut live);
-        let bs = self.block_size() as u64;
-        let blk = BlockNo(SUPERBLOCK_OFFSET / bs);
-        let off = (SUPERBLOCK_OFFSET % bs) as usize;
+        let (blk, off) = self.superblock_location();
         let mut block = self.block(blk)?.to_vec();
         let raw = &mut block[off..off + SUPERBLOCK_SIZE];
         live.write_to(raw)?;

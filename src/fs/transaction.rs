@@ -24,9 +24,7 @@ use super::{Fs, FsError, Result, error};
 use crate::ext4::bitmap::{block_bitmap_checksum, inode_bitmap_checksum};
 use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use crate::ext4::inode::{Inode, set_inode_checksum};
-use crate::ext4::superblock::{
-    SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
-};
+use crate::ext4::superblock::{SUPERBLOCK_SIZE, Superblock, set_superblock_checksum};
 use crate::ext4::{BlockNo, InodeNo};
 
 /// Counter changes for one block group.
@@ -229,18 +227,23 @@ impl<'a> Transaction<'a> {
         let _commit = fs.commit_lock.lock();
         // Room in the journal first: a durable commit made for room takes
         // group locks itself. The estimate bounds what is logged below.
-        let freed_count: usize = self
+        let freed: Vec<(u32, u32)> = self
             .block_bits
-            .values()
-            .map(|c| c.iter().filter(|(_, set)| !*set).count())
-            .sum();
+            .iter()
+            .flat_map(|(g, changes)| {
+                changes
+                    .iter()
+                    .filter(|(_, set)| !*set)
+                    .map(move |(bit, _)| (*g, *bit))
+            })
+            .collect();
         let estimate = self.owned.len()
             + self.inodes.len()
             + 2 * self.block_bits.len()
             + 2 * self.inode_bits.len()
             + self.groups.len()
             + 1;
-        fs.journal_make_room(estimate, freed_count)?;
+        fs.journal_make_room(estimate, freed.len())?;
         // The group locks of every bitmap this commit changes, ascending:
         // allocators read a bitmap and its checksum (in the descriptor)
         // under that lock, and must never see the new bitmap with the old
@@ -324,19 +327,14 @@ impl<'a> Transaction<'a> {
             for edit in self.sb_edits.drain(..) {
                 edit(&mut live);
             }
-            live.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
-            live.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
+            super::set_free_counts(&mut live, &groups);
             // With the journal running the superblock's free counts are a
             // summary, as in the kernel: kept current in memory and logged
             // with the superblock's own changes (and written at unmount),
             // not with every allocation; mount and e2fsck count from the
             // group descriptors. One block less per operation in the log.
             if edited || !fs.journal_running() {
-                let bs = sb.block_size() as u64;
-                let (blk, off) = (
-                    BlockNo(SUPERBLOCK_OFFSET / bs),
-                    (SUPERBLOCK_OFFSET % bs) as usize,
-                );
+                let (blk, off) = fs.superblock_location();
                 let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
                 live.write_to(raw)?;
                 set_superblock_checksum(raw);
@@ -353,16 +351,6 @@ impl<'a> Transaction<'a> {
             ));
         }
         let all: Vec<(u64, Vec<u8>)> = owned.into_iter().chain(shared).collect();
-        let freed: Vec<(u32, u32)> = self
-            .block_bits
-            .iter()
-            .flat_map(|(g, changes)| {
-                changes
-                    .iter()
-                    .filter(|(_, set)| !*set)
-                    .map(move |(bit, _)| (*g, *bit))
-            })
-            .collect();
         let freed_blocks: Vec<u64> = freed
             .iter()
             .map(|&(g, bit)| sb.group_first_block(g).0 + bit as u64)
