@@ -168,10 +168,6 @@ fn replay_debugfs(img: &Path) {
     );
 }
 
-fn needs_recovery(img: &Path) -> bool {
-    le32(&read_sb(img), 0x60) & 0x4 != 0
-}
-
 /// Mounts `img` read-write on a new directory `mnt` with the kernel;
 /// false (and a line saying the test is skipped) when loop mounts fail.
 fn mount_rw_or_skip(img: &Path, mnt: &Path) -> bool {
@@ -326,7 +322,7 @@ fn debugfs_image(
 ) -> (PathBuf, Vec<u64>, String) {
     let img = mkfs(dir, mkfs_args, "16M");
     let blocks = write_debugfs_journal(dir, &img, jo, revokes);
-    assert!(needs_recovery(&img));
+    assert!(common::needs_recovery(&img));
     let dump = Command::new("dumpe2fs")
         .arg("-h")
         .arg(&img)
@@ -587,7 +583,10 @@ fn kernel_journal_copied_while_mounted() {
 /// Replays a copy of a mounted image four ways (ours, debugfs, e2fsck -fy,
 /// the kernel at mount) and checks they agree; returns the tree's view.
 fn check_dirty_copy(dirty: &Path) -> String {
-    assert!(needs_recovery(dirty), "the copy should need recovery");
+    assert!(
+        common::needs_recovery(dirty),
+        "the copy should need recovery"
+    );
     let ours = copy(dirty, "ours");
     let theirs = copy(dirty, "theirs");
     let fsck = copy(dirty, "fsck");

@@ -139,3 +139,14 @@ pub fn copy_beside(img: &Path, name: &str) -> PathBuf {
     std::fs::copy(img, &to).unwrap();
     to
 }
+
+/// Whether `img`'s superblock has needs_recovery (incompat 0x4).
+pub fn needs_recovery(img: &Path) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut b = [0u8; 4];
+    std::fs::File::open(img)
+        .unwrap()
+        .read_exact_at(&mut b, 1024 + 0x60)
+        .unwrap();
+    u32::from_le_bytes(b) & 0x4 != 0
+}
