@@ -7,8 +7,12 @@
 //!   directories, xattrs); no FUSE types.
 //! - [`fuse`]: the kernel protocol transport and the request adapter that
 //!   maps FUSE requests onto [`fs`].
+//! - [`recovery`] (beside `fuse`): the state kept across a crash of the
+//!   server, the fd store, and adopting a live connection.
 
+pub mod crashpoint;
 pub mod ext4;
 pub mod fs;
 pub mod fuse;
 pub mod jbd2;
+pub mod recovery;

@@ -9,10 +9,16 @@ use std::time::Duration;
 
 use clap::Parser;
 use fuse4fs::fs::{Fs, FsOptions};
+use fuse4fs::fuse::Negotiated;
 use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::init::InitConfig;
 use fuse4fs::fuse::mount::{self, MountOptions};
+use fuse4fs::fuse::notify::NotifyError;
 use fuse4fs::fuse::session::Session;
+use fuse4fs::recovery::{
+    self, fdstore, state::StateFile, state::StaticInfo, tracker::Folded, tracker::Tracker,
+};
+use std::time::Instant;
 
 pub use options::Options;
 
@@ -39,6 +45,11 @@ struct Args {
     /// Debug logging (implies -f).
     #[arg(short = 'd')]
     debug: bool,
+    /// Take over a live mount whose server died: adopt the /dev/fuse fd
+    /// and state kept in the fd store (LISTEN_FDS); no new mount. Implied
+    /// when stored fds are handed over.
+    #[arg(long)]
+    recover: bool,
     /// The filesystem image (a file or block device).
     image: PathBuf,
     /// Where to mount it.
@@ -58,14 +69,36 @@ pub enum CliError {
     Session(#[from] fuse4fs::fuse::session::SessionError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("recovery: {0}")]
+    Recover(#[from] fuse4fs::recovery::RecoverError),
+    #[error("recovery: {0}")]
+    State(#[from] fuse4fs::recovery::state::StateError),
 }
 
 /// Parses the command line and serves until unmounted.
 pub fn run() -> Result<(), CliError> {
     let args = Args::parse();
-    let opts = Options::parse(&args.options)?;
-    let foreground = args.foreground || args.debug;
     init_logging(args.debug);
+    // SAFETY: no other thread exists yet.
+    let stored = unsafe { fdstore::take() }
+        .map_err(|e| CliError::Usage(format!("taking the stored fds: {e}")))?;
+    match stored {
+        Some(stored) => recover(&args, stored),
+        None if args.recover => Err(CliError::Usage(
+            "--recover: no stored /dev/fuse fd to adopt (LISTEN_FDS is not set); \
+             recovery runs under systemd or fuse4fs --supervise"
+                .into(),
+        )),
+        None => mount_and_serve(&args),
+    }
+}
+
+/// A fresh mount.
+fn mount_and_serve(args: &Args) -> Result<(), CliError> {
+    let opts = Options::parse(&args.options)?;
+    // Under a service manager the server is the service's main process.
+    let managed = fdstore::managed();
+    let foreground = args.foreground || args.debug || managed;
 
     let mountpoint = check_mountpoint(&args.mountpoint)?;
     let image = args.image.clone();
@@ -76,17 +109,8 @@ pub fn run() -> Result<(), CliError> {
         )));
     }
     let _lock = daemon::lock_image(&image, opts.ro)?;
-    let fs = Fs::open(
-        &image,
-        &FsOptions {
-            writable: !opts.ro,
-            norecovery: opts.norecovery,
-            ..Default::default()
-        },
-    )?;
+    let fs = open_fs(&image, &opts)?;
     if !opts.ro {
-        fs.set_error_policy(opts.errors);
-        fs.set_commit_interval(std::time::Duration::from_secs(opts.commit_secs));
         let freed = fs
             .mount_rw()
             .map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
@@ -119,22 +143,108 @@ pub fn run() -> Result<(), CliError> {
     };
     init.posix_acl = opts.acl;
     let adapter = Arc::new(Ext4Adapter::new(fs, ttl).with_acl(opts.acl));
-    if adapter.fs().journaled() {
-        fuse4fs::fs::journal::spawn_commit_timer(Arc::downgrade(&adapter), Ext4Adapter::fs);
-    }
-    let session = match Session::new(fd, adapter.clone(), &init) {
+    let mut session = match Session::new(fd, adapter.clone(), &init) {
         Ok(s) => s,
         Err(e) => {
             let _ = mount::unmount(&mountpoint);
             return Err(e.into());
         }
     };
+    if managed {
+        let handed = hand_over(args, &adapter, &mut session, &image, &mountpoint);
+        if let Err(e) = handed {
+            let _ = mount::unmount(&mountpoint);
+            return Err(e);
+        }
+    }
     daemon::unmount_on_signal(mountpoint.clone());
     if let Some(ready) = ready {
         ready.signal();
     }
+    serve(&adapter, &session, &opts, &image, &mountpoint, managed)
+}
+
+/// Opens the image as the options ask (the journal is replayed).
+fn open_fs(image: &std::path::Path, opts: &Options) -> Result<Fs, CliError> {
+    let fs = Fs::open(
+        image,
+        &FsOptions {
+            writable: !opts.ro,
+            norecovery: opts.norecovery,
+            ..Default::default()
+        },
+    )?;
+    if !opts.ro {
+        fs.set_error_policy(opts.errors);
+        fs.set_commit_interval(std::time::Duration::from_secs(opts.commit_secs));
+    }
+    Ok(fs)
+}
+
+/// Tracks requests into `tracker` and ties transactions to them.
+fn track(adapter: &Ext4Adapter, session: &mut Session<Ext4Adapter>, tracker: &Arc<Tracker>) {
+    session.set_hook(tracker.clone());
+    let weak = Arc::downgrade(tracker);
+    adapter
+        .fs()
+        .set_commit_observer(Some(Arc::new(move |tid: Option<u32>| {
+            if let Some(t) = weak.upgrade() {
+                t.on_commit(tid);
+            }
+        })));
+}
+
+/// A new mount under a service manager: the state memfd, tracking, and
+/// both fds into the fd store.
+fn hand_over(
+    args: &Args,
+    adapter: &Ext4Adapter,
+    session: &mut Session<Ext4Adapter>,
+    image: &std::path::Path,
+    mountpoint: &std::path::Path,
+) -> Result<(), CliError> {
+    let (abs, dev, ino) = recovery::image_identity(image)?;
+    let info = StaticInfo {
+        negotiated: session.negotiated().to_bytes(),
+        image: abs,
+        image_dev: dev,
+        image_ino: ino,
+        uuid: adapter.fs().superblock().uuid,
+        mountpoint: mountpoint.to_path_buf(),
+        options: args.options.clone(),
+    };
+    let tracker = Arc::new(Tracker::new(StateFile::create(&info)?, Folded::default())?);
+    track(adapter, session, &tracker);
+    let store = |name, fd| {
+        fdstore::store(name, fd).map_err(|e| CliError::Usage(format!("storing the {name} fd: {e}")))
+    };
+    store(fdstore::FUSE_FD, session.fd())?;
+    store(fdstore::STATE_FD, tracker.state().fd())?;
+    // The tracker lives as long as the session holds it.
+    Ok(())
+}
+
+/// Serves until unmounted, then leaves the image clean and, under a
+/// service manager, empties the fd store.
+fn serve(
+    adapter: &Arc<Ext4Adapter>,
+    session: &Session<Ext4Adapter>,
+    opts: &Options,
+    image: &std::path::Path,
+    mountpoint: &std::path::Path,
+    managed: bool,
+) -> Result<(), CliError> {
+    if adapter.fs().journaled() {
+        fuse4fs::fs::journal::spawn_commit_timer(Arc::downgrade(adapter), Ext4Adapter::fs);
+    }
+    if managed {
+        let _ = fdstore::ready(&format!("serving {}", mountpoint.display()));
+    }
     tracing::info!("serving {} on {}", image.display(), mountpoint.display());
     let served = session.run(WORKERS);
+    if managed {
+        let _ = fdstore::stopping();
+    }
     if !opts.ro {
         // Every file is closed once the kernel lets go of the mount.
         adapter
@@ -142,8 +252,88 @@ pub fn run() -> Result<(), CliError> {
             .unmount_clean()
             .map_err(|e| CliError::Usage(format!("{}: marking clean: {e}", image.display())))?;
     }
+    if managed {
+        // Nothing left to recover.
+        let _ = fdstore::unstore(fdstore::FUSE_FD);
+        let _ = fdstore::unstore(fdstore::STATE_FD);
+    }
     served?;
     Ok(())
+}
+
+/// Serves a live connection whose server died (the fds come from the fd
+/// store): no mount, no INIT.
+fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
+    let t0 = Instant::now();
+    let (state, info, records) = StateFile::adopt(stored.state)?;
+    recovery::check_identity(&info, &args.image, &args.mountpoint)?;
+    if args.options != info.options {
+        tracing::warn!(
+            "recovering with the mount's options {:?}, not {:?}",
+            info.options,
+            args.options
+        );
+    }
+    let opts = Options::parse(&info.options)?;
+    let image = info.image.clone();
+    let mountpoint = info.mountpoint.clone();
+    let negotiated = Negotiated::from_bytes(&info.negotiated)
+        .map_err(|e| CliError::Usage(format!("stored INIT parameters: {e}")))?;
+    let _lock = daemon::lock_image(&image, opts.ro)?;
+    let incarnation = state.bump_incarnation();
+    let fs = open_fs(&image, &opts)?;
+    recovery::check_uuid(&info, &fs)?;
+    let mut folded = Folded::fold(&records);
+    let (done, maybe, undone) = folded.resolve_commits(fs.committed_before(), incarnation);
+    // Orphans the kernel holds open stay; the others go.
+    fs.restore_opens(recovery::opens_by_inode(&folded.opens));
+    if !opts.ro {
+        let freed = fs
+            .mount_rw()
+            .map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
+        if freed > 0 {
+            tracing::info!("freed {freed} orphaned inode(s) no one holds open");
+        }
+    }
+    if !fs.journaled() && !opts.ro {
+        tracing::warn!(
+            "{}: no journal: an update the crash cut short is not repaired",
+            image.display()
+        );
+    }
+    let ttl = if opts.ro { RO_TTL } else { RW_TTL };
+    let adapter = Arc::new(Ext4Adapter::new(fs, ttl).with_acl(opts.acl));
+    let lookups = folded.lookups.clone();
+    let known = folded.known_requests();
+    let tracker = Arc::new(Tracker::new(state, folded)?);
+    let mut session = Session::resume(stored.fuse, adapter.clone(), negotiated);
+    track(&adapter, &mut session, &tracker);
+    let notifier = session.notifier();
+    let stale = recovery::revalidate(adapter.fs(), &lookups, &notifier);
+    match notifier.inc_epoch() {
+        Ok(()) | Err(NotifyError::Unsupported) => {}
+        Err(e) => tracing::warn!("dentry epoch: {e}"),
+    }
+    match notifier.resend() {
+        Ok(()) => {}
+        Err(NotifyError::Unsupported) => tracing::warn!(
+            "this kernel cannot resend requests (FUSE_NOTIFY_RESEND, Linux 6.9): \
+             callers the dead server left waiting stay blocked"
+        ),
+        Err(e) => return Err(CliError::Usage(format!("asking for a resend: {e}"))),
+    }
+    tracing::info!(
+        "recovered {} on {} (server #{incarnation}) in {:.1} ms: {} node ids held by the \
+         kernel ({stale} stale), {} open, {known} answers kept, {done} requests found \
+         committed, {maybe} maybe, {undone} to run again",
+        image.display(),
+        mountpoint.display(),
+        t0.elapsed().as_secs_f64() * 1e3,
+        lookups.len(),
+        tracker.counts().1,
+    );
+    daemon::unmount_on_signal(mountpoint.clone());
+    serve(&adapter, &session, &opts, &image, &mountpoint, true)
 }
 
 fn init_logging(debug: bool) {

@@ -176,6 +176,12 @@ impl Journal {
         })
     }
 
+    /// The id the log's first transaction had at load (the log was
+    /// empty: every earlier one is committed).
+    pub(crate) fn first_tid(&self) -> u32 {
+        self.st.lock().jsb.sequence
+    }
+
     fn ring(&self) -> u32 {
         self.maxlen - self.first
     }
@@ -348,7 +354,14 @@ impl Fs {
         }
         let now = super::create::now();
         out.push(build_commit(&layout, tid, now.sec.max(0) as u64, now.nsec));
-        j.write_log(self, start, &out)?;
+        self.observe_commit(Some(tid));
+        // Two writes, so that a test can crash between them (a torn
+        // transaction: no commit block, never replayed).
+        let half = out.len() / 2;
+        j.write_log(self, start, &out[..half])?;
+        crate::crashpoint::hit("mid-log");
+        j.write_log(self, j.advance(start, half as u32), &out[half..])?;
+        crate::crashpoint::hit("after-commit");
         st.head = j.advance(start, out.len() as u32);
         st.used += out.len() as u32;
         st.next_tid = tid.wrapping_add(1);
@@ -428,7 +441,12 @@ impl Fs {
         let dirty = self.cache.dirty_blocks();
         let bs = self.sb.block_size() as u64;
         let mut i = 0;
+        let mut crash_at = dirty.len() / 2;
         while i < dirty.len() {
+            if i >= crash_at {
+                crate::crashpoint::hit("mid-checkpoint");
+                crash_at = usize::MAX;
+            }
             let mut e = i + 1;
             while e < dirty.len() && dirty[e].0 == dirty[e - 1].0 + 1 && e - i < 256 {
                 e += 1;

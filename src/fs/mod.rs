@@ -123,6 +123,9 @@ pub struct FsStats {
     pub name_max: u32,
 }
 
+/// See [`Fs::set_commit_observer`].
+pub type CommitObserver = std::sync::Arc<dyn Fn(Option<u32>) + Send + Sync>;
+
 /// An open ext4 filesystem.
 pub struct Fs {
     image: Image,
@@ -161,6 +164,9 @@ pub struct Fs {
     journal: Option<journal::Journal>,
     /// The replay done at open.
     replayed: Option<crate::jbd2::recovery::Recovery>,
+    /// Told of every transaction just before it is written (see
+    /// [`Fs::set_commit_observer`]).
+    commit_observer: parking_lot::RwLock<Option<CommitObserver>>,
     csum_seed: u32,
     overhead: u64,
 }
@@ -216,6 +222,32 @@ impl Fs {
         let mut fs = Self::from_image(image, &p, opts, false)?;
         fs.replayed = replayed;
         Ok(fs)
+    }
+
+    /// Every transaction id before this one is committed: those the replay
+    /// at open found whole, and the ones before them. None without a
+    /// journal. A transaction that was being written when the previous
+    /// server died has this id or a later one.
+    pub fn committed_before(&self) -> Option<u32> {
+        match (&self.replayed, &self.journal) {
+            (Some(rec), _) => Some(rec.end_tid),
+            (None, Some(j)) => Some(j.first_tid()),
+            (None, None) => None,
+        }
+    }
+
+    /// Installs `observer`, called with the id of every transaction just
+    /// before its first block is written to the log (None: an unjournaled
+    /// filesystem writing in place), on the committing thread, under the
+    /// commit lock. Recovery uses it to tie requests to transactions.
+    pub fn set_commit_observer(&self, observer: Option<CommitObserver>) {
+        *self.commit_observer.write() = observer;
+    }
+
+    pub(crate) fn observe_commit(&self, tid: Option<u32>) {
+        if let Some(o) = &*self.commit_observer.read() {
+            o(tid);
+        }
     }
 
     /// What the journal replay at open found and did, if there was one.
@@ -308,6 +340,7 @@ impl Fs {
             commit_lock: parking_lot::Mutex::new(()),
             journal: None,
             replayed: None,
+            commit_observer: parking_lot::RwLock::new(None),
             publish: parking_lot::RwLock::new(()),
             live_sb: parking_lot::Mutex::new(sb.clone()),
             inode_locks: locks::InodeLocks::default(),

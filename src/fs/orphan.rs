@@ -149,23 +149,32 @@ impl Fs {
         Ok(out)
     }
 
-    /// At a read-write mount: frees every orphan a crash left (nothing is
-    /// open yet). Returns how many were freed.
+    /// At a read-write mount: frees every orphan a crash left, except
+    /// those still open (a recovering server restores the open counts of
+    /// the files the kernel holds first: they stay until their release).
+    /// Returns how many were freed.
     pub fn cleanup_orphans(&self) -> Result<usize> {
         let mut freed = 0;
         let sb = self.superblock();
         let _o = self.orphan_lock.lock();
+        let mut pred: Option<InodeNo> = None;
+        let mut cur = self.live_sb.lock().last_orphan;
         for _ in 0..=sb.inodes_count {
-            let head = self.live_sb.lock().last_orphan;
-            if head == 0 {
+            if cur == 0 {
                 return Ok(freed);
             }
-            if head < sb.first_ino || head > sb.inodes_count {
-                return Err(error::corrupt("orphan list", format!("bad inode {head}")));
+            if cur < sb.first_ino || cur > sb.inodes_count {
+                return Err(error::corrupt("orphan list", format!("bad inode {cur}")));
             }
-            let mut inode = self.inode(InodeNo(head))?;
+            let mut inode = self.inode(InodeNo(cur))?;
+            let next = inode.dtime;
+            if inode.links_count == 0 && self.is_open(inode.ino) {
+                pred = Some(inode.ino);
+                cur = next;
+                continue;
+            }
             let mut tx = self.begin()?;
-            self.orphan_remove(&mut tx, &mut inode, None)?;
+            self.orphan_remove(&mut tx, &mut inode, pred)?;
             if inode.links_count == 0 {
                 self.free_inode_and_blocks(&mut tx, &mut inode)?;
                 freed += 1;
@@ -177,8 +186,21 @@ impl Fs {
             }
             tx.put_inode(inode);
             tx.commit()?;
+            cur = next;
         }
         Err(error::corrupt("orphan list", "longer than the inode count"))
+    }
+
+    /// Restores open counts a previous server of this mount recorded (the
+    /// kernel still holds those files open), before [`Fs::mount_rw`] so
+    /// that their orphans survive.
+    pub fn restore_opens(&self, opens: impl IntoIterator<Item = (InodeNo, u32)>) {
+        let mut c = self.opens.counts.lock();
+        for (ino, n) in opens {
+            if n > 0 {
+                *c.entry(ino.0).or_default() += n;
+            }
+        }
     }
 
     /// Releases everything `inode` holds and frees it: blocks (not for

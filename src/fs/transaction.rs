@@ -370,6 +370,7 @@ impl<'a> Transaction<'a> {
                 fs.journal_note_freed(g, bit);
             }
         } else {
+            fs.observe_commit(None);
             for (b, bytes) in all {
                 fs.image.write_all_at(b * bs, &bytes)?;
                 fs.cache.put(BlockNo(b), Arc::from(bytes));

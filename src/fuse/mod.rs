@@ -8,6 +8,7 @@
 //! - [`reply`]: encoding replies and converting [`ops`] types;
 //! - [`dirent`]: READDIR / READDIRPLUS record packing (a [`ops::DirSink`]);
 //! - [`session`]: INIT, worker threads and opcode dispatch;
+//! - [`resend`]: answers for requests resent after a server restart;
 //! - [`notify`]: unsolicited notifications ([`notify::Notifier`]);
 //! - [`mount`]: mount(2) / fusermount3 and unmount.
 //!
@@ -45,6 +46,7 @@ pub mod notify;
 pub mod ops;
 pub mod reply;
 pub mod request;
+pub mod resend;
 pub mod session;
 
 pub use init::{InitConfig, Negotiated};

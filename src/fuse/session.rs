@@ -19,6 +19,7 @@ use super::notify::Notifier;
 use super::ops::{Errno, FuseOps, SetAttr, TimeOrNow, Timespec};
 use super::reply::{self, Response};
 use super::request::Request;
+use super::resend::{Prior, RequestHook, applied_answer, settle_maybe};
 
 /// Errors that end a session.
 #[derive(Debug, Error)]
@@ -42,6 +43,7 @@ pub struct Session<F: FuseOps + ?Sized> {
     channel: Arc<Channel>,
     ops: Arc<F>,
     negotiated: Negotiated,
+    hook: Option<Arc<dyn RequestHook>>,
 }
 
 impl<F: FuseOps + ?Sized> Session<F> {
@@ -81,6 +83,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
                         channel,
                         ops,
                         negotiated,
+                        hook: None,
                     });
                 }
                 Ok(InitOutcome::Retry { reply, reply_len }) => {
@@ -106,7 +109,13 @@ impl<F: FuseOps + ?Sized> Session<F> {
             channel: Arc::new(Channel::new(fd)),
             ops,
             negotiated,
+            hook: None,
         }
+    }
+
+    /// Has `hook` watch every request (set before [`Session::run`]).
+    pub fn set_hook(&mut self, hook: Arc<dyn RequestHook>) {
+        self.hook = Some(hook);
     }
 
     /// The parameters in effect (persist them with [`Negotiated::to_bytes`]).
@@ -182,19 +191,50 @@ impl<F: FuseOps + ?Sized> Session<F> {
                 nodeid = req.header.nodeid,
                 "request"
             );
+            crate::crashpoint::set_request(abi::opcode::name(op));
+            crate::crashpoint::hit("after-read");
+            let msg = &buf[..n];
+            let prior = match &self.hook {
+                Some(h) => h.before(msg),
+                None => Prior::Execute,
+            };
             let ops = &*self.ops;
-            let response = catch_unwind(AssertUnwindSafe(|| dispatch(ops, req, &self.negotiated)))
-                .unwrap_or_else(|_| {
-                    error!(unique, op = abi::opcode::name(op), "handler panicked");
-                    Some(Err(Errno::EIO))
-                });
+            let execute = |req: Request<'_>| {
+                catch_unwind(AssertUnwindSafe(|| dispatch(ops, req, &self.negotiated)))
+                    .unwrap_or_else(|_| {
+                        error!(unique, op = abi::opcode::name(op), "handler panicked");
+                        Some(Err(Errno::EIO))
+                    })
+            };
+            let replayed = matches!(prior, Prior::Reply(_));
+            let response = match prior {
+                Prior::Reply(r) => {
+                    debug!(unique, "answered from the record of its first execution");
+                    Some(r)
+                }
+                Prior::Applied => {
+                    debug!(unique, "already applied; answer rebuilt");
+                    applied_answer(ops, msg, &self.negotiated).or_else(|| execute(req))
+                }
+                Prior::Maybe => settle_maybe(ops, msg, &self.negotiated, execute(req)),
+                Prior::Execute => execute(req),
+            };
+            if let Some(h) = &self.hook {
+                if !replayed {
+                    h.after(msg, response.as_ref());
+                }
+            }
             if let Some(response) = response {
                 if let Err(e) = &response {
                     debug!(unique, errno = e.0, "reply error");
                 }
+                crate::crashpoint::hit("before-reply");
                 if self.reply_failed(reply::send(&self.channel, unique, &response)) {
                     return Ok(());
                 }
+            }
+            if let Some(h) = &self.hook {
+                h.sent(msg);
             }
         }
     }
