@@ -340,6 +340,15 @@ impl Launch {
                     // dup2 leaves the new fd without close-on-exec.
                     libc::dup2(fd, 3 + i as RawFd);
                 }
+                // Only the stored fds pass: not what the holder inherited
+                // (such as the pipe its waiting parent reads, which must
+                // close when the holder dies).
+                libc::syscall(
+                    libc::SYS_close_range,
+                    3 + n as libc::c_uint,
+                    libc::c_uint::MAX,
+                    0,
+                );
                 if let Some(slot) = pid_slot {
                     write_decimal(libc::getpid() as u32, slot);
                 }
