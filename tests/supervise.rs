@@ -152,6 +152,19 @@ fn process_gone(pid: i32) -> bool {
     }
 }
 
+/// Kills a holder left running by a failed test (its fake server dies
+/// with it).
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if !process_gone(self.0) {
+            // SAFETY: signalling a holder this test started.
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+}
+
 const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
@@ -261,6 +274,7 @@ fn background_holder_returns_once_ready_and_stops_on_sigterm() {
     let runs = s.runs();
     assert_eq!(runs.len(), 1);
     let holder = runs[0].num("ppid") as i32;
+    let _guard = KillOnDrop(holder);
     let sock = PathBuf::from(runs[0].get("notify").unwrap());
     let mode = std::fs::metadata(sock.parent().unwrap()).unwrap().mode();
     assert_eq!(mode & 0o777, 0o700);
@@ -281,10 +295,21 @@ fn foreground_holder_forwards_sigterm_and_exits_as_the_server() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let _guard = KillOnDrop(child.id() as i32);
     wait_for("READY", LIMIT, || s.path().join("ready").exists());
     // SAFETY: signalling our child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            panic!("holder still running {LIMIT:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     assert!(
         status.success(),
         "{status:?} (signal {:?})",
