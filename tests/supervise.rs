@@ -318,3 +318,37 @@ fn foreground_holder_forwards_sigterm_and_exits_as_the_server() {
     assert!(s.path().join("term").exists());
     assert_eq!(s.runs().len(), 1);
 }
+
+#[test]
+fn sigterm_waits_until_the_restarted_server_is_ready() {
+    let s = Scratch::new();
+    let mut child = s
+        .holder("recover", true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnDrop(child.id() as i32);
+    wait_for("the restart", LIMIT, || {
+        s.path().join("recovering").exists()
+    });
+    // SAFETY: signalling our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "holder still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        status.success(),
+        "{status:?}: the recovering server was killed"
+    );
+    assert!(s.path().join("term").exists());
+    assert_eq!(s.runs().len(), 2);
+}

@@ -116,6 +116,21 @@ elif mode == "aborted":
     notify("FDSTORE=1\nFDNAME=fuse\nFDPOLL=0\n", [w])
     notify("READY=1\n")
     crash()
+elif mode == "recover":
+    # The restarted server is slow to recover and dies of a SIGTERM that
+    # arrives before it is ready (the holder must hold it back).
+    if n == 1:
+        store()
+        notify("READY=1\n")
+        crash()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+    open(f"{d}/recovering", "w").close()
+    time.sleep(0.5)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+    notify("READY=1\n")
+    signal.sigwait([signal.SIGTERM])
+    open(f"{d}/term", "w").close()
+    unmount()
 elif mode == "serve":
     # Slow to get ready; serves until SIGTERM, then unmounts cleanly.
     store()
