@@ -2,6 +2,7 @@
 
 mod daemon;
 mod options;
+mod supervise;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +51,10 @@ struct Args {
     /// when stored fds are handed over.
     #[arg(long)]
     recover: bool,
+    /// Run the server under a holder process that keeps its FUSE
+    /// connection and restarts it after a crash (for hosts without systemd).
+    #[arg(long)]
+    supervise: bool,
     /// The filesystem image (a file or block device).
     image: PathBuf,
     /// Where to mount it.
@@ -78,6 +83,9 @@ pub enum CliError {
 /// Parses the command line and serves until unmounted.
 pub fn run() -> Result<(), CliError> {
     let args = Args::parse();
+    if args.supervise {
+        return supervise::run(&args.options, args.foreground, args.debug);
+    }
     init_logging(args.debug);
     // SAFETY: no other thread exists yet.
     let stored = unsafe { fdstore::take() }
