@@ -39,8 +39,9 @@ stdout gets stable lines only:
 stderr gets the details: seed, op counts, every error, every kill with
 its recovery time, and "recovery after SIGKILL: median X ms, p99 Y ms,
 max Z ms over N kills".  --json FILE writes the same as a JSON object
-(ops, kills, recovery_ms, errors, mismatches, final).  Exit status 0 when
-there was no error and no mismatch, 1 otherwise, 2 for bad usage.
+(ops, kills sent, kill_list and recovery_ms of the answered ones, errors,
+mismatches, final).  Exit status 0 when there was no error, no mismatch
+and no final problem, 1 otherwise, 2 for bad usage.
 
 Deterministic from --seed as far as threads allow: each worker's choice
 of operations, names and contents comes from its own generator.
@@ -606,7 +607,8 @@ class Killer(threading.Thread):
         self.report = report
         self.rng = random.Random("%d/killer" % args.seed)
         self.last_pid = None
-        self.kills = []         # {"t", "pid", "ms"}
+        self.sent = 0           # SIGKILLs sent
+        self.kills = []         # {"t", "pid", "ms"}: kills answered
         self.current = None
 
     def server_pid(self):
@@ -654,6 +656,7 @@ class Killer(threading.Thread):
                 self.current = None
                 continue
             self.last_pid = pid
+            self.sent += 1
             try:
                 os.stat(probe)
                 self.report.error("killer", "probe", probe,
@@ -663,7 +666,7 @@ class Killer(threading.Thread):
                 ms = (t1 - t0) * 1000
                 self.kills.append({"t": self.report.now(), "pid": pid, "ms": round(ms, 3)})
                 log("kill %d: pid %d, first request served after %.1f ms"
-                    % (len(self.kills), pid, ms))
+                    % (self.sent, pid, ms))
             except OSError as e:
                 self.report.error("killer", "probe", os.path.basename(probe), e)
             self.current = None
@@ -750,7 +753,8 @@ def main():
         problems.append("not run: the workload hung")
 
     kills = killer.kills if killer else []
-    if killer and not kills and not hung:
+    sent = killer.sent if killer else 0
+    if killer and not sent and not hung:
         report.error("killer", "kill", "", RuntimeError("no kill done in %g s" % args.seconds))
     times = sorted(k["ms"] for k in kills)
 
@@ -759,7 +763,7 @@ def main():
     log("ops total %d in %.1f s" % (sum(v for k, v in report.ops.items() if k != "kill"),
                                      args.seconds))
     if killer:
-        log("kills %d" % len(kills))
+        log("kills %d, %d answered" % (sent, len(kills)))
         if times:
             log("recovery after SIGKILL: median %.1f ms, p99 %.1f ms, max %.1f ms over %d kills"
                 % (percentile(times, 0.5), percentile(times, 0.99), times[-1], len(times)))
@@ -769,7 +773,7 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"seed": args.seed, "seconds": args.seconds, "workers": args.workers,
-                       "ops": report.ops, "kills": len(kills), "kill_list": kills,
+                       "ops": report.ops, "kills": sent, "kill_list": kills,
                        "recovery_ms": [k["ms"] for k in kills],
                        "errors": report.errors, "mismatches": report.mismatches,
                        "final": problems}, f, indent=1)
