@@ -51,6 +51,7 @@ import errno
 import json
 import os
 import random
+import shutil
 import signal
 import stat
 import subprocess
@@ -204,7 +205,7 @@ class Worker(threading.Thread):
         return self.rng.choice(sorted(self.files)) if self.files else None
 
     def begin(self, op, path):
-        self.current = (op, path, time.monotonic())
+        self.current = (op, path or ".", time.monotonic())
         self.report.count(op)
 
     # ---------------------------------------------------------- model sync
@@ -544,7 +545,6 @@ class Worker(threading.Thread):
     def setup(self):
         self.begin("setup", "")
         if os.path.lexists(self.root):
-            import shutil
             shutil.rmtree(self.root)
         os.mkdir(self.root, 0o755)
         self.modes[""] = 0o755
@@ -552,9 +552,11 @@ class Worker(threading.Thread):
 
     def recover(self):
         """After an error or mismatch: take what the filesystem shows."""
-        self.current = ("resync", "", time.monotonic())
+        self.current = ("resync", ".", time.monotonic())
         try:
             self.resync()
+            if self.orphan is not None:
+                self.orphan[1] = read_all(self.orphan[0], len(self.orphan[1]))
         except OSError as e:
             self.report.error(self.who, "resync", getattr(e, "filename", "") or "", e)
             self.dead = True
