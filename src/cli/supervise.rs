@@ -25,7 +25,7 @@ use super::CliError;
 use super::daemon::{self, Ready};
 
 /// Test hook: when set, the holder runs this program as the server instead
-/// of its own binary (`/proc/self/exe`), with the same arguments.
+/// of its own binary (the path `/proc/self/exe` names at start), with the same arguments.
 pub const EXEC_ENV: &str = "FUSE4FS_SUPERVISE_EXEC";
 
 /// Delay before restarting a server that died before it was ready; it
@@ -242,7 +242,11 @@ struct Launch {
 
 impl Launch {
     fn new(args: Vec<OsString>) -> Result<Launch, CliError> {
-        let exe = std::env::var_os(EXEC_ENV).unwrap_or_else(|| "/proc/self/exe".into());
+        // The binary's path, not /proc/self/exe: exec'd through that
+        // magic link the server would be called "exe" in ps and pgrep.
+        let exe = std::env::var_os(EXEC_ENV)
+            .or_else(|| std::env::current_exe().ok().map(Into::into))
+            .unwrap_or_else(|| "/proc/self/exe".into());
         let argv = args
             .iter()
             .map(|a| cstring(a.as_bytes()))
