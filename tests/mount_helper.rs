@@ -151,11 +151,12 @@ fn systemd_way_writes_the_environment_and_starts_the_unit() {
     assert_eq!(
         out,
         format!(
-            "/run/fuse4fs/{inst}.env:\n\
+            "/run/fuse4fs{}.env:\n\
              FUSE4FS_IMAGE=\"{img_q}\"\n\
              FUSE4FS_MOUNTPOINT=\"{}\"\n\
              FUSE4FS_OPTIONS=\"acl,fsname=a\\\\b\"\n\
              'systemctl' 'start' 'fuse4fs@{inst}.service'\n",
+            mnt.display(),
             mnt.display()
         )
     );
