@@ -219,10 +219,10 @@ impl<F: FuseOps + ?Sized> Session<F> {
                 Prior::Maybe => settle_maybe(ops, msg, &self.negotiated, execute(req)),
                 Prior::Execute => execute(req),
             };
-            if let Some(h) = &self.hook {
-                if !replayed {
-                    h.after(msg, response.as_ref());
-                }
+            if let Some(h) = &self.hook
+                && !replayed
+            {
+                h.after(msg, response.as_ref());
             }
             if let Some(response) = response {
                 if let Err(e) = &response {

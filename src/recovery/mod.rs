@@ -28,7 +28,7 @@ use thiserror::Error;
 
 use crate::ext4::InodeNo;
 use crate::fs::Fs;
-use crate::fuse::adapter::node_inode;
+use crate::fuse::adapter::{node_id, node_inode};
 use crate::fuse::notify::{Notifier, NotifyError};
 
 /// Why a recovery cannot go on.
@@ -117,18 +117,17 @@ pub fn opens_by_inode(opens: &HashMap<u64, u64>) -> Vec<(InodeNo, u32)> {
 /// on, as it would anyway); returns how many. Cached dentries are left to
 /// the epoch bump, which makes each revalidate on its next use.
 pub fn revalidate(fs: &Fs, lookups: &HashMap<u64, u64>, notifier: &Notifier) -> usize {
-    let mut stale = 0;
-    let _view = fs.read_view();
-    for &nodeid in lookups.keys() {
-        let (ino, generation) = node_inode(nodeid);
-        if fs.live_inode(ino, generation).is_ok() {
-            continue;
-        }
-        stale += 1;
+    let nodes: Vec<_> = lookups.keys().map(|&n| node_inode(n)).collect();
+    let stale = {
+        let _view = fs.read_view();
+        fs.stale_among(&nodes)
+    };
+    for &(ino, generation) in &stale {
+        let nodeid = node_id(ino, generation.unwrap_or_default());
         match notifier.inval_inode(nodeid, 0, 0) {
             Ok(()) | Err(NotifyError::NotFound) => {}
             Err(e) => tracing::warn!("invalidating node {nodeid:#x}: {e}"),
         }
     }
-    stale
+    stale.len()
 }

@@ -158,6 +158,9 @@ pub enum Record {
         incarnation: u32,
         certain: bool,
     },
+    /// Request `unique`'s transactions never committed: its `Commit`
+    /// records are void (their ids will be used again).
+    Drop { unique: u64 },
 }
 
 mod kind {
@@ -168,6 +171,7 @@ mod kind {
     pub const COMMIT: u8 = 5;
     pub const REPLY: u8 = 6;
     pub const APPLIED: u8 = 7;
+    pub const DROP: u8 = 8;
 }
 
 impl Record {
@@ -226,6 +230,10 @@ impl Record {
                 p.extend_from_slice(&incarnation.to_le_bytes());
                 p.extend_from_slice(&u32::from(*certain).to_le_bytes());
                 kind::APPLIED
+            }
+            Record::Drop { unique } => {
+                p.extend_from_slice(&unique.to_le_bytes());
+                kind::DROP
             }
         };
         out.extend_from_slice(&(k as u64 | (p.len() as u64) << 8).to_le_bytes());
@@ -287,6 +295,9 @@ impl Record {
                     unique: u64_at(&mut p)?,
                     incarnation: u32_at(&mut p)?,
                     certain: u32_at(&mut p)? != 0,
+                },
+                kind::DROP => Record::Drop {
+                    unique: u64_at(&mut p)?,
                 },
                 _ => return Err(StateError::Damaged("unknown record kind")),
             };
@@ -520,6 +531,7 @@ mod tests {
                 incarnation: 1,
                 certain: true,
             },
+            Record::Drop { unique: 48 },
         ]
     }
 

@@ -65,6 +65,8 @@ pub struct Folded {
     pub opens: HashMap<u64, u64>,
     prior: HashMap<u64, PriorEntry>,
     commits: HashMap<u64, Vec<Option<u32>>>,
+    /// What [`Folded::resolve_commits`] decided, to be recorded.
+    resolutions: Vec<Record>,
 }
 
 impl Folded {
@@ -98,11 +100,15 @@ impl Folded {
                     },
                 );
             }
+            Record::Drop { unique } => {
+                self.commits.remove(unique);
+            }
             Record::Applied {
                 unique,
                 incarnation,
                 certain,
             } => {
+                self.commits.remove(unique);
                 self.prior.insert(
                     *unique,
                     PriorEntry {
@@ -117,7 +123,9 @@ impl Folded {
     /// Settles every request that wrote a transaction without recording
     /// its answer: done if one of its transactions is below
     /// `committed_before` (None: no journal, so maybe done), else it never
-    /// happened. Returns (done, maybe, not done).
+    /// happened. The verdicts are recorded by [`Tracker::new`] before
+    /// anything new is logged: transaction ids are reused after a torn
+    /// one. Returns (done, maybe, not done).
     pub fn resolve_commits(
         &mut self,
         committed_before: Option<u32>,
@@ -125,25 +133,37 @@ impl Folded {
     ) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for (unique, tids) in std::mem::take(&mut self.commits) {
-            let known = match committed_before {
+            let certain = match committed_before {
                 Some(cb) => {
                     if tids
                         .iter()
                         .any(|t| t.is_some_and(|t| !crate::jbd2::tid_geq(t, cb)))
                     {
                         counts.0 += 1;
-                        Known::Applied { certain: true }
+                        true
                     } else {
                         counts.2 += 1;
+                        self.resolutions.push(Record::Drop { unique });
                         continue;
                     }
                 }
                 None => {
                     counts.1 += 1;
-                    Known::Applied { certain: false }
+                    false
                 }
             };
-            self.prior.insert(unique, PriorEntry { incarnation, known });
+            self.resolutions.push(Record::Applied {
+                unique,
+                incarnation,
+                certain,
+            });
+            self.prior.insert(
+                unique,
+                PriorEntry {
+                    incarnation,
+                    known: Known::Applied { certain },
+                },
+            );
         }
         counts
     }
@@ -184,11 +204,15 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Tracks into `state` starting from `folded` (empty for a new mount;
-    /// resolved with [`Folded::resolve_commits`] for a recovery), and
-    /// writes it as the snapshot.
-    pub fn new(state: StateFile, folded: Folded) -> Result<Tracker, StateError> {
-        let t = Tracker {
+    /// Tracks into `state` starting from `folded`: empty for a new mount;
+    /// for a recovery, what the state's records add up to, settled with
+    /// [`Folded::resolve_commits`] (the verdicts are appended; the records
+    /// stay as they are until the next compaction).
+    pub fn new(state: StateFile, mut folded: Folded) -> Result<Tracker, StateError> {
+        let resolutions = std::mem::take(&mut folded.resolutions);
+        state.append(&resolutions)?;
+        let snapshot_len = state.len();
+        Ok(Tracker {
             incarnation: state.incarnation(),
             state,
             started: Instant::now(),
@@ -196,14 +220,10 @@ impl Tracker {
                 folded,
                 pending: HashMap::new(),
                 inflight: HashMap::new(),
-                snapshot_len: 0,
+                snapshot_len,
                 broken: false,
             }),
-        };
-        let mut m = t.mirror.lock();
-        t.compact(&mut m)?;
-        drop(m);
-        Ok(t)
+        })
     }
 
     /// The state file (to store it).
@@ -234,10 +254,10 @@ impl Tracker {
         };
         match r {
             Ok(()) => {
-                if self.state.len() > COMPACT_MIN.max(2 * m.snapshot_len) {
-                    if let Err(e) = self.compact(m) {
-                        self.fail(m, e);
-                    }
+                if self.state.len() > COMPACT_MIN.max(2 * m.snapshot_len)
+                    && let Err(e) = self.compact(m)
+                {
+                    self.fail(m, e);
                 }
             }
             Err(e) => self.fail(m, e),
@@ -350,14 +370,10 @@ fn deltas(h: &FuseInHeader, msg: &[u8], response: Option<&Response>, out: &mut V
                 out.push(Record::Open { nodeid, n: 1 });
             }
         }
-        FUSE_OPEN | FUSE_OPENDIR => {
-            if ok.is_some() {
-                out.push(Record::Open {
-                    nodeid: h.nodeid,
-                    n: 1,
-                });
-            }
-        }
+        FUSE_OPEN | FUSE_OPENDIR if ok.is_some() => out.push(Record::Open {
+            nodeid: h.nodeid,
+            n: 1,
+        }),
         // The adapter releases whatever the answer.
         FUSE_RELEASE | FUSE_RELEASEDIR => out.push(Record::Release { nodeid: h.nodeid }),
         FUSE_READDIRPLUS => {
