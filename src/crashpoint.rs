@@ -13,7 +13,9 @@
 //! a transaction's log blocks written), `after-commit` (a transaction's
 //! commit block written, the operation not answered), `before-reply` (the
 //! answer computed and recorded, not sent), `mid-checkpoint` (half of a
-//! checkpoint's in-place writes done).
+//! checkpoint's in-place writes done), `after-replay` (a recovering
+//! server replayed the journal and recorded its verdicts, the log is not
+//! yet emptied).
 
 /// Names the request this thread serves (its opcode name), for matching.
 pub fn set_request(op: &'static str) {

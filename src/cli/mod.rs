@@ -117,7 +117,7 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
         )));
     }
     let _lock = daemon::lock_image(&image, opts.ro)?;
-    let fs = open_fs(&image, &opts)?;
+    let fs = open_fs(&image, &opts, &|_| Ok(()))?;
     if !opts.ro {
         let freed = fs
             .mount_rw()
@@ -172,15 +172,21 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
     serve(&adapter, &session, &opts, &image, &mountpoint, managed)
 }
 
-/// Opens the image as the options ask (the journal is replayed).
-fn open_fs(image: &std::path::Path, opts: &Options) -> Result<Fs, CliError> {
-    let fs = Fs::open(
+/// Opens the image as the options ask (the journal is replayed; `replayed`
+/// is told what the replay found before the log is emptied).
+fn open_fs(
+    image: &std::path::Path,
+    opts: &Options,
+    replayed: &fuse4fs::fs::ReplayHook<'_>,
+) -> Result<Fs, CliError> {
+    let fs = Fs::open_with_replay_hook(
         image,
         &FsOptions {
             writable: !opts.ro,
             norecovery: opts.norecovery,
             ..Default::default()
         },
+        replayed,
     )?;
     if !opts.ro {
         fs.set_error_policy(opts.errors);
@@ -290,11 +296,24 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     let _lock = daemon::lock_image(&image, opts.ro)?;
     let incarnation = state.bump_incarnation();
     let t_state = t0.elapsed();
-    let fs = open_fs(&image, &opts)?;
+    let folded = parking_lot::Mutex::new(Folded::fold(&records));
+    let settled = parking_lot::Mutex::new(None);
+    // Interrupted requests are settled against the replay while the log
+    // still holds it (see Folded::resolve_commits).
+    let fs = open_fs(&image, &opts, &|rec| {
+        let mut f = folded.lock();
+        *settled.lock() = Some(f.resolve_commits(Some(rec.end_tid), incarnation));
+        state
+            .append(&f.take_resolutions())
+            .map_err(std::io::Error::other)
+    })?;
     let t_open = t0.elapsed();
     recovery::check_uuid(&info, &fs)?;
-    let mut folded = Folded::fold(&records);
-    let (done, maybe, undone) = folded.resolve_commits(fs.committed_before(), incarnation);
+    let mut folded = folded.into_inner();
+    let (done, maybe, undone) = match settled.into_inner() {
+        Some(counts) => counts,
+        None => folded.resolve_commits(None, incarnation),
+    };
     // Orphans the kernel holds open stay; the others go.
     fs.restore_opens(recovery::opens_by_inode(&folded.opens));
     if !opts.ro {

@@ -176,12 +176,6 @@ impl Journal {
         })
     }
 
-    /// The id the log's first transaction had at load (the log was
-    /// empty: every earlier one is committed).
-    pub(crate) fn first_tid(&self) -> u32 {
-        self.st.lock().jsb.sequence
-    }
-
     fn ring(&self) -> u32 {
         self.maxlen - self.first
     }

@@ -40,6 +40,7 @@ mod extent_path;
 mod extent_shift;
 mod htree;
 mod replay;
+pub use replay::ReplayHook;
 
 use std::fs::File;
 use std::path::Path;
@@ -175,6 +176,19 @@ impl Fs {
     /// Opens an image read-only, checking the superblock, the features and
     /// every group descriptor.
     pub fn open(path: &Path, opts: &FsOptions) -> std::result::Result<Fs, OpenError> {
+        Self::open_with_replay_hook(path, opts, &|_| Ok(()))
+    }
+
+    /// [`Fs::open`], telling `hook` what a journal replay found while
+    /// the log still holds it: whatever the hook records is in place before
+    /// the journal forgets which transactions were whole (a recovering
+    /// server settles its interrupted requests there). An error from the
+    /// hook fails the open and leaves the log to be replayed again.
+    pub fn open_with_replay_hook(
+        path: &Path,
+        opts: &FsOptions,
+        hook: &replay::ReplayHook<'_>,
+    ) -> std::result::Result<Fs, OpenError> {
         let p = path.display().to_string();
         let io_err = |source| OpenError::Io {
             path: p.clone(),
@@ -197,12 +211,12 @@ impl Fs {
             let image = Image::new(file, true).map_err(io_err)?;
             let fs = Self::from_image(image, &p, &replay_opts, true)?;
             // Without a boot id nothing past a pending marker is trusted.
-            let rec = fs
-                .replay_journal(opts.boot().ok())
-                .map_err(|e| OpenError::Journal {
-                    path: p.clone(),
-                    why: e.to_string(),
-                })?;
+            let rec =
+                fs.replay_journal(opts.boot().ok(), hook)
+                    .map_err(|e| OpenError::Journal {
+                        path: p.clone(),
+                        why: e.to_string(),
+                    })?;
             tracing::info!("{p}: {}", replay::describe(&rec));
             if let Some(line) = &rec.checksum_stop {
                 tracing::warn!("{p}: journal: {line}");
@@ -222,18 +236,6 @@ impl Fs {
         let mut fs = Self::from_image(image, &p, opts, false)?;
         fs.replayed = replayed;
         Ok(fs)
-    }
-
-    /// Every transaction id before this one is committed: those the replay
-    /// at open found whole, and the ones before them. None without a
-    /// journal. A transaction that was being written when the previous
-    /// server died has this id or a later one.
-    pub fn committed_before(&self) -> Option<u32> {
-        match (&self.replayed, &self.journal) {
-            (Some(rec), _) => Some(rec.end_tid),
-            (None, Some(j)) => Some(j.first_tid()),
-            (None, None) => None,
-        }
     }
 
     /// Installs `observer`, called with the id of every transaction just

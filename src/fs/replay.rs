@@ -57,8 +57,14 @@ impl JournalDev for ImageJournal<'_> {
 
 impl Fs {
     /// Replays the journal of a filesystem opened for it (writable, before
-    /// any other use), then marks the log empty and clears needs_recovery.
-    pub(crate) fn replay_journal(&self, boot_id: Option<[u8; 16]>) -> Result<Recovery> {
+    /// any other use), tells `replayed` what it found while the log still
+    /// holds it (an error stops here: the next open replays again), then
+    /// marks the log empty and clears needs_recovery.
+    pub(crate) fn replay_journal(
+        &self,
+        boot_id: Option<[u8; 16]>,
+        replayed: &ReplayHook<'_>,
+    ) -> Result<Recovery> {
         let (extents, _) = journal_extents(self)?;
         let dev = ImageJournal {
             image: &self.image,
@@ -78,6 +84,8 @@ impl Fs {
         }
         let rec = recover(&dev, &jsb, &RecoverOptions { boot_id })
             .map_err(|e| error::corrupt("journal", e.to_string()))?;
+        replayed(&rec)?;
+        crate::crashpoint::hit("after-replay");
         // The log is empty from here on: restart it past every id seen.
         let mut clean = jsb.clone();
         clean.start = 0;
@@ -99,6 +107,10 @@ impl Fs {
         Ok(rec)
     }
 }
+
+/// Told what a replay found before the log is emptied (see
+/// [`Fs::open_with_replay_hook`]).
+pub type ReplayHook<'a> = dyn Fn(&Recovery) -> std::io::Result<()> + 'a;
 
 /// One line for the log about a replay.
 pub fn describe(rec: &Recovery) -> String {

@@ -121,19 +121,23 @@ impl Folded {
     }
 
     /// Settles every request that wrote a transaction without recording
-    /// its answer: done if one of its transactions is below
-    /// `committed_before` (None: no journal, so maybe done), else it never
-    /// happened. The verdicts are recorded by [`Tracker::new`] before
-    /// anything new is logged: transaction ids are reused after a torn
-    /// one. Returns (done, maybe, not done).
+    /// its answer. `replay_end`: the first transaction id the journal
+    /// replay did not find whole; a request with a transaction below it is
+    /// done, one without never happened. None (no journal, or the log was
+    /// already empty so a previous recovery settled everything it could):
+    /// maybe done. Called while the log still holds the replayed
+    /// transactions, and the verdicts must be recorded
+    /// ([`Folded::take_resolutions`]) before the log is emptied:
+    /// transaction ids are reused after a torn one. Returns (done, maybe,
+    /// not done).
     pub fn resolve_commits(
         &mut self,
-        committed_before: Option<u32>,
+        replay_end: Option<u32>,
         incarnation: u32,
     ) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for (unique, tids) in std::mem::take(&mut self.commits) {
-            let certain = match committed_before {
+            let certain = match replay_end {
                 Some(cb) => {
                     if tids
                         .iter()
@@ -166,6 +170,12 @@ impl Folded {
             );
         }
         counts
+    }
+
+    /// The verdicts of [`Folded::resolve_commits`], to be appended to the
+    /// state.
+    pub fn take_resolutions(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.resolutions)
     }
 
     /// Requests whose first execution is known (answers for resends).
