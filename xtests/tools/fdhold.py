@@ -30,7 +30,7 @@ def ename(e):
 
 def main():
     for line in sys.stdin:
-        w = line.split(None, 3)
+        w = line.rstrip("\n").split(None, 3)
         if not w:
             continue
         try:
