@@ -294,7 +294,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     let mut folded = Folded::fold(&records);
     let (done, maybe, undone) = folded.resolve_commits(fs.committed_before(), incarnation);
     // Orphans the kernel holds open stay; the others go.
-    fs.restore_opens(recovery::opens_by_inode(&folded.opens));
+    fs.restore_opens(recovery::opens_by_inode(&fs, &folded.opens));
     if !opts.ro {
         let freed = fs
             .mount_rw()
