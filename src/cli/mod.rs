@@ -315,7 +315,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         None => folded.resolve_commits(None, incarnation),
     };
     // Orphans the kernel holds open stay; the others go.
-    fs.restore_opens(recovery::opens_by_inode(&folded.opens));
+    fs.restore_opens(recovery::opens_by_inode(&fs, &folded.opens));
     if !opts.ro {
         let freed = fs
             .mount_rw()

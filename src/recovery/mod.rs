@@ -103,13 +103,41 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Open counts by inode, from the counts by node id.
-pub fn opens_by_inode(opens: &HashMap<u64, u64>) -> Vec<(InodeNo, u32)> {
+/// Open counts by inode, from the counts by node id, for the node ids
+/// whose inode is still the one the kernel opened. A node id whose inode
+/// was freed, or freed and reused (another generation), while no server
+/// ran is stale: its count must neither keep a freed inode alive (its
+/// descriptors would read and write an inode the bitmap calls free) nor
+/// pin the inode's new owner. The kernel learns of it in [`revalidate`].
+pub fn opens_by_inode(fs: &Fs, opens: &HashMap<u64, u64>) -> Vec<(InodeNo, u32)> {
     let mut by: HashMap<InodeNo, u32> = HashMap::new();
     for (&nodeid, &n) in opens {
-        *by.entry(node_inode(nodeid).0).or_default() += n.min(u32::MAX as u64) as u32;
+        let (ino, generation) = node_inode(nodeid);
+        if !held_inode_lives(fs, ino, generation) {
+            tracing::info!("open node {nodeid:#x}: inode freed or reused while no server ran");
+            continue;
+        }
+        *by.entry(ino).or_default() += n.min(u32::MAX as u64) as u32;
     }
     by.into_iter().collect()
+}
+
+/// Whether an inode held open is still the one opened: alive with the
+/// same generation, or (an unlinked file held open) without links, with
+/// the same generation, on the orphan list.
+fn held_inode_lives(fs: &Fs, ino: InodeNo, generation: Option<crate::ext4::Generation>) -> bool {
+    if fs.live_inode(ino, generation).is_ok() {
+        return true;
+    }
+    if !fs.slot_initialised(ino) {
+        return false;
+    }
+    match fs.inode(ino) {
+        Ok(inode) if inode.links_count == 0 && generation.is_none_or(|g| g == inode.generation) => {
+            matches!(fs.orphan_place(ino), Ok(Some(_)))
+        }
+        _ => false,
+    }
 }
 
 /// Tells the kernel to drop every node id it holds whose inode was freed
