@@ -119,12 +119,7 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
     let _lock = daemon::lock_image(&image, opts.ro)?;
     let fs = open_fs(&image, &opts, &|_| Ok(()))?;
     if !opts.ro {
-        let freed = fs
-            .mount_rw()
-            .map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
-        if freed > 0 {
-            tracing::info!("freed {freed} orphaned inode(s) left by a crash");
-        }
+        mount_rw(&fs, &image)?;
     }
 
     let mount_opts = MountOptions {
@@ -193,6 +188,18 @@ fn open_fs(
         fs.set_commit_interval(std::time::Duration::from_secs(opts.commit_secs));
     }
     Ok(fs)
+}
+
+/// Starts read-write service (the journal; orphans nobody holds open are
+/// freed).
+fn mount_rw(fs: &Fs, image: &std::path::Path) -> Result<(), CliError> {
+    let freed = fs
+        .mount_rw()
+        .map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
+    if freed > 0 {
+        tracing::info!("freed {freed} orphaned inode(s) nobody holds open");
+    }
+    Ok(())
 }
 
 /// Tracks requests into `tracker` and ties transactions to them.
@@ -317,12 +324,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     // Orphans the kernel holds open stay; the others go.
     fs.restore_opens(recovery::opens_by_inode(&fs, &folded.opens));
     if !opts.ro {
-        let freed = fs
-            .mount_rw()
-            .map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
-        if freed > 0 {
-            tracing::info!("freed {freed} orphaned inode(s) no one holds open");
-        }
+        mount_rw(&fs, &image)?;
     }
     if !fs.journaled() && !opts.ro {
         tracing::warn!(
