@@ -248,10 +248,17 @@ impl<'a> Transaction<'a> {
         // allocators read a bitmap and its checksum (in the descriptor)
         // under that lock, and must never see the new bitmap with the old
         // descriptor.
-        let mut group_locks: BTreeMap<u32, _> = self
+        // Inode bitmaps too: the inode allocator checks a bitmap against
+        // its descriptor checksum under the same lock.
+        let bitmap_groups: BTreeSet<u32> = self
             .block_bits
             .keys()
-            .map(|&g| (g, fs.alloc_state[g as usize].lock()))
+            .chain(self.inode_bits.keys())
+            .copied()
+            .collect();
+        let mut group_locks: BTreeMap<u32, _> = bitmap_groups
+            .into_iter()
+            .map(|g| (g, fs.alloc_state[g as usize].lock()))
             .collect();
         let mut shared: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
 
