@@ -239,8 +239,9 @@ fn hand_over(
     let store = |name, fd| {
         fdstore::store(name, fd).map_err(|e| CliError::Usage(format!("storing the {name} fd: {e}")))
     };
-    store(fdstore::FUSE_FD, session.fd())?;
+    // The state first: a fuse fd stored alone cannot be recovered from.
     store(fdstore::STATE_FD, tracker.state().fd())?;
+    store(fdstore::FUSE_FD, session.fd())?;
     // The tracker lives as long as the session holds it.
     Ok(())
 }
@@ -355,15 +356,22 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         ),
         Err(e) => return Err(CliError::Usage(format!("asking for a resend: {e}"))),
     }
+    tracker.serving();
+    if !stale.is_empty() {
+        let n = notifier.clone();
+        let stale = stale.clone();
+        std::thread::spawn(move || recovery::drop_stale_data(&stale, &n));
+    }
     tracing::info!(
         "recovered {} on {} (server #{incarnation}) in {:.1} ms: {} node ids held by the \
-         kernel ({stale} stale), {} open, {known} answers kept, {done} requests found \
+         kernel ({} stale), {} open, {known} answers kept, {done} requests found \
          committed, {maybe} maybe, {undone} to run again (state read {:.1} ms, image \
          opened {:.1}, snapshot {:.1}, revalidated {:.1})",
         image.display(),
         mountpoint.display(),
         t0.elapsed().as_secs_f64() * 1e3,
         lookups.len(),
+        stale.len(),
         tracker.counts().1,
         ms(t_state),
         ms(t_open),

@@ -352,9 +352,16 @@ impl Fs {
         // Two writes, so that a test can crash between them (a torn
         // transaction: no commit block, never replayed).
         let half = out.len() / 2;
-        j.write_log(self, start, &out[..half])?;
-        crate::crashpoint::hit("mid-log");
-        j.write_log(self, j.advance(start, half as u32), &out[half..])?;
+        let written = j.write_log(self, start, &out[..half]).and_then(|()| {
+            crate::crashpoint::hit("mid-log");
+            j.write_log(self, j.advance(start, half as u32), &out[half..])
+        });
+        if let Err(e) = written {
+            // The id was announced to the observer: never give it to
+            // another transaction.
+            st.next_tid = tid.wrapping_add(1);
+            return Err(e);
+        }
         crate::crashpoint::hit("after-commit");
         st.head = j.advance(start, out.len() as u32);
         st.used += out.len() as u32;

@@ -65,6 +65,22 @@ pub fn is_non_idempotent(opcode: u32) -> bool {
     )
 }
 
+/// Operations that change the filesystem but give the same answer when run
+/// twice in a row. They are tracked all the same: between the two runs
+/// other requests may have used the first one's effect (a write after a
+/// truncate, or after a write to the same range, would be undone).
+pub fn is_repeatable_change(opcode: u32) -> bool {
+    matches!(
+        opcode,
+        FUSE_SETATTR
+            | FUSE_WRITE
+            | FUSE_FALLOCATE
+            | FUSE_OPEN
+            | FUSE_COPY_FILE_RANGE
+            | FUSE_COPY_FILE_RANGE_64
+    )
+}
+
 /// The answer of a request whose effect is on disk, or None when it must
 /// simply be executed again (it is idempotent, or its result cannot be
 /// rebuilt: tmpfile makes a new nameless file).
@@ -77,7 +93,40 @@ pub fn applied_answer<F: FuseOps + ?Sized>(
     let h = req.header;
     let name = match h.opcode {
         FUSE_UNLINK | FUSE_RMDIR | FUSE_RENAME | FUSE_RENAME2 | FUSE_SETXATTR
-        | FUSE_REMOVEXATTR => return Some(Ok(Vec::new())),
+        | FUSE_REMOVEXATTR | FUSE_FALLOCATE => return Some(Ok(Vec::new())),
+        FUSE_WRITE => {
+            // Our writes are all or nothing: it wrote what it was given.
+            let arg: abi::FuseWriteIn = req.arg().ok()?;
+            return Some(Ok(abi::FuseWriteOut {
+                size: arg.size,
+                padding: 0,
+            }
+            .as_bytes()
+            .to_vec()));
+        }
+        FUSE_SETATTR => {
+            let arg: abi::FuseSetattrIn = req.arg().ok()?;
+            let get = abi::FuseGetattrIn {
+                getattr_flags: if arg.valid & abi::fattr::FATTR_FH != 0 {
+                    abi::FUSE_GETATTR_FH
+                } else {
+                    0
+                },
+                dummy: 0,
+                fh: arg.fh,
+            };
+            let h2 = FuseInHeader {
+                opcode: FUSE_GETATTR,
+                ..h
+            };
+            return run(ops, h2, get.as_bytes(), negotiated);
+        }
+        FUSE_OPEN => {
+            // Open again, without truncating again.
+            let mut arg: abi::FuseOpenIn = req.arg().ok()?;
+            arg.flags &= !(libc::O_TRUNC as u32);
+            return run(ops, h, arg.as_bytes(), negotiated);
+        }
         FUSE_MKDIR => {
             req.arg::<abi::FuseMkdirIn>().ok()?;
             req.entry_name().ok()?

@@ -117,7 +117,8 @@ pub fn opens_by_inode(fs: &Fs, opens: &HashMap<u64, u64>) -> Vec<(InodeNo, u32)>
             tracing::info!("open node {nodeid:#x}: inode freed or reused while no server ran");
             continue;
         }
-        *by.entry(ino).or_default() += n.min(u32::MAX as u64) as u32;
+        let c = by.entry(ino).or_default();
+        *c = c.saturating_add(n.min(u32::MAX as u64) as u32);
     }
     by.into_iter().collect()
 }
@@ -129,7 +130,9 @@ fn held_inode_lives(fs: &Fs, ino: InodeNo, generation: Option<crate::ext4::Gener
     if fs.live_inode(ino, generation).is_ok() {
         return true;
     }
-    if !fs.slot_initialised(ino) {
+    let sb = fs.superblock();
+    // A damaged state may name any number.
+    if ino.0 < sb.first_ino || ino.0 > sb.inodes_count || !fs.slot_initialised(ino) {
         return false;
     }
     match fs.inode(ino) {
@@ -140,22 +143,41 @@ fn held_inode_lives(fs: &Fs, ino: InodeNo, generation: Option<crate::ext4::Gener
     }
 }
 
-/// Tells the kernel to drop every node id it holds whose inode was freed
-/// or reused while no server ran (such a node id answers ESTALE from now
-/// on, as it would anyway); returns how many. Cached dentries are left to
-/// the epoch bump, which makes each revalidate on its next use.
-pub fn revalidate(fs: &Fs, lookups: &HashMap<u64, u64>, notifier: &Notifier) -> usize {
+/// Finds every node id the kernel holds whose inode was freed or reused
+/// while no server ran (such a node id answers ESTALE from now on, as it
+/// would anyway) and tells the kernel to drop its attributes. Their cached
+/// data is dropped by [`drop_stale_data`] once requests are served again:
+/// dropping pages waits on their locks, which requests the dead server had
+/// read (a READ, a writeback) hold until they are resent and answered.
+/// Cached dentries are left to the epoch bump, which makes each revalidate
+/// on its next use. Returns the stale node ids.
+pub fn revalidate(fs: &Fs, lookups: &HashMap<u64, u64>, notifier: &Notifier) -> Vec<u64> {
     let nodes: Vec<_> = lookups.keys().map(|&n| node_inode(n)).collect();
     let stale = {
         let _view = fs.read_view();
         fs.stale_among(&nodes)
     };
-    for &(ino, generation) in &stale {
-        let nodeid = node_id(ino, generation.unwrap_or_default());
-        match notifier.inval_inode(nodeid, 0, 0) {
-            Ok(()) | Err(NotifyError::NotFound) => {}
-            Err(e) => tracing::warn!("invalidating node {nodeid:#x}: {e}"),
-        }
+    let stale: Vec<u64> = stale
+        .into_iter()
+        .map(|(ino, generation)| node_id(ino, generation.unwrap_or_default()))
+        .collect();
+    for &nodeid in &stale {
+        inval(notifier, nodeid, -1);
     }
-    stale.len()
+    stale
+}
+
+/// Drops the cached data of the stale node ids [`revalidate`] found; run it
+/// on its own thread once the session serves.
+pub fn drop_stale_data(stale: &[u64], notifier: &Notifier) {
+    for &nodeid in stale {
+        inval(notifier, nodeid, 0);
+    }
+}
+
+fn inval(notifier: &Notifier, nodeid: u64, off: i64) {
+    match notifier.inval_inode(nodeid, off, 0) {
+        Ok(()) | Err(NotifyError::NotFound) => {}
+        Err(e) => tracing::warn!("invalidating node {nodeid:#x}: {e}"),
+    }
 }

@@ -33,6 +33,7 @@ const OFF_VERSION: usize = 8;
 const OFF_STATIC_LEN: usize = 12;
 const OFF_INCARNATION: usize = 16;
 const OFF_ACTIVE: usize = 24;
+const OFF_POISONED: usize = 32;
 const REGION_BIT: u64 = 1 << 63;
 
 /// Why a state file cannot be used.
@@ -48,6 +49,8 @@ pub enum StateError {
     Damaged(&'static str),
     #[error("state memfd: full")]
     Full,
+    #[error("state memfd: its server stopped keeping it (it was full): nothing to recover from")]
+    Poisoned,
 }
 
 /// What the mount is, fixed for its lifetime.
@@ -361,6 +364,9 @@ impl StateFile {
             return Err(StateError::Damaged("static part length"));
         }
         let info = StaticInfo::decode(&map[STATIC_START..STATIC_START + st_len])?;
+        if map[OFF_POISONED..OFF_POISONED + 8] != [0; 8] {
+            return Err(StateError::Poisoned);
+        }
         let sf = StateFile {
             file,
             map,
@@ -389,6 +395,11 @@ impl StateFile {
     fn base_ptr(&self, region: usize) -> *mut u8 {
         // SAFETY: within the mapping (region_base + REGION <= FILE_SIZE).
         unsafe { (self.map.as_ptr() as *mut u8).add(region_base(region)) }
+    }
+
+    /// Marks the records incomplete: no successor may recover from them.
+    pub fn poison(&self) {
+        self.word(OFF_POISONED).store(1, Ordering::Release);
     }
 
     /// The restart count of this mount (0: the first server).

@@ -29,7 +29,9 @@ use super::state::{Record, StateError, StateFile};
 use crate::fuse::abi::{self, FuseInHeader, opcode::*};
 use crate::fuse::ops::Errno;
 use crate::fuse::reply::Response;
-use crate::fuse::resend::{Prior, RequestHook, UNIQUE_RESEND, is_non_idempotent};
+use crate::fuse::resend::{
+    Prior, RequestHook, UNIQUE_RESEND, is_non_idempotent, is_repeatable_change,
+};
 
 /// Records of a dead server no resend claimed are dropped after the new
 /// one has served this long (every resend comes first).
@@ -81,9 +83,9 @@ impl Folded {
 
     fn apply(&mut self, r: &Record) {
         match r {
-            Record::Lookup { nodeid, n } => *self.lookups.entry(*nodeid).or_default() += n,
+            Record::Lookup { nodeid, n } => add(&mut self.lookups, *nodeid, *n),
             Record::Forget { nodeid, n } => dec(&mut self.lookups, *nodeid, *n),
-            Record::Open { nodeid, n } => *self.opens.entry(*nodeid).or_default() += n,
+            Record::Open { nodeid, n } => add(&mut self.opens, *nodeid, *n),
             Record::Release { nodeid } => dec(&mut self.opens, *nodeid, 1),
             Record::Commit { unique, tid } => self.commits.entry(*unique).or_default().push(*tid),
             Record::Reply {
@@ -184,6 +186,11 @@ impl Folded {
     }
 }
 
+fn add(m: &mut HashMap<u64, u64>, k: u64, n: u64) {
+    let v = m.entry(k).or_default();
+    *v = v.saturating_add(n);
+}
+
 fn dec(m: &mut HashMap<u64, u64>, k: u64, n: u64) {
     if let Some(v) = m.get_mut(&k) {
         *v = v.saturating_sub(n);
@@ -195,6 +202,9 @@ fn dec(m: &mut HashMap<u64, u64>, k: u64, n: u64) {
 
 struct Mirror {
     folded: Folded,
+    /// Since when resends may have arrived (the previous servers' records
+    /// are kept [`PRIOR_KEEP`] past it).
+    serving_since: Instant,
     /// Answers recorded and not yet sent (current requests).
     pending: HashMap<u64, Record>,
     /// Transactions of current requests not yet answered.
@@ -209,7 +219,6 @@ struct Mirror {
 pub struct Tracker {
     state: StateFile,
     incarnation: u32,
-    started: Instant,
     mirror: Mutex<Mirror>,
 }
 
@@ -225,9 +234,9 @@ impl Tracker {
         Ok(Tracker {
             incarnation: state.incarnation(),
             state,
-            started: Instant::now(),
             mirror: Mutex::new(Mirror {
                 folded,
+                serving_since: Instant::now(),
                 pending: HashMap::new(),
                 inflight: HashMap::new(),
                 snapshot_len,
@@ -258,33 +267,38 @@ impl Tracker {
         if m.broken || records.is_empty() {
             return;
         }
+        // The mirror already holds what `records` say: when they do not
+        // fit, the snapshot of the mirror takes their place.
         let r = match self.state.append(&records) {
-            Err(StateError::Full) => self.compact(m).and_then(|_| self.state.append(&records)),
+            Err(StateError::Full) => self.compact(m),
+            Ok(()) if self.state.len() > compact_at(m.snapshot_len) => self.compact(m),
             r => r,
         };
-        match r {
-            Ok(()) => {
-                if self.state.len() > COMPACT_MIN.max(2 * m.snapshot_len)
-                    && let Err(e) = self.compact(m)
-                {
-                    self.fail(m, e);
-                }
-            }
-            Err(e) => self.fail(m, e),
+        if let Err(e) = r {
+            self.fail(m, e);
         }
     }
 
     fn fail(&self, m: &mut Mirror, e: StateError) {
         tracing::error!("{e}: a crash of this server will not be recovered from");
+        // A successor must not serve from records that stopped here.
+        self.state.poison();
         m.broken = true;
+    }
+
+    /// Resends may arrive from now on (the previous servers' records are
+    /// dropped [`PRIOR_KEEP`] later).
+    pub fn serving(&self) {
+        self.mirror.lock().serving_since = Instant::now();
     }
 
     /// Writes the snapshot: counts, what the previous servers left that is
     /// still wanted, and the current requests' records.
     fn compact(&self, m: &mut Mirror) -> Result<(), StateError> {
-        if self.started.elapsed() > PRIOR_KEEP {
-            let inc = self.incarnation;
-            m.folded.prior.retain(|_, p| p.incarnation == inc);
+        // Every resend comes right after FUSE_NOTIFY_RESEND; what none
+        // claimed by now never will be.
+        if m.serving_since.elapsed() > PRIOR_KEEP {
+            m.folded.prior.clear();
         }
         let f = &m.folded;
         let mut snap: Vec<Record> = Vec::with_capacity(f.lookups.len() + f.opens.len());
@@ -412,9 +426,23 @@ fn deltas(h: &FuseInHeader, msg: &[u8], response: Option<&Response>, out: &mut V
     }
 }
 
-/// Whether an answer to this opcode is recorded (for resends).
+/// Whether an answer to this opcode is recorded (for resends): the
+/// changes, and the requests whose open count must not move twice.
 fn recorded(opcode: u32) -> bool {
-    is_non_idempotent(opcode) || matches!(opcode, FUSE_OPEN | FUSE_OPENDIR)
+    tracked(opcode) || matches!(opcode, FUSE_OPENDIR | FUSE_RELEASE | FUSE_RELEASEDIR)
+}
+
+/// Whether the transactions of this opcode are tied to its requests.
+fn tracked(opcode: u32) -> bool {
+    is_non_idempotent(opcode) || is_repeatable_change(opcode)
+}
+
+/// The state length past which the records are compacted: twice the last
+/// snapshot, at least [`COMPACT_MIN`], and always before the region fills.
+fn compact_at(snapshot_len: usize) -> usize {
+    COMPACT_MIN
+        .max(2 * snapshot_len)
+        .min(super::state::REGION / 2)
 }
 
 impl RequestHook for Tracker {
@@ -423,7 +451,7 @@ impl RequestHook for Tracker {
             return Prior::Execute;
         };
         let unique = h.unique & !UNIQUE_RESEND;
-        if is_non_idempotent(h.opcode) {
+        if tracked(h.opcode) {
             CURRENT.with(|c| c.set(unique));
         }
         if h.unique & UNIQUE_RESEND == 0 {
@@ -634,6 +662,51 @@ mod tests {
         let (_, mut f3) = crash(&t2);
         assert_eq!(f3.resolve_commits(Some(1), 2), (0, 0, 0));
         assert_eq!(f3.known_requests(), 3);
+    }
+
+    #[test]
+    fn a_release_is_applied_once() {
+        let t = fresh();
+        serve(
+            &t,
+            &msg(FUSE_OPEN, 2, 77, &[0; 8]),
+            Some(Ok(vec![0; 16])),
+            None,
+        );
+        serve(
+            &t,
+            &msg(FUSE_OPEN, 4, 77, &[0; 8]),
+            Some(Ok(vec![0; 16])),
+            None,
+        );
+        // Killed after recording the release, before answering it.
+        let rel = msg(FUSE_RELEASE, 6, 77, &[0; 24]);
+        t.before(&rel);
+        t.after(&rel, Some(&Ok(Vec::new())));
+        let (sf, f) = crash(&t);
+        assert_eq!(f.opens, HashMap::from([(77, 1)]));
+        let t2 = Tracker::new(sf, f).unwrap();
+        let mut resent = rel.clone();
+        resent[8..16].copy_from_slice(&(6 | UNIQUE_RESEND).to_le_bytes());
+        // Answered from the record: the adapter does not release again.
+        assert_eq!(t2.before(&resent), Prior::Reply(Ok(Vec::new())));
+    }
+
+    #[test]
+    fn repeatable_changes_are_tied_to_their_transactions() {
+        let t = fresh();
+        let mut w = abi::FuseWriteIn {
+            size: 3,
+            ..Default::default()
+        }
+        .as_bytes()
+        .to_vec();
+        w.extend_from_slice(b"abc");
+        let write = msg(FUSE_WRITE, 8, 77, &w);
+        t.before(&write);
+        t.on_commit(Some(5));
+        let (_, mut f) = crash(&t);
+        assert_eq!(f.resolve_commits(Some(6), 1), (1, 0, 0));
     }
 
     #[test]
