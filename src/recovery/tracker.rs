@@ -482,6 +482,10 @@ impl RequestHook for Tracker {
             }),
             _ => None,
         };
+        if records.is_empty() && reply.is_none() {
+            // Reads and the like: nothing to keep, no lock taken.
+            return;
+        }
         let mut m = self.mirror.lock();
         for r in &records {
             m.folded.apply(r);
