@@ -160,7 +160,12 @@ impl<F: FuseOps + ?Sized> Session<F> {
     }
 
     fn worker(&self) -> Result<(), SessionError> {
-        let mut buf = vec![0u8; self.negotiated.buffer_size()];
+        // Every page of the buffer is touched now (a non-zero fill: a zeroed
+        // allocation would stay unmapped): if the server is killed while
+        // the kernel copies a request into it, a page fault under a fatal
+        // signal fails the copy, and the kernel ends that request with EIO
+        // instead of keeping it for a resend.
+        let mut buf = vec![0xA5u8; self.negotiated.buffer_size()];
         loop {
             let n = match self.channel.receive(&mut buf)? {
                 Received::Request(n) => n,
