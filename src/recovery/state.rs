@@ -164,6 +164,9 @@ pub enum Record {
     /// Request `unique`'s transactions never committed: its `Commit`
     /// records are void (their ids will be used again).
     Drop { unique: u64 },
+    /// Request `unique`'s answer was written: nothing about it is needed
+    /// any more (it will not be resent).
+    Sent { unique: u64 },
 }
 
 mod kind {
@@ -175,6 +178,7 @@ mod kind {
     pub const REPLY: u8 = 6;
     pub const APPLIED: u8 = 7;
     pub const DROP: u8 = 8;
+    pub const SENT: u8 = 9;
 }
 
 impl Record {
@@ -238,6 +242,10 @@ impl Record {
                 p.extend_from_slice(&unique.to_le_bytes());
                 kind::DROP
             }
+            Record::Sent { unique } => {
+                p.extend_from_slice(&unique.to_le_bytes());
+                kind::SENT
+            }
         };
         out.extend_from_slice(&(k as u64 | (p.len() as u64) << 8).to_le_bytes());
         let padded = p.len().div_ceil(8) * 8;
@@ -300,6 +308,9 @@ impl Record {
                     certain: u32_at(&mut p)? != 0,
                 },
                 kind::DROP => Record::Drop {
+                    unique: u64_at(&mut p)?,
+                },
+                kind::SENT => Record::Sent {
                     unique: u64_at(&mut p)?,
                 },
                 _ => return Err(StateError::Damaged("unknown record kind")),
@@ -543,6 +554,7 @@ mod tests {
                 certain: true,
             },
             Record::Drop { unique: 48 },
+            Record::Sent { unique: 50 },
         ]
     }
 

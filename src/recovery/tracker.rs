@@ -37,7 +37,7 @@ use crate::fuse::resend::{
 /// one has served this long (every resend comes first).
 const PRIOR_KEEP: Duration = Duration::from_secs(10);
 /// Compact when the appended records exceed this, or twice the snapshot.
-const COMPACT_MIN: usize = 4 << 20;
+const COMPACT_MIN: usize = 1 << 20;
 
 thread_local! {
     /// The non-idempotent request this thread serves (without the resend
@@ -104,6 +104,10 @@ impl Folded {
             }
             Record::Drop { unique } => {
                 self.commits.remove(unique);
+            }
+            Record::Sent { unique } => {
+                self.commits.remove(unique);
+                self.prior.remove(unique);
             }
             Record::Applied {
                 unique,
@@ -186,6 +190,14 @@ impl Folded {
     }
 }
 
+/// Bytes an answer takes in the state.
+fn known_len(k: &Known) -> usize {
+    match k {
+        Known::Reply(Ok(b)) => b.len(),
+        _ => 0,
+    }
+}
+
 fn add(m: &mut HashMap<u64, u64>, k: u64, n: u64) {
     let v = m.entry(k).or_default();
     *v = v.saturating_add(n);
@@ -230,8 +242,7 @@ impl Tracker {
     pub fn new(state: StateFile, mut folded: Folded) -> Result<Tracker, StateError> {
         let resolutions = std::mem::take(&mut folded.resolutions);
         state.append(&resolutions)?;
-        let snapshot_len = state.len();
-        Ok(Tracker {
+        let t = Tracker {
             incarnation: state.incarnation(),
             state,
             mirror: Mutex::new(Mirror {
@@ -239,10 +250,29 @@ impl Tracker {
                 serving_since: Instant::now(),
                 pending: HashMap::new(),
                 inflight: HashMap::new(),
-                snapshot_len,
+                snapshot_len: 0,
                 broken: false,
             }),
-        })
+        };
+        // A server killed again and again never reaches the usual
+        // threshold (each one starts from what the last left): compact
+        // when the records are much longer than what they add up to.
+        {
+            let mut m = t.mirror.lock();
+            let f = &m.folded;
+            let estimate = 24 * (f.lookups.len() + f.opens.len())
+                + f.prior
+                    .values()
+                    .map(|p| 32 + known_len(&p.known))
+                    .sum::<usize>();
+            m.snapshot_len = estimate;
+            if t.state.len() > compact_at(estimate) {
+                t.compact(&mut m)?;
+            } else {
+                m.snapshot_len = t.state.len();
+            }
+        }
+        Ok(t)
     }
 
     /// The state file (to store it).
@@ -511,6 +541,8 @@ impl RequestHook for Tracker {
         m.inflight.remove(&unique);
         // A resend answered: the previous server's record is done with.
         m.folded.prior.remove(&unique);
+        // Answered: a successor need not keep its records.
+        self.append(&mut m, vec![Record::Sent { unique }]);
     }
 }
 
@@ -631,10 +663,14 @@ mod tests {
     fn resends_get_the_first_answer_or_are_settled_by_the_journal() {
         let t = fresh();
         let mk = |u| msg(FUSE_MKDIR, u, 1, b"\xed\x01\0\0\0\0\0\0d\0");
-        // 20: answered (recorded). 22: committed as tid 5, answer lost.
-        // 24: its transaction (tid 6) was being written. 26: never got to
-        // commit. 28: an unlink answered ENOENT the first time.
-        serve(&t, &mk(20), Some(Ok(entry(99))), Some(4));
+        // 20: answer recorded, not yet sent. 22: committed as tid 5,
+        // answer lost. 24: its transaction (tid 6) was being written. 26:
+        // never got to commit. 28: an unlink answered ENOENT the first
+        // time. 30: answered and sent (it will not be resent).
+        t.before(&mk(20));
+        t.on_commit(Some(4));
+        t.after(&mk(20), Some(&Ok(entry(99))));
+        serve(&t, &mk(30), Some(Ok(entry(98))), Some(3));
         t.before(&mk(22));
         t.on_commit(Some(5));
         t.before(&mk(24));
@@ -658,6 +694,7 @@ mod tests {
         assert_eq!(r(&mk(24)), Prior::Execute);
         assert_eq!(r(&mk(26)), Prior::Execute);
         assert_eq!(r(&ul), Prior::Reply(Err(Errno::ENOENT)));
+        assert_eq!(r(&mk(30)), Prior::Execute, "a sent answer is not kept");
         // Not a resend: never answered from the records.
         assert_eq!(t2.before(&mk(20)), Prior::Execute);
 
