@@ -232,3 +232,179 @@ fn run<F: FuseOps + ?Sized>(
     msg.extend_from_slice(body);
     dispatch(ops, Request::parse(&msg).ok()?, negotiated)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use parking_lot::Mutex;
+
+    use super::*;
+    use crate::fuse::ops::{Attr, Entry, OpResult, Open, RequestCtx};
+    use crate::fuse::reply;
+
+    /// The disk after a first execution: lookups find entry 40, creating
+    /// again says EEXIST, removing again ENOENT. Every call is recorded.
+    #[derive(Default)]
+    struct Disk {
+        calls: Mutex<Vec<String>>,
+    }
+
+    fn entry(nodeid: u64) -> Entry {
+        Entry {
+            nodeid,
+            generation: 3,
+            attr: Attr {
+                ino: nodeid,
+                ..Default::default()
+            },
+            entry_ttl: Duration::from_secs(1),
+            attr_ttl: Duration::from_secs(1),
+        }
+    }
+
+    impl FuseOps for Disk {
+        fn lookup(&self, _: &RequestCtx, p: u64, name: &[u8]) -> OpResult<Entry> {
+            let name = String::from_utf8_lossy(name);
+            self.calls.lock().push(format!("lookup {p} {name}"));
+            Ok(entry(40))
+        }
+        fn getattr(&self, _: &RequestCtx, n: u64, fh: Option<u64>) -> OpResult<(Attr, Duration)> {
+            self.calls.lock().push(format!("getattr {n} {fh:?}"));
+            Ok((entry(n).attr, Duration::from_secs(1)))
+        }
+        fn open(&self, _: &RequestCtx, n: u64, flags: u32) -> OpResult<Open> {
+            self.calls.lock().push(format!("open {n} {flags:o}"));
+            Ok(Open {
+                fh: 0,
+                open_flags: 2,
+            })
+        }
+        fn mkdir(&self, _: &RequestCtx, _: u64, _: &[u8], _: u32, _: u32) -> OpResult<Entry> {
+            self.calls.lock().push("mkdir".into());
+            Err(Errno::EEXIST)
+        }
+        fn unlink(&self, _: &RequestCtx, _: u64, _: &[u8]) -> OpResult<()> {
+            self.calls.lock().push("unlink".into());
+            Err(Errno::ENOENT)
+        }
+    }
+
+    fn msg(opcode: u32, nodeid: u64, body: &[u8]) -> Vec<u8> {
+        let h = FuseInHeader {
+            len: (core::mem::size_of::<FuseInHeader>() + body.len()) as u32,
+            opcode,
+            unique: UNIQUE_RESEND | 8,
+            nodeid,
+            ..Default::default()
+        };
+        [h.as_bytes(), body].concat()
+    }
+
+    fn applied(d: &Disk, m: &[u8]) -> Option<Response> {
+        applied_answer(d, m, &Negotiated::default())
+    }
+
+    fn calls(d: &Disk) -> Vec<String> {
+        std::mem::take(&mut *d.calls.lock())
+    }
+
+    #[test]
+    fn answers_rebuilt_for_changes_already_on_disk() {
+        let d = Disk::default();
+        // Creating requests: the entry their first execution made.
+        let mk = [
+            abi::FuseMkdirIn {
+                mode: 0o755,
+                umask: 0,
+            }
+            .as_bytes(),
+            b"d\0",
+        ]
+        .concat();
+        let want = reply::body(&reply::entry_out(&entry(40)));
+        assert_eq!(applied(&d, &msg(FUSE_MKDIR, 1, &mk)), Some(want.clone()));
+        assert_eq!(calls(&d), ["lookup 1 d"]);
+        let link = [abi::FuseLinkIn { oldnodeid: 40 }.as_bytes(), b"l\0"].concat();
+        assert_eq!(applied(&d, &msg(FUSE_LINK, 5, &link)), Some(want));
+        assert_eq!(calls(&d), ["lookup 5 l"]);
+        // Create: that entry, opened without creating or truncating again.
+        let cr = abi::FuseCreateIn {
+            flags: (libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_WRONLY) as u32,
+            mode: 0o644,
+            ..Default::default()
+        };
+        let r = applied(&d, &msg(FUSE_CREATE, 1, &[cr.as_bytes(), b"f\0"].concat()));
+        let open = Open {
+            fh: 0,
+            open_flags: 2,
+        };
+        assert_eq!(r, Some(reply::create_reply(&entry(40), &open)));
+        assert_eq!(calls(&d), ["lookup 1 f", "open 40 1"]);
+        // Removals and renames: success, nothing run.
+        assert_eq!(
+            applied(&d, &msg(FUSE_UNLINK, 1, b"f\0")),
+            Some(Ok(Vec::new()))
+        );
+        assert!(calls(&d).is_empty());
+    }
+
+    #[test]
+    fn repeatable_changes_are_not_run_again() {
+        let d = Disk::default();
+        let w = abi::FuseWriteIn {
+            size: 5,
+            ..Default::default()
+        };
+        let r = applied(&d, &msg(FUSE_WRITE, 40, &[w.as_bytes(), b"hello"].concat()));
+        let out = abi::FuseWriteOut {
+            size: 5,
+            padding: 0,
+        };
+        assert_eq!(r, Some(Ok(out.as_bytes().to_vec())));
+        let set = abi::FuseSetattrIn {
+            valid: abi::fattr::FATTR_SIZE | abi::fattr::FATTR_FH,
+            fh: 9,
+            ..Default::default()
+        };
+        let r = applied(&d, &msg(FUSE_SETATTR, 40, set.as_bytes()));
+        let attr = reply::body(&reply::attr_out(&entry(40).attr, Duration::from_secs(1)));
+        assert_eq!(r, Some(attr));
+        let o = abi::FuseOpenIn {
+            flags: (libc::O_TRUNC | libc::O_RDWR) as u32,
+            open_flags: 0,
+        };
+        assert!(applied(&d, &msg(FUSE_OPEN, 40, o.as_bytes())).is_some());
+        // No write and no truncate happened again.
+        assert_eq!(calls(&d), ["getattr 40 Some(9)", "open 40 2"]);
+        // A nameless file cannot be found again: run it.
+        let t = abi::FuseCreateIn::default();
+        assert_eq!(
+            applied(&d, &msg(FUSE_TMPFILE, 1, &[t.as_bytes(), b"/\0"].concat())),
+            None
+        );
+    }
+
+    #[test]
+    fn maybe_takes_exists_and_not_found_as_its_own_success() {
+        let d = Disk::default();
+        let n = Negotiated::default();
+        let mk = msg(
+            FUSE_MKDIR,
+            1,
+            &[abi::FuseMkdirIn::default().as_bytes(), b"d\0"].concat(),
+        );
+        let r = settle_maybe(&d, &mk, &n, Some(Err(Errno::EEXIST)));
+        assert_eq!(r, Some(reply::body(&reply::entry_out(&entry(40)))));
+        let ul = msg(FUSE_UNLINK, 1, b"x\0");
+        assert_eq!(
+            settle_maybe(&d, &ul, &n, Some(Err(Errno::ENOENT))),
+            Some(Ok(Vec::new()))
+        );
+        // Other failures stand.
+        let r = settle_maybe(&d, &mk, &n, Some(Err(Errno::EACCES)));
+        assert_eq!(r, Some(Err(Errno::EACCES)));
+        let r = settle_maybe(&d, &ul, &n, Some(Err(Errno::EEXIST)));
+        assert_eq!(r, Some(Err(Errno::EEXIST)));
+    }
+}

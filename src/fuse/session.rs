@@ -204,26 +204,25 @@ impl<F: FuseOps + ?Sized> Session<F> {
                 None => Prior::Execute,
             };
             let ops = &*self.ops;
-            let execute = |req: Request<'_>| {
-                catch_unwind(AssertUnwindSafe(|| dispatch(ops, req, &self.negotiated)))
-                    .unwrap_or_else(|_| {
-                        error!(unique, op = abi::opcode::name(op), "handler panicked");
-                        Some(Err(Errno::EIO))
-                    })
-            };
+            let n = &self.negotiated;
             let replayed = matches!(prior, Prior::Reply(_));
-            let response = match prior {
+            // Rebuilt answers run handlers too: all under the one guard.
+            let response = catch_unwind(AssertUnwindSafe(|| match prior {
                 Prior::Reply(r) => {
                     debug!(unique, "answered from the record of its first execution");
                     Some(r)
                 }
                 Prior::Applied => {
                     debug!(unique, "already applied; answer rebuilt");
-                    applied_answer(ops, msg, &self.negotiated).or_else(|| execute(req))
+                    applied_answer(ops, msg, n).or_else(|| dispatch(ops, req, n))
                 }
-                Prior::Maybe => settle_maybe(ops, msg, &self.negotiated, execute(req)),
-                Prior::Execute => execute(req),
-            };
+                Prior::Maybe => settle_maybe(ops, msg, n, dispatch(ops, req, n)),
+                Prior::Execute => dispatch(ops, req, n),
+            }))
+            .unwrap_or_else(|_| {
+                error!(unique, op = abi::opcode::name(op), "handler panicked");
+                Some(Err(Errno::EIO))
+            });
             if let Some(h) = &self.hook
                 && !replayed
             {
