@@ -310,7 +310,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     // still holds it (see Folded::resolve_commits).
     let fs = open_fs(&image, &opts, &|rec| {
         let mut f = folded.lock();
-        *settled.lock() = Some(f.resolve_commits(Some(rec.end_tid), incarnation));
+        *settled.lock() = Some(f.resolve_commits(Some(rec.end_tid)));
         state
             .append(&f.take_resolutions())
             .map_err(std::io::Error::other)
@@ -320,7 +320,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     let mut folded = folded.into_inner();
     let (done, maybe, undone) = match settled.into_inner() {
         Some(counts) => counts,
-        None => folded.resolve_commits(None, incarnation),
+        None => folded.resolve_commits(None),
     };
     // Orphans the kernel holds open stay; the others go.
     fs.restore_opens(recovery::opens_by_inode(&fs, &folded.opens));

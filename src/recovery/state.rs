@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use thiserror::Error;
 
 const MAGIC: &[u8; 8] = b"F4FSSTAT";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Header and static part.
 const STATIC_END: usize = 64 << 10;
 const STATIC_START: usize = 64;
@@ -151,16 +151,11 @@ pub enum Record {
     /// before the answer is sent.
     Reply {
         unique: u64,
-        incarnation: u32,
         reply: Result<Vec<u8>, i32>,
     },
     /// Request `unique`'s effect is on disk (`certain`) or may be (an
     /// unjournaled image), its answer was never recorded.
-    Applied {
-        unique: u64,
-        incarnation: u32,
-        certain: bool,
-    },
+    Applied { unique: u64, certain: bool },
     /// Request `unique`'s transactions never committed: its `Commit`
     /// records are void (their ids will be used again).
     Drop { unique: u64 },
@@ -212,13 +207,8 @@ impl Record {
                 p.extend_from_slice(&t.to_le_bytes());
                 kind::COMMIT
             }
-            Record::Reply {
-                unique,
-                incarnation,
-                reply,
-            } => {
+            Record::Reply { unique, reply } => {
                 p.extend_from_slice(&unique.to_le_bytes());
-                p.extend_from_slice(&incarnation.to_le_bytes());
                 match reply {
                     Ok(body) => {
                         p.extend_from_slice(&0i32.to_le_bytes());
@@ -228,13 +218,8 @@ impl Record {
                 }
                 kind::REPLY
             }
-            Record::Applied {
-                unique,
-                incarnation,
-                certain,
-            } => {
+            Record::Applied { unique, certain } => {
                 p.extend_from_slice(&unique.to_le_bytes());
-                p.extend_from_slice(&incarnation.to_le_bytes());
                 p.extend_from_slice(&u32::from(*certain).to_le_bytes());
                 kind::APPLIED
             }
@@ -294,17 +279,14 @@ impl Record {
                 }
                 kind::REPLY => {
                     let unique = u64_at(&mut p)?;
-                    let incarnation = u32_at(&mut p)?;
                     let e = u32_at(&mut p)? as i32;
                     Record::Reply {
                         unique,
-                        incarnation,
                         reply: if e == 0 { Ok(p.to_vec()) } else { Err(e) },
                     }
                 }
                 kind::APPLIED => Record::Applied {
                     unique: u64_at(&mut p)?,
-                    incarnation: u32_at(&mut p)?,
                     certain: u32_at(&mut p)? != 0,
                 },
                 kind::DROP => Record::Drop {
@@ -540,17 +522,14 @@ mod tests {
             },
             Record::Reply {
                 unique: 40,
-                incarnation: 2,
                 reply: Ok(vec![9; 13]),
             },
             Record::Reply {
                 unique: 44,
-                incarnation: 0,
                 reply: Err(17),
             },
             Record::Applied {
                 unique: 46,
-                incarnation: 1,
                 certain: true,
             },
             Record::Drop { unique: 48 },

@@ -3,14 +3,13 @@
 //! duplicate-request cache).
 //!
 //! Exactly-once, whichever side of the commit a crash falls on:
-//! - a non-idempotent request records `Commit{unique, tid}` just before
-//!   its transaction is written to the log, and `Reply{unique, answer}`
-//!   just before its answer is sent;
+//! - a request that changes something records `Commit{unique, tid}` just
+//!   before its transaction is written to the log, and `Reply{unique,
+//!   answer}` just before its answer is sent (`Sent{unique}` after);
 //! - after a crash, a request with a recorded answer gets it again; one
-//!   with a recorded transaction the replay found committed (`tid` below
-//!   [`Fs::committed_before`](crate::fs::Fs::committed_before)) is
-//!   answered as already done; one whose transaction never made it to the
-//!   log runs again. A transaction id is only a hint until the first
+//!   with a recorded transaction the replay found whole (see
+//!   [`Folded::resolve_commits`]) is answered as already done; one whose
+//!   transaction never made it to the log runs again. A transaction id is only a hint until the first
 //!   recovery after it resolves it (ids are reused after a torn
 //!   transaction), so the recovery turns every `Commit` into `Applied` or
 //!   drops it before anything new is logged.
@@ -40,8 +39,8 @@ const PRIOR_KEEP: Duration = Duration::from_secs(10);
 const COMPACT_MIN: usize = 1 << 20;
 
 thread_local! {
-    /// The non-idempotent request this thread serves (without the resend
-    /// bit; 0: none), for the commit observer.
+    /// The tracked request this thread serves (without the resend bit; 0:
+    /// none), for the commit observer.
     static CURRENT: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -52,12 +51,6 @@ enum Known {
     Applied { certain: bool },
 }
 
-#[derive(Debug, Clone)]
-struct PriorEntry {
-    incarnation: u32,
-    known: Known,
-}
-
 /// The mount's state as the records add up.
 #[derive(Default, Debug)]
 pub struct Folded {
@@ -65,7 +58,7 @@ pub struct Folded {
     pub lookups: HashMap<u64, u64>,
     /// Open count per node id.
     pub opens: HashMap<u64, u64>,
-    prior: HashMap<u64, PriorEntry>,
+    prior: HashMap<u64, Known>,
     commits: HashMap<u64, Vec<Option<u32>>>,
     /// What [`Folded::resolve_commits`] decided, to be recorded.
     resolutions: Vec<Record>,
@@ -88,19 +81,9 @@ impl Folded {
             Record::Open { nodeid, n } => add(&mut self.opens, *nodeid, *n),
             Record::Release { nodeid } => dec(&mut self.opens, *nodeid, 1),
             Record::Commit { unique, tid } => self.commits.entry(*unique).or_default().push(*tid),
-            Record::Reply {
-                unique,
-                incarnation,
-                reply,
-            } => {
+            Record::Reply { unique, reply } => {
                 self.commits.remove(unique);
-                self.prior.insert(
-                    *unique,
-                    PriorEntry {
-                        incarnation: *incarnation,
-                        known: Known::Reply(reply.clone()),
-                    },
-                );
+                self.prior.insert(*unique, Known::Reply(reply.clone()));
             }
             Record::Drop { unique } => {
                 self.commits.remove(unique);
@@ -109,19 +92,10 @@ impl Folded {
                 self.commits.remove(unique);
                 self.prior.remove(unique);
             }
-            Record::Applied {
-                unique,
-                incarnation,
-                certain,
-            } => {
+            Record::Applied { unique, certain } => {
                 self.commits.remove(unique);
-                self.prior.insert(
-                    *unique,
-                    PriorEntry {
-                        incarnation: *incarnation,
-                        known: Known::Applied { certain: *certain },
-                    },
-                );
+                self.prior
+                    .insert(*unique, Known::Applied { certain: *certain });
             }
         }
     }
@@ -136,11 +110,7 @@ impl Folded {
     /// ([`Folded::take_resolutions`]) before the log is emptied:
     /// transaction ids are reused after a torn one. Returns (done, maybe,
     /// not done).
-    pub fn resolve_commits(
-        &mut self,
-        replay_end: Option<u32>,
-        incarnation: u32,
-    ) -> (usize, usize, usize) {
+    pub fn resolve_commits(&mut self, replay_end: Option<u32>) -> (usize, usize, usize) {
         let mut counts = (0, 0, 0);
         for (unique, tids) in std::mem::take(&mut self.commits) {
             let certain = match replay_end {
@@ -162,18 +132,8 @@ impl Folded {
                     false
                 }
             };
-            self.resolutions.push(Record::Applied {
-                unique,
-                incarnation,
-                certain,
-            });
-            self.prior.insert(
-                unique,
-                PriorEntry {
-                    incarnation,
-                    known: Known::Applied { certain },
-                },
-            );
+            self.resolutions.push(Record::Applied { unique, certain });
+            self.prior.insert(unique, Known::Applied { certain });
         }
         counts
     }
@@ -230,7 +190,6 @@ struct Mirror {
 /// The [`RequestHook`] that keeps the state file.
 pub struct Tracker {
     state: StateFile,
-    incarnation: u32,
     mirror: Mutex<Mirror>,
 }
 
@@ -243,7 +202,6 @@ impl Tracker {
         let resolutions = std::mem::take(&mut folded.resolutions);
         state.append(&resolutions)?;
         let t = Tracker {
-            incarnation: state.incarnation(),
             state,
             mirror: Mutex::new(Mirror {
                 folded,
@@ -261,10 +219,7 @@ impl Tracker {
             let mut m = t.mirror.lock();
             let f = &m.folded;
             let estimate = 24 * (f.lookups.len() + f.opens.len())
-                + f.prior
-                    .values()
-                    .map(|p| 32 + known_len(&p.known))
-                    .sum::<usize>();
+                + f.prior.values().map(|k| 32 + known_len(k)).sum::<usize>();
             m.snapshot_len = estimate;
             if t.state.len() > compact_at(estimate) {
                 t.compact(&mut m)?;
@@ -342,15 +297,13 @@ impl Tracker {
                 .iter()
                 .map(|(&nodeid, &n)| Record::Open { nodeid, n }),
         );
-        snap.extend(f.prior.iter().map(|(&unique, p)| match &p.known {
+        snap.extend(f.prior.iter().map(|(&unique, k)| match k {
             Known::Reply(reply) => Record::Reply {
                 unique,
-                incarnation: p.incarnation,
                 reply: reply.clone(),
             },
             Known::Applied { certain } => Record::Applied {
                 unique,
-                incarnation: p.incarnation,
                 certain: *certain,
             },
         }));
@@ -488,7 +441,7 @@ impl RequestHook for Tracker {
             return Prior::Execute;
         }
         let m = self.mirror.lock();
-        match m.folded.prior.get(&unique).map(|p| &p.known) {
+        match m.folded.prior.get(&unique) {
             Some(Known::Reply(Ok(b))) => Prior::Reply(Ok(b.clone())),
             Some(Known::Reply(Err(e))) => Prior::Reply(Err(Errno(*e))),
             Some(Known::Applied { certain: true }) => Prior::Applied,
@@ -507,7 +460,6 @@ impl RequestHook for Tracker {
         let reply = match response {
             Some(r) if recorded(h.opcode) => Some(Record::Reply {
                 unique,
-                incarnation: self.incarnation,
                 reply: r.clone().map_err(|e| e.0),
             }),
             _ => None,
@@ -681,7 +633,7 @@ mod tests {
         t.after(&ul, Some(&Err(Errno::ENOENT)));
         let (sf, mut f) = crash(&t);
         // The replay found tids up to 5 whole: 6 is not committed.
-        assert_eq!(f.resolve_commits(Some(6), 1), (1, 0, 1));
+        assert_eq!(f.resolve_commits(Some(6)), (1, 0, 1));
         let t2 = Tracker::new(sf, f).unwrap();
         let r = |m: &[u8]| {
             let mut m = m.to_vec();
@@ -701,7 +653,7 @@ mod tests {
         // A second crash before the resends were answered keeps them; the
         // transaction ids are settled once and for all.
         let (_, mut f3) = crash(&t2);
-        assert_eq!(f3.resolve_commits(Some(1), 2), (0, 0, 0));
+        assert_eq!(f3.resolve_commits(Some(1)), (0, 0, 0));
         assert_eq!(f3.known_requests(), 3);
     }
 
@@ -747,7 +699,7 @@ mod tests {
         t.before(&write);
         t.on_commit(Some(5));
         let (_, mut f) = crash(&t);
-        assert_eq!(f.resolve_commits(Some(6), 1), (1, 0, 0));
+        assert_eq!(f.resolve_commits(Some(6)), (1, 0, 0));
     }
 
     #[test]
@@ -756,7 +708,7 @@ mod tests {
         t.before(&msg(FUSE_RMDIR, 30, 1, b"d\0"));
         t.on_commit(None);
         let (_, mut f) = crash(&t);
-        assert_eq!(f.resolve_commits(None, 1), (0, 1, 0));
+        assert_eq!(f.resolve_commits(None), (0, 1, 0));
     }
 
     #[test]
@@ -779,7 +731,7 @@ mod tests {
         let (_, mut f) = crash(&t);
         assert_eq!(f.lookups.len(), 10);
         assert!(f.lookups.values().all(|&n| n == 100));
-        assert_eq!(f.resolve_commits(Some(4), 1), (1, 0, 0));
+        assert_eq!(f.resolve_commits(Some(4)), (1, 0, 0));
     }
 
     #[test]
