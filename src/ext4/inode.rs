@@ -261,6 +261,7 @@ impl Inode {
         } else {
             0
         };
+        let (links_count, generation) = links_and_generation(raw);
         Ok(Inode {
             ino,
             mode,
@@ -272,13 +273,13 @@ impl Inode {
             mtime: Timestamp::decode(le32(raw, 0x10), extra(0x88)),
             crtime: extra(0x90).map(|base| Timestamp::decode(base, extra(0x94))),
             dtime: le32(raw, 0x14),
-            links_count: le16(raw, 0x1A),
+            links_count,
             version: le32(raw, 0x24) as u64 | (extra(0x98).unwrap_or(0) as u64) << 32,
             projid: extra(0x9C),
             blocks_512: blocks,
             flags,
             block: raw[0x28..0x28 + I_BLOCK_SIZE].try_into().unwrap(),
-            generation: Generation(le32(raw, 0x64)),
+            generation,
             file_acl: le32(raw, 0x68) as u64 | acl_hi,
             extra_isize,
             ibody_xattrs,
@@ -535,6 +536,13 @@ pub fn set_inode_checksum(sb: &Superblock, ino: InodeNo, raw: &mut [u8]) -> Opti
         put16(raw, 0x82, (c >> 16) as u16);
     }
     Some(c)
+}
+
+/// The link count and generation of a raw inode (at least 128 bytes),
+/// without parsing or checking the rest: enough to tell whether a node id
+/// still names the inode, for many inodes at once.
+pub fn links_and_generation(raw: &[u8]) -> (u16, Generation) {
+    (le16(raw, 0x1A), Generation(le32(raw, 0x64)))
 }
 
 /// The full 32-bit metadata_csum of an inode (both checksum fields taken as zero).

@@ -2,7 +2,7 @@
 //! inode it was handed out for.
 
 use super::{Fs, FsError, Result, error};
-use crate::ext4::inode::Inode;
+use crate::ext4::inode::{Inode, links_and_generation};
 use crate::ext4::{Generation, InodeNo};
 
 impl Fs {
@@ -49,6 +49,12 @@ impl Fs {
         gd.inode_slot_initialised(sb, index % sb.inodes_per_group)
     }
 
+    /// Whether `ino` names a slot that can hold a node: the root or an
+    /// ordinary inode number, in an initialised part of its group's table.
+    pub(crate) fn node_slot(&self, ino: InodeNo) -> bool {
+        self.valid_entry_inode(ino.0) && self.slot_initialised(ino)
+    }
+
     /// Which of `nodes` are no longer live (as [`Fs::live_inode`] would
     /// say, without checking checksums): one read of each inode table
     /// block for all the nodes it holds, so that a recovering server can
@@ -57,28 +63,21 @@ impl Fs {
         &self,
         nodes: &[(InodeNo, Option<Generation>)],
     ) -> Vec<(InodeNo, Option<Generation>)> {
-        let sb = self.superblock();
         let mut sorted: Vec<_> = nodes.to_vec();
         sorted.sort_unstable_by_key(|(ino, _)| ino.0);
         let mut stale = Vec::new();
         let mut cur: Option<(crate::ext4::BlockNo, super::cache::Block)> = None;
         for (ino, generation) in sorted {
             let ok = (|| {
-                if ino.0 == 0
-                    || ino.0 > sb.inodes_count
-                    || (ino != InodeNo::ROOT && ino.0 < sb.first_ino)
-                    || !self.slot_initialised(ino)
-                {
+                if !self.node_slot(ino) {
                     return Some(false);
                 }
                 let (blk, off) = self.inode_location(ino).ok()?;
                 if cur.as_ref().is_none_or(|(b, _)| *b != blk) {
                     cur = Some((blk, self.block(blk).ok()?));
                 }
-                let raw = &cur.as_ref()?.1[off..];
-                let links = u16::from_le_bytes([raw[0x1A], raw[0x1B]]);
-                let gen_raw = u32::from_le_bytes(raw[0x64..0x68].try_into().ok()?);
-                Some((links != 0 || self.is_open(ino)) && generation.is_none_or(|g| g.0 == gen_raw))
+                let (links, on_disk) = links_and_generation(&cur.as_ref()?.1[off..]);
+                Some((links != 0 || self.is_open(ino)) && generation.is_none_or(|g| g == on_disk))
             })();
             // A block that cannot be read: leave the verdict to the
             // checked path on the node's next use.
@@ -93,11 +92,7 @@ impl Fs {
     /// generation check (the root). A freed inode, an uninitialised slot or
     /// a different generation is [`FsError::Stale`].
     pub fn live_inode(&self, ino: InodeNo, generation: Option<Generation>) -> Result<Inode> {
-        let sb = self.superblock();
-        if ino.0 == 0 || ino.0 > sb.inodes_count || (ino != InodeNo::ROOT && ino.0 < sb.first_ino) {
-            return Err(FsError::Stale);
-        }
-        if !self.slot_initialised(ino) {
+        if !self.node_slot(ino) {
             return Err(FsError::Stale);
         }
         let inode = self.inode(ino)?;

@@ -130,9 +130,8 @@ fn held_inode_lives(fs: &Fs, ino: InodeNo, generation: Option<crate::ext4::Gener
     if fs.live_inode(ino, generation).is_ok() {
         return true;
     }
-    let sb = fs.superblock();
     // A damaged state may name any number.
-    if ino.0 < sb.first_ino || ino.0 > sb.inodes_count || !fs.slot_initialised(ino) {
+    if !fs.node_slot(ino) {
         return false;
     }
     match fs.inode(ino) {
