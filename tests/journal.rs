@@ -19,6 +19,19 @@ fn tools_ok() -> bool {
     have(&["mkfs.ext4", "e2fsck", "mount", "umount"]) && unsafe { libc::geteuid() } == 0
 }
 
+/// A fresh image made with `mkfs_args`, opened and mounted read-write (the
+/// journal running); None when the tools are missing.
+fn mounted(mkfs_args: &[&str], size: &str) -> Option<(tempfile::TempDir, PathBuf, Fs)> {
+    if !tools_ok() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), mkfs_args, size);
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    Some((dir, img, fs))
+}
+
 fn node(mode: u16) -> NewNode {
     NewNode {
         mode,
@@ -129,13 +142,9 @@ fn workload(fs: &Fs, rounds: usize) {
 
 #[test]
 fn server_crash_our_replay_keeps_every_answer_others_the_durable_part() {
-    if !tools_ok() {
+    let Some((_dir, img, fs)) = mounted(&[], "64M") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &[], "64M");
-    let fs = open_rw(&img);
-    fs.mount_rw().unwrap();
+    };
     workload(&fs, 3);
     fs.sync().unwrap();
     let durable_only = copy(&img, "durable");
@@ -174,13 +183,9 @@ fn server_crash_our_replay_keeps_every_answer_others_the_durable_part() {
 
 #[test]
 fn after_a_durable_commit_every_replayer_sees_everything() {
-    if !tools_ok() {
+    let Some((_dir, img, fs)) = mounted(&["-b", "1024", "-O", "^metadata_csum"], "32M") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &["-b", "1024", "-O", "^metadata_csum"], "32M");
-    let fs = open_rw(&img);
-    fs.mount_rw().unwrap();
+    };
     workload(&fs, 2);
     fs.sync().unwrap();
     let (crashed, everything) = crash_copy_then_unmount(fs, &img);
@@ -196,13 +201,9 @@ fn after_a_durable_commit_every_replayer_sees_everything() {
 /// directory block over the data.
 #[test]
 fn wrap_around_and_revoked_blocks_reused_as_data() {
-    if !tools_ok() {
+    let Some((_dir, img, fs)) = mounted(&["-b", "1024", "-J", "size=4"], "24M") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &["-b", "1024", "-J", "size=4"], "24M");
-    let fs = open_rw(&img);
-    fs.mount_rw().unwrap();
+    };
     workload(&fs, 30);
     // A directory of many blocks, logged, then removed: its blocks are
     // freed (revoked) in the same stretch of log.
@@ -275,13 +276,9 @@ fn wrap_around_and_revoked_blocks_reused_as_data() {
 
 #[test]
 fn norecovery_reads_the_unreplayed_image_read_only() {
-    if !tools_ok() {
+    let Some((_dir, img, fs)) = mounted(&[], "32M") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &[], "32M");
-    let fs = open_rw(&img);
-    fs.mount_rw().unwrap();
+    };
     create(&fs, InodeNo::ROOT, "pending", b"x");
     let crashed = copy(&img, "crashed");
     drop(fs);
@@ -305,13 +302,9 @@ fn norecovery_reads_the_unreplayed_image_read_only() {
 /// gets them (as ext4 commits before answering ENOSPC).
 #[test]
 fn enospc_waits_for_freed_blocks_to_become_durable() {
-    if !tools_ok() {
+    let Some((_dir, img, fs)) = mounted(&[], "32M") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &[], "32M");
-    let fs = open_rw(&img);
-    fs.mount_rw().unwrap();
+    };
     let root = InodeNo::ROOT;
     let fill = |name: &str| {
         let f = create(&fs, root, name, b"");
@@ -346,13 +339,9 @@ fn enospc_waits_for_freed_blocks_to_become_durable() {
 /// checked).
 #[test]
 fn free_counts_are_written_at_unmount() {
-    if !tools_ok() {
+    let Some((_dir, img, fs)) = mounted(&[], "32M") else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &[], "32M");
-    let fs = open_rw(&img);
-    fs.mount_rw().unwrap();
+    };
     workload(&fs, 2);
     fs.unmount_clean().unwrap();
     drop(fs);
