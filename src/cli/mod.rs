@@ -335,15 +335,14 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     }
     let ttl = if opts.ro { RO_TTL } else { RW_TTL };
     let adapter = Arc::new(Ext4Adapter::new(fs, ttl).with_acl(opts.acl));
-    let lookups = folded.lookups.clone();
-    let known = folded.known_requests();
-    let tracker = Arc::new(Tracker::new(state, folded)?);
-    let t_snapshot = t0.elapsed();
     let mut session = Session::resume(stored.fuse, adapter.clone(), negotiated);
-    track(&adapter, &mut session, &tracker);
     let notifier = session.notifier();
-    let stale = recovery::revalidate(adapter.fs(), &lookups, &notifier);
+    let stale = recovery::revalidate(adapter.fs(), &folded.lookups, &notifier);
     let t_revalidate = t0.elapsed();
+    let (held, known) = (folded.lookups.len(), folded.known_requests());
+    let tracker = Arc::new(Tracker::new(state, folded)?);
+    track(&adapter, &mut session, &tracker);
+    let t_tracking = t0.elapsed();
     match notifier.inc_epoch() {
         Ok(()) | Err(NotifyError::Unsupported) => {}
         Err(e) => tracing::warn!("dentry epoch: {e}"),
@@ -357,26 +356,25 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         Err(e) => return Err(CliError::Usage(format!("asking for a resend: {e}"))),
     }
     tracker.serving();
+    let n_stale = stale.len();
     if !stale.is_empty() {
         let n = notifier.clone();
-        let stale = stale.clone();
         std::thread::spawn(move || recovery::drop_stale_data(&stale, &n));
     }
     tracing::info!(
         "recovered {} on {} (server #{incarnation}) in {:.1} ms: {} node ids held by the \
-         kernel ({} stale), {} open, {known} answers kept, {done} requests found \
+         kernel ({n_stale} stale), {} open, {known} answers kept, {done} requests found \
          committed, {maybe} maybe, {undone} to run again (state read {:.1} ms, image \
-         opened {:.1}, snapshot {:.1}, revalidated {:.1})",
+         opened {:.1}, revalidated {:.1}, tracking {:.1})",
         image.display(),
         mountpoint.display(),
-        t0.elapsed().as_secs_f64() * 1e3,
-        lookups.len(),
-        stale.len(),
+        ms(t0.elapsed()),
+        held,
         tracker.counts().1,
         ms(t_state),
         ms(t_open),
-        ms(t_snapshot),
         ms(t_revalidate),
+        ms(t_tracking),
     );
     daemon::unmount_on_signal(mountpoint.clone());
     serve(&adapter, &session, &opts, &image, &mountpoint, true)
