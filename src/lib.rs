@@ -1,8 +1,8 @@
 //! fuse4fs: an ext4 filesystem server in user space over FUSE.
 //!
 //! Layers, dependencies pointing one way:
-//! - [`ext4`]: the on-disk format (parse, serialize, checksums); no policy.
-//! - [`jbd2`]: the journal format and its replay.
+//! - [`ext4`] (from the `fuse4fs-format` crate, `format/`): the on-disk format (parse, serialize, checksums); no policy.
+//! - [`jbd2`] (same crate): the journal format and its replay.
 //! - [`fs`]: operations by inode number (block cache, extent mapping,
 //!   directories, xattrs); no FUSE types.
 //! - [`fuse`]: the kernel protocol transport and the request adapter that
@@ -11,8 +11,8 @@
 //!   server, the fd store, and adopting a live connection.
 
 pub mod crashpoint;
-pub mod ext4;
 pub mod fs;
 pub mod fuse;
-pub mod jbd2;
 pub mod recovery;
+
+pub use fuse4fs_format::{ext4, jbd2};

@@ -10,7 +10,7 @@
 //! Documentation/filesystems/ext4/journal.rst.
 //!
 //! Nothing here decides when to commit or checkpoint: that is
-//! [`crate::fs::journal`].
+//! fuse4fs's `fs::journal`.
 
 pub mod block;
 pub mod error;

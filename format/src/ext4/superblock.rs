@@ -666,9 +666,10 @@ impl Superblock {
 }
 
 /// A small valid superblock for unit tests elsewhere in the format layer:
-/// one group of 8192 blocks and 2048 256-byte inodes.
-#[cfg(test)]
-pub(crate) fn test_superblock_bytes(
+/// one group of 8192 blocks and 2048 256-byte inodes. Public (hidden) for
+/// the unit tests of the crates built on this one.
+#[doc(hidden)]
+pub fn test_superblock_bytes(
     log_block_size: u32,
     incompat: u32,
     ro_compat: u32,

@@ -34,27 +34,27 @@ impl fmt::Display for BlockNo {
 
 /// Little-endian field readers for on-disk structures. Callers have checked
 /// the slice length, so out-of-range offsets are programming errors.
-pub(crate) fn le16(b: &[u8], off: usize) -> u16 {
+pub fn le16(b: &[u8], off: usize) -> u16 {
     u16::from_le_bytes([b[off], b[off + 1]])
 }
 
-pub(crate) fn le32(b: &[u8], off: usize) -> u32 {
+pub fn le32(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
 }
 
-pub(crate) fn le64(b: &[u8], off: usize) -> u64 {
+pub fn le64(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
 }
 
 /// Little-endian field writers, the inverse of the readers above.
-pub(crate) fn put16(b: &mut [u8], off: usize, v: u16) {
+pub fn put16(b: &mut [u8], off: usize, v: u16) {
     b[off..off + 2].copy_from_slice(&v.to_le_bytes());
 }
 
-pub(crate) fn put32(b: &mut [u8], off: usize, v: u32) {
+pub fn put32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-pub(crate) fn put64(b: &mut [u8], off: usize, v: u64) {
+pub fn put64(b: &mut [u8], off: usize, v: u64) {
     b[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }

@@ -1,0 +1,396 @@
+//! The state of one check: the device, the superblock and group
+//! descriptors as read (and as repaired), and what the passes have found
+//! so far. Passes read and write the device only through here.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fuse4fs_format::ext4::bitmap::Bitmap;
+use fuse4fs_format::ext4::group::GroupDesc;
+use fuse4fs_format::ext4::inode::{Inode, set_inode_checksum};
+use fuse4fs_format::ext4::superblock::{
+    SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
+};
+use fuse4fs_format::ext4::{BlockNo, FormatError, Generation, InodeNo};
+
+use crate::device::Device;
+use crate::error::{FsckError, Result};
+use crate::options::Options;
+use crate::problem::{Kind, Report};
+use crate::progress::Progress;
+
+/// What pass 1 learnt about one inode, for the later passes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InodeInfo {
+    /// File type (i_mode >> 12); 0 when the inode is not in use.
+    pub ftype: u8,
+    /// i_links_count as on disk (or as repaired).
+    pub links: u16,
+    /// Directory entries naming the inode, counted by pass 2 (`.` and
+    /// `..` not counted; pass 4 adds a directory's own link from its
+    /// parent and its subdirectories' `..`).
+    pub refs: u32,
+    /// Whether the inode has no data (size 0, no blocks): pass 4 clears
+    /// such an unattached inode instead of moving it to lost+found.
+    pub empty: bool,
+}
+
+impl InodeInfo {
+    /// Whether pass 1 found the inode in use.
+    pub fn in_use(&self) -> bool {
+        self.ftype != 0
+    }
+
+    /// Whether it is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.ftype == (fuse4fs_format::ext4::inode::mode::S_IFDIR >> 12) as u8
+    }
+}
+
+/// One directory as pass 1 found it, for pass 2 and pass 3.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirInfo {
+    pub generation: Generation,
+    /// Whether the htree flag is set (and the filesystem has dir_index).
+    pub indexed: bool,
+    /// Whether the directory lives in the inode (inline_data).
+    pub inline: bool,
+    /// i_size in bytes.
+    pub size: u64,
+    /// What its `..` entry names (pass 2; 0 when missing).
+    pub dotdot: u32,
+    /// The directory whose entry names it (pass 2; 0 when none found).
+    pub parent: u32,
+}
+
+/// A directory block to check in pass 2 (the list is sorted by
+/// physical block so that pass 2 reads the device in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DirBlock {
+    pub pblk: u64,
+    pub ino: u32,
+    /// Logical block within the directory.
+    pub lblk: u64,
+}
+
+/// Everything the passes find, by inode and block.
+pub struct Found {
+    /// Every block something owns: fixed metadata first, then each
+    /// in-use inode's data and tree blocks (pass 1), maintained by later
+    /// repairs (a cleared inode gives its blocks back).
+    pub blocks: Bitmap<Vec<u8>>,
+    /// Blocks claimed more than once (pass 1), for pass 1B.
+    pub dup_blocks: BTreeSet<u64>,
+    /// Per inode (index `ino - 1`).
+    pub inodes: Vec<InodeInfo>,
+    /// Directories by inode number.
+    pub dirs: BTreeMap<u32, DirInfo>,
+    /// Directory blocks for pass 2.
+    pub dir_blocks: Vec<DirBlock>,
+    /// xattr blocks: inodes naming each, counted by pass 1.
+    pub xattr_refs: HashMap<u64, u32>,
+    /// Inodes on the orphan list (processed before pass 1).
+    pub orphans: BTreeSet<u32>,
+    /// The lost+found directory once found or made (pass 3).
+    pub lost_found: Option<u32>,
+}
+
+impl Found {
+    fn new(sb: &Superblock) -> Self {
+        let nblocks = sb.blocks_count as usize;
+        Found {
+            blocks: Bitmap::new(vec![0u8; nblocks.div_ceil(8)]),
+            dup_blocks: BTreeSet::new(),
+            inodes: vec![InodeInfo::default(); sb.inodes_count as usize],
+            dirs: BTreeMap::new(),
+            dir_blocks: Vec::new(),
+            xattr_refs: HashMap::new(),
+            orphans: BTreeSet::new(),
+            lost_found: None,
+        }
+    }
+
+    /// The entry for `ino` (which the caller has range-checked).
+    pub fn inode(&self, ino: u32) -> &InodeInfo {
+        &self.inodes[ino as usize - 1]
+    }
+
+    /// The entry for `ino`, mutable.
+    pub fn inode_mut(&mut self, ino: u32) -> &mut InodeInfo {
+        &mut self.inodes[ino as usize - 1]
+    }
+
+    /// Marks block `b` owned; returns false (and records it in
+    /// `dup_blocks`) when something already owned it.
+    pub fn claim(&mut self, b: u64) -> bool {
+        if self.blocks.get(b as usize) {
+            self.dup_blocks.insert(b);
+            false
+        } else {
+            self.blocks.set(b as usize);
+            true
+        }
+    }
+}
+
+/// One check in progress.
+pub struct Fsck {
+    pub dev: Device,
+    pub opts: Options,
+    pub sb: Superblock,
+    /// The superblock's 1024 bytes as read (repairs edit and rewrite them).
+    pub sb_raw: Vec<u8>,
+    pub groups: Vec<GroupDesc>,
+    /// Each descriptor's raw bytes (`desc_size`), for rewriting.
+    pub gd_raw: Vec<Vec<u8>>,
+    /// Block size in bytes.
+    pub bs: u64,
+    /// The metadata_csum seed.
+    pub seed: u32,
+    pub report: Report,
+    pub found: Found,
+    pub progress: Progress,
+    /// Whether anything was written.
+    pub modified: bool,
+}
+
+impl Fsck {
+    /// Reads the superblock and group descriptors of `dev`. Fails (exit
+    /// code 8) only when the superblock is unusable or the filesystem uses
+    /// a feature this checker does not understand; damaged descriptors
+    /// are problems of the setup pass.
+    pub fn open(dev: Device, opts: Options, label: &str) -> Result<Self> {
+        let mut sb_raw = vec![0u8; SUPERBLOCK_SIZE];
+        dev.read_at(SUPERBLOCK_OFFSET, &mut sb_raw)?;
+        let sb = Superblock::parse(&sb_raw)?;
+        sb.check_features_for_read()
+            .map_err(|e| FsckError::Unsupported(e.to_string()))?;
+        let bs = sb.block_size() as u64;
+        if sb.blocks_count.saturating_mul(bs) > dev.len() {
+            return Err(FsckError::Format(FormatError::corrupt(
+                "superblock",
+                format!(
+                    "{} blocks of {bs} bytes do not fit in the device's {} bytes",
+                    sb.blocks_count,
+                    dev.len()
+                ),
+            )));
+        }
+        if sb.inodes_count as u64 != sb.inodes_per_group as u64 * sb.group_count() as u64 {
+            return Err(FsckError::Format(FormatError::corrupt(
+                "superblock",
+                format!(
+                    "{} inodes in {} groups of {}",
+                    sb.inodes_count,
+                    sb.group_count(),
+                    sb.inodes_per_group
+                ),
+            )));
+        }
+        let report = Report::new(&opts, label);
+        let progress = Progress::new(opts.progress);
+        let found = Found::new(&sb);
+        let seed = sb.csum_seed();
+        let mut cx = Fsck {
+            dev,
+            opts,
+            seed,
+            bs,
+            groups: Vec::new(),
+            gd_raw: Vec::new(),
+            sb,
+            sb_raw,
+            report,
+            found,
+            progress,
+            modified: false,
+        };
+        cx.load_groups()?;
+        Ok(cx)
+    }
+
+    fn load_groups(&mut self) -> Result<()> {
+        let n = self.sb.group_count();
+        let ds = self.sb.desc_size as usize;
+        let mut block: Option<(u64, Vec<u8>)> = None;
+        for g in 0..n {
+            let (b, off) = self.sb.group_desc_location(g);
+            if block.as_ref().is_none_or(|(cur, _)| *cur != b.0) {
+                block = Some((b.0, self.read_block(b.0)?));
+            }
+            let raw = block.as_ref().expect("just read").1[off..off + ds].to_vec();
+            self.groups.push(GroupDesc::parse(&self.sb, &raw));
+            self.gd_raw.push(raw);
+        }
+        Ok(())
+    }
+
+    /// Number of blocks of the filesystem.
+    pub fn blocks_count(&self) -> u64 {
+        self.sb.blocks_count
+    }
+
+    /// Whether `b` is a block of the filesystem that files may own (at or
+    /// past `s_first_data_block`, before the end).
+    pub fn block_in_fs(&self, b: u64) -> bool {
+        b >= self.sb.first_data_block as u64 && b < self.sb.blocks_count
+    }
+
+    /// The group holding block `b`.
+    pub fn group_of_block(&self, b: u64) -> u32 {
+        ((b - self.sb.first_data_block as u64) / self.sb.blocks_per_group as u64) as u32
+    }
+
+    /// Whether `ino` is a valid inode number.
+    pub fn inode_in_range(&self, ino: u32) -> bool {
+        ino >= 1 && ino <= self.sb.inodes_count
+    }
+
+    /// The group holding inode `ino`, and its index in the group.
+    pub fn inode_slot(&self, ino: u32) -> (u32, u32) {
+        (
+            (ino - 1) / self.sb.inodes_per_group,
+            (ino - 1) % self.sb.inodes_per_group,
+        )
+    }
+
+    /// Byte offset of inode `ino` on the device.
+    pub fn inode_offset(&self, ino: u32) -> u64 {
+        let (g, i) = self.inode_slot(ino);
+        self.groups[g as usize].inode_table.0 * self.bs + i as u64 * self.sb.inode_size as u64
+    }
+
+    /// Reads block `b`.
+    pub fn read_block(&self, b: u64) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; self.bs as usize];
+        self.read_block_into(b, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads block `b` into `buf` (one block long).
+    pub fn read_block_into(&self, b: u64, buf: &mut [u8]) -> Result<()> {
+        if b >= self.sb.blocks_count {
+            return Err(FsckError::io(
+                format!("read block {b}"),
+                std::io::Error::other("past the end of the filesystem"),
+            ));
+        }
+        self.dev.read_at(b * self.bs, buf)
+    }
+
+    /// Writes block `b` (a repair).
+    pub fn write_block(&mut self, b: u64, data: &[u8]) -> Result<()> {
+        if !self.block_in_fs(b) && b != 0 {
+            return Err(FsckError::io(
+                format!("write block {b}"),
+                std::io::Error::other("outside the filesystem"),
+            ));
+        }
+        self.modified = true;
+        self.dev.write_at(b * self.bs, data)
+    }
+
+    /// Reads the raw bytes of inode `ino` (`s_inode_size` of them).
+    pub fn read_inode_raw(&self, ino: u32) -> Result<Vec<u8>> {
+        let mut raw = vec![0u8; self.sb.inode_size as usize];
+        self.dev.read_at(self.inode_offset(ino), &mut raw)?;
+        Ok(raw)
+    }
+
+    /// Reads and parses inode `ino` (checksum verified).
+    pub fn read_inode(&self, ino: u32) -> Result<std::result::Result<Inode, FormatError>> {
+        let raw = self.read_inode_raw(ino)?;
+        Ok(Inode::parse(&self.sb, InodeNo(ino), &raw))
+    }
+
+    /// Writes raw inode bytes back, checksum set first.
+    pub fn write_inode_raw(&mut self, ino: u32, raw: &mut [u8]) -> Result<()> {
+        set_inode_checksum(&self.sb, InodeNo(ino), raw);
+        self.modified = true;
+        self.dev.write_at(self.inode_offset(ino), raw)
+    }
+
+    /// Writes a parsed (and edited) inode back over its on-disk bytes.
+    pub fn write_inode(&mut self, inode: &Inode) -> Result<()> {
+        let ino = inode.ino.0;
+        let mut raw = self.read_inode_raw(ino)?;
+        inode.write_to(&self.sb, &mut raw)?;
+        self.write_inode_raw(ino, &mut raw)
+    }
+
+    /// Zeroes inode `ino` on disk but for its generation (what e2fsck's
+    /// "Clear" does, keeping stale handles stale), and forgets it.
+    pub fn clear_inode(&mut self, ino: u32) -> Result<()> {
+        let mut raw = self.read_inode_raw(ino)?;
+        let (_, generation) = fuse4fs_format::ext4::inode::links_and_generation(&raw);
+        let extra = if raw.len() > 128 {
+            32.min(raw.len() - 128)
+        } else {
+            0
+        };
+        raw.fill(0);
+        raw[0x64..0x68].copy_from_slice(&generation.0.to_le_bytes());
+        if extra >= 4 {
+            // Keep i_extra_isize sane for the next user of the slot.
+            let want = self.sb.want_extra_isize.max(32).min(extra as u16);
+            raw[0x80..0x82].copy_from_slice(&want.to_le_bytes());
+        }
+        // A cleared inode's deletion time marks it free.
+        let now = now_secs();
+        raw[0x14..0x18].copy_from_slice(&now.to_le_bytes());
+        self.write_inode_raw(ino, &mut raw)?;
+        let info = self.found.inode_mut(ino);
+        *info = InodeInfo::default();
+        self.found.dirs.remove(&ino);
+        self.found.dir_blocks.retain(|d| d.ino != ino);
+        Ok(())
+    }
+
+    /// Rewrites group descriptor `g` from `self.groups[g]`, checksum
+    /// included, in the primary table.
+    pub fn write_group_desc(&mut self, g: u32) -> Result<()> {
+        let gd = self.groups[g as usize];
+        let mut raw = self.gd_raw[g as usize].clone();
+        gd.write_to(&self.sb, &mut raw)?;
+        if let Some(c) = GroupDesc::set_checksum(&self.sb, g, &mut raw) {
+            self.groups[g as usize].checksum = c;
+        }
+        let (b, off) = self.sb.group_desc_location(g);
+        self.modified = true;
+        self.dev.write_at(b.0 * self.bs + off as u64, &raw)?;
+        self.gd_raw[g as usize] = raw;
+        Ok(())
+    }
+
+    /// Rewrites the superblock from `self.sb` (checksum included).
+    pub fn write_superblock(&mut self) -> Result<()> {
+        let mut raw = self.sb_raw.clone();
+        self.sb.write_to(&mut raw)?;
+        set_superblock_checksum(&mut raw);
+        self.modified = true;
+        self.dev.write_at(SUPERBLOCK_OFFSET, &raw)?;
+        self.sb_raw = raw;
+        Ok(())
+    }
+
+    /// Asks about a problem (see [`Report::ask`]).
+    pub fn ask(&mut self, kind: Kind, message: String) -> bool {
+        let report = &mut self.report;
+        self.progress.suspend(|| report.ask(kind, message))
+    }
+
+    /// The inode table's blocks of group `g`.
+    pub fn inode_table(&self, g: u32) -> (BlockNo, u64) {
+        (
+            self.groups[g as usize].inode_table,
+            self.sb.inode_table_blocks(),
+        )
+    }
+}
+
+/// Seconds since the epoch, for dtime and the superblock's check time.
+pub fn now_secs() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
+}

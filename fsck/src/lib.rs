@@ -1,0 +1,194 @@
+//! fuse4fs-fsck: an ext2/3/4 checker and repairer, modelled on e2fsck.
+//!
+//! Built on the format crate alone (`fuse4fs-format`): no filesystem
+//! operations, no FUSE. The passes follow e2fsck's:
+//! - setup ([`journal`], [`setup`], [`orphan`]): the journal replayed
+//!   (or reported with `-n`), the group descriptors checked, the orphan
+//!   list processed;
+//! - [`pass1`]: every in-use inode and the blocks it owns; [`pass1b`]:
+//!   blocks claimed twice;
+//! - [`pass2`]: every directory block;
+//! - [`pass3`]: every directory reachable from the root;
+//! - [`pass4`]: link counts against the entries naming each inode;
+//! - [`pass5`]: bitmaps and counters against what the passes found.
+//!
+//! Every pass reads and writes the device through [`context::Fsck`].
+
+pub mod blockwalk;
+pub mod context;
+pub mod device;
+pub mod error;
+pub mod journal;
+pub mod options;
+pub mod orphan;
+pub mod pass1;
+pub mod pass1b;
+pub mod pass2;
+pub mod pass3;
+pub mod pass4;
+pub mod pass5;
+pub mod problem;
+pub mod progress;
+pub mod setup;
+
+use std::path::Path;
+
+use fuse4fs_format::ext4::superblock::{STATE_ERROR, STATE_VALID, incompat};
+
+pub use context::Fsck;
+pub use device::Device;
+pub use error::{FsckError, Result};
+pub use options::{Mode, Options};
+pub use problem::{Kind, Pass, Problem};
+
+/// e2fsck's exit codes.
+pub mod exit {
+    /// No problems.
+    pub const CLEAN: i32 = 0;
+    /// Problems found and all repaired.
+    pub const FIXED: i32 = 1;
+    /// Problems left unrepaired.
+    pub const UNCORRECTED: i32 = 4;
+    /// The check could not be carried out.
+    pub const ERROR: i32 = 8;
+    /// Wrong usage.
+    pub const USAGE: i32 = 16;
+}
+
+/// What a check found and did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub problems: Vec<Problem>,
+    /// Informational lines (journal replayed, the final counts).
+    pub notes: Vec<String>,
+    /// Whether the device was changed (repairs or a journal replay).
+    pub modified: bool,
+    /// The filesystem was marked clean and `-f` was not given: nothing
+    /// was checked.
+    pub skipped_clean: bool,
+    /// `-p` met a problem it may not repair.
+    pub preen_halted: bool,
+    /// Inodes and blocks in use, as the summary line reports them.
+    pub inodes_used: u64,
+    pub blocks_used: u64,
+}
+
+impl Outcome {
+    /// The exit code e2fsck would give.
+    pub fn exit_code(&self) -> i32 {
+        if self.preen_halted || self.problems.iter().any(|p| !p.fixed) {
+            exit::UNCORRECTED
+        } else if self.modified {
+            exit::FIXED
+        } else {
+            exit::CLEAN
+        }
+    }
+
+    /// Problems of one kind.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(move |p| p.kind == kind)
+    }
+}
+
+/// Checks the filesystem in the image or device at `path`.
+pub fn check_path(path: &Path, opts: &Options) -> Result<Outcome> {
+    let dev = Device::open(path, opts.writable())?;
+    check(dev, opts, &path.display().to_string())
+}
+
+/// Checks the filesystem on `dev`; `label` names it in messages.
+pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
+    let mut cx = Fsck::open(dev, opts.clone(), label)?;
+    let sb = &cx.sb;
+    let needs_check = opts.force
+        || sb.state & STATE_VALID == 0
+        || sb.state & STATE_ERROR != 0
+        || sb.has_incompat(incompat::RECOVER)
+        || sb.last_orphan != 0;
+    if !needs_check {
+        cx.report.note(format!(
+            "{label}: clean, {}/{} files, {}/{} blocks",
+            sb.inodes_count - sb.free_inodes_count,
+            sb.inodes_count,
+            sb.blocks_count - sb.free_blocks_count,
+            sb.blocks_count
+        ));
+        let (inodes_used, blocks_used) = (
+            (sb.inodes_count - sb.free_inodes_count) as u64,
+            sb.blocks_count - sb.free_blocks_count,
+        );
+        return Ok(Outcome {
+            notes: cx.report.notes,
+            skipped_clean: true,
+            inodes_used,
+            blocks_used,
+            ..Outcome::default()
+        });
+    }
+    run_passes(&mut cx)?;
+    finish(&mut cx)?;
+    cx.progress.finish();
+    let inodes_used = cx.found.inodes.iter().filter(|i| i.in_use()).count() as u64;
+    let blocks_used = (0..cx.sb.blocks_count)
+        .filter(|&b| cx.found.blocks.get(b as usize))
+        .count() as u64;
+    let summary = format!(
+        "{label}: {inodes_used}/{} files, {blocks_used}/{} blocks",
+        cx.sb.inodes_count, cx.sb.blocks_count
+    );
+    cx.report.note(summary);
+    Ok(Outcome {
+        problems: std::mem::take(&mut cx.report.problems),
+        notes: std::mem::take(&mut cx.report.notes),
+        modified: cx.modified,
+        skipped_clean: false,
+        preen_halted: cx.report.preen_halted,
+        inodes_used,
+        blocks_used,
+    })
+}
+
+/// The passes in e2fsck's order.
+fn run_passes(cx: &mut Fsck) -> Result<()> {
+    cx.report.begin(Pass::Setup);
+    journal::run(cx)?;
+    setup::run(cx)?;
+    orphan::run(cx)?;
+    cx.report.begin(Pass::Pass1);
+    pass1::run(cx)?;
+    if !cx.found.dup_blocks.is_empty() {
+        cx.report.begin(Pass::Pass1b);
+        pass1b::run(cx)?;
+    }
+    cx.report.begin(Pass::Pass2);
+    pass2::run(cx)?;
+    cx.report.begin(Pass::Pass3);
+    pass3::run(cx)?;
+    cx.report.begin(Pass::Pass4);
+    pass4::run(cx)?;
+    cx.report.begin(Pass::Pass5);
+    pass5::run(cx)?;
+    Ok(())
+}
+
+/// After a writable check with nothing left unrepaired: the filesystem
+/// is marked valid and free of errors, and the check time recorded.
+fn finish(cx: &mut Fsck) -> Result<()> {
+    if !cx.dev.writable() || cx.report.unfixed() > 0 || cx.report.preen_halted {
+        return Ok(());
+    }
+    let modified = cx.modified;
+    let had_errors = cx.sb.state & STATE_ERROR != 0;
+    cx.sb.state = (cx.sb.state | STATE_VALID) & !STATE_ERROR;
+    cx.sb.mnt_count = 0;
+    let now = context::now_secs();
+    // s_lastcheck (0x40): not modelled by the format crate's superblock.
+    cx.sb_raw[0x40..0x44].copy_from_slice(&now.to_le_bytes());
+    cx.write_superblock()?;
+    cx.dev.flush()?;
+    // Recording the check is not a repair (e2fsck exits 0 after it);
+    // clearing the error flag is.
+    cx.modified = modified || had_errors;
+    Ok(())
+}

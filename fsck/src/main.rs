@@ -1,0 +1,84 @@
+//! `fuse4fs-fsck`: check and repair an ext2/3/4 filesystem, with e2fsck's
+//! common flags and exit codes.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use fuse4fs_fsck::{Mode, Options, check_path, exit};
+
+/// Check (and repair) an ext2/ext3/ext4 filesystem image or device.
+#[derive(Parser, Debug)]
+#[command(name = "fuse4fs-fsck", version)]
+struct Cli {
+    /// Open read-only and answer "no" to every question.
+    #[arg(short = 'n')]
+    no: bool,
+    /// Answer "yes" to every question.
+    #[arg(short = 'y')]
+    yes: bool,
+    /// Repair automatically what is safe to repair (preen).
+    #[arg(short = 'p', short_alias = 'a')]
+    preen: bool,
+    /// Check even if the filesystem seems clean.
+    #[arg(short = 'f')]
+    force: bool,
+    /// Verbose.
+    #[arg(short = 'v')]
+    verbose: bool,
+    /// The image file or block device.
+    device: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::from(exit::USAGE as u8);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    let mode = match (cli.no, cli.yes, cli.preen) {
+        (true, false, false) => Mode::Check,
+        (false, true, false) => Mode::Yes,
+        (false, false, true) => Mode::Preen,
+        (false, false, false) => {
+            // e2fsck would ask question by question; this checker does
+            // not ask, so it must be told.
+            eprintln!("fuse4fs-fsck: give -n (check only), -y (repair) or -p (preen)");
+            return ExitCode::from(exit::USAGE as u8);
+        }
+        _ => {
+            eprintln!("fuse4fs-fsck: only one of -n, -y and -p may be given");
+            return ExitCode::from(exit::USAGE as u8);
+        }
+    };
+    let opts = Options {
+        mode,
+        force: cli.force,
+        verbose: cli.verbose,
+        progress: std::io::stdout().is_terminal() && mode != Mode::Preen,
+        print: true,
+    };
+    match check_path(&cli.device, &opts) {
+        Ok(out) => {
+            let code = out.exit_code();
+            if out.modified && mode != Mode::Preen {
+                println!(
+                    "\n{}: ***** FILE SYSTEM WAS MODIFIED *****",
+                    cli.device.display()
+                );
+            }
+            ExitCode::from(code as u8)
+        }
+        Err(e) => {
+            eprintln!("fuse4fs-fsck: {}: {e}", cli.device.display());
+            ExitCode::from(exit::ERROR as u8)
+        }
+    }
+}

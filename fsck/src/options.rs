@@ -1,0 +1,37 @@
+//! How a check runs: e2fsck's `-n`, `-y`, `-p`, `-f` and `-v`.
+
+/// What to do with a problem found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// `-n`: open read-only, answer no to every question.
+    #[default]
+    Check,
+    /// `-y`: answer yes to every question.
+    Yes,
+    /// `-p`: repair what is safe without a human (what an interrupted
+    /// writer leaves); anything else stops the repair with exit code 4.
+    Preen,
+}
+
+/// The options of one check.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub mode: Mode,
+    /// `-f`: check even when the filesystem is marked clean.
+    pub force: bool,
+    /// `-v`: say more (one line per problem even in preen mode, and the
+    /// summary of what the filesystem holds).
+    pub verbose: bool,
+    /// Draw a progress bar (the CLI sets this on a terminal).
+    pub progress: bool,
+    /// Print problems as they are found (the library's callers inside a
+    /// server keep this off and read [`crate::Outcome::problems`]).
+    pub print: bool,
+}
+
+impl Options {
+    /// Whether the device may be written.
+    pub fn writable(&self) -> bool {
+        self.mode != Mode::Check
+    }
+}
