@@ -9,9 +9,11 @@
 use std::collections::HashSet;
 
 use fuse4fs_format::ext4::blockmap::DIRECT;
-use fuse4fs_format::ext4::extents::{ExtentNode, verify_block_checksum};
+use fuse4fs_format::ext4::extents::{
+    EXTENT_MAGIC, INIT_MAX_LEN, MAX_DEPTH, set_block_checksum, verify_block_checksum,
+};
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
-use fuse4fs_format::ext4::types::le32;
+use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
 
 use crate::context::Fsck;
 use crate::error::Result;
@@ -79,6 +81,30 @@ pub enum Damage {
     },
 }
 
+/// The entry naming an item: the node (i_block or a tree block) and the
+/// entry's index in it (an extent, an index entry or a block pointer).
+pub type Slot = (NodeLoc, usize);
+
+/// An extent node met on the walk (the root included), for repairs that
+/// cut entries and must know when a node is left empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub loc: NodeLoc,
+    /// The index entry naming it (None for the root).
+    pub parent: Option<Slot>,
+    /// Entries in its header.
+    pub entries: usize,
+    pub depth: u16,
+}
+
+/// What a located walk found besides the items.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub damage: Vec<Damage>,
+    /// Extent nodes that parsed (empty for block maps).
+    pub nodes: Vec<NodeInfo>,
+}
+
 /// Whether the inode's i_block holds a block tree to walk (not a fast
 /// symlink, inline data or a device number).
 pub fn has_block_tree(inode: &Inode, block_size: u32) -> bool {
@@ -96,30 +122,60 @@ pub fn has_block_tree(inode: &Inode, block_size: u32) -> bool {
 /// logical order (a tree block before what it maps), and returns the
 /// damage met. Errors are I/O errors only.
 pub fn walk(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item)) -> Result<Vec<Damage>> {
+    Ok(walk_located(cx, inode, &mut |item, _| visit(item))?.damage)
+}
+
+/// [`walk`], also telling `visit` which entry names each item, and
+/// returning the extent nodes met.
+pub fn walk_located(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item, Slot)) -> Result<Walk> {
     let mut w = Walker {
         cx,
         inode,
         visit,
         seen: HashSet::new(),
-        damage: Vec::new(),
+        out: Walk::default(),
         buf_pool: Vec::new(),
     };
     if inode.has_flag(flags::EXTENTS) {
-        w.extent_node(NodeLoc::Root, None, &inode.block, None)?;
+        w.extent_node(NodeLoc::Root, None, &inode.block, None, 0, 1 << 32)?;
     } else {
         w.block_map()?;
     }
-    Ok(w.damage)
+    Ok(w.out)
 }
 
 struct Walker<'a> {
     cx: &'a Fsck,
     inode: &'a Inode,
-    visit: &'a mut dyn FnMut(Item),
+    visit: &'a mut dyn FnMut(Item, Slot),
     /// Tree blocks visited in this inode (loops and shared subtrees).
     seen: HashSet<u64>,
-    damage: Vec<Damage>,
+    out: Walk,
     buf_pool: Vec<Vec<u8>>,
+}
+
+/// Why an extent node header is unusable, or None when it is sound.
+/// `eh_max` may fall short of the node's capacity by two entries at
+/// most (room libext2fs leaves for a tail), as e2fsck accepts.
+pub fn extent_header_problem(bytes: &[u8], want_depth: Option<u16>) -> Option<String> {
+    if bytes.len() < 24 {
+        return Some(format!("node of {} bytes", bytes.len()));
+    }
+    if le16(bytes, 0) != EXTENT_MAGIC {
+        return Some(format!("bad magic 0x{:04x}", le16(bytes, 0)));
+    }
+    let (entries, max, depth) = (le16(bytes, 2), le16(bytes, 4), le16(bytes, 6));
+    let capacity = (bytes.len() - 12) / 12;
+    if max as usize > capacity || (max as usize) + 2 < capacity {
+        return Some(format!("eh_max {max}, node holds {capacity}"));
+    }
+    if entries > max {
+        return Some(format!("eh_entries {entries} > eh_max {max}"));
+    }
+    if depth > MAX_DEPTH || want_depth.is_some_and(|d| d != depth) {
+        return Some(format!("depth {depth}"));
+    }
+    None
 }
 
 impl Walker<'_> {
@@ -129,76 +185,117 @@ impl Walker<'_> {
             .unwrap_or_else(|| vec![0u8; self.cx.bs as usize])
     }
 
+    /// Node `loc` (held in `bytes`), mapping logical blocks `lo..hi`.
     fn extent_node(
         &mut self,
         loc: NodeLoc,
-        parent: Option<(NodeLoc, usize)>,
+        parent: Option<Slot>,
         bytes: &[u8],
         want_depth: Option<u16>,
+        lo: u64,
+        hi: u64,
     ) -> Result<()> {
-        let ino = self.inode.ino;
-        let node = match ExtentNode::parse(bytes, want_depth, &|| format!("{ino} extent node")) {
-            Ok(n) => n,
-            Err(e) => {
-                self.damage.push(Damage::Node {
-                    loc,
-                    parent,
-                    why: e.to_string(),
-                });
-                return Ok(());
-            }
-        };
+        if let Some(why) = extent_header_problem(bytes, want_depth) {
+            self.out.damage.push(Damage::Node { loc, parent, why });
+            return Ok(());
+        }
+        let entries = le16(bytes, 2) as usize;
+        let depth = le16(bytes, 6);
+        self.out.nodes.push(NodeInfo {
+            loc,
+            parent,
+            entries,
+            depth,
+        });
         let fs_end = self.cx.sb.blocks_count;
         let first = self.cx.sb.first_data_block as u64;
-        match node {
-            ExtentNode::Leaf(_, extents) => {
-                for (index, x) in extents.iter().enumerate() {
-                    let (pblk, len) = (x.pblk.0, x.len as u64);
-                    if len == 0 || pblk < first || pblk.saturating_add(len) > fs_end {
-                        self.damage.push(Damage::Extent {
-                            loc,
-                            index,
-                            lblk: x.lblk as u64,
-                            pblk,
-                            len,
-                        });
-                        continue;
-                    }
-                    (self.visit)(Item::Data {
-                        lblk: x.lblk as u64,
+        let entry = |i: usize| &bytes[12 + 12 * i..24 + 12 * i];
+        if depth == 0 {
+            let mut prev_end = lo;
+            for index in 0..entries {
+                let e = entry(index);
+                let lblk = le32(e, 0) as u64;
+                let raw_len = le16(e, 4);
+                let (len, unwritten) = if raw_len > INIT_MAX_LEN {
+                    ((raw_len - INIT_MAX_LEN) as u64, true)
+                } else {
+                    (raw_len as u64, false)
+                };
+                let pblk = (le16(e, 6) as u64) << 32 | le32(e, 8) as u64;
+                // Unwritten extents past the parent's range are the
+                // kernel's preallocation past EOF: e2fsck accepts them.
+                let bad = len == 0
+                    || pblk < first
+                    || pblk.saturating_add(len) > fs_end
+                    || lblk < prev_end
+                    || lblk + len > 1 << 32
+                    || (!unwritten && lblk + len > hi);
+                if bad {
+                    self.out.damage.push(Damage::Extent {
+                        loc,
+                        index,
+                        lblk,
                         pblk,
                         len,
-                        unwritten: x.unwritten,
                     });
+                    continue;
                 }
+                prev_end = lblk + len;
+                (self.visit)(
+                    Item::Data {
+                        lblk,
+                        pblk,
+                        len,
+                        unwritten,
+                    },
+                    (loc, index),
+                );
             }
-            ExtentNode::Index(h, children) => {
-                for (index, c) in children.iter().enumerate() {
-                    let child = c.child.0;
-                    if child < first || child >= fs_end || !self.seen.insert(child) {
-                        self.damage.push(Damage::Index { loc, index, child });
-                        continue;
-                    }
-                    (self.visit)(Item::Tree {
-                        pblk: child,
-                        level: h.depth - 1,
-                    });
-                    let mut buf = self.buf();
-                    self.cx.read_block_into(child, &mut buf)?;
-                    if self.cx.sb.metadata_csum()
-                        && !verify_block_checksum(self.cx.seed, ino, self.inode.generation, &buf)
-                    {
-                        self.damage.push(Damage::Checksum { pblk: child });
-                    }
-                    self.extent_node(
-                        NodeLoc::Block(child),
-                        Some((loc, index)),
-                        &buf,
-                        Some(h.depth - 1),
-                    )?;
-                    self.buf_pool.push(buf);
-                }
+            return Ok(());
+        }
+        let mut prev: Option<u64> = None;
+        for index in 0..entries {
+            let e = entry(index);
+            let lblk = le32(e, 0) as u64;
+            let child = (le16(e, 8) as u64) << 32 | le32(e, 4) as u64;
+            let next = (index + 1 < entries)
+                .then(|| le32(entry(index + 1), 0) as u64)
+                .filter(|&n| n > lblk)
+                .unwrap_or(hi);
+            let bad = prev.is_some_and(|p| lblk <= p)
+                || lblk >= hi
+                || child < first
+                || child >= fs_end
+                || !self.seen.insert(child);
+            if bad {
+                self.out.damage.push(Damage::Index { loc, index, child });
+                continue;
             }
+            prev = Some(lblk);
+            (self.visit)(
+                Item::Tree {
+                    pblk: child,
+                    level: depth - 1,
+                },
+                (loc, index),
+            );
+            let mut buf = self.buf();
+            self.cx.read_block_into(child, &mut buf)?;
+            if self.cx.sb.metadata_csum()
+                && extent_header_problem(&buf, Some(depth - 1)).is_none()
+                && !verify_block_checksum(self.cx.seed, self.inode.ino, self.inode.generation, &buf)
+            {
+                self.out.damage.push(Damage::Checksum { pblk: child });
+            }
+            self.extent_node(
+                NodeLoc::Block(child),
+                Some((loc, index)),
+                &buf,
+                Some(depth - 1),
+                lblk.max(lo),
+                next.min(hi),
+            )?;
+            self.buf_pool.push(buf);
         }
         Ok(())
     }
@@ -226,7 +323,7 @@ impl Walker<'_> {
     /// `lblk` through a subtree `level` deep (0: a data block).
     fn pointer(&mut self, loc: NodeLoc, index: usize, p: u64, level: u16, lblk: u64) -> Result<()> {
         if !self.cx.block_in_fs(p) || (level > 0 && !self.seen.insert(p)) {
-            self.damage.push(Damage::Pointer {
+            self.out.damage.push(Damage::Pointer {
                 loc,
                 index,
                 pblk: p,
@@ -234,15 +331,18 @@ impl Walker<'_> {
             return Ok(());
         }
         if level == 0 {
-            (self.visit)(Item::Data {
-                lblk,
-                pblk: p,
-                len: 1,
-                unwritten: false,
-            });
+            (self.visit)(
+                Item::Data {
+                    lblk,
+                    pblk: p,
+                    len: 1,
+                    unwritten: false,
+                },
+                (loc, index),
+            );
             return Ok(());
         }
-        (self.visit)(Item::Tree { pblk: p, level });
+        (self.visit)(Item::Tree { pblk: p, level }, (loc, index));
         let mut buf = self.buf();
         self.cx.read_block_into(p, &mut buf)?;
         let per_block = self.cx.bs / 4;
@@ -261,5 +361,120 @@ impl Walker<'_> {
         }
         self.buf_pool.push(buf);
         Ok(())
+    }
+}
+
+// Repairs of the tree in place: each edits one node, in i_block (the
+// caller writes the inode afterwards) or in a tree block (rewritten here,
+// with its checksum for extent blocks).
+
+/// Removes the entries `indices` of extent node `loc`. A root left
+/// without entries becomes an empty leaf (an empty file), which is valid;
+/// a tree block left empty is the caller's to unlink from its parent.
+pub fn cut_extent_entries(
+    cx: &mut Fsck,
+    inode: &mut Inode,
+    loc: NodeLoc,
+    indices: &[usize],
+) -> Result<()> {
+    match loc {
+        NodeLoc::Root => {
+            remove_entries(&mut inode.block, indices);
+            if le16(&inode.block, 2) == 0 {
+                put16(&mut inode.block, 6, 0);
+            }
+            Ok(())
+        }
+        NodeLoc::Block(b) => {
+            let mut buf = cx.read_block(b)?;
+            remove_entries(&mut buf, indices);
+            write_extent_block(cx, inode, b, &mut buf)
+        }
+    }
+}
+
+fn remove_entries(node: &mut [u8], indices: &[usize]) {
+    let n = (le16(node, 2) as usize).min((node.len().saturating_sub(12)) / 12);
+    let mut kept = 0usize;
+    for i in 0..n {
+        if indices.contains(&i) {
+            continue;
+        }
+        if kept != i {
+            node.copy_within(12 + 12 * i..24 + 12 * i, 12 + 12 * kept);
+        }
+        kept += 1;
+    }
+    node[12 + 12 * kept..12 + 12 * n].fill(0);
+    put16(node, 2, kept as u16);
+}
+
+/// Writes extent block `b` of `inode`, its checksum set first.
+pub fn write_extent_block(cx: &mut Fsck, inode: &Inode, b: u64, buf: &mut [u8]) -> Result<()> {
+    if cx.sb.metadata_csum() {
+        set_block_checksum(cx.seed, inode.ino, inode.generation, buf);
+    }
+    cx.write_block(b, buf)
+}
+
+/// Zeroes block-map pointer `index` of `loc`.
+pub fn cut_pointer(cx: &mut Fsck, inode: &mut Inode, loc: NodeLoc, index: usize) -> Result<()> {
+    repoint_map(cx, inode, loc, index, 0)
+}
+
+/// Points the entry at `slot` (an extent, an extent index entry or a
+/// block-map pointer) at block `new` instead: the clone of what it named.
+pub fn repoint(cx: &mut Fsck, inode: &mut Inode, slot: Slot, new: u64) -> Result<()> {
+    let (loc, index) = slot;
+    if !inode.has_flag(flags::EXTENTS) {
+        return repoint_map(cx, inode, loc, index, new as u32);
+    }
+    let set = |node: &mut [u8]| {
+        let off = 12 + 12 * index;
+        if off + 12 > node.len() {
+            return;
+        }
+        if le16(node, 6) == 0 {
+            put16(node, off + 6, (new >> 32) as u16);
+            put32(node, off + 8, new as u32);
+        } else {
+            put32(node, off + 4, new as u32);
+            put16(node, off + 8, (new >> 32) as u16);
+        }
+    };
+    match loc {
+        NodeLoc::Root => {
+            set(&mut inode.block);
+            Ok(())
+        }
+        NodeLoc::Block(b) => {
+            let mut buf = cx.read_block(b)?;
+            set(&mut buf);
+            write_extent_block(cx, inode, b, &mut buf)
+        }
+    }
+}
+
+fn repoint_map(
+    cx: &mut Fsck,
+    inode: &mut Inode,
+    loc: NodeLoc,
+    index: usize,
+    new: u32,
+) -> Result<()> {
+    match loc {
+        NodeLoc::Root => {
+            if index < 15 {
+                put32(&mut inode.block, index * 4, new);
+            }
+            Ok(())
+        }
+        NodeLoc::Block(b) => {
+            let mut buf = cx.read_block(b)?;
+            if (index + 1) * 4 <= buf.len() {
+                put32(&mut buf, index * 4, new);
+            }
+            cx.write_block(b, &buf)
+        }
     }
 }

@@ -45,6 +45,16 @@ impl Device {
         })
     }
 
+    /// A second handle on the same device (for a read-ahead thread);
+    /// writable only if this one is.
+    pub fn try_clone(&self) -> Result<Device> {
+        let raw = self
+            .raw
+            .try_clone()
+            .map_err(|e| FsckError::io("duplicate the device handle", e))?;
+        Self::from_file(raw, self.writable)
+    }
+
     /// Size in bytes.
     pub fn len(&self) -> u64 {
         self.len

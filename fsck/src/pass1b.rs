@@ -1,9 +1,231 @@
-//! pass1b (to be written).
+//! Pass 1B: blocks claimed more than once (e2fsck's passes 1B to 1D).
+//! Every owner of each such block is found again (fixed metadata, xattr
+//! blocks and reserved inodes included), each file sharing blocks is
+//! reported once, and repaired by cloning: every owner but the last gets
+//! its own copy of what it shares, so the last keeps the original. Fixed
+//! metadata, xattr blocks and reserved inodes (the journal) never give
+//! their blocks up: the files sharing them are the ones cloned.
 
+use std::collections::{BTreeSet, HashMap};
+
+use fuse4fs_format::ext4::InodeNo;
+use fuse4fs_format::ext4::inode::{Inode, flags, mode};
+use fuse4fs_format::ext4::superblock::{Superblock, ro_compat};
+
+use crate::alloc::alloc_blocks;
+use crate::blockwalk::{self, Item, Slot};
 use crate::context::Fsck;
 use crate::error::Result;
+use crate::problem::Kind;
 
-/// Runs pass1b.
-pub(crate) fn run(_cx: &mut Fsck) -> Result<()> {
+/// An owner that is not an inode: fixed metadata.
+const METADATA: u32 = u32::MAX;
+/// An owner that is not an inode: an xattr block.
+const XATTR: u32 = u32::MAX - 1;
+const RESIZE: u32 = 7;
+/// Clones per inode before giving up (each re-walks the inode).
+const MAX_CLONES: usize = 100_000;
+
+/// Runs pass 1B over `cx.found.dup_blocks`.
+pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
+    let dups = std::mem::take(&mut cx.found.dup_blocks);
+    if dups.is_empty() {
+        return Ok(());
+    }
+    let mut sb_parse = cx.sb.clone();
+    sb_parse.feature_ro_compat &= !ro_compat::METADATA_CSUM;
+    let mut owners: HashMap<u64, Vec<u32>> = HashMap::new();
+    for b in fixed_metadata(cx, &dups) {
+        owners.entry(b).or_default().push(METADATA);
+    }
+    for &b in cx.found.xattr_refs.keys() {
+        if dups.contains(&b) {
+            owners.entry(b).or_default().push(XATTR);
+        }
+    }
+    // Each in-use inode's references to the duplicated blocks.
+    let mut files: Vec<(u32, Vec<u64>)> = Vec::new();
+    cx.progress
+        .start("Pass 1B: duplicates", cx.sb.inodes_count as u64);
+    for ino in 1..=cx.sb.inodes_count {
+        if ino % 4096 == 0 {
+            cx.progress.inc(4096);
+        }
+        if ino == RESIZE || !cx.found.inode(ino).in_use() {
+            continue;
+        }
+        let Some(inode) = read(cx, &sb_parse, ino)? else {
+            continue;
+        };
+        let mut mine = Vec::new();
+        for_each_owned(cx, &inode, &mut |item, _| {
+            let (p, len) = span(item);
+            mine.extend(dups.range(p..p + len).copied());
+        })?;
+        if !mine.is_empty() {
+            for &b in &mine {
+                owners.entry(b).or_default().push(ino);
+            }
+            files.push((ino, mine));
+        }
+    }
+    cx.progress.finish();
+    let first_ino = cx.sb.first_ino.max(11);
+    let mut refs: HashMap<u64, u32> = owners.iter().map(|(&b, v)| (b, v.len() as u32)).collect();
+    for (ino, blocks) in &files {
+        let ino = *ino;
+        if ino < first_ino {
+            // Reserved inodes (the journal) keep their blocks.
+            continue;
+        }
+        let mut shared: BTreeSet<u64> = BTreeSet::new();
+        let mut with: BTreeSet<u32> = BTreeSet::new();
+        for b in blocks {
+            if refs.get(b).is_some_and(|&r| r >= 2) {
+                shared.insert(*b);
+                with.extend(owners[b].iter().copied().filter(|&o| o != ino));
+            }
+        }
+        if shared.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = with
+            .iter()
+            .map(|&o| match o {
+                METADATA => "<filesystem metadata>".to_string(),
+                XATTR => "<extended attribute block>".to_string(),
+                o => format!("inode #{o}"),
+            })
+            .collect();
+        let msg = format!(
+            "File inode #{ino} has {} multiply-claimed block(s), shared with {} file(s): {}.",
+            shared.len(),
+            with.len(),
+            names.join(", ")
+        );
+        if cx.ask(Kind::MultiplyClaimed, msg) {
+            clone_shared(cx, &sb_parse, ino, &mut refs)?;
+        }
+    }
+    Ok(())
+}
+
+/// The duplicated blocks that are fixed metadata (superblock and
+/// descriptor copies, bitmaps, inode tables).
+fn fixed_metadata(cx: &Fsck, dups: &BTreeSet<u64>) -> Vec<u64> {
+    let sb = &cx.sb;
+    let itb = sb.inode_table_blocks();
+    let mut out = Vec::new();
+    if sb.first_data_block > 0 && dups.contains(&0) {
+        out.push(0);
+    }
+    for g in 0..sb.group_count() {
+        let gd = &cx.groups[g as usize];
+        let first = sb.group_first_block(g).0;
+        let ranges = [
+            (first, first + sb.group_base_meta_blocks(g) as u64),
+            (gd.block_bitmap.0, gd.block_bitmap.0 + 1),
+            (gd.inode_bitmap.0, gd.inode_bitmap.0 + 1),
+            (gd.inode_table.0, gd.inode_table.0.saturating_add(itb)),
+        ];
+        for (lo, hi) in ranges {
+            out.extend(dups.range(lo..hi.max(lo)).copied());
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Inode `ino` parsed without its checksum checked (pass 1 judged it).
+fn read(cx: &Fsck, sb_parse: &Superblock, ino: u32) -> Result<Option<Inode>> {
+    let raw = cx.read_inode_raw(ino)?;
+    Ok(Inode::parse(sb_parse, InodeNo(ino), &raw).ok())
+}
+
+/// Whether pass 1 walked a block tree for this inode.
+fn has_tree(inode: &Inode) -> bool {
+    !inode.has_flag(flags::INLINE_DATA)
+        && match inode.mode & mode::S_IFMT {
+            mode::S_IFREG | mode::S_IFDIR => true,
+            mode::S_IFLNK => !(inode.size > 0 && inode.size < 60),
+            _ => false,
+        }
+}
+
+fn for_each_owned(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item, Slot)) -> Result<()> {
+    if has_tree(inode) {
+        blockwalk::walk_located(cx, inode, visit)?;
+    }
+    Ok(())
+}
+
+fn span(item: Item) -> (u64, u64) {
+    match item {
+        Item::Tree { pblk, .. } => (pblk, 1),
+        Item::Data { pblk, len, .. } => (pblk, len),
+    }
+}
+
+/// Gives inode `ino` its own copy of every run it still shares: one run
+/// (a whole extent, a tree block or a block-map pointer) at a time, the
+/// inode walked again after each (a cloned tree block changes where its
+/// entries live).
+fn clone_shared(
+    cx: &mut Fsck,
+    sb_parse: &Superblock,
+    ino: u32,
+    refs: &mut HashMap<u64, u32>,
+) -> Result<()> {
+    for _ in 0..MAX_CLONES {
+        let Some(mut inode) = read(cx, sb_parse, ino)? else {
+            cx.report.not_fixed("the inode no longer parses");
+            return Ok(());
+        };
+        let mut target: Option<(Item, Slot)> = None;
+        for_each_owned(cx, &inode, &mut |item, slot| {
+            if target.is_some() {
+                return;
+            }
+            let (p, len) = span(item);
+            if (p..p + len).any(|b| refs.get(&b).is_some_and(|&r| r >= 2)) {
+                target = Some((item, slot));
+            }
+        })?;
+        let Some((item, slot)) = target else {
+            return Ok(());
+        };
+        let (p, len) = span(item);
+        let Some(new) = alloc_blocks(cx, p, len) else {
+            cx.report
+                .not_fixed(&format!("no free run of {len} block(s) to clone into"));
+            return Ok(());
+        };
+        for i in 0..len {
+            let mut buf = cx.read_block(p + i)?;
+            if matches!(item, Item::Tree { .. }) && inode.has_flag(flags::EXTENTS) {
+                blockwalk::write_extent_block(cx, &inode, new + i, &mut buf)?;
+            } else {
+                cx.write_block(new + i, &buf)?;
+            }
+        }
+        blockwalk::repoint(cx, &mut inode, slot, new)?;
+        if slot.0 == blockwalk::NodeLoc::Root {
+            let mut raw = cx.read_inode_raw(ino)?;
+            if let Err(e) = inode.write_to(&cx.sb, &mut raw) {
+                cx.report.not_fixed(&format!("inode {ino}: {e}"));
+                return Ok(());
+            }
+            cx.write_inode_raw(ino, &mut raw)?;
+        }
+        for b in p..p + len {
+            match refs.get_mut(&b) {
+                Some(r) => *r = r.saturating_sub(1),
+                // Only this inode owned it: now nobody does.
+                None => cx.found.blocks.clear(b as usize),
+            }
+        }
+    }
+    cx.report.not_fixed("too many shared runs");
     Ok(())
 }

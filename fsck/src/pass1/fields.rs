@@ -1,0 +1,338 @@
+//! One inode: which inodes are checked, and the checks of its own fields
+//! (checksum, i_extra_isize, mode, dtime, flags, the shapes of symlinks,
+//! special files and inline data), before its blocks are walked.
+
+use fuse4fs_format::ext4::inode::{Inode, flags, inode_checksum, mode};
+use fuse4fs_format::ext4::superblock::{compat, incompat};
+use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
+use fuse4fs_format::ext4::xattr::{INDEX_SYSTEM, parse_ibody_placed};
+use fuse4fs_format::ext4::{InodeNo, xattr};
+
+use super::{Scan, State, blocks};
+use crate::blockwalk::extent_header_problem;
+use crate::context::InodeInfo;
+use crate::error::Result;
+use crate::problem::Kind;
+
+const ROOT: u32 = 2;
+const RESIZE: u32 = 7;
+
+/// Checks inode `ino` whose on-disk bytes are `raw_in`.
+pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8]) -> Result<()> {
+    let links = le16(raw_in, 0x1A);
+    let imode = le16(raw_in, 0);
+    let first_ino = s.cx.sb.first_ino.max(11);
+    let orphan = !s.cx.found.orphans.is_empty() && s.cx.found.orphans.contains(&ino);
+    let in_use = if ino < first_ino && ino != ROOT {
+        // Reserved inodes are in use whatever their link count (e2fsck
+        // marks them all); only those with a file type own anything.
+        imode & mode::S_IFMT != 0
+    } else {
+        links > 0 || (orphan && imode != 0)
+    };
+    if !in_use {
+        return Ok(());
+    }
+    s.raw.clear();
+    s.raw.extend_from_slice(raw_in);
+    let mut st = State::default();
+    if !pre_parse(s, ino, &mut st)? {
+        return Ok(());
+    }
+    let mut inode = match Inode::parse(&s.sb_parse, InodeNo(ino), &s.raw) {
+        Ok(i) => i,
+        Err(e) => {
+            let msg = format!("Inode {ino} is unreadable ({e}).");
+            return clear_if(s, ino, Kind::InodeBadMode, msg);
+        }
+    };
+    if !check_type_and_flags(s, &mut inode, &mut st, orphan)? {
+        return Ok(());
+    }
+    let Some(counted) = blocks::check(s, &mut inode, &mut st)? else {
+        return Ok(());
+    };
+    record(s, &inode, &counted);
+    finish(s, &mut inode, st)
+}
+
+/// Checks that come before the inode can be parsed: checksum (judged
+/// now, repaired at the end), i_extra_isize, in-inode xattrs, i_size's
+/// top bit. False when the inode was cleared.
+fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
+    let cx = &mut *s.cx;
+    let isz = s.raw.len();
+    let extra = if isz > 128 { le16(&s.raw, 0x80) } else { 0 };
+    if cx.sb.metadata_csum() {
+        let has_hi = isz > 128 && extra >= 4;
+        let stored = le16(&s.raw, 0x7C) as u32
+            | if has_hi {
+                (le16(&s.raw, 0x82) as u32) << 16
+            } else {
+                0
+            };
+        let want = inode_checksum(&cx.sb, InodeNo(ino), &s.raw, extra);
+        st.csum_bad = stored != if has_hi { want } else { want & 0xFFFF };
+    }
+    if isz > 128 {
+        let max = (isz - 128) as u16;
+        if extra != 0 && (extra < 4 || extra > max || extra % 4 != 0) {
+            let new = if (4..=max).contains(&extra) {
+                extra & !3
+            } else {
+                match cx.sb.want_extra_isize {
+                    0 => 32,
+                    w => w,
+                }
+                .min(max)
+                    & !3
+            };
+            let msg = format!("Inode {ino} has an invalid extra size ({extra}), should be {new}.");
+            st.answer(cx.ask(Kind::InodeExtraIsize, msg));
+            put16(&mut s.raw, 0x80, new);
+        }
+        let start = 128 + le16(&s.raw, 0x80) as usize;
+        if let Err(e) = parse_ibody_placed(&s.raw[start..]) {
+            let msg = format!("Inode {ino} has corrupt in-inode extended attributes ({e}).");
+            st.answer(cx.ask(Kind::XattrIbodyBad, msg));
+            // Without the magic the area holds no attributes.
+            s.raw[start..(start + 4).min(isz)].fill(0);
+        }
+    }
+    let ftype = le16(&s.raw, 0) & mode::S_IFMT;
+    let size_hi = le32(&s.raw, 0x6C);
+    if size_hi & 0x8000_0000 != 0
+        && (ftype == mode::S_IFREG || cx.sb.has_incompat(incompat::LARGEDIR))
+    {
+        let msg = format!("Inode {ino}, i_size is too large (high word 0x{size_hi:08x}).");
+        st.answer(cx.ask(Kind::ISize, msg));
+        put32(&mut s.raw, 0x6C, 0);
+    }
+    Ok(true)
+}
+
+/// Asks `kind`; clears the inode when told to. Always "stop checking".
+pub(super) fn clear_if(s: &mut Scan, ino: u32, kind: Kind, msg: String) -> Result<()> {
+    if s.cx.ask(kind, msg) {
+        s.cx.clear_inode(ino)?;
+    }
+    Ok(())
+}
+
+/// Mode, reserved inodes, dtime and flags, and the shapes of the file
+/// types whose data is not a block tree. False when the inode was
+/// cleared (or its clearing declined: nothing more to check).
+fn check_type_and_flags(
+    s: &mut Scan,
+    inode: &mut Inode,
+    st: &mut State,
+    orphan: bool,
+) -> Result<bool> {
+    let ino = inode.ino.0;
+    let ftype = inode.mode & mode::S_IFMT;
+    let valid = matches!(
+        ftype,
+        mode::S_IFREG
+            | mode::S_IFDIR
+            | mode::S_IFLNK
+            | mode::S_IFCHR
+            | mode::S_IFBLK
+            | mode::S_IFIFO
+            | mode::S_IFSOCK
+    );
+    if !valid {
+        let msg = format!("Inode {ino} has an invalid mode (0{:o}).", inode.mode);
+        clear_if(s, ino, Kind::InodeBadMode, msg)?;
+        return Ok(false);
+    }
+    let sb = &s.cx.sb;
+    let reserved = ino < sb.first_ino.max(11);
+    if ino == ROOT && ftype != mode::S_IFDIR {
+        clear_if(
+            s,
+            ino,
+            Kind::ReservedInodeBad,
+            "Root inode is not a directory.".into(),
+        )?;
+        return Ok(false);
+    }
+    if sb.has_compat(compat::HAS_JOURNAL) && ino == sb.journal_inum && ftype != mode::S_IFREG {
+        let msg = format!("Journal inode {ino} is not a regular file.");
+        if s.cx.ask(Kind::ReservedInodeBad, msg) {
+            s.cx.report
+                .not_fixed("recreating the journal is not supported; use e2fsck or tune2fs");
+        }
+        return Ok(false);
+    }
+    if inode.dtime != 0 && !orphan && (!reserved || ino == ROOT) {
+        let msg = format!("Inode {ino} is in use, but has dtime set.");
+        st.answer(s.cx.ask(Kind::InodeDtime, msg));
+        inode.dtime = 0;
+    }
+    let sb = &s.cx.sb;
+    let extents_fs = sb.has_incompat(incompat::EXTENTS);
+    let inline_fs = sb.has_incompat(incompat::INLINE_DATA);
+    if inode.has_flag(flags::EXTENTS) && !extents_fs {
+        let msg =
+            format!("Inode {ino} has EXTENTS_FL flag set on filesystem without extents support.");
+        clear_if(s, ino, Kind::InodeBadFlags, msg)?;
+        return Ok(false);
+    }
+    if inode.has_flag(flags::INLINE_DATA) && !inline_fs {
+        let msg = format!(
+            "Inode {ino} has INLINE_DATA_FL flag on filesystem without inline data support."
+        );
+        clear_if(s, ino, Kind::InodeBadFlags, msg)?;
+        return Ok(false);
+    }
+    let special = matches!(
+        ftype,
+        mode::S_IFCHR | mode::S_IFBLK | mode::S_IFIFO | mode::S_IFSOCK
+    );
+    if special {
+        let bad = inode.flags & (flags::EXTENTS | flags::INLINE_DATA | flags::INDEX);
+        if bad != 0 {
+            let msg = format!(
+                "Special (device/socket/fifo) inode {ino} has extents, inline-data or index flags set (0x{bad:x})."
+            );
+            st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+            inode.flags &= !bad;
+        }
+        if inode.size != 0 {
+            let msg = format!(
+                "Special (device/socket/fifo) inode {ino} has non-zero i_size {}.",
+                inode.size
+            );
+            st.answer(s.cx.ask(Kind::ISize, msg));
+            inode.size = 0;
+        }
+        return Ok(true);
+    }
+    if inode.has_flag(flags::EXTENTS) && inode.has_flag(flags::INLINE_DATA) {
+        // Keep whichever i_block looks like.
+        let drop = if extent_header_problem(&inode.block, None).is_none() {
+            flags::INLINE_DATA
+        } else {
+            flags::EXTENTS
+        };
+        let msg = format!("Inode {ino} has both extent and inline data flags set.");
+        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        inode.flags &= !drop;
+    }
+    if inode.has_flag(flags::INDEX) {
+        let why = if ftype != mode::S_IFDIR {
+            Some("INDEX_FL flag set on a non-directory")
+        } else if !s.cx.sb.has_compat(compat::DIR_INDEX) {
+            Some("INDEX_FL flag set on filesystem without htree support")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            let msg = format!("Inode {ino} has {why}.");
+            st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+            inode.flags &= !flags::INDEX;
+        }
+    }
+    let fast_symlink = is_fast_symlink(inode);
+    if extents_fs
+        && !inode.has_flag(flags::EXTENTS | flags::INLINE_DATA)
+        && !fast_symlink
+        && matches!(ftype, mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK)
+        && extent_header_problem(&inode.block, None).is_none()
+    {
+        let msg = format!("Inode {ino} missing EXTENT_FL, but is in extents format.");
+        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        inode.flags |= flags::EXTENTS;
+    }
+    if fast_symlink {
+        let len = inode.block.iter().position(|&c| c == 0).unwrap_or(60);
+        let bad = if inode.has_flag(flags::EXTENTS) {
+            Some("has EXTENTS_FL".to_string())
+        } else if len as u64 != inode.size {
+            Some(format!("target of {len} bytes, i_size {}", inode.size))
+        } else {
+            None
+        };
+        if let Some(why) = bad {
+            let msg = format!("Symlink inode {ino} is invalid ({why}).");
+            clear_if(s, ino, Kind::SymlinkBad, msg)?;
+            return Ok(false);
+        }
+    }
+    if inode.has_flag(flags::INLINE_DATA) {
+        let cap = inline_capacity(inode);
+        let bad = match ftype {
+            mode::S_IFDIR | mode::S_IFLNK => inode.size != cap,
+            _ => inode.size > cap,
+        };
+        if bad {
+            let msg = format!(
+                "Inode {ino} has inline data, but i_size is {}, should be {cap}.",
+                inode.size
+            );
+            st.answer(s.cx.ask(Kind::InlineDataBad, msg));
+            inode.size = cap;
+        }
+    }
+    let _ = RESIZE;
+    Ok(true)
+}
+
+/// A fast symlink keeps its target in i_block: e2fsck's test is the size
+/// (1 to 59 bytes), not i_blocks, which may be what is wrong.
+pub(super) fn is_fast_symlink(inode: &Inode) -> bool {
+    inode.is_symlink() && !inode.has_flag(flags::INLINE_DATA) && inode.size > 0 && inode.size < 60
+}
+
+/// Bytes an inline-data inode holds: i_block plus the system.data value.
+pub(super) fn inline_capacity(inode: &Inode) -> u64 {
+    let extra = xattr::parse_ibody(&inode.ibody_xattrs)
+        .ok()
+        .and_then(|v| {
+            v.into_iter()
+                .find(|e| e.index == INDEX_SYSTEM && e.name == b"data")
+        })
+        .map_or(0, |e| e.value.len() as u64);
+    60 + extra
+}
+
+/// What the later passes need to know of a checked inode.
+fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
+    let ino = inode.ino.0;
+    let ftype = ((inode.mode & mode::S_IFMT) >> 12) as u8;
+    let has_ibody_ea =
+        inode.ibody_xattrs.len() >= 4 && le32(&inode.ibody_xattrs, 0) == xattr::XATTR_MAGIC;
+    let info = s.cx.found.inode_mut(ino);
+    *info = InodeInfo {
+        ftype,
+        links: inode.links_count,
+        refs: info.refs,
+        empty: counted.blocks == 0
+            && !has_ibody_ea
+            && matches!(inode.mode & mode::S_IFMT, mode::S_IFREG | mode::S_IFDIR),
+    };
+}
+
+/// Writes the inode back when a repair changed it, or offers to fix a
+/// checksum that is all that is wrong.
+fn finish(s: &mut Scan, inode: &mut Inode, st: State) -> Result<()> {
+    let ino = inode.ino.0;
+    let cx = &mut *s.cx;
+    if st.dirty && !st.tainted {
+        match inode.write_to(&cx.sb, &mut s.raw) {
+            Ok(()) => cx.write_inode_raw(ino, &mut s.raw)?,
+            Err(e) => cx.report.not_fixed(&format!("inode {ino}: {e}")),
+        }
+    } else if st.csum_bad && !st.dirty {
+        let msg = format!("Inode {ino} passes checks, but checksum does not match inode.");
+        if cx.ask(Kind::InodeChecksum, msg) {
+            if st.tainted {
+                cx.report
+                    .not_fixed("other repairs of this inode were declined");
+            } else {
+                cx.write_inode_raw(ino, &mut s.raw)?;
+            }
+        }
+    }
+    Ok(())
+}

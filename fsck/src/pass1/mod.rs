@@ -1,0 +1,96 @@
+//! Pass 1: every in-use inode and the blocks it owns (e2fsck's pass 1).
+//!
+//! The inode tables are read in large chunks by a read-ahead thread
+//! ([`reader`]) while this thread checks each inode: its fields
+//! ([`fields`]), its block tree and sizes ([`blocks`]) and its extended
+//! attributes ([`xattr`]). What it learns goes into `cx.found` for the
+//! later passes: blocks claimed (duplicates for pass 1B), file types and
+//! link counts, directories and their blocks, xattr block references.
+
+mod blocks;
+mod fields;
+mod reader;
+mod xattr;
+
+use std::collections::HashSet;
+
+use fuse4fs_format::ext4::superblock::{Superblock, ro_compat};
+
+use crate::blockwalk::{Item, Slot};
+use crate::context::Fsck;
+use crate::error::Result;
+
+/// The state of pass 1 across inodes.
+pub(crate) struct Scan<'a> {
+    pub cx: &'a mut Fsck,
+    /// The superblock without metadata_csum, to parse inodes whose
+    /// checksum this pass has already judged.
+    pub sb_parse: Superblock,
+    /// The inode under check, as it will be written back.
+    pub raw: Vec<u8>,
+    /// Items of the inode under check (reused).
+    pub items: Vec<(Item, Slot)>,
+    /// xattr blocks found unusable (every inode naming one loses it).
+    pub bad_xattr: HashSet<u64>,
+}
+
+/// What the checks of one inode decided so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct State {
+    /// The stored checksum does not match.
+    pub csum_bad: bool,
+    /// A repair changed the inode: it must be written back.
+    pub dirty: bool,
+    /// A repair was declined but the inode was edited in memory to go on
+    /// checking: it must never be written.
+    pub tainted: bool,
+}
+
+impl State {
+    /// Records the answer to a repair of the inode's own fields.
+    pub fn answer(&mut self, fix: bool) {
+        if fix {
+            self.dirty = true;
+        } else {
+            self.tainted = true;
+        }
+    }
+}
+
+/// Runs pass 1, then checks the xattr blocks' reference counts.
+pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
+    let mut sb_parse = cx.sb.clone();
+    sb_parse.feature_ro_compat &= !ro_compat::METADATA_CSUM;
+    let groups = cx.sb.group_count();
+    cx.progress.start("Pass 1: inodes", groups as u64);
+    let plan = reader::plan(cx);
+    let dev = cx.dev.try_clone()?;
+    let isz = cx.sb.inode_size as usize;
+    let ipg = cx.sb.inodes_per_group;
+    let mut scan = Scan {
+        cx,
+        sb_parse,
+        raw: Vec::with_capacity(isz),
+        items: Vec::new(),
+        bad_xattr: HashSet::new(),
+    };
+    reader::run(dev, plan, isz, |chunk| {
+        for i in 0..chunk.count {
+            let ino = chunk.group * ipg + chunk.first + i + 1;
+            let at = i as usize * isz;
+            fields::check_inode(&mut scan, ino, &chunk.buf[at..at + isz])?;
+        }
+        if chunk.last {
+            scan.cx.progress.inc(1);
+        }
+        Ok(())
+    })?;
+    let cx = scan.cx;
+    cx.found.dir_blocks.sort_unstable();
+    xattr::check_refcounts(cx)?;
+    cx.progress.finish();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,121 @@
+//! Read-ahead of the inode tables: a thread reads the initialised part of
+//! each group's table in large chunks and hands them over a bounded
+//! channel, so that the device is busy while the checker works.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use fuse4fs_format::ext4::group::BG_INODE_UNINIT;
+
+use crate::context::Fsck;
+use crate::device::Device;
+use crate::error::Result;
+
+/// Inode-table bytes per read.
+const CHUNK_BYTES: usize = 2 << 20;
+/// Chunks read ahead of the checker.
+const DEPTH: usize = 4;
+
+/// One group's table to read: where, and how many initialised inodes.
+pub(super) struct Span {
+    pub group: u32,
+    pub offset: u64,
+    pub count: u32,
+}
+
+/// Inodes `first..first + count` of `group`, in `buf`.
+pub(super) struct Chunk {
+    pub group: u32,
+    pub first: u32,
+    pub count: u32,
+    pub buf: Vec<u8>,
+    /// The group's last chunk.
+    pub last: bool,
+}
+
+/// The initialised part of every group's inode table (all of it without
+/// group checksums; none of it in an INODE_UNINIT group).
+pub(super) fn plan(cx: &Fsck) -> Vec<Span> {
+    let sb = &cx.sb;
+    let csum = sb.metadata_csum() || sb.gdt_csum();
+    (0..sb.group_count())
+        .map(|g| {
+            let gd = &cx.groups[g as usize];
+            let count = if !csum {
+                sb.inodes_per_group
+            } else if gd.flags & BG_INODE_UNINIT != 0 {
+                0
+            } else {
+                sb.inodes_per_group.saturating_sub(gd.itable_unused)
+            };
+            Span {
+                group: g,
+                offset: gd.inode_table.0 * cx.bs,
+                count,
+            }
+        })
+        .collect()
+}
+
+/// Reads `plan` on a second thread and calls `each` with every chunk in
+/// order; stops at the first error of either side.
+pub(super) fn run(
+    dev: Device,
+    plan: Vec<Span>,
+    isz: usize,
+    mut each: impl FnMut(&Chunk) -> Result<()>,
+) -> Result<()> {
+    let (tx, rx) = sync_channel::<Result<Chunk>>(DEPTH);
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(DEPTH + 2);
+    std::thread::scope(|s| {
+        s.spawn(move || read_all(&dev, &plan, isz, &tx, &free_rx));
+        let result = (|| {
+            for chunk in rx.iter() {
+                let chunk = chunk?;
+                each(&chunk)?;
+                let _ = free_tx.try_send(chunk.buf);
+            }
+            Ok(())
+        })();
+        // Dropping the receiver stops the reader at its next send.
+        drop(rx);
+        drop(free_tx);
+        result
+    })
+}
+
+fn read_all(
+    dev: &Device,
+    plan: &[Span],
+    isz: usize,
+    tx: &SyncSender<Result<Chunk>>,
+    free: &Receiver<Vec<u8>>,
+) {
+    let per_chunk = (CHUNK_BYTES / isz).max(1) as u32;
+    for (n, span) in plan.iter().enumerate() {
+        if let Some(next) = plan.get(n + 1) {
+            dev.will_need(next.offset, next.count as u64 * isz as u64);
+        }
+        let mut first = 0u32;
+        loop {
+            let count = per_chunk.min(span.count - first);
+            let mut buf = free.try_recv().unwrap_or_default();
+            buf.resize(count as usize * isz, 0);
+            let off = span.offset + first as u64 * isz as u64;
+            let msg = dev.read_at(off, &mut buf).map(|()| Chunk {
+                group: span.group,
+                first,
+                count,
+                buf,
+                last: first + count == span.count,
+            });
+            let failed = msg.is_err();
+            if tx.send(msg).is_err() || failed {
+                return;
+            }
+            first += count;
+            if first >= span.count {
+                break;
+            }
+        }
+    }
+}

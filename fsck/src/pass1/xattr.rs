@@ -1,0 +1,89 @@
+//! Extended attribute blocks: each inode's i_file_acl checked (in the
+//! filesystem, a sane block, its checksum), references counted, the
+//! block claimed once; at the end each block's h_refcount compared with
+//! the inodes naming it.
+
+use fuse4fs_format::ext4::inode::Inode;
+use fuse4fs_format::ext4::superblock::compat;
+use fuse4fs_format::ext4::types::le32;
+use fuse4fs_format::ext4::xattr::{
+    parse_block_placed, set_block_checksum, set_block_refcount, verify_block_checksum,
+};
+
+use super::{Scan, State};
+use crate::context::Fsck;
+use crate::error::Result;
+use crate::problem::Kind;
+
+/// Checks the inode's xattr block; true when it counts in i_blocks.
+pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<bool> {
+    let b = inode.file_acl;
+    if b == 0 {
+        return Ok(false);
+    }
+    let ino = inode.ino.0;
+    if let Some(n) = s.cx.found.xattr_refs.get_mut(&b) {
+        *n += 1;
+        return Ok(true);
+    }
+    let why = if !s.cx.sb.has_compat(compat::EXT_ATTR) {
+        Some("the filesystem has no ext_attr feature".to_string())
+    } else if !s.cx.block_in_fs(b) {
+        Some("outside the filesystem".to_string())
+    } else if s.bad_xattr.contains(&b) {
+        Some("unusable".to_string())
+    } else {
+        let buf = s.cx.read_block(b)?;
+        match parse_block_placed(&buf) {
+            Err(e) => {
+                s.bad_xattr.insert(b);
+                Some(e.to_string())
+            }
+            Ok(_) => {
+                if s.cx.sb.metadata_csum() && !verify_block_checksum(s.cx.seed, b, &buf) {
+                    let msg = format!(
+                        "Extended attribute block {b} passes checks, but checksum does not match."
+                    );
+                    if s.cx.ask(Kind::XattrBlockBad, msg) {
+                        let mut buf = buf;
+                        set_block_checksum(s.cx.seed, b, &mut buf);
+                        s.cx.write_block(b, &buf)?;
+                    }
+                }
+                None
+            }
+        }
+    };
+    if let Some(why) = why {
+        let msg = format!("Inode {ino} has a bad extended attribute block {b} ({why}).");
+        st.answer(s.cx.ask(Kind::XattrBlockBad, msg));
+        inode.file_acl = 0;
+        return Ok(false);
+    }
+    s.cx.found.claim(b);
+    s.cx.found.xattr_refs.insert(b, 1);
+    Ok(true)
+}
+
+/// Compares every xattr block's h_refcount with the inodes naming it.
+pub(super) fn check_refcounts(cx: &mut Fsck) -> Result<()> {
+    let mut blocks: Vec<(u64, u32)> = cx.found.xattr_refs.iter().map(|(&b, &n)| (b, n)).collect();
+    blocks.sort_unstable();
+    for (b, n) in blocks {
+        let mut buf = cx.read_block(b)?;
+        let stored = le32(&buf, 4);
+        if stored != n {
+            let msg = format!(
+                "Extended attribute block {b} has reference count {stored}, should be {n}."
+            );
+            if cx.ask(Kind::XattrRefcount, msg) {
+                set_block_refcount(&mut buf, n);
+                if cx.sb.metadata_csum() {
+                    set_block_checksum(cx.seed, b, &mut buf);
+                }
+                cx.write_block(b, &buf)?;
+            }
+        }
+    }
+    Ok(())
+}
