@@ -296,7 +296,7 @@ fn check_size(
         let nblock = size / bs;
         let have = last.map_or(0, |l| l + 1);
         let prealloc = s.cx.sb_raw[0xCD] as u64;
-        size % bs != 0 || nblock > have || (nblock < have && have - nblock > prealloc)
+        !size.is_multiple_of(bs) || nblock > have || (nblock < have && have - nblock > prealloc)
     } else {
         let per = bs / 4;
         let map_max = (12 + per + per * per + per * per * per).saturating_mul(bs);

@@ -15,7 +15,6 @@ use crate::error::Result;
 use crate::problem::Kind;
 
 const ROOT: u32 = 2;
-const RESIZE: u32 = 7;
 
 /// Checks inode `ino` whose on-disk bytes are `raw_in`.
 pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8]) -> Result<()> {
@@ -274,7 +273,6 @@ fn check_type_and_flags(
             inode.size = cap;
         }
     }
-    let _ = RESIZE;
     Ok(true)
 }
 

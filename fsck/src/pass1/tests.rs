@@ -1,1 +1,491 @@
-//! Tests of pass 1.
+//! Tests of pass 1 and pass 1B: clean images stay clean, each corruption
+//! is found with the right kind, and `-y` leaves what e2fsck's pass 1
+//! accepts (the whole image once the other passes repair their part).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{Kind, Mode, Options, Outcome, Pass, check_path};
+
+fn have(tools: &[&str]) -> bool {
+    let ok = tools
+        .iter()
+        .all(|t| Command::new(t).arg("-V").output().is_ok());
+    if !ok {
+        eprintln!("skipped: {tools:?} not installed");
+    }
+    ok
+}
+
+/// An image made by mkfs.ext4 from a directory `fill` populates.
+fn image(dir: &Path, args: &[&str], size: &str, fill: impl Fn(&Path)) -> PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    fill(&src);
+    let img = dir.join("img");
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .args(args)
+        .arg("-d")
+        .arg(&src)
+        .arg(&img)
+        .arg(size)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "mkfs: {out:?}");
+    img
+}
+
+fn files(src: &Path) {
+    std::fs::write(src.join("a"), b"hello\n").unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(src.join("big"), &big).unwrap();
+    std::fs::write(src.join("b"), &big[..20_000]).unwrap();
+    std::os::unix::fs::symlink("a", src.join("fast")).unwrap();
+    std::os::unix::fs::symlink("x".repeat(100), src.join("slow")).unwrap();
+    std::fs::create_dir(src.join("d")).unwrap();
+    std::fs::write(src.join("d/c"), b"c").unwrap();
+}
+
+fn debugfs(img: &Path, cmd: &str) {
+    let out = Command::new("debugfs")
+        .args(["-w", "-R", cmd])
+        .arg(img)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "debugfs {cmd}: {out:?}");
+}
+
+/// `debugfs -R 'stat <ino>'` output.
+fn stat(img: &Path, what: &str) -> String {
+    let out = Command::new("debugfs")
+        .args(["-R", &format!("stat {what}")])
+        .arg(img)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The first physical block of the first extent in `debugfs stat`.
+fn first_block(img: &Path, path: &str) -> u64 {
+    let s = stat(img, path);
+    let ext = s.split("EXTENTS:").nth(1).expect("extent list");
+    let first = ext.split(':').nth(1).unwrap();
+    first
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn run(img: &Path, mode: Mode) -> Outcome {
+    check_path(
+        img,
+        &Options {
+            mode,
+            force: true,
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
+/// e2fsck -fn's output and whether it exited 0.
+fn e2fsck(img: &Path) -> (bool, String) {
+    let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// What e2fsck -fn says in its pass 1 (and 1B-1D): nothing when pass 1
+/// left the inodes as e2fsck wants them.
+fn e2fsck_pass1(img: &Path) -> String {
+    let (_, out) = e2fsck(img);
+    let start = out.find("Pass 1:").unwrap_or(0);
+    let end = out.find("Pass 2:").unwrap_or(out.len());
+    out[start..end]
+        .lines()
+        .filter(|l| !l.starts_with("Pass 1") && !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn pass1_problems(o: &Outcome) -> Vec<String> {
+    o.problems
+        .iter()
+        .filter(|p| matches!(p.pass, Pass::Pass1 | Pass::Pass1b))
+        .map(|p| format!("{:?}: {}", p.kind, p.message))
+        .collect()
+}
+
+/// Corrupts a fresh image with `corrupt`, expects `kind` from -n, then
+/// repairs with -y and expects e2fsck's pass 1 clean (and the whole
+/// image when `whole`), and our own -n clean of pass 1 problems.
+fn case(corrupt: impl Fn(&Path), kind: Kind, whole: bool) {
+    case_with(&["-b", "4096"], corrupt, kind, whole)
+}
+
+fn case_with(args: &[&str], corrupt: impl Fn(&Path), kind: Kind, whole: bool) {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), args, "16M", files);
+    assert_eq!(
+        pass1_problems(&run(&img, Mode::Check)),
+        Vec::<String>::new()
+    );
+    corrupt(&img);
+    let o = run(&img, Mode::Check);
+    assert!(
+        o.of_kind(kind).count() > 0,
+        "want {kind:?}, got {:?}",
+        pass1_problems(&o)
+    );
+    assert_eq!(o.exit_code(), crate::exit::UNCORRECTED);
+    let o = run(&img, Mode::Yes);
+    assert!(o.of_kind(kind).all(|p| p.fixed), "{:?}", o.problems);
+    assert_eq!(e2fsck_pass1(&img), "", "e2fsck pass 1 after -y");
+    if whole {
+        let (ok, out) = e2fsck(&img);
+        assert!(ok, "e2fsck -fn after -y:\n{out}");
+    }
+    let o = run(&img, Mode::Check);
+    assert_eq!(pass1_problems(&o), Vec::<String>::new(), "second run");
+}
+
+#[test]
+fn catalog_images_have_no_pass1_problem() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/images");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("skipped: no catalog images in {}", dir.display());
+        return;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "img") {
+            let o = run(&p, Mode::Check);
+            assert_eq!(pass1_problems(&o), Vec::<String>::new(), "{}", p.display());
+        }
+    }
+}
+
+#[test]
+fn fresh_images_are_clean() {
+    if !have(&["mkfs.ext4"]) {
+        return;
+    }
+    for args in [
+        &["-b", "4096"][..],
+        &["-b", "1024", "-I", "128"],
+        &["-t", "ext2"],
+        &["-O", "inline_data"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image(dir.path(), args, "16M", files);
+        let o = run(&img, Mode::Check);
+        assert_eq!(pass1_problems(&o), Vec::<String>::new(), "{args:?}");
+        // Root, lost+found, the seven files, and the reserved inodes
+        // with a file type (the resize inode and the journal, if any).
+        assert!(o.inodes_used >= 10, "{args:?}: {}", o.inodes_used);
+    }
+}
+
+#[test]
+fn wrong_i_blocks() {
+    case(|img| debugfs(img, "sif /big blocks 8"), Kind::IBlocks, true);
+}
+
+#[test]
+fn dtime_on_a_live_inode() {
+    case(
+        |img| debugfs(img, "sif /a dtime 12345"),
+        Kind::InodeDtime,
+        true,
+    );
+}
+
+#[test]
+fn bad_inode_checksum() {
+    case(
+        |img| debugfs(img, "sif /a checksum 0x1234"),
+        Kind::InodeChecksum,
+        true,
+    );
+}
+
+#[test]
+fn bad_extra_isize() {
+    case(
+        |img| debugfs(img, "sif /a extra_isize 6"),
+        Kind::InodeExtraIsize,
+        true,
+    );
+}
+
+#[test]
+fn directory_size() {
+    case(|img| debugfs(img, "sif /d size 100"), Kind::ISize, true);
+}
+
+#[test]
+fn file_size_short_of_its_blocks() {
+    case(|img| debugfs(img, "sif /big size 10"), Kind::ISize, true);
+}
+
+#[test]
+fn invalid_mode() {
+    case(
+        |img| debugfs(img, "sif /b mode 0170644"),
+        Kind::InodeBadMode,
+        false,
+    );
+}
+
+#[test]
+fn fast_symlink_size() {
+    case(
+        |img| debugfs(img, "sif /fast size 7"),
+        Kind::SymlinkBad,
+        false,
+    );
+}
+
+#[test]
+fn slow_symlink_size() {
+    case(
+        |img| debugfs(img, "sif /slow size 3"),
+        Kind::SymlinkBad,
+        false,
+    );
+}
+
+#[test]
+fn extent_outside_the_filesystem() {
+    // i_block[5] is ee_start_lo of the root's first extent.
+    case(
+        |img| debugfs(img, "sif /b block[5] 99999999"),
+        Kind::ExtentBad,
+        false,
+    );
+}
+
+#[test]
+fn extent_root_unusable() {
+    case(
+        |img| debugfs(img, "sif /b block[0] 0"),
+        Kind::ExtentHeaderBad,
+        false,
+    );
+}
+
+#[test]
+fn index_flag_on_a_file() {
+    case(
+        |img| debugfs(img, "sif /a flags 0x81000"),
+        Kind::InodeBadFlags,
+        true,
+    );
+}
+
+#[test]
+fn block_map_pointer_outside() {
+    case_with(
+        &["-t", "ext3", "-b", "1024"],
+        |img| debugfs(img, "sif /b block[3] 99999999"),
+        Kind::BlockMapBad,
+        false,
+    );
+}
+
+#[test]
+fn multiply_claimed_blocks_are_cloned() {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-b", "4096"], "16M", files);
+    let big = first_block(&img, "/big");
+    let before = read_file(&img, "/big");
+    // /b's single extent now starts inside /big's.
+    debugfs(&img, &format!("sif /b block[5] {}", big + 1));
+    let o = run(&img, Mode::Check);
+    assert_eq!(
+        o.of_kind(Kind::MultiplyClaimed).count(),
+        2,
+        "{:?}",
+        o.problems
+    );
+    run(&img, Mode::Yes);
+    assert_eq!(e2fsck_pass1(&img), "");
+    assert_eq!(
+        read_file(&img, "/big"),
+        before,
+        "the last owner keeps its data"
+    );
+    assert_ne!(first_block(&img, "/b"), big + 1, "/b got a copy");
+    assert_eq!(
+        read_file(&img, "/b"),
+        before[4096..4096 + 20_000],
+        "the copy holds the shared data"
+    );
+}
+
+#[test]
+fn blocks_on_fixed_metadata_are_cloned() {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-b", "4096"], "16M", files);
+    // Block 1 holds the group descriptors.
+    debugfs(&img, "sif /b block[5] 1");
+    let o = run(&img, Mode::Check);
+    assert!(
+        o.of_kind(Kind::MultiplyClaimed)
+            .any(|p| p.message.contains("<filesystem metadata>")),
+        "{:?}",
+        o.problems
+    );
+    run(&img, Mode::Yes);
+    assert_eq!(e2fsck_pass1(&img), "");
+}
+
+fn read_file(img: &Path, path: &str) -> Vec<u8> {
+    let out = Command::new("debugfs")
+        .args(["-R", &format!("cat {path}")])
+        .arg(img)
+        .output()
+        .unwrap();
+    out.stdout
+}
+
+/// `(block, offset)` of a file's xattr block from debugfs.
+fn file_acl(img: &Path, path: &str) -> u64 {
+    let s = stat(img, path);
+    let at = s.find("File ACL: ").unwrap() + 10;
+    s[at..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn poke(img: &Path, off: u64, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
+    f.write_all_at(bytes, off).unwrap();
+}
+
+#[test]
+fn xattr_block_refcount() {
+    case(
+        |img| {
+            let value = "v".repeat(2000);
+            debugfs(img, &format!("ea_set /a user.big {value}"));
+            let b = file_acl(img, "/a");
+            assert_ne!(b, 0);
+            poke(img, b * 4096 + 4, &7u32.to_le_bytes());
+            // The refcount is under the block checksum: set it again.
+            debugfs(img, "ea_set /a user.small x");
+        },
+        Kind::XattrRefcount,
+        true,
+    );
+}
+
+#[test]
+fn xattr_block_garbage() {
+    case(
+        |img| {
+            let value = "v".repeat(2000);
+            debugfs(img, &format!("ea_set /a user.big {value}"));
+            let b = file_acl(img, "/a");
+            poke(img, b * 4096, &[0xAB; 64]);
+        },
+        Kind::XattrBlockBad,
+        false,
+    );
+}
+
+#[test]
+fn extent_block_checksum() {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A sparse file of many extents has an extent tree block.
+    let img = image(dir.path(), &["-b", "4096"], "16M", |src| {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::create(src.join("sparse")).unwrap();
+        for i in 0..20u64 {
+            f.write_all_at(b"data", i * 2 * 4096).unwrap();
+        }
+    });
+    let s = stat(&img, "/sparse");
+    let leaf: u64 = s
+        .split("(ETB0):")
+        .nth(1)
+        .expect("an extent tree block")
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The tail after eh_max = 340 entries: 12 + 12 * 340.
+    poke(&img, leaf * 4096 + 12 + 12 * 340, &[1, 2, 3, 4]);
+    let o = run(&img, Mode::Check);
+    assert_eq!(
+        o.of_kind(Kind::ExtentChecksum).count(),
+        1,
+        "{:?}",
+        o.problems
+    );
+    run(&img, Mode::Yes);
+    let (ok, out) = e2fsck(&img);
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn garbage_inode_table_never_panics() {
+    if !have(&["mkfs.ext4"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-b", "1024"], "8M", files);
+    let table = {
+        let out = Command::new("dumpe2fs").arg(&img).output().unwrap();
+        let t = String::from_utf8_lossy(&out.stdout).into_owned();
+        let at = t.find("Inode table at ").unwrap() + 15;
+        t[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    for round in 0..4 {
+        let copy = dir.path().join(format!("copy{round}"));
+        std::fs::copy(&img, &copy).unwrap();
+        let mut junk = vec![0u8; 8 * 1024];
+        for b in junk.iter_mut() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            *b = seed as u8;
+        }
+        // Keep the root (inode 2) sane half the time.
+        let skip = if round % 2 == 0 { 256 } else { 0 };
+        poke(&copy, table * 1024 + skip, &junk[skip as usize..]);
+        let _ = run(&copy, Mode::Check);
+        let _ = check_path(
+            &copy,
+            &Options {
+                mode: Mode::Yes,
+                force: true,
+                ..Options::default()
+            },
+        );
+    }
+}
