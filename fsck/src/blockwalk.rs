@@ -103,6 +103,9 @@ pub struct Walk {
     pub damage: Vec<Damage>,
     /// Extent nodes that parsed (empty for block maps).
     pub nodes: Vec<NodeInfo>,
+    /// The walk stopped after more blocks than the filesystem holds (a
+    /// hostile tree mapping the same blocks again and again).
+    pub overflowed: bool,
 }
 
 /// Whether the inode's i_block holds a block tree to walk (not a fast
@@ -135,6 +138,7 @@ pub fn walk_located(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item, Slot))
         seen: HashSet::new(),
         out: Walk::default(),
         buf_pool: Vec::new(),
+        budget: cx.sb.blocks_count,
     };
     if inode.has_flag(flags::EXTENTS) {
         w.extent_node(NodeLoc::Root, None, &inode.block, None, 0, 1 << 32)?;
@@ -152,6 +156,8 @@ struct Walker<'a> {
     seen: HashSet<u64>,
     out: Walk,
     buf_pool: Vec<Vec<u8>>,
+    /// Blocks still allowed: no inode owns more than the filesystem has.
+    budget: u64,
 }
 
 /// Why an extent node header is unusable, or None when it is sound.
@@ -179,6 +185,17 @@ pub fn extent_header_problem(bytes: &[u8], want_depth: Option<u16>) -> Option<St
 }
 
 impl Walker<'_> {
+    /// Spends `n` blocks of the budget; false (the walk stops) when it
+    /// runs out.
+    fn spend(&mut self, n: u64) -> bool {
+        if self.out.overflowed || n > self.budget {
+            self.out.overflowed = true;
+            return false;
+        }
+        self.budget -= n;
+        true
+    }
+
     fn buf(&mut self) -> Vec<u8> {
         self.buf_pool
             .pop()
@@ -241,6 +258,9 @@ impl Walker<'_> {
                     continue;
                 }
                 prev_end = lblk + len;
+                if !self.spend(len) {
+                    return Ok(());
+                }
                 (self.visit)(
                     Item::Data {
                         lblk,
@@ -272,6 +292,9 @@ impl Walker<'_> {
                 continue;
             }
             prev = Some(lblk);
+            if !self.spend(1) {
+                return Ok(());
+            }
             (self.visit)(
                 Item::Tree {
                     pblk: child,
@@ -330,6 +353,9 @@ impl Walker<'_> {
             });
             return Ok(());
         }
+        if !self.spend(1) {
+            return Ok(());
+        }
         if level == 0 {
             (self.visit)(
                 Item::Data {
@@ -349,7 +375,7 @@ impl Walker<'_> {
         let span = per_block.saturating_pow(level as u32 - 1);
         for i in 0..per_block as usize {
             let q = le32(&buf, i * 4) as u64;
-            if q != 0 {
+            if q != 0 && !self.out.overflowed {
                 self.pointer(
                     NodeLoc::Block(p),
                     i,

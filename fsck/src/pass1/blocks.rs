@@ -39,6 +39,16 @@ pub(super) fn check(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<O
         let items = &mut s.items;
         walk = blockwalk::walk_located(s.cx, inode, &mut |item, slot| items.push((item, slot)))?;
     }
+    if walk.overflowed {
+        let msg = format!("Inode {ino} maps more blocks than the filesystem holds.");
+        let kind = if inode.has_flag(flags::EXTENTS) {
+            Kind::ExtentBad
+        } else {
+            Kind::BlockMapBad
+        };
+        clear_if(s, ino, kind, msg)?;
+        return Ok(None);
+    }
     let Some(dropped) = repair_damage(s, inode, st, &walk)? else {
         return Ok(None);
     };
