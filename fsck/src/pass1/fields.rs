@@ -100,6 +100,11 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
     }
     let ftype = le16(&s.raw, 0) & mode::S_IFMT;
     let size_hi = le32(&s.raw, 0x6C);
+    if size_hi != 0 && ftype == mode::S_IFDIR && !cx.sb.has_incompat(incompat::LARGEDIR) {
+        let msg = format!("i_size_high for directory inode {ino} is {size_hi}, should be zero.");
+        st.answer(cx.ask(Kind::ISize, msg));
+        put32(&mut s.raw, 0x6C, 0);
+    }
     if size_hi & 0x8000_0000 != 0
         && (ftype == mode::S_IFREG || cx.sb.has_incompat(incompat::LARGEDIR))
     {

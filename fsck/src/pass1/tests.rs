@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use fuse4fs_format::ext4::superblock::Superblock;
+use fuse4fs_format::ext4::xattr::{set_block_checksum, set_block_refcount};
+
 use crate::{Kind, Mode, Options, Outcome, Pass, check_path};
 
 fn have(tools: &[&str]) -> bool {
@@ -53,7 +56,13 @@ fn debugfs(img: &Path, cmd: &str) {
         .arg(img)
         .output()
         .unwrap();
-    assert!(out.status.success(), "debugfs {cmd}: {out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // debugfs exits 0 even when a request fails; it says so on stderr.
+    let complaints: Vec<&str> = err.lines().filter(|l| !l.starts_with("debugfs ")).collect();
+    assert!(
+        out.status.success() && complaints.is_empty(),
+        "debugfs {cmd}: {err}"
+    );
 }
 
 /// `debugfs -R 'stat <ino>'` output.
@@ -371,6 +380,21 @@ fn file_acl(img: &Path, path: &str) -> u64 {
     s[at..].split_whitespace().next().unwrap().parse().unwrap()
 }
 
+fn peek(img: &Path, off: u64, len: usize) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len];
+    let f = std::fs::File::open(img).unwrap();
+    f.read_exact_at(&mut buf, off).unwrap();
+    buf
+}
+
+/// The image's metadata_csum seed.
+fn seed(img: &Path) -> u32 {
+    Superblock::parse(&peek(img, 1024, 1024))
+        .unwrap()
+        .csum_seed()
+}
+
 fn poke(img: &Path, off: u64, bytes: &[u8]) {
     use std::os::unix::fs::FileExt;
     let f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
@@ -385,9 +409,11 @@ fn xattr_block_refcount() {
             debugfs(img, &format!("ea_set /a user.big {value}"));
             let b = file_acl(img, "/a");
             assert_ne!(b, 0);
-            poke(img, b * 4096 + 4, &7u32.to_le_bytes());
-            // The refcount is under the block checksum: set it again.
-            debugfs(img, "ea_set /a user.small x");
+            // A wrong refcount under a right checksum.
+            let mut block = peek(img, b * 4096, 4096);
+            set_block_refcount(&mut block, 7);
+            set_block_checksum(seed(img), b, &mut block);
+            poke(img, b * 4096, &block);
         },
         Kind::XattrRefcount,
         true,
@@ -488,4 +514,43 @@ fn garbage_inode_table_never_panics() {
             },
         );
     }
+}
+
+#[test]
+fn directory_without_blocks() {
+    // An extent root with no entries: a directory of no blocks.
+    case(
+        |img| debugfs(img, "sif /d block[0] 0xF30A"),
+        Kind::ISize,
+        false,
+    );
+}
+
+#[test]
+fn dir_size_high_without_large_dir() {
+    case(
+        |img| debugfs(img, "sif /d size 0x100001000"),
+        Kind::ISize,
+        true,
+    );
+}
+
+#[test]
+fn inline_data_size() {
+    case_with(
+        &["-O", "inline_data"],
+        |img| debugfs(img, "sif /a size 300"),
+        Kind::InlineDataBad,
+        true,
+    );
+}
+
+#[test]
+fn extents_flag_without_the_feature() {
+    case_with(
+        &["-t", "ext3"],
+        |img| debugfs(img, "sif /a flags 0x80000"),
+        Kind::InodeBadFlags,
+        false,
+    );
 }
