@@ -3,7 +3,7 @@
 //! special files and inline data), before its blocks are walked.
 
 use fuse4fs_format::ext4::inode::{Inode, flags, inode_checksum, mode};
-use fuse4fs_format::ext4::superblock::{compat, incompat};
+use fuse4fs_format::ext4::superblock::{Superblock, compat, incompat};
 use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
 use fuse4fs_format::ext4::xattr::{INDEX_SYSTEM, parse_ibody_placed};
 use fuse4fs_format::ext4::{InodeNo, xattr};
@@ -16,8 +16,29 @@ use crate::problem::Kind;
 
 const ROOT: u32 = 2;
 
-/// Checks inode `ino` whose on-disk bytes are `raw_in`.
-pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8]) -> Result<()> {
+/// Whether inode `ino`'s stored checksum matches its bytes (always
+/// without metadata_csum; an all-zero inode passes, as in e2fsprogs).
+pub(super) fn checksum_ok(sb: &Superblock, ino: u32, raw: &[u8]) -> bool {
+    if !sb.metadata_csum() {
+        return true;
+    }
+    let isz = raw.len();
+    let extra = if isz > 128 { le16(raw, 0x80) } else { 0 };
+    let has_hi = isz > 128 && extra >= 4;
+    let stored = le16(raw, 0x7C) as u32
+        | if has_hi {
+            (le16(raw, 0x82) as u32) << 16
+        } else {
+            0
+        };
+    let want = inode_checksum(sb, InodeNo(ino), raw, extra);
+    stored == if has_hi { want } else { want & 0xFFFF } || raw[..128].iter().all(|&b| b == 0)
+}
+
+/// Checks inode `ino` whose on-disk bytes are `raw_in`; `garbage` when
+/// most inodes of its table block fail their checksums (e2fsck then
+/// clears those that fail rather than patching them field by field).
+pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8], garbage: bool) -> Result<()> {
     let links = le16(raw_in, 0x1A);
     let imode = le16(raw_in, 0);
     let first_ino = s.cx.sb.first_ino.max(11);
@@ -37,6 +58,10 @@ pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8]) -> Result<()> {
     let mut st = State::default();
     if !pre_parse(s, ino, &mut st)? {
         return Ok(());
+    }
+    if garbage && st.csum_bad {
+        let msg = format!("Inode {ino} seems to contain garbage.");
+        return clear_if(s, ino, Kind::InodeChecksum, msg);
     }
     let mut inode = match Inode::parse(&s.sb_parse, InodeNo(ino), &s.raw) {
         Ok(i) => i,
@@ -62,17 +87,7 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
     let cx = &mut *s.cx;
     let isz = s.raw.len();
     let extra = if isz > 128 { le16(&s.raw, 0x80) } else { 0 };
-    if cx.sb.metadata_csum() {
-        let has_hi = isz > 128 && extra >= 4;
-        let stored = le16(&s.raw, 0x7C) as u32
-            | if has_hi {
-                (le16(&s.raw, 0x82) as u32) << 16
-            } else {
-                0
-            };
-        let want = inode_checksum(&cx.sb, InodeNo(ino), &s.raw, extra);
-        st.csum_bad = stored != if has_hi { want } else { want & 0xFFFF };
-    }
+    st.csum_bad = !checksum_ok(&cx.sb, ino, &s.raw);
     if isz > 128 {
         let max = (isz - 128) as u16;
         if extra != 0 && (extra < 4 || extra > max || extra % 4 != 0) {

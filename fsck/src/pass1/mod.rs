@@ -67,6 +67,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let dev = cx.dev.try_clone()?;
     let isz = cx.sb.inode_size as usize;
     let ipg = cx.sb.inodes_per_group;
+    let per_block = (cx.bs as usize / isz).max(1) as u32;
     let mut scan = Scan {
         cx,
         sb_parse,
@@ -75,10 +76,23 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         bad_xattr: HashSet::new(),
     };
     reader::run(dev, plan, isz, |chunk| {
-        for i in 0..chunk.count {
-            let ino = chunk.group * ipg + chunk.first + i + 1;
-            let at = i as usize * isz;
-            fields::check_inode(&mut scan, ino, &chunk.buf[at..at + isz])?;
+        // One inode-table block at a time: chunks start on block bounds.
+        for start in (0..chunk.count).step_by(per_block as usize) {
+            let n = per_block.min(chunk.count - start);
+            let first_ino = chunk.group * ipg + chunk.first + start + 1;
+            let slot = |i: u32| {
+                let at = (start + i) as usize * isz;
+                &chunk.buf[at..at + isz]
+            };
+            let garbage = scan.cx.sb.metadata_csum() && {
+                let fails = (0..n)
+                    .filter(|&i| !fields::checksum_ok(&scan.cx.sb, first_ino + i, slot(i)))
+                    .count() as u32;
+                fails >= 2 && fails * 2 >= n
+            };
+            for i in 0..n {
+                fields::check_inode(&mut scan, first_ino + i, slot(i), garbage)?;
+            }
         }
         if chunk.last {
             scan.cx.progress.inc(1);

@@ -554,3 +554,40 @@ fn extents_flag_without_the_feature() {
         false,
     );
 }
+
+#[test]
+fn a_garbage_inode_table_block_is_cleared_not_patched() {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-b", "4096", "-I", "256"], "16M", |src| {
+        for i in 0..40 {
+            std::fs::write(src.join(format!("f{i}")), b"x").unwrap();
+        }
+    });
+    let out = Command::new("dumpe2fs").arg(&img).output().unwrap();
+    let t = String::from_utf8_lossy(&out.stdout).into_owned();
+    let at = t.find("Inode table at ").unwrap() + 15;
+    let table: u64 = t[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Inodes 17..32 fill the table's second block: change each one's
+    // atime without its checksum.
+    for i in 0..16u64 {
+        poke(&img, (table + 1) * 4096 + i * 256 + 8, &[0x55]);
+    }
+    let (_, e2) = e2fsck(&img);
+    assert!(e2.contains("seems to contain garbage"), "{e2}");
+    let o = run(&img, Mode::Check);
+    let garbage = o
+        .of_kind(Kind::InodeChecksum)
+        .filter(|p| p.message.contains("garbage"))
+        .count();
+    assert_eq!(garbage, 16, "{:?}", o.problems);
+    run(&img, Mode::Yes);
+    assert_eq!(e2fsck_pass1(&img), "");
+}
