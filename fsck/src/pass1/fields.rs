@@ -91,8 +91,9 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
     if isz > 128 {
         let max = (isz - 128) as u16;
         if extra != 0 && (extra < 4 || extra > max || extra % 4 != 0) {
+            // As e2fsck: round a misaligned size up, else the default.
             let new = if (4..=max).contains(&extra) {
-                extra & !3
+                ((extra + 3) & !3).min(max)
             } else {
                 match cx.sb.want_extra_isize {
                     0 => 32,
@@ -278,19 +279,30 @@ fn check_type_and_flags(
             return Ok(false);
         }
     }
-    if inode.has_flag(flags::INLINE_DATA) {
-        let cap = inline_capacity(inode);
-        let bad = match ftype {
-            mode::S_IFDIR | mode::S_IFLNK => inode.size != cap,
-            _ => inode.size > cap,
-        };
-        if bad {
-            let msg = format!(
-                "Inode {ino} has inline data, but i_size is {}, should be {cap}.",
-                inode.size
-            );
-            st.answer(s.cx.ask(Kind::InlineDataBad, msg));
-            inode.size = cap;
+    if inode.has_flag(flags::INLINE_DATA) && ino >= s.cx.sb.first_ino.max(11) {
+        match inline_capacity(inode) {
+            None => {
+                // Without system.data there is no telling how much of
+                // i_block is data: e2fsck truncates to nothing.
+                let msg = format!(
+                    "Inode {ino} has INLINE_DATA_FL flag but extended attribute not found."
+                );
+                st.answer(s.cx.ask(Kind::InlineDataBad, msg));
+                inode.size = 0;
+                inode.flags &= !flags::INLINE_DATA;
+                inode.block = [0; 60];
+            }
+            // A regular file may be longer than its inline data (the
+            // kernel extends one in place; the rest reads as zeros).
+            Some(cap) if ftype != mode::S_IFREG && inode.size != cap => {
+                let msg = format!(
+                    "Inode {ino} has inline data, but i_size is {}, should be {cap}.",
+                    inode.size
+                );
+                st.answer(s.cx.ask(Kind::InlineDataBad, msg));
+                inode.size = cap;
+            }
+            Some(_) => {}
         }
     }
     Ok(true)
@@ -302,16 +314,14 @@ pub(super) fn is_fast_symlink(inode: &Inode) -> bool {
     inode.is_symlink() && !inode.has_flag(flags::INLINE_DATA) && inode.size > 0 && inode.size < 60
 }
 
-/// Bytes an inline-data inode holds: i_block plus the system.data value.
-pub(super) fn inline_capacity(inode: &Inode) -> u64 {
-    let extra = xattr::parse_ibody(&inode.ibody_xattrs)
-        .ok()
-        .and_then(|v| {
-            v.into_iter()
-                .find(|e| e.index == INDEX_SYSTEM && e.name == b"data")
-        })
-        .map_or(0, |e| e.value.len() as u64);
-    60 + extra
+/// Bytes an inline-data inode holds: i_block plus the system.data
+/// value; None without a system.data attribute.
+pub(super) fn inline_capacity(inode: &Inode) -> Option<u64> {
+    xattr::parse_ibody(&inode.ibody_xattrs)
+        .ok()?
+        .into_iter()
+        .find(|e| e.index == INDEX_SYSTEM && e.name == b"data")
+        .map(|e| 60 + e.value.len() as u64)
 }
 
 /// What the later passes need to know of a checked inode.

@@ -539,7 +539,7 @@ fn dir_size_high_without_large_dir() {
 fn inline_data_size() {
     case_with(
         &["-O", "inline_data"],
-        |img| debugfs(img, "sif /a size 300"),
+        |img| debugfs(img, "sif /d size 300"),
         Kind::InlineDataBad,
         true,
     );
@@ -590,4 +590,30 @@ fn a_garbage_inode_table_block_is_cleared_not_patched() {
     assert_eq!(garbage, 16, "{:?}", o.problems);
     run(&img, Mode::Yes);
     assert_eq!(e2fsck_pass1(&img), "");
+}
+
+#[test]
+fn a_long_inline_file_is_fine() {
+    if !have(&["mkfs.ext4", "debugfs"]) {
+        return;
+    }
+    // The kernel extends an inline file in place (truncate -s): e2fsck
+    // accepts a size past the inline data.
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-O", "inline_data"], "16M", files);
+    debugfs(&img, "sif /a size 100000");
+    let o = run(&img, Mode::Check);
+    assert_eq!(pass1_problems(&o), Vec::<String>::new());
+}
+
+#[test]
+fn inline_data_without_its_attribute() {
+    // i_extra_isize moved: the in-inode attributes (system.data) are
+    // no longer where the inode says.
+    case_with(
+        &["-O", "inline_data"],
+        |img| debugfs(img, "sif /a extra_isize 64"),
+        Kind::InlineDataBad,
+        true,
+    );
 }
