@@ -13,6 +13,7 @@ use fuse4fs_format::ext4::extents::{
     EXTENT_MAGIC, INIT_MAX_LEN, MAX_DEPTH, set_block_checksum, verify_block_checksum,
 };
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
+use fuse4fs_format::ext4::superblock::incompat;
 use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
 
 use crate::context::Fsck;
@@ -139,9 +140,11 @@ pub fn walk_located(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item, Slot))
         out: Walk::default(),
         buf_pool: Vec::new(),
         budget: cx.sb.blocks_count,
+        limit: logical_limit(cx, inode),
     };
     if inode.has_flag(flags::EXTENTS) {
-        w.extent_node(NodeLoc::Root, None, &inode.block, None, 0, 1 << 32)?;
+        let limit = w.limit;
+        w.extent_node(NodeLoc::Root, None, &inode.block, None, 0, limit)?;
     } else {
         w.block_map()?;
     }
@@ -158,6 +161,19 @@ struct Walker<'a> {
     buf_pool: Vec<Vec<u8>>,
     /// Blocks still allowed: no inode owns more than the filesystem has.
     budget: u64,
+    /// One past the last logical block the inode may map.
+    limit: u64,
+}
+
+/// One past the last logical block an inode may map: 2^32, but for a
+/// directory without large_dir 2^(21 - s_log_block_size) (e2fsck's
+/// "directory too big": the kernel never grows one past 2 GiB).
+pub fn logical_limit(cx: &Fsck, inode: &Inode) -> u64 {
+    if inode.is_dir() && !cx.sb.has_incompat(incompat::LARGEDIR) {
+        1 << 21u32.saturating_sub(cx.sb.log_block_size).min(21)
+    } else {
+        1 << 32
+    }
 }
 
 /// Why an extent node header is unusable, or None when it is sound.
@@ -245,8 +261,8 @@ impl Walker<'_> {
                     || pblk < first
                     || pblk.saturating_add(len) > fs_end
                     || lblk < prev_end
-                    || lblk + len > 1 << 32
-                    || (!unwritten && lblk + len > hi);
+                    || lblk + len > self.limit
+                    || ((!unwritten || self.limit < 1 << 32) && lblk + len > hi);
                 if bad {
                     self.out.damage.push(Damage::Extent {
                         loc,
@@ -345,7 +361,7 @@ impl Walker<'_> {
     /// Pointer `index` of `loc` to `p`, covering logical blocks from
     /// `lblk` through a subtree `level` deep (0: a data block).
     fn pointer(&mut self, loc: NodeLoc, index: usize, p: u64, level: u16, lblk: u64) -> Result<()> {
-        if !self.cx.block_in_fs(p) || (level > 0 && !self.seen.insert(p)) {
+        if !self.cx.block_in_fs(p) || lblk >= self.limit || (level > 0 && !self.seen.insert(p)) {
             self.out.damage.push(Damage::Pointer {
                 loc,
                 index,

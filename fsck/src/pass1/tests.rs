@@ -617,3 +617,14 @@ fn inline_data_without_its_attribute() {
         true,
     );
 }
+
+#[test]
+fn directory_block_past_two_gib() {
+    // ee_block of the directory's only extent: far past what a
+    // directory without large_dir may map.
+    case(
+        |img| debugfs(img, "sif /d block[3] 99999999"),
+        Kind::ExtentBad,
+        false,
+    );
+}
