@@ -628,3 +628,63 @@ fn directory_block_past_two_gib() {
         false,
     );
 }
+
+#[test]
+fn multiply_claimed_block_map_blocks_are_cloned() {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-t", "ext3", "-b", "1024"], "16M", files);
+    let s = stat(&img, "/big");
+    let big: u64 = s
+        .split("(0-11):")
+        .nth(1)
+        .expect("block list")
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before = read_file(&img, "/big");
+    let b_before = read_file(&img, "/b");
+    // /b's third block is /big's first, and /b's single indirect block is
+    // /big's too.
+    let big_ind: u64 = s
+        .split("(IND):")
+        .nth(1)
+        .expect("indirect block")
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    debugfs(&img, &format!("sif /b block[2] {big}"));
+    debugfs(&img, &format!("sif /b block[IND] {big_ind}"));
+    let o = run(&img, Mode::Check);
+    assert!(
+        o.of_kind(Kind::MultiplyClaimed).count() >= 2,
+        "{:?}",
+        o.problems
+    );
+    run(&img, Mode::Yes);
+    assert_eq!(e2fsck_pass1(&img), "");
+    assert_eq!(
+        read_file(&img, "/big"),
+        before,
+        "the last owner keeps its data"
+    );
+    // /b now maps what /big's indirect block maps: pass 1 grew its size
+    // to cover it (as e2fsck), so compare only its first blocks.
+    let after = read_file(&img, "/b");
+    assert_eq!(
+        &after[2048..3072],
+        &before[..1024],
+        "/b's copy of the shared block"
+    );
+    assert_eq!(
+        &after[..2048],
+        &b_before[..2048],
+        "/b's own blocks unchanged"
+    );
+}
