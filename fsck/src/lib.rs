@@ -17,6 +17,7 @@
 pub mod alloc;
 pub mod blockwalk;
 pub mod context;
+pub mod dirops;
 pub mod device;
 pub mod error;
 pub mod journal;
@@ -31,6 +32,8 @@ pub mod pass5;
 pub mod problem;
 pub mod progress;
 pub mod setup;
+#[cfg(test)]
+mod testutil;
 
 use std::path::Path;
 
