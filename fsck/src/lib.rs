@@ -17,8 +17,8 @@
 pub mod alloc;
 pub mod blockwalk;
 pub mod context;
-pub mod dirops;
 pub mod device;
+pub mod dirops;
 pub mod error;
 pub mod journal;
 pub mod options;

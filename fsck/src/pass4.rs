@@ -41,13 +41,14 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         if !info.in_use() {
             continue;
         }
-        if info.refs == 0 && ino != 2 {
-            if info.is_dir() || is_ea_inode(cx, ino)? || !unattached(cx, ino, info.empty)? {
-                // Directories are pass 3's; xattr inodes are named by
-                // xattrs, not entries; a declined or failed reconnect
-                // leaves nothing to count.
-                continue;
-            }
+        // Directories are pass 3's; xattr inodes are named by xattrs,
+        // not entries; a declined or failed reconnect leaves nothing to
+        // count.
+        if info.refs == 0
+            && ino != 2
+            && (info.is_dir() || is_ea_inode(cx, ino)? || !unattached(cx, ino, info.empty)?)
+        {
+            continue;
         }
         let info = *cx.found.inode(ino);
         if !info.in_use() {
