@@ -16,7 +16,8 @@ use fuse4fs_format::ext4::extents::{
 use fuse4fs_format::ext4::htree::{looks_like_node, set_node_checksum};
 use fuse4fs_format::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
 use fuse4fs_format::ext4::superblock::incompat;
-use fuse4fs_format::ext4::types::{le16, put32};
+use fuse4fs_format::ext4::types::{le16, le32, put32};
+use fuse4fs_format::ext4::xattr;
 use fuse4fs_format::ext4::{BlockNo, Generation, InodeNo};
 
 use crate::alloc::{alloc_blocks, alloc_inode};
@@ -89,13 +90,24 @@ fn filetype(cx: &Fsck) -> bool {
 }
 
 /// Byte range of a block that holds entries: all of it but the
-/// checksum tail, when it has one.
-fn usable_len(block: &[u8]) -> usize {
-    if has_tail(block) {
-        block.len() - TAIL_SIZE
-    } else {
-        block.len()
+/// checksum tail, when it has one. The tail's bytes alone do not tell:
+/// an htree root keeps stale tail bytes in its dx_tail's reserved
+/// word, so the entries must also end where the tail begins.
+pub(crate) fn usable_len(block: &[u8]) -> usize {
+    let n = block.len();
+    if !has_tail(block) {
+        return n;
     }
+    let end = n - TAIL_SIZE;
+    for e in DirIter::new(block, n, u32::MAX, true) {
+        match e {
+            Ok(e) if e.offset + e.rec_len == end => return end,
+            Ok(e) if e.offset + e.rec_len > end => return n,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    end
 }
 
 /// Writes back a directory block of `inode`, its checksum (leaf tail or
@@ -109,10 +121,10 @@ fn write_dir_block(
 ) -> Result<()> {
     if cx.sb.metadata_csum() {
         let (ino, generation) = (inode.ino, inode.generation);
-        if has_tail(block) {
-            set_leaf_checksum(cx.seed, ino, generation, block);
-        } else if inode.has_flag(flags::INDEX) && (lblk == 0 || looks_like_node(block)) {
+        if inode.has_flag(flags::INDEX) && (lblk == 0 || looks_like_node(block)) {
             set_node_checksum(cx.seed, ino, generation, block);
+        } else if has_tail(block) {
+            set_leaf_checksum(cx.seed, ino, generation, block);
         }
     }
     cx.write_block(pblk, block)
@@ -128,16 +140,10 @@ pub fn lookup(cx: &Fsck, dir: u32, name: &[u8]) -> Result<Option<(u32, u8)>> {
     let ftype = filetype(cx);
     let bs = cx.bs as usize;
     if inode.has_flag(flags::INLINE_DATA) {
-        if name == b".." {
-            return Ok(Some((
-                fuse4fs_format::ext4::types::le32(&inode.block, 0),
-                0,
-            )));
-        }
-        let found = DirIter::new(&inode.block[4..], bs, max, ftype)
-            .map_while(|e| e.ok())
-            .find(|e| e.inode != 0 && e.name == name)
-            .map(|e| (e.inode, e.file_type));
+        let found = inline_entries(&inode, max, ftype)
+            .into_iter()
+            .find(|(n, ino, _)| *ino != 0 && n == name)
+            .map(|(_, ino, t)| (ino, t));
         return Ok(found);
     }
     let mut buf = vec![0u8; bs];
@@ -153,6 +159,28 @@ pub fn lookup(cx: &Fsck, dir: u32, name: &[u8]) -> Result<Option<(u32, u8)>> {
         }
     }
     Ok(None)
+}
+
+/// The entries of an inline directory as `(name, inode, file type)`:
+/// `..` from the first word of i_block, then the entries in the rest of
+/// i_block and in the `system.data` xattr. Damaged entries end a part.
+pub fn inline_entries(inode: &Inode, max_inode: u32, filetype: bool) -> Vec<(Vec<u8>, u32, u8)> {
+    let mut out = vec![(b"..".to_vec(), le32(&inode.block, 0), ft::DIR)];
+    let mut part = |bytes: &[u8]| {
+        for e in DirIter::new(bytes, bytes.len().max(12), max_inode, filetype).map_while(|e| e.ok())
+        {
+            out.push((e.name.to_vec(), e.inode, e.file_type));
+        }
+    };
+    part(&inode.block[4..]);
+    if let Ok(xattrs) = xattr::parse_ibody(&inode.ibody_xattrs)
+        && let Some(data) = xattrs
+            .iter()
+            .find(|x| x.index == xattr::INDEX_SYSTEM && x.name == b"data")
+    {
+        part(&data.value);
+    }
+    out
 }
 
 /// Removes the entry `name` from directory `dir`; returns the inode it
@@ -267,10 +295,7 @@ fn drop_index(cx: &mut Fsck, inode: &mut Inode, blocks: &[(u64, u64)]) -> Result
         cx.read_block_into(pblk, &mut buf)?;
         if lblk == 0 {
             // "." (12 bytes) then ".." spanning the rest: keep both.
-            let (dot, dotdot) = (
-                fuse4fs_format::ext4::types::le32(&buf, 0),
-                fuse4fs_format::ext4::types::le32(&buf, 12),
-            );
+            let (dot, dotdot) = (le32(&buf, 0), le32(&buf, 12));
             init_dot_dotdot(&mut buf, dot, dotdot, filetype(cx), csum);
         } else if looks_like_node(&buf) {
             // An interior index node: a fake entry spanning the block

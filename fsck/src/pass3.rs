@@ -333,3 +333,93 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod catalog {
+    use std::path::PathBuf;
+
+    use crate::options::Mode;
+    use crate::testutil::run34;
+
+    /// Passes 3 and 4 find nothing on the catalog images (built by
+    /// `images/build` into target/images, or `$FUSE4FS_IMAGES`).
+    #[test]
+    fn the_catalog_is_clean() {
+        let dir = std::env::var_os("FUSE4FS_IMAGES")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/images"));
+        let Ok(list) = std::fs::read_dir(&dir) else {
+            eprintln!("skipped: no image catalog in {}", dir.display());
+            return;
+        };
+        let mut seen = 0;
+        for e in list.flatten() {
+            let img = e.path();
+            if img.extension().is_none_or(|x| x != "img") {
+                continue;
+            }
+            let (p, cx) = run34(&img, Mode::Check);
+            assert!(p.is_empty(), "{}: {p:?}", img.display());
+            assert!(cx.found.lost_found.is_some(), "{}", img.display());
+            seen += 1;
+        }
+        eprintln!("{seen} catalog images checked");
+    }
+}
+
+#[cfg(test)]
+mod htree {
+    use std::fs;
+
+    use crate::dirops;
+    use crate::options::Mode;
+    use crate::problem::Kind;
+    use crate::testutil::{e2fsck, have, kinds, mkfs, run34};
+
+    /// `..` of an indexed directory lives in its dx root, whose
+    /// checksum is the htree node's, not a leaf's.
+    #[test]
+    fn a_wrong_dotdot_in_an_htree_root_is_rewritten() {
+        if !have(&["mkfs.ext4", "e2fsck"]) {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        fs::create_dir_all(src.join("other")).unwrap();
+        fs::create_dir_all(src.join("big")).unwrap();
+        for i in 0..300 {
+            fs::write(src.join(format!("big/a-long-enough-file-name-{i:04}")), b"").unwrap();
+        }
+        let img = mkfs(t.path(), &["-b", "1024"], &src, "8M");
+        let out = std::process::Command::new("e2fsck")
+            .arg("-fyD")
+            .arg(&img)
+            .output()
+            .unwrap();
+        assert!(out.status.code().unwrap_or(8) < 4);
+        let (big, other) = {
+            let (_, cx) = run34(&img, Mode::Check);
+            let big = dirops::lookup(&cx, 2, b"big").unwrap().unwrap().0;
+            let other = dirops::lookup(&cx, 2, b"other").unwrap().unwrap().0;
+            assert!(cx.found.dirs[&big].indexed);
+            (big, other)
+        };
+        {
+            let opts = crate::Options {
+                mode: Mode::Yes,
+                ..Default::default()
+            };
+            let dev = crate::Device::open(&img, true).unwrap();
+            let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
+            dirops::set_dotdot(&mut cx, big, other).unwrap().unwrap();
+            cx.dev.flush().unwrap();
+        }
+        let (ok, text) = e2fsck(&img);
+        assert!(!ok && text.contains("'..' in"), "{text}");
+        assert!(!text.contains("checksum"), "{text}");
+        let (p, _) = run34(&img, Mode::Yes);
+        assert_eq!(kinds(&p), vec![Kind::DotDotMismatch], "{p:?}");
+        let (clean, text) = e2fsck(&img);
+        assert!(clean, "{text}");
+    }
+}

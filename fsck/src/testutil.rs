@@ -9,7 +9,6 @@ use std::process::Command;
 
 use fuse4fs_format::ext4::dir::DirIter;
 use fuse4fs_format::ext4::inode::flags;
-use fuse4fs_format::ext4::types::le32;
 
 use crate::blockwalk::{Item, walk};
 use crate::context::{DirInfo, Fsck, InodeInfo};
@@ -166,18 +165,13 @@ pub fn scan(cx: &mut Fsck) {
         let inode = cx.read_inode(dir).expect("read").expect("parse");
         let mut entries: Vec<(Vec<u8>, u32)> = Vec::new();
         if inode.has_flag(flags::INLINE_DATA) {
-            entries.push((b"..".to_vec(), le32(&inode.block, 0)));
-            for e in DirIter::new(&inode.block[4..], bs, u32::MAX, true).map_while(|e| e.ok()) {
-                entries.push((e.name.to_vec(), e.inode));
+            for (name, ino, _) in dirops::inline_entries(&inode, u32::MAX, true) {
+                entries.push((name, ino));
             }
         } else {
             for (_, pblk) in dirops::dir_blocks(cx, &inode).expect("dir blocks") {
                 let b = cx.read_block(pblk).expect("read");
-                let usable = if fuse4fs_format::ext4::dir::has_tail(&b) {
-                    bs - 12
-                } else {
-                    bs
-                };
+                let usable = dirops::usable_len(&b);
                 for e in DirIter::new(&b[..usable], bs, u32::MAX, true).map_while(|e| e.ok()) {
                     entries.push((e.name.to_vec(), e.inode));
                 }
