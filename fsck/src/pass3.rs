@@ -334,6 +334,43 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_and_found_that_is_a_file_is_replaced() {
+        if !tools() {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let img = image(t.path(), &["-b", "4096"]);
+        debugfs(&img, "rmdir lost+found");
+        let file = t.path().join("src/a");
+        debugfs(&img, &format!("write {} lost+found", file.display()));
+        let old = ino_of(&img, "/lost+found");
+        let (p, _) = run34(&img, Mode::Check);
+        assert_eq!(kinds(&p), vec![Kind::LostFoundMissing]);
+        assert!(p[0].message.contains("not a directory"));
+        let (p, cx) = run34(&img, Mode::Yes);
+        // The file, unlinked, is then found unattached and moved into
+        // the new lost+found.
+        assert_eq!(
+            kinds(&p),
+            vec![Kind::LostFoundMissing, Kind::InodeUnattached],
+            "{p:?}"
+        );
+        assert!(p.iter().all(|p| p.fixed));
+        let lf = cx.found.lost_found.unwrap();
+        assert_ne!(lf, old);
+        let name = format!("#{old}");
+        assert_eq!(
+            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
+            Some((old, 1))
+        );
+        drop(cx);
+        debugfs(&img, "set_bg 0 itable_unused 0");
+        debugfs(&img, "set_bg 0 checksum calc");
+        let left = e2fsck_before_pass5(&img);
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
     fn preen_reconnects_and_sets_counts() {
         if !tools() {
             return;
