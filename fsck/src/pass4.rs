@@ -41,6 +41,14 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         if !info.in_use() {
             continue;
         }
+        if info.links == 0
+            && info.refs == 0
+            && (cx.opts.keep_orphans.contains(&ino) || cx.found.orphans.contains(&ino))
+        {
+            // An orphan left on the list (held open by a live mount, or
+            // not released with -n): unlinked on purpose.
+            continue;
+        }
         // Directories are pass 3's; xattr inodes are named by xattrs,
         // not entries; a declined or failed reconnect leaves nothing to
         // count.
@@ -182,6 +190,43 @@ mod tests {
         drop(cx);
         let (clean, text) = e2fsck(&img);
         assert!(clean, "{text}");
+    }
+
+    #[test]
+    fn a_kept_orphan_is_left_alone() {
+        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let img = image(t.path(), &["-b", "4096"]);
+        let ino: u32 = debugfs(&img, "stat /a")
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        debugfs(&img, "unlink /a");
+        debugfs(
+            &img,
+            "sif <{ino}> links_count 0"
+                .replace("{ino}", &ino.to_string())
+                .as_str(),
+        );
+        let opts = crate::Options {
+            mode: Mode::Check,
+            force: true,
+            keep_orphans: [ino].into(),
+            ..Default::default()
+        };
+        let dev = crate::Device::open(&img, false).unwrap();
+        let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
+        crate::testutil::scan_all(&mut cx);
+        cx.found.inode_mut(ino).ftype = 8;
+        super::run(&mut cx).unwrap();
+        assert!(cx.report.problems.is_empty(), "{:?}", cx.report.problems);
+        // Without the option it is an unattached inode with a wrong count.
+        cx.opts.keep_orphans.clear();
+        super::run(&mut cx).unwrap();
+        assert_eq!(kinds(&cx.report.problems), vec![Kind::InodeUnattached]);
     }
 
     #[test]

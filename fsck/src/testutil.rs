@@ -117,12 +117,21 @@ pub fn kinds(problems: &[Problem]) -> Vec<Kind> {
 
 /// Fills `found` as passes 1 and 2 would on a sound image.
 pub fn scan(cx: &mut Fsck) {
+    scan_inodes(cx, false);
+}
+
+/// [`scan`], counting inodes without links as in use too (orphans).
+pub fn scan_all(cx: &mut Fsck) {
+    scan_inodes(cx, true);
+}
+
+fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
     let count = cx.sb.inodes_count;
     for ino in 1..=count {
         let Ok(inode) = cx.read_inode(ino).expect("read inode") else {
             continue;
         };
-        if inode.links_count == 0 || inode.mode == 0 {
+        if (inode.links_count == 0 && !unlinked) || inode.mode == 0 {
             continue;
         }
         *cx.found.inode_mut(ino) = InodeInfo {
