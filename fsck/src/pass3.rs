@@ -510,3 +510,56 @@ mod htree {
         assert!(clean, "{text}");
     }
 }
+
+#[cfg(test)]
+mod loops {
+    use std::fs;
+
+    use crate::options::{Mode, Options};
+    use crate::problem::{Kind, Pass};
+    use crate::testutil::{have, kinds, mkfs, scan};
+    use crate::{Device, Fsck};
+
+    /// Directories whose entries name each other in a ring, away from
+    /// the root: reported once, and the walk ends.
+    #[test]
+    fn a_ring_of_directories_is_one_unconnected_directory() {
+        if !have(&["mkfs.ext4"]) {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        for d in ["x", "y", "z"] {
+            fs::create_dir_all(src.join(d)).unwrap();
+        }
+        let img = mkfs(t.path(), &[], &src, "8M");
+        let dev = Device::open(&img, false).unwrap();
+        let mut cx = Fsck::open(dev, Options::default(), "img").unwrap();
+        assert_eq!(cx.opts.mode, Mode::Check);
+        crate::setup::run(&mut cx).unwrap();
+        scan(&mut cx);
+        let ring: Vec<u32> = cx
+            .found
+            .dirs
+            .iter()
+            .filter(|(i, d)| **i != 2 && **i != 11 && d.parent == 2)
+            .map(|(i, _)| *i)
+            .collect();
+        assert_eq!(ring.len(), 3);
+        for (k, &d) in ring.iter().enumerate() {
+            let next = ring[(k + 1) % ring.len()];
+            cx.found.dirs.get_mut(&d).unwrap().parent = next;
+        }
+        cx.report.begin(Pass::Pass3);
+        super::run(&mut cx).unwrap();
+        let p = &cx.report.problems;
+        assert_eq!(
+            kinds(p)
+                .iter()
+                .filter(|k| **k == Kind::DirUnconnected)
+                .count(),
+            1,
+            "{p:?}"
+        );
+    }
+}
