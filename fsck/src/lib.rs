@@ -111,7 +111,7 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         || sb.has_incompat(incompat::RECOVER)
         || sb.last_orphan != 0;
     if !needs_check {
-        cx.report.note(format!(
+        cx.report.summary(format!(
             "{label}: clean, {}/{} files, {}/{} blocks",
             sb.inodes_count - sb.free_inodes_count,
             sb.inodes_count,
@@ -141,7 +141,7 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         "{label}: {inodes_used}/{} files, {blocks_used}/{} blocks",
         cx.sb.inodes_count, cx.sb.blocks_count
     );
-    cx.report.note(summary);
+    cx.report.summary(summary);
     Ok(Outcome {
         problems: std::mem::take(&mut cx.report.problems),
         notes: std::mem::take(&mut cx.report.notes),
