@@ -45,6 +45,8 @@ struct Case {
     inject: fn(&Path),
     /// An extra check on the repaired image.
     after: Option<fn(&Path) -> Result<(), String>>,
+    /// mkfs.ext4 arguments added to the common ones (`-t ext3` …).
+    mkfs: &'static [&'static str],
 }
 
 const fn case(
@@ -61,6 +63,7 @@ const fn case(
         touched,
         inject,
         after: None,
+        mkfs: &[],
     }
 }
 
@@ -174,6 +177,15 @@ fn cases() -> Vec<Case> {
             &["/plain/p5"],
             |img| edit_dir_entry(img, "/plain", "p5", |b, off| b[off + 9] = b'/'),
         ),
+        case(
+            "duplicate_entry",
+            Kind::DirEntryDuplicate,
+            &["/plain/p6", "/plain/p7"],
+            |img| edit_dir_entry(img, "/plain", "p6", |b, off| b[off + 9] = b'7'),
+        ),
+        case("dir_hard_link", Kind::DirHardLink, &[], |img| {
+            debugfs_w(img, &["link /a/sub /plain/again"])
+        }),
         case("htree_hash_order", Kind::HtreeBad, &[], |img| {
             // dx_root: count/limit at 0x20, then (hash, block) pairs;
             // swap the hashes of entries 1 and 2.
@@ -198,6 +210,39 @@ fn cases() -> Vec<Case> {
             write_block(img, b, &block);
         }),
         // ---------------------------------------------------- pass 1
+        case("inode_extra_isize", Kind::InodeExtraIsize, &[], |img| {
+            sif(img, "/a/small2", "extra_isize", "3")
+        }),
+        case("extents_flag_missing", Kind::InodeBadFlags, &[], |img| {
+            // An extent-mapped file without EXTENTS_FL.
+            sif(img, "/big/other", "flags", "0")
+        }),
+        Case {
+            // e2fsck -fy rewrites the checksum but exits 0 (it does not
+            // count this repair as a change).
+            e2fsck_y: 0,
+            ..case("extent_block_checksum", Kind::ExtentChecksum, &[], |img| {
+                let tree = tree_blocks(img, "/big/sparse");
+                assert!(!tree.is_empty(), "/big/sparse has no extent tree block");
+                let mut block = read_block(img, tree[0]);
+                // The tail sits after eh_max entries: 12 + 12 * eh_max.
+                let max = u16::from_le_bytes([block[4], block[5]]) as usize;
+                block[12 + 12 * max] ^= 0x01;
+                write_block(img, tree[0], &block);
+            })
+        },
+        Case {
+            mkfs: &["-t", "ext3"],
+            ..case(
+                "blockmap_outside_fs",
+                Kind::BlockMapBad,
+                &["/big/other"],
+                |img| {
+                    // i_block[5]: the sixth direct pointer.
+                    sif(img, "/big/other", "block[5]", "0x0fffffff")
+                },
+            )
+        },
         case("inode_checksum", Kind::InodeChecksum, &[], |img| {
             sif(img, "/a/small2", "checksum", "0x1234")
         }),
@@ -295,6 +340,10 @@ fn cases() -> Vec<Case> {
         case("block_bitmap_checksum", Kind::BitmapChecksum, &[], |img| {
             debugfs_w(img, &["set_bg 0 block_bitmap_csum 0x1234"])
         }),
+        case("group_desc_bad", Kind::GroupDescBad, &[], |img| {
+            // Group 3's block bitmap outside the filesystem.
+            debugfs_w(img, &["set_bg 3 block_bitmap 99999999"])
+        }),
         case("group_desc_checksum", Kind::GroupDescChecksum, &[], |img| {
             debugfs_w(img, &["set_bg 1 checksum 0x1234"])
         }),
@@ -362,9 +411,11 @@ fn first_free(img: &Path, req: &str, label: &str) -> u64 {
 
 /// The image every case starts from: the source tree, two files with an
 /// external xattr block each.
-fn base_image(src: &Path, img: &Path) {
+fn base_image(src: &Path, img: &Path, extra: &[&str]) {
     // 4 groups of 2048 blocks, so that groups other than 0 exist.
-    mkfs_from(src, img, &["-b", "4096", "-g", "2048", "-N", "1024"], "32M");
+    let mut args = vec!["-b", "4096", "-g", "2048", "-N", "1024"];
+    args.extend_from_slice(extra);
+    mkfs_from(src, img, &args, "32M");
     let dir = img.parent().unwrap();
     let v1 = dir.join("v1");
     let v2 = dir.join("v2");
@@ -464,7 +515,7 @@ fn run_case(c: &Case, src: &Source, oracle_only: bool) -> Verdict {
     let mut v = Verdict::default();
     let tmp = tempfile::tempdir().unwrap();
     let img = tmp.path().join("img");
-    base_image(&src.dir, &img);
+    base_image(&src.dir, &img, c.mkfs);
     let keep = spared(&src.files, c.touched);
     let before = contents(&img, &keep);
     assert!(
