@@ -27,6 +27,9 @@ use std::time::Duration;
 use common::*;
 use fuse4fs_fsck::{Kind, Mode, Options, check_path};
 
+/// A check of a repaired image: what is wrong, if anything.
+type AfterCheck = fn(&Path) -> Result<(), String>;
+
 /// One kind of damage.
 struct Case {
     name: &'static str,
@@ -44,7 +47,7 @@ struct Case {
     touched: &'static [&'static str],
     inject: fn(&Path),
     /// An extra check on the repaired image.
-    after: Option<fn(&Path) -> Result<(), String>>,
+    after: Option<AfterCheck>,
     /// mkfs.ext4 arguments added to the common ones (`-t ext3` …).
     mkfs: &'static [&'static str],
 }
