@@ -31,6 +31,7 @@ use fuse4fs_fsck::{Kind, Mode, Options, check_path};
 type AfterCheck = fn(&Path) -> Result<(), String>;
 
 /// One kind of damage.
+#[derive(Clone)]
 struct Case {
     name: &'static str,
     /// The problem kind fuse4fs-fsck must report.
@@ -139,7 +140,8 @@ fn cases() -> Vec<Case> {
             // e2fsck -n declines to salvage the block and gives up (exit 12).
             e2fsck_n: 12,
             ..case("torn_dir_block_zero", Kind::DirEntryCorrupt, D_ALL, |img| {
-                let b = blocks(img, "/d")[0];
+                // A leaf (with small blocks /d is an htree).
+                let (b, _) = find_entry(img, "/d", "file_number_000000");
                 let mut block = read_block(img, b);
                 let n = block.len();
                 block[n / 2..].fill(0);
@@ -154,7 +156,8 @@ fn cases() -> Vec<Case> {
                 Kind::DirEntryCorrupt,
                 D_ALL,
                 |img| {
-                    let b = blocks(img, "/d")[0];
+                    // A leaf (with small blocks /d is an htree).
+                    let (b, _) = find_entry(img, "/d", "file_number_000000");
                     let mut block = read_block(img, b);
                     let n = block.len();
                     block[n / 2..].copy_from_slice(&bytes(7, n - n / 2));
@@ -213,6 +216,22 @@ fn cases() -> Vec<Case> {
             write_block(img, b, &block);
         }),
         // ---------------------------------------------------- pass 1
+        Case {
+            mkfs: &["-O", "inline_data"],
+            ..case("inline_dir_size", Kind::ISize, &[], |img| {
+                // An empty directory kept inline: i_size 60.
+                sif(img, "/a/sub2", "size", "30")
+            })
+        },
+        Case {
+            mkfs: &["-O", "inline_data"],
+            ..case(
+                "inline_data_xattr_missing",
+                Kind::InlineDataBad,
+                &["/a/small2"],
+                |img| debugfs_w(img, &["ea_rm /a/small2 system.data"]),
+            )
+        },
         case("inode_extra_isize", Kind::InodeExtraIsize, &[], |img| {
             sif(img, "/a/small2", "extra_isize", "3")
         }),
@@ -401,6 +420,72 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// Cases run again on other layouts: 1 KiB blocks, group descriptor
+/// checksums without metadata_csum, ext2 (block maps, no journal).
+const VARIANTS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "1k",
+        &["-b", "1024"],
+        &[
+            "leaked_block",
+            "used_block_marked_free",
+            "entry_to_freed_inode",
+            "unattached_inode",
+            "torn_dir_block_zero",
+            "link_count_up",
+            "group_free_blocks",
+            "doubly_claimed_block",
+        ],
+    ),
+    (
+        "nocsum",
+        &["-O", "^metadata_csum,uninit_bg"],
+        &[
+            "leaked_block",
+            "used_inode_marked_free",
+            "entry_to_freed_inode",
+            "unconnected_dir",
+            "torn_dir_block_random",
+            "group_free_blocks",
+            "group_desc_checksum",
+            "xattr_refcount",
+        ],
+    ),
+    (
+        "ext2",
+        &["-t", "ext2"],
+        &[
+            "leaked_block",
+            "used_block_marked_free",
+            "entry_to_freed_inode",
+            "unattached_inode",
+            "link_count_down",
+            "i_blocks_wrong",
+            "blockmap_outside_fs",
+        ],
+    ),
+];
+
+/// `cases` plus their copies on the [`VARIANTS`] (named `case@variant`).
+fn with_variants(mut cases: Vec<Case>) -> Vec<Case> {
+    let mut more = Vec::new();
+    for (tag, args, names) in VARIANTS {
+        for name in *names {
+            let base = cases
+                .iter()
+                .find(|c| c.name == *name)
+                .unwrap_or_else(|| panic!("variant of unknown case {name}"));
+            more.push(Case {
+                name: Box::leak(format!("{name}@{tag}").into_boxed_str()),
+                mkfs: args,
+                ..base.clone()
+            });
+        }
+    }
+    cases.extend(more);
+    cases
+}
+
 /// The number `debugfs REQ` prints after `label`.
 fn first_free(img: &Path, req: &str, label: &str) -> u64 {
     let out = debugfs(img, req);
@@ -422,8 +507,10 @@ fn base_image(src: &Path, img: &Path, extra: &[&str]) {
     let dir = img.parent().unwrap();
     let v1 = dir.join("v1");
     let v2 = dir.join("v2");
-    std::fs::write(&v1, bytes(11, 1500)).unwrap();
-    std::fs::write(&v2, bytes(12, 1700)).unwrap();
+    // Too big for the inode: each goes to a block of its own.
+    let bs = superblock(img).block_size() as usize;
+    std::fs::write(&v1, bytes(11, bs * 3 / 8)).unwrap();
+    std::fs::write(&v2, bytes(12, bs * 3 / 7)).unwrap();
     debugfs_w(
         img,
         &[
@@ -619,7 +706,7 @@ fn catalogue() {
         .ok()
         .map(|s| s.split(',').map(str::to_string).collect());
     let oracle_only = std::env::var_os("FSCK_CATALOGUE_ORACLE").is_some();
-    let all = cases();
+    let all = with_variants(cases());
     assert!(all.len() >= 25, "the catalogue holds {} cases", all.len());
     let selected: Vec<&Case> = all
         .iter()
