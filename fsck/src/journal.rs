@@ -1,9 +1,276 @@
-//! journal (to be written).
+//! Before everything else: the internal journal. A filesystem marked
+//! needs_recovery has its log replayed (with `-y`/`-p`) through the
+//! format crate's jbd2 replay, over the journal inode's blocks, and the
+//! superblock and descriptors are read again since the replay may have
+//! rewritten them. With `-n` the log is left alone and the filesystem is
+//! checked as it is on disk (as e2fsck -n does, warning that it skips
+//! the recovery).
 
+use fuse4fs_format::ext4::inode::{Inode, mode};
+use fuse4fs_format::ext4::superblock::{compat, incompat};
+use fuse4fs_format::jbd2::JournalSuperblock;
+use fuse4fs_format::jbd2::recovery::{JournalDev, RecoverOptions, Recovery, recover};
+use fuse4fs_format::jbd2::superblock::JSB_SIZE;
+
+use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
+use crate::device::Device;
 use crate::error::Result;
+use crate::problem::Kind;
 
-/// Runs journal.
-pub(crate) fn run(_cx: &mut Fsck) -> Result<()> {
-    Ok(())
+/// Journal lengths past this are refused as damage (the kernel's limit
+/// is 2^32 blocks; mke2fs makes at most 1 GiB, 2^18 blocks of 4 KiB).
+const MAX_JOURNAL_BLOCKS: u64 = 1 << 30;
+
+/// Checks the journal and replays it when the filesystem needs recovery.
+pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
+    let recover_flag = cx.sb.has_incompat(incompat::RECOVER);
+    if !cx.sb.has_compat(compat::HAS_JOURNAL) {
+        if recover_flag {
+            let msg = "Superblock needs_recovery flag is set, but no journal is present.  Clear the flag?".to_string();
+            if cx.ask(Kind::JournalBad, msg) {
+                cx.sb.feature_incompat &= !incompat::RECOVER;
+                cx.write_superblock()?;
+            }
+        }
+        return Ok(());
+    }
+    if cx.sb.has_incompat(incompat::JOURNAL_DEV) || cx.sb.journal_inum == 0 {
+        if recover_flag {
+            let msg = "The filesystem needs recovery from an external journal device.".to_string();
+            if cx.ask(Kind::JournalBad, msg) {
+                cx.report
+                    .not_fixed("external journals are not supported; use e2fsck");
+            }
+        }
+        return Ok(());
+    }
+    let journal = match load(cx)? {
+        Ok(j) => j,
+        Err(why) => {
+            let msg = format!(
+                "Superblock has an invalid journal (inode {}): {why}.",
+                cx.sb.journal_inum
+            );
+            if cx.ask(Kind::JournalBad, msg) {
+                // e2fsck would clear the journal inode and make a new
+                // one; this checker cannot make a journal. The kernel
+                // will not replay a journal it cannot read either, so
+                // the checks that follow stay meaningful.
+                cx.report
+                    .not_fixed("rebuilding a journal is not supported; use e2fsck or tune2fs");
+            }
+            return Ok(());
+        }
+    };
+    let has_data = journal.jsb.start != 0;
+    if !recover_flag && !has_data {
+        return Ok(());
+    }
+    let msg = if recover_flag {
+        "The filesystem needs recovery: the journal holds transactions not yet written home. Replay the journal?".to_string()
+    } else {
+        "Superblock needs_recovery flag is clear, but journal has data.  Run journal anyway?"
+            .to_string()
+    };
+    if !cx.ask(Kind::JournalNeedsRecovery, msg) {
+        if !cx.dev.writable() {
+            cx.report.note(
+                "Warning: skipping journal recovery because doing a read-only filesystem check."
+                    .to_string(),
+            );
+        }
+        return Ok(());
+    }
+    replay(cx, journal)
+}
+
+/// The journal as found: its superblock and where its blocks lie.
+struct Journal {
+    jsb: JournalSuperblock,
+    /// (first logical block, first physical block, length), in logical order.
+    runs: Vec<(u64, u64, u64)>,
+}
+
+/// Reads the journal inode and superblock; the inner error says what is
+/// wrong with them (a problem, not an operational error).
+fn load(cx: &Fsck) -> Result<std::result::Result<Journal, String>> {
+    let ino = cx.sb.journal_inum;
+    if !cx.inode_in_range(ino) {
+        return Ok(Err(format!("inode {ino} is out of range")));
+    }
+    let inode: Inode = match cx.read_inode(ino)? {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    if inode.mode & mode::S_IFMT != mode::S_IFREG || !has_block_tree(&inode, cx.bs as u32) {
+        return Ok(Err("not a regular file with blocks".into()));
+    }
+    let nblocks = inode.size / cx.bs;
+    if nblocks == 0 || nblocks > MAX_JOURNAL_BLOCKS {
+        return Ok(Err(format!("size {} bytes", inode.size)));
+    }
+    let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+    let mut order_ok = true;
+    let damage = walk(cx, &inode, &mut |item| {
+        if let Item::Data {
+            lblk, pblk, len, ..
+        } = item
+        {
+            if let Some(&(l, _, n)) = runs.last() {
+                order_ok &= l + n <= lblk;
+            }
+            if lblk < nblocks {
+                runs.push((lblk, pblk, len.min(nblocks - lblk)));
+            }
+        }
+    })?;
+    if !damage.is_empty() {
+        return Ok(Err("its block tree is damaged".into()));
+    }
+    if !order_ok {
+        return Ok(Err("its blocks are out of logical order".into()));
+    }
+    let jsb = match read_jsb(cx, &runs)? {
+        Ok(jsb) => jsb,
+        Err(why) => return Ok(Err(why)),
+    };
+    let j = Journal { jsb, runs };
+    if j.jsb.block_size as u64 != cx.bs {
+        return Ok(Err(format!(
+            "journal block size {} differs from the filesystem's {}",
+            j.jsb.block_size, cx.bs
+        )));
+    }
+    // Every block of the log must be mapped (no holes).
+    let mut next = 0u64;
+    for &(l, _, n) in &j.runs {
+        if l != next {
+            break;
+        }
+        next = l + n;
+    }
+    if (j.jsb.maxlen as u64) > next {
+        return Ok(Err(format!(
+            "the journal superblock says {} blocks, the inode maps {next} without a hole",
+            j.jsb.maxlen
+        )));
+    }
+    Ok(Ok(j))
+}
+
+fn read_jsb(
+    cx: &Fsck,
+    runs: &[(u64, u64, u64)],
+) -> Result<std::result::Result<JournalSuperblock, String>> {
+    let Some(p0) = phys(runs, 0) else {
+        return Ok(Err("its first block is a hole".into()));
+    };
+    let raw = cx.read_block(p0)?;
+    Ok(JournalSuperblock::parse(&raw).map_err(|e| e.to_string()))
+}
+
+/// The physical block of journal block `n`.
+fn phys(runs: &[(u64, u64, u64)], n: u64) -> Option<u64> {
+    let i = runs.partition_point(|&(l, _, _)| l <= n).checked_sub(1)?;
+    let (l, p, len) = runs[i];
+    (n - l < len).then(|| p + (n - l))
+}
+
+/// The journal and the filesystem over the device, for the replay.
+struct DevJournal<'a> {
+    dev: &'a Device,
+    runs: &'a [(u64, u64, u64)],
+    bs: u64,
+    fs_blocks: u64,
+}
+
+fn io_err(e: crate::error::FsckError) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+impl JournalDev for DevJournal<'_> {
+    fn block_size(&self) -> usize {
+        self.bs as usize
+    }
+
+    fn read_journal(&self, n: u32, buf: &mut [u8]) -> std::io::Result<()> {
+        let p = phys(self.runs, n as u64).ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("journal block {n} past the end of the journal inode"),
+            )
+        })?;
+        self.dev.read_at(p * self.bs, buf).map_err(io_err)
+    }
+
+    fn write_fs_block(&self, b: u64, data: &[u8]) -> std::io::Result<()> {
+        if b >= self.fs_blocks {
+            return Err(std::io::Error::other(format!(
+                "replayed block {b} is outside the filesystem"
+            )));
+        }
+        self.dev.write_at(b * self.bs, data).map_err(io_err)
+    }
+
+    fn fs_blocks(&self) -> u64 {
+        self.fs_blocks
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.dev.flush().map_err(io_err)
+    }
+}
+
+/// Replays the log, empties it, clears needs_recovery and reads the
+/// superblock and descriptors again.
+fn replay(cx: &mut Fsck, journal: Journal) -> Result<()> {
+    let dev = DevJournal {
+        dev: &cx.dev,
+        runs: &journal.runs,
+        bs: cx.bs,
+        fs_blocks: cx.sb.blocks_count,
+    };
+    let result = recover(&dev, &journal.jsb, &RecoverOptions::default());
+    cx.modified = true;
+    let mut clean = journal.jsb.clone();
+    clean.start = 0;
+    match result {
+        Ok(rec) => {
+            clean.sequence = rec.next_sequence;
+            for w in rec.warnings.iter().chain(&rec.checksum_stop) {
+                cx.report.note(w.clone());
+            }
+            cx.report.note(describe(&rec));
+        }
+        Err(e) => {
+            // What was replayed stays; the rest of the log cannot be
+            // trusted. e2fsck offers to clear the journal here: the
+            // passes then check the filesystem as it is.
+            let msg = format!("The journal cannot be replayed ({e}).  Clear journal?");
+            if !cx.ask(Kind::JournalBad, msg) {
+                return Ok(());
+            }
+            clean.sequence = journal.jsb.sequence.wrapping_add(1);
+        }
+    }
+    let p0 = phys(&journal.runs, 0).expect("the journal superblock was read from it");
+    let bytes = clean.to_bytes();
+    cx.dev.write_at(p0 * cx.bs, &bytes[..JSB_SIZE])?;
+    cx.dev.flush()?;
+    // The replay may have brought back another superblock and other
+    // descriptors: work from what is on disk now.
+    cx.reload()?;
+    cx.sb.feature_incompat &= !incompat::RECOVER;
+    cx.write_superblock()?;
+    cx.dev.flush()
+}
+
+/// One line about a replay.
+fn describe(rec: &Recovery) -> String {
+    let n = rec.end_tid.wrapping_sub(rec.first_tid);
+    format!(
+        "journal replayed: {n} transaction(s), {} block(s), {} revoked",
+        rec.replayed_blocks, rec.revoked_hits
+    )
 }

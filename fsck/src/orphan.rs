@@ -1,9 +1,269 @@
-//! orphan (to be written).
+//! Before pass 1: the orphan list (s_last_orphan, chained through each
+//! inode's i_dtime) and the orphan file. An orphan is an inode the last
+//! user still held open when it was unlinked (links 0: free it) or while
+//! it was being truncated (links > 0: take it off the list).
+//!
+//! A truncation is not finished here: blocks past i_size stay with the
+//! file (pass 1 judges the size against them).
 
+use std::collections::BTreeSet;
+
+use fuse4fs_format::ext4::csum::crc32c_raw;
+use fuse4fs_format::ext4::inode::mode;
+use fuse4fs_format::ext4::superblock::{STATE_ERROR, compat, ro_compat};
+use fuse4fs_format::ext4::types::{le16, le32};
+
+use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
 use crate::error::Result;
+use crate::problem::Kind;
 
-/// Runs orphan.
-pub(crate) fn run(_cx: &mut Fsck) -> Result<()> {
+/// Where s_orphan_file_inum lives in the superblock (not modelled by the
+/// format crate's superblock).
+const ORPHAN_FILE_INUM: usize = 0x280;
+/// The tail of each orphan file block: magic and checksum.
+const ORPHAN_TAIL: usize = 8;
+const ORPHAN_MAGIC: u32 = 0x0b10_ca04;
+/// Orphan file blocks looked at, at most (mke2fs makes a few hundred).
+const MAX_ORPHAN_FILE_BLOCKS: u64 = 1 << 16;
+
+/// Processes the orphan list and the orphan file.
+pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
+    list(cx)?;
+    orphan_file(cx)
+}
+
+/// What the orphan list says about one inode.
+struct Orphan {
+    ino: u32,
+    links: u16,
+    mode: u16,
+    size: u64,
+}
+
+/// Reads the fields of inode `ino` the orphan list needs, and the next
+/// inode on the list (its i_dtime).
+fn orphan_inode(cx: &Fsck, ino: u32) -> Result<(Orphan, u32)> {
+    let raw = cx.read_inode_raw(ino)?;
+    let size = le32(&raw, 0x4) as u64 | (le32(&raw, 0x6C) as u64) << 32;
+    Ok((
+        Orphan {
+            ino,
+            links: le16(&raw, 0x1A),
+            mode: le16(&raw, 0x0),
+            size,
+        },
+        le32(&raw, 0x14),
+    ))
+}
+
+/// Walks s_last_orphan's chain; frees or releases each orphan.
+fn list(cx: &mut Fsck) -> Result<()> {
+    let head = cx.sb.last_orphan;
+    if head == 0 {
+        return Ok(());
+    }
+    if cx.sb.state & STATE_ERROR != 0 {
+        // As e2fsck: a filesystem that met errors cannot be trusted to
+        // have kept its list; the passes judge the inodes instead.
+        let msg = format!(
+            "The filesystem has errors: its orphan list (from inode {head}) is not processed.  Clear it?"
+        );
+        if cx.ask(Kind::OrphanListBad, msg) {
+            cx.sb.last_orphan = 0;
+            cx.write_superblock()?;
+        }
+        return Ok(());
+    }
+    let first = cx.sb.first_ino.max(1);
+    let mut seen = BTreeSet::new();
+    let mut chain = Vec::new();
+    let mut bad = None;
+    let mut ino = head;
+    // `seen` bounds the walk: every step visits a new inode number.
+    while ino != 0 {
+        if ino < first || ino > cx.sb.inodes_count {
+            bad = Some(format!("names inode {ino}, out of range"));
+            break;
+        }
+        if !seen.insert(ino) {
+            bad = Some(format!("loops back to inode {ino}"));
+            break;
+        }
+        let (o, next) = orphan_inode(cx, ino)?;
+        if o.mode & mode::S_IFMT == 0 {
+            bad = Some(format!("names inode {ino}, which is not in use"));
+            break;
+        }
+        chain.push(o);
+        ino = next;
+    }
+    let mut all_fixed = true;
+    for o in &chain {
+        cx.found.orphans.insert(o.ino);
+        all_fixed &= release(cx, o, true)?;
+    }
+    if let Some(why) = bad {
+        let msg = format!("The orphan list {why}.  Clear the rest of it?");
+        all_fixed &= cx.ask(Kind::OrphanListBad, msg);
+    }
+    if all_fixed {
+        cx.sb.last_orphan = 0;
+        cx.write_superblock()?;
+    }
     Ok(())
+}
+
+/// Frees an unlinked orphan or takes a linked one off the list; returns
+/// whether it was repaired. `chained`: its i_dtime links the list and
+/// must be cleared when the inode stays.
+fn release(cx: &mut Fsck, o: &Orphan, chained: bool) -> Result<bool> {
+    if o.links == 0 {
+        let msg = format!(
+            "Clearing orphaned inode {} (mode=0{:o}, size={}).",
+            o.ino, o.mode, o.size
+        );
+        if !cx.ask(Kind::Orphan, msg) {
+            return Ok(false);
+        }
+        cx.clear_inode(o.ino)?;
+        return Ok(true);
+    }
+    let msg = format!(
+        "Orphaned inode {} (links {}, size={}) was being truncated: taking it off the orphan list.",
+        o.ino, o.links, o.size
+    );
+    if !cx.ask(Kind::Orphan, msg) {
+        return Ok(false);
+    }
+    if chained {
+        match cx.read_inode(o.ino)? {
+            Ok(mut inode) => {
+                inode.dtime = 0;
+                cx.write_inode(&inode)?;
+            }
+            // A damaged inode is pass 1's to judge; its dtime with it.
+            Err(_) => {}
+        }
+    }
+    Ok(true)
+}
+
+/// The orphan file (feature orphan_file): every nonzero slot names an
+/// orphan.
+fn orphan_file(cx: &mut Fsck) -> Result<()> {
+    if !cx.sb.has_compat(compat::ORPHAN_FILE) {
+        return Ok(());
+    }
+    let ino = le32(&cx.sb_raw, ORPHAN_FILE_INUM);
+    if !cx.inode_in_range(ino) {
+        let msg = format!("The orphan file inode {ino} is out of range.");
+        if cx.ask(Kind::OrphanListBad, msg) {
+            cx.report
+                .not_fixed("rebuilding the orphan file is not supported; use e2fsck");
+        }
+        return Ok(());
+    }
+    let inode = match cx.read_inode(ino)? {
+        Ok(i) if has_block_tree(&i, cx.bs as u32) => i,
+        Ok(_) | Err(_) => {
+            let msg = format!("The orphan file (inode {ino}) is damaged.");
+            if cx.ask(Kind::OrphanListBad, msg) {
+                cx.report
+                    .not_fixed("rebuilding the orphan file is not supported; use e2fsck");
+            }
+            return Ok(());
+        }
+    };
+    let mut blocks = Vec::new();
+    let damage = walk(cx, &inode, &mut |item| {
+        if let Item::Data { pblk, len, .. } = item {
+            for b in pblk..pblk.saturating_add(len) {
+                if (blocks.len() as u64) < MAX_ORPHAN_FILE_BLOCKS {
+                    blocks.push(b);
+                }
+            }
+        }
+    })?;
+    if !damage.is_empty() {
+        // Pass 1 reports the tree itself.
+        return Ok(());
+    }
+    let bs = cx.bs as usize;
+    let slots = (bs - ORPHAN_TAIL) / 4;
+    // The per-file checksum seed: the fs seed, the inode number and its
+    // generation.
+    let file_seed = crc32c_raw(
+        crc32c_raw(cx.seed, &ino.to_le_bytes()),
+        &inode.generation.0.to_le_bytes(),
+    );
+    let mut all_fixed = true;
+    for &b in &blocks {
+        let mut buf = cx.read_block(b)?;
+        let mut changed = false;
+        for s in 0..slots {
+            let o_ino = le32(&buf, s * 4);
+            if o_ino == 0 {
+                continue;
+            }
+            if !cx.inode_in_range(o_ino) || o_ino < cx.sb.first_ino {
+                let msg = format!("The orphan file names inode {o_ino}, out of range.  Clear?");
+                if cx.ask(Kind::OrphanListBad, msg) {
+                    buf[s * 4..s * 4 + 4].fill(0);
+                    changed = true;
+                } else {
+                    all_fixed = false;
+                }
+                continue;
+            }
+            let (o, _) = orphan_inode(cx, o_ino)?;
+            cx.found.orphans.insert(o_ino);
+            if o.mode & mode::S_IFMT == 0 {
+                let msg =
+                    format!("The orphan file names inode {o_ino}, which is not in use.  Clear?");
+                if cx.ask(Kind::OrphanListBad, msg) {
+                    buf[s * 4..s * 4 + 4].fill(0);
+                    changed = true;
+                } else {
+                    all_fixed = false;
+                }
+                continue;
+            }
+            if release(cx, &o, false)? {
+                buf[s * 4..s * 4 + 4].fill(0);
+                changed = true;
+            } else {
+                all_fixed = false;
+            }
+        }
+        if changed {
+            if cx.sb.metadata_csum() {
+                let c = crc32c_raw(crc32c_raw(file_seed, &b.to_le_bytes()), &buf[..slots * 4]);
+                buf[bs - ORPHAN_TAIL..bs - 4].copy_from_slice(&ORPHAN_MAGIC.to_le_bytes());
+                buf[bs - 4..].copy_from_slice(&c.to_le_bytes());
+            }
+            cx.write_block(b, &buf)?;
+        }
+    }
+    if all_fixed && cx.sb.has_ro_compat(ro_compat::ORPHAN_PRESENT) && cx.dev.writable() {
+        cx.sb.feature_ro_compat &= !ro_compat::ORPHAN_PRESENT;
+        cx.write_superblock()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) fn orphan_block_checksum(
+    cx: &Fsck,
+    ino: u32,
+    generation: u32,
+    b: u64,
+    buf: &[u8],
+) -> u32 {
+    let slots = (cx.bs as usize - ORPHAN_TAIL) / 4;
+    let seed = crc32c_raw(
+        crc32c_raw(cx.seed, &ino.to_le_bytes()),
+        &generation.to_le_bytes(),
+    );
+    crc32c_raw(crc32c_raw(seed, &b.to_le_bytes()), &buf[..slots * 4])
 }
