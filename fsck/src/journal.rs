@@ -274,3 +274,201 @@ fn describe(rec: &Recovery) -> String {
         rec.replayed_blocks, rec.revoked_hits
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use fuse4fs_format::ext4::superblock::{SUPERBLOCK_OFFSET, incompat};
+    use fuse4fs_format::jbd2::block::{Layout, Tag, build_commit, build_descriptor, escape};
+
+    use super::*;
+    use crate::options::{Mode, Options};
+    use crate::pass5::testkit::*;
+
+    fn open(img: &Path, writable: bool) -> Fsck {
+        let mode = if writable { Mode::Yes } else { Mode::Check };
+        let opts = Options {
+            mode,
+            ..Options::default()
+        };
+        Fsck::open(Device::open(img, writable).unwrap(), opts, "img").unwrap()
+    }
+
+    /// Writes one committed transaction logging `blocks` (home block,
+    /// contents) at the head of the log, points the journal superblock
+    /// at it, and sets needs_recovery when `flag`. Returns the journal
+    /// superblock as it was.
+    fn log_transaction(img: &Path, blocks: &[(u64, Vec<u8>)], flag: bool) -> JournalSuperblock {
+        let mut cx = open(img, true);
+        let j = load(&cx).unwrap().unwrap();
+        let jsb = j.jsb.clone();
+        let l = Layout::of(&jsb);
+        let seq = jsb.sequence;
+        let mut tags = Vec::new();
+        let mut copies = Vec::new();
+        for (home, data) in blocks {
+            let (copy, flags) = escape(data);
+            tags.push(Tag {
+                block: *home,
+                flags,
+                checksum: if l.csum() {
+                    l.data_checksum(seq, &copy)
+                } else {
+                    0
+                },
+            });
+            copies.push(copy);
+        }
+        let mut at = jsb.first as u64;
+        let mut put = |cx: &Fsck, data: &[u8]| {
+            let p = phys(&j.runs, at).unwrap();
+            cx.dev.write_at(p * cx.bs, data).unwrap();
+            at += 1;
+        };
+        put(&cx, &build_descriptor(&l, seq, &tags));
+        for c in &copies {
+            put(&cx, c);
+        }
+        put(&cx, &build_commit(&l, seq, 1_700_000_000, 0));
+        let mut dirty = jsb.clone();
+        dirty.start = jsb.first;
+        let p0 = phys(&j.runs, 0).unwrap();
+        cx.dev.write_at(p0 * cx.bs, &dirty.to_bytes()).unwrap();
+        if flag {
+            cx.sb.feature_incompat |= incompat::RECOVER;
+            cx.write_superblock().unwrap();
+        }
+        jsb
+    }
+
+    fn fs_image(args: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..50_000u32).map(|i| i as u8).collect();
+        let img = mkfs(dir.path(), args, "16M", &[("f", data)]);
+        (dir, img)
+    }
+
+    /// A transaction logging a data block of /f and the superblock's
+    /// block with a new label.
+    fn dirty_image(args: &[&str], flag: bool) -> (tempfile::TempDir, std::path::PathBuf, u64) {
+        let (d, img) = fs_image(args);
+        let data_blk: u64 = debugfs(&img, "bmap /f 1").trim().parse().unwrap();
+        let cx = open(&img, false);
+        let sb_blk = SUPERBLOCK_OFFSET / cx.bs;
+        let mut sb_block = cx.read_block(sb_blk).unwrap();
+        let off = (SUPERBLOCK_OFFSET % cx.bs) as usize;
+        let mut raw = cx.sb_raw.clone();
+        raw[0x78..0x88].copy_from_slice(b"replayed-label\0\0");
+        raw[0x60..0x64]
+            .copy_from_slice(&(cx.sb.feature_incompat | incompat::RECOVER).to_le_bytes());
+        fuse4fs_format::ext4::superblock::set_superblock_checksum(&mut raw);
+        sb_block[off..off + 1024].copy_from_slice(&raw);
+        drop(cx);
+        let logged = vec![0xABu8; sb_block.len()];
+        log_transaction(&img, &[(data_blk, logged), (sb_blk, sb_block)], flag);
+        (d, img, data_blk)
+    }
+
+    #[test]
+    fn n_reports_a_journal_needing_recovery_and_writes_nothing() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img, _) = dirty_image(&["-b", "4096"], true);
+        let before = std::fs::read(&img).unwrap();
+        let (p, notes, m) = check(&img, Mode::Check);
+        assert_eq!(kinds(&p), vec![Kind::JournalNeedsRecovery], "{p:#?}");
+        assert!(!p[0].fixed && !m);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("skipping journal recovery"))
+        );
+        assert_eq!(std::fs::read(&img).unwrap(), before);
+    }
+
+    #[test]
+    fn y_replays_the_journal() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        for args in [
+            &["-b", "4096"][..],
+            &["-b", "1024", "-O", "^metadata_csum"][..],
+        ] {
+            let (_d, img, data_blk) = dirty_image(args, true);
+            let (p, notes, m) = check(&img, Mode::Yes);
+            assert_eq!(kinds(&p), vec![Kind::JournalNeedsRecovery], "{p:#?}");
+            assert!(p[0].fixed && m);
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n.starts_with("journal replayed: 1 transaction(s), 2 block(s)")),
+                "{notes:?}"
+            );
+            let cx = open(&img, false);
+            assert_eq!(cx.read_block(data_blk).unwrap(), vec![0xAB; cx.bs as usize]);
+            assert_eq!(cx.sb.label(), b"replayed-label");
+            assert!(!cx.sb.has_incompat(incompat::RECOVER));
+            let j = load(&cx).unwrap().unwrap();
+            assert_eq!(j.jsb.start, 0);
+            drop(cx);
+            let (p, _, _) = check(&img, Mode::Check);
+            assert!(p.is_empty(), "{p:#?}");
+            e2fsck_clean(&img).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_log_with_data_but_no_recovery_flag_is_replayed_on_request() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img, data_blk) = dirty_image(&["-b", "4096"], false);
+        let (p, _, _) = check(&img, Mode::Check);
+        assert_eq!(kinds(&p), vec![Kind::JournalNeedsRecovery]);
+        let (p, _, _) = check(&img, Mode::Yes);
+        assert!(p[0].fixed);
+        let cx = open(&img, false);
+        assert_eq!(cx.read_block(data_blk).unwrap()[0], 0xAB);
+        drop(cx);
+        e2fsck_clean(&img).unwrap();
+    }
+
+    #[test]
+    fn an_unreadable_journal_is_reported_not_repaired() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img) = fs_image(&["-b", "4096"]);
+        let mut cx = open(&img, true);
+        let j = load(&cx).unwrap().unwrap();
+        let p0 = phys(&j.runs, 0).unwrap();
+        cx.dev.write_at(p0 * cx.bs, &[0u8; 4]).unwrap();
+        cx.sb.feature_incompat |= incompat::RECOVER;
+        cx.write_superblock().unwrap();
+        drop(cx);
+        let (p, _, _) = check(&img, Mode::Yes);
+        assert_eq!(kinds(&p), vec![Kind::JournalBad], "{p:#?}");
+        assert!(!p[0].fixed);
+        let cx = open(&img, false);
+        assert!(cx.sb.has_incompat(incompat::RECOVER), "flag kept");
+    }
+
+    #[test]
+    fn a_recovery_flag_without_a_journal_is_cleared() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img) = fs_image(&["-t", "ext2"]);
+        debugfs(&img, "feature needs_recovery");
+        let (p, _, _) = check(&img, Mode::Check);
+        assert_eq!(kinds(&p), vec![Kind::JournalBad]);
+        let (p, _, _) = check(&img, Mode::Yes);
+        assert!(p[0].fixed);
+        let (p, _, _) = check(&img, Mode::Check);
+        assert!(p.is_empty(), "{p:#?}");
+        e2fsck_clean(&img).unwrap();
+    }
+}

@@ -417,7 +417,7 @@ fn copy_bits(src: &[u8], start: usize, nbits: usize, dst: &mut [u8]) {
             *d = lo | hi;
         }
     }
-    if nbits % 8 != 0 {
+    if !nbits.is_multiple_of(8) {
         dst[nbytes - 1] &= (1u8 << (nbits % 8)) - 1;
     }
 }
