@@ -220,10 +220,15 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
                 continue;
             }
             let (o, _) = orphan_inode(cx, o_ino)?;
-            cx.found.orphans.insert(o_ino);
-            if o.mode & mode::S_IFMT == 0 {
-                let msg =
-                    format!("The orphan file names inode {o_ino}, which is not in use.  Clear?");
+            // A second slot naming an inode already seen (here or on the
+            // list) is stale: the inode is dealt with once.
+            let dup = !cx.found.orphans.insert(o_ino);
+            if dup || o.mode & mode::S_IFMT == 0 {
+                let msg = if dup {
+                    format!("The orphan file names inode {o_ino} twice.  Clear?")
+                } else {
+                    format!("The orphan file names inode {o_ino}, which is not in use.  Clear?")
+                };
                 if cx.ask(Kind::OrphanListBad, msg) {
                     buf[s * 4..s * 4 + 4].fill(0);
                     changed = true;
