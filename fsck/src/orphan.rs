@@ -445,4 +445,35 @@ mod tests {
         assert!(p.is_empty(), "{p:#?}");
         e2fsck_clean(&img).unwrap();
     }
+
+    /// Orphan chains through random inodes with random links and
+    /// dtimes: never a panic, always finished.
+    #[test]
+    fn random_orphan_chains_never_panic() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img) = image(&["-b", "1024"]);
+        let base = std::fs::read(&img).unwrap();
+        let mut rng = crate::journal::tests::Rng(0xDEAD_BEEF_1234_5678);
+        for _ in 0..30 {
+            std::fs::write(&img, &base).unwrap();
+            let pick = |r: &mut crate::journal::tests::Rng| 1 + r.next() % 20;
+            let mut script = format!("ssv last_orphan {}", pick(&mut rng));
+            for _ in 0..6 {
+                let ino = pick(&mut rng);
+                script += &format!(
+                    "\nsif <{ino}> dtime {}\nsif <{ino}> links_count {}",
+                    pick(&mut rng) * (rng.next() % 3).min(1),
+                    rng.next() % 3
+                );
+            }
+            debugfs(&img, &script);
+            for mode in [Mode::Check, Mode::Yes, Mode::Check] {
+                if let Err(e) = try_check(&img, mode) {
+                    eprintln!("{script}: {e}");
+                }
+            }
+        }
+    }
 }

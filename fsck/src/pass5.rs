@@ -632,20 +632,38 @@ pub(crate) mod testkit {
     }
 
     /// What pass 1 will find on a well-formed image: inodes in use (links
-    /// > 0) and the blocks they own.
-    pub fn mini_pass1(cx: &mut Fsck) {
+    /// > 0) and the blocks they own. `strict`: damage is a test failure
+    /// (otherwise damaged inodes are skipped, for hostile images).
+    pub fn mini_pass1(cx: &mut Fsck, strict: bool) -> crate::error::Result<()> {
         for ino in 1..=cx.sb.inodes_count {
             // Every slot, even past itable_unused: the tests' images have
             // zeroed tables, and a test may move the unused mark.
-            let Ok(inode) = cx.read_inode(ino).unwrap() else {
+            let Ok(inode) = cx.read_inode(ino)? else {
                 continue;
             };
             if inode.links_count == 0 || inode.mode == 0 {
                 continue;
             }
-            let ftype = (inode.mode >> 12) as u8;
+            let mut owned = Vec::new();
+            if has_block_tree(&inode, cx.bs as u32) {
+                let damage = walk(cx, &inode, &mut |item| match item {
+                    Item::Tree { pblk, .. } => owned.push(pblk),
+                    Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
+                })?;
+                assert!(!strict || damage.is_empty(), "inode {ino}: {damage:?}");
+                if !damage.is_empty() {
+                    continue;
+                }
+            }
+            if inode.file_acl != 0 {
+                if !cx.block_in_fs(inode.file_acl) {
+                    assert!(!strict, "inode {ino}: xattr block {}", inode.file_acl);
+                    continue;
+                }
+                owned.push(inode.file_acl);
+            }
             *cx.found.inode_mut(ino) = InodeInfo {
-                ftype,
+                ftype: (inode.mode >> 12) as u8,
                 links: inode.links_count,
                 refs: 0,
                 empty: false,
@@ -653,51 +671,57 @@ pub(crate) mod testkit {
             if inode.is_dir() {
                 cx.found.dirs.insert(ino, DirInfo::default());
             }
-            let mut owned = Vec::new();
-            if has_block_tree(&inode, cx.bs as u32) {
-                let damage = walk(cx, &inode, &mut |item| match item {
-                    Item::Tree { pblk, .. } => owned.push(pblk),
-                    Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
-                })
-                .unwrap();
-                assert!(damage.is_empty(), "inode {ino}: {damage:?}");
-            }
-            if inode.file_acl != 0 {
-                owned.push(inode.file_acl);
-            }
             for b in owned {
                 cx.found.blocks.set(b as usize);
             }
         }
+        Ok(())
     }
 
     /// The check with `mode`: journal, setup, orphans, the minimal pass
     /// 1, pass 5, and the final superblock update.
     pub fn check(img: &Path, mode: Mode) -> (Vec<Problem>, Vec<String>, bool) {
+        run_check(img, mode, true).unwrap()
+    }
+
+    /// [`check`] on a hostile image: errors are returned, damaged inodes
+    /// skipped.
+    pub fn try_check(
+        img: &Path,
+        mode: Mode,
+    ) -> crate::error::Result<(Vec<Problem>, Vec<String>, bool)> {
+        run_check(img, mode, false)
+    }
+
+    fn run_check(
+        img: &Path,
+        mode: Mode,
+        strict: bool,
+    ) -> crate::error::Result<(Vec<Problem>, Vec<String>, bool)> {
         let opts = Options {
             mode,
             force: true,
             ..Options::default()
         };
-        let dev = Device::open(img, opts.writable()).unwrap();
-        let mut cx = Fsck::open(dev, opts, "img").unwrap();
-        super::super::journal::run(&mut cx).unwrap();
-        crate::setup::run(&mut cx).unwrap();
-        super::super::orphan::run(&mut cx).unwrap();
-        mini_pass1(&mut cx);
+        let dev = Device::open(img, opts.writable())?;
+        let mut cx = Fsck::open(dev, opts, "img")?;
+        super::super::journal::run(&mut cx)?;
+        crate::setup::run(&mut cx)?;
+        super::super::orphan::run(&mut cx)?;
+        mini_pass1(&mut cx, strict)?;
         cx.report.begin(crate::problem::Pass::Pass5);
-        super::run(&mut cx).unwrap();
+        super::run(&mut cx)?;
         if cx.dev.writable() && cx.report.unfixed() == 0 {
             cx.sb.state = (cx.sb.state | STATE_VALID) & !STATE_ERROR;
             let m = cx.modified;
-            cx.write_superblock().unwrap();
+            cx.write_superblock()?;
             cx.modified = m;
         }
-        (
+        Ok((
             std::mem::take(&mut cx.report.problems),
             std::mem::take(&mut cx.report.notes),
             cx.modified,
-        )
+        ))
     }
 
     /// The kinds of `problems`, in order.
@@ -1000,5 +1024,54 @@ mod image_tests {
         let (p, _, _) = check(&img, Mode::Check);
         assert!(p.is_empty(), "{p:#?}");
         e2fsck_clean(&img).unwrap();
+    }
+
+    /// Random bytes in the bitmaps and the group descriptors: never a
+    /// panic; what -y leaves passes pass 5.
+    #[test]
+    fn damaged_bitmaps_and_descriptors_never_panic() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img) = image(&["-b", "1024"], "40M");
+        let base = std::fs::read(&img).unwrap();
+        let (targets, desc_block) = {
+            let dev = crate::device::Device::open(&img, false).unwrap();
+            let cx = crate::context::Fsck::open(dev, Default::default(), "img").unwrap();
+            let t: Vec<u64> = cx
+                .groups
+                .iter()
+                .flat_map(|g| [g.block_bitmap.0, g.inode_bitmap.0])
+                .collect();
+            (t, cx.sb.group_desc_location(0).0.0)
+        };
+        let mut rng = crate::journal::tests::Rng(0x0123_4567_89AB_CDEF);
+        for round in 0..40 {
+            let mut bytes = base.clone();
+            for _ in 0..1 + rng.next() % 8 {
+                let b = if rng.next() % 3 == 0 {
+                    desc_block
+                } else {
+                    targets[(rng.next() % targets.len() as u64) as usize]
+                };
+                let off = (rng.next() % 1024) as usize;
+                bytes[b as usize * 1024 + off] = rng.next() as u8;
+            }
+            std::fs::write(&img, &bytes).unwrap();
+            for mode in [Mode::Check, Mode::Yes] {
+                if let Err(e) = try_check(&img, mode) {
+                    eprintln!("round {round}: {e}");
+                }
+            }
+            // Once -y has run, the summaries agree with what was found
+            // (unless a descriptor could not be used at all).
+            if let Ok((p, _, _)) = try_check(&img, Mode::Check) {
+                let left: Vec<_> = p
+                    .iter()
+                    .filter(|p| p.pass == crate::problem::Pass::Pass5)
+                    .collect();
+                assert!(left.is_empty(), "round {round}: {left:#?}");
+            }
+        }
     }
 }
