@@ -511,7 +511,7 @@ pub(crate) mod tests {
             for _ in 0..1 + rng.next() % 4 {
                 let b = blocks[(rng.next() % blocks.len() as u64) as usize] as usize;
                 // Mostly the headers and tags, sometimes anywhere.
-                let off = if rng.next() % 4 == 0 {
+                let off = if rng.next().is_multiple_of(4) {
                     rng.next() as usize % bs
                 } else {
                     rng.next() as usize % 128

@@ -631,9 +631,9 @@ pub(crate) mod testkit {
         }
     }
 
-    /// What pass 1 will find on a well-formed image: inodes in use (links
-    /// > 0) and the blocks they own. `strict`: damage is a test failure
-    /// (otherwise damaged inodes are skipped, for hostile images).
+    /// What pass 1 will find on a well-formed image: inodes in use (with
+    /// links) and the blocks they own. `strict`: damage is a test
+    /// failure (otherwise damaged inodes are skipped, for hostile images).
     pub fn mini_pass1(cx: &mut Fsck, strict: bool) -> crate::error::Result<()> {
         for ino in 1..=cx.sb.inodes_count {
             // Every slot, even past itable_unused: the tests' images have
@@ -1049,7 +1049,7 @@ mod image_tests {
         for round in 0..40 {
             let mut bytes = base.clone();
             for _ in 0..1 + rng.next() % 8 {
-                let b = if rng.next() % 3 == 0 {
+                let b = if rng.next().is_multiple_of(3) {
                     desc_block
                 } else {
                     targets[(rng.next() % targets.len() as u64) as usize]
