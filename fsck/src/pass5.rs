@@ -266,8 +266,9 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 
 /// The superblock's free counts against the groups'. The kernel keeps
 /// them only approximately (it writes them back at unmount), so e2fsck
-/// does not hold a stale pair against the filesystem: `-n` reports it
-/// without failing, `-p` fixes it quietly; `-y` asks (and so exits 1).
+/// does not hold a stale pair against the filesystem: `-n` notes it
+/// without failing, `-p` fixes it without a word; `-y` asks (and so
+/// exits 1).
 fn superblock_counts(cx: &mut Fsck, free_blocks: &[u32], free_inodes: &[u32]) -> Result<()> {
     let blocks: u64 = free_blocks.iter().map(|&n| n as u64).sum();
     let inodes: u64 = free_inodes.iter().map(|&n| n as u64).sum();
@@ -283,10 +284,12 @@ fn superblock_counts(cx: &mut Fsck, free_blocks: &[u32], free_inodes: &[u32]) ->
         let msg = format!("{what} count wrong ({have}, counted={counted}).");
         change |= match cx.opts.mode {
             Mode::Yes => cx.ask(Kind::SuperblockCounts, msg),
-            Mode::Check | Mode::Preen => {
+            Mode::Check => {
                 cx.report.note(msg);
-                cx.opts.mode == Mode::Preen
+                false
             }
+            // Quietly, as e2fsck -p.
+            Mode::Preen => true,
         };
     }
     if change {
