@@ -8,9 +8,9 @@
 
 use fuse4fs_format::ext4::inode::{Inode, mode};
 use fuse4fs_format::ext4::superblock::{compat, incompat};
-use fuse4fs_format::jbd2::JournalSuperblock;
 use fuse4fs_format::jbd2::recovery::{JournalDev, RecoverOptions, Recovery, recover};
 use fuse4fs_format::jbd2::superblock::JSB_SIZE;
+use fuse4fs_format::jbd2::{Jbd2Error, JournalSuperblock};
 
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
@@ -47,7 +47,24 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     }
     let journal = match load(cx)? {
         Ok(j) => j,
-        Err(why) => {
+        Err(Unusable::Unsupported { what, empty }) if empty && !recover_flag => {
+            // Nothing to replay: the kernel reads such a journal, and
+            // the filesystem is checked as it is.
+            cx.report.note(format!(
+                "The journal uses {what}, which this checker cannot replay; its log is empty."
+            ));
+            return Ok(());
+        }
+        Err(Unusable::Unsupported { what, .. }) => {
+            let msg = format!(
+                "The journal holds transactions to replay but uses {what}, which this checker cannot replay."
+            );
+            if cx.ask(Kind::JournalBad, msg) {
+                cx.report.not_fixed("replay it with the kernel or e2fsck");
+            }
+            return Ok(());
+        }
+        Err(Unusable::Bad(why)) => {
             let msg = format!(
                 "Superblock has an invalid journal (inode {}): {why}.",
                 cx.sb.journal_inum
@@ -94,21 +111,21 @@ struct Journal {
 
 /// Reads the journal inode and superblock; the inner error says what is
 /// wrong with them (a problem, not an operational error).
-fn load(cx: &Fsck) -> Result<std::result::Result<Journal, String>> {
+fn load(cx: &Fsck) -> Result<std::result::Result<Journal, Unusable>> {
     let ino = cx.sb.journal_inum;
     if !cx.inode_in_range(ino) {
-        return Ok(Err(format!("inode {ino} is out of range")));
+        return Ok(Err(Unusable::Bad(format!("inode {ino} is out of range"))));
     }
     let inode: Inode = match cx.read_inode(ino)? {
         Ok(i) => i,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Err(Unusable::Bad(e.to_string()))),
     };
     if inode.mode & mode::S_IFMT != mode::S_IFREG || !has_block_tree(&inode, cx.bs as u32) {
-        return Ok(Err("not a regular file with blocks".into()));
+        return Ok(Err(Unusable::Bad("not a regular file with blocks".into())));
     }
     let nblocks = inode.size / cx.bs;
     if nblocks == 0 || nblocks > MAX_JOURNAL_BLOCKS {
-        return Ok(Err(format!("size {} bytes", inode.size)));
+        return Ok(Err(Unusable::Bad(format!("size {} bytes", inode.size))));
     }
     let mut runs: Vec<(u64, u64, u64)> = Vec::new();
     let mut order_ok = true;
@@ -126,21 +143,23 @@ fn load(cx: &Fsck) -> Result<std::result::Result<Journal, String>> {
         }
     })?;
     if !damage.is_empty() {
-        return Ok(Err("its block tree is damaged".into()));
+        return Ok(Err(Unusable::Bad("its block tree is damaged".into())));
     }
     if !order_ok {
-        return Ok(Err("its blocks are out of logical order".into()));
+        return Ok(Err(Unusable::Bad(
+            "its blocks are out of logical order".into(),
+        )));
     }
     let jsb = match read_jsb(cx, &runs)? {
         Ok(jsb) => jsb,
-        Err(why) => return Ok(Err(why)),
+        Err(e) => return Ok(Err(e)),
     };
     let j = Journal { jsb, runs };
     if j.jsb.block_size as u64 != cx.bs {
-        return Ok(Err(format!(
+        return Ok(Err(Unusable::Bad(format!(
             "journal block size {} differs from the filesystem's {}",
             j.jsb.block_size, cx.bs
-        )));
+        ))));
     }
     // Every block of the log must be mapped (no holes).
     let mut next = 0u64;
@@ -151,10 +170,10 @@ fn load(cx: &Fsck) -> Result<std::result::Result<Journal, String>> {
         next = l + n;
     }
     if (j.jsb.maxlen as u64) > next {
-        return Ok(Err(format!(
+        return Ok(Err(Unusable::Bad(format!(
             "the journal superblock says {} blocks, the inode maps {next} without a hole",
             j.jsb.maxlen
-        )));
+        ))));
     }
     Ok(Ok(j))
 }
@@ -162,12 +181,29 @@ fn load(cx: &Fsck) -> Result<std::result::Result<Journal, String>> {
 fn read_jsb(
     cx: &Fsck,
     runs: &[(u64, u64, u64)],
-) -> Result<std::result::Result<JournalSuperblock, String>> {
+) -> Result<std::result::Result<JournalSuperblock, Unusable>> {
     let Some(p0) = phys(runs, 0) else {
-        return Ok(Err("its first block is a hole".into()));
+        return Ok(Err(Unusable::Bad("its first block is a hole".into())));
     };
     let raw = cx.read_block(p0)?;
-    Ok(JournalSuperblock::parse(&raw).map_err(|e| e.to_string()))
+    Ok(JournalSuperblock::parse(&raw).map_err(|e| match e {
+        Jbd2Error::Unsupported(what) => Unusable::Unsupported {
+            what,
+            // s_start (big-endian, at 0x1C): 0 when the log is empty.
+            empty: raw[0x1C..0x20] == [0; 4],
+        },
+        e => Unusable::Bad(e.to_string()),
+    }))
+}
+
+/// Why the journal cannot be used.
+#[derive(Debug)]
+enum Unusable {
+    /// Damaged: what is wrong.
+    Bad(String),
+    /// Well-formed but using features the replay does not know
+    /// (fast_commit...); `empty`: its log holds nothing to replay.
+    Unsupported { what: String, empty: bool },
 }
 
 /// The physical block of journal block `n`.
@@ -454,6 +490,45 @@ pub(crate) mod tests {
         assert!(!p[0].fixed);
         let cx = open(&img, false);
         assert!(cx.sb.has_incompat(incompat::RECOVER), "flag kept");
+    }
+
+    /// A journal with a feature the replay does not know (fast_commit):
+    /// fine while its log is empty, not replayable otherwise.
+    #[test]
+    fn a_journal_with_an_unknown_feature() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        for (start, flag) in [(false, false), (true, true)] {
+            let (_d, img) = fs_image(&["-b", "4096"]);
+            let mut cx = open(&img, true);
+            let j = load(&cx).unwrap().unwrap();
+            let mut jsb = j.jsb.clone();
+            jsb.incompat |= fuse4fs_format::jbd2::feature::INCOMPAT_FAST_COMMIT;
+            if start {
+                jsb.start = jsb.first;
+            }
+            let p0 = phys(&j.runs, 0).unwrap();
+            cx.dev.write_at(p0 * cx.bs, &jsb.to_bytes()).unwrap();
+            if flag {
+                cx.sb.feature_incompat |= incompat::RECOVER;
+                cx.write_superblock().unwrap();
+            }
+            drop(cx);
+            let before = std::fs::read(&img).unwrap();
+            let (p, notes, _) = check(&img, Mode::Yes);
+            if start {
+                assert_eq!(kinds(&p), vec![Kind::JournalBad], "{p:#?}");
+                assert!(!p[0].fixed);
+                assert!(open(&img, false).sb.has_incompat(incompat::RECOVER));
+            } else {
+                assert!(p.is_empty(), "{p:#?}");
+                assert!(notes[0].contains("fast_commit"), "{notes:?}");
+                let after = std::fs::read(&img).unwrap();
+                let j0 = (phys(&j.runs, 0).unwrap() * 4096) as usize;
+                assert_eq!(after[j0..j0 + 4096], before[j0..j0 + 4096]);
+            }
+        }
     }
 
     #[test]
