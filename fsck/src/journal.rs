@@ -290,13 +290,15 @@ fn replay(cx: &mut Fsck, journal: Journal) -> Result<()> {
             clean.sequence = journal.jsb.sequence.wrapping_add(1);
         }
     }
+    // The replay may have brought back another superblock and other
+    // descriptors: work from what is on disk now. If that superblock is
+    // unusable the check stops here with the log still full, so that
+    // nothing is lost for a checker that can use a backup superblock.
+    cx.reload()?;
     let p0 = phys(&journal.runs, 0).expect("the journal superblock was read from it");
     let bytes = clean.to_bytes();
     cx.dev.write_at(p0 * cx.bs, &bytes[..JSB_SIZE])?;
     cx.dev.flush()?;
-    // The replay may have brought back another superblock and other
-    // descriptors: work from what is on disk now.
-    cx.reload()?;
     cx.sb.feature_incompat &= !incompat::RECOVER;
     cx.write_superblock()?;
     cx.dev.flush()
