@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         verbose: cli.verbose,
         progress: std::io::stdout().is_terminal() && mode != Mode::Preen,
         print: true,
+        ..Options::default()
     };
     match check_path(&cli.device, &opts) {
         Ok(out) => {

@@ -289,6 +289,14 @@ impl Report {
         self.notes.push(line);
     }
 
+    /// A line that already names the device (the summary): printed as is.
+    pub fn summary(&mut self, line: String) {
+        if self.print {
+            println!("{line}");
+        }
+        self.notes.push(line);
+    }
+
     /// Problems left unrepaired.
     pub fn unfixed(&self) -> usize {
         self.problems.iter().filter(|p| !p.fixed).count()
