@@ -103,16 +103,43 @@ fn list(cx: &mut Fsck) -> Result<()> {
         ino = next;
     }
     let mut all_fixed = true;
+    let mut kept = Vec::new();
     for o in &chain {
         cx.found.orphans.insert(o.ino);
+        if cx.opts.keep_orphans.contains(&o.ino) {
+            // Held open by a live mount: it stays, on the list.
+            kept.push(o.ino);
+            continue;
+        }
         all_fixed &= release(cx, o, true)?;
     }
     if let Some(why) = bad {
         let msg = format!("The orphan list {why}.  Clear the rest of it?");
         all_fixed &= cx.ask(Kind::OrphanListBad, msg);
     }
-    if all_fixed {
-        cx.sb.last_orphan = 0;
+    if all_fixed && cx.dev.writable() {
+        relink(cx, &kept)?;
+    }
+    Ok(())
+}
+
+/// Makes the orphan list hold `kept` alone, in order (usually none:
+/// the list is emptied).
+fn relink(cx: &mut Fsck, kept: &[u32]) -> Result<()> {
+    for (i, &ino) in kept.iter().enumerate() {
+        let next = kept.get(i + 1).copied().unwrap_or(0);
+        // A damaged inode is pass 1's to judge; the chain then ends at
+        // it, which the next check reports.
+        if let Ok(mut inode) = cx.read_inode(ino)?
+            && inode.dtime != next
+        {
+            inode.dtime = next;
+            cx.write_inode(&inode)?;
+        }
+    }
+    let head = kept.first().copied().unwrap_or(0);
+    if cx.sb.last_orphan != head {
+        cx.sb.last_orphan = head;
         cx.write_superblock()?;
     }
     Ok(())
@@ -198,6 +225,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     let bs = cx.bs as usize;
     let slots = (bs - ORPHAN_TAIL) / 4;
     let mut all_fixed = true;
+    let mut any_kept = false;
     for &b in &blocks {
         let mut buf = cx.read_block(b)?;
         let mut changed = false;
@@ -214,6 +242,11 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
                 } else {
                     all_fixed = false;
                 }
+                continue;
+            }
+            if cx.opts.keep_orphans.contains(&o_ino) && cx.found.orphans.insert(o_ino) {
+                // Held open by a live mount: it stays in the file.
+                any_kept = true;
                 continue;
             }
             let (o, _) = orphan_inode(cx, o_ino)?;
@@ -250,7 +283,8 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
             cx.write_block(b, &buf)?;
         }
     }
-    if all_fixed && cx.sb.has_ro_compat(ro_compat::ORPHAN_PRESENT) && cx.dev.writable() {
+    if all_fixed && !any_kept && cx.sb.has_ro_compat(ro_compat::ORPHAN_PRESENT) && cx.dev.writable()
+    {
         cx.sb.feature_ro_compat &= !ro_compat::ORPHAN_PRESENT;
         cx.write_superblock()?;
     }
@@ -316,18 +350,9 @@ mod tests {
             "unlink /b\nunlink /c\nsif <13> links_count 0\nsif <14> links_count 0\nsif <13> dtime 14\nssv last_orphan 13",
         );
         let (p, _, _) = check(&img, Mode::Check);
-        assert_eq!(
-            kinds(&p),
-            vec![
-                Kind::Orphan,
-                Kind::Orphan,
-                Kind::BlockBitmap,
-                Kind::InodeBitmap,
-                Kind::GroupCounts,
-                Kind::GroupCounts
-            ],
-            "{p:#?}"
-        );
+        // Left on the list, they are in use (unlinked): only the list
+        // is reported.
+        assert_eq!(kinds(&p), vec![Kind::Orphan, Kind::Orphan], "{p:#?}");
         assert!(
             p[0].message.starts_with(
                 "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=100000)"
@@ -472,6 +497,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Orphans a live mount holds open stay on the list, the others go.
+    #[test]
+    fn orphans_held_open_are_kept() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img) = image(&["-b", "4096"]);
+        debugfs(
+            &img,
+            "unlink /a\nunlink /b\nunlink /c\nsif <12> links_count 0\nsif <13> links_count 0\nsif <14> links_count 0\nsif <12> dtime 13\nsif <13> dtime 14\nssv last_orphan 12",
+        );
+        let (p, _, _) = check_keeping(&img, Mode::Yes, &[12, 14]);
+        // 13 is freed (pass 5 then frees its blocks), 12 and 14 stay.
+        let orphans: Vec<_> = p.iter().filter(|p| p.kind == Kind::Orphan).collect();
+        assert_eq!(orphans.len(), 1, "{p:#?}");
+        assert!(orphans[0].message.contains("inode 13"));
+        assert!(p.iter().all(|p| p.fixed));
+        let cx = open(&img);
+        assert_eq!(cx.sb.last_orphan, 12);
+        assert_eq!(cx.read_inode(12).unwrap().unwrap().dtime, 14);
+        assert_eq!(cx.read_inode(14).unwrap().unwrap().dtime, 0);
+        drop(cx);
+        assert!(inode_free(&img, 13));
+        let (p, _, _) = check_keeping(&img, Mode::Check, &[12, 14]);
+        assert!(p.is_empty(), "{p:#?}");
+        // Once they are closed, the next check frees them.
+        let (p, _, _) = check(&img, Mode::Yes);
+        assert_eq!(kinds(&p)[..2], [Kind::Orphan, Kind::Orphan], "{p:#?}");
+        assert!(inode_free(&img, 12) && inode_free(&img, 14));
+        e2fsck_clean(&img).unwrap();
     }
 
     /// `debugfs -R 'stat <ino>'`'s Blockcount.

@@ -644,7 +644,9 @@ pub(crate) mod testkit {
             let Ok(inode) = cx.read_inode(ino)? else {
                 continue;
             };
-            if inode.links_count == 0 || inode.mode == 0 {
+            // As pass 1: an orphan left on the list is in use unlinked.
+            let orphan = cx.found.orphans.contains(&ino);
+            if inode.mode == 0 || (inode.links_count == 0 && !orphan) {
                 continue;
             }
             let mut owned = Vec::new();
@@ -687,6 +689,21 @@ pub(crate) mod testkit {
         run_check(img, mode, true).unwrap()
     }
 
+    /// [`check`] keeping the orphans `keep` (held open by a mount).
+    pub fn check_keeping(
+        img: &Path,
+        mode: Mode,
+        keep: &[u32],
+    ) -> (Vec<Problem>, Vec<String>, bool) {
+        let opts = Options {
+            mode,
+            force: true,
+            keep_orphans: keep.iter().copied().collect(),
+            ..Options::default()
+        };
+        run_opts(img, opts, true).unwrap()
+    }
+
     /// [`check`] on a hostile image: errors are returned, damaged inodes
     /// skipped.
     pub fn try_check(
@@ -706,6 +723,14 @@ pub(crate) mod testkit {
             force: true,
             ..Options::default()
         };
+        run_opts(img, opts, strict)
+    }
+
+    fn run_opts(
+        img: &Path,
+        opts: Options,
+        strict: bool,
+    ) -> crate::error::Result<(Vec<Problem>, Vec<String>, bool)> {
         let dev = Device::open(img, opts.writable())?;
         let mut cx = Fsck::open(dev, opts, "img")?;
         super::super::journal::run(&mut cx)?;
