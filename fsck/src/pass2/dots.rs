@@ -8,6 +8,8 @@ use super::chain::{self, Ent, MIN_REC_LEN};
 use crate::context::Fsck;
 use crate::problem::Kind;
 
+const ROOT_INO: u32 = 2;
+
 fn is_name(region: &[u8], e: &Ent, name: &[u8]) -> bool {
     e.name_len == name.len() && e.name(region) == name
 }
@@ -32,7 +34,10 @@ pub(super) fn check(
     match ents.first().copied() {
         None => {
             // Only possible with -n on a block torn at offset 0.
-            if cx.ask(Kind::DirDot, format!("Missing '.' in directory inode {dir}.")) {
+            if cx.ask(
+                Kind::DirDot,
+                format!("Missing '.' in directory inode {dir}."),
+            ) {
                 cx.report.not_fixed("the block's entries are unreadable");
             }
             return (false, 0);
@@ -58,7 +63,7 @@ pub(super) fn check(
                     changed = true;
                 }
             }
-            if e0.rec_len >= 2 * MIN_REC_LEN && !ents.get(1).is_some_and(|e| e.off == 12) {
+            if e0.rec_len >= 2 * MIN_REC_LEN {
                 let msg = format!("Directory entry for '.' in directory inode {dir} is big.");
                 if cx.ask(Kind::DirDot, msg) {
                     chain::set_rec_len(region, 0, MIN_REC_LEN, bs);
@@ -117,9 +122,12 @@ pub(super) fn check(
                 match e1 {
                     Some(e1) if leading == 1 && e1.off == 12 => {
                         // The record after '.' becomes '..' naming no
-                        // inode yet: pass 3 fills in the parent.
+                        // inode yet (pass 3 fills in the parent), but
+                        // for the root, its own parent.
+                        let ino = if dir == ROOT_INO { ROOT_INO } else { 0 };
+                        dotdot = ino;
                         region[12..12 + e1.rec_len].fill(0);
-                        chain::put_entry(region, 12, 0, e1.rec_len, b"..", ft_dir, bs);
+                        chain::put_entry(region, 12, ino, e1.rec_len, b"..", ft_dir, bs);
                         changed = true;
                         chain::walk(region, bs, ents);
                         leading = 2;

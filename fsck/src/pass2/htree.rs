@@ -11,7 +11,9 @@ use fuse4fs_format::ext4::dir::{
     TAIL_SIZE, init_dot_dotdot, init_leaf, set_leaf_checksum, set_leaf_tail,
 };
 use fuse4fs_format::ext4::hash::HashVersion;
-use fuse4fs_format::ext4::htree::{DxNode, looks_like_node, parse_node, parse_root, set_node_checksum};
+use fuse4fs_format::ext4::htree::{
+    DxNode, looks_like_node, parse_node, parse_root, set_node_checksum,
+};
 use fuse4fs_format::ext4::inode::flags;
 use fuse4fs_format::ext4::superblock::incompat;
 use fuse4fs_format::ext4::types::{le32, put32};
@@ -62,7 +64,11 @@ impl Tree {
 /// Reads the root of every indexed directory in `blocks` (before the
 /// leaves, whose hashes depend on it).
 pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> Result<()> {
-    let max_levels = if cx.sb.has_incompat(incompat::LARGEDIR) { 3 } else { 2 };
+    let max_levels = if cx.sb.has_incompat(incompat::LARGEDIR) {
+        3
+    } else {
+        2
+    };
     let indexed: Vec<u32> = cx
         .found
         .dirs
@@ -86,7 +92,11 @@ pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> 
         }
         tree.root_pblk = Some(db.pblk);
         cx.read_block_into(db.pblk, &mut buf)?;
-        let generation = cx.found.dirs.get(&db.ino).map_or(Generation(0), |d| d.generation);
+        let generation = cx
+            .found
+            .dirs
+            .get(&db.ino)
+            .map_or(Generation(0), |d| d.generation);
         match parse_root(&buf, st.csum, &|| format!("directory inode {}", db.ino)) {
             Err(e) => tree.fail(format!("root node is bad ({e})")),
             Ok((info, node)) => {
@@ -127,14 +137,24 @@ pub(super) fn take_node(cx: &Fsck, st: &mut State, db: DirBlock, block: &[u8]) -
     let Ok(node) = parse_node(block, st.csum, &String::new) else {
         return false;
     };
-    let generation = cx.found.dirs.get(&db.ino).map_or(Generation(0), |d| d.generation);
+    let generation = cx
+        .found
+        .dirs
+        .get(&db.ino)
+        .map_or(Generation(0), |d| d.generation);
     let ok = !st.csum || node.verify_checksum(cx.seed, InodeNo(db.ino), generation, block);
     tree.nodes.insert(db.lblk, (node, ok, db.pblk));
     true
 }
 
 /// The re-checksum a root whose `.` or `..` a repair changed needs.
-pub(super) fn reseal_root(cx: &Fsck, st: &State, dir: u32, generation: Generation, block: &mut [u8]) {
+pub(super) fn reseal_root(
+    cx: &Fsck,
+    st: &State,
+    dir: u32,
+    generation: Generation,
+    block: &mut [u8],
+) {
     if st.csum && st.htrees.get(&dir).is_some_and(|t| t.root.is_some()) {
         set_node_checksum(cx.seed, InodeNo(dir), generation, block);
     }
@@ -255,7 +275,9 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
         cx.read_block_into(pblk, &mut block)?;
         let mut ents = Vec::new();
         let torn = chain::walk(&block, bs, &mut ents).is_some();
-        let dot_ok = ents.first().is_some_and(|e| e.name_len == 1 && e.name(&block) == b".");
+        let dot_ok = ents
+            .first()
+            .is_some_and(|e| e.name_len == 1 && e.name(&block) == b".");
         let dotdot = ents
             .get(1)
             .filter(|e| dot_ok && e.name_len == 2 && e.name(&block) == b"..")

@@ -34,7 +34,12 @@ pub(super) fn run(cx: &mut Fsck, st: &mut State) -> Result<()> {
 fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
     let mut raw = cx.read_inode_raw(dir)?;
     let isz = raw.len();
-    let parent = u32::from_le_bytes([raw[I_BLOCK], raw[I_BLOCK + 1], raw[I_BLOCK + 2], raw[I_BLOCK + 3]]);
+    let parent = u32::from_le_bytes([
+        raw[I_BLOCK],
+        raw[I_BLOCK + 1],
+        raw[I_BLOCK + 2],
+        raw[I_BLOCK + 3],
+    ]);
     let dotdot = if cx.inode_in_range(parent) && cx.found.inode(parent).is_dir() {
         parent
     } else {
@@ -65,7 +70,8 @@ fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
         }
         let region = &mut raw[a..b];
         if let Some(bad) = chain::walk(region, st.bs, &mut ents) {
-            let msg = format!("Directory inode {dir}, inline data, offset {bad}: directory corrupted.");
+            let msg =
+                format!("Directory inode {dir}, inline data, offset {bad}: directory corrupted.");
             if cx.ask(Kind::DirEntryCorrupt, msg) {
                 chain::salvage(region, bad, &ents, st.bs);
                 chain::walk(region, st.bs, &mut ents);

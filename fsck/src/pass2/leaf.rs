@@ -2,7 +2,9 @@
 //! salvaged), its checksum tail, `.` and `..` in the first block, each
 //! entry, and its checksum; a repaired block is written back.
 
-use fuse4fs_format::ext4::dir::{TAIL_SIZE, has_tail, set_leaf_checksum, set_leaf_tail, verify_leaf};
+use fuse4fs_format::ext4::dir::{
+    TAIL_SIZE, has_tail, set_leaf_checksum, set_leaf_tail, verify_leaf,
+};
 use fuse4fs_format::ext4::hash::HashVersion;
 use fuse4fs_format::ext4::{Generation, InodeNo};
 

@@ -64,7 +64,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 
 fn scan(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> Result<()> {
     htree::load_roots(cx, st, blocks)?;
-    cx.progress.start("Pass 2: directories", blocks.len() as u64);
+    cx.progress
+        .start("Pass 2: directories", blocks.len() as u64);
     let bs = st.bs;
     let max_run = (MAX_READ / bs).max(1);
     let mut buf = vec![0u8; max_run.min(blocks.len().max(1)) * bs];
@@ -72,7 +73,11 @@ fn scan(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> Result<()> {
     while i < blocks.len() {
         let first = blocks[i].pblk;
         let mut n = 1;
-        while n < max_run && blocks.get(i + n).is_some_and(|d| d.pblk == first + n as u64) {
+        while n < max_run
+            && blocks
+                .get(i + n)
+                .is_some_and(|d| d.pblk == first + n as u64)
+        {
             n += 1;
         }
         // Pass 1 lists only blocks inside the filesystem; never read

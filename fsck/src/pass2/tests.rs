@@ -38,7 +38,11 @@ fn mkfs(dir: &Path, args: &[&str], size: &str, fill: impl FnOnce(&Path)) -> Path
         .arg(size)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     img
 }
 
@@ -142,7 +146,10 @@ fn fill_found(cx: &mut Fsck) {
         let nblocks = inode.size.div_ceil(bs);
         let mut list = Vec::new();
         blockwalk::walk(cx, &inode, &mut |item| {
-            if let Item::Data { lblk, pblk, len, .. } = item {
+            if let Item::Data {
+                lblk, pblk, len, ..
+            } = item
+            {
                 for k in 0..len {
                     if lblk + k < nblocks {
                         list.push(DirBlock {
@@ -185,7 +192,9 @@ fn e2fsck(img: &Path) -> (i32, String) {
 /// What e2fsck -fn says in its pass 2 (empty when pass 2 is clean).
 fn e2fsck_pass2(img: &Path) -> String {
     let (_, out) = e2fsck(img);
-    let start = out.find("Pass 2:").map(|i| i + out[i..].find('\n').unwrap() + 1);
+    let start = out
+        .find("Pass 2:")
+        .map(|i| i + out[i..].find('\n').unwrap() + 1);
     let end = out.find("Pass 3:");
     match (start, end) {
         (Some(s), Some(e)) if s <= e => out[s..e].trim().to_string(),
@@ -236,9 +245,9 @@ fn tree(src: &Path) {
 
 #[test]
 fn catalog_images_are_clean_and_counted() {
-    let dir = std::env::var("FUSE4FS_IMAGES").map(PathBuf::from).unwrap_or_else(|_| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/images")
-    });
+    let dir = std::env::var("FUSE4FS_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/images"));
     let Ok(rd) = std::fs::read_dir(&dir) else {
         eprintln!("skipped: no catalog images in {}", dir.display());
         return;
@@ -393,7 +402,7 @@ fn wrong_file_type_dot_and_bad_name_are_fixed() {
     let mut blk = read_block(&img, b);
     // '.' names inode 5; the third entry gets file type 6 and a '/'.
     blk[0..4].copy_from_slice(&5u32.to_le_bytes());
-    let third = 24 + 0;
+    let third = 24;
     let rl = u16::from_le_bytes([blk[12 + 4], blk[12 + 5]]) as usize;
     assert_eq!(rl, 12);
     blk[third + 7] = 6;
@@ -416,7 +425,12 @@ fn duplicate_names_and_directory_hard_links_are_removed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-b", "4096", "-O", "^metadata_csum"], "8M", tree);
+    let img = mkfs(
+        tmp.path(),
+        &["-b", "4096", "-O", "^metadata_csum"],
+        "8M",
+        tree,
+    );
     let f = ino_of(&img, "/top");
     let sub = ino_of(&img, "/d/sub");
     let _ = f;
@@ -446,7 +460,11 @@ fn indexed_image(dir: &Path, args: &[&str]) -> PathBuf {
         }
     });
     // e2fsck -D builds the index.
-    let st = Command::new("e2fsck").arg("-fyD").arg(&img).output().unwrap();
+    let st = Command::new("e2fsck")
+        .arg("-fyD")
+        .arg(&img)
+        .output()
+        .unwrap();
     assert!(st.status.code().unwrap_or(8) <= 1);
     img
 }
@@ -493,12 +511,17 @@ fn inline_directory_entry_to_free_inode() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-O", "inline_data", "-I", "256"], "8M", |src| {
-        std::fs::create_dir(src.join("small")).unwrap();
-        for n in ["a", "b", "c"] {
-            std::fs::write(src.join("small").join(n), b"1").unwrap();
-        }
-    });
+    let img = mkfs(
+        tmp.path(),
+        &["-O", "inline_data", "-I", "256"],
+        "8M",
+        |src| {
+            std::fs::create_dir(src.join("small")).unwrap();
+            for n in ["a", "b", "c"] {
+                std::fs::write(src.join("small").join(n), b"1").unwrap();
+            }
+        },
+    );
     let (p, cx) = pass2(&img, Mode::Check);
     assert!(p.is_empty(), "{p:?}");
     let small = ino_of(&img, "/small");
@@ -512,4 +535,68 @@ fn inline_directory_entry_to_free_inode() {
     let (p, _) = pass2(&img, Mode::Yes);
     assert!(p[0].fixed);
     assert_eq!(e2fsck_pass2(&img), "");
+}
+
+/// A small deterministic generator for the scribbling test.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn scribbled_directory_blocks_are_repaired_for_good() {
+    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+        return;
+    }
+    let seeds: u64 = std::env::var("PASS2_SCRIBBLE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let mut found = 0;
+    for seed in 0..seeds {
+        let tmp = tempfile::tempdir().unwrap();
+        let args: &[&str] = match seed % 3 {
+            0 => &["-b", "1024"],
+            1 => &["-b", "1024", "-O", "^metadata_csum"],
+            _ => &["-b", "2048", "-t", "ext3"],
+        };
+        let img = indexed_image(tmp.path(), args);
+        let mut rng = Lcg(seed + 1);
+        let (_, cx) = pass2(&img, Mode::Check);
+        let blocks: Vec<DirBlock> = cx.found.dir_blocks.clone();
+        let bs = cx.bs as usize;
+        drop(cx);
+        for _ in 0..6 {
+            let db = blocks[rng.next() as usize % blocks.len()];
+            let mut blk = read_block(&img, db.pblk);
+            let at = rng.next() as usize % bs;
+            let len = 1 + rng.next() as usize % 24;
+            for x in &mut blk[at..(at + len).min(bs)] {
+                *x = rng.next() as u8;
+            }
+            write_block(&img, db.pblk, &blk);
+        }
+        let (p_first, _) = pass2(&img, Mode::Yes);
+        assert!(p_first.iter().all(|p| p.fixed), "seed {seed}: {p_first:?}");
+        let (p, _) = pass2(&img, Mode::Check);
+        assert!(p.is_empty(), "seed {seed}: second run found {p:?}");
+        // A '..' made anew names no inode until pass 3 sets it: e2fsck
+        // still calls it missing (to be dropped once pass 3 is merged).
+        let e2 = e2fsck_pass2(&img);
+        let e2: Vec<&str> = e2
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("Fix?") && !l.starts_with("Missing '..'"))
+            .collect();
+        assert!(e2.is_empty(), "seed {seed}: e2fsck pass 2 says {e2:?}");
+        found += p_first.len();
+    }
+    // The scribbles did damage something.
+    assert!(found >= seeds as usize, "{found} problems in {seeds} runs");
 }
