@@ -102,7 +102,18 @@ pub(super) fn check(
             // A '..' naming no directory is recorded as missing: pass 3
             // then rewrites it (one problem, reported there).
             let ino = e1.inode;
-            if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() {
+            let valid = ino == ROOT_INO || (ino >= cx.sb.first_ino && ino <= cx.sb.inodes_count);
+            if ino != 0 && (!valid || !cx.found.inode(ino).in_use()) {
+                // As e2fsck: the entry is cleared here, pass 3 sets it.
+                let msg =
+                    format!("Entry '..' in directory inode {dir} has invalid inode #: {ino}.");
+                if cx.ask(Kind::DirDotDot, msg) {
+                    let fixed = if dir == ROOT_INO { ROOT_INO } else { 0 };
+                    region[e1.off..e1.off + 4].copy_from_slice(&fixed.to_le_bytes());
+                    dotdot = fixed;
+                    changed = true;
+                }
+            } else if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() {
                 dotdot = ino;
             }
             if e1.ft != ft_dir {

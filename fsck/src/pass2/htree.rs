@@ -289,7 +289,16 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
         } else if csum && !fuse4fs_format::ext4::dir::has_tail(&block) {
             // Not a dx root after all (entries pass 2 already checked):
             // only the tail is missing.
-            if !torn && super::leaf::make_room_for_tail(&mut block, &mut ents, bs) {
+            let room = if torn {
+                None
+            } else {
+                super::leaf::make_room_for_tail(&mut block, &mut ents, bs)
+            };
+            if let Some(dropped) = room {
+                // Pass 2 counted these entries already.
+                for child in dropped {
+                    forget_entry(cx, ino, child);
+                }
                 set_leaf_tail(&mut block);
             } else {
                 cx.report
@@ -311,4 +320,22 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
         cx.write_block(pblk, &block)?;
     }
     Ok(())
+}
+
+/// Takes back what pass 2 counted for an entry of `dir` naming `child`
+/// that a repair removed afterwards.
+fn forget_entry(cx: &mut Fsck, dir: u32, child: u32) {
+    if !cx.inode_in_range(child) {
+        return;
+    }
+    let info = cx.found.inode_mut(child);
+    info.refs = info.refs.saturating_sub(1);
+    if let Some(d) = cx.found.dirs.get_mut(&child)
+        && d.parent == dir
+    {
+        d.parent = 0;
+    }
+    cx.report.note(format!(
+        "Directory inode {dir}: entry for inode {child} dropped to make room for the checksum tail."
+    ));
 }

@@ -51,7 +51,13 @@ pub(super) fn check(
             bs - TAIL_SIZE
         );
         if cx.ask(Kind::DirTailMissing, msg) {
-            if make_room_for_tail(block, &mut ents, bs) {
+            if let Some(dropped) = make_room_for_tail(block, &mut ents, bs) {
+                for ino in dropped {
+                    cx.report.note(format!(
+                        "Directory inode {dir}, block #{}: entry for inode {ino} dropped to make room for the checksum tail.",
+                        db.lblk
+                    ));
+                }
                 set_leaf_tail(block);
                 end = bs - TAIL_SIZE;
                 chain::walk(&block[..end], bs, &mut ents);
@@ -91,30 +97,50 @@ pub(super) fn check(
 }
 
 /// Frees the last 12 bytes of a block whose records tile it, for the
-/// checksum tail: the last record gives them up when it has room past
-/// its own entry (as e2fsck shortens it), or goes when it is an unused
-/// 12-byte record. False when neither is possible.
-pub(super) fn make_room_for_tail(block: &mut [u8], ents: &mut Vec<chain::Ent>, bs: usize) -> bool {
-    let Some(&last) = ents.last() else {
-        return false;
-    };
-    if last.off + last.rec_len != block.len() {
-        return false;
+/// checksum tail: a last 12-byte record without a name is a damaged
+/// tail and goes; else the last record gives them up when it has room
+/// past its own entry (as e2fsck shortens it); else, the block being
+/// full, its last entries go until one has room (e2fsck would rebuild
+/// the directory; their inodes, unattached, are pass 4's to
+/// reconnect). Returns the entries dropped, or None when nothing can
+/// make room (only `.` and `..` left).
+pub(super) fn make_room_for_tail(
+    block: &mut [u8],
+    ents: &mut Vec<chain::Ent>,
+    bs: usize,
+) -> Option<Vec<u32>> {
+    let mut dropped = Vec::new();
+    let len = block.len();
+    let last = *ents.last()?;
+    if last.off + last.rec_len != len {
+        return None;
     }
-    if last.inode == 0 && last.rec_len == TAIL_SIZE && ents.len() > 1 {
+    if last.rec_len == TAIL_SIZE && last.name_len == 0 && ents.len() > 1 {
         // The record before it ends where the tail starts.
         ents.pop();
         block[last.off..].fill(0);
-        return true;
+        return Some(dropped);
     }
-    let shorter = last.rec_len - TAIL_SIZE;
-    if last.rec_len >= TAIL_SIZE + MIN_REC_LEN && shorter >= last.used() {
-        chain::set_rec_len(block, last.off, shorter, bs);
-        block[last.off + shorter..].fill(0);
-        if let Some(l) = ents.last_mut() {
-            l.rec_len = shorter;
+    // Each turn shortens the last record or drops it: bounded.
+    loop {
+        let last = *ents.last()?;
+        let shorter = last.rec_len - TAIL_SIZE;
+        if last.rec_len >= TAIL_SIZE + MIN_REC_LEN && shorter >= last.used() {
+            chain::set_rec_len(block, last.off, shorter, bs);
+            block[last.off + shorter..].fill(0);
+            if let Some(l) = ents.last_mut() {
+                l.rec_len = shorter;
+            }
+            return Some(dropped);
         }
-        return true;
+        // Never '.' or '..' of a first block.
+        if ents.len() < 2 || last.off <= 12 {
+            return None;
+        }
+        if last.inode != 0 {
+            dropped.push(last.inode);
+        }
+        let i = ents.len() - 1;
+        chain::remove(block, ents, i, bs);
     }
-    false
 }

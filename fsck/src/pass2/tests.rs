@@ -453,9 +453,15 @@ fn duplicate_names_and_directory_hard_links_are_removed() {
 }
 
 fn indexed_image(dir: &Path, args: &[&str]) -> PathBuf {
-    let img = mkfs(dir, args, "16M", |src| {
+    indexed_image_of(dir, args, 600)
+}
+
+/// An image whose /big holds `files` entries, indexed by e2fsck -D
+/// (two index levels from about 5,000 on 1 KiB blocks).
+fn indexed_image_of(dir: &Path, args: &[&str], files: usize) -> PathBuf {
+    let img = mkfs(dir, args, "32M", |src| {
         std::fs::create_dir(src.join("big")).unwrap();
-        for i in 0..600 {
+        for i in 0..files {
             std::fs::write(src.join(format!("big/a-rather-long-file-name-{i:05}")), b"").unwrap();
         }
     });
@@ -599,4 +605,74 @@ fn scribbled_directory_blocks_are_repaired_for_good() {
     }
     // The scribbles did damage something.
     assert!(found >= seeds as usize, "{found} problems in {seeds} runs");
+}
+
+#[test]
+fn scribbled_two_level_index_is_repaired_for_good() {
+    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+        return;
+    }
+    let seeds: u64 = std::env::var("PASS2_SCRIBBLE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+    let tmp = tempfile::tempdir().unwrap();
+    let pristine = indexed_image_of(tmp.path(), &["-b", "1024", "-N", "8192"], 6000);
+    let big = ino_of(&pristine, "/big");
+    let (p, cx) = pass2(&pristine, Mode::Check);
+    assert!(p.is_empty(), "{p:?}");
+    assert_counts_match(&cx);
+    // The index has interior nodes: the root's levels byte is 1.
+    let root = bmap(&pristine, "/big", 0);
+    assert_eq!(read_block(&pristine, root)[0x1e], 1);
+    let blocks: Vec<DirBlock> = cx
+        .found
+        .dir_blocks
+        .iter()
+        .copied()
+        .filter(|d| d.ino == big)
+        .collect();
+    drop(cx);
+    let bs = 1024;
+    for seed in 0..seeds {
+        let img = tmp.path().join(format!("img{seed}"));
+        std::fs::copy(&pristine, &img).unwrap();
+        let mut rng = Lcg(seed + 100);
+        // Mostly the root and the first blocks (interior nodes live there).
+        for _ in 0..3 {
+            let k = if rng.next().is_multiple_of(2) {
+                rng.next() as usize % 4
+            } else {
+                rng.next() as usize % blocks.len()
+            };
+            let db = blocks
+                .iter()
+                .find(|d| d.lblk == k as u64)
+                .copied()
+                .unwrap_or(blocks[k]);
+            let mut blk = read_block(&img, db.pblk);
+            let at = rng.next() as usize % bs;
+            let len = 1 + rng.next() as usize % 8;
+            for x in &mut blk[at..(at + len).min(bs)] {
+                *x = rng.next() as u8;
+            }
+            write_block(&img, db.pblk, &blk);
+        }
+        if std::env::var("PASS2_KEEP").is_ok() {
+            std::fs::copy(&img, format!("/tmp/p2-seed{seed}.img")).unwrap();
+        }
+        let (p_first, _) = pass2(&img, Mode::Yes);
+        assert!(p_first.iter().all(|p| p.fixed), "seed {seed}: {p_first:?}");
+        let (p, _) = pass2(&img, Mode::Check);
+        assert!(p.is_empty(), "seed {seed}: second run found {p:?}");
+        let e2 = e2fsck_pass2(&img);
+        let e2: Vec<&str> = e2
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("Fix?") && !l.starts_with("Missing '..'"))
+            .collect();
+        assert!(
+            e2.is_empty(),
+            "seed {seed}: after {p_first:?} e2fsck pass 2 says {e2:?}"
+        );
+    }
 }
