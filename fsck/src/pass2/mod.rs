@@ -9,6 +9,7 @@
 mod chain;
 mod dots;
 mod entry;
+mod hole;
 mod htree;
 mod inline;
 mod leaf;
@@ -23,6 +24,9 @@ use fuse4fs_format::ext4::superblock::incompat;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
 use crate::problem::Kind;
+
+/// Most holes of one directory filled one by one.
+const MAX_HOLES: u64 = 64;
 
 /// Largest read of consecutive directory blocks.
 const MAX_READ: usize = 1 << 20;
@@ -56,13 +60,13 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         names: entry::Names::default(),
         htrees: BTreeMap::new(),
     };
-    let result = scan(cx, &mut st, &blocks);
+    let result = scan(cx, &mut st, &mut blocks);
     cx.progress.finish();
     cx.found.dir_blocks = blocks;
     result
 }
 
-fn scan(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> Result<()> {
+fn scan(cx: &mut Fsck, st: &mut State, blocks: &mut Vec<DirBlock>) -> Result<()> {
     htree::load_roots(cx, st, blocks)?;
     cx.progress
         .start("Pass 2: directories", blocks.len() as u64);
@@ -93,7 +97,7 @@ fn scan(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> Result<()> {
         i += n;
     }
     inline::run(cx, st)?;
-    holes(cx, st, blocks);
+    holes(cx, st, blocks)?;
     htree::finish(cx, st)
 }
 
@@ -160,9 +164,9 @@ fn root_block(
 }
 
 /// Directories with a logical block before the last one but no block
-/// behind it. (Blocks missing past the last one are i_size's problem,
-/// pass 1's.)
-fn holes(cx: &mut Fsck, st: &State, blocks: &[DirBlock]) {
+/// behind it, filled with empty leaves (added to `blocks`). Blocks
+/// missing past the last one are i_size's problem, pass 1's.
+fn holes(cx: &mut Fsck, st: &State, blocks: &mut Vec<DirBlock>) -> Result<()> {
     let mut have: Vec<(u32, u64)> = blocks.iter().map(|d| (d.ino, d.lblk)).collect();
     have.sort_unstable();
     have.dedup();
@@ -172,21 +176,48 @@ fn holes(cx: &mut Fsck, st: &State, blocks: &[DirBlock]) {
         let Some(d) = cx.found.dirs.get(&ino) else {
             continue;
         };
+        if d.inline {
+            continue;
+        }
         let nblocks = d.size.div_ceil(st.bs as u64);
-        // Sorted and distinct: block k is present iff run[k] is k.
-        if let Some((k, _)) = run
-            .iter()
-            .enumerate()
-            .find(|&(k, &(_, l))| l != k as u64 && (k as u64) < nblocks)
-        {
-            found.push((ino, k as u64));
+        // Sorted and distinct: the gaps between the blocks present.
+        let mut gaps = Vec::new();
+        let mut next = 0u64;
+        for &(_, l) in run {
+            if next < l.min(nblocks) {
+                gaps.push((next, l.min(nblocks)));
+            }
+            next = l.saturating_add(1);
+        }
+        let missing: u64 = gaps.iter().map(|(a, b)| b - a).sum();
+        if missing > MAX_HOLES {
+            // A hostile or wrecked tree: not one block at a time.
+            let msg = format!("Directory inode {ino} has {missing} unallocated blocks.");
+            if cx.ask(Kind::DirHole, msg) {
+                cx.report
+                    .not_fixed("too many holes to fill one block at a time");
+            }
+            continue;
+        }
+        for (a, b) in gaps {
+            found.extend((a..b).map(|l| (ino, l)));
         }
     }
+    let mut added = Vec::new();
     for (ino, lblk) in found {
         let msg = format!("Directory inode {ino} has an unallocated block #{lblk}.");
         if cx.ask(Kind::DirHole, msg) {
-            cx.report
-                .not_fixed("allocating a directory block in a hole is not supported");
+            match hole::fill(cx, st, ino, lblk)? {
+                Some(db) => added.push(db),
+                None => cx
+                    .report
+                    .not_fixed("no room in the directory's block tree for a new block"),
+            }
         }
     }
+    if !added.is_empty() {
+        blocks.extend(added);
+        blocks.sort_unstable();
+    }
+    Ok(())
 }

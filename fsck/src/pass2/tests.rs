@@ -113,12 +113,28 @@ fn open(img: &Path, mode: Mode) -> Fsck {
 /// every directory and its blocks listed.
 fn fill_found(cx: &mut Fsck) {
     let bs = cx.bs;
+    crate::setup::run(cx).unwrap();
     for ino in 1..=cx.sb.inodes_count {
         let Ok(inode) = cx.read_inode(ino).unwrap() else {
             continue;
         };
         if inode.links_count == 0 || inode.mode == 0 {
             continue;
+        }
+        // Every block in use, so that repairs allocate only free ones.
+        if inode.file_acl != 0 {
+            cx.found.claim(inode.file_acl);
+        }
+        if blockwalk::has_block_tree(&inode, bs as u32) {
+            let mut owned = Vec::new();
+            blockwalk::walk(cx, &inode, &mut |item| match item {
+                Item::Tree { pblk, .. } => owned.push(pblk),
+                Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
+            })
+            .unwrap();
+            for b in owned {
+                cx.found.claim(b);
+            }
         }
         *cx.found.inode_mut(ino) = InodeInfo {
             ftype: (inode.mode >> 12) as u8,
@@ -674,5 +690,38 @@ fn scribbled_two_level_index_is_repaired_for_good() {
             e2.is_empty(),
             "seed {seed}: after {p_first:?} e2fsck pass 2 says {e2:?}"
         );
+    }
+}
+
+#[test]
+fn directory_hole_gets_an_empty_block() {
+    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+        return;
+    }
+    for args in [&["-b", "1024"][..], &["-b", "1024", "-t", "ext3"]] {
+        let tmp = tempfile::tempdir().unwrap();
+        let img = mkfs(tmp.path(), args, "8M", |src| {
+            std::fs::create_dir(src.join("d")).unwrap();
+            for i in 0..150 {
+                std::fs::write(src.join(format!("d/some-longer-file-name-{i:04}")), b"").unwrap();
+            }
+        });
+        let d = ino_of(&img, "/d");
+        // Lose block #2 (its entries go with it: pass 4's to reconnect).
+        debugfs(&img, "punch /d 2 2");
+        let (p, _) = pass2(&img, Mode::Check);
+        assert_eq!(kinds(&p), [Kind::DirHole], "{args:?}: {p:?}");
+        let (p, cx) = pass2(&img, Mode::Yes);
+        assert!(p.iter().all(|p| p.fixed), "{p:?}");
+        assert!(
+            cx.found
+                .dir_blocks
+                .iter()
+                .any(|b| b.ino == d && b.lblk == 2)
+        );
+        drop(cx);
+        assert_eq!(e2fsck_pass2(&img), "", "{args:?}");
+        let (p, _) = pass2(&img, Mode::Check);
+        assert!(p.is_empty(), "{p:?}");
     }
 }
