@@ -3,6 +3,7 @@
 //! a directory; entries that survive are counted for pass 4.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use fuse4fs_format::ext4::dir::ft;
 use fuse4fs_format::ext4::hash::{HashVersion, dx_hash};
@@ -29,35 +30,61 @@ pub(super) fn ft_for_mode(ftype: u8) -> u8 {
 }
 
 /// The names seen so far in each directory, to find duplicates across
-/// its blocks without an allocation per name: a map from (directory,
-/// name hash) to the name's place in one arena.
+/// its blocks without an allocation per name: a map from a hash of
+/// (directory, name) to the name's place in one arena.
 #[derive(Default)]
 pub(super) struct Names {
-    map: HashMap<(u32, u64), u32>,
+    map: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>>,
     arena: Vec<u8>,
 }
 
 impl Names {
+    /// Room for about `n` names.
+    pub fn with_capacity(n: usize) -> Self {
+        Names {
+            map: HashMap::with_capacity_and_hasher(n, Default::default()),
+            arena: Vec::with_capacity(n * 16),
+        }
+    }
+
     /// Records `name` in `dir`; false when it was already there.
     pub fn insert(&mut self, dir: u32, name: &[u8]) -> bool {
-        let key = (dir, fnv1a(name));
+        let key = fnv1a(name) ^ (dir as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         match self.map.get(&key) {
-            Some(&at) => {
+            Some(&(d, at)) => {
                 let at = at as usize;
                 let len = self.arena[at] as usize;
                 // Two names with one 64-bit hash but different bytes are
                 // not duplicates; the second is simply not remembered.
-                self.arena[at + 1..at + 1 + len] != *name
+                d != dir || self.arena[at + 1..at + 1 + len] != *name
             }
             None => {
                 if let Ok(at) = u32::try_from(self.arena.len()) {
                     self.arena.push(name.len() as u8);
                     self.arena.extend_from_slice(name);
-                    self.map.insert(key, at);
+                    self.map.insert(key, (dir, at));
                 }
                 true
             }
         }
+    }
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+pub(super) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
     }
 }
 

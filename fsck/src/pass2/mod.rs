@@ -57,7 +57,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         csum: cx.sb.metadata_csum(),
         filetype: cx.sb.has_incompat(incompat::FILETYPE),
         ents: Vec::new(),
-        names: entry::Names::default(),
+        // About one name per 40 bytes of directory blocks.
+        names: entry::Names::with_capacity((blocks.len() * cx.bs as usize / 40).min(1 << 20)),
         htrees: BTreeMap::new(),
     };
     let result = scan(cx, &mut st, &mut blocks);

@@ -725,3 +725,27 @@ fn directory_hole_gets_an_empty_block() {
         assert!(p.is_empty(), "{p:?}");
     }
 }
+
+/// Times pass 2 alone on the image named by PASS2_PERF_IMAGE (run with
+/// `--release --ignored`); e2fsck -fn takes about 0.65 s for all its
+/// passes over 200k files here.
+#[test]
+#[ignore]
+fn perf_on_a_large_image() {
+    let Ok(img) = std::env::var("PASS2_PERF_IMAGE") else {
+        eprintln!("skipped: PASS2_PERF_IMAGE not set");
+        return;
+    };
+    let mut cx = open(Path::new(&img), Mode::Check);
+    fill_found(&mut cx);
+    let t = std::time::Instant::now();
+    super::run(&mut cx).unwrap();
+    eprintln!(
+        "pass 2: {} blocks, {} directories in {:?}",
+        cx.found.dir_blocks.len(),
+        cx.found.dirs.len(),
+        t.elapsed()
+    );
+    assert!(cx.report.problems.is_empty(), "{:?}", cx.report.problems);
+    assert_counts_match(&cx);
+}
