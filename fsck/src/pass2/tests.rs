@@ -749,3 +749,64 @@ fn perf_on_a_large_image() {
     assert!(cx.report.problems.is_empty(), "{:?}", cx.report.problems);
     assert_counts_match(&cx);
 }
+
+#[test]
+fn scribbled_inline_directories_are_repaired_for_good() {
+    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+        return;
+    }
+    let seeds: u64 = std::env::var("PASS2_SCRIBBLE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let tmp = tempfile::tempdir().unwrap();
+    let pristine = mkfs(
+        tmp.path(),
+        &["-O", "inline_data", "-I", "256"],
+        "8M",
+        |src| {
+            std::fs::create_dir(src.join("small")).unwrap();
+            // As many as i_block holds (mke2fs -d does not spill them).
+            for n in 0..3 {
+                std::fs::write(src.join("small").join(format!("name{n}")), b"1").unwrap();
+            }
+        },
+    );
+    let (p, cx) = pass2(&pristine, Mode::Check);
+    assert!(p.is_empty(), "{p:?}");
+    assert_counts_match(&cx);
+    let small = ino_of(&pristine, "/small");
+    assert!(cx.found.dirs[&small].inline);
+    assert_eq!(cx.found.inode(small).links, 2);
+    drop(cx);
+    let mut found = 0;
+    for seed in 0..seeds {
+        let img = tmp.path().join(format!("img{seed}"));
+        std::fs::copy(&pristine, &img).unwrap();
+        let mut rng = Lcg(seed + 7);
+        for _ in 0..2 {
+            let slot = 1 + rng.next() % 14;
+            let v = rng.next() as u32
+                & if rng.next() % 3 == 0 {
+                    0xffff
+                } else {
+                    0xffff_ffff
+                };
+            debugfs(&img, &format!("sif /small block[{slot}] {v:#x}"));
+        }
+        if std::env::var("PASS2_KEEP").is_ok() {
+            std::fs::copy(&img, format!("/tmp/p2-inline{seed}.img")).unwrap();
+        }
+        let (p_first, _) = pass2(&img, Mode::Yes);
+        assert!(p_first.iter().all(|p| p.fixed), "seed {seed}: {p_first:?}");
+        found += p_first.len();
+        let (p, _) = pass2(&img, Mode::Check);
+        assert!(p.is_empty(), "seed {seed}: second run found {p:?}");
+        let e2 = e2fsck_pass2(&img);
+        assert!(
+            e2.is_empty(),
+            "seed {seed}: after {p_first:?} e2fsck pass 2 says {e2}"
+        );
+    }
+    assert!(found > 0);
+}
