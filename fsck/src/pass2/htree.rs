@@ -292,7 +292,7 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
             let room = if torn {
                 None
             } else {
-                super::leaf::make_room_for_tail(&mut block, &mut ents, bs)
+                super::leaf::make_room_for_tail(&mut block, &mut ents, bs, true)
             };
             if let Some(dropped) = room {
                 // Pass 2 counted these entries already.

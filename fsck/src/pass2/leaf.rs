@@ -51,7 +51,10 @@ pub(super) fn check(
             bs - TAIL_SIZE
         );
         if cx.ask(Kind::DirTailMissing, msg) {
-            if let Some(dropped) = make_room_for_tail(block, &mut ents, bs) {
+            // Entries are dropped only when a human said yes (-y), not
+            // by preen.
+            let may_drop = cx.opts.mode == crate::options::Mode::Yes;
+            if let Some(dropped) = make_room_for_tail(block, &mut ents, bs, may_drop) {
                 for ino in dropped {
                     cx.report.note(format!(
                         "Directory inode {dir}, block #{}: entry for inode {ino} dropped to make room for the checksum tail.",
@@ -102,12 +105,13 @@ pub(super) fn check(
 /// past its own entry (as e2fsck shortens it); else, the block being
 /// full, its last entries go until one has room (e2fsck would rebuild
 /// the directory; their inodes, unattached, are pass 4's to
-/// reconnect). Returns the entries dropped, or None when nothing can
-/// make room (only `.` and `..` left).
+/// reconnect) when `may_drop`. Returns the entries dropped, or None
+/// when nothing can make room.
 pub(super) fn make_room_for_tail(
     block: &mut [u8],
     ents: &mut Vec<chain::Ent>,
     bs: usize,
+    may_drop: bool,
 ) -> Option<Vec<u32>> {
     let mut dropped = Vec::new();
     let len = block.len();
@@ -134,7 +138,7 @@ pub(super) fn make_room_for_tail(
             return Some(dropped);
         }
         // Never '.' or '..' of a first block.
-        if ents.len() < 2 || last.off <= 12 {
+        if !may_drop || ents.len() < 2 || last.off <= 12 {
             return None;
         }
         if last.inode != 0 {

@@ -787,7 +787,7 @@ fn scribbled_inline_directories_are_repaired_for_good() {
         for _ in 0..2 {
             let slot = 1 + rng.next() % 14;
             let v = rng.next() as u32
-                & if rng.next() % 3 == 0 {
+                & if rng.next().is_multiple_of(3) {
                     0xffff
                 } else {
                     0xffff_ffff
@@ -809,4 +809,62 @@ fn scribbled_inline_directories_are_repaired_for_good() {
         );
     }
     assert!(found > 0);
+}
+
+#[test]
+fn full_block_without_tail_drops_its_last_entry_only_with_yes() {
+    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pristine = mkfs(tmp.path(), &["-b", "1024"], "8M", |src| {
+        std::fs::create_dir(src.join("d")).unwrap();
+        for i in 0..100 {
+            std::fs::write(src.join(format!("d/f{i:03}")), b"").unwrap();
+        }
+    });
+    let b = bmap(&pristine, "/d", 0);
+    let mut blk = read_block(&pristine, b);
+    let n = blk.len();
+    // The last entry takes over the tail and a name that fills it all.
+    let mut off = 0;
+    loop {
+        let rl = u16::from_le_bytes([blk[off + 4], blk[off + 5]]) as usize;
+        if off + rl >= n - 12 {
+            break;
+        }
+        off += rl;
+    }
+    let rl = n - off;
+    let name_len = rl - 8;
+    assert!(name_len <= 255 && name_len > 4, "{name_len}");
+    blk[off + 4..off + 6].copy_from_slice(&(rl as u16).to_le_bytes());
+    blk[off + 6] = name_len as u8;
+    for x in &mut blk[off + 8..n] {
+        *x = b'x';
+    }
+    let victim = u32::from_le_bytes(blk[off..off + 4].try_into().unwrap());
+    write_block(&pristine, b, &blk);
+    let (p, _) = pass2(&pristine, Mode::Check);
+    assert_eq!(kinds(&p), [Kind::DirTailMissing], "{p:?}");
+
+    let img = tmp.path().join("preen");
+    std::fs::copy(&pristine, &img).unwrap();
+    let (p, _) = pass2(&img, Mode::Preen);
+    assert_eq!(kinds(&p), [Kind::DirTailMissing], "{p:?}");
+    assert!(!p[0].fixed);
+    assert_eq!(read_block(&img, b), blk);
+
+    let (p, cx) = pass2(&pristine, Mode::Yes);
+    assert!(p.iter().all(|p| p.fixed), "{p:?}");
+    assert!(
+        cx.report
+            .notes
+            .iter()
+            .any(|n| n.contains(&format!("inode {victim} dropped")))
+    );
+    // Unattached now: pass 4's to reconnect.
+    assert_eq!(cx.found.inode(victim).refs, 0);
+    drop(cx);
+    assert_eq!(e2fsck_pass2(&pristine), "");
 }
