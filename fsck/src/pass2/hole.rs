@@ -5,7 +5,7 @@
 //! would need a new tree block is left unrepaired.
 
 use fuse4fs_format::ext4::blockmap::route;
-use fuse4fs_format::ext4::dir::{init_leaf, set_leaf_checksum};
+use fuse4fs_format::ext4::dir::{init_dot_dotdot, init_leaf, set_leaf_checksum};
 use fuse4fs_format::ext4::extents::{Extent, ExtentNode, MAX_DEPTH, set_block_checksum};
 use fuse4fs_format::ext4::inode::{Inode, flags};
 use fuse4fs_format::ext4::types::{le32, put32};
@@ -15,6 +15,8 @@ use super::State;
 use crate::alloc;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
+
+const ROOT_INO: u32 = 2;
 
 /// Maps a new empty leaf at `lblk` of directory `ino`; the new block, or
 /// None when the tree has no room for it (nothing is written then).
@@ -32,7 +34,17 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: u32, lblk: u64) -> Result<Opt
     };
     // The new block's bytes go first: once mapped, it must be a leaf.
     let mut block = vec![0u8; st.bs];
-    init_leaf(&mut block, st.csum);
+    if lblk == 0 {
+        // The first block holds '.' and '..'; '..' names no inode until
+        // pass 3 sets it (the root's names the root).
+        let parent = if ino == ROOT_INO { ROOT_INO } else { 0 };
+        init_dot_dotdot(&mut block, ino, parent, st.filetype, st.csum);
+        if let Some(d) = cx.found.dirs.get_mut(&ino) {
+            d.dotdot = parent;
+        }
+    } else {
+        init_leaf(&mut block, st.csum);
+    }
     if st.csum {
         set_leaf_checksum(cx.seed, InodeNo(ino), inode.generation, &mut block);
     }
