@@ -598,10 +598,17 @@ fn scribbled_directory_blocks_are_repaired_for_good() {
         for _ in 0..6 {
             let db = blocks[rng.next() as usize % blocks.len()];
             let mut blk = read_block(&img, db.pblk);
-            let at = rng.next() as usize % bs;
-            let len = 1 + rng.next() as usize % 24;
-            for x in &mut blk[at..(at + len).min(bs)] {
-                *x = rng.next() as u8;
+            match rng.next() % 8 {
+                // A torn write: the block never written, or another's.
+                0 => blk.fill(0),
+                1 => blk.iter_mut().for_each(|x| *x = rng.next() as u8),
+                _ => {
+                    let at = rng.next() as usize % bs;
+                    let len = 1 + rng.next() as usize % 24;
+                    for x in &mut blk[at..(at + len).min(bs)] {
+                        *x = rng.next() as u8;
+                    }
+                }
             }
             write_block(&img, db.pblk, &blk);
         }
