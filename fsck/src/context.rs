@@ -164,28 +164,8 @@ impl Fsck {
         let sb = Superblock::parse(&sb_raw)?;
         sb.check_features_for_read()
             .map_err(|e| FsckError::Unsupported(e.to_string()))?;
+        validate(&sb, &dev)?;
         let bs = sb.block_size() as u64;
-        if sb.blocks_count.saturating_mul(bs) > dev.len() {
-            return Err(FsckError::Format(FormatError::corrupt(
-                "superblock",
-                format!(
-                    "{} blocks of {bs} bytes do not fit in the device's {} bytes",
-                    sb.blocks_count,
-                    dev.len()
-                ),
-            )));
-        }
-        if sb.inodes_count as u64 != sb.inodes_per_group as u64 * sb.group_count() as u64 {
-            return Err(FsckError::Format(FormatError::corrupt(
-                "superblock",
-                format!(
-                    "{} inodes in {} groups of {}",
-                    sb.inodes_count,
-                    sb.group_count(),
-                    sb.inodes_per_group
-                ),
-            )));
-        }
         let report = Report::new(&opts, label);
         let progress = Progress::new(opts.progress);
         let found = Found::new(&sb);
@@ -206,6 +186,26 @@ impl Fsck {
         };
         cx.load_groups()?;
         Ok(cx)
+    }
+
+    /// Reads the superblock and the group descriptors again and starts
+    /// `found` afresh: a journal replay (before setup) may have rewritten
+    /// them.
+    pub fn reload(&mut self) -> Result<()> {
+        let mut sb_raw = vec![0u8; SUPERBLOCK_SIZE];
+        self.dev.read_at(SUPERBLOCK_OFFSET, &mut sb_raw)?;
+        let sb = Superblock::parse(&sb_raw)?;
+        sb.check_features_for_read()
+            .map_err(|e| FsckError::Unsupported(e.to_string()))?;
+        validate(&sb, &self.dev)?;
+        self.bs = sb.block_size() as u64;
+        self.seed = sb.csum_seed();
+        self.found = Found::new(&sb);
+        self.sb = sb;
+        self.sb_raw = sb_raw;
+        self.groups.clear();
+        self.gd_raw.clear();
+        self.load_groups()
     }
 
     fn load_groups(&mut self) -> Result<()> {
@@ -385,6 +385,34 @@ impl Fsck {
             self.sb.inode_table_blocks(),
         )
     }
+}
+
+/// Refuses a superblock whose geometry the device or the inode count
+/// contradicts (an operational error: nothing sensible can be checked).
+fn validate(sb: &Superblock, dev: &Device) -> Result<()> {
+    let bs = sb.block_size() as u64;
+    if sb.blocks_count.saturating_mul(bs) > dev.len() {
+        return Err(FsckError::Format(FormatError::corrupt(
+            "superblock",
+            format!(
+                "{} blocks of {bs} bytes do not fit in the device's {} bytes",
+                sb.blocks_count,
+                dev.len()
+            ),
+        )));
+    }
+    if sb.inodes_count as u64 != sb.inodes_per_group as u64 * sb.group_count() as u64 {
+        return Err(FsckError::Format(FormatError::corrupt(
+            "superblock",
+            format!(
+                "{} inodes in {} groups of {}",
+                sb.inodes_count,
+                sb.group_count(),
+                sb.inodes_per_group
+            ),
+        )));
+    }
+    Ok(())
 }
 
 /// Seconds since the epoch, for dtime and the superblock's check time.

@@ -18,6 +18,7 @@ pub mod alloc;
 pub mod blockwalk;
 pub mod context;
 pub mod device;
+pub mod dirops;
 pub mod error;
 pub mod journal;
 pub mod options;
@@ -31,6 +32,8 @@ pub mod pass5;
 pub mod problem;
 pub mod progress;
 pub mod setup;
+#[cfg(test)]
+mod testutil;
 
 use std::path::Path;
 
@@ -108,7 +111,7 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         || sb.has_incompat(incompat::RECOVER)
         || sb.last_orphan != 0;
     if !needs_check {
-        cx.report.note(format!(
+        cx.report.summary(format!(
             "{label}: clean, {}/{} files, {}/{} blocks",
             sb.inodes_count - sb.free_inodes_count,
             sb.inodes_count,
@@ -138,7 +141,7 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         "{label}: {inodes_used}/{} files, {blocks_used}/{} blocks",
         cx.sb.inodes_count, cx.sb.blocks_count
     );
-    cx.report.note(summary);
+    cx.report.summary(summary);
     Ok(Outcome {
         problems: std::mem::take(&mut cx.report.problems),
         notes: std::mem::take(&mut cx.report.notes),

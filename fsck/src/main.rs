@@ -1,7 +1,7 @@
 //! `fuse4fs-fsck`: check and repair an ext2/3/4 filesystem, with e2fsck's
 //! common flags and exit codes.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,12 +64,15 @@ fn main() -> ExitCode {
         verbose: cli.verbose,
         progress: std::io::stdout().is_terminal() && mode != Mode::Preen,
         print: true,
+        ..Options::default()
     };
     match check_path(&cli.device, &opts) {
         Ok(out) => {
             let code = out.exit_code();
             if out.modified && mode != Mode::Preen {
-                println!(
+                // A closed pipe is no reason to fail.
+                let _ = writeln!(
+                    std::io::stdout().lock(),
                     "\n{}: ***** FILE SYSTEM WAS MODIFIED *****",
                     cli.device.display()
                 );

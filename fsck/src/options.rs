@@ -27,6 +27,10 @@ pub struct Options {
     /// Print problems as they are found (the library's callers inside a
     /// server keep this off and read [`crate::Outcome::problems`]).
     pub print: bool,
+    /// Orphans to leave alone: inodes a live mount still holds open (a
+    /// recovering server checks before it hands them back to the kernel's
+    /// open files). They stay on the orphan list, in use, with no links.
+    pub keep_orphans: std::collections::BTreeSet<u32>,
 }
 
 impl Options {

@@ -1,9 +1,250 @@
-//! pass4 (to be written).
+//! Pass 4: reference counts, e2fsck's pass 4 as the model. An in-use
+//! inode no entry names is cleared when it holds nothing, else linked
+//! into lost+found; then every link count must match the entries naming
+//! the inode (for a directory: its entry, its `.`, and the `..` of each
+//! subdirectory).
+
+use fuse4fs_format::ext4::inode::flags;
+use fuse4fs_format::ext4::superblock::ro_compat;
 
 use crate::context::Fsck;
+use crate::dirops::{link_into_lost_found, set_links};
 use crate::error::Result;
+use crate::problem::Kind;
 
-/// Runs pass4.
-pub(crate) fn run(_cx: &mut Fsck) -> Result<()> {
+/// The most links an inode can record; past it a directory (with
+/// dir_nlink) records 1.
+const LINK_MAX: u32 = 65000;
+
+/// Runs pass 4.
+pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
+    let count = cx.sb.inodes_count;
+    cx.progress
+        .start("Pass 4: Checking reference counts", count as u64);
+    // `..` entries naming each directory.
+    let mut subdirs = vec![0u32; count as usize + 1];
+    for d in cx.found.dirs.values() {
+        if let Some(s) = subdirs.get_mut(d.dotdot as usize) {
+            *s += 1;
+        }
+    }
+    let first = cx.sb.first_ino.max(11);
+    let dir_nlink = cx.sb.has_ro_compat(ro_compat::DIR_NLINK);
+    for ino in 1..=count {
+        if ino % 4096 == 0 {
+            cx.progress.inc(4096);
+        }
+        if ino != 2 && ino < first {
+            continue;
+        }
+        let info = *cx.found.inode(ino);
+        if !info.in_use() {
+            continue;
+        }
+        if info.links == 0
+            && info.refs == 0
+            && (cx.opts.keep_orphans.contains(&ino) || cx.found.orphans.contains(&ino))
+        {
+            // An orphan left on the list (held open by a live mount, or
+            // not released with -n): unlinked on purpose.
+            continue;
+        }
+        // Directories are pass 3's; xattr inodes are named by xattrs,
+        // not entries; a declined or failed reconnect leaves nothing to
+        // count.
+        if info.refs == 0
+            && ino != 2
+            && (info.is_dir() || is_ea_inode(cx, ino)? || !unattached(cx, ino, info.empty)?)
+        {
+            continue;
+        }
+        let info = *cx.found.inode(ino);
+        if !info.in_use() {
+            continue;
+        }
+        let mut want = info.refs;
+        if info.is_dir() {
+            want += 1 + subdirs[ino as usize];
+        }
+        let have = info.links as u32;
+        let ok = if info.is_dir() && want > LINK_MAX {
+            have == 1 || !dir_nlink && have == LINK_MAX
+        } else {
+            have == want
+        };
+        if ok {
+            continue;
+        }
+        let set = if want > LINK_MAX {
+            if dir_nlink { 1 } else { LINK_MAX as u16 }
+        } else {
+            want as u16
+        };
+        let msg = format!("Inode {ino} ref count is {have}, should be {set}.");
+        if cx.ask(Kind::LinkCount, msg) {
+            set_links(cx, ino, set)?;
+        }
+    }
+    cx.progress.finish();
     Ok(())
+}
+
+/// Whether `ino` is an xattr value inode (ea_inode), which no entry
+/// names.
+fn is_ea_inode(cx: &Fsck, ino: u32) -> Result<bool> {
+    Ok(cx
+        .read_inode(ino)?
+        .is_ok_and(|i| i.has_flag(flags::EA_INODE)))
+}
+
+/// An in-use inode no entry names: cleared when it holds nothing, else
+/// linked into lost+found. Returns whether it is now named.
+fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
+    if empty {
+        let msg = format!("Unattached zero-length inode {ino} (clear it).");
+        if cx.ask(Kind::InodeUnattached, msg) {
+            cx.clear_inode(ino)?;
+        }
+        return Ok(false);
+    }
+    let msg = format!("Unattached inode {ino} (connect it to /lost+found).");
+    if !cx.ask(Kind::InodeUnattached, msg) {
+        return Ok(false);
+    }
+    match link_into_lost_found(cx, ino)? {
+        Ok(()) => Ok(true),
+        Err(why) => {
+            cx.report.not_fixed(&why);
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use crate::dirops;
+    use crate::options::Mode;
+    use crate::problem::Kind;
+    use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, kinds, mkfs, run34};
+
+    /// An image holding /a (4 KiB), /empty (0 bytes) and /d/b.
+    fn image(dir: &std::path::Path, args: &[&str]) -> std::path::PathBuf {
+        let src = dir.join("src");
+        fs::create_dir_all(src.join("d")).unwrap();
+        fs::write(src.join("a"), vec![7u8; 4096]).unwrap();
+        fs::write(src.join("empty"), b"").unwrap();
+        fs::write(src.join("d/b"), b"bee").unwrap();
+        mkfs(dir, args, &src, "8M")
+    }
+
+    #[test]
+    fn a_wrong_link_count_is_reported_then_set() {
+        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+            return;
+        }
+        for args in [&["-b", "4096"][..], &["-t", "ext2", "-b", "1024"][..]] {
+            let t = tempfile::tempdir().unwrap();
+            let img = image(t.path(), args);
+            debugfs(&img, "sif /a links_count 7");
+            debugfs(&img, "sif /d links_count 9");
+            let (p, _) = run34(&img, Mode::Check);
+            assert_eq!(kinds(&p), vec![Kind::LinkCount, Kind::LinkCount], "{p:?}");
+            assert!(p.iter().any(|p| p.message.contains("is 7, should be 1")));
+            assert!(p.iter().any(|p| p.message.contains("is 9, should be 2")));
+            let (p, _) = run34(&img, Mode::Yes);
+            assert!(p.iter().all(|p| p.fixed && p.kind == Kind::LinkCount));
+            let (clean, text) = e2fsck(&img);
+            assert!(clean, "{text}");
+            let (p, _) = run34(&img, Mode::Check);
+            assert!(p.is_empty(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn an_unlinked_file_goes_to_lost_and_found() {
+        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let img = image(t.path(), &["-b", "4096"]);
+        let ino: u32 = debugfs(&img, "stat /a")
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("inode number of /a");
+        debugfs(&img, "unlink /a");
+        let (p, _) = run34(&img, Mode::Check);
+        assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
+        assert!(!p[0].fixed);
+        let (p, cx) = run34(&img, Mode::Yes);
+        assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
+        assert!(p[0].fixed);
+        let lf = cx.found.lost_found.expect("lost+found");
+        let name = format!("#{ino}");
+        assert_eq!(
+            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
+            Some((ino, 1))
+        );
+        drop(cx);
+        let (clean, text) = e2fsck(&img);
+        assert!(clean, "{text}");
+    }
+
+    #[test]
+    fn a_kept_orphan_is_left_alone() {
+        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let img = image(t.path(), &["-b", "4096"]);
+        let ino: u32 = debugfs(&img, "stat /a")
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap();
+        debugfs(&img, "unlink /a");
+        debugfs(
+            &img,
+            "sif <{ino}> links_count 0"
+                .replace("{ino}", &ino.to_string())
+                .as_str(),
+        );
+        let opts = crate::Options {
+            mode: Mode::Check,
+            force: true,
+            keep_orphans: [ino].into(),
+            ..Default::default()
+        };
+        let dev = crate::Device::open(&img, false).unwrap();
+        let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
+        crate::testutil::scan_all(&mut cx);
+        cx.found.inode_mut(ino).ftype = 8;
+        super::run(&mut cx).unwrap();
+        assert!(cx.report.problems.is_empty(), "{:?}", cx.report.problems);
+        // Without the option it is an unattached inode with a wrong count.
+        cx.opts.keep_orphans.clear();
+        super::run(&mut cx).unwrap();
+        assert_eq!(kinds(&cx.report.problems), vec![Kind::InodeUnattached]);
+    }
+
+    #[test]
+    fn an_unlinked_empty_file_is_cleared() {
+        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let img = image(t.path(), &["-b", "4096"]);
+        debugfs(&img, "unlink /empty");
+        let (p, _) = run34(&img, Mode::Yes);
+        assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
+        assert!(p[0].message.contains("zero-length"));
+        // The inode bitmap and counts are pass 5's (another helper's):
+        // until the merge, only passes 1 to 4 must agree.
+        let left = e2fsck_before_pass5(&img);
+        assert!(left.is_empty(), "{left:?}");
+        let (p, _) = run34(&img, Mode::Check);
+        assert!(p.is_empty(), "{p:?}");
+    }
 }

@@ -5,6 +5,15 @@ use std::fmt;
 
 use crate::options::{Mode, Options};
 
+/// Prints a line on stdout, ignoring a closed pipe (`fuse4fs-fsck -fn img |
+/// head` must not panic when `head` is done).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// Which part of the check found a problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Pass {
@@ -231,7 +240,7 @@ impl Report {
                 Pass::Pass4 => "Pass 4: Checking reference counts",
                 Pass::Pass5 => "Pass 5: Checking group summary information",
             };
-            println!("{heading}");
+            say!("{heading}");
         }
     }
 
@@ -251,12 +260,13 @@ impl Report {
         };
         if self.print {
             match self.mode {
-                Mode::Preen if fix => println!("{}: {message} FIXED.", self.label),
-                Mode::Preen => println!(
+                Mode::Preen if fix => say!("{}: {message} FIXED.", self.label),
+                Mode::Preen => say!(
                     "{}: {message}\n\n{}: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)",
-                    self.label, self.label
+                    self.label,
+                    self.label
                 ),
-                _ => println!("{message}  Fix? {}\n", if fix { "yes" } else { "no" }),
+                _ => say!("{message}  Fix? {}\n", if fix { "yes" } else { "no" }),
             }
         }
         self.problems.push(Problem {
@@ -274,7 +284,7 @@ impl Report {
             p.fixed = false;
         }
         if self.print {
-            println!("{}: could not repair: {why}", self.label);
+            say!("{}: could not repair: {why}", self.label);
         }
     }
 
@@ -282,9 +292,17 @@ impl Report {
     pub fn note(&mut self, line: String) {
         if self.print {
             match self.mode {
-                Mode::Preen => println!("{}: {line}", self.label),
-                _ => println!("{line}"),
+                Mode::Preen => say!("{}: {line}", self.label),
+                _ => say!("{line}"),
             }
+        }
+        self.notes.push(line);
+    }
+
+    /// A line that already names the device (the summary): printed as is.
+    pub fn summary(&mut self, line: String) {
+        if self.print {
+            say!("{line}");
         }
         self.notes.push(line);
     }

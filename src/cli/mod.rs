@@ -51,6 +51,11 @@ struct Args {
     /// when stored fds are handed over.
     #[arg(long)]
     recover: bool,
+    /// When recovering, run the checker's repair pass (fuse4fs-fsck -p)
+    /// on the image after the journal replay, before serving again. Always
+    /// done for images without a journal and for images marked with errors.
+    #[arg(long)]
+    fsck: bool,
     /// Run the server under a holder process that keeps its FUSE
     /// connection and restarts it after a crash (for hosts without systemd).
     #[arg(long)]
@@ -322,6 +327,19 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         Some(counts) => counts,
         None => folded.resolve_commits(None),
     };
+    let st_error = fs.superblock().state & fuse4fs::ext4::superblock::STATE_ERROR != 0;
+    let want_fsck = args.fsck || opts.fsck || !fs.journaled() || st_error;
+    let fs = if want_fsck && !opts.ro {
+        // The checker works on the image alone: the filesystem is closed
+        // while it runs and opened again after (the journal is empty now).
+        let held = recovery::opens_by_inode(&fs, &folded.opens);
+        drop(fs);
+        recovery::repair::repair(&image, &held, args.fsck || opts.fsck);
+        open_fs(&image, &opts, &|_| Ok(()))?
+    } else {
+        fs
+    };
+    let t_fsck = t0.elapsed();
     // Orphans the kernel holds open stay; the others go.
     fs.restore_opens(recovery::opens_by_inode(&fs, &folded.opens));
     if !opts.ro {
@@ -365,7 +383,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         "recovered {} on {} (server #{incarnation}) in {:.1} ms: {} node ids held by the \
          kernel ({n_stale} stale), {} open, {known} answers kept, {done} requests found \
          committed, {maybe} maybe, {undone} to run again (state read {:.1} ms, image \
-         opened {:.1}, revalidated {:.1}, tracking {:.1})",
+         opened {:.1}, checked {:.1}, revalidated {:.1}, tracking {:.1})",
         image.display(),
         mountpoint.display(),
         ms(t0.elapsed()),
@@ -373,6 +391,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         tracker.counts().1,
         ms(t_state),
         ms(t_open),
+        ms(t_fsck),
         ms(t_revalidate),
         ms(t_tracking),
     );

@@ -22,6 +22,10 @@ pub struct Options {
     pub norecovery: bool,
     /// Seconds between durable journal commits (`commit=`; 0: default).
     pub commit_secs: u64,
+    /// After a crash, run the checker's repair pass before serving again
+    /// (`fsck`; the same as `fuse4fs --recover --fsck`, but kept with the
+    /// mount so that a restart under systemd or --supervise sees it).
+    pub fsck: bool,
 }
 
 impl Default for Options {
@@ -38,6 +42,7 @@ impl Default for Options {
             errors: None,
             norecovery: false,
             commit_secs: 0,
+            fsck: false,
         }
     }
 }
@@ -90,6 +95,7 @@ impl Options {
                     })
                 }
                 ("norecovery" | "noload", None) => o.norecovery = true,
+                ("fsck", None) => o.fsck = true,
                 ("commit", v) => {
                     let v = need(v)?;
                     o.commit_secs = v.parse().map_err(|_| {
@@ -145,6 +151,7 @@ mod tests {
     fn journal_options() {
         let o = Options::parse(&["noload".into()]).unwrap();
         assert!(o.norecovery && o.ro);
+        assert!(Options::parse(&["rw,fsck".into()]).unwrap().fsck);
         let o = Options::parse(&["rw,norecovery".into()]).unwrap();
         assert!(o.ro, "norecovery implies ro");
         assert_eq!(

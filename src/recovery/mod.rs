@@ -17,6 +17,7 @@
 //! resend what the dead server had read (FUSE_NOTIFY_RESEND); READY=1.
 
 pub mod fdstore;
+pub mod repair;
 pub mod state;
 pub mod tracker;
 

@@ -1,0 +1,196 @@
+//! The rec_len chain of a region of directory entries (a leaf block
+//! without its tail, or an inline-data area): walking it, salvaging a
+//! torn one, and the in-place edits the other checks make.
+
+use fuse4fs_format::ext4::dir::{rec_len_for, rec_len_to_disk};
+use fuse4fs_format::ext4::types::{le16, le32};
+
+/// Shortest record the kernel accepts (a one-byte name).
+pub(super) const MIN_REC_LEN: usize = 12;
+
+/// One entry of a region, as found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ent {
+    /// Offset within the region.
+    pub off: usize,
+    pub rec_len: usize,
+    pub inode: u32,
+    pub name_len: usize,
+    /// The byte after name_len (the file type with the filetype feature).
+    pub ft: u8,
+}
+
+impl Ent {
+    /// The name, read from the region it was found in.
+    pub fn name<'a>(&self, region: &'a [u8]) -> &'a [u8] {
+        &region[self.off + 8..self.off + 8 + self.name_len]
+    }
+
+    /// The bytes this entry needs (0 for an unused one).
+    pub fn used(&self) -> usize {
+        if self.inode == 0 {
+            0
+        } else {
+            rec_len_for(self.name_len)
+        }
+    }
+}
+
+/// Decodes rec_len (the 64 KiB-block encoding included).
+pub(super) fn rec_len_from_disk(raw: u16, bs: usize) -> usize {
+    if bs >= 65536 {
+        if raw == 65535 || raw == 0 {
+            return bs;
+        }
+        return (raw as usize & 65532) | ((raw as usize & 3) << 16);
+    }
+    raw as usize
+}
+
+/// Walks the chain of `region`, filling `out`; returns the offset of the
+/// first record that is not sane (too short for its name, not a multiple
+/// of 4, or running past the end), or None when the records tile the
+/// region exactly. `bs` is the block size (for the rec_len encoding).
+pub(super) fn walk(region: &[u8], bs: usize, out: &mut Vec<Ent>) -> Option<usize> {
+    out.clear();
+    let len = region.len();
+    let mut off = 0usize;
+    // Each record is at least 12 bytes: the loop is bounded by len / 12.
+    while off < len {
+        if len - off < MIN_REC_LEN {
+            return Some(off);
+        }
+        let rec_len = rec_len_from_disk(le16(region, off + 4), bs);
+        let name_len = region[off + 6] as usize;
+        if rec_len < MIN_REC_LEN
+            || !rec_len.is_multiple_of(4)
+            || rec_len < rec_len_for(name_len)
+            || rec_len > len - off
+        {
+            return Some(off);
+        }
+        out.push(Ent {
+            off,
+            rec_len,
+            inode: le32(region, off),
+            name_len,
+            ft: region[off + 7],
+        });
+        off += rec_len;
+    }
+    None
+}
+
+/// Sets the rec_len of the entry at `off`.
+pub(super) fn set_rec_len(region: &mut [u8], off: usize, rec_len: usize, bs: usize) {
+    region[off + 4..off + 6].copy_from_slice(&rec_len_to_disk(rec_len, bs).to_le_bytes());
+}
+
+/// Writes a whole entry header and name at `off` (the rest of the record
+/// is left as it is).
+pub(super) fn put_entry(
+    region: &mut [u8],
+    off: usize,
+    inode: u32,
+    rec_len: usize,
+    name: &[u8],
+    ft: u8,
+    bs: usize,
+) {
+    region[off..off + 4].copy_from_slice(&inode.to_le_bytes());
+    set_rec_len(region, off, rec_len, bs);
+    region[off + 6] = name.len() as u8;
+    region[off + 7] = ft;
+    region[off + 8..off + 8 + name.len()].copy_from_slice(name);
+}
+
+/// Salvages a torn region whose first bad record is at `bad`: the sane
+/// entries before it are kept and the last of them made to reach the
+/// end; with none, the region becomes one unused entry. What followed
+/// the damage is zeroed (it is garbage, or entries the chain no longer
+/// reaches). `ents` are the entries before `bad`, as [`walk`] left them.
+pub(super) fn salvage(region: &mut [u8], bad: usize, ents: &[Ent], bs: usize) {
+    let len = region.len();
+    match ents.last() {
+        Some(last) => {
+            set_rec_len(region, last.off, len - last.off, bs);
+            let keep = last.off + rec_len_for(last.name_len).max(8);
+            region[keep.max(bad).min(len)..].fill(0);
+        }
+        None => {
+            region.fill(0);
+            set_rec_len(region, 0, len, bs);
+        }
+    }
+}
+
+/// Removes entry `i` of `ents` from `region` as the kernel deletes one:
+/// merged into the live record before it, or (first of the region)
+/// marked unused. `ents` is updated to match.
+pub(super) fn remove(region: &mut [u8], ents: &mut Vec<Ent>, i: usize, bs: usize) {
+    let e = ents[i];
+    if i > 0 {
+        let p = &mut ents[i - 1];
+        p.rec_len += e.rec_len;
+        set_rec_len(region, p.off, p.rec_len, bs);
+        region[e.off..e.off + 8].fill(0);
+        ents.remove(i);
+    } else {
+        region[e.off..e.off + 4].fill(0);
+        ents[i].inode = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(entries: &[(u32, usize, &[u8])], len: usize) -> Vec<u8> {
+        let mut b = vec![0u8; len];
+        let mut off = 0;
+        for &(ino, rl, name) in entries {
+            put_entry(&mut b, off, ino, rl, name, 1, 4096);
+            off += rl;
+        }
+        b
+    }
+
+    #[test]
+    fn walks_a_sane_chain_and_stops_at_damage() {
+        let mut v = Vec::new();
+        let b = block(&[(2, 12, b"."), (2, 12, b".."), (12, 1000, b"file")], 1024);
+        assert_eq!(walk(&b, 1024, &mut v), None);
+        assert_eq!(v.len(), 3);
+        let b = block(&[(2, 12, b"."), (2, 12, b".."), (12, 1004, b"file")], 1024);
+        assert_eq!(walk(&b, 1024, &mut v), Some(24));
+        assert_eq!(v.len(), 2);
+        let mut b = block(&[(2, 12, b"."), (2, 14, b".."), (12, 998, b"f")], 1024);
+        assert_eq!(walk(&b, 1024, &mut v), Some(12));
+        salvage(&mut b, 12, &v.clone(), 1024);
+        assert_eq!(walk(&b, 1024, &mut v), None);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].rec_len, 1024);
+        // Nothing sane: one unused entry.
+        let mut b = vec![0xffu8; 1024];
+        assert_eq!(walk(&b, 1024, &mut v), Some(0));
+        salvage(&mut b, 0, &[], 1024);
+        assert_eq!(walk(&b, 1024, &mut v), None);
+        assert_eq!((v.len(), v[0].inode, v[0].rec_len), (1, 0, 1024));
+    }
+
+    #[test]
+    fn removal_merges_into_the_previous_record() {
+        let mut v = Vec::new();
+        let mut b = block(&[(12, 12, b"a"), (13, 12, b"b"), (14, 1000, b"c")], 1024);
+        walk(&b, 1024, &mut v);
+        remove(&mut b, &mut v, 1, 1024);
+        assert_eq!(v.len(), 2);
+        let mut w = Vec::new();
+        assert_eq!(walk(&b, 1024, &mut w), None);
+        assert_eq!(w, v);
+        assert_eq!(w[0].rec_len, 24);
+        remove(&mut b, &mut v, 0, 1024);
+        walk(&b, 1024, &mut w);
+        assert_eq!(w[0].inode, 0);
+    }
+}

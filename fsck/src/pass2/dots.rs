@@ -1,0 +1,155 @@
+//! The first block of a directory: `.` naming the directory itself,
+//! then `..` at offset 12 naming its parent (recorded for pass 3).
+
+use fuse4fs_format::ext4::dir::ft;
+
+use super::State;
+use super::chain::{self, Ent, MIN_REC_LEN};
+use crate::context::Fsck;
+use crate::problem::Kind;
+
+const ROOT_INO: u32 = 2;
+
+fn is_name(region: &[u8], e: &Ent, name: &[u8]) -> bool {
+    e.name_len == name.len() && e.name(region) == name
+}
+
+/// Checks (and with leave repairs) `.` and `..` at the start of `region`,
+/// the first block's entry area of directory `dir`; `ents` is its chain,
+/// walked again after any repair. Records what `..` names in
+/// `found.dirs`. Returns whether the region changed and how many leading
+/// entries are `.` and `..` (the entry checks start after them).
+pub(super) fn check(
+    cx: &mut Fsck,
+    st: &State,
+    dir: u32,
+    region: &mut [u8],
+    ents: &mut Vec<Ent>,
+) -> (bool, usize) {
+    let bs = st.bs;
+    let ft_dir = if st.filetype { ft::DIR } else { 0 };
+    let mut changed = false;
+
+    // '.'
+    match ents.first().copied() {
+        None => {
+            // Only possible with -n on a block torn at offset 0.
+            if cx.ask(
+                Kind::DirDot,
+                format!("Missing '.' in directory inode {dir}."),
+            ) {
+                cx.report.not_fixed("the block's entries are unreadable");
+            }
+            return (false, 0);
+        }
+        Some(e0) if is_name(region, &e0, b".") && e0.inode != 0 => {
+            if e0.inode != dir {
+                let msg = format!(
+                    "'.' in directory inode {dir} names inode {}, should be {dir}.",
+                    e0.inode
+                );
+                if cx.ask(Kind::DirDot, msg) {
+                    region[0..4].copy_from_slice(&dir.to_le_bytes());
+                    changed = true;
+                }
+            }
+            if e0.ft != ft_dir {
+                let msg = format!(
+                    "Entry '.' in directory inode {dir} has an incorrect filetype (was {}, should be {ft_dir}).",
+                    e0.ft
+                );
+                if cx.ask(Kind::DirEntryFileType, msg) {
+                    region[7] = ft_dir;
+                    changed = true;
+                }
+            }
+            if e0.rec_len >= 2 * MIN_REC_LEN {
+                let msg = format!("Directory entry for '.' in directory inode {dir} is big.");
+                if cx.ask(Kind::DirDot, msg) {
+                    chain::set_rec_len(region, 0, MIN_REC_LEN, bs);
+                    region[12..e0.rec_len].fill(0);
+                    chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
+                    changed = true;
+                }
+            }
+        }
+        Some(e0) => {
+            let msg = format!("Missing '.' in directory inode {dir}.");
+            if cx.ask(Kind::DirDot, msg) {
+                // As e2fsck: the first record becomes '.', whatever it
+                // held (pass 4 finds an inode it named unattached).
+                region[..e0.rec_len].fill(0);
+                if e0.rec_len >= 2 * MIN_REC_LEN {
+                    chain::put_entry(region, 0, dir, MIN_REC_LEN, b".", ft_dir, bs);
+                    chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
+                } else {
+                    chain::put_entry(region, 0, dir, e0.rec_len, b".", ft_dir, bs);
+                }
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        chain::walk(region, bs, ents);
+    }
+
+    // '..'
+    let mut dotdot = 0;
+    let mut leading = usize::from(ents.first().is_some_and(|e| is_name(region, e, b".")));
+    match ents.get(1).copied() {
+        Some(e1) if leading == 1 && is_name(region, &e1, b"..") => {
+            leading = 2;
+            // A '..' naming no directory is recorded as missing: pass 3
+            // then rewrites it (one problem, reported there).
+            let ino = e1.inode;
+            let valid = ino == ROOT_INO || (ino >= cx.sb.first_ino && ino <= cx.sb.inodes_count);
+            if ino != 0 && (!valid || !cx.found.inode(ino).in_use()) {
+                // As e2fsck: the entry is cleared here, pass 3 sets it.
+                let msg =
+                    format!("Entry '..' in directory inode {dir} has invalid inode #: {ino}.");
+                if cx.ask(Kind::DirDotDot, msg) {
+                    let fixed = if dir == ROOT_INO { ROOT_INO } else { 0 };
+                    region[e1.off..e1.off + 4].copy_from_slice(&fixed.to_le_bytes());
+                    dotdot = fixed;
+                    changed = true;
+                }
+            } else if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() {
+                dotdot = ino;
+            }
+            if e1.ft != ft_dir {
+                let msg = format!(
+                    "Entry '..' in directory inode {dir} has an incorrect filetype (was {}, should be {ft_dir}).",
+                    e1.ft
+                );
+                if cx.ask(Kind::DirEntryFileType, msg) {
+                    region[e1.off + 7] = ft_dir;
+                    changed = true;
+                }
+            }
+        }
+        e1 => {
+            let msg = format!("Missing '..' in directory inode {dir}.");
+            if cx.ask(Kind::DirDotDot, msg) {
+                match e1 {
+                    Some(e1) if leading == 1 && e1.off == 12 => {
+                        // The record after '.' becomes '..' naming no
+                        // inode yet (pass 3 fills in the parent), but
+                        // for the root, its own parent.
+                        let ino = if dir == ROOT_INO { ROOT_INO } else { 0 };
+                        dotdot = ino;
+                        region[12..12 + e1.rec_len].fill(0);
+                        chain::put_entry(region, 12, ino, e1.rec_len, b"..", ft_dir, bs);
+                        changed = true;
+                        chain::walk(region, bs, ents);
+                        leading = 2;
+                    }
+                    _ => cx.report.not_fixed("no room after '.' for '..'"),
+                }
+            }
+        }
+    }
+    if let Some(d) = cx.found.dirs.get_mut(&dir) {
+        d.dotdot = dotdot;
+    }
+    (changed, leading)
+}

@@ -1,0 +1,290 @@
+//! The checks of one directory entry against the inode it names: the
+//! inode number, the name, the file type, duplicates and second links to
+//! a directory; entries that survive are counted for pass 4.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use fuse4fs_format::ext4::dir::ft;
+use fuse4fs_format::ext4::hash::{HashVersion, dx_hash};
+
+use super::State;
+use super::chain::{self, Ent};
+use crate::context::Fsck;
+use crate::problem::Kind;
+
+const ROOT_INO: u32 = 2;
+
+/// The directory-entry file type code for an inode's `i_mode >> 12`.
+pub(super) fn ft_for_mode(ftype: u8) -> u8 {
+    match ftype {
+        0o01 => ft::FIFO,
+        0o02 => ft::CHRDEV,
+        0o04 => ft::DIR,
+        0o06 => ft::BLKDEV,
+        0o10 => ft::REG,
+        0o12 => ft::SYMLINK,
+        0o14 => ft::SOCK,
+        _ => ft::UNKNOWN,
+    }
+}
+
+/// The names seen so far in each directory, to find duplicates across
+/// its blocks without an allocation per name: a map from a hash of
+/// (directory, name) to the name's place in one arena.
+#[derive(Default)]
+pub(super) struct Names {
+    map: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>>,
+    arena: Vec<u8>,
+}
+
+impl Names {
+    /// Room for about `n` names.
+    pub fn with_capacity(n: usize) -> Self {
+        Names {
+            map: HashMap::with_capacity_and_hasher(n, Default::default()),
+            arena: Vec::with_capacity(n * 16),
+        }
+    }
+
+    /// Records `name` in `dir`; false when it was already there.
+    pub fn insert(&mut self, dir: u32, name: &[u8]) -> bool {
+        let key = fnv1a(name) ^ (dir as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        match self.map.get(&key) {
+            Some(&(d, at)) => {
+                let at = at as usize;
+                let len = self.arena[at] as usize;
+                // Two names with one 64-bit hash but different bytes are
+                // not duplicates; the second is simply not remembered.
+                d != dir || self.arena[at + 1..at + 1 + len] != *name
+            }
+            None => {
+                if let Ok(at) = u32::try_from(self.arena.len()) {
+                    self.arena.push(name.len() as u8);
+                    self.arena.extend_from_slice(name);
+                    self.map.insert(key, (dir, at));
+                }
+                true
+            }
+        }
+    }
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+pub(super) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+fn fnv1a(b: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &x in b {
+        h ^= x as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The printable form of a name in a message.
+pub(super) fn show(name: &[u8]) -> String {
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// What an entry's checks concluded.
+enum Verdict {
+    /// The entry must go: the problem and its message.
+    Clear(Kind, String),
+    Keep,
+}
+
+/// Checks the entries of `region` (a leaf block's entry area or an
+/// inline area) of directory `dir` from index `skip` on (past `.` and
+/// `..` in a first block). Returns whether the region was changed, and
+/// the range of major hashes of the live entries when `hash` is given
+/// (an indexed directory's leaf).
+pub(super) fn check(
+    cx: &mut Fsck,
+    st: &mut State,
+    dir: u32,
+    region: &mut [u8],
+    ents: &mut Vec<Ent>,
+    skip: usize,
+    hash: Option<HashVersion>,
+) -> (bool, Option<(u32, u32)>) {
+    let bs = st.bs;
+    let mut changed = false;
+    let mut range: Option<(u32, u32)> = None;
+    let mut i = skip;
+    // Each turn either advances or removes an entry: bounded by the count.
+    while i < ents.len() {
+        let e = ents[i];
+        if e.inode == 0 {
+            i += 1;
+            continue;
+        }
+        if let Verdict::Clear(kind, msg) = verdict(cx, dir, region, &e) {
+            if cx.ask(kind, msg) {
+                chain::remove(region, ents, i, bs);
+                changed = true;
+                if i == 0 {
+                    i += 1;
+                }
+            } else {
+                i += 1;
+            }
+            continue;
+        }
+        let name = e.name(region);
+        if name.iter().any(|&c| c == b'/' || c == 0) {
+            let msg = format!(
+                "Entry '{}' in directory inode {dir} has illegal characters in its name.",
+                show(name)
+            );
+            if cx.ask(Kind::DirEntryBadName, msg) {
+                for c in &mut region[e.off + 8..e.off + 8 + e.name_len] {
+                    if *c == b'/' || *c == 0 {
+                        *c = b'.';
+                    }
+                }
+                changed = true;
+            }
+        }
+        let info = *cx.found.inode(e.inode);
+        let want_ft = if st.filetype {
+            ft_for_mode(info.ftype)
+        } else {
+            0
+        };
+        if e.ft != want_ft {
+            let msg = format!(
+                "Entry '{}' in directory inode {dir} ({}) has an incorrect filetype (was {}, should be {want_ft}).",
+                show(e.name(region)),
+                e.inode,
+                e.ft
+            );
+            if cx.ask(Kind::DirEntryFileType, msg) {
+                region[e.off + 7] = want_ft;
+                ents[i].ft = want_ft;
+                changed = true;
+            }
+        }
+        let name = e.name(region);
+        if !st.names.insert(dir, name) {
+            let msg = format!(
+                "Duplicate entry '{}' found in directory inode {dir}.",
+                show(name)
+            );
+            if cx.ask(Kind::DirEntryDuplicate, msg) {
+                chain::remove(region, ents, i, bs);
+                changed = true;
+                if i == 0 {
+                    i += 1;
+                }
+                continue;
+            }
+        }
+        if info.is_dir() {
+            let parent = cx.found.dirs.get(&e.inode).map_or(0, |d| d.parent);
+            if parent != 0 {
+                let msg = format!(
+                    "Entry '{}' in directory inode {dir} is a link to directory {}, already in directory inode {parent}.",
+                    show(e.name(region)),
+                    e.inode
+                );
+                // Not counted either way: the directory has one parent.
+                if cx.ask(Kind::DirHardLink, msg) {
+                    chain::remove(region, ents, i, bs);
+                    changed = true;
+                    if i == 0 {
+                        i += 1;
+                    }
+                } else {
+                    i += 1;
+                }
+                continue;
+            }
+            if let Some(d) = cx.found.dirs.get_mut(&e.inode) {
+                d.parent = dir;
+            }
+        }
+        let refs = &mut cx.found.inode_mut(e.inode).refs;
+        *refs = refs.saturating_add(1);
+        if let Some(v) = hash {
+            let (h, _) = dx_hash(e.name(region), v, &cx.sb.hash_seed);
+            range = Some(range.map_or((h, h), |(lo, hi)| (lo.min(h), hi.max(h))));
+        }
+        i += 1;
+    }
+    (changed, range)
+}
+
+/// The checks whose repair is removing the entry, in e2fsck's order.
+fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
+    let name = e.name(region);
+    let ino = e.inode;
+    if name.is_empty() {
+        return Verdict::Clear(
+            Kind::DirEntryBadName,
+            format!("Entry in directory inode {dir} ({ino}) has a zero-length name."),
+        );
+    }
+    if name == b"." || name == b".." {
+        return Verdict::Clear(
+            Kind::DirEntryDuplicate,
+            format!(
+                "Entry '{}' in directory inode {dir} is a duplicate '{}' entry.",
+                show(name),
+                show(name)
+            ),
+        );
+    }
+    if ino > cx.sb.inodes_count || (ino < cx.sb.first_ino && ino != ROOT_INO) {
+        return Verdict::Clear(
+            Kind::DirEntryBadInode,
+            format!(
+                "Entry '{}' in directory inode {dir} has bad inode #: {ino}.",
+                show(name)
+            ),
+        );
+    }
+    if ino == ROOT_INO {
+        return Verdict::Clear(
+            Kind::DirHardLink,
+            format!(
+                "Entry '{}' in directory inode {dir} is a link to the root inode.",
+                show(name)
+            ),
+        );
+    }
+    if ino == dir {
+        return Verdict::Clear(
+            Kind::DirHardLink,
+            format!(
+                "Entry '{}' in directory inode {dir} is a link to '.'.",
+                show(name)
+            ),
+        );
+    }
+    if !cx.found.inode(ino).in_use() {
+        return Verdict::Clear(
+            Kind::DirEntryFreeInode,
+            format!(
+                "Entry '{}' in directory inode {dir} has deleted/unused inode {ino}.",
+                show(name)
+            ),
+        );
+    }
+    Verdict::Keep
+}

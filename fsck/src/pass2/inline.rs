@@ -1,0 +1,89 @@
+//! Inline-data directories: the parent's number in the first 4 bytes of
+//! i_block, entries in the other 56, and more in the `system.data`
+//! xattr's value inside the inode.
+
+use fuse4fs_format::ext4::types::le16;
+use fuse4fs_format::ext4::xattr::parse_ibody_placed;
+
+use super::{State, chain, entry};
+use crate::context::Fsck;
+use crate::error::Result;
+use crate::problem::Kind;
+
+const I_BLOCK: usize = 0x28;
+const I_BLOCK_END: usize = 0x64;
+/// e_name_index of the `system.` namespace.
+const INDEX_SYSTEM: u8 = 7;
+
+/// Checks every inline-data directory.
+pub(super) fn run(cx: &mut Fsck, st: &mut State) -> Result<()> {
+    let dirs: Vec<u32> = cx
+        .found
+        .dirs
+        .iter()
+        .filter(|(_, d)| d.inline)
+        .map(|(&ino, _)| ino)
+        .collect();
+    for dir in dirs {
+        check(cx, st, dir)?;
+    }
+    Ok(())
+}
+
+/// Checks inline directory `dir`.
+fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
+    let mut raw = cx.read_inode_raw(dir)?;
+    let isz = raw.len();
+    let parent = u32::from_le_bytes([
+        raw[I_BLOCK],
+        raw[I_BLOCK + 1],
+        raw[I_BLOCK + 2],
+        raw[I_BLOCK + 3],
+    ]);
+    let dotdot = if cx.inode_in_range(parent) && cx.found.inode(parent).is_dir() {
+        parent
+    } else {
+        0
+    };
+    if let Some(d) = cx.found.dirs.get_mut(&dir) {
+        d.dotdot = dotdot;
+    }
+    let mut regions = vec![(I_BLOCK + 4, I_BLOCK_END)];
+    if isz > 128 + 2 {
+        let start = 128 + le16(&raw, 0x80) as usize;
+        if start + 4 <= isz
+            && let Ok(list) = parse_ibody_placed(&raw[start..])
+            && let Some(p) = list
+                .iter()
+                .find(|p| p.entry.index == INDEX_SYSTEM && p.entry.name == b"data")
+            && !p.entry.value.is_empty()
+        {
+            let at = start + 4 + p.value_offs as usize;
+            regions.push((at, at + p.entry.value.len()));
+        }
+    }
+    let mut changed = false;
+    let mut ents = std::mem::take(&mut st.ents);
+    for (a, b) in regions {
+        if b > isz || a >= b {
+            continue;
+        }
+        let region = &mut raw[a..b];
+        if let Some(bad) = chain::walk(region, st.bs, &mut ents) {
+            let msg =
+                format!("Directory inode {dir}, inline data, offset {bad}: directory corrupted.");
+            if cx.ask(Kind::DirEntryCorrupt, msg) {
+                chain::salvage(region, bad, &ents, st.bs);
+                chain::walk(region, st.bs, &mut ents);
+                changed = true;
+            }
+        }
+        let (c, _) = entry::check(cx, st, dir, region, &mut ents, 0, None);
+        changed |= c;
+    }
+    st.ents = ents;
+    if changed {
+        cx.write_inode_raw(dir, &mut raw)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Test support for passes 3 and 4: images built with e2fsprogs, and a
+//! minimal stand-in for passes 1 and 2 that fills `found` from a sound
+//! image (in-use inodes, their blocks, directory entries, `..` and the
+//! directory holding each entry), so that passes 3 and 4 can be run on
+//! their own.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fuse4fs_format::ext4::dir::DirIter;
+use fuse4fs_format::ext4::inode::flags;
+
+use crate::blockwalk::{Item, walk};
+use crate::context::{DirInfo, Fsck, InodeInfo};
+use crate::device::Device;
+use crate::dirops;
+use crate::options::{Mode, Options};
+use crate::problem::{Kind, Pass, Problem};
+
+/// Whether every named e2fsprogs tool is installed (else the test says
+/// so and passes without checking).
+pub fn have(tools: &[&str]) -> bool {
+    let ok = tools
+        .iter()
+        .all(|t| Command::new(t).arg("-V").output().is_ok());
+    if !ok {
+        eprintln!("skipped: needs {tools:?}");
+    }
+    ok
+}
+
+/// `mkfs.ext4 -q -F ARGS -d SRC img SIZE` in `dir`; the image's path.
+pub fn mkfs(dir: &Path, args: &[&str], src: &Path, size: &str) -> PathBuf {
+    let img = dir.join("img");
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .args(args)
+        .arg("-d")
+        .arg(src)
+        .arg(&img)
+        .arg(size)
+        .output()
+        .expect("mkfs.ext4 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    img
+}
+
+/// `debugfs -w -R CMD img`; its output.
+pub fn debugfs(img: &Path, cmd: &str) -> String {
+    let out = Command::new("debugfs")
+        .args(["-w", "-R", cmd])
+        .arg(img)
+        .output()
+        .expect("debugfs runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `e2fsck -fn`: whether it found the image clean, and what it said.
+pub fn e2fsck(img: &Path) -> (bool, String) {
+    let out = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(img)
+        .output()
+        .expect("e2fsck runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// What `e2fsck -fn` says in passes 1 to 4 (pass 5's bitmaps and
+/// counters are left to pass 5, not run by these tests).
+pub fn e2fsck_before_pass5(img: &Path) -> Vec<String> {
+    let (_, text) = e2fsck(img);
+    let mut inside = false;
+    let mut out = Vec::new();
+    for l in text.lines() {
+        if l.starts_with("Pass 1:") {
+            inside = true;
+        } else if l.starts_with("Pass 5:") {
+            inside = false;
+        } else if inside && !l.starts_with("Pass ") && !l.trim().is_empty() {
+            out.push(l.to_string());
+        }
+    }
+    out
+}
+
+/// Runs setup, the stand-in scan, pass 3 and pass 4 on `img`; the
+/// problems met and the check's state (for further looks).
+pub fn run34(img: &Path, mode: Mode) -> (Vec<Problem>, Fsck) {
+    let opts = Options {
+        mode,
+        force: true,
+        ..Options::default()
+    };
+    let dev = Device::open(img, opts.writable()).expect("image opens");
+    let mut cx = Fsck::open(dev, opts, "img").expect("filesystem opens");
+    crate::setup::run(&mut cx).expect("setup");
+    scan(&mut cx);
+    cx.report.begin(Pass::Pass3);
+    crate::pass3::run(&mut cx).expect("pass 3");
+    cx.report.begin(Pass::Pass4);
+    crate::pass4::run(&mut cx).expect("pass 4");
+    cx.dev.flush().expect("flush");
+    (std::mem::take(&mut cx.report.problems), cx)
+}
+
+/// The kinds of `problems`, in order.
+pub fn kinds(problems: &[Problem]) -> Vec<Kind> {
+    problems.iter().map(|p| p.kind).collect()
+}
+
+/// Fills `found` as passes 1 and 2 would on a sound image.
+pub fn scan(cx: &mut Fsck) {
+    scan_inodes(cx, false);
+}
+
+/// [`scan`], counting inodes without links as in use too (orphans).
+pub fn scan_all(cx: &mut Fsck) {
+    scan_inodes(cx, true);
+}
+
+fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
+    let count = cx.sb.inodes_count;
+    for ino in 1..=count {
+        let Ok(inode) = cx.read_inode(ino).expect("read inode") else {
+            continue;
+        };
+        if (inode.links_count == 0 && !unlinked) || inode.mode == 0 {
+            continue;
+        }
+        *cx.found.inode_mut(ino) = InodeInfo {
+            ftype: (inode.mode >> 12) as u8,
+            links: inode.links_count,
+            refs: 0,
+            empty: inode.size == 0 && inode.blocks_512 == 0,
+        };
+        let mut owned = Vec::new();
+        if crate::blockwalk::has_block_tree(&inode, cx.bs as u32) {
+            walk(cx, &inode, &mut |item| match item {
+                Item::Tree { pblk, .. } => owned.push(pblk),
+                Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
+            })
+            .expect("walk");
+        }
+        if inode.file_acl != 0 {
+            owned.push(inode.file_acl);
+        }
+        for b in owned {
+            cx.found.blocks.set(b as usize);
+        }
+        if inode.is_dir() {
+            cx.found.dirs.insert(
+                ino,
+                DirInfo {
+                    generation: inode.generation,
+                    indexed: inode.has_flag(flags::INDEX),
+                    inline: inode.has_flag(flags::INLINE_DATA),
+                    size: inode.size,
+                    dotdot: 0,
+                    parent: 0,
+                },
+            );
+        }
+    }
+    let dirs: Vec<u32> = cx.found.dirs.keys().copied().collect();
+    let bs = cx.bs as usize;
+    for dir in dirs {
+        let inode = cx.read_inode(dir).expect("read").expect("parse");
+        let mut entries: Vec<(Vec<u8>, u32)> = Vec::new();
+        if inode.has_flag(flags::INLINE_DATA) {
+            for (name, ino, _) in dirops::inline_entries(&inode, u32::MAX, true) {
+                entries.push((name, ino));
+            }
+        } else {
+            for (_, pblk) in dirops::dir_blocks(cx, &inode).expect("dir blocks") {
+                let b = cx.read_block(pblk).expect("read");
+                let usable = dirops::usable_len(&b);
+                for e in DirIter::new(&b[..usable], bs, u32::MAX, true).map_while(|e| e.ok()) {
+                    entries.push((e.name.to_vec(), e.inode));
+                }
+            }
+        }
+        for (name, ino) in entries {
+            if ino == 0 || !cx.inode_in_range(ino) || name == b"." {
+                continue;
+            }
+            if name == b".." {
+                if let Some(d) = cx.found.dirs.get_mut(&dir) {
+                    d.dotdot = ino;
+                }
+                continue;
+            }
+            cx.found.inode_mut(ino).refs += 1;
+            if let Some(d) = cx.found.dirs.get_mut(&ino) {
+                d.parent = dir;
+            }
+        }
+    }
+    if let Some(d) = cx.found.dirs.get_mut(&2) {
+        d.parent = 2;
+    }
+}
