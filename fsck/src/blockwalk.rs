@@ -72,6 +72,14 @@ pub enum Damage {
         index: usize,
         child: u64,
     },
+    /// Index entry `index` of node `loc` says its subtree starts before
+    /// the subtree's first entry (`first`): lookups of the blocks between
+    /// find nothing, and e2fsck wants the two equal.
+    IndexStart {
+        loc: NodeLoc,
+        index: usize,
+        first: u64,
+    },
     /// Block-map pointer `index` of `loc` (i_block slot or indirect
     /// block) names a block outside the filesystem, or an indirect block
     /// already visited in this tree.
@@ -326,6 +334,14 @@ impl Walker<'_> {
             {
                 self.out.damage.push(Damage::Checksum { pblk: child });
             }
+            if extent_header_problem(&buf, Some(depth - 1)).is_none() && le16(&buf, 2) > 0 {
+                let first = le32(&buf, 12) as u64;
+                if first > lblk && first < next.min(hi) {
+                    self.out
+                        .damage
+                        .push(Damage::IndexStart { loc, index, first });
+                }
+            }
             self.extent_node(
                 NodeLoc::Block(child),
                 Some((loc, index)),
@@ -457,6 +473,27 @@ pub fn write_extent_block(cx: &mut Fsck, inode: &Inode, b: u64, buf: &mut [u8]) 
         set_block_checksum(cx.seed, inode.ino, inode.generation, buf);
     }
     cx.write_block(b, buf)
+}
+
+/// Sets the logical start of extent index entry `slot` to `lblk`.
+pub fn set_index_start(cx: &mut Fsck, inode: &mut Inode, slot: Slot, lblk: u32) -> Result<()> {
+    let (loc, index) = slot;
+    let off = 12 + 12 * index;
+    match loc {
+        NodeLoc::Root => {
+            if off + 12 <= inode.block.len() {
+                put32(&mut inode.block, off, lblk);
+            }
+            Ok(())
+        }
+        NodeLoc::Block(b) => {
+            let mut buf = cx.read_block(b)?;
+            if off + 12 <= buf.len() {
+                put32(&mut buf, off, lblk);
+            }
+            write_extent_block(cx, inode, b, &mut buf)
+        }
+    }
 }
 
 /// Zeroes block-map pointer `index` of `loc`.

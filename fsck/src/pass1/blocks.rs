@@ -118,6 +118,7 @@ fn repair_damage(
     let mut cuts: BTreeMap<NodeLocKey, Vec<usize>> = BTreeMap::new();
     let mut pointer_cuts: Vec<Slot> = Vec::new();
     let mut rechecksum: Vec<u64> = Vec::new();
+    let mut starts: Vec<(Slot, u64)> = Vec::new();
     for d in &walk.damage {
         match d {
             Damage::Node {
@@ -178,6 +179,14 @@ fn repair_damage(
                     cuts.entry(key(*loc)).or_default().push(*index);
                 }
             }
+            Damage::IndexStart { loc, index, first } => {
+                let msg = format!(
+                    "Inode {ino} has an extent index entry whose start does not match its subtree's first block {first}."
+                );
+                if s.cx.ask(Kind::ExtentBad, msg) {
+                    starts.push(((*loc, *index), *first));
+                }
+            }
             Damage::Pointer { loc, index, pblk } => {
                 let msg = format!("Illegal block #{index} ({pblk}) in inode {ino}.");
                 if s.cx.ask(Kind::BlockMapBad, msg) {
@@ -226,6 +235,39 @@ fn repair_damage(
         }
         if let NodeLoc::Block(b) = loc {
             rechecksum.retain(|&r| r != b);
+        }
+    }
+    for ((loc, index), first) in starts {
+        let cut = cuts.get(&key(loc)).is_some_and(|v| v.contains(&index));
+        let gone = matches!(loc, NodeLoc::Block(b) if dropped.contains(&b));
+        if !cut && !gone {
+            blockwalk::set_index_start(s.cx, inode, (loc, index), first as u32)?;
+            if loc == NodeLoc::Root {
+                st.dirty = true;
+            }
+            if let NodeLoc::Block(b) = loc {
+                rechecksum.retain(|&r| r != b);
+            }
+        }
+    }
+    if !cuts.is_empty() {
+        // Cutting a node's first entry moves its start: its index entry
+        // (and theirs above) follow, as e2fsck's fix_parents.
+        for _ in 0..=fuse4fs_format::ext4::extents::MAX_DEPTH {
+            let again = blockwalk::walk_located(s.cx, inode, &mut |_, _| {})?;
+            let mut fixed = false;
+            for d in again.damage {
+                if let Damage::IndexStart { loc, index, first } = d {
+                    blockwalk::set_index_start(s.cx, inode, (loc, index), first as u32)?;
+                    if loc == NodeLoc::Root {
+                        st.dirty = true;
+                    }
+                    fixed = true;
+                }
+            }
+            if !fixed {
+                break;
+            }
         }
     }
     for (loc, index) in pointer_cuts {

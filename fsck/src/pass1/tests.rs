@@ -434,6 +434,69 @@ fn xattr_block_garbage() {
     );
 }
 
+/// An image holding /sparse, 20 one-block extents two blocks apart (an
+/// extent tree with one leaf block), and that leaf block's number.
+fn sparse_image(dir: &Path) -> (PathBuf, u64) {
+    let img = image(dir, &["-b", "4096"], "16M", |src| {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::File::create(src.join("sparse")).unwrap();
+        for i in 0..20u64 {
+            f.write_all_at(b"data", i * 2 * 4096).unwrap();
+        }
+    });
+    let s = stat(&img, "/sparse");
+    let leaf: u64 = s
+        .split("(ETB0):")
+        .nth(1)
+        .expect("an extent tree block")
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (img, leaf)
+}
+
+#[test]
+fn cutting_a_leaf_s_first_extent_moves_its_index_start() {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (img, leaf) = sparse_image(dir.path());
+    // The leaf's first extent (lblk 0) points outside the filesystem;
+    // the leaf checksum is set again so that only the extent is wrong.
+    let mut block = peek(&img, leaf * 4096, 4096);
+    block[20..24].copy_from_slice(&99_999_999u32.to_le_bytes());
+    let ino = {
+        let s = stat(&img, "/sparse");
+        let at = s.find("Inode: ").unwrap() + 7;
+        s[at..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let generation = {
+        let s = stat(&img, "/sparse");
+        let at = s.find("Generation: ").unwrap() + 12;
+        s[at..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    fuse4fs_format::ext4::extents::set_block_checksum(
+        seed(&img),
+        fuse4fs_format::ext4::InodeNo(ino),
+        fuse4fs_format::ext4::Generation(generation),
+        &mut block,
+    );
+    poke(&img, leaf * 4096, &block);
+    let o = run(&img, Mode::Check);
+    assert_eq!(pass1_problems(&o).len(), 2, "{:?}", pass1_problems(&o));
+    assert_eq!(o.of_kind(Kind::ExtentBad).count(), 1);
+    run(&img, Mode::Yes);
+    let (ok, out) = e2fsck(&img);
+    assert!(ok, "{out}");
+    assert_eq!(
+        pass1_problems(&run(&img, Mode::Check)),
+        Vec::<String>::new()
+    );
+}
+
 #[test]
 fn extent_block_checksum() {
     if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
