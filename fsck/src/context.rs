@@ -92,6 +92,11 @@ pub struct Found {
     pub orphans: BTreeSet<u32>,
     /// The lost+found directory once found or made (pass 3).
     pub lost_found: Option<u32>,
+    /// Bitmaps whose descriptor places them outside the filesystem or on
+    /// other metadata: (group, true for the block bitmap / false for the
+    /// inode bitmap), with whether to relocate them (`-y`) before pass 5.
+    /// Pass 5 cannot compare what is on disk there.
+    pub misplaced_bitmaps: Vec<(u32, bool, bool)>,
 }
 
 impl Found {
@@ -106,6 +111,7 @@ impl Found {
             xattr_refs: HashMap::new(),
             orphans: BTreeSet::new(),
             lost_found: None,
+            misplaced_bitmaps: Vec::new(),
         }
     }
 

@@ -133,7 +133,16 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
     run_passes(&mut cx)?;
     finish(&mut cx)?;
     cx.progress.finish();
-    let inodes_used = cx.found.inodes.iter().filter(|i| i.in_use()).count() as u64;
+    // Reserved inodes count as used whatever they hold (as the bitmaps
+    // and e2fsck's summary have them).
+    let reserved = cx.sb.first_ino.saturating_sub(1) as usize;
+    let inodes_used = cx
+        .found
+        .inodes
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| *i < reserved || n.in_use())
+        .count() as u64;
     let blocks_used = (0..cx.sb.blocks_count)
         .filter(|&b| cx.found.blocks.get(b as usize))
         .count() as u64;
@@ -171,6 +180,7 @@ fn run_passes(cx: &mut Fsck) -> Result<()> {
     pass3::run(cx)?;
     cx.report.begin(Pass::Pass4);
     pass4::run(cx)?;
+    setup::relocate_bitmaps(cx)?;
     cx.report.begin(Pass::Pass5);
     pass5::run(cx)?;
     Ok(())

@@ -22,38 +22,51 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         for b in first..first + cx.sb.group_base_meta_blocks(g) as u64 {
             cx.found.claim(b);
         }
-        let in_fs = |b: u64, len: u64| {
-            b >= cx.sb.first_data_block as u64
-                && b.checked_add(len).is_some_and(|e| e <= cx.sb.blocks_count)
+        let (fs_first, fs_end) = (cx.sb.first_data_block as u64, cx.sb.blocks_count);
+        let in_fs = move |b: u64, len: u64| {
+            b >= fs_first && b.checked_add(len).is_some_and(|e| e <= fs_end)
         };
-        let placed = in_fs(gd.block_bitmap.0, 1)
-            && in_fs(gd.inode_bitmap.0, 1)
-            && in_fs(gd.inode_table.0, itb);
-        if !placed {
+        if !in_fs(gd.inode_table.0, itb) {
             let msg = format!(
-                "Group descriptor {g} places its bitmaps ({}, {}) or inode table ({}) outside the filesystem.",
-                gd.block_bitmap.0, gd.inode_bitmap.0, gd.inode_table.0
+                "Inode table for group {g} is not in the filesystem (block {}).",
+                gd.inode_table.0
             );
             if cx.ask(Kind::GroupDescBad, msg) {
                 cx.report
-                    .not_fixed("relocating group metadata is not supported; use e2fsck");
+                    .not_fixed("an inode table cannot be rebuilt; use e2fsck, which clears it");
             }
             return Err(crate::error::FsckError::Unsupported(format!(
-                "group descriptor {g} is unusable"
+                "the inode table of group {g} lies outside the filesystem"
             )));
         }
-        let mut overlap = !cx.found.claim(gd.block_bitmap.0);
-        overlap |= !cx.found.claim(gd.inode_bitmap.0);
+        let mut overlap = false;
         for b in gd.inode_table.0..gd.inode_table.0 + itb {
             overlap |= !cx.found.claim(b);
         }
         if overlap {
-            let msg =
-                format!("Group descriptor {g}: its bitmaps or inode table overlap other metadata.");
+            let msg = format!("Inode table for group {g} overlaps other filesystem metadata.");
             if cx.ask(Kind::GroupDescBad, msg) {
                 cx.report
-                    .not_fixed("relocating group metadata is not supported; use e2fsck");
+                    .not_fixed("an inode table cannot be moved; use e2fsck");
             }
+        }
+        for (is_block, what, at) in [
+            (true, "Block bitmap", gd.block_bitmap.0),
+            (false, "Inode bitmap", gd.inode_bitmap.0),
+        ] {
+            let outside = !in_fs(at, 1);
+            if !outside && cx.found.claim(at) {
+                continue;
+            }
+            let msg = if outside {
+                format!("{what} for group {g} is not in the filesystem (block {at}). Relocate.")
+            } else {
+                format!(
+                    "{what} for group {g} (block {at}) overlaps other filesystem metadata. Relocate."
+                )
+            };
+            let relocate = cx.ask(Kind::GroupDescBad, msg);
+            cx.found.misplaced_bitmaps.push((g, is_block, relocate));
         }
         if let Some(want) = GroupDesc::expected_checksum(&cx.sb, g, &cx.gd_raw[g as usize])
             && want != gd.checksum
@@ -70,5 +83,40 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     // What fixed metadata overlapped is a descriptor problem, reported
     // above; pass 1B deals only with blocks inodes claim twice.
     cx.found.dup_blocks.clear();
+    Ok(())
+}
+
+/// Gives each misplaced bitmap the repair chose to move a new block in
+/// its group (once passes 1–4 know which blocks are free); pass 5 then
+/// writes its contents. Run just before pass 5.
+pub(crate) fn relocate_bitmaps(cx: &mut Fsck) -> Result<()> {
+    let moves: Vec<(u32, bool)> = cx
+        .found
+        .misplaced_bitmaps
+        .iter()
+        .filter(|m| m.2)
+        .map(|m| (m.0, m.1))
+        .collect();
+    for (g, is_block) in moves {
+        let goal = cx.sb.group_first_block(g).0;
+        let Some(b) = crate::alloc::alloc_blocks(cx, goal, 1) else {
+            cx.report
+                .not_fixed(&format!("no free block to move a bitmap of group {g} to"));
+            continue;
+        };
+        let gd = &mut cx.groups[g as usize];
+        if is_block {
+            gd.block_bitmap = fuse4fs_format::ext4::BlockNo(b);
+        } else {
+            gd.inode_bitmap = fuse4fs_format::ext4::BlockNo(b);
+        }
+        // Zeroed so that pass 5 finds every used bit to set and writes
+        // the bitmap whole.
+        cx.write_block(b, &vec![0u8; cx.bs as usize])?;
+        cx.write_group_desc(g)?;
+        cx.found
+            .misplaced_bitmaps
+            .retain(|m| (m.0, m.1) != (g, is_block));
+    }
     Ok(())
 }
