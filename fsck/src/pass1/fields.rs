@@ -15,6 +15,10 @@ use crate::error::Result;
 use crate::problem::Kind;
 
 const ROOT: u32 = 2;
+/// Superblock fields naming inodes that no directory names:
+/// s_usr_quota_inum, s_grp_quota_inum, s_prj_quota_inum,
+/// s_orphan_file_inum (offsets in the superblock's bytes).
+const SB_INODE_FIELDS: [usize; 4] = [0x240, 0x244, 0x26C, 0x280];
 
 /// Whether inode `ino`'s stored checksum matches its bytes (always
 /// without metadata_csum; an all-zero inode passes, as in e2fsprogs).
@@ -330,11 +334,20 @@ fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
     let ftype = ((inode.mode & mode::S_IFMT) >> 12) as u8;
     let has_ibody_ea =
         inode.ibody_xattrs.len() >= 4 && le32(&inode.ibody_xattrs, 0) == xattr::XATTR_MAGIC;
+    let named_by_sb = SB_INODE_FIELDS
+        .iter()
+        .any(|&off| le32(&s.cx.sb_raw, off) == ino);
     let info = s.cx.found.inode_mut(ino);
     *info = InodeInfo {
         ftype,
         links: inode.links_count,
-        refs: info.refs,
+        // The quota and orphan files past the reserved inodes have no
+        // directory entry: the superblock's field is their one link.
+        refs: if named_by_sb {
+            info.refs.max(1)
+        } else {
+            info.refs
+        },
         empty: counted.blocks == 0
             && !has_ibody_ea
             && matches!(inode.mode & mode::S_IFMT, mode::S_IFREG | mode::S_IFDIR),

@@ -193,11 +193,15 @@ fn fresh_images_are_clean() {
         &["-b", "1024", "-I", "128"],
         &["-t", "ext2"],
         &["-O", "inline_data"],
+        &["-O", "orphan_file,quota,project", "-I", "256"],
     ] {
         let dir = tempfile::tempdir().unwrap();
         let img = image(dir.path(), args, "16M", files);
         let o = run(&img, Mode::Check);
         assert_eq!(pass1_problems(&o), Vec::<String>::new(), "{args:?}");
+        // The project quota and orphan files have no entry: no pass
+        // may call them unattached.
+        assert_eq!(o.problems, vec![], "{args:?}");
         // Root, lost+found, the seven files, and the reserved inodes
         // with a file type (the resize inode and the journal, if any).
         assert!(o.inodes_used >= 10, "{args:?}: {}", o.inodes_used);
