@@ -100,6 +100,14 @@ fn damage(img: &Path, seed: u64, targets: &[u64], block: usize) {
     std::fs::write(img, &data).unwrap();
 }
 
+/// Seeds per image: `FSCK_HOSTILE_SEEDS` for a longer soak.
+fn seeds(default: u64) -> u64 {
+    std::env::var("FSCK_HOSTILE_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn run_cases(label: &str, mkfs_args: &[&str], size: &str, block: usize, seeds: u64) {
     if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
         eprintln!("skipped: e2fsprogs not installed");
@@ -150,7 +158,13 @@ fn run_cases(label: &str, mkfs_args: &[&str], size: &str, block: usize, seeds: u
 
 #[test]
 fn hostile_ext4_with_checksums() {
-    run_cases("ext4 1k", &["-b", "1024", "-I", "256"], "16M", 1024, 45);
+    run_cases(
+        "ext4 1k",
+        &["-b", "1024", "-I", "256"],
+        "16M",
+        1024,
+        seeds(45),
+    );
 }
 
 #[test]
@@ -160,11 +174,17 @@ fn hostile_ext4_without_checksums() {
         &["-b", "1024", "-O", "^metadata_csum"],
         "16M",
         1024,
-        45,
+        seeds(45),
     );
 }
 
 #[test]
 fn hostile_ext3() {
-    run_cases("ext3", &["-t", "ext3", "-b", "1024"], "16M", 1024, 45);
+    run_cases(
+        "ext3",
+        &["-t", "ext3", "-b", "1024"],
+        "16M",
+        1024,
+        seeds(45),
+    );
 }
