@@ -130,6 +130,13 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
             ..Outcome::default()
         });
     }
+    if cx.sb.state & STATE_ERROR != 0 {
+        // Not a problem of its own (e2fsck -n exits 0 for it): a full
+        // check follows, and a writable one clears the flag (exit 1).
+        cx.report.note(format!(
+            "{label} contains a file system with errors, check forced."
+        ));
+    }
     run_passes(&mut cx)?;
     finish(&mut cx)?;
     cx.progress.finish();
@@ -205,4 +212,46 @@ fn finish(cx: &mut Fsck) -> Result<()> {
     // clearing the error flag is.
     cx.modified = modified || had_errors;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{debugfs, have, mkfs};
+
+    fn opts(mode: Mode, force: bool) -> Options {
+        Options {
+            mode,
+            force,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn clean_skips_unless_forced_and_error_flag_forces_a_check() {
+        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        std::fs::write(src.join("f"), b"data").unwrap();
+        let img = mkfs(dir.path(), &["-b", "4096"], &src, "8M");
+        let out = check_path(&img, &opts(Mode::Check, false)).unwrap();
+        assert!(out.skipped_clean);
+        assert_eq!(out.exit_code(), exit::CLEAN);
+        let out = check_path(&img, &opts(Mode::Check, true)).unwrap();
+        assert!(!out.skipped_clean && out.problems.is_empty());
+        // The error flag: checked without -f, not a problem by itself
+        // with -n (as e2fsck), cleared by a writable check (exit 1).
+        debugfs(&img, "ssv state 3");
+        let out = check_path(&img, &opts(Mode::Check, false)).unwrap();
+        assert!(!out.skipped_clean);
+        assert_eq!(out.exit_code(), exit::CLEAN, "{:?}", out.problems);
+        let out = check_path(&img, &opts(Mode::Yes, false)).unwrap();
+        assert_eq!(out.exit_code(), exit::FIXED);
+        let out = check_path(&img, &opts(Mode::Check, false)).unwrap();
+        assert!(out.skipped_clean, "the flag was cleared and the state made valid");
+        assert!(crate::testutil::e2fsck(&img).0);
+    }
 }

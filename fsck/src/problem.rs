@@ -35,9 +35,6 @@ pub enum Kind {
     JournalNeedsRecovery,
     /// The journal superblock or the journal inode is unusable.
     JournalBad,
-    /// The filesystem carries the error flag (the kernel or a server
-    /// met corruption while it was mounted).
-    ErrorFlag,
     /// A group descriptor's checksum does not match.
     GroupDescChecksum,
     /// A group descriptor names bitmaps or an inode table outside the
@@ -64,8 +61,6 @@ pub enum Kind {
     InodeExtraIsize,
     /// A reserved inode (root, journal, lost+found …) has the wrong shape.
     ReservedInodeBad,
-    /// An inode in a slot the group says is unused/uninitialised.
-    InodeInUninitSlot,
     /// An extent header (in the inode or in a tree block) is invalid.
     ExtentHeaderBad,
     /// An extent tree block's checksum does not match.

@@ -1,0 +1,66 @@
+//! The binary's flags and exit codes (e2fsck's): 16 for wrong usage, 8
+//! when the check cannot run, 0 for a clean image.
+
+use std::process::Command;
+
+fn fsck(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fuse4fs-fsck"))
+        .args(args)
+        .output()
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn usage_errors_exit_16() {
+    let (rc, text) = fsck(&["img"]);
+    assert_eq!(rc, 16, "{text}");
+    assert!(text.contains("give -n"), "{text}");
+    let (rc, text) = fsck(&["-n", "-y", "img"]);
+    assert_eq!(rc, 16, "{text}");
+    let (rc, _) = fsck(&["-n", "--no-such-flag", "img"]);
+    assert_eq!(rc, 16);
+}
+
+#[test]
+fn what_cannot_be_checked_exits_8_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.img");
+    let (rc, text) = fsck(&["-fn", missing.to_str().unwrap()]);
+    assert_eq!(rc, 8, "{text}");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let junk = dir.path().join("junk.img");
+    std::fs::write(&junk, vec![0x5Au8; 1 << 20]).unwrap();
+    let (rc, text) = fsck(&["-fy", junk.to_str().unwrap()]);
+    assert_eq!(rc, 8, "{text}");
+    assert_eq!(std::fs::read(&junk).unwrap(), vec![0x5Au8; 1 << 20]);
+}
+
+#[test]
+fn a_fresh_image_is_clean() {
+    if Command::new("mkfs.ext4").arg("-V").output().is_err() {
+        eprintln!("skipped: mkfs.ext4 not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("img");
+    let ok = Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(&img)
+        .arg("8M")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let img = img.to_str().unwrap();
+    let (rc, text) = fsck(&["-n", img]);
+    assert_eq!(rc, 0, "{text}");
+    assert!(text.contains("clean"), "{text}");
+    let (rc, text) = fsck(&["-fp", img]);
+    assert_eq!(rc, 0, "{text}");
+    let (rc, text) = fsck(&["-fnv", img]);
+    assert_eq!(rc, 0, "{text}");
+    assert!(text.contains("Pass 5"), "{text}");
+}
