@@ -158,6 +158,11 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         cx.sb.inodes_count, cx.sb.blocks_count
     );
     cx.report.summary(summary);
+    if opts.verbose {
+        for line in census(&cx, inodes_used, blocks_used) {
+            cx.report.summary(line);
+        }
+    }
     Ok(Outcome {
         problems: std::mem::take(&mut cx.report.problems),
         notes: std::mem::take(&mut cx.report.notes),
@@ -167,6 +172,47 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         inodes_used,
         blocks_used,
     })
+}
+
+/// `-v`: what the filesystem holds, as e2fsck -v lists it.
+fn census(cx: &Fsck, inodes_used: u64, blocks_used: u64) -> Vec<String> {
+    use fuse4fs_format::ext4::inode::mode;
+    let mut by_type = [0u64; 16];
+    let mut links = 0u64;
+    for (i, n) in cx.found.inodes.iter().enumerate() {
+        if n.in_use() && (i + 1 >= cx.sb.first_ino as usize || i + 1 == 2) {
+            by_type[n.ftype as usize & 15] += 1;
+            links += n.refs as u64;
+        }
+    }
+    let t = |m: u16| by_type[(m >> 12) as usize];
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            0.0
+        } else {
+            a as f64 * 100.0 / b as f64
+        }
+    };
+    vec![
+        format!(
+            "{inodes_used:>12} inodes used ({:.2}%, out of {})",
+            pct(inodes_used, cx.sb.inodes_count as u64),
+            cx.sb.inodes_count
+        ),
+        format!(
+            "{blocks_used:>12} blocks used ({:.2}%, out of {})",
+            pct(blocks_used, cx.sb.blocks_count),
+            cx.sb.blocks_count
+        ),
+        format!("{:>12} regular files", t(mode::S_IFREG)),
+        format!("{:>12} directories", t(mode::S_IFDIR)),
+        format!("{:>12} character device files", t(mode::S_IFCHR)),
+        format!("{:>12} block device files", t(mode::S_IFBLK)),
+        format!("{:>12} fifos", t(mode::S_IFIFO)),
+        format!("{:>12} symbolic links", t(mode::S_IFLNK)),
+        format!("{:>12} sockets", t(mode::S_IFSOCK)),
+        format!("{links:>12} directory entries naming them"),
+    ]
 }
 
 /// The passes in e2fsck's order.
@@ -251,7 +297,10 @@ mod tests {
         let out = check_path(&img, &opts(Mode::Yes, false)).unwrap();
         assert_eq!(out.exit_code(), exit::FIXED);
         let out = check_path(&img, &opts(Mode::Check, false)).unwrap();
-        assert!(out.skipped_clean, "the flag was cleared and the state made valid");
+        assert!(
+            out.skipped_clean,
+            "the flag was cleared and the state made valid"
+        );
         assert!(crate::testutil::e2fsck(&img).0);
     }
 }

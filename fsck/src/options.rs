@@ -19,8 +19,8 @@ pub struct Options {
     pub mode: Mode,
     /// `-f`: check even when the filesystem is marked clean.
     pub force: bool,
-    /// `-v`: say more (one line per problem even in preen mode, and the
-    /// summary of what the filesystem holds).
+    /// `-v`: after the summary line, what the filesystem holds (inodes
+    /// and blocks used, files of each type), as e2fsck -v.
     pub verbose: bool,
     /// Draw a progress bar (the CLI sets this on a terminal).
     pub progress: bool,

@@ -63,4 +63,10 @@ fn a_fresh_image_is_clean() {
     let (rc, text) = fsck(&["-fnv", img]);
     assert_eq!(rc, 0, "{text}");
     assert!(text.contains("Pass 5"), "{text}");
+    assert!(
+        text.contains("directories"),
+        "-v lists what the filesystem holds: {text}"
+    );
+    let (_, text) = fsck(&["-fn", img]);
+    assert!(!text.contains("directories"), "{text}");
 }
