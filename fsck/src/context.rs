@@ -260,9 +260,18 @@ impl Fsck {
     }
 
     /// Byte offset of inode `ino` on the device.
+    ///
+    /// A table the descriptor places absurdly far (before setup has
+    /// judged the descriptors: the journal inode is read first) gives an
+    /// offset past any device, which reads and writes refuse, rather than
+    /// an overflow.
     pub fn inode_offset(&self, ino: u32) -> u64 {
         let (g, i) = self.inode_slot(ino);
-        self.groups[g as usize].inode_table.0 * self.bs + i as u64 * self.sb.inode_size as u64
+        self.groups[g as usize]
+            .inode_table
+            .0
+            .saturating_mul(self.bs)
+            .saturating_add(i as u64 * self.sb.inode_size as u64)
     }
 
     /// Reads block `b`.

@@ -120,3 +120,35 @@ pub(crate) fn relocate_bitmaps(cx: &mut Fsck) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::options::{Mode, Options};
+    use crate::testutil::{debugfs, have, mkfs};
+
+    /// A 64-bit descriptor whose inode table lies past any device: the
+    /// journal inode is read through it before setup judges it, which
+    /// must be an operational error (exit 8), not an overflow.
+    #[test]
+    fn an_inode_table_past_2_64_bytes_is_refused() {
+        if !have(&["mkfs.ext4", "debugfs"]) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let img = mkfs(dir.path(), &["-b", "1024", "-O", "64bit"], &src, "8M");
+        debugfs(&img, "set_bg 0 inode_table 0x40000000000000");
+        debugfs(&img, "set_bg 0 checksum calc");
+        for mode in [Mode::Check, Mode::Yes] {
+            let before = std::fs::read(&img).unwrap();
+            let opts = Options {
+                mode,
+                force: true,
+                ..Options::default()
+            };
+            assert!(crate::check_path(&img, &opts).is_err(), "{mode:?}");
+            assert_eq!(std::fs::read(&img).unwrap(), before, "{mode:?}");
+        }
+    }
+}
