@@ -292,9 +292,10 @@ impl Fsck {
         self.dev.read_at(b * self.bs, buf)
     }
 
-    /// Writes block `b` (a repair).
+    /// Writes block `b` (a repair): inside the filesystem only (never the
+    /// boot block of a 1 KiB-block filesystem).
     pub fn write_block(&mut self, b: u64, data: &[u8]) -> Result<()> {
-        if !self.block_in_fs(b) && b != 0 {
+        if !self.block_in_fs(b) {
             return Err(FsckError::io(
                 format!("write block {b}"),
                 std::io::Error::other("outside the filesystem"),
