@@ -228,7 +228,10 @@ mod tests {
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();
         let img = mkfs(dir.path(), &["-b", "1024"], &src, "8M");
-        for field in ["free_inodes_count 4000000000", "free_blocks_count 4000000000"] {
+        for field in [
+            "free_inodes_count 4000000000",
+            "free_blocks_count 4000000000",
+        ] {
             let copy = dir.path().join("copy");
             std::fs::copy(&img, &copy).unwrap();
             debugfs(&copy, &format!("ssv {field}"));
@@ -240,12 +243,8 @@ mod tests {
             };
             let out = check_path(&copy, &yes).unwrap();
             assert!(!out.skipped_clean && out.modified, "{field}");
-            let cx = Fsck::open(
-                Device::open(&copy, false).unwrap(),
-                Options::default(),
-                "x",
-            )
-            .unwrap();
+            let cx =
+                Fsck::open(Device::open(&copy, false).unwrap(), Options::default(), "x").unwrap();
             assert!(cx.sb.free_inodes_count <= cx.sb.inodes_count, "{field}");
             assert!(cx.sb.free_blocks_count <= cx.sb.blocks_count, "{field}");
         }

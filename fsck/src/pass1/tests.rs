@@ -333,7 +333,11 @@ fn multiply_claimed_blocks_with_a_bitmap_at_the_last_block_number() {
     let before = std::fs::read(&img).unwrap();
     let o = run(&img, Mode::Check);
     assert_eq!(std::fs::read(&img).unwrap(), before);
-    assert!(o.of_kind(Kind::MultiplyClaimed).count() >= 1, "{:?}", o.problems);
+    assert!(
+        o.of_kind(Kind::MultiplyClaimed).count() >= 1,
+        "{:?}",
+        o.problems
+    );
     run(&img, Mode::Yes);
 }
 
