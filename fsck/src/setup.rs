@@ -19,7 +19,10 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     for g in 0..cx.sb.group_count() {
         let gd = cx.groups[g as usize];
         let first = cx.sb.group_first_block(g).0;
-        for b in first..first + cx.sb.group_base_meta_blocks(g) as u64 {
+        // s_reserved_gdt_blocks is the superblock's word: never claim
+        // past the end of the filesystem on its say-so.
+        let meta_end = (first + cx.sb.group_base_meta_blocks(g) as u64).min(cx.sb.blocks_count);
+        for b in first..meta_end {
             cx.found.claim(b);
         }
         let (fs_first, fs_end) = (cx.sb.first_data_block as u64, cx.sb.blocks_count);
@@ -125,6 +128,28 @@ pub(crate) fn relocate_bitmaps(cx: &mut Fsck) -> Result<()> {
 mod tests {
     use crate::options::{Mode, Options};
     use crate::testutil::{debugfs, have, mkfs};
+
+    /// s_reserved_gdt_blocks reaching past the end of the filesystem:
+    /// no block past it is claimed (which panicked).
+    #[test]
+    fn reserved_gdt_blocks_past_the_end() {
+        if !have(&["mkfs.ext4", "debugfs"]) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let img = mkfs(dir.path(), &["-t", "ext2", "-b", "1024"], &src, "8M");
+        debugfs(&img, "ssv reserved_gdt_blocks 60000");
+        for mode in [Mode::Check, Mode::Yes] {
+            let opts = Options {
+                mode,
+                force: true,
+                ..Options::default()
+            };
+            let _ = crate::check_path(&img, &opts);
+        }
+    }
 
     /// A 64-bit descriptor whose inode table lies past any device: the
     /// journal inode is read through it before setup judges it, which
