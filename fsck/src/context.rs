@@ -260,9 +260,18 @@ impl Fsck {
     }
 
     /// Byte offset of inode `ino` on the device.
+    ///
+    /// A table the descriptor places absurdly far (before setup has
+    /// judged the descriptors: the journal inode is read first) gives an
+    /// offset past any device, which reads and writes refuse, rather than
+    /// an overflow.
     pub fn inode_offset(&self, ino: u32) -> u64 {
         let (g, i) = self.inode_slot(ino);
-        self.groups[g as usize].inode_table.0 * self.bs + i as u64 * self.sb.inode_size as u64
+        self.groups[g as usize]
+            .inode_table
+            .0
+            .saturating_mul(self.bs)
+            .saturating_add(i as u64 * self.sb.inode_size as u64)
     }
 
     /// Reads block `b`.
@@ -283,9 +292,10 @@ impl Fsck {
         self.dev.read_at(b * self.bs, buf)
     }
 
-    /// Writes block `b` (a repair).
+    /// Writes block `b` (a repair): inside the filesystem only (never the
+    /// boot block of a 1 KiB-block filesystem).
     pub fn write_block(&mut self, b: u64, data: &[u8]) -> Result<()> {
-        if !self.block_in_fs(b) && b != 0 {
+        if !self.block_in_fs(b) {
             return Err(FsckError::io(
                 format!("write block {b}"),
                 std::io::Error::other("outside the filesystem"),

@@ -109,18 +109,22 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         || sb.state & STATE_VALID == 0
         || sb.state & STATE_ERROR != 0
         || sb.has_incompat(incompat::RECOVER)
-        || sb.last_orphan != 0;
+        || sb.last_orphan != 0
+        // Impossible free counts (as e2fsck: "contains a file system
+        // with errors").
+        || sb.free_inodes_count > sb.inodes_count
+        || sb.free_blocks_count > sb.blocks_count;
     if !needs_check {
         cx.report.summary(format!(
             "{label}: clean, {}/{} files, {}/{} blocks",
-            sb.inodes_count - sb.free_inodes_count,
+            sb.inodes_count.saturating_sub(sb.free_inodes_count),
             sb.inodes_count,
-            sb.blocks_count - sb.free_blocks_count,
+            sb.blocks_count.saturating_sub(sb.free_blocks_count),
             sb.blocks_count
         ));
         let (inodes_used, blocks_used) = (
-            (sb.inodes_count - sb.free_inodes_count) as u64,
-            sb.blocks_count - sb.free_blocks_count,
+            sb.inodes_count.saturating_sub(sb.free_inodes_count) as u64,
+            sb.blocks_count.saturating_sub(sb.free_blocks_count),
         );
         return Ok(Outcome {
             notes: cx.report.notes,
@@ -302,5 +306,39 @@ mod tests {
             "the flag was cleared and the state made valid"
         );
         assert!(crate::testutil::e2fsck(&img).0);
+    }
+
+    /// A filesystem marked clean whose free counts exceed its totals is
+    /// checked (e2fsck: "contains a file system with errors"), and its
+    /// counts never underflow.
+    #[test]
+    fn impossible_free_counts_force_a_check() {
+        if !have(&["mkfs.ext4", "debugfs"]) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let img = mkfs(dir.path(), &["-b", "1024"], &src, "8M");
+        for field in [
+            "free_inodes_count 4000000000",
+            "free_blocks_count 4000000000",
+        ] {
+            let copy = dir.path().join("copy");
+            std::fs::copy(&img, &copy).unwrap();
+            debugfs(&copy, &format!("ssv {field}"));
+            let out = check_path(&copy, &Options::default()).unwrap();
+            assert!(!out.skipped_clean, "{field}");
+            let yes = Options {
+                mode: Mode::Yes,
+                ..Options::default()
+            };
+            let out = check_path(&copy, &yes).unwrap();
+            assert!(!out.skipped_clean && out.modified, "{field}");
+            let cx =
+                Fsck::open(Device::open(&copy, false).unwrap(), Options::default(), "x").unwrap();
+            assert!(cx.sb.free_inodes_count <= cx.sb.inodes_count, "{field}");
+            assert!(cx.sb.free_blocks_count <= cx.sb.blocks_count, "{field}");
+        }
     }
 }

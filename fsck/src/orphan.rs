@@ -198,7 +198,9 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         return Ok(());
     }
     let inode = match cx.read_inode(ino)? {
-        Ok(i) if has_block_tree(&i, cx.bs as u32) => i,
+        // Only a regular file: a superblock naming a directory (or any
+        // other file) must not have its blocks read as slots and zeroed.
+        Ok(i) if i.mode & mode::S_IFMT == mode::S_IFREG && has_block_tree(&i, cx.bs as u32) => i,
         Ok(_) | Err(_) => {
             let msg = format!("The orphan file (inode {ino}) is damaged.");
             if cx.ask(Kind::OrphanListBad, msg) {
@@ -466,6 +468,41 @@ mod tests {
         let (p, _, _) = check(&img, Mode::Check);
         assert!(p.is_empty(), "{p:#?}");
         e2fsck_clean(&img).unwrap();
+    }
+
+    /// s_orphan_file_inum naming a directory (the root): its entries are
+    /// not orphan slots, and -y must not zero them.
+    #[test]
+    fn an_orphan_file_that_is_a_directory_is_left_alone() {
+        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+            return;
+        }
+        let (_d, img) = image(&["-b", "4096", "-O", "orphan_file"]);
+        let mut all = std::fs::read(&img).unwrap();
+        all[1024 + ORPHAN_FILE_INUM..1024 + ORPHAN_FILE_INUM + 4]
+            .copy_from_slice(&2u32.to_le_bytes());
+        std::fs::write(&img, &all).unwrap();
+        // The superblock checksum, recomputed.
+        debugfs(&img, "ssv mtime 1700000000");
+        let root = open(&img).read_inode(2).unwrap().unwrap();
+        let mut blocks = Vec::new();
+        walk(&open(&img), &root, &mut |item| {
+            if let Item::Data { pblk, .. } = item {
+                blocks.push(pblk);
+            }
+        })
+        .unwrap();
+        let before: Vec<Vec<u8>> = blocks
+            .iter()
+            .map(|&b| open(&img).read_block(b).unwrap())
+            .collect();
+        let (p, _, _) = check(&img, Mode::Yes);
+        assert!(p.iter().any(|p| p.kind == Kind::OrphanListBad), "{p:#?}");
+        let after: Vec<Vec<u8>> = blocks
+            .iter()
+            .map(|&b| open(&img).read_block(b).unwrap())
+            .collect();
+        assert!(before == after, "the root's blocks were rewritten");
     }
 
     /// Orphan chains through random inodes with random links and

@@ -124,8 +124,8 @@ fn fixed_metadata(cx: &Fsck, dups: &BTreeSet<u64>) -> Vec<u64> {
         let first = sb.group_first_block(g).0;
         let ranges = [
             (first, first + sb.group_base_meta_blocks(g) as u64),
-            (gd.block_bitmap.0, gd.block_bitmap.0 + 1),
-            (gd.inode_bitmap.0, gd.inode_bitmap.0 + 1),
+            (gd.block_bitmap.0, gd.block_bitmap.0.saturating_add(1)),
+            (gd.inode_bitmap.0, gd.inode_bitmap.0.saturating_add(1)),
             (gd.inode_table.0, gd.inode_table.0.saturating_add(itb)),
         ];
         for (lo, hi) in ranges {

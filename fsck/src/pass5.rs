@@ -187,9 +187,20 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     }
 
     // Rewrite the bitmaps that were wrong (BLOCK_UNINIT cleared: the
-    // group now has a real bitmap).
+    // group now has a real bitmap). A bitmap still misplaced (no free
+    // block to move it to) lies on other metadata or outside the
+    // filesystem: never written there.
     for g in 0..ngroups {
         let gi = g as usize;
+        for m in &cx.found.misplaced_bitmaps {
+            if m.0 == g {
+                if m.1 {
+                    block_bad[gi] = false;
+                } else {
+                    inode_bad[gi] = false;
+                }
+            }
+        }
         if block_bad[gi] {
             expected_block_bitmap(cx, g, &mut expect);
             cx.write_block(cx.groups[gi].block_bitmap.0, &expect)?;

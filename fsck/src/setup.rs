@@ -19,7 +19,10 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     for g in 0..cx.sb.group_count() {
         let gd = cx.groups[g as usize];
         let first = cx.sb.group_first_block(g).0;
-        for b in first..first + cx.sb.group_base_meta_blocks(g) as u64 {
+        // s_reserved_gdt_blocks is the superblock's word: never claim
+        // past the end of the filesystem on its say-so.
+        let meta_end = (first + cx.sb.group_base_meta_blocks(g) as u64).min(cx.sb.blocks_count);
+        for b in first..meta_end {
             cx.found.claim(b);
         }
         let (fs_first, fs_end) = (cx.sb.first_data_block as u64, cx.sb.blocks_count);
@@ -119,4 +122,58 @@ pub(crate) fn relocate_bitmaps(cx: &mut Fsck) -> Result<()> {
             .retain(|m| (m.0, m.1) != (g, is_block));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::options::{Mode, Options};
+    use crate::testutil::{debugfs, have, mkfs};
+
+    /// s_reserved_gdt_blocks reaching past the end of the filesystem:
+    /// no block past it is claimed (which panicked).
+    #[test]
+    fn reserved_gdt_blocks_past_the_end() {
+        if !have(&["mkfs.ext4", "debugfs"]) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let img = mkfs(dir.path(), &["-t", "ext2", "-b", "1024"], &src, "8M");
+        debugfs(&img, "ssv reserved_gdt_blocks 60000");
+        for mode in [Mode::Check, Mode::Yes] {
+            let opts = Options {
+                mode,
+                force: true,
+                ..Options::default()
+            };
+            let _ = crate::check_path(&img, &opts);
+        }
+    }
+
+    /// A 64-bit descriptor whose inode table lies past any device: the
+    /// journal inode is read through it before setup judges it, which
+    /// must be an operational error (exit 8), not an overflow.
+    #[test]
+    fn an_inode_table_past_2_64_bytes_is_refused() {
+        if !have(&["mkfs.ext4", "debugfs"]) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let img = mkfs(dir.path(), &["-b", "1024", "-O", "64bit"], &src, "8M");
+        debugfs(&img, "set_bg 0 inode_table 0x40000000000000");
+        debugfs(&img, "set_bg 0 checksum calc");
+        for mode in [Mode::Check, Mode::Yes] {
+            let before = std::fs::read(&img).unwrap();
+            let opts = Options {
+                mode,
+                force: true,
+                ..Options::default()
+            };
+            assert!(crate::check_path(&img, &opts).is_err(), "{mode:?}");
+            assert_eq!(std::fs::read(&img).unwrap(), before, "{mode:?}");
+        }
+    }
 }

@@ -100,6 +100,19 @@ fn damage(img: &Path, seed: u64, targets: &[u64], block: usize) {
     std::fs::write(img, &data).unwrap();
 }
 
+/// A few random bytes in the superblock's first 0x180 bytes (counts,
+/// geometry, features, s_reserved_gdt_blocks...): on a filesystem
+/// without metadata_csum, which would refuse them outright.
+fn damage_superblock(img: &Path, seed: u64) {
+    let mut data = std::fs::read(img).unwrap();
+    let r = bytes(seed ^ 0x5B5B, 16);
+    for i in 0..(1 + seed % 3) as usize {
+        let off = 1024 + u16::from_le_bytes([r[2 * i], r[2 * i + 1]]) as usize % 0x180;
+        data[off] = r[8 + i];
+    }
+    std::fs::write(img, &data).unwrap();
+}
+
 /// Seeds per image: `FSCK_HOSTILE_SEEDS` for a longer soak.
 fn seeds(default: u64) -> u64 {
     std::env::var("FSCK_HOSTILE_SEEDS")
@@ -109,6 +122,18 @@ fn seeds(default: u64) -> u64 {
 }
 
 fn run_cases(label: &str, mkfs_args: &[&str], size: &str, block: usize, seeds: u64) {
+    run_cases_with(label, mkfs_args, size, block, seeds, false)
+}
+
+/// [`run_cases`], with the superblock damaged too when `superblock`.
+fn run_cases_with(
+    label: &str,
+    mkfs_args: &[&str],
+    size: &str,
+    block: usize,
+    seeds: u64,
+    superblock: bool,
+) {
     if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
         eprintln!("skipped: e2fsprogs not installed");
         return;
@@ -124,6 +149,9 @@ fn run_cases(label: &str, mkfs_args: &[&str], size: &str, block: usize, seeds: u
     for seed in 0..seeds {
         std::fs::copy(&clean, &img).unwrap();
         damage(&img, seed, &targets, block);
+        if superblock {
+            damage_superblock(&img, seed);
+        }
         let before = std::fs::read(&img).unwrap();
         match check_bounded(&img, Mode::Check) {
             Err(e) => failures.push(format!("{label} seed {seed}: {e}")),
@@ -186,5 +214,28 @@ fn hostile_ext3() {
         "16M",
         1024,
         seeds(45),
+    );
+}
+
+#[test]
+fn hostile_ext2_with_superblock_damage() {
+    run_cases_with(
+        "ext2 + superblock",
+        &["-t", "ext2", "-b", "1024"],
+        "16M",
+        1024,
+        seeds(45),
+        true,
+    );
+}
+
+#[test]
+fn hostile_ext4_inline_data() {
+    run_cases(
+        "ext4 4k inline_data",
+        &["-b", "4096", "-O", "inline_data"],
+        "32M",
+        4096,
+        seeds(20),
     );
 }

@@ -315,6 +315,32 @@ fn block_map_pointer_outside() {
     );
 }
 
+/// Pass 1B looks for duplicates among each group's bitmaps: a 64-bit
+/// descriptor naming a bitmap at the last block number (setup reports it
+/// misplaced, pass 5 relocates it) must not overflow there.
+#[test]
+fn multiply_claimed_blocks_with_a_bitmap_at_the_last_block_number() {
+    if !have(&["mkfs.ext4", "debugfs"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path(), &["-b", "4096", "-O", "64bit"], "16M", files);
+    let big = first_block(&img, "/big");
+    debugfs(&img, &format!("sif /b block[5] {}", big + 1));
+    debugfs(&img, "set_bg 0 block_bitmap 0xffffffffffffffff");
+    debugfs(&img, "set_bg 0 inode_bitmap 0xffffffffffffffff");
+    debugfs(&img, "set_bg 0 checksum calc");
+    let before = std::fs::read(&img).unwrap();
+    let o = run(&img, Mode::Check);
+    assert_eq!(std::fs::read(&img).unwrap(), before);
+    assert!(
+        o.of_kind(Kind::MultiplyClaimed).count() >= 1,
+        "{:?}",
+        o.problems
+    );
+    run(&img, Mode::Yes);
+}
+
 #[test]
 fn multiply_claimed_blocks_are_cloned() {
     if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {

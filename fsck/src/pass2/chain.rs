@@ -109,6 +109,8 @@ pub(super) fn put_entry(
 /// end; with none, the region becomes one unused entry. What followed
 /// the damage is zeroed (it is garbage, or entries the chain no longer
 /// reaches). `ents` are the entries before `bad`, as [`walk`] left them.
+/// A region too short for any record (a hostile inline-data xattr value)
+/// is only zeroed.
 pub(super) fn salvage(region: &mut [u8], bad: usize, ents: &[Ent], bs: usize) {
     let len = region.len();
     match ents.last() {
@@ -119,7 +121,9 @@ pub(super) fn salvage(region: &mut [u8], bad: usize, ents: &[Ent], bs: usize) {
         }
         None => {
             region.fill(0);
-            set_rec_len(region, 0, len, bs);
+            if len >= MIN_REC_LEN {
+                set_rec_len(region, 0, len, bs);
+            }
         }
     }
 }
@@ -176,6 +180,17 @@ mod tests {
         salvage(&mut b, 0, &[], 1024);
         assert_eq!(walk(&b, 1024, &mut v), None);
         assert_eq!((v.len(), v[0].inode, v[0].rec_len), (1, 0, 1024));
+    }
+
+    #[test]
+    fn a_region_too_short_for_a_record_is_zeroed_not_overrun() {
+        let mut v = Vec::new();
+        for len in [1, 4, 6, 8] {
+            let mut b = vec![0xffu8; len];
+            assert_eq!(walk(&b, 1024, &mut v), Some(0));
+            salvage(&mut b, 0, &v.clone(), 1024);
+            assert_eq!(b, vec![0u8; len]);
+        }
     }
 
     #[test]

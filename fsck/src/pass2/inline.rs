@@ -74,7 +74,10 @@ fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
                 format!("Directory inode {dir}, inline data, offset {bad}: directory corrupted.");
             if cx.ask(Kind::DirEntryCorrupt, msg) {
                 chain::salvage(region, bad, &ents, st.bs);
-                chain::walk(region, st.bs, &mut ents);
+                if chain::walk(region, st.bs, &mut ents).is_some() {
+                    cx.report
+                        .not_fixed("the inline area is too short to hold an entry");
+                }
                 changed = true;
             }
         }
