@@ -601,36 +601,15 @@ pub(crate) mod testkit {
     use crate::options::{Mode, Options};
     use crate::problem::{Kind, Problem};
 
-    /// Whether every tool runs (tests needing e2fsprogs skip otherwise).
-    pub fn have(tools: &[&str]) -> bool {
-        let ok = tools
-            .iter()
-            .all(|t| Command::new(t).arg("-V").output().is_ok());
-        if !ok {
-            eprintln!("skipped: {tools:?} not installed");
-        }
-        ok
-    }
+    pub use crate::testutil::have;
 
     /// `mkfs.ext4 -q -F ARGS -d SRC DIR/img SIZE` with `files` in SRC.
     pub fn mkfs(dir: &Path, args: &[&str], size: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
-        let src = dir.join("src");
-        std::fs::create_dir_all(&src).unwrap();
-        for (name, data) in files {
-            std::fs::write(src.join(name), data).unwrap();
-        }
-        let img = dir.join("img");
-        let out = Command::new("mkfs.ext4")
-            .args(["-q", "-F"])
-            .args(args)
-            .arg("-d")
-            .arg(&src)
-            .arg(&img)
-            .arg(size)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        img
+        crate::testutil::mkfs_filled(dir, args, size, |src| {
+            for (name, data) in files {
+                std::fs::write(src.join(name), data).unwrap();
+            }
+        })
     }
 
     /// `debugfs -w -f CMDS img`: the lines of `cmd` in one session.

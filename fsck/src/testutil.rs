@@ -49,6 +49,15 @@ pub fn mkfs(dir: &Path, args: &[&str], src: &Path, size: &str) -> PathBuf {
     img
 }
 
+/// An image of `size` made by `mkfs.ext4 ARGS -d SRC` in `dir`, where
+/// `fill` populated SRC (`dir/src`).
+pub fn mkfs_filled(dir: &Path, args: &[&str], size: &str, fill: impl FnOnce(&Path)) -> PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    fill(&src);
+    mkfs(dir, args, &src, size)
+}
+
 /// `debugfs -w -R CMD img`; its output.
 pub fn debugfs(img: &Path, cmd: &str) -> String {
     let out = Command::new("debugfs")

@@ -8,36 +8,8 @@ use std::process::Command;
 use fuse4fs_format::ext4::superblock::Superblock;
 use fuse4fs_format::ext4::xattr::{set_block_checksum, set_block_refcount};
 
+use crate::testutil::{have, mkfs_filled as image};
 use crate::{Kind, Mode, Options, Outcome, Pass, check_path};
-
-fn have(tools: &[&str]) -> bool {
-    let ok = tools
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok());
-    if !ok {
-        eprintln!("skipped: {tools:?} not installed");
-    }
-    ok
-}
-
-/// An image made by mkfs.ext4 from a directory `fill` populates.
-fn image(dir: &Path, args: &[&str], size: &str, fill: impl Fn(&Path)) -> PathBuf {
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    fill(&src);
-    let img = dir.join("img");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .args(args)
-        .arg("-d")
-        .arg(&src)
-        .arg(&img)
-        .arg(size)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "mkfs: {out:?}");
-    img
-}
 
 fn files(src: &Path) {
     std::fs::write(src.join("a"), b"hello\n").unwrap();

@@ -1,6 +1,6 @@
 //! Pass 2 on images made by mkfs.ext4 and damaged with debugfs or byte
-//! edits. Until pass 1 lands, `found` is filled here by a plain walk of
-//! every inode (test scaffolding only).
+//! edits. `found` is filled here by a plain walk of every inode, so that
+//! pass 2 is tested on its own, whatever pass 1 would repair first.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,48 +12,7 @@ use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo};
 use crate::device::Device;
 use crate::options::{Mode, Options};
 use crate::problem::{Kind, Problem};
-
-fn have(tools: &[&str]) -> bool {
-    let ok = tools
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok());
-    if !ok {
-        eprintln!("skipped: needs {tools:?}");
-    }
-    ok
-}
-
-/// An image of `size` made by `mkfs.ext4 ARGS -d SRC` where `fill` made SRC.
-fn mkfs(dir: &Path, args: &[&str], size: &str, fill: impl FnOnce(&Path)) -> PathBuf {
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    fill(&src);
-    let img = dir.join("img");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .args(args)
-        .arg("-d")
-        .arg(&src)
-        .arg(&img)
-        .arg(size)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    img
-}
-
-fn debugfs(img: &Path, cmd: &str) -> String {
-    let out = Command::new("debugfs")
-        .args(["-w", "-R", cmd])
-        .arg(img)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::testutil::{debugfs, have, mkfs_filled as mkfs};
 
 /// The inode number of `path`.
 fn ino_of(img: &Path, path: &str) -> u32 {
