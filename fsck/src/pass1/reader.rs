@@ -83,6 +83,9 @@ pub(super) fn run(
     })
 }
 
+/// Inode tables (group spans) asked for ahead of the one being read.
+const AHEAD: usize = 8;
+
 fn read_all(
     dev: &Device,
     plan: &[Span],
@@ -91,9 +94,13 @@ fn read_all(
     free: &Receiver<Vec<u8>>,
 ) {
     let per_chunk = (CHUNK_BYTES / isz).max(1) as u32;
+    // Several tables asked for ahead: with a cold cache the device serves
+    // them in parallel while this thread reads the current one.
+    let ask = |span: &Span| dev.will_need(span.offset, span.count as u64 * isz as u64);
+    plan.iter().skip(1).take(AHEAD).for_each(ask);
     for (n, span) in plan.iter().enumerate() {
-        if let Some(next) = plan.get(n + 1) {
-            dev.will_need(next.offset, next.count as u64 * isz as u64);
+        if let Some(next) = plan.get(n + 1 + AHEAD) {
+            ask(next);
         }
         let mut first = 0u32;
         loop {
