@@ -40,6 +40,11 @@ impl InodeInfo {
         self.ftype != 0
     }
 
+    /// The directory-entry file type code an entry naming it carries.
+    pub fn entry_type(&self) -> u8 {
+        fuse4fs_format::ext4::dir::ft_of_mode((self.ftype as u16) << 12)
+    }
+
     /// Whether it is a directory.
     pub fn is_dir(&self) -> bool {
         self.ftype == (fuse4fs_format::ext4::inode::mode::S_IFDIR >> 12) as u8

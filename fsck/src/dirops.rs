@@ -29,21 +29,6 @@ use crate::error::Result;
 /// [`crate::problem::Report::not_fixed`]).
 pub type Refused = String;
 
-/// The directory entry file type code for an inode file type
-/// (`i_mode >> 12`, as [`InodeInfo::ftype`] holds it).
-pub fn entry_type(ftype: u8) -> u8 {
-    match (ftype as u16) << 12 {
-        mode::S_IFREG => ft::REG,
-        mode::S_IFDIR => ft::DIR,
-        mode::S_IFCHR => ft::CHRDEV,
-        mode::S_IFBLK => ft::BLKDEV,
-        mode::S_IFIFO => ft::FIFO,
-        mode::S_IFSOCK => ft::SOCK,
-        mode::S_IFLNK => ft::SYMLINK,
-        _ => ft::UNKNOWN,
-    }
-}
-
 /// The directory's inode, parsed; refused when it does not parse or is
 /// not a directory.
 fn dir_inode(cx: &Fsck, dir: u32) -> Result<std::result::Result<Inode, Refused>> {
@@ -587,7 +572,7 @@ pub fn link_into_lost_found(cx: &mut Fsck, ino: u32) -> Result<std::result::Resu
         return Ok(Err("there is no /lost+found".into()));
     };
     let name = format!("#{ino}");
-    let ft_code = entry_type(cx.found.inode(ino).ftype);
+    let ft_code = cx.found.inode(ino).entry_type();
     if let Err(why) = add_entry(cx, lf, name.as_bytes(), ino, ft_code)? {
         return Ok(Err(format!("cannot add {name} to /lost+found: {why}")));
     }

@@ -9,7 +9,7 @@ use super::extent_write::init_extent_root;
 use super::transaction::Transaction;
 use super::{Fs, FsError, Result};
 use crate::ext4::InodeNo;
-use crate::ext4::dir::ft;
+use crate::ext4::dir::ft_of_mode;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
 use crate::ext4::superblock::{incompat, ro_compat};
 
@@ -47,20 +47,6 @@ pub fn now() -> Timestamp {
     Timestamp {
         sec: d.as_secs() as i64,
         nsec: d.subsec_nanos(),
-    }
-}
-
-/// The directory-entry file type code for a mode.
-pub fn ft_of_mode(m: u16) -> u8 {
-    match m & mode::S_IFMT {
-        mode::S_IFREG => ft::REG,
-        mode::S_IFDIR => ft::DIR,
-        mode::S_IFCHR => ft::CHRDEV,
-        mode::S_IFBLK => ft::BLKDEV,
-        mode::S_IFIFO => ft::FIFO,
-        mode::S_IFSOCK => ft::SOCK,
-        mode::S_IFLNK => ft::SYMLINK,
-        _ => ft::UNKNOWN,
     }
 }
 
@@ -359,12 +345,5 @@ mod tests {
         let i = sb_less(big);
         assert_eq!(crate::ext4::types::le32(&i.block, 0), 0);
         assert_eq!(i.rdev(), big);
-    }
-
-    #[test]
-    fn file_types_map_to_entry_codes() {
-        assert_eq!(ft_of_mode(mode::S_IFDIR | 0o755), ft::DIR);
-        assert_eq!(ft_of_mode(mode::S_IFLNK), ft::SYMLINK);
-        assert_eq!(ft_of_mode(mode::S_IFSOCK), ft::SOCK);
     }
 }

@@ -1,10 +1,11 @@
 //! rename(2) and renameat2's RENAME_NOREPLACE and RENAME_EXCHANGE, with
 //! the ".." fix-up and link counts of a directory that changes parent.
 
-use super::create::{dec_dir_links, ft_of_mode, live_dir, now};
+use super::create::{dec_dir_links, live_dir, now};
 use super::transaction::Transaction;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::InodeNo;
+use crate::ext4::dir::ft_of_mode;
 
 /// renameat2 flags.
 pub const RENAME_NOREPLACE: u32 = 1;

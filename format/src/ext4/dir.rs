@@ -36,6 +36,22 @@ pub fn ft_to_dtype(code: u8) -> u8 {
     }
 }
 
+/// The directory-entry file type code for an inode's `i_mode` (only the
+/// type bits count).
+pub fn ft_of_mode(m: u16) -> u8 {
+    use super::inode::mode;
+    match m & mode::S_IFMT {
+        mode::S_IFREG => ft::REG,
+        mode::S_IFDIR => ft::DIR,
+        mode::S_IFCHR => ft::CHRDEV,
+        mode::S_IFBLK => ft::BLKDEV,
+        mode::S_IFIFO => ft::FIFO,
+        mode::S_IFSOCK => ft::SOCK,
+        mode::S_IFLNK => ft::SYMLINK,
+        _ => ft::UNKNOWN,
+    }
+}
+
 /// Minimum record length for a name of `name_len` bytes.
 pub fn rec_len_for(name_len: usize) -> usize {
     (8 + name_len + 3) & !3
@@ -485,6 +501,19 @@ pub fn split_leaf(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_types_map_to_entry_codes() {
+        use crate::ext4::inode::mode;
+        assert_eq!(ft_of_mode(mode::S_IFDIR | 0o755), ft::DIR);
+        assert_eq!(ft_of_mode(mode::S_IFREG | 0o4755), ft::REG);
+        assert_eq!(ft_of_mode(mode::S_IFLNK), ft::SYMLINK);
+        assert_eq!(ft_of_mode(mode::S_IFSOCK), ft::SOCK);
+        assert_eq!(ft_of_mode(mode::S_IFCHR), ft::CHRDEV);
+        assert_eq!(ft_of_mode(mode::S_IFBLK), ft::BLKDEV);
+        assert_eq!(ft_of_mode(mode::S_IFIFO), ft::FIFO);
+        assert_eq!(ft_of_mode(0o0644), ft::UNKNOWN);
+    }
 
     fn entry(inode: u32, rec_len: u16, name: &[u8], ft: u8) -> Vec<u8> {
         let mut v = inode.to_le_bytes().to_vec();

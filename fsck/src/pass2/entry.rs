@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use fuse4fs_format::ext4::dir::ft;
 use fuse4fs_format::ext4::hash::{HashVersion, dx_hash};
 
 use super::State;
@@ -14,20 +13,6 @@ use crate::context::Fsck;
 use crate::problem::Kind;
 
 const ROOT_INO: u32 = 2;
-
-/// The directory-entry file type code for an inode's `i_mode >> 12`.
-pub(super) fn ft_for_mode(ftype: u8) -> u8 {
-    match ftype {
-        0o01 => ft::FIFO,
-        0o02 => ft::CHRDEV,
-        0o04 => ft::DIR,
-        0o06 => ft::BLKDEV,
-        0o10 => ft::REG,
-        0o12 => ft::SYMLINK,
-        0o14 => ft::SOCK,
-        _ => ft::UNKNOWN,
-    }
-}
 
 /// The names seen so far in each directory, to find duplicates across
 /// its blocks without an allocation per name: a map from a hash of
@@ -162,11 +147,7 @@ pub(super) fn check(
             }
         }
         let info = *cx.found.inode(e.inode);
-        let want_ft = if st.filetype {
-            ft_for_mode(info.ftype)
-        } else {
-            0
-        };
+        let want_ft = if st.filetype { info.entry_type() } else { 0 };
         if e.ft != want_ft {
             let msg = format!(
                 "Entry '{}' in directory inode {dir} ({}) has an incorrect filetype (was {}, should be {want_ft}).",
