@@ -10,7 +10,7 @@ use fuse4fs_format::ext4::inode::{Inode, set_inode_checksum};
 use fuse4fs_format::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
 };
-use fuse4fs_format::ext4::{BlockNo, FormatError, Generation, InodeNo};
+use fuse4fs_format::ext4::{FormatError, Generation, InodeNo};
 
 use crate::device::Device;
 use crate::error::{FsckError, Result};
@@ -235,20 +235,10 @@ impl Fsck {
         Ok(())
     }
 
-    /// Number of blocks of the filesystem.
-    pub fn blocks_count(&self) -> u64 {
-        self.sb.blocks_count
-    }
-
     /// Whether `b` is a block of the filesystem that files may own (at or
     /// past `s_first_data_block`, before the end).
     pub fn block_in_fs(&self, b: u64) -> bool {
         b >= self.sb.first_data_block as u64 && b < self.sb.blocks_count
-    }
-
-    /// The group holding block `b`.
-    pub fn group_of_block(&self, b: u64) -> u32 {
-        ((b - self.sb.first_data_block as u64) / self.sb.blocks_per_group as u64) as u32
     }
 
     /// Whether `ino` is a valid inode number.
@@ -397,14 +387,6 @@ impl Fsck {
     pub fn ask(&mut self, kind: Kind, message: String) -> bool {
         let report = &mut self.report;
         self.progress.suspend(|| report.ask(kind, message))
-    }
-
-    /// The inode table's blocks of group `g`.
-    pub fn inode_table(&self, g: u32) -> (BlockNo, u64) {
-        (
-            self.groups[g as usize].inode_table,
-            self.sb.inode_table_blocks(),
-        )
     }
 }
 

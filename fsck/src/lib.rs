@@ -115,17 +115,13 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         || sb.free_inodes_count > sb.inodes_count
         || sb.free_blocks_count > sb.blocks_count;
     if !needs_check {
-        cx.report.summary(format!(
-            "{label}: clean, {}/{} files, {}/{} blocks",
-            sb.inodes_count.saturating_sub(sb.free_inodes_count),
-            sb.inodes_count,
-            sb.blocks_count.saturating_sub(sb.free_blocks_count),
-            sb.blocks_count
-        ));
-        let (inodes_used, blocks_used) = (
-            sb.inodes_count.saturating_sub(sb.free_inodes_count) as u64,
-            sb.blocks_count.saturating_sub(sb.free_blocks_count),
+        let inodes_used = sb.inodes_count.saturating_sub(sb.free_inodes_count) as u64;
+        let blocks_used = sb.blocks_count.saturating_sub(sb.free_blocks_count);
+        let line = format!(
+            "{label}: clean, {inodes_used}/{} files, {blocks_used}/{} blocks",
+            sb.inodes_count, sb.blocks_count
         );
+        cx.report.summary(line);
         return Ok(Outcome {
             notes: cx.report.notes,
             skipped_clean: true,
@@ -154,9 +150,8 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         .enumerate()
         .filter(|(i, n)| *i < reserved || n.in_use())
         .count() as u64;
-    let blocks_used = (0..cx.sb.blocks_count)
-        .filter(|&b| cx.found.blocks.get(b as usize))
-        .count() as u64;
+    let nblocks = cx.sb.blocks_count;
+    let blocks_used = nblocks - cx.found.blocks.count_zeros(nblocks as usize) as u64;
     let summary = format!(
         "{label}: {inodes_used}/{} files, {blocks_used}/{} blocks",
         cx.sb.inodes_count, cx.sb.blocks_count

@@ -51,9 +51,10 @@ struct Args {
     /// when stored fds are handed over.
     #[arg(long)]
     recover: bool,
-    /// When recovering, run the checker's repair pass (fuse4fs-fsck -p)
-    /// on the image after the journal replay, before serving again. Always
-    /// done for images without a journal and for images marked with errors.
+    /// When recovering, run the checker's repair pass (fuse4fs-fsck -y)
+    /// on the image after the journal replay, before serving again (as
+    /// `-o fsck`). Images without a journal and images marked with errors
+    /// always get a -p pass.
     #[arg(long)]
     fsck: bool,
     /// Run the server under a holder process that keeps its FUSE
@@ -328,19 +329,20 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         None => folded.resolve_commits(None),
     };
     let st_error = fs.superblock().state & fuse4fs::ext4::superblock::STATE_ERROR != 0;
-    let want_fsck = args.fsck || opts.fsck || !fs.journaled() || st_error;
-    let fs = if want_fsck && !opts.ro {
+    let asked = args.fsck || opts.fsck;
+    let fs = if (asked || !fs.journaled() || st_error) && !opts.ro {
         // The checker works on the image alone: the filesystem is closed
         // while it runs and opened again after (the journal is empty now).
         let held = recovery::opens_by_inode(&fs, &folded.opens);
         drop(fs);
-        recovery::repair::repair(&image, &held, args.fsck || opts.fsck);
+        recovery::repair::repair(&image, &held, asked);
         open_fs(&image, &opts, &|_| Ok(()))?
     } else {
         fs
     };
     let t_fsck = t0.elapsed();
-    // Orphans the kernel holds open stay; the others go.
+    // Orphans the kernel holds open stay; the others go. (Asked again
+    // after a check: the checker may have cleared a damaged inode.)
     fs.restore_opens(recovery::opens_by_inode(&fs, &folded.opens));
     if !opts.ro {
         mount_rw(&fs, &image)?;
