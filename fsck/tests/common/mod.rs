@@ -153,11 +153,10 @@ pub fn debugfs(img: &Path, req: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Runs `cmds` in `debugfs -w`; panics when debugfs reports an error
-/// (its stderr holds more than the version banner).
-pub fn debugfs_w(img: &Path, cmds: &[&str]) {
+/// `debugfs ARGS -f - IMG` with `script` on its stdin: its output.
+fn debugfs_script(img: &Path, args: &[&str], script: &str) -> std::process::Output {
     let mut child = Command::new("debugfs")
-        .arg("-w")
+        .args(args)
         .arg("-f")
         .arg("-")
         .arg(img)
@@ -170,9 +169,15 @@ pub fn debugfs_w(img: &Path, cmds: &[&str]) {
         .stdin
         .take()
         .unwrap()
-        .write_all(cmds.join("\n").as_bytes())
+        .write_all(script.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `cmds` in `debugfs -w`; panics when debugfs reports an error
+/// (its stderr holds more than the version banner).
+pub fn debugfs_w(img: &Path, cmds: &[&str]) {
+    let out = debugfs_script(img, &["-w"], &cmds.join("\n"));
     let err = String::from_utf8_lossy(&out.stderr);
     let complaints: Vec<&str> = err
         .lines()
@@ -351,22 +356,7 @@ pub fn contents(img: &Path, paths: &[String]) -> BTreeMap<String, Option<Vec<u8>
         .enumerate()
         .map(|(i, p)| format!("dump {p} {}", tmp.path().join(i.to_string()).display()))
         .collect();
-    let mut child = Command::new("debugfs")
-        .arg("-f")
-        .arg("-")
-        .arg(img)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(cmds.join("\n").as_bytes())
-        .unwrap();
-    child.wait().unwrap();
+    debugfs_script(img, &[], &cmds.join("\n"));
     paths
         .iter()
         .enumerate()
