@@ -164,6 +164,22 @@ pub struct Fsck {
     pub modified: bool,
 }
 
+/// Refuses a filesystem with features the checker cannot read, and, when
+/// it may write, one with ro_compat features no writer here knows (as
+/// e2fsck refuses features newer than itself): a repair would not keep
+/// their invariants.
+fn check_features(sb: &Superblock, opts: &Options) -> Result<()> {
+    sb.check_features_for_read()
+        .map_err(|e| FsckError::Unsupported(e.to_string()))?;
+    let unknown = sb.unknown_ro_compat();
+    if opts.writable() && unknown != 0 {
+        return Err(FsckError::Unsupported(format!(
+            "repairs with unknown ro_compat feature 0x{unknown:x} (use -n)"
+        )));
+    }
+    Ok(())
+}
+
 impl Fsck {
     /// Reads the superblock and group descriptors of `dev`. Fails (exit
     /// code 8) only when the superblock is unusable or the filesystem uses
@@ -173,8 +189,7 @@ impl Fsck {
         let mut sb_raw = vec![0u8; SUPERBLOCK_SIZE];
         dev.read_at(SUPERBLOCK_OFFSET, &mut sb_raw)?;
         let sb = Superblock::parse(&sb_raw)?;
-        sb.check_features_for_read()
-            .map_err(|e| FsckError::Unsupported(e.to_string()))?;
+        check_features(&sb, &opts)?;
         validate(&sb, &dev)?;
         let bs = sb.block_size() as u64;
         let report = Report::new(&opts, label);
@@ -206,8 +221,7 @@ impl Fsck {
         let mut sb_raw = vec![0u8; SUPERBLOCK_SIZE];
         self.dev.read_at(SUPERBLOCK_OFFSET, &mut sb_raw)?;
         let sb = Superblock::parse(&sb_raw)?;
-        sb.check_features_for_read()
-            .map_err(|e| FsckError::Unsupported(e.to_string()))?;
+        check_features(&sb, &self.opts)?;
         validate(&sb, &self.dev)?;
         self.bs = sb.block_size() as u64;
         self.seed = sb.csum_seed();

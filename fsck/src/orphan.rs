@@ -8,8 +8,8 @@ mod truncate;
 
 use std::collections::BTreeSet;
 
-use fuse4fs_format::ext4::csum::crc32c_raw;
 use fuse4fs_format::ext4::inode::mode;
+use fuse4fs_format::ext4::orphan_file::{BLOCK_MAGIC as ORPHAN_MAGIC, TAIL_SIZE as ORPHAN_TAIL};
 use fuse4fs_format::ext4::superblock::{STATE_ERROR, compat, ro_compat};
 use fuse4fs_format::ext4::types::{le16, le32};
 
@@ -18,12 +18,10 @@ use crate::context::Fsck;
 use crate::error::Result;
 use crate::problem::Kind;
 
-/// Where s_orphan_file_inum lives in the superblock (not modelled by the
-/// format crate's superblock).
+/// Where s_orphan_file_inum lives in the superblock (the tests damage it
+/// there).
+#[cfg(test)]
 const ORPHAN_FILE_INUM: usize = 0x280;
-/// The tail of each orphan file block: magic and checksum.
-const ORPHAN_TAIL: usize = 8;
-const ORPHAN_MAGIC: u32 = 0x0b10_ca04;
 /// Orphan file blocks looked at, at most (mke2fs makes a few hundred).
 const MAX_ORPHAN_FILE_BLOCKS: u64 = 1 << 16;
 
@@ -188,7 +186,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     if !cx.sb.has_compat(compat::ORPHAN_FILE) {
         return Ok(());
     }
-    let ino = le32(&cx.sb_raw, ORPHAN_FILE_INUM);
+    let ino = cx.sb.orphan_file_inum;
     if !cx.inode_in_range(ino) {
         let msg = format!("The orphan file inode {ino} is out of range.");
         if cx.ask(Kind::OrphanListBad, msg) {
@@ -293,15 +291,9 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     Ok(())
 }
 
-/// The checksum of orphan file block `b` (physical) of inode `ino`:
-/// seeded with the fs seed, the inode number and its generation.
+/// The checksum of orphan file block `b` (physical) of inode `ino`.
 fn orphan_block_checksum(cx: &Fsck, ino: u32, generation: u32, b: u64, buf: &[u8]) -> u32 {
-    let slots = (cx.bs as usize - ORPHAN_TAIL) / 4;
-    let seed = crc32c_raw(
-        crc32c_raw(cx.seed, &ino.to_le_bytes()),
-        &generation.to_le_bytes(),
-    );
-    crc32c_raw(crc32c_raw(seed, &b.to_le_bytes()), &buf[..slots * 4])
+    fuse4fs_format::ext4::orphan_file::block_checksum(cx.seed, ino, generation, b, buf)
 }
 
 #[cfg(test)]
@@ -432,7 +424,7 @@ mod tests {
         // Inode 12 is the orphan file: /b is 14.
         debugfs(&img, "unlink /b\nsif <14> links_count 0");
         let cx = open(&img);
-        let ino = le32(&cx.sb_raw, ORPHAN_FILE_INUM);
+        let ino = cx.sb.orphan_file_inum;
         let inode = cx.read_inode(ino).unwrap().unwrap();
         let mut first = None;
         walk(&cx, &inode, &mut |item| {

@@ -70,3 +70,31 @@ fn a_fresh_image_is_clean() {
     let (_, text) = fsck(&["-fn", img]);
     assert!(!text.contains("directories"), "{text}");
 }
+
+#[test]
+fn unknown_ro_compat_is_checked_but_not_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("img");
+    let ok = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-O", "^metadata_csum"])
+        .arg(&img)
+        .arg("8M")
+        .status()
+        .expect("mkfs.ext4 (e2fsprogs) must be installed: scripts/install-deps")
+        .success();
+    assert!(ok);
+    // ro_compat bit 20, unknown to every tool here (no metadata_csum: no
+    // superblock checksum to reseal).
+    let mut raw = std::fs::read(&img).unwrap();
+    let at = 1024 + 0x64;
+    let v = u32::from_le_bytes(raw[at..at + 4].try_into().unwrap()) | 1 << 20;
+    raw[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    std::fs::write(&img, &raw).unwrap();
+    let p = img.to_str().unwrap();
+    let (rc, text) = fsck(&["-fn", p]);
+    assert_eq!(rc, 0, "{text}");
+    let (rc, text) = fsck(&["-fy", p]);
+    assert_eq!(rc, 8, "{text}");
+    assert!(text.contains("0x100000"), "{text}");
+    assert_eq!(std::fs::read(&img).unwrap(), raw, "-y wrote to the image");
+}

@@ -40,6 +40,7 @@ mod extent_path;
 mod extent_shift;
 mod htree;
 mod replay;
+mod special;
 pub use replay::ReplayHook;
 
 use std::fs::File;
@@ -370,13 +371,19 @@ impl Fs {
                 source: FormatError::corrupt("groups", other.to_string()),
             },
         })?;
-        fs.check_root().map_err(|e| OpenError::Format {
-            path: p.to_string(),
-            source: match e {
-                FsError::Format(f) => f,
-                other => FormatError::corrupt("root inode", other.to_string()),
-            },
-        })?;
+        let stage = if replaying {
+            special::Stage::BeforeReplay
+        } else {
+            special::Stage::Mount
+        };
+        fs.check_special_inodes(stage)
+            .map_err(|e| OpenError::Format {
+                path: p.to_string(),
+                source: match e {
+                    FsError::Format(f) => f,
+                    other => FormatError::corrupt("reserved inode", other.to_string()),
+                },
+            })?;
         fs.overhead = fs.compute_overhead();
         // As the kernel at mount: the free counts come from the group
         // descriptors (the superblock's are a summary written lazily).
@@ -395,21 +402,6 @@ impl Fs {
                 );
         }
         Ok(fs)
-    }
-
-    /// As the kernel at mount: the root must be a directory with blocks
-    /// (or inline data) and a size.
-    fn check_root(&self) -> Result<()> {
-        let root = self.inode(crate::ext4::InodeNo::ROOT)?;
-        let has_data =
-            root.blocks_512 != 0 || root.has_flag(crate::ext4::inode::flags::INLINE_DATA);
-        if !root.is_dir() || !has_data || root.size == 0 {
-            return Err(error::corrupt(
-                "root inode",
-                "not a directory with contents",
-            ));
-        }
-        Ok(())
     }
 
     fn load_groups(&mut self) -> Result<()> {

@@ -103,6 +103,18 @@ const RO_COMPAT_REFUSED: &[(u32, &str)] = &[
     (ro_compat::SHARED_BLOCKS, "shared_blocks"),
 ];
 
+/// ro_compat features a writer knows how to keep (the kernel's
+/// EXT4_FEATURE_RO_COMPAT_SUPP less what `check_features_for_write`
+/// refuses by name). Any other bit is a feature from a newer writer whose
+/// invariants nobody here keeps: as the kernel does, read-only only.
+const RO_COMPAT_WRITABLE: u32 = ro_compat::SPARSE_SUPER
+    | ro_compat::LARGE_FILE
+    | ro_compat::HUGE_FILE
+    | ro_compat::GDT_CSUM
+    | ro_compat::DIR_NLINK
+    | ro_compat::EXTRA_ISIZE
+    | ro_compat::METADATA_CSUM;
+
 /// s_flags bits.
 pub const FLAG_SIGNED_HASH: u32 = 0x1;
 pub const FLAG_UNSIGNED_HASH: u32 = 0x2;
@@ -228,6 +240,8 @@ pub struct Superblock {
     pub reserved_gdt_blocks: u16,
     pub journal_inum: u32,
     pub last_orphan: u32,
+    /// s_orphan_file_inum: the orphan file (compat orphan_file).
+    pub orphan_file_inum: u32,
     pub hash_seed: [u32; 4],
     pub def_hash_version: u8,
     pub desc_size: u16,
@@ -297,6 +311,7 @@ impl Superblock {
             reserved_gdt_blocks: le16(b, 0xCE),
             journal_inum: le32(b, 0xE0),
             last_orphan: le32(b, 0xE8),
+            orphan_file_inum: le32(b, 0x280),
             hash_seed: [le32(b, 0xEC), le32(b, 0xF0), le32(b, 0xF4), le32(b, 0xF8)],
             def_hash_version: b[0xFC],
             desc_size: if bit64 { le16(b, 0xFE) } else { 32 },
@@ -480,7 +495,8 @@ impl Superblock {
     /// Refuses, naming them, features whose invariants a writer would have
     /// to keep and this implementation does not (quotas, multi-mount
     /// protection, large-xattr inodes, encryption, casefolding, an orphan
-    /// file with entries, the read-only flag).
+    /// file with entries, the read-only flag, and every ro_compat bit it
+    /// does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
         let refused: &[(bool, &str)] = &[
             (self.feature_ro_compat & ro_compat::QUOTA != 0, "quota"),
@@ -498,11 +514,18 @@ impl Superblock {
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
             (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
         ];
-        let names: Vec<&str> = refused
+        let mut names: Vec<String> = refused
             .iter()
             .filter(|(on, _)| *on)
-            .map(|(_, n)| *n)
+            .map(|(_, n)| n.to_string())
             .collect();
+        let unknown = self.unknown_ro_compat();
+        names.extend(
+            (0..32)
+                .map(|bit| 1u32 << bit)
+                .filter(|f| unknown & f != 0)
+                .map(|f| format!("unknown ro_compat 0x{f:x}")),
+        );
         if names.is_empty() {
             Ok(())
         } else {
@@ -511,6 +534,16 @@ impl Superblock {
                 names.join(", ")
             )))
         }
+    }
+
+    /// The ro_compat bits no writer here knows (neither kept while writing
+    /// nor refused by name): a newer tool's features, whose invariants a
+    /// write would break.
+    pub fn unknown_ro_compat(&self) -> u32 {
+        let named =
+            ro_compat::QUOTA | ro_compat::PROJECT | ro_compat::READONLY | ro_compat::ORPHAN_PRESENT;
+        let refused_for_read = RO_COMPAT_REFUSED.iter().fold(0, |a, (f, _)| a | f);
+        self.feature_ro_compat & !(RO_COMPAT_WRITABLE | named | refused_for_read)
     }
 
     pub fn has_compat(&self, f: u32) -> bool {
@@ -763,6 +796,28 @@ mod tests {
         let sb = Superblock::parse(&b).unwrap();
         let e = sb.check_features_for_read().unwrap_err().to_string();
         assert!(e.contains("encrypt") && e.contains("casefold"), "{e}");
+    }
+
+    #[test]
+    fn unknown_ro_compat_refuses_writing_only() {
+        let mut b = minimal();
+        let bits = ro_compat::SPARSE_SUPER | 1 << 20 | 1 << 31;
+        b[0x64..0x68].copy_from_slice(&bits.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        sb.check_features_for_read().unwrap();
+        let e = sb.check_features_for_write().unwrap_err().to_string();
+        assert!(
+            e.contains("unknown ro_compat 0x100000") && e.contains("unknown ro_compat 0x80000000"),
+            "{e}"
+        );
+        assert!(!e.contains("0x1,") && !e.ends_with("0x1"), "{e}");
+        // Every ro_compat bit a writer keeps is accepted.
+        b[0x64..0x68].copy_from_slice(&RO_COMPAT_WRITABLE.to_le_bytes());
+        set_superblock_checksum(&mut b);
+        Superblock::parse(&b)
+            .unwrap()
+            .check_features_for_write()
+            .unwrap();
     }
 
     #[test]
