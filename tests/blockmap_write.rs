@@ -150,7 +150,7 @@ impl Img {
         let ours = fs.read(&inode, 0, inode.size as usize).unwrap();
         assert!(ours == want, "our reader disagrees with the model");
         if !is_root() {
-            return eprintln!("kernel read-back skipped: not root");
+            return fuse4fs_testkit::skip!("kernel read-back: not root");
         }
         let mnt = self.dir.path().join("mnt");
         std::fs::create_dir_all(&mnt).unwrap();
@@ -228,7 +228,7 @@ fn i_block(fs: &Fs, ino: InodeNo, slot: usize) -> u32 {
 #[test]
 fn ext2_writes_reach_double_and_triple_indirect() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
@@ -262,7 +262,7 @@ fn ext2_writes_reach_double_and_triple_indirect() {
 #[test]
 fn ext3_truncate_to_middle_then_zero_restores_free_blocks() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let mut t = Img::new(&["-t", "ext3", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
@@ -306,7 +306,7 @@ fn ext3_truncate_to_middle_then_zero_restores_free_blocks() {
 #[test]
 fn punch_frees_data_and_emptied_indirect_blocks() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
@@ -358,7 +358,7 @@ fn punch_frees_data_and_emptied_indirect_blocks() {
 #[test]
 fn ext4_without_extents_4k_blocks() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     // flex_bg and metadata_csum on, extents (and so 64bit) off.
     let mut t = Img::new(&["-O", "^extent,^64bit", "-b", "4096"], "64M");
@@ -377,7 +377,7 @@ fn ext4_without_extents_4k_blocks() {
 #[test]
 fn transaction_sees_its_own_indirect_blocks() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
@@ -408,7 +408,7 @@ fn transaction_sees_its_own_indirect_blocks() {
 #[test]
 fn largest_block_and_past_it() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
@@ -464,7 +464,7 @@ fn inode_table_block(img: &Path, ino: InodeNo) -> u32 {
 #[test]
 fn hostile_maps_are_refused() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
@@ -554,7 +554,7 @@ fn hostile_maps_are_refused() {
 #[test]
 fn size_limit_follows_i_blocks_without_huge_file() {
     if !tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     // 4 KiB blocks: without huge_file, i_blocks (2^32 sectors) stops a
     // dense file before the tree does (ext4_max_bitmap_size); with it, the

@@ -238,7 +238,7 @@ fn htree_levels(img: &Path, dir: &str) -> Option<u32> {
 /// The full cycle on one geometry: `n` names in, most out, new ones in.
 fn cycle(args: &[&str], size: &str, n: usize, batch: usize, want_levels: Option<u32>) {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     let mut s = setup(args, size, 37);
@@ -334,7 +334,7 @@ fn linear_directory_without_dir_index() {
 #[test]
 fn equal_hashes_straddle_a_split() {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     let mut s = setup_with(
@@ -413,7 +413,7 @@ fn equal_hashes_straddle_a_split() {
 #[test]
 fn init_move_replace_and_emptiness() {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     for args in [&["-b", "4096"][..], &["-O", "^metadata_csum", "-b", "1024"]] {
@@ -501,7 +501,7 @@ fn init_move_replace_and_emptiness() {
 #[test]
 fn inline_directory_fills_and_converts() {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     for args in [
@@ -551,7 +551,7 @@ fn inline_directory_fills_and_converts() {
 #[test]
 fn damaged_index_and_leaf_are_errors() {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     let mut s = setup(&["-b", "1024"], "16M", 3);
@@ -660,7 +660,7 @@ fn htree_shape(img: &Path, dir: &str) -> Vec<String> {
 #[test]
 fn same_htree_as_the_kernel() {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     for (args, n) in [
@@ -724,7 +724,7 @@ fn same_htree_as_the_kernel() {
 #[test]
 fn kernel_inline_directory_with_system_data() {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -840,7 +840,7 @@ fn fill_with_long_names(s: &mut Setup, max: usize) -> (Option<FsError>, usize) {
 #[test]
 fn full_two_level_index_is_enospc_unless_large_dir() {
     if !tools() {
-        eprintln!("skipped: needs e2fsprogs and root");
+        fuse4fs_testkit::skip!("needs e2fsprogs and root");
         return;
     }
     let mut s = setup(

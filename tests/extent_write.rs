@@ -291,7 +291,7 @@ fn debugfs_extents(img: &Path) -> Vec<(u64, u64, bool)> {
 #[test]
 fn deep_tree_1k_scattered_writes_splits_punches_truncates() {
     if !tools_ok() {
-        return eprintln!("skipped: needs e2fsprogs, mount and root");
+        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "1024", "-O", "metadata_csum"], "80M");
@@ -343,7 +343,7 @@ fn deep_tree_1k_scattered_writes_splits_punches_truncates() {
 #[test]
 fn random_writes_punches_truncates_4k() {
     if !tools_ok() {
-        return eprintln!("skipped: needs e2fsprogs, mount and root");
+        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
     }
     for seed in [1u64, 2] {
         let dir = tempfile::tempdir().unwrap();
@@ -382,7 +382,7 @@ fn random_writes_punches_truncates_4k() {
 #[test]
 fn unwritten_extents_read_as_zeros_until_written() {
     if !tools_ok() {
-        return eprintln!("skipped: needs e2fsprogs, mount and root");
+        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &[], "64M");
@@ -449,7 +449,7 @@ fn unwritten_extents_read_as_zeros_until_written() {
 #[test]
 fn appends_merge_into_one_extent() {
     if !tools_ok() {
-        return eprintln!("skipped: needs e2fsprogs, mount and root");
+        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
     }
     for bs in ["1024", "4096"] {
         let dir = tempfile::tempdir().unwrap();
@@ -471,7 +471,7 @@ fn appends_merge_into_one_extent() {
 #[test]
 fn root_grows_and_shrinks_back() {
     if !tools_ok() {
-        return eprintln!("skipped: needs e2fsprogs, mount and root");
+        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &[], "32M");
@@ -531,7 +531,7 @@ fn all_refused(img: &Path) {
 #[test]
 fn hostile_trees_are_errors() {
     if !have(&["mkfs.ext4", "debugfs"]) {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     // (byte offset in the leaf, new bytes, checksums on)
     let cases: [(usize, &[u8], bool); 5] = [
@@ -570,7 +570,7 @@ fn hostile_trees_are_errors() {
 #[test]
 fn collapse_and_insert_range_move_the_tail() {
     if !tools_ok() {
-        return eprintln!("skipped: needs e2fsprogs, mount and root");
+        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "1024"], "32M");

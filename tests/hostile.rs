@@ -516,7 +516,7 @@ fn seed_of(f: usize, i: u64) -> u64 {
 fn fixtures(dir: &Path) -> Option<Vec<Fixture>> {
     for (cmd, arg) in [("mkfs.ext4", "-V"), ("e2fsck", "-V"), ("debugfs", "-V")] {
         if !have(cmd, arg) {
-            println!("skipped: {cmd} not found");
+            fuse4fs_testkit::skip!("{cmd} not found");
             return None;
         }
     }
@@ -609,7 +609,7 @@ fn seeded_corruption_never_panics_or_hangs() {
 fn huge_hole_in_block_mapped_file_is_quick() {
     let tmp = tempfile::tempdir().unwrap();
     if !have("mkfs.ext4", "-V") || !have("debugfs", "-V") {
-        println!("skipped: mkfs.ext4 or debugfs not found");
+        fuse4fs_testkit::skip!("mkfs.ext4 or debugfs not found");
         return;
     }
     let src = tmp.path().join("src");

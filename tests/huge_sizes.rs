@@ -48,7 +48,7 @@ fn image(dir: &Path, kind: &[&str]) -> std::path::PathBuf {
 
 fn check(kind: &[&str]) {
     if !have("mkfs.ext4") || !have("debugfs") {
-        eprintln!("skipped: e2fsprogs missing");
+        fuse4fs_testkit::skip!("e2fsprogs missing");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

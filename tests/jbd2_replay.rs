@@ -179,7 +179,7 @@ fn mount_rw_or_skip(img: &Path, mnt: &Path) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("loop mount failed; skipped");
+        fuse4fs_testkit::skip!("loop mount failed");
     }
     ok
 }
@@ -338,7 +338,7 @@ fn debugfs_image(
 
 fn debugfs_case(mkfs_args: &[&str], jo: &str, expect_features: &[&str], revokes: bool) {
     if !have(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]) {
-        eprintln!("e2fsprogs missing; skipped");
+        fuse4fs_testkit::skip!("e2fsprogs missing");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -538,7 +538,7 @@ fn kernel_view_rw(img: &Path) -> String {
 #[test]
 fn kernel_journal_copied_while_mounted() {
     if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) || !Path::new("/dev/loop-control").exists() {
-        eprintln!("tools or loop devices missing; skipped");
+        fuse4fs_testkit::skip!("tools or loop devices missing");
         return;
     }
     for args in [&["-b", "4096"][..], &["-b", "1024", "-O", "^64bit"][..]] {
@@ -641,7 +641,7 @@ fn log_wraps(img: &Path) -> bool {
 #[test]
 fn kernel_journal_wrapping_round_the_ring() {
     if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) || !Path::new("/dev/loop-control").exists() {
-        eprintln!("tools or loop devices missing; skipped");
+        fuse4fs_testkit::skip!("tools or loop devices missing");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

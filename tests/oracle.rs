@@ -435,7 +435,7 @@ fn mkfs(img: &Path, src: &Path, extra: &[&str]) {
 #[test]
 fn ext4_view_agrees() {
     if !have_mkfs() {
-        println!("skipped: mkfs.ext4 not found");
+        fuse4fs_testkit::skip!("mkfs.ext4 not found");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

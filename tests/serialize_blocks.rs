@@ -571,7 +571,7 @@ fn edit_and_verify(work: &Path, base: &Path) {
 #[test]
 fn serialized_blocks_match_mkfs_e2fsck_and_kernel() {
     if let Some(why) = tools_missing() {
-        eprintln!("skipping serialize_blocks: {why}");
+        fuse4fs_testkit::skip!("{why}");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -356,7 +356,7 @@ fn mutate(path: &Path) {
 #[test]
 fn superblock_fields_match_debugfs() {
     if !have("mkfs.ext4") || !have("debugfs") {
-        eprintln!("skipped: e2fsprogs missing");
+        fuse4fs_testkit::skip!("e2fsprogs missing");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -410,7 +410,7 @@ fn superblock_fields_match_debugfs() {
 
 fn check(name: &str, opts: &[&str]) {
     if !have("mkfs.ext4") || !have("debugfs") || !have("e2fsck") {
-        eprintln!("skipped: e2fsprogs missing");
+        fuse4fs_testkit::skip!("e2fsprogs missing");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

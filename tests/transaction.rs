@@ -37,7 +37,7 @@ fn ino_of(fs: &Fs, name: &str) -> InodeNo {
 #[test]
 fn inode_changes_commit_and_e2fsck_agrees() {
     if !have_tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
@@ -78,7 +78,7 @@ fn inode_changes_commit_and_e2fsck_agrees() {
 #[test]
 fn dropped_and_failed_transactions_write_nothing() {
     if !have_tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
@@ -110,7 +110,7 @@ fn dropped_and_failed_transactions_write_nothing() {
 #[test]
 fn group_counters_and_superblock_stay_consistent() {
     if !have_tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
@@ -151,7 +151,7 @@ fn group_counters_and_superblock_stay_consistent() {
 #[test]
 fn concurrent_commits_to_one_table_block_lose_nothing() {
     if !have_tools() {
-        return eprintln!("skipped: e2fsprogs missing");
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());

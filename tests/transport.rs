@@ -317,7 +317,7 @@ fn fuse_available() -> bool {
     {
         Ok(_) => true,
         Err(e) => {
-            eprintln!("skipping: /dev/fuse unavailable ({e})");
+            fuse4fs_testkit::skip!("/dev/fuse unavailable ({e})");
             false
         }
     }
@@ -519,7 +519,7 @@ fn check_notifications(session_notifier: &Notifier, mp: &Path) {
 /// dropped by the kernel (ENOENT), which the transport must shrug off.
 fn check_resend(fs: &MemFs, gate: &SlowGate, notifier: &Notifier, mp: &Path, n: &Negotiated) {
     if !n.kernel_has_resend() {
-        eprintln!("kernel lacks FUSE_HAS_RESEND; skipping resend check");
+        fuse4fs_testkit::skip!("kernel lacks FUSE_HAS_RESEND: resend not checked");
         return;
     }
     let path = mp.join("slow");
@@ -552,7 +552,7 @@ fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: b
     let fd = match mount::mount(&mp, &opts) {
         Ok(fd) => fd,
         Err(e @ mount::MountError::FusermountNotFound) => {
-            eprintln!("skipping: {e}");
+            fuse4fs_testkit::skip!("{e}");
             return;
         }
         Err(e) => panic!("mount failed: {e}"),

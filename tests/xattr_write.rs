@@ -28,7 +28,7 @@ fn can_run(test: &str) -> bool {
             .all(|t| Command::new(t).arg("--version").output().is_ok());
     let root = unsafe { libc::geteuid() } == 0;
     if !(tools && root) {
-        eprintln!("skipping {test}: needs root, e2fsprogs and attr/acl");
+        fuse4fs_testkit::skip!("{test}: needs root, e2fsprogs and attr/acl");
     }
     tools && root
 }

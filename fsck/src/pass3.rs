@@ -436,7 +436,7 @@ mod catalog {
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/images"));
         let Ok(list) = std::fs::read_dir(&dir) else {
-            eprintln!("skipped: no image catalog in {}", dir.display());
+            fuse4fs_testkit::skip!("no image catalog in {}", dir.display());
             return;
         };
         let mut seen = 0;

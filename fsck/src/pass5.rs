@@ -851,7 +851,7 @@ mod image_tests {
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/images")
             });
         let Ok(entries) = std::fs::read_dir(&dir) else {
-            eprintln!("skipped: no catalog images in {}", dir.display());
+            fuse4fs_testkit::skip!("no catalog images in {}", dir.display());
             return;
         };
         for e in entries {
@@ -873,7 +873,7 @@ mod image_tests {
     #[test]
     fn crash_images_are_repaired() {
         let Some(dir) = std::env::var_os("FUSE4FS_CRASH_IMAGES") else {
-            eprintln!("skipped: FUSE4FS_CRASH_IMAGES not set");
+            fuse4fs_testkit::skip!("FUSE4FS_CRASH_IMAGES not set");
             return;
         };
         let tmp = tempfile::tempdir().unwrap();

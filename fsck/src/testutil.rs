@@ -17,14 +17,14 @@ use crate::dirops;
 use crate::options::{Mode, Options};
 use crate::problem::{Kind, Pass, Problem};
 
-/// Whether every named e2fsprogs tool is installed (else the test says
-/// so and passes without checking).
+/// Whether every named e2fsprogs tool is installed (else the test's skip
+/// is recorded and it returns without checking).
 pub fn have(tools: &[&str]) -> bool {
     let ok = tools
         .iter()
         .all(|t| Command::new(t).arg("-V").output().is_ok());
     if !ok {
-        eprintln!("skipped: needs {tools:?}");
+        fuse4fs_testkit::skip!("needs {tools:?}");
     }
     ok
 }

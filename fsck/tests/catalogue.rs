@@ -729,7 +729,7 @@ fn run_case(c: &Case, src: &Source, oracle_only: bool) -> Verdict {
 #[test]
 fn catalogue() {
     if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        eprintln!("catalogue: skipped (e2fsprogs not installed)");
+        fuse4fs_testkit::skip!("e2fsprogs not installed");
         return;
     }
     let only: Option<Vec<String>> = std::env::var("FSCK_CATALOGUE")

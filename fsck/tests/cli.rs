@@ -41,7 +41,7 @@ fn what_cannot_be_checked_exits_8_in_one_line() {
 #[test]
 fn a_fresh_image_is_clean() {
     if Command::new("mkfs.ext4").arg("-V").output().is_err() {
-        eprintln!("skipped: mkfs.ext4 not installed");
+        fuse4fs_testkit::skip!("mkfs.ext4 not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -135,7 +135,7 @@ fn run_cases_with(
     superblock: bool,
 ) {
     if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        eprintln!("skipped: e2fsprogs not installed");
+        fuse4fs_testkit::skip!("e2fsprogs not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

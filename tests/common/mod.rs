@@ -8,11 +8,16 @@ use std::process::Command;
 
 use fuse4fs::fs::{Fs, FsOptions};
 
-/// Whether every named e2fsprogs tool is installed.
+/// Whether every named e2fsprogs tool is installed; when one is not, the
+/// running test's skip is recorded (it returns without checking).
 pub fn have(tools: &[&str]) -> bool {
-    tools
+    let ok = tools
         .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok())
+        .all(|t| Command::new(t).arg("-V").output().is_ok());
+    if !ok {
+        fuse4fs_testkit::skip!("needs {tools:?}");
+    }
+    ok
 }
 
 /// `mkfs.ext4 -q -F ARGS DIR/img SIZE`; the image's path.

@@ -1183,7 +1183,7 @@ mod real_image {
     #[test]
     fn kernel_written_xattrs() {
         if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping kernel_written_xattrs: not root");
+            fuse4fs_testkit::skip!("not root");
             return;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -1207,11 +1207,11 @@ mod real_image {
                 "8M",
             ],
         ) {
-            eprintln!("skipping kernel_written_xattrs: {e}");
+            fuse4fs_testkit::skip!("{e}");
             return;
         }
         if let Err(e) = run("mount", &["-o", "loop", img, mnt_s]) {
-            eprintln!("skipping kernel_written_xattrs: {e}");
+            fuse4fs_testkit::skip!("{e}");
             return;
         }
         let mounted = Mounted(mnt.clone());
@@ -1238,7 +1238,7 @@ mod real_image {
         ];
         for (cmd, args) in setters {
             if let Err(e) = run(cmd, args) {
-                eprintln!("skipping kernel_written_xattrs: {e}");
+                fuse4fs_testkit::skip!("{e}");
                 return;
             }
         }
