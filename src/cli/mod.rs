@@ -348,8 +348,10 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         mount_rw(&fs, &image)?;
     }
     if !fs.journaled() && !opts.ro {
+        // The checker's preen pass above has run and logged what it
+        // repaired and what it could not; what no check can tell is data.
         tracing::warn!(
-            "{}: no journal: an update the crash cut short is not repaired",
+            "{}: no journal: file data a write was storing when the server died may be partly old",
             image.display()
         );
     }
