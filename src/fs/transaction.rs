@@ -148,8 +148,8 @@ impl<'a> Transaction<'a> {
     }
 
     /// Overwrites `bytes` at offset `within` of data block `b` as part of
-    /// this transaction: written at commit, once nothing but I/O can fail
-    /// any more, and before the commit record (data=ordered). So a failed
+    /// this transaction: written at commit, after every check that can
+    /// refuse it and before the commit record (data=ordered). So a refused
     /// call leaves the data as it was, and a committed one has it (a
     /// recovering server treats a committed request as done and runs
     /// nothing of it again). For zeroing that only makes sense with the
