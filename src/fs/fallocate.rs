@@ -45,13 +45,12 @@ impl Fs {
             return Err(FsError::Unsupported);
         }
         let bs = self.block_size() as u64;
-        let mut zero_after = Vec::new();
         if punch || zero {
             // Whole blocks inside the range go (punch) or become unwritten
             // (zero); the partial blocks at its edges are zeroed in place.
             let (first_full, end_full) = (offset.div_ceil(bs), end / bs);
             for (s, e) in edge_pieces(offset, end, bs) {
-                self.zero_bytes(&mut tx, &mut inode, s, e, !punch, &mut zero_after)?;
+                self.zero_bytes(&mut tx, &mut inode, s, e, !punch)?;
             }
             if first_full < end_full {
                 if zero {
@@ -74,11 +73,7 @@ impl Fs {
         }
         inode.ctime = t;
         tx.put_inode(inode);
-        tx.commit()?;
-        for (b, within, n) in zero_after {
-            self.write_data(b, within, &vec![0u8; n])?;
-        }
-        Ok(())
+        tx.commit()
     }
 
     /// COLLAPSE_RANGE (the range goes, the rest moves down) and
@@ -127,8 +122,8 @@ impl Fs {
 
     /// Zeroes bytes `[s, e)` (within one block) if they are backed by
     /// written data; with `allocate`, a hole there gets a zeroed block.
-    /// Overwrites of existing data are deferred to after the commit (in
-    /// `later`), so a failed call changes nothing.
+    /// Overwrites of existing data are written by the commit, so a failed
+    /// call changes nothing and a committed one is complete.
     fn zero_bytes(
         &self,
         tx: &mut Transaction<'_>,
@@ -136,11 +131,12 @@ impl Fs {
         s: u64,
         e: u64,
         allocate: bool,
-        later: &mut Vec<(crate::ext4::BlockNo, usize, usize)>,
     ) -> Result<()> {
         let bs = self.block_size() as u64;
         match tx.map(inode, s / bs)?.backing {
-            Backing::Data(b) => later.push((b, (s % bs) as usize, (e - s) as usize)),
+            Backing::Data(b) => {
+                tx.write_data_at_commit(b, (s % bs) as usize, vec![0; (e - s) as usize])
+            }
             Backing::Hole if allocate => {
                 self.write_blocks(tx, inode, s, &vec![0u8; (e - s) as usize])?;
             }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::transaction::Transaction;
 use super::{Fs, Result, error};
 use crate::ext4::InodeNo;
-use crate::ext4::inode::Inode;
+use crate::ext4::inode::{Inode, flags};
 
 /// Open counts by inode number.
 #[derive(Default)]
@@ -179,10 +179,14 @@ impl Fs {
                 self.free_inode_and_blocks(&mut tx, &mut inode)?;
                 freed += 1;
             } else {
-                // A truncate cut short: the blocks past i_size go.
+                // A truncate cut short: the blocks past i_size go, and
+                // the tail of the last one is zeroed (ext4_truncate).
                 let bs = self.block_size() as u64;
                 let keep = inode.size.div_ceil(bs);
                 tx.unmap_from(&mut inode, keep)?;
+                if inode.is_reg() && !inode.has_flag(flags::INLINE_DATA) {
+                    super::setattr::zero_tail(&mut tx, &inode, inode.size)?;
+                }
             }
             tx.put_inode(inode);
             tx.commit()?;
@@ -211,7 +215,7 @@ impl Fs {
         tx: &mut Transaction<'_>,
         inode: &mut Inode,
     ) -> Result<()> {
-        use crate::ext4::inode::{flags, mode};
+        use crate::ext4::inode::mode;
         let kind = inode.file_type();
         let has_blocks = match kind {
             mode::S_IFREG | mode::S_IFDIR => true,

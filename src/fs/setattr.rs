@@ -2,6 +2,7 @@
 
 use super::create::now;
 use super::extents::Backing;
+use super::transaction::Transaction;
 use super::{Fs, FsError, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
@@ -47,6 +48,20 @@ pub(crate) fn kill_suidgid(inode: &mut Inode) {
     }
 }
 
+/// The bytes past `size` in the block holding it must read as zeros if
+/// the file grows again: zeroed with the transaction that makes `size` the
+/// file's size (a crash after its commit must not leave them to do).
+pub(crate) fn zero_tail(tx: &mut Transaction<'_>, inode: &Inode, size: u64) -> Result<()> {
+    let bs = tx.fs().block_size() as u64;
+    let within = (size % bs) as usize;
+    if within != 0
+        && let Backing::Data(b) = tx.map(inode, size / bs)?.backing
+    {
+        tx.write_data_at_commit(b, within, vec![0u8; bs as usize - within]);
+    }
+    Ok(())
+}
+
 impl Fs {
     /// Applies `c` to inode `ino`; returns the inode after the change.
     /// ctime becomes now on any change (or the given ctime); a size change
@@ -60,7 +75,6 @@ impl Fs {
             SetTime::Now => t,
             SetTime::At(x) => x,
         };
-        let mut tail_zero = None;
         if let Some(size) = c.size {
             if inode.is_dir() {
                 return Err(FsError::IsDir);
@@ -79,13 +93,7 @@ impl Fs {
                 if size < inode.size {
                     let keep = size.div_ceil(bs);
                     tx.unmap_from(&mut inode, keep)?;
-                    // The bytes past the new end of its last block must
-                    // read as zeros if the file grows again.
-                    if size % bs != 0
-                        && let Backing::Data(b) = tx.map(&inode, size / bs)?.backing
-                    {
-                        tail_zero = Some((b, (size % bs) as usize));
-                    }
+                    zero_tail(&mut tx, &inode, size)?;
                 } else {
                     self.note_large_file(&mut tx, size);
                 }
@@ -119,10 +127,6 @@ impl Fs {
         inode.ctime = c.ctime.unwrap_or(t);
         tx.put_inode(inode.clone());
         tx.commit()?;
-        if let Some((b, within)) = tail_zero {
-            let bs = self.block_size() as usize;
-            self.write_data(b, within, &vec![0u8; bs - within])?;
-        }
         Ok(inode)
     }
 }

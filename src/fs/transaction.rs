@@ -58,6 +58,10 @@ pub struct Transaction<'a> {
     reserved: Vec<(u32, u32)>,
     /// Inode reservations likewise.
     reserved_inodes: Vec<(u32, u32)>,
+    /// Overwrites of file data in blocks the file keeps (block, offset in
+    /// it, bytes), written at commit just before the log: see
+    /// [`Transaction::write_data_at_commit`].
+    data_at_commit: Vec<(u64, usize, Vec<u8>)>,
 }
 
 impl Fs {
@@ -83,6 +87,7 @@ impl Fs {
             inode_bits: BTreeMap::new(),
             reserved: Vec::new(),
             reserved_inodes: Vec::new(),
+            data_at_commit: Vec::new(),
         }
     }
 }
@@ -140,6 +145,18 @@ impl<'a> Transaction<'a> {
     /// commit; later calls for the same inode replace earlier ones).
     pub fn put_inode(&mut self, inode: Inode) {
         self.inodes.insert(inode.ino.0, inode);
+    }
+
+    /// Overwrites `bytes` at offset `within` of data block `b` as part of
+    /// this transaction: written at commit, after every check that can
+    /// refuse it and before the commit record (data=ordered). So a refused
+    /// call leaves the data as it was, and a committed one has it (a
+    /// recovering server treats a committed request as done and runs
+    /// nothing of it again). For zeroing that only makes sense with the
+    /// metadata change: the tail of a truncated file's last block, the
+    /// partial blocks at the edges of a punched or zeroed range.
+    pub fn write_data_at_commit(&mut self, b: BlockNo, within: usize, bytes: Vec<u8>) {
+        self.data_at_commit.push((b.0, within, bytes));
     }
 
     pub(crate) fn fs(&self) -> &'a Fs {
@@ -201,10 +218,11 @@ impl<'a> Transaction<'a> {
         // A freed block's new image (if any) must not be written.
         let first = self.fs.superblock().group_first_block(g).0;
         let range = first + start as u64..first + (start + len) as u64;
-        let gone: Vec<u64> = self.owned.range(range).map(|(b, _)| *b).collect();
+        let gone: Vec<u64> = self.owned.range(range.clone()).map(|(b, _)| *b).collect();
         for b in gone {
             self.owned.remove(&b);
         }
+        self.data_at_commit.retain(|(b, _, _)| !range.contains(b));
         self.block_bits
             .entry(g)
             .or_default()
@@ -364,6 +382,11 @@ impl<'a> Transaction<'a> {
             .collect();
         let bs = sb.block_size() as u64;
         let _publish = fs.publish.write();
+        // Data first (data=ordered): once the commit record is on disk the
+        // operation counts as done, by a replay and by a recovering server.
+        for (b, within, bytes) in std::mem::take(&mut self.data_at_commit) {
+            fs.write_data(BlockNo(b), within, &bytes)?;
+        }
         if fs.journal_log(&all, &freed_blocks)? {
             // In place only after a durable commit (the checkpoint).
             for (b, bytes) in all {
