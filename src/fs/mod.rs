@@ -25,6 +25,7 @@ pub mod locks;
 pub mod mount_state;
 pub mod namei;
 pub mod orphan;
+pub mod permission;
 pub mod remove;
 pub mod rename;
 pub mod setattr;
