@@ -8,6 +8,7 @@ mod acl;
 pub mod balloc;
 pub mod bmap;
 pub mod cache;
+pub mod copy;
 pub mod create;
 pub mod dir;
 pub mod dir_entry;

@@ -13,6 +13,7 @@ use super::ops::{
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
 use crate::ext4::{Generation, InodeNo};
+use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
 use crate::fs::permission::{Caller, access, open_access};
@@ -71,8 +72,16 @@ struct Checks {
 
 const O_ACCMODE: u32 = 0o3;
 const O_TRUNC: u32 = 0o1000;
-/// Longest chunk copy_file_range moves per step.
-const COPY_CHUNK: u64 = 1 << 20;
+const O_APPEND: u32 = 0o2000;
+const S_ISUID: u16 = 0o4000;
+const S_ISGID: u16 = 0o2000;
+
+/// The file handle of an open: the open flags that matter later (the
+/// access mode and O_APPEND, which copy_file_range must honour). Kept in
+/// the handle itself, so it means the same to a restarted server.
+fn handle_of(flags: u32) -> u64 {
+    (flags & (O_ACCMODE | O_APPEND)) as u64
+}
 
 impl Ext4Adapter {
     /// `ttl` is how long the kernel may trust what it was told (long for a
@@ -154,7 +163,7 @@ impl Ext4Adapter {
         }
         self.fs.opened(inode.ino);
         Ok(Open {
-            fh: 0,
+            fh: handle_of(flags),
             open_flags: FOPEN_KEEP_CACHE,
         })
     }
@@ -635,7 +644,7 @@ impl FuseOps for Ext4Adapter {
         parent: u64,
         mode: u32,
         umask: u32,
-        _flags: u32,
+        flags: u32,
     ) -> OpResult<(Entry, Open)> {
         let p = self.ino(parent)?;
         self.check_create(ctx, parent)?;
@@ -645,7 +654,7 @@ impl FuseOps for Ext4Adapter {
         Ok((
             self.entry(&inode),
             Open {
-                fh: 0,
+                fh: handle_of(flags),
                 open_flags: FOPEN_KEEP_CACHE,
             },
         ))
@@ -696,40 +705,31 @@ impl FuseOps for Ext4Adapter {
 
     fn copy_file_range(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid_in: u64,
         _fh_in: u64,
         offset_in: u64,
         nodeid_out: u64,
-        _fh_out: u64,
+        fh_out: u64,
         offset_out: u64,
         len: u64,
         _flags: u64,
     ) -> OpResult<u64> {
-        let src = self.node(nodeid_in)?;
-        let dst = self.ino(nodeid_out)?;
-        if !src.is_reg() {
-            return Err(Errno::EINVAL);
-        }
-        // The same file with overlapping ranges is refused (as the VFS).
-        if src.ino == dst
-            && offset_in < offset_out.saturating_add(len)
-            && offset_out < offset_in.saturating_add(len)
-        {
-            return Err(Errno::EINVAL);
-        }
-        let mut done = 0u64;
-        while done < len {
-            let want = (len - done).min(COPY_CHUNK) as usize;
-            let at = offset_in + done;
-            let chunk = self.viewed(|fs| fs.read(&Self::live(fs, nodeid_in)?, at, want))?;
-            if chunk.is_empty() {
-                break;
-            }
-            self.fs_err(self.fs.write(dst, offset_out + done, &chunk, false))?;
-            done += chunk.len() as u64;
-        }
-        Ok(done)
+        let src = self.ino(nodeid_in)?;
+        let dst = self.node(nodeid_out)?;
+        // A write by this caller would clear them: so does its copy. Its
+        // credentials are read only when there is something to clear.
+        let kill = dst.mode & (S_ISUID | S_ISGID) != 0
+            && self
+                .fs
+                .drops_suidgid(&super::credentials::caller(ctx, false), &dst);
+        let to = CopyTo {
+            ino: dst.ino,
+            offset: offset_out,
+            append: fh_out & O_APPEND as u64 != 0,
+            kill_suidgid: kill,
+        };
+        self.fs_err(self.fs.copy_range(src, offset_in, &to, len))
     }
 
     fn setxattr(
