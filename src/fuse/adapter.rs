@@ -152,9 +152,11 @@ impl Ext4Adapter {
     }
 
     /// An open: counted, so an unlinked file lives until its release;
-    /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here.
+    /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here, whatever the access
+    /// mode: Linux truncates on O_RDONLY|O_TRUNC too (the open needed write
+    /// permission), and the kernel sets its cached size to 0 after it.
     fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
-        if flags & O_TRUNC != 0 && flags & O_ACCMODE != 0 && inode.is_reg() && inode.size != 0 {
+        if flags & O_TRUNC != 0 && inode.is_reg() && inode.size != 0 {
             let c = Changes {
                 size: Some(0),
                 ..Default::default()
