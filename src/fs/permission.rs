@@ -345,7 +345,10 @@ pub(crate) fn check_setattr(
         let (old, new) = (f.mode & 0o7777, m & 0o7777);
         let kill_only = new != old && new == old & !(S_ISUID | S_ISGID);
         if !c.owner_or_capable(f) {
-            if !(kill_only && permission(c, f, access::WRITE).is_ok()) {
+            // The clearing comes with a chown (checked above) or after a
+            // write or truncate (which needed write permission).
+            let chown = ch.uid.is_some() || ch.gid.is_some();
+            if !(kill_only && (chown || permission(c, f, access::WRITE).is_ok())) {
                 return Err(FsError::Perm);
             }
         } else if !c.in_group_or_capable(ch.gid.unwrap_or(f.gid)) {
@@ -756,6 +759,18 @@ mod tests {
         check_setattr(&u, &s, &mut c, true).unwrap();
         let mut c = ch(|c| c.mode = Some(0o766));
         assert!(check_setattr(&u, &file(0o4744, 2000, 2000), &mut c, true).is_err());
+        // ... and with a chown by CAP_CHOWN without CAP_FOWNER.
+        let mut c = ch(|c| {
+            c.uid = Some(5);
+            c.mode = Some(0o744)
+        });
+        check_setattr(
+            &root(&[cap::CHOWN]),
+            &file(0o4744, 2000, 2000),
+            &mut c,
+            false,
+        )
+        .unwrap();
         // chown: CAP_CHOWN; chgrp by the owner to one of its groups.
         let mut c = ch(|c| c.uid = Some(2000));
         assert!(check_setattr(&u, &f, &mut c, false).is_err());
