@@ -44,11 +44,18 @@ const S_IXUGO: u16 = 0o0111;
 const S_IRWXG: u16 = 0o0070;
 
 /// The credentials a request is checked with: the filesystem uid and gid,
-/// the supplementary groups and the effective capabilities.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// and, read only when a decision needs them, the supplementary groups
+/// and effective capabilities ([`Extra`]).
 pub struct Caller {
     pub uid: u32,
     pub gid: u32,
+    extra: std::cell::OnceCell<Extra>,
+    load: Option<Box<dyn Fn() -> Extra>>,
+}
+
+/// The part of a caller's credentials the request header lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Extra {
     pub groups: Vec<u32>,
     /// Effective capability set, bit n = capability n.
     pub caps: u64,
@@ -102,17 +109,18 @@ fn parse_status(text: &str) -> Option<Status> {
     })
 }
 
-impl Caller {
-    /// The credentials of a request from `uid`/`gid` (the request header's)
-    /// whose process has this `/proc/<pid>/status`. `None` when the text
-    /// does not parse or belongs to someone else (the process is gone and
-    /// its pid reused, or it changed ids since it asked).
+impl Extra {
+    /// The groups and capabilities of a request from `uid`/`gid` (the
+    /// request header's) whose process has this `/proc/<pid>/status`.
+    /// `None` when the text does not parse or belongs to someone else (the
+    /// process is gone and its pid reused, or it changed ids since it
+    /// asked).
     ///
     /// An access(2) check (`for_access`) runs with the real ids, and the
     /// kernel gives it no capabilities unless the real uid is 0, then the
     /// permitted set (`access_override_creds`); with AT_EACCESS it runs
     /// with the filesystem ids and effective set like any other request.
-    pub fn from_status(text: &str, uid: u32, gid: u32, for_access: bool) -> Option<Caller> {
+    pub fn from_status(text: &str, uid: u32, gid: u32, for_access: bool) -> Option<Extra> {
         let s = parse_status(text)?;
         let caps = if for_access && s.uids[0] == uid && s.gids[0] == gid {
             if uid == 0 { s.cap_prm } else { 0 }
@@ -121,35 +129,72 @@ impl Caller {
         } else {
             return None;
         };
-        Some(Caller {
-            uid,
-            gid,
+        Some(Extra {
             groups: s.groups,
             caps,
         })
     }
 
-    /// Credentials known only from a request header (no process to ask,
+    /// For a caller known only from a request header (no process to ask,
     /// or it is gone): no supplementary groups. A request the kernel makes
     /// itself (pid 0) as root gets every capability; any other unknown
     /// caller none.
-    pub fn from_header(uid: u32, gid: u32, pid: u32) -> Caller {
-        Caller {
-            uid,
-            gid,
+    pub fn from_header(uid: u32, pid: u32) -> Extra {
+        Extra {
             groups: Vec::new(),
             caps: if uid == 0 && pid == 0 { cap::ALL } else { 0 },
         }
     }
+}
+
+impl Caller {
+    /// A caller whose groups and capabilities are known.
+    pub fn new(uid: u32, gid: u32, extra: Extra) -> Caller {
+        let cell = std::cell::OnceCell::new();
+        let _ = cell.set(extra);
+        Caller {
+            uid,
+            gid,
+            extra: cell,
+            load: None,
+        }
+    }
+
+    /// A caller whose groups and capabilities `load` finds, once, when a
+    /// decision first needs them (most need neither: the owner, or mode
+    /// bits that give group and others the same).
+    pub fn lazy(uid: u32, gid: u32, load: impl Fn() -> Extra + 'static) -> Caller {
+        Caller {
+            uid,
+            gid,
+            extra: std::cell::OnceCell::new(),
+            load: Some(Box::new(load)),
+        }
+    }
+
+    fn extra(&self) -> &Extra {
+        self.extra
+            .get_or_init(|| self.load.as_ref().map(|f| f()).unwrap_or_default())
+    }
+
+    /// The supplementary groups.
+    pub fn groups(&self) -> &[u32] {
+        &self.extra().groups
+    }
+
+    /// The effective capabilities, bit n = capability n.
+    pub fn caps(&self) -> u64 {
+        self.extra().caps
+    }
 
     /// Whether `gid` is the caller's group or one of its supplementary ones.
     pub fn in_group(&self, gid: u32) -> bool {
-        self.gid == gid || self.groups.contains(&gid)
+        self.gid == gid || self.groups().contains(&gid)
     }
 
     /// Whether the caller has capability `c` in its effective set.
     pub fn capable(&self, c: u32) -> bool {
-        c < 64 && self.caps & (1 << c) != 0
+        c < 64 && self.caps() & (1 << c) != 0
     }
 
     /// `inode_owner_or_capable`.
@@ -582,20 +627,18 @@ mod tests {
     use crate::ext4::xattr::ACL_UNDEFINED_ID as U;
 
     fn user(uid: u32, gid: u32, groups: &[u32]) -> Caller {
-        Caller {
-            uid,
-            gid,
+        let extra = Extra {
             groups: groups.to_vec(),
             caps: 0,
-        }
+        };
+        Caller::new(uid, gid, extra)
     }
     fn root(caps: &[u32]) -> Caller {
-        Caller {
-            uid: 0,
-            gid: 0,
+        let extra = Extra {
             groups: vec![],
             caps: caps.iter().fold(0, |a, c| a | 1 << c),
-        }
+        };
+        Caller::new(0, 0, extra)
     }
     fn file(m: u16, uid: u32, gid: u32) -> Attrs<'static> {
         Attrs {
@@ -846,36 +889,55 @@ mod tests {
     }
 
     #[test]
+    fn extra_credentials_are_read_only_when_needed() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let reads = Arc::new(AtomicUsize::new(0));
+        let r = reads.clone();
+        let c = Caller::lazy(1000, 1000, move || {
+            r.fetch_add(1, Ordering::SeqCst);
+            Extra {
+                groups: vec![2000],
+                caps: 0,
+            }
+        });
+        // Owner, or group and other alike: no need.
+        permission(&c, &dir(0o755, 0, 0), X).unwrap();
+        permission(&c, &file(0o600, 1000, 5), R).unwrap();
+        assert_eq!(reads.load(Ordering::SeqCst), 0);
+        // Group and other differ: the groups are read, once.
+        permission(&c, &file(0o640, 0, 2000), R).unwrap();
+        assert!(permission(&c, &file(0o604, 0, 2000), R).is_err());
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
     fn status_parsing() {
         let text = "Name:\tcat\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n\
                     Groups:\t100 1001 1002 \nCapPrm:\t0000000000000000\n\
                     CapEff:\t0000000000000000\n";
-        let c = Caller::from_status(text, 1000, 100, false).unwrap();
+        let c = Extra::from_status(text, 1000, 100, false).unwrap();
         assert_eq!(c.groups, vec![100, 1001, 1002]);
         assert_eq!(c.caps, 0);
         // Someone else's (a reused pid).
-        assert!(Caller::from_status(text, 1001, 100, false).is_none());
+        assert!(Extra::from_status(text, 1001, 100, false).is_none());
         let root = "Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n\
                     CapPrm:\t000001ffffffffff\nCapEff:\t0000000000000000\n";
-        let c = Caller::from_status(root, 0, 0, false).unwrap();
-        assert!(!c.capable(cap::DAC_OVERRIDE) && c.groups.is_empty());
+        let c = Extra::from_status(root, 0, 0, false).unwrap();
+        assert!(c.caps & (1 << cap::DAC_OVERRIDE) == 0 && c.groups.is_empty());
         // access(2) as root uses the permitted set.
-        assert!(
-            Caller::from_status(root, 0, 0, true)
-                .unwrap()
-                .capable(cap::DAC_OVERRIDE)
-        );
+        assert!(Extra::from_status(root, 0, 0, true).unwrap().caps & (1 << cap::DAC_OVERRIDE) != 0);
         // access(2) by a setuid-root program run by uid 1000: real ids,
         // no capabilities.
         let suid = "Uid:\t1000\t0\t0\t0\nGid:\t100\t100\t100\t100\nGroups:\t\n\
                     CapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\n";
-        assert_eq!(Caller::from_status(suid, 1000, 100, true).unwrap().caps, 0);
+        assert_eq!(Extra::from_status(suid, 1000, 100, true).unwrap().caps, 0);
         assert_eq!(
-            Caller::from_status(suid, 0, 100, false).unwrap().caps,
+            Extra::from_status(suid, 0, 100, false).unwrap().caps,
             0x1ff_ffff_ffff
         );
-        assert!(Caller::from_status("garbage", 0, 0, false).is_none());
-        assert_eq!(Caller::from_header(0, 0, 0).caps, cap::ALL);
-        assert_eq!(Caller::from_header(0, 0, 77).caps, 0);
+        assert!(Extra::from_status("garbage", 0, 0, false).is_none());
+        assert_eq!(Extra::from_header(0, 0).caps, cap::ALL);
+        assert_eq!(Extra::from_header(0, 77).caps, 0);
     }
 }

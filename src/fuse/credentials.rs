@@ -4,20 +4,26 @@
 //! from `/proc/<pid>/status`, as libfuse's `fuse_getgroups` reads them.
 
 use super::ops::RequestCtx;
-use crate::fs::permission::Caller;
+use crate::fs::permission::{Caller, Extra};
 
-/// The caller of `ctx`. A request the kernel makes itself (pid 0), or
-/// whose process is gone or no longer has the header's ids, is judged by
-/// the header alone (see [`Caller::from_header`]). `for_access`: an
+/// The caller of `ctx`; its groups and capabilities are read when a
+/// decision first needs them. A request the kernel makes itself (pid 0),
+/// or whose process is gone or no longer has the header's ids, is judged
+/// by the header alone (see [`Extra::from_header`]). `for_access`: an
 /// ACCESS request, which the kernel sends with the real ids.
 pub fn caller(ctx: &RequestCtx, for_access: bool) -> Caller {
-    if ctx.pid != 0
-        && let Ok(text) = std::fs::read_to_string(format!("/proc/{}/status", ctx.pid))
-        && let Some(c) = Caller::from_status(&text, ctx.uid, ctx.gid, for_access)
+    let (uid, gid, pid) = (ctx.uid, ctx.gid, ctx.pid);
+    Caller::lazy(uid, gid, move || extra(uid, gid, pid, for_access))
+}
+
+fn extra(uid: u32, gid: u32, pid: u32, for_access: bool) -> Extra {
+    if pid != 0
+        && let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        && let Some(e) = Extra::from_status(&text, uid, gid, for_access)
     {
-        return c;
+        return e;
     }
-    Caller::from_header(ctx.uid, ctx.gid, ctx.pid)
+    Extra::from_header(uid, pid)
 }
 
 /// The host's `fs.protected_hardlinks` (on unless it says 0): the VFS
@@ -53,7 +59,7 @@ mod tests {
             },
             false,
         );
-        assert!(other.groups.is_empty() && other.caps == 0);
+        assert!(other.groups().is_empty() && other.caps() == 0);
         let kernel = caller(
             &RequestCtx {
                 uid: 0,
@@ -63,6 +69,6 @@ mod tests {
             },
             false,
         );
-        assert_eq!(kernel.caps, u64::MAX);
+        assert_eq!(kernel.caps(), u64::MAX);
     }
 }
