@@ -151,7 +151,11 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
         (RW_TTL, InitConfig::read_write())
     };
     init.posix_acl = opts.acl;
-    let adapter = Arc::new(Ext4Adapter::new(fs, ttl).with_acl(opts.acl));
+    let adapter = Arc::new(
+        Ext4Adapter::new(fs, ttl)
+            .with_acl(opts.acl)
+            .with_permission_checks(!opts.default_permissions),
+    );
     let mut session = match Session::new(fd, adapter.clone(), &init) {
         Ok(s) => s,
         Err(e) => {
@@ -356,7 +360,11 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         );
     }
     let ttl = if opts.ro { RO_TTL } else { RW_TTL };
-    let adapter = Arc::new(Ext4Adapter::new(fs, ttl).with_acl(opts.acl));
+    let adapter = Arc::new(
+        Ext4Adapter::new(fs, ttl)
+            .with_acl(opts.acl)
+            .with_permission_checks(!opts.default_permissions),
+    );
     let mut session = Session::resume(stored.fuse, adapter.clone(), negotiated);
     let notifier = session.notifier();
     let stale = recovery::revalidate(adapter.fs(), &folded.lookups, &notifier);

@@ -1,9 +1,10 @@
 //! Making new inodes and names: create, mknod, mkdir, symlink, O_TMPFILE,
 //! and link.
 //!
-//! Permission checks are the kernel's (`-o default_permissions`) or none
-//! (single-user, fakeroot-style use); this layer enforces the filesystem's
-//! own rules: names absent, link limits, setgid directories.
+//! Permission checks are the kernel's (`-o default_permissions`) or the
+//! adapter's through `permission` (`no_default_permissions`); this layer
+//! enforces the filesystem's own rules: names absent, link limits, setgid
+//! directories.
 
 use super::extent_write::init_extent_root;
 use super::transaction::Transaction;

@@ -58,6 +58,13 @@ pub enum FsError {
     /// fallocate on something that is not a regular file.
     #[error("no such device")]
     NoDev,
+    /// The open file does not allow the operation (a copy into a file
+    /// opened with O_APPEND).
+    #[error("bad file descriptor")]
+    BadFile,
+    /// An offset plus a length wraps around.
+    #[error("value too large for defined data type")]
+    Overflow,
 }
 
 impl FsError {
@@ -86,6 +93,8 @@ impl FsError {
             FsError::Range => libc::ERANGE,
             FsError::Busy => libc::EBUSY,
             FsError::NoDev => libc::ENODEV,
+            FsError::BadFile => libc::EBADF,
+            FsError::Overflow => libc::EOVERFLOW,
         }
     }
 

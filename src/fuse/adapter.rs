@@ -13,8 +13,10 @@ use super::ops::{
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
 use crate::ext4::{Generation, InodeNo};
+use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
+use crate::fs::permission::{Caller, access, open_access};
 use crate::fs::setattr::{Changes, SetTime};
 use crate::fs::xattr_write::SetMode;
 use crate::fs::{Fs, FsError};
@@ -54,12 +56,32 @@ pub struct Ext4Adapter {
     ttl: Duration,
     /// POSIX ACLs are served (`-o acl`): system.posix_acl_* may be set.
     acl: bool,
+    /// How long the kernel may cache a name (0 when the server checks
+    /// permissions: every path walk must come here to be checked).
+    entry_ttl: Duration,
+    /// The server checks permissions (`no_default_permissions`).
+    checks: Option<Checks>,
+}
+
+/// How the server checks permissions when the kernel does not.
+#[derive(Debug, Clone, Copy)]
+struct Checks {
+    /// The host's fs.protected_hardlinks.
+    protected_hardlinks: bool,
 }
 
 const O_ACCMODE: u32 = 0o3;
 const O_TRUNC: u32 = 0o1000;
-/// Longest chunk copy_file_range moves per step.
-const COPY_CHUNK: u64 = 1 << 20;
+const O_APPEND: u32 = 0o2000;
+const S_ISUID: u16 = 0o4000;
+const S_ISGID: u16 = 0o2000;
+
+/// The file handle of an open: the open flags that matter later (the
+/// access mode and O_APPEND, which copy_file_range must honour). Kept in
+/// the handle itself, so it means the same to a restarted server.
+fn handle_of(flags: u32) -> u64 {
+    (flags & (O_ACCMODE | O_APPEND)) as u64
+}
 
 impl Ext4Adapter {
     /// `ttl` is how long the kernel may trust what it was told (long for a
@@ -69,7 +91,49 @@ impl Ext4Adapter {
             fs,
             ttl,
             acl: false,
+            entry_ttl: ttl,
+            checks: None,
         }
+    }
+
+    /// The server checks every request's permissions itself: for a mount
+    /// without `default_permissions`, where the kernel leaves them to it.
+    /// Names are then not cached by the kernel (a cached name would skip
+    /// the search permission check of a path walk).
+    pub fn with_permission_checks(mut self, on: bool) -> Self {
+        self.checks = on.then(|| Checks {
+            protected_hardlinks: super::credentials::protected_hardlinks(),
+        });
+        self.entry_ttl = if on { Duration::ZERO } else { self.ttl };
+        self
+    }
+
+    /// The caller to check `ctx` as, when the server checks permissions.
+    fn caller(&self, ctx: &RequestCtx) -> Option<Caller> {
+        self.checks
+            .is_some()
+            .then(|| super::credentials::caller(ctx, false))
+    }
+
+    /// Runs the check `f` under a view for the caller of `ctx`, when the
+    /// server checks permissions; nothing otherwise.
+    fn check(
+        &self,
+        ctx: &RequestCtx,
+        f: impl FnOnce(&Fs, &Caller) -> Result<(), FsError>,
+    ) -> OpResult<()> {
+        match self.caller(ctx) {
+            Some(c) => self.viewed(|fs| f(fs, &c)),
+            None => Ok(()),
+        }
+    }
+
+    /// May the caller of `ctx` make an entry in `parent`?
+    fn check_create(&self, ctx: &RequestCtx, parent: u64) -> OpResult<()> {
+        let acl = self.acl;
+        self.check(ctx, |fs, c| {
+            fs.check_create(c, &Self::live(fs, parent)?, acl)
+        })
     }
 
     /// Serves POSIX ACLs (the kernel enforces them with FUSE_POSIX_ACL).
@@ -88,9 +152,11 @@ impl Ext4Adapter {
     }
 
     /// An open: counted, so an unlinked file lives until its release;
-    /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here.
+    /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here, whatever the access
+    /// mode: Linux truncates on O_RDONLY|O_TRUNC too (the open needed write
+    /// permission), and the kernel sets its cached size to 0 after it.
     fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
-        if flags & O_TRUNC != 0 && flags & O_ACCMODE != 0 && inode.is_reg() && inode.size != 0 {
+        if flags & O_TRUNC != 0 && inode.is_reg() && inode.size != 0 {
             let c = Changes {
                 size: Some(0),
                 ..Default::default()
@@ -99,7 +165,7 @@ impl Ext4Adapter {
         }
         self.fs.opened(inode.ino);
         Ok(Open {
-            fh: 0,
+            fh: handle_of(flags),
             open_flags: FOPEN_KEEP_CACHE,
         })
     }
@@ -192,7 +258,7 @@ impl Ext4Adapter {
                 inode.generation.0 as u64
             },
             attr: self.attr(inode),
-            entry_ttl: self.ttl,
+            entry_ttl: self.entry_ttl,
             attr_ttl: self.ttl,
         }
     }
@@ -227,12 +293,19 @@ fn inline_blocks(inode: &Inode) -> u64 {
 }
 
 impl FuseOps for Ext4Adapter {
-    fn lookup(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+    fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+        let caller = self.caller(ctx);
         let inode = self.viewed(|fs| {
             let dir = Self::live(fs, parent)?;
             if name == b"." {
                 // Sent for any node type by open_by_handle_at: the node itself.
                 return Ok(dir);
+            }
+            // ".." comes only from the kernel's export code (no path walk).
+            if let Some(c) = caller.as_ref().filter(|_| name != b"..")
+                && dir.is_dir()
+            {
+                fs.check_permission(c, &dir, access::EXEC, self.acl)?;
             }
             let found = fs.lookup(&dir, name)?;
             fs.entry_inode(found.ino)
@@ -254,11 +327,14 @@ impl FuseOps for Ext4Adapter {
         self.viewed(|fs| fs.readlink(&Self::live(fs, nodeid)?))
     }
 
-    fn open(&self, _ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
         let inode = self.node(nodeid)?;
         if inode.is_dir() {
             return Err(Errno::EISDIR);
         }
+        self.check(ctx, |fs, c| {
+            fs.check_permission(c, &inode, open_access(flags), self.acl)
+        })?;
         self.open_inode(&inode, flags)
     }
 
@@ -283,11 +359,14 @@ impl FuseOps for Ext4Adapter {
         })
     }
 
-    fn opendir(&self, _ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+    fn opendir(&self, ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
         let inode = self.node(nodeid)?;
         if !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        self.check(ctx, |fs, c| {
+            fs.check_permission(c, &inode, access::READ, self.acl)
+        })?;
         self.fs.opened(inode.ino);
         let cache = if self.fs.writable() {
             0
@@ -362,8 +441,15 @@ impl FuseOps for Ext4Adapter {
         })
     }
 
-    fn getxattr(&self, _ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
-        self.viewed(|fs| fs.getxattr(&Self::live(fs, nodeid)?, name))
+    fn getxattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+        let caller = self.caller(ctx);
+        self.viewed(|fs| {
+            let inode = Self::live(fs, nodeid)?;
+            if let Some(c) = &caller {
+                fs.check_xattr(c, &inode, name, false, self.acl)?;
+            }
+            fs.getxattr(&inode, name)
+        })
     }
 
     fn listxattr(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
@@ -376,10 +462,16 @@ impl FuseOps for Ext4Adapter {
         Ok(out)
     }
 
-    fn access(&self, _ctx: &RequestCtx, nodeid: u64, _mask: u32) -> OpResult<()> {
-        // Permission bits are checked by the kernel (default_permissions);
-        // this only confirms the node is alive.
-        self.node(nodeid).map(|_| ())
+    fn access(&self, ctx: &RequestCtx, nodeid: u64, mask: u32) -> OpResult<()> {
+        // With default_permissions the kernel checks and never asks; a
+        // mount without it asks here (F_OK is mask 0: alive is enough).
+        let inode = self.node(nodeid)?;
+        let want = mask & (access::READ | access::WRITE | access::EXEC);
+        if self.checks.is_none() || want == 0 {
+            return Ok(());
+        }
+        let c = super::credentials::caller(ctx, true);
+        self.viewed(|fs| fs.check_permission(&c, &inode, want, self.acl))
     }
 
     fn lseek(
@@ -398,7 +490,7 @@ impl FuseOps for Ext4Adapter {
         self.viewed(|fs| fs.seek(&Self::live(fs, nodeid)?, offset, what))
     }
 
-    fn setattr(&self, _ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+    fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
         let ino = self.ino(nodeid)?;
         let when = |t: TimeOrNow| match t {
             TimeOrNow::Now => SetTime::Now,
@@ -415,6 +507,13 @@ impl FuseOps for Ext4Adapter {
             kill_suidgid: set.kill_suidgid,
             acl: self.acl,
         };
+        let mut c = c;
+        if let Some(caller) = self.caller(ctx) {
+            self.viewed(|fs| {
+                let inode = Self::live(fs, nodeid)?;
+                fs.check_setattr(&caller, &inode, &mut c, set.fh.is_some(), self.acl)
+            })?;
+        }
         let inode = self.fs_err(self.fs.setattr(ino, &c))?;
         Ok((self.attr(&inode), self.ttl))
     }
@@ -429,6 +528,7 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
+        self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode as u16, umask, rdev);
         if !matches!(
             new.mode & mode::S_IFMT,
@@ -449,6 +549,7 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
+        self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
         let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
         Ok(self.entry(&inode))
@@ -462,36 +563,50 @@ impl FuseOps for Ext4Adapter {
         target: &[u8],
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
+        self.check_create(ctx, parent)?;
         let inode = self.fs_err(self.fs.symlink(p, name, target, ctx.uid, ctx.gid))?;
         Ok(self.entry(&inode))
     }
 
     fn link(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid: u64,
         newparent: u64,
         newname: &[u8],
     ) -> OpResult<Entry> {
         let ino = self.ino(nodeid)?;
         let p = self.ino(newparent)?;
+        if let Some(checks) = self.checks {
+            self.check(ctx, |fs, c| {
+                let inode = Self::live(fs, nodeid)?;
+                let dir = Self::live(fs, newparent)?;
+                fs.check_link(c, &inode, &dir, checks.protected_hardlinks, self.acl)
+            })?;
+        }
         let inode = self.fs_err(self.fs.link(ino, p, newname))?;
         Ok(self.entry(&inode))
     }
 
-    fn unlink(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn unlink(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
         let p = self.ino(parent)?;
+        self.check(ctx, |fs, c| {
+            fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
+        })?;
         self.fs_err(self.fs.unlink(p, name))
     }
 
-    fn rmdir(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
         let p = self.ino(parent)?;
+        self.check(ctx, |fs, c| {
+            fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
+        })?;
         self.fs_err(self.fs.rmdir(p, name))
     }
 
     fn rename(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         parent: u64,
         name: &[u8],
         newparent: u64,
@@ -500,6 +615,11 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<()> {
         let sp = self.ino(parent)?;
         let dp = self.ino(newparent)?;
+        let exchange = flags & super::ops::rename_flags::RENAME_EXCHANGE != 0;
+        self.check(ctx, |fs, c| {
+            let (sdir, ddir) = (Self::live(fs, parent)?, Self::live(fs, newparent)?);
+            fs.check_rename(c, &sdir, name, &ddir, newname, exchange, self.acl)
+        })?;
         self.fs_err(self.fs.rename(sp, name, dp, newname, flags))
     }
 
@@ -513,6 +633,7 @@ impl FuseOps for Ext4Adapter {
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
         let p = self.ino(parent)?;
+        self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
         let open = self.open_inode(&inode, flags & !O_TRUNC)?;
@@ -525,16 +646,17 @@ impl FuseOps for Ext4Adapter {
         parent: u64,
         mode: u32,
         umask: u32,
-        _flags: u32,
+        flags: u32,
     ) -> OpResult<(Entry, Open)> {
         let p = self.ino(parent)?;
+        self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         // Counted as open by the filesystem already.
         let inode = self.fs_err(self.fs.tmpfile(p, &new))?;
         Ok((
             self.entry(&inode),
             Open {
-                fh: 0,
+                fh: handle_of(flags),
                 open_flags: FOPEN_KEEP_CACHE,
             },
         ))
@@ -585,45 +707,36 @@ impl FuseOps for Ext4Adapter {
 
     fn copy_file_range(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid_in: u64,
         _fh_in: u64,
         offset_in: u64,
         nodeid_out: u64,
-        _fh_out: u64,
+        fh_out: u64,
         offset_out: u64,
         len: u64,
         _flags: u64,
     ) -> OpResult<u64> {
-        let src = self.node(nodeid_in)?;
-        let dst = self.ino(nodeid_out)?;
-        if !src.is_reg() {
-            return Err(Errno::EINVAL);
-        }
-        // The same file with overlapping ranges is refused (as the VFS).
-        if src.ino == dst
-            && offset_in < offset_out.saturating_add(len)
-            && offset_out < offset_in.saturating_add(len)
-        {
-            return Err(Errno::EINVAL);
-        }
-        let mut done = 0u64;
-        while done < len {
-            let want = (len - done).min(COPY_CHUNK) as usize;
-            let at = offset_in + done;
-            let chunk = self.viewed(|fs| fs.read(&Self::live(fs, nodeid_in)?, at, want))?;
-            if chunk.is_empty() {
-                break;
-            }
-            self.fs_err(self.fs.write(dst, offset_out + done, &chunk, false))?;
-            done += chunk.len() as u64;
-        }
-        Ok(done)
+        let src = self.ino(nodeid_in)?;
+        let dst = self.node(nodeid_out)?;
+        // A write by this caller would clear them: so does its copy. Its
+        // credentials are read only when there is something to clear.
+        let kill = dst.mode & (S_ISUID | S_ISGID) != 0
+            && self
+                .fs
+                .drops_suidgid(&super::credentials::caller(ctx, false), &dst);
+        let to = CopyTo {
+            ino: dst.ino,
+            offset: offset_out,
+            append: fh_out & O_APPEND as u64 != 0,
+            kill_suidgid: kill,
+        };
+        self.fs_err(self.fs.copy_range(src, offset_in, &to, len))
     }
 
     fn setxattr(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid: u64,
         name: &[u8],
         value: &[u8],
@@ -632,6 +745,9 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<()> {
         self.check_xattr_name(name)?;
         let ino = self.ino(nodeid)?;
+        self.check(ctx, |fs, c| {
+            fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
+        })?;
         let how = match flags & (xattr_flags::XATTR_CREATE | xattr_flags::XATTR_REPLACE) {
             0 => SetMode::Any,
             xattr_flags::XATTR_CREATE => SetMode::Create,
@@ -644,9 +760,12 @@ impl FuseOps for Ext4Adapter {
             .map(|_| ())
     }
 
-    fn removexattr(&self, _ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+    fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
         self.check_xattr_name(name)?;
         let ino = self.ino(nodeid)?;
+        self.check(ctx, |fs, c| {
+            fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
+        })?;
         self.fs_err(self.fs.removexattr(ino, name))
     }
 }

@@ -39,6 +39,7 @@
 pub mod abi;
 pub mod adapter;
 pub mod channel;
+pub mod credentials;
 pub mod dirent;
 pub mod init;
 pub mod mount;

@@ -11,6 +11,10 @@ pub const GOOD_OLD_INODE_SIZE: usize = 128;
 
 /// i_flags bits.
 pub mod flags {
+    /// EXT4_IMMUTABLE_FL: no change at all.
+    pub const IMMUTABLE: u32 = 0x10;
+    /// EXT4_APPEND_FL: writes only at the end.
+    pub const APPEND: u32 = 0x20;
     pub const INDEX: u32 = 0x1000;
     pub const HUGE_FILE: u32 = 0x40000;
     pub const EXTENTS: u32 = 0x80000;

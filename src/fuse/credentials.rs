@@ -1,0 +1,74 @@
+//! The credentials of the process behind a request, for the server's own
+//! permission checks (`no_default_permissions`): the request header has
+//! the uid, gid and pid; the supplementary groups and capabilities come
+//! from `/proc/<pid>/status`, as libfuse's `fuse_getgroups` reads them.
+
+use super::ops::RequestCtx;
+use crate::fs::permission::{Caller, Extra};
+
+/// The caller of `ctx`; its groups and capabilities are read when a
+/// decision first needs them. A request the kernel makes itself (pid 0),
+/// or whose process is gone or no longer has the header's ids, is judged
+/// by the header alone (see [`Extra::from_header`]). `for_access`: an
+/// ACCESS request, which the kernel sends with the real ids.
+pub fn caller(ctx: &RequestCtx, for_access: bool) -> Caller {
+    let (uid, gid, pid) = (ctx.uid, ctx.gid, ctx.pid);
+    Caller::lazy(uid, gid, move || extra(uid, gid, pid, for_access))
+}
+
+fn extra(uid: u32, gid: u32, pid: u32, for_access: bool) -> Extra {
+    if pid != 0
+        && let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        && let Some(e) = Extra::from_status(&text, uid, gid, for_access)
+    {
+        return e;
+    }
+    Extra::from_header(uid, pid)
+}
+
+/// The host's `fs.protected_hardlinks` (on unless it says 0): the VFS
+/// then lets only the owner link a file the caller may not read and
+/// write, asking the filesystem for that permission.
+pub fn protected_hardlinks() -> bool {
+    std::fs::read_to_string("/proc/sys/fs/protected_hardlinks")
+        .map(|s| s.trim() != "0")
+        .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_and_a_kernel_request() {
+        let uid = unsafe { libc::geteuid() };
+        let gid = unsafe { libc::getegid() };
+        let ctx = RequestCtx {
+            unique: 1,
+            uid,
+            gid,
+            pid: std::process::id(),
+        };
+        let c = caller(&ctx, false);
+        assert_eq!((c.uid, c.gid), (uid, gid));
+        // Another uid than the process has: judged by the header alone.
+        let other = caller(
+            &RequestCtx {
+                uid: uid.wrapping_add(1),
+                ..ctx
+            },
+            false,
+        );
+        assert!(other.groups().is_empty() && other.caps() == 0);
+        let kernel = caller(
+            &RequestCtx {
+                uid: 0,
+                gid: 0,
+                pid: 0,
+                ..ctx
+            },
+            false,
+        );
+        assert_eq!(kernel.caps(), u64::MAX);
+    }
+}
