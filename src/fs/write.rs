@@ -164,7 +164,9 @@ impl Fs {
 
     /// Makes every answered change durable (fsync, fdatasync, syncfs): a
     /// durable journal commit, or a flush of the image without a journal.
+    /// Atime updates held by lazytime are written first.
     pub fn sync(&self) -> Result<()> {
+        self.flush_lazy_atimes()?;
         self.durable_commit()
     }
 }

@@ -16,6 +16,7 @@ use crate::ext4::{Generation, InodeNo};
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
 use crate::fs::setattr::{Changes, SetTime};
+use crate::fs::sync_mode::Change;
 use crate::fs::xattr_write::SetMode;
 use crate::fs::{Fs, FsError};
 
@@ -87,6 +88,22 @@ impl Ext4Adapter {
         r.map_err(|e| self.errno(e))
     }
 
+    /// A change's result, made durable first when `sync`, `dirsync` or
+    /// the inodes' flags ask (see [`Fs::settle`]).
+    fn settled<T>(&self, r: Result<T, FsError>, changes: &[Change]) -> OpResult<T> {
+        let v = self.fs_err(r)?;
+        self.fs_err(self.fs.settle(changes))?;
+        Ok(v)
+    }
+
+    /// Counts a read or a listing that reached the server for atime; a
+    /// failed update does not fail the read (as touch_atime).
+    fn accessed(&self, inode: &Inode) {
+        if let Err(e) = self.fs.note_access(inode) {
+            tracing::warn!("atime of inode {}: {e}", inode.ino.0);
+        }
+    }
+
     /// An open: counted, so an unlinked file lives until its release;
     /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here.
     fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
@@ -95,7 +112,7 @@ impl Ext4Adapter {
                 size: Some(0),
                 ..Default::default()
             };
-            self.fs_err(self.fs.setattr(inode.ino, &c))?;
+            self.settled(self.fs.setattr(inode.ino, &c), &[Change::Inode(inode.ino)])?;
         }
         self.fs.opened(inode.ino);
         Ok(Open {
@@ -165,7 +182,7 @@ impl Ext4Adapter {
             ino: inode.ino.0 as u64,
             size: inode.size,
             blocks: inode.blocks_512 + inline_blocks(inode),
-            atime: ts(inode.atime),
+            atime: ts(self.fs.lazy_atime(inode).unwrap_or(inode.atime)),
             mtime: ts(inode.mtime),
             ctime: ts(inode.ctime),
             crtime: inode.crtime.map(ts),
@@ -274,13 +291,15 @@ impl FuseOps for Ext4Adapter {
         offset: u64,
         size: u32,
     ) -> OpResult<Vec<u8>> {
-        self.viewed(|fs| {
+        let (data, inode) = self.viewed(|fs| {
             let inode = Self::live(fs, nodeid)?;
             if inode.is_dir() {
                 return Err(FsError::IsDir);
             }
-            fs.read(&inode, offset, size as usize)
-        })
+            Ok((fs.read(&inode, offset, size as usize)?, inode))
+        })?;
+        self.accessed(&inode);
+        Ok(data)
     }
 
     fn opendir(&self, _ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
@@ -345,7 +364,9 @@ impl FuseOps for Ext4Adapter {
             sink.add(&dirent, entry.as_ref())
         });
         drop(view);
-        self.fs_err(r)
+        self.fs_err(r)?;
+        self.accessed(&dir);
+        Ok(())
     }
 
     fn statfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
@@ -415,7 +436,7 @@ impl FuseOps for Ext4Adapter {
             kill_suidgid: set.kill_suidgid,
             acl: self.acl,
         };
-        let inode = self.fs_err(self.fs.setattr(ino, &c))?;
+        let inode = self.settled(self.fs.setattr(ino, &c), &[Change::Inode(ino)])?;
         Ok((self.attr(&inode), self.ttl))
     }
 
@@ -436,7 +457,7 @@ impl FuseOps for Ext4Adapter {
         ) {
             return Err(Errno::EINVAL);
         }
-        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
         Ok(self.entry(&inode))
     }
 
@@ -450,7 +471,7 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
         Ok(self.entry(&inode))
     }
 
@@ -462,7 +483,10 @@ impl FuseOps for Ext4Adapter {
         target: &[u8],
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
-        let inode = self.fs_err(self.fs.symlink(p, name, target, ctx.uid, ctx.gid))?;
+        let inode = self.settled(
+            self.fs.symlink(p, name, target, ctx.uid, ctx.gid),
+            &[Change::Entries(p)],
+        )?;
         Ok(self.entry(&inode))
     }
 
@@ -475,18 +499,18 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<Entry> {
         let ino = self.ino(nodeid)?;
         let p = self.ino(newparent)?;
-        let inode = self.fs_err(self.fs.link(ino, p, newname))?;
+        let inode = self.settled(self.fs.link(ino, p, newname), &[Change::Entries(p)])?;
         Ok(self.entry(&inode))
     }
 
     fn unlink(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
         let p = self.ino(parent)?;
-        self.fs_err(self.fs.unlink(p, name))
+        self.settled(self.fs.unlink(p, name), &[Change::Entries(p)])
     }
 
     fn rmdir(&self, _ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
         let p = self.ino(parent)?;
-        self.fs_err(self.fs.rmdir(p, name))
+        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p)])
     }
 
     fn rename(
@@ -500,7 +524,10 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<()> {
         let sp = self.ino(parent)?;
         let dp = self.ino(newparent)?;
-        self.fs_err(self.fs.rename(sp, name, dp, newname, flags))
+        self.settled(
+            self.fs.rename(sp, name, dp, newname, flags),
+            &[Change::Entries(sp), Change::Entries(dp)],
+        )
     }
 
     fn create(
@@ -514,7 +541,7 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<(Entry, Open)> {
         let p = self.ino(parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
         let open = self.open_inode(&inode, flags & !O_TRUNC)?;
         Ok((self.entry(&inode), open))
     }
@@ -531,6 +558,7 @@ impl FuseOps for Ext4Adapter {
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         // Counted as open by the filesystem already.
         let inode = self.fs_err(self.fs.tmpfile(p, &new))?;
+        self.fs_err(self.fs.settle(&[Change::Inode(inode.ino)]))?;
         Ok((
             self.entry(&inode),
             Open {
@@ -552,7 +580,10 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<u32> {
         let ino = self.ino(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
-        let n = self.fs_err(self.fs.write(ino, offset, data, kill))?;
+        let n = self.settled(
+            self.fs.write(ino, offset, data, kill),
+            &[Change::Inode(ino)],
+        )?;
         Ok(n as u32)
     }
 
@@ -580,7 +611,10 @@ impl FuseOps for Ext4Adapter {
         mode: u32,
     ) -> OpResult<()> {
         let ino = self.ino(nodeid)?;
-        self.fs_err(self.fs.fallocate(ino, offset, length, mode))
+        self.settled(
+            self.fs.fallocate(ino, offset, length, mode),
+            &[Change::Inode(ino)],
+        )
     }
 
     fn copy_file_range(
@@ -618,6 +652,7 @@ impl FuseOps for Ext4Adapter {
             self.fs_err(self.fs.write(dst, offset_out + done, &chunk, false))?;
             done += chunk.len() as u64;
         }
+        self.fs_err(self.fs.settle(&[Change::Inode(dst)]))?;
         Ok(done)
     }
 
@@ -640,14 +675,17 @@ impl FuseOps for Ext4Adapter {
         };
         let kill_sgid = setxattr_flags & super::abi::FUSE_SETXATTR_ACL_KILL_SGID != 0
             && name == b"system.posix_acl_access";
-        self.fs_err(self.fs.setxattr(ino, name, value, how, kill_sgid))
-            .map(|_| ())
+        self.settled(
+            self.fs.setxattr(ino, name, value, how, kill_sgid),
+            &[Change::Inode(ino)],
+        )
+        .map(|_| ())
     }
 
     fn removexattr(&self, _ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
         self.check_xattr_name(name)?;
         let ino = self.ino(nodeid)?;
-        self.fs_err(self.fs.removexattr(ino, name))
+        self.settled(self.fs.removexattr(ino, name), &[Change::Inode(ino)])
     }
 }
 

@@ -11,7 +11,13 @@ pub const GOOD_OLD_INODE_SIZE: usize = 128;
 
 /// i_flags bits.
 pub mod flags {
+    /// Writes are synchronous (chattr +S).
+    pub const SYNC: u32 = 0x8;
+    /// atime is never updated (chattr +A).
+    pub const NOATIME: u32 = 0x80;
     pub const INDEX: u32 = 0x1000;
+    /// Directory changes are synchronous (chattr +D).
+    pub const DIRSYNC: u32 = 0x10000;
     pub const HUGE_FILE: u32 = 0x40000;
     pub const EXTENTS: u32 = 0x80000;
     pub const VERITY: u32 = 0x100000;

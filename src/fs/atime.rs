@@ -1,0 +1,331 @@
+//! Access times: whether a read or a directory listing sets atime, by the
+//! mount's policy, as the kernel's touch_atime applies it to ext4
+//! (`noatime`, `relatime` (the default), `strictatime`, `nodiratime`, the
+//! inode's NOATIME flag), and `lazytime`, which keeps those updates in
+//! memory until the inode is written for another reason, a sync, or the
+//! unmount.
+//!
+//! The FUSE client never tells the server about reads it answers from its
+//! page cache: only reads that reach the server (READ, READDIR) count.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use super::create::now;
+use super::{Fs, Result};
+use crate::ext4::inode::{Inode, Timestamp, flags};
+use crate::ext4::{Generation, InodeNo};
+
+/// relatime also updates an atime older than this (the kernel's rule).
+const RELATIME_MAX_AGE_SECS: i64 = 24 * 60 * 60;
+/// Lazy updates held before they are written anyway (bounds memory).
+const MAX_LAZY: usize = 4096;
+/// Inodes written per transaction when lazy updates are flushed.
+const FLUSH_BATCH: usize = 64;
+
+/// When a read updates atime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AtimeMode {
+    /// Never (`noatime`).
+    Never,
+    /// When atime is not after mtime or ctime, or is a day old
+    /// (`relatime`, the default).
+    #[default]
+    Relative,
+    /// On every read (`strictatime`).
+    Always,
+}
+
+/// The mount's access-time policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AtimePolicy {
+    pub mode: AtimeMode,
+    /// Directories never get atime updates (`nodiratime`).
+    pub nodiratime: bool,
+    /// Updates stay in memory until something else writes the inode, a
+    /// sync, or the unmount (`lazytime`).
+    pub lazytime: bool,
+}
+
+impl AtimePolicy {
+    /// Whether an access to `inode` at `now` sets its atime (the kernel's
+    /// atime_needs_update and relatime_need_update).
+    pub fn needs_update(&self, inode: &Inode, now: Timestamp) -> bool {
+        if self.mode == AtimeMode::Never
+            || inode.has_flag(flags::NOATIME)
+            || (self.nodiratime && inode.is_dir())
+            || inode.atime == now
+        {
+            return false;
+        }
+        match self.mode {
+            AtimeMode::Never => false,
+            AtimeMode::Always => true,
+            AtimeMode::Relative => {
+                let later = |t: Timestamp| (t.sec, t.nsec) >= (inode.atime.sec, inode.atime.nsec);
+                later(inode.mtime)
+                    || later(inode.ctime)
+                    || now.sec - inode.atime.sec >= RELATIME_MAX_AGE_SECS
+            }
+        }
+    }
+}
+
+/// An atime update held in memory (`lazytime`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LazyAtime {
+    generation: Generation,
+    /// The atime on disk when the update was noted: a transaction whose
+    /// inode still has it did not set atime itself.
+    base: Timestamp,
+    atime: Timestamp,
+}
+
+/// Lazy atime updates by inode number.
+pub(crate) type LazyAtimes = HashMap<u32, LazyAtime>;
+
+impl AtimePolicy {
+    /// The policy in one byte (kept in an atomic: read on every READ).
+    pub(crate) fn to_bits(self) -> u8 {
+        let mode = match self.mode {
+            AtimeMode::Never => 0,
+            AtimeMode::Relative => 1,
+            AtimeMode::Always => 2,
+        };
+        mode | (self.nodiratime as u8) << 2 | (self.lazytime as u8) << 3
+    }
+
+    pub(crate) fn from_bits(b: u8) -> Self {
+        AtimePolicy {
+            mode: match b & 3 {
+                0 => AtimeMode::Never,
+                2 => AtimeMode::Always,
+                _ => AtimeMode::Relative,
+            },
+            nodiratime: b & 4 != 0,
+            lazytime: b & 8 != 0,
+        }
+    }
+}
+
+impl Fs {
+    /// Sets the access-time policy (at mount).
+    pub fn set_atime_policy(&self, p: AtimePolicy) {
+        self.atime_policy.store(p.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The access-time policy.
+    pub fn atime_policy(&self) -> AtimePolicy {
+        AtimePolicy::from_bits(self.atime_policy.load(Ordering::Relaxed))
+    }
+
+    /// Records an access to `seen` (a read or a listing that reached the
+    /// server): sets atime if the policy asks, in a transaction of its own
+    /// or, with lazytime, in memory.
+    pub fn note_access(&self, seen: &Inode) -> Result<()> {
+        if !self.writable() || self.is_stopped() {
+            return Ok(());
+        }
+        let policy = self.atime_policy();
+        let t = now();
+        let seen = self.with_lazy_atime(seen.clone());
+        if !policy.needs_update(&seen, t) {
+            return Ok(());
+        }
+        if policy.lazytime {
+            let full = {
+                let mut lazy = self.lazy_atimes.lock();
+                let base = match lazy.get(&seen.ino.0) {
+                    Some(l) if l.generation == seen.generation => l.base,
+                    _ => self.inode(seen.ino)?.atime,
+                };
+                lazy.insert(
+                    seen.ino.0,
+                    LazyAtime {
+                        generation: seen.generation,
+                        base,
+                        atime: t,
+                    },
+                );
+                lazy.len() >= MAX_LAZY
+            };
+            return if full {
+                self.flush_lazy_atimes()
+            } else {
+                Ok(())
+            };
+        }
+        let _lock = self.inode_locks.lock(&[seen.ino]);
+        let mut tx = self.begin()?;
+        let mut inode = tx.inode(seen.ino)?;
+        // Freed (or freed and reused) since it was read: nothing to do.
+        if inode.generation != seen.generation || inode.mode == 0 {
+            return Ok(());
+        }
+        if !policy.needs_update(&inode, t) {
+            return Ok(());
+        }
+        inode.atime = t;
+        tx.put_inode(inode);
+        tx.commit()
+    }
+
+    /// `inode` with the atime a lazy update holds for it, if any.
+    pub fn with_lazy_atime(&self, mut inode: Inode) -> Inode {
+        if let Some(t) = self.lazy_atime(&inode) {
+            inode.atime = t;
+        }
+        inode
+    }
+
+    /// The atime a lazy update holds for `inode` (not yet written).
+    pub fn lazy_atime(&self, inode: &Inode) -> Option<Timestamp> {
+        if !self.atime_policy().lazytime {
+            return None;
+        }
+        let lazy = self.lazy_atimes.lock();
+        let l = lazy.get(&inode.ino.0)?;
+        (l.generation == inode.generation && inode.atime == l.base).then_some(l.atime)
+    }
+
+    /// Takes the lazy update of an inode a transaction writes (under the
+    /// commit lock): it is written with it, unless the transaction set
+    /// atime itself.
+    pub(crate) fn merge_lazy_atime(&self, inode: &Inode) -> Option<Inode> {
+        let mut lazy = self.lazy_atimes.lock();
+        if lazy.is_empty() {
+            return None;
+        }
+        let l = lazy.remove(&inode.ino.0)?;
+        if l.generation != inode.generation || inode.atime != l.base || inode.mode == 0 {
+            return None;
+        }
+        let mut merged = inode.clone();
+        merged.atime = l.atime;
+        Some(merged)
+    }
+
+    /// Writes every lazy atime update (sync, unmount, or too many held).
+    pub fn flush_lazy_atimes(&self) -> Result<()> {
+        let pending: Vec<u32> = {
+            let lazy = self.lazy_atimes.lock();
+            let mut v: Vec<u32> = lazy.keys().copied().collect();
+            v.sort_unstable();
+            v
+        };
+        if pending.is_empty() || !self.writable() || self.is_stopped() {
+            return Ok(());
+        }
+        for chunk in pending.chunks(FLUSH_BATCH) {
+            let inos: Vec<InodeNo> = chunk.iter().map(|&i| InodeNo(i)).collect();
+            let _locks = self.inode_locks.lock(&inos);
+            let mut tx = self.begin()?;
+            for &ino in &inos {
+                // The commit merges the held atime into the unchanged inode.
+                let inode = tx.inode(ino)?;
+                tx.put_inode(inode);
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(sec: i64) -> Timestamp {
+        Timestamp { sec, nsec: 0 }
+    }
+
+    fn file(atime: i64, mtime: i64, ctime: i64) -> Inode {
+        Inode {
+            ino: InodeNo(12),
+            mode: 0o100644,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            atime: ts(atime),
+            ctime: ts(ctime),
+            mtime: ts(mtime),
+            crtime: None,
+            dtime: 0,
+            links_count: 1,
+            version: 0,
+            projid: None,
+            blocks_512: 0,
+            flags: 0,
+            block: [0; crate::ext4::inode::I_BLOCK_SIZE],
+            generation: Generation(1),
+            file_acl: 0,
+            extra_isize: 32,
+            ibody_xattrs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn relatime_as_the_kernel() {
+        let p = AtimePolicy::default();
+        let now = ts(1_000_000);
+        // atime not after mtime or ctime: updated.
+        assert!(p.needs_update(&file(500, 500, 400), now));
+        assert!(p.needs_update(&file(500, 400, 600), now));
+        // atime after both, and recent: not updated.
+        assert!(!p.needs_update(&file(999_000, 500, 500), now));
+        // A day old: updated.
+        assert!(p.needs_update(&file(1_000_000 - 86_400, 500, 500), now));
+        assert!(!p.needs_update(&file(1_000_000 - 86_399, 500, 500), now));
+        // Already now: nothing to write.
+        assert!(!p.needs_update(&file(1_000_000, 1_000_000, 1_000_000), now));
+    }
+
+    #[test]
+    fn strict_never_nodiratime_and_the_inode_flag() {
+        let now = ts(1_000_000);
+        let recent = file(999_000, 500, 500);
+        let strict = AtimePolicy {
+            mode: AtimeMode::Always,
+            ..Default::default()
+        };
+        assert!(strict.needs_update(&recent, now));
+        let never = AtimePolicy {
+            mode: AtimeMode::Never,
+            ..Default::default()
+        };
+        assert!(!never.needs_update(&file(1, 500, 500), now));
+        let mut noatime_flag = file(1, 500, 500);
+        noatime_flag.flags |= flags::NOATIME;
+        assert!(!strict.needs_update(&noatime_flag, now));
+        let mut dir = file(1, 500, 500);
+        dir.mode = 0o040755;
+        let nodiratime = AtimePolicy {
+            mode: AtimeMode::Always,
+            nodiratime: true,
+            ..Default::default()
+        };
+        assert!(!nodiratime.needs_update(&dir, now));
+        assert!(nodiratime.needs_update(&file(1, 500, 500), now));
+    }
+
+    #[test]
+    fn policy_bits_round_trip() {
+        for mode in [AtimeMode::Never, AtimeMode::Relative, AtimeMode::Always] {
+            for nodiratime in [false, true] {
+                for lazytime in [false, true] {
+                    let p = AtimePolicy {
+                        mode,
+                        nodiratime,
+                        lazytime,
+                    };
+                    assert_eq!(AtimePolicy::from_bits(p.to_bits()), p);
+                }
+            }
+        }
+        assert_eq!(AtimePolicy::from_bits(0).mode, AtimeMode::Never);
+        assert_eq!(
+            AtimePolicy::default(),
+            AtimePolicy::from_bits(AtimePolicy::default().to_bits())
+        );
+    }
+}
