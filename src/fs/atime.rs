@@ -6,7 +6,12 @@
 //! unmount.
 //!
 //! The FUSE client never tells the server about reads it answers from its
-//! page cache: only reads that reach the server (READ, READDIR) count.
+//! page cache: only reads that reach the server (READ, READDIR) count. So
+//! that the first read after an open does, a file whose atime a read would
+//! change is opened without FOPEN_KEEP_CACHE (see the adapter): with
+//! relatime that is the first open after a change (or a day), with
+//! strictatime every open. Reads of pages already cached within one open
+//! still go unseen.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -117,6 +122,17 @@ impl Fs {
     /// The access-time policy.
     pub fn atime_policy(&self) -> AtimePolicy {
         AtimePolicy::from_bits(self.atime_policy.load(Ordering::Relaxed))
+    }
+
+    /// Whether a read of `inode` now would set its atime: the opener
+    /// then drops the kernel's cached pages, or the read would not reach
+    /// the server and atime would stay behind ext4's.
+    pub fn access_sets_atime(&self, inode: &Inode) -> bool {
+        self.writable()
+            && !self.is_stopped()
+            && self
+                .atime_policy()
+                .needs_update(&self.with_lazy_atime(inode.clone()), now())
     }
 
     /// Records an access to `seen` (a read or a listing that reached the

@@ -24,8 +24,12 @@ pub struct SyncMode {
 pub enum Change {
     /// An entry of this directory (create, link, unlink, rename, ...).
     Entries(InodeNo),
-    /// This inode's data or attributes (write, setattr, xattrs, ...).
+    /// This inode's data or attributes (setattr, xattrs, fallocate, ...).
     Inode(InodeNo),
+    /// This inode's data by WRITE. On a `sync` mount the kernel follows
+    /// every write with FSYNC itself (generic_write_sync), so only the
+    /// inode's SYNC flag, which the kernel does not know, asks here.
+    Write(InodeNo),
 }
 
 impl SyncMode {
@@ -43,8 +47,11 @@ impl SyncMode {
     /// Whether `change` must be durable before its reply, given the flags
     /// of the inode it names.
     pub fn wants_sync(&self, change: Change, inode_flags: u32) -> bool {
-        if self.sync || inode_flags & flags::SYNC != 0 {
+        if inode_flags & flags::SYNC != 0 {
             return true;
+        }
+        if self.sync {
+            return !matches!(change, Change::Write(_));
         }
         matches!(change, Change::Entries(_)) && (self.dirsync || inode_flags & flags::DIRSYNC != 0)
     }
@@ -72,7 +79,7 @@ impl Fs {
             // The inode's own flags matter only when the mount does not
             // already decide (an inode just removed has none to read).
             mode.wants_sync(c, 0) || {
-                let (Change::Entries(ino) | Change::Inode(ino)) = c;
+                let (Change::Entries(ino) | Change::Inode(ino) | Change::Write(ino)) = c;
                 self.inode(ino).is_ok_and(|i| mode.wants_sync(c, i.flags))
             }
         });
@@ -100,6 +107,10 @@ mod tests {
             dirsync: true,
         };
         assert!(dirsync.wants_sync(d, 0) && !dirsync.wants_sync(f, 0));
+        // A write on a sync mount: the kernel sends FSYNC after it.
+        let w = Change::Write(InodeNo(12));
+        assert!(!sync.wants_sync(w, 0) && !dirsync.wants_sync(w, 0));
+        assert!(none.wants_sync(w, flags::SYNC));
         // chattr +S on the inode, +D on the directory.
         assert!(none.wants_sync(f, flags::SYNC) && none.wants_sync(d, flags::SYNC));
         assert!(none.wants_sync(d, flags::DIRSYNC) && !none.wants_sync(f, flags::DIRSYNC));

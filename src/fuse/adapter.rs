@@ -115,9 +115,16 @@ impl Ext4Adapter {
             self.settled(self.fs.setattr(inode.ino, &c), &[Change::Inode(inode.ino)])?;
         }
         self.fs.opened(inode.ino);
+        // A read that must set atime has to reach the server: the kernel
+        // drops its cached pages at an open without KEEP_CACHE.
+        let keep = if self.fs.access_sets_atime(inode) {
+            0
+        } else {
+            FOPEN_KEEP_CACHE
+        };
         Ok(Open {
             fh: 0,
-            open_flags: FOPEN_KEEP_CACHE,
+            open_flags: keep,
         })
     }
 
@@ -582,7 +589,7 @@ impl FuseOps for Ext4Adapter {
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
         let n = self.settled(
             self.fs.write(ino, offset, data, kill),
-            &[Change::Inode(ino)],
+            &[Change::Write(ino)],
         )?;
         Ok(n as u32)
     }

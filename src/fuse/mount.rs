@@ -192,8 +192,8 @@ pub fn mount_flags(opts: &MountOptions) -> MountFlags {
     flags
 }
 
-/// The `-o` option string for fusermount3 (which refuses `suid` and `dev`
-/// to users other than root, and forces nosuid,nodev for them).
+/// The `-o` option string for fusermount3 (which ignores `suid` and `dev`
+/// from users other than root, and forces nosuid,nodev for them).
 pub fn fusermount_options(opts: &MountOptions) -> String {
     let word = |on: bool, yes: &str, no: &str| if on { yes } else { no }.to_string();
     let mut o = vec![
@@ -202,17 +202,13 @@ pub fn fusermount_options(opts: &MountOptions) -> String {
         word(opts.nodev, "nodev", "dev"),
         word(opts.noexec, "noexec", "exec"),
         word(opts.sync, "sync", "async"),
-        match opts.atime {
-            AtimeMode::Never => "noatime",
-            AtimeMode::Relative => "relatime",
-            AtimeMode::Always => "strictatime",
-        }
-        .to_string(),
     ];
+    // Not strictatime, nodiratime or lazytime: fusermount3 (3.14) refuses
+    // them as unknown. The server applies them all the same; only the
+    // kernel's flag (and /proc/mounts) is missing.
     for (on, name) in [
+        (opts.atime == AtimeMode::Never, "noatime"),
         (opts.dirsync, "dirsync"),
-        (opts.nodiratime, "nodiratime"),
-        (opts.lazytime, "lazytime"),
     ] {
         if on {
             o.push(name.into());
@@ -393,7 +389,7 @@ mod tests {
         );
         assert_eq!(
             fusermount_options(&o),
-            "ro,nosuid,nodev,exec,async,relatime,fsname=fuse4fs,subtype=fuse4fs,allow_other,default_permissions,max_read=131072"
+            "ro,nosuid,nodev,exec,async,fsname=fuse4fs,subtype=fuse4fs,allow_other,default_permissions,max_read=131072"
         );
         let o = MountOptions {
             default_permissions: false,
@@ -434,14 +430,14 @@ mod tests {
         );
         assert_eq!(
             fusermount_options(&o),
-            "rw,suid,dev,noexec,sync,noatime,dirsync,nodiratime,lazytime,fsname=fuse4fs,subtype=fuse4fs,default_permissions"
+            "rw,suid,dev,noexec,sync,noatime,dirsync,fsname=fuse4fs,subtype=fuse4fs,default_permissions"
         );
         let strict = MountOptions {
             atime: AtimeMode::Always,
             ..Default::default()
         };
         assert!(mount_flags(&strict).contains(MountFlags::STRICTATIME));
-        assert!(fusermount_options(&strict).contains(",strictatime,"));
+        assert!(!fusermount_options(&strict).contains("atime"));
     }
 
     #[test]
