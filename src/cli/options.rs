@@ -162,6 +162,12 @@ impl Options {
                         CliError::Usage(format!("commit={v}: expected a number of seconds"))
                     })?;
                 }
+                // A flag given a value: say so rather than "unknown".
+                (_, Some(_)) if Options::parse(&[key.to_string()]).is_ok() => {
+                    return Err(CliError::Usage(format!(
+                        "mount option '{key}' takes no value"
+                    )));
+                }
                 _ => return Err(CliError::Usage(format!("unknown mount option '{opt}'"))),
             }
         }
@@ -263,7 +269,12 @@ mod tests {
             .to_string();
         assert_eq!(e, "unknown mount option 'bogus'");
         // Flags take no value.
-        assert!(Options::parse(&["nosuid=1".into()]).is_err());
+        assert_eq!(
+            Options::parse(&["nosuid=1".into()])
+                .unwrap_err()
+                .to_string(),
+            "mount option 'nosuid' takes no value"
+        );
         assert!(Options::parse(&["noatime=yes".into()]).is_err());
         assert!(Options::parse(&["defaults=1".into()]).is_err());
         assert!(Options::parse(&["nofail=0".into()]).is_err());

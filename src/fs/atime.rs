@@ -221,7 +221,7 @@ impl Fs {
         Some(merged)
     }
 
-    /// Writes every lazy atime update (sync, unmount, or too many held).
+    /// Writes every lazy atime update (syncfs, unmount, or too many held).
     pub fn flush_lazy_atimes(&self) -> Result<()> {
         let pending: Vec<u32> = {
             let lazy = self.lazy_atimes.lock();
@@ -229,6 +229,19 @@ impl Fs {
             v.sort_unstable();
             v
         };
+        self.write_lazy_atimes(&pending)
+    }
+
+    /// Writes the lazy atime update of one inode, if any (its fsync).
+    pub fn flush_lazy_atime(&self, ino: InodeNo) -> Result<()> {
+        if !self.lazy_atimes.lock().contains_key(&ino.0) {
+            return Ok(());
+        }
+        self.write_lazy_atimes(&[ino.0])
+    }
+
+    /// Writes the held updates of `pending` (sorted inode numbers).
+    fn write_lazy_atimes(&self, pending: &[u32]) -> Result<()> {
         if pending.is_empty() || !self.writable() || self.is_stopped() {
             return Ok(());
         }

@@ -83,7 +83,13 @@ impl Fs {
                 self.inode(ino).is_ok_and(|i| mode.wants_sync(c, i.flags))
             }
         });
-        if wanted { self.sync() } else { Ok(()) }
+        // The changed inodes' lazy atimes went with their transactions;
+        // other inodes' stay held, as on ext4.
+        if wanted {
+            self.durable_commit()
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -162,11 +162,19 @@ impl Fs {
         Ok(())
     }
 
-    /// Makes every answered change durable (fsync, fdatasync, syncfs): a
-    /// durable journal commit, or a flush of the image without a journal.
-    /// Atime updates held by lazytime are written first.
+    /// Makes every answered change durable (syncfs): a durable journal
+    /// commit, or a flush of the image without a journal. Atime updates
+    /// held by lazytime are written first.
     pub fn sync(&self) -> Result<()> {
         self.flush_lazy_atimes()?;
+        self.durable_commit()
+    }
+
+    /// [`Fs::sync`] for an fsync of `ino`: every answered change becomes
+    /// durable, but of the atime updates lazytime holds only this inode's
+    /// is written (as ext4 writes only the inode fsync names).
+    pub fn sync_inode(&self, ino: InodeNo) -> Result<()> {
+        self.flush_lazy_atime(ino)?;
         self.durable_commit()
     }
 }

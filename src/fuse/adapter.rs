@@ -275,7 +275,14 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn readlink(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        self.viewed(|fs| fs.readlink(&Self::live(fs, nodeid)?))
+        // Reading a link counts as an access (touch_atime in vfs_readlink
+        // and when a path walk follows it, both of which send READLINK).
+        let (target, inode) = self.viewed(|fs| {
+            let inode = Self::live(fs, nodeid)?;
+            Ok((fs.readlink(&inode)?, inode))
+        })?;
+        self.accessed(&inode);
+        Ok(target)
     }
 
     fn open(&self, _ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
@@ -595,13 +602,13 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn fsync(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
-        self.ino(nodeid)?;
-        self.fs_err(self.fs.sync())
+        let ino = self.ino(nodeid)?;
+        self.fs_err(self.fs.sync_inode(ino))
     }
 
     fn fsyncdir(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
-        self.ino(nodeid)?;
-        self.fs_err(self.fs.sync())
+        let ino = self.ino(nodeid)?;
+        self.fs_err(self.fs.sync_inode(ino))
     }
 
     fn syncfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<()> {
