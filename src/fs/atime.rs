@@ -56,10 +56,16 @@ impl AtimePolicy {
     /// Whether an access to `inode` at `now` sets its atime (the kernel's
     /// atime_needs_update and relatime_need_update).
     pub fn needs_update(&self, inode: &Inode, now: Timestamp) -> bool {
+        self.needs_update_from(inode, inode.atime, now)
+    }
+
+    /// [`needs_update`](Self::needs_update) with `atime` as the inode's
+    /// current atime (a lazy update's, not yet written).
+    fn needs_update_from(&self, inode: &Inode, atime: Timestamp, now: Timestamp) -> bool {
         if self.mode == AtimeMode::Never
             || inode.has_flag(flags::NOATIME)
             || (self.nodiratime && inode.is_dir())
-            || inode.atime == now
+            || atime == now
         {
             return false;
         }
@@ -67,10 +73,10 @@ impl AtimePolicy {
             AtimeMode::Never => false,
             AtimeMode::Always => true,
             AtimeMode::Relative => {
-                let later = |t: Timestamp| (t.sec, t.nsec) >= (inode.atime.sec, inode.atime.nsec);
+                let later = |t: Timestamp| (t.sec, t.nsec) >= (atime.sec, atime.nsec);
                 later(inode.mtime)
                     || later(inode.ctime)
-                    || now.sec - inode.atime.sec >= RELATIME_MAX_AGE_SECS
+                    || now.sec - atime.sec >= RELATIME_MAX_AGE_SECS
             }
         }
     }
@@ -128,11 +134,10 @@ impl Fs {
     /// then drops the kernel's cached pages, or the read would not reach
     /// the server and atime would stay behind ext4's.
     pub fn access_sets_atime(&self, inode: &Inode) -> bool {
+        let atime = self.lazy_atime(inode).unwrap_or(inode.atime);
         self.writable()
             && !self.is_stopped()
-            && self
-                .atime_policy()
-                .needs_update(&self.with_lazy_atime(inode.clone()), now())
+            && self.atime_policy().needs_update_from(inode, atime, now())
     }
 
     /// Records an access to `seen` (a read or a listing that reached the
@@ -144,16 +149,17 @@ impl Fs {
         }
         let policy = self.atime_policy();
         let t = now();
-        let seen = self.with_lazy_atime(seen.clone());
-        if !policy.needs_update(&seen, t) {
+        let atime = self.lazy_atime(seen).unwrap_or(seen.atime);
+        if !policy.needs_update_from(seen, atime, t) {
             return Ok(());
         }
         if policy.lazytime {
             let full = {
                 let mut lazy = self.lazy_atimes.lock();
+                // `seen` is the committed inode: its atime is the disk's.
                 let base = match lazy.get(&seen.ino.0) {
                     Some(l) if l.generation == seen.generation => l.base,
-                    _ => self.inode(seen.ino)?.atime,
+                    _ => seen.atime,
                 };
                 lazy.insert(
                     seen.ino.0,
@@ -184,14 +190,6 @@ impl Fs {
         inode.atime = t;
         tx.put_inode(inode);
         tx.commit()
-    }
-
-    /// `inode` with the atime a lazy update holds for it, if any.
-    pub fn with_lazy_atime(&self, mut inode: Inode) -> Inode {
-        if let Some(t) = self.lazy_atime(&inode) {
-            inode.atime = t;
-        }
-        inode
     }
 
     /// The atime a lazy update holds for `inode` (not yet written).
