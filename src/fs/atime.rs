@@ -206,6 +206,11 @@ impl Fs {
     /// commit lock): it is written with it, unless the transaction set
     /// atime itself.
     pub(crate) fn merge_lazy_atime(&self, inode: &Inode) -> Option<Inode> {
+        // Every commit asks, for every inode it writes: without lazytime
+        // the table stays empty and its lock untouched.
+        if !self.atime_policy().lazytime {
+            return None;
+        }
         let mut lazy = self.lazy_atimes.lock();
         if lazy.is_empty() {
             return None;
