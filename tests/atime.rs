@@ -1,7 +1,8 @@
-//! Access times on the filesystem: relatime writes an update once, in a
-//! transaction; lazytime holds it in memory and writes it with the inode's
-//! next change, at its fsync or at a sync, and never over an atime a
-//! change set itself.
+//! Access times on the filesystem: an update is held in memory (no log
+//! write per read) and written with the inode's next change, a sync, an
+//! fsync (with lazytime only its own inode's), never over an atime a
+//! change set itself; relatime makes one update after a change; without a
+//! journal the update is written at once.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,10 @@ const MOD: Timestamp = Timestamp {
 };
 
 fn image(dir: &Path) -> PathBuf {
+    image_with(dir, &[])
+}
+
+fn image_with(dir: &Path, extra: &[&str]) -> PathBuf {
     assert!(
         have(&["mkfs.ext4", "e2fsck"]),
         "mkfs.ext4 and e2fsck are needed (scripts/install-deps)"
@@ -33,7 +38,9 @@ fn image(dir: &Path) -> PathBuf {
     for n in ["f", "g"] {
         std::fs::write(src.join(n), "contents").unwrap();
     }
-    mkfs(dir, &["-b", "4096", "-d", src.to_str().unwrap()], "16M")
+    let mut args = vec!["-b", "4096", "-d", src.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    mkfs(dir, &args, "16M")
 }
 
 /// Inode `name`, its atime set before its mtime.
@@ -50,25 +57,56 @@ fn file(fs: &Fs, name: &str) -> InodeNo {
 }
 
 #[test]
-fn relatime_writes_one_update() {
+fn relatime_holds_one_update_until_a_sync() {
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = open_rw(&img);
     fs.mount_rw().unwrap();
     let f = file(&fs, "f");
-    fs.note_access(&fs.inode(f).unwrap()).unwrap();
-    let first = fs.inode(f).unwrap().atime;
-    assert_ne!(first, OLD, "relatime: atime before mtime is updated");
+    let g = file(&fs, "g");
+    let inode = fs.inode(f).unwrap();
+    fs.note_access(&inode).unwrap();
+    let held = fs
+        .held_atime(&inode)
+        .expect("relatime: atime before mtime is updated");
+    assert_eq!(fs.inode(f).unwrap().atime, OLD, "held, not logged");
     // Now after mtime and ctime, and recent: left alone.
-    fs.note_access(&fs.inode(f).unwrap()).unwrap();
-    assert_eq!(fs.inode(f).unwrap().atime, first);
+    fs.note_access(&inode).unwrap();
+    assert_eq!(fs.held_atime(&inode), Some(held));
+    // Without lazytime an fsync of any inode takes every held update (as
+    // ext4's commit of its running transaction).
+    let g_inode = fs.inode(g).unwrap();
+    fs.note_access(&g_inode).unwrap();
+    fs.sync_inode(g).unwrap();
+    assert_eq!(fs.inode(f).unwrap().atime, held);
+    assert_ne!(fs.inode(g).unwrap().atime, OLD);
+    assert_eq!(fs.held_atime(&fs.inode(f).unwrap()), None);
+
     fs.set_atime_policy(AtimePolicy {
         mode: AtimeMode::Never,
         ..Default::default()
     });
     let g = file(&fs, "g");
-    fs.note_access(&fs.inode(g).unwrap()).unwrap();
-    assert_eq!(fs.inode(g).unwrap().atime, OLD, "noatime");
+    let g_inode = fs.inode(g).unwrap();
+    fs.note_access(&g_inode).unwrap();
+    assert_eq!(fs.held_atime(&g_inode), None, "noatime");
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    assert_fsck_clean(&img);
+    assert_eq!(open_rw(&img).inode(g).unwrap().atime, OLD);
+}
+
+#[test]
+fn without_a_journal_the_update_is_written_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image_with(dir.path(), &["-O", "^has_journal"]);
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    let f = file(&fs, "f");
+    let inode = fs.inode(f).unwrap();
+    fs.note_access(&inode).unwrap();
+    assert_eq!(fs.held_atime(&inode), None);
+    assert_ne!(fs.inode(f).unwrap().atime, OLD);
     fs.unmount_clean().unwrap();
     drop(fs);
     assert_fsck_clean(&img);
@@ -89,11 +127,11 @@ fn lazytime_holds_updates_until_a_change_or_a_sync() {
     let inode = fs.inode(f).unwrap();
     fs.note_access(&inode).unwrap();
     assert_eq!(fs.inode(f).unwrap().atime, OLD, "held, not written");
-    let held = fs.lazy_atime(&inode).expect("an update is held");
+    let held = fs.held_atime(&inode).expect("an update is held");
     assert!(held.sec > OLD.sec);
     // Another read keeps the held time (relatime: now after mtime).
     fs.note_access(&inode).unwrap();
-    assert_eq!(fs.lazy_atime(&inode), Some(held));
+    assert_eq!(fs.held_atime(&inode), Some(held));
 
     // A change of the inode carries the held atime with it.
     let chmod = Changes {
@@ -103,14 +141,14 @@ fn lazytime_holds_updates_until_a_change_or_a_sync() {
     fs.setattr(f, &chmod).unwrap();
     let written = fs.inode(f).unwrap();
     assert_eq!(written.atime, held);
-    assert_eq!(fs.lazy_atime(&written), None);
+    assert_eq!(fs.held_atime(&written), None);
 
     // An fsync of another inode leaves g's held; a sync writes it.
     let g_inode = fs.inode(g).unwrap();
     fs.note_access(&g_inode).unwrap();
     fs.sync_inode(f).unwrap();
     assert_eq!(fs.inode(g).unwrap().atime, OLD);
-    let g_held = fs.lazy_atime(&g_inode).unwrap();
+    let g_held = fs.held_atime(&g_inode).unwrap();
     fs.sync_inode(g).unwrap();
     assert_eq!(fs.inode(g).unwrap().atime, g_held);
 
@@ -124,7 +162,7 @@ fn lazytime_holds_updates_until_a_change_or_a_sync() {
     fs.setattr(f, &c).unwrap();
     let f_inode2 = fs.inode(f).unwrap();
     fs.note_access(&f_inode2).unwrap();
-    assert!(fs.lazy_atime(&f_inode2).is_some());
+    assert!(fs.held_atime(&f_inode2).is_some());
     let touch = Changes {
         atime: Some(SetTime::At(MOD)),
         ..Default::default()
@@ -132,14 +170,14 @@ fn lazytime_holds_updates_until_a_change_or_a_sync() {
     fs.setattr(f, &touch).unwrap();
     let after = fs.inode(f).unwrap();
     assert_eq!(after.atime, MOD, "the explicit atime stays");
-    assert_eq!(fs.lazy_atime(&after), None);
+    assert_eq!(fs.held_atime(&after), None);
     assert_ne!(f_inode.atime, after.atime);
 
     // Whatever is held at unmount is written.
     let g = file(&fs, "g");
     let g_inode = fs.inode(g).unwrap();
     fs.note_access(&g_inode).unwrap();
-    let g_held = fs.lazy_atime(&g_inode).unwrap();
+    let g_held = fs.held_atime(&g_inode).unwrap();
     assert_eq!(fs.inode(g).unwrap().atime, OLD);
     fs.unmount_clean().unwrap();
     drop(fs);

@@ -1,20 +1,29 @@
 //! Access times: whether a read or a directory listing sets atime, by the
 //! mount's policy, as the kernel's touch_atime applies it to ext4
 //! (`noatime`, `relatime` (the default), `strictatime`, `nodiratime`, the
-//! inode's NOATIME flag), and `lazytime`, which keeps those updates in
-//! memory until the inode is written for another reason, a sync, or the
-//! unmount.
+//! inode's NOATIME flag), and when the new atime reaches the disk.
+//!
+//! As on ext4, where touch_atime only dirties the inode in the running
+//! transaction, an update costs no log write of its own: it is held in
+//! memory (and shown at once) and written with the inode's next change,
+//! or else by the next periodic commit (`commit=` seconds), an fsync, a
+//! syncfs or the unmount. With `lazytime` the periodic commit leaves it
+//! alone, and an fsync writes only its own inode's. Held updates die with
+//! the process, as ext4's uncommitted ones with the machine. Without a
+//! journal (every change written in place) an update is written at once.
 //!
 //! The FUSE client never tells the server about reads it answers from its
-//! page cache: only reads that reach the server (READ, READDIR) count. So
-//! that the first read after an open does, a file whose atime a read would
-//! change is opened without FOPEN_KEEP_CACHE (see the adapter): with
-//! relatime that is the first open after a change (or a day), with
+//! page cache: only reads that reach the server (READ, READDIR, READLINK)
+//! count. So that the first read after an open does, a file whose atime a
+//! read would change is opened without FOPEN_KEEP_CACHE (see the adapter):
+//! with relatime that is the first open after a change (or a day), with
 //! strictatime every open. Reads of pages already cached within one open
 //! still go unseen.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
 
 use super::create::now;
 use super::{Fs, Result};
@@ -23,9 +32,9 @@ use crate::ext4::{Generation, InodeNo};
 
 /// relatime also updates an atime older than this (the kernel's rule).
 const RELATIME_MAX_AGE_SECS: i64 = 24 * 60 * 60;
-/// Lazy updates held before they are written anyway (bounds memory).
-const MAX_LAZY: usize = 4096;
-/// Inodes written per transaction when lazy updates are flushed.
+/// Updates held before they are written anyway (bounds memory).
+const MAX_HELD: usize = 4096;
+/// Inodes written per transaction when held updates are written.
 const FLUSH_BATCH: usize = 64;
 
 /// When a read updates atime.
@@ -47,8 +56,9 @@ pub struct AtimePolicy {
     pub mode: AtimeMode,
     /// Directories never get atime updates (`nodiratime`).
     pub nodiratime: bool,
-    /// Updates stay in memory until something else writes the inode, a
-    /// sync, or the unmount (`lazytime`).
+    /// Updates stay in memory until something else writes the inode, its
+    /// fsync, a syncfs or the unmount, not just until the next periodic
+    /// commit (`lazytime`).
     pub lazytime: bool,
 }
 
@@ -82,9 +92,9 @@ impl AtimePolicy {
     }
 }
 
-/// An atime update held in memory (`lazytime`).
+/// An atime update held in memory.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct LazyAtime {
+struct Held {
     generation: Generation,
     /// The atime on disk when the update was noted: a transaction whose
     /// inode still has it did not set atime itself.
@@ -92,8 +102,27 @@ pub(crate) struct LazyAtime {
     atime: Timestamp,
 }
 
-/// Lazy atime updates by inode number.
-pub(crate) type LazyAtimes = HashMap<u32, LazyAtime>;
+/// Atime updates held in memory, by inode number.
+#[derive(Debug, Default)]
+pub(crate) struct HeldAtimes {
+    map: Mutex<HashMap<u32, Held>>,
+    /// The map's length: read without the lock on every attribute reply
+    /// and every commit, which need nothing while it is 0.
+    count: AtomicUsize,
+}
+
+impl HeldAtimes {
+    fn is_empty(&self) -> bool {
+        self.count.load(Ordering::Relaxed) == 0
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<u32, Held>) -> T) -> T {
+        let mut map = self.map.lock();
+        let r = f(&mut map);
+        self.count.store(map.len(), Ordering::Relaxed);
+        r
+    }
+}
 
 impl AtimePolicy {
     /// The policy in one byte (kept in an atomic: read on every READ).
@@ -134,49 +163,54 @@ impl Fs {
     /// then drops the kernel's cached pages, or the read would not reach
     /// the server and atime would stay behind ext4's.
     pub fn access_sets_atime(&self, inode: &Inode) -> bool {
-        let atime = self.lazy_atime(inode).unwrap_or(inode.atime);
+        let atime = self.held_atime(inode).unwrap_or(inode.atime);
         self.writable()
             && !self.is_stopped()
             && self.atime_policy().needs_update_from(inode, atime, now())
     }
 
-    /// Records an access to `seen` (a read or a listing that reached the
-    /// server): sets atime if the policy asks, in a transaction of its own
-    /// or, with lazytime, in memory.
+    /// Records an access to `seen` (a read, a listing, a readlink that
+    /// reached the server): sets atime if the policy asks, held in memory
+    /// (see the module comment).
     pub fn note_access(&self, seen: &Inode) -> Result<()> {
         if !self.writable() || self.is_stopped() {
             return Ok(());
         }
         let policy = self.atime_policy();
         let t = now();
-        let atime = self.lazy_atime(seen).unwrap_or(seen.atime);
+        let atime = self.held_atime(seen).unwrap_or(seen.atime);
         if !policy.needs_update_from(seen, atime, t) {
             return Ok(());
         }
-        if policy.lazytime {
-            let full = {
-                let mut lazy = self.lazy_atimes.lock();
-                // `seen` is the committed inode: its atime is the disk's.
-                let base = match lazy.get(&seen.ino.0) {
-                    Some(l) if l.generation == seen.generation => l.base,
-                    _ => seen.atime,
-                };
-                lazy.insert(
-                    seen.ino.0,
-                    LazyAtime {
-                        generation: seen.generation,
-                        base,
-                        atime: t,
-                    },
-                );
-                lazy.len() >= MAX_LAZY
-            };
-            return if full {
-                self.flush_lazy_atimes()
-            } else {
-                Ok(())
-            };
+        if !self.journaled() && !policy.lazytime {
+            return self.write_atime_now(seen, policy, t);
         }
+        let full = self.held_atimes.with(|held| {
+            // `seen` is the committed inode: its atime is the disk's.
+            let base = match held.get(&seen.ino.0) {
+                Some(h) if h.generation == seen.generation => h.base,
+                _ => seen.atime,
+            };
+            held.insert(
+                seen.ino.0,
+                Held {
+                    generation: seen.generation,
+                    base,
+                    atime: t,
+                },
+            );
+            held.len() >= MAX_HELD
+        });
+        if full {
+            self.flush_held_atimes()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// An atime update in a transaction of its own (no journal: written
+    /// in place, as every change).
+    fn write_atime_now(&self, seen: &Inode, policy: AtimePolicy, t: Timestamp) -> Result<()> {
         let _lock = self.inode_locks.lock(&[seen.ino]);
         let mut tx = self.begin()?;
         let mut inode = tx.inode(seen.ino)?;
@@ -192,59 +226,63 @@ impl Fs {
         tx.commit()
     }
 
-    /// The atime a lazy update holds for `inode` (not yet written).
-    pub fn lazy_atime(&self, inode: &Inode) -> Option<Timestamp> {
-        if !self.atime_policy().lazytime {
+    /// The atime held in memory for `inode` (not yet written), if any.
+    pub fn held_atime(&self, inode: &Inode) -> Option<Timestamp> {
+        if self.held_atimes.is_empty() {
             return None;
         }
-        let lazy = self.lazy_atimes.lock();
-        let l = lazy.get(&inode.ino.0)?;
-        (l.generation == inode.generation && inode.atime == l.base).then_some(l.atime)
+        let map = self.held_atimes.map.lock();
+        let h = map.get(&inode.ino.0)?;
+        (h.generation == inode.generation && inode.atime == h.base).then_some(h.atime)
     }
 
-    /// Takes the lazy update of an inode a transaction writes (under the
+    /// Takes the held update of an inode a transaction writes (under the
     /// commit lock): it is written with it, unless the transaction set
     /// atime itself.
-    pub(crate) fn merge_lazy_atime(&self, inode: &Inode) -> Option<Inode> {
-        // Every commit asks, for every inode it writes: without lazytime
-        // the table stays empty and its lock untouched.
-        if !self.atime_policy().lazytime {
+    pub(crate) fn merge_held_atime(&self, inode: &Inode) -> Option<Inode> {
+        if self.held_atimes.is_empty() {
             return None;
         }
-        let mut lazy = self.lazy_atimes.lock();
-        if lazy.is_empty() {
-            return None;
-        }
-        let l = lazy.remove(&inode.ino.0)?;
-        if l.generation != inode.generation || inode.atime != l.base || inode.mode == 0 {
+        let h = self.held_atimes.with(|held| held.remove(&inode.ino.0))?;
+        if h.generation != inode.generation || inode.atime != h.base || inode.mode == 0 {
             return None;
         }
         let mut merged = inode.clone();
-        merged.atime = l.atime;
+        merged.atime = h.atime;
         Some(merged)
     }
 
-    /// Writes every lazy atime update (syncfs, unmount, or too many held).
-    pub fn flush_lazy_atimes(&self) -> Result<()> {
-        let pending: Vec<u32> = {
-            let lazy = self.lazy_atimes.lock();
-            let mut v: Vec<u32> = lazy.keys().copied().collect();
-            v.sort_unstable();
-            v
-        };
-        self.write_lazy_atimes(&pending)
-    }
-
-    /// Writes the lazy atime update of one inode, if any (its fsync).
-    pub fn flush_lazy_atime(&self, ino: InodeNo) -> Result<()> {
-        if !self.lazy_atimes.lock().contains_key(&ino.0) {
+    /// Writes every held atime update (syncfs, unmount, too many held;
+    /// without lazytime also the periodic commit, an fsync, a sync mount's
+    /// settle).
+    pub fn flush_held_atimes(&self) -> Result<()> {
+        if self.held_atimes.is_empty() {
             return Ok(());
         }
-        self.write_lazy_atimes(&[ino.0])
+        let mut pending: Vec<u32> = self.held_atimes.with(|held| held.keys().copied().collect());
+        pending.sort_unstable();
+        self.write_held_atimes(&pending)
+    }
+
+    /// Before a durable commit made for `ino` (its fsync): the held
+    /// updates the commit takes, as ext4's running transaction holds them
+    /// (all of them; with lazytime only this inode's).
+    pub(crate) fn flush_atimes_for(&self, ino: Option<InodeNo>) -> Result<()> {
+        match ino {
+            Some(ino) if self.atime_policy().lazytime => {
+                if self.held_atimes.with(|held| held.contains_key(&ino.0)) {
+                    self.write_held_atimes(&[ino.0])
+                } else {
+                    Ok(())
+                }
+            }
+            None if self.atime_policy().lazytime => Ok(()),
+            _ => self.flush_held_atimes(),
+        }
     }
 
     /// Writes the held updates of `pending` (sorted inode numbers).
-    fn write_lazy_atimes(&self, pending: &[u32]) -> Result<()> {
+    fn write_held_atimes(&self, pending: &[u32]) -> Result<()> {
         if pending.is_empty() || !self.writable() || self.is_stopped() {
             return Ok(());
         }

@@ -172,8 +172,8 @@ pub struct Fs {
     commit_observer: parking_lot::RwLock<Option<CommitObserver>>,
     /// When reads set atime (`noatime`, `relatime`, ...).
     atime_policy: std::sync::atomic::AtomicU8,
-    /// Atime updates held in memory (`lazytime`).
-    lazy_atimes: parking_lot::Mutex<atime::LazyAtimes>,
+    /// Atime updates not yet written.
+    held_atimes: atime::HeldAtimes,
     /// Which changes are durable before their reply (`sync`, `dirsync`).
     sync_mode: std::sync::atomic::AtomicU8,
     csum_seed: u32,
@@ -361,7 +361,7 @@ impl Fs {
             on_error: parking_lot::Mutex::new(mount_state::OnError::Continue),
             stopped: std::sync::atomic::AtomicBool::new(false),
             atime_policy: std::sync::atomic::AtomicU8::new(atime::AtimePolicy::default().to_bits()),
-            lazy_atimes: Default::default(),
+            held_atimes: Default::default(),
             sync_mode: std::sync::atomic::AtomicU8::new(0),
             overhead: 0,
             sb,

@@ -83,9 +83,10 @@ impl Fs {
                 self.inode(ino).is_ok_and(|i| mode.wants_sync(c, i.flags))
             }
         });
-        // The changed inodes' lazy atimes went with their transactions;
-        // other inodes' stay held, as on ext4.
+        // The changed inodes' held atimes went with their transactions;
+        // the others go as ext4's commit would take them.
         if wanted {
+            self.flush_atimes_for(None)?;
             self.durable_commit()
         } else {
             Ok(())

@@ -164,17 +164,17 @@ impl Fs {
 
     /// Makes every answered change durable (syncfs): a durable journal
     /// commit, or a flush of the image without a journal. Atime updates
-    /// held by lazytime are written first.
+    /// held in memory are written first.
     pub fn sync(&self) -> Result<()> {
-        self.flush_lazy_atimes()?;
+        self.flush_held_atimes()?;
         self.durable_commit()
     }
 
     /// [`Fs::sync`] for an fsync of `ino`: every answered change becomes
-    /// durable, but of the atime updates lazytime holds only this inode's
-    /// is written (as ext4 writes only the inode fsync names).
+    /// durable, and the held atime updates ext4's commit would take (with
+    /// lazytime only this inode's).
     pub fn sync_inode(&self, ino: InodeNo) -> Result<()> {
-        self.flush_lazy_atime(ino)?;
+        self.flush_atimes_for(Some(ino))?;
         self.durable_commit()
     }
 }

@@ -189,7 +189,7 @@ impl Ext4Adapter {
             ino: inode.ino.0 as u64,
             size: inode.size,
             blocks: inode.blocks_512 + inline_blocks(inode),
-            atime: ts(self.fs.lazy_atime(inode).unwrap_or(inode.atime)),
+            atime: ts(self.fs.held_atime(inode).unwrap_or(inode.atime)),
             mtime: ts(inode.mtime),
             ctime: ts(inode.ctime),
             crtime: inode.crtime.map(ts),
