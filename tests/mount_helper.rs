@@ -42,9 +42,8 @@ fn passed_options(opts: &str) -> Option<String> {
 }
 
 #[test]
-fn drops_what_mount_and_fstab_add() {
+fn drops_what_only_mount_and_fstab_use() {
     for o in [
-        "defaults",
         "auto",
         "noauto",
         "user",
@@ -57,38 +56,53 @@ fn drops_what_mount_and_fstab_add() {
         "x-gvfs-show",
         "comment=systemd.automount",
         "user=bob",
-        "dev",
-        "nodev",
-        "suid",
-        "nosuid",
-        "exec",
-        "noexec",
-        "atime",
-        "noatime",
-        "relatime",
     ] {
-        assert_eq!(passed_options(o), None, "{o} passed through");
+        assert_eq!(passed_options(o).as_deref(), Some("suid,dev"), "{o}");
         assert_eq!(
             passed_options(&format!("{o},acl")).as_deref(),
-            Some("acl"),
+            Some("acl,suid,dev"),
             "{o} with acl"
         );
     }
 }
 
 #[test]
+fn passes_the_mount_flags() {
+    // An fstab line's flags reach fuse4fs as written.
+    for kept in [
+        "rw,nosuid,nodev,noatime",
+        "ro,nodev,noexec,suid,strictatime",
+        "defaults,sync,dirsync,nodiratime,lazytime,relatime",
+        "dev,suid,exec,async,atime,diratime",
+    ] {
+        assert_eq!(passed_options(kept).as_deref(), Some(kept));
+    }
+    // mount(8) leaves suid and dev out (its defaults): asked for again
+    // unless the options decide, as mount.fuse3 does.
+    assert_eq!(
+        passed_options("noexec,noatime").as_deref(),
+        Some("noexec,noatime,suid,dev")
+    );
+    assert_eq!(passed_options("nosuid").as_deref(), Some("nosuid,dev"));
+    assert_eq!(passed_options("nodev").as_deref(), Some("nodev,suid"));
+}
+
+#[test]
 fn keeps_what_fuse4fs_takes_in_order() {
     let kept = "rw,allow_other,errors=remount-ro,fsname=x,commit=5,ro";
-    assert_eq!(passed_options(kept).as_deref(), Some(kept));
+    assert_eq!(
+        passed_options(kept).as_deref(),
+        Some(format!("{kept},suid,dev").as_str())
+    );
     assert_eq!(
         passed_options("defaults,ro,noauto,user,acl,x-a=b,nodev,nosuid,max_read=4096,_netdev")
             .as_deref(),
-        Some("ro,acl,max_read=4096")
+        Some("defaults,ro,acl,nodev,nosuid,max_read=4096")
     );
     // A value that merely contains a dropped word stays.
     assert_eq!(
-        passed_options("fsname=noauto,subtype=user").as_deref(),
-        Some("fsname=noauto,subtype=user")
+        passed_options("fsname=noauto,subtype=user,nosuid,nodev").as_deref(),
+        Some("fsname=noauto,subtype=user,nosuid,nodev")
     );
 }
 
@@ -110,7 +124,7 @@ fn reads_mounts_flags_and_repeated_options() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
-        "'/usr/local/bin/fuse4fs' '--supervise' '-o' 'ro,acl' '/img/a b.img' '/mnt/it'\\''s'\n"
+        "'/usr/local/bin/fuse4fs' '--supervise' '-o' 'ro,acl,suid,dev' '/img/a b.img' '/mnt/it'\\''s'\n"
     );
     let (code, out, err) = helper("supervise", &["/img/a.img", "/mnt/a", "-q"]);
     assert_eq!((code, out.as_str()), (1, ""));
@@ -154,7 +168,7 @@ fn systemd_way_writes_the_environment_and_starts_the_unit() {
             "/run/fuse4fs{}.env:\n\
              FUSE4FS_IMAGE=\"{img_q}\"\n\
              FUSE4FS_MOUNTPOINT=\"{}\"\n\
-             FUSE4FS_OPTIONS=\"acl,fsname=a\\\\b\"\n\
+             FUSE4FS_OPTIONS=\"defaults,acl,fsname=a\\\\b\"\n\
              'systemctl' 'start' 'fuse4fs@{inst}.service'\n",
             mnt.display(),
             mnt.display()

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use fuse4fs::fs::sync_mode::SyncMode;
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::Negotiated;
 use fuse4fs::fuse::adapter::Ext4Adapter;
@@ -37,7 +38,10 @@ const RW_TTL: Duration = Duration::from_secs(1);
 struct Args {
     /// Mount options, comma separated (ro, rw, allow_other,
     /// default_permissions, acl, errors=continue|remount-ro|panic, fsname=,
-    /// subtype=, max_read=, logfile=); may be repeated.
+    /// subtype=, max_read=, logfile=, nosuid/suid, nodev/dev,
+    /// noexec/exec, sync/async, dirsync, noatime, relatime, strictatime,
+    /// nodiratime, lazytime, and fstab's auto, noauto, user, nofail,
+    /// _netdev, x-*, defaults); may be repeated.
     #[arg(short = 'o', value_name = "OPTS", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Stay in the foreground.
@@ -136,6 +140,14 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
         subtype: opts.subtype.clone(),
         max_read: opts.max_read,
         force_fusermount: false,
+        nosuid: opts.nosuid,
+        nodev: opts.nodev,
+        noexec: opts.noexec,
+        sync: opts.sync,
+        dirsync: opts.dirsync,
+        atime: opts.atime.mode,
+        nodiratime: opts.atime.nodiratime,
+        lazytime: opts.atime.lazytime,
     };
     let fd = mount::mount(&mountpoint, &mount_opts)?;
 
@@ -196,6 +208,11 @@ fn open_fs(
     if !opts.ro {
         fs.set_error_policy(opts.errors);
         fs.set_commit_interval(std::time::Duration::from_secs(opts.commit_secs));
+        fs.set_atime_policy(opts.atime);
+        fs.set_sync_mode(SyncMode {
+            sync: opts.sync,
+            dirsync: opts.dirsync,
+        });
     }
     Ok(fs)
 }

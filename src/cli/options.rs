@@ -1,6 +1,7 @@
 //! `-o` mount options.
 
 use super::CliError;
+use fuse4fs::fs::atime::{AtimeMode, AtimePolicy};
 use fuse4fs::fs::mount_state::OnError;
 
 /// Options given with `-o`.
@@ -26,6 +27,19 @@ pub struct Options {
     /// (`fsck`; the same as `fuse4fs --recover --fsck`, but kept with the
     /// mount so that a restart under systemd or --supervise sees it).
     pub fsck: bool,
+    /// Set-user-ID bits ignored (`nosuid`; default on, as libfuse).
+    pub nosuid: bool,
+    /// Device nodes refused (`nodev`; default on, as libfuse).
+    pub nodev: bool,
+    /// Execution refused (`noexec`).
+    pub noexec: bool,
+    /// Every change durable before its reply (`sync`).
+    pub sync: bool,
+    /// Directory changes durable before their reply (`dirsync`).
+    pub dirsync: bool,
+    /// When reads set atime (`noatime`, `relatime`, `strictatime`,
+    /// `nodiratime`, `lazytime`).
+    pub atime: AtimePolicy,
 }
 
 impl Default for Options {
@@ -43,6 +57,12 @@ impl Default for Options {
             norecovery: false,
             commit_secs: 0,
             fsck: false,
+            nosuid: true,
+            nodev: true,
+            noexec: false,
+            sync: false,
+            dirsync: false,
+            atime: AtimePolicy::default(),
         }
     }
 }
@@ -67,6 +87,46 @@ impl Options {
             match (key, value) {
                 ("ro", None) => o.ro = true,
                 ("rw", None) => o.ro = false,
+                // mount(8)'s meaning; auto and nouser are fstab's.
+                ("defaults", None) => {
+                    o.ro = false;
+                    o.nosuid = false;
+                    o.nodev = false;
+                    o.noexec = false;
+                    o.sync = false;
+                }
+                ("nosuid", None) => o.nosuid = true,
+                ("suid", None) => o.nosuid = false,
+                ("nodev", None) => o.nodev = true,
+                ("dev", None) => o.nodev = false,
+                ("noexec", None) => o.noexec = true,
+                ("exec", None) => o.noexec = false,
+                ("sync", None) => o.sync = true,
+                ("async", None) => o.sync = false,
+                ("dirsync", None) => o.dirsync = true,
+                ("noatime", None) => o.atime.mode = AtimeMode::Never,
+                // Without noatime (or strictatime) the kernel's default,
+                // relatime, applies: so for atime and norelatime too.
+                ("atime" | "relatime" | "norelatime", None) => o.atime.mode = AtimeMode::Relative,
+                ("strictatime", None) => o.atime.mode = AtimeMode::Always,
+                ("nostrictatime", None) => {
+                    if o.atime.mode == AtimeMode::Always {
+                        o.atime.mode = AtimeMode::Relative;
+                    }
+                }
+                ("nodiratime", None) => o.atime.nodiratime = true,
+                ("diratime", None) => o.atime.nodiratime = false,
+                ("lazytime", None) => o.atime.lazytime = true,
+                ("nolazytime", None) => o.atime.lazytime = false,
+                // For mount(8) and fstab only (who may mount, when, what
+                // to wait for); mount(8) applies what they imply itself.
+                (
+                    "auto" | "noauto" | "user" | "users" | "nouser" | "owner" | "group" | "_netdev"
+                    | "nofail",
+                    None,
+                ) => {}
+                ("user" | "comment", Some(_)) => {}
+                (k, _) if k.starts_with("x-") => {}
                 ("allow_other", None) => o.allow_other = true,
                 ("default_permissions", None) => o.default_permissions = true,
                 ("no_default_permissions", None) => o.default_permissions = false,
@@ -101,6 +161,12 @@ impl Options {
                     o.commit_secs = v.parse().map_err(|_| {
                         CliError::Usage(format!("commit={v}: expected a number of seconds"))
                     })?;
+                }
+                // A flag given a value: say so rather than "unknown".
+                (_, Some(_)) if Options::parse(&[key.to_string()]).is_ok() => {
+                    return Err(CliError::Usage(format!(
+                        "mount option '{key}' takes no value"
+                    )));
                 }
                 _ => return Err(CliError::Usage(format!("unknown mount option '{opt}'"))),
             }
@@ -145,6 +211,73 @@ mod tests {
         let o = Options::parse(&["acl,errors=remount-ro".into()]).unwrap();
         assert!(!o.ro && o.acl);
         assert_eq!(o.errors, Some(OnError::RemountRo));
+    }
+
+    #[test]
+    fn vfs_options() {
+        let d = Options::default();
+        assert!(d.nosuid && d.nodev && !d.noexec && !d.sync && !d.dirsync);
+        assert_eq!(d.atime, AtimePolicy::default());
+        assert_eq!(d.atime.mode, AtimeMode::Relative);
+        let o = Options::parse(&["rw,nosuid,nodev,noatime".into()]).unwrap();
+        assert!(!o.ro && o.nosuid && o.nodev);
+        assert_eq!(o.atime.mode, AtimeMode::Never);
+        let o = Options::parse(&["suid,dev,noexec,sync,dirsync".into()]).unwrap();
+        assert!(!o.nosuid && !o.nodev && o.noexec && o.sync && o.dirsync);
+        let o = Options::parse(&["noexec,exec,sync,async".into()]).unwrap();
+        assert!(!o.noexec && !o.sync);
+        let o = Options::parse(&["strictatime,nodiratime,lazytime".into()]).unwrap();
+        assert_eq!(
+            o.atime,
+            AtimePolicy {
+                mode: AtimeMode::Always,
+                nodiratime: true,
+                lazytime: true
+            }
+        );
+        let o = Options::parse(&["strictatime,nostrictatime,diratime,nolazytime".into()]).unwrap();
+        assert_eq!(o.atime, AtimePolicy::default());
+        for relative in [
+            "noatime,atime",
+            "noatime,relatime",
+            "strictatime,norelatime",
+        ] {
+            let o = Options::parse(&[relative.into()]).unwrap();
+            assert_eq!(o.atime.mode, AtimeMode::Relative, "{relative}");
+        }
+        // The last word wins, as with mount(8).
+        let o = Options::parse(&["ro,noexec".into(), "rw,exec".into()]).unwrap();
+        assert!(!o.ro && !o.noexec);
+    }
+
+    #[test]
+    fn defaults_and_fstab_only_options() {
+        let o = Options::parse(&["ro,noexec,sync,defaults".into()]).unwrap();
+        assert!(!o.ro && !o.nosuid && !o.nodev && !o.noexec && !o.sync);
+        let o = Options::parse(&["defaults,nosuid".into()]).unwrap();
+        assert!(o.nosuid && !o.nodev);
+        let ignored = "auto,noauto,user,users,nouser,owner,group,_netdev,nofail,\
+                       x-systemd.automount,x-gvfs-show,x-mount.mkdir=0755,user=alice,comment=x";
+        let o = Options::parse(&[ignored.into()]).unwrap();
+        assert_eq!(o, Options::default());
+    }
+
+    #[test]
+    fn unknown_options_are_named() {
+        let e = Options::parse(&["rw,nosuid,bogus,noatime".into()])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "unknown mount option 'bogus'");
+        // Flags take no value.
+        assert_eq!(
+            Options::parse(&["nosuid=1".into()])
+                .unwrap_err()
+                .to_string(),
+            "mount option 'nosuid' takes no value"
+        );
+        assert!(Options::parse(&["noatime=yes".into()]).is_err());
+        assert!(Options::parse(&["defaults=1".into()]).is_err());
+        assert!(Options::parse(&["nofail=0".into()]).is_err());
     }
 
     #[test]

@@ -494,6 +494,18 @@ impl Fs {
         let Some(j) = &self.journal else {
             return false;
         };
+        // Held atime updates go with the periodic commit, as they would
+        // with ext4's (not with lazytime).
+        let (elapsed, running) = {
+            let st = j.st.lock();
+            (st.last_durable.elapsed() >= *j.interval.lock(), st.running)
+        };
+        if elapsed
+            && running
+            && let Err(e) = self.flush_atimes_for(None)
+        {
+            tracing::error!("writing access times: {e}");
+        }
         let (due, running) = {
             let st = j.st.lock();
             let pending = st.batch.is_some() || !st.freed.is_empty();

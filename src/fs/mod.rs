@@ -5,6 +5,7 @@
 //! parallel (the cache is sharded, image reads are positioned).
 
 mod acl;
+pub mod atime;
 pub mod balloc;
 pub mod bmap;
 pub mod cache;
@@ -30,6 +31,7 @@ pub mod permission;
 pub mod remove;
 pub mod rename;
 pub mod setattr;
+pub mod sync_mode;
 pub mod transaction;
 pub mod write;
 pub mod xattr;
@@ -171,6 +173,12 @@ pub struct Fs {
     /// Told of every transaction just before it is written (see
     /// [`Fs::set_commit_observer`]).
     commit_observer: parking_lot::RwLock<Option<CommitObserver>>,
+    /// When reads set atime (`noatime`, `relatime`, ...).
+    atime_policy: std::sync::atomic::AtomicU8,
+    /// Atime updates not yet written.
+    held_atimes: atime::HeldAtimes,
+    /// Which changes are durable before their reply (`sync`, `dirsync`).
+    sync_mode: std::sync::atomic::AtomicU8,
     csum_seed: u32,
     overhead: u64,
 }
@@ -355,6 +363,9 @@ impl Fs {
             mount_state: parking_lot::Mutex::new(0),
             on_error: parking_lot::Mutex::new(mount_state::OnError::Continue),
             stopped: std::sync::atomic::AtomicBool::new(false),
+            atime_policy: std::sync::atomic::AtomicU8::new(atime::AtimePolicy::default().to_bits()),
+            held_atimes: Default::default(),
+            sync_mode: std::sync::atomic::AtomicU8::new(0),
             overhead: 0,
             sb,
         };

@@ -57,6 +57,7 @@ impl Fs {
     /// After errors=remount-ro stopped changes, only the flush happens
     /// (the superblock already says "with errors").
     pub fn unmount_clean(&self) -> Result<()> {
+        self.flush_held_atimes()?;
         if self.journaled() {
             // Everything durable and in place, the log empty; only then
             // may needs_recovery go.

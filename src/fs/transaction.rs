@@ -282,6 +282,9 @@ impl<'a> Transaction<'a> {
 
         let isz = sb.inode_size as usize;
         for (ino, inode) in &self.inodes {
+            // A held atime update is written with the inode's next change.
+            let merged = fs.merge_held_atime(inode);
+            let inode = merged.as_ref().unwrap_or(inode);
             let (blk, off) = fs.inode_location(InodeNo(*ino))?;
             let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + isz];
             if self.fresh_inodes.contains(ino) {

@@ -162,9 +162,19 @@ impl Fs {
         Ok(())
     }
 
-    /// Makes every answered change durable (fsync, fdatasync, syncfs): a
-    /// durable journal commit, or a flush of the image without a journal.
+    /// Makes every answered change durable (syncfs): a durable journal
+    /// commit, or a flush of the image without a journal. Atime updates
+    /// held in memory are written first.
     pub fn sync(&self) -> Result<()> {
+        self.flush_held_atimes()?;
+        self.durable_commit()
+    }
+
+    /// [`Fs::sync`] for an fsync of `ino`: every answered change becomes
+    /// durable, and the held atime updates ext4's commit would take (with
+    /// lazytime only this inode's).
+    pub fn sync_inode(&self, ino: InodeNo) -> Result<()> {
+        self.flush_atimes_for(Some(ino))?;
         self.durable_commit()
     }
 }

@@ -18,6 +18,7 @@ use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
 use crate::fs::permission::{Caller, access, open_access};
 use crate::fs::setattr::{Changes, SetTime};
+use crate::fs::sync_mode::Change;
 use crate::fs::xattr_write::SetMode;
 use crate::fs::{Fs, FsError};
 
@@ -151,6 +152,22 @@ impl Ext4Adapter {
         r.map_err(|e| self.errno(e))
     }
 
+    /// A change's result, made durable first when `sync`, `dirsync` or
+    /// the inodes' flags ask (see [`Fs::settle`]).
+    fn settled<T>(&self, r: Result<T, FsError>, changes: &[Change]) -> OpResult<T> {
+        let v = self.fs_err(r)?;
+        self.fs_err(self.fs.settle(changes))?;
+        Ok(v)
+    }
+
+    /// Counts a read or a listing that reached the server for atime; a
+    /// failed update does not fail the read (as touch_atime).
+    fn accessed(&self, inode: &Inode) {
+        if let Err(e) = self.fs.note_access(inode) {
+            tracing::warn!("atime of inode {}: {e}", inode.ino.0);
+        }
+    }
+
     /// An open: counted, so an unlinked file lives until its release;
     /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here, whatever the access
     /// mode: Linux truncates on O_RDONLY|O_TRUNC too (the open needed write
@@ -161,12 +178,19 @@ impl Ext4Adapter {
                 size: Some(0),
                 ..Default::default()
             };
-            self.fs_err(self.fs.setattr(inode.ino, &c))?;
+            self.settled(self.fs.setattr(inode.ino, &c), &[Change::Inode(inode.ino)])?;
         }
         self.fs.opened(inode.ino);
+        // A read that must set atime has to reach the server: the kernel
+        // drops its cached pages at an open without KEEP_CACHE.
+        let keep = if self.fs.access_sets_atime(inode) {
+            0
+        } else {
+            FOPEN_KEEP_CACHE
+        };
         Ok(Open {
             fh: handle_of(flags),
-            open_flags: FOPEN_KEEP_CACHE,
+            open_flags: keep,
         })
     }
 
@@ -231,7 +255,7 @@ impl Ext4Adapter {
             ino: inode.ino.0 as u64,
             size: inode.size,
             blocks: inode.blocks_512 + inline_blocks(inode),
-            atime: ts(inode.atime),
+            atime: ts(self.fs.held_atime(inode).unwrap_or(inode.atime)),
             mtime: ts(inode.mtime),
             ctime: ts(inode.ctime),
             crtime: inode.crtime.map(ts),
@@ -324,7 +348,14 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn readlink(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        self.viewed(|fs| fs.readlink(&Self::live(fs, nodeid)?))
+        // Reading a link counts as an access (touch_atime in vfs_readlink
+        // and when a path walk follows it, both of which send READLINK).
+        let (target, inode) = self.viewed(|fs| {
+            let inode = Self::live(fs, nodeid)?;
+            Ok((fs.readlink(&inode)?, inode))
+        })?;
+        self.accessed(&inode);
+        Ok(target)
     }
 
     fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
@@ -350,13 +381,15 @@ impl FuseOps for Ext4Adapter {
         offset: u64,
         size: u32,
     ) -> OpResult<Vec<u8>> {
-        self.viewed(|fs| {
+        let (data, inode) = self.viewed(|fs| {
             let inode = Self::live(fs, nodeid)?;
             if inode.is_dir() {
                 return Err(FsError::IsDir);
             }
-            fs.read(&inode, offset, size as usize)
-        })
+            Ok((fs.read(&inode, offset, size as usize)?, inode))
+        })?;
+        self.accessed(&inode);
+        Ok(data)
     }
 
     fn opendir(&self, ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
@@ -424,7 +457,9 @@ impl FuseOps for Ext4Adapter {
             sink.add(&dirent, entry.as_ref())
         });
         drop(view);
-        self.fs_err(r)
+        self.fs_err(r)?;
+        self.accessed(&dir);
+        Ok(())
     }
 
     fn statfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
@@ -514,7 +549,7 @@ impl FuseOps for Ext4Adapter {
                 fs.check_setattr(&caller, &inode, &mut c, set.fh.is_some(), self.acl)
             })?;
         }
-        let inode = self.fs_err(self.fs.setattr(ino, &c))?;
+        let inode = self.settled(self.fs.setattr(ino, &c), &[Change::Inode(ino)])?;
         Ok((self.attr(&inode), self.ttl))
     }
 
@@ -536,7 +571,7 @@ impl FuseOps for Ext4Adapter {
         ) {
             return Err(Errno::EINVAL);
         }
-        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
         Ok(self.entry(&inode))
     }
 
@@ -551,7 +586,7 @@ impl FuseOps for Ext4Adapter {
         let p = self.ino(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
         Ok(self.entry(&inode))
     }
 
@@ -564,7 +599,10 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<Entry> {
         let p = self.ino(parent)?;
         self.check_create(ctx, parent)?;
-        let inode = self.fs_err(self.fs.symlink(p, name, target, ctx.uid, ctx.gid))?;
+        let inode = self.settled(
+            self.fs.symlink(p, name, target, ctx.uid, ctx.gid),
+            &[Change::Entries(p)],
+        )?;
         Ok(self.entry(&inode))
     }
 
@@ -584,7 +622,7 @@ impl FuseOps for Ext4Adapter {
                 fs.check_link(c, &inode, &dir, checks.protected_hardlinks, self.acl)
             })?;
         }
-        let inode = self.fs_err(self.fs.link(ino, p, newname))?;
+        let inode = self.settled(self.fs.link(ino, p, newname), &[Change::Entries(p)])?;
         Ok(self.entry(&inode))
     }
 
@@ -593,7 +631,7 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.fs_err(self.fs.unlink(p, name))
+        self.settled(self.fs.unlink(p, name), &[Change::Entries(p)])
     }
 
     fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
@@ -601,7 +639,7 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.fs_err(self.fs.rmdir(p, name))
+        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p)])
     }
 
     fn rename(
@@ -620,7 +658,10 @@ impl FuseOps for Ext4Adapter {
             let (sdir, ddir) = (Self::live(fs, parent)?, Self::live(fs, newparent)?);
             fs.check_rename(c, &sdir, name, &ddir, newname, exchange, self.acl)
         })?;
-        self.fs_err(self.fs.rename(sp, name, dp, newname, flags))
+        self.settled(
+            self.fs.rename(sp, name, dp, newname, flags),
+            &[Change::Entries(sp), Change::Entries(dp)],
+        )
     }
 
     fn create(
@@ -635,7 +676,7 @@ impl FuseOps for Ext4Adapter {
         let p = self.ino(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.fs_err(self.fs.make_node(p, name, &new))?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
         let open = self.open_inode(&inode, flags & !O_TRUNC)?;
         Ok((self.entry(&inode), open))
     }
@@ -653,6 +694,7 @@ impl FuseOps for Ext4Adapter {
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         // Counted as open by the filesystem already.
         let inode = self.fs_err(self.fs.tmpfile(p, &new))?;
+        self.fs_err(self.fs.settle(&[Change::Inode(inode.ino)]))?;
         Ok((
             self.entry(&inode),
             Open {
@@ -674,18 +716,21 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<u32> {
         let ino = self.ino(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
-        let n = self.fs_err(self.fs.write(ino, offset, data, kill))?;
+        let n = self.settled(
+            self.fs.write(ino, offset, data, kill),
+            &[Change::Write(ino)],
+        )?;
         Ok(n as u32)
     }
 
     fn fsync(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
-        self.ino(nodeid)?;
-        self.fs_err(self.fs.sync())
+        let ino = self.ino(nodeid)?;
+        self.fs_err(self.fs.sync_inode(ino))
     }
 
     fn fsyncdir(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
-        self.ino(nodeid)?;
-        self.fs_err(self.fs.sync())
+        let ino = self.ino(nodeid)?;
+        self.fs_err(self.fs.sync_inode(ino))
     }
 
     fn syncfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<()> {
@@ -702,7 +747,10 @@ impl FuseOps for Ext4Adapter {
         mode: u32,
     ) -> OpResult<()> {
         let ino = self.ino(nodeid)?;
-        self.fs_err(self.fs.fallocate(ino, offset, length, mode))
+        self.settled(
+            self.fs.fallocate(ino, offset, length, mode),
+            &[Change::Inode(ino)],
+        )
     }
 
     fn copy_file_range(
@@ -731,7 +779,10 @@ impl FuseOps for Ext4Adapter {
             append: fh_out & O_APPEND as u64 != 0,
             kill_suidgid: kill,
         };
-        self.fs_err(self.fs.copy_range(src, offset_in, &to, len))
+        self.settled(
+            self.fs.copy_range(src, offset_in, &to, len),
+            &[Change::Inode(dst.ino)],
+        )
     }
 
     fn setxattr(
@@ -756,8 +807,11 @@ impl FuseOps for Ext4Adapter {
         };
         let kill_sgid = setxattr_flags & super::abi::FUSE_SETXATTR_ACL_KILL_SGID != 0
             && name == b"system.posix_acl_access";
-        self.fs_err(self.fs.setxattr(ino, name, value, how, kill_sgid))
-            .map(|_| ())
+        self.settled(
+            self.fs.setxattr(ino, name, value, how, kill_sgid),
+            &[Change::Inode(ino)],
+        )
+        .map(|_| ())
     }
 
     fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
@@ -766,7 +820,7 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
         })?;
-        self.fs_err(self.fs.removexattr(ino, name))
+        self.settled(self.fs.removexattr(ino, name), &[Change::Inode(ino)])
     }
 }
 

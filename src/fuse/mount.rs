@@ -21,6 +21,8 @@ use rustix::net::{
 use thiserror::Error;
 use tracing::debug;
 
+use crate::fs::atime::AtimeMode;
+
 /// The helper binary for unprivileged mounts.
 pub const FUSERMOUNT: &str = "fusermount3";
 
@@ -41,6 +43,22 @@ pub struct MountOptions {
     pub max_read: Option<u32>,
     /// Use fusermount3 even when mount(2) would be allowed.
     pub force_fusermount: bool,
+    /// Set-user-ID bits are ignored (MS_NOSUID; libfuse's default).
+    pub nosuid: bool,
+    /// Device nodes cannot be opened (MS_NODEV; libfuse's default).
+    pub nodev: bool,
+    /// Nothing can be executed (MS_NOEXEC).
+    pub noexec: bool,
+    /// MS_SYNCHRONOUS (the server makes every change durable itself).
+    pub sync: bool,
+    /// MS_DIRSYNC (likewise for directory changes).
+    pub dirsync: bool,
+    /// The atime flag the kernel shows and applies to its own cached times.
+    pub atime: AtimeMode,
+    /// MS_NODIRATIME.
+    pub nodiratime: bool,
+    /// MS_LAZYTIME.
+    pub lazytime: bool,
 }
 
 impl Default for MountOptions {
@@ -53,6 +71,14 @@ impl Default for MountOptions {
             subtype: "fuse4fs".into(),
             max_read: None,
             force_fusermount: false,
+            nosuid: true,
+            nodev: true,
+            noexec: false,
+            sync: false,
+            dirsync: false,
+            atime: AtimeMode::Relative,
+            nodiratime: false,
+            lazytime: false,
         }
     }
 }
@@ -141,19 +167,55 @@ pub fn kernel_mount_data(fd: i32, uid: u32, gid: u32, opts: &MountOptions) -> St
     data
 }
 
-/// The `-o` option string for fusermount3.
+/// The mount(2) flags (MS_*) the options ask for.
+pub fn mount_flags(opts: &MountOptions) -> MountFlags {
+    let mut flags = MountFlags::empty();
+    for (on, f) in [
+        (opts.ro, MountFlags::RDONLY),
+        (opts.nosuid, MountFlags::NOSUID),
+        (opts.nodev, MountFlags::NODEV),
+        (opts.noexec, MountFlags::NOEXEC),
+        (opts.sync, MountFlags::SYNCHRONOUS),
+        (opts.dirsync, MountFlags::DIRSYNC),
+        (opts.nodiratime, MountFlags::NODIRATIME),
+        (opts.lazytime, MountFlags::LAZYTIME),
+    ] {
+        if on {
+            flags |= f;
+        }
+    }
+    flags |= match opts.atime {
+        AtimeMode::Never => MountFlags::NOATIME,
+        AtimeMode::Relative => MountFlags::RELATIME,
+        AtimeMode::Always => MountFlags::STRICTATIME,
+    };
+    flags
+}
+
+/// The `-o` option string for fusermount3 (which ignores `suid` and `dev`
+/// from users other than root, and forces nosuid,nodev for them).
 pub fn fusermount_options(opts: &MountOptions) -> String {
+    let word = |on: bool, yes: &str, no: &str| if on { yes } else { no }.to_string();
     let mut o = vec![
-        if opts.ro {
-            "ro".to_string()
-        } else {
-            "rw".to_string()
-        },
-        "nosuid".into(),
-        "nodev".into(),
-        format!("fsname={}", opts.fsname),
-        format!("subtype={}", opts.subtype),
+        word(opts.ro, "ro", "rw"),
+        word(opts.nosuid, "nosuid", "suid"),
+        word(opts.nodev, "nodev", "dev"),
+        word(opts.noexec, "noexec", "exec"),
+        word(opts.sync, "sync", "async"),
     ];
+    // Not strictatime, nodiratime or lazytime: fusermount3 (3.14) refuses
+    // them as unknown. The server applies them all the same; only the
+    // kernel's flag (and /proc/mounts) is missing.
+    for (on, name) in [
+        (opts.atime == AtimeMode::Never, "noatime"),
+        (opts.dirsync, "dirsync"),
+    ] {
+        if on {
+            o.push(name.into());
+        }
+    }
+    o.push(format!("fsname={}", opts.fsname));
+    o.push(format!("subtype={}", opts.subtype));
     if opts.allow_other {
         o.push("allow_other".into());
     }
@@ -173,10 +235,7 @@ fn mount_privileged(mountpoint: &Path, opts: &MountOptions) -> Result<OwnedFd, M
     let gid = rustix::process::getgid().as_raw();
     let data = CString::new(kernel_mount_data(fd.as_raw_fd(), uid, gid, opts))
         .expect("no NUL in mount data");
-    let mut flags = MountFlags::NOSUID | MountFlags::NODEV;
-    if opts.ro {
-        flags |= MountFlags::RDONLY;
-    }
+    let flags = mount_flags(opts);
     let fstype = format!("fuse.{}", opts.subtype);
     rustix::mount::mount(
         opts.fsname.as_str(),
@@ -330,7 +389,7 @@ mod tests {
         );
         assert_eq!(
             fusermount_options(&o),
-            "ro,nosuid,nodev,fsname=fuse4fs,subtype=fuse4fs,allow_other,default_permissions,max_read=131072"
+            "ro,nosuid,nodev,exec,async,fsname=fuse4fs,subtype=fuse4fs,allow_other,default_permissions,max_read=131072"
         );
         let o = MountOptions {
             default_permissions: false,
@@ -340,6 +399,45 @@ mod tests {
             kernel_mount_data(3, 0, 0, &o),
             "fd=3,rootmode=40000,user_id=0,group_id=0"
         );
+    }
+
+    #[test]
+    fn vfs_flags() {
+        let d = MountOptions::default();
+        assert_eq!(
+            mount_flags(&d),
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::RELATIME
+        );
+        let o = MountOptions {
+            nosuid: false,
+            nodev: false,
+            noexec: true,
+            sync: true,
+            dirsync: true,
+            atime: AtimeMode::Never,
+            nodiratime: true,
+            lazytime: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            mount_flags(&o),
+            MountFlags::NOEXEC
+                | MountFlags::SYNCHRONOUS
+                | MountFlags::DIRSYNC
+                | MountFlags::NOATIME
+                | MountFlags::NODIRATIME
+                | MountFlags::LAZYTIME
+        );
+        assert_eq!(
+            fusermount_options(&o),
+            "rw,suid,dev,noexec,sync,noatime,dirsync,fsname=fuse4fs,subtype=fuse4fs,default_permissions"
+        );
+        let strict = MountOptions {
+            atime: AtimeMode::Always,
+            ..Default::default()
+        };
+        assert!(mount_flags(&strict).contains(MountFlags::STRICTATIME));
+        assert!(!fusermount_options(&strict).contains("atime"));
     }
 
     #[test]

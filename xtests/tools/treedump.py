@@ -68,7 +68,11 @@ class Dumper:
     def emit(self, s):
         self.out.write(s + "\n")
 
-    def entry(self, rel):
+    def entry(self, rel, listed=False):
+        """One line for REL. Everything that reads it (readlink, the
+        contents; the listing, done by walk first when LISTED) comes before
+        the lstat the line shows: reading may set atime, and the line must
+        show what the filesystem keeps."""
         path = os.path.join(self.root, rel) if rel != b"." else self.root
         name = esc(rel)
         try:
@@ -77,20 +81,11 @@ class Dumper:
             self.emit("%s error=lstat:%s" % (name, ename(e)))
             return None
         t = ftype(st.st_mode)
-        f = [name, "type=" + t, "mode=%04o" % stat.S_IMODE(st.st_mode),
-             "uid=%d" % st.st_uid, "gid=%d" % st.st_gid,
-             "size=%d" % st.st_size, "blocks=%d" % st.st_blocks,
-             "nlink=%d" % st.st_nlink, "ino=%d" % st.st_ino]
-        if self.atime:
-            f.append("atime=%d" % st.st_atime_ns)
-        f.append("mtime=%d" % st.st_mtime_ns)
-        f.append("ctime=%d" % st.st_ctime_ns)
-        if t in ("chr", "blk"):
-            f.append("rdev=%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev)))
+        extra = []
         errs = []
         if t == "lnk":
             try:
-                f.append("target=" + esc(os.readlink(path)))
+                extra.append("target=" + esc(os.readlink(path)))
             except OSError as e:
                 errs.append("readlink:" + ename(e))
         try:
@@ -98,7 +93,7 @@ class Dumper:
             for x in names:
                 try:
                     v = os.getxattr(path, x, follow_symlinks=False)
-                    f.append("xattr:%s=%s" % (esc(os.fsencode(x)), v.hex()))
+                    extra.append("xattr:%s=%s" % (esc(os.fsencode(x)), v.hex()))
                 except OSError as e:
                     errs.append("getxattr(%s):%s" % (esc(os.fsencode(x)), ename(e)))
         except OSError as e:
@@ -113,23 +108,44 @@ class Dumper:
                         if not b:
                             break
                         h.update(b)
-                f.append("sha256=" + h.hexdigest())
+                extra.append("sha256=" + h.hexdigest())
             except OSError as e:
                 errs.append("read:" + ename(e))
-        self.emit(" ".join(f))
+        if t in ("lnk", "reg") or listed:
+            try:
+                st = os.lstat(path)
+            except OSError:
+                pass
+        f = [name, "type=" + t, "mode=%04o" % stat.S_IMODE(st.st_mode),
+             "uid=%d" % st.st_uid, "gid=%d" % st.st_gid,
+             "size=%d" % st.st_size, "blocks=%d" % st.st_blocks,
+             "nlink=%d" % st.st_nlink, "ino=%d" % st.st_ino]
+        if self.atime:
+            f.append("atime=%d" % st.st_atime_ns)
+        f.append("mtime=%d" % st.st_mtime_ns)
+        f.append("ctime=%d" % st.st_ctime_ns)
+        if t in ("chr", "blk"):
+            f.append("rdev=%d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev)))
+        self.emit(" ".join(f + extra))
         for e in errs:
             self.emit("%s error=%s" % (name, e))
         return t
 
     def walk(self, rel):
-        t = self.entry(rel)
+        path = os.path.join(self.root, rel) if rel != b"." else self.root
+        # A directory is listed before its line (see entry).
+        names, err = None, None
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                names = sorted(os.listdir(path))
+        except OSError as e:
+            err = e
+        t = self.entry(rel, listed=names is not None)
         if t != "dir":
             return
-        path = os.path.join(self.root, rel) if rel != b"." else self.root
-        try:
-            names = sorted(os.listdir(path))
-        except OSError as e:
-            self.emit("%s error=readdir:%s" % (esc(rel), ename(e)))
+        if names is None:
+            if err is not None:
+                self.emit("%s error=readdir:%s" % (esc(rel), ename(err)))
             return
         for n in names:
             child = n if rel == b"." else os.path.join(rel, n)

@@ -11,11 +11,17 @@ pub const GOOD_OLD_INODE_SIZE: usize = 128;
 
 /// i_flags bits.
 pub mod flags {
+    /// Writes are synchronous (chattr +S).
+    pub const SYNC: u32 = 0x8;
     /// EXT4_IMMUTABLE_FL: no change at all.
     pub const IMMUTABLE: u32 = 0x10;
     /// EXT4_APPEND_FL: writes only at the end.
     pub const APPEND: u32 = 0x20;
+    /// atime is never updated (chattr +A).
+    pub const NOATIME: u32 = 0x80;
     pub const INDEX: u32 = 0x1000;
+    /// Directory changes are synchronous (chattr +D).
+    pub const DIRSYNC: u32 = 0x10000;
     pub const HUGE_FILE: u32 = 0x40000;
     pub const EXTENTS: u32 = 0x80000;
     pub const VERITY: u32 = 0x100000;
