@@ -126,7 +126,7 @@ impl Fs {
     }
 
     /// Zeroes bytes `[s, e)` (within one block) if they are backed by
-    /// written data; with `allocate`, a hole there gets a zeroed block.
+    /// written data; with `allocate`, a hole there gets an unwritten block.
     /// Overwrites of existing data are deferred to after the commit (in
     /// `later`), so a failed call changes nothing.
     fn zero_bytes(
@@ -141,9 +141,9 @@ impl Fs {
         let bs = self.block_size() as u64;
         match tx.map(inode, s / bs)?.backing {
             Backing::Data(b) => later.push((b, (s % bs) as usize, (e - s) as usize)),
-            Backing::Hole if allocate => {
-                self.write_blocks(tx, inode, s, &vec![0u8; (e - s) as usize])?;
-            }
+            // Unwritten, as the kernel preallocates the edges: a written
+            // block of zeros past EOF (KEEP_SIZE) is one e2fsck rejects.
+            Backing::Hole if allocate => tx.map_prealloc(inode, s / bs, 1)?,
             Backing::Hole | Backing::Unwritten => {}
         }
         Ok(())
