@@ -87,17 +87,21 @@ impl Ext4Adapter {
         r.map_err(|e| self.errno(e))
     }
 
-    /// An open: counted, so an unlinked file lives until its release;
-    /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here.
+    /// An open: counted (if the inode is still live), so an unlinked file
+    /// lives until its release; O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates
+    /// here.
     fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
+        let inode = self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
         if flags & O_TRUNC != 0 && flags & O_ACCMODE != 0 && inode.is_reg() && inode.size != 0 {
             let c = Changes {
                 size: Some(0),
                 ..Default::default()
             };
-            self.fs_err(self.fs.setattr(inode.ino, &c))?;
+            if let Err(e) = self.fs.setattr(inode.ino, &c) {
+                let _ = self.fs.released(inode.ino);
+                return Err(self.errno(e));
+            }
         }
-        self.fs.opened(inode.ino);
         Ok(Open {
             fh: 0,
             open_flags: FOPEN_KEEP_CACHE,
@@ -288,7 +292,7 @@ impl FuseOps for Ext4Adapter {
         if !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        self.fs.opened(inode.ino);
+        self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
         let cache = if self.fs.writable() {
             0
         } else {
