@@ -86,7 +86,14 @@ fn generate(seed: u64, n: usize, max: u64, max_len: u64) -> Vec<(usize, Op)> {
                 // the scattering that builds deep trees.
                 7 if rng.u8(0..8) != 0 => Op::Truncate(rng.u64(max - max / 8..=max)),
                 7 => Op::Truncate(rng.u64(0..max)),
-                8..=12 => Op::Falloc(FALLOC_MODES[rng.usize(0..5)], off, len),
+                8..=12 => match FALLOC_MODES[rng.usize(0..5)] {
+                    // KEEP_SIZE modes also reach past the largest size, where
+                    // what they leave stays past EOF to the end of the run.
+                    m if m & libc::FALLOC_FL_KEEP_SIZE != 0 => {
+                        Op::Falloc(m, rng.u64(0..max + max / 8), len)
+                    }
+                    m => Op::Falloc(m, off, len),
+                },
                 13 | 14 => Op::MapWrite(off, len as usize, rng.u8(1..)),
                 15 => Op::MapRead(off, len as usize),
                 16 | 17 => {
