@@ -288,16 +288,20 @@ fn file_apply(files: &Files, op: Op, model: &[u8]) -> Result<bool, String> {
             }
         }
         Op::Copy(from_src, i, o, l) => {
-            let (from, avail) = if from_src {
+            // Within the file, only what lies before its EOF is asked for:
+            // a copy that extends the file would otherwise go on reading
+            // what it just appended (the kernel clamps each call to EOF).
+            let (from, want) = if from_src {
                 (&files.src, l)
             } else {
                 (f, model.len().saturating_sub(i as usize).min(l))
             };
-            let n = copy_range(from, i, f, o, l).map_err(|e| format!("copy_file_range: {e}"))?;
-            if n != avail {
-                return Err(format!(
-                    "copy_file_range copied {n} bytes, expected {avail}"
-                ));
+            if want > 0 {
+                let n =
+                    copy_range(from, i, f, o, want).map_err(|e| format!("copy_file_range: {e}"))?;
+                if n != want {
+                    return Err(format!("copy_file_range copied {n} bytes, expected {want}"));
+                }
             }
         }
     }
