@@ -3,8 +3,10 @@
 //! finds the image clean and fuse4fs reads back a byte model of the
 //! file; at the end the kernel reads the same bytes.
 //!
-//! `FALLOCATE_TREE_SEEDS=N` runs N random seeds instead of the few CI
-//! runs.
+//! `FALLOCATE_TREE_SEEDS=N` (or `A..B`) runs those random seeds instead
+//! of the three CI runs (0..700 ran clean); `CHECK_EVERY=N` and
+//! `CHECK_FROM=I` check more often, to find the operation that breaks a
+//! seed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
