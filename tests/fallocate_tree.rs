@@ -13,7 +13,10 @@ use std::process::Command;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::Fs;
-use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE};
+use fuse4fs::fs::fallocate::{
+    FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
+    FALLOC_FL_ZERO_RANGE,
+};
 use fuse4fs::fs::setattr::Changes;
 
 mod common;
@@ -97,6 +100,31 @@ impl File {
             if (off as usize) < end {
                 self.model[off as usize..end].fill(0);
             }
+        }
+    }
+
+    /// COLLAPSE_RANGE or INSERT_RANGE of whole blocks `[lblk, lblk +
+    /// n)`, when the kernel's rules allow it (inside the file); else
+    /// nothing.
+    fn shift(&mut self, collapse: bool, lblk: u64, n: u64) {
+        let (off, len) = (lblk * 4096, n * 4096);
+        let size = self.model.len() as u64;
+        if (collapse && off + len >= size) || (!collapse && off >= size) {
+            return;
+        }
+        let mode = if collapse {
+            FALLOC_FL_COLLAPSE_RANGE
+        } else {
+            FALLOC_FL_INSERT_RANGE
+        };
+        self.log.push(format!("fallocate {mode:#x} {off} {len}"));
+        self.fs.fallocate(INO, off, len, mode).unwrap();
+        let at = off as usize;
+        if collapse {
+            self.model.drain(at..at + len as usize);
+        } else {
+            self.model
+                .splice(at..at, std::iter::repeat_n(0, len as usize));
         }
     }
 
@@ -249,8 +277,9 @@ fn zero_range_keep_size_past_eof_maps_edges_unwritten() {
 }
 
 /// One random run: a sparse file of `span` bytes, `ops` operations of
-/// up to `maxlen` bytes, checked every `every` operations.
-fn random_run(seed: u64, span: u64, maxlen: u64, ops: usize, every: usize) -> u16 {
+/// up to `maxlen` bytes, checked every `every` operations; with `shifts`,
+/// COLLAPSE_RANGE and INSERT_RANGE too.
+fn random_run(seed: u64, span: u64, maxlen: u64, ops: usize, every: usize, shifts: bool) -> u16 {
     let dir = tempfile::tempdir().unwrap();
     let mut f = File::new(dir.path(), "256M");
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -268,7 +297,8 @@ fn random_run(seed: u64, span: u64, maxlen: u64, ops: usize, every: usize) -> u1
         let len = rng.u64(1..maxlen);
         match rng.u8(0..20) {
             0..8 => f.write(off, len as usize, rng.u8(1..=255)),
-            8..19 => f.fallocate(modes[rng.usize(0..modes.len())], off, len),
+            8..18 => f.fallocate(modes[rng.usize(0..modes.len())], off, len),
+            18 if shifts => f.shift(rng.bool(), off / 4096, len.div_ceil(4096)),
             _ => f.truncate(rng.u64(span / 2..span)),
         }
         deepest = deepest.max(f.depth());
@@ -296,7 +326,24 @@ fn random_fallocate_on_deep_trees() {
     let every = std::env::var("CHECK_EVERY").map_or(500, |s| s.parse().unwrap());
     let mut deepest = 0;
     for seed in seeds {
-        deepest = deepest.max(random_run(seed, 16 << 20, 20_000, 3000, every));
+        deepest = deepest.max(random_run(seed, 16 << 20, 20_000, 3000, every, false));
+    }
+    assert_eq!(deepest, 2, "the runs reached depth 2");
+}
+
+/// The same with COLLAPSE_RANGE and INSERT_RANGE (extent_shift.rs) in
+/// the mix.
+#[test]
+fn random_shifts_on_deep_trees() {
+    require_tools();
+    let seeds = std::env::var("FALLOCATE_TREE_SEEDS").unwrap_or_else(|_| "3".into());
+    let seeds = match seeds.split_once("..") {
+        Some((a, b)) => a.parse().unwrap()..b.parse().unwrap(),
+        None => 0..seeds.parse().unwrap(),
+    };
+    let mut deepest = 0;
+    for seed in seeds {
+        deepest = deepest.max(random_run(seed, 16 << 20, 20_000, 3000, 500, true));
     }
     assert_eq!(deepest, 2, "the runs reached depth 2");
 }
