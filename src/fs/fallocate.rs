@@ -121,7 +121,7 @@ impl Fs {
     }
 
     /// Zeroes bytes `[s, e)` (within one block) if they are backed by
-    /// written data; with `allocate`, a hole there gets a zeroed block.
+    /// written data; with `allocate`, a hole there gets an unwritten block.
     /// Overwrites of existing data are written by the commit, so a failed
     /// call changes nothing and a committed one is complete.
     fn zero_bytes(
@@ -137,9 +137,9 @@ impl Fs {
             Backing::Data(b) => {
                 tx.write_data_at_commit(b, (s % bs) as usize, vec![0; (e - s) as usize])
             }
-            Backing::Hole if allocate => {
-                self.write_blocks(tx, inode, s, &vec![0u8; (e - s) as usize])?;
-            }
+            // Unwritten, as the kernel preallocates the edges: a written
+            // block of zeros past EOF (KEEP_SIZE) is one e2fsck rejects.
+            Backing::Hole if allocate => tx.map_prealloc(inode, s / bs, 1)?,
             Backing::Hole | Backing::Unwritten => {}
         }
         Ok(())

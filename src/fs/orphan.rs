@@ -13,8 +13,8 @@ use std::collections::HashMap;
 
 use super::transaction::Transaction;
 use super::{Fs, Result, error};
-use crate::ext4::InodeNo;
 use crate::ext4::inode::{Inode, flags};
+use crate::ext4::{Generation, InodeNo};
 
 /// Open counts by inode number.
 #[derive(Default)]
@@ -26,6 +26,22 @@ impl Fs {
     /// Records one more open of `ino`.
     pub fn opened(&self, ino: InodeNo) {
         *self.opens.counts.lock().entry(ino.0).or_default() += 1;
+    }
+
+    /// Opens `ino` (of `generation`, if given): checks that it is live and
+    /// counts the open under its lock, so that an unlink racing with the
+    /// open either finds it open (and keeps it as an orphan) or freed it
+    /// before (Stale). Counting after a check made outside the lock let
+    /// an open land on a freed inode, whose writes then went to blocks
+    /// no live inode owned.
+    pub fn open_live(&self, ino: InodeNo, generation: Option<Generation>) -> Result<Inode> {
+        let _lock = self.inode_locks.lock(&[ino]);
+        let inode = {
+            let _view = self.read_view();
+            self.live_inode(ino, generation)?
+        };
+        self.opened(ino);
+        Ok(inode)
     }
 
     /// Drops one open; returns how many remain.

@@ -168,22 +168,29 @@ impl Ext4Adapter {
         }
     }
 
-    /// An open: counted, so an unlinked file lives until its release;
-    /// O_TRUNC (FUSE_ATOMIC_O_TRUNC) truncates here, whatever the access
-    /// mode: Linux truncates on O_RDONLY|O_TRUNC too (the open needed write
-    /// permission), and the kernel sets its cached size to 0 after it.
+    /// An open: checked live and counted under the inode's lock (an
+    /// unlink in between would free the inode under the open), so an
+    /// unlinked file lives until its release; O_TRUNC (FUSE_ATOMIC_O_TRUNC)
+    /// truncates here, whatever the access mode: Linux truncates on
+    /// O_RDONLY|O_TRUNC too (the open needed write permission), and the
+    /// kernel sets its cached size to 0 after it.
     fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
+        let inode = self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
         if flags & O_TRUNC != 0 && inode.is_reg() && inode.size != 0 {
             let c = Changes {
                 size: Some(0),
                 ..Default::default()
             };
-            self.settled(self.fs.setattr(inode.ino, &c), &[Change::Inode(inode.ino)])?;
+            let truncated =
+                self.settled(self.fs.setattr(inode.ino, &c), &[Change::Inode(inode.ino)]);
+            if let Err(e) = truncated {
+                let _ = self.fs.released(inode.ino);
+                return Err(e);
+            }
         }
-        self.fs.opened(inode.ino);
         // A read that must set atime has to reach the server: the kernel
         // drops its cached pages at an open without KEEP_CACHE.
-        let keep = if self.fs.access_sets_atime(inode) {
+        let keep = if self.fs.access_sets_atime(&inode) {
             0
         } else {
             FOPEN_KEEP_CACHE
@@ -400,7 +407,7 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_permission(c, &inode, access::READ, self.acl)
         })?;
-        self.fs.opened(inode.ino);
+        self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
         let cache = if self.fs.writable() {
             0
         } else {

@@ -5,9 +5,10 @@
 //!   symlink, chmod, truncate, write, xattrs, utimes) in two directories and
 //!   requires every return code and the final trees to match, in the spirit
 //!   of fsstress run against a reference filesystem.
-//! - `fsdiff data DIR`: runs random data operations on one file (writes,
-//!   truncates, fallocate modes, mmap reads and writes) and checks every
-//!   read against an in-memory model of the file, in the spirit of fsx.
+//! - `fsdiff data DIR`: runs random data operations on one file (buffered,
+//!   O_DIRECT and mmap writes, copy_file_range, truncates, fallocate modes,
+//!   reads) and checks every read against an in-memory model of the file,
+//!   in the spirit of fsx.
 //!
 //! A divergence is minimised (delta debugging over the operation list) and
 //! the smallest failing sequence is printed; the exit status is then 1.
@@ -59,6 +60,10 @@ enum Mode {
         /// Largest file offset used.
         #[arg(long, default_value_t = 1 << 20)]
         max_size: u64,
+        /// Longest operation. Small ones on a large file scatter it into
+        /// thousands of extents (16 MiB and 16 KiB: extent trees of depth 2).
+        #[arg(long, default_value_t = 256 * 1024)]
+        max_len: u64,
         /// Test hook: skip operation K on the file (the model still applies it).
         #[arg(long)]
         inject: Option<usize>,
@@ -84,10 +89,11 @@ fn main() -> ExitCode {
             seed,
             ops,
             max_size,
+            max_len,
             inject,
             keep,
             dir,
-        } => data::run(seed, ops, max_size, inject, keep, &dir),
+        } => data::run(seed, ops, max_size, max_len, inject, keep, &dir),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
