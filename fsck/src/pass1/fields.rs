@@ -3,7 +3,7 @@
 //! special files and inline data), before its blocks are walked.
 
 use fuse4fs_format::ext4::inode::{Inode, flags, inode_checksum, mode};
-use fuse4fs_format::ext4::superblock::{Superblock, compat, incompat};
+use fuse4fs_format::ext4::superblock::{Superblock, compat, incompat, ro_compat};
 use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
 use fuse4fs_format::ext4::xattr::{INDEX_SYSTEM, parse_ibody_placed};
 use fuse4fs_format::ext4::{InodeNo, xattr};
@@ -55,6 +55,9 @@ pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8], garbage: bool) 
         links > 0 || (orphan && imode != 0)
     };
     if !in_use {
+        if ino >= first_ino && !orphan {
+            unused_dtime(s, ino, raw_in)?;
+        }
         return Ok(());
     }
     s.raw.clear();
@@ -82,6 +85,28 @@ pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8], garbage: bool) 
     };
     record(s, &inode, &counted);
     finish(s, &mut inode, st)
+}
+
+/// An inode without links, as e2fsck's pass 1 judges every inode of the
+/// table, used or not: a dtime below the inode count is a link of an
+/// orphan list left behind (a list cut short, or a server that stopped
+/// processing it), and a deleted inode with a file type must carry its
+/// deletion time. Either gets the time now.
+fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
+    let dtime = le32(raw, 0x14);
+    let msg = if dtime != 0 && dtime < s.cx.sb.inodes_count {
+        format!("Inode {ino} was part of the orphaned inode list.")
+    } else if dtime == 0 && le16(raw, 0) != 0 {
+        format!("Deleted inode {ino} has zero dtime.")
+    } else {
+        return Ok(());
+    };
+    if s.cx.ask(Kind::InodeDtime, msg) {
+        let mut raw = raw.to_vec();
+        put32(&mut raw, 0x14, crate::context::now_secs());
+        s.cx.write_inode_raw(ino, &mut raw)?;
+    }
+    Ok(())
 }
 
 /// Checks that come before the inode can be parsed: checksum (judged
@@ -124,6 +149,26 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
         let msg = format!("i_size_high for directory inode {ino} is {size_hi}, should be zero.");
         st.answer(cx.ask(Kind::ISize, msg));
         put32(&mut s.raw, 0x6C, 0);
+    }
+    // The high halves of i_blocks and i_file_acl mean nothing without
+    // huge_file and 64bit: e2fsck zeroes them.
+    let blocks_hi = le16(&s.raw, 0x74);
+    if blocks_hi != 0 && !cx.sb.has_ro_compat(ro_compat::HUGE_FILE) {
+        let msg = format!("i_blocks_hi for inode {ino} is {blocks_hi}, should be zero.");
+        st.answer(cx.ask(Kind::IBlocks, msg));
+        put16(&mut s.raw, 0x74, 0);
+    }
+    let acl_hi = le16(&s.raw, 0x76);
+    if acl_hi != 0 && !cx.sb.has_incompat(incompat::BIT64) {
+        let msg = format!("i_file_acl_hi for inode {ino} is {acl_hi}, should be zero.");
+        st.answer(cx.ask(Kind::XattrBlockBad, msg));
+        put16(&mut s.raw, 0x76, 0);
+    }
+    let faddr = le32(&s.raw, 0x70);
+    if faddr != 0 {
+        let msg = format!("i_faddr for inode {ino} is {faddr}, should be zero.");
+        st.answer(cx.ask(Kind::InodeFaddr, msg));
+        put32(&mut s.raw, 0x70, 0);
     }
     if size_hi & 0x8000_0000 != 0
         && (ftype == mode::S_IFREG || cx.sb.has_incompat(incompat::LARGEDIR))

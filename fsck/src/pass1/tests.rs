@@ -194,6 +194,62 @@ fn dtime_on_a_live_inode() {
     );
 }
 
+/// An unused inode left holding an orphan list's link (what a hostile
+/// list leaves once the server or our own orphan pass stops at its
+/// damage): e2fsck's "was part of the orphaned inode list".
+#[test]
+fn orphan_link_left_in_an_unused_inode() {
+    // Without group descriptor checksums every inode slot is scanned.
+    case_with(
+        &["-b", "4096", "-O", "^metadata_csum,^uninit_bg"],
+        |img| debugfs(img, "sif <40> dtime 17"),
+        Kind::InodeDtime,
+        true,
+    );
+}
+
+/// A deleted inode (no links) with a file type and no deletion time.
+#[test]
+fn deleted_inode_without_dtime() {
+    case(
+        |img| debugfs(img, "sif /a links_count 0"),
+        Kind::InodeDtime,
+        false,
+    );
+}
+
+/// e2fsck clears i_faddr, an obsolete fragment address.
+#[test]
+fn fragment_address_set() {
+    case(
+        |img| debugfs(img, "sif /a faddr 255"),
+        Kind::InodeFaddr,
+        true,
+    );
+}
+
+/// Without huge_file (ext2), the high half of i_blocks must be zero.
+#[test]
+fn blocks_hi_without_huge_file() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| debugfs(img, "sif /a blocks_hi 512"),
+        Kind::IBlocks,
+        true,
+    );
+}
+
+/// Without 64bit, the high half of i_file_acl must be zero.
+#[test]
+fn file_acl_hi_without_64bit() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| debugfs(img, "sif /a file_acl_hi 3"),
+        Kind::XattrBlockBad,
+        true,
+    );
+}
+
 #[test]
 fn bad_inode_checksum() {
     case(
