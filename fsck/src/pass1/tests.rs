@@ -218,6 +218,23 @@ fn deleted_inode_without_dtime() {
     );
 }
 
+/// A directory block that is also fixed metadata (a reserved GDT block,
+/// the resize inode's): pass 1B gives the directory a copy, and pass 2
+/// must repair the copy, not the original (it salvaged the original, and
+/// e2fsck then found the resize inode invalid).
+#[test]
+fn directory_block_shared_with_metadata_is_repaired_in_its_copy() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| {
+            debugfs(img, "sif /d block[1] 6");
+            debugfs(img, "sif /d size 2048");
+        },
+        Kind::MultiplyClaimed,
+        true,
+    );
+}
+
 /// e2fsck clears i_faddr, an obsolete fragment address.
 #[test]
 fn fragment_address_set() {
