@@ -138,6 +138,9 @@ pub struct Fs {
     cache: BlockCache,
     /// Per-group allocation state; each mutex is that group's lock.
     alloc_state: Vec<parking_lot::Mutex<balloc::GroupAlloc>>,
+    /// Per group, the fixed metadata in it (group-relative runs): never
+    /// allocated, whatever a damaged bitmap says.
+    system_zone: Vec<Vec<(u32, u32)>>,
     /// The superblock as last committed (free counts, orphan head, state,
     /// feature bits); `sb` keeps the mount-time geometry.
     live_sb: parking_lot::Mutex<Superblock>,
@@ -339,6 +342,7 @@ impl Fs {
             bad_groups: Vec::new(),
             cache,
             alloc_state: Vec::new(),
+            system_zone: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
             journal: None,
             replayed: None,
@@ -377,6 +381,7 @@ impl Fs {
                 other => FormatError::corrupt("root inode", other.to_string()),
             },
         })?;
+        fs.system_zone = fs.compute_system_zone();
         fs.overhead = fs.compute_overhead();
         // As the kernel at mount: the free counts come from the group
         // descriptors (the superblock's are a summary written lazily).
