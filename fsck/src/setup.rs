@@ -25,6 +25,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         for b in first..meta_end {
             cx.found.claim(b);
         }
+        cx.found.add_fixed(first, meta_end.saturating_sub(first));
         let (fs_first, fs_end) = (cx.sb.first_data_block as u64, cx.sb.blocks_count);
         let in_fs = move |b: u64, len: u64| {
             b >= fs_first && b.checked_add(len).is_some_and(|e| e <= fs_end)
@@ -42,6 +43,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
                 "the inode table of group {g} lies outside the filesystem"
             )));
         }
+        cx.found.add_fixed(gd.inode_table.0, itb);
         let mut overlap = false;
         for b in gd.inode_table.0..gd.inode_table.0 + itb {
             overlap |= !cx.found.claim(b);
@@ -58,6 +60,9 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             (false, "Inode bitmap", gd.inode_bitmap.0),
         ] {
             let outside = !in_fs(at, 1);
+            if !outside {
+                cx.found.add_fixed(at, 1);
+            }
             if !outside && cx.found.claim(at) {
                 continue;
             }
@@ -83,6 +88,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             }
         }
     }
+    cx.found.seal_fixed();
     // What fixed metadata overlapped is a descriptor problem, reported
     // above; pass 1B deals only with blocks inodes claim twice.
     cx.found.dup_blocks.clear();

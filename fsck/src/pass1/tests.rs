@@ -235,6 +235,34 @@ fn directory_block_shared_with_metadata_is_repaired_in_its_copy() {
     );
 }
 
+/// An indirect block that is an inode table block: read as pointers, its
+/// inodes looked like illegal blocks to clear, and the "repair" zeroed
+/// fields of the inodes in it (hostile seed rw ext2-1k 0x200000099: /h's
+/// entries then named deleted inodes). The pointer is cut instead.
+#[test]
+fn indirect_block_on_the_inode_table_is_cut_not_edited() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| {
+            let out = Command::new("debugfs")
+                .args(["-R", "imap /a"])
+                .arg(img)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let block: u64 = text
+                .split("located at block ")
+                .nth(1)
+                .and_then(|r| r.split(',').next())
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("imap /a: {text}"));
+            debugfs(img, &format!("sif /big block[IND] {block}"));
+        },
+        Kind::BlockMapBad,
+        true,
+    );
+}
+
 /// e2fsck clears i_faddr, an obsolete fragment address.
 #[test]
 fn fragment_address_set() {
