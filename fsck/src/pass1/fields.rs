@@ -15,6 +15,9 @@ use crate::error::Result;
 use crate::problem::Kind;
 
 const ROOT: u32 = 2;
+/// EXT2_IMAGIC_FL, and the compat feature that gives it a meaning.
+const IMAGIC_FL: u32 = 0x2000;
+const COMPAT_IMAGIC_INODES: u32 = 0x2;
 /// Superblock fields naming inodes that no directory names:
 /// s_usr_quota_inum, s_grp_quota_inum, s_prj_quota_inum,
 /// s_orphan_file_inum (offsets in the superblock's bytes).
@@ -253,6 +256,13 @@ fn check_type_and_flags(
         );
         clear_if(s, ino, Kind::InodeBadFlags, msg)?;
         return Ok(false);
+    }
+    // EXT2_IMAGIC_FL means something only with the imagic_inodes
+    // feature (AFS server inodes); e2fsck clears it otherwise.
+    if inode.flags & IMAGIC_FL != 0 && !s.cx.sb.has_compat(COMPAT_IMAGIC_INODES) {
+        let msg = format!("Inode {ino} has imagic flag set.");
+        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        inode.flags &= !IMAGIC_FL;
     }
     let special = matches!(
         ftype,

@@ -263,6 +263,17 @@ fn indirect_block_on_the_inode_table_is_cut_not_edited() {
     );
 }
 
+/// The imagic flag without the imagic_inodes feature (hostile seed fsck
+/// ext2-1k 0x200000125).
+#[test]
+fn imagic_flag_without_the_feature() {
+    case(
+        |img| debugfs(img, "sif /a flags 0x2000"),
+        Kind::InodeBadFlags,
+        true,
+    );
+}
+
 /// e2fsck clears i_faddr, an obsolete fragment address.
 #[test]
 fn fragment_address_set() {
