@@ -1456,3 +1456,52 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
     );
     assert!(text.contains("Block bitmap differences"), "{text}");
 }
+
+/// An extent that points at fixed metadata (the group descriptors): a
+/// write through it must fail as damage, not overwrite them. Block-mapped
+/// files had this check; extent-mapped ones did not.
+#[test]
+fn data_write_through_a_damaged_extent_spares_metadata() {
+    require_tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("img");
+    run_mkfs(&img);
+    let fs = Fs::open(
+        &img,
+        &FsOptions {
+            writable: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fs.mount_rw().unwrap();
+    let f = fs.make_node(InodeNo::ROOT, b"f", &node(0o100644)).unwrap();
+    fs.write(f.ino, 0, &[1u8; 1024], false).unwrap();
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    // The file's one extent now starts at block 2, the descriptors (1 KiB
+    // blocks: the superblock is block 1).
+    debugfs(&img, "sif /f block[5] 2\n", true);
+    let gdt_before = fs::read(&img).unwrap()[2048..3072].to_vec();
+    let fs = Fs::open(
+        &img,
+        &FsOptions {
+            writable: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fs.mount_rw().unwrap();
+    let r = fs.write(f.ino, 0, &[0xEEu8; 1024], false);
+    assert!(
+        r.as_ref().is_err_and(|e| e.is_corruption()),
+        "a write through an extent on the descriptors: {r:?}"
+    );
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    assert_eq!(
+        fs::read(&img).unwrap()[2048..3072],
+        gdt_before[..],
+        "the group descriptors were overwritten"
+    );
+}

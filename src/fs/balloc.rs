@@ -109,6 +109,29 @@ impl Fs {
         zone
     }
 
+    /// Whether any of `len` blocks from `b` is fixed metadata (see
+    /// [`Fs::compute_system_zone`]).
+    pub(crate) fn in_system_zone(&self, b: BlockNo, len: u64) -> bool {
+        let sb = self.superblock();
+        let end = b.0.saturating_add(len);
+        if len == 0 || end > sb.blocks_count || b.0 < sb.first_data_block as u64 {
+            return false;
+        }
+        let (g0, g1) = (
+            self.group_of_block(b),
+            self.group_of_block(BlockNo(end - 1)),
+        );
+        (g0..=g1).any(|g| {
+            let first = sb.group_first_block(g).0;
+            self.system_zone.get(g as usize).is_some_and(|runs| {
+                runs.iter().any(|&(s, n)| {
+                    let s = first + s as u64;
+                    s < end && b.0 < s + n as u64
+                })
+            })
+        })
+    }
+
     /// The group holding block `b`.
     pub(crate) fn group_of_block(&self, b: BlockNo) -> u32 {
         let sb = self.superblock();

@@ -520,11 +520,17 @@ impl Fs {
 
     /// Writes file data straight to the image (data=ordered: callers write
     /// data before committing the metadata that makes it reachable).
+    /// Never onto fixed metadata: a damaged extent can point anywhere.
     pub(crate) fn write_data(&self, b: BlockNo, within: usize, buf: &[u8]) -> Result<()> {
         let bs = self.sb.block_size() as usize;
-        self.check_range(b, (within + buf.len()).div_ceil(bs) as u64, || {
-            format!("data write at {b}")
-        })?;
+        let n = (within + buf.len()).div_ceil(bs) as u64;
+        self.check_range(b, n, || format!("data write at {b}"))?;
+        if self.in_system_zone(b, n) {
+            return Err(error::corrupt(
+                format!("data write at {b}+{n}"),
+                "the blocks are filesystem metadata",
+            ));
+        }
         let off = b.0 * bs as u64 + within as u64;
         Ok(self.image.write_all_at(off, buf)?)
     }
