@@ -43,6 +43,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use fuse4fs::ext4::InodeNo;
+use fuse4fs::ext4::superblock::STATE_ERROR;
 use fuse4fs::ext4::types::Generation;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::fallocate::{
@@ -147,6 +148,8 @@ struct Seen {
     ok: usize,
     /// How fuse4fs-fsck -fy ended afterwards.
     repair: Option<Repair>,
+    /// Damage was met but the superblock holds no error record.
+    unrecorded: bool,
 }
 
 /// A seeded mix of operations on inode numbers, as the FUSE adapter
@@ -488,7 +491,9 @@ fn serve(img: &Path, seed: u64, policy: OnError, log: Arc<IoLog>) -> Seen {
     }
     let mut w = Workload::new(&fs, seed);
     w.run(OPS);
-    let seen = w.seen;
+    let mut seen = w.seen;
+    let sb = fs.live_superblock();
+    seen.unrecorded = seen.damage > 0 && (sb.error_count == 0 || sb.state & STATE_ERROR == 0);
     let _ = fs.stats();
     if let Err(e) = fs.unmount_clean() {
         let _ = e.to_string();
@@ -650,6 +655,12 @@ fn serve_and_check(case: &Case, seed: u64) -> Result<Seen, Failure> {
     let (img, l) = (case.img.clone(), Arc::clone(&log));
     let seen = bounded(SEED_TIMEOUT, move || serve(&img, seed, policy, l))?;
     case.stage(seed, "served");
+    if seen.unrecorded {
+        return Err(Failure::Bad(format!(
+            "{} operation(s) met damage, but the superblock records no error",
+            seen.damage
+        )));
+    }
     case.check_bounds(Some(&log))?;
     let repair = case.check_repairable()?;
     Ok(Seen {
