@@ -593,31 +593,27 @@ impl Case {
                 "fuse4fs-fsck -fy changed the image's length".into(),
             ));
         }
+        // A repair the checker declares it cannot make (it exits 4 and
+        // says so: rebuilding a journal) leaves what e2fsck still sees;
+        // so does a checker that refuses the image outright (exit 8: a
+        // superblock it cannot trust, where e2fsck would try a backup).
+        let fixed = match out {
+            Ok((_, unfixed)) if !unfixed.is_empty() => {
+                return Ok(Repair::Declined(unfixed.join("; ")));
+            }
+            Err(e) => return Ok(Repair::Declined(format!("refused: {e}"))),
+            Ok((n, _)) => n,
+        };
         let e2 = Command::new("e2fsck")
             .arg("-fn")
             .arg(&self.img)
             .output()
             .unwrap();
-        // A repair the checker declares it cannot make (it exits 4 and
-        // says so: rebuilding a journal) leaves what e2fsck still sees.
-        // So does a checker that refuses the image outright (exit 8: a
-        // superblock it cannot trust; e2fsck would try a backup).
-        match &out {
-            Ok((_, unfixed)) if !unfixed.is_empty() => {
-                return Ok(Repair::Declined(unfixed.join("; ")));
-            }
-            Err(e) => return Ok(Repair::Declined(format!("refused: {e}"))),
-            Ok(_) => {}
-        }
         if !e2.status.success() {
             let text = String::from_utf8_lossy(&e2.stdout);
             let text: String = text.lines().take(30).collect::<Vec<_>>().join("\n");
-            let ours = match out {
-                Ok((n, _)) => format!("fuse4fs-fsck -fy fixed {n} problem(s)"),
-                Err(e) => format!("fuse4fs-fsck -fy failed: {e}"),
-            };
             return Err(Failure::Bad(format!(
-                "e2fsck -fn unclean after fuse4fs-fsck -fy ({ours}):\n{text}"
+                "e2fsck -fn unclean after fuse4fs-fsck -fy (which fixed {fixed} problem(s)):\n{text}"
             )));
         }
         Ok(Repair::Clean)
