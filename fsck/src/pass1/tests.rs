@@ -274,6 +274,18 @@ fn imagic_flag_without_the_feature() {
     );
 }
 
+/// A reserved block count past half the filesystem (hostile seed rw
+/// ext4-nocsum 0x100000198): e2fsck gives up on such a superblock, so our
+/// -y must not leave one.
+#[test]
+fn reserved_block_count_past_half_the_filesystem() {
+    case(
+        |img| debugfs(img, "ssv r_blocks_count 0xFF000000FF"),
+        Kind::SuperblockCounts,
+        true,
+    );
+}
+
 /// e2fsck clears i_faddr, an obsolete fragment address.
 #[test]
 fn fragment_address_set() {
