@@ -87,7 +87,10 @@ impl Fs {
         let sb = self.superblock();
         let n = sb.group_count();
         let mut zone: Vec<Vec<(u32, u32)>> = (0..n)
-            .map(|g| vec![(0, sb.group_base_meta_blocks(g))])
+            .map(|g| match sb.group_base_meta_blocks(g) {
+                0 => Vec::new(),
+                n => vec![(0, n)],
+            })
             .collect();
         let itb = sb.inode_table_blocks();
         let mut add = |start: u64, len: u64| {
@@ -126,7 +129,7 @@ impl Fs {
             self.system_zone.get(g as usize).is_some_and(|runs| {
                 runs.iter().any(|&(s, n)| {
                     let s = first + s as u64;
-                    s < end && b.0 < s + n as u64
+                    n > 0 && s < end && b.0 < s + n as u64
                 })
             })
         })
