@@ -257,6 +257,13 @@ fn check_type_and_flags(
         clear_if(s, ino, Kind::InodeBadFlags, msg)?;
         return Ok(false);
     }
+    // Without the encrypt feature no inode holds the encryption context
+    // xattr an encrypted inode needs; e2fsck clears the flag.
+    if inode.flags & flags::ENCRYPT != 0 && !s.cx.sb.has_incompat(incompat::ENCRYPT) {
+        let msg = format!("Inode {ino} has encrypt flag but no encryption extended attribute.");
+        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        inode.flags &= !flags::ENCRYPT;
+    }
     // EXT2_IMAGIC_FL means something only with the imagic_inodes
     // feature (AFS server inodes); e2fsck clears it otherwise.
     if inode.flags & IMAGIC_FL != 0 && !s.cx.sb.has_compat(COMPAT_IMAGIC_INODES) {

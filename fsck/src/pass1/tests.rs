@@ -286,6 +286,17 @@ fn reserved_block_count_past_half_the_filesystem() {
     );
 }
 
+/// The encrypt flag on a filesystem without the encrypt feature
+/// (hostile seed rw ext4-nocsum 0x1000001f7).
+#[test]
+fn encrypt_flag_without_the_feature() {
+    case(
+        |img| debugfs(img, "sif /a flags 0x80800"),
+        Kind::InodeBadFlags,
+        true,
+    );
+}
+
 /// e2fsck clears i_faddr, an obsolete fragment address.
 #[test]
 fn fragment_address_set() {
