@@ -139,8 +139,22 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
             put16(&mut s.raw, 0x80, new);
         }
         let start = 128 + le16(&s.raw, 0x80) as usize;
-        if let Err(e) = parse_ibody_placed(&s.raw[start..]) {
-            let msg = format!("Inode {ino} has corrupt in-inode extended attributes ({e}).");
+        let problem = match parse_ibody_placed(&s.raw[start..]) {
+            Err(e) => Some(format!(
+                "Inode {ino} has corrupt in-inode extended attributes ({e})."
+            )),
+            // As e2fsck: a stored hash (0 is allowed) must match the entry.
+            Ok(entries) => entries
+                .iter()
+                .find(|p| p.hash != 0 && !hash_matches(p))
+                .map(|p| {
+                    format!(
+                        "Extended attribute in inode {ino} has a hash ({}) which is invalid.",
+                        p.hash
+                    )
+                }),
+        };
+        if let Some(msg) = problem {
             st.answer(cx.ask(Kind::XattrIbodyBad, msg));
             // Without the magic the area holds no attributes.
             s.raw[start..(start + 4).min(isz)].fill(0);
@@ -181,6 +195,25 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
         put32(&mut s.raw, 0x6C, 0);
     }
     Ok(true)
+}
+
+/// Whether an in-inode entry's stored hash is its hash, the name's bytes
+/// taken unsigned (the kernel since 6.2) or signed (before).
+fn hash_matches(p: &xattr::PlacedEntry) -> bool {
+    let e = &p.entry;
+    if xattr::entry_hash(&e.name, &e.value) == p.hash {
+        return true;
+    }
+    let mut hash = 0u32;
+    for &c in &e.name {
+        hash = (hash << 5) ^ (hash >> 27) ^ (c as i8 as i32 as u32);
+    }
+    for word in e.value.chunks(4) {
+        let mut w = [0u8; 4];
+        w[..word.len()].copy_from_slice(word);
+        hash = (hash << 16) ^ (hash >> 16) ^ u32::from_le_bytes(w);
+    }
+    hash == p.hash
 }
 
 /// Asks `kind`; clears the inode when told to. Always "stop checking".

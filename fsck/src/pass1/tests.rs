@@ -297,6 +297,47 @@ fn encrypt_flag_without_the_feature() {
     );
 }
 
+/// An in-inode xattr whose stored hash is wrong (hostile seed rw
+/// ext4-nocsum 0x100000200): e2fsck drops the in-inode attributes.
+#[test]
+fn in_inode_xattr_with_a_bad_hash() {
+    case_with(
+        &["-b", "4096", "-I", "256"],
+        |img| {
+            debugfs(img, "ea_set /a user.k v");
+            // The first entry follows i_extra_isize (32) and the 4-byte
+            // magic: its e_hash is at 128 + 32 + 4 + 12.
+            let ino_off = {
+                let out = Command::new("debugfs")
+                    .args(["-R", "imap /a"])
+                    .arg(img)
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let block: u64 = text
+                    .split("located at block ")
+                    .nth(1)
+                    .and_then(|r| r.split(',').next())
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap();
+                let off = text
+                    .split("offset 0x")
+                    .nth(1)
+                    .and_then(|r| u64::from_str_radix(r.trim(), 16).ok())
+                    .unwrap();
+                block * 4096 + off
+            };
+            let f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
+            use std::os::unix::fs::FileExt;
+            f.write_all_at(&185u32.to_le_bytes(), ino_off + 128 + 32 + 4 + 12)
+                .unwrap();
+            debugfs(img, "sif /a checksum calc");
+        },
+        Kind::XattrIbodyBad,
+        true,
+    );
+}
+
 /// e2fsck clears i_faddr, an obsolete fragment address.
 #[test]
 fn fragment_address_set() {
