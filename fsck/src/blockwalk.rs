@@ -159,6 +159,9 @@ pub fn walk_located(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item, Slot))
     Ok(w.out)
 }
 
+/// The resize inode, whose indirect blocks are fixed metadata.
+const RESIZE_INO: u32 = 7;
+
 struct Walker<'a> {
     cx: &'a Fsck,
     inode: &'a Inode,
@@ -310,6 +313,7 @@ impl Walker<'_> {
                 || lblk >= hi
                 || child < first
                 || child >= fs_end
+                || self.cx.found.is_fixed(child)
                 || !self.seen.insert(child);
             if bad {
                 self.out.damage.push(Damage::Index { loc, index, child });
@@ -377,7 +381,15 @@ impl Walker<'_> {
     /// Pointer `index` of `loc` to `p`, covering logical blocks from
     /// `lblk` through a subtree `level` deep (0: a data block).
     fn pointer(&mut self, loc: NodeLoc, index: usize, p: u64, level: u16, lblk: u64) -> Result<()> {
-        if !self.cx.block_in_fs(p) || lblk >= self.limit || (level > 0 && !self.seen.insert(p)) {
+        // A tree block on fixed metadata (an inode table block, say) is
+        // not this inode's to read as pointers, nor to repair: cut it.
+        // The resize inode's indirect blocks are the reserved GDT blocks.
+        let on_metadata = level > 0 && self.inode.ino.0 != RESIZE_INO && self.cx.found.is_fixed(p);
+        if !self.cx.block_in_fs(p)
+            || lblk >= self.limit
+            || on_metadata
+            || (level > 0 && !self.seen.insert(p))
+        {
             self.out.damage.push(Damage::Pointer {
                 loc,
                 index,

@@ -85,6 +85,10 @@ pub struct Found {
     pub blocks: Bitmap<Vec<u8>>,
     /// Blocks claimed more than once (pass 1), for pass 1B.
     pub dup_blocks: BTreeSet<u64>,
+    /// Fixed metadata (superblock and descriptor copies, reserved GDT
+    /// blocks, bitmaps, inode tables) as sorted, disjoint [start, end)
+    /// runs, set before pass 1.
+    pub fixed: Vec<(u64, u64)>,
     /// Per inode (index `ino - 1`).
     pub inodes: Vec<InodeInfo>,
     /// Directories by inode number.
@@ -110,6 +114,7 @@ impl Found {
         Found {
             blocks: Bitmap::new(vec![0u8; nblocks.div_ceil(8)]),
             dup_blocks: BTreeSet::new(),
+            fixed: Vec::new(),
             inodes: vec![InodeInfo::default(); sb.inodes_count as usize],
             dirs: BTreeMap::new(),
             dir_blocks: Vec::new(),
@@ -132,6 +137,33 @@ impl Found {
 
     /// Marks block `b` owned; returns false (and records it in
     /// `dup_blocks`) when something already owned it.
+    /// Whether block `b` is fixed metadata.
+    pub fn is_fixed(&self, b: u64) -> bool {
+        let i = self.fixed.partition_point(|&(_, end)| end <= b);
+        self.fixed.get(i).is_some_and(|&(start, _)| start <= b)
+    }
+
+    /// Records fixed metadata from `start` for `len` blocks (call
+    /// [`Found::seal_fixed`] once all are in).
+    pub fn add_fixed(&mut self, start: u64, len: u64) {
+        if len > 0 {
+            self.fixed.push((start, start.saturating_add(len)));
+        }
+    }
+
+    /// Sorts and merges the fixed runs.
+    pub fn seal_fixed(&mut self) {
+        self.fixed.sort_unstable();
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(self.fixed.len());
+        for &(s, e) in &self.fixed {
+            match out.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => out.push((s, e)),
+            }
+        }
+        self.fixed = out;
+    }
+
     pub fn claim(&mut self, b: u64) -> bool {
         if self.blocks.get(b as usize) {
             self.dup_blocks.insert(b);

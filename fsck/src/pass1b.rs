@@ -210,6 +210,21 @@ fn clone_shared(
             }
         }
         blockwalk::repoint(cx, &mut inode, slot, new)?;
+        if matches!(item, Item::Data { .. }) {
+            // Pass 2 reads and repairs directory blocks where pass 1
+            // found them: a cloned one is now elsewhere (the original
+            // belongs to its other owner, fixed metadata perhaps).
+            let mut moved = false;
+            for d in &mut cx.found.dir_blocks {
+                if d.ino == ino && (p..p + len).contains(&d.pblk) {
+                    d.pblk = new + (d.pblk - p);
+                    moved = true;
+                }
+            }
+            if moved {
+                cx.found.dir_blocks.sort_unstable();
+            }
+        }
         if slot.0 == blockwalk::NodeLoc::Root {
             let mut raw = cx.read_inode_raw(ino)?;
             if let Err(e) = inode.write_to(&cx.sb, &mut raw) {

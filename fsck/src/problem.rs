@@ -59,6 +59,8 @@ pub enum Kind {
     InodeBadFlags,
     /// i_extra_isize out of range.
     InodeExtraIsize,
+    /// i_faddr (an obsolete fragment address, zero on Linux) is set.
+    InodeFaddr,
     /// A reserved inode (root, journal, lost+found …) has the wrong shape.
     ReservedInodeBad,
     /// An extent header (in the inode or in a tree block) is invalid.

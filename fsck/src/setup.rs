@@ -8,8 +8,29 @@ use crate::context::Fsck;
 use crate::error::Result;
 use crate::problem::Kind;
 
+/// The reserved block count may be at most half the filesystem (e2fsck's
+/// check_super_block, which then gives up: "Corruption found in
+/// superblock"). The count is a policy, not a structure: it is reset to
+/// mke2fs' default, 5 %.
+fn reserved_blocks(cx: &mut Fsck) -> Result<()> {
+    let (r, n) = (cx.sb.r_blocks_count, cx.sb.blocks_count);
+    if r <= n / 2 {
+        return Ok(());
+    }
+    let msg = format!("Corruption found in superblock.  (r_blocks_count = {r}).");
+    if cx.ask(Kind::SuperblockCounts, msg) {
+        let new = n / 20;
+        cx.sb.r_blocks_count = new;
+        cx.sb_raw[0x8..0xC].copy_from_slice(&(new as u32).to_le_bytes());
+        cx.sb_raw[0x154..0x158].copy_from_slice(&((new >> 32) as u32).to_le_bytes());
+        cx.write_superblock()?;
+    }
+    Ok(())
+}
+
 /// Checks every group descriptor and marks the fixed metadata in use.
 pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
+    reserved_blocks(cx)?;
     if cx.sb.first_data_block > 0 {
         // Block 0 of a 1 KiB-block filesystem holds the boot sector; no
         // group covers it and nothing may be allocated there.
@@ -25,6 +46,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         for b in first..meta_end {
             cx.found.claim(b);
         }
+        cx.found.add_fixed(first, meta_end.saturating_sub(first));
         let (fs_first, fs_end) = (cx.sb.first_data_block as u64, cx.sb.blocks_count);
         let in_fs = move |b: u64, len: u64| {
             b >= fs_first && b.checked_add(len).is_some_and(|e| e <= fs_end)
@@ -42,6 +64,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
                 "the inode table of group {g} lies outside the filesystem"
             )));
         }
+        cx.found.add_fixed(gd.inode_table.0, itb);
         let mut overlap = false;
         for b in gd.inode_table.0..gd.inode_table.0 + itb {
             overlap |= !cx.found.claim(b);
@@ -58,6 +81,9 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             (false, "Inode bitmap", gd.inode_bitmap.0),
         ] {
             let outside = !in_fs(at, 1);
+            if !outside {
+                cx.found.add_fixed(at, 1);
+            }
             if !outside && cx.found.claim(at) {
                 continue;
             }
@@ -83,6 +109,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             }
         }
     }
+    cx.found.seal_fixed();
     // What fixed metadata overlapped is a descriptor problem, reported
     // above; pass 1B deals only with blocks inodes claim twice.
     cx.found.dup_blocks.clear();

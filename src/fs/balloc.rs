@@ -78,6 +78,63 @@ impl Fs {
         bm.into_inner()
     }
 
+    /// Per group, the runs (group-relative) of fixed metadata in it: its
+    /// superblock and descriptor copies with the reserved GDT blocks, and
+    /// every bitmap and inode table (of any group, with flex_bg) that
+    /// lies in it. The kernel keeps the same "system zone" out of every
+    /// allocation, so that a damaged bitmap cannot hand out metadata.
+    pub(crate) fn compute_system_zone(&self) -> Vec<Vec<(u32, u32)>> {
+        let sb = self.superblock();
+        let n = sb.group_count();
+        let mut zone: Vec<Vec<(u32, u32)>> = (0..n)
+            .map(|g| match sb.group_base_meta_blocks(g) {
+                0 => Vec::new(),
+                n => vec![(0, n)],
+            })
+            .collect();
+        let itb = sb.inode_table_blocks();
+        let mut add = |start: u64, len: u64| {
+            let mut b = start;
+            let end = start.saturating_add(len).min(sb.blocks_count);
+            while b < end && b >= sb.first_data_block as u64 {
+                let g = self.group_of_block(BlockNo(b));
+                let first = sb.group_first_block(g).0;
+                let stop = end.min(first + sb.group_blocks(g) as u64);
+                zone[g as usize].push(((b - first) as u32, (stop - b) as u32));
+                b = stop;
+            }
+        };
+        for gd in self.groups.read().iter() {
+            add(gd.block_bitmap.0, 1);
+            add(gd.inode_bitmap.0, 1);
+            add(gd.inode_table.0, itb);
+        }
+        zone
+    }
+
+    /// Whether any of `len` blocks from `b` is fixed metadata (see
+    /// [`Fs::compute_system_zone`]).
+    pub(crate) fn in_system_zone(&self, b: BlockNo, len: u64) -> bool {
+        let sb = self.superblock();
+        let end = b.0.saturating_add(len);
+        if len == 0 || end > sb.blocks_count || b.0 < sb.first_data_block as u64 {
+            return false;
+        }
+        let (g0, g1) = (
+            self.group_of_block(b),
+            self.group_of_block(BlockNo(end - 1)),
+        );
+        (g0..=g1).any(|g| {
+            let first = sb.group_first_block(g).0;
+            self.system_zone.get(g as usize).is_some_and(|runs| {
+                runs.iter().any(|&(s, n)| {
+                    let s = first + s as u64;
+                    n > 0 && s < end && b.0 < s + n as u64
+                })
+            })
+        })
+    }
+
     /// The group holding block `b`.
     pub(crate) fn group_of_block(&self, b: BlockNo) -> u32 {
         let sb = self.superblock();
@@ -119,6 +176,13 @@ impl Transaction<'_> {
             }
             let mut state = fs.alloc_state[g as usize].lock();
             let mut bm = Bitmap::new(fs.block_bitmap(g)?);
+            let limit = sb.group_blocks(g) as usize;
+            for &(start, len) in &fs.system_zone[g as usize] {
+                let end = (start as usize + len as usize).min(limit);
+                for bit in start as usize..end {
+                    bm.set(bit);
+                }
+            }
             for &bit in state
                 .reserved
                 .iter()
@@ -127,7 +191,6 @@ impl Transaction<'_> {
             {
                 bm.set(bit as usize);
             }
-            let limit = sb.group_blocks(g) as usize;
             let from = if k == 0 {
                 (goal.0 - sb.group_first_block(g).0) as usize
             } else {

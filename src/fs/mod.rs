@@ -143,6 +143,9 @@ pub struct Fs {
     cache: BlockCache,
     /// Per-group allocation state; each mutex is that group's lock.
     alloc_state: Vec<parking_lot::Mutex<balloc::GroupAlloc>>,
+    /// Per group, the fixed metadata in it (group-relative runs): never
+    /// allocated, whatever a damaged bitmap says.
+    system_zone: Vec<Vec<(u32, u32)>>,
     /// The superblock as last committed (free counts, orphan head, state,
     /// feature bits); `sb` keeps the mount-time geometry.
     live_sb: parking_lot::Mutex<Superblock>,
@@ -350,6 +353,7 @@ impl Fs {
             bad_groups: Vec::new(),
             cache,
             alloc_state: Vec::new(),
+            system_zone: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
             journal: None,
             replayed: None,
@@ -397,6 +401,7 @@ impl Fs {
                     other => FormatError::corrupt("reserved inode", other.to_string()),
                 },
             })?;
+        fs.system_zone = fs.compute_system_zone();
         fs.overhead = fs.compute_overhead();
         // As the kernel at mount: the free counts come from the group
         // descriptors (the superblock's are a summary written lazily).
@@ -520,11 +525,17 @@ impl Fs {
 
     /// Writes file data straight to the image (data=ordered: callers write
     /// data before committing the metadata that makes it reachable).
+    /// Never onto fixed metadata: a damaged extent can point anywhere.
     pub(crate) fn write_data(&self, b: BlockNo, within: usize, buf: &[u8]) -> Result<()> {
         let bs = self.sb.block_size() as usize;
-        self.check_range(b, (within + buf.len()).div_ceil(bs) as u64, || {
-            format!("data write at {b}")
-        })?;
+        let n = (within + buf.len()).div_ceil(bs) as u64;
+        self.check_range(b, n, || format!("data write at {b}"))?;
+        if self.in_system_zone(b, n) {
+            return Err(error::corrupt(
+                format!("data write at {b}+{n}"),
+                "the blocks are filesystem metadata",
+            ));
+        }
         let off = b.0 * bs as u64 + within as u64;
         Ok(self.image.write_all_at(off, buf)?)
     }

@@ -22,7 +22,8 @@ fn unix_now() -> u64 {
 
 impl Fs {
     /// Records a read-write mount: state not clean, one more mount, mount
-    /// time; then frees the orphans a crash left. Returns how many.
+    /// time; then frees the orphans a crash left. Returns how many. A
+    /// damaged orphan list is recorded as an error, not a refusal.
     pub fn mount_rw(&self) -> Result<usize> {
         let now = unix_now();
         *self.mount_state.lock() = self.live_superblock().state;
@@ -37,7 +38,7 @@ impl Fs {
                 sb.wtime = now;
             })?;
             self.journal_start()?;
-            return self.cleanup_orphans();
+            return self.mount_orphans();
         }
         let mut tx = self.begin()?;
         tx.edit_superblock(move |sb| {
@@ -48,7 +49,7 @@ impl Fs {
         });
         tx.commit()?;
         self.sync()?;
-        self.cleanup_orphans()
+        self.mount_orphans()
     }
 
     /// Records a clean unmount and flushes the image: the state goes back

@@ -211,6 +211,29 @@ impl Fs {
         Err(error::corrupt("orphan list", "longer than the inode count"))
     }
 
+    /// The orphan processing of a read-write mount. As the kernel's
+    /// ext4_orphan_cleanup, damage in the list (a bad inode number, a
+    /// loop, an inode that cannot be freed) does not refuse the mount: it
+    /// is recorded as an error (the `errors=` policy applies), the rest of
+    /// the list is dropped (the orphans before the damage are freed
+    /// already; those after it are fsck's), and the mount goes on.
+    pub(crate) fn mount_orphans(&self) -> Result<usize> {
+        match self.cleanup_orphans() {
+            Err(e) if e.is_corruption() => {
+                tracing::error!("orphan list: {e}; dropping the rest of it");
+                self.record_error(&e, None, "orphan cleanup");
+                if !self.is_stopped() {
+                    let _o = self.orphan_lock.lock();
+                    let mut tx = self.begin()?;
+                    tx.edit_superblock(|sb| sb.last_orphan = 0);
+                    tx.commit()?;
+                }
+                Ok(0)
+            }
+            r => r,
+        }
+    }
+
     /// Restores open counts a previous server of this mount recorded (the
     /// kernel still holds those files open), before [`Fs::mount_rw`] so
     /// that their orphans survive.

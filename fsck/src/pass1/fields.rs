@@ -3,7 +3,7 @@
 //! special files and inline data), before its blocks are walked.
 
 use fuse4fs_format::ext4::inode::{Inode, flags, inode_checksum, mode};
-use fuse4fs_format::ext4::superblock::{Superblock, compat, incompat};
+use fuse4fs_format::ext4::superblock::{Superblock, compat, incompat, ro_compat};
 use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
 use fuse4fs_format::ext4::xattr::{INDEX_SYSTEM, parse_ibody_placed};
 use fuse4fs_format::ext4::{InodeNo, xattr};
@@ -15,6 +15,9 @@ use crate::error::Result;
 use crate::problem::Kind;
 
 const ROOT: u32 = 2;
+/// EXT2_IMAGIC_FL, and the compat feature that gives it a meaning.
+const IMAGIC_FL: u32 = 0x2000;
+const COMPAT_IMAGIC_INODES: u32 = 0x2;
 /// Superblock fields naming inodes that no directory names:
 /// s_usr_quota_inum, s_grp_quota_inum, s_prj_quota_inum,
 /// s_orphan_file_inum (offsets in the superblock's bytes).
@@ -55,6 +58,9 @@ pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8], garbage: bool) 
         links > 0 || (orphan && imode != 0)
     };
     if !in_use {
+        if ino >= first_ino && !orphan {
+            unused_dtime(s, ino, raw_in)?;
+        }
         return Ok(());
     }
     s.raw.clear();
@@ -84,6 +90,28 @@ pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8], garbage: bool) 
     finish(s, &mut inode, st)
 }
 
+/// An inode without links, as e2fsck's pass 1 judges every inode of the
+/// table, used or not: a dtime below the inode count is a link of an
+/// orphan list left behind (a list cut short, or a server that stopped
+/// processing it), and a deleted inode with a file type must carry its
+/// deletion time. Either gets the time now.
+fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
+    let dtime = le32(raw, 0x14);
+    let msg = if dtime != 0 && dtime < s.cx.sb.inodes_count {
+        format!("Inode {ino} was part of the orphaned inode list.")
+    } else if dtime == 0 && le16(raw, 0) != 0 {
+        format!("Deleted inode {ino} has zero dtime.")
+    } else {
+        return Ok(());
+    };
+    if s.cx.ask(Kind::InodeDtime, msg) {
+        let mut raw = raw.to_vec();
+        put32(&mut raw, 0x14, crate::context::now_secs());
+        s.cx.write_inode_raw(ino, &mut raw)?;
+    }
+    Ok(())
+}
+
 /// Checks that come before the inode can be parsed: checksum (judged
 /// now, repaired at the end), i_extra_isize, in-inode xattrs, i_size's
 /// top bit. False when the inode was cleared.
@@ -111,8 +139,22 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
             put16(&mut s.raw, 0x80, new);
         }
         let start = 128 + le16(&s.raw, 0x80) as usize;
-        if let Err(e) = parse_ibody_placed(&s.raw[start..]) {
-            let msg = format!("Inode {ino} has corrupt in-inode extended attributes ({e}).");
+        let problem = match parse_ibody_placed(&s.raw[start..]) {
+            Err(e) => Some(format!(
+                "Inode {ino} has corrupt in-inode extended attributes ({e})."
+            )),
+            // As e2fsck: a stored hash (0 is allowed) must match the entry.
+            Ok(entries) => entries
+                .iter()
+                .find(|p| p.hash != 0 && !hash_matches(p))
+                .map(|p| {
+                    format!(
+                        "Extended attribute in inode {ino} has a hash ({}) which is invalid.",
+                        p.hash
+                    )
+                }),
+        };
+        if let Some(msg) = problem {
             st.answer(cx.ask(Kind::XattrIbodyBad, msg));
             // Without the magic the area holds no attributes.
             s.raw[start..(start + 4).min(isz)].fill(0);
@@ -125,6 +167,26 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
         st.answer(cx.ask(Kind::ISize, msg));
         put32(&mut s.raw, 0x6C, 0);
     }
+    // The high halves of i_blocks and i_file_acl mean nothing without
+    // huge_file and 64bit: e2fsck zeroes them.
+    let blocks_hi = le16(&s.raw, 0x74);
+    if blocks_hi != 0 && !cx.sb.has_ro_compat(ro_compat::HUGE_FILE) {
+        let msg = format!("i_blocks_hi for inode {ino} is {blocks_hi}, should be zero.");
+        st.answer(cx.ask(Kind::IBlocks, msg));
+        put16(&mut s.raw, 0x74, 0);
+    }
+    let acl_hi = le16(&s.raw, 0x76);
+    if acl_hi != 0 && !cx.sb.has_incompat(incompat::BIT64) {
+        let msg = format!("i_file_acl_hi for inode {ino} is {acl_hi}, should be zero.");
+        st.answer(cx.ask(Kind::XattrBlockBad, msg));
+        put16(&mut s.raw, 0x76, 0);
+    }
+    let faddr = le32(&s.raw, 0x70);
+    if faddr != 0 {
+        let msg = format!("i_faddr for inode {ino} is {faddr}, should be zero.");
+        st.answer(cx.ask(Kind::InodeFaddr, msg));
+        put32(&mut s.raw, 0x70, 0);
+    }
     if size_hi & 0x8000_0000 != 0
         && (ftype == mode::S_IFREG || cx.sb.has_incompat(incompat::LARGEDIR))
     {
@@ -133,6 +195,25 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
         put32(&mut s.raw, 0x6C, 0);
     }
     Ok(true)
+}
+
+/// Whether an in-inode entry's stored hash is its hash, the name's bytes
+/// taken unsigned (the kernel since 6.2) or signed (before).
+fn hash_matches(p: &xattr::PlacedEntry) -> bool {
+    let e = &p.entry;
+    if xattr::entry_hash(&e.name, &e.value) == p.hash {
+        return true;
+    }
+    let mut hash = 0u32;
+    for &c in &e.name {
+        hash = (hash << 5) ^ (hash >> 27) ^ (c as i8 as i32 as u32);
+    }
+    for word in e.value.chunks(4) {
+        let mut w = [0u8; 4];
+        w[..word.len()].copy_from_slice(word);
+        hash = (hash << 16) ^ (hash >> 16) ^ u32::from_le_bytes(w);
+    }
+    hash == p.hash
 }
 
 /// Asks `kind`; clears the inode when told to. Always "stop checking".
@@ -208,6 +289,20 @@ fn check_type_and_flags(
         );
         clear_if(s, ino, Kind::InodeBadFlags, msg)?;
         return Ok(false);
+    }
+    // Without the encrypt feature no inode holds the encryption context
+    // xattr an encrypted inode needs; e2fsck clears the flag.
+    if inode.flags & flags::ENCRYPT != 0 && !s.cx.sb.has_incompat(incompat::ENCRYPT) {
+        let msg = format!("Inode {ino} has encrypt flag but no encryption extended attribute.");
+        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        inode.flags &= !flags::ENCRYPT;
+    }
+    // EXT2_IMAGIC_FL means something only with the imagic_inodes
+    // feature (AFS server inodes); e2fsck clears it otherwise.
+    if inode.flags & IMAGIC_FL != 0 && !s.cx.sb.has_compat(COMPAT_IMAGIC_INODES) {
+        let msg = format!("Inode {ino} has imagic flag set.");
+        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        inode.flags &= !IMAGIC_FL;
     }
     let special = matches!(
         ftype,

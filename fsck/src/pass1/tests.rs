@@ -194,6 +194,182 @@ fn dtime_on_a_live_inode() {
     );
 }
 
+/// An unused inode left holding an orphan list's link (what a hostile
+/// list leaves once the server or our own orphan pass stops at its
+/// damage): e2fsck's "was part of the orphaned inode list".
+#[test]
+fn orphan_link_left_in_an_unused_inode() {
+    // Without group descriptor checksums every inode slot is scanned.
+    case_with(
+        &["-b", "4096", "-O", "^metadata_csum,^uninit_bg"],
+        |img| debugfs(img, "sif <40> dtime 17"),
+        Kind::InodeDtime,
+        true,
+    );
+}
+
+/// A deleted inode (no links) with a file type and no deletion time.
+#[test]
+fn deleted_inode_without_dtime() {
+    case(
+        |img| debugfs(img, "sif /a links_count 0"),
+        Kind::InodeDtime,
+        false,
+    );
+}
+
+/// A directory block that is also fixed metadata (a reserved GDT block,
+/// the resize inode's): pass 1B gives the directory a copy, and pass 2
+/// must repair the copy, not the original (it salvaged the original, and
+/// e2fsck then found the resize inode invalid).
+#[test]
+fn directory_block_shared_with_metadata_is_repaired_in_its_copy() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| {
+            debugfs(img, "sif /d block[1] 6");
+            debugfs(img, "sif /d size 2048");
+        },
+        Kind::MultiplyClaimed,
+        true,
+    );
+}
+
+/// An indirect block that is an inode table block: read as pointers, its
+/// inodes looked like illegal blocks to clear, and the "repair" zeroed
+/// fields of the inodes in it (hostile seed rw ext2-1k 0x200000099: /h's
+/// entries then named deleted inodes). The pointer is cut instead.
+#[test]
+fn indirect_block_on_the_inode_table_is_cut_not_edited() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| {
+            let out = Command::new("debugfs")
+                .args(["-R", "imap /a"])
+                .arg(img)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            let block: u64 = text
+                .split("located at block ")
+                .nth(1)
+                .and_then(|r| r.split(',').next())
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("imap /a: {text}"));
+            debugfs(img, &format!("sif /big block[IND] {block}"));
+        },
+        Kind::BlockMapBad,
+        true,
+    );
+}
+
+/// The imagic flag without the imagic_inodes feature (hostile seed fsck
+/// ext2-1k 0x200000125).
+#[test]
+fn imagic_flag_without_the_feature() {
+    case(
+        |img| debugfs(img, "sif /a flags 0x2000"),
+        Kind::InodeBadFlags,
+        true,
+    );
+}
+
+/// A reserved block count past half the filesystem (hostile seed rw
+/// ext4-nocsum 0x100000198): e2fsck gives up on such a superblock, so our
+/// -y must not leave one.
+#[test]
+fn reserved_block_count_past_half_the_filesystem() {
+    case(
+        |img| debugfs(img, "ssv r_blocks_count 0xFF000000FF"),
+        Kind::SuperblockCounts,
+        true,
+    );
+}
+
+/// The encrypt flag on a filesystem without the encrypt feature
+/// (hostile seed rw ext4-nocsum 0x1000001f7).
+#[test]
+fn encrypt_flag_without_the_feature() {
+    case(
+        |img| debugfs(img, "sif /a flags 0x80800"),
+        Kind::InodeBadFlags,
+        true,
+    );
+}
+
+/// An in-inode xattr whose stored hash is wrong (hostile seed rw
+/// ext4-nocsum 0x100000200): e2fsck drops the in-inode attributes.
+#[test]
+fn in_inode_xattr_with_a_bad_hash() {
+    case_with(
+        &["-b", "4096", "-I", "256"],
+        |img| {
+            debugfs(img, "ea_set /a user.k v");
+            // The first entry follows i_extra_isize (32) and the 4-byte
+            // magic: its e_hash is at 128 + 32 + 4 + 12.
+            let ino_off = {
+                let out = Command::new("debugfs")
+                    .args(["-R", "imap /a"])
+                    .arg(img)
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let block: u64 = text
+                    .split("located at block ")
+                    .nth(1)
+                    .and_then(|r| r.split(',').next())
+                    .and_then(|n| n.trim().parse().ok())
+                    .unwrap();
+                let off = text
+                    .split("offset 0x")
+                    .nth(1)
+                    .and_then(|r| u64::from_str_radix(r.trim(), 16).ok())
+                    .unwrap();
+                block * 4096 + off
+            };
+            let f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
+            use std::os::unix::fs::FileExt;
+            f.write_all_at(&185u32.to_le_bytes(), ino_off + 128 + 32 + 4 + 12)
+                .unwrap();
+            debugfs(img, "sif /a checksum calc");
+        },
+        Kind::XattrIbodyBad,
+        true,
+    );
+}
+
+/// e2fsck clears i_faddr, an obsolete fragment address.
+#[test]
+fn fragment_address_set() {
+    case(
+        |img| debugfs(img, "sif /a faddr 255"),
+        Kind::InodeFaddr,
+        true,
+    );
+}
+
+/// Without huge_file (ext2), the high half of i_blocks must be zero.
+#[test]
+fn blocks_hi_without_huge_file() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| debugfs(img, "sif /a blocks_hi 512"),
+        Kind::IBlocks,
+        true,
+    );
+}
+
+/// Without 64bit, the high half of i_file_acl must be zero.
+#[test]
+fn file_acl_hi_without_64bit() {
+    case_with(
+        &["-t", "ext2", "-b", "1024"],
+        |img| debugfs(img, "sif /a file_acl_hi 3"),
+        Kind::XattrBlockBad,
+        true,
+    );
+}
+
 #[test]
 fn bad_inode_checksum() {
     case(
