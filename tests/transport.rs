@@ -13,14 +13,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use std::collections::{BTreeMap, HashMap};
-
 use fuse4fs::fuse::abi::{self, init_flags};
+use fuse4fs::fuse::memfs::{MemFs as RwFs, MemFsConfig};
 use fuse4fs::fuse::mount::{self, MountOptions};
 use fuse4fs::fuse::notify::NotifyError;
 use fuse4fs::fuse::ops::{
-    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
-    TimeOrNow, Timespec, rename_flags, xattr_flags,
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
 };
 use fuse4fs::fuse::{InitConfig, Negotiated, Notifier, Session};
 
@@ -650,590 +648,8 @@ fn mount_with_fusermount3() {
 // A writable in-memory filesystem, mounted read-write.
 // ---------------------------------------------------------------------------
 
-struct RwNode {
-    attr: Attr,
-    kind: u8,
-    data: Vec<u8>,
-    target: Vec<u8>,
-    children: BTreeMap<Vec<u8>, u64>,
-    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
-}
-
-struct RwState {
-    nodes: HashMap<u64, RwNode>,
-    next: u64,
-}
-
-/// A HashMap-based tree; node id == st_ino. Attributes are never cached by
-/// the kernel (zero time-outs), so every check sees the server's state.
-struct RwFs {
-    st: Mutex<RwState>,
-    max_write: AtomicU64,
-    fsyncs: AtomicU64,
-    datasyncs: AtomicU64,
-    copies: AtomicU64,
-    flushes: AtomicU64,
-    /// SETATTR time updates seen as (atime Now, mtime Now).
-    saw_atime_now: AtomicBool,
-    saw_mtime_now: AtomicBool,
-    umasks: Mutex<Vec<u32>>,
-}
-
-fn now() -> Timespec {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    Timespec {
-        sec: d.as_secs() as i64,
-        nsec: d.subsec_nanos(),
-    }
-}
-
-fn kind_of(mode: u32) -> u8 {
-    match mode & libc::S_IFMT {
-        libc::S_IFDIR => libc::DT_DIR,
-        libc::S_IFLNK => libc::DT_LNK,
-        libc::S_IFIFO => libc::DT_FIFO,
-        libc::S_IFCHR => libc::DT_CHR,
-        libc::S_IFBLK => libc::DT_BLK,
-        libc::S_IFSOCK => libc::DT_SOCK,
-        _ => libc::DT_REG,
-    }
-}
-
-impl RwNode {
-    fn sync_size(&mut self) {
-        self.attr.size = self.data.len() as u64;
-        self.attr.blocks = self.attr.size.div_ceil(512);
-    }
-}
-
-impl RwFs {
-    fn new() -> Self {
-        let mut nodes = HashMap::new();
-        let t = now();
-        let mut root = attr(1, 0o40755, 4096, 2);
-        root.atime = t;
-        root.mtime = t;
-        root.ctime = t;
-        nodes.insert(
-            1,
-            RwNode {
-                attr: root,
-                kind: libc::DT_DIR,
-                data: Vec::new(),
-                target: Vec::new(),
-                children: BTreeMap::new(),
-                xattrs: BTreeMap::new(),
-            },
-        );
-        RwFs {
-            st: Mutex::new(RwState { nodes, next: 2 }),
-            max_write: AtomicU64::new(0),
-            fsyncs: AtomicU64::new(0),
-            datasyncs: AtomicU64::new(0),
-            copies: AtomicU64::new(0),
-            flushes: AtomicU64::new(0),
-            saw_atime_now: AtomicBool::new(false),
-            saw_mtime_now: AtomicBool::new(false),
-            umasks: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn entry_of(n: &RwNode) -> Entry {
-        Entry {
-            nodeid: n.attr.ino,
-            generation: 1,
-            attr: n.attr,
-            entry_ttl: Duration::ZERO,
-            attr_ttl: Duration::ZERO,
-        }
-    }
-
-    /// Adds a new node named `name` in directory `parent`.
-    fn add(
-        &self,
-        ctx: &RequestCtx,
-        parent: u64,
-        name: &[u8],
-        mode: u32,
-        target: &[u8],
-    ) -> OpResult<Entry> {
-        let mut st = self.st.lock().unwrap();
-        let id = st.next;
-        let p = st.nodes.get_mut(&parent).ok_or(Errno::ENOENT)?;
-        if p.kind != libc::DT_DIR {
-            return Err(Errno::ENOTDIR);
-        }
-        if p.children.contains_key(name) {
-            return Err(Errno::EEXIST);
-        }
-        p.children.insert(name.to_vec(), id);
-        let t = now();
-        p.attr.mtime = t;
-        p.attr.ctime = t;
-        let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
-        if is_dir {
-            p.attr.nlink += 1;
-        }
-        let mut a = attr(id, mode, target.len() as u64, if is_dir { 2 } else { 1 });
-        (a.uid, a.gid) = (ctx.uid, ctx.gid);
-        (a.atime, a.mtime, a.ctime, a.crtime) = (t, t, t, Some(t));
-        let n = RwNode {
-            attr: a,
-            kind: kind_of(mode),
-            data: Vec::new(),
-            target: target.to_vec(),
-            children: BTreeMap::new(),
-            xattrs: BTreeMap::new(),
-        };
-        let e = Self::entry_of(&n);
-        st.nodes.insert(id, n);
-        st.next += 1;
-        Ok(e)
-    }
-
-    fn with<T>(&self, nodeid: u64, f: impl FnOnce(&mut RwNode) -> OpResult<T>) -> OpResult<T> {
-        let mut st = self.st.lock().unwrap();
-        f(st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?)
-    }
-
-    fn child(st: &RwState, parent: u64, name: &[u8]) -> OpResult<u64> {
-        st.nodes
-            .get(&parent)
-            .ok_or(Errno::ENOENT)?
-            .children
-            .get(name)
-            .copied()
-            .ok_or(Errno::ENOENT)
-    }
-
-    fn remove(&self, parent: u64, name: &[u8], dir: bool) -> OpResult<()> {
-        let mut st = self.st.lock().unwrap();
-        let id = Self::child(&st, parent, name)?;
-        let n = st.nodes.get_mut(&id).unwrap();
-        if dir != (n.kind == libc::DT_DIR) {
-            return Err(if dir { Errno::ENOTDIR } else { Errno::EISDIR });
-        }
-        if dir && !n.children.is_empty() {
-            return Err(Errno::ENOTEMPTY);
-        }
-        n.attr.nlink = if dir { 0 } else { n.attr.nlink - 1 };
-        n.attr.ctime = now();
-        let p = st.nodes.get_mut(&parent).unwrap();
-        p.children.remove(name);
-        if dir {
-            p.attr.nlink -= 1;
-        }
-        Ok(())
-    }
-}
-
-impl FuseOps for RwFs {
-    fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
-        let st = self.st.lock().unwrap();
-        let id = Self::child(&st, parent, name)?;
-        Ok(Self::entry_of(&st.nodes[&id]))
-    }
-    fn getattr(&self, _: &RequestCtx, nodeid: u64, _: Option<u64>) -> OpResult<(Attr, Duration)> {
-        self.with(nodeid, |n| Ok((n.attr, Duration::ZERO)))
-    }
-    fn setattr(&self, _: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
-        let resolve = |t: TimeOrNow| match t {
-            TimeOrNow::Now => now(),
-            TimeOrNow::Set(t) => t,
-        };
-        if set.atime == Some(TimeOrNow::Now) {
-            self.saw_atime_now.store(true, Ordering::SeqCst);
-        }
-        if set.mtime == Some(TimeOrNow::Now) {
-            self.saw_mtime_now.store(true, Ordering::SeqCst);
-        }
-        self.with(nodeid, |n| {
-            if let Some(size) = set.size {
-                if n.kind != libc::DT_REG {
-                    return Err(Errno::EINVAL);
-                }
-                n.data.resize(size as usize, 0);
-                n.sync_size();
-                n.attr.mtime = now();
-            }
-            if let Some(m) = set.mode {
-                n.attr.mode = (n.attr.mode & libc::S_IFMT) | (m & 0o7777);
-            }
-            if set.kill_suidgid {
-                n.attr.mode &= !0o6000;
-            }
-            n.attr.uid = set.uid.unwrap_or(n.attr.uid);
-            n.attr.gid = set.gid.unwrap_or(n.attr.gid);
-            if let Some(t) = set.atime {
-                n.attr.atime = resolve(t);
-            }
-            if let Some(t) = set.mtime {
-                n.attr.mtime = resolve(t);
-            }
-            n.attr.ctime = set.ctime.unwrap_or_else(now);
-            Ok((n.attr, Duration::ZERO))
-        })
-    }
-    fn readlink(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        self.with(nodeid, |n| {
-            if n.kind == libc::DT_LNK {
-                Ok(n.target.clone())
-            } else {
-                Err(Errno::EINVAL)
-            }
-        })
-    }
-    fn mknod(
-        &self,
-        ctx: &RequestCtx,
-        parent: u64,
-        name: &[u8],
-        mode: u32,
-        _rdev: u32,
-        umask: u32,
-    ) -> OpResult<Entry> {
-        self.umasks.lock().unwrap().push(umask);
-        self.add(ctx, parent, name, mode & !umask, b"")
-    }
-    fn mkdir(
-        &self,
-        ctx: &RequestCtx,
-        parent: u64,
-        name: &[u8],
-        mode: u32,
-        umask: u32,
-    ) -> OpResult<Entry> {
-        self.umasks.lock().unwrap().push(umask);
-        self.add(
-            ctx,
-            parent,
-            name,
-            libc::S_IFDIR | (mode & 0o7777 & !umask),
-            b"",
-        )
-    }
-    fn symlink(
-        &self,
-        ctx: &RequestCtx,
-        parent: u64,
-        name: &[u8],
-        target: &[u8],
-    ) -> OpResult<Entry> {
-        self.add(ctx, parent, name, libc::S_IFLNK | 0o777, target)
-    }
-    fn link(&self, _: &RequestCtx, nodeid: u64, newparent: u64, newname: &[u8]) -> OpResult<Entry> {
-        let mut st = self.st.lock().unwrap();
-        let p = st.nodes.get_mut(&newparent).ok_or(Errno::ENOENT)?;
-        if p.children.contains_key(newname) {
-            return Err(Errno::EEXIST);
-        }
-        p.children.insert(newname.to_vec(), nodeid);
-        let n = st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?;
-        n.attr.nlink += 1;
-        n.attr.ctime = now();
-        Ok(Self::entry_of(n))
-    }
-    fn unlink(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
-        self.remove(parent, name, false)
-    }
-    fn rmdir(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
-        self.remove(parent, name, true)
-    }
-    fn rename(
-        &self,
-        _: &RequestCtx,
-        parent: u64,
-        name: &[u8],
-        newparent: u64,
-        newname: &[u8],
-        flags: u32,
-    ) -> OpResult<()> {
-        let mut st = self.st.lock().unwrap();
-        let src = Self::child(&st, parent, name)?;
-        let dst = Self::child(&st, newparent, newname).ok();
-        if flags & rename_flags::RENAME_EXCHANGE != 0 {
-            let dst = dst.ok_or(Errno::ENOENT)?;
-            st.nodes
-                .get_mut(&parent)
-                .unwrap()
-                .children
-                .insert(name.to_vec(), dst);
-            st.nodes
-                .get_mut(&newparent)
-                .unwrap()
-                .children
-                .insert(newname.to_vec(), src);
-            return Ok(());
-        }
-        if flags & !rename_flags::RENAME_NOREPLACE != 0 {
-            return Err(Errno::EINVAL);
-        }
-        if let Some(dst) = dst {
-            if flags & rename_flags::RENAME_NOREPLACE != 0 {
-                return Err(Errno::EEXIST);
-            }
-            if dst == src {
-                return Ok(());
-            }
-            let d = st.nodes.get_mut(&dst).unwrap();
-            if d.kind == libc::DT_DIR && !d.children.is_empty() {
-                return Err(Errno::ENOTEMPTY);
-            }
-            d.attr.nlink = d.attr.nlink.saturating_sub(1);
-        }
-        st.nodes.get_mut(&parent).unwrap().children.remove(name);
-        st.nodes
-            .get_mut(&newparent)
-            .unwrap()
-            .children
-            .insert(newname.to_vec(), src);
-        Ok(())
-    }
-    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
-        self.with(nodeid, |n| {
-            if n.kind != libc::DT_REG {
-                return Err(Errno::EISDIR);
-            }
-            // FUSE_ATOMIC_O_TRUNC: the truncation is ours.
-            if flags as i32 & libc::O_TRUNC != 0 {
-                n.data.clear();
-                n.sync_size();
-            }
-            Ok(Open {
-                fh: nodeid,
-                open_flags: 0,
-            })
-        })
-    }
-    fn create(
-        &self,
-        ctx: &RequestCtx,
-        parent: u64,
-        name: &[u8],
-        mode: u32,
-        umask: u32,
-        _flags: u32,
-    ) -> OpResult<(Entry, Open)> {
-        self.umasks.lock().unwrap().push(umask);
-        let e = self.add(ctx, parent, name, mode & !umask, b"")?;
-        Ok((
-            e,
-            Open {
-                fh: e.nodeid,
-                open_flags: 0,
-            },
-        ))
-    }
-    fn tmpfile(
-        &self,
-        ctx: &RequestCtx,
-        parent: u64,
-        mode: u32,
-        umask: u32,
-        _flags: u32,
-    ) -> OpResult<(Entry, Open)> {
-        // Linked under a hidden name and unlinked at once: an orphan.
-        let e = self.add(ctx, parent, b".tmpfile", mode & !umask, b"")?;
-        self.remove(parent, b".tmpfile", false)?;
-        let mut e = e;
-        e.attr.nlink = 0;
-        Ok((
-            e,
-            Open {
-                fh: e.nodeid,
-                open_flags: 0,
-            },
-        ))
-    }
-    fn read(&self, _: &RequestCtx, nodeid: u64, fh: u64, off: u64, size: u32) -> OpResult<Vec<u8>> {
-        assert_eq!(fh, nodeid);
-        self.with(nodeid, |n| {
-            let start = (off as usize).min(n.data.len());
-            let end = start.saturating_add(size as usize).min(n.data.len());
-            Ok(n.data[start..end].to_vec())
-        })
-    }
-    fn write(
-        &self,
-        _: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
-        off: u64,
-        data: &[u8],
-        write_flags: u32,
-        _flags: u32,
-    ) -> OpResult<u32> {
-        assert_eq!(fh, nodeid);
-        self.max_write
-            .fetch_max(data.len() as u64, Ordering::SeqCst);
-        self.with(nodeid, |n| {
-            let end = off as usize + data.len();
-            if n.data.len() < end {
-                n.data.resize(end, 0);
-            }
-            n.data[off as usize..end].copy_from_slice(data);
-            n.sync_size();
-            if write_flags & abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0 {
-                n.attr.mode &= !0o6000;
-            }
-            n.attr.mtime = now();
-            Ok(data.len() as u32)
-        })
-    }
-    fn flush(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _owner: u64) -> OpResult<()> {
-        self.flushes.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-    fn fsync(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, datasync: bool) -> OpResult<()> {
-        if datasync {
-            self.datasyncs.fetch_add(1, Ordering::SeqCst);
-        } else {
-            self.fsyncs.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-    fn fsyncdir(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
-        Ok(())
-    }
-    fn fallocate(
-        &self,
-        _: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
-        off: u64,
-        len: u64,
-        mode: u32,
-    ) -> OpResult<()> {
-        if mode != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        self.with(nodeid, |n| {
-            let end = (off + len) as usize;
-            if n.data.len() < end {
-                n.data.resize(end, 0);
-                n.sync_size();
-            }
-            Ok(())
-        })
-    }
-    fn copy_file_range(
-        &self,
-        _: &RequestCtx,
-        nodeid_in: u64,
-        _fh_in: u64,
-        off_in: u64,
-        nodeid_out: u64,
-        _fh_out: u64,
-        off_out: u64,
-        len: u64,
-        _flags: u64,
-    ) -> OpResult<u64> {
-        self.copies.fetch_add(1, Ordering::SeqCst);
-        let mut st = self.st.lock().unwrap();
-        let src = &st.nodes.get(&nodeid_in).ok_or(Errno::ENOENT)?.data;
-        let start = (off_in as usize).min(src.len());
-        let end = start.saturating_add(len as usize).min(src.len());
-        let bytes = src[start..end].to_vec();
-        let out = st.nodes.get_mut(&nodeid_out).ok_or(Errno::ENOENT)?;
-        let oend = off_out as usize + bytes.len();
-        if out.data.len() < oend {
-            out.data.resize(oend, 0);
-        }
-        out.data[off_out as usize..oend].copy_from_slice(&bytes);
-        out.sync_size();
-        Ok(bytes.len() as u64)
-    }
-    fn opendir(&self, _: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
-        self.with(nodeid, |n| {
-            if n.kind == libc::DT_DIR {
-                Ok(Open::default())
-            } else {
-                Err(Errno::ENOTDIR)
-            }
-        })
-    }
-    fn readdir(
-        &self,
-        _: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
-        offset: u64,
-        _plus: bool,
-        sink: &mut dyn DirSink,
-    ) -> OpResult<()> {
-        let st = self.st.lock().unwrap();
-        let me = st.nodes.get(&nodeid).ok_or(Errno::ENOENT)?;
-        let list = me
-            .children
-            .iter()
-            .map(|(k, v)| (k.as_slice(), &st.nodes[v]));
-        for (i, (name, n)) in list.enumerate().skip(offset as usize) {
-            let d = DirEntry {
-                ino: n.attr.ino,
-                next_offset: i as u64 + 1,
-                kind: n.kind,
-                name,
-            };
-            if !sink.add(&d, None) {
-                break;
-            }
-        }
-        Ok(())
-    }
-    fn statfs(&self, _: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
-        Ok(StatFs {
-            blocks: 1 << 20,
-            bfree: 1 << 19,
-            bavail: 1 << 19,
-            files: 1000,
-            ffree: 900,
-            bsize: 4096,
-            namelen: 255,
-            frsize: 4096,
-        })
-    }
-    fn setxattr(
-        &self,
-        _: &RequestCtx,
-        nodeid: u64,
-        name: &[u8],
-        value: &[u8],
-        flags: u32,
-        _setxattr_flags: u32,
-    ) -> OpResult<()> {
-        self.with(nodeid, |n| {
-            let exists = n.xattrs.contains_key(name);
-            if flags & xattr_flags::XATTR_CREATE != 0 && exists {
-                return Err(Errno::EEXIST);
-            }
-            if flags & xattr_flags::XATTR_REPLACE != 0 && !exists {
-                return Err(Errno::ENODATA);
-            }
-            n.xattrs.insert(name.to_vec(), value.to_vec());
-            Ok(())
-        })
-    }
-    fn getxattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
-        self.with(nodeid, |n| {
-            n.xattrs.get(name).cloned().ok_or(Errno::ENODATA)
-        })
-    }
-    fn listxattr(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        self.with(nodeid, |n| {
-            Ok(n.xattrs
-                .keys()
-                .flat_map(|k| k.iter().copied().chain([0]))
-                .collect())
-        })
-    }
-    fn removexattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
-        self.with(nodeid, |n| {
-            n.xattrs.remove(name).map(|_| ()).ok_or(Errno::ENODATA)
-        })
-    }
-}
+// The library's in-memory filesystem (fuse4fs::fuse::memfs), with zero
+// time-outs: every check sees the server's state.
 
 fn errno<T: std::fmt::Debug>(r: std::io::Result<T>) -> i32 {
     r.unwrap_err().raw_os_error().unwrap()
@@ -1294,6 +710,7 @@ fn ts(sec: i64, nsec: i64) -> libc::timespec {
 }
 
 fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
+    let st = &fs.stats;
     use std::io::Write;
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -1322,7 +739,7 @@ fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
     f.write_all_at(&big, 4096).unwrap();
     if n.max_write >= 1 << 20 {
         assert_eq!(
-            fs.max_write.load(Ordering::SeqCst),
+            st.max_write.load(Ordering::SeqCst),
             1 << 20,
             "one WRITE of 1 MiB"
         );
@@ -1338,11 +755,11 @@ fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
     let m = std::fs::metadata(&a).unwrap();
     assert_eq!(m.mode(), 0o100640);
     assert!(
-        fs.flushes.load(Ordering::SeqCst) > 0,
+        st.flushes.load(Ordering::SeqCst) > 0,
         "FLUSH reached the handler"
     );
     assert!(
-        !fs.umasks.lock().unwrap().is_empty(),
+        st.umasks.load(Ordering::SeqCst) > 0,
         "umask passed (DONT_MASK)"
     );
 
@@ -1423,9 +840,12 @@ fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
     assert_eq!((m.mtime(), m.mtime_nsec()), (2_000_000, 7));
     utimensat(&a, ts(0, libc::UTIME_NOW), ts(0, libc::UTIME_NOW));
     let m = std::fs::metadata(&a).unwrap();
-    let t = now().sec;
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     assert!((t - m.atime()).abs() < 60 && (t - m.mtime()).abs() < 60);
-    assert!(fs.saw_atime_now.load(Ordering::SeqCst), "FATTR_ATIME_NOW");
+    assert!(st.saw_atime_now.load(Ordering::SeqCst), "FATTR_ATIME_NOW");
 
     // xattrs: create, XATTR_CREATE on an existing name, replace, remove.
     setxattr(&a, "user.k", b"v1", 0).unwrap();
@@ -1456,8 +876,8 @@ fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
         .unwrap();
     f.sync_all().unwrap();
     f.sync_data().unwrap();
-    assert!(fs.fsyncs.load(Ordering::SeqCst) >= 1);
-    assert!(fs.datasyncs.load(Ordering::SeqCst) >= 1);
+    assert!(st.fsyncs.load(Ordering::SeqCst) >= 1);
+    assert!(st.datasyncs.load(Ordering::SeqCst) >= 1);
     // SAFETY: a valid fd.
     check_rc(unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, 8192) }.into()).unwrap();
     assert_eq!(f.metadata().unwrap().len(), 8192);
@@ -1482,7 +902,7 @@ fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
     };
     assert_eq!(check_rc(copied as i64), Ok(5));
     assert!(
-        fs.copies.load(Ordering::SeqCst) >= 1,
+        st.copies.load(Ordering::SeqCst) >= 1,
         "COPY_FILE_RANGE reached us"
     );
     assert_eq!(std::fs::read(mp.join("copy")).unwrap(), b"\0\0\x0023456");
@@ -1528,7 +948,7 @@ fn read_write_mount() {
         ..Default::default()
     };
     let fd = mount::mount(&mp, &opts).expect("mount");
-    let fs = Arc::new(RwFs::new());
+    let fs = Arc::new(RwFs::new(MemFsConfig::default()));
     let session = match Session::new(fd, fs.clone(), &InitConfig::read_write()) {
         Ok(s) => s,
         Err(e) => {
@@ -1554,4 +974,73 @@ fn read_write_mount() {
         .recv_timeout(Duration::from_secs(10))
         .expect("run() returns after unmount");
     server.join().unwrap().expect("run() result");
+}
+
+/// Every request is counted by opcode: a create/write/close, a stat and an
+/// unlink with zero time-outs cost exactly these round trips.
+#[test]
+fn requests_counted_by_opcode() {
+    use abi::opcode::*;
+    use std::io::Write;
+    if !fuse_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mp = dir.path().join("mnt");
+    std::fs::create_dir(&mp).unwrap();
+    let opts = MountOptions {
+        ro: false,
+        fsname: "memfs-count".into(),
+        ..Default::default()
+    };
+    let fd = mount::mount(&mp, &opts).expect("mount");
+    let fs = Arc::new(RwFs::new(MemFsConfig::default()));
+    let session = match Session::new(fd, fs, &InitConfig::read_write()) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = mount::unmount(&mp);
+            panic!("INIT failed: {e}");
+        }
+    };
+    let counts = session.op_counts().clone();
+    let server = std::thread::spawn(move || session.run(2));
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let before = |op| counts.get(op);
+        let (lookups, getattrs) = (before(FUSE_LOOKUP), before(FUSE_GETATTR));
+        let p = mp.join("f");
+        let mut f = std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&p)
+            .unwrap();
+        f.write_all(b"0123456789").unwrap();
+        drop(f);
+        assert_eq!(counts.get(FUSE_CREATE), 1);
+        assert_eq!(counts.get(FUSE_WRITE), 1);
+        assert_eq!(counts.get(FUSE_FLUSH), 1);
+        // The negative lookup before CREATE.
+        assert_eq!(counts.get(FUSE_LOOKUP), lookups + 1);
+        // A zero attribute time-out: each stat asks the server again.
+        for _ in 0..3 {
+            std::fs::symlink_metadata(&p).unwrap();
+        }
+        assert!(counts.get(FUSE_LOOKUP) + counts.get(FUSE_GETATTR) >= lookups + getattrs + 4);
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(counts.get(FUSE_UNLINK), 1);
+        assert_eq!(counts.get(FUSE_MKDIR), 0);
+        // INIT is answered before the workers start and is not counted.
+        assert_eq!(counts.get(FUSE_INIT), 0);
+        let rendered = counts.render();
+        assert!(rendered.contains("CREATE 1\n"), "{rendered}");
+    }));
+    let unmounted = mount::unmount(&mp);
+    let served = server.join();
+    if let Err(e) = outcome {
+        resume_unwind(e);
+    }
+    unmounted.expect("unmount");
+    served.unwrap().expect("run() result");
+    // The RELEASE of the closed file may arrive after close(2) returns,
+    // but always before the connection ends.
+    assert_eq!(counts.get(FUSE_RELEASE), 1);
 }

@@ -16,6 +16,7 @@ use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::init::InitConfig;
 use fuse4fs::fuse::mount::{self, MountOptions};
 use fuse4fs::fuse::notify::NotifyError;
+use fuse4fs::fuse::opcount;
 use fuse4fs::fuse::session::Session;
 use fuse4fs::recovery::{
     self, fdstore, state::StateFile, state::StaticInfo, tracker::Folded, tracker::Tracker,
@@ -97,6 +98,8 @@ pub fn run() -> Result<(), CliError> {
         return supervise::run(&args.options, args.foreground, args.debug);
     }
     init_logging(args.debug);
+    // Before any thread starts (see block_dump_signal).
+    opcount::block_dump_signal();
     // SAFETY: no other thread exists yet.
     let stored = unsafe { fdstore::take() }
         .map_err(|e| CliError::Usage(format!("taking the stored fds: {e}")))?;
@@ -290,7 +293,13 @@ fn serve(
         let _ = fdstore::ready(&format!("serving {}", mountpoint.display()));
     }
     tracing::info!("serving {} on {}", image.display(), mountpoint.display());
+    let opcount_file = opcount::dump_on_signal(session.op_counts());
     let served = session.run(WORKERS);
+    if let Some(p) = &opcount_file
+        && let Err(e) = session.op_counts().write_to(p)
+    {
+        tracing::error!("writing request counts to {}: {e}", p.display());
+    }
     if managed {
         let _ = fdstore::stopping();
     }

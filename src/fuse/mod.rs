@@ -10,7 +10,10 @@
 //! - [`session`]: INIT, worker threads and opcode dispatch;
 //! - [`resend`]: answers for requests resent after a server restart;
 //! - [`notify`]: unsolicited notifications ([`notify::Notifier`]);
-//! - [`mount`]: mount(2) / fusermount3 and unmount.
+//! - [`mount`]: mount(2) / fusermount3 and unmount;
+//! - [`opcount`]: requests counted by opcode (round trips per workload);
+//! - [`memfs`]: an in-memory filesystem (the FUSE floor in benchmarks,
+//!   and the transport tests' read-write filesystem).
 //!
 //! # Use
 //!
@@ -42,8 +45,10 @@ pub mod channel;
 pub mod credentials;
 pub mod dirent;
 pub mod init;
+pub mod memfs;
 pub mod mount;
 pub mod notify;
+pub mod opcount;
 pub mod ops;
 pub mod reply;
 pub mod request;

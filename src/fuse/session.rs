@@ -16,6 +16,7 @@ use super::channel::{Channel, Received};
 use super::dirent::DirBuf;
 use super::init::{InitConfig, InitError, InitOutcome, Negotiated, negotiate};
 use super::notify::Notifier;
+use super::opcount::OpCounts;
 use super::ops::{Errno, FuseOps, SetAttr, TimeOrNow, Timespec};
 use super::reply::{self, Response};
 use super::request::Request;
@@ -44,6 +45,7 @@ pub struct Session<F: FuseOps + ?Sized> {
     ops: Arc<F>,
     negotiated: Negotiated,
     hook: Option<Arc<dyn RequestHook>>,
+    counts: Arc<OpCounts>,
 }
 
 impl<F: FuseOps + ?Sized> Session<F> {
@@ -84,6 +86,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
                         ops,
                         negotiated,
                         hook: None,
+                        counts: Arc::default(),
                     });
                 }
                 Ok(InitOutcome::Retry { reply, reply_len }) => {
@@ -110,6 +113,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
             ops,
             negotiated,
             hook: None,
+            counts: Arc::default(),
         }
     }
 
@@ -121,6 +125,11 @@ impl<F: FuseOps + ?Sized> Session<F> {
     /// The parameters in effect (persist them with [`Negotiated::to_bytes`]).
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated
+    }
+
+    /// The requests served so far, by opcode (INIT not included).
+    pub fn op_counts(&self) -> &Arc<OpCounts> {
+        &self.counts
     }
 
     /// A handle for sending invalidation / resend notifications.
@@ -190,6 +199,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
             };
             let unique = req.header.unique;
             let op = req.header.opcode;
+            self.counts.add(op);
             debug!(
                 unique,
                 op = abi::opcode::name(op),

@@ -1,0 +1,642 @@
+//! An in-memory read-write filesystem served through [`FuseOps`]: what
+//! FUSE itself costs on a machine (the floor `scripts/bench` measures with
+//! the `fuse4fs-memfs` binary), and the transport tests' filesystem.
+//!
+//! One mutex guards the whole tree; file data lives in a `Vec` per file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::abi;
+use super::ops::{
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
+    TimeOrNow, Timespec, rename_flags, xattr_flags,
+};
+
+/// Attributes of a new node; times are set by the caller.
+fn new_attr(ino: u64, mode: u32, size: u64, nlink: u32) -> Attr {
+    Attr {
+        ino,
+        size,
+        blocks: size.div_ceil(512),
+        mode,
+        nlink,
+        blksize: 4096,
+        ..Default::default()
+    }
+}
+
+struct Node {
+    attr: Attr,
+    kind: u8,
+    data: Vec<u8>,
+    target: Vec<u8>,
+    children: BTreeMap<Vec<u8>, u64>,
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
+}
+
+struct State {
+    nodes: HashMap<u64, Node>,
+    next: u64,
+}
+
+/// Counters the transport tests read: which requests reached the handlers.
+#[derive(Default)]
+pub struct MemFsStats {
+    /// The largest WRITE payload seen.
+    pub max_write: AtomicU64,
+    pub fsyncs: AtomicU64,
+    pub datasyncs: AtomicU64,
+    pub copies: AtomicU64,
+    pub flushes: AtomicU64,
+    /// SETATTR with FATTR_ATIME_NOW / FATTR_MTIME_NOW seen.
+    pub saw_atime_now: AtomicBool,
+    pub saw_mtime_now: AtomicBool,
+    /// Requests that carried a umask (MKNOD, MKDIR, CREATE).
+    pub umasks: AtomicU64,
+}
+
+/// How long the kernel may trust answers, and the FOPEN_* flags of opens.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MemFsConfig {
+    /// Entry and attribute time-out.
+    pub ttl: Duration,
+    /// FOPEN_* flags for OPEN and CREATE.
+    pub file_open_flags: u32,
+    /// FOPEN_* flags for OPENDIR.
+    pub dir_open_flags: u32,
+}
+
+/// A HashMap-based tree; node id == st_ino. Node ids are never reused, and
+/// a node stays in the map after its last name is gone (the kernel may
+/// still hold it open).
+pub struct MemFs {
+    st: Mutex<State>,
+    config: MemFsConfig,
+    /// What reached the handlers.
+    pub stats: MemFsStats,
+}
+
+fn now() -> Timespec {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timespec {
+        sec: d.as_secs() as i64,
+        nsec: d.subsec_nanos(),
+    }
+}
+
+fn kind_of(mode: u32) -> u8 {
+    match mode & libc::S_IFMT {
+        libc::S_IFDIR => libc::DT_DIR,
+        libc::S_IFLNK => libc::DT_LNK,
+        libc::S_IFIFO => libc::DT_FIFO,
+        libc::S_IFCHR => libc::DT_CHR,
+        libc::S_IFBLK => libc::DT_BLK,
+        libc::S_IFSOCK => libc::DT_SOCK,
+        _ => libc::DT_REG,
+    }
+}
+
+impl Node {
+    fn sync_size(&mut self) {
+        self.attr.size = self.data.len() as u64;
+        self.attr.blocks = self.attr.size.div_ceil(512);
+    }
+}
+
+impl MemFs {
+    /// An empty filesystem (a root directory owned by root, mode 0755).
+    pub fn new(config: MemFsConfig) -> Self {
+        let mut nodes = HashMap::new();
+        let t = now();
+        let mut root = new_attr(1, 0o40755, 4096, 2);
+        root.atime = t;
+        root.mtime = t;
+        root.ctime = t;
+        nodes.insert(
+            1,
+            Node {
+                attr: root,
+                kind: libc::DT_DIR,
+                data: Vec::new(),
+                target: Vec::new(),
+                children: BTreeMap::new(),
+                xattrs: BTreeMap::new(),
+            },
+        );
+        MemFs {
+            st: Mutex::new(State { nodes, next: 2 }),
+            config,
+            stats: MemFsStats::default(),
+        }
+    }
+
+    fn entry_of(&self, n: &Node) -> Entry {
+        Entry {
+            nodeid: n.attr.ino,
+            generation: 1,
+            attr: n.attr,
+            entry_ttl: self.config.ttl,
+            attr_ttl: self.config.ttl,
+        }
+    }
+
+    /// Adds a new node named `name` in directory `parent`.
+    fn add(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        target: &[u8],
+    ) -> OpResult<Entry> {
+        let mut st = self.st.lock();
+        let id = st.next;
+        let p = st.nodes.get_mut(&parent).ok_or(Errno::ENOENT)?;
+        if p.kind != libc::DT_DIR {
+            return Err(Errno::ENOTDIR);
+        }
+        if p.children.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        p.children.insert(name.to_vec(), id);
+        let t = now();
+        p.attr.mtime = t;
+        p.attr.ctime = t;
+        let is_dir = mode & libc::S_IFMT == libc::S_IFDIR;
+        if is_dir {
+            p.attr.nlink += 1;
+        }
+        let mut a = new_attr(id, mode, target.len() as u64, if is_dir { 2 } else { 1 });
+        (a.uid, a.gid) = (ctx.uid, ctx.gid);
+        (a.atime, a.mtime, a.ctime, a.crtime) = (t, t, t, Some(t));
+        let n = Node {
+            attr: a,
+            kind: kind_of(mode),
+            data: Vec::new(),
+            target: target.to_vec(),
+            children: BTreeMap::new(),
+            xattrs: BTreeMap::new(),
+        };
+        let e = self.entry_of(&n);
+        st.nodes.insert(id, n);
+        st.next += 1;
+        Ok(e)
+    }
+
+    fn with<T>(&self, nodeid: u64, f: impl FnOnce(&mut Node) -> OpResult<T>) -> OpResult<T> {
+        let mut st = self.st.lock();
+        f(st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?)
+    }
+
+    fn child(st: &State, parent: u64, name: &[u8]) -> OpResult<u64> {
+        st.nodes
+            .get(&parent)
+            .ok_or(Errno::ENOENT)?
+            .children
+            .get(name)
+            .copied()
+            .ok_or(Errno::ENOENT)
+    }
+
+    fn remove(&self, parent: u64, name: &[u8], dir: bool) -> OpResult<()> {
+        let mut st = self.st.lock();
+        let id = Self::child(&st, parent, name)?;
+        let n = st.nodes.get_mut(&id).unwrap();
+        if dir != (n.kind == libc::DT_DIR) {
+            return Err(if dir { Errno::ENOTDIR } else { Errno::EISDIR });
+        }
+        if dir && !n.children.is_empty() {
+            return Err(Errno::ENOTEMPTY);
+        }
+        n.attr.nlink = if dir { 0 } else { n.attr.nlink - 1 };
+        n.attr.ctime = now();
+        let p = st.nodes.get_mut(&parent).unwrap();
+        p.children.remove(name);
+        if dir {
+            p.attr.nlink -= 1;
+        }
+        Ok(())
+    }
+}
+
+impl FuseOps for MemFs {
+    fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+        let st = self.st.lock();
+        let id = Self::child(&st, parent, name)?;
+        Ok(self.entry_of(&st.nodes[&id]))
+    }
+    fn getattr(&self, _: &RequestCtx, nodeid: u64, _: Option<u64>) -> OpResult<(Attr, Duration)> {
+        self.with(nodeid, |n| Ok((n.attr, self.config.ttl)))
+    }
+    fn setattr(&self, _: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+        let resolve = |t: TimeOrNow| match t {
+            TimeOrNow::Now => now(),
+            TimeOrNow::Set(t) => t,
+        };
+        if set.atime == Some(TimeOrNow::Now) {
+            self.stats.saw_atime_now.store(true, Ordering::Relaxed);
+        }
+        if set.mtime == Some(TimeOrNow::Now) {
+            self.stats.saw_mtime_now.store(true, Ordering::Relaxed);
+        }
+        self.with(nodeid, |n| {
+            if let Some(size) = set.size {
+                if n.kind != libc::DT_REG {
+                    return Err(Errno::EINVAL);
+                }
+                n.data.resize(size as usize, 0);
+                n.sync_size();
+                n.attr.mtime = now();
+            }
+            if let Some(m) = set.mode {
+                n.attr.mode = (n.attr.mode & libc::S_IFMT) | (m & 0o7777);
+            }
+            if set.kill_suidgid {
+                n.attr.mode &= !0o6000;
+            }
+            n.attr.uid = set.uid.unwrap_or(n.attr.uid);
+            n.attr.gid = set.gid.unwrap_or(n.attr.gid);
+            if let Some(t) = set.atime {
+                n.attr.atime = resolve(t);
+            }
+            if let Some(t) = set.mtime {
+                n.attr.mtime = resolve(t);
+            }
+            n.attr.ctime = set.ctime.unwrap_or_else(now);
+            Ok((n.attr, self.config.ttl))
+        })
+    }
+    fn readlink(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+        self.with(nodeid, |n| {
+            if n.kind == libc::DT_LNK {
+                Ok(n.target.clone())
+            } else {
+                Err(Errno::EINVAL)
+            }
+        })
+    }
+    fn mknod(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        _rdev: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        self.stats.umasks.fetch_add(1, Ordering::Relaxed);
+        self.add(ctx, parent, name, mode & !umask, b"")
+    }
+    fn mkdir(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> OpResult<Entry> {
+        self.stats.umasks.fetch_add(1, Ordering::Relaxed);
+        self.add(
+            ctx,
+            parent,
+            name,
+            libc::S_IFDIR | (mode & 0o7777 & !umask),
+            b"",
+        )
+    }
+    fn symlink(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        target: &[u8],
+    ) -> OpResult<Entry> {
+        self.add(ctx, parent, name, libc::S_IFLNK | 0o777, target)
+    }
+    fn link(&self, _: &RequestCtx, nodeid: u64, newparent: u64, newname: &[u8]) -> OpResult<Entry> {
+        let mut st = self.st.lock();
+        let p = st.nodes.get_mut(&newparent).ok_or(Errno::ENOENT)?;
+        if p.children.contains_key(newname) {
+            return Err(Errno::EEXIST);
+        }
+        p.children.insert(newname.to_vec(), nodeid);
+        let n = st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?;
+        n.attr.nlink += 1;
+        n.attr.ctime = now();
+        Ok(self.entry_of(n))
+    }
+    fn unlink(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        self.remove(parent, name, false)
+    }
+    fn rmdir(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        self.remove(parent, name, true)
+    }
+    fn rename(
+        &self,
+        _: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        newparent: u64,
+        newname: &[u8],
+        flags: u32,
+    ) -> OpResult<()> {
+        let mut st = self.st.lock();
+        let src = Self::child(&st, parent, name)?;
+        let dst = Self::child(&st, newparent, newname).ok();
+        if flags & rename_flags::RENAME_EXCHANGE != 0 {
+            let dst = dst.ok_or(Errno::ENOENT)?;
+            st.nodes
+                .get_mut(&parent)
+                .unwrap()
+                .children
+                .insert(name.to_vec(), dst);
+            st.nodes
+                .get_mut(&newparent)
+                .unwrap()
+                .children
+                .insert(newname.to_vec(), src);
+            return Ok(());
+        }
+        if flags & !rename_flags::RENAME_NOREPLACE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(dst) = dst {
+            if flags & rename_flags::RENAME_NOREPLACE != 0 {
+                return Err(Errno::EEXIST);
+            }
+            if dst == src {
+                return Ok(());
+            }
+            let d = st.nodes.get_mut(&dst).unwrap();
+            if d.kind == libc::DT_DIR && !d.children.is_empty() {
+                return Err(Errno::ENOTEMPTY);
+            }
+            d.attr.nlink = d.attr.nlink.saturating_sub(1);
+        }
+        st.nodes.get_mut(&parent).unwrap().children.remove(name);
+        st.nodes
+            .get_mut(&newparent)
+            .unwrap()
+            .children
+            .insert(newname.to_vec(), src);
+        Ok(())
+    }
+    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+        self.with(nodeid, |n| {
+            if n.kind != libc::DT_REG {
+                return Err(Errno::EISDIR);
+            }
+            // FUSE_ATOMIC_O_TRUNC: the truncation is ours.
+            if flags as i32 & libc::O_TRUNC != 0 {
+                n.data.clear();
+                n.sync_size();
+            }
+            Ok(Open {
+                fh: nodeid,
+                open_flags: self.config.file_open_flags,
+            })
+        })
+    }
+    fn create(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        _flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        self.stats.umasks.fetch_add(1, Ordering::Relaxed);
+        let e = self.add(ctx, parent, name, mode & !umask, b"")?;
+        Ok((
+            e,
+            Open {
+                fh: e.nodeid,
+                open_flags: self.config.file_open_flags,
+            },
+        ))
+    }
+    fn tmpfile(
+        &self,
+        ctx: &RequestCtx,
+        parent: u64,
+        mode: u32,
+        umask: u32,
+        _flags: u32,
+    ) -> OpResult<(Entry, Open)> {
+        // Linked under a hidden name and unlinked at once: an orphan.
+        let e = self.add(ctx, parent, b".tmpfile", mode & !umask, b"")?;
+        self.remove(parent, b".tmpfile", false)?;
+        let mut e = e;
+        e.attr.nlink = 0;
+        Ok((
+            e,
+            Open {
+                fh: e.nodeid,
+                open_flags: self.config.file_open_flags,
+            },
+        ))
+    }
+    fn read(&self, _: &RequestCtx, nodeid: u64, fh: u64, off: u64, size: u32) -> OpResult<Vec<u8>> {
+        // Handles are node ids: another one is a transport bug.
+        if fh != nodeid {
+            return Err(Errno(libc::EBADF));
+        }
+        self.with(nodeid, |n| {
+            let start = (off as usize).min(n.data.len());
+            let end = start.saturating_add(size as usize).min(n.data.len());
+            Ok(n.data[start..end].to_vec())
+        })
+    }
+    fn write(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        fh: u64,
+        off: u64,
+        data: &[u8],
+        write_flags: u32,
+        _flags: u32,
+    ) -> OpResult<u32> {
+        // Handles are node ids: another one is a transport bug.
+        if fh != nodeid {
+            return Err(Errno(libc::EBADF));
+        }
+        self.stats
+            .max_write
+            .fetch_max(data.len() as u64, Ordering::Relaxed);
+        self.with(nodeid, |n| {
+            let end = off as usize + data.len();
+            if n.data.len() < end {
+                n.data.resize(end, 0);
+            }
+            n.data[off as usize..end].copy_from_slice(data);
+            n.sync_size();
+            if write_flags & abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0 {
+                n.attr.mode &= !0o6000;
+            }
+            n.attr.mtime = now();
+            Ok(data.len() as u32)
+        })
+    }
+    fn flush(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _owner: u64) -> OpResult<()> {
+        self.stats.flushes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+    fn fsync(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, datasync: bool) -> OpResult<()> {
+        if datasync {
+            self.stats.datasyncs.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+    fn fsyncdir(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
+        Ok(())
+    }
+    fn fallocate(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        off: u64,
+        len: u64,
+        mode: u32,
+    ) -> OpResult<()> {
+        if mode != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.with(nodeid, |n| {
+            let end = (off + len) as usize;
+            if n.data.len() < end {
+                n.data.resize(end, 0);
+                n.sync_size();
+            }
+            Ok(())
+        })
+    }
+    fn copy_file_range(
+        &self,
+        _: &RequestCtx,
+        nodeid_in: u64,
+        _fh_in: u64,
+        off_in: u64,
+        nodeid_out: u64,
+        _fh_out: u64,
+        off_out: u64,
+        len: u64,
+        _flags: u64,
+    ) -> OpResult<u64> {
+        self.stats.copies.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.st.lock();
+        let src = &st.nodes.get(&nodeid_in).ok_or(Errno::ENOENT)?.data;
+        let start = (off_in as usize).min(src.len());
+        let end = start.saturating_add(len as usize).min(src.len());
+        let bytes = src[start..end].to_vec();
+        let out = st.nodes.get_mut(&nodeid_out).ok_or(Errno::ENOENT)?;
+        let oend = off_out as usize + bytes.len();
+        if out.data.len() < oend {
+            out.data.resize(oend, 0);
+        }
+        out.data[off_out as usize..oend].copy_from_slice(&bytes);
+        out.sync_size();
+        Ok(bytes.len() as u64)
+    }
+    fn opendir(&self, _: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+        self.with(nodeid, |n| {
+            if n.kind == libc::DT_DIR {
+                Ok(Open {
+                    fh: 0,
+                    open_flags: self.config.dir_open_flags,
+                })
+            } else {
+                Err(Errno::ENOTDIR)
+            }
+        })
+    }
+    fn readdir(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        _fh: u64,
+        offset: u64,
+        _plus: bool,
+        sink: &mut dyn DirSink,
+    ) -> OpResult<()> {
+        let st = self.st.lock();
+        let me = st.nodes.get(&nodeid).ok_or(Errno::ENOENT)?;
+        let list = me
+            .children
+            .iter()
+            .map(|(k, v)| (k.as_slice(), &st.nodes[v]));
+        for (i, (name, n)) in list.enumerate().skip(offset as usize) {
+            let d = DirEntry {
+                ino: n.attr.ino,
+                next_offset: i as u64 + 1,
+                kind: n.kind,
+                name,
+            };
+            if !sink.add(&d, None) {
+                break;
+            }
+        }
+        Ok(())
+    }
+    fn statfs(&self, _: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
+        Ok(StatFs {
+            blocks: 1 << 20,
+            bfree: 1 << 19,
+            bavail: 1 << 19,
+            files: 1000,
+            ffree: 900,
+            bsize: 4096,
+            namelen: 255,
+            frsize: 4096,
+        })
+    }
+    fn setxattr(
+        &self,
+        _: &RequestCtx,
+        nodeid: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: u32,
+        _setxattr_flags: u32,
+    ) -> OpResult<()> {
+        self.with(nodeid, |n| {
+            let exists = n.xattrs.contains_key(name);
+            if flags & xattr_flags::XATTR_CREATE != 0 && exists {
+                return Err(Errno::EEXIST);
+            }
+            if flags & xattr_flags::XATTR_REPLACE != 0 && !exists {
+                return Err(Errno::ENODATA);
+            }
+            n.xattrs.insert(name.to_vec(), value.to_vec());
+            Ok(())
+        })
+    }
+    fn getxattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+        self.with(nodeid, |n| {
+            n.xattrs.get(name).cloned().ok_or(Errno::ENODATA)
+        })
+    }
+    fn listxattr(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+        self.with(nodeid, |n| {
+            Ok(n.xattrs
+                .keys()
+                .flat_map(|k| k.iter().copied().chain([0]))
+                .collect())
+        })
+    }
+    fn removexattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+        self.with(nodeid, |n| {
+            n.xattrs.remove(name).map(|_| ()).ok_or(Errno::ENODATA)
+        })
+    }
+}
