@@ -80,6 +80,18 @@ pub struct MemFs {
     pub stats: MemFsStats,
 }
 
+/// The largest file: data lives in memory, and a write far beyond it must
+/// fail (EFBIG) rather than abort the server on a failed allocation.
+const MAX_FILE_SIZE: u64 = 1 << 32;
+
+/// `offset + len` as an in-memory size, or EFBIG.
+fn end_of(offset: u64, len: u64) -> OpResult<usize> {
+    match offset.checked_add(len) {
+        Some(end) if end <= MAX_FILE_SIZE => Ok(end as usize),
+        _ => Err(Errno(libc::EFBIG)),
+    }
+}
+
 fn now() -> Timespec {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -250,7 +262,7 @@ impl FuseOps for MemFs {
                 if n.kind != libc::DT_REG {
                     return Err(Errno::EINVAL);
                 }
-                n.data.resize(size as usize, 0);
+                n.data.resize(end_of(size, 0)?, 0);
                 n.sync_size();
                 n.attr.mtime = now();
             }
@@ -472,7 +484,7 @@ impl FuseOps for MemFs {
             .max_write
             .fetch_max(data.len() as u64, Ordering::Relaxed);
         self.with(nodeid, |n| {
-            let end = off as usize + data.len();
+            let end = end_of(off, data.len() as u64)?;
             if n.data.len() < end {
                 n.data.resize(end, 0);
             }
@@ -513,7 +525,7 @@ impl FuseOps for MemFs {
             return Err(Errno::EOPNOTSUPP);
         }
         self.with(nodeid, |n| {
-            let end = (off + len) as usize;
+            let end = end_of(off, len)?;
             if n.data.len() < end {
                 n.data.resize(end, 0);
                 n.sync_size();
@@ -540,7 +552,7 @@ impl FuseOps for MemFs {
         let end = start.saturating_add(len as usize).min(src.len());
         let bytes = src[start..end].to_vec();
         let out = st.nodes.get_mut(&nodeid_out).ok_or(Errno::ENOENT)?;
-        let oend = off_out as usize + bytes.len();
+        let oend = end_of(off_out, bytes.len() as u64)?;
         if out.data.len() < oend {
             out.data.resize(oend, 0);
         }
@@ -638,5 +650,35 @@ impl FuseOps for MemFs {
         self.with(nodeid, |n| {
             n.xattrs.remove(name).map(|_| ()).ok_or(Errno::ENODATA)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CTX: RequestCtx = RequestCtx {
+        unique: 1,
+        uid: 0,
+        gid: 0,
+        pid: 1,
+    };
+
+    #[test]
+    fn writes_far_beyond_the_size_limit_fail_with_efbig() {
+        let fs = MemFs::new(MemFsConfig::default());
+        let (e, open) = fs.create(&CTX, 1, b"f", 0o100644, 0o022, 0).unwrap();
+        let id = e.nodeid;
+        assert_eq!(fs.write(&CTX, id, open.fh, 10, b"abc", 0, 0), Ok(3));
+        let far = fs.write(&CTX, id, open.fh, 1 << 40, b"abc", 0, 0);
+        assert_eq!(far, Err(Errno(libc::EFBIG)));
+        let wrap = fs.write(&CTX, id, open.fh, u64::MAX - 1, b"abc", 0, 0);
+        assert_eq!(wrap, Err(Errno(libc::EFBIG)));
+        let grow = SetAttr {
+            size: Some(u64::MAX),
+            ..Default::default()
+        };
+        assert_eq!(fs.setattr(&CTX, id, &grow).err(), Some(Errno(libc::EFBIG)));
+        assert_eq!(fs.getattr(&CTX, id, None).unwrap().0.size, 13);
     }
 }
