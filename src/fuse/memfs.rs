@@ -578,7 +578,7 @@ impl FuseOps for MemFs {
         nodeid: u64,
         _fh: u64,
         offset: u64,
-        _plus: bool,
+        plus: bool,
         sink: &mut dyn DirSink,
     ) -> OpResult<()> {
         let st = self.st.lock();
@@ -594,7 +594,9 @@ impl FuseOps for MemFs {
                 kind: n.kind,
                 name,
             };
-            if !sink.add(&d, None) {
+            // READDIRPLUS answers lookups too, as fuse4fs's adapter does.
+            let entry = plus.then(|| self.entry_of(n));
+            if !sink.add(&d, entry.as_ref()) {
                 break;
             }
         }
