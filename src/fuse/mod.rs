@@ -41,6 +41,7 @@
 
 pub mod abi;
 pub mod adapter;
+pub mod background;
 pub mod channel;
 pub mod credentials;
 pub mod dirent;

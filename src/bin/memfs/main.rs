@@ -8,15 +8,13 @@
 //! With `FUSE4FS_OPCOUNT=FILE` the requests served, by opcode, are written
 //! to FILE on SIGUSR1 and at unmount.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use fuse4fs::fuse::background::{self, unmount_on_signal};
 use fuse4fs::fuse::memfs::{MemFs, MemFsConfig};
 use fuse4fs::fuse::{InitConfig, MountOptions, Session, mount, opcount, unmount};
 
@@ -67,7 +65,7 @@ fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let ready = if args.foreground {
         None
     } else {
-        match background() {
+        match background::daemonize(None) {
             Ok(r) => Some(r),
             Err(e) => {
                 let _ = unmount(&mp);
@@ -97,67 +95,4 @@ fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         session.op_counts().write_to(p)?;
     }
     Ok(served?)
-}
-
-/// The background child's end of the pipe its parent waits on.
-struct Ready(File);
-
-impl Ready {
-    /// Releases the parent (exit 0) and lets go of the caller's terminal
-    /// and pipes.
-    fn signal(mut self) {
-        if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
-            use std::os::fd::AsRawFd;
-            // SAFETY: dup2 onto the standard descriptors.
-            unsafe {
-                libc::dup2(null.as_raw_fd(), 0);
-                libc::dup2(null.as_raw_fd(), 1);
-                libc::dup2(null.as_raw_fd(), 2);
-            }
-        }
-        let _ = self.0.write_all(&[1]);
-    }
-}
-
-/// Forks: the parent exits 0 once the child reports the mount live, 1 if
-/// the child dies first; the child returns.
-fn background() -> std::io::Result<Ready> {
-    let (rd, wr): (OwnedFd, OwnedFd) = rustix::pipe::pipe()?;
-    // SAFETY: no other thread exists yet; the child continues the program.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    if pid > 0 {
-        drop(wr);
-        let mut byte = [0u8; 1];
-        let live = File::from(rd).read(&mut byte).is_ok_and(|n| n == 1);
-        std::process::exit(if live { 0 } else { 1 });
-    }
-    drop(rd);
-    let _ = rustix::process::setsid();
-    Ok(Ready(File::from(wr)))
-}
-
-/// Unmounts on SIGINT, SIGTERM or SIGHUP, which ends serving. Called
-/// before the worker threads start, so that they inherit the mask.
-fn unmount_on_signal(mp: PathBuf) {
-    // SAFETY: plain signal-mask calls on a zeroed sigset_t.
-    let set = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, s);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
-    };
-    std::thread::spawn(move || {
-        let mut sig = 0;
-        // SAFETY: waits on the set blocked above.
-        unsafe { libc::sigwait(&set, &mut sig) };
-        if let Err(e) = unmount(Path::new(&mp)) {
-            eprintln!("fuse4fs-memfs: unmount {}: {e}", mp.display());
-        }
-    });
 }
