@@ -8,14 +8,13 @@ use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use fuse4fs::ext4::{BlockNo, InodeNo};
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::extents::Backing;
 
 mod common;
-use common::{fsck, have, mkfs, open_rw};
+use common::{fsck, have, mkfs, open_rw, run};
 
 /// The file every test works on: debugfs makes it first, so it is the
 /// first inode after lost+found.
@@ -24,16 +23,6 @@ const INO: InodeNo = InodeNo(12);
 fn tools_ok() -> bool {
     // SAFETY: geteuid has no preconditions.
     have(&["mkfs.ext4", "e2fsck", "debugfs", "mount", "umount"]) && unsafe { libc::geteuid() } == 0
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A fresh image holding one empty extent-mapped file `f`.

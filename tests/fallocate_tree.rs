@@ -9,7 +9,6 @@
 //! seed.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::Fs;
@@ -20,7 +19,7 @@ use fuse4fs::fs::fallocate::{
 use fuse4fs::fs::setattr::Changes;
 
 mod common;
-use common::{fsck, have, mkfs, open_rw};
+use common::{fsck, have, mkfs, open_rw, run};
 
 /// The file every test works on (the first inode after lost+found).
 const INO: InodeNo = InodeNo(12);
@@ -39,16 +38,6 @@ fn require_tools() {
         0,
         "these tests mount images: run as root"
     );
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A file through `Fs` and what it must read as.

@@ -19,7 +19,7 @@ use fuse4fs::fs::xattr_write::SetMode;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use common::{assert_fsck_clean, have, mkfs, open_rw, run};
 
 fn can_run(test: &str) -> bool {
     let tools = have(&["mkfs.ext4", "e2fsck", "debugfs"])
@@ -31,16 +31,6 @@ fn can_run(test: &str) -> bool {
         fuse4fs_testkit::skip!("{test}: needs root, e2fsprogs and attr/acl");
     }
     tools && root
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs debugfs -w commands on the image.

@@ -20,6 +20,17 @@ pub fn have(tools: &[&str]) -> bool {
     ok
 }
 
+/// Runs `cmd args`, which must succeed; its standard output.
+pub fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// `mkfs.ext4 -q -F ARGS DIR/img SIZE`; the image's path.
 pub fn mkfs(dir: &Path, args: &[&str], size: &str) -> PathBuf {
     let img = dir.join("img");
