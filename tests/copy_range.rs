@@ -50,7 +50,7 @@ fn contents(fs: &Fs, ino: InodeNo) -> Vec<u8> {
 
 fn to(ino: InodeNo, offset: u64) -> CopyTo {
     CopyTo {
-        ino,
+        node: ino.into(),
         offset,
         append: false,
         kill_suidgid: false,

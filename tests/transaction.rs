@@ -186,3 +186,41 @@ fn concurrent_commits_to_one_table_block_lose_nothing() {
     }
     assert_fsck_clean(&img);
 }
+
+/// A transaction that read a freed inode, whose number another operation
+/// then gave to a new inode, refuses to commit: writing would put the
+/// freed inode's old contents over the new one (a name left on a freed
+/// inode, as the concurrent soak once found).
+#[test]
+fn a_commit_never_writes_an_old_inode_over_the_one_that_took_its_number() {
+    if !have_tools() {
+        return fuse4fs_testkit::skip!("e2fsprogs missing");
+    }
+    use fuse4fs::fs::create::NewNode;
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = rw(&img);
+    let victim = ino_of(&fs, "f3");
+    fs.unlink(InodeNo::ROOT, b"f3").unwrap();
+    let mut stale = fs.begin().unwrap();
+    let mut old = stale.inode(victim).unwrap();
+    old.size = 4096;
+    stale.put_inode(old);
+    let new = NewNode {
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        umask: 0,
+        rdev: 0,
+    };
+    let taken = fs.make_node(InodeNo::ROOT, b"g", &new).unwrap();
+    assert_eq!(taken.ino, victim, "the new file did not take the number");
+    let err = stale.commit().unwrap_err();
+    assert!(err.is_corruption(), "{err:?}");
+    let now = fs.inode(victim).unwrap();
+    assert_eq!((now.links_count, now.size), (1, 0), "the new inode");
+    assert_eq!(now.generation, taken.generation);
+    fs.sync().unwrap();
+    drop(fs);
+    assert_fsck_clean(&img);
+}

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 
 use super::create::now;
-use super::{Fs, Result};
+use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::inode::{Inode, Timestamp, flags};
 use crate::ext4::{Generation, InodeNo};
 
@@ -213,11 +213,15 @@ impl Fs {
     fn write_atime_now(&self, seen: &Inode, policy: AtimePolicy, t: Timestamp) -> Result<()> {
         let _lock = self.inode_locks.lock(&[seen.ino]);
         let mut tx = self.begin()?;
-        let mut inode = tx.inode(seen.ino)?;
+        let seen_ref = InodeRef {
+            ino: seen.ino,
+            generation: Some(seen.generation),
+        };
         // Freed (or freed and reused) since it was read: nothing to do.
-        if inode.generation != seen.generation || inode.mode == 0 {
-            return Ok(());
-        }
+        let mut inode = match tx.live_inode(seen_ref) {
+            Err(FsError::Stale) => return Ok(()),
+            r => r?,
+        };
         if !policy.needs_update(&inode, t) {
             return Ok(());
         }
@@ -292,8 +296,15 @@ impl Fs {
             let mut tx = self.begin()?;
             for &ino in &inos {
                 // The commit merges the held atime into the unchanged inode.
-                let inode = tx.inode(ino)?;
-                tx.put_inode(inode);
+                // A freed inode is left alone: its number may be being
+                // handed out again, and the new inode is not ours to write.
+                match tx.live_inode(ino.into()) {
+                    Ok(inode) => tx.put_inode(inode),
+                    Err(FsError::Stale) => {
+                        self.held_atimes.with(|held| held.remove(&ino.0));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             tx.commit()?;
         }

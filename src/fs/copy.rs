@@ -3,7 +3,7 @@
 //! must repeat them: the kernel knows neither the destination's
 //! append-only or immutable flag nor the server's limits).
 
-use super::{Fs, FsError, Result};
+use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::flags;
 
@@ -14,7 +14,7 @@ pub const COPY_CHUNK: u64 = 1 << 20;
 /// The destination of a copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CopyTo {
-    pub ino: InodeNo,
+    pub node: InodeRef,
     pub offset: u64,
     /// The destination was opened with O_APPEND (a copy could not honour it).
     pub append: bool,
@@ -34,7 +34,7 @@ impl Fs {
     pub fn copy_range(&self, src: InodeNo, offset: u64, to: &CopyTo, len: u64) -> Result<u64> {
         let (s, d) = {
             let _view = self.read_view();
-            (self.inode(src)?, self.inode(to.ino)?)
+            (self.inode(src)?, self.inode(to.node.ino)?)
         };
         if s.is_dir() || d.is_dir() {
             return Err(FsError::IsDir);
@@ -57,7 +57,7 @@ impl Fs {
             return Err(FsError::TooBig);
         }
         count = count.min(max.saturating_sub(to.offset));
-        if src == to.ino && to.offset < offset + count && offset < to.offset + count {
+        if src == to.node.ino && to.offset < offset + count && offset < to.offset + count {
             return Err(FsError::Invalid);
         }
         let mut done = 0u64;
@@ -68,7 +68,7 @@ impl Fs {
                 self.read(&self.inode(src)?, offset + done, want)
             };
             let r = chunk.and_then(|c| {
-                self.write(to.ino, to.offset + done, &c, to.kill_suidgid)
+                self.write(to.node, to.offset + done, &c, to.kill_suidgid)
                     .map(|_| c.len())
             });
             match r {

@@ -8,8 +8,7 @@
 
 use super::extent_write::init_extent_root;
 use super::transaction::Transaction;
-use super::{Fs, FsError, Result};
-use crate::ext4::InodeNo;
+use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::dir::ft_of_mode;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
 use crate::ext4::superblock::{incompat, ro_compat};
@@ -54,14 +53,19 @@ pub fn now() -> Timestamp {
 impl Fs {
     /// Creates `name` in `parent` as a regular file, device, fifo, socket
     /// or directory (mkdir); returns the new inode.
-    pub fn make_node(&self, parent: InodeNo, name: &[u8], new: &NewNode) -> Result<Inode> {
-        self.make(parent, name, new, None)
+    pub fn make_node(
+        &self,
+        parent: impl Into<InodeRef>,
+        name: &[u8],
+        new: &NewNode,
+    ) -> Result<Inode> {
+        self.make(parent.into(), name, new, None)
     }
 
     /// Creates the symlink `name` → `target` in `parent`.
     pub fn symlink(
         &self,
-        parent: InodeNo,
+        parent: impl Into<InodeRef>,
         name: &[u8],
         target: &[u8],
         uid: u32,
@@ -80,19 +84,20 @@ impl Fs {
             umask: 0,
             rdev: 0,
         };
-        self.make(parent, name, &new, Some(target))
+        self.make(parent.into(), name, &new, Some(target))
     }
 
     fn make(
         &self,
-        parent: InodeNo,
+        parent_ref: InodeRef,
         name: &[u8],
         new: &NewNode,
         target: Option<&[u8]>,
     ) -> Result<Inode> {
+        let parent = parent_ref.ino;
         let _locks = self.inode_locks.lock(&[parent]);
         let mut tx = self.begin()?;
-        let mut dir = live_dir(&tx, parent)?;
+        let mut dir = live_dir(&tx, parent_ref)?;
         if tx.dir_lookup(&dir, name)?.is_some() {
             return Err(FsError::Exists);
         }
@@ -125,8 +130,9 @@ impl Fs {
 
     /// O_TMPFILE: a regular file with no name, open once, on the orphan
     /// list until it is linked or released.
-    pub fn tmpfile(&self, parent: InodeNo, new: &NewNode) -> Result<Inode> {
-        let _locks = self.inode_locks.lock(&[parent]);
+    pub fn tmpfile(&self, parent: impl Into<InodeRef>, new: &NewNode) -> Result<Inode> {
+        let parent = parent.into();
+        let _locks = self.inode_locks.lock(&[parent.ino]);
         let orphans = self.orphan_lock.lock();
         let mut tx = self.begin()?;
         let dir = live_dir(&tx, parent)?;
@@ -144,9 +150,18 @@ impl Fs {
         Ok(inode)
     }
 
-    /// Adds `newparent/newname` as another name of `ino`. Linking an
+    /// Adds `newparent/newname` as another name of `node`. Linking an
     /// O_TMPFILE file takes it off the orphan list.
-    pub fn link(&self, ino: InodeNo, newparent: InodeNo, newname: &[u8]) -> Result<Inode> {
+    pub fn link(
+        &self,
+        node: impl Into<InodeRef>,
+        newparent: impl Into<InodeRef>,
+        newname: &[u8],
+    ) -> Result<Inode> {
+        let node = node.into();
+        let ino = node.ino;
+        let parent_ref = newparent.into();
+        let newparent = parent_ref.ino;
         loop {
             // The orphan before `ino` (if it is an orphan) is edited too, so
             // it is locked with the rest; checked again under the locks.
@@ -161,8 +176,8 @@ impl Fs {
             let _locks = self.inode_locks.lock(&set);
             let orphans = self.orphan_lock.lock();
             let mut tx = self.begin()?;
-            let mut dir = live_dir(&tx, newparent)?;
-            let mut inode = tx.inode(ino)?;
+            let mut dir = live_dir(&tx, parent_ref)?;
+            let mut inode = tx.live_inode(node)?;
             if inode.is_dir() {
                 return Err(FsError::Perm);
             }
@@ -294,10 +309,14 @@ pub(crate) fn dec_dir_links(dir: &mut Inode) {
     }
 }
 
-/// The directory `ino` as the transaction sees it, refusing non-directories
-/// and directories already removed.
-pub(crate) fn live_dir(tx: &Transaction<'_>, ino: InodeNo) -> Result<Inode> {
-    let dir = tx.inode(ino)?;
+/// The directory `r` as the transaction sees it, refusing non-directories,
+/// directories already removed (ENOENT, as the kernel) and, when the
+/// generation is given, another inode that took the number since (ESTALE).
+pub(crate) fn live_dir(tx: &Transaction<'_>, r: InodeRef) -> Result<Inode> {
+    let dir = tx.inode(r.ino)?;
+    if r.generation.is_some_and(|g| g != dir.generation) {
+        return Err(FsError::Stale);
+    }
     if !dir.is_dir() {
         return Err(FsError::NotDir);
     }

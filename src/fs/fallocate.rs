@@ -4,8 +4,7 @@
 use super::create::now;
 use super::extents::Backing;
 use super::transaction::Transaction;
-use super::{Fs, FsError, Result};
-use crate::ext4::InodeNo;
+use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::inode::{Inode, flags};
 
 pub const FALLOC_FL_KEEP_SIZE: u32 = 0x01;
@@ -15,11 +14,18 @@ pub const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
 pub const FALLOC_FL_INSERT_RANGE: u32 = 0x20;
 
 impl Fs {
-    /// fallocate(2) on regular file `ino` over `[offset, offset + len)`.
+    /// fallocate(2) on regular file `node` over `[offset, offset + len)`.
     /// Unknown modes: EOPNOTSUPP.
-    pub fn fallocate(&self, ino: InodeNo, offset: u64, len: u64, mode: u32) -> Result<()> {
+    pub fn fallocate(
+        &self,
+        node: impl Into<InodeRef>,
+        offset: u64,
+        len: u64,
+        mode: u32,
+    ) -> Result<()> {
+        let node = node.into();
         if mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) != 0 {
-            return self.shift_range(ino, offset, len, mode);
+            return self.shift_range(node, offset, len, mode);
         }
         let known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
         if mode & !known != 0 {
@@ -31,9 +37,9 @@ impl Fs {
             return Err(FsError::Invalid);
         }
         let end = offset.checked_add(len).ok_or(FsError::TooBig)?;
-        let _locks = self.inode_locks.lock(&[ino]);
+        let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
-        let mut inode = regular_file(&tx, ino)?;
+        let mut inode = regular_file(&tx, node)?;
         if end > self.max_file_size(&inode) {
             return Err(FsError::TooBig);
         }
@@ -79,7 +85,7 @@ impl Fs {
     /// COLLAPSE_RANGE (the range goes, the rest moves down) and
     /// INSERT_RANGE (a hole opens, the rest moves up), with the kernel's
     /// rules: alone, block-aligned, inside the file, extent-mapped only.
-    fn shift_range(&self, ino: InodeNo, offset: u64, len: u64, mode: u32) -> Result<()> {
+    fn shift_range(&self, node: InodeRef, offset: u64, len: u64, mode: u32) -> Result<()> {
         let collapse = mode == FALLOC_FL_COLLAPSE_RANGE;
         if !collapse && mode != FALLOC_FL_INSERT_RANGE {
             return Err(FsError::Invalid);
@@ -88,9 +94,9 @@ impl Fs {
         if len == 0 || !offset.is_multiple_of(bs) || !len.is_multiple_of(bs) {
             return Err(FsError::Invalid);
         }
-        let _locks = self.inode_locks.lock(&[ino]);
+        let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
-        let mut inode = regular_file(&tx, ino)?;
+        let mut inode = regular_file(&tx, node)?;
         if !inode.has_flag(flags::EXTENTS) {
             return Err(FsError::Unsupported);
         }
@@ -148,8 +154,8 @@ impl Fs {
 
 /// The regular file fallocate works on: EISDIR for a directory, ENODEV
 /// for anything else, as the kernel answers.
-fn regular_file(tx: &Transaction<'_>, ino: InodeNo) -> Result<Inode> {
-    let inode = tx.inode(ino)?;
+fn regular_file(tx: &Transaction<'_>, node: InodeRef) -> Result<Inode> {
+    let inode = tx.live_inode(node)?;
     if !inode.is_reg() {
         return Err(if inode.is_dir() {
             FsError::IsDir

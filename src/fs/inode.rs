@@ -1,9 +1,29 @@
 //! Loading inodes by number, and checking that a node still names the
 //! inode it was handed out for.
 
+use super::transaction::Transaction;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::inode::{Inode, links_and_generation};
 use crate::ext4::{Generation, InodeNo};
+
+/// The inode a change is meant for: its number and, when the caller knows
+/// it (a FUSE node id carries it), the generation it had when it was
+/// looked up. Without the generation a change applies to whatever live
+/// inode holds the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InodeRef {
+    pub ino: InodeNo,
+    pub generation: Option<Generation>,
+}
+
+impl From<InodeNo> for InodeRef {
+    fn from(ino: InodeNo) -> Self {
+        InodeRef {
+            ino,
+            generation: None,
+        }
+    }
+}
 
 impl Fs {
     /// Reads and checks inode `ino`. Checksum or structural damage is an
@@ -96,13 +116,18 @@ impl Fs {
             return Err(FsError::Stale);
         }
         let inode = self.inode(ino)?;
-        // An inode without links lives on while it is open (unlinked or
-        // O_TMPFILE files).
-        let gone = inode.is_unused() && !self.is_open(ino);
+        self.check_live(&inode, generation)?;
+        Ok(inode)
+    }
+
+    /// Stale unless `inode` is live (it has links, or is open: unlinked
+    /// and O_TMPFILE files) and of `generation` (if given).
+    fn check_live(&self, inode: &Inode, generation: Option<Generation>) -> Result<()> {
+        let gone = inode.is_unused() && !self.is_open(inode.ino);
         if gone || generation.is_some_and(|g| g != inode.generation) {
             return Err(FsError::Stale);
         }
-        Ok(inode)
+        Ok(())
     }
 
     /// Whether `ino` may appear in a directory entry (the kernel's
@@ -110,5 +135,19 @@ impl Fs {
     pub fn valid_entry_inode(&self, ino: u32) -> bool {
         let sb = self.superblock();
         ino == InodeNo::ROOT.0 || (ino >= sb.first_ino && ino <= sb.inodes_count)
+    }
+}
+
+impl Transaction<'_> {
+    /// The inode `r` means, for a change: Stale when it was freed, or
+    /// freed and its number reused, since the caller looked it up. The
+    /// caller holds its inode lock, so the answer holds until the commit.
+    /// A change by number that skipped this check wrote a freed inode's
+    /// old contents over the next inode to take the number (which
+    /// allocation does not lock), leaving its name on a freed inode.
+    pub fn live_inode(&self, r: InodeRef) -> Result<Inode> {
+        let inode = self.inode(r.ino)?;
+        self.fs().check_live(&inode, r.generation)?;
+        Ok(inode)
     }
 }

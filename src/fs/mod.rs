@@ -56,6 +56,7 @@ use crate::ext4::{BlockNo, FormatError};
 use cache::BlockCache;
 pub use error::{FsError, Result};
 use image::Image;
+pub use inode::InodeRef;
 
 /// Why an image could not be opened, for the user.
 #[derive(Debug, thiserror::Error)]

@@ -3,28 +3,28 @@
 
 use super::create::{dec_dir_links, live_dir, now};
 use super::transaction::Transaction;
-use super::{Fs, FsError, Result};
-use crate::ext4::InodeNo;
+use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::inode::Inode;
 
 impl Fs {
     /// Removes the non-directory `parent/name`.
-    pub fn unlink(&self, parent: InodeNo, name: &[u8]) -> Result<()> {
-        self.remove(parent, name, false)
+    pub fn unlink(&self, parent: impl Into<InodeRef>, name: &[u8]) -> Result<()> {
+        self.remove(parent.into(), name, false)
     }
 
     /// Removes the empty directory `parent/name`.
-    pub fn rmdir(&self, parent: InodeNo, name: &[u8]) -> Result<()> {
+    pub fn rmdir(&self, parent: impl Into<InodeRef>, name: &[u8]) -> Result<()> {
         if name == b"." {
             return Err(FsError::Invalid);
         }
         if name == b".." {
             return Err(FsError::NotEmpty);
         }
-        self.remove(parent, name, true)
+        self.remove(parent.into(), name, true)
     }
 
-    fn remove(&self, parent: InodeNo, name: &[u8], want_dir: bool) -> Result<()> {
+    fn remove(&self, parent_ref: InodeRef, name: &[u8], want_dir: bool) -> Result<()> {
+        let parent = parent_ref.ino;
         loop {
             // Find the victim without locks, then lock both and check the
             // name still leads there.
@@ -32,7 +32,7 @@ impl Fs {
             let _locks = self.inode_locks.lock(&[parent, target]);
             let orphans = self.orphan_lock.lock();
             let mut tx = self.begin()?;
-            let mut dir = live_dir(&tx, parent)?;
+            let mut dir = live_dir(&tx, parent_ref)?;
             match tx.dir_lookup(&dir, name)? {
                 Some(i) if i == target => {}
                 Some(_) => continue,

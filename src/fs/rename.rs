@@ -3,7 +3,7 @@
 
 use super::create::{dec_dir_links, live_dir, now};
 use super::transaction::Transaction;
-use super::{Fs, FsError, Result, error};
+use super::{Fs, FsError, InodeRef, Result, error};
 use crate::ext4::InodeNo;
 use crate::ext4::dir::ft_of_mode;
 
@@ -13,7 +13,16 @@ pub const RENAME_EXCHANGE: u32 = 2;
 
 impl Fs {
     /// Moves `sp/sn` to `dp/dn` (see the module doc for the flags).
-    pub fn rename(&self, sp: InodeNo, sn: &[u8], dp: InodeNo, dn: &[u8], flags: u32) -> Result<()> {
+    pub fn rename(
+        &self,
+        sp: impl Into<InodeRef>,
+        sn: &[u8],
+        dp: impl Into<InodeRef>,
+        dn: &[u8],
+        flags: u32,
+    ) -> Result<()> {
+        let (sp_ref, dp_ref) = (sp.into(), dp.into());
+        let (sp, dp) = (sp_ref.ino, dp_ref.ino);
         if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
             || flags == RENAME_NOREPLACE | RENAME_EXCHANGE
         {
@@ -48,8 +57,8 @@ impl Fs {
             let _locks = self.inode_locks.lock(&set);
             let orphans = self.orphan_lock.lock();
             let mut tx = self.begin()?;
-            let sdir = live_dir(&tx, sp)?;
-            let ddir = live_dir(&tx, dp)?;
+            let sdir = live_dir(&tx, sp_ref)?;
+            let ddir = live_dir(&tx, dp_ref)?;
             if tx.dir_lookup(&sdir, sn)? != Some(src) || tx.dir_lookup(&ddir, dn)? != dst {
                 continue;
             }

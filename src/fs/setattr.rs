@@ -3,8 +3,7 @@
 use super::create::now;
 use super::extents::Backing;
 use super::transaction::Transaction;
-use super::{Fs, FsError, Result};
-use crate::ext4::InodeNo;
+use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
 
 const S_ISUID: u16 = 0o4000;
@@ -66,10 +65,11 @@ impl Fs {
     /// Applies `c` to inode `ino`; returns the inode after the change.
     /// ctime becomes now on any change (or the given ctime); a size change
     /// also sets mtime, as ext4_setattr does.
-    pub fn setattr(&self, ino: InodeNo, c: &Changes) -> Result<Inode> {
-        let _locks = self.inode_locks.lock(&[ino]);
+    pub fn setattr(&self, node: impl Into<InodeRef>, c: &Changes) -> Result<Inode> {
+        let node = node.into();
+        let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
-        let mut inode = tx.inode(ino)?;
+        let mut inode = tx.live_inode(node)?;
         let t = now();
         let resolve = |s: SetTime| match s {
             SetTime::Now => t,

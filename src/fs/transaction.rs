@@ -23,7 +23,7 @@ use super::balloc::apply_bits;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::bitmap::{block_bitmap_checksum, inode_bitmap_checksum};
 use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
-use crate::ext4::inode::{Inode, set_inode_checksum};
+use crate::ext4::inode::{Inode, links_and_generation, set_inode_checksum};
 use crate::ext4::superblock::{SUPERBLOCK_SIZE, Superblock, set_superblock_checksum};
 use crate::ext4::{BlockNo, InodeNo};
 
@@ -289,6 +289,22 @@ impl<'a> Transaction<'a> {
             let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + isz];
             if self.fresh_inodes.contains(ino) {
                 raw.fill(0);
+            } else {
+                // Changes hold the inode's lock, and allocation picks only
+                // free numbers, so the slot still holds the inode this
+                // transaction read. If not, a change read a freed inode and
+                // its number was taken since: writing would put the old
+                // inode over the new one.
+                let (_, now_there) = links_and_generation(raw);
+                if now_there != inode.generation {
+                    return Err(error::corrupt(
+                        format!("inode {ino}"),
+                        format!(
+                            "a change read generation {} but the slot now holds {}: refused",
+                            inode.generation.0, now_there.0
+                        ),
+                    ));
+                }
             }
             inode.write_to(sb, raw)?;
             set_inode_checksum(sb, InodeNo(*ino), raw);

@@ -5,7 +5,7 @@
 use super::bmap::Run;
 use super::create::now;
 use super::transaction::Transaction;
-use super::{Fs, FsError, Result};
+use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::blockmap::route;
 use crate::ext4::inode::{Inode, flags};
@@ -19,7 +19,7 @@ impl Fs {
     /// the same transaction.
     pub fn write(
         &self,
-        ino: InodeNo,
+        node: impl Into<InodeRef>,
         offset: u64,
         data: &[u8],
         kill_suidgid: bool,
@@ -27,9 +27,10 @@ impl Fs {
         if data.is_empty() {
             return Ok(0);
         }
-        let _locks = self.inode_locks.lock(&[ino]);
+        let node = node.into();
+        let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
-        let mut inode = tx.inode(ino)?;
+        let mut inode = tx.live_inode(node)?;
         if !inode.is_reg() {
             return Err(if inode.is_dir() {
                 FsError::IsDir

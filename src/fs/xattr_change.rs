@@ -3,8 +3,7 @@
 
 use super::create::now;
 use super::xattr_write::SetMode;
-use super::{Fs, Result};
-use crate::ext4::InodeNo;
+use super::{Fs, InodeRef, Result};
 use crate::ext4::inode::Inode;
 
 impl Fs {
@@ -13,15 +12,16 @@ impl Fs {
     /// outside the file's group) also clears setgid.
     pub fn setxattr(
         &self,
-        ino: InodeNo,
+        node: impl Into<InodeRef>,
         name: &[u8],
         value: &[u8],
         how: SetMode,
         kill_sgid: bool,
     ) -> Result<Inode> {
-        let _locks = self.inode_locks.lock(&[ino]);
+        let node = node.into();
+        let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
-        let mut inode = tx.inode(ino)?;
+        let mut inode = tx.live_inode(node)?;
         tx.set_xattr(&mut inode, name, value, how)?;
         if kill_sgid {
             inode.mode &= !0o2000;
@@ -33,10 +33,11 @@ impl Fs {
     }
 
     /// Removes attribute `name` of `ino` (NoAttr when absent).
-    pub fn removexattr(&self, ino: InodeNo, name: &[u8]) -> Result<()> {
-        let _locks = self.inode_locks.lock(&[ino]);
+    pub fn removexattr(&self, node: impl Into<InodeRef>, name: &[u8]) -> Result<()> {
+        let node = node.into();
+        let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
-        let mut inode = tx.inode(ino)?;
+        let mut inode = tx.live_inode(node)?;
         tx.remove_xattr(&mut inode, name)?;
         inode.ctime = now();
         tx.put_inode(inode);

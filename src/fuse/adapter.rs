@@ -20,7 +20,7 @@ use crate::fs::permission::{Caller, access, open_access};
 use crate::fs::setattr::{Changes, SetTime};
 use crate::fs::sync_mode::Change;
 use crate::fs::xattr_write::SetMode;
-use crate::fs::{Fs, FsError};
+use crate::fs::{Fs, FsError, InodeRef};
 
 /// FOPEN_KEEP_CACHE: the page cache stays valid across opens.
 const FOPEN_KEEP_CACHE: u32 = 1 << 1;
@@ -47,6 +47,14 @@ pub fn node_inode(nodeid: u64) -> (InodeNo, Option<Generation>) {
             InodeNo(nodeid as u32),
             Some(Generation((nodeid >> 32) as u32)),
         )
+    }
+}
+
+/// The inode a change is for, as `inode` was when it was read.
+fn target_of(inode: &Inode) -> InodeRef {
+    InodeRef {
+        ino: inode.ino,
+        generation: Some(inode.generation),
     }
 }
 
@@ -148,6 +156,12 @@ impl Ext4Adapter {
         self.node(nodeid).map(|i| i.ino)
     }
 
+    /// The inode a change through `nodeid` is for: its number and
+    /// generation, checked again under the inode's lock by the change.
+    fn target(&self, nodeid: u64) -> OpResult<InodeRef> {
+        self.node(nodeid).map(|i| target_of(&i))
+    }
+
     fn fs_err<T>(&self, r: Result<T, FsError>) -> OpResult<T> {
         r.map_err(|e| self.errno(e))
     }
@@ -181,8 +195,10 @@ impl Ext4Adapter {
                 size: Some(0),
                 ..Default::default()
             };
-            let truncated =
-                self.settled(self.fs.setattr(inode.ino, &c), &[Change::Inode(inode.ino)]);
+            let truncated = self.settled(
+                self.fs.setattr(target_of(&inode), &c),
+                &[Change::Inode(inode.ino)],
+            );
             if let Err(e) = truncated {
                 let _ = self.fs.released(inode.ino);
                 return Err(e);
@@ -533,7 +549,8 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
-        let ino = self.ino(nodeid)?;
+        let node = self.target(nodeid)?;
+        let ino = node.ino;
         let when = |t: TimeOrNow| match t {
             TimeOrNow::Now => SetTime::Now,
             TimeOrNow::Set(ts) => SetTime::At(timestamp(ts)),
@@ -556,7 +573,7 @@ impl FuseOps for Ext4Adapter {
                 fs.check_setattr(&caller, &inode, &mut c, set.fh.is_some(), self.acl)
             })?;
         }
-        let inode = self.settled(self.fs.setattr(ino, &c), &[Change::Inode(ino)])?;
+        let inode = self.settled(self.fs.setattr(node, &c), &[Change::Inode(ino)])?;
         Ok((self.attr(&inode), self.ttl))
     }
 
@@ -569,7 +586,7 @@ impl FuseOps for Ext4Adapter {
         rdev: u32,
         umask: u32,
     ) -> OpResult<Entry> {
-        let p = self.ino(parent)?;
+        let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode as u16, umask, rdev);
         if !matches!(
@@ -578,7 +595,7 @@ impl FuseOps for Ext4Adapter {
         ) {
             return Err(Errno::EINVAL);
         }
-        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
         Ok(self.entry(&inode))
     }
 
@@ -590,10 +607,10 @@ impl FuseOps for Ext4Adapter {
         mode: u32,
         umask: u32,
     ) -> OpResult<Entry> {
-        let p = self.ino(parent)?;
+        let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
         Ok(self.entry(&inode))
     }
 
@@ -604,11 +621,11 @@ impl FuseOps for Ext4Adapter {
         name: &[u8],
         target: &[u8],
     ) -> OpResult<Entry> {
-        let p = self.ino(parent)?;
+        let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let inode = self.settled(
             self.fs.symlink(p, name, target, ctx.uid, ctx.gid),
-            &[Change::Entries(p)],
+            &[Change::Entries(p.ino)],
         )?;
         Ok(self.entry(&inode))
     }
@@ -620,8 +637,8 @@ impl FuseOps for Ext4Adapter {
         newparent: u64,
         newname: &[u8],
     ) -> OpResult<Entry> {
-        let ino = self.ino(nodeid)?;
-        let p = self.ino(newparent)?;
+        let node = self.target(nodeid)?;
+        let p = self.target(newparent)?;
         if let Some(checks) = self.checks {
             self.check(ctx, |fs, c| {
                 let inode = Self::live(fs, nodeid)?;
@@ -629,24 +646,24 @@ impl FuseOps for Ext4Adapter {
                 fs.check_link(c, &inode, &dir, checks.protected_hardlinks, self.acl)
             })?;
         }
-        let inode = self.settled(self.fs.link(ino, p, newname), &[Change::Entries(p)])?;
+        let inode = self.settled(self.fs.link(node, p, newname), &[Change::Entries(p.ino)])?;
         Ok(self.entry(&inode))
     }
 
     fn unlink(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
-        let p = self.ino(parent)?;
+        let p = self.target(parent)?;
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.settled(self.fs.unlink(p, name), &[Change::Entries(p)])
+        self.settled(self.fs.unlink(p, name), &[Change::Entries(p.ino)])
     }
 
     fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
-        let p = self.ino(parent)?;
+        let p = self.target(parent)?;
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p)])
+        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p.ino)])
     }
 
     fn rename(
@@ -658,8 +675,8 @@ impl FuseOps for Ext4Adapter {
         newname: &[u8],
         flags: u32,
     ) -> OpResult<()> {
-        let sp = self.ino(parent)?;
-        let dp = self.ino(newparent)?;
+        let sp = self.target(parent)?;
+        let dp = self.target(newparent)?;
         let exchange = flags & super::ops::rename_flags::RENAME_EXCHANGE != 0;
         self.check(ctx, |fs, c| {
             let (sdir, ddir) = (Self::live(fs, parent)?, Self::live(fs, newparent)?);
@@ -667,7 +684,7 @@ impl FuseOps for Ext4Adapter {
         })?;
         self.settled(
             self.fs.rename(sp, name, dp, newname, flags),
-            &[Change::Entries(sp), Change::Entries(dp)],
+            &[Change::Entries(sp.ino), Change::Entries(dp.ino)],
         )
     }
 
@@ -680,10 +697,10 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
-        let p = self.ino(parent)?;
+        let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p)])?;
+        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
         let open = self.open_inode(&inode, flags & !O_TRUNC)?;
         Ok((self.entry(&inode), open))
     }
@@ -696,7 +713,7 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
-        let p = self.ino(parent)?;
+        let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         // Counted as open by the filesystem already.
@@ -721,11 +738,11 @@ impl FuseOps for Ext4Adapter {
         write_flags: u32,
         _flags: u32,
     ) -> OpResult<u32> {
-        let ino = self.ino(nodeid)?;
+        let node = self.target(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
         let n = self.settled(
-            self.fs.write(ino, offset, data, kill),
-            &[Change::Write(ino)],
+            self.fs.write(node, offset, data, kill),
+            &[Change::Write(node.ino)],
         )?;
         Ok(n as u32)
     }
@@ -753,10 +770,10 @@ impl FuseOps for Ext4Adapter {
         length: u64,
         mode: u32,
     ) -> OpResult<()> {
-        let ino = self.ino(nodeid)?;
+        let node = self.target(nodeid)?;
         self.settled(
-            self.fs.fallocate(ino, offset, length, mode),
-            &[Change::Inode(ino)],
+            self.fs.fallocate(node, offset, length, mode),
+            &[Change::Inode(node.ino)],
         )
     }
 
@@ -781,7 +798,7 @@ impl FuseOps for Ext4Adapter {
                 .fs
                 .drops_suidgid(&super::credentials::caller(ctx, false), &dst);
         let to = CopyTo {
-            ino: dst.ino,
+            node: target_of(&dst),
             offset: offset_out,
             append: fh_out & O_APPEND as u64 != 0,
             kill_suidgid: kill,
@@ -802,7 +819,7 @@ impl FuseOps for Ext4Adapter {
         setxattr_flags: u32,
     ) -> OpResult<()> {
         self.check_xattr_name(name)?;
-        let ino = self.ino(nodeid)?;
+        let node = self.target(nodeid)?;
         self.check(ctx, |fs, c| {
             fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
         })?;
@@ -815,19 +832,19 @@ impl FuseOps for Ext4Adapter {
         let kill_sgid = setxattr_flags & super::abi::FUSE_SETXATTR_ACL_KILL_SGID != 0
             && name == b"system.posix_acl_access";
         self.settled(
-            self.fs.setxattr(ino, name, value, how, kill_sgid),
-            &[Change::Inode(ino)],
+            self.fs.setxattr(node, name, value, how, kill_sgid),
+            &[Change::Inode(node.ino)],
         )
         .map(|_| ())
     }
 
     fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
         self.check_xattr_name(name)?;
-        let ino = self.ino(nodeid)?;
+        let node = self.target(nodeid)?;
         self.check(ctx, |fs, c| {
             fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
         })?;
-        self.settled(self.fs.removexattr(ino, name), &[Change::Inode(ino)])
+        self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])
     }
 }
 
