@@ -121,6 +121,9 @@ impl JournalDev for ImgDev {
     fn write_fs_block(&self, b: u64, data: &[u8]) -> std::io::Result<()> {
         self.file.write_all_at(data, b * self.bs)
     }
+    fn read_fs_block(&self, b: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.file.read_exact_at(buf, b * self.bs)
+    }
     fn fs_blocks(&self) -> u64 {
         self.blocks
     }

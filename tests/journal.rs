@@ -351,3 +351,45 @@ fn free_counts_are_written_at_unmount() {
         "e2fsck -fn:\n{text}"
     );
 }
+
+/// What an operation costs in the log. Its own record: a create (with
+/// 100 bytes of data) at most 1 KiB, an unlink at most 512 bytes. With
+/// its share of the durable commit's transaction (whole blocks, as jbd2
+/// logs them: a table block per 16 inodes touched), at most 1 KiB each. A
+/// jbd2 transaction per operation logged every block touched whole: about
+/// 60 KiB per create, 36 KiB per unlink.
+#[test]
+fn a_create_logs_under_a_kibibyte_and_an_unlink_under_half() {
+    let Some((_dir, img, fs)) = mounted(&["-b", "4096"], "256M") else {
+        return fuse4fs_testkit::skip!("needs root and e2fsprogs");
+    };
+    const N: u64 = 5000;
+    let dirs: Vec<InodeNo> = (0..10)
+        .map(|d| mkdir(&fs, InodeNo::ROOT, &format!("d{d}")))
+        .collect();
+    fs.sync().unwrap();
+    let step = |what: &str, op: &mut dyn FnMut(InodeNo, String)| {
+        let before = fs.journal_bytes();
+        for i in 0..N {
+            op(dirs[(i % 10) as usize], format!("f{i}"));
+        }
+        let records = (fs.journal_bytes() - before) / N;
+        fs.sync().unwrap();
+        let all = (fs.journal_bytes() - before) / N;
+        eprintln!("log bytes per {what}: {records} of records, {all} with the durable commit");
+        (records, all)
+    };
+    let created = step("create", &mut |d, n| {
+        create(&fs, d, &n, &[7u8; 100]);
+    });
+    let unlinked = step("unlink", &mut |d, n| fs.unlink(d, n.as_bytes()).unwrap());
+    assert!(created.0 <= 1024, "{created:?} bytes per create");
+    assert!(unlinked.0 <= 512, "{unlinked:?} bytes per unlink");
+    assert!(
+        created.1 <= 1024 && unlinked.1 <= 1024,
+        "{created:?} {unlinked:?}"
+    );
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    assert_fsck_clean(&img);
+}

@@ -249,6 +249,10 @@ impl JournalDev for DevJournal<'_> {
         self.dev.write_at(b * self.bs, data).map_err(io_err)
     }
 
+    fn read_fs_block(&self, b: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.dev.read_at(b * self.bs, buf).map_err(io_err)
+    }
+
     fn fs_blocks(&self) -> u64 {
         self.fs_blocks
     }

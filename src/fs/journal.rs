@@ -1,17 +1,17 @@
-//! The journal writer: every transaction goes to the jbd2 log before any of
-//! its blocks is written in place (see docs/journal.md).
+//! The journal writer: every change goes to the log before any of its
+//! blocks is written in place (see docs/journal.md).
 //!
-//! - Commit (before the operation's reply): the transaction's blocks are
-//!   logged (descriptor, escaped copies, revoke records for freed blocks
-//!   that have copies in the log, commit block) with plain writes. The
-//!   blocks become dirty in the cache; nothing is written in place yet.
+//! - Commit (before the operation's reply): one record of the redo stream
+//!   (the byte ranges the operation changed, `jbd2::redo`), behind the
+//!   pending marker the first operation after a durable commit writes;
+//!   plain writes, no flush. The blocks become dirty in the cache; nothing
+//!   is written in place yet.
 //! - Durable commit ([`Fs::sync`], every `commit=` seconds, when the log or
-//!   the dirty set is full, at unmount): flush; make the transactions
-//!   logged since the last durable commit visible to every replayer (the
-//!   pending marker in front of them becomes an empty revoke block) and
-//!   move the log tail past what earlier checkpoints wrote; flush; then
-//!   write the dirty blocks in place (the checkpoint, durable at the next
-//!   flush).
+//!   the dirty set is full, at unmount): one jbd2 transaction holding every
+//!   dirty block, after the stream; flush; point the journal superblock at
+//!   it (which moves the tail past what the previous checkpoint wrote, now
+//!   durable); flush; then write the dirty blocks in place (the
+//!   checkpoint, durable at the next flush).
 //! - Blocks freed by a transaction are not reused until it is durable: a
 //!   crash could otherwise bring back the old owner with a new owner's
 //!   data in it.
@@ -19,7 +19,6 @@
 //! Lock order: the commit lock → group locks → the journal state (never
 //! held while taking a group lock).
 
-use std::collections::HashMap;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -30,9 +29,10 @@ use super::{Fs, FsError, Result, error};
 use crate::ext4::superblock::incompat;
 use crate::ext4::{BlockNo, InodeNo};
 use crate::jbd2::block::{
-    Layout, Tag, build_commit, build_descriptor, build_revokes, escape, tags_per_descriptor,
+    Layout, Tag, build_commit, build_descriptor, escape, tags_per_descriptor,
 };
-use crate::jbd2::pending::{build_bridge, build_pending};
+use crate::jbd2::pending::build_pending;
+use crate::jbd2::redo::{Patch, STREAM_HEADER_SIZE, build_record, changed_ranges, stream_header};
 use crate::jbd2::superblock::JSB_SIZE;
 use crate::jbd2::{JournalSuperblock, feature};
 
@@ -65,11 +65,15 @@ struct State {
     tail: u32,
     /// Log blocks in use from the tail to the head.
     used: u32,
-    /// Transactions logged since the last durable commit: the position of
+    /// Operations logged since the last durable commit: the position of
     /// their pending marker and the id of the first.
     batch: Option<(u32, u32)>,
-    /// Blocks with a copy in the live log: the id of the latest copy.
-    journaled: HashMap<u64, u32>,
+    /// The redo stream after that marker: the log block being filled and
+    /// the bytes used in it (0: not begun; it begins with its header).
+    stream_block: u32,
+    stream_fill: usize,
+    /// Bytes written to the log since the journal was loaded.
+    written: u64,
     /// Blocks freed since the last durable commit: (group, bit).
     freed: Vec<(u32, u32)>,
     last_durable: Instant,
@@ -166,9 +170,11 @@ impl Journal {
                 tail: jsb.first,
                 next_tid,
                 used: 0,
+                stream_block: jsb.first,
+                stream_fill: 0,
+                written: 0,
                 jsb,
                 batch: None,
-                journaled: HashMap::new(),
                 freed: Vec::new(),
                 last_durable: Instant::now(),
                 running: false,
@@ -243,14 +249,71 @@ impl Journal {
         Ok(())
     }
 
-    /// The most log blocks a transaction with `blocks` logged blocks and
-    /// `revokes` revoke records can take.
-    fn blocks_needed(&self, blocks: usize, revokes: usize) -> u32 {
+    /// Log blocks of a jbd2 transaction logging `blocks` blocks.
+    fn transaction_blocks(&self, blocks: usize) -> u32 {
         let layout = *self.layout.lock();
         let per = tags_per_descriptor(&layout).max(1);
-        let rec = layout.revoke_record();
-        let per_rev = (layout.block_size - layout.tail() - 16) / rec;
-        (1 + revokes.div_ceil(per_rev) + blocks.div_ceil(per) + blocks + 1) as u32
+        (blocks.div_ceil(per) + blocks + 1) as u32
+    }
+
+    /// The most log blocks one redo record for `blocks` changed blocks
+    /// can take (the marker included): a block's patches never take more
+    /// than twice its size, as ranges closer than their header merge.
+    fn record_blocks(&self, blocks: usize) -> u32 {
+        let bytes = 16 + blocks * 2 * self.block_size;
+        (bytes.div_ceil(self.block_size - STREAM_HEADER_SIZE) + 2) as u32
+    }
+
+    /// The first log block after the stream (where the durable commit's
+    /// transaction goes).
+    fn stream_end(&self, st: &State) -> u32 {
+        if st.stream_fill > 0 {
+            self.advance(st.stream_block, 1)
+        } else {
+            st.stream_block
+        }
+    }
+
+    /// Appends `rec` to the stream (`st.batch` open): one write per log
+    /// block touched (the last in two, so that a test can crash between
+    /// them: a torn record, never replayed).
+    fn append_record(&self, fs: &Fs, st: &mut State, rec: &[u8]) -> Result<()> {
+        let bs = self.block_size;
+        let Some((_, stream)) = st.batch else {
+            return Err(FsError::Invalid);
+        };
+        let mut pieces: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut rest = rec;
+        while !rest.is_empty() {
+            if st.stream_fill == bs {
+                st.stream_block = self.advance(st.stream_block, 1);
+                st.stream_fill = 0;
+            }
+            let mut piece = Vec::new();
+            let at = st.stream_fill;
+            if st.stream_fill == 0 {
+                piece.extend_from_slice(&stream_header(stream));
+                st.stream_fill = STREAM_HEADER_SIZE;
+            }
+            let n = (bs - st.stream_fill).min(rest.len());
+            piece.extend_from_slice(&rest[..n]);
+            st.stream_fill += n;
+            rest = &rest[n..];
+            pieces.push((self.phys(st.stream_block) * bs as u64 + at as u64, piece));
+        }
+        let last = pieces.len() - 1;
+        st.written += pieces.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
+        for (i, (off, piece)) in pieces.iter().enumerate() {
+            if i < last {
+                fs.image.write_all_at(*off, piece)?;
+            } else {
+                let half = piece.len() / 2;
+                fs.image.write_all_at(*off, &piece[..half])?;
+                crate::crashpoint::hit("mid-log");
+                fs.image.write_all_at(off + half as u64, &piece[half..])?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -290,10 +353,13 @@ impl Fs {
         Ok(())
     }
 
-    /// Logs the blocks of one transaction (commit lock held). `freed` are
-    /// the blocks it frees; those with copies in the log get revoke
-    /// records.
-    pub(crate) fn journal_log(&self, blocks: &[(u64, Vec<u8>)], freed: &[u64]) -> Result<bool> {
+    /// Logs one operation's changes (commit lock held): `blocks` are the
+    /// new images of the blocks it changed, compared with their committed
+    /// images (the cache's, not yet replaced) into one redo record.
+    /// `_freed` (blocks it freed) need no revoke records: only the durable
+    /// commit's transaction is ever replayed by others, and it never holds
+    /// a freed block.
+    pub(crate) fn journal_log(&self, blocks: &[(u64, Vec<u8>)], _freed: &[u64]) -> Result<bool> {
         let Some(j) = &self.journal else {
             return Ok(false);
         };
@@ -301,103 +367,83 @@ impl Fs {
         if !st.running {
             return Ok(false);
         }
-        let layout = *j.layout.lock();
-        let tid = st.next_tid;
-        let revokes: Vec<u64> = freed
+        let old: Vec<super::cache::Block> = blocks
             .iter()
-            .copied()
-            .filter(|b| st.journaled.contains_key(b))
-            .collect();
-        let n = j.blocks_needed(blocks.len(), revokes.len());
-        // journal_make_room ran under the same commit lock: only a
-        // transaction larger than its estimate could end up here.
-        if st.used + n >= j.ring() {
+            .map(|(b, _)| self.block(BlockNo(*b)))
+            .collect::<Result<_>>()?;
+        let mut patches = Vec::new();
+        for ((b, new), old) in blocks.iter().zip(&old) {
+            for (s, e) in changed_ranges(old, new) {
+                patches.push(Patch {
+                    block: *b,
+                    offset: s,
+                    bytes: &new[s..e],
+                });
+            }
+        }
+        let tid = st.next_tid;
+        let rec = build_record(tid, &patches);
+        // journal_make_room ran under the same commit lock: only a record
+        // larger than its estimate could end up here.
+        let need = j.record_blocks(blocks.len()) + j.transaction_blocks(self.cache.dirty_count());
+        if st.used + need >= j.ring() {
             return Err(FsError::TooBig);
         }
-        let mut out: Vec<Vec<u8>> = Vec::with_capacity(n as usize);
-        let start = st.head;
-        if st.batch.is_none() {
-            out.push(build_pending(&layout, tid, &j.boot_id));
-            st.batch = Some((start, tid));
-        }
-        if !revokes.is_empty() {
-            out.extend(build_revokes(&layout, tid, &revokes));
-        }
-        let per = tags_per_descriptor(&layout).max(1);
-        for chunk in blocks.chunks(per) {
-            let copies: Vec<(Vec<u8>, Tag)> = chunk
-                .iter()
-                .map(|(b, bytes)| {
-                    let (copy, flags) = escape(bytes);
-                    let checksum = if layout.csum() {
-                        layout.data_checksum(tid, &copy)
-                    } else {
-                        0
-                    };
-                    let tag = Tag {
-                        block: *b,
-                        flags,
-                        checksum,
-                    };
-                    (copy, tag)
-                })
-                .collect();
-            let tags: Vec<Tag> = copies.iter().map(|(_, t)| *t).collect();
-            out.push(build_descriptor(&layout, tid, &tags));
-            out.extend(copies.into_iter().map(|(c, _)| c));
-        }
-        let now = super::create::now();
-        out.push(build_commit(&layout, tid, now.sec.max(0) as u64, now.nsec));
         self.observe_commit(Some(tid));
-        // Two writes, so that a test can crash between them (a torn
-        // transaction: no commit block, never replayed).
-        let half = out.len() / 2;
-        let written = j.write_log(self, start, &out[..half]).and_then(|()| {
-            crate::crashpoint::hit("mid-log");
-            j.write_log(self, j.advance(start, half as u32), &out[half..])
-        });
+        let written = (|| {
+            if st.batch.is_none() {
+                let layout = *j.layout.lock();
+                let at = st.head;
+                j.write_log(self, at, &[build_pending(&layout, tid, &j.boot_id)])?;
+                st.written += j.block_size as u64;
+                st.batch = Some((at, tid));
+                st.stream_block = j.advance(at, 1);
+                st.stream_fill = 0;
+            }
+            j.append_record(self, &mut st, &rec)
+        })();
         if let Err(e) = written {
             // The id was announced to the observer: never give it to
-            // another transaction.
+            // another operation. The stream cannot go on past a record
+            // that may be half written: the next durable commit (which
+            // logs every dirty block anew) ends it.
             st.next_tid = tid.wrapping_add(1);
             return Err(e);
         }
         crate::crashpoint::hit("after-commit");
-        st.head = j.advance(start, out.len() as u32);
-        st.used += out.len() as u32;
         st.next_tid = tid.wrapping_add(1);
-        for b in &revokes {
-            st.journaled.remove(b);
-        }
-        for (b, _) in blocks {
-            st.journaled.insert(*b, tid);
-        }
+        let end = j.stream_end(&st);
+        st.used = (end + j.ring() - st.tail) % j.ring();
         Ok(true)
     }
 
-    /// Makes room in the log for a transaction of at most `blocks` logged
-    /// blocks and `revokes` revoke records, and keeps the dirty set
+    /// Makes room in the log for one more operation changing at most
+    /// `blocks` blocks (and, at the next durable commit, for the
+    /// transaction logging every dirty block), and keeps the dirty set
     /// bounded, by durable commits (commit lock held).
-    pub(crate) fn journal_make_room(&self, blocks: usize, revokes: usize) -> Result<()> {
+    pub(crate) fn journal_make_room(&self, blocks: usize, _revokes: usize) -> Result<()> {
         let Some(j) = self.journal.as_ref().filter(|j| j.st.lock().running) else {
             return Ok(());
         };
-        let n = j.blocks_needed(blocks, revokes);
-        if n >= j.ring() / 2 {
+        let own = j.record_blocks(blocks) + j.transaction_blocks(blocks);
+        if own >= j.ring() / 4 {
             tracing::error!(
-                "a transaction of {n} journal blocks does not fit a journal of {} blocks",
+                "an operation of {blocks} blocks does not fit a journal of {} blocks",
                 j.ring()
             );
             return Err(FsError::TooBig);
         }
         for _ in 0..2 {
             let used = j.st.lock().used;
-            if used + n < j.ring() * 3 / 4 && self.cache.dirty_count() < MAX_DIRTY {
+            let dirty = self.cache.dirty_count();
+            let need = own + j.transaction_blocks(dirty);
+            if used + need < j.ring() * 3 / 4 && dirty < MAX_DIRTY {
                 return Ok(());
             }
             self.journal_durable()?;
         }
-        if j.st.lock().used + n >= j.ring() {
+        let need = own + j.transaction_blocks(self.cache.dirty_count());
+        if j.st.lock().used + need >= j.ring() {
             return Err(FsError::TooBig);
         }
         Ok(())
@@ -408,25 +454,39 @@ impl Fs {
         let Some(j) = &self.journal else {
             return Ok(self.image.sync()?);
         };
-        self.image.sync()?;
         let mut st = j.st.lock();
         if !st.running {
             return Ok(());
         }
-        let layout = *j.layout.lock();
-        let (tail, tail_tid) = match st.batch.take() {
-            Some((pos, tid)) => {
-                j.write_log(self, pos, &[build_bridge(&layout, tid)])?;
-                (pos, tid)
-            }
-            None => (st.head, st.next_tid),
+        let (tail, tail_tid) = if st.batch.take().is_some() {
+            // One transaction with every block changed since the last
+            // durable commit, where the stream ends.
+            let layout = *j.layout.lock();
+            let tid = st.next_tid;
+            st.next_tid = tid.wrapping_add(1);
+            let at = j.stream_end(&st);
+            let dirty = self.cache.dirty_blocks();
+            let out = build_transaction(&layout, tid, &dirty);
+            let half = out.len() / 2;
+            j.write_log(self, at, &out[..half])?;
+            crate::crashpoint::hit("mid-log");
+            j.write_log(self, j.advance(at, half as u32), &out[half..])?;
+            st.written += (out.len() * j.block_size) as u64;
+            st.head = j.advance(at, out.len() as u32);
+            st.stream_block = st.head;
+            st.stream_fill = 0;
+            (at, tid)
+        } else {
+            (st.head, st.next_tid)
         };
+        // The transaction and the data it covers are durable before the
+        // superblock names it; so is the previous checkpoint, before the
+        // tail leaves the transaction it wrote.
+        self.image.sync()?;
         j.set_log_start(self, &mut st, tail, tail_tid)?;
         self.image.sync()?;
         st.tail = tail;
         st.used = (st.head + j.ring() - tail) % j.ring();
-        st.journaled
-            .retain(|_, t| crate::jbd2::tid_geq(*t, tail_tid));
         let freed = std::mem::take(&mut st.freed);
         st.last_durable = Instant::now();
         drop(st);
@@ -539,6 +599,12 @@ impl Fs {
         self.journal.as_ref().is_some_and(|j| j.st.lock().running)
     }
 
+    /// Bytes written to the log (markers, redo records, durable commits'
+    /// transactions) since the mount; 0 without a journal.
+    pub fn journal_bytes(&self) -> u64 {
+        self.journal.as_ref().map_or(0, |j| j.st.lock().written)
+    }
+
     /// Whether changes go through a journal.
     pub fn journaled(&self) -> bool {
         self.journal.is_some()
@@ -565,6 +631,43 @@ impl Fs {
         st.running = false;
         Ok(())
     }
+}
+
+/// The log blocks of jbd2 transaction `tid` logging `blocks` (block
+/// number, image): descriptors with their escaped copies, then the commit
+/// block.
+fn build_transaction(
+    layout: &Layout,
+    tid: u32,
+    blocks: &[(u64, super::cache::Block)],
+) -> Vec<Vec<u8>> {
+    let per = tags_per_descriptor(layout).max(1);
+    let mut out = Vec::with_capacity(blocks.len() + blocks.len().div_ceil(per) + 1);
+    for chunk in blocks.chunks(per) {
+        let copies: Vec<(Vec<u8>, Tag)> = chunk
+            .iter()
+            .map(|(b, bytes)| {
+                let (copy, flags) = escape(bytes);
+                let checksum = if layout.csum() {
+                    layout.data_checksum(tid, &copy)
+                } else {
+                    0
+                };
+                let tag = Tag {
+                    block: *b,
+                    flags,
+                    checksum,
+                };
+                (copy, tag)
+            })
+            .collect();
+        let tags: Vec<Tag> = copies.iter().map(|(_, t)| *t).collect();
+        out.push(build_descriptor(layout, tid, &tags));
+        out.extend(copies.into_iter().map(|(c, _)| c));
+    }
+    let now = super::create::now();
+    out.push(build_commit(layout, tid, now.sec.max(0) as u64, now.nsec));
+    out
 }
 
 /// Spawns the thread running [`Fs::commit_due`] four times a second until

@@ -46,6 +46,10 @@ impl JournalDev for ImageJournal<'_> {
         self.image.write_all_at(b * self.block_size as u64, data)
     }
 
+    fn read_fs_block(&self, b: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.image.read_exact_at(b * self.block_size as u64, buf)
+    }
+
     fn fs_blocks(&self) -> u64 {
         self.fs_blocks
     }

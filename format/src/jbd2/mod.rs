@@ -16,6 +16,7 @@ pub mod block;
 pub mod error;
 pub mod pending;
 pub mod recovery;
+pub mod redo;
 pub mod superblock;
 
 pub use error::Jbd2Error;

@@ -13,10 +13,11 @@
 //! [`Recovery::checksum_stop`]. fuse4fs's pending marker (see
 //! [`super::pending`]) is honoured only in the boot that wrote it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::block::{CRC32_CHKSUM, Commit, Header, Layout, Tag, parse_revoke, parse_tags};
 use super::pending::parse_pending;
+use super::redo::{STREAM_HEADER_SIZE, is_stream_block, parse_record};
 use super::{Jbd2Error, JournalSuperblock, MAGIC, blocktype, feature, tid_geq, tid_gt};
 
 /// Access to the journal and the filesystem it protects.
@@ -28,6 +29,8 @@ pub trait JournalDev {
     fn read_journal(&self, n: u32, buf: &mut [u8]) -> std::io::Result<()>;
     /// Writes filesystem block `b` (a replayed block).
     fn write_fs_block(&self, b: u64, data: &[u8]) -> std::io::Result<()>;
+    /// Reads filesystem block `b` (to apply a redo record's patches to).
+    fn read_fs_block(&self, b: u64, buf: &mut [u8]) -> std::io::Result<()>;
     /// Number of blocks in the filesystem (replayed blocks must lie below it).
     fn fs_blocks(&self) -> u64;
     /// Makes every write so far durable.
@@ -56,7 +59,8 @@ pub struct Recovery {
     pub revoked_hits: u64,
     /// Revoke records read.
     pub revoke_records: u64,
-    /// Transactions replayed past a pending marker of this boot.
+    /// Transactions replayed past a pending marker of this boot (jbd2
+    /// transactions, or records of a redo stream: see [`super::redo`]).
     pub pending_replayed: u32,
     /// A pending marker of another boot (or with no boot id given) ended
     /// the log.
@@ -109,12 +113,16 @@ pub fn recover(
         boot_id: opts.boot_id,
         end: jsb.sequence,
         pending_from: None,
+        redo: None,
         revoked: HashMap::new(),
         out,
     };
     w.pass(Pass::Scan)?;
     w.pass(Pass::Revoke)?;
     w.pass(Pass::Replay)?;
+    if let Some((at, stream)) = w.redo {
+        w.end = w.replay_redo(at, stream)?;
+    }
     dev.flush()?;
     let mut out = w.out;
     out.end_tid = w.end;
@@ -182,6 +190,8 @@ struct Walker<'a> {
     end: u32,
     /// The transaction whose first block was a pending marker of this boot.
     pending_from: Option<u32>,
+    /// A redo stream after that marker: its first log block and its id.
+    redo: Option<(u32, u32)>,
     /// Revoked block → the newest transaction revoking it.
     revoked: HashMap<u64, u32>,
     out: Recovery,
@@ -244,7 +254,7 @@ impl Walker<'_> {
             let at = cur.take();
             self.read(at, &mut buf)?;
             let Some(h) = Header::parse(&buf) else {
-                if self.pending_marker(pass, &buf, next_id) {
+                if self.pending_marker(pass, &buf, next_id, cur.next)? {
                     continue;
                 }
                 break;
@@ -394,25 +404,90 @@ impl Walker<'_> {
     }
 
     /// A pending marker met where the next block of transaction `next_id`
-    /// is expected: whether the pass goes on past it (it is then an empty
-    /// revoke block of that transaction).
-    fn pending_marker(&mut self, pass: Pass, buf: &[u8], next_id: u32) -> bool {
+    /// is expected (`after`: the log block that follows it): whether the
+    /// pass goes on past it (it is then an empty revoke block of that
+    /// transaction). When a redo stream follows, the jbd2 log ends here
+    /// and the stream is noted for [`Walker::replay_redo`].
+    fn pending_marker(
+        &mut self,
+        pass: Pass,
+        buf: &[u8],
+        next_id: u32,
+        after: u32,
+    ) -> Result<bool, Jbd2Error> {
         let Some((seq, boot)) = parse_pending(buf) else {
-            return false;
+            return Ok(false);
         };
         if seq != next_id {
-            return false;
+            return Ok(false);
         }
-        if self.boot_id == Some(boot) {
-            if pass == Pass::Scan && self.pending_from.is_none() {
-                self.pending_from = Some(seq);
+        if self.boot_id != Some(boot) {
+            if pass == Pass::Scan {
+                self.out.pending_dropped = true;
             }
-            return true;
+            return Ok(false);
         }
-        if pass == Pass::Scan {
-            self.out.pending_dropped = true;
+        if pass == Pass::Scan && self.pending_from.is_none() {
+            self.pending_from = Some(seq);
         }
-        false
+        let mut next = vec![0u8; self.l.block_size];
+        self.read(after, &mut next)?;
+        if is_stream_block(&next, seq) {
+            if pass == Pass::Scan {
+                self.redo = Some((after, seq));
+            }
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// Applies the records of redo stream `stream` (log blocks from `at`)
+    /// in order, up to the first that is not whole and intact; returns the
+    /// id after the last one applied.
+    fn replay_redo(&mut self, at: u32, stream: u32) -> Result<u32, Jbd2Error> {
+        let bs = self.l.block_size;
+        let mut bytes = Vec::new();
+        let mut cur = Cursor::new(self.jsb);
+        cur.next = at;
+        let mut buf = vec![0u8; bs];
+        while cur.consumed < cur.ring as u64 {
+            let n = cur.take();
+            self.read(n, &mut buf)?;
+            if !is_stream_block(&buf, stream) {
+                break;
+            }
+            bytes.extend_from_slice(&buf[STREAM_HEADER_SIZE..]);
+        }
+        let mut blocks: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut tid = stream;
+        let mut pos = 0;
+        while let Some(rec) = parse_record(&bytes[pos..], tid, bs) {
+            for p in &rec.patches {
+                if p.block >= self.dev.fs_blocks() {
+                    return Err(Jbd2Error::Corrupt(format!(
+                        "redo record {tid} patches block {} beyond the filesystem's {} blocks",
+                        p.block,
+                        self.dev.fs_blocks()
+                    )));
+                }
+                let b = match blocks.entry(p.block) {
+                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        let mut b = vec![0u8; bs];
+                        self.dev.read_fs_block(p.block, &mut b)?;
+                        v.insert(b)
+                    }
+                };
+                b[p.offset..p.offset + p.bytes.len()].copy_from_slice(p.bytes);
+            }
+            pos += rec.size;
+            tid = tid.wrapping_add(1);
+        }
+        for (b, data) in &blocks {
+            self.dev.write_fs_block(*b, data)?;
+        }
+        self.out.replayed_blocks += blocks.len() as u64;
+        Ok(tid)
     }
 
     /// Writes one logged block of transaction `tid` (at log block `at`)
@@ -491,6 +566,13 @@ mod tests {
         fn write_fs_block(&self, b: u64, data: &[u8]) -> std::io::Result<()> {
             assert!(b < self.fs_blocks);
             self.fs.borrow_mut().insert(b, data.to_vec());
+            Ok(())
+        }
+        fn read_fs_block(&self, b: u64, buf: &mut [u8]) -> std::io::Result<()> {
+            match self.fs.borrow().get(&b) {
+                Some(d) => buf.copy_from_slice(d),
+                None => buf.fill(0),
+            }
             Ok(())
         }
         fn fs_blocks(&self) -> u64 {
