@@ -27,6 +27,10 @@ pub fn hit(point: &str) {
     imp::hit(point)
 }
 
+/// Whether this build has crash points (a write may then be split in two
+/// so that a test can crash between the halves).
+pub const ENABLED: bool = cfg!(feature = "crash-points");
+
 #[cfg(not(feature = "crash-points"))]
 mod imp {
     #[inline(always)]
