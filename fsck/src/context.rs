@@ -194,6 +194,11 @@ pub struct Fsck {
     pub progress: Progress,
     /// Whether anything was written.
     pub modified: bool,
+    /// Pass 2 found an entry naming an inode pass 1 skipped (in a group
+    /// marked INODE_UNINIT, or past its itable_unused) and the
+    /// descriptor was repaired in memory: these groups' descriptors are
+    /// written after pass 2 and the check starts again, as e2fsck's does.
+    pub restart: Vec<u32>,
 }
 
 /// Refuses a filesystem with features the checker cannot read, and, when
@@ -241,6 +246,7 @@ impl Fsck {
             found,
             progress,
             modified: false,
+            restart: Vec::new(),
         };
         cx.load_groups()?;
         Ok(cx)

@@ -34,6 +34,8 @@ pub mod progress;
 pub mod setup;
 #[cfg(test)]
 mod testutil;
+#[cfg(test)]
+mod unused_inodes_tests;
 
 use std::path::Path;
 
@@ -218,16 +220,30 @@ fn census(cx: &Fsck, inodes_used: u64, blocks_used: u64) -> Vec<String> {
 fn run_passes(cx: &mut Fsck) -> Result<()> {
     cx.report.begin(Pass::Setup);
     journal::run(cx)?;
-    setup::run(cx)?;
-    orphan::run(cx)?;
-    cx.report.begin(Pass::Pass1);
-    pass1::run(cx)?;
-    if !cx.found.dup_blocks.is_empty() {
-        cx.report.begin(Pass::Pass1b);
-        pass1b::run(cx)?;
+    // Each restart has cleared an INODE_UNINIT flag or an itable_unused
+    // for good: there are at most two per group.
+    loop {
+        setup::run(cx)?;
+        orphan::run(cx)?;
+        cx.report.begin(Pass::Pass1);
+        pass1::run(cx)?;
+        if !cx.found.dup_blocks.is_empty() {
+            cx.report.begin(Pass::Pass1b);
+            pass1b::run(cx)?;
+        }
+        cx.report.begin(Pass::Pass2);
+        pass2::run(cx)?;
+        if cx.restart.is_empty() {
+            break;
+        }
+        for g in std::mem::take(&mut cx.restart) {
+            cx.write_group_desc(g)?;
+        }
+        cx.report
+            .note("Restarting e2fsck from the beginning...".to_string());
+        cx.reload()?;
+        cx.report.begin(Pass::Setup);
     }
-    cx.report.begin(Pass::Pass2);
-    pass2::run(cx)?;
     cx.report.begin(Pass::Pass3);
     pass3::run(cx)?;
     cx.report.begin(Pass::Pass4);
