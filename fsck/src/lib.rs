@@ -20,6 +20,7 @@ pub mod context;
 pub mod device;
 pub mod dirops;
 pub mod error;
+pub mod inode_table;
 pub mod journal;
 pub mod options;
 pub mod orphan;
@@ -144,14 +145,13 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
     cx.progress.finish();
     // Reserved inodes count as used whatever they hold (as the bitmaps
     // and e2fsck's summary have them).
-    let reserved = cx.sb.first_ino.saturating_sub(1) as usize;
-    let inodes_used = cx
-        .found
-        .inodes
-        .iter()
-        .enumerate()
-        .filter(|(i, n)| *i < reserved || n.in_use())
-        .count() as u64;
+    let reserved = cx.sb.first_ino.saturating_sub(1).min(cx.sb.inodes_count);
+    let inodes_used = reserved as u64
+        + cx.found
+            .inodes
+            .iter()
+            .filter(|(ino, n)| *ino > reserved && n.in_use())
+            .count() as u64;
     let nblocks = cx.sb.blocks_count;
     let blocks_used = nblocks - cx.found.blocks.count_zeros(nblocks as usize) as u64;
     let summary = format!(
@@ -180,8 +180,8 @@ fn census(cx: &Fsck, inodes_used: u64, blocks_used: u64) -> Vec<String> {
     use fuse4fs_format::ext4::inode::mode;
     let mut by_type = [0u64; 16];
     let mut links = 0u64;
-    for (i, n) in cx.found.inodes.iter().enumerate() {
-        if n.in_use() && (i + 1 >= cx.sb.first_ino as usize || i + 1 == 2) {
+    for (ino, n) in cx.found.inodes.iter() {
+        if n.in_use() && (ino >= cx.sb.first_ino || ino == 2) {
             by_type[n.ftype as usize & 15] += 1;
             links += n.refs as u64;
         }
