@@ -72,8 +72,10 @@ pub(super) fn check_inode(
     }
     s.raw.clear();
     s.raw.extend_from_slice(raw_in);
-    let mut st = State::default();
-    st.csum_bad = !csum_ok;
+    let mut st = State {
+        csum_bad: !csum_ok,
+        ..State::default()
+    };
     if !pre_parse(s, ino, &mut st)? {
         return Ok(());
     }

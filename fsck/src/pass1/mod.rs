@@ -75,8 +75,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         items: Vec::new(),
         bad_xattr: HashSet::new(),
     };
-    let mut csum_ok = Vec::with_capacity(per_block as usize);
-    reader::run(dev, plan, isz, |chunk| {
+    let sb = scan.cx.sb.clone();
+    reader::run(dev, &sb, plan, |chunk| {
         // One inode-table block at a time: chunks start on block bounds.
         for start in (0..chunk.count).step_by(per_block as usize) {
             let n = per_block.min(chunk.count - start);
@@ -85,11 +85,9 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
                 let at = (start + i) as usize * isz;
                 &chunk.buf[at..at + isz]
             };
-            // Each inode's checksum, computed once: it judges the
-            // block (garbage) and then the inode.
-            csum_ok.clear();
-            csum_ok
-                .extend((0..n).map(|i| fields::checksum_ok(&scan.cx.sb, first_ino + i, slot(i))));
+            // Each inode's checksum (computed by the reader) judges
+            // the block (garbage) and then the inode.
+            let csum_ok = &chunk.csum_ok[start as usize..(start + n) as usize];
             let fails = csum_ok.iter().filter(|&&ok| !ok).count() as u32;
             let garbage = fails >= 2 && fails * 2 >= n;
             for i in 0..n {
