@@ -14,6 +14,7 @@ use fuse4fs_format::ext4::{FormatError, Generation, InodeNo};
 
 use crate::device::Device;
 use crate::error::{FsckError, Result};
+use crate::inode_table::InodeTable;
 use crate::options::Options;
 use crate::problem::{Kind, Report};
 use crate::progress::Progress;
@@ -89,8 +90,8 @@ pub struct Found {
     /// blocks, bitmaps, inode tables) as sorted, disjoint [start, end)
     /// runs, set before pass 1.
     pub fixed: Vec<(u64, u64)>,
-    /// Per inode (index `ino - 1`).
-    pub inodes: Vec<InodeInfo>,
+    /// Per inode.
+    pub inodes: InodeTable,
     /// Directories by inode number.
     pub dirs: BTreeMap<u32, DirInfo>,
     /// Directory blocks for pass 2.
@@ -115,7 +116,7 @@ impl Found {
             blocks: Bitmap::new(vec![0u8; nblocks.div_ceil(8)]),
             dup_blocks: BTreeSet::new(),
             fixed: Vec::new(),
-            inodes: vec![InodeInfo::default(); sb.inodes_count as usize],
+            inodes: InodeTable::new(sb.inodes_count),
             dirs: BTreeMap::new(),
             dir_blocks: Vec::new(),
             xattr_refs: HashMap::new(),
@@ -127,12 +128,12 @@ impl Found {
 
     /// The entry for `ino` (which the caller has range-checked).
     pub fn inode(&self, ino: u32) -> &InodeInfo {
-        &self.inodes[ino as usize - 1]
+        self.inodes.get(ino)
     }
 
     /// The entry for `ino`, mutable.
     pub fn inode_mut(&mut self, ino: u32) -> &mut InodeInfo {
-        &mut self.inodes[ino as usize - 1]
+        self.inodes.get_mut(ino)
     }
 
     /// Marks block `b` owned; returns false (and records it in
@@ -194,6 +195,11 @@ pub struct Fsck {
     pub progress: Progress,
     /// Whether anything was written.
     pub modified: bool,
+    /// Pass 2 found an entry naming an inode pass 1 skipped (in a group
+    /// marked INODE_UNINIT, or past its itable_unused) and the
+    /// descriptor was repaired in memory: these groups' descriptors are
+    /// written after pass 2 and the check starts again, as e2fsck's does.
+    pub restart: Vec<u32>,
 }
 
 /// Refuses a filesystem with features the checker cannot read, and, when
@@ -241,6 +247,7 @@ impl Fsck {
             found,
             progress,
             modified: false,
+            restart: Vec::new(),
         };
         cx.load_groups()?;
         Ok(cx)

@@ -20,6 +20,7 @@ pub mod context;
 pub mod device;
 pub mod dirops;
 pub mod error;
+pub mod inode_table;
 pub mod journal;
 pub mod options;
 pub mod orphan;
@@ -34,6 +35,8 @@ pub mod progress;
 pub mod setup;
 #[cfg(test)]
 mod testutil;
+#[cfg(test)]
+mod unused_inodes_tests;
 
 use std::path::Path;
 
@@ -142,14 +145,13 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
     cx.progress.finish();
     // Reserved inodes count as used whatever they hold (as the bitmaps
     // and e2fsck's summary have them).
-    let reserved = cx.sb.first_ino.saturating_sub(1) as usize;
-    let inodes_used = cx
-        .found
-        .inodes
-        .iter()
-        .enumerate()
-        .filter(|(i, n)| *i < reserved || n.in_use())
-        .count() as u64;
+    let reserved = cx.sb.first_ino.saturating_sub(1).min(cx.sb.inodes_count);
+    let inodes_used = reserved as u64
+        + cx.found
+            .inodes
+            .iter()
+            .filter(|(ino, n)| *ino > reserved && n.in_use())
+            .count() as u64;
     let nblocks = cx.sb.blocks_count;
     let blocks_used = nblocks - cx.found.blocks.count_zeros(nblocks as usize) as u64;
     let summary = format!(
@@ -178,8 +180,8 @@ fn census(cx: &Fsck, inodes_used: u64, blocks_used: u64) -> Vec<String> {
     use fuse4fs_format::ext4::inode::mode;
     let mut by_type = [0u64; 16];
     let mut links = 0u64;
-    for (i, n) in cx.found.inodes.iter().enumerate() {
-        if n.in_use() && (i + 1 >= cx.sb.first_ino as usize || i + 1 == 2) {
+    for (ino, n) in cx.found.inodes.iter() {
+        if n.in_use() && (ino >= cx.sb.first_ino || ino == 2) {
             by_type[n.ftype as usize & 15] += 1;
             links += n.refs as u64;
         }
@@ -218,16 +220,30 @@ fn census(cx: &Fsck, inodes_used: u64, blocks_used: u64) -> Vec<String> {
 fn run_passes(cx: &mut Fsck) -> Result<()> {
     cx.report.begin(Pass::Setup);
     journal::run(cx)?;
-    setup::run(cx)?;
-    orphan::run(cx)?;
-    cx.report.begin(Pass::Pass1);
-    pass1::run(cx)?;
-    if !cx.found.dup_blocks.is_empty() {
-        cx.report.begin(Pass::Pass1b);
-        pass1b::run(cx)?;
+    // Each restart has cleared an INODE_UNINIT flag or an itable_unused
+    // for good: there are at most two per group.
+    loop {
+        setup::run(cx)?;
+        orphan::run(cx)?;
+        cx.report.begin(Pass::Pass1);
+        pass1::run(cx)?;
+        if !cx.found.dup_blocks.is_empty() {
+            cx.report.begin(Pass::Pass1b);
+            pass1b::run(cx)?;
+        }
+        cx.report.begin(Pass::Pass2);
+        pass2::run(cx)?;
+        if cx.restart.is_empty() {
+            break;
+        }
+        for g in std::mem::take(&mut cx.restart) {
+            cx.write_group_desc(g)?;
+        }
+        cx.report
+            .note("Restarting e2fsck from the beginning...".to_string());
+        cx.reload()?;
+        cx.report.begin(Pass::Setup);
     }
-    cx.report.begin(Pass::Pass2);
-    pass2::run(cx)?;
     cx.report.begin(Pass::Pass3);
     pass3::run(cx)?;
     cx.report.begin(Pass::Pass4);

@@ -30,62 +30,72 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     }
     let first = cx.sb.first_ino.max(11);
     let dir_nlink = cx.sb.has_ro_compat(ro_compat::DIR_NLINK);
-    for ino in 1..=count {
-        if ino % 4096 == 0 {
-            cx.progress.inc(4096);
+    // Only inodes with a record can be in use: pages of never-used
+    // inodes are skipped whole (the next one is looked for after each
+    // inode, which may have recorded another).
+    let mut ino = cx.found.inodes.next_recorded(0);
+    while ino <= count {
+        if ino == 2 || ino >= first {
+            one(cx, ino, &subdirs, dir_nlink)?;
         }
-        if ino != 2 && ino < first {
-            continue;
-        }
-        let info = *cx.found.inode(ino);
-        if !info.in_use() {
-            continue;
-        }
-        if info.links == 0
-            && info.refs == 0
-            && (cx.opts.keep_orphans.contains(&ino) || cx.found.orphans.contains(&ino))
-        {
-            // An orphan left on the list (held open by a live mount, or
-            // not released with -n): unlinked on purpose.
-            continue;
-        }
-        // Directories are pass 3's; xattr inodes are named by xattrs,
-        // not entries; a declined or failed reconnect leaves nothing to
-        // count.
-        if info.refs == 0
-            && ino != 2
-            && (info.is_dir() || is_ea_inode(cx, ino)? || !unattached(cx, ino, info.empty)?)
-        {
-            continue;
-        }
-        let info = *cx.found.inode(ino);
-        if !info.in_use() {
-            continue;
-        }
-        let mut want = info.refs;
-        if info.is_dir() {
-            want += 1 + subdirs[ino as usize];
-        }
-        let have = info.links as u32;
-        let ok = if info.is_dir() && want > LINK_MAX {
-            have == 1 || !dir_nlink && have == LINK_MAX
-        } else {
-            have == want
-        };
-        if ok {
-            continue;
-        }
-        let set = if want > LINK_MAX {
-            if dir_nlink { 1 } else { LINK_MAX as u16 }
-        } else {
-            want as u16
-        };
-        let msg = format!("Inode {ino} ref count is {have}, should be {set}.");
-        if cx.ask(Kind::LinkCount, msg) {
-            set_links(cx, ino, set)?;
-        }
+        let next = cx.found.inodes.next_recorded(ino);
+        cx.progress.inc((next - ino) as u64);
+        ino = next;
     }
     cx.progress.finish();
+    Ok(())
+}
+
+/// Checks the reference count of in-use inode `ino`: an unattached one
+/// is cleared or reconnected first.
+fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> {
+    let info = *cx.found.inode(ino);
+    if !info.in_use() {
+        return Ok(());
+    }
+    if info.links == 0
+        && info.refs == 0
+        && (cx.opts.keep_orphans.contains(&ino) || cx.found.orphans.contains(&ino))
+    {
+        // An orphan left on the list (held open by a live mount, or
+        // not released with -n): unlinked on purpose.
+        return Ok(());
+    }
+    // Directories are pass 3's; xattr inodes are named by xattrs,
+    // not entries; a declined or failed reconnect leaves nothing to
+    // count.
+    if info.refs == 0
+        && ino != 2
+        && (info.is_dir() || is_ea_inode(cx, ino)? || !unattached(cx, ino, info.empty)?)
+    {
+        return Ok(());
+    }
+    let info = *cx.found.inode(ino);
+    if !info.in_use() {
+        return Ok(());
+    }
+    let mut want = info.refs;
+    if info.is_dir() {
+        want += 1 + subdirs[ino as usize];
+    }
+    let have = info.links as u32;
+    let ok = if info.is_dir() && want > LINK_MAX {
+        have == 1 || !dir_nlink && have == LINK_MAX
+    } else {
+        have == want
+    };
+    if ok {
+        return Ok(());
+    }
+    let set = if want > LINK_MAX {
+        if dir_nlink { 1 } else { LINK_MAX as u16 }
+    } else {
+        want as u16
+    };
+    let msg = format!("Inode {ino} ref count is {have}, should be {set}.");
+    if cx.ask(Kind::LinkCount, msg) {
+        set_links(cx, ino, set)?;
+    }
     Ok(())
 }
 

@@ -9,7 +9,7 @@
 use fuse4fs_format::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_checksum};
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT};
 
-use crate::context::Fsck;
+use crate::context::{Fsck, InodeInfo};
 use crate::error::Result;
 use crate::options::Mode;
 use crate::problem::Kind;
@@ -415,9 +415,18 @@ fn expected_inode_bitmap(cx: &Fsck, g: u32, out: &mut [u8]) -> (u32, u32, Option
     let (mut used, mut dirs, mut last) = (0u32, 0u32, None);
     let mut bm = Bitmap::new(out);
     let infos = &cx.found.inodes;
+    // A group where nothing was recorded has only its reserved inodes.
+    let recorded = infos.any_recorded(base as u32 + 1, (base + ipg as u64) as u32);
     for i in 0..ipg {
         let ino = base + i as u64 + 1;
-        let info = infos.get(ino as usize - 1).copied().unwrap_or_default();
+        if !recorded && ino >= first_ino {
+            break;
+        }
+        let info = if ino <= infos.len() as u64 {
+            *infos.get(ino as u32)
+        } else {
+            InodeInfo::default()
+        };
         // Reserved inodes are in use whatever they hold, as mke2fs
         // leaves them.
         if ino < first_ino || info.in_use() {

@@ -2,7 +2,7 @@
 //! and inode tables lie) and the fixed metadata every group holds, marked
 //! in use so that pass 1 sees any inode claiming it.
 
-use fuse4fs_format::ext4::group::GroupDesc;
+use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 
 use crate::context::Fsck;
 use crate::error::Result;
@@ -26,6 +26,15 @@ fn reserved_blocks(cx: &mut Fsck) -> Result<()> {
         cx.write_superblock()?;
     }
     Ok(())
+}
+
+/// Whether group `g` claims more unused inodes at the end of its table
+/// than it has free, or than it has at all (e2fsck's check_super_block);
+/// only group checksums give the count a meaning.
+fn itable_unused_impossible(cx: &Fsck, g: u32) -> bool {
+    let gd = &cx.groups[g as usize];
+    (cx.sb.metadata_csum() || cx.sb.gdt_csum())
+        && (gd.itable_unused > gd.free_inodes_count || gd.itable_unused > cx.sb.inodes_per_group)
 }
 
 /// Checks every group descriptor and marks the fixed metadata in use.
@@ -105,6 +114,25 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
                 gd.checksum
             );
             if cx.ask(Kind::GroupDescChecksum, msg) {
+                // A descriptor that fails its checksum is not trusted to
+                // say which parts of the group were never used (as
+                // e2fsck): pass 1 reads the whole inode table, pass 5
+                // the bitmaps on disk.
+                let gd = &mut cx.groups[g as usize];
+                gd.flags &= !(BG_BLOCK_UNINIT | BG_INODE_UNINIT);
+                gd.itable_unused = 0;
+                cx.write_group_desc(g)?;
+            }
+        }
+        if itable_unused_impossible(cx, g) {
+            // Pass 1 would skip inodes in use on its say-so: e2fsck
+            // rereads the whole table instead.
+            let msg = format!(
+                "Group descriptor {g} has invalid unused inodes count {}.",
+                gd.itable_unused
+            );
+            if cx.ask(Kind::GroupFlags, msg) {
+                cx.groups[g as usize].itable_unused = 0;
                 cx.write_group_desc(g)?;
             }
         }

@@ -42,10 +42,17 @@ pub(super) fn checksum_ok(sb: &Superblock, ino: u32, raw: &[u8]) -> bool {
     stored == if has_hi { want } else { want & 0xFFFF } || raw[..128].iter().all(|&b| b == 0)
 }
 
-/// Checks inode `ino` whose on-disk bytes are `raw_in`; `garbage` when
-/// most inodes of its table block fail their checksums (e2fsck then
-/// clears those that fail rather than patching them field by field).
-pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8], garbage: bool) -> Result<()> {
+/// Checks inode `ino` whose on-disk bytes are `raw_in` and whose
+/// checksum is `csum_ok` (see [`checksum_ok`]); `garbage` when most
+/// inodes of its table block fail their checksums (e2fsck then clears
+/// those that fail rather than patching them field by field).
+pub(super) fn check_inode(
+    s: &mut Scan,
+    ino: u32,
+    raw_in: &[u8],
+    garbage: bool,
+    csum_ok: bool,
+) -> Result<()> {
     let links = le16(raw_in, 0x1A);
     let imode = le16(raw_in, 0);
     let first_ino = s.cx.sb.first_ino.max(11);
@@ -65,7 +72,10 @@ pub(super) fn check_inode(s: &mut Scan, ino: u32, raw_in: &[u8], garbage: bool) 
     }
     s.raw.clear();
     s.raw.extend_from_slice(raw_in);
-    let mut st = State::default();
+    let mut st = State {
+        csum_bad: !csum_ok,
+        ..State::default()
+    };
     if !pre_parse(s, ino, &mut st)? {
         return Ok(());
     }
@@ -112,14 +122,13 @@ fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Checks that come before the inode can be parsed: checksum (judged
-/// now, repaired at the end), i_extra_isize, in-inode xattrs, i_size's
+/// Checks that come before the inode can be parsed (its checksum was
+/// judged before, in `st`, and is repaired at the end): i_extra_isize, in-inode xattrs, i_size's
 /// top bit. False when the inode was cleared.
 fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
     let cx = &mut *s.cx;
     let isz = s.raw.len();
     let extra = if isz > 128 { le16(&s.raw, 0x80) } else { 0 };
-    st.csum_bad = !checksum_ok(&cx.sb, ino, &s.raw);
     if isz > 128 {
         let max = (isz - 128) as u16;
         if extra != 0 && (extra < 4 || extra > max || extra % 4 != 0) {

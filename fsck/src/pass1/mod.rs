@@ -75,7 +75,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         items: Vec::new(),
         bad_xattr: HashSet::new(),
     };
-    reader::run(dev, plan, isz, |chunk| {
+    let sb = scan.cx.sb.clone();
+    reader::run(dev, &sb, plan, |chunk| {
         // One inode-table block at a time: chunks start on block bounds.
         for start in (0..chunk.count).step_by(per_block as usize) {
             let n = per_block.min(chunk.count - start);
@@ -84,14 +85,14 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
                 let at = (start + i) as usize * isz;
                 &chunk.buf[at..at + isz]
             };
-            let garbage = scan.cx.sb.metadata_csum() && {
-                let fails = (0..n)
-                    .filter(|&i| !fields::checksum_ok(&scan.cx.sb, first_ino + i, slot(i)))
-                    .count() as u32;
-                fails >= 2 && fails * 2 >= n
-            };
+            // Each inode's checksum (computed by the reader) judges
+            // the block (garbage) and then the inode.
+            let csum_ok = &chunk.csum_ok[start as usize..(start + n) as usize];
+            let fails = csum_ok.iter().filter(|&&ok| !ok).count() as u32;
+            let garbage = fails >= 2 && fails * 2 >= n;
             for i in 0..n {
-                fields::check_inode(&mut scan, first_ino + i, slot(i), garbage)?;
+                let ino = first_ino + i;
+                fields::check_inode(&mut scan, ino, slot(i), garbage, csum_ok[i as usize])?;
             }
         }
         if chunk.last {

@@ -1,10 +1,14 @@
 //! Read-ahead of the inode tables: a thread reads the initialised part of
-//! each group's table in large chunks and hands them over a bounded
-//! channel, so that the device is busy while the checker works.
+//! each group's table in large chunks, verifies each inode's checksum,
+//! and hands them over a bounded channel, so that the device and the
+//! second CPU are busy while the checker works.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use fuse4fs_format::ext4::group::BG_INODE_UNINIT;
+use fuse4fs_format::ext4::superblock::Superblock;
+
+use super::fields::checksum_ok;
 
 use crate::context::Fsck;
 use crate::device::Device;
@@ -28,6 +32,9 @@ pub(super) struct Chunk {
     pub first: u32,
     pub count: u32,
     pub buf: Vec<u8>,
+    /// Whether each inode's checksum matches (see
+    /// [`super::fields::checksum_ok`]).
+    pub csum_ok: Vec<bool>,
     /// The group's last chunk.
     pub last: bool,
 }
@@ -60,19 +67,19 @@ pub(super) fn plan(cx: &Fsck) -> Vec<Span> {
 /// order; stops at the first error of either side.
 pub(super) fn run(
     dev: Device,
+    sb: &Superblock,
     plan: Vec<Span>,
-    isz: usize,
     mut each: impl FnMut(&Chunk) -> Result<()>,
 ) -> Result<()> {
     let (tx, rx) = sync_channel::<Result<Chunk>>(DEPTH);
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(DEPTH + 2);
+    let (free_tx, free_rx) = sync_channel::<(Vec<u8>, Vec<bool>)>(DEPTH + 2);
     std::thread::scope(|s| {
-        s.spawn(move || read_all(&dev, &plan, isz, &tx, &free_rx));
+        s.spawn(move || read_all(&dev, sb, &plan, &tx, &free_rx));
         let result = (|| {
             for chunk in rx.iter() {
                 let chunk = chunk?;
                 each(&chunk)?;
-                let _ = free_tx.try_send(chunk.buf);
+                let _ = free_tx.try_send((chunk.buf, chunk.csum_ok));
             }
             Ok(())
         })();
@@ -88,11 +95,13 @@ const AHEAD: usize = 8;
 
 fn read_all(
     dev: &Device,
+    sb: &Superblock,
     plan: &[Span],
-    isz: usize,
     tx: &SyncSender<Result<Chunk>>,
-    free: &Receiver<Vec<u8>>,
+    free: &Receiver<(Vec<u8>, Vec<bool>)>,
 ) {
+    let isz = sb.inode_size as usize;
+    let ipg = sb.inodes_per_group;
     let per_chunk = (CHUNK_BYTES / isz).max(1) as u32;
     // Several tables asked for ahead: with a cold cache the device serves
     // them in parallel while this thread reads the current one.
@@ -105,15 +114,25 @@ fn read_all(
         let mut first = 0u32;
         loop {
             let count = per_chunk.min(span.count - first);
-            let mut buf = free.try_recv().unwrap_or_default();
+            let (mut buf, mut csum_ok) = free.try_recv().unwrap_or_default();
             buf.resize(count as usize * isz, 0);
             let off = span.offset + first as u64 * isz as u64;
-            let msg = dev.read_at(off, &mut buf).map(|()| Chunk {
-                group: span.group,
-                first,
-                count,
-                buf,
-                last: first + count == span.count,
+            let msg = dev.read_at(off, &mut buf).map(|()| {
+                let first_ino = span.group * ipg + first + 1;
+                csum_ok.clear();
+                csum_ok.extend(
+                    buf.chunks_exact(isz)
+                        .enumerate()
+                        .map(|(i, raw)| checksum_ok(sb, first_ino + i as u32, raw)),
+                );
+                Chunk {
+                    group: span.group,
+                    first,
+                    count,
+                    buf,
+                    csum_ok,
+                    last: first + count == span.count,
+                }
             });
             let failed = msg.is_err();
             if tx.send(msg).is_err() || failed {

@@ -9,6 +9,8 @@ use fuse4fs_format::ext4::hash::{HashVersion, dx_hash};
 
 use super::State;
 use super::chain::{self, Ent};
+use fuse4fs_format::ext4::group::BG_INODE_UNINIT;
+
 use crate::context::Fsck;
 use crate::problem::Kind;
 
@@ -119,7 +121,16 @@ pub(super) fn check(
             i += 1;
             continue;
         }
-        if let Verdict::Clear(kind, msg) = verdict(cx, dir, region, &e) {
+        let verdict = verdict(cx, dir, region, &e);
+        if let Verdict::Clear(Kind::DirEntryFreeInode, _) = verdict
+            && (skipped_by_pass1(cx, dir, region, &e) || !cx.restart.is_empty())
+        {
+            // Pass 1 may not have read the inode: neither cleared nor
+            // counted; the check restarts after this pass.
+            i += 1;
+            continue;
+        }
+        if let Verdict::Clear(kind, msg) = verdict {
             if cx.ask(kind, msg) {
                 chain::remove(region, ents, i, bs);
                 changed = true;
@@ -209,6 +220,48 @@ pub(super) fn check(
         i += 1;
     }
     (changed, range)
+}
+
+/// Whether the entry names an inode pass 1 skipped because its group's
+/// descriptor says it was never used (INODE_UNINIT, or past
+/// itable_unused). Asks to repair the descriptor (in memory; written
+/// after this pass, when the check starts again, as e2fsck's does).
+fn skipped_by_pass1(cx: &mut Fsck, dir: u32, region: &[u8], e: &Ent) -> bool {
+    if !(cx.sb.metadata_csum() || cx.sb.gdt_csum()) {
+        return false;
+    }
+    let ipg = cx.sb.inodes_per_group;
+    let g = (e.inode - 1) / ipg;
+    let Some(gd) = cx.groups.get(g as usize).copied() else {
+        return false;
+    };
+    let uninit = gd.flags & BG_INODE_UNINIT != 0;
+    let first_unused = g as u64 * ipg as u64 + 1 + ipg.saturating_sub(gd.itable_unused) as u64;
+    if !uninit && (e.inode as u64) < first_unused {
+        return false;
+    }
+    let name = show(e.name(region));
+    let ino = e.inode;
+    let msg = if uninit {
+        format!(
+            "Entry '{name}' in directory inode {dir} references inode {ino} in group {g} where _INODE_UNINIT is set."
+        )
+    } else {
+        format!(
+            "Entry '{name}' in directory inode {dir} references inode {ino} found in group {g}'s unused inodes area."
+        )
+    };
+    if !cx.ask(Kind::GroupFlags, msg) {
+        return false;
+    }
+    let gd = &mut cx.groups[g as usize];
+    if uninit {
+        gd.flags &= !BG_INODE_UNINIT;
+    } else {
+        gd.itable_unused = 0;
+    }
+    cx.restart.push(g);
+    true
 }
 
 /// The checks whose repair is removing the entry, in e2fsck's order.

@@ -184,8 +184,7 @@ fn assert_counts_match(cx: &Fsck) {
     for d in cx.found.dirs.values() {
         *subdirs.entry(d.dotdot).or_default() += 1;
     }
-    for (i, info) in cx.found.inodes.iter().enumerate() {
-        let ino = i as u32 + 1;
+    for (ino, info) in cx.found.inodes.iter() {
         if !info.in_use() || ino < cx.sb.first_ino && ino != 2 {
             continue;
         }

@@ -1,0 +1,138 @@
+//! What the passes learn per inode, kept in pages allocated on first
+//! write: a large filesystem whose inodes are mostly never used costs
+//! memory and time only for the pages where something was recorded (an
+//! 8 TiB filesystem has 268 million inodes: 2 GiB as one flat array).
+
+use crate::context::InodeInfo;
+
+/// Inodes per page (48 KiB of [`InodeInfo`] at most).
+pub const PAGE: u32 = 4096;
+
+/// The entry every unrecorded inode has.
+static UNUSED: InodeInfo = InodeInfo {
+    ftype: 0,
+    links: 0,
+    refs: 0,
+    empty: false,
+};
+
+/// Per-inode facts for inodes `1..=len`.
+#[derive(Debug)]
+pub struct InodeTable {
+    pages: Vec<Option<Box<[InodeInfo]>>>,
+    len: u32,
+}
+
+impl InodeTable {
+    /// A table for `len` inodes, all unrecorded.
+    pub fn new(len: u32) -> Self {
+        InodeTable {
+            pages: vec![None; len.div_ceil(PAGE) as usize],
+            len,
+        }
+    }
+
+    /// The number of inodes.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether the table has no inodes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entry for `ino` (1-based, at most `len`).
+    pub fn get(&self, ino: u32) -> &InodeInfo {
+        let i = ino - 1;
+        match &self.pages[(i / PAGE) as usize] {
+            Some(page) => &page[(i % PAGE) as usize],
+            None => &UNUSED,
+        }
+    }
+
+    /// The entry for `ino`, mutable (its page allocated if need be).
+    pub fn get_mut(&mut self, ino: u32) -> &mut InodeInfo {
+        let i = ino - 1;
+        let page = self.pages[(i / PAGE) as usize]
+            .get_or_insert_with(|| vec![InodeInfo::default(); PAGE as usize].into_boxed_slice());
+        &mut page[(i % PAGE) as usize]
+    }
+
+    /// The first inode after `ino` that may hold a record: `ino + 1`
+    /// within a recorded page, else the first inode of the next
+    /// recorded page (`len + 1` when there is none).
+    pub fn next_recorded(&self, ino: u32) -> u32 {
+        let next = ino.saturating_add(1);
+        if next > self.len {
+            return self.len.saturating_add(1);
+        }
+        let p = ((next - 1) / PAGE) as usize;
+        if self.pages[p].is_some() {
+            return next;
+        }
+        match self.pages[p..].iter().position(Option::is_some) {
+            Some(k) => ((p + k) as u32 * PAGE + 1).max(next),
+            None => self.len.saturating_add(1),
+        }
+    }
+
+    /// Whether any inode in `first..=last` has a recorded page.
+    pub fn any_recorded(&self, first: u32, last: u32) -> bool {
+        let last = last.min(self.len);
+        if first == 0 || first > last {
+            return false;
+        }
+        let (a, b) = (((first - 1) / PAGE) as usize, ((last - 1) / PAGE) as usize);
+        self.pages[a..=b].iter().any(Option::is_some)
+    }
+
+    /// Every recorded entry with its inode number, in order (unrecorded
+    /// inodes are [`InodeInfo::default`]: not in use, never named).
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &InodeInfo)> {
+        let len = self.len;
+        self.pages
+            .iter()
+            .enumerate()
+            .filter_map(|(p, page)| page.as_ref().map(|page| (p as u32 * PAGE, page)))
+            .flat_map(move |(base, page)| {
+                page.iter()
+                    .enumerate()
+                    .map(move |(i, info)| (base + i as u32 + 1, info))
+                    .take_while(move |(ino, _)| *ino <= len)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_appear_on_first_write_only() {
+        let mut t = InodeTable::new(3 * PAGE + 10);
+        assert_eq!(t.iter().count(), 0);
+        assert!(!t.get(5).in_use());
+        assert_eq!(t.next_recorded(0), 3 * PAGE + 11);
+        t.get_mut(PAGE + 2).ftype = 8;
+        t.get_mut(3 * PAGE + 10).refs = 1;
+        assert!(t.get(PAGE + 2).in_use());
+        assert_eq!(t.get(3 * PAGE + 10).refs, 1);
+        // Two pages recorded, the last one cut at len.
+        assert_eq!(t.iter().count(), (PAGE + 10) as usize);
+        let used: Vec<u32> = t
+            .iter()
+            .filter(|(_, i)| i.in_use())
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(used, [PAGE + 2]);
+        assert_eq!(t.next_recorded(0), PAGE + 1);
+        assert_eq!(t.next_recorded(PAGE + 1), PAGE + 2);
+        assert_eq!(t.next_recorded(2 * PAGE), 3 * PAGE + 1);
+        assert_eq!(t.next_recorded(3 * PAGE + 10), 3 * PAGE + 11);
+        assert!(t.any_recorded(1, PAGE + 1));
+        assert!(!t.any_recorded(1, PAGE));
+        assert!(!t.any_recorded(2 * PAGE + 1, 3 * PAGE));
+        assert!(t.any_recorded(3 * PAGE, 4 * PAGE));
+    }
+}
