@@ -95,14 +95,34 @@ fn main() {
             (b1 - b0) / files as u64
         );
     };
+    // Wall time per request of a create, summed over the files.
+    let mut per = [Duration::ZERO; 6];
     step("create", &mut |d, n| {
+        let mut t = Instant::now();
+        let mut lap = |i: usize| {
+            per[i] += t.elapsed();
+            t = Instant::now();
+        };
         let _ = a.lookup(&c, d, n);
+        lap(0);
         let (e, o) = a.create(&c, d, n, 0o644, 0, libc::O_WRONLY as u32).unwrap();
+        lap(1);
         let _ = a.getxattr(&c, e.nodeid, b"security.capability");
+        lap(2);
         a.write(&c, e.nodeid, o.fh, 0, &[b'x'; 100], 0, 0).unwrap();
+        lap(3);
         a.flush(&c, e.nodeid, o.fh, 0).unwrap();
+        lap(4);
         a.release(&c, e.nodeid, o.fh, 0).unwrap();
+        lap(5);
     });
+    let names = ["LOOKUP", "CREATE", "GETXATTR", "WRITE", "FLUSH", "RELEASE"];
+    let each: Vec<String> = names
+        .iter()
+        .zip(per)
+        .map(|(n, d)| format!("{n} {:.1}", d.as_secs_f64() * 1e6 / files as f64))
+        .collect();
+    println!("  create's requests, us wall each: {}", each.join(", "));
     step("stat", &mut |d, n| {
         a.lookup(&c, d, n).unwrap();
     });

@@ -295,6 +295,35 @@ mod tests {
         }
     }
 
+    /// The journal sizes its room on this bound.
+    #[test]
+    fn a_blocks_patches_never_take_more_than_its_size_plus_16() {
+        let bs = 4096;
+        let old = vec![0u8; bs];
+        for period in 1..12 {
+            for width in 1..period + 1 {
+                let new: Vec<u8> = (0..bs)
+                    .map(|i| u8::from(i % period < width))
+                    .collect();
+                let ranges = changed_ranges(&old, &new);
+                let patches: Vec<Patch<'_>> = ranges
+                    .iter()
+                    .map(|&(s, e)| Patch {
+                        block: 1,
+                        offset: s,
+                        bytes: &new[s..e],
+                    })
+                    .collect();
+                let rec = build_record(1, &patches);
+                assert!(
+                    rec.len() <= 16 + bs + 16,
+                    "period {period} width {width}: {} bytes",
+                    rec.len()
+                );
+            }
+        }
+    }
+
     #[test]
     fn records_round_trip_and_reject_damage() {
         let a = [1u8, 2, 3];
