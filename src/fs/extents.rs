@@ -1,9 +1,13 @@
 //! Mapping logical blocks through an extent tree.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::cache::Block;
 use super::{Fs, Result};
-use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, ExtentNode};
 use crate::ext4::inode::Inode;
+use crate::ext4::{BlockNo, Generation, InodeNo};
 
 /// What backs a run of logical blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,12 +60,7 @@ impl Fs {
                     let what = || format!("{} extent block {}", inode.ino, child.0);
                     let block = self.block(child)?;
                     if self.superblock().metadata_csum()
-                        && !extents::verify_block_checksum(
-                            self.csum_seed(),
-                            inode.ino,
-                            inode.generation,
-                            &block,
-                        )
+                        && !checksum_ok(self.csum_seed(), inode.ino, inode.generation, &block)
                     {
                         return Err(crate::ext4::FormatError::BadChecksum { what: what() }.into());
                     }
@@ -94,5 +93,100 @@ impl Fs {
                 }
             }
         }
+    }
+}
+
+/// How many verified extent blocks each thread remembers.
+const VERIFIED_SLOTS: usize = 8;
+
+/// A cached extent block whose checksum was found good for one inode.
+struct Verified {
+    block: Block,
+    seed: u32,
+    ino: u32,
+    generation: u32,
+}
+
+thread_local! {
+    /// The extent blocks this thread verified last (round robin). Cached
+    /// blocks never change (a commit replaces the Arc), and holding the
+    /// Arc keeps its address from being reused, so the same pointer with
+    /// the same checksum inputs is the same good block: every read through
+    /// a depth >= 1 tree would otherwise checksum a whole block again.
+    static VERIFIED: RefCell<(usize, [Option<Verified>; VERIFIED_SLOTS])> =
+        const { RefCell::new((0, [const { None }; VERIFIED_SLOTS])) };
+}
+
+/// Whether extent block `block` of inode `ino` (of `generation`) has a
+/// good tail checksum.
+fn checksum_ok(seed: u32, ino: InodeNo, generation: Generation, block: &Block) -> bool {
+    let same = |v: &Verified| {
+        Arc::ptr_eq(&v.block, block)
+            && v.seed == seed
+            && v.ino == ino.0
+            && v.generation == generation.0
+    };
+    let known = VERIFIED.with_borrow(|(_, slots)| slots.iter().flatten().any(same));
+    if known {
+        return true;
+    }
+    if !extents::verify_block_checksum(seed, ino, generation, block) {
+        return false;
+    }
+    VERIFIED.with_borrow_mut(|(next, slots)| {
+        slots[*next] = Some(Verified {
+            block: block.clone(),
+            seed,
+            ino: ino.0,
+            generation: generation.0,
+        });
+        *next = (*next + 1) % VERIFIED_SLOTS;
+    });
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An empty extent leaf block of 4 KiB with its checksum for `ino`.
+    fn leaf(seed: u32, ino: u32, generation: u32) -> Block {
+        let mut b = vec![0u8; 4096];
+        b[0..2].copy_from_slice(&0xF30Au16.to_le_bytes());
+        b[4..6].copy_from_slice(&extents::max_entries(4096).to_le_bytes());
+        assert!(extents::set_block_checksum(
+            seed,
+            InodeNo(ino),
+            Generation(generation),
+            &mut b
+        ));
+        b.into()
+    }
+
+    #[test]
+    fn a_remembered_block_is_trusted_only_for_its_own_bytes_and_inode() {
+        let ok = |seed, ino, generation, b: &Block| {
+            checksum_ok(seed, InodeNo(ino), Generation(generation), b)
+        };
+        let good = leaf(7, 12, 3);
+        assert!(ok(7, 12, 3, &good));
+        assert!(ok(7, 12, 3, &good), "remembered");
+        // The same block read for another inode, generation or filesystem
+        // is checked again (and fails: those are checksum inputs).
+        assert!(!ok(7, 13, 3, &good));
+        assert!(!ok(7, 12, 4, &good));
+        assert!(!ok(8, 12, 3, &good));
+        // A new copy of the block (what a commit or a re-read puts in the
+        // cache) with one bit changed is refused.
+        let mut bad = good.to_vec();
+        bad[20] ^= 1;
+        let bad: Block = bad.into();
+        assert!(!ok(7, 12, 3, &bad));
+        // More blocks than the memory holds: the answers stay right.
+        for i in 0..3 * VERIFIED_SLOTS as u32 {
+            assert!(ok(7, 100 + i, 1, &leaf(7, 100 + i, 1)));
+        }
+        assert!(ok(7, 12, 3, &good));
+        assert!(!ok(7, 12, 3, &bad));
     }
 }
