@@ -7,6 +7,7 @@
 //! offset in the system.data area). A cookie never holds a pointer.
 
 use super::extents::Backing;
+use super::verified::{Kind, Owner, check_once};
 use super::{Fs, FsError, Result};
 use crate::ext4::dir::{DirIter, verify_leaf};
 use crate::ext4::htree;
@@ -51,7 +52,7 @@ impl Fs {
             let ok = if dx_node {
                 self.verify_dx_block(dir, lblk, &block)?
             } else {
-                verify_leaf(self.csum_seed(), dir.ino, dir.generation, &block)
+                self.leaf_checksum_ok(dir, &block)
             };
             if !ok {
                 return Err(FormatError::BadChecksum {
@@ -61,6 +62,19 @@ impl Fs {
             }
         }
         Ok(Some(block))
+    }
+
+    /// Whether cached leaf `block` of `dir` has a good checksum (checked
+    /// once per cached copy: see [`super::verified`]).
+    pub(crate) fn leaf_checksum_ok(&self, dir: &Inode, block: &crate::fs::cache::Block) -> bool {
+        let owner = Owner {
+            seed: self.csum_seed(),
+            ino: dir.ino,
+            generation: dir.generation,
+        };
+        check_once(Kind::DirLeaf, owner, block, |b| {
+            verify_leaf(owner.seed, dir.ino, dir.generation, b)
+        })
     }
 
     /// Checks the dx_tail checksum of an index block.

@@ -294,7 +294,11 @@ impl Transaction<'_> {
     /// metadata_csum, then every record.
     pub(crate) fn read_leaf(&self, dir: &Inode, lblk: u64, pblk: BlockNo) -> Result<TxBlock<'_>> {
         let blk = self.read_block(pblk)?;
-        if self.csum() && !dir::verify_leaf(self.fs().csum_seed(), dir.ino, dir.generation, &blk) {
+        let good = |blk: &TxBlock<'_>| match blk {
+            TxBlock::Shared(b) => self.fs().leaf_checksum_ok(dir, b),
+            TxBlock::Own(b) => dir::verify_leaf(self.fs().csum_seed(), dir.ino, dir.generation, b),
+        };
+        if self.csum() && !good(&blk) {
             return Err(FormatError::BadChecksum {
                 what: format!("{} directory block {lblk}", dir.ino),
             }

@@ -11,7 +11,7 @@
 //! parent gives them), so a hostile tree is an error, never a loop: depth
 //! strictly decreases along a path.
 
-use super::transaction::Transaction;
+use super::transaction::{Transaction, TxBlock};
 use super::{FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, Extent, ExtentHeader, ExtentIndex, ExtentNode, MAX_DEPTH};
@@ -167,14 +167,16 @@ impl Transaction<'_> {
             Some(b) => {
                 let block = self.read_block(b)?;
                 let fs = self.fs();
-                if fs.superblock().metadata_csum()
-                    && !extents::verify_block_checksum(
-                        fs.csum_seed(),
-                        inode.ino,
-                        inode.generation,
-                        &block,
-                    )
-                {
+                let seed = fs.csum_seed();
+                let good = || match &block {
+                    TxBlock::Shared(c) => {
+                        super::extents::checksum_ok(seed, inode.ino, inode.generation, c)
+                    }
+                    TxBlock::Own(o) => {
+                        extents::verify_block_checksum(seed, inode.ino, inode.generation, o)
+                    }
+                };
+                if fs.superblock().metadata_csum() && !good() {
                     return Err(crate::ext4::FormatError::BadChecksum { what: what() }.into());
                 }
                 ExtentNode::parse(&block, want_depth, &what)?

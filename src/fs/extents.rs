@@ -1,9 +1,7 @@
 //! Mapping logical blocks through an extent tree.
 
-use std::cell::RefCell;
-use std::sync::Arc;
-
 use super::cache::Block;
+use super::verified::{Kind, Owner, check_once};
 use super::{Fs, Result};
 use crate::ext4::extents::{self, ExtentNode};
 use crate::ext4::inode::Inode;
@@ -96,53 +94,18 @@ impl Fs {
     }
 }
 
-/// How many verified extent blocks each thread remembers.
-const VERIFIED_SLOTS: usize = 8;
-
-/// A cached extent block whose checksum was found good for one inode.
-struct Verified {
-    block: Block,
-    seed: u32,
-    ino: u32,
-    generation: u32,
-}
-
-thread_local! {
-    /// The extent blocks this thread verified last (round robin). Cached
-    /// blocks never change (a commit replaces the Arc), and holding the
-    /// Arc keeps its address from being reused, so the same pointer with
-    /// the same checksum inputs is the same good block: every read through
-    /// a depth >= 1 tree would otherwise checksum a whole block again.
-    static VERIFIED: RefCell<(usize, [Option<Verified>; VERIFIED_SLOTS])> =
-        const { RefCell::new((0, [const { None }; VERIFIED_SLOTS])) };
-}
-
 /// Whether extent block `block` of inode `ino` (of `generation`) has a
-/// good tail checksum.
-fn checksum_ok(seed: u32, ino: InodeNo, generation: Generation, block: &Block) -> bool {
-    let same = |v: &Verified| {
-        Arc::ptr_eq(&v.block, block)
-            && v.seed == seed
-            && v.ino == ino.0
-            && v.generation == generation.0
+/// good tail checksum (checked once per cached copy: see
+/// [`super::verified`]).
+pub(crate) fn checksum_ok(seed: u32, ino: InodeNo, generation: Generation, block: &Block) -> bool {
+    let owner = Owner {
+        seed,
+        ino,
+        generation,
     };
-    let known = VERIFIED.with_borrow(|(_, slots)| slots.iter().flatten().any(same));
-    if known {
-        return true;
-    }
-    if !extents::verify_block_checksum(seed, ino, generation, block) {
-        return false;
-    }
-    VERIFIED.with_borrow_mut(|(next, slots)| {
-        slots[*next] = Some(Verified {
-            block: block.clone(),
-            seed,
-            ino: ino.0,
-            generation: generation.0,
-        });
-        *next = (*next + 1) % VERIFIED_SLOTS;
-    });
-    true
+    check_once(Kind::ExtentBlock, owner, block, |b| {
+        extents::verify_block_checksum(seed, ino, generation, b)
+    })
 }
 
 #[cfg(test)]
@@ -183,7 +146,7 @@ mod tests {
         let bad: Block = bad.into();
         assert!(!ok(7, 12, 3, &bad));
         // More blocks than the memory holds: the answers stay right.
-        for i in 0..3 * VERIFIED_SLOTS as u32 {
+        for i in 0..48 {
             assert!(ok(7, 100 + i, 1, &leaf(7, 100 + i, 1)));
         }
         assert!(ok(7, 12, 3, &good));

@@ -33,6 +33,7 @@ pub mod rename;
 pub mod setattr;
 pub mod sync_mode;
 pub mod transaction;
+mod verified;
 pub mod write;
 pub mod xattr;
 pub mod xattr_change;

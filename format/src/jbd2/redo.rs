@@ -302,9 +302,7 @@ mod tests {
         let old = vec![0u8; bs];
         for period in 1..12 {
             for width in 1..period + 1 {
-                let new: Vec<u8> = (0..bs)
-                    .map(|i| u8::from(i % period < width))
-                    .collect();
+                let new: Vec<u8> = (0..bs).map(|i| u8::from(i % period < width)).collect();
                 let ranges = changed_ranges(&old, &new);
                 let patches: Vec<Patch<'_>> = ranges
                     .iter()
