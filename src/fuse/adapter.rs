@@ -26,6 +26,12 @@ use crate::fs::{Fs, FsError, InodeRef};
 const FOPEN_KEEP_CACHE: u32 = 1 << 1;
 /// FOPEN_CACHE_DIR: the kernel may cache readdir results.
 const FOPEN_CACHE_DIR: u32 = 1 << 3;
+/// FOPEN_NOFLUSH: no FLUSH at each close(2) of the file (Linux 5.16). A
+/// FLUSH has nothing to do here: writes are written through before they
+/// are answered (no writeback cache), POSIX locks are the kernel's own
+/// (FUSE_POSIX_LOCKS is not asked for), and a close must not wait for a
+/// server that is being restarted (a FLUSH waits unkillably).
+const FOPEN_NOFLUSH: u32 = 1 << 5;
 const SEEK_DATA: u32 = 3;
 const SEEK_HOLE: u32 = 4;
 
@@ -213,7 +219,7 @@ impl Ext4Adapter {
         };
         Ok(Open {
             fh: handle_of(flags),
-            open_flags: keep,
+            open_flags: keep | FOPEN_NOFLUSH,
         })
     }
 
@@ -346,7 +352,7 @@ impl FuseOps for Ext4Adapter {
             let dir = Self::live(fs, parent)?;
             if name == b"." {
                 // Sent for any node type by open_by_handle_at: the node itself.
-                return Ok(dir);
+                return Ok(Some(dir));
             }
             // ".." comes only from the kernel's export code (no path walk).
             if let Some(c) = caller.as_ref().filter(|_| name != b"..")
@@ -354,10 +360,22 @@ impl FuseOps for Ext4Adapter {
             {
                 fs.check_permission(c, &dir, access::EXEC, self.acl)?;
             }
-            let found = fs.lookup(&dir, name)?;
-            fs.entry_inode(found.ino)
+            match fs.lookup(&dir, name) {
+                Ok(found) => fs.entry_inode(found.ino).map(Some),
+                Err(FsError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            }
         })?;
-        Ok(self.entry(&inode))
+        match inode {
+            Some(inode) => Ok(self.entry(&inode)),
+            // Every change to a directory comes through the kernel, which
+            // turns the negative dentry positive itself (CREATE, MKDIR,
+            // LINK, RENAME...); a recovering server bumps the dentry epoch.
+            // With the server checking permissions names are not cached
+            // at all (entry_ttl 0: a plain ENOENT).
+            None if !self.entry_ttl.is_zero() => Ok(Entry::negative(self.entry_ttl)),
+            None => Err(Errno::ENOENT),
+        }
     }
 
     fn getattr(
@@ -723,7 +741,7 @@ impl FuseOps for Ext4Adapter {
             self.entry(&inode),
             Open {
                 fh: handle_of(flags),
-                open_flags: FOPEN_KEEP_CACHE,
+                open_flags: FOPEN_KEEP_CACHE | FOPEN_NOFLUSH,
             },
         ))
     }

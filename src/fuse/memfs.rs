@@ -68,6 +68,9 @@ pub struct MemFsConfig {
     pub file_open_flags: u32,
     /// FOPEN_* flags for OPENDIR.
     pub dir_open_flags: u32,
+    /// How long the kernel may remember that a name does not exist (0:
+    /// LOOKUP answers ENOENT, which the kernel does not cache).
+    pub negative_ttl: Duration,
 }
 
 /// A HashMap-based tree; node id == st_ino. Node ids are never reused, and
@@ -240,8 +243,16 @@ impl MemFs {
 impl FuseOps for MemFs {
     fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         let st = self.st.lock();
-        let id = Self::child(&st, parent, name)?;
-        Ok(self.entry_of(&st.nodes[&id]))
+        match Self::child(&st, parent, name) {
+            Ok(id) => Ok(self.entry_of(&st.nodes[&id])),
+            // Only a miss in a live directory is cached.
+            Err(Errno::ENOENT)
+                if !self.config.negative_ttl.is_zero() && st.nodes.contains_key(&parent) =>
+            {
+                Ok(Entry::negative(self.config.negative_ttl))
+            }
+            Err(e) => Err(e),
+        }
     }
     fn getattr(&self, _: &RequestCtx, nodeid: u64, _: Option<u64>) -> OpResult<(Attr, Duration)> {
         self.with(nodeid, |n| Ok((n.attr, self.config.ttl)))

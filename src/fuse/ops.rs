@@ -94,6 +94,28 @@ pub struct Entry {
     pub attr_ttl: Duration,
 }
 
+impl Entry {
+    /// A LOOKUP answer that says "no such name" and lets the kernel keep
+    /// that answer for `ttl` (node id 0: a negative dentry; an ENOENT
+    /// error instead is never cached). Only for a server that sees every
+    /// change to its directories: a name created behind the kernel's
+    /// back would stay invisible for `ttl`.
+    pub fn negative(ttl: Duration) -> Self {
+        Entry {
+            nodeid: 0,
+            generation: 0,
+            attr: Attr::default(),
+            entry_ttl: ttl,
+            attr_ttl: Duration::ZERO,
+        }
+    }
+
+    /// True for a [`Entry::negative`] answer.
+    pub fn is_negative(&self) -> bool {
+        self.nodeid == 0
+    }
+}
+
 /// One directory entry handed to a [`DirSink`].
 #[derive(Debug, Clone)]
 pub struct DirEntry<'a> {
