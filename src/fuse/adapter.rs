@@ -76,6 +76,8 @@ pub struct Ext4Adapter {
     entry_ttl: Duration,
     /// The server checks permissions (`no_default_permissions`).
     checks: Option<Checks>,
+    /// The session's notifier (see [`FuseOps::attach`]).
+    notifier: std::sync::OnceLock<super::notify::Notifier>,
 }
 
 /// How the server checks permissions when the kernel does not.
@@ -108,6 +110,7 @@ impl Ext4Adapter {
             acl: false,
             entry_ttl: ttl,
             checks: None,
+            notifier: std::sync::OnceLock::new(),
         }
     }
 
@@ -221,6 +224,26 @@ impl Ext4Adapter {
             fh: handle_of(flags),
             open_flags: keep | FOPEN_NOFLUSH,
         })
+    }
+
+    /// Setuid/setgid may have been cleared by a change of `inode`'s data
+    /// (`kill`): the kernel must not keep the mode it has cached. With
+    /// FUSE_HANDLE_KILLPRIV_V2 it leaves the clearing to the server and,
+    /// after a WRITE, marks only size and times stale (a `stat` asking for
+    /// the mode alone kept seeing the bits for the attribute time-out).
+    /// Sent before the answer: a GETATTR answered in between is older than
+    /// the invalidation and the kernel drops it.
+    fn mode_changed(&self, nodeid: u64, inode: &Inode, kill: bool) {
+        if !kill || inode.mode & (S_ISUID | S_ISGID) == 0 {
+            return;
+        }
+        let Some(n) = self.notifier.get() else {
+            return;
+        };
+        match n.inval_inode(nodeid, -1, 0) {
+            Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
+            Err(e) => tracing::warn!("invalidating the mode of inode {}: {e}", inode.ino.0),
+        }
     }
 
     fn release_inode(&self, nodeid: u64) -> OpResult<()> {
@@ -346,6 +369,10 @@ fn inline_blocks(inode: &Inode) -> u64 {
 }
 
 impl FuseOps for Ext4Adapter {
+    fn attach(&self, notifier: super::notify::Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
+
     fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         let caller = self.caller(ctx);
         let inode = self.viewed(|fs| {
@@ -756,12 +783,13 @@ impl FuseOps for Ext4Adapter {
         write_flags: u32,
         _flags: u32,
     ) -> OpResult<u32> {
-        let node = self.target(nodeid)?;
+        let inode = self.node(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
         let n = self.settled(
-            self.fs.write(node, offset, data, kill),
-            &[Change::Write(node.ino)],
+            self.fs.write(target_of(&inode), offset, data, kill),
+            &[Change::Write(inode.ino)],
         )?;
+        self.mode_changed(nodeid, &inode, kill);
         Ok(n as u32)
     }
 
@@ -781,18 +809,36 @@ impl FuseOps for Ext4Adapter {
 
     fn fallocate(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid: u64,
         _fh: u64,
         offset: u64,
         length: u64,
         mode: u32,
     ) -> OpResult<()> {
-        let node = self.target(nodeid)?;
-        self.settled(
+        let inode = self.node(nodeid)?;
+        let node = target_of(&inode);
+        // fallocate clears setuid/setgid first, as a write by this caller
+        // would (file_modified); with FUSE_HANDLE_KILLPRIV_V2 the kernel
+        // leaves that to the server. Credentials are read only when
+        // there is something to clear.
+        let kill = inode.mode & (S_ISUID | S_ISGID) != 0
+            && self
+                .fs
+                .drops_suidgid(&super::credentials::caller(ctx, false), &inode);
+        if kill {
+            let c = Changes {
+                kill_suidgid: true,
+                ..Default::default()
+            };
+            self.settled(self.fs.setattr(node, &c), &[Change::Inode(node.ino)])?;
+        }
+        let r = self.settled(
             self.fs.fallocate(node, offset, length, mode),
             &[Change::Inode(node.ino)],
-        )
+        );
+        self.mode_changed(nodeid, &inode, kill);
+        r
     }
 
     fn copy_file_range(
@@ -821,10 +867,12 @@ impl FuseOps for Ext4Adapter {
             append: fh_out & O_APPEND as u64 != 0,
             kill_suidgid: kill,
         };
-        self.settled(
+        let n = self.settled(
             self.fs.copy_range(src, offset_in, &to, len),
             &[Change::Inode(dst.ino)],
-        )
+        )?;
+        self.mode_changed(nodeid_out, &dst, kill);
+        Ok(n)
     }
 
     fn setxattr(

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::notify::Notifier;
+
 /// A positive errno value, as carried in a FUSE reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Errno(pub i32);
@@ -202,6 +204,9 @@ pub mod xattr_flags {
 /// adapter. Node id 1 is the root.
 #[allow(unused_variables)]
 pub trait FuseOps: Send + Sync + 'static {
+    /// Called once by the session before it serves: how the filesystem
+    /// tells the kernel about changes it did not see coming.
+    fn attach(&self, notifier: Notifier) {}
     fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         Err(Errno::ENOSYS)
     }
