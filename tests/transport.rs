@@ -197,7 +197,7 @@ impl FuseOps for MemFs {
             Err(Errno::EINVAL)
         }
     }
-    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32, _: u32) -> OpResult<Open> {
         self.data(nodeid)?;
         if flags as i32 & libc::O_ACCMODE != libc::O_RDONLY {
             return Err(Errno::EROFS);

@@ -196,12 +196,16 @@ impl Ext4Adapter {
     /// unlinked file lives until its release; O_TRUNC (FUSE_ATOMIC_O_TRUNC)
     /// truncates here, whatever the access mode: Linux truncates on
     /// O_RDONLY|O_TRUNC too (the open needed write permission), and the
-    /// kernel sets its cached size to 0 after it.
-    fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
+    /// kernel sets its cached size to 0 after it. `kill`
+    /// (FUSE_OPEN_KILL_SUIDGID) clears setuid/setgid with the truncation,
+    /// as the kernel's own O_TRUNC does for a caller without CAP_FSETID.
+    fn open_inode(&self, inode: &Inode, flags: u32, kill: bool) -> OpResult<Open> {
         let inode = self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
-        if flags & O_TRUNC != 0 && inode.is_reg() && inode.size != 0 {
+        let kill = kill && inode.mode & (S_ISUID | S_ISGID) != 0;
+        if flags & O_TRUNC != 0 && inode.is_reg() && (inode.size != 0 || kill) {
             let c = Changes {
-                size: Some(0),
+                size: (inode.size != 0).then_some(0),
+                kill_suidgid: kill,
                 ..Default::default()
             };
             let truncated = self.settled(
@@ -212,6 +216,7 @@ impl Ext4Adapter {
                 let _ = self.fs.released(inode.ino);
                 return Err(e);
             }
+            self.mode_changed(node_id(inode.ino, inode.generation), &inode, kill);
         }
         // A read that must set atime has to reach the server: the kernel
         // drops its cached pages at an open without KEEP_CACHE.
@@ -426,7 +431,7 @@ impl FuseOps for Ext4Adapter {
         Ok(target)
     }
 
-    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
         let inode = self.node(nodeid)?;
         if inode.is_dir() {
             return Err(Errno::EISDIR);
@@ -434,7 +439,8 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_permission(c, &inode, open_access(flags), self.acl)
         })?;
-        self.open_inode(&inode, flags)
+        let kill = open_flags & super::abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0;
+        self.open_inode(&inode, flags, kill)
     }
 
     fn release(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _flags: u32) -> OpResult<()> {
@@ -746,7 +752,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        let open = self.open_inode(&inode, flags & !O_TRUNC)?;
+        let open = self.open_inode(&inode, flags & !O_TRUNC, false)?;
         Ok((self.entry(&inode), open))
     }
 

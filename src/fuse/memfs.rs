@@ -417,7 +417,7 @@ impl FuseOps for MemFs {
             .insert(newname.to_vec(), src);
         Ok(())
     }
-    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
         self.with(nodeid, |n| {
             if n.kind != libc::DT_REG {
                 return Err(Errno::EISDIR);
@@ -426,6 +426,9 @@ impl FuseOps for MemFs {
             if flags as i32 & libc::O_TRUNC != 0 {
                 n.data.clear();
                 n.sync_size();
+                if open_flags & abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0 {
+                    n.attr.mode &= !0o6000;
+                }
             }
             Ok(Open {
                 fh: nodeid,

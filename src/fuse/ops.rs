@@ -223,7 +223,9 @@ pub trait FuseOps: Send + Sync + 'static {
     fn readlink(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
         Err(Errno::ENOSYS)
     }
-    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    /// `flags` are the open(2) flags; `open_flags` are FUSE_OPEN_*
+    /// ([`open_in_flags`](super::abi::open_in_flags)).
+    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
         Err(Errno::ENOSYS)
     }
     /// Reads up to `size` bytes; a short result means end of file.

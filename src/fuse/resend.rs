@@ -282,7 +282,7 @@ mod tests {
             self.calls.lock().push(format!("getattr {n} {fh:?}"));
             Ok((entry(n).attr, Duration::from_secs(1)))
         }
-        fn open(&self, _: &RequestCtx, n: u64, flags: u32) -> OpResult<Open> {
+        fn open(&self, _: &RequestCtx, n: u64, flags: u32, _: u32) -> OpResult<Open> {
             self.calls.lock().push(format!("open {n} {flags:o}"));
             Ok(Open {
                 fh: 0,

@@ -384,7 +384,7 @@ fn handle<F: FuseOps + ?Sized>(ops: &F, mut req: Request<'_>, negotiated: &Negot
         FUSE_OPEN | FUSE_OPENDIR => {
             let arg: abi::FuseOpenIn = req.arg()?;
             let o = if req.header.opcode == FUSE_OPEN {
-                ops.open(&ctx, nodeid, arg.flags)?
+                ops.open(&ctx, nodeid, arg.flags, arg.open_flags)?
             } else {
                 ops.opendir(&ctx, nodeid, arg.flags)?
             };
