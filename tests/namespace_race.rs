@@ -21,7 +21,7 @@ use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr_write::SetMode;
 use fuse4fs::fs::{FsError, InodeRef};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::ops::{Errno, FuseOps, RequestCtx, SetAttr};
+use fuse4fs::fuse::ops::{Entry, Errno, FuseOps, OpResult, RequestCtx, SetAttr};
 
 mod common;
 use common::{fsck, have, mkfs, open_rw};
@@ -37,6 +37,18 @@ fn ctx() -> RequestCtx {
         gid: 0,
         pid: 1,
     }
+}
+
+/// A lookup as the kernel takes it: a negative entry (node id 0, a miss
+/// the kernel may cache) is ENOENT.
+fn lookup(a: &Ext4Adapter, c: &RequestCtx, dir: u64, name: &[u8]) -> OpResult<Entry> {
+    a.lookup(c, dir, name).and_then(|e| {
+        if e.is_negative() {
+            Err(Errno(libc::ENOENT))
+        } else {
+            Ok(e)
+        }
+    })
 }
 
 /// Errors the races explain (a name taken or gone, a node id outlived by
@@ -102,7 +114,7 @@ impl Churn<'_> {
                 }
             }
             1 => {
-                let e = a.lookup(&c, d, &n).map_err(|e| ("lookup", e))?;
+                let e = lookup(a, &c, d, &n).map_err(|e| ("lookup", e))?;
                 self.remember(e.nodeid);
             }
             2 => {
@@ -134,7 +146,7 @@ impl Churn<'_> {
                     && self.open.len() < 4
                 {
                     let open = a
-                        .open(&c, node, libc::O_RDWR as u32)
+                        .open(&c, node, libc::O_RDWR as u32, 0)
                         .map_err(|e| ("open", e))?;
                     self.open.push((node, open.fh));
                 }
@@ -205,7 +217,7 @@ fn check_names(a: &Ext4Adapter, dirs: &[u64]) {
     for &d in dirs {
         for k in 0..NAMES {
             let n = format!("n{k}");
-            match a.lookup(&ctx(), d, n.as_bytes()) {
+            match lookup(a, &ctx(), d, n.as_bytes()) {
                 Ok(e) => assert!(e.attr.nlink > 0, "{d}/{n} leads to an inode without links"),
                 Err(Errno(libc::ENOENT)) => {}
                 Err(e) => panic!("{d}/{n}: {e:?}"),
@@ -330,7 +342,7 @@ fn changes_for_a_freed_inode_never_reach_the_inode_that_took_its_number() {
     assert_eq!(attr.mode & 0o7777, 0o644, "the second file's mode");
     assert_eq!(attr.nlink, 1, "the second file's links");
     assert_eq!(
-        a.lookup(&ctx(), ROOT, b"third").map(|_| ()),
+        lookup(&a, &ctx(), ROOT, b"third").map(|_| ()),
         Err(Errno(libc::ENOENT))
     );
     drop(a);
@@ -383,7 +395,7 @@ fn names_for_a_removed_directory_never_land_in_its_successor() {
     is_stale(fs.link(of_node(new), old, b"l").map(|_| ()), "link into");
     for name in [&b"f"[..], b"s"] {
         assert_eq!(
-            a.lookup(&c, new, name).map(|_| ()),
+            lookup(&a, &c, new, name).map(|_| ()),
             Err(Errno(libc::ENOENT))
         );
     }

@@ -17,6 +17,7 @@ use fuse4fs::fuse::abi::{self, init_flags};
 use fuse4fs::fuse::memfs::{MemFs as RwFs, MemFsConfig};
 use fuse4fs::fuse::mount::{self, MountOptions};
 use fuse4fs::fuse::notify::NotifyError;
+use fuse4fs::fuse::opcount::OpCounts;
 use fuse4fs::fuse::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, StatFs, Timespec,
 };
@@ -196,7 +197,7 @@ impl FuseOps for MemFs {
             Err(Errno::EINVAL)
         }
     }
-    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32, _: u32) -> OpResult<Open> {
         self.data(nodeid)?;
         if flags as i32 & libc::O_ACCMODE != libc::O_RDONLY {
             return Err(Errno::EROFS);
@@ -715,15 +716,15 @@ fn check_read_write(mp: &Path, fs: &RwFs, n: &Negotiated) {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
+    // Clearing setuid/setgid is the server's (see READ_WRITE_WANTED_FLAGS).
     for f in [
         init_flags::FUSE_ATOMIC_O_TRUNC,
+        init_flags::FUSE_HANDLE_KILLPRIV_V2,
         init_flags::FUSE_SETXATTR_EXT,
         init_flags::FUSE_DONT_MASK,
     ] {
         assert!(n.has(f), "flag {f:#x} negotiated");
     }
-    // Clearing setuid/setgid stays the kernel's (see READ_WRITE_WANTED_FLAGS).
-    assert!(!n.has(init_flags::FUSE_HANDLE_KILLPRIV_V2));
 
     // CREATE + WRITE + READ back, including one 1 MiB write.
     let a = mp.join("a");
@@ -1046,4 +1047,105 @@ fn requests_counted_by_opcode() {
     // The RELEASE of the closed file may arrive after close(2) returns,
     // but always before the connection ends.
     assert_eq!(counts.get(FUSE_RELEASE), 1);
+}
+
+/// Mounts the library's memfs with `config`, runs `f` on the mount point
+/// with the session's request counts, and unmounts.
+fn with_counted_memfs(config: MemFsConfig, f: impl FnOnce(&Path, &OpCounts)) {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .expect("/dev/fuse is needed (scripts/install-deps; run as root)");
+    let dir = tempfile::tempdir().unwrap();
+    let mp = dir.path().join("mnt");
+    std::fs::create_dir(&mp).unwrap();
+    let opts = MountOptions {
+        ro: false,
+        fsname: "memfs-rtrip".into(),
+        ..Default::default()
+    };
+    let fd = mount::mount(&mp, &opts).expect("mount");
+    let fs = Arc::new(RwFs::new(config));
+    let session = match Session::new(fd, fs, &InitConfig::read_write()) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = mount::unmount(&mp);
+            panic!("INIT failed: {e}");
+        }
+    };
+    let counts = session.op_counts().clone();
+    let server = std::thread::spawn(move || session.run(2));
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mp, &counts)));
+    let unmounted = mount::unmount(&mp);
+    let served = server.join();
+    if let Err(e) = outcome {
+        resume_unwind(e);
+    }
+    unmounted.expect("unmount");
+    served.unwrap().expect("run() result");
+}
+
+/// A LOOKUP answered with a negative entry (node id 0 and a time-out) is
+/// cached by the kernel: a second stat of a missing name, or an O_CREAT
+/// open right after the miss, costs no LOOKUP, and the name made then is
+/// seen at once. Opens answered with FOPEN_NOFLUSH send no FLUSH at close.
+/// Without them (negative_ttl 0, no flag) each miss and each close costs
+/// its request, as before.
+#[test]
+fn negative_entries_and_noflush_save_round_trips() {
+    use abi::opcode::*;
+    let missing = |p: &Path| {
+        let e = std::fs::symlink_metadata(p).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{}", p.display());
+    };
+    // (negative time-out, FOPEN_* flags, LOOKUPs and FLUSHes expected)
+    let cases = [
+        (
+            TTL,
+            abi::fopen::FOPEN_KEEP_CACHE | abi::fopen::FOPEN_NOFLUSH,
+            1,
+            0,
+        ),
+        (Duration::ZERO, abi::fopen::FOPEN_KEEP_CACHE, 2, 1),
+    ];
+    for (negative_ttl, file_open_flags, lookups, flushes) in cases {
+        let config = MemFsConfig {
+            ttl: TTL,
+            file_open_flags,
+            dir_open_flags: 0,
+            negative_ttl,
+        };
+        with_counted_memfs(config, |mp, counts| {
+            let p = mp.join("f");
+            let l0 = counts.get(FUSE_LOOKUP);
+            missing(&p);
+            missing(&p);
+            assert_eq!(counts.get(FUSE_LOOKUP) - l0, lookups, "two stats of a miss");
+            let l0 = counts.get(FUSE_LOOKUP);
+            missing(&mp.join("g"));
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(mp.join("g"))
+                .unwrap();
+            f.write_at(b"abc", 0).unwrap();
+            drop(f);
+            assert_eq!(
+                counts.get(FUSE_LOOKUP) - l0,
+                lookups,
+                "a miss, then O_CREAT"
+            );
+            assert_eq!(std::fs::metadata(mp.join("g")).unwrap().len(), 3);
+            assert_eq!(counts.get(FUSE_FLUSH), flushes);
+            // What is made under a cached miss is there at once.
+            std::fs::create_dir(&p).unwrap();
+            assert!(std::fs::metadata(&p).unwrap().is_dir());
+            missing(&mp.join("h"));
+            std::fs::rename(mp.join("g"), mp.join("h")).unwrap();
+            assert_eq!(std::fs::metadata(mp.join("h")).unwrap().len(), 3);
+            missing(&mp.join("g"));
+        });
+    }
 }

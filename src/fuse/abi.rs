@@ -223,6 +223,14 @@ pub mod fattr {
     pub const FATTR_KILL_SUIDGID: u32 = 1 << 11;
 }
 
+/// `fuse_open_in.open_flags` (and `fuse_create_in.open_flags`).
+pub mod open_in_flags {
+    /// With FUSE_HANDLE_KILLPRIV_V2: an O_TRUNC open by a caller without
+    /// CAP_FSETID; the server clears setuid (and setgid if group
+    /// executable) as it truncates.
+    pub const FUSE_OPEN_KILL_SUIDGID: u32 = 1 << 0;
+}
+
 /// `fuse_write_in.write_flags`.
 pub mod write_flags {
     pub const FUSE_WRITE_CACHE: u32 = 1 << 0;

@@ -26,6 +26,12 @@ use crate::fs::{Fs, FsError, InodeRef};
 const FOPEN_KEEP_CACHE: u32 = 1 << 1;
 /// FOPEN_CACHE_DIR: the kernel may cache readdir results.
 const FOPEN_CACHE_DIR: u32 = 1 << 3;
+/// FOPEN_NOFLUSH: no FLUSH at each close(2) of the file (Linux 5.16). A
+/// FLUSH has nothing to do here: writes are written through before they
+/// are answered (no writeback cache), POSIX locks are the kernel's own
+/// (FUSE_POSIX_LOCKS is not asked for), and a close must not wait for a
+/// server that is being restarted (a FLUSH waits unkillably).
+const FOPEN_NOFLUSH: u32 = 1 << 5;
 const SEEK_DATA: u32 = 3;
 const SEEK_HOLE: u32 = 4;
 
@@ -70,6 +76,8 @@ pub struct Ext4Adapter {
     entry_ttl: Duration,
     /// The server checks permissions (`no_default_permissions`).
     checks: Option<Checks>,
+    /// The session's notifier (see [`FuseOps::attach`]).
+    notifier: std::sync::OnceLock<super::notify::Notifier>,
 }
 
 /// How the server checks permissions when the kernel does not.
@@ -102,6 +110,7 @@ impl Ext4Adapter {
             acl: false,
             entry_ttl: ttl,
             checks: None,
+            notifier: std::sync::OnceLock::new(),
         }
     }
 
@@ -187,12 +196,16 @@ impl Ext4Adapter {
     /// unlinked file lives until its release; O_TRUNC (FUSE_ATOMIC_O_TRUNC)
     /// truncates here, whatever the access mode: Linux truncates on
     /// O_RDONLY|O_TRUNC too (the open needed write permission), and the
-    /// kernel sets its cached size to 0 after it.
-    fn open_inode(&self, inode: &Inode, flags: u32) -> OpResult<Open> {
+    /// kernel sets its cached size to 0 after it. `kill`
+    /// (FUSE_OPEN_KILL_SUIDGID) clears setuid/setgid with the truncation,
+    /// as the kernel's own O_TRUNC does for a caller without CAP_FSETID.
+    fn open_inode(&self, inode: &Inode, flags: u32, kill: bool) -> OpResult<Open> {
         let inode = self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
-        if flags & O_TRUNC != 0 && inode.is_reg() && inode.size != 0 {
+        let kill = kill && inode.mode & (S_ISUID | S_ISGID) != 0;
+        if flags & O_TRUNC != 0 && inode.is_reg() && (inode.size != 0 || kill) {
             let c = Changes {
-                size: Some(0),
+                size: (inode.size != 0).then_some(0),
+                kill_suidgid: kill,
                 ..Default::default()
             };
             let truncated = self.settled(
@@ -203,6 +216,7 @@ impl Ext4Adapter {
                 let _ = self.fs.released(inode.ino);
                 return Err(e);
             }
+            self.mode_changed(node_id(inode.ino, inode.generation), &inode, kill);
         }
         // A read that must set atime has to reach the server: the kernel
         // drops its cached pages at an open without KEEP_CACHE.
@@ -213,8 +227,28 @@ impl Ext4Adapter {
         };
         Ok(Open {
             fh: handle_of(flags),
-            open_flags: keep,
+            open_flags: keep | FOPEN_NOFLUSH,
         })
+    }
+
+    /// Setuid/setgid may have been cleared by a change of `inode`'s data
+    /// (`kill`): the kernel must not keep the mode it has cached. With
+    /// FUSE_HANDLE_KILLPRIV_V2 it leaves the clearing to the server and,
+    /// after a WRITE, marks only size and times stale (a `stat` asking for
+    /// the mode alone kept seeing the bits for the attribute time-out).
+    /// Sent before the answer: a GETATTR answered in between is older than
+    /// the invalidation and the kernel drops it.
+    fn mode_changed(&self, nodeid: u64, inode: &Inode, kill: bool) {
+        if !kill || inode.mode & (S_ISUID | S_ISGID) == 0 {
+            return;
+        }
+        let Some(n) = self.notifier.get() else {
+            return;
+        };
+        match n.inval_inode(nodeid, -1, 0) {
+            Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
+            Err(e) => tracing::warn!("invalidating the mode of inode {}: {e}", inode.ino.0),
+        }
     }
 
     fn release_inode(&self, nodeid: u64) -> OpResult<()> {
@@ -340,13 +374,17 @@ fn inline_blocks(inode: &Inode) -> u64 {
 }
 
 impl FuseOps for Ext4Adapter {
+    fn attach(&self, notifier: super::notify::Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
+
     fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         let caller = self.caller(ctx);
         let inode = self.viewed(|fs| {
             let dir = Self::live(fs, parent)?;
             if name == b"." {
                 // Sent for any node type by open_by_handle_at: the node itself.
-                return Ok(dir);
+                return Ok(Some(dir));
             }
             // ".." comes only from the kernel's export code (no path walk).
             if let Some(c) = caller.as_ref().filter(|_| name != b"..")
@@ -354,10 +392,22 @@ impl FuseOps for Ext4Adapter {
             {
                 fs.check_permission(c, &dir, access::EXEC, self.acl)?;
             }
-            let found = fs.lookup(&dir, name)?;
-            fs.entry_inode(found.ino)
+            match fs.lookup(&dir, name) {
+                Ok(found) => fs.entry_inode(found.ino).map(Some),
+                Err(FsError::NotFound) => Ok(None),
+                Err(e) => Err(e),
+            }
         })?;
-        Ok(self.entry(&inode))
+        match inode {
+            Some(inode) => Ok(self.entry(&inode)),
+            // Every change to a directory comes through the kernel, which
+            // turns the negative dentry positive itself (CREATE, MKDIR,
+            // LINK, RENAME...); a recovering server bumps the dentry epoch.
+            // With the server checking permissions names are not cached
+            // at all (entry_ttl 0: a plain ENOENT).
+            None if !self.entry_ttl.is_zero() => Ok(Entry::negative(self.entry_ttl)),
+            None => Err(Errno::ENOENT),
+        }
     }
 
     fn getattr(
@@ -381,7 +431,7 @@ impl FuseOps for Ext4Adapter {
         Ok(target)
     }
 
-    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
         let inode = self.node(nodeid)?;
         if inode.is_dir() {
             return Err(Errno::EISDIR);
@@ -389,7 +439,8 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_permission(c, &inode, open_access(flags), self.acl)
         })?;
-        self.open_inode(&inode, flags)
+        let kill = open_flags & super::abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0;
+        self.open_inode(&inode, flags, kill)
     }
 
     fn release(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _flags: u32) -> OpResult<()> {
@@ -701,7 +752,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        let open = self.open_inode(&inode, flags & !O_TRUNC)?;
+        let open = self.open_inode(&inode, flags & !O_TRUNC, false)?;
         Ok((self.entry(&inode), open))
     }
 
@@ -723,7 +774,7 @@ impl FuseOps for Ext4Adapter {
             self.entry(&inode),
             Open {
                 fh: handle_of(flags),
-                open_flags: FOPEN_KEEP_CACHE,
+                open_flags: FOPEN_KEEP_CACHE | FOPEN_NOFLUSH,
             },
         ))
     }
@@ -738,12 +789,13 @@ impl FuseOps for Ext4Adapter {
         write_flags: u32,
         _flags: u32,
     ) -> OpResult<u32> {
-        let node = self.target(nodeid)?;
+        let inode = self.node(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
         let n = self.settled(
-            self.fs.write(node, offset, data, kill),
-            &[Change::Write(node.ino)],
+            self.fs.write(target_of(&inode), offset, data, kill),
+            &[Change::Write(inode.ino)],
         )?;
+        self.mode_changed(nodeid, &inode, kill);
         Ok(n as u32)
     }
 
@@ -763,18 +815,36 @@ impl FuseOps for Ext4Adapter {
 
     fn fallocate(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid: u64,
         _fh: u64,
         offset: u64,
         length: u64,
         mode: u32,
     ) -> OpResult<()> {
-        let node = self.target(nodeid)?;
-        self.settled(
+        let inode = self.node(nodeid)?;
+        let node = target_of(&inode);
+        // fallocate clears setuid/setgid first, as a write by this caller
+        // would (file_modified); with FUSE_HANDLE_KILLPRIV_V2 the kernel
+        // leaves that to the server. Credentials are read only when
+        // there is something to clear.
+        let kill = inode.mode & (S_ISUID | S_ISGID) != 0
+            && self
+                .fs
+                .drops_suidgid(&super::credentials::caller(ctx, false), &inode);
+        if kill {
+            let c = Changes {
+                kill_suidgid: true,
+                ..Default::default()
+            };
+            self.settled(self.fs.setattr(node, &c), &[Change::Inode(node.ino)])?;
+        }
+        let r = self.settled(
             self.fs.fallocate(node, offset, length, mode),
             &[Change::Inode(node.ino)],
-        )
+        );
+        self.mode_changed(nodeid, &inode, kill);
+        r
     }
 
     fn copy_file_range(
@@ -803,10 +873,12 @@ impl FuseOps for Ext4Adapter {
             append: fh_out & O_APPEND as u64 != 0,
             kill_suidgid: kill,
         };
-        self.settled(
+        let n = self.settled(
             self.fs.copy_range(src, offset_in, &to, len),
             &[Change::Inode(dst.ino)],
-        )
+        )?;
+        self.mode_changed(nodeid_out, &dst, kill);
+        Ok(n)
     }
 
     fn setxattr(

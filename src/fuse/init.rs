@@ -62,20 +62,26 @@ pub const DEFAULT_WANTED_FLAGS: u64 = FUSE_ASYNC_READ
 /// handles itself.
 /// - FUSE_ATOMIC_O_TRUNC: O_TRUNC arrives in OPEN/CREATE flags (the server
 ///   truncates) instead of as a separate SETATTR;
+/// - FUSE_HANDLE_KILLPRIV_V2: the server clears setuid/setgid on WRITE
+///   (FUSE_WRITE_KILL_SUIDGID), truncate (FATTR_KILL_SUIDGID) and chown,
+///   and on fallocate and copy_file_range itself; the kernel then sets
+///   SB_NOSEC, so that after a file's first write found no
+///   security.capability (S_NOSEC) the next writes ask no GETXATTR (one
+///   round trip per write(2) saved). The kernel keeps its cached mode
+///   after a write: when a write cleared bits the adapter invalidates the
+///   cached attributes (FUSE_NOTIFY_INVAL_INODE) before it answers;
 /// - FUSE_SETXATTR_EXT: SETXATTR carries `setxattr_flags`;
 /// - FUSE_DONT_MASK: the kernel leaves the umask to the server (it is
 ///   passed with MKNOD/MKDIR/CREATE/TMPFILE).
 ///
-/// FUSE_HANDLE_KILLPRIV_V2 stays off: with it the kernel leaves clearing
-/// setuid/setgid on write to the server but keeps the old mode cached
-/// after the write (seen on 6.18: `stat` showed the bits for a second);
-/// without it the kernel clears them itself with a SETATTR, with its own
-/// rules (setgid without group-exec too, since 6.2).
 /// FUSE_WRITEBACK_CACHE and FUSE_POSIX_ACL stay off (see
 /// [`InitConfig::posix_acl`]); FUSE_EXPLICIT_INVAL_DATA too: this server is
 /// the only writer, and the kernel's automatic handling is sufficient.
-pub const READ_WRITE_WANTED_FLAGS: u64 =
-    DEFAULT_WANTED_FLAGS | FUSE_ATOMIC_O_TRUNC | FUSE_SETXATTR_EXT | FUSE_DONT_MASK;
+pub const READ_WRITE_WANTED_FLAGS: u64 = DEFAULT_WANTED_FLAGS
+    | FUSE_ATOMIC_O_TRUNC
+    | FUSE_HANDLE_KILLPRIV_V2
+    | FUSE_SETXATTR_EXT
+    | FUSE_DONT_MASK;
 
 impl InitConfig {
     /// The defaults with [`READ_WRITE_WANTED_FLAGS`].
@@ -491,16 +497,14 @@ mod tests {
         let f = flags_of(&cfg);
         for want in [
             FUSE_ATOMIC_O_TRUNC,
+            FUSE_HANDLE_KILLPRIV_V2,
             FUSE_SETXATTR_EXT,
             FUSE_DONT_MASK,
             FUSE_HAS_RESEND,
         ] {
             assert_ne!(f & want, 0, "flag {want:#x} missing");
         }
-        assert_eq!(
-            f & (FUSE_WRITEBACK_CACHE | FUSE_POSIX_ACL | FUSE_HANDLE_KILLPRIV_V2),
-            0
-        );
+        assert_eq!(f & (FUSE_WRITEBACK_CACHE | FUSE_POSIX_ACL), 0);
         cfg.posix_acl = true;
         assert_ne!(flags_of(&cfg) & FUSE_POSIX_ACL, 0);
     }

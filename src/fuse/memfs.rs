@@ -11,6 +11,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::abi;
+use super::notify::Notifier;
 use super::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
     TimeOrNow, Timespec, rename_flags, xattr_flags,
@@ -68,6 +69,9 @@ pub struct MemFsConfig {
     pub file_open_flags: u32,
     /// FOPEN_* flags for OPENDIR.
     pub dir_open_flags: u32,
+    /// How long the kernel may remember that a name does not exist (0:
+    /// LOOKUP answers ENOENT, which the kernel does not cache).
+    pub negative_ttl: Duration,
 }
 
 /// A HashMap-based tree; node id == st_ino. Node ids are never reused, and
@@ -78,6 +82,8 @@ pub struct MemFs {
     config: MemFsConfig,
     /// What reached the handlers.
     pub stats: MemFsStats,
+    /// The session's notifier (see [`FuseOps::attach`]).
+    notifier: std::sync::OnceLock<Notifier>,
 }
 
 /// The largest file: data lives in memory, and a write far beyond it must
@@ -145,6 +151,7 @@ impl MemFs {
             st: Mutex::new(State { nodes, next: 2 }),
             config,
             stats: MemFsStats::default(),
+            notifier: std::sync::OnceLock::new(),
         }
     }
 
@@ -238,10 +245,21 @@ impl MemFs {
 }
 
 impl FuseOps for MemFs {
+    fn attach(&self, notifier: Notifier) {
+        let _ = self.notifier.set(notifier);
+    }
     fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         let st = self.st.lock();
-        let id = Self::child(&st, parent, name)?;
-        Ok(self.entry_of(&st.nodes[&id]))
+        match Self::child(&st, parent, name) {
+            Ok(id) => Ok(self.entry_of(&st.nodes[&id])),
+            // Only a miss in a live directory is cached.
+            Err(Errno::ENOENT)
+                if !self.config.negative_ttl.is_zero() && st.nodes.contains_key(&parent) =>
+            {
+                Ok(Entry::negative(self.config.negative_ttl))
+            }
+            Err(e) => Err(e),
+        }
     }
     fn getattr(&self, _: &RequestCtx, nodeid: u64, _: Option<u64>) -> OpResult<(Attr, Duration)> {
         self.with(nodeid, |n| Ok((n.attr, self.config.ttl)))
@@ -399,7 +417,7 @@ impl FuseOps for MemFs {
             .insert(newname.to_vec(), src);
         Ok(())
     }
-    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
         self.with(nodeid, |n| {
             if n.kind != libc::DT_REG {
                 return Err(Errno::EISDIR);
@@ -408,6 +426,9 @@ impl FuseOps for MemFs {
             if flags as i32 & libc::O_TRUNC != 0 {
                 n.data.clear();
                 n.sync_size();
+                if open_flags & abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0 {
+                    n.attr.mode &= !0o6000;
+                }
             }
             Ok(Open {
                 fh: nodeid,
@@ -483,19 +504,27 @@ impl FuseOps for MemFs {
         self.stats
             .max_write
             .fetch_max(data.len() as u64, Ordering::Relaxed);
-        self.with(nodeid, |n| {
+        let (written, killed) = self.with(nodeid, |n| {
             let end = end_of(off, data.len() as u64)?;
             if n.data.len() < end {
                 n.data.resize(end, 0);
             }
             n.data[off as usize..end].copy_from_slice(data);
             n.sync_size();
-            if write_flags & abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0 {
+            let kill = write_flags & abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
+            let killed = kill && n.attr.mode & 0o6000 != 0;
+            if kill {
                 n.attr.mode &= !0o6000;
             }
             n.attr.mtime = now();
-            Ok(data.len() as u32)
-        })
+            Ok((data.len() as u32, killed))
+        })?;
+        // The kernel keeps its cached mode after a WRITE (as the ext4
+        // adapter, see READ_WRITE_WANTED_FLAGS).
+        if killed && let Some(notifier) = self.notifier.get() {
+            let _ = notifier.inval_inode(nodeid, -1, 0);
+        }
+        Ok(written)
     }
     fn flush(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _owner: u64) -> OpResult<()> {
         self.stats.flushes.fetch_add(1, Ordering::Relaxed);

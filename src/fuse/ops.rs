@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use super::notify::Notifier;
+
 /// A positive errno value, as carried in a FUSE reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Errno(pub i32);
@@ -94,6 +96,28 @@ pub struct Entry {
     pub attr_ttl: Duration,
 }
 
+impl Entry {
+    /// A LOOKUP answer that says "no such name" and lets the kernel keep
+    /// that answer for `ttl` (node id 0: a negative dentry; an ENOENT
+    /// error instead is never cached). Only for a server that sees every
+    /// change to its directories: a name created behind the kernel's
+    /// back would stay invisible for `ttl`.
+    pub fn negative(ttl: Duration) -> Self {
+        Entry {
+            nodeid: 0,
+            generation: 0,
+            attr: Attr::default(),
+            entry_ttl: ttl,
+            attr_ttl: Duration::ZERO,
+        }
+    }
+
+    /// True for a [`Entry::negative`] answer.
+    pub fn is_negative(&self) -> bool {
+        self.nodeid == 0
+    }
+}
+
 /// One directory entry handed to a [`DirSink`].
 #[derive(Debug, Clone)]
 pub struct DirEntry<'a> {
@@ -180,6 +204,9 @@ pub mod xattr_flags {
 /// adapter. Node id 1 is the root.
 #[allow(unused_variables)]
 pub trait FuseOps: Send + Sync + 'static {
+    /// Called once by the session before it serves: how the filesystem
+    /// tells the kernel about changes it did not see coming.
+    fn attach(&self, notifier: Notifier) {}
     fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         Err(Errno::ENOSYS)
     }
@@ -196,7 +223,9 @@ pub trait FuseOps: Send + Sync + 'static {
     fn readlink(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
         Err(Errno::ENOSYS)
     }
-    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    /// `flags` are the open(2) flags; `open_flags` are FUSE_OPEN_*
+    /// ([`open_in_flags`](super::abi::open_in_flags)).
+    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
         Err(Errno::ENOSYS)
     }
     /// Reads up to `size` bytes; a short result means end of file.

@@ -204,7 +204,9 @@ pub fn settle_maybe<F: FuseOps + ?Sized>(
 }
 
 /// LOOKUP of `name` in the request's directory, as the kernel would send
-/// it: the entry the creating request made.
+/// it: the entry the creating request made. A negative entry (node id 0,
+/// see [`Entry::negative`](super::ops::Entry::negative)) is ENOENT here:
+/// it is no answer to a creating request.
 fn lookup<F: FuseOps + ?Sized>(
     ops: &F,
     h: &FuseInHeader,
@@ -217,7 +219,10 @@ fn lookup<F: FuseOps + ?Sized>(
         opcode: FUSE_LOOKUP,
         ..*h
     };
-    run(ops, h2, &body, negotiated)
+    let found = run(ops, h2, &body, negotiated)?;
+    let negative = matches!(&found, Ok(b) if abi::FuseEntryOut::read_from_prefix(b)
+        .is_ok_and(|(e, _)| e.nodeid == 0));
+    Some(if negative { Err(Errno::ENOENT) } else { found })
 }
 
 fn run<F: FuseOps + ?Sized>(
@@ -267,13 +272,17 @@ mod tests {
         fn lookup(&self, _: &RequestCtx, p: u64, name: &[u8]) -> OpResult<Entry> {
             let name = String::from_utf8_lossy(name);
             self.calls.lock().push(format!("lookup {p} {name}"));
+            if name == "gone" {
+                // A server that lets the kernel cache "no such name".
+                return Ok(Entry::negative(Duration::from_secs(1)));
+            }
             Ok(entry(40))
         }
         fn getattr(&self, _: &RequestCtx, n: u64, fh: Option<u64>) -> OpResult<(Attr, Duration)> {
             self.calls.lock().push(format!("getattr {n} {fh:?}"));
             Ok((entry(n).attr, Duration::from_secs(1)))
         }
-        fn open(&self, _: &RequestCtx, n: u64, flags: u32) -> OpResult<Open> {
+        fn open(&self, _: &RequestCtx, n: u64, flags: u32, _: u32) -> OpResult<Open> {
             self.calls.lock().push(format!("open {n} {flags:o}"));
             Ok(Open {
                 fh: 0,
@@ -347,6 +356,27 @@ mod tests {
             Some(Ok(Vec::new()))
         );
         assert!(calls(&d).is_empty());
+    }
+
+    #[test]
+    fn negative_lookup_is_no_answer_to_a_create() {
+        let d = Disk::default();
+        let mk = [abi::FuseMkdirIn::default().as_bytes(), b"gone\0"].concat();
+        assert_eq!(
+            applied(&d, &msg(FUSE_MKDIR, 1, &mk)),
+            Some(Err(Errno::ENOENT))
+        );
+        let cr = abi::FuseCreateIn {
+            flags: (libc::O_CREAT | libc::O_WRONLY) as u32,
+            ..Default::default()
+        };
+        let r = applied(
+            &d,
+            &msg(FUSE_CREATE, 1, &[cr.as_bytes(), b"gone\0"].concat()),
+        );
+        assert_eq!(r, Some(Err(Errno::ENOENT)));
+        // Nothing was opened for it.
+        assert_eq!(calls(&d), ["lookup 1 gone", "lookup 1 gone"]);
     }
 
     #[test]

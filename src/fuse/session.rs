@@ -81,6 +81,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
                         &Ok(reply.as_bytes()[..reply_len].to_vec()),
                     )?;
                     debug!(?negotiated, "FUSE INIT done");
+                    ops.attach(Notifier::new(channel.clone()));
                     return Ok(Session {
                         channel,
                         ops,
@@ -108,8 +109,10 @@ impl<F: FuseOps + ?Sized> Session<F> {
     /// kept across a server restart) with the parameters saved from its INIT
     /// (see [`Negotiated::to_bytes`]). No INIT is exchanged.
     pub fn resume(fd: OwnedFd, ops: Arc<F>, negotiated: Negotiated) -> Self {
+        let channel = Arc::new(Channel::new(fd));
+        ops.attach(Notifier::new(channel.clone()));
         Session {
-            channel: Arc::new(Channel::new(fd)),
+            channel,
             ops,
             negotiated,
             hook: None,
@@ -381,7 +384,7 @@ fn handle<F: FuseOps + ?Sized>(ops: &F, mut req: Request<'_>, negotiated: &Negot
         FUSE_OPEN | FUSE_OPENDIR => {
             let arg: abi::FuseOpenIn = req.arg()?;
             let o = if req.header.opcode == FUSE_OPEN {
-                ops.open(&ctx, nodeid, arg.flags)?
+                ops.open(&ctx, nodeid, arg.flags, arg.open_flags)?
             } else {
                 ops.opendir(&ctx, nodeid, arg.flags)?
             };

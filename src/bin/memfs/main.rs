@@ -1,6 +1,6 @@
 //! `fuse4fs-memfs [-f] MOUNTPOINT`: an in-memory filesystem served through
-//! fuse4fs's own FUSE layer, with the time-outs and open flags of a
-//! read-write fuse4fs mount. What it achieves is what FUSE allows on the
+//! fuse4fs's own FUSE layer, with the time-outs, negative entries and
+//! open flags of a read-write fuse4fs mount. What it achieves is what FUSE allows on the
 //! machine: the floor `scripts/bench` compares fuse4fs with. Everything is
 //! lost at unmount. Like fuse4fs it returns once the mount is live and
 //! serves in the background; `-f` stays in the foreground.
@@ -14,15 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use fuse4fs::fuse::abi::fopen::{FOPEN_KEEP_CACHE, FOPEN_NOFLUSH};
 use fuse4fs::fuse::background::{self, unmount_on_signal};
 use fuse4fs::fuse::memfs::{MemFs, MemFsConfig};
 use fuse4fs::fuse::{InitConfig, MountOptions, Session, mount, opcount, unmount};
 
 /// fuse4fs's entry and attribute time-out on a read-write mount.
 const TTL: Duration = Duration::from_secs(1);
-/// FOPEN_KEEP_CACHE, which fuse4fs's adapter sets on OPEN and CREATE of a
-/// read-write mount (OPENDIR gets no flags there).
-const FOPEN_KEEP_CACHE: u32 = 1 << 1;
+/// FOPEN_KEEP_CACHE and FOPEN_NOFLUSH, which fuse4fs's adapter sets on
+/// OPEN and CREATE of a read-write mount (OPENDIR gets no flags there).
+const FILE_OPEN_FLAGS: u32 = FOPEN_KEEP_CACHE | FOPEN_NOFLUSH;
 /// As many worker threads as fuse4fs.
 const WORKERS: usize = 4;
 
@@ -75,8 +76,11 @@ fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let fs = Arc::new(MemFs::new(MemFsConfig {
         ttl: TTL,
-        file_open_flags: FOPEN_KEEP_CACHE,
+        file_open_flags: FILE_OPEN_FLAGS,
         dir_open_flags: 0,
+        // fuse4fs answers a miss with a negative entry for its entry
+        // time-out (default_permissions mounts).
+        negative_ttl: TTL,
     }));
     let session = match Session::new(fd, fs, &InitConfig::read_write()) {
         Ok(s) => s,
