@@ -24,20 +24,11 @@ use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::ops::{Entry, Errno, FuseOps, OpResult, RequestCtx, SetAttr};
 
 mod common;
-use common::{fsck, have, mkfs, open_rw};
+use common::{fsck, have, mkfs, open_rw, root_ctx as ctx};
 
 const ROOT: u64 = 1;
 const DIRS: usize = 3;
 const NAMES: u32 = 6;
-
-fn ctx() -> RequestCtx {
-    RequestCtx {
-        unique: 1,
-        uid: 0,
-        gid: 0,
-        pid: 1,
-    }
-}
 
 /// A lookup as the kernel takes it: a negative entry (node id 0, a miss
 /// the kernel may cache) is ENOENT.
@@ -292,6 +283,20 @@ fn reused_number(a: &Ext4Adapter) -> (InodeRef, u64) {
     (of_node(first.nodeid), second.nodeid)
 }
 
+fn is_stale(r: Result<(), FsError>, what: &str) {
+    assert!(matches!(r, Err(FsError::Stale)), "{what}: {r:?}");
+}
+
+fn regular_file() -> NewNode {
+    NewNode {
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        umask: 0,
+        rdev: 0,
+    }
+}
+
 /// What a node id names, as the adapter hands it to the filesystem.
 fn of_node(nodeid: u64) -> InodeRef {
     InodeRef {
@@ -315,9 +320,6 @@ fn changes_for_a_freed_inode_never_reach_the_inode_that_took_its_number() {
     let a = Ext4Adapter::new(open_rw(&img), Duration::from_secs(1));
     let (stale, second) = reused_number(&a);
     let fs = a.fs();
-    let is_stale = |r: Result<(), FsError>, what: &str| {
-        assert!(matches!(r, Err(FsError::Stale)), "{what}: {r:?}");
-    };
     let truncate = Changes {
         size: Some(0),
         ..Default::default()
@@ -369,16 +371,7 @@ fn names_for_a_removed_directory_never_land_in_its_successor() {
     a.mkdir(&c, new, b"kept", 0o755, 0).unwrap();
     let fs = a.fs();
     let old = of_node(old);
-    let file = NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
-    let is_stale = |r: Result<(), FsError>, what: &str| {
-        assert!(matches!(r, Err(FsError::Stale)), "{what}: {r:?}");
-    };
+    let file = regular_file();
     is_stale(fs.make_node(old, b"f", &file).map(|_| ()), "create");
     is_stale(fs.symlink(old, b"s", b"t", 0, 0).map(|_| ()), "symlink");
     is_stale(fs.tmpfile(old, &file).map(|_| ()), "tmpfile");

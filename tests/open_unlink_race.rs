@@ -10,21 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::ops::{Errno, FuseOps, RequestCtx};
+use fuse4fs::fuse::ops::{Errno, FuseOps};
 
 mod common;
-use common::{fsck, have, mkfs, open_rw};
+use common::{fsck, have, mkfs, open_rw, root_ctx as ctx};
 
 const ROOT: u64 = 1;
-
-fn ctx() -> RequestCtx {
-    RequestCtx {
-        unique: 1,
-        uid: 0,
-        gid: 0,
-        pid: 1,
-    }
-}
 
 /// One thread's share: creates (each written and released) and unlinks
 /// of two names, at random; the files it wrote.

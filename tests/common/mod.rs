@@ -49,6 +49,17 @@ pub fn mkfs(dir: &Path, args: &[&str], size: &str) -> PathBuf {
     img
 }
 
+/// A request from root (uid 0, pid 1), for calling the adapter as the
+/// kernel would.
+pub fn root_ctx() -> fuse4fs::fuse::ops::RequestCtx {
+    fuse4fs::fuse::ops::RequestCtx {
+        unique: 1,
+        uid: 0,
+        gid: 0,
+        pid: 1,
+    }
+}
+
 /// Opens an image for writing.
 pub fn open_rw(img: &Path) -> Fs {
     Fs::open(
