@@ -983,32 +983,7 @@ fn read_write_mount() {
 fn requests_counted_by_opcode() {
     use abi::opcode::*;
     use std::io::Write;
-    // A new test does not skip: no /dev/fuse is a broken test machine.
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-        .expect("/dev/fuse is needed (scripts/install-deps; run as root)");
-    let dir = tempfile::tempdir().unwrap();
-    let mp = dir.path().join("mnt");
-    std::fs::create_dir(&mp).unwrap();
-    let opts = MountOptions {
-        ro: false,
-        fsname: "memfs-count".into(),
-        ..Default::default()
-    };
-    let fd = mount::mount(&mp, &opts).expect("mount");
-    let fs = Arc::new(RwFs::new(MemFsConfig::default()));
-    let session = match Session::new(fd, fs, &InitConfig::read_write()) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = mount::unmount(&mp);
-            panic!("INIT failed: {e}");
-        }
-    };
-    let counts = session.op_counts().clone();
-    let server = std::thread::spawn(move || session.run(2));
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let counts = with_counted_memfs(MemFsConfig::default(), |mp, counts| {
         let before = |op| counts.get(op);
         let (lookups, getattrs) = (before(FUSE_LOOKUP), before(FUSE_GETATTR));
         let p = mp.join("f");
@@ -1036,22 +1011,17 @@ fn requests_counted_by_opcode() {
         assert_eq!(counts.get(FUSE_INIT), 0);
         let rendered = counts.render();
         assert!(rendered.contains("CREATE 1\n"), "{rendered}");
-    }));
-    let unmounted = mount::unmount(&mp);
-    let served = server.join();
-    if let Err(e) = outcome {
-        resume_unwind(e);
-    }
-    unmounted.expect("unmount");
-    served.unwrap().expect("run() result");
+    });
     // The RELEASE of the closed file may arrive after close(2) returns,
     // but always before the connection ends.
     assert_eq!(counts.get(FUSE_RELEASE), 1);
 }
 
 /// Mounts the library's memfs with `config`, runs `f` on the mount point
-/// with the session's request counts, and unmounts.
-fn with_counted_memfs(config: MemFsConfig, f: impl FnOnce(&Path, &OpCounts)) {
+/// with the session's request counts, and unmounts; the counts once the
+/// session has ended. A test using it does not skip: no /dev/fuse is a
+/// broken test machine.
+fn with_counted_memfs(config: MemFsConfig, f: impl FnOnce(&Path, &OpCounts)) -> Arc<OpCounts> {
     std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -1084,6 +1054,7 @@ fn with_counted_memfs(config: MemFsConfig, f: impl FnOnce(&Path, &OpCounts)) {
     }
     unmounted.expect("unmount");
     served.unwrap().expect("run() result");
+    counts
 }
 
 /// A LOOKUP answered with a negative entry (node id 0 and a time-out) is
