@@ -24,7 +24,7 @@ use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::ops::{Entry, Errno, FuseOps, OpResult, RequestCtx, SetAttr};
 
 mod common;
-use common::{fsck, have, mkfs, open_rw, root_ctx as ctx};
+use common::{assert_fsck_clean, fsck, have, mkfs, open_rw, root_ctx as ctx};
 
 const ROOT: u64 = 1;
 const DIRS: usize = 3;
@@ -247,10 +247,7 @@ fn race(threads: u64, rounds: u32, seed: u64) {
 
 #[test]
 fn namespace_races_leave_every_name_on_a_live_inode() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck"]),
-        "this test needs e2fsprogs (mkfs.ext4, e2fsck): scripts/install-deps"
-    );
+    need_e2fsprogs();
     let seeds: u64 = std::env::var("NAMESPACE_RACE_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -283,6 +280,14 @@ fn reused_number(a: &Ext4Adapter) -> (InodeRef, u64) {
     (of_node(first.nodeid), second.nodeid)
 }
 
+/// New tests do not skip: without e2fsprogs the machine is not set up.
+fn need_e2fsprogs() {
+    assert!(
+        have(&["mkfs.ext4", "e2fsck"]),
+        "this test needs e2fsprogs (mkfs.ext4, e2fsck): scripts/install-deps"
+    );
+}
+
 fn is_stale(r: Result<(), FsError>, what: &str) {
     assert!(matches!(r, Err(FsError::Stale)), "{what}: {r:?}");
 }
@@ -311,10 +316,7 @@ fn of_node(nodeid: u64) -> InodeRef {
 /// hold: these are the calls that lost the race in the soak.
 #[test]
 fn changes_for_a_freed_inode_never_reach_the_inode_that_took_its_number() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck"]),
-        "this test needs e2fsprogs (mkfs.ext4, e2fsck): scripts/install-deps"
-    );
+    need_e2fsprogs();
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024"], "8M");
     let a = Ext4Adapter::new(open_rw(&img), Duration::from_secs(1));
@@ -348,18 +350,14 @@ fn changes_for_a_freed_inode_never_reach_the_inode_that_took_its_number() {
         Err(Errno(libc::ENOENT))
     );
     drop(a);
-    let (clean, text) = fsck(&img);
-    assert!(clean, "e2fsck -fn:\n{text}");
+    assert_fsck_clean(&img);
 }
 
 /// The same for a directory: names made or removed for a removed
 /// directory never land in the directory that took its number.
 #[test]
 fn names_for_a_removed_directory_never_land_in_its_successor() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck"]),
-        "this test needs e2fsprogs (mkfs.ext4, e2fsck): scripts/install-deps"
-    );
+    need_e2fsprogs();
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024"], "8M");
     let a = Ext4Adapter::new(open_rw(&img), Duration::from_secs(1));
@@ -395,6 +393,5 @@ fn names_for_a_removed_directory_never_land_in_its_successor() {
     a.lookup(&c, new, b"kept").unwrap();
     a.lookup(&c, ROOT, b"new").unwrap();
     drop(a);
-    let (clean, text) = fsck(&img);
-    assert!(clean, "e2fsck -fn:\n{text}");
+    assert_fsck_clean(&img);
 }
