@@ -358,10 +358,10 @@ impl Fs {
     /// Logs one operation's changes (commit lock held): `blocks` are the
     /// new images of the blocks it changed, compared with their committed
     /// images (the cache's, not yet replaced) into one redo record.
-    /// `_freed` (blocks it freed) need no revoke records: only the durable
-    /// commit's transaction is ever replayed by others, and it never holds
-    /// a freed block.
-    pub(crate) fn journal_log(&self, blocks: &[(u64, Vec<u8>)], _freed: &[u64]) -> Result<bool> {
+    /// Blocks it freed need no revoke records: only the durable commit's
+    /// transaction is ever replayed by others, and it never holds a freed
+    /// block.
+    pub(crate) fn journal_log(&self, blocks: &[(u64, Vec<u8>)]) -> Result<bool> {
         let Some(j) = &self.journal else {
             return Ok(false);
         };
@@ -423,7 +423,7 @@ impl Fs {
     /// `blocks` blocks (and, at the next durable commit, for the
     /// transaction logging every dirty block), and keeps the dirty set
     /// bounded, by durable commits (commit lock held).
-    pub(crate) fn journal_make_room(&self, blocks: usize, _revokes: usize) -> Result<()> {
+    pub(crate) fn journal_make_room(&self, blocks: usize) -> Result<()> {
         let Some(j) = self.journal.as_ref().filter(|j| j.st.lock().running) else {
             return Ok(());
         };

@@ -261,7 +261,7 @@ impl<'a> Transaction<'a> {
             + 2 * self.inode_bits.len()
             + self.groups.len()
             + 1;
-        fs.journal_make_room(estimate, freed.len())?;
+        fs.journal_make_room(estimate)?;
         // The group locks of every bitmap this commit changes, ascending:
         // allocators read a bitmap and its checksum (in the descriptor)
         // under that lock, and must never see the new bitmap with the old
@@ -406,7 +406,7 @@ impl<'a> Transaction<'a> {
         for (b, within, bytes) in std::mem::take(&mut self.data_at_commit) {
             fs.write_data(BlockNo(b), within, &bytes)?;
         }
-        if fs.journal_log(&all, &freed_blocks)? {
+        if fs.journal_log(&all)? {
             // In place only after a durable commit (the checkpoint).
             for (b, bytes) in all {
                 fs.cache.put_dirty(BlockNo(b), Arc::from(bytes));
