@@ -237,3 +237,60 @@ fn orphan_cleanup_zeroes_the_tail_of_a_cut_short_truncate() {
     drop(fs);
     assert_fsck_clean(&img);
 }
+
+/// Writes into newly allocated blocks: each block a write covers in part
+/// is written whole, zeros around the data (one write, so the host never
+/// reads the old page first), and the bytes no write covered read as
+/// zeros, on blocks that held [`OLD`] bytes of a deleted file.
+#[test]
+fn writes_into_fresh_blocks_zero_what_they_do_not_cover() {
+    require_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let log = IoLog::new();
+    let (img, fs, old) = fixture(dir.path(), &log, 8 << 20);
+    let inode = fs.inode(old).unwrap();
+    let old_blocks: std::collections::HashSet<u64> = (0..(8 << 20) / BS)
+        .map(|l| fs.physical_block(&inode, l).unwrap().unwrap().0)
+        .collect();
+    fs.unlink(InodeNo::ROOT, b"f").unwrap();
+    fs.sync().unwrap();
+    let node = NewNode {
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        umask: 0,
+        rdev: 0,
+    };
+    let ino = fs.make_node(InodeNo::ROOT, b"g", &node).unwrap().ino;
+    let size = 16 * BS as usize;
+    let mut want = vec![0u8; size];
+    // (offset, length): inside one block; unaligned across several; one
+    // whole block; aligned start, partial end; partial start, aligned end.
+    let writes = [
+        (5000, 100),
+        (3 * BS + 10, 2 * BS + 100),
+        (8 * BS, BS),
+        (10 * BS, 1000),
+        (12 * BS + 7, 2 * BS - 7),
+    ];
+    for (i, &(off, len)) in writes.iter().enumerate() {
+        let data: Vec<u8> = (0..len).map(|j| (i as u64 * 31 + j) as u8 | 1).collect();
+        want[off as usize..(off + len) as usize].copy_from_slice(&data);
+        assert_eq!(fs.write(ino, off, &data, false).unwrap(), len as usize);
+    }
+    resize(&fs, ino, size as u64);
+    let inode = fs.inode(ino).unwrap();
+    let reused = (0..16)
+        .filter_map(|l| fs.physical_block(&inode, l).unwrap())
+        .filter(|b| old_blocks.contains(&b.0))
+        .count();
+    assert!(reused > 0, "no block of the deleted file was reused");
+    assert_eq!(difference(&contents(&fs, ino), &want), None);
+    // The same once the image is final (read back from the disk's bytes).
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    let fs = open_rw(&img);
+    assert_eq!(difference(&contents(&fs, ino), &want), None);
+    drop(fs);
+    assert_fsck_clean(&img);
+}

@@ -83,6 +83,12 @@ impl BlockCache {
         Ok(block)
     }
 
+    /// Whether `b` is cached now (a hint: it may be evicted right after).
+    pub fn contains(&self, b: BlockNo) -> bool {
+        let shard = self.shard(b).lock();
+        shard.dirty.contains_key(&b.0) || shard.lru.contains(&b.0)
+    }
+
     /// Replaces the cached copy of `b` after it was written in place.
     pub fn put(&self, b: BlockNo, bytes: Block) {
         let mut shard = self.shard(b).lock();

@@ -1,8 +1,8 @@
 //! Positioned I/O on the image file.
 
-use positioned_io::{RandomAccessFile, ReadAt, WriteAt};
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use super::iolog::{IoEvent, IoLog};
@@ -11,12 +11,16 @@ use super::iolog::{IoEvent, IoLog};
 const HOST_PAGE: u64 = 4096;
 
 /// The image, read with pread so that workers never share a file offset.
+///
+/// A plain `File` with `FileExt`, not positioned_io's `RandomAccessFile`:
+/// that one advises POSIX_FADV_RANDOM, which turns off the host's
+/// read-ahead, so a cold pass over consecutive inode-table or directory
+/// blocks (stat or unlink of a directory's files) paid one disk read per
+/// block (docs/performance.md, "Host read-ahead").
 pub struct Image {
-    file: RandomAccessFile,
+    file: File,
     len: u64,
     writable: bool,
-    /// A second handle on the same file, for fdatasync.
-    sync_handle: File,
     /// Where writes and flushes are recorded (crash-point testing).
     io_log: Option<Arc<IoLog>>,
 }
@@ -25,10 +29,8 @@ impl Image {
     /// Wraps an open image file; `writable` when it was opened for writing.
     pub fn new(file: File, writable: bool) -> io::Result<Self> {
         let len = image_len(&file)?;
-        let sync_handle = file.try_clone()?;
         Ok(Image {
-            sync_handle,
-            file: RandomAccessFile::try_new(file)?,
+            file,
             len,
             writable,
             io_log: None,
@@ -62,11 +64,33 @@ impl Image {
     /// Fills `buf` from `offset`; reading past the end is an error.
     pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.check_span(offset, buf.len(), "read", io::ErrorKind::UnexpectedEof)?;
-        self.file.read_exact_at(offset, buf)
+        self.file.read_exact_at(buf, offset)
     }
 }
 
 impl Image {
+    /// Asks the host to start reading `len` bytes from `offset` into its
+    /// page cache (POSIX_FADV_WILLNEED), without waiting. A hint: clipped
+    /// to the image, and a refusal changes nothing but speed.
+    pub fn will_need(&self, offset: u64, len: u64) {
+        let len = len.min(self.len.saturating_sub(offset));
+        if len == 0 {
+            return;
+        }
+        let (Ok(off), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: posix_fadvise reads no memory of ours; the fd is open.
+        unsafe {
+            libc::posix_fadvise(
+                std::os::fd::AsRawFd::as_raw_fd(&self.file),
+                off,
+                len,
+                libc::POSIX_FADV_WILLNEED,
+            );
+        }
+    }
+
     /// Refuses an access that would reach past the end of the image.
     fn check_span(
         &self,
@@ -98,8 +122,7 @@ impl Image {
             ));
         }
         self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
-        let mut f = &self.file;
-        f.write_all_at(offset, buf)?;
+        self.file.write_all_at(buf, offset)?;
         // Recorded only once the write succeeded: a failed write changed
         // nothing the caller relies on. One event per host page touched:
         // the host writes its page cache back a page at a time, so a write
@@ -125,7 +148,7 @@ impl Image {
     /// Makes every write so far durable (fdatasync).
     pub fn sync(&self) -> io::Result<()> {
         if self.writable {
-            self.sync_handle.sync_data()?;
+            self.file.sync_data()?;
             if let Some(log) = &self.io_log {
                 log.push(IoEvent::Flush);
             }

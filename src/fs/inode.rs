@@ -6,6 +6,10 @@ use super::{Fs, FsError, Result, error};
 use crate::ext4::inode::{Inode, links_and_generation};
 use crate::ext4::{Generation, InodeNo};
 
+/// Inode-table blocks read ahead on a miss: ext4's default
+/// inode_readahead_blks (fs/ext4/super.c, EXT4_DEF_INODE_READAHEAD_BLKS).
+const INODE_READAHEAD_BLOCKS: u64 = 32;
+
 /// The inode a change is meant for: its number and, when the caller knows
 /// it (a FUSE node id carries it), the generation it had when it was
 /// looked up. Without the generation a change applies to whatever live
@@ -42,9 +46,41 @@ impl Fs {
             ));
         }
         let (blk, within) = self.inode_location(ino)?;
+        if !self.cache.contains(blk) {
+            self.inode_table_readahead(ino, blk);
+        }
         let block = self.block(blk)?;
         let isz = sb.inode_size as usize;
         Ok(Inode::parse(sb, ino, &block[within..within + isz])?)
+    }
+
+    /// On a miss in the inode table, asks the host for the aligned window
+    /// of [`INODE_READAHEAD_BLOCKS`] table blocks around `blk`, as ext4's
+    /// inode_readahead_blks does: a cold walk over a directory's files
+    /// (stat, unlink, recovery's revalidation) then reads the table in a
+    /// few large requests instead of one per block. The window stops at
+    /// the first block with no initialised slot (bg_itable_unused).
+    fn inode_table_readahead(&self, ino: InodeNo, blk: crate::ext4::BlockNo) {
+        let sb = self.superblock();
+        let index = ino.0 - 1;
+        let gd = self.groups.read()[(index / sb.inodes_per_group) as usize];
+        let bs = sb.block_size() as u64;
+        let per_block = (bs / sb.inode_size as u64).max(1);
+        let table_blocks = sb.inode_table_blocks() as u64;
+        let Some(k) = blk.0.checked_sub(gd.inode_table.0) else {
+            return;
+        };
+        let start = k - k % INODE_READAHEAD_BLOCKS;
+        let mut end = start;
+        while end < (start + INODE_READAHEAD_BLOCKS).min(table_blocks)
+            && gd.inode_slot_initialised(sb, (end * per_block) as u32)
+        {
+            end += 1;
+        }
+        if end > start + 1 {
+            self.image
+                .will_need((gd.inode_table.0 + start) * bs, (end - start) * bs);
+        }
     }
 
     /// The inode-table block holding `ino` and the byte offset within it.
@@ -94,6 +130,9 @@ impl Fs {
                 }
                 let (blk, off) = self.inode_location(ino).ok()?;
                 if cur.as_ref().is_none_or(|(b, _)| *b != blk) {
+                    if !self.cache.contains(blk) {
+                        self.inode_table_readahead(ino, blk);
+                    }
                     cur = Some((blk, self.block(blk).ok()?));
                 }
                 let (links, on_disk) = links_and_generation(&cur.as_ref()?.1[off..]);

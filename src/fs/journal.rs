@@ -284,7 +284,8 @@ impl Journal {
         let Some((_, stream)) = st.batch else {
             return Err(FsError::Invalid);
         };
-        let mut pieces: Vec<(u64, Vec<u8>)> = Vec::new();
+        // (where, bytes, how many of them are the stream's)
+        let mut pieces: Vec<(u64, Vec<u8>, usize)> = Vec::new();
         let mut rest = rec;
         while !rest.is_empty() {
             if st.stream_fill == bs {
@@ -301,15 +302,29 @@ impl Journal {
             piece.extend_from_slice(&rest[..n]);
             st.stream_fill += n;
             rest = &rest[n..];
-            pieces.push((self.phys(st.stream_block) * bs as u64 + at as u64, piece));
+            let meant = piece.len();
+            st.written += meant as u64;
+            if at == 0 {
+                // A block's first piece is written whole, zeros after the
+                // record (they end the stream as torn bytes would): a
+                // write of a whole page needs no read of the old one,
+                // where a partial write to an uncached page makes the
+                // host read it from disk first, a synchronous disk read
+                // per log block on a cold cache.
+                piece.resize(bs, 0);
+            }
+            pieces.push((
+                self.phys(st.stream_block) * bs as u64 + at as u64,
+                piece,
+                meant,
+            ));
         }
         let last = pieces.len() - 1;
-        st.written += pieces.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
-        for (i, (off, piece)) in pieces.iter().enumerate() {
+        for (i, (off, piece, meant)) in pieces.iter().enumerate() {
             if i < last || !crate::crashpoint::ENABLED {
                 fs.image.write_all_at(*off, piece)?;
             } else {
-                let half = piece.len() / 2;
+                let half = meant / 2;
                 fs.image.write_all_at(*off, &piece[..half])?;
                 crate::crashpoint::hit("mid-log");
                 fs.image.write_all_at(off + half as u64, &piece[half..])?;

@@ -89,28 +89,60 @@ impl Fs {
         let end = offset + data.len() as u64;
         let (rs, re) = (run.lblk * bs, (run.lblk + run.len) * bs);
         let (ws, we) = (offset.max(rs), end.min(re));
-        let at = |byte: u64| {
-            let rel = byte - rs;
-            (
+        // Writes image bytes for file bytes [from, to) of this run.
+        let put = |from: u64, bytes: &[u8]| {
+            let rel = from - rs;
+            self.write_data(
                 crate::ext4::BlockNo(run.pblk.0 + rel / bs),
                 (rel % bs) as usize,
+                bytes,
             )
         };
-        if ws < we {
-            let (b, within) = at(ws);
-            self.write_data(
-                b,
-                within,
-                &data[(ws - offset) as usize..(we - offset) as usize],
-            )?;
+        let slice = |from: u64, to: u64| &data[(from - offset) as usize..(to - offset) as usize];
+        if !run.fresh {
+            return if ws < we {
+                put(ws, slice(ws, we))
+            } else {
+                Ok(())
+            };
         }
-        if run.fresh {
-            for (zs, ze) in [(rs, ws.min(re)), (we.max(rs), re)] {
-                if zs < ze {
-                    let (b, within) = at(zs);
-                    self.write_data(b, within, &vec![0u8; (ze - zs) as usize])?;
-                }
-            }
+        // Fresh blocks hold garbage: every byte of the run is written,
+        // and a block the data covers in part is written whole (zeros
+        // around the data) in one write. Two writes to parts of a page
+        // the host does not cache would make it read the page from disk
+        // first: a synchronous disk read for each new small file.
+        if ws >= we {
+            return put(rs, &vec![0u8; (re - rs) as usize]);
+        }
+        let (head, tail) = (ws - ws % bs, we.next_multiple_of(bs).min(re));
+        if rs < head {
+            put(rs, &vec![0u8; (head - rs) as usize])?;
+        }
+        let mut at = head;
+        // The first block, whole, if the data begins or ends inside it.
+        if ws > head || we < head + bs {
+            let stop = (head + bs).min(re);
+            let mut block = vec![0u8; (stop - head) as usize];
+            let upto = we.min(stop);
+            block[(ws - head) as usize..(upto - head) as usize].copy_from_slice(slice(ws, upto));
+            put(head, &block)?;
+            at = stop;
+        }
+        // Whole blocks straight from the data.
+        let whole_end = we - we % bs;
+        if at < whole_end {
+            put(at, slice(at, whole_end))?;
+            at = whole_end;
+        }
+        // The last block, whole, if the data ends inside it.
+        if at < we {
+            let mut block = vec![0u8; (tail - at) as usize];
+            block[..(we - at) as usize].copy_from_slice(slice(at, we));
+            put(at, &block)?;
+            at = tail;
+        }
+        if at < re {
+            put(at, &vec![0u8; (re - at) as usize])?;
         }
         Ok(())
     }
