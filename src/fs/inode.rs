@@ -66,7 +66,7 @@ impl Fs {
         let gd = self.groups.read()[(index / sb.inodes_per_group) as usize];
         let bs = sb.block_size() as u64;
         let per_block = (bs / sb.inode_size as u64).max(1);
-        let table_blocks = sb.inode_table_blocks() as u64;
+        let table_blocks = sb.inode_table_blocks();
         let Some(k) = blk.0.checked_sub(gd.inode_table.0) else {
             return;
         };
