@@ -407,16 +407,7 @@ fn the_stream_begins_each_log_block_with_a_whole_page() {
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "64M");
     let log = fuse4fs::fs::iolog::IoLog::new();
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            io_log: Some(log.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw_recorded(&img, &log);
     let d = mkdir(&fs, InodeNo::ROOT, "d");
     fs.sync().unwrap();
     let from = log.events().len();

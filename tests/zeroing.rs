@@ -9,17 +9,25 @@ use std::path::Path;
 use std::process::Command;
 
 use fuse4fs::ext4::InodeNo;
+use fuse4fs::fs::Fs;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE};
 use fuse4fs::fs::iolog::{IoEvent, IoLog};
 use fuse4fs::fs::setattr::Changes;
-use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use common::{assert_fsck_clean, have, mkfs, mount_rw_recorded, open_rw};
 
 const BS: u64 = 4096;
 const OLD: u8 = 0xAA;
+/// A plain file of root's.
+const FILE: NewNode = NewNode {
+    mode: 0o100644,
+    uid: 0,
+    gid: 0,
+    umask: 0,
+    rdev: 0,
+};
 
 fn require_tools() {
     assert!(
@@ -65,24 +73,8 @@ fn fixture(
     size: usize,
 ) -> (std::path::PathBuf, Fs, InodeNo) {
     let img = mkfs(dir, &["-b", "4096"], "16M");
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            io_log: Some(log.clone()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
-    let node = NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
-    let ino = fs.make_node(InodeNo::ROOT, b"f", &node).unwrap().ino;
+    let fs = mount_rw_recorded(&img, log);
+    let ino = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;
     fs.write(ino, 0, &vec![OLD; size], false).unwrap();
     fs.sync().unwrap();
     (img, fs, ino)
@@ -254,14 +246,7 @@ fn writes_into_fresh_blocks_zero_what_they_do_not_cover() {
         .collect();
     fs.unlink(InodeNo::ROOT, b"f").unwrap();
     fs.sync().unwrap();
-    let node = NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
-    let ino = fs.make_node(InodeNo::ROOT, b"g", &node).unwrap().ino;
+    let ino = fs.make_node(InodeNo::ROOT, b"g", &FILE).unwrap().ino;
     let size = 16 * BS as usize;
     let mut want = vec![0u8; size];
     // (offset, length): inside one block; unaligned across several; one

@@ -72,6 +72,22 @@ pub fn open_rw(img: &Path) -> Fs {
     .unwrap()
 }
 
+/// [`open_rw`], with every write and flush recorded in `log`, then
+/// mounted read-write (the journal running).
+pub fn mount_rw_recorded(img: &Path, log: &std::sync::Arc<fuse4fs::fs::iolog::IoLog>) -> Fs {
+    let fs = Fs::open(
+        img,
+        &FsOptions {
+            writable: true,
+            io_log: Some(log.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    fs.mount_rw().unwrap();
+    fs
+}
+
 /// `e2fsck -fn`: whether it found the image clean, and what it said.
 pub fn fsck(img: &Path) -> (bool, String) {
     let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
