@@ -360,6 +360,79 @@ mod tests {
         assert_eq!(payload_size(&n), 2 << 20);
     }
 
+    /// A worker whose entry the test fills in place of the kernel.
+    fn fake_worker(payload: usize) -> RingWorker<'static> {
+        let fd = unsafe { BorrowedFd::borrow_raw(0) };
+        RingWorker::new(new_ring().expect("io_uring_setup"), fd, 1, payload).unwrap()
+    }
+
+    #[test]
+    fn request_is_reassembled_and_reply_laid_out() {
+        use crate::fuse::abi::FuseWriteIn;
+        use crate::fuse::request::Request;
+        let mut w = fake_worker(8192);
+        let arg = FuseWriteIn {
+            fh: 3,
+            offset: 4096,
+            size: 5,
+            ..Default::default()
+        };
+        let hlen = core::mem::size_of::<FuseInHeader>();
+        let inh = FuseInHeader {
+            len: (hlen + core::mem::size_of::<FuseWriteIn>() + 5) as u32,
+            opcode: 16,
+            unique: 77,
+            ..Default::default()
+        };
+        let h = w.header_mut();
+        h.in_out[..hlen].copy_from_slice(inh.as_bytes());
+        h.op_in[..core::mem::size_of::<FuseWriteIn>()].copy_from_slice(arg.as_bytes());
+        h.ring_ent_in_out = FuseUringEntInOut {
+            commit_id: 77,
+            payload_sz: 5,
+            ..Default::default()
+        };
+        w.mem[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 5].copy_from_slice(b"hello");
+        w.take_request().unwrap();
+        assert_eq!(w.commit_id(), 77);
+        let mut req = Request::parse(w.message()).unwrap();
+        assert_eq!(req.header.unique, 77);
+        assert_eq!(req.arg::<FuseWriteIn>().unwrap().offset, 4096);
+        assert_eq!(req.rest(), b"hello");
+
+        // The reply: out header in in_out, body in the payload.
+        w.reply(77, &Ok(b"0123456789".to_vec())).unwrap();
+        let h = FuseUringReqHeader::read_from_bytes(
+            &w.mem[..core::mem::size_of::<FuseUringReqHeader>()],
+        )
+        .unwrap();
+        let (out, _) = FuseOutHeader::read_from_prefix(&h.in_out).unwrap();
+        assert_eq!((out.len, out.error, out.unique), (26, 0, 77));
+        assert_eq!(h.ring_ent_in_out.payload_sz, 10);
+        assert_eq!(&w.mem[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 10], b"0123456789");
+        // Too big for the payload buffer: EIO, no body.
+        w.reply(77, &Ok(vec![0; 8193])).unwrap();
+        let (out, _) = FuseOutHeader::read_from_prefix(&w.header_mut().in_out).unwrap();
+        assert_eq!((out.len, out.error), (16, -libc::EIO));
+        assert_eq!(w.header_mut().ring_ent_in_out.payload_sz, 0);
+    }
+
+    #[test]
+    fn inconsistent_sizes_are_refused() {
+        let mut w = fake_worker(8192);
+        let inh = FuseInHeader {
+            len: 40 + 200,
+            ..Default::default()
+        };
+        // A first argument larger than op_in.
+        w.header_mut().in_out[..40].copy_from_slice(inh.as_bytes());
+        w.header_mut().ring_ent_in_out.payload_sz = 0;
+        assert!(w.take_request().is_err());
+        // A payload larger than the header's total.
+        w.header_mut().ring_ent_in_out.payload_sz = 300;
+        assert!(w.take_request().is_err());
+    }
+
     #[test]
     fn register_sqe_carries_iovec_count_and_command() {
         let sqe = opcode::UringCmd80::new(types::Fd(7), FUSE_IO_URING_CMD_REGISTER)

@@ -45,7 +45,11 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("FUSE4FS_LOG"))
+        // Warnings by default: e.g. that -o io_uring fell back to read(2).
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FUSE4FS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     opcount::block_dump_signal();
