@@ -54,6 +54,8 @@ impl Drop for UringParam {
 /// What a mount served: every request, the ones that came over the ring,
 /// and whether the session used io_uring.
 struct Served {
+    /// The largest WRITE payload the filesystem got.
+    max_write: u64,
     all: Arc<OpCounts>,
     ring: Arc<OpCounts>,
     uring: bool,
@@ -78,6 +80,7 @@ fn with_uring_memfs(f: impl FnOnce(&Path)) -> Served {
     };
     let fd = mount::mount(&mp, &opts).expect("mount");
     let fs = Arc::new(MemFs::new(MemFsConfig::default()));
+    let memfs = fs.clone();
     let config = InitConfig {
         io_uring: true,
         ..InitConfig::read_write()
@@ -89,7 +92,8 @@ fn with_uring_memfs(f: impl FnOnce(&Path)) -> Served {
             panic!("INIT failed: {e}");
         }
     };
-    let served = Served {
+    let mut served = Served {
+        max_write: 0,
         all: session.op_counts().clone(),
         ring: session.ring_op_counts().clone(),
         uring: session.uses_io_uring(),
@@ -104,6 +108,10 @@ fn with_uring_memfs(f: impl FnOnce(&Path)) -> Served {
     }
     unmounted.expect("unmount");
     result.unwrap().expect("run() result");
+    served.max_write = memfs
+        .stats
+        .max_write
+        .load(std::sync::atomic::Ordering::Relaxed);
     served
 }
 
@@ -176,9 +184,10 @@ fn requests_go_over_the_ring() {
     ] {
         assert!(served.ring.get(op) > 0, "no {} over the ring", name(op));
     }
-    // BIG bytes in WRITEs of at most max_write (1 MiB): five full ones
-    // and the tail, all carried by ring payload buffers.
+    // BIG bytes in WRITEs of max_write (1 MiB): four full ones and the
+    // tail (plus the small file's), all carried by ring payload buffers.
     assert!(served.ring.get(FUSE_WRITE) >= 6, "{}", served.ring.render());
+    assert_eq!(served.max_write, 1 << 20, "a full payload buffer");
     // What came through read(2): only what the kernel never puts on the
     // ring.
     for op in 0..64 {
