@@ -26,6 +26,9 @@ use super::uring::{self, Fetched, RingWorker};
 /// The rings made for `-o io_uring` before INIT, one per queue.
 type Rings = Vec<io_uring::IoUring<io_uring::squeue::Entry128>>;
 
+/// Consecutive refused ring commands after which a ring worker gives up.
+const RING_RETRIES: u32 = 3;
+
 /// What became of one request message.
 enum Executed {
     /// Send this answer to request `unique`.
@@ -311,15 +314,25 @@ impl<F: FuseOps + ?Sized> Session<F> {
         cpus.set(usize::from(worker.qid()));
         let _ = rustix::thread::sched_setaffinity(None, &cpus);
         worker.register()?;
+        let mut failures = 0;
         loop {
             match worker.wait() {
-                Ok(Fetched::Request) => {}
+                Ok(Fetched::Request) => failures = 0,
                 Ok(Fetched::Closed) => {
                     debug!(qid = worker.qid(), "ring queue closed; worker exits");
                     return Ok(());
                 }
+                // A refused command leaves the entry unregistered: register
+                // it again, so that the queue keeps its capacity (a queue
+                // without entries would leave its CPU's callers waiting).
+                Err(e) if failures < RING_RETRIES => {
+                    failures += 1;
+                    error!(qid = worker.qid(), error = %e, "io_uring command refused; registering again");
+                    worker.register()?;
+                    continue;
+                }
                 Err(e) => {
-                    error!(qid = worker.qid(), error = %e, "io_uring request failed");
+                    error!(qid = worker.qid(), error = %e, "io_uring command refused; ring worker exits");
                     return Err(e.into());
                 }
             }

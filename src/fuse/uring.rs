@@ -211,7 +211,9 @@ impl<'fd> RingWorker<'fd> {
     }
 
     /// Submits the queued command and waits for the entry's next request.
-    /// A refused command (other than by teardown) is an error.
+    /// A refused command (other than by teardown) is an error, after
+    /// which the entry is no longer registered. A request whose sizes do
+    /// not add up comes back as an empty [`RingWorker::message`].
     pub fn wait(&mut self) -> io::Result<Fetched> {
         let cqe = loop {
             if let Some(c) = self.ring.completion().next() {
@@ -229,7 +231,12 @@ impl<'fd> RingWorker<'fd> {
             }
             r => return Err(io::Error::from_raw_os_error(-r)),
         }
-        self.take_request()?;
+        if let Err(e) = self.take_request() {
+            // Still answered (an empty message does not parse: EIO), or
+            // the request would wait in the entry for ever.
+            tracing::error!(qid = self.qid, error = %e, "malformed ring request");
+            self.msg = (PAYLOAD_OFFSET, PAYLOAD_OFFSET);
+        }
         Ok(Fetched::Request)
     }
 
