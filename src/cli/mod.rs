@@ -41,8 +41,11 @@ struct Args {
     /// default_permissions, acl, errors=continue|remount-ro|panic, fsname=,
     /// subtype=, max_read=, logfile=, nosuid/suid, nodev/dev,
     /// noexec/exec, sync/async, dirsync, noatime, relatime, strictatime,
-    /// nodiratime, lazytime, and fstab's auto, noauto, user, nofail,
-    /// _netdev, x-*, defaults); may be repeated.
+    /// nodiratime, lazytime, io_uring (FUSE over io_uring, Linux 6.14+
+    /// with the fuse module's enable_uring=1; not with --supervise or the
+    /// systemd fd store, whose crash recovery cannot reach requests held
+    /// in ring entries), and fstab's auto, noauto, user, nofail, _netdev,
+    /// x-*, defaults); may be repeated.
     #[arg(short = 'o', value_name = "OPTS", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Stay in the foreground.
@@ -119,6 +122,9 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
     let opts = Options::parse(&args.options)?;
     // Under a service manager the server is the service's main process.
     let managed = fdstore::managed();
+    if managed && opts.io_uring {
+        return Err(CliError::Usage(options::IO_URING_NO_RECOVERY.into()));
+    }
     let foreground = args.foreground || args.debug || managed;
 
     let mountpoint = check_mountpoint(&args.mountpoint)?;
@@ -166,6 +172,7 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
         (RW_TTL, InitConfig::read_write())
     };
     init.posix_acl = opts.acl;
+    init.io_uring = opts.io_uring;
     let adapter = Arc::new(
         Ext4Adapter::new(fs, ttl)
             .with_acl(opts.acl)
@@ -333,6 +340,9 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         );
     }
     let opts = Options::parse(&info.options)?;
+    if opts.io_uring {
+        return Err(CliError::Usage(options::IO_URING_NO_RECOVERY.into()));
+    }
     let image = info.image.clone();
     let mountpoint = info.mountpoint.clone();
     let negotiated = Negotiated::from_bytes(&info.negotiated)

@@ -40,7 +40,17 @@ pub struct Options {
     /// When reads set atime (`noatime`, `relatime`, `strictatime`,
     /// `nodiratime`, `lazytime`).
     pub atime: AtimePolicy,
+    /// Serve requests over FUSE over io_uring (`io_uring`); read(2) when
+    /// the kernel does not offer it. Not with crash recovery (see
+    /// [`IO_URING_NO_RECOVERY`]).
+    pub io_uring: bool,
 }
+
+/// Why `-o io_uring` is refused with --supervise and the fd store.
+pub const IO_URING_NO_RECOVERY: &str = "-o io_uring cannot be used with --supervise or a \
+     systemd fd store (--recover): requests a dead server holds in io_uring entries are \
+     never resent (FUSE_NOTIFY_RESEND covers only /dev/fuse), so no restarted server could \
+     answer them";
 
 impl Default for Options {
     fn default() -> Self {
@@ -63,6 +73,7 @@ impl Default for Options {
             sync: false,
             dirsync: false,
             atime: AtimePolicy::default(),
+            io_uring: false,
         }
     }
 }
@@ -156,6 +167,7 @@ impl Options {
                 }
                 ("norecovery" | "noload", None) => o.norecovery = true,
                 ("fsck", None) => o.fsck = true,
+                ("io_uring", None) => o.io_uring = true,
                 ("commit", v) => {
                     let v = need(v)?;
                     o.commit_secs = v.parse().map_err(|_| {
@@ -182,6 +194,13 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_uring_is_a_flag() {
+        assert!(!Options::parse(&["rw".into()]).unwrap().io_uring);
+        assert!(Options::parse(&["rw,io_uring".into()]).unwrap().io_uring);
+        assert!(Options::parse(&["io_uring=1".into()]).is_err());
+    }
 
     #[test]
     fn parses_lists_and_values() {

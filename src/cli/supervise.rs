@@ -48,6 +48,9 @@ const DEFAULT_NAME: &str = "stored";
 /// the calling process only once the mount is live, like plain fuse4fs.
 pub fn run(options: &[String], foreground_flag: bool, debug: bool) -> Result<(), CliError> {
     let opts = super::Options::parse(options)?;
+    if opts.io_uring {
+        return Err(CliError::Usage(super::options::IO_URING_NO_RECOVERY.into()));
+    }
     super::init_logging(debug);
     let launch = Launch::new(server_args(std::env::args_os(), foreground_flag))?;
     let ready = if foreground_flag || debug {

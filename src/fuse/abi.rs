@@ -879,6 +879,62 @@ pub struct FuseNotifyDeleteOut {
     pub padding: u32,
 }
 
+// ---------------------------------------------------------------------------
+// FUSE over io_uring (7.42+, Linux 6.14+; fs/fuse/dev_uring.c)
+// ---------------------------------------------------------------------------
+
+/// io_uring command codes (`cmd_op` of an IORING_OP_URING_CMD on /dev/fuse).
+pub mod uring_cmd {
+    /// Registers one ring entry (header + payload iovecs) with a queue and
+    /// waits for a request.
+    pub const FUSE_IO_URING_CMD_REGISTER: u32 = 1;
+    /// Commits the reply to the entry's request and waits for the next.
+    pub const FUSE_IO_URING_CMD_COMMIT_AND_FETCH: u32 = 2;
+}
+
+/// Bytes for `fuse_in_header` / `fuse_out_header` in a ring entry's header.
+pub const FUSE_URING_IN_OUT_HEADER_SZ: usize = 128;
+/// Bytes for the per-opcode argument struct (the request's first argument).
+pub const FUSE_URING_OP_IN_OUT_SZ: usize = 128;
+/// A REGISTER carries exactly two iovecs: the header, then the payload.
+pub const FUSE_URING_IOV_SEGS: u32 = 2;
+
+/// `fuse_uring_ent_in_out`: per-entry bookkeeping shared with the kernel.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct FuseUringEntInOut {
+    pub flags: u64,
+    /// The id a COMMIT_AND_FETCH names the request by (its `unique`).
+    pub commit_id: u64,
+    /// Bytes used in the payload buffer (request or reply).
+    pub payload_sz: u32,
+    pub padding: u32,
+    pub reserved: u64,
+}
+
+/// `fuse_uring_req_header`: the first iovec of a ring entry.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct FuseUringReqHeader {
+    /// `fuse_in_header` from the kernel, `fuse_out_header` back.
+    pub in_out: [u8; FUSE_URING_IN_OUT_HEADER_SZ],
+    /// The request's first argument (its fixed per-opcode struct).
+    pub op_in: [u8; FUSE_URING_OP_IN_OUT_SZ],
+    pub ring_ent_in_out: FuseUringEntInOut,
+}
+
+/// `fuse_uring_cmd_req`: the start of the SQE's 80-byte command area.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct FuseUringCmdReq {
+    pub flags: u64,
+    /// 0 for REGISTER; the request's `commit_id` for COMMIT_AND_FETCH.
+    pub commit_id: u64,
+    /// The queue (one per possible CPU).
+    pub qid: u16,
+    pub padding: [u8; 6],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -913,5 +969,8 @@ mod tests {
         assert_eq!(size_of::<FuseFallocateIn>(), 32);
         assert_eq!(size_of::<FuseCopyFileRangeIn>(), 56);
         assert_eq!(size_of::<FuseSetxattrIn>(), 16);
+        assert_eq!(size_of::<FuseUringEntInOut>(), 32);
+        assert_eq!(size_of::<FuseUringReqHeader>(), 288);
+        assert_eq!(size_of::<FuseUringCmdReq>(), 24);
     }
 }

@@ -43,6 +43,10 @@ pub struct InitConfig {
     /// `system.posix_acl_*` xattrs and sends ACL updates as SETXATTR).
     /// Off by default.
     pub posix_acl: bool,
+    /// Ask for FUSE over io_uring (FUSE_OVER_IO_URING; see
+    /// [`uring`](super::uring)). Off by default; the session falls back
+    /// to read(2) when the kernel does not offer it.
+    pub io_uring: bool,
 }
 
 /// Flags requested by default: read-only-friendly, no writeback cache and no
@@ -99,6 +103,9 @@ impl InitConfig {
         if self.posix_acl {
             f |= FUSE_POSIX_ACL;
         }
+        if self.io_uring {
+            f |= FUSE_OVER_IO_URING;
+        }
         f
     }
 }
@@ -113,6 +120,7 @@ impl Default for InitConfig {
             congestion_threshold: 48,
             time_gran: 1,
             posix_acl: false,
+            io_uring: false,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`reply`]: encoding replies and converting [`ops`] types;
 //! - [`dirent`]: READDIR / READDIRPLUS record packing (a [`ops::DirSink`]);
 //! - [`session`]: INIT, worker threads and opcode dispatch;
+//! - [`uring`]: FUSE over io_uring, the alternative to read(2)/writev(2);
 //! - [`resend`]: answers for requests resent after a server restart;
 //! - [`notify`]: unsolicited notifications ([`notify::Notifier`]);
 //! - [`mount`]: mount(2) / fusermount3 and unmount;
@@ -55,6 +56,7 @@ pub mod reply;
 pub mod request;
 pub mod resend;
 pub mod session;
+pub mod uring;
 
 pub use init::{InitConfig, Negotiated};
 pub use mount::{MountError, MountOptions, mount, unmount};

@@ -34,6 +34,10 @@ struct Args {
     /// Stay in the foreground.
     #[arg(short, long)]
     foreground: bool,
+    /// Mount options: `io_uring` serves requests over FUSE over io_uring
+    /// (read(2) when the kernel does not offer it); may be repeated.
+    #[arg(short = 'o', value_name = "OPTS", action = clap::ArgAction::Append)]
+    options: Vec<String>,
     /// Where to mount (an existing directory).
     mountpoint: PathBuf,
 }
@@ -41,7 +45,11 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("FUSE4FS_LOG"))
+        // Warnings by default: e.g. that -o io_uring fell back to read(2).
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FUSE4FS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     opcount::block_dump_signal();
@@ -55,6 +63,14 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut init = InitConfig::read_write();
+    for opt in args.options.iter().flat_map(|o| o.split(',')) {
+        match opt {
+            "io_uring" => init.io_uring = true,
+            "" => {}
+            other => return Err(format!("unknown mount option '{other}'").into()),
+        }
+    }
     let mp = std::fs::canonicalize(&args.mountpoint)
         .map_err(|e| format!("{}: {e}", args.mountpoint.display()))?;
     let opts = MountOptions {
@@ -82,7 +98,7 @@ fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         // time-out (default_permissions mounts).
         negative_ttl: TTL,
     }));
-    let session = match Session::new(fd, fs, &InitConfig::read_write()) {
+    let session = match Session::new(fd, fs, &init) {
         Ok(s) => s,
         Err(e) => {
             let _ = unmount(&mp);
