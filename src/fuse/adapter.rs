@@ -4,6 +4,7 @@
 //! (i_generation << 32) | inode number, with the root (inode 2) as node 1.
 //! A node id whose inode was freed or reused answers ESTALE.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::ops::{
@@ -71,9 +72,10 @@ pub struct Ext4Adapter {
     ttl: Duration,
     /// POSIX ACLs are served (`-o acl`): system.posix_acl_* may be set.
     acl: bool,
-    /// How long the kernel may cache a name (0 when the server checks
-    /// permissions: every path walk must come here to be checked).
-    entry_ttl: Duration,
+    /// How long the kernel may cache a name, in nanoseconds (0 when the
+    /// server checks permissions: every path walk must come here to be
+    /// checked; see also [`Ext4Adapter::limit_entry_ttl`]).
+    entry_ttl_ns: AtomicU64,
     /// The server checks permissions (`no_default_permissions`).
     checks: Option<Checks>,
     /// The session's notifier (see [`FuseOps::attach`]).
@@ -108,7 +110,7 @@ impl Ext4Adapter {
             fs,
             ttl,
             acl: false,
-            entry_ttl: ttl,
+            entry_ttl_ns: AtomicU64::new(ttl.as_nanos() as u64),
             checks: None,
             notifier: std::sync::OnceLock::new(),
         }
@@ -122,8 +124,25 @@ impl Ext4Adapter {
         self.checks = on.then(|| Checks {
             protected_hardlinks: super::credentials::protected_hardlinks(),
         });
-        self.entry_ttl = if on { Duration::ZERO } else { self.ttl };
+        let ttl = if on { Duration::ZERO } else { self.ttl };
+        self.entry_ttl_ns = AtomicU64::new(ttl.as_nanos() as u64);
         self
+    }
+
+    /// Caps how long the kernel may cache names. A read-write mount's
+    /// long entry time-out relies on a recovering server making every
+    /// cached dentry revalidate (FUSE_NOTIFY_INC_EPOCH, protocol 7.44):
+    /// on an older kernel a checker run at recovery could leave a name
+    /// cached that it removed, so names keep a short time-out there. Set
+    /// before the session serves.
+    pub fn limit_entry_ttl(&self, max: Duration) {
+        self.entry_ttl_ns
+            .fetch_min(max.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// How long the kernel may cache a name.
+    fn entry_ttl(&self) -> Duration {
+        Duration::from_nanos(self.entry_ttl_ns.load(Ordering::Relaxed))
     }
 
     /// The caller to check `ctx` as, when the server checks permissions.
@@ -251,6 +270,36 @@ impl Ext4Adapter {
         }
     }
 
+    /// The server changed what a listing of directory `nodeid` shows
+    /// without the kernel knowing: its cached pages (FOPEN_CACHE_DIR) and
+    /// attributes go. Sent before the answer, as `mode_changed`.
+    fn listing_changed(&self, nodeid: u64) {
+        self.invalidate(nodeid, 0, "listing");
+    }
+
+    /// Drops the kernel's cached attributes (off < 0) or attributes and
+    /// pages from `off` of `nodeid`; a node the kernel does not hold is
+    /// nothing to do.
+    fn invalidate(&self, nodeid: u64, off: i64, what: &str) {
+        let Some(n) = self.notifier.get() else {
+            return;
+        };
+        match n.inval_inode(nodeid, off, 0) {
+            Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
+            Err(e) => tracing::warn!("invalidating the {what} of node {nodeid:#x}: {e}"),
+        }
+    }
+
+    /// An xattr change allocated or freed the inode's xattr block: st_blocks
+    /// changed, and the kernel after SETXATTR and REMOVEXATTR marks only
+    /// ctime stale (fuse_update_ctime), so a statx asking for the block
+    /// count alone would be answered from its cache.
+    fn blocks_changed(&self, nodeid: u64, before: &Inode, after: &Inode) {
+        if before.blocks_512 != after.blocks_512 {
+            self.invalidate(nodeid, -1, "block count");
+        }
+    }
+
     fn release_inode(&self, nodeid: u64) -> OpResult<()> {
         let (ino, _) = node_inode(nodeid);
         self.fs_err(self.fs.released(ino))
@@ -339,7 +388,7 @@ impl Ext4Adapter {
                 inode.generation.0 as u64
             },
             attr: self.attr(inode),
-            entry_ttl: self.entry_ttl,
+            entry_ttl: self.entry_ttl(),
             attr_ttl: self.ttl,
         }
     }
@@ -405,7 +454,7 @@ impl FuseOps for Ext4Adapter {
             // LINK, RENAME...); a recovering server bumps the dentry epoch.
             // With the server checking permissions names are not cached
             // at all (entry_ttl 0: a plain ENOENT).
-            None if !self.entry_ttl.is_zero() => Ok(Entry::negative(self.entry_ttl)),
+            None if !self.entry_ttl().is_zero() => Ok(Entry::negative(self.entry_ttl())),
             None => Err(Errno::ENOENT),
         }
     }
@@ -475,7 +524,16 @@ impl FuseOps for Ext4Adapter {
             fs.check_permission(c, &inode, access::READ, self.acl)
         })?;
         self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
-        let cache = if self.fs.writable() {
+        // The kernel may keep the listing (FOPEN_CACHE_DIR; KEEP_CACHE so
+        // that this open does not drop it) and reuses it while the
+        // directory's iversion and cached mtime stand still: its own
+        // changes in the directory bump them, and the server invalidates
+        // the pages where it changes a listing itself (the ".." of a
+        // directory moved to another parent: `rename`; recovery). A
+        // listing that must set atime has to reach the server, as a read
+        // of a file (see open_inode): such an open gets no flags, and the
+        // kernel drops the cached listing and asks.
+        let cache = if self.fs.access_sets_atime(&inode) {
             0
         } else {
             FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR
@@ -733,10 +791,41 @@ impl FuseOps for Ext4Adapter {
             let (sdir, ddir) = (Self::live(fs, parent)?, Self::live(fs, newparent)?);
             fs.check_rename(c, &sdir, name, &ddir, newname, exchange, self.acl)
         })?;
+        // A directory moving to another parent gets a new "..": the
+        // kernel's cached listing of it would keep the old one.
+        let moved_dirs = if sp.ino != dp.ino {
+            self.viewed(|fs| {
+                let mut dirs = Vec::new();
+                let mut add = |dir: u64, n: &[u8]| -> Result<(), FsError> {
+                    match fs.lookup(&Self::live(fs, dir)?, n) {
+                        Ok(f) => {
+                            let i = fs.entry_inode(f.ino)?;
+                            if i.is_dir() {
+                                dirs.push(node_id(i.ino, i.generation));
+                            }
+                            Ok(())
+                        }
+                        Err(FsError::NotFound) => Ok(()),
+                        Err(e) => Err(e),
+                    }
+                };
+                add(parent, name)?;
+                if exchange {
+                    add(newparent, newname)?;
+                }
+                Ok(dirs)
+            })?
+        } else {
+            Vec::new()
+        };
         self.settled(
             self.fs.rename(sp, name, dp, newname, flags),
             &[Change::Entries(sp.ino), Change::Entries(dp.ino)],
-        )
+        )?;
+        for d in moved_dirs {
+            self.listing_changed(d);
+        }
+        Ok(())
     }
 
     fn create(
@@ -903,11 +992,13 @@ impl FuseOps for Ext4Adapter {
         };
         let kill_sgid = setxattr_flags & super::abi::FUSE_SETXATTR_ACL_KILL_SGID != 0
             && name == b"system.posix_acl_access";
-        self.settled(
+        let before = self.node(nodeid)?;
+        let after = self.settled(
             self.fs.setxattr(node, name, value, how, kill_sgid),
             &[Change::Inode(node.ino)],
-        )
-        .map(|_| ())
+        )?;
+        self.blocks_changed(nodeid, &before, &after);
+        Ok(())
     }
 
     fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
@@ -916,7 +1007,12 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
         })?;
-        self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])
+        let before = self.node(nodeid)?;
+        self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])?;
+        if let Ok(after) = self.node(nodeid) {
+            self.blocks_changed(nodeid, &before, &after);
+        }
+        Ok(())
     }
 }
 
