@@ -203,11 +203,31 @@ impl Ext4Adapter {
     }
 
     /// Counts a read or a listing that reached the server for atime; a
-    /// failed update does not fail the read (as touch_atime).
-    fn accessed(&self, inode: &Inode) {
-        if let Err(e) = self.fs.note_access(inode) {
-            tracing::warn!("atime of inode {}: {e}", inode.ino.0);
+    /// failed update does not fail the read (as touch_atime). When it set
+    /// atime the kernel marks only atime stale after the reply (READ,
+    /// READDIR, READLINK: fuse_invalidate_atime), which a GETATTR answered
+    /// before the update but processed after it would undo for the whole
+    /// attribute time-out: see `attrs_changed`.
+    fn accessed(&self, nodeid: u64, inode: &Inode) {
+        match self.fs.note_access(inode) {
+            Ok(true) => self.attrs_changed(nodeid),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("atime of inode {}: {e}", inode.ino.0),
         }
+    }
+
+    /// `nodeid`'s attributes changed in a way the kernel marks stale after
+    /// the reply without moving the inode's attribute version
+    /// (fuse_invalidate_attr_mask: a directory's after an entry changed in
+    /// it, ctime after SETXATTR, REMOVEXATTR and RENAME, the times and
+    /// blocks after FALLOCATE with KEEP_SIZE, atime after a read). A
+    /// GETATTR the server answered before the change but the kernel
+    /// processes after its invalidation would then be kept for the whole
+    /// attribute time-out; the notification, sent before the reply, moves
+    /// the attribute version so that the kernel drops such a GETATTR
+    /// answer. It is a write(2) to /dev/fuse, not a round trip.
+    fn attrs_changed(&self, nodeid: u64) {
+        self.invalidate(nodeid, -1, "attributes");
     }
 
     /// An open: checked live and counted under the inode's lock (an
@@ -287,16 +307,6 @@ impl Ext4Adapter {
         match n.inval_inode(nodeid, off, 0) {
             Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
             Err(e) => tracing::warn!("invalidating the {what} of node {nodeid:#x}: {e}"),
-        }
-    }
-
-    /// An xattr change allocated or freed the inode's xattr block: st_blocks
-    /// changed, and the kernel after SETXATTR and REMOVEXATTR marks only
-    /// ctime stale (fuse_update_ctime), so a statx asking for the block
-    /// count alone would be answered from its cache.
-    fn blocks_changed(&self, nodeid: u64, before: &Inode, after: &Inode) {
-        if before.blocks_512 != after.blocks_512 {
-            self.invalidate(nodeid, -1, "block count");
         }
     }
 
@@ -476,7 +486,7 @@ impl FuseOps for Ext4Adapter {
             let inode = Self::live(fs, nodeid)?;
             Ok((fs.readlink(&inode)?, inode))
         })?;
-        self.accessed(&inode);
+        self.accessed(nodeid, &inode);
         Ok(target)
     }
 
@@ -511,7 +521,7 @@ impl FuseOps for Ext4Adapter {
             }
             Ok((fs.read(&inode, offset, size as usize)?, inode))
         })?;
-        self.accessed(&inode);
+        self.accessed(nodeid, &inode);
         Ok(data)
     }
 
@@ -590,7 +600,7 @@ impl FuseOps for Ext4Adapter {
         });
         drop(view);
         self.fs_err(r)?;
-        self.accessed(&dir);
+        self.accessed(nodeid, &dir);
         Ok(())
     }
 
@@ -705,6 +715,7 @@ impl FuseOps for Ext4Adapter {
             return Err(Errno::EINVAL);
         }
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
         Ok(self.entry(&inode))
     }
 
@@ -720,6 +731,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
         Ok(self.entry(&inode))
     }
 
@@ -736,6 +748,7 @@ impl FuseOps for Ext4Adapter {
             self.fs.symlink(p, name, target, ctx.uid, ctx.gid),
             &[Change::Entries(p.ino)],
         )?;
+        self.attrs_changed(parent);
         Ok(self.entry(&inode))
     }
 
@@ -756,6 +769,7 @@ impl FuseOps for Ext4Adapter {
             })?;
         }
         let inode = self.settled(self.fs.link(node, p, newname), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(newparent);
         Ok(self.entry(&inode))
     }
 
@@ -764,7 +778,9 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.settled(self.fs.unlink(p, name), &[Change::Entries(p.ino)])
+        self.settled(self.fs.unlink(p, name), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
+        Ok(())
     }
 
     fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
@@ -772,7 +788,9 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p.ino)])
+        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
+        Ok(())
     }
 
     fn rename(
@@ -791,39 +809,43 @@ impl FuseOps for Ext4Adapter {
             let (sdir, ddir) = (Self::live(fs, parent)?, Self::live(fs, newparent)?);
             fs.check_rename(c, &sdir, name, &ddir, newname, exchange, self.acl)
         })?;
-        // A directory moving to another parent gets a new "..": the
-        // kernel's cached listing of it would keep the old one.
-        let moved_dirs = if sp.ino != dp.ino {
-            self.viewed(|fs| {
-                let mut dirs = Vec::new();
-                let mut add = |dir: u64, n: &[u8]| -> Result<(), FsError> {
-                    match fs.lookup(&Self::live(fs, dir)?, n) {
-                        Ok(f) => {
-                            let i = fs.entry_inode(f.ino)?;
-                            if i.is_dir() {
-                                dirs.push(node_id(i.ino, i.generation));
-                            }
-                            Ok(())
-                        }
-                        Err(FsError::NotFound) => Ok(()),
-                        Err(e) => Err(e),
+        // What moves: its ctime changes (the kernel marks only ctime stale,
+        // see attrs_changed), and a directory moving to another parent
+        // gets a new "..", which the kernel's cached listing of it would
+        // keep.
+        let moved = self.viewed(|fs| {
+            let mut moved = Vec::new();
+            let mut add = |dir: u64, n: &[u8]| -> Result<(), FsError> {
+                match fs.lookup(&Self::live(fs, dir)?, n) {
+                    Ok(f) => {
+                        let i = fs.entry_inode(f.ino)?;
+                        moved.push((node_id(i.ino, i.generation), i.is_dir()));
+                        Ok(())
                     }
-                };
-                add(parent, name)?;
-                if exchange {
-                    add(newparent, newname)?;
+                    Err(FsError::NotFound) => Ok(()),
+                    Err(e) => Err(e),
                 }
-                Ok(dirs)
-            })?
-        } else {
-            Vec::new()
-        };
+            };
+            add(parent, name)?;
+            if exchange {
+                add(newparent, newname)?;
+            }
+            Ok(moved)
+        })?;
         self.settled(
             self.fs.rename(sp, name, dp, newname, flags),
             &[Change::Entries(sp.ino), Change::Entries(dp.ino)],
         )?;
-        for d in moved_dirs {
-            self.listing_changed(d);
+        for (n, dir) in moved {
+            if dir && sp.ino != dp.ino {
+                self.listing_changed(n);
+            } else {
+                self.attrs_changed(n);
+            }
+        }
+        self.attrs_changed(parent);
+        if newparent != parent {
+            self.attrs_changed(newparent);
         }
         Ok(())
     }
@@ -841,6 +863,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
         let open = self.open_inode(&inode, flags & !O_TRUNC, false)?;
         Ok((self.entry(&inode), open))
     }
@@ -932,7 +955,13 @@ impl FuseOps for Ext4Adapter {
             self.fs.fallocate(node, offset, length, mode),
             &[Change::Inode(node.ino)],
         );
-        self.mode_changed(nodeid, &inode, kill);
+        // With KEEP_SIZE the kernel marks times and blocks stale without
+        // moving the attribute version (see attrs_changed).
+        if r.is_ok() {
+            self.attrs_changed(nodeid);
+        } else {
+            self.mode_changed(nodeid, &inode, kill);
+        }
         r
     }
 
@@ -992,12 +1021,12 @@ impl FuseOps for Ext4Adapter {
         };
         let kill_sgid = setxattr_flags & super::abi::FUSE_SETXATTR_ACL_KILL_SGID != 0
             && name == b"system.posix_acl_access";
-        let before = self.node(nodeid)?;
-        let after = self.settled(
+        // ctime, and st_blocks when the xattr block came or went.
+        self.settled(
             self.fs.setxattr(node, name, value, how, kill_sgid),
             &[Change::Inode(node.ino)],
         )?;
-        self.blocks_changed(nodeid, &before, &after);
+        self.attrs_changed(nodeid);
         Ok(())
     }
 
@@ -1007,11 +1036,8 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
         })?;
-        let before = self.node(nodeid)?;
         self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])?;
-        if let Ok(after) = self.node(nodeid) {
-            self.blocks_changed(nodeid, &before, &after);
-        }
+        self.attrs_changed(nodeid);
         Ok(())
     }
 }
