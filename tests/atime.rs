@@ -185,3 +185,56 @@ fn lazytime_holds_updates_until_a_change_or_a_sync() {
     let fs = open_rw(&img);
     assert_eq!(fs.inode(g).unwrap().atime, g_held);
 }
+
+/// What a recovering server tells the kernel about the nodes it holds
+/// (`Fs::survey_held`): a node whose atime a read would set (relatime:
+/// atime before mtime) may have had an update the dead server held in
+/// memory only; one whose atime is after its mtime and ctime cannot
+/// have; directories are found as such; a wrong generation is stale.
+#[test]
+fn survey_finds_pending_atimes_directories_and_stale_nodes() {
+    use fuse4fs::ext4::Generation;
+    use fuse4fs::fs::inode::HeldState;
+
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    let f = file(&fs, "f");
+    let root = fs.inode(InodeNo::ROOT).unwrap();
+    let g = fs.lookup(&root, b"g").unwrap().ino;
+    let future = Timestamp {
+        sec: 4_102_444_800,
+        nsec: 0,
+    };
+    let c = Changes {
+        atime: Some(SetTime::At(future)),
+        ..Default::default()
+    };
+    fs.setattr(g, &c).unwrap();
+    let gen_f = fs.inode(f).unwrap().generation;
+    let gen_g = fs.inode(g).unwrap().generation;
+    let nodes = [
+        (InodeNo::ROOT, None),
+        (f, Some(gen_f)),
+        (g, Some(gen_g)),
+        (g, Some(Generation(gen_g.0.wrapping_add(1)))),
+    ];
+    let got: Vec<_> = fs
+        .survey_held(&nodes)
+        .into_iter()
+        .map(|h| (h.ino, h.state))
+        .collect();
+    let live = |dir, atime_pending| HeldState::Live { dir, atime_pending };
+    assert!(
+        got.iter().any(|&(ino, state)| ino == InodeNo::ROOT
+            && matches!(state, HeldState::Live { dir: true, .. })),
+        "{got:?}"
+    );
+    assert!(got.contains(&(f, live(false, true))), "{got:?}");
+    assert!(got.contains(&(g, live(false, false))), "{got:?}");
+    assert!(got.contains(&(g, HeldState::Stale)), "{got:?}");
+    assert_eq!(got.len(), 4);
+    drop(fs);
+    assert_fsck_clean(&img);
+}

@@ -29,9 +29,20 @@ pub use options::Options;
 const WORKERS: usize = 4;
 /// Attribute and entry lifetime on a read-only mount: nothing changes.
 const RO_TTL: Duration = Duration::from_secs(3600);
-/// On a read-write mount every change comes through the kernel, which
-/// updates its caches; a short lifetime still bounds any surprise.
-const RW_TTL: Duration = Duration::from_secs(1);
+/// Attribute and entry lifetime on a read-write mount. Every change comes
+/// through the kernel, which drops what its own requests make stale; where
+/// the server changes what the kernel cached without it knowing (the ".."
+/// of a moved directory, a block count an xattr changed, setuid bits a
+/// write cleared, everything at recovery) it tells the kernel
+/// (FUSE_NOTIFY_INVAL_INODE, FUSE_NOTIFY_INC_EPOCH): see
+/// docs/performance.md, "Caching on read-write mounts".
+const RW_TTL: Duration = Duration::from_secs(3600);
+/// Entry lifetime on a read-write mount when the kernel cannot be made to
+/// revalidate its dentries after a recovery (FUSE_NOTIFY_INC_EPOCH needs
+/// protocol 7.44, Linux 6.16): a checker run at recovery may remove names.
+const RW_ENTRY_TTL_NO_EPOCH: Duration = Duration::from_secs(1);
+/// The protocol minor version with FUSE_NOTIFY_INC_EPOCH.
+const MINOR_WITH_EPOCH: u32 = 44;
 
 /// Mount an ext2/ext3/ext4 image over FUSE.
 #[derive(Parser, Debug)]
@@ -185,6 +196,9 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
             return Err(e.into());
         }
     };
+    if !opts.ro && session.negotiated().minor < MINOR_WITH_EPOCH {
+        adapter.limit_entry_ttl(RW_ENTRY_TTL_NO_EPOCH);
+    }
     if managed {
         let handed = hand_over(args, &adapter, &mut session, &image, &mountpoint);
         if let Err(e) = handed {
@@ -370,7 +384,8 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     };
     let st_error = fs.superblock().state & fuse4fs::ext4::superblock::STATE_ERROR != 0;
     let asked = args.fsck || opts.fsck;
-    let fs = if (asked || !fs.journaled() || st_error) && !opts.ro {
+    let checked = (asked || !fs.journaled() || st_error) && !opts.ro;
+    let fs = if checked {
         // The checker works on the image alone: the filesystem is closed
         // while it runs and opened again after (the journal is empty now).
         let held = recovery::opens_by_inode(&fs, &folded.opens);
@@ -401,9 +416,12 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
             .with_acl(opts.acl)
             .with_permission_checks(!opts.default_permissions),
     );
+    if !opts.ro && negotiated.minor < MINOR_WITH_EPOCH {
+        adapter.limit_entry_ttl(RW_ENTRY_TTL_NO_EPOCH);
+    }
     let mut session = Session::resume(stored.fuse, adapter.clone(), negotiated);
     let notifier = session.notifier();
-    let stale = recovery::revalidate(adapter.fs(), &folded.lookups, &notifier);
+    let revalidated = recovery::revalidate(adapter.fs(), &folded.lookups, checked, &notifier);
     let t_revalidate = t0.elapsed();
     let (held, known) = (folded.lookups.len(), folded.known_requests());
     let tracker = Arc::new(Tracker::new(state, folded)?);
@@ -422,10 +440,10 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         Err(e) => return Err(CliError::Usage(format!("asking for a resend: {e}"))),
     }
     tracker.serving();
-    let n_stale = stale.len();
-    if !stale.is_empty() {
+    let n_stale = revalidated.stale.len();
+    {
         let n = notifier.clone();
-        std::thread::spawn(move || recovery::drop_stale_data(&stale, &n));
+        std::thread::spawn(move || recovery::drop_cached_pages(&revalidated, &n));
     }
     tracing::info!(
         "recovered {} on {} (server #{incarnation}) in {:.1} ms: {} node ids held by the \

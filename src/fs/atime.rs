@@ -171,19 +171,20 @@ impl Fs {
 
     /// Records an access to `seen` (a read, a listing, a readlink that
     /// reached the server): sets atime if the policy asks, held in memory
-    /// (see the module comment).
-    pub fn note_access(&self, seen: &Inode) -> Result<()> {
+    /// (see the module comment). Returns whether it set atime (the
+    /// caller's cached attributes are then out of date).
+    pub fn note_access(&self, seen: &Inode) -> Result<bool> {
         if !self.writable() || self.is_stopped() {
-            return Ok(());
+            return Ok(false);
         }
         let policy = self.atime_policy();
         let t = now();
         let atime = self.held_atime(seen).unwrap_or(seen.atime);
         if !policy.needs_update_from(seen, atime, t) {
-            return Ok(());
+            return Ok(false);
         }
         if !self.journaled() && !policy.lazytime {
-            return self.write_atime_now(seen, policy, t);
+            return self.write_atime_now(seen, policy, t).map(|()| true);
         }
         let full = self.held_atimes.with(|held| {
             // `seen` is the committed inode: its atime is the disk's.
@@ -202,10 +203,9 @@ impl Fs {
             held.len() >= MAX_HELD
         });
         if full {
-            self.flush_held_atimes()
-        } else {
-            Ok(())
+            self.flush_held_atimes()?;
         }
+        Ok(true)
     }
 
     /// An atime update in a transaction of its own (no journal: written

@@ -29,6 +29,25 @@ impl From<InodeNo> for InodeRef {
     }
 }
 
+/// A node the kernel holds, as a recovering server finds it
+/// ([`Fs::survey_held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldNode {
+    pub ino: InodeNo,
+    pub generation: Option<Generation>,
+    pub state: HeldState,
+}
+
+/// See [`HeldNode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldState {
+    /// Freed, or freed and reused, while no server ran.
+    Stale,
+    /// Alive: a directory or not; its atime may have been shown newer than
+    /// the disk's by the dead server.
+    Live { dir: bool, atime_pending: bool },
+}
+
 impl Fs {
     /// Reads and checks inode `ino`. Checksum or structural damage is an
     /// error naming the inode.
@@ -111,22 +130,27 @@ impl Fs {
         self.valid_entry_inode(ino.0) && self.slot_initialised(ino)
     }
 
-    /// Which of `nodes` are no longer live (as [`Fs::live_inode`] would
-    /// say, without checking checksums): one read of each inode table
-    /// block for all the nodes it holds, so that a recovering server can
-    /// look at every node id the kernel caches in a few milliseconds.
-    pub fn stale_among(
-        &self,
-        nodes: &[(InodeNo, Option<Generation>)],
-    ) -> Vec<(InodeNo, Option<Generation>)> {
+    /// What a recovering server must tell the kernel about each node it
+    /// holds (see `recovery::revalidate`): whether it is stale (freed, or
+    /// freed and reused, while no server ran), a directory (its cached
+    /// listing may be out of date), or a node whose atime the dead server
+    /// may have shown but not written (an update held in memory dies with
+    /// the process). A held update exists only where a read would set
+    /// atime, and any later change of the inode wrote it, so the on-disk
+    /// inode of such a node still says a read would set it: those are the
+    /// nodes whose cached atime may be newer than the disk's. A node whose
+    /// inode cannot be read is left out (its next use finds the damage).
+    pub fn survey_held(&self, nodes: &[(InodeNo, Option<Generation>)]) -> Vec<HeldNode> {
         let mut sorted: Vec<_> = nodes.to_vec();
         sorted.sort_unstable_by_key(|(ino, _)| ino.0);
-        let mut stale = Vec::new();
+        let sb = self.superblock();
+        let isz = sb.inode_size as usize;
+        let mut out = Vec::with_capacity(sorted.len());
         let mut cur: Option<(crate::ext4::BlockNo, super::cache::Block)> = None;
         for (ino, generation) in sorted {
-            let ok = (|| {
+            let state = (|| {
                 if !self.node_slot(ino) {
-                    return Some(false);
+                    return Some(HeldState::Stale);
                 }
                 let (blk, off) = self.inode_location(ino).ok()?;
                 if cur.as_ref().is_none_or(|(b, _)| *b != blk) {
@@ -135,16 +159,26 @@ impl Fs {
                     }
                     cur = Some((blk, self.block(blk).ok()?));
                 }
-                let (links, on_disk) = links_and_generation(&cur.as_ref()?.1[off..]);
-                Some((links != 0 || self.is_open(ino)) && generation.is_none_or(|g| g == on_disk))
+                let raw = &cur.as_ref()?.1[off..];
+                let (links, on_disk) = links_and_generation(raw);
+                if !((links != 0 || self.is_open(ino)) && generation.is_none_or(|g| g == on_disk)) {
+                    return Some(HeldState::Stale);
+                }
+                let inode = Inode::parse(sb, ino, raw.get(..isz)?).ok()?;
+                Some(HeldState::Live {
+                    dir: inode.is_dir(),
+                    atime_pending: self.access_sets_atime(&inode),
+                })
             })();
-            // A block that cannot be read: leave the verdict to the
-            // checked path on the node's next use.
-            if ok == Some(false) {
-                stale.push((ino, generation));
+            if let Some(state) = state {
+                out.push(HeldNode {
+                    ino,
+                    generation,
+                    state,
+                });
             }
         }
-        stale
+        out
     }
 
     /// Loads the inode a node refers to. `generation` None skips the

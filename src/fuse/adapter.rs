@@ -4,6 +4,7 @@
 //! (i_generation << 32) | inode number, with the root (inode 2) as node 1.
 //! A node id whose inode was freed or reused answers ESTALE.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::ops::{
@@ -71,9 +72,10 @@ pub struct Ext4Adapter {
     ttl: Duration,
     /// POSIX ACLs are served (`-o acl`): system.posix_acl_* may be set.
     acl: bool,
-    /// How long the kernel may cache a name (0 when the server checks
-    /// permissions: every path walk must come here to be checked).
-    entry_ttl: Duration,
+    /// How long the kernel may cache a name, in nanoseconds (0 when the
+    /// server checks permissions: every path walk must come here to be
+    /// checked; see also [`Ext4Adapter::limit_entry_ttl`]).
+    entry_ttl_ns: AtomicU64,
     /// The server checks permissions (`no_default_permissions`).
     checks: Option<Checks>,
     /// The session's notifier (see [`FuseOps::attach`]).
@@ -108,7 +110,7 @@ impl Ext4Adapter {
             fs,
             ttl,
             acl: false,
-            entry_ttl: ttl,
+            entry_ttl_ns: AtomicU64::new(ttl.as_nanos() as u64),
             checks: None,
             notifier: std::sync::OnceLock::new(),
         }
@@ -122,8 +124,25 @@ impl Ext4Adapter {
         self.checks = on.then(|| Checks {
             protected_hardlinks: super::credentials::protected_hardlinks(),
         });
-        self.entry_ttl = if on { Duration::ZERO } else { self.ttl };
+        let ttl = if on { Duration::ZERO } else { self.ttl };
+        self.entry_ttl_ns = AtomicU64::new(ttl.as_nanos() as u64);
         self
+    }
+
+    /// Caps how long the kernel may cache names. A read-write mount's
+    /// long entry time-out relies on a recovering server making every
+    /// cached dentry revalidate (FUSE_NOTIFY_INC_EPOCH, protocol 7.44):
+    /// on an older kernel a checker run at recovery could leave a name
+    /// cached that it removed, so names keep a short time-out there. Set
+    /// before the session serves.
+    pub fn limit_entry_ttl(&self, max: Duration) {
+        self.entry_ttl_ns
+            .fetch_min(max.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// How long the kernel may cache a name.
+    fn entry_ttl(&self) -> Duration {
+        Duration::from_nanos(self.entry_ttl_ns.load(Ordering::Relaxed))
     }
 
     /// The caller to check `ctx` as, when the server checks permissions.
@@ -184,11 +203,31 @@ impl Ext4Adapter {
     }
 
     /// Counts a read or a listing that reached the server for atime; a
-    /// failed update does not fail the read (as touch_atime).
-    fn accessed(&self, inode: &Inode) {
-        if let Err(e) = self.fs.note_access(inode) {
-            tracing::warn!("atime of inode {}: {e}", inode.ino.0);
+    /// failed update does not fail the read (as touch_atime). When it set
+    /// atime the kernel marks only atime stale after the reply (READ,
+    /// READDIR, READLINK: fuse_invalidate_atime), which a GETATTR answered
+    /// before the update but processed after it would undo for the whole
+    /// attribute time-out: see `attrs_changed`.
+    fn accessed(&self, nodeid: u64, inode: &Inode) {
+        match self.fs.note_access(inode) {
+            Ok(true) => self.attrs_changed(nodeid),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("atime of inode {}: {e}", inode.ino.0),
         }
+    }
+
+    /// `nodeid`'s attributes changed in a way the kernel marks stale after
+    /// the reply without moving the inode's attribute version
+    /// (fuse_invalidate_attr_mask: a directory's after an entry changed in
+    /// it, ctime after SETXATTR, REMOVEXATTR and RENAME, the times and
+    /// blocks after FALLOCATE with KEEP_SIZE, atime after a read). A
+    /// GETATTR the server answered before the change but the kernel
+    /// processes after its invalidation would then be kept for the whole
+    /// attribute time-out; the notification, sent before the reply, moves
+    /// the attribute version so that the kernel drops such a GETATTR
+    /// answer. It is a write(2) to /dev/fuse, not a round trip.
+    fn attrs_changed(&self, nodeid: u64) {
+        self.invalidate(nodeid, -1, "attributes");
     }
 
     /// An open: checked live and counted under the inode's lock (an
@@ -248,6 +287,26 @@ impl Ext4Adapter {
         match n.inval_inode(nodeid, -1, 0) {
             Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
             Err(e) => tracing::warn!("invalidating the mode of inode {}: {e}", inode.ino.0),
+        }
+    }
+
+    /// The server changed what a listing of directory `nodeid` shows
+    /// without the kernel knowing: its cached pages (FOPEN_CACHE_DIR) and
+    /// attributes go. Sent before the answer, as `mode_changed`.
+    fn listing_changed(&self, nodeid: u64) {
+        self.invalidate(nodeid, 0, "listing");
+    }
+
+    /// Drops the kernel's cached attributes (off < 0) or attributes and
+    /// pages from `off` of `nodeid`; a node the kernel does not hold is
+    /// nothing to do.
+    fn invalidate(&self, nodeid: u64, off: i64, what: &str) {
+        let Some(n) = self.notifier.get() else {
+            return;
+        };
+        match n.inval_inode(nodeid, off, 0) {
+            Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
+            Err(e) => tracing::warn!("invalidating the {what} of node {nodeid:#x}: {e}"),
         }
     }
 
@@ -339,7 +398,7 @@ impl Ext4Adapter {
                 inode.generation.0 as u64
             },
             attr: self.attr(inode),
-            entry_ttl: self.entry_ttl,
+            entry_ttl: self.entry_ttl(),
             attr_ttl: self.ttl,
         }
     }
@@ -405,7 +464,7 @@ impl FuseOps for Ext4Adapter {
             // LINK, RENAME...); a recovering server bumps the dentry epoch.
             // With the server checking permissions names are not cached
             // at all (entry_ttl 0: a plain ENOENT).
-            None if !self.entry_ttl.is_zero() => Ok(Entry::negative(self.entry_ttl)),
+            None if !self.entry_ttl().is_zero() => Ok(Entry::negative(self.entry_ttl())),
             None => Err(Errno::ENOENT),
         }
     }
@@ -427,7 +486,7 @@ impl FuseOps for Ext4Adapter {
             let inode = Self::live(fs, nodeid)?;
             Ok((fs.readlink(&inode)?, inode))
         })?;
-        self.accessed(&inode);
+        self.accessed(nodeid, &inode);
         Ok(target)
     }
 
@@ -462,7 +521,7 @@ impl FuseOps for Ext4Adapter {
             }
             Ok((fs.read(&inode, offset, size as usize)?, inode))
         })?;
-        self.accessed(&inode);
+        self.accessed(nodeid, &inode);
         Ok(data)
     }
 
@@ -475,7 +534,16 @@ impl FuseOps for Ext4Adapter {
             fs.check_permission(c, &inode, access::READ, self.acl)
         })?;
         self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
-        let cache = if self.fs.writable() {
+        // The kernel may keep the listing (FOPEN_CACHE_DIR; KEEP_CACHE so
+        // that this open does not drop it) and reuses it while the
+        // directory's iversion and cached mtime stand still: its own
+        // changes in the directory bump them, and the server invalidates
+        // the pages where it changes a listing itself (the ".." of a
+        // directory moved to another parent: `rename`; recovery). A
+        // listing that must set atime has to reach the server, as a read
+        // of a file (see open_inode): such an open gets no flags, and the
+        // kernel drops the cached listing and asks.
+        let cache = if self.fs.access_sets_atime(&inode) {
             0
         } else {
             FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR
@@ -532,7 +600,7 @@ impl FuseOps for Ext4Adapter {
         });
         drop(view);
         self.fs_err(r)?;
-        self.accessed(&dir);
+        self.accessed(nodeid, &dir);
         Ok(())
     }
 
@@ -647,6 +715,7 @@ impl FuseOps for Ext4Adapter {
             return Err(Errno::EINVAL);
         }
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
         Ok(self.entry(&inode))
     }
 
@@ -662,6 +731,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
         Ok(self.entry(&inode))
     }
 
@@ -678,6 +748,7 @@ impl FuseOps for Ext4Adapter {
             self.fs.symlink(p, name, target, ctx.uid, ctx.gid),
             &[Change::Entries(p.ino)],
         )?;
+        self.attrs_changed(parent);
         Ok(self.entry(&inode))
     }
 
@@ -698,6 +769,7 @@ impl FuseOps for Ext4Adapter {
             })?;
         }
         let inode = self.settled(self.fs.link(node, p, newname), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(newparent);
         Ok(self.entry(&inode))
     }
 
@@ -706,7 +778,9 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.settled(self.fs.unlink(p, name), &[Change::Entries(p.ino)])
+        self.settled(self.fs.unlink(p, name), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
+        Ok(())
     }
 
     fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
@@ -714,7 +788,9 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
-        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p.ino)])
+        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
+        Ok(())
     }
 
     fn rename(
@@ -733,10 +809,45 @@ impl FuseOps for Ext4Adapter {
             let (sdir, ddir) = (Self::live(fs, parent)?, Self::live(fs, newparent)?);
             fs.check_rename(c, &sdir, name, &ddir, newname, exchange, self.acl)
         })?;
+        // What moves: its ctime changes (the kernel marks only ctime stale,
+        // see attrs_changed), and a directory moving to another parent
+        // gets a new "..", which the kernel's cached listing of it would
+        // keep.
+        let moved = self.viewed(|fs| {
+            let mut moved = Vec::new();
+            let mut add = |dir: u64, n: &[u8]| -> Result<(), FsError> {
+                match fs.lookup(&Self::live(fs, dir)?, n) {
+                    Ok(f) => {
+                        let i = fs.entry_inode(f.ino)?;
+                        moved.push((node_id(i.ino, i.generation), i.is_dir()));
+                        Ok(())
+                    }
+                    Err(FsError::NotFound) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            };
+            add(parent, name)?;
+            if exchange {
+                add(newparent, newname)?;
+            }
+            Ok(moved)
+        })?;
         self.settled(
             self.fs.rename(sp, name, dp, newname, flags),
             &[Change::Entries(sp.ino), Change::Entries(dp.ino)],
-        )
+        )?;
+        for (n, dir) in moved {
+            if dir && sp.ino != dp.ino {
+                self.listing_changed(n);
+            } else {
+                self.attrs_changed(n);
+            }
+        }
+        self.attrs_changed(parent);
+        if newparent != parent {
+            self.attrs_changed(newparent);
+        }
+        Ok(())
     }
 
     fn create(
@@ -752,6 +863,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
+        self.attrs_changed(parent);
         let open = self.open_inode(&inode, flags & !O_TRUNC, false)?;
         Ok((self.entry(&inode), open))
     }
@@ -843,7 +955,13 @@ impl FuseOps for Ext4Adapter {
             self.fs.fallocate(node, offset, length, mode),
             &[Change::Inode(node.ino)],
         );
-        self.mode_changed(nodeid, &inode, kill);
+        // With KEEP_SIZE the kernel marks times and blocks stale without
+        // moving the attribute version (see attrs_changed).
+        if r.is_ok() {
+            self.attrs_changed(nodeid);
+        } else {
+            self.mode_changed(nodeid, &inode, kill);
+        }
         r
     }
 
@@ -903,11 +1021,13 @@ impl FuseOps for Ext4Adapter {
         };
         let kill_sgid = setxattr_flags & super::abi::FUSE_SETXATTR_ACL_KILL_SGID != 0
             && name == b"system.posix_acl_access";
+        // ctime, and st_blocks when the xattr block came or went.
         self.settled(
             self.fs.setxattr(node, name, value, how, kill_sgid),
             &[Change::Inode(node.ino)],
-        )
-        .map(|_| ())
+        )?;
+        self.attrs_changed(nodeid);
+        Ok(())
     }
 
     fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
@@ -916,7 +1036,9 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
         })?;
-        self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])
+        self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])?;
+        self.attrs_changed(nodeid);
+        Ok(())
     }
 }
 

@@ -13,7 +13,8 @@
 //! settle the requests that were writing transactions
 //! ([`tracker::Folded::resolve_commits`]); restore open counts so orphans
 //! the kernel holds open survive; revalidate every node id the kernel
-//! holds ([`revalidate`]); bump the kernel's dentry epoch; ask the kernel to
+//! holds and drop what it cached that may be out of date ([`revalidate`]);
+//! bump the kernel's dentry epoch; ask the kernel to
 //! resend what the dead server had read (FUSE_NOTIFY_RESEND); READY=1.
 
 pub mod fdstore;
@@ -29,6 +30,7 @@ use thiserror::Error;
 
 use crate::ext4::InodeNo;
 use crate::fs::Fs;
+use crate::fs::inode::HeldState;
 use crate::fuse::adapter::{node_id, node_inode};
 use crate::fuse::notify::{Notifier, NotifyError};
 
@@ -143,34 +145,83 @@ fn held_inode_lives(fs: &Fs, ino: InodeNo, generation: Option<crate::ext4::Gener
     }
 }
 
-/// Finds every node id the kernel holds whose inode was freed or reused
-/// while no server ran (such a node id answers ESTALE from now on, as it
-/// would anyway) and tells the kernel to drop its attributes. Their cached
-/// data is dropped by [`drop_stale_data`] once requests are served again:
-/// dropping pages waits on their locks, which requests the dead server had
-/// read (a READ, a writeback) hold until they are resent and answered.
-/// Cached dentries are left to the epoch bump, which makes each revalidate
-/// on its next use. Returns the stale node ids.
-pub fn revalidate(fs: &Fs, lookups: &HashMap<u64, u64>, notifier: &Notifier) -> Vec<u64> {
-    let nodes: Vec<_> = lookups.keys().map(|&n| node_inode(n)).collect();
-    let stale = {
-        let _view = fs.read_view();
-        fs.stale_among(&nodes)
-    };
-    let stale: Vec<u64> = stale
-        .into_iter()
-        .map(|(ino, generation)| node_id(ino, generation.unwrap_or_default()))
-        .collect();
-    for &nodeid in &stale {
-        inval(notifier, nodeid, -1);
-    }
-    stale
+/// What a recovery tells the kernel about the nodes it holds, found by
+/// [`revalidate`]; [`drop_cached_pages`] sends the part that must wait
+/// until requests are served again.
+#[derive(Debug, Default)]
+pub struct Revalidated {
+    /// Node ids whose inode was freed or reused while no server ran.
+    pub stale: Vec<u64>,
+    /// Directories the kernel holds (the root included): their cached
+    /// listings (FOPEN_CACHE_DIR) are dropped.
+    pub dirs: Vec<u64>,
+    /// Other live nodes whose cached data must go too (after a checker
+    /// run, which may have changed anything).
+    pub files: Vec<u64>,
 }
 
-/// Drops the cached data of the stale node ids [`revalidate`] found; run it
-/// on its own thread once the session serves.
-pub fn drop_stale_data(stale: &[u64], notifier: &Notifier) {
-    for &nodeid in stale {
+/// Tells the kernel what changed under its caches while no server ran,
+/// for every node id it holds (`lookups`) and the root:
+///
+/// - a node whose inode was freed or reused answers ESTALE from now on
+///   (as any node id with a wrong generation does) and loses its cached
+///   attributes;
+/// - a node whose atime the dead server may have shown but not written
+///   (see [`Fs::survey_held`]) loses its cached attributes; after a
+///   checker run (`checked`), every node does;
+/// - cached pages (directory listings, and after a checker run file data)
+///   are dropped by [`drop_cached_pages`] once requests are served again:
+///   dropping pages waits on their locks, which requests the dead server
+///   had read (a READ, a writeback) hold until they are resent and
+///   answered. Directory listings need dropping even without a checker: a
+///   rename the dead server committed but did not answer moved a
+///   directory, whose cached ".." the resend's rebuilt answer does not
+///   correct.
+///
+/// Cached dentries are left to the epoch bump, which makes each
+/// revalidate on its next use.
+pub fn revalidate(
+    fs: &Fs,
+    lookups: &HashMap<u64, u64>,
+    checked: bool,
+    notifier: &Notifier,
+) -> Revalidated {
+    let mut nodes: Vec<_> = lookups.keys().map(|&n| node_inode(n)).collect();
+    if !lookups.contains_key(&1) {
+        nodes.push(node_inode(1));
+    }
+    let held = {
+        let _view = fs.read_view();
+        fs.survey_held(&nodes)
+    };
+    let mut r = Revalidated::default();
+    for h in held {
+        let nodeid = node_id(h.ino, h.generation.unwrap_or_default());
+        match h.state {
+            HeldState::Stale => {
+                inval(notifier, nodeid, -1);
+                r.stale.push(nodeid);
+            }
+            HeldState::Live { dir, atime_pending } => {
+                if atime_pending || checked {
+                    inval(notifier, nodeid, -1);
+                }
+                if dir {
+                    r.dirs.push(nodeid);
+                } else if checked {
+                    r.files.push(nodeid);
+                }
+            }
+        }
+    }
+    r
+}
+
+/// Drops the cached pages [`revalidate`] found out of date: listings
+/// first, then the data of stale nodes and (after a checker run) of every
+/// file. Run it on its own thread once the session serves.
+pub fn drop_cached_pages(r: &Revalidated, notifier: &Notifier) {
+    for &nodeid in r.dirs.iter().chain(&r.stale).chain(&r.files) {
         inval(notifier, nodeid, 0);
     }
 }

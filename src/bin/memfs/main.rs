@@ -14,16 +14,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use fuse4fs::fuse::abi::fopen::{FOPEN_KEEP_CACHE, FOPEN_NOFLUSH};
+use fuse4fs::fuse::abi::fopen::{FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, FOPEN_NOFLUSH};
 use fuse4fs::fuse::background::{self, unmount_on_signal};
 use fuse4fs::fuse::memfs::{MemFs, MemFsConfig};
 use fuse4fs::fuse::{InitConfig, MountOptions, Session, mount, opcount, unmount};
 
 /// fuse4fs's entry and attribute time-out on a read-write mount.
-const TTL: Duration = Duration::from_secs(1);
+const TTL: Duration = Duration::from_secs(3600);
 /// FOPEN_KEEP_CACHE and FOPEN_NOFLUSH, which fuse4fs's adapter sets on
-/// OPEN and CREATE of a read-write mount (OPENDIR gets no flags there).
+/// OPEN and CREATE of a read-write mount.
 const FILE_OPEN_FLAGS: u32 = FOPEN_KEEP_CACHE | FOPEN_NOFLUSH;
+/// FOPEN_KEEP_CACHE and FOPEN_CACHE_DIR, which fuse4fs's adapter sets on
+/// OPENDIR of a read-write mount unless the listing must set atime
+/// (memfs keeps no atime).
+const DIR_OPEN_FLAGS: u32 = FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR;
 /// As many worker threads as fuse4fs.
 const WORKERS: usize = 4;
 
@@ -93,7 +97,7 @@ fn serve(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let fs = Arc::new(MemFs::new(MemFsConfig {
         ttl: TTL,
         file_open_flags: FILE_OPEN_FLAGS,
-        dir_open_flags: 0,
+        dir_open_flags: DIR_OPEN_FLAGS,
         // fuse4fs answers a miss with a negative entry for its entry
         // time-out (default_permissions mounts).
         negative_ttl: TTL,
