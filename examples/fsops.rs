@@ -1,8 +1,9 @@
 //! Server-side cost of metadata operations, without FUSE: the adapter's
 //! handlers called in a loop on one thread, as the kernel would call them
 //! for `open(O_CREAT|O_EXCL)` (LOOKUP, CREATE), `write(100 B)` (GETXATTR,
-//! WRITE), `close` (RELEASE), then `stat` and
-//! `unlink` of each file. Prints CPU microseconds (user + system, from
+//! WRITE), `close` (RELEASE), then `stat` of each file, `ls -l` of each
+//! directory (OPENDIR, READDIRPLUS of 25 entries at a time as a 4 KiB
+//! reply holds, RELEASEDIR; per entry), and `unlink` of each file. Prints CPU microseconds (user + system, from
 //! getrusage), wall microseconds and log bytes per operation (durable
 //! commits that fell inside a step included). What FUSE adds on top is the
 //! transport; scripts/bench measures the whole.
@@ -16,9 +17,29 @@ use std::time::{Duration, Instant};
 
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::ops::{FuseOps, RequestCtx};
+use fuse4fs::fuse::ops::{DirEntry, DirSink, Entry, FuseOps, RequestCtx};
 
 const ROOT: u64 = 1;
+
+/// Entries a 4 KiB READDIRPLUS reply holds (about 160 bytes each).
+const PER_REPLY: usize = 25;
+
+/// Counts the entries of one READDIRPLUS reply.
+struct Count {
+    entries: usize,
+    next: u64,
+}
+
+impl DirSink for Count {
+    fn add(&mut self, dirent: &DirEntry<'_>, _entry: Option<&Entry>) -> bool {
+        if self.entries == PER_REPLY {
+            return false;
+        }
+        self.entries += 1;
+        self.next = dirent.next_offset;
+        true
+    }
+}
 
 fn cpu() -> Duration {
     // SAFETY: getrusage fills the struct it is given.
@@ -126,6 +147,31 @@ fn main() {
     step("stat", &mut |d, n| {
         a.lookup(&c, d, n).unwrap();
     });
+    let (c0, w0) = (cpu(), Instant::now());
+    let mut listed = 0usize;
+    for &d in &dirs {
+        let o = a.opendir(&c, d, 0).unwrap();
+        let mut offset = 0;
+        loop {
+            let mut sink = Count {
+                entries: 0,
+                next: offset,
+            };
+            a.readdir(&c, d, o.fh, offset, true, &mut sink).unwrap();
+            if sink.entries == 0 {
+                break;
+            }
+            listed += sink.entries;
+            offset = sink.next;
+        }
+        a.releasedir(&c, d, o.fh).unwrap();
+    }
+    let (c1, w1) = (cpu(), Instant::now());
+    println!(
+        "readdir+ {:7.1} us cpu/entry {:7.1} us wall/entry ({listed} entries)",
+        (c1 - c0).as_secs_f64() * 1e6 / listed as f64,
+        (w1 - w0).as_secs_f64() * 1e6 / listed as f64,
+    );
     step("unlink", &mut |d, n| {
         a.unlink(&c, d, n).unwrap();
     });
