@@ -11,6 +11,7 @@
 
 use super::extents::Backing;
 use super::transaction::{Transaction, TxBlock};
+use super::verified::{self, Kind, Owner};
 use super::{FsError, Result, error};
 use crate::ext4::dir::{self, DirIter, EditError, TAIL_SIZE};
 use crate::ext4::htree;
@@ -294,6 +295,19 @@ impl Transaction<'_> {
     /// metadata_csum, then every record.
     pub(crate) fn read_leaf(&self, dir: &Inode, lblk: u64, pblk: BlockNo) -> Result<TxBlock<'_>> {
         let blk = self.read_block(pblk)?;
+        // A committed copy this thread already checked whole (checksum
+        // and every record) is not walked again: a create's LOOKUP, its
+        // CREATE's search and its insertion read the same leaf.
+        let owner = Owner {
+            seed: self.fs().csum_seed(),
+            ino: dir.ino,
+            generation: dir.generation,
+        };
+        if let TxBlock::Shared(b) = &blk
+            && verified::remembered(Kind::DirLeafEntries, owner, b)
+        {
+            return Ok(blk);
+        }
         let good = |blk: &TxBlock<'_>| match blk {
             TxBlock::Shared(b) => self.fs().leaf_checksum_ok(dir, b),
             TxBlock::Own(b) => dir::verify_leaf(self.fs().csum_seed(), dir.ino, dir.generation, b),
@@ -307,6 +321,9 @@ impl Transaction<'_> {
         let usable = self.leaf_usable();
         for e in DirIter::new(&blk[..usable], blk.len(), self.max_inode(), true) {
             e.map_err(|e| super::dir::in_dir(dir, lblk, e))?;
+        }
+        if let TxBlock::Shared(b) = &blk {
+            verified::remember(Kind::DirLeafEntries, owner, b);
         }
         Ok(blk)
     }
@@ -833,6 +850,30 @@ mod tests {
         a[20..24].copy_from_slice(b"data");
         remove_data_attr(&mut a).unwrap();
         assert!(a.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_remembered_leaf_is_trusted_only_in_its_own_copy() {
+        let (_dir, fs) = crate::fs::inode::tests::fresh(true);
+        let root = fs.inode(InodeNo::ROOT).unwrap();
+        let tx = fs.begin().unwrap();
+        assert!(tx.dir_lookup(&root, b"lost+found").unwrap().is_some());
+        // Remembered: the same copy answers again.
+        assert!(tx.dir_lookup(&root, b"lost+found").unwrap().is_some());
+        // A new copy of the leaf with a broken record (its checksum made
+        // good again) is walked again, and refused.
+        let pblk = tx.dir_pblk(&root, 0).unwrap().unwrap();
+        let mut bad = fs.block(pblk).unwrap().to_vec();
+        let usable = tx.leaf_usable();
+        let at = DirIter::new(&bad[..usable], bad.len(), u32::MAX, true)
+            .flatten()
+            .find(|e| e.name == b"lost+found")
+            .unwrap()
+            .offset;
+        bad[at + 4..at + 6].copy_from_slice(&5u16.to_le_bytes());
+        dir::set_leaf_checksum(fs.csum_seed(), root.ino, root.generation, &mut bad);
+        fs.cache.put(pblk, bad.into());
+        assert!(tx.dir_lookup(&root, b"lost+found").is_err());
     }
 
     fn inline_value_of(a: &[u8]) -> Vec<u8> {

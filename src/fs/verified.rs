@@ -14,13 +14,20 @@ use super::cache::Block;
 use crate::ext4::{Generation, InodeNo};
 
 /// How many verified blocks each thread remembers.
-const SLOTS: usize = 16;
+const SLOTS: usize = 32;
 
 /// What a block was checked as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     ExtentBlock,
+    /// A leaf's checksum.
     DirLeaf,
+    /// A leaf's checksum (with metadata_csum) and every entry's record
+    /// (rec_len, name_len, inode number in range) up to the tail.
+    DirLeafEntries,
+    /// One inode's checksum in an inode table block (`Owner::ino` the
+    /// inode, `Owner::generation` unused: 0).
+    Inode,
 }
 
 /// A block's checksum inputs besides its bytes: the filesystem's seed and
@@ -51,13 +58,26 @@ pub(crate) fn check_once(
     block: &Block,
     check: impl FnOnce(&[u8]) -> bool,
 ) -> bool {
-    let same = |v: &Verified| Arc::ptr_eq(&v.block, block) && v.kind == kind && v.owner == owner;
-    if VERIFIED.with_borrow(|(_, slots)| slots.iter().flatten().any(same)) {
+    if remembered(kind, owner, block) {
         return true;
     }
     if !check(block) {
         return false;
     }
+    remember(kind, owner, block);
+    true
+}
+
+/// Whether this thread found `block` good when checked as `kind` for
+/// `owner`.
+pub(crate) fn remembered(kind: Kind, owner: Owner, block: &Block) -> bool {
+    let same = |v: &Verified| Arc::ptr_eq(&v.block, block) && v.kind == kind && v.owner == owner;
+    VERIFIED.with_borrow(|(_, slots)| slots.iter().flatten().any(same))
+}
+
+/// Notes that `block` was found good when checked as `kind` for `owner`
+/// (the caller checked it just now).
+pub(crate) fn remember(kind: Kind, owner: Owner, block: &Block) {
     VERIFIED.with_borrow_mut(|(next, slots)| {
         slots[*next] = Some(Verified {
             block: block.clone(),
@@ -66,7 +86,6 @@ pub(crate) fn check_once(
         });
         *next = (*next + 1) % SLOTS;
     });
-    true
 }
 
 #[cfg(test)]
