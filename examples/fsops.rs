@@ -42,6 +42,12 @@ impl DirSink for Count {
 }
 
 fn cpu() -> Duration {
+    let (user, sys) = user_sys();
+    user + sys
+}
+
+/// User and system CPU time of this process so far.
+fn user_sys() -> (Duration, Duration) {
     // SAFETY: getrusage fills the struct it is given.
     let r = unsafe {
         let mut r: libc::rusage = std::mem::zeroed();
@@ -49,7 +55,7 @@ fn cpu() -> Duration {
         r
     };
     let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
-    t(r.ru_utime) + t(r.ru_stime)
+    (t(r.ru_utime), t(r.ru_stime))
 }
 
 /// Bytes this process has written with write(2) and friends (the
@@ -104,17 +110,20 @@ fn main() {
         .collect();
     let name = |i: u32| format!("f{i}").into_bytes();
     let step = |what: &str, f: &mut dyn FnMut(u64, &[u8])| {
-        let (c0, w0, l0, b0) = (cpu(), Instant::now(), log_bytes(&a), written());
+        let (c0, w0, l0, b0) = (user_sys(), Instant::now(), log_bytes(&a), written());
         for i in 0..files {
             f(dirs[(i % 10) as usize], &name(i));
         }
-        let (c1, w1, l1, b1) = (cpu(), Instant::now(), log_bytes(&a), written());
+        let (c1, w1, l1, b1) = (user_sys(), Instant::now(), log_bytes(&a), written());
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / files as f64;
         println!(
-            "{what:8} {:7.1} us cpu/op  {:7.1} us wall/op  {:7} log bytes/op  {:7} bytes written/op",
-            (c1 - c0).as_secs_f64() * 1e6 / files as f64,
-            (w1 - w0).as_secs_f64() * 1e6 / files as f64,
+            "{what:8} {:7.1} us cpu/op  {:7.1} us wall/op  {:7} log bytes/op  {:7} bytes written/op  (user {:.1}, system {:.1})",
+            us(c1.0 + c1.1 - c0.0 - c0.1),
+            us(w1 - w0),
             (l1 - l0) / files as u64,
-            (b1 - b0) / files as u64
+            (b1 - b0) / files as u64,
+            us(c1.0 - c0.0),
+            us(c1.1 - c0.1),
         );
     };
     // Wall time per request of a create, summed over the files.

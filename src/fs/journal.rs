@@ -361,7 +361,7 @@ impl Fs {
     /// Blocks it freed need no revoke records: only the durable commit's
     /// transaction is ever replayed by others, and it never holds a freed
     /// block.
-    pub(crate) fn journal_log(&self, blocks: &[(u64, Vec<u8>)]) -> Result<bool> {
+    pub(crate) fn journal_log(&self, blocks: &[(u64, super::cache::Block)]) -> Result<bool> {
         let Some(j) = &self.journal else {
             return Ok(false);
         };

@@ -28,6 +28,9 @@ pub(crate) enum Kind {
     /// One inode's checksum in an inode table block (`Owner::ino` the
     /// inode, `Owner::generation` unused: 0).
     Inode,
+    /// A group's block bitmap against its descriptor's checksum field
+    /// (`Owner::ino` the group, `Owner::generation` that field).
+    BlockBitmap,
 }
 
 /// A block's checksum inputs besides its bytes: the filesystem's seed and
