@@ -360,6 +360,12 @@ impl Transaction<'_> {
                 dir::set_leaf_tail(blk);
             }
             dir::set_leaf_checksum(seed, dir.ino, dir.generation, blk);
+            let owner = Owner {
+                seed,
+                ino: dir.ino,
+                generation: dir.generation,
+            };
+            self.note_sealed_leaf(pblk, owner);
         }
         Ok(())
     }
@@ -874,6 +880,32 @@ mod tests {
         dir::set_leaf_checksum(fs.csum_seed(), root.ino, root.generation, &mut bad);
         fs.cache.put(pblk, bad.into());
         assert!(tx.dir_lookup(&root, b"lost+found").is_err());
+    }
+
+    #[test]
+    fn a_committed_leaf_is_remembered_only_if_untouched_since_its_checksum() {
+        let (_dir, fs) = crate::fs::inode::tests::fresh(true);
+        let root = fs.inode(InodeNo::ROOT).unwrap();
+        let owner = Owner {
+            seed: fs.csum_seed(),
+            ino: root.ino,
+            generation: root.generation,
+        };
+        for touched_after in [false, true] {
+            let mut tx = fs.begin().unwrap();
+            let pblk = tx.dir_pblk(&root, 0).unwrap().unwrap();
+            tx.seal_leaf(&root, pblk).unwrap();
+            if touched_after {
+                // Any mutable use after the checksum may change the bytes.
+                tx.block_mut(pblk).unwrap();
+            }
+            tx.commit().unwrap();
+            let now = fs.block(pblk).unwrap();
+            assert_eq!(
+                verified::remembered(Kind::DirLeaf, owner, &now),
+                !touched_after
+            );
+        }
     }
 
     fn inline_value_of(a: &[u8]) -> Vec<u8> {

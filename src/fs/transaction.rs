@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use super::balloc::apply_bits;
 use super::cache::Block;
+use super::verified::{self, Kind, Owner};
 use super::{Fs, FsError, Result, error};
 use crate::ext4::bitmap::inode_bitmap_checksum;
 use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
@@ -45,6 +46,10 @@ pub struct Transaction<'a> {
     /// New images, built where the cache will hold them: a commit hands
     /// them over without copying 4 KiB again (each is unique until then).
     owned: BTreeMap<u64, Block>,
+    /// Owned directory leaves whose checksum was stored over their final
+    /// bytes (no change since): the commit remembers their new copies as
+    /// verified, so the next lookup in the directory skips a 4 KiB crc32c.
+    sealed: BTreeMap<u64, Owner>,
     inodes: BTreeMap<u32, Inode>,
     /// Inodes newly allocated here: their whole slot is zeroed before the
     /// inode is written, so no byte of a previous life survives.
@@ -82,6 +87,7 @@ impl Fs {
         Transaction {
             fs: self,
             owned: BTreeMap::new(),
+            sealed: BTreeMap::new(),
             inodes: BTreeMap::new(),
             fresh_inodes: BTreeSet::new(),
             sb_edits: Vec::new(),
@@ -100,6 +106,7 @@ impl<'a> Transaction<'a> {
     /// current version on first use). Only for blocks reachable solely
     /// through inodes the caller has locked.
     pub fn block_mut(&mut self, b: BlockNo) -> Result<&mut [u8]> {
+        self.sealed.remove(&b.0);
         Ok(Arc::make_mut(copy_on_first_use(
             self.fs,
             &mut self.owned,
@@ -110,6 +117,7 @@ impl<'a> Transaction<'a> {
     /// A block newly allocated by this transaction, as an all-zero image
     /// (never read: its old contents are garbage).
     pub fn block_new(&mut self, b: BlockNo) -> &mut [u8] {
+        self.sealed.remove(&b.0);
         let bs = self.fs.block_size() as usize;
         let v = match self.owned.entry(b.0) {
             Entry::Occupied(e) => {
@@ -120,6 +128,13 @@ impl<'a> Transaction<'a> {
             Entry::Vacant(e) => e.insert(Arc::from(vec![0u8; bs])),
         };
         Arc::make_mut(v)
+    }
+
+    /// Notes that leaf `b`'s checksum (for `owner`) was just stored over
+    /// its bytes; any later [`block_mut`](Self::block_mut) of it forgets
+    /// this.
+    pub(crate) fn note_sealed_leaf(&mut self, b: BlockNo, owner: Owner) {
+        self.sealed.insert(b.0, owner);
     }
 
     /// Block `b` as this transaction sees it: its own new image if it has
@@ -233,6 +248,7 @@ impl<'a> Transaction<'a> {
         let gone: Vec<u64> = self.owned.range(range.clone()).map(|(b, _)| *b).collect();
         for b in gone {
             self.owned.remove(&b);
+            self.sealed.remove(&b);
         }
         self.data_at_commit.retain(|(b, _, _)| !range.contains(b));
         self.block_bits
@@ -408,6 +424,11 @@ impl<'a> Transaction<'a> {
             ));
         }
         let all: Vec<(u64, Block)> = owned.into_iter().chain(shared).collect();
+        for (b, bytes) in &all {
+            if let Some(owner) = self.sealed.get(b) {
+                verified::remember(Kind::DirLeaf, *owner, bytes);
+            }
+        }
         let freed_blocks: Vec<u64> = freed
             .iter()
             .map(|&(g, bit)| sb.group_first_block(g).0 + bit as u64)
