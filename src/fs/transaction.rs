@@ -16,7 +16,7 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::sync::Arc;
 
 use super::balloc::apply_bits;
@@ -307,6 +307,14 @@ impl<'a> Transaction<'a> {
             .map(|g| (g, fs.alloc_state[g as usize].lock()))
             .collect();
         let mut shared: BTreeMap<u64, Block> = BTreeMap::new();
+        // Where each shared block can differ from its committed image
+        // (every byte outside was copied from it): the log compares only
+        // these bytes, not 4 KiB, per table, bitmap or descriptor block.
+        let mut windows: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+        let mut widen = |b: BlockNo, start: usize, end: usize| {
+            let w = windows.entry(b.0).or_insert((start, end));
+            *w = (w.0.min(start), w.1.max(end));
+        };
 
         let isz = sb.inode_size as usize;
         for (ino, inode) in &self.inodes {
@@ -314,6 +322,7 @@ impl<'a> Transaction<'a> {
             let merged = fs.merge_held_atime(inode);
             let inode = merged.as_ref().unwrap_or(inode);
             let (blk, off) = fs.inode_location(InodeNo(*ino))?;
+            widen(blk, off, off + isz);
             let raw = &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)[off..off + isz];
             if self.fresh_inodes.contains(ino) {
                 raw.fill(0);
@@ -358,6 +367,13 @@ impl<'a> Transaction<'a> {
                     gd.block_bitmap_csum = fs.block_bitmap_csum_of(&bytes);
                     fs.remember_block_bitmap(g, gd.block_bitmap_csum, &bytes);
                 }
+                if gd.flags & BG_BLOCK_UNINIT != 0 {
+                    // Built from the geometry: the block on disk is not it.
+                    widen(gd.block_bitmap, 0, bytes.len());
+                } else {
+                    let (lo, hi) = bit_bytes(changes);
+                    widen(gd.block_bitmap, lo, hi);
+                }
                 gd.flags &= !BG_BLOCK_UNINIT;
                 shared.insert(gd.block_bitmap.0, bytes);
             }
@@ -369,6 +385,12 @@ impl<'a> Transaction<'a> {
                 if sb.metadata_csum() {
                     let c = inode_bitmap_checksum(fs.csum_seed(), &bytes[..ipg as usize / 8]);
                     gd.inode_bitmap_csum = if sb.desc_size >= 64 { c } else { c & 0xFFFF };
+                }
+                if gd.flags & BG_INODE_UNINIT != 0 {
+                    widen(gd.inode_bitmap, 0, bytes.len());
+                } else {
+                    let (lo, hi) = bit_bytes(changes);
+                    widen(gd.inode_bitmap, lo, hi);
                 }
                 gd.flags &= !BG_INODE_UNINIT;
                 // No used inode may lie in the tail the descriptor calls unused.
@@ -389,6 +411,7 @@ impl<'a> Transaction<'a> {
                     *gd = apply_delta(gd, d, g)?;
                 }
                 let (blk, off) = sb.group_desc_location(g);
+                widen(blk, off, off + ds);
                 let raw =
                     &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)[off..off + ds];
                 gd.write_to(sb, raw)?;
@@ -407,6 +430,7 @@ impl<'a> Transaction<'a> {
             // group descriptors. One block less per operation in the log.
             if edited || !fs.journal_running() {
                 let (blk, off) = fs.superblock_location();
+                widen(blk, off, off + SUPERBLOCK_SIZE);
                 let raw = &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)
                     [off..off + SUPERBLOCK_SIZE];
                 live.write_to(raw)?;
@@ -423,8 +447,18 @@ impl<'a> Transaction<'a> {
                 "owned by one inode and shared metadata at once",
             ));
         }
-        let all: Vec<(u64, Block)> = owned.into_iter().chain(shared).collect();
-        for (b, bytes) in &all {
+        let all: Vec<(u64, Block, Range<usize>)> = owned
+            .into_iter()
+            .map(|(b, bytes)| {
+                let len = bytes.len();
+                (b, bytes, 0..len)
+            })
+            .chain(shared.into_iter().map(|(b, bytes)| {
+                let (lo, hi) = windows.get(&b).copied().unwrap_or((0, bytes.len()));
+                (b, bytes, lo..hi)
+            }))
+            .collect();
+        for (b, bytes, _) in &all {
             if let Some(owner) = self.sealed.get(b) {
                 verified::remember(Kind::DirLeaf, *owner, bytes);
             }
@@ -442,7 +476,7 @@ impl<'a> Transaction<'a> {
         }
         if fs.journal_log(&all)? {
             // In place only after a durable commit (the checkpoint).
-            for (b, bytes) in all {
+            for (b, bytes, _) in all {
                 fs.cache.put_dirty(BlockNo(b), bytes);
             }
             // Not reused before this transaction is durable.
@@ -454,7 +488,7 @@ impl<'a> Transaction<'a> {
             }
         } else {
             fs.observe_commit(None);
-            for (b, bytes) in all {
+            for (b, bytes, _) in all {
                 fs.image.write_all_at(b * bs, &bytes)?;
                 fs.cache.put(BlockNo(b), bytes);
             }
@@ -522,6 +556,16 @@ fn copy_on_first_use<'m>(
         Entry::Occupied(e) => e.into_mut(),
         Entry::Vacant(v) => v.insert(Arc::from(&fs.block(b)?[..])),
     })
+}
+
+/// The bytes of a bitmap that `changes` (bit, set) touch: [first, end).
+fn bit_bytes(changes: &[(u32, bool)]) -> (usize, usize) {
+    let lo = changes.iter().map(|(bit, _)| *bit).min();
+    let hi = changes.iter().map(|(bit, _)| *bit).max();
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => (lo as usize / 8, hi as usize / 8 + 1),
+        _ => (0, 0),
+    }
 }
 
 /// A descriptor with `d` applied; a counter that would leave its range is
