@@ -21,6 +21,9 @@ use crate::ext4::types::{le16, le32};
 use crate::ext4::xattr::{self, INDEX_SYSTEM, XATTR_MAGIC};
 use crate::ext4::{BlockNo, FormatError, InodeNo};
 
+/// An entry found in a leaf: its offset and inode number.
+type Hit = (usize, u32);
+
 /// Bytes of i_block an inline directory starts with: the parent's inode
 /// number (there are no "." and ".." entries).
 const INLINE_DOTDOT: usize = 4;
@@ -294,6 +297,20 @@ impl Transaction<'_> {
     /// kernel's ext4_read_dirblock does: the tail checksum with
     /// metadata_csum, then every record.
     pub(crate) fn read_leaf(&self, dir: &Inode, lblk: u64, pblk: BlockNo) -> Result<TxBlock<'_>> {
+        Ok(self.read_leaf_finding(dir, lblk, pblk, None)?.0)
+    }
+
+    /// [`read_leaf`](Self::read_leaf), and when it walks every record (a
+    /// copy not checked before), the first live entry called `name` met on
+    /// the way: Some(hit or None). None when it did not walk (the caller
+    /// searches itself).
+    fn read_leaf_finding(
+        &self,
+        dir: &Inode,
+        lblk: u64,
+        pblk: BlockNo,
+        name: Option<&[u8]>,
+    ) -> Result<(TxBlock<'_>, Option<Option<Hit>>)> {
         let blk = self.read_block(pblk)?;
         // A committed copy this thread already checked whole (checksum
         // and every record) is not walked again: a create's LOOKUP, its
@@ -306,7 +323,7 @@ impl Transaction<'_> {
         if let TxBlock::Shared(b) = &blk
             && verified::remembered(Kind::DirLeafEntries, owner, b)
         {
-            return Ok(blk);
+            return Ok((blk, None));
         }
         let good = |blk: &TxBlock<'_>| match blk {
             TxBlock::Shared(b) => self.fs().leaf_checksum_ok(dir, b),
@@ -319,13 +336,17 @@ impl Transaction<'_> {
             .into());
         }
         let usable = self.leaf_usable();
+        let mut hit = None;
         for e in DirIter::new(&blk[..usable], blk.len(), self.max_inode(), true) {
-            e.map_err(|e| super::dir::in_dir(dir, lblk, e))?;
+            let e = e.map_err(|e| super::dir::in_dir(dir, lblk, e))?;
+            if hit.is_none() && e.inode != 0 && Some(e.name) == name {
+                hit = Some((e.offset, e.inode));
+            }
         }
         if let TxBlock::Shared(b) = &blk {
             verified::remember(Kind::DirLeafEntries, owner, b);
         }
-        Ok(blk)
+        Ok((blk, Some(hit)))
     }
 
     /// Reads a block that may be a leaf or an index node (as the read
@@ -484,7 +505,11 @@ impl Transaction<'_> {
         pblk: BlockNo,
         name: &[u8],
     ) -> Result<Option<(usize, u32)>> {
-        let blk = self.read_leaf(dir, lblk, pblk)?;
+        let (blk, walked) = self.read_leaf_finding(dir, lblk, pblk, Some(name))?;
+        // Checking every record found it (or not) already: one walk.
+        if let Some(hit) = walked {
+            return Ok(hit);
+        }
         let usable = self.leaf_usable();
         for e in DirIter::new(&blk[..usable], blk.len(), u32::MAX, true).flatten() {
             if e.inode != 0 && e.name == name {
