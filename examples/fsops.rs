@@ -1,8 +1,9 @@
 //! Server-side cost of metadata operations, without FUSE: the adapter's
 //! handlers called in a loop on one thread, as the kernel would call them
 //! for `open(O_CREAT|O_EXCL)` (LOOKUP, CREATE), `write(100 B)` (GETXATTR,
-//! WRITE), `close` (RELEASE), then `stat` and
-//! `unlink` of each file. Prints CPU microseconds (user + system, from
+//! WRITE), `close` (RELEASE), then `stat` of each file, `ls -l` of each
+//! directory (OPENDIR, READDIRPLUS of 25 entries at a time as a 4 KiB
+//! reply holds, RELEASEDIR; per entry), and `unlink` of each file. Prints CPU microseconds (user + system, from
 //! getrusage), wall microseconds and log bytes per operation (durable
 //! commits that fell inside a step included). What FUSE adds on top is the
 //! transport; scripts/bench measures the whole.
@@ -16,11 +17,37 @@ use std::time::{Duration, Instant};
 
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::ops::{FuseOps, RequestCtx};
+use fuse4fs::fuse::ops::{DirEntry, DirSink, Entry, FuseOps, RequestCtx};
 
 const ROOT: u64 = 1;
 
+/// Entries a 4 KiB READDIRPLUS reply holds (about 160 bytes each).
+const PER_REPLY: usize = 25;
+
+/// Counts the entries of one READDIRPLUS reply.
+struct Count {
+    entries: usize,
+    next: u64,
+}
+
+impl DirSink for Count {
+    fn add(&mut self, dirent: &DirEntry<'_>, _entry: Option<&Entry>) -> bool {
+        if self.entries == PER_REPLY {
+            return false;
+        }
+        self.entries += 1;
+        self.next = dirent.next_offset;
+        true
+    }
+}
+
 fn cpu() -> Duration {
+    let (user, sys) = user_sys();
+    user + sys
+}
+
+/// User and system CPU time of this process so far.
+fn user_sys() -> (Duration, Duration) {
     // SAFETY: getrusage fills the struct it is given.
     let r = unsafe {
         let mut r: libc::rusage = std::mem::zeroed();
@@ -28,7 +55,7 @@ fn cpu() -> Duration {
         r
     };
     let t = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
-    t(r.ru_utime) + t(r.ru_stime)
+    (t(r.ru_utime), t(r.ru_stime))
 }
 
 /// Bytes this process has written with write(2) and friends (the
@@ -83,17 +110,20 @@ fn main() {
         .collect();
     let name = |i: u32| format!("f{i}").into_bytes();
     let step = |what: &str, f: &mut dyn FnMut(u64, &[u8])| {
-        let (c0, w0, l0, b0) = (cpu(), Instant::now(), log_bytes(&a), written());
+        let (c0, w0, l0, b0) = (user_sys(), Instant::now(), log_bytes(&a), written());
         for i in 0..files {
             f(dirs[(i % 10) as usize], &name(i));
         }
-        let (c1, w1, l1, b1) = (cpu(), Instant::now(), log_bytes(&a), written());
+        let (c1, w1, l1, b1) = (user_sys(), Instant::now(), log_bytes(&a), written());
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / files as f64;
         println!(
-            "{what:8} {:7.1} us cpu/op  {:7.1} us wall/op  {:7} log bytes/op  {:7} bytes written/op",
-            (c1 - c0).as_secs_f64() * 1e6 / files as f64,
-            (w1 - w0).as_secs_f64() * 1e6 / files as f64,
+            "{what:8} {:7.1} us cpu/op  {:7.1} us wall/op  {:7} log bytes/op  {:7} bytes written/op  (user {:.1}, system {:.1})",
+            us(c1.0 + c1.1 - c0.0 - c0.1),
+            us(w1 - w0),
             (l1 - l0) / files as u64,
-            (b1 - b0) / files as u64
+            (b1 - b0) / files as u64,
+            us(c1.0 - c0.0),
+            us(c1.1 - c0.1),
         );
     };
     // Wall time per request of a create, summed over the files.
@@ -126,6 +156,31 @@ fn main() {
     step("stat", &mut |d, n| {
         a.lookup(&c, d, n).unwrap();
     });
+    let (c0, w0) = (cpu(), Instant::now());
+    let mut listed = 0usize;
+    for &d in &dirs {
+        let o = a.opendir(&c, d, 0).unwrap();
+        let mut offset = 0;
+        loop {
+            let mut sink = Count {
+                entries: 0,
+                next: offset,
+            };
+            a.readdir(&c, d, o.fh, offset, true, &mut sink).unwrap();
+            if sink.entries == 0 {
+                break;
+            }
+            listed += sink.entries;
+            offset = sink.next;
+        }
+        a.releasedir(&c, d, o.fh).unwrap();
+    }
+    let (c1, w1) = (cpu(), Instant::now());
+    println!(
+        "readdir+ {:7.1} us cpu/entry {:7.1} us wall/entry ({listed} entries)",
+        (c1 - c0).as_secs_f64() * 1e6 / listed as f64,
+        (w1 - w0).as_secs_f64() * 1e6 / listed as f64,
+    );
     step("unlink", &mut |d, n| {
         a.unlink(&c, d, n).unwrap();
     });

@@ -5,11 +5,13 @@
 
 use std::collections::BTreeSet;
 
+use super::cache::Block;
 use super::transaction::{GroupDelta, Transaction};
+use super::verified::{Kind, Owner, check_once, remember};
 use super::{Fs, FsError, Result, error};
-use crate::ext4::BlockNo;
 use crate::ext4::bitmap::{Bitmap, block_bitmap_checksum};
 use crate::ext4::group::BG_BLOCK_UNINIT;
+use crate::ext4::{BlockNo, Generation, InodeNo};
 
 /// Per-group allocation state; its mutex is the group lock.
 #[derive(Debug, Default)]
@@ -26,28 +28,60 @@ pub(crate) struct GroupAlloc {
 impl Fs {
     /// The committed block bitmap of group `g` (one block).
     pub(crate) fn block_bitmap(&self, g: u32) -> Result<Vec<u8>> {
+        Ok(self.block_bitmap_block(g)?.to_vec())
+    }
+
+    /// The committed block bitmap of group `g`, as cached (or built, for a
+    /// BLOCK_UNINIT group). Its checksum is verified once per cached copy
+    /// and descriptor checksum: an allocation and its commit read the same
+    /// copy, and a commit remembers the copy it makes (see
+    /// [`Fs::remember_block_bitmap`]).
+    pub(crate) fn block_bitmap_block(&self, g: u32) -> Result<Block> {
         let sb = self.superblock();
         let gd = self.groups.read()[g as usize];
         if gd.flags & BG_BLOCK_UNINIT != 0 && (sb.metadata_csum() || sb.gdt_csum()) {
-            return Ok(self.uninit_block_bitmap(g));
+            return Ok(Block::from(self.uninit_block_bitmap(g)));
         }
-        let bytes = self.block(gd.block_bitmap)?.to_vec();
+        let block = self.block(gd.block_bitmap)?;
         if sb.metadata_csum() {
-            let want =
-                block_bitmap_checksum(self.csum_seed(), &bytes[..sb.blocks_per_group as usize / 8]);
-            let want = if sb.desc_size >= 64 {
-                want
-            } else {
-                want & 0xFFFF
-            };
-            if want != gd.block_bitmap_csum {
+            let good = check_once(
+                Kind::BlockBitmap,
+                self.bitmap_owner(g, gd.block_bitmap_csum),
+                &block,
+                |bytes| self.block_bitmap_csum_of(bytes) == gd.block_bitmap_csum,
+            );
+            if !good {
                 return Err(crate::ext4::FormatError::BadChecksum {
                     what: format!("block bitmap of group {g}"),
                 }
                 .into());
             }
         }
-        Ok(bytes)
+        Ok(block)
+    }
+
+    /// The descriptor's checksum field for block bitmap `bytes` (16 bits
+    /// with 32-byte descriptors).
+    pub(crate) fn block_bitmap_csum_of(&self, bytes: &[u8]) -> u32 {
+        let sb = self.superblock();
+        let c = block_bitmap_checksum(self.csum_seed(), &bytes[..sb.blocks_per_group as usize / 8]);
+        if sb.desc_size >= 64 { c } else { c & 0xFFFF }
+    }
+
+    /// Notes that `block`, the new block bitmap of group `g` a commit
+    /// built, has descriptor checksum `csum` (computed from these bytes).
+    pub(crate) fn remember_block_bitmap(&self, g: u32, csum: u32, block: &Block) {
+        remember(Kind::BlockBitmap, self.bitmap_owner(g, csum), block);
+    }
+
+    /// The memo key of group `g`'s block bitmap with descriptor checksum
+    /// `csum`.
+    fn bitmap_owner(&self, g: u32, csum: u32) -> Owner {
+        Owner {
+            seed: self.csum_seed(),
+            ino: InodeNo(g),
+            generation: Generation(csum),
+        }
     }
 
     /// The bitmap of a group whose bitmap block was never written: its own
@@ -270,7 +304,14 @@ fn find_run(
 
 /// Applies one group's recorded bit changes to a bitmap's bytes; a block or
 /// inode allocated twice or freed while free is damage.
-pub(crate) fn apply_bits(bytes: &mut [u8], changes: &[(u32, bool)], what: &str) -> Result<()> {
+/// Applies `changes` (bit, set) to group `g`'s bitmap `bytes`; `what`
+/// names the bitmap in the error when a bit already had its new value.
+pub(crate) fn apply_bits(
+    bytes: &mut [u8],
+    changes: &[(u32, bool)],
+    what: &str,
+    g: u32,
+) -> Result<()> {
     let mut bm = Bitmap::new(bytes);
     for &(bit, set) in changes {
         if bm.get(bit as usize) == set {
@@ -279,7 +320,10 @@ pub(crate) fn apply_bits(bytes: &mut [u8], changes: &[(u32, bool)], what: &str) 
             } else {
                 "freed while free"
             };
-            return Err(error::corrupt(what.to_string(), format!("bit {bit} {how}")));
+            return Err(error::corrupt(
+                format!("group {g} {what}"),
+                format!("bit {bit} {how}"),
+            ));
         }
         if set {
             bm.set(bit as usize)

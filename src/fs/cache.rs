@@ -6,6 +6,7 @@
 //! LRU (never evicted) until the checkpoint writes them.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 
 use lru::LruCache;
 use parking_lot::Mutex;
@@ -27,9 +28,46 @@ pub struct BlockCache {
 }
 
 struct Shard {
-    lru: LruCache<u64, Block>,
+    lru: LruCache<u64, Block, BlockHash>,
     /// Newest committed version of blocks not yet written in place.
-    dirty: HashMap<u64, Block>,
+    dirty: HashMap<u64, Block, BlockHash>,
+}
+
+/// Hashes block numbers for a shard's maps: one 128-bit multiply of the
+/// number with a per-cache random key (the default SipHash took a tenth
+/// of a cached block read). The random key keeps an image's block numbers
+/// from being chosen to collide.
+#[derive(Clone, Copy)]
+struct BlockHash {
+    key: u64,
+}
+
+impl BuildHasher for BlockHash {
+    type Hasher = BlockHasher;
+    fn build_hasher(&self) -> BlockHasher {
+        BlockHasher(self.key)
+    }
+}
+
+struct BlockHasher(u64);
+
+impl Hasher for BlockHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let m = ((self.0 ^ n) as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Shard {
@@ -45,12 +83,15 @@ impl BlockCache {
     /// A cache holding about `capacity` blocks of `block_size` bytes.
     pub fn new(capacity: usize, block_size: usize) -> Self {
         let per = NonZeroUsize::new((capacity / SHARDS).max(8)).unwrap();
+        let hash = BlockHash {
+            key: fastrand::u64(..),
+        };
         BlockCache {
             shards: (0..SHARDS)
                 .map(|_| {
                     Mutex::new(Shard {
-                        lru: LruCache::new(per),
-                        dirty: HashMap::new(),
+                        lru: LruCache::with_hasher(per, hash),
+                        dirty: HashMap::with_hasher(hash),
                     })
                 })
                 .collect(),

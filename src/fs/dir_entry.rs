@@ -11,6 +11,7 @@
 
 use super::extents::Backing;
 use super::transaction::{Transaction, TxBlock};
+use super::verified::{self, Kind, Owner};
 use super::{FsError, Result, error};
 use crate::ext4::dir::{self, DirIter, EditError, TAIL_SIZE};
 use crate::ext4::htree;
@@ -19,6 +20,9 @@ use crate::ext4::superblock::incompat;
 use crate::ext4::types::{le16, le32};
 use crate::ext4::xattr::{self, INDEX_SYSTEM, XATTR_MAGIC};
 use crate::ext4::{BlockNo, FormatError, InodeNo};
+
+/// An entry found in a leaf: its offset and inode number.
+type Hit = (usize, u32);
 
 /// Bytes of i_block an inline directory starts with: the parent's inode
 /// number (there are no "." and ".." entries).
@@ -293,7 +297,34 @@ impl Transaction<'_> {
     /// kernel's ext4_read_dirblock does: the tail checksum with
     /// metadata_csum, then every record.
     pub(crate) fn read_leaf(&self, dir: &Inode, lblk: u64, pblk: BlockNo) -> Result<TxBlock<'_>> {
+        Ok(self.read_leaf_finding(dir, lblk, pblk, None)?.0)
+    }
+
+    /// [`read_leaf`](Self::read_leaf), and when it walks every record (a
+    /// copy not checked before), the first live entry called `name` met on
+    /// the way: Some(hit or None). None when it did not walk (the caller
+    /// searches itself).
+    fn read_leaf_finding(
+        &self,
+        dir: &Inode,
+        lblk: u64,
+        pblk: BlockNo,
+        name: Option<&[u8]>,
+    ) -> Result<(TxBlock<'_>, Option<Option<Hit>>)> {
         let blk = self.read_block(pblk)?;
+        // A committed copy this thread already checked whole (checksum
+        // and every record) is not walked again: a create's LOOKUP, its
+        // CREATE's search and its insertion read the same leaf.
+        let owner = Owner {
+            seed: self.fs().csum_seed(),
+            ino: dir.ino,
+            generation: dir.generation,
+        };
+        if let TxBlock::Shared(b) = &blk
+            && verified::remembered(Kind::DirLeafEntries, owner, b)
+        {
+            return Ok((blk, None));
+        }
         let good = |blk: &TxBlock<'_>| match blk {
             TxBlock::Shared(b) => self.fs().leaf_checksum_ok(dir, b),
             TxBlock::Own(b) => dir::verify_leaf(self.fs().csum_seed(), dir.ino, dir.generation, b),
@@ -305,10 +336,17 @@ impl Transaction<'_> {
             .into());
         }
         let usable = self.leaf_usable();
+        let mut hit = None;
         for e in DirIter::new(&blk[..usable], blk.len(), self.max_inode(), true) {
-            e.map_err(|e| super::dir::in_dir(dir, lblk, e))?;
+            let e = e.map_err(|e| super::dir::in_dir(dir, lblk, e))?;
+            if hit.is_none() && e.inode != 0 && Some(e.name) == name {
+                hit = Some((e.offset, e.inode));
+            }
         }
-        Ok(blk)
+        if let TxBlock::Shared(b) = &blk {
+            verified::remember(Kind::DirLeafEntries, owner, b);
+        }
+        Ok((blk, Some(hit)))
     }
 
     /// Reads a block that may be a leaf or an index node (as the read
@@ -343,6 +381,12 @@ impl Transaction<'_> {
                 dir::set_leaf_tail(blk);
             }
             dir::set_leaf_checksum(seed, dir.ino, dir.generation, blk);
+            let owner = Owner {
+                seed,
+                ino: dir.ino,
+                generation: dir.generation,
+            };
+            self.note_sealed_leaf(pblk, owner);
         }
         Ok(())
     }
@@ -461,7 +505,11 @@ impl Transaction<'_> {
         pblk: BlockNo,
         name: &[u8],
     ) -> Result<Option<(usize, u32)>> {
-        let blk = self.read_leaf(dir, lblk, pblk)?;
+        let (blk, walked) = self.read_leaf_finding(dir, lblk, pblk, Some(name))?;
+        // Checking every record found it (or not) already: one walk.
+        if let Some(hit) = walked {
+            return Ok(hit);
+        }
         let usable = self.leaf_usable();
         for e in DirIter::new(&blk[..usable], blk.len(), u32::MAX, true).flatten() {
             if e.inode != 0 && e.name == name {
@@ -833,6 +881,56 @@ mod tests {
         a[20..24].copy_from_slice(b"data");
         remove_data_attr(&mut a).unwrap();
         assert!(a.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn a_remembered_leaf_is_trusted_only_in_its_own_copy() {
+        let (_dir, fs) = crate::fs::inode::tests::fresh(true);
+        let root = fs.inode(InodeNo::ROOT).unwrap();
+        let tx = fs.begin().unwrap();
+        assert!(tx.dir_lookup(&root, b"lost+found").unwrap().is_some());
+        // Remembered: the same copy answers again.
+        assert!(tx.dir_lookup(&root, b"lost+found").unwrap().is_some());
+        // A new copy of the leaf with a broken record (its checksum made
+        // good again) is walked again, and refused.
+        let pblk = tx.dir_pblk(&root, 0).unwrap().unwrap();
+        let mut bad = fs.block(pblk).unwrap().to_vec();
+        let usable = tx.leaf_usable();
+        let at = DirIter::new(&bad[..usable], bad.len(), u32::MAX, true)
+            .flatten()
+            .find(|e| e.name == b"lost+found")
+            .unwrap()
+            .offset;
+        bad[at + 4..at + 6].copy_from_slice(&5u16.to_le_bytes());
+        dir::set_leaf_checksum(fs.csum_seed(), root.ino, root.generation, &mut bad);
+        fs.cache.put(pblk, bad.into());
+        assert!(tx.dir_lookup(&root, b"lost+found").is_err());
+    }
+
+    #[test]
+    fn a_committed_leaf_is_remembered_only_if_untouched_since_its_checksum() {
+        let (_dir, fs) = crate::fs::inode::tests::fresh(true);
+        let root = fs.inode(InodeNo::ROOT).unwrap();
+        let owner = Owner {
+            seed: fs.csum_seed(),
+            ino: root.ino,
+            generation: root.generation,
+        };
+        for touched_after in [false, true] {
+            let mut tx = fs.begin().unwrap();
+            let pblk = tx.dir_pblk(&root, 0).unwrap().unwrap();
+            tx.seal_leaf(&root, pblk).unwrap();
+            if touched_after {
+                // Any mutable use after the checksum may change the bytes.
+                tx.block_mut(pblk).unwrap();
+            }
+            tx.commit().unwrap();
+            let now = fs.block(pblk).unwrap();
+            assert_eq!(
+                verified::remembered(Kind::DirLeaf, owner, &now),
+                !touched_after
+            );
+        }
     }
 
     fn inline_value_of(a: &[u8]) -> Vec<u8> {

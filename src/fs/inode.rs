@@ -2,6 +2,7 @@
 //! inode it was handed out for.
 
 use super::transaction::Transaction;
+use super::verified::{self, Kind, Owner};
 use super::{Fs, FsError, Result, error};
 use crate::ext4::inode::{Inode, links_and_generation};
 use crate::ext4::{Generation, InodeNo};
@@ -70,7 +71,21 @@ impl Fs {
         }
         let block = self.block(blk)?;
         let isz = sb.inode_size as usize;
-        Ok(Inode::parse(sb, ino, &block[within..within + isz])?)
+        let raw = &block[within..within + isz];
+        // An inode is read several times per operation (LOOKUP, CREATE,
+        // WRITE each load the directory and the file): its checksum is
+        // verified once per cached copy of its table block.
+        let owner = Owner {
+            seed: self.csum_seed(),
+            ino,
+            generation: Generation(0),
+        };
+        if verified::remembered(Kind::Inode, owner, &block) {
+            return Ok(Inode::parse_unverified(sb, ino, raw)?);
+        }
+        let inode = Inode::parse(sb, ino, raw)?;
+        verified::remember(Kind::Inode, owner, &block);
+        Ok(inode)
     }
 
     /// On a miss in the inode table, asks the host for the aligned window
@@ -222,5 +237,59 @@ impl Transaction<'_> {
         let inode = self.inode(r.ino)?;
         self.fs().check_live(&inode, r.generation)?;
         Ok(inode)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::fs::FsOptions;
+
+    /// A fresh 4 KiB-block metadata_csum image without a journal, opened
+    /// (and mounted read-write when `writable`).
+    pub(crate) fn fresh(writable: bool) -> (tempfile::TempDir, Fs) {
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("img");
+        std::fs::File::create(&img).unwrap();
+        let st = std::process::Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-b", "4096", "-O", "metadata_csum,^has_journal"])
+            .arg(&img)
+            .arg("8M")
+            .status()
+            .expect("mkfs.ext4 is needed (scripts/install-deps installs e2fsprogs)");
+        assert!(st.success());
+        let fs = Fs::open(
+            &img,
+            &FsOptions {
+                writable,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        if writable {
+            fs.mount_rw().unwrap();
+        }
+        (dir, fs)
+    }
+
+    #[test]
+    fn a_remembered_inode_is_trusted_only_in_its_own_copy_of_the_table_block() {
+        let (_dir, fs) = fresh(false);
+        let root = fs.inode(InodeNo::ROOT).unwrap();
+        // Remembered: the same copy answers again.
+        assert_eq!(fs.inode(InodeNo::ROOT).unwrap().mode, root.mode);
+        // A new copy of the table block (what a commit or a re-read puts in
+        // the cache) with the root's bytes damaged is checked again.
+        let (blk, off) = fs.inode_location(InodeNo::ROOT).unwrap();
+        let mut bad = fs.block(blk).unwrap().to_vec();
+        bad[off + 0x10] ^= 1;
+        fs.cache.put(blk, bad.into());
+        assert!(fs.inode(InodeNo::ROOT).is_err());
+        // Another inode of that copy is checked for itself (and is good).
+        let other = InodeNo(fs.superblock().first_ino);
+        let (oblk, _) = fs.inode_location(other).unwrap();
+        assert_eq!(oblk, blk, "first_ino shares the root's table block");
+        fs.inode(other).unwrap();
+        assert!(fs.inode(InodeNo::ROOT).is_err());
     }
 }

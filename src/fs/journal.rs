@@ -372,11 +372,16 @@ impl Fs {
 
     /// Logs one operation's changes (commit lock held): `blocks` are the
     /// new images of the blocks it changed, compared with their committed
-    /// images (the cache's, not yet replaced) into one redo record.
+    /// images (the cache's, not yet replaced) into one redo record; each
+    /// differs from its committed image only inside its range (the rest
+    /// is not compared).
     /// Blocks it freed need no revoke records: only the durable commit's
     /// transaction is ever replayed by others, and it never holds a freed
     /// block.
-    pub(crate) fn journal_log(&self, blocks: &[(u64, Vec<u8>)]) -> Result<bool> {
+    pub(crate) fn journal_log(
+        &self,
+        blocks: &[(u64, super::cache::Block, std::ops::Range<usize>)],
+    ) -> Result<bool> {
         let Some(j) = &self.journal else {
             return Ok(false);
         };
@@ -386,11 +391,17 @@ impl Fs {
         }
         let old: Vec<super::cache::Block> = blocks
             .iter()
-            .map(|(b, _)| self.block(BlockNo(*b)))
+            .map(|(b, _, _)| self.block(BlockNo(*b)))
             .collect::<Result<_>>()?;
         let mut patches = Vec::new();
-        for ((b, new), old) in blocks.iter().zip(&old) {
-            for (s, e) in changed_ranges(old, new) {
+        for ((b, new, range), old) in blocks.iter().zip(&old) {
+            let r = range.start.min(new.len())..range.end.min(new.len());
+            debug_assert!(
+                old[..r.start] == new[..r.start] && old[r.end..] == new[r.end..],
+                "block {b} changed outside {r:?}"
+            );
+            for (s, e) in changed_ranges(&old[r.clone()], &new[r.clone()]) {
+                let (s, e) = (r.start + s, r.start + e);
                 patches.push(Patch {
                     block: *b,
                     offset: s,

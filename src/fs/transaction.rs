@@ -16,12 +16,14 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Deref;
+use std::ops::{Deref, Range};
 use std::sync::Arc;
 
 use super::balloc::apply_bits;
+use super::cache::Block;
+use super::verified::{self, Kind, Owner};
 use super::{Fs, FsError, Result, error};
-use crate::ext4::bitmap::{block_bitmap_checksum, inode_bitmap_checksum};
+use crate::ext4::bitmap::inode_bitmap_checksum;
 use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use crate::ext4::inode::{Inode, links_and_generation, set_inode_checksum};
 use crate::ext4::superblock::{SUPERBLOCK_SIZE, Superblock, set_superblock_checksum};
@@ -41,7 +43,13 @@ pub struct GroupDelta {
 /// [`commit`]: Transaction::commit
 pub struct Transaction<'a> {
     fs: &'a Fs,
-    owned: BTreeMap<u64, Vec<u8>>,
+    /// New images, built where the cache will hold them: a commit hands
+    /// them over without copying 4 KiB again (each is unique until then).
+    owned: BTreeMap<u64, Block>,
+    /// Owned directory leaves whose checksum was stored over their final
+    /// bytes (no change since): the commit remembers their new copies as
+    /// verified, so the next lookup in the directory skips a 4 KiB crc32c.
+    sealed: BTreeMap<u64, Owner>,
     inodes: BTreeMap<u32, Inode>,
     /// Inodes newly allocated here: their whole slot is zeroed before the
     /// inode is written, so no byte of a previous life survives.
@@ -79,6 +87,7 @@ impl Fs {
         Transaction {
             fs: self,
             owned: BTreeMap::new(),
+            sealed: BTreeMap::new(),
             inodes: BTreeMap::new(),
             fresh_inodes: BTreeSet::new(),
             sb_edits: Vec::new(),
@@ -97,17 +106,35 @@ impl<'a> Transaction<'a> {
     /// current version on first use). Only for blocks reachable solely
     /// through inodes the caller has locked.
     pub fn block_mut(&mut self, b: BlockNo) -> Result<&mut [u8]> {
-        Ok(copy_on_first_use(self.fs, &mut self.owned, b)?.as_mut_slice())
+        self.sealed.remove(&b.0);
+        Ok(Arc::make_mut(copy_on_first_use(
+            self.fs,
+            &mut self.owned,
+            b,
+        )?))
     }
 
     /// A block newly allocated by this transaction, as an all-zero image
     /// (never read: its old contents are garbage).
     pub fn block_new(&mut self, b: BlockNo) -> &mut [u8] {
+        self.sealed.remove(&b.0);
         let bs = self.fs.block_size() as usize;
-        let v = self.owned.entry(b.0).or_default();
-        v.clear();
-        v.resize(bs, 0);
-        v.as_mut_slice()
+        let v = match self.owned.entry(b.0) {
+            Entry::Occupied(e) => {
+                let v = e.into_mut();
+                Arc::make_mut(v).fill(0);
+                v
+            }
+            Entry::Vacant(e) => e.insert(Arc::from(vec![0u8; bs])),
+        };
+        Arc::make_mut(v)
+    }
+
+    /// Notes that leaf `b`'s checksum (for `owner`) was just stored over
+    /// its bytes; any later [`block_mut`](Self::block_mut) of it forgets
+    /// this.
+    pub(crate) fn note_sealed_leaf(&mut self, b: BlockNo, owner: Owner) {
+        self.sealed.insert(b.0, owner);
     }
 
     /// Block `b` as this transaction sees it: its own new image if it has
@@ -221,6 +248,7 @@ impl<'a> Transaction<'a> {
         let gone: Vec<u64> = self.owned.range(range.clone()).map(|(b, _)| *b).collect();
         for b in gone {
             self.owned.remove(&b);
+            self.sealed.remove(&b);
         }
         self.data_at_commit.retain(|(b, _, _)| !range.contains(b));
         self.block_bits
@@ -278,7 +306,15 @@ impl<'a> Transaction<'a> {
             .into_iter()
             .map(|g| (g, fs.alloc_state[g as usize].lock()))
             .collect();
-        let mut shared: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut shared: BTreeMap<u64, Block> = BTreeMap::new();
+        // Where each shared block can differ from its committed image
+        // (every byte outside was copied from it): the log compares only
+        // these bytes, not 4 KiB, per table, bitmap or descriptor block.
+        let mut windows: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+        let mut widen = |b: BlockNo, start: usize, end: usize| {
+            let w = windows.entry(b.0).or_insert((start, end));
+            *w = (w.0.min(start), w.1.max(end));
+        };
 
         let isz = sb.inode_size as usize;
         for (ino, inode) in &self.inodes {
@@ -286,7 +322,8 @@ impl<'a> Transaction<'a> {
             let merged = fs.merge_held_atime(inode);
             let inode = merged.as_ref().unwrap_or(inode);
             let (blk, off) = fs.inode_location(InodeNo(*ino))?;
-            let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + isz];
+            widen(blk, off, off + isz);
+            let raw = &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)[off..off + isz];
             if self.fresh_inodes.contains(ino) {
                 raw.fill(0);
             } else {
@@ -322,14 +359,20 @@ impl<'a> Transaction<'a> {
             let mut groups = fs.groups.read().clone();
             for (&g, changes) in &self.block_bits {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
-                let mut bytes = fs.block_bitmap(g)?;
-                apply_bits(&mut bytes, changes, &format!("group {g} block bitmap"))?;
+                // A copy of the cached bitmap, made where the cache will
+                // hold it.
+                let mut bytes: Block = Arc::from(&fs.block_bitmap_block(g)?[..]);
+                apply_bits(Arc::make_mut(&mut bytes), changes, "block bitmap", g)?;
                 if sb.metadata_csum() {
-                    let c = block_bitmap_checksum(
-                        fs.csum_seed(),
-                        &bytes[..sb.blocks_per_group as usize / 8],
-                    );
-                    gd.block_bitmap_csum = if sb.desc_size >= 64 { c } else { c & 0xFFFF };
+                    gd.block_bitmap_csum = fs.block_bitmap_csum_of(&bytes);
+                    fs.remember_block_bitmap(g, gd.block_bitmap_csum, &bytes);
+                }
+                if gd.flags & BG_BLOCK_UNINIT != 0 {
+                    // Built from the geometry: the block on disk is not it.
+                    widen(gd.block_bitmap, 0, bytes.len());
+                } else {
+                    let (lo, hi) = bit_bytes(changes);
+                    widen(gd.block_bitmap, lo, hi);
                 }
                 gd.flags &= !BG_BLOCK_UNINIT;
                 shared.insert(gd.block_bitmap.0, bytes);
@@ -338,10 +381,16 @@ impl<'a> Transaction<'a> {
             for (&g, changes) in &self.inode_bits {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
                 let mut bytes = fs.inode_bitmap(g)?;
-                apply_bits(&mut bytes, changes, &format!("group {g} inode bitmap"))?;
+                apply_bits(&mut bytes, changes, "inode bitmap", g)?;
                 if sb.metadata_csum() {
                     let c = inode_bitmap_checksum(fs.csum_seed(), &bytes[..ipg as usize / 8]);
                     gd.inode_bitmap_csum = if sb.desc_size >= 64 { c } else { c & 0xFFFF };
+                }
+                if gd.flags & BG_INODE_UNINIT != 0 {
+                    widen(gd.inode_bitmap, 0, bytes.len());
+                } else {
+                    let (lo, hi) = bit_bytes(changes);
+                    widen(gd.inode_bitmap, lo, hi);
                 }
                 gd.flags &= !BG_INODE_UNINIT;
                 // No used inode may lie in the tail the descriptor calls unused.
@@ -353,7 +402,7 @@ impl<'a> Transaction<'a> {
                 {
                     gd.itable_unused = gd.itable_unused.min(ipg - (top + 1));
                 }
-                shared.insert(gd.inode_bitmap.0, bytes);
+                shared.insert(gd.inode_bitmap.0, Arc::from(bytes));
             }
             let ds = sb.desc_size as usize;
             for &g in &touched {
@@ -362,7 +411,9 @@ impl<'a> Transaction<'a> {
                     *gd = apply_delta(gd, d, g)?;
                 }
                 let (blk, off) = sb.group_desc_location(g);
-                let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + ds];
+                widen(blk, off, off + ds);
+                let raw =
+                    &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)[off..off + ds];
                 gd.write_to(sb, raw)?;
                 GroupDesc::set_checksum(sb, g, raw);
             }
@@ -379,7 +430,9 @@ impl<'a> Transaction<'a> {
             // group descriptors. One block less per operation in the log.
             if edited || !fs.journal_running() {
                 let (blk, off) = fs.superblock_location();
-                let raw = &mut copy_on_first_use(fs, &mut shared, blk)?[off..off + SUPERBLOCK_SIZE];
+                widen(blk, off, off + SUPERBLOCK_SIZE);
+                let raw = &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)
+                    [off..off + SUPERBLOCK_SIZE];
                 live.write_to(raw)?;
                 set_superblock_checksum(raw);
             }
@@ -394,7 +447,22 @@ impl<'a> Transaction<'a> {
                 "owned by one inode and shared metadata at once",
             ));
         }
-        let all: Vec<(u64, Vec<u8>)> = owned.into_iter().chain(shared).collect();
+        let all: Vec<(u64, Block, Range<usize>)> = owned
+            .into_iter()
+            .map(|(b, bytes)| {
+                let len = bytes.len();
+                (b, bytes, 0..len)
+            })
+            .chain(shared.into_iter().map(|(b, bytes)| {
+                let (lo, hi) = windows.get(&b).copied().unwrap_or((0, bytes.len()));
+                (b, bytes, lo..hi)
+            }))
+            .collect();
+        for (b, bytes, _) in &all {
+            if let Some(owner) = self.sealed.get(b) {
+                verified::remember(Kind::DirLeaf, *owner, bytes);
+            }
+        }
         let freed_blocks: Vec<u64> = freed
             .iter()
             .map(|&(g, bit)| sb.group_first_block(g).0 + bit as u64)
@@ -408,8 +476,8 @@ impl<'a> Transaction<'a> {
         }
         if fs.journal_log(&all)? {
             // In place only after a durable commit (the checkpoint).
-            for (b, bytes) in all {
-                fs.cache.put_dirty(BlockNo(b), Arc::from(bytes));
+            for (b, bytes, _) in all {
+                fs.cache.put_dirty(BlockNo(b), bytes);
             }
             // Not reused before this transaction is durable.
             for &(g, bit) in &freed {
@@ -420,9 +488,9 @@ impl<'a> Transaction<'a> {
             }
         } else {
             fs.observe_commit(None);
-            for (b, bytes) in all {
+            for (b, bytes, _) in all {
                 fs.image.write_all_at(b * bs, &bytes)?;
-                fs.cache.put(BlockNo(b), Arc::from(bytes));
+                fs.cache.put(BlockNo(b), bytes);
             }
         }
         if let Some(groups) = new_groups {
@@ -481,13 +549,23 @@ impl Drop for Transaction<'_> {
 /// first time.
 fn copy_on_first_use<'m>(
     fs: &Fs,
-    map: &'m mut BTreeMap<u64, Vec<u8>>,
+    map: &'m mut BTreeMap<u64, Block>,
     b: BlockNo,
-) -> Result<&'m mut Vec<u8>> {
+) -> Result<&'m mut Block> {
     Ok(match map.entry(b.0) {
         Entry::Occupied(e) => e.into_mut(),
-        Entry::Vacant(v) => v.insert(fs.block(b)?.to_vec()),
+        Entry::Vacant(v) => v.insert(Arc::from(&fs.block(b)?[..])),
     })
+}
+
+/// The bytes of a bitmap that `changes` (bit, set) touch: [first, end).
+fn bit_bytes(changes: &[(u32, bool)]) -> (usize, usize) {
+    let lo = changes.iter().map(|(bit, _)| *bit).min();
+    let hi = changes.iter().map(|(bit, _)| *bit).max();
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => (lo as usize / 8, hi as usize / 8 + 1),
+        _ => (0, 0),
+    }
 }
 
 /// A descriptor with `d` applied; a counter that would leave its range is

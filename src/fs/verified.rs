@@ -13,14 +13,28 @@ use std::sync::Arc;
 use super::cache::Block;
 use crate::ext4::{Generation, InodeNo};
 
-/// How many verified blocks each thread remembers.
-const SLOTS: usize = 16;
+/// How many verified blocks each thread remembers (each holds its block:
+/// at most 512 KiB of 4 KiB blocks per thread outlive their eviction from
+/// the cache). A slot is chosen by hashing the block's address and
+/// owner, so a lookup is one comparison, and a thread working in ten
+/// directories in turn still finds each one's blocks.
+const SLOTS: usize = 128;
 
 /// What a block was checked as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     ExtentBlock,
+    /// A leaf's checksum.
     DirLeaf,
+    /// A leaf's checksum (with metadata_csum) and every entry's record
+    /// (rec_len, name_len, inode number in range) up to the tail.
+    DirLeafEntries,
+    /// One inode's checksum in an inode table block (`Owner::ino` the
+    /// inode, `Owner::generation` unused: 0).
+    Inode,
+    /// A group's block bitmap against its descriptor's checksum field
+    /// (`Owner::ino` the group, `Owner::generation` that field).
+    BlockBitmap,
 }
 
 /// A block's checksum inputs besides its bytes: the filesystem's seed and
@@ -39,8 +53,15 @@ struct Verified {
 }
 
 thread_local! {
-    static VERIFIED: RefCell<(usize, [Option<Verified>; SLOTS])> =
-        const { RefCell::new((0, [const { None }; SLOTS])) };
+    static VERIFIED: RefCell<[Option<Verified>; SLOTS]> =
+        const { RefCell::new([const { None }; SLOTS]) };
+}
+
+/// The slot for `block` checked as `kind` for `owner`.
+fn slot(kind: Kind, owner: Owner, block: &Block) -> usize {
+    let addr = Arc::as_ptr(block) as *const u8 as usize as u64;
+    let key = addr ^ ((owner.ino.0 as u64) << 40) ^ ((kind as u64) << 60);
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize % SLOTS
 }
 
 /// Whether `block`, checked as `kind` for `owner`, is good: remembered,
@@ -51,22 +72,33 @@ pub(crate) fn check_once(
     block: &Block,
     check: impl FnOnce(&[u8]) -> bool,
 ) -> bool {
-    let same = |v: &Verified| Arc::ptr_eq(&v.block, block) && v.kind == kind && v.owner == owner;
-    if VERIFIED.with_borrow(|(_, slots)| slots.iter().flatten().any(same)) {
+    if remembered(kind, owner, block) {
         return true;
     }
     if !check(block) {
         return false;
     }
-    VERIFIED.with_borrow_mut(|(next, slots)| {
-        slots[*next] = Some(Verified {
+    remember(kind, owner, block);
+    true
+}
+
+/// Whether this thread found `block` good when checked as `kind` for
+/// `owner`.
+pub(crate) fn remembered(kind: Kind, owner: Owner, block: &Block) -> bool {
+    let same = |v: &Verified| Arc::ptr_eq(&v.block, block) && v.kind == kind && v.owner == owner;
+    VERIFIED.with_borrow(|slots| slots[slot(kind, owner, block)].as_ref().is_some_and(same))
+}
+
+/// Notes that `block` was found good when checked as `kind` for `owner`
+/// (the caller checked it just now).
+pub(crate) fn remember(kind: Kind, owner: Owner, block: &Block) {
+    VERIFIED.with_borrow_mut(|slots| {
+        slots[slot(kind, owner, block)] = Some(Verified {
             block: block.clone(),
             kind,
             owner,
         });
-        *next = (*next + 1) % SLOTS;
     });
-    true
 }
 
 #[cfg(test)]
@@ -103,9 +135,12 @@ mod tests {
         let copy: Block = good.to_vec().into();
         assert!(!check_once(Kind::DirLeaf, owner, &copy, says(false)));
         // More blocks than the memory holds: forgotten ones are checked.
-        for _ in 0..2 * SLOTS {
+        let mut others = Vec::new();
+        while remembered(Kind::DirLeaf, owner, &good) {
+            assert!(others.len() < 1000 * SLOTS, "never forgotten");
             let b: Block = vec![0u8; 64].into();
             assert!(check_once(Kind::DirLeaf, owner, &b, says(true)));
+            others.push(b);
         }
         assert!(!check_once(Kind::DirLeaf, owner, &good, says(false)));
     }

@@ -205,6 +205,25 @@ pub struct Inode {
 impl Inode {
     /// Parses an inode of `sb.inode_size` bytes and verifies its checksum.
     pub fn parse(sb: &Superblock, ino: InodeNo, raw: &[u8]) -> Result<Self, FormatError> {
+        Self::parse_checked(sb, ino, raw, true)
+    }
+
+    /// Parses an inode whose checksum the caller has already verified in
+    /// these same bytes (every other check is made).
+    pub fn parse_unverified(
+        sb: &Superblock,
+        ino: InodeNo,
+        raw: &[u8],
+    ) -> Result<Self, FormatError> {
+        Self::parse_checked(sb, ino, raw, false)
+    }
+
+    fn parse_checked(
+        sb: &Superblock,
+        ino: InodeNo,
+        raw: &[u8],
+        checksum: bool,
+    ) -> Result<Self, FormatError> {
         let isz = sb.inode_size as usize;
         if raw.len() < isz {
             return Err(FormatError::corrupt(ino.to_string(), "short inode"));
@@ -223,7 +242,7 @@ impl Inode {
                 format!("i_extra_isize {extra_isize}"),
             ));
         }
-        if sb.metadata_csum() {
+        if checksum && sb.metadata_csum() {
             verify_checksum(sb, ino, raw, extra_isize)?;
         }
         let fits = |off: usize| off + 4 <= GOOD_OLD_INODE_SIZE + extra_isize as usize;

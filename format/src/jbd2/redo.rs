@@ -97,22 +97,16 @@ pub struct Patch<'a> {
 pub fn changed_ranges(old: &[u8], new: &[u8]) -> Vec<(usize, usize)> {
     debug_assert_eq!(old.len(), new.len());
     let mut out: Vec<(usize, usize)> = Vec::new();
-    // Word-sized steps over equal stretches: most of a block is unchanged.
-    const W: usize = 32;
-    let mut i = 0;
     let n = old.len().min(new.len());
+    let mut i = 0;
     while i < n {
-        let e = (i + W).min(n);
-        if old[i..e] == new[i..e] {
-            i = e;
-            continue;
+        let s = first_difference(old, new, i);
+        if s == n {
+            break;
         }
-        let mut s = i;
-        while old[s] == new[s] {
-            s += 1;
-        }
-        // Extend to the end of this run of differences (within W of each
-        // other, so a header never costs more than the bytes it spares).
+        // Extend to the end of this run of differences (within MERGE_GAP
+        // of each other, so a header never costs more than the bytes it
+        // spares).
         let mut end = s + 1;
         let mut k = end;
         while k < n && k < end + MERGE_GAP {
@@ -128,6 +122,32 @@ pub fn changed_ranges(old: &[u8], new: &[u8]) -> Vec<(usize, usize)> {
         i = end;
     }
     out
+}
+
+/// The first index from `i` on where `a` and `b` differ (their common
+/// length if none). Most of a logged block is unchanged: equal stretches
+/// are skipped 64 bytes at a time by OR-ing the XOR of eight words, which
+/// compiles to a few vector instructions (a `memcmp` call per stretch cost
+/// a create 2 µs).
+fn first_difference(a: &[u8], b: &[u8], mut i: usize) -> usize {
+    const CHUNK: usize = 64;
+    let n = a.len().min(b.len());
+    while i + CHUNK <= n {
+        let (x, y) = (&a[i..i + CHUNK], &b[i..i + CHUNK]);
+        let mut acc = 0u64;
+        for (wx, wy) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
+            let w = |s: &[u8]| u64::from_ne_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
+            acc |= w(wx) ^ w(wy);
+        }
+        if acc != 0 {
+            break;
+        }
+        i += CHUNK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// One record: transaction `tid` made `patches` (non-empty, inside
@@ -292,6 +312,51 @@ mod tests {
                 patched[s..e].copy_from_slice(&new[s..e]);
             }
             assert_eq!(patched, new);
+        }
+    }
+
+    /// The same ranges as the byte-by-byte definition, at every length and
+    /// around the 64-byte steps of the fast scan.
+    #[test]
+    fn ranges_match_the_byte_by_byte_definition() {
+        let reference = |old: &[u8], new: &[u8]| {
+            let mut out: Vec<(usize, usize)> = Vec::new();
+            for d in (0..old.len()).filter(|&d| old[d] != new[d]) {
+                match out.last_mut() {
+                    Some(last) if d - last.1 < MERGE_GAP => last.1 = d + 1,
+                    _ => out.push((d, d + 1)),
+                }
+            }
+            out
+        };
+        let mut rng = 0x9e37_79b9u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for len in [0usize, 1, 7, 63, 64, 65, 127, 128, 200, 4096] {
+            for _ in 0..200 {
+                let old: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                let mut new = old.clone();
+                for _ in 0..(next() % 6) {
+                    if len > 0 {
+                        // Often right at a step's edge.
+                        let i = if next() % 2 == 0 {
+                            (next() as usize % len.div_ceil(64)) * 64 + (next() % 3) as usize
+                        } else {
+                            next() as usize
+                        } % len;
+                        new[i] ^= 1 + (next() % 255) as u8;
+                    }
+                }
+                assert_eq!(
+                    changed_ranges(&old, &new),
+                    reference(&old, &new),
+                    "len {len}"
+                );
+            }
         }
     }
 
