@@ -105,9 +105,21 @@ impl BlockCache {
 
     /// Returns block `b`, reading it from `image` on a miss.
     pub fn get(&self, image: &Image, b: BlockNo) -> std::io::Result<Block> {
+        self.get_hinted(image, b, || {})
+    }
+
+    /// [`BlockCache::get`], calling `on_miss` before a miss reads the
+    /// block (to start a read-ahead around it).
+    pub fn get_hinted(
+        &self,
+        image: &Image,
+        b: BlockNo,
+        on_miss: impl FnOnce(),
+    ) -> std::io::Result<Block> {
         if let Some(hit) = self.shard(b).lock().get(b.0) {
             return Ok(hit);
         }
+        on_miss();
         let mut buf = vec![0u8; self.block_size];
         let off = b.0.checked_mul(self.block_size as u64).ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{b} overflows"))
@@ -122,12 +134,6 @@ impl BlockCache {
         }
         shard.lru.put(b.0, block.clone());
         Ok(block)
-    }
-
-    /// Whether `b` is cached now (a hint: it may be evicted right after).
-    pub fn contains(&self, b: BlockNo) -> bool {
-        let shard = self.shard(b).lock();
-        shard.dirty.contains_key(&b.0) || shard.lru.contains(&b.0)
     }
 
     /// Replaces the cached copy of `b` after it was written in place.

@@ -66,10 +66,7 @@ impl Fs {
             ));
         }
         let (blk, within) = self.inode_location(ino)?;
-        if !self.cache.contains(blk) {
-            self.inode_table_readahead(ino, blk);
-        }
-        let block = self.block(blk)?;
+        let block = self.block_hinted(blk, || self.inode_table_readahead(ino, blk))?;
         let isz = sb.inode_size as usize;
         let raw = &block[within..within + isz];
         // An inode is read several times per operation (LOOKUP, CREATE,
@@ -169,10 +166,8 @@ impl Fs {
                 }
                 let (blk, off) = self.inode_location(ino).ok()?;
                 if cur.as_ref().is_none_or(|(b, _)| *b != blk) {
-                    if !self.cache.contains(blk) {
-                        self.inode_table_readahead(ino, blk);
-                    }
-                    cur = Some((blk, self.block(blk).ok()?));
+                    let block = self.block_hinted(blk, || self.inode_table_readahead(ino, blk));
+                    cur = Some((blk, block.ok()?));
                 }
                 let raw = &cur.as_ref()?.1[off..];
                 let (links, on_disk) = links_and_generation(raw);

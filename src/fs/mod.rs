@@ -513,10 +513,15 @@ impl Fs {
     /// Reads a metadata block through the cache, refusing blocks outside
     /// the filesystem.
     pub(crate) fn block(&self, b: BlockNo) -> Result<cache::Block> {
+        self.block_hinted(b, || {})
+    }
+
+    /// [`Fs::block`], calling `on_miss` before a miss reads the block.
+    pub(crate) fn block_hinted(&self, b: BlockNo, on_miss: impl FnOnce()) -> Result<cache::Block> {
         if b.0 < self.sb.first_data_block as u64 || b.0 >= self.sb.blocks_count {
             return Err(error::corrupt(b.to_string(), "outside the filesystem"));
         }
-        Ok(self.cache.get(&self.image, b)?)
+        Ok(self.cache.get_hinted(&self.image, b, on_miss)?)
     }
 
     /// Reads file data straight from the image, bypassing the cache.
