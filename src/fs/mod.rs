@@ -31,6 +31,7 @@ pub mod permission;
 pub mod remove;
 pub mod rename;
 pub mod setattr;
+pub mod shutdown;
 pub mod sync_mode;
 pub mod transaction;
 mod verified;
@@ -513,6 +514,7 @@ impl Fs {
     /// Reads a metadata block through the cache, refusing blocks outside
     /// the filesystem.
     pub(crate) fn block(&self, b: BlockNo) -> Result<cache::Block> {
+        self.refuse_if_shut_down()?;
         if b.0 < self.sb.first_data_block as u64 || b.0 >= self.sb.blocks_count {
             return Err(error::corrupt(b.to_string(), "outside the filesystem"));
         }
@@ -521,6 +523,7 @@ impl Fs {
 
     /// Reads file data straight from the image, bypassing the cache.
     pub(crate) fn read_data(&self, b: BlockNo, within: usize, buf: &mut [u8]) -> Result<()> {
+        self.refuse_if_shut_down()?;
         let off = b.0 * self.sb.block_size() as u64 + within as u64;
         Ok(self.image.read_exact_at(off, buf)?)
     }

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use super::ops::{
-    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
-    TimeOrNow, Timespec, xattr_flags,
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, Ioctl, IoctlReply, OpResult, Open, RequestCtx,
+    SetAttr, StatFs, TimeOrNow, Timespec, xattr_flags,
 };
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
@@ -917,6 +917,23 @@ impl FuseOps for Ext4Adapter {
             fs.check_xattr(c, &Self::live(fs, nodeid)?, name, true, self.acl)
         })?;
         self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])
+    }
+
+    /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs); every other command is
+    /// unknown here (ENOTTY, as ext4 answers).
+    fn ioctl(&self, ctx: &RequestCtx, _nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+        if io.cmd != super::shutdown::FS_IOC_SHUTDOWN {
+            return Err(Errno::ENOTTY);
+        }
+        let mode = super::shutdown::requested_mode(ctx, io.arg)?;
+        self.fs.shut_down(mode);
+        // Names the kernel cached are looked up again, and meet the EIO.
+        if let Some(n) = self.notifier.get()
+            && let Err(e) = n.inc_epoch()
+        {
+            tracing::debug!("shutdown: no epoch bump: {e}");
+        }
+        Ok(IoctlReply::default())
     }
 }
 

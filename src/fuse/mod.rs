@@ -55,6 +55,7 @@ pub mod reply;
 pub mod request;
 pub mod resend;
 pub mod session;
+pub mod shutdown;
 
 pub use init::{InitConfig, Negotiated};
 pub use mount::{MountError, MountOptions, mount, unmount};
