@@ -93,9 +93,13 @@ struct Mounted {
 }
 
 fn mounted() -> Mounted {
+    mounted_with(&["-b", "4096"])
+}
+
+fn mounted_with(mkfs_args: &[&str]) -> Mounted {
     require_root();
     let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &["-b", "4096"], "32M");
+    let img = mkfs(dir.path(), mkfs_args, "32M");
     let base = copy_beside(&img, "base");
     let log = IoLog::new();
     let fs = common::mount_rw_recorded(&img, &log);
@@ -159,10 +163,12 @@ fn assert_stopped(m: &Mounted, open: (u64, u64)) {
         written,
         "the image was written after the shutdown"
     );
-    assert!(
-        needs_recovery(&m.img),
-        "needs_recovery must survive a shutdown"
-    );
+    if m.a.fs().journaled() {
+        assert!(
+            needs_recovery(&m.img),
+            "needs_recovery must survive a shutdown"
+        );
+    }
 }
 
 /// Names in the root directory of `fs`.
@@ -357,4 +363,30 @@ fn flags_above_2_are_einval_and_other_commands_enotty() {
     a.release(&me(), n, fh, 0).unwrap();
     a.fs().unmount_clean().unwrap();
     assert_fsck_clean(&m.img);
+}
+
+#[test]
+fn unjournaled_default_is_durable_and_left_not_clean() {
+    // Without a journal every change is written in place at once: DEFAULT
+    // and LOGFLUSH make that durable; the superblock stays "not clean"
+    // (written at mount), so the next check is a full one.
+    for flags in [0u32, 1] {
+        let m = mounted_with(&["-b", "4096", "-O", "^has_journal"]);
+        let a = &m.a;
+        let (n, fh) = make_file(a, "early", &content("early"));
+        a.release(&me(), n, fh, 0).unwrap();
+        let open = make_file(a, "late", &content("late"));
+        assert_eq!(shutdown_via_dispatch(a, &me(), 1, flags), 0);
+        assert_stopped(&m, open);
+        let cut = power_cut_image(&m);
+        let dump = run("dumpe2fs", &["-h", cut.to_str().unwrap()]);
+        assert!(
+            dump.contains("Filesystem state:         not clean"),
+            "{dump}"
+        );
+        let ls = run("debugfs", &["-R", "ls -l /", cut.to_str().unwrap()]);
+        assert!(ls.contains("early") && ls.contains("late"), "{ls}");
+        let (_, text) = common::fsck(&cut);
+        assert!(!text.contains("Fix? no"), "e2fsck -fn:\n{text}");
+    }
 }
