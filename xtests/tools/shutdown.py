@@ -11,8 +11,9 @@
 DIR/d0..d3, then files DIR/dN/wNNNNN of a size and contents given by their
 number, appending "NAME" to LOG (flushed) once a file is written and
 closed; at the first error it prints the errno name of it and exits 0.
-`verify` prints "all answered files there" or one line per missing or wrong file
-(at most 20) and the count; `count` prints how many wNNNNN files there are.
+`verify` prints "all answered files there" or one line per missing or
+wrong file (at most 20) and their count (the number of files LOG names
+goes to stderr); `count` prints how many wNNNNN files DIR has.
 """
 
 import errno
