@@ -16,7 +16,7 @@ use fuse4fs::fuse::abi::opcode::FUSE_IOCTL;
 use fuse4fs::fuse::abi::{FuseInHeader, FuseIoctlIn, FuseIoctlOut};
 use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::init::Negotiated;
-use fuse4fs::fuse::ops::{Errno, FuseOps, Ioctl, RequestCtx};
+use fuse4fs::fuse::ops::{Errno, FuseOps, Ioctl, IoctlReply, RequestCtx};
 use fuse4fs::fuse::request::Request;
 use fuse4fs::fuse::session::dispatch;
 use fuse4fs::fuse::shutdown::FS_IOC_SHUTDOWN;
@@ -389,4 +389,64 @@ fn unjournaled_default_is_durable_and_left_not_clean() {
         let (_, text) = common::fsck(&cut);
         assert!(!text.contains("Fix? no"), "e2fsck -fn:\n{text}");
     }
+}
+
+/// An ioctl server that echoes its input, `extra` bytes longer.
+struct Echo {
+    extra: usize,
+}
+
+impl FuseOps for Echo {
+    fn ioctl(
+        &self,
+        _ctx: &RequestCtx,
+        _nodeid: u64,
+        io: &Ioctl<'_>,
+    ) -> fuse4fs::fuse::ops::OpResult<IoctlReply> {
+        let mut output = io.input.to_vec();
+        output.resize(output.len() + self.extra, 0xAB);
+        Ok(IoctlReply {
+            result: io.cmd as i32 & 0xff,
+            output,
+        })
+    }
+}
+
+#[test]
+fn ioctl_requests_carry_their_input_and_replies_stay_within_out_size() {
+    let ioctl = |ops: &Echo, input: &[u8], in_size: u32, out_size: u32| {
+        let arg = FuseIoctlIn {
+            fh: 3,
+            flags: 0,
+            cmd: 0xC018_5879, // FITRIM: _IOWR, 24 bytes
+            arg: 0x1000,
+            in_size,
+            out_size,
+        };
+        let len = size_of::<FuseInHeader>() + size_of::<FuseIoctlIn>() + input.len();
+        let h = FuseInHeader {
+            len: len as u32,
+            opcode: FUSE_IOCTL,
+            unique: 5,
+            nodeid: 1,
+            ..Default::default()
+        };
+        let mut buf = h.as_bytes().to_vec();
+        buf.extend_from_slice(arg.as_bytes());
+        buf.extend_from_slice(input);
+        dispatch(ops, Request::parse(&buf).unwrap(), &Negotiated::default()).unwrap()
+    };
+    let range: Vec<u8> = (0..24).collect();
+    let body = ioctl(&Echo { extra: 0 }, &range, 24, 24).unwrap();
+    let (out, rest) = FuseIoctlOut::read_from_prefix(&body).unwrap();
+    assert_eq!(out.result, 0x79);
+    assert_eq!((out.flags, out.in_iovs, out.out_iovs), (0, 0, 0));
+    assert_eq!(rest, &range[..]);
+    // More output than the caller takes: refused, not sent.
+    assert_eq!(ioctl(&Echo { extra: 1 }, &range, 24, 24), Err(Errno::EIO));
+    // Less input than announced: malformed.
+    assert_eq!(
+        ioctl(&Echo { extra: 0 }, &range[..8], 24, 24),
+        Err(Errno::EINVAL)
+    );
 }
