@@ -926,12 +926,14 @@ impl FuseOps for Ext4Adapter {
             return Err(Errno::ENOTTY);
         }
         let mode = super::shutdown::requested_mode(ctx, io.arg)?;
+        // Read before the stop: afterwards every inode read is refused.
+        let open: Vec<u64> = (self.fs.open_inodes().into_iter())
+            .filter_map(|ino| self.fs.inode(ino).ok())
+            .map(|i| node_id(i.ino, i.generation))
+            .collect();
         self.fs.shut_down(mode);
-        // Names the kernel cached are looked up again, and meet the EIO.
-        if let Some(n) = self.notifier.get()
-            && let Err(e) = n.inc_epoch()
-        {
-            tracing::debug!("shutdown: no epoch bump: {e}");
+        if let Some(n) = self.notifier.get() {
+            super::shutdown::drop_kernel_caches(n, &open);
         }
         Ok(IoctlReply::default())
     }

@@ -9,6 +9,7 @@
 //! CAP_SYS_ADMIN, as ext4 asks.
 
 use super::credentials;
+use super::notify::{Notifier, NotifyError};
 use super::ops::{Errno, OpResult, RequestCtx};
 use crate::fs::permission::cap;
 use crate::fs::shutdown::ShutdownMode;
@@ -35,6 +36,23 @@ pub fn requested_mode(ctx: &RequestCtx, arg: u64) -> OpResult<ShutdownMode> {
         }
     };
     ShutdownMode::from_flags(flags).ok_or(Errno::EINVAL)
+}
+
+/// After a shutdown, makes what the kernel cached meet the EIO as ext4's
+/// reads do: every cached name is looked up again (a new epoch), and the
+/// pages and attributes of the files open now (`open`, node ids; files
+/// are opened with FOPEN_KEEP_CACHE) are dropped, so a read through a
+/// descriptor opened before comes here. Sent before the ioctl's answer.
+pub fn drop_kernel_caches(n: &Notifier, open: &[u64]) {
+    if let Err(e) = n.inc_epoch() {
+        tracing::debug!("shutdown: no epoch bump: {e}");
+    }
+    for &id in open {
+        match n.inval_inode(id, 0, 0) {
+            Ok(()) | Err(NotifyError::NotFound) => {}
+            Err(e) => tracing::warn!("shutdown: dropping the cache of node {id:#x}: {e}"),
+        }
+    }
 }
 
 /// Reads a u32 at `addr` in process `pid`'s memory.

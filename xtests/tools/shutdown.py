@@ -2,6 +2,8 @@
 """FS_IOC_SHUTDOWN and a workload to shut down under, for rw/047 and rw/048.
 
     shutdown.py down PATH FLAGS      ioctl(FS_IOC_SHUTDOWN, FLAGS) on PATH
+    shutdown.py held PATH FLAGS      the same through a descriptor of PATH
+                                     that read it, then a read through it
     shutdown.py ioctl PATH CMD       an ioctl with an 8-byte buffer (CMD hex)
     shutdown.py workload DIR LOG     create and write files until an error
     shutdown.py verify DIR LOG       every file LOG names, whole, under DIR
@@ -48,6 +50,25 @@ def ioctl(path, cmd, buf):
         return "ok"
     except OSError as e:
         return ename(e.errno)
+    finally:
+        os.close(fd)
+
+
+def held(path, flags):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+        try:
+            fcntl.ioctl(fd, FS_IOC_SHUTDOWN, struct.pack("I", flags))
+            print("shutdown: ok")
+        except OSError as e:
+            print("shutdown: " + ename(e.errno))
+        try:
+            os.pread(fd, 4096, 0)
+            print("read through a descriptor opened before: ok")
+        except OSError as e:
+            print("read through a descriptor opened before: " + ename(e.errno))
     finally:
         os.close(fd)
 
@@ -105,6 +126,8 @@ def main():
     cmd = sys.argv[1]
     if cmd == "down":
         print(ioctl(sys.argv[2], FS_IOC_SHUTDOWN, struct.pack("I", int(sys.argv[3]))))
+    elif cmd == "held":
+        held(sys.argv[2], int(sys.argv[3]))
     elif cmd == "ioctl":
         print(ioctl(sys.argv[2], int(sys.argv[3], 16), bytes(8)))
     elif cmd == "workload":
