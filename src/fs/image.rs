@@ -164,8 +164,8 @@ impl Image {
 }
 
 impl Image {
-    /// Refuses every later write and flush, for good: the image stays
-    /// as the last write before left it (a shutdown, as if the power went).
+    /// Refuses every later write and flush, for good: the image stays as
+    /// the writes before left it (a shutdown, as if the power went).
     pub fn shut_down(&self) {
         self.shut.store(true, Ordering::SeqCst);
     }

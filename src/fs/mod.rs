@@ -532,6 +532,7 @@ impl Fs {
     /// data before committing the metadata that makes it reachable).
     /// Never onto fixed metadata: a damaged extent can point anywhere.
     pub(crate) fn write_data(&self, b: BlockNo, within: usize, buf: &[u8]) -> Result<()> {
+        self.refuse_if_shut_down()?;
         let bs = self.sb.block_size() as usize;
         let n = (within + buf.len()).div_ceil(bs) as u64;
         self.check_range(b, n, || format!("data write at {b}"))?;

@@ -50,6 +50,9 @@ impl Fs {
             tracing::error!("shutdown: writing access times: {e}");
         }
         let _commit = self.commit_lock.lock();
+        if self.is_shut_down() {
+            return; // a concurrent shutdown came first
+        }
         if self.writable() {
             let flushed = match mode {
                 ShutdownMode::NoLogFlush => Ok(()),
