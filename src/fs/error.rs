@@ -65,6 +65,9 @@ pub enum FsError {
     /// An offset plus a length wraps around.
     #[error("value too large for defined data type")]
     Overflow,
+    /// The filesystem was shut down (FS_IOC_SHUTDOWN): EIO until unmount.
+    #[error("the filesystem was shut down")]
+    ShutDown,
 }
 
 impl FsError {
@@ -72,7 +75,7 @@ impl FsError {
     pub fn errno(&self) -> i32 {
         match self {
             FsError::Format(FormatError::Unsupported(_)) => libc::EOPNOTSUPP,
-            FsError::Format(_) | FsError::Io(_) => libc::EIO,
+            FsError::Format(_) | FsError::Io(_) | FsError::ShutDown => libc::EIO,
             FsError::NotFound => libc::ENOENT,
             FsError::NotDir => libc::ENOTDIR,
             FsError::IsDir => libc::EISDIR,

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::iolog::{IoEvent, IoLog};
 
@@ -23,6 +24,8 @@ pub struct Image {
     writable: bool,
     /// Where writes and flushes are recorded (crash-point testing).
     io_log: Option<Arc<IoLog>>,
+    /// Set by a shutdown (FS_IOC_SHUTDOWN): nothing more is written.
+    shut: AtomicBool,
 }
 
 impl Image {
@@ -34,6 +37,7 @@ impl Image {
             len,
             writable,
             io_log: None,
+            shut: AtomicBool::new(false),
         })
     }
 
@@ -122,6 +126,7 @@ impl Image {
             ));
         }
         self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
+        self.refuse_if_shut()?;
         self.file.write_all_at(buf, offset)?;
         // Recorded only once the write succeeded: a failed write changed
         // nothing the caller relies on. One event per host page touched:
@@ -148,10 +153,31 @@ impl Image {
     /// Makes every write so far durable (fdatasync).
     pub fn sync(&self) -> io::Result<()> {
         if self.writable {
+            self.refuse_if_shut()?;
             self.file.sync_data()?;
             if let Some(log) = &self.io_log {
                 log.push(IoEvent::Flush);
             }
+        }
+        Ok(())
+    }
+}
+
+impl Image {
+    /// Refuses every later write and flush, for good: the image stays as
+    /// the writes before left it (a shutdown, as if the power went).
+    pub fn shut_down(&self) {
+        self.shut.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`Image::shut_down`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.shut.load(Ordering::Relaxed)
+    }
+
+    fn refuse_if_shut(&self) -> io::Result<()> {
+        if self.is_shut_down() {
+            return Err(io::Error::from_raw_os_error(libc::EIO));
         }
         Ok(())
     }
@@ -224,5 +250,24 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn writes_and_flushes_refused_after_shutdown() {
+        let f = tempfile::tempfile().unwrap();
+        f.set_len(8192).unwrap();
+        let mut img = Image::new(f, true).unwrap();
+        let log = IoLog::new();
+        img.set_io_log(Some(log.clone()));
+        img.write_all_at(0, b"a").unwrap();
+        img.shut_down();
+        assert!(img.is_shut_down());
+        let e = img.write_all_at(0, b"b").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EIO));
+        assert_eq!(img.sync().unwrap_err().raw_os_error(), Some(libc::EIO));
+        assert_eq!(log.events().len(), 1);
+        let mut b = [0u8; 1];
+        img.read_exact_at(0, &mut b).unwrap();
+        assert_eq!(&b, b"a");
     }
 }

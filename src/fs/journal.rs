@@ -582,6 +582,9 @@ impl Fs {
         let Some(j) = &self.journal else {
             return false;
         };
+        if self.is_shut_down() {
+            return false;
+        }
         // Held atime updates go with the periodic commit, as they would
         // with ext4's (not with lazytime).
         let (elapsed, running) = {

@@ -31,6 +31,7 @@ pub mod permission;
 pub mod remove;
 pub mod rename;
 pub mod setattr;
+pub mod shutdown;
 pub mod sync_mode;
 pub mod transaction;
 mod verified;
@@ -518,6 +519,7 @@ impl Fs {
 
     /// [`Fs::block`], calling `on_miss` before a miss reads the block.
     pub(crate) fn block_hinted(&self, b: BlockNo, on_miss: impl FnOnce()) -> Result<cache::Block> {
+        self.refuse_if_shut_down()?;
         if b.0 < self.sb.first_data_block as u64 || b.0 >= self.sb.blocks_count {
             return Err(error::corrupt(b.to_string(), "outside the filesystem"));
         }
@@ -526,6 +528,7 @@ impl Fs {
 
     /// Reads file data straight from the image, bypassing the cache.
     pub(crate) fn read_data(&self, b: BlockNo, within: usize, buf: &mut [u8]) -> Result<()> {
+        self.refuse_if_shut_down()?;
         let off = b.0 * self.sb.block_size() as u64 + within as u64;
         Ok(self.image.read_exact_at(off, buf)?)
     }
@@ -534,6 +537,7 @@ impl Fs {
     /// data before committing the metadata that makes it reachable).
     /// Never onto fixed metadata: a damaged extent can point anywhere.
     pub(crate) fn write_data(&self, b: BlockNo, within: usize, buf: &[u8]) -> Result<()> {
+        self.refuse_if_shut_down()?;
         let bs = self.sb.block_size() as usize;
         let n = (within + buf.len()).div_ceil(bs) as u64;
         self.check_range(b, n, || format!("data write at {b}"))?;

@@ -57,7 +57,12 @@ impl Fs {
     /// the kernel does), keeping any error recorded since.
     /// After errors=remount-ro stopped changes, only the flush happens
     /// (the superblock already says "with errors").
+    /// After a shutdown nothing is written: the image keeps needs_recovery
+    /// and the next mount replays the log.
     pub fn unmount_clean(&self) -> Result<()> {
+        if self.is_shut_down() {
+            return Ok(());
+        }
         self.flush_held_atimes()?;
         if self.journaled() {
             // Everything durable and in place, the log empty; only then
@@ -149,7 +154,7 @@ impl Fs {
     /// records), then applies the policy. Returns the policy applied.
     pub fn record_error(&self, e: &FsError, ino: Option<InodeNo>, op: &str) -> OnError {
         let policy = *self.on_error.lock();
-        if !self.image.writable() || self.stopped.load(Ordering::Relaxed) {
+        if !self.image.writable() || self.stopped.load(Ordering::Relaxed) || self.is_shut_down() {
             return policy;
         }
         let now = unix_now();

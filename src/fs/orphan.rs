@@ -23,6 +23,17 @@ pub struct OpenTable {
 }
 
 impl Fs {
+    /// The inodes open now (a shutdown drops what the kernel cached of
+    /// them).
+    pub fn open_inodes(&self) -> Vec<InodeNo> {
+        let counts = self.opens.counts.lock();
+        counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, _)| InodeNo(*i))
+            .collect()
+    }
+
     /// Records one more open of `ino`.
     pub fn opened(&self, ino: InodeNo) {
         *self.opens.counts.lock().entry(ino.0).or_default() += 1;

@@ -75,6 +75,7 @@ pub struct Transaction<'a> {
 impl Fs {
     /// Starts a transaction; the image must be open for writing.
     pub fn begin(&self) -> Result<Transaction<'_>> {
+        self.refuse_if_shut_down()?;
         if !self.writable() || self.is_stopped() {
             return Err(FsError::ReadOnly);
         }
@@ -271,6 +272,9 @@ impl<'a> Transaction<'a> {
         let fs = self.fs;
         let sb = fs.superblock();
         let _commit = fs.commit_lock.lock();
+        // Checked under the lock a shutdown takes: a commit is either in
+        // the shutdown's flush or refused.
+        fs.refuse_if_shut_down()?;
         // Room in the journal first: a durable commit made for room takes
         // group locks itself. The estimate bounds what is logged below.
         let freed: Vec<(u32, u32)> = self

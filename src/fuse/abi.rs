@@ -717,6 +717,43 @@ pub struct FuseSyncfsIn {
     pub padding: u64,
 }
 
+/// `fuse_ioctl_in`: the command and the caller's argument (a pointer in
+/// the caller's memory for commands that carry data); `in_size` bytes of
+/// input follow, at most `out_size` bytes of output may be returned.
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseIoctlIn {
+    pub fh: u64,
+    pub flags: u32,
+    pub cmd: u32,
+    pub arg: u64,
+    pub in_size: u32,
+    pub out_size: u32,
+}
+
+/// `fuse_ioctl_out`: the ioctl's return value, then the output bytes.
+/// The iovec fields serve only unrestricted (CUSE) ioctls.
+#[repr(C)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
+)]
+pub struct FuseIoctlOut {
+    pub result: i32,
+    pub flags: u32,
+    pub in_iovs: u32,
+    pub out_iovs: u32,
+}
+
+/// `fuse_ioctl_in.flags`.
+pub mod ioctl_flags {
+    /// The caller is a 32-bit process on a 64-bit kernel.
+    pub const FUSE_IOCTL_32BIT: u32 = 1 << 3;
+    /// The ioctl was made on a directory (needs FUSE_HAS_IOCTL_DIR).
+    pub const FUSE_IOCTL_DIR: u32 = 1 << 4;
+}
+
 /// Size of `fuse_setxattr_in` without FUSE_SETXATTR_EXT.
 pub const FUSE_COMPAT_SETXATTR_IN_SIZE: usize = 8;
 
@@ -962,6 +999,8 @@ mod tests {
         assert_eq!(size_of::<FuseMknodIn>(), 16);
         assert_eq!(size_of::<FuseMkdirIn>(), 8);
         assert_eq!(size_of::<FuseRename2In>(), 16);
+        assert_eq!(size_of::<FuseIoctlIn>(), 32);
+        assert_eq!(size_of::<FuseIoctlOut>(), 16);
         assert_eq!(size_of::<FuseCreateIn>(), 16);
         assert_eq!(size_of::<FuseWriteIn>(), 40);
         assert_eq!(size_of::<FuseWriteOut>(), 8);

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::ops::{
-    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
-    TimeOrNow, Timespec, xattr_flags,
+    Attr, DirEntry, DirSink, Entry, Errno, FuseOps, Ioctl, IoctlReply, OpResult, Open, RequestCtx,
+    SetAttr, StatFs, TimeOrNow, Timespec, xattr_flags,
 };
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
@@ -1039,6 +1039,25 @@ impl FuseOps for Ext4Adapter {
         self.settled(self.fs.removexattr(node, name), &[Change::Inode(node.ino)])?;
         self.attrs_changed(nodeid);
         Ok(())
+    }
+
+    /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs); every other command is
+    /// unknown here (ENOTTY, as ext4 answers).
+    fn ioctl(&self, ctx: &RequestCtx, _nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+        if io.cmd != super::shutdown::FS_IOC_SHUTDOWN {
+            return Err(Errno::ENOTTY);
+        }
+        let mode = super::shutdown::requested_mode(ctx, io.arg)?;
+        // Read before the stop: afterwards every inode read is refused.
+        let open: Vec<u64> = (self.fs.open_inodes().into_iter())
+            .filter_map(|ino| self.fs.inode(ino).ok())
+            .map(|i| node_id(i.ino, i.generation))
+            .collect();
+        self.fs.shut_down(mode);
+        if let Some(n) = self.notifier.get() {
+            super::shutdown::drop_kernel_caches(n, &open);
+        }
+        Ok(IoctlReply::default())
     }
 }
 

@@ -60,7 +60,10 @@ pub const DEFAULT_WANTED_FLAGS: u64 = FUSE_ASYNC_READ
     | FUSE_MAX_PAGES
     | FUSE_CACHE_SYMLINKS
     | FUSE_INIT_EXT
-    | FUSE_HAS_RESEND;
+    | FUSE_HAS_RESEND
+    // ioctls on directories reach the server too (FS_IOC_SHUTDOWN is
+    // commonly made on the mountpoint).
+    | FUSE_HAS_IOCTL_DIR;
 
 /// Flags for a read-write mount: the defaults plus what a writable server
 /// handles itself.

@@ -56,6 +56,7 @@ pub mod reply;
 pub mod request;
 pub mod resend;
 pub mod session;
+pub mod shutdown;
 pub mod uring;
 
 pub use init::{InitConfig, Negotiated};

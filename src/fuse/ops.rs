@@ -31,6 +31,7 @@ impl Errno {
     pub const EOPNOTSUPP: Errno = Errno(libc::EOPNOTSUPP);
     pub const EXDEV: Errno = Errno(libc::EXDEV);
     pub const ENOSPC: Errno = Errno(libc::ENOSPC);
+    pub const ENOTTY: Errno = Errno(libc::ENOTTY);
 }
 
 /// Result of one request handler.
@@ -184,6 +185,32 @@ pub struct SetAttr {
     pub fh: Option<u64>,
     /// FATTR_KILL_SUIDGID: also clear setuid/setgid (HANDLE_KILLPRIV_V2).
     pub kill_suidgid: bool,
+}
+
+/// An ioctl(2) on a file or directory of the mount (FUSE_IOCTL; the
+/// kernel's restricted form: sizes come from the command number).
+#[derive(Debug, Clone, Copy)]
+pub struct Ioctl<'a> {
+    /// The handle of the open file or directory it was made on.
+    pub fh: u64,
+    /// FUSE_IOCTL_* flags (see `abi::ioctl_flags`).
+    pub flags: u32,
+    pub cmd: u32,
+    /// The caller's argument, as it passed it: for a command carrying data,
+    /// an address in the caller's memory.
+    pub arg: u64,
+    /// What the kernel copied in for an _IOW command.
+    pub input: &'a [u8],
+    /// The most output the caller takes (for an _IOR command).
+    pub out_size: u32,
+}
+
+/// The answer to an [`Ioctl`]: ioctl(2)'s return value and the bytes
+/// copied out to the caller (at most `out_size`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoctlReply {
+    pub result: i32,
+    pub output: Vec<u8>,
 }
 
 /// `renameat2` flags as passed to [`FuseOps::rename`].
@@ -456,5 +483,11 @@ pub trait FuseOps: Send + Sync + 'static {
     /// syncfs(2) on the mount.
     fn syncfs(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<()> {
         Err(Errno::ENOSYS)
+    }
+    /// ioctl(2) on a file or directory. ENOTTY by default: what a
+    /// filesystem answers for a command it does not know (the kernel turns
+    /// an ENOSYS into it too).
+    fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+        Err(Errno::ENOTTY)
     }
 }

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use zerocopy::{Immutable, IntoBytes};
 
+use super::abi::FuseIoctlOut;
 use super::abi::{
     FuseAttr, FuseAttrOut, FuseEntryOut, FuseKstatfs, FuseOpenOut, FuseOutHeader, FuseStatx,
     FuseStatxOut, FuseSxTime, FuseWriteOut, statx_mask::*,
 };
 use super::channel::Channel;
-use super::ops::{Attr, Entry, Errno, Open, StatFs, Timespec};
+use super::ops::{Attr, Entry, Errno, IoctlReply, Open, StatFs, Timespec};
 
 /// The body of a successful reply, or the errno of a failed one.
 pub type Response = Result<Vec<u8>, Errno>;
@@ -51,6 +52,17 @@ pub fn send(channel: &Channel, unique: u64, response: &Response) -> io::Result<(
 pub fn send_error(channel: &Channel, unique: u64, errno: Errno) -> io::Result<()> {
     let h = out_header(unique, errno.0, 0);
     channel.send_reply(&[IoSlice::new(h.as_bytes())])
+}
+
+/// A FUSE_IOCTL reply: `fuse_ioctl_out`, then the output bytes.
+pub fn ioctl_out(r: &IoctlReply) -> Response {
+    let out = FuseIoctlOut {
+        result: r.result,
+        ..Default::default()
+    };
+    let mut v = out.as_bytes().to_vec();
+    v.extend_from_slice(&r.output);
+    Ok(v)
 }
 
 /// Splits a time-out into the (seconds, nanoseconds) pair FUSE uses.

@@ -17,7 +17,7 @@ use super::dirent::DirBuf;
 use super::init::{InitConfig, InitError, InitOutcome, Negotiated, negotiate};
 use super::notify::Notifier;
 use super::opcount::OpCounts;
-use super::ops::{Errno, FuseOps, SetAttr, TimeOrNow, Timespec};
+use super::ops::{Errno, FuseOps, Ioctl, SetAttr, TimeOrNow, Timespec};
 use super::reply::{self, Response};
 use super::request::Request;
 use super::resend::{Prior, RequestHook, applied_answer, settle_maybe};
@@ -790,6 +790,24 @@ fn handle<F: FuseOps + ?Sized>(ops: &F, mut req: Request<'_>, negotiated: &Negot
             let _: abi::FuseSyncfsIn = req.arg()?;
             ops.syncfs(&ctx, nodeid)?;
             reply::empty()
+        }
+        FUSE_IOCTL => {
+            let arg: abi::FuseIoctlIn = req.arg()?;
+            let input = req.take(arg.in_size as usize)?;
+            let io = Ioctl {
+                fh: arg.fh,
+                flags: arg.flags,
+                cmd: arg.cmd,
+                arg: arg.arg,
+                input,
+                out_size: arg.out_size,
+            };
+            let r = ops.ioctl(&ctx, nodeid, &io)?;
+            // More than the caller takes would fail the whole reply.
+            if r.output.len() > arg.out_size as usize {
+                return Err(Errno::EIO);
+            }
+            reply::ioctl_out(&r)
         }
         FUSE_DESTROY => reply::empty(),
         // A second INIT on a live session (e.g. resume() on a fresh fd).
