@@ -158,6 +158,13 @@ pub struct Revalidated {
     /// Other live nodes whose cached data must go too (after a checker
     /// run, which may have changed anything).
     pub files: Vec<u64>,
+    /// Live nodes whose cached atime may be newer than the disk's (see
+    /// [`Fs::survey_held`]): their attributes are dropped once requests
+    /// are served, off the path of the pause: with relatime that is every
+    /// node not read since its last change (100,000 notifications after
+    /// a walk of 100,000 new files), and until it is sent the kernel
+    /// shows an atime the crash lost, which is all a late drop allows.
+    pub atimes: Vec<u64>,
 }
 
 /// Tells the kernel what changed under its caches while no server ran,
@@ -166,9 +173,10 @@ pub struct Revalidated {
 /// - a node whose inode was freed or reused answers ESTALE from now on
 ///   (as any node id with a wrong generation does) and loses its cached
 ///   attributes;
-/// - a node whose atime the dead server may have shown but not written
-///   (see [`Fs::survey_held`]) loses its cached attributes; after a
-///   checker run (`checked`), every node does;
+/// - after a checker run (`checked`) every node loses its cached
+///   attributes now; without one, a node whose atime the dead server may
+///   have shown but not written (see [`Fs::survey_held`]) loses them
+///   once requests are served ([`Revalidated::atimes`]);
 /// - cached pages (directory listings, and after a checker run file data)
 ///   are dropped by [`drop_cached_pages`] once requests are served again:
 ///   dropping pages waits on their locks, which requests the dead server
@@ -203,8 +211,10 @@ pub fn revalidate(
                 r.stale.push(nodeid);
             }
             HeldState::Live { dir, atime_pending } => {
-                if atime_pending || checked {
+                if checked {
                     inval(notifier, nodeid, -1);
+                } else if atime_pending {
+                    r.atimes.push(nodeid);
                 }
                 if dir {
                     r.dirs.push(nodeid);
@@ -217,10 +227,14 @@ pub fn revalidate(
     r
 }
 
-/// Drops the cached pages [`revalidate`] found out of date: listings
-/// first, then the data of stale nodes and (after a checker run) of every
-/// file. Run it on its own thread once the session serves.
+/// Drops what [`revalidate`] left for later: the attributes of nodes
+/// whose cached atime may be lost, then cached pages (listings first,
+/// then the data of stale nodes and, after a checker run, of every file).
+/// Run it on its own thread once the session serves.
 pub fn drop_cached_pages(r: &Revalidated, notifier: &Notifier) {
+    for &nodeid in &r.atimes {
+        inval(notifier, nodeid, -1);
+    }
     for &nodeid in r.dirs.iter().chain(&r.stale).chain(&r.files) {
         inval(notifier, nodeid, 0);
     }
