@@ -6,6 +6,7 @@
 //! enforces the filesystem's own rules: names absent, link limits, setgid
 //! directories.
 
+use super::attr_flags::{may_add_name, may_change};
 use super::extent_write::init_extent_root;
 use super::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
@@ -101,6 +102,7 @@ impl Fs {
         if tx.dir_lookup(&dir, name)?.is_some() {
             return Err(FsError::Exists);
         }
+        may_add_name(&dir)?;
         let is_dir = new.mode & mode::S_IFMT == mode::S_IFDIR;
         if is_dir {
             self.inc_dir_links(&mut tx, &mut dir)?;
@@ -136,6 +138,7 @@ impl Fs {
         let orphans = self.orphan_lock.lock();
         let mut tx = self.begin()?;
         let dir = live_dir(&tx, parent)?;
+        may_add_name(&dir)?;
         let mut inode = self.new_inode(&mut tx, &dir, new)?;
         tx.init_acl(&dir, &mut inode, new.umask)?;
         inode.links_count = 0;
@@ -187,6 +190,8 @@ impl Fs {
             if tx.dir_lookup(&dir, newname)?.is_some() {
                 return Err(FsError::Exists);
             }
+            may_add_name(&dir)?;
+            may_change(&inode)?;
             if inode.links_count == 0 {
                 let now = self.orphan_place(ino)?;
                 if now != place {
