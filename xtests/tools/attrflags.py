@@ -6,6 +6,8 @@
     attrflags.py setflags DIR   setting each flag on a file and a directory
                                 by root and by a plain user: the errno, and
                                 the flags GETFLAGS reads after
+    attrflags.py xattr DIR      FS_IOC_FSSETXATTR: each FS_XFLAG_* bit on
+                                a file and a directory, and a project id
     attrflags.py make DIR       files with flags set, for a look after
                                 unmount
     attrflags.py show DIR       the flags (hex, from FS_IOC_GETFLAGS and
@@ -27,6 +29,7 @@ import sys
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_IOC_FSGETXATTR = 0x801C581F
+FS_IOC_FSSETXATTR = 0x401C5820
 
 IMMUTABLE = 0x10
 APPEND = 0x20
@@ -71,6 +74,14 @@ def setflags(path, flags):
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     try:
         fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("I", flags))
+    finally:
+        os.close(fd)
+
+
+def setxflags(path, xflags, projid):
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    try:
+        fcntl.ioctl(fd, FS_IOC_FSSETXATTR, struct.pack("5I8x", xflags, 0, 0, projid, 0))
     finally:
         os.close(fd)
 
@@ -244,6 +255,27 @@ def setflags_table(top):
                 clear(c)
 
 
+def xattr_table(top):
+    # FS_XFLAG_ SYNC IMMUTABLE APPEND NODUMP NOATIME PROJINHERIT DAX, and
+    # REALTIME (not ext4's).
+    bits = [0x20, 0x8, 0x10, 0x80, 0x40, 0x200, 0x8000, 0x1]
+    for target in ("file", "dir"):
+        c = top + "/x"
+        setup(c, 0)
+        p = c + ("/f" if target == "file" else "/d")
+        setflags(p, getflags(p) | 0x1)  # a flag FSSETXATTR does not name
+        for bit in bits:
+            out = attempt(lambda: setxflags(p, getxflags(p)[0] | bit, 0))
+            x = getxflags(p)
+            print("%s xflag %#x: %s, xflags %#x, flags %#x"
+                  % (target, bit, out, x[0], getflags(p)))
+            out = attempt(lambda: setxflags(p, 0, 0))
+            print("%s xflags 0: %s, flags %#x" % (target, out, getflags(p)))
+        out = attempt(lambda: setxflags(p, 0, 5))
+        print("%s projid 5: %s, projid %d" % (target, out, getxflags(p)[3]))
+        clear(c)
+
+
 def make(top):
     for name, bits in (("imm", IMMUTABLE), ("app", APPEND),
                        ("nodump_noatime", 0x40 | 0x80), ("sync", 0x8)):
@@ -266,7 +298,7 @@ def show(top):
 
 def main():
     cmd, top = sys.argv[1], sys.argv[2]
-    {"matrix": matrix, "setflags": setflags_table, "make": make, "show": show}[cmd](top)
+    {"matrix": matrix, "setflags": setflags_table, "xattr": xattr_table, "make": make, "show": show}[cmd](top)
 
 
 if __name__ == "__main__":
