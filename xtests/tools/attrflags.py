@@ -253,6 +253,7 @@ def setflags_table(top):
                       % (who, target, letter, out, after & ~before, out2,
                          getflags(p) & ~before))
                 clear(c)
+    immutable_stays(top)
 
 
 def xattr_table(top):
@@ -274,6 +275,22 @@ def xattr_table(top):
         out = attempt(lambda: setxflags(p, 0, 5))
         print("%s projid 5: %s, projid %d" % (target, out, getxflags(p)[3]))
         clear(c)
+
+
+def immutable_stays(top):
+    """On an immutable inode that stays immutable nothing else may change
+    (ext4_ioctl_check_immutable); clearing immutable with another change
+    in the same call is allowed."""
+    c = top + "/m"
+    setup(c, 0)
+    p = c + "/f"
+    base = getflags(p)
+    setflags(p, base | IMMUTABLE)
+    for what, new in (("+d", base | IMMUTABLE | 0x40), ("same", base | IMMUTABLE),
+                      ("-i+d", base | 0x40)):
+        print("immutable, %s: %s, flags %#x" % (what, attempt(lambda: setflags(p, new)),
+                                               getflags(p) & ~base))
+    clear(c)
 
 
 def make(top):
