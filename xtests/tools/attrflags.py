@@ -47,6 +47,8 @@ LETTERS = [
     ("V", 0x100000),
 ]
 USER = 1000
+# A descriptor of the file opened for writing before its flag was set.
+HELD = [-1]
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
@@ -160,6 +162,7 @@ def file_ops(c):
         ("unlink", lambda: os.unlink(f)),
         ("rename-from", lambda: os.rename(f, c + "/f3")),
         ("rename-onto", lambda: os.rename(c + "/o", f)),
+        ("write-held", lambda: os.pwrite(HELD[0], b"x", 0)),
         ("fallocate", lambda: fallocate(f, 0)),
         ("punch", lambda: fallocate(f, 3)),
     ]
@@ -172,6 +175,8 @@ def dir_ops(c):
     return [
         ("create", lambda: os.close(os.open(d + "/n", os.O_CREAT | os.O_WRONLY, 0o644))),
         ("mkdir", lambda: os.mkdir(d + "/nd")),
+        ("mknod", lambda: os.mkfifo(d + "/np")),
+        ("tmpfile", lambda: os.close(os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o600))),
         ("symlink", lambda: os.symlink("e", d + "/ns")),
         ("link-in", lambda: os.link(c + "/o", d + "/nl")),
         ("unlink-in", lambda: os.unlink(d + "/e")),
@@ -222,10 +227,13 @@ def matrix(top):
                     n += 1
                     setup(c, uid)
                     victim = c + ("/f" if target == "file" else "/d")
+                    # Opened for writing before the flag is set.
+                    HELD[0] = os.open(c + "/f", os.O_WRONLY)
                     setflags(victim, getflags(victim) | bit)
                     name, fn = ops(c)[i]
                     out = attempt(fn) if who == "root" else as_user(fn)
                     print("%s %s +%s %s: %s" % (who, target, letter, name, out))
+                    os.close(HELD[0])
                     clear(c)
 
 
