@@ -136,3 +136,49 @@ fn who_may_set_what() {
     assert!(stat(f).contains("Flags: 0x80020"), "{}", stat(f));
     assert!(stat(d).contains("Flags: 0x20090000"), "{}", stat(d));
 }
+
+#[test]
+fn new_inodes_inherit_what_their_type_may_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "4096"], "32M");
+    let fs = open_rw(&img);
+    let d = make(&fs, "d", mode::S_IFDIR | 0o755, 0);
+    let root = caller(0, &[CAP_FOWNER, CAP_LINUX_IMMUTABLE]);
+    let inheritable = flags::SYNC
+        | flags::NODUMP
+        | flags::NOATIME
+        | flags::DIRSYNC
+        | flags::DAX
+        | flags::PROJINHERIT;
+    let base = fs.get_flags(d).unwrap();
+    fs.set_flags(d, &root, base | inheritable | flags::TOPDIR)
+        .unwrap();
+    let new = |m: u16| NewNode {
+        mode: m,
+        uid: 0,
+        gid: 0,
+        umask: 0,
+        rdev: 0,
+    };
+    let got = |name: &str, m: u16| {
+        let i = fs.make_node(d, name.as_bytes(), &new(m)).unwrap();
+        i.flags & !flags::EXTENTS
+    };
+    // ext4_mask_flags: directories everything inherited (not TOPDIR),
+    // regular files all but the directory-only ones, the rest nodump and
+    // noatime only.
+    assert_eq!(got("dir", mode::S_IFDIR | 0o755), inheritable);
+    assert_eq!(
+        got("file", mode::S_IFREG | 0o644),
+        flags::SYNC | flags::NODUMP | flags::NOATIME | flags::DAX
+    );
+    assert_eq!(
+        got("fifo", mode::S_IFIFO | 0o644),
+        flags::NODUMP | flags::NOATIME
+    );
+    let link = fs.symlink(d, b"link", b"file", 0, 0).unwrap();
+    assert_eq!(link.flags & !flags::EXTENTS, flags::NODUMP | flags::NOATIME);
+    fs.sync().unwrap();
+    drop(fs);
+    assert_fsck_clean(&img);
+}

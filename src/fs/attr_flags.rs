@@ -9,7 +9,7 @@
 use super::create::now;
 use super::permission::{Caller, cap};
 use super::{Fs, FsError, InodeRef, Result};
-use crate::ext4::inode::{Inode, flags};
+use crate::ext4::inode::{Inode, flags, mode};
 use crate::ext4::superblock::incompat;
 
 /// CAP_LINUX_IMMUTABLE: needed to set or clear immutable or append-only.
@@ -60,15 +60,20 @@ const XFLAGS: [(u32, u32); 7] = [
     (flags::DAX, 0x8000),
 ];
 
-/// `ext4_mask_flags`: the flags an inode of this type may hold.
-fn mask_for(inode: &Inode, f: u32) -> u32 {
-    if inode.is_dir() {
-        f
-    } else if inode.is_reg() {
-        f & !(flags::DIRSYNC | flags::TOPDIR | flags::CASEFOLD | flags::PROJINHERIT)
-    } else {
-        f & (flags::NODUMP | flags::NOATIME)
+/// `ext4_mask_flags`: of flags `f`, those an inode of type `mode` (full
+/// i_mode) may hold.
+pub(crate) fn mask_for_type(mode: u16, f: u32) -> u32 {
+    match mode & mode::S_IFMT {
+        mode::S_IFDIR => f,
+        mode::S_IFREG => {
+            f & !(flags::DIRSYNC | flags::TOPDIR | flags::CASEFOLD | flags::PROJINHERIT)
+        }
+        _ => f & (flags::NODUMP | flags::NOATIME),
     }
+}
+
+fn mask_for(inode: &Inode, f: u32) -> u32 {
+    mask_for_type(inode.mode, f)
 }
 
 /// The FS_XFLAG_* bits of ext4 flags `f`.

@@ -20,11 +20,21 @@ pub const LINK_MAX: u16 = 65000;
 
 const S_ISGID: u16 = 0o2000;
 
-/// Flags a new inode inherits from its directory (EXT4_FL_INHERITED).
-const INHERITED: u32 =
-    0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x400 | 0x4000 | 0x8000 | 0x1_0000 | 0x2000_0000;
-/// Of those, the ones meaningful only for directories (DIRSYNC).
-const DIR_ONLY: u32 = 0x1_0000;
+/// Flags a new inode inherits from its directory (EXT4_FL_INHERITED),
+/// before `mask_for_type` keeps those its type may hold.
+const INHERITED: u32 = 0x1
+    | 0x2
+    | 0x4
+    | 0x8
+    | 0x40
+    | 0x80
+    | 0x400
+    | 0x4000
+    | 0x8000
+    | flags::DIRSYNC
+    | flags::PROJINHERIT
+    | flags::CASEFOLD
+    | flags::DAX;
 
 /// Who creates a node, and with which mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,11 +256,7 @@ impl Fs {
             inode.crtime = Some(t);
         }
         inode.generation = crate::ext4::Generation(fastrand::u32(..));
-        let mut fl = dir.flags & INHERITED;
-        if !is_dir {
-            fl &= !DIR_ONLY;
-        }
-        inode.flags = fl;
+        inode.flags = super::attr_flags::mask_for_type(new.mode, dir.flags & INHERITED);
         match kind {
             mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK if sb.has_incompat(incompat::EXTENTS) => {
                 inode.flags |= flags::EXTENTS;

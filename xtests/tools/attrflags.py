@@ -8,6 +8,8 @@
                                 the flags GETFLAGS reads after
     attrflags.py xattr DIR      FS_IOC_FSSETXATTR: each FS_XFLAG_* bit on
                                 a file and a directory, and a project id
+    attrflags.py inherit DIR    the flags new inodes take from their
+                                directory
     attrflags.py make DIR       files with flags set, for a look after
                                 unmount
     attrflags.py show DIR       the flags (hex, from FS_IOC_GETFLAGS and
@@ -301,6 +303,32 @@ def immutable_stays(top):
     clear(c)
 
 
+def inherit(top):
+    """What new inodes take from a directory with every inheritable flag
+    that can be set (EXT4_FL_INHERITED, masked for the new inode's type)."""
+    d = top + "/inh"
+    os.mkdir(d)
+    setflags(d, getflags(d) | 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x8000 | 0x10000
+             | 0x20000 | 0x2000000 | 0x20000000)
+    print("directory: flags %#x" % getflags(d))
+    with open(d + "/file", "wb"):
+        pass
+    os.mkdir(d + "/dir")
+    os.symlink("file", d + "/link")
+    os.mkfifo(d + "/fifo")
+    fd = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o600)
+    buf = fcntl.ioctl(fd, FS_IOC_GETFLAGS, b"\0" * 4)
+    os.close(fd)
+    print("tmpfile: flags %#x" % struct.unpack("I", buf)[0])
+    for name in ("file", "dir"):
+        print("%s: flags %#x" % (name, getflags(d + "/" + name)))
+    # A symlink or a fifo cannot take the ioctl (tests/attr_flags.rs reads
+    # theirs).
+    for name in ("file", "dir", "link", "fifo"):
+        os.unlink(d + "/" + name) if name != "dir" else os.rmdir(d + "/dir")
+    os.rmdir(d)
+
+
 def make(top):
     for name, bits in (("imm", IMMUTABLE), ("app", APPEND),
                        ("nodump_noatime", 0x40 | 0x80), ("sync", 0x8)):
@@ -323,7 +351,7 @@ def show(top):
 
 def main():
     cmd, top = sys.argv[1], sys.argv[2]
-    {"matrix": matrix, "setflags": setflags_table, "xattr": xattr_table, "make": make, "show": show}[cmd](top)
+    {"matrix": matrix, "setflags": setflags_table, "xattr": xattr_table, "inherit": inherit, "make": make, "show": show}[cmd](top)
 
 
 if __name__ == "__main__":
