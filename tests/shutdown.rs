@@ -349,16 +349,25 @@ fn flags_above_2_are_einval_and_other_commands_enotty() {
     let a = &m.a;
     assert_eq!(shutdown_via_dispatch(a, &me(), 1, 3), -libc::EINVAL);
     assert!(!a.fs().is_shut_down());
-    // FS_IOC_GETFLAGS: not served.
+    // `_IOR('f', 99, long)`: a command neither ext4 nor fuse4fs knows.
     let io = Ioctl {
         fh: 0,
         flags: 0,
-        cmd: 0x8008_6601,
+        cmd: 0x8008_6663,
         arg: 0,
         input: &[],
         out_size: 8,
     };
     assert_eq!(a.ioctl(&me(), 1, &io).unwrap_err(), Errno::ENOTTY);
+    // FS_IOC_GETFLAGS is served (docs/chattr.md): the root's flags, in
+    // the 8 bytes asked for.
+    let io = Ioctl {
+        cmd: 0x8008_6601,
+        ..io
+    };
+    let r = a.ioctl(&me(), 1, &io).unwrap();
+    assert_eq!(r.output.len(), 8);
+    assert_eq!(r.output[..4], 0x80000u32.to_ne_bytes(), "EXT4_EXTENTS_FL");
     let (n, fh) = make_file(a, "early", &content("early"));
     a.release(&me(), n, fh, 0).unwrap();
     a.fs().unmount_clean().unwrap();

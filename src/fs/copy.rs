@@ -1,11 +1,13 @@
 //! copy_file_range between two regular files of the filesystem, with the
 //! checks the kernel's `generic_copy_file_checks` makes (a FUSE server
 //! must repeat them: the kernel knows neither the destination's
-//! append-only or immutable flag nor the server's limits).
+//! immutable flag nor the server's limits). An append-only destination is
+//! written as ext4 writes it: only a descriptor opened with O_APPEND
+//! (refused here, EBADF) or opened before the flag was set reaches it, and
+//! ext4 copies into the latter.
 
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::InodeNo;
-use crate::ext4::inode::flags;
 
 /// Most bytes moved per step (read, then written): bounds what a copy
 /// holds in memory.
@@ -27,8 +29,8 @@ impl Fs {
     /// the bytes copied: fewer when the source ends first (0 at or past
     /// its end), or when the destination would pass the largest file
     /// size. Refused: a directory (EISDIR), anything but regular files
-    /// (EINVAL), an O_APPEND destination (EBADF), an append-only or
-    /// immutable destination (EPERM), ranges that wrap (EOVERFLOW),
+    /// (EINVAL), an O_APPEND destination (EBADF), an immutable
+    /// destination (EPERM), ranges that wrap (EOVERFLOW),
     /// overlapping ranges of one file (EINVAL), a destination offset at or
     /// past the largest file size (EFBIG).
     pub fn copy_range(&self, src: InodeNo, offset: u64, to: &CopyTo, len: u64) -> Result<u64> {
@@ -45,9 +47,7 @@ impl Fs {
         if to.append {
             return Err(FsError::BadFile);
         }
-        if d.has_flag(flags::IMMUTABLE) || d.has_flag(flags::APPEND) {
-            return Err(FsError::Perm);
-        }
+        super::attr_flags::may_write(&d)?;
         let (Some(_), Some(_)) = (offset.checked_add(len), to.offset.checked_add(len)) else {
             return Err(FsError::Overflow);
         };

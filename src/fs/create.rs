@@ -6,6 +6,7 @@
 //! enforces the filesystem's own rules: names absent, link limits, setgid
 //! directories.
 
+use super::attr_flags::{may_add_name, may_change};
 use super::extent_write::init_extent_root;
 use super::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
@@ -19,11 +20,21 @@ pub const LINK_MAX: u16 = 65000;
 
 const S_ISGID: u16 = 0o2000;
 
-/// Flags a new inode inherits from its directory (EXT4_FL_INHERITED).
-const INHERITED: u32 =
-    0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x400 | 0x4000 | 0x8000 | 0x1_0000 | 0x2000_0000;
-/// Of those, the ones meaningful only for directories (DIRSYNC).
-const DIR_ONLY: u32 = 0x1_0000;
+/// Flags a new inode inherits from its directory (EXT4_FL_INHERITED),
+/// before `mask_for_type` keeps those its type may hold.
+const INHERITED: u32 = 0x1
+    | 0x2
+    | 0x4
+    | 0x8
+    | 0x40
+    | 0x80
+    | 0x400
+    | 0x4000
+    | 0x8000
+    | flags::DIRSYNC
+    | flags::PROJINHERIT
+    | flags::CASEFOLD
+    | flags::DAX;
 
 /// Who creates a node, and with which mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +112,7 @@ impl Fs {
         if tx.dir_lookup(&dir, name)?.is_some() {
             return Err(FsError::Exists);
         }
+        may_add_name(&dir)?;
         let is_dir = new.mode & mode::S_IFMT == mode::S_IFDIR;
         if is_dir {
             self.inc_dir_links(&mut tx, &mut dir)?;
@@ -136,6 +148,7 @@ impl Fs {
         let orphans = self.orphan_lock.lock();
         let mut tx = self.begin()?;
         let dir = live_dir(&tx, parent)?;
+        may_add_name(&dir)?;
         let mut inode = self.new_inode(&mut tx, &dir, new)?;
         tx.init_acl(&dir, &mut inode, new.umask)?;
         inode.links_count = 0;
@@ -187,6 +200,8 @@ impl Fs {
             if tx.dir_lookup(&dir, newname)?.is_some() {
                 return Err(FsError::Exists);
             }
+            may_add_name(&dir)?;
+            may_change(&inode)?;
             if inode.links_count == 0 {
                 let now = self.orphan_place(ino)?;
                 if now != place {
@@ -241,11 +256,7 @@ impl Fs {
             inode.crtime = Some(t);
         }
         inode.generation = crate::ext4::Generation(fastrand::u32(..));
-        let mut fl = dir.flags & INHERITED;
-        if !is_dir {
-            fl &= !DIR_ONLY;
-        }
-        inode.flags = fl;
+        inode.flags = super::attr_flags::mask_for_type(new.mode, dir.flags & INHERITED);
         match kind {
             mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK if sb.has_incompat(incompat::EXTENTS) => {
                 inode.flags |= flags::EXTENTS;

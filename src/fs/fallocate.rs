@@ -24,6 +24,13 @@ impl Fs {
         mode: u32,
     ) -> Result<()> {
         let node = node.into();
+        // vfs_fallocate: only a plain allocation on an append-only file,
+        // nothing on an immutable one.
+        let inode = self.inode(node.ino)?;
+        if mode & !FALLOC_FL_KEEP_SIZE != 0 && inode.has_flag(flags::APPEND) {
+            return Err(FsError::Perm);
+        }
+        super::attr_flags::may_write(&inode)?;
         if mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE) != 0 {
             return self.shift_range(node, offset, len, mode);
         }

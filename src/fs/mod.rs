@@ -6,6 +6,7 @@
 
 mod acl;
 pub mod atime;
+pub mod attr_flags;
 pub mod balloc;
 pub mod bmap;
 pub mod cache;

@@ -217,6 +217,8 @@ pub(crate) struct Attrs<'a> {
     pub gid: u32,
     /// The access ACL, with ACLs served and one stored.
     pub acl: Option<&'a [AclEntry]>,
+    /// EXT4_IMMUTABLE_FL is set: no write access for anyone.
+    pub immutable: bool,
 }
 
 impl Attrs<'_> {
@@ -287,6 +289,11 @@ fn mode_permission(c: &Caller, f: &Attrs<'_>, want: u32) -> Result<()> {
 /// CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE give (execute on a file only
 /// when some execute bit is set).
 pub(crate) fn permission(c: &Caller, f: &Attrs<'_>, want: u32) -> Result<()> {
+    // inode_permission: an immutable inode refuses write before any mode
+    // check, to root as well.
+    if want & access::WRITE != 0 && f.immutable {
+        return Err(FsError::Perm);
+    }
     let r = mode_permission(c, f, want);
     if !matches!(r, Err(FsError::Access)) {
         return r;
@@ -498,6 +505,7 @@ impl Fs {
             uid: inode.uid,
             gid: inode.gid,
             acl: l.as_deref(),
+            immutable: inode.has_flag(crate::ext4::inode::flags::IMMUTABLE),
         })
     }
 
@@ -616,6 +624,7 @@ impl Fs {
                 uid: inode.uid,
                 gid: inode.gid,
                 acl: None,
+                immutable: false,
             },
         )
     }
@@ -646,6 +655,7 @@ mod tests {
             uid,
             gid,
             acl: None,
+            immutable: false,
         }
     }
     fn dir(m: u16, uid: u32, gid: u32) -> Attrs<'static> {
@@ -654,6 +664,7 @@ mod tests {
             uid,
             gid,
             acl: None,
+            immutable: false,
         }
     }
     const R: u32 = access::READ;
@@ -723,6 +734,7 @@ mod tests {
             uid: 1000,
             gid: 100,
             acl: Some(&acl),
+            immutable: false,
         };
         // The owner: USER_OBJ, no mask.
         assert!(permission(&user(1000, 1, &[]), &f, R | W).is_ok());

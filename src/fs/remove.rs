@@ -1,6 +1,7 @@
 //! Removing names: unlink and rmdir. An inode losing its last name is
 //! freed, or put on the orphan list while it is open.
 
+use super::attr_flags::may_remove;
 use super::create::{dec_dir_links, live_dir, now};
 use super::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
@@ -39,6 +40,7 @@ impl Fs {
                 None => return Err(FsError::NotFound),
             }
             let mut victim = tx.inode(target)?;
+            may_remove(&dir, &victim)?;
             if want_dir != victim.is_dir() {
                 return Err(if want_dir {
                     FsError::NotDir

@@ -1,6 +1,7 @@
 //! rename(2) and renameat2's RENAME_NOREPLACE and RENAME_EXCHANGE, with
 //! the ".." fix-up and link counts of a directory that changes parent.
 
+use super::attr_flags::{may_add_name, may_remove};
 use super::create::{dec_dir_links, live_dir, now};
 use super::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result, error};
@@ -85,6 +86,14 @@ impl Fs {
         // Two names of one inode: nothing to do (POSIX).
         if dst == Some(src) {
             return Ok(());
+        }
+        // may_delete of the source, then may_create or may_delete of the
+        // target, as vfs_rename.
+        let (sdir, ddir) = (tx.inode(sp)?, tx.inode(dp)?);
+        may_remove(&sdir, &s)?;
+        match dst {
+            Some(d) => may_remove(&ddir, &tx.inode(d)?)?,
+            None => may_add_name(&ddir)?,
         }
         if flags & RENAME_EXCHANGE != 0 {
             let dst = dst.ok_or(FsError::NotFound)?;

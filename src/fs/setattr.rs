@@ -1,5 +1,6 @@
 //! Attribute changes: mode, owner, times, and size (truncate, extend).
 
+use super::attr_flags;
 use super::create::now;
 use super::extents::Backing;
 use super::transaction::Transaction;
@@ -61,6 +62,21 @@ pub(crate) fn zero_tail(tx: &mut Transaction<'_>, inode: &Inode, size: u64) -> R
     Ok(())
 }
 
+/// `notify_change` and the truncate paths on an immutable or append-only
+/// inode: no truncation, no change of mode, owner or given times; setting
+/// times to now (utimes(NULL)) is refused on an immutable inode only.
+fn may_set(inode: &Inode, c: &Changes) -> Result<()> {
+    let explicit =
+        matches!(c.atime, Some(SetTime::At(_))) || matches!(c.mtime, Some(SetTime::At(_)));
+    if c.size.is_some() || c.mode.is_some() || c.uid.is_some() || c.gid.is_some() || explicit {
+        attr_flags::may_change(inode)?;
+    }
+    if c.atime.is_some() || c.mtime.is_some() {
+        attr_flags::may_write(inode)?;
+    }
+    Ok(())
+}
+
 impl Fs {
     /// Applies `c` to inode `ino`; returns the inode after the change.
     /// ctime becomes now on any change (or the given ctime); a size change
@@ -70,6 +86,7 @@ impl Fs {
         let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
         let mut inode = tx.live_inode(node)?;
+        may_set(&inode, c)?;
         let t = now();
         let resolve = |s: SetTime| match s {
             SetTime::Now => t,

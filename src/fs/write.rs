@@ -31,6 +31,7 @@ impl Fs {
         let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
         let mut inode = tx.live_inode(node)?;
+        super::attr_flags::may_write(&inode)?;
         if !inode.is_reg() {
             return Err(if inode.is_dir() {
                 FsError::IsDir

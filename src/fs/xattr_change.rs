@@ -22,6 +22,7 @@ impl Fs {
         let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
         let mut inode = tx.live_inode(node)?;
+        super::attr_flags::may_change(&inode)?;
         tx.set_xattr(&mut inode, name, value, how)?;
         if kill_sgid {
             inode.mode &= !0o2000;
@@ -38,6 +39,7 @@ impl Fs {
         let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
         let mut inode = tx.live_inode(node)?;
+        super::attr_flags::may_change(&inode)?;
         tx.remove_xattr(&mut inode, name)?;
         inode.ctime = now();
         tx.put_inode(inode);

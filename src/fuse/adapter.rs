@@ -270,6 +270,44 @@ impl Ext4Adapter {
         })
     }
 
+    /// chattr/lsattr: reads or sets the flags (and project id) of
+    /// `nodeid` for the caller of `ctx`.
+    fn attr_ioctl(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: u64,
+        req: super::attr_flags::AttrIoctl,
+        out_size: u32,
+    ) -> OpResult<IoctlReply> {
+        use super::attr_flags::{AttrIoctl, flags_reply, fsxattr_reply};
+        let node = self.target(nodeid)?;
+        let set = match req {
+            AttrIoctl::GetFlags => {
+                return Ok(flags_reply(
+                    self.fs_err(self.fs.get_flags(node.ino))?,
+                    out_size,
+                ));
+            }
+            AttrIoctl::GetXattr => {
+                return Ok(fsxattr_reply(
+                    self.fs_err(self.fs.get_fsxattr(node.ino))?,
+                    out_size,
+                ));
+            }
+            AttrIoctl::SetFlags(f) => {
+                let c = super::credentials::caller(ctx, false);
+                self.fs.set_flags(node, &c, f)
+            }
+            AttrIoctl::SetXattr(x) => {
+                let c = super::credentials::caller(ctx, false);
+                self.fs.set_fsxattr(node, &c, x)
+            }
+        };
+        self.settled(set, &[Change::Inode(node.ino)])?;
+        self.attrs_changed(nodeid);
+        Ok(IoctlReply::default())
+    }
+
     /// Setuid/setgid may have been cleared by a change of `inode`'s data
     /// (`kill`): the kernel must not keep the mode it has cached. With
     /// FUSE_HANDLE_KILLPRIV_V2 it leaves the clearing to the server and,
@@ -498,6 +536,7 @@ impl FuseOps for Ext4Adapter {
         self.check(ctx, |fs, c| {
             fs.check_permission(c, &inode, open_access(flags), self.acl)
         })?;
+        self.fs_err(crate::fs::attr_flags::may_open(&inode, flags))?;
         let kill = open_flags & super::abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0;
         self.open_inode(&inode, flags, kill)
     }
@@ -1041,9 +1080,13 @@ impl FuseOps for Ext4Adapter {
         Ok(())
     }
 
-    /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs); every other command is
-    /// unknown here (ENOTTY, as ext4 answers).
-    fn ioctl(&self, ctx: &RequestCtx, _nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+    /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs) and the attribute flag
+    /// ioctls (src/fuse/attr_flags.rs); every other command is unknown
+    /// here (ENOTTY, as ext4 answers).
+    fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+        if let Some(req) = super::attr_flags::decode(io) {
+            return self.attr_ioctl(ctx, nodeid, req?, io.out_size);
+        }
         if io.cmd != super::shutdown::FS_IOC_SHUTDOWN {
             return Err(Errno::ENOTTY);
         }

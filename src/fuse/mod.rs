@@ -42,6 +42,7 @@
 
 pub mod abi;
 pub mod adapter;
+pub mod attr_flags;
 pub mod background;
 pub mod channel;
 pub mod credentials;

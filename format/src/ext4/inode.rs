@@ -11,22 +11,42 @@ pub const GOOD_OLD_INODE_SIZE: usize = 128;
 
 /// i_flags bits.
 pub mod flags {
+    /// Secure deletion (chattr +s; stored, not acted on).
+    pub const SECRM: u32 = 0x1;
+    /// Undelete (chattr +u; stored, not acted on).
+    pub const UNRM: u32 = 0x2;
+    /// Compress (chattr +c; stored, not acted on).
+    pub const COMPR: u32 = 0x4;
     /// Writes are synchronous (chattr +S).
     pub const SYNC: u32 = 0x8;
     /// EXT4_IMMUTABLE_FL: no change at all.
     pub const IMMUTABLE: u32 = 0x10;
     /// EXT4_APPEND_FL: writes only at the end.
     pub const APPEND: u32 = 0x20;
+    /// Left out by dump(8) (chattr +d).
+    pub const NODUMP: u32 = 0x40;
     /// atime is never updated (chattr +A).
     pub const NOATIME: u32 = 0x80;
+    /// Data goes through the journal (chattr +j).
+    pub const JOURNAL_DATA: u32 = 0x4000;
+    /// No tail merging (chattr +t; stored, not acted on).
+    pub const NOTAIL: u32 = 0x8000;
     pub const INDEX: u32 = 0x1000;
     /// Directory changes are synchronous (chattr +D).
     pub const DIRSYNC: u32 = 0x10000;
+    /// Top of a directory hierarchy for the Orlov allocator (chattr +T).
+    pub const TOPDIR: u32 = 0x20000;
     pub const HUGE_FILE: u32 = 0x40000;
     pub const EXTENTS: u32 = 0x80000;
     pub const VERITY: u32 = 0x100000;
     pub const EA_INODE: u32 = 0x200000;
+    /// Formerly EOFBLOCKS; still accepted by SETFLAGS.
+    pub const EOFBLOCKS: u32 = 0x400000;
+    /// DAX access (chattr +x).
+    pub const DAX: u32 = 0x2000000;
     pub const INLINE_DATA: u32 = 0x10000000;
+    /// New children take the directory's project id (chattr +P).
+    pub const PROJINHERIT: u32 = 0x20000000;
     pub const ENCRYPT: u32 = 0x800;
     pub const CASEFOLD: u32 = 0x40000000;
 }
