@@ -23,6 +23,8 @@ use fuse4fs::fuse::ops::{
 };
 use fuse4fs::fuse::{InitConfig, Negotiated, Notifier, Session};
 
+mod common;
+
 const HELLO: &[u8] = b"Hello, FUSE world!\n";
 const SLOW: &[u8] = b"slow but resent\n";
 const BIG_LEN: usize = 300 * 1024;
@@ -1022,39 +1024,14 @@ fn requests_counted_by_opcode() {
 /// session has ended. A test using it does not skip: no /dev/fuse is a
 /// broken test machine.
 fn with_counted_memfs(config: MemFsConfig, f: impl FnOnce(&Path, &OpCounts)) -> Arc<OpCounts> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-        .expect("/dev/fuse is needed (scripts/install-deps; run as root)");
-    let dir = tempfile::tempdir().unwrap();
-    let mp = dir.path().join("mnt");
-    std::fs::create_dir(&mp).unwrap();
-    let opts = MountOptions {
-        ro: false,
-        fsname: "memfs-rtrip".into(),
-        ..Default::default()
-    };
-    let fd = mount::mount(&mp, &opts).expect("mount");
-    let fs = Arc::new(RwFs::new(config));
-    let session = match Session::new(fd, fs, &InitConfig::read_write()) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = mount::unmount(&mp);
-            panic!("INIT failed: {e}");
-        }
-    };
-    let counts = session.op_counts().clone();
-    let server = std::thread::spawn(move || session.run(2));
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mp, &counts)));
-    let unmounted = mount::unmount(&mp);
-    let served = server.join();
-    if let Err(e) = outcome {
-        resume_unwind(e);
-    }
-    unmounted.expect("unmount");
-    served.unwrap().expect("run() result");
-    counts
+    common::serve_scratch_mount(
+        "memfs-rtrip",
+        Arc::new(RwFs::new(config)),
+        &InitConfig::read_write(),
+        2,
+        |session| session.op_counts().clone(),
+        |mp, counts| f(mp, counts),
+    )
 }
 
 /// A LOOKUP answered with a negative entry (node id 0 and a time-out) is

@@ -5,16 +5,16 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use fuse4fs::fuse::InitConfig;
 use fuse4fs::fuse::abi::init_flags::FUSE_OVER_IO_URING;
 use fuse4fs::fuse::abi::opcode::*;
 use fuse4fs::fuse::memfs::{MemFs, MemFsConfig};
-use fuse4fs::fuse::mount::{self, MountOptions};
 use fuse4fs::fuse::opcount::OpCounts;
-use fuse4fs::fuse::{InitConfig, Session};
+
+mod common;
 
 const ENABLE_URING: &str = "/sys/module/fuse/parameters/enable_uring";
 /// Larger than max_write (1 MiB): WRITEs of a full payload buffer.
@@ -65,49 +65,26 @@ struct Served {
 /// Mounts a memfs asking for io_uring, runs `f` on the mount point and
 /// unmounts.
 fn with_uring_memfs(f: impl FnOnce(&Path)) -> Served {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/fuse")
-        .expect("/dev/fuse is needed (scripts/install-deps; run as root)");
-    let dir = tempfile::tempdir().unwrap();
-    let mp = dir.path().join("mnt");
-    std::fs::create_dir(&mp).unwrap();
-    let opts = MountOptions {
-        ro: false,
-        fsname: "memfs-uring".into(),
-        ..Default::default()
-    };
-    let fd = mount::mount(&mp, &opts).expect("mount");
     let fs = Arc::new(MemFs::new(MemFsConfig::default()));
     let memfs = fs.clone();
     let config = InitConfig {
         io_uring: true,
         ..InitConfig::read_write()
     };
-    let session = match Session::new(fd, fs, &config) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = mount::unmount(&mp);
-            panic!("INIT failed: {e}");
-        }
-    };
-    let mut served = Served {
-        max_write: 0,
-        all: session.op_counts().clone(),
-        ring: session.ring_op_counts().clone(),
-        uring: session.uses_io_uring(),
-        negotiated_uring: session.negotiated().has(FUSE_OVER_IO_URING),
-    };
-    let server = std::thread::spawn(move || session.run(4));
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mp)));
-    let unmounted = mount::unmount(&mp);
-    let result = server.join();
-    if let Err(e) = outcome {
-        resume_unwind(e);
-    }
-    unmounted.expect("unmount");
-    result.unwrap().expect("run() result");
+    let mut served = common::serve_scratch_mount(
+        "memfs-uring",
+        fs,
+        &config,
+        4,
+        |session| Served {
+            max_write: 0,
+            all: session.op_counts().clone(),
+            ring: session.ring_op_counts().clone(),
+            uring: session.uses_io_uring(),
+            negotiated_uring: session.negotiated().has(FUSE_OVER_IO_URING),
+        },
+        |mp, _| f(mp),
+    );
     served.max_write = memfs
         .stats
         .max_write

@@ -193,3 +193,55 @@ pub fn needs_recovery(img: &Path) -> bool {
         .unwrap();
     u32::from_le_bytes(b) & 0x4 != 0
 }
+
+/// Mounts `ops` read-write (as `fsname`) on a fresh scratch mount point,
+/// negotiates INIT with `config`, takes what the test needs from the
+/// session with `inspect` (counters), serves on `workers` threads while
+/// `f` runs on the mount point, and unmounts, also when `f` panics. A
+/// test using it does not skip: no /dev/fuse is a broken test machine.
+pub fn serve_scratch_mount<F, S>(
+    fsname: &str,
+    ops: std::sync::Arc<F>,
+    config: &fuse4fs::fuse::InitConfig,
+    workers: usize,
+    inspect: impl FnOnce(&fuse4fs::fuse::Session<F>) -> S,
+    f: impl FnOnce(&Path, &S),
+) -> S
+where
+    F: fuse4fs::fuse::ops::FuseOps + Send + Sync + 'static,
+{
+    use fuse4fs::fuse::mount::{self, MountOptions};
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")
+        .expect("/dev/fuse is needed (scripts/install-deps; run as root)");
+    let dir = tempfile::tempdir().unwrap();
+    let mp = dir.path().join("mnt");
+    std::fs::create_dir(&mp).unwrap();
+    let opts = MountOptions {
+        ro: false,
+        fsname: fsname.into(),
+        ..Default::default()
+    };
+    let fd = mount::mount(&mp, &opts).expect("mount");
+    let session = match fuse4fs::fuse::Session::new(fd, ops, config) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = mount::unmount(&mp);
+            panic!("INIT failed: {e}");
+        }
+    };
+    let seen = inspect(&session);
+    let server = std::thread::spawn(move || session.run(workers));
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mp, &seen)));
+    let unmounted = mount::unmount(&mp);
+    let served = server.join();
+    if let Err(e) = outcome {
+        resume_unwind(e);
+    }
+    unmounted.expect("unmount");
+    served.unwrap().expect("run() result");
+    seen
+}
