@@ -112,40 +112,29 @@ impl Fs {
         // around the data) in one write. Two writes to parts of a page
         // the host does not cache would make it read the page from disk
         // first: a synchronous disk read for each new small file.
-        if ws >= we {
-            return put(rs, &vec![0u8; (re - rs) as usize]);
-        }
-        let (head, tail) = (ws - ws % bs, we.next_multiple_of(bs).min(re));
-        if rs < head {
-            put(rs, &vec![0u8; (head - rs) as usize])?;
-        }
-        let mut at = head;
-        // The first block, whole, if the data begins or ends inside it.
-        if ws > head || we < head + bs {
-            let stop = (head + bs).min(re);
-            let mut block = vec![0u8; (stop - head) as usize];
-            let upto = we.min(stop);
-            block[(ws - head) as usize..(upto - head) as usize].copy_from_slice(slice(ws, upto));
-            put(head, &block)?;
-            at = stop;
-        }
-        // Whole blocks straight from the data.
-        let whole_end = we - we % bs;
-        if at < whole_end {
-            put(at, slice(at, whole_end))?;
-            at = whole_end;
-        }
-        // The last block, whole, if the data ends inside it.
-        if at < we {
-            let mut block = vec![0u8; (tail - at) as usize];
-            block[..(we - at) as usize].copy_from_slice(slice(at, we));
-            put(at, &block)?;
-            at = tail;
-        }
-        if at < re {
-            put(at, &vec![0u8; (re - at) as usize])?;
-        }
-        Ok(())
+        // Writes the run's bytes [from, to): the data where it reaches,
+        // zeros elsewhere; straight from the data when it covers them.
+        let whole = |from: u64, to: u64| -> Result<()> {
+            if from >= to {
+                return Ok(());
+            }
+            let (ds, de) = (ws.max(from), we.min(to));
+            if (ds, de) == (from, to) {
+                return put(from, slice(from, to));
+            }
+            let mut buf = vec![0u8; (to - from) as usize];
+            if ds < de {
+                buf[(ds - from) as usize..(de - from) as usize].copy_from_slice(slice(ds, de));
+            }
+            put(from, &buf)
+        };
+        // Up to the end of the block where the data begins; the blocks the
+        // data covers whole; from the block where it ends.
+        let first_end = ws.next_multiple_of(bs).min(re);
+        let last_start = (we - we % bs).max(first_end);
+        whole(rs, first_end)?;
+        whole(first_end, last_start)?;
+        whole(last_start, re)
     }
 
     /// Largest size a file may reach: what its mapping can address, and
