@@ -467,10 +467,6 @@ impl<'a> Transaction<'a> {
                 verified::remember(Kind::DirLeaf, *owner, bytes);
             }
         }
-        let freed_blocks: Vec<u64> = freed
-            .iter()
-            .map(|&(g, bit)| sb.group_first_block(g).0 + bit as u64)
-            .collect();
         let bs = sb.block_size() as u64;
         let _publish = fs.publish.write();
         // Data first (data=ordered): once the commit record is on disk the
@@ -505,8 +501,9 @@ impl<'a> Transaction<'a> {
         }
         // A freed block's next life may be file data, written around the
         // cache: forget it now (and never checkpoint it).
-        for b in freed_blocks {
-            fs.cache.remove(BlockNo(b));
+        for &(g, bit) in &freed {
+            fs.cache
+                .remove(BlockNo(sb.group_first_block(g).0 + bit as u64));
         }
         drop(group_locks);
         // Reservations are released by Drop, after the bitmaps are visible.
