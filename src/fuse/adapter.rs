@@ -319,13 +319,7 @@ impl Ext4Adapter {
         if !kill || inode.mode & (S_ISUID | S_ISGID) == 0 {
             return;
         }
-        let Some(n) = self.notifier.get() else {
-            return;
-        };
-        match n.inval_inode(nodeid, -1, 0) {
-            Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
-            Err(e) => tracing::warn!("invalidating the mode of inode {}: {e}", inode.ino.0),
-        }
+        self.invalidate(nodeid, -1, "mode");
     }
 
     /// The server changed what a listing of directory `nodeid` shows
@@ -339,12 +333,8 @@ impl Ext4Adapter {
     /// pages from `off` of `nodeid`; a node the kernel does not hold is
     /// nothing to do.
     fn invalidate(&self, nodeid: u64, off: i64, what: &str) {
-        let Some(n) = self.notifier.get() else {
-            return;
-        };
-        match n.inval_inode(nodeid, off, 0) {
-            Ok(()) | Err(super::notify::NotifyError::NotFound) => {}
-            Err(e) => tracing::warn!("invalidating the {what} of node {nodeid:#x}: {e}"),
+        if let Some(n) = self.notifier.get() {
+            n.drop_cached(nodeid, off, what);
         }
     }
 

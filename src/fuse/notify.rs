@@ -87,6 +87,18 @@ impl Notifier {
         self.send(FUSE_NOTIFY_INVAL_INODE, &[arg.as_bytes()])
     }
 
+    /// [`Notifier::inval_inode`] from `off` to the end, for a server that
+    /// goes on whatever happens: a node the kernel does not hold has
+    /// nothing to drop, and any other failure is logged (naming `why`).
+    pub fn drop_cached(&self, nodeid: u64, off: i64, why: &str) {
+        match self.inval_inode(nodeid, off, 0) {
+            Ok(()) | Err(NotifyError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!("{why}: dropping what the kernel caches of node {nodeid:#x}: {e}")
+            }
+        }
+    }
+
     /// Drops the cached lookup of `name` in directory `parent`.
     pub fn inval_entry(&self, parent: u64, name: &[u8]) -> Result<(), NotifyError> {
         if name.len() > FUSE_NAME_MAX {

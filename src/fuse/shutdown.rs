@@ -9,7 +9,7 @@
 //! CAP_SYS_ADMIN, as ext4 asks.
 
 use super::credentials;
-use super::notify::{Notifier, NotifyError};
+use super::notify::Notifier;
 use super::ops::{Errno, OpResult, RequestCtx};
 use crate::fs::permission::cap;
 use crate::fs::shutdown::ShutdownMode;
@@ -48,10 +48,7 @@ pub fn drop_kernel_caches(n: &Notifier, open: &[u64]) {
         tracing::debug!("shutdown: no epoch bump: {e}");
     }
     for &id in open {
-        match n.inval_inode(id, 0, 0) {
-            Ok(()) | Err(NotifyError::NotFound) => {}
-            Err(e) => tracing::warn!("shutdown: dropping the cache of node {id:#x}: {e}"),
-        }
+        n.drop_cached(id, 0, "shutdown");
     }
 }
 

@@ -32,7 +32,7 @@ use crate::ext4::InodeNo;
 use crate::fs::Fs;
 use crate::fs::inode::HeldState;
 use crate::fuse::adapter::{node_id, node_inode};
-use crate::fuse::notify::{Notifier, NotifyError};
+use crate::fuse::notify::Notifier;
 
 /// Why a recovery cannot go on.
 #[derive(Debug, Error)]
@@ -207,12 +207,12 @@ pub fn revalidate(
         let nodeid = node_id(h.ino, h.generation.unwrap_or_default());
         match h.state {
             HeldState::Stale => {
-                inval(notifier, nodeid, -1);
+                notifier.drop_cached(nodeid, -1, "recovery");
                 r.stale.push(nodeid);
             }
             HeldState::Live { dir, atime_pending } => {
                 if checked {
-                    inval(notifier, nodeid, -1);
+                    notifier.drop_cached(nodeid, -1, "recovery");
                 } else if atime_pending {
                     r.atimes.push(nodeid);
                 }
@@ -233,16 +233,9 @@ pub fn revalidate(
 /// Run it on its own thread once the session serves.
 pub fn drop_cached_pages(r: &Revalidated, notifier: &Notifier) {
     for &nodeid in &r.atimes {
-        inval(notifier, nodeid, -1);
+        notifier.drop_cached(nodeid, -1, "recovery");
     }
     for &nodeid in r.dirs.iter().chain(&r.stale).chain(&r.files) {
-        inval(notifier, nodeid, 0);
-    }
-}
-
-fn inval(notifier: &Notifier, nodeid: u64, off: i64) {
-    match notifier.inval_inode(nodeid, off, 0) {
-        Ok(()) | Err(NotifyError::NotFound) => {}
-        Err(e) => tracing::warn!("invalidating node {nodeid:#x}: {e}"),
+        notifier.drop_cached(nodeid, 0, "recovery");
     }
 }
