@@ -12,11 +12,6 @@ use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::inode::{Inode, flags, mode};
 use crate::ext4::superblock::incompat;
 
-/// CAP_LINUX_IMMUTABLE: needed to set or clear immutable or append-only.
-const CAP_LINUX_IMMUTABLE: u32 = 9;
-/// CAP_SYS_RESOURCE: needed to change the data-journaling flag.
-const CAP_SYS_RESOURCE: u32 = 24;
-
 /// EXT4_FL_USER_MODIFIABLE: what SETFLAGS may change.
 pub const USER_MODIFIABLE: u32 = flags::SECRM
     | flags::UNRM
@@ -40,9 +35,9 @@ pub const USER_MODIFIABLE: u32 = flags::SECRM
 /// the read-only ones: dirty, compressed blocks, no-compress, encrypted,
 /// indexed directory, verity, inline data).
 pub const USER_VISIBLE: u32 = USER_MODIFIABLE
-    | 0x100
-    | 0x200
-    | 0x400
+    | flags::DIRTY
+    | flags::COMPRBLK
+    | flags::NOCOMPR
     | flags::ENCRYPT
     | flags::INDEX
     | flags::VERITY
@@ -208,7 +203,7 @@ impl Fs {
             return Err(FsError::Perm);
         }
         if (wanted ^ old) & (flags::IMMUTABLE | flags::APPEND) != 0
-            && !c.capable(CAP_LINUX_IMMUTABLE)
+            && !c.capable(cap::LINUX_IMMUTABLE)
         {
             return Err(FsError::Perm);
         }
@@ -237,7 +232,7 @@ impl Fs {
             }
         }
         // ext4_ioctl_setflags.
-        if (f ^ old) & flags::JOURNAL_DATA != 0 && !c.capable(CAP_SYS_RESOURCE) {
+        if (f ^ old) & flags::JOURNAL_DATA != 0 && !c.capable(cap::SYS_RESOURCE) {
             return Err(FsError::Perm);
         }
         let dax_bad = flags::VERITY | flags::ENCRYPT | flags::JOURNAL_DATA | flags::INLINE_DATA;

@@ -22,15 +22,15 @@ const S_ISGID: u16 = 0o2000;
 
 /// Flags a new inode inherits from its directory (EXT4_FL_INHERITED),
 /// before `mask_for_type` keeps those its type may hold.
-const INHERITED: u32 = 0x1
-    | 0x2
-    | 0x4
-    | 0x8
-    | 0x40
-    | 0x80
-    | 0x400
-    | 0x4000
-    | 0x8000
+const INHERITED: u32 = flags::SECRM
+    | flags::UNRM
+    | flags::COMPR
+    | flags::SYNC
+    | flags::NODUMP
+    | flags::NOATIME
+    | flags::NOCOMPR
+    | flags::JOURNAL_DATA
+    | flags::NOTAIL
     | flags::DIRSYNC
     | flags::PROJINHERIT
     | flags::CASEFOLD

@@ -31,7 +31,11 @@ pub mod cap {
     pub const DAC_READ_SEARCH: u32 = 2;
     pub const FOWNER: u32 = 3;
     pub const FSETID: u32 = 4;
+    /// Setting or clearing the immutable and append-only flags.
+    pub const LINUX_IMMUTABLE: u32 = 9;
     pub const SYS_ADMIN: u32 = 21;
+    /// Changing the data-journaling flag.
+    pub const SYS_RESOURCE: u32 = 24;
     /// Every capability bit.
     pub const ALL: u64 = u64::MAX;
 }

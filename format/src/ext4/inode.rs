@@ -27,6 +27,12 @@ pub mod flags {
     pub const NODUMP: u32 = 0x40;
     /// atime is never updated (chattr +A).
     pub const NOATIME: u32 = 0x80;
+    /// Compression: dirty data (reported by lsattr, never set here).
+    pub const DIRTY: u32 = 0x100;
+    /// Compression: compressed blocks (reported, never set here).
+    pub const COMPRBLK: u32 = 0x200;
+    /// Do not compress (chattr +m; stored, not acted on).
+    pub const NOCOMPR: u32 = 0x400;
     /// Data goes through the journal (chattr +j).
     pub const JOURNAL_DATA: u32 = 0x4000;
     /// No tail merging (chattr +t; stored, not acted on).
