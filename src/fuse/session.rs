@@ -282,7 +282,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
                 }
             };
             let msg = &buf[..n];
-            match self.execute(msg) {
+            match self.execute(msg, None) {
                 Executed::Reply(unique, response) => {
                     crate::crashpoint::hit("before-reply");
                     if self.reply_failed(reply::send(&self.channel, unique, &response)) {
@@ -337,12 +337,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
                 }
             }
             let msg = worker.message();
-            self.ring_counts.add(
-                Request::parse(msg)
-                    .map(|r| r.header.opcode)
-                    .unwrap_or(u32::MAX),
-            );
-            let (unique, response) = match self.execute(msg) {
+            let (unique, response) = match self.execute(msg, Some(&self.ring_counts)) {
                 Executed::Reply(unique, response) => (unique, response),
                 Executed::Malformed(_) => (worker.commit_id(), Err(Errno::EIO)),
                 // Only FORGET and INTERRUPT take no reply, and the kernel
@@ -362,8 +357,9 @@ impl<F: FuseOps + ?Sized> Session<F> {
     }
 
     /// Decodes and executes one request message: hooks, dispatch, the
-    /// panic guard and counting, shared by both transports.
-    fn execute(&self, msg: &[u8]) -> Executed {
+    /// panic guard and counting (also in `transport_counts`, the ring's),
+    /// shared by both transports.
+    fn execute(&self, msg: &[u8], transport_counts: Option<&OpCounts>) -> Executed {
         let req = match Request::parse(msg) {
             Ok(r) => r,
             Err(Some(h)) => {
@@ -378,6 +374,9 @@ impl<F: FuseOps + ?Sized> Session<F> {
         let unique = req.header.unique;
         let op = req.header.opcode;
         self.counts.add(op);
+        if let Some(c) = transport_counts {
+            c.add(op);
+        }
         debug!(
             unique,
             op = abi::opcode::name(op),
