@@ -44,6 +44,15 @@ const RW_ENTRY_TTL_NO_EPOCH: Duration = Duration::from_secs(1);
 /// The protocol minor version with FUSE_NOTIFY_INC_EPOCH.
 const MINOR_WITH_EPOCH: u32 = 44;
 
+/// Caps a read-write mount's entry lifetime where the kernel `negotiated`
+/// with has no FUSE_NOTIFY_INC_EPOCH (see [`RW_ENTRY_TTL_NO_EPOCH`]);
+/// before the session serves, at mount and at recovery alike.
+fn fit_entry_ttl(adapter: &Ext4Adapter, opts: &Options, negotiated: &Negotiated) {
+    if !opts.ro && negotiated.minor < MINOR_WITH_EPOCH {
+        adapter.limit_entry_ttl(RW_ENTRY_TTL_NO_EPOCH);
+    }
+}
+
 /// Mount an ext2/ext3/ext4 image over FUSE.
 #[derive(Parser, Debug)]
 #[command(name = "fuse4fs", version, about)]
@@ -196,9 +205,7 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
             return Err(e.into());
         }
     };
-    if !opts.ro && session.negotiated().minor < MINOR_WITH_EPOCH {
-        adapter.limit_entry_ttl(RW_ENTRY_TTL_NO_EPOCH);
-    }
+    fit_entry_ttl(&adapter, &opts, session.negotiated());
     if managed {
         let handed = hand_over(args, &adapter, &mut session, &image, &mountpoint);
         if let Err(e) = handed {
@@ -416,9 +423,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
             .with_acl(opts.acl)
             .with_permission_checks(!opts.default_permissions),
     );
-    if !opts.ro && negotiated.minor < MINOR_WITH_EPOCH {
-        adapter.limit_entry_ttl(RW_ENTRY_TTL_NO_EPOCH);
-    }
+    fit_entry_ttl(&adapter, &opts, &negotiated);
     let mut session = Session::resume(stored.fuse, adapter.clone(), negotiated);
     let notifier = session.notifier();
     let revalidated = recovery::revalidate(adapter.fs(), &folded.lookups, checked, &notifier);
