@@ -84,6 +84,7 @@ fn attr(ino: u64, mode: u32, size: u64, nlink: u32) -> Attr {
         gid: 0,
         rdev: 0,
         blksize: 4096,
+        statx_attributes: 0,
     }
 }
 

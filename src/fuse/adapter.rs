@@ -413,6 +413,7 @@ impl Ext4Adapter {
                 0
             },
             blksize: self.fs.block_size(),
+            statx_attributes: super::attr_flags::statx_attributes(inode.flags),
         }
     }
 

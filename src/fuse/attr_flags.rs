@@ -8,6 +8,7 @@
 //! `struct fsxattr`, copied in for a set and out for a get.
 
 use super::ops::{Errno, Ioctl, IoctlReply};
+use crate::ext4::inode::flags;
 use crate::fs::attr_flags::FsXattr;
 
 /// FS_IOC_GETFLAGS: `_IOR('f', 1, long)` on a 64-bit kernel.
@@ -22,6 +23,28 @@ pub const FS_IOC32_SETFLAGS: u32 = 0x4004_6602;
 pub const FS_IOC_FSGETXATTR: u32 = 0x801C_581F;
 /// FS_IOC_FSSETXATTR: `_IOW('X', 32, struct fsxattr)`.
 pub const FS_IOC_FSSETXATTR: u32 = 0x401C_5820;
+
+/// STATX_ATTR_* bits and the i_flags bit each one reports, as ext4_getattr
+/// maps them.
+const STATX_FROM_FLAGS: [(u64, u32); 6] = [
+    (0x4, flags::COMPR),        // STATX_ATTR_COMPRESSED
+    (0x10, flags::IMMUTABLE),   // STATX_ATTR_IMMUTABLE
+    (0x20, flags::APPEND),      // STATX_ATTR_APPEND
+    (0x40, flags::NODUMP),      // STATX_ATTR_NODUMP
+    (0x800, flags::ENCRYPT),    // STATX_ATTR_ENCRYPTED
+    (0x10_0000, flags::VERITY), // STATX_ATTR_VERITY
+];
+
+/// statx's `attributes_mask`: the bits above, which ext4 always says it
+/// keeps (whether or not a file has them).
+pub const STATX_ATTRS_KEPT: u64 = 0x4 | 0x10 | 0x20 | 0x40 | 0x800 | 0x10_0000;
+
+/// statx's `attributes` for an inode with these i_flags.
+pub fn statx_attributes(i_flags: u32) -> u64 {
+    (STATX_FROM_FLAGS.iter())
+        .filter(|(_, f)| i_flags & f != 0)
+        .fold(0, |acc, (bit, _)| acc | bit)
+}
 
 /// Size of `struct fsxattr`.
 const FSXATTR_SIZE: usize = 28;

@@ -85,6 +85,9 @@ pub struct Attr {
     /// Device number in the kernel's `new_encode_dev` form.
     pub rdev: u32,
     pub blksize: u32,
+    /// STATX_ATTR_* bits (immutable, append-only, ...), reported through
+    /// FUSE_STATX.
+    pub statx_attributes: u64,
 }
 
 /// A reply to LOOKUP (and one READDIRPLUS entry).

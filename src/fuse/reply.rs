@@ -149,7 +149,7 @@ pub fn statx_out(a: &Attr, valid: Duration) -> FuseStatxOut {
         stat: FuseStatx {
             mask,
             blksize: a.blksize,
-            attributes: 0,
+            attributes: a.statx_attributes,
             nlink: a.nlink,
             uid: a.uid,
             gid: a.gid,
@@ -158,7 +158,7 @@ pub fn statx_out(a: &Attr, valid: Duration) -> FuseStatxOut {
             ino: a.ino,
             size: a.size,
             blocks: a.blocks,
-            attributes_mask: 0,
+            attributes_mask: super::attr_flags::STATX_ATTRS_KEPT,
             atime: sx_time(a.atime),
             btime,
             ctime: sx_time(a.ctime),
@@ -228,6 +228,31 @@ mod tests {
         let s = statx_out(&a, Duration::ZERO);
         assert_eq!(s.stat.mask, STATX_BASIC_STATS | STATX_BTIME);
         assert_eq!((s.stat.btime.tv_sec, s.stat.btime.tv_nsec), (42, 7));
+    }
+
+    #[test]
+    fn statx_carries_the_attribute_flags_as_ext4_reports_them() {
+        use crate::ext4::inode::flags;
+        let a = Attr {
+            mode: 0o100644,
+            statx_attributes: super::super::attr_flags::statx_attributes(
+                flags::IMMUTABLE | flags::NODUMP | flags::EXTENTS | flags::NOATIME,
+            ),
+            ..Default::default()
+        };
+        let s = statx_out(&a, Duration::ZERO);
+        // STATX_ATTR_IMMUTABLE | STATX_ATTR_NODUMP; extents and noatime
+        // have no statx bit.
+        assert_eq!(s.stat.attributes, 0x10 | 0x40);
+        assert_eq!(
+            s.stat.attributes_mask,
+            0x4 | 0x10 | 0x20 | 0x40 | 0x800 | 0x10_0000
+        );
+        let a = Attr {
+            statx_attributes: super::super::attr_flags::statx_attributes(flags::APPEND),
+            ..a
+        };
+        assert_eq!(statx_out(&a, Duration::ZERO).stat.attributes, 0x20);
     }
 
     #[test]
