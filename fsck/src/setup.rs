@@ -3,6 +3,7 @@
 //! in use so that pass 1 sees any inode claiming it.
 
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
+use fuse4fs_format::ext4::superblock::incompat;
 
 use crate::context::Fsck;
 use crate::error::Result;
@@ -137,11 +138,25 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             }
         }
     }
+    mmp_block(cx);
     cx.found.seal_fixed();
     // What fixed metadata overlapped is a descriptor problem, reported
     // above; pass 1B deals only with blocks inodes claim twice.
     cx.found.dup_blocks.clear();
     Ok(())
+}
+
+/// The MMP block is in use though no inode owns it (e2fsck's pass 1 marks
+/// it the same way, when it lies inside the filesystem).
+fn mmp_block(cx: &mut Fsck) {
+    let b = cx.sb.mmp_block;
+    if cx.sb.has_incompat(incompat::MMP)
+        && b > cx.sb.first_data_block as u64
+        && b < cx.sb.blocks_count
+    {
+        cx.found.claim(b);
+        cx.found.add_fixed(b, 1);
+    }
 }
 
 /// Gives each misplaced bitmap the repair chose to move a new block in
@@ -203,6 +218,32 @@ mod tests {
                 ..Options::default()
             };
             let _ = crate::check_path(&img, &opts);
+        }
+    }
+
+    /// The MMP block belongs to no inode but is in use: a fresh `-O mmp`
+    /// image is clean (it was reported free: "Block bitmap differences").
+    #[test]
+    fn the_mmp_block_is_in_use() {
+        assert!(
+            have(&["mkfs.ext4"]),
+            "mkfs.ext4 is needed (scripts/install-deps)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        for args in [
+            &["-O", "mmp"][..],
+            &["-O", "mmp,^metadata_csum", "-b", "1024"],
+        ] {
+            let img = mkfs(dir.path(), args, &src, "16M");
+            let opts = Options {
+                mode: Mode::Check,
+                force: true,
+                ..Options::default()
+            };
+            let out = crate::check_path(&img, &opts).unwrap();
+            assert!(out.problems.is_empty(), "{args:?}: {:#?}", out.problems);
         }
     }
 

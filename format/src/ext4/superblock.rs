@@ -253,6 +253,10 @@ pub struct Superblock {
     pub backup_bgs: [u32; 2],
     pub checksum_seed: u32,
     pub checksum: u32,
+    /// s_mmp_update_interval: seconds between the owner's MMP updates.
+    pub mmp_update_interval: u16,
+    /// s_mmp_block: where the MMP block is (feature mmp).
+    pub mmp_block: u64,
     /// s_mtime (last mount), with s_mtime_hi.
     pub mtime: u64,
     /// s_wtime (last write), with s_wtime_hi.
@@ -322,6 +326,8 @@ impl Superblock {
             backup_bgs: [le32(b, 0x24C), le32(b, 0x250)],
             checksum_seed: le32(b, 0x270),
             checksum: le32(b, 0x3FC),
+            mmp_update_interval: le16(b, 0x166),
+            mmp_block: le64(b, 0x168),
             mtime: get_tstamp(b, 0x2C, 0x275),
             wtime: get_tstamp(b, 0x30, 0x274),
             mnt_count: le16(b, 0x34),
