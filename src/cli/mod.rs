@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use fuse4fs::fs::mmp::MmpStart;
 use fuse4fs::fs::sync_mode::SyncMode;
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::Negotiated;
@@ -53,9 +54,17 @@ fn fit_entry_ttl(adapter: &Ext4Adapter, opts: &Options, negotiated: &Negotiated)
     }
 }
 
+/// The filesystem features by how far fuse4fs serves them (tests/features.rs
+/// holds the image-making ones to it).
+const FEATURES_HELP: &str = "\
+Filesystem features:
+  read-write: has_journal, ext_attr, resize_inode, dir_index, filetype, extent, 64bit, flex_bg, meta_bg, sparse_super, sparse_super2, large_file, huge_file, dir_nlink, extra_isize, uninit_bg, metadata_csum, metadata_csum_seed, large_dir, inline_data, orphan_file, mmp
+  read-only (refused for read-write, naming the feature): quota, project
+  refused: encrypt, casefold, ea_inode, verity, bigalloc, compression, journal_dev, snapshot, replica, shared_blocks";
+
 /// Mount an ext2/ext3/ext4 image over FUSE.
 #[derive(Parser, Debug)]
-#[command(name = "fuse4fs", version, about)]
+#[command(name = "fuse4fs", version, about, after_help = FEATURES_HELP)]
 struct Args {
     /// Mount options, comma separated (ro, rw, allow_other,
     /// default_permissions, acl, errors=continue|remount-ro|panic, fsname=,
@@ -156,7 +165,7 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
         )));
     }
     let _lock = daemon::lock_image(&image, opts.ro)?;
-    let fs = open_fs(&image, &opts, &|_| Ok(()))?;
+    let fs = open_fs(&image, &opts, MmpStart::Fresh, &|_| Ok(()))?;
     if !opts.ro {
         mount_rw(&fs, &image)?;
     }
@@ -225,6 +234,7 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
 fn open_fs(
     image: &std::path::Path,
     opts: &Options,
+    mmp_start: MmpStart,
     replayed: &fuse4fs::fs::ReplayHook<'_>,
 ) -> Result<Fs, CliError> {
     let fs = Fs::open_with_replay_hook(
@@ -232,6 +242,7 @@ fn open_fs(
         &FsOptions {
             writable: !opts.ro,
             norecovery: opts.norecovery,
+            mmp_start,
             ..Default::default()
         },
         replayed,
@@ -317,6 +328,9 @@ fn serve(
     if adapter.fs().journaled() {
         fuse4fs::fs::journal::spawn_commit_timer(Arc::downgrade(adapter), Ext4Adapter::fs);
     }
+    if adapter.fs().mmp_seq().is_some() {
+        fuse4fs::fs::mmp::spawn_mmp_timer(Arc::downgrade(adapter), Ext4Adapter::fs);
+    }
     if managed {
         let _ = fdstore::ready(&format!("serving {}", mountpoint.display()));
     }
@@ -375,7 +389,8 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     let settled = parking_lot::Mutex::new(None);
     // Interrupted requests are settled against the replay while the log
     // still holds it (see Folded::resolve_commits).
-    let fs = open_fs(&image, &opts, &|rec| {
+    // The mount never went away: the MMP block still names this node.
+    let fs = open_fs(&image, &opts, MmpStart::Adopt, &|rec| {
         let mut f = folded.lock();
         *settled.lock() = Some(f.resolve_commits(Some(rec.end_tid)));
         state
@@ -398,7 +413,7 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         let held = recovery::opens_by_inode(&fs, &folded.opens);
         drop(fs);
         recovery::repair::repair(&image, &held, asked);
-        open_fs(&image, &opts, &|_| Ok(()))?
+        open_fs(&image, &opts, MmpStart::Adopt, &|_| Ok(()))?
     } else {
         fs
     };

@@ -25,6 +25,7 @@ pub mod inode;
 pub mod iolog;
 pub mod journal;
 pub mod locks;
+pub mod mmp;
 pub mod mount_state;
 pub mod namei;
 pub mod orphan;
@@ -83,6 +84,8 @@ pub enum OpenError {
     ExternalJournal { path: String },
     #[error("{path}: journal: {why}")]
     Journal { path: String, why: String },
+    #[error("{path}: multi-mount protection: {source}")]
+    Mmp { path: String, source: mmp::MmpError },
 }
 
 /// Options that change how the filesystem is served.
@@ -102,6 +105,8 @@ pub struct FsOptions {
     pub norecovery: bool,
     /// Record every write and flush of the image here (crash-point tests).
     pub io_log: Option<std::sync::Arc<iolog::IoLog>>,
+    /// How a writable open takes the MMP block (feature mmp).
+    pub mmp_start: mmp::MmpStart,
 }
 
 impl FsOptions {
@@ -177,6 +182,8 @@ pub struct Fs {
     journal: Option<journal::Journal>,
     /// The replay done at open.
     replayed: Option<crate::jbd2::recovery::Recovery>,
+    /// The MMP block, held while mounted read-write (feature mmp).
+    mmp: parking_lot::Mutex<Option<mmp::MmpHolder>>,
     /// Told of every transaction just before it is written (see
     /// [`Fs::set_commit_observer`]).
     commit_observer: parking_lot::RwLock<Option<CommitObserver>>,
@@ -211,6 +218,17 @@ impl Fs {
         let io_err = |source| OpenError::Io {
             path: p.clone(),
             source,
+        };
+        // Before the replay, which writes, as the kernel's fill_super.
+        let mmp = if opts.writable {
+            mmp::MmpHolder::take(path, opts.mmp_start, &std::thread::sleep).map_err(|source| {
+                OpenError::Mmp {
+                    path: p.clone(),
+                    source,
+                }
+            })?
+        } else {
+            None
         };
         let mut replayed = None;
         if Self::needs_replay(path, opts).map_err(io_err)? {
@@ -253,6 +271,7 @@ impl Fs {
         image.set_io_log(opts.io_log.clone());
         let mut fs = Self::from_image(image, &p, opts, false)?;
         fs.replayed = replayed;
+        *fs.mmp.get_mut() = mmp;
         Ok(fs)
     }
 
@@ -361,6 +380,7 @@ impl Fs {
             commit_lock: parking_lot::Mutex::new(()),
             journal: None,
             replayed: None,
+            mmp: parking_lot::Mutex::new(None),
             commit_observer: parking_lot::RwLock::new(None),
             publish: parking_lot::RwLock::new(()),
             live_sb: parking_lot::Mutex::new(sb.clone()),

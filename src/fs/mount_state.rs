@@ -59,7 +59,14 @@ impl Fs {
     /// (the superblock already says "with errors").
     /// After a shutdown nothing is written: the image keeps needs_recovery
     /// and the next mount replays the log.
+    /// With multi-mount protection, the MMP block is left clean after.
     pub fn unmount_clean(&self) -> Result<()> {
+        let left = self.leave_clean();
+        let released = self.mmp_release();
+        left.and(released)
+    }
+
+    fn leave_clean(&self) -> Result<()> {
         if self.is_shut_down() {
             return Ok(());
         }

@@ -499,8 +499,7 @@ impl Superblock {
     }
 
     /// Refuses, naming them, features whose invariants a writer would have
-    /// to keep and this implementation does not (quotas, multi-mount
-    /// protection, large-xattr inodes, encryption, casefolding, an orphan
+    /// to keep and this implementation does not (quotas, large-xattr inodes, encryption, casefolding, an orphan
     /// file with entries, the read-only flag, and every ro_compat bit it
     /// does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
@@ -515,7 +514,6 @@ impl Superblock {
                 self.feature_ro_compat & ro_compat::ORPHAN_PRESENT != 0,
                 "orphan_present (run e2fsck)",
             ),
-            (self.feature_incompat & incompat::MMP != 0, "mmp"),
             (self.feature_incompat & incompat::EA_INODE != 0, "ea_inode"),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
             (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),

@@ -210,6 +210,8 @@ fn replay_options(crash: &Crash) -> FsOptions {
         boot_id: crash.replay_boot(),
         norecovery: false,
         io_log: None,
+        // A crash state is a fresh image on its own: taken as a new mount.
+        mmp_start: fuse4fs::fs::mmp::MmpStart::Fresh,
     }
 }
 
