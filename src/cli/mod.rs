@@ -70,7 +70,9 @@ struct Args {
     /// default_permissions, acl, errors=continue|remount-ro|panic, fsname=,
     /// subtype=, max_read=, logfile=, nosuid/suid, nodev/dev,
     /// noexec/exec, sync/async, dirsync, noatime, relatime, strictatime,
-    /// nodiratime, lazytime, io_uring (FUSE over io_uring, Linux 6.14+
+    /// nodiratime, lazytime, commit=SECONDS, discard/nodiscard (give
+    /// freed blocks back to the host once durable, as ext4's discard;
+    /// `fstrim MOUNTPOINT` does it on demand), io_uring (FUSE over io_uring, Linux 6.14+
     /// with the fuse module's enable_uring=1; not with --supervise or the
     /// systemd fd store, whose crash recovery cannot reach requests held
     /// in ring entries), and fstab's auto, noauto, user, nofail, _netdev,
@@ -250,6 +252,7 @@ fn open_fs(
     if !opts.ro {
         fs.set_error_policy(opts.errors);
         fs.set_commit_interval(std::time::Duration::from_secs(opts.commit_secs));
+        fs.set_discard(opts.discard);
         fs.set_atime_policy(opts.atime);
         fs.set_sync_mode(SyncMode {
             sync: opts.sync,

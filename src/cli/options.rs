@@ -44,6 +44,9 @@ pub struct Options {
     /// the kernel does not offer it. Not with crash recovery (see
     /// [`IO_URING_NO_RECOVERY`]).
     pub io_uring: bool,
+    /// Give freed blocks back to the host once their free is durable
+    /// (`discard`; `nodiscard`, the default, leaves it to `fstrim`).
+    pub discard: bool,
 }
 
 /// Why `-o io_uring` is refused with --supervise and the fd store.
@@ -74,6 +77,7 @@ impl Default for Options {
             dirsync: false,
             atime: AtimePolicy::default(),
             io_uring: false,
+            discard: false,
         }
     }
 }
@@ -168,6 +172,8 @@ impl Options {
                 ("norecovery" | "noload", None) => o.norecovery = true,
                 ("fsck", None) => o.fsck = true,
                 ("io_uring", None) => o.io_uring = true,
+                ("discard", None) => o.discard = true,
+                ("nodiscard", None) => o.discard = false,
                 ("commit", v) => {
                     let v = need(v)?;
                     o.commit_secs = v.parse().map_err(|_| {
@@ -194,6 +200,18 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discard_is_a_flag_off_by_default() {
+        assert!(!Options::default().discard);
+        assert!(Options::parse(&["rw,discard".into()]).unwrap().discard);
+        assert!(
+            !Options::parse(&["discard,nodiscard".into()])
+                .unwrap()
+                .discard
+        );
+        assert!(Options::parse(&["discard=1".into()]).is_err());
+    }
 
     #[test]
     fn io_uring_is_a_flag() {

@@ -23,6 +23,8 @@ pub(crate) struct GroupAlloc {
     /// Blocks freed by transactions not yet durable: free in the bitmap,
     /// not reusable until the journal says so.
     pub freed: BTreeSet<u32>,
+    /// Trimmed whole (FITRIM) since the last free became durable.
+    pub trimmed: bool,
 }
 
 impl Fs {

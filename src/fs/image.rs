@@ -22,6 +22,8 @@ pub struct Image {
     file: File,
     len: u64,
     writable: bool,
+    /// A block device (space goes back with BLKDISCARD, not fallocate).
+    block_device: bool,
     /// Where writes and flushes are recorded (crash-point testing).
     io_log: Option<Arc<IoLog>>,
     /// Set by a shutdown (FS_IOC_SHUTDOWN): nothing more is written.
@@ -32,10 +34,15 @@ impl Image {
     /// Wraps an open image file; `writable` when it was opened for writing.
     pub fn new(file: File, writable: bool) -> io::Result<Self> {
         let len = image_len(&file)?;
+        let block_device = {
+            use std::os::unix::fs::FileTypeExt;
+            file.metadata()?.file_type().is_block_device()
+        };
         Ok(Image {
             file,
             len,
             writable,
+            block_device,
             io_log: None,
             shut: AtomicBool::new(false),
         })
@@ -158,6 +165,55 @@ impl Image {
             if let Some(log) = &self.io_log {
                 log.push(IoEvent::Flush);
             }
+        }
+        Ok(())
+    }
+}
+
+impl Image {
+    /// Gives `len` bytes from `offset` back to the host: a hole punched in
+    /// an image file (the size kept), a discard on a block device, as a
+    /// loop device does for ext4's discards. What is read there afterwards
+    /// is zeros (a file) or unspecified (a device): only for free blocks.
+    /// Unsupported by the host: an error of kind Unsupported.
+    pub fn punch(&self, offset: u64, len: u64) -> io::Result<()> {
+        if !self.writable {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the image is open read-only",
+            ));
+        }
+        let Ok(n) = usize::try_from(len) else {
+            return Err(io::Error::from(io::ErrorKind::InvalidInput));
+        };
+        self.check_span(offset, n, "punch", io::ErrorKind::InvalidInput)?;
+        self.refuse_if_shut()?;
+        if len == 0 {
+            return Ok(());
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&self.file);
+        let rc = if self.block_device {
+            let range: [u64; 2] = [offset, len];
+            // SAFETY: BLKDISCARD (_IO(0x12, 119)) reads two u64 from the
+            // pointer, which `range` provides for the call.
+            unsafe { libc::ioctl(fd, 0x1277, range.as_ptr()) }
+        } else {
+            // SAFETY: fallocate reads no memory of ours; the fd is open.
+            unsafe {
+                libc::fallocate(
+                    fd,
+                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                    offset as libc::off_t,
+                    len as libc::off_t,
+                )
+            }
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::EOPNOTSUPP) => io::Error::new(io::ErrorKind::Unsupported, e),
+                _ => e,
+            });
         }
         Ok(())
     }

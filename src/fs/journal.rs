@@ -519,8 +519,12 @@ impl Fs {
         st.last_durable = Instant::now();
         drop(st);
         self.checkpoint()?;
+        // Punched while still out of the allocator's reach.
+        self.discard_freed(&freed);
         for (g, bit) in freed {
-            self.alloc_state[g as usize].lock().freed.remove(&bit);
+            let mut state = self.alloc_state[g as usize].lock();
+            state.freed.remove(&bit);
+            state.trimmed = false;
         }
         Ok(())
     }

@@ -36,6 +36,7 @@ pub mod setattr;
 pub mod shutdown;
 pub mod sync_mode;
 pub mod transaction;
+pub mod trim;
 mod verified;
 pub mod write;
 pub mod xattr;
@@ -193,6 +194,8 @@ pub struct Fs {
     held_atimes: atime::HeldAtimes,
     /// Which changes are durable before their reply (`sync`, `dirsync`).
     sync_mode: std::sync::atomic::AtomicU8,
+    /// `discard` and what FITRIM remembers between calls.
+    trim: trim::TrimState,
     csum_seed: u32,
     overhead: u64,
 }
@@ -394,6 +397,7 @@ impl Fs {
             atime_policy: std::sync::atomic::AtomicU8::new(atime::AtimePolicy::default().to_bits()),
             held_atimes: Default::default(),
             sync_mode: std::sync::atomic::AtomicU8::new(0),
+            trim: Default::default(),
             overhead: 0,
             sb,
         };

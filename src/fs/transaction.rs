@@ -492,6 +492,13 @@ impl<'a> Transaction<'a> {
                 fs.image.write_all_at(b * bs, &bytes)?;
                 fs.cache.put(BlockNo(b), bytes);
             }
+            // No journal: free at once, as ext4 without one discards.
+            fs.discard_freed(&freed);
+            for &(g, _) in &freed {
+                if let Some(state) = group_locks.get_mut(&g) {
+                    state.trimmed = false;
+                }
+            }
         }
         if let Some(groups) = new_groups {
             *fs.groups.write() = groups;

@@ -1071,12 +1071,18 @@ impl FuseOps for Ext4Adapter {
         Ok(())
     }
 
-    /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs) and the attribute flag
-    /// ioctls (src/fuse/attr_flags.rs); every other command is unknown
-    /// here (ENOTTY, as ext4 answers).
+    /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs), FITRIM
+    /// (src/fuse/trim.rs) and the attribute flag ioctls
+    /// (src/fuse/attr_flags.rs); every other command is unknown here
+    /// (ENOTTY, as ext4 answers).
     fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
         if let Some(req) = super::attr_flags::decode(io) {
             return self.attr_ioctl(ctx, nodeid, req?, io.out_size);
+        }
+        if io.cmd == super::trim::FITRIM {
+            let range = super::trim::requested_range(ctx, io)?;
+            let done = self.fs_err(self.fs.trim(range))?;
+            return Ok(super::trim::reply(&range, done, io.out_size));
         }
         if io.cmd != super::shutdown::FS_IOC_SHUTDOWN {
             return Err(Errno::ENOTTY);

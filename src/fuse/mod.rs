@@ -58,6 +58,7 @@ pub mod request;
 pub mod resend;
 pub mod session;
 pub mod shutdown;
+pub mod trim;
 pub mod uring;
 
 pub use init::{InitConfig, Negotiated};
