@@ -98,6 +98,10 @@ pub struct Found {
     pub dir_blocks: Vec<DirBlock>,
     /// xattr blocks: inodes naming each, counted by pass 1.
     pub xattr_refs: HashMap<u64, u32>,
+    /// With the quota feature: each in-use inode's owners and bytes,
+    /// recorded by pass 1 for the quota check (which sums those still in
+    /// use after the later passes).
+    pub quota_owners: HashMap<u32, crate::quota::Owner>,
     /// Inodes on the orphan list (processed before pass 1).
     pub orphans: BTreeSet<u32>,
     /// The lost+found directory once found or made (pass 3).
@@ -120,6 +124,7 @@ impl Found {
             dirs: BTreeMap::new(),
             dir_blocks: Vec::new(),
             xattr_refs: HashMap::new(),
+            quota_owners: HashMap::new(),
             orphans: BTreeSet::new(),
             lost_found: None,
             misplaced_bitmaps: Vec::new(),

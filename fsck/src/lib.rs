@@ -32,6 +32,7 @@ pub mod pass4;
 pub mod pass5;
 pub mod problem;
 pub mod progress;
+pub mod quota;
 pub mod setup;
 #[cfg(test)]
 mod testutil;
@@ -251,6 +252,7 @@ fn run_passes(cx: &mut Fsck) -> Result<()> {
     setup::relocate_bitmaps(cx)?;
     cx.report.begin(Pass::Pass5);
     pass5::run(cx)?;
+    quota::run(cx)?;
     Ok(())
 }
 

@@ -148,6 +148,8 @@ pub enum Kind {
     GroupFlags,
     /// The superblock's free block or free inode count is wrong.
     SuperblockCounts,
+    /// A quota file's usage disagrees with the inodes (after pass 5).
+    QuotaUsage,
 }
 
 impl Kind {
@@ -172,6 +174,7 @@ impl Kind {
                 | GroupCounts
                 | GroupFlags
                 | SuperblockCounts
+                | QuotaUsage
                 | LostFoundMissing
                 | DirUnconnected
                 | DotDotMismatch

@@ -14,6 +14,7 @@ pub mod htree;
 pub mod inode;
 pub mod mmp;
 pub mod orphan_file;
+pub mod quota;
 pub mod superblock;
 pub mod types;
 pub mod xattr;

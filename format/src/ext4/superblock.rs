@@ -257,6 +257,9 @@ pub struct Superblock {
     pub mmp_update_interval: u16,
     /// s_mmp_block: where the MMP block is (feature mmp).
     pub mmp_block: u64,
+    /// s_usr_quota_inum, s_grp_quota_inum, s_prj_quota_inum (0: none),
+    /// indexed by [`crate::ext4::quota::QuotaType`].
+    pub quota_inums: [u32; 3],
     /// s_mtime (last mount), with s_mtime_hi.
     pub mtime: u64,
     /// s_wtime (last write), with s_wtime_hi.
@@ -328,6 +331,7 @@ impl Superblock {
             checksum: le32(b, 0x3FC),
             mmp_update_interval: le16(b, 0x166),
             mmp_block: le64(b, 0x168),
+            quota_inums: [le32(b, 0x240), le32(b, 0x244), le32(b, 0x26C)],
             mtime: get_tstamp(b, 0x2C, 0x275),
             wtime: get_tstamp(b, 0x30, 0x274),
             mnt_count: le16(b, 0x34),

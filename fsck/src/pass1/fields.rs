@@ -441,6 +441,7 @@ fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
     let named_by_sb = SB_INODE_FIELDS
         .iter()
         .any(|&off| le32(&s.cx.sb_raw, off) == ino);
+    crate::quota::record(s.cx, inode);
     let info = s.cx.found.inode_mut(ino);
     *info = InodeInfo {
         ftype,

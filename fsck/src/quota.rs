@@ -1,0 +1,303 @@
+//! After pass 5, with the `quota` feature: the usage each quota file
+//! records for each user, group and project id, against what the inodes
+//! still in use hold (e2fsck's quota check: `[QUOTA WARNING]` lines, then
+//! "Update quota info for quota type N"). Counted as e2fsck counts: the
+//! root directory and every inode from s_first_ino on except the project
+//! quota file and the orphan file, one inode and i_blocks * 512 bytes
+//! each, under its uid, gid and (with `project`) project id.
+//!
+//! A repair rewrites the usage of the entries the file has; an id the
+//! file has no entry for would need a new entry in the file's tree, which
+//! is left to e2fsck (reported as not repaired).
+
+use std::collections::BTreeMap;
+
+use fuse4fs_format::ext4::inode::Inode;
+use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType};
+use fuse4fs_format::ext4::superblock::ro_compat;
+
+use crate::blockwalk::{self, Item};
+use crate::context::Fsck;
+use crate::error::Result;
+use crate::problem::Kind;
+
+/// Whom an inode's usage is charged to, and how much.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner {
+    pub ids: [u32; 3],
+    pub bytes: u64,
+}
+
+/// Records `inode` (checked by pass 1, in use) for the quota check.
+pub(crate) fn record(cx: &mut Fsck, inode: &Inode) {
+    if !cx.sb.has_ro_compat(ro_compat::QUOTA) {
+        return;
+    }
+    let ino = inode.ino.0;
+    let counted = ino == 2
+        || (ino >= cx.sb.first_ino
+            && ino != cx.sb.quota_inums[QuotaType::Project as usize]
+            && ino != cx.sb.orphan_file_inum);
+    if !counted {
+        return;
+    }
+    let owner = Owner {
+        ids: [inode.uid, inode.gid, inode.projid.unwrap_or(0)],
+        bytes: inode.blocks_512 * 512,
+    };
+    cx.found.quota_owners.insert(ino, owner);
+}
+
+/// Usage by id: (bytes, inodes).
+type Usage = BTreeMap<u32, (u64, u64)>;
+
+/// The usage of the inodes still in use, per quota type.
+fn computed(cx: &Fsck) -> [Usage; 3] {
+    let mut out: [Usage; 3] = Default::default();
+    for (&ino, o) in &cx.found.quota_owners {
+        if !cx.found.inode(ino).in_use() {
+            continue;
+        }
+        for (t, usage) in out.iter_mut().enumerate() {
+            let u = usage.entry(o.ids[t]).or_default();
+            u.0 += o.bytes;
+            u.1 += 1;
+        }
+    }
+    out
+}
+
+/// A quota file's bytes, and where each of its filesystem blocks is.
+struct Loaded {
+    data: Vec<u8>,
+    /// Physical block of each logical block (0: a hole).
+    map: Vec<u64>,
+}
+
+fn load(cx: &Fsck, ino: u32) -> Result<std::result::Result<Loaded, String>> {
+    let inode = match cx.read_inode(ino)? {
+        Ok(i) => i,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let bs = cx.bs;
+    let size = inode.size;
+    if size > (64 << 20) || size % QUOTA_BLOCK as u64 != 0 || size == 0 {
+        return Ok(Err(format!("size {size}")));
+    }
+    let mut map = vec![0u64; size.div_ceil(bs) as usize];
+    let damage = blockwalk::walk(cx, &inode, &mut |item| {
+        if let Item::Data {
+            lblk, pblk, len, ..
+        } = item
+        {
+            for i in 0..len {
+                if let Some(slot) = map.get_mut((lblk + i) as usize) {
+                    *slot = pblk + i;
+                }
+            }
+        }
+    })?;
+    if !damage.is_empty() {
+        return Ok(Err("its block tree is damaged".into()));
+    }
+    let mut data = vec![0u8; map.len() * bs as usize];
+    for (i, &p) in map.iter().enumerate() {
+        if p != 0 {
+            cx.read_block_into(p, &mut data[i * bs as usize..(i + 1) * bs as usize])?;
+        }
+    }
+    data.truncate(size as usize);
+    Ok(Ok(Loaded { data, map }))
+}
+
+/// Checks each quota file the superblock names.
+pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
+    if !cx.sb.has_ro_compat(ro_compat::QUOTA) {
+        return Ok(());
+    }
+    let usage = computed(cx);
+    for qtype in QuotaType::ALL {
+        let ino = cx.sb.quota_inums[qtype as usize];
+        if ino == 0 {
+            continue;
+        }
+        check_file(cx, qtype, ino, &usage[qtype as usize])?;
+    }
+    Ok(())
+}
+
+fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Result<()> {
+    let n = qtype as usize;
+    let file = match load(cx, ino)? {
+        Ok(l) => match QuotaFile::parse(&l.data, qtype) {
+            Ok(f) => Some((l, f)),
+            Err(e) => {
+                cx.report.note(format!(
+                    "[QUOTA WARNING] {} quota file (inode {ino}): {e}",
+                    qtype.name()
+                ));
+                None
+            }
+        },
+        Err(why) => {
+            cx.report.note(format!(
+                "[QUOTA WARNING] {} quota inode {ino}: {why}",
+                qtype.name()
+            ));
+            None
+        }
+    };
+    let Some((mut loaded, parsed)) = file else {
+        if cx.ask(
+            Kind::QuotaUsage,
+            format!("Update quota info for quota type {n}."),
+        ) {
+            cx.report
+                .not_fixed("rebuilding a quota file is left to e2fsck");
+        }
+        return Ok(());
+    };
+    let mut wrong = Vec::new();
+    let mut missing = false;
+    for (&id, d) in &parsed.entries {
+        let (bytes, inodes) = usage.get(&id).copied().unwrap_or_default();
+        let (fbytes, finodes) = (d.dqb_curspace.get(), d.dqb_curinodes.get());
+        if (bytes, inodes) != (fbytes, finodes) {
+            cx.report.note(format!(
+                "[QUOTA WARNING] Usage inconsistent for ID {id}:actual ({bytes}, {inodes}) != expected ({fbytes}, {finodes})"
+            ));
+            wrong.push((id, bytes, inodes));
+        }
+    }
+    for (&id, &(bytes, inodes)) in usage {
+        if !parsed.entries.contains_key(&id) && (bytes, inodes) != (0, 0) {
+            cx.report
+                .note(format!("[QUOTA WARNING] Missing quota entry ID {id}"));
+            missing = true;
+        }
+    }
+    if wrong.is_empty() && !missing {
+        return Ok(());
+    }
+    if !cx.ask(
+        Kind::QuotaUsage,
+        format!("Update quota info for quota type {n}."),
+    ) {
+        return Ok(());
+    }
+    for (id, bytes, inodes) in wrong {
+        rewrite_usage(cx, &mut loaded, parsed.offsets[&id], bytes, inodes)?;
+    }
+    if missing {
+        cx.report
+            .not_fixed("adding entries to a quota file is left to e2fsck");
+    }
+    Ok(())
+}
+
+/// Sets `id`'s usage in its entry, in place.
+fn rewrite_usage(cx: &mut Fsck, l: &mut Loaded, at: usize, bytes: u64, inodes: u64) -> Result<()> {
+    if let Err(e) = QuotaFile::set_usage(&mut l.data, at, bytes, inodes) {
+        cx.report.not_fixed(&e.to_string());
+        return Ok(());
+    }
+    let bs = cx.bs as usize;
+    let fsb = at / bs;
+    let block = l.data[fsb * bs..(fsb + 1) * bs].to_vec();
+    cx.write_block(l.map[fsb], &block)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use crate::options::{Mode, Options};
+    use crate::problem::Kind;
+    use crate::testutil::{have, mkfs};
+
+    fn check(img: &std::path::Path, mode: Mode) -> crate::Outcome {
+        let opts = Options {
+            mode,
+            force: true,
+            ..Options::default()
+        };
+        crate::check_path(img, &opts).unwrap()
+    }
+
+    /// e2fsck -fn's `[QUOTA WARNING]` lines (it prints them on stderr).
+    fn e2fsck_warnings(img: &std::path::Path) -> Vec<String> {
+        let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stdout).lines())
+            .filter(|l| l.starts_with("[QUOTA WARNING]"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn ours(out: &crate::Outcome) -> Vec<String> {
+        (out.notes.iter())
+            .filter(|l| l.starts_with("[QUOTA WARNING]"))
+            .cloned()
+            .collect()
+    }
+
+    /// An image whose quota files say less than its inodes hold: mkfs -d
+    /// does not count the files it copies in (e2fsck reports them).
+    fn populated(dir: &std::path::Path) -> std::path::PathBuf {
+        let src = dir.join("src");
+        std::fs::create_dir_all(src.join("d")).unwrap();
+        std::fs::write(src.join("a"), vec![7u8; 10_000]).unwrap();
+        std::fs::write(src.join("b"), vec![8u8; 5_000]).unwrap();
+        std::fs::write(src.join("d/c"), b"hi").unwrap();
+        std::os::unix::fs::chown(src.join("a"), Some(1000), Some(1000)).unwrap();
+        std::os::unix::fs::chown(src.join("b"), Some(1001), Some(100)).unwrap();
+        mkfs(dir, &["-O", "quota,project"], &src, "32M")
+    }
+
+    #[test]
+    fn the_warnings_are_e2fscks() {
+        assert!(
+            have(&["mkfs.ext4", "e2fsck"]),
+            "mkfs.ext4 and e2fsck are needed"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let img = populated(dir.path());
+        let want = e2fsck_warnings(&img);
+        assert!(want.len() >= 5, "{want:?}");
+        let out = check(&img, Mode::Check);
+        assert_eq!(ours(&out), want);
+        let kinds: Vec<Kind> = out.problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, vec![Kind::QuotaUsage; 3]);
+    }
+
+    #[test]
+    fn a_fresh_quota_image_is_clean() {
+        assert!(have(&["mkfs.ext4"]), "mkfs.ext4 is needed");
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        let img = mkfs(dir.path(), &["-O", "quota,project"], &src, "32M");
+        let out = check(&img, Mode::Check);
+        assert!(out.problems.is_empty(), "{:#?}", out.problems);
+    }
+
+    #[test]
+    fn a_repair_rewrites_the_entries_the_files_have() {
+        assert!(
+            have(&["mkfs.ext4", "e2fsck"]),
+            "mkfs.ext4 and e2fsck are needed"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let img = populated(dir.path());
+        check(&img, Mode::Yes);
+        // What is left for e2fsck: only the ids with no entry at all.
+        let left = e2fsck_warnings(&img);
+        assert!(!left.is_empty());
+        assert!(
+            left.iter().all(|l| l.contains("Missing quota entry")),
+            "{left:?}"
+        );
+        assert_eq!(ours(&check(&img, Mode::Check)), left);
+    }
+}
