@@ -154,14 +154,18 @@ impl Transaction<'_> {
         Ok(self.dir_find(dir, name)?.map(|(_, ino)| InodeNo(ino)))
     }
 
-    /// Gives the new directory `dir` its first block holding "." and
-    /// "..", and sets its size.
+    /// Gives the new directory `dir` "." and "..": inline on an
+    /// inline_data filesystem when the inode has room (as the kernel's
+    /// ext4_init_new_dir), else in a first block; sets its size.
     pub fn dir_init(&mut self, dir: &mut Inode, parent: InodeNo) -> Result<()> {
         if !dir.is_dir() {
             return Err(FsError::NotDir);
         }
         if dir.size != 0 || dir.has_flag(flags::INLINE_DATA) {
             return Err(FsError::Invalid);
+        }
+        if self.inline_dir_init(dir, parent)? {
+            return Ok(());
         }
         let (filetype, csum) = (self.fs().has_filetype(), self.csum());
         let (_, pblk) = self.dir_append(dir)?;

@@ -9,7 +9,7 @@
 //! result is consistent (e2fsck -fn clean) and shows the tree of a
 //! moment the operations allow (see check.rs and states.rs).
 //!
-//!     crashcheck [--workload ns|data|tar|all] [--variant 4k|1k|ext3|all]
+//!     crashcheck [--workload ns|data|tar|all] [--variant 4k|1k|ext3|inline|all]
 //!                [--seed N] [--ops N] [--states N | --long | --boundaries]
 //!                [--jobs N] [--show N] [--size 32M]
 
@@ -50,6 +50,9 @@ enum WhichVariant {
     K1,
     /// ext3: block maps, no extents, no checksums.
     Ext3,
+    /// 4 KiB blocks with inline_data: small files and new directories
+    /// live in their inodes until they grow out.
+    Inline,
     All,
 }
 
@@ -59,7 +62,7 @@ struct Variant {
     mkfs: &'static [&'static str],
 }
 
-const VARIANTS: [(WhichVariant, Variant); 3] = [
+const VARIANTS: [(WhichVariant, Variant); 4] = [
     (
         WhichVariant::K4,
         Variant {
@@ -79,6 +82,13 @@ const VARIANTS: [(WhichVariant, Variant); 3] = [
         Variant {
             name: "ext3",
             mkfs: &["-t", "ext3"],
+        },
+    ),
+    (
+        WhichVariant::Inline,
+        Variant {
+            name: "inline",
+            mkfs: &["-b", "4096", "-I", "256", "-O", "inline_data"],
         },
     ),
 ];
