@@ -72,7 +72,11 @@ fn finish(img: &Path, fs: Fs) {
 
 fn pattern(seed: u8, len: usize) -> Vec<u8> {
     (0..len)
-        .map(|i| seed.wrapping_mul(31).wrapping_add((i as u8).wrapping_mul(7)) | 1)
+        .map(|i| {
+            seed.wrapping_mul(31)
+                .wrapping_add((i as u8).wrapping_mul(7))
+                | 1
+        })
         .collect()
 }
 
@@ -125,7 +129,11 @@ fn assert_layout(inode: &Inode, size: usize) {
             "{what}"
         );
         let blocks = size.div_ceil(4096) as u64 * 8;
-        assert_eq!((inode.blocks_512, data_len(inode)), (blocks, None), "{what}");
+        assert_eq!(
+            (inode.blocks_512, data_len(inode)),
+            (blocks, None),
+            "{what}"
+        );
     }
 }
 
@@ -255,8 +263,17 @@ fn new_directories_start_inline_and_grow_out() {
     assert!(d_now.has_flag(flags::INLINE_DATA), "4 short names fit");
     assert_eq!(fs.lookup(&sub, b"..").unwrap().ino, d.ino);
     names.push(("sub".into(), sub.ino));
-    let f = fs.make_node(d.ino, b"eeee", &FILE).unwrap();
-    names.push(("eeee".into(), f.ino));
+    // i_block full: system.data takes the inode's whole room (68 bytes)
+    // at once, five more 12-byte records.
+    for n in ["eeee", "e1", "e2", "e3", "e4"] {
+        let f = fs.make_node(d.ino, n.as_bytes(), &FILE).unwrap();
+        names.push((n.to_string(), f.ino));
+        let d_now = fs.inode(d.ino).unwrap();
+        assert!(d_now.has_flag(flags::INLINE_DATA), "{n} fits");
+        assert_eq!((d_now.size, data_len(&d_now)), (128, Some(68)), "{n}");
+    }
+    let f = fs.make_node(d.ino, b"e5", &FILE).unwrap();
+    names.push(("e5".into(), f.ino));
     let d_now = fs.inode(d.ino).unwrap();
     assert_eq!(
         d_now.flags & (flags::INLINE_DATA | flags::EXTENTS),

@@ -617,10 +617,11 @@ impl Transaction<'_> {
         Ok(())
     }
 
-    /// ext4_try_add_inline_entry without growing the xattr: the entry
-    /// goes into i_block, else into an existing system.data value, else
-    /// the directory becomes a block directory (false: the caller adds
-    /// the entry to it).
+    /// ext4_try_add_inline_entry: the entry goes into i_block, else into
+    /// the system.data value (an empty one first grows to all the room
+    /// the inode has, once, as ext4_update_inline_dir), else the
+    /// directory becomes a block directory (false: the caller adds the
+    /// entry to it).
     fn inline_add(&mut self, dir: &mut Inode, name: &[u8], ino: u32, ft: u8) -> Result<bool> {
         // Validate both regions (and the inode numbers) first.
         self.inline_scan(dir, |_, _| false)?;
@@ -629,6 +630,9 @@ impl Transaction<'_> {
         if edit(dir, 0, dir::insert_entry(&mut area, len, ino, name, ft))? {
             dir.block[INLINE_DOTDOT..].copy_from_slice(&area);
             return Ok(true);
+        }
+        if inline_value(dir)?.is_empty() {
+            self.grow_inline_dir(dir)?;
         }
         if !inline_value(dir)?.is_empty() {
             let d = dir.ino;

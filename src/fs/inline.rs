@@ -14,8 +14,9 @@
 //!   inline within the bytes it stores (60 + the value), else converts;
 //! - mkdir makes ".." (the parent's number in i_block's first 4 bytes)
 //!   and one empty record over the other 56 bytes, size 60, system.data
-//!   empty; the directory converts to a block when an entry does not fit
-//!   (`dir_entry.rs`).
+//!   empty; when i_block is full, system.data takes all the room at
+//!   once (68 bytes here, size 128), and the directory converts to a
+//!   block when an entry fits neither (`dir_entry.rs`).
 //!
 //! The kernel decides on an in-memory state (EXT4_STATE_MAY_INLINE_DATA)
 //! set on a new inode and dropped at a conversion or when the inode
@@ -227,6 +228,25 @@ impl Transaction<'_> {
         dir.flags = (dir.flags | flags::INLINE_DATA) & !flags::EXTENTS;
         dir.size = I_BLOCK_SIZE as u64;
         Ok(true)
+    }
+
+    /// `ext4_update_inline_dir`: the inline directory `dir`, its i_block
+    /// full and its system.data value empty, takes all the room its inode
+    /// has for the value at once (one empty record over it) when that is
+    /// more than the smallest record; its size grows to match. Nothing
+    /// changes otherwise (the caller then converts it to a block).
+    pub(crate) fn grow_inline_dir(&mut self, dir: &mut Inode) -> Result<()> {
+        // ext4_dir_rec_len(1): the smallest record.
+        const MIN_REC: usize = 12;
+        let room = max_value_size(dir);
+        if room <= MIN_REC || room > u16::MAX as usize {
+            return Ok(());
+        }
+        let mut value = vec![0u8; room];
+        value[4..6].copy_from_slice(&(room as u16).to_le_bytes());
+        self.set_inline_data_xattr(dir, &value)?;
+        dir.size = (I_BLOCK_SIZE + room) as u64;
+        Ok(())
     }
 }
 
