@@ -347,3 +347,76 @@ fn no_inline_data_without_the_feature() {
     assert_eq!(d.size, 4096);
     finish(&img, fs);
 }
+
+/// A kernel crash inside a truncate of an inline file leaves it on the
+/// orphan list with its links (ext4_setattr adds every shrinking file);
+/// the cleanup at the next mount cuts the inline data as
+/// ext4_inline_data_truncate does. It used to hand the inode to the block
+/// unmapper (i_block read as a block map, whose pointer 1 here names
+/// another file's block) and leave the inline data whole: system.data
+/// still 40 bytes behind a 10-byte file.
+#[test]
+fn orphan_cleanup_truncates_inline_files_in_the_inode() {
+    require_tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
+    let victim = fs.make_node(InodeNo::ROOT, b"victim", &FILE).unwrap().ino;
+    let vdata = pattern(1, 8192);
+    fs.write(victim, 0, &vdata, false).unwrap();
+    let vblock = fs
+        .physical_block(&fs.inode(victim).unwrap(), 1)
+        .unwrap()
+        .unwrap();
+    let f = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;
+    // i_block read as a block map: pointer 1 names the victim's block.
+    let mut data = pattern(2, 100);
+    data[4..8].copy_from_slice(&(vblock.0 as u32).to_le_bytes());
+    fs.write(f, 0, &data, false).unwrap();
+    assert!(fs.inode(f).unwrap().has_flag(flags::INLINE_DATA));
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    // What the crash left: f cut to 10 bytes in i_size, data not yet,
+    // and f at the head of the orphan list.
+    for cmd in [
+        format!("sif <{}> size 10", f.0),
+        format!("ssv last_orphan {}", f.0),
+    ] {
+        common::run("debugfs", &["-w", "-R", &cmd, img.to_str().unwrap()]);
+    }
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    let inode = fs.inode(f).unwrap();
+    assert!(inode.has_flag(flags::INLINE_DATA));
+    assert_eq!((inode.size, data_len(&inode)), (10, Some(0)));
+    assert!(inode.block[10..].iter().all(|&b| b == 0), "i_block zeroed");
+    assert_eq!(contents(&fs, f), &data[..10]);
+    assert_eq!(contents(&fs, victim), vdata);
+    finish(&img, fs);
+}
+
+/// Bytes stored past i_size (left by another writer) read as zeros once a
+/// write extends the file over them, as the kernel's zeroing keeps them.
+#[test]
+fn a_write_past_the_size_zeroes_stale_inline_bytes() {
+    require_tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
+    let f = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;
+    let data = pattern(4, 100);
+    fs.write(f, 0, &data, false).unwrap();
+    fs.unmount_clean().unwrap();
+    drop(fs);
+    let cmd = format!("sif <{}> size 10", f.0);
+    common::run("debugfs", &["-w", "-R", &cmd, img.to_str().unwrap()]);
+    let fs = open_rw(&img);
+    fs.mount_rw().unwrap();
+    fs.write(f, 50, b"end", false).unwrap();
+    let mut want = data[..10].to_vec();
+    want.resize(50, 0);
+    want.extend_from_slice(b"end");
+    let inode = fs.inode(f).unwrap();
+    assert!(inode.has_flag(flags::INLINE_DATA));
+    assert_eq!(inode.size, 53);
+    assert_eq!(contents(&fs, f), want);
+    finish(&img, fs);
+}

@@ -171,6 +171,10 @@ impl Fs {
         if bytes.len() < want {
             bytes.resize(want, 0);
         }
+        // Stored bytes past the size are zeros to a reader; a write past
+        // the end must not bring back what another writer left there.
+        let size = (inode.size as usize).min(bytes.len());
+        bytes[size..].fill(0);
         bytes[offset as usize..end].copy_from_slice(data);
         tx.set_inline_data_xattr(inode, &bytes[I_BLOCK_SIZE..])?;
         inode.block.copy_from_slice(&bytes[..I_BLOCK_SIZE]);
