@@ -288,6 +288,34 @@ fn new_directories_start_inline_and_grow_out() {
     for (n, ino) in &names {
         assert_eq!(fs.lookup(&d_now, n.as_bytes()).unwrap().ino, *ino, "{n}");
     }
+    // A name longer than all the room: system.data grows (empty), the
+    // name fits neither place, the directory converts with it.
+    let l = fs.make_node(InodeNo::ROOT, b"long", &DIR).unwrap();
+    for n in ["a", "b", "c", "d"] {
+        fs.make_node(l.ino, n.as_bytes(), &FILE).unwrap();
+    }
+    let long = vec![b'n'; 100];
+    let f = fs.make_node(l.ino, &long, &FILE).unwrap();
+    let l_now = fs.inode(l.ino).unwrap();
+    assert_eq!(
+        l_now.flags & (flags::INLINE_DATA | flags::EXTENTS),
+        flags::EXTENTS
+    );
+    assert_eq!(fs.lookup(&l_now, &long).unwrap().ino, f.ino);
+    let mut seen = Vec::new();
+    fs.readdir(&l_now, 0, |e| {
+        seen.push(e.name.to_vec());
+        true
+    })
+    .unwrap();
+    seen.sort();
+    let mut want: Vec<Vec<u8>> = [".", "..", "a", "b", "c", "d"]
+        .iter()
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+    want.push(long.clone());
+    want.sort();
+    assert_eq!(seen, want);
     // An inline directory emptied and removed.
     let e = fs.make_node(InodeNo::ROOT, b"e", &DIR).unwrap();
     fs.make_node(e.ino, b"x", &FILE).unwrap();
