@@ -26,7 +26,7 @@
 //! what a new file is and what a kernel-cached one would do.
 
 use super::transaction::Transaction;
-use super::{Fs, Result};
+use super::{Fs, FsError, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
 use crate::ext4::superblock::incompat;
@@ -176,7 +176,12 @@ impl Fs {
         let size = (inode.size as usize).min(bytes.len());
         bytes[size..].fill(0);
         bytes[offset as usize..end].copy_from_slice(data);
-        tx.set_inline_data_xattr(inode, &bytes[I_BLOCK_SIZE..])?;
+        // The room was worked out as the kernel does; should the area
+        // still not take the value, the bytes go to blocks instead.
+        match tx.set_inline_data_xattr(inode, &bytes[I_BLOCK_SIZE..]) {
+            Err(FsError::NoSpace) => return Ok(false),
+            r => r?,
+        }
         inode.block.copy_from_slice(&bytes[..I_BLOCK_SIZE]);
         inode.flags = (inode.flags | flags::INLINE_DATA) & !flags::EXTENTS;
         Ok(true)
@@ -222,7 +227,10 @@ impl Transaction<'_> {
         {
             return Ok(false);
         }
-        self.set_inline_data_xattr(dir, &[])?;
+        match self.set_inline_data_xattr(dir, &[]) {
+            Err(FsError::NoSpace) => return Ok(false),
+            r => r?,
+        }
         let mut block = [0u8; I_BLOCK_SIZE];
         block[..DOTDOT].copy_from_slice(&parent.0.to_le_bytes());
         // One empty record (inode 0) over the rest.
@@ -248,7 +256,10 @@ impl Transaction<'_> {
         }
         let mut value = vec![0u8; room];
         value[4..6].copy_from_slice(&(room as u16).to_le_bytes());
-        self.set_inline_data_xattr(dir, &value)?;
+        match self.set_inline_data_xattr(dir, &value) {
+            Err(FsError::NoSpace) => return Ok(()),
+            r => r?,
+        }
         dir.size = (I_BLOCK_SIZE + room) as u64;
         Ok(())
     }
