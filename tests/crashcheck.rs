@@ -85,3 +85,27 @@ fn bounded_run_passes_with_a_journal_and_catches_torn_commits_without() {
         assert_eq!((rc, failed), (0, 0), "{out}");
     }
 }
+
+/// Inline data (files written in the inode, grown out to blocks and
+/// truncated back): every state between operations and at flushes
+/// recovers cleanly.
+#[test]
+fn inline_data_states_recover_cleanly() {
+    assert!(
+        tools(),
+        "needs mkfs.ext4, e2fsck and debugfs (scripts/install-deps)"
+    );
+    let (rc, out) = crashcheck(&[
+        "--workload",
+        "data",
+        "--variant",
+        "inline",
+        "--ops",
+        "60",
+        "--boundaries",
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("crashcheck: data inline: "), "{out}");
+    assert!(count(&out, " crash states checked") >= 40, "{out}");
+    assert_eq!(count(&out, " failed"), 0, "{out}");
+}

@@ -496,8 +496,9 @@ fn init_move_replace_and_emptiness() {
     }
 }
 
-/// An inline directory takes names in i_block until full, then becomes
-/// a one-block directory holding all of them.
+/// An inline directory takes names in i_block until full, then in a
+/// system.data value grown to the inode's room, then becomes a one-block
+/// directory holding all of them.
 #[test]
 fn inline_directory_fills_and_converts() {
     if !tools() {
@@ -528,7 +529,30 @@ fn inline_directory_fills_and_converts() {
         let fs = open_rw(&s.img);
         assert!(fs.inode(s.dir).unwrap().has_flag(flags::INLINE_DATA));
         drop(fs);
+        // i_block is full: "ffff" goes to system.data, which takes all
+        // the room the inode has at once (ext4_update_inline_dir; 68
+        // bytes in a 256-byte inode), the size growing to match.
         s.add(&[b"ffff".to_vec()], 10);
+        let fs = open_rw(&s.img);
+        let d = fs.inode(s.dir).unwrap();
+        assert!(d.has_flag(flags::INLINE_DATA), "grown into system.data");
+        let room = d.size as usize - 60;
+        assert!(room >= 12, "size {}", d.size);
+        drop(fs);
+        s.check();
+        // 12-byte records fill it; the next one converts.
+        let fill: Vec<_> = (1..room / 12)
+            .map(|i| format!("g{i:03}").into_bytes())
+            .collect();
+        s.add(&fill, 10);
+        let fs = open_rw(&s.img);
+        assert!(
+            fs.inode(s.dir).unwrap().has_flag(flags::INLINE_DATA),
+            "full"
+        );
+        drop(fs);
+        s.check();
+        s.add(&[b"hhhh".to_vec()], 10);
         let fs = open_rw(&s.img);
         let d = fs.inode(s.dir).unwrap();
         assert!(!d.has_flag(flags::INLINE_DATA), "converted");

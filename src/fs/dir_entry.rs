@@ -154,14 +154,18 @@ impl Transaction<'_> {
         Ok(self.dir_find(dir, name)?.map(|(_, ino)| InodeNo(ino)))
     }
 
-    /// Gives the new directory `dir` its first block holding "." and
-    /// "..", and sets its size.
+    /// Gives the new directory `dir` "." and "..": inline on an
+    /// inline_data filesystem when the inode has room (as the kernel's
+    /// ext4_init_new_dir), else in a first block; sets its size.
     pub fn dir_init(&mut self, dir: &mut Inode, parent: InodeNo) -> Result<()> {
         if !dir.is_dir() {
             return Err(FsError::NotDir);
         }
         if dir.size != 0 || dir.has_flag(flags::INLINE_DATA) {
             return Err(FsError::Invalid);
+        }
+        if self.inline_dir_init(dir, parent)? {
+            return Ok(());
         }
         let (filetype, csum) = (self.fs().has_filetype(), self.csum());
         let (_, pblk) = self.dir_append(dir)?;
@@ -613,10 +617,11 @@ impl Transaction<'_> {
         Ok(())
     }
 
-    /// ext4_try_add_inline_entry without growing the xattr: the entry
-    /// goes into i_block, else into an existing system.data value, else
-    /// the directory becomes a block directory (false: the caller adds
-    /// the entry to it).
+    /// ext4_try_add_inline_entry: the entry goes into i_block, else into
+    /// the system.data value (an empty one first grows to all the room
+    /// the inode has, once, as ext4_update_inline_dir), else the
+    /// directory becomes a block directory (false: the caller adds the
+    /// entry to it).
     fn inline_add(&mut self, dir: &mut Inode, name: &[u8], ino: u32, ft: u8) -> Result<bool> {
         // Validate both regions (and the inode numbers) first.
         self.inline_scan(dir, |_, _| false)?;
@@ -625,6 +630,9 @@ impl Transaction<'_> {
         if edit(dir, 0, dir::insert_entry(&mut area, len, ino, name, ft))? {
             dir.block[INLINE_DOTDOT..].copy_from_slice(&area);
             return Ok(true);
+        }
+        if inline_value(dir)?.is_empty() {
+            self.grow_inline_dir(dir)?;
         }
         if !inline_value(dir)?.is_empty() {
             let d = dir.ino;

@@ -48,6 +48,7 @@ mod blockmap_write;
 mod extent_path;
 mod extent_shift;
 mod htree;
+mod inline;
 mod replay;
 mod special;
 pub use replay::ReplayHook;

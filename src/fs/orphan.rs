@@ -207,12 +207,20 @@ impl Fs {
                 freed += 1;
             } else {
                 // A truncate cut short: the blocks past i_size go, and
-                // the tail of the last one is zeroed (ext4_truncate).
-                let bs = self.block_size() as u64;
-                let keep = inode.size.div_ceil(bs);
-                tx.unmap_from(&mut inode, keep)?;
-                if inode.is_reg() && !inode.has_flag(flags::INLINE_DATA) {
-                    super::setattr::zero_tail(&mut tx, &inode, inode.size)?;
+                // the tail of the last one is zeroed (ext4_truncate); an
+                // inline file's i_block holds data, not a mapping: its
+                // inline data is cut instead (ext4_inline_data_truncate).
+                let size = inode.size;
+                if inode.has_flag(flags::INLINE_DATA) {
+                    if inode.is_reg() {
+                        self.truncate_inline(&mut tx, &mut inode, size)?;
+                    }
+                } else {
+                    let keep = size.div_ceil(self.block_size() as u64);
+                    tx.unmap_from(&mut inode, keep)?;
+                    if inode.is_reg() {
+                        super::setattr::zero_tail(&mut tx, &inode, size)?;
+                    }
                 }
             }
             tx.put_inode(inode);

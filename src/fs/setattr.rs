@@ -103,11 +103,17 @@ impl Fs {
                 return Err(FsError::TooBig);
             }
             if size != inode.size {
-                if inode.has_flag(flags::INLINE_DATA) {
+                // An inline file stays inline down, and up within what
+                // it stores (ext4_setattr); beyond, it converts first.
+                if inode.has_flag(flags::INLINE_DATA)
+                    && !self.truncate_inline(&mut tx, &mut inode, size)?
+                {
                     self.uninline(&mut tx, &mut inode)?;
                 }
                 let bs = self.block_size() as u64;
-                if size < inode.size {
+                if inode.has_flag(flags::INLINE_DATA) {
+                    // Done by truncate_inline.
+                } else if size < inode.size {
                     let keep = size.div_ceil(bs);
                     tx.unmap_from(&mut inode, keep)?;
                     zero_tail(&mut tx, &inode, size)?;

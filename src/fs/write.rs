@@ -45,10 +45,14 @@ impl Fs {
         if end > self.max_file_size(&inode) {
             return Err(FsError::TooBig);
         }
-        if inode.has_flag(flags::INLINE_DATA) {
-            self.uninline(&mut tx, &mut inode)?;
+        // Inline while the bytes fit in the inode; converted (in this
+        // same transaction) when they stop fitting.
+        if !self.write_inline(&mut tx, &mut inode, offset, data)? {
+            if inode.has_flag(flags::INLINE_DATA) {
+                self.uninline(&mut tx, &mut inode)?;
+            }
+            self.write_blocks(&mut tx, &mut inode, offset, data)?;
         }
-        self.write_blocks(&mut tx, &mut inode, offset, data)?;
         if end > inode.size {
             inode.size = end;
             self.note_large_file(&mut tx, end);

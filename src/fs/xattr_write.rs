@@ -238,6 +238,20 @@ impl Transaction<'_> {
         )
     }
 
+    /// Sets an inline-data inode's `system.data` value in the inode body
+    /// (created last when absent, as `ext4_create_inline_data`); it never
+    /// goes to the block: ENOSPC if the body cannot hold it (callers
+    /// check the room first).
+    pub(crate) fn set_inline_data_xattr(&mut self, inode: &mut Inode, value: &[u8]) -> Result<()> {
+        let placed =
+            xattr::parse_ibody_placed(&inode.ibody_xattrs).map_err(|e| in_inode(inode, e))?;
+        let place = Place::parsed(placed).with(xattr::INDEX_SYSTEM, b"data", Some(value), false);
+        inode.ibody_xattrs =
+            xattr::build_ibody(&place.entries, &place.rank, inode.ibody_xattrs.len())
+                .ok_or(FsError::NoSpace)?;
+        Ok(())
+    }
+
     /// Releases the inode's external xattr block (refcount, freeing it at
     /// zero): the inode is being freed. Clears `file_acl` and takes the
     /// block out of `i_blocks`.

@@ -9,7 +9,7 @@
 //! result is consistent (e2fsck -fn clean) and shows the tree of a
 //! moment the operations allow (see check.rs and states.rs).
 //!
-//!     crashcheck [--workload ns|data|tar|all] [--variant 4k|1k|ext3|all]
+//!     crashcheck [--workload ns|data|tar|all] [--variant 4k|1k|ext3|inline|all]
 //!                [--seed N] [--ops N] [--states N | --long | --boundaries]
 //!                [--jobs N] [--show N] [--size 32M]
 
@@ -50,6 +50,9 @@ enum WhichVariant {
     K1,
     /// ext3: block maps, no extents, no checksums.
     Ext3,
+    /// 4 KiB blocks with inline_data: small files and new directories
+    /// live in their inodes until they grow out.
+    Inline,
     All,
 }
 
@@ -57,14 +60,19 @@ enum WhichVariant {
 struct Variant {
     name: &'static str,
     mkfs: &'static [&'static str],
+    /// The unit the data workload counts offsets and lengths in (the
+    /// block size when `None`); small units keep files inline, growing
+    /// out and truncated back.
+    data_unit: Option<u64>,
 }
 
-const VARIANTS: [(WhichVariant, Variant); 3] = [
+const VARIANTS: [(WhichVariant, Variant); 4] = [
     (
         WhichVariant::K4,
         Variant {
             name: "4k",
             mkfs: &["-b", "4096"],
+            data_unit: None,
         },
     ),
     (
@@ -72,6 +80,7 @@ const VARIANTS: [(WhichVariant, Variant); 3] = [
         Variant {
             name: "1k",
             mkfs: &["-b", "1024", "-O", "^metadata_csum"],
+            data_unit: None,
         },
     ),
     (
@@ -79,6 +88,17 @@ const VARIANTS: [(WhichVariant, Variant); 3] = [
         Variant {
             name: "ext3",
             mkfs: &["-t", "ext3"],
+            data_unit: None,
+        },
+    ),
+    (
+        WhichVariant::Inline,
+        Variant {
+            name: "inline",
+            mkfs: &["-b", "4096", "-I", "256", "-O", "inline_data"],
+            // Writes end below 512 bytes: inline (up to 128), converted
+            // past it, truncated back.
+            data_unit: Some(64),
         },
     ),
 ];
@@ -215,7 +235,7 @@ fn one(args: &Args, w: Workload, v: &Variant) -> Result<usize, String> {
     let bs = Fs::open(&img, &FsOptions::default())
         .map_err(|e| e.to_string())?
         .block_size() as u64;
-    let run = workload::run(&img, w, args.seed, args.ops, bs)?;
+    let run = workload::run(&img, w, args.seed, args.ops, v.data_unit.unwrap_or(bs))?;
     let exp = Expect::new(&run, bs as usize);
     let journal = journal_blocks(&img)?;
     let budget = if args.long {

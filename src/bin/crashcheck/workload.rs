@@ -99,7 +99,8 @@ pub struct Gen {
 
 impl Gen {
     /// The generator of `w` for `seed`; `n` operations for the fixed
-    /// sequences, `bs` the block size (data offsets are counted in blocks).
+    /// sequences, `bs` the unit data offsets are counted in (the block
+    /// size, or smaller to keep inline files inline).
     pub fn new(w: Workload, seed: u64, n: usize, bs: u64) -> Gen {
         let mut rng = fastrand::Rng::with_seed(seed);
         let fixed = match w {
@@ -312,7 +313,8 @@ pub struct Run {
 /// Runs `n` operations of workload `w` (seeded) on the image at `img`
 /// (opened writable, mounted as the server does, cleanly unmounted at the
 /// end), recording every image write and pushing `Mark(i)` once
-/// operation i returned. `bs` is the image's block size.
+/// operation i returned. `bs` is the data workload's unit (see
+/// [`Gen::new`]).
 pub fn run(img: &Path, w: Workload, seed: u64, n: usize, bs: u64) -> Result<Run, String> {
     let log = IoLog::new();
     let fs = Fs::open(
