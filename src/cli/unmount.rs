@@ -11,6 +11,9 @@ use fuse4fs::fuse::mount;
 
 /// How often the processes are looked at while waiting.
 const POLL: Duration = Duration::from_millis(10);
+/// After this long, one line says what is being waited for (there is
+/// no time-out: the image is not final before the server ends).
+const SAY_WAITING: Duration = Duration::from_secs(5);
 
 /// Unmounts `dir` and waits for its fuse4fs server (and its `--supervise`
 /// holder) to exit; Ok only if the server recorded a clean end.
@@ -96,6 +99,8 @@ fn fusermount(dir: &Path) -> Result<(), String> {
 /// record is read again each time, since a holder may have restarted a
 /// server that died meanwhile (the new one rewrites it).
 fn wait(path: &Path) -> Record {
+    let t0 = std::time::Instant::now();
+    let mut said = false;
     loop {
         let rec = std::fs::read_to_string(path)
             .map(|t| Record::parse(&t))
@@ -103,6 +108,18 @@ fn wait(path: &Path) -> Record {
         let running = [rec.server, rec.holder].iter().flatten().any(|p| p.alive());
         if !running {
             return rec;
+        }
+        if !said && t0.elapsed() > SAY_WAITING {
+            said = true;
+            let pids: Vec<String> = [rec.server, rec.holder]
+                .iter()
+                .flatten()
+                .map(|p| p.pid.to_string())
+                .collect();
+            eprintln!(
+                "fuse4fs: waiting for the server to finish writing the image (pid {})",
+                pids.join(", ")
+            );
         }
         std::thread::sleep(POLL);
     }
