@@ -38,7 +38,7 @@ fn file(fs: &Fs, name: &str, data: &[u8]) -> InodeNo {
         .unwrap()
         .ino;
     if !data.is_empty() {
-        fs.write(ino, 0, data, false).unwrap();
+        fs.write(ino, 0, data, 0).unwrap();
     }
     ino
 }
@@ -53,7 +53,7 @@ fn to(ino: InodeNo, offset: u64) -> CopyTo {
         node: ino.into(),
         offset,
         append: false,
-        kill_suidgid: false,
+        drop_suidgid: 0,
     }
 }
 
@@ -208,21 +208,20 @@ fn append_only_and_immutable_destinations_and_setid() {
     assert_eq!(contents(&fs, ap), b"x0123");
     assert_eq!(contents(&fs, im), b"y");
 
-    // setuid and group-executable setgid go with kill_suidgid, as in a
-    // write; they stay without it.
+    // The bits of drop_suidgid go, as in a write; none without it.
     let s = file(&fs, "setid", b"");
-    for (kill, want) in [(false, 0o6755), (true, 0o0755)] {
+    for (drop, want) in [(0, 0o6755), (0o6000, 0o0755), (0o2000, 0o4755)] {
         let c = Changes {
             mode: Some(0o6755),
             ..Default::default()
         };
         fs.setattr(s, &c).unwrap();
         let t = CopyTo {
-            kill_suidgid: kill,
+            drop_suidgid: drop,
             ..to(s, 0)
         };
         assert_eq!(fs.copy_range(src, 0, &t, 10).unwrap(), 10);
-        assert_eq!(fs.inode(s).unwrap().mode & 0o7777, want, "kill {kill}");
+        assert_eq!(fs.inode(s).unwrap().mode & 0o7777, want, "drop {drop:o}");
     }
     // Nothing copied, nothing cleared.
     fs.setattr(
@@ -234,7 +233,7 @@ fn append_only_and_immutable_destinations_and_setid() {
     )
     .unwrap();
     let t = CopyTo {
-        kill_suidgid: true,
+        drop_suidgid: 0o6000,
         ..to(s, 0)
     };
     assert_eq!(fs.copy_range(src, 50, &t, 10).unwrap(), 0);

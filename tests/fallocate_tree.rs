@@ -69,7 +69,7 @@ impl File {
     fn write(&mut self, off: u64, len: usize, byte: u8) {
         self.log.push(format!("write {off} {len}"));
         let data = vec![byte; len];
-        self.fs.write(INO, off, &data, false).unwrap();
+        self.fs.write(INO, off, &data, 0).unwrap();
         let end = off as usize + len;
         if self.model.len() < end {
             self.model.resize(end, 0);

@@ -317,7 +317,7 @@ impl<'a> Workload<'a> {
                 let off = self.offset();
                 let len = 1 + self.rng.below(20_000) as usize;
                 let data = vec![self.rng.next() as u8; len];
-                self.note(fs.write(f, off, &data, false));
+                self.note(fs.write(f, off, &data, 0));
             }
             6 => {
                 let Some(f) = self.file() else { return };
@@ -425,7 +425,7 @@ impl<'a> Workload<'a> {
                 };
                 fs.opened(i.ino);
                 self.open.push(i.ino);
-                self.note(fs.write(i.ino, 0, &[1u8; 9000], false));
+                self.note(fs.write(i.ino, 0, &[1u8; 9000], 0));
                 self.note(fs.unlink(p, &n));
             }
             19 => {
@@ -433,7 +433,7 @@ impl<'a> Workload<'a> {
                 // Counted as open by tmpfile itself.
                 if let Some(i) = self.note(fs.tmpfile(p, &node(0o100600))) {
                     self.open.push(i.ino);
-                    self.note(fs.write(i.ino, 0, &[2u8; 3000], false));
+                    self.note(fs.write(i.ino, 0, &[2u8; 3000], 0));
                 }
             }
             20 => {
@@ -1169,7 +1169,7 @@ fn damaged_orphan_list_is_recorded_not_refused() {
             let i = fs
                 .make_node(InodeNo::ROOT, name.as_bytes(), &node(0o100644))
                 .unwrap();
-            fs.write(i.ino, 0, &[7u8; 5000], false).unwrap();
+            fs.write(i.ino, 0, &[7u8; 5000], 0).unwrap();
         }
         fs.unmount_clean().unwrap();
         drop(fs);
@@ -1445,7 +1445,7 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
         let f = fs
             .make_node(InodeNo::ROOT, format!("f{i}").as_bytes(), &node(0o100644))
             .unwrap();
-        fs.write(f.ino, 0, &vec![i as u8; 100_000], false).unwrap();
+        fs.write(f.ino, 0, &vec![i as u8; 100_000], 0).unwrap();
         fs.setxattr(f.ino, b"user.big", &[b'v'; 600], SetMode::Any, false)
             .unwrap();
     }
@@ -1483,7 +1483,7 @@ fn data_write_through_a_damaged_extent_spares_metadata() {
     .unwrap();
     fs.mount_rw().unwrap();
     let f = fs.make_node(InodeNo::ROOT, b"f", &node(0o100644)).unwrap();
-    fs.write(f.ino, 0, &[1u8; 1024], false).unwrap();
+    fs.write(f.ino, 0, &[1u8; 1024], 0).unwrap();
     fs.unmount_clean().unwrap();
     drop(fs);
     // The file's one extent now starts at block 2, the descriptors (1 KiB
@@ -1499,7 +1499,7 @@ fn data_write_through_a_damaged_extent_spares_metadata() {
     )
     .unwrap();
     fs.mount_rw().unwrap();
-    let r = fs.write(f.ino, 0, &[0xEEu8; 1024], false);
+    let r = fs.write(f.ino, 0, &[0xEEu8; 1024], 0);
     assert!(
         r.as_ref().is_err_and(|e| e.is_corruption()),
         "a write through an extent on the descriptors: {r:?}"
@@ -1540,7 +1540,7 @@ fn data_writes_across_group_boundaries() {
     let f = fs.make_node(InodeNo::ROOT, b"f", &node(0o100644)).unwrap();
     let chunk = vec![0x5Au8; 1 << 20];
     for i in 0..24u64 {
-        if let Err(e) = fs.write(f.ino, i << 20, &chunk, false) {
+        if let Err(e) = fs.write(f.ino, i << 20, &chunk, 0) {
             panic!("write of MiB {i}: {e}");
         }
     }

@@ -153,7 +153,7 @@ fn small_files_start_inline_and_grow_out_at_the_room() {
             .ino;
         let data = pattern(i as u8, size);
         if size > 0 {
-            assert_eq!(fs.write(ino, 0, &data, false).unwrap(), size);
+            assert_eq!(fs.write(ino, 0, &data, 0).unwrap(), size);
         }
         assert_layout(&fs.inode(ino).unwrap(), size);
         assert_eq!(contents(&fs, ino), data, "{size}-byte file");
@@ -162,23 +162,23 @@ fn small_files_start_inline_and_grow_out_at_the_room() {
     // Appends: 50 then 70 bytes stay inline (120); 10 more convert.
     let ino = fs.make_node(InodeNo::ROOT, b"appended", &FILE).unwrap().ino;
     let all = pattern(9, 130);
-    fs.write(ino, 0, &all[..50], false).unwrap();
-    fs.write(ino, 50, &all[50..120], false).unwrap();
+    fs.write(ino, 0, &all[..50], 0).unwrap();
+    fs.write(ino, 50, &all[50..120], 0).unwrap();
     assert_layout(&fs.inode(ino).unwrap(), 120);
     assert_eq!(contents(&fs, ino), &all[..120]);
-    fs.write(ino, 120, &all[120..], false).unwrap();
+    fs.write(ino, 120, &all[120..], 0).unwrap();
     assert_layout(&fs.inode(ino).unwrap(), 130);
     assert_eq!(contents(&fs, ino), all);
     // A write past a hole: zeros before it, inline while the end fits.
     let ino = fs.make_node(InodeNo::ROOT, b"hole", &FILE).unwrap().ino;
-    fs.write(ino, 90, b"x", false).unwrap();
+    fs.write(ino, 90, b"x", 0).unwrap();
     assert_layout(&fs.inode(ino).unwrap(), 91);
     let mut want = vec![0u8; 90];
     want.push(b'x');
     assert_eq!(contents(&fs, ino), want);
     // An overwrite inside an inline file stays inline.
     let (ino, mut data) = made[5].clone();
-    fs.write(ino, 70, b"middle", false).unwrap();
+    fs.write(ino, 70, b"middle", 0).unwrap();
     data[70..76].copy_from_slice(b"middle");
     assert_layout(&fs.inode(ino).unwrap(), 100);
     assert_eq!(contents(&fs, ino), data);
@@ -198,7 +198,7 @@ fn truncating_inline_files_matches_the_kernel() {
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let data = pattern(3, 100);
     let ino = fs.make_node(InodeNo::ROOT, b"t", &FILE).unwrap().ino;
-    fs.write(ino, 0, &data, false).unwrap();
+    fs.write(ino, 0, &data, 0).unwrap();
     // Down: system.data is cut to the size, i_block zeroed past it.
     resize(&fs, ino, 70);
     assert_layout(&fs.inode(ino).unwrap(), 70);
@@ -228,12 +228,12 @@ fn truncating_inline_files_matches_the_kernel() {
     assert_eq!(contents(&fs, ino), want);
     // To zero and written again: inline.
     let ino2 = fs.make_node(InodeNo::ROOT, b"t2", &FILE).unwrap().ino;
-    fs.write(ino2, 0, &data, false).unwrap();
+    fs.write(ino2, 0, &data, 0).unwrap();
     resize(&fs, ino2, 0);
     let inode = fs.inode(ino2).unwrap();
     assert!(inode.has_flag(flags::INLINE_DATA));
     assert_eq!((inode.size, data_len(&inode)), (0, Some(0)));
-    fs.write(ino2, 0, b"xy", false).unwrap();
+    fs.write(ino2, 0, b"xy", 0).unwrap();
     assert_layout(&fs.inode(ino2).unwrap(), 2);
     assert_eq!(contents(&fs, ino2), b"xy");
     finish(&img, fs);
@@ -341,7 +341,7 @@ fn room_shrinks_with_other_attributes() {
         fs.setxattr(ino, b"user.a", &vec![b'v'; attr], SetMode::Any, false)
             .unwrap();
         let data = pattern(attr as u8, size);
-        fs.write(ino, 0, &data, false).unwrap();
+        fs.write(ino, 0, &data, 0).unwrap();
         assert_eq!(contents(&fs, ino), data);
         assert_eq!(
             fs.getxattr(&fs.inode(ino).unwrap(), b"user.a")
@@ -368,7 +368,7 @@ fn no_inline_data_without_the_feature() {
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &[]);
     let f = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;
-    fs.write(f, 0, b"small", false).unwrap();
+    fs.write(f, 0, b"small", 0).unwrap();
     let d = fs.make_node(InodeNo::ROOT, b"d", &DIR).unwrap();
     assert!(!fs.inode(f).unwrap().has_flag(flags::INLINE_DATA));
     assert!(!d.has_flag(flags::INLINE_DATA));
@@ -390,7 +390,7 @@ fn orphan_cleanup_truncates_inline_files_in_the_inode() {
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let victim = fs.make_node(InodeNo::ROOT, b"victim", &FILE).unwrap().ino;
     let vdata = pattern(1, 8192);
-    fs.write(victim, 0, &vdata, false).unwrap();
+    fs.write(victim, 0, &vdata, 0).unwrap();
     let vblock = fs
         .physical_block(&fs.inode(victim).unwrap(), 1)
         .unwrap()
@@ -399,7 +399,7 @@ fn orphan_cleanup_truncates_inline_files_in_the_inode() {
     // i_block read as a block map: pointer 1 names the victim's block.
     let mut data = pattern(2, 100);
     data[4..8].copy_from_slice(&(vblock.0 as u32).to_le_bytes());
-    fs.write(f, 0, &data, false).unwrap();
+    fs.write(f, 0, &data, 0).unwrap();
     assert!(fs.inode(f).unwrap().has_flag(flags::INLINE_DATA));
     fs.unmount_clean().unwrap();
     drop(fs);
@@ -431,14 +431,14 @@ fn a_write_past_the_size_zeroes_stale_inline_bytes() {
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let f = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;
     let data = pattern(4, 100);
-    fs.write(f, 0, &data, false).unwrap();
+    fs.write(f, 0, &data, 0).unwrap();
     fs.unmount_clean().unwrap();
     drop(fs);
     let cmd = format!("sif <{}> size 10", f.0);
     common::run("debugfs", &["-w", "-R", &cmd, img.to_str().unwrap()]);
     let fs = open_rw(&img);
     fs.mount_rw().unwrap();
-    fs.write(f, 50, b"end", false).unwrap();
+    fs.write(f, 50, b"end", 0).unwrap();
     let mut want = data[..10].to_vec();
     want.resize(50, 0);
     want.extend_from_slice(b"end");

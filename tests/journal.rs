@@ -54,7 +54,7 @@ fn create(fs: &Fs, parent: InodeNo, name: &str, data: &[u8]) -> InodeNo {
         .unwrap()
         .ino;
     if !data.is_empty() {
-        assert_eq!(fs.write(ino, 0, data, false).unwrap(), data.len());
+        assert_eq!(fs.write(ino, 0, data, 0).unwrap(), data.len());
     }
     ino
 }
@@ -224,7 +224,7 @@ fn wrap_around_and_revoked_blocks_reused_as_data() {
     let filler = create(&fs, root, "filler", b"");
     let chunk = vec![0x5Au8; 1 << 20];
     let mut off = 0u64;
-    while let Ok(n) = fs.write(filler, off, &chunk, false) {
+    while let Ok(n) = fs.write(filler, off, &chunk, 0) {
         if n == 0 {
             break;
         }
@@ -244,7 +244,7 @@ fn wrap_around_and_revoked_blocks_reused_as_data() {
     let f = create(&fs, root, "data", b"");
     let piece: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
     let mut off = 0u64;
-    while let Ok(n) = fs.write(f, off, &piece, false) {
+    while let Ok(n) = fs.write(f, off, &piece, 0) {
         if n == 0 {
             break;
         }
@@ -310,7 +310,7 @@ fn enospc_waits_for_freed_blocks_to_become_durable() {
         let f = create(&fs, root, name, b"");
         let chunk = vec![0xA5u8; 1 << 20];
         let mut off = 0u64;
-        while let Ok(n) = fs.write(f, off, &chunk, false) {
+        while let Ok(n) = fs.write(f, off, &chunk, 0) {
             if n == 0 {
                 break;
             }

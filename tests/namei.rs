@@ -58,7 +58,7 @@ fn every_node_kind_and_link_reaches_the_kernel() {
     let fs = open_rw(&img);
     let d = dir(&fs, ROOT, "d");
     let f = file(&fs, d, "f");
-    fs.write(f, 0, b"contents", false).unwrap();
+    fs.write(f, 0, b"contents", 0).unwrap();
     fs.link(f, ROOT, b"hard").unwrap();
     fs.symlink(ROOT, b"fast", b"d/f", 1000, 1000).unwrap();
     let long = "x".repeat(300);
@@ -138,7 +138,7 @@ fn renames_with_flags_and_directory_moves() {
     let inner = dir(&fs, sub, "inner");
     let x = file(&fs, a, "x");
     let y = file(&fs, b, "y");
-    fs.write(y, 0, b"y data", false).unwrap();
+    fs.write(y, 0, b"y data", 0).unwrap();
     // A directory cannot move below itself.
     assert!(matches!(
         fs.rename(a, b"sub", inner, b"loop", 0),
@@ -210,7 +210,7 @@ fn unlink_and_rmdir_rules() {
     let free0 = fs.stats();
     let d = dir(&fs, ROOT, "d");
     let f = file(&fs, d, "f");
-    fs.write(f, 0, &vec![7u8; 100_000], false).unwrap();
+    fs.write(f, 0, &vec![7u8; 100_000], 0).unwrap();
     assert!(matches!(fs.rmdir(ROOT, b"d"), Err(FsError::NotEmpty)));
     assert!(matches!(fs.unlink(ROOT, b"d"), Err(FsError::IsDir)));
     assert!(matches!(fs.rmdir(d, b"f"), Err(FsError::NotDir)));
@@ -240,14 +240,14 @@ fn an_open_unlinked_file_survives_until_release_or_the_next_mount() {
     let b = file(&fs, ROOT, "b");
     let c = file(&fs, ROOT, "c");
     for (i, name) in [(a, "a"), (b, "b"), (c, "c")] {
-        fs.write(i, 0, &vec![1u8; 50_000], false).unwrap();
+        fs.write(i, 0, &vec![1u8; 50_000], 0).unwrap();
         fs.opened(i);
         fs.unlink(ROOT, name.as_bytes()).unwrap();
     }
     // Still readable and writable by node; three on the orphan list.
     let ia = fs.live_inode(a, None).unwrap();
     assert_eq!(fs.read(&ia, 0, 10).unwrap(), vec![1u8; 10]);
-    fs.write(b, 60_000, b"more", false).unwrap();
+    fs.write(b, 60_000, b"more", 0).unwrap();
     assert_eq!(fs.live_superblock().last_orphan, c.0);
     // Releasing the middle one unlinks it from the list.
     fs.released(b).unwrap();
@@ -274,7 +274,7 @@ fn tmpfile_then_link() {
     let fs = open_rw(&img);
     let t1 = fs.tmpfile(ROOT, &node(mode::S_IFREG | 0o600)).unwrap().ino;
     let t2 = fs.tmpfile(ROOT, &node(mode::S_IFREG | 0o600)).unwrap().ino;
-    fs.write(t1, 0, b"one", false).unwrap();
+    fs.write(t1, 0, b"one", 0).unwrap();
     // t1 is not the list head (t2 is): linking it edits its predecessor.
     fs.link(t1, ROOT, b"named").unwrap();
     fs.released(t1).unwrap();
@@ -319,7 +319,7 @@ fn full_disk_and_inode_exhaustion_change_nothing() {
     let chunk = vec![0xABu8; 256 * 1024];
     let mut off = 0u64;
     loop {
-        match fs.write(f, off, &chunk, false) {
+        match fs.write(f, off, &chunk, 0) {
             Ok(n) => off += n as u64,
             Err(FsError::NoSpace) => break,
             Err(e) => panic!("{e}"),
@@ -331,7 +331,7 @@ fn full_disk_and_inode_exhaustion_change_nothing() {
     let fs = open_rw(&img);
     fs.unlink(ROOT, b"big").unwrap();
     let g = file(&fs, ROOT, "again");
-    fs.write(g, 0, &chunk, false).unwrap();
+    fs.write(g, 0, &chunk, 0).unwrap();
     drop(fs);
     assert_fsck_clean(&img);
 }

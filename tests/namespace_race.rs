@@ -332,7 +332,7 @@ fn changes_for_a_freed_inode_never_reach_the_inode_that_took_its_number() {
         ..Default::default()
     };
     is_stale(fs.setattr(stale, &chmod).map(|_| ()), "chmod");
-    is_stale(fs.write(stale, 0, b"x", false).map(|_| ()), "write");
+    is_stale(fs.write(stale, 0, b"x", 0).map(|_| ()), "write");
     is_stale(fs.fallocate(stale, 0, 4096, 0), "fallocate");
     is_stale(
         fs.setxattr(stale, b"user.x", b"v", SetMode::Any, false)

@@ -75,7 +75,7 @@ fn fixture(
     let img = mkfs(dir, &["-b", "4096"], "16M");
     let fs = mount_rw_recorded(&img, log);
     let ino = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;
-    fs.write(ino, 0, &vec![OLD; size], false).unwrap();
+    fs.write(ino, 0, &vec![OLD; size], 0).unwrap();
     fs.sync().unwrap();
     (img, fs, ino)
 }
@@ -261,7 +261,7 @@ fn writes_into_fresh_blocks_zero_what_they_do_not_cover() {
     for (i, &(off, len)) in writes.iter().enumerate() {
         let data: Vec<u8> = (0..len).map(|j| (i as u64 * 31 + j) as u8 | 1).collect();
         want[off as usize..(off + len) as usize].copy_from_slice(&data);
-        assert_eq!(fs.write(ino, off, &data, false).unwrap(), len as usize);
+        assert_eq!(fs.write(ino, off, &data, 0).unwrap(), len as usize);
     }
     resize(&fs, ino, size as u64);
     let inode = fs.inode(ino).unwrap();

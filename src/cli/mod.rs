@@ -2,7 +2,9 @@
 
 mod daemon;
 mod options;
+mod server_record;
 mod supervise;
+mod unmount;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,10 +102,32 @@ struct Args {
     /// connection and restarts it after a crash (for hosts without systemd).
     #[arg(long)]
     supervise: bool,
+    /// Unmount DIR and wait until its fuse4fs server has written
+    /// everything and exited (plain umount returns before that); exit 0
+    /// only if the server left the image clean. As root by umount2, as
+    /// another user by fusermount3 -u.
+    #[arg(short = 'u', value_name = "DIR", conflicts_with_all = ["image", "mountpoint", "supervise", "recover"])]
+    unmount: Option<PathBuf>,
     /// The filesystem image (a file or block device).
-    image: PathBuf,
+    #[arg(required_unless_present = "unmount")]
+    image: Option<PathBuf>,
     /// Where to mount it.
-    mountpoint: PathBuf,
+    #[arg(required_unless_present = "unmount")]
+    mountpoint: Option<PathBuf>,
+}
+
+impl Args {
+    /// The image (present unless `-u`, which returns before it is asked).
+    fn image(&self) -> &std::path::Path {
+        self.image
+            .as_deref()
+            .expect("clap requires IMAGE without -u")
+    }
+
+    /// The mount point (likewise).
+    fn mountpoint(&self) -> &std::path::Path {
+        (self.mountpoint.as_deref()).expect("clap requires MOUNTPOINT without -u")
+    }
 }
 
 /// A user-facing failure: printed as one line.
@@ -128,6 +152,9 @@ pub enum CliError {
 /// Parses the command line and serves until unmounted.
 pub fn run() -> Result<(), CliError> {
     let args = Args::parse();
+    if let Some(dir) = &args.unmount {
+        return unmount::run(dir);
+    }
     if args.supervise {
         return supervise::run(&args.options, args.foreground, args.debug);
     }
@@ -158,8 +185,8 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
     }
     let foreground = args.foreground || args.debug || managed;
 
-    let mountpoint = check_mountpoint(&args.mountpoint)?;
-    let image = args.image.clone();
+    let mountpoint = check_mountpoint(args.mountpoint())?;
+    let image = args.image().to_path_buf();
     if !image.exists() {
         return Err(CliError::Usage(format!(
             "{}: no such image",
@@ -225,10 +252,24 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
         }
     }
     daemon::unmount_on_signal(mountpoint.clone());
+    // Before the caller returns: a `fuse4fs -u` right after must find it.
+    let record = server_record::Published::publish(&mountpoint);
     if let Some(ready) = ready {
         ready.signal();
     }
-    serve(&adapter, &session, &opts, &image, &mountpoint, managed)
+    let end = serve(&adapter, &session, &opts, &image, &mountpoint, managed);
+    finish(record, end)
+}
+
+/// Records how the server ends (for `fuse4fs -u`) and passes it on.
+fn finish(
+    record: Option<server_record::Published>,
+    end: Result<(), CliError>,
+) -> Result<(), CliError> {
+    if let Some(r) = record {
+        r.finish(&end);
+    }
+    end
 }
 
 /// Opens the image as the options ask (the journal is replayed; `replayed`
@@ -369,7 +410,7 @@ fn serve(
 fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     let t0 = Instant::now();
     let (state, info, records) = StateFile::adopt(stored.state)?;
-    recovery::check_identity(&info, &args.image, &args.mountpoint)?;
+    recovery::check_identity(&info, args.image(), args.mountpoint())?;
     if args.options != info.options {
         tracing::warn!(
             "recovering with the mount's options {:?}, not {:?}",
@@ -499,7 +540,9 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         ms(t_tracking),
     );
     daemon::unmount_on_signal(mountpoint.clone());
-    serve(&adapter, &session, &opts, &image, &mountpoint, true)
+    let record = server_record::Published::publish(&mountpoint);
+    let end = serve(&adapter, &session, &opts, &image, &mountpoint, true);
+    finish(record, end)
 }
 
 fn ms(d: std::time::Duration) -> f64 {

@@ -255,7 +255,11 @@ impl Launch {
             .map(|a| cstring(a.as_bytes()))
             .collect::<Result<_, _>>()?;
         let ours = |k: &OsStr| {
-            k == "NOTIFY_SOCKET" || k == "LISTEN_FDS" || k == "LISTEN_PID" || k == "LISTEN_FDNAMES"
+            k == "NOTIFY_SOCKET"
+                || k == "LISTEN_FDS"
+                || k == "LISTEN_PID"
+                || k == "LISTEN_FDNAMES"
+                || k == super::server_record::HOLDER_ENV
         };
         let env = std::env::vars_os()
             .filter(|(k, _)| !ours(k))
@@ -293,6 +297,16 @@ impl Launch {
 
         let mut env = self.env.clone();
         env.push([b"NOTIFY_SOCKET=".as_slice(), socket.as_os_str().as_bytes()].concat());
+        // The server records the holder beside itself for `fuse4fs -u`,
+        // which waits for both.
+        env.push(
+            format!(
+                "{}={}",
+                super::server_record::HOLDER_ENV,
+                std::process::id()
+            )
+            .into_bytes(),
+        );
         // The pid is only known in the child: room for its digits and the
         // NUL is made here, the digits are written there (no allocation
         // between fork and exec).

@@ -20,8 +20,9 @@ pub struct CopyTo {
     pub offset: u64,
     /// The destination was opened with O_APPEND (a copy could not honour it).
     pub append: bool,
-    /// Clear setuid/setgid as a write by this caller does.
-    pub kill_suidgid: bool,
+    /// The setuid/setgid bits a write by this caller clears
+    /// ([`Fs::suidgid_to_drop`]; 0 for none).
+    pub drop_suidgid: u16,
 }
 
 impl Fs {
@@ -68,7 +69,7 @@ impl Fs {
                 self.read(&self.inode(src)?, offset + done, want)
             };
             let r = chunk.and_then(|c| {
-                self.write(to.node, to.offset + done, &c, to.kill_suidgid)
+                self.write(to.node, to.offset + done, &c, to.drop_suidgid)
                     .map(|_| c.len())
             });
             match r {

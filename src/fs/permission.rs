@@ -353,13 +353,20 @@ pub(crate) fn may_link_source(c: &Caller, f: &Attrs<'_>) -> Result<()> {
     }
 }
 
-/// `setattr_should_drop_suidgid`: a change of the data by this caller
-/// clears setuid, and setgid when group-executable or when the caller is
-/// outside the group, unless it has CAP_FSETID; regular files only.
-pub(crate) fn should_drop_suidgid(c: &Caller, f: &Attrs<'_>) -> bool {
-    let suid = f.mode & S_ISUID != 0;
-    let sgid = f.mode & S_ISGID != 0 && (f.mode & S_IXGRP != 0 || !c.in_group_or_capable(f.gid));
-    (suid || sgid) && f.is_reg() && !c.capable(cap::FSETID)
+/// `setattr_should_drop_suidgid`: the mode bits a change of the data by
+/// this caller clears: setuid, and setgid when group-executable or when
+/// the caller is outside the group; none for a caller with CAP_FSETID or
+/// anything but a regular file. Setgid without group execute stays for a
+/// member of the group (it marks mandatory locking, not privilege).
+pub(crate) fn suidgid_to_drop(c: &Caller, f: &Attrs<'_>) -> u16 {
+    let mut bits = f.mode & S_ISUID;
+    if f.mode & S_ISGID != 0 && (f.mode & S_IXGRP != 0 || !c.in_group_or_capable(f.gid)) {
+        bits |= S_ISGID;
+    }
+    if bits == 0 || !f.is_reg() || c.capable(cap::FSETID) {
+        return 0;
+    }
+    bits
 }
 
 /// The checks of `vfs_truncate`, `may_setattr` and `setattr_prepare` for
@@ -619,9 +626,11 @@ impl Fs {
         self.with_attrs(inode, acl, |f| xattr_permission(c, f, name, write))
     }
 
-    /// Whether a change of `inode`'s data by `c` clears setuid/setgid.
-    pub fn drops_suidgid(&self, c: &Caller, inode: &Inode) -> bool {
-        should_drop_suidgid(
+    /// The setuid/setgid bits a change of `inode`'s data by `c` clears
+    /// (see [`suidgid_to_drop`]), for [`Changes::drop_suidgid`] and
+    /// [`Fs::write`].
+    pub fn suidgid_to_drop(&self, c: &Caller, inode: &Inode) -> u16 {
+        suidgid_to_drop(
             c,
             &Attrs {
                 mode: inode.mode,
@@ -894,14 +903,19 @@ mod tests {
         assert!(may_link_source(&u, &file(0o4666, 2000, 2000)).is_err());
         assert!(may_link_source(&u, &file(0o4600, 1000, 2000)).is_ok());
         // setuid always; setgid when group-executable or outside the group.
-        assert!(should_drop_suidgid(&u, &file(0o4755, 1000, 1000)));
-        assert!(should_drop_suidgid(&u, &file(0o2755, 1000, 1000)));
-        assert!(!should_drop_suidgid(&u, &file(0o2745, 1000, 1000)));
-        assert!(should_drop_suidgid(&u, &file(0o2745, 1000, 9)));
-        assert!(!should_drop_suidgid(
-            &root(&[cap::FSETID]),
-            &file(0o6755, 0, 0)
-        ));
+        assert_eq!(suidgid_to_drop(&u, &file(0o4755, 1000, 1000)), S_ISUID);
+        assert_eq!(suidgid_to_drop(&u, &file(0o2755, 1000, 1000)), S_ISGID);
+        assert_eq!(suidgid_to_drop(&u, &file(0o2745, 1000, 1000)), 0);
+        assert_eq!(suidgid_to_drop(&u, &file(0o2666, 1000, 9)), S_ISGID);
+        assert_eq!(suidgid_to_drop(&u, &file(0o6666, 1000, 1000)), S_ISUID);
+        assert_eq!(
+            suidgid_to_drop(&u, &file(0o6666, 1000, 9)),
+            S_ISUID | S_ISGID
+        );
+        assert_eq!(
+            suidgid_to_drop(&root(&[cap::FSETID]), &file(0o6755, 0, 0)),
+            0
+        );
     }
 
     #[test]

@@ -29,22 +29,30 @@ pub struct Changes {
     pub atime: Option<SetTime>,
     pub mtime: Option<SetTime>,
     pub ctime: Option<Timestamp>,
-    /// Clear setuid, and setgid when group-executable (a write or
-    /// truncate by someone other than the owner).
-    pub kill_suidgid: bool,
+    /// The setuid/setgid bits a truncation by this caller clears, as
+    /// [`Fs::suidgid_to_drop`] computed them (0: none).
+    pub drop_suidgid: u16,
     /// ACLs are served: a mode change rewrites the access ACL as well.
     pub acl: bool,
 }
 
 /// Clears setuid, and setgid when the group may execute (otherwise it
-/// means mandatory locking and stays), on anything but a directory.
+/// means mandatory locking and stays), on anything but a directory: what
+/// a change of owner drops.
 pub(crate) fn kill_suidgid(inode: &mut Inode) {
-    if inode.is_dir() {
-        return;
-    }
-    inode.mode &= !S_ISUID;
-    if inode.mode & S_IXGRP != 0 {
-        inode.mode &= !S_ISGID;
+    let sgid = if inode.mode & S_IXGRP != 0 {
+        S_ISGID
+    } else {
+        0
+    };
+    drop_suidgid(inode, S_ISUID | sgid);
+}
+
+/// Clears the setuid/setgid bits of `bits` (a caller's
+/// [`Fs::suidgid_to_drop`]) from anything but a directory.
+pub(crate) fn drop_suidgid(inode: &mut Inode, bits: u16) {
+    if !inode.is_dir() {
+        inode.mode &= !(bits & (S_ISUID | S_ISGID));
     }
 }
 
@@ -138,9 +146,10 @@ impl Fs {
         }
         // A change of owner drops setuid/setgid as chown_common asks
         // (this server handles KILLPRIV_V2: the kernel leaves it to us).
-        if c.kill_suidgid || (c.uid.is_some() || c.gid.is_some()) && c.mode.is_none() {
+        if (c.uid.is_some() || c.gid.is_some()) && c.mode.is_none() {
             kill_suidgid(&mut inode);
         }
+        drop_suidgid(&mut inode, c.drop_suidgid);
         if let Some(a) = c.atime {
             inode.atime = resolve(a);
         }

@@ -14,15 +14,14 @@ use crate::ext4::superblock::ro_compat;
 impl Fs {
     /// Writes `data` at byte `offset` of the regular file `ino`; returns the
     /// bytes written (all of them, or an error and no change).
-    /// With `kill_suidgid` (a write by someone other than the owner, as
-    /// the kernel decides) setuid, and setgid when group-executable, go in
-    /// the same transaction.
+    /// The setuid/setgid bits of `drop_suidgid` (the writer's
+    /// [`Fs::suidgid_to_drop`]; 0 for none) go in the same transaction.
     pub fn write(
         &self,
         node: impl Into<InodeRef>,
         offset: u64,
         data: &[u8],
-        kill_suidgid: bool,
+        drop_suidgid: u16,
     ) -> Result<usize> {
         if data.is_empty() {
             return Ok(0);
@@ -60,9 +59,7 @@ impl Fs {
         let t = now();
         inode.mtime = t;
         inode.ctime = t;
-        if kill_suidgid {
-            super::setattr::kill_suidgid(&mut inode);
-        }
+        super::setattr::drop_suidgid(&mut inode, drop_suidgid);
         tx.put_inode(inode);
         tx.commit()?;
         Ok(data.len())

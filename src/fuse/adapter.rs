@@ -235,16 +235,16 @@ impl Ext4Adapter {
     /// unlinked file lives until its release; O_TRUNC (FUSE_ATOMIC_O_TRUNC)
     /// truncates here, whatever the access mode: Linux truncates on
     /// O_RDONLY|O_TRUNC too (the open needed write permission), and the
-    /// kernel sets its cached size to 0 after it. `kill`
-    /// (FUSE_OPEN_KILL_SUIDGID) clears setuid/setgid with the truncation,
-    /// as the kernel's own O_TRUNC does for a caller without CAP_FSETID.
-    fn open_inode(&self, inode: &Inode, flags: u32, kill: bool) -> OpResult<Open> {
+    /// kernel sets its cached size to 0 after it. The setuid/setgid bits
+    /// of `drop` (asked by FUSE_OPEN_KILL_SUIDGID) go with the truncation,
+    /// as with the kernel's own O_TRUNC by a caller without CAP_FSETID.
+    fn open_inode(&self, inode: &Inode, flags: u32, drop: u16) -> OpResult<Open> {
         let inode = self.fs_err(self.fs.open_live(inode.ino, Some(inode.generation)))?;
-        let kill = kill && inode.mode & (S_ISUID | S_ISGID) != 0;
+        let kill = drop & inode.mode != 0;
         if flags & O_TRUNC != 0 && inode.is_reg() && (inode.size != 0 || kill) {
             let c = Changes {
                 size: (inode.size != 0).then_some(0),
-                kill_suidgid: kill,
+                drop_suidgid: drop,
                 ..Default::default()
             };
             let truncated = self.settled(
@@ -306,6 +306,20 @@ impl Ext4Adapter {
         self.settled(set, &[Change::Inode(node.ino)])?;
         self.attrs_changed(nodeid);
         Ok(IoctlReply::default())
+    }
+
+    /// The setuid/setgid bits a change of `inode`'s data by the caller of
+    /// `ctx` clears, when the change clears them at all (`asked`: the
+    /// kernel's KILL_SUIDGID flag, or an operation that always does). The
+    /// kernel's flag says only that the caller lacks CAP_FSETID: which
+    /// bits go depends on the mode and on the caller's groups (a setgid
+    /// file without group execute loses the bit only to a writer outside
+    /// its group), read only when a bit is set.
+    fn suidgid_to_drop(&self, ctx: &RequestCtx, inode: &Inode, asked: bool) -> u16 {
+        if !asked || inode.mode & (S_ISUID | S_ISGID) == 0 {
+            return 0;
+        }
+        (self.fs).suidgid_to_drop(&super::credentials::caller(ctx, false), inode)
     }
 
     /// Setuid/setgid may have been cleared by a change of `inode`'s data
@@ -529,7 +543,8 @@ impl FuseOps for Ext4Adapter {
         })?;
         self.fs_err(crate::fs::attr_flags::may_open(&inode, flags))?;
         let kill = open_flags & super::abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0;
-        self.open_inode(&inode, flags, kill)
+        let drop = self.suidgid_to_drop(ctx, &inode, kill && flags & O_TRUNC != 0);
+        self.open_inode(&inode, flags, drop)
     }
 
     fn release(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _flags: u32) -> OpResult<()> {
@@ -698,7 +713,8 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
-        let node = self.target(nodeid)?;
+        let inode = self.node(nodeid)?;
+        let node = target_of(&inode);
         let ino = node.ino;
         let when = |t: TimeOrNow| match t {
             TimeOrNow::Now => SetTime::Now,
@@ -712,7 +728,7 @@ impl FuseOps for Ext4Adapter {
             atime: set.atime.map(when),
             mtime: set.mtime.map(when),
             ctime: set.ctime.map(timestamp),
-            kill_suidgid: set.kill_suidgid,
+            drop_suidgid: self.suidgid_to_drop(ctx, &inode, set.kill_suidgid),
             acl: self.acl,
         };
         let mut c = c;
@@ -894,7 +910,7 @@ impl FuseOps for Ext4Adapter {
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
         self.attrs_changed(parent);
-        let open = self.open_inode(&inode, flags & !O_TRUNC, false)?;
+        let open = self.open_inode(&inode, flags & !O_TRUNC, 0)?;
         Ok((self.entry(&inode), open))
     }
 
@@ -923,7 +939,7 @@ impl FuseOps for Ext4Adapter {
 
     fn write(
         &self,
-        _ctx: &RequestCtx,
+        ctx: &RequestCtx,
         nodeid: u64,
         _fh: u64,
         offset: u64,
@@ -933,11 +949,12 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<u32> {
         let inode = self.node(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
+        let drop = self.suidgid_to_drop(ctx, &inode, kill);
         let n = self.settled(
-            self.fs.write(target_of(&inode), offset, data, kill),
+            self.fs.write(target_of(&inode), offset, data, drop),
             &[Change::Write(inode.ino)],
         )?;
-        self.mode_changed(nodeid, &inode, kill);
+        self.mode_changed(nodeid, &inode, drop != 0);
         Ok(n as u32)
     }
 
@@ -966,17 +983,14 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<()> {
         let inode = self.node(nodeid)?;
         let node = target_of(&inode);
-        // fallocate clears setuid/setgid first, as a write by this caller
-        // would (file_modified); with FUSE_HANDLE_KILLPRIV_V2 the kernel
-        // leaves that to the server. Credentials are read only when
-        // there is something to clear.
-        let kill = inode.mode & (S_ISUID | S_ISGID) != 0
-            && self
-                .fs
-                .drops_suidgid(&super::credentials::caller(ctx, false), &inode);
+        // fallocate, every mode, clears setuid/setgid first, as a write by
+        // this caller would (file_modified); with FUSE_HANDLE_KILLPRIV_V2
+        // the kernel leaves that to the server and sends no flag.
+        let drop = self.suidgid_to_drop(ctx, &inode, true);
+        let kill = drop != 0;
         if kill {
             let c = Changes {
-                kill_suidgid: true,
+                drop_suidgid: drop,
                 ..Default::default()
             };
             self.settled(self.fs.setattr(node, &c), &[Change::Inode(node.ino)])?;
@@ -1009,23 +1023,19 @@ impl FuseOps for Ext4Adapter {
     ) -> OpResult<u64> {
         let src = self.ino(nodeid_in)?;
         let dst = self.node(nodeid_out)?;
-        // A write by this caller would clear them: so does its copy. Its
-        // credentials are read only when there is something to clear.
-        let kill = dst.mode & (S_ISUID | S_ISGID) != 0
-            && self
-                .fs
-                .drops_suidgid(&super::credentials::caller(ctx, false), &dst);
+        // A write by this caller would clear them: so does its copy.
+        let drop = self.suidgid_to_drop(ctx, &dst, true);
         let to = CopyTo {
             node: target_of(&dst),
             offset: offset_out,
             append: fh_out & O_APPEND as u64 != 0,
-            kill_suidgid: kill,
+            drop_suidgid: drop,
         };
         let n = self.settled(
             self.fs.copy_range(src, offset_in, &to, len),
             &[Change::Inode(dst.ino)],
         )?;
-        self.mode_changed(nodeid_out, &dst, kill);
+        self.mode_changed(nodeid_out, &dst, drop != 0);
         Ok(n)
     }
 

@@ -441,7 +441,7 @@ fn apply(fs: &Fs, op: &Op) -> Result<(), FsError> {
         }
         Op::Write(p, off, len, seed) => {
             let ino = resolve(fs, p)?;
-            fs.write(ino, *off, &pattern(*seed, *off, *len), false)?;
+            fs.write(ino, *off, &pattern(*seed, *off, *len), 0)?;
         }
         Op::Fallocate(p, m, off, len) => {
             let ino = resolve(fs, p)?;
