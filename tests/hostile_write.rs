@@ -52,7 +52,7 @@ use fuse4fs::fs::fallocate::{
 };
 use fuse4fs::fs::iolog::{IoEvent, IoLog};
 use fuse4fs::fs::mount_state::OnError;
-use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
+use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Renamer};
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr_write::SetMode;
 use fuse4fs::fs::{Fs, FsOptions, Result as FsResult};
@@ -358,8 +358,10 @@ impl<'a> Workload<'a> {
                 } else {
                     self.new_name()
                 };
-                let flags = [0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE][self.rng.below(4) as usize];
-                self.note(fs.rename(sp, &sn, dp, &dn, flags));
+                let flags = [0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT]
+                    [self.rng.below(5) as usize];
+                let who = Renamer { uid: 0, gid: 0 };
+                self.note(fs.rename_as(sp, &sn, dp, &dn, flags, who));
             }
             10 => {
                 let Some(p) = self.dir() else { return };

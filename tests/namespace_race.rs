@@ -1,7 +1,7 @@
 //! Namespace operations racing on a few names, through the FUSE adapter
 //! as the kernel drives it: node ids remembered from earlier lookups (so
 //! often stale), files held open across unlinks, links, renames (plain,
-//! NOREPLACE, EXCHANGE) over files and directories, mkdir, rmdir,
+//! NOREPLACE, EXCHANGE, WHITEOUT) over files and directories, mkdir, rmdir,
 //! symlinks, and calls by path (truncate, chmod, setxattr). Every error
 //! must be one the races explain; afterwards every name leads to a live
 //! inode and e2fsck finds the image clean.
@@ -117,7 +117,8 @@ impl Churn<'_> {
             3 => a.unlink(&c, d, &n).map_err(|e| ("unlink", e))?,
             4 | 5 => {
                 let (d2, n2) = self.place();
-                let flags = [0, 0, 1, 2][self.rng.usize(..4)];
+                // Plain, NOREPLACE, EXCHANGE, WHITEOUT, WHITEOUT|NOREPLACE.
+                let flags = [0, 0, 1, 2, 4, 5][self.rng.usize(..6)];
                 a.rename(&c, d, &n, d2, &n2, flags)
                     .map_err(|e| ("rename", e))?;
             }

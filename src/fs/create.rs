@@ -232,7 +232,12 @@ impl Fs {
     /// A fresh inode near `dir`: owner, mode (setgid directories), times,
     /// a random generation, flags inherited as the kernel does, extents
     /// for files, directories and symlinks when the filesystem has them.
-    fn new_inode(&self, tx: &mut Transaction<'_>, dir: &Inode, new: &NewNode) -> Result<Inode> {
+    pub(super) fn new_inode(
+        &self,
+        tx: &mut Transaction<'_>,
+        dir: &Inode,
+        new: &NewNode,
+    ) -> Result<Inode> {
         let sb = self.superblock();
         let kind = new.mode & mode::S_IFMT;
         let is_dir = kind == mode::S_IFDIR;

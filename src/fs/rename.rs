@@ -1,19 +1,36 @@
-//! rename(2) and renameat2's RENAME_NOREPLACE and RENAME_EXCHANGE, with
-//! the ".." fix-up and link counts of a directory that changes parent.
+//! rename(2) and renameat2's RENAME_NOREPLACE, RENAME_EXCHANGE and
+//! RENAME_WHITEOUT, with the ".." fix-up and link counts of a directory
+//! that changes parent.
+//!
+//! RENAME_WHITEOUT (overlayfs upper layers) leaves a whiteout at the
+//! source name: a new character device 0/0 with mode 0, owned as any new
+//! inode of the caller's, made in the same transaction as the move, as
+//! ext4_rename does.
 
 use super::attr_flags::{may_add_name, may_remove};
-use super::create::{dec_dir_links, live_dir, now};
+use super::create::{NewNode, dec_dir_links, live_dir, now};
 use super::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result, error};
 use crate::ext4::InodeNo;
 use crate::ext4::dir::ft_of_mode;
+use crate::ext4::inode::{Inode, mode};
 
 /// renameat2 flags.
 pub const RENAME_NOREPLACE: u32 = 1;
 pub const RENAME_EXCHANGE: u32 = 2;
+pub const RENAME_WHITEOUT: u32 = 4;
+
+/// Who renames: the owner of the whiteout RENAME_WHITEOUT leaves (fsuid
+/// and fsgid; a setgid source directory gives its group instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Renamer {
+    pub uid: u32,
+    pub gid: u32,
+}
 
 impl Fs {
-    /// Moves `sp/sn` to `dp/dn` (see the module doc for the flags).
+    /// Moves `sp/sn` to `dp/dn` with RENAME_NOREPLACE or RENAME_EXCHANGE
+    /// (a whiteout needs an owner: [`Fs::rename_as`]).
     pub fn rename(
         &self,
         sp: impl Into<InodeRef>,
@@ -22,10 +39,28 @@ impl Fs {
         dn: &[u8],
         flags: u32,
     ) -> Result<()> {
+        if flags & RENAME_WHITEOUT != 0 {
+            return Err(FsError::Invalid);
+        }
+        self.rename_as(sp, sn, dp, dn, flags, Renamer { uid: 0, gid: 0 })
+    }
+
+    /// Moves `sp/sn` to `dp/dn` for `who`, with any renameat2 flags (see
+    /// the module doc); EINVAL for unknown flags and for RENAME_EXCHANGE
+    /// with either of the others, as renameat2.
+    pub fn rename_as(
+        &self,
+        sp: impl Into<InodeRef>,
+        sn: &[u8],
+        dp: impl Into<InodeRef>,
+        dn: &[u8],
+        flags: u32,
+        who: Renamer,
+    ) -> Result<()> {
         let (sp_ref, dp_ref) = (sp.into(), dp.into());
         let (sp, dp) = (sp_ref.ino, dp_ref.ino);
-        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
-            || flags == RENAME_NOREPLACE | RENAME_EXCHANGE
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
+            || (flags & RENAME_EXCHANGE != 0 && flags != RENAME_EXCHANGE)
         {
             return Err(FsError::Invalid);
         }
@@ -63,7 +98,7 @@ impl Fs {
             if tx.dir_lookup(&sdir, sn)? != Some(src) || tx.dir_lookup(&ddir, dn)? != dst {
                 continue;
             }
-            self.rename_locked(&mut tx, sp, sn, dp, dn, src, dst, flags)?;
+            self.rename_locked(&mut tx, sp, sn, dp, dn, src, dst, flags, who)?;
             tx.commit()?;
             drop(orphans);
             return Ok(());
@@ -81,6 +116,7 @@ impl Fs {
         src: InodeNo,
         dst: Option<InodeNo>,
         flags: u32,
+        who: Renamer,
     ) -> Result<()> {
         let s = tx.inode(src)?;
         // Two names of one inode: nothing to do (POSIX).
@@ -172,7 +208,12 @@ impl Fs {
             }
         }
         let mut sd = tx.inode(sp)?;
-        tx.dir_remove(&mut sd, sn)?;
+        if flags & RENAME_WHITEOUT != 0 {
+            let wh = self.whiteout(tx, &sd, who)?;
+            tx.dir_replace(&mut sd, sn, wh, ft_of_mode(mode::S_IFCHR))?;
+        } else {
+            tx.dir_remove(&mut sd, sn)?;
+        }
         // The old parent loses the moved directory's "..": within one
         // directory this cancels the increment above, or accounts for the
         // directory it replaced.
@@ -187,6 +228,25 @@ impl Fs {
         s.ctime = now();
         tx.put_inode(s);
         self.touch_dirs(tx, sp, dp)
+    }
+
+    /// A new whiteout in `dir` for `who`: a character device 0/0 with mode
+    /// 0 and one link (ext4_whiteout_for_rename; no umask, as no mknod
+    /// mode is given; a default ACL applies as for any new inode).
+    fn whiteout(&self, tx: &mut Transaction<'_>, dir: &Inode, who: Renamer) -> Result<InodeNo> {
+        let new = NewNode {
+            mode: mode::S_IFCHR,
+            uid: who.uid,
+            gid: who.gid,
+            umask: 0,
+            rdev: 0,
+        };
+        let mut wh = self.new_inode(tx, dir, &new)?;
+        tx.init_acl(dir, &mut wh, 0)?;
+        wh.links_count = 1;
+        let ino = wh.ino;
+        tx.put_new_inode(wh);
+        Ok(ino)
     }
 
     /// A directory may not move below itself: EINVAL when `dir` is `to` or

@@ -18,6 +18,7 @@ use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
 use crate::fs::permission::{Caller, access, open_access};
+use crate::fs::rename::Renamer;
 use crate::fs::setattr::{Changes, SetTime};
 use crate::fs::sync_mode::Change;
 use crate::fs::xattr_write::SetMode;
@@ -458,6 +459,14 @@ fn new_node(ctx: &RequestCtx, mode: u16, umask: u32, rdev: u32) -> NewNode {
     }
 }
 
+/// The caller of a rename, owner of the whiteout RENAME_WHITEOUT leaves.
+fn renamer(ctx: &RequestCtx) -> Renamer {
+    Renamer {
+        uid: ctx.uid,
+        gid: ctx.gid,
+    }
+}
+
 fn timestamp(t: Timespec) -> Timestamp {
     Timestamp {
         sec: t.sec,
@@ -879,7 +888,8 @@ impl FuseOps for Ext4Adapter {
             Ok(moved)
         })?;
         self.settled(
-            self.fs.rename(sp, name, dp, newname, flags),
+            self.fs
+                .rename_as(sp, name, dp, newname, flags, renamer(ctx)),
             &[Change::Entries(sp.ino), Change::Entries(dp.ino)],
         )?;
         for (n, dir) in moved {

@@ -32,6 +32,7 @@ import sys
 libc = ctypes.CDLL(None, use_errno=True)
 AT_FDCWD = -100
 RENAME_EXCHANGE = 2
+RENAME_WHITEOUT = 4
 AT_EMPTY_PATH = 0x1000
 SYS_renameat2 = 316  # x86_64
 
@@ -207,6 +208,22 @@ def exp_exchange(s):
             {"a": s["b"], "b": s["a"]}, 0)
 
 
+def op_whiteout(s):
+    r = libc.syscall(SYS_renameat2, AT_FDCWD, b"a", AT_FDCWD, b"b",
+                     RENAME_WHITEOUT)
+    if r != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return entry_of("b")
+
+
+def exp_whiteout(s):
+    # The whiteout (a new inode) at "a", "a" itself moved over "b".
+    return ([root_line(3), "a c 0 nlink=1 rdev=0:0",
+             f_line("b", b"the new b\n")],
+            {"b": s["a"]}, 0)
+
+
 def setup_setxattr(s):
     # (no other xattr: setting one would be a SETXATTR, which the crash
     # point waits for)
@@ -298,6 +315,7 @@ CASES = {
     "rename": (setup_rename, op_rename, exp_rename, {"nlink": 1, "ino": "a"}),
     "rename-over": (setup_rename_over, op_rename, exp_rename_over, {"nlink": 1, "ino": "a"}),
     "exchange": (setup_exchange, op_exchange, exp_exchange, {"nlink": 1, "ino": "b"}),
+    "whiteout": (setup_rename_over, op_whiteout, exp_whiteout, {"nlink": 1, "ino": "a"}),
     "setxattr": (setup_setxattr, op_setxattr, exp_setxattr, {}),
     "removexattr": (setup_removexattr, op_removexattr, exp_removexattr, {}),
     "tmpfile": (setup_none, op_tmpfile, exp_tmpfile, {"nlink": 1}),
@@ -332,6 +350,11 @@ def dump(root):
                 continue
             if stat.S_ISFIFO(st.st_mode):
                 lines.append("%s p %s nlink=%d" % (r, perm, st.st_nlink))
+                continue
+            if stat.S_ISCHR(st.st_mode):
+                lines.append("%s c %s nlink=%d rdev=%d:%d" % (
+                    r, perm, st.st_nlink, os.major(st.st_rdev),
+                    os.minor(st.st_rdev)))
                 continue
             if not stat.S_ISREG(st.st_mode):
                 lines.append("%s ? %o" % (r, st.st_mode))

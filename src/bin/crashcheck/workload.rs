@@ -14,7 +14,7 @@ use fuse4fs::ext4::inode::mode;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE};
 use fuse4fs::fs::iolog::{IoEvent, IoLog};
-use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
+use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Renamer};
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
@@ -176,7 +176,14 @@ fn ns_op(rng: &mut fastrand::Rng, live: &Tree) -> Op {
         4 => Op::Rmdir(pick(rng, &dirs, &parents)),
         5 => Op::Unlink(pick(rng, &names, &parents)),
         6..=8 => {
-            let flags = [0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE][rng.usize(0..4)];
+            let flags = [
+                0,
+                0,
+                RENAME_NOREPLACE,
+                RENAME_EXCHANGE,
+                RENAME_WHITEOUT,
+                RENAME_WHITEOUT | RENAME_NOREPLACE,
+            ][rng.usize(0..6)];
             let src = pick(rng, &names, &parents);
             let dst = if rng.bool() {
                 pick(rng, &names, &parents)
@@ -407,7 +414,7 @@ fn apply(fs: &Fs, op: &Op) -> Result<(), FsError> {
         Op::Rename(a, b, flags) => {
             let (sd, sn) = parent(fs, a)?;
             let (dd, dn) = parent(fs, b)?;
-            fs.rename(sd, sn, dd, dn, *flags)?;
+            fs.rename_as(sd, sn, dd, dn, *flags, Renamer { uid: 0, gid: 0 })?;
         }
         Op::Link(a, b) => {
             let ino = resolve(fs, a)?;
@@ -510,6 +517,28 @@ mod tests {
             existing += live.contains_key(&target) as usize;
         }
         assert!(existing * 10 > needing * 7, "{existing} of {needing}");
+    }
+
+    #[test]
+    fn ns_renames_with_every_flag() {
+        let mut live = Tree::new();
+        live.insert(String::new(), entry(Kind::Dir));
+        live.insert("f0".into(), entry(Kind::File));
+        let mut rng = fastrand::Rng::with_seed(4);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..1000 {
+            if let Op::Rename(_, _, flags) = ns_op(&mut rng, &live) {
+                seen.insert(flags);
+            }
+        }
+        let want = [
+            0,
+            RENAME_NOREPLACE,
+            RENAME_EXCHANGE,
+            RENAME_WHITEOUT,
+            RENAME_WHITEOUT | RENAME_NOREPLACE,
+        ];
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), want);
     }
 
     #[test]

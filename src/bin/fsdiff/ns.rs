@@ -69,8 +69,13 @@ fn generate(seed: u64, n: usize) -> Vec<(usize, Op)> {
                 4 => Op::Rmdir(path(&mut rng)),
                 5 => Op::Unlink(path(&mut rng)),
                 6 | 7 => {
-                    let flags =
-                        [0, 0, libc::RENAME_NOREPLACE, libc::RENAME_EXCHANGE][rng.usize(0..4)];
+                    let flags = [
+                        0,
+                        0,
+                        libc::RENAME_NOREPLACE,
+                        libc::RENAME_EXCHANGE,
+                        libc::RENAME_WHITEOUT,
+                    ][rng.usize(0..5)];
                     Op::Rename(path(&mut rng), path(&mut rng), flags)
                 }
                 8 => Op::Link(path(&mut rng), path(&mut rng)),
