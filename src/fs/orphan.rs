@@ -221,9 +221,9 @@ impl Fs {
         if index.is_none() {
             *index = Some(self.orphan_preds()?);
         }
-        let map = index.as_ref().expect("built above");
-        Ok(map
-            .get(&ino.0)
+        Ok(index
+            .as_ref()
+            .and_then(|map| map.get(&ino.0))
             .map(|&p| if p == 0 { None } else { Some(InodeNo(p)) }))
     }
 
