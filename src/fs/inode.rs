@@ -53,6 +53,8 @@ impl Fs {
     /// Reads and checks inode `ino`. Checksum or structural damage is an
     /// error naming the inode.
     pub fn inode(&self, ino: InodeNo) -> Result<Inode> {
+        #[cfg(test)]
+        tests::INODE_READS.with(|n| n.set(n.get() + 1));
         let sb = self.superblock();
         if ino.0 == 0 || ino.0 > sb.inodes_count {
             return Err(error::corrupt(ino.to_string(), "inode number out of range"));
@@ -240,6 +242,12 @@ impl Transaction<'_> {
 pub(crate) mod tests {
     use super::*;
     use crate::fs::FsOptions;
+
+    thread_local! {
+        /// Inodes this thread read through [`Fs::inode`]: what an
+        /// operation costs, counted rather than timed.
+        pub(crate) static INODE_READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
 
     /// A fresh 4 KiB-block metadata_csum image without a journal, opened
     /// (and mounted read-write when `writable`).

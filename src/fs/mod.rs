@@ -166,6 +166,8 @@ pub struct Fs {
     opens: orphan::OpenTable,
     /// Serialises changes of the orphan list (after the inode locks).
     orphan_lock: parking_lot::Mutex<()>,
+    /// Each orphan's predecessor on the list (see [`orphan::OrphanIndex`]).
+    orphan_index: orphan::OrphanIndex,
     /// The reaction to damage on a writable filesystem.
     on_error: parking_lot::Mutex<mount_state::OnError>,
     /// Set by errors=remount-ro: every change is refused.
@@ -392,6 +394,7 @@ impl Fs {
             rename_lock: parking_lot::Mutex::new(()),
             opens: orphan::OpenTable::default(),
             orphan_lock: parking_lot::Mutex::new(()),
+            orphan_index: orphan::OrphanIndex::default(),
             mount_state: parking_lot::Mutex::new(0),
             on_error: parking_lot::Mutex::new(mount_state::OnError::Continue),
             stopped: std::sync::atomic::AtomicBool::new(false),

@@ -70,6 +70,9 @@ pub struct Transaction<'a> {
     /// it, bytes), written at commit just before the log: see
     /// [`Transaction::write_data_at_commit`].
     data_at_commit: Vec<(u64, usize, Vec<u8>)>,
+    /// Changes of the orphan list, applied to the orphan index once this
+    /// transaction is published (never if it fails or is dropped).
+    orphan_moves: Vec<super::orphan::OrphanMove>,
 }
 
 impl Fs {
@@ -98,6 +101,7 @@ impl Fs {
             reserved: Vec::new(),
             reserved_inodes: Vec::new(),
             data_at_commit: Vec::new(),
+            orphan_moves: Vec::new(),
         }
     }
 }
@@ -167,6 +171,12 @@ impl<'a> Transaction<'a> {
     /// the live superblock, under the commit lock).
     pub fn edit_superblock(&mut self, edit: impl FnOnce(&mut Superblock) + Send + 'static) {
         self.sb_edits.push(Box::new(edit));
+    }
+
+    /// Records a change of the orphan list for the orphan index (applied
+    /// when this transaction is published).
+    pub(crate) fn note_orphan_move(&mut self, m: super::orphan::OrphanMove) {
+        self.orphan_moves.push(m);
     }
 
     /// Records `inode`'s new contents (written into its table block at
@@ -506,6 +516,7 @@ impl<'a> Transaction<'a> {
         if let Some(live) = new_sb {
             *fs.live_sb.lock() = live;
         }
+        fs.orphan_index_apply(&self.orphan_moves);
         // A freed block's next life may be file data, written around the
         // cache: forget it now (and never checkpoint it).
         for &(g, bit) in &freed {

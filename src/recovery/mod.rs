@@ -139,7 +139,7 @@ fn held_inode_lives(fs: &Fs, ino: InodeNo, generation: Option<crate::ext4::Gener
     }
     match fs.inode(ino) {
         Ok(inode) if inode.links_count == 0 && generation.is_none_or(|g| g == inode.generation) => {
-            matches!(fs.orphan_place(ino), Ok(Some(_)))
+            matches!(fs.is_orphan(ino), Ok(true))
         }
         _ => false,
     }
