@@ -27,12 +27,7 @@ const REG: u32 = 0o100644;
 
 /// A request from this process (root, with CAP_SYS_ADMIN: tests run as root).
 fn me() -> RequestCtx {
-    RequestCtx {
-        unique: 7,
-        uid: unsafe { libc::geteuid() },
-        gid: unsafe { libc::getegid() },
-        pid: std::process::id(),
-    }
+    RequestCtx::this_process(7)
 }
 
 fn require_root() {

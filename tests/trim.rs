@@ -27,12 +27,7 @@ const O_RDWR: u32 = 2;
 const REG: u32 = 0o100644;
 
 fn me() -> RequestCtx {
-    RequestCtx {
-        unique: 7,
-        uid: unsafe { libc::geteuid() },
-        gid: unsafe { libc::getegid() },
-        pid: std::process::id(),
-    }
+    RequestCtx::this_process(7)
 }
 
 fn require_root() {

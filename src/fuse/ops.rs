@@ -51,6 +51,19 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
+    /// A request made by this process, with its effective ids, as tests
+    /// and tools calling handlers directly make them.
+    pub fn this_process(unique: u64) -> RequestCtx {
+        // SAFETY: plain getters, no arguments.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        RequestCtx {
+            unique,
+            uid,
+            gid,
+            pid: std::process::id(),
+        }
+    }
+
     /// True for a request the kernel delivers again after a server restart.
     pub fn is_resend(&self) -> bool {
         self.unique & FUSE_UNIQUE_RESEND != 0

@@ -83,12 +83,7 @@ mod tests {
     use super::*;
 
     fn me() -> RequestCtx {
-        RequestCtx {
-            unique: 1,
-            uid: unsafe { libc::geteuid() },
-            gid: unsafe { libc::getegid() },
-            pid: std::process::id(),
-        }
+        RequestCtx::this_process(1)
     }
 
     #[test]
