@@ -440,7 +440,7 @@ impl Fs {
             return Err(FsError::TooBig);
         }
         self.observe_commit(Some(tid));
-        let written = (|| {
+        let written = {
             let mut marker = None;
             if st.batch.is_none() {
                 let layout = *j.layout.lock();
@@ -453,7 +453,7 @@ impl Fs {
                 st.stream_fill = 0;
             }
             j.append_record(self, &mut st, &rec, marker)
-        })();
+        };
         if let Err(e) = written {
             // The id was announced to the observer: never give it to
             // another operation. The stream cannot go on past a record
@@ -492,7 +492,7 @@ impl Fs {
             if used + need < j.ring() * 3 / 4 && dirty < MAX_DIRTY {
                 return Ok(());
             }
-            self.journal_durable()?;
+            self.journal_commit(true)?;
         }
         let need = own + j.transaction_blocks(self.cache.dirty_count());
         if j.st.lock().used + need >= j.ring() {
@@ -503,6 +503,12 @@ impl Fs {
 
     /// A durable commit (commit lock held): see the module comment.
     pub(crate) fn journal_durable(&self) -> Result<()> {
+        self.journal_commit(false)
+    }
+
+    /// A durable commit; `free_log`: even with nothing to commit, move the
+    /// log's start past the last transaction (to make room in the log).
+    pub(crate) fn journal_commit(&self, free_log: bool) -> Result<()> {
         let Some(j) = &self.journal else {
             return Ok(self.image.sync()?);
         };
@@ -510,7 +516,7 @@ impl Fs {
         if !st.running {
             return Ok(());
         }
-        if st.batch.is_none() && st.freed.is_empty() {
+        if st.batch.is_none() && st.freed.is_empty() && !free_log {
             // Nothing logged or freed since the last durable commit: its
             // transaction stays the log's start (replaying it again is
             // harmless: none of its blocks was freed since), and one
@@ -701,7 +707,7 @@ impl Fs {
         // The first makes everything visible and writes it in place; the
         // second makes the in-place writes durable and empties the log.
         self.journal_durable()?;
-        self.journal_durable()?;
+        self.journal_commit(true)?;
         let mut st = j.st.lock();
         let next = st.next_tid;
         j.set_log_start(self, &mut st, 0, next)?;
