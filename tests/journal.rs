@@ -496,3 +496,47 @@ fn a_crash_anywhere_on_a_stream_that_wraps_loses_nothing_answered() {
         }
     }
 }
+
+/// An fsync with nothing logged or freed since the last durable commit
+/// (a second fsync, an fsync after reads) flushes the image once (the
+/// last checkpoint) and writes nothing: the last commit's transaction
+/// stays the log's start; the next one, with nothing written since that
+/// flush, does not flush at all. Every replayer of the image as it
+/// stands then (all of it flushed) sees the file; the kernel's and
+/// e2fsck's replay of that transaction again is clean.
+#[test]
+fn an_fsync_with_nothing_to_commit_flushes_once() {
+    if !tools_ok() {
+        return fuse4fs_testkit::skip!("needs root and e2fsprogs");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "4096"], "64M");
+    let log = fuse4fs::fs::iolog::IoLog::new();
+    let fs = common::mount_rw_recorded(&img, &log);
+    create(&fs, InodeNo::ROOT, "f", &[7u8; 5000]);
+    fs.sync().unwrap();
+    for want in [(0, 1), (0, 0)] {
+        let from = log.events().len();
+        fs.sync().unwrap();
+        let events = log.events();
+        let (mut writes, mut flushes) = (0, 0);
+        for e in &events[from..] {
+            match e {
+                fuse4fs::fs::iolog::IoEvent::Write { .. } => writes += 1,
+                fuse4fs::fs::iolog::IoEvent::Flush => flushes += 1,
+                _ => {}
+            }
+        }
+        assert_eq!((writes, flushes), want, "an fsync with nothing to commit");
+    }
+    let (crashed, everything) = crash_copy_then_unmount(fs, &img);
+    assert!(
+        everything.iter().any(|l| l.starts_with("./f f 5000 ")),
+        "{everything:?}"
+    );
+    assert_our_replay_shows(&crashed, &everything);
+    let by_e2fsck = copy(&crashed, "e2fsck");
+    e2fsck_replay(&by_e2fsck);
+    assert_eq!(kernel_tree(&by_e2fsck), everything);
+    assert_eq!(kernel_tree(&crashed), everything);
+}

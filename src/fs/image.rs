@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::iolog::{IoEvent, IoLog};
 
@@ -28,6 +28,11 @@ pub struct Image {
     io_log: Option<Arc<IoLog>>,
     /// Set by a shutdown (FS_IOC_SHUTDOWN): nothing more is written.
     shut: AtomicBool,
+    /// Writes and punches issued so far (counted once they returned).
+    changes: AtomicU64,
+    /// `changes` when the last flush that succeeded began (u64::MAX
+    /// before the first: another process may have written the file).
+    flushed: AtomicU64,
 }
 
 impl Image {
@@ -44,6 +49,8 @@ impl Image {
             writable,
             block_device,
             io_log: None,
+            changes: AtomicU64::new(0),
+            flushed: AtomicU64::new(u64::MAX),
             shut: AtomicBool::new(false),
         })
     }
@@ -134,7 +141,10 @@ impl Image {
         }
         self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
         self.refuse_if_shut()?;
-        self.file.write_all_at(buf, offset)?;
+        let written = self.file.write_all_at(buf, offset);
+        // Counted even when it failed: part of it may have been written.
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        written?;
         // Recorded only once the write succeeded: a failed write changed
         // nothing the caller relies on. One event per host page touched:
         // the host writes its page cache back a page at a time, so a write
@@ -157,11 +167,18 @@ impl Image {
 }
 
 impl Image {
-    /// Makes every write so far durable (fdatasync).
+    /// Makes every write so far durable (fdatasync); nothing to do when
+    /// nothing was written since a flush that succeeded began (the second
+    /// of several fsyncs that one durable commit covered).
     pub fn sync(&self) -> io::Result<()> {
         if self.writable {
             self.refuse_if_shut()?;
+            let at = self.changes.load(Ordering::SeqCst);
+            if self.flushed.load(Ordering::SeqCst) == at {
+                return Ok(());
+            }
             self.file.sync_data()?;
+            self.flushed.store(at, Ordering::SeqCst);
             if let Some(log) = &self.io_log {
                 log.push(IoEvent::Flush);
             }
@@ -192,7 +209,21 @@ impl Image {
             return Ok(());
         }
         let fd = std::os::fd::AsRawFd::as_raw_fd(&self.file);
-        let rc = if self.block_device {
+        let rc = self.punch_raw(fd, offset, len);
+        let failed = (rc != 0).then(io::Error::last_os_error);
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        if let Some(e) = failed {
+            return Err(match e.raw_os_error() {
+                Some(libc::EOPNOTSUPP) => io::Error::new(io::ErrorKind::Unsupported, e),
+                _ => e,
+            });
+        }
+        Ok(())
+    }
+
+    /// BLKDISCARD or a punched hole; the syscall's return value.
+    fn punch_raw(&self, fd: i32, offset: u64, len: u64) -> i32 {
+        if self.block_device {
             let range: [u64; 2] = [offset, len];
             // SAFETY: BLKDISCARD (_IO(0x12, 119)) reads two u64 from the
             // pointer, which `range` provides for the call.
@@ -207,15 +238,7 @@ impl Image {
                     len as libc::off_t,
                 )
             }
-        };
-        if rc != 0 {
-            let e = io::Error::last_os_error();
-            return Err(match e.raw_os_error() {
-                Some(libc::EOPNOTSUPP) => io::Error::new(io::ErrorKind::Unsupported, e),
-                _ => e,
-            });
         }
-        Ok(())
     }
 }
 

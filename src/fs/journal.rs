@@ -11,7 +11,8 @@
 //!   dirty block, after the stream; flush; point the journal superblock at
 //!   it (which moves the tail past what the previous checkpoint wrote, now
 //!   durable); flush; then write the dirty blocks in place (the
-//!   checkpoint, durable at the next flush).
+//!   checkpoint, durable at the next flush). Nothing logged or freed
+//!   since the last: one flush (docs/journal.md says why two otherwise).
 //! - Blocks freed by a transaction are not reused until it is durable: a
 //!   crash could otherwise bring back the old owner with a new owner's
 //!   data in it.
@@ -278,8 +279,17 @@ impl Journal {
 
     /// Appends `rec` to the stream (`st.batch` open): one write per log
     /// block touched (with crash points, the last in two, so that a test
-    /// can crash between them: a torn record, never replayed).
-    fn append_record(&self, fs: &Fs, st: &mut State, rec: &[u8]) -> Result<()> {
+    /// can crash between them: a torn record, never replayed). `marker`:
+    /// the stream's pending marker (its byte offset and block), written
+    /// first, in the same write as the record's first block where that
+    /// follows it on disk.
+    fn append_record(
+        &self,
+        fs: &Fs,
+        st: &mut State,
+        rec: &[u8],
+        marker: Option<(u64, Vec<u8>)>,
+    ) -> Result<()> {
         let bs = self.block_size;
         let Some((_, stream)) = st.batch else {
             return Err(FsError::Invalid);
@@ -318,6 +328,18 @@ impl Journal {
                 piece,
                 meant,
             ));
+        }
+        let last = pieces.len() - 1;
+        if let Some((at, mut block)) = marker {
+            let joined = at + block.len() as u64 == pieces[0].0;
+            if joined && (last > 0 || !crate::crashpoint::ENABLED) {
+                let (off, piece, _) = pieces.remove(0);
+                block.extend_from_slice(&piece);
+                pieces.insert(0, (at, block, 0));
+                debug_assert!(off == at + bs as u64);
+            } else {
+                fs.image.write_all_at(at, &block)?;
+            }
         }
         let last = pieces.len() - 1;
         for (i, (off, piece, meant)) in pieces.iter().enumerate() {
@@ -418,18 +440,20 @@ impl Fs {
             return Err(FsError::TooBig);
         }
         self.observe_commit(Some(tid));
-        let written = (|| {
+        let written = {
+            let mut marker = None;
             if st.batch.is_none() {
                 let layout = *j.layout.lock();
                 let at = st.head;
-                j.write_log(self, at, &[build_pending(&layout, tid, &j.boot_id)])?;
+                let block = build_pending(&layout, tid, &j.boot_id);
+                marker = Some((j.phys(at) * j.block_size as u64, block));
                 st.written += j.block_size as u64;
                 st.batch = Some((at, tid));
                 st.stream_block = j.advance(at, 1);
                 st.stream_fill = 0;
             }
-            j.append_record(self, &mut st, &rec)
-        })();
+            j.append_record(self, &mut st, &rec, marker)
+        };
         if let Err(e) = written {
             // The id was announced to the observer: never give it to
             // another operation. The stream cannot go on past a record
@@ -468,7 +492,7 @@ impl Fs {
             if used + need < j.ring() * 3 / 4 && dirty < MAX_DIRTY {
                 return Ok(());
             }
-            self.journal_durable()?;
+            self.journal_commit(true)?;
         }
         let need = own + j.transaction_blocks(self.cache.dirty_count());
         if j.st.lock().used + need >= j.ring() {
@@ -479,11 +503,26 @@ impl Fs {
 
     /// A durable commit (commit lock held): see the module comment.
     pub(crate) fn journal_durable(&self) -> Result<()> {
+        self.journal_commit(false)
+    }
+
+    /// A durable commit; `free_log`: even with nothing to commit, move the
+    /// log's start past the last transaction (to make room in the log).
+    pub(crate) fn journal_commit(&self, free_log: bool) -> Result<()> {
         let Some(j) = &self.journal else {
             return Ok(self.image.sync()?);
         };
         let mut st = j.st.lock();
         if !st.running {
+            return Ok(());
+        }
+        if st.batch.is_none() && st.freed.is_empty() && !free_log {
+            // Nothing logged or freed since the last durable commit: its
+            // transaction stays the log's start (replaying it again is
+            // harmless: none of its blocks was freed since), and one
+            // flush makes file data and its checkpoint durable.
+            self.image.sync()?;
+            st.last_durable = Instant::now();
             return Ok(());
         }
         let (tail, tail_tid) = if st.batch.take().is_some() {
@@ -495,10 +534,17 @@ impl Fs {
             let at = j.stream_end(&st);
             let dirty = self.cache.dirty_blocks();
             let out = build_transaction(&layout, tid, &dirty);
-            let half = out.len() / 2;
+            // In two writes only where a test can crash between them.
+            let half = if crate::crashpoint::ENABLED {
+                out.len() / 2
+            } else {
+                out.len()
+            };
             j.write_log(self, at, &out[..half])?;
             crate::crashpoint::hit("mid-log");
-            j.write_log(self, j.advance(at, half as u32), &out[half..])?;
+            if half < out.len() {
+                j.write_log(self, j.advance(at, half as u32), &out[half..])?;
+            }
             st.written += (out.len() * j.block_size) as u64;
             st.head = j.advance(at, out.len() as u32);
             st.stream_block = st.head;
@@ -512,6 +558,9 @@ impl Fs {
         // tail leaves the transaction it wrote.
         self.image.sync()?;
         j.set_log_start(self, &mut st, tail, tail_tid)?;
+        // The new start is durable before the caller's fsync returns: from
+        // the old one, every machine-crash replay stops at the pending
+        // marker before this transaction (docs/journal.md).
         self.image.sync()?;
         st.tail = tail;
         st.used = (st.head + j.ring() - tail) % j.ring();
@@ -658,7 +707,7 @@ impl Fs {
         // The first makes everything visible and writes it in place; the
         // second makes the in-place writes durable and empties the log.
         self.journal_durable()?;
-        self.journal_durable()?;
+        self.journal_commit(true)?;
         let mut st = j.st.lock();
         let next = st.next_tid;
         j.set_log_start(self, &mut st, 0, next)?;

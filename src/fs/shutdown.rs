@@ -59,9 +59,9 @@ impl Fs {
                 ShutdownMode::LogFlush => self.journal_durable(),
                 // The second commit makes the first one's in-place writes
                 // durable and empties the log, as a freeze does.
-                ShutdownMode::Default => {
-                    self.journal_durable().and_then(|()| self.journal_durable())
-                }
+                ShutdownMode::Default => self
+                    .journal_durable()
+                    .and_then(|()| self.journal_commit(true)),
             };
             if let Err(e) = flushed {
                 tracing::error!("shutdown: flushing: {e}");

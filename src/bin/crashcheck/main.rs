@@ -9,7 +9,7 @@
 //! result is consistent (e2fsck -fn clean) and shows the tree of a
 //! moment the operations allow (see check.rs and states.rs).
 //!
-//!     crashcheck [--workload ns|data|tar|all] [--variant 4k|1k|ext3|inline|all]
+//!     crashcheck [--workload ns|data|tar|reuse|all] [--variant 4k|1k|ext3|inline|all]
 //!                [--seed N] [--ops N] [--states N | --long | --boundaries]
 //!                [--jobs N] [--show N] [--size 32M]
 
@@ -37,6 +37,7 @@ enum WhichWorkload {
     Ns,
     Data,
     Tar,
+    Reuse,
     All,
 }
 
@@ -154,6 +155,7 @@ fn main() -> ExitCode {
         WhichWorkload::Ns => vec![Workload::Ns],
         WhichWorkload::Data => vec![Workload::Data],
         WhichWorkload::Tar => vec![Workload::Tar],
+        WhichWorkload::Reuse => vec![Workload::Reuse],
         WhichWorkload::All => Workload::ALL.to_vec(),
     };
     let variants: Vec<&Variant> = VARIANTS

@@ -26,16 +26,18 @@ pub enum Workload {
     Ns,
     Data,
     Tar,
+    Reuse,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 3] = [Workload::Ns, Workload::Data, Workload::Tar];
+    pub const ALL: [Workload; 4] = [Workload::Ns, Workload::Data, Workload::Tar, Workload::Reuse];
 
     pub fn name(self) -> &'static str {
         match self {
             Workload::Ns => "ns",
             Workload::Data => "data",
             Workload::Tar => "tar",
+            Workload::Reuse => "reuse",
         }
     }
 }
@@ -107,6 +109,7 @@ impl Gen {
             Workload::Ns => None,
             Workload::Data => Some(data_ops(&mut rng, n, bs).into_iter()),
             Workload::Tar => Some(tar_ops(&mut rng, n).into_iter()),
+            Workload::Reuse => Some(reuse_ops(n, bs).into_iter()),
         };
         Gen { rng, fixed }
     }
@@ -296,6 +299,50 @@ fn tar_ops(rng: &mut fastrand::Rng, n: usize) -> Vec<Op> {
                 ops.push(Op::Fsync(tmp.clone()));
             }
             ops.push(Op::Rename(tmp, path.clone(), 0));
+        }
+        round = round.wrapping_add(1);
+    }
+    ops.truncate(n);
+    ops
+}
+
+/// Metadata blocks freed and reused as file data across fsyncs: each
+/// round builds a file with an extent tree (scattered single blocks) and
+/// a directory of several blocks, fsyncs (a durable commit logs those
+/// blocks), removes both and fsyncs another file (they are freed), then
+/// writes a new file long enough to take the freed blocks as data,
+/// fsync after fsync. A replay that brought back a logged block over
+/// data written in its place after the reuse shows as torn data.
+fn reuse_ops(n: usize, bs: u64) -> Vec<Op> {
+    let mut ops = vec![Op::Create("keep".into(), 0o644)];
+    let mut round: u8 = 0;
+    while ops.len() < n {
+        let (tree_file, dir, new) = (
+            format!("x{round}"),
+            format!("d{round}"),
+            format!("n{round}"),
+        );
+        ops.push(Op::Create(tree_file.clone(), 0o644));
+        // Every other block: more extents than the inode holds.
+        for i in 0..6u64 {
+            ops.push(Op::Write(tree_file.clone(), 2 * i * bs, bs as usize, round));
+        }
+        ops.push(Op::Mkdir(dir.clone(), 0o755));
+        // Long names: a few dozen fill more than one directory block.
+        let names: Vec<String> = (0..24)
+            .map(|i| format!("{dir}/{i:03}{}", "e".repeat(240)))
+            .collect();
+        ops.extend(names.iter().map(|p| Op::Create(p.clone(), 0o644)));
+        ops.push(Op::Fsync(tree_file.clone()));
+        ops.push(Op::Unlink(tree_file));
+        ops.extend(names.into_iter().map(Op::Unlink));
+        ops.push(Op::Rmdir(dir));
+        ops.push(Op::Write("keep".into(), 0, 100, round));
+        ops.push(Op::Fsync("keep".into()));
+        ops.push(Op::Create(new.clone(), 0o644));
+        for i in 0..4u64 {
+            ops.push(Op::Write(new.clone(), 4 * i * bs, 4 * bs as usize, round));
+            ops.push(Op::Fsync(new.clone()));
         }
         round = round.wrapping_add(1);
     }
