@@ -303,29 +303,7 @@ fn without_cap_sys_admin_eperm_and_nothing_changes() {
     let m = mounted();
     let a = &m.a;
     // A root process without CAP_SYS_ADMIN in any of its sets.
-    let mut child = Command::new("setpriv")
-        .args([
-            "--bounding-set=-sys_admin",
-            "--inh-caps=-sys_admin",
-            "sleep",
-            "30",
-        ])
-        .spawn()
-        .expect("setpriv (util-linux) is needed: scripts/install-deps");
-    // Wait until the exec happened (the capabilities are those of sleep).
-    let status = format!("/proc/{}/status", child.id());
-    for _ in 0..200 {
-        if std::fs::read_to_string(&status).is_ok_and(|s| s.contains("Name:\tsleep")) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let ctx = RequestCtx {
-        pid: child.id(),
-        uid: 0,
-        gid: 0,
-        unique: 9,
-    };
+    let (mut child, ctx) = common::root_without_sys_admin();
     let r = shutdown_via_dispatch(a, &ctx, 1, 2);
     let _ = child.kill();
     let _ = child.wait();

@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use common::{assert_fsck_clean, mkfs, with_kernel_mount};
@@ -319,28 +318,7 @@ fn range_and_minimum_length_edges() {
 fn eperm_without_cap_sys_admin_erofs_read_only() {
     let m = mounted(&["-b", "4096"], "32M");
     // A root process without CAP_SYS_ADMIN in any of its sets.
-    let mut child = Command::new("setpriv")
-        .args([
-            "--bounding-set=-sys_admin",
-            "--inh-caps=-sys_admin",
-            "sleep",
-            "30",
-        ])
-        .spawn()
-        .expect("setpriv (util-linux) is needed: scripts/install-deps");
-    let status = format!("/proc/{}/status", child.id());
-    for _ in 0..200 {
-        if std::fs::read_to_string(&status).is_ok_and(|s| s.contains("Name:\tsleep")) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let ctx = RequestCtx {
-        pid: child.id(),
-        uid: 0,
-        gid: 0,
-        unique: 9,
-    };
+    let (mut child, ctx) = common::root_without_sys_admin();
     let r = fitrim(&m.a, &ctx, [0, u64::MAX, 0]);
     let _ = child.kill();
     let _ = child.wait();

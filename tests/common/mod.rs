@@ -60,6 +60,36 @@ pub fn root_ctx() -> fuse4fs::fuse::ops::RequestCtx {
     }
 }
 
+/// A root process without CAP_SYS_ADMIN in any of its sets (a `sleep`
+/// under setpriv, waited for until its exec happened, so that its
+/// capabilities are the reduced ones), and a request from it. Kill the
+/// child when done.
+pub fn root_without_sys_admin() -> (std::process::Child, fuse4fs::fuse::ops::RequestCtx) {
+    let child = Command::new("setpriv")
+        .args([
+            "--bounding-set=-sys_admin",
+            "--inh-caps=-sys_admin",
+            "sleep",
+            "30",
+        ])
+        .spawn()
+        .expect("setpriv (util-linux) is needed: scripts/install-deps");
+    let status = format!("/proc/{}/status", child.id());
+    for _ in 0..200 {
+        if std::fs::read_to_string(&status).is_ok_and(|s| s.contains("Name:\tsleep")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let ctx = fuse4fs::fuse::ops::RequestCtx {
+        pid: child.id(),
+        uid: 0,
+        gid: 0,
+        unique: 9,
+    };
+    (child, ctx)
+}
+
 /// Opens an image for writing.
 pub fn open_rw(img: &Path) -> Fs {
     Fs::open(
