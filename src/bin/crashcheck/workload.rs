@@ -526,7 +526,13 @@ mod tests {
             let a = all(w, 5, 70);
             assert_eq!(a.len(), 70, "{w:?}");
             assert_eq!(a, all(w, 5, 70), "{w:?}");
-            assert_ne!(a, all(w, 6, 70), "{w:?}");
+            // reuse is a fixed script (log, free, reuse, fsync): the seed
+            // does not change it.
+            if w == Workload::Reuse {
+                assert_eq!(a, all(w, 6, 70), "{w:?}");
+            } else {
+                assert_ne!(a, all(w, 6, 70), "{w:?}");
+            }
         }
     }
 
