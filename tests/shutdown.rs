@@ -30,14 +30,6 @@ fn me() -> RequestCtx {
     RequestCtx::this_process(7)
 }
 
-fn require_root() {
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "this test needs root (CAP_SYS_ADMIN for the shutdown, loop mounts)"
-    );
-}
-
 /// FS_IOC_SHUTDOWN with `flags` from `ctx`, as the kernel sends it: the
 /// whole FUSE_IOCTL message through the session's dispatch (an _IOR of 4
 /// bytes: nothing copied in, the caller's pointer in `arg`). The ioctl's
@@ -92,7 +84,7 @@ fn mounted() -> Mounted {
 }
 
 fn mounted_with(mkfs_args: &[&str]) -> Mounted {
-    require_root();
+    common::require_root("CAP_SYS_ADMIN for the shutdown, loop mounts");
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), mkfs_args, "32M");
     let base = copy_beside(&img, "base");

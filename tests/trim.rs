@@ -29,14 +29,6 @@ fn me() -> RequestCtx {
     RequestCtx::this_process(7)
 }
 
-fn require_root() {
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "this test needs root (CAP_SYS_ADMIN for FITRIM, loop mounts)"
-    );
-}
-
 /// A FITRIM from `ctx` as the kernel sends it (the whole FUSE_IOCTL
 /// message through the session's dispatch, the 24-byte range copied in):
 /// the range it returns (start, len, minlen), or the errno.
@@ -90,7 +82,7 @@ struct Mounted {
 }
 
 fn mounted(mkfs_args: &[&str], size: &str) -> Mounted {
-    require_root();
+    common::require_root("CAP_SYS_ADMIN for FITRIM, loop mounts");
     assert!(
         common::have(&["mkfs.ext4", "e2fsck"]),
         "e2fsprogs is needed: scripts/install-deps"

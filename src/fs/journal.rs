@@ -757,18 +757,35 @@ fn build_transaction(
 /// Spawns the thread running [`Fs::commit_due`] four times a second until
 /// the journal stops or the owner of the filesystem is dropped.
 pub fn spawn_commit_timer<T: Send + Sync + 'static>(owner: Weak<T>, fs_of: fn(&T) -> &Fs) {
+    spawn_periodic(
+        "fuse4fs-commit",
+        Duration::from_millis(250),
+        owner,
+        move |o| fs_of(o).commit_due(),
+    );
+}
+
+/// Spawns a thread named `name` calling `tick` on the owner every
+/// `period` until `tick` returns false or the owner is dropped (the
+/// commit timer, the MMP updates).
+pub fn spawn_periodic<T: Send + Sync + 'static>(
+    name: &str,
+    period: Duration,
+    owner: Weak<T>,
+    tick: impl Fn(&T) -> bool + Send + 'static,
+) {
     let spawned = std::thread::Builder::new()
-        .name("fuse4fs-commit".into())
+        .name(name.into())
         .spawn(move || {
             loop {
-                std::thread::sleep(Duration::from_millis(250));
+                std::thread::sleep(period);
                 let Some(o) = owner.upgrade() else { return };
-                if !fs_of(&o).commit_due() {
+                if !tick(&o) {
                     return;
                 }
             }
         });
     if let Err(e) = spawned {
-        tracing::error!("cannot start the journal commit timer: {e}");
+        tracing::error!("cannot start {name}: {e}");
     }
 }

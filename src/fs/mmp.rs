@@ -189,6 +189,12 @@ impl MmpHolder {
         sb_interval.max(on_disk.mmp_check_interval.get()) as u64
     }
 
+    /// The check interval this holder writes for others to wait by: twice
+    /// its update interval, at least the minimum (as kmmpd starts).
+    fn own_check_interval(&self) -> u16 {
+        (2 * self.interval.as_secs() as u16).max(mmp::MIN_CHECK_INTERVAL)
+    }
+
     fn take_fresh(&mut self, device: &str, sleep: &dyn Fn(Duration)) -> Result<(), MmpError> {
         let found = self.read()?;
         let check = self.check_interval(&found);
@@ -220,8 +226,7 @@ impl MmpHolder {
         }
         let ours = new_seq();
         self.block = found;
-        let interval = self.interval.as_secs() as u16;
-        let check_interval = (2 * interval).max(mmp::MIN_CHECK_INTERVAL);
+        let check_interval = self.own_check_interval();
         self.block
             .stamp(ours, unix_now(), &nodename(), device, check_interval);
         self.write()?;
@@ -246,8 +251,7 @@ impl MmpHolder {
             });
         }
         self.block = found;
-        let interval = self.interval.as_secs() as u16;
-        let check_interval = (2 * interval).max(mmp::MIN_CHECK_INTERVAL);
+        let check_interval = self.own_check_interval();
         self.block.stamp(
             next_seq(seq),
             unix_now(),
@@ -370,18 +374,7 @@ pub fn spawn_mmp_timer<T: Send + Sync + 'static>(
     owner: std::sync::Weak<T>,
     fs_of: fn(&T) -> &super::Fs,
 ) {
-    let spawned = std::thread::Builder::new()
-        .name("fuse4fs-mmp".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(Duration::from_secs(1));
-                let Some(o) = owner.upgrade() else { return };
-                if !fs_of(&o).mmp_tick() {
-                    return;
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the MMP update timer: {e}");
-    }
+    super::journal::spawn_periodic("fuse4fs-mmp", Duration::from_secs(1), owner, move |o| {
+        fs_of(o).mmp_tick()
+    });
 }

@@ -60,6 +60,16 @@ pub fn root_ctx() -> fuse4fs::fuse::ops::RequestCtx {
     }
 }
 
+/// Fails the test unless it runs as root; `why` says what needs it.
+pub fn require_root(why: &str) {
+    // SAFETY: a plain getter.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test needs root ({why})"
+    );
+}
+
 /// A root process without CAP_SYS_ADMIN in any of its sets (a `sleep`
 /// under setpriv, waited for until its exec happened, so that its
 /// capabilities are the reduced ones), and a request from it. Kill the
