@@ -6,7 +6,6 @@
 //! byte for byte; e2fsck finds the image clean after.
 
 use std::path::Path;
-use std::process::Command;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
@@ -175,12 +174,7 @@ fn refusals() {
 }
 
 fn debugfs_w(img: &Path, cmd: &str) {
-    let out = Command::new("debugfs")
-        .args(["-w", "-R", cmd])
-        .arg(img)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "debugfs {cmd}");
+    fuse4fs_testkit::e2fs::debugfs_w(img, &[cmd]);
 }
 
 #[test]

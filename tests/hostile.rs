@@ -37,8 +37,7 @@ use fuse4fs::fs::{Fs, FsOptions};
 
 mod hostile_images;
 use hostile_images::{
-    Fixture, build_tree, corrupt, debugfs, have, make_fixture, panic_message, run, seed_of,
-    write_copy,
+    Fixture, build_tree, corrupt, debugfs, make_fixture, panic_message, run, seed_of, write_copy,
 };
 
 const WALK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -225,11 +224,8 @@ fn iterations() -> u64 {
 
 /// Builds the three fixtures in `dir`; None when tools are missing.
 fn fixtures(dir: &Path) -> Option<Vec<Fixture>> {
-    for (cmd, arg) in [("mkfs.ext4", "-V"), ("e2fsck", "-V"), ("debugfs", "-V")] {
-        if !have(cmd, arg) {
-            fuse4fs_testkit::skip!("{cmd} not found");
-            return None;
-        }
+    if !fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
+        return None;
     }
     let src = dir.join("src");
     fs::create_dir(&src).unwrap();
@@ -325,8 +321,7 @@ fn seeded_corruption_never_panics_or_hangs() {
 #[test]
 fn huge_hole_in_block_mapped_file_is_quick() {
     let tmp = tempfile::tempdir().unwrap();
-    if !have("mkfs.ext4", "-V") || !have("debugfs", "-V") {
-        fuse4fs_testkit::skip!("mkfs.ext4 or debugfs not found");
+    if !fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "debugfs"]) {
         return;
     }
     let src = tmp.path().join("src");

@@ -8,18 +8,10 @@ use std::time::{Duration, Instant};
 
 use fuse4fs::fs::file::SeekWhat;
 use fuse4fs::fs::{Fs, FsOptions};
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd).arg("-V").output().is_ok()
-}
+use fuse4fs_testkit::e2fs::have;
 
 fn run(cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    fuse4fs_testkit::e2fs::run(Command::new(cmd).args(args));
 }
 
 /// Builds an image with a small directory and a small file, then inflates
@@ -47,8 +39,7 @@ fn image(dir: &Path, kind: &[&str]) -> std::path::PathBuf {
 }
 
 fn check(kind: &[&str]) {
-    if !have("mkfs.ext4") || !have("debugfs") {
-        fuse4fs_testkit::skip!("e2fsprogs missing");
+    if !have(&["mkfs.ext4", "debugfs"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,6 @@ use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, chown, lchown, symlink};
 use std::path::Path;
-use std::process::Command;
 
 use ext4_view::{Ext4, FileType};
 use fuse4fs::ext4::InodeNo;
@@ -408,34 +407,15 @@ fn v_read_dir(view: &Ext4, dir: &[u8]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn have_mkfs() -> bool {
-    Command::new("mkfs.ext4")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn mkfs(img: &Path, src: &Path, extra: &[&str]) {
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .args(extra)
-        .arg("-d")
-        .arg(src)
-        .arg(img)
-        .arg("40M")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mkfs.ext4 {extra:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut args = extra.to_vec();
+    args.extend(["-d", src.to_str().unwrap()]);
+    fuse4fs_testkit::e2fs::mkfs_ext4(img, &args, "40M");
 }
 
 #[test]
 fn ext4_view_agrees() {
-    if !have_mkfs() {
-        fuse4fs_testkit::skip!("mkfs.ext4 not found");
+    if !fuse4fs_testkit::e2fs::have(&["mkfs.ext4"]) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -11,7 +11,6 @@
 //! predecessors) and leave an image e2fsck -fn calls clean.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use fuse4fs::ext4::InodeNo;
@@ -23,28 +22,9 @@ const ORPHANS: usize = 240;
 const KEPT: usize = 40;
 
 fn mkfs(img: &Path, extra: &[&str]) {
-    std::fs::File::create(img).unwrap();
-    let st = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-b", "4096", "-N", "1024"])
-        .args(extra)
-        .arg(img)
-        .arg("32M")
-        .status()
-        .expect("mkfs.ext4 is needed (scripts/install-deps installs e2fsprogs)");
-    assert!(st.success());
-}
-
-fn e2fsck_clean(img: &Path) -> Result<(), String> {
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(img)
-        .output()
-        .expect("e2fsck is needed (scripts/install-deps installs e2fsprogs)");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
+    let mut args = vec!["-b", "4096", "-N", "1024"];
+    args.extend(extra);
+    fuse4fs_testkit::e2fs::mkfs_ext4(img, &args, "32M");
 }
 
 fn file() -> NewNode {
@@ -123,7 +103,7 @@ fn recover(path: &Path, held: &[InodeNo], free_before: u32) -> Result<(), String
     }
     fs.unmount_clean().map_err(|e| format!("unmount: {e}"))?;
     drop(fs);
-    e2fsck_clean(path)
+    fuse4fs_testkit::e2fs::e2fsck_clean(path)
 }
 
 fn crash_during_mass_removal(extra: &[&str]) {

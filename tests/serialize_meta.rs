@@ -14,20 +14,10 @@ use fuse4fs::ext4::inode::{Inode, Timestamp, set_inode_checksum};
 use fuse4fs::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
 };
-
-fn have(cmd: &str) -> bool {
-    Command::new(cmd).arg("-V").output().is_ok()
-}
+use fuse4fs_testkit::e2fs::have;
 
 fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    fuse4fs_testkit::e2fs::run(Command::new(cmd).args(args))
 }
 
 /// A small tree: directories, files of a few sizes, fast and slow
@@ -355,8 +345,7 @@ fn mutate(path: &Path) {
 /// the `_hi` bytes are checked in the unit tests instead.
 #[test]
 fn superblock_fields_match_debugfs() {
-    if !have("mkfs.ext4") || !have("debugfs") {
-        fuse4fs_testkit::skip!("e2fsprogs missing");
+    if !have(&["mkfs.ext4", "debugfs"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -409,7 +398,7 @@ fn superblock_fields_match_debugfs() {
 }
 
 fn check(name: &str, opts: &[&str]) {
-    if !have("mkfs.ext4") || !have("debugfs") || !have("e2fsck") {
+    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
         fuse4fs_testkit::skip!("e2fsprogs missing");
         return;
     }

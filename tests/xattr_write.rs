@@ -35,12 +35,7 @@ fn can_run(test: &str) -> bool {
 
 /// Runs debugfs -w commands on the image.
 fn debugfs(img: &Path, cmds: &[&str]) {
-    let file = img.with_extension("cmds");
-    std::fs::write(&file, cmds.join("\n") + "\n").unwrap();
-    run(
-        "debugfs",
-        &["-w", "-f", file.to_str().unwrap(), img.to_str().unwrap()],
-    );
+    fuse4fs_testkit::e2fs::debugfs_w(img, cmds);
 }
 
 /// A fresh image in `dir` (mkfs `args`, `size`) holding the empty files

@@ -600,7 +600,6 @@ mod tests {
 #[cfg(test)]
 pub(crate) mod testkit {
     use std::path::{Path, PathBuf};
-    use std::process::Command;
 
     use fuse4fs_format::ext4::superblock::{STATE_ERROR, STATE_VALID};
 
@@ -623,30 +622,12 @@ pub(crate) mod testkit {
 
     /// `debugfs -w -f CMDS img`: the lines of `cmd` in one session.
     pub fn debugfs(img: &Path, cmd: &str) -> String {
-        let script = img.with_extension("debugfs");
-        std::fs::write(&script, format!("{cmd}\n")).unwrap();
-        let out = Command::new("debugfs")
-            .arg("-w")
-            .arg("-f")
-            .arg(&script)
-            .arg(img)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{cmd}: {out:?}");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let text = fuse4fs_testkit::e2fs::debugfs_w_text(img, &[cmd]);
         // The last line answers the last command (each is echoed).
         text.lines().last().unwrap_or("").to_string()
     }
 
-    /// Whether `e2fsck -fn` finds the image clean (its output otherwise).
-    pub fn e2fsck_clean(img: &Path) -> std::result::Result<(), String> {
-        let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
-        if out.status.code() == Some(0) {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stdout).into_owned())
-        }
-    }
+    pub use fuse4fs_testkit::e2fs::e2fsck_clean;
 
     /// What pass 1 will find on a well-formed image: inodes in use (with
     /// links) and the blocks they own. `strict`: damage is a test

@@ -5,7 +5,6 @@
 //! their own.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use fuse4fs_format::ext4::dir::DirIter;
 use fuse4fs_format::ext4::inode::flags;
@@ -17,35 +16,16 @@ use crate::dirops;
 use crate::options::{Mode, Options};
 use crate::problem::{Kind, Pass, Problem};
 
-/// Whether every named e2fsprogs tool is installed (else the test's skip
-/// is recorded and it returns without checking).
-pub fn have(tools: &[&str]) -> bool {
-    let ok = tools
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok());
-    if !ok {
-        fuse4fs_testkit::skip!("needs {tools:?}");
-    }
-    ok
-}
+pub use fuse4fs_testkit::e2fs::debugfs_rw as debugfs;
+pub use fuse4fs_testkit::e2fs::have;
 
 /// `mkfs.ext4 -q -F ARGS -d SRC img SIZE` in `dir`; the image's path.
 pub fn mkfs(dir: &Path, args: &[&str], src: &Path, size: &str) -> PathBuf {
     let img = dir.join("img");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .args(args)
-        .arg("-d")
-        .arg(src)
-        .arg(&img)
-        .arg(size)
-        .output()
-        .expect("mkfs.ext4 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let src = src.to_str().expect("a UTF-8 source path");
+    let mut all = args.to_vec();
+    all.extend(["-d", src]);
+    fuse4fs_testkit::e2fs::mkfs_ext4(&img, &all, size);
     img
 }
 
@@ -58,27 +38,10 @@ pub fn mkfs_filled(dir: &Path, args: &[&str], size: &str, fill: impl FnOnce(&Pat
     mkfs(dir, args, &src, size)
 }
 
-/// `debugfs -w -R CMD img`; its output.
-pub fn debugfs(img: &Path, cmd: &str) -> String {
-    let out = Command::new("debugfs")
-        .args(["-w", "-R", cmd])
-        .arg(img)
-        .output()
-        .expect("debugfs runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// `e2fsck -fn`: whether it found the image clean, and what it said.
 pub fn e2fsck(img: &Path) -> (bool, String) {
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(img)
-        .output()
-        .expect("e2fsck runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let (code, text) = fuse4fs_testkit::e2fs::e2fsck(img, "-fn");
+    (code == 0, text)
 }
 
 /// What `e2fsck -fn` says in passes 1 to 4 (pass 5's bitmaps and

@@ -6,7 +6,6 @@
 //! check restarted), never by clearing the entries that name them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::options::{Mode, Options};
 use crate::problem::{Kind, Problem};
@@ -23,26 +22,12 @@ fn need_tools() {
 /// `debugfs -w -f` with these commands, in one run (a descriptor edit
 /// and its checksum in the same open).
 fn debugfs_all(img: &Path, cmds: &[&str]) {
-    let file = img.with_extension("cmds");
-    std::fs::write(&file, cmds.join("\n") + "\n").unwrap();
-    let out = Command::new("debugfs")
-        .arg("-w")
-        .arg("-f")
-        .arg(&file)
-        .arg(img)
-        .output()
-        .expect("debugfs runs");
-    assert!(out.status.success(), "{out:?}");
+    fuse4fs_testkit::e2fs::debugfs_w(img, cmds);
 }
 
 /// `ls` of a directory in the image, by debugfs.
 fn ls(img: &Path, dir: &str) -> String {
-    let out = Command::new("debugfs")
-        .args(["-R", &format!("ls -l {dir}")])
-        .arg(img)
-        .output()
-        .expect("debugfs runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    fuse4fs_testkit::e2fs::debugfs(img, &format!("ls -l {dir}"))
 }
 
 fn run(img: &Path, mode: Mode) -> Outcome {

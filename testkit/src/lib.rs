@@ -9,6 +9,8 @@
 
 use std::io::Write;
 
+pub mod e2fs;
+
 /// Records that the running test skipped its check, with the reason
 /// (format arguments as `format!`). Evaluates to `()`, so
 /// `return skip!("...")` works in a test returning `()`.

@@ -8,44 +8,18 @@ use std::process::Command;
 
 use fuse4fs::fs::{Fs, FsOptions};
 
-/// Whether every named e2fsprogs tool is installed; when one is not, the
-/// running test's skip is recorded (it returns without checking).
-pub fn have(tools: &[&str]) -> bool {
-    let ok = tools
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok());
-    if !ok {
-        fuse4fs_testkit::skip!("needs {tools:?}");
-    }
-    ok
-}
+#[allow(unused_imports)] // Each test binary uses a subset.
+pub use fuse4fs_testkit::e2fs::have;
 
 /// Runs `cmd args`, which must succeed; its standard output.
 pub fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    fuse4fs_testkit::e2fs::run(Command::new(cmd).args(args))
 }
 
 /// `mkfs.ext4 -q -F ARGS DIR/img SIZE`; the image's path.
 pub fn mkfs(dir: &Path, args: &[&str], size: &str) -> PathBuf {
     let img = dir.join("img");
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F"])
-        .args(args)
-        .arg(&img)
-        .arg(size)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    fuse4fs_testkit::e2fs::mkfs_ext4(&img, args, size);
     img
 }
 
@@ -130,17 +104,15 @@ pub fn mount_rw_recorded(img: &Path, log: &std::sync::Arc<fuse4fs::fs::iolog::Io
 
 /// `e2fsck -fn`: whether it found the image clean, and what it said.
 pub fn fsck(img: &Path) -> (bool, String) {
-    let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let (code, text) = fuse4fs_testkit::e2fs::e2fsck(img, "-fn");
+    (code == 0, text)
 }
 
 /// Asserts `e2fsck -fn` finds the image clean.
 pub fn assert_fsck_clean(img: &Path) {
-    let (clean, text) = fsck(img);
-    assert!(clean, "e2fsck -fn:\n{text}");
+    if let Err(text) = fuse4fs_testkit::e2fs::e2fsck_clean(img) {
+        panic!("e2fsck -fn:\n{text}");
+    }
 }
 
 /// Per group as dumpe2fs prints it: the "Group N: ... [FLAGS]" line and

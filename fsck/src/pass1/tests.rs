@@ -8,7 +8,7 @@ use std::process::Command;
 use fuse4fs_format::ext4::superblock::Superblock;
 use fuse4fs_format::ext4::xattr::{set_block_checksum, set_block_refcount};
 
-use crate::testutil::{have, mkfs_filled as image};
+use crate::testutil::{e2fsck, have, mkfs_filled as image};
 use crate::{Kind, Mode, Options, Outcome, Pass, check_path};
 
 fn files(src: &Path) {
@@ -23,28 +23,12 @@ fn files(src: &Path) {
 }
 
 fn debugfs(img: &Path, cmd: &str) {
-    let out = Command::new("debugfs")
-        .args(["-w", "-R", cmd])
-        .arg(img)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    // debugfs exits 0 even when a request fails; it says so on stderr.
-    let complaints: Vec<&str> = err.lines().filter(|l| !l.starts_with("debugfs ")).collect();
-    assert!(
-        out.status.success() && complaints.is_empty(),
-        "debugfs {cmd}: {err}"
-    );
+    fuse4fs_testkit::e2fs::debugfs_w(img, &[cmd]);
 }
 
 /// `debugfs -R 'stat <ino>'` output.
 fn stat(img: &Path, what: &str) -> String {
-    let out = Command::new("debugfs")
-        .args(["-R", &format!("stat {what}")])
-        .arg(img)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    fuse4fs_testkit::e2fs::debugfs(img, &format!("stat {what}"))
 }
 
 /// The first physical block of the first extent in `debugfs stat`.
@@ -71,15 +55,6 @@ fn run(img: &Path, mode: Mode) -> Outcome {
         },
     )
     .unwrap()
-}
-
-/// e2fsck -fn's output and whether it exited 0.
-fn e2fsck(img: &Path) -> (bool, String) {
-    let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 /// What e2fsck -fn says in its pass 1 (and 1B-1D): nothing when pass 1

@@ -155,13 +155,9 @@ fn kinds(p: &[Problem]) -> Vec<Kind> {
     p.iter().map(|p| p.kind).collect()
 }
 
-/// e2fsck -fn's output and exit code.
+/// e2fsck -fn's exit code and output.
 fn e2fsck(img: &Path) -> (i32, String) {
-    let out = Command::new("e2fsck").arg("-fn").arg(img).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    fuse4fs_testkit::e2fs::e2fsck(img, "-fn")
 }
 
 /// What e2fsck -fn says in its pass 2 (empty when pass 2 is clean).

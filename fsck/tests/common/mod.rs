@@ -7,25 +7,17 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use fuse4fs_format::ext4::superblock::Superblock;
 use fuse4fs_format::ext4::types::{Generation, InodeNo};
 use fuse4fs_format::ext4::{dir, htree, xattr};
 
-/// Whether every named e2fsprogs tool is installed.
-pub fn have(tools: &[&str]) -> bool {
-    let ok = tools
-        .iter()
-        .all(|t| Command::new(t).arg("-V").output().is_ok());
-    if !ok {
-        fuse4fs_testkit::skip!("needs {tools:?}");
-    }
-    ok
-}
+// Each test binary uses a subset.
+#[allow(unused_imports)]
+pub use fuse4fs_testkit::e2fs::{debugfs, debugfs_w, e2fsck, have, output as run};
 
 /// A deterministic byte stream (xorshift), so that images built twice
 /// hold the same data.
@@ -111,17 +103,6 @@ pub fn make_source(root: &Path) -> Source {
     Source { dir: src, files }
 }
 
-/// Runs a command, returning its exit code and stdout (stderr appended).
-pub fn run(cmd: &mut Command) -> (i32, String) {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), text)
-}
-
 /// `mkfs.ext4 -q -F -d SRC ARGS IMG SIZE`, then `e2fsck -fyD` (indexes
 /// every directory of more than one block), then the image must be
 /// clean.
@@ -138,59 +119,6 @@ pub fn mkfs_from(src: &Path, img: &Path, args: &[&str], size: &str) {
     assert!(rc <= 1, "e2fsck -fyD after mkfs: {rc}\n{out}");
     let (rc, out) = e2fsck(img, "-fn");
     assert_eq!(rc, 0, "fresh image not clean:\n{out}");
-}
-
-/// `e2fsck FLAGS IMG`: exit code and output.
-pub fn e2fsck(img: &Path, flags: &str) -> (i32, String) {
-    run(Command::new("e2fsck").arg(flags).arg(img))
-}
-
-/// `debugfs -R REQ IMG` (read-only): its stdout.
-pub fn debugfs(img: &Path, req: &str) -> String {
-    let out = Command::new("debugfs")
-        .arg("-R")
-        .arg(req)
-        .arg(img)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `debugfs ARGS -f - IMG` with `script` on its stdin: its output.
-fn debugfs_script(img: &Path, args: &[&str], script: &str) -> std::process::Output {
-    let mut child = Command::new("debugfs")
-        .args(args)
-        .arg("-f")
-        .arg("-")
-        .arg(img)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-/// Runs `cmds` in `debugfs -w`; panics when debugfs reports an error
-/// (its stderr holds more than the version banner).
-pub fn debugfs_w(img: &Path, cmds: &[&str]) {
-    let out = debugfs_script(img, &["-w"], &cmds.join("\n"));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let complaints: Vec<&str> = err
-        .lines()
-        .filter(|l| !l.starts_with("debugfs ") && !l.trim().is_empty())
-        .collect();
-    assert!(
-        complaints.is_empty() && out.status.success(),
-        "debugfs -w {cmds:?}: {err}"
-    );
 }
 
 /// Inode number and generation of `path`.
@@ -360,7 +288,8 @@ pub fn contents(img: &Path, paths: &[String]) -> BTreeMap<String, Option<Vec<u8>
         .enumerate()
         .map(|(i, p)| format!("dump {p} {}", tmp.path().join(i.to_string()).display()))
         .collect();
-    debugfs_script(img, &[], &cmds.join("\n"));
+    let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
+    fuse4fs_testkit::e2fs::debugfs_all(img, &cmds);
     paths
         .iter()
         .enumerate()
