@@ -195,7 +195,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             synopsis,
-            r"\fBdemo\fR [\fB\-o\fR \fIOPTS\fR] [\fB\-\-all\fR] [\fB\-h\fR] \fIFILE\fR"
+            r"\fBdemo\fR [\fB\-o\fR \fIOPTS\fR] [\fB\-\-all\fR] \fIFILE\fR"
         );
         assert!(!page.contains("secret"), "{page}");
     }
