@@ -454,7 +454,10 @@ mod tests {
                     Some(_) => format!("{name}={}", sample_value(doc)),
                     None => name.clone(),
                 };
-                assert!(Options::parse(&[opt.clone()]).is_ok(), "-o {opt}");
+                assert!(
+                    Options::parse(std::slice::from_ref(&opt)).is_ok(),
+                    "-o {opt}"
+                );
             }
         }
     }

@@ -99,10 +99,11 @@ pub fn man_tags(page: &str, name: &str) -> Vec<String> {
     while let Some(line) = lines.next() {
         if let Some(heading) = line.strip_prefix(".SH ") {
             inside = heading.trim_matches('"') == name;
-        } else if inside && line == ".TP" {
-            if let Some(tag) = lines.next() {
-                tags.push(roff_plain(tag));
-            }
+        } else if inside
+            && line == ".TP"
+            && let Some(tag) = lines.next()
+        {
+            tags.push(roff_plain(tag));
         }
     }
     assert!(
