@@ -127,8 +127,9 @@ fn fuse4fs_page(cmd: Command) -> io::Result<Page> {
     r.section("FILES");
     r.tagged(
         [bold("/usr/lib/systemd/system/fuse4fs@.service")],
-        "The unit for one crash-surviving mount; its instance is the escaped \
-         mount point (systemd-escape -p).",
+        "The unit for one crash-surviving mount (scripts/install-systemd puts \
+         it in /etc/systemd/system); its instance is the escaped mount point \
+         (systemd-escape -p).",
     );
     r.tagged(
         [bold("/sbin/mount.fuse.fuse4fs")],
@@ -305,7 +306,7 @@ fn helper_page() -> io::Result<Page> {
     );
     r.tagged(
         [bold("/usr/lib/systemd/system/fuse4fs@.service")],
-        "The unit.",
+        "The unit (scripts/install-systemd puts it in /etc/systemd/system).",
     );
     r.section("EXAMPLES");
     r.example(
