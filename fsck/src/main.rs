@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use fuse4fs_fsck::{Mode, Options, check_path, exit};
 
+mod docs;
+
 /// Check (and repair) an ext2/ext3/ext4 filesystem image or device.
 #[derive(Parser, Debug)]
 #[command(name = "fuse4fs-fsck", version)]
@@ -27,8 +29,13 @@ struct Cli {
     /// Verbose.
     #[arg(short = 'v')]
     verbose: bool,
+    /// Write the man page and shell completions into DIR (for packaging:
+    /// they follow these definitions).
+    #[arg(long, hide = true, exclusive = true, value_name = "DIR")]
+    generate_docs: Option<PathBuf>,
     /// The image file or block device.
-    device: PathBuf,
+    #[arg(required = true)]
+    device: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +49,18 @@ fn main() -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
+    };
+    if let Some(dir) = &cli.generate_docs {
+        return match docs::generate(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fuse4fs-fsck: {}: {e}", dir.display());
+                ExitCode::from(exit::ERROR as u8)
+            }
+        };
+    }
+    let Some(device) = &cli.device else {
+        unreachable!("clap requires DEVICE without --generate-docs");
     };
     let mode = match (cli.no, cli.yes, cli.preen) {
         (true, false, false) => Mode::Check,
@@ -66,7 +85,7 @@ fn main() -> ExitCode {
         print: true,
         ..Options::default()
     };
-    match check_path(&cli.device, &opts) {
+    match check_path(device, &opts) {
         Ok(out) => {
             let code = out.exit_code();
             if out.modified && mode != Mode::Preen {
@@ -74,13 +93,13 @@ fn main() -> ExitCode {
                 let _ = writeln!(
                     std::io::stdout().lock(),
                     "\n{}: ***** FILE SYSTEM WAS MODIFIED *****",
-                    cli.device.display()
+                    device.display()
                 );
             }
             ExitCode::from(code as u8)
         }
         Err(e) => {
-            eprintln!("fuse4fs-fsck: {}: {e}", cli.device.display());
+            eprintln!("fuse4fs-fsck: {}: {e}", device.display());
             ExitCode::from(exit::ERROR as u8)
         }
     }

@@ -1,6 +1,7 @@
 //! Command line: argument parsing, mounting, daemonizing, serving.
 
 mod daemon;
+mod docs;
 mod options;
 mod server_record;
 mod supervise;
@@ -66,19 +67,16 @@ Filesystem features:
 
 /// Mount an ext2/ext3/ext4 image over FUSE.
 #[derive(Parser, Debug)]
-#[command(name = "fuse4fs", version, about, after_help = FEATURES_HELP)]
+#[command(
+    name = "fuse4fs",
+    version,
+    about,
+    after_help = FEATURES_HELP,
+    after_long_help = format!("{}\n{FEATURES_HELP}", options::help_text())
+)]
 struct Args {
-    /// Mount options, comma separated (ro, rw, allow_other,
-    /// default_permissions, acl, errors=continue|remount-ro|panic, fsname=,
-    /// subtype=, max_read=, logfile=, nosuid/suid, nodev/dev,
-    /// noexec/exec, sync/async, dirsync, noatime, relatime, strictatime,
-    /// nodiratime, lazytime, commit=SECONDS, discard/nodiscard (give
-    /// freed blocks back to the host once durable, as ext4's discard;
-    /// `fstrim MOUNTPOINT` does it on demand), io_uring (FUSE over io_uring, Linux 6.14+
-    /// with the fuse module's enable_uring=1; not with --supervise or the
-    /// systemd fd store, whose crash recovery cannot reach requests held
-    /// in ring entries), and fstab's auto, noauto, user, nofail, _netdev,
-    /// x-*, defaults); may be repeated.
+    /// Mount options, comma separated (see "Mount options" in --help or
+    /// fuse4fs(1)); may be repeated.
     #[arg(short = 'o', value_name = "OPTS", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Stay in the foreground.
@@ -108,6 +106,10 @@ struct Args {
     /// another user by fusermount3 -u.
     #[arg(short = 'u', value_name = "DIR", conflicts_with_all = ["image", "mountpoint", "supervise", "recover"])]
     unmount: Option<PathBuf>,
+    /// Write the man pages and shell completions into DIR (for packaging:
+    /// they follow these definitions).
+    #[arg(long, hide = true, exclusive = true, value_name = "DIR")]
+    generate_docs: Option<PathBuf>,
     /// The filesystem image (a file or block device).
     #[arg(required_unless_present = "unmount")]
     image: Option<PathBuf>,
@@ -152,6 +154,9 @@ pub enum CliError {
 /// Parses the command line and serves until unmounted.
 pub fn run() -> Result<(), CliError> {
     let args = Args::parse();
+    if let Some(dir) = &args.generate_docs {
+        return docs::generate(dir).map_err(CliError::from);
+    }
     if let Some(dir) = &args.unmount {
         return unmount::run(dir);
     }

@@ -55,6 +55,236 @@ pub const IO_URING_NO_RECOVERY: &str = "-o io_uring cannot be used with --superv
      never resent (FUSE_NOTIFY_RESEND covers only /dev/fuse), so no restarted server could \
      answer them";
 
+/// One `-o` option (or a pair or family of them) as `--help` and the man
+/// page list it: the one place it is documented. [`Options::parse`] refuses
+/// a name that is not here, so an option cannot be added undocumented.
+#[derive(Debug)]
+pub struct OptionDoc {
+    /// The names it goes by; one ending in `*` stands for every name with
+    /// that prefix.
+    pub names: &'static [&'static str],
+    /// What follows `=` (`None`: a flag).
+    pub value: Option<&'static str>,
+    /// What it does.
+    pub help: &'static str,
+}
+
+impl OptionDoc {
+    /// Whether `key` (the part before any `=`) is one of its names.
+    pub fn names_key(&self, key: &str) -> bool {
+        self.names.iter().any(|n| match n.strip_suffix('*') {
+            Some(prefix) => key.starts_with(prefix),
+            None => *n == key,
+        })
+    }
+
+    /// How it is written: `nosuid, suid` or `errors=continue|remount-ro|panic`.
+    pub fn syntax(&self) -> String {
+        let names = self.names.iter().map(|n| match self.value {
+            Some(v) => format!("{n}={v}"),
+            None => n.to_string(),
+        });
+        names.collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Every `-o` option, in the order `--help` and fuse4fs(1) list them.
+pub const OPTION_DOCS: &[OptionDoc] = &[
+    OptionDoc {
+        names: &["ro"],
+        value: None,
+        help: "Read-only.",
+    },
+    OptionDoc {
+        names: &["rw"],
+        value: None,
+        help: "Read-write (the default).",
+    },
+    OptionDoc {
+        names: &["acl", "noacl"],
+        value: None,
+        help: "Serve POSIX ACLs: the kernel enforces them and new files inherit \
+               default ACLs (noacl, the default: ACL xattrs are plain xattrs).",
+    },
+    OptionDoc {
+        names: &["errors"],
+        value: Some("continue|remount-ro|panic"),
+        help: "After damage is found while writing: go on, refuse every later \
+               change (EROFS), or stop the server. The error is recorded in the \
+               superblock as the kernel does. Default: the superblock's setting.",
+    },
+    OptionDoc {
+        names: &["allow_other"],
+        value: None,
+        help: "Let other users in (a plain user needs user_allow_other in \
+               /etc/fuse.conf).",
+    },
+    OptionDoc {
+        names: &["default_permissions", "no_default_permissions"],
+        value: None,
+        help: "The kernel checks permissions (the default); with \
+               no_default_permissions fuse4fs checks them itself, with the \
+               caller's groups and capabilities, and names are not cached.",
+    },
+    OptionDoc {
+        names: &["fsname"],
+        value: Some("NAME"),
+        help: "The mount's source as /proc/mounts shows it (default: the image).",
+    },
+    OptionDoc {
+        names: &["subtype"],
+        value: Some("NAME"),
+        help: "The mount's type is fuse.NAME (default: fuse.fuse4fs).",
+    },
+    OptionDoc {
+        names: &["max_read"],
+        value: Some("BYTES"),
+        help: "The largest READ request the kernel sends.",
+    },
+    OptionDoc {
+        names: &["logfile"],
+        value: Some("PATH"),
+        help: "Where a background server writes its log (default: nowhere).",
+    },
+    OptionDoc {
+        names: &["commit"],
+        value: Some("SECONDS"),
+        help: "The longest time between durable journal commits (default 5; \
+               fsync, fdatasync and syncfs always make one).",
+    },
+    OptionDoc {
+        names: &["fsck"],
+        value: None,
+        help: "After a crash, run the checker's repair pass (fuse4fs-fsck -y) \
+               before serving again, as --recover --fsck does.",
+    },
+    OptionDoc {
+        names: &["norecovery", "noload"],
+        value: None,
+        help: "Serve an image whose journal needs recovery without replaying \
+               it; implies ro.",
+    },
+    OptionDoc {
+        names: &["nosuid", "suid"],
+        value: None,
+        help: "Ignore set-user-ID and set-group-ID bits (nosuid, the default when \
+               fuse4fs is run directly, as with libfuse) or honour them.",
+    },
+    OptionDoc {
+        names: &["nodev", "dev"],
+        value: None,
+        help: "Refuse device nodes (nodev, the default when fuse4fs is run \
+               directly) or allow them.",
+    },
+    OptionDoc {
+        names: &["noexec", "exec"],
+        value: None,
+        help: "Refuse or allow (the default) running programs from the mount.",
+    },
+    OptionDoc {
+        names: &["sync", "async"],
+        value: None,
+        help: "Make every change durable (a durable journal commit) before its \
+               reply, as ext4 does; async (the default) undoes it.",
+    },
+    OptionDoc {
+        names: &["dirsync"],
+        value: None,
+        help: "Make every directory change (create, link, unlink, rename, mkdir, \
+               rmdir, mknod, symlink) durable before its reply.",
+    },
+    OptionDoc {
+        names: &["noatime"],
+        value: None,
+        help: "Reads never update atime.",
+    },
+    OptionDoc {
+        names: &["relatime", "atime", "norelatime"],
+        value: None,
+        help: "A read updates atime when it is not after mtime or ctime, or is \
+               a day old (the default, as the kernel's).",
+    },
+    OptionDoc {
+        names: &["strictatime", "nostrictatime"],
+        value: None,
+        help: "Every read updates atime; nostrictatime goes back to relatime.",
+    },
+    OptionDoc {
+        names: &["nodiratime", "diratime"],
+        value: None,
+        help: "Reading a directory does not (or does, the default) update its \
+               atime.",
+    },
+    OptionDoc {
+        names: &["lazytime", "nolazytime"],
+        value: None,
+        help: "Keep atime updates out of the periodic commit and out of other \
+               files' fsync.",
+    },
+    OptionDoc {
+        names: &["discard", "nodiscard"],
+        value: None,
+        help: "Give freed blocks back to the host once their free is durable, \
+               as ext4's discard does; nodiscard (the default) leaves it to \
+               fstrim MOUNTPOINT.",
+    },
+    OptionDoc {
+        names: &["io_uring"],
+        value: None,
+        help: "Serve requests over FUSE over io_uring (Linux 6.14+ with the fuse \
+               module's enable_uring=1, else read(2) as usual). Not with \
+               --supervise or the systemd fd store, whose crash recovery cannot \
+               reach requests held in ring entries.",
+    },
+    OptionDoc {
+        names: &["defaults"],
+        value: None,
+        help: "rw,suid,dev,exec,async (mount(8)'s meaning).",
+    },
+    OptionDoc {
+        names: &[
+            "auto", "noauto", "user", "users", "nouser", "owner", "group", "_netdev", "nofail",
+            "x-*",
+        ],
+        value: None,
+        help: "fstab's: accepted and ignored (mount(8) applies what they imply).",
+    },
+    OptionDoc {
+        names: &["comment", "user"],
+        value: Some("TEXT"),
+        help: "fstab's: accepted and ignored.",
+    },
+];
+
+/// The `-o` list as `fuse4fs --help` prints it after the options.
+pub fn help_text() -> String {
+    const WIDTH: usize = 78;
+    const INDENT: &str = "          ";
+    let mut out = String::from("Mount options (-o):\n");
+    for doc in OPTION_DOCS {
+        out.push_str("  ");
+        out.push_str(&doc.syntax());
+        out.push('\n');
+        let mut line = String::new();
+        for word in doc.help.split_whitespace() {
+            if !line.is_empty() && INDENT.len() + line.len() + 1 + word.len() > WIDTH {
+                out.push_str(INDENT);
+                out.push_str(&line);
+                out.push('\n');
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        out.push_str(INDENT);
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -95,6 +325,9 @@ impl Options {
                 Some((k, v)) => (k, Some(v)),
                 None => (opt, None),
             };
+            if !OPTION_DOCS.iter().any(|d| d.names_key(key)) {
+                return Err(CliError::Usage(format!("unknown mount option '{opt}'")));
+            }
             let need = |v: Option<&str>| {
                 v.map(str::to_string)
                     .ok_or_else(|| CliError::Usage(format!("option '{key}' needs a value")))
@@ -200,6 +433,44 @@ impl Options {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value each documented `NAME=VALUE` option takes.
+    fn sample_value(doc: &OptionDoc) -> &'static str {
+        match doc.value {
+            Some(v) if v.contains('|') => v.split('|').next().unwrap(),
+            Some("SECONDS" | "BYTES") => "1",
+            Some(_) => "x",
+            None => unreachable!("a flag has no value"),
+        }
+    }
+
+    #[test]
+    fn every_documented_option_is_accepted() {
+        for doc in OPTION_DOCS {
+            assert!(!doc.help.is_empty(), "{doc:?}");
+            for name in doc.names {
+                let name = name.replace('*', "test");
+                let opt = match doc.value {
+                    Some(_) => format!("{name}={}", sample_value(doc)),
+                    None => name.clone(),
+                };
+                assert!(
+                    Options::parse(std::slice::from_ref(&opt)).is_ok(),
+                    "-o {opt}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn help_lists_every_option_once() {
+        let help = help_text();
+        for doc in OPTION_DOCS {
+            let line = format!("\n  {}\n", doc.syntax());
+            assert_eq!(help.matches(&line).count(), 1, "{line}");
+        }
+        assert!(help.lines().all(|l| l.len() <= 78), "{help}");
+    }
 
     #[test]
     fn discard_is_a_flag_off_by_default() {
