@@ -451,10 +451,27 @@ mod tests {
         let gone = make("0_1", dead, true);
         let recent = make("0_2", dead, false);
         let running = make("0_3", me, true);
+        // Status files, as old as can be: they go with their record.
+        let status = |name: &str| {
+            let path = dir.path().join(format!("{name}{STATUS_SUFFIX}"));
+            std::fs::write(&path, "{}").unwrap();
+            let f = File::options().write(true).open(&path).unwrap();
+            f.set_modified(old).unwrap();
+            path
+        };
+        let (gone_s, running_s, orphan_s) = (status("0_1"), status("0_3"), status("0_4"));
         sweep(dir.path());
         assert!(!gone.exists(), "an old record of an ended server goes");
         assert!(recent.exists(), "a -u may still be reading it");
         assert!(running.exists(), "its server runs");
+        assert!(
+            running_s.exists(),
+            "an idle server's status is old but current"
+        );
+        assert!(!orphan_s.exists(), "a status without a record goes");
+        // Its record went in this sweep: it goes in this one or the next.
+        sweep(dir.path());
+        assert!(!gone_s.exists());
     }
 
     #[test]
