@@ -505,7 +505,8 @@ fn human(r: &Report<'_>, now: u64) -> String {
             line(
                 k,
                 format!(
-                    "{} ago in {} (inode {}, block {}, code {})",
+                    "{} ({} ago) in {} (inode {}, block {}, code {})",
+                    utc(e.time),
                     duration(now.saturating_sub(e.time)),
                     e.function,
                     e.inode,
@@ -516,6 +517,29 @@ fn human(r: &Report<'_>, now: u64) -> String {
         }
     }
     o
+}
+
+/// "2023-11-14 22:13:20 UTC" (proleptic Gregorian, from days since
+/// 1970-01-01 by the usual civil-date arithmetic).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86400) as i64;
+    let t = secs % 86400;
+    // Days since 0000-03-01, in 400-year eras of 146097 days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )
 }
 
 /// "3d04h", "2h05m", "4m09s", "12s".
@@ -543,6 +567,14 @@ mod tests {
         assert_eq!(duration(61), "1m01s");
         assert_eq!(duration(3600 + 5 * 60), "1h05m");
         assert_eq!(duration(2 * 86400 + 3600), "2d01h");
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(utc(951_825_600), "2000-02-29 12:00:00 UTC");
+        assert_eq!(utc(4_107_542_400), "2100-03-01 00:00:00 UTC");
     }
 
     #[test]
