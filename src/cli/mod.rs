@@ -2,8 +2,10 @@
 
 mod daemon;
 mod docs;
+mod logging;
 mod options;
 mod server_record;
+mod status;
 mod supervise;
 mod unmount;
 
@@ -110,11 +112,21 @@ struct Args {
     /// they follow these definitions).
     #[arg(long, hide = true, exclusive = true, value_name = "DIR")]
     generate_docs: Option<PathBuf>,
+    /// Show the health of the fuse4fs server of the mount on DIR: its
+    /// process, uptime, restarts and recoveries (with what the last one
+    /// did), journal fill, last durable commit, open files, the
+    /// superblock's error records. Any user who can use the mount may ask.
+    /// Exit 1 if DIR is not a fuse4fs mount or its server is not running.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["image", "mountpoint", "supervise", "recover", "unmount"])]
+    status: Option<PathBuf>,
+    /// With --status: print JSON.
+    #[arg(long, requires = "status")]
+    json: bool,
     /// The filesystem image (a file or block device).
-    #[arg(required_unless_present = "unmount")]
+    #[arg(required_unless_present_any = ["unmount", "status"])]
     image: Option<PathBuf>,
     /// Where to mount it.
-    #[arg(required_unless_present = "unmount")]
+    #[arg(required_unless_present_any = ["unmount", "status"])]
     mountpoint: Option<PathBuf>,
 }
 
@@ -160,6 +172,10 @@ pub fn run() -> Result<(), CliError> {
     if let Some(dir) = &args.unmount {
         return unmount::run(dir);
     }
+    if let Some(dir) = &args.status {
+        return status::run(dir, args.json);
+    }
+    let started_at = fuse4fs::recovery::state::unix_now();
     if args.supervise {
         return supervise::run(&args.options, args.foreground, args.debug);
     }
@@ -170,18 +186,18 @@ pub fn run() -> Result<(), CliError> {
     let stored = unsafe { fdstore::take() }
         .map_err(|e| CliError::Usage(format!("taking the stored fds: {e}")))?;
     match stored {
-        Some(stored) => recover(&args, stored),
+        Some(stored) => recover(&args, stored, started_at),
         None if args.recover => Err(CliError::Usage(
             "--recover: no stored /dev/fuse fd to adopt (LISTEN_FDS is not set); \
              recovery runs under systemd or fuse4fs --supervise"
                 .into(),
         )),
-        None => mount_and_serve(&args),
+        None => mount_and_serve(&args, started_at),
     }
 }
 
 /// A fresh mount.
-fn mount_and_serve(args: &Args) -> Result<(), CliError> {
+fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
     let opts = Options::parse(&args.options)?;
     // Under a service manager the server is the service's main process.
     let managed = fdstore::managed();
@@ -249,28 +265,59 @@ fn mount_and_serve(args: &Args) -> Result<(), CliError> {
         }
     };
     fit_entry_ttl(&adapter, &opts, session.negotiated());
+    let mut tracker = None;
     if managed {
-        let handed = hand_over(args, &adapter, &mut session, &image, &mountpoint);
-        if let Err(e) = handed {
-            let _ = mount::unmount(&mountpoint);
-            return Err(e);
+        match hand_over(args, &adapter, &mut session, &image, &mountpoint) {
+            Ok(t) => tracker = Some(t),
+            Err(e) => {
+                let _ = mount::unmount(&mountpoint);
+                return Err(e);
+            }
         }
     }
     daemon::unmount_on_signal(mountpoint.clone());
     // Before the caller returns: a `fuse4fs -u` right after must find it.
     let record = server_record::Published::publish(&mountpoint);
+    let fixed = status::Fixed {
+        started_at,
+        image: std::fs::canonicalize(&image).unwrap_or_else(|_| image.clone()),
+        mountpoint: mountpoint.clone(),
+        read_only: opts.ro,
+    };
+    let status = publish_status(&record, fixed, &adapter, tracker);
     if let Some(ready) = ready {
         ready.signal();
     }
     let end = serve(&adapter, &session, &opts, &image, &mountpoint, managed);
-    finish(record, end)
+    finish(record, status, end)
+}
+
+/// Starts keeping the status file beside the server record (none
+/// without a record).
+fn publish_status(
+    record: &Option<server_record::Published>,
+    fixed: status::Fixed,
+    adapter: &Arc<Ext4Adapter>,
+    tracker: Option<Arc<Tracker>>,
+) -> Option<status::Publisher> {
+    let path = record.as_ref()?.status_path();
+    Some(status::Publisher::start(
+        path,
+        fixed,
+        Arc::downgrade(adapter),
+        tracker,
+    ))
 }
 
 /// Records how the server ends (for `fuse4fs -u`) and passes it on.
 fn finish(
     record: Option<server_record::Published>,
+    status: Option<status::Publisher>,
     end: Result<(), CliError>,
 ) -> Result<(), CliError> {
+    if let Some(s) = status {
+        s.stop();
+    }
     if let Some(r) = record {
         r.finish(&end);
     }
@@ -341,7 +388,7 @@ fn hand_over(
     session: &mut Session<Ext4Adapter>,
     image: &std::path::Path,
     mountpoint: &std::path::Path,
-) -> Result<(), CliError> {
+) -> Result<Arc<Tracker>, CliError> {
     let (abs, dev, ino) = recovery::image_identity(image)?;
     let info = StaticInfo {
         negotiated: session.negotiated().to_bytes(),
@@ -361,7 +408,7 @@ fn hand_over(
     store(fdstore::STATE_FD, tracker.state().fd())?;
     store(fdstore::FUSE_FD, session.fd())?;
     // The tracker lives as long as the session holds it.
-    Ok(())
+    Ok(tracker)
 }
 
 /// Serves until unmounted, then leaves the image clean and, under a
@@ -383,7 +430,13 @@ fn serve(
     if managed {
         let _ = fdstore::ready(&format!("serving {}", mountpoint.display()));
     }
-    tracing::info!("serving {} on {}", image.display(), mountpoint.display());
+    tracing::info!(
+        image = %image.display(),
+        mountpoint = %mountpoint.display(),
+        "serving {} on {}",
+        image.display(),
+        mountpoint.display()
+    );
     let opcount_file = opcount::dump_on_signal(session.op_counts());
     let served = session.run(WORKERS);
     if let Some(p) = &opcount_file
@@ -412,7 +465,7 @@ fn serve(
 
 /// Serves a live connection whose server died (the fds come from the fd
 /// store): no mount, no INIT.
-fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
+fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), CliError> {
     let t0 = Instant::now();
     let (state, info, records) = StateFile::adopt(stored.state)?;
     recovery::check_identity(&info, args.image(), args.mountpoint())?;
@@ -436,11 +489,16 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     let t_state = t0.elapsed();
     let folded = parking_lot::Mutex::new(Folded::fold(&records));
     let settled = parking_lot::Mutex::new(None);
+    let replay = parking_lot::Mutex::new((0u64, 0u64));
     // Interrupted requests are settled against the replay while the log
     // still holds it (see Folded::resolve_commits).
     // The mount never went away: the MMP block still names this node.
     let fs = open_fs(&image, &opts, MmpStart::Adopt, &|rec| {
         let mut f = folded.lock();
+        *replay.lock() = (
+            u64::from(rec.end_tid.wrapping_sub(rec.first_tid)),
+            rec.replayed_blocks,
+        );
         *settled.lock() = Some(f.resolve_commits(Some(rec.end_tid)));
         state
             .append(&f.take_resolutions())
@@ -456,12 +514,13 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     let st_error = fs.superblock().state & fuse4fs::ext4::superblock::STATE_ERROR != 0;
     let asked = args.fsck || opts.fsck;
     let checked = (asked || !fs.journaled() || st_error) && !opts.ro;
+    let mut check = fuse4fs::recovery::state::CheckResult::NotRun;
     let fs = if checked {
         // The checker works on the image alone: the filesystem is closed
         // while it runs and opened again after (the journal is empty now).
         let held = recovery::opens_by_inode(&fs, &folded.opens);
         drop(fs);
-        recovery::repair::repair(&image, &held, asked);
+        check = recovery::repair::repair(&image, &held, asked);
         open_fs(&image, &opts, MmpStart::Adopt, &|_| Ok(()))?
     } else {
         fs
@@ -508,8 +567,26 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         ),
         Err(e) => return Err(CliError::Usage(format!("asking for a resend: {e}"))),
     }
-    tracker.serving();
     let n_stale = revalidated.stale.len();
+    let (transactions, blocks) = replay.into_inner();
+    let summary = fuse4fs::recovery::state::RecoverySummary {
+        finished_at: fuse4fs::recovery::state::unix_now(),
+        duration_us: t0.elapsed().as_micros().min(u64::MAX as u128) as u64,
+        transactions_replayed: transactions,
+        blocks_replayed: blocks,
+        requests_committed: done as u64,
+        requests_maybe: maybe as u64,
+        requests_to_rerun: undone as u64,
+        nodes_held: held as u64,
+        nodes_stale: n_stale as u64,
+        nodes_open: tracker.counts().1 as u64,
+        check,
+        requests_resent: 0,
+    };
+    // Before any request is read (the workers start in `serve`), so that
+    // every resend counts for this recovery.
+    let recoveries = tracker.state().record_recovery(&summary);
+    tracker.serving();
     {
         let n = notifier.clone();
         std::thread::spawn(move || {
@@ -529,6 +606,11 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
         });
     }
     tracing::info!(
+        mountpoint = %mountpoint.display(),
+        restarts = incarnation,
+        recoveries,
+        transactions_replayed = transactions,
+        stale_nodes = n_stale,
         "recovered {} on {} (server #{incarnation}) in {:.1} ms: {} node ids held by the \
          kernel ({n_stale} stale), {} open, {known} answers kept, {done} requests found \
          committed, {maybe} maybe, {undone} to run again (state read {:.1} ms, image \
@@ -546,8 +628,15 @@ fn recover(args: &Args, stored: fdstore::Stored) -> Result<(), CliError> {
     );
     daemon::unmount_on_signal(mountpoint.clone());
     let record = server_record::Published::publish(&mountpoint);
+    let fixed = status::Fixed {
+        started_at,
+        image: image.clone(),
+        mountpoint: mountpoint.clone(),
+        read_only: opts.ro,
+    };
+    let status = publish_status(&record, fixed, &adapter, Some(tracker));
     let end = serve(&adapter, &session, &opts, &image, &mountpoint, true);
-    finish(record, end)
+    finish(record, status, end)
 }
 
 fn ms(d: std::time::Duration) -> f64 {
@@ -555,14 +644,7 @@ fn ms(d: std::time::Duration) -> f64 {
 }
 
 fn init_logging(debug: bool) {
-    let filter = if debug { "debug" } else { "info" };
-    let env = tracing_subscriber::EnvFilter::try_from_env("FUSE4FS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    tracing_subscriber::fmt()
-        .with_env_filter(env)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    logging::init(debug);
 }
 
 fn check_mountpoint(p: &std::path::Path) -> Result<PathBuf, CliError> {

@@ -223,6 +223,24 @@ pub fn find(entry: &MountEntry) -> Option<(PathBuf, Record)> {
     None
 }
 
+/// Suffix of the status file a server keeps beside its record (see
+/// `status`).
+const STATUS_SUFFIX: &str = ".status";
+
+/// The status file of the mount `entry`, if a trustworthy one exists
+/// (owned by the mount's owner or root, as records).
+pub fn find_status(entry: &MountEntry) -> Option<PathBuf> {
+    let owner = entry.owner.unwrap_or(0);
+    let me = rustix::process::geteuid().as_raw();
+    dirs(owner, owner == me).into_iter().find_map(|dir| {
+        let mut path = file_in(&dir, &entry.dev).into_os_string();
+        path.push(STATUS_SUFFIX);
+        let path = PathBuf::from(path);
+        let md = std::fs::symlink_metadata(&path).ok()?;
+        (md.is_file() && (md.uid() == owner || md.uid() == 0)).then_some(path)
+    })
+}
+
 /// The record a live server keeps for its mount.
 pub struct Published {
     path: PathBuf,
@@ -288,6 +306,13 @@ impl Published {
         Ok(Published { path })
     }
 
+    /// Where this server keeps its status file.
+    pub fn status_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(STATUS_SUFFIX);
+        PathBuf::from(p)
+    }
+
     /// Appends how the server ends: `Ok` after the image was left clean.
     pub fn finish<E: std::fmt::Display>(&self, outcome: &Result<(), E>) {
         let line = match outcome {
@@ -317,6 +342,14 @@ fn sweep(dir: &Path) {
     };
     for e in list.flatten() {
         let path = e.path();
+        // A status file goes with its record (its server rewrites it
+        // only when something changed, so its age says nothing).
+        if let Some(record) = path.to_str().and_then(|p| p.strip_suffix(STATUS_SUFFIX)) {
+            if !Path::new(record).exists() {
+                let _ = std::fs::remove_file(&path);
+            }
+            continue;
+        }
         let old = e
             .metadata()
             .and_then(|m| m.modified())
@@ -418,10 +451,27 @@ mod tests {
         let gone = make("0_1", dead, true);
         let recent = make("0_2", dead, false);
         let running = make("0_3", me, true);
+        // Status files, as old as can be: they go with their record.
+        let status = |name: &str| {
+            let path = dir.path().join(format!("{name}{STATUS_SUFFIX}"));
+            std::fs::write(&path, "{}").unwrap();
+            let f = File::options().write(true).open(&path).unwrap();
+            f.set_modified(old).unwrap();
+            path
+        };
+        let (gone_s, running_s, orphan_s) = (status("0_1"), status("0_3"), status("0_4"));
         sweep(dir.path());
         assert!(!gone.exists(), "an old record of an ended server goes");
         assert!(recent.exists(), "a -u may still be reading it");
         assert!(running.exists(), "its server runs");
+        assert!(
+            running_s.exists(),
+            "an idle server's status is old but current"
+        );
+        assert!(!orphan_s.exists(), "a status without a record goes");
+        // Its record went in this sweep: it goes in this one or the next.
+        sweep(dir.path());
+        assert!(!gone_s.exists());
     }
 
     #[test]

@@ -82,6 +82,17 @@ struct State {
     running: bool,
 }
 
+/// The log's fill, as [`Fs::journal_fill`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalFill {
+    /// Log blocks in use from the tail to the head.
+    pub used_blocks: u32,
+    /// Log blocks in the ring (the journal less its superblock).
+    pub log_blocks: u32,
+    /// Since the last durable commit (or since the journal was loaded).
+    pub since_durable: Duration,
+}
+
 /// A run of the journal: (first journal block, first fs block, length).
 pub(crate) type JournalRun = (u32, u64, u32);
 
@@ -687,6 +698,18 @@ impl Fs {
     /// transactions) since the mount; 0 without a journal.
     pub fn journal_bytes(&self) -> u64 {
         self.journal.as_ref().map_or(0, |j| j.st.lock().written)
+    }
+
+    /// How full the log is and how long ago the last durable commit was
+    /// (None without a journal), for `fuse4fs --status`.
+    pub fn journal_fill(&self) -> Option<JournalFill> {
+        let j = self.journal.as_ref()?;
+        let st = j.st.lock();
+        Some(JournalFill {
+            used_blocks: st.used,
+            log_blocks: j.ring(),
+            since_durable: st.last_durable.elapsed(),
+        })
     }
 
     /// Whether changes go through a journal.

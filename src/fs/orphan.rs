@@ -119,6 +119,16 @@ impl Fs {
         Ok(inode)
     }
 
+    /// Opens held now (files the kernel has open, each open once).
+    pub fn open_files(&self) -> u64 {
+        self.opens
+            .counts
+            .lock()
+            .values()
+            .map(|&n| u64::from(n))
+            .sum()
+    }
+
     /// Drops one open; returns how many remain.
     pub(crate) fn open_count_drop(&self, ino: InodeNo) -> u32 {
         let mut c = self.opens.counts.lock();

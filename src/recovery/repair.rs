@@ -10,13 +10,15 @@ use std::time::Instant;
 use fuse4fs_fsck::{Mode, Options, check_path};
 
 use crate::ext4::InodeNo;
+use crate::recovery::state::CheckResult;
 
 /// Runs the checker over the (closed) image. Orphans in `held` are files
 /// the kernel still has open: they stay. Asked for explicitly (`asked`),
 /// every problem found is repaired (`-y`); otherwise only what is safe
 /// without a human (`-p`). Never fails the recovery: the mount stays up
-/// whatever the checker finds, and what it could not repair is logged.
-pub fn repair(image: &Path, held: &[(InodeNo, u32)], asked: bool) {
+/// whatever the checker finds, and what it could not repair is logged
+/// (and returned, for `fuse4fs --status`).
+pub fn repair(image: &Path, held: &[(InodeNo, u32)], asked: bool) -> CheckResult {
     let t0 = Instant::now();
     let opts = Options {
         mode: if asked { Mode::Yes } else { Mode::Preen },
@@ -46,7 +48,19 @@ pub fn repair(image: &Path, held: &[(InodeNo, u32)], asked: bool) {
                     ""
                 }
             );
+            let problems = out.problems.len().min(u32::MAX as usize) as u32;
+            match (problems, unfixed.min(u32::MAX as usize) as u32) {
+                (0, _) => CheckResult::Clean,
+                (problems, 0) => CheckResult::Repaired { problems },
+                (problems, unrepaired) => CheckResult::Unrepaired {
+                    problems,
+                    unrepaired,
+                },
+            }
         }
-        Err(e) => tracing::error!("fsck of {}: {e}", image.display()),
+        Err(e) => {
+            tracing::error!("fsck of {}: {e}", image.display());
+            CheckResult::Failed
+        }
     }
 }

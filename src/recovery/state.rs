@@ -26,6 +26,17 @@ const VERSION: u32 = 2;
 /// Header and static part.
 const STATIC_END: usize = 64 << 10;
 const STATIC_START: usize = 64;
+/// The history of the mount (its start, its recoveries), in the last page
+/// of the static part; the static info ends before it. A file from before
+/// it has zeros there: no recorded start, no recovery.
+const HISTORY: usize = STATIC_END - 4096;
+const OFF_MOUNTED: usize = HISTORY;
+const OFF_RECOVERIES: usize = HISTORY + 8;
+/// Two slots for the last recovery's summary: recovery number k fills slot
+/// k % 2, then publishes k, so a server killed while filling it leaves the
+/// previous summary whole.
+const OFF_SLOTS: usize = HISTORY + 64;
+const SLOT: usize = 256;
 /// Each record region; memfd pages cost memory only once written.
 pub const REGION: usize = 64 << 20;
 const FILE_SIZE: usize = STATIC_END + 2 * REGION;
@@ -322,13 +333,14 @@ impl StateFile {
         // successor) maps it, and every access goes through this struct.
         let mut map = unsafe { MmapMut::map_mut(&file)? };
         let st = info.encode();
-        if STATIC_START + st.len() > STATIC_END {
+        if STATIC_START + st.len() > HISTORY {
             return Err(StateError::Damaged("static part too long"));
         }
         map[..8].copy_from_slice(MAGIC);
         map[OFF_VERSION..OFF_VERSION + 4].copy_from_slice(&VERSION.to_le_bytes());
         map[OFF_STATIC_LEN..OFF_STATIC_LEN + 4].copy_from_slice(&(st.len() as u32).to_le_bytes());
         map[STATIC_START..STATIC_START + st.len()].copy_from_slice(&st);
+        map[OFF_MOUNTED..OFF_MOUNTED + 8].copy_from_slice(&unix_now().to_le_bytes());
         Ok(StateFile {
             file,
             map,
@@ -353,7 +365,7 @@ impl StateFile {
         }
         let st_len = u32::from_le_bytes(map[OFF_STATIC_LEN..OFF_STATIC_LEN + 4].try_into().unwrap())
             as usize;
-        if STATIC_START + st_len > STATIC_END {
+        if STATIC_START + st_len > HISTORY {
             return Err(StateError::Damaged("static part length"));
         }
         let info = StaticInfo::decode(&map[STATIC_START..STATIC_START + st_len])?;
@@ -403,6 +415,56 @@ impl StateFile {
     /// Counts one more server of this mount; returns the new count.
     pub fn bump_incarnation(&self) -> u32 {
         self.word(OFF_INCARNATION).fetch_add(1, Ordering::AcqRel) as u32 + 1
+    }
+
+    /// When the mount was made (seconds since the epoch; 0: a state file
+    /// from before this was recorded).
+    pub fn mounted_at(&self) -> u64 {
+        self.word(OFF_MOUNTED).load(Ordering::Acquire)
+    }
+
+    /// How many recoveries of this mount completed.
+    pub fn recoveries(&self) -> u64 {
+        self.word(OFF_RECOVERIES).load(Ordering::Acquire)
+    }
+
+    fn slot(&self, k: u64) -> usize {
+        OFF_SLOTS + (k % 2) as usize * SLOT
+    }
+
+    /// Records a completed recovery; returns its number (1: the first).
+    pub fn record_recovery(&self, r: &RecoverySummary) -> u64 {
+        let k = self.recoveries() + 1;
+        let base = self.slot(k);
+        for (i, v) in r.words().into_iter().enumerate() {
+            self.word(base + 8 * i).store(v, Ordering::Relaxed);
+        }
+        self.word(OFF_RECOVERIES).store(k, Ordering::Release);
+        k
+    }
+
+    /// The last completed recovery's summary (None: there was none).
+    pub fn last_recovery(&self) -> Option<RecoverySummary> {
+        let k = self.recoveries();
+        if k == 0 {
+            return None;
+        }
+        let base = self.slot(k);
+        let mut w = [0u64; SUMMARY_WORDS];
+        for (i, v) in w.iter_mut().enumerate() {
+            *v = self.word(base + 8 * i).load(Ordering::Relaxed);
+        }
+        Some(RecoverySummary::from_words(&w))
+    }
+
+    /// Counts one request the kernel resent to the last recovery's server
+    /// (the dead server had read it and not answered).
+    pub fn note_resent(&self) {
+        let k = self.recoveries();
+        if k > 0 {
+            self.word(self.slot(k) + 8 * RESENT_WORD)
+                .fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Bytes in the active region.
@@ -473,6 +535,130 @@ impl StateFile {
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.file.as_fd()
     }
+}
+
+/// What the checker did at a recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckResult {
+    /// Not run (a journaled image, not marked with errors, not asked for).
+    #[default]
+    NotRun,
+    /// Ran and found nothing.
+    Clean,
+    /// Found problems and repaired them all.
+    Repaired { problems: u32 },
+    /// Found problems some of which are not repaired.
+    Unrepaired { problems: u32, unrepaired: u32 },
+    /// Could not check the image.
+    Failed,
+}
+
+impl CheckResult {
+    fn encode(self) -> (u64, u64, u64) {
+        match self {
+            CheckResult::NotRun => (0, 0, 0),
+            CheckResult::Clean => (1, 0, 0),
+            CheckResult::Repaired { problems } => (2, problems.into(), 0),
+            CheckResult::Unrepaired {
+                problems,
+                unrepaired,
+            } => (3, problems.into(), unrepaired.into()),
+            CheckResult::Failed => (4, 0, 0),
+        }
+    }
+
+    fn decode(code: u64, problems: u64, unrepaired: u64) -> CheckResult {
+        let n = |v: u64| v.min(u32::MAX.into()) as u32;
+        match code {
+            1 => CheckResult::Clean,
+            2 => CheckResult::Repaired {
+                problems: n(problems),
+            },
+            3 => CheckResult::Unrepaired {
+                problems: n(problems),
+                unrepaired: n(unrepaired),
+            },
+            4 => CheckResult::Failed,
+            _ => CheckResult::NotRun,
+        }
+    }
+}
+
+/// What one recovery found and did, kept in the state file so that the
+/// servers after it can report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoverySummary {
+    /// When it completed (seconds since the epoch).
+    pub finished_at: u64,
+    /// From taking the stored fds to asking the kernel to resend.
+    pub duration_us: u64,
+    /// Journal transactions the replay applied.
+    pub transactions_replayed: u64,
+    /// Journal blocks written in place by the replay.
+    pub blocks_replayed: u64,
+    /// Interrupted requests found committed, maybe committed, and to run
+    /// again.
+    pub requests_committed: u64,
+    pub requests_maybe: u64,
+    pub requests_to_rerun: u64,
+    /// Node ids the kernel held, and those whose inode was gone.
+    pub nodes_held: u64,
+    pub nodes_stale: u64,
+    /// Node ids held open.
+    pub nodes_open: u64,
+    pub check: CheckResult,
+    /// Requests the kernel resent to this recovery's server (counted as
+    /// they arrive).
+    pub requests_resent: u64,
+}
+
+const SUMMARY_WORDS: usize = 14;
+const RESENT_WORD: usize = 13;
+
+impl RecoverySummary {
+    fn words(&self) -> [u64; SUMMARY_WORDS] {
+        let (code, problems, unrepaired) = self.check.encode();
+        [
+            self.finished_at,
+            self.duration_us,
+            self.transactions_replayed,
+            self.blocks_replayed,
+            self.requests_committed,
+            self.requests_maybe,
+            self.requests_to_rerun,
+            self.nodes_held,
+            self.nodes_stale,
+            self.nodes_open,
+            code,
+            problems,
+            unrepaired,
+            self.requests_resent,
+        ]
+    }
+
+    fn from_words(w: &[u64; SUMMARY_WORDS]) -> RecoverySummary {
+        RecoverySummary {
+            finished_at: w[0],
+            duration_us: w[1],
+            transactions_replayed: w[2],
+            blocks_replayed: w[3],
+            requests_committed: w[4],
+            requests_maybe: w[5],
+            requests_to_rerun: w[6],
+            nodes_held: w[7],
+            nodes_stale: w[8],
+            nodes_open: w[9],
+            check: CheckResult::decode(w[10], w[11], w[12]),
+            requests_resent: w[RESENT_WORD],
+        }
+    }
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn region_base(region: usize) -> usize {
@@ -549,6 +735,65 @@ mod tests {
         assert_eq!(i, info());
         assert_eq!(got, recs);
         assert_eq!(again.incarnation(), 1);
+    }
+
+    #[test]
+    fn recovery_history_survives_the_owner() {
+        let sf = StateFile::create(&info()).unwrap();
+        assert!(sf.mounted_at() > 0);
+        assert_eq!((sf.recoveries(), sf.last_recovery()), (0, None));
+        sf.note_resent();
+        let first = RecoverySummary {
+            finished_at: 1000,
+            duration_us: 1234,
+            transactions_replayed: 3,
+            nodes_stale: 1,
+            check: CheckResult::Unrepaired {
+                problems: 4,
+                unrepaired: 1,
+            },
+            ..Default::default()
+        };
+        assert_eq!(sf.record_recovery(&first), 1);
+        sf.note_resent();
+        sf.note_resent();
+        let (again, _, _) = reopen(&sf);
+        drop(sf);
+        assert_eq!(again.recoveries(), 1);
+        let got = again.last_recovery().unwrap();
+        assert_eq!(got.requests_resent, 2);
+        assert_eq!(
+            got,
+            RecoverySummary {
+                requests_resent: 2,
+                ..first
+            }
+        );
+        let second = RecoverySummary {
+            finished_at: 2000,
+            check: CheckResult::Repaired { problems: 2 },
+            ..Default::default()
+        };
+        assert_eq!(again.record_recovery(&second), 2);
+        assert_eq!(reopen(&again).0.last_recovery(), Some(second));
+    }
+
+    #[test]
+    fn a_torn_summary_leaves_the_previous_one() {
+        let sf = StateFile::create(&info()).unwrap();
+        let first = RecoverySummary {
+            finished_at: 1,
+            transactions_replayed: 5,
+            ..Default::default()
+        };
+        sf.record_recovery(&first);
+        // A server killed while filling the next slot: the count is not
+        // yet published.
+        let next = sf.slot(2);
+        for i in 0..SUMMARY_WORDS {
+            sf.word(next + 8 * i).store(0xdead, Ordering::Relaxed);
+        }
+        assert_eq!(reopen(&sf).0.last_recovery(), Some(first));
     }
 
     #[test]

@@ -440,6 +440,7 @@ impl RequestHook for Tracker {
         if h.unique & UNIQUE_RESEND == 0 {
             return Prior::Execute;
         }
+        self.state().note_resent();
         let m = self.mirror.lock();
         match m.folded.prior.get(&unique) {
             Some(Known::Reply(Ok(b))) => Prior::Reply(Ok(b.clone())),
