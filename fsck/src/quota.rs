@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use fuse4fs_format::ext4::inode::Inode;
-use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType};
+use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType, charged_inode};
 use fuse4fs_format::ext4::superblock::ro_compat;
 
 use crate::blockwalk::{self, Item};
@@ -34,11 +34,7 @@ pub(crate) fn record(cx: &mut Fsck, inode: &Inode) {
         return;
     }
     let ino = inode.ino.0;
-    let counted = ino == 2
-        || (ino >= cx.sb.first_ino
-            && ino != cx.sb.quota_inums[QuotaType::Project as usize]
-            && ino != cx.sb.orphan_file_inum);
-    if !counted {
+    if !charged_inode(&cx.sb, ino) {
         return;
     }
     let owner = Owner {
