@@ -202,6 +202,7 @@ impl Fs {
             }
             may_add_name(&dir)?;
             may_change(&inode)?;
+            super::quota::same_project(&dir, &inode)?;
             if inode.links_count == 0 {
                 let now = self.orphan_place(ino)?;
                 if now != place {

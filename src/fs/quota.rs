@@ -89,6 +89,18 @@ impl Fs {
     }
 }
 
+/// EXDEV when `dir` has the project-inherit flag and `inode` belongs to
+/// another project (ext4_link, ext4_rename): a name there would put the
+/// inode's usage outside the directory's project.
+pub(crate) fn same_project(dir: &Inode, inode: &Inode) -> Result<()> {
+    if dir.has_flag(crate::ext4::inode::flags::PROJINHERIT)
+        && dir.projid.unwrap_or(0) != inode.projid.unwrap_or(0)
+    {
+        return Err(FsError::CrossDevice);
+    }
+    Ok(())
+}
+
 /// What `inode`, in use, is charged.
 fn charge_of(fs: &Fs, inode: &Inode) -> Option<Charge> {
     if !charged_inode(fs.superblock(), inode.ino.0) {
