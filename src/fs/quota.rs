@@ -84,7 +84,8 @@ impl Fs {
         Ok(st)
     }
 
-    fn quota_on(&self) -> bool {
+    /// Whether this filesystem keeps quota usage (feature quota).
+    pub(crate) fn quota_on(&self) -> bool {
         self.sb.has_ro_compat(ro_compat::QUOTA)
     }
 }

@@ -315,12 +315,13 @@ impl<'a> Transaction<'a> {
         // Quota usage first, before the commit lock: a new entry may need
         // a block for the quota file, and allocation may force a durable
         // commit. The quota lock is held until the new files are published.
-        let mut quota = fs.quota.lock();
-        let new_quota = if fs.writable() {
-            let freed_inodes = self.freed_inodes();
-            self.account_quota(&quota, &freed_inodes)?
-        } else {
-            None
+        let mut quota = fs.quota_on().then(|| fs.quota.lock());
+        let new_quota = match quota.as_deref() {
+            Some(st) if fs.writable() => {
+                let freed_inodes = self.freed_inodes();
+                self.account_quota(st, &freed_inodes)?
+            }
+            _ => None,
         };
         let _commit = fs.commit_lock.lock();
         // Checked under the lock a shutdown takes: a commit is either in
@@ -557,8 +558,8 @@ impl<'a> Transaction<'a> {
         if let Some(live) = new_sb {
             *fs.live_sb.lock() = live;
         }
-        if let Some(q) = new_quota {
-            *quota = q;
+        if let (Some(q), Some(guard)) = (new_quota, quota.as_mut()) {
+            **guard = q;
         }
         fs.orphan_index_apply(&self.orphan_moves);
         // A freed block's next life may be file data, written around the

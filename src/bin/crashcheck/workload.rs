@@ -432,7 +432,9 @@ fn parent<'p>(fs: &Fs, path: &'p str) -> Result<(InodeNo, &'p [u8]), FsError> {
 /// that a quota image's files charge several users and groups (and new
 /// ids' entries are added to the quota files as the workload runs).
 fn node(name: &[u8], perm: u16, kind: u16) -> NewNode {
-    let h = name.iter().fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(b as u32));
+    let h = name
+        .iter()
+        .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(b as u32));
     NewNode {
         mode: kind | perm,
         uid: 1000 + h % 5,
