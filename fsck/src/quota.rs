@@ -226,11 +226,11 @@ fn add_entries(cx: &mut Fsck, ino: u32, l: &mut Loaded, missing: &[(u32, u64, u6
     for &i in &fsbs {
         write_file_block(cx, &l.map, &data, i)?;
     }
-    if data.len() > l.data.len() {
-        if let Ok(mut inode) = cx.read_inode(ino)? {
-            inode.size = data.len() as u64;
-            cx.write_inode(&inode)?;
-        }
+    if data.len() > l.data.len()
+        && let Ok(mut inode) = cx.read_inode(ino)?
+    {
+        inode.size = data.len() as u64;
+        cx.write_inode(&inode)?;
     }
     l.data = data;
     Ok(())
