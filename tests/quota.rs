@@ -155,3 +155,26 @@ fn usage_follows_every_change_and_e2fsck_agrees() {
         "the user quota file grew"
     );
 }
+
+#[test]
+fn a_damaged_quota_file_refuses_a_read_write_open_by_name() {
+    assert!(
+        have(&["mkfs.ext4", "debugfs"]),
+        "mkfs.ext4 and debugfs are needed (scripts/install-deps)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "4096", "-O", "quota"], "32M");
+    // The group file's header block zeroed: no magic.
+    run(
+        "debugfs",
+        &["-w", "-R", "zap_block -f <4> 0", img.to_str().unwrap()],
+    );
+    let rw = fuse4fs::fs::FsOptions {
+        writable: true,
+        ..Default::default()
+    };
+    let e = Fs::open(&img, &rw).map(drop).unwrap_err().to_string();
+    assert!(e.contains("group quota file (inode 4)"), "{e}");
+    // Read-only, the quota files are not needed.
+    Fs::open(&img, &fuse4fs::fs::FsOptions::default()).unwrap();
+}
