@@ -6,14 +6,15 @@
 //! quota file and the orphan file, one inode and i_blocks * 512 bytes
 //! each, under its uid, gid and (with `project`) project id.
 //!
-//! A repair rewrites the usage of the entries the file has; an id the
-//! file has no entry for would need a new entry in the file's tree, which
-//! is left to e2fsck (reported as not repaired).
+//! A repair rewrites the usage of the entries the file has and adds the
+//! missing ones to the file's tree (as the server does); a file that
+//! would need more blocks for them is left to e2fsck (reported as not
+//! repaired).
 
 use std::collections::BTreeMap;
 
 use fuse4fs_format::ext4::inode::Inode;
-use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType};
+use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType, charged_inode};
 use fuse4fs_format::ext4::superblock::ro_compat;
 
 use crate::blockwalk::{self, Item};
@@ -34,11 +35,7 @@ pub(crate) fn record(cx: &mut Fsck, inode: &Inode) {
         return;
     }
     let ino = inode.ino.0;
-    let counted = ino == 2
-        || (ino >= cx.sb.first_ino
-            && ino != cx.sb.quota_inums[QuotaType::Project as usize]
-            && ino != cx.sb.orphan_file_inum);
-    if !counted {
+    if !charged_inode(&cx.sb, ino) {
         return;
     }
     let owner = Owner {
@@ -158,7 +155,7 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Resul
         return Ok(());
     };
     let mut wrong = Vec::new();
-    let mut missing = false;
+    let mut missing = Vec::new();
     for (&id, d) in &parsed.entries {
         let (bytes, inodes) = usage.get(&id).copied().unwrap_or_default();
         let (fbytes, finodes) = (d.dqb_curspace.get(), d.dqb_curinodes.get());
@@ -173,10 +170,10 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Resul
         if !parsed.entries.contains_key(&id) && (bytes, inodes) != (0, 0) {
             cx.report
                 .note(format!("[QUOTA WARNING] Missing quota entry ID {id}"));
-            missing = true;
+            missing.push((id, bytes, inodes));
         }
     }
-    if wrong.is_empty() && !missing {
+    if wrong.is_empty() && missing.is_empty() {
         return Ok(());
     }
     if !cx.ask(
@@ -188,10 +185,54 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Resul
     for (id, bytes, inodes) in wrong {
         rewrite_usage(cx, &mut loaded, parsed.offsets[&id], bytes, inodes)?;
     }
-    if missing {
-        cx.report
-            .not_fixed("adding entries to a quota file is left to e2fsck");
+    if !missing.is_empty() {
+        add_entries(cx, ino, &mut loaded, &missing)?;
     }
+    Ok(())
+}
+
+/// Adds entries for the ids in `missing` (id, bytes, inodes) as the
+/// server does (QuotaFile::insert), when the blocks the file already has
+/// hold the new tree and data blocks; a file that would need more blocks
+/// is left to e2fsck (allocating after pass 5 would unsettle the bitmaps
+/// it just checked).
+fn add_entries(cx: &mut Fsck, ino: u32, l: &mut Loaded, missing: &[(u32, u64, u64)]) -> Result<()> {
+    let mut data = l.data.clone();
+    let mut dirty = std::collections::BTreeSet::new();
+    for &(id, bytes, inodes) in missing {
+        let done = QuotaFile::insert(&mut data, id).and_then(|ins| {
+            dirty.extend(ins.dirty);
+            dirty.insert((ins.at / QUOTA_BLOCK) as u32);
+            QuotaFile::set_usage(&mut data, ins.at, bytes, inodes)
+        });
+        if let Err(e) = done {
+            cx.report.not_fixed(&e.to_string());
+            return Ok(());
+        }
+    }
+    let bs = cx.bs as usize;
+    let fsbs: std::collections::BTreeSet<usize> = dirty
+        .iter()
+        .map(|&q| q as usize * QUOTA_BLOCK / bs)
+        .collect();
+    if fsbs
+        .iter()
+        .any(|&i| l.map.get(i).copied().unwrap_or(0) == 0)
+    {
+        cx.report
+            .not_fixed("the quota file needs more blocks for the new entries: left to e2fsck");
+        return Ok(());
+    }
+    for &i in &fsbs {
+        write_file_block(cx, &l.map, &data, i)?;
+    }
+    if data.len() > l.data.len()
+        && let Ok(mut inode) = cx.read_inode(ino)?
+    {
+        inode.size = data.len() as u64;
+        cx.write_inode(&inode)?;
+    }
+    l.data = data;
     Ok(())
 }
 
@@ -201,10 +242,18 @@ fn rewrite_usage(cx: &mut Fsck, l: &mut Loaded, at: usize, bytes: u64, inodes: u
         cx.report.not_fixed(&e.to_string());
         return Ok(());
     }
+    write_file_block(cx, &l.map, &l.data, at / cx.bs as usize)
+}
+
+/// Writes filesystem block `i` of a quota file whose bytes are `data`:
+/// the file's last block may hold less than a block of it (6 KiB of
+/// quota blocks in two 4 KiB blocks), the rest stays as it is on disk.
+fn write_file_block(cx: &mut Fsck, map: &[u64], data: &[u8], i: usize) -> Result<()> {
     let bs = cx.bs as usize;
-    let fsb = at / bs;
-    let block = l.data[fsb * bs..(fsb + 1) * bs].to_vec();
-    cx.write_block(l.map[fsb], &block)
+    let mut block = cx.read_block(map[i])?;
+    let end = ((i + 1) * bs).min(data.len());
+    block[..end - i * bs].copy_from_slice(&data[i * bs..end]);
+    cx.write_block(map[i], &block)
 }
 
 #[cfg(test)]
@@ -245,6 +294,10 @@ mod tests {
     /// An image whose quota files say less than its inodes hold: mkfs -d
     /// does not count the files it copies in (e2fsck reports them).
     fn populated(dir: &std::path::Path) -> std::path::PathBuf {
+        populated_with(dir, &["-O", "quota,project"])
+    }
+
+    fn populated_with(dir: &std::path::Path, args: &[&str]) -> std::path::PathBuf {
         let src = dir.join("src");
         std::fs::create_dir_all(src.join("d")).unwrap();
         std::fs::write(src.join("a"), vec![7u8; 10_000]).unwrap();
@@ -252,7 +305,7 @@ mod tests {
         std::fs::write(src.join("d/c"), b"hi").unwrap();
         std::os::unix::fs::chown(src.join("a"), Some(1000), Some(1000)).unwrap();
         std::os::unix::fs::chown(src.join("b"), Some(1001), Some(100)).unwrap();
-        mkfs(dir, &["-O", "quota,project"], &src, "32M")
+        mkfs(dir, args, &src, "32M")
     }
 
     #[test]
@@ -283,15 +336,16 @@ mod tests {
     }
 
     #[test]
-    fn a_repair_rewrites_the_entries_the_files_have() {
+    fn a_repair_rewrites_the_entries_and_adds_those_the_blocks_hold() {
         assert!(
             have(&["mkfs.ext4", "e2fsck"]),
             "mkfs.ext4 and e2fsck are needed"
         );
+        // 1 KiB blocks: mkfs's quota files fill their blocks exactly, so
+        // a new entry needs a block: left to e2fsck.
         let dir = tempfile::tempdir().unwrap();
-        let img = populated(dir.path());
+        let img = populated_with(dir.path(), &["-b", "1024", "-O", "quota,project"]);
         check(&img, Mode::Yes);
-        // What is left for e2fsck: only the ids with no entry at all.
         let left = e2fsck_warnings(&img);
         assert!(!left.is_empty());
         assert!(
@@ -299,5 +353,14 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(ours(&check(&img, Mode::Check)), left);
+        // 4 KiB blocks: six quota blocks in two filesystem blocks leave
+        // room for the new tree and data blocks: every entry is added.
+        let dir = tempfile::tempdir().unwrap();
+        let img = populated_with(dir.path(), &["-b", "4096", "-O", "quota,project"]);
+        assert!(!e2fsck_warnings(&img).is_empty());
+        let out = check(&img, Mode::Yes);
+        assert!(out.problems.iter().all(|p| p.fixed), "{:#?}", out.problems);
+        assert_eq!(e2fsck_warnings(&img), Vec::<String>::new());
+        assert!(check(&img, Mode::Check).problems.is_empty());
     }
 }

@@ -413,6 +413,15 @@ impl Options {
                         CliError::Usage(format!("commit={v}: expected a number of seconds"))
                     })?;
                 }
+                // ext4's quota options: usage is kept whatever they say
+                // (feature quota); limits, which they would enforce, are
+                // not (docs/quota.md). noquota is the default.
+                ("noquota", None) => {}
+                ("quota" | "usrquota" | "grpquota" | "prjquota", None) => {
+                    return Err(CliError::Usage(format!(
+                        "mount option '{key}': quota limits are not enforced by fuse4fs (usage is kept with the quota feature; see docs/quota.md)"
+                    )));
+                }
                 // A flag given a value: say so rather than "unknown".
                 (_, Some(_)) if Options::parse(&[key.to_string()]).is_ok() => {
                     return Err(CliError::Usage(format!(
@@ -568,6 +577,20 @@ mod tests {
                        x-systemd.automount,x-gvfs-show,x-mount.mkdir=0755,user=alice,comment=x";
         let o = Options::parse(&[ignored.into()]).unwrap();
         assert_eq!(o, Options::default());
+    }
+
+    #[test]
+    fn quota_limit_options_are_refused_by_name() {
+        for opt in ["usrquota", "grpquota", "prjquota", "quota"] {
+            let e = Options::parse(&[format!("rw,{opt}")])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(opt) && e.contains("not enforced"), "{e}");
+        }
+        assert_eq!(
+            Options::parse(&["noquota".into()]).unwrap(),
+            Options::default()
+        );
     }
 
     #[test]

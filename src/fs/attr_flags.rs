@@ -260,8 +260,14 @@ impl Fs {
             return Err(FsError::Unsupported);
         }
         if self.project_feature() && projid != cur_projid {
-            // Changing project ids moves quota: not served.
-            return Err(FsError::Unsupported);
+            // ext4_ioctl_setproject: the id lives in the inode's extra
+            // part; an inode too small for it would need its extra part
+            // grown (ext4_expand_extra_isize), which is not served here.
+            if inode.projid.is_none() {
+                return Err(FsError::Unsupported);
+            }
+            // The commit moves the inode's usage to the new project.
+            inode.projid = Some(projid);
         }
         let keep = USER_MODIFIABLE & !(flags::JOURNAL_DATA | flags::EXTENTS);
         inode.flags = (old & !keep) | (f & keep);

@@ -202,6 +202,7 @@ impl Fs {
             }
             may_add_name(&dir)?;
             may_change(&inode)?;
+            super::quota::same_project(&dir, &inode)?;
             if inode.links_count == 0 {
                 let now = self.orphan_place(ino)?;
                 if now != place {
@@ -262,6 +263,15 @@ impl Fs {
         }
         inode.generation = crate::ext4::Generation(fastrand::u32(..));
         inode.flags = super::attr_flags::mask_for_type(new.mode, dir.flags & INHERITED);
+        // __ext4_new_inode: the directory's project id when it has the
+        // project-inherit flag, else the default project (0).
+        if sb.has_ro_compat(ro_compat::PROJECT) && inode.extra_isize >= 32 {
+            inode.projid = Some(if dir.has_flag(flags::PROJINHERIT) {
+                dir.projid.unwrap_or(0)
+            } else {
+                0
+            });
+        }
         match kind {
             mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK if sb.has_incompat(incompat::EXTENTS) => {
                 inode.flags |= flags::EXTENTS;

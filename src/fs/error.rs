@@ -65,6 +65,10 @@ pub enum FsError {
     /// An offset plus a length wraps around.
     #[error("value too large for defined data type")]
     Overflow,
+    /// A link or rename into a project-inherit directory of another
+    /// project (ext4's EXDEV: the caller copies instead).
+    #[error("invalid cross-device link")]
+    CrossDevice,
     /// The filesystem was shut down (FS_IOC_SHUTDOWN): EIO until unmount.
     #[error("the filesystem was shut down")]
     ShutDown,
@@ -98,6 +102,7 @@ impl FsError {
             FsError::NoDev => libc::ENODEV,
             FsError::BadFile => libc::EBADF,
             FsError::Overflow => libc::EOVERFLOW,
+            FsError::CrossDevice => libc::EXDEV,
         }
     }
 

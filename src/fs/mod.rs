@@ -30,6 +30,7 @@ pub mod mount_state;
 pub mod namei;
 pub mod orphan;
 pub mod permission;
+mod quota;
 pub mod remove;
 pub mod rename;
 pub mod setattr;
@@ -182,6 +183,9 @@ pub struct Fs {
     publish: parking_lot::RwLock<()>,
     /// Serialises commits and durable commits (see transaction.rs).
     commit_lock: parking_lot::Mutex<()>,
+    /// The quota files as last committed (feature quota, writable):
+    /// taken before the commit lock by commits that change usage.
+    quota: parking_lot::Mutex<quota::QuotaState>,
     /// The journal, on a writable filesystem that has one.
     journal: Option<journal::Journal>,
     /// The replay done at open.
@@ -384,6 +388,7 @@ impl Fs {
             alloc_state: Vec::new(),
             system_zone: Vec::new(),
             commit_lock: parking_lot::Mutex::new(()),
+            quota: Default::default(),
             journal: None,
             replayed: None,
             mmp: parking_lot::Mutex::new(None),
@@ -450,6 +455,16 @@ impl Fs {
                         why: e.to_string(),
                     })?,
                 );
+        }
+        if opts.writable && !replaying {
+            let q = fs.load_quota().map_err(|e| OpenError::Format {
+                path: p.to_string(),
+                source: match e {
+                    FsError::Format(f) => f,
+                    other => FormatError::corrupt("quota file", other.to_string()),
+                },
+            })?;
+            *fs.quota.get_mut() = q;
         }
         Ok(fs)
     }

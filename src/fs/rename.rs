@@ -131,9 +131,13 @@ impl Fs {
             Some(d) => may_remove(&ddir, &tx.inode(d)?)?,
             None => may_add_name(&ddir)?,
         }
+        // ext4_rename / ext4_cross_rename: nothing enters a project-inherit
+        // directory from another project.
+        super::quota::same_project(&ddir, &s)?;
         if flags & RENAME_EXCHANGE != 0 {
             let dst = dst.ok_or(FsError::NotFound)?;
             let d = tx.inode(dst)?;
+            super::quota::same_project(&sdir, &d)?;
             if sp != dp {
                 if s.is_dir() {
                     self.check_not_ancestor(tx, src, dp)?;

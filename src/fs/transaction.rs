@@ -201,6 +201,37 @@ impl<'a> Transaction<'a> {
         self.fs
     }
 
+    /// The inodes this transaction writes.
+    pub(crate) fn pending_inodes(&self) -> impl Iterator<Item = u32> + '_ {
+        self.inodes.keys().copied()
+    }
+
+    /// Whether `ino` was allocated by this transaction.
+    pub(crate) fn is_fresh_inode(&self, ino: u32) -> bool {
+        self.fresh_inodes.contains(&ino)
+    }
+
+    /// Replaces block `b`'s image with `bytes` (a whole block), for blocks
+    /// only commits change (the quota files, under the quota lock).
+    pub(crate) fn put_block(&mut self, b: BlockNo, bytes: Vec<u8>) {
+        self.sealed.remove(&b.0);
+        self.owned.insert(b.0, Arc::from(bytes));
+    }
+
+    /// Inodes this transaction frees.
+    fn freed_inodes(&self) -> Vec<u32> {
+        let ipg = self.fs.superblock().inodes_per_group;
+        self.inode_bits
+            .iter()
+            .flat_map(|(g, changes)| {
+                changes
+                    .iter()
+                    .filter(|(_, set)| !*set)
+                    .map(move |(bit, _)| g * ipg + bit + 1)
+            })
+            .collect()
+    }
+
     /// Bits this transaction allocated in group `g`.
     pub(crate) fn pending_block_bits(&self, g: u32) -> impl Iterator<Item = &u32> {
         self.block_bits
@@ -281,6 +312,17 @@ impl<'a> Transaction<'a> {
     pub fn commit(mut self) -> Result<()> {
         let fs = self.fs;
         let sb = fs.superblock();
+        // Quota usage first, before the commit lock: a new entry may need
+        // a block for the quota file, and allocation may force a durable
+        // commit. The quota lock is held until the new files are published.
+        let mut quota = fs.quota_on().then(|| fs.quota.lock());
+        let new_quota = match quota.as_deref() {
+            Some(st) if fs.writable() => {
+                let freed_inodes = self.freed_inodes();
+                self.account_quota(st, &freed_inodes)?
+            }
+            _ => None,
+        };
         let _commit = fs.commit_lock.lock();
         // Checked under the lock a shutdown takes: a commit is either in
         // the shutdown's flush or refused.
@@ -515,6 +557,9 @@ impl<'a> Transaction<'a> {
         }
         if let Some(live) = new_sb {
             *fs.live_sb.lock() = live;
+        }
+        if let (Some(q), Some(guard)) = (new_quota, quota.as_mut()) {
+            **guard = q;
         }
         fs.orphan_index_apply(&self.orphan_moves);
         // A freed block's next life may be file data, written around the

@@ -45,6 +45,17 @@ impl QuotaType {
     }
 }
 
+/// Whether inode `ino` is charged to its owners' quota, as e2fsck counts:
+/// the root directory and every inode from s_first_ino on except the
+/// project quota file and the orphan file (the other reserved inodes,
+/// the journal and the user and group quota files among them, are not).
+pub fn charged_inode(sb: &super::superblock::Superblock, ino: u32) -> bool {
+    ino == 2
+        || (ino >= sb.first_ino
+            && ino != sb.quota_inums[QuotaType::Project as usize]
+            && ino != sb.orphan_file_inum)
+}
+
 /// dqh_version of the v2r1 format (64-bit limits).
 pub const V2R1_VERSION: u32 = 1;
 /// The quota block size, whatever the filesystem's (QT_BLKSIZE_BITS 10).
@@ -194,20 +205,78 @@ impl QuotaFile {
     }
 
     /// Sets the usage of the entry at byte `at` of the file `data` (an
-    /// offset from [`QuotaFile::offsets`]).
+    /// offset from [`QuotaFile::offsets`]). As the kernel's
+    /// v2r1_mem2diskdqblk: an entry that would be all zeros (id 0, nothing
+    /// used, no limits) gets dqb_itime 1 so it does not read as free, and
+    /// that marker is not kept once the entry holds something.
     pub fn set_usage(
         data: &mut [u8],
         at: usize,
         bytes: u64,
         inodes: u64,
     ) -> Result<(), FormatError> {
-        let raw = data
-            .get_mut(at..at + size_of::<DiskDquot>())
-            .ok_or_else(|| corrupt(format!("entry at {at} is past the end")))?;
-        let (d, _) = DiskDquot::mut_from_prefix(raw).map_err(|_| corrupt("short".into()))?;
+        let d = entry_mut(data, at)?;
+        if d.dqb_itime.get() == 1
+            && is_blank(&DiskDquot {
+                dqb_itime: 0.into(),
+                ..*d
+            })
+        {
+            d.dqb_itime.set(0);
+        }
         d.dqb_curspace.set(bytes);
         d.dqb_curinodes.set(inodes);
+        if is_blank(d) {
+            d.dqb_itime.set(1);
+        }
         Ok(())
+    }
+
+    /// The entry at byte `at` of `data`.
+    pub fn entry_at(data: &[u8], at: usize) -> Result<DiskDquot, FormatError> {
+        let raw = data
+            .get(at..at + size_of::<DiskDquot>())
+            .ok_or_else(|| corrupt(format!("entry at {at} is past the end")))?;
+        Ok(DiskDquot::read_from_prefix(raw)
+            .map_err(|_| corrupt("short".into()))?
+            .0)
+    }
+
+    /// Adds an entry for `id` (nothing used, no limits) to the file `data`
+    /// as the kernel's qtree_write_dquot does for an id it has never
+    /// written: the tree path from the root is completed with new blocks,
+    /// the entry goes in the first data block with a free slot (the free
+    /// entry list), and new blocks come from the free block list or the
+    /// end of the file, which then grows by one quota block. Pure layout:
+    /// the caller writes back the quota blocks returned as changed.
+    pub fn insert(data: &mut Vec<u8>, id: u32) -> Result<Inserted, FormatError> {
+        let info = Self::info_of_bytes(data)?;
+        let mut t = Tree {
+            data,
+            info,
+            dirty: std::collections::BTreeSet::new(),
+        };
+        let at = t.insert_at(TREE_ROOT, 0, id)?;
+        let info = t.info;
+        let block0 = t.block_mut(0)?;
+        block0[size_of::<DiskHeader>()..size_of::<DiskHeader>() + size_of::<DiskInfo>()]
+            .copy_from_slice(info.as_bytes());
+        let d = entry_mut(t.data, at)?;
+        d.dqb_id.set(id);
+        if is_blank(d) {
+            d.dqb_itime.set(1);
+        }
+        Ok(Inserted {
+            at,
+            dirty: t.dirty.into_iter().collect(),
+        })
+    }
+
+    fn info_of_bytes(data: &[u8]) -> Result<DiskInfo, FormatError> {
+        let b0 = block(data, 0)?;
+        Ok(DiskInfo::read_from_prefix(&b0[size_of::<DiskHeader>()..])
+            .map_err(|_| corrupt("short".into()))?
+            .0)
     }
 
     fn data_block(&mut self, b: &[u8], n: u32) -> Result<(), FormatError> {
@@ -235,6 +304,182 @@ impl QuotaFile {
             )));
         }
         Ok(())
+    }
+}
+
+/// Where [`QuotaFile::insert`] put an entry, and what it changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inserted {
+    /// The new entry's byte offset in the file.
+    pub at: usize,
+    /// Quota blocks written (header and info, tree and data blocks), in
+    /// ascending order; some may be new, past the file's old end.
+    pub dirty: Vec<u32>,
+}
+
+/// An entry reads as free when all its bytes are zero.
+fn is_blank(d: &DiskDquot) -> bool {
+    d.as_bytes().iter().all(|&b| b == 0)
+}
+
+fn entry_mut(data: &mut [u8], at: usize) -> Result<&mut DiskDquot, FormatError> {
+    let raw = data
+        .get_mut(at..at + size_of::<DiskDquot>())
+        .ok_or_else(|| corrupt(format!("entry at {at} is past the end")))?;
+    Ok(DiskDquot::mut_from_prefix(raw)
+        .map_err(|_| corrupt("short".into()))?
+        .0)
+}
+
+/// A quota file being changed by an insertion: the kernel's
+/// quota_tree.c steps, on bytes.
+struct Tree<'d> {
+    data: &'d mut Vec<u8>,
+    info: DiskInfo,
+    dirty: std::collections::BTreeSet<u32>,
+}
+
+impl Tree<'_> {
+    fn block_mut(&mut self, n: u32) -> Result<&mut [u8], FormatError> {
+        let at = n as usize * QUOTA_BLOCK;
+        let len = self.data.len();
+        self.dirty.insert(n);
+        self.data
+            .get_mut(at..at + QUOTA_BLOCK)
+            .ok_or_else(|| corrupt(format!("block {n} is past the end ({len} bytes)")))
+    }
+
+    fn header(&self, n: u32) -> Result<DataHeader, FormatError> {
+        Ok(DataHeader::read_from_prefix(block(self.data, n)?)
+            .map_err(|_| corrupt("short".into()))?
+            .0)
+    }
+
+    fn set_header(&mut self, n: u32, h: DataHeader) -> Result<(), FormatError> {
+        self.block_mut(n)?[..size_of::<DataHeader>()].copy_from_slice(h.as_bytes());
+        Ok(())
+    }
+
+    /// get_free_dqblk: the head of the free block list, else a new block
+    /// at the end. Returned zeroed.
+    fn free_block(&mut self) -> Result<u32, FormatError> {
+        let head = self.info.dqi_free_blk.get();
+        let n = if head != 0 {
+            self.check_ref(head)?;
+            let next = self.header(head)?.dqdh_next_free.get();
+            self.info.dqi_free_blk.set(next);
+            head
+        } else {
+            let n = self.info.dqi_blocks.get();
+            if n == u32::MAX {
+                return Err(corrupt("the file has no room for another block".into()));
+            }
+            let end = (n as usize + 1) * QUOTA_BLOCK;
+            if self.data.len() < end {
+                self.data.resize(end, 0);
+            }
+            self.info.dqi_blocks.set(n + 1);
+            n
+        };
+        self.block_mut(n)?.fill(0);
+        Ok(n)
+    }
+
+    fn check_ref(&self, n: u32) -> Result<(), FormatError> {
+        let blocks = self.info.dqi_blocks.get();
+        if n <= TREE_ROOT || n >= blocks {
+            return Err(corrupt(format!("reference to block {n} of {blocks}")));
+        }
+        Ok(())
+    }
+
+    /// remove_free_dqentry: unlinks data block `n` from the free entry list.
+    fn unlink_free_entry(&mut self, n: u32) -> Result<(), FormatError> {
+        let mut h = self.header(n)?;
+        let (next, prev) = (h.dqdh_next_free.get(), h.dqdh_prev_free.get());
+        if next != 0 {
+            self.check_ref(next)?;
+            let mut nh = self.header(next)?;
+            nh.dqdh_prev_free.set(prev);
+            self.set_header(next, nh)?;
+        }
+        if prev != 0 {
+            self.check_ref(prev)?;
+            let mut ph = self.header(prev)?;
+            ph.dqdh_next_free.set(next);
+            self.set_header(prev, ph)?;
+        } else {
+            self.info.dqi_free_entry.set(next);
+        }
+        h.dqdh_next_free.set(0);
+        h.dqdh_prev_free.set(0);
+        self.set_header(n, h)
+    }
+
+    /// find_free_dqentry: a slot in the first data block with room (a new
+    /// one when none has); returns (data block, entry offset in the file).
+    fn free_entry(&mut self) -> Result<(u32, usize), FormatError> {
+        let mut n = self.info.dqi_free_entry.get();
+        if n != 0 {
+            self.check_ref(n)?;
+        } else {
+            n = self.free_block()?;
+            self.info.dqi_free_entry.set(n);
+        }
+        let h = self.header(n)?;
+        let used = h.dqdh_entries.get() as usize;
+        if used >= ENTRIES_PER_BLOCK {
+            return Err(corrupt(format!(
+                "data block {n} on the free entry list is full"
+            )));
+        }
+        if used + 1 >= ENTRIES_PER_BLOCK {
+            self.unlink_free_entry(n)?;
+        }
+        let mut h = self.header(n)?;
+        h.dqdh_entries.set(used as u16 + 1);
+        self.set_header(n, h)?;
+        let esz = size_of::<DiskDquot>();
+        let b = block(self.data, n)?;
+        let slot = (0..ENTRIES_PER_BLOCK)
+            .find(|i| {
+                let at = size_of::<DataHeader>() + i * esz;
+                b[at..at + esz].iter().all(|&c| c == 0)
+            })
+            .ok_or_else(|| corrupt(format!("data block {n} counts {used} entries and is full")))?;
+        self.dirty.insert(n);
+        Ok((
+            n,
+            n as usize * QUOTA_BLOCK + size_of::<DataHeader>() + slot * esz,
+        ))
+    }
+
+    /// do_insert_tree from tree block `n` at `depth`; returns the entry's
+    /// offset.
+    fn insert_at(&mut self, n: u32, depth: usize, id: u32) -> Result<usize, FormatError> {
+        let idx = ((id >> ((TREE_DEPTH - 1 - depth) * 8)) & 0xff) as usize;
+        let r = {
+            let b = block(self.data, n)?;
+            u32::from_le_bytes(b[idx * 4..idx * 4 + 4].try_into().unwrap())
+        };
+        let (child, at) = if depth == TREE_DEPTH - 1 {
+            if r != 0 {
+                return Err(corrupt(format!("id {id} already has an entry")));
+            }
+            self.free_entry()?
+        } else {
+            let child = if r != 0 {
+                self.check_ref(r)?;
+                r
+            } else {
+                self.free_block()?
+            };
+            (child, self.insert_at(child, depth + 1, id)?)
+        };
+        if r == 0 {
+            self.block_mut(n)?[idx * 4..idx * 4 + 4].copy_from_slice(&child.to_le_bytes());
+        }
+        Ok(at)
     }
 }
 
@@ -318,6 +563,64 @@ mod tests {
             (d.dqb_curspace.get(), d.dqb_curinodes.get(), d.dqb_id.get()),
             (1, 2, 1000)
         );
+    }
+
+    #[test]
+    fn insertion_grows_the_tree_as_the_kernel_does() {
+        let mut data = build(QuotaType::Project, &[(0, 4096, 2)]);
+        let blocks0 = data.len() / QUOTA_BLOCK;
+        // Many ids: data blocks fill (14 entries each) and leave the free
+        // entry list; ids far apart need their own tree paths.
+        let ids: Vec<u32> = (1..40).chain([256, 65536, 1 << 24, u32::MAX - 1]).collect();
+        for (n, &id) in ids.iter().enumerate() {
+            let before = data.len();
+            let ins = QuotaFile::insert(&mut data, id).unwrap();
+            assert!(ins.dirty.contains(&0), "the info block changes");
+            assert!(
+                ins.dirty
+                    .iter()
+                    .all(|&b| (b as usize) < data.len() / QUOTA_BLOCK)
+            );
+            assert_eq!(data.len() % QUOTA_BLOCK, 0);
+            assert!(data.len() >= before);
+            QuotaFile::set_usage(&mut data, ins.at, 1000 + n as u64, n as u64 + 1).unwrap();
+        }
+        let f = QuotaFile::parse(&data, QuotaType::Project).unwrap();
+        assert_eq!(f.entries.len(), ids.len() + 1);
+        assert_eq!(f.info.dqi_blocks.get() as usize, data.len() / QUOTA_BLOCK);
+        for (n, &id) in ids.iter().enumerate() {
+            let d = &f.entries[&id];
+            assert_eq!(
+                (d.dqb_curspace.get(), d.dqb_curinodes.get()),
+                (1000 + n as u64, n as u64 + 1)
+            );
+        }
+        // Ids 0..=39 share a tree path: 40 entries fill two data blocks
+        // (14 each) and start a third, the only one on the free list.
+        let free = f.info.dqi_free_entry.get();
+        assert_ne!(free, 0);
+        let h = DataHeader::read_from_prefix(&data[free as usize * QUOTA_BLOCK..])
+            .unwrap()
+            .0;
+        assert_eq!(h.dqdh_next_free.get(), 0);
+        assert_eq!(h.dqdh_prev_free.get(), 0);
+        assert!((h.dqdh_entries.get() as usize) < ENTRIES_PER_BLOCK);
+        // Four far ids: 3 + 3 + 3 + 3 tree blocks at most, plus data.
+        assert!(data.len() / QUOTA_BLOCK <= blocks0 + 3 + 12 + 4);
+        assert!(QuotaFile::insert(&mut data, 7).is_err(), "id 7 is there");
+    }
+
+    #[test]
+    fn an_empty_id_0_entry_is_marked_and_unmarked() {
+        let mut data = build(QuotaType::User, &[(0, 4096, 2)]);
+        let f = QuotaFile::parse(&data, QuotaType::User).unwrap();
+        let at = f.offsets[&0];
+        QuotaFile::set_usage(&mut data, at, 0, 0).unwrap();
+        assert_eq!(QuotaFile::entry_at(&data, at).unwrap().dqb_itime.get(), 1);
+        let f = QuotaFile::parse(&data, QuotaType::User).unwrap();
+        assert!(f.entries.contains_key(&0), "still in use");
+        QuotaFile::set_usage(&mut data, at, 1024, 1).unwrap();
+        assert_eq!(QuotaFile::entry_at(&data, at).unwrap().dqb_itime.get(), 0);
     }
 
     #[test]

@@ -113,7 +113,9 @@ const RO_COMPAT_WRITABLE: u32 = ro_compat::SPARSE_SUPER
     | ro_compat::GDT_CSUM
     | ro_compat::DIR_NLINK
     | ro_compat::EXTRA_ISIZE
-    | ro_compat::METADATA_CSUM;
+    | ro_compat::METADATA_CSUM
+    | ro_compat::QUOTA
+    | ro_compat::PROJECT;
 
 /// s_flags bits.
 pub const FLAG_SIGNED_HASH: u32 = 0x1;
@@ -508,8 +510,6 @@ impl Superblock {
     /// does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
         let refused: &[(bool, &str)] = &[
-            (self.feature_ro_compat & ro_compat::QUOTA != 0, "quota"),
-            (self.feature_ro_compat & ro_compat::PROJECT != 0, "project"),
             (
                 self.feature_ro_compat & ro_compat::READONLY != 0,
                 "read-only",

@@ -257,15 +257,56 @@ fn read_tree(img: &Path, opts: &FsOptions, got: &mut Contents) -> Result<Tree, S
 }
 
 /// The kernel's own replay: `img` mounted read-write (ext4 recovers the
-/// journal at mount), then unmounted.
+/// journal at mount), then unmounted. A quota image is mounted read-only
+/// from a writable loop device instead: ext4 still recovers the journal
+/// and frees orphans then, and a kernel without CONFIG_QUOTA mounts quota
+/// images read-only only.
 fn kernel_replay(img: &Path) -> Result<(), String> {
     let mnt = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
-    let out = Command::new("mount")
-        .args(["-t", "ext4", "-o", "loop"])
-        .arg(img)
-        .arg(mnt.path())
-        .output()
-        .map_err(|e| format!("mount: {e}"))?;
+    let quota = has_quota(img)?;
+    let loopdev = if quota {
+        let out = Command::new("losetup")
+            .args(["--find", "--show"])
+            .arg(img)
+            .output()
+            .map_err(|e| format!("losetup: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "losetup failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        None
+    };
+    let done = mount_and_unmount(img, loopdev.as_deref(), mnt.path());
+    if let Some(dev) = loopdev {
+        let _ = Command::new("losetup").arg("-d").arg(dev).status();
+    }
+    done
+}
+
+/// Whether `img`'s superblock has the quota feature.
+fn has_quota(img: &Path) -> Result<bool, String> {
+    use std::os::unix::fs::FileExt;
+    let mut raw = vec![0u8; fuse4fs::ext4::superblock::SUPERBLOCK_SIZE];
+    let f = std::fs::File::open(img).map_err(|e| format!("{}: {e}", img.display()))?;
+    f.read_exact_at(&mut raw, fuse4fs::ext4::superblock::SUPERBLOCK_OFFSET)
+        .map_err(|e| format!("{}: {e}", img.display()))?;
+    let sb = fuse4fs::ext4::superblock::Superblock::parse(&raw).map_err(|e| e.to_string())?;
+    Ok(sb.has_ro_compat(fuse4fs::ext4::superblock::ro_compat::QUOTA))
+}
+
+/// Mounts `img` (read-write through a new loop device, or read-only from
+/// `loopdev`) at `mnt`, then unmounts it.
+fn mount_and_unmount(img: &Path, loopdev: Option<&str>, mnt: &Path) -> Result<(), String> {
+    let mut cmd = Command::new("mount");
+    match loopdev {
+        Some(dev) => cmd.args(["-t", "ext4", "-o", "ro", dev]),
+        None => cmd.args(["-t", "ext4", "-o", "loop"]).arg(img),
+    };
+    let out = cmd.arg(mnt).output().map_err(|e| format!("mount: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "the kernel refused to mount it: {}",
@@ -273,7 +314,7 @@ fn kernel_replay(img: &Path) -> Result<(), String> {
         ));
     }
     let st = Command::new("umount")
-        .arg(mnt.path())
+        .arg(mnt)
         .status()
         .map_err(|e| format!("umount: {e}"))?;
     if !st.success() {

@@ -9,7 +9,7 @@
 //! result is consistent (e2fsck -fn clean) and shows the tree of a
 //! moment the operations allow (see check.rs and states.rs).
 //!
-//!     crashcheck [--workload ns|data|tar|reuse|all] [--variant 4k|1k|ext3|inline|all]
+//!     crashcheck [--workload ns|data|tar|reuse|all] [--variant 4k|1k|ext3|inline|quota|all]
 //!                [--seed N] [--ops N] [--states N | --long | --boundaries]
 //!                [--jobs N] [--show N] [--size 32M]
 
@@ -54,6 +54,10 @@ enum WhichVariant {
     /// 4 KiB blocks with inline_data: small files and new directories
     /// live in their inodes until they grow out.
     Inline,
+    /// 4 KiB blocks with quota and project: each commit's usage changes
+    /// (new ids' entries too: files get owners from their names) in the
+    /// quota files, e2fsck-clean at every crash point.
+    Quota,
     All,
 }
 
@@ -67,7 +71,7 @@ struct Variant {
     data_unit: Option<u64>,
 }
 
-const VARIANTS: [(WhichVariant, Variant); 4] = [
+const VARIANTS: [(WhichVariant, Variant); 5] = [
     (
         WhichVariant::K4,
         Variant {
@@ -100,6 +104,14 @@ const VARIANTS: [(WhichVariant, Variant); 4] = [
             // Writes end below 512 bytes: inline (up to 128), converted
             // past it, truncated back.
             data_unit: Some(64),
+        },
+    ),
+    (
+        WhichVariant::Quota,
+        Variant {
+            name: "quota",
+            mkfs: &["-b", "4096", "-O", "quota,project"],
+            data_unit: None,
         },
     ),
 ];

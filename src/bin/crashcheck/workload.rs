@@ -428,11 +428,17 @@ fn parent<'p>(fs: &Fs, path: &'p str) -> Result<(InodeNo, &'p [u8]), FsError> {
     }
 }
 
-fn node(perm: u16, kind: u16) -> NewNode {
+/// A new node named `name`: its owner and group come from the name, so
+/// that a quota image's files charge several users and groups (and new
+/// ids' entries are added to the quota files as the workload runs).
+fn node(name: &[u8], perm: u16, kind: u16) -> NewNode {
+    let h = name
+        .iter()
+        .fold(0u32, |h, &b| h.wrapping_mul(31).wrapping_add(b as u32));
     NewNode {
         mode: kind | perm,
-        uid: 0,
-        gid: 0,
+        uid: 1000 + h % 5,
+        gid: 2000 + h % 3,
         umask: 0o022,
         rdev: 0,
     }
@@ -444,11 +450,11 @@ fn apply(fs: &Fs, op: &Op) -> Result<(), FsError> {
     match op {
         Op::Create(p, m) => {
             let (dir, name) = parent(fs, p)?;
-            fs.make_node(dir, name, &node(*m, mode::S_IFREG))?;
+            fs.make_node(dir, name, &node(name, *m, mode::S_IFREG))?;
         }
         Op::Mkdir(p, m) => {
             let (dir, name) = parent(fs, p)?;
-            fs.make_node(dir, name, &node(*m, mode::S_IFDIR))?;
+            fs.make_node(dir, name, &node(name, *m, mode::S_IFDIR))?;
         }
         Op::Rmdir(p) => {
             let (dir, name) = parent(fs, p)?;
