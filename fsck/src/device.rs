@@ -13,6 +13,9 @@ use crate::error::{FsckError, Result};
 pub struct Device {
     file: RandomAccessFile,
     raw: File,
+    /// Where the filesystem starts in the file: offsets are relative to it.
+    base: u64,
+    /// Bytes from `base` that may be read or written.
     len: u64,
     writable: bool,
 }
@@ -20,18 +23,47 @@ pub struct Device {
 impl Device {
     /// Opens `path`, for writing when `writable`.
     pub fn open(path: &Path, writable: bool) -> Result<Self> {
+        Self::open_in(path, writable, 0, None)
+    }
+
+    /// Opens the `size` bytes (None: up to the end) from `offset` of
+    /// `path` (a partition of a whole-disk image) as the device.
+    pub fn open_in(path: &Path, writable: bool, offset: u64, size: Option<u64>) -> Result<Self> {
         let raw = OpenOptions::new()
             .read(true)
             .write(writable)
             .open(path)
             .map_err(|e| FsckError::io(format!("open {}", path.display()), e))?;
-        Self::from_file(raw, writable)
+        Self::from_file_in(raw, writable, offset, size)
     }
 
     /// Wraps an open file (for writing only if it was opened so and
     /// `writable`).
     pub fn from_file(raw: File, writable: bool) -> Result<Self> {
-        let len = device_len(&raw)?;
+        Self::from_file_in(raw, writable, 0, None)
+    }
+
+    /// [`Device::from_file`] for the `size` bytes from `offset`.
+    fn from_file_in(raw: File, writable: bool, offset: u64, size: Option<u64>) -> Result<Self> {
+        let file_len = device_len(&raw)?;
+        let room = file_len.checked_sub(offset).ok_or_else(|| {
+            FsckError::io(
+                format!("offset {offset}"),
+                std::io::Error::other(format!("past the end of the image ({file_len} bytes)")),
+            )
+        })?;
+        let len = match size {
+            None => room,
+            Some(s) if s <= room => s,
+            Some(s) => {
+                return Err(FsckError::io(
+                    format!("{s} bytes at offset {offset}"),
+                    std::io::Error::other(format!(
+                        "past the end of the image ({file_len} bytes)"
+                    )),
+                ));
+            }
+        };
         let file = RandomAccessFile::try_new(
             raw.try_clone()
                 .map_err(|e| FsckError::io("duplicate the device handle", e))?,
@@ -40,6 +72,7 @@ impl Device {
         Ok(Device {
             file,
             raw,
+            base: offset,
             len,
             writable,
         })
@@ -52,7 +85,7 @@ impl Device {
             .raw
             .try_clone()
             .map_err(|e| FsckError::io("duplicate the device handle", e))?;
-        Self::from_file(raw, self.writable)
+        Self::from_file_in(raw, self.writable, self.base, Some(self.len))
     }
 
     /// Size in bytes.
@@ -82,7 +115,7 @@ impl Device {
             ));
         }
         self.file
-            .read_exact_at(off, buf)
+            .read_exact_at(self.base + off, buf)
             .map_err(|e| FsckError::io(format!("read {} bytes at {off}", buf.len()), e))
     }
 
@@ -103,7 +136,7 @@ impl Device {
             ));
         }
         let mut f = &self.file;
-        f.write_all_at(off, buf)
+        f.write_all_at(self.base + off, buf)
             .map_err(|e| FsckError::io(format!("write {} bytes at {off}", buf.len()), e))
     }
 
@@ -120,7 +153,7 @@ impl Device {
         unsafe {
             libc::posix_fadvise(
                 self.raw.as_raw_fd(),
-                off as libc::off_t,
+                (self.base + off) as libc::off_t,
                 len as libc::off_t,
                 libc::POSIX_FADV_WILLNEED,
             );
