@@ -29,7 +29,7 @@ pub fn read(r: &mut TableReader<'_>, len: u64) -> Result<(u64, Vec<Partition>), 
         }
     }
     let why = last.map_or_else(String::new, |e| e.to_string());
-    Err(TableError::Unreadable(format!("GPT: {why}")))
+    Err(r.failure(format!("GPT: {why}")))
 }
 
 /// Refuses a header at `at` that gptman would trust but that claims an

@@ -14,16 +14,20 @@ pub fn is_extended(sys: u8) -> bool {
 
 /// Whether the first sector's table is a GPT's protective MBR.
 pub fn is_protective(r: &mut TableReader<'_>) -> Result<bool, TableError> {
-    let header = mbrman::MBRHeader::read_from(r)
-        .map_err(|e| TableError::Unreadable(format!("MBR: {e}")))?;
+    let header = match mbrman::MBRHeader::read_from(r) {
+        Ok(h) => h,
+        Err(e) => return Err(r.failure(format!("MBR: {e}"))),
+    };
     Ok(header.iter().any(|(_, p)| p.sys == 0xee))
 }
 
 /// The partitions of the MBR (extended containers included, as Linux lists
 /// them).
 pub fn read(r: &mut TableReader<'_>, len: u64) -> Result<Vec<Partition>, TableError> {
-    let mbr = mbrman::MBR::read_from(r, SECTOR as u32)
-        .map_err(|e| TableError::Unreadable(format!("MBR: {e}")))?;
+    let mbr = match mbrman::MBR::read_from(r, SECTOR as u32) {
+        Ok(m) => m,
+        Err(e) => return Err(r.failure(format!("MBR: {e}"))),
+    };
     let extended = mbr
         .header
         .iter()

@@ -23,6 +23,9 @@ pub struct TableReader<'a> {
     spent: u64,
     chunk_at: u64,
     chunk: Vec<u8>,
+    /// Set once a read was refused for the budget (the crates replace our
+    /// error by their own).
+    exhausted: bool,
 }
 
 impl<'a> TableReader<'a> {
@@ -35,6 +38,7 @@ impl<'a> TableReader<'a> {
             spent: 0,
             chunk_at: 0,
             chunk: Vec::new(),
+            exhausted: false,
         }
     }
 
@@ -44,22 +48,34 @@ impl<'a> TableReader<'a> {
         self.read_exact(buf)
     }
 
+    /// The error for a crate's failure `what`: the budget's, if that was
+    /// the cause (the crates report it as a failed decode).
+    pub fn failure(&self, what: String) -> super::TableError {
+        super::TableError::Unreadable(if self.exhausted {
+            budget_message()
+        } else {
+            what
+        })
+    }
+
     /// Loads the chunk holding `pos`.
     fn load(&mut self) -> io::Result<()> {
         let at = self.pos - self.pos % CHUNK;
         let n = CHUNK.min(self.len - at);
         self.spent += n;
         if self.spent > READ_BUDGET {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("the partition table needs more than {READ_BUDGET} bytes read: refused"),
-            ));
+            self.exhausted = true;
+            return Err(io::Error::new(io::ErrorKind::InvalidData, budget_message()));
         }
         self.chunk.resize(n as usize, 0);
         self.file.read_exact_at(&mut self.chunk, at)?;
         self.chunk_at = at;
         Ok(())
     }
+}
+
+fn budget_message() -> String {
+    format!("it needs more than {READ_BUDGET} bytes read (a chain of extended boot records or an entry array that long): refused")
 }
 
 impl Read for TableReader<'_> {
