@@ -104,7 +104,10 @@ fn gpt_image() -> File {
 fn check_sane(t: &Table, len: u64) {
     let mut data: Vec<_> = t.partitions.iter().filter(|p| !p.is_container()).collect();
     for p in &t.partitions {
-        assert!(p.start.checked_add(p.size).is_some_and(|e| e <= len), "{p:?}");
+        assert!(
+            p.start.checked_add(p.size).is_some_and(|e| e <= len),
+            "{p:?}"
+        );
     }
     data.sort_by_key(|p| p.start);
     for w in data.windows(2) {
@@ -120,7 +123,11 @@ fn read_and_choose(f: &File) -> Result<(), String> {
         check_sane(t, len);
         let _ = partition::listing("img", t);
     }
-    for sel in [Selection::Auto, Selection::Partition(1), Selection::Partition(5)] {
+    for sel in [
+        Selection::Auto,
+        Selection::Partition(1),
+        Selection::Partition(5),
+    ] {
         if let Ok(c) = partition::choose(std::path::Path::new("img"), f, sel) {
             let end = c.region.offset + c.region.len.unwrap_or(len - c.region.offset);
             assert!(end <= len, "{c:?}");
@@ -157,7 +164,11 @@ fn valid_mbr_with_logical_partitions() {
     assert!(e.contains("2 partitions hold ext2/3/4") && e.contains("1: ") && e.contains("5: "));
     let c = partition::choose("img".as_ref(), &f, Selection::Partition(5)).unwrap();
     assert_eq!((c.region.offset, c.region.len), (4 * MIB, Some(MIB)));
-    for (n, want) in [(2, "no ext2/3/4"), (3, "no ext2/3/4"), (4, "no such partition")] {
+    for (n, want) in [
+        (2, "no ext2/3/4"),
+        (3, "no ext2/3/4"),
+        (4, "no such partition"),
+    ] {
         let e = partition::choose("img".as_ref(), &f, Selection::Partition(n)).unwrap_err();
         assert!(e.to_string().contains(want), "{n}: {e}");
     }
@@ -173,7 +184,10 @@ fn valid_gpt_and_the_only_ext_partition() {
     assert_eq!((p.number, p.start, p.size), (1, MIB, 2 * MIB));
     assert_eq!((p.name.as_str(), p.kind), ("root", Kind::Gpt(LINUX_FS)));
     let list = partition::listing("img", &t);
-    assert!(list.contains("Linux filesystem") && list.contains("root"), "{list}");
+    assert!(
+        list.contains("Linux filesystem") && list.contains("root"),
+        "{list}"
+    );
     let c = partition::choose("img".as_ref(), &f, Selection::Auto).unwrap();
     assert_eq!(c.partition, Some(1));
     assert_eq!((c.region.offset, c.region.len), (MIB, Some(2 * MIB)));
@@ -228,7 +242,8 @@ fn expect_error(f: &File, want: &str) {
 
 #[test]
 fn hostile_gpt_tables_are_clear_errors() {
-    let set_u32 = |o: usize, v: u32| move |h: &mut [u8]| h[o..o + 4].copy_from_slice(&v.to_le_bytes());
+    let set_u32 =
+        |o: usize, v: u32| move |h: &mut [u8]| h[o..o + 4].copy_from_slice(&v.to_le_bytes());
     // An absurd entry count (gptman would reserve room for it all).
     let f = gpt_image();
     damage_gpt_headers(&f, set_u32(80, u32::MAX));
@@ -244,7 +259,9 @@ fn hostile_gpt_tables_are_clear_errors() {
     // A partition past the end of the file, and one whose sectors
     // overflow when made bytes.
     let f = gpt_image();
-    damage_gpt_entry(&f, 1, |e| e[40..48].copy_from_slice(&(IMAGE / 512).to_le_bytes()));
+    damage_gpt_entry(&f, 1, |e| {
+        e[40..48].copy_from_slice(&(IMAGE / 512).to_le_bytes())
+    });
     expect_error(&f, "runs past the end");
     let f = gpt_image();
     damage_gpt_entry(&f, 1, |e| {
@@ -269,7 +286,10 @@ fn hostile_gpt_tables_are_clear_errors() {
     // A bad primary alone: the backup is used, as GPT means it to be.
     let f = gpt_image();
     f.write_all_at(&[0xde, 0xad], 512 + 16).unwrap();
-    assert_eq!(partition::read_table(&f).unwrap().unwrap().partitions.len(), 2);
+    assert_eq!(
+        partition::read_table(&f).unwrap().unwrap().partitions.len(),
+        2
+    );
 }
 
 #[test]
@@ -280,7 +300,11 @@ fn hostile_mbr_tables_are_clear_errors() {
     expect_error(&f, "runs past the end");
     // Overlapping primaries.
     let f = mbr_image();
-    put_sector(&f, 0, &[mbr_entry(0x83, 2048, 4096), mbr_entry(0x83, 4096, 100)]);
+    put_sector(
+        &f,
+        0,
+        &[mbr_entry(0x83, 2048, 4096), mbr_entry(0x83, 4096, 100)],
+    );
     expect_error(&f, "partitions 1 and 2 overlap");
     // A logical partition whose start overflows 32-bit sectors.
     let f = mbr_image();
@@ -338,7 +362,11 @@ fn fuzz(name: &str, make: fn() -> File, hot: &[u64], rounds: usize) {
         for _ in 0..rng.usize(1..=8) {
             let sector = hot[rng.usize(..hot.len())];
             let at = sector * 512 + rng.u64(..512);
-            let byte = if rng.bool() { rng.u8(..) } else { [0, 0xff, 0x80, 0x05, 0xee][rng.usize(..5)] };
+            let byte = if rng.bool() {
+                rng.u8(..)
+            } else {
+                [0, 0xff, 0x80, 0x05, 0xee][rng.usize(..5)]
+            };
             f.write_all_at(&[byte], at).unwrap();
         }
         f.seek(SeekFrom::Start(0)).unwrap();
@@ -361,5 +389,10 @@ fn fuzzed_mbr_tables_never_panic() {
 fn fuzzed_gpt_tables_never_panic() {
     let last = IMAGE / 512 - 1;
     // The protective MBR, both headers, both entry arrays' first sectors.
-    fuzz("gpt", gpt_image, &[0, 1, 2, 3, last, last - 32, last - 31], 1000);
+    fuzz(
+        "gpt",
+        gpt_image,
+        &[0, 1, 2, 3, last, last - 32, last - 31],
+        1000,
+    );
 }

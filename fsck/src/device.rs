@@ -58,9 +58,7 @@ impl Device {
             Some(s) => {
                 return Err(FsckError::io(
                     format!("{s} bytes at offset {offset}"),
-                    std::io::Error::other(format!(
-                        "past the end of the image ({file_len} bytes)"
-                    )),
+                    std::io::Error::other(format!("past the end of the image ({file_len} bytes)")),
                 ));
             }
         };

@@ -78,8 +78,10 @@ struct Args {
     /// `fstrim MOUNTPOINT` does it on demand), io_uring (FUSE over io_uring, Linux 6.14+
     /// with the fuse module's enable_uring=1; not with --supervise or the
     /// systemd fd store, whose crash recovery cannot reach requests held
-    /// in ring entries), and fstab's auto, noauto, user, nofail, _netdev,
-    /// x-*, defaults); may be repeated.
+    /// in ring entries), partition=N (a partition of a whole-disk image;
+    /// default: its only ext2/3/4 partition), offset=BYTES (where the
+    /// filesystem starts in the image, as fuse2fs), and fstab's auto,
+    /// noauto, user, nofail, _netdev, x-*, defaults); may be repeated.
     #[arg(short = 'o', value_name = "OPTS", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Stay in the foreground.

@@ -364,7 +364,13 @@ mod tests {
         assert_eq!(o.selection(), Selection::Offset(1 << 20));
         let o = Options::parse(&["ro,partition=2".into()]).unwrap();
         assert_eq!(o.selection(), Selection::Partition(2));
-        for bad in ["offset=", "offset=-1", "offset=1M", "partition=0", "partition=x"] {
+        for bad in [
+            "offset=",
+            "offset=-1",
+            "offset=1M",
+            "partition=0",
+            "partition=x",
+        ] {
             assert!(Options::parse(&[bad.into()]).is_err(), "{bad}");
         }
         assert_eq!(

@@ -14,7 +14,8 @@ use super::{CliError, Options};
 /// (mount, journal replay, MMP, the checker at recovery, a recovered
 /// server) goes through here, so all see the same partition.
 pub fn region(image: &Path, opts: &Options) -> Result<Region, CliError> {
-    let file = File::open(image).map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
+    let file =
+        File::open(image).map_err(|e| CliError::Usage(format!("{}: {e}", image.display())))?;
     let choice = partition::choose(image, &file, opts.selection())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(n) = choice.partition

@@ -408,10 +408,16 @@ mod tests {
         img.punch(4096, 4096).unwrap();
         let mut whole = vec![0u8; 16384];
         f.read_exact_at(&mut whole, 0).unwrap();
-        assert!(whole[..4096].iter().all(|&x| x == 0xaa), "before the region");
+        assert!(
+            whole[..4096].iter().all(|&x| x == 0xaa),
+            "before the region"
+        );
         assert!(whole[4096..8192].iter().all(|&x| x == 1));
         assert!(whole[8192..12288].iter().all(|&x| x == 0), "punched");
-        assert!(whole[12288..].iter().all(|&x| x == 0xaa), "after the region");
+        assert!(
+            whole[12288..].iter().all(|&x| x == 0xaa),
+            "after the region"
+        );
         // A region past the end of the file is refused at once.
         for bad in [
             Region {

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use zerocopy::FromZeros;
 
+use super::image::Region;
 use crate::ext4::mmp::{self, MmpBlock};
 use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, incompat};
-use super::image::Region;
 
 /// Why the MMP block could not be taken or kept.
 #[derive(Debug, thiserror::Error)]

@@ -51,18 +51,26 @@ fn check_header(r: &mut TableReader<'_>, at: u64, ss: u64, len: u64) -> Result<(
         return Ok(()); // gptman refuses it itself
     }
     let (entries, size, lba) = (u32_at(80), u32_at(84), u64_at(72));
-    let bad = |why: String| Err(TableError::Unreadable(format!("GPT header at byte {at}: {why}")));
+    let bad = |why: String| {
+        Err(TableError::Unreadable(format!(
+            "GPT header at byte {at}: {why}"
+        )))
+    };
     if size != ENTRY_SIZE {
         return bad(format!("entry size {size}, not {ENTRY_SIZE}"));
     }
     if entries > MAX_ENTRIES {
-        return bad(format!("{entries} entries (at most {MAX_ENTRIES} accepted)"));
+        return bad(format!(
+            "{entries} entries (at most {MAX_ENTRIES} accepted)"
+        ));
     }
     let end = lba
         .checked_mul(ss)
         .and_then(|o| o.checked_add(u64::from(entries) * u64::from(size)));
     if end.is_none_or(|e| e > len) {
-        return bad(format!("the entry array at sector {lba} lies past the end of the image"));
+        return bad(format!(
+            "the entry array at sector {lba} lies past the end of the image"
+        ));
     }
     Ok(())
 }

@@ -59,7 +59,10 @@ fn guid_text(g: &[u8; 16]) -> String {
         u16::from_le_bytes([g[6], g[7]]),
         g[8],
         g[9],
-        g[10..].iter().map(|b| format!("{b:02X}")).collect::<String>()
+        g[10..]
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<String>()
     )
 }
 
@@ -105,8 +108,9 @@ pub fn brief(p: &Partition) -> String {
     s
 }
 
-/// The table, one partition a line; start and size in bytes (as `-o
-/// offset=` takes them).
+/// The table, one partition a line; start and length in bytes (as `-o
+/// offset=` and `fuse4fs-fsck --offset/--size` take them), the size for
+/// people.
 pub fn listing(image: &str, table: &Table) -> String {
     let scheme = match table.scheme {
         Scheme::Mbr => "MBR (DOS)",
@@ -120,7 +124,7 @@ pub fn listing(image: &str, table: &Table) -> String {
     let _ = writeln!(
         out,
         "{:>3} {:>14} {:>14} {:>10}  {:<24} {:<16} FILESYSTEM",
-        "NR", "START", "SIZE", "", "TYPE", "NAME"
+        "NR", "START", "LENGTH", "SIZE", "TYPE", "NAME"
     );
     for p in &table.partitions {
         let name = if p.name.is_empty() { "-" } else { &p.name };

@@ -16,7 +16,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 
 pub use list::listing;
-pub use select::{ChooseError, Choice, Selection, choose};
+pub use select::{Choice, ChooseError, Selection, choose};
 
 use reader::TableReader;
 

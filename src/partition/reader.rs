@@ -75,7 +75,9 @@ impl<'a> TableReader<'a> {
 }
 
 fn budget_message() -> String {
-    format!("it needs more than {READ_BUDGET} bytes read (a chain of extended boot records or an entry array that long): refused")
+    format!(
+        "it needs more than {READ_BUDGET} bytes read (a chain of extended boot records or an entry array that long): refused"
+    )
 }
 
 impl Read for TableReader<'_> {
@@ -83,7 +85,8 @@ impl Read for TableReader<'_> {
         if self.pos >= self.len || buf.is_empty() {
             return Ok(0);
         }
-        let cached = self.pos >= self.chunk_at && self.pos < self.chunk_at + self.chunk.len() as u64;
+        let cached =
+            self.pos >= self.chunk_at && self.pos < self.chunk_at + self.chunk.len() as u64;
         if !cached {
             self.load()?;
         }

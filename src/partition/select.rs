@@ -39,7 +39,11 @@ pub enum ChooseError {
     #[error("offset={offset}: not a multiple of 512 bytes (a sector)")]
     Unaligned { offset: u64 },
     #[error("offset={offset}: past the end of {image} ({len} bytes)")]
-    OffsetPastEnd { image: String, offset: u64, len: u64 },
+    OffsetPastEnd {
+        image: String,
+        offset: u64,
+        len: u64,
+    },
     #[error("partition={number}: {image} has no partition table")]
     NoTable { image: String, number: u32 },
     #[error("partition={number}: no such partition in {image} (it has {have})")]
