@@ -17,7 +17,6 @@ const HEADER_SIZE: usize = 92;
 
 /// The partitions of the GPT, for the sector size it is found with.
 pub fn read(r: &mut TableReader<'_>, len: u64) -> Result<(u64, Vec<Partition>), TableError> {
-    let mut last = None;
     for ss in [512u64, 4096] {
         check_header(r, ss, ss, len)?;
         if len >= ss {
@@ -25,11 +24,16 @@ pub fn read(r: &mut TableReader<'_>, len: u64) -> Result<(u64, Vec<Partition>), 
         }
         match gptman::GPT::read_from(r, ss) {
             Ok(gpt) => return Ok((ss, partitions(&gpt, ss, len)?)),
-            Err(e) => last = Some(e),
+            // No header at this sector size: try the next (as gptman's
+            // find_from); any other failure is the answer.
+            Err(gptman::Error::InvalidSignature) => {}
+            Err(e) => return Err(r.failure(format!("GPT: {e}"))),
         }
     }
-    let why = last.map_or_else(String::new, |e| e.to_string());
-    Err(r.failure(format!("GPT: {why}")))
+    Err(r.failure(
+        "GPT: the protective MBR names one, but no GPT header is found (512- or 4096-byte sectors)"
+            .into(),
+    ))
 }
 
 /// Refuses a header at `at` that gptman would trust but that claims an
