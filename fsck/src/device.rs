@@ -250,4 +250,32 @@ mod tests {
         }
         assert!(real > before, "nothing read ahead ({real} pages)");
     }
+
+    /// --offset/--size: offsets are relative to the partition, and
+    /// nothing outside it is read or written, even by a clone.
+    #[test]
+    fn a_partition_bounds_every_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("img");
+        std::fs::write(&path, vec![0xAAu8; 16384]).unwrap();
+        let dev = Device::open_in(&path, true, 4096, Some(8192)).unwrap();
+        assert_eq!(dev.len(), 8192);
+        dev.write_at(0, &[1; 8192]).unwrap();
+        let mut b = [0u8; 8192];
+        dev.try_clone().unwrap().read_at(0, &mut b).unwrap();
+        assert_eq!(b, [1; 8192]);
+        assert!(dev.write_at(8190, b"xyz").is_err());
+        assert!(dev.try_clone().unwrap().write_at(8192, b"x").is_err());
+        assert!(dev.read_at(8191, &mut b[..2]).is_err());
+        let all = std::fs::read(&path).unwrap();
+        assert!(all[..4096].iter().all(|&x| x == 0xAA));
+        assert!(all[4096..12288].iter().all(|&x| x == 1));
+        assert!(all[12288..].iter().all(|&x| x == 0xAA));
+        assert!(Device::open_in(&path, false, 16385, None).is_err());
+        assert!(Device::open_in(&path, false, 8192, Some(8193)).is_err());
+        assert_eq!(
+            Device::open_in(&path, false, 512, None).unwrap().len(),
+            16384 - 512
+        );
+    }
 }
