@@ -9,10 +9,13 @@
 //!   maps FUSE requests onto [`fs`].
 //! - [`recovery`] (beside `fuse`): the state kept across a crash of the
 //!   server, the fd store, and adopting a live connection.
+//! - [`partition`] (beside `fs`): the partition tables of whole-disk images
+//!   and the choice of the filesystem in them.
 
 pub mod crashpoint;
 pub mod fs;
 pub mod fuse;
+pub mod partition;
 pub mod recovery;
 
 pub use fuse4fs_format::{ext4, jbd2};

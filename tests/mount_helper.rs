@@ -99,6 +99,16 @@ fn keeps_what_fuse4fs_takes_in_order() {
             .as_deref(),
         Some("defaults,ro,acl,nodev,nosuid,max_read=4096")
     );
+    // Which partition of a whole-disk image: to fuse4fs, so that an
+    // fstab line or the unit (and every restart of it) serves the same one.
+    assert_eq!(
+        passed_options("partition=2,noauto").as_deref(),
+        Some("partition=2,suid,dev")
+    );
+    assert_eq!(
+        passed_options("offset=1048576").as_deref(),
+        Some("offset=1048576,suid,dev")
+    );
     // A value that merely contains a dropped word stays.
     assert_eq!(
         passed_options("fsname=noauto,subtype=user,nosuid,nodev").as_deref(),

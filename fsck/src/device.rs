@@ -13,6 +13,9 @@ use crate::error::{FsckError, Result};
 pub struct Device {
     file: RandomAccessFile,
     raw: File,
+    /// Where the filesystem starts in the file: offsets are relative to it.
+    base: u64,
+    /// Bytes from `base` that may be read or written.
     len: u64,
     writable: bool,
 }
@@ -20,18 +23,45 @@ pub struct Device {
 impl Device {
     /// Opens `path`, for writing when `writable`.
     pub fn open(path: &Path, writable: bool) -> Result<Self> {
+        Self::open_in(path, writable, 0, None)
+    }
+
+    /// Opens the `size` bytes (None: up to the end) from `offset` of
+    /// `path` (a partition of a whole-disk image) as the device.
+    pub fn open_in(path: &Path, writable: bool, offset: u64, size: Option<u64>) -> Result<Self> {
         let raw = OpenOptions::new()
             .read(true)
             .write(writable)
             .open(path)
             .map_err(|e| FsckError::io(format!("open {}", path.display()), e))?;
-        Self::from_file(raw, writable)
+        Self::from_file_in(raw, writable, offset, size)
     }
 
     /// Wraps an open file (for writing only if it was opened so and
     /// `writable`).
     pub fn from_file(raw: File, writable: bool) -> Result<Self> {
-        let len = device_len(&raw)?;
+        Self::from_file_in(raw, writable, 0, None)
+    }
+
+    /// [`Device::from_file`] for the `size` bytes from `offset`.
+    fn from_file_in(raw: File, writable: bool, offset: u64, size: Option<u64>) -> Result<Self> {
+        let file_len = device_len(&raw)?;
+        let room = file_len.checked_sub(offset).ok_or_else(|| {
+            FsckError::io(
+                format!("offset {offset}"),
+                std::io::Error::other(format!("past the end of the image ({file_len} bytes)")),
+            )
+        })?;
+        let len = match size {
+            None => room,
+            Some(s) if s <= room => s,
+            Some(s) => {
+                return Err(FsckError::io(
+                    format!("{s} bytes at offset {offset}"),
+                    std::io::Error::other(format!("past the end of the image ({file_len} bytes)")),
+                ));
+            }
+        };
         let file = RandomAccessFile::try_new(
             raw.try_clone()
                 .map_err(|e| FsckError::io("duplicate the device handle", e))?,
@@ -40,6 +70,7 @@ impl Device {
         Ok(Device {
             file,
             raw,
+            base: offset,
             len,
             writable,
         })
@@ -52,7 +83,7 @@ impl Device {
             .raw
             .try_clone()
             .map_err(|e| FsckError::io("duplicate the device handle", e))?;
-        Self::from_file(raw, self.writable)
+        Self::from_file_in(raw, self.writable, self.base, Some(self.len))
     }
 
     /// Size in bytes.
@@ -82,7 +113,7 @@ impl Device {
             ));
         }
         self.file
-            .read_exact_at(off, buf)
+            .read_exact_at(self.base + off, buf)
             .map_err(|e| FsckError::io(format!("read {} bytes at {off}", buf.len()), e))
     }
 
@@ -103,7 +134,7 @@ impl Device {
             ));
         }
         let mut f = &self.file;
-        f.write_all_at(off, buf)
+        f.write_all_at(self.base + off, buf)
             .map_err(|e| FsckError::io(format!("write {} bytes at {off}", buf.len()), e))
     }
 
@@ -120,7 +151,7 @@ impl Device {
         unsafe {
             libc::posix_fadvise(
                 self.raw.as_raw_fd(),
-                off as libc::off_t,
+                (self.base + off) as libc::off_t,
                 len as libc::off_t,
                 libc::POSIX_FADV_WILLNEED,
             );
@@ -218,5 +249,33 @@ mod tests {
             real = cached_pages(&f, len);
         }
         assert!(real > before, "nothing read ahead ({real} pages)");
+    }
+
+    /// --offset/--size: offsets are relative to the partition, and
+    /// nothing outside it is read or written, even by a clone.
+    #[test]
+    fn a_partition_bounds_every_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("img");
+        std::fs::write(&path, vec![0xAAu8; 16384]).unwrap();
+        let dev = Device::open_in(&path, true, 4096, Some(8192)).unwrap();
+        assert_eq!(dev.len(), 8192);
+        dev.write_at(0, &[1; 8192]).unwrap();
+        let mut b = [0u8; 8192];
+        dev.try_clone().unwrap().read_at(0, &mut b).unwrap();
+        assert_eq!(b, [1; 8192]);
+        assert!(dev.write_at(8190, b"xyz").is_err());
+        assert!(dev.try_clone().unwrap().write_at(8192, b"x").is_err());
+        assert!(dev.read_at(8191, &mut b[..2]).is_err());
+        let all = std::fs::read(&path).unwrap();
+        assert!(all[..4096].iter().all(|&x| x == 0xAA));
+        assert!(all[4096..12288].iter().all(|&x| x == 1));
+        assert!(all[12288..].iter().all(|&x| x == 0xAA));
+        assert!(Device::open_in(&path, false, 16385, None).is_err());
+        assert!(Device::open_in(&path, false, 8192, Some(8193)).is_err());
+        assert_eq!(
+            Device::open_in(&path, false, 512, None).unwrap().len(),
+            16384 - 512
+        );
     }
 }

@@ -101,7 +101,7 @@ impl Outcome {
 
 /// Checks the filesystem in the image or device at `path`.
 pub fn check_path(path: &Path, opts: &Options) -> Result<Outcome> {
-    let dev = Device::open(path, opts.writable())?;
+    let dev = Device::open_in(path, opts.writable(), opts.offset, opts.size)?;
     check(dev, opts, &path.display().to_string())
 }
 

@@ -33,6 +33,15 @@ struct Cli {
     /// they follow these definitions).
     #[arg(long, hide = true, exclusive = true, value_name = "DIR")]
     generate_docs: Option<PathBuf>,
+    /// Where the filesystem starts in the image, in bytes (a partition of
+    /// a whole-disk image: `fuse4fs --list IMAGE` shows the starts);
+    /// nothing before it is read or written.
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    offset: u64,
+    /// The filesystem's room from --offset, in bytes (the partition's
+    /// size); nothing past it is read or written. Default: to the end.
+    #[arg(long, value_name = "BYTES")]
+    size: Option<u64>,
     /// The image file or block device.
     #[arg(required = true)]
     device: Option<PathBuf>,
@@ -83,6 +92,8 @@ fn main() -> ExitCode {
         verbose: cli.verbose,
         progress: std::io::stdout().is_terminal() && mode != Mode::Preen,
         print: true,
+        offset: cli.offset,
+        size: cli.size,
         ..Options::default()
     };
     match check_path(device, &opts) {

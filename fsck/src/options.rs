@@ -31,6 +31,12 @@ pub struct Options {
     /// recovering server checks before it hands them back to the kernel's
     /// open files). They stay on the orphan list, in use, with no links.
     pub keep_orphans: std::collections::BTreeSet<u32>,
+    /// Where the filesystem starts in the image (`--offset`: a partition
+    /// of a whole-disk image); nothing before it is read or written.
+    pub offset: u64,
+    /// Its length from `offset` (`--size`: the partition's); None: to the
+    /// end of the file. Nothing past it is read or written.
+    pub size: Option<u64>,
 }
 
 impl Options {

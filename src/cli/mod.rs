@@ -4,6 +4,7 @@ mod daemon;
 mod docs;
 mod logging;
 mod options;
+mod partition;
 mod server_record;
 mod status;
 mod supervise;
@@ -103,6 +104,10 @@ struct Args {
     /// connection and restarts it after a crash (for hosts without systemd).
     #[arg(long)]
     supervise: bool,
+    /// Print IMAGE's partition table (number, start and size in bytes,
+    /// type, name, and whether it holds ext2/3/4) and exit.
+    #[arg(long, value_name = "IMAGE", conflicts_with_all = ["image", "mountpoint", "supervise", "recover", "unmount"])]
+    list: Option<PathBuf>,
     /// Unmount DIR and wait until its fuse4fs server has written
     /// everything and exited (plain umount returns before that); exit 0
     /// only if the server left the image clean. As root by umount2, as
@@ -123,11 +128,13 @@ struct Args {
     /// With --status: print JSON.
     #[arg(long, requires = "status")]
     json: bool,
-    /// The filesystem image (a file or block device).
-    #[arg(required_unless_present_any = ["unmount", "status"])]
+    /// The filesystem image (a file or block device); a whole-disk image
+    /// with a partition table is served from its only ext2/3/4 partition
+    /// unless -o partition=N or -o offset=BYTES says where.
+    #[arg(required_unless_present_any = ["unmount", "status", "list"])]
     image: Option<PathBuf>,
     /// Where to mount it.
-    #[arg(required_unless_present_any = ["unmount", "status"])]
+    #[arg(required_unless_present_any = ["unmount", "status", "list"])]
     mountpoint: Option<PathBuf>,
 }
 
@@ -176,6 +183,9 @@ pub fn run() -> Result<(), CliError> {
     if let Some(dir) = &args.status {
         return status::run(dir, args.json);
     }
+    if let Some(image) = &args.list {
+        return partition::list(image);
+    }
     let started_at = fuse4fs::recovery::state::unix_now();
     if args.supervise {
         return supervise::run(&args.options, args.foreground, args.debug);
@@ -215,8 +225,9 @@ fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
             image.display()
         )));
     }
-    let _lock = daemon::lock_image(&image, opts.ro)?;
-    let fs = open_fs(&image, &opts, MmpStart::Fresh, &|_| Ok(()))?;
+    let region = partition::region(&image, &opts)?;
+    let _lock = daemon::lock_image(&image, opts.ro, region)?;
+    let fs = open_fs(&image, region, &opts, MmpStart::Fresh, &|_| Ok(()))?;
     if !opts.ro {
         mount_rw(&fs, &image)?;
     }
@@ -329,6 +340,7 @@ fn finish(
 /// is told what the replay found before the log is emptied).
 fn open_fs(
     image: &std::path::Path,
+    region: fuse4fs::fs::image::Region,
     opts: &Options,
     mmp_start: MmpStart,
     replayed: &fuse4fs::fs::ReplayHook<'_>,
@@ -339,6 +351,7 @@ fn open_fs(
             writable: !opts.ro,
             norecovery: opts.norecovery,
             mmp_start,
+            region,
             ..Default::default()
         },
         replayed,
@@ -485,7 +498,9 @@ fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), 
     let mountpoint = info.mountpoint.clone();
     let negotiated = Negotiated::from_bytes(&info.negotiated)
         .map_err(|e| CliError::Usage(format!("stored INIT parameters: {e}")))?;
-    let _lock = daemon::lock_image(&image, opts.ro)?;
+    // The same options as the mount: the same partition.
+    let region = partition::region(&image, &opts)?;
+    let _lock = daemon::lock_image(&image, opts.ro, region)?;
     let incarnation = state.bump_incarnation();
     let t_state = t0.elapsed();
     let folded = parking_lot::Mutex::new(Folded::fold(&records));
@@ -494,7 +509,7 @@ fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), 
     // Interrupted requests are settled against the replay while the log
     // still holds it (see Folded::resolve_commits).
     // The mount never went away: the MMP block still names this node.
-    let fs = open_fs(&image, &opts, MmpStart::Adopt, &|rec| {
+    let fs = open_fs(&image, region, &opts, MmpStart::Adopt, &|rec| {
         let mut f = folded.lock();
         *replay.lock() = (
             u64::from(rec.end_tid.wrapping_sub(rec.first_tid)),
@@ -521,8 +536,8 @@ fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), 
         // while it runs and opened again after (the journal is empty now).
         let held = recovery::opens_by_inode(&fs, &folded.opens);
         drop(fs);
-        check = recovery::repair::repair(&image, &held, asked);
-        open_fs(&image, &opts, MmpStart::Adopt, &|_| Ok(()))?
+        check = recovery::repair::repair(&image, region, &held, asked);
+        open_fs(&image, region, &opts, MmpStart::Adopt, &|_| Ok(()))?
     } else {
         fs
     };

@@ -3,6 +3,7 @@
 use super::CliError;
 use fuse4fs::fs::atime::{AtimeMode, AtimePolicy};
 use fuse4fs::fs::mount_state::OnError;
+use fuse4fs::partition::Selection;
 
 /// Options given with `-o`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,11 @@ pub struct Options {
     /// Give freed blocks back to the host once their free is durable
     /// (`discard`; `nodiscard`, the default, leaves it to `fstrim`).
     pub discard: bool,
+    /// Where the filesystem starts in the image file (`offset=BYTES`, as
+    /// fuse2fs).
+    pub offset: Option<u64>,
+    /// Which partition of a whole-disk image (`partition=N`).
+    pub partition: Option<u32>,
 }
 
 /// Why `-o io_uring` is refused with --supervise and the fd store.
@@ -229,6 +235,20 @@ pub const OPTION_DOCS: &[OptionDoc] = &[
                fstrim MOUNTPOINT.",
     },
     OptionDoc {
+        names: &["partition"],
+        value: Some("N"),
+        help: "Serve partition N of a whole-disk image (MBR or GPT; \
+               fuse4fs --list IMAGE shows them). Default: the image's only \
+               ext2/3/4 partition when it has a partition table.",
+    },
+    OptionDoc {
+        names: &["offset"],
+        value: Some("BYTES"),
+        help: "Where the filesystem starts in the image, in bytes (fuse2fs's \
+               option); nothing before it is read or written. Not with \
+               partition=.",
+    },
+    OptionDoc {
         names: &["noquota", "quota", "usrquota", "grpquota", "prjquota"],
         value: None,
         help: "Quota usage is kept on images with the quota feature whatever \
@@ -316,6 +336,8 @@ impl Default for Options {
             atime: AtimePolicy::default(),
             io_uring: false,
             discard: false,
+            offset: None,
+            partition: None,
         }
     }
 }
@@ -415,6 +437,24 @@ impl Options {
                 ("io_uring", None) => o.io_uring = true,
                 ("discard", None) => o.discard = true,
                 ("nodiscard", None) => o.discard = false,
+                ("offset", v) => {
+                    let v = need(v)?;
+                    let n = v.parse().map_err(|_| {
+                        CliError::Usage(format!("offset={v}: expected a number of bytes"))
+                    })?;
+                    o.offset = Some(n);
+                }
+                ("partition", v) => {
+                    let v = need(v)?;
+                    match v.parse() {
+                        Ok(n) if n > 0 => o.partition = Some(n),
+                        _ => {
+                            return Err(CliError::Usage(format!(
+                                "partition={v}: expected a partition number (1, 2, ...)"
+                            )));
+                        }
+                    }
+                }
                 ("commit", v) => {
                     let v = need(v)?;
                     o.commit_secs = v.parse().map_err(|_| {
@@ -443,7 +483,21 @@ impl Options {
         if o.norecovery {
             o.ro = true;
         }
+        if o.offset.is_some() && o.partition.is_some() {
+            return Err(CliError::Usage(
+                "give -o offset= or -o partition=, not both".into(),
+            ));
+        }
         Ok(o)
+    }
+
+    /// Where in the image the options say the filesystem is.
+    pub fn selection(&self) -> Selection {
+        match (self.offset, self.partition) {
+            (Some(o), _) => Selection::Offset(o),
+            (None, Some(n)) => Selection::Partition(n),
+            (None, None) => Selection::Auto,
+        }
     }
 }
 
@@ -455,7 +509,7 @@ mod tests {
     fn sample_value(doc: &OptionDoc) -> &'static str {
         match doc.value {
             Some(v) if v.contains('|') => v.split('|').next().unwrap(),
-            Some("SECONDS" | "BYTES") => "1",
+            Some("SECONDS" | "BYTES" | "N") => "1",
             Some(_) => "x",
             None => unreachable!("a flag has no value"),
         }
@@ -622,6 +676,30 @@ mod tests {
         assert!(Options::parse(&["noatime=yes".into()]).is_err());
         assert!(Options::parse(&["defaults=1".into()]).is_err());
         assert!(Options::parse(&["nofail=0".into()]).is_err());
+    }
+
+    #[test]
+    fn whole_disk_options() {
+        assert_eq!(Options::default().selection(), Selection::Auto);
+        let o = Options::parse(&["offset=1048576".into()]).unwrap();
+        assert_eq!(o.selection(), Selection::Offset(1 << 20));
+        let o = Options::parse(&["ro,partition=2".into()]).unwrap();
+        assert_eq!(o.selection(), Selection::Partition(2));
+        for bad in [
+            "offset=",
+            "offset=-1",
+            "offset=1M",
+            "partition=0",
+            "partition=x",
+        ] {
+            assert!(Options::parse(&[bad.into()]).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Options::parse(&["offset=512,partition=1".into()])
+                .unwrap_err()
+                .to_string(),
+            "give -o offset= or -o partition=, not both"
+        );
     }
 
     #[test]

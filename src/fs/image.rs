@@ -20,6 +20,11 @@ const HOST_PAGE: u64 = 4096;
 /// block (docs/performance.md, "Host read-ahead").
 pub struct Image {
     file: File,
+    /// Where the filesystem starts in the file: every offset below is
+    /// relative to it (a partition of a whole-disk image).
+    base: u64,
+    /// Bytes from `base` the filesystem may use (the partition's size,
+    /// or up to the end of the file): nothing outside is read or written.
     len: u64,
     writable: bool,
     /// A block device (space goes back with BLKDISCARD, not fallocate).
@@ -35,16 +40,67 @@ pub struct Image {
     flushed: AtomicU64,
 }
 
+/// The byte range of the image file that holds the filesystem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Region {
+    /// Where the filesystem starts (`-o offset=`, or a partition's start).
+    pub offset: u64,
+    /// Its size (a partition's); None: up to the end of the file.
+    pub len: Option<u64>,
+}
+
+impl Region {
+    /// The whole file.
+    pub const WHOLE: Region = Region {
+        offset: 0,
+        len: None,
+    };
+
+    /// The region's length within a file of `file_len` bytes; an error
+    /// when it starts or ends past the end of the file.
+    pub fn fit(&self, file_len: u64) -> io::Result<u64> {
+        if self.offset > file_len {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "offset {} is past the end of the image ({file_len} bytes)",
+                    self.offset
+                ),
+            ));
+        }
+        let room = file_len - self.offset;
+        match self.len {
+            None => Ok(room),
+            Some(len) if len <= room => Ok(len),
+            Some(len) => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "the partition ({len} bytes at offset {}) runs past the end of the image \
+                     ({file_len} bytes)",
+                    self.offset
+                ),
+            )),
+        }
+    }
+}
+
 impl Image {
     /// Wraps an open image file; `writable` when it was opened for writing.
     pub fn new(file: File, writable: bool) -> io::Result<Self> {
-        let len = image_len(&file)?;
+        Self::new_in(file, writable, Region::WHOLE)
+    }
+
+    /// Wraps the `region` of an open image file: offsets are relative to
+    /// its start, and nothing outside it is ever read, written or punched.
+    pub fn new_in(file: File, writable: bool, region: Region) -> io::Result<Self> {
+        let len = region.fit(image_len(&file)?)?;
         let block_device = {
             use std::os::unix::fs::FileTypeExt;
             file.metadata()?.file_type().is_block_device()
         };
         Ok(Image {
             file,
+            base: region.offset,
             len,
             writable,
             block_device,
@@ -82,7 +138,7 @@ impl Image {
     /// Fills `buf` from `offset`; reading past the end is an error.
     pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.check_span(offset, buf.len(), "read", io::ErrorKind::UnexpectedEof)?;
-        self.file.read_exact_at(buf, offset)
+        self.file.read_exact_at(buf, self.base + offset)
     }
 }
 
@@ -95,7 +151,7 @@ impl Image {
         if len == 0 {
             return;
         }
-        let (Ok(off), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        let (Ok(off), Ok(len)) = (i64::try_from(self.base + offset), i64::try_from(len)) else {
             return;
         };
         // SAFETY: posix_fadvise reads no memory of ours; the fd is open.
@@ -141,7 +197,7 @@ impl Image {
         }
         self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
         self.refuse_if_shut()?;
-        let written = self.file.write_all_at(buf, offset);
+        let written = self.file.write_all_at(buf, self.base + offset);
         // Counted even when it failed: part of it may have been written.
         self.changes.fetch_add(1, Ordering::SeqCst);
         written?;
@@ -209,7 +265,7 @@ impl Image {
             return Ok(());
         }
         let fd = std::os::fd::AsRawFd::as_raw_fd(&self.file);
-        let rc = self.punch_raw(fd, offset, len);
+        let rc = self.punch_raw(fd, self.base + offset, len);
         let failed = (rc != 0).then(io::Error::last_os_error);
         self.changes.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = failed {
@@ -263,7 +319,7 @@ impl Image {
 }
 
 /// The length of a regular file or block device.
-fn image_len(file: &File) -> io::Result<u64> {
+pub(crate) fn image_len(file: &File) -> io::Result<u64> {
     use std::os::unix::fs::FileTypeExt;
     let md = file.metadata()?;
     if md.file_type().is_block_device() {
@@ -329,6 +385,57 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_region_bounds_every_access() {
+        let f = tempfile::tempfile().unwrap();
+        f.write_all_at(&[0xaa; 16384], 0).unwrap();
+        let region = Region {
+            offset: 4096,
+            len: Some(8192),
+        };
+        let img = Image::new_in(f.try_clone().unwrap(), true, region).unwrap();
+        assert_eq!(img.len(), 8192);
+        img.write_all_at(0, &[1; 8192]).unwrap();
+        let mut b = [0u8; 8192];
+        img.read_exact_at(0, &mut b).unwrap();
+        assert_eq!(b, [1; 8192]);
+        assert!(img.write_all_at(8191, b"xy").is_err(), "past the region");
+        assert!(img.write_all_at(u64::MAX, b"x").is_err());
+        assert!(img.read_exact_at(8192, &mut b[..1]).is_err());
+        assert!(img.punch(4096, 8192).is_err(), "punch past the region");
+        img.punch(4096, 4096).unwrap();
+        let mut whole = vec![0u8; 16384];
+        f.read_exact_at(&mut whole, 0).unwrap();
+        assert!(
+            whole[..4096].iter().all(|&x| x == 0xaa),
+            "before the region"
+        );
+        assert!(whole[4096..8192].iter().all(|&x| x == 1));
+        assert!(whole[8192..12288].iter().all(|&x| x == 0), "punched");
+        assert!(
+            whole[12288..].iter().all(|&x| x == 0xaa),
+            "after the region"
+        );
+        // A region past the end of the file is refused at once.
+        for bad in [
+            Region {
+                offset: 16385,
+                len: None,
+            },
+            Region {
+                offset: 8192,
+                len: Some(8193),
+            },
+        ] {
+            assert!(Image::new_in(f.try_clone().unwrap(), false, bad).is_err());
+        }
+        let to_end = Region {
+            offset: 512,
+            len: None,
+        };
+        assert_eq!(Image::new_in(f, false, to_end).unwrap().len(), 16384 - 512);
     }
 
     #[test]

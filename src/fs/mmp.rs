@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use zerocopy::FromZeros;
 
+use super::image::Region;
 use crate::ext4::mmp::{self, MmpBlock};
 use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, incompat};
 
@@ -108,9 +109,24 @@ impl MmpHolder {
         start: MmpStart,
         sleep: &dyn Fn(Duration),
     ) -> Result<Option<MmpHolder>, MmpError> {
+        Self::take_in(path, Region::WHOLE, start, sleep)
+    }
+
+    /// [`MmpHolder::take`] for a filesystem in `region` of the image file
+    /// (a partition): the block is found and kept inside it.
+    pub fn take_in(
+        path: &Path,
+        region: Region,
+        start: MmpStart,
+        sleep: &dyn Fn(Duration),
+    ) -> Result<Option<MmpHolder>, MmpError> {
         let file = File::options().read(true).write(true).open(path)?;
+        let room = region.fit(super::image::image_len(&file)?)?;
         let mut raw = vec![0u8; SUPERBLOCK_SIZE];
-        file.read_exact_at(&mut raw, SUPERBLOCK_OFFSET)?;
+        if room < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE as u64 {
+            return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+        }
+        file.read_exact_at(&mut raw, region.offset + SUPERBLOCK_OFFSET)?;
         let sb = Superblock::parse(&raw)?;
         if !sb.has_incompat(incompat::MMP) {
             return Ok(None);
@@ -119,7 +135,7 @@ impl MmpHolder {
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let mut h = MmpHolder::open(file, &sb)?;
+        let mut h = MmpHolder::open(file, &sb, region.offset, room)?;
         match start {
             MmpStart::Fresh => h.take_fresh(&device, sleep)?,
             MmpStart::Adopt => h.adopt(&device)?,
@@ -127,15 +143,23 @@ impl MmpHolder {
         Ok(Some(h))
     }
 
-    fn open(file: File, sb: &Superblock) -> Result<MmpHolder, MmpError> {
+    /// The holder of the block `sb` names, in a filesystem `room` bytes
+    /// long starting `base` bytes into `file`.
+    fn open(file: File, sb: &Superblock, base: u64, room: u64) -> Result<MmpHolder, MmpError> {
         let b = sb.mmp_block;
-        if b < sb.first_data_block as u64 || b >= sb.blocks_count {
+        let bs = sb.block_size() as u64;
+        if b < sb.first_data_block as u64
+            || b >= sb.blocks_count
+            || b.checked_mul(bs)
+                .and_then(|o| o.checked_add(bs))
+                .is_none_or(|end| end > room)
+        {
             return Err(MmpError::BadBlock { block: b });
         }
         let interval = sb.mmp_update_interval.clamp(1, mmp::MAX_UPDATE_INTERVAL);
         Ok(MmpHolder {
             file,
-            offset: b * sb.block_size() as u64,
+            offset: base + b * bs,
             csum_seed: sb.metadata_csum().then(|| sb.csum_seed()),
             block: MmpBlock::new_zeroed(),
             interval: Duration::from_secs(interval as u64),

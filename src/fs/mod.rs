@@ -78,6 +78,15 @@ pub enum OpenError {
     #[error("{path}: image is truncated: the filesystem needs {need} bytes, the file has {have}")]
     Truncated { path: String, need: u64, have: u64 },
     #[error(
+        "{path}: the filesystem ({need} bytes) runs past the end of its partition ({have} bytes at offset {offset}): refused, as writes would leave the partition"
+    )]
+    PastPartition {
+        path: String,
+        need: u64,
+        have: u64,
+        offset: u64,
+    },
+    #[error(
         "{path}: the journal needs recovery and the image cannot be written for it ({why}); -o norecovery serves it read-only without replay"
     )]
     NeedsRecovery { path: String, why: String },
@@ -110,6 +119,9 @@ pub struct FsOptions {
     pub io_log: Option<std::sync::Arc<iolog::IoLog>>,
     /// How a writable open takes the MMP block (feature mmp).
     pub mmp_start: mmp::MmpStart,
+    /// Where the filesystem lies in the image file (a partition of a
+    /// whole-disk image); nothing outside it is read or written.
+    pub region: image::Region,
 }
 
 impl FsOptions {
@@ -231,12 +243,11 @@ impl Fs {
         };
         // Before the replay, which writes, as the kernel's fill_super.
         let mmp = if opts.writable {
-            mmp::MmpHolder::take(path, opts.mmp_start, &std::thread::sleep).map_err(|source| {
-                OpenError::Mmp {
+            mmp::MmpHolder::take_in(path, opts.region, opts.mmp_start, &std::thread::sleep)
+                .map_err(|source| OpenError::Mmp {
                     path: p.clone(),
                     source,
-                }
-            })?
+                })?
         } else {
             None
         };
@@ -254,7 +265,7 @@ impl Fs {
                     path: p.clone(),
                     why: e.to_string(),
                 })?;
-            let image = Image::new(file, true).map_err(io_err)?;
+            let image = Image::new_in(file, true, opts.region).map_err(io_err)?;
             let fs = Self::from_image(image, &p, &replay_opts, true)?;
             // Without a boot id nothing past a pending marker is trusted.
             let rec =
@@ -277,7 +288,7 @@ impl Fs {
             .write(opts.writable)
             .open(path)
             .map_err(io_err)?;
-        let mut image = Image::new(file, opts.writable).map_err(io_err)?;
+        let mut image = Image::new_in(file, opts.writable, opts.region).map_err(io_err)?;
         image.set_io_log(opts.io_log.clone());
         let mut fs = Self::from_image(image, &p, opts, false)?;
         fs.replayed = replayed;
@@ -308,10 +319,9 @@ impl Fs {
     /// needs_recovery with an internal journal, unless read-only without
     /// recovery was asked for.
     fn needs_replay(path: &Path, opts: &FsOptions) -> std::io::Result<bool> {
-        let file = File::open(path)?;
+        let image = Image::new_in(File::open(path)?, false, opts.region)?;
         let mut raw = vec![0u8; SUPERBLOCK_SIZE];
-        use std::os::unix::fs::FileExt;
-        if file.read_exact_at(&mut raw, SUPERBLOCK_OFFSET).is_err() {
+        if image.read_exact_at(SUPERBLOCK_OFFSET, &mut raw).is_err() {
             return Ok(false); // too small: from_image says why
         }
         let Ok(sb) = Superblock::parse(&raw) else {
@@ -366,6 +376,14 @@ impl Fs {
         }
         let bs = sb.block_size() as u64;
         let need = sb.blocks_count.saturating_mul(bs);
+        if image.len() < need && opts.region.len.is_some() {
+            return Err(OpenError::PastPartition {
+                path: p.to_string(),
+                need,
+                have: image.len(),
+                offset: opts.region.offset,
+            });
+        }
         if image.len() < need {
             return Err(OpenError::Truncated {
                 path: p.to_string(),

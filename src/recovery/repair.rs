@@ -10,6 +10,7 @@ use std::time::Instant;
 use fuse4fs_fsck::{Mode, Options, check_path};
 
 use crate::ext4::InodeNo;
+use crate::fs::image::Region;
 use crate::recovery::state::CheckResult;
 
 /// Runs the checker over the (closed) image. Orphans in `held` are files
@@ -17,13 +18,16 @@ use crate::recovery::state::CheckResult;
 /// every problem found is repaired (`-y`); otherwise only what is safe
 /// without a human (`-p`). Never fails the recovery: the mount stays up
 /// whatever the checker finds, and what it could not repair is logged
-/// (and returned, for `fuse4fs --status`).
-pub fn repair(image: &Path, held: &[(InodeNo, u32)], asked: bool) -> CheckResult {
+/// (and returned, for `fuse4fs --status`). The checker sees only
+/// `region` of the image (the mount's partition).
+pub fn repair(image: &Path, region: Region, held: &[(InodeNo, u32)], asked: bool) -> CheckResult {
     let t0 = Instant::now();
     let opts = Options {
         mode: if asked { Mode::Yes } else { Mode::Preen },
         force: true,
         keep_orphans: held.iter().map(|(ino, _)| ino.0).collect::<BTreeSet<u32>>(),
+        offset: region.offset,
+        size: region.len,
         ..Options::default()
     };
     match check_path(image, &opts) {

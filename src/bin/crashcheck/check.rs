@@ -212,6 +212,8 @@ fn replay_options(crash: &Crash) -> FsOptions {
         io_log: None,
         // A crash state is a fresh image on its own: taken as a new mount.
         mmp_start: fuse4fs::fs::mmp::MmpStart::Fresh,
+        // A crash state is a bare filesystem image.
+        region: fuse4fs::fs::image::Region::WHOLE,
     }
 }
 
