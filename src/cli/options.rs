@@ -1,6 +1,7 @@
 //! `-o` mount options.
 
 use super::CliError;
+use super::fuse2fs_options;
 use fuse4fs::fs::atime::{AtimeMode, AtimePolicy};
 use fuse4fs::fs::mount_state::OnError;
 
@@ -47,6 +48,19 @@ pub struct Options {
     /// Give freed blocks back to the host once their free is durable
     /// (`discard`; `nodiscard`, the default, leaves it to `fstrim`).
     pub discard: bool,
+    /// Every caller passes the server's permission checks as root would
+    /// (fuse2fs's `fakeroot`; the server checks, unless
+    /// `default_permissions` is asked for as well).
+    pub fakeroot: bool,
+    /// statfs counts the metadata's blocks too (`minixdf`; `bsddf`).
+    pub minixdf: bool,
+    /// A file made when the mount starts and removed when its server ends
+    /// (fuse2fs's `lockfile=`); a mount whose lock file exists is refused.
+    pub lockfile: Option<std::path::PathBuf>,
+    /// Debug logging (`debug`, as -d; fuse2fs's `fuse2fs_debug`).
+    pub debug_log: bool,
+    /// Stay in the foreground (`debug`, as -d).
+    pub foreground: bool,
 }
 
 /// Why `-o io_uring` is refused with --supervise and the fd store.
@@ -78,6 +92,11 @@ impl Default for Options {
             atime: AtimePolicy::default(),
             io_uring: false,
             discard: false,
+            fakeroot: false,
+            minixdf: false,
+            lockfile: None,
+            debug_log: false,
+            foreground: false,
         }
     }
 }
@@ -86,11 +105,11 @@ impl Options {
     /// Parses every `-o` argument (each comma separated).
     pub fn parse(args: &[String]) -> Result<Self, CliError> {
         let mut o = Options::default();
-        for opt in args
-            .iter()
-            .flat_map(|a| a.split(','))
+        let words: Vec<&str> = (args.iter().flat_map(|a| a.split(',')))
             .filter(|s| !s.is_empty())
-        {
+            .collect();
+        fuse2fs_options::kernel_mode(&words, &mut o);
+        for &opt in &words {
             let (key, value) = match opt.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
                 None => (opt, None),
@@ -180,6 +199,7 @@ impl Options {
                         CliError::Usage(format!("commit={v}: expected a number of seconds"))
                     })?;
                 }
+                (k, v) if let Some(done) = fuse2fs_options::apply(k, v, &mut o) => done?,
                 // A flag given a value: say so rather than "unknown".
                 (_, Some(_)) if Options::parse(&[key.to_string()]).is_ok() => {
                     return Err(CliError::Usage(format!(
@@ -188,6 +208,15 @@ impl Options {
                 }
                 _ => return Err(CliError::Usage(format!("unknown mount option '{opt}'"))),
             }
+        }
+        // fuse2fs's fakeroot skips its own checks: here the server must
+        // make them, unless the kernel is asked to.
+        if o.fakeroot
+            && !words
+                .iter()
+                .any(|w| *w == "default_permissions" || *w == "kernel")
+        {
+            o.default_permissions = false;
         }
         // As fuse2fs: without replay the filesystem can only be read.
         if o.norecovery {

@@ -4,7 +4,7 @@
 //! from `/proc/<pid>/status`, as libfuse's `fuse_getgroups` reads them.
 
 use super::ops::RequestCtx;
-use crate::fs::permission::{Caller, Extra};
+use crate::fs::permission::{Caller, Extra, cap};
 
 /// The caller of `ctx`; its groups and capabilities are read when a
 /// decision first needs them. A request the kernel makes itself (pid 0),
@@ -14,6 +14,19 @@ use crate::fs::permission::{Caller, Extra};
 pub fn caller(ctx: &RequestCtx, for_access: bool) -> Caller {
     let (uid, gid, pid) = (ctx.uid, ctx.gid, ctx.pid);
     Caller::lazy(uid, gid, move || extra(uid, gid, pid, for_access))
+}
+
+/// The caller of `ctx` with every capability and its own ids: how the
+/// server judges requests on a `-o fakeroot` mount.
+pub fn fake_root(ctx: &RequestCtx) -> Caller {
+    Caller::new(
+        ctx.uid,
+        ctx.gid,
+        Extra {
+            groups: Vec::new(),
+            caps: cap::ALL,
+        },
+    )
 }
 
 fn extra(uid: u32, gid: u32, pid: u32, for_access: bool) -> Extra {
@@ -70,5 +83,7 @@ mod tests {
             false,
         );
         assert_eq!(kernel.caps(), u64::MAX);
+        let fake = fake_root(&RequestCtx { uid: 1000, ..ctx });
+        assert_eq!((fake.uid, fake.caps()), (1000, u64::MAX));
     }
 }
