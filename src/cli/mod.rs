@@ -80,8 +80,13 @@ struct Args {
     /// `fstrim MOUNTPOINT` does it on demand), io_uring (FUSE over io_uring, Linux 6.14+
     /// with the fuse module's enable_uring=1; not with --supervise or the
     /// systemd fd store, whose crash recovery cannot reach requests held
-    /// in ring entries), and fstab's auto, noauto, user, nofail, _netdev,
-    /// x-*, defaults); may be repeated.
+    /// in ring entries), fstab's auto, noauto, user, nofail, _netdev,
+    /// x-*, defaults, and fuse2fs's: norecovery/noload, fakeroot (every
+    /// caller passes the server's permission checks as root), minixdf/bsddf,
+    /// lockfile=FILE (exists while the server runs), kernel (allow_other,
+    /// default_permissions, suid, dev, acl), debug (as -d), fuse2fs_debug;
+    /// the libfuse 2 options fuse2fs passes on are ignored or refused as
+    /// README.md's "fuse2fs compatibility" says); may be repeated.
     #[arg(short = 'o', value_name = "OPTS", action = clap::ArgAction::Append)]
     options: Vec<String>,
     /// Stay in the foreground.
