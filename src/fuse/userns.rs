@@ -25,7 +25,16 @@ impl IdMap {
     /// This process's uid map; the initial namespace's when /proc does not
     /// say (no /proc mounted: nothing to translate by).
     pub fn own_uids() -> IdMap {
-        std::fs::read_to_string("/proc/self/uid_map")
+        IdMap::read("/proc/self/uid_map")
+    }
+
+    /// This process's gid map (as [`IdMap::own_uids`]).
+    pub fn own_gids() -> IdMap {
+        IdMap::read("/proc/self/gid_map")
+    }
+
+    fn read(path: &str) -> IdMap {
+        std::fs::read_to_string(path)
             .map(|t| IdMap::parse(&t))
             .unwrap_or_else(|_| IdMap::initial())
     }
