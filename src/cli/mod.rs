@@ -2,6 +2,8 @@
 
 mod daemon;
 mod docs;
+mod fuse2fs_options;
+mod lockfile;
 mod logging;
 mod options;
 mod partition;
@@ -34,6 +36,7 @@ pub use options::Options;
 
 /// Worker threads reading /dev/fuse.
 const WORKERS: usize = 4;
+
 /// Attribute and entry lifetime on a read-only mount: nothing changes.
 const RO_TTL: Duration = Duration::from_secs(3600);
 /// Attribute and entry lifetime on a read-write mount. Every change comes
@@ -89,6 +92,9 @@ struct Args {
     /// Debug logging (implies -f).
     #[arg(short = 'd')]
     debug: bool,
+    /// Serve with one thread (fuse2fs's -s).
+    #[arg(short = 's')]
+    single_thread: bool,
     /// Take over a live mount whose server died: adopt the /dev/fuse fd
     /// and state kept in the fd store (LISTEN_FDS); no new mount. Implied
     /// when stored fds are handed over.
@@ -186,11 +192,15 @@ pub fn run() -> Result<(), CliError> {
     if let Some(image) = &args.list {
         return partition::list(image);
     }
+    // `-o debug` is -d, `-o fuse2fs_debug` debug logging alone (fuse2fs's
+    // words); a bad option is reported where the options are parsed.
+    let early = Options::parse(&args.options).unwrap_or_default();
+    let debug = args.debug || early.foreground;
     let started_at = fuse4fs::recovery::state::unix_now();
     if args.supervise {
-        return supervise::run(&args.options, args.foreground, args.debug);
+        return supervise::run(&args.options, args.foreground, debug);
     }
-    init_logging(args.debug);
+    init_logging(debug || early.debug_log);
     // Before any thread starts (see block_dump_signal).
     opcount::block_dump_signal();
     // SAFETY: no other thread exists yet.
@@ -215,7 +225,7 @@ fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
     if managed && opts.io_uring {
         return Err(CliError::Usage(options::IO_URING_NO_RECOVERY.into()));
     }
-    let foreground = args.foreground || args.debug || managed;
+    let foreground = args.foreground || args.debug || opts.foreground || managed;
 
     let mountpoint = check_mountpoint(args.mountpoint())?;
     let image = args.image().to_path_buf();
@@ -225,6 +235,9 @@ fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
             image.display()
         )));
     }
+    let lockfile = (opts.lockfile.as_deref())
+        .map(lockfile::LockFile::create)
+        .transpose()?;
     let region = partition::region(&image, &opts)?;
     let _lock = daemon::lock_image(&image, opts.ro, region)?;
     let fs = open_fs(&image, region, &opts, MmpStart::Fresh, &|_| Ok(()))?;
@@ -267,7 +280,9 @@ fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
     let adapter = Arc::new(
         Ext4Adapter::new(fs, ttl)
             .with_acl(opts.acl)
-            .with_permission_checks(!opts.default_permissions),
+            .with_permission_checks(!opts.default_permissions)
+            .with_fakeroot(opts.fakeroot)
+            .with_minixdf(opts.minixdf),
     );
     let mut session = match Session::new(fd, adapter.clone(), &init) {
         Ok(s) => s,
@@ -300,7 +315,17 @@ fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
     if let Some(ready) = ready {
         ready.signal();
     }
-    let end = serve(&adapter, &session, &opts, &image, &mountpoint, managed);
+    let end = serve(
+        args,
+        &adapter,
+        &session,
+        &opts,
+        &image,
+        &mountpoint,
+        managed,
+    );
+    // Gone before `fuse4fs -u` hears the server has ended.
+    drop(lockfile);
     finish(record, status, end)
 }
 
@@ -428,6 +453,7 @@ fn hand_over(
 /// Serves until unmounted, then leaves the image clean and, under a
 /// service manager, empties the fd store.
 fn serve(
+    args: &Args,
     adapter: &Arc<Ext4Adapter>,
     session: &Session<Ext4Adapter>,
     opts: &Options,
@@ -452,7 +478,7 @@ fn serve(
         mountpoint.display()
     );
     let opcount_file = opcount::dump_on_signal(session.op_counts());
-    let served = session.run(WORKERS);
+    let served = session.run(if args.single_thread { 1 } else { WORKERS });
     if let Some(p) = &opcount_file
         && let Err(e) = session.op_counts().write_to(p)
     {
@@ -500,6 +526,8 @@ fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), 
         .map_err(|e| CliError::Usage(format!("stored INIT parameters: {e}")))?;
     // The same options as the mount: the same partition.
     let region = partition::region(&image, &opts)?;
+    // Made by the first server of this mount; removed by the last.
+    let lockfile = (opts.lockfile.as_deref()).map(lockfile::LockFile::adopt);
     let _lock = daemon::lock_image(&image, opts.ro, region)?;
     let incarnation = state.bump_incarnation();
     let t_state = t0.elapsed();
@@ -560,7 +588,9 @@ fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), 
     let adapter = Arc::new(
         Ext4Adapter::new(fs, ttl)
             .with_acl(opts.acl)
-            .with_permission_checks(!opts.default_permissions),
+            .with_permission_checks(!opts.default_permissions)
+            .with_fakeroot(opts.fakeroot)
+            .with_minixdf(opts.minixdf),
     );
     fit_entry_ttl(&adapter, &opts, &negotiated);
     let mut session = Session::resume(stored.fuse, adapter.clone(), negotiated);
@@ -651,7 +681,8 @@ fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), 
         read_only: opts.ro,
     };
     let status = publish_status(&record, fixed, &adapter, Some(tracker));
-    let end = serve(&adapter, &session, &opts, &image, &mountpoint, true);
+    let end = serve(args, &adapter, &session, &opts, &image, &mountpoint, true);
+    drop(lockfile);
     finish(record, status, end)
 }
 

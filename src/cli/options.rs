@@ -1,6 +1,7 @@
 //! `-o` mount options.
 
 use super::CliError;
+use super::fuse2fs_options;
 use fuse4fs::fs::atime::{AtimeMode, AtimePolicy};
 use fuse4fs::fs::mount_state::OnError;
 use fuse4fs::partition::Selection;
@@ -53,6 +54,19 @@ pub struct Options {
     pub offset: Option<u64>,
     /// Which partition of a whole-disk image (`partition=N`).
     pub partition: Option<u32>,
+    /// Every caller passes the server's permission checks as root would
+    /// (fuse2fs's `fakeroot`; the server checks, unless
+    /// `default_permissions` is asked for as well).
+    pub fakeroot: bool,
+    /// statfs counts the metadata's blocks too (`minixdf`; `bsddf`).
+    pub minixdf: bool,
+    /// A file made when the mount starts and removed when its server ends
+    /// (fuse2fs's `lockfile=`); a mount whose lock file exists is refused.
+    pub lockfile: Option<std::path::PathBuf>,
+    /// Debug logging (`debug`, as -d; fuse2fs's `fuse2fs_debug`).
+    pub debug_log: bool,
+    /// Stay in the foreground (`debug`, as -d).
+    pub foreground: bool,
 }
 
 /// Why `-o io_uring` is refused with --supervise and the fd store.
@@ -257,6 +271,40 @@ pub const OPTION_DOCS: &[OptionDoc] = &[
                accepted). See docs/quota.md.",
     },
     OptionDoc {
+        names: &["fakeroot"],
+        value: None,
+        help: "fuse2fs's: fuse4fs checks permissions itself and lets every \
+               caller pass as root would; with default_permissions given too, \
+               the kernel still checks.",
+    },
+    OptionDoc {
+        names: &["minixdf", "bsddf"],
+        value: None,
+        help: "fuse2fs's: statfs counts the metadata's blocks as used too \
+               (minixdf), or leaves them out (bsddf, the default).",
+    },
+    OptionDoc {
+        names: &["lockfile"],
+        value: Some("FILE"),
+        help: "fuse2fs's: FILE is made when the mount starts and removed when \
+               its server ends (kept across a recovery); a mount whose FILE \
+               exists is refused.",
+    },
+    OptionDoc {
+        names: &["kernel"],
+        value: None,
+        help: "fuse2fs's: allow_other, default_permissions, suid, dev and acl \
+               at once (later words may undo one).",
+    },
+    OptionDoc {
+        names: &["debug", "fuse2fs_debug"],
+        value: None,
+        help: "fuse2fs's: debug is -d (foreground, debug log); fuse2fs_debug \
+               the debug log alone. fuse2fs's other options and the libfuse 2 \
+               ones it passes on are accepted and ignored or refused in one \
+               line, as README.md's \"fuse2fs compatibility\" says.",
+    },
+    OptionDoc {
         names: &["io_uring"],
         value: None,
         help: "Serve requests over FUSE over io_uring (Linux 6.14+ with the fuse \
@@ -338,6 +386,11 @@ impl Default for Options {
             discard: false,
             offset: None,
             partition: None,
+            fakeroot: false,
+            minixdf: false,
+            lockfile: None,
+            debug_log: false,
+            foreground: false,
         }
     }
 }
@@ -346,16 +399,18 @@ impl Options {
     /// Parses every `-o` argument (each comma separated).
     pub fn parse(args: &[String]) -> Result<Self, CliError> {
         let mut o = Options::default();
-        for opt in args
-            .iter()
-            .flat_map(|a| a.split(','))
+        let words: Vec<&str> = (args.iter().flat_map(|a| a.split(',')))
             .filter(|s| !s.is_empty())
-        {
+            .collect();
+        fuse2fs_options::kernel_mode(&words, &mut o);
+        for &opt in &words {
             let (key, value) = match opt.split_once('=') {
                 Some((k, v)) => (k, Some(v)),
                 None => (opt, None),
             };
-            if !OPTION_DOCS.iter().any(|d| d.names_key(key)) {
+            if !OPTION_DOCS.iter().any(|d| d.names_key(key))
+                && !super::fuse2fs_options::documented_in_readme(key)
+            {
                 return Err(CliError::Usage(format!("unknown mount option '{opt}'")));
             }
             let need = |v: Option<&str>| {
@@ -470,6 +525,7 @@ impl Options {
                         "mount option '{key}': quota limits are not enforced by fuse4fs (usage is kept with the quota feature; see docs/quota.md)"
                     )));
                 }
+                (k, v) if let Some(done) = fuse2fs_options::apply(k, v, &mut o) => done?,
                 // A flag given a value: say so rather than "unknown".
                 (_, Some(_)) if Options::parse(&[key.to_string()]).is_ok() => {
                     return Err(CliError::Usage(format!(
@@ -478,6 +534,15 @@ impl Options {
                 }
                 _ => return Err(CliError::Usage(format!("unknown mount option '{opt}'"))),
             }
+        }
+        // fuse2fs's fakeroot skips its own checks: here the server must
+        // make them, unless the kernel is asked to.
+        if o.fakeroot
+            && !words
+                .iter()
+                .any(|w| *w == "default_permissions" || *w == "kernel")
+        {
+            o.default_permissions = false;
         }
         // As fuse2fs: without replay the filesystem can only be read.
         if o.norecovery {

@@ -11,7 +11,8 @@
 //! user who mounted (the owner `user_id=` in the mount options names):
 //! `/run/fuse4fs-servers` for root; for other users
 //! `$XDG_RUNTIME_DIR/fuse4fs-servers`, or `/tmp/fuse4fs-servers-UID`
-//! without a runtime directory. Only a file owned by that user (or root)
+//! without a runtime directory (UID as seen outside a user namespace, whose
+//! root is such a user too). Only a file owned by that user (or root)
 //! is believed.
 //!
 //! The file, one fact a line: `pid PID START` (START: the process's
@@ -23,6 +24,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+use fuse4fs::fuse::userns::IdMap;
 
 /// The variable the `--supervise` holder sets for its server: its pid.
 pub const HOLDER_ENV: &str = "FUSE4FS_HOLDER_PID";
@@ -178,10 +181,26 @@ pub fn mount_entry(mountinfo: &str, mountpoint: &Path) -> Option<MountEntry> {
 /// Where user `uid`'s server records live, most likely first; the first
 /// is where a server running as `uid` writes.
 fn dirs(uid: u32, own: bool) -> Vec<PathBuf> {
-    if uid == 0 {
+    dirs_in(uid, own, &IdMap::own_uids())
+}
+
+/// [`dirs`] in the user namespace `map` describes. Root of a user
+/// namespace (`unshare -Ur`, bwrap, a rootless container) is a plain user
+/// outside it: /run/fuse4fs-servers belongs to the real root (it shows as
+/// the overflow id), so after it come the directories of the user it
+/// stands for. Those are named by the outside id (the same directory
+/// whichever namespace of that user looks), and owned, seen from inside,
+/// by `uid`.
+fn dirs_in(uid: u32, own: bool, map: &IdMap) -> Vec<PathBuf> {
+    let named = map.outside(uid).unwrap_or(uid);
+    if named == 0 {
         return vec![PathBuf::from(ROOT_DIR)];
     }
     let mut v = Vec::new();
+    if uid == 0 {
+        // A private /run (a container's own) still has root's.
+        v.push(PathBuf::from(ROOT_DIR));
+    }
     // Only a runtime directory of the user's own (su keeps the caller's).
     if own
         && let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
@@ -190,11 +209,11 @@ fn dirs(uid: u32, own: bool) -> Vec<PathBuf> {
     {
         v.push(x.join(NAME));
     }
-    let standard = PathBuf::from(format!("/run/user/{uid}/{NAME}"));
+    let standard = PathBuf::from(format!("/run/user/{named}/{NAME}"));
     if !v.contains(&standard) {
         v.push(standard);
     }
-    v.push(PathBuf::from(format!("/tmp/{NAME}-{uid}")));
+    v.push(PathBuf::from(format!("/tmp/{NAME}-{named}")));
     v
 }
 
@@ -472,6 +491,28 @@ mod tests {
         // Its record went in this sweep: it goes in this one or the next.
         sweep(dir.path());
         assert!(!gone_s.exists());
+    }
+
+    #[test]
+    fn a_user_namespace_root_uses_its_users_directories() {
+        let init = IdMap::initial();
+        assert_eq!(dirs_in(0, true, &init), vec![PathBuf::from(ROOT_DIR)]);
+        // unshare -Ur as uid 1000: root's directory first (a container's
+        // own /run), then uid 1000's, named by the outside id.
+        let ur = IdMap::parse("0 1000 1\n");
+        let d = dirs_in(0, false, &ur);
+        assert_eq!(d.first(), Some(&PathBuf::from(ROOT_DIR)));
+        assert!(d.contains(&PathBuf::from("/run/user/1000/fuse4fs-servers")));
+        assert_eq!(d.last(), Some(&PathBuf::from("/tmp/fuse4fs-servers-1000")));
+        // A container's uid 33 is the host's 100032.
+        let pod = IdMap::parse("0 1000 1\n1 100000 65536\n");
+        assert_eq!(
+            dirs_in(33, false, &pod).last(),
+            Some(&PathBuf::from("/tmp/fuse4fs-servers-100032"))
+        );
+        // Root mapped to root (a namespace made by root): root's alone.
+        let rootns = IdMap::parse("0 0 1000\n");
+        assert_eq!(dirs_in(0, true, &rootns), vec![PathBuf::from(ROOT_DIR)]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::CliError;
-use super::server_record::{self, Record};
+use super::server_record::{self, Proc, Record};
 use fuse4fs::fuse::mount;
 
 /// How often the processes are looked at while waiting.
@@ -99,15 +99,27 @@ fn fusermount(dir: &Path) -> Result<(), String> {
 /// record is read again each time, since a holder may have restarted a
 /// server that died meanwhile (the new one rewrites it).
 fn wait(path: &Path) -> Record {
+    let read = || {
+        std::fs::read_to_string(path)
+            .map(|t| Record::parse(&t))
+            .unwrap_or_default()
+    };
+    wait_with(read, Proc::alive)
+}
+
+/// [`wait`], with the record read by `read` and processes looked at by
+/// `alive`.
+fn wait_with(read: impl Fn() -> Record, alive: impl Fn(&Proc) -> bool) -> Record {
     let t0 = std::time::Instant::now();
     let mut said = false;
     loop {
-        let rec = std::fs::read_to_string(path)
-            .map(|t| Record::parse(&t))
-            .unwrap_or_default();
-        let running = [rec.server, rec.holder].iter().flatten().any(|p| p.alive());
+        let rec = read();
+        let running = [rec.server, rec.holder].iter().flatten().any(&alive);
         if !running {
-            return rec;
+            // Read once more: the server may have written its end and
+            // exited between the read above and the look at it (the end
+            // was then taken for a kill, one time in about 35 here).
+            return read();
         }
         if !said && t0.elapsed() > SAY_WAITING {
             said = true;
@@ -122,5 +134,29 @@ fn wait(path: &Path) -> Record {
             );
         }
         std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn an_end_written_just_before_the_exit_is_seen() {
+        let server = Proc { pid: 7, start: 1 };
+        let reads = Cell::new(0);
+        // The first read finds the server at work; it then writes its end
+        // and exits before it is looked at.
+        let read = || {
+            reads.set(reads.get() + 1);
+            Record {
+                server: Some(server),
+                exit: (reads.get() > 1).then(|| (0, String::new())),
+                ..Default::default()
+            }
+        };
+        let end = wait_with(read, |_| false);
+        assert_eq!(end.exit, Some((0, String::new())));
     }
 }

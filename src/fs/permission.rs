@@ -55,6 +55,9 @@ pub struct Caller {
     pub gid: u32,
     extra: std::cell::OnceCell<Extra>,
     load: Option<Box<dyn Fn() -> Extra>>,
+    /// Whether the caller's user namespace maps an owner and group (None:
+    /// the initial namespace, which maps every id).
+    maps: Option<Box<dyn Fn(u32, u32) -> bool>>,
 }
 
 /// The part of a caller's credentials the request header lacks.
@@ -161,6 +164,7 @@ impl Caller {
             gid,
             extra: cell,
             load: None,
+            maps: None,
         }
     }
 
@@ -173,6 +177,7 @@ impl Caller {
             gid,
             extra: std::cell::OnceCell::new(),
             load: Some(Box::new(load)),
+            maps: None,
         }
     }
 
@@ -196,19 +201,33 @@ impl Caller {
         self.gid == gid || self.groups().contains(&gid)
     }
 
+    /// A caller in a user namespace that maps only the owners and groups
+    /// `maps` accepts: its capabilities reach no inode of another owner
+    /// or group (the kernel's `capable_wrt_inode_uidgid`).
+    pub fn in_namespace(mut self, maps: impl Fn(u32, u32) -> bool + 'static) -> Caller {
+        self.maps = Some(Box::new(maps));
+        self
+    }
+
     /// Whether the caller has capability `c` in its effective set.
     pub fn capable(&self, c: u32) -> bool {
         c < 64 && self.caps() & (1 << c) != 0
     }
 
-    /// `inode_owner_or_capable`.
-    fn owner_or_capable(&self, f: &Attrs<'_>) -> bool {
-        self.uid == f.uid || self.capable(cap::FOWNER)
+    /// `capable_wrt_inode_uidgid`: capability `c` over the inode `f`,
+    /// which needs its owner and group mapped in the caller's namespace.
+    fn capable_over(&self, c: u32, f: &Attrs<'_>) -> bool {
+        self.capable(c) && self.maps.as_ref().is_none_or(|m| m(f.uid, f.gid))
     }
 
-    /// `in_group_or_capable`.
-    fn in_group_or_capable(&self, gid: u32) -> bool {
-        self.in_group(gid) || self.capable(cap::FSETID)
+    /// `inode_owner_or_capable`.
+    fn owner_or_capable(&self, f: &Attrs<'_>) -> bool {
+        self.uid == f.uid || self.capable_over(cap::FOWNER, f)
+    }
+
+    /// `in_group_or_capable` for group `gid` of the inode `f`.
+    fn in_group_or_capable(&self, f: &Attrs<'_>, gid: u32) -> bool {
+        self.in_group(gid) || self.capable_over(cap::FSETID, f)
     }
 }
 
@@ -304,19 +323,19 @@ pub(crate) fn permission(c: &Caller, f: &Attrs<'_>, want: u32) -> Result<()> {
     }
     let want = want & 7;
     if f.is_dir() {
-        if want & access::WRITE == 0 && c.capable(cap::DAC_READ_SEARCH) {
+        if want & access::WRITE == 0 && c.capable_over(cap::DAC_READ_SEARCH, f) {
             return Ok(());
         }
-        return if c.capable(cap::DAC_OVERRIDE) {
+        return if c.capable_over(cap::DAC_OVERRIDE, f) {
             Ok(())
         } else {
             r
         };
     }
-    if want == access::READ && c.capable(cap::DAC_READ_SEARCH) {
+    if want == access::READ && c.capable_over(cap::DAC_READ_SEARCH, f) {
         return Ok(());
     }
-    if (want & access::EXEC == 0 || f.mode & S_IXUGO != 0) && c.capable(cap::DAC_OVERRIDE) {
+    if (want & access::EXEC == 0 || f.mode & S_IXUGO != 0) && c.capable_over(cap::DAC_OVERRIDE, f) {
         return Ok(());
     }
     r
@@ -331,7 +350,10 @@ pub(crate) fn may_create(c: &Caller, dir: &Attrs<'_>) -> Result<()> {
 /// only the owner of the entry or of the directory (or CAP_FOWNER).
 pub(crate) fn may_delete(c: &Caller, dir: &Attrs<'_>, victim: &Attrs<'_>) -> Result<()> {
     may_create(c, dir)?;
-    if dir.mode & S_ISVTX != 0 && c.uid != victim.uid && c.uid != dir.uid && !c.capable(cap::FOWNER)
+    if dir.mode & S_ISVTX != 0
+        && c.uid != victim.uid
+        && c.uid != dir.uid
+        && !c.capable_over(cap::FOWNER, victim)
     {
         return Err(FsError::Perm);
     }
@@ -360,7 +382,7 @@ pub(crate) fn may_link_source(c: &Caller, f: &Attrs<'_>) -> Result<()> {
 /// member of the group (it marks mandatory locking, not privilege).
 pub(crate) fn suidgid_to_drop(c: &Caller, f: &Attrs<'_>) -> u16 {
     let mut bits = f.mode & S_ISUID;
-    if f.mode & S_ISGID != 0 && (f.mode & S_IXGRP != 0 || !c.in_group_or_capable(f.gid)) {
+    if f.mode & S_ISGID != 0 && (f.mode & S_IXGRP != 0 || !c.in_group_or_capable(f, f.gid)) {
         bits |= S_ISGID;
     }
     if bits == 0 || !f.is_reg() || c.capable(cap::FSETID) {
@@ -394,13 +416,13 @@ pub(crate) fn check_setattr(
     }
     if let Some(u) = ch.uid {
         let own = c.uid == f.uid && u == f.uid;
-        if !own && !c.capable(cap::CHOWN) {
+        if !own && !c.capable_over(cap::CHOWN, f) {
             return Err(FsError::Perm);
         }
     }
     if let Some(g) = ch.gid {
         let own = c.uid == f.uid && (g == f.gid || c.in_group(g));
-        if !own && !c.capable(cap::CHOWN) {
+        if !own && !c.capable_over(cap::CHOWN, f) {
             return Err(FsError::Perm);
         }
     }
@@ -414,7 +436,7 @@ pub(crate) fn check_setattr(
             if !(kill_only && (chown || permission(c, f, access::WRITE).is_ok())) {
                 return Err(FsError::Perm);
             }
-        } else if !c.in_group_or_capable(ch.gid.unwrap_or(f.gid)) {
+        } else if !c.in_group_or_capable(f, ch.gid.unwrap_or(f.gid)) {
             ch.mode = Some(m & !S_ISGID);
         }
     }
@@ -683,6 +705,42 @@ mod tests {
     const R: u32 = access::READ;
     const W: u32 = access::WRITE;
     const X: u32 = access::EXEC;
+
+    #[test]
+    fn namespace_root_has_no_power_over_unmapped_owners() {
+        // unshare -Ur as uid 1000: only id 0 is mapped.
+        let ns_root = || {
+            root(&[
+                cap::DAC_OVERRIDE,
+                cap::DAC_READ_SEARCH,
+                cap::CHOWN,
+                cap::FOWNER,
+            ])
+            .in_namespace(|u, g| u == 0 && g == 0)
+        };
+        let theirs = dir(0o700, 1000, 1000);
+        assert!(matches!(
+            permission(&ns_root(), &theirs, R | X),
+            Err(FsError::Access)
+        ));
+        // The group counts as well.
+        assert!(permission(&ns_root(), &file(0o000, 0, 1000), R).is_err());
+        assert!(permission(&ns_root(), &file(0o000, 0, 0), R).is_ok());
+        // A mapped owner: the capabilities count, as in the initial namespace.
+        assert!(permission(&ns_root(), &dir(0o700, 0, 0), R | X).is_ok());
+        assert!(permission(&root(&[cap::DAC_OVERRIDE]), &theirs, R | X).is_ok());
+        // chown and sticky deletion need the inode's ids mapped too.
+        let mut ch = Changes {
+            uid: Some(0),
+            ..Default::default()
+        };
+        assert!(check_setattr(&ns_root(), &file(0o644, 1000, 0), &mut ch, false).is_err());
+        assert!(check_setattr(&ns_root(), &file(0o644, 5, 0), &mut ch, false).is_err());
+        assert!(check_setattr(&ns_root(), &file(0o644, 0, 0), &mut ch, false).is_ok());
+        let tmp = dir(0o1777, 1000, 1000);
+        assert!(may_delete(&ns_root(), &tmp, &file(0o644, 1000, 1000)).is_err());
+        assert!(may_delete(&ns_root(), &tmp, &file(0o644, 0, 0)).is_ok());
+    }
 
     #[test]
     fn owner_group_other_bits() {

@@ -79,6 +79,12 @@ pub struct Ext4Adapter {
     entry_ttl_ns: AtomicU64,
     /// The server checks permissions (`no_default_permissions`).
     checks: Option<Checks>,
+    /// Every caller passes the server's permission checks as root would
+    /// (fuse2fs's `-o fakeroot`).
+    fakeroot: bool,
+    /// statfs counts every block of the filesystem, metadata too (ext4's
+    /// and fuse2fs's `minixdf`), not only what files can use (`bsddf`).
+    minixdf: bool,
     /// The session's notifier (see [`FuseOps::attach`]).
     notifier: std::sync::OnceLock<super::notify::Notifier>,
 }
@@ -113,6 +119,8 @@ impl Ext4Adapter {
             acl: false,
             entry_ttl_ns: AtomicU64::new(ttl.as_nanos() as u64),
             checks: None,
+            fakeroot: false,
+            minixdf: false,
             notifier: std::sync::OnceLock::new(),
         }
     }
@@ -128,6 +136,32 @@ impl Ext4Adapter {
         let ttl = if on { Duration::ZERO } else { self.ttl };
         self.entry_ttl_ns = AtomicU64::new(ttl.as_nanos() as u64);
         self
+    }
+
+    /// Every caller passes the server's permission checks as root would,
+    /// keeping its own ids for what it creates (fuse2fs's `-o fakeroot`:
+    /// an image built by a plain user can hold root's files). Only where
+    /// the server checks: with [`Ext4Adapter::with_permission_checks`].
+    pub fn with_fakeroot(mut self, on: bool) -> Self {
+        self.fakeroot = on;
+        self
+    }
+
+    /// statfs reports the whole filesystem's size (`minixdf`) rather than
+    /// the size less the metadata overhead (`bsddf`, the default).
+    pub fn with_minixdf(mut self, on: bool) -> Self {
+        self.minixdf = on;
+        self
+    }
+
+    /// The caller of `ctx` for a permission decision (`for_access`: an
+    /// ACCESS request): as root with `fakeroot`.
+    fn decider(&self, ctx: &RequestCtx, for_access: bool) -> Caller {
+        if self.fakeroot {
+            super::credentials::fake_root(ctx)
+        } else {
+            super::credentials::caller(ctx, for_access)
+        }
     }
 
     /// Caps how long the kernel may cache names. A read-write mount's
@@ -148,9 +182,7 @@ impl Ext4Adapter {
 
     /// The caller to check `ctx` as, when the server checks permissions.
     fn caller(&self, ctx: &RequestCtx) -> Option<Caller> {
-        self.checks
-            .is_some()
-            .then(|| super::credentials::caller(ctx, false))
+        self.checks.is_some().then(|| self.decider(ctx, false))
     }
 
     /// Runs the check `f` under a view for the caller of `ctx`, when the
@@ -296,11 +328,11 @@ impl Ext4Adapter {
                 ));
             }
             AttrIoctl::SetFlags(f) => {
-                let c = super::credentials::caller(ctx, false);
+                let c = self.decider(ctx, false);
                 self.fs.set_flags(node, &c, f)
             }
             AttrIoctl::SetXattr(x) => {
-                let c = super::credentials::caller(ctx, false);
+                let c = self.decider(ctx, false);
                 self.fs.set_fsxattr(node, &c, x)
             }
         };
@@ -661,7 +693,11 @@ impl FuseOps for Ext4Adapter {
     fn statfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
         let s = self.fs.stats();
         Ok(StatFs {
-            blocks: s.blocks,
+            blocks: if self.minixdf {
+                self.fs.superblock().blocks_count
+            } else {
+                s.blocks
+            },
             bfree: s.free_blocks,
             bavail: s.avail_blocks,
             files: s.inodes,
@@ -701,7 +737,7 @@ impl FuseOps for Ext4Adapter {
         if self.checks.is_none() || want == 0 {
             return Ok(());
         }
-        let c = super::credentials::caller(ctx, true);
+        let c = self.decider(ctx, true);
         self.viewed(|fs| fs.check_permission(&c, &inode, want, self.acl))
     }
 

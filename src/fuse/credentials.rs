@@ -2,9 +2,13 @@
 //! permission checks (`no_default_permissions`): the request header has
 //! the uid, gid and pid; the supplementary groups and capabilities come
 //! from `/proc/<pid>/status`, as libfuse's `fuse_getgroups` reads them.
+//! In a user namespace (the server's is the mount's) capabilities reach
+//! only inodes whose owner and group the namespace maps, as the kernel's
+//! `capable_wrt_inode_uidgid` decides.
 
 use super::ops::RequestCtx;
-use crate::fs::permission::{Caller, Extra};
+use super::userns::IdMap;
+use crate::fs::permission::{Caller, Extra, cap};
 
 /// The caller of `ctx`; its groups and capabilities are read when a
 /// decision first needs them. A request the kernel makes itself (pid 0),
@@ -13,7 +17,38 @@ use crate::fs::permission::{Caller, Extra};
 /// ACCESS request, which the kernel sends with the real ids.
 pub fn caller(ctx: &RequestCtx, for_access: bool) -> Caller {
     let (uid, gid, pid) = (ctx.uid, ctx.gid, ctx.pid);
-    Caller::lazy(uid, gid, move || extra(uid, gid, pid, for_access))
+    let c = Caller::lazy(uid, gid, move || extra(uid, gid, pid, for_access));
+    match namespace() {
+        Some((uids, gids)) => {
+            c.in_namespace(|u, g| uids.outside(u).is_some() && gids.outside(g).is_some())
+        }
+        None => c,
+    }
+}
+
+/// The uid and gid maps of the server's user namespace, which is the
+/// mount's (the kernel gives the request's ids in it), unless it is the
+/// initial one. Read once: a namespace's maps are written only once.
+fn namespace() -> Option<&'static (IdMap, IdMap)> {
+    static MAPS: std::sync::OnceLock<Option<(IdMap, IdMap)>> = std::sync::OnceLock::new();
+    MAPS.get_or_init(|| {
+        let (uids, gids) = (IdMap::own_uids(), IdMap::own_gids());
+        (!uids.is_initial() || !gids.is_initial()).then_some((uids, gids))
+    })
+    .as_ref()
+}
+
+/// The caller of `ctx` with every capability and its own ids: how the
+/// server judges requests on a `-o fakeroot` mount.
+pub fn fake_root(ctx: &RequestCtx) -> Caller {
+    Caller::new(
+        ctx.uid,
+        ctx.gid,
+        Extra {
+            groups: Vec::new(),
+            caps: cap::ALL,
+        },
+    )
 }
 
 fn extra(uid: u32, gid: u32, pid: u32, for_access: bool) -> Extra {
@@ -70,5 +105,7 @@ mod tests {
             false,
         );
         assert_eq!(kernel.caps(), u64::MAX);
+        let fake = fake_root(&RequestCtx { uid: 1000, ..ctx });
+        assert_eq!((fake.uid, fake.caps()), (1000, u64::MAX));
     }
 }

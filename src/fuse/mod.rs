@@ -12,6 +12,7 @@
 //! - [`resend`]: answers for requests resent after a server restart;
 //! - [`notify`]: unsolicited notifications ([`notify::Notifier`]);
 //! - [`mount`]: mount(2) / fusermount3 and unmount;
+//! - [`userns`]: the user namespace the server runs in (its uid map);
 //! - [`opcount`]: requests counted by opcode (round trips per workload);
 //! - [`memfs`]: an in-memory filesystem (the FUSE floor in benchmarks,
 //!   and the transport tests' read-write filesystem).
@@ -60,6 +61,7 @@ pub mod session;
 pub mod shutdown;
 pub mod trim;
 pub mod uring;
+pub mod userns;
 
 pub use init::{InitConfig, Negotiated};
 pub use mount::{MountError, MountOptions, mount, unmount};

@@ -21,6 +21,7 @@ use rustix::net::{
 use thiserror::Error;
 use tracing::debug;
 
+use super::userns::IdMap;
 use crate::fs::atime::AtimeMode;
 
 /// The helper binary for unprivileged mounts.
@@ -111,6 +112,14 @@ pub enum MountError {
     NoFdReceived,
     #[error("I/O error talking to {FUSERMOUNT}: {0}")]
     Io(#[from] io::Error),
+    /// A failure inside a user namespace, where the setuid fusermount3
+    /// cannot help: only mount(2) with CAP_SYS_ADMIN there can mount.
+    #[error(
+        "{0} (in a user namespace {FUSERMOUNT} cannot act as root; mount(2) needs root with \
+         CAP_SYS_ADMIN in a user namespace that owns the mount namespace: `unshare -Urm`, or \
+         bwrap --unshare-user --uid 0 --cap-add CAP_SYS_ADMIN)"
+    )]
+    InUserNamespace(Box<MountError>),
 }
 
 fn check_mountpoint(mountpoint: &Path) -> Result<(), MountError> {
@@ -134,7 +143,8 @@ fn check_value(v: &str) -> Result<(), MountError> {
 /// Mounts a FUSE filesystem at `mountpoint` and returns the `/dev/fuse`
 /// fd for [`Session::new`](super::session::Session::new). Uses mount(2)
 /// when running as root (falling back to fusermount3 on EPERM), else
-/// fusermount3.
+/// fusermount3. Root of a user namespace that owns its mount namespace
+/// (`unshare -Urm`) mounts with mount(2) as well: FUSE allows it there.
 pub fn mount(mountpoint: &Path, opts: &MountOptions) -> Result<OwnedFd, MountError> {
     check_mountpoint(mountpoint)?;
     check_value(&opts.fsname)?;
@@ -149,7 +159,13 @@ pub fn mount(mountpoint: &Path, opts: &MountOptions) -> Result<OwnedFd, MountErr
             r => return r,
         }
     }
-    mount_fusermount(mountpoint, opts)
+    mount_fusermount(mountpoint, opts).map_err(|e| {
+        if IdMap::own_uids().is_initial() {
+            e
+        } else {
+            MountError::InUserNamespace(Box::new(e))
+        }
+    })
 }
 
 /// The `data` string for mount(2).
