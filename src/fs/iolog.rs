@@ -44,6 +44,14 @@ impl IoLog {
         self.events.lock().push(e);
     }
 
+    /// Inserts `e` before the event at index `i` (recorded later, where it
+    /// happened: a flush where it began).
+    pub fn insert(&self, i: usize, e: IoEvent) {
+        let mut v = self.events.lock();
+        let i = i.min(v.len());
+        v.insert(i, e);
+    }
+
     /// Appends a marker.
     pub fn mark(&self, m: u64) {
         self.push(IoEvent::Mark(m));

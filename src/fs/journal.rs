@@ -23,7 +23,9 @@
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Condvar, Mutex};
 
 use super::extents::Backing;
 use super::{Fs, FsError, Result, error};
@@ -39,6 +41,12 @@ use crate::jbd2::{JournalSuperblock, feature};
 
 /// Dirty blocks that force a durable commit (bounds memory: 64 MiB at 4K).
 const MAX_DIRTY: usize = 16384;
+/// Dirty blocks a durable commit may leave out of place (logged again by
+/// every later commit until a checkpoint writes them): an fsync-heavy
+/// writer dirties the same few blocks (bitmap, descriptor, inode table)
+/// commit after commit, and writing them in place every time cost three
+/// writes per fsync; many blocks are written in place at once.
+const DEFER_CHECKPOINT_MAX: usize = 32;
 /// The default `commit=` interval.
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -55,6 +63,50 @@ pub struct Journal {
     boot_id: [u8; 16],
     interval: Mutex<Duration>,
     st: Mutex<State>,
+    /// Redo records logged since the journal was loaded (an fsync that
+    /// saw n waits until a durable commit covers the first n).
+    logged: AtomicU64,
+    /// Durable commits done and under way, for group commit; apart from
+    /// `st`, which a commit holds through its flushes.
+    progress: Mutex<Progress>,
+    /// Signalled when a commit under way ends.
+    progress_done: Condvar,
+}
+
+/// How far durable commits have got, in redo records (see
+/// [`Journal::logged`]).
+#[derive(Default)]
+struct Progress {
+    /// The first `durable` records are in a durable commit.
+    durable: u64,
+    /// A commit under way will cover the first this many.
+    committing: Option<u64>,
+}
+
+/// Ends a commit's entry in [`Progress`] however the commit ends, waking
+/// the fsyncs waiting for it (they retry on their own if it failed).
+struct Committing<'a>(&'a Journal);
+
+impl Committing<'_> {
+    fn start(j: &Journal, covers: u64) -> Committing<'_> {
+        j.progress.lock().committing = Some(covers);
+        Committing(j)
+    }
+
+    /// The commit is durable: its records are.
+    fn done(self) {
+        let mut p = self.0.progress.lock();
+        if let Some(c) = p.committing {
+            p.durable = p.durable.max(c);
+        }
+    }
+}
+
+impl Drop for Committing<'_> {
+    fn drop(&mut self) {
+        self.0.progress.lock().committing = None;
+        self.0.progress_done.notify_all();
+    }
 }
 
 struct State {
@@ -78,6 +130,8 @@ struct State {
     /// Blocks freed since the last durable commit: (group, bit).
     freed: Vec<(u32, u32)>,
     last_durable: Instant,
+    /// When the last checkpoint wrote every dirty block in place.
+    last_checkpoint: Instant,
     /// Between start and stop.
     running: bool,
 }
@@ -166,6 +220,9 @@ impl Journal {
             maxlen: jsb.maxlen,
             boot_id,
             interval: Mutex::new(DEFAULT_COMMIT_INTERVAL),
+            logged: AtomicU64::new(0),
+            progress: Mutex::new(Progress::default()),
+            progress_done: Condvar::new(),
             st: Mutex::new(State {
                 head: jsb.first,
                 tail: jsb.first,
@@ -178,6 +235,7 @@ impl Journal {
                 batch: None,
                 freed: Vec::new(),
                 last_durable: Instant::now(),
+                last_checkpoint: Instant::now(),
                 running: false,
             }),
         })
@@ -209,7 +267,7 @@ impl Journal {
         for b in blocks {
             let phys = self.phys(p);
             if phys != next && !run.is_empty() {
-                fs.image.write_all_at(run_start * bs, &run)?;
+                fs.image.write_logged_at(run_start * bs, &run)?;
                 run.clear();
             }
             if run.is_empty() {
@@ -220,7 +278,7 @@ impl Journal {
             p = self.advance(p, 1);
         }
         if !run.is_empty() {
-            fs.image.write_all_at(run_start * bs, &run)?;
+            fs.image.write_logged_at(run_start * bs, &run)?;
         }
         Ok(())
     }
@@ -338,18 +396,19 @@ impl Journal {
                 pieces.insert(0, (at, block, 0));
                 debug_assert!(off == at + bs as u64);
             } else {
-                fs.image.write_all_at(at, &block)?;
+                fs.image.write_logged_at(at, &block)?;
             }
         }
         let last = pieces.len() - 1;
         for (i, (off, piece, meant)) in pieces.iter().enumerate() {
             if i < last || !crate::crashpoint::ENABLED {
-                fs.image.write_all_at(*off, piece)?;
+                fs.image.write_logged_at(*off, piece)?;
             } else {
                 let half = meant / 2;
-                fs.image.write_all_at(*off, &piece[..half])?;
+                fs.image.write_logged_at(*off, &piece[..half])?;
                 crate::crashpoint::hit("mid-log");
-                fs.image.write_all_at(off + half as u64, &piece[half..])?;
+                fs.image
+                    .write_logged_at(off + half as u64, &piece[half..])?;
             }
         }
         Ok(())
@@ -432,6 +491,9 @@ impl Fs {
             }
         }
         let tid = st.next_tid;
+        // Counted before it is written: an fsync that sees it waits for
+        // the commit that covers it even if the write fails half-way.
+        j.logged.fetch_add(1, Ordering::SeqCst);
         let rec = build_record(tid, &patches);
         // journal_make_room ran under the same commit lock: only a record
         // larger than its estimate could end up here.
@@ -507,7 +569,8 @@ impl Fs {
     }
 
     /// A durable commit; `free_log`: even with nothing to commit, move the
-    /// log's start past the last transaction (to make room in the log).
+    /// log's start past the last transaction (to make room in the log),
+    /// and write every dirty block in place.
     pub(crate) fn journal_commit(&self, free_log: bool) -> Result<()> {
         let Some(j) = &self.journal else {
             return Ok(self.image.sync()?);
@@ -525,9 +588,16 @@ impl Fs {
             st.last_durable = Instant::now();
             return Ok(());
         }
-        let (tail, tail_tid) = if st.batch.take().is_some() {
+        // Every record logged so far is in the transaction built below
+        // (records are logged under the commit lock this caller holds).
+        let covers = j.logged.load(Ordering::SeqCst);
+        let committing = Committing::start(j, covers);
+        // Blocks a deferred checkpoint left out of place are logged again
+        // (the start moves past the transaction that held them).
+        let logged = st.batch.take().is_some();
+        let (tail, tail_tid) = if logged || self.cache.dirty_count() > 0 {
             // One transaction with every block changed since the last
-            // durable commit, where the stream ends.
+            // checkpoint, where the stream ends.
             let layout = *j.layout.lock();
             let tid = st.next_tid;
             st.next_tid = tid.wrapping_add(1);
@@ -564,10 +634,22 @@ impl Fs {
         self.image.sync()?;
         st.tail = tail;
         st.used = (st.head + j.ring() - tail) % j.ring();
+        committing.done();
         let freed = std::mem::take(&mut st.freed);
         st.last_durable = Instant::now();
+        // The checkpoint waits while few blocks are dirty: until then
+        // each commit logs them anew, and the transaction the log starts
+        // at always holds every block not in place.
+        let checkpoint = free_log
+            || self.cache.dirty_count() > DEFER_CHECKPOINT_MAX
+            || st.last_checkpoint.elapsed() >= *j.interval.lock();
+        if checkpoint {
+            st.last_checkpoint = Instant::now();
+        }
         drop(st);
-        self.checkpoint()?;
+        if checkpoint {
+            self.checkpoint()?;
+        }
         // Punched while still out of the allocator's reach.
         self.discard_freed(&freed);
         for (g, bit) in freed {
@@ -597,7 +679,7 @@ impl Fs {
                 .iter()
                 .flat_map(|(_, d)| d.iter().copied())
                 .collect();
-            self.image.write_all_at(dirty[i].0 * bs, &run)?;
+            self.image.write_logged_at(dirty[i].0 * bs, &run)?;
             i = e;
         }
         for (b, d) in &dirty {
@@ -621,11 +703,48 @@ impl Fs {
             .is_some_and(|j| !j.st.lock().freed.is_empty())
     }
 
-    /// A durable commit, taking the commit lock (fsync, syncfs, a full
-    /// journal, ENOSPC while freed blocks wait).
+    /// A durable commit, taking the commit lock (ENOSPC while freed
+    /// blocks wait: it must release them even if nothing new was logged).
     pub(crate) fn durable_commit(&self) -> Result<()> {
         let _commit = self.commit_lock.lock();
         self.journal_durable()
+    }
+
+    /// Makes every change answered so far durable, for an fsync, syncfs
+    /// or a `sync` mount: a group commit, as jbd2's fsync waits for the
+    /// commit of its transaction rather than starting one per caller.
+    /// The caller's changes are marked on arrival (redo records logged,
+    /// image writes issued outside the log). Covered by a commit done or
+    /// under way (another fsync's): it waits for that one and makes none
+    /// of its own; otherwise it commits, unless the committer it queued
+    /// behind on the commit lock covered it. Then a flush only if none
+    /// began after its writes outside the log (file data written since
+    /// that commit began).
+    pub(crate) fn sync_commit(&self) -> Result<()> {
+        let written = self.image.write_mark();
+        if let Some(j) = &self.journal {
+            let n = j.logged.load(Ordering::SeqCst);
+            let covered = {
+                let mut p = j.progress.lock();
+                // A commit under way that covers them: wait for it (not
+                // for the commit lock, which the next committer may take
+                // first and hold through its own flushes).
+                while p.durable < n && p.committing.is_some_and(|c| c >= n) {
+                    j.progress_done.wait(&mut p);
+                }
+                p.durable >= n
+            };
+            if !covered {
+                let _commit = self.commit_lock.lock();
+                // The last committer may have covered them meanwhile.
+                if j.progress.lock().durable < n {
+                    self.journal_durable()?;
+                }
+            }
+        }
+        // Their data: flushed by the commit that covered them, unless
+        // written after it began.
+        Ok(self.image.sync_since(written)?)
     }
 
     /// Runs a durable commit if one is due (`commit=` seconds since the
@@ -650,19 +769,23 @@ impl Fs {
         {
             tracing::error!("writing access times: {e}");
         }
-        let (due, running) = {
+        let (due, checkpoint, running) = {
             let st = j.st.lock();
+            let interval = *j.interval.lock();
             let pending = st.batch.is_some() || !st.freed.is_empty();
             (
-                pending && st.last_durable.elapsed() >= *j.interval.lock(),
+                pending && st.last_durable.elapsed() >= interval,
+                self.cache.dirty_count() > 0 && st.last_checkpoint.elapsed() >= interval,
                 st.running,
             )
         };
-        if due
-            && running
-            && let Err(e) = self.durable_commit()
-        {
-            tracing::error!("periodic journal commit: {e}");
+        if (due || checkpoint) && running {
+            // A deferred checkpoint goes with the periodic commit (one
+            // that logs the dirty blocks again, then writes them in place).
+            let _commit = self.commit_lock.lock();
+            if let Err(e) = self.journal_commit(checkpoint) {
+                tracing::error!("periodic journal commit: {e}");
+            }
         }
         running
     }
@@ -706,7 +829,7 @@ impl Fs {
         }
         // The first makes everything visible and writes it in place; the
         // second makes the in-place writes durable and empties the log.
-        self.journal_durable()?;
+        self.journal_commit(true)?;
         self.journal_commit(true)?;
         let mut st = j.st.lock();
         let next = st.next_tid;

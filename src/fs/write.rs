@@ -191,7 +191,7 @@ impl Fs {
     /// held in memory are written first.
     pub fn sync(&self) -> Result<()> {
         self.flush_held_atimes()?;
-        self.durable_commit()
+        self.sync_commit()
     }
 
     /// [`Fs::sync`] for an fsync of `ino`: every answered change becomes
@@ -199,6 +199,6 @@ impl Fs {
     /// lazytime only this inode's).
     pub fn sync_inode(&self, ino: InodeNo) -> Result<()> {
         self.flush_atimes_for(Some(ino))?;
-        self.durable_commit()
+        self.sync_commit()
     }
 }
