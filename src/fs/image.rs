@@ -208,7 +208,7 @@ impl Image {
             // Where the flush began in the log: every write recorded
             // before it had returned, and is made durable by it; writes of
             // other threads recorded while it runs may not be.
-            let began = self.io_log.as_ref().map(|l| l.len());
+            let began = self.io_log.as_ref().map(|l| l.pushed());
             self.file.sync_data()?;
             // Flushes may overlap: the mark only moves forward.
             self.flushed.fetch_max(at + 1, Ordering::SeqCst);

@@ -66,6 +66,9 @@ pub struct Journal {
     /// Redo records logged since the journal was loaded (an fsync that
     /// saw n waits until a durable commit covers the first n).
     logged: AtomicU64,
+    /// `logged` after the last record that changed more than one inode's
+    /// timestamps: what an fdatasync waits for.
+    datasync: AtomicU64,
     /// Durable commits done and under way, for group commit; apart from
     /// `st`, which a commit holds through its flushes.
     progress: Mutex<Progress>,
@@ -221,6 +224,7 @@ impl Journal {
             boot_id,
             interval: Mutex::new(DEFAULT_COMMIT_INTERVAL),
             logged: AtomicU64::new(0),
+            datasync: AtomicU64::new(0),
             progress: Mutex::new(Progress::default()),
             progress_done: Condvar::new(),
             st: Mutex::new(State {
@@ -688,6 +692,15 @@ impl Fs {
         Ok(())
     }
 
+    /// The record just logged (commit lock held) changed more than one
+    /// inode's timestamps: an fdatasync from now on waits for its commit.
+    pub(crate) fn journal_note_datasync(&self) {
+        if let Some(j) = &self.journal {
+            j.datasync
+                .fetch_max(j.logged.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
+    }
+
     /// Blocks freed by a committed transaction: reusable after the next
     /// durable commit (group locks of their groups held by the caller).
     pub(crate) fn journal_note_freed(&self, g: u32, bit: u32) {
@@ -720,10 +733,14 @@ impl Fs {
     /// behind on the commit lock covered it. Then a flush only if none
     /// began after its writes outside the log (file data written since
     /// that commit began).
-    pub(crate) fn sync_commit(&self) -> Result<()> {
+    pub(crate) fn sync_commit(&self, datasync: bool) -> Result<()> {
         let written = self.image.write_mark();
         if let Some(j) = &self.journal {
-            let n = j.logged.load(Ordering::SeqCst);
+            let n = if datasync {
+                j.datasync.load(Ordering::SeqCst)
+            } else {
+                j.logged.load(Ordering::SeqCst)
+            };
             let covered = {
                 let mut p = j.progress.lock();
                 // A commit under way that covers them: wait for it (not
