@@ -11,14 +11,19 @@
 //!   dirty block, after the stream; flush; point the journal superblock at
 //!   it (which moves the tail past what the previous checkpoint wrote, now
 //!   durable); flush; then write the dirty blocks in place (the
-//!   checkpoint, durable at the next flush). Nothing logged or freed
-//!   since the last: one flush (docs/journal.md says why two otherwise).
+//!   checkpoint, durable at the next flush) — unless few are dirty and
+//!   the last checkpoint is recent: then they stay dirty and the next
+//!   transaction logs them again. Nothing logged or freed since the last:
+//!   one flush (docs/journal.md says why two otherwise).
+//! - fsync and friends ([`Fs::sync_commit`]): a group commit; an fsync
+//!   whose records a commit done or under way covers waits for it rather
+//!   than committing again.
 //! - Blocks freed by a transaction are not reused until it is durable: a
 //!   crash could otherwise bring back the old owner with a new owner's
 //!   data in it.
 //!
 //! Lock order: the commit lock → group locks → the journal state (never
-//! held while taking a group lock).
+//! held while taking a group lock) → the commit progress.
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};
