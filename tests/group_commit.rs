@@ -33,12 +33,12 @@ fn pattern(w: usize, r: usize) -> Vec<u8> {
 /// overwrites of an earlier block in odd ones) and whether it calls
 /// fdatasync (else fsync) after.
 fn round(w: usize, r: usize) -> (usize, bool) {
-    let block = if r % 2 == 0 {
+    let block = if r.is_multiple_of(2) {
         r / 2
     } else {
         (r / 2 + w) % (r / 2 + 1)
     };
-    (block, (r / 2 + w) % 2 == 0 || r % 2 == 1)
+    (block, (r / 2 + w).is_multiple_of(2) || !r.is_multiple_of(2))
 }
 
 /// How many of the writes recorded so far a flush that completed made

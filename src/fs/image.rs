@@ -226,6 +226,10 @@ impl Image {
     /// Makes every write counted by `mark` durable: a flush, unless one
     /// that began after them already did.
     pub fn sync_since(&self, mark: u64) -> io::Result<()> {
+        // After a shutdown a flush fails, even one with nothing to do.
+        if self.writable {
+            self.refuse_if_shut()?;
+        }
         if self.flushed_since(mark) {
             return Ok(());
         }

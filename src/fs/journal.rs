@@ -11,10 +11,8 @@
 //!   dirty block, after the stream; flush; point the journal superblock at
 //!   it (which moves the tail past what the previous checkpoint wrote, now
 //!   durable); flush; then write the dirty blocks in place (the
-//!   checkpoint, durable at the next flush) — unless few are dirty and
-//!   the last checkpoint is recent: then they stay dirty and the next
-//!   transaction logs them again. Nothing logged or freed since the last:
-//!   one flush (docs/journal.md says why two otherwise).
+//!   checkpoint, durable at the next flush). Nothing logged or freed
+//!   since the last: one flush (docs/journal.md says why two otherwise).
 //! - fsync and friends ([`Fs::sync_commit`]): a group commit; an fsync
 //!   whose records a commit done or under way covers waits for it rather
 //!   than committing again.
@@ -46,12 +44,6 @@ use crate::jbd2::{JournalSuperblock, feature};
 
 /// Dirty blocks that force a durable commit (bounds memory: 64 MiB at 4K).
 const MAX_DIRTY: usize = 16384;
-/// Dirty blocks a durable commit may leave out of place (logged again by
-/// every later commit until a checkpoint writes them): an fsync-heavy
-/// writer dirties the same few blocks (bitmap, descriptor, inode table)
-/// commit after commit, and writing them in place every time cost three
-/// writes per fsync; many blocks are written in place at once.
-const DEFER_CHECKPOINT_MAX: usize = 32;
 /// The default `commit=` interval.
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -138,8 +130,6 @@ struct State {
     /// Blocks freed since the last durable commit: (group, bit).
     freed: Vec<(u32, u32)>,
     last_durable: Instant,
-    /// When the last checkpoint wrote every dirty block in place.
-    last_checkpoint: Instant,
     /// Between start and stop.
     running: bool,
 }
@@ -244,7 +234,6 @@ impl Journal {
                 batch: None,
                 freed: Vec::new(),
                 last_durable: Instant::now(),
-                last_checkpoint: Instant::now(),
                 running: false,
             }),
         })
@@ -578,8 +567,7 @@ impl Fs {
     }
 
     /// A durable commit; `free_log`: even with nothing to commit, move the
-    /// log's start past the last transaction (to make room in the log),
-    /// and write every dirty block in place.
+    /// log's start past the last transaction (to make room in the log).
     pub(crate) fn journal_commit(&self, free_log: bool) -> Result<()> {
         let Some(j) = &self.journal else {
             return Ok(self.image.sync()?);
@@ -601,12 +589,9 @@ impl Fs {
         // (records are logged under the commit lock this caller holds).
         let covers = j.logged.load(Ordering::SeqCst);
         let committing = Committing::start(j, covers);
-        // Blocks a deferred checkpoint left out of place are logged again
-        // (the start moves past the transaction that held them).
-        let logged = st.batch.take().is_some();
-        let (tail, tail_tid) = if logged || self.cache.dirty_count() > 0 {
+        let (tail, tail_tid) = if st.batch.take().is_some() {
             // One transaction with every block changed since the last
-            // checkpoint, where the stream ends.
+            // durable commit, where the stream ends.
             let layout = *j.layout.lock();
             let tid = st.next_tid;
             st.next_tid = tid.wrapping_add(1);
@@ -646,19 +631,8 @@ impl Fs {
         committing.done();
         let freed = std::mem::take(&mut st.freed);
         st.last_durable = Instant::now();
-        // The checkpoint waits while few blocks are dirty: until then
-        // each commit logs them anew, and the transaction the log starts
-        // at always holds every block not in place.
-        let checkpoint = free_log
-            || self.cache.dirty_count() > DEFER_CHECKPOINT_MAX
-            || st.last_checkpoint.elapsed() >= *j.interval.lock();
-        if checkpoint {
-            st.last_checkpoint = Instant::now();
-        }
         drop(st);
-        if checkpoint {
-            self.checkpoint()?;
-        }
+        self.checkpoint()?;
         // Punched while still out of the allocator's reach.
         self.discard_freed(&freed);
         for (g, bit) in freed {
@@ -791,23 +765,19 @@ impl Fs {
         {
             tracing::error!("writing access times: {e}");
         }
-        let (due, checkpoint, running) = {
+        let (due, running) = {
             let st = j.st.lock();
-            let interval = *j.interval.lock();
             let pending = st.batch.is_some() || !st.freed.is_empty();
             (
-                pending && st.last_durable.elapsed() >= interval,
-                self.cache.dirty_count() > 0 && st.last_checkpoint.elapsed() >= interval,
+                pending && st.last_durable.elapsed() >= *j.interval.lock(),
                 st.running,
             )
         };
-        if (due || checkpoint) && running {
-            // A deferred checkpoint goes with the periodic commit (one
-            // that logs the dirty blocks again, then writes them in place).
-            let _commit = self.commit_lock.lock();
-            if let Err(e) = self.journal_commit(checkpoint) {
-                tracing::error!("periodic journal commit: {e}");
-            }
+        if due
+            && running
+            && let Err(e) = self.durable_commit()
+        {
+            tracing::error!("periodic journal commit: {e}");
         }
         running
     }
@@ -851,7 +821,7 @@ impl Fs {
         }
         // The first makes everything visible and writes it in place; the
         // second makes the in-place writes durable and empties the log.
-        self.journal_commit(true)?;
+        self.journal_durable()?;
         self.journal_commit(true)?;
         let mut st = j.st.lock();
         let next = st.next_tid;
