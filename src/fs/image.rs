@@ -35,9 +35,15 @@ pub struct Image {
     shut: AtomicBool,
     /// Writes and punches issued so far (counted once they returned).
     changes: AtomicU64,
-    /// `changes` when the last flush that succeeded began (u64::MAX
-    /// before the first: another process may have written the file).
+    /// One more than `changes` when the latest-begun flush that succeeded
+    /// began (0 before the first: another process may have written the
+    /// file).
     flushed: AtomicU64,
+    /// The same two for the writes the journal does not make durable on
+    /// its own (everything but [`Image::write_logged_at`]'s): what an
+    /// fsync needs a flush for (file data; metadata without a journal).
+    unlogged: AtomicU64,
+    flushed_unlogged: AtomicU64,
 }
 
 /// The byte range of the image file that holds the filesystem.
@@ -106,7 +112,9 @@ impl Image {
             block_device,
             io_log: None,
             changes: AtomicU64::new(0),
-            flushed: AtomicU64::new(u64::MAX),
+            flushed: AtomicU64::new(0),
+            unlogged: AtomicU64::new(0),
+            flushed_unlogged: AtomicU64::new(0),
             shut: AtomicBool::new(false),
         })
     }
@@ -189,6 +197,20 @@ impl Image {
     /// Writes `buf` at `offset`. Never past the end of the image: the
     /// filesystem lives inside it, and nothing is written outside.
     pub fn write_all_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        let written = self.write_at(offset, buf);
+        self.unlogged.fetch_add(1, Ordering::SeqCst);
+        written
+    }
+
+    /// [`Image::write_all_at`] for a write the journal makes durable by
+    /// its own flushes when it matters (the log, the journal superblock,
+    /// a checkpoint: a durable transaction holds what it writes), so that
+    /// an fsync covered by a durable commit needs no flush for it.
+    pub fn write_logged_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        self.write_at(offset, buf)
+    }
+
+    fn write_at(&self, offset: u64, buf: &[u8]) -> io::Result<()> {
         if !self.writable {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
@@ -198,14 +220,14 @@ impl Image {
         self.check_span(offset, buf.len(), "write", io::ErrorKind::InvalidInput)?;
         self.refuse_if_shut()?;
         let written = self.file.write_all_at(buf, self.base + offset);
-        // Counted even when it failed: part of it may have been written.
-        self.changes.fetch_add(1, Ordering::SeqCst);
-        written?;
         // Recorded only once the write succeeded: a failed write changed
         // nothing the caller relies on. One event per host page touched:
         // the host writes its page cache back a page at a time, so a write
-        // spanning pages may reach the disk in part.
-        if let Some(log) = &self.io_log {
+        // spanning pages may reach the disk in part. Recorded before it
+        // is counted: a flush that counted it comes after it in the log.
+        if written.is_ok()
+            && let Some(log) = &self.io_log
+        {
             let mut at = offset;
             let mut rest = buf;
             while !rest.is_empty() {
@@ -218,6 +240,9 @@ impl Image {
                 rest = &rest[n..];
             }
         }
+        // Counted even when it failed: part of it may have been written.
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        written?;
         Ok(())
     }
 }
@@ -229,17 +254,55 @@ impl Image {
     pub fn sync(&self) -> io::Result<()> {
         if self.writable {
             self.refuse_if_shut()?;
+            // Loaded in this order: a write counted in `at` but not in
+            // `unlogged_at` is counted by the next flush.
+            let unlogged_at = self.unlogged.load(Ordering::SeqCst);
             let at = self.changes.load(Ordering::SeqCst);
-            if self.flushed.load(Ordering::SeqCst) == at {
+            if self.flushed.load(Ordering::SeqCst) > at {
                 return Ok(());
             }
+            // Where the flush began in the log: every write recorded
+            // before it had returned, and is made durable by it; writes of
+            // other threads recorded while it runs may not be.
+            let began = self.io_log.as_ref().map(|l| l.pushed());
             self.file.sync_data()?;
-            self.flushed.store(at, Ordering::SeqCst);
-            if let Some(log) = &self.io_log {
-                log.push(IoEvent::Flush);
+            // Flushes may overlap: the mark only moves forward.
+            self.flushed.fetch_max(at + 1, Ordering::SeqCst);
+            self.flushed_unlogged
+                .fetch_max(unlogged_at + 1, Ordering::SeqCst);
+            if let (Some(log), Some(i)) = (&self.io_log, began) {
+                log.insert(i, IoEvent::Flush);
             }
         }
         Ok(())
+    }
+}
+
+impl Image {
+    /// Makes every write counted by `mark` durable: a flush, unless one
+    /// that began after them already did.
+    pub fn sync_since(&self, mark: u64) -> io::Result<()> {
+        // After a shutdown a flush fails, even one with nothing to do.
+        if self.writable {
+            self.refuse_if_shut()?;
+        }
+        if self.flushed_since(mark) {
+            return Ok(());
+        }
+        self.sync()
+    }
+
+    /// A mark of the writes issued so far that an fsync needs flushed
+    /// (all but [`Image::write_logged_at`]'s), for
+    /// [`Image::flushed_since`].
+    pub fn write_mark(&self) -> u64 {
+        self.unlogged.load(Ordering::SeqCst)
+    }
+
+    /// Whether a flush that succeeded began after every write counted by
+    /// `mark` had returned (so they are all durable).
+    pub fn flushed_since(&self, mark: u64) -> bool {
+        self.flushed_unlogged.load(Ordering::SeqCst) > mark
     }
 }
 

@@ -24,6 +24,9 @@ pub enum IoEvent {
 #[derive(Default)]
 pub struct IoLog {
     events: Mutex<Vec<IoEvent>>,
+    /// For each event inserted later than it happened ([`IoLog::insert`]),
+    /// how many pushed events preceded it (lock `events` first).
+    inserted: Mutex<Vec<usize>>,
 }
 
 impl std::fmt::Debug for IoLog {
@@ -44,6 +47,25 @@ impl IoLog {
         self.events.lock().push(e);
     }
 
+    /// Events pushed so far (not those inserted): a position for
+    /// [`IoLog::insert`].
+    pub fn pushed(&self) -> usize {
+        let v = self.events.lock();
+        v.len() - self.inserted.lock().len()
+    }
+
+    /// Inserts `e` where it happened, after the first `pushed` pushed
+    /// events (and the events inserted there before it): a flush where it
+    /// began, recorded once it completed.
+    pub fn insert(&self, pushed: usize, e: IoEvent) {
+        let mut v = self.events.lock();
+        let mut inserted = self.inserted.lock();
+        let before = inserted.iter().filter(|&&p| p <= pushed).count();
+        let i = (pushed + before).min(v.len());
+        v.insert(i, e);
+        inserted.push(pushed);
+    }
+
     /// Appends a marker.
     pub fn mark(&self, m: u64) {
         self.push(IoEvent::Mark(m));
@@ -56,7 +78,9 @@ impl IoLog {
 
     /// Takes every event so far out of the log, leaving it empty.
     pub fn take(&self) -> Vec<IoEvent> {
-        std::mem::take(&mut *self.events.lock())
+        let mut v = self.events.lock();
+        self.inserted.lock().clear();
+        std::mem::take(&mut *v)
     }
 
     /// How many events were recorded.

@@ -13,17 +13,22 @@
 //!   durable); flush; then write the dirty blocks in place (the
 //!   checkpoint, durable at the next flush). Nothing logged or freed
 //!   since the last: one flush (docs/journal.md says why two otherwise).
+//! - fsync and friends ([`Fs::sync_commit`]): a group commit; an fsync
+//!   whose records a commit done or under way covers waits for it rather
+//!   than committing again.
 //! - Blocks freed by a transaction are not reused until it is durable: a
 //!   crash could otherwise bring back the old owner with a new owner's
 //!   data in it.
 //!
 //! Lock order: the commit lock → group locks → the journal state (never
-//! held while taking a group lock).
+//! held while taking a group lock) → the commit progress.
 
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Condvar, Mutex};
 
 use super::extents::Backing;
 use super::{Fs, FsError, Result, error};
@@ -55,6 +60,53 @@ pub struct Journal {
     boot_id: [u8; 16],
     interval: Mutex<Duration>,
     st: Mutex<State>,
+    /// Redo records logged since the journal was loaded (an fsync that
+    /// saw n waits until a durable commit covers the first n).
+    logged: AtomicU64,
+    /// `logged` after the last record that changed more than one inode's
+    /// timestamps: what an fdatasync waits for.
+    datasync: AtomicU64,
+    /// Durable commits done and under way, for group commit; apart from
+    /// `st`, which a commit holds through its flushes.
+    progress: Mutex<Progress>,
+    /// Signalled when a commit under way ends.
+    progress_done: Condvar,
+}
+
+/// How far durable commits have got, in redo records (see
+/// [`Journal::logged`]).
+#[derive(Default)]
+struct Progress {
+    /// The first `durable` records are in a durable commit.
+    durable: u64,
+    /// A commit under way will cover the first this many.
+    committing: Option<u64>,
+}
+
+/// Ends a commit's entry in [`Progress`] however the commit ends, waking
+/// the fsyncs waiting for it (they retry on their own if it failed).
+struct Committing<'a>(&'a Journal);
+
+impl Committing<'_> {
+    fn start(j: &Journal, covers: u64) -> Committing<'_> {
+        j.progress.lock().committing = Some(covers);
+        Committing(j)
+    }
+
+    /// The commit is durable: its records are.
+    fn done(self) {
+        let mut p = self.0.progress.lock();
+        if let Some(c) = p.committing {
+            p.durable = p.durable.max(c);
+        }
+    }
+}
+
+impl Drop for Committing<'_> {
+    fn drop(&mut self) {
+        self.0.progress.lock().committing = None;
+        self.0.progress_done.notify_all();
+    }
 }
 
 struct State {
@@ -177,6 +229,10 @@ impl Journal {
             maxlen: jsb.maxlen,
             boot_id,
             interval: Mutex::new(DEFAULT_COMMIT_INTERVAL),
+            logged: AtomicU64::new(0),
+            datasync: AtomicU64::new(0),
+            progress: Mutex::new(Progress::default()),
+            progress_done: Condvar::new(),
             st: Mutex::new(State {
                 head: jsb.first,
                 tail: jsb.first,
@@ -220,7 +276,7 @@ impl Journal {
         for b in blocks {
             let phys = self.phys(p);
             if phys != next && !run.is_empty() {
-                fs.image.write_all_at(run_start * bs, &run)?;
+                fs.image.write_logged_at(run_start * bs, &run)?;
                 run.clear();
             }
             if run.is_empty() {
@@ -231,7 +287,7 @@ impl Journal {
             p = self.advance(p, 1);
         }
         if !run.is_empty() {
-            fs.image.write_all_at(run_start * bs, &run)?;
+            fs.image.write_logged_at(run_start * bs, &run)?;
         }
         Ok(())
     }
@@ -349,18 +405,19 @@ impl Journal {
                 pieces.insert(0, (at, block, 0));
                 debug_assert!(off == at + bs as u64);
             } else {
-                fs.image.write_all_at(at, &block)?;
+                fs.image.write_logged_at(at, &block)?;
             }
         }
         let last = pieces.len() - 1;
         for (i, (off, piece, meant)) in pieces.iter().enumerate() {
             if i < last || !crate::crashpoint::ENABLED {
-                fs.image.write_all_at(*off, piece)?;
+                fs.image.write_logged_at(*off, piece)?;
             } else {
                 let half = meant / 2;
-                fs.image.write_all_at(*off, &piece[..half])?;
+                fs.image.write_logged_at(*off, &piece[..half])?;
                 crate::crashpoint::hit("mid-log");
-                fs.image.write_all_at(off + half as u64, &piece[half..])?;
+                fs.image
+                    .write_logged_at(off + half as u64, &piece[half..])?;
             }
         }
         Ok(())
@@ -443,6 +500,9 @@ impl Fs {
             }
         }
         let tid = st.next_tid;
+        // Counted before it is written: an fsync that sees it waits for
+        // the commit that covers it even if the write fails half-way.
+        j.logged.fetch_add(1, Ordering::SeqCst);
         let rec = build_record(tid, &patches);
         // journal_make_room ran under the same commit lock: only a record
         // larger than its estimate could end up here.
@@ -536,6 +596,10 @@ impl Fs {
             st.last_durable = Instant::now();
             return Ok(());
         }
+        // Every record logged so far is in the transaction built below
+        // (records are logged under the commit lock this caller holds).
+        let covers = j.logged.load(Ordering::SeqCst);
+        let committing = Committing::start(j, covers);
         let (tail, tail_tid) = if st.batch.take().is_some() {
             // One transaction with every block changed since the last
             // durable commit, where the stream ends.
@@ -575,6 +639,7 @@ impl Fs {
         self.image.sync()?;
         st.tail = tail;
         st.used = (st.head + j.ring() - tail) % j.ring();
+        committing.done();
         let freed = std::mem::take(&mut st.freed);
         st.last_durable = Instant::now();
         drop(st);
@@ -608,13 +673,22 @@ impl Fs {
                 .iter()
                 .flat_map(|(_, d)| d.iter().copied())
                 .collect();
-            self.image.write_all_at(dirty[i].0 * bs, &run)?;
+            self.image.write_logged_at(dirty[i].0 * bs, &run)?;
             i = e;
         }
         for (b, d) in &dirty {
             self.cache.clean(*b, d);
         }
         Ok(())
+    }
+
+    /// The record just logged (commit lock held) changed more than one
+    /// inode's timestamps: an fdatasync from now on waits for its commit.
+    pub(crate) fn journal_note_datasync(&self) {
+        if let Some(j) = &self.journal {
+            j.datasync
+                .fetch_max(j.logged.load(Ordering::SeqCst), Ordering::SeqCst);
+        }
     }
 
     /// Blocks freed by a committed transaction: reusable after the next
@@ -632,11 +706,52 @@ impl Fs {
             .is_some_and(|j| !j.st.lock().freed.is_empty())
     }
 
-    /// A durable commit, taking the commit lock (fsync, syncfs, a full
-    /// journal, ENOSPC while freed blocks wait).
+    /// A durable commit, taking the commit lock (ENOSPC while freed
+    /// blocks wait: it must release them even if nothing new was logged).
     pub(crate) fn durable_commit(&self) -> Result<()> {
         let _commit = self.commit_lock.lock();
         self.journal_durable()
+    }
+
+    /// Makes every change answered so far durable, for an fsync, syncfs
+    /// or a `sync` mount: a group commit, as jbd2's fsync waits for the
+    /// commit of its transaction rather than starting one per caller.
+    /// The caller's changes are marked on arrival (redo records logged,
+    /// image writes issued outside the log). Covered by a commit done or
+    /// under way (another fsync's): it waits for that one and makes none
+    /// of its own; otherwise it commits, unless the committer it queued
+    /// behind on the commit lock covered it. Then a flush only if none
+    /// began after its writes outside the log (file data written since
+    /// that commit began).
+    pub(crate) fn sync_commit(&self, datasync: bool) -> Result<()> {
+        let written = self.image.write_mark();
+        if let Some(j) = &self.journal {
+            let n = if datasync {
+                j.datasync.load(Ordering::SeqCst)
+            } else {
+                j.logged.load(Ordering::SeqCst)
+            };
+            let covered = {
+                let mut p = j.progress.lock();
+                // A commit under way that covers them: wait for it (not
+                // for the commit lock, which the next committer may take
+                // first and hold through its own flushes).
+                while p.durable < n && p.committing.is_some_and(|c| c >= n) {
+                    j.progress_done.wait(&mut p);
+                }
+                p.durable >= n
+            };
+            if !covered {
+                let _commit = self.commit_lock.lock();
+                // The last committer may have covered them meanwhile.
+                if j.progress.lock().durable < n {
+                    self.journal_durable()?;
+                }
+            }
+        }
+        // Their data: flushed by the commit that covered them, unless
+        // written after it began.
+        Ok(self.image.sync_since(written)?)
     }
 
     /// Runs a durable commit if one is due (`commit=` seconds since the

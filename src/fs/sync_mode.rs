@@ -87,7 +87,7 @@ impl Fs {
         // the others go as ext4's commit would take them.
         if wanted {
             self.flush_atimes_for(None)?;
-            self.durable_commit()
+            self.sync_commit(false)
         } else {
             Ok(())
         }

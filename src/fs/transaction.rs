@@ -373,6 +373,10 @@ impl<'a> Transaction<'a> {
         };
 
         let isz = sb.inode_size as usize;
+        // Whether the one inode changed moved only its timestamps (and
+        // checksum): then, if nothing else changed, an fdatasync needs no
+        // commit for it (see Fs::datasync_inode).
+        let mut times_only = self.inodes.len() == 1 && self.fresh_inodes.is_empty();
         for (ino, inode) in &self.inodes {
             // A held atime update is written with the inode's next change.
             let merged = fs.merge_held_atime(inode);
@@ -399,8 +403,12 @@ impl<'a> Transaction<'a> {
                     ));
                 }
             }
+            let before = times_only.then(|| raw.to_vec());
             inode.write_to(sb, raw)?;
             set_inode_checksum(sb, InodeNo(*ino), raw);
+            if let Some(before) = before {
+                times_only = only_times_differ(&before, raw);
+            }
         }
 
         let touched: BTreeSet<u32> = self
@@ -519,6 +527,8 @@ impl<'a> Transaction<'a> {
                 verified::remember(Kind::DirLeaf, *owner, bytes);
             }
         }
+        let times_only =
+            times_only && all.len() == 1 && self.data_at_commit.is_empty() && freed.is_empty();
         let bs = sb.block_size() as u64;
         let _publish = fs.publish.write();
         // Data first (data=ordered): once the commit record is on disk the
@@ -527,6 +537,9 @@ impl<'a> Transaction<'a> {
             fs.write_data(BlockNo(b), within, &bytes)?;
         }
         if fs.journal_log(&all)? {
+            if !times_only {
+                fs.journal_note_datasync();
+            }
             // In place only after a durable commit (the checkpoint).
             for (b, bytes, _) in all {
                 fs.cache.put_dirty(BlockNo(b), bytes);
@@ -649,4 +662,18 @@ fn apply_delta(gd: &GroupDesc, d: &GroupDelta, g: u32) -> Result<GroupDesc> {
         used_dirs_count: add(gd.used_dirs_count, d.used_dirs, "directories")?,
         ..*gd
     })
+}
+
+/// Whether two images of an on-disk inode differ only in their timestamps
+/// (atime, ctime, mtime and their extra words) and checksum: what an
+/// fdatasync need not make durable.
+fn only_times_differ(a: &[u8], b: &[u8]) -> bool {
+    // Byte ranges of i_atime, i_ctime, i_mtime, i_checksum_lo,
+    // i_checksum_hi, i_ctime_extra, i_mtime_extra, i_atime_extra.
+    const IGNORED: [(usize, usize); 3] = [(0x08, 0x14), (0x7C, 0x7E), (0x82, 0x90)];
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .enumerate()
+            .all(|(i, (x, y))| x == y || IGNORED.iter().any(|&(lo, hi)| (lo..hi).contains(&i)))
 }

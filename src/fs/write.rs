@@ -191,7 +191,7 @@ impl Fs {
     /// held in memory are written first.
     pub fn sync(&self) -> Result<()> {
         self.flush_held_atimes()?;
-        self.durable_commit()
+        self.sync_commit(false)
     }
 
     /// [`Fs::sync`] for an fsync of `ino`: every answered change becomes
@@ -199,6 +199,17 @@ impl Fs {
     /// lazytime only this inode's).
     pub fn sync_inode(&self, ino: InodeNo) -> Result<()> {
         self.flush_atimes_for(Some(ino))?;
-        self.durable_commit()
+        self.sync_commit(false)
+    }
+
+    /// [`Fs::sync_inode`] for an fdatasync of `ino`: its data, and what
+    /// reading it back needs. As ext4's, it skips the commit when every
+    /// change not yet durable only moved one inode's timestamps (an
+    /// overwrite in place): then it is one flush of the image. Any other
+    /// change pending (of this inode or another: this does not track
+    /// which inode a change concerns) and it is a full [`Fs::sync_inode`].
+    pub fn datasync_inode(&self, ino: InodeNo) -> Result<()> {
+        self.flush_atimes_for(Some(ino))?;
+        self.sync_commit(true)
     }
 }

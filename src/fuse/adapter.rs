@@ -1004,9 +1004,13 @@ impl FuseOps for Ext4Adapter {
         Ok(n as u32)
     }
 
-    fn fsync(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
+    fn fsync(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, datasync: bool) -> OpResult<()> {
         let ino = self.ino(nodeid)?;
-        self.fs_err(self.fs.sync_inode(ino))
+        if datasync {
+            self.fs_err(self.fs.datasync_inode(ino))
+        } else {
+            self.fs_err(self.fs.sync_inode(ino))
+        }
     }
 
     fn fsyncdir(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
