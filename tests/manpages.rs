@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fuse4fs_testkit::manpage::{
-    help_flags, help_list_names, man_flags, man_list_names, man_tags, render_warnings,
+    generate_docs, help_flags, help_list_names, man_flags, man_list_names, man_tags,
+    render_warnings,
 };
 
 const FUSE4FS: &str = env!("CARGO_BIN_EXE_fuse4fs");
@@ -19,18 +20,7 @@ const MOUNT_OPTIONS_HELP: &str = "Mount options (-o):";
 
 /// Runs `fuse4fs --generate-docs` into a fresh directory.
 fn generate() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(FUSE4FS)
-        .arg("--generate-docs")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
+    generate_docs(FUSE4FS)
 }
 
 fn read(dir: &Path, name: &str) -> String {

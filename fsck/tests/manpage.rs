@@ -5,23 +5,13 @@
 
 use std::process::Command;
 
-use fuse4fs_testkit::manpage::{help_flags, man_flags, render_warnings};
+use fuse4fs_testkit::manpage::{generate_docs, help_flags, man_flags, render_warnings};
 
 const FSCK: &str = env!("CARGO_BIN_EXE_fuse4fs-fsck");
 
 #[test]
 fn page_and_completions_follow_help() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(FSCK)
-        .arg("--generate-docs")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = generate_docs(FSCK);
     let page_path = dir.path().join("fuse4fs-fsck.8");
     let page = std::fs::read_to_string(&page_path).unwrap();
 

@@ -7,6 +7,23 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
+/// Runs `BINARY --generate-docs DIR` into a fresh directory, which must
+/// succeed; the directory (removed when dropped).
+pub fn generate_docs(binary: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(binary)
+        .arg("--generate-docs")
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{binary}: {e}"));
+    assert!(
+        out.status.success(),
+        "{binary} --generate-docs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
 /// The flags (`-o`, `--recover`) that begin the option lines of clap's
 /// `--help`: a line indented by two to six spaces whose first word is a
 /// flag, as `  -u <DIR>` or `      --fsck`.
