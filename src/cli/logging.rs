@@ -1,6 +1,7 @@
 //! Where the log goes: systemd's journal, with structured fields, when
 //! stderr is connected to it; plain lines on stderr otherwise.
 
+use std::io::IsTerminal;
 use std::os::fd::AsFd;
 
 use tracing_subscriber::EnvFilter;
@@ -11,8 +12,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 const FIELD_PREFIX: &str = "FUSE4FS";
 
 /// Sets up logging: `-d` logs debug lines, FUSE4FS_LOG overrides the
-/// filter (tracing's EnvFilter syntax).
-pub fn init(debug: bool) {
+/// filter (tracing's EnvFilter syntax). `stays_foreground` says whether
+/// stderr will still be this terminal while the server runs: a server
+/// that daemonizes writes its log to `-o logfile=` or /dev/null, where
+/// colour escapes are noise.
+pub fn init(debug: bool, stays_foreground: bool) {
     let filter = || {
         EnvFilter::try_from_env("FUSE4FS_LOG")
             .unwrap_or_else(|_| EnvFilter::new(if debug { "debug" } else { "info" }))
@@ -37,8 +41,14 @@ pub fn init(debug: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
+        .with_ansi(colour(stays_foreground, std::io::stderr().is_terminal()))
         .with_target(false)
         .init();
+}
+
+/// Whether log lines carry ANSI colour: only on a terminal the server keeps.
+fn colour(stays_foreground: bool, stderr_is_terminal: bool) -> bool {
+    stays_foreground && stderr_is_terminal
 }
 
 /// The device and inode numbers of stderr (None: closed).
@@ -73,6 +83,13 @@ mod tests {
         assert!(!to_journal(Some("45:12345"), None), "stderr closed");
         assert!(!to_journal(Some("garbage"), s));
         assert!(!to_journal(Some("45:"), s));
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_the_server_keeps() {
+        assert!(colour(true, true));
+        assert!(!colour(false, true), "a daemon's log goes to a file");
+        assert!(!colour(true, false), "stderr redirected");
     }
 
     #[test]

@@ -200,7 +200,8 @@ pub fn run() -> Result<(), CliError> {
     if args.supervise {
         return supervise::run(&args.options, args.foreground, debug);
     }
-    init_logging(debug || early.debug_log);
+    let stays_foreground = args.foreground || args.debug || early.foreground || fdstore::managed();
+    init_logging(debug || early.debug_log, stays_foreground);
     // Before any thread starts (see block_dump_signal).
     opcount::block_dump_signal();
     // SAFETY: no other thread exists yet.
@@ -690,8 +691,8 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn init_logging(debug: bool) {
-    logging::init(debug);
+fn init_logging(debug: bool, stays_foreground: bool) {
+    logging::init(debug, stays_foreground);
 }
 
 fn check_mountpoint(p: &std::path::Path) -> Result<PathBuf, CliError> {

@@ -51,7 +51,7 @@ pub fn run(options: &[String], foreground_flag: bool, debug: bool) -> Result<(),
     if opts.io_uring {
         return Err(CliError::Usage(super::options::IO_URING_NO_RECOVERY.into()));
     }
-    super::init_logging(debug);
+    super::init_logging(debug, foreground_flag || debug);
     let launch = Launch::new(server_args(std::env::args_os(), foreground_flag))?;
     let ready = if foreground_flag || debug {
         None
