@@ -3,8 +3,6 @@
 //! the filesystem journals (without a journal a commit torn by a crash
 //! must be caught: that is the proof the checker can fail).
 
-mod common;
-
 use std::process::Command;
 
 fn crashcheck(args: &[&str]) -> (i32, String) {
@@ -34,7 +32,7 @@ fn count(out: &str, before: &str) -> usize {
 }
 
 fn tools() -> bool {
-    common::have(&["mkfs.ext4", "e2fsck", "debugfs"])
+    fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"])
 }
 
 #[test]
