@@ -18,7 +18,7 @@ use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::init::Negotiated;
 use fuse4fs::fuse::ops::{FuseOps, RequestCtx};
 use fuse4fs::fuse::request::Request;
-use fuse4fs::fuse::session::dispatch;
+use fuse4fs::fuse::dispatch::dispatch;
 use fuse4fs::fuse::trim::FITRIM;
 use zerocopy::{FromBytes, IntoBytes};
 

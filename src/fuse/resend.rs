@@ -8,11 +8,11 @@
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::abi::{self, FuseInHeader, opcode::*};
+use super::dispatch::dispatch;
 use super::init::Negotiated;
 use super::ops::{Errno, FuseOps};
 use super::reply::Response;
 use super::request::Request;
-use super::session::dispatch;
 
 /// Bit 63 of `unique` marks a resent request.
 pub const UNIQUE_RESEND: u64 = 1 << 63;
