@@ -18,7 +18,7 @@ use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::init::Negotiated;
 use fuse4fs::fuse::ops::{Errno, FuseOps, Ioctl, IoctlReply, RequestCtx};
 use fuse4fs::fuse::request::Request;
-use fuse4fs::fuse::session::dispatch;
+use fuse4fs::fuse::dispatch::dispatch;
 use fuse4fs::fuse::shutdown::FS_IOC_SHUTDOWN;
 use zerocopy::{FromBytes, IntoBytes};
 
