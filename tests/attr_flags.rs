@@ -137,6 +137,43 @@ fn who_may_set_what() {
     assert!(stat(d).contains("Flags: 0x20090000"), "{}", stat(d));
 }
 
+/// Root of a user namespace (every capability there) that maps only ids
+/// 1000: CAP_FOWNER reaches only the inodes whose owner and group it maps,
+/// and the immutable and append-only flags, which the kernel's
+/// fileattr_set_prepare guards with capable() in the initial namespace,
+/// never change.
+#[test]
+fn a_namespace_root_is_judged_as_the_kernel_judges_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "4096"], "32M");
+    let fs = open_rw(&img);
+    let mapped = make(&fs, "mapped", mode::S_IFREG | 0o644, 1000);
+    let foreign = make(&fs, "foreign", mode::S_IFREG | 0o644, 2000);
+    let ns_root = || {
+        let extra = Extra {
+            groups: vec![],
+            caps: u64::MAX,
+        };
+        Caller::new(0, 0, extra).in_namespace(|u, g| u == 1000 && g == 1000)
+    };
+    let base = fs.get_flags(mapped).unwrap();
+    fs.set_flags(mapped, &ns_root(), base | flags::NODUMP)
+        .unwrap();
+    assert!(matches!(
+        fs.set_flags(foreign, &ns_root(), base | flags::NODUMP),
+        Err(FsError::Perm)
+    ));
+    for fl in [flags::IMMUTABLE, flags::APPEND] {
+        assert!(matches!(
+            fs.set_flags(mapped, &ns_root(), base | fl),
+            Err(FsError::Perm)
+        ));
+    }
+    // The same caller outside any namespace may do all of it.
+    let root = caller(0, &[CAP_FOWNER, CAP_LINUX_IMMUTABLE]);
+    fs.set_flags(foreign, &root, base | flags::APPEND).unwrap();
+}
+
 #[test]
 fn new_inodes_inherit_what_their_type_may_hold() {
     let dir = tempfile::tempdir().unwrap();

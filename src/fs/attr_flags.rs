@@ -196,14 +196,15 @@ impl Fs {
         let mut inode = tx.live_inode(node)?;
         let old = inode.flags;
         let wanted = new_of(old)?;
-        // vfs_fileattr_set: the owner or CAP_FOWNER; then
+        // vfs_fileattr_set: the owner or CAP_FOWNER over the inode (in a
+        // user namespace, only over inodes whose ids it maps); then
         // fileattr_set_prepare: immutable and append-only change only
-        // with CAP_LINUX_IMMUTABLE.
-        if c.uid != inode.uid && !c.capable(cap::FOWNER) {
+        // with CAP_LINUX_IMMUTABLE in the initial namespace.
+        if !c.owns_or_capable(inode.uid, inode.gid) {
             return Err(FsError::Perm);
         }
         if (wanted ^ old) & (flags::IMMUTABLE | flags::APPEND) != 0
-            && !c.capable(cap::LINUX_IMMUTABLE)
+            && !c.capable_initial(cap::LINUX_IMMUTABLE)
         {
             return Err(FsError::Perm);
         }
@@ -232,7 +233,7 @@ impl Fs {
             }
         }
         // ext4_ioctl_setflags.
-        if (f ^ old) & flags::JOURNAL_DATA != 0 && !c.capable(cap::SYS_RESOURCE) {
+        if (f ^ old) & flags::JOURNAL_DATA != 0 && !c.capable_initial(cap::SYS_RESOURCE) {
             return Err(FsError::Perm);
         }
         let dax_bad = flags::VERITY | flags::ENCRYPT | flags::JOURNAL_DATA | flags::INLINE_DATA;

@@ -214,6 +214,19 @@ impl Caller {
         c < 64 && self.caps() & (1 << c) != 0
     }
 
+    /// `capable(c)`: capability `c` in the initial user namespace, which a
+    /// caller inside another namespace never has (the kernel asks this for
+    /// CAP_LINUX_IMMUTABLE and for ext4's data-journaling flag).
+    pub fn capable_initial(&self, c: u32) -> bool {
+        self.capable(c) && self.maps.is_none()
+    }
+
+    /// `inode_owner_or_capable` for an inode owned by `uid`:`gid`.
+    pub fn owns_or_capable(&self, uid: u32, gid: u32) -> bool {
+        self.uid == uid
+            || (self.capable(cap::FOWNER) && self.maps.as_ref().is_none_or(|m| m(uid, gid)))
+    }
+
     /// `capable_wrt_inode_uidgid`: capability `c` over the inode `f`,
     /// which needs its owner and group mapped in the caller's namespace.
     fn capable_over(&self, c: u32, f: &Attrs<'_>) -> bool {
