@@ -202,8 +202,10 @@ impl Fs {
         policy
     }
 
-    /// Whether changes are refused after an error (errors=remount-ro).
+    /// Whether changes are refused after an error (errors=remount-ro), or
+    /// after a failed durable commit aborted the journal (as ext4 refuses
+    /// them with EROFS whatever errors= says).
     pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Relaxed)
+        self.stopped.load(Ordering::Relaxed) || self.journal_aborted()
     }
 }
