@@ -696,11 +696,17 @@ impl Fs {
             while e < dirty.len() && dirty[e].0 == dirty[e - 1].0 + 1 && e - i < 256 {
                 e += 1;
             }
-            let run: Vec<u8> = dirty[i..e]
-                .iter()
-                .flat_map(|(_, d)| d.iter().copied())
-                .collect();
-            self.image.write_logged_at(dirty[i].0 * bs, &run)?;
+            // A lone block goes out as it is; a run is joined a block at
+            // a time (a byte-wise copy showed in profiles of fsync loops).
+            if e == i + 1 {
+                self.image.write_logged_at(dirty[i].0 * bs, &dirty[i].1)?;
+            } else {
+                let mut run = Vec::with_capacity((e - i) * bs as usize);
+                for (_, d) in &dirty[i..e] {
+                    run.extend_from_slice(d);
+                }
+                self.image.write_logged_at(dirty[i].0 * bs, &run)?;
+            }
             i = e;
         }
         for (b, d) in &dirty {
