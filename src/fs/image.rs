@@ -44,6 +44,10 @@ pub struct Image {
     /// fsync needs a flush for (file data; metadata without a journal).
     unlogged: AtomicU64,
     flushed_unlogged: AtomicU64,
+    /// Set when a flush failed: the host reports a write-back error to a
+    /// file once and may have dropped the writes it lost, so a later
+    /// flush that succeeds proves nothing; every later one fails.
+    flush_failed: AtomicBool,
 }
 
 /// The byte range of the image file that holds the filesystem.
@@ -116,6 +120,7 @@ impl Image {
             unlogged: AtomicU64::new(0),
             flushed_unlogged: AtomicU64::new(0),
             shut: AtomicBool::new(false),
+            flush_failed: AtomicBool::new(false),
         })
     }
 
@@ -254,6 +259,9 @@ impl Image {
     pub fn sync(&self) -> io::Result<()> {
         if self.writable {
             self.refuse_if_shut()?;
+            if self.flush_failed.load(Ordering::SeqCst) {
+                return Err(io::Error::from_raw_os_error(libc::EIO));
+            }
             // Loaded in this order: a write counted in `at` but not in
             // `unlogged_at` is counted by the next flush.
             let unlogged_at = self.unlogged.load(Ordering::SeqCst);
@@ -265,7 +273,10 @@ impl Image {
             // before it had returned, and is made durable by it; writes of
             // other threads recorded while it runs may not be.
             let began = self.io_log.as_ref().map(|l| l.pushed());
-            self.file.sync_data()?;
+            if let Err(e) = self.file.sync_data() {
+                self.flush_failed.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
             // Flushes may overlap: the mark only moves forward.
             self.flushed.fetch_max(at + 1, Ordering::SeqCst);
             self.flushed_unlogged
@@ -282,9 +293,13 @@ impl Image {
     /// Makes every write counted by `mark` durable: a flush, unless one
     /// that began after them already did.
     pub fn sync_since(&self, mark: u64) -> io::Result<()> {
-        // After a shutdown a flush fails, even one with nothing to do.
+        // After a shutdown or a failed flush a flush fails, even one with
+        // nothing to do.
         if self.writable {
             self.refuse_if_shut()?;
+            if self.flush_failed.load(Ordering::SeqCst) {
+                return Err(io::Error::from_raw_os_error(libc::EIO));
+            }
         }
         if self.flushed_since(mark) {
             return Ok(());

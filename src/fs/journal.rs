@@ -26,7 +26,7 @@
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -71,6 +71,10 @@ pub struct Journal {
     progress: Mutex<Progress>,
     /// Signalled when a commit under way ends.
     progress_done: Condvar,
+    /// Set when a durable commit failed (jbd2's journal abort): what it
+    /// was to make durable may never be, so every later sync fails and
+    /// every later change is refused until unmount.
+    aborted: AtomicBool,
 }
 
 /// How far durable commits have got, in redo records (see
@@ -233,6 +237,7 @@ impl Journal {
             datasync: AtomicU64::new(0),
             progress: Mutex::new(Progress::default()),
             progress_done: Condvar::new(),
+            aborted: AtomicBool::new(false),
             st: Mutex::new(State {
                 head: jsb.first,
                 tail: jsb.first,
@@ -322,6 +327,14 @@ impl Journal {
         let layout = *self.layout.lock();
         let per = tags_per_descriptor(&layout).max(1);
         (blocks.div_ceil(per) + blocks + 1) as u32
+    }
+
+    /// EIO once the journal is aborted.
+    fn refuse_if_aborted(&self) -> Result<()> {
+        if self.aborted.load(Ordering::SeqCst) {
+            return Err(FsError::Io(std::io::Error::from_raw_os_error(libc::EIO)));
+        }
+        Ok(())
     }
 
     /// The most log blocks one redo record for `blocks` changed blocks
@@ -475,6 +488,7 @@ impl Fs {
         let Some(j) = &self.journal else {
             return Ok(false);
         };
+        j.refuse_if_aborted()?;
         let mut st = j.st.lock();
         if !st.running {
             return Ok(false);
@@ -579,10 +593,23 @@ impl Fs {
 
     /// A durable commit; `free_log`: even with nothing to commit, move the
     /// log's start past the last transaction (to make room in the log).
+    /// A failure aborts the journal (as jbd2 aborts on a failed commit or
+    /// checkpoint): the image may hold part of the transaction, and the
+    /// host may have dropped writes a failed flush did not make durable.
     pub(crate) fn journal_commit(&self, free_log: bool) -> Result<()> {
         let Some(j) = &self.journal else {
             return Ok(self.image.sync()?);
         };
+        j.refuse_if_aborted()?;
+        let done = self.journal_commit_in(j, free_log);
+        if let Err(e) = &done {
+            tracing::error!("journal commit failed, journal aborted: {e}");
+            j.aborted.store(true, Ordering::SeqCst);
+        }
+        done
+    }
+
+    fn journal_commit_in(&self, j: &Journal, free_log: bool) -> Result<()> {
         let mut st = j.st.lock();
         if !st.running {
             return Ok(());
@@ -669,11 +696,17 @@ impl Fs {
             while e < dirty.len() && dirty[e].0 == dirty[e - 1].0 + 1 && e - i < 256 {
                 e += 1;
             }
-            let run: Vec<u8> = dirty[i..e]
-                .iter()
-                .flat_map(|(_, d)| d.iter().copied())
-                .collect();
-            self.image.write_logged_at(dirty[i].0 * bs, &run)?;
+            // A lone block goes out as it is; a run is joined a block at
+            // a time (a byte-wise copy showed in profiles of fsync loops).
+            if e == i + 1 {
+                self.image.write_logged_at(dirty[i].0 * bs, &dirty[i].1)?;
+            } else {
+                let mut run = Vec::with_capacity((e - i) * bs as usize);
+                for (_, d) in &dirty[i..e] {
+                    run.extend_from_slice(d);
+                }
+                self.image.write_logged_at(dirty[i].0 * bs, &run)?;
+            }
             i = e;
         }
         for (b, d) in &dirty {
@@ -726,6 +759,9 @@ impl Fs {
     pub(crate) fn sync_commit(&self, datasync: bool) -> Result<()> {
         let written = self.image.write_mark();
         if let Some(j) = &self.journal {
+            // After an abort nothing more becomes durable, even what an
+            // earlier commit covered: ext4's fsync is EIO from then on.
+            j.refuse_if_aborted()?;
             let n = if datasync {
                 j.datasync.load(Ordering::SeqCst)
             } else {
@@ -761,7 +797,7 @@ impl Fs {
         let Some(j) = &self.journal else {
             return false;
         };
-        if self.is_shut_down() {
+        if self.is_shut_down() || j.aborted.load(Ordering::SeqCst) {
             return false;
         }
         // Held atime updates go with the periodic commit, as they would
@@ -807,6 +843,14 @@ impl Fs {
     /// Whether transactions are being logged (between mount and unmount).
     pub(crate) fn journal_running(&self) -> bool {
         self.journal.as_ref().is_some_and(|j| j.st.lock().running)
+    }
+
+    /// Whether a failed durable commit aborted the journal: changes are
+    /// refused (EROFS) and syncs fail (EIO) until unmount.
+    pub fn journal_aborted(&self) -> bool {
+        self.journal
+            .as_ref()
+            .is_some_and(|j| j.aborted.load(Ordering::SeqCst))
     }
 
     /// Bytes written to the log (markers, redo records, durable commits'

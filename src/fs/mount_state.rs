@@ -176,17 +176,23 @@ impl Fs {
             line: 0,
             errcode: errcode(e),
         };
-        let mut tx = self.begin_unchecked();
-        tx.edit_superblock(move |sb| {
-            sb.state |= STATE_ERROR;
-            if sb.error_count == 0 {
-                sb.first_error = rec;
+        if self.journal_aborted() {
+            // Nothing more goes through the log; the unmount leaves it
+            // for replay (the policy below still applies).
+            tracing::error!("journal aborted: the error is not recorded in the superblock");
+        } else {
+            let mut tx = self.begin_unchecked();
+            tx.edit_superblock(move |sb| {
+                sb.state |= STATE_ERROR;
+                if sb.error_count == 0 {
+                    sb.first_error = rec;
+                }
+                sb.error_count = sb.error_count.saturating_add(1);
+                sb.last_error = rec;
+            });
+            if let Err(w) = tx.commit().and_then(|()| self.sync()) {
+                tracing::error!("recording the error in the superblock failed: {w}");
             }
-            sb.error_count = sb.error_count.saturating_add(1);
-            sb.last_error = rec;
-        });
-        if let Err(w) = tx.commit().and_then(|()| self.sync()) {
-            tracing::error!("recording the error in the superblock failed: {w}");
         }
         match policy {
             OnError::Continue => {}
@@ -202,8 +208,10 @@ impl Fs {
         policy
     }
 
-    /// Whether changes are refused after an error (errors=remount-ro).
+    /// Whether changes are refused after an error (errors=remount-ro), or
+    /// after a failed durable commit aborted the journal (as ext4 refuses
+    /// them with EROFS whatever errors= says).
     pub(crate) fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Relaxed)
+        self.stopped.load(Ordering::Relaxed) || self.journal_aborted()
     }
 }
