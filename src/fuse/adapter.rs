@@ -444,7 +444,7 @@ impl Ext4Adapter {
         let ft = inode.file_type();
         Attr {
             ino: inode.ino.0 as u64,
-            size: inode.size,
+            size: self.fs.shown_size(inode),
             blocks: inode.blocks_512 + inline_blocks(inode),
             atime: ts(self.fs.held_atime(inode).unwrap_or(inode.atime)),
             mtime: ts(inode.mtime),
@@ -583,6 +583,7 @@ impl FuseOps for Ext4Adapter {
             fs.check_permission(c, &inode, open_access(flags), self.acl)
         })?;
         self.fs_err(crate::fs::attr_flags::may_open(&inode, flags))?;
+        self.fs_err(self.fs.check_key_for_open(&inode))?;
         let kill = open_flags & super::abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0;
         let drop = self.suidgid_to_drop(ctx, &inode, kill && flags & O_TRUNC != 0);
         self.open_inode(&inode, flags, drop)

@@ -91,7 +91,9 @@ const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
     | incompat::FLEX_BG
     | incompat::CSUM_SEED
     | incompat::LARGEDIR
-    | incompat::INLINE_DATA;
+    | incompat::INLINE_DATA
+    // Read without keys (names encoded, contents refused); never written.
+    | incompat::ENCRYPT;
 
 /// ro_compat features that change how data is laid out so that reading
 /// without understanding them would show wrong contents.
