@@ -11,6 +11,7 @@ use crate::ext4::crypt::{self, NokeyLookup};
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
+use crate::ext4::xattr::INDEX_ENCRYPTION;
 use crate::fs::dir::DirEntryInfo;
 
 impl Fs {
@@ -45,6 +46,21 @@ impl Fs {
             Some(n) if n >= crypt::MIN_CIPHERTEXT => nokey_len(n) as u64,
             _ => inode.size,
         }
+    }
+
+    /// The encryption context of `inode` as the kernel's ext4_get_context
+    /// reads it: NoAttr (ENODATA) without one, Range (ERANGE) when it is
+    /// larger than any context.
+    pub fn encryption_context(&self, inode: &Inode) -> Result<Vec<u8>> {
+        let entry = self
+            .xattr_entries(inode)?
+            .into_iter()
+            .find(|e| e.index == INDEX_ENCRYPTION && e.name == crypt::CONTEXT_XATTR)
+            .ok_or(FsError::NoAttr)?;
+        if entry.value.len() > crypt::CONTEXT_V2_SIZE {
+            return Err(FsError::Range);
+        }
+        Ok(entry.value)
     }
 
     /// readlink of an encrypted symlink: the no-key encoding of its

@@ -1133,12 +1133,16 @@ impl FuseOps for Ext4Adapter {
     }
 
     /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs), FITRIM
-    /// (src/fuse/trim.rs) and the attribute flag ioctls
-    /// (src/fuse/attr_flags.rs); every other command is unknown here
+    /// (src/fuse/trim.rs), the attribute flag ioctls
+    /// (src/fuse/attr_flags.rs) and the fscrypt ones that read
+    /// (src/fuse/crypt.rs); every other command is unknown here
     /// (ENOTTY, as ext4 answers).
     fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
         if let Some(req) = super::attr_flags::decode(io) {
             return self.attr_ioctl(ctx, nodeid, req?, io.out_size);
+        }
+        if super::crypt::handles(io.cmd) {
+            return self.viewed(|fs| super::crypt::answer(fs, &Self::live(fs, nodeid)?, io))?;
         }
         if io.cmd == super::trim::FITRIM {
             let range = super::trim::requested_range(ctx, io)?;

@@ -47,6 +47,7 @@ pub mod attr_flags;
 pub mod background;
 pub mod channel;
 pub mod credentials;
+pub mod crypt;
 pub mod dirent;
 pub mod init;
 pub mod memfs;

@@ -4,7 +4,8 @@ ioctls (no fscryptctl package on Debian).
 
 usage: fscrypt.py addkey MNT HEXKEY      -> prints the key identifier (hex)
        fscrypt.py policy DIR IDENT [PAD] -> v2 policy on the empty DIR
-       fscrypt.py getpolicy PATH         -> "v2 pad=N ident=HEX" or the errno
+       fscrypt.py getpolicy PATH [SIZE]  -> "v2 pad=N ident=HEX" or the errno
+                                            (SIZE: the policy_size asked, 24)
        fscrypt.py nonce PATH             -> the 16-byte nonce in hex or the errno
 
 The key lives in the filesystem's keyring until it is unmounted, so a
@@ -64,10 +65,14 @@ def policy(path, ident, pad="32"):
         os.close(fd)
 
 
-def getpolicy(path):
+def getpolicy(path, asked="24"):
     # struct fscrypt_get_policy_ex_arg: u64 policy_size, then the policy.
-    arg = bytearray(struct.pack("<Q", 24) + bytes(24))
-    fd = os.open(path, os.O_RDONLY)
+    arg = bytearray(struct.pack("<Q", int(asked)) + bytes(24))
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as e:
+        print("open:" + ename(e))
+        return
     try:
         fcntl.ioctl(fd, FS_IOC_GET_ENCRYPTION_POLICY_EX, arg, True)
     except OSError as e:
@@ -83,7 +88,11 @@ def getpolicy(path):
 
 def nonce(path):
     out = bytearray(16)
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as e:
+        print("open:" + ename(e))
+        return
     try:
         fcntl.ioctl(fd, FS_IOC_GET_ENCRYPTION_NONCE, out, True)
     except OSError as e:

@@ -201,5 +201,48 @@ pub fn nokey_symlink_target(area: &[u8]) -> Result<Vec<u8>, FormatError> {
     nokey_name(symlink_ciphertext(area)?, 0, 0)
 }
 
+/// Size of a v1 context (`struct fscrypt_context_v1`): version 1, two
+/// modes, flags, an 8-byte key descriptor, the 16-byte nonce.
+const CONTEXT_V1_SIZE: usize = 28;
+/// Size of a v2 context: version 2, two modes, flags, the data unit size,
+/// 3 reserved bytes, a 16-byte key identifier, the nonce.
+pub const CONTEXT_V2_SIZE: usize = 40;
+const NONCE_SIZE: usize = 16;
+
+/// An inode's encryption context (the "c" xattr), checked as
+/// fscrypt_context_is_valid: a known version and that version's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context<'a> {
+    raw: &'a [u8],
+}
+
+impl<'a> Context<'a> {
+    /// None for an unknown version or a size not the version's.
+    pub fn parse(raw: &'a [u8]) -> Option<Self> {
+        let want = match raw.first()? {
+            1 => CONTEXT_V1_SIZE,
+            2 => CONTEXT_V2_SIZE,
+            _ => return None,
+        };
+        (raw.len() == want).then_some(Context { raw })
+    }
+
+    /// The per-file nonce (FS_IOC_GET_ENCRYPTION_NONCE).
+    pub fn nonce(&self) -> &'a [u8] {
+        &self.raw[self.raw.len() - NONCE_SIZE..]
+    }
+
+    /// The policy the context was made from, as FS_IOC_GET_ENCRYPTION_POLICY_EX
+    /// returns it (fscrypt_policy_from_context): the context without its
+    /// nonce, a v1 context's version byte 1 becoming policy version 0.
+    pub fn policy(&self) -> Vec<u8> {
+        let mut p = self.raw[..self.raw.len() - NONCE_SIZE].to_vec();
+        if p[0] == 1 {
+            p[0] = 0;
+        }
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests;

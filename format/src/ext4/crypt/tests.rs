@@ -147,3 +147,27 @@ fn base64url_round_trips() {
         assert_eq!(base64url_decode(&enc).unwrap(), data);
     }
 }
+
+#[test]
+fn contexts_give_their_nonce_and_policy() {
+    // A v2 context from the kernel run (policy: AES-256-XTS, AES-256-CTS,
+    // 32-byte padding, the key identifier), nonce 94f93028...
+    let raw = hex(concat!(
+        "0201040300000000",
+        "5f4757510669fc4c8b281fef8ee0b026",
+        "94f93028ead2db7262986e6a9dc3c1d4"
+    ));
+    let c = Context::parse(&raw).unwrap();
+    assert_eq!(c.nonce(), hex("94f93028ead2db7262986e6a9dc3c1d4"));
+    assert_eq!(c.policy(), raw[..24]);
+    let mut v1 = vec![1, 1, 4, 0];
+    v1.extend_from_slice(&[7; 8]);
+    v1.extend_from_slice(&[9; 16]);
+    let c = Context::parse(&v1).unwrap();
+    assert_eq!(c.policy()[0], 0, "a v1 policy is version 0");
+    assert_eq!(c.nonce(), [9; 16]);
+    assert!(Context::parse(&raw[..39]).is_none());
+    assert!(Context::parse(&v1[..27]).is_none());
+    assert!(Context::parse(&[3; 40]).is_none());
+    assert!(Context::parse(&[]).is_none());
+}
