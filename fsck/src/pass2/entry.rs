@@ -175,6 +175,16 @@ pub(super) fn check(
                 changed = true;
             }
         }
+        if encrypted && let Some((kind, msg)) = encrypted_problem(cx, dir, e.name(region), &e) {
+            if cx.ask(kind, msg) {
+                chain::remove(region, ents, i, bs);
+                changed = true;
+                if i == 0 {
+                    i += 1;
+                }
+                continue;
+            }
+        }
         let name = e.name(region);
         if !st.names.insert(dir, name) {
             let msg = format!(
@@ -323,27 +333,25 @@ fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
             ),
         );
     }
-    if cx.found.encrypted.contains(&dir) {
-        return encrypted_verdict(cx, dir, name, e);
-    }
     Verdict::Keep
 }
 
-/// An entry of an encrypted directory, as e2fsck's check_encrypted_dirent:
-/// a ciphertext name is at least one AES block long, and what the entry
-/// names is encrypted too unless it is a device, fifo or socket (judged
-/// by the entry's file type when it has one). Whether both have the same
-/// policy is not compared here.
-fn encrypted_verdict(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Verdict {
+/// What is wrong with an entry of an encrypted directory, as e2fsck's
+/// check_encrypted_dirent: a ciphertext name is at least one AES block
+/// long, and what the entry names is encrypted too unless it is a device,
+/// fifo or socket (judged by the entry's file type when it has one).
+/// Whether both have the same policy is not compared here. An entry kept
+/// against the advice is counted as any other (e2fsck -n goes on).
+fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<(Kind, String)> {
     use fuse4fs_format::ext4::dir::ft;
     if name.len() < fuse4fs_format::ext4::crypt::MIN_CIPHERTEXT {
-        return Verdict::Clear(
+        return Some((
             Kind::DirEntryBadName,
             format!(
                 "Encrypted entry '{}' in directory inode {dir} is too short.",
                 show(name)
             ),
-        );
+        ));
     }
     let ftype = if e.ft != ft::UNKNOWN {
         e.ft
@@ -352,14 +360,14 @@ fn encrypted_verdict(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Verdict {
     };
     let needs = matches!(ftype, ft::REG | ft::DIR | ft::SYMLINK);
     if needs && !cx.found.encrypted.contains(&e.inode) {
-        return Verdict::Clear(
+        return Some((
             Kind::DirEntryBadInode,
             format!(
-                "Entry '{}' in directory inode {dir} references unencrypted inode {}.",
+                "Encrypted entry '{}' in directory inode {dir} references unencrypted inode {}.",
                 show(name),
                 e.inode
             ),
-        );
+        ));
     }
-    Verdict::Keep
+    None
 }
