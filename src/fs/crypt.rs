@@ -193,3 +193,23 @@ fn nokey_len(n: usize) -> usize {
     };
     (raw * 4).div_ceil(3)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::nokey_len;
+
+    /// The kernel's `ls -l` sizes of encrypted symlinks (Linux 6.18): a
+    /// 32-byte ciphertext shows 54, a 320-byte one 252, a 149-byte one the
+    /// longest whole form.
+    #[test]
+    fn encoded_lengths_are_the_kernels_sizes() {
+        assert_eq!(nokey_len(32), 54);
+        assert_eq!(nokey_len(320), 252);
+        assert_eq!(nokey_len(149), 210);
+        assert_eq!(nokey_len(150), 252);
+        for n in [16, 17, 100, 149, 150, 4000] {
+            let name = crate::ext4::crypt::nokey_name(&vec![1; n], 5, 6).unwrap();
+            assert_eq!(name.len(), nokey_len(n), "{n}");
+        }
+    }
+}

@@ -175,15 +175,16 @@ pub(super) fn check(
                 changed = true;
             }
         }
-        if encrypted && let Some((kind, msg)) = encrypted_problem(cx, dir, e.name(region), &e) {
-            if cx.ask(kind, msg) {
-                chain::remove(region, ents, i, bs);
-                changed = true;
-                if i == 0 {
-                    i += 1;
-                }
-                continue;
+        if encrypted
+            && let Some((kind, msg)) = encrypted_problem(cx, dir, e.name(region), &e)
+            && cx.ask(kind, msg)
+        {
+            chain::remove(region, ents, i, bs);
+            changed = true;
+            if i == 0 {
+                i += 1;
             }
+            continue;
         }
         let name = e.name(region);
         if !st.names.insert(dir, name) {
