@@ -802,10 +802,21 @@ mod tests {
     #[test]
     fn unsupported_features_are_named() {
         let mut b = minimal();
-        b[0x60..0x64].copy_from_slice(&(incompat::ENCRYPT | incompat::CASEFOLD).to_le_bytes());
+        b[0x60..0x64].copy_from_slice(&(incompat::COMPRESSION | incompat::DIRDATA).to_le_bytes());
         let sb = Superblock::parse(&b).unwrap();
         let e = sb.check_features_for_read().unwrap_err().to_string();
-        assert!(e.contains("encrypt") && e.contains("casefold"), "{e}");
+        assert!(e.contains("compression") && e.contains("dirdata"), "{e}");
+    }
+
+    /// Encrypted images are served without keys, read-only.
+    #[test]
+    fn encrypt_is_read_only() {
+        let mut b = minimal();
+        b[0x60..0x64].copy_from_slice(&incompat::ENCRYPT.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        sb.check_features_for_read().unwrap();
+        let e = sb.check_features_for_write().unwrap_err().to_string();
+        assert!(e.contains("encrypt"), "{e}");
     }
 
     #[test]
