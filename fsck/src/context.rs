@@ -111,6 +111,9 @@ pub struct Found {
     /// inode bitmap), with whether to relocate them (`-y`) before pass 5.
     /// Pass 5 cannot compare what is on disk there.
     pub misplaced_bitmaps: Vec<(u32, bool, bool)>,
+    /// Inodes with the encrypt flag on an encrypt filesystem (pass 1):
+    /// their names are ciphertext, checked as such by pass 2.
+    pub encrypted: BTreeSet<u32>,
 }
 
 impl Found {
@@ -128,6 +131,7 @@ impl Found {
             orphans: BTreeSet::new(),
             lost_found: None,
             misplaced_bitmaps: Vec::new(),
+            encrypted: BTreeSet::new(),
         }
     }
 

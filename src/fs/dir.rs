@@ -89,8 +89,23 @@ impl Fs {
     }
 
     /// Calls `f` for each entry from `cookie` on, until it returns false
-    /// or the directory ends. Empty slots are skipped.
+    /// or the directory ends. Empty slots are skipped. Names in an
+    /// encrypted directory are the ones shown without the key
+    /// (src/fs/crypt.rs).
     pub fn readdir(
+        &self,
+        dir: &Inode,
+        cookie: u64,
+        f: impl FnMut(DirEntryInfo<'_>) -> bool,
+    ) -> Result<()> {
+        if dir.is_dir() && dir.has_flag(flags::ENCRYPT) {
+            return self.readdir_nokey(dir, cookie, f);
+        }
+        self.readdir_raw(dir, cookie, f)
+    }
+
+    /// [`readdir`](Self::readdir) with the names as stored.
+    pub(crate) fn readdir_raw(
         &self,
         dir: &Inode,
         cookie: u64,
@@ -197,7 +212,7 @@ impl Fs {
     /// Searches every entry of `dir` for `name` (no index).
     pub(crate) fn lookup_linear(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u32, u8)>> {
         let mut found = None;
-        self.readdir(dir, 0, |e| {
+        self.readdir_raw(dir, 0, |e| {
             if e.name == name {
                 found = Some((e.ino, e.file_type));
                 return false;

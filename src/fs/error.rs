@@ -69,6 +69,9 @@ pub enum FsError {
     /// project (ext4's EXDEV: the caller copies instead).
     #[error("invalid cross-device link")]
     CrossDevice,
+    /// The contents of an encrypted file, whose key fuse4fs never has.
+    #[error("required key not available")]
+    NoKey,
     /// The filesystem was shut down (FS_IOC_SHUTDOWN): EIO until unmount.
     #[error("the filesystem was shut down")]
     ShutDown,
@@ -103,6 +106,7 @@ impl FsError {
             FsError::BadFile => libc::EBADF,
             FsError::Overflow => libc::EOVERFLOW,
             FsError::CrossDevice => libc::EXDEV,
+            FsError::NoKey => libc::ENOKEY,
         }
     }
 

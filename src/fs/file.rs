@@ -89,6 +89,9 @@ impl Fs {
         if !inode.is_symlink() {
             return Err(FsError::Invalid);
         }
+        if inode.has_flag(flags::ENCRYPT) {
+            return self.readlink_nokey(inode);
+        }
         // As the kernel's nd_terminate_link: the target is cut to the space
         // that holds it (less one byte) and ends at the first NUL.
         let target = if inode.is_fast_symlink(self.block_size()) {

@@ -12,6 +12,7 @@ pub mod bmap;
 pub mod cache;
 pub mod copy;
 pub mod create;
+pub mod crypt;
 pub mod dir;
 pub mod dir_entry;
 pub mod error;

@@ -7,7 +7,7 @@ use super::{Fs, FsError, Result, error};
 use crate::ext4::dir::DirIter;
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree::{self, DxNode};
-use crate::ext4::inode::Inode;
+use crate::ext4::inode::{Inode, flags};
 use crate::ext4::{FormatError, InodeNo};
 
 /// Longest name a directory entry holds.
@@ -47,8 +47,13 @@ impl Fs {
             }
             _ => {}
         }
-        let hit = if self.is_dx(dir) {
-            match self.lookup_dx(dir, name) {
+        let hit = if dir.has_flag(flags::ENCRYPT) {
+            // Names shown without the key (src/fs/crypt.rs).
+            self.lookup_nokey(dir, name)?
+        } else if self.is_dx(dir) {
+            let seed = self.superblock().hash_seed;
+            let hash = |v| dx_hash(name, v, &seed).0;
+            match self.lookup_dx(dir, hash, |n| n == name) {
                 Ok(hit) => hit,
                 Err(DxError::Bad(why)) => {
                     tracing::warn!(
@@ -141,10 +146,13 @@ impl Fs {
         Ok(node)
     }
 
-    fn lookup_dx(
+    /// Searches the htree of `dir` for the entry `matches` accepts, going
+    /// down by the hash `hash` gives for the index's hash version.
+    pub(crate) fn lookup_dx(
         &self,
         dir: &Inode,
-        name: &[u8],
+        hash: impl FnOnce(HashVersion) -> u32,
+        matches: impl Fn(&[u8]) -> bool,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let sb = self.superblock();
         let csum = sb.metadata_csum();
@@ -166,7 +174,7 @@ impl Fs {
         }
         let version = HashVersion::effective(info.hash_version, sb.flags)
             .ok_or_else(|| DxError::Bad(format!("hash version {}", info.hash_version)))?;
-        let (hash, _) = dx_hash(name, version, &sb.hash_seed);
+        let hash = hash(version);
 
         // The path from the root to the current leaf: (node, chosen entry).
         let mut frames: Vec<(DxNode, usize)> = Vec::new();
@@ -183,7 +191,7 @@ impl Fs {
         loop {
             let (bottom, i) = frames.last().unwrap();
             let leaf = bottom.entries[*i].block;
-            if let Some(hit) = self.search_leaf(dir, leaf, name)? {
+            if let Some(hit) = self.search_leaf(dir, leaf, &matches)? {
                 return Ok(Some(hit));
             }
             // Names with the same hash may continue in the next leaf.
@@ -208,7 +216,7 @@ impl Fs {
         &self,
         dir: &Inode,
         lblk: u32,
-        name: &[u8],
+        matches: &impl Fn(&[u8]) -> bool,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let nblocks = dir.size.div_ceil(self.block_size() as u64);
         if lblk as u64 >= nblocks {
@@ -225,7 +233,7 @@ impl Fs {
             self.has_filetype(),
         ) {
             let e = e.map_err(|e| DxError::Fs(super::dir::in_dir(dir, lblk as u64, e)))?;
-            if e.inode != 0 && e.name == name {
+            if e.inode != 0 && matches(e.name) {
                 return Ok(Some((e.inode, e.file_type)));
             }
         }
@@ -234,7 +242,7 @@ impl Fs {
 }
 
 /// Why an htree lookup did not finish.
-enum DxError {
+pub(crate) enum DxError {
     /// The index is unusable: fall back to a linear search.
     Bad(String),
     /// A real error for the caller (checksum, I/O).

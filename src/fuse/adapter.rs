@@ -444,7 +444,7 @@ impl Ext4Adapter {
         let ft = inode.file_type();
         Attr {
             ino: inode.ino.0 as u64,
-            size: inode.size,
+            size: self.fs.shown_size(inode),
             blocks: inode.blocks_512 + inline_blocks(inode),
             atime: ts(self.fs.held_atime(inode).unwrap_or(inode.atime)),
             mtime: ts(inode.mtime),
@@ -583,6 +583,7 @@ impl FuseOps for Ext4Adapter {
             fs.check_permission(c, &inode, open_access(flags), self.acl)
         })?;
         self.fs_err(crate::fs::attr_flags::may_open(&inode, flags))?;
+        self.fs_err(self.fs.check_key_for_open(&inode))?;
         let kill = open_flags & super::abi::open_in_flags::FUSE_OPEN_KILL_SUIDGID != 0;
         let drop = self.suidgid_to_drop(ctx, &inode, kill && flags & O_TRUNC != 0);
         self.open_inode(&inode, flags, drop)
@@ -1132,12 +1133,16 @@ impl FuseOps for Ext4Adapter {
     }
 
     /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs), FITRIM
-    /// (src/fuse/trim.rs) and the attribute flag ioctls
-    /// (src/fuse/attr_flags.rs); every other command is unknown here
+    /// (src/fuse/trim.rs), the attribute flag ioctls
+    /// (src/fuse/attr_flags.rs) and the fscrypt ones that read
+    /// (src/fuse/crypt.rs); every other command is unknown here
     /// (ENOTTY, as ext4 answers).
     fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
         if let Some(req) = super::attr_flags::decode(io) {
             return self.attr_ioctl(ctx, nodeid, req?, io.out_size);
+        }
+        if super::crypt::handles(io.cmd) {
+            return self.viewed(|fs| super::crypt::answer(fs, &Self::live(fs, nodeid)?, io))?;
         }
         if io.cmd == super::trim::FITRIM {
             let range = super::trim::requested_range(ctx, io)?;

@@ -49,6 +49,7 @@ pub mod attr_flags;
 pub mod background;
 pub mod channel;
 pub mod credentials;
+pub mod crypt;
 pub mod dirent;
 pub mod dispatch;
 pub mod init;

@@ -91,7 +91,9 @@ const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
     | incompat::FLEX_BG
     | incompat::CSUM_SEED
     | incompat::LARGEDIR
-    | incompat::INLINE_DATA;
+    | incompat::INLINE_DATA
+    // Read without keys (names encoded, contents refused); never written.
+    | incompat::ENCRYPT;
 
 /// ro_compat features that change how data is laid out so that reading
 /// without understanding them would show wrong contents.
@@ -800,10 +802,21 @@ mod tests {
     #[test]
     fn unsupported_features_are_named() {
         let mut b = minimal();
-        b[0x60..0x64].copy_from_slice(&(incompat::ENCRYPT | incompat::CASEFOLD).to_le_bytes());
+        b[0x60..0x64].copy_from_slice(&(incompat::COMPRESSION | incompat::DIRDATA).to_le_bytes());
         let sb = Superblock::parse(&b).unwrap();
         let e = sb.check_features_for_read().unwrap_err().to_string();
-        assert!(e.contains("encrypt") && e.contains("casefold"), "{e}");
+        assert!(e.contains("compression") && e.contains("dirdata"), "{e}");
+    }
+
+    /// Encrypted images are served without keys, read-only.
+    #[test]
+    fn encrypt_is_read_only() {
+        let mut b = minimal();
+        b[0x60..0x64].copy_from_slice(&incompat::ENCRYPT.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        sb.check_features_for_read().unwrap();
+        let e = sb.check_features_for_write().unwrap_err().to_string();
+        assert!(e.contains("encrypt"), "{e}");
     }
 
     #[test]

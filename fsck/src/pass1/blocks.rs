@@ -310,8 +310,8 @@ fn slow_symlink_ok(s: &Scan, inode: &Inode, data_blocks: u64) -> Result<bool> {
         return Ok(false);
     };
     let buf = s.cx.read_block(pblk)?;
-    let len = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    Ok(len as u64 == inode.size)
+    let len = super::fields::symlink_len(inode, &buf);
+    Ok(len < buf.len() && len as u64 == inode.size)
 }
 
 fn check_i_blocks(s: &mut Scan, inode: &mut Inode, st: &mut State, nblocks: u64) {

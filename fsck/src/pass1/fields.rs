@@ -373,10 +373,10 @@ fn check_type_and_flags(
         inode.flags |= flags::EXTENTS;
     }
     if fast_symlink {
-        let len = inode.block.iter().position(|&c| c == 0).unwrap_or(60);
+        let len = symlink_len(inode, &inode.block);
         let bad = if inode.has_flag(flags::EXTENTS) {
             Some("has EXTENTS_FL".to_string())
-        } else if len as u64 != inode.size {
+        } else if len >= 60 || len as u64 != inode.size {
             Some(format!("target of {len} bytes, i_size {}", inode.size))
         } else {
             None
@@ -416,6 +416,18 @@ fn check_type_and_flags(
     Ok(true)
 }
 
+/// The length of the target `area` (i_block or the first block) holds,
+/// as e2fsck's check_symlink reads it: up to the first NUL (the whole area
+/// without one), or for an encrypted link its ciphertext length plus the
+/// two bytes that store it. The caller compares it with i_size and wants
+/// it shorter than the area.
+pub(super) fn symlink_len(inode: &Inode, area: &[u8]) -> usize {
+    if inode.has_flag(flags::ENCRYPT) {
+        return le16(area, 0) as usize + 2;
+    }
+    area.iter().position(|&c| c == 0).unwrap_or(area.len())
+}
+
 /// A fast symlink keeps its target in i_block: e2fsck's test is the size
 /// (1 to 59 bytes), not i_blocks, which may be what is wrong.
 pub(super) fn is_fast_symlink(inode: &Inode) -> bool {
@@ -442,6 +454,9 @@ fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
         .iter()
         .any(|&off| le32(&s.cx.sb_raw, off) == ino);
     crate::quota::record(s.cx, inode);
+    if inode.has_flag(flags::ENCRYPT) {
+        s.cx.found.encrypted.insert(ino);
+    }
     let info = s.cx.found.inode_mut(ino);
     *info = InodeInfo {
         ftype,

@@ -143,7 +143,10 @@ pub(super) fn check(
             continue;
         }
         let name = e.name(region);
-        if name.iter().any(|&c| c == b'/' || c == 0) {
+        // Ciphertext may hold any byte (e2fsck's check_name is skipped in
+        // an encrypted directory).
+        let encrypted = cx.found.encrypted.contains(&dir);
+        if !encrypted && name.iter().any(|&c| c == b'/' || c == 0) {
             let msg = format!(
                 "Entry '{}' in directory inode {dir} has illegal characters in its name.",
                 show(name)
@@ -171,6 +174,17 @@ pub(super) fn check(
                 ents[i].ft = want_ft;
                 changed = true;
             }
+        }
+        if encrypted
+            && let Some((kind, msg)) = encrypted_problem(cx, dir, e.name(region), &e)
+            && cx.ask(kind, msg)
+        {
+            chain::remove(region, ents, i, bs);
+            changed = true;
+            if i == 0 {
+                i += 1;
+            }
+            continue;
         }
         let name = e.name(region);
         if !st.names.insert(dir, name) {
@@ -321,4 +335,40 @@ fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
         );
     }
     Verdict::Keep
+}
+
+/// What is wrong with an entry of an encrypted directory, as e2fsck's
+/// check_encrypted_dirent: a ciphertext name is at least one AES block
+/// long, and what the entry names is encrypted too unless it is a device,
+/// fifo or socket (judged by the entry's file type when it has one).
+/// Whether both have the same policy is not compared here. An entry kept
+/// against the advice is counted as any other (e2fsck -n goes on).
+fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<(Kind, String)> {
+    use fuse4fs_format::ext4::dir::ft;
+    if name.len() < fuse4fs_format::ext4::crypt::MIN_CIPHERTEXT {
+        return Some((
+            Kind::DirEntryBadName,
+            format!(
+                "Encrypted entry '{}' in directory inode {dir} is too short.",
+                show(name)
+            ),
+        ));
+    }
+    let ftype = if e.ft != ft::UNKNOWN {
+        e.ft
+    } else {
+        cx.found.inode(e.inode).entry_type()
+    };
+    let needs = matches!(ftype, ft::REG | ft::DIR | ft::SYMLINK);
+    if needs && !cx.found.encrypted.contains(&e.inode) {
+        return Some((
+            Kind::DirEntryBadInode,
+            format!(
+                "Encrypted entry '{}' in directory inode {dir} references unencrypted inode {}.",
+                show(name),
+                e.inode
+            ),
+        ));
+    }
+    None
 }
