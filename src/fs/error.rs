@@ -69,6 +69,10 @@ pub enum FsError {
     /// project (ext4's EXDEV: the caller copies instead).
     #[error("invalid cross-device link")]
     CrossDevice,
+    /// A quota limit refuses the change (EDQUOT: a hard limit, or a soft
+    /// limit past its grace time, on a mount enforcing that type).
+    #[error("disk quota exceeded")]
+    QuotaExceeded,
     /// The filesystem was shut down (FS_IOC_SHUTDOWN): EIO until unmount.
     #[error("the filesystem was shut down")]
     ShutDown,
@@ -103,6 +107,7 @@ impl FsError {
             FsError::BadFile => libc::EBADF,
             FsError::Overflow => libc::EOVERFLOW,
             FsError::CrossDevice => libc::EXDEV,
+            FsError::QuotaExceeded => libc::EDQUOT,
         }
     }
 

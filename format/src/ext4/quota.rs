@@ -307,6 +307,225 @@ impl QuotaFile {
     }
 }
 
+impl QuotaFile {
+    /// The grace periods (block, inode; seconds) of the file `data`'s
+    /// info block.
+    pub fn grace(data: &[u8]) -> Result<(u64, u64), FormatError> {
+        let info = Self::info_of_bytes(data)?;
+        Ok((info.dqi_bgrace.get() as u64, info.dqi_igrace.get() as u64))
+    }
+
+    /// Sets the grace periods of the file `data` (block 0 changes).
+    pub fn set_grace(data: &mut [u8], bgrace: u32, igrace: u32) -> Result<(), FormatError> {
+        let mut info = Self::info_of_bytes(data)?;
+        info.dqi_bgrace.set(bgrace);
+        info.dqi_igrace.set(igrace);
+        let at = size_of::<DiskHeader>();
+        data[at..at + size_of::<DiskInfo>()].copy_from_slice(info.as_bytes());
+        Ok(())
+    }
+
+    /// The entry at byte `at` of `data` as the kernel holds it in memory.
+    pub fn dquot_at(data: &[u8], at: usize) -> Result<Dquot, FormatError> {
+        Ok(Dquot::from_disk(&Self::entry_at(data, at)?))
+    }
+
+    /// Writes `q` into the entry at byte `at` of `data` (its id kept), as
+    /// the kernel's v2r1_mem2diskdqblk: block limits rounded up to 1 KiB
+    /// units, and an entry that would be all zeros marked with
+    /// dqb_itime 1 so it does not read as free.
+    pub fn set_dquot(data: &mut [u8], at: usize, q: &Dquot) -> Result<(), FormatError> {
+        let d = entry_mut(data, at)?;
+        d.dqb_ihardlimit.set(q.ihardlimit);
+        d.dqb_isoftlimit.set(q.isoftlimit);
+        d.dqb_curinodes.set(q.curinodes);
+        d.dqb_bhardlimit
+            .set(q.bhardlimit.div_ceil(QUOTA_BLOCK as u64));
+        d.dqb_bsoftlimit
+            .set(q.bsoftlimit.div_ceil(QUOTA_BLOCK as u64));
+        d.dqb_curspace.set(q.curspace);
+        d.dqb_btime.set(q.btime);
+        d.dqb_itime.set(q.itime);
+        if is_blank(d) {
+            d.dqb_itime.set(1);
+        }
+        Ok(())
+    }
+}
+
+/// One id's limits, usage and grace deadlines as the kernel's dquot code
+/// holds them (`struct mem_dqblk`): block limits and usage in bytes,
+/// limits 0 for none, deadlines in seconds since the epoch (0: no grace
+/// period running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Dquot {
+    pub bhardlimit: u64,
+    pub bsoftlimit: u64,
+    pub curspace: u64,
+    pub ihardlimit: u64,
+    pub isoftlimit: u64,
+    pub curinodes: u64,
+    pub btime: u64,
+    pub itime: u64,
+}
+
+/// Why a charge is refused (EDQUOT), as the kernel's warnings name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exceeded {
+    /// The block hard limit (QUOTA_NL_BHARDWARN).
+    BlockHard,
+    /// Over the block soft limit past its grace time (QUOTA_NL_BSOFTLONGWARN).
+    BlockGrace,
+    /// The inode hard limit (QUOTA_NL_IHARDWARN).
+    InodeHard,
+    /// Over the inode soft limit past its grace time (QUOTA_NL_ISOFTLONGWARN).
+    InodeGrace,
+}
+
+/// How a charge is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enforcement {
+    /// Whether limits are enforced for this type (the mount's usrquota,
+    /// grpquota, prjquota): without, usage moves and nothing is refused
+    /// or started.
+    pub limits: bool,
+    /// Now, seconds since the epoch.
+    pub now: u64,
+    /// The file's grace periods (block, inode), seconds.
+    pub grace: (u64, u64),
+}
+
+impl Dquot {
+    /// From the disk entry (v2r1_disk2memdqblk): block limits from 1 KiB
+    /// units to bytes; id 0's all-zero marker (dqb_itime 1) read as 0.
+    pub fn from_disk(d: &DiskDquot) -> Dquot {
+        let marker = d.dqb_itime.get() == 1
+            && is_blank(&DiskDquot {
+                dqb_itime: 0.into(),
+                ..*d
+            });
+        let kib = |v: U64| v.get().saturating_mul(QUOTA_BLOCK as u64);
+        Dquot {
+            bhardlimit: kib(d.dqb_bhardlimit),
+            bsoftlimit: kib(d.dqb_bsoftlimit),
+            curspace: d.dqb_curspace.get(),
+            ihardlimit: d.dqb_ihardlimit.get(),
+            isoftlimit: d.dqb_isoftlimit.get(),
+            curinodes: d.dqb_curinodes.get(),
+            btime: d.dqb_btime.get(),
+            itime: if marker { 0 } else { d.dqb_itime.get() },
+        }
+    }
+
+    /// Moves `bytes` and `inodes` of usage (either sign) as the kernel's
+    /// dquot code does: growth through dquot_add_inodes and
+    /// dquot_add_space (with DQUOT_SPACE_WARN, as ext4's block charges),
+    /// shrinking through dquot_decr_inodes and dquot_decr_space.
+    ///
+    /// With limits enforced, growth is refused when it would take usage
+    /// past a hard limit, or past a soft limit whose grace time has run
+    /// out, unless `may_exceed` (CAP_SYS_RESOURCE: the kernel's
+    /// ignore_hardlimit) says yes; it is asked only then. Growth past a
+    /// soft limit with no grace time running starts one (even for
+    /// whoever may exceed). Shrinking to the soft limit or below stops it,
+    /// limits enforced or not. Usage never goes below zero. On a refusal
+    /// `self` is unchanged.
+    pub fn charge(
+        &mut self,
+        bytes: i64,
+        inodes: i64,
+        how: &Enforcement,
+        may_exceed: &mut dyn FnMut() -> bool,
+    ) -> Result<(), Exceeded> {
+        let mut next = *self;
+        if inodes > 0 {
+            let n = self.curinodes.saturating_add(inodes as u64);
+            if how.limits {
+                let (hard, soft) = (self.ihardlimit, self.isoftlimit);
+                if hard != 0 && n > hard && !may_exceed() {
+                    return Err(Exceeded::InodeHard);
+                }
+                if soft != 0
+                    && n > soft
+                    && self.itime != 0
+                    && how.now >= self.itime
+                    && !may_exceed()
+                {
+                    return Err(Exceeded::InodeGrace);
+                }
+                if soft != 0 && n > soft && self.itime == 0 {
+                    next.itime = how.now.saturating_add(how.grace.1);
+                }
+            }
+            next.curinodes = n;
+        } else if inodes < 0 {
+            next.curinodes = self.curinodes.saturating_sub(inodes.unsigned_abs());
+            if next.curinodes <= next.isoftlimit {
+                next.itime = 0;
+            }
+        }
+        if bytes > 0 {
+            let t = self.curspace.saturating_add(bytes as u64);
+            if how.limits {
+                let (hard, soft) = (self.bhardlimit, self.bsoftlimit);
+                if hard != 0 && t > hard && !may_exceed() {
+                    return Err(Exceeded::BlockHard);
+                }
+                if soft != 0
+                    && t > soft
+                    && self.btime != 0
+                    && how.now >= self.btime
+                    && !may_exceed()
+                {
+                    return Err(Exceeded::BlockGrace);
+                }
+                if soft != 0 && t > soft && self.btime == 0 {
+                    next.btime = how.now.saturating_add(how.grace.0);
+                }
+            }
+            next.curspace = t;
+        } else if bytes < 0 {
+            next.curspace = self.curspace.saturating_sub(bytes.unsigned_abs());
+            if next.curspace <= next.bsoftlimit {
+                next.btime = 0;
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Sets the limits (bytes and inodes, 0 for none) as the kernel's
+    /// do_set_dqblk does for a quotactl that gives limits but no times
+    /// (setquota(8)): a grace time starts afresh for a soft limit usage
+    /// is already over, and stops where usage is within it.
+    pub fn set_limits(&mut self, limits: Limits, now: u64, grace: (u64, u64)) {
+        self.bsoftlimit = limits.bsoft;
+        self.bhardlimit = limits.bhard;
+        self.isoftlimit = limits.isoft;
+        self.ihardlimit = limits.ihard;
+        self.btime = if self.bsoftlimit == 0 || self.curspace <= self.bsoftlimit {
+            0
+        } else {
+            now.saturating_add(grace.0)
+        };
+        self.itime = if self.isoftlimit == 0 || self.curinodes <= self.isoftlimit {
+            0
+        } else {
+            now.saturating_add(grace.1)
+        };
+    }
+}
+
+/// Limits to set: bytes (kept in 1 KiB units, rounded up) and inodes; 0
+/// for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    pub bsoft: u64,
+    pub bhard: u64,
+    pub isoft: u64,
+    pub ihard: u64,
+}
+
 /// Where [`QuotaFile::insert`] put an entry, and what it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inserted {
