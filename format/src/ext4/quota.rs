@@ -855,4 +855,148 @@ mod tests {
         bad[last + 8] = 3; // dqdh_entries
         assert!(QuotaFile::parse(&bad, QuotaType::User).is_err());
     }
+
+    fn how(limits: bool, now: u64) -> Enforcement {
+        Enforcement {
+            limits,
+            now,
+            grace: (100, 50),
+        }
+    }
+
+    #[test]
+    fn hard_limits_refuse_past_them_and_allow_up_to_them() {
+        let mut q = Dquot {
+            bhardlimit: 8192,
+            ihardlimit: 2,
+            ..Default::default()
+        };
+        let mut asked = 0;
+        let mut no = || {
+            asked += 1;
+            false
+        };
+        q.charge(8192, 2, &how(true, 10), &mut no).unwrap();
+        assert_eq!((q.curspace, q.curinodes), (8192, 2));
+        let before = q;
+        assert_eq!(
+            q.charge(1, 0, &how(true, 10), &mut no),
+            Err(Exceeded::BlockHard)
+        );
+        assert_eq!(
+            q.charge(0, 1, &how(true, 10), &mut no),
+            Err(Exceeded::InodeHard)
+        );
+        assert_eq!(q, before, "a refused charge changes nothing");
+        assert_eq!(asked, 2, "the exemption is asked only when a limit refuses");
+        // CAP_SYS_RESOURCE passes the hard limit; limits not enforced
+        // (no usrquota) refuse nothing and ask nothing.
+        q.charge(4096, 1, &how(true, 10), &mut || true).unwrap();
+        assert_eq!((q.curspace, q.curinodes), (12288, 3));
+        q.charge(4096, 1, &how(false, 10), &mut || unreachable!())
+            .unwrap();
+        assert_eq!((q.curspace, q.curinodes), (16384, 4));
+    }
+
+    #[test]
+    fn a_soft_limit_starts_a_grace_time_that_refuses_once_run_out() {
+        let mut q = Dquot {
+            bsoftlimit: 4096,
+            bhardlimit: 1 << 20,
+            isoftlimit: 1,
+            ..Default::default()
+        };
+        let no = &mut || false;
+        // Up to the soft limit: nothing starts.
+        q.charge(4096, 1, &how(true, 1000), no).unwrap();
+        assert_eq!((q.btime, q.itime), (0, 0));
+        // Past it: the grace periods of the file's info start.
+        q.charge(1, 1, &how(true, 1000), no).unwrap();
+        assert_eq!((q.btime, q.itime), (1100, 1050));
+        // Within them, more is allowed and the deadlines stay.
+        q.charge(10, 1, &how(true, 1049), no).unwrap();
+        assert_eq!((q.btime, q.itime), (1100, 1050));
+        // At the deadline: refused (the kernel's now >= dqb_itime).
+        assert_eq!(
+            q.charge(0, 1, &how(true, 1050), no),
+            Err(Exceeded::InodeGrace)
+        );
+        assert_eq!(
+            q.charge(1, 0, &how(true, 1100), no),
+            Err(Exceeded::BlockGrace)
+        );
+        // Exempt callers pass; freeing to the soft limit stops the grace
+        // time, so the next excess starts a new one.
+        q.charge(1, 0, &how(true, 2000), &mut || true).unwrap();
+        q.charge(-(q.curspace as i64 - 4096), -2, &how(true, 2000), no)
+            .unwrap();
+        assert_eq!((q.curspace, q.btime), (4096, 0));
+        assert_eq!((q.curinodes, q.itime), (1, 0));
+        q.charge(1, 0, &how(true, 3000), no).unwrap();
+        assert_eq!(q.btime, 3100);
+        // Usage never goes below zero.
+        q.charge(-1 << 40, -5, &how(true, 3000), no).unwrap();
+        assert_eq!((q.curspace, q.curinodes, q.btime), (0, 0, 0));
+    }
+
+    #[test]
+    fn exempt_callers_still_start_a_grace_time() {
+        let mut q = Dquot {
+            bsoftlimit: 1024,
+            ..Default::default()
+        };
+        q.charge(2048, 0, &how(true, 5), &mut || true).unwrap();
+        assert_eq!(q.btime, 105);
+        // Without enforcement (usage only), no grace time starts.
+        let mut r = Dquot {
+            bsoftlimit: 1024,
+            ..Default::default()
+        };
+        r.charge(2048, 0, &how(false, 5), &mut || false).unwrap();
+        assert_eq!(r.btime, 0);
+    }
+
+    #[test]
+    fn limits_set_as_quotactl_sets_them_and_round_trip_on_disk() {
+        let mut q = Dquot {
+            curspace: 10_000,
+            curinodes: 3,
+            ..Default::default()
+        };
+        let l = Limits {
+            bsoft: 5000,
+            bhard: 20_000,
+            isoft: 5,
+            ihard: 0,
+        };
+        q.set_limits(l, 100, (7, 9));
+        assert_eq!(
+            (q.btime, q.itime),
+            (107, 0),
+            "over the block soft limit only"
+        );
+        let mut data = build(QuotaType::User, &[(1000, 10_000, 3)]);
+        let at = QuotaFile::parse(&data, QuotaType::User).unwrap().offsets[&1000];
+        QuotaFile::set_dquot(&mut data, at, &q).unwrap();
+        let back = QuotaFile::dquot_at(&data, at).unwrap();
+        // Block limits are kept in KiB, rounded up.
+        assert_eq!(back.bsoftlimit, 5120);
+        assert_eq!(back.bhardlimit, 20_480);
+        assert_eq!(
+            Dquot {
+                bsoftlimit: 5000,
+                bhardlimit: 20_000,
+                ..back
+            },
+            q
+        );
+        QuotaFile::set_grace(&mut data, 60, 70).unwrap();
+        assert_eq!(QuotaFile::grace(&data).unwrap(), (60, 70));
+        // id 0 with nothing: the all-zero marker on disk, 0 in memory.
+        let mut data = build(QuotaType::User, &[(0, 0, 0)]);
+        let at = QuotaFile::parse(&data, QuotaType::User).unwrap().offsets[&0];
+        QuotaFile::set_dquot(&mut data, at, &Dquot::default()).unwrap();
+        assert_eq!(QuotaFile::entry_at(&data, at).unwrap().dqb_itime.get(), 1);
+        assert_eq!(QuotaFile::dquot_at(&data, at).unwrap(), Dquot::default());
+    }
 }
