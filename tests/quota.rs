@@ -287,7 +287,7 @@ fn limits_refuse_every_charging_change_and_a_refused_one_changes_nothing() {
         // CAP_SYS_RESOURCE passes (the request's caller, as the FUSE
         // layer sets it).
         {
-            let _cap = Requester::enter(|| true);
+            let _cap = Requester::enter([0, 0, 0], |_| true);
             make(&fs, root, "g", mode::S_IFREG | 0o644, 1000, 1000);
         }
         assert_eq!(used(&fs, QuotaType::User, 1000), (kib(40), 4));

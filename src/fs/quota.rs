@@ -10,8 +10,14 @@
 //! blocks or owner can bypass. The quota files are held in memory, and
 //! changed only by commits (under the quota lock, taken before the commit
 //! lock), so the blocks a commit logs are the files' current contents.
+//!
+//! Limits (mount options usrquota, grpquota, prjquota) are judged in the
+//! same place, on each id's net change ([`Dquot::charge`], the kernel's
+//! dquot arithmetic): a refusal fails the commit before anything is
+//! written, so the whole operation is dropped. Whether the caller may
+//! exceed them (CAP_SYS_RESOURCE) comes from the [`Requester`] the FUSE
+//! layer sets for each request.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::transaction::Transaction;
@@ -68,36 +74,42 @@ pub struct ProjectStatfs {
     pub files: Option<(u64, u64)>,
 }
 
+/// Who asks for a request's changes: ids (uid, gid, pid), and how to find
+/// whether they may exceed quota limits (CAP_SYS_RESOURCE). Plain data,
+/// so that setting it for every request allocates nothing.
+type Asker = ([u32; 3], fn([u32; 3]) -> bool);
+
 thread_local! {
-    /// Whether the caller of the request this thread serves may exceed
-    /// quota limits (CAP_SYS_RESOURCE), asked only when a limit refuses.
-    static MAY_EXCEED: RefCell<Option<Box<dyn Fn() -> bool>>> = const { RefCell::new(None) };
+    /// The caller of the request this thread serves; asked only when a
+    /// limit refuses.
+    static ASKER: std::cell::Cell<Option<Asker>> = const { std::cell::Cell::new(None) };
 }
 
-/// While alive, limits refusing a change on this thread ask `may_exceed`
-/// whether the caller is exempt (the kernel's ignore_hardlimit: the
-/// current task's CAP_SYS_RESOURCE). Without one, nobody is.
+/// While alive, limits refusing a change on this thread ask whether the
+/// caller is exempt (the kernel's ignore_hardlimit: the current task's
+/// CAP_SYS_RESOURCE). Without one, nobody is.
 pub struct Requester {
-    prev: Option<Box<dyn Fn() -> bool>>,
+    prev: Option<Asker>,
 }
 
 impl Requester {
-    /// Sets the caller of the request this thread is about to serve.
-    pub fn enter(may_exceed: impl Fn() -> bool + 'static) -> Requester {
-        let prev = MAY_EXCEED.with(|c| c.borrow_mut().replace(Box::new(may_exceed)));
-        Requester { prev }
+    /// Sets the caller of the request this thread is about to serve:
+    /// `ids` (uid, gid, pid), judged by `may_exceed` when a limit refuses.
+    pub fn enter(ids: [u32; 3], may_exceed: fn([u32; 3]) -> bool) -> Requester {
+        Requester {
+            prev: ASKER.with(|c| c.replace(Some((ids, may_exceed)))),
+        }
     }
 }
 
 impl Drop for Requester {
     fn drop(&mut self) {
-        let prev = self.prev.take();
-        MAY_EXCEED.with(|c| *c.borrow_mut() = prev);
+        ASKER.with(|c| c.set(self.prev));
     }
 }
 
 fn requester_may_exceed() -> bool {
-    MAY_EXCEED.with(|c| c.borrow().as_ref().is_some_and(|f| f()))
+    ASKER.with(|c| c.get()).is_some_and(|(ids, f)| f(ids))
 }
 
 fn unix_now() -> u64 {
@@ -309,6 +321,7 @@ impl Fs {
         }
         Ok((done - offset) as usize)
     }
+
     fn edit_quota(&self, edit: QuotaEdit) -> Result<()> {
         let (QuotaEdit::Limits(t, ..) | QuotaEdit::Grace(t, ..)) = edit;
         if !self.quota_on() || self.quota.lock().files[t as usize].is_none() {

@@ -541,9 +541,17 @@ fn handle<F: FuseOps + ?Sized>(ops: &F, mut req: Request<'_>, negotiated: &Negot
     let ctx = req.ctx();
     // Quota limits exempt a caller with CAP_SYS_RESOURCE (asked only when
     // a limit would refuse this request's change).
-    let _quota = crate::fs::quota::Requester::enter(move || {
-        super::credentials::caller(&ctx, false).capable(crate::fs::permission::cap::SYS_RESOURCE)
-    });
+    let _quota =
+        crate::fs::quota::Requester::enter([ctx.uid, ctx.gid, ctx.pid], |[uid, gid, pid]| {
+            let ctx = super::ops::RequestCtx {
+                unique: 0,
+                uid,
+                gid,
+                pid,
+            };
+            super::credentials::caller(&ctx, false)
+                .capable(crate::fs::permission::cap::SYS_RESOURCE)
+        });
     let nodeid = req.header.nodeid;
     match req.header.opcode {
         FUSE_LOOKUP => {
