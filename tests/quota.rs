@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
+use fuse4fs::ext4::quota::{Limits, QuotaType};
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::attr_flags::FsXattr;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::permission::{Caller, Extra};
+use fuse4fs::fs::quota::Requester;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr_write::SetMode;
 
@@ -177,4 +179,244 @@ fn a_damaged_quota_file_refuses_a_read_write_open_by_name() {
     assert!(e.contains("group quota file (inode 4)"), "{e}");
     // Read-only, the quota files are not needed.
     Fs::open(&img, &fuse4fs::fs::FsOptions::default()).unwrap();
+}
+
+fn is_edquot<T: std::fmt::Debug>(r: Result<T, fuse4fs::fs::FsError>) -> bool {
+    matches!(r, Err(ref e) if e.errno() == libc::EDQUOT)
+}
+
+/// (bytes, inodes) of `id` in the quota file of `t`, from the Fs.
+fn used(fs: &Fs, t: QuotaType, id: u32) -> (u64, u64) {
+    fs.quota_report()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.qtype == t && e.id == id)
+        .map(|e| (e.dquot.curspace, e.dquot.curinodes))
+        .unwrap_or_default()
+}
+
+#[test]
+fn limits_refuse_every_charging_change_and_a_refused_one_changes_nothing() {
+    assert!(
+        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
+        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "4096", "-O", "quota,project"], "64M");
+    let root = InodeNo::ROOT;
+    let kib = |n: u64| n << 10;
+    {
+        let fs = open_rw(&img);
+        let lim = |bhard, ihard| Limits {
+            bsoft: 0,
+            bhard,
+            isoft: 0,
+            ihard,
+        };
+        fs.set_quota_limits(QuotaType::User, 1000, lim(kib(40), 3))
+            .unwrap();
+        fs.set_quota_limits(QuotaType::Group, 2000, lim(kib(8), 0))
+            .unwrap();
+        fs.set_quota_limits(QuotaType::Project, 42, lim(kib(16), 2))
+            .unwrap();
+        // Limits are kept but not enforced until asked.
+        let spare = make(&fs, root, "spare", mode::S_IFREG | 0o644, 1000, 1000);
+        fs.write(spare, 0, &[1u8; 50 << 10], 0).unwrap();
+        fs.unlink(root, b"spare").unwrap();
+        assert_eq!(used(&fs, QuotaType::User, 1000), (0, 0));
+        fs.enforce_quota_limits(&QuotaType::ALL).unwrap();
+
+        // A write past the block hard limit is cut at the last block that
+        // fits (the kernel's short write); then nothing more fits.
+        let f = make(&fs, root, "f", mode::S_IFREG | 0o644, 1000, 1000);
+        assert_eq!(fs.write(f, 0, &[2u8; 48 << 10], 0).unwrap(), 40 << 10);
+        assert_eq!(used(&fs, QuotaType::User, 1000), (kib(40), 1));
+        assert!(is_edquot(fs.write(f, 40 << 10, b"x", 0)));
+        assert!(is_edquot(fs.fallocate(f, 0, 1 << 20, 0)));
+        assert!(is_edquot(fs.setxattr(
+            f,
+            b"user.big",
+            &[b'v'; 1500],
+            SetMode::Any,
+            false
+        )));
+        // A truncate that only grows the size allocates nothing.
+        fs.setattr(
+            f,
+            &Changes {
+                size: Some(1 << 20),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // A directory needs a block: refused, and no name, inode or block
+        // is left behind.
+        let free_before = fs.stats();
+        assert!(is_edquot(fs.make_node(
+            root,
+            b"d",
+            &NewNode {
+                mode: mode::S_IFDIR | 0o755,
+                uid: 1000,
+                gid: 1000,
+                umask: 0,
+                rdev: 0,
+            }
+        )));
+        assert!(fs.lookup(&fs.inode(root).unwrap(), b"d").is_err());
+        let free_after = fs.stats();
+        assert_eq!(
+            (free_before.free_blocks, free_before.free_inodes),
+            (free_after.free_blocks, free_after.free_inodes)
+        );
+        assert_eq!(used(&fs, QuotaType::User, 1000), (kib(40), 1));
+        // Inodes: a fast symlink and a fifo take no block; the fourth
+        // inode is refused.
+        fs.symlink(root, b"s", b"f", 1000, 1000).unwrap();
+        make(&fs, root, "p", mode::S_IFIFO | 0o644, 1000, 1000);
+        let new = NewNode {
+            mode: mode::S_IFREG | 0o644,
+            uid: 1000,
+            gid: 1000,
+            umask: 0,
+            rdev: 0,
+        };
+        assert!(is_edquot(fs.make_node(root, b"g", &new)));
+        assert!(is_edquot(fs.tmpfile(root, &new)));
+        assert_eq!(used(&fs, QuotaType::User, 1000), (kib(40), 3));
+        // CAP_SYS_RESOURCE passes (the request's caller, as the FUSE
+        // layer sets it).
+        {
+            let _cap = Requester::enter([0, 0, 0], |_| true);
+            make(&fs, root, "g", mode::S_IFREG | 0o644, 1000, 1000);
+        }
+        assert_eq!(used(&fs, QuotaType::User, 1000), (kib(40), 4));
+        // Groups: a chown moving 12 KiB into a group limited to 8 KiB is
+        // refused.
+        let h = make(&fs, root, "h", mode::S_IFREG | 0o644, 0, 0);
+        fs.write(h, 0, &[3u8; 12 << 10], 0).unwrap();
+        assert!(is_edquot(fs.setattr(
+            h,
+            &Changes {
+                gid: Some(2000),
+                ..Default::default()
+            }
+        )));
+        assert_eq!(fs.inode(h).unwrap().gid, 0);
+        // Projects: a project-inherit directory's files are charged to
+        // it, and statfs of the directory shows its limits.
+        let c = Caller::new(
+            0,
+            0,
+            Extra {
+                groups: vec![],
+                caps: u64::MAX,
+            },
+        );
+        let d = make(&fs, root, "proj", mode::S_IFDIR | 0o755, 0, 0);
+        fs.set_fsxattr(
+            d,
+            &c,
+            FsXattr {
+                xflags: 0x200, // FS_XFLAG_PROJINHERIT
+                projid: 42,
+            },
+        )
+        .unwrap();
+        // The directory's own block and inode are the project's now.
+        assert_eq!(used(&fs, QuotaType::Project, 42), (4096, 1));
+        let pf = make(&fs, d, "pf", mode::S_IFREG | 0o644, 0, 0);
+        assert_eq!(fs.write(pf, 0, &[4u8; 16 << 10], 0).unwrap(), 12 << 10);
+        assert!(is_edquot(fs.make_node(d, b"pg", &new)));
+        let st = fs
+            .project_statfs(&fs.inode(d).unwrap())
+            .unwrap()
+            .expect("a project-inherit directory under prjquota");
+        assert_eq!(st.blocks, Some((4, 0)));
+        assert_eq!(st.files, Some((2, 0)));
+        assert_eq!(
+            st.clamp([100, 50, 40, 1000, 900]),
+            [4, 0, 0, 2, 0],
+            "capped by the project"
+        );
+        assert!(
+            fs.project_statfs(&fs.inode(root).unwrap())
+                .unwrap()
+                .is_none()
+        );
+        // Freeing gives room back.
+        fs.unlink(root, b"f").unwrap();
+        fs.unlink(root, b"p").unwrap();
+        assert_eq!(used(&fs, QuotaType::User, 1000), (0, 2));
+        make(&fs, root, "again", mode::S_IFREG | 0o644, 1000, 1000);
+    }
+    assert_fsck_clean(&img);
+    let users = usage(&img, "user");
+    assert_eq!(users[&1000], (0, 3));
+    assert_eq!(usage(&img, "project")[&42], (16 << 10, 2));
+}
+
+#[test]
+fn a_soft_limit_allows_until_its_grace_time_runs_out() {
+    assert!(
+        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
+        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "4096", "-O", "quota"], "64M");
+    let root = InodeNo::ROOT;
+    {
+        let fs = open_rw(&img);
+        fs.set_quota_grace(QuotaType::User, 1, 1).unwrap();
+        let l = Limits {
+            bsoft: 8 << 10,
+            bhard: 0,
+            isoft: 1,
+            ihard: 0,
+        };
+        fs.set_quota_limits(QuotaType::User, 1000, l).unwrap();
+        fs.enforce_quota_limits(&[QuotaType::User]).unwrap();
+        let f = make(&fs, root, "f", mode::S_IFREG | 0o644, 1000, 1000);
+        // Past both soft limits: allowed, and the grace times start.
+        fs.write(f, 0, &[1u8; 12 << 10], 0).unwrap();
+        make(&fs, root, "g", mode::S_IFREG | 0o644, 1000, 1000);
+        let e = fs
+            .quota_report()
+            .unwrap()
+            .into_iter()
+            .find(|e| e.qtype == QuotaType::User && e.id == 1000)
+            .unwrap();
+        assert!(e.dquot.btime > 0 && e.dquot.itime > 0, "{e:?}");
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        assert!(is_edquot(fs.write(f, 12 << 10, b"x", 0)));
+        assert!(is_edquot(fs.make_node(
+            root,
+            b"h",
+            &NewNode {
+                mode: mode::S_IFREG | 0o644,
+                uid: 1000,
+                gid: 1000,
+                umask: 0,
+                rdev: 0,
+            }
+        )));
+        // Back under the soft limits: the grace times stop, and growth
+        // is allowed again.
+        fs.unlink(root, b"g").unwrap();
+        fs.setattr(
+            f,
+            &Changes {
+                size: Some(4096),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        make(&fs, root, "h", mode::S_IFREG | 0o644, 1000, 1000);
+    }
+    assert_fsck_clean(&img);
+    let out = run(
+        "debugfs",
+        &["-R", "get_quota user 1000", img.to_str().unwrap()],
+    );
+    assert!(out.contains("1000"), "{out}");
 }

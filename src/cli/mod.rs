@@ -7,6 +7,7 @@ mod lockfile;
 mod logging;
 mod options;
 mod partition;
+mod quota;
 mod server_record;
 mod status;
 mod supervise;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use fuse4fs::ext4::quota::QuotaType;
 use fuse4fs::fs::mmp::MmpStart;
 use fuse4fs::fs::sync_mode::SyncMode;
 use fuse4fs::fs::{Fs, FsOptions};
@@ -68,7 +70,7 @@ fn fit_entry_ttl(adapter: &Ext4Adapter, opts: &Options, negotiated: &Negotiated)
 const FEATURES_HELP: &str = "\
 Filesystem features:
   read-write: has_journal, ext_attr, resize_inode, dir_index, filetype, extent, 64bit, flex_bg, meta_bg, sparse_super, sparse_super2, large_file, huge_file, dir_nlink, extra_isize, uninit_bg, metadata_csum, metadata_csum_seed, large_dir, inline_data, orphan_file, mmp, quota, project
-  quota and project: usage kept exact in the quota files; limits not enforced (as ext4 mounted without usrquota/grpquota/prjquota, which are refused)
+  quota and project: usage kept exact in the quota files; limits enforced with -o usrquota, grpquota, prjquota; set with --setquota
   read-only (refused for read-write, naming the feature): read-only, orphan_present, encrypt
   encrypt: without keys, as the kernel's ext4 without them: names in encrypted directories shown in their no-key encoding, contents refused (ENOKEY)
   refused: casefold, ea_inode, verity, bigalloc, compression, journal_dev, snapshot, replica, shared_blocks";
@@ -135,13 +137,29 @@ struct Args {
     /// With --status: print JSON.
     #[arg(long, requires = "status")]
     json: bool,
+    /// Set quota limits on the unmounted IMAGE, as setquota(8):
+    /// TYPE:ID:BSOFT:BHARD:ISOFT:IHARD, TYPE user, group or project,
+    /// block limits in KiB (or with a K, M, G or T suffix), 0 for none.
+    /// May be repeated; no MOUNTPOINT. Enforced by -o usrquota, grpquota,
+    /// prjquota (see docs/quota.md).
+    #[arg(long, value_name = "SPEC", action = clap::ArgAction::Append, conflicts_with_all = ["mountpoint", "supervise", "recover", "unmount", "status", "list"])]
+    setquota: Vec<String>,
+    /// Set the grace periods of a quota type on the unmounted IMAGE:
+    /// TYPE:BGRACE:IGRACE, in seconds (how long usage may stay over a
+    /// soft limit). May be repeated; no MOUNTPOINT.
+    #[arg(long, value_name = "SPEC", action = clap::ArgAction::Append, conflicts_with_all = ["mountpoint", "supervise", "recover", "unmount", "status", "list"])]
+    setgrace: Vec<String>,
+    /// List the quota entries of IMAGE (after any --setquota and
+    /// --setgrace): usage, limits, grace time left, per type and id.
+    #[arg(long, conflicts_with_all = ["mountpoint", "supervise", "recover", "unmount", "status", "list"])]
+    repquota: bool,
     /// The filesystem image (a file or block device); a whole-disk image
     /// with a partition table is served from its only ext2/3/4 partition
     /// unless -o partition=N or -o offset=BYTES says where.
     #[arg(required_unless_present_any = ["unmount", "status", "list"])]
     image: Option<PathBuf>,
     /// Where to mount it.
-    #[arg(required_unless_present_any = ["unmount", "status", "list"])]
+    #[arg(required_unless_present_any = ["unmount", "status", "list", "setquota", "setgrace", "repquota"])]
     mountpoint: Option<PathBuf>,
 }
 
@@ -192,6 +210,14 @@ pub fn run() -> Result<(), CliError> {
     }
     if let Some(image) = &args.list {
         return partition::list(image);
+    }
+    if !args.setquota.is_empty() || !args.setgrace.is_empty() || args.repquota {
+        let req = quota::Request {
+            limits: args.setquota.clone(),
+            grace: args.setgrace.clone(),
+            report: args.repquota,
+        };
+        return quota::run(args.image(), &Options::parse(&args.options)?, &req);
     }
     // `-o debug` is -d, `-o fuse2fs_debug` debug logging alone (fuse2fs's
     // words); a bad option is reported where the options are parsed.
@@ -383,6 +409,17 @@ fn open_fs(
         },
         replayed,
     )?;
+    for t in QuotaType::ALL {
+        if opts.quota_limits[t as usize] {
+            fs.enforce_quota_limits(&[t]).map_err(|why| {
+                CliError::Usage(format!(
+                    "{}: mount option {}: {why}",
+                    image.display(),
+                    fuse4fs::fs::quota::option_of(t)
+                ))
+            })?;
+        }
+    }
     if !opts.ro {
         fs.set_error_policy(opts.errors);
         fs.set_commit_interval(std::time::Duration::from_secs(opts.commit_secs));

@@ -67,6 +67,10 @@ pub struct Options {
     pub debug_log: bool,
     /// Stay in the foreground (`debug`, as -d).
     pub foreground: bool,
+    /// Quota types whose limits are enforced, by QuotaType number (user,
+    /// group, project): `usrquota` (or `quota`), `grpquota`, `prjquota`;
+    /// `noquota` clears them.
+    pub quota_limits: [bool; 3],
 }
 
 /// Why `-o io_uring` is refused with --supervise and the fd store.
@@ -265,10 +269,14 @@ pub const OPTION_DOCS: &[OptionDoc] = &[
     OptionDoc {
         names: &["noquota", "quota", "usrquota", "grpquota", "prjquota"],
         value: None,
-        help: "Quota usage is kept on images with the quota feature whatever \
-               these say; limits are not enforced, so quota, usrquota, \
-               grpquota and prjquota are refused (noquota, the default, is \
-               accepted). See docs/quota.md.",
+        help: "Enforce the user (usrquota, or quota), group (grpquota) or \
+               project (prjquota) limits kept in the image's quota files, as \
+               ext4 does: EDQUOT past a hard limit, or past a soft limit once \
+               its grace time has run out; CAP_SYS_RESOURCE is exempt. Needs \
+               the quota feature and that type's quota file. Usage is kept \
+               with the quota feature whatever these say; noquota (the \
+               default) enforces nothing. Limits are set with fuse4fs \
+               --setquota on the unmounted image. See docs/quota.md.",
     },
     OptionDoc {
         names: &["fakeroot"],
@@ -391,6 +399,7 @@ impl Default for Options {
             lockfile: None,
             debug_log: false,
             foreground: false,
+            quota_limits: [false; 3],
         }
     }
 }
@@ -517,14 +526,13 @@ impl Options {
                     })?;
                 }
                 // ext4's quota options: usage is kept whatever they say
-                // (feature quota); limits, which they would enforce, are
-                // not (docs/quota.md). noquota is the default.
-                ("noquota", None) => {}
-                ("quota" | "usrquota" | "grpquota" | "prjquota", None) => {
-                    return Err(CliError::Usage(format!(
-                        "mount option '{key}': quota limits are not enforced by fuse4fs (usage is kept with the quota feature; see docs/quota.md)"
-                    )));
-                }
+                // (feature quota); they choose whose limits are enforced,
+                // checked against the image when it is opened. As ext4,
+                // `quota` is `usrquota` and `noquota` clears them all.
+                ("noquota", None) => o.quota_limits = [false; 3],
+                ("quota" | "usrquota", None) => o.quota_limits[0] = true,
+                ("grpquota", None) => o.quota_limits[1] = true,
+                ("prjquota", None) => o.quota_limits[2] = true,
                 (k, v) if let Some(done) = fuse2fs_options::apply(k, v, &mut o) => done?,
                 // A flag given a value: say so rather than "unknown".
                 (_, Some(_)) if Options::parse(&[key.to_string()]).is_ok() => {
@@ -712,13 +720,13 @@ mod tests {
     }
 
     #[test]
-    fn quota_limit_options_are_refused_by_name() {
-        for opt in ["usrquota", "grpquota", "prjquota", "quota"] {
-            let e = Options::parse(&[format!("rw,{opt}")])
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains(opt) && e.contains("not enforced"), "{e}");
-        }
+    fn quota_options_choose_the_types_enforced() {
+        let q = |o: &str| Options::parse(&[o.into()]).unwrap().quota_limits;
+        assert_eq!(q("quota"), [true, false, false]);
+        assert_eq!(q("usrquota"), [true, false, false]);
+        assert_eq!(q("grpquota,prjquota"), [false, true, true]);
+        assert_eq!(q("usrquota,grpquota,noquota"), [false; 3]);
+        assert_eq!(q("noquota,prjquota"), [false, false, true]);
         assert_eq!(
             Options::parse(&["noquota".into()]).unwrap(),
             Options::default()

@@ -72,6 +72,10 @@ pub enum FsError {
     /// The contents of an encrypted file, whose key fuse4fs never has.
     #[error("required key not available")]
     NoKey,
+    /// A quota limit refuses the change (EDQUOT: a hard limit, or a soft
+    /// limit past its grace time, on a mount enforcing that type).
+    #[error("disk quota exceeded")]
+    QuotaExceeded,
     /// The filesystem was shut down (FS_IOC_SHUTDOWN): EIO until unmount.
     #[error("the filesystem was shut down")]
     ShutDown,
@@ -107,6 +111,7 @@ impl FsError {
             FsError::Overflow => libc::EOVERFLOW,
             FsError::CrossDevice => libc::EXDEV,
             FsError::NoKey => libc::ENOKEY,
+            FsError::QuotaExceeded => libc::EDQUOT,
         }
     }
 

@@ -31,7 +31,7 @@ pub mod mount_state;
 pub mod namei;
 pub mod orphan;
 pub mod permission;
-mod quota;
+pub mod quota;
 pub mod remove;
 pub mod rename;
 pub mod setattr;

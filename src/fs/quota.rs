@@ -10,6 +10,13 @@
 //! blocks or owner can bypass. The quota files are held in memory, and
 //! changed only by commits (under the quota lock, taken before the commit
 //! lock), so the blocks a commit logs are the files' current contents.
+//!
+//! Limits (mount options usrquota, grpquota, prjquota) are judged in the
+//! same place, on each id's net change ([`Dquot::charge`], the kernel's
+//! dquot arithmetic): a refusal fails the commit before anything is
+//! written, so the whole operation is dropped. Whether the caller may
+//! exceed them (CAP_SYS_RESOURCE) comes from the [`Requester`] the FUSE
+//! layer sets for each request.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +24,9 @@ use super::transaction::Transaction;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::Inode;
-use crate::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType, charged_inode};
+use crate::ext4::quota::{
+    Dquot, Enforcement, Limits, QUOTA_BLOCK, QuotaFile, QuotaType, charged_inode,
+};
 use crate::ext4::superblock::ro_compat;
 
 /// One quota file as the last commit left it.
@@ -36,6 +45,78 @@ pub(crate) struct LoadedFile {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct QuotaState {
     files: [Option<LoadedFile>; 3],
+    /// Types whose limits are enforced (usrquota, grpquota, prjquota).
+    enforce: [bool; 3],
+}
+
+/// A change of the quota files' limits or grace periods, made by a
+/// transaction's commit (see [`Fs::set_quota_limits`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum QuotaEdit {
+    Limits(QuotaType, u32, Limits),
+    Grace(QuotaType, u32, u32),
+}
+
+/// One id's entry in a quota file, for a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaEntry {
+    pub qtype: QuotaType,
+    pub id: u32,
+    pub dquot: Dquot,
+}
+
+/// A project's limits as statfs of a project-inherit directory reports
+/// them (ext4_statfs_project), in filesystem blocks and inodes: each
+/// `(total, free)` pair caps the filesystem's own figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ProjectStatfs {
+    pub blocks: Option<(u64, u64)>,
+    pub files: Option<(u64, u64)>,
+}
+
+/// Who asks for a request's changes: ids (uid, gid, pid), and how to find
+/// whether they may exceed quota limits (CAP_SYS_RESOURCE). Plain data,
+/// so that setting it for every request allocates nothing.
+type Asker = ([u32; 3], fn([u32; 3]) -> bool);
+
+thread_local! {
+    /// The caller of the request this thread serves; asked only when a
+    /// limit refuses.
+    static ASKER: std::cell::Cell<Option<Asker>> = const { std::cell::Cell::new(None) };
+}
+
+/// While alive, limits refusing a change on this thread ask whether the
+/// caller is exempt (the kernel's ignore_hardlimit: the current task's
+/// CAP_SYS_RESOURCE). Without one, nobody is.
+pub struct Requester {
+    prev: Option<Asker>,
+}
+
+impl Requester {
+    /// Sets the caller of the request this thread is about to serve:
+    /// `ids` (uid, gid, pid), judged by `may_exceed` when a limit refuses.
+    pub fn enter(ids: [u32; 3], may_exceed: fn([u32; 3]) -> bool) -> Requester {
+        Requester {
+            prev: ASKER.with(|c| c.replace(Some((ids, may_exceed)))),
+        }
+    }
+}
+
+impl Drop for Requester {
+    fn drop(&mut self) {
+        ASKER.with(|c| c.set(self.prev));
+    }
+}
+
+fn requester_may_exceed() -> bool {
+    ASKER.with(|c| c.get()).is_some_and(|(ids, f)| f(ids))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Usage changes: (type, id) -> (bytes, inodes).
@@ -87,6 +168,213 @@ impl Fs {
     /// Whether this filesystem keeps quota usage (feature quota).
     pub(crate) fn quota_on(&self) -> bool {
         self.sb.has_ro_compat(ro_compat::QUOTA)
+    }
+
+    /// Enforces the limits of the quota types `types` (the mount options
+    /// usrquota, grpquota, prjquota) from now on. Refused, naming what is
+    /// missing, on a filesystem without the quota feature, without a
+    /// quota file of a type asked for (or project quota without the
+    /// project feature); accepted and moot on a read-only filesystem.
+    pub fn enforce_quota_limits(&self, types: &[QuotaType]) -> std::result::Result<(), String> {
+        if types.is_empty() {
+            return Ok(());
+        }
+        if !self.quota_on() {
+            return Err("the image has no quota feature (tune2fs -O quota adds it)".into());
+        }
+        for &t in types {
+            if t == QuotaType::Project && !self.sb.has_ro_compat(ro_compat::PROJECT) {
+                // ext4_check_quota_consistency refuses it likewise.
+                return Err("the image has no project feature (tune2fs -O project adds it): cannot enforce project quota".into());
+            }
+            // The kernel enables limits only for the types it has files
+            // of, silently: asked for explicitly, say so instead.
+            if self.sb.quota_inums[t as usize] == 0 {
+                return Err(format!(
+                    "the image keeps no {} quota file (tune2fs -Q {} adds one)",
+                    t.name(),
+                    option_of(t)
+                ));
+            }
+        }
+        // Nothing changes on a read-only mount: nothing to enforce.
+        if !self.writable() {
+            return Ok(());
+        }
+        let mut st = self.quota.lock();
+        for &t in types {
+            st.enforce[t as usize] = true;
+        }
+        Ok(())
+    }
+
+    /// Whether the limits of `qtype` are enforced.
+    pub fn quota_enforced(&self, qtype: QuotaType) -> bool {
+        self.quota.lock().enforce[qtype as usize]
+    }
+
+    /// What statfs of `dir` reports of its project when project limits
+    /// are enforced and `dir` has the project-inherit flag, as ext4_statfs
+    /// (ext4_statfs_project): None otherwise.
+    pub fn project_statfs(&self, dir: &Inode) -> Result<Option<ProjectStatfs>> {
+        if !dir.has_flag(crate::ext4::inode::flags::PROJINHERIT) {
+            return Ok(None);
+        }
+        let st = self.quota.lock();
+        let t = QuotaType::Project as usize;
+        if !st.enforce[t] {
+            return Ok(None);
+        }
+        let Some(file) = st.files[t].as_ref() else {
+            return Ok(None);
+        };
+        // An id without an entry has no limits (and no usage).
+        let Some(&at) = file.offsets.get(&dir.projid.unwrap_or(0)) else {
+            return Ok(Some(ProjectStatfs::default()));
+        };
+        let q = QuotaFile::dquot_at(&file.data, at).map_err(|e| quota_damage(file.ino, e))?;
+        Ok(Some(project_statfs_of(&q, self.block_size())))
+    }
+
+    /// Every entry of the quota files, by type and id (read from the
+    /// image, as the last commit left it).
+    pub fn quota_report(&self) -> Result<Vec<QuotaEntry>> {
+        let st = self.load_quota()?;
+        let mut out = Vec::new();
+        for qtype in QuotaType::ALL {
+            let Some(file) = st.files[qtype as usize].as_ref() else {
+                continue;
+            };
+            for (&id, &at) in &file.offsets {
+                let dquot =
+                    QuotaFile::dquot_at(&file.data, at).map_err(|e| quota_damage(file.ino, e))?;
+                out.push(QuotaEntry { qtype, id, dquot });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The grace periods (block, inode; seconds) of `qtype`'s quota file,
+    /// None without one.
+    pub fn quota_grace(&self, qtype: QuotaType) -> Result<Option<(u64, u64)>> {
+        let st = self.load_quota()?;
+        match st.files[qtype as usize].as_ref() {
+            Some(f) => Ok(Some(
+                QuotaFile::grace(&f.data).map_err(|e| quota_damage(f.ino, e))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets `id`'s limits in `qtype`'s quota file, in one transaction, as
+    /// setquota(8) through the kernel's quotactl (do_set_dqblk): the
+    /// entry is added if the id has none, and a grace time starts afresh
+    /// for a soft limit usage is over already.
+    pub fn set_quota_limits(&self, qtype: QuotaType, id: u32, limits: Limits) -> Result<()> {
+        self.edit_quota(QuotaEdit::Limits(qtype, id, limits))
+    }
+
+    /// Sets the grace periods (seconds) of `qtype`'s quota file.
+    pub fn set_quota_grace(&self, qtype: QuotaType, bgrace: u32, igrace: u32) -> Result<()> {
+        self.edit_quota(QuotaEdit::Grace(qtype, bgrace, igrace))
+    }
+
+    /// A write quota limits refused whole: the longest prefix ending on a
+    /// block boundary that they allow, written, as the kernel's ext4
+    /// writes up to the block that fails its charge and returns a short
+    /// count (EDQUOT when not even the first block fits). Found by
+    /// bisection, each try a whole transaction that is dropped if refused.
+    pub(crate) fn write_within_quota(
+        &self,
+        node: super::InodeRef,
+        offset: u64,
+        data: &[u8],
+        drop_suidgid: u16,
+    ) -> Result<usize> {
+        let bs = self.block_size() as u64;
+        // Prefix lengths ending on block boundaries, shortest first.
+        let first_end = (offset / bs + 1) * bs;
+        let end = offset + data.len() as u64;
+        let ends: Vec<u64> = (0..)
+            .map(|k| first_end + k * bs)
+            .take_while(|&e| e < end)
+            .collect();
+        // Bisection over `ends`: each prefix that fits is committed, and
+        // the search goes on past it with the rest.
+        let (mut lo, mut hi, mut done) = (0, ends.len(), offset);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let piece = &data[(done - offset) as usize..(ends[mid] - offset) as usize];
+            match self.write_whole(node, done, piece, drop_suidgid) {
+                Ok(_) => {
+                    done = ends[mid];
+                    lo = mid + 1;
+                }
+                Err(FsError::QuotaExceeded) => hi = mid,
+                Err(e) if done == offset => return Err(e),
+                // What was written stands: report it, as a short write.
+                Err(_) => break,
+            }
+        }
+        if done == offset {
+            return Err(FsError::QuotaExceeded);
+        }
+        Ok((done - offset) as usize)
+    }
+
+    fn edit_quota(&self, edit: QuotaEdit) -> Result<()> {
+        let (QuotaEdit::Limits(t, ..) | QuotaEdit::Grace(t, ..)) = edit;
+        if !self.quota_on() || self.quota.lock().files[t as usize].is_none() {
+            return Err(FsError::Unsupported);
+        }
+        let mut tx = self.begin()?;
+        tx.quota_edits.push(edit);
+        tx.commit()
+    }
+}
+
+/// The mount option enforcing `t`'s limits (and tune2fs -Q's word for it).
+pub fn option_of(t: QuotaType) -> &'static str {
+    match t {
+        QuotaType::User => "usrquota",
+        QuotaType::Group => "grpquota",
+        QuotaType::Project => "prjquota",
+    }
+}
+
+/// ext4_statfs_project's arithmetic on project entry `q`: the limit is the
+/// soft limit, else the hard one; blocks in filesystem blocks of `bs`
+/// bytes (usage rounded down).
+fn project_statfs_of(q: &Dquot, bs: u32) -> ProjectStatfs {
+    let min_not_zero = |a: u64, b: u64| match (a, b) {
+        (0, b) => b,
+        (a, 0) => a,
+        (a, b) => a.min(b),
+    };
+    let shift = bs.trailing_zeros();
+    let blimit = min_not_zero(q.bsoftlimit, q.bhardlimit) >> shift;
+    let ilimit = min_not_zero(q.isoftlimit, q.ihardlimit);
+    ProjectStatfs {
+        blocks: (blimit != 0).then(|| (blimit, blimit.saturating_sub(q.curspace >> shift))),
+        files: (ilimit != 0).then(|| (ilimit, ilimit.saturating_sub(q.curinodes))),
+    }
+}
+
+impl ProjectStatfs {
+    /// Caps the filesystem's statfs figures (blocks, bfree, bavail, files,
+    /// ffree) with the project's.
+    pub fn clamp(&self, s: [u64; 5]) -> [u64; 5] {
+        let [mut blocks, mut bfree, mut bavail, mut files, mut ffree] = s;
+        if let Some((total, free)) = self.blocks {
+            blocks = blocks.min(total);
+            bfree = bfree.min(free);
+            bavail = bavail.min(free);
+        }
+        if let Some((total, free)) = self.files {
+            files = files.min(total);
+            ffree = ffree.min(free);
+        }
+        [blocks, bfree, bavail, files, ffree]
     }
 }
 
@@ -175,22 +463,48 @@ impl<'a> Transaction<'a> {
             return Ok(None);
         }
         let deltas = self.quota_deltas(freed)?;
-        if deltas.is_empty() {
+        if deltas.is_empty() && self.quota_edits.is_empty() {
             return Ok(None);
         }
+        let now = unix_now();
+        // Asked once per commit, and only when a limit would refuse.
+        let mut exempt = None;
+        let mut may_exceed = || *exempt.get_or_insert_with(requester_may_exceed);
         let mut next = st.clone();
         for t in 0..3 {
+            let enforce = next.enforce[t];
             let Some(file) = next.files[t].as_mut() else {
                 continue;
             };
-            let mine: Vec<(u32, (i64, i64))> = deltas
+            let mut mine: Vec<(u32, (i64, i64))> = deltas
                 .range((t, 0)..=(t, u32::MAX))
                 .map(|(&(_, id), &d)| (id, d))
                 .collect();
-            if mine.is_empty() {
+            let edits: Vec<QuotaEdit> = (self.quota_edits.iter())
+                .filter(|e| matches!(e, QuotaEdit::Limits(q, ..) | QuotaEdit::Grace(q, ..) if *q as usize == t))
+                .copied()
+                .collect();
+            if mine.is_empty() && edits.is_empty() {
                 continue;
             }
             let mut dirty = std::collections::BTreeSet::new();
+            for e in &edits {
+                match *e {
+                    QuotaEdit::Grace(_, b, i) => {
+                        QuotaFile::set_grace(&mut file.data, b, i)
+                            .map_err(|e| quota_damage(file.ino, e))?;
+                        dirty.insert(0);
+                    }
+                    // Applied with the usage below.
+                    QuotaEdit::Limits(_, id, _) => mine.push((id, (0, 0))),
+                }
+            }
+            let grace = QuotaFile::grace(&file.data).map_err(|e| quota_damage(file.ino, e))?;
+            let how = Enforcement {
+                limits: enforce,
+                now,
+                grace,
+            };
             for (id, (bytes, inodes)) in mine {
                 let at = match file.offsets.get(&id) {
                     Some(&at) => at,
@@ -202,13 +516,20 @@ impl<'a> Transaction<'a> {
                         ins.at
                     }
                 };
-                let d =
-                    QuotaFile::entry_at(&file.data, at).map_err(|e| quota_damage(file.ino, e))?;
+                let mut q =
+                    QuotaFile::dquot_at(&file.data, at).map_err(|e| quota_damage(file.ino, e))?;
                 // As the kernel: usage never goes below zero (a file that
                 // was already short stays short, for e2fsck to fix).
-                let space = (d.dqb_curspace.get() as i64).saturating_add(bytes).max(0) as u64;
-                let count = (d.dqb_curinodes.get() as i64).saturating_add(inodes).max(0) as u64;
-                QuotaFile::set_usage(&mut file.data, at, space, count)
+                q.charge(bytes, inodes, &how, &mut may_exceed)
+                    .map_err(|_| FsError::QuotaExceeded)?;
+                for e in &edits {
+                    if let QuotaEdit::Limits(_, eid, limits) = *e
+                        && eid == id
+                    {
+                        q.set_limits(limits, now, grace);
+                    }
+                }
+                QuotaFile::set_dquot(&mut file.data, at, &q)
                     .map_err(|e| quota_damage(file.ino, e))?;
                 dirty.insert((at / QUOTA_BLOCK) as u32);
             }

@@ -73,6 +73,8 @@ pub struct Transaction<'a> {
     /// Changes of the orphan list, applied to the orphan index once this
     /// transaction is published (never if it fails or is dropped).
     orphan_moves: Vec<super::orphan::OrphanMove>,
+    /// Limits and grace periods to set in the quota files at commit.
+    pub(super) quota_edits: Vec<super::quota::QuotaEdit>,
 }
 
 impl Fs {
@@ -102,6 +104,7 @@ impl Fs {
             reserved_inodes: Vec::new(),
             data_at_commit: Vec::new(),
             orphan_moves: Vec::new(),
+            quota_edits: Vec::new(),
         }
     }
 }

@@ -13,7 +13,9 @@ use crate::ext4::superblock::ro_compat;
 
 impl Fs {
     /// Writes `data` at byte `offset` of the regular file `ino`; returns the
-    /// bytes written (all of them, or an error and no change).
+    /// bytes written (all of them, or an error and no change; or, when a
+    /// quota limit refuses all of them, as many as it allows: see
+    /// [`Fs::write_within_quota`]).
     /// The setuid/setgid bits of `drop_suidgid` (the writer's
     /// [`Fs::suidgid_to_drop`]; 0 for none) go in the same transaction.
     pub fn write(
@@ -23,10 +25,26 @@ impl Fs {
         data: &[u8],
         drop_suidgid: u16,
     ) -> Result<usize> {
+        let node = node.into();
+        match self.write_whole(node, offset, data, drop_suidgid) {
+            Err(FsError::QuotaExceeded) => {
+                self.write_within_quota(node, offset, data, drop_suidgid)
+            }
+            r => r,
+        }
+    }
+
+    /// [`Fs::write`] of all of `data`, or an error and no change.
+    pub(crate) fn write_whole(
+        &self,
+        node: InodeRef,
+        offset: u64,
+        data: &[u8],
+        drop_suidgid: u16,
+    ) -> Result<usize> {
         if data.is_empty() {
             return Ok(0);
         }
-        let node = node.into();
         let _locks = self.inode_locks.lock(&[node.ino]);
         let mut tx = self.begin()?;
         let mut inode = tx.live_inode(node)?;

@@ -691,18 +691,37 @@ impl FuseOps for Ext4Adapter {
         Ok(())
     }
 
-    fn statfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
+    fn statfs(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<StatFs> {
         let s = self.fs.stats();
+        let blocks = if self.minixdf {
+            self.fs.superblock().blocks_count
+        } else {
+            s.blocks
+        };
+        let mut v = [
+            blocks,
+            s.free_blocks,
+            s.avail_blocks,
+            s.inodes,
+            s.free_inodes,
+        ];
+        // ext4_statfs: a project-inherit directory (the kernel's FUSE
+        // client names the path's node) under prjquota shows its
+        // project's limits.
+        if self
+            .fs
+            .quota_enforced(crate::ext4::quota::QuotaType::Project)
+            && let Some(p) = self.viewed(|fs| fs.project_statfs(&Self::live(fs, nodeid)?))?
+        {
+            v = p.clamp(v);
+        }
+        let [blocks, bfree, bavail, files, ffree] = v;
         Ok(StatFs {
-            blocks: if self.minixdf {
-                self.fs.superblock().blocks_count
-            } else {
-                s.blocks
-            },
-            bfree: s.free_blocks,
-            bavail: s.avail_blocks,
-            files: s.inodes,
-            ffree: s.free_inodes,
+            blocks,
+            bfree,
+            bavail,
+            files,
+            ffree,
             bsize: s.block_size,
             namelen: s.name_max,
             frsize: s.block_size,

@@ -307,6 +307,225 @@ impl QuotaFile {
     }
 }
 
+impl QuotaFile {
+    /// The grace periods (block, inode; seconds) of the file `data`'s
+    /// info block.
+    pub fn grace(data: &[u8]) -> Result<(u64, u64), FormatError> {
+        let info = Self::info_of_bytes(data)?;
+        Ok((info.dqi_bgrace.get() as u64, info.dqi_igrace.get() as u64))
+    }
+
+    /// Sets the grace periods of the file `data` (block 0 changes).
+    pub fn set_grace(data: &mut [u8], bgrace: u32, igrace: u32) -> Result<(), FormatError> {
+        let mut info = Self::info_of_bytes(data)?;
+        info.dqi_bgrace.set(bgrace);
+        info.dqi_igrace.set(igrace);
+        let at = size_of::<DiskHeader>();
+        data[at..at + size_of::<DiskInfo>()].copy_from_slice(info.as_bytes());
+        Ok(())
+    }
+
+    /// The entry at byte `at` of `data` as the kernel holds it in memory.
+    pub fn dquot_at(data: &[u8], at: usize) -> Result<Dquot, FormatError> {
+        Ok(Dquot::from_disk(&Self::entry_at(data, at)?))
+    }
+
+    /// Writes `q` into the entry at byte `at` of `data` (its id kept), as
+    /// the kernel's v2r1_mem2diskdqblk: block limits rounded up to 1 KiB
+    /// units, and an entry that would be all zeros marked with
+    /// dqb_itime 1 so it does not read as free.
+    pub fn set_dquot(data: &mut [u8], at: usize, q: &Dquot) -> Result<(), FormatError> {
+        let d = entry_mut(data, at)?;
+        d.dqb_ihardlimit.set(q.ihardlimit);
+        d.dqb_isoftlimit.set(q.isoftlimit);
+        d.dqb_curinodes.set(q.curinodes);
+        d.dqb_bhardlimit
+            .set(q.bhardlimit.div_ceil(QUOTA_BLOCK as u64));
+        d.dqb_bsoftlimit
+            .set(q.bsoftlimit.div_ceil(QUOTA_BLOCK as u64));
+        d.dqb_curspace.set(q.curspace);
+        d.dqb_btime.set(q.btime);
+        d.dqb_itime.set(q.itime);
+        if is_blank(d) {
+            d.dqb_itime.set(1);
+        }
+        Ok(())
+    }
+}
+
+/// One id's limits, usage and grace deadlines as the kernel's dquot code
+/// holds them (`struct mem_dqblk`): block limits and usage in bytes,
+/// limits 0 for none, deadlines in seconds since the epoch (0: no grace
+/// period running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Dquot {
+    pub bhardlimit: u64,
+    pub bsoftlimit: u64,
+    pub curspace: u64,
+    pub ihardlimit: u64,
+    pub isoftlimit: u64,
+    pub curinodes: u64,
+    pub btime: u64,
+    pub itime: u64,
+}
+
+/// Why a charge is refused (EDQUOT), as the kernel's warnings name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exceeded {
+    /// The block hard limit (QUOTA_NL_BHARDWARN).
+    BlockHard,
+    /// Over the block soft limit past its grace time (QUOTA_NL_BSOFTLONGWARN).
+    BlockGrace,
+    /// The inode hard limit (QUOTA_NL_IHARDWARN).
+    InodeHard,
+    /// Over the inode soft limit past its grace time (QUOTA_NL_ISOFTLONGWARN).
+    InodeGrace,
+}
+
+/// How a charge is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enforcement {
+    /// Whether limits are enforced for this type (the mount's usrquota,
+    /// grpquota, prjquota): without, usage moves and nothing is refused
+    /// or started.
+    pub limits: bool,
+    /// Now, seconds since the epoch.
+    pub now: u64,
+    /// The file's grace periods (block, inode), seconds.
+    pub grace: (u64, u64),
+}
+
+impl Dquot {
+    /// From the disk entry (v2r1_disk2memdqblk): block limits from 1 KiB
+    /// units to bytes; id 0's all-zero marker (dqb_itime 1) read as 0.
+    pub fn from_disk(d: &DiskDquot) -> Dquot {
+        let marker = d.dqb_itime.get() == 1
+            && is_blank(&DiskDquot {
+                dqb_itime: 0.into(),
+                ..*d
+            });
+        let kib = |v: U64| v.get().saturating_mul(QUOTA_BLOCK as u64);
+        Dquot {
+            bhardlimit: kib(d.dqb_bhardlimit),
+            bsoftlimit: kib(d.dqb_bsoftlimit),
+            curspace: d.dqb_curspace.get(),
+            ihardlimit: d.dqb_ihardlimit.get(),
+            isoftlimit: d.dqb_isoftlimit.get(),
+            curinodes: d.dqb_curinodes.get(),
+            btime: d.dqb_btime.get(),
+            itime: if marker { 0 } else { d.dqb_itime.get() },
+        }
+    }
+
+    /// Moves `bytes` and `inodes` of usage (either sign) as the kernel's
+    /// dquot code does: growth through dquot_add_inodes and
+    /// dquot_add_space (with DQUOT_SPACE_WARN, as ext4's block charges),
+    /// shrinking through dquot_decr_inodes and dquot_decr_space.
+    ///
+    /// With limits enforced, growth is refused when it would take usage
+    /// past a hard limit, or past a soft limit whose grace time has run
+    /// out, unless `may_exceed` (CAP_SYS_RESOURCE: the kernel's
+    /// ignore_hardlimit) says yes; it is asked only then. Growth past a
+    /// soft limit with no grace time running starts one (even for
+    /// whoever may exceed). Shrinking to the soft limit or below stops it,
+    /// limits enforced or not. Usage never goes below zero. On a refusal
+    /// `self` is unchanged.
+    pub fn charge(
+        &mut self,
+        bytes: i64,
+        inodes: i64,
+        how: &Enforcement,
+        may_exceed: &mut dyn FnMut() -> bool,
+    ) -> Result<(), Exceeded> {
+        let mut next = *self;
+        if inodes > 0 {
+            let n = self.curinodes.saturating_add(inodes as u64);
+            if how.limits {
+                let (hard, soft) = (self.ihardlimit, self.isoftlimit);
+                if hard != 0 && n > hard && !may_exceed() {
+                    return Err(Exceeded::InodeHard);
+                }
+                if soft != 0
+                    && n > soft
+                    && self.itime != 0
+                    && how.now >= self.itime
+                    && !may_exceed()
+                {
+                    return Err(Exceeded::InodeGrace);
+                }
+                if soft != 0 && n > soft && self.itime == 0 {
+                    next.itime = how.now.saturating_add(how.grace.1);
+                }
+            }
+            next.curinodes = n;
+        } else if inodes < 0 {
+            next.curinodes = self.curinodes.saturating_sub(inodes.unsigned_abs());
+            if next.curinodes <= next.isoftlimit {
+                next.itime = 0;
+            }
+        }
+        if bytes > 0 {
+            let t = self.curspace.saturating_add(bytes as u64);
+            if how.limits {
+                let (hard, soft) = (self.bhardlimit, self.bsoftlimit);
+                if hard != 0 && t > hard && !may_exceed() {
+                    return Err(Exceeded::BlockHard);
+                }
+                if soft != 0
+                    && t > soft
+                    && self.btime != 0
+                    && how.now >= self.btime
+                    && !may_exceed()
+                {
+                    return Err(Exceeded::BlockGrace);
+                }
+                if soft != 0 && t > soft && self.btime == 0 {
+                    next.btime = how.now.saturating_add(how.grace.0);
+                }
+            }
+            next.curspace = t;
+        } else if bytes < 0 {
+            next.curspace = self.curspace.saturating_sub(bytes.unsigned_abs());
+            if next.curspace <= next.bsoftlimit {
+                next.btime = 0;
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// Sets the limits (bytes and inodes, 0 for none) as the kernel's
+    /// do_set_dqblk does for a quotactl that gives limits but no times
+    /// (setquota(8)): a grace time starts afresh for a soft limit usage
+    /// is already over, and stops where usage is within it.
+    pub fn set_limits(&mut self, limits: Limits, now: u64, grace: (u64, u64)) {
+        self.bsoftlimit = limits.bsoft;
+        self.bhardlimit = limits.bhard;
+        self.isoftlimit = limits.isoft;
+        self.ihardlimit = limits.ihard;
+        self.btime = if self.bsoftlimit == 0 || self.curspace <= self.bsoftlimit {
+            0
+        } else {
+            now.saturating_add(grace.0)
+        };
+        self.itime = if self.isoftlimit == 0 || self.curinodes <= self.isoftlimit {
+            0
+        } else {
+            now.saturating_add(grace.1)
+        };
+    }
+}
+
+/// Limits to set: bytes (kept in 1 KiB units, rounded up) and inodes; 0
+/// for none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    pub bsoft: u64,
+    pub bhard: u64,
+    pub isoft: u64,
+    pub ihard: u64,
+}
+
 /// Where [`QuotaFile::insert`] put an entry, and what it changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inserted {
@@ -635,5 +854,149 @@ mod tests {
         let last = good.len() - QUOTA_BLOCK;
         bad[last + 8] = 3; // dqdh_entries
         assert!(QuotaFile::parse(&bad, QuotaType::User).is_err());
+    }
+
+    fn how(limits: bool, now: u64) -> Enforcement {
+        Enforcement {
+            limits,
+            now,
+            grace: (100, 50),
+        }
+    }
+
+    #[test]
+    fn hard_limits_refuse_past_them_and_allow_up_to_them() {
+        let mut q = Dquot {
+            bhardlimit: 8192,
+            ihardlimit: 2,
+            ..Default::default()
+        };
+        let mut asked = 0;
+        let mut no = || {
+            asked += 1;
+            false
+        };
+        q.charge(8192, 2, &how(true, 10), &mut no).unwrap();
+        assert_eq!((q.curspace, q.curinodes), (8192, 2));
+        let before = q;
+        assert_eq!(
+            q.charge(1, 0, &how(true, 10), &mut no),
+            Err(Exceeded::BlockHard)
+        );
+        assert_eq!(
+            q.charge(0, 1, &how(true, 10), &mut no),
+            Err(Exceeded::InodeHard)
+        );
+        assert_eq!(q, before, "a refused charge changes nothing");
+        assert_eq!(asked, 2, "the exemption is asked only when a limit refuses");
+        // CAP_SYS_RESOURCE passes the hard limit; limits not enforced
+        // (no usrquota) refuse nothing and ask nothing.
+        q.charge(4096, 1, &how(true, 10), &mut || true).unwrap();
+        assert_eq!((q.curspace, q.curinodes), (12288, 3));
+        q.charge(4096, 1, &how(false, 10), &mut || unreachable!())
+            .unwrap();
+        assert_eq!((q.curspace, q.curinodes), (16384, 4));
+    }
+
+    #[test]
+    fn a_soft_limit_starts_a_grace_time_that_refuses_once_run_out() {
+        let mut q = Dquot {
+            bsoftlimit: 4096,
+            bhardlimit: 1 << 20,
+            isoftlimit: 1,
+            ..Default::default()
+        };
+        let no = &mut || false;
+        // Up to the soft limit: nothing starts.
+        q.charge(4096, 1, &how(true, 1000), no).unwrap();
+        assert_eq!((q.btime, q.itime), (0, 0));
+        // Past it: the grace periods of the file's info start.
+        q.charge(1, 1, &how(true, 1000), no).unwrap();
+        assert_eq!((q.btime, q.itime), (1100, 1050));
+        // Within them, more is allowed and the deadlines stay.
+        q.charge(10, 1, &how(true, 1049), no).unwrap();
+        assert_eq!((q.btime, q.itime), (1100, 1050));
+        // At the deadline: refused (the kernel's now >= dqb_itime).
+        assert_eq!(
+            q.charge(0, 1, &how(true, 1050), no),
+            Err(Exceeded::InodeGrace)
+        );
+        assert_eq!(
+            q.charge(1, 0, &how(true, 1100), no),
+            Err(Exceeded::BlockGrace)
+        );
+        // Exempt callers pass; freeing to the soft limit stops the grace
+        // time, so the next excess starts a new one.
+        q.charge(1, 0, &how(true, 2000), &mut || true).unwrap();
+        q.charge(-(q.curspace as i64 - 4096), -2, &how(true, 2000), no)
+            .unwrap();
+        assert_eq!((q.curspace, q.btime), (4096, 0));
+        assert_eq!((q.curinodes, q.itime), (1, 0));
+        q.charge(1, 0, &how(true, 3000), no).unwrap();
+        assert_eq!(q.btime, 3100);
+        // Usage never goes below zero.
+        q.charge(-1 << 40, -5, &how(true, 3000), no).unwrap();
+        assert_eq!((q.curspace, q.curinodes, q.btime), (0, 0, 0));
+    }
+
+    #[test]
+    fn exempt_callers_still_start_a_grace_time() {
+        let mut q = Dquot {
+            bsoftlimit: 1024,
+            ..Default::default()
+        };
+        q.charge(2048, 0, &how(true, 5), &mut || true).unwrap();
+        assert_eq!(q.btime, 105);
+        // Without enforcement (usage only), no grace time starts.
+        let mut r = Dquot {
+            bsoftlimit: 1024,
+            ..Default::default()
+        };
+        r.charge(2048, 0, &how(false, 5), &mut || false).unwrap();
+        assert_eq!(r.btime, 0);
+    }
+
+    #[test]
+    fn limits_set_as_quotactl_sets_them_and_round_trip_on_disk() {
+        let mut q = Dquot {
+            curspace: 10_000,
+            curinodes: 3,
+            ..Default::default()
+        };
+        let l = Limits {
+            bsoft: 5000,
+            bhard: 20_000,
+            isoft: 5,
+            ihard: 0,
+        };
+        q.set_limits(l, 100, (7, 9));
+        assert_eq!(
+            (q.btime, q.itime),
+            (107, 0),
+            "over the block soft limit only"
+        );
+        let mut data = build(QuotaType::User, &[(1000, 10_000, 3)]);
+        let at = QuotaFile::parse(&data, QuotaType::User).unwrap().offsets[&1000];
+        QuotaFile::set_dquot(&mut data, at, &q).unwrap();
+        let back = QuotaFile::dquot_at(&data, at).unwrap();
+        // Block limits are kept in KiB, rounded up.
+        assert_eq!(back.bsoftlimit, 5120);
+        assert_eq!(back.bhardlimit, 20_480);
+        assert_eq!(
+            Dquot {
+                bsoftlimit: 5000,
+                bhardlimit: 20_000,
+                ..back
+            },
+            q
+        );
+        QuotaFile::set_grace(&mut data, 60, 70).unwrap();
+        assert_eq!(QuotaFile::grace(&data).unwrap(), (60, 70));
+        // id 0 with nothing: the all-zero marker on disk, 0 in memory.
+        let mut data = build(QuotaType::User, &[(0, 0, 0)]);
+        let at = QuotaFile::parse(&data, QuotaType::User).unwrap().offsets[&0];
+        QuotaFile::set_dquot(&mut data, at, &Dquot::default()).unwrap();
+        assert_eq!(QuotaFile::entry_at(&data, at).unwrap().dqb_itime.get(), 1);
+        assert_eq!(QuotaFile::dquot_at(&data, at).unwrap(), Dquot::default());
     }
 }
