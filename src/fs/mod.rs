@@ -364,7 +364,10 @@ impl Fs {
             })?;
         let sb = Superblock::parse(&raw).map_err(fmt)?;
         sb.check_features_for_read().map_err(fmt)?;
-        if opts.writable {
+        // A replay copies logged blocks whatever the features mean, as the
+        // kernel's replays before a read-only mount of a bigalloc or verity
+        // image: only serving read-write needs the write check.
+        if opts.writable && !replaying {
             sb.check_features_for_write().map_err(fmt)?;
         }
         let external = sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum == 0;
