@@ -8,7 +8,7 @@ use fuse4fs_format::ext4::bitmap::Bitmap;
 use fuse4fs_format::ext4::group::GroupDesc;
 use fuse4fs_format::ext4::inode::{Inode, set_inode_checksum};
 use fuse4fs_format::ext4::superblock::{
-    SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
+    SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, ro_compat, set_superblock_checksum,
 };
 use fuse4fs_format::ext4::{FormatError, Generation, InodeNo};
 
@@ -218,6 +218,14 @@ pub struct Fsck {
 fn check_features(sb: &Superblock, opts: &Options) -> Result<()> {
     sb.check_features_for_read()
         .map_err(|e| FsckError::Unsupported(e.to_string()))?;
+    // The server reads bigalloc images, but every pass here counts blocks
+    // where bigalloc counts clusters (i_blocks, the bitmaps, the free
+    // counts): a check would call a good image damaged.
+    if sb.has_ro_compat(ro_compat::BIGALLOC) {
+        return Err(FsckError::Unsupported(
+            "feature bigalloc (not checked here; use e2fsck)".into(),
+        ));
+    }
     let unknown = sb.unknown_ro_compat();
     if opts.writable() && unknown != 0 {
         return Err(FsckError::Unsupported(format!(

@@ -98,3 +98,26 @@ fn unknown_ro_compat_is_checked_but_not_repaired() {
     assert!(text.contains("0x100000"), "{text}");
     assert_eq!(std::fs::read(&img).unwrap(), raw, "-y wrote to the image");
 }
+
+#[test]
+fn bigalloc_is_refused_by_name_without_checking() {
+    // Every pass counts blocks where bigalloc counts clusters: a check
+    // would call a good image damaged, so the checker says it cannot.
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("bigalloc.img");
+    let st = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-O", "bigalloc", "-C", "16384"])
+        .arg(&img)
+        .arg("32M")
+        .status()
+        .expect("mkfs.ext4 is needed (scripts/install-deps)");
+    assert!(st.success());
+    let before = std::fs::read(&img).unwrap();
+    for flag in ["-fn", "-fy", "-p"] {
+        let (rc, text) = fsck(&[flag, img.to_str().unwrap()]);
+        assert_eq!(rc, 8, "{flag}: {text}");
+        assert_eq!(text.lines().count(), 1, "{flag}: {text}");
+        assert!(text.contains("bigalloc"), "{flag}: {text}");
+    }
+    assert!(std::fs::read(&img).unwrap() == before, "the image changed");
+}

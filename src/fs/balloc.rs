@@ -66,7 +66,8 @@ impl Fs {
     /// with 32-byte descriptors).
     pub(crate) fn block_bitmap_csum_of(&self, bytes: &[u8]) -> u32 {
         let sb = self.superblock();
-        let c = block_bitmap_checksum(self.csum_seed(), &bytes[..sb.blocks_per_group as usize / 8]);
+        let bits = sb.bitmap_bits_per_group() as usize;
+        let c = block_bitmap_checksum(self.csum_seed(), &bytes[..bits / 8]);
         if sb.desc_size >= 64 { c } else { c & 0xFFFF }
     }
 

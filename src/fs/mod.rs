@@ -59,7 +59,9 @@ use std::fs::File;
 use std::path::Path;
 
 use crate::ext4::group::GroupDesc;
-use crate::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, compat, incompat};
+use crate::ext4::superblock::{
+    SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, compat, incompat, ro_compat,
+};
 use crate::ext4::{BlockNo, FormatError};
 use cache::BlockCache;
 pub use error::{FsError, Result};
@@ -138,7 +140,10 @@ impl FsOptions {
 /// Sets the superblock's free block and inode counts to the sums over the
 /// group descriptors.
 fn set_free_counts(sb: &mut Superblock, groups: &[GroupDesc]) {
-    sb.free_blocks_count = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+    // The descriptors count free clusters; the superblock counts blocks
+    // (the kernel's ext4_commit_super: EXT4_C2B of the cluster counter).
+    let clusters = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+    sb.free_blocks_count = sb.clusters_to_blocks(clusters);
     sb.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
 }
 
@@ -360,7 +365,10 @@ impl Fs {
             })?;
         let sb = Superblock::parse(&raw).map_err(fmt)?;
         sb.check_features_for_read().map_err(fmt)?;
-        if opts.writable {
+        // A replay copies logged blocks whatever the features mean, as the
+        // kernel's replays before a read-only mount of a bigalloc or verity
+        // image: only serving read-write needs the write check.
+        if opts.writable && !replaying {
             sb.check_features_for_write().map_err(fmt)?;
         }
         let external = sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum == 0;
@@ -518,29 +526,78 @@ impl Fs {
 
     /// Metadata overhead in blocks, as the kernel's ext4_calculate_overhead.
     /// Like the kernel on a filesystem without bigalloc, it ignores the
-    /// superblock's s_overhead_clusters and always recomputes.
+    /// superblock's s_overhead_clusters and always recomputes; with
+    /// bigalloc the kernel takes that field when it is non-zero and not
+    /// larger than the block count, and so does this.
     fn compute_overhead(&self) -> u64 {
         let sb = &self.sb;
+        let bigalloc = sb.has_ro_compat(ro_compat::BIGALLOC);
+        if bigalloc && sb.overhead_clusters != 0 && sb.overhead_clusters as u64 <= sb.blocks_count {
+            return sb.clusters_to_blocks(sb.overhead_clusters as u64);
+        }
         let itb = sb.inode_table_blocks();
-        let mut overhead = sb.first_data_block as u64;
+        let mut clusters = sb.blocks_to_clusters(sb.first_data_block as u64);
         for g in 0..sb.group_count() {
-            // count_overhead: reserved GDT blocks count in every group with a
-            // backup, whatever meta_bg says.
-            let has_super = sb.group_has_super(g);
-            let reserved = if has_super {
-                sb.reserved_gdt_blocks as u64
+            clusters += if bigalloc {
+                self.group_overhead_clusters(g)
             } else {
-                0
+                // count_overhead: reserved GDT blocks count in every group
+                // with a backup, whatever meta_bg says.
+                let has_super = sb.group_has_super(g);
+                let reserved = if has_super {
+                    sb.reserved_gdt_blocks as u64
+                } else {
+                    0
+                };
+                has_super as u64 + sb.group_gdt_blocks(g) as u64 + reserved + itb + 2
             };
-            overhead += has_super as u64 + sb.group_gdt_blocks(g) as u64 + reserved + itb + 2;
         }
         if sb.has_compat(compat::HAS_JOURNAL) && sb.journal_inum != 0 {
             match self.inode(crate::ext4::InodeNo(sb.journal_inum)) {
-                Ok(j) => overhead += j.size / sb.block_size() as u64,
+                Ok(j) => clusters += sb.clusters_for_blocks(j.size / sb.block_size() as u64),
                 Err(e) => tracing::warn!("journal inode: {e}"),
             }
         }
-        overhead
+        sb.clusters_to_blocks(clusters)
+    }
+
+    /// Clusters of group `g` holding fixed metadata, as the kernel's
+    /// count_overhead counts them with bigalloc: every bitmap and inode
+    /// table (of any group) lying in it, its superblock backup and its
+    /// descriptor blocks, each cluster once. Reserved GDT blocks are not
+    /// counted (the kernel does not).
+    fn group_overhead_clusters(&self, g: u32) -> u64 {
+        let sb = &self.sb;
+        let bits = sb.cluster_bits();
+        let first = sb.group_first_block(g).0;
+        let last = first + sb.blocks_per_group as u64 - 1;
+        let itb = sb.inode_table_blocks();
+        let mut used = std::collections::BTreeSet::new();
+        let mut found = false;
+        for gd in self.groups.read().iter() {
+            for b in [gd.block_bitmap.0, gd.inode_bitmap.0] {
+                if (first..=last).contains(&b) {
+                    used.insert((b - first) >> bits);
+                    found = true;
+                }
+            }
+            let t = gd.inode_table.0;
+            if t >= first && t + itb <= last {
+                used.extend((t - first..t - first + itb).map(|b| b >> bits));
+                found = true;
+            }
+        }
+        let mut s = 0u64;
+        if sb.group_has_super(g) {
+            used.insert(0);
+            s = 1;
+            found = true;
+        }
+        let gdb =
+            (sb.group_gdt_blocks(g) as u64).min((sb.blocks_per_group as u64).saturating_sub(s));
+        used.extend((s..s + gdb).map(|b| b >> bits));
+        found |= gdb > 0;
+        if found { used.len() as u64 } else { 0 }
     }
 
     /// A consistent view for a reading operation: no commit publishes while
@@ -640,14 +697,17 @@ impl Fs {
         Ok(())
     }
 
-    /// statfs figures, as the kernel's ext4_statfs reports them.
+    /// statfs figures, as the kernel's ext4_statfs reports them: the
+    /// descriptors count free clusters, reported in blocks, and the
+    /// kernel's reserve (2% of the clusters, at most 4096) is in clusters.
     pub fn stats(&self) -> FsStats {
         let sb = &self.sb;
         let groups = self.groups.read();
-        let free_blocks: u64 = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+        let free_clusters: u64 = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+        let free_blocks = sb.clusters_to_blocks(free_clusters);
         let free_inodes: u64 = groups.iter().map(|g| g.free_inodes_count as u64).sum();
         let resv = if sb.has_incompat(incompat::EXTENTS) {
-            (sb.blocks_count / 50).min(4096)
+            sb.clusters_to_blocks((sb.blocks_to_clusters(sb.blocks_count) / 50).min(4096))
         } else {
             0
         };

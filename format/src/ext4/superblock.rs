@@ -98,8 +98,6 @@ const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
 /// ro_compat features that change how data is laid out so that reading
 /// without understanding them would show wrong contents.
 const RO_COMPAT_REFUSED: &[(u32, &str)] = &[
-    (ro_compat::BIGALLOC, "bigalloc"),
-    (ro_compat::VERITY, "verity"),
     (ro_compat::HAS_SNAPSHOT, "snapshot"),
     (ro_compat::REPLICA, "replica"),
     (ro_compat::SHARED_BLOCKS, "shared_blocks"),
@@ -231,6 +229,9 @@ pub struct Superblock {
     /// s_log_cluster_size (meaningful with bigalloc).
     pub log_cluster_size: u32,
     pub blocks_per_group: u32,
+    /// s_clusters_per_group: bits in a group's block bitmap (equal to
+    /// blocks_per_group without bigalloc, where mkfs writes it the same).
+    pub clusters_per_group: u32,
     pub inodes_per_group: u32,
     pub state: u16,
     pub rev_level: u32,
@@ -242,6 +243,9 @@ pub struct Superblock {
     pub uuid: [u8; 16],
     pub volume_name: [u8; 16],
     pub reserved_gdt_blocks: u16,
+    /// s_overhead_clusters: metadata overhead mkfs (or resize2fs) counted;
+    /// 0 when unknown.
+    pub overhead_clusters: u32,
     pub journal_inum: u32,
     pub last_orphan: u32,
     /// s_orphan_file_inum: the orphan file (compat orphan_file).
@@ -309,6 +313,7 @@ impl Superblock {
             log_block_size: le32(b, 0x18),
             log_cluster_size: le32(b, 0x1C),
             blocks_per_group: le32(b, 0x20),
+            clusters_per_group: le32(b, 0x24),
             inodes_per_group: le32(b, 0x28),
             state: le16(b, 0x3A),
             rev_level,
@@ -320,6 +325,7 @@ impl Superblock {
             uuid: b[0x68..0x78].try_into().unwrap(),
             volume_name: b[0x78..0x88].try_into().unwrap(),
             reserved_gdt_blocks: le16(b, 0xCE),
+            overhead_clusters: le32(b, 0x248),
             journal_inum: le32(b, 0xE0),
             last_orphan: le32(b, 0xE8),
             orphan_file_inum: le32(b, 0x280),
@@ -419,13 +425,26 @@ impl Superblock {
             ));
         }
         let bs = self.block_size() as u64;
-        // With bigalloc the group bitmap counts clusters, so a group spans
-        // up to bs * 8 clusters; refusing that as corrupt would hide the
-        // real reason (the feature) from the user.
-        let cluster_shift = if self.has_ro_compat(ro_compat::BIGALLOC)
-            && (self.log_block_size..=20).contains(&self.log_cluster_size)
-        {
-            self.log_cluster_size - self.log_block_size
+        // With bigalloc the group bitmap counts clusters: the kernel's
+        // ext4_handle_clustersize checks the cluster geometry the same way.
+        let cluster_shift = if self.has_ro_compat(ro_compat::BIGALLOC) {
+            if !(self.log_block_size..=20).contains(&self.log_cluster_size) {
+                return bad(format!(
+                    "cluster size 2^(10+{}) with block size 2^(10+{})",
+                    self.log_cluster_size, self.log_block_size
+                ));
+            }
+            if self.clusters_per_group == 0 || self.clusters_per_group as u64 > bs * 8 {
+                return bad(format!("{} clusters per group", self.clusters_per_group));
+            }
+            let shift = self.log_cluster_size - self.log_block_size;
+            if (self.clusters_per_group as u64) << shift != self.blocks_per_group as u64 {
+                return bad(format!(
+                    "{} blocks per group and {} clusters per group inconsistent",
+                    self.blocks_per_group, self.clusters_per_group
+                ));
+            }
+            shift
         } else {
             0
         };
@@ -523,6 +542,12 @@ impl Superblock {
             (self.feature_incompat & incompat::EA_INODE != 0, "ea_inode"),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
             (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
+            // Read: data in clusters, served as mapped. Writing would need
+            // cluster allocation and partial-cluster freeing.
+            (self.has_ro_compat(ro_compat::BIGALLOC), "bigalloc"),
+            // Read: data up to i_size, the Merkle tree past EOF left alone.
+            // Writing would need the kernel's fs-verity to build trees.
+            (self.has_ro_compat(ro_compat::VERITY), "verity"),
         ];
         let mut names: Vec<String> = refused
             .iter()
@@ -550,8 +575,12 @@ impl Superblock {
     /// nor refused by name): a newer tool's features, whose invariants a
     /// write would break.
     pub fn unknown_ro_compat(&self) -> u32 {
-        let named =
-            ro_compat::QUOTA | ro_compat::PROJECT | ro_compat::READONLY | ro_compat::ORPHAN_PRESENT;
+        let named = ro_compat::QUOTA
+            | ro_compat::PROJECT
+            | ro_compat::READONLY
+            | ro_compat::ORPHAN_PRESENT
+            | ro_compat::BIGALLOC
+            | ro_compat::VERITY;
         let refused_for_read = RO_COMPAT_REFUSED.iter().fold(0, |a, (f, _)| a | f);
         self.feature_ro_compat & !(RO_COMPAT_WRITABLE | named | refused_for_read)
     }
@@ -587,6 +616,36 @@ impl Superblock {
 
     pub fn block_size(&self) -> u32 {
         1024 << self.log_block_size
+    }
+
+    /// log2 of blocks per cluster (the kernel's s_cluster_bits): 0 without
+    /// bigalloc.
+    pub fn cluster_bits(&self) -> u32 {
+        if self.has_ro_compat(ro_compat::BIGALLOC) {
+            self.log_cluster_size - self.log_block_size
+        } else {
+            0
+        }
+    }
+
+    /// Bits in a group's block bitmap: clusters with bigalloc, else blocks.
+    pub fn bitmap_bits_per_group(&self) -> u32 {
+        self.blocks_per_group >> self.cluster_bits()
+    }
+
+    /// Clusters counted in `blocks` blocks, rounding down (EXT4_B2C).
+    pub fn blocks_to_clusters(&self, blocks: u64) -> u64 {
+        blocks >> self.cluster_bits()
+    }
+
+    /// Clusters needed to hold `blocks` blocks, rounding up (EXT4_NUM_B2C).
+    pub fn clusters_for_blocks(&self, blocks: u64) -> u64 {
+        blocks.div_ceil(1 << self.cluster_bits())
+    }
+
+    /// Blocks in `clusters` clusters (EXT4_C2B).
+    pub fn clusters_to_blocks(&self, clusters: u64) -> u64 {
+        clusters << self.cluster_bits()
     }
 
     pub fn group_count(&self) -> u32 {
@@ -682,17 +741,20 @@ impl Superblock {
         let index = g / dpb;
         let within = (g % dpb) as usize * self.desc_size as usize;
         let first_meta = self.first_meta_bg;
+        // The table follows the block holding the primary superblock (the
+        // kernel's descriptor_loc), which is not first_data_block + 1 on a
+        // 1 KiB-block bigalloc filesystem, where first_data_block is 0.
+        let sb_block = SUPERBLOCK_OFFSET / self.block_size() as u64;
         if !self.has_incompat(incompat::META_BG) || index < first_meta {
-            return (
-                BlockNo(self.first_data_block as u64 + 1 + index as u64),
-                within,
-            );
+            return (BlockNo(sb_block + 1 + index as u64), within);
         }
         // meta_bg: each metagroup's descriptors live in its first group,
-        // after the superblock backup if that group has one.
+        // after the superblock backup if that group has one (and after the
+        // boot block too when group 0 starts at block 0 with 1 KiB blocks).
         let first_group = index * dpb;
         let base = self.group_first_block(first_group).0;
-        let skip = self.group_has_super(first_group) as u64;
+        let skip = self.group_has_super(first_group) as u64
+            + (first_group == 0 && sb_block == 1 && self.first_data_block == 0) as u64;
         (BlockNo(base + skip), within)
     }
 
@@ -841,24 +903,95 @@ mod tests {
             .unwrap();
     }
 
-    #[test]
-    fn bigalloc_geometry_is_not_corruption() {
-        // mkfs.ext4 -O bigalloc -C 16384 with 4 KiB blocks: 32768 clusters
-        // of 4 blocks per group.  The superblock parses; the feature check
-        // names bigalloc.
+    /// mkfs.ext4 -O bigalloc -C 16384 with 4 KiB blocks: 32768 clusters of
+    /// 4 blocks per group.
+    fn bigalloc_16k() -> Vec<u8> {
         let mut b = minimal();
         b[0x18..0x1C].copy_from_slice(&2u32.to_le_bytes()); // 4 KiB blocks
         b[0x1C..0x20].copy_from_slice(&4u32.to_le_bytes()); // 16 KiB clusters
         b[0x14..0x18].copy_from_slice(&0u32.to_le_bytes());
         b[0x20..0x24].copy_from_slice(&131072u32.to_le_bytes());
+        b[0x24..0x28].copy_from_slice(&32768u32.to_le_bytes());
         b[0x4..0x8].copy_from_slice(&131072u32.to_le_bytes());
         b[0x64..0x68].copy_from_slice(&ro_compat::BIGALLOC.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn bigalloc_is_read_and_refused_for_writing_by_name() {
+        let mut b = bigalloc_16k();
         let sb = Superblock::parse(&b).unwrap();
-        let e = sb.check_features_for_read().unwrap_err().to_string();
-        assert!(e.contains("bigalloc"), "{e}");
+        sb.check_features_for_read().unwrap();
+        let e = sb.check_features_for_write().unwrap_err().to_string();
+        assert!(e.contains("bigalloc") && !e.contains("unknown"), "{e}");
         // Without bigalloc the same geometry is corrupt.
         b[0x64..0x68].copy_from_slice(&0u32.to_le_bytes());
         assert!(Superblock::parse(&b).is_err());
+    }
+
+    #[test]
+    fn cluster_arithmetic() {
+        let sb = Superblock::parse(&bigalloc_16k()).unwrap();
+        assert_eq!(sb.cluster_bits(), 2);
+        assert_eq!(sb.bitmap_bits_per_group(), 32768);
+        assert_eq!(sb.blocks_to_clusters(131072), 32768);
+        assert_eq!(sb.blocks_to_clusters(7), 1);
+        assert_eq!(sb.clusters_for_blocks(7), 2);
+        assert_eq!(sb.clusters_for_blocks(8), 2);
+        assert_eq!(sb.clusters_for_blocks(0), 0);
+        assert_eq!(sb.clusters_to_blocks(3), 12);
+        // Without bigalloc a cluster is a block, whatever s_log_cluster_size.
+        let plain = Superblock::parse(&minimal()).unwrap();
+        assert_eq!(plain.cluster_bits(), 0);
+        assert_eq!(plain.clusters_for_blocks(7), 7);
+        assert_eq!(plain.bitmap_bits_per_group(), plain.blocks_per_group);
+    }
+
+    #[test]
+    fn bigalloc_geometry_is_checked_as_the_kernel_does() {
+        // Clusters per group that do not make up blocks per group.
+        let mut b = bigalloc_16k();
+        b[0x24..0x28].copy_from_slice(&16384u32.to_le_bytes());
+        let e = Superblock::parse(&b).unwrap_err().to_string();
+        assert!(e.contains("inconsistent"), "{e}");
+        // More clusters per group than a bitmap block holds.
+        let mut b = bigalloc_16k();
+        b[0x24..0x28].copy_from_slice(&65536u32.to_le_bytes());
+        b[0x20..0x24].copy_from_slice(&262144u32.to_le_bytes());
+        assert!(Superblock::parse(&b).is_err());
+        // A cluster smaller than a block.
+        let mut b = bigalloc_16k();
+        b[0x1C..0x20].copy_from_slice(&1u32.to_le_bytes());
+        assert!(Superblock::parse(&b).is_err());
+    }
+
+    #[test]
+    fn descriptors_follow_the_superblock_block() {
+        // mkfs.ext4 -b 1024 -O bigalloc -C 16384: first_data_block is 0,
+        // the superblock is in block 1 and the descriptor table in block 2.
+        let mut b = minimal();
+        b[0x14..0x18].copy_from_slice(&0u32.to_le_bytes());
+        b[0x1C..0x20].copy_from_slice(&4u32.to_le_bytes());
+        b[0x20..0x24].copy_from_slice(&131072u32.to_le_bytes());
+        b[0x24..0x28].copy_from_slice(&8192u32.to_le_bytes());
+        b[0x4..0x8].copy_from_slice(&131072u32.to_le_bytes());
+        b[0x64..0x68].copy_from_slice(&ro_compat::BIGALLOC.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        assert_eq!(sb.first_data_block, 0);
+        assert_eq!(sb.group_desc_location(0), (BlockNo(2), 0));
+        // 1 KiB blocks without bigalloc: first_data_block 1, table in 2.
+        let sb = Superblock::parse(&minimal()).unwrap();
+        assert_eq!(sb.group_desc_location(1), (BlockNo(2), 32));
+    }
+
+    #[test]
+    fn verity_is_read_and_refused_for_writing_by_name() {
+        let mut b = minimal();
+        b[0x64..0x68].copy_from_slice(&ro_compat::VERITY.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        sb.check_features_for_read().unwrap();
+        let e = sb.check_features_for_write().unwrap_err().to_string();
+        assert!(e.contains("verity") && !e.contains("unknown"), "{e}");
     }
 
     #[test]

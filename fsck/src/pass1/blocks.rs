@@ -353,7 +353,9 @@ fn check_size(
         let per = bs / 4;
         let map_max = (12 + per + per * per + per * per * per).saturating_mul(bs);
         let extent_max = (1u64 << (32 + bs.trailing_zeros())) - 1;
-        last_init.is_some_and(|l| size < l * bs)
+        // A verity file keeps its Merkle tree and descriptor in blocks
+        // past EOF (e2fsck exempts EXT4_VERITY_FL the same way).
+        (last_init.is_some_and(|l| size < l * bs) && !inode.has_flag(flags::VERITY))
             || (!inode.has_flag(flags::EXTENTS) && size > map_max)
             || (inode.has_flag(flags::EXTENTS) && size > extent_max)
     };
