@@ -12,6 +12,7 @@ pub mod group;
 pub mod hash;
 pub mod htree;
 pub mod inode;
+pub mod layout;
 pub mod mmp;
 pub mod orphan_file;
 pub mod quota;
