@@ -6,6 +6,8 @@
 //! zerocopy's little-endian integers have alignment 1, so a layout can
 //! be laid over any byte slice (`ref_from_prefix`, `mut_from_prefix`).
 
+pub mod inode;
 pub mod superblock;
 
+pub use inode::{Ext4Inode, Ext4InodeExtra};
 pub use superblock::Ext4SuperBlock;
