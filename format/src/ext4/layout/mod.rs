@@ -6,8 +6,10 @@
 //! zerocopy's little-endian integers have alignment 1, so a layout can
 //! be laid over any byte slice (`ref_from_prefix`, `mut_from_prefix`).
 
+pub mod group;
 pub mod inode;
 pub mod superblock;
 
+pub use group::{Ext4GroupDesc, Ext4GroupDescHi};
 pub use inode::{Ext4Inode, Ext4InodeExtra};
 pub use superblock::Ext4SuperBlock;
