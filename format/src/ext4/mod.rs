@@ -14,7 +14,7 @@ pub mod htree;
 pub mod inode;
 pub mod layout;
 pub mod mmp;
-pub mod orphan_file;
+pub mod orphan;
 pub mod quota;
 pub mod superblock;
 pub mod types;

@@ -138,6 +138,16 @@ const _: () = {
 };
 
 impl Ext4SuperBlock {
+    /// The superblock laid over `raw`, None when shorter than 1024 bytes.
+    pub fn of(raw: &[u8]) -> Option<&Ext4SuperBlock> {
+        Ext4SuperBlock::ref_from_prefix(raw).ok().map(|(r, _)| r)
+    }
+
+    /// The superblock laid over `raw` to change in place.
+    pub fn of_mut(raw: &mut [u8]) -> Option<&mut Ext4SuperBlock> {
+        Ext4SuperBlock::mut_from_prefix(raw).ok().map(|(r, _)| r)
+    }
+
     /// The bytes s_checksum covers (all before it).
     pub const CSUM_OFFSET: usize = core::mem::offset_of!(Ext4SuperBlock, s_checksum);
 
