@@ -13,6 +13,7 @@ pub mod htree;
 pub mod inode;
 pub mod orphan;
 pub mod superblock;
+pub mod xattr;
 
 pub use dir::{Ext4DirEntry2, Ext4DirEntryTail};
 pub use extent::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx, Ext4ExtentTail};
