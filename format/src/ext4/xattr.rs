@@ -23,12 +23,14 @@
 //! inside the area with room for the terminator, names may not contain NUL,
 //! and a value may not overlap the entry list or run (padded) past the end.
 
-use zerocopy::FromBytes;
+use zerocopy::{FromBytes, IntoBytes};
 
 use super::csum::crc32c_raw;
 use super::error::FormatError;
-use super::layout::xattr::{Ext4XattrEntry, Ext4XattrHeader, Ext4XattrIbodyHeader};
-use super::types::{le16, le32};
+use super::layout::xattr::{
+    Ext4AclEntry, Ext4AclEntryShort, Ext4AclHeader, Ext4XattrEntry, Ext4XattrHeader,
+    Ext4XattrIbodyHeader, PosixAclXattrEntry,
+};
 
 /// `h_magic` of an xattr block and of the in-inode xattr area.
 pub const XATTR_MAGIC: u32 = 0xEA02_0000;
@@ -569,42 +571,37 @@ fn acl_tag_has_id(tag: u16) -> Option<bool> {
 /// to a bare header; the kernel reports such an ACL as absent (ENODATA).
 pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
     const WHAT: &str = "on-disk POSIX ACL";
-    if disk.len() < 4 {
+    let Ok((header, _)) = Ext4AclHeader::ref_from_prefix(disk) else {
         return Err(FormatError::corrupt(
             WHAT,
             format!("only {} bytes", disk.len()),
         ));
-    }
-    let version = le32(disk, 0);
+    };
+    let version = header.a_version.get();
     if version != EXT4_ACL_VERSION {
         return Err(FormatError::corrupt(WHAT, format!("version {version}")));
     }
-    let mut out = Vec::with_capacity(4 + 2 * (disk.len() - 4));
+    const HEADER: usize = size_of::<Ext4AclHeader>();
+    let mut out = Vec::with_capacity(HEADER + 2 * (disk.len() - HEADER));
     out.extend_from_slice(&POSIX_ACL_XATTR_VERSION.to_le_bytes());
-    let mut off = 4;
+    let mut off = HEADER;
+    let truncated = |off: usize| FormatError::corrupt(WHAT, format!("entry at {off} truncated"));
     while off < disk.len() {
-        if off + 4 > disk.len() {
-            return Err(FormatError::corrupt(
-                WHAT,
-                format!("entry at {off} truncated"),
-            ));
-        }
-        let tag = le16(disk, off);
-        let perm = le16(disk, off + 2);
+        let Ok((short, _)) = Ext4AclEntryShort::ref_from_prefix(&disk[off..]) else {
+            return Err(truncated(off));
+        };
+        let tag = short.e_tag.get();
+        let perm = short.e_perm.get();
         let id = match acl_tag_has_id(tag) {
             Some(true) => {
-                if off + 8 > disk.len() {
-                    return Err(FormatError::corrupt(
-                        WHAT,
-                        format!("entry at {off} truncated"),
-                    ));
-                }
-                let id = le32(disk, off + 4);
-                off += 8;
-                id
+                let Ok((e, _)) = Ext4AclEntry::ref_from_prefix(&disk[off..]) else {
+                    return Err(truncated(off));
+                };
+                off += size_of::<Ext4AclEntry>();
+                e.e_id.get()
             }
             Some(false) => {
-                off += 4;
+                off += size_of::<Ext4AclEntryShort>();
                 ACL_UNDEFINED_ID
             }
             None => {
@@ -627,23 +624,37 @@ pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
 /// itself (as the kernel's `posix_acl_valid`) is the caller's job.
 pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
     const WHAT: &str = "POSIX ACL xattr";
-    if vfs.len() < 4 || !(vfs.len() - 4).is_multiple_of(8) {
+    const HEADER: usize = size_of::<Ext4AclHeader>();
+    const ENTRY: usize = size_of::<PosixAclXattrEntry>();
+    let parsed = Ext4AclHeader::ref_from_prefix(vfs)
+        .ok()
+        .and_then(|(h, rest)| {
+            <[PosixAclXattrEntry]>::ref_from_bytes(rest)
+                .ok()
+                .map(|e| (h, e))
+        });
+    let Some((header, entries)) = parsed else {
         return Err(FormatError::corrupt(WHAT, format!("length {}", vfs.len())));
-    }
-    let version = le32(vfs, 0);
+    };
+    let version = header.a_version.get();
     if version != POSIX_ACL_XATTR_VERSION {
         return Err(FormatError::corrupt(WHAT, format!("version {version}")));
     }
     let mut out = Vec::with_capacity(vfs.len());
     out.extend_from_slice(&EXT4_ACL_VERSION.to_le_bytes());
-    for off in (4..vfs.len()).step_by(8) {
-        let tag = le16(vfs, off);
+    for (i, e) in entries.iter().enumerate() {
+        let tag = e.e_tag.get();
         let has_id = acl_tag_has_id(tag).ok_or_else(|| {
+            let off = HEADER + i * ENTRY;
             FormatError::corrupt(WHAT, format!("entry at {off} has tag {tag:#x}"))
         })?;
-        out.extend_from_slice(&vfs[off..off + 4]);
+        let short = Ext4AclEntryShort {
+            e_tag: e.e_tag,
+            e_perm: e.e_perm,
+        };
+        out.extend_from_slice(short.as_bytes());
         if has_id {
-            out.extend_from_slice(&vfs[off + 4..off + 8]);
+            out.extend_from_slice(e.e_id.as_bytes());
         }
     }
     Ok(out)
@@ -652,6 +663,7 @@ pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext4::types::le16;
     use proptest::prelude::*;
 
     /// Lays out an xattr area the way ext4 does: `header`, the entries from

@@ -145,3 +145,12 @@ pub struct PendingMarker {
 }
 
 const _: () = assert!(size_of::<PendingMarker>() == 36);
+
+impl JournalSuperblockRaw {
+    /// The superblock laid over `raw`, None when shorter than 1024 bytes.
+    pub fn of(raw: &[u8]) -> Option<&JournalSuperblockRaw> {
+        JournalSuperblockRaw::ref_from_prefix(raw)
+            .ok()
+            .map(|(r, _)| r)
+    }
+}

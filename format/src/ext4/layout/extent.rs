@@ -48,3 +48,57 @@ const _: () = assert!(size_of::<Ext4ExtentHeader>() == 12);
 const _: () = assert!(size_of::<Ext4Extent>() == 12);
 const _: () = assert!(size_of::<Ext4ExtentIdx>() == 12);
 const _: () = assert!(size_of::<Ext4ExtentTail>() == 4);
+
+impl Ext4ExtentHeader {
+    /// The header at the start of the node `node`, None when shorter.
+    pub fn of(node: &[u8]) -> Option<&Ext4ExtentHeader> {
+        Ext4ExtentHeader::ref_from_prefix(node).ok().map(|(h, _)| h)
+    }
+
+    /// The header at the start of `node`, to change in place.
+    pub fn of_mut(node: &mut [u8]) -> Option<&mut Ext4ExtentHeader> {
+        Ext4ExtentHeader::mut_from_prefix(node).ok().map(|(h, _)| h)
+    }
+
+    /// Where entry `i` of a node starts (leaf and index entries have the
+    /// same size).
+    pub const fn entry_offset(i: usize) -> usize {
+        size_of::<Ext4ExtentHeader>() + i * size_of::<Ext4Extent>()
+    }
+}
+
+impl Ext4Extent {
+    /// Leaf entry `i` of the node `node`, None past its end.
+    pub fn at(node: &[u8], i: usize) -> Option<&Ext4Extent> {
+        let off = Ext4ExtentHeader::entry_offset(i);
+        Ext4Extent::ref_from_prefix(node.get(off..)?)
+            .ok()
+            .map(|(e, _)| e)
+    }
+
+    /// Leaf entry `i` of `node`, to change in place.
+    pub fn at_mut(node: &mut [u8], i: usize) -> Option<&mut Ext4Extent> {
+        let off = Ext4ExtentHeader::entry_offset(i);
+        Ext4Extent::mut_from_prefix(node.get_mut(off..)?)
+            .ok()
+            .map(|(e, _)| e)
+    }
+}
+
+impl Ext4ExtentIdx {
+    /// Index entry `i` of the node `node`, None past its end.
+    pub fn at(node: &[u8], i: usize) -> Option<&Ext4ExtentIdx> {
+        let off = Ext4ExtentHeader::entry_offset(i);
+        Ext4ExtentIdx::ref_from_prefix(node.get(off..)?)
+            .ok()
+            .map(|(e, _)| e)
+    }
+
+    /// Index entry `i` of `node`, to change in place.
+    pub fn at_mut(node: &mut [u8], i: usize) -> Option<&mut Ext4ExtentIdx> {
+        let off = Ext4ExtentHeader::entry_offset(i);
+        Ext4ExtentIdx::mut_from_prefix(node.get_mut(off..)?)
+            .ok()
+            .map(|(e, _)| e)
+    }
+}

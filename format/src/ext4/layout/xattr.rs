@@ -69,3 +69,43 @@ impl Ext4XattrEntry {
             .map(|(e, _)| e)
     }
 }
+
+/// `ext4_acl_header`: the on-disk POSIX ACL value's first word.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct Ext4AclHeader {
+    pub a_version: U32,
+}
+
+/// `ext4_acl_entry_short`: an on-disk ACL entry whose tag has no id.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct Ext4AclEntryShort {
+    pub e_tag: U16,
+    pub e_perm: U16,
+}
+
+/// `ext4_acl_entry`: an on-disk ACL entry with an id (ACL_USER,
+/// ACL_GROUP).
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct Ext4AclEntry {
+    pub e_tag: U16,
+    pub e_perm: U16,
+    pub e_id: U32,
+}
+
+/// `struct posix_acl_xattr_entry`: the VFS form's entry (the header is
+/// an [`Ext4AclHeader`] with another version).
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct PosixAclXattrEntry {
+    pub e_tag: U16,
+    pub e_perm: U16,
+    pub e_id: U32,
+}
+
+const _: () = assert!(size_of::<Ext4AclHeader>() == 4);
+const _: () = assert!(size_of::<Ext4AclEntryShort>() == 4);
+const _: () = assert!(size_of::<Ext4AclEntry>() == 8);
+const _: () = assert!(size_of::<PosixAclXattrEntry>() == 8);
