@@ -13,8 +13,13 @@ use fuse4fs_format::ext4::extents::{
     EXTENT_MAGIC, INIT_MAX_LEN, MAX_DEPTH, set_block_checksum, verify_block_checksum,
 };
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
+use fuse4fs_format::ext4::layout::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx};
 use fuse4fs_format::ext4::superblock::incompat;
-use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
+use fuse4fs_format::ext4::types::{le32, put32};
+
+/// Bytes of an extent node header, and of one entry.
+const EH: usize = Ext4ExtentHeader::entry_offset(0);
+const EE: usize = Ext4ExtentHeader::entry_offset(1) - EH;
 
 use crate::context::Fsck;
 use crate::error::Result;
@@ -191,14 +196,15 @@ pub fn logical_limit(cx: &Fsck, inode: &Inode) -> u64 {
 /// `eh_max` may fall short of the node's capacity by two entries at
 /// most (room libext2fs leaves for a tail), as e2fsck accepts.
 pub fn extent_header_problem(bytes: &[u8], want_depth: Option<u16>) -> Option<String> {
-    if bytes.len() < 24 {
+    if bytes.len() < EH + EE {
         return Some(format!("node of {} bytes", bytes.len()));
     }
-    if le16(bytes, 0) != EXTENT_MAGIC {
-        return Some(format!("bad magic 0x{:04x}", le16(bytes, 0)));
+    let h = Ext4ExtentHeader::of(bytes).expect("checked above");
+    if h.eh_magic.get() != EXTENT_MAGIC {
+        return Some(format!("bad magic 0x{:04x}", h.eh_magic.get()));
     }
-    let (entries, max, depth) = (le16(bytes, 2), le16(bytes, 4), le16(bytes, 6));
-    let capacity = (bytes.len() - 12) / 12;
+    let (entries, max, depth) = (h.eh_entries.get(), h.eh_max.get(), h.eh_depth.get());
+    let capacity = (bytes.len() - EH) / EE;
     if max as usize > capacity || (max as usize) + 2 < capacity {
         return Some(format!("eh_max {max}, node holds {capacity}"));
     }
@@ -243,8 +249,9 @@ impl Walker<'_> {
             self.out.damage.push(Damage::Node { loc, parent, why });
             return Ok(());
         }
-        let entries = le16(bytes, 2) as usize;
-        let depth = le16(bytes, 6);
+        let h = Ext4ExtentHeader::of(bytes).expect("checked above");
+        let entries = h.eh_entries.get() as usize;
+        let depth = h.eh_depth.get();
         self.out.nodes.push(NodeInfo {
             loc,
             parent,
@@ -253,19 +260,18 @@ impl Walker<'_> {
         });
         let fs_end = self.cx.sb.blocks_count;
         let first = self.cx.sb.first_data_block as u64;
-        let entry = |i: usize| &bytes[12 + 12 * i..24 + 12 * i];
         if depth == 0 {
             let mut prev_end = lo;
             for index in 0..entries {
-                let e = entry(index);
-                let lblk = le32(e, 0) as u64;
-                let raw_len = le16(e, 4);
+                let e = Ext4Extent::at(bytes, index).expect("entries <= eh_max, which fits");
+                let lblk = e.ee_block.get() as u64;
+                let raw_len = e.ee_len.get();
                 let (len, unwritten) = if raw_len > INIT_MAX_LEN {
                     ((raw_len - INIT_MAX_LEN) as u64, true)
                 } else {
                     (raw_len as u64, false)
                 };
-                let pblk = (le16(e, 6) as u64) << 32 | le32(e, 8) as u64;
+                let pblk = (e.ee_start_hi.get() as u64) << 32 | e.ee_start_lo.get() as u64;
                 // Unwritten extents past the parent's range are the
                 // kernel's preallocation past EOF: e2fsck accepts them.
                 let bad = len == 0
@@ -302,11 +308,12 @@ impl Walker<'_> {
         }
         let mut prev: Option<u64> = None;
         for index in 0..entries {
-            let e = entry(index);
-            let lblk = le32(e, 0) as u64;
-            let child = (le16(e, 8) as u64) << 32 | le32(e, 4) as u64;
+            let idx = |i| Ext4ExtentIdx::at(bytes, i).expect("entries <= eh_max, which fits");
+            let e = idx(index);
+            let lblk = e.ei_block.get() as u64;
+            let child = (e.ei_leaf_hi.get() as u64) << 32 | e.ei_leaf_lo.get() as u64;
             let next = (index + 1 < entries)
-                .then(|| le32(entry(index + 1), 0) as u64)
+                .then(|| idx(index + 1).ei_block.get() as u64)
                 .filter(|&n| n > lblk)
                 .unwrap_or(hi);
             let bad = prev.is_some_and(|p| lblk <= p)
@@ -338,8 +345,15 @@ impl Walker<'_> {
             {
                 self.out.damage.push(Damage::Checksum { pblk: child });
             }
-            if extent_header_problem(&buf, Some(depth - 1)).is_none() && le16(&buf, 2) > 0 {
-                let first = le32(&buf, 12) as u64;
+            if extent_header_problem(&buf, Some(depth - 1)).is_none()
+                && Ext4ExtentHeader::of(&buf).is_some_and(|h| h.eh_entries.get() > 0)
+            {
+                // A leaf's ee_block and an index's ei_block are both the
+                // entry's first word.
+                let first = Ext4ExtentIdx::at(&buf, 0)
+                    .expect("a sound node")
+                    .ei_block
+                    .get() as u64;
                 if first > lblk && first < next.min(hi) {
                     self.out
                         .damage
@@ -450,8 +464,10 @@ pub fn cut_extent_entries(
     match loc {
         NodeLoc::Root => {
             remove_entries(&mut inode.block, indices);
-            if le16(&inode.block, 2) == 0 {
-                put16(&mut inode.block, 6, 0);
+            if let Some(h) = Ext4ExtentHeader::of_mut(&mut inode.block)
+                && h.eh_entries.get() == 0
+            {
+                h.eh_depth.set(0);
             }
             Ok(())
         }
@@ -464,19 +480,26 @@ pub fn cut_extent_entries(
 }
 
 fn remove_entries(node: &mut [u8], indices: &[usize]) {
-    let n = (le16(node, 2) as usize).min((node.len().saturating_sub(12)) / 12);
+    let Some(h) = Ext4ExtentHeader::of(node) else {
+        return;
+    };
+    let n = (h.eh_entries.get() as usize).min((node.len() - EH) / EE);
+    let at = Ext4ExtentHeader::entry_offset;
     let mut kept = 0usize;
     for i in 0..n {
         if indices.contains(&i) {
             continue;
         }
         if kept != i {
-            node.copy_within(12 + 12 * i..24 + 12 * i, 12 + 12 * kept);
+            node.copy_within(at(i)..at(i + 1), at(kept));
         }
         kept += 1;
     }
-    node[12 + 12 * kept..12 + 12 * n].fill(0);
-    put16(node, 2, kept as u16);
+    node[at(kept)..at(n)].fill(0);
+    Ext4ExtentHeader::of_mut(node)
+        .expect("checked above")
+        .eh_entries
+        .set(kept as u16);
 }
 
 /// Writes extent block `b` of `inode`, its checksum set first.
@@ -490,19 +513,19 @@ pub fn write_extent_block(cx: &mut Fsck, inode: &Inode, b: u64, buf: &mut [u8]) 
 /// Sets the logical start of extent index entry `slot` to `lblk`.
 pub fn set_index_start(cx: &mut Fsck, inode: &mut Inode, slot: Slot, lblk: u32) -> Result<()> {
     let (loc, index) = slot;
-    let off = 12 + 12 * index;
+    let set = |node: &mut [u8]| {
+        if let Some(e) = Ext4ExtentIdx::at_mut(node, index) {
+            e.ei_block.set(lblk);
+        }
+    };
     match loc {
         NodeLoc::Root => {
-            if off + 12 <= inode.block.len() {
-                put32(&mut inode.block, off, lblk);
-            }
+            set(&mut inode.block);
             Ok(())
         }
         NodeLoc::Block(b) => {
             let mut buf = cx.read_block(b)?;
-            if off + 12 <= buf.len() {
-                put32(&mut buf, off, lblk);
-            }
+            set(&mut buf);
             write_extent_block(cx, inode, b, &mut buf)
         }
     }
@@ -521,16 +544,15 @@ pub fn repoint(cx: &mut Fsck, inode: &mut Inode, slot: Slot, new: u64) -> Result
         return repoint_map(cx, inode, loc, index, new as u32);
     }
     let set = |node: &mut [u8]| {
-        let off = 12 + 12 * index;
-        if off + 12 > node.len() {
-            return;
-        }
-        if le16(node, 6) == 0 {
-            put16(node, off + 6, (new >> 32) as u16);
-            put32(node, off + 8, new as u32);
-        } else {
-            put32(node, off + 4, new as u32);
-            put16(node, off + 8, (new >> 32) as u16);
+        let leaf = Ext4ExtentHeader::of(node).is_some_and(|h| h.eh_depth.get() == 0);
+        if leaf {
+            if let Some(e) = Ext4Extent::at_mut(node, index) {
+                e.ee_start_hi.set((new >> 32) as u16);
+                e.ee_start_lo.set(new as u32);
+            }
+        } else if let Some(e) = Ext4ExtentIdx::at_mut(node, index) {
+            e.ei_leaf_lo.set(new as u32);
+            e.ei_leaf_hi.set((new >> 32) as u16);
         }
     };
     match loc {

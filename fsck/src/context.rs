@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use fuse4fs_format::ext4::bitmap::Bitmap;
 use fuse4fs_format::ext4::group::GroupDesc;
-use fuse4fs_format::ext4::inode::{Inode, set_inode_checksum};
+use fuse4fs_format::ext4::inode::{GOOD_OLD_INODE_SIZE, Inode, set_inode_checksum};
+use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra};
 use fuse4fs_format::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, ro_compat, set_superblock_checksum,
 };
@@ -403,21 +404,23 @@ impl Fsck {
     pub fn clear_inode(&mut self, ino: u32) -> Result<()> {
         let mut raw = self.read_inode_raw(ino)?;
         let (_, generation) = fuse4fs_format::ext4::inode::links_and_generation(&raw);
-        let extra = if raw.len() > 128 {
-            32.min(raw.len() - 128)
+        let extra = if raw.len() > GOOD_OLD_INODE_SIZE {
+            size_of::<Ext4InodeExtra>().min(raw.len() - GOOD_OLD_INODE_SIZE)
         } else {
             0
         };
         raw.fill(0);
-        raw[0x64..0x68].copy_from_slice(&generation.0.to_le_bytes());
         if extra >= 4 {
             // Keep i_extra_isize sane for the next user of the slot.
             let want = self.sb.want_extra_isize.max(32).min(extra as u16);
-            raw[0x80..0x82].copy_from_slice(&want.to_le_bytes());
+            let mut x = Ext4InodeExtra::read(&raw);
+            x.i_extra_isize.set(want);
+            x.write(&mut raw);
         }
+        let r = Ext4Inode::of_mut(&mut raw).expect("an inode has 128 bytes");
+        r.i_generation.set(generation.0);
         // A cleared inode's deletion time marks it free.
-        let now = now_secs();
-        raw[0x14..0x18].copy_from_slice(&now.to_le_bytes());
+        r.i_dtime.set(now_secs());
         self.write_inode_raw(ino, &mut raw)?;
         let info = self.found.inode_mut(ino);
         *info = InodeInfo::default();

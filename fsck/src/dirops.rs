@@ -7,7 +7,7 @@
 //! inodes; pass 5 then writes the bitmaps and counters to match.
 
 use fuse4fs_format::ext4::dir::{
-    self, DirIter, TAIL_SIZE, ft, has_tail, init_dot_dotdot, init_leaf, insert_entry,
+    self, DirIter, TAIL_SIZE, ft, has_tail, init_dot_dotdot, init_leaf, insert_entry, rec_len_for,
     set_leaf_checksum,
 };
 use fuse4fs_format::ext4::extents::{
@@ -15,8 +15,9 @@ use fuse4fs_format::ext4::extents::{
 };
 use fuse4fs_format::ext4::htree::{looks_like_node, set_node_checksum};
 use fuse4fs_format::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
+use fuse4fs_format::ext4::layout::{Ext4DirEntry2, Ext4Inode};
 use fuse4fs_format::ext4::superblock::incompat;
-use fuse4fs_format::ext4::types::{le16, le32, put32};
+use fuse4fs_format::ext4::types::{le32, put32};
 use fuse4fs_format::ext4::xattr;
 use fuse4fs_format::ext4::{BlockNo, Generation, InodeNo};
 
@@ -280,7 +281,8 @@ fn drop_index(cx: &mut Fsck, inode: &mut Inode, blocks: &[(u64, u64)]) -> Result
         cx.read_block_into(pblk, &mut buf)?;
         if lblk == 0 {
             // "." (12 bytes) then ".." spanning the rest: keep both.
-            let (dot, dotdot) = (le32(&buf, 0), le32(&buf, 12));
+            let inode_at = |off: usize| Ext4DirEntry2::of(&buf[off..]).map_or(0, |e| e.inode.get());
+            let (dot, dotdot) = (inode_at(0), inode_at(rec_len_for(1)));
             init_dot_dotdot(&mut buf, dot, dotdot, filetype(cx), csum);
         } else if looks_like_node(&buf) {
             // An interior index node: a fake entry spanning the block
@@ -424,7 +426,10 @@ pub fn set_dotdot(
             _ => return Ok(Err(format!("directory {dir} has no '..' entry"))),
         }
     };
-    put32(&mut buf, offset, parent);
+    Ext4DirEntry2::of_mut(&mut buf[offset..])
+        .expect("'..' was read from here")
+        .inode
+        .set(parent);
     write_dir_block(cx, &inode, 0, pblk, &mut buf)?;
     Ok(Ok(()))
 }
@@ -546,9 +551,10 @@ pub fn make_dir(
 /// records of it), as a repair that adds or removes a link does.
 pub fn bump_links(cx: &mut Fsck, ino: u32, delta: i32) -> Result<()> {
     let mut raw = cx.read_inode_raw(ino)?;
-    let links = le16(&raw, 0x1A) as i32;
+    let r = Ext4Inode::of_mut(&mut raw).expect("an inode has 128 bytes");
+    let links = r.i_links_count.get() as i32;
     let new = (links + delta).clamp(0, u16::MAX as i32) as u16;
-    raw[0x1A..0x1C].copy_from_slice(&new.to_le_bytes());
+    r.i_links_count.set(new);
     cx.write_inode_raw(ino, &mut raw)?;
     cx.found.inode_mut(ino).links = new;
     Ok(())
@@ -557,7 +563,10 @@ pub fn bump_links(cx: &mut Fsck, ino: u32, delta: i32) -> Result<()> {
 /// Sets the on-disk link count of `ino` to `links`.
 pub fn set_links(cx: &mut Fsck, ino: u32, links: u16) -> Result<()> {
     let mut raw = cx.read_inode_raw(ino)?;
-    raw[0x1A..0x1C].copy_from_slice(&links.to_le_bytes());
+    Ext4Inode::of_mut(&mut raw)
+        .expect("an inode has 128 bytes")
+        .i_links_count
+        .set(links);
     cx.write_inode_raw(ino, &mut raw)?;
     cx.found.inode_mut(ino).links = links;
     Ok(())

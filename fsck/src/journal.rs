@@ -8,6 +8,7 @@
 
 use fuse4fs_format::ext4::inode::{Inode, mode};
 use fuse4fs_format::ext4::superblock::{compat, incompat};
+use fuse4fs_format::jbd2::layout::JournalSuperblockRaw;
 use fuse4fs_format::jbd2::recovery::{JournalDev, RecoverOptions, Recovery, recover};
 use fuse4fs_format::jbd2::superblock::JSB_SIZE;
 use fuse4fs_format::jbd2::{Jbd2Error, JournalSuperblock};
@@ -189,8 +190,8 @@ fn read_jsb(
     Ok(JournalSuperblock::parse(&raw).map_err(|e| match e {
         Jbd2Error::Unsupported(what) => Unusable::Unsupported {
             what,
-            // s_start (big-endian, at 0x1C): 0 when the log is empty.
-            empty: raw[0x1C..0x20] == [0; 4],
+            // s_start: 0 when the log is empty.
+            empty: JournalSuperblockRaw::of(&raw).is_some_and(|r| r.s_start.get() == 0),
         },
         e => Unusable::Bad(e.to_string()),
     }))

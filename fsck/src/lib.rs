@@ -41,6 +41,7 @@ mod unused_inodes_tests;
 
 use std::path::Path;
 
+use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 use fuse4fs_format::ext4::superblock::{STATE_ERROR, STATE_VALID, incompat};
 
 pub use context::Fsck;
@@ -267,8 +268,11 @@ fn finish(cx: &mut Fsck) -> Result<()> {
     cx.sb.state = (cx.sb.state | STATE_VALID) & !STATE_ERROR;
     cx.sb.mnt_count = 0;
     let now = context::now_secs();
-    // s_lastcheck (0x40): not modelled by the format crate's superblock.
-    cx.sb_raw[0x40..0x44].copy_from_slice(&now.to_le_bytes());
+    // s_lastcheck: not modelled by the format crate's superblock.
+    Ext4SuperBlock::of_mut(&mut cx.sb_raw)
+        .expect("the raw superblock has 1024 bytes")
+        .s_lastcheck
+        .set(now);
     cx.write_superblock()?;
     cx.dev.flush()?;
     // Recording the check is not a repair (e2fsck exits 0 after it);

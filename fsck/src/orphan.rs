@@ -9,9 +9,9 @@ mod truncate;
 use std::collections::BTreeSet;
 
 use fuse4fs_format::ext4::inode::mode;
-use fuse4fs_format::ext4::orphan_file::{BLOCK_MAGIC as ORPHAN_MAGIC, TAIL_SIZE as ORPHAN_TAIL};
+use fuse4fs_format::ext4::layout::Ext4Inode;
+use fuse4fs_format::ext4::orphan::{block_slots, block_slots_mut, seal_block};
 use fuse4fs_format::ext4::superblock::{STATE_ERROR, compat, ro_compat};
-use fuse4fs_format::ext4::types::{le16, le32};
 
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
@@ -21,7 +21,10 @@ use crate::problem::Kind;
 /// Where s_orphan_file_inum lives in the superblock (the tests damage it
 /// there).
 #[cfg(test)]
-const ORPHAN_FILE_INUM: usize = 0x280;
+const ORPHAN_FILE_INUM: usize = core::mem::offset_of!(
+    fuse4fs_format::ext4::layout::Ext4SuperBlock,
+    s_orphan_file_inum
+);
 /// Orphan file blocks looked at, at most (mke2fs makes a few hundred).
 const MAX_ORPHAN_FILE_BLOCKS: u64 = 1 << 16;
 
@@ -45,17 +48,18 @@ struct Orphan {
 /// inode on the list (its i_dtime).
 fn orphan_inode(cx: &Fsck, ino: u32) -> Result<(Orphan, u32)> {
     let raw = cx.read_inode_raw(ino)?;
-    let size = le32(&raw, 0x4) as u64 | (le32(&raw, 0x6C) as u64) << 32;
+    let r = Ext4Inode::of(&raw).expect("an inode has 128 bytes");
+    let size = r.i_size_lo.get() as u64 | (r.i_size_high.get() as u64) << 32;
     Ok((
         Orphan {
             ino,
-            links: le16(&raw, 0x1A),
-            mode: le16(&raw, 0x0),
+            links: r.i_links_count.get(),
+            mode: r.i_mode.get(),
             size,
-            uid: le16(&raw, 0x2) as u32 | (le16(&raw, 0x78) as u32) << 16,
-            gid: le16(&raw, 0x18) as u32 | (le16(&raw, 0x7A) as u32) << 16,
+            uid: r.i_uid.get() as u32 | (r.l_i_uid_high.get() as u32) << 16,
+            gid: r.i_gid.get() as u32 | (r.l_i_gid_high.get() as u32) << 16,
         },
-        le32(&raw, 0x14),
+        r.i_dtime.get(),
     ))
 }
 
@@ -222,22 +226,20 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         // Pass 1 reports the tree itself.
         return Ok(());
     }
-    let bs = cx.bs as usize;
-    let slots = (bs - ORPHAN_TAIL) / 4;
     let mut all_fixed = true;
     let mut any_kept = false;
     for &b in &blocks {
         let mut buf = cx.read_block(b)?;
         let mut changed = false;
-        for s in 0..slots {
-            let o_ino = le32(&buf, s * 4);
+        for s in 0..block_slots(&buf).len() {
+            let o_ino = block_slots(&buf)[s].get();
             if o_ino == 0 {
                 continue;
             }
             if !cx.inode_in_range(o_ino) || o_ino < cx.sb.first_ino {
                 let msg = format!("The orphan file names inode {o_ino}, out of range.  Clear?");
                 if cx.ask(Kind::OrphanListBad, msg) {
-                    buf[s * 4..s * 4 + 4].fill(0);
+                    block_slots_mut(&mut buf)[s].set(0);
                     changed = true;
                 } else {
                     all_fixed = false;
@@ -260,7 +262,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
                     format!("The orphan file names inode {o_ino}, which is not in use.  Clear?")
                 };
                 if cx.ask(Kind::OrphanListBad, msg) {
-                    buf[s * 4..s * 4 + 4].fill(0);
+                    block_slots_mut(&mut buf)[s].set(0);
                     changed = true;
                 } else {
                     all_fixed = false;
@@ -268,7 +270,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
                 continue;
             }
             if release(cx, &o, false)? {
-                buf[s * 4..s * 4 + 4].fill(0);
+                block_slots_mut(&mut buf)[s].set(0);
                 changed = true;
             } else {
                 all_fixed = false;
@@ -276,9 +278,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         }
         if changed {
             if cx.sb.metadata_csum() {
-                let c = orphan_block_checksum(cx, ino, inode.generation.0, b, &buf);
-                buf[bs - ORPHAN_TAIL..bs - 4].copy_from_slice(&ORPHAN_MAGIC.to_le_bytes());
-                buf[bs - 4..].copy_from_slice(&c.to_le_bytes());
+                seal_block(cx.seed, ino, inode.generation.0, b, &mut buf);
             }
             cx.write_block(b, &buf)?;
         }
@@ -291,15 +291,11 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     Ok(())
 }
 
-/// The checksum of orphan file block `b` (physical) of inode `ino`.
-fn orphan_block_checksum(cx: &Fsck, ino: u32, generation: u32, b: u64, buf: &[u8]) -> u32 {
-    fuse4fs_format::ext4::orphan_file::block_checksum(cx.seed, ino, generation, b, buf)
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
+    use fuse4fs_format::ext4::orphan::{BLOCK_MAGIC, block_checksum, block_tail};
     use fuse4fs_format::ext4::superblock::ro_compat;
 
     use super::*;
@@ -329,7 +325,8 @@ mod tests {
     fn inode_free(img: &Path, ino: u32) -> bool {
         let cx = open(img);
         let raw = cx.read_inode_raw(ino).unwrap();
-        le16(&raw, 0) == 0 && le16(&raw, 0x1A) == 0
+        let r = Ext4Inode::of(&raw).unwrap();
+        r.i_mode.get() == 0 && r.i_links_count.get() == 0
     }
 
     #[test]
@@ -437,12 +434,11 @@ mod tests {
         let mut buf = cx.read_block(b).unwrap();
         let bs = buf.len();
         // mke2fs's checksum is the one computed here.
-        assert_eq!(le32(&buf, bs - 8), ORPHAN_MAGIC);
-        let c = orphan_block_checksum(&cx, ino, inode.generation.0, b, &buf);
-        assert_eq!(le32(&buf, bs - 4), c);
-        buf[0..4].copy_from_slice(&14u32.to_le_bytes());
-        let c = orphan_block_checksum(&cx, ino, inode.generation.0, b, &buf);
-        buf[bs - 4..].copy_from_slice(&c.to_le_bytes());
+        assert_eq!(block_tail(&buf).ob_magic.get(), BLOCK_MAGIC);
+        let c = block_checksum(cx.seed, ino, inode.generation.0, b, &buf);
+        assert_eq!(block_tail(&buf).ob_checksum.get(), c);
+        block_slots_mut(&mut buf)[0].set(14);
+        seal_block(cx.seed, ino, inode.generation.0, b, &mut buf);
         drop(cx);
         let mut all = std::fs::read(&img).unwrap();
         all[b as usize * bs..(b as usize + 1) * bs].copy_from_slice(&buf);
@@ -454,7 +450,7 @@ mod tests {
         assert!(p.iter().all(|p| p.fixed), "{p:#?}");
         let cx = open(&img);
         assert!(!cx.sb.has_ro_compat(ro_compat::ORPHAN_PRESENT));
-        assert_eq!(le32(&cx.read_block(b).unwrap(), 0), 0);
+        assert_eq!(block_slots(&cx.read_block(b).unwrap())[0].get(), 0);
         drop(cx);
         assert!(inode_free(&img, 14));
         let (p, _, _) = check(&img, Mode::Check);

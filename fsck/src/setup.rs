@@ -3,6 +3,7 @@
 //! in use so that pass 1 sees any inode claiming it.
 
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
+use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 use fuse4fs_format::ext4::superblock::incompat;
 
 use crate::context::Fsck;
@@ -22,8 +23,9 @@ fn reserved_blocks(cx: &mut Fsck) -> Result<()> {
     if cx.ask(Kind::SuperblockCounts, msg) {
         let new = n / 20;
         cx.sb.r_blocks_count = new;
-        cx.sb_raw[0x8..0xC].copy_from_slice(&(new as u32).to_le_bytes());
-        cx.sb_raw[0x154..0x158].copy_from_slice(&((new >> 32) as u32).to_le_bytes());
+        let r = Ext4SuperBlock::of_mut(&mut cx.sb_raw).expect("the raw superblock has 1024 bytes");
+        r.s_r_blocks_count_lo.set(new as u32);
+        r.s_r_blocks_count_hi.set((new >> 32) as u32);
         cx.write_superblock()?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use super::extents::Backing;
 use super::{Fs, Result, error};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::{Inode, flags};
-use crate::ext4::orphan_file;
+use crate::ext4::orphan;
 use crate::ext4::superblock::compat;
 
 /// Which reserved inodes to check: before a journal replay only the
@@ -90,7 +90,7 @@ impl Fs {
         if !of.is_reg() {
             return Err(error::corrupt(what, "not a regular file"));
         }
-        if of.size > orphan_file::MAX_BLOCKS * bs {
+        if of.size > orphan::MAX_BLOCKS * bs {
             return Err(error::corrupt(what, format!("too big: {} bytes", of.size)));
         }
         let csum = self.sb.metadata_csum();
@@ -102,7 +102,7 @@ impl Fs {
             let pblk = crate::ext4::BlockNo(p.0 + (lblk - m.lblk));
             let block = self.block(pblk)?;
             let seal = csum.then_some((self.csum_seed, ino.0, of.generation.0, pblk.0));
-            if let Some(why) = orphan_file::tail_problem(&block, seal) {
+            if let Some(why) = orphan::tail_problem(&block, seal) {
                 return Err(error::corrupt(what, format!("block {lblk}: {why}")));
             }
         }

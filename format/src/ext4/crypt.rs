@@ -177,6 +177,14 @@ impl NokeyLookup {
     }
 }
 
+/// The `len` field of an encrypted symlink's `struct fscrypt_symlink_data`
+/// at the start of `area`, unchecked (None: the area is too short to
+/// hold it).
+pub fn symlink_stored_len(area: &[u8]) -> Option<u16> {
+    let b = area.get(..2)?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
 /// The ciphertext of an encrypted symlink target from the area that holds
 /// it (i_block, or the link's first block): `struct fscrypt_symlink_data
 /// { le16 len; u8 encrypted_path[len]; }`, checked as

@@ -2,11 +2,13 @@
 //! the file type codes.
 
 use super::csum::crc32c_raw;
-use super::types::{le16, le32};
+use super::layout::{Ext4DirEntry2, Ext4DirEntryTail};
 use super::{FormatError, Generation, InodeNo};
 
 /// Size of the checksum tail at the end of a leaf block.
-pub const TAIL_SIZE: usize = 12;
+pub const TAIL_SIZE: usize = size_of::<Ext4DirEntryTail>();
+/// Where an entry's name starts.
+const NAME: usize = Ext4DirEntry2::NAME_OFFSET;
 const TAIL_FT: u8 = 0xDE;
 
 /// File type codes stored in directory entries (same values as DT_* >> 0
@@ -121,16 +123,16 @@ impl<'a> Iterator for DirIter<'a> {
         }
         let b = &self.buf[self.pos..];
         let fail = |why: String| Some(Err(FormatError::corrupt("directory entry", why)));
-        if b.len() < 8 {
+        let Some(e) = Ext4DirEntry2::of(b) else {
             self.failed = true;
             return fail(format!("truncated entry at offset {}", self.pos));
-        }
-        let inode = le32(b, 0);
-        let rec_len = rec_len_from_disk(le16(b, 4), self.block_size);
+        };
+        let inode = e.inode.get();
+        let rec_len = rec_len_from_disk(e.rec_len.get(), self.block_size);
         // Without the filetype feature the kernel still reads an 8-bit
-        // name_len and ignores byte 7.
-        let name_len = b[6] as usize;
-        let file_type = if self.filetype { b[7] } else { 0 };
+        // name_len and ignores file_type.
+        let name_len = e.name_len as usize;
+        let file_type = if self.filetype { e.file_type } else { 0 };
         if rec_len < 12
             || !rec_len.is_multiple_of(4)
             || rec_len < rec_len_for(name_len)
@@ -151,7 +153,7 @@ impl<'a> Iterator for DirIter<'a> {
             inode,
             rec_len,
             file_type,
-            name: &b[8..8 + name_len],
+            name: &b[NAME..NAME + name_len],
         };
         self.pos += rec_len;
         Some(Ok(entry))
@@ -160,11 +162,12 @@ impl<'a> Iterator for DirIter<'a> {
 
 /// Whether `block` ends in a leaf checksum tail.
 pub fn has_tail(block: &[u8]) -> bool {
-    let n = block.len();
-    n >= TAIL_SIZE && {
-        let t = &block[n - TAIL_SIZE..];
-        le32(t, 0) == 0 && le16(t, 4) as usize == TAIL_SIZE && t[6] == 0 && t[7] == TAIL_FT
-    }
+    Ext4DirEntryTail::of(block).is_some_and(|t| {
+        t.det_reserved_zero1.get() == 0
+            && t.det_rec_len.get() as usize == TAIL_SIZE
+            && t.det_reserved_zero2 == 0
+            && t.det_reserved_ft == TAIL_FT
+    })
 }
 
 /// The checksum of a leaf block (bytes before the tail).
@@ -177,7 +180,9 @@ pub fn leaf_checksum(seed: u32, ino: InodeNo, generation: Generation, block: &[u
 /// Verifies a leaf block's tail checksum; a missing tail is an error on a
 /// metadata_csum filesystem, as in the kernel.
 pub fn verify_leaf(seed: u32, ino: InodeNo, generation: Generation, block: &[u8]) -> bool {
-    has_tail(block) && leaf_checksum(seed, ino, generation, block) == le32(block, block.len() - 4)
+    has_tail(block)
+        && Ext4DirEntryTail::of(block)
+            .is_some_and(|t| leaf_checksum(seed, ino, generation, block) == t.det_checksum.get())
 }
 
 /// Encodes rec_len for the disk, the inverse of `rec_len_from_disk`
@@ -227,18 +232,22 @@ pub fn write_entry(
     file_type: u8,
 ) {
     let bs = block.len();
-    let e = &mut block[offset..offset + rec_len_for(name.len()).max(8)];
-    e[0..4].copy_from_slice(&inode.to_le_bytes());
-    e[4..6].copy_from_slice(&rec_len_to_disk(rec_len, bs).to_le_bytes());
-    e[6] = name.len() as u8;
-    e[7] = file_type;
-    e[8..8 + name.len()].copy_from_slice(name);
-    e[8 + name.len()..].fill(0);
+    let e = &mut block[offset..offset + rec_len_for(name.len()).max(NAME)];
+    let h = Ext4DirEntry2::of_mut(e).expect("an entry has its header");
+    h.inode.set(inode);
+    h.rec_len.set(rec_len_to_disk(rec_len, bs));
+    h.name_len = name.len() as u8;
+    h.file_type = file_type;
+    e[NAME..NAME + name.len()].copy_from_slice(name);
+    e[NAME + name.len()..].fill(0);
 }
 
 fn set_rec_len(block: &mut [u8], offset: usize, rec_len: usize) {
     let raw = rec_len_to_disk(rec_len, block.len());
-    block[offset + 4..offset + 6].copy_from_slice(&raw.to_le_bytes());
+    Ext4DirEntry2::of_mut(&mut block[offset..])
+        .expect("an entry has its header")
+        .rec_len
+        .set(raw);
 }
 
 /// Formats `block` as an empty leaf: zeroed, one unused entry spanning
@@ -257,19 +266,22 @@ pub fn init_leaf(block: &mut [u8], csum: bool) {
 /// Writes the 12-byte checksum tail at the end of `block` with a zero
 /// checksum (the kernel's `ext4_initialize_dirent_tail`).
 pub fn set_leaf_tail(block: &mut [u8]) {
-    let n = block.len();
-    let t = &mut block[n - TAIL_SIZE..];
-    t.fill(0);
-    t[4..6].copy_from_slice(&(TAIL_SIZE as u16).to_le_bytes());
-    t[7] = TAIL_FT;
+    let t = Ext4DirEntryTail::of_mut(block).expect("a leaf block holds its tail");
+    t.det_reserved_zero1.set(0);
+    t.det_rec_len.set(TAIL_SIZE as u16);
+    t.det_reserved_zero2 = 0;
+    t.det_reserved_ft = TAIL_FT;
+    t.det_checksum.set(0);
 }
 
 /// Stores the leaf checksum in the tail of `block` (which must have one;
 /// see [`set_leaf_tail`]).
 pub fn set_leaf_checksum(seed: u32, ino: InodeNo, generation: Generation, block: &mut [u8]) {
     let c = leaf_checksum(seed, ino, generation, block);
-    let n = block.len();
-    block[n - 4..].copy_from_slice(&c.to_le_bytes());
+    Ext4DirEntryTail::of_mut(block)
+        .expect("a leaf block holds its tail")
+        .det_checksum
+        .set(c);
 }
 
 /// Adds an entry to a leaf block as the kernel's `ext4_find_dest_de` and
@@ -353,8 +365,12 @@ pub fn remove_entry(
             block[offset..offset + rec_len].fill(0);
         }
         None => {
-            block[offset..offset + 4].fill(0);
-            block[offset + 6..offset + rec_len].fill(0);
+            // The first entry keeps its rec_len; the rest is zeroed.
+            let e = Ext4DirEntry2::of_mut(&mut block[offset..]).expect("an entry has its header");
+            e.inode.set(0);
+            e.name_len = 0;
+            e.file_type = 0;
+            block[offset + NAME..offset + rec_len].fill(0);
         }
     }
     Ok(Some(inode))
@@ -458,11 +474,12 @@ pub fn split_leaf(
     let continued = hash == map[split - 1].0;
 
     let entry_of = |b: &[u8], off: usize| {
-        let name_len = b[off + 6] as usize;
+        let e = Ext4DirEntry2::of(&b[off..]).expect("an entry has its header");
+        let name = off + NAME;
         (
-            le32(b, off),
-            b[off + 7],
-            b[off + 8..off + 8 + name_len].to_vec(),
+            e.inode.get(),
+            e.file_type,
+            b[name..name + e.name_len as usize].to_vec(),
         )
     };
     // The moving entries, in hash order (dx_move_dirents).
@@ -501,6 +518,7 @@ pub fn split_leaf(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext4::types::{le16, le32};
 
     #[test]
     fn file_types_map_to_entry_codes() {

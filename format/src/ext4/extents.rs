@@ -3,9 +3,17 @@
 //! A node is either the 60-byte root in i_block or a whole block. This
 //! module parses and checks one node; walking the tree is the fs layer's.
 
+use zerocopy::FromBytes;
+
 use super::csum::crc32c_raw;
-use super::types::{le16, le32};
+use super::layout::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx, Ext4ExtentTail};
 use super::{BlockNo, FormatError, Generation, InodeNo};
+
+/// Bytes of the node header.
+const HEADER: usize = size_of::<Ext4ExtentHeader>();
+/// Bytes of one entry, leaf or index (the same size).
+const ENTRY: usize = size_of::<Ext4Extent>();
+const _: () = assert!(size_of::<Ext4ExtentIdx>() == ENTRY);
 
 pub const EXTENT_MAGIC: u16 = 0xF30A;
 /// Deepest tree the kernel builds (and accepts).
@@ -53,15 +61,16 @@ impl ExtentNode {
         want_depth: Option<u16>,
         what: &dyn Fn() -> String,
     ) -> Result<Self, FormatError> {
-        if b.len() < 12 || le16(b, 0) != EXTENT_MAGIC {
-            return Err(FormatError::corrupt(what(), "bad extent header magic"));
-        }
-        let h = ExtentHeader {
-            entries: le16(b, 2),
-            max: le16(b, 4),
-            depth: le16(b, 6),
+        let (hdr, body) = match Ext4ExtentHeader::ref_from_prefix(b) {
+            Ok((hdr, body)) if hdr.eh_magic.get() == EXTENT_MAGIC => (hdr, body),
+            _ => return Err(FormatError::corrupt(what(), "bad extent header magic")),
         };
-        let capacity = (b.len() - 12) / 12;
+        let h = ExtentHeader {
+            entries: hdr.eh_entries.get(),
+            max: hdr.eh_max.get(),
+            depth: hdr.eh_depth.get(),
+        };
+        let capacity = body.len() / ENTRY;
         if h.max as usize > capacity || h.entries > h.max {
             return Err(FormatError::corrupt(
                 what(),
@@ -74,20 +83,21 @@ impl ExtentNode {
                 format!("extent node depth {}", h.depth),
             ));
         }
-        let ents = (0..h.entries as usize).map(|i| &b[12 + 12 * i..24 + 12 * i]);
         if h.depth == 0 {
+            let (ents, _) = <[Ext4Extent]>::ref_from_prefix_with_elems(body, h.entries as usize)
+                .expect("entries fit: checked against the capacity");
             let mut v: Vec<Extent> = Vec::with_capacity(h.entries as usize);
             for e in ents {
-                let raw_len = le16(e, 4);
+                let raw_len = e.ee_len.get();
                 let (len, unwritten) = if raw_len > INIT_MAX_LEN {
                     (raw_len - INIT_MAX_LEN, true)
                 } else {
                     (raw_len, false)
                 };
                 let x = Extent {
-                    lblk: le32(e, 0),
+                    lblk: e.ee_block.get(),
                     len,
-                    pblk: BlockNo((le16(e, 6) as u64) << 32 | le32(e, 8) as u64),
+                    pblk: BlockNo((e.ee_start_hi.get() as u64) << 32 | e.ee_start_lo.get() as u64),
                     unwritten,
                 };
                 if let Some(prev) = v.last()
@@ -102,11 +112,13 @@ impl ExtentNode {
             }
             Ok(ExtentNode::Leaf(h, v))
         } else {
+            let (ents, _) = <[Ext4ExtentIdx]>::ref_from_prefix_with_elems(body, h.entries as usize)
+                .expect("entries fit: checked against the capacity");
             let mut v: Vec<ExtentIndex> = Vec::with_capacity(h.entries as usize);
             for e in ents {
                 let x = ExtentIndex {
-                    lblk: le32(e, 0),
-                    child: BlockNo((le16(e, 8) as u64) << 32 | le32(e, 4) as u64),
+                    lblk: e.ei_block.get(),
+                    child: BlockNo((e.ei_leaf_hi.get() as u64) << 32 | e.ei_leaf_lo.get() as u64),
                 };
                 if v.last().is_some_and(|p| p.lblk >= x.lblk) {
                     return Err(FormatError::corrupt(what(), "index entries out of order"));
@@ -137,7 +149,10 @@ impl ExtentNode {
             ExtentNode::Index(_, v) => v.len(),
             ExtentNode::Leaf(_, v) => v.len(),
         };
-        if buf.len() < 12 || h.max as usize > (buf.len() - 12) / 12 || count > h.max as usize {
+        if buf.len() < HEADER
+            || h.max as usize > (buf.len() - HEADER) / ENTRY
+            || count > h.max as usize
+        {
             return Err(FormatError::corrupt(
                 what(),
                 format!("{count} entries, max {}, in {} bytes", h.max, buf.len()),
@@ -146,11 +161,13 @@ impl ExtentNode {
         if matches!(self, ExtentNode::Leaf(..)) != (h.depth == 0) || h.depth > MAX_DEPTH {
             return Err(FormatError::corrupt(what(), format!("depth {}", h.depth)));
         }
-        buf[0..2].copy_from_slice(&EXTENT_MAGIC.to_le_bytes());
-        buf[2..4].copy_from_slice(&(count as u16).to_le_bytes());
-        buf[4..6].copy_from_slice(&h.max.to_le_bytes());
-        buf[6..8].copy_from_slice(&h.depth.to_le_bytes());
-        buf[8..12].fill(0);
+        let (hdr, body) =
+            Ext4ExtentHeader::mut_from_prefix(buf).expect("the header fits: checked above");
+        hdr.eh_magic.set(EXTENT_MAGIC);
+        hdr.eh_entries.set(count as u16);
+        hdr.eh_max.set(h.max);
+        hdr.eh_depth.set(h.depth);
+        hdr.eh_generation.set(0);
         match self {
             ExtentNode::Leaf(_, v) => {
                 for (i, x) in v.iter().enumerate() {
@@ -167,11 +184,12 @@ impl ExtentNode {
                     if x.pblk.0 >> 48 != 0 {
                         return Err(FormatError::corrupt(what(), format!("{}", x.pblk)));
                     }
-                    let e = &mut buf[12 + 12 * i..24 + 12 * i];
-                    e[0..4].copy_from_slice(&x.lblk.to_le_bytes());
-                    e[4..6].copy_from_slice(&raw_len.to_le_bytes());
-                    e[6..8].copy_from_slice(&((x.pblk.0 >> 32) as u16).to_le_bytes());
-                    e[8..12].copy_from_slice(&(x.pblk.0 as u32).to_le_bytes());
+                    let e = Ext4Extent::mut_from_bytes(&mut body[ENTRY * i..ENTRY * (i + 1)])
+                        .expect("entries fit: checked above");
+                    e.ee_block.set(x.lblk);
+                    e.ee_len.set(raw_len);
+                    e.ee_start_hi.set((x.pblk.0 >> 32) as u16);
+                    e.ee_start_lo.set(x.pblk.0 as u32);
                 }
             }
             ExtentNode::Index(_, v) => {
@@ -179,11 +197,12 @@ impl ExtentNode {
                     if x.child.0 >> 48 != 0 {
                         return Err(FormatError::corrupt(what(), format!("{}", x.child)));
                     }
-                    let e = &mut buf[12 + 12 * i..24 + 12 * i];
-                    e[0..4].copy_from_slice(&x.lblk.to_le_bytes());
-                    e[4..8].copy_from_slice(&(x.child.0 as u32).to_le_bytes());
-                    e[8..10].copy_from_slice(&((x.child.0 >> 32) as u16).to_le_bytes());
-                    e[10..12].fill(0);
+                    let e = Ext4ExtentIdx::mut_from_bytes(&mut body[ENTRY * i..ENTRY * (i + 1)])
+                        .expect("entries fit: checked above");
+                    e.ei_block.set(x.lblk);
+                    e.ei_leaf_lo.set(x.child.0 as u32);
+                    e.ei_leaf_hi.set((x.child.0 >> 32) as u16);
+                    e.ei_unused.set(0);
                 }
             }
         }
@@ -195,7 +214,7 @@ impl ExtentNode {
 /// `(block_size - 12) / 12` for a block (the kernel leaves the slack,
 /// which holds the checksum tail, past the last slot).
 pub fn max_entries(len: usize) -> u16 {
-    ((len.saturating_sub(12)) / 12) as u16
+    ((len.saturating_sub(HEADER)) / ENTRY) as u16
 }
 
 /// Stores the tail checksum of an extent block (metadata_csum), at
@@ -212,18 +231,18 @@ pub fn set_block_checksum(
         return false;
     };
     let c = block_checksum(seed, ino, generation, &block[..off]);
-    block[off..off + 4].copy_from_slice(&c.to_le_bytes());
+    let (tail, _) =
+        Ext4ExtentTail::mut_from_prefix(&mut block[off..]).expect("tail_slot found room");
+    tail.et_checksum.set(c);
     true
 }
 
 /// Offset of the checksum tail of an extent block (after eh_max entries),
 /// or None when the block is too small to hold one.
 fn tail_slot(block: &[u8]) -> Option<usize> {
-    if block.len() < 12 {
-        return None;
-    }
-    let off = 12 + 12 * le16(block, 4) as usize;
-    (off + 4 <= block.len()).then_some(off)
+    let (hdr, _) = Ext4ExtentHeader::ref_from_prefix(block).ok()?;
+    let off = HEADER + ENTRY * hdr.eh_max.get() as usize;
+    (off + size_of::<Ext4ExtentTail>() <= block.len()).then_some(off)
 }
 
 /// Verifies the tail checksum of an extent block (metadata_csum).
@@ -236,7 +255,8 @@ pub fn verify_block_checksum(
     let Some(off) = tail_slot(block) else {
         return false;
     };
-    block_checksum(seed, ino, generation, &block[..off]) == le32(block, off)
+    let (tail, _) = Ext4ExtentTail::ref_from_prefix(&block[off..]).expect("tail_slot found room");
+    block_checksum(seed, ino, generation, &block[..off]) == tail.et_checksum.get()
 }
 
 /// The checksum of the extent block bytes before the tail.

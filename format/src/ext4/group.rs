@@ -2,8 +2,9 @@
 
 use super::csum::{crc16, crc32c_raw};
 use super::superblock::Superblock;
-use super::types::{le16, le32};
-use super::types::{put16, put32};
+use zerocopy::FromBytes;
+
+use super::layout::{Ext4GroupDesc, Ext4GroupDescHi};
 use super::{BlockNo, FormatError};
 
 /// bg_flags bits.
@@ -11,7 +12,7 @@ pub const BG_INODE_UNINIT: u16 = 0x1;
 pub const BG_BLOCK_UNINIT: u16 = 0x2;
 pub const BG_INODE_ZEROED: u16 = 0x4;
 
-const CHECKSUM_OFFSET: usize = 0x1E;
+const CHECKSUM_OFFSET: usize = Ext4GroupDesc::CSUM_OFFSET;
 
 /// One group descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,21 +33,36 @@ pub struct GroupDesc {
 impl GroupDesc {
     /// Parses one descriptor of `sb.desc_size` bytes.
     pub fn parse(sb: &Superblock, b: &[u8]) -> Self {
-        let wide = sb.desc_size >= 64;
-        let hi32 = |off: usize| if wide { (le32(b, off) as u64) << 32 } else { 0 };
-        let hi16 = |off: usize| if wide { (le16(b, off) as u32) << 16 } else { 0 };
+        let (d, rest) = Ext4GroupDesc::ref_from_prefix(b).expect("a descriptor has 32 bytes");
+        let hi = (sb.desc_size >= 64)
+            .then(|| Ext4GroupDescHi::ref_from_prefix(rest).ok().map(|(h, _)| h))
+            .flatten();
+        let hi32 = |f: fn(&Ext4GroupDescHi) -> u32| hi.map_or(0, |h| (f(h) as u64) << 32);
+        let hi16 = |f: fn(&Ext4GroupDescHi) -> u16| hi.map_or(0, |h| (f(h) as u32) << 16);
         GroupDesc {
-            block_bitmap: BlockNo(le32(b, 0x0) as u64 | hi32(0x20)),
-            inode_bitmap: BlockNo(le32(b, 0x4) as u64 | hi32(0x24)),
-            inode_table: BlockNo(le32(b, 0x8) as u64 | hi32(0x28)),
-            free_blocks_count: le16(b, 0xC) as u32 | hi16(0x2C),
-            free_inodes_count: le16(b, 0xE) as u32 | hi16(0x2E),
-            used_dirs_count: le16(b, 0x10) as u32 | hi16(0x30),
-            flags: le16(b, 0x12),
-            itable_unused: le16(b, 0x1C) as u32 | hi16(0x32),
-            block_bitmap_csum: le16(b, 0x18) as u32 | hi16(0x38),
-            inode_bitmap_csum: le16(b, 0x1A) as u32 | hi16(0x3A),
-            checksum: le16(b, CHECKSUM_OFFSET),
+            block_bitmap: BlockNo(
+                d.bg_block_bitmap_lo.get() as u64 | hi32(|h| h.bg_block_bitmap_hi.get()),
+            ),
+            inode_bitmap: BlockNo(
+                d.bg_inode_bitmap_lo.get() as u64 | hi32(|h| h.bg_inode_bitmap_hi.get()),
+            ),
+            inode_table: BlockNo(
+                d.bg_inode_table_lo.get() as u64 | hi32(|h| h.bg_inode_table_hi.get()),
+            ),
+            free_blocks_count: d.bg_free_blocks_count_lo.get() as u32
+                | hi16(|h| h.bg_free_blocks_count_hi.get()),
+            free_inodes_count: d.bg_free_inodes_count_lo.get() as u32
+                | hi16(|h| h.bg_free_inodes_count_hi.get()),
+            used_dirs_count: d.bg_used_dirs_count_lo.get() as u32
+                | hi16(|h| h.bg_used_dirs_count_hi.get()),
+            flags: d.bg_flags.get(),
+            itable_unused: d.bg_itable_unused_lo.get() as u32
+                | hi16(|h| h.bg_itable_unused_hi.get()),
+            block_bitmap_csum: d.bg_block_bitmap_csum_lo.get() as u32
+                | hi16(|h| h.bg_block_bitmap_csum_hi.get()),
+            inode_bitmap_csum: d.bg_inode_bitmap_csum_lo.get() as u32
+                | hi16(|h| h.bg_inode_bitmap_csum_hi.get()),
+            checksum: d.bg_checksum.get(),
         }
     }
 
@@ -80,26 +96,35 @@ impl GroupDesc {
         too_big("unused inodes", self.itable_unused as u64, 16)?;
         // The bitmap checksums are crc32c values: the short form keeps
         // only their low half, by design.
-        put32(raw, 0x0, self.block_bitmap.0 as u32);
-        put32(raw, 0x4, self.inode_bitmap.0 as u32);
-        put32(raw, 0x8, self.inode_table.0 as u32);
-        put16(raw, 0xC, self.free_blocks_count as u16);
-        put16(raw, 0xE, self.free_inodes_count as u16);
-        put16(raw, 0x10, self.used_dirs_count as u16);
-        put16(raw, 0x12, self.flags);
-        put16(raw, 0x18, self.block_bitmap_csum as u16);
-        put16(raw, 0x1A, self.inode_bitmap_csum as u16);
-        put16(raw, 0x1C, self.itable_unused as u16);
+        let (d, rest) = Ext4GroupDesc::mut_from_prefix(raw)
+            .map_err(|_| FormatError::corrupt("group descriptor", "short buffer"))?;
+        d.bg_block_bitmap_lo.set(self.block_bitmap.0 as u32);
+        d.bg_inode_bitmap_lo.set(self.inode_bitmap.0 as u32);
+        d.bg_inode_table_lo.set(self.inode_table.0 as u32);
+        d.bg_free_blocks_count_lo.set(self.free_blocks_count as u16);
+        d.bg_free_inodes_count_lo.set(self.free_inodes_count as u16);
+        d.bg_used_dirs_count_lo.set(self.used_dirs_count as u16);
+        d.bg_flags.set(self.flags);
+        d.bg_block_bitmap_csum_lo.set(self.block_bitmap_csum as u16);
+        d.bg_inode_bitmap_csum_lo.set(self.inode_bitmap_csum as u16);
+        d.bg_itable_unused_lo.set(self.itable_unused as u16);
         if wide {
-            put32(raw, 0x20, (self.block_bitmap.0 >> 32) as u32);
-            put32(raw, 0x24, (self.inode_bitmap.0 >> 32) as u32);
-            put32(raw, 0x28, (self.inode_table.0 >> 32) as u32);
-            put16(raw, 0x2C, (self.free_blocks_count >> 16) as u16);
-            put16(raw, 0x2E, (self.free_inodes_count >> 16) as u16);
-            put16(raw, 0x30, (self.used_dirs_count >> 16) as u16);
-            put16(raw, 0x32, (self.itable_unused >> 16) as u16);
-            put16(raw, 0x38, (self.block_bitmap_csum >> 16) as u16);
-            put16(raw, 0x3A, (self.inode_bitmap_csum >> 16) as u16);
+            let (h, _) = Ext4GroupDescHi::mut_from_prefix(rest)
+                .map_err(|_| FormatError::corrupt("group descriptor", "short buffer"))?;
+            h.bg_block_bitmap_hi.set((self.block_bitmap.0 >> 32) as u32);
+            h.bg_inode_bitmap_hi.set((self.inode_bitmap.0 >> 32) as u32);
+            h.bg_inode_table_hi.set((self.inode_table.0 >> 32) as u32);
+            h.bg_free_blocks_count_hi
+                .set((self.free_blocks_count >> 16) as u16);
+            h.bg_free_inodes_count_hi
+                .set((self.free_inodes_count >> 16) as u16);
+            h.bg_used_dirs_count_hi
+                .set((self.used_dirs_count >> 16) as u16);
+            h.bg_itable_unused_hi.set((self.itable_unused >> 16) as u16);
+            h.bg_block_bitmap_csum_hi
+                .set((self.block_bitmap_csum >> 16) as u16);
+            h.bg_inode_bitmap_csum_hi
+                .set((self.inode_bitmap_csum >> 16) as u16);
         }
         Ok(())
     }
@@ -110,7 +135,11 @@ impl GroupDesc {
     /// checksums.
     pub fn set_checksum(sb: &Superblock, group: u32, raw: &mut [u8]) -> Option<u16> {
         let c = Self::expected_checksum(sb, group, raw)?;
-        put16(raw, CHECKSUM_OFFSET, c);
+        Ext4GroupDesc::mut_from_prefix(raw)
+            .ok()?
+            .0
+            .bg_checksum
+            .set(c);
         Some(c)
     }
 

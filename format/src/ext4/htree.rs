@@ -1,17 +1,46 @@
 //! Hashed directory index (htree) nodes: dx_root, interior nodes, their
 //! checksum tail, and the search for the child that covers a hash.
 
+use core::mem::offset_of;
+
+use zerocopy::{FromBytes, IntoBytes};
+
 use super::csum::crc32c_raw;
 use super::dir::{rec_len_from_disk, rec_len_to_disk};
-use super::types::{le16, le32};
+use super::layout::htree as raw;
 use super::{FormatError, Generation, InodeNo};
 
-/// Offset of dx_root_info in block 0 (after the "." and ".." entries).
-const ROOT_INFO_OFFSET: usize = 0x18;
-/// Offset of count/limit in block 0.
-const ROOT_ENTRIES_OFFSET: usize = 0x20;
+/// Offset of count/limit in block 0 (after "." , ".." and dx_root_info).
+const ROOT_ENTRIES_OFFSET: usize = size_of::<raw::DxRoot>();
 /// Offset of count/limit in an interior node (after a fake empty dirent).
-const NODE_ENTRIES_OFFSET: usize = 8;
+const NODE_ENTRIES_OFFSET: usize = size_of::<raw::DxNode>();
+/// Bytes of one index entry.
+const ENTRY: usize = size_of::<raw::DxEntry>();
+/// Bytes of the checksum tail.
+const TAIL: usize = size_of::<raw::DxTail>();
+
+/// The count/limit at `off` in `b`, None when it does not fit.
+fn countlimit(b: &[u8], off: usize) -> Option<&raw::DxCountlimit> {
+    raw::DxCountlimit::ref_from_prefix(b.get(off..)?)
+        .ok()
+        .map(|(c, _)| c)
+}
+
+/// The `limit` index entries from `off` in `b` (entry 0's hash is the
+/// count/limit).
+fn entry_slots(b: &[u8], off: usize, limit: usize) -> Option<&[raw::DxEntry]> {
+    <[raw::DxEntry]>::ref_from_prefix_with_elems(b.get(off..)?, limit)
+        .ok()
+        .map(|(e, _)| e)
+}
+
+/// The dx_tail after `limit` entries from `off`, None when it does not fit.
+fn tail_at(b: &[u8], off: usize, limit: u16) -> Option<&raw::DxTail> {
+    let at = off + limit as usize * ENTRY;
+    raw::DxTail::ref_from_prefix(b.get(at..)?)
+        .ok()
+        .map(|(t, _)| t)
+}
 
 /// One index entry: children from `hash` onwards live in logical block `block`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,29 +72,29 @@ fn parse_entries(
     csum: bool,
     what: &dyn Fn() -> String,
 ) -> Result<DxNode, FormatError> {
-    if off + 8 > b.len() {
+    if off + ENTRY > b.len() {
         return Err(FormatError::corrupt(what(), "index node too small"));
     }
-    let limit = le16(b, off);
-    let count = le16(b, off + 2);
-    let tail = if csum { 8 } else { 0 };
-    let want_limit = (b.len() - off - tail) / 8;
+    let cl = countlimit(b, off).expect("checked above");
+    let (limit, count) = (cl.limit.get(), cl.count.get());
+    let tail = if csum { TAIL } else { 0 };
+    let want_limit = (b.len() - off - tail) / ENTRY;
     if limit as usize != want_limit || count == 0 || count > limit {
         return Err(FormatError::corrupt(
             what(),
             format!("dx count {count} limit {limit} (expected limit {want_limit})"),
         ));
     }
+    let slots = entry_slots(b, off, count as usize).expect("count <= limit, which fits");
     let mut entries = Vec::with_capacity(count as usize);
-    for i in 0..count as usize {
-        let o = off + 8 * i;
-        let hash = if i == 0 { 0 } else { le32(b, o) };
+    for (i, slot) in slots.iter().enumerate() {
+        let hash = if i == 0 { 0 } else { slot.hash.get() };
         if i > 1 && hash < entries.last().map_or(0, |e: &DxEntry| e.hash) {
             return Err(FormatError::corrupt(what(), "dx hashes out of order"));
         }
         entries.push(DxEntry {
             hash,
-            block: le32(b, o + 4),
+            block: slot.block.get(),
         });
     }
     Ok(DxNode {
@@ -81,24 +110,27 @@ pub fn parse_root(
     csum: bool,
     what: &dyn Fn() -> String,
 ) -> Result<(DxRootInfo, DxNode), FormatError> {
-    if b.len() < ROOT_ENTRIES_OFFSET + 8 {
+    if b.len() < ROOT_ENTRIES_OFFSET + ENTRY {
         return Err(FormatError::corrupt(what(), "dx root too small"));
     }
+    let (root, _) = raw::DxRoot::ref_from_prefix(b).expect("checked above");
     // "." must be first, ".." second with rec_len reaching the block end.
-    if le16(b, 4) != 12
-        || b[6] != 1
-        || b[8] != b'.'
-        || rec_len_from_disk(le16(b, 12 + 4), b.len()) != b.len() - 12
+    let dot_len = offset_of!(raw::DxRoot, dotdot);
+    if root.dot.rec_len.get() as usize != dot_len
+        || root.dot.name_len != 1
+        || root.dot_name[0] != b'.'
+        || rec_len_from_disk(root.dotdot.rec_len.get(), b.len()) != b.len() - dot_len
     {
         return Err(FormatError::corrupt(what(), "dx root without . and .."));
     }
-    let info_len = b[ROOT_INFO_OFFSET + 5];
-    if le32(b, ROOT_INFO_OFFSET) != 0 || info_len != 8 {
+    if root.info.reserved_zero.get() != 0
+        || root.info.info_length as usize != size_of::<raw::DxRootInfo>()
+    {
         return Err(FormatError::corrupt(what(), "bad dx_root_info"));
     }
     let info = DxRootInfo {
-        hash_version: b[ROOT_INFO_OFFSET + 4],
-        indirect_levels: b[ROOT_INFO_OFFSET + 6],
+        hash_version: root.info.hash_version,
+        indirect_levels: root.info.indirect_levels,
     };
     let node = parse_entries(b, ROOT_ENTRIES_OFFSET, csum, what)?;
     Ok((info, node))
@@ -106,7 +138,12 @@ pub fn parse_root(
 
 /// Parses an interior index block.
 pub fn parse_node(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<DxNode, FormatError> {
-    if b.len() < 16 || le32(b, 0) != 0 || rec_len_from_disk(le16(b, 4), b.len()) != b.len() {
+    let fake = raw::DxNode::ref_from_prefix(b).ok().map(|(n, _)| n.fake);
+    if b.len() < NODE_ENTRIES_OFFSET + ENTRY
+        || fake.is_none_or(|f| {
+            f.inode.get() != 0 || rec_len_from_disk(f.rec_len.get(), b.len()) != b.len()
+        })
+    {
         return Err(FormatError::corrupt(what(), "bad dx node header"));
     }
     parse_entries(b, NODE_ENTRIES_OFFSET, csum, what)
@@ -115,10 +152,11 @@ pub fn parse_node(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<DxN
 /// Whether a block of an indexed directory looks like an interior node
 /// (a single empty entry spanning the block).
 pub fn looks_like_node(b: &[u8]) -> bool {
-    b.len() >= 8
-        && le32(b, 0) == 0
-        && rec_len_from_disk(le16(b, 4), b.len()) == b.len()
-        && b[6] == 0
+    raw::DxNode::ref_from_prefix(b).is_ok_and(|(n, _)| {
+        n.fake.inode.get() == 0
+            && rec_len_from_disk(n.fake.rec_len.get(), b.len()) == b.len()
+            && n.fake.name_len == 0
+    })
 }
 
 impl DxNode {
@@ -137,7 +175,6 @@ impl DxNode {
         generation: Generation,
         block: &[u8],
     ) -> bool {
-        let tail = self.entries_offset + self.limit as usize * 8;
         dx_checksum(
             seed,
             ino,
@@ -147,7 +184,10 @@ impl DxNode {
             self.entries.len(),
             self.limit,
         )
-        .is_some_and(|c| c == le32(block, tail + 4))
+        .is_some_and(|c| {
+            tail_at(block, self.entries_offset, self.limit)
+                .is_some_and(|t| c == t.dt_checksum.get())
+        })
     }
 
     /// Writes limit, count and the entries into `block` at
@@ -168,14 +208,14 @@ fn dx_checksum(
     count: usize,
     limit: u16,
 ) -> Option<u32> {
-    let tail = off + limit as usize * 8;
-    if tail + 8 > block.len() || count > limit as usize {
+    let tail = tail_at(block, off, limit)?;
+    if count > limit as usize {
         return None;
     }
     let mut crc = crc32c_raw(seed, &ino.0.to_le_bytes());
     crc = crc32c_raw(crc, &generation.0.to_le_bytes());
-    crc = crc32c_raw(crc, &block[..off + count * 8]);
-    crc = crc32c_raw(crc, &block[tail..tail + 4]);
+    crc = crc32c_raw(crc, &block[..off + count * ENTRY]);
+    crc = crc32c_raw(crc, tail.dt_reserved.as_bytes());
     Some(crc32c_raw(crc, &[0; 4]))
 }
 
@@ -193,7 +233,7 @@ pub fn entries_offset(block: &[u8]) -> usize {
 /// carries: every 8-byte slot up to the block end, less the 8-byte
 /// dx_tail with metadata_csum.
 pub fn node_limit(block_len: usize, off: usize, csum: bool) -> u16 {
-    ((block_len - off - if csum { 8 } else { 0 }) / 8) as u16
+    ((block_len - off - if csum { TAIL } else { 0 }) / ENTRY) as u16
 }
 
 /// Writes `limit`, `count` and `entries` at `off`: entry 0 keeps only
@@ -203,19 +243,22 @@ pub fn node_limit(block_len: usize, off: usize, csum: bool) -> u16 {
 pub fn write_entries(block: &mut [u8], off: usize, limit: u16, entries: &[DxEntry]) {
     assert!(entries.len() <= limit as usize, "dx entries over limit");
     write_count_limit(block, off, entries.len() as u16, limit);
-    for (i, e) in entries.iter().enumerate() {
-        let o = off + 8 * i;
+    let (slots, _) = <[raw::DxEntry]>::mut_from_prefix_with_elems(&mut block[off..], entries.len())
+        .expect("dx entries do not fit in the block");
+    for (i, (slot, e)) in slots.iter_mut().zip(entries).enumerate() {
         if i > 0 {
-            block[o..o + 4].copy_from_slice(&e.hash.to_le_bytes());
+            slot.hash.set(e.hash);
         }
-        block[o + 4..o + 8].copy_from_slice(&e.block.to_le_bytes());
+        slot.block.set(e.block);
     }
 }
 
 /// Writes only the limit and count fields at `off`.
 pub fn write_count_limit(block: &mut [u8], off: usize, count: u16, limit: u16) {
-    block[off..off + 2].copy_from_slice(&limit.to_le_bytes());
-    block[off + 2..off + 4].copy_from_slice(&count.to_le_bytes());
+    let (cl, _) = raw::DxCountlimit::mut_from_prefix(&mut block[off..])
+        .expect("count/limit do not fit in the block");
+    cl.limit.set(limit);
+    cl.count.set(count);
 }
 
 /// Formats `block` as an empty interior node: zeroed, a fake empty entry
@@ -224,7 +267,8 @@ pub fn write_count_limit(block: &mut [u8], off: usize, count: u16, limit: u16) {
 pub fn init_node(block: &mut [u8], csum: bool) -> usize {
     block.fill(0);
     let bs = block.len();
-    block[4..6].copy_from_slice(&rec_len_to_disk(bs, bs).to_le_bytes());
+    let (node, _) = raw::DxNode::mut_from_prefix(block).expect("a block holds a dx node");
+    node.fake.rec_len.set(rec_len_to_disk(bs, bs));
     let limit = node_limit(bs, NODE_ENTRIES_OFFSET, csum);
     write_count_limit(block, NODE_ENTRIES_OFFSET, 0, limit);
     NODE_ENTRIES_OFFSET
@@ -246,20 +290,22 @@ pub fn write_root_head(
     let bs = block.len();
     let ft = if filetype { 2 } else { 0 };
     block[..ROOT_ENTRIES_OFFSET].fill(0);
-    block[0..4].copy_from_slice(&dir.to_le_bytes());
-    block[4..6].copy_from_slice(&12u16.to_le_bytes());
-    block[6] = 1;
-    block[7] = ft;
-    block[8] = b'.';
-    block[12..16].copy_from_slice(&parent.to_le_bytes());
-    block[16..18].copy_from_slice(&rec_len_to_disk(bs - 12, bs).to_le_bytes());
-    block[18] = 2;
-    block[19] = ft;
-    block[20..22].copy_from_slice(b"..");
-    let i = ROOT_INFO_OFFSET;
-    block[i + 4] = info.hash_version;
-    block[i + 5] = 8;
-    block[i + 6] = info.indirect_levels;
+    let (root, _) = raw::DxRoot::mut_from_prefix(block).expect("a block holds a dx root");
+    // "." takes the 12 bytes of its entry and name.
+    let dot_len = offset_of!(raw::DxRoot, dotdot);
+    root.dot.inode.set(dir);
+    root.dot.rec_len.set(dot_len as u16);
+    root.dot.name_len = 1;
+    root.dot.file_type = ft;
+    root.dot_name[0] = b'.';
+    root.dotdot.inode.set(parent);
+    root.dotdot.rec_len.set(rec_len_to_disk(bs - dot_len, bs));
+    root.dotdot.name_len = 2;
+    root.dotdot.file_type = ft;
+    root.dotdot_name[..2].copy_from_slice(b"..");
+    root.info.hash_version = info.hash_version;
+    root.info.info_length = size_of::<raw::DxRootInfo>() as u8;
+    root.info.indirect_levels = info.indirect_levels;
     let limit = node_limit(bs, ROOT_ENTRIES_OFFSET, csum);
     write_count_limit(block, ROOT_ENTRIES_OFFSET, 0, limit);
     ROOT_ENTRIES_OFFSET
@@ -267,7 +313,9 @@ pub fn write_root_head(
 
 /// Stores `levels` as the dx root's indirect_levels (the tree grew).
 pub fn set_root_levels(block: &mut [u8], levels: u8) {
-    block[ROOT_INFO_OFFSET + 6] = levels;
+    if let Ok((root, _)) = raw::DxRoot::mut_from_prefix(block) {
+        root.info.indirect_levels = levels;
+    }
 }
 
 /// Stores the dx_tail checksum of a root or interior node held in
@@ -281,16 +329,17 @@ pub fn set_node_checksum(
     block: &mut [u8],
 ) -> bool {
     let off = entries_offset(block);
-    if off + 8 > block.len() {
+    if off + ENTRY > block.len() {
         return false;
     }
-    let limit = le16(block, off);
-    let count = le16(block, off + 2) as usize;
+    let cl = countlimit(block, off).expect("checked above");
+    let (limit, count) = (cl.limit.get(), cl.count.get() as usize);
     let Some(c) = dx_checksum(seed, ino, generation, block, off, count, limit) else {
         return false;
     };
-    let tail = off + limit as usize * 8;
-    block[tail + 4..tail + 8].copy_from_slice(&c.to_le_bytes());
+    let at = off + limit as usize * ENTRY;
+    let (tail, _) = raw::DxTail::mut_from_prefix(&mut block[at..]).expect("dx_checksum found room");
+    tail.dt_checksum.set(c);
     true
 }
 

@@ -2,12 +2,16 @@
 
 use super::csum::crc32c_raw;
 use super::superblock::{Superblock, incompat, ro_compat};
-use super::types::{le16, le32};
-use super::types::{put16, put32};
+use core::mem::offset_of;
+
+use zerocopy::FromBytes;
+use zerocopy::little_endian::U32;
+
+use super::layout::{Ext4Inode, Ext4InodeExtra};
 use super::{FormatError, Generation, InodeNo};
 
 /// The part of an inode every revision has.
-pub const GOOD_OLD_INODE_SIZE: usize = 128;
+pub const GOOD_OLD_INODE_SIZE: usize = size_of::<Ext4Inode>();
 
 /// i_flags bits.
 pub mod flags {
@@ -71,6 +75,14 @@ pub mod mode {
 
 /// Size of i_block.
 pub const I_BLOCK_SIZE: usize = 60;
+
+/// Whether i_extra_isize covers the named 4-byte field of
+/// [`Ext4InodeExtra`].
+macro_rules! covers {
+    ($extra_isize:expr, $field:ident) => {
+        Ext4InodeExtra::covers($extra_isize as usize, offset_of!(Ext4InodeExtra, $field))
+    };
+}
 
 /// A timestamp decoded from a 32-bit base and the optional extra word.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -255,8 +267,12 @@ impl Inode {
             return Err(FormatError::corrupt(ino.to_string(), "short inode"));
         }
         let raw = &raw[..isz];
+        let Some(r) = Ext4Inode::of(raw) else {
+            return Err(FormatError::corrupt(ino.to_string(), "short inode"));
+        };
+        let x = Ext4InodeExtra::read(raw);
         let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
-            le16(raw, 0x80)
+            x.i_extra_isize.get()
         } else {
             0
         };
@@ -271,12 +287,16 @@ impl Inode {
         if checksum && sb.metadata_csum() {
             verify_checksum(sb, ino, raw, extra_isize)?;
         }
-        let fits = |off: usize| off + 4 <= GOOD_OLD_INODE_SIZE + extra_isize as usize;
-        let extra = |off: usize| fits(off).then(|| le32(raw, off));
-        let flags = le32(raw, 0x20);
+        // An extra field, when i_extra_isize covers it.
+        macro_rules! extra {
+            ($field:ident) => {
+                covers!(extra_isize, $field).then(|| x.$field.get())
+            };
+        }
+        let flags = r.i_flags.get();
         let blocks = decode_i_blocks(
-            le32(raw, 0x1C),
-            le16(raw, 0x74),
+            r.i_blocks_lo.get(),
+            r.l_i_blocks_high.get(),
             flags & flags::HUGE_FILE != 0,
             sb.has_ro_compat(ro_compat::HUGE_FILE),
             sb.block_size(),
@@ -295,16 +315,16 @@ impl Inode {
                 e.to_string(),
             ));
         }
-        let mode = le16(raw, 0x0);
+        let mode = r.i_mode.get();
         // ext4_isize: the high half counts for regular files, and for
         // everything else only with large_dir.
         let size_hi = if mode & mode::S_IFMT == mode::S_IFREG || sb.has_incompat(incompat::LARGEDIR)
         {
-            le32(raw, 0x6C) as u64
+            r.i_size_high.get() as u64
         } else {
             0
         };
-        let size = le32(raw, 0x4) as u64 | size_hi << 32;
+        let size = r.i_size_lo.get() as u64 | size_hi << 32;
         if size > i64::MAX as u64 {
             return Err(FormatError::corrupt(
                 ino.to_string(),
@@ -312,7 +332,7 @@ impl Inode {
             ));
         }
         let acl_hi = if sb.has_incompat(incompat::BIT64) {
-            (le16(raw, 0x76) as u64) << 32
+            (r.l_i_file_acl_high.get() as u64) << 32
         } else {
             0
         };
@@ -320,22 +340,22 @@ impl Inode {
         Ok(Inode {
             ino,
             mode,
-            uid: le16(raw, 0x2) as u32 | (le16(raw, 0x78) as u32) << 16,
-            gid: le16(raw, 0x18) as u32 | (le16(raw, 0x7A) as u32) << 16,
+            uid: r.i_uid.get() as u32 | (r.l_i_uid_high.get() as u32) << 16,
+            gid: r.i_gid.get() as u32 | (r.l_i_gid_high.get() as u32) << 16,
             size,
-            atime: Timestamp::decode(le32(raw, 0x8), extra(0x8C)),
-            ctime: Timestamp::decode(le32(raw, 0xC), extra(0x84)),
-            mtime: Timestamp::decode(le32(raw, 0x10), extra(0x88)),
-            crtime: extra(0x90).map(|base| Timestamp::decode(base, extra(0x94))),
-            dtime: le32(raw, 0x14),
+            atime: Timestamp::decode(r.i_atime.get(), extra!(i_atime_extra)),
+            ctime: Timestamp::decode(r.i_ctime.get(), extra!(i_ctime_extra)),
+            mtime: Timestamp::decode(r.i_mtime.get(), extra!(i_mtime_extra)),
+            crtime: extra!(i_crtime).map(|base| Timestamp::decode(base, extra!(i_crtime_extra))),
+            dtime: r.i_dtime.get(),
             links_count,
-            version: le32(raw, 0x24) as u64 | (extra(0x98).unwrap_or(0) as u64) << 32,
-            projid: extra(0x9C),
+            version: r.l_i_version.get() as u64 | (extra!(i_version_hi).unwrap_or(0) as u64) << 32,
+            projid: extra!(i_projid),
             blocks_512: blocks,
             flags,
-            block: raw[0x28..0x28 + I_BLOCK_SIZE].try_into().unwrap(),
+            block: r.i_block,
             generation,
-            file_acl: le32(raw, 0x68) as u64 | acl_hi,
+            file_acl: r.i_file_acl_lo.get() as u64 | acl_hi,
             extra_isize,
             ibody_xattrs,
         })
@@ -382,8 +402,7 @@ impl Inode {
         if self.file_acl >> 48 != 0 {
             return bad(format!("i_file_acl {}", self.file_acl));
         }
-        let fits = |off: usize| off + 4 <= GOOD_OLD_INODE_SIZE + extra_isize;
-        if self.version >> 32 != 0 && !fits(0x98) {
+        if self.version >> 32 != 0 && !covers!(extra_isize, i_version_hi) {
             return bad(format!("i_version {} without i_version_hi", self.version));
         }
         let (blocks_lo, blocks_hi, huge) = encode_i_blocks(
@@ -399,56 +418,76 @@ impl Inode {
         };
         // Timestamps first: they are the likeliest values to be refused,
         // and nothing is written when one is.
-        let mut times = vec![
-            (0x8, 0x8C, self.atime),
-            (0xC, 0x84, self.ctime),
-            (0x10, 0x88, self.mtime),
+        let crtime = self.crtime.filter(|_| covers!(extra_isize, i_crtime));
+        let with_extra = [
+            covers!(extra_isize, i_atime_extra),
+            covers!(extra_isize, i_ctime_extra),
+            covers!(extra_isize, i_mtime_extra),
+            covers!(extra_isize, i_crtime_extra),
         ];
-        if let Some(cr) = self.crtime
-            && fits(0x90)
+        for (t, with_extra) in [self.atime, self.ctime, self.mtime]
+            .into_iter()
+            .chain(crtime)
+            .zip(with_extra)
         {
-            times.push((0x90, 0x94, cr));
-        }
-        for &(_, extra_off, t) in &times {
-            t.check(fits(extra_off))
+            t.check(with_extra)
                 .map_err(|e| FormatError::corrupt(self.ino.to_string(), e.to_string()))?;
         }
-        for (base_off, extra_off, t) in times {
-            let (base, extra) = t.encode();
-            put32(raw, base_off, base);
-            if fits(extra_off) {
-                put32(raw, extra_off, extra);
+        let mut x = Ext4InodeExtra::read(raw);
+        let Some(r) = Ext4Inode::of_mut(raw) else {
+            return bad("short buffer".into());
+        };
+        // Sets a timestamp's base field, and its extra word where
+        // i_extra_isize covers it.
+        macro_rules! put_time {
+            ($t:expr, $base:ident, $extra:ident) => {{
+                let (base, extra) = $t.encode();
+                r.$base.set(base);
+                if covers!(extra_isize, $extra) {
+                    x.$extra.set(extra);
+                }
+            }};
+        }
+        put_time!(self.atime, i_atime, i_atime_extra);
+        put_time!(self.ctime, i_ctime, i_ctime_extra);
+        put_time!(self.mtime, i_mtime, i_mtime_extra);
+        if let Some(cr) = crtime {
+            let (base, extra) = cr.encode();
+            x.i_crtime.set(base);
+            if covers!(extra_isize, i_crtime_extra) {
+                x.i_crtime_extra.set(extra);
             }
         }
-        put16(raw, 0x0, self.mode);
-        put16(raw, 0x2, self.uid as u16);
-        put32(raw, 0x4, self.size as u32);
-        put32(raw, 0x14, self.dtime);
-        put16(raw, 0x18, self.gid as u16);
-        put16(raw, 0x1A, self.links_count);
-        put32(raw, 0x1C, blocks_lo);
-        put32(raw, 0x20, flags);
-        put32(raw, 0x24, self.version as u32);
-        raw[0x28..0x28 + I_BLOCK_SIZE].copy_from_slice(&self.block);
-        put32(raw, 0x64, self.generation.0);
-        put32(raw, 0x68, self.file_acl as u32);
-        put32(raw, 0x6C, (self.size >> 32) as u32);
-        put16(raw, 0x74, blocks_hi);
+        r.i_mode.set(self.mode);
+        r.i_uid.set(self.uid as u16);
+        r.i_size_lo.set(self.size as u32);
+        r.i_dtime.set(self.dtime);
+        r.i_gid.set(self.gid as u16);
+        r.i_links_count.set(self.links_count);
+        r.i_blocks_lo.set(blocks_lo);
+        r.i_flags.set(flags);
+        r.l_i_version.set(self.version as u32);
+        r.i_block = self.block;
+        r.i_generation.set(self.generation.0);
+        r.i_file_acl_lo.set(self.file_acl as u32);
+        r.i_size_high.set((self.size >> 32) as u32);
+        r.l_i_blocks_high.set(blocks_hi);
         if bit64 {
-            put16(raw, 0x76, (self.file_acl >> 32) as u16);
+            r.l_i_file_acl_high.set((self.file_acl >> 32) as u16);
         }
-        put16(raw, 0x78, (self.uid >> 16) as u16);
-        put16(raw, 0x7A, (self.gid >> 16) as u16);
+        r.l_i_uid_high.set((self.uid >> 16) as u16);
+        r.l_i_gid_high.set((self.gid >> 16) as u16);
         if isz > GOOD_OLD_INODE_SIZE {
-            put16(raw, 0x80, self.extra_isize);
-            if fits(0x98) {
-                put32(raw, 0x98, (self.version >> 32) as u32);
+            x.i_extra_isize.set(self.extra_isize);
+            if covers!(extra_isize, i_version_hi) {
+                x.i_version_hi.set((self.version >> 32) as u32);
             }
             if let Some(p) = self.projid
-                && fits(0x9C)
+                && covers!(extra_isize, i_projid)
             {
-                put32(raw, 0x9C, p);
+                x.i_projid.set(p);
             }
+            x.write(raw);
             raw[GOOD_OLD_INODE_SIZE + extra_isize..].copy_from_slice(&self.ibody_xattrs);
         }
         Ok(())
@@ -478,7 +517,7 @@ impl Inode {
             atime: zero,
             ctime: zero,
             mtime: zero,
-            crtime: (GOOD_OLD_INODE_SIZE + extra_isize >= 0x94).then_some(zero),
+            crtime: covers!(extra_isize, i_crtime).then_some(zero),
             dtime: 0,
             links_count: 0,
             version: 0,
@@ -522,13 +561,14 @@ impl Inode {
     /// Device number of a character or block device, in the kernel's
     /// `new_encode_dev` form (what FUSE's attr.rdev carries).
     pub fn rdev(&self) -> u32 {
-        let old = le32(&self.block, 0);
+        let words = <[U32; 15]>::read_from_bytes(&self.block).expect("i_block is 15 words");
+        let old = words[0].get();
         if old != 0 {
             // old_decode_dev: 8-bit major and minor.
             let (major, minor) = ((old >> 8) & 0xFF, old & 0xFF);
             return (minor & 0xFF) | (major << 8) | ((minor & !0xFF) << 12);
         }
-        le32(&self.block, 4)
+        words[1].get()
     }
 
     /// A fast symlink keeps its target in i_block: the kernel's test is
@@ -553,10 +593,10 @@ fn verify_checksum(
     raw: &[u8],
     extra_isize: u16,
 ) -> Result<(), FormatError> {
-    let stored_lo = le16(raw, 0x7C) as u32;
+    let stored_lo = Ext4Inode::of(raw).map_or(0, |r| r.l_i_checksum_lo.get()) as u32;
     let has_hi = raw.len() > GOOD_OLD_INODE_SIZE && extra_isize >= 4;
     let stored = if has_hi {
-        stored_lo | (le16(raw, 0x82) as u32) << 16
+        stored_lo | (Ext4InodeExtra::read(raw).i_checksum_hi.get() as u32) << 16
     } else {
         stored_lo
     };
@@ -580,15 +620,17 @@ pub fn set_inode_checksum(sb: &Superblock, ino: InodeNo, raw: &mut [u8]) -> Opti
         return None;
     }
     let raw = &mut raw[..sb.inode_size as usize];
+    let mut x = Ext4InodeExtra::read(raw);
     let extra_isize = if raw.len() > GOOD_OLD_INODE_SIZE {
-        le16(raw, 0x80)
+        x.i_extra_isize.get()
     } else {
         0
     };
     let c = inode_checksum(sb, ino, raw, extra_isize);
-    put16(raw, 0x7C, c as u16);
+    Ext4Inode::of_mut(raw)?.l_i_checksum_lo.set(c as u16);
     if raw.len() > GOOD_OLD_INODE_SIZE && extra_isize >= 4 {
-        put16(raw, 0x82, (c >> 16) as u16);
+        x.i_checksum_hi.set((c >> 16) as u16);
+        x.write(raw);
     }
     Some(c)
 }
@@ -597,22 +639,25 @@ pub fn set_inode_checksum(sb: &Superblock, ino: InodeNo, raw: &mut [u8]) -> Opti
 /// without parsing or checking the rest: enough to tell whether a node id
 /// still names the inode, for many inodes at once.
 pub fn links_and_generation(raw: &[u8]) -> (u16, Generation) {
-    (le16(raw, 0x1A), Generation(le32(raw, 0x64)))
+    let r = Ext4Inode::of(raw).expect("a raw inode has at least 128 bytes");
+    (r.i_links_count.get(), Generation(r.i_generation.get()))
 }
 
 /// The full 32-bit metadata_csum of an inode (both checksum fields taken as zero).
 pub fn inode_checksum(sb: &Superblock, ino: InodeNo, raw: &[u8], extra_isize: u16) -> u32 {
-    let gen_bytes = &raw[0x64..0x68];
+    const GEN: usize = offset_of!(Ext4Inode, i_generation);
+    const CSUM_LO: usize = offset_of!(Ext4Inode, l_i_checksum_lo);
+    const CSUM_HI: usize = GOOD_OLD_INODE_SIZE + offset_of!(Ext4InodeExtra, i_checksum_hi);
     let mut crc = crc32c_raw(sb.csum_seed(), &ino.0.to_le_bytes());
-    crc = crc32c_raw(crc, gen_bytes);
-    crc = crc32c_raw(crc, &raw[..0x7C]);
+    crc = crc32c_raw(crc, &raw[GEN..GEN + 4]);
+    crc = crc32c_raw(crc, &raw[..CSUM_LO]);
     crc = crc32c_raw(crc, &[0, 0]);
-    crc = crc32c_raw(crc, &raw[0x7E..GOOD_OLD_INODE_SIZE]);
+    crc = crc32c_raw(crc, &raw[CSUM_LO + 2..GOOD_OLD_INODE_SIZE]);
     if raw.len() > GOOD_OLD_INODE_SIZE {
         if extra_isize >= 4 {
-            crc = crc32c_raw(crc, &raw[0x80..0x82]);
+            crc = crc32c_raw(crc, &raw[GOOD_OLD_INODE_SIZE..CSUM_HI]);
             crc = crc32c_raw(crc, &[0, 0]);
-            crc = crc32c_raw(crc, &raw[0x84..]);
+            crc = crc32c_raw(crc, &raw[CSUM_HI + 2..]);
         } else {
             crc = crc32c_raw(crc, &raw[GOOD_OLD_INODE_SIZE..]);
         }

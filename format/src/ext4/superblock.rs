@@ -2,13 +2,16 @@
 //! geometry derived from it (group count, descriptor locations, backups).
 
 use super::csum::crc32c_raw;
-use super::types::{le16, le32, le64, put16, put32, put64};
+use zerocopy::little_endian::U32;
+use zerocopy::{FromBytes, FromZeros, IntoBytes};
+
+use super::layout::Ext4SuperBlock;
 use super::{BlockNo, FormatError};
 
 /// Byte offset of the primary superblock in the image.
 pub const SUPERBLOCK_OFFSET: u64 = 1024;
 /// Size of the on-disk superblock.
-pub const SUPERBLOCK_SIZE: usize = 1024;
+pub const SUPERBLOCK_SIZE: usize = size_of::<Ext4SuperBlock>();
 const MAGIC: u16 = 0xEF53;
 
 /// compat features.
@@ -141,78 +144,68 @@ pub struct ErrorRecord {
     pub errcode: u8,
 }
 
-/// Offsets of the fields of one error record.
-struct ErrorLayout {
-    time: usize,
-    ino: usize,
-    block: usize,
-    func: usize,
-    line: usize,
-    time_hi: usize,
-    errcode: usize,
-}
-
-const FIRST_ERROR: ErrorLayout = ErrorLayout {
-    time: 0x198,
-    ino: 0x19C,
-    block: 0x1A0,
-    func: 0x1A8,
-    line: 0x1C8,
-    time_hi: 0x278,
-    errcode: 0x27A,
-};
-
-const LAST_ERROR: ErrorLayout = ErrorLayout {
-    time: 0x1CC,
-    ino: 0x1D0,
-    line: 0x1D4,
-    block: 0x1D8,
-    func: 0x1E0,
-    time_hi: 0x279,
-    errcode: 0x27B,
-};
-
 impl ErrorRecord {
-    fn parse(b: &[u8], l: &ErrorLayout) -> Self {
+    /// s_first_error_*.
+    fn first(r: &Ext4SuperBlock) -> Self {
         ErrorRecord {
-            time: le32(b, l.time) as u64 | (b[l.time_hi] as u64) << 32,
-            ino: le32(b, l.ino),
-            block: le64(b, l.block),
-            func: b[l.func..l.func + 32].try_into().unwrap(),
-            line: le32(b, l.line),
-            errcode: b[l.errcode],
+            time: Ext4SuperBlock::tstamp(r.s_first_error_time, r.s_first_error_time_hi),
+            ino: r.s_first_error_ino.get(),
+            block: r.s_first_error_block.get(),
+            func: r.s_first_error_func,
+            line: r.s_first_error_line.get(),
+            errcode: r.s_first_error_errcode,
         }
     }
 
-    fn write(&self, b: &mut [u8], l: &ErrorLayout) {
-        put32(b, l.time, self.time as u32);
-        b[l.time_hi] = (self.time >> 32) as u8;
-        put32(b, l.ino, self.ino);
-        put64(b, l.block, self.block);
-        b[l.func..l.func + 32].copy_from_slice(&self.func);
-        put32(b, l.line, self.line);
-        b[l.errcode] = self.errcode;
+    /// s_last_error_*.
+    fn last(r: &Ext4SuperBlock) -> Self {
+        ErrorRecord {
+            time: Ext4SuperBlock::tstamp(r.s_last_error_time, r.s_last_error_time_hi),
+            ino: r.s_last_error_ino.get(),
+            block: r.s_last_error_block.get(),
+            func: r.s_last_error_func,
+            line: r.s_last_error_line.get(),
+            errcode: r.s_last_error_errcode,
+        }
+    }
+
+    fn write_first(&self, r: &mut Ext4SuperBlock) {
+        Ext4SuperBlock::set_tstamp(
+            &mut r.s_first_error_time,
+            &mut r.s_first_error_time_hi,
+            self.time,
+        );
+        r.s_first_error_ino.set(self.ino);
+        r.s_first_error_block.set(self.block);
+        r.s_first_error_func = self.func;
+        r.s_first_error_line.set(self.line);
+        r.s_first_error_errcode = self.errcode;
+    }
+
+    fn write_last(&self, r: &mut Ext4SuperBlock) {
+        Ext4SuperBlock::set_tstamp(
+            &mut r.s_last_error_time,
+            &mut r.s_last_error_time_hi,
+            self.time,
+        );
+        r.s_last_error_ino.set(self.ino);
+        r.s_last_error_block.set(self.block);
+        r.s_last_error_func = self.func;
+        r.s_last_error_line.set(self.line);
+        r.s_last_error_errcode = self.errcode;
     }
 }
 
-/// A superblock time: the 32-bit field (unsigned) plus its 8-bit `_hi`
-/// byte, as the kernel's `ext4_get_tstamp`.
-fn get_tstamp(b: &[u8], lo: usize, hi: usize) -> u64 {
-    le32(b, lo) as u64 | (b[hi] as u64) << 32
-}
-
-fn put_tstamp(b: &mut [u8], lo: usize, hi: usize, t: u64) {
-    put32(b, lo, t as u32);
-    b[hi] = (t >> 32) as u8;
-}
-
-/// Writes the metadata_csum superblock checksum (crc32c(~0, bytes
-/// 0..0x3FC)) into `raw` when the ro_compat word in `raw` enables
+/// Writes the metadata_csum superblock checksum (crc32c(~0) of the bytes
+/// before s_checksum) into `raw` when the ro_compat word in `raw` enables
 /// metadata_csum; otherwise leaves `raw` alone.
 pub fn set_superblock_checksum(raw: &mut [u8]) {
-    if le32(raw, 0x64) & ro_compat::METADATA_CSUM != 0 {
-        let c = crc32c_raw(!0, &raw[..0x3FC]);
-        put32(raw, 0x3FC, c);
+    let Ok((r, _)) = Ext4SuperBlock::mut_from_prefix(raw) else {
+        return;
+    };
+    if r.s_feature_ro_compat.get() & ro_compat::METADATA_CSUM != 0 {
+        let c = crc32c_raw(!0, &r.as_bytes()[..Ext4SuperBlock::CSUM_OFFSET]);
+        r.s_checksum.set(c);
     }
 }
 
@@ -285,74 +278,81 @@ pub struct Superblock {
 impl Superblock {
     /// Parses and validates the 1024 bytes at [`SUPERBLOCK_OFFSET`].
     pub fn parse(b: &[u8]) -> Result<Self, FormatError> {
-        if b.len() < SUPERBLOCK_SIZE {
+        let Ok((r, _)) = Ext4SuperBlock::ref_from_prefix(b) else {
             return Err(FormatError::corrupt("superblock", "short read"));
-        }
-        if le16(b, 0x38) != MAGIC {
+        };
+        if r.s_magic.get() != MAGIC {
             return Err(FormatError::BadMagic {
                 what: "superblock (not an ext2/3/4 filesystem)",
             });
         }
-        let incompat = le32(b, 0x60);
+        let incompat = r.s_feature_incompat.get();
         let bit64 = incompat & incompat::BIT64 != 0;
-        let hi = |off: usize| {
-            if bit64 {
-                (le32(b, off) as u64) << 32
-            } else {
-                0
-            }
-        };
-        let rev_level = le32(b, 0x4C);
+        let with_hi =
+            |lo: U32, hi: U32| lo.get() as u64 | if bit64 { (hi.get() as u64) << 32 } else { 0 };
+        let rev_level = r.s_rev_level.get();
         let sb = Superblock {
-            inodes_count: le32(b, 0x0),
-            blocks_count: le32(b, 0x4) as u64 | hi(0x150),
-            r_blocks_count: le32(b, 0x8) as u64 | hi(0x154),
-            free_blocks_count: le32(b, 0xC) as u64 | hi(0x158),
-            free_inodes_count: le32(b, 0x10),
-            first_data_block: le32(b, 0x14),
-            log_block_size: le32(b, 0x18),
-            log_cluster_size: le32(b, 0x1C),
-            blocks_per_group: le32(b, 0x20),
-            clusters_per_group: le32(b, 0x24),
-            inodes_per_group: le32(b, 0x28),
-            state: le16(b, 0x3A),
+            inodes_count: r.s_inodes_count.get(),
+            blocks_count: with_hi(r.s_blocks_count_lo, r.s_blocks_count_hi),
+            r_blocks_count: with_hi(r.s_r_blocks_count_lo, r.s_r_blocks_count_hi),
+            free_blocks_count: with_hi(r.s_free_blocks_count_lo, r.s_free_blocks_count_hi),
+            free_inodes_count: r.s_free_inodes_count.get(),
+            first_data_block: r.s_first_data_block.get(),
+            log_block_size: r.s_log_block_size.get(),
+            log_cluster_size: r.s_log_cluster_size.get(),
+            blocks_per_group: r.s_blocks_per_group.get(),
+            clusters_per_group: r.s_clusters_per_group.get(),
+            inodes_per_group: r.s_inodes_per_group.get(),
+            state: r.s_state.get(),
             rev_level,
-            first_ino: if rev_level == 0 { 11 } else { le32(b, 0x54) },
-            inode_size: if rev_level == 0 { 128 } else { le16(b, 0x58) },
-            feature_compat: le32(b, 0x5C),
+            first_ino: if rev_level == 0 {
+                11
+            } else {
+                r.s_first_ino.get()
+            },
+            inode_size: if rev_level == 0 {
+                128
+            } else {
+                r.s_inode_size.get()
+            },
+            feature_compat: r.s_feature_compat.get(),
             feature_incompat: incompat,
-            feature_ro_compat: le32(b, 0x64),
-            uuid: b[0x68..0x78].try_into().unwrap(),
-            volume_name: b[0x78..0x88].try_into().unwrap(),
-            reserved_gdt_blocks: le16(b, 0xCE),
-            overhead_clusters: le32(b, 0x248),
-            journal_inum: le32(b, 0xE0),
-            last_orphan: le32(b, 0xE8),
-            orphan_file_inum: le32(b, 0x280),
-            hash_seed: [le32(b, 0xEC), le32(b, 0xF0), le32(b, 0xF4), le32(b, 0xF8)],
-            def_hash_version: b[0xFC],
-            desc_size: if bit64 { le16(b, 0xFE) } else { 32 },
-            first_meta_bg: le32(b, 0x104),
-            min_extra_isize: le16(b, 0x15C),
-            want_extra_isize: le16(b, 0x15E),
-            flags: le32(b, 0x160),
-            backup_bgs: [le32(b, 0x24C), le32(b, 0x250)],
-            checksum_seed: le32(b, 0x270),
-            checksum: le32(b, 0x3FC),
-            mmp_update_interval: le16(b, 0x166),
-            mmp_block: le64(b, 0x168),
-            quota_inums: [le32(b, 0x240), le32(b, 0x244), le32(b, 0x26C)],
-            mtime: get_tstamp(b, 0x2C, 0x275),
-            wtime: get_tstamp(b, 0x30, 0x274),
-            mnt_count: le16(b, 0x34),
-            errors: le16(b, 0x3C),
-            kbytes_written: le64(b, 0x178),
-            error_count: le32(b, 0x194),
-            first_error: ErrorRecord::parse(b, &FIRST_ERROR),
-            last_error: ErrorRecord::parse(b, &LAST_ERROR),
+            feature_ro_compat: r.s_feature_ro_compat.get(),
+            uuid: r.s_uuid,
+            volume_name: r.s_volume_name,
+            reserved_gdt_blocks: r.s_reserved_gdt_blocks.get(),
+            overhead_clusters: r.s_overhead_clusters.get(),
+            journal_inum: r.s_journal_inum.get(),
+            last_orphan: r.s_last_orphan.get(),
+            orphan_file_inum: r.s_orphan_file_inum.get(),
+            hash_seed: r.s_hash_seed.map(|w| w.get()),
+            def_hash_version: r.s_def_hash_version,
+            desc_size: if bit64 { r.s_desc_size.get() } else { 32 },
+            first_meta_bg: r.s_first_meta_bg.get(),
+            min_extra_isize: r.s_min_extra_isize.get(),
+            want_extra_isize: r.s_want_extra_isize.get(),
+            flags: r.s_flags.get(),
+            backup_bgs: r.s_backup_bgs.map(|g| g.get()),
+            checksum_seed: r.s_checksum_seed.get(),
+            checksum: r.s_checksum.get(),
+            mmp_update_interval: r.s_mmp_update_interval.get(),
+            mmp_block: r.s_mmp_block.get(),
+            quota_inums: [
+                r.s_usr_quota_inum.get(),
+                r.s_grp_quota_inum.get(),
+                r.s_prj_quota_inum.get(),
+            ],
+            mtime: Ext4SuperBlock::tstamp(r.s_mtime, r.s_mtime_hi),
+            wtime: Ext4SuperBlock::tstamp(r.s_wtime, r.s_wtime_hi),
+            mnt_count: r.s_mnt_count.get(),
+            errors: r.s_errors.get(),
+            kbytes_written: r.s_kbytes_written.get(),
+            error_count: r.s_error_count.get(),
+            first_error: ErrorRecord::first(r),
+            last_error: ErrorRecord::last(r),
         };
         if sb.has_ro_compat(ro_compat::METADATA_CSUM) {
-            let want = crc32c_raw(!0, &b[..0x3FC]);
+            let want = crc32c_raw(!0, &r.as_bytes()[..Ext4SuperBlock::CSUM_OFFSET]);
             if want != sb.checksum {
                 return Err(FormatError::BadChecksum {
                     what: "superblock".into(),
@@ -370,9 +370,6 @@ impl Superblock {
     /// times, the mount count, s_kbytes_written and the error records.
     /// The checksum is not touched: call [`set_superblock_checksum`] last.
     pub fn write_to(&self, raw: &mut [u8]) -> Result<(), FormatError> {
-        if raw.len() < SUPERBLOCK_SIZE {
-            return Err(FormatError::corrupt("superblock", "short buffer"));
-        }
         let bit64 = self.has_incompat(incompat::BIT64);
         if !bit64 && self.free_blocks_count > u32::MAX as u64 {
             return Err(FormatError::corrupt(
@@ -394,25 +391,29 @@ impl Superblock {
                 ));
             }
         }
-        put32(raw, 0xC, self.free_blocks_count as u32);
+        let r = Ext4SuperBlock::mut_from_prefix(raw)
+            .map_err(|_| FormatError::corrupt("superblock", "short buffer"))?
+            .0;
+        r.s_free_blocks_count_lo.set(self.free_blocks_count as u32);
         if bit64 {
-            put32(raw, 0x158, (self.free_blocks_count >> 32) as u32);
+            r.s_free_blocks_count_hi
+                .set((self.free_blocks_count >> 32) as u32);
         }
-        put32(raw, 0x10, self.free_inodes_count);
-        put_tstamp(raw, 0x2C, 0x275, self.mtime);
-        put_tstamp(raw, 0x30, 0x274, self.wtime);
-        put16(raw, 0x34, self.mnt_count);
-        put16(raw, 0x3A, self.state);
-        put16(raw, 0x3C, self.errors);
-        put32(raw, 0x5C, self.feature_compat);
-        put32(raw, 0x60, self.feature_incompat);
-        put32(raw, 0x64, self.feature_ro_compat);
-        put32(raw, 0xE8, self.last_orphan);
-        put32(raw, 0x160, self.flags);
-        put64(raw, 0x178, self.kbytes_written);
-        put32(raw, 0x194, self.error_count);
-        self.first_error.write(raw, &FIRST_ERROR);
-        self.last_error.write(raw, &LAST_ERROR);
+        r.s_free_inodes_count.set(self.free_inodes_count);
+        Ext4SuperBlock::set_tstamp(&mut r.s_mtime, &mut r.s_mtime_hi, self.mtime);
+        Ext4SuperBlock::set_tstamp(&mut r.s_wtime, &mut r.s_wtime_hi, self.wtime);
+        r.s_mnt_count.set(self.mnt_count);
+        r.s_state.set(self.state);
+        r.s_errors.set(self.errors);
+        r.s_feature_compat.set(self.feature_compat);
+        r.s_feature_incompat.set(self.feature_incompat);
+        r.s_feature_ro_compat.set(self.feature_ro_compat);
+        r.s_last_orphan.set(self.last_orphan);
+        r.s_flags.set(self.flags);
+        r.s_kbytes_written.set(self.kbytes_written);
+        r.s_error_count.set(self.error_count);
+        self.first_error.write_first(r);
+        self.last_error.write_last(r);
         Ok(())
     }
 
@@ -780,22 +781,23 @@ pub fn test_superblock_bytes(
     ro_compat: u32,
     desc_size: u16,
 ) -> Vec<u8> {
-    let mut b = vec![0u8; SUPERBLOCK_SIZE];
-    put32(&mut b, 0x0, 2048);
-    put32(&mut b, 0x4, 8192);
-    put32(&mut b, 0x14, (log_block_size == 0) as u32);
-    put32(&mut b, 0x18, log_block_size);
-    put32(&mut b, 0x20, 8192);
-    put32(&mut b, 0x28, 2048);
-    put16(&mut b, 0x38, MAGIC);
-    put32(&mut b, 0x4C, 1);
-    put32(&mut b, 0x54, 11);
-    put16(&mut b, 0x58, 256);
-    put32(&mut b, 0x60, incompat);
-    put32(&mut b, 0x64, ro_compat);
+    let mut r = Ext4SuperBlock::new_zeroed();
+    r.s_inodes_count.set(2048);
+    r.s_blocks_count_lo.set(8192);
+    r.s_first_data_block.set((log_block_size == 0) as u32);
+    r.s_log_block_size.set(log_block_size);
+    r.s_blocks_per_group.set(8192);
+    r.s_inodes_per_group.set(2048);
+    r.s_magic.set(MAGIC);
+    r.s_rev_level.set(1);
+    r.s_first_ino.set(11);
+    r.s_inode_size.set(256);
+    r.s_feature_incompat.set(incompat);
+    r.s_feature_ro_compat.set(ro_compat);
     if incompat & self::incompat::BIT64 != 0 {
-        put16(&mut b, 0xFE, desc_size);
+        r.s_desc_size.set(desc_size);
     }
+    let mut b = r.as_bytes().to_vec();
     set_superblock_checksum(&mut b);
     b
 }

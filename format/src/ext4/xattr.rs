@@ -23,19 +23,30 @@
 //! inside the area with room for the terminator, names may not contain NUL,
 //! and a value may not overlap the entry list or run (padded) past the end.
 
+use zerocopy::{FromBytes, IntoBytes};
+
 use super::csum::crc32c_raw;
 use super::error::FormatError;
-use super::types::{le16, le32};
+use super::layout::xattr::{
+    Ext4AclEntry, Ext4AclEntryShort, Ext4AclHeader, Ext4XattrEntry, Ext4XattrHeader,
+    Ext4XattrIbodyHeader, PosixAclXattrEntry,
+};
 
 /// `h_magic` of an xattr block and of the in-inode xattr area.
 pub const XATTR_MAGIC: u32 = 0xEA02_0000;
 /// Size of an external xattr block's header; entries follow it.
-pub const XATTR_BLOCK_HEADER_LEN: usize = 32;
+pub const XATTR_BLOCK_HEADER_LEN: usize = size_of::<Ext4XattrHeader>();
 /// Offset of `h_checksum` in an xattr block.
-pub const XATTR_BLOCK_CHECKSUM_OFFSET: usize = 0x10;
+pub const XATTR_BLOCK_CHECKSUM_OFFSET: usize = core::mem::offset_of!(Ext4XattrHeader, h_checksum);
+/// Size of the in-inode area's header (its magic); entries follow it.
+const IBODY_HEADER_LEN: usize = size_of::<Ext4XattrIbodyHeader>();
 
 /// Fixed part of an entry, before the name.
-const ENTRY_HEADER_LEN: usize = 16;
+const ENTRY_HEADER_LEN: usize = size_of::<Ext4XattrEntry>();
+/// The four zero bytes ending the entry list (a zero e_name_len,
+/// e_name_index and e_value_offs, read as one word as the kernel's
+/// IS_LAST_ENTRY).
+const TERMINATOR_LEN: usize = 4;
 
 /// On-disk name indexes (`e_name_index`).
 pub const INDEX_USER: u8 = 1;
@@ -166,18 +177,23 @@ fn parse_entries(
     let mut heads = Vec::new();
     let mut off = first;
     loop {
-        if off.checked_add(4).is_none_or(|end| end > area.len()) {
+        if off
+            .checked_add(TERMINATOR_LEN)
+            .is_none_or(|end| end > area.len())
+        {
             return Err(corrupt(format!(
                 "entry list at {off} runs past the end without a terminator"
             )));
         }
-        if le32(area, off) == 0 {
+        if area[off..off + TERMINATOR_LEN].iter().all(|&b| b == 0) {
             break;
         }
         if off + ENTRY_HEADER_LEN > area.len() {
             return Err(corrupt(format!("entry at {off} truncated")));
         }
-        let name_len = area[off] as usize;
+        let name_len = Ext4XattrEntry::at(area, off)
+            .expect("checked above")
+            .e_name_len as usize;
         let next = off + pad4(ENTRY_HEADER_LEN + name_len);
         // The next entry (or the terminator) must start inside the area.
         if next >= area.len() {
@@ -190,17 +206,18 @@ fn parse_entries(
         heads.push(off);
         off = next;
     }
-    let list_end = off + 4;
+    let list_end = off + TERMINATOR_LEN;
 
     // Pass 2: resolve values.
     let mut entries = Vec::with_capacity(heads.len());
     for off in heads {
-        let name_len = area[off] as usize;
-        let index = area[off + 1];
-        let value_offs = le16(area, off + 2) as usize;
-        let value_inum = le32(area, off + 4);
-        let value_size = le32(area, off + 8) as usize;
-        let hash = le32(area, off + 12);
+        let e = Ext4XattrEntry::at(area, off).expect("walked in pass 1");
+        let name_len = e.e_name_len as usize;
+        let index = e.e_name_index;
+        let value_offs = e.e_value_offs.get() as usize;
+        let value_inum = e.e_value_inum.get();
+        let value_size = e.e_value_size.get() as usize;
+        let hash = e.e_hash.get();
         let name = area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name_len].to_vec();
 
         if value_inum != 0 {
@@ -246,11 +263,12 @@ pub fn parse_ibody(ibody: &[u8]) -> Result<Vec<XattrEntry>, FormatError> {
 
 /// [`parse_ibody`], keeping where each value sits and each stored hash.
 pub fn parse_ibody_placed(ibody: &[u8]) -> Result<Vec<PlacedEntry>, FormatError> {
-    if ibody.len() < 4 || le32(ibody, 0) != XATTR_MAGIC {
-        return Ok(Vec::new());
+    match Ext4XattrIbodyHeader::ref_from_prefix(ibody) {
+        Ok((h, _)) if h.h_magic.get() == XATTR_MAGIC => {}
+        _ => return Ok(Vec::new()),
     }
     // Value offsets are relative to the first entry, right after the magic.
-    parse_entries(ibody, 4, 4, "in-inode xattrs")
+    parse_entries(ibody, IBODY_HEADER_LEN, IBODY_HEADER_LEN, "in-inode xattrs")
 }
 
 fn strip(placed: Vec<PlacedEntry>) -> Vec<XattrEntry> {
@@ -284,18 +302,19 @@ pub fn parse_block_placed(
     block: &[u8],
 ) -> Result<(XattrBlockHeader, Vec<PlacedEntry>), FormatError> {
     const WHAT: &str = "xattr block";
-    if block.len() < XATTR_BLOCK_HEADER_LEN + 4 {
+    if block.len() < XATTR_BLOCK_HEADER_LEN + TERMINATOR_LEN {
         return Err(FormatError::corrupt(
             WHAT,
             format!("only {} bytes", block.len()),
         ));
     }
+    let h = Ext4XattrHeader::of(block).expect("checked above");
     let header = XattrBlockHeader {
-        magic: le32(block, 0),
-        refcount: le32(block, 4),
-        blocks: le32(block, 8),
-        hash: le32(block, 12),
-        checksum: le32(block, XATTR_BLOCK_CHECKSUM_OFFSET),
+        magic: h.h_magic.get(),
+        refcount: h.h_refcount.get(),
+        blocks: h.h_blocks.get(),
+        hash: h.h_hash.get(),
+        checksum: h.h_checksum.get(),
     };
     if header.magic != XATTR_MAGIC {
         return Err(FormatError::BadMagic { what: WHAT });
@@ -326,8 +345,8 @@ pub fn block_checksum(seed: u32, block_nr: u64, block: &[u8]) -> u32 {
 /// Whether the block's stored `h_checksum` matches [`block_checksum`].
 /// A block too short to hold a header never verifies.
 pub fn verify_block_checksum(seed: u32, block_nr: u64, block: &[u8]) -> bool {
-    block.len() >= XATTR_BLOCK_HEADER_LEN
-        && le32(block, XATTR_BLOCK_CHECKSUM_OFFSET) == block_checksum(seed, block_nr, block)
+    Ext4XattrHeader::of(block)
+        .is_some_and(|h| h.h_checksum.get() == block_checksum(seed, block_nr, block))
 }
 
 /// Longest stored name suffix (`e_name_len` is one byte).
@@ -441,11 +460,12 @@ fn lay_out(
             0
         };
         entry_hashes.push(hash);
-        area[off] = e.name.len() as u8;
-        area[off + 1] = e.index;
-        area[off + 2..off + 4].copy_from_slice(&(value_offs as u16).to_le_bytes());
-        area[off + 8..off + 12].copy_from_slice(&(e.value.len() as u32).to_le_bytes());
-        area[off + 12..off + 16].copy_from_slice(&hash.to_le_bytes());
+        let h = Ext4XattrEntry::at_mut(area, off)?;
+        h.e_name_len = e.name.len() as u8;
+        h.e_name_index = e.index;
+        h.e_value_offs.set(value_offs as u16);
+        h.e_value_size.set(e.value.len() as u32);
+        h.e_hash.set(hash);
         area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + e.name.len()]
             .copy_from_slice(&e.name);
         off += entry_len(e.name.len());
@@ -462,11 +482,9 @@ pub fn build_ibody(entries: &[XattrEntry], value_rank: &[u32], len: usize) -> Op
     if entries.is_empty() {
         return Some(area);
     }
-    if len < 4 {
-        return None;
-    }
-    lay_out(&mut area[4..], 0, 0, entries, value_rank, false)?;
-    area[..4].copy_from_slice(&XATTR_MAGIC.to_le_bytes());
+    let (h, rest) = Ext4XattrIbodyHeader::mut_from_prefix(&mut area).ok()?;
+    h.h_magic.set(XATTR_MAGIC);
+    lay_out(rest, 0, 0, entries, value_rank, false)?;
     Some(area)
 }
 
@@ -493,18 +511,19 @@ pub fn build_block(
         value_rank,
         true,
     )?;
-    block[0..4].copy_from_slice(&XATTR_MAGIC.to_le_bytes());
-    block[4..8].copy_from_slice(&refcount.to_le_bytes());
-    block[8..12].copy_from_slice(&1u32.to_le_bytes());
-    block[12..16].copy_from_slice(&block_hash(hashes).to_le_bytes());
+    let h = Ext4XattrHeader::of_mut(&mut block)?;
+    h.h_magic.set(XATTR_MAGIC);
+    h.h_refcount.set(refcount);
+    h.h_blocks.set(1);
+    h.h_hash.set(block_hash(hashes));
     Some(block)
 }
 
 /// Sets `h_refcount` of an xattr block image (the checksum must be set
 /// again afterwards).
 pub fn set_block_refcount(block: &mut [u8], refcount: u32) {
-    if block.len() >= 8 {
-        block[4..8].copy_from_slice(&refcount.to_le_bytes());
+    if let Some(h) = Ext4XattrHeader::of_mut(block) {
+        h.h_refcount.set(refcount);
     }
 }
 
@@ -512,8 +531,10 @@ pub fn set_block_refcount(block: &mut [u8], refcount: u32) {
 pub fn set_block_checksum(seed: u32, block_nr: u64, block: &mut [u8]) {
     if block.len() >= XATTR_BLOCK_HEADER_LEN {
         let c = block_checksum(seed, block_nr, block);
-        block[XATTR_BLOCK_CHECKSUM_OFFSET..XATTR_BLOCK_CHECKSUM_OFFSET + 4]
-            .copy_from_slice(&c.to_le_bytes());
+        Ext4XattrHeader::of_mut(block)
+            .expect("checked above")
+            .h_checksum
+            .set(c);
     }
 }
 
@@ -550,42 +571,37 @@ fn acl_tag_has_id(tag: u16) -> Option<bool> {
 /// to a bare header; the kernel reports such an ACL as absent (ENODATA).
 pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
     const WHAT: &str = "on-disk POSIX ACL";
-    if disk.len() < 4 {
+    let Ok((header, _)) = Ext4AclHeader::ref_from_prefix(disk) else {
         return Err(FormatError::corrupt(
             WHAT,
             format!("only {} bytes", disk.len()),
         ));
-    }
-    let version = le32(disk, 0);
+    };
+    let version = header.a_version.get();
     if version != EXT4_ACL_VERSION {
         return Err(FormatError::corrupt(WHAT, format!("version {version}")));
     }
-    let mut out = Vec::with_capacity(4 + 2 * (disk.len() - 4));
+    const HEADER: usize = size_of::<Ext4AclHeader>();
+    let mut out = Vec::with_capacity(HEADER + 2 * (disk.len() - HEADER));
     out.extend_from_slice(&POSIX_ACL_XATTR_VERSION.to_le_bytes());
-    let mut off = 4;
+    let mut off = HEADER;
+    let truncated = |off: usize| FormatError::corrupt(WHAT, format!("entry at {off} truncated"));
     while off < disk.len() {
-        if off + 4 > disk.len() {
-            return Err(FormatError::corrupt(
-                WHAT,
-                format!("entry at {off} truncated"),
-            ));
-        }
-        let tag = le16(disk, off);
-        let perm = le16(disk, off + 2);
+        let Ok((short, _)) = Ext4AclEntryShort::ref_from_prefix(&disk[off..]) else {
+            return Err(truncated(off));
+        };
+        let tag = short.e_tag.get();
+        let perm = short.e_perm.get();
         let id = match acl_tag_has_id(tag) {
             Some(true) => {
-                if off + 8 > disk.len() {
-                    return Err(FormatError::corrupt(
-                        WHAT,
-                        format!("entry at {off} truncated"),
-                    ));
-                }
-                let id = le32(disk, off + 4);
-                off += 8;
-                id
+                let Ok((e, _)) = Ext4AclEntry::ref_from_prefix(&disk[off..]) else {
+                    return Err(truncated(off));
+                };
+                off += size_of::<Ext4AclEntry>();
+                e.e_id.get()
             }
             Some(false) => {
-                off += 4;
+                off += size_of::<Ext4AclEntryShort>();
                 ACL_UNDEFINED_ID
             }
             None => {
@@ -608,23 +624,37 @@ pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
 /// itself (as the kernel's `posix_acl_valid`) is the caller's job.
 pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
     const WHAT: &str = "POSIX ACL xattr";
-    if vfs.len() < 4 || !(vfs.len() - 4).is_multiple_of(8) {
+    const HEADER: usize = size_of::<Ext4AclHeader>();
+    const ENTRY: usize = size_of::<PosixAclXattrEntry>();
+    let parsed = Ext4AclHeader::ref_from_prefix(vfs)
+        .ok()
+        .and_then(|(h, rest)| {
+            <[PosixAclXattrEntry]>::ref_from_bytes(rest)
+                .ok()
+                .map(|e| (h, e))
+        });
+    let Some((header, entries)) = parsed else {
         return Err(FormatError::corrupt(WHAT, format!("length {}", vfs.len())));
-    }
-    let version = le32(vfs, 0);
+    };
+    let version = header.a_version.get();
     if version != POSIX_ACL_XATTR_VERSION {
         return Err(FormatError::corrupt(WHAT, format!("version {version}")));
     }
     let mut out = Vec::with_capacity(vfs.len());
     out.extend_from_slice(&EXT4_ACL_VERSION.to_le_bytes());
-    for off in (4..vfs.len()).step_by(8) {
-        let tag = le16(vfs, off);
+    for (i, e) in entries.iter().enumerate() {
+        let tag = e.e_tag.get();
         let has_id = acl_tag_has_id(tag).ok_or_else(|| {
+            let off = HEADER + i * ENTRY;
             FormatError::corrupt(WHAT, format!("entry at {off} has tag {tag:#x}"))
         })?;
-        out.extend_from_slice(&vfs[off..off + 4]);
+        let short = Ext4AclEntryShort {
+            e_tag: e.e_tag,
+            e_perm: e.e_perm,
+        };
+        out.extend_from_slice(short.as_bytes());
         if has_id {
-            out.extend_from_slice(&vfs[off + 4..off + 8]);
+            out.extend_from_slice(e.e_id.as_bytes());
         }
     }
     Ok(out)
@@ -633,6 +663,7 @@ pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext4::types::le16;
     use proptest::prelude::*;
 
     /// Lays out an xattr area the way ext4 does: `header`, the entries from
@@ -1118,7 +1149,6 @@ mod tests {
 #[cfg(test)]
 mod real_image {
     use super::*;
-    use crate::ext4::types::le16;
     use std::collections::BTreeMap;
     use std::path::PathBuf;
     use std::process::Command;
@@ -1252,16 +1282,16 @@ mod real_image {
         drop(mounted);
 
         let image = std::fs::read(&img_path).unwrap();
-        let sb = &image[1024..2048];
-        let block_size = 1024usize << le32(sb, 24);
-        let inode_size = le16(sb, 0x58) as usize;
+        let sb = crate::ext4::layout::Ext4SuperBlock::of(&image[1024..2048]).unwrap();
+        let block_size = 1024usize << sb.s_log_block_size.get();
+        let inode_size = sb.s_inode_size.get() as usize;
         assert_eq!((block_size, inode_size), (4096, 256));
         // metadata_csum_seed (incompat 0x2000) stores the seed; otherwise
         // it is the crc32c of the UUID.
-        let csum_seed = if le32(sb, 0x60) & 0x2000 != 0 {
-            le32(sb, 0x270)
+        let csum_seed = if sb.s_feature_incompat.get() & 0x2000 != 0 {
+            sb.s_checksum_seed.get()
         } else {
-            crc32c_raw(!0, &sb[0x68..0x78])
+            crc32c_raw(!0, &sb.s_uuid)
         };
 
         let mut from_block = 0;
@@ -1270,7 +1300,9 @@ mod real_image {
             let (blk, off) = imap(img, disk_path);
             let at = blk as usize * block_size + off;
             let inode = &image[at..at + inode_size];
-            let extra = le16(inode, 0x80) as usize;
+            let extra = crate::ext4::layout::Ext4InodeExtra::read(inode)
+                .i_extra_isize
+                .get() as usize;
             let ibody_area = &inode[128 + extra..];
             let mut entries = parse_ibody(ibody_area).unwrap();
             from_ibody += entries.len();
@@ -1287,7 +1319,8 @@ mod real_image {
                 ibody_area,
                 "{path} ibody layout"
             );
-            let acl_block = le32(inode, 0x68) as u64 | (le16(inode, 0x76) as u64) << 32;
+            let r = crate::ext4::layout::Ext4Inode::of(inode).unwrap();
+            let acl_block = r.i_file_acl_lo.get() as u64 | (r.l_i_file_acl_high.get() as u64) << 32;
             if acl_block != 0 {
                 let b = acl_block as usize * block_size;
                 let block = &image[b..b + block_size];

@@ -3,15 +3,31 @@
 //! their checksums (v1: crc32 of the transaction in the commit block; v2/v3:
 //! crc32c per block, seeded with the journal's uuid).
 
+use zerocopy::big_endian::{U32, U64};
+use zerocopy::{FromBytes, IntoBytes};
+
+use super::layout::{
+    CommitHeader, Jbd2JournalBlockTail, Jbd2JournalRevokeHeader, JournalBlockTag, JournalBlockTag3,
+    JournalHeader,
+};
 use super::superblock::JournalSuperblock;
-use super::{MAGIC, be16, be32, be64, blocktype, feature, jbd2_crc, put_be16, put_be32, put_be64};
+use super::{MAGIC, blocktype, feature, jbd2_crc};
 
 /// Bytes of the header every journal block starts with.
-pub const HEADER_SIZE: usize = 12;
+pub const HEADER_SIZE: usize = size_of::<JournalHeader>();
 /// Bytes of the checksum tail of descriptor and revoke blocks (v2/v3).
-pub const TAIL_SIZE: usize = 4;
+pub const TAIL_SIZE: usize = size_of::<Jbd2JournalBlockTail>();
 /// Bytes of a revoke block's header (block header + r_count).
-pub const REVOKE_HEADER_SIZE: usize = 16;
+pub const REVOKE_HEADER_SIZE: usize = size_of::<Jbd2JournalRevokeHeader>();
+/// Bytes of the journal uuid following a tag without SAME_UUID.
+const UUID_SIZE: usize = 16;
+
+/// The tail of a descriptor or revoke block.
+fn block_tail(b: &[u8]) -> &Jbd2JournalBlockTail {
+    Jbd2JournalBlockTail::ref_from_suffix(b)
+        .expect("a block holds its tail")
+        .1
+}
 
 /// Tag flags.
 pub mod tag_flag {
@@ -37,16 +53,18 @@ pub struct Header {
 impl Header {
     /// The header of `b`, or None when `b` does not start with the magic.
     pub fn parse(b: &[u8]) -> Option<Header> {
-        (b.len() >= HEADER_SIZE && be32(b, 0) == MAGIC).then(|| Header {
-            blocktype: be32(b, 4),
-            sequence: be32(b, 8),
+        let (h, _) = JournalHeader::ref_from_prefix(b).ok()?;
+        (h.h_magic.get() == MAGIC).then(|| Header {
+            blocktype: h.h_blocktype.get(),
+            sequence: h.h_sequence.get(),
         })
     }
 
     pub fn write(&self, b: &mut [u8]) {
-        put_be32(b, 0, MAGIC);
-        put_be32(b, 4, self.blocktype);
-        put_be32(b, 8, self.sequence);
+        let (h, _) = JournalHeader::mut_from_prefix(b).expect("a block holds its header");
+        h.h_magic.set(MAGIC);
+        h.h_blocktype.set(self.blocktype);
+        h.h_sequence.set(self.sequence);
     }
 }
 
@@ -82,10 +100,16 @@ impl Layout {
     /// always 16 bytes, with or without 64-bit block numbers.
     pub fn tag_bytes(&self) -> usize {
         if self.csum_v3 {
-            return 16;
+            return size_of::<JournalBlockTag3>();
         }
-        let sz = 12 + if self.csum_v2 { 2 } else { 0 };
-        if self.is_64bit { sz } else { sz - 4 }
+        // The kernel adds two bytes for v2 beyond the struct's own
+        // 16-bit t_checksum.
+        let sz = size_of::<JournalBlockTag>() + if self.csum_v2 { 2 } else { 0 };
+        if self.is_64bit {
+            sz
+        } else {
+            sz - size_of::<U32>()
+        }
     }
 
     /// Bytes at the end of descriptor and revoke blocks kept for the tail.
@@ -95,7 +119,11 @@ impl Layout {
 
     /// Bytes per revoke record.
     pub fn revoke_record(&self) -> usize {
-        if self.is_64bit { 8 } else { 4 }
+        if self.is_64bit {
+            size_of::<U64>()
+        } else {
+            size_of::<U32>()
+        }
     }
 
     /// The checksum of a logged block (as written in the journal, escaped)
@@ -110,10 +138,16 @@ impl Layout {
         if !self.csum() {
             return;
         }
-        let at = self.block_size - TAIL_SIZE;
-        b[at..].fill(0);
+        let tail = Jbd2JournalBlockTail::mut_from_suffix(b)
+            .expect("a block holds its tail")
+            .1;
+        tail.t_checksum.set(0);
         let c = jbd2_crc(self.seed, b);
-        put_be32(b, at, c);
+        Jbd2JournalBlockTail::mut_from_suffix(b)
+            .expect("a block holds its tail")
+            .1
+            .t_checksum
+            .set(c);
     }
 
     /// Whether a descriptor or revoke block's tail checksum matches.
@@ -121,10 +155,13 @@ impl Layout {
         if !self.csum() {
             return true;
         }
-        let at = self.block_size - TAIL_SIZE;
         let mut copy = b.to_vec();
-        copy[at..].fill(0);
-        be32(b, at) == jbd2_crc(self.seed, &copy)
+        Jbd2JournalBlockTail::mut_from_suffix(&mut copy)
+            .expect("a block holds its tail")
+            .1
+            .t_checksum
+            .set(0);
+        block_tail(b).t_checksum.get() == jbd2_crc(self.seed, &copy)
     }
 }
 
@@ -168,17 +205,31 @@ pub fn parse_tags(l: &Layout, b: &[u8]) -> Vec<Tag> {
     let mut tags = Vec::new();
     while pos + tb <= end {
         let t = &b[pos..pos + tb];
-        // v3: blocknr, flags, blocknr_high, checksum (all be32). Older:
-        // blocknr (be32), checksum (be16, v2 only), flags (be16),
-        // blocknr_high (be32, 64-bit only).
-        let (flags, checksum, high) = if l.csum_v3 {
-            (be32(t, 4), be32(t, 12), be32(t, 8))
+        // v3: journal_block_tag3_t. Older: journal_block_tag_t, its
+        // checksum used with v2 only, its high half with 64bit only.
+        let (lo, flags, checksum, high) = if l.csum_v3 {
+            let t = JournalBlockTag3::ref_from_bytes(t).expect("tag_bytes is the v3 size");
+            (
+                t.t_blocknr.get(),
+                t.t_flags.get(),
+                t.t_checksum.get(),
+                t.t_blocknr_high.get(),
+            )
         } else {
-            let high = if l.is_64bit { be32(t, 8) } else { 0 };
-            let csum = if l.csum_v2 { be16(t, 4) as u32 } else { 0 };
-            (be16(t, 6) as u32, csum, high)
+            let t = JournalBlockTag::read(t, tb);
+            let high = if l.is_64bit {
+                t.t_blocknr_high.get()
+            } else {
+                0
+            };
+            let csum = if l.csum_v2 {
+                t.t_checksum.get() as u32
+            } else {
+                0
+            };
+            (t.t_blocknr.get(), t.t_flags.get() as u32, csum, high)
         };
-        let mut block = be32(t, 0) as u64;
+        let mut block = lo as u64;
         if l.is_64bit {
             block |= (high as u64) << 32;
         }
@@ -189,7 +240,7 @@ pub fn parse_tags(l: &Layout, b: &[u8]) -> Vec<Tag> {
         });
         pos += tb;
         if flags & tag_flag::SAME_UUID == 0 {
-            pos += 16;
+            pos += UUID_SIZE;
         }
         if flags & tag_flag::LAST_TAG != 0 {
             break;
@@ -203,10 +254,10 @@ pub fn parse_tags(l: &Layout, b: &[u8]) -> Vec<Tag> {
 pub fn tags_per_descriptor(l: &Layout) -> usize {
     let usable = l.block_size - HEADER_SIZE - l.tail();
     let tb = l.tag_bytes();
-    if usable < tb + 16 {
+    if usable < tb + UUID_SIZE {
         return 0;
     }
-    1 + (usable - tb - 16) / tb
+    1 + (usable - tb - UUID_SIZE) / tb
 }
 
 /// Writes a descriptor block for transaction `sequence` holding `tags`
@@ -230,22 +281,27 @@ pub fn build_descriptor(l: &Layout, sequence: u32, tags: &[Tag]) -> Vec<u8> {
             flags |= tag_flag::LAST_TAG;
         }
         let t = &mut b[pos..pos + tb];
-        put_be32(t, 0, tag.block as u32);
         if l.csum_v3 {
-            put_be32(t, 4, flags);
-            put_be32(t, 8, (tag.block >> 32) as u32);
-            put_be32(t, 12, tag.checksum);
+            let t = JournalBlockTag3::mut_from_bytes(t).expect("tag_bytes is the v3 size");
+            t.t_blocknr.set(tag.block as u32);
+            t.t_flags.set(flags);
+            t.t_blocknr_high.set((tag.block >> 32) as u32);
+            t.t_checksum.set(tag.checksum);
         } else {
-            put_be16(t, 4, if l.csum_v2 { tag.checksum as u16 } else { 0 });
-            put_be16(t, 6, flags as u16);
+            let mut raw = JournalBlockTag::read(t, tb);
+            raw.t_blocknr.set(tag.block as u32);
+            raw.t_checksum
+                .set(if l.csum_v2 { tag.checksum as u16 } else { 0 });
+            raw.t_flags.set(flags as u16);
             if l.is_64bit {
-                put_be32(t, 8, (tag.block >> 32) as u32);
+                raw.t_blocknr_high.set((tag.block >> 32) as u32);
             }
+            raw.write(t, tb);
         }
         pos += tb;
         if i == 0 {
-            b[pos..pos + 16].copy_from_slice(&l.uuid);
-            pos += 16;
+            b[pos..pos + UUID_SIZE].copy_from_slice(&l.uuid);
+            pos += UUID_SIZE;
         }
     }
     l.set_tail_checksum(&mut b);
@@ -256,8 +312,10 @@ pub fn build_descriptor(l: &Layout, sequence: u32, tags: &[Tag]) -> Vec<u8> {
 /// starts with the journal magic. Returns the copy and the tag flags.
 pub fn escape(block: &[u8]) -> (Vec<u8>, u32) {
     let mut copy = block.to_vec();
-    if be32(block, 0) == MAGIC {
-        copy[..4].fill(0);
+    if let Ok((magic, _)) = U32::mut_from_prefix(&mut copy)
+        && magic.get() == MAGIC
+    {
+        magic.set(0);
         (copy, tag_flag::ESCAPE)
     } else {
         (copy, 0)
@@ -277,12 +335,13 @@ pub struct Commit {
 
 impl Commit {
     pub fn parse(b: &[u8]) -> Commit {
+        let (c, _) = CommitHeader::ref_from_prefix(b).expect("a block holds a commit header");
         Commit {
-            chksum_type: b[12],
-            chksum_size: b[13],
-            chksum: be32(b, 16),
-            sec: be64(b, 0x30),
-            nsec: be32(b, 0x38),
+            chksum_type: c.h_chksum_type,
+            chksum_size: c.h_chksum_size,
+            chksum: c.h_chksum[0].get(),
+            sec: c.h_commit_sec.get(),
+            nsec: c.h_commit_nsec.get(),
         }
     }
 
@@ -293,8 +352,11 @@ impl Commit {
             return true;
         }
         let mut copy = b.to_vec();
-        copy[16..20].fill(0);
-        be32(b, 16) == jbd2_crc(l.seed, &copy)
+        let (c, _) =
+            CommitHeader::mut_from_prefix(&mut copy).expect("a block holds a commit header");
+        let stored = c.h_chksum[0].get();
+        c.h_chksum[0].set(0);
+        stored == jbd2_crc(l.seed, &copy)
     }
 }
 
@@ -307,11 +369,16 @@ pub fn build_commit(l: &Layout, sequence: u32, sec: u64, nsec: u32) -> Vec<u8> {
         sequence,
     }
     .write(&mut b);
-    put_be64(&mut b, 0x30, sec);
-    put_be32(&mut b, 0x38, nsec);
+    let (c, _) = CommitHeader::mut_from_prefix(&mut b).expect("a block holds a commit header");
+    c.h_commit_sec.set(sec);
+    c.h_commit_nsec.set(nsec);
     if l.csum() {
-        let c = jbd2_crc(l.seed, &b);
-        put_be32(&mut b, 16, c);
+        let crc = jbd2_crc(l.seed, &b);
+        CommitHeader::mut_from_prefix(&mut b)
+            .expect("a block holds a commit header")
+            .0
+            .h_chksum[0]
+            .set(crc);
     }
     b
 }
@@ -319,7 +386,8 @@ pub fn build_commit(l: &Layout, sequence: u32, sec: u64, nsec: u32) -> Vec<u8> {
 /// The block numbers a revoke block names (r_count bounded by the block,
 /// as the kernel's scan_revoke_records).
 pub fn parse_revoke(l: &Layout, b: &[u8]) -> Result<Vec<u64>, String> {
-    let count = be32(b, 12) as usize;
+    let (h, _) = Jbd2JournalRevokeHeader::ref_from_prefix(b).map_err(|_| "short revoke block")?;
+    let count = h.r_count.get() as usize;
     if count > l.block_size - l.tail() {
         return Err(format!("revoke block claims {count} bytes"));
     }
@@ -327,10 +395,11 @@ pub fn parse_revoke(l: &Layout, b: &[u8]) -> Result<Vec<u64>, String> {
     let mut pos = REVOKE_HEADER_SIZE;
     let mut out = Vec::new();
     while pos + rec <= count {
-        out.push(if rec == 8 {
-            be64(b, pos)
+        let r = &b[pos..pos + rec];
+        out.push(if rec == size_of::<U64>() {
+            U64::read_from_bytes(r).expect("8 bytes").get()
         } else {
-            be32(b, pos) as u64
+            U32::read_from_bytes(r).expect("4 bytes").get() as u64
         });
         pos += rec;
     }
@@ -352,14 +421,19 @@ pub fn build_revokes(l: &Layout, sequence: u32, blocks: &[u64]) -> Vec<Vec<u8>> 
             .write(&mut b);
             let mut pos = REVOKE_HEADER_SIZE;
             for &blk in chunk {
-                if rec == 8 {
-                    put_be64(&mut b, pos, blk);
+                let r = &mut b[pos..pos + rec];
+                if rec == size_of::<U64>() {
+                    r.copy_from_slice(U64::new(blk).as_bytes());
                 } else {
-                    put_be32(&mut b, pos, blk as u32);
+                    r.copy_from_slice(U32::new(blk as u32).as_bytes());
                 }
                 pos += rec;
             }
-            put_be32(&mut b, 12, pos as u32);
+            Jbd2JournalRevokeHeader::mut_from_prefix(&mut b)
+                .expect("a block holds its header")
+                .0
+                .r_count
+                .set(pos as u32);
             l.set_tail_checksum(&mut b);
             b
         })

@@ -14,6 +14,7 @@
 
 pub mod block;
 pub mod error;
+pub mod layout;
 pub mod pending;
 pub mod recovery;
 pub mod redo;
@@ -77,26 +78,14 @@ pub fn jbd2_crc(seed: u32, data: &[u8]) -> u32 {
     crc32c_raw(seed, data)
 }
 
-pub(crate) fn be32(b: &[u8], off: usize) -> u32 {
-    u32::from_be_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
-}
-
-pub(crate) fn be16(b: &[u8], off: usize) -> u16 {
-    u16::from_be_bytes([b[off], b[off + 1]])
-}
-
-pub(crate) fn be64(b: &[u8], off: usize) -> u64 {
-    u64::from_be_bytes(b[off..off + 8].try_into().expect("8 bytes"))
-}
-
+/// Big-endian field writers for the tests, which build damaged journal
+/// blocks byte by byte.
+#[cfg(test)]
 pub(crate) fn put_be32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_be_bytes());
 }
 
-pub(crate) fn put_be16(b: &mut [u8], off: usize, v: u16) {
-    b[off..off + 2].copy_from_slice(&v.to_be_bytes());
-}
-
+#[cfg(test)]
 pub(crate) fn put_be64(b: &mut [u8], off: usize, v: u64) {
     b[off..off + 8].copy_from_slice(&v.to_be_bytes());
 }

@@ -16,37 +16,42 @@
 //! and is honoured only in that same boot (a different boot means the
 //! machine went down and the blocks after it cannot be trusted).
 
+use zerocopy::{FromBytes, IntoBytes};
+
 use super::block::{Header, Layout, REVOKE_HEADER_SIZE};
-use super::{be32, blocktype, jbd2_crc, put_be32};
+use super::layout::{Jbd2JournalRevokeHeader, PendingMarker};
+use super::{blocktype, jbd2_crc};
 
 /// Not the journal magic: the kernel and e2fsck end their scan here.
 pub const PENDING_MAGIC: u32 = 0x4634_5053; // "F4PS"
-const BOOT_OFF: usize = 16;
-const CSUM_OFF: usize = 32;
+/// The bytes p_checksum covers.
+const CSUM_OFF: usize = core::mem::offset_of!(PendingMarker, p_checksum);
 
 /// Writes the marker for transaction `sequence`, written in boot `boot_id`.
 pub fn build_pending(l: &Layout, sequence: u32, boot_id: &[u8; 16]) -> Vec<u8> {
     let mut b = vec![0u8; l.block_size];
-    put_be32(&mut b, 0, PENDING_MAGIC);
-    put_be32(&mut b, 4, blocktype::REVOKE);
-    put_be32(&mut b, 8, sequence);
-    put_be32(&mut b, 12, REVOKE_HEADER_SIZE as u32);
-    b[BOOT_OFF..BOOT_OFF + 16].copy_from_slice(boot_id);
-    let c = jbd2_crc(!0, &b[..CSUM_OFF]);
-    put_be32(&mut b, CSUM_OFF, c);
+    let (m, _) = PendingMarker::mut_from_prefix(&mut b).expect("a block holds the marker");
+    let h = &mut m.p_header;
+    h.r_header.h_magic.set(PENDING_MAGIC);
+    h.r_header.h_blocktype.set(blocktype::REVOKE);
+    h.r_header.h_sequence.set(sequence);
+    h.r_count.set(REVOKE_HEADER_SIZE as u32);
+    m.p_boot_id = *boot_id;
+    let c = jbd2_crc(!0, &m.as_bytes()[..CSUM_OFF]);
+    m.p_checksum.set(c);
     b
 }
 
 /// If `b` is a marker: its transaction id and boot id.
 pub fn parse_pending(b: &[u8]) -> Option<(u32, [u8; 16])> {
-    if b.len() < CSUM_OFF + 4 || be32(b, 0) != PENDING_MAGIC {
+    let (m, _) = PendingMarker::ref_from_prefix(b).ok()?;
+    if m.p_header.r_header.h_magic.get() != PENDING_MAGIC {
         return None;
     }
-    if be32(b, CSUM_OFF) != jbd2_crc(!0, &b[..CSUM_OFF]) {
+    if m.p_checksum.get() != jbd2_crc(!0, &m.as_bytes()[..CSUM_OFF]) {
         return None;
     }
-    let boot: [u8; 16] = b[BOOT_OFF..BOOT_OFF + 16].try_into().ok()?;
-    Some((be32(b, 8), boot))
+    Some((m.p_header.r_header.h_sequence.get(), m.p_boot_id))
 }
 
 /// The marker made visible: an empty revoke block of the same
@@ -58,7 +63,11 @@ pub fn build_bridge(l: &Layout, sequence: u32) -> Vec<u8> {
         sequence,
     }
     .write(&mut b);
-    put_be32(&mut b, 12, REVOKE_HEADER_SIZE as u32);
+    Jbd2JournalRevokeHeader::mut_from_prefix(&mut b)
+        .expect("a block holds its header")
+        .0
+        .r_count
+        .set(REVOKE_HEADER_SIZE as u32);
     l.set_tail_checksum(&mut b);
     b
 }

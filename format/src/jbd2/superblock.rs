@@ -2,11 +2,13 @@
 //! used), naming the log's extent and, when the log holds transactions to
 //! replay, where the oldest one starts (`s_start` != 0) and its id.
 
-use super::{Jbd2Error, MAGIC, be32, blocktype, feature, jbd2_crc, put_be32};
+use zerocopy::{FromBytes, IntoBytes};
+
+use super::layout::JournalSuperblockRaw;
+use super::{Jbd2Error, MAGIC, blocktype, feature, jbd2_crc};
 
 /// Bytes of the journal superblock that are read and written.
-pub const JSB_SIZE: usize = 1024;
-const CHECKSUM_OFF: usize = 0xFC;
+pub const JSB_SIZE: usize = size_of::<JournalSuperblockRaw>();
 /// `s_checksum_type` for crc32c.
 pub const CSUM_TYPE_CRC32C: u8 = 4;
 
@@ -41,13 +43,13 @@ pub struct JournalSuperblock {
 impl JournalSuperblock {
     /// Parses and checks the first 1024 bytes of the journal.
     pub fn parse(b: &[u8]) -> Result<Self, Jbd2Error> {
-        if b.len() < JSB_SIZE {
+        let Ok((r, _)) = JournalSuperblockRaw::ref_from_prefix(b) else {
             return Err(Jbd2Error::BadSuperblock("shorter than 1024 bytes".into()));
-        }
-        if be32(b, 0) != MAGIC {
+        };
+        if r.s_header.h_magic.get() != MAGIC {
             return Err(Jbd2Error::BadSuperblock("bad magic".into()));
         }
-        let version_blocktype = be32(b, 4);
+        let version_blocktype = r.s_header.h_blocktype.get();
         if version_blocktype != blocktype::SUPERBLOCK_V1
             && version_blocktype != blocktype::SUPERBLOCK_V2
         {
@@ -56,26 +58,23 @@ impl JournalSuperblock {
             )));
         }
         let v2 = version_blocktype == blocktype::SUPERBLOCK_V2;
-        let field = |off| if v2 { be32(b, off) } else { 0 };
-        let mut uuid = [0u8; 16];
-        if v2 {
-            uuid.copy_from_slice(&b[0x30..0x40]);
-        }
+        // A version 1 superblock ends after s_errno.
+        let v2_field = |f: &zerocopy::big_endian::U32| if v2 { f.get() } else { 0 };
         let sb = JournalSuperblock {
             version_blocktype,
-            block_size: be32(b, 0xC),
-            maxlen: be32(b, 0x10),
-            first: be32(b, 0x14),
-            sequence: be32(b, 0x18),
-            start: be32(b, 0x1C),
-            errno: be32(b, 0x20) as i32,
-            compat: field(0x24),
-            incompat: field(0x28),
-            ro_compat: field(0x2C),
-            uuid,
-            nr_users: field(0x40),
-            checksum_type: if v2 { b[0x50] } else { 0 },
-            num_fc_blocks: field(0x54),
+            block_size: r.s_blocksize.get(),
+            maxlen: r.s_maxlen.get(),
+            first: r.s_first.get(),
+            sequence: r.s_sequence.get(),
+            start: r.s_start.get(),
+            errno: r.s_errno.get() as i32,
+            compat: v2_field(&r.s_feature_compat),
+            incompat: v2_field(&r.s_feature_incompat),
+            ro_compat: v2_field(&r.s_feature_ro_compat),
+            uuid: if v2 { r.s_uuid } else { [0; 16] },
+            nr_users: v2_field(&r.s_nr_users),
+            checksum_type: if v2 { r.s_checksum_type } else { 0 },
+            num_fc_blocks: v2_field(&r.s_num_fc_blks),
             raw: b[..JSB_SIZE].to_vec(),
         };
         sb.check()?;
@@ -122,7 +121,7 @@ impl JournalSuperblock {
                 return bad(format!("checksum type {}", self.checksum_type));
             }
             let want = superblock_checksum(&self.raw);
-            if be32(&self.raw, CHECKSUM_OFF) != want {
+            if raw_of(&self.raw).s_checksum.get() != want {
                 return Err(Jbd2Error::BadSuperblockChecksum);
             }
         }
@@ -159,28 +158,29 @@ impl JournalSuperblock {
     /// checksum when the journal has checksums v2/v3.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = self.raw.clone();
-        put_be32(&mut b, 0, MAGIC);
-        put_be32(&mut b, 4, self.version_blocktype);
-        put_be32(&mut b, 0xC, self.block_size);
-        put_be32(&mut b, 0x10, self.maxlen);
-        put_be32(&mut b, 0x14, self.first);
-        put_be32(&mut b, 0x18, self.sequence);
-        put_be32(&mut b, 0x1C, self.start);
-        put_be32(&mut b, 0x20, self.errno as u32);
+        let r = raw_of_mut(&mut b);
+        r.s_header.h_magic.set(MAGIC);
+        r.s_header.h_blocktype.set(self.version_blocktype);
+        r.s_blocksize.set(self.block_size);
+        r.s_maxlen.set(self.maxlen);
+        r.s_first.set(self.first);
+        r.s_sequence.set(self.sequence);
+        r.s_start.set(self.start);
+        r.s_errno.set(self.errno as u32);
         if self.version_blocktype == blocktype::SUPERBLOCK_V2 {
-            put_be32(&mut b, 0x24, self.compat);
-            put_be32(&mut b, 0x28, self.incompat);
-            put_be32(&mut b, 0x2C, self.ro_compat);
-            b[0x30..0x40].copy_from_slice(&self.uuid);
-            put_be32(&mut b, 0x40, self.nr_users);
-            b[0x50] = self.checksum_type;
-            put_be32(&mut b, 0x54, self.num_fc_blocks);
-            if self.csum_v2or3() {
-                let c = superblock_checksum(&b);
-                put_be32(&mut b, CHECKSUM_OFF, c);
+            r.s_feature_compat.set(self.compat);
+            r.s_feature_incompat.set(self.incompat);
+            r.s_feature_ro_compat.set(self.ro_compat);
+            r.s_uuid = self.uuid;
+            r.s_nr_users.set(self.nr_users);
+            r.s_checksum_type = self.checksum_type;
+            r.s_num_fc_blks.set(self.num_fc_blocks);
+            let c = if self.csum_v2or3() {
+                superblock_checksum(&b)
             } else {
-                put_be32(&mut b, CHECKSUM_OFF, 0);
-            }
+                0
+            };
+            raw_of_mut(&mut b).s_checksum.set(c);
         }
         b
     }
@@ -201,16 +201,31 @@ impl JournalSuperblock {
     }
 }
 
+/// The superblock laid over `raw` (a copy of at least [`JSB_SIZE`]
+/// bytes, which `parse` checked).
+fn raw_of(raw: &[u8]) -> &JournalSuperblockRaw {
+    JournalSuperblockRaw::ref_from_prefix(raw)
+        .expect("parse kept 1024 bytes")
+        .0
+}
+
+fn raw_of_mut(raw: &mut [u8]) -> &mut JournalSuperblockRaw {
+    JournalSuperblockRaw::mut_from_prefix(raw)
+        .expect("parse kept 1024 bytes")
+        .0
+}
+
 /// crc32c(~0, the 1024 bytes with s_checksum zeroed).
 fn superblock_checksum(b: &[u8]) -> u32 {
-    let mut copy = b[..JSB_SIZE].to_vec();
-    copy[CHECKSUM_OFF..CHECKSUM_OFF + 4].fill(0);
-    jbd2_crc(!0, &copy)
+    let mut copy = *raw_of(b);
+    copy.s_checksum.set(0);
+    jbd2_crc(!0, copy.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jbd2::put_be32;
 
     fn sample() -> Vec<u8> {
         let mut b = vec![0u8; JSB_SIZE];

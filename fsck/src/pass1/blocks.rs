@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
+use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 
 use super::fields::{clear_if, is_fast_symlink};
 use super::{Scan, State, xattr};
@@ -347,7 +348,8 @@ fn check_size(
     let bad = if ftype == mode::S_IFDIR {
         let nblock = size / bs;
         let have = last.map_or(0, |l| l + 1);
-        let prealloc = s.cx.sb_raw[0xCD] as u64;
+        let prealloc =
+            Ext4SuperBlock::of(&s.cx.sb_raw).map_or(0, |r| r.s_prealloc_dir_blocks) as u64;
         !size.is_multiple_of(bs) || nblock > have || (nblock < have && have - nblock > prealloc)
     } else {
         let per = bs / 4;

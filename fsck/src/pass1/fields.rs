@@ -2,11 +2,11 @@
 //! (checksum, i_extra_isize, mode, dtime, flags, the shapes of symlinks,
 //! special files and inline data), before its blocks are walked.
 
-use fuse4fs_format::ext4::inode::{Inode, flags, inode_checksum, mode};
+use fuse4fs_format::ext4::inode::{GOOD_OLD_INODE_SIZE, Inode, flags, inode_checksum, mode};
+use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra, Ext4SuperBlock};
 use fuse4fs_format::ext4::superblock::{Superblock, compat, incompat, ro_compat};
-use fuse4fs_format::ext4::types::{le16, le32, put16, put32};
 use fuse4fs_format::ext4::xattr::{INDEX_SYSTEM, parse_ibody_placed};
-use fuse4fs_format::ext4::{InodeNo, xattr};
+use fuse4fs_format::ext4::{InodeNo, crypt, xattr};
 
 use super::{Scan, State, blocks};
 use crate::blockwalk::extent_header_problem;
@@ -18,10 +18,24 @@ const ROOT: u32 = 2;
 /// EXT2_IMAGIC_FL, and the compat feature that gives it a meaning.
 const IMAGIC_FL: u32 = 0x2000;
 const COMPAT_IMAGIC_INODES: u32 = 0x2;
-/// Superblock fields naming inodes that no directory names:
-/// s_usr_quota_inum, s_grp_quota_inum, s_prj_quota_inum,
-/// s_orphan_file_inum (offsets in the superblock's bytes).
-const SB_INODE_FIELDS: [usize; 4] = [0x240, 0x244, 0x26C, 0x280];
+/// Superblock fields naming inodes that no directory names.
+fn sb_inode_fields(r: &Ext4SuperBlock) -> [u32; 4] {
+    [
+        r.s_usr_quota_inum.get(),
+        r.s_grp_quota_inum.get(),
+        r.s_prj_quota_inum.get(),
+        r.s_orphan_file_inum.get(),
+    ]
+}
+
+/// The 128-byte part of a raw inode (every inode slot has it).
+fn base(raw: &[u8]) -> &Ext4Inode {
+    Ext4Inode::of(raw).expect("an inode has 128 bytes")
+}
+
+fn base_mut(raw: &mut [u8]) -> &mut Ext4Inode {
+    Ext4Inode::of_mut(raw).expect("an inode has 128 bytes")
+}
 
 /// Whether inode `ino`'s stored checksum matches its bytes (always
 /// without metadata_csum; an all-zero inode passes, as in e2fsprogs).
@@ -30,16 +44,22 @@ pub(super) fn checksum_ok(sb: &Superblock, ino: u32, raw: &[u8]) -> bool {
         return true;
     }
     let isz = raw.len();
-    let extra = if isz > 128 { le16(raw, 0x80) } else { 0 };
-    let has_hi = isz > 128 && extra >= 4;
-    let stored = le16(raw, 0x7C) as u32
+    let x = Ext4InodeExtra::read(raw);
+    let extra = if isz > GOOD_OLD_INODE_SIZE {
+        x.i_extra_isize.get()
+    } else {
+        0
+    };
+    let has_hi = isz > GOOD_OLD_INODE_SIZE && extra >= 4;
+    let stored = base(raw).l_i_checksum_lo.get() as u32
         | if has_hi {
-            (le16(raw, 0x82) as u32) << 16
+            (x.i_checksum_hi.get() as u32) << 16
         } else {
             0
         };
     let want = inode_checksum(sb, InodeNo(ino), raw, extra);
-    stored == if has_hi { want } else { want & 0xFFFF } || raw[..128].iter().all(|&b| b == 0)
+    stored == if has_hi { want } else { want & 0xFFFF }
+        || raw[..GOOD_OLD_INODE_SIZE].iter().all(|&b| b == 0)
 }
 
 /// Checks inode `ino` whose on-disk bytes are `raw_in` and whose
@@ -53,8 +73,8 @@ pub(super) fn check_inode(
     garbage: bool,
     csum_ok: bool,
 ) -> Result<()> {
-    let links = le16(raw_in, 0x1A);
-    let imode = le16(raw_in, 0);
+    let links = base(raw_in).i_links_count.get();
+    let imode = base(raw_in).i_mode.get();
     let first_ino = s.cx.sb.first_ino.max(11);
     let orphan = !s.cx.found.orphans.is_empty() && s.cx.found.orphans.contains(&ino);
     let in_use = if ino < first_ino && ino != ROOT {
@@ -106,17 +126,17 @@ pub(super) fn check_inode(
 /// processing it), and a deleted inode with a file type must carry its
 /// deletion time. Either gets the time now.
 fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
-    let dtime = le32(raw, 0x14);
+    let dtime = base(raw).i_dtime.get();
     let msg = if dtime != 0 && dtime < s.cx.sb.inodes_count {
         format!("Inode {ino} was part of the orphaned inode list.")
-    } else if dtime == 0 && le16(raw, 0) != 0 {
+    } else if dtime == 0 && base(raw).i_mode.get() != 0 {
         format!("Deleted inode {ino} has zero dtime.")
     } else {
         return Ok(());
     };
     if s.cx.ask(Kind::InodeDtime, msg) {
         let mut raw = raw.to_vec();
-        put32(&mut raw, 0x14, crate::context::now_secs());
+        base_mut(&mut raw).i_dtime.set(crate::context::now_secs());
         s.cx.write_inode_raw(ino, &mut raw)?;
     }
     Ok(())
@@ -128,9 +148,13 @@ fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
 fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
     let cx = &mut *s.cx;
     let isz = s.raw.len();
-    let extra = if isz > 128 { le16(&s.raw, 0x80) } else { 0 };
-    if isz > 128 {
-        let max = (isz - 128) as u16;
+    let extra = if isz > GOOD_OLD_INODE_SIZE {
+        Ext4InodeExtra::read(&s.raw).i_extra_isize.get()
+    } else {
+        0
+    };
+    if isz > GOOD_OLD_INODE_SIZE {
+        let max = (isz - GOOD_OLD_INODE_SIZE) as u16;
         if extra != 0 && (extra < 4 || extra > max || extra % 4 != 0) {
             // As e2fsck: round a misaligned size up, else the default.
             let new = if (4..=max).contains(&extra) {
@@ -145,9 +169,11 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
             };
             let msg = format!("Inode {ino} has an invalid extra size ({extra}), should be {new}.");
             st.answer(cx.ask(Kind::InodeExtraIsize, msg));
-            put16(&mut s.raw, 0x80, new);
+            let mut x = Ext4InodeExtra::read(&s.raw);
+            x.i_extra_isize.set(new);
+            x.write(&mut s.raw);
         }
-        let start = 128 + le16(&s.raw, 0x80) as usize;
+        let start = GOOD_OLD_INODE_SIZE + Ext4InodeExtra::read(&s.raw).i_extra_isize.get() as usize;
         let problem = match parse_ibody_placed(&s.raw[start..]) {
             Err(e) => Some(format!(
                 "Inode {ino} has corrupt in-inode extended attributes ({e})."
@@ -169,39 +195,39 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
             s.raw[start..(start + 4).min(isz)].fill(0);
         }
     }
-    let ftype = le16(&s.raw, 0) & mode::S_IFMT;
-    let size_hi = le32(&s.raw, 0x6C);
+    let ftype = base(&s.raw).i_mode.get() & mode::S_IFMT;
+    let size_hi = base(&s.raw).i_size_high.get();
     if size_hi != 0 && ftype == mode::S_IFDIR && !cx.sb.has_incompat(incompat::LARGEDIR) {
         let msg = format!("i_size_high for directory inode {ino} is {size_hi}, should be zero.");
         st.answer(cx.ask(Kind::ISize, msg));
-        put32(&mut s.raw, 0x6C, 0);
+        base_mut(&mut s.raw).i_size_high.set(0);
     }
     // The high halves of i_blocks and i_file_acl mean nothing without
     // huge_file and 64bit: e2fsck zeroes them.
-    let blocks_hi = le16(&s.raw, 0x74);
+    let blocks_hi = base(&s.raw).l_i_blocks_high.get();
     if blocks_hi != 0 && !cx.sb.has_ro_compat(ro_compat::HUGE_FILE) {
         let msg = format!("i_blocks_hi for inode {ino} is {blocks_hi}, should be zero.");
         st.answer(cx.ask(Kind::IBlocks, msg));
-        put16(&mut s.raw, 0x74, 0);
+        base_mut(&mut s.raw).l_i_blocks_high.set(0);
     }
-    let acl_hi = le16(&s.raw, 0x76);
+    let acl_hi = base(&s.raw).l_i_file_acl_high.get();
     if acl_hi != 0 && !cx.sb.has_incompat(incompat::BIT64) {
         let msg = format!("i_file_acl_hi for inode {ino} is {acl_hi}, should be zero.");
         st.answer(cx.ask(Kind::XattrBlockBad, msg));
-        put16(&mut s.raw, 0x76, 0);
+        base_mut(&mut s.raw).l_i_file_acl_high.set(0);
     }
-    let faddr = le32(&s.raw, 0x70);
+    let faddr = base(&s.raw).i_obso_faddr.get();
     if faddr != 0 {
         let msg = format!("i_faddr for inode {ino} is {faddr}, should be zero.");
         st.answer(cx.ask(Kind::InodeFaddr, msg));
-        put32(&mut s.raw, 0x70, 0);
+        base_mut(&mut s.raw).i_obso_faddr.set(0);
     }
     if size_hi & 0x8000_0000 != 0
         && (ftype == mode::S_IFREG || cx.sb.has_incompat(incompat::LARGEDIR))
     {
         let msg = format!("Inode {ino}, i_size is too large (high word 0x{size_hi:08x}).");
         st.answer(cx.ask(Kind::ISize, msg));
-        put32(&mut s.raw, 0x6C, 0);
+        base_mut(&mut s.raw).i_size_high.set(0);
     }
     Ok(true)
 }
@@ -423,7 +449,7 @@ fn check_type_and_flags(
 /// it shorter than the area.
 pub(super) fn symlink_len(inode: &Inode, area: &[u8]) -> usize {
     if inode.has_flag(flags::ENCRYPT) {
-        return le16(area, 0) as usize + 2;
+        return crypt::symlink_stored_len(area).map_or(area.len(), |n| n as usize + 2);
     }
     area.iter().position(|&c| c == 0).unwrap_or(area.len())
 }
@@ -448,11 +474,12 @@ pub(super) fn inline_capacity(inode: &Inode) -> Option<u64> {
 fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
     let ino = inode.ino.0;
     let ftype = ((inode.mode & mode::S_IFMT) >> 12) as u8;
-    let has_ibody_ea =
-        inode.ibody_xattrs.len() >= 4 && le32(&inode.ibody_xattrs, 0) == xattr::XATTR_MAGIC;
-    let named_by_sb = SB_INODE_FIELDS
-        .iter()
-        .any(|&off| le32(&s.cx.sb_raw, off) == ino);
+    let has_ibody_ea = inode
+        .ibody_xattrs
+        .first_chunk::<4>()
+        .is_some_and(|m| u32::from_le_bytes(*m) == xattr::XATTR_MAGIC);
+    let named_by_sb =
+        Ext4SuperBlock::of(&s.cx.sb_raw).is_some_and(|r| sb_inode_fields(r).contains(&ino));
     crate::quota::record(s.cx, inode);
     if inode.has_flag(flags::ENCRYPT) {
         s.cx.found.encrypted.insert(ino);

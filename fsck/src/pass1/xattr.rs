@@ -4,8 +4,8 @@
 //! the inodes naming it.
 
 use fuse4fs_format::ext4::inode::Inode;
+use fuse4fs_format::ext4::layout::xattr::Ext4XattrHeader;
 use fuse4fs_format::ext4::superblock::compat;
-use fuse4fs_format::ext4::types::le32;
 use fuse4fs_format::ext4::xattr::{
     parse_block_placed, set_block_checksum, set_block_refcount, verify_block_checksum,
 };
@@ -71,7 +71,7 @@ pub(super) fn check_refcounts(cx: &mut Fsck) -> Result<()> {
     blocks.sort_unstable();
     for (b, n) in blocks {
         let mut buf = cx.read_block(b)?;
-        let stored = le32(&buf, 4);
+        let stored = Ext4XattrHeader::of(&buf).map_or(0, |h| h.h_refcount.get());
         if stored != n {
             let msg = format!(
                 "Extended attribute block {b} has reference count {stored}, should be {n}."

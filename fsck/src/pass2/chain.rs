@@ -3,7 +3,7 @@
 //! torn one, and the in-place edits the other checks make.
 
 use fuse4fs_format::ext4::dir::{rec_len_for, rec_len_to_disk};
-use fuse4fs_format::ext4::types::{le16, le32};
+use fuse4fs_format::ext4::layout::Ext4DirEntry2;
 
 /// Shortest record the kernel accepts (a one-byte name).
 pub(super) const MIN_REC_LEN: usize = 12;
@@ -60,8 +60,9 @@ pub(super) fn walk(region: &[u8], bs: usize, out: &mut Vec<Ent>) -> Option<usize
         if len - off < MIN_REC_LEN {
             return Some(off);
         }
-        let rec_len = rec_len_from_disk(le16(region, off + 4), bs);
-        let name_len = region[off + 6] as usize;
+        let e = Ext4DirEntry2::of(&region[off..]).expect("MIN_REC_LEN bytes are left");
+        let rec_len = rec_len_from_disk(e.rec_len.get(), bs);
+        let name_len = e.name_len as usize;
         if rec_len < MIN_REC_LEN
             || !rec_len.is_multiple_of(4)
             || rec_len < rec_len_for(name_len)
@@ -72,9 +73,9 @@ pub(super) fn walk(region: &[u8], bs: usize, out: &mut Vec<Ent>) -> Option<usize
         out.push(Ent {
             off,
             rec_len,
-            inode: le32(region, off),
+            inode: e.inode.get(),
             name_len,
-            ft: region[off + 7],
+            ft: e.file_type,
         });
         off += rec_len;
     }

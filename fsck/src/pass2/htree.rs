@@ -15,8 +15,8 @@ use fuse4fs_format::ext4::htree::{
     DxNode, looks_like_node, parse_node, parse_root, set_node_checksum,
 };
 use fuse4fs_format::ext4::inode::flags;
+use fuse4fs_format::ext4::layout::Ext4Inode;
 use fuse4fs_format::ext4::superblock::incompat;
-use fuse4fs_format::ext4::types::{le32, put32};
 use fuse4fs_format::ext4::{Generation, InodeNo};
 
 use super::State;
@@ -259,8 +259,8 @@ fn walk(
 /// leaf holding `.` and `..`, every interior node an empty leaf.
 fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
     let mut raw = cx.read_inode_raw(ino)?;
-    let fl = le32(&raw, 0x20) & !flags::INDEX;
-    put32(&mut raw, 0x20, fl);
+    let r = Ext4Inode::of_mut(&mut raw).expect("an inode has 128 bytes");
+    r.i_flags.set(r.i_flags.get() & !flags::INDEX);
     cx.write_inode_raw(ino, &mut raw)?;
     let generation = match cx.found.dirs.get_mut(&ino) {
         Some(d) => {

@@ -2,7 +2,8 @@
 //! i_block, entries in the other 56, and more in the `system.data`
 //! xattr's value inside the inode.
 
-use fuse4fs_format::ext4::types::le16;
+use fuse4fs_format::ext4::inode::GOOD_OLD_INODE_SIZE;
+use fuse4fs_format::ext4::layout::Ext4InodeExtra;
 use fuse4fs_format::ext4::xattr::parse_ibody_placed;
 
 use super::{State, chain, entry};
@@ -50,7 +51,7 @@ fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
     }
     let mut regions = vec![(I_BLOCK + 4, I_BLOCK_END)];
     if isz > 128 + 2 {
-        let start = 128 + le16(&raw, 0x80) as usize;
+        let start = GOOD_OLD_INODE_SIZE + Ext4InodeExtra::read(&raw).i_extra_isize.get() as usize;
         if start + 4 <= isz
             && let Ok(list) = parse_ibody_placed(&raw[start..])
             && let Some(p) = list

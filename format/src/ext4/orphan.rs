@@ -1,20 +1,43 @@
 //! The orphan file (compat feature orphan_file): blocks of inode-number
-//! slots, each block ending in a tail of magic and checksum.
+//! slots, each block ending in a tail of magic and checksum
+//! ([`Ext4OrphanBlockTail`]), as e2fsprogs' lib/ext2fs/orphan.c.
+
+use zerocopy::little_endian::U32;
+use zerocopy::{FromBytes, IntoBytes};
 
 use super::csum::crc32c_raw;
-use super::types::le32;
+use super::layout::Ext4OrphanBlockTail;
 
 /// ob_magic, the first word of every block's tail.
 pub const BLOCK_MAGIC: u32 = 0x0b10_ca04;
 /// Bytes of the tail (ob_magic, ob_checksum) at the end of each block.
-pub const TAIL_SIZE: usize = 8;
+pub const TAIL_SIZE: usize = size_of::<Ext4OrphanBlockTail>();
 /// The most blocks the kernel accepts in an orphan file
 /// (EXT4_MAX_ORPHAN_FILE_BLOCKS): a larger one fails the mount.
 pub const MAX_BLOCKS: u64 = 512;
 
 /// Inode-number slots in one block of `block_size` bytes.
 pub fn slots(block_size: usize) -> usize {
-    (block_size - TAIL_SIZE) / 4
+    (block_size - TAIL_SIZE) / size_of::<U32>()
+}
+
+/// The inode-number slots of an orphan file block.
+pub fn block_slots(block: &[u8]) -> &[U32] {
+    <[U32]>::ref_from_bytes(&block[..slots(block.len()) * size_of::<U32>()])
+        .expect("slots are whole words")
+}
+
+/// The inode-number slots of an orphan file block, to change.
+pub fn block_slots_mut(block: &mut [u8]) -> &mut [U32] {
+    let n = slots(block.len()) * size_of::<U32>();
+    <[U32]>::mut_from_bytes(&mut block[..n]).expect("slots are whole words")
+}
+
+/// The tail of an orphan file block.
+pub fn block_tail(block: &[u8]) -> &Ext4OrphanBlockTail {
+    Ext4OrphanBlockTail::ref_from_suffix(block)
+        .expect("a block holds its tail")
+        .1
 }
 
 /// The checksum of one orphan file block at physical block `pblk`: seeded
@@ -27,19 +50,30 @@ pub fn block_checksum(fs_seed: u32, ino: u32, generation: u32, pblk: u64, block:
     );
     crc32c_raw(
         crc32c_raw(seed, &pblk.to_le_bytes()),
-        &block[..slots(block.len()) * 4],
+        block_slots(block).as_bytes(),
     )
+}
+
+/// Writes the tail of orphan file block `block` (at physical block
+/// `pblk` of inode `ino`): the magic and the metadata_csum checksum.
+pub fn seal_block(fs_seed: u32, ino: u32, generation: u32, pblk: u64, block: &mut [u8]) {
+    let c = block_checksum(fs_seed, ino, generation, pblk, block);
+    let tail = Ext4OrphanBlockTail::mut_from_suffix(block)
+        .expect("a block holds its tail")
+        .1;
+    tail.ob_magic.set(BLOCK_MAGIC);
+    tail.ob_checksum.set(c);
 }
 
 /// What is wrong with a block's tail, if anything (the checksum only
 /// judged when `fs_seed` is given, i.e. with metadata_csum).
 pub fn tail_problem(block: &[u8], csum: Option<(u32, u32, u32, u64)>) -> Option<&'static str> {
-    let bs = block.len();
-    if le32(block, bs - TAIL_SIZE) != BLOCK_MAGIC {
+    let tail = block_tail(block);
+    if tail.ob_magic.get() != BLOCK_MAGIC {
         return Some("bad magic");
     }
     if let Some((seed, ino, generation, pblk)) = csum
-        && le32(block, bs - 4) != block_checksum(seed, ino, generation, pblk, block)
+        && tail.ob_checksum.get() != block_checksum(seed, ino, generation, pblk, block)
     {
         return Some("bad checksum");
     }
