@@ -14,6 +14,7 @@ pub mod copy;
 pub mod create;
 pub mod dir;
 pub mod dir_entry;
+mod ea_inode;
 pub mod error;
 pub mod extent_write;
 pub mod extents;

@@ -6,6 +6,7 @@ pub mod bitmap;
 pub mod blockmap;
 pub mod csum;
 pub mod dir;
+pub mod ea_inode;
 pub mod error;
 pub mod extents;
 pub mod group;

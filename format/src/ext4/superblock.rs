@@ -91,7 +91,8 @@ const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
     | incompat::FLEX_BG
     | incompat::CSUM_SEED
     | incompat::LARGEDIR
-    | incompat::INLINE_DATA;
+    | incompat::INLINE_DATA
+    | incompat::EA_INODE;
 
 /// ro_compat features that change how data is laid out so that reading
 /// without understanding them would show wrong contents.
@@ -505,9 +506,9 @@ impl Superblock {
     }
 
     /// Refuses, naming them, features whose invariants a writer would have
-    /// to keep and this implementation does not (quotas, large-xattr inodes, encryption, casefolding, an orphan
-    /// file with entries, the read-only flag, and every ro_compat bit it
-    /// does not know, in hex).
+    /// to keep and this implementation does not (encryption, casefolding,
+    /// an orphan file with entries, the read-only flag, and every ro_compat
+    /// bit it does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
         let refused: &[(bool, &str)] = &[
             (
@@ -518,7 +519,6 @@ impl Superblock {
                 self.feature_ro_compat & ro_compat::ORPHAN_PRESENT != 0,
                 "orphan_present (run e2fsck)",
             ),
-            (self.feature_incompat & incompat::EA_INODE != 0, "ea_inode"),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
             (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
         ];
