@@ -364,7 +364,12 @@ impl Transaction<'_> {
     /// last user). The inode is being freed, so its own charge for them
     /// goes with its i_blocks.
     pub(crate) fn drop_ea_refs(&mut self, inode: &Inode) -> Result<()> {
-        if !self.fs().superblock().has_incompat(incompat::EA_INODE) {
+        // An EA inode holds no references of its own (the kernel gives it
+        // no attributes): a damaged one naming others must not start a
+        // chain, or a cycle, of frees.
+        if !self.fs().superblock().has_incompat(incompat::EA_INODE)
+            || inode.has_flag(crate::ext4::inode::flags::EA_INODE)
+        {
             return Ok(());
         }
         let attrs = self.attrs(inode)?;

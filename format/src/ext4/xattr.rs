@@ -224,9 +224,9 @@ fn parse_entries(
             // No value bytes here: e_value_offs means nothing (the kernel
             // writes 0 and ignores it). Whether the inode number is sane is
             // for the caller, which knows the filesystem.
-            if value_size == 0 {
+            if value_size == 0 || value_size > super::ea_inode::MAX_VALUE_SIZE {
                 return Err(corrupt(format!(
-                    "entry at {off} names value inode {value_inum} with an empty value"
+                    "entry at {off} names value inode {value_inum} with a value of {value_size} bytes"
                 )));
             }
             entries.push(PlacedEntry {
@@ -870,9 +870,14 @@ mod tests {
         assert_eq!(placed[1].hash, 0x1234);
         // The others are unchanged.
         assert_eq!(placed[0].entry, sample_entries()[0]);
-        // An EA inode reference with no value is corrupt.
+        // An EA inode reference with no value, or one over the kernel's
+        // EXT4_XATTR_SIZE_MAX, is corrupt.
         set32(&mut area, heads[1] + 8, 0);
         assert!(is_corrupt(parse_ibody(&area)));
+        set32(&mut area, heads[1] + 8, (1 << 24) + 1);
+        assert!(is_corrupt(parse_ibody(&area)));
+        set32(&mut area, heads[1] + 8, 1 << 24);
+        assert!(parse_ibody(&area).is_ok());
     }
 
     /// The layout of an entry whose value is in an EA inode, as the kernel
