@@ -163,3 +163,31 @@ fn a_damaged_count_is_refused_and_changes_nothing() {
         Err(FsError::Format(_))
     ));
 }
+
+/// A directory entry naming an EA inode is corruption (the kernel's
+/// ext4_iget refuses it with EFSCORRUPTED): the lookup fails, the value
+/// is still served through its owner.
+#[test]
+fn a_name_for_an_ea_inode_is_refused() {
+    need_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = open_rw(&img);
+    let f = create(&fs, "f", 0).ino;
+    let v = value(9000, 17);
+    fs.setxattr(f, b"user.big", &v, SetMode::Any, false)
+        .unwrap();
+    let ea_no = ea_of(&fs, f, b"user.big").unwrap();
+    drop(fs);
+    fuse4fs_testkit::e2fs::debugfs_w(&img, &[&format!("ln <{ea_no}> /x")]);
+    let fs = open_rw(&img);
+    let root = fs.inode(InodeNo::ROOT).unwrap();
+    let found = fs.lookup(&root, b"x").unwrap();
+    assert_eq!(found.ino.0, ea_no);
+    match fs.entry_inode(found.ino) {
+        Err(FsError::Format(e)) => assert!(e.to_string().contains("EA_INODE"), "{e}"),
+        other => panic!("entry_inode of an EA inode: {other:?}"),
+    }
+    let owner = fs.inode(f).unwrap();
+    assert_eq!(fs.getxattr(&owner, b"user.big").unwrap(), v);
+}
