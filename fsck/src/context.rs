@@ -99,6 +99,11 @@ pub struct Found {
     pub dir_blocks: Vec<DirBlock>,
     /// xattr blocks: inodes naming each, counted by pass 1.
     pub xattr_refs: HashMap<u64, u32>,
+    /// What each xattr block's EA inode entries cost every inode naming
+    /// the block (pass 1, with ea_inode).
+    pub xattr_ea_charge: HashMap<u64, crate::pass1::EaCharge>,
+    /// EA inodes: the xattr entries naming each (pass 1, for pass 4).
+    pub ea_refs: HashMap<u32, u64>,
     /// With the quota feature: each in-use inode's owners and bytes,
     /// recorded by pass 1 for the quota check (which sums those still in
     /// use after the later passes).
@@ -128,6 +133,8 @@ impl Found {
             dirs: BTreeMap::new(),
             dir_blocks: Vec::new(),
             xattr_refs: HashMap::new(),
+            xattr_ea_charge: HashMap::new(),
+            ea_refs: HashMap::new(),
             quota_owners: HashMap::new(),
             orphans: BTreeSet::new(),
             lost_found: None,

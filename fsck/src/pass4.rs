@@ -4,7 +4,6 @@
 //! the inode (for a directory: its entry, its `.`, and the `..` of each
 //! subdirectory).
 
-use fuse4fs_format::ext4::inode::flags;
 use fuse4fs_format::ext4::superblock::ro_compat;
 
 use crate::context::Fsck;
@@ -61,12 +60,15 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
         // not released with -n): unlinked on purpose.
         return Ok(());
     }
-    // Directories are pass 3's; xattr inodes are named by xattrs,
-    // not entries; a declined or failed reconnect leaves nothing to
-    // count.
+    // Directories are pass 3's; EA inodes are named by xattr entries
+    // (their count checked here, as e2fsck's check_ea_inode), and one no
+    // entry names is unattached; a declined or failed reconnect leaves
+    // nothing to count.
+    let ea_named = info.refs == 0 && ino != 2 && crate::pass1::check_ea_refcount(cx, ino)?;
     if info.refs == 0
         && ino != 2
-        && (info.is_dir() || is_ea_inode(cx, ino)? || !unattached(cx, ino, info.empty)?)
+        && !ea_named
+        && (info.is_dir() || !unattached(cx, ino, info.empty)?)
     {
         return Ok(());
     }
@@ -74,7 +76,8 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
     if !info.in_use() {
         return Ok(());
     }
-    let mut want = info.refs;
+    // An EA inode named by entries counts one link (e2fsck's link_counted).
+    let mut want = if ea_named { 1 } else { info.refs };
     if info.is_dir() {
         want += 1 + subdirs[ino as usize];
     }
@@ -97,14 +100,6 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
         set_links(cx, ino, set)?;
     }
     Ok(())
-}
-
-/// Whether `ino` is an xattr value inode (ea_inode), which no entry
-/// names.
-fn is_ea_inode(cx: &Fsck, ino: u32) -> Result<bool> {
-    Ok(cx
-        .read_inode(ino)?
-        .is_ok_and(|i| i.has_flag(flags::EA_INODE)))
 }
 
 /// An in-use inode no entry names: cleared when it holds nothing, else

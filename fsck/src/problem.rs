@@ -134,6 +134,9 @@ pub enum Kind {
     InodeUnattached,
     /// i_links_count disagrees with the entries naming the inode.
     LinkCount,
+    /// An EA inode's stored reference count disagrees with the xattr
+    /// entries naming it.
+    EaInodeRefcount,
 
     // Pass 5: summaries.
     /// The on-disk block bitmap disagrees with the blocks in use.
@@ -168,6 +171,7 @@ impl Kind {
                 | DirTailMissing
                 | InodeUnattached
                 | LinkCount
+                | EaInodeRefcount
                 | BlockBitmap
                 | InodeBitmap
                 | BitmapChecksum

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use fuse4fs_format::ext4::inode::Inode;
+use fuse4fs_format::ext4::inode::{Inode, flags};
 use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType, charged_inode};
 use fuse4fs_format::ext4::superblock::ro_compat;
 
@@ -27,20 +27,26 @@ use crate::problem::Kind;
 pub struct Owner {
     pub ids: [u32; 3],
     pub bytes: u64,
+    /// Inodes charged: the inode itself and, with ea_inode, one for each
+    /// of its entries naming an EA inode.
+    pub inodes: u64,
 }
 
 /// Records `inode` (checked by pass 1, in use) for the quota check.
-pub(crate) fn record(cx: &mut Fsck, inode: &Inode) {
+/// `ea_refs` is how many of its xattr entries name an EA inode; an EA
+/// inode itself is charged to nobody (as e2fsck counts).
+pub(crate) fn record(cx: &mut Fsck, inode: &Inode, ea_refs: u64) {
     if !cx.sb.has_ro_compat(ro_compat::QUOTA) {
         return;
     }
     let ino = inode.ino.0;
-    if !charged_inode(&cx.sb, ino) {
+    if !charged_inode(&cx.sb, ino) || inode.has_flag(flags::EA_INODE) {
         return;
     }
     let owner = Owner {
         ids: [inode.uid, inode.gid, inode.projid.unwrap_or(0)],
         bytes: inode.blocks_512 * 512,
+        inodes: 1 + ea_refs,
     };
     cx.found.quota_owners.insert(ino, owner);
 }
@@ -58,7 +64,7 @@ fn computed(cx: &Fsck) -> [Usage; 3] {
         for (t, usage) in out.iter_mut().enumerate() {
             let u = usage.entry(o.ids[t]).or_default();
             u.0 += o.bytes;
-            u.1 += 1;
+            u.1 += o.inodes;
         }
     }
     out

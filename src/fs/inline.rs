@@ -288,6 +288,7 @@ mod tests {
             index,
             name: name.to_vec(),
             value: vec![7; len],
+            value_inode: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod create;
 pub mod crypt;
 pub mod dir;
 pub mod dir_entry;
+mod ea_inode;
 pub mod error;
 pub mod extent_write;
 pub mod extents;

@@ -111,6 +111,14 @@ impl Fs {
                 "deleted inode referenced by a directory entry",
             ));
         }
+        // ext4_iget without EXT4_IGET_EA_INODE: an xattr value inode is
+        // reached only through its entries, never by a name.
+        if inode.has_flag(crate::ext4::inode::flags::EA_INODE) {
+            return Err(error::corrupt(
+                ino.to_string(),
+                "xattr value inode (EA_INODE_FL) referenced by a directory entry",
+            ));
+        }
         Ok(inode)
     }
 

@@ -374,6 +374,7 @@ impl Fs {
         if has_blocks {
             tx.unmap_from(inode, 0)?;
         }
+        tx.drop_ea_refs(inode)?;
         tx.drop_xattr_block(inode)?;
         let t = super::create::now();
         inode.dtime = t.sec as u32;

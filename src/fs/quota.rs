@@ -122,8 +122,8 @@ fn unix_now() -> u64 {
 /// Usage changes: (type, id) -> (bytes, inodes).
 type Deltas = BTreeMap<(usize, u32), (i64, i64)>;
 
-/// Whom an inode is charged to, and how much.
-type Charge = ([u32; 3], i64);
+/// Whom an inode is charged to, and how much: bytes, inodes.
+type Charge = ([u32; 3], i64, i64);
 
 impl Fs {
     /// Reads the quota files the superblock names (a writable mount of a
@@ -390,23 +390,28 @@ pub(crate) fn same_project(dir: &Inode, inode: &Inode) -> Result<()> {
     Ok(())
 }
 
-/// What `inode`, in use, is charged.
-fn charge_of(fs: &Fs, inode: &Inode) -> Option<Charge> {
-    if !charged_inode(fs.superblock(), inode.ino.0) {
+/// What `inode`, in use, is charged. With ea_inode, as the kernel and
+/// e2fsck count: an EA inode nothing, its owners one inode more per entry
+/// naming one (`ea_refs`; the values' blocks are in their i_blocks).
+fn charge_of(fs: &Fs, inode: &Inode, ea_refs: i64) -> Option<Charge> {
+    if !charged_inode(fs.superblock(), inode.ino.0)
+        || inode.has_flag(crate::ext4::inode::flags::EA_INODE)
+    {
         return None;
     }
     Some((
         [inode.uid, inode.gid, inode.projid.unwrap_or(0)],
         inode.blocks_512 as i64 * 512,
+        1 + ea_refs,
     ))
 }
 
 fn add(deltas: &mut Deltas, c: Option<Charge>, sign: i64) {
-    if let Some((ids, bytes)) = c {
+    if let Some((ids, bytes, inodes)) = c {
         for (t, id) in ids.into_iter().enumerate() {
             let d = deltas.entry((t, id)).or_default();
             d.0 += sign * bytes;
-            d.1 += sign;
+            d.1 += sign * inodes;
         }
     }
 }
@@ -430,12 +435,14 @@ impl<'a> Transaction<'a> {
             let old = if fresh {
                 None
             } else {
-                charge_of(fs, &fs.inode(InodeNo(ino))?)
+                let inode = fs.inode(InodeNo(ino))?;
+                charge_of(fs, &inode, fs.ea_refs_of(&inode)?)
             };
             let new = if gone {
                 None
             } else {
-                charge_of(fs, &self.inode(InodeNo(ino))?)
+                let inode = self.inode(InodeNo(ino))?;
+                charge_of(fs, &inode, self.ea_refs_of(&inode)?)
             };
             if old != new {
                 add(&mut deltas, old, -1);

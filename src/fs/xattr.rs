@@ -36,10 +36,15 @@ impl Fs {
         Ok(all)
     }
 
-    /// The value of the xattr the VFS calls `name`.
+    /// The value of the xattr the VFS calls `name` (read from its EA
+    /// inode when it lives in one).
     pub fn getxattr(&self, inode: &Inode, name: &[u8]) -> Result<Vec<u8>> {
-        for e in self.xattr_entries(inode)? {
+        for mut e in self.xattr_entries(inode)? {
             if e.vfs_name().as_deref() == Some(name) {
+                if let Some(v) = e.value_inode {
+                    e.value = self.ea_inode_value(inode, &e, &v)?;
+                    e.value_inode = None;
+                }
                 return Ok(e.vfs_value()?);
             }
         }

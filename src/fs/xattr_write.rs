@@ -33,15 +33,18 @@
 //! needs a refcount delta applied at commit (as inode deltas are).
 
 use super::acl::{self, AclEntry};
+use super::ea_inode::{RefDeltas, charged_blocks, count_refs};
 use super::transaction::Transaction;
 use super::xattr::in_inode;
 use super::{FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::FormatError;
+use crate::ext4::ea_inode;
 use crate::ext4::inode::Inode;
-use crate::ext4::superblock::compat;
+use crate::ext4::superblock::{compat, incompat};
 use crate::ext4::xattr::{
-    self, INDEX_POSIX_ACL_ACCESS, INDEX_POSIX_ACL_DEFAULT, PlacedEntry, XATTR_NAME_MAX, XattrEntry,
+    self, INDEX_POSIX_ACL_ACCESS, INDEX_POSIX_ACL_DEFAULT, PlacedEntry, ValueInode, XATTR_NAME_MAX,
+    XattrEntry,
 };
 
 /// XATTR_CREATE / XATTR_REPLACE semantics.
@@ -86,12 +89,15 @@ impl Place {
 
     /// A new value for entry `i`: kept in place when its padded size is
     /// unchanged (the kernel overwrites it there), else moved lowest.
-    fn replace(&mut self, i: usize, value: &[u8]) {
+    fn replace(&mut self, i: usize, new: &XattrEntry) {
         let e = &mut self.entries[i];
-        if value.is_empty() || xattr::value_len(value.len()) != xattr::value_len(e.value.len()) {
+        if new.value.is_empty()
+            || xattr::value_len(new.value.len()) != xattr::value_len(e.value.len())
+        {
             self.rank[i] = 0;
         }
-        e.value = value.to_vec();
+        e.value = new.value.clone();
+        e.value_inode = new.value_inode;
     }
 
     /// Adds an entry: at the end (in-inode) or at its sorted position
@@ -111,18 +117,29 @@ impl Place {
 
     /// This place with (`index`, `name`) set to `value`, or removed.
     fn with(&self, index: u8, name: &[u8], value: Option<&[u8]>, sorted: bool) -> Place {
+        let entry = value.map(|v| XattrEntry {
+            index,
+            name: name.to_vec(),
+            value: v.to_vec(),
+            value_inode: None,
+        });
+        self.with_entry(index, name, entry.as_ref(), sorted)
+    }
+
+    /// This place with (`index`, `name`) set to `entry` (whose value may
+    /// live in an EA inode), or removed.
+    fn with_entry(
+        &self,
+        index: u8,
+        name: &[u8],
+        entry: Option<&XattrEntry>,
+        sorted: bool,
+    ) -> Place {
         let mut p = self.clone();
-        match (p.find(index, name), value) {
-            (Some(i), Some(v)) => p.replace(i, v),
+        match (p.find(index, name), entry) {
+            (Some(i), Some(e)) => p.replace(i, e),
             (Some(i), None) => p.remove(i),
-            (None, Some(v)) => p.insert(
-                XattrEntry {
-                    index,
-                    name: name.to_vec(),
-                    value: v.to_vec(),
-                },
-                sorted,
-            ),
+            (None, Some(e)) => p.insert(e.clone(), sorted),
             (None, None) => {}
         }
         p
@@ -149,6 +166,81 @@ impl Attrs {
         }
         let b = self.block.as_ref()?;
         b.place.find(index, name).map(|i| &b.place.entries[i])
+    }
+}
+
+/// The places an attribute change rewrites (`None`: left as it is).
+#[derive(Default)]
+struct Change {
+    ibody: Option<Place>,
+    block: Option<Place>,
+}
+
+/// The room of an inode's two places.
+struct Fit {
+    ibody_len: usize,
+    bs: usize,
+    /// The filesystem has ea_inode (values may go to EA inodes).
+    ea_on: bool,
+}
+
+impl Fit {
+    fn ibody(&self, p: &Place) -> Option<Vec<u8>> {
+        xattr::build_ibody(&p.entries, &p.rank, self.ibody_len)
+    }
+
+    fn block_fits(&self, p: &Place) -> bool {
+        xattr::build_block(&p.entries, &p.rank, 1, self.bs).is_some()
+    }
+
+    /// Where `entry` goes (`ext4_xattr_ibody_set`, then
+    /// `ext4_xattr_block_set`): the inode body when it fits there, any copy
+    /// in the block then removed; else the block, any copy in the inode
+    /// body removed. `None` when it fits neither.
+    fn plan(&self, attrs: &Attrs, entry: &XattrEntry) -> Option<Change> {
+        let (index, name) = (entry.index, entry.name.as_slice());
+        let in_block = attrs
+            .block
+            .as_ref()
+            .filter(|b| b.place.find(index, name).is_some());
+        let ibody = attrs.ibody.with_entry(index, name, Some(entry), false);
+        if self.ibody(&ibody).is_some() {
+            return Some(Change {
+                ibody: Some(ibody),
+                block: in_block.map(|b| b.place.with(index, name, None, true)),
+            });
+        }
+        let base = attrs
+            .block
+            .as_ref()
+            .map(|b| b.place.clone())
+            .unwrap_or_default();
+        let block = base.with_entry(index, name, Some(entry), true);
+        if !self.block_fits(&block) {
+            return None;
+        }
+        // ext4_xattr_set_entry: with ea_inode, a value kept in the block
+        // may not reach the reserve at its start.
+        let values: usize = block
+            .entries
+            .iter()
+            .filter(|e| e.value_inode.is_none())
+            .map(|e| xattr::value_len(e.value.len()))
+            .sum();
+        if self.ea_on
+            && !entry.value.is_empty()
+            && self.bs.saturating_sub(values) < ea_inode::block_reserve(self.bs)
+        {
+            return None;
+        }
+        let ibody = attrs
+            .ibody
+            .find(index, name)
+            .map(|_| attrs.ibody.with(index, name, None, false));
+        Some(Change {
+            ibody,
+            block: Some(block),
+        })
     }
 }
 
@@ -250,6 +342,43 @@ impl Transaction<'_> {
             xattr::build_ibody(&place.entries, &place.rank, inode.ibody_xattrs.len())
                 .ok_or(FsError::NoSpace)?;
         Ok(())
+    }
+
+    /// [`Fs::ea_refs_of`] as this transaction sees `inode`.
+    pub(crate) fn ea_refs_of(&self, inode: &Inode) -> Result<i64> {
+        if !self.fs().superblock().has_incompat(incompat::EA_INODE) {
+            return Ok(0);
+        }
+        let a = self.attrs(inode)?;
+        let block = a.block.as_ref().map_or(&[][..], |b| &b.place.entries[..]);
+        Ok(a.ibody
+            .entries
+            .iter()
+            .chain(block)
+            .filter(|e| e.value_inode.is_some())
+            .count() as i64)
+    }
+
+    /// Gives up the EA inode references of the inode's attributes: its
+    /// body's entries, and its block's when the block goes with it (the
+    /// last user). The inode is being freed, so its own charge for them
+    /// goes with its i_blocks.
+    pub(crate) fn drop_ea_refs(&mut self, inode: &Inode) -> Result<()> {
+        // An EA inode holds no references of its own (the kernel gives it
+        // no attributes): a damaged one naming others must not start a
+        // chain, or a cycle, of frees.
+        if !self.fs().superblock().has_incompat(incompat::EA_INODE)
+            || inode.has_flag(crate::ext4::inode::flags::EA_INODE)
+        {
+            return Ok(());
+        }
+        let attrs = self.attrs(inode)?;
+        let mut refs = RefDeltas::new();
+        count_refs(&mut refs, &attrs.ibody.entries, -1);
+        if let Some(b) = attrs.block.as_ref().filter(|b| b.refcount == 1) {
+            count_refs(&mut refs, &b.place.entries, -1);
+        }
+        self.adjust_ea_refs(inode, &refs)
     }
 
     /// Releases the inode's external xattr block (refcount, freeing it at
@@ -373,49 +502,105 @@ impl Transaction<'_> {
         } else if how == SetMode::Create {
             return Err(FsError::Exists);
         }
-        let same = |v: &XattrEntry| Some(v.value.as_slice()) == value;
+        // A value in an EA inode is never compared (ext4_xattr_value_same):
+        // setting it again makes a new one.
+        let same = |v: &XattrEntry| v.value_inode.is_none() && Some(v.value.as_slice()) == value;
         if in_ibody.is_some_and(|i| same(&attrs.ibody.entries[i]))
             || in_block.is_some_and(|(b, i)| same(&b.place.entries[i]))
         {
             return Ok(());
         }
 
-        let mut new = inode.clone();
-        let block_place = attrs.block.as_ref().map(|b| &b.place);
+        let fs = self.fs();
+        let bs = fs.block_size() as usize;
         let ibody_len = inode.ibody_xattrs.len();
-        let build_ibody = |p: &Place| xattr::build_ibody(&p.entries, &p.rank, ibody_len);
-        match value {
+        let ea_on = fs.superblock().has_incompat(incompat::EA_INODE);
+        let fits = Fit {
+            ibody_len,
+            bs,
+            ea_on,
+        };
+        let change = match value {
             None => {
                 if in_ibody.is_some() {
-                    let p = attrs.ibody.with(index, name, None, false);
-                    new.ibody_xattrs = build_ibody(&p).ok_or(FsError::NoSpace)?;
-                } else if let Some(bp) = block_place {
-                    let p = bp.with(index, name, None, true);
-                    self.store_xattr_block(&mut new, attrs.block.as_ref(), &p)?;
+                    Change {
+                        ibody: Some(attrs.ibody.with(index, name, None, false)),
+                        block: None,
+                    }
+                } else if let Some(bp) = attrs.block.as_ref().map(|b| &b.place) {
+                    Change {
+                        ibody: None,
+                        block: Some(bp.with(index, name, None, true)),
+                    }
+                } else {
+                    Change::default()
                 }
             }
             Some(v) => {
-                // The inode body first; if the value fits there, any copy
-                // in the block goes. Otherwise the block, and any copy in
-                // the inode body goes.
-                let ibody = attrs.ibody.with(index, name, Some(v), false);
-                if let Some(bytes) = build_ibody(&ibody) {
-                    if let Some(bp) = block_place.filter(|_| in_block.is_some()) {
-                        let p = bp.with(index, name, None, true);
-                        self.store_xattr_block(&mut new, attrs.block.as_ref(), &p)?;
-                    }
-                    new.ibody_xattrs = bytes;
+                let entry = |value_inode: Option<ValueInode>| XattrEntry {
+                    index,
+                    name: name.to_vec(),
+                    value: if value_inode.is_some() {
+                        Vec::new()
+                    } else {
+                        v.to_vec()
+                    },
+                    value_inode,
+                };
+                // ext4_xattr_set_handle: with ea_inode, a value too large
+                // for a block goes to an EA inode at once; a smaller one
+                // only when it fits neither the inode body nor the block.
+                let large = ea_on && xattr::value_len(v.len()) > ea_inode::min_large_value(bs);
+                let plain = if large {
+                    None
                 } else {
-                    let base = block_place.cloned().unwrap_or_default();
-                    let p = base.with(index, name, Some(v), true);
-                    self.store_xattr_block(&mut new, attrs.block.as_ref(), &p)?;
-                    if in_ibody.is_some() {
-                        let p = attrs.ibody.with(index, name, None, false);
-                        new.ibody_xattrs = build_ibody(&p).ok_or(FsError::NoSpace)?;
+                    fits.plan(&attrs, &entry(None))
+                };
+                match plain {
+                    Some(c) => c,
+                    None if ea_on => {
+                        // Where the entry goes depends only on its name, so
+                        // the place is known before the EA inode exists.
+                        let probe = entry(Some(ValueInode {
+                            ino: 0,
+                            size: 0,
+                            hash: 0,
+                        }));
+                        fits.plan(&attrs, &probe).ok_or(FsError::NoSpace)?;
+                        let vi = self.create_ea_inode(inode, name, v)?;
+                        fits.plan(&attrs, &entry(Some(vi)))
+                            .ok_or(FsError::NoSpace)?
                     }
+                    None => return Err(FsError::NoSpace),
                 }
             }
+        };
+
+        let mut new = inode.clone();
+        let mut refs = RefDeltas::new();
+        let mut charge = 0;
+        let old_block = attrs.block.as_ref();
+        if let Some(p) = &change.ibody {
+            new.ibody_xattrs = fits.ibody(p).ok_or(FsError::NoSpace)?;
+            count_refs(&mut refs, &attrs.ibody.entries, -1);
+            count_refs(&mut refs, &p.entries, 1);
+            charge += charged_blocks(fs, &p.entries) - charged_blocks(fs, &attrs.ibody.entries);
         }
+        if let Some(p) = &change.block {
+            self.store_xattr_block(&mut new, old_block, p)?;
+            // The block's entries are its own references: a private block
+            // changed or freed gives up its old ones; a shared block keeps
+            // them, and the private copy that replaces it takes new ones
+            // (ext4_xattr_inode_inc_ref_all).
+            if let Some(old) = old_block.filter(|b| b.refcount == 1) {
+                count_refs(&mut refs, &old.place.entries, -1);
+            }
+            count_refs(&mut refs, &p.entries, 1);
+            let before = old_block.map_or(0, |b| charged_blocks(fs, &b.place.entries));
+            charge += charged_blocks(fs, &p.entries) - before;
+        }
+        self.charge_blocks(&mut new, charge);
+        self.adjust_ea_refs(inode, &refs)?;
         // ext4_xattr_update_super_block: the first attribute sets the
         // ext_attr feature.
         if !self.fs().live_superblock().has_compat(compat::EXT_ATTR) {

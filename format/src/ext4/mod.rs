@@ -7,6 +7,7 @@ pub mod blockmap;
 pub mod crypt;
 pub mod csum;
 pub mod dir;
+pub mod ea_inode;
 pub mod error;
 pub mod extents;
 pub mod group;

@@ -95,6 +95,7 @@ const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
     | incompat::CSUM_SEED
     | incompat::LARGEDIR
     | incompat::INLINE_DATA
+    | incompat::EA_INODE
     // Read without keys (names encoded, contents refused); never written.
     | incompat::ENCRYPT;
 
@@ -527,9 +528,9 @@ impl Superblock {
     }
 
     /// Refuses, naming them, features whose invariants a writer would have
-    /// to keep and this implementation does not (quotas, large-xattr inodes, encryption, casefolding, an orphan
-    /// file with entries, the read-only flag, and every ro_compat bit it
-    /// does not know, in hex).
+    /// to keep and this implementation does not (encryption, casefolding,
+    /// an orphan file with entries, the read-only flag, and every ro_compat
+    /// bit it does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
         let refused: &[(bool, &str)] = &[
             (
@@ -540,7 +541,6 @@ impl Superblock {
                 self.feature_ro_compat & ro_compat::ORPHAN_PRESENT != 0,
                 "orphan_present (run e2fsck)",
             ),
-            (self.feature_incompat & incompat::EA_INODE != 0, "ea_inode"),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
             (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
             // Read: data in clusters, served as mapped. Writing would need

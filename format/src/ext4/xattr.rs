@@ -93,6 +93,19 @@ pub struct PlacedEntry {
     pub hash: u32,
 }
 
+/// Where the value of an entry lives when it is in its own inode
+/// (`ea_inode`, see [`super::ea_inode`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueInode {
+    /// `e_value_inum`.
+    pub ino: u32,
+    /// `e_value_size`: the value's length (the EA inode's i_size).
+    pub size: u32,
+    /// `e_hash` as stored or to store: the entry hash over the name and
+    /// the EA inode's value hash ([`super::ea_inode::entry_hash_of`]).
+    pub hash: u32,
+}
+
 /// One extended attribute as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XattrEntry {
@@ -100,8 +113,12 @@ pub struct XattrEntry {
     pub index: u8,
     /// The name with the namespace prefix stripped, as stored.
     pub name: Vec<u8>,
-    /// The value as stored (for ACLs, ext4's compact encoding).
+    /// The value as stored (for ACLs, ext4's compact encoding); empty when
+    /// it lives in an EA inode.
     pub value: Vec<u8>,
+    /// Set when the value lives in its own inode (`e_value_inum` != 0):
+    /// the area holds no value bytes for this entry.
+    pub value_inode: Option<ValueInode>,
 }
 
 impl XattrEntry {
@@ -221,9 +238,29 @@ fn parse_entries(
         let name = area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name_len].to_vec();
 
         if value_inum != 0 {
-            return Err(FormatError::Unsupported(format!(
-                "{what}: entry at {off} keeps its value in inode {value_inum} (ea_inode)"
-            )));
+            // No value bytes here: e_value_offs means nothing (the kernel
+            // writes 0 and ignores it). Whether the inode number is sane is
+            // for the caller, which knows the filesystem.
+            if value_size == 0 || value_size > super::ea_inode::MAX_VALUE_SIZE {
+                return Err(corrupt(format!(
+                    "entry at {off} names value inode {value_inum} with a value of {value_size} bytes"
+                )));
+            }
+            entries.push(PlacedEntry {
+                entry: XattrEntry {
+                    index,
+                    name,
+                    value: Vec::new(),
+                    value_inode: Some(ValueInode {
+                        ino: value_inum,
+                        size: value_size as u32,
+                        hash,
+                    }),
+                },
+                value_offs: 0,
+                hash,
+            });
+            continue;
         }
         let value = if value_size == 0 {
             Vec::new()
@@ -246,7 +283,12 @@ fn parse_entries(
             area[start..start + value_size].to_vec()
         };
         entries.push(PlacedEntry {
-            entry: XattrEntry { index, name, value },
+            entry: XattrEntry {
+                index,
+                name,
+                value,
+                value_inode: None,
+            },
             value_offs: value_offs as u16,
             hash,
         });
@@ -408,7 +450,14 @@ pub fn block_order(a: &XattrEntry, b: &XattrEntry) -> std::cmp::Ordering {
 pub fn space_needed(entries: &[XattrEntry]) -> usize {
     entries
         .iter()
-        .map(|e| entry_len(e.name.len()) + value_len(e.value.len()))
+        .map(|e| {
+            let value = if e.value_inode.is_some() {
+                0
+            } else {
+                value_len(e.value.len())
+            };
+            entry_len(e.name.len()) + value
+        })
         .sum::<usize>()
         + 4
 }
@@ -443,7 +492,7 @@ fn lay_out(
     let mut value_end = area.len();
     for i in by_rank {
         let v = &entries[i].value;
-        if v.is_empty() {
+        if v.is_empty() || entries[i].value_inode.is_some() {
             continue;
         }
         value_end -= value_len(v.len());
@@ -453,18 +502,21 @@ fn lay_out(
     let mut entry_hashes = Vec::with_capacity(entries.len());
     let mut off = first;
     for (e, &value_offs) in entries.iter().zip(&offs) {
-        // The stored padding is zero, which entry_hash assumes.
-        let hash = if hashes {
-            entry_hash(&e.name, &e.value)
-        } else {
-            0
+        // The stored padding is zero, which entry_hash assumes. An entry
+        // whose value is in an EA inode carries its hash in both places
+        // (ext4_xattr_set_entry computes it whenever the value is outside).
+        let (hash, inum, size) = match e.value_inode {
+            Some(v) => (v.hash, v.ino, v.size),
+            None if hashes => (entry_hash(&e.name, &e.value), 0, e.value.len() as u32),
+            None => (0, 0, e.value.len() as u32),
         };
         entry_hashes.push(hash);
         let h = Ext4XattrEntry::at_mut(area, off)?;
         h.e_name_len = e.name.len() as u8;
         h.e_name_index = e.index;
         h.e_value_offs.set(value_offs as u16);
-        h.e_value_size.set(e.value.len() as u32);
+        h.e_value_inum.set(inum);
+        h.e_value_size.set(size);
         h.e_hash.set(hash);
         area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + e.name.len()]
             .copy_from_slice(&e.name);
@@ -740,6 +792,7 @@ mod tests {
                 index,
                 name: name.to_vec(),
                 value: value.to_vec(),
+                value_inode: None,
             })
             .collect()
     }
@@ -828,13 +881,78 @@ mod tests {
     }
 
     #[test]
-    fn ea_inode_unsupported() {
+    fn value_inode_entry_parses_without_value_bytes() {
         let (mut area, heads) = ibody(SAMPLE);
+        // Entry 1 now says its value (5000 bytes) is in inode 42.
+        set16(&mut area, heads[1] + 2, 0);
         set32(&mut area, heads[1] + 4, 42);
-        assert!(matches!(
-            parse_ibody(&area),
-            Err(FormatError::Unsupported(_))
-        ));
+        set32(&mut area, heads[1] + 8, 5000);
+        set32(&mut area, heads[1] + 12, 0x1234);
+        let placed = parse_ibody_placed(&area).unwrap();
+        assert_eq!(
+            placed[1].entry.value_inode,
+            Some(ValueInode {
+                ino: 42,
+                size: 5000,
+                hash: 0x1234
+            })
+        );
+        assert!(placed[1].entry.value.is_empty());
+        assert_eq!(placed[1].hash, 0x1234);
+        // The others are unchanged.
+        assert_eq!(placed[0].entry, sample_entries()[0]);
+        // An EA inode reference with no value, or one over the kernel's
+        // EXT4_XATTR_SIZE_MAX, is corrupt.
+        set32(&mut area, heads[1] + 8, 0);
+        assert!(is_corrupt(parse_ibody(&area)));
+        set32(&mut area, heads[1] + 8, (1 << 24) + 1);
+        assert!(is_corrupt(parse_ibody(&area)));
+        set32(&mut area, heads[1] + 8, 1 << 24);
+        assert!(parse_ibody(&area).is_ok());
+    }
+
+    /// The layout of an entry whose value is in an EA inode, as the kernel
+    /// writes it: value offset 0, the inode number, the size, the hash in
+    /// both places, no value bytes, and its hash in the block hash.
+    #[test]
+    fn value_inode_entry_layout() {
+        let big = XattrEntry {
+            index: INDEX_USER,
+            name: b"big".to_vec(),
+            value: vec![],
+            value_inode: Some(ValueInode {
+                ino: 13,
+                size: 65536,
+                hash: 0xabcd_0123,
+            }),
+        };
+        let small = XattrEntry {
+            index: INDEX_USER,
+            name: b"s".to_vec(),
+            value: b"vv".to_vec(),
+            value_inode: None,
+        };
+        let entries = [big.clone(), small.clone()];
+        assert_eq!(space_needed(&entries), entry_len(3) + entry_len(1) + 4 + 4);
+        let area = build_ibody(&entries, &[0, 0], 64).unwrap();
+        let e = Ext4XattrEntry::at(&area, 4).unwrap();
+        assert_eq!(e.e_value_offs.get(), 0);
+        assert_eq!(e.e_value_inum.get(), 13);
+        assert_eq!(e.e_value_size.get(), 65536);
+        assert_eq!(e.e_hash.get(), 0xabcd_0123);
+        // Only the small value occupies the value area.
+        assert_eq!(&area[60..62], b"vv");
+        assert!(area[4 + 48..60].iter().all(|&b| b == 0));
+        let back: Vec<_> = parse_ibody(&area).unwrap();
+        assert_eq!(back, entries);
+
+        let mut sorted = vec![small.clone(), big.clone()];
+        sorted.sort_by(block_order);
+        let blk = build_block(&sorted, &[0, 0], 1, 1024).unwrap();
+        let (h, placed) = parse_block_placed(&blk).unwrap();
+        assert_eq!(placed[1].entry, big);
+        assert_eq!(placed[1].hash, 0xabcd_0123);
+        assert_eq!(h.hash, block_hash([entry_hash(b"s", b"vv"), 0xabcd_0123]));
     }
 
     #[test]
@@ -925,6 +1043,7 @@ mod tests {
             index: INDEX_USER,
             name: vec![b'a'; 256],
             value: vec![],
+            value_inode: None,
         };
         assert!(build_block(&[long], &[0], 1, 4096).is_none());
         assert!(build_block(&sorted, &[], 3, 1024).is_none());
@@ -986,6 +1105,7 @@ mod tests {
             index,
             name: name.to_vec(),
             value: vec![],
+            value_inode: None,
         };
         type Case = (u8, &'static [u8], Option<&'static [u8]>);
         let cases: &[Case] = &[
@@ -1058,12 +1178,14 @@ mod tests {
             index: INDEX_POSIX_ACL_DEFAULT,
             name: vec![],
             value: ACL_DISK.to_vec(),
+            value_inode: None,
         };
         assert_eq!(entry.vfs_value().unwrap(), ACL_VFS);
         let entry = XattrEntry {
             index: INDEX_USER,
             name: b"a".to_vec(),
             value: ACL_DISK.to_vec(),
+            value_inode: None,
         };
         assert_eq!(entry.vfs_value().unwrap(), ACL_DISK);
     }
@@ -1088,6 +1210,7 @@ mod tests {
             index: INDEX_POSIX_ACL_ACCESS,
             name: vec![],
             value: b"junk".to_vec(),
+            value_inode: None,
         };
         assert!(is_corrupt(entry.vfs_value()));
     }

@@ -316,7 +316,8 @@ fn slow_symlink_ok(s: &Scan, inode: &Inode, data_blocks: u64) -> Result<bool> {
 }
 
 fn check_i_blocks(s: &mut Scan, inode: &mut Inode, st: &mut State, nblocks: u64) {
-    let want = nblocks.saturating_mul(s.cx.bs / 512);
+    // With ea_inode the owner also pays for the values in EA inodes.
+    let want = (nblocks + s.ea_charge.blocks).saturating_mul(s.cx.bs / 512);
     if inode.blocks_512 != want {
         let msg = format!(
             "Inode {}, i_blocks is {}, should be {want}.",

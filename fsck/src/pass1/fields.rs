@@ -92,6 +92,7 @@ pub(super) fn check_inode(
     }
     s.raw.clear();
     s.raw.extend_from_slice(raw_in);
+    s.ea_charge = super::EaCharge::default();
     let mut st = State {
         csum_bad: !csum_ok,
         ..State::default()
@@ -178,16 +179,30 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
             Err(e) => Some(format!(
                 "Inode {ino} has corrupt in-inode extended attributes ({e})."
             )),
-            // As e2fsck: a stored hash (0 is allowed) must match the entry.
-            Ok(entries) => entries
-                .iter()
-                .find(|p| p.hash != 0 && !hash_matches(p))
-                .map(|p| {
-                    format!(
+            // As e2fsck: a stored hash (0 is allowed) must match the entry;
+            // an entry whose value is in an EA inode is checked with it.
+            Ok(entries) => {
+                let bad = entries
+                    .iter()
+                    .find(|p| p.entry.value_inode.is_none() && p.hash != 0 && !hash_matches(p));
+                match bad {
+                    Some(p) => Some(format!(
                         "Extended attribute in inode {ino} has a hash ({}) which is invalid.",
                         p.hash
-                    )
-                }),
+                    )),
+                    None => {
+                        let list: Vec<_> = entries.into_iter().map(|p| p.entry).collect();
+                        let generation = Ext4Inode::of(&s.raw).map_or(0, |r| r.i_generation.get());
+                        match super::ea_inode::check_entries(cx, ino, generation, &list)? {
+                            Ok(c) => {
+                                s.ea_charge = c;
+                                None
+                            }
+                            Err(why) => Some(why),
+                        }
+                    }
+                }
+            }
         };
         if let Some(msg) = problem {
             st.answer(cx.ask(Kind::XattrIbodyBad, msg));
@@ -480,7 +495,13 @@ fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
         .is_some_and(|m| u32::from_le_bytes(*m) == xattr::XATTR_MAGIC);
     let named_by_sb =
         Ext4SuperBlock::of(&s.cx.sb_raw).is_some_and(|r| sb_inode_fields(r).contains(&ino));
-    crate::quota::record(s.cx, inode);
+    if s.ea_charge.refs > 0 {
+        // The body's own references (the block's were counted with it).
+        if let Ok(body) = xattr::parse_ibody(&inode.ibody_xattrs) {
+            super::ea_inode::count_refs(s.cx, &body);
+        }
+    }
+    crate::quota::record(s.cx, inode, s.ea_charge.refs);
     if inode.has_flag(flags::ENCRYPT) {
         s.cx.found.encrypted.insert(ino);
     }

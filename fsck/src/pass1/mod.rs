@@ -8,9 +8,13 @@
 //! link counts, directories and their blocks, xattr block references.
 
 mod blocks;
+mod ea_inode;
 mod fields;
 mod reader;
 mod xattr;
+
+pub use ea_inode::EaCharge;
+pub(crate) use ea_inode::check_refcount as check_ea_refcount;
 
 use std::collections::HashSet;
 
@@ -32,6 +36,9 @@ pub(crate) struct Scan<'a> {
     pub items: Vec<(Item, Slot)>,
     /// xattr blocks found unusable (every inode naming one loses it).
     pub bad_xattr: HashSet<u64>,
+    /// What the EA inode entries of the inode under check cost it (its
+    /// body's and its block's).
+    pub ea_charge: EaCharge,
 }
 
 /// What the checks of one inode decided so far.
@@ -74,6 +81,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         raw: Vec::with_capacity(isz),
         items: Vec::new(),
         bad_xattr: HashSet::new(),
+        ea_charge: EaCharge::default(),
     };
     let sb = scan.cx.sb.clone();
     reader::run(dev, &sb, plan, |chunk| {

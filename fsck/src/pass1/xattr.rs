@@ -24,8 +24,18 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
     let ino = inode.ino.0;
     if let Some(n) = s.cx.found.xattr_refs.get_mut(&b) {
         *n += 1;
+        // Every inode naming the block pays for its EA inode values.
+        let charge =
+            s.cx.found
+                .xattr_ea_charge
+                .get(&b)
+                .copied()
+                .unwrap_or_default();
+        s.ea_charge.blocks += charge.blocks;
+        s.ea_charge.refs += charge.refs;
         return Ok(true);
     }
+    let mut ea_entries = Vec::new();
     let why = if !s.cx.sb.has_compat(compat::EXT_ATTR) {
         Some("the filesystem has no ext_attr feature".to_string())
     } else if !s.cx.block_in_fs(b) {
@@ -39,7 +49,8 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
                 s.bad_xattr.insert(b);
                 Some(e.to_string())
             }
-            Ok(_) => {
+            Ok((_, placed)) => {
+                ea_entries = placed.into_iter().map(|p| p.entry).collect();
                 if s.cx.sb.metadata_csum() && !verify_block_checksum(s.cx.seed, b, &buf) {
                     let msg = format!(
                         "Extended attribute block {b} passes checks, but checksum does not match."
@@ -50,7 +61,19 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
                         s.cx.write_block(b, &buf)?;
                     }
                 }
-                None
+                let generation = inode.generation.0;
+                match super::ea_inode::check_entries(s.cx, ino, generation, &ea_entries)? {
+                    Ok(charge) => {
+                        s.cx.found.xattr_ea_charge.insert(b, charge);
+                        s.ea_charge.blocks += charge.blocks;
+                        s.ea_charge.refs += charge.refs;
+                        None
+                    }
+                    Err(why) => {
+                        s.bad_xattr.insert(b);
+                        Some(why)
+                    }
+                }
             }
         }
     };
@@ -62,6 +85,8 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
     }
     s.cx.found.claim(b);
     s.cx.found.xattr_refs.insert(b, 1);
+    // The block's entries are its references to EA inodes, once.
+    super::ea_inode::count_refs(s.cx, &ea_entries);
     Ok(true)
 }
 

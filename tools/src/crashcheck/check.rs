@@ -551,6 +551,7 @@ mod tests {
             nlink: 1,
             content,
             target: Vec::new(),
+            xattrs: 0,
         }
     }
 

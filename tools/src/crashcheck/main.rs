@@ -9,7 +9,8 @@
 //! result is consistent (e2fsck -fn clean) and shows the tree of a
 //! moment the operations allow (see check.rs and states.rs).
 //!
-//!     crashcheck [--workload ns|data|tar|reuse|all] [--variant 4k|1k|ext3|inline|quota|all]
+//!     crashcheck [--workload ns|data|tar|reuse|xattr|all]
+//!                [--variant 4k|1k|ext3|inline|quota|ea_inode|all]
 //!                [--seed N] [--ops N] [--states N | --long | --boundaries]
 //!                [--jobs N] [--show N] [--size 32M]
 
@@ -38,6 +39,7 @@ enum WhichWorkload {
     Data,
     Tar,
     Reuse,
+    Xattr,
     All,
 }
 
@@ -58,6 +60,11 @@ enum WhichVariant {
     /// (new ids' entries too: files get owners from their names) in the
     /// quota files, e2fsck-clean at every crash point.
     Quota,
+    /// 4 KiB blocks with ea_inode: xattr values past a block's worth in
+    /// their own inodes, created, shared by nobody, freed with their
+    /// last reference, each step in one transaction.
+    #[value(name = "ea_inode")]
+    EaInode,
     All,
 }
 
@@ -71,7 +78,7 @@ struct Variant {
     data_unit: Option<u64>,
 }
 
-const VARIANTS: [(WhichVariant, Variant); 5] = [
+const VARIANTS: [(WhichVariant, Variant); 6] = [
     (
         WhichVariant::K4,
         Variant {
@@ -111,6 +118,14 @@ const VARIANTS: [(WhichVariant, Variant); 5] = [
         Variant {
             name: "quota",
             mkfs: &["-b", "4096", "-O", "quota,project"],
+            data_unit: None,
+        },
+    ),
+    (
+        WhichVariant::EaInode,
+        Variant {
+            name: "ea_inode",
+            mkfs: &["-b", "4096", "-I", "256", "-O", "ea_inode"],
             data_unit: None,
         },
     ),
@@ -168,6 +183,7 @@ fn main() -> ExitCode {
         WhichWorkload::Data => vec![Workload::Data],
         WhichWorkload::Tar => vec![Workload::Tar],
         WhichWorkload::Reuse => vec![Workload::Reuse],
+        WhichWorkload::Xattr => vec![Workload::Xattr],
         WhichWorkload::All => Workload::ALL.to_vec(),
     };
     let variants: Vec<&Variant> = VARIANTS

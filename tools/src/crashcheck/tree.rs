@@ -42,6 +42,9 @@ pub struct Entry {
     pub content: u64,
     /// A symlink's target; empty for anything else.
     pub target: Vec<u8>,
+    /// Hash of the extended attributes (names and values, in name
+    /// order); 0 when there are none.
+    pub xattrs: u64,
 }
 
 /// Path (relative, '/'-separated) → its state. The root itself is "".
@@ -125,6 +128,27 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// [`Entry::xattrs`] of `inode`.
+fn xattrs(fs: &Fs, inode: &Inode, path: &str) -> Result<u64, String> {
+    let mut names = fs
+        .listxattr(inode)
+        .map_err(|e| format!("{path}: listxattr: {e}"))?;
+    if names.is_empty() {
+        return Ok(0);
+    }
+    names.sort();
+    let mut h = std::hash::DefaultHasher::new();
+    for n in names {
+        let v = fs
+            .getxattr(inode, &n)
+            .map_err(|e| format!("{path}: getxattr: {e}"))?;
+        h.write(&n);
+        h.write_usize(v.len());
+        h.write(&v);
+    }
+    Ok(h.finish())
+}
+
 fn entry(fs: &Fs, inode: &Inode, path: &str, store: &mut Contents) -> Result<Entry, String> {
     let kind = match inode.mode & mode::S_IFMT {
         mode::S_IFDIR => Kind::Dir,
@@ -139,6 +163,7 @@ fn entry(fs: &Fs, inode: &Inode, path: &str, store: &mut Contents) -> Result<Ent
         nlink: inode.links_count,
         content: 0,
         target: Vec::new(),
+        xattrs: xattrs(fs, inode, path)?,
     };
     match kind {
         Kind::File => {
@@ -236,6 +261,7 @@ mod tests {
             nlink: 1,
             content,
             target: Vec::new(),
+            xattrs: 0,
         }
     }
 

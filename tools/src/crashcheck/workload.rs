@@ -16,6 +16,7 @@ use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_F
 use fuse4fs::fs::iolog::{IoEvent, IoLog};
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Renamer};
 use fuse4fs::fs::setattr::Changes;
+use fuse4fs::fs::xattr_write::SetMode;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 use crate::tree::{self, Contents, Kind, Tree};
@@ -27,10 +28,17 @@ pub enum Workload {
     Data,
     Tar,
     Reuse,
+    Xattr,
 }
 
 impl Workload {
-    pub const ALL: [Workload; 4] = [Workload::Ns, Workload::Data, Workload::Tar, Workload::Reuse];
+    pub const ALL: [Workload; 5] = [
+        Workload::Ns,
+        Workload::Data,
+        Workload::Tar,
+        Workload::Reuse,
+        Workload::Xattr,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +46,7 @@ impl Workload {
             Workload::Data => "data",
             Workload::Tar => "tar",
             Workload::Reuse => "reuse",
+            Workload::Xattr => "xattr",
         }
     }
 }
@@ -60,6 +69,10 @@ pub enum Op {
     Fallocate(String, u32, u64, u64),
     /// fsync of one file: `Fs::sync` (the whole image is flushed).
     Fsync(String),
+    /// Path, name number, value length, pattern seed: sets `user.xN`.
+    SetXattr(String, u8, usize, u8),
+    /// Path, name number: removes `user.xN`.
+    RemoveXattr(String, u8),
 }
 
 impl fmt::Display for Op {
@@ -77,6 +90,8 @@ impl fmt::Display for Op {
             Op::Write(p, o, l, s) => write!(f, "write {p} off={o} len={l} pattern={s}"),
             Op::Fallocate(p, m, o, l) => write!(f, "fallocate {p} mode={m:#x} off={o} len={l}"),
             Op::Fsync(p) => write!(f, "fsync {p}"),
+            Op::SetXattr(p, n, l, s) => write!(f, "setxattr {p} user.x{n} len={l} pattern={s}"),
+            Op::RemoveXattr(p, n) => write!(f, "removexattr {p} user.x{n}"),
         }
     }
 }
@@ -110,6 +125,7 @@ impl Gen {
             Workload::Data => Some(data_ops(&mut rng, n, bs).into_iter()),
             Workload::Tar => Some(tar_ops(&mut rng, n).into_iter()),
             Workload::Reuse => Some(reuse_ops(n, bs).into_iter()),
+            Workload::Xattr => Some(xattr_ops(&mut rng, n).into_iter()),
         };
         Gen { rng, fixed }
     }
@@ -238,6 +254,37 @@ fn data_ops(rng: &mut fastrand::Rng, n: usize, bs: u64) -> Vec<Op> {
             6 | 7 => Op::Fallocate(f, FALLOC_MODES[rng.usize(0..4)], off, len),
             8 | 9 => Op::Fsync(f),
             10 => Op::Unlink(f),
+            _ => Op::Create(f, 0o644),
+        });
+    }
+    ops.truncate(n);
+    ops
+}
+
+/// Value sizes of the xattr workload: in the inode body, in the block,
+/// just over the size that goes straight to an EA inode (4 KiB blocks),
+/// and large ones (with ea_inode each in its own inode; without, ENOSPC).
+const XATTR_SIZES: [usize; 6] = [10, 900, 3000, 4100, 20_000, 65_536];
+
+/// A few files whose attributes are set, replaced (between every size
+/// class), removed, fsync'd, and whose owners are unlinked and made again.
+fn xattr_ops(rng: &mut fastrand::Rng, n: usize) -> Vec<Op> {
+    let files = ["f0", "f1", "d/f2"];
+    let mut ops = vec![Op::Mkdir("d".into(), 0o755)];
+    ops.extend(files.iter().map(|f| Op::Create(f.to_string(), 0o644)));
+    while ops.len() < n {
+        let f = files[rng.usize(0..files.len())].to_string();
+        let x = rng.u8(0..4);
+        ops.push(match rng.u8(0..12) {
+            0..=5 => Op::SetXattr(
+                f,
+                x,
+                XATTR_SIZES[rng.usize(0..XATTR_SIZES.len())],
+                rng.u8(..),
+            ),
+            6 | 7 => Op::RemoveXattr(f, x),
+            8 => Op::Fsync(f),
+            9 => Op::Unlink(f),
             _ => Op::Create(f, 0o644),
         });
     }
@@ -478,6 +525,16 @@ fn apply(fs: &Fs, op: &Op) -> Result<(), FsError> {
             let (dir, name) = parent(fs, p)?;
             fs.symlink(dir, name, t.as_bytes(), 0, 0)?;
         }
+        Op::SetXattr(p, n, len, seed) => {
+            let ino = resolve(fs, p)?;
+            let name = format!("user.x{n}");
+            let value = pattern(*seed, 0, *len);
+            fs.setxattr(ino, name.as_bytes(), &value, SetMode::Any, false)?;
+        }
+        Op::RemoveXattr(p, n) => {
+            let ino = resolve(fs, p)?;
+            fs.removexattr(ino, format!("user.x{n}").as_bytes())?;
+        }
         Op::Chmod(p, m) => {
             let ino = resolve(fs, p)?;
             if fs.inode(ino)?.is_symlink() {
@@ -550,6 +607,7 @@ mod tests {
             nlink: 1,
             content: 0,
             target: Vec::new(),
+            xattrs: 0,
         }
     }
 

@@ -1,0 +1,193 @@
+//! Xattr values in their own inodes (`ea_inode`) through the `Fs` API:
+//! where each size goes, the EA inode's fields and reference count, its
+//! freeing on replace, remove and unlink, the owner's i_blocks and quota
+//! (e2fsck -fn checks both, quota included), and a damaged count refused
+//! without a change.
+
+use std::path::Path;
+
+use fuse4fs::ext4::InodeNo;
+use fuse4fs::ext4::ea_inode;
+use fuse4fs::ext4::inode::{Inode, flags, mode};
+use fuse4fs::fs::create::NewNode;
+use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::{Fs, FsError};
+
+mod common;
+use common::{assert_fsck_clean, mkfs, open_rw};
+
+fn need_tools() {
+    assert!(
+        fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"]),
+        "these tests need e2fsprogs (scripts/install-deps)"
+    );
+}
+
+fn image(dir: &Path) -> std::path::PathBuf {
+    mkfs(
+        dir,
+        &["-b", "4096", "-I", "256", "-O", "ea_inode,quota,project"],
+        "64M",
+    )
+}
+
+fn create(fs: &Fs, name: &str, uid: u32) -> Inode {
+    let new = NewNode {
+        mode: mode::S_IFREG | 0o644,
+        uid,
+        gid: uid,
+        umask: 0,
+        rdev: 0,
+    };
+    fs.make_node(InodeNo::ROOT, name.as_bytes(), &new).unwrap()
+}
+
+fn value(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(seed) ^ 0x5a)
+        .collect()
+}
+
+/// The EA inode `name`'s value lives in, if any.
+fn ea_of(fs: &Fs, owner: InodeNo, name: &[u8]) -> Option<u32> {
+    let inode = fs.inode(owner).unwrap();
+    fs.xattr_entries(&inode)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.vfs_name().as_deref() == Some(name))
+        .and_then(|e| e.value_inode.map(|v| v.ino))
+}
+
+#[test]
+fn values_go_where_the_kernel_puts_them_and_ea_inodes_are_freed() {
+    need_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = open_rw(&img);
+    let f = create(&fs, "f", 1000).ino;
+    let blocks_before = fs.inode(f).unwrap().blocks_512;
+
+    let big = value(20_000, 3);
+    fs.setxattr(f, b"user.big", &big, SetMode::Any, false)
+        .unwrap();
+    fs.setxattr(f, b"user.small", b"tiny", SetMode::Any, false)
+        .unwrap();
+    // Over EXT4_XATTR_MIN_LARGE_EA_SIZE (4040 with 4 KiB blocks): an EA
+    // inode at once. Under it and clear of the block's reserve (the
+    // first 512 bytes): the block; reaching the reserve: an EA inode.
+    let over = value(4041, 5);
+    let under = value(3000, 7);
+    let reserve = value(3700, 13);
+    fs.setxattr(f, b"user.over", &over, SetMode::Any, false)
+        .unwrap();
+    assert!(ea_of(&fs, f, b"user.small").is_none());
+    assert!(ea_of(&fs, f, b"user.over").is_some());
+
+    let owner = fs.inode(f).unwrap();
+    assert_eq!(fs.getxattr(&owner, b"user.big").unwrap(), big);
+    assert_eq!(fs.getxattr(&owner, b"user.over").unwrap(), over);
+    let ea_no = ea_of(&fs, f, b"user.big").unwrap();
+    let ea = fs.inode(InodeNo(ea_no)).unwrap();
+    assert!(ea.has_flag(flags::EA_INODE));
+    assert_eq!(ea.mode, mode::S_IFREG | 0o600);
+    assert_eq!((ea.uid, ea.gid, ea.links_count), (1000, 1000, 1));
+    assert_eq!(ea.size, 20_000);
+    assert_eq!(ea_inode::refcount(&ea), 1);
+    // The owner pays for 5 + 1 blocks of values (20000 and 4041 bytes).
+    assert_eq!(owner.blocks_512, blocks_before + 6 * 8);
+    drop(fs);
+    assert_fsck_clean(&img);
+
+    let fs = open_rw(&img);
+    fs.setxattr(f, b"user.under", &under, SetMode::Any, false)
+        .unwrap();
+    assert!(ea_of(&fs, f, b"user.under").is_none());
+    fs.setxattr(f, b"user.r", &reserve, SetMode::Any, false)
+        .unwrap();
+    assert!(ea_of(&fs, f, b"user.r").is_some());
+    let owner = fs.inode(f).unwrap();
+    assert_eq!(fs.getxattr(&owner, b"user.under").unwrap(), under);
+    assert_eq!(fs.getxattr(&owner, b"user.r").unwrap(), reserve);
+    // Replacing by a small value frees the EA inode.
+    fs.setxattr(f, b"user.big", b"small now", SetMode::Replace, false)
+        .unwrap();
+    assert!(ea_of(&fs, f, b"user.big").is_none());
+    assert_eq!(fs.inode(InodeNo(ea_no)).unwrap().links_count, 0);
+    let over_ea = ea_of(&fs, f, b"user.over").unwrap();
+    fs.removexattr(f, b"user.over").unwrap();
+    assert_eq!(fs.inode(InodeNo(over_ea)).unwrap().links_count, 0);
+    // A file of someone else, with one large value, unlinked.
+    let g = create(&fs, "g", 2000).ino;
+    fs.setxattr(g, b"user.g", &value(60_000, 9), SetMode::Any, false)
+        .unwrap();
+    let g_ea = ea_of(&fs, g, b"user.g").unwrap();
+    fs.unlink(InodeNo::ROOT, b"g").unwrap();
+    assert_eq!(fs.inode(InodeNo(g_ea)).unwrap().links_count, 0);
+    drop(fs);
+    assert_fsck_clean(&img);
+}
+
+#[test]
+fn a_damaged_count_is_refused_and_changes_nothing() {
+    need_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = open_rw(&img);
+    let f = create(&fs, "f", 0).ino;
+    fs.setxattr(f, b"user.big", &value(9000, 11), SetMode::Any, false)
+        .unwrap();
+    let ea_no = ea_of(&fs, f, b"user.big").unwrap();
+    drop(fs);
+    // The count says nothing names the EA inode.
+    fuse4fs_testkit::e2fs::debugfs_w(&img, &[&format!("sif <{ea_no}> version 0")]);
+    let before = std::fs::read(&img).unwrap();
+    let fs = open_rw(&img);
+    match fs.removexattr(f, b"user.big") {
+        Err(FsError::Format(e)) => assert!(e.to_string().contains("reference count"), "{e}"),
+        other => panic!("removexattr over a count of 0: {other:?}"),
+    }
+    // A wrong hash in the EA inode: the value is refused as corrupt.
+    drop(fs);
+    assert_eq!(std::fs::read(&img).unwrap(), before, "nothing written");
+    fuse4fs_testkit::e2fs::debugfs_w(
+        &img,
+        &[
+            &format!("sif <{ea_no}> version 1"),
+            &format!("sif <{ea_no}> atime 12345"),
+        ],
+    );
+    let fs = open_rw(&img);
+    let owner = fs.inode(f).unwrap();
+    assert!(matches!(
+        fs.getxattr(&owner, b"user.big"),
+        Err(FsError::Format(_))
+    ));
+}
+
+/// A directory entry naming an EA inode is corruption (the kernel's
+/// ext4_iget refuses it with EFSCORRUPTED): the lookup fails, the value
+/// is still served through its owner.
+#[test]
+fn a_name_for_an_ea_inode_is_refused() {
+    need_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = open_rw(&img);
+    let f = create(&fs, "f", 0).ino;
+    let v = value(9000, 17);
+    fs.setxattr(f, b"user.big", &v, SetMode::Any, false)
+        .unwrap();
+    let ea_no = ea_of(&fs, f, b"user.big").unwrap();
+    drop(fs);
+    fuse4fs_testkit::e2fs::debugfs_w(&img, &[&format!("ln <{ea_no}> /x")]);
+    let fs = open_rw(&img);
+    let root = fs.inode(InodeNo::ROOT).unwrap();
+    let found = fs.lookup(&root, b"x").unwrap();
+    assert_eq!(found.ino.0, ea_no);
+    match fs.entry_inode(found.ino) {
+        Err(FsError::Format(e)) => assert!(e.to_string().contains("EA_INODE"), "{e}"),
+        other => panic!("entry_inode of an EA inode: {other:?}"),
+    }
+    let owner = fs.inode(f).unwrap();
+    assert_eq!(fs.getxattr(&owner, b"user.big").unwrap(), v);
+}
