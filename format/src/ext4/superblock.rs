@@ -91,7 +91,8 @@ const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
     | incompat::FLEX_BG
     | incompat::CSUM_SEED
     | incompat::LARGEDIR
-    | incompat::INLINE_DATA;
+    | incompat::INLINE_DATA
+    | incompat::CASEFOLD;
 
 /// ro_compat features that change how data is laid out so that reading
 /// without understanding them would show wrong contents.
@@ -274,6 +275,10 @@ pub struct Superblock {
     pub error_count: u32,
     pub first_error: ErrorRecord,
     pub last_error: ErrorRecord,
+    /// s_encoding: the casefold encoding (1: UTF-8 12.1).
+    pub encoding: u16,
+    /// s_encoding_flags (bit 0: strict).
+    pub encoding_flags: u16,
 }
 
 impl Superblock {
@@ -342,6 +347,8 @@ impl Superblock {
             error_count: le32(b, 0x194),
             first_error: ErrorRecord::parse(b, &FIRST_ERROR),
             last_error: ErrorRecord::parse(b, &LAST_ERROR),
+            encoding: le16(b, 0x27C),
+            encoding_flags: le16(b, 0x27E),
         };
         if sb.has_ro_compat(ro_compat::METADATA_CSUM) {
             let want = crc32c_raw(!0, &b[..0x3FC]);
@@ -495,6 +502,7 @@ impl Superblock {
                 return Err(FormatError::Unsupported(format!("feature {name}")));
             }
         }
+        self.casefold_encoding()?;
         if self.feature_incompat & incompat::BIT64 == 0 && self.blocks_count > u32::MAX as u64 {
             return Err(FormatError::corrupt(
                 "superblock",
@@ -505,7 +513,7 @@ impl Superblock {
     }
 
     /// Refuses, naming them, features whose invariants a writer would have
-    /// to keep and this implementation does not (quotas, large-xattr inodes, encryption, casefolding, an orphan
+    /// to keep and this implementation does not (quotas, large-xattr inodes, encryption, an orphan
     /// file with entries, the read-only flag, and every ro_compat bit it
     /// does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
@@ -520,7 +528,6 @@ impl Superblock {
             ),
             (self.feature_incompat & incompat::EA_INODE != 0, "ea_inode"),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
-            (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
         ];
         let mut names: Vec<String> = refused
             .iter()
@@ -552,6 +559,15 @@ impl Superblock {
             ro_compat::QUOTA | ro_compat::PROJECT | ro_compat::READONLY | ro_compat::ORPHAN_PRESENT;
         let refused_for_read = RO_COMPAT_REFUSED.iter().fold(0, |a, (f, _)| a | f);
         self.feature_ro_compat & !(RO_COMPAT_WRITABLE | named | refused_for_read)
+    }
+
+    /// The casefold encoding (None without the feature); an encoding
+    /// or flag the kernel would not load is an error.
+    pub fn casefold_encoding(&self) -> Result<Option<super::casefold::Encoding>, FormatError> {
+        if !self.has_incompat(incompat::CASEFOLD) {
+            return Ok(None);
+        }
+        super::casefold::Encoding::from_superblock(self.encoding, self.encoding_flags).map(Some)
     }
 
     pub fn has_compat(&self, f: u32) -> bool {
@@ -800,10 +816,24 @@ mod tests {
     #[test]
     fn unsupported_features_are_named() {
         let mut b = minimal();
-        b[0x60..0x64].copy_from_slice(&(incompat::ENCRYPT | incompat::CASEFOLD).to_le_bytes());
+        b[0x60..0x64].copy_from_slice(&(incompat::ENCRYPT | incompat::COMPRESSION).to_le_bytes());
         let sb = Superblock::parse(&b).unwrap();
         let e = sb.check_features_for_read().unwrap_err().to_string();
-        assert!(e.contains("encrypt") && e.contains("casefold"), "{e}");
+        assert!(e.contains("encrypt") && e.contains("compression"), "{e}");
+    }
+
+    #[test]
+    fn casefold_is_read_with_a_known_encoding_only() {
+        let mut b = minimal();
+        b[0x60..0x64].copy_from_slice(&incompat::CASEFOLD.to_le_bytes());
+        b[0x27C..0x27E].copy_from_slice(&1u16.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        sb.check_features_for_read().unwrap();
+        assert!(!sb.casefold_encoding().unwrap().unwrap().strict);
+        b[0x27C..0x27E].copy_from_slice(&7u16.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        let e = sb.check_features_for_read().unwrap_err().to_string();
+        assert!(e.contains("encoding 7"), "{e}");
     }
 
     #[test]
