@@ -67,10 +67,11 @@ fn fit_entry_ttl(adapter: &Ext4Adapter, opts: &Options, negotiated: &Negotiated)
 /// holds the image-making ones to it).
 const FEATURES_HELP: &str = "\
 Filesystem features:
-  read-write: has_journal, ext_attr, resize_inode, dir_index, filetype, extent, 64bit, flex_bg, meta_bg, sparse_super, sparse_super2, large_file, huge_file, dir_nlink, extra_isize, uninit_bg, metadata_csum, metadata_csum_seed, large_dir, inline_data, orphan_file, mmp, quota, project
+  read-write: has_journal, ext_attr, resize_inode, dir_index, filetype, extent, 64bit, flex_bg, meta_bg, sparse_super, sparse_super2, large_file, huge_file, dir_nlink, extra_isize, uninit_bg, metadata_csum, metadata_csum_seed, large_dir, inline_data, orphan_file, mmp, quota, project, casefold
   quota and project: usage kept exact in the quota files; limits not enforced (as ext4 mounted without usrquota/grpquota/prjquota, which are refused)
   read-only (refused for read-write, naming the feature): read-only, orphan_present
-  refused: encrypt, casefold, ea_inode, verity, bigalloc, compression, journal_dev, snapshot, replica, shared_blocks";
+  casefold: names compared with the kernel's utf8-12.1 folding, htree hashes over the folded names (docs/casefold.md)
+  refused: encrypt, ea_inode, verity, bigalloc, compression, journal_dev, snapshot, replica, shared_blocks";
 
 /// Mount an ext2/ext3/ext4 image over FUSE.
 #[derive(Parser, Debug)]

@@ -2,6 +2,7 @@
 //! has one, linearly otherwise (and when the index is damaged, as the
 //! kernel falls back).
 
+use super::casefold::NameKey;
 use super::extents::Backing;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::dir::DirIter;
@@ -47,20 +48,24 @@ impl Fs {
             }
             _ => {}
         }
+        let key = NameKey::new(self, dir, name);
         let hit = if self.is_dx(dir) {
-            match self.lookup_dx(dir, name) {
+            match self.lookup_dx(dir, &key) {
+                // The kernel's fallback for casefolded directories: a
+                // miss through the index is searched for linearly.
+                Ok(None) if key.casefolded() => self.lookup_linear(dir, &key)?,
                 Ok(hit) => hit,
                 Err(DxError::Bad(why)) => {
                     tracing::warn!(
                         "{}: htree index unusable ({why}); searching linearly",
                         dir.ino
                     );
-                    self.lookup_linear(dir, name)?
+                    self.lookup_linear(dir, &key)?
                 }
                 Err(DxError::Fs(e)) => return Err(e),
             }
         } else {
-            self.lookup_linear(dir, name)?
+            self.lookup_linear(dir, &key)?
         };
         let (ino, file_type) = hit.ok_or(FsError::NotFound)?;
         self.check_entry_target(dir, ino, name)?;
@@ -144,7 +149,7 @@ impl Fs {
     fn lookup_dx(
         &self,
         dir: &Inode,
-        name: &[u8],
+        name: &NameKey<'_>,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let sb = self.superblock();
         let csum = sb.metadata_csum();
@@ -166,7 +171,7 @@ impl Fs {
         }
         let version = HashVersion::effective(info.hash_version, sb.flags)
             .ok_or_else(|| DxError::Bad(format!("hash version {}", info.hash_version)))?;
-        let (hash, _) = dx_hash(name, version, &sb.hash_seed);
+        let (hash, _) = dx_hash(name.hash_input(), version, &sb.hash_seed);
 
         // The path from the root to the current leaf: (node, chosen entry).
         let mut frames: Vec<(DxNode, usize)> = Vec::new();
@@ -208,7 +213,7 @@ impl Fs {
         &self,
         dir: &Inode,
         lblk: u32,
-        name: &[u8],
+        name: &NameKey<'_>,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let nblocks = dir.size.div_ceil(self.block_size() as u64);
         if lblk as u64 >= nblocks {
@@ -225,7 +230,7 @@ impl Fs {
             self.has_filetype(),
         ) {
             let e = e.map_err(|e| DxError::Fs(super::dir::in_dir(dir, lblk as u64, e)))?;
-            if e.inode != 0 && e.name == name {
+            if e.inode != 0 && name.matches(e.name) {
                 return Ok(Some((e.inode, e.file_type)));
             }
         }
