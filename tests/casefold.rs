@@ -14,6 +14,7 @@ use fuse4fs::ext4::inode::{Inode, flags, mode};
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::permission::{Caller, Extra};
 use fuse4fs::fs::{Fs, FsError, FsOptions};
+use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
 use fuse4fs_testkit::e2fs;
 
 mod common;
@@ -24,6 +25,17 @@ fn tools() {
         e2fs::installed("mkfs.ext4") && e2fs::installed("e2fsck") && e2fs::installed("debugfs"),
         "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
     );
+}
+
+/// What `fuse4fs-fsck -fn` reports on `img`.
+fn our_fsck(img: &Path) -> Vec<String> {
+    let opts = FsckOptions {
+        mode: Mode::Check,
+        force: true,
+        ..FsckOptions::default()
+    };
+    let out = check_path(img, &opts).unwrap();
+    out.problems.iter().map(|p| format!("{p:?}")).collect()
 }
 
 fn root() -> Caller {
@@ -112,12 +124,7 @@ fn an_htree_of_case_variants_kept_as_e2fsprogs_keeps_it() {
     }
     // Every spelling finds the entry; creating a variant is EEXIST.
     for (i, &ino) in inos.iter().enumerate() {
-        assert_eq!(
-            lookup(&fs, cf, &variant(i)),
-            Some(ino),
-            "{}",
-            variant(i)
-        );
+        assert_eq!(lookup(&fs, cf, &variant(i)), Some(ino), "{}", variant(i));
         assert_eq!(lookup(&fs, cf, &name(i)), Some(ino));
     }
     for i in (0..n).step_by(7) {
@@ -147,6 +154,8 @@ fn an_htree_of_case_variants_kept_as_e2fsprogs_keeps_it() {
     drop(fs);
 
     assert_fsck_clean(&img);
+    // Our checker hashes casefolded leaves as e2fsck does.
+    assert_eq!(our_fsck(&img), Vec::<String>::new());
     // debugfs 1.47.0 looks names up byte for byte (its ext2_lookup
     // does not fold): each name as stored.
     let mut want = Vec::new();
@@ -195,6 +204,7 @@ fn e2fsck_indexed_names_are_found_read_only_by_other_spellings() {
     let (code, text) = e2fs::e2fsck(&img, "-fyD");
     assert!(code <= 1, "e2fsck -fyD: {text}");
     assert_fsck_clean(&img);
+    assert_eq!(our_fsck(&img), Vec::<String>::new());
     let fs = Fs::open(&img, &FsOptions::default()).unwrap();
     let root = fs.inode(InodeNo::ROOT).unwrap();
     let cf = fs.lookup(&root, b"cf").unwrap().ino;
@@ -246,4 +256,32 @@ fn lookup_bytes(fs: &Fs, dir: InodeNo, n: &[u8]) -> Option<InodeNo> {
         Err(FsError::NotFound) => None,
         Err(e) => panic!("lookup {:?}: {e}", String::from_utf8_lossy(n)),
     }
+}
+
+#[test]
+fn two_spellings_of_one_name_are_judged_as_e2fsck_judges_them() {
+    tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let (img, _) = image(tmp.path(), "encoding=utf8");
+    // debugfs links byte for byte: two spellings of one name (and a
+    // link count one short).
+    e2fs::debugfs_w(
+        &img,
+        &[
+            "write /dev/null /cf/Stra\u{df}e",
+            "ln /cf/Stra\u{df}e /cf/STRASSE",
+        ],
+    );
+    // e2fsck's pass 2 does not call them duplicates (its -D rehash
+    // would): both checkers report the link count only.
+    let (code, text) = e2fs::e2fsck(&img, "-fn");
+    assert!(code != 0 && !text.contains("Duplicate"), "{text}");
+    assert!(text.contains("ref count is 1, should be 2"), "{text}");
+    let ours = our_fsck(&img);
+    assert!(!ours.iter().any(|p| p.contains("Duplicate")), "{ours:?}");
+    assert!(
+        ours.iter()
+            .any(|p| p.contains("ref count is 1, should be 2")),
+        "{ours:?}"
+    );
 }
