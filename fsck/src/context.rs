@@ -67,6 +67,10 @@ pub struct DirInfo {
     pub dotdot: u32,
     /// The directory whose entry names it (pass 2; 0 when none found).
     pub parent: u32,
+    /// Whether names compare casefolded (the casefold flag on a
+    /// filesystem with the feature): its htree hashes are over folded
+    /// names.
+    pub casefold: bool,
 }
 
 /// A directory block to check in pass 2 (the list is sorted by

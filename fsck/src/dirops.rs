@@ -527,6 +527,7 @@ pub fn make_dir(
             size: cx.bs,
             dotdot: parent,
             parent: if ino == parent { parent } else { 0 },
+            casefold: false,
         },
     );
     remember_block(cx, ino, 0, pblk);

@@ -136,6 +136,7 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
                     size: inode.size,
                     dotdot: 0,
                     parent: 0,
+                    casefold: false,
                 },
             );
         }

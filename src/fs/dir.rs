@@ -210,10 +210,14 @@ impl Fs {
     }
 
     /// Searches every entry of `dir` for `name` (no index).
-    pub(crate) fn lookup_linear(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u32, u8)>> {
+    pub(crate) fn lookup_linear(
+        &self,
+        dir: &Inode,
+        name: &super::casefold::NameKey<'_>,
+    ) -> Result<Option<(u32, u8)>> {
         let mut found = None;
         self.readdir_raw(dir, 0, |e| {
-            if e.name == name {
+            if name.matches(e.name) {
                 found = Some((e.ino, e.file_type));
                 return false;
             }

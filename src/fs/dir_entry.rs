@@ -9,6 +9,7 @@
 //! becomes indexed when the filesystem has dir_index, and deletes never
 //! shrink a directory.
 
+use super::casefold::{self, NameKey};
 use super::extents::Backing;
 use super::transaction::{Transaction, TxBlock};
 use super::verified::{self, Kind, Owner};
@@ -59,6 +60,7 @@ impl Transaction<'_> {
     pub fn dir_add(&mut self, dir: &mut Inode, name: &[u8], ino: InodeNo, ftype: u8) -> Result<()> {
         self.check_dir(dir)?;
         check_name(name)?;
+        casefold::check_new_name(self.fs(), dir, name)?;
         let ft = if self.fs().has_filetype() { ftype } else { 0 };
         // A full inline directory becomes a block directory (false) and
         // takes the entry below.
@@ -84,6 +86,9 @@ impl Transaction<'_> {
             return Err(FsError::Invalid);
         }
         let (place, ino) = self.dir_find(dir, name)?.ok_or(FsError::NotFound)?;
+        // In a casefolded directory the entry may be spelt otherwise.
+        let stored = self.stored_name(dir, place)?;
+        let name = &stored[..];
         let usable = self.leaf_usable();
         let gone = match place {
             Place::Block { pblk, .. } => {
@@ -229,8 +234,8 @@ impl Transaction<'_> {
         if !dir.is_dir() {
             return Err(FsError::NotDir);
         }
-        // Encrypted and casefolded names hash and compare differently.
-        if dir.has_flag(flags::ENCRYPT) || dir.has_flag(flags::CASEFOLD) {
+        // Encrypted names hash and compare differently.
+        if dir.has_flag(flags::ENCRYPT) {
             return Err(FsError::Unsupported);
         }
         Ok(())
@@ -313,7 +318,7 @@ impl Transaction<'_> {
         dir: &Inode,
         lblk: u64,
         pblk: BlockNo,
-        name: Option<&[u8]>,
+        name: Option<&NameKey<'_>>,
     ) -> Result<(TxBlock<'_>, Option<Option<Hit>>)> {
         let blk = self.read_block(pblk)?;
         // A committed copy this thread already checked whole (checksum
@@ -343,7 +348,7 @@ impl Transaction<'_> {
         let mut hit = None;
         for e in DirIter::new(&blk[..usable], blk.len(), self.max_inode(), true) {
             let e = e.map_err(|e| super::dir::in_dir(dir, lblk, e))?;
-            if hit.is_none() && e.inode != 0 && Some(e.name) == name {
+            if hit.is_none() && e.inode != 0 && name.is_some_and(|k| k.matches(e.name)) {
                 hit = Some((e.offset, e.inode));
             }
         }
@@ -471,10 +476,11 @@ impl Transaction<'_> {
 
     /// Finds the live entry `name` (not "." or "..").
     pub(crate) fn dir_find(&self, dir: &Inode, name: &[u8]) -> Result<Option<(Place, u32)>> {
+        let key = NameKey::new(self.fs(), dir, name);
         if dir.has_flag(flags::INLINE_DATA) {
             let mut hit = None;
             self.inline_scan(dir, |xattr, e| {
-                if e.inode != 0 && e.name == name {
+                if e.inode != 0 && key.matches(e.name) {
                     let offset = e.offset;
                     let place = if xattr {
                         Place::Xattr { offset }
@@ -489,12 +495,20 @@ impl Transaction<'_> {
             return Ok(hit);
         }
         if self.fs().is_dx(dir) {
-            return self.dx_find(dir, name);
+            let hit = self.dx_find(dir, &key)?;
+            // The kernel's fallback for casefolded directories: a miss
+            // through the index is searched for linearly.
+            if hit.is_some() || !key.casefolded() {
+                return Ok(hit);
+            }
         }
         let mut hit = None;
         self.for_each_dir_block(dir, |tx, lblk, pblk| {
+            if tx.fs().is_dx(dir) && (lblk == 0 || tx.is_index_block(pblk)?) {
+                return Ok(false);
+            }
             hit = tx
-                .search_leaf(dir, lblk, pblk, name)?
+                .search_leaf(dir, lblk, pblk, &key)?
                 .map(|(offset, ino)| (Place::Block { pblk, offset }, ino));
             Ok(hit.is_some())
         })?;
@@ -507,7 +521,7 @@ impl Transaction<'_> {
         dir: &Inode,
         lblk: u64,
         pblk: BlockNo,
-        name: &[u8],
+        name: &NameKey<'_>,
     ) -> Result<Option<(usize, u32)>> {
         let (blk, walked) = self.read_leaf_finding(dir, lblk, pblk, Some(name))?;
         // Checking every record found it (or not) already: one walk.
@@ -516,7 +530,7 @@ impl Transaction<'_> {
         }
         let usable = self.leaf_usable();
         for e in DirIter::new(&blk[..usable], blk.len(), u32::MAX, true).flatten() {
-            if e.inode != 0 && e.name == name {
+            if e.inode != 0 && name.matches(e.name) {
                 return Ok(Some((e.offset, e.inode)));
             }
         }
@@ -591,6 +605,32 @@ impl Transaction<'_> {
             return Err(FsError::NameTooLong);
         }
         self.seal_leaf(dir, pblk)
+    }
+
+    /// The name of the live entry at `place` (as stored: in a casefolded
+    /// directory it may differ in case from the name looked up).
+    fn stored_name(&self, dir: &Inode, place: Place) -> Result<Vec<u8>> {
+        let name_at = |region: &[u8], offset: usize| -> Result<Vec<u8>> {
+            let len = *region
+                .get(offset + 6)
+                .ok_or_else(|| error::corrupt(dir.ino.to_string(), "entry past its region"))?
+                as usize;
+            region
+                .get(offset + 8..offset + 8 + len)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| error::corrupt(dir.ino.to_string(), "entry name past its region"))
+        };
+        match place {
+            Place::Block { pblk, offset } => name_at(&self.read_block(pblk)?, offset),
+            Place::IBlock { offset } => name_at(&dir.block[INLINE_DOTDOT..], offset),
+            Place::Xattr { offset } => name_at(&inline_value(dir)?, offset),
+        }
+    }
+
+    /// Whether block `pblk` of an indexed directory is an interior index
+    /// node (skipped by a linear search).
+    fn is_index_block(&self, pblk: BlockNo) -> Result<bool> {
+        Ok(htree::looks_like_node(&self.read_block(pblk)?))
     }
 
     // ---- inline directories ----

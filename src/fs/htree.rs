@@ -6,6 +6,7 @@
 //! into an indexed one (make_indexed_dir). Deletes never shrink the tree,
 //! as in the kernel.
 
+use super::casefold::{self, NameKey};
 use super::dir_entry::Place;
 use super::transaction::Transaction;
 use super::{FsError, Result, error};
@@ -41,8 +42,11 @@ impl Transaction<'_> {
         if self.fs().has_largedir() { 3 } else { 2 }
     }
 
-    fn dx_hash(&self, version: HashVersion, name: &[u8]) -> u32 {
-        dx_hash(name, version, &self.fs().superblock().hash_seed).0
+    /// The hash of `name` in `dir` (over its folded form when `dir` is
+    /// casefolded).
+    fn dx_hash(&self, version: HashVersion, dir: &Inode, name: &[u8]) -> u32 {
+        let input = casefold::entry_hash_input(self.fs(), dir, name);
+        dx_hash(&input, version, &self.fs().superblock().hash_seed).0
     }
 
     /// Reads and checks index block `lblk` (the root when 0): its
@@ -86,7 +90,7 @@ impl Transaction<'_> {
                     format!("hash version {}", info.hash_version),
                 )
             })?;
-        let hash = self.dx_hash(version, name);
+        let hash = self.dx_hash(version, dir, name);
         let mut frames = Vec::new();
         let mut node = (pblk, root);
         loop {
@@ -131,11 +135,11 @@ impl Transaction<'_> {
 
     /// Finds `name` through the index, following names of equal hash
     /// into the next leaves as ext4_htree_next_block does.
-    pub(crate) fn dx_find(&self, dir: &Inode, name: &[u8]) -> Result<Option<(Place, u32)>> {
-        let mut path = self.dx_probe(dir, name)?;
+    pub(crate) fn dx_find(&self, dir: &Inode, key: &NameKey<'_>) -> Result<Option<(Place, u32)>> {
+        let mut path = self.dx_probe(dir, key.name())?;
         loop {
             let (lblk, pblk) = self.dx_leaf(dir, &path)?;
-            if let Some((offset, ino)) = self.search_leaf(dir, lblk, pblk, name)? {
+            if let Some((offset, ino)) = self.search_leaf(dir, lblk, pblk, key)? {
                 return Ok(Some((Place::Block { pblk, offset }, ino)));
             }
             let frames = &mut path.frames;
@@ -295,7 +299,7 @@ impl Transaction<'_> {
         let mut d1 = self.read_leaf(dir, lblk, pblk)?.to_vec();
         let (new_lblk, new_pblk) = self.dir_append(dir)?;
         let mut d2 = vec![0u8; d1.len()];
-        let hash_of = |n: &[u8]| self.dx_hash(version, n);
+        let hash_of = |n: &[u8]| self.dx_hash(version, dir, n);
         let split = dir::split_leaf(&mut d1, &mut d2, self.csum(), &hash_of)
             .map_err(|e| super::dir::in_dir(dir, lblk, e))?;
         let usable = self.leaf_usable();
@@ -395,7 +399,7 @@ impl Transaction<'_> {
             at: 0,
         };
         self.dx_write(dir, &frame)?;
-        let hash = self.dx_hash(version, name);
+        let hash = self.dx_hash(version, dir, name);
         self.dx_split_insert(
             dir,
             &mut frame,

@@ -10,6 +10,7 @@ pub mod attr_flags;
 pub mod balloc;
 pub mod bmap;
 pub mod cache;
+mod casefold;
 pub mod copy;
 pub mod create;
 pub mod crypt;
@@ -167,6 +168,8 @@ pub type CommitObserver = std::sync::Arc<dyn Fn(Option<u32>) + Send + Sync>;
 pub struct Fs {
     image: Image,
     sb: Superblock,
+    /// The casefold encoding (None without the feature).
+    casefold: Option<crate::ext4::casefold::Encoding>,
     /// Group descriptors as last committed; written under the commit lock.
     groups: parking_lot::RwLock<Vec<GroupDesc>>,
     /// Groups whose descriptor failed its checks: their inodes answer EIO.
@@ -409,6 +412,7 @@ impl Fs {
         let cache = BlockCache::new(cache_blocks, bs as usize);
         let mut fs = Fs {
             csum_seed: sb.csum_seed(),
+            casefold: sb.casefold_encoding().map_err(fmt)?,
             image,
             groups: parking_lot::RwLock::new(Vec::new()),
             bad_groups: Vec::new(),

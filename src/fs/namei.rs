@@ -2,6 +2,7 @@
 //! has one, linearly otherwise (and when the index is damaged, as the
 //! kernel falls back).
 
+use super::casefold::NameKey;
 use super::extents::Backing;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::dir::DirIter;
@@ -47,25 +48,29 @@ impl Fs {
             }
             _ => {}
         }
+        let key = NameKey::new(self, dir, name);
         let hit = if dir.has_flag(flags::ENCRYPT) {
             // Names shown without the key (src/fs/crypt.rs).
             self.lookup_nokey(dir, name)?
         } else if self.is_dx(dir) {
             let seed = self.superblock().hash_seed;
-            let hash = |v| dx_hash(name, v, &seed).0;
-            match self.lookup_dx(dir, hash, |n| n == name) {
+            let hash = |v| dx_hash(key.hash_input(), v, &seed).0;
+            match self.lookup_dx(dir, hash, |n| key.matches(n)) {
+                // The kernel's fallback for casefolded directories: a
+                // miss through the index is searched for linearly.
+                Ok(None) if key.casefolded() => self.lookup_linear(dir, &key)?,
                 Ok(hit) => hit,
                 Err(DxError::Bad(why)) => {
                     tracing::warn!(
                         "{}: htree index unusable ({why}); searching linearly",
                         dir.ino
                     );
-                    self.lookup_linear(dir, name)?
+                    self.lookup_linear(dir, &key)?
                 }
                 Err(DxError::Fs(e)) => return Err(e),
             }
         } else {
-            self.lookup_linear(dir, name)?
+            self.lookup_linear(dir, &key)?
         };
         let (ino, file_type) = hit.ok_or(FsError::NotFound)?;
         self.check_entry_target(dir, ino, name)?;

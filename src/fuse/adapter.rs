@@ -464,6 +464,29 @@ impl Ext4Adapter {
         }
     }
 
+    /// [`entry`](Self::entry) for a name in directory node `parent`:
+    /// not cached when the directory is casefolded.
+    fn entry_under(&self, parent: u64, inode: &Inode) -> Entry {
+        let e = self.entry(inode);
+        if self
+            .node(parent)
+            .is_ok_and(|d| self.fs.is_casefolded_dir(&d))
+        {
+            Self::uncached(e)
+        } else {
+            e
+        }
+    }
+
+    /// An entry the kernel must look up again at every use: in a
+    /// casefolded directory another spelling of the name may be created,
+    /// removed or renamed without the kernel's case-sensitive dentry
+    /// cache knowing this one is concerned.
+    fn uncached(mut e: Entry) -> Entry {
+        e.entry_ttl = Duration::ZERO;
+        e
+    }
+
     fn entry(&self, inode: &Inode) -> Entry {
         Entry {
             nodeid: node_id(inode.ino, inode.generation),
@@ -523,6 +546,9 @@ impl FuseOps for Ext4Adapter {
 
     fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         let caller = self.caller(ctx);
+        let ci = self
+            .node(parent)
+            .is_ok_and(|d| self.fs.is_casefolded_dir(&d));
         let inode = self.viewed(|fs| {
             let dir = Self::live(fs, parent)?;
             if name == b"." {
@@ -542,7 +568,11 @@ impl FuseOps for Ext4Adapter {
             }
         })?;
         match inode {
+            Some(inode) if ci => Ok(Self::uncached(self.entry(&inode))),
             Some(inode) => Ok(self.entry(&inode)),
+            // A casefolded directory's names are never cached: see
+            // docs/casefold.md (the kernel's dentry cache is case-sensitive).
+            None if ci => Err(Errno::ENOENT),
             // Every change to a directory comes through the kernel, which
             // turns the negative dentry positive itself (CREATE, MKDIR,
             // LINK, RENAME...); a recovering server bumps the dentry epoch.
@@ -662,6 +692,7 @@ impl FuseOps for Ext4Adapter {
                 return Err(self.errno(e));
             }
         };
+        let ci = self.fs.is_casefolded_dir(&dir);
         let r = self.fs.readdir(&dir, offset, |e| {
             let dots = e.name == b"." || e.name == b"..";
             // An entry whose inode cannot be served is still listed,
@@ -683,6 +714,7 @@ impl FuseOps for Ext4Adapter {
                 name: e.name,
             };
             let entry = inode.as_ref().map(|i| self.entry(i));
+            let entry = entry.map(|e| if ci { Self::uncached(e) } else { e });
             sink.add(&dirent, entry.as_ref())
         });
         drop(view);
@@ -827,7 +859,7 @@ impl FuseOps for Ext4Adapter {
         }
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
         self.attrs_changed(parent);
-        Ok(self.entry(&inode))
+        Ok(self.entry_under(parent, &inode))
     }
 
     fn mkdir(
@@ -843,7 +875,7 @@ impl FuseOps for Ext4Adapter {
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
         self.attrs_changed(parent);
-        Ok(self.entry(&inode))
+        Ok(self.entry_under(parent, &inode))
     }
 
     fn symlink(
@@ -860,7 +892,7 @@ impl FuseOps for Ext4Adapter {
             &[Change::Entries(p.ino)],
         )?;
         self.attrs_changed(parent);
-        Ok(self.entry(&inode))
+        Ok(self.entry_under(parent, &inode))
     }
 
     fn link(
@@ -881,7 +913,7 @@ impl FuseOps for Ext4Adapter {
         }
         let inode = self.settled(self.fs.link(node, p, newname), &[Change::Entries(p.ino)])?;
         self.attrs_changed(newparent);
-        Ok(self.entry(&inode))
+        Ok(self.entry_under(newparent, &inode))
     }
 
     fn unlink(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
@@ -977,7 +1009,7 @@ impl FuseOps for Ext4Adapter {
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
         self.attrs_changed(parent);
         let open = self.open_inode(&inode, flags & !O_TRUNC, 0)?;
-        Ok((self.entry(&inode), open))
+        Ok((self.entry_under(parent, &inode), open))
     }
 
     fn tmpfile(

@@ -4,6 +4,7 @@
 
 pub mod bitmap;
 pub mod blockmap;
+pub mod casefold;
 pub mod crypt;
 pub mod csum;
 pub mod dir;

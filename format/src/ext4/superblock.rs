@@ -96,6 +96,7 @@ const INCOMPAT_SUPPORTED: u32 = incompat::FILETYPE
     | incompat::LARGEDIR
     | incompat::INLINE_DATA
     | incompat::EA_INODE
+    | incompat::CASEFOLD
     // Read without keys (names encoded, contents refused); never written.
     | incompat::ENCRYPT;
 
@@ -274,6 +275,10 @@ pub struct Superblock {
     pub error_count: u32,
     pub first_error: ErrorRecord,
     pub last_error: ErrorRecord,
+    /// s_encoding: the casefold encoding (1: UTF-8 12.1).
+    pub encoding: u16,
+    /// s_encoding_flags (bit 0: strict).
+    pub encoding_flags: u16,
 }
 
 impl Superblock {
@@ -351,6 +356,8 @@ impl Superblock {
             error_count: r.s_error_count.get(),
             first_error: ErrorRecord::first(r),
             last_error: ErrorRecord::last(r),
+            encoding: r.s_encoding.get(),
+            encoding_flags: r.s_encoding_flags.get(),
         };
         if sb.has_ro_compat(ro_compat::METADATA_CSUM) {
             let want = crc32c_raw(!0, &r.as_bytes()[..Ext4SuperBlock::CSUM_OFFSET]);
@@ -518,6 +525,7 @@ impl Superblock {
                 return Err(FormatError::Unsupported(format!("feature {name}")));
             }
         }
+        self.casefold_encoding()?;
         if self.feature_incompat & incompat::BIT64 == 0 && self.blocks_count > u32::MAX as u64 {
             return Err(FormatError::corrupt(
                 "superblock",
@@ -528,9 +536,9 @@ impl Superblock {
     }
 
     /// Refuses, naming them, features whose invariants a writer would have
-    /// to keep and this implementation does not (encryption, casefolding,
-    /// an orphan file with entries, the read-only flag, and every ro_compat
-    /// bit it does not know, in hex).
+    /// to keep and this implementation does not (encryption, bigalloc,
+    /// verity, an orphan file with entries, the read-only flag, and every
+    /// ro_compat bit it does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
         let refused: &[(bool, &str)] = &[
             (
@@ -542,7 +550,6 @@ impl Superblock {
                 "orphan_present (run e2fsck)",
             ),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
-            (self.feature_incompat & incompat::CASEFOLD != 0, "casefold"),
             // Read: data in clusters, served as mapped. Writing would need
             // cluster allocation and partial-cluster freeing.
             (self.has_ro_compat(ro_compat::BIGALLOC), "bigalloc"),
@@ -584,6 +591,15 @@ impl Superblock {
             | ro_compat::VERITY;
         let refused_for_read = RO_COMPAT_REFUSED.iter().fold(0, |a, (f, _)| a | f);
         self.feature_ro_compat & !(RO_COMPAT_WRITABLE | named | refused_for_read)
+    }
+
+    /// The casefold encoding (None without the feature); an encoding
+    /// or flag the kernel would not load is an error.
+    pub fn casefold_encoding(&self) -> Result<Option<super::casefold::Encoding>, FormatError> {
+        if !self.has_incompat(incompat::CASEFOLD) {
+            return Ok(None);
+        }
+        super::casefold::Encoding::from_superblock(self.encoding, self.encoding_flags).map(Some)
     }
 
     pub fn has_compat(&self, f: u32) -> bool {
@@ -881,6 +897,20 @@ mod tests {
         sb.check_features_for_read().unwrap();
         let e = sb.check_features_for_write().unwrap_err().to_string();
         assert!(e.contains("encrypt"), "{e}");
+    }
+
+    #[test]
+    fn casefold_is_read_with_a_known_encoding_only() {
+        let mut b = minimal();
+        b[0x60..0x64].copy_from_slice(&incompat::CASEFOLD.to_le_bytes());
+        b[0x27C..0x27E].copy_from_slice(&1u16.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        sb.check_features_for_read().unwrap();
+        assert!(!sb.casefold_encoding().unwrap().unwrap().strict);
+        b[0x27C..0x27E].copy_from_slice(&7u16.to_le_bytes());
+        let sb = Superblock::parse(&b).unwrap();
+        let e = sb.check_features_for_read().unwrap_err().to_string();
+        assert!(e.contains("encoding 7"), "{e}");
     }
 
     #[test]

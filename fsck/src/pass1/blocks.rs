@@ -417,6 +417,10 @@ fn claim(s: &mut Scan, inode: &Inode) {
                 size: inode.size,
                 dotdot: 0,
                 parent: 0,
+                casefold: inode.has_flag(flags::CASEFOLD)
+                    && s.cx
+                        .sb
+                        .has_incompat(fuse4fs_format::ext4::superblock::incompat::CASEFOLD),
             },
         );
     }

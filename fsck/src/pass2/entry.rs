@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use fuse4fs_format::ext4::casefold;
 use fuse4fs_format::ext4::hash::{HashVersion, dx_hash};
 
 use super::State;
@@ -111,6 +112,7 @@ pub(super) fn check(
     hash: Option<HashVersion>,
 ) -> (bool, Option<(u32, u32)>) {
     let bs = st.bs;
+    let ci = cx.found.dirs.get(&dir).is_some_and(|d| d.casefold);
     let mut changed = false;
     let mut range: Option<(u32, u32)> = None;
     let mut i = skip;
@@ -187,6 +189,9 @@ pub(super) fn check(
             continue;
         }
         let name = e.name(region);
+        // Byte for byte even in a casefolded directory: e2fsck's pass 2
+        // does not flag two spellings of one name (only its -D rehash
+        // does; docs/casefold.md).
         if !st.names.insert(dir, name) {
             let msg = format!(
                 "Duplicate entry '{}' found in directory inode {dir}.",
@@ -228,7 +233,13 @@ pub(super) fn check(
         let refs = &mut cx.found.inode_mut(e.inode).refs;
         *refs = refs.saturating_add(1);
         if let Some(v) = hash {
-            let (h, _) = dx_hash(e.name(region), v, &cx.sb.hash_seed);
+            let name = e.name(region);
+            let input = if ci {
+                casefold::hash_input(name)
+            } else {
+                std::borrow::Cow::Borrowed(name)
+            };
+            let (h, _) = dx_hash(&input, v, &cx.sb.hash_seed);
             range = Some(range.map_or((h, h), |(lo, hi)| (lo.min(h), hi.max(h))));
         }
         i += 1;
