@@ -6,8 +6,10 @@
 //! thing at a time has each request woken on another, cold thread, often
 //! on the other CPU, where the thread that just replied would have come
 //! back to read(2), found the next request queued and taken it without
-//! sleeping. So one worker at a time holds the turn to read; the others
-//! park here and are called in only when requests wait:
+//! sleeping. So one worker at a time holds the turn to read, unless
+//! requests are already queued (then a worker coming back from its reply
+//! reads alongside: its read(2) does not sleep); the others park here and
+//! are called in only when requests wait:
 //!
 //! - the device already holds more requests when one is taken (a poll
 //!   with no time-out), so parallel clients get parallel workers;
@@ -24,7 +26,7 @@
 //! No request is held here: requests stay in the kernel until read, so a
 //! server killed at any moment leaves them to its successor as before.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -75,8 +77,9 @@ struct Parked {
 /// The turn to read the device, shared by a session's workers.
 #[derive(Default)]
 pub struct Readers {
-    /// A worker holds the turn (it is in read(2) or about to be).
-    reading: AtomicBool,
+    /// Workers holding a turn (in read(2) or about to be): one, or more
+    /// while requests are queued.
+    reading: AtomicUsize,
     /// Requests taken so far: the standby sees whether the busy worker
     /// moved on since its last tick.
     taken: AtomicU64,
@@ -101,13 +104,19 @@ pub struct Turn<'a> {
 }
 
 impl Readers {
-    /// Blocks until this worker holds the turn to read; `None` once the
-    /// connection is closed.
-    pub fn turn(&self) -> Option<Turn<'_>> {
+    /// Blocks until this worker holds a turn to read; `None` once the
+    /// connection is closed. `more_waiting` says whether the device holds
+    /// requests now: if so, the worker reads even while another holds the
+    /// turn.
+    pub fn turn(&self, more_waiting: impl FnOnce() -> bool) -> Option<Turn<'_>> {
         if self.closed.load(Ordering::Acquire) {
             return None;
         }
         if self.try_take() {
+            return Some(self.held());
+        }
+        if more_waiting() {
+            self.reading.fetch_add(1, Ordering::AcqRel);
             return Some(self.held());
         }
         let mut p = self.park.lock();
@@ -147,7 +156,7 @@ impl Readers {
                     // Nobody took a request for a whole tick: either the
                     // server is idle (someone reads), or the one request
                     // taken is still being served and nobody reads.
-                    if !self.reading.load(Ordering::Acquire) && self.try_take() {
+                    if self.reading.load(Ordering::Acquire) == 0 && self.try_take() {
                         break true;
                     }
                     idle += 1;
@@ -197,7 +206,7 @@ impl Readers {
 
     fn try_take(&self) -> bool {
         self.reading
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     }
 
@@ -210,7 +219,7 @@ impl Readers {
 
     /// Gives up the turn without a request: another worker must read.
     fn release(&self) {
-        self.reading.store(false, Ordering::Release);
+        self.reading.fetch_sub(1, Ordering::AcqRel);
         self.call();
     }
 
@@ -237,7 +246,7 @@ impl Turn<'_> {
     pub fn took(mut self, kind: Taken, more_waiting: impl FnOnce() -> bool) {
         self.held = false;
         let r = self.readers;
-        r.reading.store(false, Ordering::Release);
+        r.reading.fetch_sub(1, Ordering::AcqRel);
         r.taken.fetch_add(1, Ordering::AcqRel);
         if r.standby_asleep.swap(false, Ordering::AcqRel) {
             let _p = r.park.lock();
@@ -287,13 +296,13 @@ mod tests {
     #[test]
     fn one_worker_reads_and_the_others_park() {
         let r = Arc::new(Readers::default());
-        let turn = r.turn().expect("the first worker takes the turn");
+        let turn = r.turn(|| false).expect("the first worker takes the turn");
         let entered = Arc::new(AtomicUsize::new(0));
         let hs: Vec<_> = (0..3)
             .map(|_| {
                 let (r, entered) = (r.clone(), entered.clone());
                 std::thread::spawn(move || {
-                    let t = r.turn();
+                    let t = r.turn(|| false);
                     entered.fetch_add(1, Ordering::SeqCst);
                     t.is_some()
                 })
@@ -304,7 +313,9 @@ mod tests {
         // tick each time: nobody else is called in.
         turn.took(Taken::Other, || false);
         for _ in 0..20 {
-            let t = r.turn().expect("the worker that replied reads again");
+            let t = r
+                .turn(|| false)
+                .expect("the worker that replied reads again");
             t.took(Taken::Other, || false);
             std::thread::sleep(TICK / 4);
         }
@@ -313,17 +324,17 @@ mod tests {
         for h in hs {
             assert!(!h.join().unwrap(), "a parked worker got a turn after close");
         }
-        assert!(r.turn().is_none());
+        assert!(r.turn(|| false).is_none());
     }
 
     #[test]
     fn waiting_requests_and_slow_ones_call_a_parked_worker_in() {
         for (kind, waiting) in [(Taken::Other, true), (Taken::Slow, false)] {
             let r = Arc::new(Readers::default());
-            let turn = r.turn().unwrap();
+            let turn = r.turn(|| false).unwrap();
             let r2 = r.clone();
             let h = std::thread::spawn(move || {
-                let t = r2.turn();
+                let t = r2.turn(|| false);
                 let ok = t.is_some();
                 drop(t);
                 ok
@@ -343,15 +354,30 @@ mod tests {
     }
 
     #[test]
+    fn with_requests_queued_a_worker_reads_alongside_the_turn_holder() {
+        let r = Readers::default();
+        let first = r.turn(|| false).unwrap();
+        let second = r
+            .turn(|| true)
+            .expect("requests are queued: a second reader does not park");
+        assert_eq!(r.reading.load(Ordering::SeqCst), 2);
+        first.took(Taken::Quick, || false);
+        drop(second); // a read error: the turn is given back
+        assert_eq!(r.reading.load(Ordering::SeqCst), 0);
+        assert!(r.turn(|| false).is_some(), "the turn is free again");
+        r.close();
+    }
+
+    #[test]
     fn quick_requests_never_call_anyone_in() {
         let r = Arc::new(Readers::default());
-        let turn = r.turn().unwrap();
+        let turn = r.turn(|| false).unwrap();
         let r2 = r.clone();
-        let h = std::thread::spawn(move || r2.turn().is_some());
+        let h = std::thread::spawn(move || r2.turn(|| false).is_some());
         wait_until("one parked", || r.parked() == 1);
         turn.took(Taken::Quick, || panic!("a FORGET asked the device"));
         // Back within a tick: the standby sees requests moving.
-        let t = r.turn().unwrap();
+        let t = r.turn(|| false).unwrap();
         drop(t); // a read error: the turn passes on
         assert!(h.join().unwrap(), "the dropped turn was not passed on");
         r.close();
@@ -360,11 +386,11 @@ mod tests {
     #[test]
     fn a_busy_reader_is_relieved_by_the_standby_within_ticks() {
         let r = Arc::new(Readers::default());
-        let turn = r.turn().unwrap();
+        let turn = r.turn(|| false).unwrap();
         let r2 = r.clone();
         let h = std::thread::spawn(move || {
             let t0 = Instant::now();
-            let ok = r2.turn().is_some();
+            let ok = r2.turn(|| false).is_some();
             (ok, t0.elapsed())
         });
         wait_until("one parked", || r.parked() == 1);
@@ -380,9 +406,9 @@ mod tests {
     #[test]
     fn an_idle_standby_sleeps_and_the_next_request_wakes_it() {
         let r = Arc::new(Readers::default());
-        let turn = r.turn().unwrap();
+        let turn = r.turn(|| false).unwrap();
         let r2 = r.clone();
-        let h = std::thread::spawn(move || r2.turn().is_some());
+        let h = std::thread::spawn(move || r2.turn(|| false).is_some());
         wait_until("the standby asleep", || {
             r.standby_asleep.load(Ordering::SeqCst)
         });

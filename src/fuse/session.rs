@@ -290,7 +290,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
     /// passes the turn on, executes and answers the request.
     fn serve(&self, turns: &Readers, buf: &mut [u8]) -> Result<(), SessionError> {
         loop {
-            let Some(turn) = turns.turn() else {
+            let Some(turn) = turns.turn(|| self.channel.has_request().unwrap_or(false)) else {
                 return Ok(());
             };
             let n = match self.channel.receive(buf)? {
