@@ -23,10 +23,16 @@
 //!   long. With the server idle for [`IDLE_TICKS`] the standby sleeps
 //!   until the next request is taken.
 //!
+//! Several clients at once (requests from more than one process among
+//! the last [`MIXED_WINDOW`]) switch this off: then every worker back
+//! from its reply reads at once and every request taken calls a parked
+//! worker in, as when all workers read, so that a request arriving while
+//! the others are busy finds a reader.
+//!
 //! No request is held here: requests stay in the kernel until read, so a
 //! server killed at any moment leaves them to its successor as before.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -39,6 +45,8 @@ use super::abi::opcode::{
 pub const TICK: Duration = Duration::from_millis(1);
 /// Ticks without a request taken after which the standby sleeps.
 pub const IDLE_TICKS: u32 = 100;
+/// Requests after one from a new process during which every worker reads.
+pub const MIXED_WINDOW: u64 = 256;
 
 /// What a worker should do after taking a request, given its opcode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +96,10 @@ pub struct Readers {
     standby_asleep: AtomicBool,
     /// The connection is gone: every worker leaves.
     closed: AtomicBool,
+    /// The process of the last request that named one.
+    last_pid: AtomicU32,
+    /// Every worker reads until `taken` reaches this (several clients).
+    mixed_until: AtomicU64,
     park: Mutex<Parked>,
     /// Parked workers other than the standby wait here.
     others_cv: Condvar,
@@ -115,7 +127,7 @@ impl Readers {
         if self.try_take() {
             return Some(self.held());
         }
-        if more_waiting() {
+        if self.mixed() || more_waiting() {
             self.reading.fetch_add(1, Ordering::AcqRel);
             return Some(self.held());
         }
@@ -239,15 +251,24 @@ impl Readers {
 }
 
 impl Turn<'_> {
-    /// The worker took a request of kind `kind` and gives up the turn.
-    /// `more_waiting` (asked only when it matters) says whether the device
-    /// holds more requests; if so, or if the request is slow, a parked
-    /// worker is called in to read.
-    pub fn took(mut self, kind: Taken, more_waiting: impl FnOnce() -> bool) {
+    /// The worker took a request of kind `kind` from process `pid` (0 for
+    /// the kernel's own) and gives up the turn. `more_waiting` (asked only
+    /// when it matters) says whether the device holds more requests; if
+    /// so, or if the request is slow, or several clients are active, a
+    /// parked worker is called in to read.
+    pub fn took(mut self, kind: Taken, pid: u32, more_waiting: impl FnOnce() -> bool) {
         self.held = false;
         let r = self.readers;
         r.reading.fetch_sub(1, Ordering::AcqRel);
-        r.taken.fetch_add(1, Ordering::AcqRel);
+        let n = r.taken.fetch_add(1, Ordering::AcqRel) + 1;
+        let before = if pid != 0 && kind != Taken::Quick {
+            r.last_pid.swap(pid, Ordering::AcqRel)
+        } else {
+            0
+        };
+        if before != 0 && before != pid {
+            r.mixed_until.store(n + MIXED_WINDOW, Ordering::Release);
+        }
         if r.standby_asleep.swap(false, Ordering::AcqRel) {
             let _p = r.park.lock();
             r.standby_cv.notify_one();
@@ -255,7 +276,7 @@ impl Turn<'_> {
         let call = match kind {
             Taken::Quick => false,
             Taken::Slow => true,
-            Taken::Other => r.any_parked() && more_waiting(),
+            Taken::Other => r.any_parked() && (r.mixed() || more_waiting()),
         };
         if call {
             r.call();
@@ -264,6 +285,11 @@ impl Turn<'_> {
 }
 
 impl Readers {
+    /// Several clients lately: every worker reads.
+    fn mixed(&self) -> bool {
+        self.taken.load(Ordering::Acquire) < self.mixed_until.load(Ordering::Acquire)
+    }
+
     fn any_parked(&self) -> bool {
         let p = self.park.lock();
         p.others > 0 || p.standby
@@ -311,12 +337,12 @@ mod tests {
         wait_until("three parked", || r.parked() == 3);
         // Requests come one at a time and the reader is back within a
         // tick each time: nobody else is called in.
-        turn.took(Taken::Other, || false);
+        turn.took(Taken::Other, 7, || false);
         for _ in 0..20 {
             let t = r
                 .turn(|| false)
                 .expect("the worker that replied reads again");
-            t.took(Taken::Other, || false);
+            t.took(Taken::Other, 7, || false);
             std::thread::sleep(TICK / 4);
         }
         assert_eq!(entered.load(Ordering::SeqCst), 0, "a parked worker read");
@@ -341,7 +367,7 @@ mod tests {
             });
             wait_until("one parked", || r.parked() == 1);
             let asked = AtomicBool::new(false);
-            turn.took(kind, || {
+            turn.took(kind, 7, || {
                 asked.store(true, Ordering::SeqCst);
                 waiting
             });
@@ -361,10 +387,43 @@ mod tests {
             .turn(|| true)
             .expect("requests are queued: a second reader does not park");
         assert_eq!(r.reading.load(Ordering::SeqCst), 2);
-        first.took(Taken::Quick, || false);
+        first.took(Taken::Quick, 7, || false);
         drop(second); // a read error: the turn is given back
         assert_eq!(r.reading.load(Ordering::SeqCst), 0);
         assert!(r.turn(|| false).is_some(), "the turn is free again");
+        r.close();
+    }
+
+    #[test]
+    fn requests_from_several_processes_keep_every_worker_reading() {
+        let r = Arc::new(Readers::default());
+        // One client: its requests take the turn alone.
+        let t = r.turn(|| false).unwrap();
+        t.took(Taken::Other, 10, || false);
+        let t = r.turn(|| false).unwrap();
+        t.took(Taken::Other, 10, || false);
+        let held = r.turn(|| false).unwrap();
+        let r2 = r.clone();
+        let h = std::thread::spawn(move || r2.turn(|| false).is_some());
+        wait_until("one parked", || r.parked() == 1);
+        // A second process: the parked worker is called in at once, and
+        // a worker back from its reply reads without waiting for a turn.
+        held.took(Taken::Other, 11, || false);
+        assert!(h.join().unwrap(), "not called in for a second client");
+        let first = r.turn(|| false).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r3 = r.clone();
+        std::thread::spawn(move || {
+            let t = r3.turn(|| false);
+            let n = r3.reading.load(Ordering::SeqCst);
+            tx.send(n).unwrap();
+            drop(t);
+        });
+        let n = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a worker back from its reply waited for the turn");
+        assert_eq!(n, 2, "two workers reading");
+        first.took(Taken::Other, 11, || false);
         r.close();
     }
 
@@ -375,7 +434,7 @@ mod tests {
         let r2 = r.clone();
         let h = std::thread::spawn(move || r2.turn(|| false).is_some());
         wait_until("one parked", || r.parked() == 1);
-        turn.took(Taken::Quick, || panic!("a FORGET asked the device"));
+        turn.took(Taken::Quick, 7, || panic!("a FORGET asked the device"));
         // Back within a tick: the standby sees requests moving.
         let t = r.turn(|| false).unwrap();
         drop(t); // a read error: the turn passes on
@@ -395,7 +454,7 @@ mod tests {
         });
         wait_until("one parked", || r.parked() == 1);
         // The request taken keeps its worker busy; nothing else called.
-        turn.took(Taken::Other, || false);
+        turn.took(Taken::Other, 7, || false);
         let (ok, waited) = h.join().unwrap();
         assert!(ok, "the standby never took over");
         assert!(waited >= TICK, "taken over before a tick: {waited:?}");
@@ -414,7 +473,7 @@ mod tests {
         });
         // A request taken while it sleeps, and its worker stays busy: the
         // standby wakes and takes over.
-        turn.took(Taken::Other, || false);
+        turn.took(Taken::Other, 7, || false);
         assert!(h.join().unwrap());
         r.close();
     }

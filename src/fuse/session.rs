@@ -301,7 +301,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
                 }
             };
             let msg = &buf[..n];
-            turn.took(Taken::of(opcode_of(msg)), || {
+            turn.took(Taken::of(opcode_of(msg)), pid_of(msg), || {
                 self.channel.has_request().unwrap_or(false)
             });
             match self.execute(msg, None) {
@@ -483,6 +483,13 @@ fn prepare_rings() -> io::Result<Rings> {
 /// one; `execute` answers it as malformed).
 fn opcode_of(msg: &[u8]) -> u32 {
     msg.get(4..8)
+        .map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The calling process in a request's header (0: the kernel's own, or
+/// a message too short to have one).
+fn pid_of(msg: &[u8]) -> u32 {
+    msg.get(32..36)
         .map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
 }
 
