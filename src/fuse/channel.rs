@@ -7,7 +7,6 @@
 use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::io::Errno;
 
 /// What a read from the device produced.
@@ -53,19 +52,6 @@ impl Channel {
                 // ENOENT: the request was interrupted before we read it.
                 Err(Errno::NOENT) => continue,
                 Err(Errno::NODEV) | Err(Errno::CONNABORTED) => return Ok(Received::Unmounted),
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// Whether the device holds a request to read right now (a poll with
-    /// no time-out; it does not wait).
-    pub fn has_request(&self) -> io::Result<bool> {
-        let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
-        loop {
-            match poll(&mut fds, Some(&Timespec::default())) {
-                Ok(n) => return Ok(n > 0 && fds[0].revents().contains(PollFlags::IN)),
-                Err(Errno::INTR) => continue,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -8,7 +8,6 @@
 //! - [`reply`]: encoding replies and converting [`ops`] types;
 //! - [`dirent`]: READDIR / READDIRPLUS record packing (a [`ops::DirSink`]);
 //! - [`session`]: INIT, worker threads and opcode dispatch;
-//! - [`readers`]: which worker reads the device next;
 //! - [`uring`]: FUSE over io_uring, the alternative to read(2)/writev(2);
 //! - [`resend`]: answers for requests resent after a server restart;
 //! - [`notify`]: unsolicited notifications ([`notify::Notifier`]);
@@ -55,7 +54,6 @@ pub mod mount;
 pub mod notify;
 pub mod opcount;
 pub mod ops;
-pub mod readers;
 pub mod reply;
 pub mod request;
 pub mod resend;

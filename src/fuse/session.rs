@@ -18,7 +18,6 @@ use super::init::{InitConfig, InitError, InitOutcome, Negotiated, negotiate};
 use super::notify::Notifier;
 use super::opcount::OpCounts;
 use super::ops::{Errno, FuseOps, Ioctl, SetAttr, TimeOrNow, Timespec};
-use super::readers::{Readers, Taken};
 use super::reply::{self, Response};
 use super::request::Request;
 use super::resend::{Prior, RequestHook, applied_answer, settle_maybe};
@@ -216,10 +215,9 @@ impl<F: FuseOps + ?Sized> Session<F> {
         self.channel.fd()
     }
 
-    /// Serves requests with up to `n_workers` threads (all reading the one
-    /// shared fd, one at a time while requests come one at a time: see
-    /// [`super::readers`]) until the filesystem is unmounted; returns when
-    /// all workers have finished. `Err` if a worker hit an unexpected device read error or
+    /// Serves requests with `n_workers` threads (all reading the one shared
+    /// fd) until the filesystem is unmounted; returns when all workers have
+    /// finished. `Err` if a worker hit an unexpected device read error or
     /// panicked outside a handler (the others keep serving until unmount).
     ///
     /// Over io_uring, each queue gets `n_workers / queues` (at least one)
@@ -228,15 +226,13 @@ impl<F: FuseOps + ?Sized> Session<F> {
     pub fn run(&self, n_workers: usize) -> Result<(), SessionError> {
         let n_workers = n_workers.max(1);
         let rings = std::mem::take(&mut *self.rings.lock());
-        let turns = Readers::default();
-        let turns = &turns;
         let results: Vec<Result<(), SessionError>> = std::thread::scope(|s| {
             let readers = if rings.is_empty() { n_workers } else { 1 };
             let mut handles: Vec<_> = (0..readers)
                 .map(|i| {
                     std::thread::Builder::new()
                         .name(format!("fuse-worker-{i}"))
-                        .spawn_scoped(s, move || self.worker(turns))
+                        .spawn_scoped(s, || self.worker())
                         .map_err(SessionError::Io)
                 })
                 .collect();
@@ -270,30 +266,15 @@ impl<F: FuseOps + ?Sized> Session<F> {
         results.into_iter().collect()
     }
 
-    fn worker(&self, turns: &Readers) -> Result<(), SessionError> {
+    fn worker(&self) -> Result<(), SessionError> {
         // Every page of the buffer is touched now (a non-zero fill: a zeroed
         // allocation would stay unmapped): if the server is killed while
         // the kernel copies a request into it, a page fault under a fatal
         // signal fails the copy, and the kernel ends that request with EIO
         // instead of keeping it for a resend.
         let mut buf = vec![0xA5u8; self.negotiated.buffer_size()];
-        let served = self.serve(turns, &mut buf);
-        if !matches!(served, Err(SessionError::Io(_))) {
-            // Unmounted, or the connection is gone: the parked workers
-            // leave too. (After a read error only this worker stops.)
-            turns.close();
-        }
-        served
-    }
-
-    /// The worker loop: waits for the turn to read, reads one request,
-    /// passes the turn on, executes and answers the request.
-    fn serve(&self, turns: &Readers, buf: &mut [u8]) -> Result<(), SessionError> {
         loop {
-            let Some(turn) = turns.turn(|| self.channel.has_request().unwrap_or(false)) else {
-                return Ok(());
-            };
-            let n = match self.channel.receive(buf)? {
+            let n = match self.channel.receive(&mut buf)? {
                 Received::Request(n) => n,
                 Received::Unmounted => {
                     debug!("connection closed; worker exits");
@@ -301,9 +282,6 @@ impl<F: FuseOps + ?Sized> Session<F> {
                 }
             };
             let msg = &buf[..n];
-            turn.took(Taken::of(opcode_of(msg)), pid_of(msg), || {
-                self.channel.has_request().unwrap_or(false)
-            });
             match self.execute(msg, None) {
                 Executed::Reply(unique, response) => {
                     crate::crashpoint::hit("before-reply");
@@ -477,20 +455,6 @@ fn prepare_rings() -> io::Result<Rings> {
     (0..uring::possible_cpus()?)
         .map(|_| uring::new_ring())
         .collect()
-}
-
-/// The opcode in a request's header (0 for a message too short to have
-/// one; `execute` answers it as malformed).
-fn opcode_of(msg: &[u8]) -> u32 {
-    msg.get(4..8)
-        .map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-/// The calling process in a request's header (0: the kernel's own, or
-/// a message too short to have one).
-fn pid_of(msg: &[u8]) -> u32 {
-    msg.get(32..36)
-        .map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 /// Applies the getxattr/listxattr size rules: size 0 asks for the length;
