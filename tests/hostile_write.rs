@@ -35,6 +35,8 @@
 //! `FUSE4FS_HOSTILE_SAVE=DIR` keeps failing images (after the repair);
 //! `FUSE4FS_HOSTILE_VERBOSE=1` says why each refused image was refused.
 
+mod common;
+
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -939,15 +941,7 @@ fn crashed_image(fx: &Fixture, dir: &Path) -> Option<Crashed> {
 
     let live = dir.join(format!("{}-live.img", fx.name));
     write_copy(&fx.pristine, &live);
-    let fs = Fs::open(
-        &live,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw(&live);
     let mut w = Workload::new(&fs, 7);
     w.run(80);
     fs.sync().unwrap();
@@ -1157,15 +1151,7 @@ fn damaged_orphan_list_is_recorded_not_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let img = tmp.path().join("img");
         run_mkfs(&img);
-        let fs = Fs::open(
-            &img,
-            &FsOptions {
-                writable: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        fs.mount_rw().unwrap();
+        let fs = common::mount_rw(&img);
         for name in ["a", "b"] {
             let i = fs
                 .make_node(InodeNo::ROOT, name.as_bytes(), &node(0o100644))
@@ -1433,15 +1419,7 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
         "freeb 1 129\nfreeb 130\nfreeb 132\nfreeb 134 512\n",
         true,
     );
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw(&img);
     for i in 0..8 {
         let f = fs
             .make_node(InodeNo::ROOT, format!("f{i}").as_bytes(), &node(0o100644))
@@ -1474,15 +1452,7 @@ fn data_write_through_a_damaged_extent_spares_metadata() {
     let tmp = tempfile::tempdir().unwrap();
     let img = tmp.path().join("img");
     run_mkfs(&img);
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw(&img);
     let f = fs.make_node(InodeNo::ROOT, b"f", &node(0o100644)).unwrap();
     fs.write(f.ino, 0, &[1u8; 1024], 0).unwrap();
     fs.unmount_clean().unwrap();
@@ -1491,15 +1461,7 @@ fn data_write_through_a_damaged_extent_spares_metadata() {
     // blocks: the superblock is block 1).
     debugfs(&img, "sif /f block[5] 2\n", true);
     let gdt_before = fs::read(&img).unwrap()[2048..3072].to_vec();
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw(&img);
     let r = fs.write(f.ino, 0, &[0xEEu8; 1024], 0);
     assert!(
         r.as_ref().is_err_and(|e| e.is_corruption()),
@@ -1529,15 +1491,7 @@ fn data_writes_across_group_boundaries() {
             .arg(&img)
             .arg("64M"),
     );
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw(&img);
     let f = fs.make_node(InodeNo::ROOT, b"f", &node(0o100644)).unwrap();
     let chunk = vec![0x5Au8; 1 << 20];
     for i in 0..24u64 {

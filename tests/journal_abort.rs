@@ -77,15 +77,7 @@ fn run(datasync: bool) {
         &["-b", "4096", "-E", "lazy_journal_init=1,lazy_itable_init=1"],
         "32M",
     );
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw(&img);
     let ino = fs.make_node(InodeNo::ROOT, b"f", &file_node()).unwrap().ino;
     let sync = |fs: &Fs| {
         if datasync {

@@ -89,15 +89,7 @@ fn mounted(mkfs_args: &[&str], size: &str) -> Mounted {
     );
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), mkfs_args, size);
-    let fs = Fs::open(
-        &img,
-        &FsOptions {
-            writable: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    fs.mount_rw().unwrap();
+    let fs = common::mount_rw(&img);
     fs.set_commit_interval(Duration::from_secs(3600));
     Mounted {
         _dir: dir,

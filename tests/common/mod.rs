@@ -86,6 +86,13 @@ pub fn open_rw(img: &Path) -> Fs {
     .unwrap()
 }
 
+/// [`open_rw`], then mounted read-write (the journal running).
+pub fn mount_rw(img: &Path) -> Fs {
+    let fs = open_rw(img);
+    fs.mount_rw().unwrap();
+    fs
+}
+
 /// [`open_rw`], with every write and flush recorded in `log`, then
 /// mounted read-write (the journal running).
 pub fn mount_rw_recorded(img: &Path, log: &std::sync::Arc<fuse4fs::fs::iolog::IoLog>) -> Fs {
