@@ -191,3 +191,26 @@ fn a_name_for_an_ea_inode_is_refused() {
     let owner = fs.inode(f).unwrap();
     assert_eq!(fs.getxattr(&owner, b"user.big").unwrap(), v);
 }
+
+/// Nor is an EA inode a node: a file handle or node id naming one (which
+/// fuse4fs never gave out, so a forged one) is stale, with or without
+/// its generation, while its owner stays live.
+#[test]
+fn a_node_id_for_an_ea_inode_is_stale() {
+    need_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = open_rw(&img);
+    let f = create(&fs, "f", 0).ino;
+    fs.setxattr(f, b"user.big", &value(9000, 19), SetMode::Any, false)
+        .unwrap();
+    let ea = InodeNo(ea_of(&fs, f, b"user.big").unwrap());
+    let generation = fs.inode(ea).unwrap().generation;
+    for g in [None, Some(generation)] {
+        assert!(
+            matches!(fs.live_inode(ea, g), Err(FsError::Stale)),
+            "live_inode of an EA inode, generation {g:?}"
+        );
+    }
+    fs.live_inode(f, None).unwrap();
+}

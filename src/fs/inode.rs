@@ -207,10 +207,13 @@ impl Fs {
     }
 
     /// Stale unless `inode` is live (it has links, or is open: unlinked
-    /// and O_TMPFILE files) and of `generation` (if given).
+    /// and O_TMPFILE files) and of `generation` (if given). An xattr
+    /// value inode (EA_INODE_FL) is never a node: no lookup gives it out,
+    /// so a node id or file handle naming one is forged or stale.
     fn check_live(&self, inode: &Inode, generation: Option<Generation>) -> Result<()> {
         let gone = inode.is_unused() && !self.is_open(inode.ino);
-        if gone || generation.is_some_and(|g| g != inode.generation) {
+        let value_inode = inode.has_flag(crate::ext4::inode::flags::EA_INODE);
+        if gone || value_inode || generation.is_some_and(|g| g != inode.generation) {
             return Err(FsError::Stale);
         }
         Ok(())
