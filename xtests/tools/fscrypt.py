@@ -65,21 +65,30 @@ def policy(path, ident, pad="32"):
         os.close(fd)
 
 
-def getpolicy(path, asked="24"):
-    # struct fscrypt_get_policy_ex_arg: u64 policy_size, then the policy.
-    arg = bytearray(struct.pack("<Q", int(asked)) + bytes(24))
+def ioctl_out(path, request, buf):
+    """Runs ioctl `request` on `path` with `buf` filled in place; prints
+    the errno's name (of the open or the ioctl) and returns False when
+    either fails."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as e:
         print("open:" + ename(e))
-        return
+        return False
     try:
-        fcntl.ioctl(fd, FS_IOC_GET_ENCRYPTION_POLICY_EX, arg, True)
+        fcntl.ioctl(fd, request, buf, True)
     except OSError as e:
         print(ename(e))
-        return
+        return False
     finally:
         os.close(fd)
+    return True
+
+
+def getpolicy(path, asked="24"):
+    # struct fscrypt_get_policy_ex_arg: u64 policy_size, then the policy.
+    arg = bytearray(struct.pack("<Q", int(asked)) + bytes(24))
+    if not ioctl_out(path, FS_IOC_GET_ENCRYPTION_POLICY_EX, arg):
+        return
     size = struct.unpack_from("<Q", arg)[0]
     p = bytes(arg[8:8 + size])
     pad = 4 << (p[3] & 3)
@@ -88,19 +97,8 @@ def getpolicy(path, asked="24"):
 
 def nonce(path):
     out = bytearray(16)
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as e:
-        print("open:" + ename(e))
-        return
-    try:
-        fcntl.ioctl(fd, FS_IOC_GET_ENCRYPTION_NONCE, out, True)
-    except OSError as e:
-        print(ename(e))
-        return
-    finally:
-        os.close(fd)
-    print(bytes(out).hex())
+    if ioctl_out(path, FS_IOC_GET_ENCRYPTION_NONCE, out):
+        print(bytes(out).hex())
 
 
 def main():
