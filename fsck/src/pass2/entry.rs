@@ -85,9 +85,25 @@ fn fnv1a(b: &[u8]) -> u64 {
     h
 }
 
-/// The printable form of a name in a message.
+/// The printable form of a name in a message, as e2fsck's safe_print
+/// writes it: a byte over 128 as `M-` and the byte less 128, then a
+/// control character as `^` and the character xor 0x40. Names are bytes
+/// (an encrypted one is ciphertext): a raw newline would cut the message.
 pub(super) fn show(name: &[u8]) -> String {
-    String::from_utf8_lossy(name).into_owned()
+    let mut out = String::with_capacity(name.len());
+    for &b in name {
+        let mut c = b;
+        if c > 128 {
+            out.push_str("M-");
+            c -= 128;
+        }
+        if c < 32 || c == 0x7f {
+            out.push('^');
+            c ^= 0x40;
+        }
+        out.push(char::from(c));
+    }
+    out
 }
 
 /// What an entry's checks concluded.
@@ -382,4 +398,15 @@ fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<(Kind,
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod show_tests {
+    #[test]
+    fn names_print_as_e2fsck_prints_them() {
+        assert_eq!(super::show(b"plain.txt"), "plain.txt");
+        assert_eq!(super::show(b"a\nb\x7f"), "a^Jb^?");
+        // 0xc3 -> M-C, 0x9f -> M-^_, 0xff -> M-^?, 0x80 stays (e2fsck tests > 128).
+        assert_eq!(super::show(&[0xc3, 0x9f, 0xff, 0x80]), "M-CM-^_M-^?\u{80}");
+    }
 }
