@@ -438,58 +438,45 @@ impl Dquot {
         may_exceed: &mut dyn FnMut() -> bool,
     ) -> Result<(), Exceeded> {
         let mut next = *self;
-        if inodes > 0 {
-            let n = self.curinodes.saturating_add(inodes as u64);
-            if how.limits {
-                let (hard, soft) = (self.ihardlimit, self.isoftlimit);
-                if hard != 0 && n > hard && !may_exceed() {
-                    return Err(Exceeded::InodeHard);
-                }
-                if soft != 0
-                    && n > soft
-                    && self.itime != 0
-                    && how.now >= self.itime
-                    && !may_exceed()
-                {
-                    return Err(Exceeded::InodeGrace);
-                }
-                if soft != 0 && n > soft && self.itime == 0 {
-                    next.itime = how.now.saturating_add(how.grace.1);
-                }
+        let limits = how.limits.then_some(how.now);
+        (next.curinodes, next.itime) = move_usage(
+            Counter {
+                cur: self.curinodes,
+                soft: self.isoftlimit,
+                hard: self.ihardlimit,
+                time: self.itime,
+                grace: how.grace.1,
+            },
+            inodes,
+            limits,
+            may_exceed,
+        )
+        .map_err(|hard| {
+            if hard {
+                Exceeded::InodeHard
+            } else {
+                Exceeded::InodeGrace
             }
-            next.curinodes = n;
-        } else if inodes < 0 {
-            next.curinodes = self.curinodes.saturating_sub(inodes.unsigned_abs());
-            if next.curinodes <= next.isoftlimit {
-                next.itime = 0;
+        })?;
+        (next.curspace, next.btime) = move_usage(
+            Counter {
+                cur: self.curspace,
+                soft: self.bsoftlimit,
+                hard: self.bhardlimit,
+                time: self.btime,
+                grace: how.grace.0,
+            },
+            bytes,
+            limits,
+            may_exceed,
+        )
+        .map_err(|hard| {
+            if hard {
+                Exceeded::BlockHard
+            } else {
+                Exceeded::BlockGrace
             }
-        }
-        if bytes > 0 {
-            let t = self.curspace.saturating_add(bytes as u64);
-            if how.limits {
-                let (hard, soft) = (self.bhardlimit, self.bsoftlimit);
-                if hard != 0 && t > hard && !may_exceed() {
-                    return Err(Exceeded::BlockHard);
-                }
-                if soft != 0
-                    && t > soft
-                    && self.btime != 0
-                    && how.now >= self.btime
-                    && !may_exceed()
-                {
-                    return Err(Exceeded::BlockGrace);
-                }
-                if soft != 0 && t > soft && self.btime == 0 {
-                    next.btime = how.now.saturating_add(how.grace.0);
-                }
-            }
-            next.curspace = t;
-        } else if bytes < 0 {
-            next.curspace = self.curspace.saturating_sub(bytes.unsigned_abs());
-            if next.curspace <= next.bsoftlimit {
-                next.btime = 0;
-            }
-        }
+        })?;
         *self = next;
         Ok(())
     }
@@ -700,6 +687,48 @@ impl Tree<'_> {
         }
         Ok(at)
     }
+}
+
+/// One usage counter of a dquot (inodes, or space in bytes) with its
+/// limits, grace time and grace period.
+struct Counter {
+    cur: u64,
+    soft: u64,
+    hard: u64,
+    time: u64,
+    grace: u64,
+}
+
+/// Moves counter `c` by `delta` as [`Dquot::charge`] describes, `limits`
+/// being the time now when limits are enforced: the new (usage, grace
+/// time), or `Err(true)` past the hard limit, `Err(false)` past the soft
+/// limit with its grace time run out.
+fn move_usage(
+    c: Counter,
+    delta: i64,
+    limits: Option<u64>,
+    may_exceed: &mut dyn FnMut() -> bool,
+) -> Result<(u64, u64), bool> {
+    if delta < 0 {
+        let n = c.cur.saturating_sub(delta.unsigned_abs());
+        return Ok((n, if n <= c.soft { 0 } else { c.time }));
+    }
+    let n = c.cur.saturating_add(delta as u64);
+    let mut time = c.time;
+    if delta > 0
+        && let Some(now) = limits
+    {
+        if c.hard != 0 && n > c.hard && !may_exceed() {
+            return Err(true);
+        }
+        if c.soft != 0 && n > c.soft && c.time != 0 && now >= c.time && !may_exceed() {
+            return Err(false);
+        }
+        if c.soft != 0 && n > c.soft && c.time == 0 {
+            time = now.saturating_add(c.grace);
+        }
+    }
+    Ok((n, time))
 }
 
 #[cfg(test)]
