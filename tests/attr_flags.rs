@@ -22,6 +22,7 @@ fn caller(uid: u32, caps: &[u32]) -> Caller {
     let extra = Extra {
         groups: vec![],
         caps: caps.iter().fold(0, |a, c| a | 1 << c),
+        other_namespace: None,
     };
     Caller::new(uid, uid, extra)
 }
@@ -153,6 +154,7 @@ fn a_namespace_root_is_judged_as_the_kernel_judges_it() {
         let extra = Extra {
             groups: vec![],
             caps: u64::MAX,
+            other_namespace: None,
         };
         Caller::new(0, 0, extra).in_namespace(|u, g| u == 1000 && g == 1000)
     };

@@ -45,6 +45,7 @@ fn root() -> Caller {
         Extra {
             groups: vec![],
             caps: !0,
+            other_namespace: None,
         },
     )
 }

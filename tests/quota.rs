@@ -122,6 +122,7 @@ fn usage_follows_every_change_and_e2fsck_agrees() {
             Extra {
                 groups: vec![],
                 caps: u64::MAX,
+                other_namespace: None,
             },
         );
         fs.set_fsxattr(
@@ -311,6 +312,7 @@ fn limits_refuse_every_charging_change_and_a_refused_one_changes_nothing() {
             Extra {
                 groups: vec![],
                 caps: u64::MAX,
+                other_namespace: None,
             },
         );
         let d = make(&fs, root, "proj", mode::S_IFDIR | 0o755, 0, 0);

@@ -66,6 +66,35 @@ pub struct Extra {
     pub groups: Vec<u32>,
     /// Effective capability set, bit n = capability n.
     pub caps: u64,
+    /// Set when the caller runs in a user namespace other than the
+    /// mount's (`unshare -Ur` by a plain user, a container): its
+    /// capabilities are its namespace's, which the kernel counts only
+    /// over inodes whose owner and group that namespace maps
+    /// (`capable_wrt_inode_uidgid`), and never as the mount's own
+    /// (`capable`).
+    pub other_namespace: Option<OtherNamespace>,
+}
+
+/// The ids a user namespace other than the mount's maps, as the mount
+/// sees them (the second column of its `uid_map`/`gid_map` read from
+/// the server's namespace): `(first, count)` spans.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OtherNamespace {
+    pub uids: Vec<(u32, u32)>,
+    pub gids: Vec<(u32, u32)>,
+}
+
+impl OtherNamespace {
+    /// Whether the namespace maps both `uid` and `gid`
+    /// (`privileged_wrt_inode_uidgid`).
+    pub fn maps(&self, uid: u32, gid: u32) -> bool {
+        let within = |spans: &[(u32, u32)], id: u32| {
+            spans
+                .iter()
+                .any(|&(first, count)| id.checked_sub(first).is_some_and(|off| off < count))
+        };
+        within(&self.uids, uid) && within(&self.gids, gid)
+    }
 }
 
 /// What `/proc/<pid>/status` says about a process's credentials.
@@ -139,6 +168,7 @@ impl Extra {
         Some(Extra {
             groups: s.groups,
             caps,
+            other_namespace: None,
         })
     }
 
@@ -150,6 +180,7 @@ impl Extra {
         Extra {
             groups: Vec::new(),
             caps: if uid == 0 && pid == 0 { cap::ALL } else { 0 },
+            other_namespace: None,
         }
     }
 }
@@ -209,9 +240,26 @@ impl Caller {
         self
     }
 
-    /// Whether the caller has capability `c` in its effective set.
+    /// `capable(c)` as the mount's namespace judges it: capability `c`
+    /// in the caller's effective set, and the caller in that namespace
+    /// (capabilities held in a namespace of one's own, which any user
+    /// can make, count for nothing here).
     pub fn capable(&self, c: u32) -> bool {
+        self.has_cap(c) && self.extra().other_namespace.is_none()
+    }
+
+    /// Capability `c` in the effective set, in whatever namespace.
+    fn has_cap(&self, c: u32) -> bool {
         c < 64 && self.caps() & (1 << c) != 0
+    }
+
+    /// Whether the caller's own namespace, when it is not the mount's,
+    /// maps `uid` and `gid`.
+    fn own_namespace_maps(&self, uid: u32, gid: u32) -> bool {
+        self.extra()
+            .other_namespace
+            .as_ref()
+            .is_none_or(|n| n.maps(uid, gid))
     }
 
     /// `capable(c)`: capability `c` in the initial user namespace, which a
@@ -224,13 +272,17 @@ impl Caller {
     /// `inode_owner_or_capable` for an inode owned by `uid`:`gid`.
     pub fn owns_or_capable(&self, uid: u32, gid: u32) -> bool {
         self.uid == uid
-            || (self.capable(cap::FOWNER) && self.maps.as_ref().is_none_or(|m| m(uid, gid)))
+            || (self.has_cap(cap::FOWNER)
+                && self.own_namespace_maps(uid, gid)
+                && self.maps.as_ref().is_none_or(|m| m(uid, gid)))
     }
 
     /// `capable_wrt_inode_uidgid`: capability `c` over the inode `f`,
     /// which needs its owner and group mapped in the caller's namespace.
     fn capable_over(&self, c: u32, f: &Attrs<'_>) -> bool {
-        self.capable(c) && self.maps.as_ref().is_none_or(|m| m(f.uid, f.gid))
+        self.has_cap(c)
+            && self.own_namespace_maps(f.uid, f.gid)
+            && self.maps.as_ref().is_none_or(|m| m(f.uid, f.gid))
     }
 
     /// `inode_owner_or_capable`.
@@ -687,6 +739,7 @@ mod tests {
         let extra = Extra {
             groups: groups.to_vec(),
             caps: 0,
+            other_namespace: None,
         };
         Caller::new(uid, gid, extra)
     }
@@ -694,6 +747,7 @@ mod tests {
         let extra = Extra {
             groups: vec![],
             caps: caps.iter().fold(0, |a, c| a | 1 << c),
+            other_namespace: None,
         };
         Caller::new(0, 0, extra)
     }
@@ -718,6 +772,45 @@ mod tests {
     const R: u32 = access::READ;
     const W: u32 = access::WRITE;
     const X: u32 = access::EXEC;
+
+    /// A plain user's own namespace (`unshare -Ur` as uid 1000): full
+    /// capabilities there, which reach only the inodes it maps and never
+    /// count as the mount's own.
+    #[test]
+    fn capabilities_of_another_namespace() {
+        let ns = Caller::new(
+            1000,
+            1000,
+            Extra {
+                groups: vec![],
+                caps: cap::ALL,
+                other_namespace: Some(OtherNamespace {
+                    uids: vec![(1000, 1)],
+                    gids: vec![(1000, 1)],
+                }),
+            },
+        );
+        assert!(!ns.capable(cap::SYS_ADMIN));
+        assert!(!ns.capable(cap::SYS_RESOURCE));
+        assert!(!ns.capable_initial(cap::LINUX_IMMUTABLE));
+        assert!(ns.owns_or_capable(1000, 1000));
+        assert!(!ns.owns_or_capable(2000, 2000));
+        let theirs = file(0o600, 2000, 2000);
+        assert!(matches!(
+            permission(&ns, &theirs, access::READ),
+            Err(FsError::Access)
+        ));
+        assert!(permission(&ns, &file(0o600, 1000, 1000), access::READ).is_ok());
+        assert!(matches!(
+            xattr_permission(&ns, &theirs, b"trusted.a", false),
+            Err(FsError::NoAttr)
+        ));
+        // The setuid bit goes at a write, as for any caller without
+        // CAP_FSETID in the mount's namespace.
+        assert_eq!(suidgid_to_drop(&ns, &file(0o4777, 2000, 2000)), S_ISUID);
+        // The mount's own root keeps every capability.
+        assert!(root(&[cap::SYS_ADMIN]).capable(cap::SYS_ADMIN));
+    }
 
     #[test]
     fn namespace_root_has_no_power_over_unmapped_owners() {
@@ -1000,6 +1093,7 @@ mod tests {
             Extra {
                 groups: vec![2000],
                 caps: 0,
+                other_namespace: None,
             }
         });
         // Owner, or group and other alike: no need.

@@ -17,7 +17,7 @@ use crate::ext4::{Generation, InodeNo};
 use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
-use crate::fs::permission::{Caller, access, open_access};
+use crate::fs::permission::{Caller, access, cap, open_access};
 use crate::fs::rename::Renamer;
 use crate::fs::setattr::{Changes, SetTime};
 use crate::fs::sync_mode::Change;
@@ -771,10 +771,18 @@ impl FuseOps for Ext4Adapter {
         })
     }
 
-    fn listxattr(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+    fn listxattr(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
         let names = self.viewed(|fs| fs.listxattr(&Self::live(fs, nodeid)?))?;
+        // ext4 lists trusted.* names only to CAP_SYS_ADMIN
+        // (`ext4_xattr_trusted_list`); the kernel's FUSE client passes
+        // the list through, so the filter is ours. The caller's
+        // capabilities are read only when such a name is there.
+        let caller = self.decider(ctx, false);
         let mut out = Vec::new();
         for n in names {
+            if n.starts_with(b"trusted.") && !caller.capable(cap::SYS_ADMIN) {
+                continue;
+            }
             out.extend_from_slice(&n);
             out.push(0);
         }

@@ -8,7 +8,7 @@
 
 use super::ops::RequestCtx;
 use super::userns::IdMap;
-use crate::fs::permission::{Caller, Extra, cap};
+use crate::fs::permission::{Caller, Extra, OtherNamespace, cap};
 
 /// The caller of `ctx`; its groups and capabilities are read when a
 /// decision first needs them. A request the kernel makes itself (pid 0),
@@ -47,6 +47,7 @@ pub fn fake_root(ctx: &RequestCtx) -> Caller {
         Extra {
             groups: Vec::new(),
             caps: cap::ALL,
+            other_namespace: None,
         },
     )
 }
@@ -54,11 +55,35 @@ pub fn fake_root(ctx: &RequestCtx) -> Caller {
 fn extra(uid: u32, gid: u32, pid: u32, for_access: bool) -> Extra {
     if pid != 0
         && let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        && let Some(e) = Extra::from_status(&text, uid, gid, for_access)
+        && let Some(mut e) = Extra::from_status(&text, uid, gid, for_access)
     {
+        e.other_namespace = other_namespace(pid);
         return e;
     }
     Extra::from_header(uid, pid)
+}
+
+/// The ids the user namespace of process `pid` maps, when it is not the
+/// server's (the mount's): `/proc/PID/status` shows capabilities
+/// relative to the process's own namespace, which `unshare -Ur` gives any
+/// user in full. A process whose namespace cannot be read (it is gone)
+/// counts as in another namespace that maps nothing.
+fn other_namespace(pid: u32) -> Option<OtherNamespace> {
+    static OURS: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| std::fs::read_link("/proc/self/ns/user").ok());
+    let theirs = std::fs::read_link(format!("/proc/{pid}/ns/user")).ok();
+    if ours.is_none() || theirs == *ours {
+        return None;
+    }
+    let spans = |file: &str| {
+        std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+            .map(|t| IdMap::parse(&t).outside_spans())
+            .unwrap_or_default()
+    };
+    Some(OtherNamespace {
+        uids: spans("uid_map"),
+        gids: spans("gid_map"),
+    })
 }
 
 /// The host's `fs.protected_hardlinks` (on unless it says 0): the VFS

@@ -72,6 +72,12 @@ impl IdMap {
         *self == IdMap::initial()
     }
 
+    /// The ids of the outer namespace this map gives names to, as
+    /// `(first, count)` spans.
+    pub fn outside_spans(&self) -> Vec<(u32, u32)> {
+        self.ranges.iter().map(|r| (r.outside, r.count)).collect()
+    }
+
     /// The id of the parent namespace that `id` stands for; `None` when
     /// the map leaves `id` out (the kernel then shows the overflow id,
     /// 65534, for it).
