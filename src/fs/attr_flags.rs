@@ -251,9 +251,9 @@ impl Fs {
                 return Err(FsError::NotEmpty);
             }
         }
-        // Per-file data journaling and a change of block mapping (extent
-        // migration) are not served: said rather than pretended.
-        if (f ^ old) & (flags::JOURNAL_DATA | flags::EXTENTS) != 0 {
+        // Per-file data journaling is not served: said rather than
+        // pretended.
+        if (f ^ old) & flags::JOURNAL_DATA != 0 {
             return Err(FsError::Unsupported);
         }
         // ext4_ioctl_setproject without the project feature: only id 0.
@@ -273,9 +273,21 @@ impl Fs {
         let keep = USER_MODIFIABLE & !(flags::JOURNAL_DATA | flags::EXTENTS);
         inode.flags = (old & !keep) | (f & keep);
         inode.ctime = now();
+        // ext4_ioctl_setflags: a change of EXTENTS_FL migrates the block
+        // mapping, after the other flags are set: a migration the kernel
+        // refuses (EOPNOTSUPP) leaves them set and reports the refusal.
+        let migrated = match (f ^ old) & flags::EXTENTS != 0 {
+            false => Ok(()),
+            true if f & flags::EXTENTS != 0 => tx.migrate_to_extents(&mut inode),
+            true => tx.migrate_to_blockmap(&mut inode),
+        };
+        match migrated {
+            Ok(()) | Err(FsError::Unsupported) => {}
+            Err(e) => return Err(e),
+        }
         tx.put_inode(inode.clone());
         tx.commit()?;
-        Ok(inode)
+        migrated.map(|()| inode)
     }
 }
 

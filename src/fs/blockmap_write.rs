@@ -190,10 +190,25 @@ impl Transaction<'_> {
     /// everything from `start`, a truncate) and every indirect block left
     /// without pointers, clearing the pointers and i_blocks.
     pub(crate) fn blockmap_unmap(&mut self, inode: &mut Inode, start: u64, end: u64) -> Result<()> {
+        let fr = self.unmap_walk(inode, start, end)?;
+        self.release(inode, fr, true)
+    }
+
+    /// Frees every indirect block of `inode` and clears its pointers, but
+    /// keeps its data blocks allocated and charged: they move to an extent
+    /// tree (migrate.rs).
+    pub(crate) fn blockmap_drop_pointer_blocks(&mut self, inode: &mut Inode) -> Result<()> {
+        let fr = self.unmap_walk(inode, 0, u64::MAX)?;
+        self.release(inode, fr, false)
+    }
+
+    /// Clears the pointers to what `[start, end)` covers and to the
+    /// indirect blocks left empty; returns the blocks that were mapped.
+    fn unmap_walk(&mut self, inode: &mut Inode, start: u64, end: u64) -> Result<Freed> {
         let per = self.per_block();
         let end = end.min(crate::ext4::blockmap::tree_blocks(per));
         if start >= end {
-            return Ok(());
+            return Ok(Freed::default());
         }
         let mut fr = Freed::default();
         for i in start..end.min(DIRECT) {
@@ -217,7 +232,7 @@ impl Transaction<'_> {
             }
             first += covers;
         }
-        self.release(inode, fr)
+        Ok(fr)
     }
 
     /// Frees what `range` covers below indirect block `b` (at `level`,
@@ -282,25 +297,29 @@ impl Transaction<'_> {
 
     /// Frees what an unmap collected, after checking that no block is
     /// freed twice and none is filesystem metadata; updates i_blocks.
-    fn release(&mut self, inode: &mut Inode, fr: Freed) -> Result<()> {
-        let mut all: Vec<(u64, u64)> = fr.data;
+    /// Frees the indirect blocks `fr` holds, and its data blocks with
+    /// `data`, uncharging them from i_blocks.
+    fn release(&mut self, inode: &mut Inode, fr: Freed, data: bool) -> Result<()> {
         // Indirect blocks join the data so that a block mapped both ways
         // is caught as freed twice.
-        all.extend(fr.meta.iter().map(|&b| (b, 1)));
+        let mut all: Vec<(u64, u64, bool)> = fr.data.iter().map(|&(b, n)| (b, n, data)).collect();
+        all.extend(fr.meta.iter().map(|&b| (b, 1, true)));
         all.sort_unstable();
-        let mut runs: Vec<(u64, u64)> = Vec::new();
-        for (b, n) in all {
+        let mut runs: Vec<(u64, u64, bool)> = Vec::new();
+        for (b, n, free) in all {
             match runs.last_mut() {
-                Some((s, len)) if b < *s + *len => {
+                Some((s, len, _)) if b < *s + *len => {
                     return Err(error::corrupt(
                         format!("{} block map", inode.ino),
                         format!("block {b} is mapped twice"),
                     ));
                 }
-                Some((s, len)) if b == *s + *len => *len += n,
-                _ => runs.push((b, n)),
+                Some((s, len, f)) if b == *s + *len && *f == free => *len += n,
+                _ => runs.push((b, n, free)),
             }
         }
+        runs.retain(|r| r.2);
+        let runs: Vec<(u64, u64)> = runs.into_iter().map(|(s, n, _)| (s, n)).collect();
         let mut total = 0u64;
         for &(s, n) in &runs {
             self.check_data(inode, s, n, &[])?;
@@ -320,7 +339,7 @@ impl Transaction<'_> {
     }
 
     /// One past the last logical block a block-mapped file may use.
-    fn max_lblk(&self) -> u64 {
+    pub(super) fn max_lblk(&self) -> u64 {
         let sb = self.fs().superblock();
         max_blocks(sb.block_size(), sb.has_ro_compat(ro_compat::HUGE_FILE))
     }

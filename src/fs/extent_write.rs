@@ -166,7 +166,7 @@ impl Transaction<'_> {
 
     /// Inserts an extent into a hole, merging it with its neighbours in
     /// the leaf when they continue each other.
-    fn insert_extent(&mut self, inode: &mut Inode, new: Extent) -> Result<()> {
+    pub(super) fn insert_extent(&mut self, inode: &mut Inode, new: Extent) -> Result<()> {
         let mut path = self.ext_path(inode, new.lblk as u64)?;
         let k = path.len() - 1;
         let leaf = &mut path[k];

@@ -28,6 +28,7 @@ pub mod inode;
 pub mod iolog;
 pub mod journal;
 pub mod locks;
+mod migrate;
 pub mod mmp;
 pub mod mount_state;
 pub mod namei;

@@ -10,6 +10,12 @@
                                 a file and a directory, and a project id
     attrflags.py inherit DIR    the flags new inodes take from their
                                 directory
+    attrflags.py exact DIR      SETFLAGS with a value replacing the flags
+                                outright (stress-ng's chattr and
+                                inode-flags, `chattr =`), so that the
+                                extents flag goes too: the block mapping
+                                is migrated where ext4 migrates it
+                                (chattr -e / +e), with file contents kept
     attrflags.py make DIR       files with flags set, for a look after
                                 unmount
     attrflags.py show DIR       the flags (hex, from FS_IOC_GETFLAGS and
@@ -349,9 +355,60 @@ def show(top):
         print("%s: flags %#x xflags %#x projid %d" % (name, getflags(p), x[0], x[3]))
 
 
+EXTENTS = 0x80000
+
+
+def exact(top):
+    """Flags replaced outright, then reset to 0; then block mappings that
+    ext4 migrates and those it refuses to, and migrated back."""
+    c = top + "/x"
+    for target in ("file", "dir"):
+        for letter, bit in [("none", 0)] + LETTERS:
+            setup(c, 0)
+            p = c + ("/f" if target == "file" else "/d")
+            # Written back first: with delayed allocation the kernel's
+            # ext4 maps new data unwritten until its write-back ends, and
+            # refuses to migrate an unwritten extent meanwhile.
+            fd = os.open(p, os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
+            out = attempt(lambda: setflags(p, bit))
+            after = getflags(p)
+            out2 = attempt(lambda: setflags(p, 0))
+            print("%s =%s: %s, flags %#x; =0: %s, flags %#x"
+                  % (target, letter, out, after, out2, getflags(p)))
+            clear(c)
+    os.mkdir(c)
+    bs = os.statvfs(c).f_bsize
+    # name: (first block, blocks) written, or None for a preallocation.
+    shapes = [("empty", []), ("direct", [(0, 3)]), ("two-runs", [(0, 1), (5, 1)]),
+              ("past-direct", [(20, 1)]), ("thirteen", [(0, 13)]), ("prealloc", None)]
+    for name, writes in shapes:
+        p = c + "/" + name
+        fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if writes is None:
+                os.posix_fallocate(fd, 0, 2 * bs)
+            for first, n in writes or []:
+                os.pwrite(fd, bytes([65 + first % 26]) * (bs * n), first * bs)
+            os.fsync(fd)
+            before = os.pread(fd, 64 * bs, 0)
+        finally:
+            os.close(fd)
+        out = attempt(lambda: setflags(p, getflags(p) & ~EXTENTS | 0x80))
+        mid = getflags(p)
+        same = open(p, "rb").read() == before
+        out2 = attempt(lambda: setflags(p, getflags(p) | EXTENTS))
+        print("%s: -e %s, flags %#x, data %s; +e %s, flags %#x, data %s"
+              % (name, out, mid, "kept" if same else "CHANGED", out2, getflags(p),
+                 "kept" if open(p, "rb").read() == before else "CHANGED"))
+    shutil.rmtree(c)
+
+
 def main():
     cmd, top = sys.argv[1], sys.argv[2]
-    {"matrix": matrix, "setflags": setflags_table, "xattr": xattr_table, "inherit": inherit, "make": make, "show": show}[cmd](top)
+    {"matrix": matrix, "setflags": setflags_table, "xattr": xattr_table, "inherit": inherit,
+     "make": make, "show": show, "exact": exact}[cmd](top)
 
 
 if __name__ == "__main__":
