@@ -214,3 +214,169 @@ fn a_node_id_for_an_ea_inode_is_stale() {
     }
     fs.live_inode(f, None).unwrap();
 }
+
+/// POSIX ACL tags and the VFS encoding's version (`posix_acl_xattr.h`).
+const ACL_USER_OBJ: u16 = 1;
+const ACL_USER: u16 = 2;
+const ACL_GROUP_OBJ: u16 = 4;
+const ACL_MASK: u16 = 0x10;
+const ACL_OTHER: u16 = 0x20;
+
+/// The VFS form of (tag, perm, id) entries.
+fn vfs_acl(entries: &[(u16, u16, u32)]) -> Vec<u8> {
+    let mut out = 2u32.to_le_bytes().to_vec();
+    for &(tag, perm, id) in entries {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&perm.to_le_bytes());
+        out.extend_from_slice(&id.to_le_bytes());
+    }
+    out
+}
+
+/// An ACL with `named` user entries: its ext4 form (4 + 8 per named
+/// entry + 4 per other one, 20 + 8n) is over 4040 bytes from 503 on, so
+/// under `ea_inode` it goes to an EA inode at once (the kernel puts 502
+/// there too: past the block's reserve; xtest rw/086).
+fn big_acl(named: u32, user: u16, mask: u16, other: u16) -> Vec<(u16, u16, u32)> {
+    let mut a = vec![(ACL_USER_OBJ, user, u32::MAX)];
+    a.extend((0..named).map(|i| (ACL_USER, 6, 5000 + i)));
+    a.push((ACL_GROUP_OBJ, 4, u32::MAX));
+    a.push((ACL_MASK, mask, u32::MAX));
+    a.push((ACL_OTHER, other, u32::MAX));
+    a
+}
+
+/// The (tag, perm) pairs of a VFS-encoded ACL, ids of named entries kept.
+fn parse_vfs_acl(v: &[u8]) -> Vec<(u16, u16, u32)> {
+    assert_eq!(&v[..4], &2u32.to_le_bytes());
+    v[4..]
+        .chunks(8)
+        .map(|c| {
+            let tag = u16::from_le_bytes([c[0], c[1]]);
+            let id = u32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+            let id = if tag == ACL_USER { id } else { u32::MAX };
+            (tag, u16::from_le_bytes([c[2], c[3]]), id)
+        })
+        .collect()
+}
+
+/// An ACL large enough for an EA inode is read where it is by every ACL
+/// path, not only getxattr: a chmod rewrites its owner, mask and other
+/// entries (`posix_acl_chmod`), and a directory's default ACL there is
+/// inherited by a new file (masked by the create mode) and a new
+/// directory (as its default ACL too). The kernel reads back what was
+/// written, and e2fsck is clean.
+#[test]
+fn acls_in_ea_inodes_follow_chmod_and_are_inherited() {
+    need_tools();
+    let dir = tempfile::tempdir().unwrap();
+    let img = image(dir.path());
+    let fs = open_rw(&img);
+    let f = create(&fs, "f", 0).ino;
+    let acl = big_acl(600, 6, 7, 4);
+    fs.setxattr(
+        f,
+        b"system.posix_acl_access",
+        &vfs_acl(&acl),
+        SetMode::Any,
+        false,
+    )
+    .unwrap();
+    assert!(ea_of(&fs, f, b"system.posix_acl_access").is_some());
+    // The mask gives the group bits.
+    assert_eq!(fs.inode(f).unwrap().mode & 0o777, 0o674);
+
+    let chmod = fuse4fs::fs::setattr::Changes {
+        mode: Some(0o640),
+        acl: true,
+        ..Default::default()
+    };
+    fs.setattr(f, &chmod).unwrap();
+    let owner = fs.inode(f).unwrap();
+    assert_eq!(owner.mode & 0o777, 0o640);
+    let after = parse_vfs_acl(&fs.getxattr(&owner, b"system.posix_acl_access").unwrap());
+    assert_eq!(after, big_acl(600, 6, 4, 0), "chmod 640 rewrites the ACL");
+    assert!(ea_of(&fs, f, b"system.posix_acl_access").is_some());
+
+    let d = fs
+        .make_node(
+            InodeNo::ROOT,
+            b"d",
+            &NewNode {
+                mode: mode::S_IFDIR | 0o755,
+                uid: 0,
+                gid: 0,
+                umask: 0o022,
+                rdev: 0,
+            },
+        )
+        .unwrap()
+        .ino;
+    let default = big_acl(700, 7, 7, 5);
+    fs.setxattr(
+        d,
+        b"system.posix_acl_default",
+        &vfs_acl(&default),
+        SetMode::Any,
+        false,
+    )
+    .unwrap();
+    assert!(ea_of(&fs, d, b"system.posix_acl_default").is_some());
+    let new = |m: u16| NewNode {
+        mode: m,
+        uid: 0,
+        gid: 0,
+        umask: 0o077,
+        rdev: 0,
+    };
+    let child = fs
+        .make_node(d, b"child", &new(mode::S_IFREG | 0o640))
+        .unwrap();
+    // posix_acl_create_masq: owner 7&6, mask 7&4, other 5&0; the umask is
+    // not applied under a default ACL.
+    assert_eq!(child.mode & 0o777, 0o640);
+    let child_acl = fs.getxattr(&child, b"system.posix_acl_access").unwrap();
+    assert_eq!(parse_vfs_acl(&child_acl), big_acl(700, 6, 4, 0));
+    let sub = fs
+        .make_node(d, b"sub", &new(mode::S_IFDIR | 0o777))
+        .unwrap();
+    assert_eq!(sub.mode & 0o777, 0o775);
+    let sub_default = fs.getxattr(&sub, b"system.posix_acl_default").unwrap();
+    assert_eq!(parse_vfs_acl(&sub_default), default);
+    let sub_access = fs.getxattr(&sub, b"system.posix_acl_access").unwrap();
+    assert_eq!(parse_vfs_acl(&sub_access), big_acl(700, 7, 7, 5));
+    for (ino, name) in [
+        (child.ino, "system.posix_acl_access"),
+        (sub.ino, "system.posix_acl_default"),
+        (sub.ino, "system.posix_acl_access"),
+    ] {
+        assert!(
+            ea_of(&fs, ino, name.as_bytes()).is_some(),
+            "{name} of {ino}"
+        );
+    }
+    drop(fs);
+    assert_fsck_clean(&img);
+
+    // The kernel reads the same ACLs from the EA inodes.
+    let kernel = common::with_kernel_mount(&img, |m| {
+        let get = |p: &str, n: &str| {
+            let out = std::process::Command::new("getfattr")
+                .args(["--absolute-names", "--only-values", "-n", n])
+                .arg(m.join(p))
+                .output()
+                .expect("getfattr (attr package)");
+            assert!(out.status.success(), "getfattr {p} {n}");
+            out.stdout
+        };
+        (
+            get("f", "system.posix_acl_access"),
+            get("d/child", "system.posix_acl_access"),
+            get("d/sub", "system.posix_acl_default"),
+        )
+    })
+    .expect("kernel mount of the image");
+    assert_eq!(parse_vfs_acl(&kernel.0), big_acl(600, 6, 4, 0));
+    assert_eq!(kernel.1, child_acl);
+    assert_eq!(kernel.2, sub_default);
+}

@@ -71,6 +71,9 @@ pub struct DirInfo {
     /// filesystem with the feature): its htree hashes are over folded
     /// names.
     pub casefold: bool,
+    /// Whether each entry keeps its name's hash after the name
+    /// (encrypted and casefolded: `ext4_hash_in_dirent`).
+    pub hashed: bool,
 }
 
 /// A directory block to check in pass 2 (the list is sorted by

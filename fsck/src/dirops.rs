@@ -528,6 +528,7 @@ pub fn make_dir(
             dotdot: parent,
             parent: if ino == parent { parent } else { 0 },
             casefold: false,
+            hashed: false,
         },
     );
     remember_block(cx, ino, 0, pblk);

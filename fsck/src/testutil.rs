@@ -137,6 +137,7 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
                     dotdot: 0,
                     parent: 0,
                     casefold: false,
+                    hashed: false,
                 },
             );
         }

@@ -1,18 +1,19 @@
 //! Encrypted directories, files and symlinks served as the kernel's ext4
 //! serves them without the key (fs/crypto, fs/ext4/dir.c and namei.c):
 //! names and link targets shown in their no-key encoding
-//! (format/src/ext4/crypt.rs), entries found again by that encoding,
+//! (format/src/ext4/crypt.rs; in encrypted and casefolded directories
+//! with the hashes their entries store), entries found again by it,
 //! regular files' contents refused (ENOKEY). Stat and listings work.
 //! There are no keys here, and nothing is decrypted.
 
 use super::namei::DxError;
 use super::{Fs, FsError, Result};
 use crate::ext4::crypt::{self, NokeyLookup};
-use crate::ext4::hash::{HashVersion, dx_hash};
+use crate::ext4::hash::{DX_HASH_SIPHASH, HashVersion, dx_hash};
 use crate::ext4::htree;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
 use crate::ext4::xattr::INDEX_ENCRYPTION;
-use crate::fs::dir::DirEntryInfo;
+use crate::fs::dir::{DirEntryInfo, hash_in_dirent};
 
 impl Fs {
     /// Whether `inode` is encrypted and its contents cannot be read here:
@@ -85,13 +86,20 @@ impl Fs {
         cookie: u64,
         mut f: impl FnMut(DirEntryInfo<'_>) -> bool,
     ) -> Result<()> {
-        refuse_casefolded(dir)?;
-        let version = self.listing_hash(dir)?;
+        // Hashes stored in the entries (encrypted and casefolded) are
+        // the ones the kernel puts in no-key names, whichever way it
+        // reads the directory.
+        let version = if hash_in_dirent(dir) {
+            None
+        } else {
+            self.listing_hash(dir)?
+        };
         let seed = self.superblock().hash_seed;
         let mut failed = None;
         self.readdir_raw(dir, cookie, |e| {
-            let (hash, minor) = match version {
-                Some(v) if e.name != b"." && e.name != b".." => dx_hash(e.name, v, &seed),
+            let (hash, minor) = match (e.stored_hash, version) {
+                (Some(stored), _) => stored,
+                (None, Some(v)) if e.name != b"." && e.name != b".." => dx_hash(e.name, v, &seed),
                 _ => (0, 0),
             };
             match crypt::nokey_name(e.name, hash, minor) {
@@ -111,19 +119,37 @@ impl Fs {
     /// `name` cannot be a no-key name or nothing matches. Through the
     /// index, a name carrying its whole ciphertext is found by that
     /// ciphertext's hash and an abbreviated one by the dirhash it carries,
-    /// as the kernel does.
+    /// as the kernel does; in an encrypted and casefolded directory every
+    /// name by the hash it carries (the stored one it was listed with).
     pub(crate) fn lookup_nokey(&self, dir: &Inode, name: &[u8]) -> Result<Option<(u32, u8)>> {
-        refuse_casefolded(dir)?;
         let Some(key) = NokeyLookup::parse(name) else {
             return Ok(None);
         };
         if self.is_dx(dir) {
             let seed = self.superblock().hash_seed;
-            let hash = |v: HashVersion| match key.whole() {
-                Some(ct) => dx_hash(ct, v, &seed).0,
-                None => key.hash,
+            let flags = self.superblock().flags;
+            let hashed = hash_in_dirent(dir);
+            // dx_probe: an encrypted and casefolded directory is indexed by
+            // siphash, and a no-key name brings its hash along; any other
+            // pairing of index and directory is a broken index.
+            let probe = |raw: u8| match (hashed, raw == DX_HASH_SIPHASH) {
+                (true, true) => Ok(key.hash),
+                (true, false) => Err(DxError::Bad(format!(
+                    "hash version {raw} where the entries keep siphash hashes"
+                ))),
+                (false, true) => Err(DxError::Bad(
+                    "siphash index where the entries keep no hashes".into(),
+                )),
+                (false, false) => {
+                    let v = HashVersion::effective(raw, flags)
+                        .ok_or_else(|| DxError::Bad(format!("hash version {raw}")))?;
+                    Ok(match key.whole() {
+                        Some(ct) => dx_hash(ct, v, &seed).0,
+                        None => key.hash,
+                    })
+                }
             };
-            match self.lookup_dx(dir, hash, |n| key.matches(n)) {
+            match self.lookup_dx_probe(dir, probe, |n| key.matches(n)) {
                 Ok(hit) => return Ok(hit),
                 Err(DxError::Bad(why)) => {
                     tracing::warn!(
@@ -173,15 +199,6 @@ impl Fs {
         };
         Ok(HashVersion::effective(raw, sb.flags))
     }
-}
-
-/// Encrypted and casefolded directories keep each name's hash after it
-/// (a keyed hash of the plaintext): not read here yet.
-fn refuse_casefolded(dir: &Inode) -> Result<()> {
-    if dir.has_flag(flags::CASEFOLD) {
-        return Err(FsError::Unsupported);
-    }
-    Ok(())
 }
 
 /// Length of the no-key encoding of a ciphertext of `n` bytes.

@@ -9,7 +9,7 @@
 use super::extents::Backing;
 use super::verified::{Kind, Owner, check_once};
 use super::{Fs, FsError, Result};
-use crate::ext4::dir::{DirIter, verify_leaf};
+use crate::ext4::dir::{DirIter, stored_hashes, verify_leaf};
 use crate::ext4::htree;
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::types::le32;
@@ -18,6 +18,13 @@ use crate::ext4::{FormatError, InodeNo};
 /// Size of the entry area of an inline directory's i_block (after the
 /// 4-byte parent inode number).
 const INLINE_DIR_AREA: usize = 56;
+
+/// Whether `dir` keeps each name's hash after it (`ext4_hash_in_dirent`):
+/// encrypted and casefolded, where the hash is of the plaintext name
+/// under a key, so a reader without the key can only take it as stored.
+pub(crate) fn hash_in_dirent(dir: &Inode) -> bool {
+    dir.has_flag(flags::ENCRYPT) && dir.has_flag(flags::CASEFOLD)
+}
 
 /// One directory entry handed to a readdir callback.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +35,10 @@ pub struct DirEntryInfo<'a> {
     pub name: &'a [u8],
     /// Cookie resuming after this entry.
     pub next: u64,
+    /// The (hash, minor hash) stored after the name in an encrypted and
+    /// casefolded directory (`EXT4_DIRENT_HASHES`); None elsewhere and
+    /// for "." and "..".
+    pub stored_hash: Option<(u32, u32)>,
 }
 
 impl Fs {
@@ -152,6 +163,7 @@ impl Fs {
                 file_type: ft_dir,
                 name: b".",
                 next: 1,
+                stored_hash: None,
             })
         {
             return Ok(());
@@ -162,6 +174,7 @@ impl Fs {
                 file_type: ft_dir,
                 name: b"..",
                 next: 2,
+                stored_hash: None,
             })
         {
             return Ok(());
@@ -190,6 +203,7 @@ impl Fs {
         f: &mut impl FnMut(DirEntryInfo<'_>) -> bool,
     ) -> Result<bool> {
         let (bs, max_inode) = (self.block_size() as usize, self.superblock().inodes_count);
+        let hashed = hash_in_dirent(dir);
         for e in DirIter::new(region, bs, max_inode, self.has_filetype()) {
             let e = e.map_err(|e| in_dir(dir, lblk, e))?;
             let pos = base + e.offset as u64;
@@ -197,11 +211,18 @@ impl Fs {
                 continue;
             }
             let next = pos + e.rec_len as u64;
+            // "." and ".." are made without hashes (ext4_init_dot_dotdot).
+            let stored_hash = if hashed && e.name != b"." && e.name != b".." {
+                Some(stored_hashes(region, &e).map_err(|e| in_dir(dir, lblk, e))?)
+            } else {
+                None
+            };
             if !f(DirEntryInfo {
                 ino: e.inode,
                 file_type: e.file_type,
                 name: e.name,
                 next,
+                stored_hash,
             }) {
                 return Ok(false);
             }

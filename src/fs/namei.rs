@@ -167,6 +167,23 @@ impl Fs {
         hash: impl FnOnce(HashVersion) -> u32,
         matches: impl Fn(&[u8]) -> bool,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
+        let flags = self.superblock().flags;
+        let probe = |raw: u8| {
+            HashVersion::effective(raw, flags)
+                .map(hash)
+                .ok_or_else(|| DxError::Bad(format!("hash version {raw}")))
+        };
+        self.lookup_dx_probe(dir, probe, matches)
+    }
+
+    /// [`lookup_dx`](Self::lookup_dx) going down by the hash `probe`
+    /// gives for the index root's raw hash version (it may refuse it).
+    pub(crate) fn lookup_dx_probe(
+        &self,
+        dir: &Inode,
+        probe: impl FnOnce(u8) -> std::result::Result<u32, DxError>,
+        matches: impl Fn(&[u8]) -> bool,
+    ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let sb = self.superblock();
         let csum = sb.metadata_csum();
         let root_block = self.dx_raw_block(dir, 0)?;
@@ -185,9 +202,7 @@ impl Fs {
                 info.indirect_levels
             )));
         }
-        let version = HashVersion::effective(info.hash_version, sb.flags)
-            .ok_or_else(|| DxError::Bad(format!("hash version {}", info.hash_version)))?;
-        let hash = hash(version);
+        let hash = probe(info.hash_version)?;
 
         // The path from the root to the current leaf: (node, chosen entry).
         let mut frames: Vec<(DxNode, usize)> = Vec::new();

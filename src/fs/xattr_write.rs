@@ -17,11 +17,10 @@
 //! block hash over them; values are packed down from the end, existing
 //! ones in their old order and a new or resized one lowest.
 //!
-//! Not done, like or unlike the kernel: identical blocks are not shared
-//! between inodes (the kernel's mbcache); values never go to an EA inode
-//! (`ea_inode`; a value that fits neither place is ENOSPC, as the kernel
-//! says without that feature); entries whose value lives in an EA inode
-//! make the call fail with EOPNOTSUPP.
+//! With `ea_inode`, a value too large for the block goes to an EA inode
+//! (see `ea_inode`); ACLs are read and written through the same places,
+//! EA inodes included. Not done, unlike the kernel: identical blocks are
+//! not shared between inodes (the kernel's mbcache).
 //!
 //! Shared blocks: an inode whose block has `h_refcount` > 1 never changes
 //! it; it gets a private copy, and the shared block's refcount is lowered
@@ -298,13 +297,7 @@ impl Transaction<'_> {
     /// After a chmod with ACLs on: the stored access ACL follows the new
     /// mode (`posix_acl_chmod`); nothing to do without one.
     pub(crate) fn acl_chmod(&mut self, inode: &mut Inode) -> Result<()> {
-        let stored = self
-            .attrs(inode)?
-            .get(INDEX_POSIX_ACL_ACCESS, b"")
-            .map(|e| acl::from_disk(&e.value))
-            .transpose()?
-            .flatten();
-        let Some(mut a) = stored else {
+        let Some(mut a) = self.stored_acl(inode, INDEX_POSIX_ACL_ACCESS)? else {
             return Ok(());
         };
         acl::chmod_masq(&mut a, inode.mode)?;
@@ -403,17 +396,7 @@ impl Transaction<'_> {
         if child.is_symlink() {
             return Ok(());
         }
-        let default = self
-            .attrs(dir)?
-            .get(INDEX_POSIX_ACL_DEFAULT, b"")
-            .map(|e| acl::from_disk(&e.value))
-            .transpose()
-            .map_err(|e| match e {
-                FsError::Format(f) => in_inode(dir, f),
-                other => other,
-            })?
-            .flatten();
-        let Some(default) = default else {
+        let Some(default) = self.stored_acl(dir, INDEX_POSIX_ACL_DEFAULT)? else {
             child.mode &= !(umask as u16 & 0o777);
             return Ok(());
         };
@@ -443,6 +426,26 @@ impl Transaction<'_> {
         }
         *child = new;
         Ok(())
+    }
+
+    /// The ACL `inode` stores under `index` (`ext4_get_acl`), wherever
+    /// the xattr code put it: the inode body, the block, or an EA inode
+    /// (a large ACL under `ea_inode`).
+    fn stored_acl(&self, inode: &Inode, index: u8) -> Result<Option<Vec<AclEntry>>> {
+        let attrs = self.attrs(inode)?;
+        let Some(e) = attrs.get(index, b"") else {
+            return Ok(None);
+        };
+        let value = match &e.value_inode {
+            // The EA inode's value never changes once written (a new value
+            // gets a new EA inode), so the committed copy is the one.
+            Some(v) => self.fs().ea_inode_value(inode, e, v)?,
+            None => e.value.clone(),
+        };
+        acl::from_disk(&value).map_err(|e| match e {
+            FsError::Format(f) => in_inode(inode, f),
+            other => other,
+        })
     }
 
     /// `ext4_set_acl` after the VFS: `acl` `None` removes.

@@ -1192,7 +1192,8 @@ impl FuseOps for Ext4Adapter {
     }
 
     /// FS_IOC_SHUTDOWN (see src/fuse/shutdown.rs), FITRIM
-    /// (src/fuse/trim.rs), the attribute flag ioctls
+    /// (src/fuse/trim.rs), FS_IOC_GETFSLABEL (src/fuse/fslabel.rs), the
+    /// attribute flag ioctls
     /// (src/fuse/attr_flags.rs) and the fscrypt ones that read
     /// (src/fuse/crypt.rs); every other command is unknown here
     /// (ENOTTY, as ext4 answers).
@@ -1202,6 +1203,12 @@ impl FuseOps for Ext4Adapter {
         }
         if super::crypt::handles(io.cmd) {
             return self.viewed(|fs| super::crypt::answer(fs, &Self::live(fs, nodeid)?, io))?;
+        }
+        if io.cmd == super::fslabel::FS_IOC_GETFSLABEL {
+            return Ok(super::fslabel::reply(
+                self.fs.superblock().label(),
+                io.out_size,
+            ));
         }
         if io.cmd == super::trim::FITRIM {
             let range = super::trim::requested_range(ctx, io)?;

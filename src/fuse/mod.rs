@@ -52,6 +52,7 @@ pub mod credentials;
 pub mod crypt;
 pub mod dirent;
 pub mod dispatch;
+pub mod fslabel;
 pub mod init;
 pub mod memfs;
 pub mod mount;

@@ -18,6 +18,9 @@ errno name:
     ficlonerange    FICLONERANGE of a's first block into b
     dedupe          FIDEDUPERANGE of a's first block against b's
     freeze          FIFREEZE on DIR (then FITHAW if it worked)
+    getfsuuid       FS_IOC_GETFSUUID on DIR: "ok, N bytes"
+    getfssysfspath  FS_IOC_GETFSSYSFSPATH on DIR: "ok, ext4/..." (the
+                    device part left out)
 
 The calls that need capabilities (FIBMAP: CAP_SYS_RAWIO, FIFREEZE:
 CAP_SYS_ADMIN) are made as root.  Nothing here changes a's contents when
@@ -38,6 +41,8 @@ FICLONERANGE = 0x4020940D
 FIDEDUPERANGE = 0xC0189436
 FIFREEZE = 0xC0045877
 FITHAW = 0xC0045878
+FS_IOC_GETFSUUID = 0x80111500  # _IOR(0x15, 0, struct fsuuid2): len + 16 bytes
+FS_IOC_GETFSSYSFSPATH = 0x80811501  # _IOR(0x15, 1, struct fs_sysfs_path): len + 128
 FALLOC_FL_COLLAPSE_RANGE = 0x08
 FALLOC_FL_INSERT_RANGE = 0x20
 SEEK_HOLE = 4
@@ -105,6 +110,19 @@ def freeze(_a, _b, d):
     return "ok"
 
 
+def getfsuuid(_a, _b, d):
+    buf = bytearray(17)
+    fcntl.ioctl(d, FS_IOC_GETFSUUID, buf)
+    return "ok, %d bytes" % buf[0]
+
+
+def getfssysfspath(_a, _b, d):
+    buf = bytearray(129)
+    fcntl.ioctl(d, FS_IOC_GETFSSYSFSPATH, buf)
+    path = bytes(buf[1:1 + buf[0]]).decode(errors="replace")
+    return "ok, %s/..." % path.split("/")[0]
+
+
 def copy_range(a, b, _d):
     n = os.copy_file_range(a, b, BLOCK, 0, 0)
     return "ok" if n == BLOCK else "ok, %d bytes" % n
@@ -125,6 +143,8 @@ PROBES = [
     ("ficlonerange", ficlonerange),
     ("dedupe", dedupe),
     ("freeze", freeze),
+    ("getfsuuid", getfsuuid),
+    ("getfssysfspath", getfssysfspath),
 ]
 
 

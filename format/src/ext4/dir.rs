@@ -160,6 +160,27 @@ impl<'a> Iterator for DirIter<'a> {
     }
 }
 
+/// The (hash, minor hash) an encrypted and casefolded directory keeps
+/// after entry `e`'s name (`EXT4_DIRENT_HASHES`: two le32 at the name's
+/// end rounded up to 4 bytes; the kernel's readdir and no-key names use
+/// them, as it cannot hash a name without the key). `region` is the
+/// buffer `e` was parsed from. A record too short to hold them is
+/// damage, as the kernel's `ext4_check_dir_entry` says.
+pub fn stored_hashes(region: &[u8], e: &DirEntryRef<'_>) -> Result<(u32, u32), FormatError> {
+    let at = e.offset + rec_len_for(e.name.len());
+    if at + 8 > e.offset + e.rec_len || at + 8 > region.len() {
+        return Err(FormatError::corrupt(
+            "directory entry",
+            format!(
+                "rec_len {} has no room for the name's hashes at offset {}",
+                e.rec_len, e.offset
+            ),
+        ));
+    }
+    let word = |o: usize| u32::from_le_bytes(region[o..o + 4].try_into().unwrap());
+    Ok((word(at), word(at + 4)))
+}
+
 /// Whether `block` ends in a leaf checksum tail.
 pub fn has_tail(block: &[u8]) -> bool {
     Ext4DirEntryTail::of(block).is_some_and(|t| {
@@ -531,6 +552,25 @@ mod tests {
         assert_eq!(ft_of_mode(mode::S_IFBLK), ft::BLKDEV);
         assert_eq!(ft_of_mode(mode::S_IFIFO), ft::FIFO);
         assert_eq!(ft_of_mode(0o0644), ft::UNKNOWN);
+    }
+
+    #[test]
+    fn hashes_after_the_name_are_read_or_refused() {
+        // name_len 5: the hashes at 8 + 5 rounded up to 16.
+        let mut block = entry(12, 24, b"abcde", ft::REG);
+        block.truncate(16);
+        block.extend(0x1122_3344u32.to_le_bytes());
+        block.extend(0x5566_7788u32.to_le_bytes());
+        block.extend(entry(13, 16, b"xyzw", ft::REG));
+        let e: Vec<_> = DirIter::new(&block, 1024, 100, true)
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            stored_hashes(&block, &e[0]).unwrap(),
+            (0x1122_3344, 0x5566_7788)
+        );
+        // 8 + 4 = 12 leaves 4 bytes of a 16-byte record: no room.
+        assert!(stored_hashes(&block, &e[1]).is_err());
     }
 
     fn entry(inode: u32, rec_len: u16, name: &[u8], ft: u8) -> Vec<u8> {

@@ -9,7 +9,13 @@
 //! the index as a "collision continues in the next block" marker, and a
 //! minor hash used only to order readdir cookies.
 //!
-//! The casefold hash (siphash, on-disk value 6) is not implemented.
+//! The hash of encrypted and casefolded directories (siphash, on-disk
+//! value 6) needs the directory's key and is not implemented: such
+//! directories store each name's hash in its entry.
+
+/// The on-disk hash version of an encrypted and casefolded directory's
+/// index (`DX_HASH_SIPHASH`).
+pub const DX_HASH_SIPHASH: u8 = 6;
 
 /// Superblock `s_flags` bit: directory hashes use signed chars.
 pub const EXT2_FLAGS_SIGNED_HASH: u32 = 0x0001;

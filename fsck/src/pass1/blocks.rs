@@ -421,6 +421,7 @@ fn claim(s: &mut Scan, inode: &Inode) {
                     && s.cx
                         .sb
                         .has_incompat(fuse4fs_format::ext4::superblock::incompat::CASEFOLD),
+                hashed: inode.has_flag(flags::ENCRYPT) && inode.has_flag(flags::CASEFOLD),
             },
         );
     }

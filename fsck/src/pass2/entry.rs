@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use fuse4fs_format::ext4::casefold;
-use fuse4fs_format::ext4::hash::{HashVersion, dx_hash};
+use fuse4fs_format::ext4::dir::{DirEntryRef, stored_hashes};
+use fuse4fs_format::ext4::hash::dx_hash;
 
 use super::State;
 use super::chain::{self, Ent};
+use super::htree::LeafHash;
 use fuse4fs_format::ext4::group::BG_INODE_UNINIT;
 
 use crate::context::Fsck;
@@ -125,7 +127,7 @@ pub(super) fn check(
     region: &mut [u8],
     ents: &mut Vec<Ent>,
     skip: usize,
-    hash: Option<HashVersion>,
+    hash: Option<LeafHash>,
 ) -> (bool, Option<(u32, u32)>) {
     let bs = st.bs;
     let ci = cx.found.dirs.get(&dir).is_some_and(|d| d.casefold);
@@ -248,14 +250,30 @@ pub(super) fn check(
         }
         let refs = &mut cx.found.inode_mut(e.inode).refs;
         *refs = refs.saturating_add(1);
-        if let Some(v) = hash {
-            let name = e.name(region);
-            let input = if ci {
-                casefold::hash_input(name)
-            } else {
-                std::borrow::Cow::Borrowed(name)
-            };
-            let (h, _) = dx_hash(&input, v, &cx.sb.hash_seed);
+        let placed = match hash {
+            Some(LeafHash::Computed(v)) => {
+                let name = e.name(region);
+                let input = if ci {
+                    casefold::hash_input(name)
+                } else {
+                    std::borrow::Cow::Borrowed(name)
+                };
+                Some(dx_hash(&input, v, &cx.sb.hash_seed).0)
+            }
+            Some(LeafHash::Stored) => {
+                let at = DirEntryRef {
+                    offset: e.off,
+                    inode: e.inode,
+                    rec_len: e.rec_len,
+                    file_type: e.ft,
+                    name: e.name(region),
+                };
+                // A record without room for its hashes places nothing.
+                stored_hashes(region, &at).ok().map(|(h, _)| h)
+            }
+            None => None,
+        };
+        if let Some(h) = placed {
             range = Some(range.map_or((h, h), |(lo, hi)| (lo.min(h), hi.max(h))));
         }
         i += 1;

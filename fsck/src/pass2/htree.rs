@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use fuse4fs_format::ext4::dir::{
     TAIL_SIZE, init_dot_dotdot, init_leaf, set_leaf_checksum, set_leaf_tail,
 };
-use fuse4fs_format::ext4::hash::HashVersion;
+use fuse4fs_format::ext4::hash::{DX_HASH_SIPHASH, HashVersion};
 use fuse4fs_format::ext4::htree::{
     DxNode, looks_like_node, parse_node, parse_root, set_node_checksum,
 };
@@ -25,6 +25,16 @@ use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
 use crate::problem::Kind;
 
+/// How the names of an indexed directory are placed in its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LeafHash {
+    /// By the hash of each name, computed with this version.
+    Computed(HashVersion),
+    /// By the hash stored after each name (encrypted and casefolded: a
+    /// siphash under the directory's key, which a checker cannot compute).
+    Stored,
+}
+
 /// What pass 2 learns about one indexed directory.
 #[derive(Debug, Default)]
 pub(super) struct Tree {
@@ -33,7 +43,7 @@ pub(super) struct Tree {
     /// Physical block of the root (logical block 0).
     root_pblk: Option<u64>,
     /// The hash every name is placed by.
-    pub hash: Option<HashVersion>,
+    pub hash: Option<LeafHash>,
     /// The first problem found; the tree is not checked further.
     pub bad: Option<String>,
     /// Interior nodes by logical block: the node, whether its checksum
@@ -45,7 +55,7 @@ pub(super) struct Tree {
 
 impl Tree {
     /// The hash for leaves, while the tree is still believed.
-    pub fn leaf_hash(&self) -> Option<HashVersion> {
+    pub fn leaf_hash(&self) -> Option<LeafHash> {
         if self.bad.is_none() { self.hash } else { None }
     }
 
@@ -103,9 +113,21 @@ pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> 
                 if st.csum && !node.verify_checksum(cx.seed, InodeNo(db.ino), generation, &buf) {
                     tree.fail("root node fails checksum".into());
                 }
-                match HashVersion::effective(info.hash_version, cx.sb.flags) {
-                    Some(v) => tree.hash = Some(v),
-                    None => tree.fail(format!("unsupported hash version ({})", info.hash_version)),
+                let hashed = cx.found.dirs.get(&db.ino).is_some_and(|d| d.hashed);
+                match (hashed, info.hash_version == DX_HASH_SIPHASH) {
+                    (true, true) => tree.hash = Some(LeafHash::Stored),
+                    (true, false) => tree.fail(format!(
+                        "hash version {} where the entries keep siphash hashes",
+                        info.hash_version
+                    )),
+                    (false, true) => tree.fail("uses SipHash, but should not".into()),
+                    (false, false) => {
+                        match HashVersion::effective(info.hash_version, cx.sb.flags) {
+                            Some(v) => tree.hash = Some(LeafHash::Computed(v)),
+                            None => tree
+                                .fail(format!("unsupported hash version ({})", info.hash_version)),
+                        }
+                    }
                 }
                 if info.indirect_levels >= max_levels {
                     tree.fail(format!(

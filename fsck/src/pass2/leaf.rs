@@ -2,10 +2,10 @@
 //! salvaged), its checksum tail, `.` and `..` in the first block, each
 //! entry, and its checksum; a repaired block is written back.
 
+use super::htree::LeafHash;
 use fuse4fs_format::ext4::dir::{
     TAIL_SIZE, has_tail, set_leaf_checksum, set_leaf_tail, verify_leaf,
 };
-use fuse4fs_format::ext4::hash::HashVersion;
 use fuse4fs_format::ext4::{Generation, InodeNo};
 
 use super::chain::{self, MIN_REC_LEN};
@@ -23,7 +23,7 @@ pub(super) fn check(
     db: DirBlock,
     generation: Generation,
     block: &mut [u8],
-    hash: Option<HashVersion>,
+    hash: Option<LeafHash>,
 ) -> Result<Option<(u32, u32)>> {
     let (bs, csum, dir) = (st.bs, st.csum, db.ino);
     let had_tail = csum && has_tail(block);
