@@ -9,7 +9,7 @@ use fuse4fs_format::ext4::superblock::ro_compat;
 use crate::context::Fsck;
 use crate::dirops::{link_into_lost_found, set_links};
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// The most links an inode can record; past it a directory (with
 /// dir_nlink) records 1.
@@ -95,8 +95,11 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
     } else {
         want as u16
     };
-    let msg = format!("Inode {ino} ref count is {have}, should be {set}.");
-    if cx.ask(Kind::LinkCount, msg) {
+    if cx.ask(Problem::LinkCount {
+        ino,
+        have,
+        want: set as u32,
+    }) {
         set_links(cx, ino, set)?;
     }
     Ok(())
@@ -106,14 +109,12 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
 /// linked into lost+found. Returns whether it is now named.
 fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
     if empty {
-        let msg = format!("Unattached zero-length inode {ino} (clear it).");
-        if cx.ask(Kind::InodeUnattached, msg) {
+        if cx.ask(Problem::UnattachedEmpty { ino }) {
             cx.clear_inode(ino)?;
         }
         return Ok(false);
     }
-    let msg = format!("Unattached inode {ino} (connect it to /lost+found).");
-    if !cx.ask(Kind::InodeUnattached, msg) {
+    if !cx.ask(Problem::Unattached { ino }) {
         return Ok(false);
     }
     match link_into_lost_found(cx, ino)? {

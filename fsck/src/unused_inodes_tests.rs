@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::options::{Mode, Options};
-use crate::problem::{Kind, Problem};
+use crate::problem::Kind;
+use crate::report::Finding;
 use crate::testutil::{e2fsck, have, mkfs_filled};
 use crate::{Outcome, check_path, exit};
 
@@ -39,7 +40,7 @@ fn run(img: &Path, mode: Mode) -> Outcome {
     check_path(img, &opts).expect("the check runs")
 }
 
-fn has(p: &[Problem], kind: Kind, text: &str) -> bool {
+fn has(p: &[Finding], kind: Kind, text: &str) -> bool {
     p.iter().any(|p| p.kind == kind && p.message.contains(text))
 }
 

@@ -156,7 +156,7 @@ fn fresh_images_are_clean() {
         let others: Vec<_> = (o.problems.iter())
             .filter(|p| p.kind != crate::problem::Kind::QuotaUsage)
             .collect();
-        assert_eq!(others, Vec::<&crate::problem::Problem>::new(), "{args:?}");
+        assert_eq!(others, Vec::<&crate::report::Finding>::new(), "{args:?}");
         let e2fsck = std::process::Command::new("e2fsck")
             .arg("-fn")
             .arg(&img)
