@@ -341,10 +341,18 @@ mod tests {
         // Left on the list, they are in use (unlinked): only the list
         // is reported.
         assert_eq!(kinds(&p), vec![Kind::Orphan, Kind::Orphan], "{p:#?}");
-        assert!(
-            p[0].message.starts_with(
-                "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=100000)"
-            )
+        let orphan = OrphanId {
+            ino: 13,
+            uid: 0,
+            gid: 0,
+            mode: 0o100644,
+            size: 100000,
+        };
+        assert_eq!(p[0].problem, Problem::OrphanClear { orphan });
+        // e2fsck's words.
+        assert_eq!(
+            p[0].message,
+            "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=100000)."
         );
         let (p, _, m) = check(&img, Mode::Yes);
         assert!(m && p.iter().all(|p| p.fixed), "{p:#?}");
@@ -384,24 +392,27 @@ mod tests {
         if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
             return;
         }
-        for (script, why) in [
+        for (script, want) in [
             (
                 "sif <12> dtime 13\nsif <13> dtime 12\nssv last_orphan 12",
-                "loops back to inode 12",
+                Problem::OrphanListLoop { ino: 12 },
             ),
-            ("ssv last_orphan 99999", "names inode 99999, out of range"),
-            ("ssv last_orphan 3", "names inode 3, out of range"),
             (
-                "ssv last_orphan 200",
-                "names inode 200, which is not in use",
+                "ssv last_orphan 99999",
+                Problem::OrphanListOutOfRange { ino: 99999 },
             ),
+            (
+                "ssv last_orphan 3",
+                Problem::OrphanListOutOfRange { ino: 3 },
+            ),
+            ("ssv last_orphan 200", Problem::OrphanListFree { ino: 200 }),
         ] {
             let (_d, img) = image(&["-b", "4096"]);
             debugfs(&img, script);
             let (p, _, _) = check(&img, Mode::Check);
             let bad: Vec<_> = p.iter().filter(|p| p.kind == Kind::OrphanListBad).collect();
             assert_eq!(bad.len(), 1, "{script}: {p:#?}");
-            assert!(bad[0].message.contains(why), "{}", bad[0].message);
+            assert_eq!(bad[0].problem, want, "{script}");
             let (p, _, _) = check(&img, Mode::Yes);
             assert!(p.iter().all(|p| p.fixed), "{p:#?}");
             assert_eq!(open(&img).sb.last_orphan, 0);
@@ -536,7 +547,10 @@ mod tests {
         // 13 is freed (pass 5 then frees its blocks), 12 and 14 stay.
         let orphans: Vec<_> = p.iter().filter(|p| p.kind == Kind::Orphan).collect();
         assert_eq!(orphans.len(), 1, "{p:#?}");
-        assert!(orphans[0].message.contains("inode 13"));
+        assert!(
+            matches!(orphans[0].problem, Problem::OrphanClear { orphan } if orphan.ino == 13),
+            "{orphans:#?}"
+        );
         assert!(p.iter().all(|p| p.fixed));
         let cx = open(&img);
         assert_eq!(cx.sb.last_orphan, 12);

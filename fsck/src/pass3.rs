@@ -190,7 +190,7 @@ mod tests {
 
     use crate::dirops;
     use crate::options::Mode;
-    use crate::problem::Kind;
+    use crate::problem::{Kind, Problem};
     use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, kinds, mkfs, run34};
 
     /// An image holding /d1/f, /d2/sub and /a.
@@ -348,7 +348,7 @@ mod tests {
         let old = ino_of(&img, "/lost+found");
         let (p, _) = run34(&img, Mode::Check);
         assert_eq!(kinds(&p), vec![Kind::LostFoundMissing]);
-        assert!(p[0].message.contains("not a directory"));
+        assert_eq!(p[0].problem, Problem::LostFoundNotDirectory { ino: old });
         let (p, cx) = run34(&img, Mode::Yes);
         // The file, unlinked, is then found unattached and moved into
         // the new lost+found.
