@@ -3,7 +3,7 @@
 //! xattr's value inside the inode.
 
 use fuse4fs_format::ext4::inode::GOOD_OLD_INODE_SIZE;
-use fuse4fs_format::ext4::layout::Ext4InodeExtra;
+use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra};
 use fuse4fs_format::ext4::xattr::parse_ibody_placed;
 
 use super::{State, chain, entry};
@@ -11,8 +11,9 @@ use crate::context::Fsck;
 use crate::error::Result;
 use crate::problem::Problem;
 
-const I_BLOCK: usize = 0x28;
-const I_BLOCK_END: usize = 0x64;
+/// Where i_block lies in the raw inode (i_generation follows it).
+const I_BLOCK: usize = std::mem::offset_of!(Ext4Inode, i_block);
+const I_BLOCK_END: usize = std::mem::offset_of!(Ext4Inode, i_generation);
 /// e_name_index of the `system.` namespace.
 const INDEX_SYSTEM: u8 = 7;
 
