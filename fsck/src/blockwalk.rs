@@ -8,14 +8,13 @@
 
 use std::collections::HashSet;
 
-use fuse4fs_format::ext4::blockmap::DIRECT;
+use fuse4fs_format::ext4::blockmap::{DIRECT, pointers, pointers_mut};
 use fuse4fs_format::ext4::extents::{
     EXTENT_MAGIC, INIT_MAX_LEN, MAX_DEPTH, set_block_checksum, verify_block_checksum,
 };
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
 use fuse4fs_format::ext4::layout::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx};
 use fuse4fs_format::ext4::superblock::incompat;
-use fuse4fs_format::ext4::types::{le32, put32};
 
 /// Bytes of an extent node header, and of one entry.
 const EH: usize = Ext4ExtentHeader::entry_offset(0);
@@ -377,7 +376,7 @@ impl Walker<'_> {
         let per_block = self.cx.bs / 4;
         let mut lblk = 0u64;
         for slot in 0..15usize {
-            let p = le32(&self.inode.block, slot * 4) as u64;
+            let p = pointers(&self.inode.block)[slot].get() as u64;
             let level = if slot < DIRECT as usize {
                 0
             } else {
@@ -432,7 +431,7 @@ impl Walker<'_> {
         let per_block = self.cx.bs / 4;
         let span = per_block.saturating_pow(level as u32 - 1);
         for i in 0..per_block as usize {
-            let q = le32(&buf, i * 4) as u64;
+            let q = pointers(&buf)[i].get() as u64;
             if q != 0 && !self.out.overflowed {
                 self.pointer(
                     NodeLoc::Block(p),
@@ -577,15 +576,15 @@ fn repoint_map(
 ) -> Result<()> {
     match loc {
         NodeLoc::Root => {
-            if index < 15 {
-                put32(&mut inode.block, index * 4, new);
+            if let Some(p) = pointers_mut(&mut inode.block).get_mut(index) {
+                p.set(new);
             }
             Ok(())
         }
         NodeLoc::Block(b) => {
             let mut buf = cx.read_block(b)?;
-            if (index + 1) * 4 <= buf.len() {
-                put32(&mut buf, index * 4, new);
+            if let Some(p) = pointers_mut(&mut buf).get_mut(index) {
+                p.set(new);
             }
             cx.write_block(b, &buf)
         }

@@ -17,8 +17,9 @@ use crate::device::Device;
 use crate::error::{FsckError, Result};
 use crate::inode_table::InodeTable;
 use crate::options::Options;
-use crate::problem::{Kind, Report};
+use crate::problem::Problem;
 use crate::progress::Progress;
+use crate::report::Report;
 
 /// What pass 1 learnt about one inode, for the later passes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -471,9 +472,9 @@ impl Fsck {
     }
 
     /// Asks about a problem (see [`Report::ask`]).
-    pub fn ask(&mut self, kind: Kind, message: String) -> bool {
+    pub fn ask(&mut self, problem: Problem) -> bool {
         let report = &mut self.report;
-        self.progress.suspend(|| report.ask(kind, message))
+        self.progress.suspend(|| report.ask(problem))
     }
 }
 

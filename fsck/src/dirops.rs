@@ -6,6 +6,7 @@
 //! through [`crate::alloc`], so only `found` learns of new blocks and
 //! inodes; pass 5 then writes the bitmaps and counters to match.
 
+use fuse4fs_format::ext4::blockmap::pointers_mut;
 use fuse4fs_format::ext4::dir::{
     self, DirIter, TAIL_SIZE, ft, has_tail, init_dot_dotdot, init_leaf, insert_entry, rec_len_for,
     set_leaf_checksum,
@@ -318,7 +319,7 @@ fn map_block(
         if pblk > u32::MAX as u64 {
             return Ok(Err("block number too large for a block map".into()));
         }
-        put32(&mut inode.block, lblk as usize * 4, pblk as u32);
+        pointers_mut(&mut inode.block)[lblk as usize].set(pblk as u32);
         return Ok(Ok(()));
     }
     let Ok(lblk32) = u32::try_from(lblk) else {
@@ -500,7 +501,7 @@ pub fn make_dir(
             return Ok(Err(e.to_string()));
         }
     } else {
-        put32(&mut inode.block, 0, pblk as u32);
+        pointers_mut(&mut inode.block)[0].set(pblk as u32);
     }
     let csum = cx.sb.metadata_csum();
     let mut buf = vec![0u8; cx.bs as usize];

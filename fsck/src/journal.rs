@@ -17,7 +17,7 @@ use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
 use crate::device::Device;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// Journal lengths past this are refused as damage (the kernel's limit
 /// is 2^32 blocks; mke2fs makes at most 1 GiB, 2^18 blocks of 4 KiB).
@@ -27,22 +27,16 @@ const MAX_JOURNAL_BLOCKS: u64 = 1 << 30;
 pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let recover_flag = cx.sb.has_incompat(incompat::RECOVER);
     if !cx.sb.has_compat(compat::HAS_JOURNAL) {
-        if recover_flag {
-            let msg = "Superblock needs_recovery flag is set, but no journal is present.  Clear the flag?".to_string();
-            if cx.ask(Kind::JournalBad, msg) {
-                cx.sb.feature_incompat &= !incompat::RECOVER;
-                cx.write_superblock()?;
-            }
+        if recover_flag && cx.ask(Problem::RecoverFlagWithoutJournal) {
+            cx.sb.feature_incompat &= !incompat::RECOVER;
+            cx.write_superblock()?;
         }
         return Ok(());
     }
     if cx.sb.has_incompat(incompat::JOURNAL_DEV) || cx.sb.journal_inum == 0 {
-        if recover_flag {
-            let msg = "The filesystem needs recovery from an external journal device.".to_string();
-            if cx.ask(Kind::JournalBad, msg) {
-                cx.report
-                    .not_fixed("external journals are not supported; use e2fsck");
-            }
+        if recover_flag && cx.ask(Problem::ExternalJournalRecovery) {
+            cx.report
+                .not_fixed("external journals are not supported; use e2fsck");
         }
         return Ok(());
     }
@@ -57,20 +51,14 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             return Ok(());
         }
         Err(Unusable::Unsupported { what, .. }) => {
-            let msg = format!(
-                "The journal holds transactions to replay but uses {what}, which this checker cannot replay."
-            );
-            if cx.ask(Kind::JournalBad, msg) {
+            if cx.ask(Problem::JournalUnsupported { what }) {
                 cx.report.not_fixed("replay it with the kernel or e2fsck");
             }
             return Ok(());
         }
         Err(Unusable::Bad(why)) => {
-            let msg = format!(
-                "Superblock has an invalid journal (inode {}): {why}.",
-                cx.sb.journal_inum
-            );
-            if cx.ask(Kind::JournalBad, msg) {
+            let ino = cx.sb.journal_inum;
+            if cx.ask(Problem::JournalInvalid { ino, why }) {
                 // e2fsck would clear the journal inode and make a new
                 // one; this checker cannot make a journal. The kernel
                 // will not replay a journal it cannot read either, so
@@ -85,13 +73,12 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     if !recover_flag && !has_data {
         return Ok(());
     }
-    let msg = if recover_flag {
-        "The filesystem needs recovery: the journal holds transactions not yet written home. Replay the journal?".to_string()
+    let problem = if recover_flag {
+        Problem::JournalNeedsRecovery
     } else {
-        "Superblock needs_recovery flag is clear, but journal has data.  Run journal anyway?"
-            .to_string()
+        Problem::JournalDataWithoutFlag
     };
-    if !cx.ask(Kind::JournalNeedsRecovery, msg) {
+    if !cx.ask(problem) {
         if !cx.dev.writable() {
             cx.report.note(
                 "Warning: skipping journal recovery because doing a read-only filesystem check."
@@ -288,8 +275,8 @@ fn replay(cx: &mut Fsck, journal: Journal) -> Result<()> {
             // What was replayed stays; the rest of the log cannot be
             // trusted. e2fsck offers to clear the journal here: the
             // passes then check the filesystem as it is.
-            let msg = format!("The journal cannot be replayed ({e}).  Clear journal?");
-            if !cx.ask(Kind::JournalBad, msg) {
+            let why = e.to_string();
+            if !cx.ask(Problem::JournalReplayFailed { why }) {
                 return Ok(());
             }
             clean.sequence = journal.jsb.sequence.wrapping_add(1);
@@ -328,6 +315,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::options::{Mode, Options};
     use crate::pass5::testkit::*;
+    use crate::problem::Kind;
 
     fn open(img: &Path, writable: bool) -> Fsck {
         let mode = if writable { Mode::Yes } else { Mode::Check };

@@ -33,6 +33,7 @@ pub mod pass5;
 pub mod problem;
 pub mod progress;
 pub mod quota;
+pub mod report;
 pub mod setup;
 #[cfg(test)]
 mod testutil;
@@ -48,7 +49,8 @@ pub use context::Fsck;
 pub use device::Device;
 pub use error::{FsckError, Result};
 pub use options::{Mode, Options};
-pub use problem::{Kind, Pass, Problem};
+pub use problem::{Kind, Preen, Problem};
+pub use report::{Finding, Pass};
 
 /// e2fsck's exit codes.
 pub mod exit {
@@ -67,7 +69,7 @@ pub mod exit {
 /// What a check found and did.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    pub problems: Vec<Problem>,
+    pub problems: Vec<Finding>,
     /// Informational lines (journal replayed, the final counts).
     pub notes: Vec<String>,
     /// Whether the device was changed (repairs or a journal replay).
@@ -95,7 +97,7 @@ impl Outcome {
     }
 
     /// Problems of one kind.
-    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Problem> {
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Finding> {
         self.problems.iter().filter(move |p| p.kind == kind)
     }
 }

@@ -16,7 +16,7 @@ use fuse4fs_format::ext4::superblock::{STATE_ERROR, compat, ro_compat};
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::{OrphanId, Problem};
 
 /// Where s_orphan_file_inum lives in the superblock (the tests damage it
 /// there).
@@ -72,10 +72,7 @@ fn list(cx: &mut Fsck) -> Result<()> {
     if cx.sb.state & STATE_ERROR != 0 {
         // As e2fsck: a filesystem that met errors cannot be trusted to
         // have kept its list; the passes judge the inodes instead.
-        let msg = format!(
-            "The filesystem has errors: its orphan list (from inode {head}) is not processed.  Clear it?"
-        );
-        if cx.ask(Kind::OrphanListBad, msg) {
+        if cx.ask(Problem::OrphanListWithErrors { head }) {
             cx.sb.last_orphan = 0;
             cx.write_superblock()?;
         }
@@ -89,16 +86,16 @@ fn list(cx: &mut Fsck) -> Result<()> {
     // `seen` bounds the walk: every step visits a new inode number.
     while ino != 0 {
         if ino < first || ino > cx.sb.inodes_count {
-            bad = Some(format!("names inode {ino}, out of range"));
+            bad = Some(Problem::OrphanListOutOfRange { ino });
             break;
         }
         if !seen.insert(ino) {
-            bad = Some(format!("loops back to inode {ino}"));
+            bad = Some(Problem::OrphanListLoop { ino });
             break;
         }
         let (o, next) = orphan_inode(cx, ino)?;
         if o.mode & mode::S_IFMT == 0 {
-            bad = Some(format!("names inode {ino}, which is not in use"));
+            bad = Some(Problem::OrphanListFree { ino });
             break;
         }
         chain.push(o);
@@ -115,9 +112,8 @@ fn list(cx: &mut Fsck) -> Result<()> {
         }
         all_fixed &= release(cx, o, true)?;
     }
-    if let Some(why) = bad {
-        let msg = format!("The orphan list {why}.  Clear the rest of it?");
-        all_fixed &= cx.ask(Kind::OrphanListBad, msg);
+    if let Some(problem) = bad {
+        all_fixed &= cx.ask(problem);
     }
     if all_fixed && cx.dev.writable() {
         relink(cx, &kept)?;
@@ -151,12 +147,15 @@ fn relink(cx: &mut Fsck, kept: &[u32]) -> Result<()> {
 /// whether it was repaired. `chained`: its i_dtime links the list and
 /// must be cleared when the inode stays.
 fn release(cx: &mut Fsck, o: &Orphan, chained: bool) -> Result<bool> {
-    let who = format!(
-        "orphaned inode {} (uid={}, gid={}, mode=0{:o}, size={})",
-        o.ino, o.uid, o.gid, o.mode, o.size
-    );
+    let orphan = OrphanId {
+        ino: o.ino,
+        uid: o.uid,
+        gid: o.gid,
+        mode: o.mode,
+        size: o.size,
+    };
     if o.links == 0 {
-        if !cx.ask(Kind::Orphan, format!("Clearing {who}.")) {
+        if !cx.ask(Problem::OrphanClear { orphan }) {
             return Ok(false);
         }
         cx.clear_inode(o.ino)?;
@@ -167,10 +166,10 @@ fn release(cx: &mut Fsck, o: &Orphan, chained: bool) -> Result<bool> {
         // short (the file is whole, its tail merely not yet freed), and
         // neither fails the check for it.
         cx.report
-            .note(format!("Not truncating {who}: read-only check."));
+            .note(format!("Not truncating {orphan}: read-only check."));
         return Ok(false);
     }
-    if !cx.ask(Kind::Orphan, format!("Truncating {who}.")) {
+    if !cx.ask(Problem::OrphanTruncate { orphan }) {
         return Ok(false);
     }
     // A damaged inode is pass 1's to judge, its dtime and tree with it.
@@ -192,8 +191,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     }
     let ino = cx.sb.orphan_file_inum;
     if !cx.inode_in_range(ino) {
-        let msg = format!("The orphan file inode {ino} is out of range.");
-        if cx.ask(Kind::OrphanListBad, msg) {
+        if cx.ask(Problem::OrphanFileOutOfRange { ino }) {
             cx.report
                 .not_fixed("rebuilding the orphan file is not supported; use e2fsck");
         }
@@ -204,8 +202,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         // other file) must not have its blocks read as slots and zeroed.
         Ok(i) if i.mode & mode::S_IFMT == mode::S_IFREG && has_block_tree(&i, cx.bs as u32) => i,
         Ok(_) | Err(_) => {
-            let msg = format!("The orphan file (inode {ino}) is damaged.");
-            if cx.ask(Kind::OrphanListBad, msg) {
+            if cx.ask(Problem::OrphanFileDamaged { ino }) {
                 cx.report
                     .not_fixed("rebuilding the orphan file is not supported; use e2fsck");
             }
@@ -237,8 +234,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
                 continue;
             }
             if !cx.inode_in_range(o_ino) || o_ino < cx.sb.first_ino {
-                let msg = format!("The orphan file names inode {o_ino}, out of range.  Clear?");
-                if cx.ask(Kind::OrphanListBad, msg) {
+                if cx.ask(Problem::OrphanSlotOutOfRange { ino: o_ino }) {
                     block_slots_mut(&mut buf)[s].set(0);
                     changed = true;
                 } else {
@@ -256,12 +252,12 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
             // list) is stale: the inode is dealt with once.
             let dup = !cx.found.orphans.insert(o_ino);
             if dup || o.mode & mode::S_IFMT == 0 {
-                let msg = if dup {
-                    format!("The orphan file names inode {o_ino} twice.  Clear?")
+                let problem = if dup {
+                    Problem::OrphanSlotTwice { ino: o_ino }
                 } else {
-                    format!("The orphan file names inode {o_ino}, which is not in use.  Clear?")
+                    Problem::OrphanSlotFree { ino: o_ino }
                 };
-                if cx.ask(Kind::OrphanListBad, msg) {
+                if cx.ask(problem) {
                     block_slots_mut(&mut buf)[s].set(0);
                     changed = true;
                 } else {
@@ -302,6 +298,7 @@ mod tests {
     use crate::device::Device;
     use crate::options::{Mode, Options};
     use crate::pass5::testkit::*;
+    use crate::problem::Kind;
 
     fn image(args: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -344,10 +341,18 @@ mod tests {
         // Left on the list, they are in use (unlinked): only the list
         // is reported.
         assert_eq!(kinds(&p), vec![Kind::Orphan, Kind::Orphan], "{p:#?}");
-        assert!(
-            p[0].message.starts_with(
-                "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=100000)"
-            )
+        let orphan = OrphanId {
+            ino: 13,
+            uid: 0,
+            gid: 0,
+            mode: 0o100644,
+            size: 100000,
+        };
+        assert_eq!(p[0].problem, Problem::OrphanClear { orphan });
+        // e2fsck's words.
+        assert_eq!(
+            p[0].message,
+            "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=100000)."
         );
         let (p, _, m) = check(&img, Mode::Yes);
         assert!(m && p.iter().all(|p| p.fixed), "{p:#?}");
@@ -387,24 +392,27 @@ mod tests {
         if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
             return;
         }
-        for (script, why) in [
+        for (script, want) in [
             (
                 "sif <12> dtime 13\nsif <13> dtime 12\nssv last_orphan 12",
-                "loops back to inode 12",
+                Problem::OrphanListLoop { ino: 12 },
             ),
-            ("ssv last_orphan 99999", "names inode 99999, out of range"),
-            ("ssv last_orphan 3", "names inode 3, out of range"),
             (
-                "ssv last_orphan 200",
-                "names inode 200, which is not in use",
+                "ssv last_orphan 99999",
+                Problem::OrphanListOutOfRange { ino: 99999 },
             ),
+            (
+                "ssv last_orphan 3",
+                Problem::OrphanListOutOfRange { ino: 3 },
+            ),
+            ("ssv last_orphan 200", Problem::OrphanListFree { ino: 200 }),
         ] {
             let (_d, img) = image(&["-b", "4096"]);
             debugfs(&img, script);
             let (p, _, _) = check(&img, Mode::Check);
             let bad: Vec<_> = p.iter().filter(|p| p.kind == Kind::OrphanListBad).collect();
             assert_eq!(bad.len(), 1, "{script}: {p:#?}");
-            assert!(bad[0].message.contains(why), "{}", bad[0].message);
+            assert_eq!(bad[0].problem, want, "{script}");
             let (p, _, _) = check(&img, Mode::Yes);
             assert!(p.iter().all(|p| p.fixed), "{p:#?}");
             assert_eq!(open(&img).sb.last_orphan, 0);
@@ -539,7 +547,10 @@ mod tests {
         // 13 is freed (pass 5 then frees its blocks), 12 and 14 stay.
         let orphans: Vec<_> = p.iter().filter(|p| p.kind == Kind::Orphan).collect();
         assert_eq!(orphans.len(), 1, "{p:#?}");
-        assert!(orphans[0].message.contains("inode 13"));
+        assert!(
+            matches!(orphans[0].problem, Problem::OrphanClear { orphan } if orphan.ino == 13),
+            "{orphans:#?}"
+        );
         assert!(p.iter().all(|p| p.fixed));
         let cx = open(&img);
         assert_eq!(cx.sb.last_orphan, 12);

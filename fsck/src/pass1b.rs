@@ -16,7 +16,7 @@ use crate::alloc::alloc_blocks;
 use crate::blockwalk::{self, Item, Slot};
 use crate::context::Fsck;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::{Claimant, Problem};
 
 /// An owner that is not an inode: fixed metadata.
 const METADATA: u32 = u32::MAX;
@@ -89,21 +89,19 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         if shared.is_empty() {
             continue;
         }
-        let names: Vec<String> = with
+        let with = with
             .iter()
             .map(|&o| match o {
-                METADATA => "<filesystem metadata>".to_string(),
-                XATTR => "<extended attribute block>".to_string(),
-                o => format!("inode #{o}"),
+                METADATA => Claimant::Metadata,
+                XATTR => Claimant::XattrBlock,
+                o => Claimant::Inode(o),
             })
             .collect();
-        let msg = format!(
-            "File inode #{ino} has {} multiply-claimed block(s), shared with {} file(s): {}.",
-            shared.len(),
-            with.len(),
-            names.join(", ")
-        );
-        if cx.ask(Kind::MultiplyClaimed, msg) {
+        if cx.ask(Problem::MultiplyClaimed {
+            ino,
+            blocks: shared.len(),
+            with,
+        }) {
             clone_shared(cx, &sb_parse, ino, &mut refs)?;
         }
     }

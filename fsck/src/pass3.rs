@@ -7,7 +7,7 @@
 use crate::context::Fsck;
 use crate::dirops::{self, link_into_lost_found, make_dir};
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// The root directory's inode number.
 const ROOT: u32 = 2;
@@ -36,14 +36,13 @@ fn check_root(cx: &mut Fsck) -> Result<bool> {
         return Ok(true);
     }
     if root.in_use() {
-        let msg = "Root inode is not a directory.".to_string();
-        if cx.ask(Kind::RootBad, msg) {
+        if cx.ask(Problem::RootNotDirectoryInUse) {
             cx.report
                 .not_fixed("replacing a root inode that is in use is not supported; use e2fsck");
         }
         return Ok(false);
     }
-    if !cx.ask(Kind::RootBad, "Root inode not allocated.".into()) {
+    if !cx.ask(Problem::RootNotAllocated) {
         return Ok(false);
     }
     match make_dir(cx, Some(ROOT), ROOT, None)? {
@@ -70,8 +69,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
             return Ok(());
         }
         Some((ino, _)) => {
-            let msg = format!("/lost+found is not a directory (ino={ino}).");
-            if !cx.ask(Kind::LostFoundMissing, msg) {
+            if !cx.ask(Problem::LostFoundNotDirectory { ino }) {
                 return Ok(());
             }
             if dirops::remove(cx, ROOT, name)?.is_none() {
@@ -85,7 +83,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
             }
         }
         None => {
-            if !cx.ask(Kind::LostFoundMissing, "/lost+found not found.".into()) {
+            if !cx.ask(Problem::LostFoundMissing) {
                 return Ok(());
             }
         }
@@ -138,9 +136,10 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         }
         if let Some(u) = unconnected {
             let dotdot = cx.found.dirs.get(&u).map_or(0, |d| d.dotdot);
-            let msg = format!("Unconnected directory inode {u} (was in {dotdot}).");
-            if cx.ask(Kind::DirUnconnected, msg)
-                && let Err(why) = link_into_lost_found(cx, u)?
+            if cx.ask(Problem::Unconnected {
+                dir: u,
+                was: dotdot,
+            }) && let Err(why) = link_into_lost_found(cx, u)?
             {
                 cx.report.not_fixed(&why);
             }
@@ -166,8 +165,11 @@ fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
         })
         .collect();
     for (ino, dotdot, want) in wrong {
-        let msg = format!("'..' in directory inode {ino} is {dotdot}, should be {want}.");
-        if cx.ask(Kind::DotDotMismatch, msg) {
+        if cx.ask(Problem::DotDotMismatch {
+            dir: ino,
+            have: dotdot,
+            want,
+        }) {
             match dirops::set_dotdot(cx, ino, want)? {
                 Ok(()) => {
                     if let Some(d) = cx.found.dirs.get_mut(&ino) {
@@ -188,7 +190,7 @@ mod tests {
 
     use crate::dirops;
     use crate::options::Mode;
-    use crate::problem::Kind;
+    use crate::problem::{Kind, Problem};
     use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, kinds, mkfs, run34};
 
     /// An image holding /d1/f, /d2/sub and /a.
@@ -346,7 +348,7 @@ mod tests {
         let old = ino_of(&img, "/lost+found");
         let (p, _) = run34(&img, Mode::Check);
         assert_eq!(kinds(&p), vec![Kind::LostFoundMissing]);
-        assert!(p[0].message.contains("not a directory"));
+        assert_eq!(p[0].problem, Problem::LostFoundNotDirectory { ino: old });
         let (p, cx) = run34(&img, Mode::Yes);
         // The file, unlinked, is then found unattached and moved into
         // the new lost+found.
@@ -516,7 +518,8 @@ mod loops {
     use std::fs;
 
     use crate::options::{Mode, Options};
-    use crate::problem::{Kind, Pass};
+    use crate::problem::Kind;
+    use crate::report::Pass;
     use crate::testutil::{have, kinds, mkfs, scan};
     use crate::{Device, Fsck};
 

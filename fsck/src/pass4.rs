@@ -9,7 +9,7 @@ use fuse4fs_format::ext4::superblock::ro_compat;
 use crate::context::Fsck;
 use crate::dirops::{link_into_lost_found, set_links};
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// The most links an inode can record; past it a directory (with
 /// dir_nlink) records 1.
@@ -95,8 +95,11 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
     } else {
         want as u16
     };
-    let msg = format!("Inode {ino} ref count is {have}, should be {set}.");
-    if cx.ask(Kind::LinkCount, msg) {
+    if cx.ask(Problem::LinkCount {
+        ino,
+        have,
+        want: set as u32,
+    }) {
         set_links(cx, ino, set)?;
     }
     Ok(())
@@ -106,14 +109,12 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
 /// linked into lost+found. Returns whether it is now named.
 fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
     if empty {
-        let msg = format!("Unattached zero-length inode {ino} (clear it).");
-        if cx.ask(Kind::InodeUnattached, msg) {
+        if cx.ask(Problem::UnattachedEmpty { ino }) {
             cx.clear_inode(ino)?;
         }
         return Ok(false);
     }
-    let msg = format!("Unattached inode {ino} (connect it to /lost+found).");
-    if !cx.ask(Kind::InodeUnattached, msg) {
+    if !cx.ask(Problem::Unattached { ino }) {
         return Ok(false);
     }
     match link_into_lost_found(cx, ino)? {
@@ -131,7 +132,7 @@ mod tests {
 
     use crate::dirops;
     use crate::options::Mode;
-    use crate::problem::Kind;
+    use crate::problem::{Kind, Problem};
     use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, kinds, mkfs, run34};
 
     /// An image holding /a (4 KiB), /empty (0 bytes) and /d/b.
@@ -156,8 +157,17 @@ mod tests {
             debugfs(&img, "sif /d links_count 9");
             let (p, _) = run34(&img, Mode::Check);
             assert_eq!(kinds(&p), vec![Kind::LinkCount, Kind::LinkCount], "{p:?}");
-            assert!(p.iter().any(|p| p.message.contains("is 7, should be 1")));
-            assert!(p.iter().any(|p| p.message.contains("is 9, should be 2")));
+            let counts: Vec<_> = p
+                .iter()
+                .map(|p| match p.problem {
+                    Problem::LinkCount { have, want, .. } => (have, want),
+                    _ => unreachable!("only LinkCount, as asserted"),
+                })
+                .collect();
+            assert!(
+                counts.contains(&(7, 1)) && counts.contains(&(9, 2)),
+                "{p:?}"
+            );
             let (p, _) = run34(&img, Mode::Yes);
             assert!(p.iter().all(|p| p.fixed && p.kind == Kind::LinkCount));
             let (clean, text) = e2fsck(&img);
@@ -244,7 +254,10 @@ mod tests {
         debugfs(&img, "unlink /empty");
         let (p, _) = run34(&img, Mode::Yes);
         assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
-        assert!(p[0].message.contains("zero-length"));
+        assert!(
+            matches!(p[0].problem, Problem::UnattachedEmpty { .. }),
+            "{p:?}"
+        );
         // The inode bitmap and counts are pass 5's (another helper's):
         // until the merge, only passes 1 to 4 must agree.
         let left = e2fsck_before_pass5(&img);

@@ -12,7 +12,7 @@ use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT};
 use crate::context::{Fsck, InodeInfo};
 use crate::error::Result;
 use crate::options::Mode;
-use crate::problem::Kind;
+use crate::problem::{Count, Problem, WhichBitmap};
 
 /// Ranges listed in one "bitmap differences" line at most; the count of
 /// the rest is given instead (a wiped bitmap would otherwise make a line
@@ -78,18 +78,16 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         free_blocks[g as usize] = Bitmap::new(&expect[..]).count_zeros(nblocks) as u32;
         cx.progress.inc(1);
     }
-    if diffs.count > 0 {
-        let msg = diffs.message("Block bitmap differences:");
-        if !cx.ask(Kind::BlockBitmap, msg) {
-            block_bad.iter_mut().for_each(|b| *b = false);
-        }
+    if diffs.count > 0 && !cx.ask(diffs.problem(WhichBitmap::Block)) {
+        block_bad.iter_mut().for_each(|b| *b = false);
     }
-    if padding_fix.contains(&true) {
-        let msg = "Padding at end of block bitmap is not set.".to_string();
-        if cx.ask(Kind::BlockBitmap, msg) {
-            for (bad, pad) in block_bad.iter_mut().zip(&padding_fix) {
-                *bad |= *pad;
-            }
+    if padding_fix.contains(&true)
+        && cx.ask(Problem::BitmapPadding {
+            which: WhichBitmap::Block,
+        })
+    {
+        for (bad, pad) in block_bad.iter_mut().zip(&padding_fix) {
+            *bad |= *pad;
         }
     }
 
@@ -134,18 +132,16 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         }
         cx.progress.inc(1);
     }
-    if diffs.count > 0 {
-        let msg = diffs.message("Inode bitmap differences:");
-        if !cx.ask(Kind::InodeBitmap, msg) {
-            inode_bad.iter_mut().for_each(|b| *b = false);
-        }
+    if diffs.count > 0 && !cx.ask(diffs.problem(WhichBitmap::Inode)) {
+        inode_bad.iter_mut().for_each(|b| *b = false);
     }
-    if inode_padding.contains(&true) {
-        let msg = "Padding at end of inode bitmap is not set.".to_string();
-        if cx.ask(Kind::InodeBitmap, msg) {
-            for (bad, pad) in inode_bad.iter_mut().zip(&inode_padding) {
-                *bad |= *pad;
-            }
+    if inode_padding.contains(&true)
+        && cx.ask(Problem::BitmapPadding {
+            which: WhichBitmap::Inode,
+        })
+    {
+        for (bad, pad) in inode_bad.iter_mut().zip(&inode_padding) {
+            *bad |= *pad;
         }
     }
 
@@ -162,18 +158,20 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             if !uninit_in_use && gd.itable_unused <= may_be_unused {
                 continue;
             }
-            let msg = if uninit_in_use {
-                format!(
-                    "Group {g} is marked INODE_UNINIT but inode {} is in use.",
-                    g as u64 * ipg as u64 + in_use as u64
-                )
+            let group = g as u32;
+            let problem = if uninit_in_use {
+                Problem::InodeUninitInUse {
+                    group,
+                    ino: g as u64 * ipg as u64 + in_use as u64,
+                }
             } else {
-                format!(
-                    "Group {g} has {} unused inodes at the end of its table, at most {may_be_unused} are unused.",
-                    gd.itable_unused
-                )
+                Problem::ItableUnusedTooLarge {
+                    group,
+                    unused: gd.itable_unused,
+                    max: may_be_unused,
+                }
             };
-            if cx.ask(Kind::GroupFlags, msg) {
+            if cx.ask(problem) {
                 let gd = &mut cx.groups[g];
                 if uninit_in_use {
                     gd.flags &= !BG_INODE_UNINIT;
@@ -229,30 +227,28 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         if let Some(want) = bc
             && !block_bad[g]
             && gd.block_bitmap_csum & mask != want & mask
+            && cx.ask(Problem::BitmapChecksum {
+                which: WhichBitmap::Block,
+                group: g as u32,
+                have: gd.block_bitmap_csum & mask,
+                want: want & mask,
+            })
         {
-            let msg = format!(
-                "Block bitmap checksum of group {g} is 0x{:x}, should be 0x{:x}.",
-                gd.block_bitmap_csum & mask,
-                want & mask
-            );
-            if cx.ask(Kind::BitmapChecksum, msg) {
-                cx.groups[g].block_bitmap_csum = want;
-                dirty[g] = true;
-            }
+            cx.groups[g].block_bitmap_csum = want;
+            dirty[g] = true;
         }
         if let Some(want) = ic
             && !inode_bad[g]
             && gd.inode_bitmap_csum & mask != want & mask
+            && cx.ask(Problem::BitmapChecksum {
+                which: WhichBitmap::Inode,
+                group: g as u32,
+                have: gd.inode_bitmap_csum & mask,
+                want: want & mask,
+            })
         {
-            let msg = format!(
-                "Inode bitmap checksum of group {g} is 0x{:x}, should be 0x{:x}.",
-                gd.inode_bitmap_csum & mask,
-                want & mask
-            );
-            if cx.ask(Kind::BitmapChecksum, msg) {
-                cx.groups[g].inode_bitmap_csum = want;
-                dirty[g] = true;
-            }
+            cx.groups[g].inode_bitmap_csum = want;
+            dirty[g] = true;
         }
     }
 
@@ -260,21 +256,25 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     for g in 0..ngroups as usize {
         let gd = cx.groups[g];
         let checks = [
-            ("Free blocks", gd.free_blocks_count, free_blocks[g]),
-            ("Free inodes", gd.free_inodes_count, free_inodes[g]),
-            ("Directories", gd.used_dirs_count, dirs[g]),
+            (Count::FreeBlocks, gd.free_blocks_count, free_blocks[g]),
+            (Count::FreeInodes, gd.free_inodes_count, free_inodes[g]),
+            (Count::Directories, gd.used_dirs_count, dirs[g]),
         ];
-        for (i, (what, have, counted)) in checks.into_iter().enumerate() {
+        for (count, have, counted) in checks {
             if have == counted {
                 continue;
             }
-            let msg = format!("{what} count wrong for group #{g} ({have}, counted={counted}).");
-            if cx.ask(Kind::GroupCounts, msg) {
+            if cx.ask(Problem::GroupCount {
+                group: g as u32,
+                count,
+                have,
+                want: counted,
+            }) {
                 let gd = &mut cx.groups[g];
-                match i {
-                    0 => gd.free_blocks_count = counted,
-                    1 => gd.free_inodes_count = counted,
-                    _ => gd.used_dirs_count = counted,
+                match count {
+                    Count::FreeBlocks => gd.free_blocks_count = counted,
+                    Count::FreeInodes => gd.free_inodes_count = counted,
+                    Count::Directories => gd.used_dirs_count = counted,
                 }
                 dirty[g] = true;
             }
@@ -300,23 +300,18 @@ fn superblock_counts(cx: &mut Fsck, free_blocks: &[u32], free_inodes: &[u32]) ->
     let inodes: u64 = free_inodes.iter().map(|&n| n as u64).sum();
     let inodes = u32::try_from(inodes).unwrap_or(u32::MAX);
     let mut change = false;
-    for (what, have, counted) in [
-        ("Free blocks", cx.sb.free_blocks_count, blocks),
-        ("Free inodes", cx.sb.free_inodes_count as u64, inodes as u64),
+    for (count, have, want) in [
+        (Count::FreeBlocks, cx.sb.free_blocks_count, blocks),
+        (
+            Count::FreeInodes,
+            cx.sb.free_inodes_count as u64,
+            inodes as u64,
+        ),
     ] {
-        if have == counted {
-            continue;
+        if have != want {
+            // A Preen::Quiet row: a note with -n, silent with -p.
+            change |= cx.ask(Problem::SuperblockCount { count, have, want });
         }
-        let msg = format!("{what} count wrong ({have}, counted={counted}).");
-        change |= match cx.opts.mode {
-            Mode::Yes => cx.ask(Kind::SuperblockCounts, msg),
-            Mode::Check => {
-                cx.report.note(msg);
-                false
-            }
-            // Quietly, as e2fsck -p.
-            Mode::Preen => true,
-        };
     }
     if change {
         cx.sb.free_blocks_count = blocks;
@@ -522,20 +517,13 @@ impl Diffs {
         }
     }
 
-    fn message(&self, head: &str) -> String {
-        let mut s = head.to_string();
-        for &(a, b, used) in &self.ranges {
-            let sign = if used { '+' } else { '-' };
-            if a == b {
-                s += &format!(" {sign}{a}");
-            } else {
-                s += &format!(" {sign}({a}--{b})");
-            }
+    /// The differences of bitmap `which`, as one problem.
+    fn problem(&self, which: WhichBitmap) -> Problem {
+        Problem::BitmapDifferences {
+            which,
+            ranges: self.ranges.clone(),
+            more: self.dropped,
         }
-        if self.dropped > 0 {
-            s += &format!(" and {} more ranges", self.dropped);
-        }
-        s
     }
 }
 
@@ -567,7 +555,7 @@ mod tests {
         d.push(1317, true);
         d.push(2000, true);
         assert_eq!(
-            d.message("Block bitmap differences:"),
+            d.problem(WhichBitmap::Block).message(),
             "Block bitmap differences: -(1292--1316) +1317 +2000"
         );
         assert_eq!(d.count, 27);
@@ -607,7 +595,8 @@ pub(crate) mod testkit {
     use crate::context::{DirInfo, Fsck, InodeInfo};
     use crate::device::Device;
     use crate::options::{Mode, Options};
-    use crate::problem::{Kind, Problem};
+    use crate::problem::Kind;
+    use crate::report::Finding;
 
     pub use crate::testutil::have;
 
@@ -680,7 +669,7 @@ pub(crate) mod testkit {
 
     /// The check with `mode`: journal, setup, orphans, the minimal pass
     /// 1, pass 5, and the final superblock update.
-    pub fn check(img: &Path, mode: Mode) -> (Vec<Problem>, Vec<String>, bool) {
+    pub fn check(img: &Path, mode: Mode) -> (Vec<Finding>, Vec<String>, bool) {
         run_check(img, mode, true).unwrap()
     }
 
@@ -689,7 +678,7 @@ pub(crate) mod testkit {
         img: &Path,
         mode: Mode,
         keep: &[u32],
-    ) -> (Vec<Problem>, Vec<String>, bool) {
+    ) -> (Vec<Finding>, Vec<String>, bool) {
         let opts = Options {
             mode,
             force: true,
@@ -704,7 +693,7 @@ pub(crate) mod testkit {
     pub fn try_check(
         img: &Path,
         mode: Mode,
-    ) -> crate::error::Result<(Vec<Problem>, Vec<String>, bool)> {
+    ) -> crate::error::Result<(Vec<Finding>, Vec<String>, bool)> {
         run_check(img, mode, false)
     }
 
@@ -712,7 +701,7 @@ pub(crate) mod testkit {
         img: &Path,
         mode: Mode,
         strict: bool,
-    ) -> crate::error::Result<(Vec<Problem>, Vec<String>, bool)> {
+    ) -> crate::error::Result<(Vec<Finding>, Vec<String>, bool)> {
         let opts = Options {
             mode,
             force: true,
@@ -725,14 +714,14 @@ pub(crate) mod testkit {
         img: &Path,
         opts: Options,
         strict: bool,
-    ) -> crate::error::Result<(Vec<Problem>, Vec<String>, bool)> {
+    ) -> crate::error::Result<(Vec<Finding>, Vec<String>, bool)> {
         let dev = Device::open(img, opts.writable())?;
         let mut cx = Fsck::open(dev, opts, "img")?;
         super::super::journal::run(&mut cx)?;
         crate::setup::run(&mut cx)?;
         super::super::orphan::run(&mut cx)?;
         mini_pass1(&mut cx, strict)?;
-        cx.report.begin(crate::problem::Pass::Pass5);
+        cx.report.begin(crate::report::Pass::Pass5);
         super::run(&mut cx)?;
         if cx.dev.writable() && cx.report.unfixed() == 0 {
             cx.sb.state = (cx.sb.state | STATE_VALID) & !STATE_ERROR;
@@ -748,13 +737,13 @@ pub(crate) mod testkit {
     }
 
     /// The kinds of `problems`, in order.
-    pub fn kinds(problems: &[Problem]) -> Vec<Kind> {
+    pub fn kinds(problems: &[Finding]) -> Vec<Kind> {
         problems.iter().map(|p| p.kind).collect()
     }
 
     /// Checks with `-n` (expecting `want` kinds), then `-y` (the same
     /// kinds, all fixed), then `-n` again (clean) and e2fsck -fn (clean).
-    pub fn expect_repaired(img: &Path, want: &[Kind]) -> Vec<Problem> {
+    pub fn expect_repaired(img: &Path, want: &[Kind]) -> Vec<Finding> {
         let before = std::fs::read(img).unwrap();
         let (p, _, m) = check(img, Mode::Check);
         assert!(!m);
@@ -777,7 +766,7 @@ pub(crate) mod testkit {
 mod image_tests {
     use super::testkit::*;
     use crate::options::Mode;
-    use crate::problem::Kind;
+    use crate::problem::{Kind, Problem};
     use fuse4fs_format::ext4::group::BG_BLOCK_UNINIT;
 
     fn files() -> Vec<(&'static str, Vec<u8>)> {
@@ -1019,7 +1008,13 @@ mod image_tests {
         );
         let (p, _, _) = check(&img, Mode::Check);
         assert_eq!(p[0].kind, Kind::BlockBitmap, "{p:#?}");
-        assert!(p[0].message.contains('+'), "{}", p[0].message);
+        // Blocks in use that the implied (all free) bitmap leaves out.
+        assert!(
+            matches!(&p[0].problem, Problem::BitmapDifferences { ranges, .. }
+                if ranges.iter().any(|&(_, _, in_use)| in_use)),
+            "{}",
+            p[0].message
+        );
         let (p, _, _) = check(&img, Mode::Yes);
         assert!(p.iter().all(|p| p.fixed));
         let (p, _, _) = check(&img, Mode::Check);
@@ -1091,7 +1086,7 @@ mod image_tests {
             if let Ok((p, _, _)) = try_check(&img, Mode::Check) {
                 let left: Vec<_> = p
                     .iter()
-                    .filter(|p| p.pass == crate::problem::Pass::Pass5)
+                    .filter(|p| p.pass == crate::report::Pass::Pass5)
                     .collect();
                 assert!(left.is_empty(), "round {round}: {left:#?}");
             }

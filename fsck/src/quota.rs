@@ -20,7 +20,7 @@ use fuse4fs_format::ext4::superblock::ro_compat;
 use crate::blockwalk::{self, Item};
 use crate::context::Fsck;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// Whom an inode's usage is charged to, and how much.
 #[derive(Debug, Clone, Copy)]
@@ -130,7 +130,9 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 }
 
 fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Result<()> {
-    let n = qtype as usize;
+    let update = Problem::QuotaUsage {
+        qtype: qtype as u32,
+    };
     let file = match load(cx, ino)? {
         Ok(l) => match QuotaFile::parse(&l.data, qtype) {
             Ok(f) => Some((l, f)),
@@ -151,10 +153,7 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Resul
         }
     };
     let Some((mut loaded, parsed)) = file else {
-        if cx.ask(
-            Kind::QuotaUsage,
-            format!("Update quota info for quota type {n}."),
-        ) {
+        if cx.ask(update) {
             cx.report
                 .not_fixed("rebuilding a quota file is left to e2fsck");
         }
@@ -182,10 +181,7 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Resul
     if wrong.is_empty() && missing.is_empty() {
         return Ok(());
     }
-    if !cx.ask(
-        Kind::QuotaUsage,
-        format!("Update quota info for quota type {n}."),
-    ) {
+    if !cx.ask(update) {
         return Ok(());
     }
     for (id, bytes, inodes) in wrong {

@@ -8,7 +8,7 @@ use fuse4fs_format::ext4::superblock::incompat;
 
 use crate::context::Fsck;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::{Problem, WhichBitmap};
 
 /// The reserved block count may be at most half the filesystem (e2fsck's
 /// check_super_block, which then gives up: "Corruption found in
@@ -19,8 +19,7 @@ fn reserved_blocks(cx: &mut Fsck) -> Result<()> {
     if r <= n / 2 {
         return Ok(());
     }
-    let msg = format!("Corruption found in superblock.  (r_blocks_count = {r}).");
-    if cx.ask(Kind::SuperblockCounts, msg) {
+    if cx.ask(Problem::ReservedBlocks { r_blocks: r }) {
         let new = n / 20;
         cx.sb.r_blocks_count = new;
         let r = Ext4SuperBlock::of_mut(&mut cx.sb_raw).expect("the raw superblock has 1024 bytes");
@@ -64,11 +63,10 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             b >= fs_first && b.checked_add(len).is_some_and(|e| e <= fs_end)
         };
         if !in_fs(gd.inode_table.0, itb) {
-            let msg = format!(
-                "Inode table for group {g} is not in the filesystem (block {}).",
-                gd.inode_table.0
-            );
-            if cx.ask(Kind::GroupDescBad, msg) {
+            if cx.ask(Problem::InodeTableOutside {
+                group: g,
+                block: gd.inode_table.0,
+            }) {
                 cx.report
                     .not_fixed("an inode table cannot be rebuilt; use e2fsck, which clears it");
             }
@@ -81,16 +79,13 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         for b in gd.inode_table.0..gd.inode_table.0 + itb {
             overlap |= !cx.found.claim(b);
         }
-        if overlap {
-            let msg = format!("Inode table for group {g} overlaps other filesystem metadata.");
-            if cx.ask(Kind::GroupDescBad, msg) {
-                cx.report
-                    .not_fixed("an inode table cannot be moved; use e2fsck");
-            }
+        if overlap && cx.ask(Problem::InodeTableOverlap { group: g }) {
+            cx.report
+                .not_fixed("an inode table cannot be moved; use e2fsck");
         }
         for (is_block, what, at) in [
-            (true, "Block bitmap", gd.block_bitmap.0),
-            (false, "Inode bitmap", gd.inode_bitmap.0),
+            (true, WhichBitmap::Block, gd.block_bitmap.0),
+            (false, WhichBitmap::Inode, gd.inode_bitmap.0),
         ] {
             let outside = !in_fs(at, 1);
             if !outside {
@@ -99,42 +94,46 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             if !outside && cx.found.claim(at) {
                 continue;
             }
-            let msg = if outside {
-                format!("{what} for group {g} is not in the filesystem (block {at}). Relocate.")
+            let (group, which, block) = (g, what, at);
+            let relocate = cx.ask(if outside {
+                Problem::BitmapOutside {
+                    group,
+                    which,
+                    block,
+                }
             } else {
-                format!(
-                    "{what} for group {g} (block {at}) overlaps other filesystem metadata. Relocate."
-                )
-            };
-            let relocate = cx.ask(Kind::GroupDescBad, msg);
+                Problem::BitmapOverlap {
+                    group,
+                    which,
+                    block,
+                }
+            });
             cx.found.misplaced_bitmaps.push((g, is_block, relocate));
         }
         if let Some(want) = GroupDesc::expected_checksum(&cx.sb, g, &cx.gd_raw[g as usize])
             && want != gd.checksum
+            && cx.ask(Problem::GroupDescChecksum {
+                group: g,
+                have: gd.checksum,
+                want,
+            })
         {
-            let msg = format!(
-                "One or more block group descriptor checksums are invalid (group {g}: 0x{:04x}, should be 0x{want:04x}).",
-                gd.checksum
-            );
-            if cx.ask(Kind::GroupDescChecksum, msg) {
-                // A descriptor that fails its checksum is not trusted to
-                // say which parts of the group were never used (as
-                // e2fsck): pass 1 reads the whole inode table, pass 5
-                // the bitmaps on disk.
-                let gd = &mut cx.groups[g as usize];
-                gd.flags &= !(BG_BLOCK_UNINIT | BG_INODE_UNINIT);
-                gd.itable_unused = 0;
-                cx.write_group_desc(g)?;
-            }
+            // A descriptor that fails its checksum is not trusted to
+            // say which parts of the group were never used (as
+            // e2fsck): pass 1 reads the whole inode table, pass 5
+            // the bitmaps on disk.
+            let gd = &mut cx.groups[g as usize];
+            gd.flags &= !(BG_BLOCK_UNINIT | BG_INODE_UNINIT);
+            gd.itable_unused = 0;
+            cx.write_group_desc(g)?;
         }
         if itable_unused_impossible(cx, g) {
             // Pass 1 would skip inodes in use on its say-so: e2fsck
             // rereads the whole table instead.
-            let msg = format!(
-                "Group descriptor {g} has invalid unused inodes count {}.",
-                gd.itable_unused
-            );
-            if cx.ask(Kind::GroupFlags, msg) {
+            if cx.ask(Problem::ItableUnusedInvalid {
+                group: g,
+                unused: gd.itable_unused,
+            }) {
                 cx.groups[g as usize].itable_unused = 0;
                 cx.write_group_desc(g)?;
             }

@@ -14,7 +14,8 @@ use crate::context::{DirInfo, Fsck, InodeInfo};
 use crate::device::Device;
 use crate::dirops;
 use crate::options::{Mode, Options};
-use crate::problem::{Kind, Pass, Problem};
+use crate::problem::Kind;
+use crate::report::{Finding, Pass};
 
 pub use fuse4fs_testkit::e2fs::debugfs_rw as debugfs;
 pub use fuse4fs_testkit::e2fs::have;
@@ -64,7 +65,7 @@ pub fn e2fsck_before_pass5(img: &Path) -> Vec<String> {
 
 /// Runs setup, the stand-in scan, pass 3 and pass 4 on `img`; the
 /// problems met and the check's state (for further looks).
-pub fn run34(img: &Path, mode: Mode) -> (Vec<Problem>, Fsck) {
+pub fn run34(img: &Path, mode: Mode) -> (Vec<Finding>, Fsck) {
     let opts = Options {
         mode,
         force: true,
@@ -83,7 +84,7 @@ pub fn run34(img: &Path, mode: Mode) -> (Vec<Problem>, Fsck) {
 }
 
 /// The kinds of `problems`, in order.
-pub fn kinds(problems: &[Problem]) -> Vec<Kind> {
+pub fn kinds(problems: &[Finding]) -> Vec<Kind> {
     problems.iter().map(|p| p.kind).collect()
 }
 

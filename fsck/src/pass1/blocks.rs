@@ -12,7 +12,7 @@ use super::{Scan, State, xattr};
 use crate::blockwalk::{self, Damage, Item, NodeLoc, Slot, Walk};
 use crate::context::{DirBlock, DirInfo};
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::{ExtentFault, Problem};
 
 const RESIZE: u32 = 7;
 
@@ -41,13 +41,8 @@ pub(super) fn check(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<O
         walk = blockwalk::walk_located(s.cx, inode, &mut |item, slot| items.push((item, slot)))?;
     }
     if walk.overflowed {
-        let msg = format!("Inode {ino} maps more blocks than the filesystem holds.");
-        let kind = if inode.has_flag(flags::EXTENTS) {
-            Kind::ExtentBad
-        } else {
-            Kind::BlockMapBad
-        };
-        clear_if(s, ino, kind, msg)?;
+        let extents = inode.has_flag(flags::EXTENTS);
+        clear_if(s, ino, Problem::TooManyBlocks { ino, extents })?;
         return Ok(None);
     }
     let Some(dropped) = repair_damage(s, inode, st, &walk)? else {
@@ -84,13 +79,12 @@ pub(super) fn check(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<O
         }
     }
     if ftype == mode::S_IFDIR && !inode.has_flag(flags::INLINE_DATA) && data_blocks == 0 {
-        let msg = format!("Inode {ino} is a zero-length directory.");
-        clear_if(s, ino, Kind::ISize, msg)?;
+        clear_if(s, ino, Problem::ZeroLengthDirectory { ino })?;
         return Ok(None);
     }
     if ftype == mode::S_IFLNK && tree && !slow_symlink_ok(s, inode, data_blocks)? {
-        let msg = format!("Symlink inode {ino} is invalid (size {}).", inode.size);
-        clear_if(s, ino, Kind::SymlinkBad, msg)?;
+        let size = inode.size;
+        clear_if(s, ino, Problem::SlowSymlinkSize { ino, size })?;
         return Ok(None);
     }
     if xattr::check_block(s, inode, st)? {
@@ -127,8 +121,8 @@ fn repair_damage(
                 why,
                 ..
             } => {
-                let msg = format!("Inode {ino} has an invalid extent tree root ({why}).");
-                clear_if(s, ino, Kind::ExtentHeaderBad, msg)?;
+                let why = why.clone();
+                clear_if(s, ino, Problem::ExtentRoot { ino, why })?;
                 return Ok(None);
             }
             Damage::Node {
@@ -136,8 +130,8 @@ fn repair_damage(
                 parent,
                 why,
             } => {
-                let msg = format!("Inode {ino} has an invalid extent node (block {b}: {why}).");
-                if s.cx.ask(Kind::ExtentHeaderBad, msg)
+                let (block, why) = (*b, why.clone());
+                if s.cx.ask(Problem::ExtentNode { ino, block, why })
                     && let Some((ploc, pi)) = parent
                 {
                     cuts.entry(key(*ploc)).or_default().push(*pi);
@@ -145,10 +139,8 @@ fn repair_damage(
                 }
             }
             Damage::Checksum { pblk } => {
-                let msg = format!(
-                    "Inode {ino} extent block {pblk} passes checks, but checksum does not match extent."
-                );
-                if s.cx.ask(Kind::ExtentChecksum, msg) {
+                let block = *pblk;
+                if s.cx.ask(Problem::ExtentChecksum { ino, block }) {
                     rechecksum.push(*pblk);
                 }
             }
@@ -159,39 +151,39 @@ fn repair_damage(
                 pblk,
                 len,
             } => {
-                let why = if *len == 0 {
-                    "zero length"
+                let fault = if *len == 0 {
+                    ExtentFault::ZeroLength
                 } else if !s.cx.block_in_fs(*pblk) || !s.cx.block_in_fs(pblk + len - 1) {
-                    "blocks outside the filesystem"
+                    ExtentFault::OutsideFilesystem
                 } else {
-                    "out of order or outside its parent's range"
+                    ExtentFault::OutOfOrder
                 };
-                let msg = format!(
-                    "Inode {ino} has an invalid extent (logical block {lblk}, physical block {pblk}, len {len}: {why})."
-                );
-                if s.cx.ask(Kind::ExtentBad, msg) {
+                if s.cx.ask(Problem::Extent {
+                    ino,
+                    lblk: *lblk,
+                    block: *pblk,
+                    len: *len,
+                    fault,
+                }) {
                     cuts.entry(key(*loc)).or_default().push(*index);
                 }
             }
             Damage::Index { loc, index, child } => {
-                let msg =
-                    format!("Inode {ino} has an invalid extent index entry (child block {child}).");
-                if s.cx.ask(Kind::ExtentBad, msg) {
+                let child = *child;
+                if s.cx.ask(Problem::ExtentIndex { ino, child }) {
                     cuts.entry(key(*loc)).or_default().push(*index);
                 }
             }
             Damage::IndexStart { loc, index, first } => {
-                let msg = format!(
-                    "Inode {ino} has an extent index entry whose start does not match its subtree's first block {first}."
-                );
-                if s.cx.ask(Kind::ExtentBad, msg) {
-                    starts.push(((*loc, *index), *first));
+                let first = *first;
+                if s.cx.ask(Problem::ExtentIndexStart { ino, first }) {
+                    starts.push(((*loc, *index), first));
                 }
             }
             Damage::Pointer { loc, index, pblk } => {
-                let msg = format!("Illegal block #{index} ({pblk}) in inode {ino}.");
-                if s.cx.ask(Kind::BlockMapBad, msg) {
-                    pointer_cuts.push((*loc, *index));
+                let (index, block) = (*index, *pblk);
+                if s.cx.ask(Problem::IllegalBlock { ino, index, block }) {
+                    pointer_cuts.push((*loc, index));
                 }
             }
         }
@@ -319,11 +311,11 @@ fn check_i_blocks(s: &mut Scan, inode: &mut Inode, st: &mut State, nblocks: u64)
     // With ea_inode the owner also pays for the values in EA inodes.
     let want = (nblocks + s.ea_charge.blocks).saturating_mul(s.cx.bs / 512);
     if inode.blocks_512 != want {
-        let msg = format!(
-            "Inode {}, i_blocks is {}, should be {want}.",
-            inode.ino.0, inode.blocks_512
-        );
-        st.answer(s.cx.ask(Kind::IBlocks, msg));
+        st.answer(s.cx.ask(Problem::IBlocks {
+            ino: inode.ino.0,
+            have: inode.blocks_512,
+            want,
+        }));
         inode.blocks_512 = want;
     }
 }
@@ -363,8 +355,11 @@ fn check_size(
             || (inode.has_flag(flags::EXTENTS) && size > extent_max)
     };
     if bad {
-        let msg = format!("Inode {}, i_size is {size}, should be {want}.", inode.ino.0);
-        st.answer(s.cx.ask(Kind::ISize, msg));
+        st.answer(s.cx.ask(Problem::ISize {
+            ino: inode.ino.0,
+            have: size,
+            want,
+        }));
         inode.size = want;
     }
 }

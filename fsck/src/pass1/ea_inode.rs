@@ -12,6 +12,7 @@ use fuse4fs_format::ext4::xattr::{ValueInode, XattrEntry};
 
 use crate::context::Fsck;
 use crate::error::Result;
+use crate::problem::Problem;
 
 /// What an inode's (or a block's) EA inode entries cost their owner.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +25,13 @@ pub struct EaCharge {
 
 /// Checks the EA inode entries of one place of inode `owner` (its
 /// `generation` for the Lustre case). Returns what they cost, or the
-/// problem with the first bad one (as e2fsck words it).
+/// problem with the first bad one.
 pub(super) fn check_entries(
     cx: &Fsck,
     owner: u32,
     generation: u32,
     entries: &[XattrEntry],
-) -> Result<std::result::Result<EaCharge, String>> {
+) -> Result<std::result::Result<EaCharge, Problem>> {
     let mut charge = EaCharge::default();
     for e in entries {
         let Some(v) = e.value_inode else {
@@ -60,12 +61,10 @@ fn check_one(
     generation: u32,
     e: &XattrEntry,
     v: &ValueInode,
-) -> Result<std::result::Result<u64, String>> {
-    let illegal = || {
-        format!(
-            "Inode {owner} has illegal extended attribute value inode {}.",
-            v.ino
-        )
+) -> Result<std::result::Result<u64, Problem>> {
+    let illegal = || Problem::EaValueInodeIllegal {
+        ino: owner,
+        ea_ino: v.ino,
     };
     if !cx
         .sb
@@ -82,10 +81,10 @@ fn check_one(
     let has_flag = ea.has_flag(flags::EA_INODE);
     if ea_inode::entry_hash_matches(&e.name, ea_inode::stored_hash(&ea), v.hash) {
         if !has_flag {
-            return Ok(Err(format!(
-                "EA inode {} for parent inode {owner} missing EA_INODE flag.",
-                v.ino
-            )));
+            return Ok(Err(Problem::EaInodeFlagMissing {
+                ino: owner,
+                ea_ino: v.ino,
+            }));
         }
         let cluster = 1u64 << cx.sb.log_cluster_size.saturating_sub(cx.sb.log_block_size);
         return Ok(Ok(ea_inode::charged_blocks(v.size as u64, cx.bs, cluster)));
@@ -96,10 +95,10 @@ fn check_one(
     if !has_flag {
         return Ok(Err(illegal()));
     }
-    Ok(Err(format!(
-        "Extended attribute in inode {owner} has a hash ({}) which is invalid.",
-        v.hash
-    )))
+    Ok(Err(Problem::XattrHash {
+        ino: owner,
+        hash: v.hash,
+    }))
 }
 
 /// Pass 4 for an in-use EA inode: how many entries name it, and the
@@ -118,13 +117,16 @@ pub(crate) fn check_refcount(cx: &mut Fsck, ino: u32) -> Result<bool> {
         return Ok(false);
     }
     let stored = ea_inode::refcount(&inode);
-    if stored != actual && inode.ctime.sec != inode.atime.sec {
-        let msg =
-            format!("Extended attribute inode {ino} ref count is {stored}, should be {actual}.");
-        if cx.ask(crate::problem::Kind::EaInodeRefcount, msg) {
-            ea_inode::set_refcount(&mut inode, actual);
-            cx.write_inode(&inode)?;
-        }
+    if stored != actual
+        && inode.ctime.sec != inode.atime.sec
+        && cx.ask(Problem::EaInodeRefcount {
+            ino,
+            have: stored,
+            want: actual,
+        })
+    {
+        ea_inode::set_refcount(&mut inode, actual);
+        cx.write_inode(&inode)?;
     }
     Ok(true)
 }

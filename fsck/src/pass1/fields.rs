@@ -12,7 +12,7 @@ use super::{Scan, State, blocks};
 use crate::blockwalk::extent_header_problem;
 use crate::context::InodeInfo;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 const ROOT: u32 = 2;
 /// EXT2_IMAGIC_FL, and the compat feature that gives it a meaning.
@@ -101,14 +101,13 @@ pub(super) fn check_inode(
         return Ok(());
     }
     if garbage && st.csum_bad {
-        let msg = format!("Inode {ino} seems to contain garbage.");
-        return clear_if(s, ino, Kind::InodeChecksum, msg);
+        return clear_if(s, ino, Problem::InodeGarbage { ino });
     }
     let mut inode = match Inode::parse(&s.sb_parse, InodeNo(ino), &s.raw) {
         Ok(i) => i,
         Err(e) => {
-            let msg = format!("Inode {ino} is unreadable ({e}).");
-            return clear_if(s, ino, Kind::InodeBadMode, msg);
+            let why = e.to_string();
+            return clear_if(s, ino, Problem::InodeUnreadable { ino, why });
         }
     };
     if !check_type_and_flags(s, &mut inode, &mut st, orphan)? {
@@ -128,14 +127,14 @@ pub(super) fn check_inode(
 /// deletion time. Either gets the time now.
 fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
     let dtime = base(raw).i_dtime.get();
-    let msg = if dtime != 0 && dtime < s.cx.sb.inodes_count {
-        format!("Inode {ino} was part of the orphaned inode list.")
+    let problem = if dtime != 0 && dtime < s.cx.sb.inodes_count {
+        Problem::OrphanDtime { ino }
     } else if dtime == 0 && base(raw).i_mode.get() != 0 {
-        format!("Deleted inode {ino} has zero dtime.")
+        Problem::DeletedZeroDtime { ino }
     } else {
         return Ok(());
     };
-    if s.cx.ask(Kind::InodeDtime, msg) {
+    if s.cx.ask(problem) {
         let mut raw = raw.to_vec();
         base_mut(&mut raw).i_dtime.set(crate::context::now_secs());
         s.cx.write_inode_raw(ino, &mut raw)?;
@@ -168,17 +167,21 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
                 .min(max)
                     & !3
             };
-            let msg = format!("Inode {ino} has an invalid extra size ({extra}), should be {new}.");
-            st.answer(cx.ask(Kind::InodeExtraIsize, msg));
+            st.answer(cx.ask(Problem::ExtraIsize {
+                ino,
+                have: extra,
+                want: new,
+            }));
             let mut x = Ext4InodeExtra::read(&s.raw);
             x.i_extra_isize.set(new);
             x.write(&mut s.raw);
         }
         let start = GOOD_OLD_INODE_SIZE + Ext4InodeExtra::read(&s.raw).i_extra_isize.get() as usize;
         let problem = match parse_ibody_placed(&s.raw[start..]) {
-            Err(e) => Some(format!(
-                "Inode {ino} has corrupt in-inode extended attributes ({e})."
-            )),
+            Err(e) => Some(Problem::IbodyCorrupt {
+                ino,
+                why: e.to_string(),
+            }),
             // As e2fsck: a stored hash (0 is allowed) must match the entry;
             // an entry whose value is in an EA inode is checked with it.
             Ok(entries) => {
@@ -186,10 +189,7 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
                     .iter()
                     .find(|p| p.entry.value_inode.is_none() && p.hash != 0 && !hash_matches(p));
                 match bad {
-                    Some(p) => Some(format!(
-                        "Extended attribute in inode {ino} has a hash ({}) which is invalid.",
-                        p.hash
-                    )),
+                    Some(p) => Some(Problem::XattrHash { ino, hash: p.hash }),
                     None => {
                         let list: Vec<_> = entries.into_iter().map(|p| p.entry).collect();
                         let generation = Ext4Inode::of(&s.raw).map_or(0, |r| r.i_generation.get());
@@ -204,8 +204,8 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
                 }
             }
         };
-        if let Some(msg) = problem {
-            st.answer(cx.ask(Kind::XattrIbodyBad, msg));
+        if let Some(problem) = problem {
+            st.answer(cx.ask(problem));
             // Without the magic the area holds no attributes.
             s.raw[start..(start + 4).min(isz)].fill(0);
         }
@@ -213,35 +213,33 @@ fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
     let ftype = base(&s.raw).i_mode.get() & mode::S_IFMT;
     let size_hi = base(&s.raw).i_size_high.get();
     if size_hi != 0 && ftype == mode::S_IFDIR && !cx.sb.has_incompat(incompat::LARGEDIR) {
-        let msg = format!("i_size_high for directory inode {ino} is {size_hi}, should be zero.");
-        st.answer(cx.ask(Kind::ISize, msg));
+        st.answer(cx.ask(Problem::SizeHighDir { ino, high: size_hi }));
         base_mut(&mut s.raw).i_size_high.set(0);
     }
     // The high halves of i_blocks and i_file_acl mean nothing without
     // huge_file and 64bit: e2fsck zeroes them.
     let blocks_hi = base(&s.raw).l_i_blocks_high.get();
     if blocks_hi != 0 && !cx.sb.has_ro_compat(ro_compat::HUGE_FILE) {
-        let msg = format!("i_blocks_hi for inode {ino} is {blocks_hi}, should be zero.");
-        st.answer(cx.ask(Kind::IBlocks, msg));
+        st.answer(cx.ask(Problem::BlocksHigh {
+            ino,
+            high: blocks_hi,
+        }));
         base_mut(&mut s.raw).l_i_blocks_high.set(0);
     }
     let acl_hi = base(&s.raw).l_i_file_acl_high.get();
     if acl_hi != 0 && !cx.sb.has_incompat(incompat::BIT64) {
-        let msg = format!("i_file_acl_hi for inode {ino} is {acl_hi}, should be zero.");
-        st.answer(cx.ask(Kind::XattrBlockBad, msg));
+        st.answer(cx.ask(Problem::FileAclHigh { ino, high: acl_hi }));
         base_mut(&mut s.raw).l_i_file_acl_high.set(0);
     }
     let faddr = base(&s.raw).i_obso_faddr.get();
     if faddr != 0 {
-        let msg = format!("i_faddr for inode {ino} is {faddr}, should be zero.");
-        st.answer(cx.ask(Kind::InodeFaddr, msg));
+        st.answer(cx.ask(Problem::Faddr { ino, faddr }));
         base_mut(&mut s.raw).i_obso_faddr.set(0);
     }
     if size_hi & 0x8000_0000 != 0
         && (ftype == mode::S_IFREG || cx.sb.has_incompat(incompat::LARGEDIR))
     {
-        let msg = format!("Inode {ino}, i_size is too large (high word 0x{size_hi:08x}).");
-        st.answer(cx.ask(Kind::ISize, msg));
+        st.answer(cx.ask(Problem::SizeTooLarge { ino, high: size_hi }));
         base_mut(&mut s.raw).i_size_high.set(0);
     }
     Ok(true)
@@ -266,9 +264,10 @@ fn hash_matches(p: &xattr::PlacedEntry) -> bool {
     hash == p.hash
 }
 
-/// Asks `kind`; clears the inode when told to. Always "stop checking".
-pub(super) fn clear_if(s: &mut Scan, ino: u32, kind: Kind, msg: String) -> Result<()> {
-    if s.cx.ask(kind, msg) {
+/// Asks about `problem`; clears the inode when told to. Always "stop
+/// checking".
+pub(super) fn clear_if(s: &mut Scan, ino: u32, problem: Problem) -> Result<()> {
+    if s.cx.ask(problem) {
         s.cx.clear_inode(ino)?;
     }
     Ok(())
@@ -296,62 +295,48 @@ fn check_type_and_flags(
             | mode::S_IFSOCK
     );
     if !valid {
-        let msg = format!("Inode {ino} has an invalid mode (0{:o}).", inode.mode);
-        clear_if(s, ino, Kind::InodeBadMode, msg)?;
+        let mode = inode.mode;
+        clear_if(s, ino, Problem::BadMode { ino, mode })?;
         return Ok(false);
     }
     let sb = &s.cx.sb;
     let reserved = ino < sb.first_ino.max(11);
     if ino == ROOT && ftype != mode::S_IFDIR {
-        clear_if(
-            s,
-            ino,
-            Kind::ReservedInodeBad,
-            "Root inode is not a directory.".into(),
-        )?;
+        clear_if(s, ino, Problem::RootNotDirectory)?;
         return Ok(false);
     }
     if sb.has_compat(compat::HAS_JOURNAL) && ino == sb.journal_inum && ftype != mode::S_IFREG {
-        let msg = format!("Journal inode {ino} is not a regular file.");
-        if s.cx.ask(Kind::ReservedInodeBad, msg) {
+        if s.cx.ask(Problem::JournalInodeNotRegular { ino }) {
             s.cx.report
                 .not_fixed("recreating the journal is not supported; use e2fsck or tune2fs");
         }
         return Ok(false);
     }
     if inode.dtime != 0 && !orphan && (!reserved || ino == ROOT) {
-        let msg = format!("Inode {ino} is in use, but has dtime set.");
-        st.answer(s.cx.ask(Kind::InodeDtime, msg));
+        st.answer(s.cx.ask(Problem::InUseDtime { ino }));
         inode.dtime = 0;
     }
     let sb = &s.cx.sb;
     let extents_fs = sb.has_incompat(incompat::EXTENTS);
     let inline_fs = sb.has_incompat(incompat::INLINE_DATA);
     if inode.has_flag(flags::EXTENTS) && !extents_fs {
-        let msg =
-            format!("Inode {ino} has EXTENTS_FL flag set on filesystem without extents support.");
-        clear_if(s, ino, Kind::InodeBadFlags, msg)?;
+        clear_if(s, ino, Problem::ExtentsFlagWithoutFeature { ino })?;
         return Ok(false);
     }
     if inode.has_flag(flags::INLINE_DATA) && !inline_fs {
-        let msg = format!(
-            "Inode {ino} has INLINE_DATA_FL flag on filesystem without inline data support."
-        );
-        clear_if(s, ino, Kind::InodeBadFlags, msg)?;
+        clear_if(s, ino, Problem::InlineFlagWithoutFeature { ino })?;
         return Ok(false);
     }
     // Without the encrypt feature no inode holds the encryption context
     // xattr an encrypted inode needs; e2fsck clears the flag.
     if inode.flags & flags::ENCRYPT != 0 && !s.cx.sb.has_incompat(incompat::ENCRYPT) {
-        let msg = format!("Inode {ino} has encrypt flag but no encryption extended attribute.");
-        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        st.answer(s.cx.ask(Problem::EncryptFlagWithoutXattr { ino }));
         inode.flags &= !flags::ENCRYPT;
     }
     // EXT2_IMAGIC_FL means something only with the imagic_inodes
     // feature (AFS server inodes); e2fsck clears it otherwise.
     if inode.flags & IMAGIC_FL != 0 && !s.cx.sb.has_compat(COMPAT_IMAGIC_INODES) {
-        let msg = format!("Inode {ino} has imagic flag set.");
-        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        st.answer(s.cx.ask(Problem::ImagicFlag { ino }));
         inode.flags &= !IMAGIC_FL;
     }
     let special = matches!(
@@ -361,18 +346,12 @@ fn check_type_and_flags(
     if special {
         let bad = inode.flags & (flags::EXTENTS | flags::INLINE_DATA | flags::INDEX);
         if bad != 0 {
-            let msg = format!(
-                "Special (device/socket/fifo) inode {ino} has extents, inline-data or index flags set (0x{bad:x})."
-            );
-            st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+            st.answer(s.cx.ask(Problem::SpecialFlags { ino, flags: bad }));
             inode.flags &= !bad;
         }
         if inode.size != 0 {
-            let msg = format!(
-                "Special (device/socket/fifo) inode {ino} has non-zero i_size {}.",
-                inode.size
-            );
-            st.answer(s.cx.ask(Kind::ISize, msg));
+            let size = inode.size;
+            st.answer(s.cx.ask(Problem::SpecialSize { ino, size }));
             inode.size = 0;
         }
         return Ok(true);
@@ -384,21 +363,19 @@ fn check_type_and_flags(
         } else {
             flags::EXTENTS
         };
-        let msg = format!("Inode {ino} has both extent and inline data flags set.");
-        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        st.answer(s.cx.ask(Problem::ExtentsAndInline { ino }));
         inode.flags &= !drop;
     }
     if inode.has_flag(flags::INDEX) {
-        let why = if ftype != mode::S_IFDIR {
-            Some("INDEX_FL flag set on a non-directory")
+        let problem = if ftype != mode::S_IFDIR {
+            Some(Problem::IndexFlagNotDirectory { ino })
         } else if !s.cx.sb.has_compat(compat::DIR_INDEX) {
-            Some("INDEX_FL flag set on filesystem without htree support")
+            Some(Problem::IndexFlagWithoutFeature { ino })
         } else {
             None
         };
-        if let Some(why) = why {
-            let msg = format!("Inode {ino} has {why}.");
-            st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        if let Some(problem) = problem {
+            st.answer(s.cx.ask(problem));
             inode.flags &= !flags::INDEX;
         }
     }
@@ -409,22 +386,21 @@ fn check_type_and_flags(
         && matches!(ftype, mode::S_IFREG | mode::S_IFDIR | mode::S_IFLNK)
         && extent_header_problem(&inode.block, None).is_none()
     {
-        let msg = format!("Inode {ino} missing EXTENT_FL, but is in extents format.");
-        st.answer(s.cx.ask(Kind::InodeBadFlags, msg));
+        st.answer(s.cx.ask(Problem::ExtentsFlagMissing { ino }));
         inode.flags |= flags::EXTENTS;
     }
     if fast_symlink {
         let len = symlink_len(inode, &inode.block);
         let bad = if inode.has_flag(flags::EXTENTS) {
-            Some("has EXTENTS_FL".to_string())
+            Some(Problem::FastSymlinkExtents { ino })
         } else if len >= 60 || len as u64 != inode.size {
-            Some(format!("target of {len} bytes, i_size {}", inode.size))
+            let size = inode.size;
+            Some(Problem::FastSymlinkSize { ino, len, size })
         } else {
             None
         };
-        if let Some(why) = bad {
-            let msg = format!("Symlink inode {ino} is invalid ({why}).");
-            clear_if(s, ino, Kind::SymlinkBad, msg)?;
+        if let Some(problem) = bad {
+            clear_if(s, ino, problem)?;
             return Ok(false);
         }
     }
@@ -433,10 +409,7 @@ fn check_type_and_flags(
             None => {
                 // Without system.data there is no telling how much of
                 // i_block is data: e2fsck truncates to nothing.
-                let msg = format!(
-                    "Inode {ino} has INLINE_DATA_FL flag but extended attribute not found."
-                );
-                st.answer(s.cx.ask(Kind::InlineDataBad, msg));
+                st.answer(s.cx.ask(Problem::InlineWithoutXattr { ino }));
                 inode.size = 0;
                 inode.flags &= !flags::INLINE_DATA;
                 inode.block = [0; 60];
@@ -444,11 +417,12 @@ fn check_type_and_flags(
             // A regular file may be longer than its inline data (the
             // kernel extends one in place; the rest reads as zeros).
             Some(cap) if ftype != mode::S_IFREG && inode.size != cap => {
-                let msg = format!(
-                    "Inode {ino} has inline data, but i_size is {}, should be {cap}.",
-                    inode.size
-                );
-                st.answer(s.cx.ask(Kind::InlineDataBad, msg));
+                let size = inode.size;
+                st.answer(s.cx.ask(Problem::InlineSize {
+                    ino,
+                    size,
+                    want: cap,
+                }));
                 inode.size = cap;
             }
             Some(_) => {}
@@ -532,15 +506,12 @@ fn finish(s: &mut Scan, inode: &mut Inode, st: State) -> Result<()> {
             Ok(()) => cx.write_inode_raw(ino, &mut s.raw)?,
             Err(e) => cx.report.not_fixed(&format!("inode {ino}: {e}")),
         }
-    } else if st.csum_bad && !st.dirty {
-        let msg = format!("Inode {ino} passes checks, but checksum does not match inode.");
-        if cx.ask(Kind::InodeChecksum, msg) {
-            if st.tainted {
-                cx.report
-                    .not_fixed("other repairs of this inode were declined");
-            } else {
-                cx.write_inode_raw(ino, &mut s.raw)?;
-            }
+    } else if st.csum_bad && !st.dirty && cx.ask(Problem::InodeChecksum { ino }) {
+        if st.tainted {
+            cx.report
+                .not_fixed("other repairs of this inode were declined");
+        } else {
+            cx.write_inode_raw(ino, &mut s.raw)?;
         }
     }
     Ok(())

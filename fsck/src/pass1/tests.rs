@@ -8,8 +8,9 @@ use std::process::Command;
 use fuse4fs_format::ext4::superblock::Superblock;
 use fuse4fs_format::ext4::xattr::{set_block_checksum, set_block_refcount};
 
+use crate::problem::Claimant;
 use crate::testutil::{e2fsck, have, mkfs_filled as image};
-use crate::{Kind, Mode, Options, Outcome, Pass, check_path};
+use crate::{Kind, Mode, Options, Outcome, Pass, Problem, check_path};
 
 fn files(src: &Path) {
     std::fs::write(src.join("a"), b"hello\n").unwrap();
@@ -156,7 +157,7 @@ fn fresh_images_are_clean() {
         let others: Vec<_> = (o.problems.iter())
             .filter(|p| p.kind != crate::problem::Kind::QuotaUsage)
             .collect();
-        assert_eq!(others, Vec::<&crate::problem::Problem>::new(), "{args:?}");
+        assert_eq!(others, Vec::<&crate::report::Finding>::new(), "{args:?}");
         let e2fsck = std::process::Command::new("e2fsck")
             .arg("-fn")
             .arg(&img)
@@ -525,8 +526,10 @@ fn blocks_on_fixed_metadata_are_cloned() {
     debugfs(&img, "sif /b block[5] 1");
     let o = run(&img, Mode::Check);
     assert!(
-        o.of_kind(Kind::MultiplyClaimed)
-            .any(|p| p.message.contains("<filesystem metadata>")),
+        o.of_kind(Kind::MultiplyClaimed).any(
+            |p| matches!(&p.problem, Problem::MultiplyClaimed { with, .. }
+                if with.contains(&Claimant::Metadata))
+        ),
         "{:?}",
         o.problems
     );
@@ -818,7 +821,7 @@ fn a_garbage_inode_table_block_is_cleared_not_patched() {
     let o = run(&img, Mode::Check);
     let garbage = o
         .of_kind(Kind::InodeChecksum)
-        .filter(|p| p.message.contains("garbage"))
+        .filter(|p| matches!(p.problem, Problem::InodeGarbage { .. }))
         .count();
     assert_eq!(garbage, 16, "{:?}", o.problems);
     run(&img, Mode::Yes);

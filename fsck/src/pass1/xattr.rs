@@ -13,7 +13,7 @@ use fuse4fs_format::ext4::xattr::{
 use super::{Scan, State};
 use crate::context::Fsck;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// Checks the inode's xattr block; true when it counts in i_blocks.
 pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<bool> {
@@ -51,15 +51,13 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
             }
             Ok((_, placed)) => {
                 ea_entries = placed.into_iter().map(|p| p.entry).collect();
-                if s.cx.sb.metadata_csum() && !verify_block_checksum(s.cx.seed, b, &buf) {
-                    let msg = format!(
-                        "Extended attribute block {b} passes checks, but checksum does not match."
-                    );
-                    if s.cx.ask(Kind::XattrBlockBad, msg) {
-                        let mut buf = buf;
-                        set_block_checksum(s.cx.seed, b, &mut buf);
-                        s.cx.write_block(b, &buf)?;
-                    }
+                if s.cx.sb.metadata_csum()
+                    && !verify_block_checksum(s.cx.seed, b, &buf)
+                    && s.cx.ask(Problem::XattrBlockChecksum { block: b })
+                {
+                    let mut buf = buf;
+                    set_block_checksum(s.cx.seed, b, &mut buf);
+                    s.cx.write_block(b, &buf)?;
                 }
                 let generation = inode.generation.0;
                 match super::ea_inode::check_entries(s.cx, ino, generation, &ea_entries)? {
@@ -69,17 +67,16 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
                         s.ea_charge.refs += charge.refs;
                         None
                     }
-                    Err(why) => {
+                    Err(problem) => {
                         s.bad_xattr.insert(b);
-                        Some(why)
+                        Some(problem.message())
                     }
                 }
             }
         }
     };
     if let Some(why) = why {
-        let msg = format!("Inode {ino} has a bad extended attribute block {b} ({why}).");
-        st.answer(s.cx.ask(Kind::XattrBlockBad, msg));
+        st.answer(s.cx.ask(Problem::XattrBlock { ino, block: b, why }));
         inode.file_acl = 0;
         return Ok(false);
     }
@@ -97,17 +94,18 @@ pub(super) fn check_refcounts(cx: &mut Fsck) -> Result<()> {
     for (b, n) in blocks {
         let mut buf = cx.read_block(b)?;
         let stored = Ext4XattrHeader::of(&buf).map_or(0, |h| h.h_refcount.get());
-        if stored != n {
-            let msg = format!(
-                "Extended attribute block {b} has reference count {stored}, should be {n}."
-            );
-            if cx.ask(Kind::XattrRefcount, msg) {
-                set_block_refcount(&mut buf, n);
-                if cx.sb.metadata_csum() {
-                    set_block_checksum(cx.seed, b, &mut buf);
-                }
-                cx.write_block(b, &buf)?;
+        if stored != n
+            && cx.ask(Problem::XattrRefcount {
+                block: b,
+                have: stored,
+                want: n,
+            })
+        {
+            set_block_refcount(&mut buf, n);
+            if cx.sb.metadata_csum() {
+                set_block_checksum(cx.seed, b, &mut buf);
             }
+            cx.write_block(b, &buf)?;
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use fuse4fs_format::ext4::dir::ft;
 use super::State;
 use super::chain::{self, Ent, MIN_REC_LEN};
 use crate::context::Fsck;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 const ROOT_INO: u32 = 2;
 
@@ -34,48 +34,36 @@ pub(super) fn check(
     match ents.first().copied() {
         None => {
             // Only possible with -n on a block torn at offset 0.
-            if cx.ask(
-                Kind::DirDot,
-                format!("Missing '.' in directory inode {dir}."),
-            ) {
+            if cx.ask(Problem::DotMissing { dir }) {
                 cx.report.not_fixed("the block's entries are unreadable");
             }
             return (false, 0);
         }
         Some(e0) if is_name(region, &e0, b".") && e0.inode != 0 => {
-            if e0.inode != dir {
-                let msg = format!(
-                    "'.' in directory inode {dir} names inode {}, should be {dir}.",
-                    e0.inode
-                );
-                if cx.ask(Kind::DirDot, msg) {
-                    region[0..4].copy_from_slice(&dir.to_le_bytes());
-                    changed = true;
-                }
+            if e0.inode != dir && cx.ask(Problem::DotWrong { dir, ino: e0.inode }) {
+                region[0..4].copy_from_slice(&dir.to_le_bytes());
+                changed = true;
             }
-            if e0.ft != ft_dir {
-                let msg = format!(
-                    "Entry '.' in directory inode {dir} has an incorrect filetype (was {}, should be {ft_dir}).",
-                    e0.ft
-                );
-                if cx.ask(Kind::DirEntryFileType, msg) {
-                    region[7] = ft_dir;
-                    changed = true;
-                }
+            if e0.ft != ft_dir
+                && cx.ask(Problem::DotFileType {
+                    dir,
+                    dotdot: false,
+                    have: e0.ft,
+                    want: ft_dir,
+                })
+            {
+                region[7] = ft_dir;
+                changed = true;
             }
-            if e0.rec_len >= 2 * MIN_REC_LEN {
-                let msg = format!("Directory entry for '.' in directory inode {dir} is big.");
-                if cx.ask(Kind::DirDot, msg) {
-                    chain::set_rec_len(region, 0, MIN_REC_LEN, bs);
-                    region[12..e0.rec_len].fill(0);
-                    chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
-                    changed = true;
-                }
+            if e0.rec_len >= 2 * MIN_REC_LEN && cx.ask(Problem::DotBig { dir }) {
+                chain::set_rec_len(region, 0, MIN_REC_LEN, bs);
+                region[12..e0.rec_len].fill(0);
+                chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
+                changed = true;
             }
         }
         Some(e0) => {
-            let msg = format!("Missing '.' in directory inode {dir}.");
-            if cx.ask(Kind::DirDot, msg) {
+            if cx.ask(Problem::DotMissing { dir }) {
                 // As e2fsck: the first record becomes '.', whatever it
                 // held (pass 4 finds an inode it named unattached).
                 region[..e0.rec_len].fill(0);
@@ -105,9 +93,7 @@ pub(super) fn check(
             let valid = ino == ROOT_INO || (ino >= cx.sb.first_ino && ino <= cx.sb.inodes_count);
             if ino != 0 && (!valid || !cx.found.inode(ino).in_use()) {
                 // As e2fsck: the entry is cleared here, pass 3 sets it.
-                let msg =
-                    format!("Entry '..' in directory inode {dir} has invalid inode #: {ino}.");
-                if cx.ask(Kind::DirDotDot, msg) {
+                if cx.ask(Problem::DotDotInvalid { dir, ino }) {
                     let fixed = if dir == ROOT_INO { ROOT_INO } else { 0 };
                     region[e1.off..e1.off + 4].copy_from_slice(&fixed.to_le_bytes());
                     dotdot = fixed;
@@ -116,20 +102,20 @@ pub(super) fn check(
             } else if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() {
                 dotdot = ino;
             }
-            if e1.ft != ft_dir {
-                let msg = format!(
-                    "Entry '..' in directory inode {dir} has an incorrect filetype (was {}, should be {ft_dir}).",
-                    e1.ft
-                );
-                if cx.ask(Kind::DirEntryFileType, msg) {
-                    region[e1.off + 7] = ft_dir;
-                    changed = true;
-                }
+            if e1.ft != ft_dir
+                && cx.ask(Problem::DotFileType {
+                    dir,
+                    dotdot: true,
+                    have: e1.ft,
+                    want: ft_dir,
+                })
+            {
+                region[e1.off + 7] = ft_dir;
+                changed = true;
             }
         }
         e1 => {
-            let msg = format!("Missing '..' in directory inode {dir}.");
-            if cx.ask(Kind::DirDotDot, msg) {
+            if cx.ask(Problem::DotDotMissing { dir }) {
                 match e1 {
                     Some(e1) if leading == 1 && e1.off == 12 => {
                         // The record after '.' becomes '..' naming no

@@ -15,7 +15,7 @@ use super::htree::LeafHash;
 use fuse4fs_format::ext4::group::BG_INODE_UNINIT;
 
 use crate::context::Fsck;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 const ROOT_INO: u32 = 2;
 
@@ -87,31 +87,10 @@ fn fnv1a(b: &[u8]) -> u64 {
     h
 }
 
-/// The printable form of a name in a message, as e2fsck's safe_print
-/// writes it: a byte over 128 as `M-` and the byte less 128, then a
-/// control character as `^` and the character xor 0x40. Names are bytes
-/// (an encrypted one is ciphertext): a raw newline would cut the message.
-pub(super) fn show(name: &[u8]) -> String {
-    let mut out = String::with_capacity(name.len());
-    for &b in name {
-        let mut c = b;
-        if c > 128 {
-            out.push_str("M-");
-            c -= 128;
-        }
-        if c < 32 || c == 0x7f {
-            out.push('^');
-            c ^= 0x40;
-        }
-        out.push(char::from(c));
-    }
-    out
-}
-
 /// What an entry's checks concluded.
 enum Verdict {
-    /// The entry must go: the problem and its message.
-    Clear(Kind, String),
+    /// The entry must go, for this problem.
+    Clear(Problem),
     Keep,
 }
 
@@ -142,7 +121,7 @@ pub(super) fn check(
             continue;
         }
         let verdict = verdict(cx, dir, region, &e);
-        if let Verdict::Clear(Kind::DirEntryFreeInode, _) = verdict
+        if let Verdict::Clear(Problem::UnusedInode { .. }) = verdict
             && (skipped_by_pass1(cx, dir, region, &e) || !cx.restart.is_empty())
         {
             // Pass 1 may not have read the inode: neither cleared nor
@@ -150,8 +129,8 @@ pub(super) fn check(
             i += 1;
             continue;
         }
-        if let Verdict::Clear(kind, msg) = verdict {
-            if cx.ask(kind, msg) {
+        if let Verdict::Clear(problem) = verdict {
+            if cx.ask(problem) {
                 chain::remove(region, ents, i, bs);
                 changed = true;
                 if i == 0 {
@@ -167,11 +146,8 @@ pub(super) fn check(
         // an encrypted directory).
         let encrypted = cx.found.encrypted.contains(&dir);
         if !encrypted && name.iter().any(|&c| c == b'/' || c == 0) {
-            let msg = format!(
-                "Entry '{}' in directory inode {dir} has illegal characters in its name.",
-                show(name)
-            );
-            if cx.ask(Kind::DirEntryBadName, msg) {
+            let name = name.to_vec();
+            if cx.ask(Problem::IllegalCharacters { dir, name }) {
                 for c in &mut region[e.off + 8..e.off + 8 + e.name_len] {
                     if *c == b'/' || *c == 0 {
                         *c = b'.';
@@ -182,22 +158,22 @@ pub(super) fn check(
         }
         let info = *cx.found.inode(e.inode);
         let want_ft = if st.filetype { info.entry_type() } else { 0 };
-        if e.ft != want_ft {
-            let msg = format!(
-                "Entry '{}' in directory inode {dir} ({}) has an incorrect filetype (was {}, should be {want_ft}).",
-                show(e.name(region)),
-                e.inode,
-                e.ft
-            );
-            if cx.ask(Kind::DirEntryFileType, msg) {
-                region[e.off + 7] = want_ft;
-                ents[i].ft = want_ft;
-                changed = true;
-            }
+        if e.ft != want_ft
+            && cx.ask(Problem::FileType {
+                dir,
+                name: e.name(region).to_vec(),
+                ino: e.inode,
+                have: e.ft,
+                want: want_ft,
+            })
+        {
+            region[e.off + 7] = want_ft;
+            ents[i].ft = want_ft;
+            changed = true;
         }
         if encrypted
-            && let Some((kind, msg)) = encrypted_problem(cx, dir, e.name(region), &e)
-            && cx.ask(kind, msg)
+            && let Some(problem) = encrypted_problem(cx, dir, e.name(region), &e)
+            && cx.ask(problem)
         {
             chain::remove(region, ents, i, bs);
             changed = true;
@@ -211,11 +187,8 @@ pub(super) fn check(
         // does not flag two spellings of one name (only its -D rehash
         // does; docs/casefold.md).
         if !st.names.insert(dir, name) {
-            let msg = format!(
-                "Duplicate entry '{}' found in directory inode {dir}.",
-                show(name)
-            );
-            if cx.ask(Kind::DirEntryDuplicate, msg) {
+            let name = name.to_vec();
+            if cx.ask(Problem::DuplicateEntry { dir, name }) {
                 chain::remove(region, ents, i, bs);
                 changed = true;
                 if i == 0 {
@@ -227,13 +200,13 @@ pub(super) fn check(
         if info.is_dir() {
             let parent = cx.found.dirs.get(&e.inode).map_or(0, |d| d.parent);
             if parent != 0 {
-                let msg = format!(
-                    "Entry '{}' in directory inode {dir} is a link to directory {}, already in directory inode {parent}.",
-                    show(e.name(region)),
-                    e.inode
-                );
                 // Not counted either way: the directory has one parent.
-                if cx.ask(Kind::DirHardLink, msg) {
+                if cx.ask(Problem::DirectoryHardLink {
+                    dir,
+                    name: e.name(region).to_vec(),
+                    ino: e.inode,
+                    parent,
+                }) {
                     chain::remove(region, ents, i, bs);
                     changed = true;
                     if i == 0 {
@@ -299,18 +272,23 @@ fn skipped_by_pass1(cx: &mut Fsck, dir: u32, region: &[u8], e: &Ent) -> bool {
     if !uninit && (e.inode as u64) < first_unused {
         return false;
     }
-    let name = show(e.name(region));
-    let ino = e.inode;
-    let msg = if uninit {
-        format!(
-            "Entry '{name}' in directory inode {dir} references inode {ino} in group {g} where _INODE_UNINIT is set."
-        )
+    let (name, ino, group) = (e.name(region).to_vec(), e.inode, g);
+    let problem = if uninit {
+        Problem::EntryInUninitGroup {
+            dir,
+            name,
+            ino,
+            group,
+        }
     } else {
-        format!(
-            "Entry '{name}' in directory inode {dir} references inode {ino} found in group {g}'s unused inodes area."
-        )
+        Problem::EntryInUnusedArea {
+            dir,
+            name,
+            ino,
+            group,
+        }
     };
-    if !cx.ask(Kind::GroupFlags, msg) {
+    if !cx.ask(problem) {
         return false;
     }
     let gd = &mut cx.groups[g as usize];
@@ -328,56 +306,27 @@ fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
     let name = e.name(region);
     let ino = e.inode;
     if name.is_empty() {
-        return Verdict::Clear(
-            Kind::DirEntryBadName,
-            format!("Entry in directory inode {dir} ({ino}) has a zero-length name."),
-        );
+        return Verdict::Clear(Problem::ZeroLengthName { dir, ino });
     }
     if name == b"." || name == b".." {
-        return Verdict::Clear(
-            Kind::DirEntryDuplicate,
-            format!(
-                "Entry '{}' in directory inode {dir} is a duplicate '{}' entry.",
-                show(name),
-                show(name)
-            ),
-        );
+        let name = name.to_vec();
+        return Verdict::Clear(Problem::DuplicateDot { dir, name });
     }
     if ino > cx.sb.inodes_count || (ino < cx.sb.first_ino && ino != ROOT_INO) {
-        return Verdict::Clear(
-            Kind::DirEntryBadInode,
-            format!(
-                "Entry '{}' in directory inode {dir} has bad inode #: {ino}.",
-                show(name)
-            ),
-        );
+        let name = name.to_vec();
+        return Verdict::Clear(Problem::BadInodeNumber { dir, name, ino });
     }
     if ino == ROOT_INO {
-        return Verdict::Clear(
-            Kind::DirHardLink,
-            format!(
-                "Entry '{}' in directory inode {dir} is a link to the root inode.",
-                show(name)
-            ),
-        );
+        let name = name.to_vec();
+        return Verdict::Clear(Problem::LinkToRoot { dir, name });
     }
     if ino == dir {
-        return Verdict::Clear(
-            Kind::DirHardLink,
-            format!(
-                "Entry '{}' in directory inode {dir} is a link to '.'.",
-                show(name)
-            ),
-        );
+        let name = name.to_vec();
+        return Verdict::Clear(Problem::LinkToDot { dir, name });
     }
     if !cx.found.inode(ino).in_use() {
-        return Verdict::Clear(
-            Kind::DirEntryFreeInode,
-            format!(
-                "Entry '{}' in directory inode {dir} has deleted/unused inode {ino}.",
-                show(name)
-            ),
-        );
+        let name = name.to_vec();
+        return Verdict::Clear(Problem::UnusedInode { dir, name, ino });
     }
     Verdict::Keep
 }
@@ -388,16 +337,11 @@ fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
 /// fifo or socket (judged by the entry's file type when it has one).
 /// Whether both have the same policy is not compared here. An entry kept
 /// against the advice is counted as any other (e2fsck -n goes on).
-fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<(Kind, String)> {
+fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<Problem> {
     use fuse4fs_format::ext4::dir::ft;
     if name.len() < fuse4fs_format::ext4::crypt::MIN_CIPHERTEXT {
-        return Some((
-            Kind::DirEntryBadName,
-            format!(
-                "Encrypted entry '{}' in directory inode {dir} is too short.",
-                show(name)
-            ),
-        ));
+        let name = name.to_vec();
+        return Some(Problem::EncryptedNameShort { dir, name });
     }
     let ftype = if e.ft != ft::UNKNOWN {
         e.ft
@@ -406,25 +350,9 @@ fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<(Kind,
     };
     let needs = matches!(ftype, ft::REG | ft::DIR | ft::SYMLINK);
     if needs && !cx.found.encrypted.contains(&e.inode) {
-        return Some((
-            Kind::DirEntryBadInode,
-            format!(
-                "Encrypted entry '{}' in directory inode {dir} references unencrypted inode {}.",
-                show(name),
-                e.inode
-            ),
-        ));
+        let name = name.to_vec();
+        let ino = e.inode;
+        return Some(Problem::EncryptedToUnencrypted { dir, name, ino });
     }
     None
-}
-
-#[cfg(test)]
-mod show_tests {
-    #[test]
-    fn names_print_as_e2fsck_prints_them() {
-        assert_eq!(super::show(b"plain.txt"), "plain.txt");
-        assert_eq!(super::show(b"a\nb\x7f"), "a^Jb^?");
-        // 0xc3 -> M-C, 0x9f -> M-^_, 0xff -> M-^?, 0x80 stays (e2fsck tests > 128).
-        assert_eq!(super::show(&[0xc3, 0x9f, 0xff, 0x80]), "M-CM-^_M-^?\u{80}");
-    }
 }

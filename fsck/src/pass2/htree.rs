@@ -23,7 +23,7 @@ use super::State;
 use super::chain;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// How the names of an indexed directory are placed in its index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,8 +198,7 @@ pub(super) fn finish(cx: &mut Fsck, st: &mut State) -> Result<()> {
         let Some(why) = tree.bad.take() else {
             continue;
         };
-        let msg = format!("Problem in HTREE directory inode {ino}: {why}.");
-        if cx.ask(Kind::HtreeBad, msg) {
+        if cx.ask(Problem::Htree { dir: ino, why }) {
             make_linear(cx, st, ino, &tree)?;
         }
     }

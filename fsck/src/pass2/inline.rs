@@ -3,16 +3,17 @@
 //! xattr's value inside the inode.
 
 use fuse4fs_format::ext4::inode::GOOD_OLD_INODE_SIZE;
-use fuse4fs_format::ext4::layout::Ext4InodeExtra;
+use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra};
 use fuse4fs_format::ext4::xattr::parse_ibody_placed;
 
 use super::{State, chain, entry};
 use crate::context::Fsck;
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
-const I_BLOCK: usize = 0x28;
-const I_BLOCK_END: usize = 0x64;
+/// Where i_block lies in the raw inode (i_generation follows it).
+const I_BLOCK: usize = std::mem::offset_of!(Ext4Inode, i_block);
+const I_BLOCK_END: usize = std::mem::offset_of!(Ext4Inode, i_generation);
 /// e_name_index of the `system.` namespace.
 const INDEX_SYSTEM: u8 = 7;
 
@@ -70,17 +71,15 @@ fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
             continue;
         }
         let region = &mut raw[a..b];
-        if let Some(bad) = chain::walk(region, st.bs, &mut ents) {
-            let msg =
-                format!("Directory inode {dir}, inline data, offset {bad}: directory corrupted.");
-            if cx.ask(Kind::DirEntryCorrupt, msg) {
-                chain::salvage(region, bad, &ents, st.bs);
-                if chain::walk(region, st.bs, &mut ents).is_some() {
-                    cx.report
-                        .not_fixed("the inline area is too short to hold an entry");
-                }
-                changed = true;
+        if let Some(bad) = chain::walk(region, st.bs, &mut ents)
+            && cx.ask(Problem::InlineDirCorrupted { dir, offset: bad })
+        {
+            chain::salvage(region, bad, &ents, st.bs);
+            if chain::walk(region, st.bs, &mut ents).is_some() {
+                cx.report
+                    .not_fixed("the inline area is too short to hold an entry");
             }
+            changed = true;
         }
         let (c, _) = entry::check(cx, st, dir, region, &mut ents, 0, None);
         changed |= c;

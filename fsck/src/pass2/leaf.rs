@@ -12,7 +12,7 @@ use super::chain::{self, MIN_REC_LEN};
 use super::{State, dots, entry};
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// Checks leaf block `db` (its bytes in `block`) of a directory whose
 /// generation is `generation`; `hash` is given for a leaf of a valid
@@ -32,43 +32,43 @@ pub(super) fn check(
     let mut changed = false;
     let mut ents = std::mem::take(&mut st.ents);
 
-    if let Some(bad) = chain::walk(&block[..end], bs, &mut ents) {
-        let msg = format!(
-            "Directory inode {dir}, block #{}, offset {bad}: directory corrupted.",
-            db.lblk
-        );
-        if cx.ask(Kind::DirEntryCorrupt, msg) {
-            chain::salvage(&mut block[..end], bad, &ents, bs);
-            chain::walk(&block[..end], bs, &mut ents);
-            changed = true;
-        }
+    if let Some(bad) = chain::walk(&block[..end], bs, &mut ents)
+        && cx.ask(Problem::DirCorrupted {
+            dir,
+            lblk: db.lblk,
+            offset: bad,
+        })
+    {
+        chain::salvage(&mut block[..end], bad, &ents, bs);
+        chain::walk(&block[..end], bs, &mut ents);
+        changed = true;
     }
 
-    if csum && !had_tail {
-        let msg = format!(
-            "Directory inode {dir}, block #{}, offset {}: directory has no checksum.",
-            db.lblk,
-            bs - TAIL_SIZE
-        );
-        if cx.ask(Kind::DirTailMissing, msg) {
-            // Entries are dropped only when a human said yes (-y), not
-            // by preen.
-            let may_drop = cx.opts.mode == crate::options::Mode::Yes;
-            if let Some(dropped) = make_room_for_tail(block, &mut ents, bs, may_drop) {
-                for ino in dropped {
-                    cx.report.note(format!(
+    if csum
+        && !had_tail
+        && cx.ask(Problem::DirNoChecksum {
+            dir,
+            lblk: db.lblk,
+            offset: bs - TAIL_SIZE,
+        })
+    {
+        // Entries are dropped only when a human said yes (-y), not
+        // by preen.
+        let may_drop = cx.opts.mode == crate::options::Mode::Yes;
+        if let Some(dropped) = make_room_for_tail(block, &mut ents, bs, may_drop) {
+            for ino in dropped {
+                cx.report.note(format!(
                         "Directory inode {dir}, block #{}: entry for inode {ino} dropped to make room for the checksum tail.",
                         db.lblk
                     ));
-                }
-                set_leaf_tail(block);
-                end = bs - TAIL_SIZE;
-                chain::walk(&block[..end], bs, &mut ents);
-                changed = true;
-            } else {
-                cx.report
-                    .not_fixed("no room in the block for the checksum tail");
             }
+            set_leaf_tail(block);
+            end = bs - TAIL_SIZE;
+            chain::walk(&block[..end], bs, &mut ents);
+            changed = true;
+        } else {
+            cx.report
+                .not_fixed("no room in the block for the checksum tail");
         }
     }
 
@@ -83,11 +83,7 @@ pub(super) fn check(
     changed |= c;
 
     if !csum_ok && !changed {
-        let msg = format!(
-            "Directory inode {dir}, block #{}: passes checks, but fails checksum.",
-            db.lblk
-        );
-        changed = cx.ask(Kind::DirBlockChecksum, msg);
+        changed = cx.ask(Problem::DirBlockChecksum { dir, lblk: db.lblk });
     }
     if changed {
         if csum && has_tail(block) {

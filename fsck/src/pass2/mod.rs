@@ -23,7 +23,7 @@ use fuse4fs_format::ext4::superblock::incompat;
 
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
-use crate::problem::Kind;
+use crate::problem::Problem;
 
 /// Most holes of one directory filled one by one.
 const MAX_HOLES: u64 = 64;
@@ -167,16 +167,16 @@ fn root_block(
     let bs = st.bs;
     let mut ents = std::mem::take(&mut st.ents);
     let mut changed = false;
-    if let Some(bad) = chain::walk(block, bs, &mut ents) {
-        let msg = format!(
-            "Directory inode {}, block #0, offset {bad}: directory corrupted.",
-            db.ino
-        );
-        if cx.ask(Kind::DirEntryCorrupt, msg) {
-            chain::salvage(block, bad, &ents, bs);
-            chain::walk(block, bs, &mut ents);
-            changed = true;
-        }
+    if let Some(bad) = chain::walk(block, bs, &mut ents)
+        && cx.ask(Problem::DirCorrupted {
+            dir: db.ino,
+            lblk: 0,
+            offset: bad,
+        })
+    {
+        chain::salvage(block, bad, &ents, bs);
+        chain::walk(block, bs, &mut ents);
+        changed = true;
     }
     let (c, leading) = dots::check(cx, st, db.ino, block, &mut ents);
     changed |= c;
@@ -219,8 +219,10 @@ fn holes(cx: &mut Fsck, st: &State, blocks: &mut Vec<DirBlock>) -> Result<()> {
         let missing: u64 = gaps.iter().map(|(a, b)| b - a).sum();
         if missing > MAX_HOLES {
             // A hostile or wrecked tree: not one block at a time.
-            let msg = format!("Directory inode {ino} has {missing} unallocated blocks.");
-            if cx.ask(Kind::DirHole, msg) {
+            if cx.ask(Problem::DirHoles {
+                dir: ino,
+                count: missing,
+            }) {
                 cx.report
                     .not_fixed("too many holes to fill one block at a time");
             }
@@ -232,8 +234,7 @@ fn holes(cx: &mut Fsck, st: &State, blocks: &mut Vec<DirBlock>) -> Result<()> {
     }
     let mut added = Vec::new();
     for (ino, lblk) in found {
-        let msg = format!("Directory inode {ino} has an unallocated block #{lblk}.");
-        if cx.ask(Kind::DirHole, msg) {
+        if cx.ask(Problem::DirHole { dir: ino, lblk }) {
             match hole::fill(cx, st, ino, lblk)? {
                 Some(db) => added.push(db),
                 None => cx

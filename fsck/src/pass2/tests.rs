@@ -11,7 +11,8 @@ use crate::blockwalk::{self, Item};
 use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo};
 use crate::device::Device;
 use crate::options::{Mode, Options};
-use crate::problem::{Kind, Problem};
+use crate::problem::Kind;
+use crate::report::Finding;
 use crate::testutil::{debugfs, have, mkfs_filled as mkfs};
 
 /// The inode number of `path`.
@@ -143,7 +144,7 @@ fn fill_found(cx: &mut Fsck) {
 }
 
 /// Pass 2 alone over `img`; its problems and the state it leaves.
-fn pass2(img: &Path, mode: Mode) -> (Vec<Problem>, Fsck) {
+fn pass2(img: &Path, mode: Mode) -> (Vec<Finding>, Fsck) {
     let mut cx = open(img, mode);
     fill_found(&mut cx);
     super::run(&mut cx).unwrap();
@@ -151,7 +152,7 @@ fn pass2(img: &Path, mode: Mode) -> (Vec<Problem>, Fsck) {
     (problems, cx)
 }
 
-fn kinds(p: &[Problem]) -> Vec<Kind> {
+fn kinds(p: &[Finding]) -> Vec<Kind> {
     p.iter().map(|p| p.kind).collect()
 }
 
