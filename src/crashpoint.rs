@@ -16,6 +16,11 @@
 //! checkpoint's in-place writes done), `after-replay` (a recovering
 //! server replayed the journal and recorded its verdicts, the log is not
 //! yet emptied).
+//!
+//! With `mid-checkpoint` armed, every durable commit writes its blocks in
+//! place (the checkpoint is otherwise deferred while few blocks are
+//! dirty, docs/journal.md), so that the fsync a test makes reaches the
+//! point.
 
 /// Names the request this thread serves (its opcode name), for matching.
 pub fn set_request(op: &'static str) {
@@ -25,6 +30,12 @@ pub fn set_request(op: &'static str) {
 /// Crashes here if `point` is the armed crash point.
 pub fn hit(point: &str) {
     imp::hit(point)
+}
+
+/// Whether `point` is the armed crash point (always false without the
+/// feature).
+pub fn armed(point: &str) -> bool {
+    imp::armed_point(point)
 }
 
 /// Whether this build has crash points (a write may then be split in two
@@ -37,6 +48,10 @@ mod imp {
     pub fn set_request(_: &'static str) {}
     #[inline(always)]
     pub fn hit(_: &str) {}
+    #[inline(always)]
+    pub fn armed_point(_: &str) -> bool {
+        false
+    }
 }
 
 #[cfg(feature = "crash-points")]
@@ -83,6 +98,10 @@ mod imp {
 
     pub fn set_request(op: &'static str) {
         REQUEST.with(|r| r.set(op));
+    }
+
+    pub fn armed_point(point: &str) -> bool {
+        armed().is_some_and(|a| a.point == point)
     }
 
     pub fn hit(point: &str) {

@@ -11,8 +11,12 @@
 //!   dirty block, after the stream; flush; point the journal superblock at
 //!   it (which moves the tail past what the previous checkpoint wrote, now
 //!   durable); flush; then write the dirty blocks in place (the
-//!   checkpoint, durable at the next flush). Nothing logged or freed
-//!   since the last: one flush (docs/journal.md says why two otherwise).
+//!   checkpoint, durable at the next flush) — unless at most
+//!   [`DEFER_CHECKPOINT_MAX`] are dirty and the last checkpoint is younger
+//!   than `commit=`: then they stay dirty, and every later transaction
+//!   logs them again until a checkpoint writes them (the periodic thread,
+//!   a full log, unmount). Nothing logged or freed since the last: one
+//!   flush (docs/journal.md says why two otherwise).
 //! - fsync and friends ([`Fs::sync_commit`]): a group commit; an fsync
 //!   whose records a commit done or under way covers waits for it rather
 //!   than committing again.
@@ -44,6 +48,13 @@ use crate::jbd2::{JournalSuperblock, feature};
 
 /// Dirty blocks that force a durable commit (bounds memory: 64 MiB at 4K).
 const MAX_DIRTY: usize = 16384;
+/// Dirty blocks a durable commit may leave out of place, logged again by
+/// each later commit until a checkpoint writes them: an fsync-heavy
+/// writer dirties the same few blocks (block bitmap, group descriptors,
+/// inode table block) commit after commit, and writing them in place at
+/// every fsync cost three writes per call. Bounds what each commit logs
+/// again.
+pub const DEFER_CHECKPOINT_MAX: usize = 32;
 /// The default `commit=` interval.
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -134,6 +145,8 @@ struct State {
     /// Blocks freed since the last durable commit: (group, bit).
     freed: Vec<(u32, u32)>,
     last_durable: Instant,
+    /// When a checkpoint last wrote every dirty block in place.
+    last_checkpoint: Instant,
     /// Between start and stop.
     running: bool,
 }
@@ -250,6 +263,7 @@ impl Journal {
                 batch: None,
                 freed: Vec::new(),
                 last_durable: Instant::now(),
+                last_checkpoint: Instant::now(),
                 running: false,
             }),
         })
@@ -470,6 +484,7 @@ impl Fs {
         st.used = 0;
         st.running = true;
         st.last_durable = Instant::now();
+        st.last_checkpoint = Instant::now();
         Ok(())
     }
 
@@ -592,7 +607,8 @@ impl Fs {
     }
 
     /// A durable commit; `free_log`: even with nothing to commit, move the
-    /// log's start past the last transaction (to make room in the log).
+    /// log's start past the last transaction, and write every dirty block
+    /// in place (to make room in the log; at unmount, at shutdown).
     /// A failure aborts the journal (as jbd2 aborts on a failed commit or
     /// checkpoint): the image may hold part of the transaction, and the
     /// host may have dropped writes a failed flush did not make durable.
@@ -627,9 +643,12 @@ impl Fs {
         // (records are logged under the commit lock this caller holds).
         let covers = j.logged.load(Ordering::SeqCst);
         let committing = Committing::start(j, covers);
-        let (tail, tail_tid) = if st.batch.take().is_some() {
-            // One transaction with every block changed since the last
-            // durable commit, where the stream ends.
+        // Blocks a deferred checkpoint left out of place are logged again:
+        // the start moves past the transaction that held them.
+        let logged = st.batch.take().is_some();
+        let (tail, tail_tid) = if logged || self.cache.dirty_count() > 0 {
+            // One transaction with every block not in place (changed since
+            // the last checkpoint), where the stream ends.
             let layout = *j.layout.lock();
             let tid = st.next_tid;
             st.next_tid = tid.wrapping_add(1);
@@ -669,8 +688,20 @@ impl Fs {
         committing.done();
         let freed = std::mem::take(&mut st.freed);
         st.last_durable = Instant::now();
+        // The checkpoint waits while few blocks are dirty and the last is
+        // recent: the transaction the log starts at holds every block not
+        // in place, so any replay still rebuilds them.
+        let checkpoint = free_log
+            || self.cache.dirty_count() > DEFER_CHECKPOINT_MAX
+            || st.last_checkpoint.elapsed() >= *j.interval.lock()
+            || crate::crashpoint::armed("mid-checkpoint");
+        if checkpoint {
+            st.last_checkpoint = Instant::now();
+        }
         drop(st);
-        self.checkpoint()?;
+        if checkpoint {
+            self.checkpoint()?;
+        }
         // Punched while still out of the allocator's reach.
         self.discard_freed(&freed);
         for (g, bit) in freed {
@@ -812,19 +843,23 @@ impl Fs {
         {
             tracing::error!("writing access times: {e}");
         }
-        let (due, running) = {
+        let (due, checkpoint, running) = {
             let st = j.st.lock();
+            let interval = *j.interval.lock();
             let pending = st.batch.is_some() || !st.freed.is_empty();
             (
-                pending && st.last_durable.elapsed() >= *j.interval.lock(),
+                pending && st.last_durable.elapsed() >= interval,
+                self.cache.dirty_count() > 0 && st.last_checkpoint.elapsed() >= interval,
                 st.running,
             )
         };
-        if due
-            && running
-            && let Err(e) = self.durable_commit()
-        {
-            tracing::error!("periodic journal commit: {e}");
+        if (due || checkpoint) && running {
+            // A deferred checkpoint goes with a periodic commit (which logs
+            // the blocks again, then writes them in place).
+            let _commit = self.commit_lock.lock();
+            if let Err(e) = self.journal_commit(checkpoint) {
+                tracing::error!("periodic journal commit: {e}");
+            }
         }
         running
     }
@@ -888,7 +923,7 @@ impl Fs {
         }
         // The first makes everything visible and writes it in place; the
         // second makes the in-place writes durable and empties the log.
-        self.journal_durable()?;
+        self.journal_commit(true)?;
         self.journal_commit(true)?;
         let mut st = j.st.lock();
         let next = st.next_tid;

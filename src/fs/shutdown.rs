@@ -60,7 +60,7 @@ impl Fs {
                 // The second commit makes the first one's in-place writes
                 // durable and empties the log, as a freeze does.
                 ShutdownMode::Default => self
-                    .journal_durable()
+                    .journal_commit(true)
                     .and_then(|()| self.journal_commit(true)),
             };
             if let Err(e) = flushed {
