@@ -815,7 +815,9 @@ mod tests {
         let sb = test_sb(ro_compat::METADATA_CSUM);
         for size in [128usize, 160, 256, 512, 1024] {
             for extra in [0u16, 2, 4, 32] {
-                let raw: Vec<u8> = (0..size).map(|i| (i * 37 + size + extra as usize) as u8).collect();
+                let raw: Vec<u8> = (0..size)
+                    .map(|i| (i * 37 + size + extra as usize) as u8)
+                    .collect();
                 assert_eq!(
                     inode_checksum(&sb, InodeNo(77), &raw, extra),
                     checksum_by_pieces(&sb, InodeNo(77), &raw, extra),
