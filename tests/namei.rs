@@ -215,6 +215,12 @@ fn unlink_and_rmdir_rules() {
     assert!(matches!(fs.unlink(ROOT, b"d"), Err(FsError::IsDir)));
     assert!(matches!(fs.rmdir(d, b"f"), Err(FsError::NotDir)));
     assert!(matches!(fs.unlink(d, b"nope"), Err(FsError::NotFound)));
+    assert!(matches!(fs.unlink(d, b"."), Err(FsError::IsDir)));
+    assert!(matches!(fs.unlink(d, b".."), Err(FsError::IsDir)));
+    // A removal takes the entry out in its transaction before the checks
+    // that refuse it: a refusal must leave both names where they were.
+    assert_eq!(lookup(&fs, ROOT, "d").unwrap(), d);
+    assert_eq!(lookup(&fs, d, "f").unwrap(), f);
     fs.unlink(d, b"f").unwrap();
     fs.rmdir(ROOT, b"d").unwrap();
     // Everything given back.

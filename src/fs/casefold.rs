@@ -62,6 +62,13 @@ impl Fs {
     pub fn is_casefolded_dir(&self, dir: &Inode) -> bool {
         is_casefolded(self, dir)
     }
+
+    /// Whether any directory can be casefolded (the feature is on): when
+    /// not, a caller need not load a directory to ask
+    /// [`Fs::is_casefolded_dir`].
+    pub fn has_casefold(&self) -> bool {
+        self.casefold.is_some()
+    }
 }
 
 /// Whether `dir` compares names casefolded: the flag on a filesystem

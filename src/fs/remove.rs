@@ -10,6 +10,11 @@ use crate::ext4::inode::Inode;
 impl Fs {
     /// Removes the non-directory `parent/name`.
     pub fn unlink(&self, parent: impl Into<InodeRef>, name: &[u8]) -> Result<()> {
+        // Directories both (the VFS's EISDIR for a last component that is
+        // not a plain name); `remove` would refuse them as no entry.
+        if name == b"." || name == b".." {
+            return Err(FsError::IsDir);
+        }
         self.remove(parent.into(), name, false)
     }
 
@@ -34,10 +39,12 @@ impl Fs {
             let orphans = self.orphan_lock.lock();
             let mut tx = self.begin()?;
             let mut dir = live_dir(&tx, parent_ref)?;
-            match tx.dir_lookup(&dir, name)? {
-                Some(i) if i == target => {}
-                Some(_) => continue,
-                None => return Err(FsError::NotFound),
+            // The entry is taken out at once, in this transaction only
+            // (every refusal below drops it unwritten): one search of the
+            // directory under the locks, not one to check the name still
+            // leads to `target` and another to remove it.
+            if tx.dir_remove(&mut dir, name)? != target {
+                continue;
             }
             let mut victim = tx.inode(target)?;
             may_remove(&dir, &victim)?;
@@ -51,7 +58,6 @@ impl Fs {
             if want_dir && !tx.dir_is_empty(&victim)? {
                 return Err(FsError::NotEmpty);
             }
-            tx.dir_remove(&mut dir, name)?;
             let t = now();
             dir.mtime = t;
             dir.ctime = t;

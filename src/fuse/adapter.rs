@@ -468,9 +468,12 @@ impl Ext4Adapter {
     /// not cached when the directory is casefolded.
     fn entry_under(&self, parent: u64, inode: &Inode) -> Entry {
         let e = self.entry(inode);
-        if self
-            .node(parent)
-            .is_ok_and(|d| self.fs.is_casefolded_dir(&d))
+        // Loading the parent costs an inode read per CREATE, MKDIR...:
+        // only where casefolding is possible at all.
+        if self.fs.has_casefold()
+            && self
+                .node(parent)
+                .is_ok_and(|d| self.fs.is_casefolded_dir(&d))
         {
             Self::uncached(e)
         } else {
@@ -546,14 +549,14 @@ impl FuseOps for Ext4Adapter {
 
     fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
         let caller = self.caller(ctx);
-        let ci = self
-            .node(parent)
-            .is_ok_and(|d| self.fs.is_casefolded_dir(&d));
-        let inode = self.viewed(|fs| {
+        // The directory is loaded once, for both the casefold question
+        // and the search.
+        let (inode, ci) = self.viewed(|fs| {
             let dir = Self::live(fs, parent)?;
+            let ci = fs.is_casefolded_dir(&dir);
             if name == b"." {
                 // Sent for any node type by open_by_handle_at: the node itself.
-                return Ok(Some(dir));
+                return Ok((Some(dir), ci));
             }
             // ".." comes only from the kernel's export code (no path walk).
             if let Some(c) = caller.as_ref().filter(|_| name != b"..")
@@ -562,8 +565,8 @@ impl FuseOps for Ext4Adapter {
                 fs.check_permission(c, &dir, access::EXEC, self.acl)?;
             }
             match fs.lookup(&dir, name) {
-                Ok(found) => fs.entry_inode(found.ino).map(Some),
-                Err(FsError::NotFound) => Ok(None),
+                Ok(found) => fs.entry_inode(found.ino).map(|i| (Some(i), ci)),
+                Err(FsError::NotFound) => Ok((None, ci)),
                 Err(e) => Err(e),
             }
         })?;
