@@ -550,9 +550,6 @@ impl Superblock {
                 "orphan_present (run e2fsck)",
             ),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
-            // Read: data in clusters, served as mapped. Writing would need
-            // cluster allocation and partial-cluster freeing.
-            (self.has_ro_compat(ro_compat::BIGALLOC), "bigalloc"),
             // Read: data up to i_size, the Merkle tree past EOF left alone.
             // Writing would need the kernel's fs-verity to build trees.
             (self.has_ro_compat(ro_compat::VERITY), "verity"),
