@@ -73,7 +73,9 @@ fn bmap(img: &std::path::Path, lblk: u64) -> u64 {
         "debugfs",
         &["-R", &format!("bmap /f {lblk}"), img.to_str().unwrap()],
     );
-    out.trim().parse().unwrap_or_else(|_| panic!("bmap {lblk}: {out}"))
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("bmap {lblk}: {out}"))
 }
 
 /// `f`'s i_blocks in 512-byte units, as fuse4fs keeps it.
@@ -105,19 +107,31 @@ fn clusters_are_shared_charged_and_freed_whole() {
     let free0 = fs.stats().free_blocks;
     let step = |what: &str, sectors_now: u64, used_blocks: u64| {
         assert_eq!(sectors(&fs), sectors_now, "{what}: i_blocks");
-        assert_eq!(fs.stats().free_blocks, free0 - used_blocks, "{what}: free blocks");
+        assert_eq!(
+            fs.stats().free_blocks,
+            free0 - used_blocks,
+            "{what}: free blocks"
+        );
         assert_fsck_clean(&img);
     };
     // Block 5 of logical cluster 0: one whole cluster (16 blocks, 32
     // sectors) taken and charged.
     fs.write(INO, 5 * 1024 + 3, b"0123456789", 0).unwrap();
     step("block 5", 32, 16);
-    assert_eq!(bmap(&img, 5) % 16, 5, "block 5 at its offset in its cluster");
+    assert_eq!(
+        bmap(&img, 5) % 16,
+        5,
+        "block 5 at its offset in its cluster"
+    );
     // Block 2 of the same logical cluster: the same physical cluster, at
     // its own offset, nothing more charged.
     fs.write(INO, 2 * 1024, b"abc", 0).unwrap();
     step("block 2", 32, 16);
-    assert_eq!(bmap(&img, 2), bmap(&img, 5) - 3, "block 2 shares block 5's cluster");
+    assert_eq!(
+        bmap(&img, 2),
+        bmap(&img, 5) - 3,
+        "block 2 shares block 5's cluster"
+    );
     // Block 20, logical cluster 1: a new cluster.
     fs.write(INO, 20 * 1024 + 1000, b"xyz", 0).unwrap();
     step("block 20", 64, 32);
@@ -143,7 +157,11 @@ fn clusters_are_shared_charged_and_freed_whole() {
     drop(fs);
     assert_fsck_clean(&img);
     let header = run("dumpe2fs", &["-h", img.to_str().unwrap()]);
-    assert_eq!(field(&header, "Free blocks"), free0, "superblock free blocks");
+    assert_eq!(
+        field(&header, "Free blocks"),
+        free0,
+        "superblock free blocks"
+    );
 }
 
 /// A truncate that cuts a cluster keeps the blocks before the cut in it;

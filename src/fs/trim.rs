@@ -77,7 +77,7 @@ impl Fs {
         // (ext4_trim_fs: EXT4_NUM_B2C of the minimum, cluster offsets).
         let bits = sb.cluster_bits();
         let mut minlen = sb.clusters_for_blocks(r.minlen / bs);
-        if minlen > sb.bitmap_bits_per_group() as u64 as u64 || start >= sb.blocks_count || r.len < bs {
+        if minlen > sb.bitmap_bits_per_group() as u64 || start >= sb.blocks_count || r.len < bs {
             return Err(FsError::Invalid);
         }
         // Nothing smaller than a block can be given back.

@@ -3,7 +3,7 @@
 mount and on a kernel ext4 mount so that their free space can be compared.
 
 Every offset and length is chosen not to fall on a cluster boundary (the
-cluster is 16 KiB or 64 KiB, the block 1 KiB or 4 KiB): writes into holes
+cluster is 16 KiB or 64 KiB, the block 1 KiB or 4 KiB): symlinks, writes into holes
 next to mapped blocks of the same cluster, extends, truncates into a
 cluster, punches and zero-ranges with partial clusters at both edges,
 fallocate, many small files, a deep tree, xattrs that need a block.
@@ -64,6 +64,9 @@ def build(mnt):
         d = os.path.join(d, "d%02d" % i)
         os.makedirs(d)
         pwrite(os.path.join(d, "leaf"), 0, pattern(i, 100 + i))
+    # A slow symlink (its target in a data block: a cluster) and a fast one.
+    os.symlink("t" * 200, os.path.join(mnt, "small", "slow-link"))
+    os.symlink("f001", os.path.join(mnt, "small", "fast-link"))
     # A directory big enough for several directory blocks.
     wide = os.path.join(mnt, "wide")
     os.makedirs(wide)
