@@ -69,12 +69,12 @@ fn fit_entry_ttl(adapter: &Ext4Adapter, opts: &Options, negotiated: &Negotiated)
 /// holds the image-making ones to it).
 const FEATURES_HELP: &str = "\
 Filesystem features:
-  read-write: has_journal, ext_attr, resize_inode, dir_index, filetype, extent, 64bit, flex_bg, meta_bg, sparse_super, sparse_super2, large_file, huge_file, dir_nlink, extra_isize, uninit_bg, metadata_csum, metadata_csum_seed, large_dir, inline_data, orphan_file, mmp, quota, project, ea_inode, casefold
+  read-write: has_journal, ext_attr, resize_inode, dir_index, filetype, extent, 64bit, flex_bg, meta_bg, sparse_super, sparse_super2, large_file, huge_file, dir_nlink, extra_isize, uninit_bg, metadata_csum, metadata_csum_seed, large_dir, inline_data, orphan_file, mmp, quota, project, ea_inode, casefold, bigalloc
   quota and project: usage kept exact in the quota files; limits enforced with -o usrquota, grpquota, prjquota; set with --setquota
-  read-only (refused for read-write, naming the feature): read-only, orphan_present, encrypt, bigalloc, verity
+  read-only (refused for read-write, naming the feature): read-only, orphan_present, encrypt, verity
   casefold: names compared with the kernel's utf8-12.1 folding, htree hashes over the folded names (docs/casefold.md)
   encrypt: without keys, as the kernel's ext4 without them: names in encrypted directories shown in their no-key encoding, contents refused (ENOKEY)
-  bigalloc: files, directories, xattrs and statfs (in clusters) as the kernel shows them
+  bigalloc: allocation in whole clusters as the kernel's ext4 does it: a logical cluster in one physical cluster, partial clusters kept at the edges of a punch or truncate, i_blocks, quota and statfs in clusters (docs/bigalloc.md); fuse4fs-fsck refuses it (use e2fsck)
   verity: file data served up to i_size, not verified (no fs-verity here); the Merkle tree past EOF is never served
   refused: compression, journal_dev, snapshot, replica, shared_blocks";
 

@@ -92,16 +92,19 @@ impl Fs {
     /// flex_bg) that lies in it, and the padding past its end.
     pub(crate) fn uninit_block_bitmap(&self, g: u32) -> Vec<u8> {
         let sb = self.superblock();
+        let bits = sb.cluster_bits();
         let mut bm = Bitmap::new(vec![0u8; sb.block_size() as usize]);
+        // With bigalloc a bit is a cluster: any metadata block in it
+        // takes the whole cluster (ext4_init_block_bitmap's EXT4_B2C).
         for i in 0..sb.group_base_meta_blocks(g) as usize {
-            bm.set(i);
+            bm.set(i >> bits);
         }
         let first = sb.group_first_block(g).0;
         let len = sb.group_blocks(g) as u64;
         let itb = sb.inode_table_blocks();
         let mut mark = |b: u64| {
             if (first..first + len).contains(&b) {
-                bm.set((b - first) as usize);
+                bm.set(((b - first) >> bits) as usize);
             }
         };
         for gd in self.groups.read().iter() {
@@ -111,8 +114,45 @@ impl Fs {
                 mark(gd.inode_table.0 + t);
             }
         }
-        bm.mark_tail(len as usize);
+        bm.mark_tail(self.group_clusters(g) as usize);
         bm.into_inner()
+    }
+
+    /// Bits (clusters) of group `g`'s block bitmap that name whole
+    /// clusters inside the filesystem.
+    pub(crate) fn group_clusters(&self, g: u32) -> u32 {
+        let sb = self.superblock();
+        sb.group_blocks(g) >> sb.cluster_bits()
+    }
+
+    /// The first block of the cluster that bit `bit` of group `g`'s
+    /// block bitmap stands for.
+    pub(crate) fn bit_block(&self, g: u32, bit: u32) -> u64 {
+        let sb = self.superblock();
+        sb.group_first_block(g).0 + ((bit as u64) << sb.cluster_bits())
+    }
+
+    /// Group `g`'s block bitmap with every bit no allocation may take set
+    /// too: the system zone, the bits reserved by running transactions,
+    /// and those freed by transactions not yet durable.
+    pub(crate) fn unavailable_bits(&self, g: u32, state: &GroupAlloc) -> Result<Bitmap<Vec<u8>>> {
+        let bits = self.superblock().cluster_bits();
+        let mut bm = Bitmap::new(self.block_bitmap(g)?);
+        let limit = self.group_clusters(g) as usize;
+        for &(start, len) in &self.system_zone[g as usize] {
+            if len == 0 {
+                continue;
+            }
+            let first = (start >> bits) as usize;
+            let last = ((start + len - 1) >> bits) as usize;
+            for bit in first..=last.min(limit.saturating_sub(1)) {
+                bm.set(bit);
+            }
+        }
+        for &bit in state.reserved.iter().chain(&state.freed) {
+            bm.set(bit as usize);
+        }
+        Ok(bm)
     }
 
     /// Per group, the runs (group-relative) of fixed metadata in it: its
@@ -183,21 +223,35 @@ impl Transaction<'_> {
     /// Allocates up to `want` contiguous blocks, as near `goal` as possible
     /// (the goal's group first, then the following groups). Returns the
     /// first block and the count (≥ 1); ENOSPC when no block is free.
+    /// With bigalloc it allocates whole clusters: the first block of the
+    /// first one and every block of them (a metadata block takes a
+    /// cluster, as ext4_new_meta_blocks does).
     pub fn alloc_blocks(&mut self, goal: BlockNo, want: u32) -> Result<(BlockNo, u32)> {
-        match self.alloc_blocks_once(goal, want) {
+        let bits = self.fs().superblock().cluster_bits();
+        let clusters = want.max(1).div_ceil(1 << bits);
+        let (b, n) = self.alloc_clusters(goal, clusters)?;
+        Ok((b, n << bits))
+    }
+
+    /// Allocates up to `want` contiguous clusters (blocks without
+    /// bigalloc) near `goal`; returns the first block and the count of
+    /// clusters.
+    pub(crate) fn alloc_clusters(&mut self, goal: BlockNo, want: u32) -> Result<(BlockNo, u32)> {
+        match self.alloc_clusters_once(goal, want) {
             // Space freed by transactions not yet durable comes back with
             // a durable commit (as ext4 forces a commit before ENOSPC).
             Err(FsError::NoSpace) if self.fs().journal_has_freed() => {
                 self.fs().durable_commit()?;
-                self.alloc_blocks_once(goal, want)
+                self.alloc_clusters_once(goal, want)
             }
             other => other,
         }
     }
 
-    fn alloc_blocks_once(&mut self, goal: BlockNo, want: u32) -> Result<(BlockNo, u32)> {
+    fn alloc_clusters_once(&mut self, goal: BlockNo, want: u32) -> Result<(BlockNo, u32)> {
         let fs = self.fs();
         let sb = fs.superblock();
+        let bits = sb.cluster_bits();
         let ngroups = sb.group_count();
         let goal = if goal.0 >= sb.first_data_block as u64 && goal.0 < sb.blocks_count {
             goal
@@ -212,24 +266,13 @@ impl Transaction<'_> {
                 continue;
             }
             let mut state = fs.alloc_state[g as usize].lock();
-            let mut bm = Bitmap::new(fs.block_bitmap(g)?);
-            let limit = sb.group_blocks(g) as usize;
-            for &(start, len) in &fs.system_zone[g as usize] {
-                let end = (start as usize + len as usize).min(limit);
-                for bit in start as usize..end {
-                    bm.set(bit);
-                }
-            }
-            for &bit in state
-                .reserved
-                .iter()
-                .chain(&state.freed)
-                .chain(self.pending_block_bits(g))
-            {
+            let mut bm = fs.unavailable_bits(g, &state)?;
+            for &bit in self.pending_block_bits(g) {
                 bm.set(bit as usize);
             }
+            let limit = fs.group_clusters(g) as usize;
             let from = if k == 0 {
-                (goal.0 - sb.group_first_block(g).0) as usize
+                ((goal.0 - sb.group_first_block(g).0) >> bits) as usize
             } else {
                 0
             };
@@ -248,35 +291,41 @@ impl Transaction<'_> {
                     ..Default::default()
                 },
             );
-            return Ok((
-                BlockNo(sb.group_first_block(g).0 + start as u64),
-                len as u32,
-            ));
+            return Ok((BlockNo(fs.bit_block(g, start as u32)), len as u32));
         }
         Err(FsError::NoSpace)
     }
 
     /// Frees `len` blocks from `start` (applied at commit; until then they
-    /// stay in use, so nobody reuses them early).
+    /// stay in use, so nobody reuses them early). With bigalloc it frees
+    /// every cluster the range touches: the caller passes only ranges
+    /// whose clusters no other block still uses.
     pub fn free_blocks(&mut self, start: BlockNo, len: u32) -> Result<()> {
         let fs = self.fs();
         fs.check_range(start, len as u64, || format!("free of {start}"))?;
+        if len == 0 {
+            return Ok(());
+        }
         let sb = fs.superblock();
-        let mut b = start.0;
-        let end = start.0 + len as u64;
-        while b < end {
-            let g = fs.group_of_block(BlockNo(b));
-            let first = sb.group_first_block(g).0;
-            let stop = end.min(first + sb.group_blocks(g) as u64);
-            self.record_block_free(g, (b - first) as u32, (stop - b) as u32);
+        let bits = sb.cluster_bits();
+        let first_data = sb.first_data_block as u64;
+        // Cluster numbers counted from the first data block.
+        let mut c = (start.0 - first_data) >> bits;
+        let end = ((start.0 + len as u64 - 1 - first_data) >> bits) + 1;
+        let per_group = sb.bitmap_bits_per_group() as u64;
+        while c < end {
+            let g = (c / per_group) as u32;
+            let stop = end.min((g as u64 + 1) * per_group);
+            let bit = (c - g as u64 * per_group) as u32;
+            self.record_block_free(g, bit, (stop - c) as u32);
             self.adjust_group(
                 g,
                 GroupDelta {
-                    free_blocks: (stop - b) as i64,
+                    free_blocks: (stop - c) as i64,
                     ..Default::default()
                 },
             );
-            b = stop;
+            c = stop;
         }
         Ok(())
     }

@@ -33,6 +33,10 @@ impl Transaction<'_> {
             self.extent_map_write(inode, lblk, len)
         } else if inode.has_flag(flags::INLINE_DATA) {
             Err(FsError::Invalid)
+        } else if self.fs().superblock().cluster_bits() > 0 {
+            // The kernel refuses bigalloc without extents (ext4_fill_super):
+            // a block map has no cluster rules to follow.
+            Err(FsError::Unsupported)
         } else {
             self.blockmap_map_write(inode, lblk, len)
         }
@@ -79,5 +83,12 @@ impl Transaction<'_> {
     pub(crate) fn charge_blocks(&self, inode: &mut Inode, n: i64) {
         let per = self.fs().block_size() as i64 / 512;
         inode.blocks_512 = (inode.blocks_512 as i64 + n * per).max(0) as u64;
+    }
+
+    /// Adds `n` clusters (blocks without bigalloc) to the inode's
+    /// i_blocks: the kernel charges every cluster an inode takes, data or
+    /// metadata, whole (dquot_alloc_block of EXT4_C2B).
+    pub(crate) fn charge_clusters(&self, inode: &mut Inode, n: i64) {
+        self.charge_blocks(inode, n << self.fs().superblock().cluster_bits());
     }
 }

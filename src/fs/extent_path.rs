@@ -220,7 +220,7 @@ impl Transaction<'_> {
             let mut repl = Vec::new();
             if n == 0 {
                 self.free_blocks(at, 1)?;
-                self.charge_blocks(inode, -1);
+                self.charge_clusters(inode, -1);
             } else {
                 let mut parts = vec![lvl.ents];
                 if n > max {
@@ -302,7 +302,7 @@ impl Transaction<'_> {
                 if ents.len() <= ROOT_MAX {
                     write_root(inode, 0, &ents)?;
                     self.free_blocks(child, 1)?;
-                    self.charge_blocks(inode, -1);
+                    self.charge_clusters(inode, -1);
                     return Ok(());
                 }
             }
@@ -317,7 +317,7 @@ impl Transaction<'_> {
     /// all-zero image.
     fn new_tree_block(&mut self, inode: &mut Inode, goal: BlockNo) -> Result<BlockNo> {
         let (b, _) = self.alloc_blocks(goal, 1)?;
-        self.charge_blocks(inode, 1);
+        self.charge_clusters(inode, 1);
         self.block_new(b);
         Ok(b)
     }

@@ -136,6 +136,10 @@ impl Transaction<'_> {
 
     /// Allocates up to `n` blocks for the hole at `lblk` and maps them
     /// (written or unwritten). Returns the first block and the count.
+    /// With bigalloc, blocks of a logical cluster another block of the
+    /// inode already maps go into that block's physical cluster, and new
+    /// clusters are taken whole for the rest (ext4_ext_map_blocks and its
+    /// get_implied_cluster_alloc); each new cluster is charged whole.
     fn alloc_into_hole(
         &mut self,
         inode: &mut Inode,
@@ -148,10 +152,28 @@ impl Transaction<'_> {
         } else {
             MAX_WRITTEN
         };
-        let goal = self.goal_for(inode, lblk)?;
-        let (pblk, got) = self.alloc_blocks(goal, n.min(limit) as u32)?;
-        let got = got as u64;
-        self.charge_blocks(inode, got as i64);
+        let bits = self.fs().superblock().cluster_bits();
+        let cpc = 1u64 << bits;
+        let cs = lblk & !(cpc - 1);
+        let (pblk, got) = if let Some(first) = self.cluster_home(inode, cs)? {
+            // The rest of this logical cluster is already paid for.
+            let got = n.min(cs + cpc - lblk).min(limit);
+            (BlockNo(first + (lblk - cs)), got)
+        } else {
+            let mut end = lblk + n.min(limit);
+            // A last logical cluster the inode already maps elsewhere
+            // keeps its own physical cluster: stop before it.
+            let last = (end - 1) & !(cpc - 1);
+            if last > cs && self.cluster_home(inode, last)?.is_some() {
+                end = last;
+            }
+            let goal = self.goal_for(inode, lblk)?;
+            let want = (end - cs).div_ceil(cpc) as u32;
+            let (first, clusters) = self.alloc_clusters(goal, want)?;
+            self.charge_clusters(inode, clusters as i64);
+            let got = end.min(cs + ((clusters as u64) << bits)) - lblk;
+            (BlockNo(first.0 + (lblk - cs)), got)
+        };
         self.insert_extent(
             inode,
             Extent {
@@ -162,6 +184,28 @@ impl Transaction<'_> {
             },
         )?;
         Ok((pblk, got))
+    }
+
+    /// With bigalloc, the physical block that logical block `cs` (the
+    /// first of its logical cluster) has or would have when any block of
+    /// that logical cluster is mapped: a file's logical cluster lives in
+    /// one physical cluster. None when none is (or without bigalloc).
+    fn cluster_home(&self, inode: &Inode, cs: u64) -> Result<Option<u64>> {
+        let cpc = 1u64 << self.fs().superblock().cluster_bits();
+        if cpc == 1 {
+            return Ok(None);
+        }
+        let mut at = cs;
+        while at < cs + cpc {
+            match self.ext_find(inode, at)? {
+                Found::Extent(e) => {
+                    let p = e.pblk.0 + (at - e.lblk as u64);
+                    return Ok(Some(p - (at - cs)));
+                }
+                Found::Hole(end) => at = end,
+            }
+        }
+        Ok(None)
     }
 
     /// Inserts an extent into a hole, merging it with its neighbours in
@@ -275,16 +319,41 @@ impl Transaction<'_> {
     /// Frees the blocks mapped in `[start, end)` (`end` u64::MAX: to the
     /// end, a truncate), splitting extents at the edges; emptied leaves
     /// and index blocks are freed and the tree shrinks as it empties.
+    /// With bigalloc a cluster goes only when no block of the inode in it
+    /// stays mapped: the kernel's partial_cluster in ext4_ext_remove_space
+    /// (a cluster at an edge of the range is checked after the removal).
     pub(crate) fn extent_unmap(&mut self, inode: &mut Inode, start: u64, end: u64) -> Result<()> {
+        let bits = self.fs().superblock().cluster_bits();
+        let cpc = 1u64 << bits;
+        // Logical clusters only partly removed by one extent's piece, with
+        // their physical first block.
+        let mut edges: std::collections::BTreeMap<u64, u64> = Default::default();
         self.edit_range(inode, start, end, true, |tx, inode, e, cs, ce| {
-            let off = cs - e.lblk as u64;
-            tx.free_blocks(BlockNo(e.pblk.0 + off), (ce - cs) as u32)?;
-            tx.charge_blocks(inode, -((ce - cs) as i64));
+            let p = e.pblk.0 + (cs - e.lblk as u64);
+            // Clusters wholly inside this piece are this piece's alone.
+            let (first, last) = (cs.next_multiple_of(cpc), ce & !(cpc - 1));
+            if first < last {
+                tx.free_blocks(BlockNo(p + (first - cs)), (last - first) as u32)?;
+                tx.charge_clusters(inode, -(((last - first) >> bits) as i64));
+            }
+            for c in [cs & !(cpc - 1), (ce - 1) & !(cpc - 1)] {
+                if !(first..last).contains(&c) {
+                    edges.insert(c, p + c - cs);
+                }
+            }
             let mut p = Vec::with_capacity(2);
             push_piece(&mut p, &e, e.lblk as u64, cs, e.unwritten);
             push_piece(&mut p, &e, ce, end_of(&e), e.unwritten);
             Ok(Some(p))
-        })
+        })?;
+        for (c, first) in edges {
+            let inside = c >= start && c + cpc <= end;
+            if inside || self.cluster_home(inode, c)?.is_none() {
+                self.free_blocks(BlockNo(first), cpc as u32)?;
+                self.charge_clusters(inode, -1);
+            }
+        }
+        Ok(())
     }
 
     /// Allocates unwritten extents over the holes in `[lblk, lblk + len)`

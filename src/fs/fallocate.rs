@@ -91,14 +91,17 @@ impl Fs {
 
     /// COLLAPSE_RANGE (the range goes, the rest moves down) and
     /// INSERT_RANGE (a hole opens, the rest moves up), with the kernel's
-    /// rules: alone, block-aligned, inside the file, extent-mapped only.
+    /// rules: alone, cluster-aligned (block-aligned without bigalloc:
+    /// a logical cluster must stay in its physical one), inside the file,
+    /// extent-mapped only.
     fn shift_range(&self, node: InodeRef, offset: u64, len: u64, mode: u32) -> Result<()> {
         let collapse = mode == FALLOC_FL_COLLAPSE_RANGE;
         if !collapse && mode != FALLOC_FL_INSERT_RANGE {
             return Err(FsError::Invalid);
         }
         let bs = self.block_size() as u64;
-        if len == 0 || !offset.is_multiple_of(bs) || !len.is_multiple_of(bs) {
+        let unit = bs << self.superblock().cluster_bits();
+        if len == 0 || !offset.is_multiple_of(unit) || !len.is_multiple_of(unit) {
             return Err(FsError::Invalid);
         }
         let _locks = self.inode_locks.lock(&[node.ino]);

@@ -288,8 +288,8 @@ impl<'a> Transaction<'a> {
 
     pub(crate) fn record_block_free(&mut self, g: u32, start: u32, len: u32) {
         // A freed block's new image (if any) must not be written.
-        let first = self.fs.superblock().group_first_block(g).0;
-        let range = first + start as u64..first + (start + len) as u64;
+        // Bits are clusters with bigalloc: every block of them goes.
+        let range = self.fs.bit_block(g, start)..self.fs.bit_block(g, start + len);
         let gone: Vec<u64> = self.owned.range(range.clone()).map(|(b, _)| *b).collect();
         for b in gone {
             self.owned.remove(&b);
@@ -581,8 +581,9 @@ impl<'a> Transaction<'a> {
         // A freed block's next life may be file data, written around the
         // cache: forget it now (and never checkpoint it).
         for &(g, bit) in &freed {
-            fs.cache
-                .remove(BlockNo(sb.group_first_block(g).0 + bit as u64));
+            for b in fs.bit_block(g, bit)..fs.bit_block(g, bit + 1) {
+                fs.cache.remove(BlockNo(b));
+            }
         }
         drop(group_locks);
         // Reservations are released by Drop, after the bitmaps are visible.

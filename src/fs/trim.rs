@@ -17,7 +17,6 @@ use parking_lot::Mutex;
 
 use super::{Fs, FsError, Result};
 use crate::ext4::BlockNo;
-use crate::ext4::bitmap::Bitmap;
 
 /// What FITRIM asks for, in bytes (`struct fstrim_range`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +73,11 @@ impl Fs {
         let sb = self.superblock();
         let bs = sb.block_size() as u64;
         let start = r.start / bs;
-        let mut minlen = r.minlen / bs;
-        if minlen > sb.blocks_per_group as u64 || start >= sb.blocks_count || r.len < bs {
+        // With bigalloc the bitmaps count clusters, and so does the trim
+        // (ext4_trim_fs: EXT4_NUM_B2C of the minimum, cluster offsets).
+        let bits = sb.cluster_bits();
+        let mut minlen = sb.clusters_for_blocks(r.minlen / bs);
+        if minlen > sb.bitmap_bits_per_group() as u64 || start >= sb.blocks_count || r.len < bs {
             return Err(FsError::Invalid);
         }
         // Nothing smaller than a block can be given back.
@@ -85,7 +87,7 @@ impl Fs {
             reported_minlen = bs;
         }
         let done = |blocks: u64| Trimmed {
-            bytes: blocks * bs,
+            bytes: sb.clusters_to_blocks(blocks) * bs,
             minlen: reported_minlen,
         };
         let end = start
@@ -104,21 +106,24 @@ impl Fs {
         let mut trimmed = 0u64;
         for g in g0..=g1 {
             let first = sb.group_first_block(g).0;
-            let size = sb.group_blocks(g) as u64;
-            let lo = start.saturating_sub(first);
-            let hi = (end - first).min(size - 1);
+            let size = self.group_clusters(g) as u64;
+            if size == 0 {
+                continue;
+            }
+            let lo = start.saturating_sub(first) >> bits;
+            let hi = ((end - first) >> bits).min(size - 1);
             trimmed += self.trim_group(g, lo as u32, hi as u32, minlen as u32, last_minlen)?;
         }
         *self.trim.last_minlen.lock() = minlen;
         Ok(done(trimmed))
     }
 
-    /// Punches the free runs of at least `minlen` blocks between bits
-    /// `lo` and `hi` (inclusive) of group `g`; returns how many blocks
-    /// they hold. A group trimmed whole since its last free is skipped
+    /// Punches the free runs of at least `minlen` bits (clusters with
+    /// bigalloc) between bits `lo` and `hi` (inclusive) of group `g`;
+    /// returns how many bits they hold. A group trimmed whole since its last free is skipped
     /// unless `minlen` is below the last trim's.
     fn trim_group(&self, g: u32, lo: u32, hi: u32, minlen: u32, last_minlen: u64) -> Result<u64> {
-        let sb = self.superblock();
+        let bits = self.superblock().cluster_bits();
         if self.bad_groups[g as usize]
             || (self.groups.read()[g as usize].free_blocks_count as u64) < minlen as u64
         {
@@ -128,24 +133,15 @@ impl Fs {
         if state.trimmed && minlen as u64 >= last_minlen {
             return Ok(0);
         }
-        let size = sb.group_blocks(g);
-        let mut bm = Bitmap::new(self.block_bitmap(g)?);
-        for &(s, n) in &self.system_zone[g as usize] {
-            for bit in s..(s + n).min(size) {
-                bm.set(bit as usize);
-            }
-        }
-        for &bit in state.reserved.iter().chain(&state.freed) {
-            bm.set(bit as usize);
-        }
-        let first = sb.group_first_block(g).0;
+        let size = self.group_clusters(g);
+        let bm = self.unavailable_bits(g, &state)?;
         let limit = hi as usize + 1;
         let mut count = 0u64;
         let mut at = lo as usize;
         while let Some(s) = bm.find_first_zero(at, limit) {
             let e = bm.find_first_set(s, limit).unwrap_or(limit);
             if e - s >= minlen as usize {
-                self.punch_blocks(first + s as u64, (e - s) as u64)?;
+                self.punch_blocks(self.bit_block(g, s as u32), ((e - s) as u64) << bits)?;
                 count += (e - s) as u64;
             }
             at = e;
@@ -175,10 +171,9 @@ impl Fs {
         if !self.discard() || freed.is_empty() {
             return;
         }
-        let sb = self.superblock();
         let mut blocks: Vec<u64> = freed
             .iter()
-            .map(|&(g, bit)| sb.group_first_block(g).0 + bit as u64)
+            .flat_map(|&(g, bit)| self.bit_block(g, bit)..self.bit_block(g, bit + 1))
             .collect();
         blocks.sort_unstable();
         blocks.dedup();

@@ -688,7 +688,7 @@ impl Transaction<'_> {
                     xattr::set_block_checksum(fs.csum_seed(), nr.0, &mut image);
                 }
                 self.block_new(nr).copy_from_slice(&image);
-                self.charge_blocks(inode, 1);
+                self.charge_clusters(inode, 1);
                 inode.file_acl = nr.0;
                 if let Some(old) = old {
                     self.release_block(inode, old)?;
@@ -718,7 +718,7 @@ impl Transaction<'_> {
                 xattr::set_block_checksum(seed, old.nr.0, block);
             }
         }
-        self.charge_blocks(inode, -1);
+        self.charge_clusters(inode, -1);
         Ok(())
     }
 }

@@ -536,8 +536,7 @@ impl Superblock {
     }
 
     /// Refuses, naming them, features whose invariants a writer would have
-    /// to keep and this implementation does not (encryption, bigalloc,
-    /// verity, an orphan file with entries, the read-only flag, and every
+    /// to keep and this implementation does not (encryption, verity, an orphan file with entries, the read-only flag, and every
     /// ro_compat bit it does not know, in hex).
     pub fn check_features_for_write(&self) -> Result<(), FormatError> {
         let refused: &[(bool, &str)] = &[
@@ -550,9 +549,6 @@ impl Superblock {
                 "orphan_present (run e2fsck)",
             ),
             (self.feature_incompat & incompat::ENCRYPT != 0, "encrypt"),
-            // Read: data in clusters, served as mapped. Writing would need
-            // cluster allocation and partial-cluster freeing.
-            (self.has_ro_compat(ro_compat::BIGALLOC), "bigalloc"),
             // Read: data up to i_size, the Merkle tree past EOF left alone.
             // Writing would need the kernel's fs-verity to build trees.
             (self.has_ro_compat(ro_compat::VERITY), "verity"),
@@ -950,12 +946,11 @@ mod tests {
     }
 
     #[test]
-    fn bigalloc_is_read_and_refused_for_writing_by_name() {
+    fn bigalloc_is_read_and_written() {
         let mut b = bigalloc_16k();
         let sb = Superblock::parse(&b).unwrap();
         sb.check_features_for_read().unwrap();
-        let e = sb.check_features_for_write().unwrap_err().to_string();
-        assert!(e.contains("bigalloc") && !e.contains("unknown"), "{e}");
+        sb.check_features_for_write().unwrap();
         // Without bigalloc the same geometry is corrupt.
         b[0x64..0x68].copy_from_slice(&0u32.to_le_bytes());
         assert!(Superblock::parse(&b).is_err());

@@ -10,7 +10,7 @@
 //! moment the operations allow (see check.rs and states.rs).
 //!
 //!     crashcheck [--workload ns|data|tar|reuse|xattr|all]
-//!                [--variant 4k|1k|ext3|inline|quota|ea_inode|all]
+//!                [--variant 4k|1k|ext3|inline|quota|ea_inode|bigalloc|all]
 //!                [--seed N] [--ops N] [--states N | --long | --boundaries]
 //!                [--jobs N] [--show N] [--size 32M]
 
@@ -65,6 +65,10 @@ enum WhichVariant {
     /// last reference, each step in one transaction.
     #[value(name = "ea_inode")]
     EaInode,
+    /// 1 KiB blocks in 16 KiB clusters (bigalloc): block-sized offsets
+    /// that share clusters, partial clusters kept by truncates and
+    /// punches, metadata taking whole clusters.
+    Bigalloc,
     All,
 }
 
@@ -78,7 +82,7 @@ struct Variant {
     data_unit: Option<u64>,
 }
 
-const VARIANTS: [(WhichVariant, Variant); 6] = [
+const VARIANTS: [(WhichVariant, Variant); 7] = [
     (
         WhichVariant::K4,
         Variant {
@@ -126,6 +130,14 @@ const VARIANTS: [(WhichVariant, Variant); 6] = [
         Variant {
             name: "ea_inode",
             mkfs: &["-b", "4096", "-I", "256", "-O", "ea_inode"],
+            data_unit: None,
+        },
+    ),
+    (
+        WhichVariant::Bigalloc,
+        Variant {
+            name: "bigalloc",
+            mkfs: &["-b", "1024", "-O", "bigalloc", "-C", "16384"],
             data_unit: None,
         },
     ),
