@@ -20,8 +20,9 @@ use super::{Fs, FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::blockmap::{DIRECT, Route, max_blocks, route, span};
 use crate::ext4::inode::Inode;
+use crate::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
 use crate::ext4::superblock::{incompat, ro_compat};
-use crate::ext4::types::{le32, put32};
+use zerocopy::little_endian::U32;
 
 /// Block pointers are 32 bits: a block-mapped file cannot use blocks past
 /// this (the kernel keeps such files in its `s_blockfile_groups`).
@@ -60,22 +61,22 @@ impl Transaction<'_> {
             }
         };
         let mut chain = Vec::with_capacity(3);
-        let mut ptr = le32(&inode.block, r.slot * 4) as u64;
+        let mut ptr = block_ptrs(&inode.block)[r.slot].get() as u64;
         for (depth, &index) in r.path.iter().enumerate() {
             if ptr == 0 {
                 return Ok(hole_below(depth as u32));
             }
             self.check_indirect(inode, ptr, &chain)?;
             chain.push(ptr);
-            ptr = le32(&self.read_block(BlockNo(ptr))?, index as usize * 4) as u64;
+            ptr = block_ptrs(&self.read_block(BlockNo(ptr))?)[index as usize].get() as u64;
         }
         if ptr == 0 {
             return Ok(hole_below(levels));
         }
         let (idx, cap) = leaf_index(&r, per);
         let len = match chain.last() {
-            None => contiguous(&inode.block[..DIRECT as usize * 4], idx, cap),
-            Some(&b) => contiguous(&self.read_block(BlockNo(b))?, idx, cap),
+            None => contiguous(&block_ptrs(&inode.block)[..DIRECT as usize], idx, cap),
+            Some(&b) => contiguous(block_ptrs(&self.read_block(BlockNo(b))?), idx, cap),
         };
         self.check_data(inode, ptr, len, &chain)?;
         Ok(Mapping {
@@ -112,22 +113,22 @@ impl Transaction<'_> {
             let n_max = ((cap - idx) as u64).min(end - at);
             // The existing indirect blocks on the path, top down.
             let mut chain: Vec<u64> = Vec::with_capacity(3);
-            let mut ptr = le32(&inode.block, r.slot * 4) as u64;
+            let mut ptr = block_ptrs(&inode.block)[r.slot].get() as u64;
             for &index in &r.path {
                 if ptr == 0 {
                     break;
                 }
                 self.check_indirect(inode, ptr, &chain)?;
                 chain.push(ptr);
-                ptr = le32(&self.read_block(BlockNo(ptr))?, index as usize * 4) as u64;
+                ptr = block_ptrs(&self.read_block(BlockNo(ptr))?)[index as usize].get() as u64;
             }
             // The pointer array holding `at`'s pointer, when it exists.
             let leaf = if chain.len() < r.path.len() {
                 None
             } else {
                 Some(match chain.last() {
-                    None => inode.block[..DIRECT as usize * 4].to_vec(),
-                    Some(&b) => self.read_block(BlockNo(b))?.to_vec(),
+                    None => block_ptrs(&inode.block)[..DIRECT as usize].to_vec(),
+                    Some(&b) => block_ptrs(&self.read_block(BlockNo(b))?).to_vec(),
                 })
             };
             let n = if let Some(leaf) = &leaf {
@@ -140,7 +141,7 @@ impl Transaction<'_> {
                     continue;
                 }
                 (idx..idx + n_max as usize)
-                    .take_while(|&i| le32(leaf, i * 4) == 0)
+                    .take_while(|&i| leaf[i].get() == 0)
                     .count() as u64
             } else {
                 n_max
@@ -197,22 +198,22 @@ impl Transaction<'_> {
         }
         let mut fr = Freed::default();
         for i in start..end.min(DIRECT) {
-            let p = le32(&inode.block, i as usize * 4) as u64;
+            let p = block_ptrs(&inode.block)[i as usize].get() as u64;
             if p != 0 {
                 fr.data.push((p, 1));
-                put32(&mut inode.block, i as usize * 4, 0);
+                block_ptrs_mut(&mut inode.block)[i as usize].set(0);
             }
         }
         let mut first = DIRECT;
         for (slot, level) in [(12usize, 1u32), (13, 2), (14, 3)] {
             let covers = span(per, level);
-            let p = le32(&inode.block, slot * 4) as u64;
+            let p = block_ptrs(&inode.block)[slot].get() as u64;
             if p != 0 && start < first + covers && end > first {
                 let whole = start <= first && end >= first + covers;
                 let empty = self.prune(inode, p, level, first, (start, end), &mut fr)?;
                 if whole || empty {
                     fr.meta.push(p);
-                    put32(&mut inode.block, slot * 4, 0);
+                    block_ptrs_mut(&mut inode.block)[slot].set(0);
                 }
             }
             first += covers;
@@ -241,10 +242,9 @@ impl Transaction<'_> {
             ));
         }
         let per = self.per_block();
-        let mut ptrs: Vec<u32> = self
-            .read_block(BlockNo(b))?
-            .chunks_exact(4)
-            .map(|c| le32(c, 0))
+        let mut ptrs: Vec<u32> = block_ptrs(&self.read_block(BlockNo(b))?)
+            .iter()
+            .map(|p| p.get())
             .collect();
         let child = span(per, level - 1);
         let lo = (start.saturating_sub(first) / child) as usize;
@@ -274,7 +274,7 @@ impl Transaction<'_> {
         if left && !cleared.is_empty() {
             let blk = self.block_mut(BlockNo(b))?;
             for i in cleared {
-                put32(blk, i * 4, 0);
+                block_ptrs_mut(blk)[i].set(0);
             }
         }
         Ok(!left)
@@ -334,7 +334,7 @@ impl Transaction<'_> {
         inode: &Inode,
         at: u64,
         chain: &[u64],
-        leaf: Option<(&[u8], usize)>,
+        leaf: Option<(&[U32], usize)>,
     ) -> Result<u64> {
         if at > 0
             && let Backing::Data(p) = self.blockmap_map(inode, at - 1)?.backing
@@ -342,9 +342,9 @@ impl Transaction<'_> {
             return Ok(p.0 + 1);
         }
         if let Some((arr, idx)) = leaf
-            && let Some(j) = (0..idx).rev().find(|&j| le32(arr, j * 4) != 0)
+            && let Some(j) = (0..idx).rev().find(|&j| arr[j].get() != 0)
         {
-            return Ok(le32(arr, j * 4) as u64 + (idx - j) as u64);
+            return Ok(arr[j].get() as u64 + (idx - j) as u64);
         }
         if let Some(&b) = chain.last() {
             return Ok(b + 1);
@@ -399,8 +399,8 @@ impl Transaction<'_> {
     /// reachable only through `inode`).
     fn set_ptr(&mut self, inode: &mut Inode, slot: Slot, v: u32) -> Result<()> {
         match slot {
-            Slot::Inode(i) => put32(&mut inode.block, i * 4, v),
-            Slot::Block(b, i) => put32(self.block_mut(BlockNo(b))?, i * 4, v),
+            Slot::Inode(i) => block_ptrs_mut(&mut inode.block)[i].set(v),
+            Slot::Block(b, i) => block_ptrs_mut(self.block_mut(BlockNo(b))?)[i].set(v),
         }
         Ok(())
     }
@@ -466,10 +466,10 @@ fn leaf_index(r: &Route, per: u64) -> (usize, usize) {
 
 /// How many pointers from `idx` (below `cap`) continue the physical run
 /// started by the pointer at `idx` (≥ 1 when that pointer is set).
-fn contiguous(arr: &[u8], idx: usize, cap: usize) -> u64 {
-    let first = le32(arr, idx * 4) as u64;
+fn contiguous(arr: &[U32], idx: usize, cap: usize) -> u64 {
+    let first = arr[idx].get() as u64;
     (idx..cap)
-        .take_while(|&i| le32(arr, i * 4) as u64 == first + (i - idx) as u64)
+        .take_while(|&i| arr[i].get() as u64 == first + (i - idx) as u64)
         .count() as u64
 }
 
@@ -535,10 +535,10 @@ mod tests {
     #[test]
     fn contiguous_stops_at_a_gap_or_the_cap() {
         let a = arr(&[5, 6, 7, 9, 10, 0]);
-        assert_eq!(contiguous(&a, 0, 6), 3);
-        assert_eq!(contiguous(&a, 1, 6), 2);
-        assert_eq!(contiguous(&a, 0, 2), 2);
-        assert_eq!(contiguous(&a, 3, 6), 2);
+        assert_eq!(contiguous(block_ptrs(&a), 0, 6), 3);
+        assert_eq!(contiguous(block_ptrs(&a), 1, 6), 2);
+        assert_eq!(contiguous(block_ptrs(&a), 0, 2), 2);
+        assert_eq!(contiguous(block_ptrs(&a), 3, 6), 2);
     }
 
     #[test]

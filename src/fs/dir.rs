@@ -11,13 +11,13 @@ use super::verified::{Kind, Owner, check_once};
 use super::{Fs, FsError, Result};
 use crate::ext4::dir::{DirIter, verify_leaf};
 use crate::ext4::htree;
-use crate::ext4::inode::{Inode, flags};
-use crate::ext4::types::le32;
+use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
+use crate::ext4::layout::Ext4InlineDotdot;
 use crate::ext4::{FormatError, InodeNo};
 
 /// Size of the entry area of an inline directory's i_block (after the
-/// 4-byte parent inode number).
-const INLINE_DIR_AREA: usize = 56;
+/// parent inode number).
+const INLINE_DIR_AREA: usize = I_BLOCK_SIZE - Ext4InlineDotdot::SIZE;
 
 /// One directory entry handed to a readdir callback.
 #[derive(Debug, Clone, Copy)]
@@ -145,7 +145,7 @@ impl Fs {
         mut f: impl FnMut(DirEntryInfo<'_>) -> bool,
     ) -> Result<()> {
         let ft_dir = crate::ext4::dir::ft::DIR;
-        let parent = le32(&dir.block, 0);
+        let parent = inline_parent(dir);
         if cookie == 0
             && !f(DirEntryInfo {
                 ino: dir.ino.0,
@@ -167,8 +167,10 @@ impl Fs {
             return Ok(());
         }
         let tail = self.inline_xattr(dir)?;
-        let regions: [(&[u8], u64); 2] =
-            [(&dir.block[4..], 2), (&tail, 2 + INLINE_DIR_AREA as u64)];
+        let regions: [(&[u8], u64); 2] = [
+            (&dir.block[Ext4InlineDotdot::SIZE..], 2),
+            (&tail, 2 + INLINE_DIR_AREA as u64),
+        ];
         for (region, base) in regions {
             if !self.emit_entries(dir, region, 0, base, cookie, &mut f)? {
                 return Ok(());
@@ -232,7 +234,7 @@ impl Fs {
             return Err(FsError::NotDir);
         }
         if dir.has_flag(flags::INLINE_DATA) {
-            return Ok(InodeNo(le32(&dir.block, 0)));
+            return Ok(InodeNo(inline_parent(dir)));
         }
         let block = self.dir_block(dir, 0)?.ok_or_else(|| {
             super::error::corrupt(dir.ino.to_string(), "no first directory block")
@@ -254,6 +256,15 @@ impl Fs {
             )),
         }
     }
+}
+
+/// The parent's inode number at the start of the inline directory
+/// `dir`'s i_block.
+pub(crate) fn inline_parent(dir: &Inode) -> u32 {
+    Ext4InlineDotdot::of(&dir.block)
+        .expect("i_block holds the parent")
+        .inode
+        .get()
 }
 
 /// Names the directory and block in an entry error.

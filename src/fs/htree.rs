@@ -14,10 +14,8 @@ use crate::ext4::dir::{self, DirIter};
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree::{self, DxEntry, DxNode, DxRootInfo};
 use crate::ext4::inode::{Inode, flags};
+use crate::ext4::layout;
 use crate::ext4::{BlockNo, FormatError};
-
-/// Offset of count/limit in an interior node.
-const NODE_ENTRIES_OFFSET: usize = 8;
 
 /// One index node on the path from the root to a leaf.
 struct Frame {
@@ -178,7 +176,8 @@ impl Transaction<'_> {
             ));
         }
         let blk = self.block_mut(f.pblk)?;
-        blk[off + 8 * count..off + 8 * limit].fill(0);
+        let slot = size_of::<layout::htree::DxEntry>();
+        blk[off + slot * count..off + slot * limit].fill(0);
         f.node.write_to(blk);
         if csum && !htree::set_node_checksum(seed, dir.ino, dir.generation, blk) {
             return Err(error::corrupt(dir.ino.to_string(), "dx node without tail"));
@@ -191,11 +190,11 @@ impl Transaction<'_> {
         let (lblk, pblk) = self.dir_append(dir)?;
         let csum = self.csum();
         let bs = self.block_size();
-        htree::init_node(self.block_mut(pblk)?, csum);
+        let off = htree::init_node(self.block_mut(pblk)?, csum);
         let node = DxNode {
             entries,
-            limit: htree::node_limit(bs, NODE_ENTRIES_OFFSET, csum),
-            entries_offset: NODE_ENTRIES_OFFSET,
+            limit: htree::node_limit(bs, off, csum),
+            entries_offset: off,
         };
         Ok((lblk, Frame { pblk, node, at: 0 }))
     }

@@ -671,9 +671,25 @@ fn apply_delta(gd: &GroupDesc, d: &GroupDelta, g: u32) -> Result<GroupDesc> {
 /// (atime, ctime, mtime and their extra words) and checksum: what an
 /// fdatasync need not make durable.
 fn only_times_differ(a: &[u8], b: &[u8]) -> bool {
+    use crate::ext4::layout::{Ext4Inode, Ext4InodeExtra};
+    use core::mem::offset_of;
     // Byte ranges of i_atime, i_ctime, i_mtime, i_checksum_lo,
     // i_checksum_hi, i_ctime_extra, i_mtime_extra, i_atime_extra.
-    const IGNORED: [(usize, usize); 3] = [(0x08, 0x14), (0x7C, 0x7E), (0x82, 0x90)];
+    const X: usize = Ext4InodeExtra::OFFSET;
+    const IGNORED: [(usize, usize); 3] = [
+        (
+            offset_of!(Ext4Inode, i_atime),
+            offset_of!(Ext4Inode, i_dtime),
+        ),
+        (
+            offset_of!(Ext4Inode, l_i_checksum_lo),
+            offset_of!(Ext4Inode, l_i_reserved),
+        ),
+        (
+            X + offset_of!(Ext4InodeExtra, i_checksum_hi),
+            X + offset_of!(Ext4InodeExtra, i_crtime),
+        ),
+    ];
     a.len() == b.len()
         && a.iter()
             .zip(b)
