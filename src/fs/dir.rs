@@ -270,11 +270,9 @@ pub(crate) fn inline_parent(dir: &Inode) -> u32 {
 /// Names the directory and block in an entry error.
 pub(crate) fn in_dir(dir: &Inode, lblk: u64, e: FormatError) -> FsError {
     match e {
-        FormatError::Corrupt { what, why } => FormatError::Corrupt {
-            what: format!("{} block {lblk}: {what}", dir.ino),
-            why,
+        FormatError::Corrupt(kind) => {
+            FormatError::Corrupt(kind.in_dir_block(dir.ino.0, lblk)).into()
         }
-        .into(),
         other => other.into(),
     }
 }
