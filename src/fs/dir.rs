@@ -9,6 +9,7 @@
 use super::extents::Backing;
 use super::verified::{Kind, Owner, check_once};
 use super::{Fs, FsError, Result};
+use crate::ext4::InodeDamage;
 use crate::ext4::dir::{DirIter, verify_leaf};
 use crate::ext4::htree;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
@@ -236,9 +237,9 @@ impl Fs {
         if dir.has_flag(flags::INLINE_DATA) {
             return Ok(InodeNo(inline_parent(dir)));
         }
-        let block = self.dir_block(dir, 0)?.ok_or_else(|| {
-            super::error::corrupt(dir.ino.to_string(), "no first directory block")
-        })?;
+        let block = self
+            .dir_block(dir, 0)?
+            .ok_or_else(|| super::error::damaged(dir.ino, InodeDamage::NoFirstDirBlock))?;
         let bs = self.block_size() as usize;
         let mut it = DirIter::new(
             &block,
@@ -250,10 +251,7 @@ impl Fs {
         let dotdot = it.next().transpose().map_err(|e| in_dir(dir, 0, e))?;
         match (dot, dotdot) {
             (Some(d), Some(dd)) if d.name == b"." && dd.name == b".." => Ok(InodeNo(dd.inode)),
-            _ => Err(super::error::corrupt(
-                dir.ino.to_string(),
-                "directory without . and ..",
-            )),
+            _ => Err(super::error::damaged(dir.ino, InodeDamage::NoDotDotdot)),
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::ext4::layout::xattr::{Ext4XattrEntry, Ext4XattrIbodyHeader};
 use crate::ext4::layout::{Ext4DirEntry2, Ext4InlineDotdot};
 use crate::ext4::superblock::incompat;
 use crate::ext4::xattr::{self, INDEX_SYSTEM, XATTR_MAGIC};
-use crate::ext4::{BlockNo, FormatError, InodeNo};
+use crate::ext4::{BlockNo, CorruptKind, FormatError, InodeDamage, InodeNo};
 
 /// An entry found in a leaf: its offset and inode number.
 type Hit = (usize, u32);
@@ -112,10 +112,7 @@ impl Transaction<'_> {
             })?,
         };
         if gone != Some(ino) {
-            return Err(error::corrupt(
-                dir.ino.to_string(),
-                "entry moved while removing",
-            ));
+            return Err(error::damaged(dir.ino, InodeDamage::EntryMoved));
         }
         Ok(InodeNo(ino))
     }
@@ -206,7 +203,7 @@ impl Transaction<'_> {
         }
         // The dx root's checksum covers ".." too.
         if csum && !htree::set_node_checksum(seed, dir.ino, dir.generation, blk) {
-            return Err(error::corrupt(dir.ino.to_string(), "dx root without tail"));
+            return Err(error::damaged(dir.ino, InodeDamage::DxRootWithoutTail));
         }
         Ok(())
     }
@@ -276,9 +273,9 @@ impl Transaction<'_> {
         match self.map(dir, lblk)?.backing {
             Backing::Data(p) => Ok(Some(p)),
             Backing::Hole => Ok(None),
-            Backing::Unwritten => Err(error::corrupt(
-                format!("{} block {lblk}", dir.ino),
-                "unwritten extent in a directory",
+            Backing::Unwritten => Err(error::damaged(
+                dir.ino,
+                InodeDamage::UnwrittenDirBlock { lblk },
             )),
         }
     }
@@ -304,9 +301,9 @@ impl Transaction<'_> {
                 }
                 Backing::Hole => lblk += m.len.max(1),
                 Backing::Unwritten => {
-                    return Err(error::corrupt(
-                        format!("{} block {lblk}", dir.ino),
-                        "unwritten extent in a directory",
+                    return Err(error::damaged(
+                        dir.ino,
+                        InodeDamage::UnwrittenDirBlock { lblk },
                     ));
                 }
             }
@@ -431,19 +428,16 @@ impl Transaction<'_> {
             return Err(FsError::NoSpace);
         }
         if !matches!(self.map(dir, lblk)?.backing, Backing::Hole) {
-            return Err(error::corrupt(
-                format!("{} block {lblk}", dir.ino),
-                "directory block past i_size is already mapped",
+            return Err(error::damaged(
+                dir.ino,
+                InodeDamage::DirBlockPastSize { lblk },
             ));
         }
         let runs = self.map_write(dir, lblk, 1)?;
         let pblk = match runs.first() {
             Some(r) if r.lblk == lblk => r.pblk,
             _ => {
-                return Err(error::corrupt(
-                    dir.ino.to_string(),
-                    "block map gave no block",
-                ));
+                return Err(error::damaged(dir.ino, InodeDamage::NoBlockMapped));
             }
         };
         self.block_new(pblk);
@@ -457,7 +451,7 @@ impl Transaction<'_> {
         let pblk = self
             .dir_pblk(dir, 0)?
             .filter(|_| dir.size >= self.block_size() as u64)
-            .ok_or_else(|| error::corrupt(dir.ino.to_string(), "no first directory block"))?;
+            .ok_or_else(|| error::damaged(dir.ino, InodeDamage::NoFirstDirBlock))?;
         let blk = self.read_any_dir_block(dir, 0, pblk)?;
         let mut it = DirIter::new(&blk, blk.len(), self.max_inode(), true);
         let dot = it
@@ -470,10 +464,7 @@ impl Transaction<'_> {
             .map_err(|e| super::dir::in_dir(dir, 0, e))?;
         match (dot, dotdot) {
             (Some(d), Some(dd)) if d.name == b"." && dd.name == b".." => Ok((pblk, dd.offset)),
-            _ => Err(error::corrupt(
-                dir.ino.to_string(),
-                "directory without . and ..",
-            )),
+            _ => Err(error::damaged(dir.ino, InodeDamage::NoDotDotdot)),
         }
     }
 
@@ -587,7 +578,7 @@ impl Transaction<'_> {
                 let runs = self.map_write(dir, lblk, 1)?;
                 let pblk = runs
                     .first()
-                    .ok_or_else(|| error::corrupt(dir.ino.to_string(), "no block for a hole"))?
+                    .ok_or_else(|| error::damaged(dir.ino, InodeDamage::NoBlockForHole))?
                     .pblk;
                 return self.new_leaf_with(dir, lblk, pblk, name, ino, ft);
             };
@@ -628,13 +619,13 @@ impl Transaction<'_> {
             let len = region
                 .get(offset..)
                 .and_then(Ext4DirEntry2::of)
-                .ok_or_else(|| error::corrupt(dir.ino.to_string(), "entry past its region"))?
+                .ok_or_else(|| error::damaged(dir.ino, InodeDamage::EntryPastRegion))?
                 .name_len as usize;
             let name = offset + Ext4DirEntry2::NAME_OFFSET;
             region
                 .get(name..name + len)
                 .map(<[u8]>::to_vec)
-                .ok_or_else(|| error::corrupt(dir.ino.to_string(), "entry name past its region"))
+                .ok_or_else(|| error::damaged(dir.ino, InodeDamage::EntryNamePastRegion))
         };
         match place {
             Place::Block { pblk, offset } => name_at(&self.read_block(pblk)?, offset),
@@ -713,7 +704,7 @@ impl Transaction<'_> {
         f: impl FnOnce(&mut [u8]) -> Result<T>,
     ) -> Result<T> {
         let at = data_attr(&dir.ibody_xattrs)?
-            .ok_or_else(|| error::corrupt(dir.ino.to_string(), "inline dir without system.data"))?;
+            .ok_or_else(|| error::damaged(dir.ino, InodeDamage::InlineDirWithoutData))?;
         let r = f(&mut dir.ibody_xattrs[at.value..at.value + at.len])?;
         Ext4XattrEntry::at_mut(&mut dir.ibody_xattrs, at.entry)
             .expect("data_attr found it there")
@@ -743,10 +734,7 @@ impl Transaction<'_> {
         let start = dot_len + dotdot_len;
         let old_end = start + area.len() + value.len();
         if old_end > usable {
-            return Err(error::corrupt(
-                dir.ino.to_string(),
-                "inline data larger than a block",
-            ));
+            return Err(error::damaged(dir.ino, InodeDamage::InlineDataTooLarge));
         }
         dir::write_entry(&mut blk, 0, dir.ino.0, dot_len, b".", ft);
         dir::write_entry(&mut blk, dot_len, parent, dotdot_len, b"..", ft);
@@ -785,10 +773,14 @@ fn edit_at(ino: InodeNo, r: std::result::Result<bool, EditError>) -> Result<bool
         Ok(b) => Ok(b),
         Err(EditError::Exists) => Err(FsError::Exists),
         Err(EditError::BadName) => Err(FsError::Invalid),
-        Err(EditError::Format(e)) => Err(error::corrupt(
-            format!("{ino} inline directory"),
-            e.to_string(),
-        )),
+        Err(EditError::Format(FormatError::Corrupt(kind))) => {
+            Err(FormatError::Corrupt(CorruptKind::InInlineDir {
+                ino: ino.0,
+                inner: Box::new(kind),
+            })
+            .into())
+        }
+        Err(EditError::Format(e)) => Err(e.into()),
     }
 }
 

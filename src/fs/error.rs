@@ -1,6 +1,6 @@
 //! Errors of filesystem operations, and their one mapping to errno.
 
-use crate::ext4::FormatError;
+use crate::ext4::{FormatError, InodeDamage, InodeNo};
 use thiserror::Error;
 
 /// Why an operation failed.
@@ -123,6 +123,11 @@ impl FsError {
 
 /// Result of a filesystem operation.
 pub type Result<T> = std::result::Result<T, FsError>;
+
+/// Damage `why` found in inode `ino`.
+pub(crate) fn damaged(ino: InodeNo, why: InodeDamage) -> FsError {
+    FsError::Format(FormatError::Corrupt(why.at(ino.0)))
+}
 
 /// Shorthand for a corruption found in the fs layer.
 pub(crate) fn corrupt(what: impl Into<String>, why: impl Into<String>) -> FsError {

@@ -52,6 +52,127 @@ pub enum IBlocksLimit {
     Over48Bits,
 }
 
+/// Damage the server finds in one inode or what hangs off it (the
+/// kernel's EXT4_ERROR_INODE cases), with its numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InodeDamage {
+    // ---- directories ----
+    EntryMoved,
+    DxRootWithoutTail,
+    DxNodeWithoutTail,
+    NoBlockMapped,
+    NoFirstDirBlock,
+    NoDotDotdot,
+    NoDotdot,
+    AncestryLoops,
+    NoBlockForHole,
+    EntryPastRegion,
+    EntryNamePastRegion,
+    InlineDirWithoutData,
+    InlineDataTooLarge,
+    UnwrittenDirBlock {
+        lblk: u64,
+    },
+    DirBlockPastSize {
+        lblk: u64,
+    },
+    FirstBlockWithoutDots,
+    DotdotRecLen,
+    /// An entry naming a reserved inode.
+    ReservedEntry {
+        target: u32,
+    },
+    /// An entry other than "." naming its own directory.
+    SelfLink,
+    // ---- hashed directories ----
+    NoDxRoot,
+    EmptyHtreePath,
+    DxIndexPastEnd {
+        lblk: u32,
+    },
+    DxIndexHole {
+        lblk: u32,
+    },
+    DxLevels {
+        levels: u8,
+    },
+    DxHashVersion {
+        version: u8,
+    },
+    DxLeafOutside {
+        lblk: u64,
+    },
+    DxLeafHole,
+    DxNodeCount {
+        count: usize,
+        limit: usize,
+    },
+    DxNoRoom,
+    // ---- the inode itself ----
+    OutOfRange,
+    GroupDamaged {
+        group: u32,
+    },
+    UninitialisedSlot,
+    Deleted,
+    /// An xattr value inode reached by a name.
+    EaInodeByName,
+    EmptySlowSymlink,
+    SymlinkWithoutBlock,
+}
+
+impl fmt::Display for InodeDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use InodeDamage::*;
+        match self {
+            EntryMoved => write!(f, "entry moved while removing"),
+            DxRootWithoutTail => write!(f, "dx root without tail"),
+            DxNodeWithoutTail => write!(f, "dx node without tail"),
+            NoBlockMapped => write!(f, "block map gave no block"),
+            NoFirstDirBlock => write!(f, "no first directory block"),
+            NoDotDotdot => write!(f, "directory without . and .."),
+            NoDotdot => write!(f, "directory without .."),
+            AncestryLoops => write!(f, "directory ancestry loops"),
+            NoBlockForHole => write!(f, "no block for a hole"),
+            EntryPastRegion => write!(f, "entry past its region"),
+            EntryNamePastRegion => write!(f, "entry name past its region"),
+            InlineDirWithoutData => write!(f, "inline dir without system.data"),
+            InlineDataTooLarge => write!(f, "inline data larger than a block"),
+            UnwrittenDirBlock { lblk } => {
+                write!(f, "block {lblk}: unwritten extent in a directory")
+            }
+            DirBlockPastSize { lblk } => write!(
+                f,
+                "block {lblk}: directory block past i_size is already mapped"
+            ),
+            FirstBlockWithoutDots => write!(f, "first block does not start with . and .."),
+            DotdotRecLen => write!(f, "invalid rec_len for '..'"),
+            ReservedEntry { target } => write!(f, "entry names reserved inode {target}"),
+            SelfLink => write!(f, "entry links the directory to itself"),
+            NoDxRoot => write!(f, "no dx root"),
+            EmptyHtreePath => write!(f, "empty htree path"),
+            DxIndexPastEnd { lblk } => write!(f, "htree block {lblk}: index points past the end"),
+            DxIndexHole { lblk } => write!(f, "htree block {lblk}: index points at a hole"),
+            DxLevels { levels } => write!(f, "htree root: {levels} index levels"),
+            DxHashVersion { version } => write!(f, "htree root: hash version {version}"),
+            DxLeafOutside { lblk } => write!(f, "htree: leaf {lblk} outside the directory"),
+            DxLeafHole => write!(f, "htree: leaf is a hole"),
+            DxNodeCount { count, limit } => write!(f, "dx node with {count} of {limit} entries"),
+            DxNoRoom => write!(f, "htree: no room after splitting"),
+            OutOfRange => write!(f, "inode number out of range"),
+            GroupDamaged { group } => write!(f, "group {group} descriptor is damaged"),
+            UninitialisedSlot => write!(f, "entry names an uninitialised inode slot"),
+            Deleted => write!(f, "deleted inode referenced by a directory entry"),
+            EaInodeByName => write!(
+                f,
+                "xattr value inode (EA_INODE_FL) referenced by a directory entry"
+            ),
+            EmptySlowSymlink => write!(f, "empty slow symlink"),
+            SymlinkWithoutBlock => write!(f, "symlink without a data block"),
+        }
+    }
+}
+
 /// One kind of corruption, with its numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CorruptKind {
@@ -390,6 +511,17 @@ pub enum CorruptKind {
         id: u32,
     },
 
+    // ---- found by the server ----
+    /// Damage in inode `ino`.
+    Inode {
+        ino: u32,
+        why: InodeDamage,
+    },
+    /// s_def_hash_version names no hash.
+    DefaultHashVersion {
+        version: u8,
+    },
+
     // ---- where ----
     /// `inner`, found in inode `ino`.
     InInode {
@@ -400,6 +532,11 @@ pub enum CorruptKind {
     InDirBlock {
         ino: u32,
         lblk: u64,
+        inner: Box<CorruptKind>,
+    },
+    /// `inner`, found in the inline directory `ino`.
+    InInlineDir {
+        ino: u32,
         inner: Box<CorruptKind>,
     },
 
@@ -686,7 +823,13 @@ impl fmt::Display for CorruptKind {
             ),
             QuotaIdExists { id } => write!(f, "{Q}: id {id} already has an entry"),
 
+            Inode { ino, why } => write!(f, "inode {ino}: {why}"),
+            DefaultHashVersion { version } => {
+                write!(f, "{SB}: default hash version {version}")
+            }
+
             InInode { ino, inner } => write!(f, "inode {ino} {inner}"),
+            InInlineDir { ino, inner } => write!(f, "inode {ino} inline directory: {inner}"),
             InDirBlock { ino, lblk, inner } => write!(f, "inode {ino} block {lblk}: {inner}"),
 
             Unsorted { what, why } => write!(f, "{what}: {why}"),
@@ -710,5 +853,12 @@ impl CorruptKind {
             lblk,
             inner: Box::new(self),
         }
+    }
+}
+
+impl InodeDamage {
+    /// This damage, in inode `ino`.
+    pub fn at(self, ino: u32) -> CorruptKind {
+        CorruptKind::Inode { ino, why: self }
     }
 }
