@@ -1,6 +1,6 @@
 //! Errors of filesystem operations, and their one mapping to errno.
 
-use crate::ext4::{FormatError, InodeDamage, InodeNo};
+use crate::ext4::{CorruptKind, FormatError, InodeDamage, InodeNo};
 use thiserror::Error;
 
 /// Why an operation failed.
@@ -127,6 +127,11 @@ pub type Result<T> = std::result::Result<T, FsError>;
 /// Damage `why` found in inode `ino`.
 pub(crate) fn damaged(ino: InodeNo, why: InodeDamage) -> FsError {
     FsError::Format(FormatError::Corrupt(why.at(ino.0)))
+}
+
+/// A corruption of kind `kind`.
+pub(crate) fn corrupted(kind: CorruptKind) -> FsError {
+    FsError::Format(FormatError::Corrupt(kind))
 }
 
 /// Shorthand for a corruption found in the fs layer.

@@ -521,6 +521,109 @@ pub enum CorruptKind {
     DefaultHashVersion {
         version: u8,
     },
+    /// The journal inode's size over 2^32 blocks.
+    JournalTooLarge,
+    JournalHole {
+        lblk: u64,
+    },
+    JournalEmpty,
+    /// The journal superblock does not parse (the journal format's own
+    /// error, as text: it is not a format error).
+    JournalSuperblock {
+        error: String,
+    },
+    /// The journal's block size or length disagrees with the inode.
+    JournalGeometry {
+        block_size: u32,
+        maxlen: u32,
+        blocks: u64,
+        fs_block_size: u64,
+    },
+    /// A journal block size unlike the filesystem's.
+    JournalBlockSize {
+        block_size: u32,
+    },
+    /// A log left to replay where it should be empty.
+    JournalNotReplayed,
+    /// Replay failed on the log's contents.
+    JournalReplay {
+        error: String,
+    },
+    /// A block number outside the filesystem.
+    BlockOutside {
+        block: u64,
+    },
+    /// `len` blocks from `block` reach outside the filesystem (`at`: what
+    /// points there, as the caller names it).
+    RangeOutside {
+        at: String,
+        block: u64,
+        len: u64,
+    },
+    /// A data write onto fixed metadata.
+    DataWriteOnMetadata {
+        block: u64,
+        len: u64,
+    },
+    /// A group descriptor block past the end.
+    GroupDescTableOutside {
+        block: u64,
+    },
+    /// A failure that is not a format error while a mount step read
+    /// `step` (its text).
+    MountStep {
+        step: &'static str,
+        error: String,
+    },
+    /// A reserved inode (`what`) that cannot be read (the error's text).
+    SpecialUnreadable {
+        what: &'static str,
+        ino: u32,
+        error: String,
+    },
+    SpecialUnallocated {
+        what: &'static str,
+        ino: u32,
+    },
+    RootNotDir,
+    JournalInodeNotFile {
+        ino: u32,
+    },
+    OrphanFileNotFile {
+        ino: u32,
+    },
+    OrphanFileTooBig {
+        ino: u32,
+        size: u64,
+    },
+    OrphanFileHole {
+        ino: u32,
+        lblk: u64,
+    },
+    /// An orphan file block's tail is wrong (`why`: orphan::tail_problem).
+    OrphanFileTail {
+        ino: u32,
+        lblk: u64,
+        why: &'static str,
+    },
+    QuotaFileSize {
+        qtype: &'static str,
+        ino: u32,
+        size: u64,
+    },
+    /// `inner`, found in a quota file (`qtype` when known).
+    InQuotaFile {
+        qtype: Option<&'static str>,
+        ino: u32,
+        inner: Box<CorruptKind>,
+    },
+    OrphanListBadInode {
+        ino: u32,
+    },
+    OrphanListLoop {
+        ino: u32,
+    },
+    OrphanListTooLong,
 
     // ---- where ----
     /// `inner`, found in inode `ino`.
@@ -827,6 +930,66 @@ impl fmt::Display for CorruptKind {
             DefaultHashVersion { version } => {
                 write!(f, "{SB}: default hash version {version}")
             }
+            JournalTooLarge => write!(f, "journal inode: larger than a journal can be"),
+            JournalHole { lblk } => write!(f, "journal inode: hole at block {lblk}"),
+            JournalEmpty => write!(f, "journal inode: empty"),
+            JournalSuperblock { error } => write!(f, "journal superblock: {error}"),
+            JournalGeometry {
+                block_size,
+                maxlen,
+                blocks,
+                fs_block_size,
+            } => write!(
+                f,
+                "journal superblock: block size {block_size} / length {maxlen} do not fit the journal inode ({blocks} blocks of {fs_block_size})"
+            ),
+            JournalBlockSize { block_size } => {
+                write!(f, "journal superblock: block size {block_size}")
+            }
+            JournalNotReplayed => write!(f, "journal: holds transactions that were not replayed"),
+            JournalReplay { error } => write!(f, "journal: {error}"),
+            BlockOutside { block } => write!(f, "block {block}: outside the filesystem"),
+            RangeOutside { at, block, len } => {
+                write!(f, "{at}: block {block}+{len} outside the filesystem")
+            }
+            DataWriteOnMetadata { block, len } => write!(
+                f,
+                "data write at block {block}+{len}: the blocks are filesystem metadata"
+            ),
+            GroupDescTableOutside { block } => write!(
+                f,
+                "group descriptor table: block {block} outside the filesystem"
+            ),
+            MountStep { step, error } => write!(f, "{step}: {error}"),
+            SpecialUnreadable { what, ino, error } => write!(f, "{what} (inode {ino}): {error}"),
+            SpecialUnallocated { what, ino } => write!(
+                f,
+                "{what} (inode {ino}): special inode unallocated (link count 0)"
+            ),
+            RootNotDir => write!(f, "root inode (inode 2): not a directory with contents"),
+            JournalInodeNotFile { ino } => {
+                write!(f, "journal inode (inode {ino}): not a regular file")
+            }
+            OrphanFileNotFile { ino } => write!(f, "orphan file (inode {ino}): not a regular file"),
+            OrphanFileTooBig { ino, size } => {
+                write!(f, "orphan file (inode {ino}): too big: {size} bytes")
+            }
+            OrphanFileHole { ino, lblk } => {
+                write!(f, "orphan file (inode {ino}): block {lblk} is a hole")
+            }
+            OrphanFileTail { ino, lblk, why } => {
+                write!(f, "orphan file (inode {ino}): block {lblk}: {why}")
+            }
+            QuotaFileSize { qtype, ino, size } => {
+                write!(f, "{qtype} quota file (inode {ino}): size {size}")
+            }
+            InQuotaFile { qtype, ino, inner } => match qtype {
+                Some(q) => write!(f, "{q} quota file (inode {ino}): {inner}"),
+                None => write!(f, "quota file (inode {ino}): {inner}"),
+            },
+            OrphanListBadInode { ino } => write!(f, "orphan list: bad inode {ino}"),
+            OrphanListLoop { ino } => write!(f, "orphan list: loop at inode {ino}"),
+            OrphanListTooLong => write!(f, "orphan list: longer than the inode count"),
 
             InInode { ino, inner } => write!(f, "inode {ino} {inner}"),
             InInlineDir { ino, inner } => write!(f, "inode {ino} inline directory: {inner}"),
