@@ -18,6 +18,7 @@ use super::extents::{Backing, Mapping};
 use super::transaction::Transaction;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::BlockNo;
+use crate::ext4::InodeDamage;
 use crate::ext4::blockmap::{DIRECT, Route, max_blocks, route, span};
 use crate::ext4::inode::Inode;
 use crate::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
@@ -236,9 +237,9 @@ impl Transaction<'_> {
     ) -> Result<bool> {
         self.check_indirect(inode, b, &fr.path)?;
         if !fr.visited.insert(b) {
-            return Err(error::corrupt(
-                format!("{} indirect block {b}", inode.ino),
-                "appears twice in the block map",
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::IndirectTwice { block: b },
             ));
         }
         let per = self.per_block();
@@ -292,9 +293,9 @@ impl Transaction<'_> {
         for (b, n) in all {
             match runs.last_mut() {
                 Some((s, len)) if b < *s + *len => {
-                    return Err(error::corrupt(
-                        format!("{} block map", inode.ino),
-                        format!("block {b} is mapped twice"),
+                    return Err(error::damaged(
+                        inode.ino,
+                        InodeDamage::MappedTwice { block: b },
                     ));
                 }
                 Some((s, len)) if b == *s + *len => *len += n,
@@ -412,7 +413,10 @@ impl Transaction<'_> {
         let what = || format!("{} indirect block {b}", inode.ino);
         self.fs().check_range(BlockNo(b), 1, what)?;
         if above.contains(&b) {
-            return Err(error::corrupt(what(), "points back into its own path"));
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::IndirectLoop { block: b },
+            ));
         }
         self.check_metadata(inode, b, 1)
     }
@@ -424,7 +428,10 @@ impl Transaction<'_> {
         let what = || format!("{} data blocks {b}+{len}", inode.ino);
         self.fs().check_range(BlockNo(b), len, what)?;
         if chain.iter().any(|&c| (b..b + len).contains(&c)) {
-            return Err(error::corrupt(what(), "overlap their own indirect block"));
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::DataOverIndirect { block: b, len },
+            ));
         }
         self.check_metadata(inode, b, len)
     }
@@ -432,9 +439,9 @@ impl Transaction<'_> {
     /// Refuses `len` blocks from `b` that overlap filesystem metadata.
     fn check_metadata(&self, inode: &Inode, b: u64, len: u64) -> Result<()> {
         if overlaps_metadata(self.fs(), b, len) {
-            return Err(error::corrupt(
-                format!("{} block map", inode.ino),
-                format!("blocks {b}+{len} overlap filesystem metadata"),
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::MapOverMetadata { block: b, len },
             ));
         }
         Ok(())

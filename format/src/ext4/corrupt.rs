@@ -119,6 +119,82 @@ pub enum InodeDamage {
     EaInodeByName,
     EmptySlowSymlink,
     SymlinkWithoutBlock,
+    // ---- extent trees (`block` None: the root in i_block) ----
+    ExtentMax {
+        block: Option<u64>,
+        max: u16,
+    },
+    ExtentIndexEmpty {
+        block: Option<u64>,
+    },
+    /// A node's entries reach outside what its parent's entry gives it.
+    ExtentRange {
+        block: Option<u64>,
+        first: u64,
+        end: u64,
+        floor: u64,
+        hi: u64,
+    },
+    ExtentNoChecksumRoom {
+        block: u64,
+    },
+    /// An extent to insert overlaps the leaf's neighbours.
+    ExtentNoHole {
+        lblk: u32,
+        end: u64,
+    },
+    // ---- block maps ----
+    IndirectTwice {
+        block: u64,
+    },
+    MappedTwice {
+        block: u64,
+    },
+    IndirectLoop {
+        block: u64,
+    },
+    DataOverIndirect {
+        block: u64,
+        len: u64,
+    },
+    MapOverMetadata {
+        block: u64,
+        len: u64,
+    },
+    // ---- xattr value inodes (`ea`: the value's inode) ----
+    EaInodeSize {
+        ea: u32,
+        size: u64,
+        entry_size: u32,
+    },
+    EaInodeValueHash {
+        ea: u32,
+    },
+    EaInodeEntryHash {
+        ea: u32,
+        hash: u32,
+    },
+    EaInodeWithoutFeature {
+        ea: u32,
+    },
+    EaInodeOutOfRange {
+        ea: u32,
+    },
+    NotEaInode {
+        ea: u32,
+    },
+    // ---- xattr blocks ----
+    XattrBlockUnreferenced {
+        block: u64,
+    },
+}
+
+/// "extent root" or "extent block N".
+fn extent_node(f: &mut fmt::Formatter<'_>, block: &Option<u64>) -> fmt::Result {
+    match block {
+        None => write!(f, "extent root"),
+        Some(b) => write!(f, "extent block {b}"),
+    }
 }
 
 impl fmt::Display for InodeDamage {
@@ -169,6 +245,70 @@ impl fmt::Display for InodeDamage {
             ),
             EmptySlowSymlink => write!(f, "empty slow symlink"),
             SymlinkWithoutBlock => write!(f, "symlink without a data block"),
+            ExtentMax { block, max } => {
+                extent_node(f, block)?;
+                write!(f, ": eh_max {max}")
+            }
+            ExtentIndexEmpty { block } => {
+                extent_node(f, block)?;
+                write!(f, ": index node without entries")
+            }
+            ExtentRange {
+                block,
+                first,
+                end,
+                floor,
+                hi,
+            } => {
+                extent_node(f, block)?;
+                write!(
+                    f,
+                    ": entries [{first}, {end}) outside the parent's [{floor}, {hi})"
+                )
+            }
+            ExtentNoChecksumRoom { block } => {
+                write!(f, "extent block {block}: no room for the checksum")
+            }
+            ExtentNoHole { lblk, end } => write!(f, "extent tree: no hole for [{lblk}, {end})"),
+            IndirectTwice { block } => {
+                write!(f, "indirect block {block}: appears twice in the block map")
+            }
+            MappedTwice { block } => write!(f, "block map: block {block} is mapped twice"),
+            IndirectLoop { block } => {
+                write!(f, "indirect block {block}: points back into its own path")
+            }
+            DataOverIndirect { block, len } => write!(
+                f,
+                "data blocks {block}+{len}: overlap their own indirect block"
+            ),
+            MapOverMetadata { block, len } => write!(
+                f,
+                "block map: blocks {block}+{len} overlap filesystem metadata"
+            ),
+            EaInodeSize {
+                ea,
+                size,
+                entry_size,
+            } => write!(
+                f,
+                "EA inode {ea}: i_size {size} but the entry says {entry_size}"
+            ),
+            EaInodeValueHash { ea } => {
+                write!(f, "EA inode {ea}: the value does not match its hash")
+            }
+            EaInodeEntryHash { ea, hash } => {
+                write!(f, "EA inode {ea}: entry hash {hash:#x} does not match")
+            }
+            EaInodeWithoutFeature { ea } => write!(
+                f,
+                "EA inode {ea}: value in an inode without the ea_inode feature"
+            ),
+            EaInodeOutOfRange { ea } => write!(f, "EA inode {ea}: inode number out of range"),
+            NotEaInode { ea } => write!(
+                f,
+                "EA inode {ea}: not an EA inode (flag, type or link count)"
+            ),
+            XattrBlockUnreferenced { block } => write!(f, "xattr {block}: h_refcount 0"),
         }
     }
 }
@@ -624,6 +764,16 @@ pub enum CorruptKind {
         ino: u32,
     },
     OrphanListTooLong,
+    ExtentPathEmpty,
+    ExtentPathEndsInIndex,
+    ExtentPathRootBelowTop,
+    ExtentPathLeafAboveNode,
+    /// An EA inode's reference count would go below zero.
+    EaInodeRefcount {
+        ea: u32,
+        refcount: u64,
+        lose: i64,
+    },
 
     // ---- where ----
     /// `inner`, found in inode `ino`.
@@ -990,6 +1140,14 @@ impl fmt::Display for CorruptKind {
             OrphanListBadInode { ino } => write!(f, "orphan list: bad inode {ino}"),
             OrphanListLoop { ino } => write!(f, "orphan list: loop at inode {ino}"),
             OrphanListTooLong => write!(f, "orphan list: longer than the inode count"),
+            ExtentPathEmpty => write!(f, "extent path: empty"),
+            ExtentPathEndsInIndex => write!(f, "extent path: ends in an index node"),
+            ExtentPathRootBelowTop => write!(f, "extent path: a root below the top"),
+            ExtentPathLeafAboveNode => write!(f, "extent path: a leaf above a node"),
+            EaInodeRefcount { ea, refcount, lose } => write!(
+                f,
+                "EA inode {ea}: reference count {refcount} cannot lose {lose}"
+            ),
 
             InInode { ino, inner } => write!(f, "inode {ino} {inner}"),
             InInlineDir { ino, inner } => write!(f, "inode {ino} inline directory: {inner}"),
