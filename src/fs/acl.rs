@@ -7,6 +7,7 @@
 //! `ext4::xattr`.
 
 use super::{FsError, Result};
+use crate::ext4::CorruptKind;
 use crate::ext4::FormatError;
 use crate::ext4::layout::xattr::{Ext4AclHeader, PosixAclXattrEntry};
 use crate::ext4::xattr::{
@@ -81,12 +82,8 @@ pub(crate) fn to_disk(acl: &[AclEntry]) -> Result<Vec<u8>> {
 /// ACL without entries counts as none.
 pub(crate) fn from_disk(disk: &[u8]) -> Result<Option<Vec<AclEntry>>> {
     let vfs = acl_disk_to_vfs(disk)?;
-    parse_vfs(&vfs).map_err(|_| {
-        FsError::from(FormatError::corrupt(
-            "stored POSIX ACL",
-            "does not convert back",
-        ))
-    })
+    parse_vfs(&vfs)
+        .map_err(|_| FsError::from(FormatError::Corrupt(CorruptKind::StoredAclUnconvertible)))
 }
 
 /// `posix_acl_valid`: entries in the canonical order USER_OBJ, USER…,
@@ -161,7 +158,7 @@ pub(crate) fn equiv_mode(acl: &[AclEntry], mode: u16) -> Result<(u16, bool)> {
 /// An ACL lacking both GROUP_OBJ and MASK, or with an unknown tag, is
 /// damage (the kernel answers EIO).
 pub(crate) fn create_masq(acl: &mut [AclEntry], mode: u16) -> Result<(u16, bool)> {
-    let bad = || FsError::from(FormatError::corrupt("inherited default ACL", "malformed"));
+    let bad = || FsError::from(FormatError::Corrupt(CorruptKind::InheritedAclMalformed));
     let mut m = mode;
     let mut not_equiv = false;
     let mut group_obj = None;
@@ -207,9 +204,9 @@ pub(crate) fn chmod_masq(acl: &mut [AclEntry], mode: u16) -> Result<()> {
             _ => {}
         }
     }
-    let g = mask_obj.or(group_obj).ok_or_else(|| {
-        FsError::from(FormatError::corrupt("access ACL", "no group or mask entry"))
-    })?;
+    let g = mask_obj
+        .or(group_obj)
+        .ok_or_else(|| FsError::from(FormatError::Corrupt(CorruptKind::AccessAclWithoutGroup)))?;
     acl[g].perm = (mode >> 3) & ACL_PERMS;
     Ok(())
 }

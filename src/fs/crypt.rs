@@ -7,6 +7,7 @@
 
 use super::namei::DxError;
 use super::{Fs, FsError, Result};
+use crate::ext4::InodeDamage;
 use crate::ext4::crypt::{self, NokeyLookup};
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree;
@@ -70,7 +71,7 @@ impl Fs {
             inode.block[..I_BLOCK_SIZE].to_vec()
         } else {
             let p = self.physical_block(inode, 0)?.ok_or_else(|| {
-                super::error::corrupt(inode.ino.to_string(), "symlink without a data block")
+                super::error::damaged(inode.ino, InodeDamage::SymlinkWithoutBlock)
             })?;
             self.block(p)?.to_vec()
         };

@@ -133,8 +133,3 @@ pub(crate) fn damaged(ino: InodeNo, why: InodeDamage) -> FsError {
 pub(crate) fn corrupted(kind: CorruptKind) -> FsError {
     FsError::Format(FormatError::Corrupt(kind))
 }
-
-/// Shorthand for a corruption found in the fs layer.
-pub(crate) fn corrupt(what: impl Into<String>, why: impl Into<String>) -> FsError {
-    FsError::Format(FormatError::corrupt(what, why))
-}

@@ -187,6 +187,7 @@ pub enum InodeDamage {
     XattrBlockUnreferenced {
         block: u64,
     },
+    AccessAclUnparsable,
 }
 
 /// "extent root" or "extent block N".
@@ -308,7 +309,8 @@ impl fmt::Display for InodeDamage {
                 f,
                 "EA inode {ea}: not an EA inode (flag, type or link count)"
             ),
-            XattrBlockUnreferenced { block } => write!(f, "xattr {block}: h_refcount 0"),
+            XattrBlockUnreferenced { block } => write!(f, "xattr block {block}: h_refcount 0"),
+            AccessAclUnparsable => write!(f, "access ACL does not parse"),
         }
     }
 }
@@ -764,6 +766,36 @@ pub enum CorruptKind {
         ino: u32,
     },
     OrphanListTooLong,
+    /// A stored ACL that parses but whose VFS form does not.
+    StoredAclUnconvertible,
+    InheritedAclMalformed,
+    AccessAclWithoutGroup,
+    AccessAclWithoutOther,
+    /// A bitmap bit that already had the value a change gives it.
+    BitmapBit {
+        group: u32,
+        bitmap: &'static str,
+        bit: u32,
+        set: bool,
+    },
+    /// A group counter a change would take out of its range.
+    GroupCounter {
+        group: u32,
+        counter: &'static str,
+        value: u32,
+        by: i64,
+    },
+    /// A block a transaction both owns (for an inode) and shares as
+    /// filesystem metadata.
+    BlockOwnedAndShared {
+        block: u64,
+    },
+    /// A committed inode slot reused since a change read it.
+    InodeSlotReused {
+        ino: u32,
+        read: u32,
+        now: u32,
+    },
     ExtentPathEmpty,
     ExtentPathEndsInIndex,
     ExtentPathRootBelowTop,
@@ -791,13 +823,6 @@ pub enum CorruptKind {
     InInlineDir {
         ino: u32,
         inner: Box<CorruptKind>,
-    },
-
-    /// Not yet given a kind of its own: the sites that still name the
-    /// structure and the damage in words.
-    Unsorted {
-        what: String,
-        why: String,
     },
 }
 
@@ -1140,6 +1165,38 @@ impl fmt::Display for CorruptKind {
             OrphanListBadInode { ino } => write!(f, "orphan list: bad inode {ino}"),
             OrphanListLoop { ino } => write!(f, "orphan list: loop at inode {ino}"),
             OrphanListTooLong => write!(f, "orphan list: longer than the inode count"),
+            StoredAclUnconvertible => write!(f, "stored POSIX ACL: does not convert back"),
+            InheritedAclMalformed => write!(f, "inherited default ACL: malformed"),
+            AccessAclWithoutGroup => write!(f, "access ACL: no group or mask entry"),
+            AccessAclWithoutOther => write!(f, "access ACL: no other entry"),
+            BitmapBit {
+                group,
+                bitmap,
+                bit,
+                set,
+            } => write!(
+                f,
+                "group {group} {bitmap}: bit {bit} {}",
+                if *set {
+                    "allocated twice"
+                } else {
+                    "freed while free"
+                }
+            ),
+            GroupCounter {
+                group,
+                counter,
+                value,
+                by,
+            } => write!(f, "group {group}: {counter} {value} cannot change by {by}"),
+            BlockOwnedAndShared { block } => write!(
+                f,
+                "block {block}: owned by one inode and shared metadata at once"
+            ),
+            InodeSlotReused { ino, read, now } => write!(
+                f,
+                "inode {ino}: a change read generation {read} but the slot now holds {now}: refused"
+            ),
             ExtentPathEmpty => write!(f, "extent path: empty"),
             ExtentPathEndsInIndex => write!(f, "extent path: ends in an index node"),
             ExtentPathRootBelowTop => write!(f, "extent path: a root below the top"),
@@ -1152,8 +1209,6 @@ impl fmt::Display for CorruptKind {
             InInode { ino, inner } => write!(f, "inode {ino} {inner}"),
             InInlineDir { ino, inner } => write!(f, "inode {ino} inline directory: {inner}"),
             InDirBlock { ino, lblk, inner } => write!(f, "inode {ino} block {lblk}: {inner}"),
-
-            Unsorted { what, why } => write!(f, "{what}: {why}"),
         }
     }
 }

@@ -17,16 +17,6 @@ pub enum FormatError {
     Unsupported(String),
 }
 
-impl FormatError {
-    /// A [`CorruptKind::Unsorted`]: for the sites not yet given a kind.
-    pub fn corrupt(what: impl Into<String>, why: impl Into<String>) -> Self {
-        FormatError::Corrupt(CorruptKind::Unsorted {
-            what: what.into(),
-            why: why.into(),
-        })
-    }
-}
-
 impl From<CorruptKind> for FormatError {
     fn from(k: CorruptKind) -> Self {
         FormatError::Corrupt(k)
