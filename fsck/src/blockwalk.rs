@@ -8,11 +8,12 @@
 
 use std::collections::HashSet;
 
-use fuse4fs_format::ext4::blockmap::{DIRECT, pointers, pointers_mut};
+use fuse4fs_format::ext4::blockmap::DIRECT;
 use fuse4fs_format::ext4::extents::{
     EXTENT_MAGIC, INIT_MAX_LEN, MAX_DEPTH, set_block_checksum, verify_block_checksum,
 };
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
+use fuse4fs_format::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
 use fuse4fs_format::ext4::layout::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx};
 use fuse4fs_format::ext4::superblock::incompat;
 
@@ -376,7 +377,7 @@ impl Walker<'_> {
         let per_block = self.cx.bs / 4;
         let mut lblk = 0u64;
         for slot in 0..15usize {
-            let p = pointers(&self.inode.block)[slot].get() as u64;
+            let p = block_ptrs(&self.inode.block)[slot].get() as u64;
             let level = if slot < DIRECT as usize {
                 0
             } else {
@@ -431,7 +432,7 @@ impl Walker<'_> {
         let per_block = self.cx.bs / 4;
         let span = per_block.saturating_pow(level as u32 - 1);
         for i in 0..per_block as usize {
-            let q = pointers(&buf)[i].get() as u64;
+            let q = block_ptrs(&buf)[i].get() as u64;
             if q != 0 && !self.out.overflowed {
                 self.pointer(
                     NodeLoc::Block(p),
@@ -576,14 +577,14 @@ fn repoint_map(
 ) -> Result<()> {
     match loc {
         NodeLoc::Root => {
-            if let Some(p) = pointers_mut(&mut inode.block).get_mut(index) {
+            if let Some(p) = block_ptrs_mut(&mut inode.block).get_mut(index) {
                 p.set(new);
             }
             Ok(())
         }
         NodeLoc::Block(b) => {
             let mut buf = cx.read_block(b)?;
-            if let Some(p) = pointers_mut(&mut buf).get_mut(index) {
+            if let Some(p) = block_ptrs_mut(&mut buf).get_mut(index) {
                 p.set(new);
             }
             cx.write_block(b, &buf)

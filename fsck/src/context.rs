@@ -11,7 +11,7 @@ use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra};
 use fuse4fs_format::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, ro_compat, set_superblock_checksum,
 };
-use fuse4fs_format::ext4::{FormatError, Generation, InodeNo};
+use fuse4fs_format::ext4::{CorruptKind, FormatError, Generation, InodeNo};
 
 use crate::device::Device;
 use crate::error::{FsckError, Result};
@@ -483,24 +483,21 @@ impl Fsck {
 fn validate(sb: &Superblock, dev: &Device) -> Result<()> {
     let bs = sb.block_size() as u64;
     if sb.blocks_count.saturating_mul(bs) > dev.len() {
-        return Err(FsckError::Format(FormatError::corrupt(
-            "superblock",
-            format!(
-                "{} blocks of {bs} bytes do not fit in the device's {} bytes",
-                sb.blocks_count,
-                dev.len()
-            ),
+        return Err(FsckError::Format(FormatError::Corrupt(
+            CorruptKind::LargerThanDevice {
+                blocks: sb.blocks_count,
+                block_size: bs,
+                device_len: dev.len(),
+            },
         )));
     }
     if sb.inodes_count as u64 != sb.inodes_per_group as u64 * sb.group_count() as u64 {
-        return Err(FsckError::Format(FormatError::corrupt(
-            "superblock",
-            format!(
-                "{} inodes in {} groups of {}",
-                sb.inodes_count,
-                sb.group_count(),
-                sb.inodes_per_group
-            ),
+        return Err(FsckError::Format(FormatError::Corrupt(
+            CorruptKind::InodesInGroups {
+                inodes_count: sb.inodes_count,
+                groups: sb.group_count(),
+                inodes_per_group: sb.inodes_per_group,
+            },
         )));
     }
     Ok(())

@@ -6,7 +6,6 @@
 //! through [`crate::alloc`], so only `found` learns of new blocks and
 //! inodes; pass 5 then writes the bitmaps and counters to match.
 
-use fuse4fs_format::ext4::blockmap::pointers_mut;
 use fuse4fs_format::ext4::dir::{
     self, DirIter, TAIL_SIZE, ft, has_tail, init_dot_dotdot, init_leaf, insert_entry, rec_len_for,
     set_leaf_checksum,
@@ -16,6 +15,7 @@ use fuse4fs_format::ext4::extents::{
 };
 use fuse4fs_format::ext4::htree::{looks_like_node, set_node_checksum};
 use fuse4fs_format::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
+use fuse4fs_format::ext4::layout::blockmap::block_ptrs_mut;
 use fuse4fs_format::ext4::layout::{Ext4DirEntry2, Ext4Inode};
 use fuse4fs_format::ext4::superblock::incompat;
 use fuse4fs_format::ext4::types::{le32, put32};
@@ -319,7 +319,7 @@ fn map_block(
         if pblk > u32::MAX as u64 {
             return Ok(Err("block number too large for a block map".into()));
         }
-        pointers_mut(&mut inode.block)[lblk as usize].set(pblk as u32);
+        block_ptrs_mut(&mut inode.block)[lblk as usize].set(pblk as u32);
         return Ok(Ok(()));
     }
     let Ok(lblk32) = u32::try_from(lblk) else {
@@ -501,7 +501,7 @@ pub fn make_dir(
             return Ok(Err(e.to_string()));
         }
     } else {
-        pointers_mut(&mut inode.block)[0].set(pblk as u32);
+        block_ptrs_mut(&mut inode.block)[0].set(pblk as u32);
     }
     let csum = cx.sb.metadata_csum();
     let mut buf = vec![0u8; cx.bs as usize];

@@ -7,12 +7,14 @@
 //! `ext4::xattr`.
 
 use super::{FsError, Result};
+use crate::ext4::CorruptKind;
 use crate::ext4::FormatError;
-use crate::ext4::types::{le16, le32};
+use crate::ext4::layout::xattr::{Ext4AclHeader, PosixAclXattrEntry};
 use crate::ext4::xattr::{
     ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_UNDEFINED_ID, ACL_USER, ACL_USER_OBJ,
     POSIX_ACL_XATTR_VERSION, acl_disk_to_vfs, acl_vfs_to_disk,
 };
+use zerocopy::{FromBytes, IntoBytes};
 
 /// Permission bits of an ACL entry (read, write, execute).
 const ACL_PERMS: u16 = 0o7;
@@ -30,21 +32,20 @@ pub(crate) struct AclEntry {
 /// EOPNOTSUPP, a bad length or tag EINVAL. Ids of tags without one are
 /// ignored. No entries means "no ACL" (`None`).
 pub(crate) fn parse_vfs(vfs: &[u8]) -> Result<Option<Vec<AclEntry>>> {
-    if vfs.len() < 4 {
+    let Ok((header, body)) = Ext4AclHeader::ref_from_prefix(vfs) else {
         return Err(FsError::Invalid);
-    }
-    if le32(vfs, 0) != POSIX_ACL_XATTR_VERSION {
+    };
+    if header.a_version.get() != POSIX_ACL_XATTR_VERSION {
         return Err(FsError::Unsupported);
     }
-    if !(vfs.len() - 4).is_multiple_of(8) {
+    let Ok(entries) = <[PosixAclXattrEntry]>::ref_from_bytes(body) else {
         return Err(FsError::Invalid);
-    }
-    let mut acl = Vec::with_capacity((vfs.len() - 4) / 8);
-    for off in (4..vfs.len()).step_by(8) {
-        let tag = le16(vfs, off);
-        let perm = le16(vfs, off + 2);
+    };
+    let mut acl = Vec::with_capacity(entries.len());
+    for e in entries {
+        let (tag, perm) = (e.e_tag.get(), e.e_perm.get());
         let id = match tag {
-            ACL_USER | ACL_GROUP => le32(vfs, off + 4),
+            ACL_USER | ACL_GROUP => e.e_id.get(),
             ACL_USER_OBJ | ACL_GROUP_OBJ | ACL_MASK | ACL_OTHER => ACL_UNDEFINED_ID,
             _ => return Err(FsError::Invalid),
         };
@@ -55,12 +56,19 @@ pub(crate) fn parse_vfs(vfs: &[u8]) -> Result<Option<Vec<AclEntry>>> {
 
 /// The VFS form of `acl`.
 pub(crate) fn to_vfs(acl: &[AclEntry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(4 + 8 * acl.len());
-    out.extend_from_slice(&POSIX_ACL_XATTR_VERSION.to_le_bytes());
+    let header = Ext4AclHeader {
+        a_version: POSIX_ACL_XATTR_VERSION.into(),
+    };
+    let mut out =
+        Vec::with_capacity(header.as_bytes().len() + acl.len() * size_of::<PosixAclXattrEntry>());
+    out.extend_from_slice(header.as_bytes());
     for e in acl {
-        out.extend_from_slice(&e.tag.to_le_bytes());
-        out.extend_from_slice(&e.perm.to_le_bytes());
-        out.extend_from_slice(&e.id.to_le_bytes());
+        let entry = PosixAclXattrEntry {
+            e_tag: e.tag.into(),
+            e_perm: e.perm.into(),
+            e_id: e.id.into(),
+        };
+        out.extend_from_slice(entry.as_bytes());
     }
     out
 }
@@ -74,12 +82,8 @@ pub(crate) fn to_disk(acl: &[AclEntry]) -> Result<Vec<u8>> {
 /// ACL without entries counts as none.
 pub(crate) fn from_disk(disk: &[u8]) -> Result<Option<Vec<AclEntry>>> {
     let vfs = acl_disk_to_vfs(disk)?;
-    parse_vfs(&vfs).map_err(|_| {
-        FsError::from(FormatError::corrupt(
-            "stored POSIX ACL",
-            "does not convert back",
-        ))
-    })
+    parse_vfs(&vfs)
+        .map_err(|_| FsError::from(FormatError::Corrupt(CorruptKind::StoredAclUnconvertible)))
 }
 
 /// `posix_acl_valid`: entries in the canonical order USER_OBJ, USER…,
@@ -154,7 +158,7 @@ pub(crate) fn equiv_mode(acl: &[AclEntry], mode: u16) -> Result<(u16, bool)> {
 /// An ACL lacking both GROUP_OBJ and MASK, or with an unknown tag, is
 /// damage (the kernel answers EIO).
 pub(crate) fn create_masq(acl: &mut [AclEntry], mode: u16) -> Result<(u16, bool)> {
-    let bad = || FsError::from(FormatError::corrupt("inherited default ACL", "malformed"));
+    let bad = || FsError::from(FormatError::Corrupt(CorruptKind::InheritedAclMalformed));
     let mut m = mode;
     let mut not_equiv = false;
     let mut group_obj = None;
@@ -200,9 +204,9 @@ pub(crate) fn chmod_masq(acl: &mut [AclEntry], mode: u16) -> Result<()> {
             _ => {}
         }
     }
-    let g = mask_obj.or(group_obj).ok_or_else(|| {
-        FsError::from(FormatError::corrupt("access ACL", "no group or mask entry"))
-    })?;
+    let g = mask_obj
+        .or(group_obj)
+        .ok_or_else(|| FsError::from(FormatError::Corrupt(CorruptKind::AccessAclWithoutGroup)))?;
     acl[g].perm = (mode >> 3) & ACL_PERMS;
     Ok(())
 }

@@ -11,7 +11,7 @@ use super::verified::{Kind, Owner, check_once, remember};
 use super::{Fs, FsError, Result, error};
 use crate::ext4::bitmap::{Bitmap, block_bitmap_checksum};
 use crate::ext4::group::BG_BLOCK_UNINIT;
-use crate::ext4::{BlockNo, Generation, InodeNo};
+use crate::ext4::{BlockNo, CorruptKind, Generation, InodeNo};
 
 /// Per-group allocation state; its mutex is the group lock.
 #[derive(Debug, Default)]
@@ -361,21 +361,18 @@ fn find_run(
 pub(crate) fn apply_bits(
     bytes: &mut [u8],
     changes: &[(u32, bool)],
-    what: &str,
+    what: &'static str,
     g: u32,
 ) -> Result<()> {
     let mut bm = Bitmap::new(bytes);
     for &(bit, set) in changes {
         if bm.get(bit as usize) == set {
-            let how = if set {
-                "allocated twice"
-            } else {
-                "freed while free"
-            };
-            return Err(error::corrupt(
-                format!("group {g} {what}"),
-                format!("bit {bit} {how}"),
-            ));
+            return Err(error::corrupted(CorruptKind::BitmapBit {
+                group: g,
+                bitmap: what,
+                bit,
+                set,
+            }));
         }
         if set {
             bm.set(bit as usize)

@@ -5,7 +5,7 @@ use super::{Fs, Result};
 use crate::ext4::BlockNo;
 use crate::ext4::blockmap::route;
 use crate::ext4::inode::Inode;
-use crate::ext4::types::le32;
+use crate::ext4::layout::blockmap::block_ptrs;
 
 impl Fs {
     /// Maps `lblk` of an inode that uses direct/indirect block pointers.
@@ -30,7 +30,7 @@ impl Fs {
                 backing: Backing::Hole,
             }
         };
-        let mut ptr = le32(&inode.block, r.slot * 4) as u64;
+        let mut ptr = block_ptrs(&inode.block)[r.slot].get() as u64;
         for (depth, &index) in r.path.iter().enumerate() {
             if ptr == 0 {
                 return Ok(hole_below(depth as u32));
@@ -38,7 +38,7 @@ impl Fs {
             let what = || format!("{} indirect block", inode.ino);
             self.check_range(BlockNo(ptr), 1, what)?;
             let block = self.block(BlockNo(ptr))?;
-            ptr = le32(&block, index as usize * 4) as u64;
+            ptr = block_ptrs(&block)[index as usize].get() as u64;
         }
         if ptr == 0 {
             return Ok(hole_below(levels));

@@ -18,10 +18,12 @@ use super::extents::{Backing, Mapping};
 use super::transaction::Transaction;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::BlockNo;
+use crate::ext4::InodeDamage;
 use crate::ext4::blockmap::{DIRECT, Route, max_blocks, route, span};
 use crate::ext4::inode::Inode;
+use crate::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
 use crate::ext4::superblock::{incompat, ro_compat};
-use crate::ext4::types::{le32, put32};
+use zerocopy::little_endian::U32;
 
 /// Block pointers are 32 bits: a block-mapped file cannot use blocks past
 /// this (the kernel keeps such files in its `s_blockfile_groups`).
@@ -60,22 +62,22 @@ impl Transaction<'_> {
             }
         };
         let mut chain = Vec::with_capacity(3);
-        let mut ptr = le32(&inode.block, r.slot * 4) as u64;
+        let mut ptr = block_ptrs(&inode.block)[r.slot].get() as u64;
         for (depth, &index) in r.path.iter().enumerate() {
             if ptr == 0 {
                 return Ok(hole_below(depth as u32));
             }
             self.check_indirect(inode, ptr, &chain)?;
             chain.push(ptr);
-            ptr = le32(&self.read_block(BlockNo(ptr))?, index as usize * 4) as u64;
+            ptr = block_ptrs(&self.read_block(BlockNo(ptr))?)[index as usize].get() as u64;
         }
         if ptr == 0 {
             return Ok(hole_below(levels));
         }
         let (idx, cap) = leaf_index(&r, per);
         let len = match chain.last() {
-            None => contiguous(&inode.block[..DIRECT as usize * 4], idx, cap),
-            Some(&b) => contiguous(&self.read_block(BlockNo(b))?, idx, cap),
+            None => contiguous(&block_ptrs(&inode.block)[..DIRECT as usize], idx, cap),
+            Some(&b) => contiguous(block_ptrs(&self.read_block(BlockNo(b))?), idx, cap),
         };
         self.check_data(inode, ptr, len, &chain)?;
         Ok(Mapping {
@@ -112,22 +114,22 @@ impl Transaction<'_> {
             let n_max = ((cap - idx) as u64).min(end - at);
             // The existing indirect blocks on the path, top down.
             let mut chain: Vec<u64> = Vec::with_capacity(3);
-            let mut ptr = le32(&inode.block, r.slot * 4) as u64;
+            let mut ptr = block_ptrs(&inode.block)[r.slot].get() as u64;
             for &index in &r.path {
                 if ptr == 0 {
                     break;
                 }
                 self.check_indirect(inode, ptr, &chain)?;
                 chain.push(ptr);
-                ptr = le32(&self.read_block(BlockNo(ptr))?, index as usize * 4) as u64;
+                ptr = block_ptrs(&self.read_block(BlockNo(ptr))?)[index as usize].get() as u64;
             }
             // The pointer array holding `at`'s pointer, when it exists.
             let leaf = if chain.len() < r.path.len() {
                 None
             } else {
                 Some(match chain.last() {
-                    None => inode.block[..DIRECT as usize * 4].to_vec(),
-                    Some(&b) => self.read_block(BlockNo(b))?.to_vec(),
+                    None => block_ptrs(&inode.block)[..DIRECT as usize].to_vec(),
+                    Some(&b) => block_ptrs(&self.read_block(BlockNo(b))?).to_vec(),
                 })
             };
             let n = if let Some(leaf) = &leaf {
@@ -140,7 +142,7 @@ impl Transaction<'_> {
                     continue;
                 }
                 (idx..idx + n_max as usize)
-                    .take_while(|&i| le32(leaf, i * 4) == 0)
+                    .take_while(|&i| leaf[i].get() == 0)
                     .count() as u64
             } else {
                 n_max
@@ -212,22 +214,22 @@ impl Transaction<'_> {
         }
         let mut fr = Freed::default();
         for i in start..end.min(DIRECT) {
-            let p = le32(&inode.block, i as usize * 4) as u64;
+            let p = block_ptrs(&inode.block)[i as usize].get() as u64;
             if p != 0 {
                 fr.data.push((p, 1));
-                put32(&mut inode.block, i as usize * 4, 0);
+                block_ptrs_mut(&mut inode.block)[i as usize].set(0);
             }
         }
         let mut first = DIRECT;
         for (slot, level) in [(12usize, 1u32), (13, 2), (14, 3)] {
             let covers = span(per, level);
-            let p = le32(&inode.block, slot * 4) as u64;
+            let p = block_ptrs(&inode.block)[slot].get() as u64;
             if p != 0 && start < first + covers && end > first {
                 let whole = start <= first && end >= first + covers;
                 let empty = self.prune(inode, p, level, first, (start, end), &mut fr)?;
                 if whole || empty {
                     fr.meta.push(p);
-                    put32(&mut inode.block, slot * 4, 0);
+                    block_ptrs_mut(&mut inode.block)[slot].set(0);
                 }
             }
             first += covers;
@@ -250,16 +252,15 @@ impl Transaction<'_> {
     ) -> Result<bool> {
         self.check_indirect(inode, b, &fr.path)?;
         if !fr.visited.insert(b) {
-            return Err(error::corrupt(
-                format!("{} indirect block {b}", inode.ino),
-                "appears twice in the block map",
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::IndirectTwice { block: b },
             ));
         }
         let per = self.per_block();
-        let mut ptrs: Vec<u32> = self
-            .read_block(BlockNo(b))?
-            .chunks_exact(4)
-            .map(|c| le32(c, 0))
+        let mut ptrs: Vec<u32> = block_ptrs(&self.read_block(BlockNo(b))?)
+            .iter()
+            .map(|p| p.get())
             .collect();
         let child = span(per, level - 1);
         let lo = (start.saturating_sub(first) / child) as usize;
@@ -289,16 +290,15 @@ impl Transaction<'_> {
         if left && !cleared.is_empty() {
             let blk = self.block_mut(BlockNo(b))?;
             for i in cleared {
-                put32(blk, i * 4, 0);
+                block_ptrs_mut(blk)[i].set(0);
             }
         }
         Ok(!left)
     }
 
-    /// Frees what an unmap collected, after checking that no block is
-    /// freed twice and none is filesystem metadata; updates i_blocks.
-    /// Frees the indirect blocks `fr` holds, and its data blocks with
-    /// `data`, uncharging them from i_blocks.
+    /// Frees what an unmap collected (the indirect blocks, and the data
+    /// blocks with `data`), after checking that no block is mapped twice
+    /// and none is filesystem metadata; uncharges them from i_blocks.
     fn release(&mut self, inode: &mut Inode, fr: Freed, data: bool) -> Result<()> {
         // Indirect blocks join the data so that a block mapped both ways
         // is caught as freed twice.
@@ -309,9 +309,9 @@ impl Transaction<'_> {
         for (b, n, free) in all {
             match runs.last_mut() {
                 Some((s, len, _)) if b < *s + *len => {
-                    return Err(error::corrupt(
-                        format!("{} block map", inode.ino),
-                        format!("block {b} is mapped twice"),
+                    return Err(error::damaged(
+                        inode.ino,
+                        InodeDamage::MappedTwice { block: b },
                     ));
                 }
                 Some((s, len, f)) if b == *s + *len && *f == free => *len += n,
@@ -353,7 +353,7 @@ impl Transaction<'_> {
         inode: &Inode,
         at: u64,
         chain: &[u64],
-        leaf: Option<(&[u8], usize)>,
+        leaf: Option<(&[U32], usize)>,
     ) -> Result<u64> {
         if at > 0
             && let Backing::Data(p) = self.blockmap_map(inode, at - 1)?.backing
@@ -361,9 +361,9 @@ impl Transaction<'_> {
             return Ok(p.0 + 1);
         }
         if let Some((arr, idx)) = leaf
-            && let Some(j) = (0..idx).rev().find(|&j| le32(arr, j * 4) != 0)
+            && let Some(j) = (0..idx).rev().find(|&j| arr[j].get() != 0)
         {
-            return Ok(le32(arr, j * 4) as u64 + (idx - j) as u64);
+            return Ok(arr[j].get() as u64 + (idx - j) as u64);
         }
         if let Some(&b) = chain.last() {
             return Ok(b + 1);
@@ -418,8 +418,8 @@ impl Transaction<'_> {
     /// reachable only through `inode`).
     fn set_ptr(&mut self, inode: &mut Inode, slot: Slot, v: u32) -> Result<()> {
         match slot {
-            Slot::Inode(i) => put32(&mut inode.block, i * 4, v),
-            Slot::Block(b, i) => put32(self.block_mut(BlockNo(b))?, i * 4, v),
+            Slot::Inode(i) => block_ptrs_mut(&mut inode.block)[i].set(v),
+            Slot::Block(b, i) => block_ptrs_mut(self.block_mut(BlockNo(b))?)[i].set(v),
         }
         Ok(())
     }
@@ -431,7 +431,10 @@ impl Transaction<'_> {
         let what = || format!("{} indirect block {b}", inode.ino);
         self.fs().check_range(BlockNo(b), 1, what)?;
         if above.contains(&b) {
-            return Err(error::corrupt(what(), "points back into its own path"));
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::IndirectLoop { block: b },
+            ));
         }
         self.check_metadata(inode, b, 1)
     }
@@ -443,7 +446,10 @@ impl Transaction<'_> {
         let what = || format!("{} data blocks {b}+{len}", inode.ino);
         self.fs().check_range(BlockNo(b), len, what)?;
         if chain.iter().any(|&c| (b..b + len).contains(&c)) {
-            return Err(error::corrupt(what(), "overlap their own indirect block"));
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::DataOverIndirect { block: b, len },
+            ));
         }
         self.check_metadata(inode, b, len)
     }
@@ -451,9 +457,9 @@ impl Transaction<'_> {
     /// Refuses `len` blocks from `b` that overlap filesystem metadata.
     fn check_metadata(&self, inode: &Inode, b: u64, len: u64) -> Result<()> {
         if overlaps_metadata(self.fs(), b, len) {
-            return Err(error::corrupt(
-                format!("{} block map", inode.ino),
-                format!("blocks {b}+{len} overlap filesystem metadata"),
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::MapOverMetadata { block: b, len },
             ));
         }
         Ok(())
@@ -485,10 +491,10 @@ fn leaf_index(r: &Route, per: u64) -> (usize, usize) {
 
 /// How many pointers from `idx` (below `cap`) continue the physical run
 /// started by the pointer at `idx` (≥ 1 when that pointer is set).
-fn contiguous(arr: &[u8], idx: usize, cap: usize) -> u64 {
-    let first = le32(arr, idx * 4) as u64;
+fn contiguous(arr: &[U32], idx: usize, cap: usize) -> u64 {
+    let first = arr[idx].get() as u64;
     (idx..cap)
-        .take_while(|&i| le32(arr, i * 4) as u64 == first + (i - idx) as u64)
+        .take_while(|&i| arr[i].get() as u64 == first + (i - idx) as u64)
         .count() as u64
 }
 
@@ -554,10 +560,10 @@ mod tests {
     #[test]
     fn contiguous_stops_at_a_gap_or_the_cap() {
         let a = arr(&[5, 6, 7, 9, 10, 0]);
-        assert_eq!(contiguous(&a, 0, 6), 3);
-        assert_eq!(contiguous(&a, 1, 6), 2);
-        assert_eq!(contiguous(&a, 0, 2), 2);
-        assert_eq!(contiguous(&a, 3, 6), 2);
+        assert_eq!(contiguous(block_ptrs(&a), 0, 6), 3);
+        assert_eq!(contiguous(block_ptrs(&a), 1, 6), 2);
+        assert_eq!(contiguous(block_ptrs(&a), 0, 2), 2);
+        assert_eq!(contiguous(block_ptrs(&a), 3, 6), 2);
     }
 
     #[test]

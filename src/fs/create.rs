@@ -12,6 +12,7 @@ use super::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::dir::ft_of_mode;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
+use crate::ext4::layout::Ext4Inode;
 use crate::ext4::superblock::{incompat, ro_compat};
 
 /// The kernel's EXT4_LINK_MAX: most links an inode (or subdirectories a
@@ -358,10 +359,11 @@ fn encode_rdev(inode: &mut Inode, rdev: u32) {
     let major = (rdev & 0xfff00) >> 8;
     let minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
     inode.block = [0; I_BLOCK_SIZE];
+    let i_block = Ext4Inode::i_block_words_mut(&mut inode.block);
     if major < 256 && minor < 256 {
-        inode.block[0..4].copy_from_slice(&((major << 8) | minor).to_le_bytes());
+        i_block[0].set((major << 8) | minor);
     } else {
-        inode.block[4..8].copy_from_slice(&rdev.to_le_bytes());
+        i_block[1].set(rdev);
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::namei::DxError;
 use super::{Fs, FsError, Result};
+use crate::ext4::InodeDamage;
 use crate::ext4::crypt::{self, NokeyLookup};
 use crate::ext4::hash::{DX_HASH_SIPHASH, HashVersion, dx_hash};
 use crate::ext4::htree;
@@ -71,7 +72,7 @@ impl Fs {
             inode.block[..I_BLOCK_SIZE].to_vec()
         } else {
             let p = self.physical_block(inode, 0)?.ok_or_else(|| {
-                super::error::corrupt(inode.ino.to_string(), "symlink without a data block")
+                super::error::damaged(inode.ino, InodeDamage::SymlinkWithoutBlock)
             })?;
             self.block(p)?.to_vec()
         };

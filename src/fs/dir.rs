@@ -9,15 +9,16 @@
 use super::extents::Backing;
 use super::verified::{Kind, Owner, check_once};
 use super::{Fs, FsError, Result};
+use crate::ext4::InodeDamage;
 use crate::ext4::dir::{DirIter, stored_hashes, verify_leaf};
 use crate::ext4::htree;
-use crate::ext4::inode::{Inode, flags};
-use crate::ext4::types::le32;
+use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
+use crate::ext4::layout::Ext4InlineDotdot;
 use crate::ext4::{FormatError, InodeNo};
 
 /// Size of the entry area of an inline directory's i_block (after the
-/// 4-byte parent inode number).
-const INLINE_DIR_AREA: usize = 56;
+/// parent inode number).
+const INLINE_DIR_AREA: usize = I_BLOCK_SIZE - Ext4InlineDotdot::SIZE;
 
 /// Whether `dir` keeps each name's hash after it (`ext4_hash_in_dirent`):
 /// encrypted and casefolded, where the hash is of the plaintext name
@@ -156,7 +157,7 @@ impl Fs {
         mut f: impl FnMut(DirEntryInfo<'_>) -> bool,
     ) -> Result<()> {
         let ft_dir = crate::ext4::dir::ft::DIR;
-        let parent = le32(&dir.block, 0);
+        let parent = inline_parent(dir);
         if cookie == 0
             && !f(DirEntryInfo {
                 ino: dir.ino.0,
@@ -180,8 +181,10 @@ impl Fs {
             return Ok(());
         }
         let tail = self.inline_xattr(dir)?;
-        let regions: [(&[u8], u64); 2] =
-            [(&dir.block[4..], 2), (&tail, 2 + INLINE_DIR_AREA as u64)];
+        let regions: [(&[u8], u64); 2] = [
+            (&dir.block[Ext4InlineDotdot::SIZE..], 2),
+            (&tail, 2 + INLINE_DIR_AREA as u64),
+        ];
         for (region, base) in regions {
             if !self.emit_entries(dir, region, 0, base, cookie, &mut f)? {
                 return Ok(());
@@ -253,11 +256,11 @@ impl Fs {
             return Err(FsError::NotDir);
         }
         if dir.has_flag(flags::INLINE_DATA) {
-            return Ok(InodeNo(le32(&dir.block, 0)));
+            return Ok(InodeNo(inline_parent(dir)));
         }
-        let block = self.dir_block(dir, 0)?.ok_or_else(|| {
-            super::error::corrupt(dir.ino.to_string(), "no first directory block")
-        })?;
+        let block = self
+            .dir_block(dir, 0)?
+            .ok_or_else(|| super::error::damaged(dir.ino, InodeDamage::NoFirstDirBlock))?;
         let bs = self.block_size() as usize;
         let mut it = DirIter::new(
             &block,
@@ -269,22 +272,26 @@ impl Fs {
         let dotdot = it.next().transpose().map_err(|e| in_dir(dir, 0, e))?;
         match (dot, dotdot) {
             (Some(d), Some(dd)) if d.name == b"." && dd.name == b".." => Ok(InodeNo(dd.inode)),
-            _ => Err(super::error::corrupt(
-                dir.ino.to_string(),
-                "directory without . and ..",
-            )),
+            _ => Err(super::error::damaged(dir.ino, InodeDamage::NoDotDotdot)),
         }
     }
+}
+
+/// The parent's inode number at the start of the inline directory
+/// `dir`'s i_block.
+pub(crate) fn inline_parent(dir: &Inode) -> u32 {
+    Ext4InlineDotdot::of(&dir.block)
+        .expect("i_block holds the parent")
+        .inode
+        .get()
 }
 
 /// Names the directory and block in an entry error.
 pub(crate) fn in_dir(dir: &Inode, lblk: u64, e: FormatError) -> FsError {
     match e {
-        FormatError::Corrupt { what, why } => FormatError::Corrupt {
-            what: format!("{} block {lblk}: {what}", dir.ino),
-            why,
+        FormatError::Corrupt(kind) => {
+            FormatError::Corrupt(kind.in_dir_block(dir.ino.0, lblk)).into()
         }
-        .into(),
         other => other.into(),
     }
 }

@@ -17,19 +17,24 @@ use super::{FsError, Result, error};
 use crate::ext4::dir::{self, DirIter, EditError, TAIL_SIZE};
 use crate::ext4::htree;
 use crate::ext4::inode::{Inode, flags};
+use crate::ext4::layout::xattr::{Ext4XattrEntry, Ext4XattrIbodyHeader};
+use crate::ext4::layout::{Ext4DirEntry2, Ext4InlineDotdot};
 use crate::ext4::superblock::incompat;
-use crate::ext4::types::{le16, le32};
 use crate::ext4::xattr::{self, INDEX_SYSTEM, XATTR_MAGIC};
-use crate::ext4::{BlockNo, FormatError, InodeNo};
+use crate::ext4::{BlockNo, CorruptKind, FormatError, InodeDamage, InodeNo};
 
 /// An entry found in a leaf: its offset and inode number.
 type Hit = (usize, u32);
 
 /// Bytes of i_block an inline directory starts with: the parent's inode
 /// number (there are no "." and ".." entries).
-const INLINE_DOTDOT: usize = 4;
+const INLINE_DOTDOT: usize = Ext4InlineDotdot::SIZE;
 /// Size of an in-inode xattr entry header (before the name).
-const XATTR_ENTRY_HEADER: usize = 16;
+const XATTR_ENTRY_HEADER: usize = Ext4XattrEntry::NAME_OFFSET;
+/// Where the in-inode xattr entries start, and value offsets count from.
+const IBODY_HEADER: usize = Ext4XattrIbodyHeader::SIZE;
+/// The in-inode name (index system) of the inline entries' attribute.
+const DATA_NAME: &[u8] = b"data";
 
 /// Where an entry was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,10 +112,7 @@ impl Transaction<'_> {
             })?,
         };
         if gone != Some(ino) {
-            return Err(error::corrupt(
-                dir.ino.to_string(),
-                "entry moved while removing",
-            ));
+            return Err(error::damaged(dir.ino, InodeDamage::EntryMoved));
         }
         Ok(InodeNo(ino))
     }
@@ -131,8 +133,9 @@ impl Transaction<'_> {
         let ft = if self.fs().has_filetype() { ftype } else { 0 };
         let (place, old) = self.dir_find(dir, name)?.ok_or(FsError::NotFound)?;
         let repoint = |region: &mut [u8], offset: usize| {
-            region[offset..offset + 4].copy_from_slice(&ino.0.to_le_bytes());
-            region[offset + 7] = ft;
+            let e = Ext4DirEntry2::of_mut(&mut region[offset..]).expect("dir_find found it there");
+            e.inode.set(ino.0);
+            e.file_type = ft;
         };
         match place {
             Place::Block { pblk, offset } => {
@@ -182,19 +185,25 @@ impl Transaction<'_> {
     pub fn dir_set_dotdot(&mut self, dir: &mut Inode, parent: InodeNo) -> Result<()> {
         self.check_dir(dir)?;
         if dir.has_flag(flags::INLINE_DATA) {
-            dir.block[..INLINE_DOTDOT].copy_from_slice(&parent.0.to_le_bytes());
+            Ext4InlineDotdot::of_mut(&mut dir.block)
+                .expect("i_block holds the parent")
+                .inode
+                .set(parent.0);
             return Ok(());
         }
         let (pblk, offset) = self.first_block_dotdot(dir)?;
         let (dx, csum, seed) = (self.fs().is_dx(dir), self.csum(), self.fs().csum_seed());
         let blk = self.block_mut(pblk)?;
-        blk[offset..offset + 4].copy_from_slice(&parent.0.to_le_bytes());
+        Ext4DirEntry2::of_mut(&mut blk[offset..])
+            .expect("first_block_dotdot found it there")
+            .inode
+            .set(parent.0);
         if !dx {
             return self.seal_leaf(dir, pblk);
         }
         // The dx root's checksum covers ".." too.
         if csum && !htree::set_node_checksum(seed, dir.ino, dir.generation, blk) {
-            return Err(error::corrupt(dir.ino.to_string(), "dx root without tail"));
+            return Err(error::damaged(dir.ino, InodeDamage::DxRootWithoutTail));
         }
         Ok(())
     }
@@ -264,9 +273,9 @@ impl Transaction<'_> {
         match self.map(dir, lblk)?.backing {
             Backing::Data(p) => Ok(Some(p)),
             Backing::Hole => Ok(None),
-            Backing::Unwritten => Err(error::corrupt(
-                format!("{} block {lblk}", dir.ino),
-                "unwritten extent in a directory",
+            Backing::Unwritten => Err(error::damaged(
+                dir.ino,
+                InodeDamage::UnwrittenDirBlock { lblk },
             )),
         }
     }
@@ -292,9 +301,9 @@ impl Transaction<'_> {
                 }
                 Backing::Hole => lblk += m.len.max(1),
                 Backing::Unwritten => {
-                    return Err(error::corrupt(
-                        format!("{} block {lblk}", dir.ino),
-                        "unwritten extent in a directory",
+                    return Err(error::damaged(
+                        dir.ino,
+                        InodeDamage::UnwrittenDirBlock { lblk },
                     ));
                 }
             }
@@ -419,19 +428,16 @@ impl Transaction<'_> {
             return Err(FsError::NoSpace);
         }
         if !matches!(self.map(dir, lblk)?.backing, Backing::Hole) {
-            return Err(error::corrupt(
-                format!("{} block {lblk}", dir.ino),
-                "directory block past i_size is already mapped",
+            return Err(error::damaged(
+                dir.ino,
+                InodeDamage::DirBlockPastSize { lblk },
             ));
         }
         let runs = self.map_write(dir, lblk, 1)?;
         let pblk = match runs.first() {
             Some(r) if r.lblk == lblk => r.pblk,
             _ => {
-                return Err(error::corrupt(
-                    dir.ino.to_string(),
-                    "block map gave no block",
-                ));
+                return Err(error::damaged(dir.ino, InodeDamage::NoBlockMapped));
             }
         };
         self.block_new(pblk);
@@ -445,7 +451,7 @@ impl Transaction<'_> {
         let pblk = self
             .dir_pblk(dir, 0)?
             .filter(|_| dir.size >= self.block_size() as u64)
-            .ok_or_else(|| error::corrupt(dir.ino.to_string(), "no first directory block"))?;
+            .ok_or_else(|| error::damaged(dir.ino, InodeDamage::NoFirstDirBlock))?;
         let blk = self.read_any_dir_block(dir, 0, pblk)?;
         let mut it = DirIter::new(&blk, blk.len(), self.max_inode(), true);
         let dot = it
@@ -458,20 +464,19 @@ impl Transaction<'_> {
             .map_err(|e| super::dir::in_dir(dir, 0, e))?;
         match (dot, dotdot) {
             (Some(d), Some(dd)) if d.name == b"." && dd.name == b".." => Ok((pblk, dd.offset)),
-            _ => Err(error::corrupt(
-                dir.ino.to_string(),
-                "directory without . and ..",
-            )),
+            _ => Err(error::damaged(dir.ino, InodeDamage::NoDotDotdot)),
         }
     }
 
     /// ".." of `dir`.
     fn dotdot(&self, dir: &Inode) -> Result<InodeNo> {
         if dir.has_flag(flags::INLINE_DATA) {
-            return Ok(InodeNo(le32(&dir.block, 0)));
+            return Ok(InodeNo(super::dir::inline_parent(dir)));
         }
         let (pblk, offset) = self.first_block_dotdot(dir)?;
-        Ok(InodeNo(le32(&self.read_block(pblk)?, offset)))
+        let blk = self.read_block(pblk)?;
+        let e = Ext4DirEntry2::of(&blk[offset..]).expect("first_block_dotdot found it there");
+        Ok(InodeNo(e.inode.get()))
     }
 
     /// Finds the live entry `name` (not "." or "..").
@@ -573,7 +578,7 @@ impl Transaction<'_> {
                 let runs = self.map_write(dir, lblk, 1)?;
                 let pblk = runs
                     .first()
-                    .ok_or_else(|| error::corrupt(dir.ino.to_string(), "no block for a hole"))?
+                    .ok_or_else(|| error::damaged(dir.ino, InodeDamage::NoBlockForHole))?
                     .pblk;
                 return self.new_leaf_with(dir, lblk, pblk, name, ino, ft);
             };
@@ -611,14 +616,16 @@ impl Transaction<'_> {
     /// directory it may differ in case from the name looked up).
     fn stored_name(&self, dir: &Inode, place: Place) -> Result<Vec<u8>> {
         let name_at = |region: &[u8], offset: usize| -> Result<Vec<u8>> {
-            let len = *region
-                .get(offset + 6)
-                .ok_or_else(|| error::corrupt(dir.ino.to_string(), "entry past its region"))?
-                as usize;
+            let len = region
+                .get(offset..)
+                .and_then(Ext4DirEntry2::of)
+                .ok_or_else(|| error::damaged(dir.ino, InodeDamage::EntryPastRegion))?
+                .name_len as usize;
+            let name = offset + Ext4DirEntry2::NAME_OFFSET;
             region
-                .get(offset + 8..offset + 8 + len)
+                .get(name..name + len)
                 .map(<[u8]>::to_vec)
-                .ok_or_else(|| error::corrupt(dir.ino.to_string(), "entry name past its region"))
+                .ok_or_else(|| error::damaged(dir.ino, InodeDamage::EntryNamePastRegion))
         };
         match place {
             Place::Block { pblk, offset } => name_at(&self.read_block(pblk)?, offset),
@@ -697,9 +704,12 @@ impl Transaction<'_> {
         f: impl FnOnce(&mut [u8]) -> Result<T>,
     ) -> Result<T> {
         let at = data_attr(&dir.ibody_xattrs)?
-            .ok_or_else(|| error::corrupt(dir.ino.to_string(), "inline dir without system.data"))?;
+            .ok_or_else(|| error::damaged(dir.ino, InodeDamage::InlineDirWithoutData))?;
         let r = f(&mut dir.ibody_xattrs[at.value..at.value + at.len])?;
-        dir.ibody_xattrs[at.entry + 12..at.entry + 16].fill(0);
+        Ext4XattrEntry::at_mut(&mut dir.ibody_xattrs, at.entry)
+            .expect("data_attr found it there")
+            .e_hash
+            .set(0);
         Ok(r)
     }
 
@@ -711,7 +721,7 @@ impl Transaction<'_> {
     fn inline_to_block(&mut self, dir: &mut Inode) -> Result<()> {
         let (bs, usable, csum) = (self.block_size(), self.leaf_usable(), self.csum());
         let value = inline_value(dir)?;
-        let parent = le32(&dir.block, 0);
+        let parent = super::dir::inline_parent(dir);
         let ft = if self.fs().has_filetype() {
             dir::ft::DIR
         } else {
@@ -719,17 +729,17 @@ impl Transaction<'_> {
         };
         let mut blk = vec![0u8; bs];
         let area = &dir.block[INLINE_DOTDOT..];
-        let old_end = 24 + area.len() + value.len();
+        // "." and ".." in the smallest records, then the inline entries.
+        let (dot_len, dotdot_len) = (dir::rec_len_for(1), dir::rec_len_for(2));
+        let start = dot_len + dotdot_len;
+        let old_end = start + area.len() + value.len();
         if old_end > usable {
-            return Err(error::corrupt(
-                dir.ino.to_string(),
-                "inline data larger than a block",
-            ));
+            return Err(error::damaged(dir.ino, InodeDamage::InlineDataTooLarge));
         }
-        dir::write_entry(&mut blk, 0, dir.ino.0, 12, b".", ft);
-        dir::write_entry(&mut blk, 12, parent, 12, b"..", ft);
-        blk[24..24 + area.len()].copy_from_slice(area);
-        blk[24 + area.len()..old_end].copy_from_slice(&value);
+        dir::write_entry(&mut blk, 0, dir.ino.0, dot_len, b".", ft);
+        dir::write_entry(&mut blk, dot_len, parent, dotdot_len, b"..", ft);
+        blk[start..start + area.len()].copy_from_slice(area);
+        blk[start + area.len()..old_end].copy_from_slice(&value);
         dir::extend_last_entry(&mut blk, old_end, usable)?;
         if csum {
             dir::set_leaf_tail(&mut blk);
@@ -763,10 +773,14 @@ fn edit_at(ino: InodeNo, r: std::result::Result<bool, EditError>) -> Result<bool
         Ok(b) => Ok(b),
         Err(EditError::Exists) => Err(FsError::Exists),
         Err(EditError::BadName) => Err(FsError::Invalid),
-        Err(EditError::Format(e)) => Err(error::corrupt(
-            format!("{ino} inline directory"),
-            e.to_string(),
-        )),
+        Err(EditError::Format(FormatError::Corrupt(kind))) => {
+            Err(FormatError::Corrupt(CorruptKind::InInlineDir {
+                ino: ino.0,
+                inner: Box::new(kind),
+            })
+            .into())
+        }
+        Err(EditError::Format(e)) => Err(e.into()),
     }
 }
 
@@ -795,21 +809,22 @@ fn inline_value(dir: &Inode) -> Result<Vec<u8>> {
 /// layer has validated the whole area.
 fn data_attr(ibody: &[u8]) -> Result<Option<DataAttr>> {
     xattr::parse_ibody(ibody)?;
-    if ibody.len() < 4 || le32(ibody, 0) != XATTR_MAGIC {
+    if Ext4XattrIbodyHeader::of(ibody).is_none_or(|h| h.h_magic.get() != XATTR_MAGIC) {
         return Ok(None);
     }
-    let mut off = 4;
+    let mut off = IBODY_HEADER;
     // parse_ibody has checked that the list terminates inside the area
     // and that every value lies in it.
-    while le32(ibody, off) != 0 {
-        let name_len = ibody[off] as usize;
+    while !Ext4XattrEntry::is_last(ibody, off) {
+        let e = Ext4XattrEntry::at(ibody, off).expect("parse_ibody walked it");
+        let name_len = e.e_name_len as usize;
         let name = &ibody[off + XATTR_ENTRY_HEADER..off + XATTR_ENTRY_HEADER + name_len];
-        if ibody[off + 1] == INDEX_SYSTEM && name == b"data" {
-            let len = le32(ibody, off + 8) as usize;
+        if e.e_name_index == INDEX_SYSTEM && name == DATA_NAME {
+            let len = e.e_value_size.get() as usize;
             let value = if len == 0 {
-                4
+                IBODY_HEADER
             } else {
-                4 + le16(ibody, off + 2) as usize
+                IBODY_HEADER + e.e_value_offs.get() as usize
             };
             return Ok(Some(DataAttr {
                 entry: off,
@@ -830,39 +845,47 @@ fn remove_data_attr(ibody: &mut [u8]) -> Result<()> {
     let Some(at) = data_attr(ibody)? else {
         return Ok(());
     };
-    let base = 4;
+    let base = IBODY_HEADER;
+    let entry = |ibody: &[u8], off| *Ext4XattrEntry::at(ibody, off).expect("data_attr walked it");
     // Collect the entry offsets (the list is valid: see data_attr).
     let mut entries = Vec::new();
     let mut off = base;
-    while le32(ibody, off) != 0 {
+    while !Ext4XattrEntry::is_last(ibody, off) {
         entries.push(off);
-        off += pad4(XATTR_ENTRY_HEADER + ibody[off] as usize);
+        off += pad4(XATTR_ENTRY_HEADER + entry(ibody, off).e_name_len as usize);
     }
-    let list_end = off;
+    let list_end = off + Ext4XattrEntry::TERMINATOR_LEN;
+    // A value stored in the area (not in an EA inode, not empty).
+    let in_area = |e: &Ext4XattrEntry| e.e_value_inum.get() == 0 && e.e_value_size.get() != 0;
     let old_size = pad4(at.len);
     if old_size > 0 {
         let offs = at.value - base;
         let min_offs = entries
             .iter()
-            .filter(|&&e| le32(ibody, e + 4) == 0 && le32(ibody, e + 8) != 0)
-            .map(|&e| le16(ibody, e + 2) as usize)
+            .map(|&e| entry(ibody, e))
+            .filter(in_area)
+            .map(|e| e.e_value_offs.get() as usize)
             .min()
             .unwrap_or(offs);
         let first_val = base + min_offs;
         ibody.copy_within(first_val..at.value, first_val + old_size);
         ibody[first_val..first_val + old_size].fill(0);
         for &e in &entries {
-            let o = le16(ibody, e + 2) as usize;
-            if le32(ibody, e + 4) == 0 && le32(ibody, e + 8) != 0 && o < offs {
-                ibody[e + 2..e + 4].copy_from_slice(&((o + old_size) as u16).to_le_bytes());
+            let x = Ext4XattrEntry::at_mut(ibody, e).expect("data_attr walked it");
+            let o = x.e_value_offs.get() as usize;
+            if in_area(x) && o < offs {
+                x.e_value_offs.set((o + old_size) as u16);
             }
         }
     }
-    let size = pad4(XATTR_ENTRY_HEADER + 4);
-    ibody.copy_within(at.entry + size..list_end + 4, at.entry);
-    ibody[list_end + 4 - size..list_end + 4].fill(0);
-    if le32(ibody, base) == 0 {
-        ibody[..4].fill(0);
+    let size = pad4(XATTR_ENTRY_HEADER + DATA_NAME.len());
+    ibody.copy_within(at.entry + size..list_end, at.entry);
+    ibody[list_end - size..list_end].fill(0);
+    if Ext4XattrEntry::is_last(ibody, base) {
+        Ext4XattrIbodyHeader::of_mut(ibody)
+            .expect("data_attr read it")
+            .h_magic
+            .set(0);
     }
     Ok(())
 }

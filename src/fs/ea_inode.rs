@@ -17,6 +17,7 @@
 //! shared between two owners changed by two concurrent transactions could
 //! lose one count change, as for shared xattr blocks (see xattr_write).
 
+use crate::ext4::{CorruptKind, InodeDamage};
 use std::collections::BTreeMap;
 
 use super::create::now;
@@ -73,25 +74,26 @@ impl Fs {
         v: &ValueInode,
     ) -> Result<Vec<u8>> {
         let ea = self.ea_inode_of(owner, v.ino, |ino| self.inode(ino))?;
-        let what = || format!("{} EA inode {}", owner.ino, v.ino);
+        let bad = |why| error::damaged(owner.ino, why);
         if ea.size != v.size as u64 {
-            return Err(error::corrupt(
-                what(),
-                format!("i_size {} but the entry says {}", ea.size, v.size),
-            ));
+            return Err(bad(InodeDamage::EaInodeSize {
+                ea: v.ino,
+                size: ea.size,
+                entry_size: v.size,
+            }));
         }
         let value = self.read(&ea, 0, v.size as usize)?;
         let lustre = ea.mtime.sec as u32 == owner.ino.0 && ea.generation == owner.generation;
         if !lustre {
             let stored = ea_inode::stored_hash(&ea);
             if ea_inode::value_hash(self.csum_seed(), &value) != stored {
-                return Err(error::corrupt(what(), "the value does not match its hash"));
+                return Err(bad(InodeDamage::EaInodeValueHash { ea: v.ino }));
             }
             if !ea_inode::entry_hash_matches(&e.name, stored, v.hash) {
-                return Err(error::corrupt(
-                    what(),
-                    format!("entry hash {:#x} does not match", v.hash),
-                ));
+                return Err(bad(InodeDamage::EaInodeEntryHash {
+                    ea: v.ino,
+                    hash: v.hash,
+                }));
             }
         }
         Ok(value)
@@ -106,22 +108,16 @@ impl Fs {
         load: impl FnOnce(InodeNo) -> Result<Inode>,
     ) -> Result<Inode> {
         let sb = self.superblock();
-        let what = || format!("{} EA inode {ino}", owner.ino);
+        let bad = |why| error::damaged(owner.ino, why);
         if !sb.has_incompat(incompat::EA_INODE) {
-            return Err(error::corrupt(
-                what(),
-                "value in an inode without the ea_inode feature",
-            ));
+            return Err(bad(InodeDamage::EaInodeWithoutFeature { ea: ino }));
         }
         if ino < sb.first_ino || ino > sb.inodes_count || ino == owner.ino.0 {
-            return Err(error::corrupt(what(), "inode number out of range"));
+            return Err(bad(InodeDamage::EaInodeOutOfRange { ea: ino }));
         }
         let ea = load(InodeNo(ino))?;
         if !ea.has_flag(flags::EA_INODE) || ea.file_type() != mode::S_IFREG || ea.links_count == 0 {
-            return Err(error::corrupt(
-                what(),
-                "not an EA inode (flag, type or link count)",
-            ));
+            return Err(bad(InodeDamage::NotEaInode { ea: ino }));
         }
         Ok(ea)
     }
@@ -208,14 +204,11 @@ impl Transaction<'_> {
             let mut ea = fs.ea_inode_of(owner, ino, |i| self.inode(i))?;
             let now = ea_inode::refcount(&ea) as i64 + d;
             if now < 0 {
-                return Err(error::corrupt(
-                    format!("EA inode {ino}"),
-                    format!(
-                        "reference count {} cannot lose {}",
-                        ea_inode::refcount(&ea),
-                        -d
-                    ),
-                ));
+                return Err(error::corrupted(CorruptKind::EaInodeRefcount {
+                    ea: ino,
+                    refcount: ea_inode::refcount(&ea),
+                    lose: -d,
+                }));
             }
             ea_inode::set_refcount(&mut ea, now as u64);
             changed.push(ea);

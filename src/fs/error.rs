@@ -1,6 +1,6 @@
 //! Errors of filesystem operations, and their one mapping to errno.
 
-use crate::ext4::FormatError;
+use crate::ext4::{CorruptKind, FormatError, InodeDamage, InodeNo};
 use thiserror::Error;
 
 /// Why an operation failed.
@@ -124,7 +124,12 @@ impl FsError {
 /// Result of a filesystem operation.
 pub type Result<T> = std::result::Result<T, FsError>;
 
-/// Shorthand for a corruption found in the fs layer.
-pub(crate) fn corrupt(what: impl Into<String>, why: impl Into<String>) -> FsError {
-    FsError::Format(FormatError::corrupt(what, why))
+/// Damage `why` found in inode `ino`.
+pub(crate) fn damaged(ino: InodeNo, why: InodeDamage) -> FsError {
+    FsError::Format(FormatError::Corrupt(why.at(ino.0)))
+}
+
+/// A corruption of kind `kind`.
+pub(crate) fn corrupted(kind: CorruptKind) -> FsError {
+    FsError::Format(FormatError::Corrupt(kind))
 }

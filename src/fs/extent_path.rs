@@ -16,6 +16,7 @@ use super::{FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, Extent, ExtentHeader, ExtentIndex, ExtentNode, MAX_DEPTH};
 use crate::ext4::inode::Inode;
+use crate::ext4::{CorruptKind, InodeDamage};
 
 /// One past the last logical block an extent tree can address.
 pub(super) const LBLK_END: u64 = 1 << 32;
@@ -100,7 +101,7 @@ impl Level {
     pub(super) fn leaf_mut(&mut self) -> Result<&mut Vec<Extent>> {
         match &mut self.ents {
             Entries::Leaf(v) => Ok(v),
-            Entries::Index(_) => Err(error::corrupt("extent path", "ends in an index node")),
+            Entries::Index(_) => Err(error::corrupted(CorruptKind::ExtentPathEndsInIndex)),
         }
     }
 }
@@ -188,12 +189,23 @@ impl Transaction<'_> {
             Some(_) => self.block_max(),
         };
         if h.max as usize != want_max {
-            return Err(error::corrupt(what(), format!("eh_max {}", h.max)));
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::ExtentMax {
+                    block: at.map(|b| b.0),
+                    max: h.max,
+                },
+            ));
         }
         let ents = match node {
             ExtentNode::Leaf(_, v) => Entries::Leaf(v),
             ExtentNode::Index(_, v) if v.is_empty() => {
-                return Err(error::corrupt(what(), "index node without entries"));
+                return Err(error::damaged(
+                    inode.ino,
+                    InodeDamage::ExtentIndexEmpty {
+                        block: at.map(|b| b.0),
+                    },
+                ));
             }
             ExtentNode::Index(_, v) => Entries::Index(v),
         };
@@ -215,7 +227,7 @@ impl Transaction<'_> {
             let Some(hint) = lvl.edit else { continue };
             let at = lvl
                 .at
-                .ok_or_else(|| error::corrupt("extent path", "a root below the top"))?;
+                .ok_or_else(|| error::corrupted(CorruptKind::ExtentPathRootBelowTop))?;
             let n = lvl.ents.len();
             let mut repl = Vec::new();
             if n == 0 {
@@ -243,7 +255,7 @@ impl Transaction<'_> {
             let parent = &mut path[k];
             let pos = parent.pos;
             let Entries::Index(v) = &mut parent.ents else {
-                return Err(error::corrupt("extent path", "a leaf above a node"));
+                return Err(error::corrupted(CorruptKind::ExtentPathLeafAboveNode));
             };
             if repl.len() == 1 && v[pos] == repl[0] {
                 continue;
@@ -256,7 +268,7 @@ impl Transaction<'_> {
         }
         let root = path
             .pop()
-            .ok_or_else(|| error::corrupt("extent path", "empty"))?;
+            .ok_or_else(|| error::corrupted(CorruptKind::ExtentPathEmpty))?;
         self.settle_root(inode, root)
     }
 
@@ -341,9 +353,9 @@ impl Transaction<'_> {
         if let Some(seed) = csum
             && !extents::set_block_checksum(seed, inode.ino, inode.generation, buf)
         {
-            return Err(error::corrupt(
-                format!("{} extent block {}", inode.ino, b.0),
-                "no room for the checksum",
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::ExtentNoChecksumRoom { block: b.0 },
             ));
         }
         Ok(())
@@ -390,16 +402,15 @@ fn check_range(inode: &Inode, lvl: &Level, floor: u64) -> Result<()> {
         },
     };
     if first < floor || end > lvl.hi {
-        let what = match lvl.at {
-            None => format!("{} extent root", inode.ino),
-            Some(b) => format!("{} extent block {}", inode.ino, b.0),
-        };
-        return Err(error::corrupt(
-            what,
-            format!(
-                "entries [{first}, {end}) outside the parent's [{floor}, {})",
-                lvl.hi
-            ),
+        return Err(error::damaged(
+            inode.ino,
+            InodeDamage::ExtentRange {
+                block: lvl.at.map(|b| b.0),
+                first,
+                end,
+                floor,
+                hi: lvl.hi,
+            },
         ));
     }
     Ok(())

@@ -15,6 +15,7 @@ use super::{FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, Extent, ExtentHeader, ExtentNode, INIT_MAX_LEN};
 use crate::ext4::inode::Inode;
+use crate::ext4::{CorruptKind, InodeDamage};
 
 /// Longest written extent.
 const MAX_WRITTEN: u64 = INIT_MAX_LEN as u64;
@@ -60,10 +61,10 @@ impl Transaction<'_> {
         }
         let mut path = self.ext_path(inode, lblk)?;
         let Some(leaf) = path.pop() else {
-            return Err(error::corrupt("extent path", "empty"));
+            return Err(error::corrupted(CorruptKind::ExtentPathEmpty));
         };
         let Entries::Leaf(v) = leaf.ents else {
-            return Err(error::corrupt("extent path", "ends in an index node"));
+            return Err(error::corrupted(CorruptKind::ExtentPathEndsInIndex));
         };
         let i = v.partition_point(|e| e.lblk as u64 <= lblk);
         if let Some(&e) = i.checked_sub(1).map(|j| &v[j])
@@ -221,9 +222,12 @@ impl Transaction<'_> {
         let overlaps_left = pos > 0 && end_of(&v[pos - 1]) > new.lblk as u64;
         let overlaps_right = v.get(pos).is_some_and(|e| (e.lblk as u64) < new_end);
         if overlaps_left || overlaps_right || new_end > hi {
-            return Err(error::corrupt(
-                format!("{} extent tree", inode.ino),
-                format!("no hole for [{}, {new_end})", new.lblk),
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::ExtentNoHole {
+                    lblk: new.lblk,
+                    end: new_end,
+                },
             ));
         }
         v.insert(pos, new);

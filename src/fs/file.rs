@@ -4,6 +4,7 @@
 use super::extents::{Backing, Mapping};
 use super::{Fs, FsError, Result, error};
 use crate::ext4::BlockNo;
+use crate::ext4::InodeDamage;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
 
 /// SEEK_DATA / SEEK_HOLE.
@@ -99,15 +100,12 @@ impl Fs {
             inode.block[..len].to_vec()
         } else {
             if inode.size == 0 {
-                return Err(error::corrupt(inode.ino.to_string(), "empty slow symlink"));
+                return Err(error::damaged(inode.ino, InodeDamage::EmptySlowSymlink));
             }
             if !inode.has_flag(flags::INLINE_DATA)
                 && !matches!(self.map_block(inode, 0)?.backing, Backing::Data(_))
             {
-                return Err(error::corrupt(
-                    inode.ino.to_string(),
-                    "symlink without a data block",
-                ));
+                return Err(error::damaged(inode.ino, InodeDamage::SymlinkWithoutBlock));
             }
             let len = inode.size.min(self.block_size() as u64 - 1) as usize;
             self.read(inode, 0, len)?

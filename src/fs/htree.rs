@@ -10,14 +10,13 @@ use super::casefold::{self, NameKey};
 use super::dir_entry::Place;
 use super::transaction::Transaction;
 use super::{FsError, Result, error};
+use crate::ext4::InodeDamage;
 use crate::ext4::dir::{self, DirIter};
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree::{self, DxEntry, DxNode, DxRootInfo};
 use crate::ext4::inode::{Inode, flags};
-use crate::ext4::{BlockNo, FormatError};
-
-/// Offset of count/limit in an interior node.
-const NODE_ENTRIES_OFFSET: usize = 8;
+use crate::ext4::layout;
+use crate::ext4::{BlockNo, CorruptKind, FormatError};
 
 /// One index node on the path from the root to a leaf.
 struct Frame {
@@ -54,11 +53,14 @@ impl Transaction<'_> {
     fn dx_read(&self, dir: &Inode, lblk: u32) -> Result<(BlockNo, DxNode, Option<DxRootInfo>)> {
         let what = || format!("{} htree block {lblk}", dir.ino);
         if lblk as u64 >= dir.size / self.block_size() as u64 {
-            return Err(error::corrupt(what(), "index points past the end"));
+            return Err(error::damaged(
+                dir.ino,
+                InodeDamage::DxIndexPastEnd { lblk },
+            ));
         }
         let pblk = self
             .dir_pblk(dir, lblk as u64)?
-            .ok_or_else(|| error::corrupt(what(), "index points at a hole"))?;
+            .ok_or_else(|| error::damaged(dir.ino, InodeDamage::DxIndexHole { lblk }))?;
         let blk = self.read_block(pblk)?;
         let csum = self.csum();
         let (info, node) = if lblk == 0 {
@@ -76,18 +78,22 @@ impl Transaction<'_> {
     /// dx_probe: the path from the root to the leaf covering `name`.
     fn dx_probe(&self, dir: &Inode, name: &[u8]) -> Result<Path> {
         let (pblk, root, info) = self.dx_read(dir, 0)?;
-        let info = info.ok_or_else(|| error::corrupt(dir.ino.to_string(), "no dx root"))?;
+        let info = info.ok_or_else(|| error::damaged(dir.ino, InodeDamage::NoDxRoot))?;
         if info.indirect_levels as usize >= self.dx_max_levels() {
-            return Err(error::corrupt(
-                format!("{} htree root", dir.ino),
-                format!("{} index levels", info.indirect_levels),
+            return Err(error::damaged(
+                dir.ino,
+                InodeDamage::DxLevels {
+                    levels: info.indirect_levels,
+                },
             ));
         }
         let version = HashVersion::effective(info.hash_version, self.fs().superblock().flags)
             .ok_or_else(|| {
-                error::corrupt(
-                    format!("{} htree root", dir.ino),
-                    format!("hash version {}", info.hash_version),
+                error::damaged(
+                    dir.ino,
+                    InodeDamage::DxHashVersion {
+                        version: info.hash_version,
+                    },
                 )
             })?;
         let hash = self.dx_hash(version, dir, name);
@@ -118,18 +124,15 @@ impl Transaction<'_> {
     /// The leaf the bottom frame points at: its logical and physical block.
     fn dx_leaf(&self, dir: &Inode, path: &Path) -> Result<(u64, BlockNo)> {
         let Some(f) = path.frames.last() else {
-            return Err(error::corrupt(dir.ino.to_string(), "empty htree path"));
+            return Err(error::damaged(dir.ino, InodeDamage::EmptyHtreePath));
         };
         let lblk = f.node.entries[f.at].block as u64;
         if lblk == 0 || lblk >= dir.size / self.block_size() as u64 {
-            return Err(error::corrupt(
-                format!("{} htree", dir.ino),
-                format!("leaf {lblk} outside the directory"),
-            ));
+            return Err(error::damaged(dir.ino, InodeDamage::DxLeafOutside { lblk }));
         }
         let pblk = self
             .dir_pblk(dir, lblk)?
-            .ok_or_else(|| error::corrupt(format!("{} htree", dir.ino), "leaf is a hole"))?;
+            .ok_or_else(|| error::damaged(dir.ino, InodeDamage::DxLeafHole))?;
         Ok((lblk, pblk))
     }
 
@@ -172,16 +175,17 @@ impl Transaction<'_> {
             f.node.entries.len(),
         );
         if count == 0 || count > limit {
-            return Err(error::corrupt(
-                dir.ino.to_string(),
-                format!("dx node with {count} of {limit} entries"),
+            return Err(error::damaged(
+                dir.ino,
+                InodeDamage::DxNodeCount { count, limit },
             ));
         }
         let blk = self.block_mut(f.pblk)?;
-        blk[off + 8 * count..off + 8 * limit].fill(0);
+        let slot = size_of::<layout::htree::DxEntry>();
+        blk[off + slot * count..off + slot * limit].fill(0);
         f.node.write_to(blk);
         if csum && !htree::set_node_checksum(seed, dir.ino, dir.generation, blk) {
-            return Err(error::corrupt(dir.ino.to_string(), "dx node without tail"));
+            return Err(error::damaged(dir.ino, InodeDamage::DxNodeWithoutTail));
         }
         Ok(())
     }
@@ -191,11 +195,11 @@ impl Transaction<'_> {
         let (lblk, pblk) = self.dir_append(dir)?;
         let csum = self.csum();
         let bs = self.block_size();
-        htree::init_node(self.block_mut(pblk)?, csum);
+        let off = htree::init_node(self.block_mut(pblk)?, csum);
         let node = DxNode {
             entries,
-            limit: htree::node_limit(bs, NODE_ENTRIES_OFFSET, csum),
-            entries_offset: NODE_ENTRIES_OFFSET,
+            limit: htree::node_limit(bs, off, csum),
+            entries_offset: off,
         };
         Ok((lblk, Frame { pblk, node, at: 0 }))
     }
@@ -273,10 +277,7 @@ impl Transaction<'_> {
             let frame = &mut path.frames[bottom];
             return self.dx_split_insert(dir, frame, (lblk, pblk), version, hash, name, ino, ft);
         }
-        Err(error::corrupt(
-            format!("{} htree", dir.ino),
-            "no room after splitting",
-        ))
+        Err(error::damaged(dir.ino, InodeDamage::DxNoRoom))
     }
 
     /// do_split: splits the full leaf `leaf` (logical, physical) at the
@@ -346,28 +347,21 @@ impl Transaction<'_> {
         let dotdot = match (dot, dotdot) {
             (Some(d), Some(dd)) if d.name == b"." && d.rec_len == 12 && dd.name == b".." => dd,
             _ => {
-                return Err(error::corrupt(
-                    dir.ino.to_string(),
-                    "first block does not start with . and ..",
-                ));
+                return Err(error::damaged(dir.ino, InodeDamage::FirstBlockWithoutDots));
             }
         };
         let start = dotdot.offset + dotdot.rec_len;
         if start >= usable {
-            return Err(error::corrupt(
-                dir.ino.to_string(),
-                "invalid rec_len for '..'",
-            ));
+            return Err(error::damaged(dir.ino, InodeDamage::DotdotRecLen));
         }
         let info = DxRootInfo {
             hash_version: sb.def_hash_version,
             indirect_levels: 0,
         };
         let version = HashVersion::effective(info.hash_version, sb.flags).ok_or_else(|| {
-            error::corrupt(
-                "superblock",
-                format!("default hash version {}", info.hash_version),
-            )
+            FsError::from(FormatError::Corrupt(CorruptKind::DefaultHashVersion {
+                version: info.hash_version,
+            }))
         })?;
         let (filetype, parent) = (self.fs().has_filetype(), dotdot.inode);
 

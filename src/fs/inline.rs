@@ -29,16 +29,17 @@ use super::transaction::Transaction;
 use super::{Fs, FsError, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
+use crate::ext4::layout::xattr::Ext4XattrIbodyHeader;
+use crate::ext4::layout::{Ext4DirEntry2, Ext4ExtentHeader, Ext4InlineDotdot};
 use crate::ext4::superblock::incompat;
-use crate::ext4::types::le16;
 use crate::ext4::xattr;
 
 /// Bytes of a new inline directory's i_block before its entries: the
 /// parent's inode number (EXT4_INLINE_DOTDOT_SIZE).
-const DOTDOT: usize = 4;
+const DOTDOT: usize = Ext4InlineDotdot::SIZE;
 
 /// Bytes of the in-inode xattr header (the magic).
-const IBODY_HEADER: usize = 4;
+const IBODY_HEADER: usize = Ext4XattrIbodyHeader::SIZE;
 
 /// The in-inode name of the attribute holding inline data past i_block.
 const DATA_NAME: &[u8] = b"data";
@@ -118,7 +119,8 @@ fn pad4(n: usize) -> usize {
 fn maps_nothing(inode: &Inode) -> bool {
     if inode.has_flag(flags::EXTENTS) {
         // eh_entries 0 in a root of depth 0.
-        le16(&inode.block, 2) == 0 && le16(&inode.block, 6) == 0
+        let h = Ext4ExtentHeader::of(&inode.block).expect("i_block holds a header");
+        h.eh_entries.get() == 0 && h.eh_depth.get() == 0
     } else {
         inode.block.iter().all(|&b| b == 0)
     }
@@ -232,10 +234,16 @@ impl Transaction<'_> {
             r => r?,
         }
         let mut block = [0u8; I_BLOCK_SIZE];
-        block[..DOTDOT].copy_from_slice(&parent.0.to_le_bytes());
+        Ext4InlineDotdot::of_mut(&mut block)
+            .expect("i_block holds the parent")
+            .inode
+            .set(parent.0);
         // One empty record (inode 0) over the rest.
         let rec_len = (I_BLOCK_SIZE - DOTDOT) as u16;
-        block[DOTDOT + 4..DOTDOT + 6].copy_from_slice(&rec_len.to_le_bytes());
+        Ext4DirEntry2::of_mut(&mut block[DOTDOT..])
+            .expect("i_block holds an entry after the parent")
+            .rec_len
+            .set(rec_len);
         dir.block = block;
         dir.flags = (dir.flags | flags::INLINE_DATA) & !flags::EXTENTS;
         dir.size = I_BLOCK_SIZE as u64;
@@ -255,7 +263,10 @@ impl Transaction<'_> {
             return Ok(());
         }
         let mut value = vec![0u8; room];
-        value[4..6].copy_from_slice(&(room as u16).to_le_bytes());
+        Ext4DirEntry2::of_mut(&mut value)
+            .expect("room for the smallest record")
+            .rec_len
+            .set(room as u16);
         match self.set_inline_data_xattr(dir, &value) {
             Err(FsError::NoSpace) => return Ok(()),
             r => r?,

@@ -4,6 +4,7 @@
 use super::transaction::Transaction;
 use super::verified::{self, Kind, Owner};
 use super::{Fs, FsError, Result, error};
+use crate::ext4::InodeDamage;
 use crate::ext4::inode::{Inode, links_and_generation};
 use crate::ext4::{Generation, InodeNo};
 
@@ -57,15 +58,12 @@ impl Fs {
         tests::INODE_READS.with(|n| n.set(n.get() + 1));
         let sb = self.superblock();
         if ino.0 == 0 || ino.0 > sb.inodes_count {
-            return Err(error::corrupt(ino.to_string(), "inode number out of range"));
+            return Err(error::damaged(ino, InodeDamage::OutOfRange));
         }
         let index = ino.0 - 1;
         let group = index / sb.inodes_per_group;
         if self.bad_groups[group as usize] {
-            return Err(error::corrupt(
-                ino.to_string(),
-                format!("group {group} descriptor is damaged"),
-            ));
+            return Err(error::damaged(ino, InodeDamage::GroupDamaged { group }));
         }
         let (blk, within) = self.inode_location(ino)?;
         let block = self.block_hinted(blk, || self.inode_table_readahead(ino, blk))?;

@@ -27,6 +27,7 @@
 //! Lock order: the commit lock → group locks → the journal state (never
 //! held while taking a group lock) → the commit progress.
 
+use crate::ext4::CorruptKind;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -172,20 +173,14 @@ pub(crate) fn journal_extents(fs: &Fs) -> Result<(Vec<JournalRun>, u64)> {
     let bs = sb.block_size() as u64;
     let nblocks = inode.size / bs;
     if nblocks > u32::MAX as u64 {
-        return Err(error::corrupt(
-            "journal inode",
-            "larger than a journal can be",
-        ));
+        return Err(error::corrupted(CorruptKind::JournalTooLarge));
     }
     let mut extents = Vec::new();
     let mut l = 0u64;
     while l < nblocks {
         let m = fs.map_block(&inode, l)?;
         let Backing::Data(p) = m.backing else {
-            return Err(error::corrupt(
-                "journal inode",
-                format!("hole at block {l}"),
-            ));
+            return Err(error::corrupted(CorruptKind::JournalHole { lblk: l }));
         };
         let len = m.len.min(nblocks - l).max(1);
         fs.check_range(p, len, || "journal inode".to_string())?;
@@ -217,25 +212,24 @@ impl Journal {
         let bs = sb.block_size() as u64;
         let (extents, nblocks) = journal_extents(fs)?;
         let Some(&(_, p0, _)) = extents.first() else {
-            return Err(error::corrupt("journal inode", "empty"));
+            return Err(error::corrupted(CorruptKind::JournalEmpty));
         };
         let raw = fs.block(BlockNo(p0))?;
-        let jsb = JournalSuperblock::parse(&raw)
-            .map_err(|e| error::corrupt("journal superblock", e.to_string()))?;
+        let jsb = JournalSuperblock::parse(&raw).map_err(|e| {
+            error::corrupted(CorruptKind::JournalSuperblock {
+                error: e.to_string(),
+            })
+        })?;
         if jsb.block_size as u64 != bs || jsb.maxlen as u64 > nblocks {
-            return Err(error::corrupt(
-                "journal superblock",
-                format!(
-                    "block size {} / length {} do not fit the journal inode ({nblocks} blocks of {bs})",
-                    jsb.block_size, jsb.maxlen
-                ),
-            ));
+            return Err(error::corrupted(CorruptKind::JournalGeometry {
+                block_size: jsb.block_size,
+                maxlen: jsb.maxlen,
+                blocks: nblocks,
+                fs_block_size: bs,
+            }));
         }
         if jsb.start != 0 {
-            return Err(error::corrupt(
-                "journal",
-                "holds transactions that were not replayed",
-            ));
+            return Err(error::corrupted(CorruptKind::JournalNotReplayed));
         }
         let next_tid = jsb.sequence.wrapping_add(1);
         Ok(Journal {

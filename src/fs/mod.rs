@@ -58,6 +58,7 @@ mod replay;
 mod special;
 pub use replay::ReplayHook;
 
+use crate::ext4::CorruptKind;
 use std::fs::File;
 use std::path::Path;
 
@@ -455,7 +456,10 @@ impl Fs {
             },
             other => OpenError::Format {
                 path: p.to_string(),
-                source: FormatError::corrupt("groups", other.to_string()),
+                source: FormatError::Corrupt(CorruptKind::MountStep {
+                    step: "groups",
+                    error: other.to_string(),
+                }),
             },
         })?;
         let stage = if replaying {
@@ -468,7 +472,10 @@ impl Fs {
                 path: p.to_string(),
                 source: match e {
                     FsError::Format(f) => f,
-                    other => FormatError::corrupt("reserved inode", other.to_string()),
+                    other => FormatError::Corrupt(CorruptKind::MountStep {
+                        step: "reserved inode",
+                        error: other.to_string(),
+                    }),
                 },
             })?;
         fs.system_zone = fs.compute_system_zone();
@@ -494,7 +501,10 @@ impl Fs {
                 path: p.to_string(),
                 source: match e {
                     FsError::Format(f) => f,
-                    other => FormatError::corrupt("quota file", other.to_string()),
+                    other => FormatError::Corrupt(CorruptKind::MountStep {
+                        step: "quota file",
+                        error: other.to_string(),
+                    }),
                 },
             })?;
             *fs.quota.get_mut() = q;
@@ -508,10 +518,9 @@ impl Fs {
         for g in 0..n {
             let (blk, off) = self.sb.group_desc_location(g);
             if blk.0 >= self.sb.blocks_count {
-                return Err(crate::fs::error::corrupt(
-                    "group descriptor table",
-                    format!("{blk} outside the filesystem"),
-                ));
+                return Err(error::corrupted(CorruptKind::GroupDescTableOutside {
+                    block: blk.0,
+                }));
             }
             let block = self.cache.get(&self.image, blk)?;
             let raw = &block[off..off + ds];
@@ -647,7 +656,7 @@ impl Fs {
     pub(crate) fn block_hinted(&self, b: BlockNo, on_miss: impl FnOnce()) -> Result<cache::Block> {
         self.refuse_if_shut_down()?;
         if b.0 < self.sb.first_data_block as u64 || b.0 >= self.sb.blocks_count {
-            return Err(error::corrupt(b.to_string(), "outside the filesystem"));
+            return Err(error::corrupted(CorruptKind::BlockOutside { block: b.0 }));
         }
         Ok(self.cache.get_hinted(&self.image, b, on_miss)?)
     }
@@ -668,10 +677,10 @@ impl Fs {
         let n = (within + buf.len()).div_ceil(bs) as u64;
         self.check_range(b, n, || format!("data write at {b}"))?;
         if self.in_system_zone(b, n) {
-            return Err(error::corrupt(
-                format!("data write at {b}+{n}"),
-                "the blocks are filesystem metadata",
-            ));
+            return Err(error::corrupted(CorruptKind::DataWriteOnMetadata {
+                block: b.0,
+                len: n,
+            }));
         }
         let off = b.0 * bs as u64 + within as u64;
         Ok(self.image.write_all_at(off, buf)?)
@@ -695,10 +704,11 @@ impl Fs {
     ) -> Result<()> {
         let end = b.0.checked_add(len);
         if b.0 < self.sb.first_data_block as u64 || end.is_none_or(|e| e > self.sb.blocks_count) {
-            return Err(error::corrupt(
-                what(),
-                format!("{b}+{len} outside the filesystem"),
-            ));
+            return Err(error::corrupted(CorruptKind::RangeOutside {
+                at: what(),
+                block: b.0,
+                len,
+            }));
         }
         Ok(())
     }

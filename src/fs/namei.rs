@@ -5,6 +5,7 @@
 use super::casefold::NameKey;
 use super::extents::Backing;
 use super::{Fs, FsError, Result, error};
+use crate::ext4::InodeDamage;
 use crate::ext4::dir::DirIter;
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree::{self, DxNode};
@@ -85,17 +86,14 @@ impl Fs {
     /// name other than "." (or ".." of the root), is damage.
     pub fn check_entry_target(&self, dir: &Inode, ino: u32, name: &[u8]) -> Result<()> {
         if !self.valid_entry_inode(ino) {
-            return Err(error::corrupt(
-                format!("{} entry", dir.ino),
-                format!("names reserved inode {ino}"),
+            return Err(error::damaged(
+                dir.ino,
+                InodeDamage::ReservedEntry { target: ino },
             ));
         }
         let self_ok = name == b"." || (name == b".." && dir.ino == InodeNo::ROOT);
         if ino == dir.ino.0 && !self_ok {
-            return Err(error::corrupt(
-                format!("{} entry", dir.ino),
-                "links the directory to itself",
-            ));
+            return Err(error::damaged(dir.ino, InodeDamage::SelfLink));
         }
         Ok(())
     }
@@ -104,25 +102,16 @@ impl Fs {
     /// table slot behind a live name is damage, not staleness.
     pub fn entry_inode(&self, ino: InodeNo) -> Result<Inode> {
         if !self.slot_initialised(ino) {
-            return Err(error::corrupt(
-                ino.to_string(),
-                "entry names an uninitialised inode slot",
-            ));
+            return Err(error::damaged(ino, InodeDamage::UninitialisedSlot));
         }
         let inode = self.inode(ino)?;
         if inode.is_unused() {
-            return Err(error::corrupt(
-                ino.to_string(),
-                "deleted inode referenced by a directory entry",
-            ));
+            return Err(error::damaged(ino, InodeDamage::Deleted));
         }
         // ext4_iget without EXT4_IGET_EA_INODE: an xattr value inode is
         // reached only through its entries, never by a name.
         if inode.has_flag(crate::ext4::inode::flags::EA_INODE) {
-            return Err(error::corrupt(
-                ino.to_string(),
-                "xattr value inode (EA_INODE_FL) referenced by a directory entry",
-            ));
+            return Err(error::damaged(ino, InodeDamage::EaInodeByName));
         }
         Ok(inode)
     }

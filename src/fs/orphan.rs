@@ -17,6 +17,7 @@
 //! predecessor: read from the list once, then kept in step by every
 //! committed change.
 
+use crate::ext4::CorruptKind;
 use std::collections::HashMap;
 
 use super::transaction::Transaction;
@@ -252,13 +253,12 @@ impl Fs {
         let mut cur = self.live_sb.lock().last_orphan;
         while cur != 0 {
             if cur < sb.first_ino || cur > sb.inodes_count {
-                return Err(error::corrupt("orphan list", format!("bad inode {cur}")));
+                return Err(error::corrupted(CorruptKind::OrphanListBadInode {
+                    ino: cur,
+                }));
             }
             if out.insert(cur, prev).is_some() {
-                return Err(error::corrupt(
-                    "orphan list",
-                    format!("loop at inode {cur}"),
-                ));
+                return Err(error::corrupted(CorruptKind::OrphanListLoop { ino: cur }));
             }
             prev = cur;
             cur = self.inode(InodeNo(cur))?.dtime;
@@ -281,7 +281,9 @@ impl Fs {
                 return Ok(freed);
             }
             if cur < sb.first_ino || cur > sb.inodes_count {
-                return Err(error::corrupt("orphan list", format!("bad inode {cur}")));
+                return Err(error::corrupted(CorruptKind::OrphanListBadInode {
+                    ino: cur,
+                }));
             }
             let mut inode = self.inode(InodeNo(cur))?;
             let next = inode.dtime;
@@ -317,7 +319,7 @@ impl Fs {
             tx.commit()?;
             cur = next;
         }
-        Err(error::corrupt("orphan list", "longer than the inode count"))
+        Err(error::corrupted(CorruptKind::OrphanListTooLong))
     }
 
     /// The orphan processing of a read-write mount. As the kernel's

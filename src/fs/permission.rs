@@ -16,6 +16,7 @@ use super::setattr::{Changes, SetTime};
 use super::{Fs, FsError, Result};
 use crate::ext4::inode::{Inode, mode};
 use crate::ext4::xattr::{ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER, ACL_USER_OBJ};
+use crate::ext4::{CorruptKind, InodeDamage};
 
 /// Access wanted, as the kernel's MAY_* bits (and access(2)'s X/W/R_OK).
 pub mod access {
@@ -343,7 +344,7 @@ fn acl_permission(c: &Caller, f: &Attrs<'_>, acl: &[AclEntry], want: u32) -> Res
     }
     // posix_acl_valid guarantees an OTHER entry; a stored ACL without one
     // is damage.
-    Err(super::error::corrupt("access ACL", "no other entry"))
+    Err(super::error::corrupted(CorruptKind::AccessAclWithoutOther))
 }
 
 fn ok_if(allowed: bool) -> Result<()> {
@@ -582,9 +583,8 @@ impl Fs {
             return Ok(None);
         }
         let stored = match self.getxattr(inode, b"system.posix_acl_access") {
-            Ok(v) => acl::parse_vfs(&v).map_err(|_| {
-                super::error::corrupt(format!("access ACL of {}", inode.ino), "does not parse")
-            })?,
+            Ok(v) => acl::parse_vfs(&v)
+                .map_err(|_| super::error::damaged(inode.ino, InodeDamage::AccessAclUnparsable))?,
             Err(FsError::NoAttr) => None,
             Err(e) => return Err(e),
         };

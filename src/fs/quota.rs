@@ -18,6 +18,7 @@
 //! exceed them (CAP_SYS_RESOURCE) comes from the [`Requester`] the FUSE
 //! layer sets for each request.
 
+use crate::ext4::CorruptKind;
 use std::collections::BTreeMap;
 
 use super::transaction::Transaction;
@@ -138,14 +139,17 @@ impl Fs {
             if ino == 0 {
                 continue;
             }
-            let what = || format!("{} quota file (inode {ino})", qtype.name());
             let inode = self.inode(InodeNo(ino))?;
             if !inode.is_reg() || inode.size > (64 << 20) || inode.size % QUOTA_BLOCK as u64 != 0 {
-                return Err(error::corrupt(what(), format!("size {}", inode.size)));
+                return Err(error::corrupted(CorruptKind::QuotaFileSize {
+                    qtype: qtype.name(),
+                    ino,
+                    size: inode.size,
+                }));
             }
             let data = self.read(&inode, 0, inode.size as usize)?;
             let parsed = QuotaFile::parse(&data, qtype)
-                .map_err(|e| error::corrupt(what(), e.to_string()))?;
+                .map_err(|e| in_quota_file(Some(qtype.name()), ino, e))?;
             let bs = self.block_size() as u64;
             let mut map = vec![0u64; inode.size.div_ceil(bs) as usize];
             for (lblk, slot) in map.iter_mut().enumerate() {
@@ -591,5 +595,17 @@ impl<'a> Transaction<'a> {
 }
 
 fn quota_damage(ino: u32, e: crate::ext4::FormatError) -> FsError {
-    error::corrupt(format!("quota file (inode {ino})"), e.to_string())
+    in_quota_file(None, ino, e)
+}
+
+/// `e` placed in quota file `ino` (of type `qtype` when known).
+fn in_quota_file(qtype: Option<&'static str>, ino: u32, e: crate::ext4::FormatError) -> FsError {
+    match e {
+        crate::ext4::FormatError::Corrupt(kind) => error::corrupted(CorruptKind::InQuotaFile {
+            qtype,
+            ino,
+            inner: Box::new(kind),
+        }),
+        other => other.into(),
+    }
 }

@@ -11,6 +11,7 @@ use super::attr_flags::{may_add_name, may_remove};
 use super::create::{NewNode, dec_dir_links, live_dir, now};
 use super::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result, error};
+use crate::ext4::InodeDamage;
 use crate::ext4::InodeNo;
 use crate::ext4::dir::ft_of_mode;
 use crate::ext4::inode::{Inode, mode};
@@ -268,9 +269,9 @@ impl Fs {
             let i = tx.inode(cur)?;
             cur = tx
                 .dir_lookup(&i, b"..")?
-                .ok_or_else(|| error::corrupt(cur.to_string(), "directory without .."))?;
+                .ok_or_else(|| error::damaged(cur, InodeDamage::NoDotdot))?;
         }
-        Err(error::corrupt(to.to_string(), "directory ancestry loops"))
+        Err(error::damaged(to, InodeDamage::AncestryLoops))
     }
 
     fn touch_dirs(&self, tx: &mut Transaction<'_>, sp: InodeNo, dp: InodeNo) -> Result<()> {

@@ -5,6 +5,7 @@
 use super::image::Image;
 use super::journal::{JournalRun, journal_extents, journal_phys};
 use super::{Fs, Result, error};
+use crate::ext4::CorruptKind;
 use crate::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, incompat, set_superblock_checksum,
 };
@@ -78,16 +79,21 @@ impl Fs {
         };
         let mut raw = vec![0u8; dev.block_size];
         dev.read_journal(0, &mut raw)?;
-        let jsb = JournalSuperblock::parse(&raw)
-            .map_err(|e| error::corrupt("journal superblock", e.to_string()))?;
+        let jsb = JournalSuperblock::parse(&raw).map_err(|e| {
+            error::corrupted(CorruptKind::JournalSuperblock {
+                error: e.to_string(),
+            })
+        })?;
         if jsb.block_size as usize != dev.block_size {
-            return Err(error::corrupt(
-                "journal superblock",
-                format!("block size {}", jsb.block_size),
-            ));
+            return Err(error::corrupted(CorruptKind::JournalBlockSize {
+                block_size: jsb.block_size,
+            }));
         }
-        let rec = recover(&dev, &jsb, &RecoverOptions { boot_id })
-            .map_err(|e| error::corrupt("journal", e.to_string()))?;
+        let rec = recover(&dev, &jsb, &RecoverOptions { boot_id }).map_err(|e| {
+            error::corrupted(CorruptKind::JournalReplay {
+                error: e.to_string(),
+            })
+        })?;
         replayed(&rec)?;
         crate::crashpoint::hit("after-replay");
         // The log is empty from here on: restart it past every id seen.

@@ -6,6 +6,7 @@
 
 use super::extents::Backing;
 use super::{Fs, Result, error};
+use crate::ext4::CorruptKind;
 use crate::ext4::InodeNo;
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::orphan;
@@ -40,15 +41,19 @@ impl Fs {
 
     /// A reserved inode in use (the kernel's iget with EXT4_IGET_SPECIAL:
     /// "special inode unallocated").
-    fn special_inode(&self, ino: InodeNo, what: &str) -> Result<Inode> {
-        let inode = self
-            .inode(ino)
-            .map_err(|e| error::corrupt(format!("{what} ({ino})"), e.to_string()))?;
+    fn special_inode(&self, ino: InodeNo, what: &'static str) -> Result<Inode> {
+        let inode = self.inode(ino).map_err(|e| {
+            error::corrupted(CorruptKind::SpecialUnreadable {
+                what,
+                ino: ino.0,
+                error: e.to_string(),
+            })
+        })?;
         if inode.is_unused() {
-            return Err(error::corrupt(
-                format!("{what} ({ino})"),
-                "special inode unallocated (link count 0)",
-            ));
+            return Err(error::corrupted(CorruptKind::SpecialUnallocated {
+                what,
+                ino: ino.0,
+            }));
         }
         Ok(inode)
     }
@@ -59,10 +64,7 @@ impl Fs {
         let root = self.special_inode(InodeNo::ROOT, "root inode")?;
         let has_data = root.blocks_512 != 0 || root.has_flag(flags::INLINE_DATA);
         if !root.is_dir() || !has_data || root.size == 0 {
-            return Err(error::corrupt(
-                format!("root inode ({})", InodeNo::ROOT),
-                "not a directory with contents",
-            ));
+            return Err(error::corrupted(CorruptKind::RootNotDir));
         }
         Ok(())
     }
@@ -72,10 +74,9 @@ impl Fs {
         let ino = InodeNo(self.sb.journal_inum);
         let j = self.special_inode(ino, "journal inode")?;
         if !j.is_reg() {
-            return Err(error::corrupt(
-                format!("journal inode ({ino})"),
-                "not a regular file",
-            ));
+            return Err(error::corrupted(CorruptKind::JournalInodeNotFile {
+                ino: ino.0,
+            }));
         }
         Ok(())
     }
@@ -84,26 +85,37 @@ impl Fs {
     /// mapped and its tail's magic (and checksum) right.
     fn check_orphan_file(&self) -> Result<()> {
         let ino = InodeNo(self.sb.orphan_file_inum);
-        let what = format!("orphan file ({ino})");
         let of = self.special_inode(ino, "orphan file")?;
         let bs = self.sb.block_size() as u64;
         if !of.is_reg() {
-            return Err(error::corrupt(what, "not a regular file"));
+            return Err(error::corrupted(CorruptKind::OrphanFileNotFile {
+                ino: ino.0,
+            }));
         }
         if of.size > orphan::MAX_BLOCKS * bs {
-            return Err(error::corrupt(what, format!("too big: {} bytes", of.size)));
+            return Err(error::corrupted(CorruptKind::OrphanFileTooBig {
+                ino: ino.0,
+                size: of.size,
+            }));
         }
         let csum = self.sb.metadata_csum();
         for lblk in 0..of.size / bs {
             let m = self.map_block(&of, lblk)?;
             let Backing::Data(p) = m.backing else {
-                return Err(error::corrupt(what, format!("block {lblk} is a hole")));
+                return Err(error::corrupted(CorruptKind::OrphanFileHole {
+                    ino: ino.0,
+                    lblk,
+                }));
             };
             let pblk = crate::ext4::BlockNo(p.0 + (lblk - m.lblk));
             let block = self.block(pblk)?;
             let seal = csum.then_some((self.csum_seed, ino.0, of.generation.0, pblk.0));
             if let Some(why) = orphan::tail_problem(&block, seal) {
-                return Err(error::corrupt(what, format!("block {lblk}: {why}")));
+                return Err(error::corrupted(CorruptKind::OrphanFileTail {
+                    ino: ino.0,
+                    lblk,
+                    why,
+                }));
             }
         }
         Ok(())

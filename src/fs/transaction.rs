@@ -27,7 +27,7 @@ use crate::ext4::bitmap::inode_bitmap_checksum;
 use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use crate::ext4::inode::{Inode, links_and_generation, set_inode_checksum};
 use crate::ext4::superblock::{SUPERBLOCK_SIZE, Superblock, set_superblock_checksum};
-use crate::ext4::{BlockNo, InodeNo};
+use crate::ext4::{BlockNo, CorruptKind, InodeNo};
 
 /// Counter changes for one block group.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -397,13 +397,11 @@ impl<'a> Transaction<'a> {
                 // inode over the new one.
                 let (_, now_there) = links_and_generation(raw);
                 if now_there != inode.generation {
-                    return Err(error::corrupt(
-                        format!("inode {ino}"),
-                        format!(
-                            "a change read generation {} but the slot now holds {}: refused",
-                            inode.generation.0, now_there.0
-                        ),
-                    ));
+                    return Err(error::corrupted(CorruptKind::InodeSlotReused {
+                        ino: *ino,
+                        read: inode.generation.0,
+                        now: now_there.0,
+                    }));
                 }
             }
             let before = times_only.then(|| raw.to_vec());
@@ -509,10 +507,9 @@ impl<'a> Transaction<'a> {
 
         let owned = std::mem::take(&mut self.owned);
         if let Some(b) = owned.keys().find(|b| shared.contains_key(b)) {
-            return Err(error::corrupt(
-                format!("block {b}"),
-                "owned by one inode and shared metadata at once",
-            ));
+            return Err(error::corrupted(CorruptKind::BlockOwnedAndShared {
+                block: *b,
+            }));
         }
         let all: Vec<(u64, Block, Range<usize>)> = owned
             .into_iter()
@@ -652,12 +649,14 @@ fn bit_bytes(changes: &[(u32, bool)]) -> (usize, usize) {
 /// A descriptor with `d` applied; a counter that would leave its range is
 /// damage (the caller's bookkeeping and the disk disagree).
 fn apply_delta(gd: &GroupDesc, d: &GroupDelta, g: u32) -> Result<GroupDesc> {
-    let add = |v: u32, by: i64, what: &str| {
-        u32::try_from(v as i64 + by).map_err(|_| {
-            error::corrupt(
-                format!("group {g}"),
-                format!("{what} {v} cannot change by {by}"),
-            )
+    let add = |value: u32, by: i64, counter: &'static str| {
+        u32::try_from(value as i64 + by).map_err(|_| {
+            error::corrupted(CorruptKind::GroupCounter {
+                group: g,
+                counter,
+                value,
+                by,
+            })
         })
     };
     Ok(GroupDesc {
@@ -672,9 +671,25 @@ fn apply_delta(gd: &GroupDesc, d: &GroupDelta, g: u32) -> Result<GroupDesc> {
 /// (atime, ctime, mtime and their extra words) and checksum: what an
 /// fdatasync need not make durable.
 fn only_times_differ(a: &[u8], b: &[u8]) -> bool {
+    use crate::ext4::layout::{Ext4Inode, Ext4InodeExtra};
+    use core::mem::offset_of;
     // Byte ranges of i_atime, i_ctime, i_mtime, i_checksum_lo,
     // i_checksum_hi, i_ctime_extra, i_mtime_extra, i_atime_extra.
-    const IGNORED: [(usize, usize); 3] = [(0x08, 0x14), (0x7C, 0x7E), (0x82, 0x90)];
+    const X: usize = Ext4InodeExtra::OFFSET;
+    const IGNORED: [(usize, usize); 3] = [
+        (
+            offset_of!(Ext4Inode, i_atime),
+            offset_of!(Ext4Inode, i_dtime),
+        ),
+        (
+            offset_of!(Ext4Inode, l_i_checksum_lo),
+            offset_of!(Ext4Inode, l_i_reserved),
+        ),
+        (
+            X + offset_of!(Ext4InodeExtra, i_checksum_hi),
+            X + offset_of!(Ext4InodeExtra, i_crtime),
+        ),
+    ];
     a.len() == b.len()
         && a.iter()
             .zip(b)

@@ -74,10 +74,7 @@ impl Fs {
 /// Names the inode in a parse error so the log line points at it.
 pub(crate) fn in_inode(inode: &Inode, e: FormatError) -> FsError {
     match e {
-        FormatError::Corrupt { what, why } => FormatError::Corrupt {
-            what: format!("{} {what}", inode.ino),
-            why,
-        },
+        FormatError::Corrupt(kind) => FormatError::Corrupt(kind.in_inode(inode.ino.0)),
         other => other,
     }
     .into()

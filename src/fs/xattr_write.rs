@@ -38,6 +38,7 @@ use super::xattr::in_inode;
 use super::{FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::FormatError;
+use crate::ext4::InodeDamage;
 use crate::ext4::ea_inode;
 use crate::ext4::inode::Inode;
 use crate::ext4::superblock::{compat, incompat};
@@ -643,9 +644,9 @@ impl Transaction<'_> {
         }
         let (header, placed) = xattr::parse_block_placed(&block).map_err(|e| in_inode(inode, e))?;
         if header.refcount == 0 {
-            return Err(error::corrupt(
-                format!("{} xattr {nr}", inode.ino),
-                "h_refcount 0",
+            return Err(error::damaged(
+                inode.ino,
+                InodeDamage::XattrBlockUnreferenced { block: nr.0 },
             ));
         }
         Ok(Some(Loaded {

@@ -1,9 +1,6 @@
 //! Block-mapped (ext2/ext3) files: where the pointer for a logical block
 //! lives in the direct, single-, double- and triple-indirect tree.
 
-use zerocopy::FromBytes;
-use zerocopy::little_endian::U32;
-
 /// Number of direct pointers in i_block.
 pub const DIRECT: u64 = 12;
 
@@ -90,19 +87,6 @@ pub fn max_blocks(block_size: u32, huge_file: bool) -> u64 {
     blocks.min(u32::MAX as u64)
 }
 
-/// The block pointers of a block-map node (i_block's 15 words, or an
-/// indirect block): little-endian block numbers, 0 for none.
-pub fn pointers(node: &[u8]) -> &[U32] {
-    let n = node.len() / size_of::<U32>() * size_of::<U32>();
-    <[U32]>::ref_from_bytes(&node[..n]).expect("whole words")
-}
-
-/// The block pointers of a block-map node, to change.
-pub fn pointers_mut(node: &mut [u8]) -> &mut [U32] {
-    let n = node.len() / size_of::<U32>() * size_of::<U32>();
-    <[U32]>::mut_from_bytes(&mut node[..n]).expect("whole words")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,15 +142,5 @@ mod tests {
         assert_eq!(max_blocks(65536, false), 33_552_382);
         // 64 KiB: the tree reaches 2^42 blocks, logical numbers stop at 2^32.
         assert_eq!(max_blocks(65536, true), u32::MAX as u64);
-    }
-
-    #[test]
-    fn pointers_are_the_node_words() {
-        let mut node = [0u8; 60];
-        node[48..52].copy_from_slice(&7u32.to_le_bytes());
-        assert_eq!(pointers(&node).len(), 15);
-        assert_eq!(pointers(&node)[12].get(), 7);
-        pointers_mut(&mut node)[14].set(0x0102_0304);
-        assert_eq!(node[56..60], [4, 3, 2, 1]);
     }
 }

@@ -10,8 +10,8 @@
 //! machine's byte order in the kernel: little-endian on every host this
 //! runs on, and they are written that way here.
 
-use super::FormatError;
 use super::types::le16;
+use super::{CorruptKind, FormatError};
 use sha2::{Digest, Sha256};
 
 /// Ciphertext bytes a no-key name carries whole (`bytes[149]`).
@@ -83,10 +83,10 @@ pub fn nokey_name(ciphertext: &[u8], hash: u32, minor_hash: u32) -> Result<Vec<u
         return Ok(ciphertext.to_vec());
     }
     if ciphertext.len() < MIN_CIPHERTEXT {
-        return Err(FormatError::corrupt(
-            "encrypted name",
-            format!("{} bytes, shorter than one block", ciphertext.len()),
-        ));
+        return Err(CorruptKind::EncryptedNameShort {
+            len: ciphertext.len(),
+        }
+        .into());
     }
     let mut raw = Vec::with_capacity(NOKEY_NAME_MAX);
     raw.extend_from_slice(&hash.to_le_bytes());
@@ -190,13 +190,16 @@ pub fn symlink_stored_len(area: &[u8]) -> Option<u16> {
 /// { le16 len; u8 encrypted_path[len]; }`, checked as
 /// fscrypt_get_symlink does.
 pub fn symlink_ciphertext(area: &[u8]) -> Result<&[u8], FormatError> {
-    let bad = |why: String| Err(FormatError::corrupt("encrypted symlink", why));
+    let bad = |kind: CorruptKind| Err(kind.into());
     if area.len() < 3 {
-        return bad(format!("{}-byte area", area.len()));
+        return bad(CorruptKind::EncryptedSymlinkArea { len: area.len() });
     }
     let len = le16(area, 0) as usize;
     if len == 0 || len + 2 > area.len() {
-        return bad(format!("ciphertext length {len} in {} bytes", area.len()));
+        return bad(CorruptKind::EncryptedSymlinkLength {
+            len,
+            area: area.len(),
+        });
     }
     Ok(&area[2..2 + len])
 }

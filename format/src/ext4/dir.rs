@@ -3,7 +3,7 @@
 
 use super::csum::crc32c_raw;
 use super::layout::{Ext4DirEntry2, Ext4DirEntryTail};
-use super::{FormatError, Generation, InodeNo};
+use super::{CorruptKind, FormatError, Generation, InodeNo};
 
 /// Size of the checksum tail at the end of a leaf block.
 pub const TAIL_SIZE: usize = size_of::<Ext4DirEntryTail>();
@@ -122,10 +122,10 @@ impl<'a> Iterator for DirIter<'a> {
             return None;
         }
         let b = &self.buf[self.pos..];
-        let fail = |why: String| Some(Err(FormatError::corrupt("directory entry", why)));
+        let fail = |kind: CorruptKind| Some(Err(FormatError::Corrupt(kind)));
         let Some(e) = Ext4DirEntry2::of(b) else {
             self.failed = true;
-            return fail(format!("truncated entry at offset {}", self.pos));
+            return fail(CorruptKind::DirEntryTruncated { off: self.pos });
         };
         let inode = e.inode.get();
         let rec_len = rec_len_from_disk(e.rec_len.get(), self.block_size);
@@ -139,14 +139,18 @@ impl<'a> Iterator for DirIter<'a> {
             || rec_len > b.len()
         {
             self.failed = true;
-            return fail(format!(
-                "rec_len {rec_len} name_len {name_len} at offset {}",
-                self.pos
-            ));
+            return fail(CorruptKind::DirEntryRecLen {
+                rec_len,
+                name_len,
+                off: self.pos,
+            });
         }
         if inode > self.max_inode {
             self.failed = true;
-            return fail(format!("inode {inode} out of range at offset {}", self.pos));
+            return fail(CorruptKind::DirEntryInode {
+                inode,
+                off: self.pos,
+            });
         }
         let entry = DirEntryRef {
             offset: self.pos,
@@ -169,13 +173,11 @@ impl<'a> Iterator for DirIter<'a> {
 pub fn stored_hashes(region: &[u8], e: &DirEntryRef<'_>) -> Result<(u32, u32), FormatError> {
     let at = e.offset + rec_len_for(e.name.len());
     if at + 8 > e.offset + e.rec_len || at + 8 > region.len() {
-        return Err(FormatError::corrupt(
-            "directory entry",
-            format!(
-                "rec_len {} has no room for the name's hashes at offset {}",
-                e.rec_len, e.offset
-            ),
-        ));
+        return Err(CorruptKind::DirEntryNoHashes {
+            rec_len: e.rec_len,
+            off: e.offset,
+        }
+        .into());
     }
     let word = |o: usize| u32::from_le_bytes(region[o..o + 4].try_into().unwrap());
     Ok((word(at), word(at + 4)))
@@ -427,7 +429,7 @@ pub fn extend_last_entry(
         last = Some(e?.offset);
     }
     let Some(off) = last else {
-        return Err(FormatError::corrupt("directory entries", "empty region"));
+        return Err(CorruptKind::DirEntriesEmpty.into());
     };
     set_rec_len(block, off, new_end - off);
     Ok(())
@@ -469,10 +471,7 @@ pub fn split_leaf(
     }
     let count = map.len();
     if count < 2 {
-        return Err(FormatError::corrupt(
-            "directory leaf",
-            format!("full block with {count} entries cannot be split"),
-        ));
+        return Err(CorruptKind::DirLeafUnsplittable { count }.into());
     }
     map.sort_by_key(|m| m.0);
     // Move entries from the top while they fill at most half a block.

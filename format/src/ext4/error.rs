@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+pub use super::corrupt::CorruptKind;
+
 /// A structure on disk is not what the format allows.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum FormatError {
@@ -9,18 +11,14 @@ pub enum FormatError {
     BadMagic { what: &'static str },
     #[error("checksum mismatch in {what}")]
     BadChecksum { what: String },
-    #[error("corrupt {what}: {why}")]
-    Corrupt { what: String, why: String },
+    #[error("corrupt {0}")]
+    Corrupt(CorruptKind),
     #[error("unsupported: {0}")]
     Unsupported(String),
 }
 
-impl FormatError {
-    /// Shorthand for a [`FormatError::Corrupt`].
-    pub fn corrupt(what: impl Into<String>, why: impl Into<String>) -> Self {
-        FormatError::Corrupt {
-            what: what.into(),
-            why: why.into(),
-        }
+impl From<CorruptKind> for FormatError {
+    fn from(k: CorruptKind) -> Self {
+        FormatError::Corrupt(k)
     }
 }

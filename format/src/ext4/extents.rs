@@ -7,7 +7,7 @@ use zerocopy::FromBytes;
 
 use super::csum::crc32c_raw;
 use super::layout::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx, Ext4ExtentTail};
-use super::{BlockNo, FormatError, Generation, InodeNo};
+use super::{BlockNo, CorruptKind, FormatError, Generation, InodeNo};
 
 /// Bytes of the node header.
 const HEADER: usize = size_of::<Ext4ExtentHeader>();
@@ -63,7 +63,7 @@ impl ExtentNode {
     ) -> Result<Self, FormatError> {
         let (hdr, body) = match Ext4ExtentHeader::ref_from_prefix(b) {
             Ok((hdr, body)) if hdr.eh_magic.get() == EXTENT_MAGIC => (hdr, body),
-            _ => return Err(FormatError::corrupt(what(), "bad extent header magic")),
+            _ => return Err(CorruptKind::ExtentMagic { at: what() }.into()),
         };
         let h = ExtentHeader {
             entries: hdr.eh_entries.get(),
@@ -72,16 +72,19 @@ impl ExtentNode {
         };
         let capacity = body.len() / ENTRY;
         if h.max as usize > capacity || h.entries > h.max {
-            return Err(FormatError::corrupt(
-                what(),
-                format!("extent header {} of {} entries", h.entries, h.max),
-            ));
+            return Err(CorruptKind::ExtentEntries {
+                at: what(),
+                entries: h.entries,
+                max: h.max,
+            }
+            .into());
         }
         if h.depth > MAX_DEPTH || want_depth.is_some_and(|d| d != h.depth) {
-            return Err(FormatError::corrupt(
-                what(),
-                format!("extent node depth {}", h.depth),
-            ));
+            return Err(CorruptKind::ExtentDepth {
+                at: what(),
+                depth: h.depth,
+            }
+            .into());
         }
         if h.depth == 0 {
             let (ents, _) = <[Ext4Extent]>::ref_from_prefix_with_elems(body, h.entries as usize)
@@ -103,10 +106,7 @@ impl ExtentNode {
                 if let Some(prev) = v.last()
                     && (prev.lblk as u64 + prev.len as u64) > x.lblk as u64
                 {
-                    return Err(FormatError::corrupt(
-                        what(),
-                        "extents overlap or are out of order",
-                    ));
+                    return Err(CorruptKind::ExtentOrder { at: what() }.into());
                 }
                 v.push(x);
             }
@@ -121,7 +121,7 @@ impl ExtentNode {
                     child: BlockNo((e.ei_leaf_hi.get() as u64) << 32 | e.ei_leaf_lo.get() as u64),
                 };
                 if v.last().is_some_and(|p| p.lblk >= x.lblk) {
-                    return Err(FormatError::corrupt(what(), "index entries out of order"));
+                    return Err(CorruptKind::ExtentIndexOrder { at: what() }.into());
                 }
                 v.push(x);
             }
@@ -144,7 +144,6 @@ impl ExtentNode {
     /// length cannot be encoded.
     pub fn write_to(&self, buf: &mut [u8]) -> Result<(), FormatError> {
         let h = self.header();
-        let what = || "extent node".to_string();
         let count = match self {
             ExtentNode::Index(_, v) => v.len(),
             ExtentNode::Leaf(_, v) => v.len(),
@@ -153,13 +152,15 @@ impl ExtentNode {
             || h.max as usize > (buf.len() - HEADER) / ENTRY
             || count > h.max as usize
         {
-            return Err(FormatError::corrupt(
-                what(),
-                format!("{count} entries, max {}, in {} bytes", h.max, buf.len()),
-            ));
+            return Err(CorruptKind::ExtentNodeOverfull {
+                count,
+                max: h.max,
+                len: buf.len(),
+            }
+            .into());
         }
         if matches!(self, ExtentNode::Leaf(..)) != (h.depth == 0) || h.depth > MAX_DEPTH {
-            return Err(FormatError::corrupt(what(), format!("depth {}", h.depth)));
+            return Err(CorruptKind::ExtentNodeDepth { depth: h.depth }.into());
         }
         let (hdr, body) =
             Ext4ExtentHeader::mut_from_prefix(buf).expect("the header fits: checked above");
@@ -175,14 +176,15 @@ impl ExtentNode {
                         (false, 1..=INIT_MAX_LEN) => x.len,
                         (true, 1..INIT_MAX_LEN) => x.len + INIT_MAX_LEN,
                         _ => {
-                            return Err(FormatError::corrupt(
-                                what(),
-                                format!("extent length {} (unwritten {})", x.len, x.unwritten),
-                            ));
+                            return Err(CorruptKind::ExtentLength {
+                                len: x.len,
+                                unwritten: x.unwritten,
+                            }
+                            .into());
                         }
                     };
                     if x.pblk.0 >> 48 != 0 {
-                        return Err(FormatError::corrupt(what(), format!("{}", x.pblk)));
+                        return Err(CorruptKind::ExtentBlockTooFar { block: x.pblk.0 }.into());
                     }
                     let e = Ext4Extent::mut_from_bytes(&mut body[ENTRY * i..ENTRY * (i + 1)])
                         .expect("entries fit: checked above");
@@ -195,7 +197,7 @@ impl ExtentNode {
             ExtentNode::Index(_, v) => {
                 for (i, x) in v.iter().enumerate() {
                     if x.child.0 >> 48 != 0 {
-                        return Err(FormatError::corrupt(what(), format!("{}", x.child)));
+                        return Err(CorruptKind::ExtentBlockTooFar { block: x.child.0 }.into());
                     }
                     let e = Ext4ExtentIdx::mut_from_bytes(&mut body[ENTRY * i..ENTRY * (i + 1)])
                         .expect("entries fit: checked above");

@@ -5,7 +5,7 @@ use super::superblock::Superblock;
 use zerocopy::FromBytes;
 
 use super::layout::{Ext4GroupDesc, Ext4GroupDescHi};
-use super::{BlockNo, FormatError};
+use super::{BlockNo, CorruptKind, FormatError};
 
 /// bg_flags bits.
 pub const BG_INODE_UNINIT: u16 = 0x1;
@@ -74,15 +74,16 @@ impl GroupDesc {
     pub fn write_to(&self, sb: &Superblock, raw: &mut [u8]) -> Result<(), FormatError> {
         let ds = sb.desc_size as usize;
         if raw.len() < ds || ds < 32 {
-            return Err(FormatError::corrupt("group descriptor", "short buffer"));
+            return Err(CorruptKind::GroupDescShort.into());
         }
         let wide = ds >= 64;
-        let too_big = |what: &str, v: u64, bits: u32| {
-            if !wide && v >> bits != 0 {
-                Err(FormatError::corrupt(
-                    "group descriptor",
-                    format!("{what} {v} does not fit a {ds}-byte descriptor"),
-                ))
+        let too_big = |field: &'static str, value: u64, bits: u32| {
+            if !wide && value >> bits != 0 {
+                Err(CorruptKind::GroupDescTooWide {
+                    field,
+                    value,
+                    desc_size: ds,
+                })
             } else {
                 Ok(())
             }
@@ -96,8 +97,8 @@ impl GroupDesc {
         too_big("unused inodes", self.itable_unused as u64, 16)?;
         // The bitmap checksums are crc32c values: the short form keeps
         // only their low half, by design.
-        let (d, rest) = Ext4GroupDesc::mut_from_prefix(raw)
-            .map_err(|_| FormatError::corrupt("group descriptor", "short buffer"))?;
+        let (d, rest) =
+            Ext4GroupDesc::mut_from_prefix(raw).map_err(|_| CorruptKind::GroupDescShort)?;
         d.bg_block_bitmap_lo.set(self.block_bitmap.0 as u32);
         d.bg_inode_bitmap_lo.set(self.inode_bitmap.0 as u32);
         d.bg_inode_table_lo.set(self.inode_table.0 as u32);
@@ -109,8 +110,8 @@ impl GroupDesc {
         d.bg_inode_bitmap_csum_lo.set(self.inode_bitmap_csum as u16);
         d.bg_itable_unused_lo.set(self.itable_unused as u16);
         if wide {
-            let (h, _) = Ext4GroupDescHi::mut_from_prefix(rest)
-                .map_err(|_| FormatError::corrupt("group descriptor", "short buffer"))?;
+            let (h, _) =
+                Ext4GroupDescHi::mut_from_prefix(rest).map_err(|_| CorruptKind::GroupDescShort)?;
             h.bg_block_bitmap_hi.set((self.block_bitmap.0 >> 32) as u32);
             h.bg_inode_bitmap_hi.set((self.inode_bitmap.0 >> 32) as u32);
             h.bg_inode_table_hi.set((self.inode_table.0 >> 32) as u32);
@@ -187,10 +188,7 @@ impl GroupDesc {
             || !in_fs(self.inode_bitmap, 1)
             || !in_fs(self.inode_table, itable_blocks)
         {
-            return Err(FormatError::corrupt(
-                format!("group descriptor {group}"),
-                "bitmap or inode table outside the filesystem",
-            ));
+            return Err(CorruptKind::GroupDescOutside { group }.into());
         }
         Ok(())
     }

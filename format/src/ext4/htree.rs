@@ -8,7 +8,7 @@ use zerocopy::{FromBytes, IntoBytes};
 use super::csum::crc32c_raw;
 use super::dir::{rec_len_from_disk, rec_len_to_disk};
 use super::layout::htree as raw;
-use super::{FormatError, Generation, InodeNo};
+use super::{CorruptKind, FormatError, Generation, InodeNo};
 
 /// Offset of count/limit in block 0 (after "." , ".." and dx_root_info).
 const ROOT_ENTRIES_OFFSET: usize = size_of::<raw::DxRoot>();
@@ -73,24 +73,27 @@ fn parse_entries(
     what: &dyn Fn() -> String,
 ) -> Result<DxNode, FormatError> {
     if off + ENTRY > b.len() {
-        return Err(FormatError::corrupt(what(), "index node too small"));
+        return Err(CorruptKind::DxNodeTooSmall { at: what() }.into());
     }
     let cl = countlimit(b, off).expect("checked above");
     let (limit, count) = (cl.limit.get(), cl.count.get());
     let tail = if csum { TAIL } else { 0 };
     let want_limit = (b.len() - off - tail) / ENTRY;
     if limit as usize != want_limit || count == 0 || count > limit {
-        return Err(FormatError::corrupt(
-            what(),
-            format!("dx count {count} limit {limit} (expected limit {want_limit})"),
-        ));
+        return Err(CorruptKind::DxCountLimit {
+            at: what(),
+            count,
+            limit,
+            want_limit,
+        }
+        .into());
     }
     let slots = entry_slots(b, off, count as usize).expect("count <= limit, which fits");
     let mut entries = Vec::with_capacity(count as usize);
     for (i, slot) in slots.iter().enumerate() {
         let hash = if i == 0 { 0 } else { slot.hash.get() };
         if i > 1 && hash < entries.last().map_or(0, |e: &DxEntry| e.hash) {
-            return Err(FormatError::corrupt(what(), "dx hashes out of order"));
+            return Err(CorruptKind::DxHashOrder { at: what() }.into());
         }
         entries.push(DxEntry {
             hash,
@@ -111,7 +114,7 @@ pub fn parse_root(
     what: &dyn Fn() -> String,
 ) -> Result<(DxRootInfo, DxNode), FormatError> {
     if b.len() < ROOT_ENTRIES_OFFSET + ENTRY {
-        return Err(FormatError::corrupt(what(), "dx root too small"));
+        return Err(CorruptKind::DxRootTooSmall { at: what() }.into());
     }
     let (root, _) = raw::DxRoot::ref_from_prefix(b).expect("checked above");
     // "." must be first, ".." second with rec_len reaching the block end.
@@ -121,12 +124,12 @@ pub fn parse_root(
         || root.dot_name[0] != b'.'
         || rec_len_from_disk(root.dotdot.rec_len.get(), b.len()) != b.len() - dot_len
     {
-        return Err(FormatError::corrupt(what(), "dx root without . and .."));
+        return Err(CorruptKind::DxRootDots { at: what() }.into());
     }
     if root.info.reserved_zero.get() != 0
         || root.info.info_length as usize != size_of::<raw::DxRootInfo>()
     {
-        return Err(FormatError::corrupt(what(), "bad dx_root_info"));
+        return Err(CorruptKind::DxRootInfo { at: what() }.into());
     }
     let info = DxRootInfo {
         hash_version: root.info.hash_version,
@@ -144,7 +147,7 @@ pub fn parse_node(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<DxN
             f.inode.get() != 0 || rec_len_from_disk(f.rec_len.get(), b.len()) != b.len()
         })
     {
-        return Err(FormatError::corrupt(what(), "bad dx node header"));
+        return Err(CorruptKind::DxNodeHeader { at: what() }.into());
     }
     parse_entries(b, NODE_ENTRIES_OFFSET, csum, what)
 }

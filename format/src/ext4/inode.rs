@@ -7,8 +7,9 @@ use core::mem::offset_of;
 use zerocopy::FromBytes;
 use zerocopy::little_endian::U32;
 
+use super::corrupt::IBlocksLimit;
 use super::layout::{Ext4Inode, Ext4InodeExtra};
-use super::{FormatError, Generation, InodeNo};
+use super::{CorruptKind, FormatError, Generation, InodeNo};
 
 /// The part of an inode every revision has.
 pub const GOOD_OLD_INODE_SIZE: usize = size_of::<Ext4Inode>();
@@ -137,19 +138,12 @@ impl Timestamp {
             Self::MAX_SEC_BASE
         };
         if self.sec < Self::MIN_SEC || self.sec > max || self.nsec > 999_999_999 {
-            return Err(FormatError::corrupt(
-                "timestamp",
-                format!(
-                    "{}.{:09} not representable{}",
-                    self.sec,
-                    self.nsec,
-                    if with_extra {
-                        ""
-                    } else {
-                        " without an extra word"
-                    }
-                ),
-            ));
+            return Err(CorruptKind::Timestamp {
+                sec: self.sec,
+                nsec: self.nsec,
+                with_extra,
+            }
+            .into());
         }
         Ok(())
     }
@@ -184,28 +178,23 @@ pub fn encode_i_blocks(
     huge_feature: bool,
     bs: u32,
 ) -> Result<(u32, u16, bool), FormatError> {
-    let refuse = |why: &str| {
-        Err(FormatError::corrupt(
-            "i_blocks",
-            format!("{blocks_512} sectors {why}"),
-        ))
-    };
+    let refuse = |limit| Err(CorruptKind::IBlocks { blocks_512, limit }.into());
     if blocks_512 <= u32::MAX as u64 {
         return Ok((blocks_512 as u32, 0, false));
     }
     if !huge_feature {
-        return refuse("need huge_file");
+        return refuse(IBlocksLimit::NeedHugeFile);
     }
     if blocks_512 <= MAX_BLOCKS_48 {
         return Ok((blocks_512 as u32, (blocks_512 >> 32) as u16, false));
     }
     let per_block = bs as u64 / 512;
     if !blocks_512.is_multiple_of(per_block) {
-        return refuse("are not a whole number of blocks");
+        return refuse(IBlocksLimit::NotWholeBlocks);
     }
     let fs_blocks = blocks_512 / per_block;
     if fs_blocks > MAX_BLOCKS_48 {
-        return refuse("exceed 2^48-1 filesystem blocks");
+        return refuse(IBlocksLimit::Over48Bits);
     }
     Ok((fs_blocks as u32, (fs_blocks >> 32) as u16, true))
 }
@@ -264,11 +253,11 @@ impl Inode {
     ) -> Result<Self, FormatError> {
         let isz = sb.inode_size as usize;
         if raw.len() < isz {
-            return Err(FormatError::corrupt(ino.to_string(), "short inode"));
+            return Err(CorruptKind::InodeShort { ino: ino.0 }.into());
         }
         let raw = &raw[..isz];
         let Some(r) = Ext4Inode::of(raw) else {
-            return Err(FormatError::corrupt(ino.to_string(), "short inode"));
+            return Err(CorruptKind::InodeShort { ino: ino.0 }.into());
         };
         let x = Ext4InodeExtra::read(raw);
         let extra_isize = if isz > GOOD_OLD_INODE_SIZE {
@@ -279,10 +268,11 @@ impl Inode {
         if isz > GOOD_OLD_INODE_SIZE
             && (GOOD_OLD_INODE_SIZE + extra_isize as usize > isz || extra_isize % 4 != 0)
         {
-            return Err(FormatError::corrupt(
-                ino.to_string(),
-                format!("i_extra_isize {extra_isize}"),
-            ));
+            return Err(CorruptKind::ExtraIsize {
+                ino: ino.0,
+                extra_isize,
+            }
+            .into());
         }
         if checksum && sb.metadata_csum() {
             verify_checksum(sb, ino, raw, extra_isize)?;
@@ -310,10 +300,7 @@ impl Inode {
         // The kernel refuses the whole inode when its in-inode xattrs are
         // damaged (ext4_iget_extra_inode), not just the xattr calls.
         if let Err(e) = super::xattr::parse_ibody(&ibody_xattrs) {
-            return Err(FormatError::corrupt(
-                format!("{ino} in-inode xattrs"),
-                e.to_string(),
-            ));
+            return Err(in_inode(ino, e));
         }
         let mode = r.i_mode.get();
         // ext4_isize: the high half counts for regular files, and for
@@ -326,10 +313,7 @@ impl Inode {
         };
         let size = r.i_size_lo.get() as u64 | size_hi << 32;
         if size > i64::MAX as u64 {
-            return Err(FormatError::corrupt(
-                ino.to_string(),
-                format!("i_size {size}"),
-            ));
+            return Err(CorruptKind::ISize { ino: ino.0, size }.into());
         }
         let acl_hi = if sb.has_incompat(incompat::BIT64) {
             (r.l_i_file_acl_high.get() as u64) << 32
@@ -373,44 +357,58 @@ impl Inode {
     /// touched: call [`set_inode_checksum`] last.
     pub fn write_to(&self, sb: &Superblock, raw: &mut [u8]) -> Result<(), FormatError> {
         let isz = sb.inode_size as usize;
-        let bad = |why: String| Err(FormatError::corrupt(self.ino.to_string(), why));
+        let ino = self.ino.0;
+        let bad = |kind: CorruptKind| Err(kind.into());
         if raw.len() < isz {
-            return bad("short buffer".into());
+            return bad(CorruptKind::InodeShortBuffer { ino });
         }
         let raw = &mut raw[..isz];
         let extra_isize = self.extra_isize as usize;
         if isz == GOOD_OLD_INODE_SIZE {
             if extra_isize != 0 || !self.ibody_xattrs.is_empty() {
-                return bad("extra fields in a 128-byte inode".into());
+                return bad(CorruptKind::ExtraFieldsInSmallInode { ino });
             }
         } else if GOOD_OLD_INODE_SIZE + extra_isize > isz
             || !extra_isize.is_multiple_of(4)
             || self.ibody_xattrs.len() != isz - GOOD_OLD_INODE_SIZE - extra_isize
         {
-            return bad(format!(
-                "i_extra_isize {extra_isize} with {} bytes of in-inode xattrs",
-                self.ibody_xattrs.len()
-            ));
+            return bad(CorruptKind::ExtraIsizeAndXattrs {
+                ino,
+                extra_isize,
+                xattr_len: self.ibody_xattrs.len(),
+            });
         }
         if self.size > i64::MAX as u64 {
-            return bad(format!("i_size {}", self.size));
+            return bad(CorruptKind::ISize {
+                ino,
+                size: self.size,
+            });
         }
         let bit64 = sb.has_incompat(incompat::BIT64);
         if !bit64 && self.file_acl > u32::MAX as u64 {
-            return bad(format!("i_file_acl {} without 64bit", self.file_acl));
+            return bad(CorruptKind::FileAclWithout64bit {
+                ino,
+                file_acl: self.file_acl,
+            });
         }
         if self.file_acl >> 48 != 0 {
-            return bad(format!("i_file_acl {}", self.file_acl));
+            return bad(CorruptKind::FileAcl {
+                ino,
+                file_acl: self.file_acl,
+            });
         }
         if self.version >> 32 != 0 && !covers!(extra_isize, i_version_hi) {
-            return bad(format!("i_version {} without i_version_hi", self.version));
+            return bad(CorruptKind::VersionWithoutHi {
+                ino,
+                version: self.version,
+            });
         }
         let (blocks_lo, blocks_hi, huge) = encode_i_blocks(
             self.blocks_512,
             sb.has_ro_compat(ro_compat::HUGE_FILE),
             sb.block_size(),
         )
-        .map_err(|e| FormatError::corrupt(self.ino.to_string(), e.to_string()))?;
+        .map_err(|e| in_inode(self.ino, e))?;
         let flags = if huge {
             self.flags | flags::HUGE_FILE
         } else {
@@ -430,12 +428,11 @@ impl Inode {
             .chain(crtime)
             .zip(with_extra)
         {
-            t.check(with_extra)
-                .map_err(|e| FormatError::corrupt(self.ino.to_string(), e.to_string()))?;
+            t.check(with_extra).map_err(|e| in_inode(self.ino, e))?;
         }
         let mut x = Ext4InodeExtra::read(raw);
         let Some(r) = Ext4Inode::of_mut(raw) else {
-            return bad("short buffer".into());
+            return bad(CorruptKind::InodeShortBuffer { ino });
         };
         // Sets a timestamp's base field, and its extra word where
         // i_extra_isize covers it.
@@ -584,6 +581,14 @@ impl Inode {
             // Unsigned arithmetic as in the kernel: fewer blocks than the
             // xattr block's share wraps, and the link counts as slow.
             && self.blocks_512.wrapping_sub(ea_blocks) == 0
+    }
+}
+
+/// `e` placed in inode `ino` (a corruption; other errors as they are).
+fn in_inode(ino: InodeNo, e: FormatError) -> FormatError {
+    match e {
+        FormatError::Corrupt(kind) => kind.in_inode(ino.0).into(),
+        other => other,
     }
 }
 

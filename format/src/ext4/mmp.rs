@@ -6,8 +6,8 @@
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use super::FormatError;
 use super::csum::crc32c_raw;
+use super::{CorruptKind, FormatError};
 
 /// mmp_magic.
 pub const MAGIC: u32 = 0x004D_4D50;
@@ -68,8 +68,7 @@ impl MmpBlock {
     /// Reads the block's first 1024 bytes. With `csum_seed` (metadata_csum)
     /// the checksum must match; the magic must always.
     pub fn parse(b: &[u8], csum_seed: Option<u32>) -> Result<MmpBlock, FormatError> {
-        let (m, _) = MmpBlock::read_from_prefix(b)
-            .map_err(|_| FormatError::corrupt("MMP block", "short read"))?;
+        let (m, _) = MmpBlock::read_from_prefix(b).map_err(|_| CorruptKind::MmpShort)?;
         if m.mmp_magic.get() != MAGIC {
             return Err(FormatError::BadMagic { what: "MMP block" });
         }

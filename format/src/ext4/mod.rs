@@ -5,6 +5,7 @@
 pub mod bitmap;
 pub mod blockmap;
 pub mod casefold;
+pub mod corrupt;
 pub mod crypt;
 pub mod csum;
 pub mod dir;
@@ -23,5 +24,6 @@ pub mod superblock;
 pub mod types;
 pub mod xattr;
 
+pub use corrupt::{CorruptKind, InodeDamage};
 pub use error::FormatError;
 pub use types::{BlockNo, Generation, InodeNo};

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use super::FormatError;
+use super::{CorruptKind, FormatError};
 
 /// The quota types, in the order of their superblock fields and e2fsck's
 /// numbering.
@@ -137,14 +137,18 @@ pub struct QuotaFile {
     pub offsets: BTreeMap<u32, usize>,
 }
 
-fn corrupt(why: String) -> FormatError {
-    FormatError::corrupt("quota file", why)
+fn corrupt(kind: CorruptKind) -> FormatError {
+    FormatError::Corrupt(kind)
 }
 
 fn block(data: &[u8], n: u32) -> Result<&[u8], FormatError> {
     let at = n as usize * QUOTA_BLOCK;
-    data.get(at..at + QUOTA_BLOCK)
-        .ok_or_else(|| corrupt(format!("block {n} is past the end ({} bytes)", data.len())))
+    data.get(at..at + QUOTA_BLOCK).ok_or_else(|| {
+        corrupt(CorruptKind::QuotaBlockPastEnd {
+            block: n,
+            len: data.len(),
+        })
+    })
 }
 
 impl QuotaFile {
@@ -152,18 +156,21 @@ impl QuotaFile {
     /// every entry reachable from the tree.
     pub fn parse(data: &[u8], qtype: QuotaType) -> Result<QuotaFile, FormatError> {
         let b0 = block(data, 0)?;
-        let (h, rest) = DiskHeader::read_from_prefix(b0).map_err(|_| corrupt("short".into()))?;
+        let (h, rest) =
+            DiskHeader::read_from_prefix(b0).map_err(|_| corrupt(CorruptKind::QuotaShort))?;
         if h.dqh_magic.get() != qtype.magic() {
-            return Err(corrupt(format!(
-                "magic 0x{:08x} is not a {} quota file's",
-                h.dqh_magic.get(),
-                qtype.name()
-            )));
+            return Err(corrupt(CorruptKind::QuotaMagic {
+                magic: h.dqh_magic.get(),
+                qtype: qtype.name(),
+            }));
         }
         if h.dqh_version.get() != V2R1_VERSION {
-            return Err(corrupt(format!("version {}", h.dqh_version.get())));
+            return Err(corrupt(CorruptKind::QuotaVersion {
+                version: h.dqh_version.get(),
+            }));
         }
-        let (info, _) = DiskInfo::read_from_prefix(rest).map_err(|_| corrupt("short".into()))?;
+        let (info, _) =
+            DiskInfo::read_from_prefix(rest).map_err(|_| corrupt(CorruptKind::QuotaShort))?;
         let mut out = QuotaFile {
             info,
             entries: BTreeMap::new(),
@@ -186,7 +193,7 @@ impl QuotaFile {
     ) -> Result<(), FormatError> {
         let blocks = self.info.dqi_blocks.get();
         if n == 0 || n >= blocks {
-            return Err(corrupt(format!("reference to block {n} of {blocks}")));
+            return Err(corrupt(CorruptKind::QuotaReference { block: n, blocks }));
         }
         let b = block(data, n)?;
         if depth == TREE_DEPTH {
@@ -236,9 +243,9 @@ impl QuotaFile {
     pub fn entry_at(data: &[u8], at: usize) -> Result<DiskDquot, FormatError> {
         let raw = data
             .get(at..at + size_of::<DiskDquot>())
-            .ok_or_else(|| corrupt(format!("entry at {at} is past the end")))?;
+            .ok_or_else(|| corrupt(CorruptKind::QuotaEntryPastEnd { at }))?;
         Ok(DiskDquot::read_from_prefix(raw)
-            .map_err(|_| corrupt("short".into()))?
+            .map_err(|_| corrupt(CorruptKind::QuotaShort))?
             .0)
     }
 
@@ -275,12 +282,13 @@ impl QuotaFile {
     fn info_of_bytes(data: &[u8]) -> Result<DiskInfo, FormatError> {
         let b0 = block(data, 0)?;
         Ok(DiskInfo::read_from_prefix(&b0[size_of::<DiskHeader>()..])
-            .map_err(|_| corrupt("short".into()))?
+            .map_err(|_| corrupt(CorruptKind::QuotaShort))?
             .0)
     }
 
     fn data_block(&mut self, b: &[u8], n: u32) -> Result<(), FormatError> {
-        let (h, rest) = DataHeader::read_from_prefix(b).map_err(|_| corrupt("short".into()))?;
+        let (h, rest) =
+            DataHeader::read_from_prefix(b).map_err(|_| corrupt(CorruptKind::QuotaShort))?;
         let mut used = 0;
         let esz = size_of::<DiskDquot>();
         for (slot, raw) in rest.chunks_exact(esz).take(ENTRIES_PER_BLOCK).enumerate() {
@@ -289,19 +297,23 @@ impl QuotaFile {
             if raw.iter().all(|&c| c == 0) {
                 continue;
             }
-            let (d, _) = DiskDquot::read_from_prefix(raw).map_err(|_| corrupt("short".into()))?;
+            let (d, _) =
+                DiskDquot::read_from_prefix(raw).map_err(|_| corrupt(CorruptKind::QuotaShort))?;
             used += 1;
             if self.entries.insert(d.dqb_id.get(), d).is_some() {
-                return Err(corrupt(format!("id {} has two entries", d.dqb_id.get())));
+                return Err(corrupt(CorruptKind::QuotaDuplicateId {
+                    id: d.dqb_id.get(),
+                }));
             }
             let at = n as usize * QUOTA_BLOCK + size_of::<DataHeader>() + slot * esz;
             self.offsets.insert(d.dqb_id.get(), at);
         }
         if used != h.dqdh_entries.get() as usize {
-            return Err(corrupt(format!(
-                "data block {n} counts {} entries and holds {used}",
-                h.dqdh_entries.get()
-            )));
+            return Err(corrupt(CorruptKind::QuotaEntryCount {
+                block: n,
+                counted: h.dqdh_entries.get(),
+                held: used,
+            }));
         }
         Ok(())
     }
@@ -531,9 +543,9 @@ fn is_blank(d: &DiskDquot) -> bool {
 fn entry_mut(data: &mut [u8], at: usize) -> Result<&mut DiskDquot, FormatError> {
     let raw = data
         .get_mut(at..at + size_of::<DiskDquot>())
-        .ok_or_else(|| corrupt(format!("entry at {at} is past the end")))?;
+        .ok_or_else(|| corrupt(CorruptKind::QuotaEntryPastEnd { at }))?;
     Ok(DiskDquot::mut_from_prefix(raw)
-        .map_err(|_| corrupt("short".into()))?
+        .map_err(|_| corrupt(CorruptKind::QuotaShort))?
         .0)
 }
 
@@ -552,12 +564,12 @@ impl Tree<'_> {
         self.dirty.insert(n);
         self.data
             .get_mut(at..at + QUOTA_BLOCK)
-            .ok_or_else(|| corrupt(format!("block {n} is past the end ({len} bytes)")))
+            .ok_or_else(|| corrupt(CorruptKind::QuotaBlockPastEnd { block: n, len }))
     }
 
     fn header(&self, n: u32) -> Result<DataHeader, FormatError> {
         Ok(DataHeader::read_from_prefix(block(self.data, n)?)
-            .map_err(|_| corrupt("short".into()))?
+            .map_err(|_| corrupt(CorruptKind::QuotaShort))?
             .0)
     }
 
@@ -578,7 +590,7 @@ impl Tree<'_> {
         } else {
             let n = self.info.dqi_blocks.get();
             if n == u32::MAX {
-                return Err(corrupt("the file has no room for another block".into()));
+                return Err(corrupt(CorruptKind::QuotaNoRoom));
             }
             let end = (n as usize + 1) * QUOTA_BLOCK;
             if self.data.len() < end {
@@ -594,7 +606,7 @@ impl Tree<'_> {
     fn check_ref(&self, n: u32) -> Result<(), FormatError> {
         let blocks = self.info.dqi_blocks.get();
         if n <= TREE_ROOT || n >= blocks {
-            return Err(corrupt(format!("reference to block {n} of {blocks}")));
+            return Err(corrupt(CorruptKind::QuotaReference { block: n, blocks }));
         }
         Ok(())
     }
@@ -635,9 +647,7 @@ impl Tree<'_> {
         let h = self.header(n)?;
         let used = h.dqdh_entries.get() as usize;
         if used >= ENTRIES_PER_BLOCK {
-            return Err(corrupt(format!(
-                "data block {n} on the free entry list is full"
-            )));
+            return Err(corrupt(CorruptKind::QuotaFreeListFull { block: n }));
         }
         if used + 1 >= ENTRIES_PER_BLOCK {
             self.unlink_free_entry(n)?;
@@ -652,7 +662,7 @@ impl Tree<'_> {
                 let at = size_of::<DataHeader>() + i * esz;
                 b[at..at + esz].iter().all(|&c| c == 0)
             })
-            .ok_or_else(|| corrupt(format!("data block {n} counts {used} entries and is full")))?;
+            .ok_or_else(|| corrupt(CorruptKind::QuotaBlockFull { block: n, used }))?;
         self.dirty.insert(n);
         Ok((
             n,
@@ -670,7 +680,7 @@ impl Tree<'_> {
         };
         let (child, at) = if depth == TREE_DEPTH - 1 {
             if r != 0 {
-                return Err(corrupt(format!("id {id} already has an entry")));
+                return Err(corrupt(CorruptKind::QuotaIdExists { id }));
             }
             self.free_entry()?
         } else {

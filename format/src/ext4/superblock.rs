@@ -6,7 +6,7 @@ use zerocopy::little_endian::U32;
 use zerocopy::{FromBytes, FromZeros, IntoBytes};
 
 use super::layout::Ext4SuperBlock;
-use super::{BlockNo, FormatError};
+use super::{BlockNo, CorruptKind, FormatError};
 
 /// Byte offset of the primary superblock in the image.
 pub const SUPERBLOCK_OFFSET: u64 = 1024;
@@ -285,7 +285,7 @@ impl Superblock {
     /// Parses and validates the 1024 bytes at [`SUPERBLOCK_OFFSET`].
     pub fn parse(b: &[u8]) -> Result<Self, FormatError> {
         let Ok((r, _)) = Ext4SuperBlock::ref_from_prefix(b) else {
-            return Err(FormatError::corrupt("superblock", "short read"));
+            return Err(CorruptKind::SuperblockShort.into());
         };
         if r.s_magic.get() != MAGIC {
             return Err(FormatError::BadMagic {
@@ -380,10 +380,10 @@ impl Superblock {
     pub fn write_to(&self, raw: &mut [u8]) -> Result<(), FormatError> {
         let bit64 = self.has_incompat(incompat::BIT64);
         if !bit64 && self.free_blocks_count > u32::MAX as u64 {
-            return Err(FormatError::corrupt(
-                "superblock",
-                format!("{} free blocks without 64bit", self.free_blocks_count),
-            ));
+            return Err(CorruptKind::FreeBlocksWithout64bit {
+                free_blocks: self.free_blocks_count,
+            }
+            .into());
         }
         for (what, t) in [("s_mtime", self.mtime), ("s_wtime", self.wtime)]
             .into_iter()
@@ -393,14 +393,15 @@ impl Superblock {
             ])
         {
             if t >= 1 << 40 {
-                return Err(FormatError::corrupt(
-                    "superblock",
-                    format!("{what} {t} beyond 40 bits"),
-                ));
+                return Err(CorruptKind::SuperblockTime {
+                    field: what,
+                    time: t,
+                }
+                .into());
             }
         }
         let r = Ext4SuperBlock::mut_from_prefix(raw)
-            .map_err(|_| FormatError::corrupt("superblock", "short buffer"))?
+            .map_err(|_| CorruptKind::SuperblockShortBuffer)?
             .0;
         r.s_free_blocks_count_lo.set(self.free_blocks_count as u32);
         if bit64 {
@@ -426,57 +427,62 @@ impl Superblock {
     }
 
     fn validate(&self) -> Result<(), FormatError> {
-        let bad = |why: String| Err(FormatError::corrupt("superblock", why));
+        let bad = |kind: CorruptKind| Err(kind.into());
         if self.log_block_size > 6 {
-            return bad(format!(
-                "block size 2^(10+{}) is too large",
-                self.log_block_size
-            ));
+            return bad(CorruptKind::BlockSizeTooLarge {
+                log_block_size: self.log_block_size,
+            });
         }
         let bs = self.block_size() as u64;
         // With bigalloc the group bitmap counts clusters: the kernel's
         // ext4_handle_clustersize checks the cluster geometry the same way.
         let cluster_shift = if self.has_ro_compat(ro_compat::BIGALLOC) {
             if !(self.log_block_size..=20).contains(&self.log_cluster_size) {
-                return bad(format!(
-                    "cluster size 2^(10+{}) with block size 2^(10+{})",
-                    self.log_cluster_size, self.log_block_size
-                ));
+                return bad(CorruptKind::ClusterSize {
+                    log_cluster_size: self.log_cluster_size,
+                    log_block_size: self.log_block_size,
+                });
             }
             if self.clusters_per_group == 0 || self.clusters_per_group as u64 > bs * 8 {
-                return bad(format!("{} clusters per group", self.clusters_per_group));
+                return bad(CorruptKind::ClustersPerGroup {
+                    clusters_per_group: self.clusters_per_group,
+                });
             }
             let shift = self.log_cluster_size - self.log_block_size;
             if (self.clusters_per_group as u64) << shift != self.blocks_per_group as u64 {
-                return bad(format!(
-                    "{} blocks per group and {} clusters per group inconsistent",
-                    self.blocks_per_group, self.clusters_per_group
-                ));
+                return bad(CorruptKind::BlocksPerCluster {
+                    blocks_per_group: self.blocks_per_group,
+                    clusters_per_group: self.clusters_per_group,
+                });
             }
             shift
         } else {
             0
         };
         if self.blocks_per_group == 0 || self.blocks_per_group as u64 > (bs * 8) << cluster_shift {
-            return bad(format!("{} blocks per group", self.blocks_per_group));
+            return bad(CorruptKind::BlocksPerGroup {
+                blocks_per_group: self.blocks_per_group,
+            });
         }
         let inodes_per_block = bs / (self.inode_size.max(128) as u64);
         if (self.inodes_per_group as u64) < inodes_per_block
             || self.inodes_per_group as u64 > bs * 8
         {
-            return bad(format!("{} inodes per group", self.inodes_per_group));
+            return bad(CorruptKind::InodesPerGroup {
+                inodes_per_group: self.inodes_per_group,
+            });
         }
         let isz = self.inode_size as u64;
         if isz < 128 || !isz.is_power_of_two() || isz > bs {
-            return bad(format!("inode size {isz}"));
+            return bad(CorruptKind::InodeSize { inode_size: isz });
         }
         if self.first_data_block as u64 >= self.blocks_count {
-            return bad("first data block beyond the end".into());
+            return bad(CorruptKind::FirstDataBlockBeyondEnd);
         }
         if self.has_incompat(incompat::BIT64) {
             let ds = self.desc_size;
             if !(64..=1024).contains(&ds) || !ds.is_power_of_two() {
-                return bad(format!("descriptor size {ds}"));
+                return bad(CorruptKind::DescSize { desc_size: ds });
             }
         }
         // As the kernel: the group count must fit in 32 bits with room for
@@ -485,16 +491,19 @@ impl Superblock {
         let groups = (self.blocks_count - self.first_data_block as u64)
             .div_ceil(self.blocks_per_group as u64);
         if groups > (1u64 << 32) - (bs / self.desc_size.max(32) as u64) {
-            return bad(format!("{groups} block groups"));
+            return bad(CorruptKind::GroupCount { groups });
         }
         if groups * self.inodes_per_group as u64 != self.inodes_count as u64 {
-            return bad(format!(
-                "{} inodes, not {groups} groups of {}",
-                self.inodes_count, self.inodes_per_group
-            ));
+            return bad(CorruptKind::InodesCount {
+                inodes_count: self.inodes_count,
+                groups,
+                inodes_per_group: self.inodes_per_group,
+            });
         }
         if self.first_ino < 11 || self.first_ino > self.inodes_count {
-            return bad(format!("first inode {}", self.first_ino));
+            return bad(CorruptKind::FirstIno {
+                first_ino: self.first_ino,
+            });
         }
         Ok(())
     }
@@ -527,10 +536,7 @@ impl Superblock {
         }
         self.casefold_encoding()?;
         if self.feature_incompat & incompat::BIT64 == 0 && self.blocks_count > u32::MAX as u64 {
-            return Err(FormatError::corrupt(
-                "superblock",
-                "over 2^32 blocks without 64bit",
-            ));
+            return Err(CorruptKind::BlocksWithout64bit.into());
         }
         Ok(())
     }

@@ -25,6 +25,7 @@
 
 use zerocopy::{FromBytes, IntoBytes};
 
+use super::corrupt::{AclForm, CorruptKind, XattrArea};
 use super::csum::crc32c_raw;
 use super::error::FormatError;
 use super::layout::xattr::{
@@ -186,9 +187,9 @@ fn parse_entries(
     area: &[u8],
     first: usize,
     value_base: usize,
-    what: &str,
+    area_kind: XattrArea,
 ) -> Result<Vec<PlacedEntry>, FormatError> {
-    let corrupt = |why: String| FormatError::corrupt(what, why);
+    let corrupt = FormatError::Corrupt;
 
     // Pass 1: walk the entry list to find its end.
     let mut heads = Vec::new();
@@ -198,15 +199,19 @@ fn parse_entries(
             .checked_add(TERMINATOR_LEN)
             .is_none_or(|end| end > area.len())
         {
-            return Err(corrupt(format!(
-                "entry list at {off} runs past the end without a terminator"
-            )));
+            return Err(corrupt(CorruptKind::XattrUnterminated {
+                area: area_kind,
+                off,
+            }));
         }
         if area[off..off + TERMINATOR_LEN].iter().all(|&b| b == 0) {
             break;
         }
         if off + ENTRY_HEADER_LEN > area.len() {
-            return Err(corrupt(format!("entry at {off} truncated")));
+            return Err(corrupt(CorruptKind::XattrEntryTruncated {
+                area: area_kind,
+                off,
+            }));
         }
         let name_len = Ext4XattrEntry::at(area, off)
             .expect("checked above")
@@ -214,11 +219,17 @@ fn parse_entries(
         let next = off + pad4(ENTRY_HEADER_LEN + name_len);
         // The next entry (or the terminator) must start inside the area.
         if next >= area.len() {
-            return Err(corrupt(format!("name of entry at {off} runs past the end")));
+            return Err(corrupt(CorruptKind::XattrNamePastEnd {
+                area: area_kind,
+                off,
+            }));
         }
         let name = &area[off + ENTRY_HEADER_LEN..off + ENTRY_HEADER_LEN + name_len];
         if name.contains(&0) {
-            return Err(corrupt(format!("name of entry at {off} contains NUL")));
+            return Err(corrupt(CorruptKind::XattrNameNul {
+                area: area_kind,
+                off,
+            }));
         }
         heads.push(off);
         off = next;
@@ -242,9 +253,12 @@ fn parse_entries(
             // writes 0 and ignores it). Whether the inode number is sane is
             // for the caller, which knows the filesystem.
             if value_size == 0 || value_size > super::ea_inode::MAX_VALUE_SIZE {
-                return Err(corrupt(format!(
-                    "entry at {off} names value inode {value_inum} with a value of {value_size} bytes"
-                )));
+                return Err(corrupt(CorruptKind::XattrValueInode {
+                    area: area_kind,
+                    off,
+                    inum: value_inum,
+                    size: value_size,
+                }));
             }
             entries.push(PlacedEntry {
                 entry: XattrEntry {
@@ -267,18 +281,24 @@ fn parse_entries(
         } else {
             let start = value_base + value_offs;
             if start < list_end {
-                return Err(corrupt(format!(
-                    "value of entry at {off} (at {start}) overlaps the entry list (ends at {list_end})"
-                )));
+                return Err(corrupt(CorruptKind::XattrValueOverlapsList {
+                    area: area_kind,
+                    off,
+                    start,
+                    list_end,
+                }));
             }
             let fits = start
                 .checked_add(pad4(value_size.min(area.len())))
                 .is_some_and(|end| value_size <= area.len() && end <= area.len());
             if !fits {
-                return Err(corrupt(format!(
-                    "value of entry at {off} ({value_size} bytes at {start}) runs past the end ({})",
-                    area.len()
-                )));
+                return Err(corrupt(CorruptKind::XattrValuePastEnd {
+                    area: area_kind,
+                    off,
+                    size: value_size,
+                    start,
+                    len: area.len(),
+                }));
             }
             area[start..start + value_size].to_vec()
         };
@@ -310,7 +330,7 @@ pub fn parse_ibody_placed(ibody: &[u8]) -> Result<Vec<PlacedEntry>, FormatError>
         _ => return Ok(Vec::new()),
     }
     // Value offsets are relative to the first entry, right after the magic.
-    parse_entries(ibody, IBODY_HEADER_LEN, IBODY_HEADER_LEN, "in-inode xattrs")
+    parse_entries(ibody, IBODY_HEADER_LEN, IBODY_HEADER_LEN, XattrArea::Ibody)
 }
 
 fn strip(placed: Vec<PlacedEntry>) -> Vec<XattrEntry> {
@@ -345,10 +365,7 @@ pub fn parse_block_placed(
 ) -> Result<(XattrBlockHeader, Vec<PlacedEntry>), FormatError> {
     const WHAT: &str = "xattr block";
     if block.len() < XATTR_BLOCK_HEADER_LEN + TERMINATOR_LEN {
-        return Err(FormatError::corrupt(
-            WHAT,
-            format!("only {} bytes", block.len()),
-        ));
+        return Err(CorruptKind::XattrBlockShort { len: block.len() }.into());
     }
     let h = Ext4XattrHeader::of(block).expect("checked above");
     let header = XattrBlockHeader {
@@ -362,12 +379,12 @@ pub fn parse_block_placed(
         return Err(FormatError::BadMagic { what: WHAT });
     }
     if header.blocks != 1 {
-        return Err(FormatError::corrupt(
-            WHAT,
-            format!("h_blocks is {}, not 1", header.blocks),
-        ));
+        return Err(CorruptKind::XattrBlockCount {
+            h_blocks: header.blocks,
+        }
+        .into());
     }
-    let entries = parse_entries(block, XATTR_BLOCK_HEADER_LEN, 0, WHAT)?;
+    let entries = parse_entries(block, XATTR_BLOCK_HEADER_LEN, 0, XattrArea::Block)?;
     Ok((header, entries))
 }
 
@@ -622,22 +639,22 @@ fn acl_tag_has_id(tag: u16) -> Option<bool> {
 /// semantics (ordering, required entries). An ACL with no entries converts
 /// to a bare header; the kernel reports such an ACL as absent (ENODATA).
 pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
-    const WHAT: &str = "on-disk POSIX ACL";
     let Ok((header, _)) = Ext4AclHeader::ref_from_prefix(disk) else {
-        return Err(FormatError::corrupt(
-            WHAT,
-            format!("only {} bytes", disk.len()),
-        ));
+        return Err(CorruptKind::AclShort { len: disk.len() }.into());
     };
     let version = header.a_version.get();
     if version != EXT4_ACL_VERSION {
-        return Err(FormatError::corrupt(WHAT, format!("version {version}")));
+        return Err(CorruptKind::AclVersion {
+            form: AclForm::Disk,
+            version,
+        }
+        .into());
     }
     const HEADER: usize = size_of::<Ext4AclHeader>();
     let mut out = Vec::with_capacity(HEADER + 2 * (disk.len() - HEADER));
     out.extend_from_slice(&POSIX_ACL_XATTR_VERSION.to_le_bytes());
     let mut off = HEADER;
-    let truncated = |off: usize| FormatError::corrupt(WHAT, format!("entry at {off} truncated"));
+    let truncated = |off| FormatError::from(CorruptKind::AclEntryTruncated { off });
     while off < disk.len() {
         let Ok((short, _)) = Ext4AclEntryShort::ref_from_prefix(&disk[off..]) else {
             return Err(truncated(off));
@@ -657,10 +674,12 @@ pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
                 ACL_UNDEFINED_ID
             }
             None => {
-                return Err(FormatError::corrupt(
-                    WHAT,
-                    format!("entry at {off} has tag {tag:#x}"),
-                ));
+                return Err(CorruptKind::AclTag {
+                    form: AclForm::Disk,
+                    off,
+                    tag,
+                }
+                .into());
             }
         };
         out.extend_from_slice(&tag.to_le_bytes());
@@ -675,7 +694,6 @@ pub fn acl_disk_to_vfs(disk: &[u8]) -> Result<Vec<u8>, FormatError> {
 /// none are dropped. Only the encoding is checked; validating the ACL
 /// itself (as the kernel's `posix_acl_valid`) is the caller's job.
 pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
-    const WHAT: &str = "POSIX ACL xattr";
     const HEADER: usize = size_of::<Ext4AclHeader>();
     const ENTRY: usize = size_of::<PosixAclXattrEntry>();
     let parsed = Ext4AclHeader::ref_from_prefix(vfs)
@@ -686,11 +704,15 @@ pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
                 .map(|e| (h, e))
         });
     let Some((header, entries)) = parsed else {
-        return Err(FormatError::corrupt(WHAT, format!("length {}", vfs.len())));
+        return Err(CorruptKind::AclLength { len: vfs.len() }.into());
     };
     let version = header.a_version.get();
     if version != POSIX_ACL_XATTR_VERSION {
-        return Err(FormatError::corrupt(WHAT, format!("version {version}")));
+        return Err(CorruptKind::AclVersion {
+            form: AclForm::Vfs,
+            version,
+        }
+        .into());
     }
     let mut out = Vec::with_capacity(vfs.len());
     out.extend_from_slice(&EXT4_ACL_VERSION.to_le_bytes());
@@ -698,7 +720,11 @@ pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
         let tag = e.e_tag.get();
         let has_id = acl_tag_has_id(tag).ok_or_else(|| {
             let off = HEADER + i * ENTRY;
-            FormatError::corrupt(WHAT, format!("entry at {off} has tag {tag:#x}"))
+            FormatError::from(CorruptKind::AclTag {
+                form: AclForm::Vfs,
+                off,
+                tag,
+            })
         })?;
         let short = Ext4AclEntryShort {
             e_tag: e.e_tag,
@@ -776,7 +802,7 @@ mod tests {
     }
 
     fn is_corrupt<T: std::fmt::Debug>(r: Result<T, FormatError>) -> bool {
-        matches!(r, Err(FormatError::Corrupt { .. }))
+        matches!(r, Err(FormatError::Corrupt(_)))
     }
 
     const SAMPLE: &[(u8, &[u8], &[u8])] = &[

@@ -7,9 +7,9 @@
 //! Only a tree the block walker finds undamaged is edited; a damaged one
 //! is left to pass 1.
 
-use fuse4fs_format::ext4::blockmap::{pointers, pointers_mut};
 use fuse4fs_format::ext4::extents::{ExtentHeader, ExtentNode, max_entries, set_block_checksum};
 use fuse4fs_format::ext4::inode::{Inode, flags};
+use fuse4fs_format::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
 
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
@@ -158,11 +158,11 @@ fn trim_map(cx: &mut Fsck, inode: &mut Inode, end: u64) -> Result<()> {
     for slot in 0..15usize {
         let level = slot.saturating_sub(11) as u32;
         let span = per.saturating_pow(level);
-        let p = pointers(&inode.block)[slot].get() as u64;
+        let p = block_ptrs(&inode.block)[slot].get() as u64;
         let clear =
             p != 0 && (start >= end || (level > 0 && trim_indirect(cx, p, level, start, end)?));
         if clear {
-            pointers_mut(&mut inode.block)[slot].set(0);
+            block_ptrs_mut(&mut inode.block)[slot].set(0);
         }
         start = start.saturating_add(span);
     }
@@ -178,7 +178,7 @@ fn trim_indirect(cx: &mut Fsck, blk: u64, level: u32, start: u64, end: u64) -> R
     let mut changed = false;
     let mut empty = true;
     for i in 0..per as usize {
-        let q = pointers(&buf)[i].get() as u64;
+        let q = block_ptrs(&buf)[i].get() as u64;
         if q == 0 {
             continue;
         }
@@ -186,7 +186,7 @@ fn trim_indirect(cx: &mut Fsck, blk: u64, level: u32, start: u64, end: u64) -> R
         let clear = s >= end
             || (level > 1 && cx.block_in_fs(q) && trim_indirect(cx, q, level - 1, s, end)?);
         if clear {
-            pointers_mut(&mut buf)[i].set(0);
+            block_ptrs_mut(&mut buf)[i].set(0);
             changed = true;
         } else {
             empty = false;

@@ -4,10 +4,11 @@
 //! pointer, or a slot of an existing indirect block). Anything that
 //! would need a new tree block is left unrepaired.
 
-use fuse4fs_format::ext4::blockmap::{pointers, pointers_mut, route};
+use fuse4fs_format::ext4::blockmap::route;
 use fuse4fs_format::ext4::dir::{init_dot_dotdot, init_leaf, set_leaf_checksum};
 use fuse4fs_format::ext4::extents::{Extent, ExtentNode, MAX_DEPTH, set_block_checksum};
 use fuse4fs_format::ext4::inode::{Inode, flags};
+use fuse4fs_format::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
 use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
 use super::State;
@@ -140,16 +141,16 @@ fn map_pointer(cx: &mut Fsck, inode: &mut Inode, lblk: u64, pblk: u64) -> Result
     };
     match r.path.as_slice() {
         [] => {
-            pointers_mut(&mut inode.block)[r.slot].set(p32);
+            block_ptrs_mut(&mut inode.block)[r.slot].set(p32);
             Ok(true)
         }
         [i] if r.slot == 12 => {
-            let ind = pointers(&inode.block)[12].get() as u64;
+            let ind = block_ptrs(&inode.block)[12].get() as u64;
             if ind == 0 || !cx.block_in_fs(ind) {
                 return Ok(false);
             }
             let mut buf = cx.read_block(ind)?;
-            pointers_mut(&mut buf)[*i as usize].set(p32);
+            block_ptrs_mut(&mut buf)[*i as usize].set(p32);
             cx.write_block(ind, &buf)?;
             Ok(true)
         }

@@ -31,7 +31,18 @@ pub struct Ext4DirEntryTail {
     pub det_checksum: U32,
 }
 
+/// The start of an inline directory's i_block: the parent's inode
+/// number, EXT4_INLINE_DOTDOT_SIZE bytes where a block directory has "."
+/// and ".." (the kernel reads it as an `ext4_dir_entry_2`'s inode field);
+/// the entries follow.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct Ext4InlineDotdot {
+    pub inode: U32,
+}
+
 const _: () = assert!(size_of::<Ext4DirEntry2>() == 8);
+const _: () = assert!(size_of::<Ext4InlineDotdot>() == 4);
 const _: () = assert!(size_of::<Ext4DirEntryTail>() == 12);
 
 impl Ext4DirEntry2 {
@@ -49,6 +60,26 @@ impl Ext4DirEntry2 {
     }
 }
 
+impl Ext4InlineDotdot {
+    /// Where an inline directory's entries start in i_block
+    /// (EXT4_INLINE_DOTDOT_SIZE).
+    pub const SIZE: usize = size_of::<Ext4InlineDotdot>();
+
+    /// The parent field at the start of `i_block`, None when shorter.
+    pub fn of(i_block: &[u8]) -> Option<&Ext4InlineDotdot> {
+        Ext4InlineDotdot::ref_from_prefix(i_block)
+            .ok()
+            .map(|(d, _)| d)
+    }
+
+    /// The parent field at the start of `i_block`, to change in place.
+    pub fn of_mut(i_block: &mut [u8]) -> Option<&mut Ext4InlineDotdot> {
+        Ext4InlineDotdot::mut_from_prefix(i_block)
+            .ok()
+            .map(|(d, _)| d)
+    }
+}
+
 impl Ext4DirEntryTail {
     /// The tail at the end of the leaf block `block`, None when shorter.
     pub fn of(block: &[u8]) -> Option<&Ext4DirEntryTail> {
@@ -62,5 +93,31 @@ impl Ext4DirEntryTail {
         Ext4DirEntryTail::mut_from_suffix(block)
             .ok()
             .map(|(_, t)| t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_fields_sit_where_the_kernel_puts_them() {
+        let mut b = [0u8; 12];
+        let e = Ext4DirEntry2::of_mut(&mut b).unwrap();
+        e.inode.set(0x0A0B_0C0D);
+        e.rec_len.set(12);
+        e.name_len = 3;
+        e.file_type = 2;
+        assert_eq!(b[..8], [0x0D, 0x0C, 0x0B, 0x0A, 12, 0, 3, 2]);
+        assert_eq!(Ext4DirEntry2::NAME_OFFSET, 8);
+    }
+
+    #[test]
+    fn inline_dotdot_is_the_first_word_of_i_block() {
+        let mut i_block = [0u8; 60];
+        Ext4InlineDotdot::of_mut(&mut i_block).unwrap().inode.set(2);
+        assert_eq!(i_block[..4], [2, 0, 0, 0]);
+        assert_eq!(Ext4InlineDotdot::of(&i_block).unwrap().inode.get(), 2);
+        assert_eq!(Ext4InlineDotdot::SIZE, 4);
     }
 }

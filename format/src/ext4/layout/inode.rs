@@ -56,7 +56,13 @@ pub struct Ext4InodeExtra {
     pub i_projid: U32,
 }
 
+/// EXT4_N_BLOCKS: the words of i_block.
+pub const EXT4_N_BLOCKS: usize = 15;
+/// The bytes of i_block.
+const I_BLOCK_LEN: usize = EXT4_N_BLOCKS * size_of::<U32>();
+
 const _: () = assert!(size_of::<Ext4Inode>() == 128);
+const _: () = assert!(I_BLOCK_LEN == 60);
 const _: () = assert!(size_of::<Ext4InodeExtra>() == 32);
 const _: () = {
     use core::mem::offset_of;
@@ -78,6 +84,18 @@ impl Ext4Inode {
     /// The 128-byte part of the raw inode `raw` to change in place.
     pub fn of_mut(raw: &mut [u8]) -> Option<&mut Ext4Inode> {
         Ext4Inode::mut_from_prefix(raw).ok().map(|(r, _)| r)
+    }
+
+    /// i_block as the kernel declares it, `__le32 i_block[EXT4_N_BLOCKS]`:
+    /// a device inode keeps its number in word 0 (the old encoding) or
+    /// word 1 (the new one).
+    pub fn i_block_words(i_block: &[u8; I_BLOCK_LEN]) -> &[U32; EXT4_N_BLOCKS] {
+        <[U32; EXT4_N_BLOCKS]>::ref_from_bytes(i_block).expect("same size")
+    }
+
+    /// [`Ext4Inode::i_block_words`], to change in place.
+    pub fn i_block_words_mut(i_block: &mut [u8; I_BLOCK_LEN]) -> &mut [U32; EXT4_N_BLOCKS] {
+        <[U32; EXT4_N_BLOCKS]>::mut_from_bytes(i_block).expect("same size")
     }
 }
 
@@ -112,5 +130,19 @@ impl Ext4InodeExtra {
     /// extra field at `off` (an `offset_of!` in this struct).
     pub const fn covers(extra_isize: usize, off: usize) -> bool {
         off + 4 <= extra_isize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i_block_words_are_the_little_endian_words_of_i_block() {
+        let mut b = [0u8; 60];
+        b[4..8].copy_from_slice(&0x0001_2345u32.to_le_bytes());
+        assert_eq!(Ext4Inode::i_block_words(&b)[1].get(), 0x0001_2345);
+        Ext4Inode::i_block_words_mut(&mut b)[14].set(7);
+        assert_eq!(b[56..], 7u32.to_le_bytes());
     }
 }

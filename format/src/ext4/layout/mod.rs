@@ -6,6 +6,7 @@
 //! zerocopy's little-endian integers have alignment 1, so a layout can
 //! be laid over any byte slice (`ref_from_prefix`, `mut_from_prefix`).
 
+pub mod blockmap;
 pub mod dir;
 pub mod extent;
 pub mod group;
@@ -15,7 +16,7 @@ pub mod orphan;
 pub mod superblock;
 pub mod xattr;
 
-pub use dir::{Ext4DirEntry2, Ext4DirEntryTail};
+pub use dir::{Ext4DirEntry2, Ext4DirEntryTail, Ext4InlineDotdot};
 pub use extent::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx, Ext4ExtentTail};
 pub use group::{Ext4GroupDesc, Ext4GroupDescHi};
 pub use inode::{Ext4Inode, Ext4InodeExtra};
