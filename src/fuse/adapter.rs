@@ -539,6 +539,9 @@ fn inline_blocks(inode: &Inode) -> u64 {
     }
 }
 
+/// Each method that may change the filesystem first names its caller for
+/// quota limits ([`super::credentials::quota_requester`]): a limit that
+/// would refuse the change then exempts a caller with CAP_SYS_RESOURCE.
 impl FuseOps for Ext4Adapter {
     fn attach(&self, notifier: super::notify::Notifier) {
         let _ = self.notifier.set(notifier);
@@ -605,6 +608,7 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         if inode.is_dir() {
             return Err(Errno::EISDIR);
@@ -810,6 +814,7 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         let node = target_of(&inode);
         let ino = node.ino;
@@ -848,6 +853,7 @@ impl FuseOps for Ext4Adapter {
         rdev: u32,
         umask: u32,
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode as u16, umask, rdev);
@@ -870,6 +876,7 @@ impl FuseOps for Ext4Adapter {
         mode: u32,
         umask: u32,
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
@@ -885,6 +892,7 @@ impl FuseOps for Ext4Adapter {
         name: &[u8],
         target: &[u8],
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let inode = self.settled(
@@ -902,6 +910,7 @@ impl FuseOps for Ext4Adapter {
         newparent: u64,
         newname: &[u8],
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let node = self.target(nodeid)?;
         let p = self.target(newparent)?;
         if let Some(checks) = self.checks {
@@ -917,6 +926,7 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn unlink(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
@@ -927,6 +937,7 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
@@ -945,6 +956,7 @@ impl FuseOps for Ext4Adapter {
         newname: &[u8],
         flags: u32,
     ) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let sp = self.target(parent)?;
         let dp = self.target(newparent)?;
         let exchange = flags & super::ops::rename_flags::RENAME_EXCHANGE != 0;
@@ -1003,6 +1015,7 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
@@ -1020,6 +1033,7 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
@@ -1045,6 +1059,7 @@ impl FuseOps for Ext4Adapter {
         write_flags: u32,
         _flags: u32,
     ) -> OpResult<u32> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
         let drop = self.suidgid_to_drop(ctx, &inode, kill);
@@ -1083,6 +1098,7 @@ impl FuseOps for Ext4Adapter {
         length: u64,
         mode: u32,
     ) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         let node = target_of(&inode);
         // fallocate, every mode, clears setuid/setgid first, as a write by
@@ -1123,6 +1139,7 @@ impl FuseOps for Ext4Adapter {
         len: u64,
         _flags: u64,
     ) -> OpResult<u64> {
+        let _quota = super::credentials::quota_requester(ctx);
         let src = self.ino(nodeid_in)?;
         let dst = self.node(nodeid_out)?;
         // A write by this caller would clear them: so does its copy.
@@ -1150,6 +1167,7 @@ impl FuseOps for Ext4Adapter {
         flags: u32,
         setxattr_flags: u32,
     ) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         self.check_xattr_name(name)?;
         let node = self.target(nodeid)?;
         self.check(ctx, |fs, c| {
@@ -1173,6 +1191,7 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         self.check_xattr_name(name)?;
         let node = self.target(nodeid)?;
         self.check(ctx, |fs, c| {
@@ -1189,6 +1208,7 @@ impl FuseOps for Ext4Adapter {
     /// (src/fuse/crypt.rs); every other command is unknown here
     /// (ENOTTY, as ext4 answers).
     fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+        let _quota = super::credentials::quota_requester(ctx);
         if let Some(req) = super::attr_flags::decode(io) {
             return self.attr_ioctl(ctx, nodeid, req?, io.out_size);
         }

@@ -9,6 +9,7 @@
 use super::ops::RequestCtx;
 use super::userns::IdMap;
 use crate::fs::permission::{Caller, Extra, cap};
+use crate::fs::quota::Requester;
 
 /// The caller of `ctx`; its groups and capabilities are read when a
 /// decision first needs them. A request the kernel makes itself (pid 0),
@@ -49,6 +50,22 @@ pub fn fake_root(ctx: &RequestCtx) -> Caller {
             caps: cap::ALL,
         },
     )
+}
+
+/// Names the caller of `ctx` as the one whose changes this thread makes
+/// until the guard drops: a quota limit that would refuse a change asks
+/// it for CAP_SYS_RESOURCE then (the kernel's ignore_hardlimit), and only
+/// then, so a request within its limits reads nothing.
+pub fn quota_requester(ctx: &RequestCtx) -> Requester {
+    Requester::enter([ctx.uid, ctx.gid, ctx.pid], |[uid, gid, pid]| {
+        let ctx = RequestCtx {
+            unique: 0,
+            uid,
+            gid,
+            pid,
+        };
+        caller(&ctx, false).capable(cap::SYS_RESOURCE)
+    })
 }
 
 fn extra(uid: u32, gid: u32, pid: u32, for_access: bool) -> Extra {

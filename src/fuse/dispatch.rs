@@ -28,24 +28,7 @@ pub fn dispatch<F: FuseOps + ?Sized>(
             take_notice(ops, nodeid, notice);
             None
         }
-        Ok(Decoded::Operation(op)) => {
-            // Quota limits exempt a caller with CAP_SYS_RESOURCE (asked
-            // only when a limit would refuse this request's change).
-            let _quota = crate::fs::quota::Requester::enter(
-                [ctx.uid, ctx.gid, ctx.pid],
-                |[uid, gid, pid]| {
-                    let ctx = RequestCtx {
-                        unique: 0,
-                        uid,
-                        gid,
-                        pid,
-                    };
-                    super::credentials::caller(&ctx, false)
-                        .capable(crate::fs::permission::cap::SYS_RESOURCE)
-                },
-            );
-            Some(answer(ops, &ctx, nodeid, op))
-        }
+        Ok(Decoded::Operation(op)) => Some(answer(ops, &ctx, nodeid, op)),
         Err(_) if Decoded::takes_no_reply(opcode) => None,
         Err(e) => Some(Err(e)),
     }
