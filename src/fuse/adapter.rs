@@ -1,19 +1,20 @@
 //! The request adapter: maps FUSE requests onto [`Fs`] operations.
 //!
-//! Node ids are derived from the inode, never stored: node id =
-//! (i_generation << 32) | inode number, with the root (inode 2) as node 1.
-//! A node id whose inode was freed or reused answers ESTALE.
+//! Node ids are derived from the inode, never stored
+//! ([`NodeId::from_inode`]). A node id whose inode was freed or reused
+//! answers ESTALE.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::ids::NodeId;
 use super::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, Ioctl, IoctlReply, OpResult, Open, RequestCtx,
     SetAttr, StatFs, TimeOrNow, Timespec, xattr_flags,
 };
+use crate::ext4::InodeNo;
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
-use crate::ext4::{Generation, InodeNo};
 use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
@@ -36,27 +37,6 @@ const FOPEN_CACHE_DIR: u32 = 1 << 3;
 const FOPEN_NOFLUSH: u32 = 1 << 5;
 const SEEK_DATA: u32 = 3;
 const SEEK_HOLE: u32 = 4;
-
-/// The node id the kernel knows an inode by.
-pub fn node_id(ino: InodeNo, generation: Generation) -> u64 {
-    if ino == InodeNo::ROOT {
-        1
-    } else {
-        (generation.0 as u64) << 32 | ino.0 as u64
-    }
-}
-
-/// The inode (and, except for the root, generation) a node id names.
-pub fn node_inode(nodeid: u64) -> (InodeNo, Option<Generation>) {
-    if nodeid == 1 {
-        (InodeNo::ROOT, None)
-    } else {
-        (
-            InodeNo(nodeid as u32),
-            Some(Generation((nodeid >> 32) as u32)),
-        )
-    }
-}
 
 /// The inode a change is for, as `inode` was when it was read.
 fn target_of(inode: &Inode) -> InodeRef {
@@ -288,7 +268,11 @@ impl Ext4Adapter {
                 let _ = self.fs.released(inode.ino);
                 return Err(e);
             }
-            self.mode_changed(node_id(inode.ino, inode.generation), &inode, kill);
+            self.mode_changed(
+                NodeId::from_inode(inode.ino, inode.generation).0,
+                &inode,
+                kill,
+            );
         }
         // A read that must set atime has to reach the server: the kernel
         // drops its cached pages at an open without KEEP_CACHE.
@@ -386,7 +370,7 @@ impl Ext4Adapter {
     }
 
     fn release_inode(&self, nodeid: u64) -> OpResult<()> {
-        let (ino, _) = node_inode(nodeid);
+        let ino = NodeId(nodeid).inode();
         self.fs_err(self.fs.released(ino))
     }
 
@@ -404,7 +388,8 @@ impl Ext4Adapter {
 
     /// Loads the inode behind a node id, or ESTALE.
     fn node(&self, nodeid: u64) -> OpResult<Inode> {
-        let (ino, generation) = node_inode(nodeid);
+        let node = NodeId(nodeid);
+        let (ino, generation) = (node.inode(), node.generation());
         self.viewed(|fs| fs.live_inode(ino, generation))
     }
 
@@ -421,7 +406,8 @@ impl Ext4Adapter {
 
     /// The live inode behind a node id, inside a view.
     fn live(fs: &Fs, nodeid: u64) -> Result<Inode, FsError> {
-        let (ino, generation) = node_inode(nodeid);
+        let node = NodeId(nodeid);
+        let (ino, generation) = (node.inode(), node.generation());
         fs.live_inode(ino, generation)
     }
 
@@ -489,7 +475,7 @@ impl Ext4Adapter {
 
     fn entry(&self, inode: &Inode) -> Entry {
         Entry {
-            nodeid: node_id(inode.ino, inode.generation),
+            nodeid: NodeId::from_inode(inode.ino, inode.generation).0,
             // The kernel knows the root (node 1) with generation 0.
             generation: if inode.ino == InodeNo::ROOT {
                 0
@@ -974,7 +960,7 @@ impl FuseOps for Ext4Adapter {
                 match fs.lookup(&Self::live(fs, dir)?, n) {
                     Ok(f) => {
                         let i = fs.entry_inode(f.ino)?;
-                        moved.push((node_id(i.ino, i.generation), i.is_dir()));
+                        moved.push((NodeId::from_inode(i.ino, i.generation).0, i.is_dir()));
                         Ok(())
                     }
                     Err(FsError::NotFound) => Ok(()),
@@ -1227,26 +1213,12 @@ impl FuseOps for Ext4Adapter {
         // Read before the stop: afterwards every inode read is refused.
         let open: Vec<u64> = (self.fs.open_inodes().into_iter())
             .filter_map(|ino| self.fs.inode(ino).ok())
-            .map(|i| node_id(i.ino, i.generation))
+            .map(|i| NodeId::from_inode(i.ino, i.generation).0)
             .collect();
         self.fs.shut_down(mode);
         if let Some(n) = self.notifier.get() {
             super::shutdown::drop_kernel_caches(n, &open);
         }
         Ok(IoctlReply::default())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn node_ids_round_trip() {
-        assert_eq!(node_id(InodeNo::ROOT, Generation(77)), 1);
-        assert_eq!(node_inode(1), (InodeNo::ROOT, None));
-        let id = node_id(InodeNo(12), Generation(0xDEAD_BEEF));
-        assert_eq!(id, 0xDEAD_BEEF_0000_000C);
-        assert_eq!(node_inode(id), (InodeNo(12), Some(Generation(0xDEAD_BEEF))));
     }
 }

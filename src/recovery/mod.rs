@@ -31,7 +31,7 @@ use thiserror::Error;
 use crate::ext4::InodeNo;
 use crate::fs::Fs;
 use crate::fs::inode::HeldState;
-use crate::fuse::adapter::{node_id, node_inode};
+use crate::fuse::ids::NodeId;
 use crate::fuse::notify::Notifier;
 
 /// Why a recovery cannot go on.
@@ -115,7 +115,8 @@ fn hex(b: &[u8]) -> String {
 pub fn opens_by_inode(fs: &Fs, opens: &HashMap<u64, u64>) -> Vec<(InodeNo, u32)> {
     let mut by: HashMap<InodeNo, u32> = HashMap::new();
     for (&nodeid, &n) in opens {
-        let (ino, generation) = node_inode(nodeid);
+        let node = NodeId(nodeid);
+        let (ino, generation) = (node.inode(), node.generation());
         if !held_inode_lives(fs, ino, generation) {
             tracing::info!("open node {nodeid:#x}: inode freed or reused while no server ran");
             continue;
@@ -194,9 +195,10 @@ pub fn revalidate(
     checked: bool,
     notifier: &Notifier,
 ) -> Revalidated {
-    let mut nodes: Vec<_> = lookups.keys().map(|&n| node_inode(n)).collect();
-    if !lookups.contains_key(&1) {
-        nodes.push(node_inode(1));
+    let of = |n: NodeId| (n.inode(), n.generation());
+    let mut nodes: Vec<_> = lookups.keys().map(|&n| of(NodeId(n))).collect();
+    if !lookups.contains_key(&NodeId::ROOT.0) {
+        nodes.push(of(NodeId::ROOT));
     }
     let held = {
         let _view = fs.read_view();
@@ -204,7 +206,7 @@ pub fn revalidate(
     };
     let mut r = Revalidated::default();
     for h in held {
-        let nodeid = node_id(h.ino, h.generation.unwrap_or_default());
+        let nodeid = NodeId::from_inode(h.ino, h.generation.unwrap_or_default()).0;
         match h.state {
             HeldState::Stale => {
                 notifier.drop_cached(nodeid, -1, "recovery");
