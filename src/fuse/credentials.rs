@@ -6,7 +6,7 @@
 //! only inodes whose owner and group the namespace maps, as the kernel's
 //! `capable_wrt_inode_uidgid` decides.
 
-use super::ops::RequestCtx;
+use super::ops::{RequestCtx, RequestId};
 use super::userns::IdMap;
 use crate::fs::permission::{Caller, Extra, cap};
 use crate::fs::quota::Requester;
@@ -59,7 +59,7 @@ pub fn fake_root(ctx: &RequestCtx) -> Caller {
 pub fn quota_requester(ctx: &RequestCtx) -> Requester {
     Requester::enter([ctx.uid, ctx.gid, ctx.pid], |[uid, gid, pid]| {
         let ctx = RequestCtx {
-            unique: 0,
+            unique: RequestId(0),
             uid,
             gid,
             pid,
@@ -96,7 +96,7 @@ mod tests {
         let uid = unsafe { libc::geteuid() };
         let gid = unsafe { libc::getegid() };
         let ctx = RequestCtx {
-            unique: 1,
+            unique: RequestId(1),
             uid,
             gid,
             pid: std::process::id(),
