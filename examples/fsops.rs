@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::ops::{DirEntry, DirSink, Entry, FuseOps, RequestCtx};
+use fuse4fs::fuse::ops::{DirEntry, DirSink, Entry, FuseOps, NodeId, RequestCtx, RequestId};
 
-const ROOT: u64 = 1;
+const ROOT: NodeId = NodeId::ROOT;
 
 /// Entries a 4 KiB READDIRPLUS reply holds (about 160 bytes each).
 const PER_REPLY: usize = 25;
@@ -96,12 +96,12 @@ fn main() {
     fs.mount_rw().unwrap();
     let a = Ext4Adapter::new(fs, Duration::from_secs(1));
     let c = RequestCtx {
-        unique: 1,
+        unique: RequestId(1),
         uid: 0,
         gid: 0,
         pid: 1,
     };
-    let dirs: Vec<u64> = (0..10)
+    let dirs: Vec<NodeId> = (0..10)
         .map(|d| {
             a.mkdir(&c, ROOT, format!("d{d}").as_bytes(), 0o755, 0)
                 .unwrap()
@@ -109,7 +109,7 @@ fn main() {
         })
         .collect();
     let name = |i: u32| format!("f{i}").into_bytes();
-    let step = |what: &str, f: &mut dyn FnMut(u64, &[u8])| {
+    let step = |what: &str, f: &mut dyn FnMut(NodeId, &[u8])| {
         let (c0, w0, l0, b0) = (user_sys(), Instant::now(), log_bytes(&a), written());
         for i in 0..files {
             f(dirs[(i % 10) as usize], &name(i));

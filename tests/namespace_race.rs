@@ -15,24 +15,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fuse4fs::ext4::{Generation, InodeNo};
+use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr_write::SetMode;
 use fuse4fs::fs::{FsError, InodeRef};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::ops::{Entry, Errno, FuseOps, OpResult, RequestCtx, SetAttr};
+use fuse4fs::fuse::ops::{
+    Entry, Errno, FileHandle, FuseOps, NodeId, OpResult, RequestCtx, SetAttr,
+};
 
 mod common;
 use common::{assert_fsck_clean, fsck, have, mkfs, open_rw, root_ctx as ctx};
 
-const ROOT: u64 = 1;
+const ROOT: NodeId = NodeId::ROOT;
 const DIRS: usize = 3;
 const NAMES: u32 = 6;
 
 /// A lookup as the kernel takes it: a negative entry (node id 0, a miss
 /// the kernel may cache) is ENOENT.
-fn lookup(a: &Ext4Adapter, c: &RequestCtx, dir: u64, name: &[u8]) -> OpResult<Entry> {
+fn lookup(a: &Ext4Adapter, c: &RequestCtx, dir: NodeId, name: &[u8]) -> OpResult<Entry> {
     a.lookup(c, dir, name).and_then(|e| {
         if e.is_negative() {
             Err(Errno(libc::ENOENT))
@@ -57,22 +59,22 @@ const EXPECTED: &[i32] = &[
 
 struct Churn<'a> {
     a: &'a Ext4Adapter,
-    dirs: &'a [u64],
+    dirs: &'a [NodeId],
     rng: fastrand::Rng,
     /// Node ids this thread looked up, as the kernel's dentry cache keeps
     /// them: they may outlive their inode.
-    seen: Vec<u64>,
+    seen: Vec<NodeId>,
     /// Open files: (node id, handle).
-    open: Vec<(u64, u64)>,
+    open: Vec<(NodeId, FileHandle)>,
 }
 
 impl Churn<'_> {
-    fn place(&mut self) -> (u64, Vec<u8>) {
+    fn place(&mut self) -> (NodeId, Vec<u8>) {
         let d = self.dirs[self.rng.usize(..self.dirs.len())];
         (d, format!("n{}", self.rng.u32(..NAMES)).into_bytes())
     }
 
-    fn remember(&mut self, nodeid: u64) {
+    fn remember(&mut self, nodeid: NodeId) {
         if self.seen.len() >= 16 {
             let i = self.rng.usize(..self.seen.len());
             self.seen.swap_remove(i);
@@ -80,7 +82,7 @@ impl Churn<'_> {
         self.seen.push(nodeid);
     }
 
-    fn some_seen(&mut self) -> Option<u64> {
+    fn some_seen(&mut self) -> Option<NodeId> {
         (!self.seen.is_empty()).then(|| self.seen[self.rng.usize(..self.seen.len())])
     }
 
@@ -182,7 +184,7 @@ impl Churn<'_> {
 }
 
 /// One thread: `rounds` operations; panics on an error no race explains.
-fn churn(a: &Ext4Adapter, dirs: &[u64], seed: u64, rounds: u32) {
+fn churn(a: &Ext4Adapter, dirs: &[NodeId], seed: u64, rounds: u32) {
     let mut me = Churn {
         a,
         dirs,
@@ -205,7 +207,7 @@ fn churn(a: &Ext4Adapter, dirs: &[u64], seed: u64, rounds: u32) {
 }
 
 /// Every name in the test directories leads to an inode with links.
-fn check_names(a: &Ext4Adapter, dirs: &[u64]) {
+fn check_names(a: &Ext4Adapter, dirs: &[NodeId]) {
     for &d in dirs {
         for k in 0..NAMES {
             let n = format!("n{k}");
@@ -222,7 +224,7 @@ fn race(threads: u64, rounds: u32, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024", "-N", "512"], "16M");
     let a = Arc::new(Ext4Adapter::new(open_rw(&img), Duration::from_secs(1)));
-    let dirs: Vec<u64> = (0..DIRS)
+    let dirs: Vec<NodeId> = (0..DIRS)
         .map(|i| {
             a.mkdir(&ctx(), ROOT, format!("d{i}").as_bytes(), 0o755, 0)
                 .unwrap()
@@ -261,7 +263,7 @@ fn namespace_races_leave_every_name_on_a_live_inode() {
 /// A file created, unlinked and freed, then a second file that takes its
 /// inode number: (the first one as a caller holding its node id names it,
 /// the second one's node id).
-fn reused_number(a: &Ext4Adapter) -> (InodeRef, u64) {
+fn reused_number(a: &Ext4Adapter) -> (InodeRef, NodeId) {
     let (first, open) = a
         .create(&ctx(), ROOT, b"first", 0o644, 0, libc::O_RDWR as u32)
         .unwrap();
@@ -274,7 +276,8 @@ fn reused_number(a: &Ext4Adapter) -> (InodeRef, u64) {
         .unwrap();
     a.release(&ctx(), second.nodeid, open.fh, 0).unwrap();
     assert_eq!(
-        first.nodeid as u32, second.nodeid as u32,
+        first.nodeid.inode(),
+        second.nodeid.inode(),
         "the second file did not take the freed number: the test proves nothing"
     );
     assert_ne!(first.nodeid, second.nodeid, "same generation");
@@ -304,10 +307,10 @@ fn regular_file() -> NewNode {
 }
 
 /// What a node id names, as the adapter hands it to the filesystem.
-fn of_node(nodeid: u64) -> InodeRef {
+fn of_node(nodeid: NodeId) -> InodeRef {
     InodeRef {
-        ino: InodeNo(nodeid as u32),
-        generation: Some(Generation((nodeid >> 32) as u32)),
+        ino: nodeid.inode(),
+        generation: nodeid.generation(),
     }
 }
 
@@ -366,7 +369,7 @@ fn names_for_a_removed_directory_never_land_in_its_successor() {
     let old = a.mkdir(&c, ROOT, b"old", 0o755, 0).unwrap().nodeid;
     a.rmdir(&c, ROOT, b"old").unwrap();
     let new = a.mkdir(&c, ROOT, b"new", 0o755, 0).unwrap().nodeid;
-    assert_eq!(old as u32, new as u32, "the number was not reused");
+    assert_eq!(old.inode(), new.inode(), "the number was not reused");
     a.mkdir(&c, new, b"kept", 0o755, 0).unwrap();
     let fs = a.fs();
     let old = of_node(old);

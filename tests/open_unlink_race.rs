@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fuse4fs::fuse::adapter::Ext4Adapter;
+use fuse4fs::fuse::ids::NodeId;
 use fuse4fs::fuse::ops::{Errno, FuseOps};
 
 mod common;
 use common::{fsck, have, mkfs, open_rw, root_ctx as ctx};
 
-const ROOT: u64 = 1;
+const ROOT: NodeId = NodeId::ROOT;
 
 /// One thread's share: creates (each written and released) and unlinks
 /// of two names, at random; the files it wrote.

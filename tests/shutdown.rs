@@ -16,6 +16,7 @@ use fuse4fs::fuse::abi::opcode::FUSE_IOCTL;
 use fuse4fs::fuse::abi::{FuseInHeader, FuseIoctlIn, FuseIoctlOut};
 use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::dispatch::dispatch;
+use fuse4fs::fuse::ids::{FileHandle, NodeId, RequestId};
 use fuse4fs::fuse::init::Negotiated;
 use fuse4fs::fuse::ops::{Errno, FuseOps, Ioctl, IoctlReply, RequestCtx};
 use fuse4fs::fuse::request::Request;
@@ -27,17 +28,17 @@ const REG: u32 = 0o100644;
 
 /// A request from this process (root, with CAP_SYS_ADMIN: tests run as root).
 fn me() -> RequestCtx {
-    RequestCtx::this_process(7)
+    RequestCtx::this_process(RequestId(7))
 }
 
 /// FS_IOC_SHUTDOWN with `flags` from `ctx`, as the kernel sends it: the
 /// whole FUSE_IOCTL message through the session's dispatch (an _IOR of 4
 /// bytes: nothing copied in, the caller's pointer in `arg`). The ioctl's
 /// result (0 or a negative errno), as the caller would see it.
-fn shutdown_via_dispatch(a: &Ext4Adapter, ctx: &RequestCtx, nodeid: u64, flags: u32) -> i32 {
+fn shutdown_via_dispatch(a: &Ext4Adapter, ctx: &RequestCtx, nodeid: NodeId, flags: u32) -> i32 {
     let flags = Box::new(flags);
     let arg = FuseIoctlIn {
-        fh: 0,
+        fh: FileHandle(0),
         flags: 0,
         cmd: FS_IOC_SHUTDOWN,
         arg: &*flags as *const u32 as u64,
@@ -102,8 +103,10 @@ fn mounted_with(mkfs_args: &[&str]) -> Mounted {
 }
 
 /// Creates `name` in the root with `data`; its node id and open handle.
-fn make_file(a: &Ext4Adapter, name: &str, data: &[u8]) -> (u64, u64) {
-    let (e, o) = a.create(&me(), 1, name.as_bytes(), REG, 0, O_RDWR).unwrap();
+fn make_file(a: &Ext4Adapter, name: &str, data: &[u8]) -> (NodeId, FileHandle) {
+    let (e, o) = a
+        .create(&me(), NodeId::ROOT, name.as_bytes(), REG, 0, O_RDWR)
+        .unwrap();
     assert_eq!(
         a.write(&me(), e.nodeid, o.fh, 0, data, 0, O_RDWR).unwrap(),
         data.len() as u32
@@ -117,19 +120,26 @@ fn content(name: &str) -> Vec<u8> {
 
 /// Every request after the shutdown answers EIO; nothing reaches the
 /// image, and the unmount completes without writing either.
-fn assert_stopped(m: &Mounted, open: (u64, u64)) {
+fn assert_stopped(m: &Mounted, open: (NodeId, FileHandle)) {
     let written = m.log.events().len();
     let a = &m.a;
     assert!(a.fs().is_shut_down());
-    assert_eq!(a.lookup(&me(), 1, b"early").unwrap_err(), Errno::EIO);
-    assert_eq!(a.getattr(&me(), 1, None).unwrap_err(), Errno::EIO);
+    assert_eq!(
+        a.lookup(&me(), NodeId::ROOT, b"early").unwrap_err(),
+        Errno::EIO
+    );
+    assert_eq!(
+        a.getattr(&me(), NodeId::ROOT, None).unwrap_err(),
+        Errno::EIO
+    );
     assert_eq!(a.getattr(&me(), open.0, None).unwrap_err(), Errno::EIO);
     assert_eq!(
         a.read(&me(), open.0, open.1, 0, 100).unwrap_err(),
         Errno::EIO
     );
     assert_eq!(
-        a.create(&me(), 1, b"after", REG, 0, O_RDWR).unwrap_err(),
+        a.create(&me(), NodeId::ROOT, b"after", REG, 0, O_RDWR)
+            .unwrap_err(),
         Errno::EIO
     );
     assert_eq!(
@@ -137,10 +147,13 @@ fn assert_stopped(m: &Mounted, open: (u64, u64)) {
             .unwrap_err(),
         Errno::EIO
     );
-    assert_eq!(a.mkdir(&me(), 1, b"d2", 0o755, 0).unwrap_err(), Errno::EIO);
-    assert_eq!(a.syncfs(&me(), 1).unwrap_err(), Errno::EIO);
+    assert_eq!(
+        a.mkdir(&me(), NodeId::ROOT, b"d2", 0o755, 0).unwrap_err(),
+        Errno::EIO
+    );
+    assert_eq!(a.syncfs(&me(), NodeId::ROOT).unwrap_err(), Errno::EIO);
     // A second shutdown succeeds and changes nothing (as ext4).
-    assert_eq!(shutdown_via_dispatch(a, &me(), 1, 0), 0);
+    assert_eq!(shutdown_via_dispatch(a, &me(), NodeId::ROOT, 0), 0);
     let _ = a.release(&me(), open.0, open.1, 0);
     // The periodic commit has nothing to do and ends.
     assert!(!a.fs().commit_due());
@@ -164,7 +177,7 @@ fn names_in_our_open(img: &Path) -> Vec<String> {
     let a = Ext4Adapter::new(fs, Duration::from_secs(1));
     ["early", "durable", "late", "d"]
         .iter()
-        .filter(|n| a.lookup(&me(), 1, n.as_bytes()).is_ok())
+        .filter(|n| a.lookup(&me(), NodeId::ROOT, n.as_bytes()).is_ok())
         .map(|n| n.to_string())
         .collect()
 }
@@ -233,11 +246,11 @@ fn scenario(flags: u32) -> (Vec<String>, Vec<String>) {
     a.release(&me(), n, fh, 0).unwrap();
     let (n, fh) = make_file(a, "durable", &content("durable"));
     a.release(&me(), n, fh, 0).unwrap();
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     let open = make_file(a, "late", &content("late"));
-    a.mkdir(&me(), 1, b"d", 0o755, 0).unwrap();
+    a.mkdir(&me(), NodeId::ROOT, b"d", 0o755, 0).unwrap();
 
-    assert_eq!(shutdown_via_dispatch(a, &me(), 1, flags), 0);
+    assert_eq!(shutdown_via_dispatch(a, &me(), NodeId::ROOT, flags), 0);
     assert_stopped(&m, open);
     // What is durable: a power cut right after the ioctl returned.
     let cut = power_cut_image(&m);
@@ -284,7 +297,7 @@ fn default_leaves_nothing_to_replay() {
     let m = mounted();
     let (n, fh) = make_file(&m.a, "early", &content("early"));
     m.a.release(&me(), n, fh, 0).unwrap();
-    assert_eq!(shutdown_via_dispatch(&m.a, &me(), 1, 0), 0);
+    assert_eq!(shutdown_via_dispatch(&m.a, &me(), NodeId::ROOT, 0), 0);
     let cut = power_cut_image(&m);
     let ls = run("debugfs", &["-R", "ls -l /", cut.to_str().unwrap()]);
     assert!(ls.contains("early"), "{ls}");
@@ -296,7 +309,7 @@ fn without_cap_sys_admin_eperm_and_nothing_changes() {
     let a = &m.a;
     // A root process without CAP_SYS_ADMIN in any of its sets.
     let (mut child, ctx) = common::root_without_sys_admin();
-    let r = shutdown_via_dispatch(a, &ctx, 1, 2);
+    let r = shutdown_via_dispatch(a, &ctx, NodeId::ROOT, 2);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(r, -libc::EPERM);
@@ -312,25 +325,31 @@ fn without_cap_sys_admin_eperm_and_nothing_changes() {
 fn flags_above_2_are_einval_and_other_commands_enotty() {
     let m = mounted();
     let a = &m.a;
-    assert_eq!(shutdown_via_dispatch(a, &me(), 1, 3), -libc::EINVAL);
+    assert_eq!(
+        shutdown_via_dispatch(a, &me(), NodeId::ROOT, 3),
+        -libc::EINVAL
+    );
     assert!(!a.fs().is_shut_down());
     // `_IOR('f', 99, long)`: a command neither ext4 nor fuse4fs knows.
     let io = Ioctl {
-        fh: 0,
+        fh: FileHandle(0),
         flags: 0,
         cmd: 0x8008_6663,
         arg: 0,
         input: &[],
         out_size: 8,
     };
-    assert_eq!(a.ioctl(&me(), 1, &io).unwrap_err(), Errno::ENOTTY);
+    assert_eq!(
+        a.ioctl(&me(), NodeId::ROOT, &io).unwrap_err(),
+        Errno::ENOTTY
+    );
     // FS_IOC_GETFLAGS is served (docs/chattr.md): the root's flags, in
     // the 8 bytes asked for.
     let io = Ioctl {
         cmd: 0x8008_6601,
         ..io
     };
-    let r = a.ioctl(&me(), 1, &io).unwrap();
+    let r = a.ioctl(&me(), NodeId::ROOT, &io).unwrap();
     assert_eq!(r.output.len(), 8);
     assert_eq!(r.output[..4], 0x80000u32.to_ne_bytes(), "EXT4_EXTENTS_FL");
     let (n, fh) = make_file(a, "early", &content("early"));
@@ -350,7 +369,7 @@ fn unjournaled_default_is_durable_and_left_not_clean() {
         let (n, fh) = make_file(a, "early", &content("early"));
         a.release(&me(), n, fh, 0).unwrap();
         let open = make_file(a, "late", &content("late"));
-        assert_eq!(shutdown_via_dispatch(a, &me(), 1, flags), 0);
+        assert_eq!(shutdown_via_dispatch(a, &me(), NodeId::ROOT, flags), 0);
         assert_stopped(&m, open);
         let cut = power_cut_image(&m);
         let dump = run("dumpe2fs", &["-h", cut.to_str().unwrap()]);
@@ -374,7 +393,7 @@ impl FuseOps for Echo {
     fn ioctl(
         &self,
         _ctx: &RequestCtx,
-        _nodeid: u64,
+        _nodeid: NodeId,
         io: &Ioctl<'_>,
     ) -> fuse4fs::fuse::ops::OpResult<IoctlReply> {
         let mut output = io.input.to_vec();
@@ -390,7 +409,7 @@ impl FuseOps for Echo {
 fn ioctl_requests_carry_their_input_and_replies_stay_within_out_size() {
     let ioctl = |ops: &Echo, input: &[u8], in_size: u32, out_size: u32| {
         let arg = FuseIoctlIn {
-            fh: 3,
+            fh: FileHandle(3),
             flags: 0,
             cmd: 0xC018_5879, // FITRIM: _IOWR, 24 bytes
             arg: 0x1000,
@@ -401,8 +420,8 @@ fn ioctl_requests_carry_their_input_and_replies_stay_within_out_size() {
         let h = FuseInHeader {
             len: len as u32,
             opcode: FUSE_IOCTL,
-            unique: 5,
-            nodeid: 1,
+            unique: RequestId(5),
+            nodeid: NodeId::ROOT,
             ..Default::default()
         };
         let mut buf = h.as_bytes().to_vec();

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use fuse4fs::fuse::abi::{open_in_flags, write_flags};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::ops::{FuseOps, RequestCtx, SetAttr};
+use fuse4fs::fuse::ops::{FileHandle, FuseOps, NodeId, RequestCtx, RequestId, SetAttr};
 
 mod common;
 use common::{have, mkfs, open_rw, root_ctx};
 
-const ROOT: u64 = 1;
+const ROOT: NodeId = NodeId::ROOT;
 const FALLOC_FL_KEEP_SIZE: u32 = 1;
 const FALLOC_FL_PUNCH_HOLE: u32 = 2;
 const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
@@ -25,7 +25,7 @@ const FALLOC_FL_ZERO_RANGE: u32 = 0x10;
 /// capabilities: pid 0 makes the adapter judge by the header alone).
 fn user() -> RequestCtx {
     RequestCtx {
-        unique: 1,
+        unique: RequestId(1),
         uid: 1000,
         gid: 1000,
         pid: 0,
@@ -42,7 +42,7 @@ enum Op {
     CopyTo,
 }
 
-fn apply(a: &Ext4Adapter, op: Op, nodeid: u64, fh: u64, src: (u64, u64)) {
+fn apply(a: &Ext4Adapter, op: Op, nodeid: NodeId, fh: FileHandle, src: (NodeId, FileHandle)) {
     let u = user();
     match op {
         Op::Fallocate(mode) => a.fallocate(&u, nodeid, fh, 0, 8192, mode).unwrap(),

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fuse4fs::fuse::abi::{self, init_flags};
+use fuse4fs::fuse::ids::{FileHandle, NodeId};
 use fuse4fs::fuse::memfs::{MemFs as RwFs, MemFsConfig};
 use fuse4fs::fuse::mount::{self, MountOptions};
 use fuse4fs::fuse::notify::NotifyError;
@@ -43,7 +44,7 @@ fn big_byte(i: usize) -> u8 {
 }
 
 struct Node {
-    nodeid: u64,
+    nodeid: NodeId,
     name: &'static [u8],
     kind: u8,
     attr: Attr,
@@ -94,37 +95,37 @@ impl MemFs {
         let (release_tx, release_rx) = mpsc::channel();
         let nodes = vec![
             Node {
-                nodeid: 1,
+                nodeid: NodeId::ROOT,
                 name: b"",
                 kind: libc::DT_DIR,
                 attr: attr(2, 0o40755, 4096, 3),
             },
             Node {
-                nodeid: 2,
+                nodeid: NodeId(2),
                 name: b"hello",
                 kind: libc::DT_REG,
                 attr: attr(12, 0o100644, HELLO.len() as u64, 1),
             },
             Node {
-                nodeid: 3,
+                nodeid: NodeId(3),
                 name: b"big",
                 kind: libc::DT_REG,
                 attr: attr(13, 0o100600, BIG_LEN as u64, 1),
             },
             Node {
-                nodeid: 4,
+                nodeid: NodeId(4),
                 name: b"link",
                 kind: libc::DT_LNK,
                 attr: attr(14, 0o120777, 5, 1),
             },
             Node {
-                nodeid: 5,
+                nodeid: NodeId(5),
                 name: b"sub",
                 kind: libc::DT_DIR,
                 attr: attr(15, 0o40755, 4096, 2),
             },
             Node {
-                nodeid: 6,
+                nodeid: NodeId(6),
                 name: b"slow",
                 kind: libc::DT_REG,
                 attr: attr(16, 0o100444, SLOW.len() as u64, 1),
@@ -147,7 +148,7 @@ impl MemFs {
         (fs, gate)
     }
 
-    fn node(&self, nodeid: u64) -> OpResult<&Node> {
+    fn node(&self, nodeid: NodeId) -> OpResult<&Node> {
         self.nodes
             .iter()
             .find(|n| n.nodeid == nodeid)
@@ -164,8 +165,8 @@ impl MemFs {
         }
     }
 
-    fn data(&self, nodeid: u64) -> OpResult<&[u8]> {
-        match nodeid {
+    fn data(&self, nodeid: NodeId) -> OpResult<&[u8]> {
+        match nodeid.0 {
             2 => Ok(HELLO),
             3 => Ok(&self.big),
             6 => Ok(SLOW),
@@ -175,8 +176,8 @@ impl MemFs {
 }
 
 impl FuseOps for MemFs {
-    fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
-        if parent != 1 {
+    fn lookup(&self, _: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<Entry> {
+        if parent != NodeId::ROOT {
             return Err(Errno::ENOENT);
         }
         let n = self
@@ -187,39 +188,44 @@ impl FuseOps for MemFs {
             .ok_or(Errno::ENOENT)?;
         Ok(self.entry(n))
     }
-    fn forget(&self, _nodeid: u64, nlookup: u64) {
+    fn forget(&self, _nodeid: NodeId, nlookup: u64) {
         self.forgets.fetch_add(nlookup, Ordering::Relaxed);
     }
-    fn getattr(&self, _: &RequestCtx, nodeid: u64, _fh: Option<u64>) -> OpResult<(Attr, Duration)> {
+    fn getattr(
+        &self,
+        _: &RequestCtx,
+        nodeid: NodeId,
+        _fh: Option<FileHandle>,
+    ) -> OpResult<(Attr, Duration)> {
         Ok((self.node(nodeid)?.attr, TTL))
     }
-    fn readlink(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        if nodeid == 4 {
+    fn readlink(&self, _: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
+        if nodeid == NodeId(4) {
             Ok(b"hello".to_vec())
         } else {
             Err(Errno::EINVAL)
         }
     }
-    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32, _: u32) -> OpResult<Open> {
+    fn open(&self, _: &RequestCtx, nodeid: NodeId, flags: u32, _: u32) -> OpResult<Open> {
         self.data(nodeid)?;
         if flags as i32 & libc::O_ACCMODE != libc::O_RDONLY {
             return Err(Errno::EROFS);
         }
         Ok(Open {
-            fh: nodeid * 100,
+            fh: FileHandle(nodeid.0 * 100),
             open_flags: 0,
         })
     }
     fn read(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
+        nodeid: NodeId,
+        fh: FileHandle,
         offset: u64,
         size: u32,
     ) -> OpResult<Vec<u8>> {
-        assert_eq!(fh, nodeid * 100, "fh passed through");
-        if nodeid == 6 {
+        assert_eq!(fh, FileHandle(nodeid.0 * 100), "fh passed through");
+        if nodeid == NodeId(6) {
             if ctx.is_resend() {
                 self.resent_reads.fetch_add(1, Ordering::SeqCst);
             } else if !self.slow_blocked.swap(true, Ordering::SeqCst) {
@@ -238,21 +244,21 @@ impl FuseOps for MemFs {
         let end = start.saturating_add(size as usize).min(data.len());
         Ok(data[start..end].to_vec())
     }
-    fn opendir(&self, _: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+    fn opendir(&self, _: &RequestCtx, nodeid: NodeId, _flags: u32) -> OpResult<Open> {
         let n = self.node(nodeid)?;
         if n.kind != libc::DT_DIR {
             return Err(Errno::ENOTDIR);
         }
         Ok(Open {
-            fh: 7,
+            fh: FileHandle(7),
             open_flags: 0,
         })
     }
     fn readdir(
         &self,
         _: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         offset: u64,
         plus: bool,
         sink: &mut dyn DirSink,
@@ -261,8 +267,8 @@ impl FuseOps for MemFs {
         if plus {
             self.plus_readdirs.fetch_add(1, Ordering::Relaxed);
         }
-        let mut list: Vec<(&[u8], &Node)> = vec![(b".", me), (b"..", self.node(1)?)];
-        if nodeid == 1 {
+        let mut list: Vec<(&[u8], &Node)> = vec![(b".", me), (b"..", self.node(NodeId::ROOT)?)];
+        if nodeid == NodeId::ROOT {
             list.extend(self.nodes.iter().skip(1).map(|n| (n.name, n)));
         }
         for (i, (name, n)) in list.iter().enumerate().skip(offset as usize) {
@@ -280,7 +286,7 @@ impl FuseOps for MemFs {
         }
         Ok(())
     }
-    fn statfs(&self, _: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
+    fn statfs(&self, _: &RequestCtx, _nodeid: NodeId) -> OpResult<StatFs> {
         Ok(StatFs {
             blocks: 1000,
             bfree: 400,
@@ -292,21 +298,21 @@ impl FuseOps for MemFs {
             frsize: 4096,
         })
     }
-    fn getxattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
-        if nodeid == 2 && name == b"user.greeting" {
+    fn getxattr(&self, _: &RequestCtx, nodeid: NodeId, name: &[u8]) -> OpResult<Vec<u8>> {
+        if nodeid == NodeId(2) && name == b"user.greeting" {
             Ok(b"hi there".to_vec())
         } else {
             Err(Errno::ENODATA)
         }
     }
-    fn listxattr(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
-        Ok(if nodeid == 2 {
+    fn listxattr(&self, _: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
+        Ok(if nodeid == NodeId(2) {
             b"user.greeting\0".to_vec()
         } else {
             Vec::new()
         })
     }
-    fn access(&self, _: &RequestCtx, _nodeid: u64, _mask: u32) -> OpResult<()> {
+    fn access(&self, _: &RequestCtx, _nodeid: NodeId, _mask: u32) -> OpResult<()> {
         Ok(())
     }
 }
@@ -492,14 +498,16 @@ fn check_mounted(mp: &Path, negotiated: &Negotiated) {
 fn check_notifications(session_notifier: &Notifier, mp: &Path) {
     // Make sure "hello" is cached, then invalidate it.
     std::fs::metadata(mp.join("hello")).unwrap();
-    session_notifier.inval_inode(2, 0, 0).unwrap();
-    session_notifier.inval_entry(1, b"hello").unwrap();
+    session_notifier.inval_inode(NodeId(2), 0, 0).unwrap();
+    session_notifier
+        .inval_entry(NodeId::ROOT, b"hello")
+        .unwrap();
     assert_eq!(
-        session_notifier.inval_entry(1, b"never-looked-up"),
+        session_notifier.inval_entry(NodeId::ROOT, b"never-looked-up"),
         Err(NotifyError::NotFound)
     );
     assert_eq!(
-        session_notifier.inval_inode(999, 0, 0),
+        session_notifier.inval_inode(NodeId(999), 0, 0),
         Err(NotifyError::NotFound)
     );
     // Nothing in flight: resend is a no-op on kernels that support it.
@@ -614,7 +622,7 @@ fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: b
         .expect("run() returns after unmount");
     server.join().unwrap().expect("run() result");
     // After unmount, notifications fail cleanly instead of panicking.
-    assert!(notifier.inval_inode(2, 0, 0).is_err());
+    assert!(notifier.inval_inode(NodeId(2), 0, 0).is_err());
 }
 
 #[test]

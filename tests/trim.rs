@@ -16,6 +16,7 @@ use fuse4fs::fuse::abi::opcode::FUSE_IOCTL;
 use fuse4fs::fuse::abi::{FuseInHeader, FuseIoctlIn, FuseIoctlOut};
 use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::dispatch::dispatch;
+use fuse4fs::fuse::ids::{FileHandle, NodeId, RequestId};
 use fuse4fs::fuse::init::Negotiated;
 use fuse4fs::fuse::ops::{FuseOps, RequestCtx};
 use fuse4fs::fuse::request::Request;
@@ -26,7 +27,7 @@ const O_RDWR: u32 = 2;
 const REG: u32 = 0o100644;
 
 fn me() -> RequestCtx {
-    RequestCtx::this_process(7)
+    RequestCtx::this_process(RequestId(7))
 }
 
 /// A FITRIM from `ctx` as the kernel sends it (the whole FUSE_IOCTL
@@ -35,7 +36,7 @@ fn me() -> RequestCtx {
 fn fitrim(a: &Ext4Adapter, ctx: &RequestCtx, range: [u64; 3]) -> Result<[u64; 3], i32> {
     let input: Vec<u8> = range.iter().flat_map(|v| v.to_ne_bytes()).collect();
     let arg = FuseIoctlIn {
-        fh: 0,
+        fh: FileHandle(0),
         flags: fuse4fs::fuse::abi::ioctl_flags::FUSE_IOCTL_DIR,
         cmd: FITRIM,
         arg: 0x1000,
@@ -47,7 +48,7 @@ fn fitrim(a: &Ext4Adapter, ctx: &RequestCtx, range: [u64; 3]) -> Result<[u64; 3]
         len: len as u32,
         opcode: FUSE_IOCTL,
         unique: ctx.unique,
-        nodeid: 1,
+        nodeid: NodeId::ROOT,
         uid: ctx.uid,
         gid: ctx.gid,
         pid: ctx.pid,
@@ -111,7 +112,9 @@ fn content(name: &str, kib: usize) -> Vec<u8> {
 }
 
 fn make_file(a: &Ext4Adapter, name: &str, kib: usize) {
-    let (e, o) = a.create(&me(), 1, name.as_bytes(), REG, 0, O_RDWR).unwrap();
+    let (e, o) = a
+        .create(&me(), NodeId::ROOT, name.as_bytes(), REG, 0, O_RDWR)
+        .unwrap();
     let data = content(name, kib);
     for chunk in 0..data.len().div_ceil(1 << 20) {
         let s = chunk << 20;
@@ -154,9 +157,9 @@ fn trim_punches_exactly_the_free_blocks_and_keeps_the_data() {
     make_file(a, "a", 1024);
     make_file(a, "b", 2048);
     make_file(a, "c", 1024);
-    a.syncfs(&me(), 1).unwrap();
-    a.unlink(&me(), 1, b"b").unwrap();
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
+    a.unlink(&me(), NodeId::ROOT, b"b").unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     let before = std::fs::read(&m.img).unwrap();
     let host_before = allocated(&m.img);
     assert_eq!(pieces_in_image(&m.img, "b"), 2048);
@@ -202,14 +205,14 @@ fn blocks_freed_by_a_transaction_not_yet_durable_are_not_punched() {
     let m = mounted(&["-b", "4096"], "64M");
     let a = &m.a;
     make_file(a, "x", 1024);
-    a.syncfs(&me(), 1).unwrap();
-    a.unlink(&me(), 1, b"x").unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
+    a.unlink(&me(), NodeId::ROOT, b"x").unwrap();
     // The unlink is committed, not durable: a crash brings x back, so
     // its blocks must keep their bytes.
     let t = trim_all(a);
     assert_eq!(pieces_in_image(&m.img, "x"), 1024);
     assert_eq!(t, free_bytes(a) - (1 << 20), "x's 256 blocks not counted");
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     // Durable now: the group, freed since its trim, is trimmed again.
     let t = trim_all(a);
     assert!(t >= 1 << 20, "trimmed {t}");
@@ -240,12 +243,13 @@ fn range_and_minimum_length_edges() {
         make_file(a, &format!("d{i}"), 16);
     }
     make_file(a, "big", 20 * 1024);
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     for i in 0..40 {
-        a.unlink(&me(), 1, format!("d{i}").as_bytes()).unwrap();
+        a.unlink(&me(), NodeId::ROOT, format!("d{i}").as_bytes())
+            .unwrap();
     }
-    a.unlink(&me(), 1, b"big").unwrap();
-    a.syncfs(&me(), 1).unwrap();
+    a.unlink(&me(), NodeId::ROOT, b"big").unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     let small: usize = (0..40)
         .map(|i| pieces_in_image(&m.img, &format!("d{i}")))
         .sum();
@@ -272,9 +276,9 @@ fn range_and_minimum_length_edges() {
 
     // A range: only blocks inside it change.
     make_file(a, "big2", 30 * 1024);
-    a.syncfs(&me(), 1).unwrap();
-    a.unlink(&me(), 1, b"big2").unwrap();
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
+    a.unlink(&me(), NodeId::ROOT, b"big2").unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     let before = std::fs::read(&m.img).unwrap();
     // From inside what big2 held, for about a group.
     let first_piece = before
@@ -327,15 +331,15 @@ fn discard_punches_freed_blocks_once_durable() {
     let a = &m.a;
     a.fs().set_discard(true);
     make_file(a, "x", 2048);
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     let host = allocated(&m.img);
-    a.unlink(&me(), 1, b"x").unwrap();
+    a.unlink(&me(), NodeId::ROOT, b"x").unwrap();
     assert_eq!(
         pieces_in_image(&m.img, "x"),
         2048,
         "punched before the free was durable"
     );
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     assert_eq!(pieces_in_image(&m.img, "x"), 0);
     assert!(allocated(&m.img) + (2 << 20) <= host);
     a.fs().unmount_clean().unwrap();
@@ -349,7 +353,7 @@ fn discard_without_a_journal_punches_at_the_free() {
     a.fs().set_discard(true);
     make_file(a, "x", 1024);
     make_file(a, "y", 1024);
-    a.unlink(&me(), 1, b"x").unwrap();
+    a.unlink(&me(), NodeId::ROOT, b"x").unwrap();
     assert_eq!(pieces_in_image(&m.img, "x"), 0);
     assert_eq!(pieces_in_image(&m.img, "y"), 1024);
     a.fs().unmount_clean().unwrap();
@@ -362,16 +366,16 @@ fn nodiscard_leaves_freed_blocks_alone() {
     let a = &m.a;
     assert!(!a.fs().discard());
     make_file(a, "x", 1024);
-    a.syncfs(&me(), 1).unwrap();
-    a.unlink(&me(), 1, b"x").unwrap();
-    a.syncfs(&me(), 1).unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
+    a.unlink(&me(), NodeId::ROOT, b"x").unwrap();
+    a.syncfs(&me(), NodeId::ROOT).unwrap();
     assert_eq!(pieces_in_image(&m.img, "x"), 1024);
     a.fs().unmount_clean().unwrap();
 }
 
 /// Reads file `name` of the root through the adapter, whole.
 fn read_file(a: &Ext4Adapter, name: &str, len: usize) -> Vec<u8> {
-    let e = a.lookup(&me(), 1, name.as_bytes()).unwrap();
+    let e = a.lookup(&me(), NodeId::ROOT, name.as_bytes()).unwrap();
     let o = a.open(&me(), e.nodeid, 0, 0).unwrap();
     let mut v = Vec::new();
     while v.len() < len {
@@ -401,11 +405,11 @@ fn trims_racing_allocations_never_punch_new_data() {
             for i in 0..120 {
                 make_file(a, &format!("f{i}"), 48);
                 if i % 3 == 0 && i > 0 {
-                    a.unlink(&me(), 1, format!("f{}", i - 1).as_bytes())
+                    a.unlink(&me(), NodeId::ROOT, format!("f{}", i - 1).as_bytes())
                         .unwrap();
                 }
                 if i % 10 == 0 {
-                    a.syncfs(&me(), 1).unwrap();
+                    a.syncfs(&me(), NodeId::ROOT).unwrap();
                 }
             }
             done.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -7,21 +7,18 @@
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
+use super::ids::{FileHandle, NodeId, RequestId};
+
 /// Protocol major version we speak.
 pub const FUSE_KERNEL_VERSION: u32 = 7;
 /// Highest protocol minor version we implement.
 pub const FUSE_KERNEL_MINOR_VERSION: u32 = 44;
 /// Oldest protocol minor version we accept (Linux 3.15).
 pub const FUSE_MIN_MINOR_VERSION: u32 = 23;
-/// Node id of the root directory.
-pub const FUSE_ROOT_ID: u64 = 1;
 /// The kernel refuses reads into buffers smaller than this.
 pub const FUSE_MIN_READ_BUFFER: usize = 8192;
 /// Longest name the kernel accepts in notifications.
 pub const FUSE_NAME_MAX: usize = 1024;
-
-/// Bit 63 of `unique`: the request was resent after FUSE_NOTIFY_RESEND.
-pub use super::ops::FUSE_UNIQUE_RESEND;
 
 // ---------------------------------------------------------------------------
 // Opcodes
@@ -284,8 +281,8 @@ pub mod statx_mask {
 pub struct FuseInHeader {
     pub len: u32,
     pub opcode: u32,
-    pub unique: u64,
-    pub nodeid: u64,
+    pub unique: RequestId,
+    pub nodeid: NodeId,
     pub uid: u32,
     pub gid: u32,
     pub pid: u32,
@@ -302,7 +299,7 @@ pub struct FuseOutHeader {
     pub len: u32,
     /// Negative errno for replies; the notify code for notifications.
     pub error: i32,
-    pub unique: u64,
+    pub unique: RequestId,
 }
 
 // ---------------------------------------------------------------------------
@@ -447,7 +444,7 @@ pub struct FuseForgetIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseForgetOne {
-    pub nodeid: u64,
+    pub nodeid: NodeId,
     pub nlookup: u64,
 }
 
@@ -467,7 +464,7 @@ pub struct FuseBatchForgetIn {
 pub struct FuseGetattrIn {
     pub getattr_flags: u32,
     pub dummy: u32,
-    pub fh: u64,
+    pub fh: FileHandle,
 }
 
 #[repr(C)]
@@ -477,7 +474,7 @@ pub struct FuseGetattrIn {
 pub struct FuseStatxIn {
     pub getattr_flags: u32,
     pub reserved: u32,
-    pub fh: u64,
+    pub fh: FileHandle,
     pub sx_flags: u32,
     pub sx_mask: u32,
 }
@@ -496,7 +493,7 @@ pub struct FuseOpenIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseReleaseIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub flags: u32,
     pub release_flags: u32,
     pub lock_owner: u64,
@@ -507,7 +504,7 @@ pub struct FuseReleaseIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseFlushIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub unused: u32,
     pub padding: u32,
     pub lock_owner: u64,
@@ -518,7 +515,7 @@ pub struct FuseFlushIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseReadIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub offset: u64,
     pub size: u32,
     pub read_flags: u32,
@@ -550,7 +547,7 @@ pub struct FuseAccessIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseInterruptIn {
-    pub unique: u64,
+    pub unique: RequestId,
 }
 
 #[repr(C)]
@@ -558,7 +555,7 @@ pub struct FuseInterruptIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseLseekIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub offset: u64,
     pub whence: u32,
     pub padding: u32,
@@ -571,7 +568,7 @@ pub struct FuseLseekIn {
 pub struct FuseSetattrIn {
     pub valid: u32,
     pub padding: u32,
-    pub fh: u64,
+    pub fh: FileHandle,
     pub size: u64,
     pub lock_owner: u64,
     pub atime: u64,
@@ -612,7 +609,7 @@ pub struct FuseMkdirIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseRenameIn {
-    pub newdir: u64,
+    pub newdir: NodeId,
 }
 
 #[repr(C)]
@@ -620,7 +617,7 @@ pub struct FuseRenameIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseRename2In {
-    pub newdir: u64,
+    pub newdir: NodeId,
     pub flags: u32,
     pub padding: u32,
 }
@@ -630,7 +627,7 @@ pub struct FuseRename2In {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseLinkIn {
-    pub oldnodeid: u64,
+    pub oldnodeid: NodeId,
 }
 
 /// CREATE and TMPFILE.
@@ -650,7 +647,7 @@ pub struct FuseCreateIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseWriteIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub offset: u64,
     pub size: u32,
     pub write_flags: u32,
@@ -665,7 +662,7 @@ pub struct FuseWriteIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseFsyncIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub fsync_flags: u32,
     pub padding: u32,
 }
@@ -675,7 +672,7 @@ pub struct FuseFsyncIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseFallocateIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub offset: u64,
     pub length: u64,
     pub mode: u32,
@@ -687,10 +684,10 @@ pub struct FuseFallocateIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseCopyFileRangeIn {
-    pub fh_in: u64,
+    pub fh_in: FileHandle,
     pub off_in: u64,
-    pub nodeid_out: u64,
-    pub fh_out: u64,
+    pub nodeid_out: NodeId,
+    pub fh_out: FileHandle,
     pub off_out: u64,
     pub len: u64,
     pub flags: u64,
@@ -725,7 +722,7 @@ pub struct FuseSyncfsIn {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseIoctlIn {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub flags: u32,
     pub cmd: u32,
     pub arg: u64,
@@ -766,7 +763,7 @@ pub const FUSE_COMPAT_SETXATTR_IN_SIZE: usize = 8;
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseEntryOut {
-    pub nodeid: u64,
+    pub nodeid: NodeId,
     pub generation: u64,
     pub entry_valid: u64,
     pub attr_valid: u64,
@@ -803,7 +800,7 @@ pub struct FuseStatxOut {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseOpenOut {
-    pub fh: u64,
+    pub fh: FileHandle,
     pub open_flags: u32,
     /// 7.40+: passthrough backing id; 0 here.
     pub backing_id: i32,
@@ -890,7 +887,7 @@ pub const fn fuse_rec_align(len: usize) -> usize {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseNotifyInvalInodeOut {
-    pub ino: u64,
+    pub ino: NodeId,
     pub off: i64,
     pub len: i64,
 }
@@ -900,7 +897,7 @@ pub struct FuseNotifyInvalInodeOut {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseNotifyInvalEntryOut {
-    pub parent: u64,
+    pub parent: NodeId,
     pub namelen: u32,
     pub flags: u32,
 }
@@ -910,8 +907,8 @@ pub struct FuseNotifyInvalEntryOut {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct FuseNotifyDeleteOut {
-    pub parent: u64,
-    pub child: u64,
+    pub parent: NodeId,
+    pub child: NodeId,
     pub namelen: u32,
     pub padding: u32,
 }
@@ -942,7 +939,7 @@ pub const FUSE_URING_IOV_SEGS: u32 = 2;
 pub struct FuseUringEntInOut {
     pub flags: u64,
     /// The id a COMMIT_AND_FETCH names the request by (its `unique`).
-    pub commit_id: u64,
+    pub commit_id: RequestId,
     /// Bytes used in the payload buffer (request or reply).
     pub payload_sz: u32,
     pub padding: u32,
@@ -966,7 +963,7 @@ pub struct FuseUringReqHeader {
 pub struct FuseUringCmdReq {
     pub flags: u64,
     /// 0 for REGISTER; the request's `commit_id` for COMMIT_AND_FETCH.
-    pub commit_id: u64,
+    pub commit_id: RequestId,
     /// The queue (one per possible CPU).
     pub qid: u16,
     pub padding: [u8; 6],

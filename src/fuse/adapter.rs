@@ -1,19 +1,20 @@
 //! The request adapter: maps FUSE requests onto [`Fs`] operations.
 //!
-//! Node ids are derived from the inode, never stored: node id =
-//! (i_generation << 32) | inode number, with the root (inode 2) as node 1.
-//! A node id whose inode was freed or reused answers ESTALE.
+//! Node ids are derived from the inode, never stored
+//! ([`NodeId::from_inode`]). A node id whose inode was freed or reused
+//! answers ESTALE.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::ids::{FileHandle, NodeId};
 use super::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, Ioctl, IoctlReply, OpResult, Open, RequestCtx,
     SetAttr, StatFs, TimeOrNow, Timespec, xattr_flags,
 };
+use crate::ext4::InodeNo;
 use crate::ext4::dir::ft_to_dtype;
 use crate::ext4::inode::{Inode, Timestamp, flags, mode};
-use crate::ext4::{Generation, InodeNo};
 use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
@@ -36,27 +37,6 @@ const FOPEN_CACHE_DIR: u32 = 1 << 3;
 const FOPEN_NOFLUSH: u32 = 1 << 5;
 const SEEK_DATA: u32 = 3;
 const SEEK_HOLE: u32 = 4;
-
-/// The node id the kernel knows an inode by.
-pub fn node_id(ino: InodeNo, generation: Generation) -> u64 {
-    if ino == InodeNo::ROOT {
-        1
-    } else {
-        (generation.0 as u64) << 32 | ino.0 as u64
-    }
-}
-
-/// The inode (and, except for the root, generation) a node id names.
-pub fn node_inode(nodeid: u64) -> (InodeNo, Option<Generation>) {
-    if nodeid == 1 {
-        (InodeNo::ROOT, None)
-    } else {
-        (
-            InodeNo(nodeid as u32),
-            Some(Generation((nodeid >> 32) as u32)),
-        )
-    }
-}
 
 /// The inode a change is for, as `inode` was when it was read.
 fn target_of(inode: &Inode) -> InodeRef {
@@ -105,8 +85,8 @@ const S_ISGID: u16 = 0o2000;
 /// The file handle of an open: the open flags that matter later (the
 /// access mode and O_APPEND, which copy_file_range must honour). Kept in
 /// the handle itself, so it means the same to a restarted server.
-fn handle_of(flags: u32) -> u64 {
-    (flags & (O_ACCMODE | O_APPEND)) as u64
+fn handle_of(flags: u32) -> FileHandle {
+    FileHandle((flags & (O_ACCMODE | O_APPEND)) as u64)
 }
 
 impl Ext4Adapter {
@@ -199,7 +179,7 @@ impl Ext4Adapter {
     }
 
     /// May the caller of `ctx` make an entry in `parent`?
-    fn check_create(&self, ctx: &RequestCtx, parent: u64) -> OpResult<()> {
+    fn check_create(&self, ctx: &RequestCtx, parent: NodeId) -> OpResult<()> {
         let acl = self.acl;
         self.check(ctx, |fs, c| {
             fs.check_create(c, &Self::live(fs, parent)?, acl)
@@ -213,13 +193,13 @@ impl Ext4Adapter {
     }
 
     /// The inode number behind a node id, checked to be alive.
-    fn ino(&self, nodeid: u64) -> OpResult<InodeNo> {
+    fn ino(&self, nodeid: NodeId) -> OpResult<InodeNo> {
         self.node(nodeid).map(|i| i.ino)
     }
 
     /// The inode a change through `nodeid` is for: its number and
     /// generation, checked again under the inode's lock by the change.
-    fn target(&self, nodeid: u64) -> OpResult<InodeRef> {
+    fn target(&self, nodeid: NodeId) -> OpResult<InodeRef> {
         self.node(nodeid).map(|i| target_of(&i))
     }
 
@@ -241,7 +221,7 @@ impl Ext4Adapter {
     /// READDIR, READLINK: fuse_invalidate_atime), which a GETATTR answered
     /// before the update but processed after it would undo for the whole
     /// attribute time-out: see `attrs_changed`.
-    fn accessed(&self, nodeid: u64, inode: &Inode) {
+    fn accessed(&self, nodeid: NodeId, inode: &Inode) {
         match self.fs.note_access(inode) {
             Ok(true) => self.attrs_changed(nodeid),
             Ok(false) => {}
@@ -259,7 +239,7 @@ impl Ext4Adapter {
     /// attribute time-out; the notification, sent before the reply, moves
     /// the attribute version so that the kernel drops such a GETATTR
     /// answer. It is a write(2) to /dev/fuse, not a round trip.
-    fn attrs_changed(&self, nodeid: u64) {
+    fn attrs_changed(&self, nodeid: NodeId) {
         self.invalidate(nodeid, -1, "attributes");
     }
 
@@ -288,7 +268,11 @@ impl Ext4Adapter {
                 let _ = self.fs.released(inode.ino);
                 return Err(e);
             }
-            self.mode_changed(node_id(inode.ino, inode.generation), &inode, kill);
+            self.mode_changed(
+                NodeId::from_inode(inode.ino, inode.generation),
+                &inode,
+                kill,
+            );
         }
         // A read that must set atime has to reach the server: the kernel
         // drops its cached pages at an open without KEEP_CACHE.
@@ -308,7 +292,7 @@ impl Ext4Adapter {
     fn attr_ioctl(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
+        nodeid: NodeId,
         req: super::attr_flags::AttrIoctl,
         out_size: u32,
     ) -> OpResult<IoctlReply> {
@@ -362,7 +346,7 @@ impl Ext4Adapter {
     /// the mode alone kept seeing the bits for the attribute time-out).
     /// Sent before the answer: a GETATTR answered in between is older than
     /// the invalidation and the kernel drops it.
-    fn mode_changed(&self, nodeid: u64, inode: &Inode, kill: bool) {
+    fn mode_changed(&self, nodeid: NodeId, inode: &Inode, kill: bool) {
         if !kill || inode.mode & (S_ISUID | S_ISGID) == 0 {
             return;
         }
@@ -372,21 +356,21 @@ impl Ext4Adapter {
     /// The server changed what a listing of directory `nodeid` shows
     /// without the kernel knowing: its cached pages (FOPEN_CACHE_DIR) and
     /// attributes go. Sent before the answer, as `mode_changed`.
-    fn listing_changed(&self, nodeid: u64) {
+    fn listing_changed(&self, nodeid: NodeId) {
         self.invalidate(nodeid, 0, "listing");
     }
 
     /// Drops the kernel's cached attributes (off < 0) or attributes and
     /// pages from `off` of `nodeid`; a node the kernel does not hold is
     /// nothing to do.
-    fn invalidate(&self, nodeid: u64, off: i64, what: &str) {
+    fn invalidate(&self, nodeid: NodeId, off: i64, what: &str) {
         if let Some(n) = self.notifier.get() {
             n.drop_cached(nodeid, off, what);
         }
     }
 
-    fn release_inode(&self, nodeid: u64) -> OpResult<()> {
-        let (ino, _) = node_inode(nodeid);
+    fn release_inode(&self, nodeid: NodeId) -> OpResult<()> {
+        let ino = nodeid.inode();
         self.fs_err(self.fs.released(ino))
     }
 
@@ -403,8 +387,8 @@ impl Ext4Adapter {
     }
 
     /// Loads the inode behind a node id, or ESTALE.
-    fn node(&self, nodeid: u64) -> OpResult<Inode> {
-        let (ino, generation) = node_inode(nodeid);
+    fn node(&self, nodeid: NodeId) -> OpResult<Inode> {
+        let (ino, generation) = (nodeid.inode(), nodeid.generation());
         self.viewed(|fs| fs.live_inode(ino, generation))
     }
 
@@ -420,8 +404,8 @@ impl Ext4Adapter {
     }
 
     /// The live inode behind a node id, inside a view.
-    fn live(fs: &Fs, nodeid: u64) -> Result<Inode, FsError> {
-        let (ino, generation) = node_inode(nodeid);
+    fn live(fs: &Fs, nodeid: NodeId) -> Result<Inode, FsError> {
+        let (ino, generation) = (nodeid.inode(), nodeid.generation());
         fs.live_inode(ino, generation)
     }
 
@@ -466,7 +450,7 @@ impl Ext4Adapter {
 
     /// [`entry`](Self::entry) for a name in directory node `parent`:
     /// not cached when the directory is casefolded.
-    fn entry_under(&self, parent: u64, inode: &Inode) -> Entry {
+    fn entry_under(&self, parent: NodeId, inode: &Inode) -> Entry {
         let e = self.entry(inode);
         // Loading the parent costs an inode read per CREATE, MKDIR...:
         // only where casefolding is possible at all.
@@ -492,7 +476,7 @@ impl Ext4Adapter {
 
     fn entry(&self, inode: &Inode) -> Entry {
         Entry {
-            nodeid: node_id(inode.ino, inode.generation),
+            nodeid: NodeId::from_inode(inode.ino, inode.generation),
             // The kernel knows the root (node 1) with generation 0.
             generation: if inode.ino == InodeNo::ROOT {
                 0
@@ -542,12 +526,15 @@ fn inline_blocks(inode: &Inode) -> u64 {
     }
 }
 
+/// Each method that may change the filesystem first names its caller for
+/// quota limits ([`super::credentials::quota_requester`]): a limit that
+/// would refuse the change then exempts a caller with CAP_SYS_RESOURCE.
 impl FuseOps for Ext4Adapter {
     fn attach(&self, notifier: super::notify::Notifier) {
         let _ = self.notifier.set(notifier);
     }
 
-    fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+    fn lookup(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<Entry> {
         let caller = self.caller(ctx);
         // The directory is loaded once, for both the casefold question
         // and the search.
@@ -589,14 +576,14 @@ impl FuseOps for Ext4Adapter {
     fn getattr(
         &self,
         _ctx: &RequestCtx,
-        nodeid: u64,
-        _fh: Option<u64>,
+        nodeid: NodeId,
+        _fh: Option<FileHandle>,
     ) -> OpResult<(Attr, Duration)> {
         let inode = self.node(nodeid)?;
         Ok((self.attr(&inode), self.ttl))
     }
 
-    fn readlink(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+    fn readlink(&self, _ctx: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
         // Reading a link counts as an access (touch_atime in vfs_readlink
         // and when a path walk follows it, both of which send READLINK).
         let (target, inode) = self.viewed(|fs| {
@@ -607,7 +594,14 @@ impl FuseOps for Ext4Adapter {
         Ok(target)
     }
 
-    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
+    fn open(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        flags: u32,
+        open_flags: u32,
+    ) -> OpResult<Open> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         if inode.is_dir() {
             return Err(Errno::EISDIR);
@@ -622,15 +616,21 @@ impl FuseOps for Ext4Adapter {
         self.open_inode(&inode, flags, drop)
     }
 
-    fn release(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _flags: u32) -> OpResult<()> {
+    fn release(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: NodeId,
+        _fh: FileHandle,
+        _flags: u32,
+    ) -> OpResult<()> {
         self.release_inode(nodeid)
     }
 
     fn read(
         &self,
         _ctx: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         offset: u64,
         size: u32,
     ) -> OpResult<Vec<u8>> {
@@ -645,7 +645,7 @@ impl FuseOps for Ext4Adapter {
         Ok(data)
     }
 
-    fn opendir(&self, ctx: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+    fn opendir(&self, ctx: &RequestCtx, nodeid: NodeId, _flags: u32) -> OpResult<Open> {
         let inode = self.node(nodeid)?;
         if !inode.is_dir() {
             return Err(Errno::ENOTDIR);
@@ -669,20 +669,20 @@ impl FuseOps for Ext4Adapter {
             FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR
         };
         Ok(Open {
-            fh: 0,
+            fh: FileHandle(0),
             open_flags: cache,
         })
     }
 
-    fn releasedir(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64) -> OpResult<()> {
+    fn releasedir(&self, _ctx: &RequestCtx, nodeid: NodeId, _fh: FileHandle) -> OpResult<()> {
         self.release_inode(nodeid)
     }
 
     fn readdir(
         &self,
         _ctx: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         offset: u64,
         plus: bool,
         sink: &mut dyn DirSink,
@@ -726,7 +726,7 @@ impl FuseOps for Ext4Adapter {
         Ok(())
     }
 
-    fn statfs(&self, _ctx: &RequestCtx, nodeid: u64) -> OpResult<StatFs> {
+    fn statfs(&self, _ctx: &RequestCtx, nodeid: NodeId) -> OpResult<StatFs> {
         let s = self.fs.stats();
         let blocks = if self.minixdf {
             self.fs.superblock().blocks_count
@@ -763,7 +763,7 @@ impl FuseOps for Ext4Adapter {
         })
     }
 
-    fn getxattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+    fn getxattr(&self, ctx: &RequestCtx, nodeid: NodeId, name: &[u8]) -> OpResult<Vec<u8>> {
         let caller = self.caller(ctx);
         self.viewed(|fs| {
             let inode = Self::live(fs, nodeid)?;
@@ -774,7 +774,7 @@ impl FuseOps for Ext4Adapter {
         })
     }
 
-    fn listxattr(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+    fn listxattr(&self, ctx: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
         let names = self.viewed(|fs| fs.listxattr(&Self::live(fs, nodeid)?))?;
         // ext4 lists trusted.* names only to CAP_SYS_ADMIN
         // (`ext4_xattr_trusted_list`); the kernel's FUSE client passes
@@ -792,7 +792,7 @@ impl FuseOps for Ext4Adapter {
         Ok(out)
     }
 
-    fn access(&self, ctx: &RequestCtx, nodeid: u64, mask: u32) -> OpResult<()> {
+    fn access(&self, ctx: &RequestCtx, nodeid: NodeId, mask: u32) -> OpResult<()> {
         // With default_permissions the kernel checks and never asks; a
         // mount without it asks here (F_OK is mask 0: alive is enough).
         let inode = self.node(nodeid)?;
@@ -807,8 +807,8 @@ impl FuseOps for Ext4Adapter {
     fn lseek(
         &self,
         _ctx: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         offset: u64,
         whence: u32,
     ) -> OpResult<u64> {
@@ -820,7 +820,13 @@ impl FuseOps for Ext4Adapter {
         self.viewed(|fs| fs.seek(&Self::live(fs, nodeid)?, offset, what))
     }
 
-    fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+    fn setattr(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        set: &SetAttr,
+    ) -> OpResult<(Attr, Duration)> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         let node = target_of(&inode);
         let ino = node.ino;
@@ -853,12 +859,13 @@ impl FuseOps for Ext4Adapter {
     fn mknod(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         rdev: u32,
         umask: u32,
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode as u16, umask, rdev);
@@ -876,11 +883,12 @@ impl FuseOps for Ext4Adapter {
     fn mkdir(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         umask: u32,
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
@@ -892,10 +900,11 @@ impl FuseOps for Ext4Adapter {
     fn symlink(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         target: &[u8],
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let inode = self.settled(
@@ -909,10 +918,11 @@ impl FuseOps for Ext4Adapter {
     fn link(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        newparent: u64,
+        nodeid: NodeId,
+        newparent: NodeId,
         newname: &[u8],
     ) -> OpResult<Entry> {
+        let _quota = super::credentials::quota_requester(ctx);
         let node = self.target(nodeid)?;
         let p = self.target(newparent)?;
         if let Some(checks) = self.checks {
@@ -927,7 +937,8 @@ impl FuseOps for Ext4Adapter {
         Ok(self.entry_under(newparent, &inode))
     }
 
-    fn unlink(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn unlink(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
@@ -937,7 +948,8 @@ impl FuseOps for Ext4Adapter {
         Ok(())
     }
 
-    fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn rmdir(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check(ctx, |fs, c| {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
@@ -950,12 +962,13 @@ impl FuseOps for Ext4Adapter {
     fn rename(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
-        newparent: u64,
+        newparent: NodeId,
         newname: &[u8],
         flags: u32,
     ) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let sp = self.target(parent)?;
         let dp = self.target(newparent)?;
         let exchange = flags & super::ops::rename_flags::RENAME_EXCHANGE != 0;
@@ -969,11 +982,11 @@ impl FuseOps for Ext4Adapter {
         // keep.
         let moved = self.viewed(|fs| {
             let mut moved = Vec::new();
-            let mut add = |dir: u64, n: &[u8]| -> Result<(), FsError> {
+            let mut add = |dir: NodeId, n: &[u8]| -> Result<(), FsError> {
                 match fs.lookup(&Self::live(fs, dir)?, n) {
                     Ok(f) => {
                         let i = fs.entry_inode(f.ino)?;
-                        moved.push((node_id(i.ino, i.generation), i.is_dir()));
+                        moved.push((NodeId::from_inode(i.ino, i.generation), i.is_dir()));
                         Ok(())
                     }
                     Err(FsError::NotFound) => Ok(()),
@@ -1008,12 +1021,13 @@ impl FuseOps for Ext4Adapter {
     fn create(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         umask: u32,
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
@@ -1026,11 +1040,12 @@ impl FuseOps for Ext4Adapter {
     fn tmpfile(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         mode: u32,
         umask: u32,
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
+        let _quota = super::credentials::quota_requester(ctx);
         let p = self.target(parent)?;
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
@@ -1049,13 +1064,14 @@ impl FuseOps for Ext4Adapter {
     fn write(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         offset: u64,
         data: &[u8],
         write_flags: u32,
         _flags: u32,
     ) -> OpResult<u32> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         let kill = write_flags & super::abi::write_flags::FUSE_WRITE_KILL_SUIDGID != 0;
         let drop = self.suidgid_to_drop(ctx, &inode, kill);
@@ -1067,7 +1083,13 @@ impl FuseOps for Ext4Adapter {
         Ok(n as u32)
     }
 
-    fn fsync(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, datasync: bool) -> OpResult<()> {
+    fn fsync(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: NodeId,
+        _fh: FileHandle,
+        datasync: bool,
+    ) -> OpResult<()> {
         let ino = self.ino(nodeid)?;
         if datasync {
             self.fs_err(self.fs.datasync_inode(ino))
@@ -1076,24 +1098,31 @@ impl FuseOps for Ext4Adapter {
         }
     }
 
-    fn fsyncdir(&self, _ctx: &RequestCtx, nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
+    fn fsyncdir(
+        &self,
+        _ctx: &RequestCtx,
+        nodeid: NodeId,
+        _fh: FileHandle,
+        _datasync: bool,
+    ) -> OpResult<()> {
         let ino = self.ino(nodeid)?;
         self.fs_err(self.fs.sync_inode(ino))
     }
 
-    fn syncfs(&self, _ctx: &RequestCtx, _nodeid: u64) -> OpResult<()> {
+    fn syncfs(&self, _ctx: &RequestCtx, _nodeid: NodeId) -> OpResult<()> {
         self.fs_err(self.fs.sync())
     }
 
     fn fallocate(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         offset: u64,
         length: u64,
         mode: u32,
     ) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         let inode = self.node(nodeid)?;
         let node = target_of(&inode);
         // fallocate, every mode, clears setuid/setgid first, as a write by
@@ -1125,15 +1154,16 @@ impl FuseOps for Ext4Adapter {
     fn copy_file_range(
         &self,
         ctx: &RequestCtx,
-        nodeid_in: u64,
-        _fh_in: u64,
+        nodeid_in: NodeId,
+        _fh_in: FileHandle,
         offset_in: u64,
-        nodeid_out: u64,
-        fh_out: u64,
+        nodeid_out: NodeId,
+        fh_out: FileHandle,
         offset_out: u64,
         len: u64,
         _flags: u64,
     ) -> OpResult<u64> {
+        let _quota = super::credentials::quota_requester(ctx);
         let src = self.ino(nodeid_in)?;
         let dst = self.node(nodeid_out)?;
         // A write by this caller would clear them: so does its copy.
@@ -1141,7 +1171,7 @@ impl FuseOps for Ext4Adapter {
         let to = CopyTo {
             node: target_of(&dst),
             offset: offset_out,
-            append: fh_out & O_APPEND as u64 != 0,
+            append: fh_out.0 & O_APPEND as u64 != 0,
             drop_suidgid: drop,
         };
         let n = self.settled(
@@ -1155,12 +1185,13 @@ impl FuseOps for Ext4Adapter {
     fn setxattr(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
+        nodeid: NodeId,
         name: &[u8],
         value: &[u8],
         flags: u32,
         setxattr_flags: u32,
     ) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         self.check_xattr_name(name)?;
         let node = self.target(nodeid)?;
         self.check(ctx, |fs, c| {
@@ -1183,7 +1214,8 @@ impl FuseOps for Ext4Adapter {
         Ok(())
     }
 
-    fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+    fn removexattr(&self, ctx: &RequestCtx, nodeid: NodeId, name: &[u8]) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
         self.check_xattr_name(name)?;
         let node = self.target(nodeid)?;
         self.check(ctx, |fs, c| {
@@ -1200,7 +1232,8 @@ impl FuseOps for Ext4Adapter {
     /// (src/fuse/attr_flags.rs) and the fscrypt ones that read
     /// (src/fuse/crypt.rs); every other command is unknown here
     /// (ENOTTY, as ext4 answers).
-    fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+    fn ioctl(&self, ctx: &RequestCtx, nodeid: NodeId, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+        let _quota = super::credentials::quota_requester(ctx);
         if let Some(req) = super::attr_flags::decode(io) {
             return self.attr_ioctl(ctx, nodeid, req?, io.out_size);
         }
@@ -1223,28 +1256,14 @@ impl FuseOps for Ext4Adapter {
         }
         let mode = super::shutdown::requested_mode(ctx, io.arg)?;
         // Read before the stop: afterwards every inode read is refused.
-        let open: Vec<u64> = (self.fs.open_inodes().into_iter())
+        let open: Vec<NodeId> = (self.fs.open_inodes().into_iter())
             .filter_map(|ino| self.fs.inode(ino).ok())
-            .map(|i| node_id(i.ino, i.generation))
+            .map(|i| NodeId::from_inode(i.ino, i.generation))
             .collect();
         self.fs.shut_down(mode);
         if let Some(n) = self.notifier.get() {
             super::shutdown::drop_kernel_caches(n, &open);
         }
         Ok(IoctlReply::default())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn node_ids_round_trip() {
-        assert_eq!(node_id(InodeNo::ROOT, Generation(77)), 1);
-        assert_eq!(node_inode(1), (InodeNo::ROOT, None));
-        let id = node_id(InodeNo(12), Generation(0xDEAD_BEEF));
-        assert_eq!(id, 0xDEAD_BEEF_0000_000C);
-        assert_eq!(node_inode(id), (InodeNo(12), Some(Generation(0xDEAD_BEEF))));
     }
 }

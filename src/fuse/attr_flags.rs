@@ -102,10 +102,11 @@ pub fn fsxattr_reply(x: FsXattr, out_size: u32) -> IoctlReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::ids::FileHandle;
 
     fn io(cmd: u32, input: &[u8], out_size: u32) -> Ioctl<'_> {
         Ioctl {
-            fh: 0,
+            fh: FileHandle(0),
             flags: 0,
             cmd,
             arg: 0,

@@ -6,9 +6,10 @@
 //! only inodes whose owner and group the namespace maps, as the kernel's
 //! `capable_wrt_inode_uidgid` decides.
 
-use super::ops::RequestCtx;
+use super::ops::{RequestCtx, RequestId};
 use super::userns::IdMap;
 use crate::fs::permission::{Caller, Extra, OtherNamespace, cap};
+use crate::fs::quota::Requester;
 
 /// The caller of `ctx`; its groups and capabilities are read when a
 /// decision first needs them. A request the kernel makes itself (pid 0),
@@ -50,6 +51,22 @@ pub fn fake_root(ctx: &RequestCtx) -> Caller {
             other_namespace: None,
         },
     )
+}
+
+/// Names the caller of `ctx` as the one whose changes this thread makes
+/// until the guard drops: a quota limit that would refuse a change asks
+/// it for CAP_SYS_RESOURCE then (the kernel's ignore_hardlimit), and only
+/// then, so a request within its limits reads nothing.
+pub fn quota_requester(ctx: &RequestCtx) -> Requester {
+    Requester::enter([ctx.uid, ctx.gid, ctx.pid], |[uid, gid, pid]| {
+        let ctx = RequestCtx {
+            unique: RequestId(0),
+            uid,
+            gid,
+            pid,
+        };
+        caller(&ctx, false).capable(cap::SYS_RESOURCE)
+    })
 }
 
 fn extra(uid: u32, gid: u32, pid: u32, for_access: bool) -> Extra {
@@ -104,7 +121,7 @@ mod tests {
         let uid = unsafe { libc::geteuid() };
         let gid = unsafe { libc::getegid() };
         let ctx = RequestCtx {
-            unique: 1,
+            unique: RequestId(1),
             uid,
             gid,
             pid: std::process::id(),

@@ -83,6 +83,7 @@ impl DirSink for DirBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::ids::NodeId;
     use crate::fuse::ops::Attr;
     use std::time::Duration;
     use zerocopy::FromBytes;
@@ -145,7 +146,7 @@ mod tests {
     #[test]
     fn plus_records_carry_the_entry() {
         let entry = Entry {
-            nodeid: 77,
+            nodeid: NodeId(77),
             generation: 3,
             attr: Attr {
                 ino: 12,
@@ -170,12 +171,12 @@ mod tests {
                 p.entry_out.entry_valid,
                 p.entry_out.attr.ino
             ),
-            (77, 2, 12)
+            (NodeId(77), 2, 12)
         );
         assert_eq!(p.dirent.namelen, 4);
         let second = DirBuf::record_len(4, true);
         let (p2, _) = FuseDirentplus::read_from_prefix(&bytes[second..]).unwrap();
-        assert_eq!(p2.entry_out.nodeid, 0);
+        assert_eq!(p2.entry_out.nodeid, NodeId::NONE);
         assert_eq!(&bytes[second + 152..second + 160], b"nolookup");
 
         let mut small = DirBuf::new(DirBuf::record_len(4, true), true);

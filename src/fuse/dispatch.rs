@@ -5,6 +5,7 @@
 
 use super::abi;
 use super::dirent::DirBuf;
+use super::ids::NodeId;
 use super::init::Negotiated;
 use super::operation::{Decoded, Notice, Operation};
 use super::ops::{Errno, FuseOps, RequestCtx};
@@ -28,31 +29,14 @@ pub fn dispatch<F: FuseOps + ?Sized>(
             take_notice(ops, nodeid, notice);
             None
         }
-        Ok(Decoded::Operation(op)) => {
-            // Quota limits exempt a caller with CAP_SYS_RESOURCE (asked
-            // only when a limit would refuse this request's change).
-            let _quota = crate::fs::quota::Requester::enter(
-                [ctx.uid, ctx.gid, ctx.pid],
-                |[uid, gid, pid]| {
-                    let ctx = RequestCtx {
-                        unique: 0,
-                        uid,
-                        gid,
-                        pid,
-                    };
-                    super::credentials::caller(&ctx, false)
-                        .capable(crate::fs::permission::cap::SYS_RESOURCE)
-                },
-            );
-            Some(answer(ops, &ctx, nodeid, op))
-        }
+        Ok(Decoded::Operation(op)) => Some(answer(ops, &ctx, nodeid, op)),
         Err(_) if Decoded::takes_no_reply(opcode) => None,
         Err(e) => Some(Err(e)),
     }
 }
 
 /// Acts on a request that takes no reply, sent for node `nodeid`.
-fn take_notice<F: FuseOps + ?Sized>(ops: &F, nodeid: u64, notice: Notice<'_>) {
+fn take_notice<F: FuseOps + ?Sized>(ops: &F, nodeid: NodeId, notice: Notice<'_>) {
     match notice {
         Notice::Forget { nlookup } => ops.forget(nodeid, nlookup),
         Notice::BatchForget(forgets) => {
@@ -68,7 +52,7 @@ fn take_notice<F: FuseOps + ?Sized>(ops: &F, nodeid: u64, notice: Notice<'_>) {
 fn answer<F: FuseOps + ?Sized>(
     ops: &F,
     ctx: &RequestCtx,
-    nodeid: u64,
+    nodeid: NodeId,
     op: Operation<'_>,
 ) -> Response {
     match op {
@@ -296,6 +280,7 @@ mod tests {
     use crate::fuse::abi::init_flags::FUSE_SETXATTR_EXT;
     use crate::fuse::abi::opcode::*;
     use crate::fuse::abi::{FuseGetxattrIn, FuseInHeader};
+    use crate::fuse::ids::{FileHandle, RequestId};
     use crate::fuse::ops::{Attr, Entry, OpResult, Open, RequestCtx};
     use crate::fuse::ops::{SetAttr, TimeOrNow, Timespec};
     use parking_lot::Mutex;
@@ -304,15 +289,15 @@ mod tests {
 
     #[derive(Default)]
     struct Fake {
-        forgets: Mutex<Vec<(u64, u64)>>,
-        seen_unique: Mutex<Option<u64>>,
+        forgets: Mutex<Vec<(NodeId, u64)>>,
+        seen_unique: Mutex<Option<RequestId>>,
     }
 
     impl FuseOps for Fake {
-        fn forget(&self, nodeid: u64, nlookup: u64) {
+        fn forget(&self, nodeid: NodeId, nlookup: u64) {
             self.forgets.lock().push((nodeid, nlookup));
         }
-        fn getxattr(&self, ctx: &RequestCtx, _n: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+        fn getxattr(&self, ctx: &RequestCtx, _n: NodeId, name: &[u8]) -> OpResult<Vec<u8>> {
             *self.seen_unique.lock() = Some(ctx.unique);
             if name == b"user.a" {
                 Ok(b"12345".to_vec())
@@ -327,8 +312,8 @@ mod tests {
         let h = FuseInHeader {
             len: len as u32,
             opcode,
-            unique,
-            nodeid,
+            unique: RequestId(unique),
+            nodeid: NodeId(nodeid),
             ..Default::default()
         };
         let mut v = h.as_bytes().to_vec();
@@ -357,7 +342,7 @@ mod tests {
         );
         assert_eq!(
             *ops.seen_unique.lock(),
-            Some(1 << 63 | 9),
+            Some(RequestId(1 << 63 | 9)),
             "handler sees the resend bit"
         );
         assert_eq!(getxattr(&ops, 4, 1), Some(Err(Errno::ERANGE)));
@@ -379,27 +364,33 @@ mod tests {
             .to_vec();
         body.extend_from_slice(
             abi::FuseForgetOne {
-                nodeid: 8,
+                nodeid: NodeId(8),
                 nlookup: 1,
             }
             .as_bytes(),
         );
         body.extend_from_slice(
             abi::FuseForgetOne {
-                nodeid: 9,
+                nodeid: NodeId(9),
                 nlookup: 2,
             }
             .as_bytes(),
         );
         let buf = request(FUSE_BATCH_FORGET, 2, 0, &body);
         assert!(dispatch(&ops, Request::parse(&buf).unwrap(), &Negotiated::default()).is_none());
-        assert_eq!(*ops.forgets.lock(), vec![(7, 3), (8, 1), (9, 2)]);
+        assert_eq!(
+            *ops.forgets.lock(),
+            vec![(NodeId(7), 3), (NodeId(8), 1), (NodeId(9), 2)]
+        );
 
         let buf = request(
             FUSE_INTERRUPT,
             3,
             0,
-            abi::FuseInterruptIn { unique: 2 }.as_bytes(),
+            abi::FuseInterruptIn {
+                unique: RequestId(2),
+            }
+            .as_bytes(),
         );
         assert!(dispatch(&ops, Request::parse(&buf).unwrap(), &Negotiated::default()).is_none());
         // (A well-formed MKDIR: names are validated before the handler.)
@@ -424,7 +415,7 @@ mod tests {
 
     fn entry(nodeid: u64) -> Entry {
         Entry {
-            nodeid,
+            nodeid: NodeId(nodeid),
             generation: 1,
             attr: Attr {
                 ino: nodeid,
@@ -440,14 +431,14 @@ mod tests {
     }
 
     impl FuseOps for Rec {
-        fn setattr(&self, _: &RequestCtx, n: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+        fn setattr(&self, _: &RequestCtx, n: NodeId, set: &SetAttr) -> OpResult<(Attr, Duration)> {
             self.calls.lock().push(format!("setattr {n} {set:?}"));
             Ok((Attr::default(), Duration::ZERO))
         }
         fn mknod(
             &self,
             _: &RequestCtx,
-            p: u64,
+            p: NodeId,
             name: &[u8],
             mode: u32,
             rdev: u32,
@@ -461,7 +452,7 @@ mod tests {
         fn mkdir(
             &self,
             _: &RequestCtx,
-            p: u64,
+            p: NodeId,
             name: &[u8],
             mode: u32,
             umask: u32,
@@ -471,30 +462,30 @@ mod tests {
                 .push(format!("mkdir {p} {} {mode:o} {umask:o}", s(name)));
             Ok(entry(11))
         }
-        fn symlink(&self, _: &RequestCtx, p: u64, name: &[u8], t: &[u8]) -> OpResult<Entry> {
+        fn symlink(&self, _: &RequestCtx, p: NodeId, name: &[u8], t: &[u8]) -> OpResult<Entry> {
             self.calls
                 .lock()
                 .push(format!("symlink {p} {} {}", s(name), s(t)));
             Ok(entry(12))
         }
-        fn link(&self, _: &RequestCtx, n: u64, np: u64, name: &[u8]) -> OpResult<Entry> {
+        fn link(&self, _: &RequestCtx, n: NodeId, np: NodeId, name: &[u8]) -> OpResult<Entry> {
             self.calls.lock().push(format!("link {n} {np} {}", s(name)));
-            Ok(entry(n))
+            Ok(entry(n.0))
         }
-        fn unlink(&self, _: &RequestCtx, p: u64, name: &[u8]) -> OpResult<()> {
+        fn unlink(&self, _: &RequestCtx, p: NodeId, name: &[u8]) -> OpResult<()> {
             self.calls.lock().push(format!("unlink {p} {}", s(name)));
             Ok(())
         }
-        fn rmdir(&self, _: &RequestCtx, p: u64, name: &[u8]) -> OpResult<()> {
+        fn rmdir(&self, _: &RequestCtx, p: NodeId, name: &[u8]) -> OpResult<()> {
             self.calls.lock().push(format!("rmdir {p} {}", s(name)));
             Ok(())
         }
         fn rename(
             &self,
             _: &RequestCtx,
-            p: u64,
+            p: NodeId,
             name: &[u8],
-            np: u64,
+            np: NodeId,
             nn: &[u8],
             flags: u32,
         ) -> OpResult<()> {
@@ -506,7 +497,7 @@ mod tests {
         fn create(
             &self,
             _: &RequestCtx,
-            p: u64,
+            p: NodeId,
             name: &[u8],
             mode: u32,
             umask: u32,
@@ -519,7 +510,7 @@ mod tests {
             Ok((
                 entry(13),
                 Open {
-                    fh: 5,
+                    fh: FileHandle(5),
                     open_flags: 0,
                 },
             ))
@@ -527,7 +518,7 @@ mod tests {
         fn tmpfile(
             &self,
             _: &RequestCtx,
-            p: u64,
+            p: NodeId,
             mode: u32,
             umask: u32,
             flags: u32,
@@ -538,7 +529,7 @@ mod tests {
             Ok((
                 entry(14),
                 Open {
-                    fh: 6,
+                    fh: FileHandle(6),
                     open_flags: 0,
                 },
             ))
@@ -546,8 +537,8 @@ mod tests {
         fn write(
             &self,
             _: &RequestCtx,
-            n: u64,
-            fh: u64,
+            n: NodeId,
+            fh: FileHandle,
             off: u64,
             data: &[u8],
             wf: u32,
@@ -558,19 +549,19 @@ mod tests {
                 .push(format!("write {n} {fh} {off} {} {wf} {flags:x}", s(data)));
             Ok(data.len() as u32)
         }
-        fn fsync(&self, _: &RequestCtx, n: u64, fh: u64, ds: bool) -> OpResult<()> {
+        fn fsync(&self, _: &RequestCtx, n: NodeId, fh: FileHandle, ds: bool) -> OpResult<()> {
             self.calls.lock().push(format!("fsync {n} {fh} {ds}"));
             Ok(())
         }
-        fn fsyncdir(&self, _: &RequestCtx, n: u64, fh: u64, ds: bool) -> OpResult<()> {
+        fn fsyncdir(&self, _: &RequestCtx, n: NodeId, fh: FileHandle, ds: bool) -> OpResult<()> {
             self.calls.lock().push(format!("fsyncdir {n} {fh} {ds}"));
             Ok(())
         }
         fn fallocate(
             &self,
             _: &RequestCtx,
-            n: u64,
-            fh: u64,
+            n: NodeId,
+            fh: FileHandle,
             off: u64,
             len: u64,
             mode: u32,
@@ -583,11 +574,11 @@ mod tests {
         fn copy_file_range(
             &self,
             _: &RequestCtx,
-            ni: u64,
-            fi: u64,
+            ni: NodeId,
+            fi: FileHandle,
             oi: u64,
-            no: u64,
-            fo: u64,
+            no: NodeId,
+            fo: FileHandle,
             oo: u64,
             len: u64,
             flags: u64,
@@ -600,7 +591,7 @@ mod tests {
         fn setxattr(
             &self,
             _: &RequestCtx,
-            n: u64,
+            n: NodeId,
             name: &[u8],
             value: &[u8],
             flags: u32,
@@ -613,17 +604,17 @@ mod tests {
             ));
             Ok(())
         }
-        fn removexattr(&self, _: &RequestCtx, n: u64, name: &[u8]) -> OpResult<()> {
+        fn removexattr(&self, _: &RequestCtx, n: NodeId, name: &[u8]) -> OpResult<()> {
             self.calls
                 .lock()
                 .push(format!("removexattr {n} {}", s(name)));
             Ok(())
         }
-        fn syncfs(&self, _: &RequestCtx, n: u64) -> OpResult<()> {
+        fn syncfs(&self, _: &RequestCtx, n: NodeId) -> OpResult<()> {
             self.calls.lock().push(format!("syncfs {n}"));
             Ok(())
         }
-        fn flush(&self, _: &RequestCtx, n: u64, fh: u64, owner: u64) -> OpResult<()> {
+        fn flush(&self, _: &RequestCtx, n: NodeId, fh: FileHandle, owner: u64) -> OpResult<()> {
             self.calls.lock().push(format!("flush {n} {fh} {owner}"));
             Ok(())
         }
@@ -668,7 +659,7 @@ mod tests {
             atime: 5,
             mtime: 6,
             mtimensec: 7,
-            fh: 9,
+            fh: FileHandle(9),
             uid: 1234,
             ..Default::default()
         };
@@ -679,7 +670,7 @@ mod tests {
             size: Some(77),
             atime: Some(TimeOrNow::Now),
             mtime: Some(TimeOrNow::Set(Timespec { sec: 6, nsec: 7 })),
-            fh: Some(9),
+            fh: Some(FileHandle(9)),
             kill_suidgid: true,
             ..Default::default()
         };
@@ -715,7 +706,9 @@ mod tests {
         einval(FUSE_SYMLINK, b"l\0\0");
 
         // LINK: header node is the new parent.
-        let li = abi::FuseLinkIn { oldnodeid: 42 };
+        let li = abi::FuseLinkIn {
+            oldnodeid: NodeId(42),
+        };
         let (r, call) = run(&ops, &n, FUSE_LINK, 5, &cat(&[li.as_bytes(), b"again\0"]));
         assert_eq!(&r.unwrap()[..8], &42u64.to_ne_bytes());
         assert_eq!(call, "link 42 5 again");
@@ -727,12 +720,12 @@ mod tests {
         einval(FUSE_RMDIR, b"x/\0");
 
         // RENAME / RENAME2.
-        let rn = abi::FuseRenameIn { newdir: 8 };
+        let rn = abi::FuseRenameIn { newdir: NodeId(8) };
         let (r, call) = run(&ops, &n, FUSE_RENAME, 2, &cat(&[rn.as_bytes(), b"a\0b\0"]));
         assert_eq!(r, Ok(Vec::new()));
         assert_eq!(call, "rename 2 a 8 b 0");
         let rn2 = abi::FuseRename2In {
-            newdir: 9,
+            newdir: NodeId(9),
             flags: 1,
             padding: 0,
         };
@@ -767,7 +760,7 @@ mod tests {
 
         // WRITE: the size must match the payload.
         let wi = abi::FuseWriteIn {
-            fh: 3,
+            fh: FileHandle(3),
             offset: 4096,
             size: 5,
             write_flags: abi::write_flags::FUSE_WRITE_KILL_SUIDGID,
@@ -790,7 +783,7 @@ mod tests {
 
         // FLUSH reaches the handler now; FSYNC / FSYNCDIR decode datasync.
         let fl = abi::FuseFlushIn {
-            fh: 3,
+            fh: FileHandle(3),
             lock_owner: 77,
             ..Default::default()
         };
@@ -799,7 +792,7 @@ mod tests {
             "flush 7 3 77"
         );
         let fs = abi::FuseFsyncIn {
-            fh: 3,
+            fh: FileHandle(3),
             fsync_flags: abi::FUSE_FSYNC_FDATASYNC,
             padding: 0,
         };
@@ -818,7 +811,7 @@ mod tests {
         einval(FUSE_FSYNC, &fs.as_bytes()[..8]);
 
         let fa = abi::FuseFallocateIn {
-            fh: 3,
+            fh: FileHandle(3),
             offset: 10,
             length: 20,
             mode: 1,
@@ -831,10 +824,10 @@ mod tests {
 
         // COPY_FILE_RANGE (32-bit reply) and COPY_FILE_RANGE_64.
         let cf = abi::FuseCopyFileRangeIn {
-            fh_in: 1,
+            fh_in: FileHandle(1),
             off_in: 2,
-            nodeid_out: 3,
-            fh_out: 4,
+            nodeid_out: NodeId(3),
+            fh_out: FileHandle(4),
             off_out: 5,
             len: 1 << 40,
             flags: 0,

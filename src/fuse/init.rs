@@ -15,6 +15,7 @@ use super::abi::{
     FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MIN_MINOR_VERSION, FuseInHeader,
     FuseInitIn, FuseInitOut, init_flags::*,
 };
+use super::ids::{NodeId, RequestId};
 
 /// Page size assumed for `max_pages` (the kernel's PAGE_SIZE on x86-64/arm64 4K).
 const PAGE_SIZE: u32 = 4096;
@@ -336,7 +337,7 @@ pub fn negotiate(init_in: &[u8], config: &InitConfig) -> Result<InitOutcome, Ini
 /// Convenience for tests and tools: the bytes of a complete INIT request
 /// (header + body) as the kernel would send it.
 pub fn synthetic_init_request(
-    unique: u64,
+    unique: RequestId,
     major: u32,
     minor: u32,
     max_readahead: u32,
@@ -360,7 +361,7 @@ pub fn synthetic_init_request(
         len: len as u32,
         opcode: super::abi::opcode::FUSE_INIT,
         unique,
-        nodeid: 0,
+        nodeid: NodeId::NONE,
         ..Default::default()
     };
     let mut v = header.as_bytes().to_vec();
@@ -385,7 +386,7 @@ mod tests {
         | FUSE_REQUEST_TIMEOUT;
 
     fn body(major: u32, minor: u32, readahead: u32, flags: u64) -> Vec<u8> {
-        let req = synthetic_init_request(1, major, minor, readahead, flags);
+        let req = synthetic_init_request(RequestId(1), major, minor, readahead, flags);
         req[core::mem::size_of::<FuseInHeader>()..].to_vec()
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::abi;
+use super::ids::{FileHandle, NodeId};
 use super::notify::Notifier;
 use super::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, OpResult, Open, RequestCtx, SetAttr, StatFs,
@@ -35,12 +36,12 @@ struct Node {
     kind: u8,
     data: Vec<u8>,
     target: Vec<u8>,
-    children: BTreeMap<Vec<u8>, u64>,
+    children: BTreeMap<Vec<u8>, NodeId>,
     xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 struct State {
-    nodes: HashMap<u64, Node>,
+    nodes: HashMap<NodeId, Node>,
     next: u64,
 }
 
@@ -90,6 +91,12 @@ pub struct MemFs {
 /// fail (EFBIG) rather than abort the server on a failed allocation.
 const MAX_FILE_SIZE: u64 = 1 << 32;
 
+/// The handle of an open of `nodeid`: its node id, which read and write
+/// check.
+fn handle_of(nodeid: NodeId) -> FileHandle {
+    FileHandle(nodeid.0)
+}
+
 /// `offset + len` as an in-memory size, or EFBIG.
 fn end_of(offset: u64, len: u64) -> OpResult<usize> {
     match offset.checked_add(len) {
@@ -137,7 +144,7 @@ impl MemFs {
         root.mtime = t;
         root.ctime = t;
         nodes.insert(
-            1,
+            NodeId::ROOT,
             Node {
                 attr: root,
                 kind: libc::DT_DIR,
@@ -157,7 +164,7 @@ impl MemFs {
 
     fn entry_of(&self, n: &Node) -> Entry {
         Entry {
-            nodeid: n.attr.ino,
+            nodeid: NodeId(n.attr.ino),
             generation: 1,
             attr: n.attr,
             entry_ttl: self.config.ttl,
@@ -169,13 +176,13 @@ impl MemFs {
     fn add(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         target: &[u8],
     ) -> OpResult<Entry> {
         let mut st = self.st.lock();
-        let id = st.next;
+        let id = NodeId(st.next);
         let p = st.nodes.get_mut(&parent).ok_or(Errno::ENOENT)?;
         if p.kind != libc::DT_DIR {
             return Err(Errno::ENOTDIR);
@@ -191,7 +198,7 @@ impl MemFs {
         if is_dir {
             p.attr.nlink += 1;
         }
-        let mut a = new_attr(id, mode, target.len() as u64, if is_dir { 2 } else { 1 });
+        let mut a = new_attr(id.0, mode, target.len() as u64, if is_dir { 2 } else { 1 });
         (a.uid, a.gid) = (ctx.uid, ctx.gid);
         (a.atime, a.mtime, a.ctime, a.crtime) = (t, t, t, Some(t));
         let n = Node {
@@ -208,12 +215,12 @@ impl MemFs {
         Ok(e)
     }
 
-    fn with<T>(&self, nodeid: u64, f: impl FnOnce(&mut Node) -> OpResult<T>) -> OpResult<T> {
+    fn with<T>(&self, nodeid: NodeId, f: impl FnOnce(&mut Node) -> OpResult<T>) -> OpResult<T> {
         let mut st = self.st.lock();
         f(st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?)
     }
 
-    fn child(st: &State, parent: u64, name: &[u8]) -> OpResult<u64> {
+    fn child(st: &State, parent: NodeId, name: &[u8]) -> OpResult<NodeId> {
         st.nodes
             .get(&parent)
             .ok_or(Errno::ENOENT)?
@@ -223,7 +230,7 @@ impl MemFs {
             .ok_or(Errno::ENOENT)
     }
 
-    fn remove(&self, parent: u64, name: &[u8], dir: bool) -> OpResult<()> {
+    fn remove(&self, parent: NodeId, name: &[u8], dir: bool) -> OpResult<()> {
         let mut st = self.st.lock();
         let id = Self::child(&st, parent, name)?;
         let n = st.nodes.get_mut(&id).unwrap();
@@ -248,7 +255,7 @@ impl FuseOps for MemFs {
     fn attach(&self, notifier: Notifier) {
         let _ = self.notifier.set(notifier);
     }
-    fn lookup(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+    fn lookup(&self, _: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<Entry> {
         let st = self.st.lock();
         match Self::child(&st, parent, name) {
             Ok(id) => Ok(self.entry_of(&st.nodes[&id])),
@@ -261,10 +268,15 @@ impl FuseOps for MemFs {
             Err(e) => Err(e),
         }
     }
-    fn getattr(&self, _: &RequestCtx, nodeid: u64, _: Option<u64>) -> OpResult<(Attr, Duration)> {
+    fn getattr(
+        &self,
+        _: &RequestCtx,
+        nodeid: NodeId,
+        _: Option<FileHandle>,
+    ) -> OpResult<(Attr, Duration)> {
         self.with(nodeid, |n| Ok((n.attr, self.config.ttl)))
     }
-    fn setattr(&self, _: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+    fn setattr(&self, _: &RequestCtx, nodeid: NodeId, set: &SetAttr) -> OpResult<(Attr, Duration)> {
         let resolve = |t: TimeOrNow| match t {
             TimeOrNow::Now => now(),
             TimeOrNow::Set(t) => t,
@@ -302,7 +314,7 @@ impl FuseOps for MemFs {
             Ok((n.attr, self.config.ttl))
         })
     }
-    fn readlink(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+    fn readlink(&self, _: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
         self.with(nodeid, |n| {
             if n.kind == libc::DT_LNK {
                 Ok(n.target.clone())
@@ -314,7 +326,7 @@ impl FuseOps for MemFs {
     fn mknod(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         _rdev: u32,
@@ -326,7 +338,7 @@ impl FuseOps for MemFs {
     fn mkdir(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         umask: u32,
@@ -343,13 +355,19 @@ impl FuseOps for MemFs {
     fn symlink(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         target: &[u8],
     ) -> OpResult<Entry> {
         self.add(ctx, parent, name, libc::S_IFLNK | 0o777, target)
     }
-    fn link(&self, _: &RequestCtx, nodeid: u64, newparent: u64, newname: &[u8]) -> OpResult<Entry> {
+    fn link(
+        &self,
+        _: &RequestCtx,
+        nodeid: NodeId,
+        newparent: NodeId,
+        newname: &[u8],
+    ) -> OpResult<Entry> {
         let mut st = self.st.lock();
         let p = st.nodes.get_mut(&newparent).ok_or(Errno::ENOENT)?;
         if p.children.contains_key(newname) {
@@ -361,18 +379,18 @@ impl FuseOps for MemFs {
         n.attr.ctime = now();
         Ok(self.entry_of(n))
     }
-    fn unlink(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn unlink(&self, _: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
         self.remove(parent, name, false)
     }
-    fn rmdir(&self, _: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn rmdir(&self, _: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
         self.remove(parent, name, true)
     }
     fn rename(
         &self,
         _: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
-        newparent: u64,
+        newparent: NodeId,
         newname: &[u8],
         flags: u32,
     ) -> OpResult<()> {
@@ -417,7 +435,7 @@ impl FuseOps for MemFs {
             .insert(newname.to_vec(), src);
         Ok(())
     }
-    fn open(&self, _: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
+    fn open(&self, _: &RequestCtx, nodeid: NodeId, flags: u32, open_flags: u32) -> OpResult<Open> {
         self.with(nodeid, |n| {
             if n.kind != libc::DT_REG {
                 return Err(Errno::EISDIR);
@@ -431,7 +449,7 @@ impl FuseOps for MemFs {
                 }
             }
             Ok(Open {
-                fh: nodeid,
+                fh: handle_of(nodeid),
                 open_flags: self.config.file_open_flags,
             })
         })
@@ -439,7 +457,7 @@ impl FuseOps for MemFs {
     fn create(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         umask: u32,
@@ -450,7 +468,7 @@ impl FuseOps for MemFs {
         Ok((
             e,
             Open {
-                fh: e.nodeid,
+                fh: handle_of(e.nodeid),
                 open_flags: self.config.file_open_flags,
             },
         ))
@@ -458,7 +476,7 @@ impl FuseOps for MemFs {
     fn tmpfile(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         mode: u32,
         umask: u32,
         _flags: u32,
@@ -471,14 +489,21 @@ impl FuseOps for MemFs {
         Ok((
             e,
             Open {
-                fh: e.nodeid,
+                fh: handle_of(e.nodeid),
                 open_flags: self.config.file_open_flags,
             },
         ))
     }
-    fn read(&self, _: &RequestCtx, nodeid: u64, fh: u64, off: u64, size: u32) -> OpResult<Vec<u8>> {
+    fn read(
+        &self,
+        _: &RequestCtx,
+        nodeid: NodeId,
+        fh: FileHandle,
+        off: u64,
+        size: u32,
+    ) -> OpResult<Vec<u8>> {
         // Handles are node ids: another one is a transport bug.
-        if fh != nodeid {
+        if fh != handle_of(nodeid) {
             return Err(Errno(libc::EBADF));
         }
         self.with(nodeid, |n| {
@@ -490,15 +515,15 @@ impl FuseOps for MemFs {
     fn write(
         &self,
         _: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
+        nodeid: NodeId,
+        fh: FileHandle,
         off: u64,
         data: &[u8],
         write_flags: u32,
         _flags: u32,
     ) -> OpResult<u32> {
         // Handles are node ids: another one is a transport bug.
-        if fh != nodeid {
+        if fh != handle_of(nodeid) {
             return Err(Errno(libc::EBADF));
         }
         self.stats
@@ -526,11 +551,17 @@ impl FuseOps for MemFs {
         }
         Ok(written)
     }
-    fn flush(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _owner: u64) -> OpResult<()> {
+    fn flush(&self, _: &RequestCtx, _nodeid: NodeId, _fh: FileHandle, _owner: u64) -> OpResult<()> {
         self.stats.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
-    fn fsync(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, datasync: bool) -> OpResult<()> {
+    fn fsync(
+        &self,
+        _: &RequestCtx,
+        _nodeid: NodeId,
+        _fh: FileHandle,
+        datasync: bool,
+    ) -> OpResult<()> {
         if datasync {
             self.stats.datasyncs.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -538,14 +569,20 @@ impl FuseOps for MemFs {
         }
         Ok(())
     }
-    fn fsyncdir(&self, _: &RequestCtx, _nodeid: u64, _fh: u64, _datasync: bool) -> OpResult<()> {
+    fn fsyncdir(
+        &self,
+        _: &RequestCtx,
+        _nodeid: NodeId,
+        _fh: FileHandle,
+        _datasync: bool,
+    ) -> OpResult<()> {
         Ok(())
     }
     fn fallocate(
         &self,
         _: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         off: u64,
         len: u64,
         mode: u32,
@@ -565,11 +602,11 @@ impl FuseOps for MemFs {
     fn copy_file_range(
         &self,
         _: &RequestCtx,
-        nodeid_in: u64,
-        _fh_in: u64,
+        nodeid_in: NodeId,
+        _fh_in: FileHandle,
         off_in: u64,
-        nodeid_out: u64,
-        _fh_out: u64,
+        nodeid_out: NodeId,
+        _fh_out: FileHandle,
         off_out: u64,
         len: u64,
         _flags: u64,
@@ -589,11 +626,11 @@ impl FuseOps for MemFs {
         out.sync_size();
         Ok(bytes.len() as u64)
     }
-    fn opendir(&self, _: &RequestCtx, nodeid: u64, _flags: u32) -> OpResult<Open> {
+    fn opendir(&self, _: &RequestCtx, nodeid: NodeId, _flags: u32) -> OpResult<Open> {
         self.with(nodeid, |n| {
             if n.kind == libc::DT_DIR {
                 Ok(Open {
-                    fh: 0,
+                    fh: FileHandle(0),
                     open_flags: self.config.dir_open_flags,
                 })
             } else {
@@ -604,8 +641,8 @@ impl FuseOps for MemFs {
     fn readdir(
         &self,
         _: &RequestCtx,
-        nodeid: u64,
-        _fh: u64,
+        nodeid: NodeId,
+        _fh: FileHandle,
         offset: u64,
         plus: bool,
         sink: &mut dyn DirSink,
@@ -631,7 +668,7 @@ impl FuseOps for MemFs {
         }
         Ok(())
     }
-    fn statfs(&self, _: &RequestCtx, _nodeid: u64) -> OpResult<StatFs> {
+    fn statfs(&self, _: &RequestCtx, _nodeid: NodeId) -> OpResult<StatFs> {
         Ok(StatFs {
             blocks: 1 << 20,
             bfree: 1 << 19,
@@ -646,7 +683,7 @@ impl FuseOps for MemFs {
     fn setxattr(
         &self,
         _: &RequestCtx,
-        nodeid: u64,
+        nodeid: NodeId,
         name: &[u8],
         value: &[u8],
         flags: u32,
@@ -664,12 +701,12 @@ impl FuseOps for MemFs {
             Ok(())
         })
     }
-    fn getxattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+    fn getxattr(&self, _: &RequestCtx, nodeid: NodeId, name: &[u8]) -> OpResult<Vec<u8>> {
         self.with(nodeid, |n| {
             n.xattrs.get(name).cloned().ok_or(Errno::ENODATA)
         })
     }
-    fn listxattr(&self, _: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+    fn listxattr(&self, _: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
         self.with(nodeid, |n| {
             Ok(n.xattrs
                 .keys()
@@ -677,7 +714,7 @@ impl FuseOps for MemFs {
                 .collect())
         })
     }
-    fn removexattr(&self, _: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+    fn removexattr(&self, _: &RequestCtx, nodeid: NodeId, name: &[u8]) -> OpResult<()> {
         self.with(nodeid, |n| {
             n.xattrs.remove(name).map(|_| ()).ok_or(Errno::ENODATA)
         })
@@ -687,9 +724,10 @@ impl FuseOps for MemFs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::ids::RequestId;
 
     const CTX: RequestCtx = RequestCtx {
-        unique: 1,
+        unique: RequestId(1),
         uid: 0,
         gid: 0,
         pid: 1,
@@ -698,7 +736,9 @@ mod tests {
     #[test]
     fn writes_far_beyond_the_size_limit_fail_with_efbig() {
         let fs = MemFs::new(MemFsConfig::default());
-        let (e, open) = fs.create(&CTX, 1, b"f", 0o100644, 0o022, 0).unwrap();
+        let (e, open) = fs
+            .create(&CTX, NodeId(1), b"f", 0o100644, 0o022, 0)
+            .unwrap();
         let id = e.nodeid;
         assert_eq!(fs.write(&CTX, id, open.fh, 10, b"abc", 0, 0), Ok(3));
         let far = fs.write(&CTX, id, open.fh, 1 << 40, b"abc", 0, 0);

@@ -2,6 +2,7 @@
 //!
 //! Transport layout (one concern per file):
 //! - [`abi`]: kernel ABI structs and constants (zerocopy, no unsafe casts);
+//! - [`ids`]: the node id, file handle and request id newtypes;
 //! - [`init`]: INIT negotiation and the persistable [`init::Negotiated`];
 //! - [`channel`]: the shared `/dev/fuse` fd (blocking read, writev);
 //! - [`request`]: reading a request's header, arguments and names;
@@ -53,6 +54,7 @@ pub mod crypt;
 pub mod dirent;
 pub mod dispatch;
 pub mod fslabel;
+pub mod ids;
 pub mod init;
 pub mod memfs;
 pub mod mount;

@@ -13,6 +13,7 @@ use super::abi::{
     FuseOutHeader, notify_code::*,
 };
 use super::channel::Channel;
+use super::ids::{NodeId, RequestId};
 
 /// Why the kernel refused a notification.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -59,7 +60,7 @@ impl Notifier {
         let h = FuseOutHeader {
             len: (core::mem::size_of::<FuseOutHeader>() + body_len) as u32,
             error: code,
-            unique: 0,
+            unique: RequestId::NOTIFY,
         };
         let mut iov = Vec::with_capacity(parts.len() + 1);
         iov.push(IoSlice::new(h.as_bytes()));
@@ -78,7 +79,7 @@ impl Notifier {
 
     /// Drops cached data of `nodeid` in `[off, off + len)` (len 0: to the
     /// end; off < 0: attributes only) and its cached attributes.
-    pub fn inval_inode(&self, nodeid: u64, off: i64, len: i64) -> Result<(), NotifyError> {
+    pub fn inval_inode(&self, nodeid: NodeId, off: i64, len: i64) -> Result<(), NotifyError> {
         let arg = FuseNotifyInvalInodeOut {
             ino: nodeid,
             off,
@@ -90,7 +91,7 @@ impl Notifier {
     /// [`Notifier::inval_inode`] from `off` to the end, for a server that
     /// goes on whatever happens: a node the kernel does not hold has
     /// nothing to drop, and any other failure is logged (naming `why`).
-    pub fn drop_cached(&self, nodeid: u64, off: i64, why: &str) {
+    pub fn drop_cached(&self, nodeid: NodeId, off: i64, why: &str) {
         match self.inval_inode(nodeid, off, 0) {
             Ok(()) | Err(NotifyError::NotFound) => {}
             Err(e) => {
@@ -100,7 +101,7 @@ impl Notifier {
     }
 
     /// Drops the cached lookup of `name` in directory `parent`.
-    pub fn inval_entry(&self, parent: u64, name: &[u8]) -> Result<(), NotifyError> {
+    pub fn inval_entry(&self, parent: NodeId, name: &[u8]) -> Result<(), NotifyError> {
         if name.len() > FUSE_NAME_MAX {
             return Err(NotifyError::NameTooLong);
         }
@@ -113,7 +114,7 @@ impl Notifier {
     }
 
     /// Tells the kernel that `name` (node `child`) was removed from `parent`.
-    pub fn delete(&self, parent: u64, child: u64, name: &[u8]) -> Result<(), NotifyError> {
+    pub fn delete(&self, parent: NodeId, child: NodeId, name: &[u8]) -> Result<(), NotifyError> {
         if name.len() > FUSE_NAME_MAX {
             return Err(NotifyError::NameTooLong);
         }

@@ -11,6 +11,7 @@ use zerocopy::FromBytes;
 
 use super::abi::init_flags::FUSE_SETXATTR_EXT;
 use super::abi::{self, FUSE_GETATTR_FH, opcode::*};
+use super::ids::{FileHandle, NodeId};
 use super::init::Negotiated;
 use super::ops::{Errno, Ioctl, SetAttr, TimeOrNow, Timespec};
 use super::request::Request;
@@ -44,7 +45,7 @@ pub enum Operation<'a> {
     },
     /// GETATTR, or STATX (`statx`: answered with `fuse_statx_out`).
     Getattr {
-        fh: Option<u64>,
+        fh: Option<FileHandle>,
         statx: bool,
     },
     Readlink,
@@ -56,20 +57,20 @@ pub enum Operation<'a> {
         flags: u32,
     },
     Read {
-        fh: u64,
+        fh: FileHandle,
         offset: u64,
         size: u32,
     },
     Release {
-        fh: u64,
+        fh: FileHandle,
         flags: u32,
     },
     Releasedir {
-        fh: u64,
+        fh: FileHandle,
     },
     /// READDIR, or READDIRPLUS (`plus`).
     Readdir {
-        fh: u64,
+        fh: FileHandle,
         offset: u64,
         size: u32,
         plus: bool,
@@ -86,7 +87,7 @@ pub enum Operation<'a> {
         mask: u32,
     },
     Lseek {
-        fh: u64,
+        fh: FileHandle,
         offset: u64,
         whence: u32,
     },
@@ -108,7 +109,7 @@ pub enum Operation<'a> {
     },
     /// A new link to `oldnodeid` named `newname` in the request's node.
     Link {
-        oldnodeid: u64,
+        oldnodeid: NodeId,
         newname: &'a [u8],
     },
     Unlink {
@@ -120,7 +121,7 @@ pub enum Operation<'a> {
     /// RENAME, or RENAME2 with its renameat2 flags.
     Rename {
         name: &'a [u8],
-        newdir: u64,
+        newdir: NodeId,
         newname: &'a [u8],
         flags: u32,
     },
@@ -136,24 +137,24 @@ pub enum Operation<'a> {
         flags: u32,
     },
     Write {
-        fh: u64,
+        fh: FileHandle,
         offset: u64,
         data: &'a [u8],
         write_flags: u32,
         flags: u32,
     },
     Flush {
-        fh: u64,
+        fh: FileHandle,
         lock_owner: u64,
     },
     /// FSYNC, or FSYNCDIR (`dir`).
     Fsync {
-        fh: u64,
+        fh: FileHandle,
         datasync: bool,
         dir: bool,
     },
     Fallocate {
-        fh: u64,
+        fh: FileHandle,
         offset: u64,
         length: u64,
         mode: u32,
@@ -161,10 +162,10 @@ pub enum Operation<'a> {
     /// COPY_FILE_RANGE (`len` capped to what its 32-bit reply carries), or
     /// COPY_FILE_RANGE_64 (`wide`).
     CopyFileRange {
-        fh_in: u64,
+        fh_in: FileHandle,
         off_in: u64,
-        nodeid_out: u64,
-        fh_out: u64,
+        nodeid_out: NodeId,
+        fh_out: FileHandle,
         off_out: u64,
         len: u64,
         flags: u64,
@@ -197,10 +198,10 @@ pub struct Forgets<'a> {
 
 impl Iterator for Forgets<'_> {
     /// (node id, nlookup)
-    type Item = (u64, u64);
+    type Item = (NodeId, u64);
 
     /// Stops at the first entry the request is too short to hold.
-    fn next(&mut self) -> Option<(u64, u64)> {
+    fn next(&mut self) -> Option<(NodeId, u64)> {
         if self.left == 0 {
             return None;
         }

@@ -2,10 +2,12 @@
 //!
 //! The transport (session, channel, abi) decodes requests and encodes
 //! replies; it calls a [`FuseOps`] implementation with plain Rust values and
-//! knows nothing about ext4. Node ids are passed through untouched.
+//! knows nothing about ext4. Node ids and file handles are passed through
+//! untouched.
 
 use std::time::Duration;
 
+pub use super::ids::{FileHandle, NodeId, RequestId};
 use super::notify::Notifier;
 
 /// A positive errno value, as carried in a FUSE reply.
@@ -37,14 +39,11 @@ impl Errno {
 /// Result of one request handler.
 pub type OpResult<T> = Result<T, Errno>;
 
-/// Bit 63 of `unique` marks a request the kernel resent after FUSE_NOTIFY_RESEND.
-pub const FUSE_UNIQUE_RESEND: u64 = 1 << 63;
-
 /// What a handler may know about the request that invoked it.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestCtx {
     /// The kernel's request id, including the resend bit.
-    pub unique: u64,
+    pub unique: RequestId,
     pub uid: u32,
     pub gid: u32,
     pub pid: u32,
@@ -53,7 +52,7 @@ pub struct RequestCtx {
 impl RequestCtx {
     /// A request made by this process, with its effective ids, as tests
     /// and tools calling handlers directly make them.
-    pub fn this_process(unique: u64) -> RequestCtx {
+    pub fn this_process(unique: RequestId) -> RequestCtx {
         // SAFETY: plain getters, no arguments.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         RequestCtx {
@@ -66,7 +65,7 @@ impl RequestCtx {
 
     /// True for a request the kernel delivers again after a server restart.
     pub fn is_resend(&self) -> bool {
-        self.unique & FUSE_UNIQUE_RESEND != 0
+        self.unique.is_resend()
     }
 }
 
@@ -106,7 +105,7 @@ pub struct Attr {
 /// A reply to LOOKUP (and one READDIRPLUS entry).
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
-    pub nodeid: u64,
+    pub nodeid: NodeId,
     pub generation: u64,
     pub attr: Attr,
     pub entry_ttl: Duration,
@@ -121,7 +120,7 @@ impl Entry {
     /// back would stay invisible for `ttl`.
     pub fn negative(ttl: Duration) -> Self {
         Entry {
-            nodeid: 0,
+            nodeid: NodeId::NONE,
             generation: 0,
             attr: Attr::default(),
             entry_ttl: ttl,
@@ -131,7 +130,7 @@ impl Entry {
 
     /// True for a [`Entry::negative`] answer.
     pub fn is_negative(&self) -> bool {
-        self.nodeid == 0
+        self.nodeid == NodeId::NONE
     }
 }
 
@@ -159,7 +158,7 @@ pub trait DirSink {
 /// A reply to OPEN / OPENDIR.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Open {
-    pub fh: u64,
+    pub fh: FileHandle,
     /// FOPEN_* flags (e.g. FOPEN_KEEP_CACHE).
     pub open_flags: u32,
 }
@@ -198,7 +197,7 @@ pub struct SetAttr {
     pub mtime: Option<TimeOrNow>,
     pub ctime: Option<Timespec>,
     /// The open file the change came through (ftruncate, fchmod, ...).
-    pub fh: Option<u64>,
+    pub fh: Option<FileHandle>,
     /// FATTR_KILL_SUIDGID: also clear setuid/setgid (HANDLE_KILLPRIV_V2).
     pub kill_suidgid: bool,
 }
@@ -208,7 +207,7 @@ pub struct SetAttr {
 #[derive(Debug, Clone, Copy)]
 pub struct Ioctl<'a> {
     /// The handle of the open file or directory it was made on.
-    pub fh: u64,
+    pub fh: FileHandle,
     /// FUSE_IOCTL_* flags (see `abi::ioctl_flags`).
     pub flags: u32,
     pub cmd: u32,
@@ -250,42 +249,54 @@ pub trait FuseOps: Send + Sync + 'static {
     /// Called once by the session before it serves: how the filesystem
     /// tells the kernel about changes it did not see coming.
     fn attach(&self, notifier: Notifier) {}
-    fn lookup(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<Entry> {
+    fn lookup(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<Entry> {
         Err(Errno::ENOSYS)
     }
     /// The kernel dropped `nlookup` references to `nodeid`.
-    fn forget(&self, nodeid: u64, nlookup: u64) {}
+    fn forget(&self, nodeid: NodeId, nlookup: u64) {}
     fn getattr(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        fh: Option<u64>,
+        nodeid: NodeId,
+        fh: Option<FileHandle>,
     ) -> OpResult<(Attr, Duration)> {
         Err(Errno::ENOSYS)
     }
-    fn readlink(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+    fn readlink(&self, ctx: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
         Err(Errno::ENOSYS)
     }
     /// `flags` are the open(2) flags; `open_flags` are FUSE_OPEN_*
     /// ([`open_in_flags`](super::abi::open_in_flags)).
-    fn open(&self, ctx: &RequestCtx, nodeid: u64, flags: u32, open_flags: u32) -> OpResult<Open> {
+    fn open(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        flags: u32,
+        open_flags: u32,
+    ) -> OpResult<Open> {
         Err(Errno::ENOSYS)
     }
     /// Reads up to `size` bytes; a short result means end of file.
     fn read(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
+        nodeid: NodeId,
+        fh: FileHandle,
         offset: u64,
         size: u32,
     ) -> OpResult<Vec<u8>> {
         Err(Errno::ENOSYS)
     }
-    fn release(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, flags: u32) -> OpResult<()> {
+    fn release(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        fh: FileHandle,
+        flags: u32,
+    ) -> OpResult<()> {
         Ok(())
     }
-    fn opendir(&self, ctx: &RequestCtx, nodeid: u64, flags: u32) -> OpResult<Open> {
+    fn opendir(&self, ctx: &RequestCtx, nodeid: NodeId, flags: u32) -> OpResult<Open> {
         Err(Errno::ENOSYS)
     }
     /// Lists entries starting at cookie `offset` (0 = start) into `sink`
@@ -293,38 +304,38 @@ pub trait FuseOps: Send + Sync + 'static {
     fn readdir(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
+        nodeid: NodeId,
+        fh: FileHandle,
         offset: u64,
         plus: bool,
         sink: &mut dyn DirSink,
     ) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
-    fn releasedir(&self, ctx: &RequestCtx, nodeid: u64, fh: u64) -> OpResult<()> {
+    fn releasedir(&self, ctx: &RequestCtx, nodeid: NodeId, fh: FileHandle) -> OpResult<()> {
         Ok(())
     }
-    fn statfs(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<StatFs> {
+    fn statfs(&self, ctx: &RequestCtx, nodeid: NodeId) -> OpResult<StatFs> {
         Err(Errno::ENOSYS)
     }
     /// Returns the whole value; the transport applies the size/ERANGE rules.
-    fn getxattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<Vec<u8>> {
+    fn getxattr(&self, ctx: &RequestCtx, nodeid: NodeId, name: &[u8]) -> OpResult<Vec<u8>> {
         Err(Errno::ENOSYS)
     }
     /// Returns the NUL-terminated names, concatenated; the transport applies
     /// the size/ERANGE rules.
-    fn listxattr(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<Vec<u8>> {
+    fn listxattr(&self, ctx: &RequestCtx, nodeid: NodeId) -> OpResult<Vec<u8>> {
         Err(Errno::ENOSYS)
     }
-    fn access(&self, ctx: &RequestCtx, nodeid: u64, mask: u32) -> OpResult<()> {
+    fn access(&self, ctx: &RequestCtx, nodeid: NodeId, mask: u32) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
     /// SEEK_DATA / SEEK_HOLE.
     fn lseek(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
+        nodeid: NodeId,
+        fh: FileHandle,
         offset: u64,
         whence: u32,
     ) -> OpResult<u64> {
@@ -334,7 +345,12 @@ pub trait FuseOps: Send + Sync + 'static {
     /// Changes attributes; returns the attributes after the change. With
     /// FUSE_HANDLE_KILLPRIV_V2, `set.kill_suidgid` asks the server to clear
     /// setuid/setgid as well (truncate by an unprivileged writer).
-    fn setattr(&self, ctx: &RequestCtx, nodeid: u64, set: &SetAttr) -> OpResult<(Attr, Duration)> {
+    fn setattr(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        set: &SetAttr,
+    ) -> OpResult<(Attr, Duration)> {
         Err(Errno::ENOSYS)
     }
     /// Creates a node of any type; `mode` includes the type bits, `rdev` is
@@ -343,7 +359,7 @@ pub trait FuseOps: Send + Sync + 'static {
     fn mknod(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         rdev: u32,
@@ -355,7 +371,7 @@ pub trait FuseOps: Send + Sync + 'static {
     fn mkdir(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         umask: u32,
@@ -365,7 +381,7 @@ pub trait FuseOps: Send + Sync + 'static {
     fn symlink(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         target: &[u8],
     ) -> OpResult<Entry> {
@@ -375,25 +391,25 @@ pub trait FuseOps: Send + Sync + 'static {
     fn link(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        newparent: u64,
+        nodeid: NodeId,
+        newparent: NodeId,
         newname: &[u8],
     ) -> OpResult<Entry> {
         Err(Errno::ENOSYS)
     }
-    fn unlink(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn unlink(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
-    fn rmdir(&self, ctx: &RequestCtx, parent: u64, name: &[u8]) -> OpResult<()> {
+    fn rmdir(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
     /// RENAME and RENAME2; `flags` are [`rename_flags`] (0 for RENAME).
     fn rename(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
-        newparent: u64,
+        newparent: NodeId,
         newname: &[u8],
         flags: u32,
     ) -> OpResult<()> {
@@ -405,7 +421,7 @@ pub trait FuseOps: Send + Sync + 'static {
     fn create(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         name: &[u8],
         mode: u32,
         umask: u32,
@@ -417,7 +433,7 @@ pub trait FuseOps: Send + Sync + 'static {
     fn tmpfile(
         &self,
         ctx: &RequestCtx,
-        parent: u64,
+        parent: NodeId,
         mode: u32,
         umask: u32,
         flags: u32,
@@ -433,8 +449,8 @@ pub trait FuseOps: Send + Sync + 'static {
     fn write(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
+        nodeid: NodeId,
+        fh: FileHandle,
         offset: u64,
         data: &[u8],
         write_flags: u32,
@@ -443,21 +459,39 @@ pub trait FuseOps: Send + Sync + 'static {
         Err(Errno::ENOSYS)
     }
     /// Called on each close(2) of a file descriptor.
-    fn flush(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, lock_owner: u64) -> OpResult<()> {
+    fn flush(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        fh: FileHandle,
+        lock_owner: u64,
+    ) -> OpResult<()> {
         Ok(())
     }
-    fn fsync(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, datasync: bool) -> OpResult<()> {
+    fn fsync(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        fh: FileHandle,
+        datasync: bool,
+    ) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
-    fn fsyncdir(&self, ctx: &RequestCtx, nodeid: u64, fh: u64, datasync: bool) -> OpResult<()> {
+    fn fsyncdir(
+        &self,
+        ctx: &RequestCtx,
+        nodeid: NodeId,
+        fh: FileHandle,
+        datasync: bool,
+    ) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
     /// `mode` holds FALLOC_FL_* bits.
     fn fallocate(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
-        fh: u64,
+        nodeid: NodeId,
+        fh: FileHandle,
         offset: u64,
         length: u64,
         mode: u32,
@@ -469,11 +503,11 @@ pub trait FuseOps: Send + Sync + 'static {
     fn copy_file_range(
         &self,
         ctx: &RequestCtx,
-        nodeid_in: u64,
-        fh_in: u64,
+        nodeid_in: NodeId,
+        fh_in: FileHandle,
         offset_in: u64,
-        nodeid_out: u64,
-        fh_out: u64,
+        nodeid_out: NodeId,
+        fh_out: FileHandle,
         offset_out: u64,
         len: u64,
         flags: u64,
@@ -485,7 +519,7 @@ pub trait FuseOps: Send + Sync + 'static {
     fn setxattr(
         &self,
         ctx: &RequestCtx,
-        nodeid: u64,
+        nodeid: NodeId,
         name: &[u8],
         value: &[u8],
         flags: u32,
@@ -493,17 +527,17 @@ pub trait FuseOps: Send + Sync + 'static {
     ) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
-    fn removexattr(&self, ctx: &RequestCtx, nodeid: u64, name: &[u8]) -> OpResult<()> {
+    fn removexattr(&self, ctx: &RequestCtx, nodeid: NodeId, name: &[u8]) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
     /// syncfs(2) on the mount.
-    fn syncfs(&self, ctx: &RequestCtx, nodeid: u64) -> OpResult<()> {
+    fn syncfs(&self, ctx: &RequestCtx, nodeid: NodeId) -> OpResult<()> {
         Err(Errno::ENOSYS)
     }
     /// ioctl(2) on a file or directory. ENOTTY by default: what a
     /// filesystem answers for a command it does not know (the kernel turns
     /// an ENOSYS into it too).
-    fn ioctl(&self, ctx: &RequestCtx, nodeid: u64, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
+    fn ioctl(&self, ctx: &RequestCtx, nodeid: NodeId, io: &Ioctl<'_>) -> OpResult<IoctlReply> {
         Err(Errno::ENOTTY)
     }
 }

@@ -12,6 +12,7 @@ use super::abi::{
     FuseStatxOut, FuseSxTime, FuseWriteOut, statx_mask::*,
 };
 use super::channel::Channel;
+use super::ids::RequestId;
 use super::ops::{Attr, Entry, Errno, IoctlReply, Open, StatFs, Timespec};
 
 /// The body of a successful reply, or the errno of a failed one.
@@ -29,7 +30,7 @@ pub fn empty() -> Response {
 
 /// The out header for a reply of `body_len` bytes; `errno` is positive
 /// (0 for success) and is sent negated.
-pub fn out_header(unique: u64, errno: i32, body_len: usize) -> FuseOutHeader {
+pub fn out_header(unique: RequestId, errno: i32, body_len: usize) -> FuseOutHeader {
     FuseOutHeader {
         len: (core::mem::size_of::<FuseOutHeader>() + body_len) as u32,
         error: -errno,
@@ -38,7 +39,7 @@ pub fn out_header(unique: u64, errno: i32, body_len: usize) -> FuseOutHeader {
 }
 
 /// Sends `response` for request `unique`: header + body with one writev.
-pub fn send(channel: &Channel, unique: u64, response: &Response) -> io::Result<()> {
+pub fn send(channel: &Channel, unique: RequestId, response: &Response) -> io::Result<()> {
     match response {
         Ok(data) => {
             let h = out_header(unique, 0, data.len());
@@ -49,7 +50,7 @@ pub fn send(channel: &Channel, unique: u64, response: &Response) -> io::Result<(
 }
 
 /// Sends an error reply (header only, negative errno).
-pub fn send_error(channel: &Channel, unique: u64, errno: Errno) -> io::Result<()> {
+pub fn send_error(channel: &Channel, unique: RequestId, errno: Errno) -> io::Result<()> {
     let h = out_header(unique, errno.0, 0);
     channel.send_reply(&[IoSlice::new(h.as_bytes())])
 }
@@ -212,6 +213,7 @@ pub fn kstatfs(s: &StatFs) -> FuseKstatfs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::ids::{FileHandle, NodeId};
 
     #[test]
     fn statx_sets_btime_only_when_known() {
@@ -258,7 +260,7 @@ mod tests {
     #[test]
     fn create_and_write_replies() {
         let e = Entry {
-            nodeid: 42,
+            nodeid: NodeId(42),
             generation: 3,
             attr: Attr {
                 ino: 7,
@@ -269,7 +271,7 @@ mod tests {
             attr_ttl: Duration::from_millis(250),
         };
         let o = Open {
-            fh: 99,
+            fh: FileHandle(99),
             open_flags: 2,
         };
         let r = create_reply(&e, &o).unwrap();
@@ -284,7 +286,7 @@ mod tests {
 
     #[test]
     fn error_header_is_negative() {
-        let h = out_header(9, libc::ENOENT, 0);
+        let h = out_header(RequestId(9), libc::ENOENT, 0);
         assert_eq!(h.error, -libc::ENOENT);
         assert_eq!(h.len, 16);
     }

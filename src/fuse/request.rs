@@ -104,6 +104,7 @@ impl<'a> Request<'a> {
 mod tests {
     use super::*;
     use crate::fuse::abi::FuseGetxattrIn;
+    use crate::fuse::ids::RequestId;
     use zerocopy::IntoBytes;
 
     #[test]
@@ -117,7 +118,7 @@ mod tests {
         let hlen = core::mem::size_of::<FuseInHeader>();
         let h = FuseInHeader {
             len: (hlen + body.len()) as u32,
-            unique: 1 << 63 | 5,
+            unique: RequestId(1 << 63 | 5),
             ..Default::default()
         };
         let mut buf = h.as_bytes().to_vec();

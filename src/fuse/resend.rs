@@ -9,13 +9,11 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use super::abi::{self, FuseInHeader, opcode::*};
 use super::dispatch::dispatch;
+use super::ids::NodeId;
 use super::init::Negotiated;
 use super::ops::{Errno, FuseOps};
 use super::reply::Response;
 use super::request::Request;
-
-/// Bit 63 of `unique` marks a resent request.
-pub const UNIQUE_RESEND: u64 = 1 << 63;
 
 /// What a hook knows of a request before it is executed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,7 +219,7 @@ fn lookup<F: FuseOps + ?Sized>(
     };
     let found = run(ops, h2, &body, negotiated)?;
     let negative = matches!(&found, Ok(b) if abi::FuseEntryOut::read_from_prefix(b)
-        .is_ok_and(|(e, _)| e.nodeid == 0));
+        .is_ok_and(|(e, _)| e.nodeid == NodeId::NONE));
     Some(if negative { Err(Errno::ENOENT) } else { found })
 }
 
@@ -245,6 +243,7 @@ mod tests {
     use parking_lot::Mutex;
 
     use super::*;
+    use crate::fuse::ids::{FileHandle, RequestId};
     use crate::fuse::ops::{Attr, Entry, OpResult, Open, RequestCtx};
     use crate::fuse::reply;
 
@@ -257,7 +256,7 @@ mod tests {
 
     fn entry(nodeid: u64) -> Entry {
         Entry {
-            nodeid,
+            nodeid: NodeId(nodeid),
             generation: 3,
             attr: Attr {
                 ino: nodeid,
@@ -269,7 +268,7 @@ mod tests {
     }
 
     impl FuseOps for Disk {
-        fn lookup(&self, _: &RequestCtx, p: u64, name: &[u8]) -> OpResult<Entry> {
+        fn lookup(&self, _: &RequestCtx, p: NodeId, name: &[u8]) -> OpResult<Entry> {
             let name = String::from_utf8_lossy(name);
             self.calls.lock().push(format!("lookup {p} {name}"));
             if name == "gone" {
@@ -278,22 +277,29 @@ mod tests {
             }
             Ok(entry(40))
         }
-        fn getattr(&self, _: &RequestCtx, n: u64, fh: Option<u64>) -> OpResult<(Attr, Duration)> {
-            self.calls.lock().push(format!("getattr {n} {fh:?}"));
-            Ok((entry(n).attr, Duration::from_secs(1)))
+        fn getattr(
+            &self,
+            _: &RequestCtx,
+            n: NodeId,
+            fh: Option<FileHandle>,
+        ) -> OpResult<(Attr, Duration)> {
+            self.calls
+                .lock()
+                .push(format!("getattr {n} {:?}", fh.map(|f| f.0)));
+            Ok((entry(n.0).attr, Duration::from_secs(1)))
         }
-        fn open(&self, _: &RequestCtx, n: u64, flags: u32, _: u32) -> OpResult<Open> {
+        fn open(&self, _: &RequestCtx, n: NodeId, flags: u32, _: u32) -> OpResult<Open> {
             self.calls.lock().push(format!("open {n} {flags:o}"));
             Ok(Open {
-                fh: 0,
+                fh: FileHandle(0),
                 open_flags: 2,
             })
         }
-        fn mkdir(&self, _: &RequestCtx, _: u64, _: &[u8], _: u32, _: u32) -> OpResult<Entry> {
+        fn mkdir(&self, _: &RequestCtx, _: NodeId, _: &[u8], _: u32, _: u32) -> OpResult<Entry> {
             self.calls.lock().push("mkdir".into());
             Err(Errno::EEXIST)
         }
-        fn unlink(&self, _: &RequestCtx, _: u64, _: &[u8]) -> OpResult<()> {
+        fn unlink(&self, _: &RequestCtx, _: NodeId, _: &[u8]) -> OpResult<()> {
             self.calls.lock().push("unlink".into());
             Err(Errno::ENOENT)
         }
@@ -303,8 +309,8 @@ mod tests {
         let h = FuseInHeader {
             len: (core::mem::size_of::<FuseInHeader>() + body.len()) as u32,
             opcode,
-            unique: UNIQUE_RESEND | 8,
-            nodeid,
+            unique: RequestId(8).resent(),
+            nodeid: NodeId(nodeid),
             ..Default::default()
         };
         [h.as_bytes(), body].concat()
@@ -334,7 +340,14 @@ mod tests {
         let want = reply::body(&reply::entry_out(&entry(40)));
         assert_eq!(applied(&d, &msg(FUSE_MKDIR, 1, &mk)), Some(want.clone()));
         assert_eq!(calls(&d), ["lookup 1 d"]);
-        let link = [abi::FuseLinkIn { oldnodeid: 40 }.as_bytes(), b"l\0"].concat();
+        let link = [
+            abi::FuseLinkIn {
+                oldnodeid: NodeId(40),
+            }
+            .as_bytes(),
+            b"l\0",
+        ]
+        .concat();
         assert_eq!(applied(&d, &msg(FUSE_LINK, 5, &link)), Some(want));
         assert_eq!(calls(&d), ["lookup 5 l"]);
         // Create: that entry, opened without creating or truncating again.
@@ -345,7 +358,7 @@ mod tests {
         };
         let r = applied(&d, &msg(FUSE_CREATE, 1, &[cr.as_bytes(), b"f\0"].concat()));
         let open = Open {
-            fh: 0,
+            fh: FileHandle(0),
             open_flags: 2,
         };
         assert_eq!(r, Some(reply::create_reply(&entry(40), &open)));
@@ -394,7 +407,7 @@ mod tests {
         assert_eq!(r, Some(Ok(out.as_bytes().to_vec())));
         let set = abi::FuseSetattrIn {
             valid: abi::fattr::FATTR_SIZE | abi::fattr::FATTR_FH,
-            fh: 9,
+            fh: FileHandle(9),
             ..Default::default()
         };
         let r = applied(&d, &msg(FUSE_SETATTR, 40, set.as_bytes()));

@@ -14,6 +14,7 @@ use super::abi::init_flags::FUSE_OVER_IO_URING;
 use super::abi::{self, opcode::*};
 use super::channel::{Channel, Received};
 use super::dispatch::dispatch;
+use super::ids::RequestId;
 use super::init::{InitConfig, InitError, InitOutcome, Negotiated, negotiate};
 use super::notify::Notifier;
 use super::opcount::OpCounts;
@@ -32,11 +33,11 @@ const RING_RETRIES: u32 = 3;
 /// What became of one request message.
 enum Executed {
     /// Send this answer to request `unique`.
-    Reply(u64, Response),
+    Reply(RequestId, Response),
     /// The request takes no answer (FORGET, INTERRUPT).
     NoReply,
     /// The message does not parse; answer EIO when its unique is known.
-    Malformed(Option<u64>),
+    Malformed(Option<RequestId>),
 }
 
 /// Errors that end a session.
@@ -363,7 +364,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
         let req = match Request::parse(msg) {
             Ok(r) => r,
             Err(Some(h)) => {
-                error!(unique = h.unique, opcode = h.opcode, "malformed request");
+                error!(unique = h.unique.0, opcode = h.opcode, "malformed request");
                 return Executed::Malformed(Some(h.unique));
             }
             Err(None) => {
@@ -378,9 +379,9 @@ impl<F: FuseOps + ?Sized> Session<F> {
             c.add(op);
         }
         debug!(
-            unique,
+            unique = unique.0,
             op = abi::opcode::name(op),
-            nodeid = req.header.nodeid,
+            nodeid = req.header.nodeid.0,
             "request"
         );
         crate::crashpoint::set_request(abi::opcode::name(op));
@@ -395,18 +396,25 @@ impl<F: FuseOps + ?Sized> Session<F> {
         // Rebuilt answers run handlers too: all under the one guard.
         let response = catch_unwind(AssertUnwindSafe(|| match prior {
             Prior::Reply(r) => {
-                debug!(unique, "answered from the record of its first execution");
+                debug!(
+                    unique = unique.0,
+                    "answered from the record of its first execution"
+                );
                 Some(r)
             }
             Prior::Applied => {
-                debug!(unique, "already applied; answer rebuilt");
+                debug!(unique = unique.0, "already applied; answer rebuilt");
                 applied_answer(ops, msg, n).or_else(|| dispatch(ops, req, n))
             }
             Prior::Maybe => settle_maybe(ops, msg, n, dispatch(ops, req, n)),
             Prior::Execute => dispatch(ops, req, n),
         }))
         .unwrap_or_else(|_| {
-            error!(unique, op = abi::opcode::name(op), "handler panicked");
+            error!(
+                unique = unique.0,
+                op = abi::opcode::name(op),
+                "handler panicked"
+            );
             Some(Err(Errno::EIO))
         });
         if let Some(h) = &self.hook
@@ -417,7 +425,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
         match response {
             Some(response) => {
                 if let Err(e) = &response {
-                    debug!(unique, errno = e.0, "reply error");
+                    debug!(unique = unique.0, errno = e.0, "reply error");
                 }
                 Executed::Reply(unique, response)
             }

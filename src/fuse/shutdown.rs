@@ -9,6 +9,7 @@
 //! CAP_SYS_ADMIN, as ext4 asks.
 
 use super::credentials;
+use super::ids::NodeId;
 use super::notify::Notifier;
 use super::ops::{Errno, OpResult, RequestCtx};
 use crate::fs::permission::cap;
@@ -43,7 +44,7 @@ pub fn requested_mode(ctx: &RequestCtx, arg: u64) -> OpResult<ShutdownMode> {
 /// pages and attributes of the files open now (`open`, node ids; files
 /// are opened with FOPEN_KEEP_CACHE) are dropped, so a read through a
 /// descriptor opened before comes here. Sent before the ioctl's answer.
-pub fn drop_kernel_caches(n: &Notifier, open: &[u64]) {
+pub fn drop_kernel_caches(n: &Notifier, open: &[NodeId]) {
     if let Err(e) = n.inc_epoch() {
         tracing::debug!("shutdown: no epoch bump: {e}");
     }
@@ -81,9 +82,10 @@ fn read_caller_u32(pid: u32, addr: u64) -> std::io::Result<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::ids::RequestId;
 
     fn me() -> RequestCtx {
-        RequestCtx::this_process(1)
+        RequestCtx::this_process(RequestId(1))
     }
 
     #[test]

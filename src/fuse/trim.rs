@@ -52,14 +52,15 @@ pub fn reply(r: &TrimRange, t: Trimmed, out_size: u32) -> IoctlReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::ids::{FileHandle, RequestId};
 
     fn me() -> RequestCtx {
-        RequestCtx::this_process(1)
+        RequestCtx::this_process(RequestId(1))
     }
 
     fn io(input: &[u8]) -> Ioctl<'_> {
         Ioctl {
-            fh: 0,
+            fh: FileHandle(0),
             flags: 0,
             cmd: FITRIM,
             arg: 0,

@@ -35,6 +35,7 @@ use super::abi::{
     FUSE_MIN_READ_BUFFER, FUSE_URING_IOV_SEGS, FUSE_URING_OP_IN_OUT_SZ, FuseInHeader,
     FuseOutHeader, FuseUringCmdReq, FuseUringEntInOut, FuseUringReqHeader,
 };
+use super::ids::RequestId;
 use super::init::Negotiated;
 use super::reply::{Response, out_header};
 
@@ -119,7 +120,7 @@ pub struct RingWorker<'fd> {
     /// Where the current request's message starts and ends in `mem`.
     msg: (usize, usize),
     /// The current request's commit id.
-    commit_id: u64,
+    commit_id: RequestId,
     /// A command is queued but not yet submitted.
     queued: bool,
 }
@@ -162,7 +163,7 @@ impl<'fd> RingWorker<'fd> {
             payload_len,
             iov,
             msg: (0, 0),
-            commit_id: 0,
+            commit_id: RequestId(0),
             queued: false,
         })
     }
@@ -176,13 +177,13 @@ impl<'fd> RingWorker<'fd> {
     /// [`RingWorker::submit`] or [`RingWorker::wait`]).
     pub fn register(&mut self) -> io::Result<()> {
         let addr = self.iov.as_ptr() as u64;
-        self.queue_cmd(FUSE_IO_URING_CMD_REGISTER, 0, Some(addr))
+        self.queue_cmd(FUSE_IO_URING_CMD_REGISTER, RequestId(0), Some(addr))
     }
 
     /// Writes `response` for the current request into the entry and queues
     /// its COMMIT_AND_FETCH. A body larger than the payload buffer (which
     /// the kernel never asks for) is answered with EIO.
-    pub fn reply(&mut self, unique: u64, response: &Response) -> io::Result<()> {
+    pub fn reply(&mut self, unique: RequestId, response: &Response) -> io::Result<()> {
         let (errno, body): (i32, &[u8]) = match response {
             Ok(b) if b.len() <= self.payload_len => (0, b),
             Ok(_) => (libc::EIO, &[]),
@@ -248,7 +249,7 @@ impl<'fd> RingWorker<'fd> {
 
     /// The current request's commit id (its `unique`), e.g. to answer a
     /// message that does not parse.
-    pub fn commit_id(&self) -> u64 {
+    pub fn commit_id(&self) -> RequestId {
         self.commit_id
     }
 
@@ -290,7 +291,12 @@ impl<'fd> RingWorker<'fd> {
         .expect("the header fits the mapping")
     }
 
-    fn queue_cmd(&mut self, cmd_op: u32, commit_id: u64, addr: Option<u64>) -> io::Result<()> {
+    fn queue_cmd(
+        &mut self,
+        cmd_op: u32,
+        commit_id: RequestId,
+        addr: Option<u64>,
+    ) -> io::Result<()> {
         let req = FuseUringCmdReq {
             flags: 0,
             commit_id,
@@ -343,6 +349,7 @@ fn retry_eintr(mut f: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::ids::FileHandle;
 
     #[test]
     fn cpu_lists() {
@@ -379,7 +386,7 @@ mod tests {
         use crate::fuse::request::Request;
         let mut w = fake_worker(8192);
         let arg = FuseWriteIn {
-            fh: 3,
+            fh: FileHandle(3),
             offset: 4096,
             size: 5,
             ..Default::default()
@@ -388,37 +395,37 @@ mod tests {
         let inh = FuseInHeader {
             len: (hlen + core::mem::size_of::<FuseWriteIn>() + 5) as u32,
             opcode: 16,
-            unique: 77,
+            unique: RequestId(77),
             ..Default::default()
         };
         let h = w.header_mut();
         h.in_out[..hlen].copy_from_slice(inh.as_bytes());
         h.op_in[..core::mem::size_of::<FuseWriteIn>()].copy_from_slice(arg.as_bytes());
         h.ring_ent_in_out = FuseUringEntInOut {
-            commit_id: 77,
+            commit_id: RequestId(77),
             payload_sz: 5,
             ..Default::default()
         };
         w.mem[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 5].copy_from_slice(b"hello");
         w.take_request().unwrap();
-        assert_eq!(w.commit_id(), 77);
+        assert_eq!(w.commit_id(), RequestId(77));
         let mut req = Request::parse(w.message()).unwrap();
-        assert_eq!(req.header.unique, 77);
+        assert_eq!(req.header.unique, RequestId(77));
         assert_eq!(req.arg::<FuseWriteIn>().unwrap().offset, 4096);
         assert_eq!(req.rest(), b"hello");
 
         // The reply: out header in in_out, body in the payload.
-        w.reply(77, &Ok(b"0123456789".to_vec())).unwrap();
+        w.reply(RequestId(77), &Ok(b"0123456789".to_vec())).unwrap();
         let h = FuseUringReqHeader::read_from_bytes(
             &w.mem[..core::mem::size_of::<FuseUringReqHeader>()],
         )
         .unwrap();
         let (out, _) = FuseOutHeader::read_from_prefix(&h.in_out).unwrap();
-        assert_eq!((out.len, out.error, out.unique), (26, 0, 77));
+        assert_eq!((out.len, out.error, out.unique), (26, 0, RequestId(77)));
         assert_eq!(h.ring_ent_in_out.payload_sz, 10);
         assert_eq!(&w.mem[PAYLOAD_OFFSET..PAYLOAD_OFFSET + 10], b"0123456789");
         // Too big for the payload buffer: EIO, no body.
-        w.reply(77, &Ok(vec![0; 8193])).unwrap();
+        w.reply(RequestId(77), &Ok(vec![0; 8193])).unwrap();
         let (out, _) = FuseOutHeader::read_from_prefix(&w.header_mut().in_out).unwrap();
         assert_eq!((out.len, out.error), (16, -libc::EIO));
         assert_eq!(w.header_mut().ring_ent_in_out.payload_sz, 0);

@@ -31,7 +31,7 @@ use thiserror::Error;
 use crate::ext4::InodeNo;
 use crate::fs::Fs;
 use crate::fs::inode::HeldState;
-use crate::fuse::adapter::{node_id, node_inode};
+use crate::fuse::ids::NodeId;
 use crate::fuse::notify::Notifier;
 
 /// Why a recovery cannot go on.
@@ -112,10 +112,10 @@ fn hex(b: &[u8]) -> String {
 /// ran is stale: its count must neither keep a freed inode alive (its
 /// descriptors would read and write an inode the bitmap calls free) nor
 /// pin the inode's new owner. The kernel learns of it in [`revalidate`].
-pub fn opens_by_inode(fs: &Fs, opens: &HashMap<u64, u64>) -> Vec<(InodeNo, u32)> {
+pub fn opens_by_inode(fs: &Fs, opens: &HashMap<NodeId, u64>) -> Vec<(InodeNo, u32)> {
     let mut by: HashMap<InodeNo, u32> = HashMap::new();
     for (&nodeid, &n) in opens {
-        let (ino, generation) = node_inode(nodeid);
+        let (ino, generation) = (nodeid.inode(), nodeid.generation());
         if !held_inode_lives(fs, ino, generation) {
             tracing::info!("open node {nodeid:#x}: inode freed or reused while no server ran");
             continue;
@@ -151,20 +151,20 @@ fn held_inode_lives(fs: &Fs, ino: InodeNo, generation: Option<crate::ext4::Gener
 #[derive(Debug, Default)]
 pub struct Revalidated {
     /// Node ids whose inode was freed or reused while no server ran.
-    pub stale: Vec<u64>,
+    pub stale: Vec<NodeId>,
     /// Directories the kernel holds (the root included): their cached
     /// listings (FOPEN_CACHE_DIR) are dropped.
-    pub dirs: Vec<u64>,
+    pub dirs: Vec<NodeId>,
     /// Other live nodes whose cached data must go too (after a checker
     /// run, which may have changed anything).
-    pub files: Vec<u64>,
+    pub files: Vec<NodeId>,
     /// Live nodes whose cached atime may be newer than the disk's (see
     /// [`Fs::survey_held`]): their attributes are dropped once requests
     /// are served, off the path of the pause: with relatime that is every
     /// node not read since its last change (100,000 notifications after
     /// a walk of 100,000 new files), and until it is sent the kernel
     /// shows an atime the crash lost, which is all a late drop allows.
-    pub atimes: Vec<u64>,
+    pub atimes: Vec<NodeId>,
 }
 
 /// Tells the kernel what changed under its caches while no server ran,
@@ -190,13 +190,14 @@ pub struct Revalidated {
 /// revalidate on its next use.
 pub fn revalidate(
     fs: &Fs,
-    lookups: &HashMap<u64, u64>,
+    lookups: &HashMap<NodeId, u64>,
     checked: bool,
     notifier: &Notifier,
 ) -> Revalidated {
-    let mut nodes: Vec<_> = lookups.keys().map(|&n| node_inode(n)).collect();
-    if !lookups.contains_key(&1) {
-        nodes.push(node_inode(1));
+    let of = |n: NodeId| (n.inode(), n.generation());
+    let mut nodes: Vec<_> = lookups.keys().map(|&n| of(n)).collect();
+    if !lookups.contains_key(&NodeId::ROOT) {
+        nodes.push(of(NodeId::ROOT));
     }
     let held = {
         let _view = fs.read_view();
@@ -204,7 +205,7 @@ pub fn revalidate(
     };
     let mut r = Revalidated::default();
     for h in held {
-        let nodeid = node_id(h.ino, h.generation.unwrap_or_default());
+        let nodeid = NodeId::from_inode(h.ino, h.generation.unwrap_or_default());
         match h.state {
             HeldState::Stale => {
                 notifier.drop_cached(nodeid, -1, "recovery");

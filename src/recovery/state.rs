@@ -21,6 +21,8 @@ use memmap2::MmapMut;
 use parking_lot::Mutex;
 use thiserror::Error;
 
+use crate::fuse::ids::{NodeId, RequestId};
+
 const MAGIC: &[u8; 8] = b"F4FSSTAT";
 const VERSION: u32 = 2;
 /// Header and static part.
@@ -148,31 +150,31 @@ fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], StateError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     /// The kernel took `n` more lookups of a node id.
-    Lookup { nodeid: u64, n: u64 },
+    Lookup { nodeid: NodeId, n: u64 },
     /// The kernel dropped `n` lookups.
-    Forget { nodeid: u64, n: u64 },
+    Forget { nodeid: NodeId, n: u64 },
     /// `n` more opens of a node id (files and directories).
-    Open { nodeid: u64, n: u64 },
+    Open { nodeid: NodeId, n: u64 },
     /// One open released.
-    Release { nodeid: u64 },
+    Release { nodeid: NodeId },
     /// Request `unique` (without the resend bit) is about to write
     /// transaction `tid` (None: an unjournaled in-place write).
-    Commit { unique: u64, tid: Option<u32> },
+    Commit { unique: RequestId, tid: Option<u32> },
     /// Request `unique` was answered (errno, or the reply body); recorded
     /// before the answer is sent.
     Reply {
-        unique: u64,
+        unique: RequestId,
         reply: Result<Vec<u8>, i32>,
     },
     /// Request `unique`'s effect is on disk (`certain`) or may be (an
     /// unjournaled image), its answer was never recorded.
-    Applied { unique: u64, certain: bool },
+    Applied { unique: RequestId, certain: bool },
     /// Request `unique`'s transactions never committed: its `Commit`
     /// records are void (their ids will be used again).
-    Drop { unique: u64 },
+    Drop { unique: RequestId },
     /// Request `unique`'s answer was written: nothing about it is needed
     /// any more (it will not be resent).
-    Sent { unique: u64 },
+    Sent { unique: RequestId },
 }
 
 mod kind {
@@ -194,32 +196,32 @@ impl Record {
         let mut p = Vec::with_capacity(32);
         let k = match self {
             Record::Lookup { nodeid, n } => {
-                p.extend_from_slice(&nodeid.to_le_bytes());
+                p.extend_from_slice(&nodeid.0.to_le_bytes());
                 p.extend_from_slice(&n.to_le_bytes());
                 kind::LOOKUP
             }
             Record::Forget { nodeid, n } => {
-                p.extend_from_slice(&nodeid.to_le_bytes());
+                p.extend_from_slice(&nodeid.0.to_le_bytes());
                 p.extend_from_slice(&n.to_le_bytes());
                 kind::FORGET
             }
             Record::Open { nodeid, n } => {
-                p.extend_from_slice(&nodeid.to_le_bytes());
+                p.extend_from_slice(&nodeid.0.to_le_bytes());
                 p.extend_from_slice(&n.to_le_bytes());
                 kind::OPEN
             }
             Record::Release { nodeid } => {
-                p.extend_from_slice(&nodeid.to_le_bytes());
+                p.extend_from_slice(&nodeid.0.to_le_bytes());
                 kind::RELEASE
             }
             Record::Commit { unique, tid } => {
-                p.extend_from_slice(&unique.to_le_bytes());
+                p.extend_from_slice(&unique.0.to_le_bytes());
                 let t = tid.map_or(u64::MAX, u64::from);
                 p.extend_from_slice(&t.to_le_bytes());
                 kind::COMMIT
             }
             Record::Reply { unique, reply } => {
-                p.extend_from_slice(&unique.to_le_bytes());
+                p.extend_from_slice(&unique.0.to_le_bytes());
                 match reply {
                     Ok(body) => {
                         p.extend_from_slice(&0i32.to_le_bytes());
@@ -230,16 +232,16 @@ impl Record {
                 kind::REPLY
             }
             Record::Applied { unique, certain } => {
-                p.extend_from_slice(&unique.to_le_bytes());
+                p.extend_from_slice(&unique.0.to_le_bytes());
                 p.extend_from_slice(&u32::from(*certain).to_le_bytes());
                 kind::APPLIED
             }
             Record::Drop { unique } => {
-                p.extend_from_slice(&unique.to_le_bytes());
+                p.extend_from_slice(&unique.0.to_le_bytes());
                 kind::DROP
             }
             Record::Sent { unique } => {
-                p.extend_from_slice(&unique.to_le_bytes());
+                p.extend_from_slice(&unique.0.to_le_bytes());
                 kind::SENT
             }
         };
@@ -266,22 +268,22 @@ impl Record {
             };
             let r = match k {
                 kind::LOOKUP => Record::Lookup {
-                    nodeid: u64_at(&mut p)?,
+                    nodeid: NodeId(u64_at(&mut p)?),
                     n: u64_at(&mut p)?,
                 },
                 kind::FORGET => Record::Forget {
-                    nodeid: u64_at(&mut p)?,
+                    nodeid: NodeId(u64_at(&mut p)?),
                     n: u64_at(&mut p)?,
                 },
                 kind::OPEN => Record::Open {
-                    nodeid: u64_at(&mut p)?,
+                    nodeid: NodeId(u64_at(&mut p)?),
                     n: u64_at(&mut p)?,
                 },
                 kind::RELEASE => Record::Release {
-                    nodeid: u64_at(&mut p)?,
+                    nodeid: NodeId(u64_at(&mut p)?),
                 },
                 kind::COMMIT => {
-                    let unique = u64_at(&mut p)?;
+                    let unique = RequestId(u64_at(&mut p)?);
                     let t = u64_at(&mut p)?;
                     Record::Commit {
                         unique,
@@ -289,7 +291,7 @@ impl Record {
                     }
                 }
                 kind::REPLY => {
-                    let unique = u64_at(&mut p)?;
+                    let unique = RequestId(u64_at(&mut p)?);
                     let e = u32_at(&mut p)? as i32;
                     Record::Reply {
                         unique,
@@ -297,14 +299,14 @@ impl Record {
                     }
                 }
                 kind::APPLIED => Record::Applied {
-                    unique: u64_at(&mut p)?,
+                    unique: RequestId(u64_at(&mut p)?),
                     certain: u32_at(&mut p)? != 0,
                 },
                 kind::DROP => Record::Drop {
-                    unique: u64_at(&mut p)?,
+                    unique: RequestId(u64_at(&mut p)?),
                 },
                 kind::SENT => Record::Sent {
-                    unique: u64_at(&mut p)?,
+                    unique: RequestId(u64_at(&mut p)?),
                 },
                 _ => return Err(StateError::Damaged("unknown record kind")),
             };
@@ -689,37 +691,44 @@ mod tests {
     fn samples() -> Vec<Record> {
         vec![
             Record::Lookup {
-                nodeid: 1 << 32 | 12,
+                nodeid: NodeId(1 << 32 | 12),
                 n: 3,
             },
             Record::Forget {
-                nodeid: 1 << 32 | 12,
+                nodeid: NodeId(1 << 32 | 12),
                 n: 1,
             },
-            Record::Open { nodeid: 13, n: 2 },
-            Record::Release { nodeid: 13 },
+            Record::Open {
+                nodeid: NodeId(13),
+                n: 2,
+            },
+            Record::Release { nodeid: NodeId(13) },
             Record::Commit {
-                unique: 40,
+                unique: RequestId(40),
                 tid: Some(7),
             },
             Record::Commit {
-                unique: 42,
+                unique: RequestId(42),
                 tid: None,
             },
             Record::Reply {
-                unique: 40,
+                unique: RequestId(40),
                 reply: Ok(vec![9; 13]),
             },
             Record::Reply {
-                unique: 44,
+                unique: RequestId(44),
                 reply: Err(17),
             },
             Record::Applied {
-                unique: 46,
+                unique: RequestId(46),
                 certain: true,
             },
-            Record::Drop { unique: 48 },
-            Record::Sent { unique: 50 },
+            Record::Drop {
+                unique: RequestId(48),
+            },
+            Record::Sent {
+                unique: RequestId(50),
+            },
         ]
     }
 
@@ -800,10 +809,13 @@ mod tests {
     fn rewrite_replaces_and_flips() {
         let sf = StateFile::create(&info()).unwrap();
         sf.append(&samples()).unwrap();
-        let snap = vec![Record::Lookup { nodeid: 5, n: 1 }];
+        let snap = vec![Record::Lookup {
+            nodeid: NodeId(5),
+            n: 1,
+        }];
         sf.rewrite(&snap).unwrap();
         assert_eq!(reopen(&sf).2, snap);
-        sf.append(&[Record::Release { nodeid: 5 }]).unwrap();
+        sf.append(&[Record::Release { nodeid: NodeId(5) }]).unwrap();
         sf.rewrite(&[]).unwrap();
         assert!(reopen(&sf).2.is_empty());
         sf.append(&snap).unwrap();

@@ -26,11 +26,10 @@ use zerocopy::FromBytes;
 
 use super::state::{Record, StateError, StateFile};
 use crate::fuse::abi::{self, FuseInHeader, opcode::*};
+use crate::fuse::ids::{NodeId, RequestId};
 use crate::fuse::ops::Errno;
 use crate::fuse::reply::Response;
-use crate::fuse::resend::{
-    Prior, RequestHook, UNIQUE_RESEND, is_non_idempotent, is_repeatable_change,
-};
+use crate::fuse::resend::{Prior, RequestHook, is_non_idempotent, is_repeatable_change};
 
 /// Records of a dead server no resend claimed are dropped after the new
 /// one has served this long (every resend comes first).
@@ -39,9 +38,9 @@ const PRIOR_KEEP: Duration = Duration::from_secs(10);
 const COMPACT_MIN: usize = 1 << 20;
 
 thread_local! {
-    /// The tracked request this thread serves (without the resend bit; 0:
-    /// none), for the commit observer.
-    static CURRENT: Cell<u64> = const { Cell::new(0) };
+    /// The tracked request this thread serves (without the resend bit),
+    /// for the commit observer.
+    static CURRENT: Cell<Option<RequestId>> = const { Cell::new(None) };
 }
 
 /// What a previous server left about one request.
@@ -55,11 +54,11 @@ enum Known {
 #[derive(Default, Debug)]
 pub struct Folded {
     /// The kernel's lookup count per node id.
-    pub lookups: HashMap<u64, u64>,
+    pub lookups: HashMap<NodeId, u64>,
     /// Open count per node id.
-    pub opens: HashMap<u64, u64>,
-    prior: HashMap<u64, Known>,
-    commits: HashMap<u64, Vec<Option<u32>>>,
+    pub opens: HashMap<NodeId, u64>,
+    prior: HashMap<RequestId, Known>,
+    commits: HashMap<RequestId, Vec<Option<u32>>>,
     /// What [`Folded::resolve_commits`] decided, to be recorded.
     resolutions: Vec<Record>,
 }
@@ -158,12 +157,12 @@ fn known_len(k: &Known) -> usize {
     }
 }
 
-fn add(m: &mut HashMap<u64, u64>, k: u64, n: u64) {
+fn add(m: &mut HashMap<NodeId, u64>, k: NodeId, n: u64) {
     let v = m.entry(k).or_default();
     *v = v.saturating_add(n);
 }
 
-fn dec(m: &mut HashMap<u64, u64>, k: u64, n: u64) {
+fn dec(m: &mut HashMap<NodeId, u64>, k: NodeId, n: u64) {
     if let Some(v) = m.get_mut(&k) {
         *v = v.saturating_sub(n);
         if *v == 0 {
@@ -178,9 +177,9 @@ struct Mirror {
     /// are kept [`PRIOR_KEEP`] past it).
     serving_since: Instant,
     /// Answers recorded and not yet sent (current requests).
-    pending: HashMap<u64, Record>,
+    pending: HashMap<RequestId, Record>,
     /// Transactions of current requests not yet answered.
-    inflight: HashMap<u64, Vec<Option<u32>>>,
+    inflight: HashMap<RequestId, Vec<Option<u32>>>,
     /// Bytes of the last snapshot.
     snapshot_len: usize,
     /// Persisting stopped (the state file is full): said once.
@@ -239,10 +238,9 @@ impl Tracker {
     /// `tid` (the commit observer: runs under the commit lock, before the
     /// transaction's first block is written).
     pub fn on_commit(&self, tid: Option<u32>) {
-        let unique = CURRENT.with(|c| c.get());
-        if unique == 0 {
+        let Some(unique) = CURRENT.with(|c| c.get()) else {
             return;
-        }
+        };
         let mut m = self.mirror.lock();
         m.inflight.entry(unique).or_default().push(tid);
         self.append(&mut m, vec![Record::Commit { unique, tid }]);
@@ -328,11 +326,11 @@ fn header(msg: &[u8]) -> Option<FuseInHeader> {
     FuseInHeader::read_from_prefix(msg).ok().map(|(h, _)| h)
 }
 
-fn entry_nodeid(body: &[u8]) -> Option<u64> {
+fn entry_nodeid(body: &[u8]) -> Option<NodeId> {
     abi::FuseEntryOut::read_from_prefix(body)
         .ok()
         .map(|(e, _)| e.nodeid)
-        .filter(|&n| n != 0)
+        .filter(|&n| n != NodeId::NONE)
 }
 
 /// The lookup and open changes a request and its answer make.
@@ -392,7 +390,7 @@ fn deltas(h: &FuseInHeader, msg: &[u8], response: Option<&Response>, out: &mut V
                     break;
                 };
                 // The kernel takes no reference for "." and "..".
-                if d.entry_out.nodeid != 0 && name != b"." && name != b".." {
+                if d.entry_out.nodeid != NodeId::NONE && name != b"." && name != b".." {
                     out.push(Record::Lookup {
                         nodeid: d.entry_out.nodeid,
                         n: 1,
@@ -433,11 +431,11 @@ impl RequestHook for Tracker {
         let Some(h) = header(msg) else {
             return Prior::Execute;
         };
-        let unique = h.unique & !UNIQUE_RESEND;
+        let unique = h.unique.first();
         if tracked(h.opcode) {
-            CURRENT.with(|c| c.set(unique));
+            CURRENT.with(|c| c.set(Some(unique)));
         }
-        if h.unique & UNIQUE_RESEND == 0 {
+        if !h.unique.is_resend() {
             return Prior::Execute;
         }
         self.state().note_resent();
@@ -455,7 +453,7 @@ impl RequestHook for Tracker {
         let Some(h) = header(msg) else {
             return;
         };
-        let unique = h.unique & !UNIQUE_RESEND;
+        let unique = h.unique.first();
         let mut records = Vec::new();
         deltas(&h, msg, response, &mut records);
         let reply = match response {
@@ -481,11 +479,11 @@ impl RequestHook for Tracker {
     }
 
     fn sent(&self, msg: &[u8]) {
-        CURRENT.with(|c| c.set(0));
+        CURRENT.with(|c| c.set(None));
         let Some(h) = header(msg) else {
             return;
         };
-        let unique = h.unique & !UNIQUE_RESEND;
+        let unique = h.unique.first();
         if !recorded(h.opcode) {
             return;
         }
@@ -509,8 +507,8 @@ mod tests {
         let h = FuseInHeader {
             len: (40 + body.len()) as u32,
             opcode,
-            unique,
-            nodeid,
+            unique: RequestId(unique),
+            nodeid: NodeId(nodeid),
             ..Default::default()
         };
         let mut m = h.as_bytes().to_vec();
@@ -520,7 +518,7 @@ mod tests {
 
     fn entry(nodeid: u64) -> Vec<u8> {
         abi::FuseEntryOut {
-            nodeid,
+            nodeid: NodeId(nodeid),
             ..Default::default()
         }
         .as_bytes()
@@ -591,8 +589,8 @@ mod tests {
         t.after(&forget, None);
         t.sent(&forget);
         let (_, f) = crash(&t);
-        assert_eq!(f.lookups, HashMap::from([(77, 1)]));
-        assert_eq!(f.opens, HashMap::from([(77, 1)]));
+        assert_eq!(f.lookups, HashMap::from([(NodeId(77), 1)]));
+        assert_eq!(f.opens, HashMap::from([(NodeId(77), 1)]));
         let rel = msg(FUSE_RELEASE, 12, 77, &[0; 24]);
         serve(&t, &rel, Some(Ok(vec![])), None);
         let mut batch = abi::FuseBatchForgetIn { count: 1, dummy: 0 }
@@ -600,7 +598,7 @@ mod tests {
             .to_vec();
         batch.extend_from_slice(
             abi::FuseForgetOne {
-                nodeid: 77,
+                nodeid: NodeId(77),
                 nlookup: 1,
             }
             .as_bytes(),
@@ -638,7 +636,7 @@ mod tests {
         let t2 = Tracker::new(sf, f).unwrap();
         let r = |m: &[u8]| {
             let mut m = m.to_vec();
-            let u = u64::from_le_bytes(m[8..16].try_into().unwrap()) | UNIQUE_RESEND;
+            let u = u64::from_le_bytes(m[8..16].try_into().unwrap()) | RequestId::RESEND_BIT;
             m[8..16].copy_from_slice(&u.to_le_bytes());
             t2.before(&m)
         };
@@ -678,10 +676,10 @@ mod tests {
         t.before(&rel);
         t.after(&rel, Some(&Ok(Vec::new())));
         let (sf, f) = crash(&t);
-        assert_eq!(f.opens, HashMap::from([(77, 1)]));
+        assert_eq!(f.opens, HashMap::from([(NodeId(77), 1)]));
         let t2 = Tracker::new(sf, f).unwrap();
         let mut resent = rel.clone();
-        resent[8..16].copy_from_slice(&(6 | UNIQUE_RESEND).to_le_bytes());
+        resent[8..16].copy_from_slice(&RequestId(6).resent().0.to_le_bytes());
         // Answered from the record: the adapter does not release again.
         assert_eq!(t2.before(&resent), Prior::Reply(Ok(Vec::new())));
     }
@@ -741,7 +739,7 @@ mod tests {
         for (name, nodeid) in [(&b"."[..], 1u64), (b"..", 1), (b"f", 55)] {
             let d = abi::FuseDirentplus {
                 entry_out: abi::FuseEntryOut {
-                    nodeid,
+                    nodeid: NodeId(nodeid),
                     ..Default::default()
                 },
                 dirent: abi::FuseDirent {
@@ -763,6 +761,6 @@ mod tests {
             None,
         );
         let (_, f) = crash(&t);
-        assert_eq!(f.lookups, HashMap::from([(55, 1)]));
+        assert_eq!(f.lookups, HashMap::from([(NodeId(55), 1)]));
     }
 }

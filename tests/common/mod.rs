@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fuse4fs::fs::{Fs, FsOptions};
+use fuse4fs::fuse::ids::RequestId;
 
 #[allow(unused_imports)] // Each test binary uses a subset.
 pub use fuse4fs_testkit::e2fs::have;
@@ -27,7 +28,7 @@ pub fn mkfs(dir: &Path, args: &[&str], size: &str) -> PathBuf {
 /// kernel would.
 pub fn root_ctx() -> fuse4fs::fuse::ops::RequestCtx {
     fuse4fs::fuse::ops::RequestCtx {
-        unique: 1,
+        unique: RequestId(1),
         uid: 0,
         gid: 0,
         pid: 1,
@@ -69,7 +70,7 @@ pub fn root_without_sys_admin() -> (std::process::Child, fuse4fs::fuse::ops::Req
         pid: child.id(),
         uid: 0,
         gid: 0,
-        unique: 9,
+        unique: RequestId(9),
     };
     (child, ctx)
 }
