@@ -83,7 +83,7 @@ fn a_clean_block_is_taken_at_once_and_names_this_node() {
     assert_eq!((m.node(), m.device()), (hostname(), "img".to_string()));
     // debugfs reads what was written, checksum and all.
     let dump = run("debugfs", &["-R", "dump_mmp", img.to_str().unwrap()]);
-    assert!(dump.contains(&format!("sequence: {:x}", h.seq())), "{dump}");
+    assert!(dump.contains(&format!("sequence: {:08x}", h.seq())), "{dump}");
     assert!(!dump.to_lowercase().contains("checksum error"), "{dump}");
 }
 
