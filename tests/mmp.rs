@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::{assert_fsck_clean, mkfs, run};
 use fuse4fs::ext4::mmp::{self, MmpBlock};
 use fuse4fs::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock};
-use fuse4fs::fs::mmp::{MmpError, MmpHolder, MmpStart};
+use fuse4fs::fs::mount::mmp::{MmpError, MmpHolder, MmpStart};
 use fuse4fs::fs::{Fs, FsOptions};
 use zerocopy::FromZeros;
 

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use super::transaction::Transaction;
+use super::journal::transaction::Transaction;
 use super::{Fs, Result, error};
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::{Generation, InodeNo};
