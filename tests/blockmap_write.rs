@@ -13,7 +13,7 @@ use std::process::Command;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::flags;
 use fuse4fs::fs::bmap::Run;
-use fuse4fs::fs::extents::Backing;
+use fuse4fs::fs::extent::map::Backing;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;

@@ -17,7 +17,7 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::dir::ft;
 use fuse4fs::ext4::hash::{HashVersion, dx_hash};
 use fuse4fs::ext4::inode::{Inode, flags, mode};
-use fuse4fs::fs::extent_write::init_extent_root;
+use fuse4fs::fs::extent::write::init_extent_root;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;
@@ -149,7 +149,7 @@ impl Setup {
         }
     }
 
-    fn fix_links(&self, tx: &mut fuse4fs::fs::transaction::Transaction<'_>) {
+    fn fix_links(&self, tx: &mut fuse4fs::fs::journal::transaction::Transaction<'_>) {
         for &f in &self.files {
             let n = 1 + self.model.values().filter(|&&v| v == f).count();
             let mut i = tx.inode(f).unwrap();

@@ -10,7 +10,7 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::ea_inode;
 use fuse4fs::ext4::inode::{Inode, flags, mode};
 use fuse4fs::fs::create::NewNode;
-use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsError};
 
 mod common;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use fuse4fs::ext4::{BlockNo, InodeNo};
 use fuse4fs::fs::Fs;
-use fuse4fs::fs::extents::Backing;
+use fuse4fs::fs::extent::map::Backing;
 
 mod common;
 use common::{fsck, have, mkfs, open_rw, run};

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::create::NewNode;
-use fuse4fs::fs::iolog::{IoEvent, IoLog};
+use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;

@@ -52,11 +52,11 @@ use fuse4fs::fs::fallocate::{
     FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
     FALLOC_FL_ZERO_RANGE,
 };
-use fuse4fs::fs::iolog::{IoEvent, IoLog};
-use fuse4fs::fs::mount_state::OnError;
+use fuse4fs::fs::io::log::{IoEvent, IoLog};
+use fuse4fs::fs::mount::state::OnError;
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Renamer};
 use fuse4fs::fs::setattr::Changes;
-use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsOptions, Result as FsResult};
 use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
 

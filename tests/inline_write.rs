@@ -13,7 +13,7 @@ use fuse4fs::ext4::xattr::{self, INDEX_SYSTEM};
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::setattr::Changes;
-use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
 
 mod common;

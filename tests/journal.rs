@@ -406,7 +406,7 @@ fn the_stream_begins_each_log_block_with_a_whole_page() {
     }
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "64M");
-    let log = fuse4fs::fs::iolog::IoLog::new();
+    let log = fuse4fs::fs::io::log::IoLog::new();
     let fs = common::mount_rw_recorded(&img, &log);
     let d = mkdir(&fs, InodeNo::ROOT, "d");
     fs.sync().unwrap();
@@ -423,7 +423,7 @@ fn the_stream_begins_each_log_block_with_a_whole_page() {
     let mut touched = std::collections::HashSet::new();
     let mut first_touches = 0;
     for (n, e) in events.iter().enumerate() {
-        let fuse4fs::fs::iolog::IoEvent::Write { offset, data } = e else {
+        let fuse4fs::fs::io::log::IoEvent::Write { offset, data } = e else {
             continue;
         };
         let page = offset / 4096;
@@ -510,7 +510,7 @@ fn an_fsync_with_nothing_to_commit_writes_and_flushes_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "64M");
-    let log = fuse4fs::fs::iolog::IoLog::new();
+    let log = fuse4fs::fs::io::log::IoLog::new();
     let fs = common::mount_rw_recorded(&img, &log);
     create(&fs, InodeNo::ROOT, "f", &[7u8; 5000]);
     fs.sync().unwrap();
@@ -521,8 +521,8 @@ fn an_fsync_with_nothing_to_commit_writes_and_flushes_nothing() {
         let (mut writes, mut flushes) = (0, 0);
         for e in &events[from..] {
             match e {
-                fuse4fs::fs::iolog::IoEvent::Write { .. } => writes += 1,
-                fuse4fs::fs::iolog::IoEvent::Flush => flushes += 1,
+                fuse4fs::fs::io::log::IoEvent::Write { .. } => writes += 1,
+                fuse4fs::fs::io::log::IoEvent::Flush => flushes += 1,
                 _ => {}
             }
         }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::{assert_fsck_clean, mkfs, run};
 use fuse4fs::ext4::mmp::{self, MmpBlock};
 use fuse4fs::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock};
-use fuse4fs::fs::mmp::{MmpError, MmpHolder, MmpStart};
+use fuse4fs::fs::mount::mmp::{MmpError, MmpHolder, MmpStart};
 use fuse4fs::fs::{Fs, FsOptions};
 use zerocopy::FromZeros;
 
@@ -83,7 +83,10 @@ fn a_clean_block_is_taken_at_once_and_names_this_node() {
     assert_eq!((m.node(), m.device()), (hostname(), "img".to_string()));
     // debugfs reads what was written, checksum and all.
     let dump = run("debugfs", &["-R", "dump_mmp", img.to_str().unwrap()]);
-    assert!(dump.contains(&format!("sequence: {:08x}", h.seq())), "{dump}");
+    assert!(
+        dump.contains(&format!("sequence: {:08x}", h.seq())),
+        "{dump}"
+    );
     assert!(!dump.to_lowercase().contains("checksum error"), "{dump}");
 }
 

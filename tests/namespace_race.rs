@@ -18,7 +18,7 @@ use std::time::Duration;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::setattr::Changes;
-use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{FsError, InodeRef};
 use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::ops::{

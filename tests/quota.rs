@@ -16,7 +16,7 @@ use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::permission::{Caller, Extra};
 use fuse4fs::fs::quota::Requester;
 use fuse4fs::fs::setattr::Changes;
-use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::xattr::write::SetMode;
 
 mod common;
 use common::{assert_fsck_clean, have, mkfs, open_rw, run};

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{assert_fsck_clean, copy_beside, mkfs, needs_recovery, run, with_kernel_mount_rw};
-use fuse4fs::fs::iolog::{IoEvent, IoLog};
+use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::abi::opcode::FUSE_IOCTL;
 use fuse4fs::fuse::abi::{FuseInHeader, FuseIoctlIn, FuseIoctlOut};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::Timestamp;
-use fuse4fs::fs::transaction::GroupDelta;
+use fuse4fs::fs::journal::transaction::GroupDelta;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;

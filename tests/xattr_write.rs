@@ -14,8 +14,8 @@ use std::process::Command;
 use fuse4fs::ext4::inode::Inode;
 use fuse4fs::ext4::xattr;
 use fuse4fs::ext4::{BlockNo, InodeNo};
-use fuse4fs::fs::transaction::Transaction;
-use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::journal::transaction::Transaction;
+use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;

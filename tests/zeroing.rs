@@ -12,7 +12,7 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE};
-use fuse4fs::fs::iolog::{IoEvent, IoLog};
+use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::setattr::Changes;
 
 mod common;

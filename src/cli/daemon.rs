@@ -7,7 +7,7 @@ use std::path::Path;
 
 use std::os::fd::AsRawFd;
 
-use fuse4fs::fs::image::Region;
+use fuse4fs::fs::io::image::Region;
 
 use super::CliError;
 pub use fuse4fs::fuse::background::{Ready, unmount_on_signal};

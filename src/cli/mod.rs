@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use fuse4fs::ext4::quota::QuotaType;
-use fuse4fs::fs::mmp::MmpStart;
+use fuse4fs::fs::mount::mmp::MmpStart;
 use fuse4fs::fs::sync_mode::SyncMode;
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::Negotiated;
@@ -396,7 +396,7 @@ fn finish(
 /// is told what the replay found before the log is emptied).
 fn open_fs(
     image: &std::path::Path,
-    region: fuse4fs::fs::image::Region,
+    region: fuse4fs::fs::io::image::Region,
     opts: &Options,
     mmp_start: MmpStart,
     replayed: &fuse4fs::fs::ReplayHook<'_>,
@@ -504,10 +504,10 @@ fn serve(
     managed: bool,
 ) -> Result<(), CliError> {
     if adapter.fs().journaled() {
-        fuse4fs::fs::journal::spawn_commit_timer(Arc::downgrade(adapter), Ext4Adapter::fs);
+        fuse4fs::fs::journal::writer::spawn_commit_timer(Arc::downgrade(adapter), Ext4Adapter::fs);
     }
     if adapter.fs().mmp_seq().is_some() {
-        fuse4fs::fs::mmp::spawn_mmp_timer(Arc::downgrade(adapter), Ext4Adapter::fs);
+        fuse4fs::fs::mount::mmp::spawn_mmp_timer(Arc::downgrade(adapter), Ext4Adapter::fs);
     }
     if managed {
         let _ = fdstore::ready(&format!("serving {}", mountpoint.display()));

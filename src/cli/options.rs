@@ -3,7 +3,7 @@
 use super::CliError;
 use super::fuse2fs_options;
 use fuse4fs::fs::atime::{AtimeMode, AtimePolicy};
-use fuse4fs::fs::mount_state::OnError;
+use fuse4fs::fs::mount::state::OnError;
 use fuse4fs::partition::Selection;
 
 /// Options given with `-o`.

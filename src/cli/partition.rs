@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use fuse4fs::fs::image::Region;
+use fuse4fs::fs::io::image::Region;
 use fuse4fs::partition::{self, Selection};
 
 use super::{CliError, Options};

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use fuse4fs::ext4::quota::{Dquot, Limits, QuotaType};
-use fuse4fs::fs::mmp::MmpStart;
+use fuse4fs::fs::mount::mmp::MmpStart;
 
 use super::{CliError, Options, daemon, open_fs, partition};
 

@@ -2,8 +2,8 @@
 //! directories and truncate use, dispatched to the extent tree
 //! (extent_write.rs) or the ext2/3 block map (blockmap_write.rs).
 
-use super::extents::Mapping;
-use super::transaction::Transaction;
+use super::extent::map::Mapping;
+use super::journal::transaction::Transaction;
 use super::{FsError, Result};
 use crate::ext4::BlockNo;
 use crate::ext4::inode::{Inode, flags};

@@ -7,8 +7,8 @@
 //! directories.
 
 use super::attr_flags::{may_add_name, may_change};
-use super::extent_write::init_extent_root;
-use super::transaction::Transaction;
+use super::extent::write::init_extent_root;
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::dir::ft_of_mode;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};

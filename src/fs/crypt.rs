@@ -6,7 +6,7 @@
 //! regular files' contents refused (ENOKEY). Stat and listings work.
 //! There are no keys here, and nothing is decrypted.
 
-use super::namei::DxError;
+use super::dir::lookup::DxError;
 use super::{Fs, FsError, Result};
 use crate::ext4::InodeDamage;
 use crate::ext4::crypt::{self, NokeyLookup};
@@ -14,7 +14,7 @@ use crate::ext4::hash::{DX_HASH_SIPHASH, HashVersion, dx_hash};
 use crate::ext4::htree;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
 use crate::ext4::xattr::INDEX_ENCRYPTION;
-use crate::fs::dir::{DirEntryInfo, hash_in_dirent};
+use crate::fs::dir::read::{DirEntryInfo, hash_in_dirent};
 
 impl Fs {
     /// Whether `inode` is encrypted and its contents cannot be read here:
@@ -76,7 +76,7 @@ impl Fs {
             })?;
             self.block(p)?.to_vec()
         };
-        crypt::nokey_symlink_target(&area).map_err(|e| super::xattr::in_inode(inode, e))
+        crypt::nokey_symlink_target(&area).map_err(|e| super::xattr::read::in_inode(inode, e))
     }
 
     /// Lists encrypted directory `dir` as [`readdir`](Fs::readdir) does,
@@ -107,7 +107,7 @@ impl Fs {
                 Ok(shown) => f(DirEntryInfo { name: &shown, ..e }),
                 Err(err) => {
                     let lblk = e.next.saturating_sub(1) / self.block_size() as u64;
-                    failed = Some(super::dir::in_dir(dir, lblk, err));
+                    failed = Some(super::dir::read::in_dir(dir, lblk, err));
                     false
                 }
             }

@@ -2,8 +2,8 @@
 //! ZERO_RANGE.
 
 use super::create::now;
-use super::extents::Backing;
-use super::transaction::Transaction;
+use super::extent::map::Backing;
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::inode::{Inode, flags};
 

@@ -1,7 +1,7 @@
 //! Reading file contents: block mapping dispatch, inline data, symlink
 //! targets, SEEK_DATA/SEEK_HOLE.
 
-use super::extents::{Backing, Mapping};
+use super::extent::map::{Backing, Mapping};
 use super::{Fs, FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::InodeDamage;
@@ -29,7 +29,7 @@ impl Fs {
     pub fn physical_block(&self, inode: &Inode, lblk: u64) -> Result<Option<BlockNo>> {
         let m = self.map_block(inode, lblk)?;
         Ok(match m.backing {
-            super::extents::Backing::Data(p) => Some(BlockNo(p.0 + (lblk - m.lblk))),
+            super::extent::map::Backing::Data(p) => Some(BlockNo(p.0 + (lblk - m.lblk))),
             _ => None,
         })
     }

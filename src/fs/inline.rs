@@ -25,7 +25,7 @@
 //! without inline data may become inline when it maps no block, which is
 //! what a new file is and what a kernel-cached one would do.
 
-use super::transaction::Transaction;
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};

@@ -1,8 +1,8 @@
 //! Loading inodes by number, and checking that a node still names the
 //! inode it was handed out for.
 
-use super::transaction::Transaction;
-use super::verified::{self, Kind, Owner};
+use super::io::verified::{self, Kind, Owner};
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::InodeDamage;
 use crate::ext4::inode::{Inode, links_and_generation};
@@ -158,7 +158,7 @@ impl Fs {
         let sb = self.superblock();
         let isz = sb.inode_size as usize;
         let mut out = Vec::with_capacity(sorted.len());
-        let mut cur: Option<(crate::ext4::BlockNo, super::cache::Block)> = None;
+        let mut cur: Option<(crate::ext4::BlockNo, super::io::cache::Block)> = None;
         for (ino, generation) in sorted {
             let state = (|| {
                 if !self.node_slot(ino) {

@@ -14,16 +14,16 @@
 //! Both run inside the caller's transaction, so a crash leaves the old
 //! mapping or the new one, never a mix.
 
-use super::extent_write::init_extent_root;
-use super::extents::Backing;
-use super::transaction::Transaction;
-use super::{FsError, Result};
 use crate::ext4::BlockNo;
 use crate::ext4::blockmap::DIRECT;
 use crate::ext4::extents::{Extent, ExtentNode, INIT_MAX_LEN};
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::superblock::{incompat, ro_compat};
 use crate::ext4::types::put32;
+use crate::fs::extent::map::Backing;
+use crate::fs::extent::write::init_extent_root;
+use crate::fs::journal::transaction::Transaction;
+use crate::fs::{FsError, Result};
 
 impl Transaction<'_> {
     /// `ext4_ind_migrate`: turns `inode`'s extent tree into direct block

@@ -4,34 +4,26 @@
 //! the shared block cache. Every method takes `&self`; readers run in
 //! parallel (the cache is sharded, image reads are positioned).
 
-mod acl;
+pub mod alloc;
 pub mod atime;
 pub mod attr_flags;
-pub mod balloc;
+mod blockmap;
 pub mod bmap;
-pub mod cache;
-mod casefold;
 pub mod copy;
 pub mod create;
 pub mod crypt;
 pub mod dir;
-pub mod dir_entry;
-mod ea_inode;
 pub mod error;
-pub mod extent_write;
-pub mod extents;
+pub mod extent;
 pub mod fallocate;
 pub mod file;
-pub mod ialloc;
-pub mod image;
+mod inline;
 pub mod inode;
-pub mod iolog;
+pub mod io;
 pub mod journal;
 pub mod locks;
 mod migrate;
-pub mod mmp;
-pub mod mount_state;
-pub mod namei;
+pub mod mount;
 pub mod orphan;
 pub mod permission;
 pub mod quota;
@@ -40,23 +32,9 @@ pub mod rename;
 pub mod setattr;
 pub mod shutdown;
 pub mod sync_mode;
-pub mod transaction;
-pub mod trim;
-mod verified;
 pub mod write;
 pub mod xattr;
-pub mod xattr_change;
-pub mod xattr_write;
-
-mod blockmap;
-mod blockmap_write;
-mod extent_path;
-mod extent_shift;
-mod htree;
-mod inline;
-mod replay;
-mod special;
-pub use replay::ReplayHook;
+pub use journal::replay::ReplayHook;
 
 use crate::ext4::CorruptKind;
 use std::fs::File;
@@ -67,10 +45,10 @@ use crate::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, compat, incompat, ro_compat,
 };
 use crate::ext4::{BlockNo, FormatError};
-use cache::BlockCache;
 pub use error::{FsError, Result};
-use image::Image;
 pub use inode::InodeRef;
+use io::cache::BlockCache;
+use io::image::Image;
 
 /// Why an image could not be opened, for the user.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +82,10 @@ pub enum OpenError {
     #[error("{path}: journal: {why}")]
     Journal { path: String, why: String },
     #[error("{path}: multi-mount protection: {source}")]
-    Mmp { path: String, source: mmp::MmpError },
+    Mmp {
+        path: String,
+        source: mount::mmp::MmpError,
+    },
 }
 
 /// Options that change how the filesystem is served.
@@ -123,12 +104,12 @@ pub struct FsOptions {
     /// it (read-only only: `-o norecovery`).
     pub norecovery: bool,
     /// Record every write and flush of the image here (crash-point tests).
-    pub io_log: Option<std::sync::Arc<iolog::IoLog>>,
+    pub io_log: Option<std::sync::Arc<io::log::IoLog>>,
     /// How a writable open takes the MMP block (feature mmp).
-    pub mmp_start: mmp::MmpStart,
+    pub mmp_start: mount::mmp::MmpStart,
     /// Where the filesystem lies in the image file (a partition of a
     /// whole-disk image); nothing outside it is read or written.
-    pub region: image::Region,
+    pub region: io::image::Region,
 }
 
 impl FsOptions {
@@ -178,7 +159,7 @@ pub struct Fs {
     bad_groups: Vec<bool>,
     cache: BlockCache,
     /// Per-group allocation state; each mutex is that group's lock.
-    alloc_state: Vec<parking_lot::Mutex<balloc::GroupAlloc>>,
+    alloc_state: Vec<parking_lot::Mutex<alloc::block::GroupAlloc>>,
     /// Per group, the fixed metadata in it (group-relative runs): never
     /// allocated, whatever a damaged bitmap says.
     system_zone: Vec<Vec<(u32, u32)>>,
@@ -194,7 +175,7 @@ pub struct Fs {
     /// Each orphan's predecessor on the list (see [`orphan::OrphanIndex`]).
     orphan_index: orphan::OrphanIndex,
     /// The reaction to damage on a writable filesystem.
-    on_error: parking_lot::Mutex<mount_state::OnError>,
+    on_error: parking_lot::Mutex<mount::state::OnError>,
     /// Set by errors=remount-ro: every change is refused.
     stopped: std::sync::atomic::AtomicBool,
     /// s_state when mounted read-write (restored at unmount).
@@ -211,11 +192,11 @@ pub struct Fs {
     /// taken before the commit lock by commits that change usage.
     quota: parking_lot::Mutex<quota::QuotaState>,
     /// The journal, on a writable filesystem that has one.
-    journal: Option<journal::Journal>,
+    journal: Option<journal::writer::Journal>,
     /// The replay done at open.
     replayed: Option<crate::jbd2::recovery::Recovery>,
     /// The MMP block, held while mounted read-write (feature mmp).
-    mmp: parking_lot::Mutex<Option<mmp::MmpHolder>>,
+    mmp: parking_lot::Mutex<Option<mount::mmp::MmpHolder>>,
     /// Told of every transaction just before it is written (see
     /// [`Fs::set_commit_observer`]).
     commit_observer: parking_lot::RwLock<Option<CommitObserver>>,
@@ -226,7 +207,7 @@ pub struct Fs {
     /// Which changes are durable before their reply (`sync`, `dirsync`).
     sync_mode: std::sync::atomic::AtomicU8,
     /// `discard` and what FITRIM remembers between calls.
-    trim: trim::TrimState,
+    trim: alloc::trim::TrimState,
     csum_seed: u32,
     overhead: u64,
 }
@@ -246,7 +227,7 @@ impl Fs {
     pub fn open_with_replay_hook(
         path: &Path,
         opts: &FsOptions,
-        hook: &replay::ReplayHook<'_>,
+        hook: &journal::replay::ReplayHook<'_>,
     ) -> std::result::Result<Fs, OpenError> {
         let p = path.display().to_string();
         let io_err = |source| OpenError::Io {
@@ -255,11 +236,11 @@ impl Fs {
         };
         // Before the replay, which writes, as the kernel's fill_super.
         let mmp = if opts.writable {
-            mmp::MmpHolder::take_in(path, opts.region, opts.mmp_start, &std::thread::sleep)
+            mount::mmp::MmpHolder::take_in(path, opts.region, opts.mmp_start, &std::thread::sleep)
                 .map_err(|source| OpenError::Mmp {
-                    path: p.clone(),
-                    source,
-                })?
+                path: p.clone(),
+                source,
+            })?
         } else {
             None
         };
@@ -286,7 +267,7 @@ impl Fs {
                         path: p.clone(),
                         why: e.to_string(),
                     })?;
-            tracing::info!("{p}: {}", replay::describe(&rec));
+            tracing::info!("{p}: {}", journal::replay::describe(&rec));
             if let Some(line) = &rec.checksum_stop {
                 tracing::warn!("{p}: journal: {line}");
             }
@@ -435,7 +416,7 @@ impl Fs {
             orphan_lock: parking_lot::Mutex::new(()),
             orphan_index: orphan::OrphanIndex::default(),
             mount_state: parking_lot::Mutex::new(0),
-            on_error: parking_lot::Mutex::new(mount_state::OnError::Continue),
+            on_error: parking_lot::Mutex::new(mount::state::OnError::Continue),
             stopped: std::sync::atomic::AtomicBool::new(false),
             atime_policy: std::sync::atomic::AtomicU8::new(atime::AtimePolicy::default().to_bits()),
             held_atimes: Default::default(),
@@ -463,9 +444,9 @@ impl Fs {
             },
         })?;
         let stage = if replaying {
-            special::Stage::BeforeReplay
+            mount::special::Stage::BeforeReplay
         } else {
-            special::Stage::Mount
+            mount::special::Stage::Mount
         };
         fs.check_special_inodes(stage)
             .map_err(|e| OpenError::Format {
@@ -488,13 +469,12 @@ impl Fs {
                 path: p.to_string(),
                 source,
             })?;
-            fs.journal =
-                Some(
-                    journal::Journal::load(&fs, boot).map_err(|e| OpenError::Journal {
-                        path: p.to_string(),
-                        why: e.to_string(),
-                    })?,
-                );
+            fs.journal = Some(journal::writer::Journal::load(&fs, boot).map_err(|e| {
+                OpenError::Journal {
+                    path: p.to_string(),
+                    why: e.to_string(),
+                }
+            })?);
         }
         if opts.writable && !replaying {
             let q = fs.load_quota().map_err(|e| OpenError::Format {
@@ -648,12 +628,16 @@ impl Fs {
 
     /// Reads a metadata block through the cache, refusing blocks outside
     /// the filesystem.
-    pub(crate) fn block(&self, b: BlockNo) -> Result<cache::Block> {
+    pub(crate) fn block(&self, b: BlockNo) -> Result<io::cache::Block> {
         self.block_hinted(b, || {})
     }
 
     /// [`Fs::block`], calling `on_miss` before a miss reads the block.
-    pub(crate) fn block_hinted(&self, b: BlockNo, on_miss: impl FnOnce()) -> Result<cache::Block> {
+    pub(crate) fn block_hinted(
+        &self,
+        b: BlockNo,
+        on_miss: impl FnOnce(),
+    ) -> Result<io::cache::Block> {
         self.refuse_if_shut_down()?;
         if b.0 < self.sb.first_data_block as u64 || b.0 >= self.sb.blocks_count {
             return Err(error::corrupted(CorruptKind::BlockOutside { block: b.0 }));

@@ -20,7 +20,7 @@
 use crate::ext4::CorruptKind;
 use std::collections::HashMap;
 
-use super::transaction::Transaction;
+use super::journal::transaction::Transaction;
 use super::{Fs, Result, error};
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::{Generation, InodeNo};

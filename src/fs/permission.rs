@@ -11,8 +11,8 @@
 //! them in the initial user namespace (`capable_wrt_inode_uidgid` with
 //! every id mapped).
 
-use super::acl::{self, AclEntry};
 use super::setattr::{Changes, SetTime};
+use super::xattr::acl::{self, AclEntry};
 use super::{Fs, FsError, Result};
 use crate::ext4::inode::{Inode, mode};
 use crate::ext4::xattr::{ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER, ACL_USER_OBJ};

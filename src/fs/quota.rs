@@ -21,7 +21,7 @@
 use crate::ext4::CorruptKind;
 use std::collections::BTreeMap;
 
-use super::transaction::Transaction;
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::InodeNo;
 use crate::ext4::inode::Inode;
@@ -153,7 +153,7 @@ impl Fs {
             let bs = self.block_size() as u64;
             let mut map = vec![0u64; inode.size.div_ceil(bs) as usize];
             for (lblk, slot) in map.iter_mut().enumerate() {
-                if let super::extents::Backing::Data(p) =
+                if let super::extent::map::Backing::Data(p) =
                     self.map_block(&inode, lblk as u64)?.backing
                 {
                     *slot = p.0;

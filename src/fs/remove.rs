@@ -3,7 +3,7 @@
 
 use super::attr_flags::may_remove;
 use super::create::{dec_dir_links, live_dir, now};
-use super::transaction::Transaction;
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::inode::Inode;
 

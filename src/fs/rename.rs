@@ -9,7 +9,7 @@
 
 use super::attr_flags::{may_add_name, may_remove};
 use super::create::{NewNode, dec_dir_links, live_dir, now};
-use super::transaction::Transaction;
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result, error};
 use crate::ext4::InodeDamage;
 use crate::ext4::InodeNo;

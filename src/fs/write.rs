@@ -4,7 +4,7 @@
 
 use super::bmap::Run;
 use super::create::now;
-use super::transaction::Transaction;
+use super::journal::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::blockmap::route;
@@ -196,7 +196,7 @@ impl Fs {
             .has_incompat(crate::ext4::superblock::incompat::EXTENTS)
         {
             inode.flags |= flags::EXTENTS;
-            super::extent_write::init_extent_root(inode)?;
+            super::extent::write::init_extent_root(inode)?;
         }
         if !bytes.is_empty() {
             self.write_blocks(tx, inode, 0, &bytes)?;

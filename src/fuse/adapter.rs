@@ -22,7 +22,7 @@ use crate::fs::permission::{Caller, access, cap, open_access};
 use crate::fs::rename::Renamer;
 use crate::fs::setattr::{Changes, SetTime};
 use crate::fs::sync_mode::Change;
-use crate::fs::xattr_write::SetMode;
+use crate::fs::xattr::write::SetMode;
 use crate::fs::{Fs, FsError, InodeRef};
 
 /// FOPEN_KEEP_CACHE: the page cache stays valid across opens.

@@ -7,8 +7,8 @@
 
 use super::credentials;
 use super::ops::{Errno, Ioctl, IoctlReply, RequestCtx};
+use crate::fs::alloc::trim::{TrimRange, Trimmed};
 use crate::fs::permission::cap;
-use crate::fs::trim::{TrimRange, Trimmed};
 
 /// FITRIM = `_IOWR('X', 121, struct fstrim_range)`.
 pub const FITRIM: u32 = 0xC018_5879;

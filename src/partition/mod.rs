@@ -111,7 +111,7 @@ pub enum TableError {
 
 /// The length of the image file (or block device).
 pub fn file_len(file: &File) -> io::Result<u64> {
-    crate::fs::image::image_len(file)
+    crate::fs::io::image::image_len(file)
 }
 
 /// Whether an ext2/3/4 superblock lies at `offset`.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::list::{brief, type_name};
 use super::{TableError, ext_at, file_len, read_table};
-use crate::fs::image::Region;
+use crate::fs::io::image::Region;
 
 /// What the options asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -10,7 +10,7 @@ use std::time::Instant;
 use fuse4fs_fsck::{Mode, Options, check_path};
 
 use crate::ext4::InodeNo;
-use crate::fs::image::Region;
+use crate::fs::io::image::Region;
 use crate::recovery::state::CheckResult;
 
 /// Runs the checker over the (closed) image. Orphans in `held` are files

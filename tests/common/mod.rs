@@ -96,7 +96,7 @@ pub fn mount_rw(img: &Path) -> Fs {
 
 /// [`open_rw`], with every write and flush recorded in `log`, then
 /// mounted read-write (the journal running).
-pub fn mount_rw_recorded(img: &Path, log: &std::sync::Arc<fuse4fs::fs::iolog::IoLog>) -> Fs {
+pub fn mount_rw_recorded(img: &Path, log: &std::sync::Arc<fuse4fs::fs::io::log::IoLog>) -> Fs {
     let fs = Fs::open(
         img,
         &FsOptions {

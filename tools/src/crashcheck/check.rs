@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use fuse4fs::fs::iolog::IoEvent;
+use fuse4fs::fs::io::log::IoEvent;
 use fuse4fs::fs::{Fs, FsOptions};
 
 use crate::states::{Crash, State, writes_of};
@@ -211,9 +211,9 @@ fn replay_options(crash: &Crash) -> FsOptions {
         norecovery: false,
         io_log: None,
         // A crash state is a fresh image on its own: taken as a new mount.
-        mmp_start: fuse4fs::fs::mmp::MmpStart::Fresh,
+        mmp_start: fuse4fs::fs::mount::mmp::MmpStart::Fresh,
         // A crash state is a bare filesystem image.
-        region: fuse4fs::fs::image::Region::WHOLE,
+        region: fuse4fs::fs::io::image::Region::WHOLE,
     }
 }
 

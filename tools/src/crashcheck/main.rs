@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use fuse4fs::fs::iolog::IoEvent;
+use fuse4fs::fs::io::log::IoEvent;
 use fuse4fs::fs::{Fs, FsOptions};
 
 use check::{BaseImage, Expect, Failure};

@@ -27,7 +27,7 @@
 //! every durable commit ends with a flush, so it cannot raise a false
 //! alarm; it only widens the accepted window.
 
-use fuse4fs::fs::iolog::IoEvent;
+use fuse4fs::fs::io::log::IoEvent;
 
 /// What kind of crash.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,10 +13,10 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE};
-use fuse4fs::fs::iolog::{IoEvent, IoLog};
+use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Renamer};
 use fuse4fs::fs::setattr::Changes;
-use fuse4fs::fs::xattr_write::SetMode;
+use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 use crate::tree::{self, Contents, Kind, Tree};

@@ -1,0 +1,148 @@
+//! Inode allocation: inode bitmaps (zero for INODE_UNINIT groups), the
+//! group choice (directories spread out, files near their parent), and the
+//! descriptor bookkeeping the kernel keeps (bg_itable_unused, initialising
+//! a BLOCK_UNINIT group's block bitmap once it holds inodes).
+
+use crate::ext4::InodeNo;
+use crate::ext4::bitmap::{Bitmap, inode_bitmap_checksum};
+use crate::ext4::group::BG_INODE_UNINIT;
+use crate::fs::journal::transaction::{GroupDelta, Transaction};
+use crate::fs::{Fs, FsError, Result};
+
+impl Fs {
+    /// The committed inode bitmap of group `g` (one block).
+    pub(crate) fn inode_bitmap(&self, g: u32) -> Result<Vec<u8>> {
+        let sb = self.superblock();
+        let gd = self.groups.read()[g as usize];
+        if gd.flags & BG_INODE_UNINIT != 0 && (sb.metadata_csum() || sb.gdt_csum()) {
+            let mut bm = Bitmap::new(vec![0u8; sb.block_size() as usize]);
+            bm.mark_tail(sb.inodes_per_group as usize);
+            return Ok(bm.into_inner());
+        }
+        let bytes = self.block(gd.inode_bitmap)?.to_vec();
+        if sb.metadata_csum() {
+            let want =
+                inode_bitmap_checksum(self.csum_seed(), &bytes[..sb.inodes_per_group as usize / 8]);
+            let want = if sb.desc_size >= 64 {
+                want
+            } else {
+                want & 0xFFFF
+            };
+            if want != gd.inode_bitmap_csum {
+                return Err(crate::ext4::FormatError::BadChecksum {
+                    what: format!("inode bitmap of group {g}"),
+                }
+                .into());
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Groups to try for a new inode, best first: for a directory, groups
+    /// with at least average free inodes and blocks, fewest directories
+    /// first (a simple Orlov); for anything else the parent's group, then
+    /// the kernel's quadratic probe, then every group.
+    fn inode_group_order(&self, parent_group: u32, is_dir: bool) -> Vec<u32> {
+        let groups = self.groups.read();
+        let n = groups.len() as u32;
+        let mut order: Vec<u32> = Vec::with_capacity(n as usize);
+        if is_dir {
+            let avg_inodes = groups
+                .iter()
+                .map(|g| g.free_inodes_count as u64)
+                .sum::<u64>()
+                / n as u64;
+            let avg_blocks = groups
+                .iter()
+                .map(|g| g.free_blocks_count as u64)
+                .sum::<u64>()
+                / n as u64;
+            let mut good: Vec<u32> = (0..n)
+                .filter(|&g| {
+                    let gd = &groups[g as usize];
+                    gd.free_inodes_count as u64 >= avg_inodes
+                        && gd.free_blocks_count as u64 >= avg_blocks
+                })
+                .collect();
+            good.sort_by_key(|&g| (groups[g as usize].used_dirs_count, g));
+            order.extend(good);
+        } else {
+            order.push(parent_group % n);
+            let mut step = 1u32;
+            while step < n {
+                order.push((parent_group + step) % n);
+                step *= 2;
+            }
+        }
+        order.extend((0..n).map(|k| (parent_group + k) % n));
+        let mut seen = vec![false; n as usize];
+        order.retain(|&g| !std::mem::replace(&mut seen[g as usize], true));
+        order
+    }
+}
+
+impl Transaction<'_> {
+    /// Allocates an inode number for a new inode whose parent directory
+    /// lives in `parent_group`. ENOSPC when every inode is taken.
+    pub fn alloc_inode(&mut self, parent_group: u32, is_dir: bool) -> Result<InodeNo> {
+        let fs = self.fs();
+        let sb = fs.superblock();
+        let ipg = sb.inodes_per_group;
+        for g in fs.inode_group_order(parent_group, is_dir) {
+            if fs.bad_groups[g as usize] || fs.groups.read()[g as usize].free_inodes_count == 0 {
+                continue;
+            }
+            let mut state = fs.alloc_state[g as usize].lock();
+            let mut bm = Bitmap::new(fs.inode_bitmap(g)?);
+            for &bit in state
+                .reserved_inodes
+                .iter()
+                .chain(self.pending_inode_bits(g))
+            {
+                bm.set(bit as usize);
+            }
+            // Reserved inodes (below s_first_ino) are never handed out.
+            let from = if g == 0 { sb.first_ino as usize - 1 } else { 0 };
+            let Some(bit) = bm.find_first_zero(from, ipg as usize) else {
+                continue;
+            };
+            state.reserved_inodes.insert(bit as u32);
+            drop(state);
+            self.record_inode_alloc(g, bit as u32);
+            let dirs = if is_dir { 1 } else { 0 };
+            self.adjust_group(
+                g,
+                GroupDelta {
+                    free_inodes: -1,
+                    used_dirs: dirs,
+                    ..Default::default()
+                },
+            );
+            return Ok(InodeNo(g * ipg + bit as u32 + 1));
+        }
+        Err(FsError::NoSpace)
+    }
+
+    /// Frees inode `ino` (applied at commit).
+    pub fn free_inode(&mut self, ino: InodeNo, was_dir: bool) -> Result<()> {
+        let sb = self.fs().superblock();
+        if ino.0 < sb.first_ino || ino.0 > sb.inodes_count {
+            return Err(FsError::Invalid);
+        }
+        let (g, bit) = (
+            (ino.0 - 1) / sb.inodes_per_group,
+            (ino.0 - 1) % sb.inodes_per_group,
+        );
+        self.record_inode_free(g, bit);
+        let dirs = if was_dir { -1 } else { 0 };
+        self.adjust_group(
+            g,
+            GroupDelta {
+                free_inodes: 1,
+                used_dirs: dirs,
+                ..Default::default()
+            },
+        );
+        Ok(())
+    }
+}

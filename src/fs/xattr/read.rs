@@ -1,0 +1,81 @@
+//! Extended attributes of an inode: the in-inode area, then the external
+//! block, as the kernel lists them.
+
+use crate::ext4::BlockNo;
+use crate::ext4::FormatError;
+use crate::ext4::inode::Inode;
+use crate::ext4::xattr::{self, XattrEntry};
+use crate::fs::{Fs, FsError, Result};
+
+/// xattr name index of the "system." namespace (holds system.data).
+const INDEX_SYSTEM: u8 = 7;
+
+impl Fs {
+    /// All xattr entries of `inode`: in-inode ones first, then the block's.
+    pub fn xattr_entries(&self, inode: &Inode) -> Result<Vec<XattrEntry>> {
+        let mut all = if inode.ibody_xattrs.is_empty() {
+            Vec::new()
+        } else {
+            xattr::parse_ibody(&inode.ibody_xattrs).map_err(|e| in_inode(inode, e))?
+        };
+        if inode.file_acl != 0 {
+            let b = BlockNo(inode.file_acl);
+            self.check_range(b, 1, || format!("{} xattr block", inode.ino))?;
+            let block = self.block(b)?;
+            if self.superblock().metadata_csum()
+                && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block)
+            {
+                return Err(FormatError::BadChecksum {
+                    what: format!("xattr {b} of {}", inode.ino),
+                }
+                .into());
+            }
+            let (_, entries) = xattr::parse_block(&block).map_err(|e| in_inode(inode, e))?;
+            all.extend(entries);
+        }
+        Ok(all)
+    }
+
+    /// The value of the xattr the VFS calls `name` (read from its EA
+    /// inode when it lives in one).
+    pub fn getxattr(&self, inode: &Inode, name: &[u8]) -> Result<Vec<u8>> {
+        for mut e in self.xattr_entries(inode)? {
+            if e.vfs_name().as_deref() == Some(name) {
+                if let Some(v) = e.value_inode {
+                    e.value = self.ea_inode_value(inode, &e, &v)?;
+                    e.value_inode = None;
+                }
+                return Ok(e.vfs_value()?);
+            }
+        }
+        Err(FsError::NoAttr)
+    }
+
+    /// The names the VFS lists, each NUL-terminated.
+    pub fn listxattr(&self, inode: &Inode) -> Result<Vec<Vec<u8>>> {
+        Ok(self
+            .xattr_entries(inode)?
+            .iter()
+            .filter_map(|e| e.vfs_name())
+            .collect())
+    }
+
+    /// The system.data value of an inline-data inode (may be empty).
+    pub(crate) fn inline_xattr(&self, inode: &Inode) -> Result<Vec<u8>> {
+        let entries = xattr::parse_ibody(&inode.ibody_xattrs).map_err(|e| in_inode(inode, e))?;
+        Ok(entries
+            .into_iter()
+            .find(|e| e.index == INDEX_SYSTEM && e.name == b"data")
+            .map(|e| e.value)
+            .unwrap_or_default())
+    }
+}
+
+/// Names the inode in a parse error so the log line points at it.
+pub(crate) fn in_inode(inode: &Inode, e: FormatError) -> FsError {
+    match e {
+        FormatError::Corrupt(kind) => FormatError::Corrupt(kind.in_inode(inode.ino.0)),
+        other => other,
+    }
+    .into()
+}
