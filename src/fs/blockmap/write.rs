@@ -15,10 +15,10 @@
 
 use crate::ext4::BlockNo;
 use crate::ext4::blockmap::{DIRECT, Route, max_blocks, route, span};
-use crate::fs::blockmap::map::{Walk, walk};
 use crate::ext4::inode::Inode;
 use crate::ext4::superblock::{incompat, ro_compat};
 use crate::ext4::types::{le32, put32};
+use crate::fs::blockmap::map::{Walk, walk};
 use crate::fs::bmap::Run;
 use crate::fs::extent::map::{Backing, Mapping};
 use crate::fs::journal::transaction::Transaction;

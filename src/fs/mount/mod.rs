@@ -4,5 +4,6 @@
 //! and multi-mount protection.
 
 pub mod mmp;
+pub mod open;
 pub(super) mod special;
 pub mod state;
