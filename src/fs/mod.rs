@@ -8,7 +8,7 @@ pub mod alloc;
 pub mod atime;
 pub mod attr_flags;
 mod blockmap;
-pub mod bmap;
+
 pub mod copy;
 pub mod create;
 pub mod crypt;
@@ -22,6 +22,7 @@ pub mod inode;
 pub mod io;
 pub mod journal;
 pub mod locks;
+pub mod map_dispatch;
 pub mod mount;
 pub mod orphan;
 pub mod permission;

@@ -19,9 +19,9 @@ use crate::ext4::inode::Inode;
 use crate::ext4::superblock::{incompat, ro_compat};
 use crate::ext4::types::{le32, put32};
 use crate::fs::blockmap::map::{Walk, walk};
-use crate::fs::bmap::Run;
 use crate::fs::extent::map::{Backing, Mapping};
 use crate::fs::journal::transaction::Transaction;
+use crate::fs::map_dispatch::Run;
 use crate::fs::{Fs, FsError, Result, error};
 
 /// Block pointers are 32 bits: a block-mapped file cannot use blocks past

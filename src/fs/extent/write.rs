@@ -10,10 +10,10 @@
 use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, Extent, ExtentHeader, ExtentNode, INIT_MAX_LEN};
 use crate::ext4::inode::Inode;
-use crate::fs::bmap::Run;
 use crate::fs::extent::map::{Backing, Mapping};
 use crate::fs::extent::path::{Entries, LBLK_END};
 use crate::fs::journal::transaction::Transaction;
+use crate::fs::map_dispatch::Run;
 use crate::fs::{FsError, Result, error};
 
 /// Longest written extent.
