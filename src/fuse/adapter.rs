@@ -12,7 +12,7 @@ use super::ops::{
     SetAttr, StatFs, TimeOrNow, Timespec, xattr_flags,
 };
 use crate::ext4::dir::ft_to_dtype;
-use crate::ext4::inode::{Inode, Timestamp, flags, mode};
+use crate::ext4::inode::{Inode, Timestamp, mode};
 use crate::ext4::{Generation, InodeNo};
 use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
@@ -445,7 +445,7 @@ impl Ext4Adapter {
         Attr {
             ino: inode.ino.0 as u64,
             size: self.fs.shown_size(inode),
-            blocks: inode.blocks_512 + inline_blocks(inode),
+            blocks: self.fs.shown_blocks(inode),
             atime: ts(self.fs.held_atime(inode).unwrap_or(inode.atime)),
             mtime: ts(inode.mtime),
             ctime: ts(inode.ctime),
@@ -526,16 +526,6 @@ fn timestamp(t: Timespec) -> Timestamp {
     Timestamp {
         sec: t.sec,
         nsec: t.nsec,
-    }
-}
-
-/// The kernel counts the bytes of an inline-data regular file in st_blocks
-/// (so that tools do not take it for a sparse file).
-fn inline_blocks(inode: &Inode) -> u64 {
-    if inode.is_reg() && inode.has_flag(flags::INLINE_DATA) {
-        inode.size.div_ceil(512)
-    } else {
-        0
     }
 }
 

@@ -14,10 +14,11 @@ use crate::ext4::htree;
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::superblock::incompat;
 use crate::ext4::types::le32;
-use crate::ext4::xattr::{self, INDEX_SYSTEM, XattrEntry};
+use crate::ext4::xattr::{self, XattrEntry};
 use crate::ext4::{BlockNo, FormatError, InodeNo};
 use crate::fs::dir::casefold::{self, NameKey};
 use crate::fs::extent::map::Backing;
+use crate::fs::inline::is_data;
 use crate::fs::io::verified::{self, Kind, Owner};
 use crate::fs::journal::transaction::{Transaction, TxBlock};
 use crate::fs::{FsError, Result, error};
@@ -785,12 +786,6 @@ fn inline_value(dir: &Inode) -> Result<Vec<u8>> {
         .unwrap_or_default())
 }
 
-/// Whether `e` is system.data, where an inline directory keeps the
-/// entries that do not fit in i_block.
-fn is_data(e: &XattrEntry) -> bool {
-    e.index == INDEX_SYSTEM && e.name == b"data"
-}
-
 /// An in-inode xattr area as the format layer parses and builds it, each
 /// value with its layout rank: rebuilt, the values stay packed at the
 /// area's end in their order, which is where the kernel's
@@ -844,6 +839,7 @@ impl IbodyAttrs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext4::xattr::INDEX_SYSTEM;
 
     /// An xattr area with `user.a` = "xyz" and `system.data` = `data`,
     /// values packed from the end as the kernel stores them.
