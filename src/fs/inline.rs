@@ -16,7 +16,7 @@
 //!   and one empty record over the other 56 bytes, size 60, system.data
 //!   empty; when i_block is full, system.data takes all the room at
 //!   once (68 bytes here, size 128), and the directory converts to a
-//!   block when an entry fits neither (`dir_entry.rs`).
+//!   block when an entry fits neither (`dir/write.rs`).
 //!
 //! The kernel decides on an in-memory state (EXT4_STATE_MAY_INLINE_DATA)
 //! set on a new inode and dropped at a conversion or when the inode

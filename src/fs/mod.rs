@@ -142,7 +142,7 @@ pub struct Fs {
     /// while it publishes: a reader never sees half a commit (a new index
     /// pointing at a leaf not yet written).
     publish: parking_lot::RwLock<()>,
-    /// Serialises commits and durable commits (see transaction.rs).
+    /// Serialises commits and durable commits (see journal/transaction.rs).
     commit_lock: parking_lot::Mutex<()>,
     /// The quota files as last committed (feature quota, writable):
     /// taken before the commit lock by commits that change usage.

@@ -3,7 +3,7 @@
 //! ranges (truncate, punch), zero-range conversion to unwritten.
 //!
 //! Every operation edits one leaf at a time, through the path
-//! `ext_path` gives, and hands the path to `settle` (extent_path.rs),
+//! `ext_path` gives, and hands the path to `settle` (path.rs),
 //! which splits, frees, fixes parent index entries and grows or shrinks
 //! the tree as the kernel's fs/ext4/extents.c would.
 
