@@ -12,8 +12,8 @@ use std::process::Command;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::flags;
-use fuse4fs::fs::bmap::Run;
 use fuse4fs::fs::extent::map::Backing;
+use fuse4fs::fs::map_dispatch::Run;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;

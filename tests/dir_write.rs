@@ -1,4 +1,4 @@
-//! Directory writes (src/fs/dir_entry.rs, src/fs/htree.rs): many names
+//! Directory writes (src/fs/dir/write.rs, src/fs/dir/htree.rs): many names
 //! added to and removed from one directory in batches of transactions,
 //! then checked three ways — `e2fsck -fn` (which validates the htree
 //! thoroughly), the kernel's view through a read-only loop mount (readdir

@@ -320,7 +320,7 @@ fn random_fallocate_on_deep_trees() {
     assert_eq!(deepest, 2, "the runs reached depth 2");
 }
 
-/// The same with COLLAPSE_RANGE and INSERT_RANGE (extent_shift.rs) in
+/// The same with COLLAPSE_RANGE and INSERT_RANGE (src/fs/extent/shift.rs) in
 /// the mix.
 #[test]
 fn random_shifts_on_deep_trees() {

@@ -186,7 +186,7 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Open(#[from] fuse4fs::fs::OpenError),
+    Open(#[from] fuse4fs::fs::mount::open::OpenError),
     #[error("{0}")]
     Mount(#[from] fuse4fs::fuse::mount::MountError),
     #[error("{0}")]

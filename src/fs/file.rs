@@ -1,7 +1,7 @@
-//! Reading file contents: block mapping dispatch, inline data, symlink
-//! targets, SEEK_DATA/SEEK_HOLE.
+//! Reading file contents: data blocks, inline data, symlink targets,
+//! SEEK_DATA/SEEK_HOLE.
 
-use super::extent::map::{Backing, Mapping};
+use super::extent::map::Backing;
 use super::{Fs, FsError, Result, error};
 use crate::ext4::BlockNo;
 use crate::ext4::InodeDamage;
@@ -15,25 +15,6 @@ pub enum SeekWhat {
 }
 
 impl Fs {
-    /// Maps logical block `lblk` of a file or directory with blocks.
-    pub(crate) fn map_block(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
-        if inode.has_flag(flags::EXTENTS) {
-            self.map_extent(inode, lblk)
-        } else {
-            self.map_indirect(inode, lblk)
-        }
-    }
-
-    /// The physical block holding logical block `lblk` (None: a hole or
-    /// unwritten).
-    pub fn physical_block(&self, inode: &Inode, lblk: u64) -> Result<Option<BlockNo>> {
-        let m = self.map_block(inode, lblk)?;
-        Ok(match m.backing {
-            super::extent::map::Backing::Data(p) => Some(BlockNo(p.0 + (lblk - m.lblk))),
-            _ => None,
-        })
-    }
-
     /// The bytes an inline-data inode stores: i_block, then the
     /// system.data xattr. i_size may be shorter (cut) or longer (the kernel
     /// reads zeros past what is stored).

@@ -16,7 +16,7 @@
 //!   and one empty record over the other 56 bytes, size 60, system.data
 //!   empty; when i_block is full, system.data takes all the room at
 //!   once (68 bytes here, size 128), and the directory converts to a
-//!   block when an entry fits neither (`dir_entry.rs`).
+//!   block when an entry fits neither (`dir/write.rs`).
 //!
 //! The kernel decides on an in-memory state (EXT4_STATE_MAY_INLINE_DATA)
 //! set on a new inode and dropped at a conversion or when the inode
@@ -106,7 +106,8 @@ fn data_value(inode: &Inode) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-fn is_data(e: &xattr::XattrEntry) -> bool {
+/// Whether `e` is system.data, where inline data past i_block lives.
+pub(super) fn is_data(e: &xattr::XattrEntry) -> bool {
     e.index == xattr::INDEX_SYSTEM && e.name == DATA_NAME
 }
 
@@ -127,6 +128,18 @@ fn maps_nothing(inode: &Inode) -> bool {
 }
 
 impl Fs {
+    /// st_blocks as the kernel's ext4_file_getattr shows it: i_blocks,
+    /// plus the bytes of an inline-data regular file counted in sectors
+    /// (so that tools do not take it for a sparse file).
+    pub fn shown_blocks(&self, inode: &Inode) -> u64 {
+        let inline = if inode.is_reg() && inode.has_flag(flags::INLINE_DATA) {
+            inode.size.div_ceil(512)
+        } else {
+            0
+        };
+        inode.blocks_512 + inline
+    }
+
     fn inline_data_fs(&self) -> bool {
         self.superblock().has_incompat(incompat::INLINE_DATA)
     }
@@ -333,5 +346,19 @@ mod tests {
         let i = inode_with(area(&[entry(xattr::INDEX_USER, b"a", 48)]));
         assert_eq!(max_value_size(&i), 0);
         assert_eq!(max_inline_size(&i), 0);
+    }
+
+    #[test]
+    fn an_inline_files_bytes_count_in_its_shown_blocks() {
+        let (_dir, fs) = crate::fs::inode::tests::fresh(true);
+        let mut i = inode_with(Vec::new());
+        i.mode = crate::ext4::inode::mode::S_IFREG | 0o644;
+        i.size = 513;
+        i.blocks_512 = 8;
+        assert_eq!(fs.shown_blocks(&i), 8);
+        i.flags |= flags::INLINE_DATA;
+        assert_eq!(fs.shown_blocks(&i), 8 + 2);
+        i.mode = crate::ext4::inode::mode::S_IFDIR | 0o755;
+        assert_eq!(fs.shown_blocks(&i), 8);
     }
 }

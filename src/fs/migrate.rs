@@ -18,8 +18,8 @@ use crate::ext4::BlockNo;
 use crate::ext4::blockmap::DIRECT;
 use crate::ext4::extents::{Extent, ExtentNode, INIT_MAX_LEN};
 use crate::ext4::inode::{Inode, flags};
+use crate::ext4::layout::blockmap::block_ptrs_mut;
 use crate::ext4::superblock::{incompat, ro_compat};
-use crate::ext4::types::put32;
 use crate::fs::extent::map::Backing;
 use crate::fs::extent::write::init_extent_root;
 use crate::fs::journal::transaction::Transaction;
@@ -59,8 +59,8 @@ impl Transaction<'_> {
             _ => return Err(FsError::Unsupported),
         }
         inode.block = [0; 60];
-        for (i, p) in pointers.iter().enumerate() {
-            put32(&mut inode.block, i * 4, *p);
+        for (slot, p) in block_ptrs_mut(&mut inode.block).iter_mut().zip(pointers) {
+            slot.set(p);
         }
         inode.flags &= !flags::EXTENTS;
         Ok(())

@@ -2,9 +2,9 @@
 //! converted) in the same transaction that records the new size and
 //! times; data reaches the image before that transaction commits.
 
-use super::bmap::Run;
 use super::create::now;
 use super::journal::transaction::Transaction;
+use super::map_dispatch::Run;
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::InodeNo;
 use crate::ext4::blockmap::route;

@@ -14,7 +14,7 @@ use super::ops::{
 };
 use crate::ext4::InodeNo;
 use crate::ext4::dir::ft_to_dtype;
-use crate::ext4::inode::{Inode, Timestamp, flags, mode};
+use crate::ext4::inode::{Inode, Timestamp, mode};
 use crate::fs::copy::CopyTo;
 use crate::fs::create::NewNode;
 use crate::fs::file::SeekWhat;
@@ -429,7 +429,7 @@ impl Ext4Adapter {
         Attr {
             ino: inode.ino.0 as u64,
             size: self.fs.shown_size(inode),
-            blocks: inode.blocks_512 + inline_blocks(inode),
+            blocks: self.fs.shown_blocks(inode),
             atime: ts(self.fs.held_atime(inode).unwrap_or(inode.atime)),
             mtime: ts(inode.mtime),
             ctime: ts(inode.ctime),
@@ -513,16 +513,6 @@ fn timestamp(t: Timespec) -> Timestamp {
     Timestamp {
         sec: t.sec,
         nsec: t.nsec,
-    }
-}
-
-/// The kernel counts the bytes of an inline-data regular file in st_blocks
-/// (so that tools do not take it for a sparse file).
-fn inline_blocks(inode: &Inode) -> u64 {
-    if inode.is_reg() && inode.has_flag(flags::INLINE_DATA) {
-        inode.size.div_ceil(512)
-    } else {
-        0
     }
 }
 

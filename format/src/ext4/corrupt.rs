@@ -70,6 +70,8 @@ pub enum InodeDamage {
     EntryNamePastRegion,
     InlineDirWithoutData,
     InlineDataTooLarge,
+    /// The in-inode xattr values overlap, so the area cannot be rebuilt.
+    IbodyNotRebuildable,
     UnwrittenDirBlock {
         lblk: u64,
     },
@@ -215,6 +217,10 @@ impl fmt::Display for InodeDamage {
             EntryNamePastRegion => write!(f, "entry name past its region"),
             InlineDirWithoutData => write!(f, "inline dir without system.data"),
             InlineDataTooLarge => write!(f, "inline data larger than a block"),
+            IbodyNotRebuildable => write!(
+                f,
+                "in-inode xattrs: values overlap: the area cannot be rebuilt"
+            ),
             UnwrittenDirBlock { lblk } => {
                 write!(f, "block {lblk}: unwritten extent in a directory")
             }

@@ -19,9 +19,10 @@ use crate::ext4::blockmap::{DIRECT, Route, max_blocks, route, span};
 use crate::ext4::inode::Inode;
 use crate::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
 use crate::ext4::superblock::{incompat, ro_compat};
-use crate::fs::bmap::Run;
+use crate::fs::blockmap::map::{Walk, walk};
 use crate::fs::extent::map::{Backing, Mapping};
 use crate::fs::journal::transaction::Transaction;
+use crate::fs::map_dispatch::Run;
 use crate::fs::{Fs, FsError, Result, error};
 use zerocopy::little_endian::U32;
 
@@ -44,36 +45,14 @@ impl Transaction<'_> {
     /// follow in the same pointer block.
     pub(crate) fn blockmap_map(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
         let per = self.per_block();
-        let Some(r) = route(lblk, per) else {
-            return Ok(Mapping {
-                lblk,
-                len: u64::MAX - lblk,
-                backing: Backing::Hole,
-            });
+        let read = |ptr: u64, above: &[u64]| {
+            self.check_indirect(inode, ptr, above)?;
+            self.read_block(BlockNo(ptr))
         };
-        let levels = r.path.len() as u32;
-        let rel = lblk - r.first;
-        let hole_below = |depth: u32| {
-            let s = span(per, levels - depth);
-            Mapping {
-                lblk,
-                len: s - rel % s,
-                backing: Backing::Hole,
-            }
+        let (ptr, r, chain) = match walk(&inode.block, lblk, per, read)? {
+            Walk::Hole(m) => return Ok(m),
+            Walk::Data { ptr, route, chain } => (ptr, route, chain),
         };
-        let mut chain = Vec::with_capacity(3);
-        let mut ptr = block_ptrs(&inode.block)[r.slot].get() as u64;
-        for (depth, &index) in r.path.iter().enumerate() {
-            if ptr == 0 {
-                return Ok(hole_below(depth as u32));
-            }
-            self.check_indirect(inode, ptr, &chain)?;
-            chain.push(ptr);
-            ptr = block_ptrs(&self.read_block(BlockNo(ptr))?)[index as usize].get() as u64;
-        }
-        if ptr == 0 {
-            return Ok(hole_below(levels));
-        }
         let (idx, cap) = leaf_index(&r, per);
         let len = match chain.last() {
             None => contiguous(&block_ptrs(&inode.block)[..DIRECT as usize], idx, cap),

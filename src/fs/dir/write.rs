@@ -12,13 +12,13 @@
 use crate::ext4::dir::{self, DirIter, EditError, TAIL_SIZE};
 use crate::ext4::htree;
 use crate::ext4::inode::{Inode, flags};
-use crate::ext4::layout::xattr::{Ext4XattrEntry, Ext4XattrIbodyHeader};
 use crate::ext4::layout::{Ext4DirEntry2, Ext4InlineDotdot};
 use crate::ext4::superblock::incompat;
-use crate::ext4::xattr::{self, INDEX_SYSTEM, XATTR_MAGIC};
+use crate::ext4::xattr::{self, XattrEntry};
 use crate::ext4::{BlockNo, CorruptKind, FormatError, InodeDamage, InodeNo};
 use crate::fs::dir::casefold::{self, NameKey};
 use crate::fs::extent::map::Backing;
+use crate::fs::inline::is_data;
 use crate::fs::io::verified::{self, Kind, Owner};
 use crate::fs::journal::transaction::{Transaction, TxBlock};
 use crate::fs::{FsError, Result, error};
@@ -29,12 +29,6 @@ type Hit = (usize, u32);
 /// Bytes of i_block an inline directory starts with: the parent's inode
 /// number (there are no "." and ".." entries).
 const INLINE_DOTDOT: usize = Ext4InlineDotdot::SIZE;
-/// Size of an in-inode xattr entry header (before the name).
-const XATTR_ENTRY_HEADER: usize = Ext4XattrEntry::NAME_OFFSET;
-/// Where the in-inode xattr entries start, and value offsets count from.
-const IBODY_HEADER: usize = Ext4XattrIbodyHeader::SIZE;
-/// The in-inode name (index system) of the inline entries' attribute.
-const DATA_NAME: &[u8] = b"data";
 
 /// Where an entry was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,16 +39,6 @@ pub(crate) enum Place {
     IBlock { offset: usize },
     /// In an inline directory's system.data value, at `offset`.
     Xattr { offset: usize },
-}
-
-/// Location of the system.data attribute in an inode's xattr area.
-#[derive(Debug, Clone, Copy)]
-struct DataAttr {
-    /// Offset of the entry header.
-    entry: usize,
-    /// Offset and length of the value.
-    value: usize,
-    len: usize,
 }
 
 impl Transaction<'_> {
@@ -703,13 +687,12 @@ impl Transaction<'_> {
         dir: &mut Inode,
         f: impl FnOnce(&mut [u8]) -> Result<T>,
     ) -> Result<T> {
-        let at = data_attr(&dir.ibody_xattrs)?
-            .ok_or_else(|| error::damaged(dir.ino, InodeDamage::InlineDirWithoutData))?;
-        let r = f(&mut dir.ibody_xattrs[at.value..at.value + at.len])?;
-        Ext4XattrEntry::at_mut(&mut dir.ibody_xattrs, at.entry)
-            .expect("data_attr found it there")
-            .e_hash
-            .set(0);
+        let mut attrs = IbodyAttrs::parse(&dir.ibody_xattrs)?;
+        let Some(value) = attrs.data_mut() else {
+            return Err(error::damaged(dir.ino, InodeDamage::InlineDirWithoutData));
+        };
+        let r = f(value)?;
+        dir.ibody_xattrs = attrs.build(dir.ino, dir.ibody_xattrs.len())?;
         Ok(r)
     }
 
@@ -745,7 +728,10 @@ impl Transaction<'_> {
             dir::set_leaf_tail(&mut blk);
         }
 
-        remove_data_attr(&mut dir.ibody_xattrs)?;
+        let mut attrs = IbodyAttrs::parse(&dir.ibody_xattrs)?;
+        if attrs.remove_data() {
+            dir.ibody_xattrs = attrs.build(dir.ino, dir.ibody_xattrs.len())?;
+        }
         dir.flags &= !flags::INLINE_DATA;
         dir.block = [0; 60];
         dir.size = 0;
@@ -794,118 +780,78 @@ fn check_name(name: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn pad4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
 /// The system.data value of an inline directory (empty when absent).
 fn inline_value(dir: &Inode) -> Result<Vec<u8>> {
-    Ok(data_attr(&dir.ibody_xattrs)?
-        .map(|a| dir.ibody_xattrs[a.value..a.value + a.len].to_vec())
+    Ok(xattr::parse_ibody(&dir.ibody_xattrs)?
+        .into_iter()
+        .find(is_data)
+        .map(|e| e.value)
         .unwrap_or_default())
 }
 
-/// Finds system.data in the in-inode xattr area, after the format
-/// layer has validated the whole area.
-fn data_attr(ibody: &[u8]) -> Result<Option<DataAttr>> {
-    xattr::parse_ibody(ibody)?;
-    if Ext4XattrIbodyHeader::of(ibody).is_none_or(|h| h.h_magic.get() != XATTR_MAGIC) {
-        return Ok(None);
-    }
-    let mut off = IBODY_HEADER;
-    // parse_ibody has checked that the list terminates inside the area
-    // and that every value lies in it.
-    while !Ext4XattrEntry::is_last(ibody, off) {
-        let e = Ext4XattrEntry::at(ibody, off).expect("parse_ibody walked it");
-        let name_len = e.e_name_len as usize;
-        let name = &ibody[off + XATTR_ENTRY_HEADER..off + XATTR_ENTRY_HEADER + name_len];
-        if e.e_name_index == INDEX_SYSTEM && name == DATA_NAME {
-            let len = e.e_value_size.get() as usize;
-            let value = if len == 0 {
-                IBODY_HEADER
-            } else {
-                IBODY_HEADER + e.e_value_offs.get() as usize
-            };
-            return Ok(Some(DataAttr {
-                entry: off,
-                value,
-                len,
-            }));
-        }
-        off += pad4(XATTR_ENTRY_HEADER + name_len);
-    }
-    Ok(None)
+/// An in-inode xattr area as the format layer parses and builds it, each
+/// value with its layout rank: rebuilt, the values stay packed at the
+/// area's end in their order, which is where the kernel's
+/// ext4_xattr_set_entry leaves them after a same-size change or a
+/// removal (the values below a removed one move up over it). Entries'
+/// e_hash are written 0, as the kernel leaves them in the inode body.
+struct IbodyAttrs {
+    entries: Vec<XattrEntry>,
+    rank: Vec<u32>,
 }
 
-/// Removes system.data from the in-inode xattr area as the kernel's
-/// ext4_xattr_set_entry removes an attribute: the values stored below
-/// it move up over its value, the entries after it move down, and the
-/// magic is cleared when no entry is left.
-fn remove_data_attr(ibody: &mut [u8]) -> Result<()> {
-    let Some(at) = data_attr(ibody)? else {
-        return Ok(());
-    };
-    let base = IBODY_HEADER;
-    let entry = |ibody: &[u8], off| *Ext4XattrEntry::at(ibody, off).expect("data_attr walked it");
-    // Collect the entry offsets (the list is valid: see data_attr).
-    let mut entries = Vec::new();
-    let mut off = base;
-    while !Ext4XattrEntry::is_last(ibody, off) {
-        entries.push(off);
-        off += pad4(XATTR_ENTRY_HEADER + entry(ibody, off).e_name_len as usize);
+impl IbodyAttrs {
+    fn parse(ibody: &[u8]) -> Result<IbodyAttrs> {
+        let placed = xattr::parse_ibody_placed(ibody)?;
+        Ok(IbodyAttrs {
+            rank: placed.iter().map(|p| p.value_offs as u32).collect(),
+            entries: placed.into_iter().map(|p| p.entry).collect(),
+        })
     }
-    let list_end = off + Ext4XattrEntry::TERMINATOR_LEN;
-    // A value stored in the area (not in an EA inode, not empty).
-    let in_area = |e: &Ext4XattrEntry| e.e_value_inum.get() == 0 && e.e_value_size.get() != 0;
-    let old_size = pad4(at.len);
-    if old_size > 0 {
-        let offs = at.value - base;
-        let min_offs = entries
-            .iter()
-            .map(|&e| entry(ibody, e))
-            .filter(in_area)
-            .map(|e| e.e_value_offs.get() as usize)
-            .min()
-            .unwrap_or(offs);
-        let first_val = base + min_offs;
-        ibody.copy_within(first_val..at.value, first_val + old_size);
-        ibody[first_val..first_val + old_size].fill(0);
-        for &e in &entries {
-            let x = Ext4XattrEntry::at_mut(ibody, e).expect("data_attr walked it");
-            let o = x.e_value_offs.get() as usize;
-            if in_area(x) && o < offs {
-                x.e_value_offs.set((o + old_size) as u16);
-            }
-        }
+
+    /// The system.data value, to change in place (same length).
+    fn data_mut(&mut self) -> Option<&mut Vec<u8>> {
+        self.entries
+            .iter_mut()
+            .find(|e| is_data(e))
+            .map(|e| &mut e.value)
     }
-    let size = pad4(XATTR_ENTRY_HEADER + DATA_NAME.len());
-    ibody.copy_within(at.entry + size..list_end, at.entry);
-    ibody[list_end - size..list_end].fill(0);
-    if Ext4XattrEntry::is_last(ibody, base) {
-        Ext4XattrIbodyHeader::of_mut(ibody)
-            .expect("data_attr read it")
-            .h_magic
-            .set(0);
+
+    /// Removes system.data; false when there was none.
+    fn remove_data(&mut self) -> bool {
+        let Some(i) = self.entries.iter().position(is_data) else {
+            return false;
+        };
+        self.entries.remove(i);
+        self.rank.remove(i);
+        true
     }
-    Ok(())
+
+    /// The area of `len` bytes holding the entries (all zero, without the
+    /// magic, when none is left).
+    fn build(&self, ino: InodeNo, len: usize) -> Result<Vec<u8>> {
+        xattr::build_ibody(&self.entries, &self.rank, len)
+            .ok_or_else(|| error::damaged(ino, InodeDamage::IbodyNotRebuildable))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ext4::xattr::INDEX_SYSTEM;
 
     /// An xattr area with `user.a` = "xyz" and `system.data` = `data`,
     /// values packed from the end as the kernel stores them.
     fn area(data: &[u8], data_first: bool) -> Vec<u8> {
         let mut a = vec![0u8; 100];
-        a[..4].copy_from_slice(&XATTR_MAGIC.to_le_bytes());
+        a[..4].copy_from_slice(&xattr::XATTR_MAGIC.to_le_bytes());
         let mut top = 100 - 4; // value offsets count from byte 4
         let mut off = 4;
         let mut put = |a: &mut Vec<u8>, index: u8, name: &[u8], value: &[u8]| {
             let vo = if value.is_empty() {
                 0
             } else {
-                top -= pad4(value.len());
+                top -= xattr::value_len(value.len());
                 a[4 + top..4 + top + value.len()].copy_from_slice(value);
                 top
             };
@@ -915,7 +861,7 @@ mod tests {
             a[off + 8..off + 12].copy_from_slice(&(value.len() as u32).to_le_bytes());
             a[off + 12..off + 16].copy_from_slice(&0x1234u32.to_le_bytes());
             a[off + 16..off + 16 + name.len()].copy_from_slice(name);
-            off += pad4(16 + name.len());
+            off += xattr::entry_len(name.len());
         };
         if data_first {
             put(&mut a, INDEX_SYSTEM, b"data", data);
@@ -931,14 +877,14 @@ mod tests {
     fn removing_system_data_keeps_other_attributes() {
         for data_first in [true, false] {
             for data in [&b""[..], b"0123456789"] {
-                let mut a = area(data, data_first);
+                let a = area(data, data_first);
                 assert_eq!(inline_value_of(&a), data);
-                remove_data_attr(&mut a).unwrap();
+                let a = without_data(&a);
                 let left = xattr::parse_ibody(&a).unwrap();
                 assert_eq!(left.len(), 1, "{data_first} {data:?}");
                 assert_eq!(left[0].name, b"a");
                 assert_eq!(left[0].value, b"xyz");
-                assert!(data_attr(&a).unwrap().is_none());
+                assert!(!left.iter().any(is_data));
             }
         }
     }
@@ -946,12 +892,11 @@ mod tests {
     #[test]
     fn removing_the_only_attribute_clears_the_magic() {
         let mut a = vec![0u8; 64];
-        a[..4].copy_from_slice(&XATTR_MAGIC.to_le_bytes());
+        a[..4].copy_from_slice(&xattr::XATTR_MAGIC.to_le_bytes());
         a[4] = 4;
         a[5] = INDEX_SYSTEM;
         a[20..24].copy_from_slice(b"data");
-        remove_data_attr(&mut a).unwrap();
-        assert!(a.iter().all(|&b| b == 0));
+        assert!(without_data(&a).iter().all(|&b| b == 0));
     }
 
     #[test]
@@ -1005,7 +950,13 @@ mod tests {
     }
 
     fn inline_value_of(a: &[u8]) -> Vec<u8> {
-        let at = data_attr(a).unwrap().unwrap();
-        a[at.value..at.value + at.len].to_vec()
+        let mut attrs = IbodyAttrs::parse(a).unwrap();
+        attrs.data_mut().unwrap().clone()
+    }
+
+    fn without_data(a: &[u8]) -> Vec<u8> {
+        let mut attrs = IbodyAttrs::parse(a).unwrap();
+        assert!(attrs.remove_data());
+        attrs.build(InodeNo(12), a.len()).unwrap()
     }
 }

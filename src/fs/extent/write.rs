@@ -3,7 +3,7 @@
 //! ranges (truncate, punch), zero-range conversion to unwritten.
 //!
 //! Every operation edits one leaf at a time, through the path
-//! `ext_path` gives, and hands the path to `settle` (extent_path.rs),
+//! `ext_path` gives, and hands the path to `settle` (path.rs),
 //! which splits, frees, fixes parent index entries and grows or shrinks
 //! the tree as the kernel's fs/ext4/extents.c would.
 
@@ -11,10 +11,10 @@ use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, Extent, ExtentHeader, ExtentNode, INIT_MAX_LEN};
 use crate::ext4::inode::Inode;
 use crate::ext4::{CorruptKind, InodeDamage};
-use crate::fs::bmap::Run;
 use crate::fs::extent::map::{Backing, Mapping};
 use crate::fs::extent::path::{Entries, LBLK_END};
 use crate::fs::journal::transaction::Transaction;
+use crate::fs::map_dispatch::Run;
 use crate::fs::{FsError, Result, error};
 
 /// Longest written extent.

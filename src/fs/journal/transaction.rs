@@ -8,7 +8,7 @@
 //! at commit, under the commit lock, to the blocks' current versions, so
 //! two transactions touching different inodes of one table block never
 //! lose each other's update. With a journal, commit logs the blocks
-//! (src/fs/journal.rs) and they reach their place at the next checkpoint;
+//! (src/fs/journal/writer.rs) and they reach their place at the next checkpoint;
 //! without one, commit writes them in place.
 //!
 //! Lock order: inode locks (ascending) → the commit lock → group locks →

@@ -1,10 +1,12 @@
-//! Mapping file blocks for writing: the one entry point the write path,
-//! directories and truncate use, dispatched to the extent tree
-//! (extent_write.rs) or the ext2/3 block map (blockmap_write.rs).
+//! Mapping file blocks, dispatched by the inode's EXTENTS flag to the
+//! extent tree (extent/) or the ext2/3 block map (blockmap/), as the
+//! kernel's ext4_map_blocks picks ext4_ext_map_blocks or
+//! ext4_ind_map_blocks: the read side ([`Fs::map_block`]) and the one
+//! entry point the write path, directories and truncate use.
 
-use super::extent::map::Mapping;
+use super::extent::map::{Backing, Mapping};
 use super::journal::transaction::Transaction;
-use super::{FsError, Result};
+use super::{Fs, FsError, Result};
 use crate::ext4::BlockNo;
 use crate::ext4::inode::{Inode, flags};
 
@@ -17,6 +19,27 @@ pub struct Run {
     /// The blocks' contents are undefined (newly allocated, or converted
     /// from unwritten): the caller must write or zero every byte of them.
     pub fresh: bool,
+}
+
+impl Fs {
+    /// Maps logical block `lblk` of a file or directory with blocks.
+    pub(crate) fn map_block(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
+        if inode.has_flag(flags::EXTENTS) {
+            self.map_extent(inode, lblk)
+        } else {
+            self.map_indirect(inode, lblk)
+        }
+    }
+
+    /// The physical block holding logical block `lblk` (None: a hole or
+    /// unwritten).
+    pub fn physical_block(&self, inode: &Inode, lblk: u64) -> Result<Option<BlockNo>> {
+        let m = self.map_block(inode, lblk)?;
+        Ok(match m.backing {
+            Backing::Data(p) => Some(BlockNo(p.0 + (lblk - m.lblk))),
+            _ => None,
+        })
+    }
 }
 
 impl Transaction<'_> {
