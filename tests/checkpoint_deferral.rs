@@ -17,7 +17,7 @@ use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, mkfs, mount_rw_recorded};
+use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut};
 
 const ROUNDS: usize = 24;
 const BLOCK: usize = 4096;
@@ -82,20 +82,6 @@ fn durable_writes(events: &[IoEvent]) -> usize {
         .rposition(|e| *e == IoEvent::Flush)
         .unwrap_or(0);
     counts(&events[..end]).0
-}
-
-/// The image a power cut leaves when only the first `n` writes reached
-/// the disk.
-fn power_cut(base: &[u8], events: &[IoEvent], n: usize, out: &Path) {
-    let mut img = base.to_vec();
-    let writes = events.iter().filter_map(|e| match e {
-        IoEvent::Write { offset, data } => Some((*offset as usize, data)),
-        _ => None,
-    });
-    for (o, data) in writes.take(n) {
-        img[o..o + data.len()].copy_from_slice(data);
-    }
-    std::fs::write(out, img).unwrap();
 }
 
 /// The file's first `rounds` blocks and the directories of those rounds,

@@ -8,7 +8,6 @@
 //! replayed as a new boot would, and must hold each file's writes up to
 //! its last returned call, and pass e2fsck.
 
-use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::create::NewNode;
@@ -16,7 +15,7 @@ use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, mkfs, mount_rw_recorded};
+use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut};
 
 const WRITERS: usize = 4;
 const ROUNDS: usize = 12;
@@ -54,20 +53,6 @@ fn durable_writes(log: &IoLog) -> usize {
         .iter()
         .filter(|e| matches!(e, IoEvent::Write { .. }))
         .count()
-}
-
-/// The image a power cut leaves when only the first `n` writes reached
-/// the disk.
-fn power_cut(base: &[u8], events: &[IoEvent], n: usize, out: &Path) {
-    let mut img = base.to_vec();
-    let writes = events.iter().filter_map(|e| match e {
-        IoEvent::Write { offset, data } => Some((*offset as usize, data)),
-        _ => None,
-    });
-    for (o, data) in writes.take(n) {
-        img[o..o + data.len()].copy_from_slice(data);
-    }
-    std::fs::write(out, img).unwrap();
 }
 
 #[test]

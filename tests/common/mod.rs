@@ -265,3 +265,17 @@ where
     served.unwrap().expect("run() result");
     seen
 }
+
+/// The image a power cut leaves when only the first `n` writes reached
+/// the disk.
+pub fn power_cut(base: &[u8], events: &[fuse4fs::fs::io::log::IoEvent], n: usize, out: &Path) {
+    let mut img = base.to_vec();
+    let writes = events.iter().filter_map(|e| match e {
+        fuse4fs::fs::io::log::IoEvent::Write { offset, data } => Some((*offset as usize, data)),
+        _ => None,
+    });
+    for (o, data) in writes.take(n) {
+        img[o..o + data.len()].copy_from_slice(data);
+    }
+    std::fs::write(out, img).unwrap();
+}
