@@ -8,7 +8,6 @@
 //! replayed as a new boot would, and must hold each file's writes up to
 //! its last returned call, and pass e2fsck.
 
-
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
