@@ -12,12 +12,11 @@
 use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut};
+use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
 
 const ROUNDS: usize = 24;
 const BLOCK: usize = 4096;
@@ -31,16 +30,6 @@ fn pattern(r: usize) -> Vec<u8> {
 
 fn makes_dirs(r: usize) -> bool {
     r % 8 == 5
-}
-
-fn node(mode: u16) -> NewNode {
-    NewNode {
-        mode,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    }
 }
 
 /// Writes (host pages) and flushes recorded in `events`.
@@ -153,7 +142,7 @@ fn every_returned_fsync_survives_a_power_cut_with_the_checkpoint_deferred() {
     let log = IoLog::new();
     let fs = mount_rw_recorded(&img, &log);
     let ino = fs
-        .make_node(InodeNo::ROOT, b"f", &node(0o100644))
+        .make_node(InodeNo::ROOT, b"f", &root_node(0o100644))
         .unwrap()
         .ino;
     fs.sync_inode(ino).unwrap();
@@ -172,7 +161,7 @@ fn every_returned_fsync_survives_a_power_cut_with_the_checkpoint_deferred() {
                 fs.make_node(
                     InodeNo::ROOT,
                     format!("d{r}-{i}").as_bytes(),
-                    &node(0o040755),
+                    &root_node(0o040755),
                 )
                 .unwrap();
             }

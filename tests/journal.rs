@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, needs_recovery, open_rw};
+use common::{assert_fsck_clean, have, mkfs, needs_recovery, open_rw, root_node};
 
 fn tools_ok() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -32,25 +31,15 @@ fn mounted(mkfs_args: &[&str], size: &str) -> Option<(tempfile::TempDir, PathBuf
     Some((dir, img, fs))
 }
 
-fn node(mode: u16) -> NewNode {
-    NewNode {
-        mode,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    }
-}
-
 fn mkdir(fs: &Fs, parent: InodeNo, name: &str) -> InodeNo {
-    fs.make_node(parent, name.as_bytes(), &node(0o040755))
+    fs.make_node(parent, name.as_bytes(), &root_node(0o040755))
         .unwrap()
         .ino
 }
 
 fn create(fs: &Fs, parent: InodeNo, name: &str, data: &[u8]) -> InodeNo {
     let ino = fs
-        .make_node(parent, name.as_bytes(), &node(0o100644))
+        .make_node(parent, name.as_bytes(), &root_node(0o100644))
         .unwrap()
         .ino;
     if !data.is_empty() {

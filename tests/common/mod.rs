@@ -279,3 +279,15 @@ pub fn power_cut(base: &[u8], events: &[fuse4fs::fs::io::log::IoEvent], n: usize
     }
     std::fs::write(out, img).unwrap();
 }
+
+/// A new node of `mode` owned by root, with no umask (the fs API's
+/// create and mkdir argument).
+pub fn root_node(mode: u16) -> fuse4fs::fs::create::NewNode {
+    fuse4fs::fs::create::NewNode {
+        mode,
+        uid: 0,
+        gid: 0,
+        umask: 0,
+        rdev: 0,
+    }
+}
