@@ -58,7 +58,17 @@ impl Fs {
             return Err(FsError::Unsupported);
         }
         let bs = self.block_size() as u64;
-        if punch || zero {
+        // As ext4_punch_hole: no further than the end of the host page
+        // that holds EOF (nothing past EOF), so a KEEP_SIZE preallocation
+        // beyond it survives; the times change all the same.
+        let end = if punch && offset >= inode.size {
+            offset
+        } else if punch {
+            end.min(inode.size.next_multiple_of(host_page_size()))
+        } else {
+            end
+        };
+        if (punch || zero) && offset < end {
             // Whole blocks inside the range go (punch) or become unwritten
             // (zero); the partial blocks at its edges are zeroed in place.
             let (first_full, end_full) = (offset.div_ceil(bs), end / bs);
@@ -72,18 +82,17 @@ impl Fs {
                     tx.unmap_range(&mut inode, first_full, end_full)?;
                 }
             }
-        } else {
+        } else if !punch && !zero {
             tx.map_prealloc(&mut inode, offset / bs, (end - 1) / bs - offset / bs + 1)?;
         }
-        let t = now();
         if !punch && mode & FALLOC_FL_KEEP_SIZE == 0 && end > inode.size {
             inode.size = end;
             self.note_large_file(&mut tx, end);
-            inode.mtime = t;
         }
-        if punch || zero {
-            inode.mtime = t;
-        }
+        // ext4_fallocate (6.18) calls file_modified() in every mode: both
+        // times change even when nothing was allocated or punched.
+        let t = now();
+        inode.mtime = t;
         inode.ctime = t;
         tx.put_inode(inode);
         tx.commit()
@@ -193,6 +202,11 @@ fn edge_pieces(s: u64, e: u64, bs: u64) -> Vec<(u64, u64)> {
         v.push(((e / bs) * bs, e));
     }
     v
+}
+
+/// The host's page size: the kernel's ext4 rounds a punch's end to it.
+fn host_page_size() -> u64 {
+    rustix::param::page_size() as u64
 }
 
 #[cfg(test)]
