@@ -2,8 +2,9 @@
 //!
 //! Every problem is a [`Problem`] variant carrying its context as typed
 //! fields (inode, block, group, counts, names). [`Problem::row`] is the
-//! table: for each variant its [`Kind`] (the family tests and callers
-//! match on), its preen rule and its message. Nothing else words a
+//! table: for each variant the [`Prompt`] it asks (e2fsck's for the same
+//! problem code, which the row names), its [`Kind`] (the family tests and
+//! callers match on), its preen rule and its message. Nothing else words a
 //! problem; call sites build the variant and ask
 //! ([`crate::report::Report::ask`]). docs/fsck-problems.md says how to
 //! add one.
@@ -867,7 +868,8 @@ fn row(
 }
 
 impl Problem {
-    /// The table: family, preen rule and message of every problem.
+    /// The table: prompt, e2fsck code, family, preen rule and message of
+    /// every problem.
     pub fn row(&self) -> Row {
         use Kind as K;
         use Preen::{Fix, Halt, Quiet};
