@@ -49,7 +49,7 @@ pub use context::Fsck;
 pub use device::Device;
 pub use error::{FsckError, Result};
 pub use options::{Mode, Options};
-pub use problem::{Kind, Preen, Problem};
+pub use problem::{Kind, Preen, Problem, Prompt};
 pub use report::{Finding, Pass};
 
 /// e2fsck's exit codes.

@@ -352,7 +352,7 @@ mod tests {
         // e2fsck's words.
         assert_eq!(
             p[0].message,
-            "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=100000)."
+            "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=100000)"
         );
         let (p, _, m) = check(&img, Mode::Yes);
         assert!(m && p.iter().all(|p| p.fixed), "{p:#?}");

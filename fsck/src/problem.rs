@@ -2,8 +2,9 @@
 //!
 //! Every problem is a [`Problem`] variant carrying its context as typed
 //! fields (inode, block, group, counts, names). [`Problem::row`] is the
-//! table: for each variant its [`Kind`] (the family tests and callers
-//! match on), its preen rule and its message. Nothing else words a
+//! table: for each variant the [`Prompt`] it asks (e2fsck's for the same
+//! problem code, which the row names), its [`Kind`] (the family tests and
+//! callers match on), its preen rule and its message. Nothing else words a
 //! problem; call sites build the variant and ask
 //! ([`crate::report::Report::ask`]). docs/fsck-problems.md says how to
 //! add one.
@@ -737,16 +738,129 @@ pub enum Problem {
     },
 }
 
-/// One row of the table: a problem's family, preen rule and message.
+/// The question a problem asks, e2fsck's `PROMPT_*` (problem.c's
+/// `prompt[]`, and `preen_msg[]` for what `-p` prints when it repairs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// `PROMPT_NONE`: no question; the message says what is done.
+    None,
+    Fix,
+    Clear,
+    Relocate,
+    Allocate,
+    Expand,
+    /// "Connect to /lost+found".
+    Connect,
+    Create,
+    Salvage,
+    Truncate,
+    ClearInode,
+    Abort,
+    Split,
+    Continue,
+    /// "Clone multiply-claimed blocks".
+    Clone,
+    /// "Delete file".
+    Delete,
+    /// "Suppress messages".
+    Suppress,
+    Unlink,
+    /// "Clear HTree index".
+    ClearHtree,
+    Recreate,
+    Optimize,
+    ClearFlag,
+    /// `PROMPT_NULL`: the message ends with its own question ("Run
+    /// journal anyway"); "?" and the answer follow it directly.
+    Null,
+}
+
+impl Prompt {
+    /// The question, as e2fsck prints it before "? yes" or "? no".
+    pub fn question(self) -> &'static str {
+        match self {
+            Prompt::None => "",
+            Prompt::Fix => "Fix",
+            Prompt::Clear => "Clear",
+            Prompt::Relocate => "Relocate",
+            Prompt::Allocate => "Allocate",
+            Prompt::Expand => "Expand",
+            Prompt::Connect => "Connect to /lost+found",
+            Prompt::Create => "Create",
+            Prompt::Salvage => "Salvage",
+            Prompt::Truncate => "Truncate",
+            Prompt::ClearInode => "Clear inode",
+            Prompt::Abort => "Abort",
+            Prompt::Split => "Split",
+            Prompt::Continue => "Continue",
+            Prompt::Clone => "Clone multiply-claimed blocks",
+            Prompt::Delete => "Delete file",
+            Prompt::Suppress => "Suppress messages",
+            Prompt::Unlink => "Unlink",
+            Prompt::ClearHtree => "Clear HTree index",
+            Prompt::Recreate => "Recreate",
+            Prompt::Optimize => "Optimize",
+            Prompt::ClearFlag => "Clear flag",
+            Prompt::Null => "",
+        }
+    }
+
+    /// What `-p` prints after the message when it repairs (followed by
+    /// "."), e2fsck's `preen_msg[]`.
+    pub fn preen_message(self) -> &'static str {
+        match self {
+            Prompt::None => "",
+            Prompt::Fix => "FIXED",
+            Prompt::Clear => "CLEARED",
+            Prompt::Relocate => "RELOCATED",
+            Prompt::Allocate => "ALLOCATED",
+            Prompt::Expand => "EXPANDED",
+            Prompt::Connect => "RECONNECTED",
+            Prompt::Create => "CREATED",
+            Prompt::Salvage => "SALVAGED",
+            Prompt::Truncate => "TRUNCATED",
+            Prompt::ClearInode => "INODE CLEARED",
+            Prompt::Abort => "ABORTED",
+            Prompt::Split => "SPLIT",
+            Prompt::Continue => "CONTINUING",
+            Prompt::Clone => "MULTIPLY-CLAIMED BLOCKS CLONED",
+            Prompt::Delete => "FILE DELETED",
+            Prompt::Suppress => "SUPPRESSED",
+            Prompt::Unlink => "UNLINKED",
+            Prompt::ClearHtree => "HTREE INDEX CLEARED",
+            Prompt::Recreate => "WILL RECREATE",
+            Prompt::Optimize => "WILL OPTIMIZE",
+            Prompt::ClearFlag => "FLAG CLEARED",
+            Prompt::Null => "",
+        }
+    }
+}
+
+/// One row of the table: a problem's question, e2fsck's code for it,
+/// family, preen rule and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
+    /// The question asked: e2fsck's prompt for `code`, or for the
+    /// checker's own problems the one naming what "yes" does.
+    pub prompt: Prompt,
+    /// e2fsck's problem code (`PR_1_BAD_I_BLOCKS`...) for the same
+    /// problem, `None` for the checker's own.
+    pub code: Option<&'static str>,
     pub kind: Kind,
     pub preen: Preen,
     pub message: String,
 }
 
-fn row(kind: Kind, preen: Preen, message: String) -> Row {
+fn row(
+    prompt: Prompt,
+    code: Option<&'static str>,
+    kind: Kind,
+    preen: Preen,
+    message: String,
+) -> Row {
     Row {
+        prompt,
+        code,
         kind,
         preen,
         message,
@@ -754,23 +868,30 @@ fn row(kind: Kind, preen: Preen, message: String) -> Row {
 }
 
 impl Problem {
-    /// The table: family, preen rule and message of every problem.
+    /// The table: prompt, e2fsck code, family, preen rule and message of
+    /// every problem.
     pub fn row(&self) -> Row {
         use Kind as K;
         use Preen::{Fix, Halt, Quiet};
         use Problem::*;
         match self {
             ReservedBlocks { r_blocks } => row(
+                Prompt::None,
+                Some("PR_0_MISC_CORRUPT_SUPER"),
                 K::SuperblockCounts,
                 Fix,
                 format!("Corruption found in superblock.  (r_blocks_count = {r_blocks})."),
             ),
             InodeTableOutside { group, block } => row(
+                Prompt::Relocate,
+                Some("PR_0_ITABLE_NOT_GROUP"),
                 K::GroupDescBad,
                 Halt,
                 format!("Inode table for group {group} is not in the filesystem (block {block})."),
             ),
             InodeTableOverlap { group } => row(
+                Prompt::Relocate,
+                Some("PR_1_ITABLE_CONFLICT"),
                 K::GroupDescBad,
                 Halt,
                 format!("Inode table for group {group} overlaps other filesystem metadata."),
@@ -780,22 +901,28 @@ impl Problem {
                 which,
                 block,
             } => row(
+                Prompt::Relocate,
+                Some(which.pick("PR_0_BB_NOT_GROUP", "PR_0_IB_NOT_GROUP")),
                 K::GroupDescBad,
                 Halt,
-                format!("{which} for group {group} is not in the filesystem (block {block}). Relocate."),
+                format!("{which} for group {group} is not in the filesystem (block {block})."),
             ),
             BitmapOverlap {
                 group,
                 which,
                 block,
             } => row(
+                Prompt::Relocate,
+                Some(which.pick("PR_1_BB_CONFLICT", "PR_1_IB_CONFLICT")),
                 K::GroupDescBad,
                 Halt,
                 format!(
-                    "{which} for group {group} (block {block}) overlaps other filesystem metadata. Relocate."
+                    "{which} for group {group} (block {block}) overlaps other filesystem metadata."
                 ),
             ),
             GroupDescChecksum { group, have, want } => row(
+                Prompt::Fix,
+                Some("PR_0_GDT_CSUM"),
                 K::GroupDescChecksum,
                 Halt,
                 format!(
@@ -803,23 +930,31 @@ impl Problem {
                 ),
             ),
             ItableUnusedInvalid { group, unused } => row(
+                Prompt::Fix,
+                Some("PR_0_GDT_ITABLE_UNUSED"),
                 K::GroupFlags,
                 Fix,
                 format!("Group descriptor {group} has invalid unused inodes count {unused}."),
             ),
 
             RecoverFlagWithoutJournal => row(
+                Prompt::Clear,
+                Some("PR_0_JOURNAL_RECOVER_SET"),
                 K::JournalBad,
                 Halt,
-                "Superblock needs_recovery flag is set, but no journal is present.  Clear the flag?"
+                "Superblock needs_recovery flag is set, but no journal is present."
                     .into(),
             ),
             ExternalJournalRecovery => row(
+                Prompt::Fix,
+                None,
                 K::JournalBad,
                 Halt,
                 "The filesystem needs recovery from an external journal device.".into(),
             ),
             JournalUnsupported { what } => row(
+                Prompt::Fix,
+                None,
                 K::JournalBad,
                 Halt,
                 format!(
@@ -827,175 +962,253 @@ impl Problem {
                 ),
             ),
             JournalInvalid { ino, why } => row(
+                Prompt::Clear,
+                Some("PR_0_JOURNAL_BAD_INODE"),
                 K::JournalBad,
                 Halt,
                 format!("Superblock has an invalid journal (inode {ino}): {why}."),
             ),
             JournalNeedsRecovery => row(
+                Prompt::Null,
+                None,
                 K::JournalNeedsRecovery,
                 Fix,
-                "The filesystem needs recovery: the journal holds transactions not yet written home. Replay the journal?".into(),
+                "The filesystem needs recovery: the journal holds transactions not yet written home.  Replay the journal".into(),
             ),
             JournalDataWithoutFlag => row(
+                Prompt::Null,
+                Some("PR_0_JOURNAL_RUN"),
                 K::JournalNeedsRecovery,
                 Fix,
-                "Superblock needs_recovery flag is clear, but journal has data.  Run journal anyway?"
+                "Superblock needs_recovery flag is clear, but journal has data.  Run journal anyway"
                     .into(),
             ),
             JournalReplayFailed { why } => row(
+                Prompt::Null,
+                Some("PR_0_JOURNAL_RESET_JOURNAL"),
                 K::JournalBad,
                 Halt,
-                format!("The journal cannot be replayed ({why}).  Clear journal?"),
+                format!("The journal cannot be replayed ({why}).  Clear journal"),
             ),
 
             OrphanListWithErrors { head } => row(
+                Prompt::Null,
+                None,
                 K::OrphanListBad,
                 Halt,
                 format!(
-                    "The filesystem has errors: its orphan list (from inode {head}) is not processed.  Clear it?"
+                    "The filesystem has errors: its orphan list (from inode {head}) is not processed.  Clear it"
                 ),
             ),
             OrphanListOutOfRange { ino } => row(
+                Prompt::Null,
+                None,
                 K::OrphanListBad,
                 Halt,
-                format!("The orphan list names inode {ino}, out of range.  Clear the rest of it?"),
+                format!("The orphan list names inode {ino}, out of range.  Clear the rest of it"),
             ),
             OrphanListLoop { ino } => row(
+                Prompt::Null,
+                None,
                 K::OrphanListBad,
                 Halt,
-                format!("The orphan list loops back to inode {ino}.  Clear the rest of it?"),
+                format!("The orphan list loops back to inode {ino}.  Clear the rest of it"),
             ),
             OrphanListFree { ino } => row(
+                Prompt::Null,
+                None,
                 K::OrphanListBad,
                 Halt,
                 format!(
-                    "The orphan list names inode {ino}, which is not in use.  Clear the rest of it?"
+                    "The orphan list names inode {ino}, which is not in use.  Clear the rest of it"
                 ),
             ),
-            OrphanClear { orphan } => row(K::Orphan, Fix, format!("Clearing {orphan}.")),
-            OrphanTruncate { orphan } => row(K::Orphan, Fix, format!("Truncating {orphan}.")),
+            OrphanClear { orphan } => row(
+                Prompt::None,
+                Some("PR_0_ORPHAN_CLEAR_INODE"),
+                K::Orphan,
+                Fix,
+                format!("Clearing {orphan}"),
+            ),
+            OrphanTruncate { orphan } => row(
+                Prompt::None,
+                Some("PR_0_ORPHAN_CLEAR_INODE"),
+                K::Orphan,
+                Fix,
+                format!("Truncating {orphan}"),
+            ),
             OrphanFileOutOfRange { ino } => row(
+                Prompt::Recreate,
+                None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan file inode {ino} is out of range."),
             ),
             OrphanFileDamaged { ino } => row(
+                Prompt::Recreate,
+                None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan file (inode {ino}) is damaged."),
             ),
             OrphanSlotOutOfRange { ino } => row(
+                Prompt::Clear,
+                None,
                 K::OrphanListBad,
                 Halt,
-                format!("The orphan file names inode {ino}, out of range.  Clear?"),
+                format!("The orphan file names inode {ino}, out of range."),
             ),
             OrphanSlotTwice { ino } => row(
+                Prompt::Clear,
+                None,
                 K::OrphanListBad,
                 Halt,
-                format!("The orphan file names inode {ino} twice.  Clear?"),
+                format!("The orphan file names inode {ino} twice."),
             ),
             OrphanSlotFree { ino } => row(
+                Prompt::Clear,
+                None,
                 K::OrphanListBad,
                 Halt,
-                format!("The orphan file names inode {ino}, which is not in use.  Clear?"),
+                format!("The orphan file names inode {ino}, which is not in use."),
             ),
 
             InodeGarbage { ino } => row(
+                Prompt::Clear,
+                Some("PR_1_INODE_IS_GARBAGE"),
                 K::InodeChecksum,
                 Halt,
                 format!("Inode {ino} seems to contain garbage."),
             ),
             InodeUnreadable { ino, why } => row(
+                Prompt::Clear,
+                None,
                 K::InodeBadMode,
                 Halt,
                 format!("Inode {ino} is unreadable ({why})."),
             ),
             OrphanDtime { ino } => row(
+                Prompt::Fix,
+                Some("PR_1_LOW_DTIME"),
                 K::InodeDtime,
                 Fix,
                 format!("Inode {ino} was part of the orphaned inode list."),
             ),
             DeletedZeroDtime { ino } => row(
+                Prompt::Fix,
+                Some("PR_1_ZERO_DTIME"),
                 K::InodeDtime,
                 Fix,
                 format!("Deleted inode {ino} has zero dtime."),
             ),
             ExtraIsize { ino, have, want } => row(
+                Prompt::Fix,
+                Some("PR_1_EXTRA_ISIZE"),
                 K::InodeExtraIsize,
                 Halt,
                 format!("Inode {ino} has an invalid extra size ({have}), should be {want}."),
             ),
             IbodyCorrupt { ino, why } => row(
+                Prompt::Clear,
+                Some("PR_1_INODE_EA_ALLOC_COLLISION"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("Inode {ino} has corrupt in-inode extended attributes ({why})."),
             ),
             XattrHash { ino, hash } => row(
+                Prompt::Clear,
+                Some("PR_1_ATTR_HASH"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("Extended attribute in inode {ino} has a hash ({hash}) which is invalid."),
             ),
             EaValueInodeIllegal { ino, ea_ino } => row(
+                Prompt::Clear,
+                Some("PR_1_ATTR_VALUE_EA_INODE"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("Inode {ino} has illegal extended attribute value inode {ea_ino}."),
             ),
             EaInodeFlagMissing { ino, ea_ino } => row(
+                Prompt::Clear,
+                Some("PR_1_ATTR_NO_EA_INODE_FL"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("EA inode {ea_ino} for parent inode {ino} missing EA_INODE flag."),
             ),
             SizeHighDir { ino, high } => row(
+                Prompt::Clear,
+                Some("PR_2_DIR_SIZE_HIGH_ZERO"),
                 K::ISize,
                 Halt,
                 format!("i_size_high for directory inode {ino} is {high}, should be zero."),
             ),
             BlocksHigh { ino, high } => row(
+                Prompt::Clear,
+                Some("PR_2_BLOCKS_HI_ZERO"),
                 K::IBlocks,
                 Fix,
                 format!("i_blocks_hi for inode {ino} is {high}, should be zero."),
             ),
             FileAclHigh { ino, high } => row(
+                Prompt::Clear,
+                Some("PR_2_I_FILE_ACL_HI_ZERO"),
                 K::XattrBlockBad,
                 Halt,
                 format!("i_file_acl_hi for inode {ino} is {high}, should be zero."),
             ),
             Faddr { ino, faddr } => row(
+                Prompt::Clear,
+                Some("PR_2_FADDR_ZERO"),
                 K::InodeFaddr,
                 Halt,
                 format!("i_faddr for inode {ino} is {faddr}, should be zero."),
             ),
             SizeTooLarge { ino, high } => row(
+                Prompt::Fix,
+                Some("PR_1_BAD_I_SIZE"),
                 K::ISize,
                 Halt,
                 format!("Inode {ino}, i_size is too large (high word 0x{high:08x})."),
             ),
             BadMode { ino, mode } => row(
+                Prompt::Clear,
+                Some("PR_2_BAD_MODE"),
                 K::InodeBadMode,
                 Halt,
                 format!("Inode {ino} has an invalid mode (0{mode:o})."),
             ),
             RootNotDirectory => row(
+                Prompt::Clear,
+                Some("PR_1_ROOT_NO_DIR"),
                 K::ReservedInodeBad,
                 Halt,
                 "Root inode is not a directory.".into(),
             ),
             JournalInodeNotRegular { ino } => row(
+                Prompt::Fix,
+                Some("PR_1_JOURNAL_BAD_MODE"),
                 K::ReservedInodeBad,
                 Halt,
                 format!("Journal inode {ino} is not a regular file."),
             ),
             InUseDtime { ino } => row(
+                Prompt::Fix,
+                Some("PR_1_SET_DTIME"),
                 K::InodeDtime,
                 Fix,
                 format!("Inode {ino} is in use, but has dtime set."),
             ),
             ExtentsFlagWithoutFeature { ino } => row(
+                Prompt::Clear,
+                Some("PR_1_EXTENTS_SET"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has EXTENTS_FL flag set on filesystem without extents support."),
             ),
             InlineFlagWithoutFeature { ino } => row(
+                Prompt::Clear,
+                Some("PR_1_INLINE_DATA_SET"),
                 K::InodeBadFlags,
                 Halt,
                 format!(
@@ -1003,16 +1216,22 @@ impl Problem {
                 ),
             ),
             EncryptFlagWithoutXattr { ino } => row(
+                Prompt::ClearFlag,
+                Some("PR_1_MISSING_ENCRYPTION_XATTR"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has encrypt flag but no encryption extended attribute."),
             ),
             ImagicFlag { ino } => row(
+                Prompt::Clear,
+                Some("PR_1_SET_IMAGIC"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has imagic flag set."),
             ),
             SpecialFlags { ino, flags } => row(
+                Prompt::Clear,
+                Some("PR_1_SPECIAL_EXTENTS_IDATA"),
                 K::InodeBadFlags,
                 Halt,
                 format!(
@@ -1020,82 +1239,114 @@ impl Problem {
                 ),
             ),
             SpecialSize { ino, size } => row(
+                Prompt::Fix,
+                Some("PR_1_SET_NONZSIZE"),
                 K::ISize,
                 Halt,
                 format!("Special (device/socket/fifo) inode {ino} has non-zero i_size {size}."),
             ),
             ExtentsAndInline { ino } => row(
+                Prompt::Fix,
+                Some("PR_1_CLEAR_EXTENT_FOR_INLINE_DATA"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has both extent and inline data flags set."),
             ),
             IndexFlagNotDirectory { ino } => row(
+                Prompt::ClearHtree,
+                Some("PR_1_HTREE_NODIR"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has INDEX_FL flag set on a non-directory."),
             ),
             IndexFlagWithoutFeature { ino } => row(
+                Prompt::ClearHtree,
+                Some("PR_1_HTREE_SET"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has INDEX_FL flag set on filesystem without htree support."),
             ),
             ExtentsFlagMissing { ino } => row(
+                Prompt::Fix,
+                Some("PR_1_UNSET_EXTENT_FL"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} missing EXTENT_FL, but is in extents format."),
             ),
             FastSymlinkExtents { ino } => row(
+                Prompt::Clear,
+                Some("PR_1_FAST_SYMLINK_EXTENT_FL"),
                 K::SymlinkBad,
                 Halt,
                 format!("Symlink inode {ino} is invalid (has EXTENTS_FL)."),
             ),
             FastSymlinkSize { ino, len, size } => row(
+                Prompt::Clear,
+                Some("PR_2_INVALID_SYMLINK"),
                 K::SymlinkBad,
                 Halt,
                 format!("Symlink inode {ino} is invalid (target of {len} bytes, i_size {size})."),
             ),
             InlineWithoutXattr { ino } => row(
+                Prompt::Truncate,
+                Some("PR_1_INLINE_DATA_NO_ATTR"),
                 K::InlineDataBad,
                 Halt,
                 format!("Inode {ino} has INLINE_DATA_FL flag but extended attribute not found."),
             ),
             InlineSize { ino, size, want } => row(
+                Prompt::Fix,
+                Some("PR_1_BAD_I_SIZE"),
                 K::InlineDataBad,
                 Halt,
                 format!("Inode {ino} has inline data, but i_size is {size}, should be {want}."),
             ),
             InodeChecksum { ino } => row(
+                Prompt::Fix,
+                Some("PR_1_INODE_ONLY_CSUM_INVALID"),
                 K::InodeChecksum,
                 Halt,
                 format!("Inode {ino} passes checks, but checksum does not match inode."),
             ),
 
             TooManyBlocks { ino, extents } => row(
+                Prompt::ClearInode,
+                Some("PR_1_TOO_MANY_BAD_BLOCKS"),
                 if *extents { K::ExtentBad } else { K::BlockMapBad },
                 Halt,
                 format!("Inode {ino} maps more blocks than the filesystem holds."),
             ),
             ZeroLengthDirectory { ino } => row(
+                Prompt::Clear,
+                Some("PR_1_ZERO_LENGTH_DIR"),
                 K::ISize,
                 Halt,
                 format!("Inode {ino} is a zero-length directory."),
             ),
             SlowSymlinkSize { ino, size } => row(
+                Prompt::Clear,
+                Some("PR_2_INVALID_SYMLINK"),
                 K::SymlinkBad,
                 Halt,
                 format!("Symlink inode {ino} is invalid (size {size})."),
             ),
             ExtentRoot { ino, why } => row(
+                Prompt::ClearInode,
+                Some("PR_1_MISSING_EXTENT_HEADER"),
                 K::ExtentHeaderBad,
                 Halt,
                 format!("Inode {ino} has an invalid extent tree root ({why})."),
             ),
             ExtentNode { ino, block, why } => row(
+                Prompt::Clear,
+                Some("PR_1_EXTENT_HEADER_INVALID"),
                 K::ExtentHeaderBad,
                 Halt,
                 format!("Inode {ino} has an invalid extent node (block {block}: {why})."),
             ),
             ExtentChecksum { ino, block } => row(
+                Prompt::Fix,
+                Some("PR_1_EXTENT_ONLY_CSUM_INVALID"),
                 K::ExtentChecksum,
                 Halt,
                 format!(
@@ -1109,6 +1360,8 @@ impl Problem {
                 len,
                 fault,
             } => row(
+                Prompt::Clear,
+                Some(fault.code()),
                 K::ExtentBad,
                 Halt,
                 format!(
@@ -1116,11 +1369,15 @@ impl Problem {
                 ),
             ),
             ExtentIndex { ino, child } => row(
+                Prompt::Clear,
+                Some("PR_1_EXTENT_BAD_START_BLK"),
                 K::ExtentBad,
                 Halt,
                 format!("Inode {ino} has an invalid extent index entry (child block {child})."),
             ),
             ExtentIndexStart { ino, first } => row(
+                Prompt::Fix,
+                Some("PR_1_EXTENT_INDEX_START_INVALID"),
                 K::ExtentBad,
                 Halt,
                 format!(
@@ -1128,36 +1385,50 @@ impl Problem {
                 ),
             ),
             IllegalBlock { ino, index, block } => row(
+                Prompt::Clear,
+                Some("PR_1_ILLEGAL_BLOCK_NUM"),
                 K::BlockMapBad,
                 Halt,
                 format!("Illegal block #{index} ({block}) in inode {ino}."),
             ),
             IBlocks { ino, have, want } => row(
+                Prompt::Fix,
+                Some("PR_1_BAD_I_BLOCKS"),
                 K::IBlocks,
                 Fix,
                 format!("Inode {ino}, i_blocks is {have}, should be {want}."),
             ),
             ISize { ino, have, want } => row(
+                Prompt::Fix,
+                Some("PR_1_BAD_I_SIZE"),
                 K::ISize,
                 Halt,
                 format!("Inode {ino}, i_size is {have}, should be {want}."),
             ),
             XattrBlockChecksum { block } => row(
+                Prompt::Fix,
+                Some("PR_1_EA_BLOCK_ONLY_CSUM_INVALID"),
                 K::XattrBlockBad,
                 Halt,
                 format!("Extended attribute block {block} passes checks, but checksum does not match."),
             ),
             XattrBlock { ino, block, why } => row(
+                Prompt::Clear,
+                Some("PR_1_BAD_EA_BLOCK"),
                 K::XattrBlockBad,
                 Halt,
                 format!("Inode {ino} has a bad extended attribute block {block} ({why})."),
             ),
             XattrRefcount { block, have, want } => row(
+                Prompt::Fix,
+                Some("PR_1_EXTATTR_REFCOUNT"),
                 K::XattrRefcount,
                 Fix,
                 format!("Extended attribute block {block} has reference count {have}, should be {want}."),
             ),
             EaInodeRefcount { ino, have, want } => row(
+                Prompt::Fix,
+                Some("PR_4_EA_INODE_REF_COUNT"),
                 K::EaInodeRefcount,
                 Fix,
                 format!("Extended attribute inode {ino} ref count is {have}, should be {want}."),
@@ -1166,6 +1437,8 @@ impl Problem {
             MultiplyClaimed { ino, blocks, with } => {
                 let names: Vec<String> = with.iter().map(|c| c.to_string()).collect();
                 row(
+                    Prompt::Clone,
+                    Some("PR_1D_CLONE_QUESTION"),
                     K::MultiplyClaimed,
                     Halt,
                     format!(
@@ -1177,16 +1450,22 @@ impl Problem {
             }
 
             DirCorrupted { dir, lblk, offset } => row(
+                Prompt::Salvage,
+                Some("PR_2_DIR_CORRUPTED"),
                 K::DirEntryCorrupt,
                 Halt,
                 format!("Directory inode {dir}, block #{lblk}, offset {offset}: directory corrupted."),
             ),
             InlineDirCorrupted { dir, offset } => row(
+                Prompt::Salvage,
+                Some("PR_2_DIR_CORRUPTED"),
                 K::DirEntryCorrupt,
                 Halt,
                 format!("Directory inode {dir}, inline data, offset {offset}: directory corrupted."),
             ),
             DirNoChecksum { dir, lblk, offset } => row(
+                Prompt::Fix,
+                Some("PR_2_LEAF_NODE_MISSING_CSUM"),
                 K::DirTailMissing,
                 Fix,
                 format!(
@@ -1194,32 +1473,44 @@ impl Problem {
                 ),
             ),
             DirBlockChecksum { dir, lblk } => row(
+                Prompt::Fix,
+                Some("PR_2_LEAF_NODE_ONLY_CSUM_INVALID"),
                 K::DirBlockChecksum,
                 Halt,
                 format!("Directory inode {dir}, block #{lblk}: passes checks, but fails checksum."),
             ),
             DirHoles { dir, count } => row(
+                Prompt::Allocate,
+                Some("PR_2_DIRECTORY_HOLE"),
                 K::DirHole,
                 Halt,
                 format!("Directory inode {dir} has {count} unallocated blocks."),
             ),
             DirHole { dir, lblk } => row(
+                Prompt::Allocate,
+                Some("PR_2_DIRECTORY_HOLE"),
                 K::DirHole,
                 Halt,
                 format!("Directory inode {dir} has an unallocated block #{lblk}."),
             ),
             Htree { dir, why } => row(
+                Prompt::ClearHtree,
+                Some("PR_2_HTREE_CLEAR"),
                 K::HtreeBad,
                 Halt,
                 format!("Problem in HTREE directory inode {dir}: {why}."),
             ),
 
             DotMissing { dir } => row(
+                Prompt::Fix,
+                Some("PR_2_MISSING_DOT"),
                 K::DirDot,
                 Halt,
                 format!("Missing '.' in directory inode {dir}."),
             ),
             DotWrong { dir, ino } => row(
+                Prompt::Fix,
+                Some("PR_2_BAD_INODE_DOT"),
                 K::DirDot,
                 Halt,
                 format!("'.' in directory inode {dir} names inode {ino}, should be {dir}."),
@@ -1230,6 +1521,8 @@ impl Problem {
                 have,
                 want,
             } => row(
+                Prompt::Fix,
+                Some("PR_2_BAD_FILETYPE"),
                 K::DirEntryFileType,
                 Halt,
                 format!(
@@ -1238,22 +1531,30 @@ impl Problem {
                 ),
             ),
             DotBig { dir } => row(
+                Prompt::Split,
+                Some("PR_2_SPLIT_DOT"),
                 K::DirDot,
                 Halt,
                 format!("Directory entry for '.' in directory inode {dir} is big."),
             ),
             DotDotInvalid { dir, ino } => row(
+                Prompt::Clear,
+                Some("PR_2_BAD_INO"),
                 K::DirDotDot,
                 Halt,
                 format!("Entry '..' in directory inode {dir} has invalid inode #: {ino}."),
             ),
             DotDotMissing { dir } => row(
+                Prompt::Fix,
+                Some("PR_2_MISSING_DOT_DOT"),
                 K::DirDotDot,
                 Halt,
                 format!("Missing '..' in directory inode {dir}."),
             ),
 
             ZeroLengthName { dir, ino } => row(
+                Prompt::Clear,
+                Some("PR_2_NULL_NAME"),
                 K::DirEntryBadName,
                 Halt,
                 format!("Entry in directory inode {dir} ({ino}) has a zero-length name."),
@@ -1261,12 +1562,16 @@ impl Problem {
             DuplicateDot { dir, name } => {
                 let name = show(name);
                 row(
+                    Prompt::Fix,
+                    Some(dup_dot_code(&name)),
                     K::DirEntryDuplicate,
                     Halt,
                     format!("Entry '{name}' in directory inode {dir} is a duplicate '{name}' entry."),
                 )
             }
             BadInodeNumber { dir, name, ino } => row(
+                Prompt::Clear,
+                Some("PR_2_BAD_INO"),
                 K::DirEntryBadInode,
                 Halt,
                 format!(
@@ -1275,6 +1580,8 @@ impl Problem {
                 ),
             ),
             LinkToRoot { dir, name } => row(
+                Prompt::Clear,
+                Some("PR_2_LINK_ROOT"),
                 K::DirHardLink,
                 Halt,
                 format!(
@@ -1283,11 +1590,15 @@ impl Problem {
                 ),
             ),
             LinkToDot { dir, name } => row(
+                Prompt::Clear,
+                Some("PR_2_LINK_DOT"),
                 K::DirHardLink,
                 Halt,
                 format!("Entry '{}' in directory inode {dir} is a link to '.'.", show(name)),
             ),
             UnusedInode { dir, name, ino } => row(
+                Prompt::Clear,
+                Some("PR_2_UNUSED_INODE"),
                 K::DirEntryFreeInode,
                 Fix,
                 format!(
@@ -1296,6 +1607,8 @@ impl Problem {
                 ),
             ),
             IllegalCharacters { dir, name } => row(
+                Prompt::Fix,
+                Some("PR_2_BAD_NAME"),
                 K::DirEntryBadName,
                 Halt,
                 format!(
@@ -1310,6 +1623,8 @@ impl Problem {
                 have,
                 want,
             } => row(
+                Prompt::Fix,
+                Some("PR_2_BAD_FILETYPE"),
                 K::DirEntryFileType,
                 Halt,
                 format!(
@@ -1318,6 +1633,8 @@ impl Problem {
                 ),
             ),
             EncryptedNameShort { dir, name } => row(
+                Prompt::Clear,
+                Some("PR_2_BAD_ENCRYPTED_NAME"),
                 K::DirEntryBadName,
                 Halt,
                 format!(
@@ -1326,6 +1643,8 @@ impl Problem {
                 ),
             ),
             EncryptedToUnencrypted { dir, name, ino } => row(
+                Prompt::Clear,
+                Some("PR_2_UNENCRYPTED_FILE"),
                 K::DirEntryBadInode,
                 Halt,
                 format!(
@@ -1334,6 +1653,8 @@ impl Problem {
                 ),
             ),
             DuplicateEntry { dir, name } => row(
+                Prompt::Clear,
+                Some("PR_2_DUPLICATE_DIRENT"),
                 K::DirEntryDuplicate,
                 Halt,
                 format!(
@@ -1347,6 +1668,8 @@ impl Problem {
                 ino,
                 parent,
             } => row(
+                Prompt::Clear,
+                Some("PR_2_LINK_DIR"),
                 K::DirHardLink,
                 Halt,
                 format!(
@@ -1360,6 +1683,8 @@ impl Problem {
                 ino,
                 group,
             } => row(
+                Prompt::Fix,
+                Some("PR_2_INOREF_BG_INO_UNINIT"),
                 K::GroupFlags,
                 Fix,
                 format!(
@@ -1373,6 +1698,8 @@ impl Problem {
                 ino,
                 group,
             } => row(
+                Prompt::Fix,
+                Some("PR_2_INOREF_IN_UNUSED"),
                 K::GroupFlags,
                 Fix,
                 format!(
@@ -1381,41 +1708,69 @@ impl Problem {
                 ),
             ),
 
-            RootNotDirectoryInUse => {
-                row(K::RootBad, Halt, "Root inode is not a directory.".into())
-            }
-            RootNotAllocated => row(K::RootBad, Halt, "Root inode not allocated.".into()),
+            RootNotDirectoryInUse => row(
+                Prompt::Clear,
+                Some("PR_1_ROOT_NO_DIR"),
+                K::RootBad,
+                Halt,
+                "Root inode is not a directory.".into(),
+            ),
+            RootNotAllocated => row(
+                Prompt::Allocate,
+                Some("PR_3_NO_ROOT_INODE"),
+                K::RootBad,
+                Halt,
+                "Root inode not allocated.".into(),
+            ),
             LostFoundNotDirectory { ino } => row(
+                Prompt::Unlink,
+                Some("PR_3_LPF_NOTDIR"),
                 K::LostFoundMissing,
                 Fix,
                 format!("/lost+found is not a directory (ino={ino})."),
             ),
-            LostFoundMissing => row(K::LostFoundMissing, Fix, "/lost+found not found.".into()),
+            LostFoundMissing => row(
+                Prompt::Create,
+                Some("PR_3_NO_LF_DIR"),
+                K::LostFoundMissing,
+                Fix,
+                "/lost+found not found.".into(),
+            ),
             Unconnected { dir, was } => row(
+                Prompt::Connect,
+                Some("PR_3_UNCONNECTED_DIR"),
                 K::DirUnconnected,
                 Fix,
                 format!("Unconnected directory inode {dir} (was in {was})."),
             ),
             DotDotMismatch { dir, have, want } => row(
+                Prompt::Fix,
+                Some("PR_3_BAD_DOT_DOT"),
                 K::DotDotMismatch,
                 Fix,
                 format!("'..' in directory inode {dir} is {have}, should be {want}."),
             ),
 
             LinkCount { ino, have, want } => row(
+                Prompt::Fix,
+                Some("PR_4_BAD_REF_COUNT"),
                 K::LinkCount,
                 Fix,
                 format!("Inode {ino} ref count is {have}, should be {want}."),
             ),
             UnattachedEmpty { ino } => row(
+                Prompt::Clear,
+                Some("PR_4_ZERO_LEN_INODE"),
                 K::InodeUnattached,
                 Fix,
-                format!("Unattached zero-length inode {ino} (clear it)."),
+                format!("Unattached zero-length inode {ino}."),
             ),
             Unattached { ino } => row(
+                Prompt::Connect,
+                Some("PR_4_UNATTACHED_INODE"),
                 K::InodeUnattached,
                 Fix,
-                format!("Unattached inode {ino} (connect it to /lost+found)."),
+                format!("Unattached inode {ino}."),
             ),
 
             BitmapDifferences {
@@ -1435,19 +1790,31 @@ impl Problem {
                 if *more > 0 {
                     s += &format!(" and {more} more ranges");
                 }
-                row(which.kind(), Fix, s)
+                row(
+                    Prompt::Fix,
+                    Some(which.pick("PR_5_BLOCK_BITMAP_END", "PR_5_INODE_BITMAP_END")),
+                    which.kind(),
+                    Fix,
+                    s,
+                )
             }
             BitmapPadding { which } => row(
+                Prompt::Fix,
+                Some(which.pick("PR_5_BLOCK_BMAP_PADDING", "PR_5_INODE_BMAP_PADDING")),
                 which.kind(),
                 Fix,
                 format!("Padding at end of {} is not set.", which.lower()),
             ),
             InodeUninitInUse { group, ino } => row(
+                Prompt::Fix,
+                Some("PR_5_INODE_UNINIT"),
                 K::GroupFlags,
                 Fix,
                 format!("Group {group} is marked INODE_UNINIT but inode {ino} is in use."),
             ),
             ItableUnusedTooLarge { group, unused, max } => row(
+                Prompt::Fix,
+                Some("PR_0_GDT_ITABLE_UNUSED"),
                 K::GroupFlags,
                 Fix,
                 format!(
@@ -1460,6 +1827,8 @@ impl Problem {
                 have,
                 want,
             } => row(
+                Prompt::Fix,
+                Some(which.pick("PR_5_BLOCK_BITMAP_CSUM_INVALID", "PR_5_INODE_BITMAP_CSUM_INVALID")),
                 K::BitmapChecksum,
                 Fix,
                 format!("{which} checksum of group {group} is 0x{have:x}, should be 0x{want:x}."),
@@ -1470,20 +1839,26 @@ impl Problem {
                 have,
                 want,
             } => row(
+                Prompt::Fix,
+                Some(count.group_code()),
                 K::GroupCounts,
                 Fix,
                 format!("{count} count wrong for group #{group} ({have}, counted={want})."),
             ),
             SuperblockCount { count, have, want } => row(
+                Prompt::Fix,
+                Some(count.superblock_code()),
                 K::SuperblockCounts,
                 Quiet,
                 format!("{count} count wrong ({have}, counted={want})."),
             ),
 
             QuotaUsage { qtype } => row(
+                Prompt::Null,
+                Some("PR_6_UPDATE_QUOTAS"),
                 K::QuotaUsage,
                 Fix,
-                format!("Update quota info for quota type {qtype}."),
+                format!("Update quota info for quota type {qtype}"),
             ),
         }
     }
@@ -1502,6 +1877,11 @@ impl Problem {
     pub fn preen(&self) -> Preen {
         self.row().preen
     }
+
+    /// The question it asks.
+    pub fn prompt(&self) -> Prompt {
+        self.row().prompt
+    }
 }
 
 impl fmt::Display for Problem {
@@ -1511,6 +1891,15 @@ impl fmt::Display for Problem {
 }
 
 impl WhichBitmap {
+    /// `block` for the block bitmap, `inode` for the inode bitmap: e2fsck
+    /// has a code for each.
+    fn pick(self, block: &'static str, inode: &'static str) -> &'static str {
+        match self {
+            WhichBitmap::Block => block,
+            WhichBitmap::Inode => inode,
+        }
+    }
+
     fn kind(self) -> Kind {
         match self {
             WhichBitmap::Block => Kind::BlockBitmap,
@@ -1523,6 +1912,46 @@ impl WhichBitmap {
             WhichBitmap::Block => "block bitmap",
             WhichBitmap::Inode => "inode bitmap",
         }
+    }
+}
+
+impl ExtentFault {
+    /// e2fsck's code for an extent with this fault.
+    fn code(self) -> &'static str {
+        match self {
+            ExtentFault::ZeroLength => "PR_1_EXTENT_LENGTH_ZERO",
+            ExtentFault::OutsideFilesystem => "PR_1_EXTENT_BAD_START_BLK",
+            ExtentFault::OutOfOrder => "PR_1_OUT_OF_ORDER_EXTENTS",
+        }
+    }
+}
+
+impl Count {
+    /// e2fsck's code for a group's count.
+    fn group_code(self) -> &'static str {
+        match self {
+            Count::FreeBlocks => "PR_5_FREE_BLOCK_COUNT_GROUP",
+            Count::FreeInodes => "PR_5_FREE_INODE_COUNT_GROUP",
+            Count::Directories => "PR_5_FREE_DIR_COUNT_GROUP",
+        }
+    }
+
+    /// e2fsck's code for the superblock's count (it keeps no directory
+    /// count: the free inodes' code stands for it).
+    fn superblock_code(self) -> &'static str {
+        match self {
+            Count::FreeBlocks => "PR_5_FREE_BLOCK_COUNT",
+            Count::FreeInodes | Count::Directories => "PR_5_FREE_INODE_COUNT",
+        }
+    }
+}
+
+/// e2fsck's code for a second '.' or '..' entry.
+fn dup_dot_code(name: &str) -> &'static str {
+    if name == "." {
+        "PR_2_DUP_DOT"
+    } else {
+        "PR_2_DUP_DOT_DOT"
     }
 }
 
@@ -1550,6 +1979,703 @@ pub fn show(name: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Problem as P;
+
+    /// e2fsck's prompts and problem codes (tests/data of this crate,
+    /// extracted from e2fsprogs' e2fsck/problem.c).
+    const E2FSCK: &str = include_str!("../testdata/e2fsck-prompts.tsv");
+
+    /// e2fsck's name for a prompt.
+    fn e2fsck_name(p: Prompt) -> &'static str {
+        match p {
+            Prompt::None => "PROMPT_NONE",
+            Prompt::Fix => "PROMPT_FIX",
+            Prompt::Clear => "PROMPT_CLEAR",
+            Prompt::Relocate => "PROMPT_RELOCATE",
+            Prompt::Allocate => "PROMPT_ALLOCATE",
+            Prompt::Expand => "PROMPT_EXPAND",
+            Prompt::Connect => "PROMPT_CONNECT",
+            Prompt::Create => "PROMPT_CREATE",
+            Prompt::Salvage => "PROMPT_SALVAGE",
+            Prompt::Truncate => "PROMPT_TRUNCATE",
+            Prompt::ClearInode => "PROMPT_CLEAR_INODE",
+            Prompt::Abort => "PROMPT_ABORT",
+            Prompt::Split => "PROMPT_SPLIT",
+            Prompt::Continue => "PROMPT_CONTINUE",
+            Prompt::Clone => "PROMPT_CLONE",
+            Prompt::Delete => "PROMPT_DELETE",
+            Prompt::Suppress => "PROMPT_SUPPRESS",
+            Prompt::Unlink => "PROMPT_UNLINK",
+            Prompt::ClearHtree => "PROMPT_CLEAR_HTREE",
+            Prompt::Recreate => "PROMPT_RECREATE",
+            Prompt::Optimize => "PROMPT_OPTIMIZE",
+            Prompt::ClearFlag => "PROMPT_CLEAR_FLAG",
+            Prompt::Null => "PROMPT_NULL",
+        }
+    }
+
+    /// The fixture's rows of `prefix` ("PROMPT_" or "PR_"), split at tabs.
+    fn fixture(prefix: &str) -> Vec<Vec<&'static str>> {
+        E2FSCK
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| {
+                l.split('\t')
+                    .map(|f| if f == "\"\"" { "" } else { f })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prompt_words_are_problem_c_words() {
+        let all = [
+            Prompt::None,
+            Prompt::Fix,
+            Prompt::Clear,
+            Prompt::Relocate,
+            Prompt::Allocate,
+            Prompt::Expand,
+            Prompt::Connect,
+            Prompt::Create,
+            Prompt::Salvage,
+            Prompt::Truncate,
+            Prompt::ClearInode,
+            Prompt::Abort,
+            Prompt::Split,
+            Prompt::Continue,
+            Prompt::Clone,
+            Prompt::Delete,
+            Prompt::Suppress,
+            Prompt::Unlink,
+            Prompt::ClearHtree,
+            Prompt::Recreate,
+            Prompt::Optimize,
+            Prompt::ClearFlag,
+            Prompt::Null,
+        ];
+        let rows = fixture("PROMPT_");
+        assert_eq!(rows.len(), all.len());
+        for p in all {
+            let row = rows
+                .iter()
+                .find(|r| r[0] == e2fsck_name(p))
+                .expect("in problem.c");
+            if p == Prompt::None {
+                // "(no prompt)" and "(NONE)" are never printed.
+                assert_eq!((p.question(), p.preen_message()), ("", ""));
+                continue;
+            }
+            assert_eq!((p.question(), p.preen_message()), (row[1], row[2]), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn known_problems_ask_e2fsck_question() {
+        let orphan = OrphanId {
+            ino: 12,
+            uid: 0,
+            gid: 0,
+            mode: 0o100644,
+            size: 0,
+        };
+        let asked = [
+            (
+                P::IBlocks {
+                    ino: 12,
+                    have: 8,
+                    want: 16,
+                },
+                "Fix",
+            ),
+            (
+                P::UnusedInode {
+                    dir: 2,
+                    name: b"f".to_vec(),
+                    ino: 12,
+                },
+                "Clear",
+            ),
+            (
+                P::Unconnected { dir: 12, was: 13 },
+                "Connect to /lost+found",
+            ),
+            (P::Unattached { ino: 12 }, "Connect to /lost+found"),
+            (P::LostFoundMissing, "Create"),
+            (
+                P::DirCorrupted {
+                    dir: 12,
+                    lblk: 0,
+                    offset: 0,
+                },
+                "Salvage",
+            ),
+            (
+                P::Htree {
+                    dir: 12,
+                    why: "x".into(),
+                },
+                "Clear HTree index",
+            ),
+            (
+                P::MultiplyClaimed {
+                    ino: 12,
+                    blocks: 1,
+                    with: vec![Claimant::Inode(13)],
+                },
+                "Clone multiply-claimed blocks",
+            ),
+            (
+                P::BitmapOutside {
+                    group: 0,
+                    which: WhichBitmap::Block,
+                    block: 1 << 40,
+                },
+                "Relocate",
+            ),
+            (P::DirHole { dir: 12, lblk: 1 }, "Allocate"),
+            (P::DotBig { dir: 12 }, "Split"),
+            (P::LostFoundNotDirectory { ino: 11 }, "Unlink"),
+            (P::InlineWithoutXattr { ino: 12 }, "Truncate"),
+            (P::EncryptFlagWithoutXattr { ino: 12 }, "Clear flag"),
+            (
+                P::ExtentRoot {
+                    ino: 12,
+                    why: "x".into(),
+                },
+                "Clear inode",
+            ),
+        ];
+        for (p, q) in asked {
+            assert_eq!(p.prompt().question(), q, "{p:?}");
+        }
+        // PROMPT_NULL: the message ends with its own question.
+        let p = P::QuotaUsage { qtype: 0 };
+        assert_eq!(
+            (p.prompt(), p.message().as_str()),
+            (Prompt::Null, "Update quota info for quota type 0")
+        );
+        // PROMPT_NONE: the message says what is done.
+        assert_eq!(P::OrphanClear { orphan }.prompt(), Prompt::None);
+    }
+
+    /// One of each variant (and of each code a field picks).
+    fn samples() -> Vec<Problem> {
+        let orphan = OrphanId {
+            ino: 12,
+            uid: 0,
+            gid: 0,
+            mode: 0o100644,
+            size: 0,
+        };
+        vec![
+            P::ReservedBlocks { r_blocks: 1 },
+            P::InodeTableOutside { group: 1, block: 1 },
+            P::InodeTableOverlap { group: 1 },
+            P::BitmapOutside {
+                group: 1,
+                which: WhichBitmap::Block,
+                block: 1,
+            },
+            P::BitmapOverlap {
+                group: 1,
+                which: WhichBitmap::Block,
+                block: 1,
+            },
+            P::GroupDescChecksum {
+                group: 1,
+                have: 1,
+                want: 1,
+            },
+            P::ItableUnusedInvalid {
+                group: 1,
+                unused: 1,
+            },
+            P::RecoverFlagWithoutJournal,
+            P::ExternalJournalRecovery,
+            P::JournalUnsupported { what: "x".into() },
+            P::JournalInvalid {
+                ino: 1,
+                why: "x".into(),
+            },
+            P::JournalNeedsRecovery,
+            P::JournalDataWithoutFlag,
+            P::JournalReplayFailed { why: "x".into() },
+            P::OrphanListWithErrors { head: 1 },
+            P::OrphanListOutOfRange { ino: 1 },
+            P::OrphanListLoop { ino: 1 },
+            P::OrphanListFree { ino: 1 },
+            P::OrphanClear { orphan: orphan },
+            P::OrphanTruncate { orphan: orphan },
+            P::OrphanFileOutOfRange { ino: 1 },
+            P::OrphanFileDamaged { ino: 1 },
+            P::OrphanSlotOutOfRange { ino: 1 },
+            P::OrphanSlotTwice { ino: 1 },
+            P::OrphanSlotFree { ino: 1 },
+            P::InodeGarbage { ino: 1 },
+            P::InodeUnreadable {
+                ino: 1,
+                why: "x".into(),
+            },
+            P::OrphanDtime { ino: 1 },
+            P::DeletedZeroDtime { ino: 1 },
+            P::ExtraIsize {
+                ino: 1,
+                have: 1,
+                want: 1,
+            },
+            P::IbodyCorrupt {
+                ino: 1,
+                why: "x".into(),
+            },
+            P::XattrHash { ino: 1, hash: 1 },
+            P::EaValueInodeIllegal { ino: 1, ea_ino: 1 },
+            P::EaInodeFlagMissing { ino: 1, ea_ino: 1 },
+            P::SizeHighDir { ino: 1, high: 1 },
+            P::BlocksHigh { ino: 1, high: 1 },
+            P::FileAclHigh { ino: 1, high: 1 },
+            P::Faddr { ino: 1, faddr: 1 },
+            P::SizeTooLarge { ino: 1, high: 1 },
+            P::BadMode { ino: 1, mode: 1 },
+            P::RootNotDirectory,
+            P::JournalInodeNotRegular { ino: 1 },
+            P::InUseDtime { ino: 1 },
+            P::ExtentsFlagWithoutFeature { ino: 1 },
+            P::InlineFlagWithoutFeature { ino: 1 },
+            P::EncryptFlagWithoutXattr { ino: 1 },
+            P::ImagicFlag { ino: 1 },
+            P::SpecialFlags { ino: 1, flags: 1 },
+            P::SpecialSize { ino: 1, size: 1 },
+            P::ExtentsAndInline { ino: 1 },
+            P::IndexFlagNotDirectory { ino: 1 },
+            P::IndexFlagWithoutFeature { ino: 1 },
+            P::ExtentsFlagMissing { ino: 1 },
+            P::FastSymlinkExtents { ino: 1 },
+            P::FastSymlinkSize {
+                ino: 1,
+                len: 1,
+                size: 1,
+            },
+            P::InlineWithoutXattr { ino: 1 },
+            P::InlineSize {
+                ino: 1,
+                size: 1,
+                want: 1,
+            },
+            P::InodeChecksum { ino: 1 },
+            P::TooManyBlocks {
+                ino: 1,
+                extents: false,
+            },
+            P::ZeroLengthDirectory { ino: 1 },
+            P::SlowSymlinkSize { ino: 1, size: 1 },
+            P::ExtentRoot {
+                ino: 1,
+                why: "x".into(),
+            },
+            P::ExtentNode {
+                ino: 1,
+                block: 1,
+                why: "x".into(),
+            },
+            P::ExtentChecksum { ino: 1, block: 1 },
+            P::Extent {
+                ino: 1,
+                lblk: 1,
+                block: 1,
+                len: 1,
+                fault: ExtentFault::ZeroLength,
+            },
+            P::ExtentIndex { ino: 1, child: 1 },
+            P::ExtentIndexStart { ino: 1, first: 1 },
+            P::IllegalBlock {
+                ino: 1,
+                index: 1,
+                block: 1,
+            },
+            P::IBlocks {
+                ino: 1,
+                have: 1,
+                want: 1,
+            },
+            P::ISize {
+                ino: 1,
+                have: 1,
+                want: 1,
+            },
+            P::XattrBlockChecksum { block: 1 },
+            P::XattrBlock {
+                ino: 1,
+                block: 1,
+                why: "x".into(),
+            },
+            P::XattrRefcount {
+                block: 1,
+                have: 1,
+                want: 1,
+            },
+            P::EaInodeRefcount {
+                ino: 1,
+                have: 1,
+                want: 1,
+            },
+            P::MultiplyClaimed {
+                ino: 1,
+                blocks: 1,
+                with: vec![Claimant::Metadata],
+            },
+            P::DirCorrupted {
+                dir: 1,
+                lblk: 1,
+                offset: 1,
+            },
+            P::InlineDirCorrupted { dir: 1, offset: 1 },
+            P::DirNoChecksum {
+                dir: 1,
+                lblk: 1,
+                offset: 1,
+            },
+            P::DirBlockChecksum { dir: 1, lblk: 1 },
+            P::DirHoles { dir: 1, count: 1 },
+            P::DirHole { dir: 1, lblk: 1 },
+            P::Htree {
+                dir: 1,
+                why: "x".into(),
+            },
+            P::DotMissing { dir: 1 },
+            P::DotWrong { dir: 1, ino: 1 },
+            P::DotFileType {
+                dir: 1,
+                dotdot: false,
+                have: 1,
+                want: 1,
+            },
+            P::DotBig { dir: 1 },
+            P::DotDotInvalid { dir: 1, ino: 1 },
+            P::DotDotMissing { dir: 1 },
+            P::ZeroLengthName { dir: 1, ino: 1 },
+            P::DuplicateDot {
+                dir: 1,
+                name: b"n".to_vec(),
+            },
+            P::BadInodeNumber {
+                dir: 1,
+                name: b"n".to_vec(),
+                ino: 1,
+            },
+            P::LinkToRoot {
+                dir: 1,
+                name: b"n".to_vec(),
+            },
+            P::LinkToDot {
+                dir: 1,
+                name: b"n".to_vec(),
+            },
+            P::UnusedInode {
+                dir: 1,
+                name: b"n".to_vec(),
+                ino: 1,
+            },
+            P::IllegalCharacters {
+                dir: 1,
+                name: b"n".to_vec(),
+            },
+            P::FileType {
+                dir: 1,
+                name: b"n".to_vec(),
+                ino: 1,
+                have: 1,
+                want: 1,
+            },
+            P::EncryptedNameShort {
+                dir: 1,
+                name: b"n".to_vec(),
+            },
+            P::EncryptedToUnencrypted {
+                dir: 1,
+                name: b"n".to_vec(),
+                ino: 1,
+            },
+            P::DuplicateEntry {
+                dir: 1,
+                name: b"n".to_vec(),
+            },
+            P::DirectoryHardLink {
+                dir: 1,
+                name: b"n".to_vec(),
+                ino: 1,
+                parent: 1,
+            },
+            P::EntryInUninitGroup {
+                dir: 1,
+                name: b"n".to_vec(),
+                ino: 1,
+                group: 1,
+            },
+            P::EntryInUnusedArea {
+                dir: 1,
+                name: b"n".to_vec(),
+                ino: 1,
+                group: 1,
+            },
+            P::RootNotDirectoryInUse,
+            P::RootNotAllocated,
+            P::LostFoundNotDirectory { ino: 1 },
+            P::LostFoundMissing,
+            P::Unconnected { dir: 1, was: 1 },
+            P::DotDotMismatch {
+                dir: 1,
+                have: 1,
+                want: 1,
+            },
+            P::LinkCount {
+                ino: 1,
+                have: 1,
+                want: 1,
+            },
+            P::UnattachedEmpty { ino: 1 },
+            P::Unattached { ino: 1 },
+            P::BitmapDifferences {
+                which: WhichBitmap::Block,
+                ranges: vec![(1, 1, true)],
+                more: 1,
+            },
+            P::BitmapPadding {
+                which: WhichBitmap::Block,
+            },
+            P::InodeUninitInUse { group: 1, ino: 1 },
+            P::ItableUnusedTooLarge {
+                group: 1,
+                unused: 1,
+                max: 1,
+            },
+            P::BitmapChecksum {
+                which: WhichBitmap::Block,
+                group: 1,
+                have: 1,
+                want: 1,
+            },
+            P::GroupCount {
+                group: 1,
+                count: Count::FreeBlocks,
+                have: 1,
+                want: 1,
+            },
+            P::SuperblockCount {
+                count: Count::FreeBlocks,
+                have: 1,
+                want: 1,
+            },
+            P::QuotaUsage { qtype: 1 },
+            P::BitmapOutside {
+                group: 1,
+                which: WhichBitmap::Inode,
+                block: 1,
+            },
+            P::BitmapOverlap {
+                group: 1,
+                which: WhichBitmap::Inode,
+                block: 1,
+            },
+            P::Extent {
+                ino: 1,
+                lblk: 1,
+                block: 1,
+                len: 1,
+                fault: ExtentFault::OutsideFilesystem,
+            },
+            P::Extent {
+                ino: 1,
+                lblk: 1,
+                block: 1,
+                len: 1,
+                fault: ExtentFault::OutOfOrder,
+            },
+            P::DuplicateDot {
+                dir: 1,
+                name: b"..".to_vec(),
+            },
+            P::BitmapDifferences {
+                which: WhichBitmap::Inode,
+                ranges: vec![],
+                more: 0,
+            },
+            P::BitmapPadding {
+                which: WhichBitmap::Inode,
+            },
+            P::BitmapChecksum {
+                which: WhichBitmap::Inode,
+                group: 1,
+                have: 1,
+                want: 2,
+            },
+            P::GroupCount {
+                group: 1,
+                count: Count::FreeInodes,
+                have: 1,
+                want: 2,
+            },
+            P::GroupCount {
+                group: 1,
+                count: Count::Directories,
+                have: 1,
+                want: 2,
+            },
+            P::SuperblockCount {
+                count: Count::FreeInodes,
+                have: 1,
+                want: 2,
+            },
+        ]
+    }
+
+    /// Which variant `p` is. Exhaustive: a new variant does not compile
+    /// until it has a number here, and then fails
+    /// `every_row_asks_what_e2fsck_asks` until [`samples`] has it.
+    fn variant(p: &Problem) -> usize {
+        match p {
+            P::ReservedBlocks { .. } => 0,
+            P::InodeTableOutside { .. } => 1,
+            P::InodeTableOverlap { .. } => 2,
+            P::BitmapOutside { .. } => 3,
+            P::BitmapOverlap { .. } => 4,
+            P::GroupDescChecksum { .. } => 5,
+            P::ItableUnusedInvalid { .. } => 6,
+            P::RecoverFlagWithoutJournal => 7,
+            P::ExternalJournalRecovery => 8,
+            P::JournalUnsupported { .. } => 9,
+            P::JournalInvalid { .. } => 10,
+            P::JournalNeedsRecovery => 11,
+            P::JournalDataWithoutFlag => 12,
+            P::JournalReplayFailed { .. } => 13,
+            P::OrphanListWithErrors { .. } => 14,
+            P::OrphanListOutOfRange { .. } => 15,
+            P::OrphanListLoop { .. } => 16,
+            P::OrphanListFree { .. } => 17,
+            P::OrphanClear { .. } => 18,
+            P::OrphanTruncate { .. } => 19,
+            P::OrphanFileOutOfRange { .. } => 20,
+            P::OrphanFileDamaged { .. } => 21,
+            P::OrphanSlotOutOfRange { .. } => 22,
+            P::OrphanSlotTwice { .. } => 23,
+            P::OrphanSlotFree { .. } => 24,
+            P::InodeGarbage { .. } => 25,
+            P::InodeUnreadable { .. } => 26,
+            P::OrphanDtime { .. } => 27,
+            P::DeletedZeroDtime { .. } => 28,
+            P::ExtraIsize { .. } => 29,
+            P::IbodyCorrupt { .. } => 30,
+            P::XattrHash { .. } => 31,
+            P::EaValueInodeIllegal { .. } => 32,
+            P::EaInodeFlagMissing { .. } => 33,
+            P::SizeHighDir { .. } => 34,
+            P::BlocksHigh { .. } => 35,
+            P::FileAclHigh { .. } => 36,
+            P::Faddr { .. } => 37,
+            P::SizeTooLarge { .. } => 38,
+            P::BadMode { .. } => 39,
+            P::RootNotDirectory => 40,
+            P::JournalInodeNotRegular { .. } => 41,
+            P::InUseDtime { .. } => 42,
+            P::ExtentsFlagWithoutFeature { .. } => 43,
+            P::InlineFlagWithoutFeature { .. } => 44,
+            P::EncryptFlagWithoutXattr { .. } => 45,
+            P::ImagicFlag { .. } => 46,
+            P::SpecialFlags { .. } => 47,
+            P::SpecialSize { .. } => 48,
+            P::ExtentsAndInline { .. } => 49,
+            P::IndexFlagNotDirectory { .. } => 50,
+            P::IndexFlagWithoutFeature { .. } => 51,
+            P::ExtentsFlagMissing { .. } => 52,
+            P::FastSymlinkExtents { .. } => 53,
+            P::FastSymlinkSize { .. } => 54,
+            P::InlineWithoutXattr { .. } => 55,
+            P::InlineSize { .. } => 56,
+            P::InodeChecksum { .. } => 57,
+            P::TooManyBlocks { .. } => 58,
+            P::ZeroLengthDirectory { .. } => 59,
+            P::SlowSymlinkSize { .. } => 60,
+            P::ExtentRoot { .. } => 61,
+            P::ExtentNode { .. } => 62,
+            P::ExtentChecksum { .. } => 63,
+            P::Extent { .. } => 64,
+            P::ExtentIndex { .. } => 65,
+            P::ExtentIndexStart { .. } => 66,
+            P::IllegalBlock { .. } => 67,
+            P::IBlocks { .. } => 68,
+            P::ISize { .. } => 69,
+            P::XattrBlockChecksum { .. } => 70,
+            P::XattrBlock { .. } => 71,
+            P::XattrRefcount { .. } => 72,
+            P::EaInodeRefcount { .. } => 73,
+            P::MultiplyClaimed { .. } => 74,
+            P::DirCorrupted { .. } => 75,
+            P::InlineDirCorrupted { .. } => 76,
+            P::DirNoChecksum { .. } => 77,
+            P::DirBlockChecksum { .. } => 78,
+            P::DirHoles { .. } => 79,
+            P::DirHole { .. } => 80,
+            P::Htree { .. } => 81,
+            P::DotMissing { .. } => 82,
+            P::DotWrong { .. } => 83,
+            P::DotFileType { .. } => 84,
+            P::DotBig { .. } => 85,
+            P::DotDotInvalid { .. } => 86,
+            P::DotDotMissing { .. } => 87,
+            P::ZeroLengthName { .. } => 88,
+            P::DuplicateDot { .. } => 89,
+            P::BadInodeNumber { .. } => 90,
+            P::LinkToRoot { .. } => 91,
+            P::LinkToDot { .. } => 92,
+            P::UnusedInode { .. } => 93,
+            P::IllegalCharacters { .. } => 94,
+            P::FileType { .. } => 95,
+            P::EncryptedNameShort { .. } => 96,
+            P::EncryptedToUnencrypted { .. } => 97,
+            P::DuplicateEntry { .. } => 98,
+            P::DirectoryHardLink { .. } => 99,
+            P::EntryInUninitGroup { .. } => 100,
+            P::EntryInUnusedArea { .. } => 101,
+            P::RootNotDirectoryInUse => 102,
+            P::RootNotAllocated => 103,
+            P::LostFoundNotDirectory { .. } => 104,
+            P::LostFoundMissing => 105,
+            P::Unconnected { .. } => 106,
+            P::DotDotMismatch { .. } => 107,
+            P::LinkCount { .. } => 108,
+            P::UnattachedEmpty { .. } => 109,
+            P::Unattached { .. } => 110,
+            P::BitmapDifferences { .. } => 111,
+            P::BitmapPadding { .. } => 112,
+            P::InodeUninitInUse { .. } => 113,
+            P::ItableUnusedTooLarge { .. } => 114,
+            P::BitmapChecksum { .. } => 115,
+            P::GroupCount { .. } => 116,
+            P::SuperblockCount { .. } => 117,
+            P::QuotaUsage { .. } => 118,
+        }
+    }
+
+    #[test]
+    fn every_row_asks_what_e2fsck_asks() {
+        let codes = fixture("PR_");
+        let samples = samples();
+        let seen: std::collections::BTreeSet<usize> = samples.iter().map(variant).collect();
+        assert_eq!(seen, (0..=118).collect(), "a variant without a sample");
+        for p in samples {
+            let row = p.row();
+            let Some(code) = row.code else {
+                // The checker's own problem: it still asks something
+                // unless its message says what is done.
+                continue;
+            };
+            let e2 = codes
+                .iter()
+                .find(|r| r[0] == code)
+                .unwrap_or_else(|| panic!("{code} is not in problem.c"));
+            assert_eq!(e2fsck_name(row.prompt), e2[1], "{p:?} ({code})");
+        }
+    }
 
     #[test]
     fn names_print_as_e2fsck_prints_them() {

@@ -2,7 +2,7 @@
 //! that decides the exit code.
 
 use crate::options::{Mode, Options};
-use crate::problem::{Kind, Preen, Problem};
+use crate::problem::{Kind, Preen, Problem, Prompt};
 
 /// Prints a line on stdout, ignoring a closed pipe (`fuse4fs-fsck -fn img |
 /// head` must not panic when `head` is done).
@@ -113,15 +113,7 @@ impl Report {
             }
         };
         if self.print {
-            match self.mode {
-                Mode::Preen if fix => say!("{}: {message} FIXED.", self.label),
-                Mode::Preen => say!(
-                    "{}: {message}\n\n{}: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)",
-                    self.label,
-                    self.label
-                ),
-                _ => say!("{message}  Fix? {}\n", if fix { "yes" } else { "no" }),
-            }
+            say!("{}", self.asked(&message, row.prompt, fix));
         }
         self.problems.push(Finding {
             pass: self.pass.unwrap_or(Pass::Setup),
@@ -131,6 +123,32 @@ impl Report {
             fixed: fix,
         });
         fix
+    }
+
+    /// What [`Report::ask`] prints for `message` answered `fix`, as
+    /// e2fsck's fix_problem prints it: the question and the answer ("Clear?
+    /// no") with `-n` and `-y`; with `-p` a repair as the prompt's preen
+    /// word ("CLEARED."), a problem it may not repair as the end of the
+    /// run. A problem without a question (`PROMPT_NONE`) is its message
+    /// alone, "IGNORED." after it when it was not repaired (the message
+    /// says what a repair does: "Clearing orphaned inode...").
+    fn asked(&self, message: &str, prompt: Prompt, fix: bool) -> String {
+        let label = &self.label;
+        match (self.mode, prompt) {
+            (Mode::Preen, _) if !fix => format!(
+                "{label}: {message}\n\n{label}: UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)"
+            ),
+            (Mode::Preen, Prompt::None) => format!("{label}: {message}"),
+            (Mode::Preen, Prompt::Null) => format!("{label}: {message}."),
+            (Mode::Preen, p) => format!("{label}: {message}  {}.", p.preen_message()),
+            (_, Prompt::None) if fix => message.to_string(),
+            (_, Prompt::None) => format!("{message}  IGNORED."),
+            (_, p) => {
+                let answer = if fix { "yes" } else { "no" };
+                let gap = if p == Prompt::Null { "" } else { "  " };
+                format!("{message}{gap}{}? {answer}\n", p.question())
+            }
+        }
     }
 
     /// The last problem asked about could not be repaired after all.
@@ -227,6 +245,65 @@ mod tests {
             which: crate::problem::WhichBitmap::Block
         }));
         assert_eq!((r.fixed(), r.unfixed()), (1, 2));
+    }
+
+    /// What `ask` prints, for each mode, as e2fsck prints it.
+    #[test]
+    fn questions_are_asked_with_e2fsck_prompts() {
+        let unused = P::UnusedInode {
+            dir: 2,
+            name: b"f".to_vec(),
+            ino: 12,
+        };
+        let msg = "Entry 'f' in directory inode 2 has deleted/unused inode 12.";
+        let quota = P::QuotaUsage { qtype: 1 };
+        let orphan = P::OrphanClear {
+            orphan: crate::problem::OrphanId {
+                ino: 13,
+                uid: 0,
+                gid: 0,
+                mode: 0o100644,
+                size: 0,
+            },
+        };
+        let o = "Clearing orphaned inode 13 (uid=0, gid=0, mode=0100644, size=0)";
+        let line = |mode: Mode, p: &P, fix: bool| report(mode).asked(&p.message(), p.prompt(), fix);
+        assert_eq!(
+            line(Mode::Check, &unused, false),
+            format!("{msg}  Clear? no\n")
+        );
+        assert_eq!(
+            line(Mode::Yes, &unused, true),
+            format!("{msg}  Clear? yes\n")
+        );
+        assert_eq!(
+            line(Mode::Preen, &unused, true),
+            format!("img: {msg}  CLEARED.")
+        );
+        assert_eq!(
+            line(Mode::Yes, &P::Unattached { ino: 12 }, true),
+            "Unattached inode 12.  Connect to /lost+found? yes\n"
+        );
+        assert_eq!(
+            line(Mode::Preen, &P::Unattached { ino: 12 }, true),
+            "img: Unattached inode 12.  RECONNECTED."
+        );
+        assert!(line(Mode::Preen, &P::DotBig { dir: 12 }, false).ends_with(
+            "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)"
+        ));
+        // PROMPT_NULL: the question is the message's end.
+        assert_eq!(
+            line(Mode::Check, &quota, false),
+            "Update quota info for quota type 1? no\n"
+        );
+        assert_eq!(
+            line(Mode::Preen, &quota, true),
+            "img: Update quota info for quota type 1."
+        );
+        // PROMPT_NONE: the message alone, marked when not done.
+        assert_eq!(line(Mode::Yes, &orphan, true), o);
+        assert_eq!(line(Mode::Preen, &orphan, true), format!("img: {o}"));
+        assert_eq!(line(Mode::Check, &orphan, false), format!("{o}  IGNORED."));
     }
 
     #[test]

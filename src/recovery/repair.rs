@@ -33,10 +33,16 @@ pub fn repair(image: &Path, region: Region, held: &[(InodeNo, u32)], asked: bool
     match check_path(image, &opts) {
         Ok(out) => {
             for p in &out.problems {
+                // The prompt says what the repair is ("Connect to
+                // /lost+found"); the message only what was wrong.
+                let asked = match p.problem.prompt().question() {
+                    "" => String::new(),
+                    q => format!(" [{q}]"),
+                };
                 if p.fixed {
-                    tracing::warn!("fsck: {} (repaired)", p.message);
+                    tracing::warn!("fsck: {}{asked} (repaired)", p.message);
                 } else {
-                    tracing::error!("fsck: {} (NOT repaired)", p.message);
+                    tracing::error!("fsck: {}{asked} (NOT repaired)", p.message);
                 }
             }
             let unfixed = out.problems.iter().filter(|p| !p.fixed).count();
