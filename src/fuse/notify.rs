@@ -171,7 +171,7 @@ impl Notifier {
 /// initialised: after a restart, replies of the dead server may still be
 /// unapplied, and nothing records their callers.
 #[derive(Default)]
-pub(crate) struct DirAttrReplies {
+pub struct DirAttrReplies {
     /// Directory node id → the replies carrying its attributes not yet
     /// known applied: (caller's pid, the request's number).
     shards: [parking_lot::Mutex<std::collections::HashMap<u64, Vec<(u32, u64)>>>; SHARDS],
