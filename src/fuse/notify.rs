@@ -174,8 +174,12 @@ impl Notifier {
 pub struct DirAttrReplies {
     /// Directory node id → the replies carrying its attributes not yet
     /// known applied: (caller's pid, the request's number).
-    shards: [parking_lot::Mutex<std::collections::HashMap<u64, Vec<(u32, u64)>>>; SHARDS],
+    shards: [Shard; SHARDS],
 }
+
+/// Directory node id → (pid, request number) of each reply not yet known
+/// applied.
+type Shard = parking_lot::Mutex<std::collections::HashMap<u64, Vec<(u32, u64)>>>;
 
 const SHARDS: usize = 16;
 /// Directories whose unproven replies a shard keeps before it sweeps.

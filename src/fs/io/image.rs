@@ -625,21 +625,21 @@ mod tests {
         assert!(map.covers(4096 - 512, 8192) && !map.covers(4096 - 513, 1));
         assert!(!map.covers(4096 - 512 + 8191, 2));
         img.sync().unwrap();
-        // Straddles a host page (the file's, 512 bytes after the
-        // region's start): two events, as a pwrite's.
-        img.write_mapped(&map, 8192 - 512 - 2, b"wxyz").unwrap();
+        // Straddles a page (of the image's offsets, as a pwrite's events
+        // are split): two events, as a pwrite's.
+        img.write_mapped(&map, 8190, b"wxyz").unwrap();
         let mut b = [0u8; 4];
-        f.read_exact_at(&mut b, 8190).unwrap();
+        f.read_exact_at(&mut b, 8190 + 512).unwrap();
         assert_eq!(&b, b"wxyz", "in the file at once, through the page cache");
         assert_eq!(
             log.events()[1..],
             [
                 IoEvent::Write {
-                    offset: 8192 - 512 - 2,
+                    offset: 8190,
                     data: b"wx".to_vec()
                 },
                 IoEvent::Write {
-                    offset: 8192 - 512,
+                    offset: 8192,
                     data: b"yz".to_vec()
                 },
             ]

@@ -378,7 +378,7 @@ impl Journal {
     /// continues a block (whose page the first piece's write put in the
     /// host's cache) through the log's mapping when there is one.
     fn write_stream(&self, fs: &Fs, st: &State, off: u64, bytes: &[u8]) -> Result<()> {
-        if off % self.block_size as u64 != 0
+        if !off.is_multiple_of(self.block_size as u64)
             && let Some(map) = st.maps.iter().find(|m| m.covers(off, bytes.len()))
         {
             fs.image.write_mapped(map, off, bytes)?;
