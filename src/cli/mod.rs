@@ -313,7 +313,8 @@ fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
             .with_acl(opts.acl)
             .with_permission_checks(!opts.default_permissions)
             .with_fakeroot(opts.fakeroot)
-            .with_minixdf(opts.minixdf),
+            .with_minixdf(opts.minixdf)
+            .with_dir_reply_proofs(true),
     );
     let mut session = match Session::new(fd, adapter.clone(), &init) {
         Ok(s) => s,

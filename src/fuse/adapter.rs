@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::ids::{FileHandle, NodeId};
+use super::notify::DirAttrReplies;
 use super::ops::{
     Attr, DirEntry, DirSink, Entry, Errno, FuseOps, Ioctl, IoctlReply, OpResult, Open, RequestCtx,
     SetAttr, StatFs, TimeOrNow, Timespec, xattr_flags,
@@ -67,6 +68,11 @@ pub struct Ext4Adapter {
     minixdf: bool,
     /// The session's notifier (see [`FuseOps::attach`]).
     notifier: std::sync::OnceLock<super::notify::Notifier>,
+    /// Which replies carrying directories' attributes may be unapplied,
+    /// to leave out the notification after an entry change where none
+    /// can be; None: always notify (a connection this server did not
+    /// initialise, see [`Ext4Adapter::with_dir_reply_proofs`]).
+    dir_replies: Option<DirAttrReplies>,
 }
 
 /// How the server checks permissions when the kernel does not.
@@ -102,7 +108,18 @@ impl Ext4Adapter {
             fakeroot: false,
             minixdf: false,
             notifier: std::sync::OnceLock::new(),
+            dir_replies: None,
         }
+    }
+
+    /// Leaves out a directory's attribute notification after an entry
+    /// change in it when every reply that carried its attributes is known
+    /// applied ([`DirAttrReplies`]). Only for a connection this server
+    /// initialised: a dead predecessor's replies may still be unapplied,
+    /// and nothing records who asked for them.
+    pub fn with_dir_reply_proofs(mut self, on: bool) -> Self {
+        self.dir_replies = on.then(DirAttrReplies::default);
+        self
     }
 
     /// The server checks every request's permissions itself: for a mount
@@ -241,6 +258,16 @@ impl Ext4Adapter {
     /// answer. It is a write(2) to /dev/fuse, not a round trip.
     fn attrs_changed(&self, nodeid: NodeId) {
         self.invalidate(nodeid, -1, "attributes");
+    }
+
+    /// Directory `nodeid`'s entries changed (the kernel's
+    /// `fuse_dir_changed` marks its attributes stale): [`attrs_changed`]
+    /// (Self::attrs_changed), unless no reply carrying its attributes can
+    /// still be unapplied ([`DirAttrReplies`]).
+    fn dir_changed(&self, nodeid: NodeId) {
+        if self.dir_replies.as_ref().is_none_or(|d| d.changed(nodeid)) {
+            self.attrs_changed(nodeid);
+        }
     }
 
     /// An open: checked live and counted under the inode's lock (an
@@ -426,6 +453,14 @@ impl Ext4Adapter {
             nsec: t.nsec,
         };
         let ft = inode.file_type();
+        if ft == mode::S_IFDIR
+            && let Some(d) = &self.dir_replies
+        {
+            let node = NodeId::from_inode(inode.ino, inode.generation);
+            if d.noted(node) {
+                self.attrs_changed(node);
+            }
+        }
         Attr {
             ino: inode.ino.0 as u64,
             size: self.fs.shown_size(inode),
@@ -866,7 +901,7 @@ impl FuseOps for Ext4Adapter {
             return Err(Errno::EINVAL);
         }
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        self.attrs_changed(parent);
+        self.dir_changed(parent);
         Ok(self.entry_under(parent, &inode))
     }
 
@@ -883,7 +918,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        self.attrs_changed(parent);
+        self.dir_changed(parent);
         Ok(self.entry_under(parent, &inode))
     }
 
@@ -901,7 +936,7 @@ impl FuseOps for Ext4Adapter {
             self.fs.symlink(p, name, target, ctx.uid, ctx.gid),
             &[Change::Entries(p.ino)],
         )?;
-        self.attrs_changed(parent);
+        self.dir_changed(parent);
         Ok(self.entry_under(parent, &inode))
     }
 
@@ -923,7 +958,7 @@ impl FuseOps for Ext4Adapter {
             })?;
         }
         let inode = self.settled(self.fs.link(node, p, newname), &[Change::Entries(p.ino)])?;
-        self.attrs_changed(newparent);
+        self.dir_changed(newparent);
         Ok(self.entry_under(newparent, &inode))
     }
 
@@ -934,7 +969,7 @@ impl FuseOps for Ext4Adapter {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
         self.settled(self.fs.unlink(p, name), &[Change::Entries(p.ino)])?;
-        self.attrs_changed(parent);
+        self.dir_changed(parent);
         Ok(())
     }
 
@@ -945,7 +980,7 @@ impl FuseOps for Ext4Adapter {
             fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
         })?;
         self.settled(self.fs.rmdir(p, name), &[Change::Entries(p.ino)])?;
-        self.attrs_changed(parent);
+        self.dir_changed(parent);
         Ok(())
     }
 
@@ -1001,9 +1036,9 @@ impl FuseOps for Ext4Adapter {
                 self.attrs_changed(n);
             }
         }
-        self.attrs_changed(parent);
+        self.dir_changed(parent);
         if newparent != parent {
-            self.attrs_changed(newparent);
+            self.dir_changed(newparent);
         }
         Ok(())
     }
@@ -1022,7 +1057,7 @@ impl FuseOps for Ext4Adapter {
         self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        self.attrs_changed(parent);
+        self.dir_changed(parent);
         let open = self.open_inode(&inode, flags & !O_TRUNC, 0)?;
         Ok((self.entry_under(parent, &inode), open))
     }

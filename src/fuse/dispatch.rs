@@ -22,6 +22,9 @@ pub fn dispatch<F: FuseOps + ?Sized>(
     negotiated: &Negotiated,
 ) -> Option<Response> {
     let ctx = req.ctx();
+    // Numbered and its caller noted before anything is read: what proves
+    // that the caller applied its earlier replies (notify::DirAttrReplies).
+    let _serving = super::notify::Serving::begin(ctx.pid);
     let nodeid = req.header.nodeid;
     let opcode = req.header.opcode;
     match Decoded::decode(req, negotiated) {

@@ -38,6 +38,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::ext4::superblock::incompat;
 use crate::ext4::{BlockNo, InodeNo};
 use crate::fs::extent::map::Backing;
+use crate::fs::io::image::SharedMap;
 use crate::fs::{Fs, FsError, Result, error};
 use crate::jbd2::block::{
     Layout, Tag, build_commit, build_descriptor, escape, tags_per_descriptor,
@@ -150,6 +151,12 @@ struct State {
     last_checkpoint: Instant,
     /// Between start and stop.
     running: bool,
+    /// The log's runs mapped MAP_SHARED (empty where the host cannot map
+    /// them safely, see [`crate::fs::io::image::Image::map_shared`]): a
+    /// record's pieces that continue a log block go through them, no
+    /// system call (a log block's first piece is still a pwrite of the
+    /// whole block, which puts the page in the host's cache).
+    maps: Vec<SharedMap>,
 }
 
 /// The log's fill, as [`Fs::journal_fill`] reports it.
@@ -259,6 +266,7 @@ impl Journal {
                 last_durable: Instant::now(),
                 last_checkpoint: Instant::now(),
                 running: false,
+                maps: Vec::new(),
             }),
         })
     }
@@ -365,6 +373,21 @@ impl Journal {
         }
     }
 
+    /// Writes a piece of the stream at byte `off` of the image: one that
+    /// begins a log block with a pwrite of the whole block; one that
+    /// continues a block (whose page the first piece's write put in the
+    /// host's cache) through the log's mapping when there is one.
+    fn write_stream(&self, fs: &Fs, st: &State, off: u64, bytes: &[u8]) -> Result<()> {
+        if !off.is_multiple_of(self.block_size as u64)
+            && let Some(map) = st.maps.iter().find(|m| m.covers(off, bytes.len()))
+        {
+            fs.image.write_mapped(map, off, bytes)?;
+        } else {
+            fs.image.write_logged_at(off, bytes)?;
+        }
+        Ok(())
+    }
+
     /// Appends `rec` to the stream (`st.batch` open): one write per log
     /// block touched (with crash points, the last in two, so that a test
     /// can crash between them: a torn record, never replayed). `marker`:
@@ -432,13 +455,12 @@ impl Journal {
         let last = pieces.len() - 1;
         for (i, (off, piece, meant)) in pieces.iter().enumerate() {
             if i < last || !crate::crashpoint::ENABLED {
-                fs.image.write_logged_at(*off, piece)?;
+                self.write_stream(fs, st, *off, piece)?;
             } else {
                 let half = meant / 2;
-                fs.image.write_logged_at(*off, &piece[..half])?;
+                self.write_stream(fs, st, *off, &piece[..half])?;
                 crate::crashpoint::hit("mid-log");
-                fs.image
-                    .write_logged_at(off + half as u64, &piece[half..])?;
+                self.write_stream(fs, st, off + half as u64, &piece[half..])?;
             }
         }
         Ok(())
@@ -470,6 +492,18 @@ impl Fs {
         jsb.errno = 0;
         j.write_jsb(self, &jsb)?;
         self.image.sync()?;
+        if st.maps.is_empty() {
+            let bs = j.block_size as u64;
+            for &(_, p, len) in &j.extents {
+                match self.image.map_shared(p * bs, len as u64 * bs)? {
+                    Some(m) => st.maps.push(m),
+                    None => {
+                        st.maps.clear();
+                        break;
+                    }
+                }
+            }
+        }
         // The layout follows the features now on disk.
         *j.layout.lock() = Layout::of(&jsb);
         st.jsb = jsb;
