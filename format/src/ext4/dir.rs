@@ -387,7 +387,11 @@ pub fn insert_at(block: &mut [u8], slot: Slot, inode: u32, name: &[u8], file_typ
         used,
         need,
     } = slot;
-    assert_eq!(need, rec_len_for(name.len()), "a slot found for another name");
+    assert_eq!(
+        need,
+        rec_len_for(name.len()),
+        "a slot found for another name"
+    );
     if used == 0 {
         write_entry(block, offset, inode, rec_len, name, file_type);
     } else {

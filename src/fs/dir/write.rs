@@ -1092,6 +1092,74 @@ mod tests {
         }
     }
 
+    /// A planned add writes the bytes dir_add writes, in a one-block
+    /// linear directory and in an indexed one, refuses a present name,
+    /// and its committed leaf is remembered as checked whole.
+    #[test]
+    fn a_planned_add_writes_what_dir_add_writes_and_refuses_a_present_name() {
+        use crate::fs::create::NewNode;
+        let (_dir, fs) = crate::fs::inode::tests::fresh(true);
+        let node = |mode| NewNode {
+            mode,
+            uid: 0,
+            gid: 0,
+            umask: 0,
+            rdev: 0,
+        };
+        let big = fs
+            .make_node(InodeNo::ROOT, b"big", &node(0o040755))
+            .unwrap();
+        for i in 0..400 {
+            let name = format!("entry-{i}");
+            fs.make_node(big.ino, name.as_bytes(), &node(0o100644))
+                .unwrap();
+        }
+        let big = fs.inode(big.ino).unwrap();
+        assert!(fs.is_dx(&big), "400 entries index the directory");
+        let root = fs.inode(InodeNo::ROOT).unwrap();
+        let long = [b'x'; 255];
+        for (d, present) in [(&root, &b"lost+found"[..]), (&big, b"entry-123")] {
+            for name in [&b"a"[..], b"a-longer-name", &long] {
+                let mut planned_dir = d.clone();
+                let mut tx = fs.begin().unwrap();
+                let plan = tx.dir_plan_add(&planned_dir, name).unwrap();
+                let pblk = plan.0.as_ref().expect("one leaf decides").pblk;
+                tx.dir_add_planned(&mut planned_dir, name, InodeNo(11), dir::ft::REG, plan)
+                    .unwrap();
+                let planned = tx.read_block(pblk).unwrap().to_vec();
+                let mut plain_dir = d.clone();
+                let mut plain = fs.begin().unwrap();
+                plain
+                    .dir_add(&mut plain_dir, name, InodeNo(11), dir::ft::REG)
+                    .unwrap();
+                assert_eq!(planned, plain.read_block(pblk).unwrap().to_vec());
+                assert_eq!(
+                    (planned_dir.size, planned_dir.flags),
+                    (plain_dir.size, plain_dir.flags)
+                );
+                drop(plain);
+                tx.put_inode(planned_dir);
+                tx.commit().unwrap();
+                let owner = Owner {
+                    seed: fs.csum_seed(),
+                    ino: d.ino,
+                    generation: d.generation,
+                };
+                let now = fs.block(pblk).unwrap();
+                assert!(verified::remembered(Kind::DirLeafEntries, owner, &now));
+                // Added once: a second plan refuses it.
+                let dir_now = fs.inode(d.ino).unwrap();
+                let tx = fs.begin().unwrap();
+                assert!(matches!(
+                    tx.dir_plan_add(&dir_now, name),
+                    Err(FsError::Exists)
+                ));
+            }
+            let tx = fs.begin().unwrap();
+            assert!(matches!(tx.dir_plan_add(d, present), Err(FsError::Exists)));
+        }
+    }
+
     fn inline_value_of(a: &[u8]) -> Vec<u8> {
         let mut attrs = IbodyAttrs::parse(a).unwrap();
         attrs.data_mut().unwrap().clone()
