@@ -1109,13 +1109,14 @@ mod tests {
         let big = fs
             .make_node(InodeNo::ROOT, b"big", &node(0o040755))
             .unwrap();
-        for i in 0..400 {
+        // Just past one block: two leaves, each with room for the names below.
+        for i in 0..260 {
             let name = format!("entry-{i}");
             fs.make_node(big.ino, name.as_bytes(), &node(0o100644))
                 .unwrap();
         }
         let big = fs.inode(big.ino).unwrap();
-        assert!(fs.is_dx(&big), "400 entries index the directory");
+        assert!(fs.is_dx(&big), "260 entries index the directory");
         let root = fs.inode(InodeNo::ROOT).unwrap();
         let long = [b'x'; 255];
         for (d, present) in [(&root, &b"lost+found"[..]), (&big, b"entry-123")] {
@@ -1123,7 +1124,10 @@ mod tests {
                 let mut planned_dir = d.clone();
                 let mut tx = fs.begin().unwrap();
                 let plan = tx.dir_plan_add(&planned_dir, name).unwrap();
-                let pblk = plan.0.as_ref().expect("one leaf decides").pblk;
+                let pblk = match &plan.0 {
+                    Some(p) => p.pblk,
+                    None => panic!("no slot planned in {} for {} bytes", d.ino, name.len()),
+                };
                 tx.dir_add_planned(&mut planned_dir, name, InodeNo(11), dir::ft::REG, plan)
                     .unwrap();
                 let planned = tx.read_block(pblk).unwrap().to_vec();
