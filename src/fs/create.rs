@@ -110,9 +110,7 @@ impl Fs {
         let _locks = self.inode_locks.lock(&[parent]);
         let mut tx = self.begin()?;
         let mut dir = live_dir(&tx, parent_ref)?;
-        if tx.dir_lookup(&dir, name)?.is_some() {
-            return Err(FsError::Exists);
-        }
+        let plan = tx.dir_plan_add(&dir, name)?;
         may_add_name(&dir)?;
         let is_dir = new.mode & mode::S_IFMT == mode::S_IFDIR;
         if is_dir {
@@ -131,7 +129,7 @@ impl Fs {
         if let Some(t) = target {
             self.write_symlink(&mut tx, &mut inode, t)?;
         }
-        tx.dir_add(&mut dir, name, inode.ino, ft_of_mode(inode.mode))?;
+        tx.dir_add_planned(&mut dir, name, inode.ino, ft_of_mode(inode.mode), plan)?;
         let t = now();
         dir.mtime = t;
         dir.ctime = t;
@@ -198,9 +196,7 @@ impl Fs {
             if inode.links_count >= LINK_MAX {
                 return Err(FsError::TooManyLinks);
             }
-            if tx.dir_lookup(&dir, newname)?.is_some() {
-                return Err(FsError::Exists);
-            }
+            let plan = tx.dir_plan_add(&dir, newname)?;
             may_add_name(&dir)?;
             may_change(&inode)?;
             super::quota::same_project(&dir, &inode)?;
@@ -217,7 +213,7 @@ impl Fs {
                 }
                 self.orphan_remove(&mut tx, &mut inode, pred)?;
             }
-            tx.dir_add(&mut dir, newname, ino, ft_of_mode(inode.mode))?;
+            tx.dir_add_planned(&mut dir, newname, ino, ft_of_mode(inode.mode), plan)?;
             let t = now();
             inode.links_count += 1;
             inode.ctime = t;

@@ -320,13 +320,43 @@ pub fn insert_entry(
     name: &[u8],
     file_type: u8,
 ) -> Result<bool, EditError> {
+    let Some(slot) = find_slot(block, usable_len, u32::MAX, name)? else {
+        return Ok(false);
+    };
+    insert_at(block, slot, inode, name, file_type);
+    Ok(true)
+}
+
+/// Where [`insert_entry`] puts a new name in a leaf block, as
+/// [`find_slot`] found it: the record taken over or split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    offset: usize,
+    rec_len: usize,
+    /// Bytes the record keeps for its own entry (0: taken over whole).
+    used: usize,
+    /// The length of the name the room was found for.
+    need: usize,
+}
+
+/// The search half of [`insert_entry`], one walk over every record of
+/// `block[..usable_len]` that also checks them as `DirIter` does (inode
+/// numbers up to `max_inode`): `Exists` when a live entry is called
+/// `name`, else the slot a new entry of that name takes (None when the
+/// block is full). A caller may check a block and place a name in the
+/// same walk, and write it later with [`insert_at`] into the same bytes.
+pub fn find_slot(
+    block: &[u8],
+    usable_len: usize,
+    max_inode: u32,
+    name: &[u8],
+) -> Result<Option<Slot>, EditError> {
     if name.is_empty() || name.len() > NAME_MAX {
         return Err(EditError::BadName);
     }
     let need = rec_len_for(name.len());
-    let bs = block.len();
     let mut slot = None;
-    for e in DirIter::new(&block[..usable_len], bs, u32::MAX, true) {
+    for e in DirIter::new(&block[..usable_len], block.len(), max_inode, true) {
         let e = e?;
         if e.inode != 0 && e.name == name {
             return Err(EditError::Exists);
@@ -337,19 +367,37 @@ pub fn insert_entry(
             0
         };
         if slot.is_none() && e.rec_len - used >= need {
-            slot = Some((e.offset, e.rec_len, used));
+            slot = Some(Slot {
+                offset: e.offset,
+                rec_len: e.rec_len,
+                used,
+                need,
+            });
         }
     }
-    let Some((offset, rec_len, used)) = slot else {
-        return Ok(false);
-    };
+    Ok(slot)
+}
+
+/// Writes the entry `name` → `inode` at `slot`, found by [`find_slot`]
+/// for this name in these same bytes.
+pub fn insert_at(block: &mut [u8], slot: Slot, inode: u32, name: &[u8], file_type: u8) {
+    let Slot {
+        offset,
+        rec_len,
+        used,
+        need,
+    } = slot;
+    assert_eq!(
+        need,
+        rec_len_for(name.len()),
+        "a slot found for another name"
+    );
     if used == 0 {
         write_entry(block, offset, inode, rec_len, name, file_type);
     } else {
         set_rec_len(block, offset, used);
         write_entry(block, offset + used, inode, rec_len - used, name, file_type);
     }
-    Ok(true)
 }
 
 /// Removes the entry called `name` from a leaf block as the kernel's

@@ -28,7 +28,7 @@ struct Frame {
 
 /// A probed path: the hash function, the tree depth, the name's hash and
 /// one frame per index level (the root first).
-struct Path {
+pub(crate) struct Path {
     version: HashVersion,
     levels: u8,
     hash: u32,
@@ -76,7 +76,7 @@ impl Transaction<'_> {
     }
 
     /// dx_probe: the path from the root to the leaf covering `name`.
-    fn dx_probe(&self, dir: &Inode, name: &[u8]) -> Result<Path> {
+    pub(crate) fn dx_probe(&self, dir: &Inode, name: &[u8]) -> Result<Path> {
         let (pblk, root, info) = self.dx_read(dir, 0)?;
         let info = info.ok_or_else(|| error::damaged(dir.ino, InodeDamage::NoDxRoot))?;
         if info.indirect_levels as usize >= self.dx_max_levels() {
@@ -122,7 +122,7 @@ impl Transaction<'_> {
     }
 
     /// The leaf the bottom frame points at: its logical and physical block.
-    fn dx_leaf(&self, dir: &Inode, path: &Path) -> Result<(u64, BlockNo)> {
+    pub(crate) fn dx_leaf(&self, dir: &Inode, path: &Path) -> Result<(u64, BlockNo)> {
         let Some(f) = path.frames.last() else {
             return Err(error::damaged(dir.ino, InodeDamage::EmptyHtreePath));
         };
@@ -145,14 +145,10 @@ impl Transaction<'_> {
             if let Some((offset, ino)) = self.search_leaf(dir, lblk, pblk, key)? {
                 return Ok(Some((Place::Block { pblk, offset }, ino)));
             }
-            let frames = &mut path.frames;
-            let Some(level) = frames.iter().rposition(|f| f.at + 1 < f.node.entries.len()) else {
+            let Some(level) = self.dx_continues_at(&path) else {
                 return Ok(None);
             };
-            let next_hash = frames[level].node.entries[frames[level].at + 1].hash;
-            if next_hash & !1 != path.hash {
-                return Ok(None);
-            }
+            let frames = &mut path.frames;
             frames.truncate(level + 1);
             frames[level].at += 1;
             while frames.len() <= path.levels as usize {
@@ -163,6 +159,23 @@ impl Transaction<'_> {
                 frames.push(Frame { pblk, node, at: 0 });
             }
         }
+    }
+
+    /// The index level whose next entry continues the leaf of `path`
+    /// with names of the same hash (as ext4_htree_next_block decides),
+    /// None when the names of that hash end in this leaf.
+    fn dx_continues_at(&self, path: &Path) -> Option<usize> {
+        let frames = &path.frames;
+        let level = frames
+            .iter()
+            .rposition(|f| f.at + 1 < f.node.entries.len())?;
+        let next_hash = frames[level].node.entries[frames[level].at + 1].hash;
+        (next_hash & !1 == path.hash).then_some(level)
+    }
+
+    /// Whether a name of `path`'s hash may also lie past its leaf.
+    pub(crate) fn dx_may_continue(&self, path: &Path) -> bool {
+        self.dx_continues_at(path).is_some()
     }
 
     /// Writes a frame's entries (and count) into its block, zeroing

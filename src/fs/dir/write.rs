@@ -41,6 +41,18 @@ pub(crate) enum Place {
     Xattr { offset: usize },
 }
 
+/// Where a name that [`Transaction::dir_plan_add`] found absent goes:
+/// the leaf and the record in it, found by the walk that checked the
+/// name (None: the generic insertion searches again, as when the leaf
+/// is full or the directory is inline, casefolded or linear over several
+/// blocks).
+pub struct AddPlan(Option<Planned>);
+
+struct Planned {
+    pblk: BlockNo,
+    slot: dir::Slot,
+}
+
 impl Transaction<'_> {
     /// Adds `name` → `ino` (file type code `ftype`, ext4::dir::ft) to the
     /// locked directory `dir`. The caller has checked that the name is
@@ -67,6 +79,106 @@ impl Transaction<'_> {
         self.linear_add(dir, name, ino.0, ft)
     }
 
+    /// Checks that `name` is absent from the locked directory `dir`
+    /// (Exists when not) and, where one walk of a leaf can both check and
+    /// place it, notes where it goes: [`dir_add_planned`] then writes it
+    /// there without searching the leaf again (a create walked its leaf
+    /// three times: LOOKUP's search, this check and the insertion).
+    ///
+    /// [`dir_add_planned`]: Self::dir_add_planned
+    pub fn dir_plan_add(&self, dir: &Inode, name: &[u8]) -> Result<AddPlan> {
+        if let Some(planned) = self.plan_slot(dir, name)? {
+            return Ok(AddPlan(planned));
+        }
+        if self.dir_lookup(dir, name)?.is_some() {
+            return Err(FsError::Exists);
+        }
+        Ok(AddPlan(None))
+    }
+
+    /// [`dir_add`](Self::dir_add) of a name checked absent by
+    /// [`dir_plan_add`](Self::dir_plan_add) in this transaction, `dir`
+    /// locked all along: at the planned record when this transaction has
+    /// not changed that leaf since (the committed bytes cannot change
+    /// under the lock).
+    pub fn dir_add_planned(
+        &mut self,
+        dir: &mut Inode,
+        name: &[u8],
+        ino: InodeNo,
+        ftype: u8,
+        plan: AddPlan,
+    ) -> Result<()> {
+        match plan.0 {
+            Some(p) if !self.owns_block(p.pblk) => {
+                if !self.fs().has_dir_index() {
+                    dir.flags &= !flags::INDEX;
+                }
+                let ft = if self.fs().has_filetype() { ftype } else { 0 };
+                dir::insert_at(self.block_mut(p.pblk)?, p.slot, ino.0, name, ft);
+                // The plan's walk checked every record of this copy.
+                self.seal_leaf_as(dir, p.pblk, true)
+            }
+            _ => self.dir_add(dir, name, ino, ftype),
+        }
+    }
+
+    /// The leaf a new `name` goes into when one leaf decides it (an
+    /// indexed directory's leaf for the name's hash, unless names of that
+    /// hash may continue into the next leaf; a linear directory of one
+    /// block), checked and placed in one walk: Some(slot, None when the
+    /// leaf is full) when `name` is absent, Exists when present. None
+    /// when the caller must search the whole directory.
+    fn plan_slot(&self, dir: &Inode, name: &[u8]) -> Result<Option<Option<Planned>>> {
+        // Other comparisons (casefolded, encrypted), inline directories
+        // and names dir_add refuses take the generic path.
+        if !dir.is_dir()
+            || check_name(name).is_err()
+            || dir.has_flag(flags::INLINE_DATA)
+            || dir.has_flag(flags::ENCRYPT)
+            || dir.has_flag(flags::CASEFOLD)
+        {
+            return Ok(None);
+        }
+        let (lblk, pblk) = if self.fs().is_dx(dir) {
+            let path = self.dx_probe(dir, name)?;
+            if self.dx_may_continue(&path) {
+                return Ok(None);
+            }
+            self.dx_leaf(dir, &path)?
+        } else if dir.size / self.block_size() as u64 == 1 {
+            match self.dir_pblk(dir, 0)? {
+                Some(pblk) => (0, pblk),
+                None => return Ok(None),
+            }
+        } else {
+            return Ok(None);
+        };
+        let blk = self.read_block(pblk)?;
+        let owner = self.leaf_owner(dir);
+        // As read_leaf: a copy not checked before has its checksum and
+        // every record checked, here in the walk that places the name.
+        let known = matches!(&blk, TxBlock::Shared(b)
+            if verified::remembered(Kind::DirLeafEntries, owner, b));
+        if !known && self.csum() && !self.leaf_good(dir, &blk) {
+            return Err(FormatError::BadChecksum {
+                what: format!("{} directory block {lblk}", dir.ino),
+            }
+            .into());
+        }
+        let max = if known { u32::MAX } else { self.max_inode() };
+        let slot = match dir::find_slot(&blk, self.leaf_usable(), max, name) {
+            Ok(slot) => slot,
+            Err(e) => return Err(edit_error(dir, lblk, e)),
+        };
+        if let TxBlock::Shared(b) = &blk
+            && !known
+        {
+            verified::remember(Kind::DirLeafEntries, owner, b);
+        }
+        Ok(Some(slot.map(|slot| Planned { pblk, slot })))
+    }
+
     /// Removes entry `name` from `dir`; returns the inode it named
     /// (NotFound when absent).
     pub fn dir_remove(&mut self, dir: &mut Inode, name: &[u8]) -> Result<InodeNo> {
@@ -76,13 +188,19 @@ impl Transaction<'_> {
         }
         let (place, ino) = self.dir_find(dir, name)?.ok_or(FsError::NotFound)?;
         // In a casefolded directory the entry may be spelt otherwise.
-        let stored = self.stored_name(dir, place)?;
-        let name = &stored[..];
+        let stored;
+        let name = if self.fs().is_casefolded_dir(dir) {
+            stored = self.stored_name(dir, place)?;
+            &stored[..]
+        } else {
+            name
+        };
         let usable = self.leaf_usable();
         let gone = match place {
             Place::Block { pblk, .. } => {
                 let gone = dir::remove_entry(self.block_mut(pblk)?, usable, name)?;
-                self.seal_leaf(dir, pblk)?;
+                // dir_find's search checked this copy whole (read_leaf).
+                self.seal_leaf_as(dir, pblk, true)?;
                 gone
             }
             Place::IBlock { .. } => {
@@ -314,24 +432,17 @@ impl Transaction<'_> {
         name: Option<&NameKey<'_>>,
     ) -> Result<(TxBlock<'_>, Option<Option<Hit>>)> {
         let blk = self.read_block(pblk)?;
-        // A committed copy this thread already checked whole (checksum
-        // and every record) is not walked again: a create's LOOKUP, its
-        // CREATE's search and its insertion read the same leaf.
-        let owner = Owner {
-            seed: self.fs().csum_seed(),
-            ino: dir.ino,
-            generation: dir.generation,
-        };
+        // A committed copy already checked whole (checksum and every
+        // record) is not walked again: a lookup and the change after it
+        // read the same leaf, and a leaf our own insertion or removal
+        // sealed is remembered so (seal_leaf_as).
+        let owner = self.leaf_owner(dir);
         if let TxBlock::Shared(b) = &blk
             && verified::remembered(Kind::DirLeafEntries, owner, b)
         {
             return Ok((blk, None));
         }
-        let good = |blk: &TxBlock<'_>| match blk {
-            TxBlock::Shared(b) => self.fs().leaf_checksum_ok(dir, b),
-            TxBlock::Own(b) => dir::verify_leaf(self.fs().csum_seed(), dir.ino, dir.generation, b),
-        };
-        if self.csum() && !good(&blk) {
+        if self.csum() && !self.leaf_good(dir, &blk) {
             return Err(FormatError::BadChecksum {
                 what: format!("{} directory block {lblk}", dir.ino),
             }
@@ -349,6 +460,23 @@ impl Transaction<'_> {
             verified::remember(Kind::DirLeafEntries, owner, b);
         }
         Ok((blk, Some(hit)))
+    }
+
+    /// The checksum inputs of `dir`'s leaves, for the verified memo.
+    fn leaf_owner(&self, dir: &Inode) -> Owner {
+        Owner {
+            seed: self.fs().csum_seed(),
+            ino: dir.ino,
+            generation: dir.generation,
+        }
+    }
+
+    /// Whether leaf `blk` of `dir` carries a good checksum.
+    fn leaf_good(&self, dir: &Inode, blk: &TxBlock<'_>) -> bool {
+        match blk {
+            TxBlock::Shared(b) => self.fs().leaf_checksum_ok(dir, b),
+            TxBlock::Own(b) => dir::verify_leaf(self.fs().csum_seed(), dir.ino, dir.generation, b),
+        }
     }
 
     /// Reads a block that may be a leaf or an index node (as the read
@@ -376,6 +504,15 @@ impl Transaction<'_> {
 
     /// Stores the checksum of leaf `pblk` (changed by this transaction).
     pub(crate) fn seal_leaf(&mut self, dir: &Inode, pblk: BlockNo) -> Result<()> {
+        self.seal_leaf_as(dir, pblk, false)
+    }
+
+    /// [`seal_leaf`](Self::seal_leaf) of a leaf whose records are known
+    /// good (`entries`: this transaction's copy was checked whole, as
+    /// read_leaf does, and changed since only by an insertion or removal
+    /// of a checked name): its committed copy is then remembered as
+    /// checked whole, and the next search in it walks only to the name.
+    fn seal_leaf_as(&mut self, dir: &Inode, pblk: BlockNo, entries: bool) -> Result<()> {
         if self.csum() {
             let seed = self.fs().csum_seed();
             let blk = self.block_mut(pblk)?;
@@ -388,7 +525,7 @@ impl Transaction<'_> {
                 ino: dir.ino,
                 generation: dir.generation,
             };
-            self.note_sealed_leaf(pblk, owner);
+            self.note_sealed_leaf(pblk, owner, entries);
         }
         Ok(())
     }
@@ -747,9 +884,15 @@ impl Transaction<'_> {
 
 /// Turns the result of a leaf edit into an fs result.
 fn edit(dir: &Inode, lblk: u64, r: std::result::Result<bool, EditError>) -> Result<bool> {
-    match r {
-        Err(EditError::Format(e)) => Err(crate::fs::dir::read::in_dir(dir, lblk, e)),
-        other => edit_at(dir.ino, other),
+    r.map_err(|e| edit_error(dir, lblk, e))
+}
+
+/// The error a refused edit of leaf `lblk` of `dir` answers.
+fn edit_error(dir: &Inode, lblk: u64, e: EditError) -> FsError {
+    match e {
+        EditError::Format(e) => crate::fs::dir::read::in_dir(dir, lblk, e),
+        EditError::Exists => FsError::Exists,
+        EditError::BadName => FsError::Invalid,
     }
 }
 
@@ -946,6 +1089,78 @@ mod tests {
                 verified::remembered(Kind::DirLeaf, owner, &now),
                 !touched_after
             );
+        }
+    }
+
+    /// A planned add writes the bytes dir_add writes, in a one-block
+    /// linear directory and in an indexed one, refuses a present name,
+    /// and its committed leaf is remembered as checked whole.
+    #[test]
+    fn a_planned_add_writes_what_dir_add_writes_and_refuses_a_present_name() {
+        use crate::fs::create::NewNode;
+        let (_dir, fs) = crate::fs::inode::tests::fresh(true);
+        let node = |mode| NewNode {
+            mode,
+            uid: 0,
+            gid: 0,
+            umask: 0,
+            rdev: 0,
+        };
+        let big = fs
+            .make_node(InodeNo::ROOT, b"big", &node(0o040755))
+            .unwrap();
+        // Just past one block: two leaves, each with room for the names below.
+        for i in 0..260 {
+            let name = format!("entry-{i}");
+            fs.make_node(big.ino, name.as_bytes(), &node(0o100644))
+                .unwrap();
+        }
+        let big = fs.inode(big.ino).unwrap();
+        assert!(fs.is_dx(&big), "260 entries index the directory");
+        let root = fs.inode(InodeNo::ROOT).unwrap();
+        let long = [b'x'; 255];
+        for (d, present) in [(&root, &b"lost+found"[..]), (&big, b"entry-123")] {
+            for name in [&b"a"[..], b"a-longer-name", &long] {
+                let mut planned_dir = d.clone();
+                let mut tx = fs.begin().unwrap();
+                let plan = tx.dir_plan_add(&planned_dir, name).unwrap();
+                let pblk = match &plan.0 {
+                    Some(p) => p.pblk,
+                    None => panic!("no slot planned in {} for {} bytes", d.ino, name.len()),
+                };
+                tx.dir_add_planned(&mut planned_dir, name, InodeNo(11), dir::ft::REG, plan)
+                    .unwrap();
+                let planned = tx.read_block(pblk).unwrap().to_vec();
+                let mut plain_dir = d.clone();
+                let mut plain = fs.begin().unwrap();
+                plain
+                    .dir_add(&mut plain_dir, name, InodeNo(11), dir::ft::REG)
+                    .unwrap();
+                assert_eq!(planned, plain.read_block(pblk).unwrap().to_vec());
+                assert_eq!(
+                    (planned_dir.size, planned_dir.flags),
+                    (plain_dir.size, plain_dir.flags)
+                );
+                drop(plain);
+                tx.put_inode(planned_dir);
+                tx.commit().unwrap();
+                let owner = Owner {
+                    seed: fs.csum_seed(),
+                    ino: d.ino,
+                    generation: d.generation,
+                };
+                let now = fs.block(pblk).unwrap();
+                assert!(verified::remembered(Kind::DirLeafEntries, owner, &now));
+                // Added once: a second plan refuses it.
+                let dir_now = fs.inode(d.ino).unwrap();
+                let tx = fs.begin().unwrap();
+                assert!(matches!(
+                    tx.dir_plan_add(&dir_now, name),
+                    Err(FsError::Exists)
+                ));
+            }
+            let tx = fs.begin().unwrap();
+            assert!(matches!(tx.dir_plan_add(d, present), Err(FsError::Exists)));
         }
     }
 

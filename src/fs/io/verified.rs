@@ -1,4 +1,5 @@
-//! A per-thread memory of metadata blocks whose checksum was found good.
+//! A memory of metadata blocks whose checksum was found good, shared by
+//! all threads.
 //!
 //! Cached blocks never change (a commit puts a new `Arc` in the cache),
 //! and holding the `Arc` keeps its address from being reused, so the same
@@ -6,19 +7,26 @@
 //! good block. Without it every read through a directory leaf or an
 //! extent block checksums the whole block again: a stat, a lookup or a
 //! 4 KiB read would spend a fifth of its server time on crc32c.
+//!
+//! Shared, not per thread: the FUSE workers take requests in turn, so the
+//! LOOKUP, CREATE and WRITE of one create, or the next create in the same
+//! directory, land on different threads; a per-thread memory missed
+//! whenever the thread serving a request was not the one that checked (or
+//! committed) the block, and checked it again.
 
-use std::cell::RefCell;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use crate::ext4::{Generation, InodeNo};
 use crate::fs::io::cache::Block;
 
-/// How many verified blocks each thread remembers (each holds its block:
-/// at most 512 KiB of 4 KiB blocks per thread outlive their eviction from
-/// the cache). A slot is chosen by hashing the block's address and
-/// owner, so a lookup is one comparison, and a thread working in ten
-/// directories in turn still finds each one's blocks.
-const SLOTS: usize = 128;
+/// How many verified blocks are remembered (each holds its block: at most
+/// 4 MiB of 4 KiB blocks outlive their eviction from the cache). A slot
+/// is chosen by hashing the block's address and owner, so a lookup is one
+/// uncontended lock and one comparison, and work in many directories in
+/// turn still finds each one's blocks.
+const SLOTS: usize = 1024;
 
 /// What a block was checked as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,16 +60,13 @@ struct Verified {
     owner: Owner,
 }
 
-thread_local! {
-    static VERIFIED: RefCell<[Option<Verified>; SLOTS]> =
-        const { RefCell::new([const { None }; SLOTS]) };
-}
+static VERIFIED: [Mutex<Option<Verified>>; SLOTS] = [const { Mutex::new(None) }; SLOTS];
 
 /// The slot for `block` checked as `kind` for `owner`.
 fn slot(kind: Kind, owner: Owner, block: &Block) -> usize {
     let addr = Arc::as_ptr(block) as *const u8 as usize as u64;
     let key = addr ^ ((owner.ino.0 as u64) << 40) ^ ((kind as u64) << 60);
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize % SLOTS
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.ilog2())) as usize
 }
 
 /// Whether `block`, checked as `kind` for `owner`, is good: remembered,
@@ -82,23 +87,27 @@ pub(crate) fn check_once(
     true
 }
 
-/// Whether this thread found `block` good when checked as `kind` for
-/// `owner`.
+/// Whether `block` was found good when checked as `kind` for `owner`
+/// (by any thread).
 pub(crate) fn remembered(kind: Kind, owner: Owner, block: &Block) -> bool {
     let same = |v: &Verified| Arc::ptr_eq(&v.block, block) && v.kind == kind && v.owner == owner;
-    VERIFIED.with_borrow(|slots| slots[slot(kind, owner, block)].as_ref().is_some_and(same))
+    VERIFIED[slot(kind, owner, block)]
+        .lock()
+        .as_ref()
+        .is_some_and(same)
 }
 
 /// Notes that `block` was found good when checked as `kind` for `owner`
 /// (the caller checked it just now).
 pub(crate) fn remember(kind: Kind, owner: Owner, block: &Block) {
-    VERIFIED.with_borrow_mut(|slots| {
-        slots[slot(kind, owner, block)] = Some(Verified {
-            block: block.clone(),
-            kind,
-            owner,
-        });
+    let new = Some(Verified {
+        block: block.clone(),
+        kind,
+        owner,
     });
+    let old = std::mem::replace(&mut *VERIFIED[slot(kind, owner, block)].lock(), new);
+    // The block it held (perhaps the last reference) is freed unlocked.
+    drop(old);
 }
 
 #[cfg(test)]

@@ -48,8 +48,11 @@ pub struct Transaction<'a> {
     owned: BTreeMap<u64, Block>,
     /// Owned directory leaves whose checksum was stored over their final
     /// bytes (no change since): the commit remembers their new copies as
-    /// verified, so the next lookup in the directory skips a 4 KiB crc32c.
-    sealed: BTreeMap<u64, Owner>,
+    /// verified, so the next lookup in the directory skips a 4 KiB crc32c;
+    /// and, when true, that every record was checked too (an edit by
+    /// `dir::insert_at` or `dir::remove_entry` of a copy checked whole),
+    /// so the next search in the leaf does not walk it to check it.
+    sealed: BTreeMap<u64, (Owner, bool)>,
     inodes: BTreeMap<u32, Inode>,
     /// Inodes newly allocated here: their whole slot is zeroed before the
     /// inode is written, so no byte of a previous life survives.
@@ -139,10 +142,15 @@ impl<'a> Transaction<'a> {
     }
 
     /// Notes that leaf `b`'s checksum (for `owner`) was just stored over
-    /// its bytes; any later [`block_mut`](Self::block_mut) of it forgets
-    /// this.
-    pub(crate) fn note_sealed_leaf(&mut self, b: BlockNo, owner: Owner) {
-        self.sealed.insert(b.0, owner);
+    /// its bytes, and whether its records are known good (`entries`); any
+    /// later [`block_mut`](Self::block_mut) of it forgets this.
+    pub(crate) fn note_sealed_leaf(&mut self, b: BlockNo, owner: Owner, entries: bool) {
+        self.sealed.insert(b.0, (owner, entries));
+    }
+
+    /// Whether this transaction holds a new image of block `b`.
+    pub(crate) fn owns_block(&self, b: BlockNo) -> bool {
+        self.owned.contains_key(&b.0)
     }
 
     /// Block `b` as this transaction sees it: its own new image if it has
@@ -523,8 +531,11 @@ impl<'a> Transaction<'a> {
             }))
             .collect();
         for (b, bytes, _) in &all {
-            if let Some(owner) = self.sealed.get(b) {
-                verified::remember(Kind::DirLeaf, *owner, bytes);
+            if let Some(&(owner, entries)) = self.sealed.get(b) {
+                verified::remember(Kind::DirLeaf, owner, bytes);
+                if entries {
+                    verified::remember(Kind::DirLeafEntries, owner, bytes);
+                }
             }
         }
         let times_only =
