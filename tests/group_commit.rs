@@ -14,7 +14,7 @@ use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut};
+use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
 
 const WRITERS: usize = 4;
 const ROUNDS: usize = 12;
@@ -61,13 +61,7 @@ fn every_returned_fsync_and_fdatasync_survives_a_power_cut_with_concurrent_write
     let base = std::fs::read(&img).unwrap();
     let log = IoLog::new();
     let fs = mount_rw_recorded(&img, &log);
-    let node = NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
+    let node = root_node(0o100644);
     let inos: Vec<InodeNo> = (0..WRITERS)
         .map(|w| {
             fs.make_node(InodeNo::ROOT, format!("w{w}").as_bytes(), &node)
