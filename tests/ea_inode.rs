@@ -293,11 +293,7 @@ fn acls_in_ea_inodes_follow_chmod_and_are_inherited() {
     assert!(ea_of(&fs, f, b"system.posix_acl_access").is_some());
 
     let d = fs
-        .make_node(
-            InodeNo::ROOT,
-            b"d",
-            &root_node(mode::S_IFDIR | 0o755),
-        )
+        .make_node(InodeNo::ROOT, b"d", &root_node(mode::S_IFDIR | 0o755))
         .unwrap()
         .ino;
     let default = big_acl(700, 7, 7, 5);

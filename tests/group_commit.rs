@@ -120,15 +120,8 @@ fn every_returned_fsync_and_fdatasync_survives_a_power_cut_with_concurrent_write
         }
         power_cut(&base, &events, end, &cut);
         {
-            let fs = Fs::open(
-                &cut,
-                &FsOptions {
-                    writable: true,
-                    boot_id: Some([0x5a; 16]),
-                    ..Default::default()
-                },
-            )
-            .unwrap_or_else(|e| panic!("replay of the cut after {end} writes: {e}"));
+            let fs = common::open_in_new_boot(&cut, 0x5a)
+                .unwrap_or_else(|e| panic!("replay of the cut after {end} writes: {e}"));
             let root = fs.inode(InodeNo::ROOT).unwrap();
             for (w, &rounds) in want.iter().enumerate() {
                 if rounds == 0 {

@@ -44,6 +44,7 @@ use std::process::Command;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use common::root_node;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::superblock::STATE_ERROR;
 use fuse4fs::ext4::types::Generation;
@@ -58,7 +59,6 @@ use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsOptions, Result as FsResult};
 use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
-use common::root_node;
 
 mod hostile_images;
 use hostile_images::{
@@ -1403,7 +1403,11 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
     let fs = common::mount_rw(&img);
     for i in 0..8 {
         let f = fs
-            .make_node(InodeNo::ROOT, format!("f{i}").as_bytes(), &root_node(0o100644))
+            .make_node(
+                InodeNo::ROOT,
+                format!("f{i}").as_bytes(),
+                &root_node(0o100644),
+            )
             .unwrap();
         fs.write(f.ino, 0, &vec![i as u8; 100_000], 0).unwrap();
         fs.setxattr(f.ino, b"user.big", &[b'v'; 600], SetMode::Any, false)
@@ -1411,12 +1415,7 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
     }
     fs.unmount_clean().unwrap();
     drop(fs);
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(&img)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, text) = common::fsck(&img);
     assert!(
         !text.contains("multiply-claimed") && !text.contains("Multiply-claimed"),
         "blocks allocated on metadata:\n{text}"
@@ -1434,7 +1433,9 @@ fn data_write_through_a_damaged_extent_spares_metadata() {
     let img = tmp.path().join("img");
     run_mkfs(&img);
     let fs = common::mount_rw(&img);
-    let f = fs.make_node(InodeNo::ROOT, b"f", &root_node(0o100644)).unwrap();
+    let f = fs
+        .make_node(InodeNo::ROOT, b"f", &root_node(0o100644))
+        .unwrap();
     fs.write(f.ino, 0, &[1u8; 1024], 0).unwrap();
     fs.unmount_clean().unwrap();
     drop(fs);
@@ -1473,7 +1474,9 @@ fn data_writes_across_group_boundaries() {
             .arg("64M"),
     );
     let fs = common::mount_rw(&img);
-    let f = fs.make_node(InodeNo::ROOT, b"f", &root_node(0o100644)).unwrap();
+    let f = fs
+        .make_node(InodeNo::ROOT, b"f", &root_node(0o100644))
+        .unwrap();
     let chunk = vec![0x5Au8; 1 << 20];
     for i in 0..24u64 {
         if let Err(e) = fs.write(f.ino, i << 20, &chunk, 0) {
@@ -1482,14 +1485,5 @@ fn data_writes_across_group_boundaries() {
     }
     fs.unmount_clean().unwrap();
     drop(fs);
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_fsck_clean(&img);
 }

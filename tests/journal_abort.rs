@@ -68,7 +68,10 @@ fn run(datasync: bool) {
         "32M",
     );
     let fs = common::mount_rw(&img);
-    let ino = fs.make_node(InodeNo::ROOT, b"f", &root_node(0o100644)).unwrap().ino;
+    let ino = fs
+        .make_node(InodeNo::ROOT, b"f", &root_node(0o100644))
+        .unwrap()
+        .ino;
     let sync = |fs: &Fs| {
         if datasync {
             fs.datasync_inode(ino)

@@ -13,7 +13,8 @@ use fuse4fs::fs::{Fs, FsError};
 
 mod common;
 use common::{
-    assert_fsck_clean, have, lookup, mkfs, open_rw, user_dir, user_file, user_node, with_kernel_mount,
+    assert_fsck_clean, fill_with_nodes, have, lookup, mkfs, open_rw, user_dir, user_file,
+    user_node, with_kernel_mount,
 };
 
 const ROOT: InodeNo = InodeNo::ROOT;
@@ -252,8 +253,14 @@ fn tmpfile_then_link() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
-    let t1 = fs.tmpfile(ROOT, &user_node(mode::S_IFREG | 0o600)).unwrap().ino;
-    let t2 = fs.tmpfile(ROOT, &user_node(mode::S_IFREG | 0o600)).unwrap().ino;
+    let t1 = fs
+        .tmpfile(ROOT, &user_node(mode::S_IFREG | 0o600))
+        .unwrap()
+        .ino;
+    let t2 = fs
+        .tmpfile(ROOT, &user_node(mode::S_IFREG | 0o600))
+        .unwrap()
+        .ino;
     fs.write(t1, 0, b"one", 0).unwrap();
     // t1 is not the list head (t2 is): linking it edits its predecessor.
     fs.link(t1, ROOT, b"named").unwrap();
@@ -277,18 +284,7 @@ fn full_disk_and_inode_exhaustion_change_nothing() {
     let img = mkfs(tmp.path(), &["-N", "64"], "8M");
     let fs = open_rw(&img);
     // Inodes run out first at -N 64 with small files.
-    let mut made = 0;
-    loop {
-        match fs.make_node(
-            ROOT,
-            format!("f{made}").as_bytes(),
-            &user_node(mode::S_IFREG | 0o644),
-        ) {
-            Ok(_) => made += 1,
-            Err(FsError::NoSpace) => break,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    let made = fill_with_nodes(&fs, ROOT, "f", mode::S_IFREG | 0o644);
     assert!(made > 40);
     for i in 0..made {
         fs.unlink(ROOT, format!("f{i}").as_bytes()).unwrap();

@@ -15,7 +15,8 @@ use fuse4fs::fs::{Fs, FsError};
 
 mod common;
 use common::{
-    assert_fsck_clean, lookup, mkfs, open_rw, user_dir, user_file, user_node, with_kernel_mount,
+    assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, user_dir, user_file, user_node,
+    with_kernel_mount,
 };
 
 const ROOT: InodeNo = InodeNo::ROOT;
@@ -264,18 +265,7 @@ fn no_free_inode_leaves_the_rename_undone() {
     let img = mkfs(tmp.path(), &["-N", "64"], "8M");
     let fs = open_rw(&img);
     let f = user_file(&fs, ROOT, "f");
-    let mut n = 0;
-    loop {
-        match fs.make_node(
-            ROOT,
-            format!("fill{n}").as_bytes(),
-            &user_node(mode::S_IFIFO | 0o644),
-        ) {
-            Ok(_) => n += 1,
-            Err(FsError::NoSpace) => break,
-            Err(e) => panic!("filling the inode table: {e}"),
-        }
-    }
+    fill_with_nodes(&fs, ROOT, "fill", mode::S_IFIFO | 0o644);
     assert_eq!(free_inodes(&fs), 0);
     assert!(matches!(
         fs.rename_as(ROOT, b"f", ROOT, b"g", RENAME_WHITEOUT, WHO),

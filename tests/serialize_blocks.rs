@@ -347,7 +347,12 @@ fn check_bitmaps(img: &Image, n: &mut Counts) {
 
         if !(uninit_flags && gd.flags & BG_BLOCK_UNINIT != 0) {
             let raw = img.block(gd.block_bitmap.0);
-            rebuild_bitmap(&raw, in_group, gd.free_blocks_count, &format!("group {g} block"));
+            rebuild_bitmap(
+                &raw,
+                in_group,
+                gd.free_blocks_count,
+                &format!("group {g} block"),
+            );
             if img.csum {
                 let c = block_bitmap_checksum(img.seed, &raw[..bpg as usize / 8]);
                 assert_eq!(fold(c), stored(gd.block_bitmap_csum), "group {g} bb csum");

@@ -30,7 +30,6 @@ fn ls(img: &Path, dir: &str) -> String {
     fuse4fs_testkit::e2fs::debugfs(img, &format!("ls -l {dir}"))
 }
 
-
 /// Whether `out` reports a problem `want` accepts.
 fn has(out: &Outcome, want: impl Fn(&Problem) -> bool) -> bool {
     out.problems.iter().any(|p| want(&p.problem))

@@ -95,6 +95,20 @@ pub fn mount_rw(img: &Path) -> Fs {
     fs
 }
 
+/// Opens `img` writable as a server restarted in another boot would
+/// (boot id `boot`, not the one the image's pending-checkpoint marker
+/// names): the replay goes no further than the kernel's would.
+pub fn open_in_new_boot(img: &Path, boot: u8) -> fuse4fs::fs::Result<Fs> {
+    Fs::open(
+        img,
+        &FsOptions {
+            writable: true,
+            boot_id: Some([boot; 16]),
+            ..Default::default()
+        },
+    )
+}
+
 /// [`open_rw`], with every write and flush recorded in `log`, then
 /// mounted read-write (the journal running).
 pub fn mount_rw_recorded(img: &Path, log: &std::sync::Arc<fuse4fs::fs::io::log::IoLog>) -> Fs {
@@ -201,12 +215,7 @@ pub fn with_kernel_mount_rw<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> T {
 /// of a new loop device) holds the mount briefly; panics if it stays.
 pub fn umount_retrying(mnt: &Path) {
     let mut tries = 0;
-    while !Command::new("umount")
-        .arg(mnt)
-        .status()
-        .unwrap()
-        .success()
-    {
+    while !Command::new("umount").arg(mnt).status().unwrap().success() {
         tries += 1;
         assert!(tries < 20, "umount failed");
         std::thread::sleep(std::time::Duration::from_millis(250));
@@ -407,6 +416,20 @@ pub fn user_file(fs: &Fs, dir: InodeNo, name: &str) -> InodeNo {
 pub fn user_dir(fs: &Fs, parent: InodeNo, name: &str) -> InodeNo {
     let new = user_node(fuse4fs::ext4::inode::mode::S_IFDIR | 0o777);
     fs.make_node(parent, name.as_bytes(), &new).unwrap().ino
+}
+
+/// Makes nodes `PREFIX0`, `PREFIX1`... of `mode` in `dir` (by
+/// [`user_node`]) until the filesystem answers ENOSPC; how many it made.
+pub fn fill_with_nodes(fs: &Fs, dir: InodeNo, prefix: &str, mode: u16) -> usize {
+    let mut n = 0;
+    loop {
+        let name = format!("{prefix}{n}");
+        match fs.make_node(dir, name.as_bytes(), &user_node(mode)) {
+            Ok(_) => n += 1,
+            Err(fuse4fs::fs::FsError::NoSpace) => return n,
+            Err(e) => panic!("making {name}: {e}"),
+        }
+    }
 }
 
 /// The inode `name` in `dir` names.

@@ -10,8 +10,8 @@ use fuse4fs_format::ext4::xattr::{set_block_checksum, set_block_refcount};
 
 use crate::problem::Claimant;
 use crate::testutil::{
-    check as run, e2fsck, forced, have, imap, inode_table, mkfs_filled as image, number_after, peek, poke,
-    stat,
+    check as run, e2fsck, forced, have, imap, inode_table, mkfs_filled as image, number_after,
+    peek, poke, stat,
 };
 use crate::{Kind, Mode, Outcome, Pass, Problem};
 
@@ -72,7 +72,12 @@ fn sif_case(edit: &str, kind: Kind, whole: bool) {
 
 /// [`sif_case`] on an image made with mkfs.ext4 `args`.
 fn sif_case_with(args: &[&str], edit: &str, kind: Kind, whole: bool) {
-    case_with(args, |img| debugfs(img, &format!("sif {edit}")), kind, whole)
+    case_with(
+        args,
+        |img| debugfs(img, &format!("sif {edit}")),
+        kind,
+        whole,
+    )
 }
 
 fn case_with(args: &[&str], corrupt: impl Fn(&Path), kind: Kind, whole: bool) {
@@ -178,7 +183,12 @@ fn dtime_on_a_live_inode() {
 #[test]
 fn orphan_link_left_in_an_unused_inode() {
     // Without group descriptor checksums every inode slot is scanned.
-    sif_case_with(&["-b", "4096", "-O", "^metadata_csum,^uninit_bg"], "<40> dtime 17", Kind::InodeDtime, true);
+    sif_case_with(
+        &["-b", "4096", "-O", "^metadata_csum,^uninit_bg"],
+        "<40> dtime 17",
+        Kind::InodeDtime,
+        true,
+    );
 }
 
 /// A deleted inode (no links) with a file type and no deletion time.
@@ -279,13 +289,23 @@ fn fragment_address_set() {
 /// Without huge_file (ext2), the high half of i_blocks must be zero.
 #[test]
 fn blocks_hi_without_huge_file() {
-    sif_case_with(&["-t", "ext2", "-b", "1024"], "/a blocks_hi 512", Kind::IBlocks, true);
+    sif_case_with(
+        &["-t", "ext2", "-b", "1024"],
+        "/a blocks_hi 512",
+        Kind::IBlocks,
+        true,
+    );
 }
 
 /// Without 64bit, the high half of i_file_acl must be zero.
 #[test]
 fn file_acl_hi_without_64bit() {
-    sif_case_with(&["-t", "ext2", "-b", "1024"], "/a file_acl_hi 3", Kind::XattrBlockBad, true);
+    sif_case_with(
+        &["-t", "ext2", "-b", "1024"],
+        "/a file_acl_hi 3",
+        Kind::XattrBlockBad,
+        true,
+    );
 }
 
 #[test]
@@ -341,7 +361,12 @@ fn index_flag_on_a_file() {
 
 #[test]
 fn block_map_pointer_outside() {
-    sif_case_with(&["-t", "ext3", "-b", "1024"], "/b block[3] 99999999", Kind::BlockMapBad, false);
+    sif_case_with(
+        &["-t", "ext3", "-b", "1024"],
+        "/b block[3] 99999999",
+        Kind::BlockMapBad,
+        false,
+    );
 }
 
 /// Pass 1B looks for duplicates among each group's bitmaps: a 64-bit
@@ -586,12 +611,22 @@ fn dir_size_high_without_large_dir() {
 
 #[test]
 fn inline_data_size() {
-    sif_case_with(&["-O", "inline_data"], "/d size 300", Kind::InlineDataBad, true);
+    sif_case_with(
+        &["-O", "inline_data"],
+        "/d size 300",
+        Kind::InlineDataBad,
+        true,
+    );
 }
 
 #[test]
 fn extents_flag_without_the_feature() {
-    sif_case_with(&["-t", "ext3"], "/a flags 0x80000", Kind::InodeBadFlags, false);
+    sif_case_with(
+        &["-t", "ext3"],
+        "/a flags 0x80000",
+        Kind::InodeBadFlags,
+        false,
+    );
 }
 
 #[test]
@@ -643,7 +678,12 @@ fn a_long_inline_file_is_fine() {
 fn inline_data_without_its_attribute() {
     // i_extra_isize moved: the in-inode attributes (system.data) are
     // no longer where the inode says.
-    sif_case_with(&["-O", "inline_data"], "/a extra_isize 64", Kind::InlineDataBad, true);
+    sif_case_with(
+        &["-O", "inline_data"],
+        "/a extra_isize 64",
+        Kind::InlineDataBad,
+        true,
+    );
 }
 
 #[test]

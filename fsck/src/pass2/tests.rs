@@ -157,6 +157,15 @@ fn e2fsck_pass2_but_dotdot(img: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Pass 2 in -n over `img`: asserts it finds nothing and leaves counts
+/// that agree with the link counts; its state.
+fn assert_clean(img: &Path) -> Fsck {
+    let (p, cx) = pass2(img, Mode::Check);
+    assert!(p.is_empty(), "{}: {p:?}", img.display());
+    assert_counts_match(&cx);
+    cx
+}
+
 /// Asserts the counts pass 2 leaves agree with the link counts of an
 /// undamaged filesystem (what pass 4 will compare).
 fn assert_counts_match(cx: &Fsck) {
@@ -212,9 +221,7 @@ fn catalog_images_are_clean_and_counted() {
         if p.extension().is_none_or(|x| x != "img") {
             continue;
         }
-        let (problems, cx) = pass2(&p, Mode::Check);
-        assert!(problems.is_empty(), "{}: {problems:?}", p.display());
-        assert_counts_match(&cx);
+        assert_clean(&p);
         n += 1;
     }
     eprintln!("{n} catalog images checked");
@@ -234,9 +241,7 @@ fn fresh_images_are_clean_on_every_layout() {
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let img = mkfs(tmp.path(), args, "8M", tree);
-        let (problems, cx) = pass2(&img, Mode::Check);
-        assert!(problems.is_empty(), "{args:?}: {problems:?}");
-        assert_counts_match(&cx);
+        assert_clean(&img);
     }
 }
 
@@ -254,9 +259,7 @@ fn entry_naming_a_free_inode_is_removed() {
     let (p, _) = pass2(&img, Mode::Yes);
     assert!(p.iter().all(|p| p.fixed));
     assert_eq!(e2fsck_pass2(&img), "");
-    let (p, cx) = pass2(&img, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
-    assert_counts_match(&cx);
+    assert_clean(&img);
 }
 
 #[test]
@@ -437,11 +440,9 @@ fn htree_out_of_order_becomes_linear() {
     for args in [&["-b", "1024"][..], &["-b", "1024", "-O", "^metadata_csum"]] {
         let tmp = tempfile::tempdir().unwrap();
         let img = indexed_image(tmp.path(), args);
-        let (p, cx) = pass2(&img, Mode::Check);
-        assert!(p.is_empty(), "{p:?}");
+        let cx = assert_clean(&img);
         let big = ino_of(&img, "/big");
         assert!(cx.found.dirs[&big].indexed);
-        assert_counts_match(&cx);
         drop(cx);
         // Swap the hashes of the root's second and third index entries.
         let b = bmap(&img, "/big", 0);
@@ -458,10 +459,8 @@ fn htree_out_of_order_becomes_linear() {
         assert!(p.iter().all(|p| p.fixed), "{p:?}");
         let (code, out) = e2fsck(&img);
         assert_eq!(code, 0, "{args:?}: {out}");
-        let (p, cx) = pass2(&img, Mode::Check);
-        assert!(p.is_empty(), "{p:?}");
+        let cx = assert_clean(&img);
         assert!(!cx.found.dirs[&big].indexed);
-        assert_counts_match(&cx);
     }
 }
 
@@ -482,11 +481,9 @@ fn inline_directory_entry_to_free_inode() {
             }
         },
     );
-    let (p, cx) = pass2(&img, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
+    let cx = assert_clean(&img);
     let small = ino_of(&img, "/small");
     assert!(cx.found.dirs[&small].inline);
-    assert_counts_match(&cx);
     drop(cx);
     let victim = ino_of(&img, "/small/b");
     debugfs(&img, &format!("clri <{victim}>"));
@@ -582,9 +579,7 @@ fn scribbled_two_level_index_is_repaired_for_good() {
     let tmp = tempfile::tempdir().unwrap();
     let pristine = indexed_image_of(tmp.path(), &["-b", "1024", "-N", "8192"], 6000);
     let big = ino_of(&pristine, "/big");
-    let (p, cx) = pass2(&pristine, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
-    assert_counts_match(&cx);
+    let cx = assert_clean(&pristine);
     // The index has interior nodes: the root's levels byte is 1.
     let root = bmap(&pristine, "/big", 0);
     assert_eq!(read_block(&pristine, root)[0x1e], 1);
@@ -717,9 +712,7 @@ fn scribbled_inline_directories_are_repaired_for_good() {
             }
         },
     );
-    let (p, cx) = pass2(&pristine, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
-    assert_counts_match(&cx);
+    let cx = assert_clean(&pristine);
     let small = ino_of(&pristine, "/small");
     assert!(cx.found.dirs[&small].inline);
     assert_eq!(cx.found.inode(small).links, 2);
