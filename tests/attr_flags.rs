@@ -8,7 +8,6 @@
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::{flags, mode};
 use fuse4fs::fs::attr_flags::FsXattr;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::permission::{Caller, Extra};
 use fuse4fs::fs::{Fs, FsError};
 

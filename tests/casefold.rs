@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::{Inode, flags, mode};
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::permission::{Caller, Extra};
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 use fuse4fs_fsck::{Finding, Kind, Mode, Options as FsckOptions, Problem, check_path};

@@ -10,7 +10,6 @@ use std::path::Path;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
 use fuse4fs::fs::copy::{COPY_CHUNK, CopyTo};
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::{Fs, FsError};
 

@@ -9,9 +9,7 @@
 //! its last returned call, and pass e2fsck.
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
-use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
 use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};

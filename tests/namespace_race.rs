@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{FsError, InodeRef};

@@ -7,7 +7,6 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 
 mod common;
 use common::{assert_fsck_clean, have, mkfs, open_rw, root_node};

@@ -15,7 +15,7 @@ use fuse4fs::fs::{Fs, FsError};
 
 mod common;
 use common::{
-    assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, user_dir, user_file, user_node,
+    assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, user_dir, user_file,
     with_kernel_mount,
 };
 

@@ -196,7 +196,6 @@ fn a_commit_never_writes_an_old_inode_over_the_one_that_took_its_number() {
     if !have_tools() {
         return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
-    use fuse4fs::fs::create::NewNode;
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = rw(&img);

@@ -12,16 +12,12 @@ use std::time::Duration;
 
 use common::{assert_fsck_clean, ioctl_via_dispatch, mkfs, with_kernel_mount};
 use fuse4fs::fs::{Fs, FsOptions};
-use fuse4fs::fuse::abi::opcode::FUSE_IOCTL;
-use fuse4fs::fuse::abi::{FuseInHeader, FuseIoctlIn, FuseIoctlOut};
+use fuse4fs::fuse::abi::{FuseIoctlIn, FuseIoctlOut};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::dispatch::dispatch;
 use fuse4fs::fuse::ids::{FileHandle, NodeId, RequestId};
-use fuse4fs::fuse::init::Negotiated;
 use fuse4fs::fuse::ops::{FuseOps, RequestCtx};
-use fuse4fs::fuse::request::Request;
 use fuse4fs::fuse::trim::FITRIM;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::FromBytes;
 
 const O_RDWR: u32 = 2;
 const REG: u32 = 0o100644;

@@ -98,7 +98,7 @@ pub fn mount_rw(img: &Path) -> Fs {
 /// Opens `img` writable as a server restarted in another boot would
 /// (boot id `boot`, not the one the image's pending-checkpoint marker
 /// names): the replay goes no further than the kernel's would.
-pub fn open_in_new_boot(img: &Path, boot: u8) -> fuse4fs::fs::Result<Fs> {
+pub fn open_in_new_boot(img: &Path, boot: u8) -> Result<Fs, fuse4fs::fs::mount::open::OpenError> {
     Fs::open(
         img,
         &FsOptions {
