@@ -13,7 +13,6 @@ use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
-use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
 use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
