@@ -9,7 +9,7 @@ use std::path::Path;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
-use fuse4fs::fs::{Fs, FsError};
+use fuse4fs::fs::FsError;
 
 mod common;
 use common::{
