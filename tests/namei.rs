@@ -8,8 +8,8 @@ use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
-use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 use fuse4fs::fs::FsError;
+use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 
 mod common;
 use common::{

@@ -206,6 +206,15 @@ fn tree(src: &Path) {
     std::fs::write(src.join("top"), b"x").unwrap();
 }
 
+/// An image of [`tree`] made with `args` in `dir`; /d's first block:
+/// its number and its bytes (for the test to damage).
+fn tree_with_d_block(dir: &Path, args: &[&str]) -> (PathBuf, u64, Vec<u8>) {
+    let img = mkfs(dir, args, "8M", tree);
+    let b = bmap(&img, "/d", 0);
+    let blk = read_block(&img, b);
+    (img, b, blk)
+}
+
 #[test]
 fn catalog_images_are_clean_and_counted() {
     let dir = std::env::var("FUSE4FS_IMAGES")
@@ -269,9 +278,7 @@ fn torn_block_keeps_the_entries_before_the_damage() {
     }
     for args in [&["-b", "4096"][..], &["-b", "1024", "-O", "^metadata_csum"]] {
         let tmp = tempfile::tempdir().unwrap();
-        let img = mkfs(tmp.path(), args, "8M", tree);
-        let b = bmap(&img, "/d", 0);
-        let mut blk = read_block(&img, b);
+        let (img, b, mut blk) = tree_with_d_block(tmp.path(), args);
         // Tear the block after its fifth entry: garbage from there on.
         let (mut off, mut fifth) = (0, 0);
         for _ in 0..5 {
@@ -304,9 +311,7 @@ fn bad_leaf_checksum_is_recomputed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-b", "4096"], "8M", tree);
-    let b = bmap(&img, "/d", 0);
-    let mut blk = read_block(&img, b);
+    let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "4096"]);
     let n = blk.len();
     blk[n - 1] ^= 0x55;
     write_block(&img, b, &blk);
@@ -324,9 +329,7 @@ fn missing_tail_is_made_by_shortening_the_last_entry() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-b", "4096"], "8M", tree);
-    let b = bmap(&img, "/d", 0);
-    let mut blk = read_block(&img, b);
+    let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "4096"]);
     let n = blk.len();
     // The last entry swallows the tail.
     let mut off = 0;
@@ -354,9 +357,7 @@ fn wrong_file_type_dot_and_bad_name_are_fixed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-b", "1024"], "8M", tree);
-    let b = bmap(&img, "/d", 0);
-    let mut blk = read_block(&img, b);
+    let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "1024"]);
     // '.' names inode 5; the third entry gets file type 6 and a '/'.
     blk[0..4].copy_from_slice(&5u32.to_le_bytes());
     let third = 24;
