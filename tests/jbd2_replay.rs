@@ -586,7 +586,7 @@ fn kernel_journal_round(args: &[&str]) -> bool {
                  for i in $(seq 41 80); do head -c $((i * 700)) /dev/urandom > c/g$i; done; \
                  rm a/b/f5 a/b/f6; mkdir d; mv a/b/f7 d/; \
                  for f in c/g* d/* a/b/* c/moved hard; do sync \"$f\"; done; sync . a a/b c d";
-            sh_on(&mnt, &script);
+            sh_on(&mnt, script);
             std::fs::copy(&img, &dirty).unwrap();
         });
         let _ = Command::new("umount").arg(&mnt).status();
