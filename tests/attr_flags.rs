@@ -8,12 +8,11 @@
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::{flags, mode};
 use fuse4fs::fs::attr_flags::FsXattr;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::permission::{Caller, Extra};
 use fuse4fs::fs::{Fs, FsError};
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, run};
+use common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, root_node, run};
 
 const CAP_FOWNER: u32 = 3;
 const CAP_LINUX_IMMUTABLE: u32 = 9;
@@ -28,13 +27,7 @@ fn caller(uid: u32, caps: &[u32]) -> Caller {
 }
 
 fn make(fs: &Fs, name: &str, m: u16, uid: u32) -> InodeNo {
-    let new = NewNode {
-        mode: m,
-        uid,
-        gid: uid,
-        umask: 0,
-        rdev: 0,
-    };
+    let new = owned_node(m, uid);
     fs.make_node(InodeNo::ROOT, name.as_bytes(), &new)
         .unwrap()
         .ino
@@ -192,13 +185,7 @@ fn new_inodes_inherit_what_their_type_may_hold() {
     let base = fs.get_flags(d).unwrap();
     fs.set_flags(d, &root, base | inheritable | flags::TOPDIR)
         .unwrap();
-    let new = |m: u16| NewNode {
-        mode: m,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
+    let new = |m: u16| root_node(m);
     let got = |name: &str, m: u16| {
         let i = fs.make_node(d, name.as_bytes(), &new(m)).unwrap();
         i.flags & !flags::EXTENTS

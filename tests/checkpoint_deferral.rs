@@ -13,7 +13,6 @@ use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
-use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
 use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
@@ -77,15 +76,7 @@ fn durable_writes(events: &[IoEvent]) -> usize {
 /// as our replay in a new boot (which goes no further than the kernel's:
 /// the pending marker's boot id differs) shows them.
 fn check_our_replay(cut: &Path, rounds: usize, what: &str) {
-    let fs = Fs::open(
-        cut,
-        &FsOptions {
-            writable: true,
-            boot_id: Some([0xa5; 16]),
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{what}: replay: {e}"));
+    let fs = common::open_in_new_boot(cut, 0xa5).unwrap_or_else(|e| panic!("{what}: replay: {e}"));
     let root = fs.inode(InodeNo::ROOT).unwrap();
     let f = fs
         .lookup(&root, b"f")

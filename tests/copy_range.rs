@@ -10,12 +10,11 @@ use std::path::Path;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
 use fuse4fs::fs::copy::{COPY_CHUNK, CopyTo};
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::{Fs, FsError};
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
 
 fn require_tools() {
     assert!(
@@ -25,13 +24,7 @@ fn require_tools() {
 }
 
 fn file(fs: &Fs, name: &str, data: &[u8]) -> InodeNo {
-    let new = NewNode {
-        mode: mode::S_IFREG | 0o644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
+    let new = root_node(mode::S_IFREG | 0o644);
     let ino = fs
         .make_node(InodeNo::ROOT, name.as_bytes(), &new)
         .unwrap()

@@ -21,7 +21,7 @@ use fuse4fs::fs::extent::write::init_extent_root;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, fsck, have, mkfs, open_rw};
+use common::{assert_fsck_clean, fsck, have, mkfs, open_rw, umount_retrying};
 
 fn tools() -> bool {
     let root = unsafe { libc::geteuid() } == 0;
@@ -204,19 +204,7 @@ fn kernel_view(img: &Path, rel: &str) -> BTreeMap<Vec<u8>, InodeNo> {
         Ok(out)
     };
     let r = read();
-    // Something (udev's probes of the new loop device) may hold the
-    // mount briefly.
-    let mut tries = 0;
-    while !Command::new("umount")
-        .arg(mnt.path())
-        .status()
-        .unwrap()
-        .success()
-    {
-        tries += 1;
-        assert!(tries < 20, "umount failed");
-        std::thread::sleep(std::time::Duration::from_millis(250));
-    }
+    umount_retrying(mnt.path());
     r.unwrap_or_else(|e| panic!("kernel read of {rel}: {e}"))
 }
 
@@ -712,17 +700,7 @@ fn same_htree_as_the_kernel() {
             let p = mnt.path().join("d").join(std::ffi::OsStr::from_bytes(nm));
             std::fs::hard_link(&target, p)
         });
-        let mut tries = 0;
-        while !Command::new("umount")
-            .arg(mnt.path())
-            .status()
-            .unwrap()
-            .success()
-        {
-            tries += 1;
-            assert!(tries < 20, "umount failed");
-            std::thread::sleep(std::time::Duration::from_millis(250));
-        }
+        umount_retrying(mnt.path());
         r.unwrap();
         assert_fsck_clean(&kimg);
         s.add(&names, 1000);

@@ -14,7 +14,7 @@ use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsError};
 
 mod common;
-use common::{assert_fsck_clean, mkfs, open_rw};
+use common::{assert_fsck_clean, mkfs, open_rw, owned_node, root_node};
 
 fn need_tools() {
     assert!(
@@ -32,13 +32,7 @@ fn image(dir: &Path) -> std::path::PathBuf {
 }
 
 fn create(fs: &Fs, name: &str, uid: u32) -> Inode {
-    let new = NewNode {
-        mode: mode::S_IFREG | 0o644,
-        uid,
-        gid: uid,
-        umask: 0,
-        rdev: 0,
-    };
+    let new = owned_node(mode::S_IFREG | 0o644, uid);
     fs.make_node(InodeNo::ROOT, name.as_bytes(), &new).unwrap()
 }
 
@@ -299,17 +293,7 @@ fn acls_in_ea_inodes_follow_chmod_and_are_inherited() {
     assert!(ea_of(&fs, f, b"system.posix_acl_access").is_some());
 
     let d = fs
-        .make_node(
-            InodeNo::ROOT,
-            b"d",
-            &NewNode {
-                mode: mode::S_IFDIR | 0o755,
-                uid: 0,
-                gid: 0,
-                umask: 0o022,
-                rdev: 0,
-            },
-        )
+        .make_node(InodeNo::ROOT, b"d", &root_node(mode::S_IFDIR | 0o755))
         .unwrap()
         .ino;
     let default = big_acl(700, 7, 7, 5);

@@ -9,12 +9,10 @@
 //! its last returned call, and pass e2fsck.
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
-use fuse4fs::fs::{Fs, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut};
+use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
 
 const WRITERS: usize = 4;
 const ROUNDS: usize = 12;
@@ -61,13 +59,7 @@ fn every_returned_fsync_and_fdatasync_survives_a_power_cut_with_concurrent_write
     let base = std::fs::read(&img).unwrap();
     let log = IoLog::new();
     let fs = mount_rw_recorded(&img, &log);
-    let node = NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
+    let node = root_node(0o100644);
     let inos: Vec<InodeNo> = (0..WRITERS)
         .map(|w| {
             fs.make_node(InodeNo::ROOT, format!("w{w}").as_bytes(), &node)
@@ -126,15 +118,8 @@ fn every_returned_fsync_and_fdatasync_survives_a_power_cut_with_concurrent_write
         }
         power_cut(&base, &events, end, &cut);
         {
-            let fs = Fs::open(
-                &cut,
-                &FsOptions {
-                    writable: true,
-                    boot_id: Some([0x5a; 16]),
-                    ..Default::default()
-                },
-            )
-            .unwrap_or_else(|e| panic!("replay of the cut after {end} writes: {e}"));
+            let fs = common::open_in_new_boot(&cut, 0x5a)
+                .unwrap_or_else(|e| panic!("replay of the cut after {end} writes: {e}"));
             let root = fs.inode(InodeNo::ROOT).unwrap();
             for (w, &rounds) in want.iter().enumerate() {
                 if rounds == 0 {

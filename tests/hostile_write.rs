@@ -44,10 +44,10 @@ use std::process::Command;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use common::root_node;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::superblock::STATE_ERROR;
 use fuse4fs::ext4::types::Generation;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::fallocate::{
     FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
     FALLOC_FL_ZERO_RANGE,
@@ -124,16 +124,6 @@ impl std::fmt::Display for Failure {
 }
 
 // ------------------------------------------------------------ workload
-
-fn node(mode: u16) -> NewNode {
-    NewNode {
-        mode,
-        uid: 0,
-        gid: 0,
-        umask: 0o022,
-        rdev: 0,
-    }
-}
 
 /// An inode as a node id names it (None: the root, never checked).
 type Node = (InodeNo, Option<Generation>);
@@ -302,14 +292,14 @@ impl<'a> Workload<'a> {
             0 | 1 => {
                 let Some(p) = self.dir() else { return };
                 let n = self.new_name();
-                if let Some(i) = self.note(fs.make_node(p, &n, &node(0o100644))) {
+                if let Some(i) = self.note(fs.make_node(p, &n, &root_node(0o100644))) {
                     self.files.push((i.ino, Some(i.generation)));
                 }
             }
             2 => {
                 let Some(p) = self.dir() else { return };
                 let n = self.new_name();
-                if let Some(i) = self.note(fs.make_node(p, &n, &node(0o040755))) {
+                if let Some(i) = self.note(fs.make_node(p, &n, &root_node(0o040755))) {
                     self.dirs.push((i.ino, Some(i.generation)));
                 }
             }
@@ -423,7 +413,7 @@ impl<'a> Workload<'a> {
                 // A file unlinked while open: an orphan until released.
                 let Some(p) = self.dir() else { return };
                 let n = self.new_name();
-                let Some(i) = self.note(fs.make_node(p, &n, &node(0o100644))) else {
+                let Some(i) = self.note(fs.make_node(p, &n, &root_node(0o100644))) else {
                     return;
                 };
                 fs.opened(i.ino);
@@ -434,7 +424,7 @@ impl<'a> Workload<'a> {
             19 => {
                 let Some(p) = self.dir() else { return };
                 // Counted as open by tmpfile itself.
-                if let Some(i) = self.note(fs.tmpfile(p, &node(0o100600))) {
+                if let Some(i) = self.note(fs.tmpfile(p, &root_node(0o100600))) {
                     self.open.push(i.ino);
                     self.note(fs.write(i.ino, 0, &[2u8; 3000], 0));
                 }
@@ -771,39 +761,40 @@ fn damaged(fx: &Fixture, seed: u64, dir: &Path) -> Vec<u8> {
     fs::read(&scratch).unwrap()
 }
 
-#[test]
-fn damaged_images_survive_a_read_write_workload() {
+/// [`run_kind`] over the fixtures with metadata damaged for each seed
+/// (xored with `salt`, so that each kind damages differently).
+fn run_damaged(
+    kind: &str,
+    n: u64,
+    salt: u64,
+    check: impl FnMut(&Case, u64) -> Result<Seen, Failure>,
+) {
     let tmp = tempfile::tempdir().unwrap();
     let fxs = fixtures(tmp.path());
     run_kind(
-        "rw",
+        kind,
         tmp.path(),
         &fxs,
-        seeds(25),
+        seeds(n),
         &[],
-        |_, fx, seed, dir| Some(damaged(fx, seed, dir)),
-        serve_and_check,
+        |_, fx, seed, dir| Some(damaged(fx, seed ^ salt, dir)),
+        check,
     );
 }
 
 #[test]
+fn damaged_images_survive_a_read_write_workload() {
+    run_damaged("rw", 25, 0, serve_and_check);
+}
+
+#[test]
 fn fsck_repairs_damaged_images() {
-    let tmp = tempfile::tempdir().unwrap();
-    let fxs = fixtures(tmp.path());
-    run_kind(
-        "fsck",
-        tmp.path(),
-        &fxs,
-        seeds(40),
-        &[],
-        |_, fx, seed, dir| Some(damaged(fx, seed ^ 0xF5C0_0000_0000, dir)),
-        |case, _| {
-            Ok(Seen {
-                repair: Some(case.check_repairable()?),
-                ..Seen::default()
-            })
-        },
-    );
+    run_damaged("fsck", 40, 0xF5C0_0000_0000, |case, _| {
+        Ok(Seen {
+            repair: Some(case.check_repairable()?),
+            ..Seen::default()
+        })
+    });
 }
 
 // ------------------------------------------------------------ orphans
@@ -1154,7 +1145,7 @@ fn damaged_orphan_list_is_recorded_not_refused() {
         let fs = common::mount_rw(&img);
         for name in ["a", "b"] {
             let i = fs
-                .make_node(InodeNo::ROOT, name.as_bytes(), &node(0o100644))
+                .make_node(InodeNo::ROOT, name.as_bytes(), &root_node(0o100644))
                 .unwrap();
             fs.write(i.ino, 0, &[7u8; 5000], 0).unwrap();
         }
@@ -1389,17 +1380,7 @@ fn damaged_images_through_a_real_mount() {
     // SAFETY: geteuid has no preconditions.
     assert_eq!(unsafe { libc::geteuid() }, 0, "mounting needs root");
     assert!(Path::new("/dev/fuse").exists(), "no /dev/fuse");
-    let tmp = tempfile::tempdir().unwrap();
-    let fxs = fixtures(tmp.path());
-    run_kind(
-        "mount",
-        tmp.path(),
-        &fxs,
-        seeds(4),
-        &[],
-        |_, fx, seed, dir| Some(damaged(fx, seed ^ 0x3007_0000_0000, dir)),
-        serve_mounted,
-    );
+    run_damaged("mount", 4, 0x3007_0000_0000, serve_mounted);
 }
 
 /// A block bitmap that says fixed metadata is free (a damaged log
@@ -1422,7 +1403,11 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
     let fs = common::mount_rw(&img);
     for i in 0..8 {
         let f = fs
-            .make_node(InodeNo::ROOT, format!("f{i}").as_bytes(), &node(0o100644))
+            .make_node(
+                InodeNo::ROOT,
+                format!("f{i}").as_bytes(),
+                &root_node(0o100644),
+            )
             .unwrap();
         fs.write(f.ino, 0, &vec![i as u8; 100_000], 0).unwrap();
         fs.setxattr(f.ino, b"user.big", &[b'v'; 600], SetMode::Any, false)
@@ -1430,12 +1415,7 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
     }
     fs.unmount_clean().unwrap();
     drop(fs);
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(&img)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, text) = common::fsck(&img);
     assert!(
         !text.contains("multiply-claimed") && !text.contains("Multiply-claimed"),
         "blocks allocated on metadata:\n{text}"
@@ -1453,7 +1433,9 @@ fn data_write_through_a_damaged_extent_spares_metadata() {
     let img = tmp.path().join("img");
     run_mkfs(&img);
     let fs = common::mount_rw(&img);
-    let f = fs.make_node(InodeNo::ROOT, b"f", &node(0o100644)).unwrap();
+    let f = fs
+        .make_node(InodeNo::ROOT, b"f", &root_node(0o100644))
+        .unwrap();
     fs.write(f.ino, 0, &[1u8; 1024], 0).unwrap();
     fs.unmount_clean().unwrap();
     drop(fs);
@@ -1492,7 +1474,9 @@ fn data_writes_across_group_boundaries() {
             .arg("64M"),
     );
     let fs = common::mount_rw(&img);
-    let f = fs.make_node(InodeNo::ROOT, b"f", &node(0o100644)).unwrap();
+    let f = fs
+        .make_node(InodeNo::ROOT, b"f", &root_node(0o100644))
+        .unwrap();
     let chunk = vec![0x5Au8; 1 << 20];
     for i in 0..24u64 {
         if let Err(e) = fs.write(f.ino, i << 20, &chunk, 0) {
@@ -1501,14 +1485,5 @@ fn data_writes_across_group_boundaries() {
     }
     fs.unmount_clean().unwrap();
     drop(fs);
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::assert_fsck_clean(&img);
 }

@@ -17,20 +17,11 @@ use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
 
-const FILE: NewNode = NewNode {
-    mode: 0o100644,
-    uid: 0,
-    gid: 0,
-    umask: 0,
-    rdev: 0,
-};
+const FILE: NewNode = root_node(0o100644);
 
-const DIR: NewNode = NewNode {
-    mode: 0o040755,
-    ..FILE
-};
+const DIR: NewNode = root_node(0o040755);
 
 /// Bytes a 256-byte inode (i_extra_isize 32) holds inline.
 const ROOM: usize = 128;

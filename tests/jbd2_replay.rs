@@ -514,14 +514,20 @@ const VIEW_SCRIPT: &str = "cd \"$1\" && find . -printf '%p %y %m %s %n %U %G %T@
 /// `find` over a mounted tree: every entry's type, mode, size, links,
 /// owner, mtime and target, and each regular file's md5.
 fn view_of(mnt: &Path) -> String {
+    sh_on(mnt, VIEW_SCRIPT)
+}
+
+/// `sh -c SCRIPT sh MNT` (the script finds the mountpoint in `$1`), which
+/// must succeed; its standard output.
+fn sh_on(mnt: &Path, script: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")
-        .arg(VIEW_SCRIPT)
+        .arg(script)
         .arg("sh")
         .arg(mnt)
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert!(out.status.success(), "{script}: {out:?}");
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -580,14 +586,7 @@ fn kernel_journal_round(args: &[&str]) -> bool {
                  for i in $(seq 41 80); do head -c $((i * 700)) /dev/urandom > c/g$i; done; \
                  rm a/b/f5 a/b/f6; mkdir d; mv a/b/f7 d/; \
                  for f in c/g* d/* a/b/* c/moved hard; do sync \"$f\"; done; sync . a a/b c d";
-            let st = Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .arg("sh")
-                .arg(&mnt)
-                .status()
-                .unwrap();
-            assert!(st.success());
+            sh_on(&mnt, script);
             std::fs::copy(&img, &dirty).unwrap();
         });
         let _ = Command::new("umount").arg(&mnt).status();
@@ -702,14 +701,7 @@ fn kernel_journal_wrapping_round_the_ring() {
                 round.max(1) - 1,
                 round.max(1) - 1
             );
-            let st = Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .arg("sh")
-                .arg(&mnt)
-                .status()
-                .unwrap();
-            assert!(st.success());
+            sh_on(&mnt, &script);
             std::fs::copy(&img, &dirty).unwrap();
             if log_wraps(&dirty) {
                 return true;

@@ -18,6 +18,26 @@ fn tools_ok() -> bool {
     have(&["mkfs.ext4", "e2fsck", "mount", "umount"]) && unsafe { libc::geteuid() } == 0
 }
 
+/// A fresh 64 MiB image of 4 KiB blocks, opened and mounted read-write
+/// with every write and flush recorded in the log; None (the skip
+/// recorded) when the tools are missing.
+fn mounted_recorded() -> Option<(
+    tempfile::TempDir,
+    PathBuf,
+    std::sync::Arc<fuse4fs::fs::io::log::IoLog>,
+    Fs,
+)> {
+    if !tools_ok() {
+        fuse4fs_testkit::skip!("needs root and e2fsprogs");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let img = mkfs(dir.path(), &["-b", "4096"], "64M");
+    let log = fuse4fs::fs::io::log::IoLog::new();
+    let fs = common::mount_rw_recorded(&img, &log);
+    Some((dir, img, log, fs))
+}
+
 /// A fresh image made with `mkfs_args`, opened and mounted read-write (the
 /// journal running); None when the tools are missing.
 fn mounted(mkfs_args: &[&str], size: &str) -> Option<(tempfile::TempDir, PathBuf, Fs)> {
@@ -390,13 +410,9 @@ fn a_create_logs_under_a_kibibyte_and_an_unlink_under_half() {
 /// operations write first must be written whole.
 #[test]
 fn the_stream_begins_each_log_block_with_a_whole_page() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs root and e2fsprogs");
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &["-b", "4096"], "64M");
-    let log = fuse4fs::fs::io::log::IoLog::new();
-    let fs = common::mount_rw_recorded(&img, &log);
+    let Some((_dir, img, log, fs)) = mounted_recorded() else {
+        return;
+    };
     let d = mkdir(&fs, InodeNo::ROOT, "d");
     fs.sync().unwrap();
     let from = log.events().len();
@@ -494,13 +510,9 @@ fn a_crash_anywhere_on_a_stream_that_wraps_loses_nothing_answered() {
 /// the kernel's and e2fsck's replay of that transaction again is clean.
 #[test]
 fn an_fsync_with_nothing_to_commit_writes_and_flushes_nothing() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs root and e2fsprogs");
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let img = mkfs(dir.path(), &["-b", "4096"], "64M");
-    let log = fuse4fs::fs::io::log::IoLog::new();
-    let fs = common::mount_rw_recorded(&img, &log);
+    let Some((_dir, img, log, fs)) = mounted_recorded() else {
+        return;
+    };
     create(&fs, InodeNo::ROOT, "f", &[7u8; 5000]);
     fs.sync().unwrap();
     for want in [(0, 0), (0, 0)] {

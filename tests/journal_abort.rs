@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, require_root};
+use common::{assert_fsck_clean, require_root, root_node};
 
 /// A small tmpfs mounted for the test, unmounted when dropped.
 struct Tmpfs(PathBuf);
@@ -55,16 +54,6 @@ fn fill(dir: &Path) -> PathBuf {
     path
 }
 
-fn file_node() -> NewNode {
-    NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    }
-}
-
 fn run(datasync: bool) {
     require_root("mounts a tmpfs to make the image's writes fail");
     let dir = tempfile::tempdir().unwrap();
@@ -78,7 +67,10 @@ fn run(datasync: bool) {
         "32M",
     );
     let fs = common::mount_rw(&img);
-    let ino = fs.make_node(InodeNo::ROOT, b"f", &file_node()).unwrap().ino;
+    let ino = fs
+        .make_node(InodeNo::ROOT, b"f", &root_node(0o100644))
+        .unwrap()
+        .ino;
     let sync = |fs: &Fs| {
         if datasync {
             fs.datasync_inode(ino)
@@ -116,7 +108,7 @@ fn run(datasync: bool) {
     );
     assert!(fs.sync().is_err(), "syncfs after a failed commit passed");
     // The journal is aborted: changes are refused.
-    let created = fs.make_node(InodeNo::ROOT, b"g", &file_node());
+    let created = fs.make_node(InodeNo::ROOT, b"g", &root_node(0o100644));
     assert!(
         matches!(created, Err(FsError::ReadOnly)),
         "a create after the abort: {:?}",

@@ -8,44 +8,19 @@ use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
-use fuse4fs::fs::create::NewNode;
+use fuse4fs::fs::FsError;
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
-use fuse4fs::fs::{Fs, FsError};
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, with_kernel_mount};
+use common::{
+    assert_fsck_clean, fill_with_nodes, have, lookup, mkfs, open_rw, user_dir, user_file,
+    user_node, with_kernel_mount,
+};
 
 const ROOT: InodeNo = InodeNo::ROOT;
 
 fn tools() -> bool {
     have(&["mkfs.ext4", "e2fsck"])
-}
-
-fn node(m: u16) -> NewNode {
-    NewNode {
-        mode: m,
-        uid: 1000,
-        gid: 1000,
-        umask: 0o022,
-        rdev: 0,
-    }
-}
-
-fn file(fs: &Fs, dir: InodeNo, name: &str) -> InodeNo {
-    fs.make_node(dir, name.as_bytes(), &node(mode::S_IFREG | 0o666))
-        .unwrap()
-        .ino
-}
-
-fn dir(fs: &Fs, parent: InodeNo, name: &str) -> InodeNo {
-    fs.make_node(parent, name.as_bytes(), &node(mode::S_IFDIR | 0o777))
-        .unwrap()
-        .ino
-}
-
-fn lookup(fs: &Fs, dir: InodeNo, name: &str) -> Result<InodeNo, FsError> {
-    fs.lookup(&fs.inode(dir).unwrap(), name.as_bytes())
-        .map(|f| f.ino)
 }
 
 #[test]
@@ -56,8 +31,8 @@ fn every_node_kind_and_link_reaches_the_kernel() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
-    let d = dir(&fs, ROOT, "d");
-    let f = file(&fs, d, "f");
+    let d = user_dir(&fs, ROOT, "d");
+    let f = user_file(&fs, d, "f");
     fs.write(f, 0, b"contents", 0).unwrap();
     fs.link(f, ROOT, b"hard").unwrap();
     fs.symlink(ROOT, b"fast", b"d/f", 1000, 1000).unwrap();
@@ -69,20 +44,20 @@ fn every_node_kind_and_link_reaches_the_kernel() {
     let edge60 = "z".repeat(60);
     fs.symlink(ROOT, b"edge60", edge60.as_bytes(), 0, 0)
         .unwrap();
-    fs.make_node(ROOT, b"fifo", &node(mode::S_IFIFO | 0o644))
+    fs.make_node(ROOT, b"fifo", &user_node(mode::S_IFIFO | 0o644))
         .unwrap();
-    let mut chr = node(mode::S_IFCHR | 0o600);
+    let mut chr = user_node(mode::S_IFCHR | 0o600);
     // 300:70000 needs the new device encoding; 4:5 the old one.
     chr.rdev = (70000 & 0xff) | (300 << 8) | ((70000 & !0xff) << 12);
     fs.make_node(ROOT, b"chr", &chr).unwrap();
-    let mut blk = node(mode::S_IFBLK | 0o600);
+    let mut blk = user_node(mode::S_IFBLK | 0o600);
     blk.rdev = (4 << 8) | 5;
     fs.make_node(ROOT, b"blk", &blk).unwrap();
-    fs.make_node(ROOT, b"sock", &node(mode::S_IFSOCK | 0o755))
+    fs.make_node(ROOT, b"sock", &user_node(mode::S_IFSOCK | 0o755))
         .unwrap();
     // EEXIST, and the umask applied (0o666 & !0o022).
     assert!(matches!(
-        fs.make_node(ROOT, b"fifo", &node(mode::S_IFREG | 0o644)),
+        fs.make_node(ROOT, b"fifo", &user_node(mode::S_IFREG | 0o644)),
         Err(FsError::Exists)
     ));
     assert_eq!(fs.inode(f).unwrap().mode & 0o777, 0o644);
@@ -132,12 +107,12 @@ fn renames_with_flags_and_directory_moves() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
-    let a = dir(&fs, ROOT, "a");
-    let b = dir(&fs, ROOT, "b");
-    let sub = dir(&fs, a, "sub");
-    let inner = dir(&fs, sub, "inner");
-    let x = file(&fs, a, "x");
-    let y = file(&fs, b, "y");
+    let a = user_dir(&fs, ROOT, "a");
+    let b = user_dir(&fs, ROOT, "b");
+    let sub = user_dir(&fs, a, "sub");
+    let inner = user_dir(&fs, sub, "inner");
+    let x = user_file(&fs, a, "x");
+    let y = user_file(&fs, b, "y");
     fs.write(y, 0, b"y data", 0).unwrap();
     // A directory cannot move below itself.
     assert!(matches!(
@@ -145,7 +120,7 @@ fn renames_with_flags_and_directory_moves() {
         Err(FsError::Invalid)
     ));
     // NOREPLACE over an existing name.
-    let z = file(&fs, b, "z");
+    let z = user_file(&fs, b, "z");
     assert!(matches!(
         fs.rename(b, b"z", b, b"y", RENAME_NOREPLACE),
         Err(FsError::Exists)
@@ -160,7 +135,7 @@ fn renames_with_flags_and_directory_moves() {
     assert_eq!(fs.inode(a).unwrap().links_count, 2);
     assert_eq!(fs.inode(b).unwrap().links_count, 3);
     // Over an empty directory; not over a non-empty one.
-    let empty = dir(&fs, ROOT, "empty");
+    let empty = user_dir(&fs, ROOT, "empty");
     assert!(matches!(
         fs.rename(ROOT, b"empty", b, b"sub2", 0),
         Err(FsError::NotEmpty)
@@ -208,8 +183,8 @@ fn unlink_and_rmdir_rules() {
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
     let free0 = fs.stats();
-    let d = dir(&fs, ROOT, "d");
-    let f = file(&fs, d, "f");
+    let d = user_dir(&fs, ROOT, "d");
+    let f = user_file(&fs, d, "f");
     fs.write(f, 0, &vec![7u8; 100_000], 0).unwrap();
     assert!(matches!(fs.rmdir(ROOT, b"d"), Err(FsError::NotEmpty)));
     assert!(matches!(fs.unlink(ROOT, b"d"), Err(FsError::IsDir)));
@@ -242,9 +217,9 @@ fn an_open_unlinked_file_survives_until_release_or_the_next_mount() {
     let fs = open_rw(&img);
     fs.mount_rw().unwrap();
     let free0 = fs.stats();
-    let a = file(&fs, ROOT, "a");
-    let b = file(&fs, ROOT, "b");
-    let c = file(&fs, ROOT, "c");
+    let a = user_file(&fs, ROOT, "a");
+    let b = user_file(&fs, ROOT, "b");
+    let c = user_file(&fs, ROOT, "c");
     for (i, name) in [(a, "a"), (b, "b"), (c, "c")] {
         fs.write(i, 0, &vec![1u8; 50_000], 0).unwrap();
         fs.opened(i);
@@ -278,8 +253,14 @@ fn tmpfile_then_link() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
-    let t1 = fs.tmpfile(ROOT, &node(mode::S_IFREG | 0o600)).unwrap().ino;
-    let t2 = fs.tmpfile(ROOT, &node(mode::S_IFREG | 0o600)).unwrap().ino;
+    let t1 = fs
+        .tmpfile(ROOT, &user_node(mode::S_IFREG | 0o600))
+        .unwrap()
+        .ino;
+    let t2 = fs
+        .tmpfile(ROOT, &user_node(mode::S_IFREG | 0o600))
+        .unwrap()
+        .ino;
     fs.write(t1, 0, b"one", 0).unwrap();
     // t1 is not the list head (t2 is): linking it edits its predecessor.
     fs.link(t1, ROOT, b"named").unwrap();
@@ -303,25 +284,14 @@ fn full_disk_and_inode_exhaustion_change_nothing() {
     let img = mkfs(tmp.path(), &["-N", "64"], "8M");
     let fs = open_rw(&img);
     // Inodes run out first at -N 64 with small files.
-    let mut made = 0;
-    loop {
-        match fs.make_node(
-            ROOT,
-            format!("f{made}").as_bytes(),
-            &node(mode::S_IFREG | 0o644),
-        ) {
-            Ok(_) => made += 1,
-            Err(FsError::NoSpace) => break,
-            Err(e) => panic!("{e}"),
-        }
-    }
+    let made = fill_with_nodes(&fs, ROOT, "f", mode::S_IFREG | 0o644);
     assert!(made > 40);
     for i in 0..made {
         fs.unlink(ROOT, format!("f{i}").as_bytes()).unwrap();
     }
     // Then blocks: one file grows until ENOSPC; the failing write changes
     // nothing; deleting gives room back.
-    let f = file(&fs, ROOT, "big");
+    let f = user_file(&fs, ROOT, "big");
     let chunk = vec![0xABu8; 256 * 1024];
     let mut off = 0u64;
     loop {
@@ -336,7 +306,7 @@ fn full_disk_and_inode_exhaustion_change_nothing() {
     assert_fsck_clean(&img);
     let fs = open_rw(&img);
     fs.unlink(ROOT, b"big").unwrap();
-    let g = file(&fs, ROOT, "again");
+    let g = user_file(&fs, ROOT, "again");
     fs.write(g, 0, &chunk, 0).unwrap();
     drop(fs);
     assert_fsck_clean(&img);

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{FsError, InodeRef};
@@ -26,7 +25,7 @@ use fuse4fs::fuse::ops::{
 };
 
 mod common;
-use common::{assert_fsck_clean, fsck, have, mkfs, open_rw, root_ctx as ctx};
+use common::{assert_fsck_clean, fsck, have, mkfs, open_rw, root_ctx as ctx, root_node};
 
 const ROOT: NodeId = NodeId::ROOT;
 const DIRS: usize = 3;
@@ -296,16 +295,6 @@ fn is_stale(r: Result<(), FsError>, what: &str) {
     assert!(matches!(r, Err(FsError::Stale)), "{what}: {r:?}");
 }
 
-fn regular_file() -> NewNode {
-    NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    }
-}
-
 /// What a node id names, as the adapter hands it to the filesystem.
 fn of_node(nodeid: NodeId) -> InodeRef {
     InodeRef {
@@ -373,7 +362,7 @@ fn names_for_a_removed_directory_never_land_in_its_successor() {
     a.mkdir(&c, new, b"kept", 0o755, 0).unwrap();
     let fs = a.fs();
     let old = of_node(old);
-    let file = regular_file();
+    let file = root_node(0o100644);
     is_stale(fs.make_node(old, b"f", &file).map(|_| ()), "create");
     is_stale(fs.symlink(old, b"s", b"t", 0, 0).map(|_| ()), "symlink");
     is_stale(fs.tmpfile(old, &file).map(|_| ()), "tmpfile");

@@ -26,14 +26,9 @@ use fuse4fs::fs::{Fs, FsOptions};
 
 /// Deterministic bytes: a xorshift stream seeded per file.
 fn pattern(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
+    fuse4fs_testkit::XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        .take(len)
+        .map(|x| x as u8)
         .collect()
 }
 

@@ -14,9 +14,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
+
+mod common;
+use common::root_node;
 
 const ORPHANS: usize = 240;
 const KEPT: usize = 40;
@@ -25,16 +27,6 @@ fn mkfs(img: &Path, extra: &[&str]) {
     let mut args = vec!["-b", "4096", "-N", "1024"];
     args.extend(extra);
     fuse4fs_testkit::e2fs::mkfs_ext4(img, &args, "32M");
-}
-
-fn file() -> NewNode {
-    NewNode {
-        mode: 0o100600,
-        uid: 0,
-        gid: 0,
-        umask: 0o022,
-        rdev: 0,
-    }
 }
 
 fn rw(log: Option<Arc<IoLog>>) -> FsOptions {
@@ -115,19 +107,17 @@ fn crash_during_mass_removal(extra: &[&str]) {
     fs.mount_rw().unwrap();
     let free_before = fs.live_superblock().free_inodes_count;
     let mut inos: Vec<InodeNo> = (0..ORPHANS)
-        .map(|_| fs.tmpfile(InodeNo::ROOT, &file()).unwrap().ino)
+        .map(|_| fs.tmpfile(InodeNo::ROOT, &root_node(0o100600)).unwrap().ino)
         .collect();
     fs.sync().unwrap();
     // The image as the crash states start from: everything so far written.
     let base = std::fs::read(&img).unwrap();
     log.take();
     // Random order, from a fixed seed; the first KEPT stay open.
-    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = fuse4fs_testkit::XorShift(0x9e37_79b9_7f4a_7c15);
     for i in (1..inos.len()).rev() {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        inos.swap(i, (rng % (i as u64 + 1)) as usize);
+        let r = rng.next().unwrap();
+        inos.swap(i, (r % (i as u64 + 1)) as usize);
     }
     let (held, closed) = inos.split_at(KEPT);
     for &ino in closed {

@@ -77,22 +77,18 @@ fn gpt_image() -> File {
     let mut f = tempfile::tempfile().unwrap();
     f.set_len(IMAGE).unwrap();
     let mut gpt = gptman::GPT::new_from(&mut f, 512, [7; 16]).unwrap();
-    gpt[1] = gptman::GPTPartitionEntry {
-        partition_type_guid: LINUX_FS,
-        unique_partition_guid: [1; 16],
-        starting_lba: 2048,
-        ending_lba: 6143,
-        attribute_bits: 0,
-        partition_name: "root".into(),
-    };
-    gpt[2] = gptman::GPTPartitionEntry {
-        partition_type_guid: LINUX_FS,
-        unique_partition_guid: [2; 16],
-        starting_lba: 6144,
-        ending_lba: 8191,
-        attribute_bits: 0,
-        partition_name: "data".into(),
-    };
+    // Partition n's unique GUID is n in every byte.
+    let linux =
+        |n: u8, lbas: std::ops::RangeInclusive<u64>, name: &str| gptman::GPTPartitionEntry {
+            partition_type_guid: LINUX_FS,
+            unique_partition_guid: [n; 16],
+            starting_lba: *lbas.start(),
+            ending_lba: *lbas.end(),
+            attribute_bits: 0,
+            partition_name: name.into(),
+        };
+    gpt[1] = linux(1, 2048..=6143, "root");
+    gpt[2] = linux(2, 6144..=8191, "data");
     gpt.write_into(&mut f).unwrap();
     gptman::GPT::write_protective_mbr_into(&mut f, 512).unwrap();
     put_ext_magic(&f, 2048 * 512);

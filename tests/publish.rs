@@ -7,10 +7,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fuse4fs::ext4::InodeNo;
-use fuse4fs::fs::create::NewNode;
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
 
 fn name(i: usize) -> Vec<u8> {
     format!("entry-with-a-longish-name-{i:06}").into_bytes()
@@ -25,13 +24,7 @@ fn readers_never_see_half_a_commit() {
     let img = mkfs(dir.path(), &["-b", "1024", "-N", "20000"], "64M");
     let fs = open_rw(&img);
     fs.mount_rw().unwrap();
-    let new = |mode| NewNode {
-        mode,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
+    let new = root_node;
     let d = fs
         .make_node(InodeNo::ROOT, b"d", &new(0o040755))
         .unwrap()

@@ -19,15 +19,12 @@ use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr::write::SetMode;
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, run};
+use common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, run};
 
 fn make(fs: &Fs, dir: InodeNo, name: &str, m: u16, uid: u32, gid: u32) -> InodeNo {
     let new = NewNode {
-        mode: m,
-        uid,
         gid,
-        umask: 0,
-        rdev: 0,
+        ..owned_node(m, uid)
     };
     fs.make_node(dir, name.as_bytes(), &new).unwrap().ino
 }
@@ -256,13 +253,7 @@ fn limits_refuse_every_charging_change_and_a_refused_one_changes_nothing() {
         assert!(is_edquot(fs.make_node(
             root,
             b"d",
-            &NewNode {
-                mode: mode::S_IFDIR | 0o755,
-                uid: 1000,
-                gid: 1000,
-                umask: 0,
-                rdev: 0,
-            }
+            &owned_node(mode::S_IFDIR | 0o755, 1000)
         )));
         assert!(fs.lookup(&fs.inode(root).unwrap(), b"d").is_err());
         let free_after = fs.stats();
@@ -275,13 +266,7 @@ fn limits_refuse_every_charging_change_and_a_refused_one_changes_nothing() {
         // inode is refused.
         fs.symlink(root, b"s", b"f", 1000, 1000).unwrap();
         make(&fs, root, "p", mode::S_IFIFO | 0o644, 1000, 1000);
-        let new = NewNode {
-            mode: mode::S_IFREG | 0o644,
-            uid: 1000,
-            gid: 1000,
-            umask: 0,
-            rdev: 0,
-        };
+        let new = owned_node(mode::S_IFREG | 0o644, 1000);
         assert!(is_edquot(fs.make_node(root, b"g", &new)));
         assert!(is_edquot(fs.tmpfile(root, &new)));
         assert_eq!(used(&fs, QuotaType::User, 1000), (kib(40), 3));
@@ -394,13 +379,7 @@ fn a_soft_limit_allows_until_its_grace_time_runs_out() {
         assert!(is_edquot(fs.make_node(
             root,
             b"h",
-            &NewNode {
-                mode: mode::S_IFREG | 0o644,
-                uid: 1000,
-                gid: 1000,
-                umask: 0,
-                rdev: 0,
-            }
+            &owned_node(mode::S_IFREG | 0o644, 1000)
         )));
         // Back under the soft limits: the grace times stop, and growth
         // is allowed again.

@@ -10,12 +10,14 @@ use std::path::Path;
 
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::inode::mode;
-use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Renamer};
 use fuse4fs::fs::{Fs, FsError};
 
 mod common;
-use common::{assert_fsck_clean, mkfs, open_rw, with_kernel_mount};
+use common::{
+    assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, user_dir, user_file,
+    with_kernel_mount,
+};
 
 const ROOT: InodeNo = InodeNo::ROOT;
 const WHO: Renamer = Renamer {
@@ -32,33 +34,6 @@ fn tools() {
             "{t} is not installed (scripts/install-deps)"
         );
     }
-}
-
-fn node(m: u16) -> NewNode {
-    NewNode {
-        mode: m,
-        uid: 1000,
-        gid: 1000,
-        umask: 0,
-        rdev: 0,
-    }
-}
-
-fn file(fs: &Fs, dir: InodeNo, name: &str) -> InodeNo {
-    fs.make_node(dir, name.as_bytes(), &node(mode::S_IFREG | 0o644))
-        .unwrap()
-        .ino
-}
-
-fn dir(fs: &Fs, parent: InodeNo, name: &str) -> InodeNo {
-    fs.make_node(parent, name.as_bytes(), &node(mode::S_IFDIR | 0o755))
-        .unwrap()
-        .ino
-}
-
-fn lookup(fs: &Fs, dir: InodeNo, name: &str) -> Result<InodeNo, FsError> {
-    fs.lookup(&fs.inode(dir).unwrap(), name.as_bytes())
-        .map(|f| f.ino)
 }
 
 fn links(fs: &Fs, ino: InodeNo) -> u16 {
@@ -86,8 +61,8 @@ fn whiteout_is_a_0_0_char_device_of_the_callers() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
-    let d = dir(&fs, ROOT, "d");
-    let f = file(&fs, d, "f");
+    let d = user_dir(&fs, ROOT, "d");
+    let f = user_file(&fs, d, "f");
     fs.write(f, 0, b"moved away", 0).unwrap();
     let free = free_inodes(&fs);
     fs.rename_as(d, b"f", ROOT, b"g", RENAME_WHITEOUT, WHO)
@@ -104,14 +79,14 @@ fn whiteout_is_a_0_0_char_device_of_the_callers() {
 
     // A setgid directory gives its group (the whiteout is no directory:
     // it gets no setgid bit).
-    let sg = dir(&fs, ROOT, "sg");
+    let sg = user_dir(&fs, ROOT, "sg");
     let ch = fuse4fs::fs::setattr::Changes {
         mode: Some(0o2777),
         gid: Some(777),
         ..Default::default()
     };
     fs.setattr(sg, &ch).unwrap();
-    file(&fs, sg, "h");
+    user_file(&fs, sg, "h");
     fs.rename_as(sg, b"h", sg, b"h2", RENAME_WHITEOUT, WHO)
         .unwrap();
     let w2 = lookup(&fs, sg, "h").unwrap();
@@ -138,8 +113,8 @@ fn flag_combinations_answer_as_the_kernel() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
-    let a = file(&fs, ROOT, "a");
-    let b = file(&fs, ROOT, "b");
+    let a = user_file(&fs, ROOT, "a");
+    let b = user_file(&fs, ROOT, "b");
     let free = free_inodes(&fs);
     let same = |fs: &Fs| {
         assert_eq!(lookup(fs, ROOT, "a").unwrap(), a);
@@ -233,10 +208,10 @@ fn directory_sources_keep_link_counts_right() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
-    let a = dir(&fs, ROOT, "a");
-    let b = dir(&fs, ROOT, "b");
-    let sub = dir(&fs, a, "sub");
-    file(&fs, sub, "inside");
+    let a = user_dir(&fs, ROOT, "a");
+    let b = user_dir(&fs, ROOT, "b");
+    let sub = user_dir(&fs, a, "sub");
+    user_file(&fs, sub, "inside");
     assert_eq!(links(&fs, a), 3);
     // To another parent: the old parent loses the subdirectory, the new
     // one gains it; ".." follows; the whiteout is no subdirectory.
@@ -252,7 +227,7 @@ fn directory_sources_keep_link_counts_right() {
     assert_eq!((links(&fs, b), links(&fs, sub)), (3, 2));
     // Over an empty directory elsewhere: it is freed, the new parent
     // keeps its count, the old one loses one.
-    let empty = dir(&fs, a, "empty");
+    let empty = user_dir(&fs, a, "empty");
     assert_eq!(links(&fs, a), 3);
     fs.rename_as(b, b"sub2", a, b"empty", RENAME_WHITEOUT, WHO)
         .unwrap();
@@ -261,8 +236,8 @@ fn directory_sources_keep_link_counts_right() {
     assert_eq!((links(&fs, a), links(&fs, b)), (3, 2));
     assert_eq!(lookup(&fs, sub, "..").unwrap(), a);
     // Over a full directory: ENOTEMPTY, nothing made.
-    let full = dir(&fs, b, "full");
-    file(&fs, full, "x");
+    let full = user_dir(&fs, b, "full");
+    user_file(&fs, full, "x");
     let free = free_inodes(&fs);
     assert!(matches!(
         fs.rename_as(a, b"empty", b, b"full", RENAME_WHITEOUT, WHO),
@@ -289,19 +264,8 @@ fn no_free_inode_leaves_the_rename_undone() {
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &["-N", "64"], "8M");
     let fs = open_rw(&img);
-    let f = file(&fs, ROOT, "f");
-    let mut n = 0;
-    loop {
-        match fs.make_node(
-            ROOT,
-            format!("fill{n}").as_bytes(),
-            &node(mode::S_IFIFO | 0o644),
-        ) {
-            Ok(_) => n += 1,
-            Err(FsError::NoSpace) => break,
-            Err(e) => panic!("filling the inode table: {e}"),
-        }
-    }
+    let f = user_file(&fs, ROOT, "f");
+    fill_with_nodes(&fs, ROOT, "fill", mode::S_IFIFO | 0o644);
     assert_eq!(free_inodes(&fs), 0);
     assert!(matches!(
         fs.rename_as(ROOT, b"f", ROOT, b"g", RENAME_WHITEOUT, WHO),

@@ -42,17 +42,9 @@ fn le32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
 }
 
+/// `cmd args`: its exit code and its output (stdout then stderr).
 fn run(cmd: &str, args: &[&str]) -> (i32, String) {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    fuse4fs_testkit::e2fs::output(Command::new(cmd).args(args))
 }
 
 fn run_ok(cmd: &str, args: &[&str]) -> String {
@@ -323,6 +315,20 @@ fn check_leaf(img: &Image, dir: &Inode, raw: &[u8], lblk: u32, n: &mut Counts) -
     children
 }
 
+/// Rebuilds bitmap block `raw` from its first `bits` bits (the group's
+/// share; the rest marked as the tail) and asserts it comes out as found,
+/// with `free` of those bits clear. `what` names it in failures.
+fn rebuild_bitmap(raw: &[u8], bits: usize, free: u32, what: &str) {
+    let parsed = Bitmap::new(raw);
+    let mut out = Bitmap::new(vec![0u8; raw.len()]);
+    for i in (0..bits).filter(|&i| parsed.get(i)) {
+        out.set(i);
+    }
+    out.mark_tail(bits);
+    assert!(out.bytes() == raw, "{what} bitmap");
+    assert_eq!(parsed.count_zeros(bits) as u32, free, "{what}: free bits");
+}
+
 fn check_bitmaps(img: &Image, n: &mut Counts) {
     let sb = &img.sb;
     let bpg = sb.blocks_per_group as u64;
@@ -341,19 +347,11 @@ fn check_bitmaps(img: &Image, n: &mut Counts) {
 
         if !(uninit_flags && gd.flags & BG_BLOCK_UNINIT != 0) {
             let raw = img.block(gd.block_bitmap.0);
-            let parsed = Bitmap::new(&raw[..]);
-            let mut out = Bitmap::new(vec![0u8; img.bs]);
-            for i in 0..in_group {
-                if parsed.get(i) {
-                    out.set(i);
-                }
-            }
-            out.mark_tail(in_group);
-            assert!(out.bytes() == raw, "group {g} block bitmap");
-            assert_eq!(
-                parsed.count_zeros(in_group) as u32,
+            rebuild_bitmap(
+                &raw,
+                in_group,
                 gd.free_blocks_count,
-                "group {g} free blocks"
+                &format!("group {g} block"),
             );
             if img.csum {
                 let c = block_bitmap_checksum(img.seed, &raw[..bpg as usize / 8]);
@@ -363,18 +361,7 @@ fn check_bitmaps(img: &Image, n: &mut Counts) {
         }
         if !(uninit_flags && gd.flags & BG_INODE_UNINIT != 0) {
             let raw = img.block(gd.inode_bitmap.0);
-            let parsed = Bitmap::new(&raw[..]);
-            let mut out = Bitmap::new(vec![0u8; img.bs]);
-            for i in (0..ipg).filter(|&i| parsed.get(i)) {
-                out.set(i);
-            }
-            out.mark_tail(ipg);
-            assert!(out.bytes() == raw, "group {g} inode bitmap");
-            assert_eq!(
-                parsed.count_zeros(ipg) as u32,
-                gd.free_inodes_count,
-                "group {g} free inodes"
-            );
+            rebuild_bitmap(&raw, ipg, gd.free_inodes_count, &format!("group {g} inode"));
             if img.csum {
                 let c = inode_bitmap_checksum(img.seed, &raw[..ipg / 8]);
                 assert_eq!(fold(c), stored(gd.inode_bitmap_csum), "group {g} ib csum");

@@ -9,19 +9,18 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{assert_fsck_clean, copy_beside, mkfs, needs_recovery, run, with_kernel_mount_rw};
+use common::{
+    assert_fsck_clean, copy_beside, ioctl_via_dispatch, mkfs, needs_recovery, run,
+    with_kernel_mount_rw,
+};
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
-use fuse4fs::fuse::abi::opcode::FUSE_IOCTL;
-use fuse4fs::fuse::abi::{FuseInHeader, FuseIoctlIn, FuseIoctlOut};
+use fuse4fs::fuse::abi::{FuseIoctlIn, FuseIoctlOut};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::dispatch::dispatch;
 use fuse4fs::fuse::ids::{FileHandle, NodeId, RequestId};
-use fuse4fs::fuse::init::Negotiated;
 use fuse4fs::fuse::ops::{Errno, FuseOps, Ioctl, IoctlReply, RequestCtx};
-use fuse4fs::fuse::request::Request;
 use fuse4fs::fuse::shutdown::FS_IOC_SHUTDOWN;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::FromBytes;
 
 const O_RDWR: u32 = 2;
 const REG: u32 = 0o100644;
@@ -45,23 +44,7 @@ fn shutdown_via_dispatch(a: &Ext4Adapter, ctx: &RequestCtx, nodeid: NodeId, flag
         in_size: 0,
         out_size: 4,
     };
-    let len = size_of::<FuseInHeader>() + size_of::<FuseIoctlIn>();
-    let h = FuseInHeader {
-        len: len as u32,
-        opcode: FUSE_IOCTL,
-        unique: ctx.unique,
-        nodeid,
-        uid: ctx.uid,
-        gid: ctx.gid,
-        pid: ctx.pid,
-        total_extlen: 0,
-        padding: 0,
-    };
-    let mut buf = h.as_bytes().to_vec();
-    buf.extend_from_slice(arg.as_bytes());
-    let req = Request::parse(&buf).unwrap();
-    let resp = dispatch(a, req, &Negotiated::default()).expect("IOCTL takes a reply");
-    match resp {
+    match ioctl_via_dispatch(a, ctx, nodeid, &arg, &[]) {
         Ok(body) => {
             let (out, rest) = FuseIoctlOut::read_from_prefix(&body).unwrap();
             assert!(rest.len() <= 4, "more output than the caller takes");
@@ -416,18 +399,13 @@ fn ioctl_requests_carry_their_input_and_replies_stay_within_out_size() {
             in_size,
             out_size,
         };
-        let len = size_of::<FuseInHeader>() + size_of::<FuseIoctlIn>() + input.len();
-        let h = FuseInHeader {
-            len: len as u32,
-            opcode: FUSE_IOCTL,
+        let root = RequestCtx {
             unique: RequestId(5),
-            nodeid: NodeId::ROOT,
-            ..Default::default()
+            uid: 0,
+            gid: 0,
+            pid: 0,
         };
-        let mut buf = h.as_bytes().to_vec();
-        buf.extend_from_slice(arg.as_bytes());
-        buf.extend_from_slice(input);
-        dispatch(ops, Request::parse(&buf).unwrap(), &Negotiated::default()).unwrap()
+        ioctl_via_dispatch(ops, &root, NodeId::ROOT, &arg, input)
     };
     let range: Vec<u8> = (0..24).collect();
     let body = ioctl(&Echo { extra: 0 }, &range, 24, 24).unwrap();

@@ -12,7 +12,7 @@ use fuse4fs::fs::journal::transaction::GroupDelta;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
 mod common;
-use common::{assert_fsck_clean, fsck, have, mkfs, open_rw as rw};
+use common::{assert_fsck_clean, fsck, have, mkfs, open_rw as rw, root_node};
 
 fn have_tools() -> bool {
     have(&["mkfs.ext4", "e2fsck", "debugfs"])
@@ -196,7 +196,6 @@ fn a_commit_never_writes_an_old_inode_over_the_one_that_took_its_number() {
     if !have_tools() {
         return fuse4fs_testkit::skip!("e2fsprogs missing");
     }
-    use fuse4fs::fs::create::NewNode;
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = rw(&img);
@@ -206,13 +205,7 @@ fn a_commit_never_writes_an_old_inode_over_the_one_that_took_its_number() {
     let mut old = stale.inode(victim).unwrap();
     old.size = 4096;
     stale.put_inode(old);
-    let new = NewNode {
-        mode: 0o100644,
-        uid: 0,
-        gid: 0,
-        umask: 0,
-        rdev: 0,
-    };
+    let new = root_node(0o100644);
     let taken = fs.make_node(InodeNo::ROOT, b"g", &new).unwrap();
     assert_eq!(taken.ino, victim, "the new file did not take the number");
     let err = stale.commit().unwrap_err();

@@ -6,7 +6,6 @@ use std::ffi::CString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -569,13 +568,7 @@ fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: b
     };
     let (fs, gate) = MemFs::new();
     let fs = Arc::new(fs);
-    let session = match Session::new(fd, fs.clone(), &InitConfig::default()) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = mount::unmount(&mp);
-            panic!("INIT failed: {e}");
-        }
-    };
+    let session = common::init_or_unmount(fd, fs.clone(), &InitConfig::default(), &mp);
     let negotiated = *session.negotiated();
     eprintln!("negotiated: {negotiated:?}");
     let session = if resume {
@@ -589,14 +582,12 @@ fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: b
         session
     };
     let notifier = session.notifier();
-    let (done_tx, done_rx) = mpsc::channel();
-    let server = std::thread::spawn(move || {
-        let r = session.run(2);
-        let _ = done_tx.send(());
-        r
-    });
-
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let unmount = if use_fusermount_unmount {
+        mount::unmount_fusermount
+    } else {
+        mount::unmount
+    };
+    common::serve_while(session, 2, &mp, unmount, || {
         check_mounted(&mp, &negotiated);
         check_notifications(&notifier, &mp);
         check_resend(&fs, &gate, &notifier, &mp, &negotiated);
@@ -604,23 +595,7 @@ fn mount_serve_check(opts: MountOptions, use_fusermount_unmount: bool, resume: b
             fs.plus_readdirs.load(Ordering::Relaxed) > 0,
             "READDIRPLUS was used"
         );
-    }));
-
-    let unmounted = if use_fusermount_unmount {
-        mount::unmount_fusermount(&mp)
-    } else {
-        mount::unmount(&mp)
-    };
-    if let Err(e) = outcome {
-        let _ = unmounted;
-        let _ = done_rx.recv_timeout(Duration::from_secs(5));
-        resume_unwind(e);
-    }
-    unmounted.expect("unmount");
-    done_rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("run() returns after unmount");
-    server.join().unwrap().expect("run() result");
+    });
     // After unmount, notifications fail cleanly instead of panicking.
     assert!(notifier.inval_inode(NodeId(2), 0, 0).is_err());
 }
@@ -951,41 +926,15 @@ fn read_write_mount() {
     if !fuse_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let mp = dir.path().join("mnt");
-    std::fs::create_dir(&mp).unwrap();
-    let opts = MountOptions {
-        ro: false,
-        fsname: "memfs-rw".into(),
-        ..Default::default()
-    };
-    let fd = mount::mount(&mp, &opts).expect("mount");
     let fs = Arc::new(RwFs::new(MemFsConfig::default()));
-    let session = match Session::new(fd, fs.clone(), &InitConfig::read_write()) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = mount::unmount(&mp);
-            panic!("INIT failed: {e}");
-        }
-    };
-    let negotiated = *session.negotiated();
-    let (done_tx, done_rx) = mpsc::channel();
-    let server = std::thread::spawn(move || {
-        let r = session.run(2);
-        let _ = done_tx.send(());
-        r
-    });
-    let outcome = catch_unwind(AssertUnwindSafe(|| check_read_write(&mp, &fs, &negotiated)));
-    let unmounted = mount::unmount(&mp);
-    if let Err(e) = outcome {
-        let _ = done_rx.recv_timeout(Duration::from_secs(5));
-        resume_unwind(e);
-    }
-    unmounted.expect("unmount");
-    done_rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("run() returns after unmount");
-    server.join().unwrap().expect("run() result");
+    common::serve_scratch_mount(
+        "memfs-rw",
+        fs.clone(),
+        &InitConfig::read_write(),
+        2,
+        |session| *session.negotiated(),
+        |mp, negotiated| check_read_write(mp, &fs, negotiated),
+    );
 }
 
 /// Every request is counted by opcode: a create/write/close, a stat and an

@@ -10,18 +10,14 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{assert_fsck_clean, mkfs, with_kernel_mount};
+use common::{assert_fsck_clean, ioctl_via_dispatch, mkfs, with_kernel_mount};
 use fuse4fs::fs::{Fs, FsOptions};
-use fuse4fs::fuse::abi::opcode::FUSE_IOCTL;
-use fuse4fs::fuse::abi::{FuseInHeader, FuseIoctlIn, FuseIoctlOut};
+use fuse4fs::fuse::abi::{FuseIoctlIn, FuseIoctlOut};
 use fuse4fs::fuse::adapter::Ext4Adapter;
-use fuse4fs::fuse::dispatch::dispatch;
 use fuse4fs::fuse::ids::{FileHandle, NodeId, RequestId};
-use fuse4fs::fuse::init::Negotiated;
 use fuse4fs::fuse::ops::{FuseOps, RequestCtx};
-use fuse4fs::fuse::request::Request;
 use fuse4fs::fuse::trim::FITRIM;
-use zerocopy::{FromBytes, IntoBytes};
+use zerocopy::FromBytes;
 
 const O_RDWR: u32 = 2;
 const REG: u32 = 0o100644;
@@ -43,23 +39,7 @@ fn fitrim(a: &Ext4Adapter, ctx: &RequestCtx, range: [u64; 3]) -> Result<[u64; 3]
         in_size: 24,
         out_size: 24,
     };
-    let len = size_of::<FuseInHeader>() + size_of::<FuseIoctlIn>() + input.len();
-    let h = FuseInHeader {
-        len: len as u32,
-        opcode: FUSE_IOCTL,
-        unique: ctx.unique,
-        nodeid: NodeId::ROOT,
-        uid: ctx.uid,
-        gid: ctx.gid,
-        pid: ctx.pid,
-        total_extlen: 0,
-        padding: 0,
-    };
-    let mut buf = h.as_bytes().to_vec();
-    buf.extend_from_slice(arg.as_bytes());
-    buf.extend_from_slice(&input);
-    let req = Request::parse(&buf).unwrap();
-    match dispatch(a, req, &Negotiated::default()).expect("IOCTL takes a reply") {
+    match ioctl_via_dispatch(a, ctx, NodeId::ROOT, &arg, &input) {
         Ok(body) => {
             let (out, rest) = FuseIoctlOut::read_from_prefix(&body).unwrap();
             assert_eq!(out.result, 0);

@@ -184,13 +184,8 @@ fn errname(e: &FsError) -> &'static str {
 /// other sizes and removals over a pool of names in every namespace, with
 /// values from empty to `big` bytes and a few ACLs.
 fn ops(seed: u64, n: usize, big: usize) -> Vec<(usize, Op)> {
-    let mut x = seed;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = fuse4fs_testkit::XorShift(seed);
+    let mut next = move || rng.next().unwrap();
     let names = [
         "user.a",
         "user.bb",

@@ -16,18 +16,12 @@ use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::setattr::Changes;
 
 mod common;
-use common::{assert_fsck_clean, have, mkfs, mount_rw_recorded, open_rw};
+use common::{assert_fsck_clean, have, mkfs, mount_rw_recorded, open_rw, root_node};
 
 const BS: u64 = 4096;
 const OLD: u8 = 0xAA;
 /// A plain file of root's.
-const FILE: NewNode = NewNode {
-    mode: 0o100644,
-    uid: 0,
-    gid: 0,
-    umask: 0,
-    rdev: 0,
-};
+const FILE: NewNode = root_node(0o100644);
 
 fn require_tools() {
     assert!(

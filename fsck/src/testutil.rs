@@ -1,4 +1,5 @@
-//! Test support for passes 3 and 4: images built with e2fsprogs, and a
+//! Test support for the passes' unit tests: images built with e2fsprogs,
+//! what debugfs and dumpe2fs say of them, byte edits, forced runs, and a
 //! minimal stand-in for passes 1 and 2 that fills `found` from a sound
 //! image (in-use inodes, their blocks, directory entries, `..` and the
 //! directory holding each entry), so that passes 3 and 4 can be run on
@@ -16,6 +17,7 @@ use crate::dirops;
 use crate::options::{Mode, Options};
 use crate::problem::Kind;
 use crate::report::{Finding, Pass};
+use crate::{Outcome, check_path};
 
 pub use fuse4fs_testkit::e2fs::debugfs_rw as debugfs;
 pub use fuse4fs_testkit::e2fs::have;
@@ -63,16 +65,93 @@ pub fn e2fsck_before_pass5(img: &Path) -> Vec<String> {
     out
 }
 
-/// Runs setup, the stand-in scan, pass 3 and pass 4 on `img`; the
-/// problems met and the check's state (for further looks).
-pub fn run34(img: &Path, mode: Mode) -> (Vec<Finding>, Fsck) {
-    let opts = Options {
+/// Options of a run in `mode` forced past the clean flag (the images
+/// the tests make are marked clean, and a check would stop there).
+pub fn forced(mode: Mode) -> Options {
+    Options {
         mode,
         force: true,
         ..Options::default()
-    };
+    }
+}
+
+/// The whole check of `img` in `mode`, forced.
+pub fn check(img: &Path, mode: Mode) -> Outcome {
+    check_path(img, &forced(mode)).expect("the check runs")
+}
+
+/// The check's state on `img` in `mode` (forced), before setup.
+pub fn open(img: &Path, mode: Mode) -> Fsck {
+    let opts = forced(mode);
     let dev = Device::open(img, opts.writable()).expect("image opens");
-    let mut cx = Fsck::open(dev, opts, "img").expect("filesystem opens");
+    Fsck::open(dev, opts, "img").expect("filesystem opens")
+}
+
+/// The decimal number that follows the first `marker` in `text` (how
+/// debugfs and dumpe2fs print the numbers the tests look up).
+pub fn number_after(text: &str, marker: &str) -> u64 {
+    let rest = text
+        .split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {marker:?} in:\n{text}"));
+    let digits = rest.trim_start();
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end]
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {marker:?} in:\n{text}"))
+}
+
+/// `debugfs -R 'stat WHAT'` (a path or `<ino>`).
+pub fn stat(img: &Path, what: &str) -> String {
+    fuse4fs_testkit::e2fs::debugfs(img, &format!("stat {what}"))
+}
+
+/// The inode number of `path`.
+pub fn ino_of(img: &Path, path: &str) -> u32 {
+    number_after(&stat(img, path), "Inode: ") as u32
+}
+
+/// Where `path`'s inode lies: the block and the byte offset in it
+/// (`debugfs imap`).
+pub fn imap(img: &Path, path: &str) -> (u64, u64) {
+    let text = fuse4fs_testkit::e2fs::debugfs(img, &format!("imap {path}"));
+    let block = number_after(&text, "located at block ");
+    let off = text
+        .split("offset 0x")
+        .nth(1)
+        .and_then(|r| u64::from_str_radix(r.trim(), 16).ok())
+        .unwrap_or_else(|| panic!("imap {path}: {text}"));
+    (block, off)
+}
+
+/// The first block of group 0's inode table (dumpe2fs).
+pub fn inode_table(img: &Path) -> u64 {
+    let text = fuse4fs_testkit::e2fs::run(std::process::Command::new("dumpe2fs").arg(img));
+    number_after(&text, "Inode table at ")
+}
+
+/// `len` bytes of `img` at `off`.
+pub fn peek(img: &Path, off: u64, len: usize) -> Vec<u8> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; len];
+    let f = std::fs::File::open(img).unwrap();
+    f.read_exact_at(&mut buf, off).unwrap();
+    buf
+}
+
+/// Writes `bytes` into `img` at `off`.
+pub fn poke(img: &Path, off: u64, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
+    f.write_all_at(bytes, off).unwrap();
+}
+
+/// Runs setup, the stand-in scan, pass 3 and pass 4 on `img`; the
+/// problems met and the check's state (for further looks).
+pub fn run34(img: &Path, mode: Mode) -> (Vec<Finding>, Fsck) {
+    let mut cx = open(img, mode);
     crate::setup::run(&mut cx).expect("setup");
     scan(&mut cx);
     cx.report.begin(Pass::Pass3);

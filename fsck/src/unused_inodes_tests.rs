@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::options::{Mode, Options};
 use crate::problem::{Kind, Problem};
-use crate::testutil::{e2fsck, have, mkfs_filled};
-use crate::{Outcome, check_path, exit};
+use crate::testutil::{check as run, e2fsck, have, mkfs_filled};
+use crate::{Outcome, exit};
 
 fn need_tools() {
     assert!(
@@ -28,15 +28,6 @@ fn debugfs_all(img: &Path, cmds: &[&str]) {
 /// `ls` of a directory in the image, by debugfs.
 fn ls(img: &Path, dir: &str) -> String {
     fuse4fs_testkit::e2fs::debugfs(img, &format!("ls -l {dir}"))
-}
-
-fn run(img: &Path, mode: Mode) -> Outcome {
-    let opts = Options {
-        mode,
-        force: true,
-        ..Options::default()
-    };
-    check_path(img, &opts).expect("the check runs")
 }
 
 /// Whether `out` reports a problem `want` accepts.

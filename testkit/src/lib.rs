@@ -58,6 +58,25 @@ pub fn record(reason: &str) {
     }
 }
 
+/// xorshift64 (shifts 13, 7, 17): a deterministic stream for test data,
+/// damage and shuffles, so that a test makes the same choices each run.
+/// Each item is the state after one more step (a state of 0 stays 0).
+#[derive(Debug, Clone)]
+pub struct XorShift(pub u64);
+
+impl Iterator for XorShift {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        Some(x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::ids::RequestId;
 
@@ -92,6 +93,20 @@ pub fn mount_rw(img: &Path) -> Fs {
     let fs = open_rw(img);
     fs.mount_rw().unwrap();
     fs
+}
+
+/// Opens `img` writable as a server restarted in another boot would
+/// (boot id `boot`, not the one the image's pending-checkpoint marker
+/// names): the replay goes no further than the kernel's would.
+pub fn open_in_new_boot(img: &Path, boot: u8) -> Result<Fs, fuse4fs::fs::mount::open::OpenError> {
+    Fs::open(
+        img,
+        &FsOptions {
+            writable: true,
+            boot_id: Some([boot; 16]),
+            ..Default::default()
+        },
+    )
 }
 
 /// [`open_rw`], with every write and flush recorded in `log`, then
@@ -196,6 +211,49 @@ pub fn with_kernel_mount_rw<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> T {
     r.unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
+/// Unmounts `mnt`, retrying for up to 5 s while something (udev's probes
+/// of a new loop device) holds the mount briefly; panics if it stays.
+pub fn umount_retrying(mnt: &Path) {
+    let mut tries = 0;
+    while !Command::new("umount").arg(mnt).status().unwrap().success() {
+        tries += 1;
+        assert!(tries < 20, "umount failed");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// The FUSE_IOCTL message the kernel sends for `arg` on `nodeid` from
+/// `ctx`, followed by `input` (what it copies in), through the session's
+/// dispatch: the reply (a FuseIoctlOut, then the output), or the errno.
+pub fn ioctl_via_dispatch<F: fuse4fs::fuse::ops::FuseOps + ?Sized>(
+    ops: &F,
+    ctx: &fuse4fs::fuse::ops::RequestCtx,
+    nodeid: fuse4fs::fuse::ids::NodeId,
+    arg: &fuse4fs::fuse::abi::FuseIoctlIn,
+    input: &[u8],
+) -> fuse4fs::fuse::ops::OpResult<Vec<u8>> {
+    use fuse4fs::fuse::abi::FuseInHeader;
+    use zerocopy::IntoBytes;
+    let len = size_of::<FuseInHeader>() + size_of_val(arg) + input.len();
+    let h = FuseInHeader {
+        len: len as u32,
+        opcode: fuse4fs::fuse::abi::opcode::FUSE_IOCTL,
+        unique: ctx.unique,
+        nodeid,
+        uid: ctx.uid,
+        gid: ctx.gid,
+        pid: ctx.pid,
+        total_extlen: 0,
+        padding: 0,
+    };
+    let mut buf = h.as_bytes().to_vec();
+    buf.extend_from_slice(arg.as_bytes());
+    buf.extend_from_slice(input);
+    let req = fuse4fs::fuse::request::Request::parse(&buf).unwrap();
+    fuse4fs::fuse::dispatch::dispatch(ops, req, &fuse4fs::fuse::init::Negotiated::default())
+        .expect("IOCTL takes a reply")
+}
+
 /// A copy of `img` named `name` beside it.
 pub fn copy_beside(img: &Path, name: &str) -> PathBuf {
     let to = img.with_file_name(name);
@@ -212,6 +270,60 @@ pub fn needs_recovery(img: &Path) -> bool {
         .read_exact_at(&mut b, 1024 + 0x60)
         .unwrap();
     u32::from_le_bytes(b) & 0x4 != 0
+}
+
+/// A session negotiating INIT with `config` on the FUSE connection `fd`
+/// mounted at `mp`; when INIT fails, unmounts before panicking.
+pub fn init_or_unmount<F>(
+    fd: std::os::fd::OwnedFd,
+    ops: std::sync::Arc<F>,
+    config: &fuse4fs::fuse::InitConfig,
+    mp: &Path,
+) -> fuse4fs::fuse::Session<F>
+where
+    F: fuse4fs::fuse::ops::FuseOps,
+{
+    match fuse4fs::fuse::Session::new(fd, ops, config) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = fuse4fs::fuse::mount::unmount(mp);
+            panic!("INIT failed: {e}");
+        }
+    }
+}
+
+/// Serves `session` on `workers` threads while `f` runs, then unmounts
+/// `mp` with `unmount`, also when `f` panics (its panic goes on once the
+/// server had up to 5 s to stop). Asserts the unmount worked and the
+/// session's run returned within 10 s of it, without error.
+pub fn serve_while<F>(
+    session: fuse4fs::fuse::Session<F>,
+    workers: usize,
+    mp: &Path,
+    unmount: impl FnOnce(&Path) -> Result<(), fuse4fs::fuse::mount::MountError>,
+    f: impl FnOnce(),
+) where
+    F: fuse4fs::fuse::ops::FuseOps + Send + Sync + 'static,
+{
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    use std::time::Duration;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let r = session.run(workers);
+        let _ = done_tx.send(());
+        r
+    });
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    let unmounted = unmount(mp);
+    if let Err(e) = outcome {
+        let _ = done_rx.recv_timeout(Duration::from_secs(5));
+        resume_unwind(e);
+    }
+    unmounted.expect("unmount");
+    done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("run() returns after unmount");
+    server.join().unwrap().expect("run() result");
 }
 
 /// Mounts `ops` read-write (as `fsname`) on a fresh scratch mount point,
@@ -231,7 +343,6 @@ where
     F: fuse4fs::fuse::ops::FuseOps + Send + Sync + 'static,
 {
     use fuse4fs::fuse::mount::{self, MountOptions};
-    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
     std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -246,23 +357,9 @@ where
         ..Default::default()
     };
     let fd = mount::mount(&mp, &opts).expect("mount");
-    let session = match fuse4fs::fuse::Session::new(fd, ops, config) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = mount::unmount(&mp);
-            panic!("INIT failed: {e}");
-        }
-    };
+    let session = init_or_unmount(fd, ops, config, &mp);
     let seen = inspect(&session);
-    let server = std::thread::spawn(move || session.run(workers));
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(&mp, &seen)));
-    let unmounted = mount::unmount(&mp);
-    let served = server.join();
-    if let Err(e) = outcome {
-        resume_unwind(e);
-    }
-    unmounted.expect("unmount");
-    served.unwrap().expect("run() result");
+    serve_while(session, workers, &mp, mount::unmount, || f(&mp, &seen));
     seen
 }
 
@@ -282,12 +379,61 @@ pub fn power_cut(base: &[u8], events: &[fuse4fs::fs::io::log::IoEvent], n: usize
 
 /// A new node of `mode` owned by root, with no umask (the fs API's
 /// create and mkdir argument).
-pub fn root_node(mode: u16) -> fuse4fs::fs::create::NewNode {
+pub const fn root_node(mode: u16) -> fuse4fs::fs::create::NewNode {
+    owned_node(mode, 0)
+}
+
+/// A new node of `mode` owned by `uid` and the group of that number, with
+/// no umask.
+pub const fn owned_node(mode: u16, uid: u32) -> fuse4fs::fs::create::NewNode {
     fuse4fs::fs::create::NewNode {
         mode,
-        uid: 0,
-        gid: 0,
+        uid,
+        gid: uid,
         umask: 0,
         rdev: 0,
     }
+}
+
+/// A new node of `mode` as an ordinary user (uid and gid 1000) makes it,
+/// under umask 022.
+pub const fn user_node(mode: u16) -> fuse4fs::fs::create::NewNode {
+    fuse4fs::fs::create::NewNode {
+        umask: 0o022,
+        ..owned_node(mode, 1000)
+    }
+}
+
+/// A regular file `name` in `dir` made by [`user_node`] with mode 0666
+/// (0644 once the umask is applied); its inode number.
+pub fn user_file(fs: &Fs, dir: InodeNo, name: &str) -> InodeNo {
+    let new = user_node(fuse4fs::ext4::inode::mode::S_IFREG | 0o666);
+    fs.make_node(dir, name.as_bytes(), &new).unwrap().ino
+}
+
+/// A directory `name` in `parent` made by [`user_node`] with mode 0777
+/// (0755 once the umask is applied); its inode number.
+pub fn user_dir(fs: &Fs, parent: InodeNo, name: &str) -> InodeNo {
+    let new = user_node(fuse4fs::ext4::inode::mode::S_IFDIR | 0o777);
+    fs.make_node(parent, name.as_bytes(), &new).unwrap().ino
+}
+
+/// Makes nodes `PREFIX0`, `PREFIX1`... of `mode` in `dir` (by
+/// [`user_node`]) until the filesystem answers ENOSPC; how many it made.
+pub fn fill_with_nodes(fs: &Fs, dir: InodeNo, prefix: &str, mode: u16) -> usize {
+    let mut n = 0;
+    loop {
+        let name = format!("{prefix}{n}");
+        match fs.make_node(dir, name.as_bytes(), &user_node(mode)) {
+            Ok(_) => n += 1,
+            Err(fuse4fs::fs::FsError::NoSpace) => return n,
+            Err(e) => panic!("making {name}: {e}"),
+        }
+    }
+}
+
+/// The inode `name` in `dir` names.
+pub fn lookup(fs: &Fs, dir: InodeNo, name: &str) -> fuse4fs::fs::Result<InodeNo> {
+    fs.lookup(&fs.inode(dir).unwrap(), name.as_bytes())
+        .map(|f| f.ino)
 }

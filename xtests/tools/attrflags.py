@@ -34,6 +34,8 @@ import shutil
 import struct
 import sys
 
+import xtlibc
+
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_IOC_FSGETXATTR = 0x801C581F
@@ -59,7 +61,6 @@ USER = 1000
 HELD = [-1]
 
 libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 
 
 def getflags(path):
@@ -97,13 +98,7 @@ def setxflags(path, xflags, projid):
 
 
 def fallocate(path, mode):
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-    try:
-        if libc.fallocate(fd, mode, 0, 4096) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, os.strerror(e))
-    finally:
-        os.close(fd)
+    xtlibc.fallocate_path(path, mode, 0, 4096, os.O_WRONLY | os.O_APPEND)
 
 
 def as_user(fn):

@@ -27,18 +27,13 @@ mount, once after dropping the page cache and once with O_DIRECT, so that
 neither the kernel's cached pages nor the server's answer alone decide.
 """
 
-import ctypes
 import errno
 import mmap
 import os
 import sys
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
-
-FALLOC_FL_KEEP_SIZE = 0x01
-FALLOC_FL_PUNCH_HOLE = 0x02
-FALLOC_FL_ZERO_RANGE = 0x10
+from xtlibc import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
+                    FALLOC_FL_ZERO_RANGE, fallocate_path)
 
 FIXTURE = {"f": b"\xaa" * 16384, "g": b"\xbb" * 5000}
 
@@ -114,13 +109,7 @@ def do_call(root, call):
         os.truncate(path, call[2])
         return
     _, _, mode, off, length = call
-    fd = os.open(path, os.O_RDWR)
-    try:
-        if libc.fallocate(fd, mode, off, length) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, os.strerror(e))
-    finally:
-        os.close(fd)
+    fallocate_path(path, mode, off, length, os.O_RDWR)
 
 
 def fsync(root, name):

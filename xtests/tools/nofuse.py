@@ -27,12 +27,13 @@ CAP_SYS_ADMIN) are made as root.  Nothing here changes a's contents when
 the call is refused; DIR is left with a and b.
 """
 
-import ctypes
 import errno
 import fcntl
 import os
 import struct
 import sys
+
+from xtlibc import FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, fallocate
 
 FS_IOC_FIEMAP = 0xC020660B
 FIBMAP = 1
@@ -43,22 +44,13 @@ FIFREEZE = 0xC0045877
 FITHAW = 0xC0045878
 FS_IOC_GETFSUUID = 0x80111500  # _IOR(0x15, 0, struct fsuuid2): len + 16 bytes
 FS_IOC_GETFSSYSFSPATH = 0x80811501  # _IOR(0x15, 1, struct fs_sysfs_path): len + 128
-FALLOC_FL_COLLAPSE_RANGE = 0x08
-FALLOC_FL_INSERT_RANGE = 0x20
 SEEK_HOLE = 4
 BLOCK = 4096
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 
 
 def ename(e):
     return errno.errorcode.get(e, str(e))
-
-
-def fallocate(fd, mode, off, length):
-    if libc.fallocate(fd, mode, off, length) != 0:
-        raise OSError(ctypes.get_errno(), "fallocate")
 
 
 def fiemap(a, _b, _d):

@@ -8,30 +8,20 @@ change, and prints "OPERATION MODE group G: RESULT MODE-AFTER" (RESULT is
 "ok" or the errno name).  G is "other" (the file's group is 0, the user
 is outside it) or "own" (the file's group is 4242).
 """
-import ctypes
 import errno
 import os
 import stat
 import sys
 
-UID = GID = 4242
-FALLOC_FL_KEEP_SIZE = 0x01
-FALLOC_FL_PUNCH_HOLE = 0x02
-FALLOC_FL_ZERO_RANGE = 0x10
+from xtlibc import (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
+                    FALLOC_FL_ZERO_RANGE, fallocate_path)
 
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+UID = GID = 4242
 
 
 def falloc(mode):
     def op(path, src):
-        fd = os.open(path, os.O_WRONLY)
-        try:
-            if libc.fallocate(fd, mode, 4096, 16384) != 0:
-                e = ctypes.get_errno()
-                raise OSError(e, os.strerror(e))
-        finally:
-            os.close(fd)
+        fallocate_path(path, mode, 4096, 16384)
     return op
 
 

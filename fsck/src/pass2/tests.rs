@@ -9,37 +9,15 @@ use fuse4fs_format::ext4::inode::{flags, mode};
 
 use crate::blockwalk::{self, Item};
 use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo};
-use crate::device::Device;
-use crate::options::{Mode, Options};
+use crate::options::Mode;
 use crate::problem::Kind;
 use crate::report::Finding;
-use crate::testutil::{debugfs, have, mkfs_filled as mkfs};
-
-/// The inode number of `path`.
-fn ino_of(img: &Path, path: &str) -> u32 {
-    let out = Command::new("debugfs")
-        .args(["-R", &format!("stat {path}")])
-        .arg(img)
-        .output()
-        .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
-    let at = s.find("Inode: ").expect("stat output");
-    s[at + 7..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
+use crate::testutil::{debugfs, have, ino_of, kinds, mkfs_filled as mkfs, open, peek, poke};
 
 /// The physical block of logical block `lblk` of `path`.
 fn bmap(img: &Path, path: &str, lblk: u64) -> u64 {
-    let out = Command::new("debugfs")
-        .args(["-R", &format!("bmap {path} {lblk}")])
-        .arg(img)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    let out = fuse4fs_testkit::e2fs::debugfs(img, &format!("bmap {path} {lblk}"));
+    out.trim().parse().unwrap()
 }
 
 fn block_size(img: &Path) -> u64 {
@@ -49,24 +27,11 @@ fn block_size(img: &Path) -> u64 {
 
 fn read_block(img: &Path, b: u64) -> Vec<u8> {
     let bs = block_size(img);
-    let all = std::fs::read(img).unwrap();
-    all[(b * bs) as usize..((b + 1) * bs) as usize].to_vec()
+    peek(img, b * bs, bs as usize)
 }
 
 fn write_block(img: &Path, b: u64, data: &[u8]) {
-    use std::os::unix::fs::FileExt;
-    let f = std::fs::OpenOptions::new().write(true).open(img).unwrap();
-    f.write_all_at(data, b * data.len() as u64).unwrap();
-}
-
-fn open(img: &Path, mode: Mode) -> Fsck {
-    let opts = Options {
-        mode,
-        force: true,
-        ..Options::default()
-    };
-    let dev = Device::open(img, opts.writable()).unwrap();
-    Fsck::open(dev, opts, "img").unwrap()
+    poke(img, b * data.len() as u64, data);
 }
 
 /// Scaffolding standing in for pass 1: every inode with links in use,
@@ -152,10 +117,6 @@ fn pass2(img: &Path, mode: Mode) -> (Vec<Finding>, Fsck) {
     (problems, cx)
 }
 
-fn kinds(p: &[Finding]) -> Vec<Kind> {
-    p.iter().map(|p| p.kind).collect()
-}
-
 /// e2fsck -fn's exit code and output.
 fn e2fsck(img: &Path) -> (i32, String) {
     fuse4fs_testkit::e2fs::e2fsck(img, "-fn")
@@ -172,6 +133,37 @@ fn e2fsck_pass2(img: &Path) -> String {
         (Some(s), Some(e)) if s <= e => out[s..e].trim().to_string(),
         _ => format!("unexpected e2fsck output: {out}"),
     }
+}
+
+/// Repairs `img` (scribbled with `seed`) with pass 2 in -y and asserts
+/// the repair holds: every problem fixed, none left for a second run.
+/// The problems the repair met.
+fn assert_repaired(img: &Path, seed: u64) -> Vec<Finding> {
+    let (p_first, _) = pass2(img, Mode::Yes);
+    assert!(p_first.iter().all(|p| p.fixed), "seed {seed}: {p_first:?}");
+    let (p, _) = pass2(img, Mode::Check);
+    assert!(p.is_empty(), "seed {seed}: second run found {p:?}");
+    p_first
+}
+
+/// What e2fsck's pass 2 says but its prompts and a missing '..': a '..'
+/// made anew names no inode until pass 3 sets it, and e2fsck still calls
+/// it missing (to be dropped once pass 3 is merged).
+fn e2fsck_pass2_but_dotdot(img: &Path) -> Vec<String> {
+    e2fsck_pass2(img)
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("Fix?") && !l.starts_with("Missing '..'"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Pass 2 in -n over `img`: asserts it finds nothing and leaves counts
+/// that agree with the link counts; its state.
+fn assert_clean(img: &Path) -> Fsck {
+    let (p, cx) = pass2(img, Mode::Check);
+    assert!(p.is_empty(), "{}: {p:?}", img.display());
+    assert_counts_match(&cx);
+    cx
 }
 
 /// Asserts the counts pass 2 leaves agree with the link counts of an
@@ -214,6 +206,15 @@ fn tree(src: &Path) {
     std::fs::write(src.join("top"), b"x").unwrap();
 }
 
+/// An image of [`tree`] made with `args` in `dir`; /d's first block:
+/// its number and its bytes (for the test to damage).
+fn tree_with_d_block(dir: &Path, args: &[&str]) -> (PathBuf, u64, Vec<u8>) {
+    let img = mkfs(dir, args, "8M", tree);
+    let b = bmap(&img, "/d", 0);
+    let blk = read_block(&img, b);
+    (img, b, blk)
+}
+
 #[test]
 fn catalog_images_are_clean_and_counted() {
     let dir = std::env::var("FUSE4FS_IMAGES")
@@ -229,9 +230,7 @@ fn catalog_images_are_clean_and_counted() {
         if p.extension().is_none_or(|x| x != "img") {
             continue;
         }
-        let (problems, cx) = pass2(&p, Mode::Check);
-        assert!(problems.is_empty(), "{}: {problems:?}", p.display());
-        assert_counts_match(&cx);
+        assert_clean(&p);
         n += 1;
     }
     eprintln!("{n} catalog images checked");
@@ -251,9 +250,7 @@ fn fresh_images_are_clean_on_every_layout() {
     ] {
         let tmp = tempfile::tempdir().unwrap();
         let img = mkfs(tmp.path(), args, "8M", tree);
-        let (problems, cx) = pass2(&img, Mode::Check);
-        assert!(problems.is_empty(), "{args:?}: {problems:?}");
-        assert_counts_match(&cx);
+        assert_clean(&img);
     }
 }
 
@@ -271,9 +268,7 @@ fn entry_naming_a_free_inode_is_removed() {
     let (p, _) = pass2(&img, Mode::Yes);
     assert!(p.iter().all(|p| p.fixed));
     assert_eq!(e2fsck_pass2(&img), "");
-    let (p, cx) = pass2(&img, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
-    assert_counts_match(&cx);
+    assert_clean(&img);
 }
 
 #[test]
@@ -283,9 +278,7 @@ fn torn_block_keeps_the_entries_before_the_damage() {
     }
     for args in [&["-b", "4096"][..], &["-b", "1024", "-O", "^metadata_csum"]] {
         let tmp = tempfile::tempdir().unwrap();
-        let img = mkfs(tmp.path(), args, "8M", tree);
-        let b = bmap(&img, "/d", 0);
-        let mut blk = read_block(&img, b);
+        let (img, b, mut blk) = tree_with_d_block(tmp.path(), args);
         // Tear the block after its fifth entry: garbage from there on.
         let (mut off, mut fifth) = (0, 0);
         for _ in 0..5 {
@@ -318,9 +311,7 @@ fn bad_leaf_checksum_is_recomputed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-b", "4096"], "8M", tree);
-    let b = bmap(&img, "/d", 0);
-    let mut blk = read_block(&img, b);
+    let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "4096"]);
     let n = blk.len();
     blk[n - 1] ^= 0x55;
     write_block(&img, b, &blk);
@@ -338,9 +329,7 @@ fn missing_tail_is_made_by_shortening_the_last_entry() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-b", "4096"], "8M", tree);
-    let b = bmap(&img, "/d", 0);
-    let mut blk = read_block(&img, b);
+    let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "4096"]);
     let n = blk.len();
     // The last entry swallows the tail.
     let mut off = 0;
@@ -368,9 +357,7 @@ fn wrong_file_type_dot_and_bad_name_are_fixed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let img = mkfs(tmp.path(), &["-b", "1024"], "8M", tree);
-    let b = bmap(&img, "/d", 0);
-    let mut blk = read_block(&img, b);
+    let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "1024"]);
     // '.' names inode 5; the third entry gets file type 6 and a '/'.
     blk[0..4].copy_from_slice(&5u32.to_le_bytes());
     let third = 24;
@@ -454,11 +441,9 @@ fn htree_out_of_order_becomes_linear() {
     for args in [&["-b", "1024"][..], &["-b", "1024", "-O", "^metadata_csum"]] {
         let tmp = tempfile::tempdir().unwrap();
         let img = indexed_image(tmp.path(), args);
-        let (p, cx) = pass2(&img, Mode::Check);
-        assert!(p.is_empty(), "{p:?}");
+        let cx = assert_clean(&img);
         let big = ino_of(&img, "/big");
         assert!(cx.found.dirs[&big].indexed);
-        assert_counts_match(&cx);
         drop(cx);
         // Swap the hashes of the root's second and third index entries.
         let b = bmap(&img, "/big", 0);
@@ -475,10 +460,8 @@ fn htree_out_of_order_becomes_linear() {
         assert!(p.iter().all(|p| p.fixed), "{p:?}");
         let (code, out) = e2fsck(&img);
         assert_eq!(code, 0, "{args:?}: {out}");
-        let (p, cx) = pass2(&img, Mode::Check);
-        assert!(p.is_empty(), "{p:?}");
+        let cx = assert_clean(&img);
         assert!(!cx.found.dirs[&big].indexed);
-        assert_counts_match(&cx);
     }
 }
 
@@ -499,11 +482,9 @@ fn inline_directory_entry_to_free_inode() {
             }
         },
     );
-    let (p, cx) = pass2(&img, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
+    let cx = assert_clean(&img);
     let small = ino_of(&img, "/small");
     assert!(cx.found.dirs[&small].inline);
-    assert_counts_match(&cx);
     drop(cx);
     let victim = ino_of(&img, "/small/b");
     debugfs(&img, &format!("clri <{victim}>"));
@@ -512,6 +493,23 @@ fn inline_directory_entry_to_free_inode() {
     let (p, _) = pass2(&img, Mode::Yes);
     assert!(p[0].fixed);
     assert_eq!(e2fsck_pass2(&img), "");
+}
+
+/// How many seeds a scribbling test runs: PASS2_SCRIBBLE_SEEDS, else
+/// `default`.
+fn scribble_seeds(default: u64) -> u64 {
+    std::env::var("PASS2_SCRIBBLE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// With PASS2_KEEP set, a copy of the scribbled `img` as /tmp/NAME.img
+/// (to look at a failing seed).
+fn keep(img: &Path, name: &str) {
+    if std::env::var("PASS2_KEEP").is_ok() {
+        std::fs::copy(img, format!("/tmp/{name}.img")).unwrap();
+    }
 }
 
 /// A small deterministic generator for the scribbling test.
@@ -532,10 +530,7 @@ fn scribbled_directory_blocks_are_repaired_for_good() {
     if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
         return;
     }
-    let seeds: u64 = std::env::var("PASS2_SCRIBBLE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+    let seeds = scribble_seeds(12);
     let mut found = 0;
     for seed in 0..seeds {
         let tmp = tempfile::tempdir().unwrap();
@@ -567,17 +562,8 @@ fn scribbled_directory_blocks_are_repaired_for_good() {
             }
             write_block(&img, db.pblk, &blk);
         }
-        let (p_first, _) = pass2(&img, Mode::Yes);
-        assert!(p_first.iter().all(|p| p.fixed), "seed {seed}: {p_first:?}");
-        let (p, _) = pass2(&img, Mode::Check);
-        assert!(p.is_empty(), "seed {seed}: second run found {p:?}");
-        // A '..' made anew names no inode until pass 3 sets it: e2fsck
-        // still calls it missing (to be dropped once pass 3 is merged).
-        let e2 = e2fsck_pass2(&img);
-        let e2: Vec<&str> = e2
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with("Fix?") && !l.starts_with("Missing '..'"))
-            .collect();
+        let p_first = assert_repaired(&img, seed);
+        let e2 = e2fsck_pass2_but_dotdot(&img);
         assert!(e2.is_empty(), "seed {seed}: e2fsck pass 2 says {e2:?}");
         found += p_first.len();
     }
@@ -590,16 +576,11 @@ fn scribbled_two_level_index_is_repaired_for_good() {
     if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
         return;
     }
-    let seeds: u64 = std::env::var("PASS2_SCRIBBLE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
+    let seeds = scribble_seeds(4);
     let tmp = tempfile::tempdir().unwrap();
     let pristine = indexed_image_of(tmp.path(), &["-b", "1024", "-N", "8192"], 6000);
     let big = ino_of(&pristine, "/big");
-    let (p, cx) = pass2(&pristine, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
-    assert_counts_match(&cx);
+    let cx = assert_clean(&pristine);
     // The index has interior nodes: the root's levels byte is 1.
     let root = bmap(&pristine, "/big", 0);
     assert_eq!(read_block(&pristine, root)[0x1e], 1);
@@ -636,18 +617,9 @@ fn scribbled_two_level_index_is_repaired_for_good() {
             }
             write_block(&img, db.pblk, &blk);
         }
-        if std::env::var("PASS2_KEEP").is_ok() {
-            std::fs::copy(&img, format!("/tmp/p2-seed{seed}.img")).unwrap();
-        }
-        let (p_first, _) = pass2(&img, Mode::Yes);
-        assert!(p_first.iter().all(|p| p.fixed), "seed {seed}: {p_first:?}");
-        let (p, _) = pass2(&img, Mode::Check);
-        assert!(p.is_empty(), "seed {seed}: second run found {p:?}");
-        let e2 = e2fsck_pass2(&img);
-        let e2: Vec<&str> = e2
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with("Fix?") && !l.starts_with("Missing '..'"))
-            .collect();
+        keep(&img, &format!("p2-seed{seed}"));
+        let p_first = assert_repaired(&img, seed);
+        let e2 = e2fsck_pass2_but_dotdot(&img);
         assert!(
             e2.is_empty(),
             "seed {seed}: after {p_first:?} e2fsck pass 2 says {e2:?}"
@@ -727,10 +699,7 @@ fn scribbled_inline_directories_are_repaired_for_good() {
     if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
         return;
     }
-    let seeds: u64 = std::env::var("PASS2_SCRIBBLE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
+    let seeds = scribble_seeds(8);
     let tmp = tempfile::tempdir().unwrap();
     let pristine = mkfs(
         tmp.path(),
@@ -744,9 +713,7 @@ fn scribbled_inline_directories_are_repaired_for_good() {
             }
         },
     );
-    let (p, cx) = pass2(&pristine, Mode::Check);
-    assert!(p.is_empty(), "{p:?}");
-    assert_counts_match(&cx);
+    let cx = assert_clean(&pristine);
     let small = ino_of(&pristine, "/small");
     assert!(cx.found.dirs[&small].inline);
     assert_eq!(cx.found.inode(small).links, 2);
@@ -766,14 +733,9 @@ fn scribbled_inline_directories_are_repaired_for_good() {
                 };
             debugfs(&img, &format!("sif /small block[{slot}] {v:#x}"));
         }
-        if std::env::var("PASS2_KEEP").is_ok() {
-            std::fs::copy(&img, format!("/tmp/p2-inline{seed}.img")).unwrap();
-        }
-        let (p_first, _) = pass2(&img, Mode::Yes);
-        assert!(p_first.iter().all(|p| p.fixed), "seed {seed}: {p_first:?}");
+        keep(&img, &format!("p2-inline{seed}"));
+        let p_first = assert_repaired(&img, seed);
         found += p_first.len();
-        let (p, _) = pass2(&img, Mode::Check);
-        assert!(p.is_empty(), "seed {seed}: second run found {p:?}");
         let e2 = e2fsck_pass2(&img);
         assert!(
             e2.is_empty(),

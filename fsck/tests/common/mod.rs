@@ -22,14 +22,9 @@ pub use fuse4fs_testkit::e2fs::{debugfs, debugfs_w, e2fsck, have, output as run}
 /// A deterministic byte stream (xorshift), so that images built twice
 /// hold the same data.
 pub fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
+    fuse4fs_testkit::XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        .take(len)
+        .map(|x| (x >> 24) as u8)
         .collect()
 }
 
