@@ -682,6 +682,21 @@ mod tests {
             at
         }
 
+        /// Appends three transactions of one, two and one blocks: home
+        /// blocks 1, then 2 and 3, then 4 of this log's kind.
+        fn three_transactions(&mut self) {
+            let k = self.k;
+            for blocks in [&[1][..], &[2, 3], &[4]] {
+                self.tx(&Tx {
+                    blocks: blocks
+                        .iter()
+                        .map(|&n| (home(k, n), content(n as u8)))
+                        .collect(),
+                    ..Tx::default()
+                });
+            }
+        }
+
         /// Appends a transaction; returns the log block of its commit.
         fn tx(&mut self, t: &Tx) -> u32 {
             let at = self.tx_body(t);
@@ -855,18 +870,7 @@ mod tests {
             // Start four blocks before the end: the second transaction's
             // descriptor and logged blocks straddle the end of the ring.
             let mut log = Log::new(k, 50, MAXLEN - 4);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2)), (home(k, 3), content(3))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 4), content(4))],
-                ..Tx::default()
-            });
+            log.three_transactions();
             assert!(log.pos < MAXLEN - 4, "the log wrapped");
             let (r, fs) = log.run(&none());
             assert_eq!(r.end_tid, 53, "{k:?}");
@@ -989,19 +993,8 @@ mod tests {
     fn a_bad_tag_checksum_stops_at_the_last_valid_transaction() {
         for k in kinds().into_iter().filter(|k| k.v2 || k.v3) {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
             // Transaction 2: descriptor at 4, blocks at 5 and 6.
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2)), (home(k, 3), content(3))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 4), content(4))],
-                ..Tx::default()
-            });
+            log.three_transactions();
             log.block_mut(6)[9] ^= 1;
             let (r, fs) = log.run(&none());
             assert_eq!(r.end_tid, 2, "{k:?}");
