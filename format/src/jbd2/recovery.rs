@@ -657,6 +657,20 @@ mod tests {
         revokes: Vec<u64>,
     }
 
+    impl Tx {
+        /// Home blocks `blocks` of a journal of kind `k`, block n holding
+        /// `content(n)`; nothing revoked.
+        fn of(k: Kind, blocks: &[u64]) -> Tx {
+            Tx {
+                blocks: blocks
+                    .iter()
+                    .map(|&n| (home(k, n), content(n as u8)))
+                    .collect(),
+                revokes: Vec::new(),
+            }
+        }
+    }
+
     impl Log {
         fn new(k: Kind, sequence: u32, start: u32) -> Log {
             let jsb = superblock(k, sequence, start);
@@ -685,15 +699,8 @@ mod tests {
         /// Appends three transactions of one, two and one blocks: home
         /// blocks 1, then 2 and 3, then 4 of this log's kind.
         fn three_transactions(&mut self) {
-            let k = self.k;
             for blocks in [&[1][..], &[2, 3], &[4]] {
-                self.tx(&Tx {
-                    blocks: blocks
-                        .iter()
-                        .map(|&n| (home(k, n), content(n as u8)))
-                        .collect(),
-                    ..Tx::default()
-                });
+                self.tx(&Tx::of(self.k, blocks));
             }
         }
 
@@ -894,16 +901,10 @@ mod tests {
             }
             let mut log = Log::new(k, 20, 1);
             log.journal = old.journal.clone();
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
             let clean_end = log.pos;
             // Torn: descriptor and blocks, no commit.
-            log.tx_body(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
+            log.tx_body(&Tx::of(k, &[2]));
             let (r, fs) = log.run(&none());
             assert_eq!((r.end_tid, r.next_sequence), (21, 22), "{k:?}");
             assert_eq!(fs.len(), 1, "{k:?}: {:?}", fs.keys());
@@ -911,10 +912,7 @@ mod tests {
             // Without the torn one, the next block is a stale commit.
             let mut log2 = Log::new(k, 20, 1);
             log2.journal = old.journal;
-            log2.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log2.tx(&Tx::of(k, &[1]));
             assert_eq!(log2.pos, clean_end);
             let (r, fs) = log2.run(&none());
             assert_eq!(r.end_tid, 21, "{k:?}");
@@ -926,18 +924,9 @@ mod tests {
     fn a_bad_commit_checksum_stops_at_the_last_valid_transaction() {
         for k in kinds().into_iter().filter(|k| k.v1 || k.v2 || k.v3) {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
-            let bad = log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 3), content(3))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
+            let bad = log.tx(&Tx::of(k, &[2]));
+            log.tx(&Tx::of(k, &[3]));
             if k.v1 {
                 log.block_mut(bad)[16] ^= 1;
             } else {
@@ -1009,14 +998,8 @@ mod tests {
         for k in kinds().into_iter().filter(|k| k.v2 || k.v3) {
             for older in [false, true] {
                 let mut log = Log::new(k, 1, 1);
-                log.tx(&Tx {
-                    blocks: vec![(home(k, 1), content(1))],
-                    ..Tx::default()
-                });
-                let c = log.tx(&Tx {
-                    blocks: vec![(home(k, 2), content(2))],
-                    ..Tx::default()
-                });
+                log.tx(&Tx::of(k, &[1]));
+                let c = log.tx(&Tx::of(k, &[2]));
                 // The descriptor of transaction 2 (blocks 1-3 are the first).
                 log.block_mut(4)[200] ^= 1;
                 if older {
@@ -1042,24 +1025,15 @@ mod tests {
         let other = [2u8; 16];
         for k in kinds() {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
             // A durable marker, already turned into an empty revoke block.
             let b = build_bridge(&log.l, 2);
             log.put(&b);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[2]));
             // The marker of the undurable transactions 3 and 4.
             let p = build_pending(&log.l, 3, &me);
             let marker = log.put(&p);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 3), content(3))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[3]));
             log.tx(&Tx {
                 blocks: vec![(home(k, 4), content(4))],
                 revokes: vec![home(k, 1)],
@@ -1092,10 +1066,7 @@ mod tests {
     fn an_unknown_block_type_ends_the_log() {
         for k in kinds() {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
             // Fast-commit blocks are not part of the ring's log.
             let mut odd = vec![0u8; BS];
             Header {
@@ -1104,10 +1075,7 @@ mod tests {
             }
             .write(&mut odd);
             log.put(&odd);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[2]));
             let (r, fs) = log.run(&none());
             assert_eq!((r.end_tid, fs.len()), (2, 1), "{k:?}");
         }
