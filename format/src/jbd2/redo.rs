@@ -341,7 +341,7 @@ mod tests {
                 for _ in 0..(next() % 6) {
                     if len > 0 {
                         // Often right at a step's edge.
-                        let i = if next() % 2 == 0 {
+                        let i = if next().is_multiple_of(2) {
                             (next() as usize % len.div_ceil(64)) * 64 + (next() % 3) as usize
                         } else {
                             next() as usize
