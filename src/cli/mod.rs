@@ -65,6 +65,23 @@ fn fit_entry_ttl(adapter: &Ext4Adapter, opts: &Options, negotiated: &Negotiated)
     }
 }
 
+/// The request adapter over `fs` as the mount options ask; at mount and
+/// at recovery alike, except that only a connection this server
+/// initialised may leave out directory notifications that replies it
+/// knows applied make unneeded (`fresh`; after a restart the dead
+/// server's replies may still be unapplied).
+fn adapter_for(fs: Fs, opts: &Options, fresh: bool) -> Arc<Ext4Adapter> {
+    let ttl = if opts.ro { RO_TTL } else { RW_TTL };
+    Arc::new(
+        Ext4Adapter::new(fs, ttl)
+            .with_acl(opts.acl)
+            .with_permission_checks(!opts.default_permissions)
+            .with_fakeroot(opts.fakeroot)
+            .with_minixdf(opts.minixdf)
+            .with_dir_reply_proofs(fresh),
+    )
+}
+
 /// The filesystem features by how far fuse4fs serves them (tests/features.rs
 /// holds the image-making ones to it).
 const FEATURES_HELP: &str = "\
@@ -301,21 +318,14 @@ fn mount_and_serve(args: &Args, started_at: u64) -> Result<(), CliError> {
     } else {
         Some(daemon::daemonize(opts.logfile.as_deref())?)
     };
-    let (ttl, mut init) = if opts.ro {
-        (RO_TTL, InitConfig::default())
+    let mut init = if opts.ro {
+        InitConfig::default()
     } else {
-        (RW_TTL, InitConfig::read_write())
+        InitConfig::read_write()
     };
     init.posix_acl = opts.acl;
     init.io_uring = opts.io_uring;
-    let adapter = Arc::new(
-        Ext4Adapter::new(fs, ttl)
-            .with_acl(opts.acl)
-            .with_permission_checks(!opts.default_permissions)
-            .with_fakeroot(opts.fakeroot)
-            .with_minixdf(opts.minixdf)
-            .with_dir_reply_proofs(true),
-    );
+    let adapter = adapter_for(fs, &opts, true);
     let mut session = match Session::new(fd, adapter.clone(), &init) {
         Ok(s) => s,
         Err(e) => {
@@ -627,14 +637,7 @@ fn recover(args: &Args, stored: fdstore::Stored, started_at: u64) -> Result<(), 
             image.display()
         );
     }
-    let ttl = if opts.ro { RO_TTL } else { RW_TTL };
-    let adapter = Arc::new(
-        Ext4Adapter::new(fs, ttl)
-            .with_acl(opts.acl)
-            .with_permission_checks(!opts.default_permissions)
-            .with_fakeroot(opts.fakeroot)
-            .with_minixdf(opts.minixdf),
-    );
+    let adapter = adapter_for(fs, &opts, false);
     fit_entry_ttl(&adapter, &opts, &negotiated);
     let mut session = Session::resume(stored.fuse, adapter.clone(), negotiated);
     let notifier = session.notifier();

@@ -203,6 +203,23 @@ impl Ext4Adapter {
         })
     }
 
+    /// A node `make` adds to directory `parent` (MKNOD, MKDIR, SYMLINK,
+    /// CREATE), once the caller of `ctx` may make an entry there: the change
+    /// settled, and the directory's attributes marked changed (see
+    /// `attrs_changed`), as for every change to its entries.
+    fn make_in(
+        &self,
+        ctx: &RequestCtx,
+        parent: NodeId,
+        make: impl FnOnce(&Fs, InodeRef) -> Result<Inode, FsError>,
+    ) -> OpResult<Inode> {
+        let p = self.target(parent)?;
+        self.check_create(ctx, parent)?;
+        let inode = self.settled(make(&self.fs, p), &[Change::Entries(p.ino)])?;
+        self.dir_changed(parent);
+        Ok(inode)
+    }
+
     /// Serves POSIX ACLs (the kernel enforces them with FUSE_POSIX_ACL).
     pub fn with_acl(mut self, acl: bool) -> Self {
         self.acl = acl;
@@ -891,17 +908,16 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
     ) -> OpResult<Entry> {
         let _quota = super::credentials::quota_requester(ctx);
-        let p = self.target(parent)?;
-        self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode as u16, umask, rdev);
-        if !matches!(
-            new.mode & mode::S_IFMT,
-            mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK | mode::S_IFIFO | mode::S_IFSOCK
-        ) {
-            return Err(Errno::EINVAL);
-        }
-        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        self.dir_changed(parent);
+        let inode = self.make_in(ctx, parent, |fs, p| {
+            if !matches!(
+                new.mode & mode::S_IFMT,
+                mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK | mode::S_IFIFO | mode::S_IFSOCK
+            ) {
+                return Err(FsError::Invalid);
+            }
+            fs.make_node(p, name, &new)
+        })?;
         Ok(self.entry_under(parent, &inode))
     }
 
@@ -914,11 +930,8 @@ impl FuseOps for Ext4Adapter {
         umask: u32,
     ) -> OpResult<Entry> {
         let _quota = super::credentials::quota_requester(ctx);
-        let p = self.target(parent)?;
-        self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        self.dir_changed(parent);
+        let inode = self.make_in(ctx, parent, |fs, p| fs.make_node(p, name, &new))?;
         Ok(self.entry_under(parent, &inode))
     }
 
@@ -930,13 +943,9 @@ impl FuseOps for Ext4Adapter {
         target: &[u8],
     ) -> OpResult<Entry> {
         let _quota = super::credentials::quota_requester(ctx);
-        let p = self.target(parent)?;
-        self.check_create(ctx, parent)?;
-        let inode = self.settled(
-            self.fs.symlink(p, name, target, ctx.uid, ctx.gid),
-            &[Change::Entries(p.ino)],
-        )?;
-        self.dir_changed(parent);
+        let inode = self.make_in(ctx, parent, |fs, p| {
+            fs.symlink(p, name, target, ctx.uid, ctx.gid)
+        })?;
         Ok(self.entry_under(parent, &inode))
     }
 
@@ -1053,11 +1062,8 @@ impl FuseOps for Ext4Adapter {
         flags: u32,
     ) -> OpResult<(Entry, Open)> {
         let _quota = super::credentials::quota_requester(ctx);
-        let p = self.target(parent)?;
-        self.check_create(ctx, parent)?;
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
-        let inode = self.settled(self.fs.make_node(p, name, &new), &[Change::Entries(p.ino)])?;
-        self.dir_changed(parent);
+        let inode = self.make_in(ctx, parent, |fs, p| fs.make_node(p, name, &new))?;
         let open = self.open_inode(&inode, flags & !O_TRUNC, 0)?;
         Ok((self.entry_under(parent, &inode), open))
     }

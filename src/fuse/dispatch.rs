@@ -280,12 +280,13 @@ fn xattr_reply(value: Vec<u8>, size: u32) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::abi::FuseGetxattrIn;
     use crate::fuse::abi::init_flags::FUSE_SETXATTR_EXT;
     use crate::fuse::abi::opcode::*;
-    use crate::fuse::abi::{FuseGetxattrIn, FuseInHeader};
     use crate::fuse::ids::{FileHandle, RequestId};
     use crate::fuse::ops::{Attr, Entry, OpResult, Open, RequestCtx};
     use crate::fuse::ops::{SetAttr, TimeOrNow, Timespec};
+    use crate::fuse::request::request_bytes;
     use parking_lot::Mutex;
     use std::time::Duration;
     use zerocopy::IntoBytes;
@@ -310,24 +311,10 @@ mod tests {
         }
     }
 
-    fn request(opcode: u32, unique: u64, nodeid: u64, body: &[u8]) -> Vec<u8> {
-        let len = core::mem::size_of::<FuseInHeader>() + body.len();
-        let h = FuseInHeader {
-            len: len as u32,
-            opcode,
-            unique: RequestId(unique),
-            nodeid: NodeId(nodeid),
-            ..Default::default()
-        };
-        let mut v = h.as_bytes().to_vec();
-        v.extend_from_slice(body);
-        v
-    }
-
     fn getxattr(ops: &Fake, size: u32, unique: u64) -> Option<Response> {
         let mut body = FuseGetxattrIn { size, padding: 0 }.as_bytes().to_vec();
         body.extend_from_slice(b"user.a\0");
-        let buf = request(FUSE_GETXATTR, unique, 5, &body);
+        let buf = request_bytes(FUSE_GETXATTR, unique, 5, &body);
         dispatch(ops, Request::parse(&buf).unwrap(), &Negotiated::default())
     }
 
@@ -355,7 +342,7 @@ mod tests {
     #[test]
     fn forgets_take_no_reply_and_unknown_is_enosys() {
         let ops = Fake::default();
-        let buf = request(
+        let buf = request_bytes(
             FUSE_FORGET,
             1,
             7,
@@ -379,14 +366,14 @@ mod tests {
             }
             .as_bytes(),
         );
-        let buf = request(FUSE_BATCH_FORGET, 2, 0, &body);
+        let buf = request_bytes(FUSE_BATCH_FORGET, 2, 0, &body);
         assert!(dispatch(&ops, Request::parse(&buf).unwrap(), &Negotiated::default()).is_none());
         assert_eq!(
             *ops.forgets.lock(),
             vec![(NodeId(7), 3), (NodeId(8), 1), (NodeId(9), 2)]
         );
 
-        let buf = request(
+        let buf = request_bytes(
             FUSE_INTERRUPT,
             3,
             0,
@@ -397,12 +384,12 @@ mod tests {
         );
         assert!(dispatch(&ops, Request::parse(&buf).unwrap(), &Negotiated::default()).is_none());
         // (A well-formed MKDIR: names are validated before the handler.)
-        let buf = request(FUSE_MKDIR, 4, 1, b"\xed\x01\0\0\x12\0\0\0d\0");
+        let buf = request_bytes(FUSE_MKDIR, 4, 1, b"\xed\x01\0\0\x12\0\0\0d\0");
         assert_eq!(
             dispatch(&ops, Request::parse(&buf).unwrap(), &Negotiated::default()),
             Some(Err(Errno::ENOSYS))
         );
-        let buf = request(FUSE_FLUSH, 5, 1, &[0; 24]);
+        let buf = request_bytes(FUSE_FLUSH, 5, 1, &[0; 24]);
         assert_eq!(
             dispatch(&ops, Request::parse(&buf).unwrap(), &Negotiated::default()),
             Some(Ok(Vec::new()))
@@ -417,16 +404,7 @@ mod tests {
     }
 
     fn entry(nodeid: u64) -> Entry {
-        Entry {
-            nodeid: NodeId(nodeid),
-            generation: 1,
-            attr: Attr {
-                ino: nodeid,
-                ..Default::default()
-            },
-            entry_ttl: Duration::from_secs(1),
-            attr_ttl: Duration::from_secs(1),
-        }
+        crate::fuse::ops::test_entry(nodeid, 1)
     }
 
     fn s(b: &[u8]) -> String {
@@ -631,7 +609,7 @@ mod tests {
     /// and the call it made (if any).
     fn run(ops: &Rec, n: &Negotiated, opcode: u32, nodeid: u64, body: &[u8]) -> (Response, String) {
         ops.calls.lock().clear();
-        let buf = request(opcode, 1, nodeid, body);
+        let buf = request_bytes(opcode, 1, nodeid, body);
         let r = dispatch(ops, Request::parse(&buf).unwrap(), n).unwrap();
         let call = ops.calls.lock().pop().unwrap_or_default();
         (r, call)
@@ -902,7 +880,7 @@ mod tests {
             (FUSE_SYNCFS, &[0u8; 8]),
             (FUSE_GETLK, &[0u8; 64]),
         ] {
-            let buf = request(op, 1, 1, body);
+            let buf = request_bytes(op, 1, 1, body);
             assert_eq!(
                 dispatch(&ops, Request::parse(&buf).unwrap(), &n),
                 Some(Err(Errno::ENOSYS)),

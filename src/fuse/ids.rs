@@ -16,25 +16,43 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use crate::ext4::{Generation, InodeNo};
 
-/// The kernel's name for a node of the mount: what a LOOKUP answers and
-/// what later requests are for, until the kernel forgets it. 1 is the root.
-#[repr(transparent)]
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    FromBytes,
-    IntoBytes,
-    KnownLayout,
-    Immutable,
-)]
-pub struct NodeId(pub u64);
+/// Declares one id: a `repr(transparent)` `u64` of the ABI, comparable and
+/// hashable, shown as its number. The three ids are alike in all of that
+/// and differ only in what they mean, so they are declared in one place.
+macro_rules! abi_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[repr(transparent)]
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            Default,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            FromBytes,
+            IntoBytes,
+            KnownLayout,
+            Immutable,
+        )]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+abi_id! {
+    /// The kernel's name for a node of the mount: what a LOOKUP answers and
+    /// what later requests are for, until the kernel forgets it. 1 is the root.
+    NodeId
+}
 
 impl NodeId {
     /// No node: the node id of a negative entry, and of a READDIRPLUS
@@ -79,59 +97,19 @@ impl fmt::LowerHex for NodeId {
     }
 }
 
-impl fmt::Display for NodeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
+abi_id! {
+    /// The server's name for one open of a file or directory, given in its
+    /// answer to OPEN, OPENDIR or CREATE and sent back with each request made
+    /// through that open. Its meaning is the filesystem's alone.
+    FileHandle
 }
 
-/// The server's name for one open of a file or directory, given in its
-/// answer to OPEN, OPENDIR or CREATE and sent back with each request made
-/// through that open. Its meaning is the filesystem's alone.
-#[repr(transparent)]
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    FromBytes,
-    IntoBytes,
-    KnownLayout,
-    Immutable,
-)]
-pub struct FileHandle(pub u64);
-
-impl fmt::Display for FileHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
+abi_id! {
+    /// The kernel's id of a request (`unique`), which its reply carries back.
+    /// Bit 63 marks a request the kernel resent after FUSE_NOTIFY_RESEND
+    /// ([`RequestId::is_resend`]).
+    RequestId
 }
-
-/// The kernel's id of a request (`unique`), which its reply carries back.
-/// Bit 63 marks a request the kernel resent after FUSE_NOTIFY_RESEND
-/// ([`RequestId::is_resend`]).
-#[repr(transparent)]
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    FromBytes,
-    IntoBytes,
-    KnownLayout,
-    Immutable,
-)]
-pub struct RequestId(pub u64);
 
 impl RequestId {
     /// The id of a message that answers no request: a notification.
@@ -154,12 +132,6 @@ impl RequestId {
     /// This id with the resend bit set, as the kernel resends it.
     pub fn resent(self) -> RequestId {
         RequestId(self.0 | Self::RESEND_BIT)
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
     }
 }
 

@@ -134,6 +134,23 @@ impl Entry {
     }
 }
 
+/// An entry for node `nodeid` (its st_ino the same number) that the
+/// kernel may keep for a second: what the transport's test filesystems
+/// answer.
+#[cfg(test)]
+pub(crate) fn test_entry(nodeid: u64, generation: u64) -> Entry {
+    Entry {
+        nodeid: NodeId(nodeid),
+        generation,
+        attr: Attr {
+            ino: nodeid,
+            ..Default::default()
+        },
+        entry_ttl: Duration::from_secs(1),
+        attr_ttl: Duration::from_secs(1),
+    }
+}
+
 /// One directory entry handed to a [`DirSink`].
 #[derive(Debug, Clone)]
 pub struct DirEntry<'a> {

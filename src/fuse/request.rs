@@ -6,6 +6,20 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 use super::abi::FuseInHeader;
 use super::ops::{Errno, RequestCtx};
 
+/// A request as the kernel writes it: a header for `opcode`, `unique` and
+/// `nodeid`, then `body`. For tests, which build requests by hand.
+#[cfg(test)]
+pub(crate) fn request_bytes(opcode: u32, unique: u64, nodeid: u64, body: &[u8]) -> Vec<u8> {
+    let h = FuseInHeader {
+        len: (core::mem::size_of::<FuseInHeader>() + body.len()) as u32,
+        opcode,
+        unique: super::ids::RequestId(unique),
+        nodeid: super::ids::NodeId(nodeid),
+        ..Default::default()
+    };
+    [h.as_bytes(), body].concat()
+}
+
 /// One request: its header and the not yet consumed part of its body.
 #[derive(Debug)]
 pub struct Request<'a> {
@@ -104,7 +118,6 @@ impl<'a> Request<'a> {
 mod tests {
     use super::*;
     use crate::fuse::abi::FuseGetxattrIn;
-    use crate::fuse::ids::RequestId;
     use zerocopy::IntoBytes;
 
     #[test]
@@ -113,16 +126,8 @@ mod tests {
             size: 7,
             padding: 0,
         };
-        let mut body = arg.as_bytes().to_vec();
-        body.extend_from_slice(b"user.x\0");
-        let hlen = core::mem::size_of::<FuseInHeader>();
-        let h = FuseInHeader {
-            len: (hlen + body.len()) as u32,
-            unique: RequestId(1 << 63 | 5),
-            ..Default::default()
-        };
-        let mut buf = h.as_bytes().to_vec();
-        buf.extend_from_slice(&body);
+        let body = [arg.as_bytes(), b"user.x\0"].concat();
+        let mut buf = request_bytes(0, 1 << 63 | 5, 0, &body);
         buf.extend_from_slice(&[0xee; 16]); // garbage past `len`
         let mut r = Request::parse(&buf).unwrap();
         assert!(r.ctx().is_resend());
@@ -139,14 +144,7 @@ mod tests {
     }
 
     fn req(body: &[u8]) -> Vec<u8> {
-        let hlen = core::mem::size_of::<FuseInHeader>();
-        let h = FuseInHeader {
-            len: (hlen + body.len()) as u32,
-            ..Default::default()
-        };
-        let mut buf = h.as_bytes().to_vec();
-        buf.extend_from_slice(body);
-        buf
+        request_bytes(0, 0, 0, body)
     }
 
     #[test]

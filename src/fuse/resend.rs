@@ -246,6 +246,7 @@ mod tests {
     use crate::fuse::ids::{FileHandle, RequestId};
     use crate::fuse::ops::{Attr, Entry, OpResult, Open, RequestCtx};
     use crate::fuse::reply;
+    use crate::fuse::request::request_bytes;
 
     /// The disk after a first execution: lookups find entry 40, creating
     /// again says EEXIST, removing again ENOENT. Every call is recorded.
@@ -255,16 +256,7 @@ mod tests {
     }
 
     fn entry(nodeid: u64) -> Entry {
-        Entry {
-            nodeid: NodeId(nodeid),
-            generation: 3,
-            attr: Attr {
-                ino: nodeid,
-                ..Default::default()
-            },
-            entry_ttl: Duration::from_secs(1),
-            attr_ttl: Duration::from_secs(1),
-        }
+        crate::fuse::ops::test_entry(nodeid, 3)
     }
 
     impl FuseOps for Disk {
@@ -306,14 +298,7 @@ mod tests {
     }
 
     fn msg(opcode: u32, nodeid: u64, body: &[u8]) -> Vec<u8> {
-        let h = FuseInHeader {
-            len: (core::mem::size_of::<FuseInHeader>() + body.len()) as u32,
-            opcode,
-            unique: RequestId(8).resent(),
-            nodeid: NodeId(nodeid),
-            ..Default::default()
-        };
-        [h.as_bytes(), body].concat()
+        request_bytes(opcode, RequestId(8).resent().0, nodeid, body)
     }
 
     fn applied(d: &Disk, m: &[u8]) -> Option<Response> {

@@ -130,17 +130,7 @@ impl<F: FuseOps + ?Sized> Session<F> {
                         );
                         rings.clear();
                     }
-                    ops.attach(Notifier::new(channel.clone()));
-                    return Ok(Session {
-                        channel,
-                        ops,
-                        negotiated,
-                        hook: None,
-                        counts: Arc::default(),
-                        ring_counts: Arc::default(),
-                        rings: parking_lot::Mutex::new(rings),
-                        uring,
-                    });
+                    return Ok(Self::serving(channel, ops, negotiated, rings, uring));
                 }
                 Ok(InitOutcome::Retry { reply, reply_len }) => {
                     reply::send(
@@ -165,6 +155,18 @@ impl<F: FuseOps + ?Sized> Session<F> {
     /// "FUSE over io_uring"), so callers do not resume such connections.
     pub fn resume(fd: OwnedFd, ops: Arc<F>, negotiated: Negotiated) -> Self {
         let channel = Arc::new(Channel::new(fd));
+        Self::serving(channel, ops, negotiated, Rings::new(), false)
+    }
+
+    /// The session over `channel` once its parameters are known, fresh or
+    /// resumed: `ops` is given the notifier first ([`FuseOps::attach`]).
+    fn serving(
+        channel: Arc<Channel>,
+        ops: Arc<F>,
+        negotiated: Negotiated,
+        rings: Rings,
+        uring: bool,
+    ) -> Self {
         ops.attach(Notifier::new(channel.clone()));
         Session {
             channel,
@@ -173,8 +175,8 @@ impl<F: FuseOps + ?Sized> Session<F> {
             hook: None,
             counts: Arc::default(),
             ring_counts: Arc::default(),
-            rings: parking_lot::Mutex::new(Rings::new()),
-            uring: false,
+            rings: parking_lot::Mutex::new(rings),
+            uring,
         }
     }
 

@@ -500,21 +500,9 @@ impl RequestHook for Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuse::request::request_bytes as msg;
     use crate::recovery::state::StaticInfo;
     use zerocopy::IntoBytes;
-
-    fn msg(opcode: u32, unique: u64, nodeid: u64, body: &[u8]) -> Vec<u8> {
-        let h = FuseInHeader {
-            len: (40 + body.len()) as u32,
-            opcode,
-            unique: RequestId(unique),
-            nodeid: NodeId(nodeid),
-            ..Default::default()
-        };
-        let mut m = h.as_bytes().to_vec();
-        m.extend_from_slice(body);
-        m
-    }
 
     fn entry(nodeid: u64) -> Vec<u8> {
         abi::FuseEntryOut {

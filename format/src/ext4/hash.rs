@@ -244,6 +244,21 @@ fn finish_major(hash: u32) -> u32 {
     }
 }
 
+/// Runs `transform` over `name` in chunks of `N` words (32 bytes for
+/// half-MD4, 16 for TEA), each packed as the kernel's `str2hashbuf` does.
+fn hash_chunks<const N: usize>(
+    name: &[u8],
+    unsigned: bool,
+    buf: &mut [u32; 4],
+    transform: fn(&mut [u32; 4], &[u32; N]),
+) {
+    let mut words = [0u32; N];
+    for start in (0..name.len()).step_by(4 * N) {
+        pack_words(&name[start..], unsigned, &mut words);
+        transform(buf, &words);
+    }
+}
+
 /// Hashes a directory entry name. Returns `(major, minor)`; the major hash
 /// is what the index orders by (low bit always clear), the minor hash is
 /// zero for the legacy function.
@@ -261,19 +276,11 @@ pub fn dx_hash(name: &[u8], version: HashVersion, seed: &[u32; 4]) -> (u32, u32)
     let (major, minor) = match version {
         HashVersion::Legacy | HashVersion::LegacyUnsigned => (legacy_hash(name, unsigned), 0),
         HashVersion::HalfMd4 | HashVersion::HalfMd4Unsigned => {
-            let mut words = [0u32; 8];
-            for start in (0..name.len()).step_by(32) {
-                pack_words(&name[start..], unsigned, &mut words);
-                half_md4_transform(&mut buf, &words);
-            }
+            hash_chunks(name, unsigned, &mut buf, half_md4_transform);
             (buf[1], buf[2])
         }
         HashVersion::Tea | HashVersion::TeaUnsigned => {
-            let mut words = [0u32; 4];
-            for start in (0..name.len()).step_by(16) {
-                pack_words(&name[start..], unsigned, &mut words);
-                tea_transform(&mut buf, &words);
-            }
+            hash_chunks(name, unsigned, &mut buf, tea_transform);
             (buf[0], buf[1])
         }
     };

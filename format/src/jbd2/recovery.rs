@@ -657,6 +657,20 @@ mod tests {
         revokes: Vec<u64>,
     }
 
+    impl Tx {
+        /// Home blocks `blocks` of a journal of kind `k`, block n holding
+        /// `content(n)`; nothing revoked.
+        fn of(k: Kind, blocks: &[u64]) -> Tx {
+            Tx {
+                blocks: blocks
+                    .iter()
+                    .map(|&n| (home(k, n), content(n as u8)))
+                    .collect(),
+                revokes: Vec::new(),
+            }
+        }
+    }
+
     impl Log {
         fn new(k: Kind, sequence: u32, start: u32) -> Log {
             let jsb = superblock(k, sequence, start);
@@ -680,6 +694,14 @@ mod tests {
                 self.pos = self.jsb.first;
             }
             at
+        }
+
+        /// Appends three transactions of one, two and one blocks: home
+        /// blocks 1, then 2 and 3, then 4 of this log's kind.
+        fn three_transactions(&mut self) {
+            for blocks in [&[1][..], &[2, 3], &[4]] {
+                self.tx(&Tx::of(self.k, blocks));
+            }
         }
 
         /// Appends a transaction; returns the log block of its commit.
@@ -855,18 +877,7 @@ mod tests {
             // Start four blocks before the end: the second transaction's
             // descriptor and logged blocks straddle the end of the ring.
             let mut log = Log::new(k, 50, MAXLEN - 4);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2)), (home(k, 3), content(3))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 4), content(4))],
-                ..Tx::default()
-            });
+            log.three_transactions();
             assert!(log.pos < MAXLEN - 4, "the log wrapped");
             let (r, fs) = log.run(&none());
             assert_eq!(r.end_tid, 53, "{k:?}");
@@ -890,16 +901,10 @@ mod tests {
             }
             let mut log = Log::new(k, 20, 1);
             log.journal = old.journal.clone();
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
             let clean_end = log.pos;
             // Torn: descriptor and blocks, no commit.
-            log.tx_body(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
+            log.tx_body(&Tx::of(k, &[2]));
             let (r, fs) = log.run(&none());
             assert_eq!((r.end_tid, r.next_sequence), (21, 22), "{k:?}");
             assert_eq!(fs.len(), 1, "{k:?}: {:?}", fs.keys());
@@ -907,10 +912,7 @@ mod tests {
             // Without the torn one, the next block is a stale commit.
             let mut log2 = Log::new(k, 20, 1);
             log2.journal = old.journal;
-            log2.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log2.tx(&Tx::of(k, &[1]));
             assert_eq!(log2.pos, clean_end);
             let (r, fs) = log2.run(&none());
             assert_eq!(r.end_tid, 21, "{k:?}");
@@ -922,18 +924,9 @@ mod tests {
     fn a_bad_commit_checksum_stops_at_the_last_valid_transaction() {
         for k in kinds().into_iter().filter(|k| k.v1 || k.v2 || k.v3) {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
-            let bad = log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 3), content(3))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
+            let bad = log.tx(&Tx::of(k, &[2]));
+            log.tx(&Tx::of(k, &[3]));
             if k.v1 {
                 log.block_mut(bad)[16] ^= 1;
             } else {
@@ -989,19 +982,8 @@ mod tests {
     fn a_bad_tag_checksum_stops_at_the_last_valid_transaction() {
         for k in kinds().into_iter().filter(|k| k.v2 || k.v3) {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
             // Transaction 2: descriptor at 4, blocks at 5 and 6.
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2)), (home(k, 3), content(3))],
-                ..Tx::default()
-            });
-            log.tx(&Tx {
-                blocks: vec![(home(k, 4), content(4))],
-                ..Tx::default()
-            });
+            log.three_transactions();
             log.block_mut(6)[9] ^= 1;
             let (r, fs) = log.run(&none());
             assert_eq!(r.end_tid, 2, "{k:?}");
@@ -1016,14 +998,8 @@ mod tests {
         for k in kinds().into_iter().filter(|k| k.v2 || k.v3) {
             for older in [false, true] {
                 let mut log = Log::new(k, 1, 1);
-                log.tx(&Tx {
-                    blocks: vec![(home(k, 1), content(1))],
-                    ..Tx::default()
-                });
-                let c = log.tx(&Tx {
-                    blocks: vec![(home(k, 2), content(2))],
-                    ..Tx::default()
-                });
+                log.tx(&Tx::of(k, &[1]));
+                let c = log.tx(&Tx::of(k, &[2]));
                 // The descriptor of transaction 2 (blocks 1-3 are the first).
                 log.block_mut(4)[200] ^= 1;
                 if older {
@@ -1049,24 +1025,15 @@ mod tests {
         let other = [2u8; 16];
         for k in kinds() {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
             // A durable marker, already turned into an empty revoke block.
             let b = build_bridge(&log.l, 2);
             log.put(&b);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[2]));
             // The marker of the undurable transactions 3 and 4.
             let p = build_pending(&log.l, 3, &me);
             let marker = log.put(&p);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 3), content(3))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[3]));
             log.tx(&Tx {
                 blocks: vec![(home(k, 4), content(4))],
                 revokes: vec![home(k, 1)],
@@ -1099,10 +1066,7 @@ mod tests {
     fn an_unknown_block_type_ends_the_log() {
         for k in kinds() {
             let mut log = Log::new(k, 1, 1);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 1), content(1))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[1]));
             // Fast-commit blocks are not part of the ring's log.
             let mut odd = vec![0u8; BS];
             Header {
@@ -1111,10 +1075,7 @@ mod tests {
             }
             .write(&mut odd);
             log.put(&odd);
-            log.tx(&Tx {
-                blocks: vec![(home(k, 2), content(2))],
-                ..Tx::default()
-            });
+            log.tx(&Tx::of(k, &[2]));
             let (r, fs) = log.run(&none());
             assert_eq!((r.end_tid, fs.len()), (2, 1), "{k:?}");
         }

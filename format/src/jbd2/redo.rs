@@ -290,15 +290,19 @@ mod tests {
         assert!(changed_ranges(&old, &old).is_empty());
     }
 
+    /// A seeded xorshift64 generator: random blocks, the same every run.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     #[test]
     fn ranges_are_exact_on_random_blocks() {
-        let mut rng = 0x1234_5678u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x1234_5678u64);
         for _ in 0..500 {
             let old: Vec<u8> = (0..1024).map(|_| next() as u8).collect();
             let mut new = old.clone();
@@ -329,13 +333,7 @@ mod tests {
             }
             out
         };
-        let mut rng = 0x9e37_79b9u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9e37_79b9u64);
         for len in [0usize, 1, 7, 63, 64, 65, 127, 128, 200, 4096] {
             for _ in 0..200 {
                 let old: Vec<u8> = (0..len).map(|_| next() as u8).collect();
@@ -343,7 +341,7 @@ mod tests {
                 for _ in 0..(next() % 6) {
                     if len > 0 {
                         // Often right at a step's edge.
-                        let i = if next() % 2 == 0 {
+                        let i = if next().is_multiple_of(2) {
                             (next() as usize % len.div_ceil(64)) * 64 + (next() % 3) as usize
                         } else {
                             next() as usize

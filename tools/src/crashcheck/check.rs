@@ -12,7 +12,7 @@ use fuse4fs::fs::{Fs, FsOptions};
 
 use crate::states::{Crash, State, writes_of};
 use crate::tree::{self, Contents, Kind, Tree};
-use crate::workload::{Op, Run};
+use crate::workload::{Op, Own, Run};
 
 /// The image before the workload, as its non-zero stretches: written into
 /// a fresh sparse file per state, so building a state costs what the
@@ -83,7 +83,7 @@ impl<'a> Expect<'a> {
             .zip(&run.results)
             .enumerate()
             .filter_map(|(i, (op, r))| match (op, r) {
-                (Op::Fsync(p), Ok(())) => Some((i, p.clone())),
+                (Op::Own(Own::Fsync(p)), Ok(())) => Some((i, p.clone())),
                 _ => None,
             })
             .collect();
@@ -258,6 +258,22 @@ fn read_tree(img: &Path, opts: &FsOptions, got: &mut Contents) -> Result<Tree, S
     tree::read(&fs, got)
 }
 
+/// Runs `cmd` to its end: its standard output, or an error saying why
+/// not (`program: error` when it could not start, `what: its standard
+/// error` when it failed).
+pub fn output_of(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{}: {e}", cmd.get_program().to_string_lossy()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
+}
+
 /// The kernel's own replay: `img` mounted read-write (ext4 recovers the
 /// journal at mount), then unmounted. A quota image is mounted read-only
 /// from a writable loop device instead: ext4 still recovers the journal
@@ -267,18 +283,11 @@ fn kernel_replay(img: &Path) -> Result<(), String> {
     let mnt = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
     let quota = has_quota(img)?;
     let loopdev = if quota {
-        let out = Command::new("losetup")
-            .args(["--find", "--show"])
-            .arg(img)
-            .output()
-            .map_err(|e| format!("losetup: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "losetup failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        let out = output_of(
+            Command::new("losetup").args(["--find", "--show"]).arg(img),
+            "losetup failed",
+        )?;
+        Some(String::from_utf8_lossy(&out).trim().to_string())
     } else {
         None
     };
@@ -308,13 +317,7 @@ fn mount_and_unmount(img: &Path, loopdev: Option<&str>, mnt: &Path) -> Result<()
         Some(dev) => cmd.args(["-t", "ext4", "-o", "ro", dev]),
         None => cmd.args(["-t", "ext4", "-o", "loop"]).arg(img),
     };
-    let out = cmd.arg(mnt).output().map_err(|e| format!("mount: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "the kernel refused to mount it: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
+    output_of(cmd.arg(mnt), "the kernel refused to mount it")?;
     let st = Command::new("umount")
         .arg(mnt)
         .status()

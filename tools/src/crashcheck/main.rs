@@ -29,7 +29,7 @@ use clap::{Parser, ValueEnum};
 use fuse4fs::fs::io::log::IoEvent;
 use fuse4fs::fs::{Fs, FsOptions};
 
-use check::{BaseImage, Expect, Failure};
+use check::{BaseImage, Expect, Failure, output_of};
 use states::{Budget, Crash};
 use workload::Workload;
 
@@ -225,39 +225,26 @@ fn main() -> ExitCode {
 
 /// mkfs.ext4 for variant `v` at `img`.
 fn mkfs(v: &Variant, img: &Path, size: &str) -> Result<(), String> {
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-U", FS_UUID, "-E"])
-        .arg(format!("root_owner=0:0,hash_seed={FS_UUID}"))
-        .args(v.mkfs)
-        .arg(img)
-        .arg(size)
-        .output()
-        .map_err(|e| format!("mkfs.ext4: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "mkfs.ext4 {:?}: {}",
-            v.mkfs,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    output_of(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-U", FS_UUID, "-E"])
+            .arg(format!("root_owner=0:0,hash_seed={FS_UUID}"))
+            .args(v.mkfs)
+            .arg(img)
+            .arg(size),
+        &format!("mkfs.ext4 {:?}", v.mkfs),
+    )?;
     Ok(())
 }
 
 /// The blocks of the journal inode (debugfs), to count the writes that
 /// go to the journal: none means the filesystem does not journal.
 fn journal_blocks(img: &Path) -> Result<HashSet<u64>, String> {
-    let out = Command::new("debugfs")
-        .args(["-R", "blocks <8>"])
-        .arg(img)
-        .output()
-        .map_err(|e| format!("debugfs: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "debugfs blocks <8>: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
+    let out = output_of(
+        Command::new("debugfs").args(["-R", "blocks <8>"]).arg(img),
+        "debugfs blocks <8>",
+    )?;
+    Ok(String::from_utf8_lossy(&out)
         .split_whitespace()
         .filter_map(|b| b.parse().ok())
         .collect())

@@ -52,17 +52,11 @@ impl Workload {
 }
 
 /// One operation on paths relative to the root.
+pub type Op = fuse4fs_tools::op::Op<Own>;
+
+/// The operations of crashcheck's own, beside the namespace ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    Create(String, u16),
-    Mkdir(String, u16),
-    Rmdir(String),
-    Unlink(String),
-    Rename(String, String, u32),
-    Link(String, String),
-    Symlink(String, String),
-    Chmod(String, u16),
-    Truncate(String, u64),
+pub enum Own {
     /// Path, offset, length, pattern seed.
     Write(String, u64, usize, u8),
     /// Path, mode, offset, length.
@@ -75,23 +69,14 @@ pub enum Op {
     RemoveXattr(String, u8),
 }
 
-impl fmt::Display for Op {
+impl fmt::Display for Own {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Op::Create(p, m) => write!(f, "create {p} {m:o}"),
-            Op::Mkdir(p, m) => write!(f, "mkdir {p} {m:o}"),
-            Op::Rmdir(p) => write!(f, "rmdir {p}"),
-            Op::Unlink(p) => write!(f, "unlink {p}"),
-            Op::Rename(a, b, fl) => write!(f, "rename {a} {b} flags={fl}"),
-            Op::Link(a, b) => write!(f, "link {a} {b}"),
-            Op::Symlink(t, p) => write!(f, "symlink {t} {p}"),
-            Op::Chmod(p, m) => write!(f, "chmod {p} {m:o}"),
-            Op::Truncate(p, l) => write!(f, "truncate {p} {l}"),
-            Op::Write(p, o, l, s) => write!(f, "write {p} off={o} len={l} pattern={s}"),
-            Op::Fallocate(p, m, o, l) => write!(f, "fallocate {p} mode={m:#x} off={o} len={l}"),
-            Op::Fsync(p) => write!(f, "fsync {p}"),
-            Op::SetXattr(p, n, l, s) => write!(f, "setxattr {p} user.x{n} len={l} pattern={s}"),
-            Op::RemoveXattr(p, n) => write!(f, "removexattr {p} user.x{n}"),
+            Own::Write(p, o, l, s) => write!(f, "write {p} off={o} len={l} pattern={s}"),
+            Own::Fallocate(p, m, o, l) => write!(f, "fallocate {p} mode={m:#x} off={o} len={l}"),
+            Own::Fsync(p) => write!(f, "fsync {p}"),
+            Own::SetXattr(p, n, l, s) => write!(f, "setxattr {p} user.x{n} len={l} pattern={s}"),
+            Own::RemoveXattr(p, n) => write!(f, "removexattr {p} user.x{n}"),
         }
     }
 }
@@ -221,13 +206,13 @@ fn ns_op(rng: &mut fastrand::Rng, live: &Tree) -> Op {
             [0o600, 0o755, 0o4755, 0o1777][rng.usize(0..4)],
         ),
         12 => Op::Truncate(pick(rng, &files, &parents), rng.u64(0..70_000)),
-        13..=15 => Op::Write(
+        13..=15 => Op::Own(Own::Write(
             pick(rng, &files, &parents),
             rng.u64(0..70_000),
             rng.usize(1..9000),
             rng.u8(..),
-        ),
-        _ => Op::Fsync(pick(rng, &names, &parents)),
+        )),
+        _ => Op::Own(Own::Fsync(pick(rng, &names, &parents))),
     }
 }
 
@@ -249,10 +234,10 @@ fn data_ops(rng: &mut fastrand::Rng, n: usize, bs: u64) -> Vec<Op> {
         let off = rng.u64(0..8 * bs);
         let len = rng.u64(1..=3 * bs);
         ops.push(match rng.u8(0..12) {
-            0..=4 => Op::Write(f, off, len as usize, rng.u8(..)),
+            0..=4 => Op::Own(Own::Write(f, off, len as usize, rng.u8(..))),
             5 => Op::Truncate(f, rng.u64(0..8 * bs)),
-            6 | 7 => Op::Fallocate(f, FALLOC_MODES[rng.usize(0..4)], off, len),
-            8 | 9 => Op::Fsync(f),
+            6 | 7 => Op::Own(Own::Fallocate(f, FALLOC_MODES[rng.usize(0..4)], off, len)),
+            8 | 9 => Op::Own(Own::Fsync(f)),
             10 => Op::Unlink(f),
             _ => Op::Create(f, 0o644),
         });
@@ -276,14 +261,14 @@ fn xattr_ops(rng: &mut fastrand::Rng, n: usize) -> Vec<Op> {
         let f = files[rng.usize(0..files.len())].to_string();
         let x = rng.u8(0..4);
         ops.push(match rng.u8(0..12) {
-            0..=5 => Op::SetXattr(
+            0..=5 => Op::Own(Own::SetXattr(
                 f,
                 x,
                 XATTR_SIZES[rng.usize(0..XATTR_SIZES.len())],
                 rng.u8(..),
-            ),
-            6 | 7 => Op::RemoveXattr(f, x),
-            8 => Op::Fsync(f),
+            )),
+            6 | 7 => Op::Own(Own::RemoveXattr(f, x)),
+            8 => Op::Own(Own::Fsync(f)),
             9 => Op::Unlink(f),
             _ => Op::Create(f, 0o644),
         });
@@ -318,7 +303,7 @@ fn tar_ops(rng: &mut fastrand::Rng, n: usize) -> Vec<Op> {
         let mut off = 0;
         while off < size {
             let len = (size - off).min(10_240);
-            ops.push(Op::Write(path.to_string(), off as u64, len, seed));
+            ops.push(Op::Own(Own::Write(path.to_string(), off as u64, len, seed)));
             off += len;
         }
     };
@@ -343,7 +328,7 @@ fn tar_ops(rng: &mut fastrand::Rng, n: usize) -> Vec<Op> {
             write_all(&mut ops, &tmp, size, round);
             ops.push(Op::Chmod(tmp.clone(), *m));
             if rng.u8(0..3) == 0 {
-                ops.push(Op::Fsync(tmp.clone()));
+                ops.push(Op::Own(Own::Fsync(tmp.clone())));
             }
             ops.push(Op::Rename(tmp, path.clone(), 0));
         }
@@ -372,7 +357,12 @@ fn reuse_ops(n: usize, bs: u64) -> Vec<Op> {
         ops.push(Op::Create(tree_file.clone(), 0o644));
         // Every other block: more extents than the inode holds.
         for i in 0..6u64 {
-            ops.push(Op::Write(tree_file.clone(), 2 * i * bs, bs as usize, round));
+            ops.push(Op::Own(Own::Write(
+                tree_file.clone(),
+                2 * i * bs,
+                bs as usize,
+                round,
+            )));
         }
         ops.push(Op::Mkdir(dir.clone(), 0o755));
         // Long names: a few dozen fill more than one directory block.
@@ -380,16 +370,21 @@ fn reuse_ops(n: usize, bs: u64) -> Vec<Op> {
             .map(|i| format!("{dir}/{i:03}{}", "e".repeat(240)))
             .collect();
         ops.extend(names.iter().map(|p| Op::Create(p.clone(), 0o644)));
-        ops.push(Op::Fsync(tree_file.clone()));
+        ops.push(Op::Own(Own::Fsync(tree_file.clone())));
         ops.push(Op::Unlink(tree_file));
         ops.extend(names.into_iter().map(Op::Unlink));
         ops.push(Op::Rmdir(dir));
-        ops.push(Op::Write("keep".into(), 0, 100, round));
-        ops.push(Op::Fsync("keep".into()));
+        ops.push(Op::Own(Own::Write("keep".into(), 0, 100, round)));
+        ops.push(Op::Own(Own::Fsync("keep".into())));
         ops.push(Op::Create(new.clone(), 0o644));
         for i in 0..4u64 {
-            ops.push(Op::Write(new.clone(), 4 * i * bs, 4 * bs as usize, round));
-            ops.push(Op::Fsync(new.clone()));
+            ops.push(Op::Own(Own::Write(
+                new.clone(),
+                4 * i * bs,
+                4 * bs as usize,
+                round,
+            )));
+            ops.push(Op::Own(Own::Fsync(new.clone())));
         }
         round = round.wrapping_add(1);
     }
@@ -525,13 +520,13 @@ fn apply(fs: &Fs, op: &Op) -> Result<(), FsError> {
             let (dir, name) = parent(fs, p)?;
             fs.symlink(dir, name, t.as_bytes(), 0, 0)?;
         }
-        Op::SetXattr(p, n, len, seed) => {
+        Op::Own(Own::SetXattr(p, n, len, seed)) => {
             let ino = resolve(fs, p)?;
             let name = format!("user.x{n}");
             let value = pattern(*seed, 0, *len);
             fs.setxattr(ino, name.as_bytes(), &value, SetMode::Any, false)?;
         }
-        Op::RemoveXattr(p, n) => {
+        Op::Own(Own::RemoveXattr(p, n)) => {
             let ino = resolve(fs, p)?;
             fs.removexattr(ino, format!("user.x{n}").as_bytes())?;
         }
@@ -556,15 +551,15 @@ fn apply(fs: &Fs, op: &Op) -> Result<(), FsError> {
             };
             fs.setattr(ino, &c)?;
         }
-        Op::Write(p, off, len, seed) => {
+        Op::Own(Own::Write(p, off, len, seed)) => {
             let ino = resolve(fs, p)?;
             fs.write(ino, *off, &pattern(*seed, *off, *len), 0)?;
         }
-        Op::Fallocate(p, m, off, len) => {
+        Op::Own(Own::Fallocate(p, m, off, len)) => {
             let ino = resolve(fs, p)?;
             fs.fallocate(ino, *off, *len, *m)?;
         }
-        Op::Fsync(p) => {
+        Op::Own(Own::Fsync(p)) => {
             resolve(fs, p)?;
             fs.sync()?;
         }
@@ -622,7 +617,7 @@ mod tests {
         let (mut existing, mut needing) = (0, 0);
         for _ in 0..500 {
             let target = match ns_op(&mut rng, &live) {
-                Op::Write(p, ..) | Op::Truncate(p, _) | Op::Unlink(p) | Op::Rmdir(p) => p,
+                Op::Own(Own::Write(p, ..)) | Op::Truncate(p, _) | Op::Unlink(p) | Op::Rmdir(p) => p,
                 Op::Create(p, _) | Op::Mkdir(p, _) => {
                     let parent = p.rsplit_once('/').map_or("", |(d, _)| d);
                     assert!(live.contains_key(parent), "{p}: parent exists");

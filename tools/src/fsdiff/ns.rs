@@ -6,42 +6,30 @@ use std::path::{Path, PathBuf};
 use crate::sys::{c, errname, rc};
 use crate::{ddmin, tree};
 
-/// One namespace operation on paths relative to the test root.
-#[derive(Debug, Clone)]
-enum Op {
-    Create(String, u32),
-    Mkdir(String, u32),
-    Rmdir(String),
-    Unlink(String),
-    Rename(String, String, u32),
-    Link(String, String),
-    Symlink(String, String),
-    Chmod(String, u32),
-    Truncate(String, i64),
+/// One operation on paths relative to the test root.
+type Op = fuse4fs_tools::op::Op<Own>;
+
+/// The operations of fsdiff's own, beside the namespace ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Own {
+    /// Path, offset, length, the byte written throughout.
     Write(String, i64, usize, u8),
+    /// Path, name, value length, setxattr flags.
     SetXattr(String, String, usize, i32),
     RemoveXattr(String, String),
+    /// Path, the atime and mtime to set (seconds).
     Utimes(String, i64),
     Mkfifo(String),
 }
 
-impl fmt::Display for Op {
+impl fmt::Display for Own {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Op::Create(p, m) => write!(f, "create {p} {m:o}"),
-            Op::Mkdir(p, m) => write!(f, "mkdir {p} {m:o}"),
-            Op::Rmdir(p) => write!(f, "rmdir {p}"),
-            Op::Unlink(p) => write!(f, "unlink {p}"),
-            Op::Rename(a, b, fl) => write!(f, "rename {a} {b} flags={fl}"),
-            Op::Link(a, b) => write!(f, "link {a} {b}"),
-            Op::Symlink(t, p) => write!(f, "symlink {t} {p}"),
-            Op::Chmod(p, m) => write!(f, "chmod {p} {m:o}"),
-            Op::Truncate(p, l) => write!(f, "truncate {p} {l}"),
-            Op::Write(p, o, l, b) => write!(f, "write {p} off={o} len={l} byte={b}"),
-            Op::SetXattr(p, n, l, fl) => write!(f, "setxattr {p} {n} len={l} flags={fl}"),
-            Op::RemoveXattr(p, n) => write!(f, "removexattr {p} {n}"),
-            Op::Utimes(p, t) => write!(f, "utimes {p} {t}"),
-            Op::Mkfifo(p) => write!(f, "mkfifo {p}"),
+            Own::Write(p, o, l, b) => write!(f, "write {p} off={o} len={l} byte={b}"),
+            Own::SetXattr(p, n, l, fl) => write!(f, "setxattr {p} {n} len={l} flags={fl}"),
+            Own::RemoveXattr(p, n) => write!(f, "removexattr {p} {n}"),
+            Own::Utimes(p, t) => write!(f, "utimes {p} {t}"),
+            Own::Mkfifo(p) => write!(f, "mkfifo {p}"),
         }
     }
 }
@@ -87,31 +75,34 @@ fn generate(seed: u64, n: usize) -> Vec<(usize, Op)> {
                     path(&mut rng),
                     [0o600, 0o755, 0o4755, 0o1777][rng.usize(0..4)],
                 ),
-                11 => Op::Truncate(path(&mut rng), rng.i64(0..70_000)),
-                12 => Op::Write(
+                11 => Op::Truncate(path(&mut rng), rng.u64(0..70_000)),
+                12 => Op::Own(Own::Write(
                     path(&mut rng),
                     rng.i64(0..70_000),
                     rng.usize(1..9000),
                     rng.u8(..),
-                ),
+                )),
                 13 => {
                     let flags = [0, libc::XATTR_CREATE, libc::XATTR_REPLACE][rng.usize(0..3)];
                     if rng.u8(0..3) == 0 {
-                        Op::RemoveXattr(path(&mut rng), format!("user.x{}", rng.u8(0..3)))
+                        Op::Own(Own::RemoveXattr(
+                            path(&mut rng),
+                            format!("user.x{}", rng.u8(0..3)),
+                        ))
                     } else {
-                        Op::SetXattr(
+                        Op::Own(Own::SetXattr(
                             path(&mut rng),
                             format!("user.x{}", rng.u8(0..3)),
                             rng.usize(0..3000),
                             flags,
-                        )
+                        ))
                     }
                 }
                 _ => {
                     if rng.bool() {
-                        Op::Utimes(path(&mut rng), rng.i64(0..4_000_000_000))
+                        Op::Own(Own::Utimes(path(&mut rng), rng.i64(0..4_000_000_000)))
                     } else {
-                        Op::Mkfifo(path(&mut rng))
+                        Op::Own(Own::Mkfifo(path(&mut rng)))
                     }
                 }
             };
@@ -130,14 +121,14 @@ fn apply(root: &Path, op: &Op) -> i32 {
                 let fd = libc::open(
                     p(f).as_ptr(),
                     libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY,
-                    *m,
+                    libc::c_uint::from(*m),
                 );
                 if fd >= 0 {
                     libc::close(fd);
                 }
                 rc(fd)
             }
-            Op::Mkdir(d, m) => rc(libc::mkdir(p(d).as_ptr(), *m)),
+            Op::Mkdir(d, m) => rc(libc::mkdir(p(d).as_ptr(), (*m).into())),
             Op::Rmdir(d) => rc(libc::rmdir(p(d).as_ptr())),
             Op::Unlink(f) => rc(libc::unlink(p(f).as_ptr())),
             Op::Rename(a, b, fl) => rc(libc::renameat2(
@@ -152,9 +143,14 @@ fn apply(root: &Path, op: &Op) -> i32 {
                 let t = std::ffi::CString::new(t.as_str()).unwrap();
                 rc(libc::symlink(t.as_ptr(), p(l).as_ptr()))
             }
-            Op::Chmod(f, m) => rc(libc::fchmodat(libc::AT_FDCWD, p(f).as_ptr(), *m, 0)),
-            Op::Truncate(f, l) => rc(libc::truncate(p(f).as_ptr(), *l)),
-            Op::Write(f, off, len, byte) => {
+            Op::Chmod(f, m) => rc(libc::fchmodat(
+                libc::AT_FDCWD,
+                p(f).as_ptr(),
+                (*m).into(),
+                0,
+            )),
+            Op::Truncate(f, l) => rc(libc::truncate(p(f).as_ptr(), *l as libc::off_t)),
+            Op::Own(Own::Write(f, off, len, byte)) => {
                 // O_NONBLOCK: a FIFO without a reader answers ENXIO instead of blocking.
                 let fd = libc::open(
                     p(f).as_ptr(),
@@ -169,7 +165,7 @@ fn apply(root: &Path, op: &Op) -> i32 {
                 libc::close(fd);
                 e
             }
-            Op::SetXattr(f, n, len, fl) => {
+            Op::Own(Own::SetXattr(f, n, len, fl)) => {
                 let n = std::ffi::CString::new(n.as_str()).unwrap();
                 let v = vec![b'v'; *len];
                 rc(libc::lsetxattr(
@@ -180,11 +176,11 @@ fn apply(root: &Path, op: &Op) -> i32 {
                     *fl,
                 ))
             }
-            Op::RemoveXattr(f, n) => {
+            Op::Own(Own::RemoveXattr(f, n)) => {
                 let n = std::ffi::CString::new(n.as_str()).unwrap();
                 rc(libc::lremovexattr(p(f).as_ptr(), n.as_ptr()))
             }
-            Op::Utimes(f, t) => {
+            Op::Own(Own::Utimes(f, t)) => {
                 let ts = [libc::timespec {
                     tv_sec: *t,
                     tv_nsec: 0,
@@ -196,7 +192,7 @@ fn apply(root: &Path, op: &Op) -> i32 {
                     libc::AT_SYMLINK_NOFOLLOW,
                 ))
             }
-            Op::Mkfifo(f) => rc(libc::mkfifo(p(f).as_ptr(), 0o644)),
+            Op::Own(Own::Mkfifo(f)) => rc(libc::mkfifo(p(f).as_ptr(), 0o644)),
         }
     }
 }
