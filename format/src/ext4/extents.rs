@@ -323,6 +323,22 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_the_node_by_its_numbers() {
+        let at = ExtentAt::Block { ino: 12, block: 7 };
+        let e = ExtentNode::parse(&[0u8; 1024], Some(0), at).unwrap_err();
+        assert_eq!(e, CorruptKind::ExtentMagic { at }.into());
+        assert_eq!(
+            e.to_string(),
+            "corrupt inode 12 extent block 7: bad extent header magic"
+        );
+        let e = ExtentNode::parse(&node(1, &[[0, 0, 7]]), Some(0), AT).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt inode 12 extent root: extent node depth 1"
+        );
+    }
+
+    #[test]
     fn write_to_round_trips_root_and_block() {
         let b = node(0, &[[0, 10, 100], [20, 32768 + 5, 200], [30, 32768, 300]]);
         let n = ExtentNode::parse(&b, None, AT).unwrap();

@@ -378,6 +378,26 @@ mod tests {
         assert!(parse_node(&b, false, 2, 1).is_err());
         b[10..12].copy_from_slice(&1u16.to_le_bytes());
         assert!(parse_node(&b, true, 2, 1).is_err()); // limit must leave room for the tail
+        let e = parse_node(&b, true, 2, 1).unwrap_err();
+        assert_eq!(
+            e,
+            CorruptKind::DxCountLimit {
+                at: DxAt::Node { dir: 2, lblk: 1 },
+                count: 1,
+                limit: 127,
+                want_limit: 126,
+            }
+            .into()
+        );
+        assert_eq!(
+            e.to_string(),
+            "corrupt directory 2 htree block 1: dx count 1 limit 127 (expected limit 126)"
+        );
+        let e = parse_root(&[0u8; 1024], false, 5).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt directory 5 htree root: dx root without . and .."
+        );
     }
 
     #[test]
