@@ -20,7 +20,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_checksum};
 use fuse4fs::ext4::dir::{self, DirIter, TAIL_SIZE, ft};
 use fuse4fs::ext4::extents::{Extent, ExtentNode, set_block_checksum};
@@ -28,6 +27,7 @@ use fuse4fs::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use fuse4fs::ext4::htree::{self, DxRootInfo};
 use fuse4fs::ext4::inode::{Inode, flags};
 use fuse4fs::ext4::superblock::Superblock;
+use fuse4fs::ext4::{ExtentAt, InodeNo};
 use fuse4fs::fs::{Fs, FsOptions};
 
 const LINEAR_ENTRIES: usize = 300;
@@ -185,8 +185,8 @@ impl Image {
 /// Walks the extent tree of `inode`, rebuilding each node; returns the
 /// leaf extents in order.
 fn walk_extents(img: &Image, inode: &Inode, n: &mut Counts) -> Vec<Extent> {
-    let what = || format!("{}", inode.ino);
-    let root = ExtentNode::parse(&inode.block, None, &what).unwrap();
+    let ino = inode.ino.0;
+    let root = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }).unwrap();
     let used = 12 + 12 * root.header().entries as usize;
     let mut out = [0u8; 60];
     root.write_to(&mut out).unwrap();
@@ -203,7 +203,11 @@ fn walk_extents(img: &Image, inode: &Inode, n: &mut Counts) -> Vec<Extent> {
             ExtentNode::Index(h, v) => {
                 for idx in v.iter().rev() {
                     let raw = img.block(idx.child.0);
-                    let child = ExtentNode::parse(&raw, Some(h.depth - 1), &what).unwrap();
+                    let at = ExtentAt::Block {
+                        ino,
+                        block: idx.child.0,
+                    };
+                    let child = ExtentNode::parse(&raw, Some(h.depth - 1), at).unwrap();
                     let mut out = vec![0u8; img.bs];
                     child.write_to(&mut out).unwrap();
                     if img.csum {
@@ -235,9 +239,8 @@ fn physical(extents: &[Extent], lblk: u32) -> u64 {
 /// The dx root and interior node logical blocks of an indexed directory,
 /// each rebuilt and compared.
 fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> BTreeSet<u32> {
-    let what = || format!("{} dx", dir.ino);
     let raw = img.block(physical(extents, 0));
-    let (info, root) = htree::parse_root(&raw, img.csum, &what).unwrap();
+    let (info, root) = htree::parse_root(&raw, img.csum, dir.ino.0).unwrap();
     let mut out = vec![0u8; img.bs];
     let off = htree::write_root_head(
         &mut out,
@@ -266,7 +269,7 @@ fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> 
         for node in &level {
             for e in &node.entries {
                 let raw = img.block(physical(extents, e.block));
-                let child = htree::parse_node(&raw, img.csum, &what).unwrap();
+                let child = htree::parse_node(&raw, img.csum, dir.ino.0, e.block as u64).unwrap();
                 let mut out = vec![0u8; img.bs];
                 let off = htree::init_node(&mut out, img.csum);
                 assert_eq!(off, child.entries_offset);

@@ -16,11 +16,10 @@ use fuse4fs_format::ext4::extents::{
 use fuse4fs_format::ext4::htree::{looks_like_node, set_node_checksum};
 use fuse4fs_format::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
 use fuse4fs_format::ext4::layout::blockmap::block_ptrs_mut;
-use fuse4fs_format::ext4::layout::{Ext4DirEntry2, Ext4Inode};
+use fuse4fs_format::ext4::layout::{Ext4DirEntry2, Ext4InlineDotdot, Ext4Inode};
 use fuse4fs_format::ext4::superblock::incompat;
-use fuse4fs_format::ext4::types::{le32, put32};
 use fuse4fs_format::ext4::xattr;
-use fuse4fs_format::ext4::{BlockNo, Generation, InodeNo};
+use fuse4fs_format::ext4::{BlockNo, ExtentAt, Generation, InodeNo};
 
 use crate::alloc::{alloc_blocks, alloc_inode};
 use crate::blockwalk::{Item, walk};
@@ -152,7 +151,8 @@ pub fn lookup(cx: &Fsck, dir: u32, name: &[u8]) -> Result<Option<(u32, u8)>> {
 /// `..` from the first word of i_block, then the entries in the rest of
 /// i_block and in the `system.data` xattr. Damaged entries end a part.
 pub fn inline_entries(inode: &Inode, max_inode: u32, filetype: bool) -> Vec<(Vec<u8>, u32, u8)> {
-    let mut out = vec![(b"..".to_vec(), le32(&inode.block, 0), ft::DIR)];
+    let parent = Ext4InlineDotdot::of(&inode.block).map_or(0, |d| d.inode.get());
+    let mut out = vec![(b"..".to_vec(), parent, ft::DIR)];
     let mut part = |bytes: &[u8]| {
         for e in DirIter::new(bytes, bytes.len().max(12), max_inode, filetype).map_while(|e| e.ok())
         {
@@ -325,8 +325,8 @@ fn map_block(
     let Ok(lblk32) = u32::try_from(lblk) else {
         return Ok(Err("directory too large".into()));
     };
-    let what = || format!("{} extent node", inode.ino);
-    let root = match ExtentNode::parse(&inode.block, None, &what) {
+    let ino = inode.ino.0;
+    let root = match ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -346,7 +346,7 @@ fn map_block(
         }
         cx.read_block_into(child, &mut buf)?;
         let want = h.depth - 1;
-        leaf = match ExtentNode::parse(&buf, Some(want), &what) {
+        leaf = match ExtentNode::parse(&buf, Some(want), ExtentAt::Block { ino, block: child }) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e.to_string())),
         };
@@ -407,7 +407,10 @@ pub fn set_dotdot(
         Err(why) => return Ok(Err(why)),
     };
     if inode.has_flag(flags::INLINE_DATA) {
-        put32(&mut inode.block, 0, parent);
+        Ext4InlineDotdot::of_mut(&mut inode.block)
+            .expect("i_block holds the parent word")
+            .inode
+            .set(parent);
         cx.write_inode(&inode)?;
         return Ok(Ok(()));
     }

@@ -11,6 +11,10 @@ pub enum FsError {
     Format(#[from] FormatError),
     #[error("I/O error on the image: {0}")]
     Io(#[from] std::io::Error),
+    /// The journal's superblock or log, as the journal format's parser
+    /// and replay report it (the log's I/O errors included).
+    #[error("{0}")]
+    Journal(#[from] crate::jbd2::Jbd2Error),
     #[error("no such entry")]
     NotFound,
     #[error("not a directory")]
@@ -86,7 +90,9 @@ impl FsError {
     pub fn errno(&self) -> i32 {
         match self {
             FsError::Format(FormatError::Unsupported(_)) => libc::EOPNOTSUPP,
-            FsError::Format(_) | FsError::Io(_) | FsError::ShutDown => libc::EIO,
+            FsError::Format(_) | FsError::Io(_) | FsError::Journal(_) | FsError::ShutDown => {
+                libc::EIO
+            }
             FsError::NotFound => libc::ENOENT,
             FsError::NotDir => libc::ENOTDIR,
             FsError::IsDir => libc::EISDIR,
@@ -117,7 +123,10 @@ impl FsError {
 
     /// Whether the error reports damage worth a log line.
     pub fn is_corruption(&self) -> bool {
-        matches!(self, FsError::Format(_) | FsError::Io(_))
+        matches!(
+            self,
+            FsError::Format(_) | FsError::Io(_) | FsError::Journal(_)
+        )
     }
 }
 

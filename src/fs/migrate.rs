@@ -14,12 +14,12 @@
 //! Both run inside the caller's transaction, so a crash leaves the old
 //! mapping or the new one, never a mix.
 
-use crate::ext4::BlockNo;
 use crate::ext4::blockmap::DIRECT;
 use crate::ext4::extents::{Extent, ExtentNode, INIT_MAX_LEN};
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::layout::blockmap::block_ptrs_mut;
 use crate::ext4::superblock::{incompat, ro_compat};
+use crate::ext4::{BlockNo, ExtentAt};
 use crate::fs::extent::map::Backing;
 use crate::fs::extent::write::init_extent_root;
 use crate::fs::journal::transaction::Transaction;
@@ -38,7 +38,7 @@ impl Transaction<'_> {
             return Err(FsError::Unsupported);
         }
         let ino = inode.ino;
-        let root = ExtentNode::parse(&inode.block, None, &|| format!("{ino} extent root"))?;
+        let root = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino: ino.0 })?;
         let ExtentNode::Leaf(_, extents) = root else {
             return Err(FsError::Unsupported);
         };

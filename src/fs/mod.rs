@@ -253,7 +253,7 @@ impl Fs {
         self.refuse_if_shut_down()?;
         let bs = self.sb.block_size() as usize;
         let n = (within + buf.len()).div_ceil(bs) as u64;
-        self.check_range(b, n, || format!("data write at {b}"))?;
+        self.check_range(b, n, crate::ext4::RangeUse::DataWrite)?;
         if self.in_system_zone(b, n) {
             return Err(error::corrupted(CorruptKind::DataWriteOnMetadata {
                 block: b.0,
@@ -273,17 +273,18 @@ impl Fs {
         self.csum_seed
     }
 
-    /// Checks that `len` blocks from `b` lie inside the filesystem.
+    /// Checks that `len` blocks from `b`, used as `at` says, lie inside
+    /// the filesystem.
     pub(crate) fn check_range(
         &self,
         b: BlockNo,
         len: u64,
-        what: impl Fn() -> String,
+        at: crate::ext4::RangeUse,
     ) -> Result<()> {
         let end = b.0.checked_add(len);
         if b.0 < self.sb.first_data_block as u64 || end.is_none_or(|e| e > self.sb.blocks_count) {
             return Err(error::corrupted(CorruptKind::RangeOutside {
-                at: what(),
+                at,
                 block: b.0,
                 len,
             }));

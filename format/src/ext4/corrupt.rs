@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use super::FormatError;
+
 /// Which xattr area an entry list lies in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum XattrArea {
@@ -38,6 +40,75 @@ impl fmt::Display for AclForm {
             AclForm::Disk => "on-disk POSIX ACL",
             AclForm::Vfs => "POSIX ACL xattr",
         })
+    }
+}
+
+/// Which extent tree node a parser read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtentAt {
+    /// The root in inode `ino`'s i_block.
+    Root { ino: u32 },
+    /// Block `block` of inode `ino`'s tree.
+    Block { ino: u32, block: u64 },
+}
+
+impl fmt::Display for ExtentAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExtentAt::Root { ino } => write!(f, "inode {ino} extent root"),
+            ExtentAt::Block { ino, block } => write!(f, "inode {ino} extent block {block}"),
+        }
+    }
+}
+
+/// Which htree index block of a directory a parser read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DxAt {
+    /// Block 0 of directory `dir`, the dx root.
+    Root { dir: u32 },
+    /// The interior node at logical block `lblk` of directory `dir`.
+    Node { dir: u32, lblk: u64 },
+}
+
+impl fmt::Display for DxAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DxAt::Root { dir } => write!(f, "directory {dir} htree root"),
+            DxAt::Node { dir, lblk } => write!(f, "directory {dir} htree block {lblk}"),
+        }
+    }
+}
+
+/// What a block range found outside the filesystem was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeUse {
+    /// A run of the journal inode.
+    JournalInode,
+    /// An indirect block of inode `ino`'s block map.
+    IndirectBlock { ino: u32 },
+    /// Data blocks inode `ino`'s block map points at.
+    DataBlocks { ino: u32 },
+    /// The blocks of an extent of inode `ino`.
+    Extent { ino: u32 },
+    /// Inode `ino`'s xattr block.
+    XattrBlock { ino: u32 },
+    /// Blocks to free.
+    Free,
+    /// Blocks a data write goes to.
+    DataWrite,
+}
+
+impl fmt::Display for RangeUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RangeUse::JournalInode => write!(f, "journal inode"),
+            RangeUse::IndirectBlock { ino } => write!(f, "inode {ino} indirect block"),
+            RangeUse::DataBlocks { ino } => write!(f, "inode {ino} data blocks"),
+            RangeUse::Extent { ino } => write!(f, "inode {ino} extent"),
+            RangeUse::XattrBlock { ino } => write!(f, "inode {ino} xattr block"),
+            RangeUse::Free => write!(f, "free"),
+            RangeUse::DataWrite => write!(f, "data write"),
+        }
     }
 }
 
@@ -557,24 +628,24 @@ pub enum CorruptKind {
         area: usize,
     },
 
-    // ---- extent trees (`at`: the node, as the caller names it) ----
+    // ---- extent trees (`at`: the node) ----
     ExtentMagic {
-        at: String,
+        at: ExtentAt,
     },
     ExtentEntries {
-        at: String,
+        at: ExtentAt,
         entries: u16,
         max: u16,
     },
     ExtentDepth {
-        at: String,
+        at: ExtentAt,
         depth: u16,
     },
     ExtentOrder {
-        at: String,
+        at: ExtentAt,
     },
     ExtentIndexOrder {
-        at: String,
+        at: ExtentAt,
     },
     /// A node to write whose entries or eh_max do not fit its buffer.
     ExtentNodeOverfull {
@@ -596,30 +667,30 @@ pub enum CorruptKind {
         block: u64,
     },
 
-    // ---- hashed directories (`at`: the block, as the caller names it) ----
+    // ---- hashed directories (`at`: the index block) ----
     DxNodeTooSmall {
-        at: String,
+        at: DxAt,
     },
     DxCountLimit {
-        at: String,
+        at: DxAt,
         count: u16,
         limit: u16,
         want_limit: usize,
     },
     DxHashOrder {
-        at: String,
+        at: DxAt,
     },
     DxRootTooSmall {
-        at: String,
+        at: DxAt,
     },
     DxRootDots {
-        at: String,
+        at: DxAt,
     },
     DxRootInfo {
-        at: String,
+        at: DxAt,
     },
     DxNodeHeader {
-        at: String,
+        at: DxAt,
     },
 
     // ---- MMP ----
@@ -681,11 +752,6 @@ pub enum CorruptKind {
         lblk: u64,
     },
     JournalEmpty,
-    /// The journal superblock does not parse (the journal format's own
-    /// error, as text: it is not a format error).
-    JournalSuperblock {
-        error: String,
-    },
     /// The journal's block size or length disagrees with the inode.
     JournalGeometry {
         block_size: u32,
@@ -699,18 +765,14 @@ pub enum CorruptKind {
     },
     /// A log left to replay where it should be empty.
     JournalNotReplayed,
-    /// Replay failed on the log's contents.
-    JournalReplay {
-        error: String,
-    },
     /// A block number outside the filesystem.
     BlockOutside {
         block: u64,
     },
     /// `len` blocks from `block` reach outside the filesystem (`at`: what
-    /// points there, as the caller names it).
+    /// they were for).
     RangeOutside {
-        at: String,
+        at: RangeUse,
         block: u64,
         len: u64,
     },
@@ -723,17 +785,11 @@ pub enum CorruptKind {
     GroupDescTableOutside {
         block: u64,
     },
-    /// A failure that is not a format error while a mount step read
-    /// `step` (its text).
-    MountStep {
-        step: &'static str,
-        error: String,
-    },
-    /// A reserved inode (`what`) that cannot be read (the error's text).
+    /// A reserved inode (`what`) whose inode does not parse (`inner`).
     SpecialUnreadable {
         what: &'static str,
         ino: u32,
-        error: String,
+        inner: Box<FormatError>,
     },
     SpecialUnallocated {
         what: &'static str,
@@ -1124,7 +1180,6 @@ impl fmt::Display for CorruptKind {
             JournalTooLarge => write!(f, "journal inode: larger than a journal can be"),
             JournalHole { lblk } => write!(f, "journal inode: hole at block {lblk}"),
             JournalEmpty => write!(f, "journal inode: empty"),
-            JournalSuperblock { error } => write!(f, "journal superblock: {error}"),
             JournalGeometry {
                 block_size,
                 maxlen,
@@ -1138,7 +1193,6 @@ impl fmt::Display for CorruptKind {
                 write!(f, "journal superblock: block size {block_size}")
             }
             JournalNotReplayed => write!(f, "journal: holds transactions that were not replayed"),
-            JournalReplay { error } => write!(f, "journal: {error}"),
             BlockOutside { block } => write!(f, "block {block}: outside the filesystem"),
             RangeOutside { at, block, len } => {
                 write!(f, "{at}: block {block}+{len} outside the filesystem")
@@ -1151,8 +1205,7 @@ impl fmt::Display for CorruptKind {
                 f,
                 "group descriptor table: block {block} outside the filesystem"
             ),
-            MountStep { step, error } => write!(f, "{step}: {error}"),
-            SpecialUnreadable { what, ino, error } => write!(f, "{what} (inode {ino}): {error}"),
+            SpecialUnreadable { what, ino, inner } => write!(f, "{what} (inode {ino}): {inner}"),
             SpecialUnallocated { what, ino } => write!(
                 f,
                 "{what} (inode {ino}): special inode unallocated (link count 0)"

@@ -10,14 +10,14 @@
 //! machine's byte order in the kernel: little-endian on every host this
 //! runs on, and they are written that way here.
 
-use super::types::le16;
+use super::layout::{FscryptNokeyNameHead, FscryptSymlinkData};
 use super::{CorruptKind, FormatError};
 use sha2::{Digest, Sha256};
 
 /// Ciphertext bytes a no-key name carries whole (`bytes[149]`).
 pub const NOKEY_BYTES: usize = 149;
 /// Size of the two dirhash words at the start of a no-key name.
-const DIRHASH_SIZE: usize = 8;
+const DIRHASH_SIZE: usize = size_of::<FscryptNokeyNameHead>();
 const SHA256_SIZE: usize = 32;
 /// Decoded size of a no-key name that carries the SHA-256
 /// (FSCRYPT_NOKEY_NAME_MAX: 8 + 149 + 32).
@@ -134,7 +134,7 @@ impl NokeyLookup {
         if raw.len() <= DIRHASH_SIZE || (raw.len() > whole_max && raw.len() != NOKEY_NAME_MAX) {
             return None;
         }
-        let word = |i: usize| u32::from_le_bytes(raw[i..i + 4].try_into().unwrap());
+        let head = FscryptNokeyNameHead::of(&raw)?;
         let ciphertext = if raw.len() == NOKEY_NAME_MAX {
             Ciphertext::Abbreviated {
                 prefix: raw[DIRHASH_SIZE..whole_max].to_vec(),
@@ -144,8 +144,8 @@ impl NokeyLookup {
             Ciphertext::Whole(raw[DIRHASH_SIZE..].to_vec())
         };
         Some(NokeyLookup {
-            hash: word(0),
-            minor_hash: word(4),
+            hash: head.dirhash[0].get(),
+            minor_hash: head.dirhash[1].get(),
             ciphertext,
         })
     }
@@ -181,8 +181,7 @@ impl NokeyLookup {
 /// at the start of `area`, unchecked (None: the area is too short to
 /// hold it).
 pub fn symlink_stored_len(area: &[u8]) -> Option<u16> {
-    let b = area.get(..2)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
+    FscryptSymlinkData::of(area).map(|d| d.len.get())
 }
 
 /// The ciphertext of an encrypted symlink target from the area that holds
@@ -194,7 +193,10 @@ pub fn symlink_ciphertext(area: &[u8]) -> Result<&[u8], FormatError> {
     if area.len() < 3 {
         return bad(CorruptKind::EncryptedSymlinkArea { len: area.len() });
     }
-    let len = le16(area, 0) as usize;
+    let len = FscryptSymlinkData::of(area)
+        .expect("3 bytes or more: checked above")
+        .len
+        .get() as usize;
     if len == 0 || len + 2 > area.len() {
         return bad(CorruptKind::EncryptedSymlinkLength {
             len,

@@ -1,8 +1,10 @@
 //! Directory entries (ext4_dir_entry_2), the leaf-block checksum tail, and
 //! the file type codes.
 
+use zerocopy::FromBytes;
+
 use super::csum::crc32c_raw;
-use super::layout::{Ext4DirEntry2, Ext4DirEntryTail};
+use super::layout::{Ext4DirEntry2, Ext4DirEntryHash, Ext4DirEntryTail};
 use super::{CorruptKind, FormatError, Generation, InodeNo};
 
 /// Size of the checksum tail at the end of a leaf block.
@@ -172,15 +174,19 @@ impl<'a> Iterator for DirIter<'a> {
 /// damage, as the kernel's `ext4_check_dir_entry` says.
 pub fn stored_hashes(region: &[u8], e: &DirEntryRef<'_>) -> Result<(u32, u32), FormatError> {
     let at = e.offset + rec_len_for(e.name.len());
-    if at + 8 > e.offset + e.rec_len || at + 8 > region.len() {
+    let end = at + size_of::<Ext4DirEntryHash>();
+    let stored = region
+        .get(at..end)
+        .filter(|_| end <= e.offset + e.rec_len)
+        .and_then(|b| Ext4DirEntryHash::ref_from_bytes(b).ok());
+    let Some(h) = stored else {
         return Err(CorruptKind::DirEntryNoHashes {
             rec_len: e.rec_len,
             off: e.offset,
         }
         .into());
-    }
-    let word = |o: usize| u32::from_le_bytes(region[o..o + 4].try_into().unwrap());
-    Ok((word(at), word(at + 4)))
+    };
+    Ok((h.hash.get(), h.minor_hash.get()))
 }
 
 /// Whether `block` ends in a leaf checksum tail.

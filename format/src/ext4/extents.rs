@@ -7,7 +7,7 @@ use zerocopy::FromBytes;
 
 use super::csum::crc32c_raw;
 use super::layout::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx, Ext4ExtentTail};
-use super::{BlockNo, CorruptKind, FormatError, Generation, InodeNo};
+use super::{BlockNo, CorruptKind, ExtentAt, FormatError, Generation, InodeNo};
 
 /// Bytes of the node header.
 const HEADER: usize = size_of::<Ext4ExtentHeader>();
@@ -55,15 +55,12 @@ pub enum ExtentNode {
 
 impl ExtentNode {
     /// Parses a node held in `b` (60 bytes for the root, a block otherwise).
-    /// `want_depth` is the depth the parent promised (None for the root).
-    pub fn parse(
-        b: &[u8],
-        want_depth: Option<u16>,
-        what: &dyn Fn() -> String,
-    ) -> Result<Self, FormatError> {
+    /// `want_depth` is the depth the parent promised (None for the root);
+    /// `at` names the node in the errors.
+    pub fn parse(b: &[u8], want_depth: Option<u16>, at: ExtentAt) -> Result<Self, FormatError> {
         let (hdr, body) = match Ext4ExtentHeader::ref_from_prefix(b) {
             Ok((hdr, body)) if hdr.eh_magic.get() == EXTENT_MAGIC => (hdr, body),
-            _ => return Err(CorruptKind::ExtentMagic { at: what() }.into()),
+            _ => return Err(CorruptKind::ExtentMagic { at }.into()),
         };
         let h = ExtentHeader {
             entries: hdr.eh_entries.get(),
@@ -73,18 +70,14 @@ impl ExtentNode {
         let capacity = body.len() / ENTRY;
         if h.max as usize > capacity || h.entries > h.max {
             return Err(CorruptKind::ExtentEntries {
-                at: what(),
+                at,
                 entries: h.entries,
                 max: h.max,
             }
             .into());
         }
         if h.depth > MAX_DEPTH || want_depth.is_some_and(|d| d != h.depth) {
-            return Err(CorruptKind::ExtentDepth {
-                at: what(),
-                depth: h.depth,
-            }
-            .into());
+            return Err(CorruptKind::ExtentDepth { at, depth: h.depth }.into());
         }
         if h.depth == 0 {
             let (ents, _) = <[Ext4Extent]>::ref_from_prefix_with_elems(body, h.entries as usize)
@@ -106,7 +99,7 @@ impl ExtentNode {
                 if let Some(prev) = v.last()
                     && (prev.lblk as u64 + prev.len as u64) > x.lblk as u64
                 {
-                    return Err(CorruptKind::ExtentOrder { at: what() }.into());
+                    return Err(CorruptKind::ExtentOrder { at }.into());
                 }
                 v.push(x);
             }
@@ -121,7 +114,7 @@ impl ExtentNode {
                     child: BlockNo((e.ei_leaf_hi.get() as u64) << 32 | e.ei_leaf_lo.get() as u64),
                 };
                 if v.last().is_some_and(|p| p.lblk >= x.lblk) {
-                    return Err(CorruptKind::ExtentIndexOrder { at: what() }.into());
+                    return Err(CorruptKind::ExtentIndexOrder { at }.into());
                 }
                 v.push(x);
             }
@@ -297,14 +290,13 @@ mod tests {
         b
     }
 
-    fn what() -> String {
-        "test".into()
-    }
+    /// The node the tests parse.
+    const AT: ExtentAt = ExtentAt::Root { ino: 12 };
 
     #[test]
     fn parses_leaf_with_unwritten() {
         let b = node(0, &[[0, 10, 100], [20, 32768 + 5, 200]]);
-        let ExtentNode::Leaf(_, v) = ExtentNode::parse(&b, None, &what).unwrap() else {
+        let ExtentNode::Leaf(_, v) = ExtentNode::parse(&b, None, AT).unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -322,18 +314,34 @@ mod tests {
 
     #[test]
     fn rejects_overlap_depth_mismatch_and_overflow() {
-        assert!(ExtentNode::parse(&node(0, &[[0, 10, 1], [5, 1, 2]]), None, &what).is_err());
-        assert!(ExtentNode::parse(&node(1, &[[0, 0, 7]]), Some(0), &what).is_err());
+        assert!(ExtentNode::parse(&node(0, &[[0, 10, 1], [5, 1, 2]]), None, AT).is_err());
+        assert!(ExtentNode::parse(&node(1, &[[0, 0, 7]]), Some(0), AT).is_err());
         let mut b = node(0, &[]);
         b[4..6].copy_from_slice(&5u16.to_le_bytes());
-        assert!(ExtentNode::parse(&b, None, &what).is_err());
-        assert!(ExtentNode::parse(&[0u8; 60], None, &what).is_err());
+        assert!(ExtentNode::parse(&b, None, AT).is_err());
+        assert!(ExtentNode::parse(&[0u8; 60], None, AT).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_node_by_its_numbers() {
+        let at = ExtentAt::Block { ino: 12, block: 7 };
+        let e = ExtentNode::parse(&[0u8; 1024], Some(0), at).unwrap_err();
+        assert_eq!(e, CorruptKind::ExtentMagic { at }.into());
+        assert_eq!(
+            e.to_string(),
+            "corrupt inode 12 extent block 7: bad extent header magic"
+        );
+        let e = ExtentNode::parse(&node(1, &[[0, 0, 7]]), Some(0), AT).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt inode 12 extent root: extent node depth 1"
+        );
     }
 
     #[test]
     fn write_to_round_trips_root_and_block() {
         let b = node(0, &[[0, 10, 100], [20, 32768 + 5, 200], [30, 32768, 300]]);
-        let n = ExtentNode::parse(&b, None, &what).unwrap();
+        let n = ExtentNode::parse(&b, None, AT).unwrap();
         let mut out = vec![0u8; 60];
         n.write_to(&mut out).unwrap();
         assert_eq!(out, b);
@@ -341,7 +349,7 @@ mod tests {
         assert!(v[1].unwritten && !v[2].unwritten && v[2].len == 32768);
 
         let idx = node(2, &[[0, 0, 7], [500, 0, 9]]);
-        let n = ExtentNode::parse(&idx, None, &what).unwrap();
+        let n = ExtentNode::parse(&idx, None, AT).unwrap();
         let mut out = vec![0xEEu8; 60];
         out[36..].fill(0);
         n.write_to(&mut out).unwrap();
@@ -368,7 +376,7 @@ mod tests {
         assert!(set_block_checksum(5, InodeNo(12), Generation(77), &mut blk));
         assert!(verify_block_checksum(5, InodeNo(12), Generation(77), &blk));
         assert!(!verify_block_checksum(5, InodeNo(12), Generation(78), &blk));
-        let ExtentNode::Leaf(h2, back) = ExtentNode::parse(&blk, Some(0), &what).unwrap() else {
+        let ExtentNode::Leaf(h2, back) = ExtentNode::parse(&blk, Some(0), AT).unwrap() else {
             panic!()
         };
         assert_eq!((h2, back), (h, ext));

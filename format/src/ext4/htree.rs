@@ -8,7 +8,7 @@ use zerocopy::{FromBytes, IntoBytes};
 use super::csum::crc32c_raw;
 use super::dir::{rec_len_from_disk, rec_len_to_disk};
 use super::layout::htree as raw;
-use super::{CorruptKind, FormatError, Generation, InodeNo};
+use super::{CorruptKind, DxAt, FormatError, Generation, InodeNo};
 
 /// Offset of count/limit in block 0 (after "." , ".." and dx_root_info).
 const ROOT_ENTRIES_OFFSET: usize = size_of::<raw::DxRoot>();
@@ -66,14 +66,9 @@ pub struct DxRootInfo {
     pub indirect_levels: u8,
 }
 
-fn parse_entries(
-    b: &[u8],
-    off: usize,
-    csum: bool,
-    what: &dyn Fn() -> String,
-) -> Result<DxNode, FormatError> {
+fn parse_entries(b: &[u8], off: usize, csum: bool, at: DxAt) -> Result<DxNode, FormatError> {
     if off + ENTRY > b.len() {
-        return Err(CorruptKind::DxNodeTooSmall { at: what() }.into());
+        return Err(CorruptKind::DxNodeTooSmall { at }.into());
     }
     let cl = countlimit(b, off).expect("checked above");
     let (limit, count) = (cl.limit.get(), cl.count.get());
@@ -81,7 +76,7 @@ fn parse_entries(
     let want_limit = (b.len() - off - tail) / ENTRY;
     if limit as usize != want_limit || count == 0 || count > limit {
         return Err(CorruptKind::DxCountLimit {
-            at: what(),
+            at,
             count,
             limit,
             want_limit,
@@ -93,7 +88,7 @@ fn parse_entries(
     for (i, slot) in slots.iter().enumerate() {
         let hash = if i == 0 { 0 } else { slot.hash.get() };
         if i > 1 && hash < entries.last().map_or(0, |e: &DxEntry| e.hash) {
-            return Err(CorruptKind::DxHashOrder { at: what() }.into());
+            return Err(CorruptKind::DxHashOrder { at }.into());
         }
         entries.push(DxEntry {
             hash,
@@ -107,14 +102,11 @@ fn parse_entries(
     })
 }
 
-/// Parses block 0 of an indexed directory.
-pub fn parse_root(
-    b: &[u8],
-    csum: bool,
-    what: &dyn Fn() -> String,
-) -> Result<(DxRootInfo, DxNode), FormatError> {
+/// Parses block 0 of the indexed directory `dir`.
+pub fn parse_root(b: &[u8], csum: bool, dir: u32) -> Result<(DxRootInfo, DxNode), FormatError> {
+    let at = DxAt::Root { dir };
     if b.len() < ROOT_ENTRIES_OFFSET + ENTRY {
-        return Err(CorruptKind::DxRootTooSmall { at: what() }.into());
+        return Err(CorruptKind::DxRootTooSmall { at }.into());
     }
     let (root, _) = raw::DxRoot::ref_from_prefix(b).expect("checked above");
     // "." must be first, ".." second with rec_len reaching the block end.
@@ -124,32 +116,34 @@ pub fn parse_root(
         || root.dot_name[0] != b'.'
         || rec_len_from_disk(root.dotdot.rec_len.get(), b.len()) != b.len() - dot_len
     {
-        return Err(CorruptKind::DxRootDots { at: what() }.into());
+        return Err(CorruptKind::DxRootDots { at }.into());
     }
     if root.info.reserved_zero.get() != 0
         || root.info.info_length as usize != size_of::<raw::DxRootInfo>()
     {
-        return Err(CorruptKind::DxRootInfo { at: what() }.into());
+        return Err(CorruptKind::DxRootInfo { at }.into());
     }
     let info = DxRootInfo {
         hash_version: root.info.hash_version,
         indirect_levels: root.info.indirect_levels,
     };
-    let node = parse_entries(b, ROOT_ENTRIES_OFFSET, csum, what)?;
+    let node = parse_entries(b, ROOT_ENTRIES_OFFSET, csum, at)?;
     Ok((info, node))
 }
 
-/// Parses an interior index block.
-pub fn parse_node(b: &[u8], csum: bool, what: &dyn Fn() -> String) -> Result<DxNode, FormatError> {
+/// Parses the interior index block at logical block `lblk` of directory
+/// `dir`.
+pub fn parse_node(b: &[u8], csum: bool, dir: u32, lblk: u64) -> Result<DxNode, FormatError> {
+    let at = DxAt::Node { dir, lblk };
     let fake = raw::DxNode::ref_from_prefix(b).ok().map(|(n, _)| n.fake);
     if b.len() < NODE_ENTRIES_OFFSET + ENTRY
         || fake.is_none_or(|f| {
             f.inode.get() != 0 || rec_len_from_disk(f.rec_len.get(), b.len()) != b.len()
         })
     {
-        return Err(CorruptKind::DxNodeHeader { at: what() }.into());
+        return Err(CorruptKind::DxNodeHeader { at }.into());
     }
-    parse_entries(b, NODE_ENTRIES_OFFSET, csum, what)
+    parse_entries(b, NODE_ENTRIES_OFFSET, csum, at)
 }
 
 /// Whether a block of an indexed directory looks like an interior node
@@ -379,16 +373,31 @@ mod tests {
         b[4..6].copy_from_slice(&1024u16.to_le_bytes());
         b[8..10].copy_from_slice(&127u16.to_le_bytes());
         b[10..12].copy_from_slice(&1u16.to_le_bytes());
-        let what = || "t".to_string();
-        assert!(parse_node(&b, false, &what).is_ok());
+        assert!(parse_node(&b, false, 2, 1).is_ok());
         b[10..12].copy_from_slice(&0u16.to_le_bytes());
-        assert!(parse_node(&b, false, &what).is_err());
+        assert!(parse_node(&b, false, 2, 1).is_err());
         b[10..12].copy_from_slice(&1u16.to_le_bytes());
-        assert!(parse_node(&b, true, &what).is_err()); // limit must leave room for the tail
-    }
-
-    fn what() -> String {
-        "t".to_string()
+        assert!(parse_node(&b, true, 2, 1).is_err()); // limit must leave room for the tail
+        let e = parse_node(&b, true, 2, 1).unwrap_err();
+        assert_eq!(
+            e,
+            CorruptKind::DxCountLimit {
+                at: DxAt::Node { dir: 2, lblk: 1 },
+                count: 1,
+                limit: 127,
+                want_limit: 126,
+            }
+            .into()
+        );
+        assert_eq!(
+            e.to_string(),
+            "corrupt directory 2 htree block 1: dx count 1 limit 127 (expected limit 126)"
+        );
+        let e = parse_root(&[0u8; 1024], false, 5).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt directory 5 htree root: dx root without . and .."
+        );
     }
 
     #[test]
@@ -414,7 +423,7 @@ mod tests {
         ];
         write_entries(&mut b, off, node_limit(1024, off, true), &entries);
         assert!(set_node_checksum(7, InodeNo(12), Generation(5), &mut b));
-        let (i2, n) = parse_root(&b, true, &what).unwrap();
+        let (i2, n) = parse_root(&b, true, 2).unwrap();
         assert_eq!(i2, info);
         assert_eq!(n.entries, entries);
         assert_eq!(n.limit, (1024 - 32 - 8) / 8);
@@ -456,7 +465,7 @@ mod tests {
                     &mut b.clone()
                 ));
             }
-            let n = parse_node(&b, csum, &what).unwrap();
+            let n = parse_node(&b, csum, 2, 1).unwrap();
             assert_eq!(n.entries, entries);
             assert_eq!(n.limit, limit);
             assert_eq!(entries_offset(&b), 8);

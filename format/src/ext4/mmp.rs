@@ -49,7 +49,7 @@ pub const MMP_SIZE: usize = 1024;
 const _: () = assert!(size_of::<MmpBlock>() == MMP_SIZE);
 
 /// Bytes the checksum covers.
-const CSUM_OFFSET: usize = MMP_SIZE - 4;
+const CSUM_OFFSET: usize = core::mem::offset_of!(MmpBlock, mmp_checksum);
 
 fn name_bytes<const N: usize>(name: &str) -> [u8; N] {
     let mut out = [0u8; N];
@@ -97,7 +97,10 @@ impl MmpBlock {
         let mut out = [0u8; MMP_SIZE];
         out.copy_from_slice(self.as_bytes());
         let csum = csum_seed.map_or(0, |seed| crc32c_raw(seed, &out[..CSUM_OFFSET]));
-        out[CSUM_OFFSET..].copy_from_slice(&csum.to_le_bytes());
+        MmpBlock::mut_from_bytes(&mut out)
+            .expect("MMP_SIZE is the layout's size")
+            .mmp_checksum
+            .set(csum);
         out
     }
 

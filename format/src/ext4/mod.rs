@@ -24,6 +24,6 @@ pub mod superblock;
 pub mod types;
 pub mod xattr;
 
-pub use corrupt::{CorruptKind, InodeDamage};
+pub use corrupt::{CorruptKind, DxAt, ExtentAt, InodeDamage, RangeUse};
 pub use error::FormatError;
 pub use types::{BlockNo, Generation, InodeNo};

@@ -151,6 +151,17 @@ fn block(data: &[u8], n: u32) -> Result<&[u8], FormatError> {
     })
 }
 
+/// A tree block as its references (`__le32 ref[]`, the block numbers of
+/// the next level; 0 for none).
+fn refs(b: &[u8]) -> &[U32] {
+    <[U32]>::ref_from_bytes(b).expect("a quota block is whole words")
+}
+
+/// [`refs`], to change in place.
+fn refs_mut(b: &mut [u8]) -> &mut [U32] {
+    <[U32]>::mut_from_bytes(b).expect("a quota block is whole words")
+}
+
 impl QuotaFile {
     /// Parses the whole file `data` of type `qtype`: header, info, and
     /// every entry reachable from the tree.
@@ -202,8 +213,8 @@ impl QuotaFile {
             }
             return self.data_block(b, n);
         }
-        for r in b.chunks_exact(4) {
-            let r = u32::from_le_bytes(r.try_into().unwrap());
+        for r in refs(b) {
+            let r = r.get();
             if r != 0 {
                 self.walk(data, r, depth + 1, seen)?;
             }
@@ -674,10 +685,7 @@ impl Tree<'_> {
     /// offset.
     fn insert_at(&mut self, n: u32, depth: usize, id: u32) -> Result<usize, FormatError> {
         let idx = ((id >> ((TREE_DEPTH - 1 - depth) * 8)) & 0xff) as usize;
-        let r = {
-            let b = block(self.data, n)?;
-            u32::from_le_bytes(b[idx * 4..idx * 4 + 4].try_into().unwrap())
-        };
+        let r = refs(block(self.data, n)?)[idx].get();
         let (child, at) = if depth == TREE_DEPTH - 1 {
             if r != 0 {
                 return Err(corrupt(CorruptKind::QuotaIdExists { id }));
@@ -693,7 +701,7 @@ impl Tree<'_> {
             (child, self.insert_at(child, depth + 1, id)?)
         };
         if r == 0 {
-            self.block_mut(n)?[idx * 4..idx * 4 + 4].copy_from_slice(&child.to_le_bytes());
+            refs_mut(self.block_mut(n)?)[idx].set(child);
         }
         Ok(at)
     }

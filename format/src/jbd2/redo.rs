@@ -190,7 +190,11 @@ pub fn build_record(tid: u32, patches: &[Patch<'_>]) -> Vec<u8> {
     };
     out[..RECORD_HEADER_SIZE].copy_from_slice(head.as_bytes());
     let crc = crc32c_raw(!0, &out);
-    out[12..16].copy_from_slice(&crc.to_le_bytes());
+    RecordHeader::mut_from_prefix(&mut out)
+        .expect("the header was written above")
+        .0
+        .crc
+        .set(crc);
     out
 }
 

@@ -7,6 +7,7 @@
 //! Only a tree the block walker finds undamaged is edited; a damaged one
 //! is left to pass 1.
 
+use fuse4fs_format::ext4::ExtentAt;
 use fuse4fs_format::ext4::extents::{ExtentHeader, ExtentNode, max_entries, set_block_checksum};
 use fuse4fs_format::ext4::inode::{Inode, flags};
 use fuse4fs_format::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
@@ -36,7 +37,8 @@ pub(super) fn truncate(cx: &mut Fsck, inode: &mut Inode) -> Result<bool> {
         return Ok(true);
     }
     if inode.has_flag(flags::EXTENTS) {
-        let Ok(root) = ExtentNode::parse(&inode.block, None, &|| "extent root".into()) else {
+        let ino = inode.ino.0;
+        let Ok(root) = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) else {
             return Ok(false);
         };
         let mut root = trim_extents(cx, inode, root, end)?;
@@ -50,8 +52,11 @@ pub(super) fn truncate(cx: &mut Fsck, inode: &mut Inode) -> Result<bool> {
                 break;
             };
             let buf = cx.read_block(only.child.0)?;
-            let what = || format!("extent block {}", only.child.0);
-            let Ok(child) = ExtentNode::parse(&buf, Some(h.depth - 1), &what) else {
+            let at = ExtentAt::Block {
+                ino,
+                block: only.child.0,
+            };
+            let Ok(child) = ExtentNode::parse(&buf, Some(h.depth - 1), at) else {
                 break;
             };
             let max = max_entries(inode.block.len());
@@ -128,8 +133,11 @@ fn trim_extents(cx: &mut Fsck, inode: &Inode, node: ExtentNode, end: u64) -> Res
                     continue;
                 }
                 let mut buf = cx.read_block(x.child.0)?;
-                let what = || format!("extent block {}", x.child.0);
-                let Ok(child) = ExtentNode::parse(&buf, Some(h.depth - 1), &what) else {
+                let at = ExtentAt::Block {
+                    ino: inode.ino.0,
+                    block: x.child.0,
+                };
+                let Ok(child) = ExtentNode::parse(&buf, Some(h.depth - 1), at) else {
                     // The walk read it whole; keep it as it is.
                     out.push(*x);
                     continue;

@@ -3,6 +3,7 @@
 //! special files and inline data), before its blocks are walked.
 
 use fuse4fs_format::ext4::inode::{GOOD_OLD_INODE_SIZE, Inode, flags, inode_checksum, mode};
+use fuse4fs_format::ext4::layout::xattr::Ext4XattrIbodyHeader;
 use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra, Ext4SuperBlock};
 use fuse4fs_format::ext4::superblock::{Superblock, compat, incompat, ro_compat};
 use fuse4fs_format::ext4::xattr::{INDEX_SYSTEM, parse_ibody_placed};
@@ -463,10 +464,8 @@ pub(super) fn inline_capacity(inode: &Inode) -> Option<u64> {
 fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
     let ino = inode.ino.0;
     let ftype = ((inode.mode & mode::S_IFMT) >> 12) as u8;
-    let has_ibody_ea = inode
-        .ibody_xattrs
-        .first_chunk::<4>()
-        .is_some_and(|m| u32::from_le_bytes(*m) == xattr::XATTR_MAGIC);
+    let has_ibody_ea = Ext4XattrIbodyHeader::of(&inode.ibody_xattrs)
+        .is_some_and(|h| h.h_magic.get() == xattr::XATTR_MAGIC);
     let named_by_sb =
         Ext4SuperBlock::of(&s.cx.sb_raw).is_some_and(|r| sb_inode_fields(r).contains(&ino));
     if s.ea_charge.refs > 0 {

@@ -23,7 +23,7 @@ pub(super) struct Ent {
 impl Ent {
     /// The name, read from the region it was found in.
     pub fn name<'a>(&self, region: &'a [u8]) -> &'a [u8] {
-        &region[self.off + 8..self.off + 8 + self.name_len]
+        &region[self.off + Ext4DirEntry2::NAME_OFFSET..][..self.name_len]
     }
 
     /// The bytes this entry needs (0 for an unused one).
@@ -82,9 +82,17 @@ pub(super) fn walk(region: &[u8], bs: usize, out: &mut Vec<Ent>) -> Option<usize
     None
 }
 
+/// The header of the entry at `off`, to change in place (the walk found
+/// a whole header there).
+pub(super) fn head_mut(region: &mut [u8], off: usize) -> &mut Ext4DirEntry2 {
+    Ext4DirEntry2::of_mut(&mut region[off..]).expect("an entry header at a walked offset")
+}
+
 /// Sets the rec_len of the entry at `off`.
 pub(super) fn set_rec_len(region: &mut [u8], off: usize, rec_len: usize, bs: usize) {
-    region[off + 4..off + 6].copy_from_slice(&rec_len_to_disk(rec_len, bs).to_le_bytes());
+    head_mut(region, off)
+        .rec_len
+        .set(rec_len_to_disk(rec_len, bs));
 }
 
 /// Writes a whole entry header and name at `off` (the rest of the record
@@ -98,11 +106,12 @@ pub(super) fn put_entry(
     ft: u8,
     bs: usize,
 ) {
-    region[off..off + 4].copy_from_slice(&inode.to_le_bytes());
-    set_rec_len(region, off, rec_len, bs);
-    region[off + 6] = name.len() as u8;
-    region[off + 7] = ft;
-    region[off + 8..off + 8 + name.len()].copy_from_slice(name);
+    let h = head_mut(region, off);
+    h.inode.set(inode);
+    h.rec_len.set(rec_len_to_disk(rec_len, bs));
+    h.name_len = name.len() as u8;
+    h.file_type = ft;
+    region[off + Ext4DirEntry2::NAME_OFFSET..][..name.len()].copy_from_slice(name);
 }
 
 /// Salvages a torn region whose first bad record is at `bad`: the sane
@@ -138,10 +147,10 @@ pub(super) fn remove(region: &mut [u8], ents: &mut Vec<Ent>, i: usize, bs: usize
         let p = &mut ents[i - 1];
         p.rec_len += e.rec_len;
         set_rec_len(region, p.off, p.rec_len, bs);
-        region[e.off..e.off + 8].fill(0);
+        region[e.off..e.off + size_of::<Ext4DirEntry2>()].fill(0);
         ents.remove(i);
     } else {
-        region[e.off..e.off + 4].fill(0);
+        head_mut(region, e.off).inode.set(0);
         ents[i].inode = 0;
     }
 }

@@ -41,7 +41,7 @@ pub(super) fn check(
         }
         Some(e0) if is_name(region, &e0, b".") && e0.inode != 0 => {
             if e0.inode != dir && cx.ask(Problem::DotWrong { dir, ino: e0.inode }) {
-                region[0..4].copy_from_slice(&dir.to_le_bytes());
+                chain::head_mut(region, 0).inode.set(dir);
                 changed = true;
             }
             if e0.ft != ft_dir
@@ -52,12 +52,12 @@ pub(super) fn check(
                     want: ft_dir,
                 })
             {
-                region[7] = ft_dir;
+                chain::head_mut(region, 0).file_type = ft_dir;
                 changed = true;
             }
             if e0.rec_len >= 2 * MIN_REC_LEN && cx.ask(Problem::DotBig { dir }) {
                 chain::set_rec_len(region, 0, MIN_REC_LEN, bs);
-                region[12..e0.rec_len].fill(0);
+                region[MIN_REC_LEN..e0.rec_len].fill(0);
                 chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
                 changed = true;
             }
@@ -95,7 +95,7 @@ pub(super) fn check(
                 // As e2fsck: the entry is cleared here, pass 3 sets it.
                 if cx.ask(Problem::DotDotInvalid { dir, ino }) {
                     let fixed = if dir == ROOT_INO { ROOT_INO } else { 0 };
-                    region[e1.off..e1.off + 4].copy_from_slice(&fixed.to_le_bytes());
+                    chain::head_mut(region, e1.off).inode.set(fixed);
                     dotdot = fixed;
                     changed = true;
                 }
@@ -110,7 +110,7 @@ pub(super) fn check(
                     want: ft_dir,
                 })
             {
-                region[e1.off + 7] = ft_dir;
+                chain::head_mut(region, e1.off).file_type = ft_dir;
                 changed = true;
             }
         }

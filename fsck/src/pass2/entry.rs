@@ -8,6 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use fuse4fs_format::ext4::casefold;
 use fuse4fs_format::ext4::dir::{DirEntryRef, stored_hashes};
 use fuse4fs_format::ext4::hash::dx_hash;
+use fuse4fs_format::ext4::layout::Ext4DirEntry2;
 
 use super::State;
 use super::chain::{self, Ent};
@@ -148,7 +149,8 @@ pub(super) fn check(
         if !encrypted && name.iter().any(|&c| c == b'/' || c == 0) {
             let name = name.to_vec();
             if cx.ask(Problem::IllegalCharacters { dir, name }) {
-                for c in &mut region[e.off + 8..e.off + 8 + e.name_len] {
+                let name_at = e.off + Ext4DirEntry2::NAME_OFFSET;
+                for c in &mut region[name_at..][..e.name_len] {
                     if *c == b'/' || *c == 0 {
                         *c = b'.';
                     }
@@ -167,7 +169,7 @@ pub(super) fn check(
                 want: want_ft,
             })
         {
-            region[e.off + 7] = want_ft;
+            chain::head_mut(region, e.off).file_type = want_ft;
             ents[i].ft = want_ft;
             changed = true;
         }

@@ -9,7 +9,7 @@ use fuse4fs_format::ext4::dir::{init_dot_dotdot, init_leaf, set_leaf_checksum};
 use fuse4fs_format::ext4::extents::{Extent, ExtentNode, MAX_DEPTH, set_block_checksum};
 use fuse4fs_format::ext4::inode::{Inode, flags};
 use fuse4fs_format::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
-use fuse4fs_format::ext4::{BlockNo, InodeNo};
+use fuse4fs_format::ext4::{BlockNo, ExtentAt, InodeNo};
 
 use super::State;
 use crate::alloc;
@@ -65,8 +65,8 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: u32, lblk: u64) -> Result<Opt
 
 /// Inserts a one-block extent into the leaf whose range holds `lblk`.
 fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64) -> Result<bool> {
-    let what = || "directory extent node".to_string();
-    let Ok(mut node) = ExtentNode::parse(&inode.block, None, &what) else {
+    let ino = inode.ino.0;
+    let Ok(mut node) = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) else {
         return Ok(false);
     };
     // Where the node lives: None for the inode's i_block.
@@ -83,7 +83,9 @@ fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64
                     return Ok(false);
                 }
                 let buf = cx.read_block(child)?;
-                let Ok(n) = ExtentNode::parse(&buf, Some(h.depth.saturating_sub(1)), &what) else {
+                let node_at = ExtentAt::Block { ino, block: child };
+                let Ok(n) = ExtentNode::parse(&buf, Some(h.depth.saturating_sub(1)), node_at)
+                else {
                     return Ok(false);
                 };
                 node = n;

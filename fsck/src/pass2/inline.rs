@@ -3,7 +3,7 @@
 //! xattr's value inside the inode.
 
 use fuse4fs_format::ext4::inode::GOOD_OLD_INODE_SIZE;
-use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra};
+use fuse4fs_format::ext4::layout::{Ext4InlineDotdot, Ext4Inode, Ext4InodeExtra};
 use fuse4fs_format::ext4::xattr::parse_ibody_placed;
 
 use super::{State, chain, entry};
@@ -36,12 +36,10 @@ pub(super) fn run(cx: &mut Fsck, st: &mut State) -> Result<()> {
 fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
     let mut raw = cx.read_inode_raw(dir)?;
     let isz = raw.len();
-    let parent = u32::from_le_bytes([
-        raw[I_BLOCK],
-        raw[I_BLOCK + 1],
-        raw[I_BLOCK + 2],
-        raw[I_BLOCK + 3],
-    ]);
+    let parent = Ext4InlineDotdot::of(&raw[I_BLOCK..])
+        .expect("i_block lies inside the inode")
+        .inode
+        .get();
     let dotdot = if cx.inode_in_range(parent) && cx.found.inode(parent).is_dir() {
         parent
     } else {
@@ -50,7 +48,7 @@ fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
     if let Some(d) = cx.found.dirs.get_mut(&dir) {
         d.dotdot = dotdot;
     }
-    let mut regions = vec![(I_BLOCK + 4, I_BLOCK_END)];
+    let mut regions = vec![(I_BLOCK + Ext4InlineDotdot::SIZE, I_BLOCK_END)];
     if isz > 128 + 2 {
         let start = GOOD_OLD_INODE_SIZE + Ext4InodeExtra::read(&raw).i_extra_isize.get() as usize;
         if start + 4 <= isz

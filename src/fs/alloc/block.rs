@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::ext4::bitmap::{Bitmap, block_bitmap_checksum};
 use crate::ext4::group::BG_BLOCK_UNINIT;
-use crate::ext4::{BlockNo, CorruptKind, Generation, InodeNo};
+use crate::ext4::{BlockNo, CorruptKind, Generation, InodeNo, RangeUse};
 use crate::fs::io::cache::Block;
 use crate::fs::io::verified::{Kind, Owner, check_once, remember};
 use crate::fs::journal::transaction::{GroupDelta, Transaction};
@@ -302,7 +302,7 @@ impl Transaction<'_> {
     /// whose clusters no other block still uses.
     pub fn free_blocks(&mut self, start: BlockNo, len: u32) -> Result<()> {
         let fs = self.fs();
-        fs.check_range(start, len as u64, || format!("free of {start}"))?;
+        fs.check_range(start, len as u64, RangeUse::Free)?;
         if len == 0 {
             return Ok(());
         }

@@ -5,6 +5,7 @@
 use std::ops::Deref;
 
 use crate::ext4::BlockNo;
+use crate::ext4::RangeUse;
 use crate::ext4::blockmap::{Route, route, span};
 use crate::ext4::inode::Inode;
 use crate::ext4::layout::blockmap::block_ptrs;
@@ -78,14 +79,15 @@ impl Fs {
     pub(crate) fn map_indirect(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
         let per_block = self.block_size() as u64 / 4;
         let read = |ptr: u64, _: &[u64]| {
-            let what = || format!("{} indirect block", inode.ino);
-            self.check_range(BlockNo(ptr), 1, what)?;
+            let at = RangeUse::IndirectBlock { ino: inode.ino.0 };
+            self.check_range(BlockNo(ptr), 1, at)?;
             self.block(BlockNo(ptr))
         };
         match walk(&inode.block, lblk, per_block, read)? {
             Walk::Hole(m) => Ok(m),
             Walk::Data { ptr, .. } => {
-                self.check_range(BlockNo(ptr), 1, || format!("{} data block", inode.ino))?;
+                let at = RangeUse::DataBlocks { ino: inode.ino.0 };
+                self.check_range(BlockNo(ptr), 1, at)?;
                 Ok(Mapping {
                     lblk,
                     len: 1,

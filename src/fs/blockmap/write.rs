@@ -15,6 +15,7 @@
 
 use crate::ext4::BlockNo;
 use crate::ext4::InodeDamage;
+use crate::ext4::RangeUse;
 use crate::ext4::blockmap::{DIRECT, Route, max_blocks, route, span};
 use crate::ext4::inode::Inode;
 use crate::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
@@ -407,8 +408,8 @@ impl Transaction<'_> {
     /// filesystem, outside its metadata (whose bytes would be followed as
     /// pointers), and not lead back to a block above it on the path.
     fn check_indirect(&self, inode: &Inode, b: u64, above: &[u64]) -> Result<()> {
-        let what = || format!("{} indirect block {b}", inode.ino);
-        self.fs().check_range(BlockNo(b), 1, what)?;
+        let at = RangeUse::IndirectBlock { ino: inode.ino.0 };
+        self.fs().check_range(BlockNo(b), 1, at)?;
         if above.contains(&b) {
             return Err(error::damaged(
                 inode.ino,
@@ -422,8 +423,8 @@ impl Transaction<'_> {
     /// filesystem, outside its metadata and outside the indirect blocks
     /// leading to them.
     fn check_data(&self, inode: &Inode, b: u64, len: u64, chain: &[u64]) -> Result<()> {
-        let what = || format!("{} data blocks {b}+{len}", inode.ino);
-        self.fs().check_range(BlockNo(b), len, what)?;
+        let at = RangeUse::DataBlocks { ino: inode.ino.0 };
+        self.fs().check_range(BlockNo(b), len, at)?;
         if chain.iter().any(|&c| (b..b + len).contains(&c)) {
             return Err(error::damaged(
                 inode.ino,

@@ -51,7 +51,6 @@ impl Transaction<'_> {
     /// Reads and checks index block `lblk` (the root when 0): its
     /// count/limit, and its checksum with metadata_csum.
     fn dx_read(&self, dir: &Inode, lblk: u32) -> Result<(BlockNo, DxNode, Option<DxRootInfo>)> {
-        let what = || format!("{} htree block {lblk}", dir.ino);
         if lblk as u64 >= dir.size / self.block_size() as u64 {
             return Err(error::damaged(
                 dir.ino,
@@ -64,13 +63,23 @@ impl Transaction<'_> {
         let blk = self.read_block(pblk)?;
         let csum = self.csum();
         let (info, node) = if lblk == 0 {
-            let (info, node) = htree::parse_root(&blk, csum, &what)?;
+            let (info, node) = htree::parse_root(&blk, csum, dir.ino.0)?;
             (Some(info), node)
         } else {
-            (None, htree::parse_node(&blk, csum, &what)?)
+            (None, htree::parse_node(&blk, csum, dir.ino.0, lblk as u64)?)
         };
         if csum && !node.verify_checksum(self.fs().csum_seed(), dir.ino, dir.generation, &blk) {
-            return Err(FormatError::BadChecksum { what: what() }.into());
+            let at = match lblk {
+                0 => crate::ext4::DxAt::Root { dir: dir.ino.0 },
+                _ => crate::ext4::DxAt::Node {
+                    dir: dir.ino.0,
+                    lblk: lblk as u64,
+                },
+            };
+            return Err(FormatError::BadChecksum {
+                what: at.to_string(),
+            }
+            .into());
         }
         Ok((pblk, node, info))
     }

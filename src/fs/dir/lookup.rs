@@ -137,12 +137,18 @@ impl Fs {
     fn read_dx_node(&self, dir: &Inode, lblk: u32) -> std::result::Result<DxNode, DxError> {
         let block = self.dx_raw_block(dir, lblk)?;
         let csum = self.superblock().metadata_csum();
-        let what = || format!("{} htree block {lblk}", dir.ino);
-        let node =
-            htree::parse_node(&block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
+        let node = htree::parse_node(&block, csum, dir.ino.0, lblk as u64)
+            .map_err(|e| DxError::Bad(e.to_string()))?;
         if csum && !node.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &block) {
+            let at = crate::ext4::DxAt::Node {
+                dir: dir.ino.0,
+                lblk: lblk as u64,
+            };
             return Err(DxError::Fs(
-                FormatError::BadChecksum { what: what() }.into(),
+                FormatError::BadChecksum {
+                    what: at.to_string(),
+                }
+                .into(),
             ));
         }
         Ok(node)
@@ -176,12 +182,15 @@ impl Fs {
         let sb = self.superblock();
         let csum = sb.metadata_csum();
         let root_block = self.dx_raw_block(dir, 0)?;
-        let what = || format!("{} htree root", dir.ino);
-        let (info, root) =
-            htree::parse_root(&root_block, csum, &what).map_err(|e| DxError::Bad(e.to_string()))?;
+        let (info, root) = htree::parse_root(&root_block, csum, dir.ino.0)
+            .map_err(|e| DxError::Bad(e.to_string()))?;
         if csum && !root.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &root_block) {
+            let at = crate::ext4::DxAt::Root { dir: dir.ino.0 };
             return Err(DxError::Fs(
-                FormatError::BadChecksum { what: what() }.into(),
+                FormatError::BadChecksum {
+                    what: at.to_string(),
+                }
+                .into(),
             ));
         }
         let max_levels = if self.has_largedir() { 3 } else { 2 };

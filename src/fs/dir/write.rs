@@ -489,14 +489,21 @@ impl Transaction<'_> {
             return self.read_leaf(dir, lblk, pblk);
         }
         if self.csum() {
-            let what = || format!("{} htree block {lblk}", dir.ino);
-            let node = if lblk == 0 {
-                htree::parse_root(&blk, true, &what)?.1
+            let (at, node) = if lblk == 0 {
+                let at = crate::ext4::DxAt::Root { dir: dir.ino.0 };
+                (at, htree::parse_root(&blk, true, dir.ino.0)?.1)
             } else {
-                htree::parse_node(&blk, true, &what)?
+                let at = crate::ext4::DxAt::Node {
+                    dir: dir.ino.0,
+                    lblk,
+                };
+                (at, htree::parse_node(&blk, true, dir.ino.0, lblk)?)
             };
             if !node.verify_checksum(self.fs().csum_seed(), dir.ino, dir.generation, &blk) {
-                return Err(FormatError::BadChecksum { what: what() }.into());
+                return Err(FormatError::BadChecksum {
+                    what: at.to_string(),
+                }
+                .into());
             }
         }
         Ok(blk)

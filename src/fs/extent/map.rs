@@ -2,7 +2,7 @@
 
 use crate::ext4::extents::{self, ExtentNode};
 use crate::ext4::inode::Inode;
-use crate::ext4::{BlockNo, Generation, InodeNo};
+use crate::ext4::{BlockNo, ExtentAt, Generation, InodeNo, RangeUse};
 use crate::fs::io::cache::Block;
 use crate::fs::io::verified::{Kind, Owner, check_once};
 use crate::fs::{Fs, Result};
@@ -41,8 +41,8 @@ impl Fs {
             return Ok(hole_to(u64::MAX));
         }
         let target = lblk as u32;
-        let what_root = || format!("{} extent root", inode.ino);
-        let mut node = ExtentNode::parse(&inode.block, None, &what_root)?;
+        let ino = inode.ino.0;
+        let mut node = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino })?;
         // End (exclusive) of the range the current node covers.
         let mut end = LBLK_END;
         loop {
@@ -55,14 +55,20 @@ impl Fs {
                         end = end.min(next.lblk as u64);
                     }
                     let child = entries[i].child;
-                    let what = || format!("{} extent block {}", inode.ino, child.0);
+                    let at = ExtentAt::Block {
+                        ino,
+                        block: child.0,
+                    };
                     let block = self.block(child)?;
                     if self.superblock().metadata_csum()
                         && !checksum_ok(self.csum_seed(), inode.ino, inode.generation, &block)
                     {
-                        return Err(crate::ext4::FormatError::BadChecksum { what: what() }.into());
+                        return Err(crate::ext4::FormatError::BadChecksum {
+                            what: at.to_string(),
+                        }
+                        .into());
                     }
-                    node = ExtentNode::parse(&block, Some(h.depth - 1), &what)?;
+                    node = ExtentNode::parse(&block, Some(h.depth - 1), at)?;
                 }
                 ExtentNode::Leaf(_, exts) => {
                     let found = extents::search(&exts, target, |e| e.lblk);
@@ -70,9 +76,7 @@ impl Fs {
                         let e = exts[i];
                         let e_end = e.lblk as u64 + e.len as u64;
                         if lblk < e_end {
-                            self.check_range(e.pblk, e.len as u64, || {
-                                format!("{} extent", inode.ino)
-                            })?;
+                            self.check_range(e.pblk, e.len as u64, RangeUse::Extent { ino })?;
                             let off = lblk - e.lblk as u64;
                             let backing = if e.unwritten {
                                 Backing::Unwritten

@@ -14,7 +14,7 @@
 use crate::ext4::BlockNo;
 use crate::ext4::extents::{self, Extent, ExtentHeader, ExtentIndex, ExtentNode, MAX_DEPTH};
 use crate::ext4::inode::Inode;
-use crate::ext4::{CorruptKind, InodeDamage};
+use crate::ext4::{CorruptKind, ExtentAt, InodeDamage};
 use crate::fs::journal::transaction::{Transaction, TxBlock};
 use crate::fs::{FsError, Result, error};
 
@@ -159,12 +159,15 @@ impl Transaction<'_> {
         at: Option<BlockNo>,
         want_depth: Option<u16>,
     ) -> Result<(u16, Entries)> {
-        let what = || match at {
-            None => format!("{} extent root", inode.ino),
-            Some(b) => format!("{} extent block {}", inode.ino, b.0),
+        let node_at = match at {
+            None => ExtentAt::Root { ino: inode.ino.0 },
+            Some(b) => ExtentAt::Block {
+                ino: inode.ino.0,
+                block: b.0,
+            },
         };
         let node = match at {
-            None => ExtentNode::parse(&inode.block, None, &what)?,
+            None => ExtentNode::parse(&inode.block, None, node_at)?,
             Some(b) => {
                 let block = self.read_block(b)?;
                 let fs = self.fs();
@@ -178,9 +181,12 @@ impl Transaction<'_> {
                     }
                 };
                 if fs.superblock().metadata_csum() && !good() {
-                    return Err(crate::ext4::FormatError::BadChecksum { what: what() }.into());
+                    return Err(crate::ext4::FormatError::BadChecksum {
+                        what: node_at.to_string(),
+                    }
+                    .into());
                 }
-                ExtentNode::parse(&block, want_depth, &what)?
+                ExtentNode::parse(&block, want_depth, node_at)?
             }
         };
         let h = *node.header();

@@ -8,6 +8,7 @@
 //! the tree as the kernel's fs/ext4/extents.c would.
 
 use crate::ext4::BlockNo;
+use crate::ext4::RangeUse;
 use crate::ext4::extents::{self, Extent, ExtentHeader, ExtentNode, INIT_MAX_LEN};
 use crate::ext4::inode::Inode;
 use crate::ext4::{CorruptKind, InodeDamage};
@@ -71,7 +72,7 @@ impl Transaction<'_> {
             && lblk < e.lblk as u64 + e.len as u64
         {
             self.fs()
-                .check_range(e.pblk, e.len as u64, || format!("{} extent", inode.ino))?;
+                .check_range(e.pblk, e.len as u64, RangeUse::Extent { ino: inode.ino.0 })?;
             return Ok(Found::Extent(e));
         }
         Ok(Found::Hole(v.get(i).map_or(leaf.hi, |e| e.lblk as u64)))

@@ -79,21 +79,13 @@ impl Fs {
         };
         let mut raw = vec![0u8; dev.block_size];
         dev.read_journal(0, &mut raw)?;
-        let jsb = JournalSuperblock::parse(&raw).map_err(|e| {
-            error::corrupted(CorruptKind::JournalSuperblock {
-                error: e.to_string(),
-            })
-        })?;
+        let jsb = JournalSuperblock::parse(&raw)?;
         if jsb.block_size as usize != dev.block_size {
             return Err(error::corrupted(CorruptKind::JournalBlockSize {
                 block_size: jsb.block_size,
             }));
         }
-        let rec = recover(&dev, &jsb, &RecoverOptions { boot_id }).map_err(|e| {
-            error::corrupted(CorruptKind::JournalReplay {
-                error: e.to_string(),
-            })
-        })?;
+        let rec = recover(&dev, &jsb, &RecoverOptions { boot_id })?;
         replayed(&rec)?;
         crate::crashpoint::hit("after-replay");
         // The log is empty from here on: restart it past every id seen.

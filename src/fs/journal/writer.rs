@@ -190,7 +190,7 @@ pub(crate) fn journal_extents(fs: &Fs) -> Result<(Vec<JournalRun>, u64)> {
             return Err(error::corrupted(CorruptKind::JournalHole { lblk: l }));
         };
         let len = m.len.min(nblocks - l).max(1);
-        fs.check_range(p, len, || "journal inode".to_string())?;
+        fs.check_range(p, len, crate::ext4::RangeUse::JournalInode)?;
         extents.push((l as u32, p.0, len as u32));
         l += len;
     }
@@ -222,11 +222,7 @@ impl Journal {
             return Err(error::corrupted(CorruptKind::JournalEmpty));
         };
         let raw = fs.block(BlockNo(p0))?;
-        let jsb = JournalSuperblock::parse(&raw).map_err(|e| {
-            error::corrupted(CorruptKind::JournalSuperblock {
-                error: e.to_string(),
-            })
-        })?;
+        let jsb = JournalSuperblock::parse(&raw)?;
         if jsb.block_size as u64 != bs || jsb.maxlen as u64 > nblocks {
             return Err(error::corrupted(CorruptKind::JournalGeometry {
                 block_size: jsb.block_size,

@@ -46,13 +46,47 @@ pub enum OpenError {
         "{path}: the filesystem uses an external journal device, which fuse4fs does not support"
     )]
     ExternalJournal { path: String },
-    #[error("{path}: journal: {why}")]
-    Journal { path: String, why: String },
+    #[error("{path}: journal: {source}")]
+    Journal {
+        path: String,
+        #[source]
+        source: FsError,
+    },
+    /// A mount step failed on an error that is neither I/O nor a format
+    /// error (those are [`OpenError::Io`] and [`OpenError::Format`]).
+    #[error("{path}: {step}: {source}")]
+    Step {
+        path: String,
+        step: MountStep,
+        #[source]
+        source: FsError,
+    },
     #[error("{path}: multi-mount protection: {source}")]
     Mmp {
         path: String,
         source: mount::mmp::MmpError,
     },
+}
+
+/// A step of the open that reads the filesystem after the superblock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountStep {
+    /// Reading and checking the group descriptors.
+    Groups,
+    /// Checking the reserved inodes (root, journal, orphan file).
+    ReservedInodes,
+    /// Loading the quota files of a writable mount.
+    QuotaFiles,
+}
+
+impl std::fmt::Display for MountStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MountStep::Groups => "group descriptors",
+            MountStep::ReservedInodes => "reserved inodes",
+            MountStep::QuotaFiles => "quota files",
+        })
+    }
 }
 
 impl Fs {
@@ -104,12 +138,12 @@ impl Fs {
             let image = Image::new_in(file, true, opts.region).map_err(io_err)?;
             let fs = Self::from_image(image, &p, &replay_opts, true)?;
             // Without a boot id nothing past a pending marker is trusted.
-            let rec =
-                fs.replay_journal(opts.boot().ok(), hook)
-                    .map_err(|e| OpenError::Journal {
-                        path: p.clone(),
-                        why: e.to_string(),
-                    })?;
+            let rec = fs
+                .replay_journal(opts.boot().ok(), hook)
+                .map_err(|source| OpenError::Journal {
+                    path: p.clone(),
+                    source,
+                })?;
             tracing::info!("{p}: {}", journal::replay::describe(&rec));
             if let Some(line) = &rec.checksum_stop {
                 tracing::warn!("{p}: journal: {line}");
@@ -259,12 +293,10 @@ impl Fs {
                 path: p.to_string(),
                 source,
             },
-            other => OpenError::Format {
+            source => OpenError::Step {
                 path: p.to_string(),
-                source: FormatError::Corrupt(CorruptKind::MountStep {
-                    step: "groups",
-                    error: other.to_string(),
-                }),
+                step: MountStep::Groups,
+                source,
             },
         })?;
         let stage = if replaying {
@@ -273,16 +305,7 @@ impl Fs {
             mount::special::Stage::Mount
         };
         fs.check_special_inodes(stage)
-            .map_err(|e| OpenError::Format {
-                path: p.to_string(),
-                source: match e {
-                    FsError::Format(f) => f,
-                    other => FormatError::Corrupt(CorruptKind::MountStep {
-                        step: "reserved inode",
-                        error: other.to_string(),
-                    }),
-                },
-            })?;
+            .map_err(|e| step_error(p, MountStep::ReservedInodes, e))?;
         fs.system_zone = fs.compute_system_zone();
         fs.overhead = fs.compute_overhead();
         // As the kernel at mount: the free counts come from the group
@@ -293,24 +316,17 @@ impl Fs {
                 path: p.to_string(),
                 source,
             })?;
-            fs.journal = Some(journal::writer::Journal::load(&fs, boot).map_err(|e| {
+            fs.journal = Some(journal::writer::Journal::load(&fs, boot).map_err(|source| {
                 OpenError::Journal {
                     path: p.to_string(),
-                    why: e.to_string(),
+                    source,
                 }
             })?);
         }
         if opts.writable && !replaying {
-            let q = fs.load_quota().map_err(|e| OpenError::Format {
-                path: p.to_string(),
-                source: match e {
-                    FsError::Format(f) => f,
-                    other => FormatError::Corrupt(CorruptKind::MountStep {
-                        step: "quota file",
-                        error: other.to_string(),
-                    }),
-                },
-            })?;
+            let q = fs
+                .load_quota()
+                .map_err(|e| step_error(p, MountStep::QuotaFiles, e))?;
             *fs.quota.get_mut() = q;
         }
         Ok(fs)
@@ -417,5 +433,21 @@ impl Fs {
         used.extend((s..s + gdb).map(|b| b >> bits));
         found |= gdb > 0;
         if found { used.len() as u64 } else { 0 }
+    }
+}
+
+/// The open's error for `step` failing with `e`: a format error as itself
+/// (it names what is damaged), anything else with the step it stopped.
+fn step_error(path: &str, step: MountStep, e: FsError) -> OpenError {
+    match e {
+        FsError::Format(source) => OpenError::Format {
+            path: path.to_string(),
+            source,
+        },
+        source => OpenError::Step {
+            path: path.to_string(),
+            step,
+            source,
+        },
     }
 }

@@ -10,7 +10,7 @@ use crate::ext4::inode::{Inode, flags};
 use crate::ext4::orphan;
 use crate::ext4::superblock::compat;
 use crate::fs::extent::map::Backing;
-use crate::fs::{Fs, Result, error};
+use crate::fs::{Fs, FsError, Result, error};
 
 /// Which reserved inodes to check: before a journal replay only the
 /// journal (the replay may rewrite the others, as the kernel replays
@@ -42,12 +42,13 @@ impl Fs {
     /// A reserved inode in use (the kernel's iget with EXT4_IGET_SPECIAL:
     /// "special inode unallocated").
     fn special_inode(&self, ino: InodeNo, what: &'static str) -> Result<Inode> {
-        let inode = self.inode(ino).map_err(|e| {
-            error::corrupted(CorruptKind::SpecialUnreadable {
+        let inode = self.inode(ino).map_err(|e| match e {
+            FsError::Format(inner) => error::corrupted(CorruptKind::SpecialUnreadable {
                 what,
                 ino: ino.0,
-                error: e.to_string(),
-            })
+                inner: Box::new(inner),
+            }),
+            other => other,
         })?;
         if inode.is_unused() {
             return Err(error::corrupted(CorruptKind::SpecialUnallocated {

@@ -3,6 +3,7 @@
 
 use crate::ext4::BlockNo;
 use crate::ext4::FormatError;
+use crate::ext4::RangeUse;
 use crate::ext4::inode::Inode;
 use crate::ext4::xattr::{self, XattrEntry};
 use crate::fs::{Fs, FsError, Result};
@@ -20,7 +21,7 @@ impl Fs {
         };
         if inode.file_acl != 0 {
             let b = BlockNo(inode.file_acl);
-            self.check_range(b, 1, || format!("{} xattr block", inode.ino))?;
+            self.check_range(b, 1, RangeUse::XattrBlock { ino: inode.ino.0 })?;
             let block = self.block(b)?;
             if self.superblock().metadata_csum()
                 && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block)

@@ -34,6 +34,7 @@
 use crate::ext4::BlockNo;
 use crate::ext4::FormatError;
 use crate::ext4::InodeDamage;
+use crate::ext4::RangeUse;
 use crate::ext4::ea_inode;
 use crate::ext4::inode::Inode;
 use crate::ext4::superblock::{compat, incompat};
@@ -632,7 +633,7 @@ impl Transaction<'_> {
         }
         let fs = self.fs();
         let nr = BlockNo(inode.file_acl);
-        fs.check_range(nr, 1, || format!("{} xattr block", inode.ino))?;
+        fs.check_range(nr, 1, RangeUse::XattrBlock { ino: inode.ino.0 })?;
         let block = self.read_block(nr)?;
         if fs.superblock().metadata_csum()
             && !xattr::verify_block_checksum(fs.csum_seed(), nr.0, &block)

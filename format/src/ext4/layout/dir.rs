@@ -16,6 +16,16 @@ pub struct Ext4DirEntry2 {
     pub file_type: u8,
 }
 
+/// `struct ext4_dir_entry_hash`: the hash and minor hash an entry of an
+/// encrypted and casefolded directory stores after its name, at the next
+/// 4-byte boundary.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+pub struct Ext4DirEntryHash {
+    pub hash: U32,
+    pub minor_hash: U32,
+}
+
 /// `struct ext4_dir_entry_tail`.
 #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
 #[repr(C)]
@@ -44,6 +54,7 @@ pub struct Ext4InlineDotdot {
 const _: () = assert!(size_of::<Ext4DirEntry2>() == 8);
 const _: () = assert!(size_of::<Ext4InlineDotdot>() == 4);
 const _: () = assert!(size_of::<Ext4DirEntryTail>() == 12);
+const _: () = assert!(size_of::<Ext4DirEntryHash>() == 8);
 
 impl Ext4DirEntry2 {
     /// Where the name starts in an entry.

@@ -7,6 +7,7 @@
 //! be laid over any byte slice (`ref_from_prefix`, `mut_from_prefix`).
 
 pub mod blockmap;
+pub mod crypt;
 pub mod dir;
 pub mod extent;
 pub mod group;
@@ -16,7 +17,8 @@ pub mod orphan;
 pub mod superblock;
 pub mod xattr;
 
-pub use dir::{Ext4DirEntry2, Ext4DirEntryTail, Ext4InlineDotdot};
+pub use crypt::{FscryptNokeyNameHead, FscryptSymlinkData};
+pub use dir::{Ext4DirEntry2, Ext4DirEntryHash, Ext4DirEntryTail, Ext4InlineDotdot};
 pub use extent::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx, Ext4ExtentTail};
 pub use group::{Ext4GroupDesc, Ext4GroupDescHi};
 pub use inode::{Ext4Inode, Ext4InodeExtra};
