@@ -220,6 +220,25 @@ impl Ext4Adapter {
         Ok(inode)
     }
 
+    /// UNLINK and RMDIR: `remove` takes `name` out of `parent` once the
+    /// caller may delete it, then the parent's attributes are stale.
+    fn remove_in(
+        &self,
+        ctx: &RequestCtx,
+        parent: NodeId,
+        name: &[u8],
+        remove: impl FnOnce(&Fs, InodeRef, &[u8]) -> Result<(), FsError>,
+    ) -> OpResult<()> {
+        let _quota = super::credentials::quota_requester(ctx);
+        let p = self.target(parent)?;
+        self.check(ctx, |fs, c| {
+            fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
+        })?;
+        self.settled(remove(&self.fs, p, name), &[Change::Entries(p.ino)])?;
+        self.dir_changed(parent);
+        Ok(())
+    }
+
     /// Serves POSIX ACLs (the kernel enforces them with FUSE_POSIX_ACL).
     pub fn with_acl(mut self, acl: bool) -> Self {
         self.acl = acl;
@@ -972,25 +991,11 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn unlink(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
-        let _quota = super::credentials::quota_requester(ctx);
-        let p = self.target(parent)?;
-        self.check(ctx, |fs, c| {
-            fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
-        })?;
-        self.settled(self.fs.unlink(p, name), &[Change::Entries(p.ino)])?;
-        self.dir_changed(parent);
-        Ok(())
+        self.remove_in(ctx, parent, name, Fs::unlink)
     }
 
     fn rmdir(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
-        let _quota = super::credentials::quota_requester(ctx);
-        let p = self.target(parent)?;
-        self.check(ctx, |fs, c| {
-            fs.check_delete(c, &Self::live(fs, parent)?, name, self.acl)
-        })?;
-        self.settled(self.fs.rmdir(p, name), &[Change::Entries(p.ino)])?;
-        self.dir_changed(parent);
-        Ok(())
+        self.remove_in(ctx, parent, name, Fs::rmdir)
     }
 
     fn rename(
