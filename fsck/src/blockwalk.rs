@@ -510,14 +510,15 @@ pub fn write_extent_block(cx: &mut Fsck, inode: &Inode, b: u64, buf: &mut [u8]) 
     cx.write_block(b, buf)
 }
 
-/// Sets the logical start of extent index entry `slot` to `lblk`.
-pub fn set_index_start(cx: &mut Fsck, inode: &mut Inode, slot: Slot, lblk: u32) -> Result<()> {
-    let (loc, index) = slot;
-    let set = |node: &mut [u8]| {
-        if let Some(e) = Ext4ExtentIdx::at_mut(node, index) {
-            e.ei_block.set(lblk);
-        }
-    };
+/// Applies `set` to extent node `loc` of `inode`: the root in the inode
+/// (written with it by the caller), or a block, read and written back
+/// with its checksum.
+fn edit_extent_node(
+    cx: &mut Fsck,
+    inode: &mut Inode,
+    loc: NodeLoc,
+    set: impl Fn(&mut [u8]),
+) -> Result<()> {
     match loc {
         NodeLoc::Root => {
             set(&mut inode.block);
@@ -529,6 +530,17 @@ pub fn set_index_start(cx: &mut Fsck, inode: &mut Inode, slot: Slot, lblk: u32) 
             write_extent_block(cx, inode, b, &mut buf)
         }
     }
+}
+
+/// Sets the logical start of extent index entry `slot` to `lblk`.
+pub fn set_index_start(cx: &mut Fsck, inode: &mut Inode, slot: Slot, lblk: u32) -> Result<()> {
+    let (loc, index) = slot;
+    let set = |node: &mut [u8]| {
+        if let Some(e) = Ext4ExtentIdx::at_mut(node, index) {
+            e.ei_block.set(lblk);
+        }
+    };
+    edit_extent_node(cx, inode, loc, set)
 }
 
 /// Zeroes block-map pointer `index` of `loc`.
@@ -555,17 +567,7 @@ pub fn repoint(cx: &mut Fsck, inode: &mut Inode, slot: Slot, new: u64) -> Result
             e.ei_leaf_hi.set((new >> 32) as u16);
         }
     };
-    match loc {
-        NodeLoc::Root => {
-            set(&mut inode.block);
-            Ok(())
-        }
-        NodeLoc::Block(b) => {
-            let mut buf = cx.read_block(b)?;
-            set(&mut buf);
-            write_extent_block(cx, inode, b, &mut buf)
-        }
-    }
+    edit_extent_node(cx, inode, loc, set)
 }
 
 fn repoint_map(

@@ -133,7 +133,7 @@ mod tests {
     use crate::dirops;
     use crate::options::Mode;
     use crate::problem::{Kind, Problem};
-    use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, kinds, mkfs, run34};
+    use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, ino_of, kinds, mkfs, run34};
 
     /// An image holding /a (4 KiB), /empty (0 bytes) and /d/b.
     fn image(dir: &std::path::Path, args: &[&str]) -> std::path::PathBuf {
@@ -184,11 +184,7 @@ mod tests {
         }
         let t = tempfile::tempdir().unwrap();
         let img = image(t.path(), &["-b", "4096"]);
-        let ino: u32 = debugfs(&img, "stat /a")
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("inode number of /a");
+        let ino = ino_of(&img, "/a");
         debugfs(&img, "unlink /a");
         let (p, _) = run34(&img, Mode::Check);
         assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
@@ -214,11 +210,7 @@ mod tests {
         }
         let t = tempfile::tempdir().unwrap();
         let img = image(t.path(), &["-b", "4096"]);
-        let ino: u32 = debugfs(&img, "stat /a")
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap();
+        let ino = ino_of(&img, "/a");
         debugfs(&img, "unlink /a");
         debugfs(
             &img,

@@ -155,6 +155,13 @@ pub(super) fn remove(region: &mut [u8], ents: &mut Vec<Ent>, i: usize, bs: usize
     }
 }
 
+/// Removes entry `i` as [`remove`] does and returns the index of the
+/// entry to look at next: the first entry of a block stays (unused).
+pub(super) fn remove_next(region: &mut [u8], ents: &mut Vec<Ent>, i: usize, bs: usize) -> usize {
+    remove(region, ents, i, bs);
+    if i == 0 { 1 } else { i }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,11 +132,8 @@ pub(super) fn check(
         }
         if let Verdict::Clear(problem) = verdict {
             if cx.ask(problem) {
-                chain::remove(region, ents, i, bs);
+                i = chain::remove_next(region, ents, i, bs);
                 changed = true;
-                if i == 0 {
-                    i += 1;
-                }
             } else {
                 i += 1;
             }
@@ -177,11 +174,8 @@ pub(super) fn check(
             && let Some(problem) = encrypted_problem(cx, dir, e.name(region), &e)
             && cx.ask(problem)
         {
-            chain::remove(region, ents, i, bs);
+            i = chain::remove_next(region, ents, i, bs);
             changed = true;
-            if i == 0 {
-                i += 1;
-            }
             continue;
         }
         let name = e.name(region);
@@ -191,11 +185,8 @@ pub(super) fn check(
         if !st.names.insert(dir, name) {
             let name = name.to_vec();
             if cx.ask(Problem::DuplicateEntry { dir, name }) {
-                chain::remove(region, ents, i, bs);
+                i = chain::remove_next(region, ents, i, bs);
                 changed = true;
-                if i == 0 {
-                    i += 1;
-                }
                 continue;
             }
         }
@@ -209,11 +200,8 @@ pub(super) fn check(
                     ino: e.inode,
                     parent,
                 }) {
-                    chain::remove(region, ents, i, bs);
+                    i = chain::remove_next(region, ents, i, bs);
                     changed = true;
-                    if i == 0 {
-                        i += 1;
-                    }
                 } else {
                     i += 1;
                 }
