@@ -949,11 +949,11 @@ fn crashed_image(fx: &Fixture, dir: &Path) -> Option<Crashed> {
         if k != 0 && new == &fx.pristine[at..at + bs as usize] {
             continue;
         }
-        let be32 = |o: usize| u32::from_be_bytes(new[o..o + 4].try_into().unwrap());
+        let get_be32 = |o: usize| u32::from_be_bytes(new[o..o + 4].try_into().unwrap());
         let kind = if k == 0 {
             LogBlock::Superblock
-        } else if be32(0) == 0xC03B_3998 {
-            match be32(4) {
+        } else if get_be32(0) == 0xC03B_3998 {
+            match get_be32(4) {
                 1 => LogBlock::Descriptor,
                 2 => LogBlock::Commit,
                 5 => LogBlock::Revoke,

@@ -23,7 +23,7 @@ struct FsGeometry {
     blocks: u64,
 }
 
-fn le32(b: &[u8], off: usize) -> u32 {
+fn get_le32(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(b[off..off + 4].try_into().unwrap())
 }
 
@@ -35,13 +35,13 @@ fn read_sb(img: &Path) -> Vec<u8> {
 }
 
 fn geometry(sb: &[u8]) -> FsGeometry {
-    let is_64bit = le32(sb, 0x60) & 0x80 != 0;
-    let mut blocks = le32(sb, 0x4) as u64;
+    let is_64bit = get_le32(sb, 0x60) & 0x80 != 0;
+    let mut blocks = get_le32(sb, 0x4) as u64;
     if is_64bit {
-        blocks |= (le32(sb, 0x150) as u64) << 32;
+        blocks |= (get_le32(sb, 0x150) as u64) << 32;
     }
     FsGeometry {
-        block_size: 1024 << le32(sb, 0x18),
+        block_size: 1024 << get_le32(sb, 0x18),
         blocks,
     }
 }
@@ -147,9 +147,9 @@ fn replay_ours(img: &Path) -> Recovery {
         .write_all_at(&jsb.to_bytes(), dev.journal_offset(0).unwrap())
         .unwrap();
     let mut sb = read_sb(img);
-    let incompat = le32(&sb, 0x60) & !0x4;
+    let incompat = get_le32(&sb, 0x60) & !0x4;
     sb[0x60..0x64].copy_from_slice(&incompat.to_le_bytes());
-    if le32(&sb, 0x64) & 0x400 != 0 {
+    if get_le32(&sb, 0x64) & 0x400 != 0 {
         let c = crc32c_raw(!0, &sb[..0x3FC]);
         sb[0x3FC..].copy_from_slice(&c.to_le_bytes());
     }

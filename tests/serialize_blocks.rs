@@ -38,7 +38,7 @@ const DEEP_ENTRIES: usize = 700;
 /// Written blocks of the fragmented file: past 4 leaves of 340 extents.
 const FRAG_BLOCKS: u64 = 1500;
 
-fn le32(b: &[u8], o: usize) -> u32 {
+fn get_le32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
 }
 
@@ -244,8 +244,8 @@ fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> 
     let mut out = vec![0u8; img.bs];
     let off = htree::write_root_head(
         &mut out,
-        le32(&raw, 0),
-        le32(&raw, 12),
+        get_le32(&raw, 0),
+        get_le32(&raw, 12),
         true,
         DxRootInfo { ..info },
         img.csum,
@@ -510,7 +510,7 @@ fn edit_and_verify(work: &Path, base: &Path) {
         assert!(edit_leaf(&img, &linear, &extents, from, |b, usable| {
             assert_eq!(dir::remove_entry(b, usable, &moved).unwrap(), Some(ino));
             // A first entry keeps its rec_len and loses inode and name.
-            assert_eq!(le32(b, 0), 0);
+            assert_eq!(get_le32(b, 0), 0);
             assert_eq!(u16::from_le_bytes([b[4], b[5]]) as usize, rec_len);
             assert!(b[6..rec_len].iter().all(|&x| x == 0));
             true

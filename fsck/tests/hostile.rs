@@ -68,9 +68,9 @@ fn targets(img: &Path) -> Vec<u64> {
         t.push(inode_offset(img, common::ino(img, path)) / bs);
     }
     let gd = common::read_block(img, sb.first_data_block as u64 + 1);
-    let le32 = |o: usize| u32::from_le_bytes(gd[o..o + 4].try_into().unwrap()) as u64;
-    t.push(le32(0));
-    t.push(le32(4));
+    let get_le32 = |o: usize| u32::from_le_bytes(gd[o..o + 4].try_into().unwrap()) as u64;
+    t.push(get_le32(0));
+    t.push(get_le32(4));
     t.sort();
     t.dedup();
     t

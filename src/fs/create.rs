@@ -383,11 +383,11 @@ mod tests {
         // 1:3 fits the old encoding; 300:70000 needs the new one.
         let small = (1 << 8) | 3;
         let i = sb_less(small);
-        assert_eq!(crate::ext4::types::le32(&i.block, 0), small);
+        assert_eq!(crate::ext4::types::get_le32(&i.block, 0), small);
         assert_eq!(i.rdev(), small);
         let big = (70000 & 0xff) | (300 << 8) | ((70000 & !0xff) << 12);
         let i = sb_less(big);
-        assert_eq!(crate::ext4::types::le32(&i.block, 0), 0);
+        assert_eq!(crate::ext4::types::get_le32(&i.block, 0), 0);
         assert_eq!(i.rdev(), big);
     }
 }

@@ -592,7 +592,7 @@ pub fn split_leaf(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ext4::types::{le16, le32};
+    use crate::ext4::types::{get_le16, get_le32};
 
     #[test]
     fn file_types_map_to_entry_codes() {
@@ -708,13 +708,13 @@ mod tests {
         assert_eq!(&b[..8], &[0, 0, 0, 0, 0, 4, 0, 0]);
         assert!(b[8..].iter().all(|&x| x == 0));
         init_leaf(&mut b, true);
-        assert_eq!(le16(&b, 4), 1012);
+        assert_eq!(get_le16(&b, 4), 1012);
         assert!(has_tail(&b));
         set_leaf_checksum(9, InodeNo(12), Generation(3), &mut b);
         assert!(verify_leaf(9, InodeNo(12), Generation(3), &b));
         let mut big = vec![0u8; 65536];
         init_leaf(&mut big, false);
-        assert_eq!(le16(&big, 4), 65535);
+        assert_eq!(get_le16(&big, 4), 65535);
         assert_eq!(DirIter::new(&big, 65536, 10, true).count(), 1);
     }
 
@@ -786,19 +786,19 @@ mod tests {
         init_leaf(&mut b, false);
         assert!(insert_entry(&mut b, 1024, 11, b"first", 1).unwrap());
         assert!(insert_entry(&mut b, 1024, 12, b"second", 1).unwrap());
-        assert_eq!(le32(&b, 0), 11);
-        assert_eq!(le16(&b, 4), 16);
+        assert_eq!(get_le32(&b, 0), 11);
+        assert_eq!(get_le16(&b, 4), 16);
         assert_eq!(remove_entry(&mut b, 1024, b"first").unwrap(), Some(11));
         // First entry: inode and name zeroed, rec_len kept.
         assert_eq!(&b[..16], &[0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(names(&b, 1024), vec![(12, b"second".to_vec())]);
         // A name too long for the 16-byte slot goes after "second".
         assert!(insert_entry(&mut b, 1024, 13, b"longer-name", 1).unwrap());
-        assert_eq!(le32(&b, 0), 0);
+        assert_eq!(get_le32(&b, 0), 0);
         // One that fits takes the empty first slot, keeping its rec_len.
         assert!(insert_entry(&mut b, 1024, 14, b"abcdefgh", 1).unwrap());
-        assert_eq!(le32(&b, 0), 14);
-        assert_eq!(le16(&b, 4), 16);
+        assert_eq!(get_le32(&b, 0), 14);
+        assert_eq!(get_le16(&b, 4), 16);
         assert_eq!(names(&b, 1024).len(), 3);
     }
 
@@ -830,7 +830,7 @@ mod tests {
         assert_eq!(remove_entry(&mut b, usable, &long).unwrap(), Some(21));
         assert_eq!(remove_entry(&mut b, usable, b"a").unwrap(), Some(20));
         assert!(names(&b, usable).is_empty());
-        assert_eq!(le16(&b, 4) as usize, usable);
+        assert_eq!(get_le16(&b, 4) as usize, usable);
         assert!(has_tail(&b));
     }
 

@@ -33,28 +33,30 @@ impl fmt::Display for BlockNo {
 }
 
 /// Little-endian field readers for on-disk structures. Callers have checked
-/// the slice length, so out-of-range offsets are programming errors.
-pub fn le16(b: &[u8], off: usize) -> u16 {
+/// the slice length, so out-of-range offsets are programming errors. The
+/// byte helpers are named `get_`/`put_` plus the byte order and width (as
+/// jbd2's big-endian `put_be32`), so a call site says which order it means.
+pub fn get_le16(b: &[u8], off: usize) -> u16 {
     u16::from_le_bytes([b[off], b[off + 1]])
 }
 
-pub fn le32(b: &[u8], off: usize) -> u32 {
+pub fn get_le32(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]])
 }
 
-pub fn le64(b: &[u8], off: usize) -> u64 {
+pub fn get_le64(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(b[off..off + 8].try_into().unwrap())
 }
 
 /// Little-endian field writers, the inverse of the readers above.
-pub fn put16(b: &mut [u8], off: usize, v: u16) {
+pub fn put_le16(b: &mut [u8], off: usize, v: u16) {
     b[off..off + 2].copy_from_slice(&v.to_le_bytes());
 }
 
-pub fn put32(b: &mut [u8], off: usize, v: u32) {
+pub fn put_le32(b: &mut [u8], off: usize, v: u32) {
     b[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
 
-pub fn put64(b: &mut [u8], off: usize, v: u64) {
+pub fn put_le64(b: &mut [u8], off: usize, v: u64) {
     b[off..off + 8].copy_from_slice(&v.to_le_bytes());
 }

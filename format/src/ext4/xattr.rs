@@ -741,7 +741,7 @@ pub fn acl_vfs_to_disk(vfs: &[u8]) -> Result<Vec<u8>, FormatError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ext4::types::le16;
+    use crate::ext4::types::get_le16;
     use proptest::prelude::*;
 
     /// Lays out an xattr area the way ext4 does: `header`, the entries from
@@ -1004,7 +1004,7 @@ mod tests {
         // to the same values.
         let (blk, heads) = block(SAMPLE);
         let mut shifted = blk.clone();
-        let offs = le16(&blk, heads[0] + 2);
+        let offs = get_le16(&blk, heads[0] + 2);
         set16(&mut shifted, heads[0] + 2, offs - 4);
         let (_, entries) = parse_block(&shifted).unwrap();
         assert_ne!(entries[0].value, b"\x01\x02\x03\x04");
