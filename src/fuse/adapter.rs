@@ -205,8 +205,8 @@ impl Ext4Adapter {
 
     /// A node `make` adds to directory `parent` (MKNOD, MKDIR, SYMLINK,
     /// CREATE), once the caller of `ctx` may make an entry there: the change
-    /// settled, and the directory's attributes marked changed (see
-    /// `attrs_changed`), as for every change to its entries.
+    /// settled, then [`Ext4Adapter::dir_changed`], as for every change to
+    /// its entries.
     fn make_in(
         &self,
         ctx: &RequestCtx,
