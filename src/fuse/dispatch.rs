@@ -24,9 +24,9 @@ pub fn dispatch<F: FuseOps + ?Sized>(
     let ctx = req.ctx();
     // Numbered and its caller noted before anything is read: what proves
     // that the caller applied its earlier replies (notify::DirAttrReplies).
-    let _serving = super::notify::Serving::begin(ctx.pid);
     let nodeid = req.header.nodeid;
     let opcode = req.header.opcode;
+    let _serving = super::notify::Serving::begin(ctx.pid, opcode);
     match Decoded::decode(req, negotiated) {
         Ok(Decoded::Notice(notice)) => {
             take_notice(ops, nodeid, notice);

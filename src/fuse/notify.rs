@@ -152,10 +152,12 @@ impl Notifier {
 /// (docs/performance.md, "Caching on read-write mounts": the race). The
 /// notification is only needed while such a reply may still be unapplied.
 ///
-/// A reply is known applied once its caller has sent another request:
-/// the caller is one task (the header's pid), which applies a LOOKUP's,
-/// GETATTR's, SETATTR's or READDIRPLUS's attributes in the same system
-/// call that waited for the reply, before it can send anything else. So
+/// A reply is known applied once its caller has sent another request it
+/// waits for: the caller is one task (the header's pid), which applies a
+/// LOOKUP's, GETATTR's, SETATTR's or READDIRPLUS's attributes in the same
+/// system call that waited for the reply, before it can send anything
+/// else but a request queued in the background earlier (which may be
+/// served later, so it proves nothing: [`may_be_background`]). So
 /// each reply carrying a directory's attributes is noted (its caller and
 /// the caller's request number) before it leaves, and a change of the
 /// directory notifies only if one of those is not followed by a later
@@ -213,12 +215,31 @@ thread_local! {
 /// [`DirAttrReplies`] proves with.
 pub(crate) struct Serving;
 
+/// Whether the kernel may send a request with `opcode` in the background:
+/// queued for the task in the header, which goes on without waiting for
+/// the reply (`fuse_simple_background`: RELEASE and RELEASEDIR from
+/// `fuse_file_put`, READ from readahead and async direct I/O, WRITE from
+/// writeback and async direct I/O; INIT; the retrieve reply). Such a
+/// request may have been sent before an earlier-served request of the
+/// same task (several workers take requests in turn, and a background
+/// request waits in the kernel's background queue), so it proves nothing
+/// about that task's replies.
+fn may_be_background(opcode: u32) -> bool {
+    use super::abi::opcode::*;
+    matches!(
+        opcode,
+        FUSE_READ | FUSE_WRITE | FUSE_RELEASE | FUSE_RELEASEDIR | FUSE_INIT | FUSE_NOTIFY_REPLY
+    )
+}
+
 impl Serving {
-    /// Request from task `pid` (0: none) begins on this thread.
-    pub(crate) fn begin(pid: u32) -> Serving {
+    /// Request `opcode` from task `pid` (0: none) begins on this thread.
+    /// Only a request its task waits for proves that the task applied the
+    /// replies to its requests served before ([`may_be_background`]).
+    pub(crate) fn begin(pid: u32, opcode: u32) -> Serving {
         let seq = REQUESTS.fetch_add(1, Ordering::SeqCst) + 1;
         let changes = DIR_CHANGES.load(Ordering::SeqCst);
-        if pid != 0 && pid < (1 << PID_BITS) && seq <= SEQ_MASK {
+        if pid != 0 && pid < (1 << PID_BITS) && seq <= SEQ_MASK && !may_be_background(opcode) {
             LAST_REQUEST[pid as usize % TASK_SLOTS]
                 .store(u64::from(pid) << (64 - PID_BITS) | seq, Ordering::SeqCst);
         }
@@ -305,6 +326,39 @@ mod tests {
     const A: u32 = 4_000_001;
     const B: u32 = 4_000_002;
     const C: u32 = 4_000_003;
+    const D: u32 = 4_000_004;
+    const E: u32 = 4_000_005;
+    use super::super::abi::opcode::{FUSE_GETATTR as GETATTR, FUSE_MKDIR as MKDIR};
+    use super::super::abi::opcode::{FUSE_READ, FUSE_RELEASE, FUSE_WRITE};
+
+    #[test]
+    fn a_background_request_served_later_proves_nothing() {
+        // D closed a file (RELEASE, queued in the background) and then
+        // stat'ed the directory: a worker may begin the GETATTR before
+        // another begins the RELEASE, and D may not have applied the
+        // GETATTR's reply when the RELEASE is served.
+        let d = DirAttrReplies::default();
+        let dir = NodeId(0x1_0000_0407);
+        {
+            let _s = Serving::begin(D, GETATTR);
+            d.noted(dir);
+        }
+        for op in [FUSE_RELEASE, FUSE_READ, FUSE_WRITE] {
+            drop(Serving::begin(D, op));
+        }
+        {
+            let _s = Serving::begin(E, MKDIR);
+            assert!(d.changed(dir), "D's reply may still be unapplied");
+        }
+        // A request D waited for does prove it.
+        {
+            let _s = Serving::begin(D, GETATTR);
+            d.noted(dir);
+        }
+        drop(Serving::begin(D, GETATTR));
+        let _s = Serving::begin(E, MKDIR);
+        assert!(!d.changed(dir));
+    }
 
     #[test]
     fn a_change_after_the_callers_own_lookups_needs_no_notification() {
@@ -312,12 +366,12 @@ mod tests {
         let dir = NodeId(0x1_0000_0400);
         assert!(!d.changed(dir), "nothing was ever noted");
         {
-            let _s = Serving::begin(A);
+            let _s = Serving::begin(A, GETATTR);
             d.noted(dir);
         }
         // The same task's next request is the change: it applied the
         // reply before it could send it.
-        let _s = Serving::begin(A);
+        let _s = Serving::begin(A, GETATTR);
         assert!(!d.changed(dir));
     }
 
@@ -326,26 +380,26 @@ mod tests {
         let d = DirAttrReplies::default();
         let dir = NodeId(0x1_0000_0401);
         {
-            let _s = Serving::begin(B);
+            let _s = Serving::begin(B, GETATTR);
             d.noted(dir);
         }
         {
-            let _s = Serving::begin(C);
+            let _s = Serving::begin(C, GETATTR);
             assert!(d.changed(dir), "B may not have applied its reply yet");
         }
         {
             // The notification covered it: a second change has nothing
             // left to cover.
-            let _s = Serving::begin(C);
+            let _s = Serving::begin(C, GETATTR);
             assert!(!d.changed(dir));
         }
         {
-            let _s = Serving::begin(B);
+            let _s = Serving::begin(B, GETATTR);
             d.noted(dir);
         }
         // B sent another request since: its reply is applied.
-        drop(Serving::begin(B));
-        let _s = Serving::begin(C);
+        drop(Serving::begin(B, GETATTR));
+        let _s = Serving::begin(C, GETATTR);
         assert!(!d.changed(dir));
     }
 
@@ -354,18 +408,18 @@ mod tests {
         let d = DirAttrReplies::default();
         let dir = NodeId(0x1_0000_0402);
         {
-            let _s = Serving::begin(0);
+            let _s = Serving::begin(0, GETATTR);
             d.noted(dir);
         }
         {
-            let _s = Serving::begin(0);
+            let _s = Serving::begin(0, GETATTR);
         }
-        let _s = Serving::begin(A);
+        let _s = Serving::begin(A, GETATTR);
         assert!(d.changed(dir), "pid 0 proves nothing");
         drop(_s);
         // Noted on a thread serving no request (recovery, a tool).
         d.noted(dir);
-        let _s = Serving::begin(A);
+        let _s = Serving::begin(A, GETATTR);
         assert!(d.changed(dir));
     }
 
@@ -374,12 +428,12 @@ mod tests {
         let d = DirAttrReplies::default();
         let dir = NodeId(0x1_0000_0403);
         let other = NodeId(0x1_0000_0404);
-        let _s = Serving::begin(B);
+        let _s = Serving::begin(B, GETATTR);
         // A change on another thread after this request began, which
         // looked before this reply was noted.
         std::thread::spawn(move || {
             let d = DirAttrReplies::default();
-            let _s = Serving::begin(C);
+            let _s = Serving::begin(C, GETATTR);
             d.changed(other);
         })
         .join()
@@ -394,7 +448,7 @@ mod tests {
         // between begin and noted for the assertion to hold, so the
         // global counter is compared around it.
         let d = DirAttrReplies::default();
-        let _s = Serving::begin(A);
+        let _s = Serving::begin(A, GETATTR);
         let before = DIR_CHANGES.load(Ordering::SeqCst);
         d.changed(NodeId(0x1_0000_0405));
         let notified = d.noted(NodeId(0x1_0000_0406));
