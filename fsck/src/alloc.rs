@@ -3,6 +3,7 @@
 //! the passes found in use, never from the on-disk bitmaps, which pass 5
 //! then rewrites to match.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::mode;
 
 use crate::context::{Fsck, InodeInfo};
@@ -44,8 +45,8 @@ pub fn alloc_inode(cx: &mut Fsck, near: u32, file_mode: u16) -> Option<u32> {
     let candidates = (start.max(first)..=count).chain(first..start.max(first));
     let ino = candidates
         .into_iter()
-        .find(|&i| !cx.found.inode(i).in_use())?;
-    *cx.found.inode_mut(ino) = InodeInfo {
+        .find(|&i| !cx.found.inode(InodeNo(i)).in_use())?;
+    *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
         ftype: ((file_mode & mode::S_IFMT) >> 12) as u8,
         links: 0,
         refs: 0,

@@ -33,10 +33,10 @@ pub type Refused = String;
 /// The directory's inode, parsed; refused when it does not parse or is
 /// not a directory.
 fn dir_inode(cx: &Fsck, dir: u32) -> Result<std::result::Result<Inode, Refused>> {
-    if !cx.inode_in_range(dir) {
+    if !cx.inode_in_range(InodeNo(dir)) {
         return Ok(Err(format!("inode {dir} is out of range")));
     }
-    Ok(match cx.read_inode(dir)? {
+    Ok(match cx.read_inode(InodeNo(dir))? {
         Ok(i) if i.is_dir() => Ok(i),
         Ok(_) => Err(format!("inode {dir} is not a directory")),
         Err(e) => Err(format!("inode {dir} is unreadable: {e}")),
@@ -254,7 +254,7 @@ pub fn add_entry(
     inode.size = (lblk + 1) * cx.bs;
     inode.blocks_512 += cx.bs / 512;
     cx.write_inode(&inode)?;
-    if let Some(d) = cx.found.dirs.get_mut(&dir) {
+    if let Some(d) = cx.found.dirs.get_mut(&InodeNo(dir)) {
         d.size = inode.size;
         d.indexed = false;
     }
@@ -264,7 +264,11 @@ pub fn add_entry(
 
 /// Records a new directory block in `found.dir_blocks` (kept sorted).
 fn remember_block(cx: &mut Fsck, ino: u32, lblk: u64, pblk: u64) {
-    let d = DirBlock { pblk, ino, lblk };
+    let d = DirBlock {
+        pblk,
+        ino: InodeNo(ino),
+        lblk,
+    };
     let at = cx.found.dir_blocks.partition_point(|x| *x < d);
     cx.found.dir_blocks.insert(at, d);
 }
@@ -295,7 +299,7 @@ fn drop_index(cx: &mut Fsck, inode: &mut Inode, blocks: &[(u64, u64)]) -> Result
         write_dir_block(cx, inode, lblk, pblk, &mut buf)?;
     }
     cx.write_inode(inode)?;
-    if let Some(d) = cx.found.dirs.get_mut(&inode.ino.0) {
+    if let Some(d) = cx.found.dirs.get_mut(&InodeNo(inode.ino.0)) {
         d.indexed = false;
     }
     Ok(())
@@ -451,7 +455,7 @@ pub fn make_dir(
 ) -> Result<std::result::Result<u32, Refused>> {
     let ino = match ino {
         Some(i) => {
-            *cx.found.inode_mut(i) = InodeInfo {
+            *cx.found.inode_mut(InodeNo(i)) = InodeInfo {
                 ftype: (mode::S_IFDIR >> 12) as u8,
                 ..InodeInfo::default()
             };
@@ -462,12 +466,12 @@ pub fn make_dir(
             None => return Ok(Err("no free inode".into())),
         },
     };
-    let goal = cx.sb.group_first_block(cx.inode_slot(ino).0).0;
+    let goal = cx.sb.group_first_block(cx.inode_slot(InodeNo(ino)).0).0;
     let Some(pblk) = alloc_blocks(cx, goal, 1) else {
-        *cx.found.inode_mut(ino) = InodeInfo::default();
+        *cx.found.inode_mut(InodeNo(ino)) = InodeInfo::default();
         return Ok(Err("no free block".into()));
     };
-    let old = cx.read_inode_raw(ino)?;
+    let old = cx.read_inode_raw(InodeNo(ino))?;
     let (_, old_gen) = fuse4fs_format::ext4::inode::links_and_generation(&old);
     let mut inode = Inode::new_empty(&cx.sb, InodeNo(ino));
     let now = Timestamp {
@@ -515,22 +519,26 @@ pub fn make_dir(
     if let Err(e) = inode.write_to(&cx.sb, &mut raw) {
         return Ok(Err(e.to_string()));
     }
-    cx.write_inode_raw(ino, &mut raw)?;
-    *cx.found.inode_mut(ino) = InodeInfo {
+    cx.write_inode_raw(InodeNo(ino), &mut raw)?;
+    *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
         ftype: (mode::S_IFDIR >> 12) as u8,
         links: 2,
         refs: 0,
         empty: false,
     };
     cx.found.dirs.insert(
-        ino,
+        InodeNo(ino),
         DirInfo {
             generation: inode.generation,
             indexed: false,
             inline: false,
             size: cx.bs,
-            dotdot: parent,
-            parent: if ino == parent { parent } else { 0 },
+            dotdot: InodeNo(parent),
+            parent: if ino == parent {
+                InodeNo(parent)
+            } else {
+                InodeNo(0)
+            },
             casefold: false,
             hashed: false,
         },
@@ -540,13 +548,13 @@ pub fn make_dir(
         if let Err(why) = add_entry(cx, parent, name, ino, ft::DIR)? {
             // Unlinked, the new directory would only be found again as
             // unconnected: give its inode and block back.
-            cx.clear_inode(ino)?;
+            cx.clear_inode(InodeNo(ino))?;
             cx.found.blocks.clear(pblk as usize);
             return Ok(Err(why));
         }
-        cx.found.inode_mut(ino).refs += 1;
-        if let Some(d) = cx.found.dirs.get_mut(&ino) {
-            d.parent = parent;
+        cx.found.inode_mut(InodeNo(ino)).refs += 1;
+        if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ino)) {
+            d.parent = InodeNo(parent);
         }
         bump_links(cx, parent, 1)?;
     }
@@ -556,25 +564,25 @@ pub fn make_dir(
 /// Adds `delta` to the on-disk link count of `ino` (and to what `found`
 /// records of it), as a repair that adds or removes a link does.
 pub fn bump_links(cx: &mut Fsck, ino: u32, delta: i32) -> Result<()> {
-    let mut raw = cx.read_inode_raw(ino)?;
+    let mut raw = cx.read_inode_raw(InodeNo(ino))?;
     let r = Ext4Inode::of_mut(&mut raw).expect("an inode has 128 bytes");
     let links = r.i_links_count.get() as i32;
     let new = (links + delta).clamp(0, u16::MAX as i32) as u16;
     r.i_links_count.set(new);
-    cx.write_inode_raw(ino, &mut raw)?;
-    cx.found.inode_mut(ino).links = new;
+    cx.write_inode_raw(InodeNo(ino), &mut raw)?;
+    cx.found.inode_mut(InodeNo(ino)).links = new;
     Ok(())
 }
 
 /// Sets the on-disk link count of `ino` to `links`.
 pub fn set_links(cx: &mut Fsck, ino: u32, links: u16) -> Result<()> {
-    let mut raw = cx.read_inode_raw(ino)?;
+    let mut raw = cx.read_inode_raw(InodeNo(ino))?;
     Ext4Inode::of_mut(&mut raw)
         .expect("an inode has 128 bytes")
         .i_links_count
         .set(links);
-    cx.write_inode_raw(ino, &mut raw)?;
-    cx.found.inode_mut(ino).links = links;
+    cx.write_inode_raw(InodeNo(ino), &mut raw)?;
+    cx.found.inode_mut(InodeNo(ino)).links = links;
     Ok(())
 }
 
@@ -587,22 +595,22 @@ pub fn link_into_lost_found(cx: &mut Fsck, ino: u32) -> Result<std::result::Resu
         return Ok(Err("there is no /lost+found".into()));
     };
     let name = format!("#{ino}");
-    let ft_code = cx.found.inode(ino).entry_type();
+    let ft_code = cx.found.inode(InodeNo(ino)).entry_type();
     if let Err(why) = add_entry(cx, lf, name.as_bytes(), ino, ft_code)? {
         return Ok(Err(format!("cannot add {name} to /lost+found: {why}")));
     }
-    cx.found.inode_mut(ino).refs += 1;
-    if cx.found.inode(ino).is_dir() {
-        if let Some(d) = cx.found.dirs.get_mut(&ino) {
-            d.parent = lf;
+    cx.found.inode_mut(InodeNo(ino)).refs += 1;
+    if cx.found.inode(InodeNo(ino)).is_dir() {
+        if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ino)) {
+            d.parent = InodeNo(lf);
         }
         if let Err(why) = set_dotdot(cx, ino, lf)? {
             return Ok(Err(format!(
                 "cannot point '..' of {ino} at /lost+found: {why}"
             )));
         }
-        if let Some(d) = cx.found.dirs.get_mut(&ino) {
-            d.dotdot = lf;
+        if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ino)) {
+            d.dotdot = InodeNo(lf);
         }
     }
     Ok(Ok(()))
@@ -670,7 +678,7 @@ mod tests {
             let img = image(t.path(), args, 0);
             let mut cx = open(&img);
             let (dir, a) = (ino_of(&cx, 2, "dir"), ino_of(&cx, 2, "a"));
-            let before = cx.read_inode(dir).unwrap().unwrap().size;
+            let before = cx.read_inode(InodeNo(dir)).unwrap().unwrap().size;
             let names: Vec<String> = (0..40)
                 .map(|i| format!("{i:03}{}", "n".repeat(200)))
                 .collect();
@@ -679,7 +687,7 @@ mod tests {
                     .unwrap()
                     .unwrap();
             }
-            let after = cx.read_inode(dir).unwrap().unwrap().size;
+            let after = cx.read_inode(InodeNo(dir)).unwrap().unwrap().size;
             assert!(after > before, "{args:?}: the directory grew");
             for n in &names {
                 assert_eq!(lookup(&cx, dir, n.as_bytes()).unwrap(), Some((a, 1)));
@@ -718,14 +726,24 @@ mod tests {
             assert!(out.status.code().unwrap_or(8) < 4);
             let mut cx = open(&img);
             let (dir, a) = (ino_of(&cx, 2, "dir"), ino_of(&cx, 2, "a"));
-            assert!(cx.read_inode(dir).unwrap().unwrap().has_flag(flags::INDEX));
+            assert!(
+                cx.read_inode(InodeNo(dir))
+                    .unwrap()
+                    .unwrap()
+                    .has_flag(flags::INDEX)
+            );
             add_entry(&mut cx, dir, b"newcomer", a, ft::REG)
                 .unwrap()
                 .unwrap();
-            assert!(!cx.read_inode(dir).unwrap().unwrap().has_flag(flags::INDEX));
+            assert!(
+                !cx.read_inode(InodeNo(dir))
+                    .unwrap()
+                    .unwrap()
+                    .has_flag(flags::INDEX)
+            );
             assert_eq!(lookup(&cx, dir, b"newcomer").unwrap(), Some((a, 1)));
             let f = ino_of(&cx, dir, "file-with-a-longish-name-00299");
-            assert!(cx.found.inode(f).in_use());
+            assert!(cx.found.inode(InodeNo(f)).in_use());
             drop(cx);
             debugfs(&img, "sif /a links_count 2");
             let left = e2fsck_before_pass5(&img);
@@ -743,9 +761,9 @@ mod tests {
         let mut cx = open(&img);
         let a = ino_of(&cx, 2, "a");
         bump_links(&mut cx, a, 2).unwrap();
-        assert_eq!(cx.read_inode(a).unwrap().unwrap().links_count, 3);
+        assert_eq!(cx.read_inode(InodeNo(a)).unwrap().unwrap().links_count, 3);
         set_links(&mut cx, a, 1).unwrap();
-        assert_eq!(cx.found.inode(a).links, 1);
+        assert_eq!(cx.found.inode(InodeNo(a)).links, 1);
         drop(cx);
         assert!(e2fsck(&img).0);
     }

@@ -6,6 +6,7 @@
 //! checked as it is on disk (as e2fsck -n does, warning that it skips
 //! the recovery).
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::{Inode, mode};
 use fuse4fs_format::ext4::superblock::{compat, incompat};
 use fuse4fs_format::jbd2::layout::JournalSuperblockRaw;
@@ -101,10 +102,10 @@ struct Journal {
 /// wrong with them (a problem, not an operational error).
 fn load(cx: &Fsck) -> Result<std::result::Result<Journal, Unusable>> {
     let ino = cx.sb.journal_inum;
-    if !cx.inode_in_range(ino) {
+    if !cx.inode_in_range(InodeNo(ino)) {
         return Ok(Err(Unusable::Bad(format!("inode {ino} is out of range"))));
     }
-    let inode: Inode = match cx.read_inode(ino)? {
+    let inode: Inode = match cx.read_inode(InodeNo(ino))? {
         Ok(i) => i,
         Err(e) => return Ok(Err(Unusable::Bad(e.to_string()))),
     };

@@ -6,6 +6,7 @@
 
 mod truncate;
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::BTreeSet;
 
 use fuse4fs_format::ext4::inode::mode;
@@ -47,7 +48,7 @@ struct Orphan {
 /// Reads the fields of inode `ino` the orphan list needs, and the next
 /// inode on the list (its i_dtime).
 fn orphan_inode(cx: &Fsck, ino: u32) -> Result<(Orphan, u32)> {
-    let raw = cx.read_inode_raw(ino)?;
+    let raw = cx.read_inode_raw(InodeNo(ino))?;
     let r = Ext4Inode::of(&raw).expect("an inode has 128 bytes");
     let size = r.i_size_lo.get() as u64 | (r.i_size_high.get() as u64) << 32;
     Ok((
@@ -128,7 +129,7 @@ fn relink(cx: &mut Fsck, kept: &[u32]) -> Result<()> {
         let next = kept.get(i + 1).copied().unwrap_or(0);
         // A damaged inode is pass 1's to judge; the chain then ends at
         // it, which the next check reports.
-        if let Ok(mut inode) = cx.read_inode(ino)?
+        if let Ok(mut inode) = cx.read_inode(InodeNo(ino))?
             && inode.dtime != next
         {
             inode.dtime = next;
@@ -158,7 +159,7 @@ fn release(cx: &mut Fsck, o: &Orphan, chained: bool) -> Result<bool> {
         if !cx.ask(Problem::OrphanClear { orphan }) {
             return Ok(false);
         }
-        cx.clear_inode(o.ino)?;
+        cx.clear_inode(InodeNo(o.ino))?;
         return Ok(true);
     }
     if !cx.dev.writable() {
@@ -173,7 +174,7 @@ fn release(cx: &mut Fsck, o: &Orphan, chained: bool) -> Result<bool> {
         return Ok(false);
     }
     // A damaged inode is pass 1's to judge, its dtime and tree with it.
-    if let Ok(mut inode) = cx.read_inode(o.ino)? {
+    if let Ok(mut inode) = cx.read_inode(InodeNo(o.ino))? {
         truncate::truncate(cx, &mut inode)?;
         if chained {
             inode.dtime = 0;
@@ -190,14 +191,14 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         return Ok(());
     }
     let ino = cx.sb.orphan_file_inum;
-    if !cx.inode_in_range(ino) {
+    if !cx.inode_in_range(InodeNo(ino)) {
         if cx.ask(Problem::OrphanFileOutOfRange { ino }) {
             cx.report
                 .not_fixed("rebuilding the orphan file is not supported; use e2fsck");
         }
         return Ok(());
     }
-    let inode = match cx.read_inode(ino)? {
+    let inode = match cx.read_inode(InodeNo(ino))? {
         // Only a regular file: a superblock naming a directory (or any
         // other file) must not have its blocks read as slots and zeroed.
         Ok(i) if i.mode & mode::S_IFMT == mode::S_IFREG && has_block_tree(&i, cx.bs as u32) => i,
@@ -233,7 +234,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
             if o_ino == 0 {
                 continue;
             }
-            if !cx.inode_in_range(o_ino) || o_ino < cx.sb.first_ino {
+            if !cx.inode_in_range(InodeNo(o_ino)) || o_ino < cx.sb.first_ino {
                 if cx.ask(Problem::OrphanSlotOutOfRange { ino: o_ino }) {
                     block_slots_mut(&mut buf)[s].set(0);
                     changed = true;
@@ -321,7 +322,7 @@ mod tests {
 
     fn inode_free(img: &Path, ino: u32) -> bool {
         let cx = open(img);
-        let raw = cx.read_inode_raw(ino).unwrap();
+        let raw = cx.read_inode_raw(InodeNo(ino)).unwrap();
         let r = Ext4Inode::of(&raw).unwrap();
         r.i_mode.get() == 0 && r.i_links_count.get() == 0
     }
@@ -380,7 +381,7 @@ mod tests {
         assert!(p.iter().all(|p| p.fixed));
         let cx = open(&img);
         assert_eq!(cx.sb.last_orphan, 0);
-        assert_eq!(cx.read_inode(12).unwrap().unwrap().dtime, 0);
+        assert_eq!(cx.read_inode(InodeNo(12)).unwrap().unwrap().dtime, 0);
         drop(cx);
         let (p, notes, _) = check(&img, Mode::Check);
         assert!(p.is_empty() && notes.is_empty(), "{p:#?} {notes:?}");
@@ -430,7 +431,7 @@ mod tests {
         debugfs(&img, "unlink /b\nsif <14> links_count 0");
         let cx = open(&img);
         let ino = cx.sb.orphan_file_inum;
-        let inode = cx.read_inode(ino).unwrap().unwrap();
+        let inode = cx.read_inode(InodeNo(ino)).unwrap().unwrap();
         let mut first = None;
         walk(&cx, &inode, &mut |item| {
             if let Item::Data { pblk, .. } = item {
@@ -480,7 +481,7 @@ mod tests {
         std::fs::write(&img, &all).unwrap();
         // The superblock checksum, recomputed.
         debugfs(&img, "ssv mtime 1700000000");
-        let root = open(&img).read_inode(2).unwrap().unwrap();
+        let root = open(&img).read_inode(InodeNo(2)).unwrap().unwrap();
         let mut blocks = Vec::new();
         walk(&open(&img), &root, &mut |item| {
             if let Item::Data { pblk, .. } = item {
@@ -554,8 +555,8 @@ mod tests {
         assert!(p.iter().all(|p| p.fixed));
         let cx = open(&img);
         assert_eq!(cx.sb.last_orphan, 12);
-        assert_eq!(cx.read_inode(12).unwrap().unwrap().dtime, 14);
-        assert_eq!(cx.read_inode(14).unwrap().unwrap().dtime, 0);
+        assert_eq!(cx.read_inode(InodeNo(12)).unwrap().unwrap().dtime, 14);
+        assert_eq!(cx.read_inode(InodeNo(14)).unwrap().unwrap().dtime, 0);
         drop(cx);
         assert!(inode_free(&img, 13));
         let (p, _, _) = check_keeping(&img, Mode::Check, &[12, 14]);
@@ -587,7 +588,7 @@ mod tests {
     /// The data blocks of inode `ino`, in logical order.
     fn data_blocks(img: &Path, ino: u32) -> Vec<(u64, u64)> {
         let cx = open(img);
-        let inode = cx.read_inode(ino).unwrap().unwrap();
+        let inode = cx.read_inode(InodeNo(ino)).unwrap().unwrap();
         let mut v = Vec::new();
         walk(&cx, &inode, &mut |item| {
             if let Item::Data {

@@ -51,7 +51,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         if ino % 4096 == 0 {
             cx.progress.inc(4096);
         }
-        if ino == RESIZE || !cx.found.inode(ino).in_use() {
+        if ino == RESIZE || !cx.found.inode(InodeNo(ino)).in_use() {
             continue;
         }
         let Some(inode) = read(cx, &sb_parse, ino)? else {
@@ -137,7 +137,7 @@ fn fixed_metadata(cx: &Fsck, dups: &BTreeSet<u64>) -> Vec<u64> {
 
 /// Inode `ino` parsed without its checksum checked (pass 1 judged it).
 fn read(cx: &Fsck, sb_parse: &Superblock, ino: u32) -> Result<Option<Inode>> {
-    let raw = cx.read_inode_raw(ino)?;
+    let raw = cx.read_inode_raw(InodeNo(ino))?;
     Ok(Inode::parse(sb_parse, InodeNo(ino), &raw).ok())
 }
 
@@ -214,7 +214,7 @@ fn clone_shared(
             // belongs to its other owner, fixed metadata perhaps).
             let mut moved = false;
             for d in &mut cx.found.dir_blocks {
-                if d.ino == ino && (p..p + len).contains(&d.pblk) {
+                if d.ino == InodeNo(ino) && (p..p + len).contains(&d.pblk) {
                     d.pblk = new + (d.pblk - p);
                     moved = true;
                 }
@@ -224,12 +224,12 @@ fn clone_shared(
             }
         }
         if slot.0 == blockwalk::NodeLoc::Root {
-            let mut raw = cx.read_inode_raw(ino)?;
+            let mut raw = cx.read_inode_raw(InodeNo(ino))?;
             if let Err(e) = inode.write_to(&cx.sb, &mut raw) {
                 cx.report.not_fixed(&format!("inode {ino}: {e}"));
                 return Ok(());
             }
-            cx.write_inode_raw(ino, &mut raw)?;
+            cx.write_inode_raw(InodeNo(ino), &mut raw)?;
         }
         for b in p..p + len {
             match refs.get_mut(&b) {

@@ -8,6 +8,7 @@ use crate::context::Fsck;
 use crate::dirops::{self, link_into_lost_found, make_dir};
 use crate::error::Result;
 use crate::problem::Problem;
+use fuse4fs_format::ext4::InodeNo;
 
 /// The root directory's inode number.
 const ROOT: u32 = 2;
@@ -31,8 +32,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 /// (everything it held is then reconnected through lost+found). Returns
 /// whether there is a root to check the rest against.
 fn check_root(cx: &mut Fsck) -> Result<bool> {
-    let root = *cx.found.inode(ROOT);
-    if root.is_dir() && cx.found.dirs.contains_key(&ROOT) {
+    let root = *cx.found.inode(InodeNo(ROOT));
+    if root.is_dir() && cx.found.dirs.contains_key(&InodeNo(ROOT)) {
         return Ok(true);
     }
     if root.in_use() {
@@ -47,8 +48,8 @@ fn check_root(cx: &mut Fsck) -> Result<bool> {
     }
     match make_dir(cx, Some(ROOT), ROOT, None)? {
         Ok(_) => {
-            if let Some(d) = cx.found.dirs.get_mut(&ROOT) {
-                d.parent = ROOT;
+            if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ROOT)) {
+                d.parent = InodeNo(ROOT);
             }
             Ok(true)
         }
@@ -64,7 +65,9 @@ fn check_root(cx: &mut Fsck) -> Result<bool> {
 fn find_lost_found(cx: &mut Fsck) -> Result<()> {
     let name = b"lost+found";
     match dirops::lookup(cx, ROOT, name)? {
-        Some((ino, _)) if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() => {
+        Some((ino, _))
+            if cx.inode_in_range(InodeNo(ino)) && cx.found.inode(InodeNo(ino)).is_dir() =>
+        {
             cx.found.lost_found = Some(ino);
             return Ok(());
         }
@@ -76,9 +79,9 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
                 cx.report.not_fixed("cannot unlink /lost+found");
                 return Ok(());
             }
-            if cx.inode_in_range(ino) && cx.found.inode(ino).in_use() {
+            if cx.inode_in_range(InodeNo(ino)) && cx.found.inode(InodeNo(ino)).in_use() {
                 // Pass 4 sees the inode unattached and reconnects it.
-                let info = cx.found.inode_mut(ino);
+                let info = cx.found.inode_mut(InodeNo(ino));
                 info.refs = info.refs.saturating_sub(1);
             }
         }
@@ -107,7 +110,7 @@ fn connect(cx: &mut Fsck) -> Result<()> {
     // it (so that a walk meeting its own mark has found a loop).
     let mut mark = vec![0u32; n + 1];
     mark[ROOT as usize] = REACHED;
-    let dirs: Vec<u32> = cx.found.dirs.keys().copied().collect();
+    let dirs: Vec<InodeNo> = cx.found.dirs.keys().copied().collect();
     let mut path = Vec::new();
     for (walk, &start) in dirs.iter().enumerate() {
         cx.progress.inc(1);
@@ -118,35 +121,35 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         // Each step marks a new directory, so the walk is bounded by
         // their number.
         for _ in 0..=dirs.len() {
-            if cur as usize > n || mark[cur as usize] == REACHED {
+            if cur.0 as usize > n || mark[cur.0 as usize] == REACHED {
                 break;
             }
-            if mark[cur as usize] == walk {
+            if mark[cur.0 as usize] == walk {
                 unconnected = Some(cur);
                 break;
             }
-            mark[cur as usize] = walk;
+            mark[cur.0 as usize] = walk;
             path.push(cur);
-            let parent = cx.found.dirs.get(&cur).map_or(0, |d| d.parent);
-            if parent == 0 || !cx.found.dirs.contains_key(&parent) {
+            let parent = cx.found.dirs.get(&cur).map_or(0, |d| d.parent.0);
+            if parent == 0 || !cx.found.dirs.contains_key(&InodeNo(parent)) {
                 unconnected = Some(cur);
                 break;
             }
-            cur = parent;
+            cur = InodeNo(parent);
         }
         if let Some(u) = unconnected {
-            let dotdot = cx.found.dirs.get(&u).map_or(0, |d| d.dotdot);
+            let dotdot = cx.found.dirs.get(&u).map_or(0, |d| d.dotdot.0);
             if cx.ask(Problem::Unconnected {
-                dir: u,
+                dir: u.0,
                 was: dotdot,
-            }) && let Err(why) = link_into_lost_found(cx, u)?
+            }) && let Err(why) = link_into_lost_found(cx, u.0)?
             {
                 cx.report.not_fixed(&why);
             }
         }
         // Reported once: whatever the answer, the path is settled.
         for &d in &path {
-            mark[d as usize] = REACHED;
+            mark[d.0 as usize] = REACHED;
         }
     }
     Ok(())
@@ -155,22 +158,22 @@ fn connect(cx: &mut Fsck) -> Result<()> {
 /// Every `..` must name the directory holding the entry (the root's
 /// names the root).
 fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
-    let wrong: Vec<(u32, u32, u32)> = cx
+    let wrong: Vec<(InodeNo, InodeNo, InodeNo)> = cx
         .found
         .dirs
         .iter()
         .filter_map(|(&ino, d)| {
-            let want = if ino == ROOT { ROOT } else { d.parent };
-            (want != 0 && d.dotdot != want).then_some((ino, d.dotdot, want))
+            let want = if ino == InodeNo(ROOT) { ino } else { d.parent };
+            (want.0 != 0 && d.dotdot != want).then_some((ino, d.dotdot, want))
         })
         .collect();
     for (ino, dotdot, want) in wrong {
         if cx.ask(Problem::DotDotMismatch {
-            dir: ino,
-            have: dotdot,
-            want,
+            dir: ino.0,
+            have: dotdot.0,
+            want: want.0,
         }) {
-            match dirops::set_dotdot(cx, ino, want)? {
+            match dirops::set_dotdot(cx, ino.0, want.0)? {
                 Ok(()) => {
                     if let Some(d) = cx.found.dirs.get_mut(&ino) {
                         d.dotdot = want;
@@ -458,6 +461,8 @@ mod catalog {
 
 #[cfg(test)]
 mod htree {
+    use fuse4fs_format::ext4::InodeNo;
+
     use std::fs;
 
     use crate::dirops;
@@ -490,7 +495,7 @@ mod htree {
             let (_, cx) = run34(&img, Mode::Check);
             let big = dirops::lookup(&cx, 2, b"big").unwrap().unwrap().0;
             let other = dirops::lookup(&cx, 2, b"other").unwrap().unwrap().0;
-            assert!(cx.found.dirs[&big].indexed);
+            assert!(cx.found.dirs[&InodeNo(big)].indexed);
             (big, other)
         };
         {
@@ -515,6 +520,8 @@ mod htree {
 
 #[cfg(test)]
 mod loops {
+    use fuse4fs_format::ext4::InodeNo;
+
     use std::fs;
 
     use crate::options::{Mode, Options};
@@ -541,11 +548,11 @@ mod loops {
         assert_eq!(cx.opts.mode, Mode::Check);
         crate::setup::run(&mut cx).unwrap();
         scan(&mut cx);
-        let ring: Vec<u32> = cx
+        let ring: Vec<InodeNo> = cx
             .found
             .dirs
             .iter()
-            .filter(|(i, d)| **i != 2 && **i != 11 && d.parent == 2)
+            .filter(|(i, d)| **i != InodeNo(2) && **i != InodeNo(11) && d.parent == InodeNo(2))
             .map(|(i, _)| *i)
             .collect();
         assert_eq!(ring.len(), 3);

@@ -4,6 +4,7 @@
 //! the inode (for a directory: its entry, its `.`, and the `..` of each
 //! subdirectory).
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::superblock::ro_compat;
 
 use crate::context::Fsck;
@@ -23,7 +24,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     // `..` entries naming each directory.
     let mut subdirs = vec![0u32; count as usize + 1];
     for d in cx.found.dirs.values() {
-        if let Some(s) = subdirs.get_mut(d.dotdot as usize) {
+        if let Some(s) = subdirs.get_mut(d.dotdot.0 as usize) {
             *s += 1;
         }
     }
@@ -48,7 +49,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 /// Checks the reference count of in-use inode `ino`: an unattached one
 /// is cleared or reconnected first.
 fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> {
-    let info = *cx.found.inode(ino);
+    let info = *cx.found.inode(InodeNo(ino));
     if !info.in_use() {
         return Ok(());
     }
@@ -72,7 +73,7 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
     {
         return Ok(());
     }
-    let info = *cx.found.inode(ino);
+    let info = *cx.found.inode(InodeNo(ino));
     if !info.in_use() {
         return Ok(());
     }
@@ -110,7 +111,7 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
 fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
     if empty {
         if cx.ask(Problem::UnattachedEmpty { ino }) {
-            cx.clear_inode(ino)?;
+            cx.clear_inode(InodeNo(ino))?;
         }
         return Ok(false);
     }
@@ -129,6 +130,8 @@ fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use std::fs;
+
+    use fuse4fs_format::ext4::InodeNo;
 
     use crate::dirops;
     use crate::options::Mode;
@@ -227,7 +230,7 @@ mod tests {
         let dev = crate::Device::open(&img, false).unwrap();
         let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
         crate::testutil::scan_all(&mut cx);
-        cx.found.inode_mut(ino).ftype = 8;
+        cx.found.inode_mut(InodeNo(ino)).ftype = 8;
         super::run(&mut cx).unwrap();
         assert!(cx.report.problems.is_empty(), "{:?}", cx.report.problems);
         // Without the option it is an unattached inode with a wrong count.

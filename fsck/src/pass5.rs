@@ -589,6 +589,7 @@ mod tests {
 pub(crate) mod testkit {
     use std::path::{Path, PathBuf};
 
+    use fuse4fs_format::ext4::InodeNo;
     use fuse4fs_format::ext4::superblock::{STATE_ERROR, STATE_VALID};
 
     use crate::blockwalk::{Item, has_block_tree, walk};
@@ -625,7 +626,7 @@ pub(crate) mod testkit {
         for ino in 1..=cx.sb.inodes_count {
             // Every slot, even past itable_unused: the tests' images have
             // zeroed tables, and a test may move the unused mark.
-            let Ok(inode) = cx.read_inode(ino)? else {
+            let Ok(inode) = cx.read_inode(InodeNo(ino))? else {
                 continue;
             };
             // As pass 1: an orphan left on the list is in use unlinked.
@@ -651,14 +652,14 @@ pub(crate) mod testkit {
                 }
                 owned.push(inode.file_acl);
             }
-            *cx.found.inode_mut(ino) = InodeInfo {
+            *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
                 ftype: (inode.mode >> 12) as u8,
                 links: inode.links_count,
                 refs: 0,
                 empty: false,
             };
             if inode.is_dir() {
-                cx.found.dirs.insert(ino, DirInfo::default());
+                cx.found.dirs.insert(InodeNo(ino), DirInfo::default());
             }
             for b in owned {
                 cx.found.blocks.set(b as usize);

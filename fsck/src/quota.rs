@@ -11,6 +11,7 @@
 //! would need more blocks for them is left to e2fsck (reported as not
 //! repaired).
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::BTreeMap;
 
 use fuse4fs_format::ext4::inode::{Inode, flags};
@@ -58,7 +59,7 @@ type Usage = BTreeMap<u32, (u64, u64)>;
 fn computed(cx: &Fsck) -> [Usage; 3] {
     let mut out: [Usage; 3] = Default::default();
     for (&ino, o) in &cx.found.quota_owners {
-        if !cx.found.inode(ino).in_use() {
+        if !cx.found.inode(InodeNo(ino)).in_use() {
             continue;
         }
         for (t, usage) in out.iter_mut().enumerate() {
@@ -78,7 +79,7 @@ struct Loaded {
 }
 
 fn load(cx: &Fsck, ino: u32) -> Result<std::result::Result<Loaded, String>> {
-    let inode = match cx.read_inode(ino)? {
+    let inode = match cx.read_inode(InodeNo(ino))? {
         Ok(i) => i,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -229,7 +230,7 @@ fn add_entries(cx: &mut Fsck, ino: u32, l: &mut Loaded, missing: &[(u32, u64, u6
         write_file_block(cx, &l.map, &data, i)?;
     }
     if data.len() > l.data.len()
-        && let Ok(mut inode) = cx.read_inode(ino)?
+        && let Ok(mut inode) = cx.read_inode(InodeNo(ino))?
     {
         inode.size = data.len() as u64;
         cx.write_inode(&inode)?;

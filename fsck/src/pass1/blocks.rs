@@ -2,6 +2,7 @@
 //! of what is damaged, the claims (duplicates go to pass 1B), the
 //! directory blocks for pass 2, i_blocks and i_size.
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::{BTreeMap, HashSet};
 
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
@@ -392,7 +393,7 @@ fn claim(s: &mut Scan, inode: &Inode) {
             for i in 0..len {
                 found.dir_blocks.push(DirBlock {
                     pblk: pblk + i,
-                    ino,
+                    ino: InodeNo(ino),
                     lblk: lblk + i,
                 });
             }
@@ -404,14 +405,14 @@ fn claim(s: &mut Scan, inode: &Inode) {
                 .sb
                 .has_compat(fuse4fs_format::ext4::superblock::compat::DIR_INDEX);
         s.cx.found.dirs.insert(
-            ino,
+            InodeNo(ino),
             DirInfo {
                 generation: inode.generation,
                 indexed,
                 inline: inode.has_flag(flags::INLINE_DATA),
                 size: inode.size,
-                dotdot: 0,
-                parent: 0,
+                dotdot: InodeNo(0),
+                parent: InodeNo(0),
                 casefold: inode.has_flag(flags::CASEFOLD)
                     && s.cx
                         .sb

@@ -6,6 +6,7 @@
 //! clusters in i_blocks and one inode in quota, and is one reference to
 //! the EA inode, compared in pass 4 with the count the EA inode stores.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::ea_inode;
 use fuse4fs_format::ext4::inode::flags;
 use fuse4fs_format::ext4::xattr::{ValueInode, XattrEntry};
@@ -74,7 +75,7 @@ fn check_one(
     {
         return Ok(Err(illegal()));
     }
-    let ea = match cx.read_inode(v.ino)? {
+    let ea = match cx.read_inode(InodeNo(v.ino))? {
         Ok(i) => i,
         Err(_) => return Ok(Err(illegal())),
     };
@@ -106,7 +107,7 @@ fn check_one(
 /// Lustre-style EA inode, i_ctime equal to i_atime, keeps no count).
 /// Returns false when nothing names it: it is then unattached.
 pub(crate) fn check_refcount(cx: &mut Fsck, ino: u32) -> Result<bool> {
-    let Ok(mut inode) = cx.read_inode(ino)? else {
+    let Ok(mut inode) = cx.read_inode(InodeNo(ino))? else {
         return Ok(false);
     };
     if !inode.has_flag(flags::EA_INODE) {

@@ -138,7 +138,7 @@ fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
     if s.cx.ask(problem) {
         let mut raw = raw.to_vec();
         base_mut(&mut raw).i_dtime.set(crate::context::now_secs());
-        s.cx.write_inode_raw(ino, &mut raw)?;
+        s.cx.write_inode_raw(InodeNo(ino), &mut raw)?;
     }
     Ok(())
 }
@@ -269,7 +269,7 @@ fn hash_matches(p: &xattr::PlacedEntry) -> bool {
 /// checking".
 pub(super) fn clear_if(s: &mut Scan, ino: u32, problem: Problem) -> Result<()> {
     if s.cx.ask(problem) {
-        s.cx.clear_inode(ino)?;
+        s.cx.clear_inode(InodeNo(ino))?;
     }
     Ok(())
 }
@@ -478,7 +478,7 @@ fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
     if inode.has_flag(flags::ENCRYPT) {
         s.cx.found.encrypted.insert(ino);
     }
-    let info = s.cx.found.inode_mut(ino);
+    let info = s.cx.found.inode_mut(InodeNo(ino));
     *info = InodeInfo {
         ftype,
         links: inode.links_count,
@@ -502,7 +502,7 @@ fn finish(s: &mut Scan, inode: &mut Inode, st: State) -> Result<()> {
     let cx = &mut *s.cx;
     if st.dirty && !st.tainted {
         match inode.write_to(&cx.sb, &mut s.raw) {
-            Ok(()) => cx.write_inode_raw(ino, &mut s.raw)?,
+            Ok(()) => cx.write_inode_raw(InodeNo(ino), &mut s.raw)?,
             Err(e) => cx.report.not_fixed(&format!("inode {ino}: {e}")),
         }
     } else if st.csum_bad && !st.dirty && cx.ask(Problem::InodeChecksum { ino }) {
@@ -510,7 +510,7 @@ fn finish(s: &mut Scan, inode: &mut Inode, st: State) -> Result<()> {
             cx.report
                 .not_fixed("other repairs of this inode were declined");
         } else {
-            cx.write_inode_raw(ino, &mut s.raw)?;
+            cx.write_inode_raw(InodeNo(ino), &mut s.raw)?;
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! The first block of a directory: `.` naming the directory itself,
 //! then `..` at offset 12 naming its parent (recorded for pass 3).
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::dir::ft;
 
 use super::State;
@@ -91,7 +92,7 @@ pub(super) fn check(
             // then rewrites it (one problem, reported there).
             let ino = e1.inode;
             let valid = ino == ROOT_INO || (ino >= cx.sb.first_ino && ino <= cx.sb.inodes_count);
-            if ino != 0 && (!valid || !cx.found.inode(ino).in_use()) {
+            if ino != 0 && (!valid || !cx.found.inode(InodeNo(ino)).in_use()) {
                 // As e2fsck: the entry is cleared here, pass 3 sets it.
                 if cx.ask(Problem::DotDotInvalid { dir, ino }) {
                     let fixed = if dir == ROOT_INO { ROOT_INO } else { 0 };
@@ -99,7 +100,7 @@ pub(super) fn check(
                     dotdot = fixed;
                     changed = true;
                 }
-            } else if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() {
+            } else if cx.inode_in_range(InodeNo(ino)) && cx.found.inode(InodeNo(ino)).is_dir() {
                 dotdot = ino;
             }
             if e1.ft != ft_dir
@@ -134,8 +135,8 @@ pub(super) fn check(
             }
         }
     }
-    if let Some(d) = cx.found.dirs.get_mut(&dir) {
-        d.dotdot = dotdot;
+    if let Some(d) = cx.found.dirs.get_mut(&InodeNo(dir)) {
+        d.dotdot = InodeNo(dotdot);
     }
     (changed, leading)
 }

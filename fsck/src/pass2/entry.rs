@@ -2,6 +2,7 @@
 //! inode number, the name, the file type, duplicates and second links to
 //! a directory; entries that survive are counted for pass 4.
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -110,7 +111,7 @@ pub(super) fn check(
     hash: Option<LeafHash>,
 ) -> (bool, Option<(u32, u32)>) {
     let bs = st.bs;
-    let ci = cx.found.dirs.get(&dir).is_some_and(|d| d.casefold);
+    let ci = cx.found.dirs.get(&InodeNo(dir)).is_some_and(|d| d.casefold);
     let mut changed = false;
     let mut range: Option<(u32, u32)> = None;
     let mut i = skip;
@@ -155,7 +156,7 @@ pub(super) fn check(
                 changed = true;
             }
         }
-        let info = *cx.found.inode(e.inode);
+        let info = *cx.found.inode(InodeNo(e.inode));
         let want_ft = if st.filetype { info.entry_type() } else { 0 };
         if e.ft != want_ft
             && cx.ask(Problem::FileType {
@@ -191,7 +192,11 @@ pub(super) fn check(
             }
         }
         if info.is_dir() {
-            let parent = cx.found.dirs.get(&e.inode).map_or(0, |d| d.parent);
+            let parent = cx
+                .found
+                .dirs
+                .get(&InodeNo(e.inode))
+                .map_or(0, |d| d.parent.0);
             if parent != 0 {
                 // Not counted either way: the directory has one parent.
                 if cx.ask(Problem::DirectoryHardLink {
@@ -207,11 +212,11 @@ pub(super) fn check(
                 }
                 continue;
             }
-            if let Some(d) = cx.found.dirs.get_mut(&e.inode) {
-                d.parent = dir;
+            if let Some(d) = cx.found.dirs.get_mut(&InodeNo(e.inode)) {
+                d.parent = InodeNo(dir);
             }
         }
-        let refs = &mut cx.found.inode_mut(e.inode).refs;
+        let refs = &mut cx.found.inode_mut(InodeNo(e.inode)).refs;
         *refs = refs.saturating_add(1);
         let placed = match hash {
             Some(LeafHash::Computed(v)) => {
@@ -314,7 +319,7 @@ fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
         let name = name.to_vec();
         return Verdict::Clear(Problem::LinkToDot { dir, name });
     }
-    if !cx.found.inode(ino).in_use() {
+    if !cx.found.inode(InodeNo(ino)).in_use() {
         let name = name.to_vec();
         return Verdict::Clear(Problem::UnusedInode { dir, name, ino });
     }
@@ -336,7 +341,7 @@ fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<Proble
     let ftype = if e.ft != ft::UNKNOWN {
         e.ft
     } else {
-        cx.found.inode(e.inode).entry_type()
+        cx.found.inode(InodeNo(e.inode)).entry_type()
     };
     let needs = matches!(ftype, ft::REG | ft::DIR | ft::SYMLINK);
     if needs && !cx.found.encrypted.contains(&e.inode) {
