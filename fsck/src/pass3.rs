@@ -64,7 +64,7 @@ fn check_root(cx: &mut Fsck) -> Result<bool> {
 /// repairs), recording it in `found.lost_found`.
 fn find_lost_found(cx: &mut Fsck) -> Result<()> {
     let name = b"lost+found";
-    match dirops::lookup(cx, ROOT, name)? {
+    match dirops::lookup(cx, InodeNo(ROOT), name)? {
         Some((ino, _))
             if cx.inode_in_range(InodeNo(ino)) && cx.found.inode(InodeNo(ino)).is_dir() =>
         {
@@ -75,7 +75,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
             if !cx.ask(Problem::LostFoundNotDirectory { ino }) {
                 return Ok(());
             }
-            if dirops::remove(cx, ROOT, name)?.is_none() {
+            if dirops::remove(cx, InodeNo(ROOT), name)?.is_none() {
                 cx.report.not_fixed("cannot unlink /lost+found");
                 return Ok(());
             }
@@ -142,7 +142,7 @@ fn connect(cx: &mut Fsck) -> Result<()> {
             if cx.ask(Problem::Unconnected {
                 dir: u.0,
                 was: dotdot,
-            }) && let Err(why) = link_into_lost_found(cx, u.0)?
+            }) && let Err(why) = link_into_lost_found(cx, InodeNo(u.0))?
             {
                 cx.report.not_fixed(&why);
             }
@@ -173,7 +173,7 @@ fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
             have: dotdot.0,
             want: want.0,
         }) {
-            match dirops::set_dotdot(cx, ino.0, want.0)? {
+            match dirops::set_dotdot(cx, InodeNo(ino.0), InodeNo(want.0))? {
                 Ok(()) => {
                     if let Some(d) = cx.found.dirs.get_mut(&ino) {
                         d.dotdot = want;
@@ -188,6 +188,8 @@ fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use fuse4fs_format::ext4::InodeNo;
+
     use std::fs;
     use std::path::{Path, PathBuf};
 
@@ -256,10 +258,13 @@ mod tests {
             let lf = cx.found.lost_found.unwrap();
             let name = format!("#{d2}");
             assert_eq!(
-                dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
+                dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
                 Some((d2, 2))
             );
-            assert_eq!(dirops::lookup(&cx, d2, b"..").unwrap().unwrap().0, lf);
+            assert_eq!(
+                dirops::lookup(&cx, InodeNo(d2), b"..").unwrap().unwrap().0,
+                lf
+            );
             drop(cx);
             let (clean, text) = e2fsck(&img);
             assert!(clean, "{args:?}: {text}");
@@ -289,7 +294,7 @@ mod tests {
             assert!(p[0].fixed);
             let lf = cx.found.lost_found.expect("made");
             assert_eq!(
-                dirops::lookup(&cx, 2, b"lost+found").unwrap(),
+                dirops::lookup(&cx, InodeNo::ROOT, b"lost+found").unwrap(),
                 Some((lf, 2))
             );
             drop(cx);
@@ -323,7 +328,7 @@ mod tests {
         let lf = cx.found.lost_found.unwrap();
         let name = format!("#{d1}");
         assert_eq!(
-            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
+            dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
             Some((d1, 2))
         );
         drop(cx);
@@ -365,7 +370,7 @@ mod tests {
         assert_ne!(lf, old);
         let name = format!("#{old}");
         assert_eq!(
-            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
+            dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
             Some((old, 1))
         );
         drop(cx);
@@ -411,7 +416,9 @@ mod tests {
                 };
                 let dev = crate::Device::open(&img, true).unwrap();
                 let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
-                dirops::set_dotdot(&mut cx, sub, d1).unwrap().unwrap();
+                dirops::set_dotdot(&mut cx, InodeNo(sub), InodeNo(d1))
+                    .unwrap()
+                    .unwrap();
                 cx.dev.flush().unwrap();
             }
             let (ok, text) = e2fsck(&img);
@@ -493,8 +500,14 @@ mod htree {
         assert!(out.status.code().unwrap_or(8) < 4);
         let (big, other) = {
             let (_, cx) = run34(&img, Mode::Check);
-            let big = dirops::lookup(&cx, 2, b"big").unwrap().unwrap().0;
-            let other = dirops::lookup(&cx, 2, b"other").unwrap().unwrap().0;
+            let big = dirops::lookup(&cx, InodeNo::ROOT, b"big")
+                .unwrap()
+                .unwrap()
+                .0;
+            let other = dirops::lookup(&cx, InodeNo::ROOT, b"other")
+                .unwrap()
+                .unwrap()
+                .0;
             assert!(cx.found.dirs[&InodeNo(big)].indexed);
             (big, other)
         };
@@ -505,7 +518,9 @@ mod htree {
             };
             let dev = crate::Device::open(&img, true).unwrap();
             let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
-            dirops::set_dotdot(&mut cx, big, other).unwrap().unwrap();
+            dirops::set_dotdot(&mut cx, InodeNo(big), InodeNo(other))
+                .unwrap()
+                .unwrap();
             cx.dev.flush().unwrap();
         }
         let (ok, text) = e2fsck(&img);

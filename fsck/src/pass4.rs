@@ -101,7 +101,7 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
         have,
         want: set as u32,
     }) {
-        set_links(cx, ino, set)?;
+        set_links(cx, InodeNo(ino), set)?;
     }
     Ok(())
 }
@@ -118,7 +118,7 @@ fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
     if !cx.ask(Problem::Unattached { ino }) {
         return Ok(false);
     }
-    match link_into_lost_found(cx, ino)? {
+    match link_into_lost_found(cx, InodeNo(ino))? {
         Ok(()) => Ok(true),
         Err(why) => {
             cx.report.not_fixed(&why);
@@ -198,7 +198,7 @@ mod tests {
         let lf = cx.found.lost_found.expect("lost+found");
         let name = format!("#{ino}");
         assert_eq!(
-            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
+            dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
             Some((ino, 1))
         );
         drop(cx);
