@@ -119,7 +119,7 @@ pub struct Found {
     /// Inodes on the orphan list (processed before pass 1).
     pub orphans: BTreeSet<u32>,
     /// The lost+found directory once found or made (pass 3).
-    pub lost_found: Option<u32>,
+    pub lost_found: Option<InodeNo>,
     /// Bitmaps whose descriptor places them outside the filesystem or on
     /// other metadata: (group, true for the block bitmap / false for the
     /// inode bitmap), with whether to relocate them (`-y`) before pass 5.

@@ -596,22 +596,22 @@ pub fn link_into_lost_found(
     };
     let name = format!("#{}", ino.0);
     let ft_code = cx.found.inode(ino).entry_type();
-    if let Err(why) = add_entry(cx, InodeNo(lf), name.as_bytes(), ino, ft_code)? {
+    if let Err(why) = add_entry(cx, lf, name.as_bytes(), ino, ft_code)? {
         return Ok(Err(format!("cannot add {name} to /lost+found: {why}")));
     }
     cx.found.inode_mut(ino).refs += 1;
     if cx.found.inode(ino).is_dir() {
         if let Some(d) = cx.found.dirs.get_mut(&ino) {
-            d.parent = InodeNo(lf);
+            d.parent = lf;
         }
-        if let Err(why) = set_dotdot(cx, ino, InodeNo(lf))? {
+        if let Err(why) = set_dotdot(cx, ino, lf)? {
             return Ok(Err(format!(
                 "cannot point '..' of {} at /lost+found: {why}",
                 ino.0
             )));
         }
         if let Some(d) = cx.found.dirs.get_mut(&ino) {
-            d.dotdot = InodeNo(lf);
+            d.dotdot = lf;
         }
     }
     Ok(Ok(()))

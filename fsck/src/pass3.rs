@@ -68,7 +68,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
         Some((ino, _))
             if cx.inode_in_range(InodeNo(ino)) && cx.found.inode(InodeNo(ino)).is_dir() =>
         {
-            cx.found.lost_found = Some(ino);
+            cx.found.lost_found = Some(InodeNo(ino));
             return Ok(());
         }
         Some((ino, _)) => {
@@ -92,7 +92,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
         }
     }
     match make_dir(cx, None, ROOT, Some(name))? {
-        Ok(ino) => cx.found.lost_found = Some(ino),
+        Ok(ino) => cx.found.lost_found = Some(InodeNo(ino)),
         Err(why) => cx
             .report
             .not_fixed(&format!("cannot make /lost+found: {why}")),
@@ -230,7 +230,7 @@ mod tests {
             let img = image(t.path(), args);
             let (p, cx) = run34(&img, Mode::Check);
             assert!(p.is_empty(), "{p:?}");
-            assert_eq!(cx.found.lost_found, Some(11));
+            assert_eq!(cx.found.lost_found, Some(InodeNo(11)));
         }
     }
 
@@ -258,12 +258,12 @@ mod tests {
             let lf = cx.found.lost_found.unwrap();
             let name = format!("#{d2}");
             assert_eq!(
-                dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
+                dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
                 Some((d2, 2))
             );
             assert_eq!(
                 dirops::lookup(&cx, InodeNo(d2), b"..").unwrap().unwrap().0,
-                lf
+                lf.0
             );
             drop(cx);
             let (clean, text) = e2fsck(&img);
@@ -295,7 +295,7 @@ mod tests {
             let lf = cx.found.lost_found.expect("made");
             assert_eq!(
                 dirops::lookup(&cx, InodeNo::ROOT, b"lost+found").unwrap(),
-                Some((lf, 2))
+                Some((lf.0, 2))
             );
             drop(cx);
             // The new inode and block reach the bitmaps in pass 5
@@ -328,7 +328,7 @@ mod tests {
         let lf = cx.found.lost_found.unwrap();
         let name = format!("#{d1}");
         assert_eq!(
-            dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
+            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
             Some((d1, 2))
         );
         drop(cx);
@@ -367,10 +367,10 @@ mod tests {
         );
         assert!(p.iter().all(|p| p.fixed));
         let lf = cx.found.lost_found.unwrap();
-        assert_ne!(lf, old);
+        assert_ne!(lf.0, old);
         let name = format!("#{old}");
         assert_eq!(
-            dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
+            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
             Some((old, 1))
         );
         drop(cx);

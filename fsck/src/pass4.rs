@@ -198,7 +198,7 @@ mod tests {
         let lf = cx.found.lost_found.expect("lost+found");
         let name = format!("#{ino}");
         assert_eq!(
-            dirops::lookup(&cx, InodeNo(lf), name.as_bytes()).unwrap(),
+            dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
             Some((ino, 1))
         );
         drop(cx);
