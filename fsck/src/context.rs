@@ -111,13 +111,13 @@ pub struct Found {
     /// the block (pass 1, with ea_inode).
     pub xattr_ea_charge: HashMap<u64, crate::pass1::EaCharge>,
     /// EA inodes: the xattr entries naming each (pass 1, for pass 4).
-    pub ea_refs: HashMap<u32, u64>,
+    pub ea_refs: HashMap<InodeNo, u64>,
     /// With the quota feature: each in-use inode's owners and bytes,
     /// recorded by pass 1 for the quota check (which sums those still in
     /// use after the later passes).
-    pub quota_owners: HashMap<u32, crate::quota::Owner>,
+    pub quota_owners: HashMap<InodeNo, crate::quota::Owner>,
     /// Inodes on the orphan list (processed before pass 1).
-    pub orphans: BTreeSet<u32>,
+    pub orphans: BTreeSet<InodeNo>,
     /// The lost+found directory once found or made (pass 3).
     pub lost_found: Option<InodeNo>,
     /// Bitmaps whose descriptor places them outside the filesystem or on
@@ -127,7 +127,7 @@ pub struct Found {
     pub misplaced_bitmaps: Vec<(u32, bool, bool)>,
     /// Inodes with the encrypt flag on an encrypt filesystem (pass 1):
     /// their names are ciphertext, checked as such by pass 2.
-    pub encrypted: BTreeSet<u32>,
+    pub encrypted: BTreeSet<InodeNo>,
 }
 
 impl Found {

@@ -58,7 +58,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             return Ok(());
         }
         Err(Unusable::Bad(why)) => {
-            let ino = cx.sb.journal_inum;
+            let ino = InodeNo(cx.sb.journal_inum);
             if cx.ask(Problem::JournalInvalid { ino, why }) {
                 // e2fsck would clear the journal inode and make a new
                 // one; this checker cannot make a journal. The kernel

@@ -72,7 +72,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
             return Ok(());
         }
         Some((ino, _)) => {
-            if !cx.ask(Problem::LostFoundNotDirectory { ino }) {
+            if !cx.ask(Problem::LostFoundNotDirectory { ino: InodeNo(ino) }) {
                 return Ok(());
             }
             if dirops::remove(cx, InodeNo(ROOT), name)?.is_none() {
@@ -138,11 +138,11 @@ fn connect(cx: &mut Fsck) -> Result<()> {
             cur = InodeNo(parent);
         }
         if let Some(u) = unconnected {
-            let dotdot = cx.found.dirs.get(&u).map_or(0, |d| d.dotdot.0);
+            let dotdot = cx.found.dirs.get(&u).map_or(InodeNo(0), |d| d.dotdot);
             if cx.ask(Problem::Unconnected {
-                dir: u.0,
+                dir: u,
                 was: dotdot,
-            }) && let Err(why) = link_into_lost_found(cx, InodeNo(u.0))?
+            }) && let Err(why) = link_into_lost_found(cx, u)?
             {
                 cx.report.not_fixed(&why);
             }
@@ -169,11 +169,11 @@ fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
         .collect();
     for (ino, dotdot, want) in wrong {
         if cx.ask(Problem::DotDotMismatch {
-            dir: ino.0,
-            have: dotdot.0,
-            want: want.0,
+            dir: ino,
+            have: dotdot,
+            want,
         }) {
-            match dirops::set_dotdot(cx, InodeNo(ino.0), InodeNo(want.0))? {
+            match dirops::set_dotdot(cx, ino, want)? {
                 Ok(()) => {
                     if let Some(d) = cx.found.dirs.get_mut(&ino) {
                         d.dotdot = want;
@@ -356,7 +356,10 @@ mod tests {
         let old = ino_of(&img, "/lost+found");
         let (p, _) = run34(&img, Mode::Check);
         assert_eq!(kinds(&p), vec![Kind::LostFoundMissing]);
-        assert_eq!(p[0].problem, Problem::LostFoundNotDirectory { ino: old });
+        assert_eq!(
+            p[0].problem,
+            Problem::LostFoundNotDirectory { ino: InodeNo(old) }
+        );
         let (p, cx) = run34(&img, Mode::Yes);
         // The file, unlinked, is then found unattached and moved into
         // the new lost+found.

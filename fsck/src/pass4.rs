@@ -36,7 +36,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let mut ino = cx.found.inodes.next_recorded(0);
     while ino <= count {
         if ino == 2 || ino >= first {
-            one(cx, ino, &subdirs, dir_nlink)?;
+            one(cx, InodeNo(ino), &subdirs, dir_nlink)?;
         }
         let next = cx.found.inodes.next_recorded(ino);
         cx.progress.inc((next - ino) as u64);
@@ -48,8 +48,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 
 /// Checks the reference count of in-use inode `ino`: an unattached one
 /// is cleared or reconnected first.
-fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> {
-    let info = *cx.found.inode(InodeNo(ino));
+fn one(cx: &mut Fsck, ino: InodeNo, subdirs: &[u32], dir_nlink: bool) -> Result<()> {
+    let info = *cx.found.inode(ino);
     if !info.in_use() {
         return Ok(());
     }
@@ -65,22 +65,23 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
     // (their count checked here, as e2fsck's check_ea_inode), and one no
     // entry names is unattached; a declined or failed reconnect leaves
     // nothing to count.
-    let ea_named = info.refs == 0 && ino != 2 && crate::pass1::check_ea_refcount(cx, ino)?;
+    let ea_named =
+        info.refs == 0 && ino != InodeNo::ROOT && crate::pass1::check_ea_refcount(cx, ino)?;
     if info.refs == 0
-        && ino != 2
+        && ino != InodeNo::ROOT
         && !ea_named
         && (info.is_dir() || !unattached(cx, ino, info.empty)?)
     {
         return Ok(());
     }
-    let info = *cx.found.inode(InodeNo(ino));
+    let info = *cx.found.inode(ino);
     if !info.in_use() {
         return Ok(());
     }
     // An EA inode named by entries counts one link (e2fsck's link_counted).
     let mut want = if ea_named { 1 } else { info.refs };
     if info.is_dir() {
-        want += 1 + subdirs[ino as usize];
+        want += 1 + subdirs[ino.0 as usize];
     }
     let have = info.links as u32;
     let ok = if info.is_dir() && want > LINK_MAX {
@@ -101,24 +102,24 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
         have,
         want: set as u32,
     }) {
-        set_links(cx, InodeNo(ino), set)?;
+        set_links(cx, ino, set)?;
     }
     Ok(())
 }
 
 /// An in-use inode no entry names: cleared when it holds nothing, else
 /// linked into lost+found. Returns whether it is now named.
-fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
+fn unattached(cx: &mut Fsck, ino: InodeNo, empty: bool) -> Result<bool> {
     if empty {
         if cx.ask(Problem::UnattachedEmpty { ino }) {
-            cx.clear_inode(InodeNo(ino))?;
+            cx.clear_inode(ino)?;
         }
         return Ok(false);
     }
     if !cx.ask(Problem::Unattached { ino }) {
         return Ok(false);
     }
-    match link_into_lost_found(cx, InodeNo(ino))? {
+    match link_into_lost_found(cx, ino)? {
         Ok(()) => Ok(true),
         Err(why) => {
             cx.report.not_fixed(&why);
@@ -224,7 +225,7 @@ mod tests {
         let opts = crate::Options {
             mode: Mode::Check,
             force: true,
-            keep_orphans: [ino].into(),
+            keep_orphans: [InodeNo(ino)].into(),
             ..Default::default()
         };
         let dev = crate::Device::open(&img, false).unwrap();

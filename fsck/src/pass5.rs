@@ -6,6 +6,7 @@
 //! (padding set as the kernel sets it), then the descriptors, then the
 //! superblock: nothing before this pass touches them.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_checksum};
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT};
 
@@ -162,7 +163,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             let problem = if uninit_in_use {
                 Problem::InodeUninitInUse {
                     group,
-                    ino: g as u64 * ipg as u64 + in_use as u64,
+                    ino: InodeNo(group * cx.sb.inodes_per_group + in_use),
                 }
             } else {
                 Problem::ItableUnusedTooLarge {
@@ -630,7 +631,7 @@ pub(crate) mod testkit {
                 continue;
             };
             // As pass 1: an orphan left on the list is in use unlinked.
-            let orphan = cx.found.orphans.contains(&ino);
+            let orphan = cx.found.orphans.contains(&InodeNo(ino));
             if inode.mode == 0 || (inode.links_count == 0 && !orphan) {
                 continue;
             }
@@ -683,7 +684,7 @@ pub(crate) mod testkit {
         let opts = Options {
             mode,
             force: true,
-            keep_orphans: keep.iter().copied().collect(),
+            keep_orphans: keep.iter().map(|&n| InodeNo(n)).collect(),
             ..Options::default()
         };
         run_opts(img, opts, true).unwrap()

@@ -40,8 +40,8 @@ pub(crate) fn record(cx: &mut Fsck, inode: &Inode, ea_refs: u64) {
     if !cx.sb.has_ro_compat(ro_compat::QUOTA) {
         return;
     }
-    let ino = inode.ino.0;
-    if !charged_inode(&cx.sb, ino) || inode.has_flag(flags::EA_INODE) {
+    let ino = inode.ino;
+    if !charged_inode(&cx.sb, ino.0) || inode.has_flag(flags::EA_INODE) {
         return;
     }
     let owner = Owner {
@@ -59,7 +59,7 @@ type Usage = BTreeMap<u32, (u64, u64)>;
 fn computed(cx: &Fsck) -> [Usage; 3] {
     let mut out: [Usage; 3] = Default::default();
     for (&ino, o) in &cx.found.quota_owners {
-        if !cx.found.inode(InodeNo(ino)).in_use() {
+        if !cx.found.inode(ino).in_use() {
             continue;
         }
         for (t, usage) in out.iter_mut().enumerate() {

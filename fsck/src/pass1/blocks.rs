@@ -15,7 +15,7 @@ use crate::context::{DirBlock, DirInfo};
 use crate::error::Result;
 use crate::problem::{ExtentFault, Problem};
 
-const RESIZE: u32 = 7;
+const RESIZE: InodeNo = InodeNo(7);
 
 /// What an inode owns, as counted.
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ pub(super) struct Counted {
 /// Walks, repairs and claims the inode's blocks and checks i_blocks and
 /// i_size. None when the inode was cleared (or its clearing declined).
 pub(super) fn check(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<Option<Counted>> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let ftype = inode.mode & mode::S_IFMT;
     let tree = !inode.has_flag(flags::INLINE_DATA)
         && match ftype {
@@ -106,7 +106,7 @@ fn repair_damage(
     st: &mut State,
     walk: &Walk,
 ) -> Result<Option<HashSet<u64>>> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let mut dropped = HashSet::new();
     if walk.damage.is_empty() {
         return Ok(Some(dropped));
@@ -313,7 +313,7 @@ fn check_i_blocks(s: &mut Scan, inode: &mut Inode, st: &mut State, nblocks: u64)
     let want = (nblocks + s.ea_charge.blocks).saturating_mul(s.cx.bs / 512);
     if inode.blocks_512 != want {
         st.answer(s.cx.ask(Problem::IBlocks {
-            ino: inode.ino.0,
+            ino: inode.ino,
             have: inode.blocks_512,
             want,
         }));
@@ -357,7 +357,7 @@ fn check_size(
     };
     if bad {
         st.answer(s.cx.ask(Problem::ISize {
-            ino: inode.ino.0,
+            ino: inode.ino,
             have: size,
             want,
         }));
@@ -368,7 +368,7 @@ fn check_size(
 /// Claims the blocks that survived, records directory blocks and the
 /// directory itself.
 fn claim(s: &mut Scan, inode: &Inode) {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let is_dir = inode.is_dir();
     let found = &mut s.cx.found;
     for (item, _) in &s.items {
@@ -393,7 +393,7 @@ fn claim(s: &mut Scan, inode: &Inode) {
             for i in 0..len {
                 found.dir_blocks.push(DirBlock {
                     pblk: pblk + i,
-                    ino: InodeNo(ino),
+                    ino,
                     lblk: lblk + i,
                 });
             }
@@ -405,7 +405,7 @@ fn claim(s: &mut Scan, inode: &Inode) {
                 .sb
                 .has_compat(fuse4fs_format::ext4::superblock::compat::DIR_INDEX);
         s.cx.found.dirs.insert(
-            InodeNo(ino),
+            ino,
             DirInfo {
                 generation: inode.generation,
                 indexed,

@@ -198,7 +198,7 @@ pub(super) fn finish(cx: &mut Fsck, st: &mut State) -> Result<()> {
         let Some(why) = tree.bad.take() else {
             continue;
         };
-        if cx.ask(Problem::Htree { dir: ino.0, why }) {
+        if cx.ask(Problem::Htree { dir: ino, why }) {
             make_linear(cx, st, ino, &tree)?;
         }
     }

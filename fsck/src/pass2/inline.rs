@@ -71,10 +71,7 @@ fn check(cx: &mut Fsck, st: &mut State, dir: InodeNo) -> Result<()> {
         }
         let region = &mut raw[a..b];
         if let Some(bad) = chain::walk(region, st.bs, &mut ents)
-            && cx.ask(Problem::InlineDirCorrupted {
-                dir: dir.0,
-                offset: bad,
-            })
+            && cx.ask(Problem::InlineDirCorrupted { dir, offset: bad })
         {
             chain::salvage(region, bad, &ents, st.bs);
             if chain::walk(region, st.bs, &mut ents).is_some() {
@@ -83,7 +80,7 @@ fn check(cx: &mut Fsck, st: &mut State, dir: InodeNo) -> Result<()> {
             }
             changed = true;
         }
-        let (c, _) = entry::check(cx, st, dir.0, region, &mut ents, 0, None);
+        let (c, _) = entry::check(cx, st, dir, region, &mut ents, 0, None);
         changed |= c;
     }
     st.ents = ents;

@@ -27,14 +27,14 @@ pub(super) fn check(
 ) -> Result<Option<(u32, u32)>> {
     let (bs, csum, dir) = (st.bs, st.csum, db.ino);
     let had_tail = csum && has_tail(block);
-    let csum_ok = !had_tail || verify_leaf(cx.seed, InodeNo(dir.0), generation, block);
+    let csum_ok = !had_tail || verify_leaf(cx.seed, dir, generation, block);
     let mut end = if had_tail { bs - TAIL_SIZE } else { bs };
     let mut changed = false;
     let mut ents = std::mem::take(&mut st.ents);
 
     if let Some(bad) = chain::walk(&block[..end], bs, &mut ents)
         && cx.ask(Problem::DirCorrupted {
-            dir: dir.0,
+            dir,
             lblk: db.lblk,
             offset: bad,
         })
@@ -47,7 +47,7 @@ pub(super) fn check(
     if csum
         && !had_tail
         && cx.ask(Problem::DirNoChecksum {
-            dir: dir.0,
+            dir,
             lblk: db.lblk,
             offset: bs - TAIL_SIZE,
         })
@@ -73,20 +73,17 @@ pub(super) fn check(
     }
 
     let skip = if db.lblk == 0 {
-        let (c, leading) = dots::check(cx, st, dir.0, &mut block[..end], &mut ents);
+        let (c, leading) = dots::check(cx, st, dir, &mut block[..end], &mut ents);
         changed |= c;
         leading
     } else {
         0
     };
-    let (c, range) = entry::check(cx, st, dir.0, &mut block[..end], &mut ents, skip, hash);
+    let (c, range) = entry::check(cx, st, dir, &mut block[..end], &mut ents, skip, hash);
     changed |= c;
 
     if !csum_ok && !changed {
-        changed = cx.ask(Problem::DirBlockChecksum {
-            dir: dir.0,
-            lblk: db.lblk,
-        });
+        changed = cx.ask(Problem::DirBlockChecksum { dir, lblk: db.lblk });
     }
     if changed {
         if csum && has_tail(block) {

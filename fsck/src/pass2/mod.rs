@@ -169,7 +169,7 @@ fn root_block(
     let mut changed = false;
     if let Some(bad) = chain::walk(block, bs, &mut ents)
         && cx.ask(Problem::DirCorrupted {
-            dir: db.ino.0,
+            dir: db.ino,
             lblk: 0,
             offset: bad,
         })
@@ -178,9 +178,9 @@ fn root_block(
         chain::walk(block, bs, &mut ents);
         changed = true;
     }
-    let (c, leading) = dots::check(cx, st, db.ino.0, block, &mut ents);
+    let (c, leading) = dots::check(cx, st, db.ino, block, &mut ents);
     changed |= c;
-    let (c, _) = entry::check(cx, st, db.ino.0, block, &mut ents, leading, None);
+    let (c, _) = entry::check(cx, st, db.ino, block, &mut ents, leading, None);
     changed |= c;
     st.ents = ents;
     if changed {
@@ -220,7 +220,7 @@ fn holes(cx: &mut Fsck, st: &State, blocks: &mut Vec<DirBlock>) -> Result<()> {
         if missing > MAX_HOLES {
             // A hostile or wrecked tree: not one block at a time.
             if cx.ask(Problem::DirHoles {
-                dir: ino.0,
+                dir: ino,
                 count: missing,
             }) {
                 cx.report
@@ -234,7 +234,7 @@ fn holes(cx: &mut Fsck, st: &State, blocks: &mut Vec<DirBlock>) -> Result<()> {
     }
     let mut added = Vec::new();
     for (ino, lblk) in found {
-        if cx.ask(Problem::DirHole { dir: ino.0, lblk }) {
+        if cx.ask(Problem::DirHole { dir: ino, lblk }) {
             match hole::fill(cx, st, ino, lblk)? {
                 Some(db) => added.push(db),
                 None => cx
