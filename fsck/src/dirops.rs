@@ -118,7 +118,7 @@ fn write_dir_block(
 
 /// The inode `name` names in directory `dir`, with its entry's file
 /// type, or None. Damaged blocks are skipped (pass 2 has judged them).
-pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(u32, u8)>> {
+pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(InodeNo, u8)>> {
     let Ok(inode) = dir_inode(cx, dir)? else {
         return Ok(None);
     };
@@ -129,7 +129,7 @@ pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(u32, u8)>>
         let found = inline_entries(&inode, max, ftype)
             .into_iter()
             .find(|(n, ino, _)| *ino != 0 && n == name)
-            .map(|(_, ino, t)| (ino, t));
+            .map(|(_, ino, t)| (InodeNo(ino), t));
         return Ok(found);
     }
     let mut buf = vec![0u8; bs];
@@ -139,7 +139,7 @@ pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(u32, u8)>>
         let hit = DirIter::new(&buf[..usable], bs, max, ftype)
             .map_while(|e| e.ok())
             .find(|e| e.inode != 0 && e.name == name)
-            .map(|e| (e.inode, e.file_type));
+            .map(|e| (InodeNo(e.inode), e.file_type));
         if hit.is_some() {
             return Ok(hit);
         }
@@ -172,7 +172,7 @@ pub fn inline_entries(inode: &Inode, max_inode: u32, filetype: bool) -> Vec<(Vec
 
 /// Removes the entry `name` from directory `dir`; returns the inode it
 /// named (None when absent or refused).
-pub fn remove(cx: &mut Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<u32>> {
+pub fn remove(cx: &mut Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<InodeNo>> {
     let Ok(inode) = dir_inode(cx, dir)? else {
         return Ok(None);
     };
@@ -182,7 +182,7 @@ pub fn remove(cx: &mut Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<u32>> {
         let usable = usable_len(&buf);
         if let Ok(Some(child)) = dir::remove_entry(&mut buf, usable, name) {
             write_dir_block(cx, &inode, lblk, pblk, &mut buf)?;
-            return Ok(Some(child));
+            return Ok(Some(InodeNo(child)));
         }
     }
     Ok(None)
@@ -446,13 +446,13 @@ pub fn set_dotdot(
 /// `found` learns of the inode, its block and the links.
 pub fn make_dir(
     cx: &mut Fsck,
-    ino: Option<u32>,
-    parent: u32,
+    ino: Option<InodeNo>,
+    parent: InodeNo,
     name: Option<&[u8]>,
-) -> Result<std::result::Result<u32, Refused>> {
+) -> Result<std::result::Result<InodeNo, Refused>> {
     let ino = match ino {
         Some(i) => {
-            *cx.found.inode_mut(InodeNo(i)) = InodeInfo {
+            *cx.found.inode_mut(i) = InodeInfo {
                 ftype: (mode::S_IFDIR >> 12) as u8,
                 ..InodeInfo::default()
             };
@@ -463,19 +463,19 @@ pub fn make_dir(
             None => return Ok(Err("no free inode".into())),
         },
     };
-    let goal = cx.sb.group_first_block(cx.inode_slot(InodeNo(ino)).0).0;
+    let goal = cx.sb.group_first_block(cx.inode_slot(ino).0).0;
     let Some(pblk) = alloc_blocks(cx, goal, 1) else {
-        *cx.found.inode_mut(InodeNo(ino)) = InodeInfo::default();
+        *cx.found.inode_mut(ino) = InodeInfo::default();
         return Ok(Err("no free block".into()));
     };
-    let old = cx.read_inode_raw(InodeNo(ino))?;
+    let old = cx.read_inode_raw(ino)?;
     let (_, old_gen) = fuse4fs_format::ext4::inode::links_and_generation(&old);
-    let mut inode = Inode::new_empty(&cx.sb, InodeNo(ino));
+    let mut inode = Inode::new_empty(&cx.sb, ino);
     let now = Timestamp {
         sec: now_secs() as i64,
         nsec: 0,
     };
-    inode.mode = mode::S_IFDIR | if ino == 2 { 0o755 } else { 0o700 };
+    inode.mode = mode::S_IFDIR | if ino == InodeNo::ROOT { 0o755 } else { 0o700 };
     inode.links_count = 2;
     inode.size = cx.bs;
     inode.blocks_512 = cx.bs / 512;
@@ -509,51 +509,47 @@ pub fn make_dir(
     }
     let csum = cx.sb.metadata_csum();
     let mut buf = vec![0u8; cx.bs as usize];
-    init_dot_dotdot(&mut buf, ino, parent, filetype(cx), csum);
+    init_dot_dotdot(&mut buf, ino.0, parent.0, filetype(cx), csum);
     write_dir_block(cx, &inode, 0, pblk, &mut buf)?;
     // A fresh slot: no stale bytes the parsed inode does not model.
     let mut raw = vec![0u8; cx.sb.inode_size as usize];
     if let Err(e) = inode.write_to(&cx.sb, &mut raw) {
         return Ok(Err(e.to_string()));
     }
-    cx.write_inode_raw(InodeNo(ino), &mut raw)?;
-    *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
+    cx.write_inode_raw(ino, &mut raw)?;
+    *cx.found.inode_mut(ino) = InodeInfo {
         ftype: (mode::S_IFDIR >> 12) as u8,
         links: 2,
         refs: 0,
         empty: false,
     };
     cx.found.dirs.insert(
-        InodeNo(ino),
+        ino,
         DirInfo {
             generation: inode.generation,
             indexed: false,
             inline: false,
             size: cx.bs,
-            dotdot: InodeNo(parent),
-            parent: if ino == parent {
-                InodeNo(parent)
-            } else {
-                InodeNo(0)
-            },
+            dotdot: parent,
+            parent: if ino == parent { parent } else { InodeNo(0) },
             casefold: false,
             hashed: false,
         },
     );
-    remember_block(cx, InodeNo(ino), 0, pblk);
+    remember_block(cx, ino, 0, pblk);
     if let Some(name) = name {
-        if let Err(why) = add_entry(cx, InodeNo(parent), name, InodeNo(ino), ft::DIR)? {
+        if let Err(why) = add_entry(cx, parent, name, ino, ft::DIR)? {
             // Unlinked, the new directory would only be found again as
             // unconnected: give its inode and block back.
-            cx.clear_inode(InodeNo(ino))?;
+            cx.clear_inode(ino)?;
             cx.found.blocks.clear(pblk as usize);
             return Ok(Err(why));
         }
-        cx.found.inode_mut(InodeNo(ino)).refs += 1;
-        if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ino)) {
-            d.parent = InodeNo(parent);
+        cx.found.inode_mut(ino).refs += 1;
+        if let Some(d) = cx.found.dirs.get_mut(&ino) {
+            d.parent = parent;
         }
-        bump_links(cx, InodeNo(parent), 1)?;
+        bump_links(cx, parent, 1)?;
     }
     Ok(Ok(ino))
 }
@@ -662,6 +658,7 @@ mod tests {
             .unwrap()
             .expect("present")
             .0
+            .0
     }
 
     #[test]
@@ -693,7 +690,7 @@ mod tests {
             for n in &names {
                 assert_eq!(
                     lookup(&cx, InodeNo(dir), n.as_bytes()).unwrap(),
-                    Some((a, 1))
+                    Some((InodeNo(a), 1))
                 );
             }
             // Same name twice: refused, nothing written.
@@ -753,7 +750,7 @@ mod tests {
             );
             assert_eq!(
                 lookup(&cx, InodeNo(dir), b"newcomer").unwrap(),
-                Some((a, 1))
+                Some((InodeNo(a), 1))
             );
             let f = ino_of(&cx, dir, "file-with-a-longish-name-00299");
             assert!(cx.found.inode(InodeNo(f)).in_use());

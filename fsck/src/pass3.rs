@@ -11,7 +11,7 @@ use crate::problem::Problem;
 use fuse4fs_format::ext4::InodeNo;
 
 /// The root directory's inode number.
-const ROOT: u32 = 2;
+const ROOT: InodeNo = InodeNo::ROOT;
 
 /// Runs pass 3.
 pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
@@ -32,8 +32,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 /// (everything it held is then reconnected through lost+found). Returns
 /// whether there is a root to check the rest against.
 fn check_root(cx: &mut Fsck) -> Result<bool> {
-    let root = *cx.found.inode(InodeNo(ROOT));
-    if root.is_dir() && cx.found.dirs.contains_key(&InodeNo(ROOT)) {
+    let root = *cx.found.inode(ROOT);
+    if root.is_dir() && cx.found.dirs.contains_key(&ROOT) {
         return Ok(true);
     }
     if root.in_use() {
@@ -48,8 +48,8 @@ fn check_root(cx: &mut Fsck) -> Result<bool> {
     }
     match make_dir(cx, Some(ROOT), ROOT, None)? {
         Ok(_) => {
-            if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ROOT)) {
-                d.parent = InodeNo(ROOT);
+            if let Some(d) = cx.found.dirs.get_mut(&ROOT) {
+                d.parent = ROOT;
             }
             Ok(true)
         }
@@ -64,24 +64,22 @@ fn check_root(cx: &mut Fsck) -> Result<bool> {
 /// repairs), recording it in `found.lost_found`.
 fn find_lost_found(cx: &mut Fsck) -> Result<()> {
     let name = b"lost+found";
-    match dirops::lookup(cx, InodeNo(ROOT), name)? {
-        Some((ino, _))
-            if cx.inode_in_range(InodeNo(ino)) && cx.found.inode(InodeNo(ino)).is_dir() =>
-        {
-            cx.found.lost_found = Some(InodeNo(ino));
+    match dirops::lookup(cx, ROOT, name)? {
+        Some((ino, _)) if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() => {
+            cx.found.lost_found = Some(ino);
             return Ok(());
         }
         Some((ino, _)) => {
-            if !cx.ask(Problem::LostFoundNotDirectory { ino: InodeNo(ino) }) {
+            if !cx.ask(Problem::LostFoundNotDirectory { ino: ino }) {
                 return Ok(());
             }
-            if dirops::remove(cx, InodeNo(ROOT), name)?.is_none() {
+            if dirops::remove(cx, ROOT, name)?.is_none() {
                 cx.report.not_fixed("cannot unlink /lost+found");
                 return Ok(());
             }
-            if cx.inode_in_range(InodeNo(ino)) && cx.found.inode(InodeNo(ino)).in_use() {
+            if cx.inode_in_range(ino) && cx.found.inode(ino).in_use() {
                 // Pass 4 sees the inode unattached and reconnects it.
-                let info = cx.found.inode_mut(InodeNo(ino));
+                let info = cx.found.inode_mut(ino);
                 info.refs = info.refs.saturating_sub(1);
             }
         }
@@ -92,7 +90,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
         }
     }
     match make_dir(cx, None, ROOT, Some(name))? {
-        Ok(ino) => cx.found.lost_found = Some(InodeNo(ino)),
+        Ok(ino) => cx.found.lost_found = Some(ino),
         Err(why) => cx
             .report
             .not_fixed(&format!("cannot make /lost+found: {why}")),
@@ -109,7 +107,7 @@ fn connect(cx: &mut Fsck) -> Result<()> {
     // Per inode: REACHED, or the number of the walk that last visited
     // it (so that a walk meeting its own mark has found a loop).
     let mut mark = vec![0u32; n + 1];
-    mark[ROOT as usize] = REACHED;
+    mark[ROOT.0 as usize] = REACHED;
     let dirs: Vec<InodeNo> = cx.found.dirs.keys().copied().collect();
     let mut path = Vec::new();
     for (walk, &start) in dirs.iter().enumerate() {
@@ -163,7 +161,7 @@ fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
         .dirs
         .iter()
         .filter_map(|(&ino, d)| {
-            let want = if ino == InodeNo(ROOT) { ino } else { d.parent };
+            let want = if ino == ROOT { ino } else { d.parent };
             (want.0 != 0 && d.dotdot != want).then_some((ino, d.dotdot, want))
         })
         .collect();
@@ -259,11 +257,11 @@ mod tests {
             let name = format!("#{d2}");
             assert_eq!(
                 dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-                Some((d2, 2))
+                Some((InodeNo(d2), 2))
             );
             assert_eq!(
                 dirops::lookup(&cx, InodeNo(d2), b"..").unwrap().unwrap().0,
-                lf.0
+                lf
             );
             drop(cx);
             let (clean, text) = e2fsck(&img);
@@ -295,7 +293,7 @@ mod tests {
             let lf = cx.found.lost_found.expect("made");
             assert_eq!(
                 dirops::lookup(&cx, InodeNo::ROOT, b"lost+found").unwrap(),
-                Some((lf.0, 2))
+                Some((lf, 2))
             );
             drop(cx);
             // The new inode and block reach the bitmaps in pass 5
@@ -329,7 +327,7 @@ mod tests {
         let name = format!("#{d1}");
         assert_eq!(
             dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-            Some((d1, 2))
+            Some((InodeNo(d1), 2))
         );
         drop(cx);
         // The new root's and lost+found's blocks reach the bitmaps, and
@@ -374,7 +372,7 @@ mod tests {
         let name = format!("#{old}");
         assert_eq!(
             dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-            Some((old, 1))
+            Some((InodeNo(old), 1))
         );
         drop(cx);
         debugfs(&img, "set_bg 0 itable_unused 0");
@@ -511,7 +509,7 @@ mod htree {
                 .unwrap()
                 .unwrap()
                 .0;
-            assert!(cx.found.dirs[&InodeNo(big)].indexed);
+            assert!(cx.found.dirs[&big].indexed);
             (big, other)
         };
         {
@@ -521,9 +519,7 @@ mod htree {
             };
             let dev = crate::Device::open(&img, true).unwrap();
             let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
-            dirops::set_dotdot(&mut cx, InodeNo(big), InodeNo(other))
-                .unwrap()
-                .unwrap();
+            dirops::set_dotdot(&mut cx, big, other).unwrap().unwrap();
             cx.dev.flush().unwrap();
         }
         let (ok, text) = e2fsck(&img);

@@ -200,7 +200,7 @@ mod tests {
         let name = format!("#{ino}");
         assert_eq!(
             dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-            Some((ino, 1))
+            Some((InodeNo(ino), 1))
         );
         drop(cx);
         let (clean, text) = e2fsck(&img);

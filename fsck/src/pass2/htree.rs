@@ -318,7 +318,7 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: InodeNo, tree: &Tree) -> Result<(
             if let Some(dropped) = room {
                 // Pass 2 counted these entries already.
                 for child in dropped {
-                    forget_entry(cx, ino.0, child);
+                    forget_entry(cx, ino, child);
                 }
                 set_leaf_tail(&mut block);
             } else {
@@ -345,17 +345,19 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: InodeNo, tree: &Tree) -> Result<(
 
 /// Takes back what pass 2 counted for an entry of `dir` naming `child`
 /// that a repair removed afterwards.
-fn forget_entry(cx: &mut Fsck, dir: u32, child: u32) {
-    if !cx.inode_in_range(InodeNo(child)) {
+fn forget_entry(cx: &mut Fsck, dir: InodeNo, child: InodeNo) {
+    if !cx.inode_in_range(child) {
         return;
     }
-    let info = cx.found.inode_mut(InodeNo(child));
+    let info = cx.found.inode_mut(child);
     info.refs = info.refs.saturating_sub(1);
-    if let Some(d) = cx.found.dirs.get_mut(&InodeNo(child))
-        && d.parent == InodeNo(dir)
+    if let Some(d) = cx.found.dirs.get_mut(&child)
+        && d.parent == dir
     {
         d.parent = InodeNo(0);
     }
+    // The numbers bare (InodeNo's Display says "inode N").
+    let (dir, child) = (dir.0, child.0);
     cx.report.note(format!(
         "Directory inode {dir}: entry for inode {child} dropped to make room for the checksum tail."
     ));
