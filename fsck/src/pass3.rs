@@ -70,7 +70,7 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
             return Ok(());
         }
         Some((ino, _)) => {
-            if !cx.ask(Problem::LostFoundNotDirectory { ino: ino }) {
+            if !cx.ask(Problem::LostFoundNotDirectory { ino }) {
                 return Ok(());
             }
             if dirops::remove(cx, ROOT, name)?.is_none() {

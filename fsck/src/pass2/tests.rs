@@ -798,11 +798,7 @@ fn full_block_without_tail_drops_its_last_entry_only_with_yes() {
     let note = format!(
         "Directory inode {dir}, block #0: entry for inode {victim} dropped to make room for the checksum tail."
     );
-    assert!(
-        cx.report.notes.iter().any(|n| *n == note),
-        "{:?}",
-        cx.report.notes
-    );
+    assert!(cx.report.notes.contains(&note), "{:?}", cx.report.notes);
     // Unattached now: pass 4's to reconnect.
     assert_eq!(cx.found.inode(InodeNo(victim)).refs, 0);
     drop(cx);
