@@ -101,11 +101,12 @@ struct Journal {
 /// Reads the journal inode and superblock; the inner error says what is
 /// wrong with them (a problem, not an operational error).
 fn load(cx: &Fsck) -> Result<std::result::Result<Journal, Unusable>> {
-    let ino = cx.sb.journal_inum;
-    if !cx.inode_in_range(InodeNo(ino)) {
-        return Ok(Err(Unusable::Bad(format!("inode {ino} is out of range"))));
+    let ino = InodeNo(cx.sb.journal_inum);
+    if !cx.inode_in_range(ino) {
+        // InodeNo's Display: "inode N is out of range".
+        return Ok(Err(Unusable::Bad(format!("{ino} is out of range"))));
     }
-    let inode: Inode = match cx.read_inode(InodeNo(ino))? {
+    let inode: Inode = match cx.read_inode(ino)? {
         Ok(i) => i,
         Err(e) => return Ok(Err(Unusable::Bad(e.to_string()))),
     };
