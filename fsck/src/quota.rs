@@ -200,7 +200,12 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: InodeNo, usage: &Usage) -> R
 /// hold the new tree and data blocks; a file that would need more blocks
 /// is left to e2fsck (allocating after pass 5 would unsettle the bitmaps
 /// it just checked).
-fn add_entries(cx: &mut Fsck, ino: InodeNo, l: &mut Loaded, missing: &[(u32, u64, u64)]) -> Result<()> {
+fn add_entries(
+    cx: &mut Fsck,
+    ino: InodeNo,
+    l: &mut Loaded,
+    missing: &[(u32, u64, u64)],
+) -> Result<()> {
     let mut data = l.data.clone();
     let mut dirty = std::collections::BTreeSet::new();
     for &(id, bytes, inodes) in missing {
