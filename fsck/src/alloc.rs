@@ -3,6 +3,7 @@
 //! the passes found in use, never from the on-disk bitmaps, which pass 5
 //! then rewrites to match.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::mode;
 
 use crate::context::{Fsck, InodeInfo};
@@ -36,14 +37,15 @@ pub fn alloc_blocks(cx: &mut Fsck, goal: u64, len: u64) -> Option<u64> {
 /// A free inode number (past the reserved ones), preferring the group of
 /// `near`; recorded in use with the file type of `file_mode`. The inode
 /// itself is the caller's to write.
-pub fn alloc_inode(cx: &mut Fsck, near: u32, file_mode: u16) -> Option<u32> {
+pub fn alloc_inode(cx: &mut Fsck, near: InodeNo, file_mode: u16) -> Option<InodeNo> {
     let first = cx.sb.first_ino.max(11);
     let count = cx.sb.inodes_count;
     let ipg = cx.sb.inodes_per_group;
-    let start = ((near.saturating_sub(1)) / ipg) * ipg + 1;
+    let start = ((near.0.saturating_sub(1)) / ipg) * ipg + 1;
     let candidates = (start.max(first)..=count).chain(first..start.max(first));
     let ino = candidates
         .into_iter()
+        .map(InodeNo)
         .find(|&i| !cx.found.inode(i).in_use())?;
     *cx.found.inode_mut(ino) = InodeInfo {
         ftype: ((file_mode & mode::S_IFMT) >> 12) as u8,

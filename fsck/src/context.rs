@@ -65,9 +65,9 @@ pub struct DirInfo {
     /// i_size in bytes.
     pub size: u64,
     /// What its `..` entry names (pass 2; 0 when missing).
-    pub dotdot: u32,
+    pub dotdot: InodeNo,
     /// The directory whose entry names it (pass 2; 0 when none found).
-    pub parent: u32,
+    pub parent: InodeNo,
     /// Whether names compare casefolded (the casefold flag on a
     /// filesystem with the feature): its htree hashes are over folded
     /// names.
@@ -82,7 +82,7 @@ pub struct DirInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DirBlock {
     pub pblk: u64,
-    pub ino: u32,
+    pub ino: InodeNo,
     /// Logical block within the directory.
     pub lblk: u64,
 }
@@ -102,7 +102,7 @@ pub struct Found {
     /// Per inode.
     pub inodes: InodeTable,
     /// Directories by inode number.
-    pub dirs: BTreeMap<u32, DirInfo>,
+    pub dirs: BTreeMap<InodeNo, DirInfo>,
     /// Directory blocks for pass 2.
     pub dir_blocks: Vec<DirBlock>,
     /// xattr blocks: inodes naming each, counted by pass 1.
@@ -111,15 +111,15 @@ pub struct Found {
     /// the block (pass 1, with ea_inode).
     pub xattr_ea_charge: HashMap<u64, crate::pass1::EaCharge>,
     /// EA inodes: the xattr entries naming each (pass 1, for pass 4).
-    pub ea_refs: HashMap<u32, u64>,
+    pub ea_refs: HashMap<InodeNo, u64>,
     /// With the quota feature: each in-use inode's owners and bytes,
     /// recorded by pass 1 for the quota check (which sums those still in
     /// use after the later passes).
-    pub quota_owners: HashMap<u32, crate::quota::Owner>,
+    pub quota_owners: HashMap<InodeNo, crate::quota::Owner>,
     /// Inodes on the orphan list (processed before pass 1).
-    pub orphans: BTreeSet<u32>,
+    pub orphans: BTreeSet<InodeNo>,
     /// The lost+found directory once found or made (pass 3).
-    pub lost_found: Option<u32>,
+    pub lost_found: Option<InodeNo>,
     /// Bitmaps whose descriptor places them outside the filesystem or on
     /// other metadata: (group, true for the block bitmap / false for the
     /// inode bitmap), with whether to relocate them (`-y`) before pass 5.
@@ -127,7 +127,7 @@ pub struct Found {
     pub misplaced_bitmaps: Vec<(u32, bool, bool)>,
     /// Inodes with the encrypt flag on an encrypt filesystem (pass 1):
     /// their names are ciphertext, checked as such by pass 2.
-    pub encrypted: BTreeSet<u32>,
+    pub encrypted: BTreeSet<InodeNo>,
 }
 
 impl Found {
@@ -152,13 +152,13 @@ impl Found {
     }
 
     /// The entry for `ino` (which the caller has range-checked).
-    pub fn inode(&self, ino: u32) -> &InodeInfo {
-        self.inodes.get(ino)
+    pub fn inode(&self, ino: InodeNo) -> &InodeInfo {
+        self.inodes.get(ino.0)
     }
 
     /// The entry for `ino`, mutable.
-    pub fn inode_mut(&mut self, ino: u32) -> &mut InodeInfo {
-        self.inodes.get_mut(ino)
+    pub fn inode_mut(&mut self, ino: InodeNo) -> &mut InodeInfo {
+        self.inodes.get_mut(ino.0)
     }
 
     /// Marks block `b` owned; returns false (and records it in
@@ -328,15 +328,15 @@ impl Fsck {
     }
 
     /// Whether `ino` is a valid inode number.
-    pub fn inode_in_range(&self, ino: u32) -> bool {
-        ino >= 1 && ino <= self.sb.inodes_count
+    pub fn inode_in_range(&self, ino: InodeNo) -> bool {
+        ino.0 >= 1 && ino.0 <= self.sb.inodes_count
     }
 
     /// The group holding inode `ino`, and its index in the group.
-    pub fn inode_slot(&self, ino: u32) -> (u32, u32) {
+    pub fn inode_slot(&self, ino: InodeNo) -> (u32, u32) {
         (
-            (ino - 1) / self.sb.inodes_per_group,
-            (ino - 1) % self.sb.inodes_per_group,
+            (ino.0 - 1) / self.sb.inodes_per_group,
+            (ino.0 - 1) % self.sb.inodes_per_group,
         )
     }
 
@@ -346,7 +346,7 @@ impl Fsck {
     /// judged the descriptors: the journal inode is read first) gives an
     /// offset past any device, which reads and writes refuse, rather than
     /// an overflow.
-    pub fn inode_offset(&self, ino: u32) -> u64 {
+    pub fn inode_offset(&self, ino: InodeNo) -> u64 {
         let (g, i) = self.inode_slot(ino);
         self.groups[g as usize]
             .inode_table
@@ -387,28 +387,28 @@ impl Fsck {
     }
 
     /// Reads the raw bytes of inode `ino` (`s_inode_size` of them).
-    pub fn read_inode_raw(&self, ino: u32) -> Result<Vec<u8>> {
+    pub fn read_inode_raw(&self, ino: InodeNo) -> Result<Vec<u8>> {
         let mut raw = vec![0u8; self.sb.inode_size as usize];
         self.dev.read_at(self.inode_offset(ino), &mut raw)?;
         Ok(raw)
     }
 
     /// Reads and parses inode `ino` (checksum verified).
-    pub fn read_inode(&self, ino: u32) -> Result<std::result::Result<Inode, FormatError>> {
+    pub fn read_inode(&self, ino: InodeNo) -> Result<std::result::Result<Inode, FormatError>> {
         let raw = self.read_inode_raw(ino)?;
-        Ok(Inode::parse(&self.sb, InodeNo(ino), &raw))
+        Ok(Inode::parse(&self.sb, ino, &raw))
     }
 
     /// Writes raw inode bytes back, checksum set first.
-    pub fn write_inode_raw(&mut self, ino: u32, raw: &mut [u8]) -> Result<()> {
-        set_inode_checksum(&self.sb, InodeNo(ino), raw);
+    pub fn write_inode_raw(&mut self, ino: InodeNo, raw: &mut [u8]) -> Result<()> {
+        set_inode_checksum(&self.sb, ino, raw);
         self.modified = true;
         self.dev.write_at(self.inode_offset(ino), raw)
     }
 
     /// Writes a parsed (and edited) inode back over its on-disk bytes.
     pub fn write_inode(&mut self, inode: &Inode) -> Result<()> {
-        let ino = inode.ino.0;
+        let ino = inode.ino;
         let mut raw = self.read_inode_raw(ino)?;
         inode.write_to(&self.sb, &mut raw)?;
         self.write_inode_raw(ino, &mut raw)
@@ -416,7 +416,7 @@ impl Fsck {
 
     /// Zeroes inode `ino` on disk but for its generation (what e2fsck's
     /// "Clear" does, keeping stale handles stale), and forgets it.
-    pub fn clear_inode(&mut self, ino: u32) -> Result<()> {
+    pub fn clear_inode(&mut self, ino: InodeNo) -> Result<()> {
         let mut raw = self.read_inode_raw(ino)?;
         let (_, generation) = fuse4fs_format::ext4::inode::links_and_generation(&raw);
         let extra = if raw.len() > GOOD_OLD_INODE_SIZE {

@@ -32,14 +32,14 @@ pub type Refused = String;
 
 /// The directory's inode, parsed; refused when it does not parse or is
 /// not a directory.
-fn dir_inode(cx: &Fsck, dir: u32) -> Result<std::result::Result<Inode, Refused>> {
+fn dir_inode(cx: &Fsck, dir: InodeNo) -> Result<std::result::Result<Inode, Refused>> {
     if !cx.inode_in_range(dir) {
-        return Ok(Err(format!("inode {dir} is out of range")));
+        return Ok(Err(format!("inode {} is out of range", dir.0)));
     }
     Ok(match cx.read_inode(dir)? {
         Ok(i) if i.is_dir() => Ok(i),
-        Ok(_) => Err(format!("inode {dir} is not a directory")),
-        Err(e) => Err(format!("inode {dir} is unreadable: {e}")),
+        Ok(_) => Err(format!("inode {} is not a directory", dir.0)),
+        Err(e) => Err(format!("inode {} is unreadable: {e}", dir.0)),
     })
 }
 
@@ -118,7 +118,7 @@ fn write_dir_block(
 
 /// The inode `name` names in directory `dir`, with its entry's file
 /// type, or None. Damaged blocks are skipped (pass 2 has judged them).
-pub fn lookup(cx: &Fsck, dir: u32, name: &[u8]) -> Result<Option<(u32, u8)>> {
+pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(InodeNo, u8)>> {
     let Ok(inode) = dir_inode(cx, dir)? else {
         return Ok(None);
     };
@@ -129,7 +129,7 @@ pub fn lookup(cx: &Fsck, dir: u32, name: &[u8]) -> Result<Option<(u32, u8)>> {
         let found = inline_entries(&inode, max, ftype)
             .into_iter()
             .find(|(n, ino, _)| *ino != 0 && n == name)
-            .map(|(_, ino, t)| (ino, t));
+            .map(|(_, ino, t)| (InodeNo(ino), t));
         return Ok(found);
     }
     let mut buf = vec![0u8; bs];
@@ -139,7 +139,7 @@ pub fn lookup(cx: &Fsck, dir: u32, name: &[u8]) -> Result<Option<(u32, u8)>> {
         let hit = DirIter::new(&buf[..usable], bs, max, ftype)
             .map_while(|e| e.ok())
             .find(|e| e.inode != 0 && e.name == name)
-            .map(|e| (e.inode, e.file_type));
+            .map(|e| (InodeNo(e.inode), e.file_type));
         if hit.is_some() {
             return Ok(hit);
         }
@@ -172,7 +172,7 @@ pub fn inline_entries(inode: &Inode, max_inode: u32, filetype: bool) -> Vec<(Vec
 
 /// Removes the entry `name` from directory `dir`; returns the inode it
 /// named (None when absent or refused).
-pub fn remove(cx: &mut Fsck, dir: u32, name: &[u8]) -> Result<Option<u32>> {
+pub fn remove(cx: &mut Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<InodeNo>> {
     let Ok(inode) = dir_inode(cx, dir)? else {
         return Ok(None);
     };
@@ -182,7 +182,7 @@ pub fn remove(cx: &mut Fsck, dir: u32, name: &[u8]) -> Result<Option<u32>> {
         let usable = usable_len(&buf);
         if let Ok(Some(child)) = dir::remove_entry(&mut buf, usable, name) {
             write_dir_block(cx, &inode, lblk, pblk, &mut buf)?;
-            return Ok(Some(child));
+            return Ok(Some(InodeNo(child)));
         }
     }
     Ok(None)
@@ -194,9 +194,9 @@ pub fn remove(cx: &mut Fsck, dir: u32, name: &[u8]) -> Result<Option<u32>> {
 /// index blocks become empty leaves; a later e2fsck -D can rebuild it).
 pub fn add_entry(
     cx: &mut Fsck,
-    dir: u32,
+    dir: InodeNo,
     name: &[u8],
-    child: u32,
+    child: InodeNo,
     ft_code: u8,
 ) -> Result<std::result::Result<(), Refused>> {
     let mut inode = match dir_inode(cx, dir)? {
@@ -205,7 +205,8 @@ pub fn add_entry(
     };
     if inode.has_flag(flags::INLINE_DATA) {
         return Ok(Err(format!(
-            "directory {dir} keeps its entries in the inode (inline data)"
+            "directory {} keeps its entries in the inode (inline data)",
+            dir.0
         )));
     }
     let ft_code = if filetype(cx) { ft_code } else { 0 };
@@ -223,14 +224,14 @@ pub fn add_entry(
             continue;
         }
         let usable = usable_len(&buf);
-        match insert_entry(&mut buf, usable, child, name, ft_code) {
+        match insert_entry(&mut buf, usable, child.0, name, ft_code) {
             Ok(true) => {
                 write_dir_block(cx, &inode, lblk, pblk, &mut buf)?;
                 return Ok(Ok(()));
             }
             Ok(false) | Err(dir::EditError::Format(_)) => {}
             Err(dir::EditError::Exists) => {
-                return Ok(Err(format!("directory {dir} already holds that name")));
+                return Ok(Err(format!("directory {} already holds that name", dir.0)));
             }
             Err(dir::EditError::BadName) => return Ok(Err("bad name".into())),
         }
@@ -247,7 +248,7 @@ pub fn add_entry(
     }
     init_leaf(&mut buf, csum);
     let usable = bs - if csum { TAIL_SIZE } else { 0 };
-    if insert_entry(&mut buf, usable, child, name, ft_code) != Ok(true) {
+    if insert_entry(&mut buf, usable, child.0, name, ft_code) != Ok(true) {
         return Ok(Err("the name does not fit in a block".into()));
     }
     write_dir_block(cx, &inode, lblk, pblk, &mut buf)?;
@@ -263,7 +264,7 @@ pub fn add_entry(
 }
 
 /// Records a new directory block in `found.dir_blocks` (kept sorted).
-fn remember_block(cx: &mut Fsck, ino: u32, lblk: u64, pblk: u64) {
+fn remember_block(cx: &mut Fsck, ino: InodeNo, lblk: u64, pblk: u64) {
     let d = DirBlock { pblk, ino, lblk };
     let at = cx.found.dir_blocks.partition_point(|x| *x < d);
     cx.found.dir_blocks.insert(at, d);
@@ -295,7 +296,7 @@ fn drop_index(cx: &mut Fsck, inode: &mut Inode, blocks: &[(u64, u64)]) -> Result
         write_dir_block(cx, inode, lblk, pblk, &mut buf)?;
     }
     cx.write_inode(inode)?;
-    if let Some(d) = cx.found.dirs.get_mut(&inode.ino.0) {
+    if let Some(d) = cx.found.dirs.get_mut(&inode.ino) {
         d.indexed = false;
     }
     Ok(())
@@ -399,8 +400,8 @@ fn map_block(
 /// entry after `.` in block 0, or the inline parent field).
 pub fn set_dotdot(
     cx: &mut Fsck,
-    dir: u32,
-    parent: u32,
+    dir: InodeNo,
+    parent: InodeNo,
 ) -> Result<std::result::Result<(), Refused>> {
     let mut inode = match dir_inode(cx, dir)? {
         Ok(i) => i,
@@ -410,13 +411,13 @@ pub fn set_dotdot(
         Ext4InlineDotdot::of_mut(&mut inode.block)
             .expect("i_block holds the parent word")
             .inode
-            .set(parent);
+            .set(parent.0);
         cx.write_inode(&inode)?;
         return Ok(Ok(()));
     }
     let blocks = dir_blocks(cx, &inode)?;
     let Some(&(0, pblk)) = blocks.first() else {
-        return Ok(Err(format!("directory {dir} has no block 0")));
+        return Ok(Err(format!("directory {} has no block 0", dir.0)));
     };
     let mut buf = vec![0u8; cx.bs as usize];
     cx.read_block_into(pblk, &mut buf)?;
@@ -427,13 +428,13 @@ pub fn set_dotdot(
         let dotdot = it.next().and_then(|e| e.ok());
         match (dot, dotdot) {
             (Some(d), Some(dd)) if d.name == b"." && dd.name == b".." => dd.offset,
-            _ => return Ok(Err(format!("directory {dir} has no '..' entry"))),
+            _ => return Ok(Err(format!("directory {} has no '..' entry", dir.0))),
         }
     };
     Ext4DirEntry2::of_mut(&mut buf[offset..])
         .expect("'..' was read from here")
         .inode
-        .set(parent);
+        .set(parent.0);
     write_dir_block(cx, &inode, 0, pblk, &mut buf)?;
     Ok(Ok(()))
 }
@@ -445,10 +446,10 @@ pub fn set_dotdot(
 /// `found` learns of the inode, its block and the links.
 pub fn make_dir(
     cx: &mut Fsck,
-    ino: Option<u32>,
-    parent: u32,
+    ino: Option<InodeNo>,
+    parent: InodeNo,
     name: Option<&[u8]>,
-) -> Result<std::result::Result<u32, Refused>> {
+) -> Result<std::result::Result<InodeNo, Refused>> {
     let ino = match ino {
         Some(i) => {
             *cx.found.inode_mut(i) = InodeInfo {
@@ -469,12 +470,12 @@ pub fn make_dir(
     };
     let old = cx.read_inode_raw(ino)?;
     let (_, old_gen) = fuse4fs_format::ext4::inode::links_and_generation(&old);
-    let mut inode = Inode::new_empty(&cx.sb, InodeNo(ino));
+    let mut inode = Inode::new_empty(&cx.sb, ino);
     let now = Timestamp {
         sec: now_secs() as i64,
         nsec: 0,
     };
-    inode.mode = mode::S_IFDIR | if ino == 2 { 0o755 } else { 0o700 };
+    inode.mode = mode::S_IFDIR | if ino == InodeNo::ROOT { 0o755 } else { 0o700 };
     inode.links_count = 2;
     inode.size = cx.bs;
     inode.blocks_512 = cx.bs / 512;
@@ -508,7 +509,7 @@ pub fn make_dir(
     }
     let csum = cx.sb.metadata_csum();
     let mut buf = vec![0u8; cx.bs as usize];
-    init_dot_dotdot(&mut buf, ino, parent, filetype(cx), csum);
+    init_dot_dotdot(&mut buf, ino.0, parent.0, filetype(cx), csum);
     write_dir_block(cx, &inode, 0, pblk, &mut buf)?;
     // A fresh slot: no stale bytes the parsed inode does not model.
     let mut raw = vec![0u8; cx.sb.inode_size as usize];
@@ -530,7 +531,7 @@ pub fn make_dir(
             inline: false,
             size: cx.bs,
             dotdot: parent,
-            parent: if ino == parent { parent } else { 0 },
+            parent: if ino == parent { parent } else { InodeNo(0) },
             casefold: false,
             hashed: false,
         },
@@ -555,7 +556,7 @@ pub fn make_dir(
 
 /// Adds `delta` to the on-disk link count of `ino` (and to what `found`
 /// records of it), as a repair that adds or removes a link does.
-pub fn bump_links(cx: &mut Fsck, ino: u32, delta: i32) -> Result<()> {
+pub fn bump_links(cx: &mut Fsck, ino: InodeNo, delta: i32) -> Result<()> {
     let mut raw = cx.read_inode_raw(ino)?;
     let r = Ext4Inode::of_mut(&mut raw).expect("an inode has 128 bytes");
     let links = r.i_links_count.get() as i32;
@@ -567,7 +568,7 @@ pub fn bump_links(cx: &mut Fsck, ino: u32, delta: i32) -> Result<()> {
 }
 
 /// Sets the on-disk link count of `ino` to `links`.
-pub fn set_links(cx: &mut Fsck, ino: u32, links: u16) -> Result<()> {
+pub fn set_links(cx: &mut Fsck, ino: InodeNo, links: u16) -> Result<()> {
     let mut raw = cx.read_inode_raw(ino)?;
     Ext4Inode::of_mut(&mut raw)
         .expect("an inode has 128 bytes")
@@ -582,11 +583,14 @@ pub fn set_links(cx: &mut Fsck, ino: u32, links: u16) -> Result<()> {
 /// directories, pass 4's unattached inodes); a directory's `..` then
 /// names lost+found. `found` learns of the new entry (pass 4 sets the
 /// link counts that follow from it).
-pub fn link_into_lost_found(cx: &mut Fsck, ino: u32) -> Result<std::result::Result<(), Refused>> {
+pub fn link_into_lost_found(
+    cx: &mut Fsck,
+    ino: InodeNo,
+) -> Result<std::result::Result<(), Refused>> {
     let Some(lf) = cx.found.lost_found else {
         return Ok(Err("there is no /lost+found".into()));
     };
-    let name = format!("#{ino}");
+    let name = format!("#{}", ino.0);
     let ft_code = cx.found.inode(ino).entry_type();
     if let Err(why) = add_entry(cx, lf, name.as_bytes(), ino, ft_code)? {
         return Ok(Err(format!("cannot add {name} to /lost+found: {why}")));
@@ -598,7 +602,8 @@ pub fn link_into_lost_found(cx: &mut Fsck, ino: u32) -> Result<std::result::Resu
         }
         if let Err(why) = set_dotdot(cx, ino, lf)? {
             return Ok(Err(format!(
-                "cannot point '..' of {ino} at /lost+found: {why}"
+                "cannot point '..' of {} at /lost+found: {why}",
+                ino.0
             )));
         }
         if let Some(d) = cx.found.dirs.get_mut(&ino) {
@@ -649,9 +654,10 @@ mod tests {
     }
 
     fn ino_of(cx: &Fsck, dir: u32, name: &str) -> u32 {
-        lookup(cx, dir, name.as_bytes())
+        lookup(cx, InodeNo(dir), name.as_bytes())
             .unwrap()
             .expect("present")
+            .0
             .0
     }
 
@@ -670,25 +676,34 @@ mod tests {
             let img = image(t.path(), args, 0);
             let mut cx = open(&img);
             let (dir, a) = (ino_of(&cx, 2, "dir"), ino_of(&cx, 2, "a"));
-            let before = cx.read_inode(dir).unwrap().unwrap().size;
+            let before = cx.read_inode(InodeNo(dir)).unwrap().unwrap().size;
             let names: Vec<String> = (0..40)
                 .map(|i| format!("{i:03}{}", "n".repeat(200)))
                 .collect();
             for n in &names {
-                add_entry(&mut cx, dir, n.as_bytes(), a, ft::REG)
+                add_entry(&mut cx, InodeNo(dir), n.as_bytes(), InodeNo(a), ft::REG)
                     .unwrap()
                     .unwrap();
             }
-            let after = cx.read_inode(dir).unwrap().unwrap().size;
+            let after = cx.read_inode(InodeNo(dir)).unwrap().unwrap().size;
             assert!(after > before, "{args:?}: the directory grew");
             for n in &names {
-                assert_eq!(lookup(&cx, dir, n.as_bytes()).unwrap(), Some((a, 1)));
+                assert_eq!(
+                    lookup(&cx, InodeNo(dir), n.as_bytes()).unwrap(),
+                    Some((InodeNo(a), 1))
+                );
             }
             // Same name twice: refused, nothing written.
             assert!(
-                add_entry(&mut cx, dir, names[0].as_bytes(), a, ft::REG)
-                    .unwrap()
-                    .is_err()
+                add_entry(
+                    &mut cx,
+                    InodeNo(dir),
+                    names[0].as_bytes(),
+                    InodeNo(a),
+                    ft::REG
+                )
+                .unwrap()
+                .is_err()
             );
             drop(cx);
             debugfs(&img, "sif /a links_count 41");
@@ -718,14 +733,27 @@ mod tests {
             assert!(out.status.code().unwrap_or(8) < 4);
             let mut cx = open(&img);
             let (dir, a) = (ino_of(&cx, 2, "dir"), ino_of(&cx, 2, "a"));
-            assert!(cx.read_inode(dir).unwrap().unwrap().has_flag(flags::INDEX));
-            add_entry(&mut cx, dir, b"newcomer", a, ft::REG)
+            assert!(
+                cx.read_inode(InodeNo(dir))
+                    .unwrap()
+                    .unwrap()
+                    .has_flag(flags::INDEX)
+            );
+            add_entry(&mut cx, InodeNo(dir), b"newcomer", InodeNo(a), ft::REG)
                 .unwrap()
                 .unwrap();
-            assert!(!cx.read_inode(dir).unwrap().unwrap().has_flag(flags::INDEX));
-            assert_eq!(lookup(&cx, dir, b"newcomer").unwrap(), Some((a, 1)));
+            assert!(
+                !cx.read_inode(InodeNo(dir))
+                    .unwrap()
+                    .unwrap()
+                    .has_flag(flags::INDEX)
+            );
+            assert_eq!(
+                lookup(&cx, InodeNo(dir), b"newcomer").unwrap(),
+                Some((InodeNo(a), 1))
+            );
             let f = ino_of(&cx, dir, "file-with-a-longish-name-00299");
-            assert!(cx.found.inode(f).in_use());
+            assert!(cx.found.inode(InodeNo(f)).in_use());
             drop(cx);
             debugfs(&img, "sif /a links_count 2");
             let left = e2fsck_before_pass5(&img);
@@ -742,10 +770,10 @@ mod tests {
         let img = image(t.path(), &["-b", "4096"], 0);
         let mut cx = open(&img);
         let a = ino_of(&cx, 2, "a");
-        bump_links(&mut cx, a, 2).unwrap();
-        assert_eq!(cx.read_inode(a).unwrap().unwrap().links_count, 3);
-        set_links(&mut cx, a, 1).unwrap();
-        assert_eq!(cx.found.inode(a).links, 1);
+        bump_links(&mut cx, InodeNo(a), 2).unwrap();
+        assert_eq!(cx.read_inode(InodeNo(a)).unwrap().unwrap().links_count, 3);
+        set_links(&mut cx, InodeNo(a), 1).unwrap();
+        assert_eq!(cx.found.inode(InodeNo(a)).links, 1);
         drop(cx);
         assert!(e2fsck(&img).0);
     }

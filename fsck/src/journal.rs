@@ -6,6 +6,7 @@
 //! checked as it is on disk (as e2fsck -n does, warning that it skips
 //! the recovery).
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::{Inode, mode};
 use fuse4fs_format::ext4::superblock::{compat, incompat};
 use fuse4fs_format::jbd2::layout::JournalSuperblockRaw;
@@ -57,7 +58,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             return Ok(());
         }
         Err(Unusable::Bad(why)) => {
-            let ino = cx.sb.journal_inum;
+            let ino = InodeNo(cx.sb.journal_inum);
             if cx.ask(Problem::JournalInvalid { ino, why }) {
                 // e2fsck would clear the journal inode and make a new
                 // one; this checker cannot make a journal. The kernel
@@ -100,9 +101,10 @@ struct Journal {
 /// Reads the journal inode and superblock; the inner error says what is
 /// wrong with them (a problem, not an operational error).
 fn load(cx: &Fsck) -> Result<std::result::Result<Journal, Unusable>> {
-    let ino = cx.sb.journal_inum;
+    let ino = InodeNo(cx.sb.journal_inum);
     if !cx.inode_in_range(ino) {
-        return Ok(Err(Unusable::Bad(format!("inode {ino} is out of range"))));
+        // InodeNo's Display: "inode N is out of range".
+        return Ok(Err(Unusable::Bad(format!("{ino} is out of range"))));
     }
     let inode: Inode = match cx.read_inode(ino)? {
         Ok(i) => i,

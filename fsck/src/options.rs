@@ -30,7 +30,7 @@ pub struct Options {
     /// Orphans to leave alone: inodes a live mount still holds open (a
     /// recovering server checks before it hands them back to the kernel's
     /// open files). They stay on the orphan list, in use, with no links.
-    pub keep_orphans: std::collections::BTreeSet<u32>,
+    pub keep_orphans: std::collections::BTreeSet<fuse4fs_format::ext4::InodeNo>,
     /// Where the filesystem starts in the image (`--offset`: a partition
     /// of a whole-disk image); nothing before it is read or written.
     pub offset: u64,

@@ -6,6 +6,7 @@
 
 mod truncate;
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::BTreeSet;
 
 use fuse4fs_format::ext4::inode::mode;
@@ -36,7 +37,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 
 /// What the orphan list says about one inode.
 struct Orphan {
-    ino: u32,
+    ino: InodeNo,
     links: u16,
     mode: u16,
     size: u64,
@@ -46,7 +47,7 @@ struct Orphan {
 
 /// Reads the fields of inode `ino` the orphan list needs, and the next
 /// inode on the list (its i_dtime).
-fn orphan_inode(cx: &Fsck, ino: u32) -> Result<(Orphan, u32)> {
+fn orphan_inode(cx: &Fsck, ino: InodeNo) -> Result<(Orphan, InodeNo)> {
     let raw = cx.read_inode_raw(ino)?;
     let r = Ext4Inode::of(&raw).expect("an inode has 128 bytes");
     let size = r.i_size_lo.get() as u64 | (r.i_size_high.get() as u64) << 32;
@@ -59,14 +60,14 @@ fn orphan_inode(cx: &Fsck, ino: u32) -> Result<(Orphan, u32)> {
             uid: r.i_uid.get() as u32 | (r.l_i_uid_high.get() as u32) << 16,
             gid: r.i_gid.get() as u32 | (r.l_i_gid_high.get() as u32) << 16,
         },
-        r.i_dtime.get(),
+        InodeNo(r.i_dtime.get()),
     ))
 }
 
 /// Walks s_last_orphan's chain; frees or releases each orphan.
 fn list(cx: &mut Fsck) -> Result<()> {
-    let head = cx.sb.last_orphan;
-    if head == 0 {
+    let head = InodeNo(cx.sb.last_orphan);
+    if head.0 == 0 {
         return Ok(());
     }
     if cx.sb.state & STATE_ERROR != 0 {
@@ -84,8 +85,8 @@ fn list(cx: &mut Fsck) -> Result<()> {
     let mut bad = None;
     let mut ino = head;
     // `seen` bounds the walk: every step visits a new inode number.
-    while ino != 0 {
-        if ino < first || ino > cx.sb.inodes_count {
+    while ino.0 != 0 {
+        if ino.0 < first || ino.0 > cx.sb.inodes_count {
             bad = Some(Problem::OrphanListOutOfRange { ino });
             break;
         }
@@ -123,9 +124,9 @@ fn list(cx: &mut Fsck) -> Result<()> {
 
 /// Makes the orphan list hold `kept` alone, in order (usually none:
 /// the list is emptied).
-fn relink(cx: &mut Fsck, kept: &[u32]) -> Result<()> {
+fn relink(cx: &mut Fsck, kept: &[InodeNo]) -> Result<()> {
     for (i, &ino) in kept.iter().enumerate() {
-        let next = kept.get(i + 1).copied().unwrap_or(0);
+        let next = kept.get(i + 1).map_or(0, |n| n.0);
         // A damaged inode is pass 1's to judge; the chain then ends at
         // it, which the next check reports.
         if let Ok(mut inode) = cx.read_inode(ino)?
@@ -135,7 +136,7 @@ fn relink(cx: &mut Fsck, kept: &[u32]) -> Result<()> {
             cx.write_inode(&inode)?;
         }
     }
-    let head = kept.first().copied().unwrap_or(0);
+    let head = kept.first().map_or(0, |n| n.0);
     if cx.sb.last_orphan != head {
         cx.sb.last_orphan = head;
         cx.write_superblock()?;
@@ -189,7 +190,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     if !cx.sb.has_compat(compat::ORPHAN_FILE) {
         return Ok(());
     }
-    let ino = cx.sb.orphan_file_inum;
+    let ino = InodeNo(cx.sb.orphan_file_inum);
     if !cx.inode_in_range(ino) {
         if cx.ask(Problem::OrphanFileOutOfRange { ino }) {
             cx.report
@@ -229,11 +230,11 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         let mut buf = cx.read_block(b)?;
         let mut changed = false;
         for s in 0..block_slots(&buf).len() {
-            let o_ino = block_slots(&buf)[s].get();
-            if o_ino == 0 {
+            let o_ino = InodeNo(block_slots(&buf)[s].get());
+            if o_ino.0 == 0 {
                 continue;
             }
-            if !cx.inode_in_range(o_ino) || o_ino < cx.sb.first_ino {
+            if !cx.inode_in_range(o_ino) || o_ino.0 < cx.sb.first_ino {
                 if cx.ask(Problem::OrphanSlotOutOfRange { ino: o_ino }) {
                     block_slots_mut(&mut buf)[s].set(0);
                     changed = true;
@@ -274,7 +275,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         }
         if changed {
             if cx.sb.metadata_csum() {
-                seal_block(cx.seed, ino, inode.generation.0, b, &mut buf);
+                seal_block(cx.seed, ino.0, inode.generation.0, b, &mut buf);
             }
             cx.write_block(b, &buf)?;
         }
@@ -321,7 +322,7 @@ mod tests {
 
     fn inode_free(img: &Path, ino: u32) -> bool {
         let cx = open(img);
-        let raw = cx.read_inode_raw(ino).unwrap();
+        let raw = cx.read_inode_raw(InodeNo(ino)).unwrap();
         let r = Ext4Inode::of(&raw).unwrap();
         r.i_mode.get() == 0 && r.i_links_count.get() == 0
     }
@@ -342,7 +343,7 @@ mod tests {
         // is reported.
         assert_eq!(kinds(&p), vec![Kind::Orphan, Kind::Orphan], "{p:#?}");
         let orphan = OrphanId {
-            ino: 13,
+            ino: InodeNo(13),
             uid: 0,
             gid: 0,
             mode: 0o100644,
@@ -380,7 +381,7 @@ mod tests {
         assert!(p.iter().all(|p| p.fixed));
         let cx = open(&img);
         assert_eq!(cx.sb.last_orphan, 0);
-        assert_eq!(cx.read_inode(12).unwrap().unwrap().dtime, 0);
+        assert_eq!(cx.read_inode(InodeNo(12)).unwrap().unwrap().dtime, 0);
         drop(cx);
         let (p, notes, _) = check(&img, Mode::Check);
         assert!(p.is_empty() && notes.is_empty(), "{p:#?} {notes:?}");
@@ -395,17 +396,22 @@ mod tests {
         for (script, want) in [
             (
                 "sif <12> dtime 13\nsif <13> dtime 12\nssv last_orphan 12",
-                Problem::OrphanListLoop { ino: 12 },
+                Problem::OrphanListLoop { ino: InodeNo(12) },
             ),
             (
                 "ssv last_orphan 99999",
-                Problem::OrphanListOutOfRange { ino: 99999 },
+                Problem::OrphanListOutOfRange {
+                    ino: InodeNo(99999),
+                },
             ),
             (
                 "ssv last_orphan 3",
-                Problem::OrphanListOutOfRange { ino: 3 },
+                Problem::OrphanListOutOfRange { ino: InodeNo(3) },
             ),
-            ("ssv last_orphan 200", Problem::OrphanListFree { ino: 200 }),
+            (
+                "ssv last_orphan 200",
+                Problem::OrphanListFree { ino: InodeNo(200) },
+            ),
         ] {
             let (_d, img) = image(&["-b", "4096"]);
             debugfs(&img, script);
@@ -430,7 +436,7 @@ mod tests {
         debugfs(&img, "unlink /b\nsif <14> links_count 0");
         let cx = open(&img);
         let ino = cx.sb.orphan_file_inum;
-        let inode = cx.read_inode(ino).unwrap().unwrap();
+        let inode = cx.read_inode(InodeNo(ino)).unwrap().unwrap();
         let mut first = None;
         walk(&cx, &inode, &mut |item| {
             if let Item::Data { pblk, .. } = item {
@@ -480,7 +486,7 @@ mod tests {
         std::fs::write(&img, &all).unwrap();
         // The superblock checksum, recomputed.
         debugfs(&img, "ssv mtime 1700000000");
-        let root = open(&img).read_inode(2).unwrap().unwrap();
+        let root = open(&img).read_inode(InodeNo(2)).unwrap().unwrap();
         let mut blocks = Vec::new();
         walk(&open(&img), &root, &mut |item| {
             if let Item::Data { pblk, .. } = item {
@@ -548,14 +554,14 @@ mod tests {
         let orphans: Vec<_> = p.iter().filter(|p| p.kind == Kind::Orphan).collect();
         assert_eq!(orphans.len(), 1, "{p:#?}");
         assert!(
-            matches!(orphans[0].problem, Problem::OrphanClear { orphan } if orphan.ino == 13),
+            matches!(orphans[0].problem, Problem::OrphanClear { orphan } if orphan.ino == InodeNo(13)),
             "{orphans:#?}"
         );
         assert!(p.iter().all(|p| p.fixed));
         let cx = open(&img);
         assert_eq!(cx.sb.last_orphan, 12);
-        assert_eq!(cx.read_inode(12).unwrap().unwrap().dtime, 14);
-        assert_eq!(cx.read_inode(14).unwrap().unwrap().dtime, 0);
+        assert_eq!(cx.read_inode(InodeNo(12)).unwrap().unwrap().dtime, 14);
+        assert_eq!(cx.read_inode(InodeNo(14)).unwrap().unwrap().dtime, 0);
         drop(cx);
         assert!(inode_free(&img, 13));
         let (p, _, _) = check_keeping(&img, Mode::Check, &[12, 14]);
@@ -587,7 +593,7 @@ mod tests {
     /// The data blocks of inode `ino`, in logical order.
     fn data_blocks(img: &Path, ino: u32) -> Vec<(u64, u64)> {
         let cx = open(img);
-        let inode = cx.read_inode(ino).unwrap().unwrap();
+        let inode = cx.read_inode(InodeNo(ino)).unwrap().unwrap();
         let mut v = Vec::new();
         walk(&cx, &inode, &mut |item| {
             if let Item::Data {

@@ -18,11 +18,12 @@ use crate::context::Fsck;
 use crate::error::Result;
 use crate::problem::{Claimant, Problem};
 
-/// An owner that is not an inode: fixed metadata.
-const METADATA: u32 = u32::MAX;
+/// An owner that is not an inode: fixed metadata (a number above any
+/// inode count, so that it sorts after the inodes as before).
+const METADATA: InodeNo = InodeNo(u32::MAX);
 /// An owner that is not an inode: an xattr block.
-const XATTR: u32 = u32::MAX - 1;
-const RESIZE: u32 = 7;
+const XATTR: InodeNo = InodeNo(u32::MAX - 1);
+const RESIZE: InodeNo = InodeNo(7);
 /// Clones per inode before giving up (each re-walks the inode).
 const MAX_CLONES: usize = 100_000;
 
@@ -34,7 +35,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     }
     let mut sb_parse = cx.sb.clone();
     sb_parse.feature_ro_compat &= !ro_compat::METADATA_CSUM;
-    let mut owners: HashMap<u64, Vec<u32>> = HashMap::new();
+    let mut owners: HashMap<u64, Vec<InodeNo>> = HashMap::new();
     for b in fixed_metadata(cx, &dups) {
         owners.entry(b).or_default().push(METADATA);
     }
@@ -44,11 +45,12 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         }
     }
     // Each in-use inode's references to the duplicated blocks.
-    let mut files: Vec<(u32, Vec<u64>)> = Vec::new();
+    let mut files: Vec<(InodeNo, Vec<u64>)> = Vec::new();
     cx.progress
         .start("Pass 1B: duplicates", cx.sb.inodes_count as u64);
-    for ino in 1..=cx.sb.inodes_count {
-        if ino % 4096 == 0 {
+    for n in 1..=cx.sb.inodes_count {
+        let ino = InodeNo(n);
+        if n % 4096 == 0 {
             cx.progress.inc(4096);
         }
         if ino == RESIZE || !cx.found.inode(ino).in_use() {
@@ -74,12 +76,12 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let mut refs: HashMap<u64, u32> = owners.iter().map(|(&b, v)| (b, v.len() as u32)).collect();
     for (ino, blocks) in &files {
         let ino = *ino;
-        if ino < first_ino {
+        if ino.0 < first_ino {
             // Reserved inodes (the journal) keep their blocks.
             continue;
         }
         let mut shared: BTreeSet<u64> = BTreeSet::new();
-        let mut with: BTreeSet<u32> = BTreeSet::new();
+        let mut with: BTreeSet<InodeNo> = BTreeSet::new();
         for b in blocks {
             if refs.get(b).is_some_and(|&r| r >= 2) {
                 shared.insert(*b);
@@ -136,9 +138,9 @@ fn fixed_metadata(cx: &Fsck, dups: &BTreeSet<u64>) -> Vec<u64> {
 }
 
 /// Inode `ino` parsed without its checksum checked (pass 1 judged it).
-fn read(cx: &Fsck, sb_parse: &Superblock, ino: u32) -> Result<Option<Inode>> {
+fn read(cx: &Fsck, sb_parse: &Superblock, ino: InodeNo) -> Result<Option<Inode>> {
     let raw = cx.read_inode_raw(ino)?;
-    Ok(Inode::parse(sb_parse, InodeNo(ino), &raw).ok())
+    Ok(Inode::parse(sb_parse, ino, &raw).ok())
 }
 
 /// Whether pass 1 walked a block tree for this inode.
@@ -172,7 +174,7 @@ fn span(item: Item) -> (u64, u64) {
 fn clone_shared(
     cx: &mut Fsck,
     sb_parse: &Superblock,
-    ino: u32,
+    ino: InodeNo,
     refs: &mut HashMap<u64, u32>,
 ) -> Result<()> {
     for _ in 0..MAX_CLONES {
@@ -226,7 +228,7 @@ fn clone_shared(
         if slot.0 == blockwalk::NodeLoc::Root {
             let mut raw = cx.read_inode_raw(ino)?;
             if let Err(e) = inode.write_to(&cx.sb, &mut raw) {
-                cx.report.not_fixed(&format!("inode {ino}: {e}"));
+                cx.report.not_fixed(&format!("{ino}: {e}"));
                 return Ok(());
             }
             cx.write_inode_raw(ino, &mut raw)?;

@@ -8,9 +8,10 @@ use crate::context::Fsck;
 use crate::dirops::{self, link_into_lost_found, make_dir};
 use crate::error::Result;
 use crate::problem::Problem;
+use fuse4fs_format::ext4::InodeNo;
 
 /// The root directory's inode number.
-const ROOT: u32 = 2;
+const ROOT: InodeNo = InodeNo::ROOT;
 
 /// Runs pass 3.
 pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
@@ -106,8 +107,8 @@ fn connect(cx: &mut Fsck) -> Result<()> {
     // Per inode: REACHED, or the number of the walk that last visited
     // it (so that a walk meeting its own mark has found a loop).
     let mut mark = vec![0u32; n + 1];
-    mark[ROOT as usize] = REACHED;
-    let dirs: Vec<u32> = cx.found.dirs.keys().copied().collect();
+    mark[ROOT.0 as usize] = REACHED;
+    let dirs: Vec<InodeNo> = cx.found.dirs.keys().copied().collect();
     let mut path = Vec::new();
     for (walk, &start) in dirs.iter().enumerate() {
         cx.progress.inc(1);
@@ -118,24 +119,24 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         // Each step marks a new directory, so the walk is bounded by
         // their number.
         for _ in 0..=dirs.len() {
-            if cur as usize > n || mark[cur as usize] == REACHED {
+            if cur.0 as usize > n || mark[cur.0 as usize] == REACHED {
                 break;
             }
-            if mark[cur as usize] == walk {
+            if mark[cur.0 as usize] == walk {
                 unconnected = Some(cur);
                 break;
             }
-            mark[cur as usize] = walk;
+            mark[cur.0 as usize] = walk;
             path.push(cur);
-            let parent = cx.found.dirs.get(&cur).map_or(0, |d| d.parent);
-            if parent == 0 || !cx.found.dirs.contains_key(&parent) {
+            let parent = cx.found.dirs.get(&cur).map_or(0, |d| d.parent.0);
+            if parent == 0 || !cx.found.dirs.contains_key(&InodeNo(parent)) {
                 unconnected = Some(cur);
                 break;
             }
-            cur = parent;
+            cur = InodeNo(parent);
         }
         if let Some(u) = unconnected {
-            let dotdot = cx.found.dirs.get(&u).map_or(0, |d| d.dotdot);
+            let dotdot = cx.found.dirs.get(&u).map_or(InodeNo(0), |d| d.dotdot);
             if cx.ask(Problem::Unconnected {
                 dir: u,
                 was: dotdot,
@@ -146,7 +147,7 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         }
         // Reported once: whatever the answer, the path is settled.
         for &d in &path {
-            mark[d as usize] = REACHED;
+            mark[d.0 as usize] = REACHED;
         }
     }
     Ok(())
@@ -155,13 +156,13 @@ fn connect(cx: &mut Fsck) -> Result<()> {
 /// Every `..` must name the directory holding the entry (the root's
 /// names the root).
 fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
-    let wrong: Vec<(u32, u32, u32)> = cx
+    let wrong: Vec<(InodeNo, InodeNo, InodeNo)> = cx
         .found
         .dirs
         .iter()
         .filter_map(|(&ino, d)| {
-            let want = if ino == ROOT { ROOT } else { d.parent };
-            (want != 0 && d.dotdot != want).then_some((ino, d.dotdot, want))
+            let want = if ino == ROOT { ino } else { d.parent };
+            (want.0 != 0 && d.dotdot != want).then_some((ino, d.dotdot, want))
         })
         .collect();
     for (ino, dotdot, want) in wrong {
@@ -185,6 +186,8 @@ fn fix_dotdot(cx: &mut Fsck) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use fuse4fs_format::ext4::InodeNo;
+
     use std::fs;
     use std::path::{Path, PathBuf};
 
@@ -225,7 +228,7 @@ mod tests {
             let img = image(t.path(), args);
             let (p, cx) = run34(&img, Mode::Check);
             assert!(p.is_empty(), "{p:?}");
-            assert_eq!(cx.found.lost_found, Some(11));
+            assert_eq!(cx.found.lost_found, Some(InodeNo(11)));
         }
     }
 
@@ -254,9 +257,12 @@ mod tests {
             let name = format!("#{d2}");
             assert_eq!(
                 dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-                Some((d2, 2))
+                Some((InodeNo(d2), 2))
             );
-            assert_eq!(dirops::lookup(&cx, d2, b"..").unwrap().unwrap().0, lf);
+            assert_eq!(
+                dirops::lookup(&cx, InodeNo(d2), b"..").unwrap().unwrap().0,
+                lf
+            );
             drop(cx);
             let (clean, text) = e2fsck(&img);
             assert!(clean, "{args:?}: {text}");
@@ -286,7 +292,7 @@ mod tests {
             assert!(p[0].fixed);
             let lf = cx.found.lost_found.expect("made");
             assert_eq!(
-                dirops::lookup(&cx, 2, b"lost+found").unwrap(),
+                dirops::lookup(&cx, InodeNo::ROOT, b"lost+found").unwrap(),
                 Some((lf, 2))
             );
             drop(cx);
@@ -321,7 +327,7 @@ mod tests {
         let name = format!("#{d1}");
         assert_eq!(
             dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-            Some((d1, 2))
+            Some((InodeNo(d1), 2))
         );
         drop(cx);
         // The new root's and lost+found's blocks reach the bitmaps, and
@@ -348,7 +354,10 @@ mod tests {
         let old = ino_of(&img, "/lost+found");
         let (p, _) = run34(&img, Mode::Check);
         assert_eq!(kinds(&p), vec![Kind::LostFoundMissing]);
-        assert_eq!(p[0].problem, Problem::LostFoundNotDirectory { ino: old });
+        assert_eq!(
+            p[0].problem,
+            Problem::LostFoundNotDirectory { ino: InodeNo(old) }
+        );
         let (p, cx) = run34(&img, Mode::Yes);
         // The file, unlinked, is then found unattached and moved into
         // the new lost+found.
@@ -359,11 +368,11 @@ mod tests {
         );
         assert!(p.iter().all(|p| p.fixed));
         let lf = cx.found.lost_found.unwrap();
-        assert_ne!(lf, old);
+        assert_ne!(lf.0, old);
         let name = format!("#{old}");
         assert_eq!(
             dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-            Some((old, 1))
+            Some((InodeNo(old), 1))
         );
         drop(cx);
         debugfs(&img, "set_bg 0 itable_unused 0");
@@ -408,7 +417,9 @@ mod tests {
                 };
                 let dev = crate::Device::open(&img, true).unwrap();
                 let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
-                dirops::set_dotdot(&mut cx, sub, d1).unwrap().unwrap();
+                dirops::set_dotdot(&mut cx, InodeNo(sub), InodeNo(d1))
+                    .unwrap()
+                    .unwrap();
                 cx.dev.flush().unwrap();
             }
             let (ok, text) = e2fsck(&img);
@@ -458,6 +469,8 @@ mod catalog {
 
 #[cfg(test)]
 mod htree {
+    use fuse4fs_format::ext4::InodeNo;
+
     use std::fs;
 
     use crate::dirops;
@@ -488,8 +501,14 @@ mod htree {
         assert!(out.status.code().unwrap_or(8) < 4);
         let (big, other) = {
             let (_, cx) = run34(&img, Mode::Check);
-            let big = dirops::lookup(&cx, 2, b"big").unwrap().unwrap().0;
-            let other = dirops::lookup(&cx, 2, b"other").unwrap().unwrap().0;
+            let big = dirops::lookup(&cx, InodeNo::ROOT, b"big")
+                .unwrap()
+                .unwrap()
+                .0;
+            let other = dirops::lookup(&cx, InodeNo::ROOT, b"other")
+                .unwrap()
+                .unwrap()
+                .0;
             assert!(cx.found.dirs[&big].indexed);
             (big, other)
         };
@@ -515,6 +534,8 @@ mod htree {
 
 #[cfg(test)]
 mod loops {
+    use fuse4fs_format::ext4::InodeNo;
+
     use std::fs;
 
     use crate::options::{Mode, Options};
@@ -541,11 +562,11 @@ mod loops {
         assert_eq!(cx.opts.mode, Mode::Check);
         crate::setup::run(&mut cx).unwrap();
         scan(&mut cx);
-        let ring: Vec<u32> = cx
+        let ring: Vec<InodeNo> = cx
             .found
             .dirs
             .iter()
-            .filter(|(i, d)| **i != 2 && **i != 11 && d.parent == 2)
+            .filter(|(i, d)| **i != InodeNo(2) && **i != InodeNo(11) && d.parent == InodeNo(2))
             .map(|(i, _)| *i)
             .collect();
         assert_eq!(ring.len(), 3);

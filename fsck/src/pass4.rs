@@ -4,6 +4,7 @@
 //! the inode (for a directory: its entry, its `.`, and the `..` of each
 //! subdirectory).
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::superblock::ro_compat;
 
 use crate::context::Fsck;
@@ -23,7 +24,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     // `..` entries naming each directory.
     let mut subdirs = vec![0u32; count as usize + 1];
     for d in cx.found.dirs.values() {
-        if let Some(s) = subdirs.get_mut(d.dotdot as usize) {
+        if let Some(s) = subdirs.get_mut(d.dotdot.0 as usize) {
             *s += 1;
         }
     }
@@ -35,7 +36,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let mut ino = cx.found.inodes.next_recorded(0);
     while ino <= count {
         if ino == 2 || ino >= first {
-            one(cx, ino, &subdirs, dir_nlink)?;
+            one(cx, InodeNo(ino), &subdirs, dir_nlink)?;
         }
         let next = cx.found.inodes.next_recorded(ino);
         cx.progress.inc((next - ino) as u64);
@@ -47,7 +48,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 
 /// Checks the reference count of in-use inode `ino`: an unattached one
 /// is cleared or reconnected first.
-fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> {
+fn one(cx: &mut Fsck, ino: InodeNo, subdirs: &[u32], dir_nlink: bool) -> Result<()> {
     let info = *cx.found.inode(ino);
     if !info.in_use() {
         return Ok(());
@@ -64,9 +65,10 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
     // (their count checked here, as e2fsck's check_ea_inode), and one no
     // entry names is unattached; a declined or failed reconnect leaves
     // nothing to count.
-    let ea_named = info.refs == 0 && ino != 2 && crate::pass1::check_ea_refcount(cx, ino)?;
+    let ea_named =
+        info.refs == 0 && ino != InodeNo::ROOT && crate::pass1::check_ea_refcount(cx, ino)?;
     if info.refs == 0
-        && ino != 2
+        && ino != InodeNo::ROOT
         && !ea_named
         && (info.is_dir() || !unattached(cx, ino, info.empty)?)
     {
@@ -79,7 +81,7 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
     // An EA inode named by entries counts one link (e2fsck's link_counted).
     let mut want = if ea_named { 1 } else { info.refs };
     if info.is_dir() {
-        want += 1 + subdirs[ino as usize];
+        want += 1 + subdirs[ino.0 as usize];
     }
     let have = info.links as u32;
     let ok = if info.is_dir() && want > LINK_MAX {
@@ -107,7 +109,7 @@ fn one(cx: &mut Fsck, ino: u32, subdirs: &[u32], dir_nlink: bool) -> Result<()> 
 
 /// An in-use inode no entry names: cleared when it holds nothing, else
 /// linked into lost+found. Returns whether it is now named.
-fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
+fn unattached(cx: &mut Fsck, ino: InodeNo, empty: bool) -> Result<bool> {
     if empty {
         if cx.ask(Problem::UnattachedEmpty { ino }) {
             cx.clear_inode(ino)?;
@@ -129,6 +131,8 @@ fn unattached(cx: &mut Fsck, ino: u32, empty: bool) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use std::fs;
+
+    use fuse4fs_format::ext4::InodeNo;
 
     use crate::dirops;
     use crate::options::Mode;
@@ -196,7 +200,7 @@ mod tests {
         let name = format!("#{ino}");
         assert_eq!(
             dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-            Some((ino, 1))
+            Some((InodeNo(ino), 1))
         );
         drop(cx);
         let (clean, text) = e2fsck(&img);
@@ -221,13 +225,13 @@ mod tests {
         let opts = crate::Options {
             mode: Mode::Check,
             force: true,
-            keep_orphans: [ino].into(),
+            keep_orphans: [InodeNo(ino)].into(),
             ..Default::default()
         };
         let dev = crate::Device::open(&img, false).unwrap();
         let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
         crate::testutil::scan_all(&mut cx);
-        cx.found.inode_mut(ino).ftype = 8;
+        cx.found.inode_mut(InodeNo(ino)).ftype = 8;
         super::run(&mut cx).unwrap();
         assert!(cx.report.problems.is_empty(), "{:?}", cx.report.problems);
         // Without the option it is an unattached inode with a wrong count.

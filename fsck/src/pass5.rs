@@ -6,6 +6,7 @@
 //! (padding set as the kernel sets it), then the descriptors, then the
 //! superblock: nothing before this pass touches them.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_checksum};
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT};
 
@@ -162,7 +163,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             let problem = if uninit_in_use {
                 Problem::InodeUninitInUse {
                     group,
-                    ino: g as u64 * ipg as u64 + in_use as u64,
+                    ino: InodeNo(group * cx.sb.inodes_per_group + in_use),
                 }
             } else {
                 Problem::ItableUnusedTooLarge {
@@ -589,6 +590,7 @@ mod tests {
 pub(crate) mod testkit {
     use std::path::{Path, PathBuf};
 
+    use fuse4fs_format::ext4::InodeNo;
     use fuse4fs_format::ext4::superblock::{STATE_ERROR, STATE_VALID};
 
     use crate::blockwalk::{Item, has_block_tree, walk};
@@ -625,11 +627,11 @@ pub(crate) mod testkit {
         for ino in 1..=cx.sb.inodes_count {
             // Every slot, even past itable_unused: the tests' images have
             // zeroed tables, and a test may move the unused mark.
-            let Ok(inode) = cx.read_inode(ino)? else {
+            let Ok(inode) = cx.read_inode(InodeNo(ino))? else {
                 continue;
             };
             // As pass 1: an orphan left on the list is in use unlinked.
-            let orphan = cx.found.orphans.contains(&ino);
+            let orphan = cx.found.orphans.contains(&InodeNo(ino));
             if inode.mode == 0 || (inode.links_count == 0 && !orphan) {
                 continue;
             }
@@ -651,14 +653,14 @@ pub(crate) mod testkit {
                 }
                 owned.push(inode.file_acl);
             }
-            *cx.found.inode_mut(ino) = InodeInfo {
+            *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
                 ftype: (inode.mode >> 12) as u8,
                 links: inode.links_count,
                 refs: 0,
                 empty: false,
             };
             if inode.is_dir() {
-                cx.found.dirs.insert(ino, DirInfo::default());
+                cx.found.dirs.insert(InodeNo(ino), DirInfo::default());
             }
             for b in owned {
                 cx.found.blocks.set(b as usize);
@@ -682,7 +684,7 @@ pub(crate) mod testkit {
         let opts = Options {
             mode,
             force: true,
-            keep_orphans: keep.iter().copied().collect(),
+            keep_orphans: keep.iter().map(|&n| InodeNo(n)).collect(),
             ..Options::default()
         };
         run_opts(img, opts, true).unwrap()

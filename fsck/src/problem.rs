@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use fuse4fs_format::ext4::InodeNo;
+
 /// Every family of problem, named for what is wrong. Tests and callers
 /// match on these; a family holds the several [`Problem`]s that repair
 /// the same structure.
@@ -211,7 +213,7 @@ impl fmt::Display for ExtentFault {
 /// Another claimant of a multiply-claimed block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claimant {
-    Inode(u32),
+    Inode(InodeNo),
     /// Fixed metadata (superblock, descriptors, bitmaps, inode tables).
     Metadata,
     /// An xattr block.
@@ -221,7 +223,7 @@ pub enum Claimant {
 impl fmt::Display for Claimant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Claimant::Inode(o) => write!(f, "inode #{o}"),
+            Claimant::Inode(InodeNo(o)) => write!(f, "inode #{o}"),
             Claimant::Metadata => f.write_str("<filesystem metadata>"),
             Claimant::XattrBlock => f.write_str("<extended attribute block>"),
         }
@@ -232,7 +234,7 @@ impl fmt::Display for Claimant {
 /// inode %i (uid=%Iu, gid=%Ig, mode=%Im, size=%Is)").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrphanId {
-    pub ino: u32,
+    pub ino: InodeNo,
     pub uid: u32,
     pub gid: u32,
     pub mode: u16,
@@ -244,7 +246,7 @@ impl fmt::Display for OrphanId {
         write!(
             f,
             "orphaned inode {} (uid={}, gid={}, mode=0{:o}, size={})",
-            self.ino, self.uid, self.gid, self.mode, self.size
+            self.ino.0, self.uid, self.gid, self.mode, self.size
         )
     }
 }
@@ -294,7 +296,7 @@ pub enum Problem {
         what: String,
     },
     JournalInvalid {
-        ino: u32,
+        ino: InodeNo,
         why: String,
     },
     JournalNeedsRecovery,
@@ -305,16 +307,16 @@ pub enum Problem {
 
     // Setup: the orphan list and the orphan file.
     OrphanListWithErrors {
-        head: u32,
+        head: InodeNo,
     },
     OrphanListOutOfRange {
-        ino: u32,
+        ino: InodeNo,
     },
     OrphanListLoop {
-        ino: u32,
+        ino: InodeNo,
     },
     OrphanListFree {
-        ino: u32,
+        ino: InodeNo,
     },
     OrphanClear {
         orphan: OrphanId,
@@ -323,191 +325,191 @@ pub enum Problem {
         orphan: OrphanId,
     },
     OrphanFileOutOfRange {
-        ino: u32,
+        ino: InodeNo,
     },
     OrphanFileDamaged {
-        ino: u32,
+        ino: InodeNo,
     },
     OrphanSlotOutOfRange {
-        ino: u32,
+        ino: InodeNo,
     },
     OrphanSlotTwice {
-        ino: u32,
+        ino: InodeNo,
     },
     OrphanSlotFree {
-        ino: u32,
+        ino: InodeNo,
     },
 
     // Pass 1: inode fields.
     InodeGarbage {
-        ino: u32,
+        ino: InodeNo,
     },
     InodeUnreadable {
-        ino: u32,
+        ino: InodeNo,
         why: String,
     },
     OrphanDtime {
-        ino: u32,
+        ino: InodeNo,
     },
     DeletedZeroDtime {
-        ino: u32,
+        ino: InodeNo,
     },
     ExtraIsize {
-        ino: u32,
+        ino: InodeNo,
         have: u16,
         want: u16,
     },
     IbodyCorrupt {
-        ino: u32,
+        ino: InodeNo,
         why: String,
     },
     XattrHash {
-        ino: u32,
+        ino: InodeNo,
         hash: u32,
     },
     EaValueInodeIllegal {
-        ino: u32,
-        ea_ino: u32,
+        ino: InodeNo,
+        ea_ino: InodeNo,
     },
     EaInodeFlagMissing {
-        ino: u32,
-        ea_ino: u32,
+        ino: InodeNo,
+        ea_ino: InodeNo,
     },
     SizeHighDir {
-        ino: u32,
+        ino: InodeNo,
         high: u32,
     },
     BlocksHigh {
-        ino: u32,
+        ino: InodeNo,
         high: u16,
     },
     FileAclHigh {
-        ino: u32,
+        ino: InodeNo,
         high: u16,
     },
     Faddr {
-        ino: u32,
+        ino: InodeNo,
         faddr: u32,
     },
     SizeTooLarge {
-        ino: u32,
+        ino: InodeNo,
         high: u32,
     },
     BadMode {
-        ino: u32,
+        ino: InodeNo,
         mode: u16,
     },
     RootNotDirectory,
     JournalInodeNotRegular {
-        ino: u32,
+        ino: InodeNo,
     },
     InUseDtime {
-        ino: u32,
+        ino: InodeNo,
     },
     ExtentsFlagWithoutFeature {
-        ino: u32,
+        ino: InodeNo,
     },
     InlineFlagWithoutFeature {
-        ino: u32,
+        ino: InodeNo,
     },
     EncryptFlagWithoutXattr {
-        ino: u32,
+        ino: InodeNo,
     },
     ImagicFlag {
-        ino: u32,
+        ino: InodeNo,
     },
     SpecialFlags {
-        ino: u32,
+        ino: InodeNo,
         flags: u32,
     },
     SpecialSize {
-        ino: u32,
+        ino: InodeNo,
         size: u64,
     },
     ExtentsAndInline {
-        ino: u32,
+        ino: InodeNo,
     },
     IndexFlagNotDirectory {
-        ino: u32,
+        ino: InodeNo,
     },
     IndexFlagWithoutFeature {
-        ino: u32,
+        ino: InodeNo,
     },
     ExtentsFlagMissing {
-        ino: u32,
+        ino: InodeNo,
     },
     FastSymlinkExtents {
-        ino: u32,
+        ino: InodeNo,
     },
     FastSymlinkSize {
-        ino: u32,
+        ino: InodeNo,
         len: usize,
         size: u64,
     },
     InlineWithoutXattr {
-        ino: u32,
+        ino: InodeNo,
     },
     InlineSize {
-        ino: u32,
+        ino: InodeNo,
         size: u64,
         want: u64,
     },
     InodeChecksum {
-        ino: u32,
+        ino: InodeNo,
     },
 
     // Pass 1: block trees, sizes and xattr blocks.
     TooManyBlocks {
-        ino: u32,
+        ino: InodeNo,
         extents: bool,
     },
     ZeroLengthDirectory {
-        ino: u32,
+        ino: InodeNo,
     },
     SlowSymlinkSize {
-        ino: u32,
+        ino: InodeNo,
         size: u64,
     },
     ExtentRoot {
-        ino: u32,
+        ino: InodeNo,
         why: String,
     },
     ExtentNode {
-        ino: u32,
+        ino: InodeNo,
         block: u64,
         why: String,
     },
     ExtentChecksum {
-        ino: u32,
+        ino: InodeNo,
         block: u64,
     },
     Extent {
-        ino: u32,
+        ino: InodeNo,
         lblk: u64,
         block: u64,
         len: u64,
         fault: ExtentFault,
     },
     ExtentIndex {
-        ino: u32,
+        ino: InodeNo,
         child: u64,
     },
     ExtentIndexStart {
-        ino: u32,
+        ino: InodeNo,
         first: u64,
     },
     IllegalBlock {
-        ino: u32,
+        ino: InodeNo,
         index: usize,
         block: u64,
     },
     IBlocks {
-        ino: u32,
+        ino: InodeNo,
         have: u64,
         want: u64,
     },
     ISize {
-        ino: u32,
+        ino: InodeNo,
         have: u64,
         want: u64,
     },
@@ -515,7 +517,7 @@ pub enum Problem {
         block: u64,
     },
     XattrBlock {
-        ino: u32,
+        ino: InodeNo,
         block: u64,
         why: String,
     },
@@ -525,142 +527,142 @@ pub enum Problem {
         want: u32,
     },
     EaInodeRefcount {
-        ino: u32,
+        ino: InodeNo,
         have: u64,
         want: u64,
     },
 
     // Pass 1B.
     MultiplyClaimed {
-        ino: u32,
+        ino: InodeNo,
         blocks: usize,
         with: Vec<Claimant>,
     },
 
     // Pass 2: directory blocks.
     DirCorrupted {
-        dir: u32,
+        dir: InodeNo,
         lblk: u64,
         offset: usize,
     },
     InlineDirCorrupted {
-        dir: u32,
+        dir: InodeNo,
         offset: usize,
     },
     DirNoChecksum {
-        dir: u32,
+        dir: InodeNo,
         lblk: u64,
         offset: usize,
     },
     DirBlockChecksum {
-        dir: u32,
+        dir: InodeNo,
         lblk: u64,
     },
     DirHoles {
-        dir: u32,
+        dir: InodeNo,
         count: u64,
     },
     DirHole {
-        dir: u32,
+        dir: InodeNo,
         lblk: u64,
     },
     Htree {
-        dir: u32,
+        dir: InodeNo,
         why: String,
     },
 
     // Pass 2: '.' and '..'.
     DotMissing {
-        dir: u32,
+        dir: InodeNo,
     },
     DotWrong {
-        dir: u32,
-        ino: u32,
+        dir: InodeNo,
+        ino: InodeNo,
     },
     DotFileType {
-        dir: u32,
+        dir: InodeNo,
         dotdot: bool,
         have: u8,
         want: u8,
     },
     DotBig {
-        dir: u32,
+        dir: InodeNo,
     },
     DotDotInvalid {
-        dir: u32,
-        ino: u32,
+        dir: InodeNo,
+        ino: InodeNo,
     },
     DotDotMissing {
-        dir: u32,
+        dir: InodeNo,
     },
 
     // Pass 2: entries.
     ZeroLengthName {
-        dir: u32,
-        ino: u32,
+        dir: InodeNo,
+        ino: InodeNo,
     },
     DuplicateDot {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
     },
     BadInodeNumber {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
-        ino: u32,
+        ino: InodeNo,
     },
     LinkToRoot {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
     },
     LinkToDot {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
     },
     UnusedInode {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
-        ino: u32,
+        ino: InodeNo,
     },
     IllegalCharacters {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
     },
     FileType {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
-        ino: u32,
+        ino: InodeNo,
         have: u8,
         want: u8,
     },
     EncryptedNameShort {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
     },
     EncryptedToUnencrypted {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
-        ino: u32,
+        ino: InodeNo,
     },
     DuplicateEntry {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
     },
     DirectoryHardLink {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
-        ino: u32,
-        parent: u32,
+        ino: InodeNo,
+        parent: InodeNo,
     },
     EntryInUninitGroup {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
-        ino: u32,
+        ino: InodeNo,
         group: u32,
     },
     EntryInUnusedArea {
-        dir: u32,
+        dir: InodeNo,
         name: Vec<u8>,
-        ino: u32,
+        ino: InodeNo,
         group: u32,
     },
 
@@ -668,30 +670,30 @@ pub enum Problem {
     RootNotDirectoryInUse,
     RootNotAllocated,
     LostFoundNotDirectory {
-        ino: u32,
+        ino: InodeNo,
     },
     LostFoundMissing,
     Unconnected {
-        dir: u32,
-        was: u32,
+        dir: InodeNo,
+        was: InodeNo,
     },
     DotDotMismatch {
-        dir: u32,
-        have: u32,
-        want: u32,
+        dir: InodeNo,
+        have: InodeNo,
+        want: InodeNo,
     },
 
     // Pass 4.
     LinkCount {
-        ino: u32,
+        ino: InodeNo,
         have: u32,
         want: u32,
     },
     UnattachedEmpty {
-        ino: u32,
+        ino: InodeNo,
     },
     Unattached {
-        ino: u32,
+        ino: InodeNo,
     },
 
     // Pass 5.
@@ -707,7 +709,7 @@ pub enum Problem {
     },
     InodeUninitInUse {
         group: u32,
-        ino: u64,
+        ino: InodeNo,
     },
     ItableUnusedTooLarge {
         group: u32,
@@ -961,7 +963,7 @@ impl Problem {
                     "The journal holds transactions to replay but uses {what}, which this checker cannot replay."
                 ),
             ),
-            JournalInvalid { ino, why } => row(
+            JournalInvalid { ino: InodeNo(ino), why } => row(
                 Prompt::Clear,
                 Some("PR_0_JOURNAL_BAD_INODE"),
                 K::JournalBad,
@@ -991,7 +993,7 @@ impl Problem {
                 format!("The journal cannot be replayed ({why}).  Clear journal"),
             ),
 
-            OrphanListWithErrors { head } => row(
+            OrphanListWithErrors { head: InodeNo(head) } => row(
                 Prompt::Null,
                 None,
                 K::OrphanListBad,
@@ -1000,21 +1002,21 @@ impl Problem {
                     "The filesystem has errors: its orphan list (from inode {head}) is not processed.  Clear it"
                 ),
             ),
-            OrphanListOutOfRange { ino } => row(
+            OrphanListOutOfRange { ino: InodeNo(ino) } => row(
                 Prompt::Null,
                 None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan list names inode {ino}, out of range.  Clear the rest of it"),
             ),
-            OrphanListLoop { ino } => row(
+            OrphanListLoop { ino: InodeNo(ino) } => row(
                 Prompt::Null,
                 None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan list loops back to inode {ino}.  Clear the rest of it"),
             ),
-            OrphanListFree { ino } => row(
+            OrphanListFree { ino: InodeNo(ino) } => row(
                 Prompt::Null,
                 None,
                 K::OrphanListBad,
@@ -1037,35 +1039,35 @@ impl Problem {
                 Fix,
                 format!("Truncating {orphan}"),
             ),
-            OrphanFileOutOfRange { ino } => row(
+            OrphanFileOutOfRange { ino: InodeNo(ino) } => row(
                 Prompt::Recreate,
                 None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan file inode {ino} is out of range."),
             ),
-            OrphanFileDamaged { ino } => row(
+            OrphanFileDamaged { ino: InodeNo(ino) } => row(
                 Prompt::Recreate,
                 None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan file (inode {ino}) is damaged."),
             ),
-            OrphanSlotOutOfRange { ino } => row(
+            OrphanSlotOutOfRange { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan file names inode {ino}, out of range."),
             ),
-            OrphanSlotTwice { ino } => row(
+            OrphanSlotTwice { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 None,
                 K::OrphanListBad,
                 Halt,
                 format!("The orphan file names inode {ino} twice."),
             ),
-            OrphanSlotFree { ino } => row(
+            OrphanSlotFree { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 None,
                 K::OrphanListBad,
@@ -1073,105 +1075,105 @@ impl Problem {
                 format!("The orphan file names inode {ino}, which is not in use."),
             ),
 
-            InodeGarbage { ino } => row(
+            InodeGarbage { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_INODE_IS_GARBAGE"),
                 K::InodeChecksum,
                 Halt,
                 format!("Inode {ino} seems to contain garbage."),
             ),
-            InodeUnreadable { ino, why } => row(
+            InodeUnreadable { ino: InodeNo(ino), why } => row(
                 Prompt::Clear,
                 None,
                 K::InodeBadMode,
                 Halt,
                 format!("Inode {ino} is unreadable ({why})."),
             ),
-            OrphanDtime { ino } => row(
+            OrphanDtime { ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_1_LOW_DTIME"),
                 K::InodeDtime,
                 Fix,
                 format!("Inode {ino} was part of the orphaned inode list."),
             ),
-            DeletedZeroDtime { ino } => row(
+            DeletedZeroDtime { ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_1_ZERO_DTIME"),
                 K::InodeDtime,
                 Fix,
                 format!("Deleted inode {ino} has zero dtime."),
             ),
-            ExtraIsize { ino, have, want } => row(
+            ExtraIsize { ino: InodeNo(ino), have, want } => row(
                 Prompt::Fix,
                 Some("PR_1_EXTRA_ISIZE"),
                 K::InodeExtraIsize,
                 Halt,
                 format!("Inode {ino} has an invalid extra size ({have}), should be {want}."),
             ),
-            IbodyCorrupt { ino, why } => row(
+            IbodyCorrupt { ino: InodeNo(ino), why } => row(
                 Prompt::Clear,
                 Some("PR_1_INODE_EA_ALLOC_COLLISION"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("Inode {ino} has corrupt in-inode extended attributes ({why})."),
             ),
-            XattrHash { ino, hash } => row(
+            XattrHash { ino: InodeNo(ino), hash } => row(
                 Prompt::Clear,
                 Some("PR_1_ATTR_HASH"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("Extended attribute in inode {ino} has a hash ({hash}) which is invalid."),
             ),
-            EaValueInodeIllegal { ino, ea_ino } => row(
+            EaValueInodeIllegal { ino: InodeNo(ino), ea_ino: InodeNo(ea_ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_ATTR_VALUE_EA_INODE"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("Inode {ino} has illegal extended attribute value inode {ea_ino}."),
             ),
-            EaInodeFlagMissing { ino, ea_ino } => row(
+            EaInodeFlagMissing { ino: InodeNo(ino), ea_ino: InodeNo(ea_ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_ATTR_NO_EA_INODE_FL"),
                 K::XattrIbodyBad,
                 Halt,
                 format!("EA inode {ea_ino} for parent inode {ino} missing EA_INODE flag."),
             ),
-            SizeHighDir { ino, high } => row(
+            SizeHighDir { ino: InodeNo(ino), high } => row(
                 Prompt::Clear,
                 Some("PR_2_DIR_SIZE_HIGH_ZERO"),
                 K::ISize,
                 Halt,
                 format!("i_size_high for directory inode {ino} is {high}, should be zero."),
             ),
-            BlocksHigh { ino, high } => row(
+            BlocksHigh { ino: InodeNo(ino), high } => row(
                 Prompt::Clear,
                 Some("PR_2_BLOCKS_HI_ZERO"),
                 K::IBlocks,
                 Fix,
                 format!("i_blocks_hi for inode {ino} is {high}, should be zero."),
             ),
-            FileAclHigh { ino, high } => row(
+            FileAclHigh { ino: InodeNo(ino), high } => row(
                 Prompt::Clear,
                 Some("PR_2_I_FILE_ACL_HI_ZERO"),
                 K::XattrBlockBad,
                 Halt,
                 format!("i_file_acl_hi for inode {ino} is {high}, should be zero."),
             ),
-            Faddr { ino, faddr } => row(
+            Faddr { ino: InodeNo(ino), faddr } => row(
                 Prompt::Clear,
                 Some("PR_2_FADDR_ZERO"),
                 K::InodeFaddr,
                 Halt,
                 format!("i_faddr for inode {ino} is {faddr}, should be zero."),
             ),
-            SizeTooLarge { ino, high } => row(
+            SizeTooLarge { ino: InodeNo(ino), high } => row(
                 Prompt::Fix,
                 Some("PR_1_BAD_I_SIZE"),
                 K::ISize,
                 Halt,
                 format!("Inode {ino}, i_size is too large (high word 0x{high:08x})."),
             ),
-            BadMode { ino, mode } => row(
+            BadMode { ino: InodeNo(ino), mode } => row(
                 Prompt::Clear,
                 Some("PR_2_BAD_MODE"),
                 K::InodeBadMode,
@@ -1185,28 +1187,28 @@ impl Problem {
                 Halt,
                 "Root inode is not a directory.".into(),
             ),
-            JournalInodeNotRegular { ino } => row(
+            JournalInodeNotRegular { ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_1_JOURNAL_BAD_MODE"),
                 K::ReservedInodeBad,
                 Halt,
                 format!("Journal inode {ino} is not a regular file."),
             ),
-            InUseDtime { ino } => row(
+            InUseDtime { ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_1_SET_DTIME"),
                 K::InodeDtime,
                 Fix,
                 format!("Inode {ino} is in use, but has dtime set."),
             ),
-            ExtentsFlagWithoutFeature { ino } => row(
+            ExtentsFlagWithoutFeature { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_EXTENTS_SET"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has EXTENTS_FL flag set on filesystem without extents support."),
             ),
-            InlineFlagWithoutFeature { ino } => row(
+            InlineFlagWithoutFeature { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_INLINE_DATA_SET"),
                 K::InodeBadFlags,
@@ -1215,21 +1217,21 @@ impl Problem {
                     "Inode {ino} has INLINE_DATA_FL flag on filesystem without inline data support."
                 ),
             ),
-            EncryptFlagWithoutXattr { ino } => row(
+            EncryptFlagWithoutXattr { ino: InodeNo(ino) } => row(
                 Prompt::ClearFlag,
                 Some("PR_1_MISSING_ENCRYPTION_XATTR"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has encrypt flag but no encryption extended attribute."),
             ),
-            ImagicFlag { ino } => row(
+            ImagicFlag { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_SET_IMAGIC"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has imagic flag set."),
             ),
-            SpecialFlags { ino, flags } => row(
+            SpecialFlags { ino: InodeNo(ino), flags } => row(
                 Prompt::Clear,
                 Some("PR_1_SPECIAL_EXTENTS_IDATA"),
                 K::InodeBadFlags,
@@ -1238,70 +1240,70 @@ impl Problem {
                     "Special (device/socket/fifo) inode {ino} has extents, inline-data or index flags set (0x{flags:x})."
                 ),
             ),
-            SpecialSize { ino, size } => row(
+            SpecialSize { ino: InodeNo(ino), size } => row(
                 Prompt::Fix,
                 Some("PR_1_SET_NONZSIZE"),
                 K::ISize,
                 Halt,
                 format!("Special (device/socket/fifo) inode {ino} has non-zero i_size {size}."),
             ),
-            ExtentsAndInline { ino } => row(
+            ExtentsAndInline { ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_1_CLEAR_EXTENT_FOR_INLINE_DATA"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has both extent and inline data flags set."),
             ),
-            IndexFlagNotDirectory { ino } => row(
+            IndexFlagNotDirectory { ino: InodeNo(ino) } => row(
                 Prompt::ClearHtree,
                 Some("PR_1_HTREE_NODIR"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has INDEX_FL flag set on a non-directory."),
             ),
-            IndexFlagWithoutFeature { ino } => row(
+            IndexFlagWithoutFeature { ino: InodeNo(ino) } => row(
                 Prompt::ClearHtree,
                 Some("PR_1_HTREE_SET"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} has INDEX_FL flag set on filesystem without htree support."),
             ),
-            ExtentsFlagMissing { ino } => row(
+            ExtentsFlagMissing { ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_1_UNSET_EXTENT_FL"),
                 K::InodeBadFlags,
                 Halt,
                 format!("Inode {ino} missing EXTENT_FL, but is in extents format."),
             ),
-            FastSymlinkExtents { ino } => row(
+            FastSymlinkExtents { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_FAST_SYMLINK_EXTENT_FL"),
                 K::SymlinkBad,
                 Halt,
                 format!("Symlink inode {ino} is invalid (has EXTENTS_FL)."),
             ),
-            FastSymlinkSize { ino, len, size } => row(
+            FastSymlinkSize { ino: InodeNo(ino), len, size } => row(
                 Prompt::Clear,
                 Some("PR_2_INVALID_SYMLINK"),
                 K::SymlinkBad,
                 Halt,
                 format!("Symlink inode {ino} is invalid (target of {len} bytes, i_size {size})."),
             ),
-            InlineWithoutXattr { ino } => row(
+            InlineWithoutXattr { ino: InodeNo(ino) } => row(
                 Prompt::Truncate,
                 Some("PR_1_INLINE_DATA_NO_ATTR"),
                 K::InlineDataBad,
                 Halt,
                 format!("Inode {ino} has INLINE_DATA_FL flag but extended attribute not found."),
             ),
-            InlineSize { ino, size, want } => row(
+            InlineSize { ino: InodeNo(ino), size, want } => row(
                 Prompt::Fix,
                 Some("PR_1_BAD_I_SIZE"),
                 K::InlineDataBad,
                 Halt,
                 format!("Inode {ino} has inline data, but i_size is {size}, should be {want}."),
             ),
-            InodeChecksum { ino } => row(
+            InodeChecksum { ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_1_INODE_ONLY_CSUM_INVALID"),
                 K::InodeChecksum,
@@ -1309,42 +1311,42 @@ impl Problem {
                 format!("Inode {ino} passes checks, but checksum does not match inode."),
             ),
 
-            TooManyBlocks { ino, extents } => row(
+            TooManyBlocks { ino: InodeNo(ino), extents } => row(
                 Prompt::ClearInode,
                 Some("PR_1_TOO_MANY_BAD_BLOCKS"),
                 if *extents { K::ExtentBad } else { K::BlockMapBad },
                 Halt,
                 format!("Inode {ino} maps more blocks than the filesystem holds."),
             ),
-            ZeroLengthDirectory { ino } => row(
+            ZeroLengthDirectory { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_1_ZERO_LENGTH_DIR"),
                 K::ISize,
                 Halt,
                 format!("Inode {ino} is a zero-length directory."),
             ),
-            SlowSymlinkSize { ino, size } => row(
+            SlowSymlinkSize { ino: InodeNo(ino), size } => row(
                 Prompt::Clear,
                 Some("PR_2_INVALID_SYMLINK"),
                 K::SymlinkBad,
                 Halt,
                 format!("Symlink inode {ino} is invalid (size {size})."),
             ),
-            ExtentRoot { ino, why } => row(
+            ExtentRoot { ino: InodeNo(ino), why } => row(
                 Prompt::ClearInode,
                 Some("PR_1_MISSING_EXTENT_HEADER"),
                 K::ExtentHeaderBad,
                 Halt,
                 format!("Inode {ino} has an invalid extent tree root ({why})."),
             ),
-            ExtentNode { ino, block, why } => row(
+            ExtentNode { ino: InodeNo(ino), block, why } => row(
                 Prompt::Clear,
                 Some("PR_1_EXTENT_HEADER_INVALID"),
                 K::ExtentHeaderBad,
                 Halt,
                 format!("Inode {ino} has an invalid extent node (block {block}: {why})."),
             ),
-            ExtentChecksum { ino, block } => row(
+            ExtentChecksum { ino: InodeNo(ino), block } => row(
                 Prompt::Fix,
                 Some("PR_1_EXTENT_ONLY_CSUM_INVALID"),
                 K::ExtentChecksum,
@@ -1354,7 +1356,7 @@ impl Problem {
                 ),
             ),
             Extent {
-                ino,
+                ino: InodeNo(ino),
                 lblk,
                 block,
                 len,
@@ -1368,14 +1370,14 @@ impl Problem {
                     "Inode {ino} has an invalid extent (logical block {lblk}, physical block {block}, len {len}: {fault})."
                 ),
             ),
-            ExtentIndex { ino, child } => row(
+            ExtentIndex { ino: InodeNo(ino), child } => row(
                 Prompt::Clear,
                 Some("PR_1_EXTENT_BAD_START_BLK"),
                 K::ExtentBad,
                 Halt,
                 format!("Inode {ino} has an invalid extent index entry (child block {child})."),
             ),
-            ExtentIndexStart { ino, first } => row(
+            ExtentIndexStart { ino: InodeNo(ino), first } => row(
                 Prompt::Fix,
                 Some("PR_1_EXTENT_INDEX_START_INVALID"),
                 K::ExtentBad,
@@ -1384,21 +1386,21 @@ impl Problem {
                     "Inode {ino} has an extent index entry whose start does not match its subtree's first block {first}."
                 ),
             ),
-            IllegalBlock { ino, index, block } => row(
+            IllegalBlock { ino: InodeNo(ino), index, block } => row(
                 Prompt::Clear,
                 Some("PR_1_ILLEGAL_BLOCK_NUM"),
                 K::BlockMapBad,
                 Halt,
                 format!("Illegal block #{index} ({block}) in inode {ino}."),
             ),
-            IBlocks { ino, have, want } => row(
+            IBlocks { ino: InodeNo(ino), have, want } => row(
                 Prompt::Fix,
                 Some("PR_1_BAD_I_BLOCKS"),
                 K::IBlocks,
                 Fix,
                 format!("Inode {ino}, i_blocks is {have}, should be {want}."),
             ),
-            ISize { ino, have, want } => row(
+            ISize { ino: InodeNo(ino), have, want } => row(
                 Prompt::Fix,
                 Some("PR_1_BAD_I_SIZE"),
                 K::ISize,
@@ -1412,7 +1414,7 @@ impl Problem {
                 Halt,
                 format!("Extended attribute block {block} passes checks, but checksum does not match."),
             ),
-            XattrBlock { ino, block, why } => row(
+            XattrBlock { ino: InodeNo(ino), block, why } => row(
                 Prompt::Clear,
                 Some("PR_1_BAD_EA_BLOCK"),
                 K::XattrBlockBad,
@@ -1426,7 +1428,7 @@ impl Problem {
                 Fix,
                 format!("Extended attribute block {block} has reference count {have}, should be {want}."),
             ),
-            EaInodeRefcount { ino, have, want } => row(
+            EaInodeRefcount { ino: InodeNo(ino), have, want } => row(
                 Prompt::Fix,
                 Some("PR_4_EA_INODE_REF_COUNT"),
                 K::EaInodeRefcount,
@@ -1434,7 +1436,7 @@ impl Problem {
                 format!("Extended attribute inode {ino} ref count is {have}, should be {want}."),
             ),
 
-            MultiplyClaimed { ino, blocks, with } => {
+            MultiplyClaimed { ino: InodeNo(ino), blocks, with } => {
                 let names: Vec<String> = with.iter().map(|c| c.to_string()).collect();
                 row(
                     Prompt::Clone,
@@ -1449,21 +1451,21 @@ impl Problem {
                 )
             }
 
-            DirCorrupted { dir, lblk, offset } => row(
+            DirCorrupted { dir: InodeNo(dir), lblk, offset } => row(
                 Prompt::Salvage,
                 Some("PR_2_DIR_CORRUPTED"),
                 K::DirEntryCorrupt,
                 Halt,
                 format!("Directory inode {dir}, block #{lblk}, offset {offset}: directory corrupted."),
             ),
-            InlineDirCorrupted { dir, offset } => row(
+            InlineDirCorrupted { dir: InodeNo(dir), offset } => row(
                 Prompt::Salvage,
                 Some("PR_2_DIR_CORRUPTED"),
                 K::DirEntryCorrupt,
                 Halt,
                 format!("Directory inode {dir}, inline data, offset {offset}: directory corrupted."),
             ),
-            DirNoChecksum { dir, lblk, offset } => row(
+            DirNoChecksum { dir: InodeNo(dir), lblk, offset } => row(
                 Prompt::Fix,
                 Some("PR_2_LEAF_NODE_MISSING_CSUM"),
                 K::DirTailMissing,
@@ -1472,28 +1474,28 @@ impl Problem {
                     "Directory inode {dir}, block #{lblk}, offset {offset}: directory has no checksum."
                 ),
             ),
-            DirBlockChecksum { dir, lblk } => row(
+            DirBlockChecksum { dir: InodeNo(dir), lblk } => row(
                 Prompt::Fix,
                 Some("PR_2_LEAF_NODE_ONLY_CSUM_INVALID"),
                 K::DirBlockChecksum,
                 Halt,
                 format!("Directory inode {dir}, block #{lblk}: passes checks, but fails checksum."),
             ),
-            DirHoles { dir, count } => row(
+            DirHoles { dir: InodeNo(dir), count } => row(
                 Prompt::Allocate,
                 Some("PR_2_DIRECTORY_HOLE"),
                 K::DirHole,
                 Halt,
                 format!("Directory inode {dir} has {count} unallocated blocks."),
             ),
-            DirHole { dir, lblk } => row(
+            DirHole { dir: InodeNo(dir), lblk } => row(
                 Prompt::Allocate,
                 Some("PR_2_DIRECTORY_HOLE"),
                 K::DirHole,
                 Halt,
                 format!("Directory inode {dir} has an unallocated block #{lblk}."),
             ),
-            Htree { dir, why } => row(
+            Htree { dir: InodeNo(dir), why } => row(
                 Prompt::ClearHtree,
                 Some("PR_2_HTREE_CLEAR"),
                 K::HtreeBad,
@@ -1501,14 +1503,14 @@ impl Problem {
                 format!("Problem in HTREE directory inode {dir}: {why}."),
             ),
 
-            DotMissing { dir } => row(
+            DotMissing { dir: InodeNo(dir) } => row(
                 Prompt::Fix,
                 Some("PR_2_MISSING_DOT"),
                 K::DirDot,
                 Halt,
                 format!("Missing '.' in directory inode {dir}."),
             ),
-            DotWrong { dir, ino } => row(
+            DotWrong { dir: InodeNo(dir), ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_2_BAD_INODE_DOT"),
                 K::DirDot,
@@ -1516,7 +1518,7 @@ impl Problem {
                 format!("'.' in directory inode {dir} names inode {ino}, should be {dir}."),
             ),
             DotFileType {
-                dir,
+                dir: InodeNo(dir),
                 dotdot,
                 have,
                 want,
@@ -1530,21 +1532,21 @@ impl Problem {
                     if *dotdot { ".." } else { "." }
                 ),
             ),
-            DotBig { dir } => row(
+            DotBig { dir: InodeNo(dir) } => row(
                 Prompt::Split,
                 Some("PR_2_SPLIT_DOT"),
                 K::DirDot,
                 Halt,
                 format!("Directory entry for '.' in directory inode {dir} is big."),
             ),
-            DotDotInvalid { dir, ino } => row(
+            DotDotInvalid { dir: InodeNo(dir), ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_2_BAD_INO"),
                 K::DirDotDot,
                 Halt,
                 format!("Entry '..' in directory inode {dir} has invalid inode #: {ino}."),
             ),
-            DotDotMissing { dir } => row(
+            DotDotMissing { dir: InodeNo(dir) } => row(
                 Prompt::Fix,
                 Some("PR_2_MISSING_DOT_DOT"),
                 K::DirDotDot,
@@ -1552,14 +1554,14 @@ impl Problem {
                 format!("Missing '..' in directory inode {dir}."),
             ),
 
-            ZeroLengthName { dir, ino } => row(
+            ZeroLengthName { dir: InodeNo(dir), ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_2_NULL_NAME"),
                 K::DirEntryBadName,
                 Halt,
                 format!("Entry in directory inode {dir} ({ino}) has a zero-length name."),
             ),
-            DuplicateDot { dir, name } => {
+            DuplicateDot { dir: InodeNo(dir), name } => {
                 let name = show(name);
                 row(
                     Prompt::Fix,
@@ -1569,7 +1571,7 @@ impl Problem {
                     format!("Entry '{name}' in directory inode {dir} is a duplicate '{name}' entry."),
                 )
             }
-            BadInodeNumber { dir, name, ino } => row(
+            BadInodeNumber { dir: InodeNo(dir), name, ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_2_BAD_INO"),
                 K::DirEntryBadInode,
@@ -1579,7 +1581,7 @@ impl Problem {
                     show(name)
                 ),
             ),
-            LinkToRoot { dir, name } => row(
+            LinkToRoot { dir: InodeNo(dir), name } => row(
                 Prompt::Clear,
                 Some("PR_2_LINK_ROOT"),
                 K::DirHardLink,
@@ -1589,14 +1591,14 @@ impl Problem {
                     show(name)
                 ),
             ),
-            LinkToDot { dir, name } => row(
+            LinkToDot { dir: InodeNo(dir), name } => row(
                 Prompt::Clear,
                 Some("PR_2_LINK_DOT"),
                 K::DirHardLink,
                 Halt,
                 format!("Entry '{}' in directory inode {dir} is a link to '.'.", show(name)),
             ),
-            UnusedInode { dir, name, ino } => row(
+            UnusedInode { dir: InodeNo(dir), name, ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_2_UNUSED_INODE"),
                 K::DirEntryFreeInode,
@@ -1606,7 +1608,7 @@ impl Problem {
                     show(name)
                 ),
             ),
-            IllegalCharacters { dir, name } => row(
+            IllegalCharacters { dir: InodeNo(dir), name } => row(
                 Prompt::Fix,
                 Some("PR_2_BAD_NAME"),
                 K::DirEntryBadName,
@@ -1617,9 +1619,9 @@ impl Problem {
                 ),
             ),
             FileType {
-                dir,
+                dir: InodeNo(dir),
                 name,
-                ino,
+                ino: InodeNo(ino),
                 have,
                 want,
             } => row(
@@ -1632,7 +1634,7 @@ impl Problem {
                     show(name)
                 ),
             ),
-            EncryptedNameShort { dir, name } => row(
+            EncryptedNameShort { dir: InodeNo(dir), name } => row(
                 Prompt::Clear,
                 Some("PR_2_BAD_ENCRYPTED_NAME"),
                 K::DirEntryBadName,
@@ -1642,7 +1644,7 @@ impl Problem {
                     show(name)
                 ),
             ),
-            EncryptedToUnencrypted { dir, name, ino } => row(
+            EncryptedToUnencrypted { dir: InodeNo(dir), name, ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_2_UNENCRYPTED_FILE"),
                 K::DirEntryBadInode,
@@ -1652,7 +1654,7 @@ impl Problem {
                     show(name)
                 ),
             ),
-            DuplicateEntry { dir, name } => row(
+            DuplicateEntry { dir: InodeNo(dir), name } => row(
                 Prompt::Clear,
                 Some("PR_2_DUPLICATE_DIRENT"),
                 K::DirEntryDuplicate,
@@ -1663,10 +1665,10 @@ impl Problem {
                 ),
             ),
             DirectoryHardLink {
-                dir,
+                dir: InodeNo(dir),
                 name,
-                ino,
-                parent,
+                ino: InodeNo(ino),
+                parent: InodeNo(parent),
             } => row(
                 Prompt::Clear,
                 Some("PR_2_LINK_DIR"),
@@ -1678,9 +1680,9 @@ impl Problem {
                 ),
             ),
             EntryInUninitGroup {
-                dir,
+                dir: InodeNo(dir),
                 name,
-                ino,
+                ino: InodeNo(ino),
                 group,
             } => row(
                 Prompt::Fix,
@@ -1693,9 +1695,9 @@ impl Problem {
                 ),
             ),
             EntryInUnusedArea {
-                dir,
+                dir: InodeNo(dir),
                 name,
-                ino,
+                ino: InodeNo(ino),
                 group,
             } => row(
                 Prompt::Fix,
@@ -1722,7 +1724,7 @@ impl Problem {
                 Halt,
                 "Root inode not allocated.".into(),
             ),
-            LostFoundNotDirectory { ino } => row(
+            LostFoundNotDirectory { ino: InodeNo(ino) } => row(
                 Prompt::Unlink,
                 Some("PR_3_LPF_NOTDIR"),
                 K::LostFoundMissing,
@@ -1736,14 +1738,14 @@ impl Problem {
                 Fix,
                 "/lost+found not found.".into(),
             ),
-            Unconnected { dir, was } => row(
+            Unconnected { dir: InodeNo(dir), was: InodeNo(was) } => row(
                 Prompt::Connect,
                 Some("PR_3_UNCONNECTED_DIR"),
                 K::DirUnconnected,
                 Fix,
                 format!("Unconnected directory inode {dir} (was in {was})."),
             ),
-            DotDotMismatch { dir, have, want } => row(
+            DotDotMismatch { dir: InodeNo(dir), have: InodeNo(have), want: InodeNo(want) } => row(
                 Prompt::Fix,
                 Some("PR_3_BAD_DOT_DOT"),
                 K::DotDotMismatch,
@@ -1751,21 +1753,21 @@ impl Problem {
                 format!("'..' in directory inode {dir} is {have}, should be {want}."),
             ),
 
-            LinkCount { ino, have, want } => row(
+            LinkCount { ino: InodeNo(ino), have, want } => row(
                 Prompt::Fix,
                 Some("PR_4_BAD_REF_COUNT"),
                 K::LinkCount,
                 Fix,
                 format!("Inode {ino} ref count is {have}, should be {want}."),
             ),
-            UnattachedEmpty { ino } => row(
+            UnattachedEmpty { ino: InodeNo(ino) } => row(
                 Prompt::Clear,
                 Some("PR_4_ZERO_LEN_INODE"),
                 K::InodeUnattached,
                 Fix,
                 format!("Unattached zero-length inode {ino}."),
             ),
-            Unattached { ino } => row(
+            Unattached { ino: InodeNo(ino) } => row(
                 Prompt::Connect,
                 Some("PR_4_UNATTACHED_INODE"),
                 K::InodeUnattached,
@@ -1805,7 +1807,7 @@ impl Problem {
                 Fix,
                 format!("Padding at end of {} is not set.", which.lower()),
             ),
-            InodeUninitInUse { group, ino } => row(
+            InodeUninitInUse { group, ino: InodeNo(ino) } => row(
                 Prompt::Fix,
                 Some("PR_5_INODE_UNINIT"),
                 K::GroupFlags,
@@ -2073,7 +2075,7 @@ mod tests {
     #[test]
     fn known_problems_ask_e2fsck_question() {
         let orphan = OrphanId {
-            ino: 12,
+            ino: InodeNo(12),
             uid: 0,
             gid: 0,
             mode: 0o100644,
@@ -2082,7 +2084,7 @@ mod tests {
         let asked = [
             (
                 P::IBlocks {
-                    ino: 12,
+                    ino: InodeNo(12),
                     have: 8,
                     want: 16,
                 },
@@ -2090,21 +2092,24 @@ mod tests {
             ),
             (
                 P::UnusedInode {
-                    dir: 2,
+                    dir: InodeNo(2),
                     name: b"f".to_vec(),
-                    ino: 12,
+                    ino: InodeNo(12),
                 },
                 "Clear",
             ),
             (
-                P::Unconnected { dir: 12, was: 13 },
+                P::Unconnected {
+                    dir: InodeNo(12),
+                    was: InodeNo(13),
+                },
                 "Connect to /lost+found",
             ),
-            (P::Unattached { ino: 12 }, "Connect to /lost+found"),
+            (P::Unattached { ino: InodeNo(12) }, "Connect to /lost+found"),
             (P::LostFoundMissing, "Create"),
             (
                 P::DirCorrupted {
-                    dir: 12,
+                    dir: InodeNo(12),
                     lblk: 0,
                     offset: 0,
                 },
@@ -2112,16 +2117,16 @@ mod tests {
             ),
             (
                 P::Htree {
-                    dir: 12,
+                    dir: InodeNo(12),
                     why: "x".into(),
                 },
                 "Clear HTree index",
             ),
             (
                 P::MultiplyClaimed {
-                    ino: 12,
+                    ino: InodeNo(12),
                     blocks: 1,
-                    with: vec![Claimant::Inode(13)],
+                    with: vec![Claimant::Inode(InodeNo(13))],
                 },
                 "Clone multiply-claimed blocks",
             ),
@@ -2133,14 +2138,23 @@ mod tests {
                 },
                 "Relocate",
             ),
-            (P::DirHole { dir: 12, lblk: 1 }, "Allocate"),
-            (P::DotBig { dir: 12 }, "Split"),
-            (P::LostFoundNotDirectory { ino: 11 }, "Unlink"),
-            (P::InlineWithoutXattr { ino: 12 }, "Truncate"),
-            (P::EncryptFlagWithoutXattr { ino: 12 }, "Clear flag"),
+            (
+                P::DirHole {
+                    dir: InodeNo(12),
+                    lblk: 1,
+                },
+                "Allocate",
+            ),
+            (P::DotBig { dir: InodeNo(12) }, "Split"),
+            (P::LostFoundNotDirectory { ino: InodeNo(11) }, "Unlink"),
+            (P::InlineWithoutXattr { ino: InodeNo(12) }, "Truncate"),
+            (
+                P::EncryptFlagWithoutXattr { ino: InodeNo(12) },
+                "Clear flag",
+            ),
             (
                 P::ExtentRoot {
-                    ino: 12,
+                    ino: InodeNo(12),
                     why: "x".into(),
                 },
                 "Clear inode",
@@ -2162,7 +2176,7 @@ mod tests {
     /// One of each variant (and of each code a field picks).
     fn samples() -> Vec<Problem> {
         let orphan = OrphanId {
-            ino: 12,
+            ino: InodeNo(12),
             uid: 0,
             gid: 0,
             mode: 0o100644,
@@ -2195,117 +2209,162 @@ mod tests {
             P::ExternalJournalRecovery,
             P::JournalUnsupported { what: "x".into() },
             P::JournalInvalid {
-                ino: 1,
+                ino: InodeNo(1),
                 why: "x".into(),
             },
             P::JournalNeedsRecovery,
             P::JournalDataWithoutFlag,
             P::JournalReplayFailed { why: "x".into() },
-            P::OrphanListWithErrors { head: 1 },
-            P::OrphanListOutOfRange { ino: 1 },
-            P::OrphanListLoop { ino: 1 },
-            P::OrphanListFree { ino: 1 },
+            P::OrphanListWithErrors { head: InodeNo(1) },
+            P::OrphanListOutOfRange { ino: InodeNo(1) },
+            P::OrphanListLoop { ino: InodeNo(1) },
+            P::OrphanListFree { ino: InodeNo(1) },
             P::OrphanClear { orphan },
             P::OrphanTruncate { orphan },
-            P::OrphanFileOutOfRange { ino: 1 },
-            P::OrphanFileDamaged { ino: 1 },
-            P::OrphanSlotOutOfRange { ino: 1 },
-            P::OrphanSlotTwice { ino: 1 },
-            P::OrphanSlotFree { ino: 1 },
-            P::InodeGarbage { ino: 1 },
+            P::OrphanFileOutOfRange { ino: InodeNo(1) },
+            P::OrphanFileDamaged { ino: InodeNo(1) },
+            P::OrphanSlotOutOfRange { ino: InodeNo(1) },
+            P::OrphanSlotTwice { ino: InodeNo(1) },
+            P::OrphanSlotFree { ino: InodeNo(1) },
+            P::InodeGarbage { ino: InodeNo(1) },
             P::InodeUnreadable {
-                ino: 1,
+                ino: InodeNo(1),
                 why: "x".into(),
             },
-            P::OrphanDtime { ino: 1 },
-            P::DeletedZeroDtime { ino: 1 },
+            P::OrphanDtime { ino: InodeNo(1) },
+            P::DeletedZeroDtime { ino: InodeNo(1) },
             P::ExtraIsize {
-                ino: 1,
+                ino: InodeNo(1),
                 have: 1,
                 want: 1,
             },
             P::IbodyCorrupt {
-                ino: 1,
+                ino: InodeNo(1),
                 why: "x".into(),
             },
-            P::XattrHash { ino: 1, hash: 1 },
-            P::EaValueInodeIllegal { ino: 1, ea_ino: 1 },
-            P::EaInodeFlagMissing { ino: 1, ea_ino: 1 },
-            P::SizeHighDir { ino: 1, high: 1 },
-            P::BlocksHigh { ino: 1, high: 1 },
-            P::FileAclHigh { ino: 1, high: 1 },
-            P::Faddr { ino: 1, faddr: 1 },
-            P::SizeTooLarge { ino: 1, high: 1 },
-            P::BadMode { ino: 1, mode: 1 },
+            P::XattrHash {
+                ino: InodeNo(1),
+                hash: 1,
+            },
+            P::EaValueInodeIllegal {
+                ino: InodeNo(1),
+                ea_ino: InodeNo(1),
+            },
+            P::EaInodeFlagMissing {
+                ino: InodeNo(1),
+                ea_ino: InodeNo(1),
+            },
+            P::SizeHighDir {
+                ino: InodeNo(1),
+                high: 1,
+            },
+            P::BlocksHigh {
+                ino: InodeNo(1),
+                high: 1,
+            },
+            P::FileAclHigh {
+                ino: InodeNo(1),
+                high: 1,
+            },
+            P::Faddr {
+                ino: InodeNo(1),
+                faddr: 1,
+            },
+            P::SizeTooLarge {
+                ino: InodeNo(1),
+                high: 1,
+            },
+            P::BadMode {
+                ino: InodeNo(1),
+                mode: 1,
+            },
             P::RootNotDirectory,
-            P::JournalInodeNotRegular { ino: 1 },
-            P::InUseDtime { ino: 1 },
-            P::ExtentsFlagWithoutFeature { ino: 1 },
-            P::InlineFlagWithoutFeature { ino: 1 },
-            P::EncryptFlagWithoutXattr { ino: 1 },
-            P::ImagicFlag { ino: 1 },
-            P::SpecialFlags { ino: 1, flags: 1 },
-            P::SpecialSize { ino: 1, size: 1 },
-            P::ExtentsAndInline { ino: 1 },
-            P::IndexFlagNotDirectory { ino: 1 },
-            P::IndexFlagWithoutFeature { ino: 1 },
-            P::ExtentsFlagMissing { ino: 1 },
-            P::FastSymlinkExtents { ino: 1 },
+            P::JournalInodeNotRegular { ino: InodeNo(1) },
+            P::InUseDtime { ino: InodeNo(1) },
+            P::ExtentsFlagWithoutFeature { ino: InodeNo(1) },
+            P::InlineFlagWithoutFeature { ino: InodeNo(1) },
+            P::EncryptFlagWithoutXattr { ino: InodeNo(1) },
+            P::ImagicFlag { ino: InodeNo(1) },
+            P::SpecialFlags {
+                ino: InodeNo(1),
+                flags: 1,
+            },
+            P::SpecialSize {
+                ino: InodeNo(1),
+                size: 1,
+            },
+            P::ExtentsAndInline { ino: InodeNo(1) },
+            P::IndexFlagNotDirectory { ino: InodeNo(1) },
+            P::IndexFlagWithoutFeature { ino: InodeNo(1) },
+            P::ExtentsFlagMissing { ino: InodeNo(1) },
+            P::FastSymlinkExtents { ino: InodeNo(1) },
             P::FastSymlinkSize {
-                ino: 1,
+                ino: InodeNo(1),
                 len: 1,
                 size: 1,
             },
-            P::InlineWithoutXattr { ino: 1 },
+            P::InlineWithoutXattr { ino: InodeNo(1) },
             P::InlineSize {
-                ino: 1,
+                ino: InodeNo(1),
                 size: 1,
                 want: 1,
             },
-            P::InodeChecksum { ino: 1 },
+            P::InodeChecksum { ino: InodeNo(1) },
             P::TooManyBlocks {
-                ino: 1,
+                ino: InodeNo(1),
                 extents: false,
             },
-            P::ZeroLengthDirectory { ino: 1 },
-            P::SlowSymlinkSize { ino: 1, size: 1 },
+            P::ZeroLengthDirectory { ino: InodeNo(1) },
+            P::SlowSymlinkSize {
+                ino: InodeNo(1),
+                size: 1,
+            },
             P::ExtentRoot {
-                ino: 1,
+                ino: InodeNo(1),
                 why: "x".into(),
             },
             P::ExtentNode {
-                ino: 1,
+                ino: InodeNo(1),
                 block: 1,
                 why: "x".into(),
             },
-            P::ExtentChecksum { ino: 1, block: 1 },
+            P::ExtentChecksum {
+                ino: InodeNo(1),
+                block: 1,
+            },
             P::Extent {
-                ino: 1,
+                ino: InodeNo(1),
                 lblk: 1,
                 block: 1,
                 len: 1,
                 fault: ExtentFault::ZeroLength,
             },
-            P::ExtentIndex { ino: 1, child: 1 },
-            P::ExtentIndexStart { ino: 1, first: 1 },
+            P::ExtentIndex {
+                ino: InodeNo(1),
+                child: 1,
+            },
+            P::ExtentIndexStart {
+                ino: InodeNo(1),
+                first: 1,
+            },
             P::IllegalBlock {
-                ino: 1,
+                ino: InodeNo(1),
                 index: 1,
                 block: 1,
             },
             P::IBlocks {
-                ino: 1,
+                ino: InodeNo(1),
                 have: 1,
                 want: 1,
             },
             P::ISize {
-                ino: 1,
+                ino: InodeNo(1),
                 have: 1,
                 want: 1,
             },
             P::XattrBlockChecksum { block: 1 },
             P::XattrBlock {
-                ino: 1,
+                ino: InodeNo(1),
                 block: 1,
                 why: "x".into(),
             },
@@ -2315,126 +2374,150 @@ mod tests {
                 want: 1,
             },
             P::EaInodeRefcount {
-                ino: 1,
+                ino: InodeNo(1),
                 have: 1,
                 want: 1,
             },
             P::MultiplyClaimed {
-                ino: 1,
+                ino: InodeNo(1),
                 blocks: 1,
                 with: vec![Claimant::Metadata],
             },
             P::DirCorrupted {
-                dir: 1,
+                dir: InodeNo(1),
                 lblk: 1,
                 offset: 1,
             },
-            P::InlineDirCorrupted { dir: 1, offset: 1 },
+            P::InlineDirCorrupted {
+                dir: InodeNo(1),
+                offset: 1,
+            },
             P::DirNoChecksum {
-                dir: 1,
+                dir: InodeNo(1),
                 lblk: 1,
                 offset: 1,
             },
-            P::DirBlockChecksum { dir: 1, lblk: 1 },
-            P::DirHoles { dir: 1, count: 1 },
-            P::DirHole { dir: 1, lblk: 1 },
+            P::DirBlockChecksum {
+                dir: InodeNo(1),
+                lblk: 1,
+            },
+            P::DirHoles {
+                dir: InodeNo(1),
+                count: 1,
+            },
+            P::DirHole {
+                dir: InodeNo(1),
+                lblk: 1,
+            },
             P::Htree {
-                dir: 1,
+                dir: InodeNo(1),
                 why: "x".into(),
             },
-            P::DotMissing { dir: 1 },
-            P::DotWrong { dir: 1, ino: 1 },
+            P::DotMissing { dir: InodeNo(1) },
+            P::DotWrong {
+                dir: InodeNo(1),
+                ino: InodeNo(1),
+            },
             P::DotFileType {
-                dir: 1,
+                dir: InodeNo(1),
                 dotdot: false,
                 have: 1,
                 want: 1,
             },
-            P::DotBig { dir: 1 },
-            P::DotDotInvalid { dir: 1, ino: 1 },
-            P::DotDotMissing { dir: 1 },
-            P::ZeroLengthName { dir: 1, ino: 1 },
+            P::DotBig { dir: InodeNo(1) },
+            P::DotDotInvalid {
+                dir: InodeNo(1),
+                ino: InodeNo(1),
+            },
+            P::DotDotMissing { dir: InodeNo(1) },
+            P::ZeroLengthName {
+                dir: InodeNo(1),
+                ino: InodeNo(1),
+            },
             P::DuplicateDot {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
             },
             P::BadInodeNumber {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
-                ino: 1,
+                ino: InodeNo(1),
             },
             P::LinkToRoot {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
             },
             P::LinkToDot {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
             },
             P::UnusedInode {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
-                ino: 1,
+                ino: InodeNo(1),
             },
             P::IllegalCharacters {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
             },
             P::FileType {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
-                ino: 1,
+                ino: InodeNo(1),
                 have: 1,
                 want: 1,
             },
             P::EncryptedNameShort {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
             },
             P::EncryptedToUnencrypted {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
-                ino: 1,
+                ino: InodeNo(1),
             },
             P::DuplicateEntry {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
             },
             P::DirectoryHardLink {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
-                ino: 1,
-                parent: 1,
+                ino: InodeNo(1),
+                parent: InodeNo(1),
             },
             P::EntryInUninitGroup {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
-                ino: 1,
+                ino: InodeNo(1),
                 group: 1,
             },
             P::EntryInUnusedArea {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"n".to_vec(),
-                ino: 1,
+                ino: InodeNo(1),
                 group: 1,
             },
             P::RootNotDirectoryInUse,
             P::RootNotAllocated,
-            P::LostFoundNotDirectory { ino: 1 },
+            P::LostFoundNotDirectory { ino: InodeNo(1) },
             P::LostFoundMissing,
-            P::Unconnected { dir: 1, was: 1 },
+            P::Unconnected {
+                dir: InodeNo(1),
+                was: InodeNo(1),
+            },
             P::DotDotMismatch {
-                dir: 1,
-                have: 1,
-                want: 1,
+                dir: InodeNo(1),
+                have: InodeNo(1),
+                want: InodeNo(1),
             },
             P::LinkCount {
-                ino: 1,
+                ino: InodeNo(1),
                 have: 1,
                 want: 1,
             },
-            P::UnattachedEmpty { ino: 1 },
-            P::Unattached { ino: 1 },
+            P::UnattachedEmpty { ino: InodeNo(1) },
+            P::Unattached { ino: InodeNo(1) },
             P::BitmapDifferences {
                 which: WhichBitmap::Block,
                 ranges: vec![(1, 1, true)],
@@ -2443,7 +2526,10 @@ mod tests {
             P::BitmapPadding {
                 which: WhichBitmap::Block,
             },
-            P::InodeUninitInUse { group: 1, ino: 1 },
+            P::InodeUninitInUse {
+                group: 1,
+                ino: InodeNo(1),
+            },
             P::ItableUnusedTooLarge {
                 group: 1,
                 unused: 1,
@@ -2478,21 +2564,21 @@ mod tests {
                 block: 1,
             },
             P::Extent {
-                ino: 1,
+                ino: InodeNo(1),
                 lblk: 1,
                 block: 1,
                 len: 1,
                 fault: ExtentFault::OutsideFilesystem,
             },
             P::Extent {
-                ino: 1,
+                ino: InodeNo(1),
                 lblk: 1,
                 block: 1,
                 len: 1,
                 fault: ExtentFault::OutOfOrder,
             },
             P::DuplicateDot {
-                dir: 1,
+                dir: InodeNo(1),
                 name: b"..".to_vec(),
             },
             P::BitmapDifferences {
@@ -2688,7 +2774,7 @@ mod tests {
     #[test]
     fn rows_carry_fields_into_e2fsck_wording() {
         let p = Problem::IBlocks {
-            ino: 12,
+            ino: InodeNo(12),
             have: 8,
             want: 16,
         };

@@ -11,6 +11,7 @@
 //! would need more blocks for them is left to e2fsck (reported as not
 //! repaired).
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::BTreeMap;
 
 use fuse4fs_format::ext4::inode::{Inode, flags};
@@ -39,8 +40,8 @@ pub(crate) fn record(cx: &mut Fsck, inode: &Inode, ea_refs: u64) {
     if !cx.sb.has_ro_compat(ro_compat::QUOTA) {
         return;
     }
-    let ino = inode.ino.0;
-    if !charged_inode(&cx.sb, ino) || inode.has_flag(flags::EA_INODE) {
+    let ino = inode.ino;
+    if !charged_inode(&cx.sb, ino.0) || inode.has_flag(flags::EA_INODE) {
         return;
     }
     let owner = Owner {
@@ -77,7 +78,7 @@ struct Loaded {
     map: Vec<u64>,
 }
 
-fn load(cx: &Fsck, ino: u32) -> Result<std::result::Result<Loaded, String>> {
+fn load(cx: &Fsck, ino: InodeNo) -> Result<std::result::Result<Loaded, String>> {
     let inode = match cx.read_inode(ino)? {
         Ok(i) => i,
         Err(e) => return Ok(Err(e.to_string())),
@@ -120,8 +121,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     }
     let usage = computed(cx);
     for qtype in QuotaType::ALL {
-        let ino = cx.sb.quota_inums[qtype as usize];
-        if ino == 0 {
+        let ino = InodeNo(cx.sb.quota_inums[qtype as usize]);
+        if ino.0 == 0 {
             continue;
         }
         check_file(cx, qtype, ino, &usage[qtype as usize])?;
@@ -129,16 +130,17 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     Ok(())
 }
 
-fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Result<()> {
+fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: InodeNo, usage: &Usage) -> Result<()> {
     let update = Problem::QuotaUsage {
         qtype: qtype as u32,
     };
+    // `{ino}` below prints "inode N" (InodeNo's Display), e2fsck's words.
     let file = match load(cx, ino)? {
         Ok(l) => match QuotaFile::parse(&l.data, qtype) {
             Ok(f) => Some((l, f)),
             Err(e) => {
                 cx.report.note(format!(
-                    "[QUOTA WARNING] {} quota file (inode {ino}): {e}",
+                    "[QUOTA WARNING] {} quota file ({ino}): {e}",
                     qtype.name()
                 ));
                 None
@@ -146,7 +148,7 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Resul
         },
         Err(why) => {
             cx.report.note(format!(
-                "[QUOTA WARNING] {} quota inode {ino}: {why}",
+                "[QUOTA WARNING] {} quota {ino}: {why}",
                 qtype.name()
             ));
             None
@@ -198,7 +200,12 @@ fn check_file(cx: &mut Fsck, qtype: QuotaType, ino: u32, usage: &Usage) -> Resul
 /// hold the new tree and data blocks; a file that would need more blocks
 /// is left to e2fsck (allocating after pass 5 would unsettle the bitmaps
 /// it just checked).
-fn add_entries(cx: &mut Fsck, ino: u32, l: &mut Loaded, missing: &[(u32, u64, u64)]) -> Result<()> {
+fn add_entries(
+    cx: &mut Fsck,
+    ino: InodeNo,
+    l: &mut Loaded,
+    missing: &[(u32, u64, u64)],
+) -> Result<()> {
     let mut data = l.data.clone();
     let mut dirty = std::collections::BTreeSet::new();
     for &(id, bytes, inodes) in missing {

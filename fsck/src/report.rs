@@ -200,6 +200,7 @@ impl Report {
 mod tests {
     use super::*;
     use crate::problem::{Count, Problem as P};
+    use fuse4fs_format::ext4::InodeNo;
 
     fn report(mode: Mode) -> Report {
         Report::new(
@@ -213,7 +214,7 @@ mod tests {
 
     fn links(ino: u32) -> P {
         P::LinkCount {
-            ino,
+            ino: InodeNo(ino),
             have: 2,
             want: 1,
         }
@@ -227,7 +228,7 @@ mod tests {
         assert_eq!(r.problems[0].problem, links(12));
         let mut r = report(Mode::Yes);
         assert!(r.ask(P::Htree {
-            dir: 12,
+            dir: InodeNo(12),
             why: "x".into()
         }));
         r.not_fixed("no room");
@@ -238,7 +239,10 @@ mod tests {
     fn preen_stops_at_the_first_unexpected_problem() {
         let mut r = report(Mode::Preen);
         assert!(r.ask(links(12)));
-        assert!(!r.ask(P::ExtentIndex { ino: 13, child: 9 }));
+        assert!(!r.ask(P::ExtentIndex {
+            ino: InodeNo(13),
+            child: 9
+        }));
         assert!(r.preen_halted);
         // Nothing is repaired after a halt.
         assert!(!r.ask(P::BitmapPadding {
@@ -251,15 +255,15 @@ mod tests {
     #[test]
     fn questions_are_asked_with_e2fsck_prompts() {
         let unused = P::UnusedInode {
-            dir: 2,
+            dir: InodeNo(2),
             name: b"f".to_vec(),
-            ino: 12,
+            ino: InodeNo(12),
         };
         let msg = "Entry 'f' in directory inode 2 has deleted/unused inode 12.";
         let quota = P::QuotaUsage { qtype: 1 };
         let orphan = P::OrphanClear {
             orphan: crate::problem::OrphanId {
-                ino: 13,
+                ino: InodeNo(13),
                 uid: 0,
                 gid: 0,
                 mode: 0o100644,
@@ -281,16 +285,18 @@ mod tests {
             format!("img: {msg}  CLEARED.")
         );
         assert_eq!(
-            line(Mode::Yes, &P::Unattached { ino: 12 }, true),
+            line(Mode::Yes, &P::Unattached { ino: InodeNo(12) }, true),
             "Unattached inode 12.  Connect to /lost+found? yes\n"
         );
         assert_eq!(
-            line(Mode::Preen, &P::Unattached { ino: 12 }, true),
+            line(Mode::Preen, &P::Unattached { ino: InodeNo(12) }, true),
             "img: Unattached inode 12.  RECONNECTED."
         );
-        assert!(line(Mode::Preen, &P::DotBig { dir: 12 }, false).ends_with(
-            "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)"
-        ));
+        assert!(
+            line(Mode::Preen, &P::DotBig { dir: InodeNo(12) }, false).ends_with(
+                "UNEXPECTED INCONSISTENCY; RUN fsck MANUALLY.\n\t(i.e., without -a or -p options)"
+            )
+        );
         // PROMPT_NULL: the question is the message's end.
         assert_eq!(
             line(Mode::Check, &quota, false),

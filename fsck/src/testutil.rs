@@ -5,6 +5,7 @@
 //! directory holding each entry), so that passes 3 and 4 can be run on
 //! their own.
 
+use fuse4fs_format::ext4::InodeNo;
 use std::path::{Path, PathBuf};
 
 use fuse4fs_format::ext4::dir::DirIter;
@@ -180,13 +181,13 @@ pub fn scan_all(cx: &mut Fsck) {
 fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
     let count = cx.sb.inodes_count;
     for ino in 1..=count {
-        let Ok(inode) = cx.read_inode(ino).expect("read inode") else {
+        let Ok(inode) = cx.read_inode(InodeNo(ino)).expect("read inode") else {
             continue;
         };
         if (inode.links_count == 0 && !unlinked) || inode.mode == 0 {
             continue;
         }
-        *cx.found.inode_mut(ino) = InodeInfo {
+        *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
             ftype: (inode.mode >> 12) as u8,
             links: inode.links_count,
             refs: 0,
@@ -208,21 +209,21 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
         }
         if inode.is_dir() {
             cx.found.dirs.insert(
-                ino,
+                InodeNo(ino),
                 DirInfo {
                     generation: inode.generation,
                     indexed: inode.has_flag(flags::INDEX),
                     inline: inode.has_flag(flags::INLINE_DATA),
                     size: inode.size,
-                    dotdot: 0,
-                    parent: 0,
+                    dotdot: InodeNo(0),
+                    parent: InodeNo(0),
                     casefold: false,
                     hashed: false,
                 },
             );
         }
     }
-    let dirs: Vec<u32> = cx.found.dirs.keys().copied().collect();
+    let dirs: Vec<InodeNo> = cx.found.dirs.keys().copied().collect();
     let bs = cx.bs as usize;
     for dir in dirs {
         let inode = cx.read_inode(dir).expect("read").expect("parse");
@@ -241,22 +242,22 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
             }
         }
         for (name, ino) in entries {
-            if ino == 0 || !cx.inode_in_range(ino) || name == b"." {
+            if ino == 0 || !cx.inode_in_range(InodeNo(ino)) || name == b"." {
                 continue;
             }
             if name == b".." {
                 if let Some(d) = cx.found.dirs.get_mut(&dir) {
-                    d.dotdot = ino;
+                    d.dotdot = InodeNo(ino);
                 }
                 continue;
             }
-            cx.found.inode_mut(ino).refs += 1;
-            if let Some(d) = cx.found.dirs.get_mut(&ino) {
+            cx.found.inode_mut(InodeNo(ino)).refs += 1;
+            if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ino)) {
                 d.parent = dir;
             }
         }
     }
-    if let Some(d) = cx.found.dirs.get_mut(&2) {
-        d.parent = 2;
+    if let Some(d) = cx.found.dirs.get_mut(&InodeNo::ROOT) {
+        d.parent = InodeNo(2);
     }
 }

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use fuse4fs_format::ext4::InodeNo;
+
 use crate::options::{Mode, Options};
 use crate::problem::{Kind, Problem};
 use crate::testutil::{check as run, e2fsck, have, mkfs_filled};
@@ -90,7 +92,7 @@ fn an_unused_tail_hiding_inodes_in_use_is_reset_and_rechecked() {
         has(&out, |p| matches!(
             p,
             Problem::EntryInUnusedArea {
-                ino: 15,
+                ino: InodeNo(15),
                 group: 0,
                 ..
             }

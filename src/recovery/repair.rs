@@ -25,7 +25,10 @@ pub fn repair(image: &Path, region: Region, held: &[(InodeNo, u32)], asked: bool
     let opts = Options {
         mode: if asked { Mode::Yes } else { Mode::Preen },
         force: true,
-        keep_orphans: held.iter().map(|(ino, _)| ino.0).collect::<BTreeSet<u32>>(),
+        keep_orphans: held
+            .iter()
+            .map(|&(ino, _)| ino)
+            .collect::<BTreeSet<InodeNo>>(),
         offset: region.offset,
         size: region.len,
         ..Options::default()

@@ -5,7 +5,7 @@ use super::superblock::Superblock;
 use zerocopy::FromBytes;
 
 use super::layout::{Ext4GroupDesc, Ext4GroupDescHi};
-use super::{BlockNo, CorruptKind, FormatError};
+use super::{BlockNo, ChecksumOf, CorruptKind, FormatError};
 
 /// bg_flags bits.
 pub const BG_INODE_UNINIT: u16 = 0x1;
@@ -175,7 +175,7 @@ impl GroupDesc {
             && want != self.checksum
         {
             return Err(FormatError::BadChecksum {
-                what: format!("group descriptor {group}"),
+                what: ChecksumOf::GroupDesc { group },
             });
         }
         let itable_blocks =

@@ -9,7 +9,7 @@ use zerocopy::little_endian::U32;
 
 use super::corrupt::IBlocksLimit;
 use super::layout::{Ext4Inode, Ext4InodeExtra};
-use super::{CorruptKind, FormatError, Generation, InodeNo};
+use super::{ChecksumOf, CorruptKind, FormatError, Generation, InodeNo};
 
 /// The part of an inode every revision has.
 pub const GOOD_OLD_INODE_SIZE: usize = size_of::<Ext4Inode>();
@@ -609,7 +609,7 @@ fn verify_checksum(
     let want = if has_hi { want } else { want & 0xFFFF };
     if want != stored {
         return Err(FormatError::BadChecksum {
-            what: ino.to_string(),
+            what: ChecksumOf::Inode(ino),
         });
     }
     Ok(())

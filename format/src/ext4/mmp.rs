@@ -7,7 +7,7 @@ use zerocopy::little_endian::{U16, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::csum::crc32c_raw;
-use super::{CorruptKind, FormatError};
+use super::{ChecksumOf, CorruptKind, FormatError};
 
 /// mmp_magic.
 pub const MAGIC: u32 = 0x004D_4D50;
@@ -76,7 +76,7 @@ impl MmpBlock {
             && crc32c_raw(seed, &b[..CSUM_OFFSET]) != m.mmp_checksum.get()
         {
             return Err(FormatError::BadChecksum {
-                what: "MMP block".into(),
+                what: ChecksumOf::Mmp,
             });
         }
         Ok(m)

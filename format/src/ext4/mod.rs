@@ -25,5 +25,5 @@ pub mod types;
 pub mod xattr;
 
 pub use corrupt::{CorruptKind, DxAt, ExtentAt, InodeDamage, RangeUse};
-pub use error::FormatError;
+pub use error::{ChecksumOf, FormatError};
 pub use types::{BlockNo, Generation, InodeNo};

@@ -6,7 +6,7 @@ use zerocopy::little_endian::U32;
 use zerocopy::{FromBytes, FromZeros, IntoBytes};
 
 use super::layout::Ext4SuperBlock;
-use super::{BlockNo, CorruptKind, FormatError};
+use super::{BlockNo, ChecksumOf, CorruptKind, FormatError};
 
 /// Byte offset of the primary superblock in the image.
 pub const SUPERBLOCK_OFFSET: u64 = 1024;
@@ -363,7 +363,7 @@ impl Superblock {
             let want = crc32c_raw(!0, &r.as_bytes()[..Ext4SuperBlock::CSUM_OFFSET]);
             if want != sb.checksum {
                 return Err(FormatError::BadChecksum {
-                    what: "superblock".into(),
+                    what: ChecksumOf::Superblock,
                 });
             }
         }

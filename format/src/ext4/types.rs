@@ -3,8 +3,10 @@
 
 use std::fmt;
 
-/// An ext4 inode number (1-based; 2 is the root directory).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// An ext4 inode number (1-based; 2 is the root directory). The default,
+/// 0, names no inode: what a directory entry, `..` or parent link that is
+/// missing reads as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct InodeNo(pub u32);
 
 /// A filesystem block number (64-bit with the 64bit feature).

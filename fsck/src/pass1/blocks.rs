@@ -2,6 +2,7 @@
 //! of what is damaged, the claims (duplicates go to pass 1B), the
 //! directory blocks for pass 2, i_blocks and i_size.
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::{BTreeMap, HashSet};
 
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
@@ -14,7 +15,7 @@ use crate::context::{DirBlock, DirInfo};
 use crate::error::Result;
 use crate::problem::{ExtentFault, Problem};
 
-const RESIZE: u32 = 7;
+const RESIZE: InodeNo = InodeNo(7);
 
 /// What an inode owns, as counted.
 #[derive(Debug, Default)]
@@ -26,7 +27,7 @@ pub(super) struct Counted {
 /// Walks, repairs and claims the inode's blocks and checks i_blocks and
 /// i_size. None when the inode was cleared (or its clearing declined).
 pub(super) fn check(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<Option<Counted>> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let ftype = inode.mode & mode::S_IFMT;
     let tree = !inode.has_flag(flags::INLINE_DATA)
         && match ftype {
@@ -105,7 +106,7 @@ fn repair_damage(
     st: &mut State,
     walk: &Walk,
 ) -> Result<Option<HashSet<u64>>> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let mut dropped = HashSet::new();
     if walk.damage.is_empty() {
         return Ok(Some(dropped));
@@ -312,7 +313,7 @@ fn check_i_blocks(s: &mut Scan, inode: &mut Inode, st: &mut State, nblocks: u64)
     let want = (nblocks + s.ea_charge.blocks).saturating_mul(s.cx.bs / 512);
     if inode.blocks_512 != want {
         st.answer(s.cx.ask(Problem::IBlocks {
-            ino: inode.ino.0,
+            ino: inode.ino,
             have: inode.blocks_512,
             want,
         }));
@@ -356,7 +357,7 @@ fn check_size(
     };
     if bad {
         st.answer(s.cx.ask(Problem::ISize {
-            ino: inode.ino.0,
+            ino: inode.ino,
             have: size,
             want,
         }));
@@ -367,7 +368,7 @@ fn check_size(
 /// Claims the blocks that survived, records directory blocks and the
 /// directory itself.
 fn claim(s: &mut Scan, inode: &Inode) {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let is_dir = inode.is_dir();
     let found = &mut s.cx.found;
     for (item, _) in &s.items {
@@ -410,8 +411,8 @@ fn claim(s: &mut Scan, inode: &Inode) {
                 indexed,
                 inline: inode.has_flag(flags::INLINE_DATA),
                 size: inode.size,
-                dotdot: 0,
-                parent: 0,
+                dotdot: InodeNo(0),
+                parent: InodeNo(0),
                 casefold: inode.has_flag(flags::CASEFOLD)
                     && s.cx
                         .sb

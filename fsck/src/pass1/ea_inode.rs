@@ -6,6 +6,7 @@
 //! clusters in i_blocks and one inode in quota, and is one reference to
 //! the EA inode, compared in pass 4 with the count the EA inode stores.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::ea_inode;
 use fuse4fs_format::ext4::inode::flags;
 use fuse4fs_format::ext4::xattr::{ValueInode, XattrEntry};
@@ -28,7 +29,7 @@ pub struct EaCharge {
 /// problem with the first bad one.
 pub(super) fn check_entries(
     cx: &Fsck,
-    owner: u32,
+    owner: InodeNo,
     generation: u32,
     entries: &[XattrEntry],
 ) -> Result<std::result::Result<EaCharge, Problem>> {
@@ -51,20 +52,20 @@ pub(super) fn check_entries(
 /// The EA inodes `entries` name, one reference each.
 pub(super) fn count_refs(cx: &mut Fsck, entries: &[XattrEntry]) {
     for v in entries.iter().filter_map(|e| e.value_inode) {
-        *cx.found.ea_refs.entry(v.ino).or_default() += 1;
+        *cx.found.ea_refs.entry(InodeNo(v.ino)).or_default() += 1;
     }
 }
 
 fn check_one(
     cx: &Fsck,
-    owner: u32,
+    owner: InodeNo,
     generation: u32,
     e: &XattrEntry,
     v: &ValueInode,
 ) -> Result<std::result::Result<u64, Problem>> {
     let illegal = || Problem::EaValueInodeIllegal {
         ino: owner,
-        ea_ino: v.ino,
+        ea_ino: InodeNo(v.ino),
     };
     if !cx
         .sb
@@ -74,7 +75,7 @@ fn check_one(
     {
         return Ok(Err(illegal()));
     }
-    let ea = match cx.read_inode(v.ino)? {
+    let ea = match cx.read_inode(InodeNo(v.ino))? {
         Ok(i) => i,
         Err(_) => return Ok(Err(illegal())),
     };
@@ -83,13 +84,13 @@ fn check_one(
         if !has_flag {
             return Ok(Err(Problem::EaInodeFlagMissing {
                 ino: owner,
-                ea_ino: v.ino,
+                ea_ino: InodeNo(v.ino),
             }));
         }
         let cluster = 1u64 << cx.sb.log_cluster_size.saturating_sub(cx.sb.log_block_size);
         return Ok(Ok(ea_inode::charged_blocks(v.size as u64, cx.bs, cluster)));
     }
-    if ea.mtime.sec as u32 == owner && ea.generation.0 == generation {
+    if ea.mtime.sec as u32 == owner.0 && ea.generation.0 == generation {
         return Ok(Ok(0));
     }
     if !has_flag {
@@ -105,7 +106,7 @@ fn check_one(
 /// stored count checked against that (e2fsck's `check_ea_inode`; a
 /// Lustre-style EA inode, i_ctime equal to i_atime, keeps no count).
 /// Returns false when nothing names it: it is then unattached.
-pub(crate) fn check_refcount(cx: &mut Fsck, ino: u32) -> Result<bool> {
+pub(crate) fn check_refcount(cx: &mut Fsck, ino: InodeNo) -> Result<bool> {
     let Ok(mut inode) = cx.read_inode(ino)? else {
         return Ok(false);
     };

@@ -15,7 +15,6 @@ use crate::context::InodeInfo;
 use crate::error::Result;
 use crate::problem::Problem;
 
-const ROOT: u32 = 2;
 /// EXT2_IMAGIC_FL, and the compat feature that gives it a meaning.
 const IMAGIC_FL: u32 = 0x2000;
 const COMPAT_IMAGIC_INODES: u32 = 0x2;
@@ -40,7 +39,7 @@ fn base_mut(raw: &mut [u8]) -> &mut Ext4Inode {
 
 /// Whether inode `ino`'s stored checksum matches its bytes (always
 /// without metadata_csum; an all-zero inode passes, as in e2fsprogs).
-pub(super) fn checksum_ok(sb: &Superblock, ino: u32, raw: &[u8]) -> bool {
+pub(super) fn checksum_ok(sb: &Superblock, ino: InodeNo, raw: &[u8]) -> bool {
     if !sb.metadata_csum() {
         return true;
     }
@@ -58,7 +57,7 @@ pub(super) fn checksum_ok(sb: &Superblock, ino: u32, raw: &[u8]) -> bool {
         } else {
             0
         };
-    let want = inode_checksum(sb, InodeNo(ino), raw, extra);
+    let want = inode_checksum(sb, ino, raw, extra);
     stored == if has_hi { want } else { want & 0xFFFF }
         || raw[..GOOD_OLD_INODE_SIZE].iter().all(|&b| b == 0)
 }
@@ -69,7 +68,7 @@ pub(super) fn checksum_ok(sb: &Superblock, ino: u32, raw: &[u8]) -> bool {
 /// those that fail rather than patching them field by field).
 pub(super) fn check_inode(
     s: &mut Scan,
-    ino: u32,
+    ino: InodeNo,
     raw_in: &[u8],
     garbage: bool,
     csum_ok: bool,
@@ -78,7 +77,7 @@ pub(super) fn check_inode(
     let imode = base(raw_in).i_mode.get();
     let first_ino = s.cx.sb.first_ino.max(11);
     let orphan = !s.cx.found.orphans.is_empty() && s.cx.found.orphans.contains(&ino);
-    let in_use = if ino < first_ino && ino != ROOT {
+    let in_use = if ino.0 < first_ino && ino != InodeNo::ROOT {
         // Reserved inodes are in use whatever their link count (e2fsck
         // marks them all); only those with a file type own anything.
         imode & mode::S_IFMT != 0
@@ -86,7 +85,7 @@ pub(super) fn check_inode(
         links > 0 || (orphan && imode != 0)
     };
     if !in_use {
-        if ino >= first_ino && !orphan {
+        if ino.0 >= first_ino && !orphan {
             unused_dtime(s, ino, raw_in)?;
         }
         return Ok(());
@@ -104,7 +103,7 @@ pub(super) fn check_inode(
     if garbage && st.csum_bad {
         return clear_if(s, ino, Problem::InodeGarbage { ino });
     }
-    let mut inode = match Inode::parse(&s.sb_parse, InodeNo(ino), &s.raw) {
+    let mut inode = match Inode::parse(&s.sb_parse, ino, &s.raw) {
         Ok(i) => i,
         Err(e) => {
             let why = e.to_string();
@@ -126,7 +125,7 @@ pub(super) fn check_inode(
 /// orphan list left behind (a list cut short, or a server that stopped
 /// processing it), and a deleted inode with a file type must carry its
 /// deletion time. Either gets the time now.
-fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
+fn unused_dtime(s: &mut Scan, ino: InodeNo, raw: &[u8]) -> Result<()> {
     let dtime = base(raw).i_dtime.get();
     let problem = if dtime != 0 && dtime < s.cx.sb.inodes_count {
         Problem::OrphanDtime { ino }
@@ -146,7 +145,7 @@ fn unused_dtime(s: &mut Scan, ino: u32, raw: &[u8]) -> Result<()> {
 /// Checks that come before the inode can be parsed (its checksum was
 /// judged before, in `st`, and is repaired at the end): i_extra_isize, in-inode xattrs, i_size's
 /// top bit. False when the inode was cleared.
-fn pre_parse(s: &mut Scan, ino: u32, st: &mut State) -> Result<bool> {
+fn pre_parse(s: &mut Scan, ino: InodeNo, st: &mut State) -> Result<bool> {
     let cx = &mut *s.cx;
     let isz = s.raw.len();
     let extra = if isz > GOOD_OLD_INODE_SIZE {
@@ -267,7 +266,7 @@ fn hash_matches(p: &xattr::PlacedEntry) -> bool {
 
 /// Asks about `problem`; clears the inode when told to. Always "stop
 /// checking".
-pub(super) fn clear_if(s: &mut Scan, ino: u32, problem: Problem) -> Result<()> {
+pub(super) fn clear_if(s: &mut Scan, ino: InodeNo, problem: Problem) -> Result<()> {
     if s.cx.ask(problem) {
         s.cx.clear_inode(ino)?;
     }
@@ -283,7 +282,7 @@ fn check_type_and_flags(
     st: &mut State,
     orphan: bool,
 ) -> Result<bool> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let ftype = inode.mode & mode::S_IFMT;
     let valid = matches!(
         ftype,
@@ -301,19 +300,19 @@ fn check_type_and_flags(
         return Ok(false);
     }
     let sb = &s.cx.sb;
-    let reserved = ino < sb.first_ino.max(11);
-    if ino == ROOT && ftype != mode::S_IFDIR {
+    let reserved = ino.0 < sb.first_ino.max(11);
+    if ino == InodeNo::ROOT && ftype != mode::S_IFDIR {
         clear_if(s, ino, Problem::RootNotDirectory)?;
         return Ok(false);
     }
-    if sb.has_compat(compat::HAS_JOURNAL) && ino == sb.journal_inum && ftype != mode::S_IFREG {
+    if sb.has_compat(compat::HAS_JOURNAL) && ino.0 == sb.journal_inum && ftype != mode::S_IFREG {
         if s.cx.ask(Problem::JournalInodeNotRegular { ino }) {
             s.cx.report
                 .not_fixed("recreating the journal is not supported; use e2fsck or tune2fs");
         }
         return Ok(false);
     }
-    if inode.dtime != 0 && !orphan && (!reserved || ino == ROOT) {
+    if inode.dtime != 0 && !orphan && (!reserved || ino == InodeNo::ROOT) {
         st.answer(s.cx.ask(Problem::InUseDtime { ino }));
         inode.dtime = 0;
     }
@@ -405,7 +404,7 @@ fn check_type_and_flags(
             return Ok(false);
         }
     }
-    if inode.has_flag(flags::INLINE_DATA) && ino >= s.cx.sb.first_ino.max(11) {
+    if inode.has_flag(flags::INLINE_DATA) && ino.0 >= s.cx.sb.first_ino.max(11) {
         match inline_capacity(inode) {
             None => {
                 // Without system.data there is no telling how much of
@@ -462,12 +461,12 @@ pub(super) fn inline_capacity(inode: &Inode) -> Option<u64> {
 
 /// What the later passes need to know of a checked inode.
 fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let ftype = ((inode.mode & mode::S_IFMT) >> 12) as u8;
     let has_ibody_ea = Ext4XattrIbodyHeader::of(&inode.ibody_xattrs)
         .is_some_and(|h| h.h_magic.get() == xattr::XATTR_MAGIC);
     let named_by_sb =
-        Ext4SuperBlock::of(&s.cx.sb_raw).is_some_and(|r| sb_inode_fields(r).contains(&ino));
+        Ext4SuperBlock::of(&s.cx.sb_raw).is_some_and(|r| sb_inode_fields(r).contains(&ino.0));
     if s.ea_charge.refs > 0 {
         // The body's own references (the block's were counted with it).
         if let Ok(body) = xattr::parse_ibody(&inode.ibody_xattrs) {
@@ -498,12 +497,12 @@ fn record(s: &mut Scan, inode: &Inode, counted: &blocks::Counted) {
 /// Writes the inode back when a repair changed it, or offers to fix a
 /// checksum that is all that is wrong.
 fn finish(s: &mut Scan, inode: &mut Inode, st: State) -> Result<()> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let cx = &mut *s.cx;
     if st.dirty && !st.tainted {
         match inode.write_to(&cx.sb, &mut s.raw) {
             Ok(()) => cx.write_inode_raw(ino, &mut s.raw)?,
-            Err(e) => cx.report.not_fixed(&format!("inode {ino}: {e}")),
+            Err(e) => cx.report.not_fixed(&format!("{ino}: {e}")),
         }
     } else if st.csum_bad && !st.dirty && cx.ask(Problem::InodeChecksum { ino }) {
         if st.tainted {

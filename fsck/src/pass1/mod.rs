@@ -21,6 +21,8 @@ use std::collections::HashSet;
 use fuse4fs_format::ext4::superblock::{Superblock, ro_compat};
 
 use crate::blockwalk::{Item, Slot};
+use fuse4fs_format::ext4::InodeNo;
+
 use crate::context::Fsck;
 use crate::error::Result;
 
@@ -99,7 +101,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             let fails = csum_ok.iter().filter(|&&ok| !ok).count() as u32;
             let garbage = fails >= 2 && fails * 2 >= n;
             for i in 0..n {
-                let ino = first_ino + i;
+                let ino = InodeNo(first_ino + i);
                 fields::check_inode(&mut scan, ino, slot(i), garbage, csum_ok[i as usize])?;
             }
         }

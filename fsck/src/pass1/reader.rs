@@ -8,6 +8,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use fuse4fs_format::ext4::group::BG_INODE_UNINIT;
 use fuse4fs_format::ext4::superblock::Superblock;
 
+use fuse4fs_format::ext4::InodeNo;
+
 use super::fields::checksum_ok;
 
 use crate::context::Fsck;
@@ -123,7 +125,7 @@ fn read_all(
                 csum_ok.extend(
                     buf.chunks_exact(isz)
                         .enumerate()
-                        .map(|(i, raw)| checksum_ok(sb, first_ino + i as u32, raw)),
+                        .map(|(i, raw)| checksum_ok(sb, InodeNo(first_ino + i as u32), raw)),
                 );
                 Chunk {
                     group: span.group,

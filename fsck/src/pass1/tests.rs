@@ -2,6 +2,7 @@
 //! is found with the right kind, and `-y` leaves what e2fsck's pass 1
 //! accepts (the whole image once the other passes repair their part).
 
+use fuse4fs_format::ext4::InodeNo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -534,7 +535,7 @@ fn cutting_a_leaf_s_first_extent_moves_its_index_start() {
     let generation = number_after(&s, "Generation: ") as u32;
     fuse4fs_format::ext4::extents::set_block_checksum(
         seed(&img),
-        fuse4fs_format::ext4::InodeNo(ino),
+        InodeNo(ino),
         fuse4fs_format::ext4::Generation(generation),
         &mut block,
     );

@@ -21,7 +21,7 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
     if b == 0 {
         return Ok(false);
     }
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     if let Some(n) = s.cx.found.xattr_refs.get_mut(&b) {
         *n += 1;
         // Every inode naming the block pays for its EA inode values.

@@ -1,14 +1,13 @@
 //! The first block of a directory: `.` naming the directory itself,
 //! then `..` at offset 12 naming its parent (recorded for pass 3).
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::dir::ft;
 
 use super::State;
 use super::chain::{self, Ent, MIN_REC_LEN};
 use crate::context::Fsck;
 use crate::problem::Problem;
-
-const ROOT_INO: u32 = 2;
 
 fn is_name(region: &[u8], e: &Ent, name: &[u8]) -> bool {
     e.name_len == name.len() && e.name(region) == name
@@ -22,7 +21,7 @@ fn is_name(region: &[u8], e: &Ent, name: &[u8]) -> bool {
 pub(super) fn check(
     cx: &mut Fsck,
     st: &State,
-    dir: u32,
+    dir: InodeNo,
     region: &mut [u8],
     ents: &mut Vec<Ent>,
 ) -> (bool, usize) {
@@ -40,8 +39,13 @@ pub(super) fn check(
             return (false, 0);
         }
         Some(e0) if is_name(region, &e0, b".") && e0.inode != 0 => {
-            if e0.inode != dir && cx.ask(Problem::DotWrong { dir, ino: e0.inode }) {
-                chain::head_mut(region, 0).inode.set(dir);
+            if e0.inode != dir.0
+                && cx.ask(Problem::DotWrong {
+                    dir,
+                    ino: InodeNo(e0.inode),
+                })
+            {
+                chain::head_mut(region, 0).inode.set(dir.0);
                 changed = true;
             }
             if e0.ft != ft_dir
@@ -68,10 +72,10 @@ pub(super) fn check(
                 // held (pass 4 finds an inode it named unattached).
                 region[..e0.rec_len].fill(0);
                 if e0.rec_len >= 2 * MIN_REC_LEN {
-                    chain::put_entry(region, 0, dir, MIN_REC_LEN, b".", ft_dir, bs);
+                    chain::put_entry(region, 0, dir.0, MIN_REC_LEN, b".", ft_dir, bs);
                     chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
                 } else {
-                    chain::put_entry(region, 0, dir, e0.rec_len, b".", ft_dir, bs);
+                    chain::put_entry(region, 0, dir.0, e0.rec_len, b".", ft_dir, bs);
                 }
                 changed = true;
             }
@@ -82,20 +86,25 @@ pub(super) fn check(
     }
 
     // '..'
-    let mut dotdot = 0;
+    let mut dotdot = InodeNo(0);
     let mut leading = usize::from(ents.first().is_some_and(|e| is_name(region, e, b".")));
     match ents.get(1).copied() {
         Some(e1) if leading == 1 && is_name(region, &e1, b"..") => {
             leading = 2;
             // A '..' naming no directory is recorded as missing: pass 3
             // then rewrites it (one problem, reported there).
-            let ino = e1.inode;
-            let valid = ino == ROOT_INO || (ino >= cx.sb.first_ino && ino <= cx.sb.inodes_count);
-            if ino != 0 && (!valid || !cx.found.inode(ino).in_use()) {
+            let ino = InodeNo(e1.inode);
+            let valid =
+                ino == InodeNo::ROOT || (ino.0 >= cx.sb.first_ino && ino.0 <= cx.sb.inodes_count);
+            if ino.0 != 0 && (!valid || !cx.found.inode(ino).in_use()) {
                 // As e2fsck: the entry is cleared here, pass 3 sets it.
                 if cx.ask(Problem::DotDotInvalid { dir, ino }) {
-                    let fixed = if dir == ROOT_INO { ROOT_INO } else { 0 };
-                    chain::head_mut(region, e1.off).inode.set(fixed);
+                    let fixed = if dir == InodeNo::ROOT {
+                        InodeNo::ROOT
+                    } else {
+                        InodeNo(0)
+                    };
+                    chain::head_mut(region, e1.off).inode.set(fixed.0);
                     dotdot = fixed;
                     changed = true;
                 }
@@ -121,10 +130,14 @@ pub(super) fn check(
                         // The record after '.' becomes '..' naming no
                         // inode yet (pass 3 fills in the parent), but
                         // for the root, its own parent.
-                        let ino = if dir == ROOT_INO { ROOT_INO } else { 0 };
+                        let ino = if dir == InodeNo::ROOT {
+                            InodeNo::ROOT
+                        } else {
+                            InodeNo(0)
+                        };
                         dotdot = ino;
                         region[12..12 + e1.rec_len].fill(0);
-                        chain::put_entry(region, 12, ino, e1.rec_len, b"..", ft_dir, bs);
+                        chain::put_entry(region, 12, ino.0, e1.rec_len, b"..", ft_dir, bs);
                         changed = true;
                         chain::walk(region, bs, ents);
                         leading = 2;

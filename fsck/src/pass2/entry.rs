@@ -2,6 +2,7 @@
 //! inode number, the name, the file type, duplicates and second links to
 //! a directory; entries that survive are counted for pass 4.
 
+use fuse4fs_format::ext4::InodeNo;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -18,14 +19,12 @@ use fuse4fs_format::ext4::group::BG_INODE_UNINIT;
 use crate::context::Fsck;
 use crate::problem::Problem;
 
-const ROOT_INO: u32 = 2;
-
 /// The names seen so far in each directory, to find duplicates across
 /// its blocks without an allocation per name: a map from a hash of
 /// (directory, name) to the name's place in one arena.
 #[derive(Default)]
 pub(super) struct Names {
-    map: HashMap<u64, (u32, u32), BuildHasherDefault<Prehashed>>,
+    map: HashMap<u64, (InodeNo, u32), BuildHasherDefault<Prehashed>>,
     arena: Vec<u8>,
 }
 
@@ -39,8 +38,8 @@ impl Names {
     }
 
     /// Records `name` in `dir`; false when it was already there.
-    pub fn insert(&mut self, dir: u32, name: &[u8]) -> bool {
-        let key = fnv1a(name) ^ (dir as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    pub fn insert(&mut self, dir: InodeNo, name: &[u8]) -> bool {
+        let key = fnv1a(name) ^ (dir.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         match self.map.get(&key) {
             Some(&(d, at)) => {
                 let at = at as usize;
@@ -103,7 +102,7 @@ enum Verdict {
 pub(super) fn check(
     cx: &mut Fsck,
     st: &mut State,
-    dir: u32,
+    dir: InodeNo,
     region: &mut [u8],
     ents: &mut Vec<Ent>,
     skip: usize,
@@ -155,13 +154,13 @@ pub(super) fn check(
                 changed = true;
             }
         }
-        let info = *cx.found.inode(e.inode);
+        let info = *cx.found.inode(InodeNo(e.inode));
         let want_ft = if st.filetype { info.entry_type() } else { 0 };
         if e.ft != want_ft
             && cx.ask(Problem::FileType {
                 dir,
                 name: e.name(region).to_vec(),
-                ino: e.inode,
+                ino: InodeNo(e.inode),
                 have: e.ft,
                 want: want_ft,
             })
@@ -191,13 +190,17 @@ pub(super) fn check(
             }
         }
         if info.is_dir() {
-            let parent = cx.found.dirs.get(&e.inode).map_or(0, |d| d.parent);
-            if parent != 0 {
+            let parent = cx
+                .found
+                .dirs
+                .get(&InodeNo(e.inode))
+                .map_or(InodeNo(0), |d| d.parent);
+            if parent.0 != 0 {
                 // Not counted either way: the directory has one parent.
                 if cx.ask(Problem::DirectoryHardLink {
                     dir,
                     name: e.name(region).to_vec(),
-                    ino: e.inode,
+                    ino: InodeNo(e.inode),
                     parent,
                 }) {
                     i = chain::remove_next(region, ents, i, bs);
@@ -207,11 +210,11 @@ pub(super) fn check(
                 }
                 continue;
             }
-            if let Some(d) = cx.found.dirs.get_mut(&e.inode) {
+            if let Some(d) = cx.found.dirs.get_mut(&InodeNo(e.inode)) {
                 d.parent = dir;
             }
         }
-        let refs = &mut cx.found.inode_mut(e.inode).refs;
+        let refs = &mut cx.found.inode_mut(InodeNo(e.inode)).refs;
         *refs = refs.saturating_add(1);
         let placed = match hash {
             Some(LeafHash::Computed(v)) => {
@@ -248,7 +251,7 @@ pub(super) fn check(
 /// descriptor says it was never used (INODE_UNINIT, or past
 /// itable_unused). Asks to repair the descriptor (in memory; written
 /// after this pass, when the check starts again, as e2fsck's does).
-fn skipped_by_pass1(cx: &mut Fsck, dir: u32, region: &[u8], e: &Ent) -> bool {
+fn skipped_by_pass1(cx: &mut Fsck, dir: InodeNo, region: &[u8], e: &Ent) -> bool {
     if !(cx.sb.metadata_csum() || cx.sb.gdt_csum()) {
         return false;
     }
@@ -262,7 +265,7 @@ fn skipped_by_pass1(cx: &mut Fsck, dir: u32, region: &[u8], e: &Ent) -> bool {
     if !uninit && (e.inode as u64) < first_unused {
         return false;
     }
-    let (name, ino, group) = (e.name(region).to_vec(), e.inode, g);
+    let (name, ino, group) = (e.name(region).to_vec(), InodeNo(e.inode), g);
     let problem = if uninit {
         Problem::EntryInUninitGroup {
             dir,
@@ -292,9 +295,9 @@ fn skipped_by_pass1(cx: &mut Fsck, dir: u32, region: &[u8], e: &Ent) -> bool {
 }
 
 /// The checks whose repair is removing the entry, in e2fsck's order.
-fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
+fn verdict(cx: &Fsck, dir: InodeNo, region: &[u8], e: &Ent) -> Verdict {
     let name = e.name(region);
-    let ino = e.inode;
+    let ino = InodeNo(e.inode);
     if name.is_empty() {
         return Verdict::Clear(Problem::ZeroLengthName { dir, ino });
     }
@@ -302,11 +305,11 @@ fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
         let name = name.to_vec();
         return Verdict::Clear(Problem::DuplicateDot { dir, name });
     }
-    if ino > cx.sb.inodes_count || (ino < cx.sb.first_ino && ino != ROOT_INO) {
+    if ino.0 > cx.sb.inodes_count || (ino.0 < cx.sb.first_ino && ino != InodeNo::ROOT) {
         let name = name.to_vec();
         return Verdict::Clear(Problem::BadInodeNumber { dir, name, ino });
     }
-    if ino == ROOT_INO {
+    if ino == InodeNo::ROOT {
         let name = name.to_vec();
         return Verdict::Clear(Problem::LinkToRoot { dir, name });
     }
@@ -327,7 +330,7 @@ fn verdict(cx: &Fsck, dir: u32, region: &[u8], e: &Ent) -> Verdict {
 /// fifo or socket (judged by the entry's file type when it has one).
 /// Whether both have the same policy is not compared here. An entry kept
 /// against the advice is counted as any other (e2fsck -n goes on).
-fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<Problem> {
+fn encrypted_problem(cx: &Fsck, dir: InodeNo, name: &[u8], e: &Ent) -> Option<Problem> {
     use fuse4fs_format::ext4::dir::ft;
     if name.len() < fuse4fs_format::ext4::crypt::MIN_CIPHERTEXT {
         let name = name.to_vec();
@@ -336,12 +339,12 @@ fn encrypted_problem(cx: &Fsck, dir: u32, name: &[u8], e: &Ent) -> Option<Proble
     let ftype = if e.ft != ft::UNKNOWN {
         e.ft
     } else {
-        cx.found.inode(e.inode).entry_type()
+        cx.found.inode(InodeNo(e.inode)).entry_type()
     };
     let needs = matches!(ftype, ft::REG | ft::DIR | ft::SYMLINK);
-    if needs && !cx.found.encrypted.contains(&e.inode) {
+    if needs && !cx.found.encrypted.contains(&InodeNo(e.inode)) {
         let name = name.to_vec();
-        let ino = e.inode;
+        let ino = InodeNo(e.inode);
         return Some(Problem::EncryptedToUnencrypted { dir, name, ino });
     }
     None

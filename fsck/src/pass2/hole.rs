@@ -20,7 +20,7 @@ const ROOT_INO: u32 = 2;
 
 /// Maps a new empty leaf at `lblk` of directory `ino`; the new block, or
 /// None when the tree has no room for it (nothing is written then).
-pub(super) fn fill(cx: &mut Fsck, st: &State, ino: u32, lblk: u64) -> Result<Option<DirBlock>> {
+pub(super) fn fill(cx: &mut Fsck, st: &State, ino: InodeNo, lblk: u64) -> Result<Option<DirBlock>> {
     let Ok(mut inode) = cx.read_inode(ino)? else {
         return Ok(None);
     };
@@ -37,16 +37,20 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: u32, lblk: u64) -> Result<Opt
     if lblk == 0 {
         // The first block holds '.' and '..'; '..' names no inode until
         // pass 3 sets it (the root's names the root).
-        let parent = if ino == ROOT_INO { ROOT_INO } else { 0 };
-        init_dot_dotdot(&mut block, ino, parent, st.filetype, st.csum);
+        let parent = if ino == InodeNo(ROOT_INO) {
+            ROOT_INO
+        } else {
+            0
+        };
+        init_dot_dotdot(&mut block, ino.0, parent, st.filetype, st.csum);
         if let Some(d) = cx.found.dirs.get_mut(&ino) {
-            d.dotdot = parent;
+            d.dotdot = InodeNo(parent);
         }
     } else {
         init_leaf(&mut block, st.csum);
     }
     if st.csum {
-        set_leaf_checksum(cx.seed, InodeNo(ino), inode.generation, &mut block);
+        set_leaf_checksum(cx.seed, ino, inode.generation, &mut block);
     }
     let mapped = if inode.has_flag(flags::EXTENTS) {
         map_extent(cx, st, &mut inode, lblk32, pblk)?

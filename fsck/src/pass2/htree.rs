@@ -79,7 +79,7 @@ pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> 
     } else {
         2
     };
-    let indexed: Vec<u32> = cx
+    let indexed: Vec<InodeNo> = cx
         .found
         .dirs
         .iter()
@@ -107,10 +107,10 @@ pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> 
             .dirs
             .get(&db.ino)
             .map_or(Generation(0), |d| d.generation);
-        match parse_root(&buf, st.csum, db.ino) {
+        match parse_root(&buf, st.csum, db.ino.0) {
             Err(e) => tree.fail(format!("root node is bad ({e})")),
             Ok((info, node)) => {
-                if st.csum && !node.verify_checksum(cx.seed, InodeNo(db.ino), generation, &buf) {
+                if st.csum && !node.verify_checksum(cx.seed, InodeNo(db.ino.0), generation, &buf) {
                     tree.fail("root node fails checksum".into());
                 }
                 let hashed = cx.found.dirs.get(&db.ino).is_some_and(|d| d.hashed);
@@ -156,7 +156,7 @@ pub(super) fn take_node(cx: &Fsck, st: &mut State, db: DirBlock, block: &[u8]) -
     if db.lblk == 0 || !looks_like_node(block) {
         return false;
     }
-    let Ok(node) = parse_node(block, st.csum, db.ino, db.lblk) else {
+    let Ok(node) = parse_node(block, st.csum, db.ino.0, db.lblk) else {
         return false;
     };
     let generation = cx
@@ -164,7 +164,7 @@ pub(super) fn take_node(cx: &Fsck, st: &mut State, db: DirBlock, block: &[u8]) -
         .dirs
         .get(&db.ino)
         .map_or(Generation(0), |d| d.generation);
-    let ok = !st.csum || node.verify_checksum(cx.seed, InodeNo(db.ino), generation, block);
+    let ok = !st.csum || node.verify_checksum(cx.seed, InodeNo(db.ino.0), generation, block);
     tree.nodes.insert(db.lblk, (node, ok, db.pblk));
     true
 }
@@ -173,12 +173,12 @@ pub(super) fn take_node(cx: &Fsck, st: &mut State, db: DirBlock, block: &[u8]) -
 pub(super) fn reseal_root(
     cx: &Fsck,
     st: &State,
-    dir: u32,
+    dir: InodeNo,
     generation: Generation,
     block: &mut [u8],
 ) {
     if st.csum && st.htrees.get(&dir).is_some_and(|t| t.root.is_some()) {
-        set_node_checksum(cx.seed, InodeNo(dir), generation, block);
+        set_node_checksum(cx.seed, dir, generation, block);
     }
 }
 
@@ -278,7 +278,7 @@ fn walk(
 
 /// Makes `ino` a linear directory: the INDEX flag cleared, the root a
 /// leaf holding `.` and `..`, every interior node an empty leaf.
-fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
+fn make_linear(cx: &mut Fsck, st: &State, ino: InodeNo, tree: &Tree) -> Result<()> {
     let mut raw = cx.read_inode_raw(ino)?;
     let r = Ext4Inode::of_mut(&mut raw).expect("an inode has 128 bytes");
     r.i_flags.set(r.i_flags.get() & !flags::INDEX);
@@ -306,7 +306,7 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
         let more = ents.iter().skip(2).any(|e| e.inode != 0);
         if !torn && !more && dot_ok {
             // A dx root: '.' and '..' and index data inside '..'.
-            init_dot_dotdot(&mut block, ino, dotdot.unwrap_or(0), st.filetype, csum);
+            init_dot_dotdot(&mut block, ino.0, dotdot.unwrap_or(0), st.filetype, csum);
         } else if csum && !fuse4fs_format::ext4::dir::has_tail(&block) {
             // Not a dx root after all (entries pass 2 already checked):
             // only the tail is missing.
@@ -328,14 +328,14 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
             }
         }
         if csum {
-            set_leaf_checksum(cx.seed, InodeNo(ino), generation, &mut block);
+            set_leaf_checksum(cx.seed, ino, generation, &mut block);
         }
         cx.write_block(pblk, &block)?;
     }
     for &(_, _, pblk) in tree.nodes.values() {
         init_leaf(&mut block, csum);
         if csum {
-            set_leaf_checksum(cx.seed, InodeNo(ino), generation, &mut block);
+            set_leaf_checksum(cx.seed, ino, generation, &mut block);
         }
         debug_assert!(!csum || block.len() > TAIL_SIZE);
         cx.write_block(pblk, &block)?;
@@ -345,7 +345,7 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: u32, tree: &Tree) -> Result<()> {
 
 /// Takes back what pass 2 counted for an entry of `dir` naming `child`
 /// that a repair removed afterwards.
-fn forget_entry(cx: &mut Fsck, dir: u32, child: u32) {
+fn forget_entry(cx: &mut Fsck, dir: InodeNo, child: InodeNo) {
     if !cx.inode_in_range(child) {
         return;
     }
@@ -354,8 +354,10 @@ fn forget_entry(cx: &mut Fsck, dir: u32, child: u32) {
     if let Some(d) = cx.found.dirs.get_mut(&child)
         && d.parent == dir
     {
-        d.parent = 0;
+        d.parent = InodeNo(0);
     }
+    // The numbers bare (InodeNo's Display says "inode N").
+    let (dir, child) = (dir.0, child.0);
     cx.report.note(format!(
         "Directory inode {dir}: entry for inode {child} dropped to make room for the checksum tail."
     ));

@@ -2,6 +2,7 @@
 //! i_block, entries in the other 56, and more in the `system.data`
 //! xattr's value inside the inode.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::GOOD_OLD_INODE_SIZE;
 use fuse4fs_format::ext4::layout::{Ext4InlineDotdot, Ext4Inode, Ext4InodeExtra};
 use fuse4fs_format::ext4::xattr::parse_ibody_placed;
@@ -19,7 +20,7 @@ const INDEX_SYSTEM: u8 = 7;
 
 /// Checks every inline-data directory.
 pub(super) fn run(cx: &mut Fsck, st: &mut State) -> Result<()> {
-    let dirs: Vec<u32> = cx
+    let dirs: Vec<InodeNo> = cx
         .found
         .dirs
         .iter()
@@ -33,20 +34,20 @@ pub(super) fn run(cx: &mut Fsck, st: &mut State) -> Result<()> {
 }
 
 /// Checks inline directory `dir`.
-fn check(cx: &mut Fsck, st: &mut State, dir: u32) -> Result<()> {
+fn check(cx: &mut Fsck, st: &mut State, dir: InodeNo) -> Result<()> {
     let mut raw = cx.read_inode_raw(dir)?;
     let isz = raw.len();
     let parent = Ext4InlineDotdot::of(&raw[I_BLOCK..])
         .expect("i_block lies inside the inode")
         .inode
         .get();
-    let dotdot = if cx.inode_in_range(parent) && cx.found.inode(parent).is_dir() {
+    let dotdot = if cx.inode_in_range(InodeNo(parent)) && cx.found.inode(InodeNo(parent)).is_dir() {
         parent
     } else {
         0
     };
     if let Some(d) = cx.found.dirs.get_mut(&dir) {
-        d.dotdot = dotdot;
+        d.dotdot = InodeNo(dotdot);
     }
     let mut regions = vec![(I_BLOCK + Ext4InlineDotdot::SIZE, I_BLOCK_END)];
     if isz > 128 + 2 {

@@ -27,7 +27,7 @@ pub(super) fn check(
 ) -> Result<Option<(u32, u32)>> {
     let (bs, csum, dir) = (st.bs, st.csum, db.ino);
     let had_tail = csum && has_tail(block);
-    let csum_ok = !had_tail || verify_leaf(cx.seed, InodeNo(dir), generation, block);
+    let csum_ok = !had_tail || verify_leaf(cx.seed, dir, generation, block);
     let mut end = if had_tail { bs - TAIL_SIZE } else { bs };
     let mut changed = false;
     let mut ents = std::mem::take(&mut st.ents);
@@ -58,8 +58,10 @@ pub(super) fn check(
         if let Some(dropped) = make_room_for_tail(block, &mut ents, bs, may_drop) {
             for ino in dropped {
                 cx.report.note(format!(
-                        "Directory inode {dir}, block #{}: entry for inode {ino} dropped to make room for the checksum tail.",
-                        db.lblk
+                        "Directory inode {}, block #{}: entry for inode {} dropped to make room for the checksum tail.",
+                        dir.0,
+                        db.lblk,
+                        ino.0
                     ));
             }
             set_leaf_tail(block);
@@ -87,7 +89,7 @@ pub(super) fn check(
     }
     if changed {
         if csum && has_tail(block) {
-            set_leaf_checksum(cx.seed, InodeNo(dir), generation, block);
+            set_leaf_checksum(cx.seed, dir, generation, block);
         }
         cx.write_block(db.pblk, block)?;
     }
@@ -108,7 +110,7 @@ pub(super) fn make_room_for_tail(
     ents: &mut Vec<chain::Ent>,
     bs: usize,
     may_drop: bool,
-) -> Option<Vec<u32>> {
+) -> Option<Vec<InodeNo>> {
     let mut dropped = Vec::new();
     let len = block.len();
     let last = *ents.last()?;
@@ -138,7 +140,7 @@ pub(super) fn make_room_for_tail(
             return None;
         }
         if last.inode != 0 {
-            dropped.push(last.inode);
+            dropped.push(InodeNo(last.inode));
         }
         let i = ents.len() - 1;
         chain::remove(block, ents, i, bs);

@@ -18,8 +18,8 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use fuse4fs_format::ext4::Generation;
 use fuse4fs_format::ext4::superblock::incompat;
+use fuse4fs_format::ext4::{Generation, InodeNo};
 
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
@@ -43,7 +43,7 @@ struct State {
     /// Names seen per directory (duplicates).
     names: entry::Names,
     /// Indexed directories.
-    htrees: BTreeMap<u32, htree::Tree>,
+    htrees: BTreeMap<InodeNo, htree::Tree>,
 }
 
 /// Runs pass 2 over `found.dir_blocks` and the inline directories.
@@ -184,7 +184,7 @@ fn root_block(
     changed |= c;
     st.ents = ents;
     if changed {
-        htree::reseal_root(cx, st, db.ino, generation, block);
+        htree::reseal_root(cx, st, InodeNo(db.ino.0), generation, block);
         cx.write_block(db.pblk, block)?;
     }
     Ok(())
@@ -194,7 +194,7 @@ fn root_block(
 /// behind it, filled with empty leaves (added to `blocks`). Blocks
 /// missing past the last one are i_size's problem, pass 1's.
 fn holes(cx: &mut Fsck, st: &State, blocks: &mut Vec<DirBlock>) -> Result<()> {
-    let mut have: Vec<(u32, u64)> = blocks.iter().map(|d| (d.ino, d.lblk)).collect();
+    let mut have: Vec<(InodeNo, u64)> = blocks.iter().map(|d| (d.ino, d.lblk)).collect();
     have.sort_unstable();
     have.dedup();
     let mut found = Vec::new();

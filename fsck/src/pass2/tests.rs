@@ -2,6 +2,7 @@
 //! edits. `found` is filled here by a plain walk of every inode, so that
 //! pass 2 is tested on its own, whatever pass 1 would repair first.
 
+use fuse4fs_format::ext4::InodeNo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -40,7 +41,7 @@ fn fill_found(cx: &mut Fsck) {
     let bs = cx.bs;
     crate::setup::run(cx).unwrap();
     for ino in 1..=cx.sb.inodes_count {
-        let Ok(inode) = cx.read_inode(ino).unwrap() else {
+        let Ok(inode) = cx.read_inode(InodeNo(ino)).unwrap() else {
             continue;
         };
         if inode.links_count == 0 || inode.mode == 0 {
@@ -61,7 +62,7 @@ fn fill_found(cx: &mut Fsck) {
                 cx.found.claim(b);
             }
         }
-        *cx.found.inode_mut(ino) = InodeInfo {
+        *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
             ftype: (inode.mode >> 12) as u8,
             links: inode.links_count,
             refs: 0,
@@ -72,7 +73,7 @@ fn fill_found(cx: &mut Fsck) {
         }
         let inline = inode.has_flag(flags::INLINE_DATA);
         cx.found.dirs.insert(
-            ino,
+            InodeNo(ino),
             DirInfo {
                 generation: inode.generation,
                 indexed: inode.has_flag(flags::INDEX),
@@ -95,7 +96,7 @@ fn fill_found(cx: &mut Fsck) {
                     if lblk + k < nblocks {
                         list.push(DirBlock {
                             pblk: pblk + k,
-                            ino,
+                            ino: InodeNo(ino),
                             lblk: lblk + k,
                         });
                     }
@@ -171,7 +172,7 @@ fn assert_clean(img: &Path) -> Fsck {
 fn assert_counts_match(cx: &Fsck) {
     let mut subdirs = std::collections::HashMap::<u32, u32>::new();
     for d in cx.found.dirs.values() {
-        *subdirs.entry(d.dotdot).or_default() += 1;
+        *subdirs.entry(d.dotdot.0).or_default() += 1;
     }
     for (ino, info) in cx.found.inodes.iter() {
         if !info.in_use() || ino < cx.sb.first_ino && ino != 2 {
@@ -190,7 +191,7 @@ fn assert_counts_match(cx: &Fsck) {
         );
     }
     for (&ino, d) in &cx.found.dirs {
-        if ino != 2 {
+        if ino != InodeNo(2) {
             assert_eq!(d.parent, d.dotdot, "dir {ino}");
         }
     }
@@ -443,7 +444,7 @@ fn htree_out_of_order_becomes_linear() {
         let img = indexed_image(tmp.path(), args);
         let cx = assert_clean(&img);
         let big = ino_of(&img, "/big");
-        assert!(cx.found.dirs[&big].indexed);
+        assert!(cx.found.dirs[&InodeNo(big)].indexed);
         drop(cx);
         // Swap the hashes of the root's second and third index entries.
         let b = bmap(&img, "/big", 0);
@@ -461,7 +462,7 @@ fn htree_out_of_order_becomes_linear() {
         let (code, out) = e2fsck(&img);
         assert_eq!(code, 0, "{args:?}: {out}");
         let cx = assert_clean(&img);
-        assert!(!cx.found.dirs[&big].indexed);
+        assert!(!cx.found.dirs[&InodeNo(big)].indexed);
     }
 }
 
@@ -484,7 +485,7 @@ fn inline_directory_entry_to_free_inode() {
     );
     let cx = assert_clean(&img);
     let small = ino_of(&img, "/small");
-    assert!(cx.found.dirs[&small].inline);
+    assert!(cx.found.dirs[&InodeNo(small)].inline);
     drop(cx);
     let victim = ino_of(&img, "/small/b");
     debugfs(&img, &format!("clri <{victim}>"));
@@ -589,7 +590,7 @@ fn scribbled_two_level_index_is_repaired_for_good() {
         .dir_blocks
         .iter()
         .copied()
-        .filter(|d| d.ino == big)
+        .filter(|d| d.ino == InodeNo(big))
         .collect();
     drop(cx);
     let bs = 1024;
@@ -653,7 +654,7 @@ fn directory_hole_gets_an_empty_block() {
             .found
             .dir_blocks
             .iter()
-            .filter(|b| b.ino == d)
+            .filter(|b| b.ino == InodeNo(d))
             .map(|b| b.lblk)
             .collect();
         assert!(lblks.contains(&0) && lblks.contains(&2), "{lblks:?}");
@@ -666,7 +667,7 @@ fn directory_hole_gets_an_empty_block() {
         );
         let (p, cx) = pass2(&img, Mode::Check);
         assert!(p.is_empty(), "{p:?}");
-        assert_eq!(cx.found.dirs[&d].dotdot, 0);
+        assert_eq!(cx.found.dirs[&InodeNo(d)].dotdot, InodeNo(0));
     }
 }
 
@@ -715,8 +716,8 @@ fn scribbled_inline_directories_are_repaired_for_good() {
     );
     let cx = assert_clean(&pristine);
     let small = ino_of(&pristine, "/small");
-    assert!(cx.found.dirs[&small].inline);
-    assert_eq!(cx.found.inode(small).links, 2);
+    assert!(cx.found.dirs[&InodeNo(small)].inline);
+    assert_eq!(cx.found.inode(InodeNo(small)).links, 2);
     drop(cx);
     let mut found = 0;
     for seed in 0..seeds {
@@ -791,14 +792,15 @@ fn full_block_without_tail_drops_its_last_entry_only_with_yes() {
 
     let (p, cx) = pass2(&pristine, Mode::Yes);
     assert!(p.iter().all(|p| p.fixed), "{p:?}");
-    assert!(
-        cx.report
-            .notes
-            .iter()
-            .any(|n| n.contains(&format!("inode {victim} dropped")))
+    // The whole note, numbers bare (an InodeNo printed with its Display
+    // would say "inode inode N").
+    let dir = ino_of(&pristine, "/d");
+    let note = format!(
+        "Directory inode {dir}, block #0: entry for inode {victim} dropped to make room for the checksum tail."
     );
+    assert!(cx.report.notes.contains(&note), "{:?}", cx.report.notes);
     // Unattached now: pass 4's to reconnect.
-    assert_eq!(cx.found.inode(victim).refs, 0);
+    assert_eq!(cx.found.inode(InodeNo(victim)).refs, 0);
     drop(cx);
     assert_eq!(e2fsck_pass2(&pristine), "");
 }

@@ -54,7 +54,7 @@ impl Fs {
             );
             if !good {
                 return Err(crate::ext4::FormatError::BadChecksum {
-                    what: format!("block bitmap of group {g}"),
+                    what: crate::ext4::ChecksumOf::BlockBitmap { group: g },
                 }
                 .into());
             }

@@ -30,7 +30,7 @@ impl Fs {
             };
             if want != gd.inode_bitmap_csum {
                 return Err(crate::ext4::FormatError::BadChecksum {
-                    what: format!("inode bitmap of group {g}"),
+                    what: crate::ext4::ChecksumOf::InodeBitmap { group: g },
                 }
                 .into());
             }

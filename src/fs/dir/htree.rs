@@ -12,7 +12,7 @@ use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree::{self, DxEntry, DxNode, DxRootInfo};
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::layout;
-use crate::ext4::{BlockNo, CorruptKind, FormatError};
+use crate::ext4::{BlockNo, ChecksumOf, CorruptKind, FormatError};
 use crate::fs::dir::casefold::{self, NameKey};
 use crate::fs::dir::write::Place;
 use crate::fs::journal::transaction::Transaction;
@@ -77,7 +77,7 @@ impl Transaction<'_> {
                 },
             };
             return Err(FormatError::BadChecksum {
-                what: at.to_string(),
+                what: ChecksumOf::Dx(at),
             }
             .into());
         }

@@ -7,7 +7,7 @@ use crate::ext4::dir::DirIter;
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree::{self, DxNode};
 use crate::ext4::inode::{Inode, flags};
-use crate::ext4::{FormatError, InodeNo};
+use crate::ext4::{ChecksumOf, FormatError, InodeNo};
 use crate::fs::dir::casefold::NameKey;
 use crate::fs::extent::map::Backing;
 use crate::fs::{Fs, FsError, Result, error};
@@ -146,7 +146,7 @@ impl Fs {
             };
             return Err(DxError::Fs(
                 FormatError::BadChecksum {
-                    what: at.to_string(),
+                    what: ChecksumOf::Dx(at),
                 }
                 .into(),
             ));
@@ -188,7 +188,7 @@ impl Fs {
             let at = crate::ext4::DxAt::Root { dir: dir.ino.0 };
             return Err(DxError::Fs(
                 FormatError::BadChecksum {
-                    what: at.to_string(),
+                    what: ChecksumOf::Dx(at),
                 }
                 .into(),
             ));

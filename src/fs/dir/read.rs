@@ -11,7 +11,7 @@ use crate::ext4::dir::{DirIter, stored_hashes, verify_leaf};
 use crate::ext4::htree;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
 use crate::ext4::layout::Ext4InlineDotdot;
-use crate::ext4::{FormatError, InodeNo};
+use crate::ext4::{ChecksumOf, FormatError, InodeNo};
 use crate::fs::extent::map::Backing;
 use crate::fs::io::verified::{Kind, Owner, check_once};
 use crate::fs::{Fs, FsError, Result};
@@ -68,7 +68,7 @@ impl Fs {
             };
             if !ok {
                 return Err(FormatError::BadChecksum {
-                    what: format!("{} directory block {lblk}", dir.ino),
+                    what: ChecksumOf::DirBlock { dir: dir.ino, lblk },
                 }
                 .into());
             }

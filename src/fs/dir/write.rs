@@ -15,7 +15,7 @@ use crate::ext4::inode::{Inode, flags};
 use crate::ext4::layout::{Ext4DirEntry2, Ext4InlineDotdot};
 use crate::ext4::superblock::incompat;
 use crate::ext4::xattr::{self, XattrEntry};
-use crate::ext4::{BlockNo, CorruptKind, FormatError, InodeDamage, InodeNo};
+use crate::ext4::{BlockNo, ChecksumOf, CorruptKind, FormatError, InodeDamage, InodeNo};
 use crate::fs::dir::casefold::{self, NameKey};
 use crate::fs::extent::map::Backing;
 use crate::fs::inline::is_data;
@@ -162,7 +162,7 @@ impl Transaction<'_> {
             if verified::remembered(Kind::DirLeafEntries, owner, b));
         if !known && self.csum() && !self.leaf_good(dir, &blk) {
             return Err(FormatError::BadChecksum {
-                what: format!("{} directory block {lblk}", dir.ino),
+                what: ChecksumOf::DirBlock { dir: dir.ino, lblk },
             }
             .into());
         }
@@ -444,7 +444,7 @@ impl Transaction<'_> {
         }
         if self.csum() && !self.leaf_good(dir, &blk) {
             return Err(FormatError::BadChecksum {
-                what: format!("{} directory block {lblk}", dir.ino),
+                what: ChecksumOf::DirBlock { dir: dir.ino, lblk },
             }
             .into());
         }
@@ -501,7 +501,7 @@ impl Transaction<'_> {
             };
             if !node.verify_checksum(self.fs().csum_seed(), dir.ino, dir.generation, &blk) {
                 return Err(FormatError::BadChecksum {
-                    what: at.to_string(),
+                    what: ChecksumOf::Dx(at),
                 }
                 .into());
             }

@@ -64,7 +64,7 @@ impl Fs {
                         && !checksum_ok(self.csum_seed(), inode.ino, inode.generation, &block)
                     {
                         return Err(crate::ext4::FormatError::BadChecksum {
-                            what: at.to_string(),
+                            what: crate::ext4::ChecksumOf::Extent(at),
                         }
                         .into());
                     }

@@ -182,7 +182,7 @@ impl Transaction<'_> {
                 };
                 if fs.superblock().metadata_csum() && !good() {
                     return Err(crate::ext4::FormatError::BadChecksum {
-                        what: node_at.to_string(),
+                        what: crate::ext4::ChecksumOf::Extent(node_at),
                     }
                     .into());
                 }

@@ -2,10 +2,10 @@
 //! block, as the kernel lists them.
 
 use crate::ext4::BlockNo;
-use crate::ext4::FormatError;
 use crate::ext4::RangeUse;
 use crate::ext4::inode::Inode;
 use crate::ext4::xattr::{self, XattrEntry};
+use crate::ext4::{ChecksumOf, FormatError};
 use crate::fs::{Fs, FsError, Result};
 
 /// xattr name index of the "system." namespace (holds system.data).
@@ -27,7 +27,10 @@ impl Fs {
                 && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block)
             {
                 return Err(FormatError::BadChecksum {
-                    what: format!("xattr {b} of {}", inode.ino),
+                    what: ChecksumOf::XattrBlock {
+                        block: b,
+                        ino: inode.ino,
+                    },
                 }
                 .into());
             }

@@ -32,7 +32,6 @@
 //! needs a refcount delta applied at commit (as inode deltas are).
 
 use crate::ext4::BlockNo;
-use crate::ext4::FormatError;
 use crate::ext4::InodeDamage;
 use crate::ext4::RangeUse;
 use crate::ext4::ea_inode;
@@ -42,6 +41,7 @@ use crate::ext4::xattr::{
     self, INDEX_POSIX_ACL_ACCESS, INDEX_POSIX_ACL_DEFAULT, PlacedEntry, ValueInode, XATTR_NAME_MAX,
     XattrEntry,
 };
+use crate::ext4::{ChecksumOf, FormatError};
 use crate::fs::journal::transaction::Transaction;
 use crate::fs::xattr::acl::{self, AclEntry};
 use crate::fs::xattr::ea_inode::{RefDeltas, charged_blocks, count_refs};
@@ -639,7 +639,10 @@ impl Transaction<'_> {
             && !xattr::verify_block_checksum(fs.csum_seed(), nr.0, &block)
         {
             return Err(FormatError::BadChecksum {
-                what: format!("xattr {nr} of {}", inode.ino),
+                what: ChecksumOf::XattrBlock {
+                    block: nr,
+                    ino: inode.ino,
+                },
             }
             .into());
         }
