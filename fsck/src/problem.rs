@@ -12,6 +12,7 @@
 use std::fmt;
 
 use fuse4fs_format::ext4::InodeNo;
+use fuse4fs_format::ext4::quota::QuotaType;
 
 /// Every family of problem, named for what is wrong. Tests and callers
 /// match on these; a family holds the several [`Problem`]s that repair
@@ -34,6 +35,8 @@ pub enum Kind {
     /// The orphan list is damaged (names an inode out of range, free, or
     /// still linked, or loops).
     OrphanListBad,
+    /// The superblock names a quota file at an inode that cannot be one.
+    QuotaInodeBad,
 
     // Pass 1: inodes.
     /// An inode's checksum does not match its contents.
@@ -287,6 +290,10 @@ pub enum Problem {
     ItableUnusedInvalid {
         group: u32,
         unused: u32,
+    },
+    InvalidQuotaInode {
+        qtype: QuotaType,
+        ino: InodeNo,
     },
 
     // Setup: the journal.
@@ -877,6 +884,16 @@ impl Problem {
         use Preen::{Fix, Halt, Quiet};
         use Problem::*;
         match self {
+            InvalidQuotaInode {
+                qtype,
+                ino: InodeNo(ino),
+            } => row(
+                Prompt::Fix,
+                Some("PR_0_INVALID_QUOTA_INO"),
+                K::QuotaInodeBad,
+                Halt,
+                format!("Invalid {} quota inode {ino}.", qtype.name()),
+            ),
             ReservedBlocks { r_blocks } => row(
                 Prompt::None,
                 Some("PR_0_MISC_CORRUPT_SUPER"),
@@ -2553,6 +2570,10 @@ mod tests {
                 want: 1,
             },
             P::QuotaUsage { qtype: 1 },
+            P::InvalidQuotaInode {
+                qtype: QuotaType::Group,
+                ino: InodeNo(8),
+            },
             P::BitmapOutside {
                 group: 1,
                 which: WhichBitmap::Inode,
@@ -2739,6 +2760,7 @@ mod tests {
             P::GroupCount { .. } => 116,
             P::SuperblockCount { .. } => 117,
             P::QuotaUsage { .. } => 118,
+            P::InvalidQuotaInode { .. } => 119,
         }
     }
 
@@ -2747,7 +2769,7 @@ mod tests {
         let codes = fixture("PR_");
         let samples = samples();
         let seen: std::collections::BTreeSet<usize> = samples.iter().map(variant).collect();
-        assert_eq!(seen, (0..=118).collect(), "a variant without a sample");
+        assert_eq!(seen, (0..=119).collect(), "a variant without a sample");
         for p in samples {
             let row = p.row();
             let Some(code) = row.code else {

@@ -22,6 +22,7 @@ use crate::blockwalk::{self, Item};
 use crate::context::Fsck;
 use crate::error::Result;
 use crate::problem::Problem;
+use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 
 /// Whom an inode's usage is charged to, and how much.
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +115,40 @@ fn load(cx: &Fsck, ino: InodeNo) -> Result<std::result::Result<Loaded, String>> 
     Ok(Ok(Loaded { data, map }))
 }
 
+/// Whether `ino` may hold a quota file: none of the reserved inodes
+/// with another use (bad blocks, root, boot loader, undelete directory,
+/// resize, journal, exclude, replica: 1, 2 and 5 to 10), and within the
+/// inode table (e2fsck_validate_quota_inodes).
+fn may_be_quota_file(cx: &Fsck, ino: InodeNo) -> bool {
+    !matches!(ino.0, 0..=2 | 5..=10) && ino.0 <= cx.sb.inodes_count
+}
+
+/// Setup: a quota inode number the superblock names that cannot be a
+/// quota file is cleared (e2fsck's PR_0_INVALID_QUOTA_INO), whether or
+/// not the quota feature is on, as e2fsck does before pass 1.
+pub(crate) fn validate_inodes(cx: &mut Fsck) -> Result<()> {
+    for qtype in QuotaType::ALL {
+        let ino = InodeNo(cx.sb.quota_inums[qtype as usize]);
+        if ino.0 == 0 || may_be_quota_file(cx, ino) {
+            continue;
+        }
+        if !cx.ask(Problem::InvalidQuotaInode { qtype, ino }) {
+            continue;
+        }
+        cx.sb.quota_inums[qtype as usize] = 0;
+        // The format crate's superblock writes only the fields it owns.
+        let raw =
+            Ext4SuperBlock::of_mut(&mut cx.sb_raw).expect("the raw superblock has 1024 bytes");
+        match qtype {
+            QuotaType::User => raw.s_usr_quota_inum.set(0),
+            QuotaType::Group => raw.s_grp_quota_inum.set(0),
+            QuotaType::Project => raw.s_prj_quota_inum.set(0),
+        }
+        cx.write_superblock()?;
+    }
+    Ok(())
+}
+
 /// Checks each quota file the superblock names.
 pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     if !cx.sb.has_ro_compat(ro_compat::QUOTA) {
@@ -122,7 +157,8 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let usage = computed(cx);
     for qtype in QuotaType::ALL {
         let ino = InodeNo(cx.sb.quota_inums[qtype as usize]);
-        if ino.0 == 0 {
+        // An invalid number was reported at setup (and kept with -n).
+        if !may_be_quota_file(cx, ino) {
             continue;
         }
         check_file(cx, qtype, ino, &usage[qtype as usize])?;
@@ -271,7 +307,7 @@ mod tests {
 
     use crate::options::{Mode, Options};
     use crate::problem::Kind;
-    use crate::testutil::{have, mkfs};
+    use crate::testutil::{debugfs, have, mkfs};
 
     fn check(img: &std::path::Path, mode: Mode) -> crate::Outcome {
         let opts = Options {
@@ -331,6 +367,45 @@ mod tests {
         assert_eq!(ours(&out), want);
         let kinds: Vec<Kind> = out.problems.iter().map(|p| p.kind).collect();
         assert_eq!(kinds, vec![Kind::QuotaUsage; 3]);
+    }
+
+    #[test]
+    fn an_invalid_quota_inode_number_is_reported_and_cleared_not_read() {
+        assert!(
+            have(&["mkfs.ext4", "debugfs"]),
+            "mkfs.ext4 and debugfs are needed"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let img = populated(dir.path());
+        // Past the inode table (read, it panicked) and the journal's inode.
+        debugfs(&img, "ssv usr_quota_inum 99999");
+        debugfs(&img, "ssv grp_quota_inum 8");
+        let out = check(&img, Mode::Check);
+        let messages: Vec<&str> = out.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages[..2],
+            [
+                "Invalid user quota inode 99999.",
+                "Invalid group quota inode 8."
+            ]
+        );
+        assert!(
+            out.problems[..2]
+                .iter()
+                .all(|p| p.kind == Kind::QuotaInodeBad && !p.fixed)
+        );
+        let out = check(&img, Mode::Yes);
+        assert!(
+            out.problems[..2].iter().all(|p| p.fixed),
+            "{:#?}",
+            out.problems
+        );
+        let out = check(&img, Mode::Check);
+        assert!(
+            !out.problems.iter().any(|p| p.kind == Kind::QuotaInodeBad),
+            "{:#?}",
+            out.problems
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn itable_unused_impossible(cx: &Fsck, g: u32) -> bool {
 /// Checks every group descriptor and marks the fixed metadata in use.
 pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     reserved_blocks(cx)?;
+    crate::quota::validate_inodes(cx)?;
     if cx.sb.first_data_block > 0 {
         // Block 0 of a 1 KiB-block filesystem holds the boot sector; no
         // group covers it and nothing may be allocated there.
