@@ -38,7 +38,6 @@ impl<'a> NameKey<'a> {
         casefold::matches(self.name, self.folded.as_deref(), entry)
     }
 
-
     /// The name as given.
     pub(crate) fn name(&self) -> &'a [u8] {
         self.name
