@@ -150,7 +150,7 @@ impl Fs {
                     })
                 }
             };
-            match self.lookup_dx_probe(dir, probe, |n| key.matches(n)) {
+            match self.lookup_dx_probe(dir, probe, &|n: &[u8]| key.matches(n)) {
                 Ok(hit) => return Ok(hit),
                 Err(DxError::Bad(why)) => {
                     tracing::warn!(

@@ -4,6 +4,7 @@
 //! ext4fs_dirhash. The Unicode side is crate::ext4::casefold.
 
 use crate::ext4::casefold;
+use crate::ext4::dir::{CheckedIter, DirEntryRef, find_checked, same_name};
 use crate::ext4::inode::{Inode, flags};
 use crate::fs::{Fs, FsError, Result};
 
@@ -32,7 +33,7 @@ impl<'a> NameKey<'a> {
     /// Whether the directory entry called `entry` is this name.
     pub(crate) fn matches(&self, entry: &[u8]) -> bool {
         if !self.ci {
-            return entry == self.name;
+            return same_name(entry, self.name);
         }
         casefold::matches(self.name, self.folded.as_deref(), entry)
     }
@@ -53,6 +54,38 @@ impl<'a> NameKey<'a> {
     /// wrong leaf).
     pub(crate) fn casefolded(&self) -> bool {
         self.ci
+    }
+}
+
+/// What a leaf search looks for: a name as a directory compares it, or
+/// any test of an entry's name (no-key names of an encrypted directory).
+pub(crate) trait EntryMatch {
+    /// Whether the entry called `entry` is the one looked for.
+    fn matches(&self, entry: &[u8]) -> bool;
+
+    /// The first live entry looked for in `region`, a leaf (its part
+    /// before the checksum tail) walked whole before: see [`CheckedIter`].
+    fn find_checked<'r>(&self, region: &'r [u8], block_size: usize) -> Option<DirEntryRef<'r>> {
+        CheckedIter::new(region, block_size).find(|e| e.inode != 0 && self.matches(e.name))
+    }
+}
+
+impl<F: Fn(&[u8]) -> bool> EntryMatch for F {
+    fn matches(&self, entry: &[u8]) -> bool {
+        self(entry)
+    }
+}
+
+impl EntryMatch for NameKey<'_> {
+    fn matches(&self, entry: &[u8]) -> bool {
+        NameKey::matches(self, entry)
+    }
+
+    fn find_checked<'r>(&self, region: &'r [u8], block_size: usize) -> Option<DirEntryRef<'r>> {
+        if !self.ci {
+            return find_checked(region, block_size, self.name);
+        }
+        CheckedIter::new(region, block_size).find(|e| e.inode != 0 && self.matches(e.name))
     }
 }
 

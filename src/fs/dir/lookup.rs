@@ -3,12 +3,11 @@
 //! kernel falls back).
 
 use crate::ext4::InodeDamage;
-use crate::ext4::dir::DirIter;
 use crate::ext4::hash::{HashVersion, dx_hash};
 use crate::ext4::htree::{self, DxNode};
 use crate::ext4::inode::{Inode, flags};
 use crate::ext4::{ChecksumOf, FormatError, InodeNo};
-use crate::fs::dir::casefold::NameKey;
+use crate::fs::dir::casefold::{EntryMatch, NameKey};
 use crate::fs::extent::map::Backing;
 use crate::fs::{Fs, FsError, Result, error};
 
@@ -56,7 +55,7 @@ impl Fs {
         } else if self.is_dx(dir) {
             let seed = self.superblock().hash_seed;
             let hash = |v| dx_hash(key.hash_input(), v, &seed).0;
-            match self.lookup_dx(dir, hash, |n| key.matches(n)) {
+            match self.lookup_dx(dir, hash, &key) {
                 // The kernel's fallback for casefolded directories: a
                 // miss through the index is searched for linearly.
                 Ok(None) if key.casefolded() => self.lookup_linear(dir, &key)?,
@@ -160,7 +159,7 @@ impl Fs {
         &self,
         dir: &Inode,
         hash: impl FnOnce(HashVersion) -> u32,
-        matches: impl Fn(&[u8]) -> bool,
+        matches: &impl EntryMatch,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let flags = self.superblock().flags;
         let probe = |raw: u8| {
@@ -177,7 +176,7 @@ impl Fs {
         &self,
         dir: &Inode,
         probe: impl FnOnce(u8) -> std::result::Result<u32, DxError>,
-        matches: impl Fn(&[u8]) -> bool,
+        matches: &impl EntryMatch,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let sb = self.superblock();
         let csum = sb.metadata_csum();
@@ -217,7 +216,7 @@ impl Fs {
         loop {
             let (bottom, i) = frames.last().unwrap();
             let leaf = bottom.entries[*i].block;
-            if let Some(hit) = self.search_leaf(dir, leaf, &matches)? {
+            if let Some(hit) = self.search_leaf(dir, leaf, matches)? {
                 return Ok(Some(hit));
             }
             // Names with the same hash may continue in the next leaf.
@@ -242,7 +241,7 @@ impl Fs {
         &self,
         dir: &Inode,
         lblk: u32,
-        matches: &impl Fn(&[u8]) -> bool,
+        matches: &impl EntryMatch,
     ) -> std::result::Result<Option<(u32, u8)>, DxError> {
         let nblocks = dir.size.div_ceil(self.block_size() as u64);
         if lblk as u64 >= nblocks {
@@ -251,20 +250,7 @@ impl Fs {
         let Some(block) = self.dir_block(dir, lblk as u64)? else {
             return Err(DxError::Bad(format!("leaf {lblk} is a hole")));
         };
-        let bs = self.block_size() as usize;
-        for e in DirIter::new(
-            &block,
-            bs,
-            self.superblock().inodes_count,
-            self.has_filetype(),
-        ) {
-            let e =
-                e.map_err(|e| DxError::Fs(crate::fs::dir::read::in_dir(dir, lblk as u64, e)))?;
-            if e.inode != 0 && matches(e.name) {
-                return Ok(Some((e.inode, e.file_type)));
-            }
-        }
-        Ok(None)
+        Ok(self.search_leaf_block(dir, lblk as u64, &block, matches)?)
     }
 }
 

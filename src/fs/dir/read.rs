@@ -7,13 +7,15 @@
 //! offset in the system.data area). A cookie never holds a pointer.
 
 use crate::ext4::InodeDamage;
-use crate::ext4::dir::{DirIter, stored_hashes, verify_leaf};
+use crate::ext4::dir::{DirEntryRef, DirIter, TAIL_SIZE, stored_hashes, verify_leaf};
 use crate::ext4::htree;
 use crate::ext4::inode::{I_BLOCK_SIZE, Inode, flags};
 use crate::ext4::layout::Ext4InlineDotdot;
 use crate::ext4::{ChecksumOf, FormatError, InodeNo};
+use crate::fs::dir::casefold::{EntryMatch, NameKey};
 use crate::fs::extent::map::Backing;
-use crate::fs::io::verified::{Kind, Owner, check_once};
+use crate::fs::io::cache::Block;
+use crate::fs::io::verified::{self, Kind, Owner, check_once};
 use crate::fs::{Fs, FsError, Result};
 
 /// Size of the entry area of an inline directory's i_block (after the
@@ -133,8 +135,21 @@ impl Fs {
             return self.readdir_inline(dir, cookie, f);
         }
         let bs = self.block_size() as u64;
-        let nblocks = dir.size.div_ceil(bs);
-        let mut lblk = cookie / bs;
+        self.for_each_leaf(dir, cookie / bs, |lblk, block| {
+            self.emit_entries(dir, block, lblk, lblk * bs, cookie, &mut f)
+        })
+    }
+
+    /// Calls `f` with each leaf block of the block directory `dir` from
+    /// logical block `lblk` on (holes and index nodes skipped), until it
+    /// returns false or the directory ends.
+    fn for_each_leaf(
+        &self,
+        dir: &Inode,
+        mut lblk: u64,
+        mut f: impl FnMut(u64, &Block) -> Result<bool>,
+    ) -> Result<()> {
+        let nblocks = dir.size.div_ceil(self.block_size() as u64);
         while lblk < nblocks {
             let Some(block) = self.dir_block(dir, lblk)? else {
                 // A hole: skip all of it (a hostile i_size may be huge).
@@ -145,12 +160,73 @@ impl Fs {
                 lblk += 1;
                 continue;
             }
-            if !self.emit_entries(dir, &block, lblk, lblk * bs, cookie, &mut f)? {
+            if !f(lblk, &block)? {
                 return Ok(());
             }
             lblk += 1;
         }
         Ok(())
+    }
+
+    /// Searches leaf `block` (logical block `lblk` of `dir`, as
+    /// [`dir_block`](Self::dir_block) gave it) for `key`: the inode and
+    /// file type code of the first live entry of that name.
+    ///
+    /// A copy whose records were all found good before, here or by the
+    /// write side (`Kind::DirLeafEntries`), is searched without checking
+    /// them again: a lookup of a name not there (every create's first
+    /// request) walked every record through `DirIter`'s checks, on a leaf
+    /// the create before had just sealed as checked. A copy not seen yet
+    /// is checked here as the write side's `read_leaf` checks it (every
+    /// record before the tail, and the leaf checksum), in the walk that
+    /// searches it, and remembered so.
+    pub(crate) fn search_leaf_block(
+        &self,
+        dir: &Inode,
+        lblk: u64,
+        block: &Block,
+        key: &impl EntryMatch,
+    ) -> Result<Option<(u32, u8)>> {
+        let bs = self.block_size() as usize;
+        let csum = self.superblock().metadata_csum();
+        let usable = bs - if csum { TAIL_SIZE } else { 0 };
+        let filetype = self.has_filetype();
+        let hit = |e: DirEntryRef<'_>| (e.inode, if filetype { e.file_type } else { 0 });
+        let owner = Owner {
+            seed: self.csum_seed(),
+            ino: dir.ino,
+            generation: dir.generation,
+        };
+        if verified::remembered(Kind::DirLeafEntries, owner, block) {
+            return Ok(key.find_checked(&block[..usable], bs).map(hit));
+        }
+        let max_inode = self.superblock().inodes_count;
+        let mut found = None;
+        let mut whole = true;
+        for e in DirIter::new(&block[..usable], bs, max_inode, true) {
+            let Ok(e) = e else {
+                whole = false;
+                break;
+            };
+            if found.is_none() && e.inode != 0 && key.matches(e.name) {
+                found = Some(hit(e));
+            }
+        }
+        // A leaf taken as an index node by dir_block had no leaf checksum
+        // checked: it is not remembered.
+        if whole && (!csum || self.leaf_checksum_ok(dir, block)) {
+            verified::remember(Kind::DirLeafEntries, owner, block);
+            return Ok(found);
+        }
+        // Damaged somewhere (or not a leaf the write side would take):
+        // the search as it always was, up to the name or the damage.
+        for e in DirIter::new(block, bs, max_inode, filetype) {
+            let e = e.map_err(|e| in_dir(dir, lblk, e))?;
+            if e.inode != 0 && key.matches(e.name) {
+                return Ok(Some((e.inode, e.file_type)));
+            }
+        }
+        Ok(None)
     }
 
     fn readdir_inline(
@@ -240,15 +316,25 @@ impl Fs {
     pub(crate) fn lookup_linear(
         &self,
         dir: &Inode,
-        name: &crate::fs::dir::casefold::NameKey<'_>,
+        name: &NameKey<'_>,
     ) -> Result<Option<(u32, u8)>> {
         let mut found = None;
-        self.readdir_raw(dir, 0, |e| {
-            if name.matches(e.name) {
-                found = Some((e.ino, e.file_type));
-                return false;
-            }
-            true
+        if dir.has_flag(flags::INLINE_DATA) {
+            self.readdir_raw(dir, 0, |e| {
+                if name.matches(e.name) {
+                    found = Some((e.ino, e.file_type));
+                    return false;
+                }
+                true
+            })?;
+            return Ok(found);
+        }
+        if !dir.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        self.for_each_leaf(dir, 0, |lblk, block| {
+            found = self.search_leaf_block(dir, lblk, block, name)?;
+            Ok(found.is_none())
         })?;
         Ok(found)
     }

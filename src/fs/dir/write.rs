@@ -16,7 +16,7 @@ use crate::ext4::layout::{Ext4DirEntry2, Ext4InlineDotdot};
 use crate::ext4::superblock::incompat;
 use crate::ext4::xattr::{self, XattrEntry};
 use crate::ext4::{BlockNo, ChecksumOf, CorruptKind, FormatError, InodeDamage, InodeNo};
-use crate::fs::dir::casefold::{self, NameKey};
+use crate::fs::dir::casefold::{self, EntryMatch, NameKey};
 use crate::fs::extent::map::Backing;
 use crate::fs::inline::is_data;
 use crate::fs::io::verified::{self, Kind, Owner};
@@ -166,8 +166,12 @@ impl Transaction<'_> {
             }
             .into());
         }
-        let max = if known { u32::MAX } else { self.max_inode() };
-        let slot = match dir::find_slot(&blk, self.leaf_usable(), max, name) {
+        let found = if known {
+            dir::find_slot_checked(&blk, self.leaf_usable(), name)
+        } else {
+            dir::find_slot(&blk, self.leaf_usable(), self.max_inode(), name)
+        };
+        let slot = match found {
             Ok(slot) => slot,
             Err(e) => return Err(edit_error(dir, lblk, e)),
         };
@@ -661,13 +665,11 @@ impl Transaction<'_> {
         if let Some(hit) = walked {
             return Ok(hit);
         }
+        // Remembered as checked whole: its records need no checks again.
         let usable = self.leaf_usable();
-        for e in DirIter::new(&blk[..usable], blk.len(), u32::MAX, true).flatten() {
-            if e.inode != 0 && name.matches(e.name) {
-                return Ok(Some((e.offset, e.inode)));
-            }
-        }
-        Ok(None)
+        Ok(name
+            .find_checked(&blk[..usable], blk.len())
+            .map(|e| (e.offset, e.inode)))
     }
 
     /// Inserts into leaf `pblk` if it has room (the kernel's
