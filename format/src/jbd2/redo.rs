@@ -150,7 +150,6 @@ pub fn push_changed_ranges(old: &[u8], new: &[u8], shift: usize, out: &mut Vec<(
 /// few vector instructions (a `memcmp` call per stretch cost a create
 /// 2 µs); a different one is turned into the mask eight bytes at a time.
 fn difference_mask(a: &[u8], b: &[u8]) -> u64 {
-    let word = |s: &[u8]| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
     if a.len() == 64 && b.len() == 64 {
         let mut acc = 0u64;
         for (wx, wy) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
@@ -171,7 +170,15 @@ fn difference_mask(a: &[u8], b: &[u8]) -> u64 {
         .fold(0u64, |m, (k, (x, y))| m | (u64::from(x != y) << k))
 }
 
+/// The eight bytes at the start of `s`, little-endian (inlined: called
+/// as a function it cost more than the comparison).
+#[inline(always)]
+fn word(s: &[u8]) -> u64 {
+    u64::from_le_bytes(s[..8].try_into().expect("eight bytes"))
+}
+
 /// Bit k set where byte k (little-endian) of `x` is not zero.
+#[inline(always)]
 fn byte_mask(x: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     // The top bit of each byte: set if any of its bits is.

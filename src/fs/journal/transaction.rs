@@ -15,7 +15,7 @@
 //! the journal state → block-cache shards.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -52,19 +52,19 @@ pub struct Transaction<'a> {
     /// and, when true, that every record was checked too (an edit by
     /// `dir::insert_at` or `dir::remove_entry` of a copy checked whole),
     /// so the next search in the leaf does not walk it to check it.
-    sealed: BTreeMap<u64, (Owner, bool)>,
-    inodes: BTreeMap<u32, Inode>,
+    sealed: SmallMap<u64, (Owner, bool)>,
+    inodes: SmallMap<u32, Inode>,
     /// Inodes newly allocated here: their whole slot is zeroed before the
     /// inode is written, so no byte of a previous life survives.
-    fresh_inodes: BTreeSet<u32>,
+    fresh_inodes: SmallMap<u32, ()>,
     /// Edits of the superblock's own fields (orphan list head, feature
     /// bits), applied in order at commit to the live superblock.
     sb_edits: Vec<SbEdit>,
-    groups: BTreeMap<u32, GroupDelta>,
+    groups: SmallMap<u32, GroupDelta>,
     /// Block bitmap changes per group: (bit, set).
-    block_bits: BTreeMap<u32, Vec<(u32, bool)>>,
+    block_bits: SmallMap<u32, Vec<(u32, bool)>>,
     /// Inode bitmap changes per group: (bit, set).
-    inode_bits: BTreeMap<u32, Vec<(u32, bool)>>,
+    inode_bits: SmallMap<u32, Vec<(u32, bool)>>,
     /// Reservations to release when the transaction ends: (group, bit).
     reserved: Vec<(u32, u32)>,
     /// Inode reservations likewise.
@@ -114,13 +114,13 @@ impl Fs {
         Transaction {
             fs: self,
             owned: BTreeMap::new(),
-            sealed: BTreeMap::new(),
-            inodes: BTreeMap::new(),
-            fresh_inodes: BTreeSet::new(),
+            sealed: SmallMap::new(),
+            inodes: SmallMap::new(),
+            fresh_inodes: SmallMap::new(),
             sb_edits: Vec::new(),
-            groups: BTreeMap::new(),
-            block_bits: BTreeMap::new(),
-            inode_bits: BTreeMap::new(),
+            groups: SmallMap::new(),
+            block_bits: SmallMap::new(),
+            inode_bits: SmallMap::new(),
             reserved: Vec::new(),
             reserved_inodes: Vec::new(),
             data_at_commit: Vec::new(),
@@ -201,7 +201,7 @@ impl<'a> Transaction<'a> {
     /// Records a newly allocated inode: its slot is cleared, then `inode`
     /// written into it.
     pub fn put_new_inode(&mut self, inode: Inode) {
-        self.fresh_inodes.insert(inode.ino.0);
+        self.fresh_inodes.insert(inode.ino.0, ());
         self.put_inode(inode);
     }
 
@@ -246,7 +246,7 @@ impl<'a> Transaction<'a> {
 
     /// Whether `ino` was allocated by this transaction.
     pub(crate) fn is_fresh_inode(&self, ino: u32) -> bool {
-        self.fresh_inodes.contains(&ino)
+        self.fresh_inodes.contains_key(&ino)
     }
 
     /// Replaces block `b`'s image with `bytes` (a whole block), for blocks
@@ -287,7 +287,7 @@ impl<'a> Transaction<'a> {
     }
 
     pub(crate) fn record_block_alloc(&mut self, g: u32, start: u32, len: u32) {
-        let bits = self.block_bits.entry(g).or_default();
+        let bits = self.block_bits.get_or_default(g);
         for bit in start..start + len {
             bits.push((bit, true));
             self.reserved.push((g, bit));
@@ -308,7 +308,7 @@ impl<'a> Transaction<'a> {
     /// initialised block bitmap (e2fsck insists), so a BLOCK_UNINIT group's
     /// bitmap is written too.
     pub(crate) fn record_inode_alloc(&mut self, g: u32, bit: u32) {
-        self.inode_bits.entry(g).or_default().push((bit, true));
+        self.inode_bits.get_or_default(g).push((bit, true));
         self.reserved_inodes.push((g, bit));
         // Only an uninitialised bitmap needs writing (the flag is only ever
         // cleared, so a stale read at worst writes it once more).
@@ -319,12 +319,12 @@ impl<'a> Transaction<'a> {
             .get(g as usize)
             .is_some_and(|gd| gd.flags & BG_BLOCK_UNINIT != 0);
         if uninit {
-            self.block_bits.entry(g).or_default();
+            self.block_bits.get_or_default(g);
         }
     }
 
     pub(crate) fn record_inode_free(&mut self, g: u32, bit: u32) {
-        self.inode_bits.entry(g).or_default().push((bit, false));
+        self.inode_bits.get_or_default(g).push((bit, false));
     }
 
     pub(crate) fn record_block_free(&mut self, g: u32, start: u32, len: u32) {
@@ -338,14 +338,13 @@ impl<'a> Transaction<'a> {
         }
         self.data_at_commit.retain(|(b, _, _)| !range.contains(b));
         self.block_bits
-            .entry(g)
-            .or_default()
+            .get_or_default(g)
             .extend((start..start + len).map(|bit| (bit, false)));
     }
 
     /// Adds counter changes to group `group`.
     pub fn adjust_group(&mut self, group: u32, delta: GroupDelta) {
-        let d = self.groups.entry(group).or_default();
+        let d = self.groups.get_or_default(group);
         d.free_blocks += delta.free_blocks;
         d.free_inodes += delta.free_inodes;
         d.used_dirs += delta.used_dirs;
@@ -396,13 +395,10 @@ impl<'a> Transaction<'a> {
         // descriptor.
         // Inode bitmaps too: the inode allocator checks a bitmap against
         // its descriptor checksum under the same lock.
-        let bitmap_groups: BTreeSet<u32> = self
-            .block_bits
-            .keys()
-            .chain(self.inode_bits.keys())
-            .copied()
-            .collect();
-        let mut group_locks: BTreeMap<u32, _> = bitmap_groups
+        let bitmap_groups = sorted_groups(self.block_bits.keys().chain(self.inode_bits.keys()));
+        // Vectors, not ordered maps: a commit touches a group or two, and
+        // building and dropping the maps cost more than the rest of it.
+        let mut group_locks: Vec<(u32, _)> = bitmap_groups
             .into_iter()
             .map(|g| (g, fs.alloc_state[g as usize].lock()))
             .collect();
@@ -419,7 +415,7 @@ impl<'a> Transaction<'a> {
             let inode = merged.as_ref().unwrap_or(inode);
             let (blk, off) = fs.inode_location(InodeNo(*ino))?;
             let raw = shared_window(fs, &mut shared, blk, off, off + isz)?;
-            if self.fresh_inodes.contains(ino) {
+            if self.fresh_inodes.contains_key(ino) {
                 raw.fill(0);
             } else {
                 // Changes hold the inode's lock, and allocation picks only
@@ -444,12 +440,7 @@ impl<'a> Transaction<'a> {
             }
         }
 
-        let touched: BTreeSet<u32> = self
-            .groups
-            .keys()
-            .chain(self.block_bits.keys())
-            .copied()
-            .collect();
+        let touched = sorted_groups(self.groups.keys().chain(self.block_bits.keys()));
         let mut new_groups = None;
         let mut new_sb = None;
         if !touched.is_empty() || !self.sb_edits.is_empty() {
@@ -604,7 +595,7 @@ impl<'a> Transaction<'a> {
             }
             // Not reused before this transaction is durable.
             for &(g, bit) in &freed {
-                if let Some(state) = group_locks.get_mut(&g) {
+                if let Some((_, state)) = group_locks.iter_mut().find(|(l, _)| *l == g) {
                     state.freed.insert(bit);
                 }
                 fs.journal_note_freed(g, bit);
@@ -618,7 +609,7 @@ impl<'a> Transaction<'a> {
             // No journal: free at once, as ext4 without one discards.
             fs.discard_freed(&freed);
             for &(g, _) in &freed {
-                if let Some(state) = group_locks.get_mut(&g) {
+                if let Some((_, state)) = group_locks.iter_mut().find(|(l, _)| *l == g) {
                     state.trimmed = false;
                 }
             }
@@ -643,6 +634,82 @@ impl<'a> Transaction<'a> {
         drop(group_locks);
         // Reservations are released by Drop, after the bitmaps are visible.
         Ok(())
+    }
+}
+
+/// A map of a few entries, sorted in a vector: a transaction's inodes,
+/// groups, bitmaps and sealed leaves are one or two each, and an ordered
+/// map's node (for the inodes, eleven inodes' room) was allocated, filled
+/// and freed per operation for them.
+struct SmallMap<K, V>(Vec<(K, V)>);
+
+impl<K: Ord + Copy, V> SmallMap<K, V> {
+    fn new() -> Self {
+        SmallMap(Vec::new())
+    }
+
+    fn find(&self, k: &K) -> std::result::Result<usize, usize> {
+        self.0.binary_search_by(|(x, _)| x.cmp(k))
+    }
+
+    fn get(&self, k: &K) -> Option<&V> {
+        self.find(k).ok().map(|i| &self.0[i].1)
+    }
+
+    fn contains_key(&self, k: &K) -> bool {
+        self.find(k).is_ok()
+    }
+
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        match self.find(&k) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, v)),
+            Err(i) => {
+                self.0.insert(i, (k, v));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, k: &K) -> Option<V> {
+        self.find(k).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn get_or_default(&mut self, k: K) -> &mut V
+    where
+        V: Default,
+    {
+        let i = match self.find(&k) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (k, V::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &K> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'m, K, V> IntoIterator for &'m SmallMap<K, V> {
+    type Item = (&'m K, &'m V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'m, (K, V)>, fn(&'m (K, V)) -> (&'m K, &'m V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -711,6 +778,14 @@ fn shared_window<'m>(
         }),
     };
     Ok(&mut Arc::make_mut(&mut s.image.new)[lo..hi])
+}
+
+/// The groups `groups` names, ascending, each once.
+fn sorted_groups<'g>(groups: impl Iterator<Item = &'g u32>) -> Vec<u32> {
+    let mut v: Vec<u32> = groups.copied().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// The bytes of a bitmap that `changes` (bit, set) touch: [first, end).
