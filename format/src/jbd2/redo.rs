@@ -420,7 +420,9 @@ mod tests {
                     x |= [0x01u64, 0x80, 0x7f, 0xff][(next() % 4) as usize] << (8 * k);
                 }
             }
-            let want = (0..8).fold(0u64, |m, k| m | (u64::from((x >> (8 * k)) & 0xff != 0) << k));
+            let want = (0..8).fold(0u64, |m, k| {
+                m | (u64::from((x >> (8 * k)) & 0xff != 0) << k)
+            });
             assert_eq!(byte_mask(x), want, "{x:#018x}");
         }
         // A block that differs everywhere, and in every other byte.

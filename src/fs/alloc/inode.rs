@@ -3,9 +3,9 @@
 //! descriptor bookkeeping the kernel keeps (bg_itable_unused, initialising
 //! a BLOCK_UNINIT group's block bitmap once it holds inodes).
 
-use crate::ext4::{Generation, InodeNo};
 use crate::ext4::bitmap::{Bitmap, inode_bitmap_checksum};
 use crate::ext4::group::BG_INODE_UNINIT;
+use crate::ext4::{Generation, InodeNo};
 use crate::fs::io::cache::Block;
 use crate::fs::io::verified::{Kind, Owner, check_once, remember};
 use crate::fs::journal::transaction::{GroupDelta, Transaction};

@@ -14,8 +14,8 @@
 //! Lock order: inode locks (ascending) → the commit lock → group locks →
 //! the journal state → block-cache shards.
 
-use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::ops::Deref;
 use std::sync::Arc;
 
