@@ -95,59 +95,97 @@ pub struct Patch<'a> {
 /// The ranges `[start, end)` where `new` differs from `old` (same length),
 /// ranges closer than a patch header merged.
 pub fn changed_ranges(old: &[u8], new: &[u8]) -> Vec<(usize, usize)> {
-    debug_assert_eq!(old.len(), new.len());
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    let n = old.len().min(new.len());
-    let mut i = 0;
-    while i < n {
-        let s = first_difference(old, new, i);
-        if s == n {
-            break;
-        }
-        // Extend to the end of this run of differences (within MERGE_GAP
-        // of each other, so a header never costs more than the bytes it
-        // spares).
-        let mut end = s + 1;
-        let mut k = end;
-        while k < n && k < end + MERGE_GAP {
-            if old[k] != new[k] {
-                end = k + 1;
-            }
-            k += 1;
-        }
-        match out.last_mut() {
-            Some(last) if s - last.1 < MERGE_GAP => last.1 = end,
-            _ => out.push((s, end)),
-        }
-        i = end;
-    }
+    let mut out = Vec::new();
+    push_changed_ranges(old, new, 0, &mut out);
     out
 }
 
-/// The first index from `i` on where `a` and `b` differ (their common
-/// length if none). Most of a logged block is unchanged: equal stretches
-/// are skipped 64 bytes at a time by OR-ing the XOR of eight words, which
-/// compiles to a few vector instructions (a `memcmp` call per stretch cost
-/// a create 2 µs).
-fn first_difference(a: &[u8], b: &[u8], mut i: usize) -> usize {
-    const CHUNK: usize = 64;
-    let n = a.len().min(b.len());
-    while i + CHUNK <= n {
-        let (x, y) = (&a[i..i + CHUNK], &b[i..i + CHUNK]);
+/// [`changed_ranges`] of `old` and `new`, each moved by `shift`, appended
+/// to `out` (a commit collects every block's ranges in one vector).
+///
+/// Works 64 bytes at a time: an equal stretch is one test, and a stretch
+/// with differences becomes a mask of its differing bytes, whose runs are
+/// found with bit operations. Walking the differing bytes one at a time
+/// (as before) cost about eight instructions per byte, which for a new
+/// inode (its 256 bytes differ nearly everywhere from the empty slot) and
+/// a directory entry was most of a create's 10.6k instructions here.
+pub fn push_changed_ranges(old: &[u8], new: &[u8], shift: usize, out: &mut Vec<(usize, usize)>) {
+    debug_assert_eq!(old.len(), new.len());
+    let n = old.len().min(new.len());
+    // The range being extended: the next difference joins it when fewer
+    // than MERGE_GAP equal bytes lie between.
+    let mut open: Option<(usize, usize)> = None;
+    let mut at = 0;
+    while at < n {
+        let len = (n - at).min(64);
+        let mut mask = difference_mask(&old[at..at + len], &new[at..at + len]);
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            // The run of differing bytes from i (zeros shift in above).
+            let run = (!(mask >> i)).trailing_zeros() as usize;
+            let (s, e) = (at + i, at + i + run);
+            match &mut open {
+                Some(o) if s - o.1 < MERGE_GAP => o.1 = e,
+                _ => {
+                    if let Some((os, oe)) = open.replace((s, e)) {
+                        out.push((os + shift, oe + shift));
+                    }
+                }
+            }
+            mask = if i + run >= 64 {
+                0
+            } else {
+                mask & !(((1u64 << run) - 1) << i)
+            };
+        }
+        at += len;
+    }
+    if let Some((os, oe)) = open {
+        out.push((os + shift, oe + shift));
+    }
+}
+
+/// Bit k set where `a[k] != b[k]` (at most 64 bytes). An equal 64-byte
+/// stretch is found by OR-ing the XOR of eight words, which compiles to a
+/// few vector instructions (a `memcmp` call per stretch cost a create
+/// 2 µs); a different one is turned into the mask eight bytes at a time.
+fn difference_mask(a: &[u8], b: &[u8]) -> u64 {
+    if a.len() == 64 && b.len() == 64 {
         let mut acc = 0u64;
-        for (wx, wy) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
-            let w = |s: &[u8]| u64::from_ne_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-            acc |= w(wx) ^ w(wy);
+        for (wx, wy) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+            acc |= word(wx) ^ word(wy);
         }
-        if acc != 0 {
-            break;
+        if acc == 0 {
+            return 0;
         }
-        i += CHUNK;
+        let mut mask = 0u64;
+        for (k, (wx, wy)) in a.chunks_exact(8).zip(b.chunks_exact(8)).enumerate() {
+            mask |= byte_mask(word(wx) ^ word(wy)) << (8 * k);
+        }
+        return mask;
     }
-    while i < n && a[i] == b[i] {
-        i += 1;
-    }
-    i
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .fold(0u64, |m, (k, (x, y))| m | (u64::from(x != y) << k))
+}
+
+/// The eight bytes at the start of `s`, little-endian (inlined: called
+/// as a function it cost more than the comparison).
+#[inline(always)]
+fn word(s: &[u8]) -> u64 {
+    u64::from_le_bytes(s[..8].try_into().expect("eight bytes"))
+}
+
+/// Bit k set where byte k (little-endian) of `x` is not zero.
+#[inline(always)]
+fn byte_mask(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The top bit of each byte: set if any of its bits is.
+    let high = (((x & LOW7) + LOW7) | x) & !LOW7;
+    // Gathers the eight top bits into the top byte: each lands at its own
+    // position, so the product has no carries into it.
+    (high >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// One record: transaction `tid` made `patches` (non-empty, inside
@@ -342,7 +380,12 @@ mod tests {
             for _ in 0..200 {
                 let old: Vec<u8> = (0..len).map(|_| next() as u8).collect();
                 let mut new = old.clone();
-                for _ in 0..(next() % 6) {
+                let changes = if next().is_multiple_of(4) {
+                    next() % 200
+                } else {
+                    next() % 6
+                };
+                for _ in 0..changes {
                     if len > 0 {
                         // Often right at a step's edge.
                         let i = if next().is_multiple_of(2) {
@@ -360,6 +403,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The gathered mask names exactly the non-zero bytes, whatever the
+    /// other bytes hold (no carry from one byte into another's bit).
+    #[test]
+    fn byte_mask_marks_exactly_the_non_zero_bytes() {
+        let mut next = xorshift(0x51_7cc1_b727_220au64);
+        for _ in 0..20_000 {
+            // Random words with random bytes zeroed, and the edge values.
+            let mut x = next();
+            for k in 0..8 {
+                if next().is_multiple_of(2) {
+                    x &= !(0xffu64 << (8 * k));
+                } else if next().is_multiple_of(4) {
+                    x |= [0x01u64, 0x80, 0x7f, 0xff][(next() % 4) as usize] << (8 * k);
+                }
+            }
+            let want = (0..8).fold(0u64, |m, k| {
+                m | (u64::from((x >> (8 * k)) & 0xff != 0) << k)
+            });
+            assert_eq!(byte_mask(x), want, "{x:#018x}");
+        }
+        // A block that differs everywhere, and in every other byte.
+        let old = vec![0u8; 4096];
+        assert_eq!(changed_ranges(&old, &[1u8; 4096]), vec![(0, 4096)]);
+        let alternate: Vec<u8> = (0..4096).map(|i| (i % 2) as u8).collect();
+        assert_eq!(changed_ranges(&old, &alternate), vec![(1, 4096)]);
+        // Appended with a shift, after what is there.
+        let mut out = vec![(0, 1)];
+        push_changed_ranges(&old[..100], &alternate[..100], 1000, &mut out);
+        assert_eq!(out, vec![(0, 1), (1001, 1100)]);
     }
 
     /// The journal sizes its room on this bound.

@@ -3,39 +3,74 @@
 //! descriptor bookkeeping the kernel keeps (bg_itable_unused, initialising
 //! a BLOCK_UNINIT group's block bitmap once it holds inodes).
 
-use crate::ext4::InodeNo;
 use crate::ext4::bitmap::{Bitmap, inode_bitmap_checksum};
 use crate::ext4::group::BG_INODE_UNINIT;
+use crate::ext4::{Generation, InodeNo};
+use crate::fs::io::cache::Block;
+use crate::fs::io::verified::{Kind, Owner, check_once, remember};
 use crate::fs::journal::transaction::{GroupDelta, Transaction};
 use crate::fs::{Fs, FsError, Result};
 
 impl Fs {
     /// The committed inode bitmap of group `g` (one block).
     pub(crate) fn inode_bitmap(&self, g: u32) -> Result<Vec<u8>> {
+        Ok(self.inode_bitmap_block(g)?.to_vec())
+    }
+
+    /// The committed inode bitmap of group `g`, as cached (or built, for an
+    /// INODE_UNINIT group). Its checksum is verified once per cached copy
+    /// and descriptor checksum, as the block bitmap's: an allocation and
+    /// its commit read the same copy, and a commit remembers the copy it
+    /// makes ([`Fs::remember_inode_bitmap`]); each was a crc32c over the
+    /// bitmap before.
+    pub(crate) fn inode_bitmap_block(&self, g: u32) -> Result<Block> {
         let sb = self.superblock();
         let gd = self.groups.read()[g as usize];
         if gd.flags & BG_INODE_UNINIT != 0 && (sb.metadata_csum() || sb.gdt_csum()) {
             let mut bm = Bitmap::new(vec![0u8; sb.block_size() as usize]);
             bm.mark_tail(sb.inodes_per_group as usize);
-            return Ok(bm.into_inner());
+            return Ok(Block::from(bm.into_inner()));
         }
-        let bytes = self.block(gd.inode_bitmap)?.to_vec();
+        let block = self.block(gd.inode_bitmap)?;
         if sb.metadata_csum() {
-            let want =
-                inode_bitmap_checksum(self.csum_seed(), &bytes[..sb.inodes_per_group as usize / 8]);
-            let want = if sb.desc_size >= 64 {
-                want
-            } else {
-                want & 0xFFFF
-            };
-            if want != gd.inode_bitmap_csum {
+            let good = check_once(
+                Kind::InodeBitmap,
+                self.inode_bitmap_owner(g, gd.inode_bitmap_csum),
+                &block,
+                |bytes| self.inode_bitmap_csum_of(bytes) == gd.inode_bitmap_csum,
+            );
+            if !good {
                 return Err(crate::ext4::FormatError::BadChecksum {
                     what: crate::ext4::ChecksumOf::InodeBitmap { group: g },
                 }
                 .into());
             }
         }
-        Ok(bytes)
+        Ok(block)
+    }
+
+    /// The descriptor's checksum field for inode bitmap `bytes` (16 bits
+    /// with 32-byte descriptors).
+    pub(crate) fn inode_bitmap_csum_of(&self, bytes: &[u8]) -> u32 {
+        let sb = self.superblock();
+        let c = inode_bitmap_checksum(self.csum_seed(), &bytes[..sb.inodes_per_group as usize / 8]);
+        if sb.desc_size >= 64 { c } else { c & 0xFFFF }
+    }
+
+    /// Notes that `block`, the new inode bitmap of group `g` a commit
+    /// built, has descriptor checksum `csum` (computed from these bytes).
+    pub(crate) fn remember_inode_bitmap(&self, g: u32, csum: u32, block: &Block) {
+        remember(Kind::InodeBitmap, self.inode_bitmap_owner(g, csum), block);
+    }
+
+    /// The memo key of group `g`'s inode bitmap with descriptor checksum
+    /// `csum`.
+    fn inode_bitmap_owner(&self, g: u32, csum: u32) -> Owner {
+        Owner {
+            seed: self.csum_seed(),
+            ino: InodeNo(g),
+            generation: Generation(csum),
+        }
     }
 
     /// Groups to try for a new inode, best first: for a directory, groups

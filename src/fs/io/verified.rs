@@ -43,6 +43,8 @@ pub(crate) enum Kind {
     /// A group's block bitmap against its descriptor's checksum field
     /// (`Owner::ino` the group, `Owner::generation` that field).
     BlockBitmap,
+    /// A group's inode bitmap likewise.
+    InodeBitmap,
 }
 
 /// A block's checksum inputs besides its bytes: the filesystem's seed and

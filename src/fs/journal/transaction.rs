@@ -14,12 +14,11 @@
 //! Lock order: inode locks (ascending) → the commit lock → group locks →
 //! the journal state → block-cache shards.
 
+use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
-use std::ops::{Deref, Range};
+use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::ext4::bitmap::inode_bitmap_checksum;
 use crate::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use crate::ext4::inode::{Inode, links_and_generation, set_inode_checksum};
 use crate::ext4::superblock::{SUPERBLOCK_SIZE, Superblock, set_superblock_checksum};
@@ -27,6 +26,7 @@ use crate::ext4::{BlockNo, CorruptKind, InodeNo};
 use crate::fs::alloc::block::apply_bits;
 use crate::fs::io::cache::Block;
 use crate::fs::io::verified::{self, Kind, Owner};
+use crate::fs::journal::writer::LoggedBlock;
 use crate::fs::{Fs, FsError, Result, error};
 
 /// Counter changes for one block group.
@@ -45,26 +45,26 @@ pub struct Transaction<'a> {
     fs: &'a Fs,
     /// New images, built where the cache will hold them: a commit hands
     /// them over without copying 4 KiB again (each is unique until then).
-    owned: BTreeMap<u64, Block>,
+    owned: BTreeMap<u64, Image>,
     /// Owned directory leaves whose checksum was stored over their final
     /// bytes (no change since): the commit remembers their new copies as
     /// verified, so the next lookup in the directory skips a 4 KiB crc32c;
     /// and, when true, that every record was checked too (an edit by
     /// `dir::insert_at` or `dir::remove_entry` of a copy checked whole),
     /// so the next search in the leaf does not walk it to check it.
-    sealed: BTreeMap<u64, (Owner, bool)>,
-    inodes: BTreeMap<u32, Inode>,
+    sealed: SmallMap<u64, (Owner, bool)>,
+    inodes: SmallMap<u32, Inode>,
     /// Inodes newly allocated here: their whole slot is zeroed before the
     /// inode is written, so no byte of a previous life survives.
-    fresh_inodes: BTreeSet<u32>,
+    fresh_inodes: SmallMap<u32, ()>,
     /// Edits of the superblock's own fields (orphan list head, feature
     /// bits), applied in order at commit to the live superblock.
     sb_edits: Vec<SbEdit>,
-    groups: BTreeMap<u32, GroupDelta>,
+    groups: SmallMap<u32, GroupDelta>,
     /// Block bitmap changes per group: (bit, set).
-    block_bits: BTreeMap<u32, Vec<(u32, bool)>>,
+    block_bits: SmallMap<u32, Vec<(u32, bool)>>,
     /// Inode bitmap changes per group: (bit, set).
-    inode_bits: BTreeMap<u32, Vec<(u32, bool)>>,
+    inode_bits: SmallMap<u32, Vec<(u32, bool)>>,
     /// Reservations to release when the transaction ends: (group, bit).
     reserved: Vec<(u32, u32)>,
     /// Inode reservations likewise.
@@ -78,6 +78,24 @@ pub struct Transaction<'a> {
     orphan_moves: Vec<crate::fs::orphan::OrphanMove>,
     /// Limits and grace periods to set in the quota files at commit.
     pub(in crate::fs) quota_edits: Vec<crate::fs::quota::QuotaEdit>,
+}
+
+/// A block's new image and the committed version it was copied from
+/// (none for a block built from nothing): the commit's redo record is the
+/// difference between the two, and keeping the version copied saves the
+/// commit looking each block up in the cache again.
+struct Image {
+    new: Block,
+    base: Option<Block>,
+}
+
+/// A shared block's new image while a commit builds it: its base, and
+/// the window where it can differ (every byte outside was copied from the
+/// base), so the log compares only those bytes, not 4 KiB, per table,
+/// bitmap or descriptor block.
+struct SharedImage {
+    image: Image,
+    window: (usize, usize),
 }
 
 impl Fs {
@@ -96,13 +114,13 @@ impl Fs {
         Transaction {
             fs: self,
             owned: BTreeMap::new(),
-            sealed: BTreeMap::new(),
-            inodes: BTreeMap::new(),
-            fresh_inodes: BTreeSet::new(),
+            sealed: SmallMap::new(),
+            inodes: SmallMap::new(),
+            fresh_inodes: SmallMap::new(),
             sb_edits: Vec::new(),
-            groups: BTreeMap::new(),
-            block_bits: BTreeMap::new(),
-            inode_bits: BTreeMap::new(),
+            groups: SmallMap::new(),
+            block_bits: SmallMap::new(),
+            inode_bits: SmallMap::new(),
             reserved: Vec::new(),
             reserved_inodes: Vec::new(),
             data_at_commit: Vec::new(),
@@ -118,11 +136,11 @@ impl<'a> Transaction<'a> {
     /// through inodes the caller has locked.
     pub fn block_mut(&mut self, b: BlockNo) -> Result<&mut [u8]> {
         self.sealed.remove(&b.0);
-        Ok(Arc::make_mut(copy_on_first_use(
-            self.fs,
-            &mut self.owned,
-            b,
-        )?))
+        let image = match self.owned.entry(b.0) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => v.insert(copied(self.fs, b)?),
+        };
+        Ok(Arc::make_mut(&mut image.new))
     }
 
     /// A block newly allocated by this transaction, as an all-zero image
@@ -132,11 +150,20 @@ impl<'a> Transaction<'a> {
         let bs = self.fs.block_size() as usize;
         let v = match self.owned.entry(b.0) {
             Entry::Occupied(e) => {
-                let v = e.into_mut();
+                let v = &mut e.into_mut().new;
                 Arc::make_mut(v).fill(0);
                 v
             }
-            Entry::Vacant(e) => e.insert(Arc::from(vec![0u8; bs])),
+            // Zeroed where the Arc lives (a zeroed Vec turned into an Arc
+            // was a second 4 KiB copy).
+            Entry::Vacant(e) => {
+                &mut e
+                    .insert(Image {
+                        new: std::iter::repeat_n(0u8, bs).collect(),
+                        base: None,
+                    })
+                    .new
+            }
         };
         Arc::make_mut(v)
     }
@@ -157,7 +184,7 @@ impl<'a> Transaction<'a> {
     /// one, else the committed block.
     pub fn read_block(&self, b: BlockNo) -> Result<TxBlock<'_>> {
         Ok(match self.owned.get(&b.0) {
-            Some(v) => TxBlock::Own(v),
+            Some(v) => TxBlock::Own(&v.new),
             None => TxBlock::Shared(self.fs.block(b)?),
         })
     }
@@ -174,7 +201,7 @@ impl<'a> Transaction<'a> {
     /// Records a newly allocated inode: its slot is cleared, then `inode`
     /// written into it.
     pub fn put_new_inode(&mut self, inode: Inode) {
-        self.fresh_inodes.insert(inode.ino.0);
+        self.fresh_inodes.insert(inode.ino.0, ());
         self.put_inode(inode);
     }
 
@@ -219,14 +246,20 @@ impl<'a> Transaction<'a> {
 
     /// Whether `ino` was allocated by this transaction.
     pub(crate) fn is_fresh_inode(&self, ino: u32) -> bool {
-        self.fresh_inodes.contains(&ino)
+        self.fresh_inodes.contains_key(&ino)
     }
 
     /// Replaces block `b`'s image with `bytes` (a whole block), for blocks
     /// only commits change (the quota files, under the quota lock).
     pub(crate) fn put_block(&mut self, b: BlockNo, bytes: Vec<u8>) {
         self.sealed.remove(&b.0);
-        self.owned.insert(b.0, Arc::from(bytes));
+        self.owned.insert(
+            b.0,
+            Image {
+                new: Arc::from(bytes),
+                base: None,
+            },
+        );
     }
 
     /// Inodes this transaction frees.
@@ -254,7 +287,7 @@ impl<'a> Transaction<'a> {
     }
 
     pub(crate) fn record_block_alloc(&mut self, g: u32, start: u32, len: u32) {
-        let bits = self.block_bits.entry(g).or_default();
+        let bits = self.block_bits.get_or_default(g);
         for bit in start..start + len {
             bits.push((bit, true));
             self.reserved.push((g, bit));
@@ -275,7 +308,7 @@ impl<'a> Transaction<'a> {
     /// initialised block bitmap (e2fsck insists), so a BLOCK_UNINIT group's
     /// bitmap is written too.
     pub(crate) fn record_inode_alloc(&mut self, g: u32, bit: u32) {
-        self.inode_bits.entry(g).or_default().push((bit, true));
+        self.inode_bits.get_or_default(g).push((bit, true));
         self.reserved_inodes.push((g, bit));
         // Only an uninitialised bitmap needs writing (the flag is only ever
         // cleared, so a stale read at worst writes it once more).
@@ -286,12 +319,12 @@ impl<'a> Transaction<'a> {
             .get(g as usize)
             .is_some_and(|gd| gd.flags & BG_BLOCK_UNINIT != 0);
         if uninit {
-            self.block_bits.entry(g).or_default();
+            self.block_bits.get_or_default(g);
         }
     }
 
     pub(crate) fn record_inode_free(&mut self, g: u32, bit: u32) {
-        self.inode_bits.entry(g).or_default().push((bit, false));
+        self.inode_bits.get_or_default(g).push((bit, false));
     }
 
     pub(crate) fn record_block_free(&mut self, g: u32, start: u32, len: u32) {
@@ -305,14 +338,13 @@ impl<'a> Transaction<'a> {
         }
         self.data_at_commit.retain(|(b, _, _)| !range.contains(b));
         self.block_bits
-            .entry(g)
-            .or_default()
+            .get_or_default(g)
             .extend((start..start + len).map(|bit| (bit, false)));
     }
 
     /// Adds counter changes to group `group`.
     pub fn adjust_group(&mut self, group: u32, delta: GroupDelta) {
-        let d = self.groups.entry(group).or_default();
+        let d = self.groups.get_or_default(group);
         d.free_blocks += delta.free_blocks;
         d.free_inodes += delta.free_inodes;
         d.used_dirs += delta.used_dirs;
@@ -363,25 +395,14 @@ impl<'a> Transaction<'a> {
         // descriptor.
         // Inode bitmaps too: the inode allocator checks a bitmap against
         // its descriptor checksum under the same lock.
-        let bitmap_groups: BTreeSet<u32> = self
-            .block_bits
-            .keys()
-            .chain(self.inode_bits.keys())
-            .copied()
-            .collect();
-        let mut group_locks: BTreeMap<u32, _> = bitmap_groups
+        let bitmap_groups = sorted_groups(self.block_bits.keys().chain(self.inode_bits.keys()));
+        // Vectors, not ordered maps: a commit touches a group or two, and
+        // building and dropping the maps cost more than the rest of it.
+        let mut group_locks: Vec<(u32, _)> = bitmap_groups
             .into_iter()
             .map(|g| (g, fs.alloc_state[g as usize].lock()))
             .collect();
-        let mut shared: BTreeMap<u64, Block> = BTreeMap::new();
-        // Where each shared block can differ from its committed image
-        // (every byte outside was copied from it): the log compares only
-        // these bytes, not 4 KiB, per table, bitmap or descriptor block.
-        let mut windows: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
-        let mut widen = |b: BlockNo, start: usize, end: usize| {
-            let w = windows.entry(b.0).or_insert((start, end));
-            *w = (w.0.min(start), w.1.max(end));
-        };
+        let mut shared: BTreeMap<u64, SharedImage> = BTreeMap::new();
 
         let isz = sb.inode_size as usize;
         // Whether the one inode changed moved only its timestamps (and
@@ -393,9 +414,8 @@ impl<'a> Transaction<'a> {
             let merged = fs.merge_held_atime(inode);
             let inode = merged.as_ref().unwrap_or(inode);
             let (blk, off) = fs.inode_location(InodeNo(*ino))?;
-            widen(blk, off, off + isz);
-            let raw = &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)[off..off + isz];
-            if self.fresh_inodes.contains(ino) {
+            let raw = shared_window(fs, &mut shared, blk, off, off + isz)?;
+            if self.fresh_inodes.contains_key(ino) {
                 raw.fill(0);
             } else {
                 // Changes hold the inode's lock, and allocation picks only
@@ -420,12 +440,7 @@ impl<'a> Transaction<'a> {
             }
         }
 
-        let touched: BTreeSet<u32> = self
-            .groups
-            .keys()
-            .chain(self.block_bits.keys())
-            .copied()
-            .collect();
+        let touched = sorted_groups(self.groups.keys().chain(self.block_bits.keys()));
         let mut new_groups = None;
         let mut new_sb = None;
         if !touched.is_empty() || !self.sb_edits.is_empty() {
@@ -434,37 +449,62 @@ impl<'a> Transaction<'a> {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
                 // A copy of the cached bitmap, made where the cache will
                 // hold it.
-                let mut bytes: Block = Arc::from(&fs.block_bitmap_block(g)?[..]);
+                let current = fs.block_bitmap_block(g)?;
+                let mut bytes: Block = Arc::from(&current[..]);
                 apply_bits(Arc::make_mut(&mut bytes), changes, "block bitmap", g)?;
                 if sb.metadata_csum() {
                     gd.block_bitmap_csum = fs.block_bitmap_csum_of(&bytes);
                     fs.remember_block_bitmap(g, gd.block_bitmap_csum, &bytes);
                 }
-                if gd.flags & BG_BLOCK_UNINIT != 0 {
-                    // Built from the geometry: the block on disk is not it.
-                    widen(gd.block_bitmap, 0, bytes.len());
+                let image = if gd.flags & BG_BLOCK_UNINIT != 0 {
+                    // Built from the geometry: the block on disk is not it,
+                    // and the log compares with what is on disk.
+                    SharedImage {
+                        window: (0, bytes.len()),
+                        image: Image {
+                            new: bytes,
+                            base: None,
+                        },
+                    }
                 } else {
-                    let (lo, hi) = bit_bytes(changes);
-                    widen(gd.block_bitmap, lo, hi);
-                }
+                    SharedImage {
+                        window: bit_bytes(changes),
+                        image: Image {
+                            new: bytes,
+                            base: Some(current),
+                        },
+                    }
+                };
                 gd.flags &= !BG_BLOCK_UNINIT;
-                shared.insert(gd.block_bitmap.0, bytes);
+                shared.insert(gd.block_bitmap.0, image);
             }
             let ipg = sb.inodes_per_group;
             for (&g, changes) in &self.inode_bits {
                 let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
-                let mut bytes = fs.inode_bitmap(g)?;
-                apply_bits(&mut bytes, changes, "inode bitmap", g)?;
+                let current = fs.inode_bitmap_block(g)?;
+                let mut bytes: Block = Arc::from(&current[..]);
+                apply_bits(Arc::make_mut(&mut bytes), changes, "inode bitmap", g)?;
                 if sb.metadata_csum() {
-                    let c = inode_bitmap_checksum(fs.csum_seed(), &bytes[..ipg as usize / 8]);
-                    gd.inode_bitmap_csum = if sb.desc_size >= 64 { c } else { c & 0xFFFF };
+                    gd.inode_bitmap_csum = fs.inode_bitmap_csum_of(&bytes);
+                    fs.remember_inode_bitmap(g, gd.inode_bitmap_csum, &bytes);
                 }
-                if gd.flags & BG_INODE_UNINIT != 0 {
-                    widen(gd.inode_bitmap, 0, bytes.len());
+                let image = if gd.flags & BG_INODE_UNINIT != 0 {
+                    SharedImage {
+                        window: (0, bytes.len()),
+                        image: Image {
+                            new: bytes,
+                            base: None,
+                        },
+                    }
                 } else {
-                    let (lo, hi) = bit_bytes(changes);
-                    widen(gd.inode_bitmap, lo, hi);
-                }
+                    SharedImage {
+                        window: bit_bytes(changes),
+                        image: Image {
+                            new: bytes,
+                            base: Some(current),
+                        },
+                    }
+                };
                 gd.flags &= !BG_INODE_UNINIT;
                 // No used inode may lie in the tail the descriptor calls unused.
                 if let Some(top) = changes
@@ -475,7 +515,7 @@ impl<'a> Transaction<'a> {
                 {
                     gd.itable_unused = gd.itable_unused.min(ipg - (top + 1));
                 }
-                shared.insert(gd.inode_bitmap.0, Arc::from(bytes));
+                shared.insert(gd.inode_bitmap.0, image);
             }
             let ds = sb.desc_size as usize;
             for &g in &touched {
@@ -484,9 +524,7 @@ impl<'a> Transaction<'a> {
                     *gd = apply_delta(gd, d, g)?;
                 }
                 let (blk, off) = sb.group_desc_location(g);
-                widen(blk, off, off + ds);
-                let raw =
-                    &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)[off..off + ds];
+                let raw = shared_window(fs, &mut shared, blk, off, off + ds)?;
                 gd.write_to(sb, raw)?;
                 GroupDesc::set_checksum(sb, g, raw);
             }
@@ -503,9 +541,7 @@ impl<'a> Transaction<'a> {
             // group descriptors. One block less per operation in the log.
             if edited || !fs.journal_running() {
                 let (blk, off) = fs.superblock_location();
-                widen(blk, off, off + SUPERBLOCK_SIZE);
-                let raw = &mut Arc::make_mut(copy_on_first_use(fs, &mut shared, blk)?)
-                    [off..off + SUPERBLOCK_SIZE];
+                let raw = shared_window(fs, &mut shared, blk, off, off + SUPERBLOCK_SIZE)?;
                 live.write_to(raw)?;
                 set_superblock_checksum(raw);
             }
@@ -519,22 +555,24 @@ impl<'a> Transaction<'a> {
                 block: *b,
             }));
         }
-        let all: Vec<(u64, Block, Range<usize>)> = owned
-            .into_iter()
-            .map(|(b, bytes)| {
-                let len = bytes.len();
-                (b, bytes, 0..len)
-            })
-            .chain(shared.into_iter().map(|(b, bytes)| {
-                let (lo, hi) = windows.get(&b).copied().unwrap_or((0, bytes.len()));
-                (b, bytes, lo..hi)
-            }))
-            .collect();
-        for (b, bytes, _) in &all {
-            if let Some(&(owner, entries)) = self.sealed.get(b) {
-                verified::remember(Kind::DirLeaf, owner, bytes);
+        let mut all: Vec<LoggedBlock> = Vec::with_capacity(owned.len() + shared.len());
+        all.extend(owned.into_iter().map(|(b, image)| LoggedBlock {
+            block: b,
+            window: 0..image.new.len(),
+            bytes: image.new,
+            base: image.base,
+        }));
+        all.extend(shared.into_iter().map(|(b, s)| LoggedBlock {
+            block: b,
+            window: s.window.0..s.window.1,
+            bytes: s.image.new,
+            base: s.image.base,
+        }));
+        for lb in &all {
+            if let Some(&(owner, entries)) = self.sealed.get(&lb.block) {
+                verified::remember(Kind::DirLeaf, owner, &lb.bytes);
                 if entries {
-                    verified::remember(Kind::DirLeafEntries, owner, bytes);
+                    verified::remember(Kind::DirLeafEntries, owner, &lb.bytes);
                 }
             }
         }
@@ -552,26 +590,26 @@ impl<'a> Transaction<'a> {
                 fs.journal_note_datasync();
             }
             // In place only after a durable commit (the checkpoint).
-            for (b, bytes, _) in all {
-                fs.cache.put_dirty(BlockNo(b), bytes);
+            for lb in all {
+                fs.cache.put_dirty(BlockNo(lb.block), lb.bytes);
             }
             // Not reused before this transaction is durable.
             for &(g, bit) in &freed {
-                if let Some(state) = group_locks.get_mut(&g) {
+                if let Some((_, state)) = group_locks.iter_mut().find(|(l, _)| *l == g) {
                     state.freed.insert(bit);
                 }
                 fs.journal_note_freed(g, bit);
             }
         } else {
             fs.observe_commit(None);
-            for (b, bytes, _) in all {
-                fs.image.write_all_at(b * bs, &bytes)?;
-                fs.cache.put(BlockNo(b), bytes);
+            for lb in all {
+                fs.image.write_all_at(lb.block * bs, &lb.bytes)?;
+                fs.cache.put(BlockNo(lb.block), lb.bytes);
             }
             // No journal: free at once, as ext4 without one discards.
             fs.discard_freed(&freed);
             for &(g, _) in &freed {
-                if let Some(state) = group_locks.get_mut(&g) {
+                if let Some((_, state)) = group_locks.iter_mut().find(|(l, _)| *l == g) {
                     state.trimmed = false;
                 }
             }
@@ -596,6 +634,82 @@ impl<'a> Transaction<'a> {
         drop(group_locks);
         // Reservations are released by Drop, after the bitmaps are visible.
         Ok(())
+    }
+}
+
+/// A map of a few entries, sorted in a vector: a transaction's inodes,
+/// groups, bitmaps and sealed leaves are one or two each, and an ordered
+/// map's node (for the inodes, eleven inodes' room) was allocated, filled
+/// and freed per operation for them.
+struct SmallMap<K, V>(Vec<(K, V)>);
+
+impl<K: Ord + Copy, V> SmallMap<K, V> {
+    fn new() -> Self {
+        SmallMap(Vec::new())
+    }
+
+    fn find(&self, k: &K) -> std::result::Result<usize, usize> {
+        self.0.binary_search_by(|(x, _)| x.cmp(k))
+    }
+
+    fn get(&self, k: &K) -> Option<&V> {
+        self.find(k).ok().map(|i| &self.0[i].1)
+    }
+
+    fn contains_key(&self, k: &K) -> bool {
+        self.find(k).is_ok()
+    }
+
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        match self.find(&k) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, v)),
+            Err(i) => {
+                self.0.insert(i, (k, v));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, k: &K) -> Option<V> {
+        self.find(k).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn get_or_default(&mut self, k: K) -> &mut V
+    where
+        V: Default,
+    {
+        let i = match self.find(&k) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (k, V::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &K> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'m, K, V> IntoIterator for &'m SmallMap<K, V> {
+    type Item = (&'m K, &'m V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'m, (K, V)>, fn(&'m (K, V)) -> (&'m K, &'m V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -634,17 +748,44 @@ impl Drop for Transaction<'_> {
     }
 }
 
-/// The entry for block `b` in `map`, filled with its current contents the
-/// first time.
-fn copy_on_first_use<'m>(
-    fs: &Fs,
-    map: &'m mut BTreeMap<u64, Block>,
-    b: BlockNo,
-) -> Result<&'m mut Block> {
-    Ok(match map.entry(b.0) {
-        Entry::Occupied(e) => e.into_mut(),
-        Entry::Vacant(v) => v.insert(Arc::from(&fs.block(b)?[..])),
+/// A copy of block `b`'s committed version, with that version as base.
+fn copied(fs: &Fs, b: BlockNo) -> Result<Image> {
+    let base = fs.block(b)?;
+    Ok(Image {
+        new: Arc::from(&base[..]),
+        base: Some(base),
     })
+}
+
+/// Bytes `[lo, hi)` of shared block `b`'s new image in `map` (copied from
+/// its current version the first time), its window widened to them.
+fn shared_window<'m>(
+    fs: &Fs,
+    map: &'m mut BTreeMap<u64, SharedImage>,
+    b: BlockNo,
+    lo: usize,
+    hi: usize,
+) -> Result<&'m mut [u8]> {
+    let s = match map.entry(b.0) {
+        Entry::Occupied(e) => {
+            let s = e.into_mut();
+            s.window = (s.window.0.min(lo), s.window.1.max(hi));
+            s
+        }
+        Entry::Vacant(v) => v.insert(SharedImage {
+            image: copied(fs, b)?,
+            window: (lo, hi),
+        }),
+    };
+    Ok(&mut Arc::make_mut(&mut s.image.new)[lo..hi])
+}
+
+/// The groups `groups` names, ascending, each once.
+fn sorted_groups<'g>(groups: impl Iterator<Item = &'g u32>) -> Vec<u32> {
+    let mut v: Vec<u32> = groups.copied().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// The bytes of a bitmap that `changes` (bit, set) touch: [first, end).
