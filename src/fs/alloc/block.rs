@@ -77,9 +77,9 @@ impl Fs {
         remember(Kind::BlockBitmap, self.bitmap_owner(g, csum), block);
     }
 
-    /// The memo key of group `g`'s block bitmap with descriptor checksum
-    /// `csum`.
-    fn bitmap_owner(&self, g: u32, csum: u32) -> Owner {
+    /// The memo key of group `g`'s block or inode bitmap with descriptor
+    /// checksum `csum` (the memo's `Kind` tells the two apart).
+    pub(super) fn bitmap_owner(&self, g: u32, csum: u32) -> Owner {
         Owner {
             seed: self.csum_seed(),
             ino: InodeNo(g),

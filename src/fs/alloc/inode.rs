@@ -3,11 +3,11 @@
 //! descriptor bookkeeping the kernel keeps (bg_itable_unused, initialising
 //! a BLOCK_UNINIT group's block bitmap once it holds inodes).
 
+use crate::ext4::InodeNo;
 use crate::ext4::bitmap::{Bitmap, inode_bitmap_checksum};
 use crate::ext4::group::BG_INODE_UNINIT;
-use crate::ext4::{Generation, InodeNo};
 use crate::fs::io::cache::Block;
-use crate::fs::io::verified::{Kind, Owner, check_once, remember};
+use crate::fs::io::verified::{Kind, check_once, remember};
 use crate::fs::journal::transaction::{GroupDelta, Transaction};
 use crate::fs::{Fs, FsError, Result};
 
@@ -35,7 +35,7 @@ impl Fs {
         if sb.metadata_csum() {
             let good = check_once(
                 Kind::InodeBitmap,
-                self.inode_bitmap_owner(g, gd.inode_bitmap_csum),
+                self.bitmap_owner(g, gd.inode_bitmap_csum),
                 &block,
                 |bytes| self.inode_bitmap_csum_of(bytes) == gd.inode_bitmap_csum,
             );
@@ -60,17 +60,7 @@ impl Fs {
     /// Notes that `block`, the new inode bitmap of group `g` a commit
     /// built, has descriptor checksum `csum` (computed from these bytes).
     pub(crate) fn remember_inode_bitmap(&self, g: u32, csum: u32, block: &Block) {
-        remember(Kind::InodeBitmap, self.inode_bitmap_owner(g, csum), block);
-    }
-
-    /// The memo key of group `g`'s inode bitmap with descriptor checksum
-    /// `csum`.
-    fn inode_bitmap_owner(&self, g: u32, csum: u32) -> Owner {
-        Owner {
-            seed: self.csum_seed(),
-            ino: InodeNo(g),
-            generation: Generation(csum),
-        }
+        remember(Kind::InodeBitmap, self.bitmap_owner(g, csum), block);
     }
 
     /// Groups to try for a new inode, best first: for a directory, groups
