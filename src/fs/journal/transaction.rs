@@ -456,27 +456,12 @@ impl<'a> Transaction<'a> {
                     gd.block_bitmap_csum = fs.block_bitmap_csum_of(&bytes);
                     fs.remember_block_bitmap(g, gd.block_bitmap_csum, &bytes);
                 }
-                let image = if gd.flags & BG_BLOCK_UNINIT != 0 {
-                    // Built from the geometry: the block on disk is not it,
-                    // and the log compares with what is on disk.
-                    SharedImage {
-                        window: (0, bytes.len()),
-                        image: Image {
-                            new: bytes,
-                            base: None,
-                        },
-                    }
-                } else {
-                    SharedImage {
-                        window: bit_bytes(changes),
-                        image: Image {
-                            new: bytes,
-                            base: Some(current),
-                        },
-                    }
-                };
+                let uninit = gd.flags & BG_BLOCK_UNINIT != 0;
                 gd.flags &= !BG_BLOCK_UNINIT;
-                shared.insert(gd.block_bitmap.0, image);
+                shared.insert(
+                    gd.block_bitmap.0,
+                    bitmap_image(bytes, current, uninit, changes),
+                );
             }
             let ipg = sb.inodes_per_group;
             for (&g, changes) in &self.inode_bits {
@@ -488,23 +473,7 @@ impl<'a> Transaction<'a> {
                     gd.inode_bitmap_csum = fs.inode_bitmap_csum_of(&bytes);
                     fs.remember_inode_bitmap(g, gd.inode_bitmap_csum, &bytes);
                 }
-                let image = if gd.flags & BG_INODE_UNINIT != 0 {
-                    SharedImage {
-                        window: (0, bytes.len()),
-                        image: Image {
-                            new: bytes,
-                            base: None,
-                        },
-                    }
-                } else {
-                    SharedImage {
-                        window: bit_bytes(changes),
-                        image: Image {
-                            new: bytes,
-                            base: Some(current),
-                        },
-                    }
-                };
+                let image = bitmap_image(bytes, current, gd.flags & BG_INODE_UNINIT != 0, changes);
                 gd.flags &= !BG_INODE_UNINIT;
                 // No used inode may lie in the tail the descriptor calls unused.
                 if let Some(top) = changes
@@ -778,6 +747,28 @@ fn shared_window<'m>(
         }),
     };
     Ok(&mut Arc::make_mut(&mut s.image.new)[lo..hi])
+}
+
+/// A group bitmap's new image `new`, made from `current` by `changes`
+/// (bit, set). Only the bytes those bits live in can differ, unless the
+/// group was uninitialised: then `current` was built from the geometry,
+/// the block on disk is not it, and the log compares the whole block
+/// with what is on disk.
+fn bitmap_image(new: Block, current: Block, uninit: bool, changes: &[(u32, bool)]) -> SharedImage {
+    if uninit {
+        SharedImage {
+            window: (0, new.len()),
+            image: Image { new, base: None },
+        }
+    } else {
+        SharedImage {
+            window: bit_bytes(changes),
+            image: Image {
+                new,
+                base: Some(current),
+            },
+        }
+    }
 }
 
 /// The groups `groups` names, ascending, each once.
