@@ -9,8 +9,9 @@ Workers (threads; they block in syscalls, so the GIL is no bottleneck)
 each own a subtree DIR/killloop.wN and keep an exact model of it: every
 file's contents and mode, every directory.  They create, overwrite,
 pwrite, append, truncate, fsync, read back, list directories, stat,
-chmod, rename (to new names, over existing files, directories to other
-parents), unlink, rmdir, and keep an unlinked file open (an orphan) that
+chmod, chattr +i and +a and back (each flag checked in GETFLAGS and in
+what it refuses), rename (to new names, over existing files, directories
+to other parents), unlink, rmdir, and keep an unlinked file open (an orphan) that
 they go on writing and reading through its descriptor.  Since nobody
 else touches a subtree, every outcome is known in advance: any syscall
 error (EIO, ENOTCONN, ECONNABORTED, ESTALE, but also EEXIST or ENOENT) is
@@ -48,12 +49,14 @@ of operations, names and contents comes from its own generator.
 """
 import argparse
 import errno
+import fcntl
 import json
 import os
 import random
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import threading
@@ -66,6 +69,12 @@ MAX_FILES = 24          # per worker, to bound memory and the final check
 MAX_DIRS = 8
 MAX_DEPTH = 3
 ORPHAN_OPS = 25         # operations an orphan stays open for
+
+# chattr's flags (linux/fs.h)
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_SETFLAGS = 0x40086602
+FS_IMMUTABLE_FL = 0x10
+FS_APPEND_FL = 0x20
 
 
 def errname(e):
@@ -107,6 +116,25 @@ class Report:
 def log(msg):
     sys.stderr.write("killloop: %s\n" % msg)
     sys.stderr.flush()
+
+
+def getflags(fd):
+    return struct.unpack("l", fcntl.ioctl(fd, FS_IOC_GETFLAGS, bytes(8)))[0]
+
+
+def setflags(fd, flags):
+    fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("l", flags))
+
+
+def refused(fn):
+    """True when fn() fails with EPERM; any other error is raised."""
+    try:
+        fn()
+    except OSError as e:
+        if e.errno == errno.EPERM:
+            return True
+        raise
+    return False
 
 
 def write_all(fd, data, off=None):
@@ -481,6 +509,56 @@ class Worker(threading.Thread):
         self.orphan[2] = left - 1
         self.check_orphan(fd, data, rel)
 
+    def op_chattr(self):
+        """chattr +i, then +a, then neither, on a file of the model: each
+        flag shows in GETFLAGS and refuses what ext4 refuses (opening for
+        writing, unlink; append-only still appends), and the clearing
+        holds. A server killed between setting and clearing must not
+        leave the flag behind (stress-ng's chattr stressor, rw/094, does
+        this by the thousand but cannot tell a lost clear from its own
+        early exit)."""
+        rel = self.pick_file()
+        if rel is None:
+            return
+        path = self.p(rel)
+        self.begin("chattr", rel)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            base = getflags(fd) & ~(FS_IMMUTABLE_FL | FS_APPEND_FL)
+            for flag in (FS_IMMUTABLE_FL, FS_APPEND_FL):
+                setflags(fd, base | flag)
+                got = getflags(fd) & (FS_IMMUTABLE_FL | FS_APPEND_FL)
+                if got != flag:
+                    raise Mismatch("flags %#x after setting %#x" % (got, flag))
+                if not refused(lambda: os.close(os.open(path, os.O_WRONLY))):
+                    raise Mismatch("opened for writing with flag %#x" % flag)
+                if flag == FS_APPEND_FL:
+                    tail = self.rng.randbytes(self.rng.randint(1, 64))
+                    w = os.open(path, os.O_WRONLY | os.O_APPEND)
+                    try:
+                        write_all(w, tail)
+                    finally:
+                        os.close(w)
+                    self.files[rel] += tail
+                if not refused(lambda: os.unlink(path)):
+                    del self.files[rel]
+                    del self.modes[rel]
+                    raise Mismatch("unlinked with flag %#x" % flag)
+            setflags(fd, base)
+            got = getflags(fd) & (FS_IMMUTABLE_FL | FS_APPEND_FL)
+            if got:
+                raise Mismatch("flags %#x left after clearing" % got)
+        except BaseException:
+            # Leave the file writable so that one failure is counted
+            # once, not again by every later operation on it.
+            try:
+                setflags(fd, getflags(fd) & ~(FS_IMMUTABLE_FL | FS_APPEND_FL))
+            except OSError:
+                pass
+            raise
+        finally:
+            os.close(fd)
+
     def check_orphan(self, fd, data, rel):
         st = os.fstat(fd)
         if st.st_nlink != 0:
@@ -512,6 +590,7 @@ class Worker(threading.Thread):
             (self.op_rmdir, 1),
             (self.op_fsync_dir, 1),
             (self.op_orphan, 2),
+            (self.op_chattr, 1),
         ]
         ops = [op for op, w in table if w]
         weights = [w for op, w in table if w]
