@@ -12,8 +12,7 @@ use fuse4fs::fs::Fs;
 use fuse4fs::fs::atime::{AtimeMode, AtimePolicy};
 use fuse4fs::fs::setattr::{Changes, SetTime};
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw};
 
 const OLD: Timestamp = Timestamp {
     sec: 1_577_836_800,

@@ -11,8 +11,7 @@ use fuse4fs::fs::attr_flags::FsXattr;
 use fuse4fs::fs::permission::{Caller, Extra};
 use fuse4fs::fs::{Fs, FsError};
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, root_node, run};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, root_node, run};
 
 const CAP_FOWNER: u32 = 3;
 const CAP_LINUX_IMMUTABLE: u32 = 9;

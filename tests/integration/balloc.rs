@@ -10,8 +10,7 @@ use std::sync::Arc;
 use fuse4fs::ext4::BlockNo;
 use fuse4fs::fs::FsError;
 
-mod common;
-use common::{fsck, groups_flagged, have, mkfs, open_rw as rw};
+use crate::common::{fsck, groups_flagged, have, mkfs, open_rw as rw};
 
 fn tools() -> bool {
     have(&["mkfs.ext4", "e2fsck", "dumpe2fs"])

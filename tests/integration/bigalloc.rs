@@ -6,9 +6,7 @@
 //! free counts in whole clusters), each step checked with e2fsck -fn.
 //! The kernel comparisons are xtests rw/083 and rw/084.
 
-mod common;
-
-use common::{assert_fsck_clean, have, mkfs, open_rw, run};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw, run};
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::fallocate::{FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE};
 use fuse4fs::fs::setattr::Changes;

@@ -16,8 +16,7 @@ use fuse4fs::fs::extent::map::Backing;
 use fuse4fs::fs::map_dispatch::Run;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw};
 
 /// 1 KiB blocks: the first logical block of the double- and
 /// triple-indirect trees, and one past the last block the tree reaches.

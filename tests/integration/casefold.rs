@@ -16,8 +16,7 @@ use fuse4fs::fs::{Fs, FsError, FsOptions};
 use fuse4fs_fsck::{Finding, Kind, Mode, Options as FsckOptions, Problem, check_path};
 use fuse4fs_testkit::e2fs;
 
-mod common;
-use common::{assert_fsck_clean, mkfs, open_rw, root_node};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, root_node};
 
 fn tools() {
     assert!(

@@ -14,8 +14,8 @@ use std::path::Path;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 
-mod common;
-use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
+use crate::common;
+use crate::common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
 
 const ROUNDS: usize = 24;
 const BLOCK: usize = 4096;

@@ -13,8 +13,7 @@ use fuse4fs::fs::copy::{COPY_CHUNK, CopyTo};
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::{Fs, FsError};
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
 
 fn require_tools() {
     assert!(

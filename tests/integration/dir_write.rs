@@ -20,8 +20,7 @@ use fuse4fs::ext4::inode::{Inode, flags, mode};
 use fuse4fs::fs::extent::write::init_extent_root;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-mod common;
-use common::{assert_fsck_clean, fsck, have, mkfs, open_rw, umount_retrying};
+use crate::common::{assert_fsck_clean, fsck, have, mkfs, open_rw, umount_retrying};
 
 fn tools() -> bool {
     let root = unsafe { libc::geteuid() } == 0;

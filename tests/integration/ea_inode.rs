@@ -13,8 +13,8 @@ use fuse4fs::fs::create::NewNode;
 use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsError};
 
-mod common;
-use common::{assert_fsck_clean, mkfs, open_rw, owned_node, root_node};
+use crate::common;
+use crate::common::{assert_fsck_clean, mkfs, open_rw, owned_node, root_node};
 
 fn need_tools() {
     assert!(

@@ -13,8 +13,7 @@ use fuse4fs::ext4::{BlockNo, InodeNo};
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::extent::map::Backing;
 
-mod common;
-use common::{fsck, have, mkfs, open_rw, run};
+use crate::common::{fsck, have, mkfs, open_rw, run};
 
 /// The file every test works on: debugfs makes it first, so it is the
 /// first inode after lost+found.

@@ -18,8 +18,7 @@ use fuse4fs::fs::fallocate::{
 };
 use fuse4fs::fs::setattr::Changes;
 
-mod common;
-use common::{fsck, have, mkfs, open_rw, run};
+use crate::common::{fsck, have, mkfs, open_rw, run};
 
 /// The file every test works on (the first inode after lost+found).
 const INO: InodeNo = InodeNo(12);

@@ -2,11 +2,9 @@
 //! served: each one mkfs can make is checked here against what an open of
 //! such an image does (read-write, read-only only, or refused, naming it).
 
-mod common;
-
 use std::process::Command;
 
-use common::mkfs;
+use crate::common::mkfs;
 use fuse4fs::fs::{Fs, FsOptions};
 
 /// The help's list after `label`.

@@ -11,8 +11,8 @@
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 
-mod common;
-use common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
+use crate::common;
+use crate::common::{assert_fsck_clean, mkfs, mount_rw_recorded, power_cut, root_node};
 
 const WRITERS: usize = 4;
 const ROUNDS: usize = 12;

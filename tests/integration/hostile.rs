@@ -35,8 +35,7 @@ use fuse4fs::ext4::inode::Inode;
 use fuse4fs::fs::file::SeekWhat;
 use fuse4fs::fs::{Fs, FsOptions};
 
-mod hostile_images;
-use hostile_images::{
+use crate::hostile_images::{
     Fixture, build_tree, corrupt, debugfs, make_fixture, panic_message, run, seed_of, write_copy,
 };
 

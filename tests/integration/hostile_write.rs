@@ -35,7 +35,7 @@
 //! `FUSE4FS_HOSTILE_SAVE=DIR` keeps failing images (after the repair);
 //! `FUSE4FS_HOSTILE_VERBOSE=1` says why each refused image was refused.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -44,7 +44,7 @@ use std::process::Command;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common::root_node;
+use crate::common::root_node;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::ext4::superblock::STATE_ERROR;
 use fuse4fs::ext4::types::Generation;
@@ -60,8 +60,8 @@ use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsOptions, Result as FsResult};
 use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
 
-mod hostile_images;
-use hostile_images::{
+use crate::hostile_images;
+use crate::hostile_images::{
     Fixture, Rng, build_tree, corrupt, debugfs, make_fixture, panic_message, seed_of, write_copy,
 };
 

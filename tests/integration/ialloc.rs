@@ -9,8 +9,9 @@ use std::sync::Arc;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::FsError;
 
-mod common;
-use common::{dumpe2fs_groups as group_info, fsck, groups_flagged, have, mkfs, open_rw as rw};
+use crate::common::{
+    dumpe2fs_groups as group_info, fsck, groups_flagged, have, mkfs, open_rw as rw,
+};
 
 fn tools() -> bool {
     have(&["mkfs.ext4", "e2fsck", "dumpe2fs"])

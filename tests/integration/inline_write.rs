@@ -16,8 +16,8 @@ use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
+use crate::common;
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
 
 const FILE: NewNode = root_node(0o100644);
 

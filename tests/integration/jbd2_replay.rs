@@ -5,14 +5,14 @@
 //! for the kernel's journal, the kernel itself) on others; the results must
 //! agree byte for byte and `e2fsck -fn` must find ours clean.
 
-mod common;
+use crate::common;
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{have, mkfs, with_kernel_mount};
+use crate::common::{have, mkfs, with_kernel_mount};
 use fuse4fs::ext4::csum::crc32c_raw;
 use fuse4fs::jbd2::JournalSuperblock;
 use fuse4fs::jbd2::recovery::{JournalDev, RecoverOptions, Recovery, recover};

@@ -10,8 +10,8 @@ use std::process::Command;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::{Fs, FsOptions};
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, needs_recovery, open_rw, root_node};
+use crate::common;
+use crate::common::{assert_fsck_clean, have, mkfs, needs_recovery, open_rw, root_node};
 
 fn tools_ok() -> bool {
     // SAFETY: geteuid has no preconditions.

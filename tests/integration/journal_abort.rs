@@ -11,8 +11,8 @@ use std::process::Command;
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-mod common;
-use common::{assert_fsck_clean, require_root, root_node};
+use crate::common;
+use crate::common::{assert_fsck_clean, require_root, root_node};
 
 /// A small tmpfs mounted for the test, unmounted when dropped.
 struct Tmpfs(PathBuf);

@@ -4,14 +4,12 @@
 //! restarted server, and a read-write open and unmount of an `-O mmp`
 //! image as e2fsck and debugfs see it.
 
-mod common;
-
 use std::cell::RefCell;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{assert_fsck_clean, mkfs, run};
+use crate::common::{assert_fsck_clean, mkfs, run};
 use fuse4fs::ext4::mmp::{self, MmpBlock};
 use fuse4fs::ext4::superblock::{SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock};
 use fuse4fs::fs::mount::mmp::{MmpError, MmpHolder, MmpStart};

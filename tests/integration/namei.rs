@@ -11,8 +11,7 @@ use fuse4fs::ext4::inode::mode;
 use fuse4fs::fs::FsError;
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 
-mod common;
-use common::{
+use crate::common::{
     assert_fsck_clean, fill_with_nodes, have, lookup, mkfs, open_rw, user_dir, user_file,
     user_node, with_kernel_mount,
 };

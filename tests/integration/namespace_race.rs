@@ -24,8 +24,7 @@ use fuse4fs::fuse::ops::{
     Entry, Errno, FileHandle, FuseOps, NodeId, OpResult, RequestCtx, SetAttr,
 };
 
-mod common;
-use common::{assert_fsck_clean, fsck, have, mkfs, open_rw, root_ctx as ctx, root_node};
+use crate::common::{assert_fsck_clean, fsck, have, mkfs, open_rw, root_ctx as ctx, root_node};
 
 const ROOT: NodeId = NodeId::ROOT;
 const DIRS: usize = 3;

@@ -13,8 +13,7 @@ use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::ids::NodeId;
 use fuse4fs::fuse::ops::{Errno, FuseOps};
 
-mod common;
-use common::{fsck, have, mkfs, open_rw, root_ctx as ctx};
+use crate::common::{fsck, have, mkfs, open_rw, root_ctx as ctx};
 
 const ROOT: NodeId = NodeId::ROOT;
 

@@ -17,8 +17,7 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::{Fs, FsOptions};
 
-mod common;
-use common::root_node;
+use crate::common::root_node;
 
 const ORPHANS: usize = 240;
 const KEPT: usize = 40;

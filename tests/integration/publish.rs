@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fuse4fs::ext4::InodeNo;
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
 
 fn name(i: usize) -> Vec<u8> {
     format!("entry-with-a-longish-name-{i:06}").into_bytes()

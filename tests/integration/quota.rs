@@ -18,8 +18,7 @@ use fuse4fs::fs::quota::Requester;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr::write::SetMode;
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, run};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, run};
 
 fn make(fs: &Fs, dir: InodeNo, name: &str, m: u16, uid: u32, gid: u32) -> InodeNo {
     let new = NewNode {

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use fuse4fs::recovery::state::{StateFile, StaticInfo};
 
-mod common;
+use crate::common;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_fuse4fs")

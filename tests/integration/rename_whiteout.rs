@@ -13,8 +13,7 @@ use fuse4fs::ext4::inode::mode;
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Renamer};
 use fuse4fs::fs::{Fs, FsError};
 
-mod common;
-use common::{
+use crate::common::{
     assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, user_dir, user_file,
     with_kernel_mount,
 };

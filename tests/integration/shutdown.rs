@@ -2,14 +2,14 @@
 //! then EIO for every request and nothing written; the image afterwards as
 //! our open, e2fsck and the kernel replay it; EPERM and EINVAL.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     assert_fsck_clean, copy_beside, ioctl_via_dispatch, mkfs, needs_recovery, run,
     with_kernel_mount_rw,
 };

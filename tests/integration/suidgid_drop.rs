@@ -13,8 +13,7 @@ use fuse4fs::fuse::abi::{open_in_flags, write_flags};
 use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::ops::{FileHandle, FuseOps, NodeId, RequestCtx, RequestId, SetAttr};
 
-mod common;
-use common::{have, mkfs, open_rw, root_ctx};
+use crate::common::{have, mkfs, open_rw, root_ctx};
 
 const ROOT: NodeId = NodeId::ROOT;
 const FALLOC_FL_KEEP_SIZE: u32 = 1;

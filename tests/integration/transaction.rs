@@ -11,8 +11,7 @@ use fuse4fs::ext4::inode::Timestamp;
 use fuse4fs::fs::journal::transaction::GroupDelta;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-mod common;
-use common::{assert_fsck_clean, fsck, have, mkfs, open_rw as rw, root_node};
+use crate::common::{assert_fsck_clean, fsck, have, mkfs, open_rw as rw, root_node};
 
 fn have_tools() -> bool {
     have(&["mkfs.ext4", "e2fsck", "debugfs"])

@@ -23,7 +23,7 @@ use fuse4fs::fuse::ops::{
 };
 use fuse4fs::fuse::{InitConfig, Negotiated, Notifier, Session};
 
-mod common;
+use crate::common;
 
 const HELLO: &[u8] = b"Hello, FUSE world!\n";
 const SLOW: &[u8] = b"slow but resent\n";

@@ -5,12 +5,12 @@
 //! skipping groups trimmed since their last free, the errors at the
 //! adapter; discard punches freed blocks once their free is durable.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
 
-use common::{assert_fsck_clean, ioctl_via_dispatch, mkfs, with_kernel_mount};
+use crate::common::{assert_fsck_clean, ioctl_via_dispatch, mkfs, with_kernel_mount};
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::abi::{FuseIoctlIn, FuseIoctlOut};
 use fuse4fs::fuse::adapter::Ext4Adapter;

@@ -14,7 +14,7 @@ use fuse4fs::fuse::abi::opcode::*;
 use fuse4fs::fuse::memfs::{MemFs, MemFsConfig};
 use fuse4fs::fuse::opcount::OpCounts;
 
-mod common;
+use crate::common;
 
 const ENABLE_URING: &str = "/sys/module/fuse/parameters/enable_uring";
 /// Larger than max_write (1 MiB): WRITEs of a full payload buffer.

@@ -18,8 +18,7 @@ use fuse4fs::fs::journal::transaction::Transaction;
 use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, open_rw, run};
+use crate::common::{assert_fsck_clean, have, mkfs, open_rw, run};
 
 fn can_run(test: &str) -> bool {
     let tools = have(&["mkfs.ext4", "e2fsck", "debugfs"])

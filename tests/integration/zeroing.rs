@@ -15,8 +15,7 @@ use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_F
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::setattr::Changes;
 
-mod common;
-use common::{assert_fsck_clean, have, mkfs, mount_rw_recorded, open_rw, root_node};
+use crate::common::{assert_fsck_clean, have, mkfs, mount_rw_recorded, open_rw, root_node};
 
 const BS: u64 = 4096;
 const OLD: u8 = 0xAA;

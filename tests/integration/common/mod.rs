@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests that build images with
-//! e2fsprogs and check them with e2fsck and dumpe2fs. Each test binary uses
+//! e2fsprogs and check them with e2fsck and dumpe2fs. Each test module uses
 //! a subset, hence the dead_code allowance.
 #![allow(dead_code)]
 

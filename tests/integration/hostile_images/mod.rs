@@ -4,7 +4,7 @@
 //! directory, a file with an extent tree or indirect blocks, symlinks,
 //! in-inode and block xattrs), the byte ranges of their metadata located
 //! with debugfs on the pristine image, and a seeded generator of damage
-//! to those ranges. Each test binary uses a subset, hence the allowance.
+//! to those ranges. Each test module uses a subset, hence the allowance.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
