@@ -749,7 +749,7 @@ fn kernel_inline_directory_with_system_data() {
     for n in names {
         std::fs::write(mnt.path().join("x").join(n), b"").unwrap();
     }
-    run(Command::new("umount").arg(mnt.path()));
+    umount_retrying(mnt.path());
     let mut model = kernel_view(&img, "x");
     assert_eq!(model.len(), names.len());
 

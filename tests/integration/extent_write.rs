@@ -13,7 +13,7 @@ use fuse4fs::ext4::{BlockNo, InodeNo};
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::extent::map::Backing;
 
-use crate::common::{fsck, have, mkfs, open_rw, run};
+use crate::common::{fsck, have, mkfs, open_rw, run, umount_retrying};
 
 /// The file every test works on: debugfs makes it first, so it is the
 /// first inode after lost+found.
@@ -243,7 +243,8 @@ fn kernel_read(img: &Path, mnt: &Path) -> Vec<u8> {
     let (i, m) = (img.to_str().unwrap(), mnt.to_str().unwrap());
     run("mount", &["-o", "loop,ro", i, m]);
     let got = std::fs::read(mnt.join("f"));
-    run("umount", &[m]);
+    // Retried: udev probing the new loop device holds it for a moment.
+    umount_retrying(mnt);
     got.unwrap()
 }
 

@@ -18,7 +18,7 @@ use fuse4fs::fs::fallocate::{
 };
 use fuse4fs::fs::setattr::Changes;
 
-use crate::common::{fsck, have, mkfs, open_rw, run};
+use crate::common::{fsck, have, mkfs, open_rw, run, umount_retrying};
 
 /// The file every test works on (the first inode after lost+found).
 const INO: InodeNo = InodeNo(12);
@@ -180,7 +180,8 @@ impl File {
         let (i, m) = (self.img.to_str().unwrap(), mnt.to_str().unwrap());
         run("mount", &["-o", "loop,ro", i, m]);
         let got = std::fs::read(mnt.join("f"));
-        run("umount", &[m]);
+        // Retried: udev probing the new loop device holds it for a moment.
+        umount_retrying(&mnt);
         let got = got.unwrap();
         assert_eq!(got.len(), self.model.len(), "kernel: size");
         assert!(got == self.model, "kernel reads differ from the model");
