@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A stand-in for the fuse4fs server, run by `fuse4fs --supervise` in
-tests/supervise.rs (through FUSE4FS_SUPERVISE_EXEC). It speaks the server's
+tests/integration/supervise.rs (through FUSE4FS_SUPERVISE_EXEC). It speaks the server's
 side of the sd_notify fd-store protocol without mounting anything.
 
 Each run writes $FAKE_DIR/run-N (KEY=VALUE lines): its pid, parent pid, arguments, the

@@ -323,7 +323,7 @@ def inherit(top):
     print("tmpfile: flags %#x" % struct.unpack("I", buf)[0])
     for name in ("file", "dir"):
         print("%s: flags %#x" % (name, getflags(d + "/" + name)))
-    # A symlink or a fifo cannot take the ioctl (tests/attr_flags.rs reads
+    # A symlink or a fifo cannot take the ioctl (tests/integration/attr_flags.rs reads
     # theirs).
     for name in ("file", "dir", "link", "fifo"):
         os.unlink(d + "/" + name) if name != "dir" else os.rmdir(d + "/dir")
