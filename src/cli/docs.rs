@@ -181,7 +181,7 @@ fn fuse4fs_page(cmd: Command) -> io::Result<Page> {
 }
 
 /// The command line mount(8) gives helpers, as scripts/mount.fuse.fuse4fs
-/// reads it (tests/manpages.rs holds the script to it).
+/// reads it (tests/integration/manpages.rs holds the script to it).
 fn helper_command() -> Command {
     let flag = |id: &'static str, short: char, help: &'static str| {
         Arg::new(id)

@@ -82,7 +82,7 @@ fn adapter_for(fs: Fs, opts: &Options, fresh: bool) -> Arc<Ext4Adapter> {
     )
 }
 
-/// The filesystem features by how far fuse4fs serves them (tests/features.rs
+/// The filesystem features by how far fuse4fs serves them (tests/integration/features.rs
 /// holds the image-making ones to it).
 const FEATURES_HELP: &str = "\
 Filesystem features:
