@@ -11,7 +11,7 @@ use super::extent::write::init_extent_root;
 use super::journal::transaction::Transaction;
 use super::{Fs, FsError, InodeRef, Result};
 use crate::ext4::dir::ft_of_mode;
-use crate::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, flags, mode};
+use crate::ext4::inode::{I_BLOCK_SIZE, Inode, Timestamp, decode_dev, flags, mode};
 use crate::ext4::layout::Ext4Inode;
 use crate::ext4::superblock::{incompat, ro_compat};
 
@@ -352,8 +352,7 @@ pub(crate) fn live_dir(tx: &Transaction<'_>, r: InodeRef) -> Result<Inode> {
 /// Stores a device number as ext4_special does: the old 8:8 encoding in
 /// i_block[0] when it fits, else the new encoding in i_block[1].
 fn encode_rdev(inode: &mut Inode, rdev: u32) {
-    let major = (rdev & 0xfff00) >> 8;
-    let minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+    let (major, minor) = decode_dev(rdev);
     inode.block = [0; I_BLOCK_SIZE];
     let i_block = Ext4Inode::i_block_words_mut(&mut inode.block);
     if major < 256 && minor < 256 {

@@ -172,6 +172,14 @@ impl MemFs {
         }
     }
 
+    /// `mode` with the caller's `umask` applied, counted in
+    /// `stats.umasks` (MKNOD, MKDIR and CREATE carry one; TMPFILE's is
+    /// applied uncounted).
+    fn umasked(&self, mode: u32, umask: u32) -> u32 {
+        self.stats.umasks.fetch_add(1, Ordering::Relaxed);
+        mode & !umask
+    }
+
     /// Adds a new node named `name` in directory `parent`.
     fn add(
         &self,
@@ -332,8 +340,7 @@ impl FuseOps for MemFs {
         _rdev: u32,
         umask: u32,
     ) -> OpResult<Entry> {
-        self.stats.umasks.fetch_add(1, Ordering::Relaxed);
-        self.add(ctx, parent, name, mode & !umask, b"")
+        self.add(ctx, parent, name, self.umasked(mode, umask), b"")
     }
     fn mkdir(
         &self,
@@ -343,14 +350,8 @@ impl FuseOps for MemFs {
         mode: u32,
         umask: u32,
     ) -> OpResult<Entry> {
-        self.stats.umasks.fetch_add(1, Ordering::Relaxed);
-        self.add(
-            ctx,
-            parent,
-            name,
-            libc::S_IFDIR | (mode & 0o7777 & !umask),
-            b"",
-        )
+        let mode = libc::S_IFDIR | self.umasked(mode & 0o7777, umask);
+        self.add(ctx, parent, name, mode, b"")
     }
     fn symlink(
         &self,
@@ -463,8 +464,7 @@ impl FuseOps for MemFs {
         umask: u32,
         _flags: u32,
     ) -> OpResult<(Entry, Open)> {
-        self.stats.umasks.fetch_add(1, Ordering::Relaxed);
-        let e = self.add(ctx, parent, name, mode & !umask, b"")?;
+        let e = self.add(ctx, parent, name, self.umasked(mode, umask), b"")?;
         Ok((
             e,
             Open {

@@ -140,8 +140,7 @@ pub fn statx_out(a: &Attr, valid: Duration) -> FuseStatxOut {
         None => FuseSxTime::default(),
     };
     // `rdev` is in the kernel's new_encode_dev() form.
-    let rdev_major = (a.rdev & 0xfff00) >> 8;
-    let rdev_minor = (a.rdev & 0xff) | ((a.rdev >> 12) & 0xfff00);
+    let (rdev_major, rdev_minor) = crate::ext4::inode::decode_dev(a.rdev);
     FuseStatxOut {
         attr_valid,
         attr_valid_nsec,

@@ -11,10 +11,7 @@ fn run(log: &Path, allow: &Path, ci: bool) -> (i32, String) {
     if ci {
         cmd.env("CI", "true");
     }
-    let out = cmd.output().expect("python3 runs scripts/skips");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.code().unwrap_or(-1), text)
+    fuse4fs_testkit::e2fs::output(&mut cmd)
 }
 
 #[test]

@@ -5,15 +5,9 @@
 
 use std::process::Command;
 
+/// The exit code of `crashcheck ARGS` and its output, stdout then stderr.
 fn crashcheck(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_crashcheck"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
+    fuse4fs_testkit::e2fs::output(Command::new(env!("CARGO_BIN_EXE_crashcheck")).args(args))
 }
 
 /// The number just before `before` on the summary lines, summed.
@@ -31,6 +25,27 @@ fn count(out: &str, before: &str) -> usize {
         .sum()
 }
 
+/// Runs `workload` on `variant` for 60 operations, checking the states
+/// between operations and at flushes: at least 40 of them, none failed.
+fn boundaries_recover_cleanly(workload: &str, variant: &str) {
+    let (rc, out) = crashcheck(&[
+        "--workload",
+        workload,
+        "--variant",
+        variant,
+        "--ops",
+        "60",
+        "--boundaries",
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains(&format!("crashcheck: {workload} {variant}: ")),
+        "{out}"
+    );
+    assert!(count(&out, " crash states checked") >= 40, "{out}");
+    assert_eq!(count(&out, " failed"), 0, "{out}");
+}
+
 fn tools() -> bool {
     fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"])
 }
@@ -40,19 +55,7 @@ fn states_between_operations_and_at_flushes_recover_cleanly() {
     if !tools() {
         return;
     }
-    let (rc, out) = crashcheck(&[
-        "--workload",
-        "tar",
-        "--variant",
-        "4k",
-        "--ops",
-        "60",
-        "--boundaries",
-    ]);
-    assert_eq!(rc, 0, "{out}");
-    assert!(out.contains("crashcheck: tar 4k: "), "{out}");
-    assert!(count(&out, " crash states checked") >= 40, "{out}");
-    assert_eq!(count(&out, " failed"), 0, "{out}");
+    boundaries_recover_cleanly("tar", "4k");
 }
 
 #[test]
@@ -93,19 +96,7 @@ fn inline_data_states_recover_cleanly() {
         tools(),
         "needs mkfs.ext4, e2fsck and debugfs (scripts/install-deps)"
     );
-    let (rc, out) = crashcheck(&[
-        "--workload",
-        "data",
-        "--variant",
-        "inline",
-        "--ops",
-        "60",
-        "--boundaries",
-    ]);
-    assert_eq!(rc, 0, "{out}");
-    assert!(out.contains("crashcheck: data inline: "), "{out}");
-    assert!(count(&out, " crash states checked") >= 40, "{out}");
-    assert_eq!(count(&out, " failed"), 0, "{out}");
+    boundaries_recover_cleanly("data", "inline");
 }
 
 /// Metadata blocks (an extent tree's, a directory's) logged by one

@@ -229,6 +229,17 @@ pub struct Inode {
     pub ibody_xattrs: Vec<u8>,
 }
 
+/// The kernel's `new_decode_dev`: the major and minor of a device number
+/// in `new_encode_dev` form (what i_block[1] and FUSE's rdev carry).
+pub fn decode_dev(dev: u32) -> (u32, u32) {
+    ((dev & 0xfff00) >> 8, (dev & 0xff) | ((dev >> 12) & 0xfff00))
+}
+
+/// The kernel's `new_encode_dev`: the inverse of [`decode_dev`].
+pub fn encode_dev(major: u32, minor: u32) -> u32 {
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
+}
+
 impl Inode {
     /// Parses an inode of `sb.inode_size` bytes and verifies its checksum.
     pub fn parse(sb: &Superblock, ino: InodeNo, raw: &[u8]) -> Result<Self, FormatError> {
@@ -562,8 +573,7 @@ impl Inode {
         let old = words[0].get();
         if old != 0 {
             // old_decode_dev: 8-bit major and minor.
-            let (major, minor) = ((old >> 8) & 0xFF, old & 0xFF);
-            return (minor & 0xFF) | (major << 8) | ((minor & !0xFF) << 12);
+            return encode_dev((old >> 8) & 0xFF, old & 0xFF);
         }
         words[1].get()
     }
@@ -689,6 +699,17 @@ pub fn inode_checksum(sb: &Superblock, ino: InodeNo, raw: &[u8], extra_isize: u1
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_numbers_encode_as_the_kernel_does() {
+        // sda1 (8:1) and a large pair that needs every field.
+        assert_eq!(encode_dev(8, 1), 0x801);
+        assert_eq!(decode_dev(0x801), (8, 1));
+        let big = encode_dev(0xabc, 0x12345);
+        // Minor bits 8-19 above the major, its low 8 below.
+        assert_eq!(big, 0x123a_bc45);
+        assert_eq!(decode_dev(big), (0xabc, 0x12345));
+    }
 
     #[test]
     fn timestamps_with_epoch_bits() {

@@ -558,13 +558,19 @@ pub(crate) fn image_len(file: &File) -> io::Result<u64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn records_successful_writes_and_flushes_in_order() {
+    /// A writable 8 KiB image whose writes and flushes `log` records.
+    fn recorded_image() -> (Image, Arc<IoLog>) {
         let f = tempfile::tempfile().unwrap();
         f.set_len(8192).unwrap();
         let mut img = Image::new(f, true).unwrap();
         let log = IoLog::new();
         img.set_io_log(Some(log.clone()));
+        (img, log)
+    }
+
+    #[test]
+    fn records_successful_writes_and_flushes_in_order() {
+        let (img, log) = recorded_image();
         img.write_all_at(4096, b"abc").unwrap();
         img.sync().unwrap();
         // Refused (past the end): not recorded.
@@ -715,11 +721,7 @@ mod tests {
 
     #[test]
     fn writes_and_flushes_refused_after_shutdown() {
-        let f = tempfile::tempfile().unwrap();
-        f.set_len(8192).unwrap();
-        let mut img = Image::new(f, true).unwrap();
-        let log = IoLog::new();
-        img.set_io_log(Some(log.clone()));
+        let (img, log) = recorded_image();
         img.write_all_at(0, b"a").unwrap();
         img.shut_down();
         assert!(img.is_shut_down());

@@ -219,6 +219,19 @@ impl MmpHolder {
         (2 * self.interval.as_secs() as u16).max(mmp::MIN_CHECK_INTERVAL)
     }
 
+    /// Reads the block again after a wait: it must still hold `seq`, or
+    /// another node wrote it meanwhile (in use, named by what it wrote).
+    fn seq_still(&self, seq: u32) -> Result<(), MmpError> {
+        let now = self.read()?;
+        if now.mmp_seq.get() != seq {
+            return Err(MmpError::InUse {
+                node: now.node(),
+                device: now.device(),
+            });
+        }
+        Ok(())
+    }
+
     fn take_fresh(&mut self, device: &str, sleep: &dyn Fn(Duration)) -> Result<(), MmpError> {
         let found = self.read()?;
         let check = self.check_interval(&found);
@@ -240,13 +253,7 @@ impl MmpHolder {
                 );
             }
             sleep(wait);
-            let again = self.read()?;
-            if again.mmp_seq.get() != seq {
-                return Err(MmpError::InUse {
-                    node: again.node(),
-                    device: again.device(),
-                });
-            }
+            self.seq_still(seq)?;
         }
         let ours = new_seq();
         self.block = found;
@@ -255,14 +262,7 @@ impl MmpHolder {
             .stamp(ours, unix_now(), &nodename(), device, check_interval);
         self.write()?;
         sleep(wait);
-        let after = self.read()?;
-        if after.mmp_seq.get() != ours {
-            return Err(MmpError::InUse {
-                node: after.node(),
-                device: after.device(),
-            });
-        }
-        Ok(())
+        self.seq_still(ours)
     }
 
     fn adopt(&mut self, device: &str) -> Result<(), MmpError> {

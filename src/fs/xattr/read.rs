@@ -12,6 +12,32 @@ use crate::fs::{Fs, FsError, Result};
 const INDEX_SYSTEM: u8 = 7;
 
 impl Fs {
+    /// `inode`'s xattr block (`file_acl`, not 0) as `read` reads it (from
+    /// the cache, or through a transaction), once its number is in range
+    /// and, with metadata_csum, its checksum right: both before any parse,
+    /// for the readers and the writers alike.
+    pub(super) fn xattr_block<B: std::ops::Deref<Target = [u8]>>(
+        &self,
+        inode: &Inode,
+        read: impl FnOnce(BlockNo) -> Result<B>,
+    ) -> Result<B> {
+        let b = BlockNo(inode.file_acl);
+        self.check_range(b, 1, RangeUse::XattrBlock { ino: inode.ino.0 })?;
+        let block = read(b)?;
+        if self.superblock().metadata_csum()
+            && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block)
+        {
+            return Err(FormatError::BadChecksum {
+                what: ChecksumOf::XattrBlock {
+                    block: b,
+                    ino: inode.ino,
+                },
+            }
+            .into());
+        }
+        Ok(block)
+    }
+
     /// All xattr entries of `inode`: in-inode ones first, then the block's.
     pub fn xattr_entries(&self, inode: &Inode) -> Result<Vec<XattrEntry>> {
         let mut all = if inode.ibody_xattrs.is_empty() {
@@ -20,20 +46,7 @@ impl Fs {
             xattr::parse_ibody(&inode.ibody_xattrs).map_err(|e| in_inode(inode, e))?
         };
         if inode.file_acl != 0 {
-            let b = BlockNo(inode.file_acl);
-            self.check_range(b, 1, RangeUse::XattrBlock { ino: inode.ino.0 })?;
-            let block = self.block(b)?;
-            if self.superblock().metadata_csum()
-                && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block)
-            {
-                return Err(FormatError::BadChecksum {
-                    what: ChecksumOf::XattrBlock {
-                        block: b,
-                        ino: inode.ino,
-                    },
-                }
-                .into());
-            }
+            let block = self.xattr_block(inode, |b| self.block(b))?;
             let (_, entries) = xattr::parse_block(&block).map_err(|e| in_inode(inode, e))?;
             all.extend(entries);
         }

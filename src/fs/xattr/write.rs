@@ -33,7 +33,6 @@
 
 use crate::ext4::BlockNo;
 use crate::ext4::InodeDamage;
-use crate::ext4::RangeUse;
 use crate::ext4::ea_inode;
 use crate::ext4::inode::Inode;
 use crate::ext4::superblock::{compat, incompat};
@@ -41,7 +40,6 @@ use crate::ext4::xattr::{
     self, INDEX_POSIX_ACL_ACCESS, INDEX_POSIX_ACL_DEFAULT, PlacedEntry, ValueInode, XATTR_NAME_MAX,
     XattrEntry,
 };
-use crate::ext4::{ChecksumOf, FormatError};
 use crate::fs::journal::transaction::Transaction;
 use crate::fs::xattr::acl::{self, AclEntry};
 use crate::fs::xattr::ea_inode::{RefDeltas, charged_blocks, count_refs};
@@ -631,21 +629,8 @@ impl Transaction<'_> {
         if inode.file_acl == 0 {
             return Ok(None);
         }
-        let fs = self.fs();
         let nr = BlockNo(inode.file_acl);
-        fs.check_range(nr, 1, RangeUse::XattrBlock { ino: inode.ino.0 })?;
-        let block = self.read_block(nr)?;
-        if fs.superblock().metadata_csum()
-            && !xattr::verify_block_checksum(fs.csum_seed(), nr.0, &block)
-        {
-            return Err(FormatError::BadChecksum {
-                what: ChecksumOf::XattrBlock {
-                    block: nr,
-                    ino: inode.ino,
-                },
-            }
-            .into());
-        }
+        let block = self.fs().xattr_block(inode, |b| self.read_block(b))?;
         let (header, placed) = xattr::parse_block_placed(&block).map_err(|e| in_inode(inode, e))?;
         if header.refcount == 0 {
             return Err(error::damaged(

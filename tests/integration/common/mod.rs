@@ -176,9 +176,23 @@ pub fn groups_flagged(img: &Path, flag: &str) -> Vec<u32> {
 /// Mounts `img` read-only with the kernel's ext4 on a fresh directory,
 /// runs `f` on the mountpoint, unmounts. None when loop mounts fail here.
 pub fn with_kernel_mount<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> Option<T> {
+    kernel_mounted(img, "loop,ro", f)
+}
+
+/// Mounts `img` read-write with the kernel's ext4 (so that it replays a
+/// journal itself: a read-only loop device cannot be recovered), runs `f`
+/// on the mountpoint, unmounts. Panics when the mount fails.
+pub fn with_kernel_mount_rw<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> T {
+    kernel_mounted(img, "loop", f).unwrap_or_else(|| panic!("kernel mount of {}", img.display()))
+}
+
+/// Mounts `img` with the kernel's ext4 and `opts` on a fresh directory,
+/// runs `f` on the mountpoint and unmounts, also when `f` panics (the
+/// panic goes on after). None when the mount fails (`f` not run).
+fn kernel_mounted<T>(img: &Path, opts: &str, f: impl FnOnce(&Path) -> T) -> Option<T> {
     let mnt = tempfile::tempdir().unwrap();
     let ok = Command::new("mount")
-        .args(["-t", "ext4", "-o", "loop,ro"])
+        .args(["-t", "ext4", "-o", opts])
         .arg(img)
         .arg(mnt.path())
         .status()
@@ -188,27 +202,7 @@ pub fn with_kernel_mount<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> Option<T>
     }
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(mnt.path())));
     let _ = Command::new("umount").arg(mnt.path()).status();
-    match r {
-        Ok(v) => Some(v),
-        Err(p) => std::panic::resume_unwind(p),
-    }
-}
-
-/// Mounts `img` read-write with the kernel's ext4 (so that it replays a
-/// journal itself: a read-only loop device cannot be recovered), runs `f`
-/// on the mountpoint, unmounts. Panics when the mount fails.
-pub fn with_kernel_mount_rw<T>(img: &Path, f: impl FnOnce(&Path) -> T) -> T {
-    let mnt = tempfile::tempdir().unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "ext4", "-o", "loop"])
-        .arg(img)
-        .arg(mnt.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kernel mount of {}", img.display());
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(mnt.path())));
-    let _ = Command::new("umount").arg(mnt.path()).status();
-    r.unwrap_or_else(|p| std::panic::resume_unwind(p))
+    Some(r.unwrap_or_else(|p| std::panic::resume_unwind(p)))
 }
 
 /// Unmounts `mnt`, retrying for up to 5 s while something (udev's probes
