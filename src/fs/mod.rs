@@ -42,8 +42,8 @@ use crate::ext4::group::GroupDesc;
 use crate::ext4::superblock::{SUPERBLOCK_OFFSET, Superblock, compat, incompat};
 use crate::ext4::{BlockNo, CorruptKind};
 pub use error::{FsError, Result};
-pub use inode::InodeRef;
 use group_table::GroupTable;
+pub use inode::InodeRef;
 use io::cache::BlockCache;
 use io::image::Image;
 
