@@ -11,7 +11,9 @@
 //!     cargo run --release --example fsops -- IMAGE [FILES]
 //!
 //! IMAGE is overwritten with a fresh 1 GiB ext4 (mkfs.ext4 must exist;
-//! MKFS_ARGS adds arguments, e.g. "-O ^has_journal").
+//! MKFS_ARGS adds arguments, e.g. "-O ^has_journal"; FSOPS_SIZE another
+//! size, e.g. "8T" with MKFS_ARGS="-E lazy_itable_init=1,lazy_journal_init=1"
+//! for a sparse image with many groups).
 
 use std::time::{Duration, Instant};
 
@@ -78,10 +80,11 @@ fn main() {
     let img = args.next().expect("usage: fsops IMAGE [FILES]");
     let files: u32 = args.next().map(|s| s.parse().unwrap()).unwrap_or(20000);
     let extra = std::env::var("MKFS_ARGS").unwrap_or_default();
+    let size = std::env::var("FSOPS_SIZE").unwrap_or_else(|_| "1G".into());
     let st = std::process::Command::new("mkfs.ext4")
         .args(["-q", "-F"])
         .args(extra.split_whitespace())
-        .args([&img, "1G"])
+        .args([&img, &size])
         .status()
         .expect("mkfs.ext4");
     assert!(st.success());

@@ -17,6 +17,7 @@ pub mod error;
 pub mod extent;
 pub mod fallocate;
 pub mod file;
+mod group_table;
 mod inline;
 pub mod inode;
 pub mod io;
@@ -41,6 +42,7 @@ use crate::ext4::group::GroupDesc;
 use crate::ext4::superblock::{SUPERBLOCK_OFFSET, Superblock, compat, incompat};
 use crate::ext4::{BlockNo, CorruptKind};
 pub use error::{FsError, Result};
+use group_table::GroupTable;
 pub use inode::InodeRef;
 use io::cache::BlockCache;
 use io::image::Image;
@@ -80,13 +82,15 @@ impl FsOptions {
 }
 
 /// Sets the superblock's free block and inode counts to the sums over the
-/// group descriptors.
-fn set_free_counts(sb: &mut Superblock, groups: &[GroupDesc]) {
+/// group descriptors, as they are with `changes` (descriptors by group)
+/// applied.
+fn set_free_counts(sb: &mut Superblock, groups: &GroupTable, changes: &[(u32, GroupDesc)]) {
+    let (clusters, inodes) = groups.free_with(changes);
     // The descriptors count free clusters; the superblock counts blocks
     // (the kernel's ext4_commit_super: EXT4_C2B of the cluster counter).
-    let clusters = groups.iter().map(|g| g.free_blocks_count as u64).sum();
     sb.free_blocks_count = sb.clusters_to_blocks(clusters);
-    sb.free_inodes_count = groups.iter().map(|g| g.free_inodes_count).sum();
+    // At most s_inodes_count, a u32, in a filesystem that mounted.
+    sb.free_inodes_count = inodes as u32;
 }
 
 /// Statistics for statfs, computed as the kernel's ext4 does.
@@ -111,7 +115,7 @@ pub struct Fs {
     /// The casefold encoding (None without the feature).
     casefold: Option<crate::ext4::casefold::Encoding>,
     /// Group descriptors as last committed; written under the commit lock.
-    groups: parking_lot::RwLock<Vec<GroupDesc>>,
+    groups: parking_lot::RwLock<GroupTable>,
     /// Groups whose descriptor failed its checks: their inodes answer EIO.
     bad_groups: Vec<bool>,
     cache: BlockCache,
@@ -297,10 +301,8 @@ impl Fs {
     /// kernel's reserve (2% of the clusters, at most 4096) is in clusters.
     pub fn stats(&self) -> FsStats {
         let sb = &self.sb;
-        let groups = self.groups.read();
-        let free_clusters: u64 = groups.iter().map(|g| g.free_blocks_count as u64).sum();
+        let (free_clusters, free_inodes) = self.groups.read().free_with(&[]);
         let free_blocks = sb.clusters_to_blocks(free_clusters);
-        let free_inodes: u64 = groups.iter().map(|g| g.free_inodes_count as u64).sum();
         let resv = if sb.has_incompat(incompat::EXTENTS) {
             sb.clusters_to_blocks((sb.blocks_to_clusters(sb.blocks_count) / 50).min(4096))
         } else {

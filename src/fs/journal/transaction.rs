@@ -441,12 +441,13 @@ impl<'a> Transaction<'a> {
         }
 
         let touched = sorted_groups(self.groups.keys().chain(self.block_bits.keys()));
-        let mut new_groups = None;
+        // The descriptors this commit changes, by group, applied to the
+        // table at publication (see GroupTable).
+        let mut new_groups: Vec<(u32, GroupDesc)> = Vec::new();
         let mut new_sb = None;
         if !touched.is_empty() || !self.sb_edits.is_empty() {
-            let mut groups = fs.groups.read().clone();
             for (&g, changes) in &self.block_bits {
-                let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
+                let gd = changed_desc(&mut new_groups, fs, g)?;
                 // A copy of the cached bitmap, made where the cache will
                 // hold it.
                 let current = fs.block_bitmap_block(g)?;
@@ -465,7 +466,7 @@ impl<'a> Transaction<'a> {
             }
             let ipg = sb.inodes_per_group;
             for (&g, changes) in &self.inode_bits {
-                let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
+                let gd = changed_desc(&mut new_groups, fs, g)?;
                 let current = fs.inode_bitmap_block(g)?;
                 let mut bytes: Block = Arc::from(&current[..]);
                 apply_bits(Arc::make_mut(&mut bytes), changes, "inode bitmap", g)?;
@@ -488,7 +489,7 @@ impl<'a> Transaction<'a> {
             }
             let ds = sb.desc_size as usize;
             for &g in &touched {
-                let gd = groups.get_mut(g as usize).ok_or(FsError::Invalid)?;
+                let gd = changed_desc(&mut new_groups, fs, g)?;
                 if let Some(d) = self.groups.get(&g) {
                     *gd = apply_delta(gd, d, g)?;
                 }
@@ -502,7 +503,7 @@ impl<'a> Transaction<'a> {
             for edit in self.sb_edits.drain(..) {
                 edit(&mut live);
             }
-            crate::fs::set_free_counts(&mut live, &groups);
+            crate::fs::set_free_counts(&mut live, &fs.groups.read(), &new_groups);
             // With the journal running the superblock's free counts are a
             // summary, as in the kernel: kept current in memory and logged
             // with the superblock's own changes (and written at unmount),
@@ -514,7 +515,6 @@ impl<'a> Transaction<'a> {
                 live.write_to(raw)?;
                 set_superblock_checksum(raw);
             }
-            new_groups = Some(groups);
             new_sb = Some(live);
         }
 
@@ -583,8 +583,13 @@ impl<'a> Transaction<'a> {
                 }
             }
         }
-        if let Some(groups) = new_groups {
-            *fs.groups.write() = groups;
+        if !new_groups.is_empty() {
+            // One write lock for all of them: readers see the commit's
+            // descriptors together or not at all.
+            let mut groups = fs.groups.write();
+            for (g, gd) in new_groups {
+                groups.set(g, gd);
+            }
         }
         if let Some(live) = new_sb {
             *fs.live_sb.lock() = live;
@@ -604,6 +609,25 @@ impl<'a> Transaction<'a> {
         // Reservations are released by Drop, after the bitmaps are visible.
         Ok(())
     }
+}
+
+/// Group `g`'s descriptor as this commit changes it: the one in `changed`,
+/// or a copy of the table's added there. Under the commit lock the table
+/// has no other writer, so each copy is of the descriptor as committed.
+fn changed_desc<'a>(
+    changed: &'a mut Vec<(u32, GroupDesc)>,
+    fs: &Fs,
+    g: u32,
+) -> Result<&'a mut GroupDesc> {
+    let at = match changed.iter().position(|(c, _)| *c == g) {
+        Some(at) => at,
+        None => {
+            let gd = *fs.groups.read().get(g as usize).ok_or(FsError::Invalid)?;
+            changed.push((g, gd));
+            changed.len() - 1
+        }
+    };
+    Ok(&mut changed[at].1)
 }
 
 /// A map of a few entries, sorted in a vector: a transaction's inodes,

@@ -255,7 +255,7 @@ impl Fs {
             csum_seed: sb.csum_seed(),
             casefold: sb.casefold_encoding().map_err(fmt)?,
             image,
-            groups: parking_lot::RwLock::new(Vec::new()),
+            groups: parking_lot::RwLock::new(Default::default()),
             bad_groups: Vec::new(),
             cache,
             alloc_state: Vec::new(),
@@ -310,7 +310,7 @@ impl Fs {
         fs.overhead = fs.compute_overhead();
         // As the kernel at mount: the free counts come from the group
         // descriptors (the superblock's are a summary written lazily).
-        set_free_counts(fs.live_sb.get_mut(), &fs.groups.read());
+        set_free_counts(fs.live_sb.get_mut(), &fs.groups.read(), &[]);
         if opts.writable && !replaying && fs.sb.has_compat(compat::HAS_JOURNAL) {
             let boot = opts.boot().map_err(|source| OpenError::Io {
                 path: p.to_string(),
