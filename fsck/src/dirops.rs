@@ -128,8 +128,8 @@ pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(InodeNo, u
     if inode.has_flag(flags::INLINE_DATA) {
         let found = inline_entries(&inode, max, ftype)
             .into_iter()
-            .find(|(n, ino, _)| *ino != 0 && n == name)
-            .map(|(_, ino, t)| (InodeNo(ino), t));
+            .find(|(n, ino, _)| ino.0 != 0 && n == name)
+            .map(|(_, ino, t)| (ino, t));
         return Ok(found);
     }
     let mut buf = vec![0u8; bs];
@@ -150,13 +150,17 @@ pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(InodeNo, u
 /// The entries of an inline directory as `(name, inode, file type)`:
 /// `..` from the first word of i_block, then the entries in the rest of
 /// i_block and in the `system.data` xattr. Damaged entries end a part.
-pub fn inline_entries(inode: &Inode, max_inode: u32, filetype: bool) -> Vec<(Vec<u8>, u32, u8)> {
+pub fn inline_entries(
+    inode: &Inode,
+    max_inode: u32,
+    filetype: bool,
+) -> Vec<(Vec<u8>, InodeNo, u8)> {
     let parent = Ext4InlineDotdot::of(&inode.block).map_or(0, |d| d.inode.get());
-    let mut out = vec![(b"..".to_vec(), parent, ft::DIR)];
+    let mut out = vec![(b"..".to_vec(), InodeNo(parent), ft::DIR)];
     let mut part = |bytes: &[u8]| {
         for e in DirIter::new(bytes, bytes.len().max(12), max_inode, filetype).map_while(|e| e.ok())
         {
-            out.push((e.name.to_vec(), e.inode, e.file_type));
+            out.push((e.name.to_vec(), InodeNo(e.inode), e.file_type));
         }
     };
     part(&inode.block[4..]);

@@ -98,16 +98,35 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
     Ok(())
 }
 
+/// Per inode up to s_inodes_count: [`Marks::REACHED`], or the number of
+/// the walk that last visited it (so that a walk meeting its own mark
+/// has found a loop); 0 before any walk.
+struct Marks(Vec<u32>);
+
+impl Marks {
+    const REACHED: u32 = u32::MAX;
+
+    fn new(inodes_count: u32) -> Self {
+        Marks(vec![0; inodes_count as usize + 1])
+    }
+
+    /// The mark of `ino`; None past the last inode.
+    fn get(&self, ino: InodeNo) -> Option<u32> {
+        self.0.get(ino.0 as usize).copied()
+    }
+
+    /// Marks `ino` (which [`Marks::get`] found in range).
+    fn set(&mut self, ino: InodeNo, mark: u32) {
+        self.0[ino.0 as usize] = mark;
+    }
+}
+
 /// Every directory must reach the root by following the directories
 /// that hold its entry; the first one on a path that has none (or that
 /// closes a loop) is linked into lost+found.
 fn connect(cx: &mut Fsck) -> Result<()> {
-    const REACHED: u32 = u32::MAX;
-    let n = cx.sb.inodes_count as usize;
-    // Per inode: REACHED, or the number of the walk that last visited
-    // it (so that a walk meeting its own mark has found a loop).
-    let mut mark = vec![0u32; n + 1];
-    mark[ROOT.0 as usize] = REACHED;
+    let mut marks = Marks::new(cx.sb.inodes_count);
+    marks.set(ROOT, Marks::REACHED);
     let dirs: Vec<InodeNo> = cx.found.dirs.keys().copied().collect();
     let mut path = Vec::new();
     for (walk, &start) in dirs.iter().enumerate() {
@@ -119,21 +138,22 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         // Each step marks a new directory, so the walk is bounded by
         // their number.
         for _ in 0..=dirs.len() {
-            if cur.0 as usize > n || mark[cur.0 as usize] == REACHED {
-                break;
+            match marks.get(cur) {
+                None | Some(Marks::REACHED) => break,
+                Some(m) if m == walk => {
+                    unconnected = Some(cur);
+                    break;
+                }
+                Some(_) => {}
             }
-            if mark[cur.0 as usize] == walk {
-                unconnected = Some(cur);
-                break;
-            }
-            mark[cur.0 as usize] = walk;
+            marks.set(cur, walk);
             path.push(cur);
-            let parent = cx.found.dirs.get(&cur).map_or(0, |d| d.parent.0);
-            if parent == 0 || !cx.found.dirs.contains_key(&InodeNo(parent)) {
+            let parent = cx.found.dirs.get(&cur).map_or(InodeNo(0), |d| d.parent);
+            if parent.0 == 0 || !cx.found.dirs.contains_key(&parent) {
                 unconnected = Some(cur);
                 break;
             }
-            cur = InodeNo(parent);
+            cur = parent;
         }
         if let Some(u) = unconnected {
             let dotdot = cx.found.dirs.get(&u).map_or(InodeNo(0), |d| d.dotdot);
@@ -147,7 +167,7 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         }
         // Reported once: whatever the answer, the path is settled.
         for &d in &path {
-            mark[d.0 as usize] = REACHED;
+            marks.set(d, Marks::REACHED);
         }
     }
     Ok(())

@@ -33,13 +33,13 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     // Only inodes with a record can be in use: pages of never-used
     // inodes are skipped whole (the next one is looked for after each
     // inode, which may have recorded another).
-    let mut ino = cx.found.inodes.next_recorded(0);
-    while ino <= count {
-        if ino == 2 || ino >= first {
-            one(cx, InodeNo(ino), &subdirs, dir_nlink)?;
+    let mut ino = cx.found.inodes.next_recorded(InodeNo(0));
+    while ino.0 <= count {
+        if ino == InodeNo::ROOT || ino.0 >= first {
+            one(cx, ino, &subdirs, dir_nlink)?;
         }
         let next = cx.found.inodes.next_recorded(ino);
-        cx.progress.inc((next - ino) as u64);
+        cx.progress.inc((next.0 - ino.0) as u64);
         ino = next;
     }
     cx.progress.finish();
@@ -149,6 +149,15 @@ mod tests {
         mkfs(dir, args, &src, "8M")
     }
 
+    /// [`image`] with 4 KiB blocks and `path`'s entry removed (its inode
+    /// left in use, with its links); the image and that inode.
+    fn unlinked(dir: &std::path::Path, path: &str) -> (std::path::PathBuf, InodeNo) {
+        let img = image(dir, &["-b", "4096"]);
+        let ino = InodeNo(ino_of(&img, path));
+        debugfs(&img, &format!("unlink {path}"));
+        (img, ino)
+    }
+
     #[test]
     fn a_wrong_link_count_is_reported_then_set() {
         if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
@@ -187,9 +196,7 @@ mod tests {
             return;
         }
         let t = tempfile::tempdir().unwrap();
-        let img = image(t.path(), &["-b", "4096"]);
-        let ino = ino_of(&img, "/a");
-        debugfs(&img, "unlink /a");
+        let (img, ino) = unlinked(t.path(), "/a");
         let (p, _) = run34(&img, Mode::Check);
         assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
         assert!(!p[0].fixed);
@@ -197,10 +204,10 @@ mod tests {
         assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
         assert!(p[0].fixed);
         let lf = cx.found.lost_found.expect("lost+found");
-        let name = format!("#{ino}");
+        let name = format!("#{}", ino.0);
         assert_eq!(
             dirops::lookup(&cx, lf, name.as_bytes()).unwrap(),
-            Some((InodeNo(ino), 1))
+            Some((ino, 1))
         );
         drop(cx);
         let (clean, text) = e2fsck(&img);
@@ -213,25 +220,18 @@ mod tests {
             return;
         }
         let t = tempfile::tempdir().unwrap();
-        let img = image(t.path(), &["-b", "4096"]);
-        let ino = ino_of(&img, "/a");
-        debugfs(&img, "unlink /a");
-        debugfs(
-            &img,
-            "sif <{ino}> links_count 0"
-                .replace("{ino}", &ino.to_string())
-                .as_str(),
-        );
+        let (img, ino) = unlinked(t.path(), "/a");
+        debugfs(&img, &format!("sif <{}> links_count 0", ino.0));
         let opts = crate::Options {
             mode: Mode::Check,
             force: true,
-            keep_orphans: [InodeNo(ino)].into(),
+            keep_orphans: [ino].into(),
             ..Default::default()
         };
         let dev = crate::Device::open(&img, false).unwrap();
         let mut cx = crate::Fsck::open(dev, opts, "img").unwrap();
         crate::testutil::scan_all(&mut cx);
-        cx.found.inode_mut(InodeNo(ino)).ftype = 8;
+        cx.found.inode_mut(ino).ftype = 8;
         super::run(&mut cx).unwrap();
         assert!(cx.report.problems.is_empty(), "{:?}", cx.report.problems);
         // Without the option it is an unattached inode with a wrong count.
@@ -246,8 +246,7 @@ mod tests {
             return;
         }
         let t = tempfile::tempdir().unwrap();
-        let img = image(t.path(), &["-b", "4096"]);
-        debugfs(&img, "unlink /empty");
+        let (img, _) = unlinked(t.path(), "/empty");
         let (p, _) = run34(&img, Mode::Yes);
         assert_eq!(kinds(&p), vec![Kind::InodeUnattached]);
         assert!(

@@ -303,10 +303,16 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: InodeNo, tree: &Tree) -> Result<(
             .get(1)
             .filter(|e| dot_ok && e.name_len == 2 && e.name(&block) == b"..")
             .map(|e| e.inode);
-        let more = ents.iter().skip(2).any(|e| e.inode != 0);
+        let more = ents.iter().skip(2).any(|e| e.inode.0 != 0);
         if !torn && !more && dot_ok {
             // A dx root: '.' and '..' and index data inside '..'.
-            init_dot_dotdot(&mut block, ino.0, dotdot.unwrap_or(0), st.filetype, csum);
+            init_dot_dotdot(
+                &mut block,
+                ino.0,
+                dotdot.map_or(0, |d| d.0),
+                st.filetype,
+                csum,
+            );
         } else if csum && !fuse4fs_format::ext4::dir::has_tail(&block) {
             // Not a dx root after all (entries pass 2 already checked):
             // only the tail is missing.
