@@ -67,9 +67,8 @@ impl InodeTable {
     /// for the first.
     pub fn next_recorded(&self, ino: InodeNo) -> InodeNo {
         let next = ino.0.saturating_add(1);
-        let past = InodeNo(self.len.saturating_add(1));
         if next > self.len {
-            return past;
+            return InodeNo(self.len.saturating_add(1));
         }
         let p = ((next - 1) / PAGE) as usize;
         if self.pages[p].is_some() {
@@ -77,7 +76,7 @@ impl InodeTable {
         }
         match self.pages[p..].iter().position(Option::is_some) {
             Some(k) => InodeNo(((p + k) as u32 * PAGE + 1).max(next)),
-            None => past,
+            None => InodeNo(self.len.saturating_add(1)),
         }
     }
 

@@ -214,7 +214,9 @@ mod tests {
     use crate::dirops;
     use crate::options::Mode;
     use crate::problem::{Kind, Problem};
-    use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, kinds, mkfs, run34};
+    use crate::testutil::{
+        assert_clean_before_pass5, debugfs, e2fsck, have, ino_of, kinds, mkfs, run34,
+    };
 
     /// An image holding /d1/f, /d2/sub and /a.
     fn image(dir: &Path, args: &[&str]) -> PathBuf {
@@ -224,14 +226,6 @@ mod tests {
         fs::write(src.join("d1/f"), b"f").unwrap();
         fs::write(src.join("a"), b"a").unwrap();
         mkfs(dir, args, &src, "8M")
-    }
-
-    fn ino_of(img: &Path, path: &str) -> u32 {
-        debugfs(img, &format!("stat {path}"))
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("inode number")
     }
 
     fn tools() -> bool {
@@ -319,8 +313,7 @@ mod tests {
             // The new inode and block reach the bitmaps in pass 5
             // (another helper's): until the merge only passes 1 to 4
             // must agree.
-            let left = e2fsck_before_pass5(&img);
-            assert!(left.is_empty(), "{args:?}: {left:?}");
+            assert_clean_before_pass5(&img, &format!("{args:?}"));
             let (p, cx) = run34(&img, Mode::Check);
             assert!(p.is_empty(), "{p:?}");
             assert_eq!(cx.found.lost_found, Some(lf));
@@ -355,8 +348,7 @@ mod tests {
         // itable_unused, in pass 5 (another helper's): done by hand here.
         debugfs(&img, "set_bg 0 itable_unused 0");
         debugfs(&img, "set_bg 0 checksum calc");
-        let left = e2fsck_before_pass5(&img);
-        assert!(left.is_empty(), "{left:?}");
+        assert_clean_before_pass5(&img, "");
         let (p, _) = run34(&img, Mode::Check);
         assert!(p.is_empty(), "{p:?}");
     }
@@ -397,8 +389,7 @@ mod tests {
         drop(cx);
         debugfs(&img, "set_bg 0 itable_unused 0");
         debugfs(&img, "set_bg 0 checksum calc");
-        let left = e2fsck_before_pass5(&img);
-        assert!(left.is_empty(), "{left:?}");
+        assert_clean_before_pass5(&img, "");
     }
 
     #[test]

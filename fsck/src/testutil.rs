@@ -48,9 +48,16 @@ pub fn e2fsck(img: &Path) -> (bool, String) {
     (code == 0, text)
 }
 
-/// What `e2fsck -fn` says in passes 1 to 4 (pass 5's bitmaps and
-/// counters are left to pass 5, not run by these tests).
-pub fn e2fsck_before_pass5(img: &Path) -> Vec<String> {
+/// Asserts `e2fsck -fn` finds nothing in passes 1 to 4 of `img` (pass
+/// 5's bitmaps and counters are left to pass 5, not run by these
+/// tests); `case` names the case in the failure.
+pub fn assert_clean_before_pass5(img: &Path, case: &str) {
+    let left = e2fsck_before_pass5(img);
+    assert!(left.is_empty(), "{case}: {left:?}");
+}
+
+/// What `e2fsck -fn` says in passes 1 to 4.
+fn e2fsck_before_pass5(img: &Path) -> Vec<String> {
     let (_, text) = e2fsck(img);
     let mut inside = false;
     let mut out = Vec::new();

@@ -15,8 +15,6 @@ use crate::context::{DirBlock, DirInfo};
 use crate::error::Result;
 use crate::problem::{ExtentFault, Problem};
 
-const RESIZE: InodeNo = InodeNo(7);
-
 /// What an inode owns, as counted.
 #[derive(Debug, Default)]
 pub(super) struct Counted {
@@ -380,7 +378,7 @@ fn claim(s: &mut Scan, inode: &Inode) {
             // The resize inode maps the reserved descriptor blocks (and
             // their backups), already fixed metadata: only its own
             // indirect blocks are new.
-            if ino == RESIZE && found.blocks.get(b as usize) {
+            if ino == InodeNo::RESIZE && found.blocks.get(b as usize) {
                 continue;
             }
             found.claim(b);

@@ -111,11 +111,7 @@ pub(super) fn check(
             if ino.0 != 0 && (!valid || !cx.found.inode(ino).in_use()) {
                 // As e2fsck: the entry is cleared here, pass 3 sets it.
                 if cx.ask(Problem::DotDotInvalid { dir, ino }) {
-                    let fixed = if dir == InodeNo::ROOT {
-                        InodeNo::ROOT
-                    } else {
-                        InodeNo(0)
-                    };
+                    let fixed = super::unset_dotdot(dir);
                     chain::head_mut(region, e1.off).inode.set(fixed.0);
                     dotdot = fixed;
                     changed = true;
@@ -132,11 +128,7 @@ pub(super) fn check(
                         // The record after '.' becomes '..' naming no
                         // inode yet (pass 3 fills in the parent), but
                         // for the root, its own parent.
-                        let ino = if dir == InodeNo::ROOT {
-                            InodeNo::ROOT
-                        } else {
-                            InodeNo(0)
-                        };
+                        let ino = super::unset_dotdot(dir);
                         dotdot = ino;
                         region[12..12 + e1.rec_len].fill(0);
                         chain::put_entry(region, 12, ino, e1.rec_len, b"..", ft_dir, bs);

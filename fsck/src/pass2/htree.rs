@@ -110,7 +110,7 @@ pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> 
         match parse_root(&buf, st.csum, db.ino.0) {
             Err(e) => tree.fail(format!("root node is bad ({e})")),
             Ok((info, node)) => {
-                if st.csum && !node.verify_checksum(cx.seed, InodeNo(db.ino.0), generation, &buf) {
+                if st.csum && !node.verify_checksum(cx.seed, db.ino, generation, &buf) {
                     tree.fail("root node fails checksum".into());
                 }
                 let hashed = cx.found.dirs.get(&db.ino).is_some_and(|d| d.hashed);
@@ -164,7 +164,7 @@ pub(super) fn take_node(cx: &Fsck, st: &mut State, db: DirBlock, block: &[u8]) -
         .dirs
         .get(&db.ino)
         .map_or(Generation(0), |d| d.generation);
-    let ok = !st.csum || node.verify_checksum(cx.seed, InodeNo(db.ino.0), generation, block);
+    let ok = !st.csum || node.verify_checksum(cx.seed, db.ino, generation, block);
     tree.nodes.insert(db.lblk, (node, ok, db.pblk));
     true
 }
