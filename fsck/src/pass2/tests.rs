@@ -96,7 +96,7 @@ fn fill_found(cx: &mut Fsck) {
                     if lblk + k < nblocks {
                         list.push(DirBlock {
                             pblk: pblk + k,
-                            ino: ino,
+                            ino,
                             lblk: lblk + k,
                         });
                     }
