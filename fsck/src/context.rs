@@ -153,12 +153,12 @@ impl Found {
 
     /// The entry for `ino` (which the caller has range-checked).
     pub fn inode(&self, ino: InodeNo) -> &InodeInfo {
-        self.inodes.get(ino.0)
+        self.inodes.get(ino)
     }
 
     /// The entry for `ino`, mutable.
     pub fn inode_mut(&mut self, ino: InodeNo) -> &mut InodeInfo {
-        self.inodes.get_mut(ino.0)
+        self.inodes.get_mut(ino)
     }
 
     /// Marks block `b` owned; returns false (and records it in
@@ -325,6 +325,11 @@ impl Fsck {
     /// past `s_first_data_block`, before the end).
     pub fn block_in_fs(&self, b: u64) -> bool {
         b >= self.sb.first_data_block as u64 && b < self.sb.blocks_count
+    }
+
+    /// Every inode number, 1 to s_inodes_count, in order.
+    pub fn inode_numbers(&self) -> impl Iterator<Item = InodeNo> + use<> {
+        (1..=self.sb.inodes_count).map(InodeNo)
     }
 
     /// Whether `ino` is a valid inode number.

@@ -128,8 +128,8 @@ pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(InodeNo, u
     if inode.has_flag(flags::INLINE_DATA) {
         let found = inline_entries(&inode, max, ftype)
             .into_iter()
-            .find(|(n, ino, _)| *ino != 0 && n == name)
-            .map(|(_, ino, t)| (InodeNo(ino), t));
+            .find(|(n, ino, _)| ino.0 != 0 && n == name)
+            .map(|(_, ino, t)| (ino, t));
         return Ok(found);
     }
     let mut buf = vec![0u8; bs];
@@ -150,13 +150,17 @@ pub fn lookup(cx: &Fsck, dir: InodeNo, name: &[u8]) -> Result<Option<(InodeNo, u
 /// The entries of an inline directory as `(name, inode, file type)`:
 /// `..` from the first word of i_block, then the entries in the rest of
 /// i_block and in the `system.data` xattr. Damaged entries end a part.
-pub fn inline_entries(inode: &Inode, max_inode: u32, filetype: bool) -> Vec<(Vec<u8>, u32, u8)> {
+pub fn inline_entries(
+    inode: &Inode,
+    max_inode: u32,
+    filetype: bool,
+) -> Vec<(Vec<u8>, InodeNo, u8)> {
     let parent = Ext4InlineDotdot::of(&inode.block).map_or(0, |d| d.inode.get());
-    let mut out = vec![(b"..".to_vec(), parent, ft::DIR)];
+    let mut out = vec![(b"..".to_vec(), InodeNo(parent), ft::DIR)];
     let mut part = |bytes: &[u8]| {
         for e in DirIter::new(bytes, bytes.len().max(12), max_inode, filetype).map_while(|e| e.ok())
         {
-            out.push((e.name.to_vec(), e.inode, e.file_type));
+            out.push((e.name.to_vec(), InodeNo(e.inode), e.file_type));
         }
     };
     part(&inode.block[4..]);
@@ -620,7 +624,7 @@ mod tests {
 
     use super::*;
     use crate::options::{Mode, Options};
-    use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, mkfs, scan};
+    use crate::testutil::{assert_clean_before_pass5, debugfs, e2fsck, have, mkfs, scan};
     use crate::{Device, Fsck};
 
     fn tools() -> bool {
@@ -653,11 +657,10 @@ mod tests {
         cx
     }
 
-    fn ino_of(cx: &Fsck, dir: u32, name: &str) -> u32 {
-        lookup(cx, InodeNo(dir), name.as_bytes())
+    fn ino_of(cx: &Fsck, dir: InodeNo, name: &str) -> InodeNo {
+        lookup(cx, dir, name.as_bytes())
             .unwrap()
             .expect("present")
-            .0
             .0
     }
 
@@ -675,42 +678,35 @@ mod tests {
             let t = tempfile::tempdir().unwrap();
             let img = image(t.path(), args, 0);
             let mut cx = open(&img);
-            let (dir, a) = (ino_of(&cx, 2, "dir"), ino_of(&cx, 2, "a"));
-            let before = cx.read_inode(InodeNo(dir)).unwrap().unwrap().size;
+            let (dir, a) = (
+                ino_of(&cx, InodeNo::ROOT, "dir"),
+                ino_of(&cx, InodeNo::ROOT, "a"),
+            );
+            let before = cx.read_inode(dir).unwrap().unwrap().size;
             let names: Vec<String> = (0..40)
                 .map(|i| format!("{i:03}{}", "n".repeat(200)))
                 .collect();
             for n in &names {
-                add_entry(&mut cx, InodeNo(dir), n.as_bytes(), InodeNo(a), ft::REG)
+                add_entry(&mut cx, dir, n.as_bytes(), a, ft::REG)
                     .unwrap()
                     .unwrap();
             }
-            let after = cx.read_inode(InodeNo(dir)).unwrap().unwrap().size;
+            let after = cx.read_inode(dir).unwrap().unwrap().size;
             assert!(after > before, "{args:?}: the directory grew");
             for n in &names {
-                assert_eq!(
-                    lookup(&cx, InodeNo(dir), n.as_bytes()).unwrap(),
-                    Some((InodeNo(a), 1))
-                );
+                assert_eq!(lookup(&cx, dir, n.as_bytes()).unwrap(), Some((a, 1)));
             }
             // Same name twice: refused, nothing written.
             assert!(
-                add_entry(
-                    &mut cx,
-                    InodeNo(dir),
-                    names[0].as_bytes(),
-                    InodeNo(a),
-                    ft::REG
-                )
-                .unwrap()
-                .is_err()
+                add_entry(&mut cx, dir, names[0].as_bytes(), a, ft::REG)
+                    .unwrap()
+                    .is_err()
             );
             drop(cx);
             debugfs(&img, "sif /a links_count 41");
             // The new blocks reach the bitmap in pass 5 (another
             // helper's); passes 1 to 4 must agree now.
-            let left = e2fsck_before_pass5(&img);
-            assert!(left.is_empty(), "{args:?}: {left:?}");
+            assert_clean_before_pass5(&img, &format!("{args:?}"));
         }
     }
 
@@ -732,32 +728,21 @@ mod tests {
                 .unwrap();
             assert!(out.status.code().unwrap_or(8) < 4);
             let mut cx = open(&img);
-            let (dir, a) = (ino_of(&cx, 2, "dir"), ino_of(&cx, 2, "a"));
-            assert!(
-                cx.read_inode(InodeNo(dir))
-                    .unwrap()
-                    .unwrap()
-                    .has_flag(flags::INDEX)
+            let (dir, a) = (
+                ino_of(&cx, InodeNo::ROOT, "dir"),
+                ino_of(&cx, InodeNo::ROOT, "a"),
             );
-            add_entry(&mut cx, InodeNo(dir), b"newcomer", InodeNo(a), ft::REG)
+            assert!(cx.read_inode(dir).unwrap().unwrap().has_flag(flags::INDEX));
+            add_entry(&mut cx, dir, b"newcomer", a, ft::REG)
                 .unwrap()
                 .unwrap();
-            assert!(
-                !cx.read_inode(InodeNo(dir))
-                    .unwrap()
-                    .unwrap()
-                    .has_flag(flags::INDEX)
-            );
-            assert_eq!(
-                lookup(&cx, InodeNo(dir), b"newcomer").unwrap(),
-                Some((InodeNo(a), 1))
-            );
+            assert!(!cx.read_inode(dir).unwrap().unwrap().has_flag(flags::INDEX));
+            assert_eq!(lookup(&cx, dir, b"newcomer").unwrap(), Some((a, 1)));
             let f = ino_of(&cx, dir, "file-with-a-longish-name-00299");
-            assert!(cx.found.inode(InodeNo(f)).in_use());
+            assert!(cx.found.inode(f).in_use());
             drop(cx);
             debugfs(&img, "sif /a links_count 2");
-            let left = e2fsck_before_pass5(&img);
-            assert!(left.is_empty(), "{args:?}: {left:?}");
+            assert_clean_before_pass5(&img, &format!("{args:?}"));
         }
     }
 
@@ -769,11 +754,11 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let img = image(t.path(), &["-b", "4096"], 0);
         let mut cx = open(&img);
-        let a = ino_of(&cx, 2, "a");
-        bump_links(&mut cx, InodeNo(a), 2).unwrap();
-        assert_eq!(cx.read_inode(InodeNo(a)).unwrap().unwrap().links_count, 3);
-        set_links(&mut cx, InodeNo(a), 1).unwrap();
-        assert_eq!(cx.found.inode(InodeNo(a)).links, 1);
+        let a = ino_of(&cx, InodeNo::ROOT, "a");
+        bump_links(&mut cx, a, 2).unwrap();
+        assert_eq!(cx.read_inode(a).unwrap().unwrap().links_count, 3);
+        set_links(&mut cx, a, 1).unwrap();
+        assert_eq!(cx.found.inode(a).links, 1);
         drop(cx);
         assert!(e2fsck(&img).0);
     }

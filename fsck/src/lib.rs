@@ -154,7 +154,7 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
         + cx.found
             .inodes
             .iter()
-            .filter(|(ino, n)| *ino > reserved && n.in_use())
+            .filter(|(ino, n)| ino.0 > reserved && n.in_use())
             .count() as u64;
     let nblocks = cx.sb.blocks_count;
     let blocks_used = nblocks - cx.found.blocks.count_zeros(nblocks as usize) as u64;
@@ -181,11 +181,12 @@ pub fn check(dev: Device, opts: &Options, label: &str) -> Result<Outcome> {
 
 /// `-v`: what the filesystem holds, as e2fsck -v lists it.
 fn census(cx: &Fsck, inodes_used: u64, blocks_used: u64) -> Vec<String> {
+    use fuse4fs_format::ext4::InodeNo;
     use fuse4fs_format::ext4::inode::mode;
     let mut by_type = [0u64; 16];
     let mut links = 0u64;
     for (ino, n) in cx.found.inodes.iter() {
-        if n.in_use() && (ino >= cx.sb.first_ino || ino == 2) {
+        if n.in_use() && (ino.0 >= cx.sb.first_ino || ino == InodeNo::ROOT) {
             by_type[n.ftype as usize & 15] += 1;
             links += n.refs as u64;
         }

@@ -23,7 +23,6 @@ use crate::problem::{Claimant, Problem};
 const METADATA: InodeNo = InodeNo(u32::MAX);
 /// An owner that is not an inode: an xattr block.
 const XATTR: InodeNo = InodeNo(u32::MAX - 1);
-const RESIZE: InodeNo = InodeNo(7);
 /// Clones per inode before giving up (each re-walks the inode).
 const MAX_CLONES: usize = 100_000;
 
@@ -48,12 +47,11 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let mut files: Vec<(InodeNo, Vec<u64>)> = Vec::new();
     cx.progress
         .start("Pass 1B: duplicates", cx.sb.inodes_count as u64);
-    for n in 1..=cx.sb.inodes_count {
-        let ino = InodeNo(n);
-        if n % 4096 == 0 {
+    for ino in cx.inode_numbers() {
+        if ino.0 % 4096 == 0 {
             cx.progress.inc(4096);
         }
-        if ino == RESIZE || !cx.found.inode(ino).in_use() {
+        if ino == InodeNo::RESIZE || !cx.found.inode(ino).in_use() {
             continue;
         }
         let Some(inode) = read(cx, &sb_parse, ino)? else {

@@ -98,16 +98,35 @@ fn find_lost_found(cx: &mut Fsck) -> Result<()> {
     Ok(())
 }
 
+/// Per inode up to s_inodes_count: [`Marks::REACHED`], or the number of
+/// the walk that last visited it (so that a walk meeting its own mark
+/// has found a loop); 0 before any walk.
+struct Marks(Vec<u32>);
+
+impl Marks {
+    const REACHED: u32 = u32::MAX;
+
+    fn new(inodes_count: u32) -> Self {
+        Marks(vec![0; inodes_count as usize + 1])
+    }
+
+    /// The mark of `ino`; None past the last inode.
+    fn get(&self, ino: InodeNo) -> Option<u32> {
+        self.0.get(ino.0 as usize).copied()
+    }
+
+    /// Marks `ino` (which [`Marks::get`] found in range).
+    fn set(&mut self, ino: InodeNo, mark: u32) {
+        self.0[ino.0 as usize] = mark;
+    }
+}
+
 /// Every directory must reach the root by following the directories
 /// that hold its entry; the first one on a path that has none (or that
 /// closes a loop) is linked into lost+found.
 fn connect(cx: &mut Fsck) -> Result<()> {
-    const REACHED: u32 = u32::MAX;
-    let n = cx.sb.inodes_count as usize;
-    // Per inode: REACHED, or the number of the walk that last visited
-    // it (so that a walk meeting its own mark has found a loop).
-    let mut mark = vec![0u32; n + 1];
-    mark[ROOT.0 as usize] = REACHED;
+    let mut marks = Marks::new(cx.sb.inodes_count);
+    marks.set(ROOT, Marks::REACHED);
     let dirs: Vec<InodeNo> = cx.found.dirs.keys().copied().collect();
     let mut path = Vec::new();
     for (walk, &start) in dirs.iter().enumerate() {
@@ -119,21 +138,22 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         // Each step marks a new directory, so the walk is bounded by
         // their number.
         for _ in 0..=dirs.len() {
-            if cur.0 as usize > n || mark[cur.0 as usize] == REACHED {
-                break;
+            match marks.get(cur) {
+                None | Some(Marks::REACHED) => break,
+                Some(m) if m == walk => {
+                    unconnected = Some(cur);
+                    break;
+                }
+                Some(_) => {}
             }
-            if mark[cur.0 as usize] == walk {
-                unconnected = Some(cur);
-                break;
-            }
-            mark[cur.0 as usize] = walk;
+            marks.set(cur, walk);
             path.push(cur);
-            let parent = cx.found.dirs.get(&cur).map_or(0, |d| d.parent.0);
-            if parent == 0 || !cx.found.dirs.contains_key(&InodeNo(parent)) {
+            let parent = cx.found.dirs.get(&cur).map_or(InodeNo(0), |d| d.parent);
+            if parent.0 == 0 || !cx.found.dirs.contains_key(&parent) {
                 unconnected = Some(cur);
                 break;
             }
-            cur = InodeNo(parent);
+            cur = parent;
         }
         if let Some(u) = unconnected {
             let dotdot = cx.found.dirs.get(&u).map_or(InodeNo(0), |d| d.dotdot);
@@ -147,7 +167,7 @@ fn connect(cx: &mut Fsck) -> Result<()> {
         }
         // Reported once: whatever the answer, the path is settled.
         for &d in &path {
-            mark[d.0 as usize] = REACHED;
+            marks.set(d, Marks::REACHED);
         }
     }
     Ok(())
@@ -194,7 +214,9 @@ mod tests {
     use crate::dirops;
     use crate::options::Mode;
     use crate::problem::{Kind, Problem};
-    use crate::testutil::{debugfs, e2fsck, e2fsck_before_pass5, have, kinds, mkfs, run34};
+    use crate::testutil::{
+        assert_clean_before_pass5, debugfs, e2fsck, have, ino_of, kinds, mkfs, run34,
+    };
 
     /// An image holding /d1/f, /d2/sub and /a.
     fn image(dir: &Path, args: &[&str]) -> PathBuf {
@@ -204,14 +226,6 @@ mod tests {
         fs::write(src.join("d1/f"), b"f").unwrap();
         fs::write(src.join("a"), b"a").unwrap();
         mkfs(dir, args, &src, "8M")
-    }
-
-    fn ino_of(img: &Path, path: &str) -> u32 {
-        debugfs(img, &format!("stat {path}"))
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("inode number")
     }
 
     fn tools() -> bool {
@@ -299,8 +313,7 @@ mod tests {
             // The new inode and block reach the bitmaps in pass 5
             // (another helper's): until the merge only passes 1 to 4
             // must agree.
-            let left = e2fsck_before_pass5(&img);
-            assert!(left.is_empty(), "{args:?}: {left:?}");
+            assert_clean_before_pass5(&img, &format!("{args:?}"));
             let (p, cx) = run34(&img, Mode::Check);
             assert!(p.is_empty(), "{p:?}");
             assert_eq!(cx.found.lost_found, Some(lf));
@@ -335,8 +348,7 @@ mod tests {
         // itable_unused, in pass 5 (another helper's): done by hand here.
         debugfs(&img, "set_bg 0 itable_unused 0");
         debugfs(&img, "set_bg 0 checksum calc");
-        let left = e2fsck_before_pass5(&img);
-        assert!(left.is_empty(), "{left:?}");
+        assert_clean_before_pass5(&img, "");
         let (p, _) = run34(&img, Mode::Check);
         assert!(p.is_empty(), "{p:?}");
     }
@@ -377,8 +389,7 @@ mod tests {
         drop(cx);
         debugfs(&img, "set_bg 0 itable_unused 0");
         debugfs(&img, "set_bg 0 checksum calc");
-        let left = e2fsck_before_pass5(&img);
-        assert!(left.is_empty(), "{left:?}");
+        assert_clean_before_pass5(&img, "");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_checksum};
-use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT};
+use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 
 use crate::context::{Fsck, InodeInfo};
 use crate::error::Result;
@@ -223,33 +223,25 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         0xFFFF
     };
     for g in 0..ngroups as usize {
-        let gd = cx.groups[g];
         let (bc, ic) = disk_csums[g];
-        if let Some(want) = bc
-            && !block_bad[g]
-            && gd.block_bitmap_csum & mask != want & mask
-            && cx.ask(Problem::BitmapChecksum {
-                which: WhichBitmap::Block,
-                group: g as u32,
-                have: gd.block_bitmap_csum & mask,
-                want: want & mask,
-            })
-        {
-            cx.groups[g].block_bitmap_csum = want;
-            dirty[g] = true;
-        }
-        if let Some(want) = ic
-            && !inode_bad[g]
-            && gd.inode_bitmap_csum & mask != want & mask
-            && cx.ask(Problem::BitmapChecksum {
-                which: WhichBitmap::Inode,
-                group: g as u32,
-                have: gd.inode_bitmap_csum & mask,
-                want: want & mask,
-            })
-        {
-            cx.groups[g].inode_bitmap_csum = want;
-            dirty[g] = true;
+        for (which, computed, bad) in [
+            (WhichBitmap::Block, bc, block_bad[g]),
+            (WhichBitmap::Inode, ic, inode_bad[g]),
+        ] {
+            let have = *bitmap_csum(&mut cx.groups[g], which) & mask;
+            if let Some(want) = computed
+                && !bad
+                && have != want & mask
+                && cx.ask(Problem::BitmapChecksum {
+                    which,
+                    group: g as u32,
+                    have,
+                    want: want & mask,
+                })
+            {
+                *bitmap_csum(&mut cx.groups[g], which) = want;
+                dirty[g] = true;
+            }
         }
     }
 
@@ -401,31 +393,44 @@ fn implied_block_bitmap(cx: &Fsck, g: u32, meta: &[(u64, u64)], out: &mut [u8]) 
     bm.mark_tail(n);
 }
 
+/// Where group descriptor `gd` stores its `which` bitmap's checksum.
+fn bitmap_csum(gd: &mut GroupDesc, which: WhichBitmap) -> &mut u32 {
+    match which {
+        WhichBitmap::Block => &mut gd.block_bitmap_csum,
+        WhichBitmap::Inode => &mut gd.inode_bitmap_csum,
+    }
+}
+
 /// The inode bitmap of group `g` as `found` has it, padded; returns the
 /// inodes in use, the directories, and the index of the last inode in use.
 fn expected_inode_bitmap(cx: &Fsck, g: u32, out: &mut [u8]) -> (u32, u32, Option<u32>) {
     out.fill(0);
     let ipg = cx.sb.inodes_per_group;
+    // In u64: a hostile geometry's groups may hold more inodes than a
+    // u32 counts (the table ends at s_inodes_count).
     let base = g as u64 * ipg as u64;
     let first_ino = cx.sb.first_ino as u64;
     let (mut used, mut dirs, mut last) = (0u32, 0u32, None);
     let mut bm = Bitmap::new(out);
     let infos = &cx.found.inodes;
     // A group where nothing was recorded has only its reserved inodes.
-    let recorded = infos.any_recorded(base as u32 + 1, (base + ipg as u64) as u32);
+    let recorded = infos.any_recorded(
+        InodeNo(base as u32 + 1),
+        InodeNo((base + ipg as u64) as u32),
+    );
     for i in 0..ipg {
-        let ino = base + i as u64 + 1;
-        if !recorded && ino >= first_ino {
+        let n = base + i as u64 + 1;
+        if !recorded && n >= first_ino {
             break;
         }
-        let info = if ino <= infos.len() as u64 {
-            *infos.get(ino as u32)
+        let info = if n <= infos.len() as u64 {
+            *infos.get(InodeNo(n as u32))
         } else {
             InodeInfo::default()
         };
         // Reserved inodes are in use whatever they hold, as mke2fs
         // leaves them.
-        if ino < first_ino || info.in_use() {
+        if n < first_ino || info.in_use() {
             bm.set(i as usize);
             used += 1;
             last = Some(i);
@@ -624,14 +629,14 @@ pub(crate) mod testkit {
     /// links) and the blocks they own. `strict`: damage is a test
     /// failure (otherwise damaged inodes are skipped, for hostile images).
     pub fn mini_pass1(cx: &mut Fsck, strict: bool) -> crate::error::Result<()> {
-        for ino in 1..=cx.sb.inodes_count {
+        for ino in cx.inode_numbers() {
             // Every slot, even past itable_unused: the tests' images have
             // zeroed tables, and a test may move the unused mark.
-            let Ok(inode) = cx.read_inode(InodeNo(ino))? else {
+            let Ok(inode) = cx.read_inode(ino)? else {
                 continue;
             };
             // As pass 1: an orphan left on the list is in use unlinked.
-            let orphan = cx.found.orphans.contains(&InodeNo(ino));
+            let orphan = cx.found.orphans.contains(&ino);
             if inode.mode == 0 || (inode.links_count == 0 && !orphan) {
                 continue;
             }
@@ -641,26 +646,26 @@ pub(crate) mod testkit {
                     Item::Tree { pblk, .. } => owned.push(pblk),
                     Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
                 })?;
-                assert!(!strict || damage.is_empty(), "inode {ino}: {damage:?}");
+                assert!(!strict || damage.is_empty(), "{ino}: {damage:?}");
                 if !damage.is_empty() {
                     continue;
                 }
             }
             if inode.file_acl != 0 {
                 if !cx.block_in_fs(inode.file_acl) {
-                    assert!(!strict, "inode {ino}: xattr block {}", inode.file_acl);
+                    assert!(!strict, "{ino}: xattr block {}", inode.file_acl);
                     continue;
                 }
                 owned.push(inode.file_acl);
             }
-            *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
+            *cx.found.inode_mut(ino) = InodeInfo {
                 ftype: (inode.mode >> 12) as u8,
                 links: inode.links_count,
                 refs: 0,
                 empty: false,
             };
             if inode.is_dir() {
-                cx.found.dirs.insert(InodeNo(ino), DirInfo::default());
+                cx.found.dirs.insert(ino, DirInfo::default());
             }
             for b in owned {
                 cx.found.blocks.set(b as usize);

@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::quota::QuotaType;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
 /// Every family of problem, named for what is wrong. Tests and callers
 /// match on these; a family holds the several [`Problem`]s that repair
@@ -267,7 +267,7 @@ pub enum Problem {
     },
     InodeTableOutside {
         group: u32,
-        block: u64,
+        block: BlockNo,
     },
     InodeTableOverlap {
         group: u32,
@@ -275,12 +275,12 @@ pub enum Problem {
     BitmapOutside {
         group: u32,
         which: WhichBitmap,
-        block: u64,
+        block: BlockNo,
     },
     BitmapOverlap {
         group: u32,
         which: WhichBitmap,
-        block: u64,
+        block: BlockNo,
     },
     GroupDescChecksum {
         group: u32,
@@ -483,23 +483,23 @@ pub enum Problem {
     },
     ExtentNode {
         ino: InodeNo,
-        block: u64,
+        block: BlockNo,
         why: String,
     },
     ExtentChecksum {
         ino: InodeNo,
-        block: u64,
+        block: BlockNo,
     },
     Extent {
         ino: InodeNo,
         lblk: u64,
-        block: u64,
+        block: BlockNo,
         len: u64,
         fault: ExtentFault,
     },
     ExtentIndex {
         ino: InodeNo,
-        child: u64,
+        child: BlockNo,
     },
     ExtentIndexStart {
         ino: InodeNo,
@@ -508,7 +508,7 @@ pub enum Problem {
     IllegalBlock {
         ino: InodeNo,
         index: usize,
-        block: u64,
+        block: BlockNo,
     },
     IBlocks {
         ino: InodeNo,
@@ -521,15 +521,15 @@ pub enum Problem {
         want: u64,
     },
     XattrBlockChecksum {
-        block: u64,
+        block: BlockNo,
     },
     XattrBlock {
         ino: InodeNo,
-        block: u64,
+        block: BlockNo,
         why: String,
     },
     XattrRefcount {
-        block: u64,
+        block: BlockNo,
         have: u32,
         want: u32,
     },
@@ -901,7 +901,7 @@ impl Problem {
                 Fix,
                 format!("Corruption found in superblock.  (r_blocks_count = {r_blocks})."),
             ),
-            InodeTableOutside { group, block } => row(
+            InodeTableOutside { group, block: BlockNo(block) } => row(
                 Prompt::Relocate,
                 Some("PR_0_ITABLE_NOT_GROUP"),
                 K::GroupDescBad,
@@ -918,7 +918,7 @@ impl Problem {
             BitmapOutside {
                 group,
                 which,
-                block,
+                block: BlockNo(block),
             } => row(
                 Prompt::Relocate,
                 Some(which.pick("PR_0_BB_NOT_GROUP", "PR_0_IB_NOT_GROUP")),
@@ -929,7 +929,7 @@ impl Problem {
             BitmapOverlap {
                 group,
                 which,
-                block,
+                block: BlockNo(block),
             } => row(
                 Prompt::Relocate,
                 Some(which.pick("PR_1_BB_CONFLICT", "PR_1_IB_CONFLICT")),
@@ -1356,14 +1356,14 @@ impl Problem {
                 Halt,
                 format!("Inode {ino} has an invalid extent tree root ({why})."),
             ),
-            ExtentNode { ino: InodeNo(ino), block, why } => row(
+            ExtentNode { ino: InodeNo(ino), block: BlockNo(block), why } => row(
                 Prompt::Clear,
                 Some("PR_1_EXTENT_HEADER_INVALID"),
                 K::ExtentHeaderBad,
                 Halt,
                 format!("Inode {ino} has an invalid extent node (block {block}: {why})."),
             ),
-            ExtentChecksum { ino: InodeNo(ino), block } => row(
+            ExtentChecksum { ino: InodeNo(ino), block: BlockNo(block) } => row(
                 Prompt::Fix,
                 Some("PR_1_EXTENT_ONLY_CSUM_INVALID"),
                 K::ExtentChecksum,
@@ -1375,7 +1375,7 @@ impl Problem {
             Extent {
                 ino: InodeNo(ino),
                 lblk,
-                block,
+                block: BlockNo(block),
                 len,
                 fault,
             } => row(
@@ -1387,7 +1387,7 @@ impl Problem {
                     "Inode {ino} has an invalid extent (logical block {lblk}, physical block {block}, len {len}: {fault})."
                 ),
             ),
-            ExtentIndex { ino: InodeNo(ino), child } => row(
+            ExtentIndex { ino: InodeNo(ino), child: BlockNo(child) } => row(
                 Prompt::Clear,
                 Some("PR_1_EXTENT_BAD_START_BLK"),
                 K::ExtentBad,
@@ -1403,7 +1403,7 @@ impl Problem {
                     "Inode {ino} has an extent index entry whose start does not match its subtree's first block {first}."
                 ),
             ),
-            IllegalBlock { ino: InodeNo(ino), index, block } => row(
+            IllegalBlock { ino: InodeNo(ino), index, block: BlockNo(block) } => row(
                 Prompt::Clear,
                 Some("PR_1_ILLEGAL_BLOCK_NUM"),
                 K::BlockMapBad,
@@ -1424,21 +1424,21 @@ impl Problem {
                 Halt,
                 format!("Inode {ino}, i_size is {have}, should be {want}."),
             ),
-            XattrBlockChecksum { block } => row(
+            XattrBlockChecksum { block: BlockNo(block) } => row(
                 Prompt::Fix,
                 Some("PR_1_EA_BLOCK_ONLY_CSUM_INVALID"),
                 K::XattrBlockBad,
                 Halt,
                 format!("Extended attribute block {block} passes checks, but checksum does not match."),
             ),
-            XattrBlock { ino: InodeNo(ino), block, why } => row(
+            XattrBlock { ino: InodeNo(ino), block: BlockNo(block), why } => row(
                 Prompt::Clear,
                 Some("PR_1_BAD_EA_BLOCK"),
                 K::XattrBlockBad,
                 Halt,
                 format!("Inode {ino} has a bad extended attribute block {block} ({why})."),
             ),
-            XattrRefcount { block, have, want } => row(
+            XattrRefcount { block: BlockNo(block), have, want } => row(
                 Prompt::Fix,
                 Some("PR_1_EXTATTR_REFCOUNT"),
                 K::XattrRefcount,
@@ -2151,7 +2151,7 @@ mod tests {
                 P::BitmapOutside {
                     group: 0,
                     which: WhichBitmap::Block,
-                    block: 1 << 40,
+                    block: BlockNo(1 << 40),
                 },
                 "Relocate",
             ),
@@ -2201,17 +2201,20 @@ mod tests {
         };
         vec![
             P::ReservedBlocks { r_blocks: 1 },
-            P::InodeTableOutside { group: 1, block: 1 },
+            P::InodeTableOutside {
+                group: 1,
+                block: BlockNo(1),
+            },
             P::InodeTableOverlap { group: 1 },
             P::BitmapOutside {
                 group: 1,
                 which: WhichBitmap::Block,
-                block: 1,
+                block: BlockNo(1),
             },
             P::BitmapOverlap {
                 group: 1,
                 which: WhichBitmap::Block,
-                block: 1,
+                block: BlockNo(1),
             },
             P::GroupDescChecksum {
                 group: 1,
@@ -2342,23 +2345,23 @@ mod tests {
             },
             P::ExtentNode {
                 ino: InodeNo(1),
-                block: 1,
+                block: BlockNo(1),
                 why: "x".into(),
             },
             P::ExtentChecksum {
                 ino: InodeNo(1),
-                block: 1,
+                block: BlockNo(1),
             },
             P::Extent {
                 ino: InodeNo(1),
                 lblk: 1,
-                block: 1,
+                block: BlockNo(1),
                 len: 1,
                 fault: ExtentFault::ZeroLength,
             },
             P::ExtentIndex {
                 ino: InodeNo(1),
-                child: 1,
+                child: BlockNo(1),
             },
             P::ExtentIndexStart {
                 ino: InodeNo(1),
@@ -2367,7 +2370,7 @@ mod tests {
             P::IllegalBlock {
                 ino: InodeNo(1),
                 index: 1,
-                block: 1,
+                block: BlockNo(1),
             },
             P::IBlocks {
                 ino: InodeNo(1),
@@ -2379,14 +2382,14 @@ mod tests {
                 have: 1,
                 want: 1,
             },
-            P::XattrBlockChecksum { block: 1 },
+            P::XattrBlockChecksum { block: BlockNo(1) },
             P::XattrBlock {
                 ino: InodeNo(1),
-                block: 1,
+                block: BlockNo(1),
                 why: "x".into(),
             },
             P::XattrRefcount {
-                block: 1,
+                block: BlockNo(1),
                 have: 1,
                 want: 1,
             },
@@ -2577,24 +2580,24 @@ mod tests {
             P::BitmapOutside {
                 group: 1,
                 which: WhichBitmap::Inode,
-                block: 1,
+                block: BlockNo(1),
             },
             P::BitmapOverlap {
                 group: 1,
                 which: WhichBitmap::Inode,
-                block: 1,
+                block: BlockNo(1),
             },
             P::Extent {
                 ino: InodeNo(1),
                 lblk: 1,
-                block: 1,
+                block: BlockNo(1),
                 len: 1,
                 fault: ExtentFault::OutsideFilesystem,
             },
             P::Extent {
                 ino: InodeNo(1),
                 lblk: 1,
-                block: 1,
+                block: BlockNo(1),
                 len: 1,
                 fault: ExtentFault::OutOfOrder,
             },

@@ -200,7 +200,7 @@ impl Report {
 mod tests {
     use super::*;
     use crate::problem::{Count, Problem as P};
-    use fuse4fs_format::ext4::InodeNo;
+    use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
     fn report(mode: Mode) -> Report {
         Report::new(
@@ -241,7 +241,7 @@ mod tests {
         assert!(r.ask(links(12)));
         assert!(!r.ask(P::ExtentIndex {
             ino: InodeNo(13),
-            child: 9
+            child: BlockNo(9)
         }));
         assert!(r.preen_halted);
         // Nothing is repaired after a halt.

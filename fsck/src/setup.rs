@@ -2,6 +2,7 @@
 //! and inode tables lie) and the fixed metadata every group holds, marked
 //! in use so that pass 1 sees any inode claiming it.
 
+use fuse4fs_format::ext4::BlockNo;
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 use fuse4fs_format::ext4::superblock::incompat;
@@ -66,7 +67,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         if !in_fs(gd.inode_table.0, itb) {
             if cx.ask(Problem::InodeTableOutside {
                 group: g,
-                block: gd.inode_table.0,
+                block: gd.inode_table,
             }) {
                 cx.report
                     .not_fixed("an inode table cannot be rebuilt; use e2fsck, which clears it");
@@ -84,10 +85,11 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             cx.report
                 .not_fixed("an inode table cannot be moved; use e2fsck");
         }
-        for (is_block, what, at) in [
-            (true, WhichBitmap::Block, gd.block_bitmap.0),
-            (false, WhichBitmap::Inode, gd.inode_bitmap.0),
+        for (is_block, what, block) in [
+            (true, WhichBitmap::Block, gd.block_bitmap),
+            (false, WhichBitmap::Inode, gd.inode_bitmap),
         ] {
+            let BlockNo(at) = block;
             let outside = !in_fs(at, 1);
             if !outside {
                 cx.found.add_fixed(at, 1);
@@ -95,7 +97,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             if !outside && cx.found.claim(at) {
                 continue;
             }
-            let (group, which, block) = (g, what, at);
+            let (group, which) = (g, what);
             let relocate = cx.ask(if outside {
                 Problem::BitmapOutside {
                     group,

@@ -48,9 +48,16 @@ pub fn e2fsck(img: &Path) -> (bool, String) {
     (code == 0, text)
 }
 
-/// What `e2fsck -fn` says in passes 1 to 4 (pass 5's bitmaps and
-/// counters are left to pass 5, not run by these tests).
-pub fn e2fsck_before_pass5(img: &Path) -> Vec<String> {
+/// Asserts `e2fsck -fn` finds nothing in passes 1 to 4 of `img` (pass
+/// 5's bitmaps and counters are left to pass 5, not run by these
+/// tests); `case` names the case in the failure.
+pub fn assert_clean_before_pass5(img: &Path, case: &str) {
+    let left = e2fsck_before_pass5(img);
+    assert!(left.is_empty(), "{case}: {left:?}");
+}
+
+/// What `e2fsck -fn` says in passes 1 to 4.
+fn e2fsck_before_pass5(img: &Path) -> Vec<String> {
     let (_, text) = e2fsck(img);
     let mut inside = false;
     let mut out = Vec::new();
@@ -179,15 +186,14 @@ pub fn scan_all(cx: &mut Fsck) {
 }
 
 fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
-    let count = cx.sb.inodes_count;
-    for ino in 1..=count {
-        let Ok(inode) = cx.read_inode(InodeNo(ino)).expect("read inode") else {
+    for ino in cx.inode_numbers() {
+        let Ok(inode) = cx.read_inode(ino).expect("read inode") else {
             continue;
         };
         if (inode.links_count == 0 && !unlinked) || inode.mode == 0 {
             continue;
         }
-        *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
+        *cx.found.inode_mut(ino) = InodeInfo {
             ftype: (inode.mode >> 12) as u8,
             links: inode.links_count,
             refs: 0,
@@ -209,7 +215,7 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
         }
         if inode.is_dir() {
             cx.found.dirs.insert(
-                InodeNo(ino),
+                ino,
                 DirInfo {
                     generation: inode.generation,
                     indexed: inode.has_flag(flags::INDEX),
@@ -227,7 +233,7 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
     let bs = cx.bs as usize;
     for dir in dirs {
         let inode = cx.read_inode(dir).expect("read").expect("parse");
-        let mut entries: Vec<(Vec<u8>, u32)> = Vec::new();
+        let mut entries: Vec<(Vec<u8>, InodeNo)> = Vec::new();
         if inode.has_flag(flags::INLINE_DATA) {
             for (name, ino, _) in dirops::inline_entries(&inode, u32::MAX, true) {
                 entries.push((name, ino));
@@ -237,27 +243,27 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
                 let b = cx.read_block(pblk).expect("read");
                 let usable = dirops::usable_len(&b);
                 for e in DirIter::new(&b[..usable], bs, u32::MAX, true).map_while(|e| e.ok()) {
-                    entries.push((e.name.to_vec(), e.inode));
+                    entries.push((e.name.to_vec(), InodeNo(e.inode)));
                 }
             }
         }
         for (name, ino) in entries {
-            if ino == 0 || !cx.inode_in_range(InodeNo(ino)) || name == b"." {
+            if ino.0 == 0 || !cx.inode_in_range(ino) || name == b"." {
                 continue;
             }
             if name == b".." {
                 if let Some(d) = cx.found.dirs.get_mut(&dir) {
-                    d.dotdot = InodeNo(ino);
+                    d.dotdot = ino;
                 }
                 continue;
             }
-            cx.found.inode_mut(InodeNo(ino)).refs += 1;
-            if let Some(d) = cx.found.dirs.get_mut(&InodeNo(ino)) {
+            cx.found.inode_mut(ino).refs += 1;
+            if let Some(d) = cx.found.dirs.get_mut(&ino) {
                 d.parent = dir;
             }
         }
     }
     if let Some(d) = cx.found.dirs.get_mut(&InodeNo::ROOT) {
-        d.parent = InodeNo(2);
+        d.parent = InodeNo::ROOT;
     }
 }

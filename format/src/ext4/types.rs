@@ -20,6 +20,8 @@ pub struct Generation(pub u32);
 impl InodeNo {
     /// The root directory.
     pub const ROOT: InodeNo = InodeNo(2);
+    /// The resize inode (it maps the reserved group descriptor blocks).
+    pub const RESIZE: InodeNo = InodeNo(7);
 }
 
 impl fmt::Display for InodeNo {

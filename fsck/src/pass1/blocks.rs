@@ -2,7 +2,7 @@
 //! of what is damaged, the claims (duplicates go to pass 1B), the
 //! directory blocks for pass 2, i_blocks and i_size.
 
-use fuse4fs_format::ext4::InodeNo;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 use std::collections::{BTreeMap, HashSet};
 
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
@@ -14,8 +14,6 @@ use crate::blockwalk::{self, Damage, Item, NodeLoc, Slot, Walk};
 use crate::context::{DirBlock, DirInfo};
 use crate::error::Result;
 use crate::problem::{ExtentFault, Problem};
-
-const RESIZE: InodeNo = InodeNo(7);
 
 /// What an inode owns, as counted.
 #[derive(Debug, Default)]
@@ -131,7 +129,7 @@ fn repair_damage(
                 parent,
                 why,
             } => {
-                let (block, why) = (*b, why.clone());
+                let (block, why) = (BlockNo(*b), why.clone());
                 if s.cx.ask(Problem::ExtentNode { ino, block, why })
                     && let Some((ploc, pi)) = parent
                 {
@@ -140,7 +138,7 @@ fn repair_damage(
                 }
             }
             Damage::Checksum { pblk } => {
-                let block = *pblk;
+                let block = BlockNo(*pblk);
                 if s.cx.ask(Problem::ExtentChecksum { ino, block }) {
                     rechecksum.push(*pblk);
                 }
@@ -162,7 +160,7 @@ fn repair_damage(
                 if s.cx.ask(Problem::Extent {
                     ino,
                     lblk: *lblk,
-                    block: *pblk,
+                    block: BlockNo(*pblk),
                     len: *len,
                     fault,
                 }) {
@@ -170,7 +168,7 @@ fn repair_damage(
                 }
             }
             Damage::Index { loc, index, child } => {
-                let child = *child;
+                let child = BlockNo(*child);
                 if s.cx.ask(Problem::ExtentIndex { ino, child }) {
                     cuts.entry(key(*loc)).or_default().push(*index);
                 }
@@ -182,7 +180,7 @@ fn repair_damage(
                 }
             }
             Damage::Pointer { loc, index, pblk } => {
-                let (index, block) = (*index, *pblk);
+                let (index, block) = (*index, BlockNo(*pblk));
                 if s.cx.ask(Problem::IllegalBlock { ino, index, block }) {
                     pointer_cuts.push((*loc, index));
                 }
@@ -380,7 +378,7 @@ fn claim(s: &mut Scan, inode: &Inode) {
             // The resize inode maps the reserved descriptor blocks (and
             // their backups), already fixed metadata: only its own
             // indirect blocks are new.
-            if ino == RESIZE && found.blocks.get(b as usize) {
+            if ino == InodeNo::RESIZE && found.blocks.get(b as usize) {
                 continue;
             }
             found.claim(b);

@@ -3,6 +3,7 @@
 //! block claimed once; at the end each block's h_refcount compared with
 //! the inodes naming it.
 
+use fuse4fs_format::ext4::BlockNo;
 use fuse4fs_format::ext4::inode::Inode;
 use fuse4fs_format::ext4::layout::xattr::Ext4XattrHeader;
 use fuse4fs_format::ext4::superblock::compat;
@@ -53,7 +54,7 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
                 ea_entries = placed.into_iter().map(|p| p.entry).collect();
                 if s.cx.sb.metadata_csum()
                     && !verify_block_checksum(s.cx.seed, b, &buf)
-                    && s.cx.ask(Problem::XattrBlockChecksum { block: b })
+                    && s.cx.ask(Problem::XattrBlockChecksum { block: BlockNo(b) })
                 {
                     let mut buf = buf;
                     set_block_checksum(s.cx.seed, b, &mut buf);
@@ -76,7 +77,11 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
         }
     };
     if let Some(why) = why {
-        st.answer(s.cx.ask(Problem::XattrBlock { ino, block: b, why }));
+        st.answer(s.cx.ask(Problem::XattrBlock {
+            ino,
+            block: BlockNo(b),
+            why,
+        }));
         inode.file_acl = 0;
         return Ok(false);
     }
@@ -96,7 +101,7 @@ pub(super) fn check_refcounts(cx: &mut Fsck) -> Result<()> {
         let stored = Ext4XattrHeader::of(&buf).map_or(0, |h| h.h_refcount.get());
         if stored != n
             && cx.ask(Problem::XattrRefcount {
-                block: b,
+                block: BlockNo(b),
                 have: stored,
                 want: n,
             })

@@ -2,6 +2,7 @@
 //! without its tail, or an inline-data area): walking it, salvaging a
 //! torn one, and the in-place edits the other checks make.
 
+use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::dir::{rec_len_for, rec_len_to_disk};
 use fuse4fs_format::ext4::layout::Ext4DirEntry2;
 
@@ -14,7 +15,7 @@ pub(super) struct Ent {
     /// Offset within the region.
     pub off: usize,
     pub rec_len: usize,
-    pub inode: u32,
+    pub inode: InodeNo,
     pub name_len: usize,
     /// The byte after name_len (the file type with the filetype feature).
     pub ft: u8,
@@ -28,7 +29,7 @@ impl Ent {
 
     /// The bytes this entry needs (0 for an unused one).
     pub fn used(&self) -> usize {
-        if self.inode == 0 {
+        if self.inode.0 == 0 {
             0
         } else {
             rec_len_for(self.name_len)
@@ -73,7 +74,7 @@ pub(super) fn walk(region: &[u8], bs: usize, out: &mut Vec<Ent>) -> Option<usize
         out.push(Ent {
             off,
             rec_len,
-            inode: e.inode.get(),
+            inode: InodeNo(e.inode.get()),
             name_len,
             ft: e.file_type,
         });
@@ -100,14 +101,14 @@ pub(super) fn set_rec_len(region: &mut [u8], off: usize, rec_len: usize, bs: usi
 pub(super) fn put_entry(
     region: &mut [u8],
     off: usize,
-    inode: u32,
+    inode: InodeNo,
     rec_len: usize,
     name: &[u8],
     ft: u8,
     bs: usize,
 ) {
     let h = head_mut(region, off);
-    h.inode.set(inode);
+    h.inode.set(inode.0);
     h.rec_len.set(rec_len_to_disk(rec_len, bs));
     h.name_len = name.len() as u8;
     h.file_type = ft;
@@ -151,7 +152,7 @@ pub(super) fn remove(region: &mut [u8], ents: &mut Vec<Ent>, i: usize, bs: usize
         ents.remove(i);
     } else {
         head_mut(region, e.off).inode.set(0);
-        ents[i].inode = 0;
+        ents[i].inode = InodeNo(0);
     }
 }
 
@@ -170,7 +171,7 @@ mod tests {
         let mut b = vec![0u8; len];
         let mut off = 0;
         for &(ino, rl, name) in entries {
-            put_entry(&mut b, off, ino, rl, name, 1, 4096);
+            put_entry(&mut b, off, InodeNo(ino), rl, name, 1, 4096);
             off += rl;
         }
         b
@@ -196,7 +197,7 @@ mod tests {
         assert_eq!(walk(&b, 1024, &mut v), Some(0));
         salvage(&mut b, 0, &[], 1024);
         assert_eq!(walk(&b, 1024, &mut v), None);
-        assert_eq!((v.len(), v[0].inode, v[0].rec_len), (1, 0, 1024));
+        assert_eq!((v.len(), v[0].inode, v[0].rec_len), (1, InodeNo(0), 1024));
     }
 
     #[test]
@@ -223,6 +224,6 @@ mod tests {
         assert_eq!(w[0].rec_len, 24);
         remove(&mut b, &mut v, 0, 1024);
         walk(&b, 1024, &mut w);
-        assert_eq!(w[0].inode, 0);
+        assert_eq!(w[0].inode, InodeNo(0));
     }
 }

@@ -13,6 +13,33 @@ fn is_name(region: &[u8], e: &Ent, name: &[u8]) -> bool {
     e.name_len == name.len() && e.name(region) == name
 }
 
+/// Sets the file type of `e` (`.`, or `..` when `dotdot`) to `want`
+/// (a directory's, or 0 without the filetype feature) if asked; returns
+/// whether the region changed.
+fn fix_file_type(
+    cx: &mut Fsck,
+    dir: InodeNo,
+    region: &mut [u8],
+    e: &Ent,
+    dotdot: bool,
+    want: u8,
+) -> bool {
+    if e.ft == want {
+        return false;
+    }
+    let problem = Problem::DotFileType {
+        dir,
+        dotdot,
+        have: e.ft,
+        want,
+    };
+    if !cx.ask(problem) {
+        return false;
+    }
+    chain::head_mut(region, e.off).file_type = want;
+    true
+}
+
 /// Checks (and with leave repairs) `.` and `..` at the start of `region`,
 /// the first block's entry area of directory `dir`; `ents` is its chain,
 /// walked again after any repair. Records what `..` names in
@@ -38,27 +65,12 @@ pub(super) fn check(
             }
             return (false, 0);
         }
-        Some(e0) if is_name(region, &e0, b".") && e0.inode != 0 => {
-            if e0.inode != dir.0
-                && cx.ask(Problem::DotWrong {
-                    dir,
-                    ino: InodeNo(e0.inode),
-                })
-            {
+        Some(e0) if is_name(region, &e0, b".") && e0.inode.0 != 0 => {
+            if e0.inode != dir && cx.ask(Problem::DotWrong { dir, ino: e0.inode }) {
                 chain::head_mut(region, 0).inode.set(dir.0);
                 changed = true;
             }
-            if e0.ft != ft_dir
-                && cx.ask(Problem::DotFileType {
-                    dir,
-                    dotdot: false,
-                    have: e0.ft,
-                    want: ft_dir,
-                })
-            {
-                chain::head_mut(region, 0).file_type = ft_dir;
-                changed = true;
-            }
+            changed |= fix_file_type(cx, dir, region, &e0, false, ft_dir);
             if e0.rec_len >= 2 * MIN_REC_LEN && cx.ask(Problem::DotBig { dir }) {
                 chain::set_rec_len(region, 0, MIN_REC_LEN, bs);
                 region[MIN_REC_LEN..e0.rec_len].fill(0);
@@ -72,10 +84,10 @@ pub(super) fn check(
                 // held (pass 4 finds an inode it named unattached).
                 region[..e0.rec_len].fill(0);
                 if e0.rec_len >= 2 * MIN_REC_LEN {
-                    chain::put_entry(region, 0, dir.0, MIN_REC_LEN, b".", ft_dir, bs);
+                    chain::put_entry(region, 0, dir, MIN_REC_LEN, b".", ft_dir, bs);
                     chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
                 } else {
-                    chain::put_entry(region, 0, dir.0, e0.rec_len, b".", ft_dir, bs);
+                    chain::put_entry(region, 0, dir, e0.rec_len, b".", ft_dir, bs);
                 }
                 changed = true;
             }
@@ -93,17 +105,13 @@ pub(super) fn check(
             leading = 2;
             // A '..' naming no directory is recorded as missing: pass 3
             // then rewrites it (one problem, reported there).
-            let ino = InodeNo(e1.inode);
+            let ino = e1.inode;
             let valid =
                 ino == InodeNo::ROOT || (ino.0 >= cx.sb.first_ino && ino.0 <= cx.sb.inodes_count);
             if ino.0 != 0 && (!valid || !cx.found.inode(ino).in_use()) {
                 // As e2fsck: the entry is cleared here, pass 3 sets it.
                 if cx.ask(Problem::DotDotInvalid { dir, ino }) {
-                    let fixed = if dir == InodeNo::ROOT {
-                        InodeNo::ROOT
-                    } else {
-                        InodeNo(0)
-                    };
+                    let fixed = super::unset_dotdot(dir);
                     chain::head_mut(region, e1.off).inode.set(fixed.0);
                     dotdot = fixed;
                     changed = true;
@@ -111,17 +119,7 @@ pub(super) fn check(
             } else if cx.inode_in_range(ino) && cx.found.inode(ino).is_dir() {
                 dotdot = ino;
             }
-            if e1.ft != ft_dir
-                && cx.ask(Problem::DotFileType {
-                    dir,
-                    dotdot: true,
-                    have: e1.ft,
-                    want: ft_dir,
-                })
-            {
-                chain::head_mut(region, e1.off).file_type = ft_dir;
-                changed = true;
-            }
+            changed |= fix_file_type(cx, dir, region, &e1, true, ft_dir);
         }
         e1 => {
             if cx.ask(Problem::DotDotMissing { dir }) {
@@ -130,14 +128,10 @@ pub(super) fn check(
                         // The record after '.' becomes '..' naming no
                         // inode yet (pass 3 fills in the parent), but
                         // for the root, its own parent.
-                        let ino = if dir == InodeNo::ROOT {
-                            InodeNo::ROOT
-                        } else {
-                            InodeNo(0)
-                        };
+                        let ino = super::unset_dotdot(dir);
                         dotdot = ino;
                         region[12..12 + e1.rec_len].fill(0);
-                        chain::put_entry(region, 12, ino.0, e1.rec_len, b"..", ft_dir, bs);
+                        chain::put_entry(region, 12, ino, e1.rec_len, b"..", ft_dir, bs);
                         changed = true;
                         chain::walk(region, bs, ents);
                         leading = 2;

@@ -116,7 +116,7 @@ pub(super) fn check(
     // Each turn either advances or removes an entry: bounded by the count.
     while i < ents.len() {
         let e = ents[i];
-        if e.inode == 0 {
+        if e.inode.0 == 0 {
             i += 1;
             continue;
         }
@@ -154,13 +154,13 @@ pub(super) fn check(
                 changed = true;
             }
         }
-        let info = *cx.found.inode(InodeNo(e.inode));
+        let info = *cx.found.inode(e.inode);
         let want_ft = if st.filetype { info.entry_type() } else { 0 };
         if e.ft != want_ft
             && cx.ask(Problem::FileType {
                 dir,
                 name: e.name(region).to_vec(),
-                ino: InodeNo(e.inode),
+                ino: e.inode,
                 have: e.ft,
                 want: want_ft,
             })
@@ -190,17 +190,13 @@ pub(super) fn check(
             }
         }
         if info.is_dir() {
-            let parent = cx
-                .found
-                .dirs
-                .get(&InodeNo(e.inode))
-                .map_or(InodeNo(0), |d| d.parent);
+            let parent = cx.found.dirs.get(&e.inode).map_or(InodeNo(0), |d| d.parent);
             if parent.0 != 0 {
                 // Not counted either way: the directory has one parent.
                 if cx.ask(Problem::DirectoryHardLink {
                     dir,
                     name: e.name(region).to_vec(),
-                    ino: InodeNo(e.inode),
+                    ino: e.inode,
                     parent,
                 }) {
                     i = chain::remove_next(region, ents, i, bs);
@@ -210,11 +206,11 @@ pub(super) fn check(
                 }
                 continue;
             }
-            if let Some(d) = cx.found.dirs.get_mut(&InodeNo(e.inode)) {
+            if let Some(d) = cx.found.dirs.get_mut(&e.inode) {
                 d.parent = dir;
             }
         }
-        let refs = &mut cx.found.inode_mut(InodeNo(e.inode)).refs;
+        let refs = &mut cx.found.inode_mut(e.inode).refs;
         *refs = refs.saturating_add(1);
         let placed = match hash {
             Some(LeafHash::Computed(v)) => {
@@ -229,7 +225,7 @@ pub(super) fn check(
             Some(LeafHash::Stored) => {
                 let at = DirEntryRef {
                     offset: e.off,
-                    inode: e.inode,
+                    inode: e.inode.0,
                     rec_len: e.rec_len,
                     file_type: e.ft,
                     name: e.name(region),
@@ -256,16 +252,16 @@ fn skipped_by_pass1(cx: &mut Fsck, dir: InodeNo, region: &[u8], e: &Ent) -> bool
         return false;
     }
     let ipg = cx.sb.inodes_per_group;
-    let g = (e.inode - 1) / ipg;
+    let g = (e.inode.0 - 1) / ipg;
     let Some(gd) = cx.groups.get(g as usize).copied() else {
         return false;
     };
     let uninit = gd.flags & BG_INODE_UNINIT != 0;
     let first_unused = g as u64 * ipg as u64 + 1 + ipg.saturating_sub(gd.itable_unused) as u64;
-    if !uninit && (e.inode as u64) < first_unused {
+    if !uninit && (e.inode.0 as u64) < first_unused {
         return false;
     }
-    let (name, ino, group) = (e.name(region).to_vec(), InodeNo(e.inode), g);
+    let (name, ino, group) = (e.name(region).to_vec(), e.inode, g);
     let problem = if uninit {
         Problem::EntryInUninitGroup {
             dir,
@@ -297,7 +293,7 @@ fn skipped_by_pass1(cx: &mut Fsck, dir: InodeNo, region: &[u8], e: &Ent) -> bool
 /// The checks whose repair is removing the entry, in e2fsck's order.
 fn verdict(cx: &Fsck, dir: InodeNo, region: &[u8], e: &Ent) -> Verdict {
     let name = e.name(region);
-    let ino = InodeNo(e.inode);
+    let ino = e.inode;
     if name.is_empty() {
         return Verdict::Clear(Problem::ZeroLengthName { dir, ino });
     }
@@ -339,12 +335,12 @@ fn encrypted_problem(cx: &Fsck, dir: InodeNo, name: &[u8], e: &Ent) -> Option<Pr
     let ftype = if e.ft != ft::UNKNOWN {
         e.ft
     } else {
-        cx.found.inode(InodeNo(e.inode)).entry_type()
+        cx.found.inode(e.inode).entry_type()
     };
     let needs = matches!(ftype, ft::REG | ft::DIR | ft::SYMLINK);
-    if needs && !cx.found.encrypted.contains(&InodeNo(e.inode)) {
+    if needs && !cx.found.encrypted.contains(&e.inode) {
         let name = name.to_vec();
-        let ino = InodeNo(e.inode);
+        let ino = e.inode;
         return Some(Problem::EncryptedToUnencrypted { dir, name, ino });
     }
     None

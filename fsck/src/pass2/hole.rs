@@ -16,8 +16,6 @@ use crate::alloc;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
 
-const ROOT_INO: u32 = 2;
-
 /// Maps a new empty leaf at `lblk` of directory `ino`; the new block, or
 /// None when the tree has no room for it (nothing is written then).
 pub(super) fn fill(cx: &mut Fsck, st: &State, ino: InodeNo, lblk: u64) -> Result<Option<DirBlock>> {
@@ -37,14 +35,10 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: InodeNo, lblk: u64) -> Result
     if lblk == 0 {
         // The first block holds '.' and '..'; '..' names no inode until
         // pass 3 sets it (the root's names the root).
-        let parent = if ino == InodeNo(ROOT_INO) {
-            ROOT_INO
-        } else {
-            0
-        };
-        init_dot_dotdot(&mut block, ino.0, parent, st.filetype, st.csum);
+        let parent = super::unset_dotdot(ino);
+        init_dot_dotdot(&mut block, ino.0, parent.0, st.filetype, st.csum);
         if let Some(d) = cx.found.dirs.get_mut(&ino) {
-            d.dotdot = InodeNo(parent);
+            d.dotdot = parent;
         }
     } else {
         init_leaf(&mut block, st.csum);

@@ -110,7 +110,7 @@ pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> 
         match parse_root(&buf, st.csum, db.ino.0) {
             Err(e) => tree.fail(format!("root node is bad ({e})")),
             Ok((info, node)) => {
-                if st.csum && !node.verify_checksum(cx.seed, InodeNo(db.ino.0), generation, &buf) {
+                if st.csum && !node.verify_checksum(cx.seed, db.ino, generation, &buf) {
                     tree.fail("root node fails checksum".into());
                 }
                 let hashed = cx.found.dirs.get(&db.ino).is_some_and(|d| d.hashed);
@@ -164,7 +164,7 @@ pub(super) fn take_node(cx: &Fsck, st: &mut State, db: DirBlock, block: &[u8]) -
         .dirs
         .get(&db.ino)
         .map_or(Generation(0), |d| d.generation);
-    let ok = !st.csum || node.verify_checksum(cx.seed, InodeNo(db.ino.0), generation, block);
+    let ok = !st.csum || node.verify_checksum(cx.seed, db.ino, generation, block);
     tree.nodes.insert(db.lblk, (node, ok, db.pblk));
     true
 }
@@ -303,10 +303,16 @@ fn make_linear(cx: &mut Fsck, st: &State, ino: InodeNo, tree: &Tree) -> Result<(
             .get(1)
             .filter(|e| dot_ok && e.name_len == 2 && e.name(&block) == b"..")
             .map(|e| e.inode);
-        let more = ents.iter().skip(2).any(|e| e.inode != 0);
+        let more = ents.iter().skip(2).any(|e| e.inode.0 != 0);
         if !torn && !more && dot_ok {
             // A dx root: '.' and '..' and index data inside '..'.
-            init_dot_dotdot(&mut block, ino.0, dotdot.unwrap_or(0), st.filetype, csum);
+            init_dot_dotdot(
+                &mut block,
+                ino.0,
+                dotdot.map_or(0, |d| d.0),
+                st.filetype,
+                csum,
+            );
         } else if csum && !fuse4fs_format::ext4::dir::has_tail(&block) {
             // Not a dx root after all (entries pass 2 already checked):
             // only the tail is missing.

@@ -37,17 +37,19 @@ pub(super) fn run(cx: &mut Fsck, st: &mut State) -> Result<()> {
 fn check(cx: &mut Fsck, st: &mut State, dir: InodeNo) -> Result<()> {
     let mut raw = cx.read_inode_raw(dir)?;
     let isz = raw.len();
-    let parent = Ext4InlineDotdot::of(&raw[I_BLOCK..])
-        .expect("i_block lies inside the inode")
-        .inode
-        .get();
-    let dotdot = if cx.inode_in_range(InodeNo(parent)) && cx.found.inode(InodeNo(parent)).is_dir() {
+    let parent = InodeNo(
+        Ext4InlineDotdot::of(&raw[I_BLOCK..])
+            .expect("i_block lies inside the inode")
+            .inode
+            .get(),
+    );
+    let dotdot = if cx.inode_in_range(parent) && cx.found.inode(parent).is_dir() {
         parent
     } else {
-        0
+        InodeNo(0)
     };
     if let Some(d) = cx.found.dirs.get_mut(&dir) {
-        d.dotdot = InodeNo(dotdot);
+        d.dotdot = dotdot;
     }
     let mut regions = vec![(I_BLOCK + Ext4InlineDotdot::SIZE, I_BLOCK_END)];
     if isz > 128 + 2 {

@@ -139,8 +139,8 @@ pub(super) fn make_room_for_tail(
         if !may_drop || ents.len() < 2 || last.off <= 12 {
             return None;
         }
-        if last.inode != 0 {
-            dropped.push(InodeNo(last.inode));
+        if last.inode.0 != 0 {
+            dropped.push(last.inode);
         }
         let i = ents.len() - 1;
         chain::remove(block, ents, i, bs);

@@ -46,6 +46,16 @@ struct State {
     htrees: BTreeMap<InodeNo, htree::Tree>,
 }
 
+/// What a `..` this pass writes names until pass 3 sets it: the root's
+/// names the root, any other directory's no inode.
+fn unset_dotdot(dir: InodeNo) -> InodeNo {
+    if dir == InodeNo::ROOT {
+        InodeNo::ROOT
+    } else {
+        InodeNo(0)
+    }
+}
+
 /// Runs pass 2 over `found.dir_blocks` and the inline directories.
 pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let mut blocks = std::mem::take(&mut cx.found.dir_blocks);
@@ -184,7 +194,7 @@ fn root_block(
     changed |= c;
     st.ents = ents;
     if changed {
-        htree::reseal_root(cx, st, InodeNo(db.ino.0), generation, block);
+        htree::reseal_root(cx, st, db.ino, generation, block);
         cx.write_block(db.pblk, block)?;
     }
     Ok(())

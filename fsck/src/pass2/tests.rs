@@ -40,8 +40,8 @@ fn write_block(img: &Path, b: u64, data: &[u8]) {
 fn fill_found(cx: &mut Fsck) {
     let bs = cx.bs;
     crate::setup::run(cx).unwrap();
-    for ino in 1..=cx.sb.inodes_count {
-        let Ok(inode) = cx.read_inode(InodeNo(ino)).unwrap() else {
+    for ino in cx.inode_numbers() {
+        let Ok(inode) = cx.read_inode(ino).unwrap() else {
             continue;
         };
         if inode.links_count == 0 || inode.mode == 0 {
@@ -62,7 +62,7 @@ fn fill_found(cx: &mut Fsck) {
                 cx.found.claim(b);
             }
         }
-        *cx.found.inode_mut(InodeNo(ino)) = InodeInfo {
+        *cx.found.inode_mut(ino) = InodeInfo {
             ftype: (inode.mode >> 12) as u8,
             links: inode.links_count,
             refs: 0,
@@ -73,7 +73,7 @@ fn fill_found(cx: &mut Fsck) {
         }
         let inline = inode.has_flag(flags::INLINE_DATA);
         cx.found.dirs.insert(
-            InodeNo(ino),
+            ino,
             DirInfo {
                 generation: inode.generation,
                 indexed: inode.has_flag(flags::INDEX),
@@ -96,7 +96,7 @@ fn fill_found(cx: &mut Fsck) {
                     if lblk + k < nblocks {
                         list.push(DirBlock {
                             pblk: pblk + k,
-                            ino: InodeNo(ino),
+                            ino,
                             lblk: lblk + k,
                         });
                     }
@@ -170,12 +170,12 @@ fn assert_clean(img: &Path) -> Fsck {
 /// Asserts the counts pass 2 leaves agree with the link counts of an
 /// undamaged filesystem (what pass 4 will compare).
 fn assert_counts_match(cx: &Fsck) {
-    let mut subdirs = std::collections::HashMap::<u32, u32>::new();
+    let mut subdirs = std::collections::HashMap::<InodeNo, u32>::new();
     for d in cx.found.dirs.values() {
-        *subdirs.entry(d.dotdot.0).or_default() += 1;
+        *subdirs.entry(d.dotdot).or_default() += 1;
     }
     for (ino, info) in cx.found.inodes.iter() {
-        if !info.in_use() || ino < cx.sb.first_ino && ino != 2 {
+        if !info.in_use() || ino.0 < cx.sb.first_ino && ino != InodeNo::ROOT {
             continue;
         }
         let want = if info.is_dir() {
@@ -186,7 +186,7 @@ fn assert_counts_match(cx: &Fsck) {
         };
         assert!(
             info.links as u32 == want || (info.is_dir() && info.links == 1),
-            "inode {ino}: links {} but counted {want}",
+            "{ino}: links {} but counted {want}",
             info.links
         );
     }
