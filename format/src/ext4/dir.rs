@@ -492,6 +492,35 @@ pub struct Slot {
     need: usize,
 }
 
+impl Slot {
+    /// The room the record at `offset`, `rec_len` bytes long, gives a new
+    /// entry of `need` bytes: all of it when free (`live_name_len` None),
+    /// else what follows its own entry; None when that is too little.
+    /// [`find_slot`] and [`find_slot_checked`] take the first such record.
+    fn in_record(
+        offset: usize,
+        rec_len: usize,
+        live_name_len: Option<usize>,
+        need: usize,
+    ) -> Option<Slot> {
+        let used = live_name_len.map_or(0, rec_len_for);
+        (rec_len.saturating_sub(used) >= need).then_some(Slot {
+            offset,
+            rec_len,
+            used,
+            need,
+        })
+    }
+}
+
+/// A name an entry can be given: 1 to [`NAME_MAX`] bytes.
+fn check_new_name(name: &[u8]) -> Result<(), EditError> {
+    if name.is_empty() || name.len() > NAME_MAX {
+        return Err(EditError::BadName);
+    }
+    Ok(())
+}
+
 /// The search half of [`insert_entry`], one walk over every record of
 /// `block[..usable_len]` that also checks them as `DirIter` does (inode
 /// numbers up to `max_inode`): `Exists` when a live entry is called
@@ -521,9 +550,7 @@ pub fn find_slot_checked(
     usable_len: usize,
     name: &[u8],
 ) -> Result<Option<Slot>, EditError> {
-    if name.is_empty() || name.len() > NAME_MAX {
-        return Err(EditError::BadName);
-    }
+    check_new_name(name)?;
     let buf = &block[..usable_len];
     let block_size = block.len();
     let need = rec_len_for(name.len());
@@ -544,15 +571,7 @@ pub fn find_slot_checked(
             return Err(EditError::Exists);
         }
         if slot.is_none() {
-            let used = if live { rec_len_for(name_len) } else { 0 };
-            if rec_len.saturating_sub(used) >= need {
-                slot = Some(Slot {
-                    offset: pos,
-                    rec_len,
-                    used,
-                    need,
-                });
-            }
+            slot = Slot::in_record(pos, rec_len, live.then_some(name_len), need);
         }
         pos += rec_len;
     }
@@ -564,28 +583,17 @@ fn slot_in<'a>(
     entries: impl Iterator<Item = Result<DirEntryRef<'a>, FormatError>>,
     name: &[u8],
 ) -> Result<Option<Slot>, EditError> {
-    if name.is_empty() || name.len() > NAME_MAX {
-        return Err(EditError::BadName);
-    }
+    check_new_name(name)?;
     let need = rec_len_for(name.len());
     let mut slot = None;
     for e in entries {
         let e = e?;
-        if e.inode != 0 && same_name(e.name, name) {
+        let live = e.inode != 0;
+        if live && same_name(e.name, name) {
             return Err(EditError::Exists);
         }
-        let used = if e.inode != 0 {
-            rec_len_for(e.name.len())
-        } else {
-            0
-        };
-        if slot.is_none() && e.rec_len - used >= need {
-            slot = Some(Slot {
-                offset: e.offset,
-                rec_len: e.rec_len,
-                used,
-                need,
-            });
+        if slot.is_none() {
+            slot = Slot::in_record(e.offset, e.rec_len, live.then_some(e.name.len()), need);
         }
     }
     Ok(slot)
