@@ -36,12 +36,8 @@ impl GroupTable {
     /// changes in this table first (under the commit lock, the only
     /// writer), so a missing one is a bug, not damage.
     pub(crate) fn set(&mut self, g: u32, gd: GroupDesc) {
-        let slot = &mut self.descs[g as usize];
-        self.free_clusters =
-            self.free_clusters - slot.free_blocks_count as u64 + gd.free_blocks_count as u64;
-        self.free_inodes =
-            self.free_inodes - slot.free_inodes_count as u64 + gd.free_inodes_count as u64;
-        *slot = gd;
+        (self.free_clusters, self.free_inodes) = self.free_with(&[(g, gd)]);
+        self.descs[g as usize] = gd;
     }
 
     /// Free clusters and free inodes of the whole filesystem, as they
