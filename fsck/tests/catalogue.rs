@@ -728,10 +728,7 @@ fn run_case(c: &Case, src: &Source, oracle_only: bool) -> Verdict {
 
 #[test]
 fn catalogue() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        fuse4fs_testkit::skip!("e2fsprogs not installed");
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let only: Option<Vec<String>> = std::env::var("FSCK_CATALOGUE")
         .ok()
         .map(|s| s.split(',').map(str::to_string).collect());

@@ -40,10 +40,7 @@ fn what_cannot_be_checked_exits_8_in_one_line() {
 
 #[test]
 fn a_fresh_image_is_clean() {
-    if Command::new("mkfs.ext4").arg("-V").output().is_err() {
-        fuse4fs_testkit::skip!("mkfs.ext4 not installed");
-        return;
-    }
+    fuse4fs_testkit::e2fs::require(&["mkfs.ext4"]);
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("img");
     let ok = Command::new("mkfs.ext4")

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{blocks, bytes, have, inode_offset, make_source, mkfs_from, superblock, tree_blocks};
+use common::{
+    blocks, bytes, inode_offset, make_source, mkfs_from, require, superblock, tree_blocks,
+};
 use fuse4fs_fsck::{Mode, Options, Outcome, check_path};
 
 /// Runs one check on a thread; None when it panicked, an error says
@@ -134,10 +136,7 @@ fn run_cases_with(
     seeds: u64,
     superblock: bool,
 ) {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        fuse4fs_testkit::skip!("e2fsprogs not installed");
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let src = make_source(dir.path());
     let clean = dir.path().join("clean.img");

@@ -7,13 +7,29 @@ use std::process::{Command, Stdio};
 
 /// Whether every named tool runs (`TOOL -V`); when one does not, the
 /// running test's skip is recorded (see [`crate::skip!`]) and the test
-/// should return without checking.
+/// should return without checking. A test that needs the tools to check
+/// what it is for calls [`require`] instead.
 pub fn have(tools: &[&str]) -> bool {
     let missing: Vec<&str> = tools.iter().copied().filter(|t| !installed(t)).collect();
     if !missing.is_empty() {
         crate::skip!("needs {missing:?}");
     }
     missing.is_empty()
+}
+
+/// Fails the running test unless every named tool runs (`TOOL -V`),
+/// with one message naming the missing ones and how to install them. A
+/// test that needs a tool it cannot find fails rather than skips: a
+/// machine without the tools is not set up for the tests, and a skipped
+/// test is not a passed one.
+#[track_caller]
+pub fn require(tools: &[&str]) {
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !installed(t)).collect();
+    assert!(
+        missing.is_empty(),
+        "this test needs {} (not found): scripts/install-deps installs them",
+        missing.join(", ")
+    );
 }
 
 /// Whether `tool -V` runs at all (the e2fsprogs tools print their version
@@ -181,11 +197,23 @@ mod tests {
     }
 
     #[test]
-    fn an_image_is_built_changed_and_judged() {
-        assert!(
-            installed("mkfs.ext4") && installed("debugfs") && installed("e2fsck"),
-            "e2fsprogs is needed (scripts/install-deps)"
+    fn a_missing_tool_fails_the_test_by_name() {
+        let err = std::panic::catch_unwind(|| {
+            require(&["sh", "fuse4fs-no-such-tool", "fuse4fs-nor-this-one"])
+        })
+        .expect_err("a missing tool fails");
+        let text = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(
+            text,
+            "this test needs fuse4fs-no-such-tool, fuse4fs-nor-this-one (not found): \
+             scripts/install-deps installs them"
         );
+        require(&["sh"]);
+    }
+
+    #[test]
+    fn an_image_is_built_changed_and_judged() {
+        require(&["mkfs.ext4", "debugfs", "e2fsck"]);
         let dir = tempfile::tempdir().unwrap();
         let img = dir.path().join("img");
         mkfs_ext4(&img, &["-b", "1024"], "4M");

@@ -12,7 +12,7 @@ use fuse4fs::fs::Fs;
 use fuse4fs::fs::atime::{AtimeMode, AtimePolicy};
 use fuse4fs::fs::setattr::{Changes, SetTime};
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, require};
 
 const OLD: Timestamp = Timestamp {
     sec: 1_577_836_800,
@@ -28,10 +28,7 @@ fn image(dir: &Path) -> PathBuf {
 }
 
 fn image_with(dir: &Path, extra: &[&str]) -> PathBuf {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck"]),
-        "mkfs.ext4 and e2fsck are needed (scripts/install-deps)"
-    );
+    require(&["mkfs.ext4", "e2fsck"]);
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
     for n in ["f", "g"] {

@@ -11,7 +11,7 @@ use fuse4fs::fs::attr_flags::FsXattr;
 use fuse4fs::fs::permission::{Caller, Extra};
 use fuse4fs::fs::{Fs, FsError};
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, root_node, run};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, owned_node, require, root_node, run};
 
 const CAP_FOWNER: u32 = 3;
 const CAP_LINUX_IMMUTABLE: u32 = 9;
@@ -34,10 +34,7 @@ fn make(fs: &Fs, name: &str, m: u16, uid: u32) -> InodeNo {
 
 #[test]
 fn who_may_set_what() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
-    );
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "32M");
     let (f, d) = {

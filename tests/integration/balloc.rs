@@ -10,11 +10,9 @@ use std::sync::Arc;
 use fuse4fs::ext4::BlockNo;
 use fuse4fs::fs::FsError;
 
-use crate::common::{fsck, groups_flagged, have, mkfs, open_rw as rw};
+use crate::common::{fsck, groups_flagged, mkfs, open_rw as rw, require};
 
-fn tools() -> bool {
-    have(&["mkfs.ext4", "e2fsck", "dumpe2fs"])
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "dumpe2fs"];
 
 fn uninit_groups(img: &std::path::Path) -> Vec<u32> {
     groups_flagged(img, "BLOCK_UNINIT")
@@ -66,39 +64,33 @@ fn cycle_in_uninit_group(args: &[&str]) {
 
 #[test]
 fn uninit_group_bitmaps_match_the_kernel_metadata_csum_flex_bg() {
-    if tools() {
-        cycle_in_uninit_group(&["-b", "1024"]);
-    }
+    require(TOOLS);
+    cycle_in_uninit_group(&["-b", "1024"]);
 }
 
 #[test]
 fn uninit_group_bitmaps_match_the_kernel_gdt_csum_no_flex_bg() {
-    if tools() {
-        cycle_in_uninit_group(&["-b", "1024", "-O", "^metadata_csum,^flex_bg,uninit_bg"]);
-    }
+    require(TOOLS);
+    cycle_in_uninit_group(&["-b", "1024", "-O", "^metadata_csum,^flex_bg,uninit_bg"]);
 }
 
 #[test]
 fn uninit_group_bitmaps_match_the_kernel_meta_bg() {
-    if tools() {
-        cycle_in_uninit_group(&["-b", "1024", "-O", "meta_bg,^resize_inode"]);
-    }
+    require(TOOLS);
+    cycle_in_uninit_group(&["-b", "1024", "-O", "meta_bg,^resize_inode"]);
 }
 
 #[test]
 fn uninit_group_bitmaps_pad_short_groups() {
     // 4096 blocks a group on 4 KiB blocks: most of the bitmap block is
     // padding, which must read as in use.
-    if tools() {
-        cycle_in_uninit_group(&["-b", "4096", "-g", "4096"]);
-    }
+    require(TOOLS);
+    cycle_in_uninit_group(&["-b", "4096", "-g", "4096"]);
 }
 
 #[test]
 fn enospc_then_free_everything() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024"], "4M");
     let fs = rw(&img);
@@ -127,9 +119,7 @@ fn enospc_then_free_everything() {
 
 #[test]
 fn concurrent_allocations_are_disjoint_and_drops_release() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024"], "32M");
     let fs = Arc::new(rw(&img));

@@ -6,7 +6,7 @@
 //! free counts in whole clusters), each step checked with e2fsck -fn.
 //! The kernel comparisons are xtests rw/083 and rw/084.
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw, run};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, require, run};
 use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::fallocate::{FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE};
 use fuse4fs::fs::setattr::Changes;
@@ -53,10 +53,7 @@ const INO: InodeNo = InodeNo(12);
 
 /// A 1 KiB-block image in 16 KiB clusters with one empty file `f`.
 fn image_with_file(dir: &std::path::Path) -> std::path::PathBuf {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs", "dumpe2fs"]),
-        "these tests need e2fsprogs: scripts/install-deps"
-    );
+    require(&["mkfs.ext4", "e2fsck", "debugfs", "dumpe2fs"]);
     let img = mkfs(dir, &["-b", "1024", "-O", "bigalloc", "-C", "16384"], "64M");
     run(
         "debugfs",

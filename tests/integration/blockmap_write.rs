@@ -16,7 +16,7 @@ use fuse4fs::fs::extent::map::Backing;
 use fuse4fs::fs::map_dispatch::Run;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, require};
 
 /// 1 KiB blocks: the first logical block of the double- and
 /// triple-indirect trees, and one past the last block the tree reaches.
@@ -34,9 +34,7 @@ struct Img {
     model: BTreeMap<u64, Vec<u8>>,
 }
 
-fn tools() -> bool {
-    have(&["mkfs.ext4", "e2fsck", "debugfs"])
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -226,9 +224,7 @@ fn i_block(fs: &Fs, ino: InodeNo, slot: usize) -> u32 {
 
 #[test]
 fn ext2_writes_reach_double_and_triple_indirect() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
     // Two transactions: the second adds to indirect blocks the first
@@ -260,9 +256,7 @@ fn ext2_writes_reach_double_and_triple_indirect() {
 
 #[test]
 fn ext3_truncate_to_middle_then_zero_restores_free_blocks() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let mut t = Img::new(&["-t", "ext3", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
     let free0 = fs.stats().free_blocks;
@@ -304,9 +298,7 @@ fn ext3_truncate_to_middle_then_zero_restores_free_blocks() {
 
 #[test]
 fn punch_frees_data_and_emptied_indirect_blocks() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
     t.write(&fs, &[(0, DOUBLE + 256 * 3), (TRIPLE, 3)], 1);
@@ -356,9 +348,7 @@ fn punch_frees_data_and_emptied_indirect_blocks() {
 
 #[test]
 fn ext4_without_extents_4k_blocks() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     // flex_bg and metadata_csum on, extents (and so 64bit) off.
     let mut t = Img::new(&["-O", "^extent,^64bit", "-b", "4096"], "64M");
     let fs = open_rw(&t.img);
@@ -375,9 +365,7 @@ fn ext4_without_extents_4k_blocks() {
 
 #[test]
 fn transaction_sees_its_own_indirect_blocks() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
     let free = fs.stats().free_blocks;
@@ -406,9 +394,7 @@ fn transaction_sees_its_own_indirect_blocks() {
 
 #[test]
 fn largest_block_and_past_it() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
     let mut inode = fs.inode(t.ino).unwrap();
@@ -462,9 +448,7 @@ fn inode_table_block(img: &Path, ino: InodeNo) -> u32 {
 
 #[test]
 fn hostile_maps_are_refused() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let mut t = Img::new(&["-t", "ext2", "-b", "1024"], "64M");
     let fs = open_rw(&t.img);
     t.write(&fs, &[(0, 2), (12, 1), (DOUBLE, 1), (TRIPLE, 1)], 1);
@@ -552,9 +536,7 @@ fn hostile_maps_are_refused() {
 
 #[test]
 fn size_limit_follows_i_blocks_without_huge_file() {
-    if !tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     // 4 KiB blocks: without huge_file, i_blocks (2^32 sectors) stops a
     // dense file before the tree does (ext4_max_bitmap_size); with it, the
     // tree's end is the limit.

@@ -18,12 +18,7 @@ use fuse4fs_testkit::e2fs;
 
 use crate::common::{assert_fsck_clean, mkfs, open_rw, root_node};
 
-fn tools() {
-    assert!(
-        e2fs::installed("mkfs.ext4") && e2fs::installed("e2fsck") && e2fs::installed("debugfs"),
-        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
-    );
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 /// What `fuse4fs-fsck -fn` reports on `img`.
 fn our_fsck(img: &Path) -> Vec<Finding> {
@@ -97,7 +92,7 @@ fn lookup(fs: &Fs, dir: InodeNo, n: &str) -> Option<InodeNo> {
 
 #[test]
 fn an_htree_of_case_variants_kept_as_e2fsprogs_keeps_it() {
-    tools();
+    e2fs::require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, cf) = image(tmp.path(), "encoding=utf8");
     let n = 2400;
@@ -180,7 +175,7 @@ fn an_htree_of_case_variants_kept_as_e2fsprogs_keeps_it() {
 
 #[test]
 fn e2fsck_indexed_names_are_found_read_only_by_other_spellings() {
-    tools();
+    e2fs::require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, _) = image(tmp.path(), "encoding=utf8");
     // e2fsprogs writes the names, and its own -D rebuilds the index.
@@ -207,7 +202,7 @@ fn e2fsck_indexed_names_are_found_read_only_by_other_spellings() {
 
 #[test]
 fn strict_encoding_refuses_invalid_utf8_and_chattr_needs_an_empty_dir() {
-    tools();
+    e2fs::require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, cf) = image(tmp.path(), "encoding=utf8,encoding_flags=strict");
     let fs = open_rw(&img);
@@ -250,7 +245,7 @@ fn lookup_bytes(fs: &Fs, dir: InodeNo, n: &[u8]) -> Option<InodeNo> {
 
 #[test]
 fn two_spellings_of_one_name_are_judged_as_e2fsck_judges_them() {
-    tools();
+    e2fs::require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, _) = image(tmp.path(), "encoding=utf8");
     // debugfs links byte for byte: two spellings of one name (and a

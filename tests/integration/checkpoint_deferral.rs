@@ -77,21 +77,12 @@ fn durable_writes(events: &[IoEvent]) -> usize {
 /// the pending marker's boot id differs) shows them.
 fn check_our_replay(cut: &Path, rounds: usize, what: &str) {
     let fs = common::open_in_new_boot(cut, 0xa5).unwrap_or_else(|e| panic!("{what}: replay: {e}"));
-    let root = fs.inode(InodeNo::ROOT).unwrap();
-    let f = fs
-        .lookup(&root, b"f")
-        .unwrap_or_else(|e| panic!("{what}: f missing ({e})"));
-    let f = fs.inode(f.ino).unwrap();
-    assert!(
-        f.size >= (rounds * BLOCK) as u64,
-        "{what}: f has {} bytes, the fsync of round {} returned",
-        f.size,
-        rounds - 1
-    );
+    let f = common::synced_file(&fs, "f", (rounds * BLOCK) as u64, what);
     for r in 0..rounds {
         let got = fs.read(&f, (r * BLOCK) as u64, BLOCK).unwrap();
         assert!(got == pattern(r), "{what}: block {r} of f lost");
     }
+    let root = fs.inode(InodeNo::ROOT).unwrap();
     for r in (0..rounds).filter(|&r| makes_dirs(r)) {
         for i in [0, DIRS - 1] {
             fs.lookup(&root, format!("d{r}-{i}").as_bytes())
@@ -122,10 +113,7 @@ fn check_e2fsck_replay(cut: &Path, rounds: usize, what: &str) {
 #[test]
 fn every_returned_fsync_survives_a_power_cut_with_the_checkpoint_deferred() {
     common::require_root("mkfs.ext4, e2fsck and debugfs on scratch images");
-    assert!(
-        fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "this test needs e2fsprogs (scripts/install-deps)"
-    );
+    common::require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "64M");
     let base = std::fs::read(&img).unwrap();

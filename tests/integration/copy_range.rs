@@ -13,14 +13,9 @@ use fuse4fs::fs::copy::{COPY_CHUNK, CopyTo};
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::{Fs, FsError};
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, require, root_node};
 
-fn require_tools() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
-    );
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 fn file(fs: &Fs, name: &str, data: &[u8]) -> InodeNo {
     let new = root_node(mode::S_IFREG | 0o644);
@@ -57,7 +52,7 @@ fn pattern(len: usize, seed: u32) -> Vec<u8> {
 
 #[test]
 fn copies_clip_and_match_byte_for_byte() {
-    require_tools();
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "64M");
     let fs = open_rw(&img);
@@ -121,7 +116,7 @@ fn copies_clip_and_match_byte_for_byte() {
 
 #[test]
 fn refusals() {
-    require_tools();
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "32M");
     let fs = open_rw(&img);
@@ -171,7 +166,7 @@ fn debugfs_w(img: &Path, cmd: &str) {
 
 #[test]
 fn append_only_and_immutable_destinations_and_setid() {
-    require_tools();
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "32M");
     let (src, ap, im) = {

@@ -20,12 +20,11 @@ use fuse4fs::ext4::inode::{Inode, flags, mode};
 use fuse4fs::fs::extent::write::init_extent_root;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-use crate::common::{assert_fsck_clean, fsck, have, mkfs, open_rw, umount_retrying};
+use crate::common::{
+    assert_fsck_clean, fsck, mkfs, open_rw, require_kernel_mounts, umount_retrying,
+};
 
-fn tools() -> bool {
-    let root = unsafe { libc::geteuid() } == 0;
-    have(&["mkfs.ext4", "e2fsck", "debugfs"]) && root
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 /// An image with an empty directory /d (and /d2 for moves) and `nfiles`
 /// regular files the names will point at.
@@ -224,10 +223,7 @@ fn htree_levels(img: &Path, dir: &str) -> Option<u32> {
 
 /// The full cycle on one geometry: `n` names in, most out, new ones in.
 fn cycle(args: &[&str], size: &str, n: usize, batch: usize, want_levels: Option<u32>) {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let mut s = setup(args, size, 37);
     let first: Vec<_> = (0..n).map(|i| name("n", i)).collect();
     s.add(&first, batch);
@@ -320,10 +316,7 @@ fn linear_directory_without_dir_index() {
 /// continue into the next leaf.
 #[test]
 fn equal_hashes_straddle_a_split() {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let mut s = setup_with(
         &["-b", "1024"],
         "16M",
@@ -399,10 +392,7 @@ fn equal_hashes_straddle_a_split() {
 /// New directories, moves between parents and emptiness.
 #[test]
 fn init_move_replace_and_emptiness() {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     for args in [&["-b", "4096"][..], &["-O", "^metadata_csum", "-b", "1024"]] {
         let s = setup(args, "16M", 2);
         let fs = open_rw(&s.img);
@@ -488,10 +478,7 @@ fn init_move_replace_and_emptiness() {
 /// directory holding all of them.
 #[test]
 fn inline_directory_fills_and_converts() {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     for args in [
         &["-O", "inline_data"][..],
         &["-O", "inline_data,^metadata_csum"],
@@ -561,10 +548,7 @@ fn inline_directory_fills_and_converts() {
 /// Damage under the write path is an error, never a panic.
 #[test]
 fn damaged_index_and_leaf_are_errors() {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let mut s = setup(&["-b", "1024"], "16M", 3);
     let names: Vec<_> = (0..300).map(|i| name("n", i)).collect();
     s.add(&names, 300);
@@ -670,10 +654,7 @@ fn htree_shape(img: &Path, dir: &str) -> Vec<String> {
 /// logical blocks, and each leaf's entries in the same order.
 #[test]
 fn same_htree_as_the_kernel() {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     for (args, n) in [
         (&["-b", "1024"][..], 6000),
         (&["-b", "4096", "-O", "^metadata_csum"][..], 3000),
@@ -730,10 +711,7 @@ fn same_htree_as_the_kernel() {
 /// directory converts to a block (dropping the non-empty system.data).
 #[test]
 fn kernel_inline_directory_with_system_data() {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &["-b", "4096", "-O", "inline_data"], "16M");
     let mnt = tempfile::tempdir().unwrap();
@@ -846,10 +824,7 @@ fn fill_with_long_names(s: &mut Setup, max: usize) -> (Option<FsError>, usize) {
 /// With large_dir the same names and more make a third level.
 #[test]
 fn full_two_level_index_is_enospc_unless_large_dir() {
-    if !tools() {
-        fuse4fs_testkit::skip!("needs e2fsprogs and root");
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let mut s = setup(
         &["-b", "1024", "-O", "^metadata_csum", "-N", "256"],
         "96M",

@@ -16,12 +16,7 @@ use fuse4fs::fs::{Fs, FsError};
 use crate::common;
 use crate::common::{assert_fsck_clean, mkfs, open_rw, owned_node, root_node};
 
-fn need_tools() {
-    assert!(
-        fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "these tests need e2fsprogs (scripts/install-deps)"
-    );
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 fn image(dir: &Path) -> std::path::PathBuf {
     mkfs(
@@ -54,7 +49,7 @@ fn ea_of(fs: &Fs, owner: InodeNo, name: &[u8]) -> Option<u32> {
 
 #[test]
 fn values_go_where_the_kernel_puts_them_and_ea_inodes_are_freed() {
-    need_tools();
+    common::require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = open_rw(&img);
@@ -123,7 +118,7 @@ fn values_go_where_the_kernel_puts_them_and_ea_inodes_are_freed() {
 
 #[test]
 fn a_damaged_count_is_refused_and_changes_nothing() {
-    need_tools();
+    common::require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = open_rw(&img);
@@ -163,7 +158,7 @@ fn a_damaged_count_is_refused_and_changes_nothing() {
 /// is still served through its owner.
 #[test]
 fn a_name_for_an_ea_inode_is_refused() {
-    need_tools();
+    common::require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = open_rw(&img);
@@ -191,7 +186,7 @@ fn a_name_for_an_ea_inode_is_refused() {
 /// its generation, while its owner stays live.
 #[test]
 fn a_node_id_for_an_ea_inode_is_stale() {
-    need_tools();
+    common::require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = open_rw(&img);
@@ -262,7 +257,7 @@ fn parse_vfs_acl(v: &[u8]) -> Vec<(u16, u16, u32)> {
 /// written, and e2fsck is clean.
 #[test]
 fn acls_in_ea_inodes_follow_chmod_and_are_inherited() {
-    need_tools();
+    common::require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = open_rw(&img);

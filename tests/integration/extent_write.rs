@@ -13,16 +13,13 @@ use fuse4fs::ext4::{BlockNo, InodeNo};
 use fuse4fs::fs::Fs;
 use fuse4fs::fs::extent::map::Backing;
 
-use crate::common::{fsck, have, mkfs, open_rw, run, umount_retrying};
+use crate::common::{fsck, mkfs, open_rw, require, require_kernel_mounts, run, umount_retrying};
 
 /// The file every test works on: debugfs makes it first, so it is the
 /// first inode after lost+found.
 const INO: InodeNo = InodeNo(12);
 
-fn tools_ok() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    have(&["mkfs.ext4", "e2fsck", "debugfs", "mount", "umount"]) && unsafe { libc::geteuid() } == 0
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs", "mount", "umount"];
 
 /// A fresh image holding one empty extent-mapped file `f`.
 fn image(dir: &Path, args: &[&str], size: &str) -> PathBuf {
@@ -279,9 +276,7 @@ fn debugfs_extents(img: &Path) -> Vec<(u64, u64, bool)> {
 
 #[test]
 fn deep_tree_1k_scattered_writes_splits_punches_truncates() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "1024", "-O", "metadata_csum"], "80M");
     let fs = open_rw(&img);
@@ -331,9 +326,7 @@ fn deep_tree_1k_scattered_writes_splits_punches_truncates() {
 
 #[test]
 fn random_writes_punches_truncates_4k() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
-    }
+    require_kernel_mounts(TOOLS);
     for seed in [1u64, 2] {
         let dir = tempfile::tempdir().unwrap();
         let img = image(dir.path(), &[], "128M");
@@ -370,9 +363,7 @@ fn random_writes_punches_truncates_4k() {
 
 #[test]
 fn unwritten_extents_read_as_zeros_until_written() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &[], "64M");
     let fs = open_rw(&img);
@@ -437,9 +428,7 @@ fn unwritten_extents_read_as_zeros_until_written() {
 
 #[test]
 fn appends_merge_into_one_extent() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
-    }
+    require_kernel_mounts(TOOLS);
     for bs in ["1024", "4096"] {
         let dir = tempfile::tempdir().unwrap();
         let img = image(dir.path(), &["-b", bs], "32M");
@@ -459,9 +448,7 @@ fn appends_merge_into_one_extent() {
 
 #[test]
 fn root_grows_and_shrinks_back() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -519,9 +506,7 @@ fn all_refused(img: &Path) {
 
 #[test]
 fn hostile_trees_are_errors() {
-    if !have(&["mkfs.ext4", "debugfs"]) {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(&["mkfs.ext4", "debugfs"]);
     // (byte offset in the leaf, new bytes, checksums on)
     let cases: [(usize, &[u8], bool); 5] = [
         (0, &[0x0B, 0xF3], false),  // magic
@@ -558,9 +543,7 @@ fn hostile_trees_are_errors() {
 
 #[test]
 fn collapse_and_insert_range_move_the_tail() {
-    if !tools_ok() {
-        return fuse4fs_testkit::skip!("needs e2fsprogs, mount and root");
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "1024"], "32M");
     let fs = open_rw(&img);

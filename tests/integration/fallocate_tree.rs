@@ -18,7 +18,7 @@ use fuse4fs::fs::fallocate::{
 };
 use fuse4fs::fs::setattr::Changes;
 
-use crate::common::{fsck, have, mkfs, open_rw, run, umount_retrying};
+use crate::common::{fsck, mkfs, open_rw, require_kernel_mounts, run, umount_retrying};
 
 /// The file every test works on (the first inode after lost+found).
 const INO: InodeNo = InodeNo(12);
@@ -26,18 +26,7 @@ const INO: InodeNo = InodeNo(12);
 const ZERO_KEEP: u32 = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 const PUNCH: u32 = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 
-fn require_tools() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs", "mount", "umount"]),
-        "these tests need e2fsprogs (mkfs.ext4, e2fsck, debugfs) and util-linux: scripts/install-deps"
-    );
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "these tests mount images: run as root"
-    );
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs", "mount", "umount"];
 
 /// A file through `Fs` and what it must read as.
 struct File {
@@ -248,7 +237,7 @@ fn tree_lines(img: &Path) -> Vec<TreeLine> {
 /// value" in the last leaf of a deeper tree).
 #[test]
 fn zero_range_keep_size_past_eof_maps_edges_unwritten() {
-    require_tools();
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let mut f = File::new(dir.path(), "64M");
     f.fallocate(ZERO_KEEP, 372_000, 1000);
@@ -304,7 +293,7 @@ fn random_run(seed: u64, span: u64, maxlen: u64, ops: usize, every: usize, shift
 /// 16 MiB files (trees of depth 2).
 #[test]
 fn random_fallocate_on_deep_trees() {
-    require_tools();
+    require_kernel_mounts(TOOLS);
     // "N": seeds 0..N; "A..B": those; CHECK_EVERY: operations between
     // checks.
     let seeds = std::env::var("FALLOCATE_TREE_SEEDS").unwrap_or_else(|_| "3".into());
@@ -324,7 +313,7 @@ fn random_fallocate_on_deep_trees() {
 /// the mix.
 #[test]
 fn random_shifts_on_deep_trees() {
-    require_tools();
+    require_kernel_mounts(TOOLS);
     let seeds = std::env::var("FALLOCATE_TREE_SEEDS").unwrap_or_else(|_| "3".into());
     let seeds = match seeds.split_once("..") {
         Some((a, b)) => a.parse().unwrap()..b.parse().unwrap(),

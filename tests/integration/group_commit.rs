@@ -120,21 +120,19 @@ fn every_returned_fsync_and_fdatasync_survives_a_power_cut_with_concurrent_write
         {
             let fs = common::open_in_new_boot(&cut, 0x5a)
                 .unwrap_or_else(|e| panic!("replay of the cut after {end} writes: {e}"));
-            let root = fs.inode(InodeNo::ROOT).unwrap();
             for (w, &rounds) in want.iter().enumerate() {
                 if rounds == 0 {
                     continue;
                 }
-                let found = fs
-                    .lookup(&root, format!("w{w}").as_bytes())
-                    .unwrap_or_else(|e| panic!("cut after {end} writes: w{w} missing ({e})"));
-                let inode = fs.inode(found.ino).unwrap();
                 let blocks = (rounds - 1) / 2 + 1;
-                assert!(
-                    inode.size >= (blocks * BLOCK) as u64,
-                    "cut after {end} writes: w{w} has {} bytes, its call of round {} returned",
-                    inode.size,
-                    rounds - 1
+                let inode = common::synced_file(
+                    &fs,
+                    &format!("w{w}"),
+                    (blocks * BLOCK) as u64,
+                    &format!(
+                        "cut after {end} writes (its call of round {} returned)",
+                        rounds - 1
+                    ),
                 );
                 for b in 0..blocks {
                     // The last version whose call returned, or a later one

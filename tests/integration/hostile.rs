@@ -19,7 +19,7 @@
 //!
 //! 300 iterations by default; `FUSE4FS_FUZZ_ITERS=N` runs N instead, and
 //! `FUSE4FS_FUZZ_SAVE=DIR` keeps the image of a failing seed in DIR.
-//! Skipped (with a message) when mkfs.ext4, e2fsck or debugfs is missing.
+//! Fails when mkfs.ext4, e2fsck or debugfs is missing.
 
 use std::collections::HashSet;
 use std::fs;
@@ -221,11 +221,9 @@ fn iterations() -> u64 {
         .unwrap_or(DEFAULT_ITERS)
 }
 
-/// Builds the three fixtures in `dir`; None when tools are missing.
-fn fixtures(dir: &Path) -> Option<Vec<Fixture>> {
-    if !fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return None;
-    }
+/// Builds the three fixtures in `dir`.
+fn fixtures(dir: &Path) -> Vec<Fixture> {
+    fuse4fs_testkit::e2fs::require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let src = dir.join("src");
     fs::create_dir(&src).unwrap();
     build_tree(&src);
@@ -242,7 +240,7 @@ fn fixtures(dir: &Path) -> Option<Vec<Fixture>> {
             fx.name
         );
     }
-    Some(fxs)
+    fxs
 }
 
 /// Runs the given seeds; returns the failures as readable lines.
@@ -302,9 +300,7 @@ fn run_seeds(dir: &Path, fxs: &[Fixture], seeds: &[(usize, u64)]) -> Vec<String>
 #[test]
 fn seeded_corruption_never_panics_or_hangs() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(fxs) = fixtures(tmp.path()) else {
-        return;
-    };
+    let fxs = fixtures(tmp.path());
     let total = iterations();
     let mut seeds: Vec<(usize, u64)> = REGRESSION_SEEDS.to_vec();
     seeds.extend((0..total).map(|k| ((k % fxs.len() as u64) as usize, k / fxs.len() as u64)));
@@ -320,9 +316,7 @@ fn seeded_corruption_never_panics_or_hangs() {
 #[test]
 fn huge_hole_in_block_mapped_file_is_quick() {
     let tmp = tempfile::tempdir().unwrap();
-    if !fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "debugfs"]) {
-        return;
-    }
+    fuse4fs_testkit::e2fs::require(&["mkfs.ext4", "debugfs"]);
     let src = tmp.path().join("src");
     fs::create_dir(&src).unwrap();
     fs::write(src.join("empty"), b"").unwrap();

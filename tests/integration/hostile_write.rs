@@ -660,18 +660,11 @@ fn serve_and_check(case: &Case, seed: u64) -> Result<Seen, Failure> {
 
 // ------------------------------------------------------------ fixtures
 
-fn require_tools() {
-    for cmd in ["mkfs.ext4", "e2fsck", "debugfs"] {
-        assert!(
-            fuse4fs_testkit::e2fs::installed(cmd),
-            "{cmd} not found: scripts/install-deps installs e2fsprogs"
-        );
-    }
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 /// The three fixtures, 16 MiB each.
 fn fixtures(dir: &Path) -> Vec<Fixture> {
-    require_tools();
+    common::require(TOOLS);
     let src = dir.join("src");
     fs::create_dir(&src).unwrap();
     build_tree(&src);
@@ -1124,7 +1117,7 @@ fn workload_on_sound_images_is_clean() {
 /// superblock, the rest of the list is dropped; fsck repairs the rest.
 #[test]
 fn damaged_orphan_list_is_recorded_not_refused() {
-    require_tools();
+    common::require(TOOLS);
     for (label, script) in [
         // a: an orphan whose next link is garbage (seed 0x0 of ext4-csum).
         (
@@ -1267,23 +1260,6 @@ fn mounted(mnt: &Path) -> bool {
     m.lines().any(|l| l.split(' ').nth(4) == Some(want))
 }
 
-/// Waits for `child` at most `limit`; None if it is still running.
-fn wait_child(
-    child: &mut std::process::Child,
-    limit: Duration,
-) -> Option<std::process::ExitStatus> {
-    let t = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return Some(s);
-        }
-        if t.elapsed() > limit {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Mounts the case's image with the fuse4fs binary, runs the python
 /// workload in it, unmounts; the server must not log a caught panic
 /// (the request guard's "handler panicked") and must exit by itself.
@@ -1329,7 +1305,7 @@ fn serve_mounted(case: &Case, seed: u64) -> Result<Seen, Failure> {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("python3 (scripts/install-deps installs it)");
-        if wait_child(&mut py, SEED_TIMEOUT).is_none() {
+        if common::wait_child(&mut py, SEED_TIMEOUT).is_none() {
             workload_hung = true;
             let _ = py.kill();
         }
@@ -1341,7 +1317,7 @@ fn serve_mounted(case: &Case, seed: u64) -> Result<Seen, Failure> {
         let out = fs::read_to_string(dir.join("workload.out")).unwrap_or_default();
         eio = out.contains("'EIO'") as usize;
     }
-    let exited = wait_child(&mut server, Duration::from_secs(30));
+    let exited = common::wait_child(&mut server, Duration::from_secs(30));
     if exited.is_none() {
         let _ = server.kill();
         let _ = server.wait();
@@ -1389,7 +1365,7 @@ fn damaged_images_through_a_real_mount() {
 /// never hand those blocks out.
 #[test]
 fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
-    require_tools();
+    common::require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = tmp.path().join("img");
     run_mkfs(&img);
@@ -1428,7 +1404,7 @@ fn allocation_skips_metadata_a_damaged_bitmap_calls_free() {
 /// files had this check; extent-mapped ones did not.
 #[test]
 fn data_write_through_a_damaged_extent_spares_metadata() {
-    require_tools();
+    common::require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = tmp.path().join("img");
     run_mkfs(&img);
@@ -1464,7 +1440,7 @@ fn data_write_through_a_damaged_extent_spares_metadata() {
 /// count as overlapping; xtest rw/003 with 1 KiB blocks got EIO).
 #[test]
 fn data_writes_across_group_boundaries() {
-    require_tools();
+    common::require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = tmp.path().join("img");
     hostile_images::run(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use fuse4fs::fs::file::SeekWhat;
 use fuse4fs::fs::{Fs, FsOptions};
-use fuse4fs_testkit::e2fs::have;
+use fuse4fs_testkit::e2fs::require;
 
 fn run(cmd: &str, args: &[&str]) {
     fuse4fs_testkit::e2fs::run(Command::new(cmd).args(args));
@@ -39,9 +39,7 @@ fn image(dir: &Path, kind: &[&str]) -> std::path::PathBuf {
 }
 
 fn check(kind: &[&str]) {
-    if !have(&["mkfs.ext4", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let fs = Fs::open(&image(dir.path(), kind), &FsOptions::default()).unwrap();
     let root = fs.inode(fuse4fs::ext4::InodeNo::ROOT).unwrap();

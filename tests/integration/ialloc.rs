@@ -10,12 +10,10 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::FsError;
 
 use crate::common::{
-    dumpe2fs_groups as group_info, fsck, groups_flagged, have, mkfs, open_rw as rw,
+    dumpe2fs_groups as group_info, fsck, groups_flagged, mkfs, open_rw as rw, require,
 };
 
-fn tools() -> bool {
-    have(&["mkfs.ext4", "e2fsck", "dumpe2fs"])
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "dumpe2fs"];
 
 fn inode_uninit_groups(img: &std::path::Path) -> usize {
     groups_flagged(img, "INODE_UNINIT").len()
@@ -78,23 +76,19 @@ fn cycle(args: &[&str]) {
 
 #[test]
 fn alloc_and_free_in_uninit_groups_metadata_csum() {
-    if tools() {
-        cycle(&["-b", "1024"]);
-    }
+    require(TOOLS);
+    cycle(&["-b", "1024"]);
 }
 
 #[test]
 fn alloc_and_free_in_uninit_groups_gdt_csum() {
-    if tools() {
-        cycle(&["-b", "1024", "-O", "^metadata_csum,^flex_bg,uninit_bg"]);
-    }
+    require(TOOLS);
+    cycle(&["-b", "1024", "-O", "^metadata_csum,^flex_bg,uninit_bg"]);
 }
 
 #[test]
 fn enospc_when_inodes_run_out() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024", "-N", "64"], "8M");
     let fs = rw(&img);
@@ -123,9 +117,7 @@ fn enospc_when_inodes_run_out() {
 
 #[test]
 fn concurrent_inode_allocations_are_distinct() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024"], "32M");
     let fs = Arc::new(rw(&img));

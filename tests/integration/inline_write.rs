@@ -17,7 +17,7 @@ use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs_fsck::{Mode, Options as FsckOptions, check_path};
 
 use crate::common;
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, require, root_node};
 
 const FILE: NewNode = root_node(0o100644);
 
@@ -26,12 +26,7 @@ const DIR: NewNode = root_node(0o040755);
 /// Bytes a 256-byte inode (i_extra_isize 32) holds inline.
 const ROOM: usize = 128;
 
-fn require_tools() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "these tests need mkfs.ext4, e2fsck and debugfs (scripts/install-deps)"
-    );
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 /// A fresh image (`extra` mkfs options) opened and mounted read-write.
 fn image(dir: &Path, extra: &[&str]) -> (std::path::PathBuf, Fs) {
@@ -130,7 +125,7 @@ fn assert_layout(inode: &Inode, size: usize) {
 
 #[test]
 fn small_files_start_inline_and_grow_out_at_the_room() {
-    require_tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let mut made = Vec::new();
@@ -184,7 +179,7 @@ fn small_files_start_inline_and_grow_out_at_the_room() {
 
 #[test]
 fn truncating_inline_files_matches_the_kernel() {
-    require_tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let data = pattern(3, 100);
@@ -232,7 +227,7 @@ fn truncating_inline_files_matches_the_kernel() {
 
 #[test]
 fn new_directories_start_inline_and_grow_out() {
-    require_tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let d = fs.make_node(InodeNo::ROOT, b"d", &DIR).unwrap();
@@ -321,7 +316,7 @@ fn new_directories_start_inline_and_grow_out() {
 /// get_max_inline_xattr_value_size); directories then get a block.
 #[test]
 fn room_shrinks_with_other_attributes() {
-    require_tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let make = |name: &str, attr: usize, size: usize| {
@@ -355,7 +350,7 @@ fn room_shrinks_with_other_attributes() {
 /// Without the feature nothing is inline.
 #[test]
 fn no_inline_data_without_the_feature() {
-    require_tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &[]);
     let f = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;
@@ -376,7 +371,7 @@ fn no_inline_data_without_the_feature() {
 /// still 40 bytes behind a 10-byte file.
 #[test]
 fn orphan_cleanup_truncates_inline_files_in_the_inode() {
-    require_tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let victim = fs.make_node(InodeNo::ROOT, b"victim", &FILE).unwrap().ino;
@@ -417,7 +412,7 @@ fn orphan_cleanup_truncates_inline_files_in_the_inode() {
 /// write extends the file over them, as the kernel's zeroing keeps them.
 #[test]
 fn a_write_past_the_size_zeroes_stale_inline_bytes() {
-    require_tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let (img, fs) = image(tmp.path(), &["-O", "inline_data"]);
     let f = fs.make_node(InodeNo::ROOT, b"f", &FILE).unwrap().ino;

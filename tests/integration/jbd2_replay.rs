@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{have, mkfs, with_kernel_mount};
+use crate::common::{mkfs, require, with_kernel_mount};
 use fuse4fs::ext4::csum::crc32c_raw;
 use fuse4fs::jbd2::JournalSuperblock;
 use fuse4fs::jbd2::recovery::{JournalDev, RecoverOptions, Recovery, recover};
@@ -340,10 +340,7 @@ fn debugfs_image(
 }
 
 fn debugfs_case(mkfs_args: &[&str], jo: &str, expect_features: &[&str], revokes: bool) {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]) {
-        fuse4fs_testkit::skip!("e2fsprogs missing");
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]);
     let dir = tempfile::tempdir().unwrap();
     let (img, blocks, features) = debugfs_image(dir.path(), mkfs_args, jo, revokes);
     for f in expect_features {
@@ -429,9 +426,7 @@ fn debugfs_journal_checksum_v1() {
 /// stops at the first revoking transaction, as ours does (with the line).
 #[test]
 fn debugfs_journal_checksum_v1_with_revokes_stops_where_e2fsprogs_does() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]);
     let dir = tempfile::tempdir().unwrap();
     let (img, blocks, _) =
         debugfs_image(dir.path(), &["-O", "^metadata_csum,^64bit"], "jo -c", true);
@@ -546,8 +541,9 @@ fn kernel_view_rw(img: &Path) -> String {
 /// fsync made every change durable in the journal (not yet at home).
 #[test]
 fn kernel_journal_copied_while_mounted() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) || !Path::new("/dev/loop-control").exists() {
-        fuse4fs_testkit::skip!("tools or loop devices missing");
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
+    if !Path::new("/dev/loop-control").exists() {
+        fuse4fs_testkit::skip!("loop devices missing");
         return;
     }
     for args in [&["-b", "4096"][..], &["-b", "1024", "-O", "^64bit"][..]] {
@@ -679,8 +675,9 @@ fn log_wraps(img: &Path) -> bool {
 /// log wraps.
 #[test]
 fn kernel_journal_wrapping_round_the_ring() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) || !Path::new("/dev/loop-control").exists() {
-        fuse4fs_testkit::skip!("tools or loop devices missing");
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
+    if !Path::new("/dev/loop-control").exists() {
+        fuse4fs_testkit::skip!("loop devices missing");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

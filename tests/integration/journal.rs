@@ -11,44 +11,37 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::{Fs, FsOptions};
 
 use crate::common;
-use crate::common::{assert_fsck_clean, have, mkfs, needs_recovery, open_rw, root_node};
+use crate::common::{
+    assert_fsck_clean, mkfs, needs_recovery, open_rw, require_kernel_mounts, root_node,
+};
 
-fn tools_ok() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    have(&["mkfs.ext4", "e2fsck", "mount", "umount"]) && unsafe { libc::geteuid() } == 0
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "mount", "umount"];
 
 /// A fresh 64 MiB image of 4 KiB blocks, opened and mounted read-write
-/// with every write and flush recorded in the log; None (the skip
-/// recorded) when the tools are missing.
-fn mounted_recorded() -> Option<(
+/// with every write and flush recorded in the log.
+fn mounted_recorded() -> (
     tempfile::TempDir,
     PathBuf,
     std::sync::Arc<fuse4fs::fs::io::log::IoLog>,
     Fs,
-)> {
-    if !tools_ok() {
-        fuse4fs_testkit::skip!("needs root and e2fsprogs");
-        return None;
-    }
+) {
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "64M");
     let log = fuse4fs::fs::io::log::IoLog::new();
     let fs = common::mount_rw_recorded(&img, &log);
-    Some((dir, img, log, fs))
+    (dir, img, log, fs)
 }
 
 /// A fresh image made with `mkfs_args`, opened and mounted read-write (the
-/// journal running); None when the tools are missing.
-fn mounted(mkfs_args: &[&str], size: &str) -> Option<(tempfile::TempDir, PathBuf, Fs)> {
-    if !tools_ok() {
-        return None;
-    }
+/// journal running).
+fn mounted(mkfs_args: &[&str], size: &str) -> (tempfile::TempDir, PathBuf, Fs) {
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), mkfs_args, size);
     let fs = open_rw(&img);
     fs.mount_rw().unwrap();
-    Some((dir, img, fs))
+    (dir, img, fs)
 }
 
 fn mkdir(fs: &Fs, parent: InodeNo, name: &str) -> InodeNo {
@@ -151,9 +144,7 @@ fn workload(fs: &Fs, rounds: usize) {
 
 #[test]
 fn server_crash_our_replay_keeps_every_answer_others_the_durable_part() {
-    let Some((_dir, img, fs)) = mounted(&[], "64M") else {
-        return;
-    };
+    let (_dir, img, fs) = mounted(&[], "64M");
     workload(&fs, 3);
     fs.sync().unwrap();
     let durable_only = copy(&img, "durable");
@@ -192,9 +183,7 @@ fn server_crash_our_replay_keeps_every_answer_others_the_durable_part() {
 
 #[test]
 fn after_a_durable_commit_every_replayer_sees_everything() {
-    let Some((_dir, img, fs)) = mounted(&["-b", "1024", "-O", "^metadata_csum"], "32M") else {
-        return;
-    };
+    let (_dir, img, fs) = mounted(&["-b", "1024", "-O", "^metadata_csum"], "32M");
     workload(&fs, 2);
     fs.sync().unwrap();
     let (crashed, everything) = crash_copy_then_unmount(fs, &img);
@@ -210,9 +199,7 @@ fn after_a_durable_commit_every_replayer_sees_everything() {
 /// directory block over the data.
 #[test]
 fn wrap_around_and_revoked_blocks_reused_as_data() {
-    let Some((_dir, img, fs)) = mounted(&["-b", "1024", "-J", "size=4"], "24M") else {
-        return;
-    };
+    let (_dir, img, fs) = mounted(&["-b", "1024", "-J", "size=4"], "24M");
     workload(&fs, 30);
     // A directory of many blocks, logged, then removed: its blocks are
     // freed (revoked) in the same stretch of log.
@@ -285,9 +272,7 @@ fn wrap_around_and_revoked_blocks_reused_as_data() {
 
 #[test]
 fn norecovery_reads_the_unreplayed_image_read_only() {
-    let Some((_dir, img, fs)) = mounted(&[], "32M") else {
-        return;
-    };
+    let (_dir, img, fs) = mounted(&[], "32M");
     create(&fs, InodeNo::ROOT, "pending", b"x");
     let crashed = copy(&img, "crashed");
     drop(fs);
@@ -311,9 +296,7 @@ fn norecovery_reads_the_unreplayed_image_read_only() {
 /// gets them (as ext4 commits before answering ENOSPC).
 #[test]
 fn enospc_waits_for_freed_blocks_to_become_durable() {
-    let Some((_dir, img, fs)) = mounted(&[], "32M") else {
-        return;
-    };
+    let (_dir, img, fs) = mounted(&[], "32M");
     let root = InodeNo::ROOT;
     let fill = |name: &str| {
         let f = create(&fs, root, name, b"");
@@ -348,9 +331,7 @@ fn enospc_waits_for_freed_blocks_to_become_durable() {
 /// checked).
 #[test]
 fn free_counts_are_written_at_unmount() {
-    let Some((_dir, img, fs)) = mounted(&[], "32M") else {
-        return;
-    };
+    let (_dir, img, fs) = mounted(&[], "32M");
     workload(&fs, 2);
     fs.unmount_clean().unwrap();
     drop(fs);
@@ -369,9 +350,7 @@ fn free_counts_are_written_at_unmount() {
 /// 60 KiB per create, 36 KiB per unlink.
 #[test]
 fn a_create_logs_under_a_kibibyte_and_an_unlink_under_half() {
-    let Some((_dir, img, fs)) = mounted(&["-b", "4096"], "256M") else {
-        return fuse4fs_testkit::skip!("needs root and e2fsprogs");
-    };
+    let (_dir, img, fs) = mounted(&["-b", "4096"], "256M");
     const N: u64 = 5000;
     let dirs: Vec<InodeNo> = (0..10)
         .map(|d| mkdir(&fs, InodeNo::ROOT, &format!("d{d}")))
@@ -410,9 +389,7 @@ fn a_create_logs_under_a_kibibyte_and_an_unlink_under_half() {
 /// operations write first must be written whole.
 #[test]
 fn the_stream_begins_each_log_block_with_a_whole_page() {
-    let Some((_dir, img, log, fs)) = mounted_recorded() else {
-        return;
-    };
+    let (_dir, img, log, fs) = mounted_recorded();
     let d = mkdir(&fs, InodeNo::ROOT, "d");
     fs.sync().unwrap();
     let from = log.events().len();
@@ -453,9 +430,7 @@ fn the_stream_begins_each_log_block_with_a_whole_page() {
 /// replay, and e2fsck's replay of the same copy is clean.
 #[test]
 fn a_crash_anywhere_on_a_stream_that_wraps_loses_nothing_answered() {
-    let Some((_dir, img, fs)) = mounted(&["-b", "1024", "-J", "size=1"], "64M") else {
-        return fuse4fs_testkit::skip!("needs root and e2fsprogs");
-    };
+    let (_dir, img, fs) = mounted(&["-b", "1024", "-J", "size=1"], "64M");
     let root = InodeNo::ROOT;
     let dirs: Vec<InodeNo> = (0..4).map(|d| mkdir(&fs, root, &format!("d{d}"))).collect();
     let mut copies = Vec::new();
@@ -510,9 +485,7 @@ fn a_crash_anywhere_on_a_stream_that_wraps_loses_nothing_answered() {
 /// the kernel's and e2fsck's replay of that transaction again is clean.
 #[test]
 fn an_fsync_with_nothing_to_commit_writes_and_flushes_nothing() {
-    let Some((_dir, img, log, fs)) = mounted_recorded() else {
-        return;
-    };
+    let (_dir, img, log, fs) = mounted_recorded();
     create(&fs, InodeNo::ROOT, "f", &[7u8; 5000]);
     fs.sync().unwrap();
     for want in [(0, 0), (0, 0)] {

@@ -12,21 +12,17 @@ use fuse4fs::fs::FsError;
 use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE};
 
 use crate::common::{
-    assert_fsck_clean, fill_with_nodes, have, lookup, mkfs, open_rw, user_dir, user_file,
+    assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, require, user_dir, user_file,
     user_node, with_kernel_mount,
 };
 
 const ROOT: InodeNo = InodeNo::ROOT;
 
-fn tools() -> bool {
-    have(&["mkfs.ext4", "e2fsck"])
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck"];
 
 #[test]
 fn every_node_kind_and_link_reaches_the_kernel() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -100,9 +96,7 @@ fn every_node_kind_and_link_reaches_the_kernel() {
 
 #[test]
 fn renames_with_flags_and_directory_moves() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -175,9 +169,7 @@ fn renames_with_flags_and_directory_moves() {
 
 #[test]
 fn unlink_and_rmdir_rules() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -208,9 +200,7 @@ fn unlink_and_rmdir_rules() {
 
 #[test]
 fn an_open_unlinked_file_survives_until_release_or_the_next_mount() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -246,9 +236,7 @@ fn an_open_unlinked_file_survives_until_release_or_the_next_mount() {
 
 #[test]
 fn tmpfile_then_link() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -276,9 +264,7 @@ fn tmpfile_then_link() {
 
 #[test]
 fn full_disk_and_inode_exhaustion_change_nothing() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &["-N", "64"], "8M");
     let fs = open_rw(&img);

@@ -24,7 +24,7 @@ use fuse4fs::fuse::ops::{
     Entry, Errno, FileHandle, FuseOps, NodeId, OpResult, RequestCtx, SetAttr,
 };
 
-use crate::common::{assert_fsck_clean, fsck, have, mkfs, open_rw, root_ctx as ctx, root_node};
+use crate::common::{assert_fsck_clean, fsck, mkfs, open_rw, require, root_ctx as ctx, root_node};
 
 const ROOT: NodeId = NodeId::ROOT;
 const DIRS: usize = 3;
@@ -284,10 +284,7 @@ fn reused_number(a: &Ext4Adapter) -> (InodeRef, NodeId) {
 
 /// New tests do not skip: without e2fsprogs the machine is not set up.
 fn need_e2fsprogs() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck"]),
-        "this test needs e2fsprogs (mkfs.ext4, e2fsck): scripts/install-deps"
-    );
+    require(&["mkfs.ext4", "e2fsck"]);
 }
 
 fn is_stale(r: Result<(), FsError>, what: &str) {

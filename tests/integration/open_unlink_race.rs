@@ -13,7 +13,7 @@ use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::ids::NodeId;
 use fuse4fs::fuse::ops::{Errno, FuseOps};
 
-use crate::common::{fsck, have, mkfs, open_rw, root_ctx as ctx};
+use crate::common::{fsck, mkfs, open_rw, require, root_ctx as ctx};
 
 const ROOT: NodeId = NodeId::ROOT;
 
@@ -45,10 +45,7 @@ fn churn(a: &Ext4Adapter, seed: u64, rounds: u32) -> u32 {
 
 #[test]
 fn open_racing_with_the_last_unlink_never_writes_to_a_freed_inode() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck"]),
-        "this test needs e2fsprogs (mkfs.ext4, e2fsck): scripts/install-deps"
-    );
+    require(&["mkfs.ext4", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "64M");
     let fs = open_rw(&img);

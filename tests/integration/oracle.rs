@@ -9,7 +9,7 @@
 //! The tree avoids ext4-view's blind spots: no xattrs, no unwritten
 //! extents, no inline data, no 128-byte inodes with checksums.
 //!
-//! Skipped (with a message) when mkfs.ext4 is not installed.
+//! Fails when mkfs.ext4 is not installed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
@@ -410,9 +410,7 @@ fn mkfs(img: &Path, src: &Path, extra: &[&str]) {
 
 #[test]
 fn ext4_view_agrees() {
-    if !fuse4fs_testkit::e2fs::have(&["mkfs.ext4"]) {
-        return;
-    }
+    fuse4fs_testkit::e2fs::require(&["mkfs.ext4"]);
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     fs::create_dir(&src).unwrap();

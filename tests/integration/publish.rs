@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fuse4fs::ext4::InodeNo;
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw, root_node};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, require, root_node};
 
 fn name(i: usize) -> Vec<u8> {
     format!("entry-with-a-longish-name-{i:06}").into_bytes()
@@ -16,9 +16,7 @@ fn name(i: usize) -> Vec<u8> {
 
 #[test]
 fn readers_never_see_half_a_commit() {
-    if !have(&["mkfs.ext4", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "1024", "-N", "20000"], "64M");
     let fs = open_rw(&img);

@@ -18,7 +18,7 @@ use fuse4fs::fs::quota::Requester;
 use fuse4fs::fs::setattr::Changes;
 use fuse4fs::fs::xattr::write::SetMode;
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw, owned_node, run};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, owned_node, require, run};
 
 fn make(fs: &Fs, dir: InodeNo, name: &str, m: u16, uid: u32, gid: u32) -> InodeNo {
     let new = NewNode {
@@ -62,10 +62,7 @@ fn quota_file_size(img: &std::path::Path, ino: u32) -> u64 {
 
 #[test]
 fn usage_follows_every_change_and_e2fsck_agrees() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
-    );
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096", "-O", "quota,project"], "64M");
     let user_file = quota_file_size(&img, 3);
@@ -157,10 +154,7 @@ fn usage_follows_every_change_and_e2fsck_agrees() {
 
 #[test]
 fn a_damaged_quota_file_refuses_a_read_write_open_by_name() {
-    assert!(
-        have(&["mkfs.ext4", "debugfs"]),
-        "mkfs.ext4 and debugfs are needed (scripts/install-deps)"
-    );
+    require(&["mkfs.ext4", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096", "-O", "quota"], "32M");
     // The group file's header block zeroed: no magic.
@@ -194,10 +188,7 @@ fn used(fs: &Fs, t: QuotaType, id: u32) -> (u64, u64) {
 
 #[test]
 fn limits_refuse_every_charging_change_and_a_refused_one_changes_nothing() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
-    );
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096", "-O", "quota,project"], "64M");
     let root = InodeNo::ROOT;
@@ -344,10 +335,7 @@ fn limits_refuse_every_charging_change_and_a_refused_one_changes_nothing() {
 
 #[test]
 fn a_soft_limit_allows_until_its_grace_time_runs_out() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "mkfs.ext4, e2fsck and debugfs are needed (scripts/install-deps)"
-    );
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096", "-O", "quota"], "64M");
     let root = InodeNo::ROOT;

@@ -66,9 +66,7 @@ fn recover_with(state: &StateFile, image: &Path, mnt: &Path) -> (Option<i32>, St
 
 #[test]
 fn recover_refuses_another_image_or_mount_point() {
-    if !common::have(&["mkfs.ext4"]) {
-        return;
-    }
+    common::require(&["mkfs.ext4"]);
     let dir = tempfile::tempdir().unwrap();
     let a = common::mkfs(dir.path(), &[], "8M");
     let b = dir.path().join("other.img");

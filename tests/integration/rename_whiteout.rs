@@ -14,7 +14,7 @@ use fuse4fs::fs::rename::{RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, Re
 use fuse4fs::fs::{Fs, FsError};
 
 use crate::common::{
-    assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, user_dir, user_file,
+    assert_fsck_clean, fill_with_nodes, lookup, mkfs, open_rw, require, user_dir, user_file,
     with_kernel_mount,
 };
 
@@ -24,16 +24,7 @@ const WHO: Renamer = Renamer {
     gid: 2345,
 };
 
-/// The tools these tests cannot do without: missing is a failure here,
-/// not a skip (scripts/install-deps installs them).
-fn tools() {
-    for t in ["mkfs.ext4", "e2fsck"] {
-        assert!(
-            std::process::Command::new(t).arg("-V").output().is_ok(),
-            "{t} is not installed (scripts/install-deps)"
-        );
-    }
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck"];
 
 fn links(fs: &Fs, ino: InodeNo) -> u16 {
     fs.inode(ino).unwrap().links_count
@@ -56,7 +47,7 @@ fn assert_whiteout(fs: &Fs, ino: InodeNo, uid: u32, gid: u32) {
 
 #[test]
 fn whiteout_is_a_0_0_char_device_of_the_callers() {
-    tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -108,7 +99,7 @@ fn whiteout_is_a_0_0_char_device_of_the_callers() {
 
 #[test]
 fn flag_combinations_answer_as_the_kernel() {
-    tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -203,7 +194,7 @@ fn flag_combinations_answer_as_the_kernel() {
 
 #[test]
 fn directory_sources_keep_link_counts_right() {
-    tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &[], "32M");
     let fs = open_rw(&img);
@@ -259,7 +250,7 @@ fn directory_sources_keep_link_counts_right() {
 
 #[test]
 fn no_free_inode_leaves_the_rename_undone() {
-    tools();
+    require(TOOLS);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &["-N", "64"], "8M");
     let fs = open_rw(&img);

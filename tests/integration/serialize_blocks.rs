@@ -53,19 +53,6 @@ fn run_ok(cmd: &str, args: &[&str]) -> String {
     text
 }
 
-fn tools_missing() -> Option<String> {
-    for t in ["mkfs.ext4", "debugfs", "e2fsck", "mount", "umount"] {
-        if Command::new(t).arg("-V").output().is_err() {
-            return Some(format!("{t} not installed"));
-        }
-    }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root (kernel loop mounts needed)".into());
-    }
-    None
-}
-
 /// Unmounts on drop, so a failed assertion leaves no mount behind.
 struct Mounted(PathBuf);
 
@@ -560,10 +547,7 @@ fn edit_and_verify(work: &Path, base: &Path) {
 
 #[test]
 fn serialized_blocks_match_mkfs_e2fsck_and_kernel() {
-    if let Some(why) = tools_missing() {
-        fuse4fs_testkit::skip!("{why}");
-        return;
-    }
+    crate::common::require_kernel_mounts(&["mkfs.ext4", "debugfs", "e2fsck", "mount", "umount"]);
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
     let src = work.join("src");

@@ -14,7 +14,7 @@ use fuse4fs::ext4::inode::{Inode, Timestamp, set_inode_checksum};
 use fuse4fs::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, set_superblock_checksum,
 };
-use fuse4fs_testkit::e2fs::have;
+use fuse4fs_testkit::e2fs::require;
 
 fn run(cmd: &str, args: &[&str]) -> String {
     fuse4fs_testkit::e2fs::run(Command::new(cmd).args(args))
@@ -345,9 +345,7 @@ fn mutate(path: &Path) {
 /// the `_hi` bytes are checked in the unit tests instead.
 #[test]
 fn superblock_fields_match_debugfs() {
-    if !have(&["mkfs.ext4", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), "ssv", &[]);
     let script = dir.path().join("ssv.cmd");
@@ -398,10 +396,7 @@ fn superblock_fields_match_debugfs() {
 }
 
 fn check(name: &str, opts: &[&str]) {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        fuse4fs_testkit::skip!("e2fsprogs missing");
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), name, opts);
     let n = round_trip(&std::fs::read(&img).unwrap());

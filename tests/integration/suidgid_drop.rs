@@ -13,7 +13,7 @@ use fuse4fs::fuse::abi::{open_in_flags, write_flags};
 use fuse4fs::fuse::adapter::Ext4Adapter;
 use fuse4fs::fuse::ops::{FileHandle, FuseOps, NodeId, RequestCtx, RequestId, SetAttr};
 
-use crate::common::{have, mkfs, open_rw, root_ctx};
+use crate::common::{mkfs, open_rw, require, root_ctx};
 
 const ROOT: NodeId = NodeId::ROOT;
 const FALLOC_FL_KEEP_SIZE: u32 = 1;
@@ -76,10 +76,7 @@ fn apply(a: &Ext4Adapter, op: Op, nodeid: NodeId, fh: FileHandle, src: (NodeId, 
 
 #[test]
 fn a_change_of_data_drops_setuid_and_setgid_as_ext4_does() {
-    assert!(
-        have(&["mkfs.ext4"]),
-        "this test needs e2fsprogs (mkfs.ext4): scripts/install-deps"
-    );
+    require(&["mkfs.ext4"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), &["-b", "4096"], "32M");
     let a = Ext4Adapter::new(open_rw(&img), Duration::from_secs(1));

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common;
+
 /// One run of the fake server, as it reported itself (KEY=VALUE lines).
 #[derive(Debug)]
 struct Run(HashMap<String, String>);
@@ -116,16 +118,10 @@ fn run_within(mut cmd: Command, limit: Duration) -> (ExitStatus, String) {
         e + &o
     });
     let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("holder still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = common::wait_child(&mut child, limit).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("holder still running after {limit:?}")
+    });
     while !reader.is_finished() {
         assert!(
             start.elapsed() < limit,
@@ -299,17 +295,10 @@ fn foreground_holder_forwards_sigterm_and_exits_as_the_server() {
     wait_for("READY", LIMIT, || s.path().join("ready").exists());
     // SAFETY: signalling our child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            panic!("holder still running {LIMIT:?} after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = common::wait_child(&mut child, LIMIT).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("holder still running {LIMIT:?} after SIGTERM")
+    });
     assert!(
         status.success(),
         "{status:?} (signal {:?})",
@@ -334,17 +323,8 @@ fn sigterm_waits_until_the_restarted_server_is_ready() {
     });
     // SAFETY: signalling our child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < LIMIT,
-            "holder still running after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = common::wait_child(&mut child, LIMIT)
+        .unwrap_or_else(|| panic!("holder still running after SIGTERM"));
     assert!(
         status.success(),
         "{status:?}: the recovering server was killed"

@@ -11,11 +11,9 @@ use fuse4fs::ext4::inode::Timestamp;
 use fuse4fs::fs::journal::transaction::GroupDelta;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-use crate::common::{assert_fsck_clean, fsck, have, mkfs, open_rw as rw, root_node};
+use crate::common::{assert_fsck_clean, fsck, mkfs, open_rw as rw, require, root_node};
 
-fn have_tools() -> bool {
-    have(&["mkfs.ext4", "e2fsck", "debugfs"])
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 /// An image holding files f0..f7 (neighbours in one inode-table block).
 fn image(dir: &Path) -> PathBuf {
@@ -35,9 +33,7 @@ fn ino_of(fs: &Fs, name: &str) -> InodeNo {
 
 #[test]
 fn inode_changes_commit_and_e2fsck_agrees() {
-    if !have_tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = rw(&img);
@@ -76,9 +72,7 @@ fn inode_changes_commit_and_e2fsck_agrees() {
 
 #[test]
 fn dropped_and_failed_transactions_write_nothing() {
-    if !have_tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let before = std::fs::read(&img).unwrap();
@@ -108,9 +102,7 @@ fn dropped_and_failed_transactions_write_nothing() {
 
 #[test]
 fn group_counters_and_superblock_stay_consistent() {
-    if !have_tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = rw(&img);
@@ -149,9 +141,7 @@ fn group_counters_and_superblock_stay_consistent() {
 
 #[test]
 fn concurrent_commits_to_one_table_block_lose_nothing() {
-    if !have_tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = Arc::new(rw(&img));
@@ -192,9 +182,7 @@ fn concurrent_commits_to_one_table_block_lose_nothing() {
 /// inode, as the concurrent soak once found).
 #[test]
 fn a_commit_never_writes_an_old_inode_over_the_one_that_took_its_number() {
-    if !have_tools() {
-        return fuse4fs_testkit::skip!("e2fsprogs missing");
-    }
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
     let fs = rw(&img);

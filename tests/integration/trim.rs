@@ -64,10 +64,7 @@ struct Mounted {
 
 fn mounted(mkfs_args: &[&str], size: &str) -> Mounted {
     common::require_root("CAP_SYS_ADMIN for FITRIM, loop mounts");
-    assert!(
-        common::have(&["mkfs.ext4", "e2fsck"]),
-        "e2fsprogs is needed: scripts/install-deps"
-    );
+    common::require(&["mkfs.ext4", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = mkfs(dir.path(), mkfs_args, size);
     let fs = common::mount_rw(&img);

@@ -18,19 +18,11 @@ use fuse4fs::fs::journal::transaction::Transaction;
 use fuse4fs::fs::xattr::write::SetMode;
 use fuse4fs::fs::{Fs, FsError, FsOptions};
 
-use crate::common::{assert_fsck_clean, have, mkfs, open_rw, run};
+use crate::common::{assert_fsck_clean, mkfs, open_rw, require_kernel_mounts, run};
 
-fn can_run(test: &str) -> bool {
-    let tools = have(&["mkfs.ext4", "e2fsck", "debugfs"])
-        && ["getfattr", "getfacl"]
-            .iter()
-            .all(|t| Command::new(t).arg("--version").output().is_ok());
-    let root = unsafe { libc::geteuid() } == 0;
-    if !(tools && root) {
-        fuse4fs_testkit::skip!("{test}: needs root, e2fsprogs and attr/acl");
-    }
-    tools && root
-}
+/// The tests compare with the kernel's view of a twin image, read with
+/// getfattr and getfacl.
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs", "getfattr", "getfacl"];
 
 /// Runs debugfs -w commands on the image.
 fn debugfs(img: &Path, cmds: &[&str]) {
@@ -376,36 +368,32 @@ fn twin(args: &[&str], size: &str, seed: u64, n: usize, big: usize) {
 
 #[test]
 fn twin_4k_256_byte_inodes() {
-    if can_run("twin_4k_256_byte_inodes") {
-        twin(&["-b", "4096"], "32M", 0x9e37_79b9, 400, 3000);
-    }
+    require_kernel_mounts(TOOLS);
+    twin(&["-b", "4096"], "32M", 0x9e37_79b9, 400, 3000);
 }
 
 #[test]
 fn twin_128_byte_inodes_everything_in_the_block() {
-    if can_run("twin_128_byte_inodes") {
-        twin(&["-b", "4096", "-I", "128"], "32M", 0x1234_5678, 300, 2000);
-    }
+    require_kernel_mounts(TOOLS);
+    twin(&["-b", "4096", "-I", "128"], "32M", 0x1234_5678, 300, 2000);
 }
 
 #[test]
 fn twin_without_metadata_csum_1k_blocks() {
-    if can_run("twin_without_metadata_csum") {
-        twin(
-            &["-b", "1024", "-O", "^metadata_csum"],
-            "16M",
-            0xdead_beef,
-            300,
-            900,
-        );
-    }
+    require_kernel_mounts(TOOLS);
+    twin(
+        &["-b", "1024", "-O", "^metadata_csum"],
+        "16M",
+        0xdead_beef,
+        300,
+        900,
+    );
 }
 
 #[test]
 fn twin_1k_blocks_metadata_csum() {
-    if can_run("twin_1k_blocks_metadata_csum") {
-        twin(&["-b", "1024"], "16M", 42, 300, 900);
-    }
+    require_kernel_mounts(TOOLS);
+    twin(&["-b", "1024"], "16M", 42, 300, 900);
 }
 
 /// Fills one inode until ENOSPC, with the kernel filling its twin: the
@@ -413,9 +401,7 @@ fn twin_1k_blocks_metadata_csum() {
 /// as it was.
 #[test]
 fn fill_to_enospc() {
-    if !can_run("fill_to_enospc") {
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let (kdir, odir) = (dir.path().join("k"), dir.path().join("o"));
     std::fs::create_dir_all(&kdir).unwrap();
@@ -515,9 +501,7 @@ fn share_block(fs: &Fs, f: InodeNo, g: InodeNo) -> u64 {
 
 #[test]
 fn shared_block_copy_on_write() {
-    if !can_run("shared_block_copy_on_write") {
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     for args in [
         &["-b", "4096"][..],
         &["-b", "4096", "-I", "128", "-O", "^metadata_csum"],
@@ -611,9 +595,7 @@ fn getfacl(m: &Mount, p: &str) -> String {
 /// requested mode, then init_acl): the same ACLs and modes.
 #[test]
 fn acl_inheritance_like_the_kernel() {
-    if !can_run("acl_inheritance_like_the_kernel") {
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(
         dir.path(),
@@ -735,9 +717,7 @@ fn acl_inheritance_like_the_kernel() {
 /// the kernel's getfacl agrees.
 #[test]
 fn access_acl_updates_mode() {
-    if !can_run("access_acl_updates_mode") {
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "4096"], "32M", &["write /dev/null f"]);
     let fs = open_rw(&img);
@@ -804,9 +784,7 @@ fn access_acl_updates_mode() {
 
 #[test]
 fn errors_like_the_kernel() {
-    if !can_run("errors_like_the_kernel") {
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "4096"], "32M", &["write /dev/null f"]);
     let fs = open_rw(&img);
@@ -853,9 +831,7 @@ fn errors_like_the_kernel() {
 /// while attributes come and go around it.
 #[test]
 fn inline_data_survives() {
-    if !can_run("inline_data_survives") {
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     std::fs::create_dir_all(&src).unwrap();
@@ -912,9 +888,7 @@ fn inline_data_survives() {
 /// Damaged xattr blocks make the call fail with a corruption error.
 #[test]
 fn damaged_block_is_an_error() {
-    if !can_run("damaged_block_is_an_error") {
-        return;
-    }
+    require_kernel_mounts(TOOLS);
     for (what, at, byte) in [
         ("magic", 0usize, 0x55u8),
         ("checksum", 17, 0x55),

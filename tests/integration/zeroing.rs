@@ -15,19 +15,14 @@ use fuse4fs::fs::fallocate::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_F
 use fuse4fs::fs::io::log::{IoEvent, IoLog};
 use fuse4fs::fs::setattr::Changes;
 
-use crate::common::{assert_fsck_clean, have, mkfs, mount_rw_recorded, open_rw, root_node};
+use crate::common::{assert_fsck_clean, mkfs, mount_rw_recorded, open_rw, require, root_node};
 
 const BS: u64 = 4096;
 const OLD: u8 = 0xAA;
 /// A plain file of root's.
 const FILE: NewNode = root_node(0o100644);
 
-fn require_tools() {
-    assert!(
-        have(&["mkfs.ext4", "e2fsck", "debugfs"]),
-        "these tests need mkfs.ext4, e2fsck and debugfs (scripts/install-deps)"
-    );
-}
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 fn resize(fs: &Fs, ino: InodeNo, size: u64) {
     let c = Changes {
@@ -80,7 +75,7 @@ fn fixture(
 /// in this boot, is then grown by `grow_to` (when Some) and its file's
 /// bytes returned.
 fn crash_after_commit(op: impl FnOnce(&Fs, InodeNo), grow_to: Option<u64>) -> Vec<u8> {
-    require_tools();
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let log = IoLog::new();
     let (img, fs, ino) = fixture(dir.path(), &log, 4 * BS as usize);
@@ -180,7 +175,7 @@ fn zero_range_keep_size_past_the_end_zeroes_its_edge_before_its_commit() {
 /// last block, which growing the file again shows.
 #[test]
 fn orphan_cleanup_zeroes_the_tail_of_a_cut_short_truncate() {
-    require_tools();
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src");
     std::fs::write(&src, vec![OLD; 4 * BS as usize]).unwrap();
@@ -229,7 +224,7 @@ fn orphan_cleanup_zeroes_the_tail_of_a_cut_short_truncate() {
 /// zeros, on blocks that held [`OLD`] bytes of a deleted file.
 #[test]
 fn writes_into_fresh_blocks_zero_what_they_do_not_cover() {
-    require_tools();
+    require(TOOLS);
     let dir = tempfile::tempdir().unwrap();
     let log = IoLog::new();
     let (img, fs, old) = fixture(dir.path(), &log, 8 << 20);

@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+use fuse4fs_testkit::e2fs::require;
+
 /// The exit code of `crashcheck ARGS` and its output, stdout then stderr.
 fn crashcheck(args: &[&str]) -> (i32, String) {
     fuse4fs_testkit::e2fs::output(Command::new(env!("CARGO_BIN_EXE_crashcheck")).args(args))
@@ -46,23 +48,18 @@ fn boundaries_recover_cleanly(workload: &str, variant: &str) {
     assert_eq!(count(&out, " failed"), 0, "{out}");
 }
 
-fn tools() -> bool {
-    fuse4fs_testkit::e2fs::have(&["mkfs.ext4", "e2fsck", "debugfs"])
-}
+/// What crashcheck runs on each state.
+const TOOLS: &[&str] = &["mkfs.ext4", "e2fsck", "debugfs"];
 
 #[test]
 fn states_between_operations_and_at_flushes_recover_cleanly() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     boundaries_recover_cleanly("tar", "4k");
 }
 
 #[test]
 fn bounded_run_passes_with_a_journal_and_catches_torn_commits_without() {
-    if !tools() {
-        return;
-    }
+    require(TOOLS);
     let (rc, out) = crashcheck(&[
         "--workload",
         "ns",
@@ -92,10 +89,7 @@ fn bounded_run_passes_with_a_journal_and_catches_torn_commits_without() {
 /// recovers cleanly.
 #[test]
 fn inline_data_states_recover_cleanly() {
-    assert!(
-        tools(),
-        "needs mkfs.ext4, e2fsck and debugfs (scripts/install-deps)"
-    );
+    require(TOOLS);
     boundaries_recover_cleanly("data", "inline");
 }
 
@@ -107,9 +101,7 @@ fn inline_data_states_recover_cleanly() {
 /// bound when tried: fsync'd files lost, e2fsck errors).
 #[test]
 fn freed_metadata_reused_as_data_across_fsyncs_survives_every_crash() {
-    if !tools() {
-        panic!("crashcheck needs mkfs.ext4, e2fsck and debugfs (scripts/install-deps)");
-    }
+    require(TOOLS);
     let (rc, out) = crashcheck(&[
         "--workload",
         "reuse",

@@ -17,7 +17,7 @@ use fuse4fs_format::ext4::{dir, htree, xattr};
 
 // Each test binary uses a subset.
 #[allow(unused_imports)]
-pub use fuse4fs_testkit::e2fs::{debugfs, debugfs_w, e2fsck, have, output as run};
+pub use fuse4fs_testkit::e2fs::{debugfs, debugfs_w, e2fsck, output as run, require};
 
 /// A deterministic byte stream (xorshift), so that images built twice
 /// hold the same data.

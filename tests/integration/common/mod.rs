@@ -10,8 +10,7 @@ use fuse4fs::ext4::InodeNo;
 use fuse4fs::fs::{Fs, FsOptions};
 use fuse4fs::fuse::ids::RequestId;
 
-#[allow(unused_imports)] // Each test binary uses a subset.
-pub use fuse4fs_testkit::e2fs::have;
+pub use fuse4fs_testkit::e2fs::require;
 
 /// Runs `cmd args`, which must succeed; its standard output.
 pub fn run(cmd: &str, args: &[&str]) -> String {
@@ -44,6 +43,47 @@ pub fn require_root(why: &str) {
         0,
         "this test needs root ({why})"
     );
+}
+
+/// The inode of `name` in the root of `fs` (an image recovered after a
+/// cut), which must hold at least `len` bytes: the bytes whose sync had
+/// returned before the cut. `what` names the state in a failure.
+pub fn synced_file(fs: &Fs, name: &str, len: u64, what: &str) -> fuse4fs::ext4::inode::Inode {
+    let root = fs.inode(InodeNo::ROOT).unwrap();
+    let found = fs
+        .lookup(&root, name.as_bytes())
+        .unwrap_or_else(|e| panic!("{what}: {name} missing ({e})"));
+    let inode = fs.inode(found.ino).unwrap();
+    assert!(
+        inode.size >= len,
+        "{what}: {name} has {} bytes, {len} were synced",
+        inode.size
+    );
+    inode
+}
+
+/// Waits for `child` at most `limit`; None if it is still running.
+pub fn wait_child(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if t.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Fails the test unless it may mount images with the kernel (root) and
+/// `tools` are installed.
+pub fn require_kernel_mounts(tools: &[&str]) {
+    require_root("kernel mounts of the images");
+    require(tools);
 }
 
 /// A root process without CAP_SYS_ADMIN in any of its sets (a `sleep`

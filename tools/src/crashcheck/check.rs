@@ -66,6 +66,30 @@ pub struct Failure {
     pub detail: String,
 }
 
+/// A recovery of a state, as its failures name it.
+struct Recovery {
+    /// In the fsync-lost failure's text.
+    name: &'static str,
+    /// The check failed when the recovered tree cannot be read.
+    unreadable: &'static str,
+    /// The check failed when the tree shows no snapshot of the window.
+    no_snapshot: &'static str,
+}
+
+/// Our own replay, at the open.
+const OUR_REPLAY: Recovery = Recovery {
+    name: "our replay",
+    unreadable: "replay-read",
+    no_snapshot: "replay-tree",
+};
+
+/// e2fsck's replay and repairs.
+const E2FSCK_REPLAY: Recovery = Recovery {
+    name: "after e2fsck",
+    unreadable: "e2fsck-tree",
+    no_snapshot: "e2fsck-tree",
+};
+
 /// What a state is checked against.
 pub struct Expect<'a> {
     pub run: &'a Run,
@@ -166,6 +190,43 @@ impl<'a> Expect<'a> {
                 .iter()
                 .any(|v| chunk.iter().enumerate().all(|(k, &b)| b == have_at(v, k)))
         })
+    }
+
+    /// The checks of the tree a recovery left (or why it could not be
+    /// read): it shows a snapshot from `lo` to the operation in flight
+    /// after `answered` (see [`Expect::matches`]), and every file an
+    /// answered fsync made durable is intact.
+    fn recovered(
+        &self,
+        by: &Recovery,
+        tree: &Result<Tree, String>,
+        got: &Contents,
+        lo: usize,
+        answered: usize,
+    ) -> Vec<Failure> {
+        let t = match tree {
+            Ok(t) => t,
+            Err(e) => {
+                return vec![Failure {
+                    check: by.unreadable,
+                    detail: e.clone(),
+                }];
+            }
+        };
+        let mut fails = Vec::new();
+        if let Err(d) = self.matches(t, got, lo, answered + 1) {
+            fails.push(Failure {
+                check: by.no_snapshot,
+                detail: d,
+            });
+        }
+        if let Err(d) = self.fsynced_intact(t, answered) {
+            fails.push(Failure {
+                check: "fsync-lost",
+                detail: format!("{}: {d}", by.name),
+            });
+        }
+        fails
     }
 
     /// Files fsync'd by an answered operation and unchanged by every later
@@ -346,7 +407,6 @@ pub fn check(
         Crash::Process => (st.answered, st.durable),
         Crash::Machine { .. } => (st.durable, st.durable),
     };
-    let hi = st.answered + 1;
 
     // a) our replay, then e2fsck -fn on what it left.
     if let Err(e) = base.write_state(a, events, st) {
@@ -380,16 +440,8 @@ pub fn check(
         }
         let _ = std::fs::remove_file(&k);
     }
-    match ours {
-        Ok(t) => {
-            if let Err(d) = exp.matches(&t, &got, lo_ours, hi) {
-                fail("replay-tree", d);
-            }
-            if let Err(d) = exp.fsynced_intact(&t, st.answered) {
-                fail("fsync-lost", format!("our replay: {d}"));
-            }
-        }
-        Err(e) => fail("replay-read", e),
+    for f in exp.recovered(&OUR_REPLAY, &ours, &got, lo_ours, st.answered) {
+        fail(f.check, f.detail);
     }
     match e2fsck("-fn", a) {
         Ok((0, _)) => {}
@@ -425,16 +477,9 @@ pub fn check(
         Err(e) => fail("setup", e),
     }
     let mut got = Contents::new();
-    match read_tree(b, &FsOptions::default(), &mut got) {
-        Ok(t) => {
-            if let Err(d) = exp.matches(&t, &got, lo_fsck, hi) {
-                fail("e2fsck-tree", d);
-            }
-            if let Err(d) = exp.fsynced_intact(&t, st.answered) {
-                fail("fsync-lost", format!("after e2fsck: {d}"));
-            }
-        }
-        Err(e) => fail("e2fsck-tree", e),
+    let theirs = read_tree(b, &FsOptions::default(), &mut got);
+    for f in exp.recovered(&E2FSCK_REPLAY, &theirs, &got, lo_fsck, st.answered) {
+        fail(f.check, f.detail);
     }
     fails
 }
@@ -591,5 +636,57 @@ mod tests {
         assert!(check(b"AAaaBBBBCCCC", 0, 2).is_err());
         // A different size is a metadata difference, never torn data.
         assert!(check(b"AAAABBBB", 0, 2).is_err());
+    }
+
+    #[test]
+    fn each_recovery_names_its_failures() {
+        // Op 0 creates and fsyncs f (one operation here), op 1 is in
+        // flight: a recovery that lost f fails both checks.
+        let mut contents = Contents::new();
+        let with_f = Tree::from([("f".to_string(), file(b"data", &mut contents))]);
+        let run = Run {
+            ops: vec![Op::Own(Own::Fsync("f".into()))],
+            results: vec![Ok(())],
+            snapshots: vec![with_f.clone(), with_f.clone(), with_f.clone()],
+            contents,
+            events: Vec::new(),
+        };
+        let exp = Expect::new(&run, 4);
+        let names = |fails: Vec<Failure>| -> Vec<String> {
+            fails
+                .iter()
+                .map(|f| format!("{} {}", f.check, f.detail.split(':').next().unwrap()))
+                .collect()
+        };
+        let lost: Result<Tree, String> = Ok(Tree::new());
+        let none = Contents::new();
+        assert_eq!(
+            names(exp.recovered(&OUR_REPLAY, &lost, &none, 1, 1)),
+            [
+                "replay-tree matches no snapshot in [1, 2]; nearest is 1",
+                "fsync-lost our replay"
+            ]
+        );
+        assert_eq!(
+            names(exp.recovered(&E2FSCK_REPLAY, &lost, &none, 0, 1)),
+            [
+                "e2fsck-tree matches no snapshot in [0, 2]; nearest is 0",
+                "fsync-lost after e2fsck"
+            ]
+        );
+        let unread: Result<Tree, String> = Err("open: bad".into());
+        assert_eq!(
+            names(exp.recovered(&OUR_REPLAY, &unread, &none, 1, 1)),
+            ["replay-read open"]
+        );
+        assert_eq!(
+            names(exp.recovered(&E2FSCK_REPLAY, &unread, &none, 1, 1)),
+            ["e2fsck-tree open"]
+        );
+        let kept: Result<Tree, String> = Ok(with_f);
+        assert!(
+            exp.recovered(&OUR_REPLAY, &kept, &run.contents, 1, 1)
+                .is_empty()
+        );
     }
 }
