@@ -257,8 +257,8 @@ impl Walker<'_> {
             entries,
             depth,
         });
-        let fs_end = self.cx.sb.blocks_count;
-        let first = self.cx.sb.first_data_block as u64;
+        let fs_end = BlockNo(self.cx.sb.blocks_count);
+        let first = BlockNo(self.cx.sb.first_data_block as u64);
         if depth == 0 {
             let mut prev_end = lo;
             for index in 0..entries {
@@ -274,8 +274,8 @@ impl Walker<'_> {
                 // Unwritten extents past the parent's range are the
                 // kernel's preallocation past EOF: e2fsck accepts them.
                 let bad = len == 0
-                    || pblk.0 < first
-                    || pblk.saturating_plus(len).0 > fs_end
+                    || pblk < first
+                    || pblk.saturating_plus(len) > fs_end
                     || lblk < prev_end
                     || lblk + len > self.limit
                     || ((!unwritten || self.limit < 1 << 32) && lblk + len > hi);
@@ -317,8 +317,8 @@ impl Walker<'_> {
                 .unwrap_or(hi);
             let bad = prev.is_some_and(|p| lblk <= p)
                 || lblk >= hi
-                || child.0 < first
-                || child.0 >= fs_end
+                || child < first
+                || child >= fs_end
                 || self.cx.found.is_fixed(child)
                 || !self.seen.insert(child);
             if bad {
