@@ -3,33 +3,32 @@
 //! the passes found in use, never from the on-disk bitmaps, which pass 5
 //! then rewrites to match.
 
-use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::mode;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
+use crate::block::BlockArith;
 use crate::context::{Fsck, InodeInfo};
 
 /// A free run of `len` blocks, preferring the group of `goal`; marked in
 /// use. None when no such run is free.
-pub fn alloc_blocks(cx: &mut Fsck, goal: u64, len: u64) -> Option<u64> {
-    let first = cx.sb.first_data_block as u64;
-    let end = cx.sb.blocks_count;
-    let goal = goal.clamp(first, end.saturating_sub(1).max(first));
-    let free_run = |cx: &Fsck, from: u64, to: u64| -> Option<u64> {
+pub fn alloc_blocks(cx: &mut Fsck, goal: BlockNo, len: u64) -> Option<BlockNo> {
+    let first = BlockNo(cx.sb.first_data_block as u64);
+    let end = BlockNo(cx.sb.blocks_count);
+    let goal = goal.clamp(first, BlockNo(end.0.saturating_sub(1)).max(first));
+    let free_run = |cx: &Fsck, from: BlockNo, to: BlockNo| -> Option<BlockNo> {
         let mut b = from;
-        while b + len <= to {
-            match (b..b + len)
-                .rev()
-                .find(|&x| cx.found.blocks.get(x as usize))
-            {
+        while b.plus(len) <= to {
+            match b.run(len).rev().find(|&x| cx.found.blocks.get(x.bit())) {
                 None => return Some(b),
-                Some(used) => b = used + 1,
+                Some(used) => b = used.plus(1),
             }
         }
         None
     };
-    let start = free_run(cx, goal, end).or_else(|| free_run(cx, first, goal + len - 1))?;
-    for b in start..start + len {
-        cx.found.blocks.set(b as usize);
+    let start =
+        free_run(cx, goal, end).or_else(|| free_run(cx, first, BlockNo(goal.0 + len - 1)))?;
+    for b in start.run(len) {
+        cx.found.blocks.set(b.bit());
     }
     Some(start)
 }

@@ -16,11 +16,13 @@ use fuse4fs_format::ext4::inode::{Inode, flags, mode};
 use fuse4fs_format::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
 use fuse4fs_format::ext4::layout::{Ext4Extent, Ext4ExtentHeader, Ext4ExtentIdx};
 use fuse4fs_format::ext4::superblock::incompat;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
 /// Bytes of an extent node header, and of one entry.
 const EH: usize = Ext4ExtentHeader::entry_offset(0);
 const EE: usize = Ext4ExtentHeader::entry_offset(1) - EH;
 
+use crate::block::BlockArith;
 use crate::context::Fsck;
 use crate::error::Result;
 
@@ -30,7 +32,7 @@ pub enum NodeLoc {
     /// In the inode's i_block.
     Root,
     /// In tree block `0`.
-    Block(u64),
+    Block(BlockNo),
 }
 
 /// Something the inode owns.
@@ -38,11 +40,11 @@ pub enum NodeLoc {
 pub enum Item {
     /// A tree block: an extent index or leaf block (`level` its depth
     /// above the leaves), or an indirect block (`level` 1 = single).
-    Tree { pblk: u64, level: u16 },
+    Tree { pblk: BlockNo, level: u16 },
     /// `len` data blocks from logical `lblk` at physical `pblk`.
     Data {
         lblk: u64,
-        pblk: u64,
+        pblk: BlockNo,
         len: u64,
         unwritten: bool,
     },
@@ -60,14 +62,14 @@ pub enum Damage {
         why: String,
     },
     /// An extent block whose tail checksum does not match (walked anyway).
-    Checksum { pblk: u64 },
+    Checksum { pblk: BlockNo },
     /// Leaf entry `index` of node `loc` names blocks outside the
     /// filesystem or has length zero.
     Extent {
         loc: NodeLoc,
         index: usize,
         lblk: u64,
-        pblk: u64,
+        pblk: BlockNo,
         len: u64,
     },
     /// Index entry `index` of node `loc` names a child outside the
@@ -75,11 +77,11 @@ pub enum Damage {
     Index {
         loc: NodeLoc,
         index: usize,
-        child: u64,
+        child: BlockNo,
     },
     /// Index entry `index` of node `loc` says its subtree starts before
-    /// the subtree's first entry (`first`): lookups of the blocks between
-    /// find nothing, and e2fsck wants the two equal.
+    /// the subtree's first entry (`first`, a logical block): lookups of
+    /// the blocks between find nothing, and e2fsck wants the two equal.
     IndexStart {
         loc: NodeLoc,
         index: usize,
@@ -91,7 +93,7 @@ pub enum Damage {
     Pointer {
         loc: NodeLoc,
         index: usize,
-        pblk: u64,
+        pblk: BlockNo,
     },
 }
 
@@ -164,15 +166,12 @@ pub fn walk_located(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item, Slot))
     Ok(w.out)
 }
 
-/// The resize inode, whose indirect blocks are fixed metadata.
-const RESIZE_INO: u32 = 7;
-
 struct Walker<'a> {
     cx: &'a Fsck,
     inode: &'a Inode,
     visit: &'a mut dyn FnMut(Item, Slot),
     /// Tree blocks visited in this inode (loops and shared subtrees).
-    seen: HashSet<u64>,
+    seen: HashSet<BlockNo>,
     out: Walk,
     buf_pool: Vec<Vec<u8>>,
     /// Blocks still allowed: no inode owns more than the filesystem has.
@@ -258,8 +257,8 @@ impl Walker<'_> {
             entries,
             depth,
         });
-        let fs_end = self.cx.sb.blocks_count;
-        let first = self.cx.sb.first_data_block as u64;
+        let fs_end = BlockNo(self.cx.sb.blocks_count);
+        let first = BlockNo(self.cx.sb.first_data_block as u64);
         if depth == 0 {
             let mut prev_end = lo;
             for index in 0..entries {
@@ -271,12 +270,12 @@ impl Walker<'_> {
                 } else {
                     (raw_len as u64, false)
                 };
-                let pblk = (e.ee_start_hi.get() as u64) << 32 | e.ee_start_lo.get() as u64;
+                let pblk = e.block();
                 // Unwritten extents past the parent's range are the
                 // kernel's preallocation past EOF: e2fsck accepts them.
                 let bad = len == 0
                     || pblk < first
-                    || pblk.saturating_add(len) > fs_end
+                    || pblk.saturating_plus(len) > fs_end
                     || lblk < prev_end
                     || lblk + len > self.limit
                     || ((!unwritten || self.limit < 1 << 32) && lblk + len > hi);
@@ -311,7 +310,7 @@ impl Walker<'_> {
             let idx = |i| Ext4ExtentIdx::at(bytes, i).expect("entries <= eh_max, which fits");
             let e = idx(index);
             let lblk = e.ei_block.get() as u64;
-            let child = (e.ei_leaf_hi.get() as u64) << 32 | e.ei_leaf_lo.get() as u64;
+            let child = e.block();
             let next = (index + 1 < entries)
                 .then(|| idx(index + 1).ei_block.get() as u64)
                 .filter(|&n| n > lblk)
@@ -377,14 +376,14 @@ impl Walker<'_> {
         let per_block = self.cx.bs / 4;
         let mut lblk = 0u64;
         for slot in 0..15usize {
-            let p = block_ptrs(&self.inode.block)[slot].get() as u64;
+            let p = BlockNo(block_ptrs(&self.inode.block)[slot].get() as u64);
             let level = if slot < DIRECT as usize {
                 0
             } else {
                 slot as u16 - 11
             };
             let span = per_block.saturating_pow(level as u32);
-            if p != 0 {
+            if p.0 != 0 {
                 self.pointer(NodeLoc::Root, slot, p, level, lblk)?;
             }
             lblk = lblk.saturating_add(span);
@@ -394,11 +393,19 @@ impl Walker<'_> {
 
     /// Pointer `index` of `loc` to `p`, covering logical blocks from
     /// `lblk` through a subtree `level` deep (0: a data block).
-    fn pointer(&mut self, loc: NodeLoc, index: usize, p: u64, level: u16, lblk: u64) -> Result<()> {
+    fn pointer(
+        &mut self,
+        loc: NodeLoc,
+        index: usize,
+        p: BlockNo,
+        level: u16,
+        lblk: u64,
+    ) -> Result<()> {
         // A tree block on fixed metadata (an inode table block, say) is
         // not this inode's to read as pointers, nor to repair: cut it.
         // The resize inode's indirect blocks are the reserved GDT blocks.
-        let on_metadata = level > 0 && self.inode.ino.0 != RESIZE_INO && self.cx.found.is_fixed(p);
+        let on_metadata =
+            level > 0 && self.inode.ino != InodeNo::RESIZE && self.cx.found.is_fixed(p);
         if !self.cx.block_in_fs(p)
             || lblk >= self.limit
             || on_metadata
@@ -432,8 +439,8 @@ impl Walker<'_> {
         let per_block = self.cx.bs / 4;
         let span = per_block.saturating_pow(level as u32 - 1);
         for i in 0..per_block as usize {
-            let q = block_ptrs(&buf)[i].get() as u64;
-            if q != 0 && !self.out.overflowed {
+            let q = BlockNo(block_ptrs(&buf)[i].get() as u64);
+            if q.0 != 0 && !self.out.overflowed {
                 self.pointer(
                     NodeLoc::Block(p),
                     i,
@@ -503,7 +510,7 @@ fn remove_entries(node: &mut [u8], indices: &[usize]) {
 }
 
 /// Writes extent block `b` of `inode`, its checksum set first.
-pub fn write_extent_block(cx: &mut Fsck, inode: &Inode, b: u64, buf: &mut [u8]) -> Result<()> {
+pub fn write_extent_block(cx: &mut Fsck, inode: &Inode, b: BlockNo, buf: &mut [u8]) -> Result<()> {
     if cx.sb.metadata_csum() {
         set_block_checksum(cx.seed, inode.ino, inode.generation, buf);
     }
@@ -550,21 +557,19 @@ pub fn cut_pointer(cx: &mut Fsck, inode: &mut Inode, loc: NodeLoc, index: usize)
 
 /// Points the entry at `slot` (an extent, an extent index entry or a
 /// block-map pointer) at block `new` instead: the clone of what it named.
-pub fn repoint(cx: &mut Fsck, inode: &mut Inode, slot: Slot, new: u64) -> Result<()> {
+pub fn repoint(cx: &mut Fsck, inode: &mut Inode, slot: Slot, new: BlockNo) -> Result<()> {
     let (loc, index) = slot;
     if !inode.has_flag(flags::EXTENTS) {
-        return repoint_map(cx, inode, loc, index, new as u32);
+        return repoint_map(cx, inode, loc, index, new.0 as u32);
     }
     let set = |node: &mut [u8]| {
         let leaf = Ext4ExtentHeader::of(node).is_some_and(|h| h.eh_depth.get() == 0);
         if leaf {
             if let Some(e) = Ext4Extent::at_mut(node, index) {
-                e.ee_start_hi.set((new >> 32) as u16);
-                e.ee_start_lo.set(new as u32);
+                e.set_block(new);
             }
         } else if let Some(e) = Ext4ExtentIdx::at_mut(node, index) {
-            e.ei_leaf_lo.set(new as u32);
-            e.ei_leaf_hi.set((new >> 32) as u16);
+            e.set_block(new);
         }
     };
     edit_extent_node(cx, inode, loc, set)
@@ -591,5 +596,36 @@ fn repoint_map(
             }
             cx.write_block(b, &buf)
         }
+    }
+}
+
+/// The block an extent (its first data block) or an extent index entry
+/// (its child) names, its 48 bits split in two fields on disk. The
+/// format crate's layouts have no accessor for it (its `ExtentNode`
+/// parse assembles the halves itself); this is the one place fsck does.
+pub trait EntryBlock {
+    fn block(&self) -> BlockNo;
+    fn set_block(&mut self, b: BlockNo);
+}
+
+impl EntryBlock for Ext4Extent {
+    fn block(&self) -> BlockNo {
+        BlockNo((self.ee_start_hi.get() as u64) << 32 | self.ee_start_lo.get() as u64)
+    }
+
+    fn set_block(&mut self, b: BlockNo) {
+        self.ee_start_hi.set((b.0 >> 32) as u16);
+        self.ee_start_lo.set(b.0 as u32);
+    }
+}
+
+impl EntryBlock for Ext4ExtentIdx {
+    fn block(&self) -> BlockNo {
+        BlockNo((self.ei_leaf_hi.get() as u64) << 32 | self.ei_leaf_lo.get() as u64)
+    }
+
+    fn set_block(&mut self, b: BlockNo) {
+        self.ei_leaf_lo.set(b.0 as u32);
+        self.ei_leaf_hi.set((b.0 >> 32) as u16);
     }
 }

@@ -11,8 +11,9 @@ use fuse4fs_format::ext4::layout::{Ext4Inode, Ext4InodeExtra};
 use fuse4fs_format::ext4::superblock::{
     SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, Superblock, ro_compat, set_superblock_checksum,
 };
-use fuse4fs_format::ext4::{CorruptKind, FormatError, Generation, InodeNo};
+use fuse4fs_format::ext4::{BlockNo, CorruptKind, FormatError, Generation, InodeNo};
 
+use crate::block::BlockArith;
 use crate::device::Device;
 use crate::error::{FsckError, Result};
 use crate::inode_table::InodeTable;
@@ -81,7 +82,7 @@ pub struct DirInfo {
 /// physical block so that pass 2 reads the device in order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DirBlock {
-    pub pblk: u64,
+    pub pblk: BlockNo,
     pub ino: InodeNo,
     /// Logical block within the directory.
     pub lblk: u64,
@@ -94,11 +95,11 @@ pub struct Found {
     /// repairs (a cleared inode gives its blocks back).
     pub blocks: Bitmap<Vec<u8>>,
     /// Blocks claimed more than once (pass 1), for pass 1B.
-    pub dup_blocks: BTreeSet<u64>,
+    pub dup_blocks: BTreeSet<BlockNo>,
     /// Fixed metadata (superblock and descriptor copies, reserved GDT
     /// blocks, bitmaps, inode tables) as sorted, disjoint [start, end)
     /// runs, set before pass 1.
-    pub fixed: Vec<(u64, u64)>,
+    pub fixed: Vec<(BlockNo, BlockNo)>,
     /// Per inode.
     pub inodes: InodeTable,
     /// Directories by inode number.
@@ -106,10 +107,10 @@ pub struct Found {
     /// Directory blocks for pass 2.
     pub dir_blocks: Vec<DirBlock>,
     /// xattr blocks: inodes naming each, counted by pass 1.
-    pub xattr_refs: HashMap<u64, u32>,
+    pub xattr_refs: HashMap<BlockNo, u32>,
     /// What each xattr block's EA inode entries cost every inode naming
     /// the block (pass 1, with ea_inode).
-    pub xattr_ea_charge: HashMap<u64, crate::pass1::EaCharge>,
+    pub xattr_ea_charge: HashMap<BlockNo, crate::pass1::EaCharge>,
     /// EA inodes: the xattr entries naming each (pass 1, for pass 4).
     pub ea_refs: HashMap<InodeNo, u64>,
     /// With the quota feature: each in-use inode's owners and bytes,
@@ -161,26 +162,24 @@ impl Found {
         self.inodes.get_mut(ino)
     }
 
-    /// Marks block `b` owned; returns false (and records it in
-    /// `dup_blocks`) when something already owned it.
     /// Whether block `b` is fixed metadata.
-    pub fn is_fixed(&self, b: u64) -> bool {
+    pub fn is_fixed(&self, b: BlockNo) -> bool {
         let i = self.fixed.partition_point(|&(_, end)| end <= b);
         self.fixed.get(i).is_some_and(|&(start, _)| start <= b)
     }
 
     /// Records fixed metadata from `start` for `len` blocks (call
     /// [`Found::seal_fixed`] once all are in).
-    pub fn add_fixed(&mut self, start: u64, len: u64) {
+    pub fn add_fixed(&mut self, start: BlockNo, len: u64) {
         if len > 0 {
-            self.fixed.push((start, start.saturating_add(len)));
+            self.fixed.push((start, start.saturating_plus(len)));
         }
     }
 
     /// Sorts and merges the fixed runs.
     pub fn seal_fixed(&mut self) {
         self.fixed.sort_unstable();
-        let mut out: Vec<(u64, u64)> = Vec::with_capacity(self.fixed.len());
+        let mut out: Vec<(BlockNo, BlockNo)> = Vec::with_capacity(self.fixed.len());
         for &(s, e) in &self.fixed {
             match out.last_mut() {
                 Some(last) if s <= last.1 => last.1 = last.1.max(e),
@@ -190,12 +189,14 @@ impl Found {
         self.fixed = out;
     }
 
-    pub fn claim(&mut self, b: u64) -> bool {
-        if self.blocks.get(b as usize) {
+    /// Marks block `b` owned; returns false (and records it in
+    /// `dup_blocks`) when something already owned it.
+    pub fn claim(&mut self, b: BlockNo) -> bool {
+        if self.blocks.get(b.bit()) {
             self.dup_blocks.insert(b);
             false
         } else {
-            self.blocks.set(b as usize);
+            self.blocks.set(b.bit());
             true
         }
     }
@@ -308,11 +309,11 @@ impl Fsck {
     fn load_groups(&mut self) -> Result<()> {
         let n = self.sb.group_count();
         let ds = self.sb.desc_size as usize;
-        let mut block: Option<(u64, Vec<u8>)> = None;
+        let mut block: Option<(BlockNo, Vec<u8>)> = None;
         for g in 0..n {
             let (b, off) = self.sb.group_desc_location(g);
-            if block.as_ref().is_none_or(|(cur, _)| *cur != b.0) {
-                block = Some((b.0, self.read_block(b.0)?));
+            if block.as_ref().is_none_or(|(cur, _)| *cur != b) {
+                block = Some((b, self.read_block(b)?));
             }
             let raw = block.as_ref().expect("just read").1[off..off + ds].to_vec();
             self.groups.push(GroupDesc::parse(&self.sb, &raw));
@@ -323,8 +324,13 @@ impl Fsck {
 
     /// Whether `b` is a block of the filesystem that files may own (at or
     /// past `s_first_data_block`, before the end).
-    pub fn block_in_fs(&self, b: u64) -> bool {
-        b >= self.sb.first_data_block as u64 && b < self.sb.blocks_count
+    pub fn block_in_fs(&self, b: BlockNo) -> bool {
+        b.0 >= self.sb.first_data_block as u64 && b.0 < self.sb.blocks_count
+    }
+
+    /// Byte offset of block `b` on the device.
+    pub fn block_offset(&self, b: BlockNo) -> u64 {
+        b.0 * self.bs
     }
 
     /// Every inode number, 1 to s_inodes_count, in order.
@@ -361,34 +367,35 @@ impl Fsck {
     }
 
     /// Reads block `b`.
-    pub fn read_block(&self, b: u64) -> Result<Vec<u8>> {
+    pub fn read_block(&self, b: BlockNo) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; self.bs as usize];
         self.read_block_into(b, &mut buf)?;
         Ok(buf)
     }
 
     /// Reads block `b` into `buf` (one block long).
-    pub fn read_block_into(&self, b: u64, buf: &mut [u8]) -> Result<()> {
-        if b >= self.sb.blocks_count {
+    pub fn read_block_into(&self, b: BlockNo, buf: &mut [u8]) -> Result<()> {
+        if b.0 >= self.sb.blocks_count {
+            // BlockNo's Display: "read block N".
             return Err(FsckError::io(
-                format!("read block {b}"),
+                format!("read {b}"),
                 std::io::Error::other("past the end of the filesystem"),
             ));
         }
-        self.dev.read_at(b * self.bs, buf)
+        self.dev.read_at(self.block_offset(b), buf)
     }
 
     /// Writes block `b` (a repair): inside the filesystem only (never the
     /// boot block of a 1 KiB-block filesystem).
-    pub fn write_block(&mut self, b: u64, data: &[u8]) -> Result<()> {
+    pub fn write_block(&mut self, b: BlockNo, data: &[u8]) -> Result<()> {
         if !self.block_in_fs(b) {
             return Err(FsckError::io(
-                format!("write block {b}"),
+                format!("write {b}"),
                 std::io::Error::other("outside the filesystem"),
             ));
         }
         self.modified = true;
-        self.dev.write_at(b * self.bs, data)
+        self.dev.write_at(self.block_offset(b), data)
     }
 
     /// Reads the raw bytes of inode `ino` (`s_inode_size` of them).
@@ -460,7 +467,7 @@ impl Fsck {
         }
         let (b, off) = self.sb.group_desc_location(g);
         self.modified = true;
-        self.dev.write_at(b.0 * self.bs + off as u64, &raw)?;
+        self.dev.write_at(self.block_offset(b) + off as u64, &raw)?;
         self.gd_raw[g as usize] = raw;
         Ok(())
     }

@@ -22,6 +22,7 @@ use fuse4fs_format::ext4::xattr;
 use fuse4fs_format::ext4::{BlockNo, ExtentAt, Generation, InodeNo};
 
 use crate::alloc::{alloc_blocks, alloc_inode};
+use crate::block::BlockArith;
 use crate::blockwalk::{Item, walk};
 use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo, now_secs};
 use crate::error::Result;
@@ -45,7 +46,7 @@ fn dir_inode(cx: &Fsck, dir: InodeNo) -> Result<std::result::Result<Inode, Refus
 
 /// The directory's blocks as `(logical, physical)` pairs in logical
 /// order, within i_size (a damaged tree yields what could be walked).
-pub fn dir_blocks(cx: &Fsck, inode: &Inode) -> Result<Vec<(u64, u64)>> {
+pub fn dir_blocks(cx: &Fsck, inode: &Inode) -> Result<Vec<(u64, BlockNo)>> {
     let nblocks = inode.size.div_ceil(cx.bs);
     let mut out = Vec::new();
     if inode.has_flag(flags::INLINE_DATA) {
@@ -61,7 +62,7 @@ pub fn dir_blocks(cx: &Fsck, inode: &Inode) -> Result<Vec<(u64, u64)>> {
         {
             let end = lblk.saturating_add(len).min(nblocks);
             for l in lblk..end {
-                out.push((l, pblk + (l - lblk)));
+                out.push((l, pblk.plus(l - lblk)));
             }
         }
     })?;
@@ -102,7 +103,7 @@ fn write_dir_block(
     cx: &mut Fsck,
     inode: &Inode,
     lblk: u64,
-    pblk: u64,
+    pblk: BlockNo,
     block: &mut [u8],
 ) -> Result<()> {
     if cx.sb.metadata_csum() {
@@ -163,7 +164,7 @@ pub fn inline_entries(
             out.push((e.name.to_vec(), InodeNo(e.inode), e.file_type));
         }
     };
-    part(&inode.block[4..]);
+    part(&inode.block[Ext4InlineDotdot::SIZE..]);
     if let Ok(xattrs) = xattr::parse_ibody(&inode.ibody_xattrs)
         && let Some(data) = xattrs
             .iter()
@@ -242,12 +243,12 @@ pub fn add_entry(
     }
     // A new block past the end.
     let lblk = inode.size.div_ceil(cx.bs);
-    let goal = blocks.last().map_or(0, |&(_, p)| p + 1);
+    let goal = blocks.last().map_or(BlockNo(0), |&(_, p)| p.plus(1));
     let Some(pblk) = alloc_blocks(cx, goal, 1) else {
         return Ok(Err("no free block".into()));
     };
     if let Err(why) = map_block(cx, &mut inode, lblk, pblk)? {
-        cx.found.blocks.clear(pblk as usize);
+        cx.found.blocks.clear(pblk.bit());
         return Ok(Err(why));
     }
     init_leaf(&mut buf, csum);
@@ -268,7 +269,7 @@ pub fn add_entry(
 }
 
 /// Records a new directory block in `found.dir_blocks` (kept sorted).
-fn remember_block(cx: &mut Fsck, ino: InodeNo, lblk: u64, pblk: u64) {
+fn remember_block(cx: &mut Fsck, ino: InodeNo, lblk: u64, pblk: BlockNo) {
     let d = DirBlock { pblk, ino, lblk };
     let at = cx.found.dir_blocks.partition_point(|x| *x < d);
     cx.found.dir_blocks.insert(at, d);
@@ -278,7 +279,7 @@ fn remember_block(cx: &mut Fsck, ino: InodeNo, lblk: u64, pblk: u64) {
 /// the dx root's `..` cut short of a new leaf tail, and interior index
 /// blocks made empty leaves (with a tail on metadata_csum filesystems,
 /// where an index block has none).
-fn drop_index(cx: &mut Fsck, inode: &mut Inode, blocks: &[(u64, u64)]) -> Result<()> {
+fn drop_index(cx: &mut Fsck, inode: &mut Inode, blocks: &[(u64, BlockNo)]) -> Result<()> {
     let csum = cx.sb.metadata_csum();
     let bs = cx.bs as usize;
     let mut buf = vec![0u8; bs];
@@ -313,7 +314,7 @@ fn map_block(
     cx: &mut Fsck,
     inode: &mut Inode,
     lblk: u64,
-    pblk: u64,
+    pblk: BlockNo,
 ) -> Result<std::result::Result<(), Refused>> {
     if !inode.has_flag(flags::EXTENTS) {
         if lblk >= 12 {
@@ -321,10 +322,10 @@ fn map_block(
                 "the directory's block map has no free direct pointer".into()
             ));
         }
-        if pblk > u32::MAX as u64 {
+        let Ok(p32) = u32::try_from(pblk.0) else {
             return Ok(Err("block number too large for a block map".into()));
-        }
-        block_ptrs_mut(&mut inode.block)[lblk as usize].set(pblk as u32);
+        };
+        block_ptrs_mut(&mut inode.block)[lblk as usize].set(p32);
         return Ok(Ok(()));
     }
     let Ok(lblk32) = u32::try_from(lblk) else {
@@ -342,20 +343,20 @@ fn map_block(
         let ExtentNode::Index(h, ix) = &leaf else {
             break;
         };
-        let Some(last) = ix.last() else {
+        let Some(&last) = ix.last() else {
             return Ok(Err("empty extent index".into()));
         };
         let child = last.child.0;
-        if !cx.block_in_fs(child) {
+        if !cx.block_in_fs(last.child) {
             return Ok(Err("extent index outside the filesystem".into()));
         }
-        cx.read_block_into(child, &mut buf)?;
+        cx.read_block_into(last.child, &mut buf)?;
         let want = h.depth - 1;
         leaf = match ExtentNode::parse(&buf, Some(want), ExtentAt::Block { ino, block: child }) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e.to_string())),
         };
-        leaf_block = Some(child);
+        leaf_block = Some(last.child);
     }
     let ExtentNode::Leaf(h, mut extents) = leaf else {
         return Ok(Err("extent tree too deep".into()));
@@ -363,7 +364,7 @@ fn map_block(
     let grow = extents.last_mut().filter(|x| {
         !x.unwritten
             && x.lblk as u64 + x.len as u64 == lblk
-            && x.pblk.0 + x.len as u64 == pblk
+            && x.pblk.plus(x.len as u64) == pblk
             && x.len < INIT_MAX_LEN
     });
     if let Some(x) = grow {
@@ -372,7 +373,7 @@ fn map_block(
         extents.push(Extent {
             lblk: lblk32,
             len: 1,
-            pblk: BlockNo(pblk),
+            pblk,
             unwritten: false,
         });
     } else {
@@ -467,7 +468,7 @@ pub fn make_dir(
             None => return Ok(Err("no free inode".into())),
         },
     };
-    let goal = cx.sb.group_first_block(cx.inode_slot(ino).0).0;
+    let goal = cx.sb.group_first_block(cx.inode_slot(ino).0);
     let Some(pblk) = alloc_blocks(cx, goal, 1) else {
         *cx.found.inode_mut(ino) = InodeInfo::default();
         return Ok(Err("no free block".into()));
@@ -501,7 +502,7 @@ pub fn make_dir(
             vec![Extent {
                 lblk: 0,
                 len: 1,
-                pblk: BlockNo(pblk),
+                pblk,
                 unwritten: false,
             }],
         );
@@ -509,7 +510,7 @@ pub fn make_dir(
             return Ok(Err(e.to_string()));
         }
     } else {
-        block_ptrs_mut(&mut inode.block)[0].set(pblk as u32);
+        block_ptrs_mut(&mut inode.block)[0].set(pblk.0 as u32);
     }
     let csum = cx.sb.metadata_csum();
     let mut buf = vec![0u8; cx.bs as usize];
@@ -546,7 +547,7 @@ pub fn make_dir(
             // Unlinked, the new directory would only be found again as
             // unconnected: give its inode and block back.
             cx.clear_inode(ino)?;
-            cx.found.blocks.clear(pblk as usize);
+            cx.found.blocks.clear(pblk.bit());
             return Ok(Err(why));
         }
         cx.found.inode_mut(ino).refs += 1;

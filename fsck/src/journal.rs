@@ -6,14 +6,15 @@
 //! checked as it is on disk (as e2fsck -n does, warning that it skips
 //! the recovery).
 
-use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::{Inode, mode};
 use fuse4fs_format::ext4::superblock::{compat, incompat};
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 use fuse4fs_format::jbd2::layout::JournalSuperblockRaw;
 use fuse4fs_format::jbd2::recovery::{JournalDev, RecoverOptions, Recovery, recover};
 use fuse4fs_format::jbd2::superblock::JSB_SIZE;
 use fuse4fs_format::jbd2::{Jbd2Error, JournalSuperblock};
 
+use crate::block::BlockArith;
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
 use crate::device::Device;
@@ -95,7 +96,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 struct Journal {
     jsb: JournalSuperblock,
     /// (first logical block, first physical block, length), in logical order.
-    runs: Vec<(u64, u64, u64)>,
+    runs: Vec<(u64, BlockNo, u64)>,
 }
 
 /// Reads the journal inode and superblock; the inner error says what is
@@ -117,7 +118,7 @@ fn load(cx: &Fsck) -> Result<std::result::Result<Journal, Unusable>> {
     if nblocks == 0 || nblocks > MAX_JOURNAL_BLOCKS {
         return Ok(Err(Unusable::Bad(format!("size {} bytes", inode.size))));
     }
-    let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+    let mut runs: Vec<(u64, BlockNo, u64)> = Vec::new();
     let mut order_ok = true;
     let damage = walk(cx, &inode, &mut |item| {
         if let Item::Data {
@@ -170,7 +171,7 @@ fn load(cx: &Fsck) -> Result<std::result::Result<Journal, Unusable>> {
 
 fn read_jsb(
     cx: &Fsck,
-    runs: &[(u64, u64, u64)],
+    runs: &[(u64, BlockNo, u64)],
 ) -> Result<std::result::Result<JournalSuperblock, Unusable>> {
     let Some(p0) = phys(runs, 0) else {
         return Ok(Err(Unusable::Bad("its first block is a hole".into())));
@@ -197,16 +198,16 @@ enum Unusable {
 }
 
 /// The physical block of journal block `n`.
-fn phys(runs: &[(u64, u64, u64)], n: u64) -> Option<u64> {
+fn phys(runs: &[(u64, BlockNo, u64)], n: u64) -> Option<BlockNo> {
     let i = runs.partition_point(|&(l, _, _)| l <= n).checked_sub(1)?;
     let (l, p, len) = runs[i];
-    (n - l < len).then(|| p + (n - l))
+    (n - l < len).then(|| p.plus(n - l))
 }
 
 /// The journal and the filesystem over the device, for the replay.
 struct DevJournal<'a> {
     dev: &'a Device,
-    runs: &'a [(u64, u64, u64)],
+    runs: &'a [(u64, BlockNo, u64)],
     bs: u64,
     fs_blocks: u64,
 }
@@ -227,7 +228,7 @@ impl JournalDev for DevJournal<'_> {
                 format!("journal block {n} past the end of the journal inode"),
             )
         })?;
-        self.dev.read_at(p * self.bs, buf).map_err(io_err)
+        self.dev.read_at(p.0 * self.bs, buf).map_err(io_err)
     }
 
     fn write_fs_block(&self, b: u64, data: &[u8]) -> std::io::Result<()> {
@@ -291,7 +292,7 @@ fn replay(cx: &mut Fsck, journal: Journal) -> Result<()> {
     cx.reload()?;
     let p0 = phys(&journal.runs, 0).expect("the journal superblock was read from it");
     let bytes = clean.to_bytes();
-    cx.dev.write_at(p0 * cx.bs, &bytes[..JSB_SIZE])?;
+    cx.dev.write_at(cx.block_offset(p0), &bytes[..JSB_SIZE])?;
     cx.dev.flush()?;
     cx.sb.feature_incompat &= !incompat::RECOVER;
     cx.write_superblock()?;
@@ -356,7 +357,7 @@ pub(crate) mod tests {
         let mut at = jsb.first as u64;
         let mut put = |cx: &Fsck, data: &[u8]| {
             let p = phys(&j.runs, at).unwrap();
-            cx.dev.write_at(p * cx.bs, data).unwrap();
+            cx.dev.write_at(cx.block_offset(p), data).unwrap();
             at += 1;
         };
         put(&cx, &build_descriptor(&l, seq, &tags));
@@ -367,7 +368,9 @@ pub(crate) mod tests {
         let mut dirty = jsb.clone();
         dirty.start = jsb.first;
         let p0 = phys(&j.runs, 0).unwrap();
-        cx.dev.write_at(p0 * cx.bs, &dirty.to_bytes()).unwrap();
+        cx.dev
+            .write_at(cx.block_offset(p0), &dirty.to_bytes())
+            .unwrap();
         if flag {
             cx.sb.feature_incompat |= incompat::RECOVER;
             cx.write_superblock().unwrap();
@@ -389,7 +392,7 @@ pub(crate) mod tests {
         let data_blk: u64 = debugfs(&img, "bmap /f 1").trim().parse().unwrap();
         let cx = open(&img, false);
         let sb_blk = SUPERBLOCK_OFFSET / cx.bs;
-        let mut sb_block = cx.read_block(sb_blk).unwrap();
+        let mut sb_block = cx.read_block(BlockNo(sb_blk)).unwrap();
         let off = (SUPERBLOCK_OFFSET % cx.bs) as usize;
         let mut raw = cx.sb_raw.clone();
         raw[0x78..0x88].copy_from_slice(b"replayed-label\0\0");
@@ -441,7 +444,10 @@ pub(crate) mod tests {
                 "{notes:?}"
             );
             let cx = open(&img, false);
-            assert_eq!(cx.read_block(data_blk).unwrap(), vec![0xAB; cx.bs as usize]);
+            assert_eq!(
+                cx.read_block(BlockNo(data_blk)).unwrap(),
+                vec![0xAB; cx.bs as usize]
+            );
             assert_eq!(cx.sb.label(), b"replayed-label");
             assert!(!cx.sb.has_incompat(incompat::RECOVER));
             let j = load(&cx).unwrap().unwrap();
@@ -464,7 +470,7 @@ pub(crate) mod tests {
         let (p, _, _) = check(&img, Mode::Yes);
         assert!(p[0].fixed);
         let cx = open(&img, false);
-        assert_eq!(cx.read_block(data_blk).unwrap()[0], 0xAB);
+        assert_eq!(cx.read_block(BlockNo(data_blk)).unwrap()[0], 0xAB);
         drop(cx);
         e2fsck_clean(&img).unwrap();
     }
@@ -478,7 +484,7 @@ pub(crate) mod tests {
         let mut cx = open(&img, true);
         let j = load(&cx).unwrap().unwrap();
         let p0 = phys(&j.runs, 0).unwrap();
-        cx.dev.write_at(p0 * cx.bs, &[0u8; 4]).unwrap();
+        cx.dev.write_at(cx.block_offset(p0), &[0u8; 4]).unwrap();
         cx.sb.feature_incompat |= incompat::RECOVER;
         cx.write_superblock().unwrap();
         drop(cx);
@@ -506,7 +512,9 @@ pub(crate) mod tests {
                 jsb.start = jsb.first;
             }
             let p0 = phys(&j.runs, 0).unwrap();
-            cx.dev.write_at(p0 * cx.bs, &jsb.to_bytes()).unwrap();
+            cx.dev
+                .write_at(cx.block_offset(p0), &jsb.to_bytes())
+                .unwrap();
             if flag {
                 cx.sb.feature_incompat |= incompat::RECOVER;
                 cx.write_superblock().unwrap();
@@ -522,7 +530,7 @@ pub(crate) mod tests {
                 assert!(p.is_empty(), "{p:#?}");
                 assert!(notes[0].contains("fast_commit"), "{notes:?}");
                 let after = std::fs::read(&img).unwrap();
-                let j0 = (phys(&j.runs, 0).unwrap() * 4096) as usize;
+                let j0 = (phys(&j.runs, 0).unwrap().0 * 4096) as usize;
                 assert_eq!(after[j0..j0 + 4096], before[j0..j0 + 4096]);
             }
         }
@@ -572,7 +580,7 @@ pub(crate) mod tests {
         // commit block (not the logged superblock: a damaged copy of it,
         // replayed, makes every later open fail, which is right but
         // ends the round).
-        let blocks: Vec<u64> = [0, 1, 2, 4]
+        let blocks: Vec<BlockNo> = [0, 1, 2, 4]
             .into_iter()
             .map(|n| phys(&j.runs, n).unwrap())
             .collect();
@@ -581,7 +589,7 @@ pub(crate) mod tests {
         for round in 0..60 {
             let mut bytes = base.clone();
             for _ in 0..1 + rng.next() % 4 {
-                let b = blocks[(rng.next() % blocks.len() as u64) as usize] as usize;
+                let b = blocks[(rng.next() % blocks.len() as u64) as usize].0 as usize;
                 // Mostly the headers and tags, sometimes anywhere.
                 let off = if rng.next().is_multiple_of(4) {
                     rng.next() as usize % bs

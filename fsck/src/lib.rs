@@ -15,6 +15,7 @@
 //! Every pass reads and writes the device through [`context::Fsck`].
 
 pub mod alloc;
+pub mod block;
 pub mod blockwalk;
 pub mod context;
 pub mod device;

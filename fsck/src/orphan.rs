@@ -14,6 +14,7 @@ use fuse4fs_format::ext4::layout::Ext4Inode;
 use fuse4fs_format::ext4::orphan::{block_slots, block_slots_mut, seal_block};
 use fuse4fs_format::ext4::superblock::{STATE_ERROR, compat, ro_compat};
 
+use crate::block::BlockArith;
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
 use crate::error::Result;
@@ -213,7 +214,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     let mut blocks = Vec::new();
     let damage = walk(cx, &inode, &mut |item| {
         if let Item::Data { pblk, len, .. } = item {
-            for b in pblk..pblk.saturating_add(len) {
+            for b in crate::block::blocks(pblk, pblk.saturating_plus(len)) {
                 if (blocks.len() as u64) < MAX_ORPHAN_FILE_BLOCKS {
                     blocks.push(b);
                 }
@@ -275,7 +276,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
         }
         if changed {
             if cx.sb.metadata_csum() {
-                seal_block(cx.seed, ino.0, inode.generation.0, b, &mut buf);
+                seal_block(cx.seed, ino.0, inode.generation.0, b.0, &mut buf);
             }
             cx.write_block(b, &buf)?;
         }
@@ -449,13 +450,13 @@ mod tests {
         let bs = buf.len();
         // mke2fs's checksum is the one computed here.
         assert_eq!(block_tail(&buf).ob_magic.get(), BLOCK_MAGIC);
-        let c = block_checksum(cx.seed, ino, inode.generation.0, b, &buf);
+        let c = block_checksum(cx.seed, ino, inode.generation.0, b.0, &buf);
         assert_eq!(block_tail(&buf).ob_checksum.get(), c);
         block_slots_mut(&mut buf)[0].set(14);
-        seal_block(cx.seed, ino, inode.generation.0, b, &mut buf);
+        seal_block(cx.seed, ino, inode.generation.0, b.0, &mut buf);
         drop(cx);
         let mut all = std::fs::read(&img).unwrap();
-        all[b as usize * bs..(b as usize + 1) * bs].copy_from_slice(&buf);
+        all[b.0 as usize * bs..(b.0 as usize + 1) * bs].copy_from_slice(&buf);
         std::fs::write(&img, &all).unwrap();
         debugfs(&img, "feature orphan_present");
         let (p, _, _) = check(&img, Mode::Check);
@@ -600,7 +601,7 @@ mod tests {
                 lblk, pblk, len, ..
             } = item
             {
-                v.extend((0..len).map(|i| (lblk + i, pblk + i)));
+                v.extend((0..len).map(|i| (lblk + i, pblk.0 + i)));
             }
         })
         .unwrap();

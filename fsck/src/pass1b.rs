@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::inode::{Inode, flags, mode};
 use fuse4fs_format::ext4::superblock::{Superblock, ro_compat};
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
 use crate::alloc::alloc_blocks;
+use crate::block::BlockArith;
 use crate::blockwalk::{self, Item, Slot};
 use crate::context::Fsck;
 use crate::error::Result;
@@ -34,7 +35,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     }
     let mut sb_parse = cx.sb.clone();
     sb_parse.feature_ro_compat &= !ro_compat::METADATA_CSUM;
-    let mut owners: HashMap<u64, Vec<InodeNo>> = HashMap::new();
+    let mut owners: HashMap<BlockNo, Vec<InodeNo>> = HashMap::new();
     for b in fixed_metadata(cx, &dups) {
         owners.entry(b).or_default().push(METADATA);
     }
@@ -44,7 +45,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         }
     }
     // Each in-use inode's references to the duplicated blocks.
-    let mut files: Vec<(InodeNo, Vec<u64>)> = Vec::new();
+    let mut files: Vec<(InodeNo, Vec<BlockNo>)> = Vec::new();
     cx.progress
         .start("Pass 1B: duplicates", cx.sb.inodes_count as u64);
     for ino in cx.inode_numbers() {
@@ -60,7 +61,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         let mut mine = Vec::new();
         for_each_owned(cx, &inode, &mut |item, _| {
             let (p, len) = span(item);
-            mine.extend(dups.range(p..p + len).copied());
+            mine.extend(dups.range(p..p.plus(len)).copied());
         })?;
         if !mine.is_empty() {
             for &b in &mine {
@@ -71,14 +72,15 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     }
     cx.progress.finish();
     let first_ino = cx.sb.first_ino.max(11);
-    let mut refs: HashMap<u64, u32> = owners.iter().map(|(&b, v)| (b, v.len() as u32)).collect();
+    let mut refs: HashMap<BlockNo, u32> =
+        owners.iter().map(|(&b, v)| (b, v.len() as u32)).collect();
     for (ino, blocks) in &files {
         let ino = *ino;
         if ino.0 < first_ino {
             // Reserved inodes (the journal) keep their blocks.
             continue;
         }
-        let mut shared: BTreeSet<u64> = BTreeSet::new();
+        let mut shared: BTreeSet<BlockNo> = BTreeSet::new();
         let mut with: BTreeSet<InodeNo> = BTreeSet::new();
         for b in blocks {
             if refs.get(b).is_some_and(|&r| r >= 2) {
@@ -110,21 +112,21 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 
 /// The duplicated blocks that are fixed metadata (superblock and
 /// descriptor copies, bitmaps, inode tables).
-fn fixed_metadata(cx: &Fsck, dups: &BTreeSet<u64>) -> Vec<u64> {
+fn fixed_metadata(cx: &Fsck, dups: &BTreeSet<BlockNo>) -> Vec<BlockNo> {
     let sb = &cx.sb;
     let itb = sb.inode_table_blocks();
     let mut out = Vec::new();
-    if sb.first_data_block > 0 && dups.contains(&0) {
-        out.push(0);
+    if sb.first_data_block > 0 && dups.contains(&BlockNo(0)) {
+        out.push(BlockNo(0));
     }
     for g in 0..sb.group_count() {
         let gd = &cx.groups[g as usize];
-        let first = sb.group_first_block(g).0;
+        let first = sb.group_first_block(g);
         let ranges = [
-            (first, first + sb.group_base_meta_blocks(g) as u64),
-            (gd.block_bitmap.0, gd.block_bitmap.0.saturating_add(1)),
-            (gd.inode_bitmap.0, gd.inode_bitmap.0.saturating_add(1)),
-            (gd.inode_table.0, gd.inode_table.0.saturating_add(itb)),
+            (first, first.plus(sb.group_base_meta_blocks(g) as u64)),
+            (gd.block_bitmap, gd.block_bitmap.saturating_plus(1)),
+            (gd.inode_bitmap, gd.inode_bitmap.saturating_plus(1)),
+            (gd.inode_table, gd.inode_table.saturating_plus(itb)),
         ];
         for (lo, hi) in ranges {
             out.extend(dups.range(lo..hi.max(lo)).copied());
@@ -158,7 +160,8 @@ fn for_each_owned(cx: &Fsck, inode: &Inode, visit: &mut dyn FnMut(Item, Slot)) -
     Ok(())
 }
 
-fn span(item: Item) -> (u64, u64) {
+/// The blocks an item owns: its first and how many.
+fn span(item: Item) -> (BlockNo, u64) {
     match item {
         Item::Tree { pblk, .. } => (pblk, 1),
         Item::Data { pblk, len, .. } => (pblk, len),
@@ -173,7 +176,7 @@ fn clone_shared(
     cx: &mut Fsck,
     sb_parse: &Superblock,
     ino: InodeNo,
-    refs: &mut HashMap<u64, u32>,
+    refs: &mut HashMap<BlockNo, u32>,
 ) -> Result<()> {
     for _ in 0..MAX_CLONES {
         let Some(mut inode) = read(cx, sb_parse, ino)? else {
@@ -186,7 +189,7 @@ fn clone_shared(
                 return;
             }
             let (p, len) = span(item);
-            if (p..p + len).any(|b| refs.get(&b).is_some_and(|&r| r >= 2)) {
+            if p.run(len).any(|b| refs.get(&b).is_some_and(|&r| r >= 2)) {
                 target = Some((item, slot));
             }
         })?;
@@ -200,11 +203,11 @@ fn clone_shared(
             return Ok(());
         };
         for i in 0..len {
-            let mut buf = cx.read_block(p + i)?;
+            let mut buf = cx.read_block(p.plus(i))?;
             if matches!(item, Item::Tree { .. }) && inode.has_flag(flags::EXTENTS) {
-                blockwalk::write_extent_block(cx, &inode, new + i, &mut buf)?;
+                blockwalk::write_extent_block(cx, &inode, new.plus(i), &mut buf)?;
             } else {
-                cx.write_block(new + i, &buf)?;
+                cx.write_block(new.plus(i), &buf)?;
             }
         }
         blockwalk::repoint(cx, &mut inode, slot, new)?;
@@ -214,8 +217,8 @@ fn clone_shared(
             // belongs to its other owner, fixed metadata perhaps).
             let mut moved = false;
             for d in &mut cx.found.dir_blocks {
-                if d.ino == ino && (p..p + len).contains(&d.pblk) {
-                    d.pblk = new + (d.pblk - p);
+                if d.ino == ino && (p..p.plus(len)).contains(&d.pblk) {
+                    d.pblk = new.plus(d.pblk.offset_from(p));
                     moved = true;
                 }
             }
@@ -231,11 +234,11 @@ fn clone_shared(
             }
             cx.write_inode_raw(ino, &mut raw)?;
         }
-        for b in p..p + len {
+        for b in p.run(len) {
             match refs.get_mut(&b) {
                 Some(r) => *r = r.saturating_sub(1),
                 // Only this inode owned it: now nobody does.
-                None => cx.found.blocks.clear(b as usize),
+                None => cx.found.blocks.clear(b.bit()),
             }
         }
     }

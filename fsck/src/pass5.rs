@@ -6,10 +6,11 @@
 //! (padding set as the kernel sets it), then the descriptors, then the
 //! superblock: nothing before this pass touches them.
 
-use fuse4fs_format::ext4::InodeNo;
 use fuse4fs_format::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_checksum};
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
+use crate::block::BlockArith;
 use crate::context::{Fsck, InodeInfo};
 use crate::error::Result;
 use crate::options::Mode;
@@ -55,7 +56,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         } else if uninit {
             implied_block_bitmap(cx, g, &meta[g as usize], &mut disk);
         } else {
-            cx.read_block_into(cx.groups[g as usize].block_bitmap.0, &mut disk)?;
+            cx.read_block_into(cx.groups[g as usize].block_bitmap, &mut disk)?;
             if csum {
                 disk_csums[g as usize].0 = Some(block_csum(cx, &disk));
             }
@@ -117,7 +118,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             disk.fill(0);
             Bitmap::new(&mut disk[..]).mark_tail(ipg);
         } else {
-            cx.read_block_into(cx.groups[g as usize].inode_bitmap.0, &mut disk)?;
+            cx.read_block_into(cx.groups[g as usize].inode_bitmap, &mut disk)?;
             if csum {
                 disk_csums[g as usize].1 = Some(inode_csum(cx, &disk));
             }
@@ -202,14 +203,14 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         }
         if block_bad[gi] {
             expected_block_bitmap(cx, g, &mut expect);
-            cx.write_block(cx.groups[gi].block_bitmap.0, &expect)?;
+            cx.write_block(cx.groups[gi].block_bitmap, &expect)?;
             cx.groups[gi].flags &= !BG_BLOCK_UNINIT;
             cx.groups[gi].block_bitmap_csum = block_csum(cx, &expect);
             dirty[gi] = true;
         }
         if inode_bad[gi] {
             expected_inode_bitmap(cx, g, &mut expect);
-            cx.write_block(cx.groups[gi].inode_bitmap.0, &expect)?;
+            cx.write_block(cx.groups[gi].inode_bitmap, &expect)?;
             cx.groups[gi].flags &= !BG_INODE_UNINIT;
             cx.groups[gi].inode_bitmap_csum = inode_csum(cx, &expect);
             dirty[gi] = true;
@@ -334,27 +335,27 @@ fn inode_csum(cx: &Fsck, bitmap: &[u8]) -> u32 {
 /// For each group, the bitmaps and inode tables (of any group) lying in
 /// it: an uninitialised group's implied bitmap marks them (as libext2fs
 /// reads such a group), so that flex_bg layouts compare cleanly.
-fn metadata_by_group(cx: &Fsck) -> Vec<Vec<(u64, u64)>> {
+fn metadata_by_group(cx: &Fsck) -> Vec<Vec<(BlockNo, u64)>> {
     let n = cx.sb.group_count();
     let mut out = vec![Vec::new(); n as usize];
     let itb = cx.sb.inode_table_blocks();
-    let first = cx.sb.first_data_block as u64;
+    let first = BlockNo(cx.sb.first_data_block as u64);
     let bpg = cx.sb.blocks_per_group as u64;
     for gd in &cx.groups {
         for (start, len) in [
-            (gd.block_bitmap.0, 1),
-            (gd.inode_bitmap.0, 1),
-            (gd.inode_table.0, itb),
+            (gd.block_bitmap, 1),
+            (gd.inode_bitmap, 1),
+            (gd.inode_table, itb),
         ] {
             // Setup refused descriptors outside the filesystem; split
             // ranges across group boundaries.
-            let end = start.saturating_add(len).min(cx.sb.blocks_count);
+            let end = start.saturating_plus(len).min(BlockNo(cx.sb.blocks_count));
             let mut b = start.max(first);
             while b < end {
-                let g = (b - first) / bpg;
-                let group_end = (first + (g + 1) * bpg).min(end);
+                let g = b.offset_from(first) / bpg;
+                let group_end = first.plus((g + 1) * bpg).min(end);
                 if let Some(list) = out.get_mut(g as usize) {
-                    list.push((b, group_end - b));
+                    list.push((b, group_end.offset_from(b)));
                 }
                 b = group_end;
             }
@@ -366,7 +367,7 @@ fn metadata_by_group(cx: &Fsck) -> Vec<Vec<(u64, u64)>> {
 /// The block bitmap of group `g` as `found` has it, padded.
 fn expected_block_bitmap(cx: &Fsck, g: u32, out: &mut [u8]) {
     out.fill(0);
-    let first = cx.sb.group_first_block(g).0 as usize;
+    let first = cx.sb.group_first_block(g).bit();
     let n = cx.sb.group_blocks(g) as usize;
     copy_bits(cx.found.blocks.bytes(), first, n, out);
     Bitmap::new(out).mark_tail(n);
@@ -374,17 +375,17 @@ fn expected_block_bitmap(cx: &Fsck, g: u32, out: &mut [u8]) {
 
 /// The bitmap an uninitialised group implies: its superblock backup and
 /// descriptor blocks, and the group metadata lying in it.
-fn implied_block_bitmap(cx: &Fsck, g: u32, meta: &[(u64, u64)], out: &mut [u8]) {
+fn implied_block_bitmap(cx: &Fsck, g: u32, meta: &[(BlockNo, u64)], out: &mut [u8]) {
     out.fill(0);
     let n = cx.sb.group_blocks(g) as usize;
-    let first = cx.sb.group_first_block(g).0;
+    let first = cx.sb.group_first_block(g);
     let mut bm = Bitmap::new(out);
     for i in 0..(cx.sb.group_base_meta_blocks(g) as usize).min(n) {
         bm.set(i);
     }
     for &(start, len) in meta {
-        for b in start..start + len {
-            let i = (b - first) as usize;
+        for b in start.run(len) {
+            let i = b.offset_from(first) as usize;
             if i < n {
                 bm.set(i);
             }
@@ -595,9 +596,10 @@ mod tests {
 pub(crate) mod testkit {
     use std::path::{Path, PathBuf};
 
-    use fuse4fs_format::ext4::InodeNo;
     use fuse4fs_format::ext4::superblock::{STATE_ERROR, STATE_VALID};
+    use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
+    use crate::block::BlockArith;
     use crate::blockwalk::{Item, has_block_tree, walk};
     use crate::context::{DirInfo, Fsck, InodeInfo};
     use crate::device::Device;
@@ -644,7 +646,7 @@ pub(crate) mod testkit {
             if has_block_tree(&inode, cx.bs as u32) {
                 let damage = walk(cx, &inode, &mut |item| match item {
                     Item::Tree { pblk, .. } => owned.push(pblk),
-                    Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
+                    Item::Data { pblk, len, .. } => owned.extend(pblk.run(len)),
                 })?;
                 assert!(!strict || damage.is_empty(), "{ino}: {damage:?}");
                 if !damage.is_empty() {
@@ -652,11 +654,12 @@ pub(crate) mod testkit {
                 }
             }
             if inode.file_acl != 0 {
-                if !cx.block_in_fs(inode.file_acl) {
+                let acl = BlockNo(inode.file_acl);
+                if !cx.block_in_fs(acl) {
                     assert!(!strict, "{ino}: xattr block {}", inode.file_acl);
                     continue;
                 }
-                owned.push(inode.file_acl);
+                owned.push(acl);
             }
             *cx.found.inode_mut(ino) = InodeInfo {
                 ftype: (inode.mode >> 12) as u8,
@@ -668,7 +671,7 @@ pub(crate) mod testkit {
                 cx.found.dirs.insert(ino, DirInfo::default());
             }
             for b in owned {
-                cx.found.blocks.set(b as usize);
+                cx.found.blocks.set(b.bit());
             }
         }
         Ok(())

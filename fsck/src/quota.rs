@@ -11,13 +11,14 @@
 //! would need more blocks for them is left to e2fsck (reported as not
 //! repaired).
 
-use fuse4fs_format::ext4::InodeNo;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 use std::collections::BTreeMap;
 
 use fuse4fs_format::ext4::inode::{Inode, flags};
 use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType, charged_inode};
 use fuse4fs_format::ext4::superblock::ro_compat;
 
+use crate::block::BlockArith;
 use crate::blockwalk::{self, Item};
 use crate::context::Fsck;
 use crate::error::Result;
@@ -75,8 +76,8 @@ fn computed(cx: &Fsck) -> [Usage; 3] {
 /// A quota file's bytes, and where each of its filesystem blocks is.
 struct Loaded {
     data: Vec<u8>,
-    /// Physical block of each logical block (0: a hole).
-    map: Vec<u64>,
+    /// Physical block of each logical block (block 0: a hole).
+    map: Vec<BlockNo>,
 }
 
 fn load(cx: &Fsck, ino: InodeNo) -> Result<std::result::Result<Loaded, String>> {
@@ -89,7 +90,7 @@ fn load(cx: &Fsck, ino: InodeNo) -> Result<std::result::Result<Loaded, String>> 
     if size > (64 << 20) || size % QUOTA_BLOCK as u64 != 0 || size == 0 {
         return Ok(Err(format!("size {size}")));
     }
-    let mut map = vec![0u64; size.div_ceil(bs) as usize];
+    let mut map = vec![BlockNo(0); size.div_ceil(bs) as usize];
     let damage = blockwalk::walk(cx, &inode, &mut |item| {
         if let Item::Data {
             lblk, pblk, len, ..
@@ -97,7 +98,7 @@ fn load(cx: &Fsck, ino: InodeNo) -> Result<std::result::Result<Loaded, String>> 
         {
             for i in 0..len {
                 if let Some(slot) = map.get_mut((lblk + i) as usize) {
-                    *slot = pblk + i;
+                    *slot = pblk.plus(i);
                 }
             }
         }
@@ -107,7 +108,7 @@ fn load(cx: &Fsck, ino: InodeNo) -> Result<std::result::Result<Loaded, String>> 
     }
     let mut data = vec![0u8; map.len() * bs as usize];
     for (i, &p) in map.iter().enumerate() {
-        if p != 0 {
+        if p.0 != 0 {
             cx.read_block_into(p, &mut data[i * bs as usize..(i + 1) * bs as usize])?;
         }
     }
@@ -260,10 +261,7 @@ fn add_entries(
         .iter()
         .map(|&q| q as usize * QUOTA_BLOCK / bs)
         .collect();
-    if fsbs
-        .iter()
-        .any(|&i| l.map.get(i).copied().unwrap_or(0) == 0)
-    {
+    if fsbs.iter().any(|&i| l.map.get(i).is_none_or(|b| b.0 == 0)) {
         cx.report
             .not_fixed("the quota file needs more blocks for the new entries: left to e2fsck");
         return Ok(());
@@ -293,7 +291,7 @@ fn rewrite_usage(cx: &mut Fsck, l: &mut Loaded, at: usize, bytes: u64, inodes: u
 /// Writes filesystem block `i` of a quota file whose bytes are `data`:
 /// the file's last block may hold less than a block of it (6 KiB of
 /// quota blocks in two 4 KiB blocks), the rest stays as it is on disk.
-fn write_file_block(cx: &mut Fsck, map: &[u64], data: &[u8], i: usize) -> Result<()> {
+fn write_file_block(cx: &mut Fsck, map: &[BlockNo], data: &[u8], i: usize) -> Result<()> {
     let bs = cx.bs as usize;
     let mut block = cx.read_block(map[i])?;
     let end = ((i + 1) * bs).min(data.len());

@@ -7,6 +7,7 @@ use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 use fuse4fs_format::ext4::superblock::incompat;
 
+use crate::block::{BlockArith, blocks};
 use crate::context::Fsck;
 use crate::error::Result;
 use crate::problem::{Problem, WhichBitmap};
@@ -52,19 +53,22 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
     let itb = cx.sb.inode_table_blocks();
     for g in 0..cx.sb.group_count() {
         let gd = cx.groups[g as usize];
-        let first = cx.sb.group_first_block(g).0;
+        let first = cx.sb.group_first_block(g);
         // s_reserved_gdt_blocks is the superblock's word: never claim
         // past the end of the filesystem on its say-so.
-        let meta_end = (first + cx.sb.group_base_meta_blocks(g) as u64).min(cx.sb.blocks_count);
-        for b in first..meta_end {
+        let meta_end = first
+            .plus(cx.sb.group_base_meta_blocks(g) as u64)
+            .min(BlockNo(cx.sb.blocks_count));
+        for b in blocks(first, meta_end) {
             cx.found.claim(b);
         }
-        cx.found.add_fixed(first, meta_end.saturating_sub(first));
+        cx.found
+            .add_fixed(first, meta_end.0.saturating_sub(first.0));
         let (fs_first, fs_end) = (cx.sb.first_data_block as u64, cx.sb.blocks_count);
-        let in_fs = move |b: u64, len: u64| {
-            b >= fs_first && b.checked_add(len).is_some_and(|e| e <= fs_end)
+        let in_fs = move |b: BlockNo, len: u64| {
+            b.0 >= fs_first && b.0.checked_add(len).is_some_and(|e| e <= fs_end)
         };
-        if !in_fs(gd.inode_table.0, itb) {
+        if !in_fs(gd.inode_table, itb) {
             if cx.ask(Problem::InodeTableOutside {
                 group: g,
                 block: gd.inode_table,
@@ -76,9 +80,9 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
                 "the inode table of group {g} lies outside the filesystem"
             )));
         }
-        cx.found.add_fixed(gd.inode_table.0, itb);
+        cx.found.add_fixed(gd.inode_table, itb);
         let mut overlap = false;
-        for b in gd.inode_table.0..gd.inode_table.0 + itb {
+        for b in gd.inode_table.run(itb) {
             overlap |= !cx.found.claim(b);
         }
         if overlap && cx.ask(Problem::InodeTableOverlap { group: g }) {
@@ -89,12 +93,11 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
             (true, WhichBitmap::Block, gd.block_bitmap),
             (false, WhichBitmap::Inode, gd.inode_bitmap),
         ] {
-            let BlockNo(at) = block;
-            let outside = !in_fs(at, 1);
+            let outside = !in_fs(block, 1);
             if !outside {
-                cx.found.add_fixed(at, 1);
+                cx.found.add_fixed(block, 1);
             }
-            if !outside && cx.found.claim(at) {
+            if !outside && cx.found.claim(block) {
                 continue;
             }
             let (group, which) = (g, what);
@@ -153,10 +156,10 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
 /// The MMP block is in use though no inode owns it (e2fsck's pass 1 marks
 /// it the same way, when it lies inside the filesystem).
 fn mmp_block(cx: &mut Fsck) {
-    let b = cx.sb.mmp_block;
+    let b = BlockNo(cx.sb.mmp_block);
     if cx.sb.has_incompat(incompat::MMP)
-        && b > cx.sb.first_data_block as u64
-        && b < cx.sb.blocks_count
+        && b.0 > cx.sb.first_data_block as u64
+        && b.0 < cx.sb.blocks_count
     {
         cx.found.claim(b);
         cx.found.add_fixed(b, 1);
@@ -175,7 +178,7 @@ pub(crate) fn relocate_bitmaps(cx: &mut Fsck) -> Result<()> {
         .map(|m| (m.0, m.1))
         .collect();
     for (g, is_block) in moves {
-        let goal = cx.sb.group_first_block(g).0;
+        let goal = cx.sb.group_first_block(g);
         let Some(b) = crate::alloc::alloc_blocks(cx, goal, 1) else {
             cx.report
                 .not_fixed(&format!("no free block to move a bitmap of group {g} to"));
@@ -183,9 +186,9 @@ pub(crate) fn relocate_bitmaps(cx: &mut Fsck) -> Result<()> {
         };
         let gd = &mut cx.groups[g as usize];
         if is_block {
-            gd.block_bitmap = fuse4fs_format::ext4::BlockNo(b);
+            gd.block_bitmap = b;
         } else {
-            gd.inode_bitmap = fuse4fs_format::ext4::BlockNo(b);
+            gd.inode_bitmap = b;
         }
         // Zeroed so that pass 5 finds every used bit to set and writes
         // the bitmap whole.

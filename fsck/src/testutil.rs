@@ -5,12 +5,13 @@
 //! directory holding each entry), so that passes 3 and 4 can be run on
 //! their own.
 
-use fuse4fs_format::ext4::InodeNo;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 use std::path::{Path, PathBuf};
 
 use fuse4fs_format::ext4::dir::DirIter;
 use fuse4fs_format::ext4::inode::flags;
 
+use crate::block::BlockArith;
 use crate::blockwalk::{Item, walk};
 use crate::context::{DirInfo, Fsck, InodeInfo};
 use crate::device::Device;
@@ -203,15 +204,15 @@ fn scan_inodes(cx: &mut Fsck, unlinked: bool) {
         if crate::blockwalk::has_block_tree(&inode, cx.bs as u32) {
             walk(cx, &inode, &mut |item| match item {
                 Item::Tree { pblk, .. } => owned.push(pblk),
-                Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
+                Item::Data { pblk, len, .. } => owned.extend(pblk.run(len)),
             })
             .expect("walk");
         }
         if inode.file_acl != 0 {
-            owned.push(inode.file_acl);
+            owned.push(BlockNo(inode.file_acl));
         }
         for b in owned {
-            cx.found.blocks.set(b as usize);
+            cx.found.blocks.set(b.bit());
         }
         if inode.is_dir() {
             cx.found.dirs.insert(

@@ -7,10 +7,10 @@
 //! Only a tree the block walker finds undamaged is edited; a damaged one
 //! is left to pass 1.
 
-use fuse4fs_format::ext4::ExtentAt;
 use fuse4fs_format::ext4::extents::{ExtentHeader, ExtentNode, max_entries, set_block_checksum};
 use fuse4fs_format::ext4::inode::{Inode, flags};
 use fuse4fs_format::ext4::layout::blockmap::{block_ptrs, block_ptrs_mut};
+use fuse4fs_format::ext4::{BlockNo, ExtentAt};
 
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
@@ -51,7 +51,7 @@ pub(super) fn truncate(cx: &mut Fsck, inode: &mut Inode) -> Result<bool> {
             let [only] = v.as_slice() else {
                 break;
             };
-            let buf = cx.read_block(only.child.0)?;
+            let buf = cx.read_block(only.child)?;
             let at = ExtentAt::Block {
                 ino,
                 block: only.child.0,
@@ -132,7 +132,7 @@ fn trim_extents(cx: &mut Fsck, inode: &Inode, node: ExtentNode, end: u64) -> Res
                     out.push(*x);
                     continue;
                 }
-                let mut buf = cx.read_block(x.child.0)?;
+                let mut buf = cx.read_block(x.child)?;
                 let at = ExtentAt::Block {
                     ino: inode.ino.0,
                     block: x.child.0,
@@ -150,7 +150,7 @@ fn trim_extents(cx: &mut Fsck, inode: &Inode, node: ExtentNode, end: u64) -> Res
                 if cx.sb.metadata_csum() {
                     set_block_checksum(cx.seed, inode.ino, inode.generation, &mut buf);
                 }
-                cx.write_block(x.child.0, &buf)?;
+                cx.write_block(x.child, &buf)?;
                 out.push(*x);
             }
             ExtentNode::Index(h, out)
@@ -166,9 +166,9 @@ fn trim_map(cx: &mut Fsck, inode: &mut Inode, end: u64) -> Result<()> {
     for slot in 0..15usize {
         let level = slot.saturating_sub(11) as u32;
         let span = per.saturating_pow(level);
-        let p = block_ptrs(&inode.block)[slot].get() as u64;
+        let p = BlockNo(block_ptrs(&inode.block)[slot].get() as u64);
         let clear =
-            p != 0 && (start >= end || (level > 0 && trim_indirect(cx, p, level, start, end)?));
+            p.0 != 0 && (start >= end || (level > 0 && trim_indirect(cx, p, level, start, end)?));
         if clear {
             block_ptrs_mut(&mut inode.block)[slot].set(0);
         }
@@ -179,15 +179,15 @@ fn trim_map(cx: &mut Fsck, inode: &mut Inode, end: u64) -> Result<()> {
 
 /// Trims indirect block `blk` (`level` 1: single) mapping logical blocks
 /// from `start`; returns whether it maps nothing any more.
-fn trim_indirect(cx: &mut Fsck, blk: u64, level: u32, start: u64, end: u64) -> Result<bool> {
+fn trim_indirect(cx: &mut Fsck, blk: BlockNo, level: u32, start: u64, end: u64) -> Result<bool> {
     let per = cx.bs / 4;
     let span = per.saturating_pow(level - 1);
     let mut buf = cx.read_block(blk)?;
     let mut changed = false;
     let mut empty = true;
     for i in 0..per as usize {
-        let q = block_ptrs(&buf)[i].get() as u64;
-        if q == 0 {
+        let q = BlockNo(block_ptrs(&buf)[i].get() as u64);
+        if q.0 == 0 {
             continue;
         }
         let s = start.saturating_add(i as u64 * span);

@@ -10,6 +10,7 @@ use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 
 use super::fields::{clear_if, is_fast_symlink};
 use super::{Scan, State, xattr};
+use crate::block::BlockArith;
 use crate::blockwalk::{self, Damage, Item, NodeLoc, Slot, Walk};
 use crate::context::{DirBlock, DirInfo};
 use crate::error::Result;
@@ -103,7 +104,7 @@ fn repair_damage(
     inode: &mut Inode,
     st: &mut State,
     walk: &Walk,
-) -> Result<Option<HashSet<u64>>> {
+) -> Result<Option<HashSet<BlockNo>>> {
     let ino = inode.ino;
     let mut dropped = HashSet::new();
     if walk.damage.is_empty() {
@@ -111,7 +112,7 @@ fn repair_damage(
     }
     let mut cuts: BTreeMap<NodeLocKey, Vec<usize>> = BTreeMap::new();
     let mut pointer_cuts: Vec<Slot> = Vec::new();
-    let mut rechecksum: Vec<u64> = Vec::new();
+    let mut rechecksum: Vec<BlockNo> = Vec::new();
     let mut starts: Vec<(Slot, u64)> = Vec::new();
     for d in &walk.damage {
         match d {
@@ -129,7 +130,7 @@ fn repair_damage(
                 parent,
                 why,
             } => {
-                let (block, why) = (BlockNo(*b), why.clone());
+                let (block, why) = (*b, why.clone());
                 if s.cx.ask(Problem::ExtentNode { ino, block, why })
                     && let Some((ploc, pi)) = parent
                 {
@@ -138,9 +139,9 @@ fn repair_damage(
                 }
             }
             Damage::Checksum { pblk } => {
-                let block = BlockNo(*pblk);
+                let block = *pblk;
                 if s.cx.ask(Problem::ExtentChecksum { ino, block }) {
-                    rechecksum.push(*pblk);
+                    rechecksum.push(block);
                 }
             }
             Damage::Extent {
@@ -152,7 +153,7 @@ fn repair_damage(
             } => {
                 let fault = if *len == 0 {
                     ExtentFault::ZeroLength
-                } else if !s.cx.block_in_fs(*pblk) || !s.cx.block_in_fs(pblk + len - 1) {
+                } else if !s.cx.block_in_fs(*pblk) || !s.cx.block_in_fs(pblk.plus(len - 1)) {
                     ExtentFault::OutsideFilesystem
                 } else {
                     ExtentFault::OutOfOrder
@@ -160,7 +161,7 @@ fn repair_damage(
                 if s.cx.ask(Problem::Extent {
                     ino,
                     lblk: *lblk,
-                    block: BlockNo(*pblk),
+                    block: *pblk,
                     len: *len,
                     fault,
                 }) {
@@ -168,7 +169,7 @@ fn repair_damage(
                 }
             }
             Damage::Index { loc, index, child } => {
-                let child = BlockNo(*child);
+                let child = *child;
                 if s.cx.ask(Problem::ExtentIndex { ino, child }) {
                     cuts.entry(key(*loc)).or_default().push(*index);
                 }
@@ -180,7 +181,7 @@ fn repair_damage(
                 }
             }
             Damage::Pointer { loc, index, pblk } => {
-                let (index, block) = (*index, BlockNo(*pblk));
+                let (index, block) = (*index, *pblk);
                 if s.cx.ask(Problem::IllegalBlock { ino, index, block }) {
                     pointer_cuts.push((*loc, index));
                 }
@@ -278,7 +279,7 @@ fn repair_damage(
 }
 
 /// NodeLoc as an ordered map key: the root first.
-type NodeLocKey = Option<u64>;
+type NodeLocKey = Option<BlockNo>;
 
 fn key(loc: NodeLoc) -> NodeLocKey {
     match loc {
@@ -374,11 +375,11 @@ fn claim(s: &mut Scan, inode: &Inode) {
             Item::Tree { pblk, .. } => (pblk, 1),
             Item::Data { pblk, len, .. } => (pblk, len),
         };
-        for b in pblk..pblk + len {
+        for b in pblk.run(len) {
             // The resize inode maps the reserved descriptor blocks (and
             // their backups), already fixed metadata: only its own
             // indirect blocks are new.
-            if ino == InodeNo::RESIZE && found.blocks.get(b as usize) {
+            if ino == InodeNo::RESIZE && found.blocks.get(b.bit()) {
                 continue;
             }
             found.claim(b);
@@ -390,7 +391,7 @@ fn claim(s: &mut Scan, inode: &Inode) {
         {
             for i in 0..len {
                 found.dir_blocks.push(DirBlock {
-                    pblk: pblk + i,
+                    pblk: pblk.plus(i),
                     ino,
                     lblk: lblk + i,
                 });

@@ -207,7 +207,7 @@ fn pre_parse(s: &mut Scan, ino: InodeNo, st: &mut State) -> Result<bool> {
         if let Some(problem) = problem {
             st.answer(cx.ask(problem));
             // Without the magic the area holds no attributes.
-            s.raw[start..(start + 4).min(isz)].fill(0);
+            s.raw[start..(start + Ext4XattrIbodyHeader::SIZE).min(isz)].fill(0);
         }
     }
     let ftype = base(&s.raw).i_mode.get() & mode::S_IFMT;

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use fuse4fs_format::ext4::superblock::{Superblock, ro_compat};
 
 use crate::blockwalk::{Item, Slot};
-use fuse4fs_format::ext4::InodeNo;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
 use crate::context::Fsck;
 use crate::error::Result;
@@ -37,7 +37,7 @@ pub(crate) struct Scan<'a> {
     /// Items of the inode under check (reused).
     pub items: Vec<(Item, Slot)>,
     /// xattr blocks found unusable (every inode naming one loses it).
-    pub bad_xattr: HashSet<u64>,
+    pub bad_xattr: HashSet<BlockNo>,
     /// What the EA inode entries of the inode under check cost it (its
     /// body's and its block's).
     pub ea_charge: EaCharge,

@@ -58,7 +58,7 @@ pub(super) fn plan(cx: &Fsck) -> Vec<Span> {
             };
             Span {
                 group: g,
-                offset: gd.inode_table.0 * cx.bs,
+                offset: cx.block_offset(gd.inode_table),
                 count,
             }
         })

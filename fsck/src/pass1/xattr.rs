@@ -18,8 +18,8 @@ use crate::problem::Problem;
 
 /// Checks the inode's xattr block; true when it counts in i_blocks.
 pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Result<bool> {
-    let b = inode.file_acl;
-    if b == 0 {
+    let b = BlockNo(inode.file_acl);
+    if b.0 == 0 {
         return Ok(false);
     }
     let ino = inode.ino;
@@ -53,11 +53,11 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
             Ok((_, placed)) => {
                 ea_entries = placed.into_iter().map(|p| p.entry).collect();
                 if s.cx.sb.metadata_csum()
-                    && !verify_block_checksum(s.cx.seed, b, &buf)
-                    && s.cx.ask(Problem::XattrBlockChecksum { block: BlockNo(b) })
+                    && !verify_block_checksum(s.cx.seed, b.0, &buf)
+                    && s.cx.ask(Problem::XattrBlockChecksum { block: b })
                 {
                     let mut buf = buf;
-                    set_block_checksum(s.cx.seed, b, &mut buf);
+                    set_block_checksum(s.cx.seed, b.0, &mut buf);
                     s.cx.write_block(b, &buf)?;
                 }
                 let generation = inode.generation.0;
@@ -77,11 +77,7 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
         }
     };
     if let Some(why) = why {
-        st.answer(s.cx.ask(Problem::XattrBlock {
-            ino,
-            block: BlockNo(b),
-            why,
-        }));
+        st.answer(s.cx.ask(Problem::XattrBlock { ino, block: b, why }));
         inode.file_acl = 0;
         return Ok(false);
     }
@@ -94,21 +90,22 @@ pub(super) fn check_block(s: &mut Scan, inode: &mut Inode, st: &mut State) -> Re
 
 /// Compares every xattr block's h_refcount with the inodes naming it.
 pub(super) fn check_refcounts(cx: &mut Fsck) -> Result<()> {
-    let mut blocks: Vec<(u64, u32)> = cx.found.xattr_refs.iter().map(|(&b, &n)| (b, n)).collect();
+    let mut blocks: Vec<(BlockNo, u32)> =
+        cx.found.xattr_refs.iter().map(|(&b, &n)| (b, n)).collect();
     blocks.sort_unstable();
     for (b, n) in blocks {
         let mut buf = cx.read_block(b)?;
         let stored = Ext4XattrHeader::of(&buf).map_or(0, |h| h.h_refcount.get());
         if stored != n
             && cx.ask(Problem::XattrRefcount {
-                block: BlockNo(b),
+                block: b,
                 have: stored,
                 want: n,
             })
         {
             set_block_refcount(&mut buf, n);
             if cx.sb.metadata_csum() {
-                set_block_checksum(cx.seed, b, &mut buf);
+                set_block_checksum(cx.seed, b.0, &mut buf);
             }
             cx.write_block(b, &buf)?;
         }

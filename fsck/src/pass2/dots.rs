@@ -9,6 +9,10 @@ use super::chain::{self, Ent, MIN_REC_LEN};
 use crate::context::Fsck;
 use crate::problem::Problem;
 
+/// Where `..` starts: `.` takes the shortest record there is (12 bytes,
+/// the kernel's `EXT4_DIR_REC_LEN(1)`).
+const DOTDOT_AT: usize = MIN_REC_LEN;
+
 fn is_name(region: &[u8], e: &Ent, name: &[u8]) -> bool {
     e.name_len == name.len() && e.name(region) == name
 }
@@ -74,7 +78,7 @@ pub(super) fn check(
             if e0.rec_len >= 2 * MIN_REC_LEN && cx.ask(Problem::DotBig { dir }) {
                 chain::set_rec_len(region, 0, MIN_REC_LEN, bs);
                 region[MIN_REC_LEN..e0.rec_len].fill(0);
-                chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
+                chain::set_rec_len(region, DOTDOT_AT, e0.rec_len - MIN_REC_LEN, bs);
                 changed = true;
             }
         }
@@ -85,7 +89,7 @@ pub(super) fn check(
                 region[..e0.rec_len].fill(0);
                 if e0.rec_len >= 2 * MIN_REC_LEN {
                     chain::put_entry(region, 0, dir, MIN_REC_LEN, b".", ft_dir, bs);
-                    chain::set_rec_len(region, 12, e0.rec_len - MIN_REC_LEN, bs);
+                    chain::set_rec_len(region, DOTDOT_AT, e0.rec_len - MIN_REC_LEN, bs);
                 } else {
                     chain::put_entry(region, 0, dir, e0.rec_len, b".", ft_dir, bs);
                 }
@@ -124,14 +128,14 @@ pub(super) fn check(
         e1 => {
             if cx.ask(Problem::DotDotMissing { dir }) {
                 match e1 {
-                    Some(e1) if leading == 1 && e1.off == 12 => {
+                    Some(e1) if leading == 1 && e1.off == DOTDOT_AT => {
                         // The record after '.' becomes '..' naming no
                         // inode yet (pass 3 fills in the parent), but
                         // for the root, its own parent.
                         let ino = super::unset_dotdot(dir);
                         dotdot = ino;
-                        region[12..12 + e1.rec_len].fill(0);
-                        chain::put_entry(region, 12, ino, e1.rec_len, b"..", ft_dir, bs);
+                        region[DOTDOT_AT..DOTDOT_AT + e1.rec_len].fill(0);
+                        chain::put_entry(region, DOTDOT_AT, ino, e1.rec_len, b"..", ft_dir, bs);
                         changed = true;
                         chain::walk(region, bs, ents);
                         leading = 2;

@@ -13,6 +13,7 @@ use fuse4fs_format::ext4::{BlockNo, ExtentAt, InodeNo};
 
 use super::State;
 use crate::alloc;
+use crate::block::BlockArith;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
 
@@ -26,7 +27,7 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: InodeNo, lblk: u64) -> Result
         return Ok(None);
     };
     let (g, _) = cx.inode_slot(ino);
-    let goal = cx.sb.group_first_block(g).0;
+    let goal = cx.sb.group_first_block(g);
     let Some(pblk) = alloc::alloc_blocks(cx, goal, 1) else {
         return Ok(None);
     };
@@ -52,7 +53,7 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: InodeNo, lblk: u64) -> Result
         map_pointer(cx, &mut inode, lblk, pblk)?
     };
     if !mapped {
-        cx.found.blocks.clear(pblk as usize);
+        cx.found.blocks.clear(pblk.bit());
         return Ok(None);
     }
     cx.write_block(pblk, &block)?;
@@ -62,13 +63,19 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: InodeNo, lblk: u64) -> Result
 }
 
 /// Inserts a one-block extent into the leaf whose range holds `lblk`.
-fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64) -> Result<bool> {
+fn map_extent(
+    cx: &mut Fsck,
+    st: &State,
+    inode: &mut Inode,
+    lblk: u32,
+    pblk: BlockNo,
+) -> Result<bool> {
     let ino = inode.ino.0;
     let Ok(mut node) = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) else {
         return Ok(false);
     };
     // Where the node lives: None for the inode's i_block.
-    let mut at: Option<(u64, Vec<u8>)> = None;
+    let mut at: Option<(BlockNo, Vec<u8>)> = None;
     for _ in 0..=MAX_DEPTH {
         match node {
             ExtentNode::Index(h, ref idx) => {
@@ -76,18 +83,19 @@ fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64
                 let Some(i) = idx.iter().rposition(|x| x.lblk <= lblk) else {
                     return Ok(false);
                 };
+                let entry = idx[i];
                 let child = idx[i].child.0;
-                if !cx.block_in_fs(child) {
+                if !cx.block_in_fs(entry.child) {
                     return Ok(false);
                 }
-                let buf = cx.read_block(child)?;
+                let buf = cx.read_block(entry.child)?;
                 let node_at = ExtentAt::Block { ino, block: child };
                 let Ok(n) = ExtentNode::parse(&buf, Some(h.depth.saturating_sub(1)), node_at)
                 else {
                     return Ok(false);
                 };
                 node = n;
-                at = Some((child, buf));
+                at = Some((entry.child, buf));
             }
             ExtentNode::Leaf(h, ref mut xs) => {
                 if xs.len() >= h.max as usize
@@ -103,7 +111,7 @@ fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64
                     Extent {
                         lblk,
                         len: 1,
-                        pblk: BlockNo(pblk),
+                        pblk,
                         unwritten: false,
                     },
                 );
@@ -132,8 +140,8 @@ fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64
 
 /// Sets the block-map pointer for `lblk`: a direct slot, or a slot of a
 /// single indirect block already there.
-fn map_pointer(cx: &mut Fsck, inode: &mut Inode, lblk: u64, pblk: u64) -> Result<bool> {
-    let Ok(p32) = u32::try_from(pblk) else {
+fn map_pointer(cx: &mut Fsck, inode: &mut Inode, lblk: u64, pblk: BlockNo) -> Result<bool> {
+    let Ok(p32) = u32::try_from(pblk.0) else {
         return Ok(false);
     };
     let Some(r) = route(lblk, cx.bs / 4) else {
@@ -145,8 +153,8 @@ fn map_pointer(cx: &mut Fsck, inode: &mut Inode, lblk: u64, pblk: u64) -> Result
             Ok(true)
         }
         [i] if r.slot == 12 => {
-            let ind = block_ptrs(&inode.block)[12].get() as u64;
-            if ind == 0 || !cx.block_in_fs(ind) {
+            let ind = BlockNo(block_ptrs(&inode.block)[r.slot].get() as u64);
+            if ind.0 == 0 || !cx.block_in_fs(ind) {
                 return Ok(false);
             }
             let mut buf = cx.read_block(ind)?;

@@ -17,7 +17,7 @@ use fuse4fs_format::ext4::htree::{
 use fuse4fs_format::ext4::inode::flags;
 use fuse4fs_format::ext4::layout::Ext4Inode;
 use fuse4fs_format::ext4::superblock::incompat;
-use fuse4fs_format::ext4::{Generation, InodeNo};
+use fuse4fs_format::ext4::{BlockNo, Generation, InodeNo};
 
 use super::State;
 use super::chain;
@@ -41,14 +41,14 @@ pub(super) struct Tree {
     /// The root's indirect levels and index entries.
     root: Option<(u8, DxNode)>,
     /// Physical block of the root (logical block 0).
-    root_pblk: Option<u64>,
+    root_pblk: Option<BlockNo>,
     /// The hash every name is placed by.
     pub hash: Option<LeafHash>,
     /// The first problem found; the tree is not checked further.
     pub bad: Option<String>,
     /// Interior nodes by logical block: the node, whether its checksum
     /// matches, and its physical block.
-    nodes: BTreeMap<u64, (DxNode, bool, u64)>,
+    nodes: BTreeMap<u64, (DxNode, bool, BlockNo)>,
     /// Leaves by logical block, with the hash range of their live entries.
     leaves: BTreeMap<u64, Option<(u32, u32)>>,
 }

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use fuse4fs_format::ext4::superblock::incompat;
 use fuse4fs_format::ext4::{Generation, InodeNo};
 
+use crate::block::BlockArith;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
 use crate::problem::Problem;
@@ -92,15 +93,15 @@ fn scan(cx: &mut Fsck, st: &mut State, blocks: &mut Vec<DirBlock>) -> Result<()>
         while n < max_run
             && blocks
                 .get(i + n)
-                .is_some_and(|d| d.pblk == first + n as u64)
+                .is_some_and(|d| d.pblk == first.plus(n as u64))
         {
             n += 1;
         }
         // Pass 1 lists only blocks inside the filesystem; never read
         // past it whatever the list says.
-        if cx.block_in_fs(first) && cx.block_in_fs(first + n as u64 - 1) {
+        if cx.block_in_fs(first) && cx.block_in_fs(first.plus(n as u64 - 1)) {
             let run = &mut buf[..n * bs];
-            cx.dev.read_at(first * bs as u64, run)?;
+            cx.dev.read_at(cx.block_offset(first), run)?;
             for (k, block) in run.chunks_exact_mut(bs).enumerate() {
                 one_block(cx, st, blocks[i + k], block)?;
             }
@@ -125,11 +126,11 @@ fn will_need(cx: &Fsck, blocks: &[DirBlock]) {
         let mut n = 1;
         while blocks
             .get(i + n)
-            .is_some_and(|d| d.pblk == first + n as u64)
+            .is_some_and(|d| d.pblk == first.plus(n as u64))
         {
             n += 1;
         }
-        cx.dev.will_need(first * bs, n as u64 * bs);
+        cx.dev.will_need(cx.block_offset(first), n as u64 * bs);
         asked += n as u64 * bs;
         i += n;
     }

@@ -2,12 +2,13 @@
 //! edits. `found` is filled here by a plain walk of every inode, so that
 //! pass 2 is tested on its own, whatever pass 1 would repair first.
 
-use fuse4fs_format::ext4::InodeNo;
+use fuse4fs_format::ext4::{BlockNo, InodeNo};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fuse4fs_format::ext4::inode::{flags, mode};
 
+use crate::block::BlockArith;
 use crate::blockwalk::{self, Item};
 use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo};
 use crate::options::Mode;
@@ -49,13 +50,13 @@ fn fill_found(cx: &mut Fsck) {
         }
         // Every block in use, so that repairs allocate only free ones.
         if inode.file_acl != 0 {
-            cx.found.claim(inode.file_acl);
+            cx.found.claim(BlockNo(inode.file_acl));
         }
         if blockwalk::has_block_tree(&inode, bs as u32) {
             let mut owned = Vec::new();
             blockwalk::walk(cx, &inode, &mut |item| match item {
                 Item::Tree { pblk, .. } => owned.push(pblk),
-                Item::Data { pblk, len, .. } => owned.extend(pblk..pblk + len),
+                Item::Data { pblk, len, .. } => owned.extend(pblk.run(len)),
             })
             .unwrap();
             for b in owned {
@@ -95,7 +96,7 @@ fn fill_found(cx: &mut Fsck) {
                 for k in 0..len {
                     if lblk + k < nblocks {
                         list.push(DirBlock {
-                            pblk: pblk + k,
+                            pblk: pblk.plus(k),
                             ino,
                             lblk: lblk + k,
                         });
@@ -548,7 +549,7 @@ fn scribbled_directory_blocks_are_repaired_for_good() {
         drop(cx);
         for _ in 0..6 {
             let db = blocks[rng.next() as usize % blocks.len()];
-            let mut blk = read_block(&img, db.pblk);
+            let mut blk = read_block(&img, db.pblk.0);
             match rng.next() % 8 {
                 // A torn write: the block never written, or another's.
                 0 => blk.fill(0),
@@ -561,7 +562,7 @@ fn scribbled_directory_blocks_are_repaired_for_good() {
                     }
                 }
             }
-            write_block(&img, db.pblk, &blk);
+            write_block(&img, db.pblk.0, &blk);
         }
         let p_first = assert_repaired(&img, seed);
         let e2 = e2fsck_pass2_but_dotdot(&img);
@@ -610,13 +611,13 @@ fn scribbled_two_level_index_is_repaired_for_good() {
                 .find(|d| d.lblk == k as u64)
                 .copied()
                 .unwrap_or(blocks[k]);
-            let mut blk = read_block(&img, db.pblk);
+            let mut blk = read_block(&img, db.pblk.0);
             let at = rng.next() as usize % bs;
             let len = 1 + rng.next() as usize % 8;
             for x in &mut blk[at..(at + len).min(bs)] {
                 *x = rng.next() as u8;
             }
-            write_block(&img, db.pblk, &blk);
+            write_block(&img, db.pblk.0, &blk);
         }
         keep(&img, &format!("p2-seed{seed}"));
         let p_first = assert_repaired(&img, seed);
