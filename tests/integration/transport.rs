@@ -1072,6 +1072,27 @@ fn undisturbed(mut attempt: impl FnMut(usize) -> Result<(), String>, disturbed: 
     }
 }
 
+/// A memfs with fuse4fs's read-write open flags and time-outs of `ttl`,
+/// whose listings always reach the server (no cached directory pages).
+fn listing_memfs(ttl: Duration) -> Arc<RwFs> {
+    Arc::new(RwFs::new(MemFsConfig {
+        ttl,
+        file_open_flags: abi::fopen::FOPEN_KEEP_CACHE | abi::fopen::FOPEN_NOFLUSH,
+        dir_open_flags: 0,
+        negative_ttl: ttl,
+    }))
+}
+
+/// Makes directory `d` with files f0 to f9 through the mount; their names.
+fn ten_files(d: &Path) -> Vec<String> {
+    std::fs::create_dir(d).unwrap();
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    for n in &names {
+        std::fs::write(d.join(n), b"x").unwrap();
+    }
+    names
+}
+
 /// Fails the attempt with `what` unless `ok`.
 fn check(ok: bool, what: String) -> Result<(), String> {
     if ok { Ok(()) } else { Err(what) }
@@ -1087,15 +1108,7 @@ fn check(ok: bool, what: String) -> Result<(), String> {
 #[test]
 fn listings_leave_out_nodes_the_kernel_holds() {
     use abi::opcode::*;
-    let hour = Duration::from_secs(3600);
-    let fs = Arc::new(RwFs::new(MemFsConfig {
-        ttl: hour,
-        file_open_flags: abi::fopen::FOPEN_KEEP_CACHE | abi::fopen::FOPEN_NOFLUSH,
-        // The listing must reach the server each time.
-        dir_open_flags: 0,
-        negative_ttl: hour,
-    }));
-    let names: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    let fs = listing_memfs(Duration::from_secs(3600));
     common::serve_scratch_mount(
         "memfs-held",
         fs.clone(),
@@ -1106,10 +1119,7 @@ fn listings_leave_out_nodes_the_kernel_holds() {
             let dnode = std::cell::Cell::new(NodeId::NONE);
             let attempt = |n: usize| -> Result<(), String> {
                 let d = mp.join(format!("d{n}"));
-                std::fs::create_dir(&d).unwrap();
-                for n in &names {
-                    std::fs::write(d.join(n), b"x").unwrap();
-                }
+                let names = ten_files(&d);
                 let node = |n: &str| NodeId(std::fs::symlink_metadata(d.join(n)).unwrap().ino());
                 let nodes: Vec<NodeId> = names.iter().map(|n| node(n)).collect();
                 dnode.set(NodeId(std::fs::metadata(&d).unwrap().ino()));
@@ -1181,13 +1191,7 @@ fn listings_leave_out_nodes_the_kernel_holds() {
 fn a_listing_renews_expired_entries_of_held_nodes() {
     use abi::opcode::*;
     let ttl = Duration::from_secs(2);
-    let fs = Arc::new(RwFs::new(MemFsConfig {
-        ttl,
-        file_open_flags: abi::fopen::FOPEN_KEEP_CACHE | abi::fopen::FOPEN_NOFLUSH,
-        dir_open_flags: 0,
-        negative_ttl: ttl,
-    }));
-    let names: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    let fs = listing_memfs(ttl);
     common::serve_scratch_mount(
         "memfs-renew",
         fs.clone(),
@@ -1200,10 +1204,7 @@ fn a_listing_renews_expired_entries_of_held_nodes() {
             let attempt = |n: usize| -> Result<(), String> {
                 f0.set(forgets());
                 let d = mp.join(format!("d{n}"));
-                std::fs::create_dir(&d).unwrap();
-                for n in &names {
-                    std::fs::write(d.join(n), b"x").unwrap();
-                }
+                let names = ten_files(&d);
                 let node = NodeId(std::fs::symlink_metadata(d.join("f0")).unwrap().ino());
                 std::thread::sleep(ttl + Duration::from_millis(200));
                 let plus = counts.get(FUSE_READDIRPLUS);
