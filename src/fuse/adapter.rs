@@ -435,6 +435,10 @@ impl Ext4Adapter {
     /// pages from `off` of `nodeid`; a node the kernel does not hold is
     /// nothing to do.
     fn invalidate(&self, nodeid: NodeId, off: i64, what: &str) {
+        // The next listing carries the node's attributes again (as every
+        // listing did before `held`): a kill loop's treedump once saw an
+        // atime older than the one on disk when listings left it out.
+        self.held.renew(u64::from(nodeid.inode().0));
         if let Some(n) = self.notifier.get() {
             n.drop_cached(nodeid, off, what);
         }

@@ -194,6 +194,16 @@ impl HeldNodes {
         }
     }
 
+    /// The server changed the attributes of inode number `ino` behind the
+    /// kernel's back (it notified the kernel): the next listing sends the
+    /// node whole again, as every listing did before this table, rather
+    /// than count on the notification alone.
+    pub fn renew(&self, ino: u64) {
+        if let Some(h) = self.shard(ino).lock().get_mut(&ino) {
+            h.sent = Stamp(h.sent.0.wrapping_sub(u32::MAX / 2));
+        }
+    }
+
     /// Whether the kernel holds a node under inode number `ino` whose
     /// attributes it was sent less than `window` before `at`.
     pub fn fresh(&self, ino: u64, at: Stamp, window: Window) -> bool {
@@ -289,6 +299,10 @@ mod tests {
         assert_eq!(names_uncached, w);
         // Zero attribute time-outs: nothing is ever fresh.
         assert!(!t.fresh(5, at, Window::of(Duration::ZERO, Duration::ZERO)));
+        // A change behind the kernel's back makes it stale at once.
+        t.renew(5);
+        assert!(!t.fresh(5, at, w));
+        assert_eq!(t.count(5, node), 1);
         // A later entry refreshes it, and the count stays one per entry.
         t.took(5, node, at.after(Duration::from_secs(60)));
         assert!(t.fresh(5, at.after(Duration::from_secs(61)), w));
