@@ -2,11 +2,13 @@
 //!
 //! Node ids are derived from the inode, never stored
 //! ([`NodeId::from_inode`]). A node id whose inode was freed or reused
-//! answers ESTALE.
+//! answers ESTALE. Which nodes the kernel holds is counted
+//! ([`HeldNodes`]) only to leave their attributes out of listings.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::held::{HeldNodes, Stamp, Window};
 use super::ids::{FileHandle, NodeId};
 use super::notify::DirAttrReplies;
 use super::ops::{
@@ -73,6 +75,11 @@ pub struct Ext4Adapter {
     /// can be; None: always notify (a connection this server did not
     /// initialise, see [`Ext4Adapter::with_dir_reply_proofs`]).
     dir_replies: Option<DirAttrReplies>,
+    /// The nodes the kernel holds: a READDIRPLUS entry for one whose
+    /// attributes are fresh there goes without them (no inode read).
+    /// Empty at start, also when adopting a live connection: every entry
+    /// is then sent whole once (see [`HeldNodes`]).
+    held: HeldNodes,
 }
 
 /// How the server checks permissions when the kernel does not.
@@ -109,6 +116,7 @@ impl Ext4Adapter {
             minixdf: false,
             notifier: std::sync::OnceLock::new(),
             dir_replies: None,
+            held: HeldNodes::default(),
         }
     }
 
@@ -427,6 +435,10 @@ impl Ext4Adapter {
     /// pages from `off` of `nodeid`; a node the kernel does not hold is
     /// nothing to do.
     fn invalidate(&self, nodeid: NodeId, off: i64, what: &str) {
+        // The next listing carries the node's attributes again (as every
+        // listing did before `held`): a kill loop's treedump once saw an
+        // atime older than the one on disk when listings left it out.
+        self.held.renew(u64::from(nodeid.inode().0));
         if let Some(n) = self.notifier.get() {
             n.drop_cached(nodeid, off, what);
         }
@@ -545,6 +557,73 @@ impl Ext4Adapter {
         e
     }
 
+    /// LOOKUP's answer: the entry for `name` in `parent`, negative where
+    /// the kernel may keep the miss.
+    fn find(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<Entry> {
+        let caller = self.caller(ctx);
+        // The directory is loaded once, for both the casefold question
+        // and the search.
+        let (inode, ci) = self.viewed(|fs| {
+            let dir = Self::live(fs, parent)?;
+            let ci = fs.is_casefolded_dir(&dir);
+            if name == b"." {
+                // Sent for any node type by open_by_handle_at: the node itself.
+                return Ok((Some(dir), ci));
+            }
+            // ".." comes only from the kernel's export code (no path walk).
+            if let Some(c) = caller.as_ref().filter(|_| name != b"..")
+                && dir.is_dir()
+            {
+                fs.check_permission(c, &dir, access::EXEC, self.acl)?;
+            }
+            match fs.lookup(&dir, name) {
+                Ok(found) => fs.entry_inode(found.ino).map(|i| (Some(i), ci)),
+                Err(FsError::NotFound) => Ok((None, ci)),
+                Err(e) => Err(e),
+            }
+        })?;
+        match inode {
+            Some(inode) if ci => Ok(Self::uncached(self.entry(&inode))),
+            Some(inode) => Ok(self.entry(&inode)),
+            // A casefolded directory's names are never cached: see
+            // docs/casefold.md (the kernel's dentry cache is case-sensitive).
+            None if ci => Err(Errno::ENOENT),
+            // Every change to a directory comes through the kernel, which
+            // turns the negative dentry positive itself (CREATE, MKDIR,
+            // LINK, RENAME...); a recovering server bumps the dentry epoch.
+            // With the server checking permissions names are not cached
+            // at all (entry_ttl 0: a plain ENOENT).
+            None if !self.entry_ttl().is_zero() => Ok(Entry::negative(self.entry_ttl())),
+            None => Err(Errno::ENOENT),
+        }
+    }
+
+    /// `e` as it goes to the kernel in a reply: a positive entry is one
+    /// lookup more of its node.
+    fn handed(&self, e: Entry) -> Entry {
+        if !e.is_negative() {
+            self.held.took(e.attr.ino, e.nodeid, Stamp::now());
+        }
+        e
+    }
+
+    /// How long the attributes of an entry sent now stay fresh in the
+    /// kernel (`uncached`: a casefolded directory's entry, whose name the
+    /// kernel does not keep).
+    fn fresh_window(&self, uncached: bool) -> Window {
+        let entry_ttl = if uncached {
+            Duration::ZERO
+        } else {
+            self.entry_ttl()
+        };
+        Window::of(self.ttl, entry_ttl)
+    }
+
+    /// The kernel's lookups of `nodeid` as counted (for tests and tools).
+    pub fn kernel_lookups(&self, nodeid: NodeId) -> u32 {
+        self.held.count(u64::from(nodeid.inode().0), nodeid)
+    }
+
     fn entry(&self, inode: &Inode) -> Entry {
         Entry {
             nodeid: NodeId::from_inode(inode.ino, inode.generation),
@@ -596,42 +675,12 @@ impl FuseOps for Ext4Adapter {
     }
 
     fn lookup(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<Entry> {
-        let caller = self.caller(ctx);
-        // The directory is loaded once, for both the casefold question
-        // and the search.
-        let (inode, ci) = self.viewed(|fs| {
-            let dir = Self::live(fs, parent)?;
-            let ci = fs.is_casefolded_dir(&dir);
-            if name == b"." {
-                // Sent for any node type by open_by_handle_at: the node itself.
-                return Ok((Some(dir), ci));
-            }
-            // ".." comes only from the kernel's export code (no path walk).
-            if let Some(c) = caller.as_ref().filter(|_| name != b"..")
-                && dir.is_dir()
-            {
-                fs.check_permission(c, &dir, access::EXEC, self.acl)?;
-            }
-            match fs.lookup(&dir, name) {
-                Ok(found) => fs.entry_inode(found.ino).map(|i| (Some(i), ci)),
-                Err(FsError::NotFound) => Ok((None, ci)),
-                Err(e) => Err(e),
-            }
-        })?;
-        match inode {
-            Some(inode) if ci => Ok(Self::uncached(self.entry(&inode))),
-            Some(inode) => Ok(self.entry(&inode)),
-            // A casefolded directory's names are never cached: see
-            // docs/casefold.md (the kernel's dentry cache is case-sensitive).
-            None if ci => Err(Errno::ENOENT),
-            // Every change to a directory comes through the kernel, which
-            // turns the negative dentry positive itself (CREATE, MKDIR,
-            // LINK, RENAME...); a recovering server bumps the dentry epoch.
-            // With the server checking permissions names are not cached
-            // at all (entry_ttl 0: a plain ENOENT).
-            None if !self.entry_ttl().is_zero() => Ok(Entry::negative(self.entry_ttl())),
-            None => Err(Errno::ENOENT),
-        }
+        self.find(ctx, parent, name).map(|e| self.handed(e))
+    }
+
+    fn forget(&self, nodeid: NodeId, nlookup: u64) {
+        self.held
+            .forgot(u64::from(nodeid.inode().0), nodeid, nlookup);
     }
 
     fn getattr(
@@ -757,11 +806,19 @@ impl FuseOps for Ext4Adapter {
             }
         };
         let ci = self.fs.is_casefolded_dir(&dir);
+        // A node the kernel holds with fresh attributes is listed without
+        // them (node id 0): no inode read here, no dentry and inode update
+        // in the kernel, which has what an entry would tell it (every
+        // change comes through it or is notified). One clock read a reply.
+        let (at, window) = (Stamp::now(), self.fresh_window(ci));
+        // The nodes sent: the kernel takes a lookup of each only if the
+        // listing is answered ("." and ".." never carry one here).
+        let mut sent = Vec::new();
         let r = self.fs.readdir(&dir, offset, |e| {
             let dots = e.name == b"." || e.name == b"..";
             // An entry whose inode cannot be served is still listed,
             // without a lookup; its stat then answers the error.
-            let inode = if plus && !dots {
+            let inode = if plus && !dots && !self.held.fresh(u64::from(e.ino), at, window) {
                 self.fs
                     .check_entry_target(&dir, e.ino, e.name)
                     .and_then(|()| self.fs.entry_inode(InodeNo(e.ino)))
@@ -779,10 +836,17 @@ impl FuseOps for Ext4Adapter {
             };
             let entry = inode.as_ref().map(|i| self.entry(i));
             let entry = entry.map(|e| if ci { Self::uncached(e) } else { e });
-            sink.add(&dirent, entry.as_ref())
+            let added = sink.add(&dirent, entry.as_ref());
+            if added && let Some(e) = entry {
+                sent.push((e.attr.ino, e.nodeid));
+            }
+            added
         });
         drop(view);
         self.fs_err(r)?;
+        for (ino, node) in sent {
+            self.held.took(ino, node, at);
+        }
         self.accessed(nodeid, &dir);
         Ok(())
     }
@@ -937,7 +1001,7 @@ impl FuseOps for Ext4Adapter {
             }
             fs.make_node(p, name, &new)
         })?;
-        Ok(self.entry_under(parent, &inode))
+        Ok(self.handed(self.entry_under(parent, &inode)))
     }
 
     fn mkdir(
@@ -951,7 +1015,7 @@ impl FuseOps for Ext4Adapter {
         let _quota = super::credentials::quota_requester(ctx);
         let new = new_node(ctx, mode::S_IFDIR | (mode as u16 & 0o7777), umask, 0);
         let inode = self.make_in(ctx, parent, |fs, p| fs.make_node(p, name, &new))?;
-        Ok(self.entry_under(parent, &inode))
+        Ok(self.handed(self.entry_under(parent, &inode)))
     }
 
     fn symlink(
@@ -965,7 +1029,7 @@ impl FuseOps for Ext4Adapter {
         let inode = self.make_in(ctx, parent, |fs, p| {
             fs.symlink(p, name, target, ctx.uid, ctx.gid)
         })?;
-        Ok(self.entry_under(parent, &inode))
+        Ok(self.handed(self.entry_under(parent, &inode)))
     }
 
     fn link(
@@ -987,7 +1051,7 @@ impl FuseOps for Ext4Adapter {
         }
         let inode = self.settled(self.fs.link(node, p, newname), &[Change::Entries(p.ino)])?;
         self.dir_changed(newparent);
-        Ok(self.entry_under(newparent, &inode))
+        Ok(self.handed(self.entry_under(newparent, &inode)))
     }
 
     fn unlink(&self, ctx: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
@@ -1070,7 +1134,7 @@ impl FuseOps for Ext4Adapter {
         let new = new_node(ctx, mode::S_IFREG | (mode as u16 & 0o7777), umask, 0);
         let inode = self.make_in(ctx, parent, |fs, p| fs.make_node(p, name, &new))?;
         let open = self.open_inode(&inode, flags & !O_TRUNC, 0)?;
-        Ok((self.entry_under(parent, &inode), open))
+        Ok((self.handed(self.entry_under(parent, &inode)), open))
     }
 
     fn tmpfile(
@@ -1089,7 +1153,7 @@ impl FuseOps for Ext4Adapter {
         let inode = self.fs_err(self.fs.tmpfile(p, &new))?;
         self.fs_err(self.fs.settle(&[Change::Inode(inode.ino)]))?;
         Ok((
-            self.entry(&inode),
+            self.handed(self.entry(&inode)),
             Open {
                 fh: handle_of(flags),
                 open_flags: FOPEN_KEEP_CACHE | FOPEN_NOFLUSH,

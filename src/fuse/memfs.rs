@@ -11,6 +11,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::abi;
+use super::held::{HeldNodes, Stamp, Window};
 use super::ids::{FileHandle, NodeId};
 use super::notify::Notifier;
 use super::ops::{
@@ -85,6 +86,10 @@ pub struct MemFs {
     pub stats: MemFsStats,
     /// The session's notifier (see [`FuseOps::attach`]).
     notifier: std::sync::OnceLock<Notifier>,
+    /// The nodes the kernel holds: READDIRPLUS leaves out the attributes
+    /// of those it has fresh, as the ext4 adapter does (a choice about the
+    /// protocol, so the floor makes it too).
+    held: HeldNodes,
 }
 
 /// The largest file: data lives in memory, and a write far beyond it must
@@ -159,7 +164,22 @@ impl MemFs {
             config,
             stats: MemFsStats::default(),
             notifier: std::sync::OnceLock::new(),
+            held: HeldNodes::default(),
         }
+    }
+
+    /// `e` as it goes to the kernel in a reply: one lookup more of its
+    /// node (node id == st_ino here).
+    fn handed(&self, e: Entry) -> Entry {
+        if !e.is_negative() {
+            self.held.took(e.nodeid.0, e.nodeid, Stamp::now());
+        }
+        e
+    }
+
+    /// The kernel's lookups of `nodeid` as counted (for tests).
+    pub fn kernel_lookups(&self, nodeid: NodeId) -> u32 {
+        self.held.count(nodeid.0, nodeid)
     }
 
     fn entry_of(&self, n: &Node) -> Entry {
@@ -266,7 +286,7 @@ impl FuseOps for MemFs {
     fn lookup(&self, _: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<Entry> {
         let st = self.st.lock();
         match Self::child(&st, parent, name) {
-            Ok(id) => Ok(self.entry_of(&st.nodes[&id])),
+            Ok(id) => Ok(self.handed(self.entry_of(&st.nodes[&id]))),
             // Only a miss in a live directory is cached.
             Err(Errno::ENOENT)
                 if !self.config.negative_ttl.is_zero() && st.nodes.contains_key(&parent) =>
@@ -275,6 +295,9 @@ impl FuseOps for MemFs {
             }
             Err(e) => Err(e),
         }
+    }
+    fn forget(&self, nodeid: NodeId, nlookup: u64) {
+        self.held.forgot(nodeid.0, nodeid, nlookup);
     }
     fn getattr(
         &self,
@@ -341,6 +364,7 @@ impl FuseOps for MemFs {
         umask: u32,
     ) -> OpResult<Entry> {
         self.add(ctx, parent, name, self.umasked(mode, umask), b"")
+            .map(|e| self.handed(e))
     }
     fn mkdir(
         &self,
@@ -352,6 +376,7 @@ impl FuseOps for MemFs {
     ) -> OpResult<Entry> {
         let mode = libc::S_IFDIR | self.umasked(mode & 0o7777, umask);
         self.add(ctx, parent, name, mode, b"")
+            .map(|e| self.handed(e))
     }
     fn symlink(
         &self,
@@ -361,6 +386,7 @@ impl FuseOps for MemFs {
         target: &[u8],
     ) -> OpResult<Entry> {
         self.add(ctx, parent, name, libc::S_IFLNK | 0o777, target)
+            .map(|e| self.handed(e))
     }
     fn link(
         &self,
@@ -378,7 +404,7 @@ impl FuseOps for MemFs {
         let n = st.nodes.get_mut(&nodeid).ok_or(Errno::ENOENT)?;
         n.attr.nlink += 1;
         n.attr.ctime = now();
-        Ok(self.entry_of(n))
+        Ok(self.handed(self.entry_of(n)))
     }
     fn unlink(&self, _: &RequestCtx, parent: NodeId, name: &[u8]) -> OpResult<()> {
         self.remove(parent, name, false)
@@ -466,7 +492,7 @@ impl FuseOps for MemFs {
     ) -> OpResult<(Entry, Open)> {
         let e = self.add(ctx, parent, name, self.umasked(mode, umask), b"")?;
         Ok((
-            e,
+            self.handed(e),
             Open {
                 fh: handle_of(e.nodeid),
                 open_flags: self.config.file_open_flags,
@@ -487,7 +513,7 @@ impl FuseOps for MemFs {
         let mut e = e;
         e.attr.nlink = 0;
         Ok((
-            e,
+            self.handed(e),
             Open {
                 fh: handle_of(e.nodeid),
                 open_flags: self.config.file_open_flags,
@@ -649,6 +675,7 @@ impl FuseOps for MemFs {
     ) -> OpResult<()> {
         let st = self.st.lock();
         let me = st.nodes.get(&nodeid).ok_or(Errno::ENOENT)?;
+        let (at, window) = (Stamp::now(), Window::of(self.config.ttl, self.config.ttl));
         let list = me
             .children
             .iter()
@@ -660,10 +687,15 @@ impl FuseOps for MemFs {
                 kind: n.kind,
                 name,
             };
-            // READDIRPLUS answers lookups too, as fuse4fs's adapter does.
-            let entry = plus.then(|| self.entry_of(n));
+            // READDIRPLUS answers lookups too, as fuse4fs's adapter does,
+            // except for nodes the kernel holds with fresh attributes.
+            let entry =
+                (plus && !self.held.fresh(n.attr.ino, at, window)).then(|| self.entry_of(n));
             if !sink.add(&d, entry.as_ref()) {
                 break;
+            }
+            if let Some(e) = entry {
+                self.held.took(e.nodeid.0, e.nodeid, at);
             }
         }
         Ok(())
@@ -751,5 +783,43 @@ mod tests {
         };
         assert_eq!(fs.setattr(&CTX, id, &grow).err(), Some(Errno(libc::EFBIG)));
         assert_eq!(fs.getattr(&CTX, id, None).unwrap().0.size, 13);
+    }
+
+    /// Each listed name with whether its entry carried a node.
+    struct Names(Vec<(Vec<u8>, bool)>);
+
+    impl DirSink for Names {
+        fn add(&mut self, d: &DirEntry<'_>, e: Option<&Entry>) -> bool {
+            self.0.push((d.name.to_vec(), e.is_some()));
+            true
+        }
+    }
+
+    fn listed(fs: &MemFs) -> Vec<(Vec<u8>, bool)> {
+        let mut names = Names(Vec::new());
+        fs.readdir(&CTX, NodeId::ROOT, FileHandle(0), 0, true, &mut names)
+            .unwrap();
+        names.0
+    }
+
+    #[test]
+    fn listings_leave_out_the_nodes_the_kernel_holds() {
+        let fs = MemFs::new(MemFsConfig {
+            ttl: Duration::from_secs(3600),
+            ..Default::default()
+        });
+        let (e, _) = fs
+            .create(&CTX, NodeId::ROOT, b"f", 0o100644, 0o022, 0)
+            .unwrap();
+        assert_eq!(fs.kernel_lookups(e.nodeid), 1);
+        assert_eq!(listed(&fs), [(b"f".to_vec(), false)]);
+        fs.forget(e.nodeid, 1);
+        assert_eq!(fs.kernel_lookups(e.nodeid), 0);
+        assert_eq!(listed(&fs), [(b"f".to_vec(), true)]);
+        assert_eq!(fs.kernel_lookups(e.nodeid), 1);
+        // Zero time-outs: nothing the kernel holds stays fresh there.
+        let zero = MemFs::new(MemFsConfig::default());
+        zero.mkdir(&CTX, NodeId::ROOT, b"d", 0o755, 0).unwrap();
+        assert_eq!(listed(&zero), [(b"d".to_vec(), true)]);
     }
 }

@@ -10,6 +10,8 @@
 //! - [`dispatch`]: each operation to its [`ops::FuseOps`] call and reply;
 //! - [`reply`]: encoding replies and converting [`ops`] types;
 //! - [`dirent`]: READDIR / READDIRPLUS record packing (a [`ops::DirSink`]);
+//! - [`held`]: the nodes the kernel holds (READDIRPLUS entries without
+//!   attributes for them);
 //! - [`session`]: INIT and the worker threads' loop;
 //! - [`uring`]: FUSE over io_uring, the alternative to read(2)/writev(2);
 //! - [`resend`]: answers for requests resent after a server restart;
@@ -54,6 +56,7 @@ pub mod crypt;
 pub mod dirent;
 pub mod dispatch;
 pub mod fslabel;
+pub mod held;
 pub mod ids;
 pub mod init;
 pub mod memfs;

@@ -40,6 +40,7 @@ mod orphan_crash;
 mod partition_tables;
 mod publish;
 mod quota;
+mod readdirplus;
 mod recover_cli;
 mod rename_whiteout;
 mod serialize_blocks;

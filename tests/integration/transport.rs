@@ -1055,3 +1055,184 @@ fn negative_entries_and_noflush_save_round_trips() {
         });
     }
 }
+
+/// Runs `attempt` (given its number) until it passes, at most 3 times;
+/// one that fails while something else on the machine dropped the
+/// kernel's caches (`echo 3 > /proc/sys/vm/drop_caches`, as scripts/bench
+/// does: the kernel forgets every node no one uses) is tried again, any
+/// other failure is the test's. `disturbed` says whether that happened
+/// during the attempt that just ran.
+fn undisturbed(mut attempt: impl FnMut(usize) -> Result<(), String>, disturbed: impl Fn() -> bool) {
+    for n in 0..3 {
+        match attempt(n) {
+            Ok(()) => return,
+            Err(e) if disturbed() && n < 2 => eprintln!("attempt {n} disturbed: {e}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// A memfs with fuse4fs's read-write open flags and time-outs of `ttl`,
+/// whose listings always reach the server (no cached directory pages).
+fn listing_memfs(ttl: Duration) -> Arc<RwFs> {
+    Arc::new(RwFs::new(MemFsConfig {
+        ttl,
+        file_open_flags: abi::fopen::FOPEN_KEEP_CACHE | abi::fopen::FOPEN_NOFLUSH,
+        dir_open_flags: 0,
+        negative_ttl: ttl,
+    }))
+}
+
+/// Makes directory `d` with files f0 to f9 through the mount; their names.
+fn ten_files(d: &Path) -> Vec<String> {
+    std::fs::create_dir(d).unwrap();
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    for n in &names {
+        std::fs::write(d.join(n), b"x").unwrap();
+    }
+    names
+}
+
+/// Fails the attempt with `what` unless `ok`.
+fn check(ok: bool, what: String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(what) }
+}
+
+/// READDIRPLUS leaves out the nodes the kernel holds, and the counts it
+/// goes by are the kernel's own: a listing of files the kernel got from
+/// CREATE sends no entries (each node's count stays at the CREATE's one);
+/// when the kernel drops some names (FUSE_NOTIFY_INVAL_ENTRY) it forgets
+/// their nodes, their counts fall to zero, and the next listing sends them
+/// whole again; a stat of every name then costs no request: the dentries
+/// kept and the ones the listing made answer them all.
+#[test]
+fn listings_leave_out_nodes_the_kernel_holds() {
+    use abi::opcode::*;
+    let fs = listing_memfs(Duration::from_secs(3600));
+    common::serve_scratch_mount(
+        "memfs-held",
+        fs.clone(),
+        &InitConfig::read_write(),
+        2,
+        |session| (session.op_counts().clone(), session.notifier()),
+        |mp, (counts, notifier)| {
+            let dnode = std::cell::Cell::new(NodeId::NONE);
+            let attempt = |n: usize| -> Result<(), String> {
+                let d = mp.join(format!("d{n}"));
+                let names = ten_files(&d);
+                let node = |n: &str| NodeId(std::fs::symlink_metadata(d.join(n)).unwrap().ino());
+                let nodes: Vec<NodeId> = names.iter().map(|n| node(n)).collect();
+                dnode.set(NodeId(std::fs::metadata(&d).unwrap().ino()));
+                let held = || -> Vec<u32> { nodes.iter().map(|&n| fs.kernel_lookups(n)).collect() };
+                let listed = || {
+                    let before = counts.get(FUSE_READDIRPLUS);
+                    let n = std::fs::read_dir(&d).unwrap().count();
+                    assert_eq!(n, names.len());
+                    assert!(
+                        counts.get(FUSE_READDIRPLUS) > before,
+                        "READDIRPLUS was used"
+                    );
+                };
+                check(
+                    held() == vec![1; 10],
+                    format!("one CREATE each: {:?}", held()),
+                )?;
+                listed();
+                check(
+                    held() == vec![1; 10],
+                    format!("a listing of held nodes sends none: {:?}", held()),
+                )?;
+
+                // The kernel drops the first five names; their nodes are
+                // forgotten (a FORGET or a BATCH_FORGET comes a moment later).
+                for n in &names[..5] {
+                    notifier.inval_entry(dnode.get(), n.as_bytes()).unwrap();
+                }
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while held()[..5] != [0; 5] {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "not forgotten: {:?}",
+                        held()
+                    );
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                check(
+                    held()[5..] == [1; 5],
+                    format!("the others still held: {:?}", held()),
+                )?;
+                listed();
+                check(
+                    held() == vec![1; 10],
+                    format!("the forgotten ones sent again, once: {:?}", held()),
+                )?;
+
+                let asked = || counts.get(FUSE_LOOKUP) + counts.get(FUSE_GETATTR);
+                let before = asked();
+                for n in &names {
+                    std::fs::symlink_metadata(d.join(n)).unwrap();
+                }
+                check(
+                    asked() == before,
+                    "every stat answered by the kernel".into(),
+                )
+            };
+            // Nothing pins the directory: a drop of the caches forgets it.
+            undisturbed(attempt, || fs.kernel_lookups(dnode.get()) == 0);
+        },
+    );
+}
+
+/// With finite time-outs a listing renews what the kernel holds once its
+/// attributes and names are past half their time-out: `ls -l` after they
+/// expired costs no request per name (sent without attributes, each lstat
+/// would revalidate its name with a LOOKUP).
+#[test]
+fn a_listing_renews_expired_entries_of_held_nodes() {
+    use abi::opcode::*;
+    let ttl = Duration::from_secs(2);
+    let fs = listing_memfs(ttl);
+    common::serve_scratch_mount(
+        "memfs-renew",
+        fs.clone(),
+        &InitConfig::read_write(),
+        2,
+        |session| session.op_counts().clone(),
+        |mp, counts| {
+            let forgets = || counts.get(FUSE_FORGET) + counts.get(FUSE_BATCH_FORGET);
+            let f0 = std::cell::Cell::new(0);
+            let attempt = |n: usize| -> Result<(), String> {
+                f0.set(forgets());
+                let d = mp.join(format!("d{n}"));
+                let names = ten_files(&d);
+                let node = NodeId(std::fs::symlink_metadata(d.join("f0")).unwrap().ino());
+                std::thread::sleep(ttl + Duration::from_millis(200));
+                let plus = counts.get(FUSE_READDIRPLUS);
+                assert_eq!(std::fs::read_dir(&d).unwrap().count(), names.len());
+                assert!(counts.get(FUSE_READDIRPLUS) > plus, "READDIRPLUS was used");
+                let asked = || counts.get(FUSE_LOOKUP) + counts.get(FUSE_GETATTR);
+                let before = asked();
+                for n in &names {
+                    std::fs::symlink_metadata(d.join(n)).unwrap();
+                }
+                let (lookups, getattrs) = (counts.get(FUSE_LOOKUP), counts.get(FUSE_GETATTR));
+                let asked_now = asked();
+                check(
+                    asked_now == before,
+                    format!(
+                        "the listing renewed every name: {} requests for 10 lstats \
+                         (LOOKUP {lookups}, GETATTR {getattrs} in all)",
+                        asked_now - before
+                    ),
+                )?;
+                check(
+                    fs.kernel_lookups(node) == 2,
+                    format!("CREATE and the listing: {}", fs.kernel_lookups(node)),
+                )
+            };
+            // A drop of the caches while the entries age makes the kernel
+            // forget them: the listing then sends them for that reason.
+            undisturbed(attempt, || forgets() != f0.get());
+        },
+    );
+}
