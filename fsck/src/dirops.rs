@@ -330,7 +330,7 @@ fn map_block(
     let Ok(lblk32) = u32::try_from(lblk) else {
         return Ok(Err("directory too large".into()));
     };
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let root = match ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e.to_string())),
@@ -351,7 +351,14 @@ fn map_block(
         }
         cx.read_block_into(child, &mut buf)?;
         let want = h.depth - 1;
-        leaf = match ExtentNode::parse(&buf, Some(want), ExtentAt::Block { ino, block: child }) {
+        leaf = match ExtentNode::parse(
+            &buf,
+            Some(want),
+            ExtentAt::Block {
+                ino,
+                block: BlockNo(child),
+            },
+        ) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e.to_string())),
         };

@@ -291,7 +291,7 @@ mod tests {
     }
 
     /// The node the tests parse.
-    const AT: ExtentAt = ExtentAt::Root { ino: 12 };
+    const AT: ExtentAt = ExtentAt::Root { ino: InodeNo(12) };
 
     #[test]
     fn parses_leaf_with_unwritten() {
@@ -324,7 +324,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_node_by_its_numbers() {
-        let at = ExtentAt::Block { ino: 12, block: 7 };
+        let at = ExtentAt::Block {
+            ino: InodeNo(12),
+            block: BlockNo(7),
+        };
         let e = ExtentNode::parse(&[0u8; 1024], Some(0), at).unwrap_err();
         assert_eq!(e, CorruptKind::ExtentMagic { at }.into());
         assert_eq!(

@@ -63,7 +63,7 @@ pub(super) fn fill(cx: &mut Fsck, st: &State, ino: InodeNo, lblk: u64) -> Result
 
 /// Inserts a one-block extent into the leaf whose range holds `lblk`.
 fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64) -> Result<bool> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let Ok(mut node) = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) else {
         return Ok(false);
     };
@@ -81,7 +81,10 @@ fn map_extent(cx: &mut Fsck, st: &State, inode: &mut Inode, lblk: u32, pblk: u64
                     return Ok(false);
                 }
                 let buf = cx.read_block(child)?;
-                let node_at = ExtentAt::Block { ino, block: child };
+                let node_at = ExtentAt::Block {
+                    ino,
+                    block: BlockNo(child),
+                };
                 let Ok(n) = ExtentNode::parse(&buf, Some(h.depth.saturating_sub(1)), node_at)
                 else {
                     return Ok(false);

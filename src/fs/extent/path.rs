@@ -160,10 +160,10 @@ impl Transaction<'_> {
         want_depth: Option<u16>,
     ) -> Result<(u16, Entries)> {
         let node_at = match at {
-            None => ExtentAt::Root { ino: inode.ino.0 },
-            Some(b) => ExtentAt::Block {
-                ino: inode.ino.0,
-                block: b.0,
+            None => ExtentAt::Root { ino: inode.ino },
+            Some(block) => ExtentAt::Block {
+                ino: inode.ino,
+                block,
             },
         };
         let node = match at {
