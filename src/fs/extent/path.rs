@@ -354,8 +354,7 @@ impl Transaction<'_> {
         let csum = fs.superblock().metadata_csum().then(|| fs.csum_seed());
         let node = ents.node(depth, max);
         let buf = self.block_mut(b)?;
-        node.write_to(buf)?;
-        buf[12 + 12 * ents.len()..12 + 12 * max].fill(0);
+        node.write_zeroing_free_slots(buf)?;
         if let Some(seed) = csum
             && !extents::set_block_checksum(seed, inode.ino, inode.generation, buf)
         {
