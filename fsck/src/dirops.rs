@@ -331,7 +331,7 @@ fn map_block(
     let Ok(lblk32) = u32::try_from(lblk) else {
         return Ok(Err("directory too large".into()));
     };
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let root = match ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) {
         Ok(n) => n,
         Err(e) => return Ok(Err(e.to_string())),
@@ -346,13 +346,19 @@ fn map_block(
         let Some(&last) = ix.last() else {
             return Ok(Err("empty extent index".into()));
         };
-        let child = last.child.0;
         if !cx.block_in_fs(last.child) {
             return Ok(Err("extent index outside the filesystem".into()));
         }
         cx.read_block_into(last.child, &mut buf)?;
         let want = h.depth - 1;
-        leaf = match ExtentNode::parse(&buf, Some(want), ExtentAt::Block { ino, block: child }) {
+        leaf = match ExtentNode::parse(
+            &buf,
+            Some(want),
+            ExtentAt::Block {
+                ino,
+                block: last.child,
+            },
+        ) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e.to_string())),
         };

@@ -187,7 +187,7 @@ impl Fs {
             let Some(root) = self.dir_block(dir, 0)? else {
                 return Ok(None);
             };
-            match htree::parse_root(&root, sb.metadata_csum(), dir.ino.0) {
+            match htree::parse_root(&root, sb.metadata_csum(), dir.ino) {
                 Ok((info, _)) => info.hash_version,
                 // The kernel drops a broken index and reads linearly.
                 Err(_) => return Ok(None),

@@ -38,7 +38,7 @@ impl Transaction<'_> {
             return Err(FsError::Unsupported);
         }
         let ino = inode.ino;
-        let root = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino: ino.0 })?;
+        let root = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino })?;
         let ExtentNode::Leaf(_, extents) = root else {
             return Err(FsError::Unsupported);
         };

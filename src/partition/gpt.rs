@@ -4,6 +4,9 @@
 //! an entry size other than 128 and reserves room for the entry count
 //! the header claims.
 
+use zerocopy::{FromZeros, IntoBytes};
+
+use super::layout::{GPT_HEADER_SIGNATURE, GptHeader};
 use super::reader::TableReader;
 use super::{Kind, Partition, TableError};
 
@@ -12,8 +15,8 @@ use super::{Kind, Partition, TableError};
 pub const MAX_ENTRIES: u32 = 4096;
 /// The only entry size gptman reads.
 const ENTRY_SIZE: u32 = 128;
-/// The header bytes covered by its checksum.
-const HEADER_SIZE: usize = 92;
+/// The header bytes covered by its checksum (`header_size`).
+const HEADER_SIZE: usize = size_of::<GptHeader>();
 
 /// The partitions of the GPT, for the sector size it is found with.
 pub fn read(r: &mut TableReader<'_>, len: u64) -> Result<(u64, Vec<Partition>), TableError> {
@@ -39,22 +42,25 @@ pub fn read(r: &mut TableReader<'_>, len: u64) -> Result<(u64, Vec<Partition>), 
 /// Refuses a header at `at` that gptman would trust but that claims an
 /// entry array it cannot read safely.
 fn check_header(r: &mut TableReader<'_>, at: u64, ss: u64, len: u64) -> Result<(), TableError> {
-    let mut h = [0u8; HEADER_SIZE];
+    let mut h = GptHeader::new_zeroed();
     if at.checked_add(HEADER_SIZE as u64).is_none_or(|e| e > len) {
         return Ok(());
     }
-    r.read_exact_at(at, &mut h)?;
-    let u32_at = |o: usize| u32::from_le_bytes(h[o..o + 4].try_into().expect("4 bytes"));
-    let u64_at = |o: usize| u64::from_le_bytes(h[o..o + 8].try_into().expect("8 bytes"));
-    if &h[..8] != b"EFI PART" || u32_at(12) != HEADER_SIZE as u32 {
+    r.read_exact_at(at, h.as_mut_bytes())?;
+    if h.signature != GPT_HEADER_SIGNATURE || h.header_size.get() != HEADER_SIZE as u32 {
         return Ok(());
     }
     let mut zeroed = h;
-    zeroed[16..20].fill(0);
-    if crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&zeroed) != u32_at(16) {
+    zeroed.header_crc32.set(0);
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(zeroed.as_bytes());
+    if crc != h.header_crc32.get() {
         return Ok(()); // gptman refuses it itself
     }
-    let (entries, size, lba) = (u32_at(80), u32_at(84), u64_at(72));
+    let (entries, size, lba) = (
+        h.number_of_partition_entries.get(),
+        h.size_of_partition_entry.get(),
+        h.partition_entry_lba.get(),
+    );
     let bad = |why: String| {
         Err(TableError::Unreadable(format!(
             "GPT header at byte {at}: {why}"

@@ -2,6 +2,9 @@
 
 use std::fmt::Write;
 
+use zerocopy::FromBytes;
+
+use super::layout::EfiGuid;
 use super::{Kind, Partition, Scheme, Table};
 
 /// The type's name: the common MBR codes and GPT GUIDs by name, others by
@@ -52,17 +55,14 @@ pub fn type_name(kind: &Kind) -> String {
 
 /// A GPT GUID as text (its first three fields are stored little-endian).
 fn guid_text(g: &[u8; 16]) -> String {
+    let g = EfiGuid::read_from_bytes(g).expect("a GUID is 16 bytes");
+    let [clock_hi, clock_lo, node @ ..] = g.data4;
     format!(
-        "{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{}",
-        u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
-        u16::from_le_bytes([g[4], g[5]]),
-        u16::from_le_bytes([g[6], g[7]]),
-        g[8],
-        g[9],
-        g[10..]
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<String>()
+        "{:08X}-{:04X}-{:04X}-{clock_hi:02X}{clock_lo:02X}-{}",
+        g.data1.get(),
+        g.data2.get(),
+        g.data3.get(),
+        node.iter().map(|b| format!("{b:02X}")).collect::<String>()
     )
 }
 

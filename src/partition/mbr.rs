@@ -1,6 +1,7 @@
 //! MBR (DOS) partition tables, read with the `mbrman` crate, logical
 //! partitions of an extended one included (numbered from 5, as Linux).
 
+use super::layout::{MasterBootRecord, MbrPartitionRecord};
 use super::reader::TableReader;
 use super::{Kind, Partition, TableError};
 
@@ -12,13 +13,28 @@ pub fn is_extended(sys: u8) -> bool {
     matches!(sys, 0x05 | 0x0f | 0x85)
 }
 
-/// Whether the first sector's table is a GPT's protective MBR.
-pub fn is_protective(r: &mut TableReader<'_>) -> Result<bool, TableError> {
-    let header = match mbrman::MBRHeader::read_from(r) {
-        Ok(h) => h,
-        Err(e) => return Err(r.failure(format!("MBR: {e}"))),
+/// The partition type of a GPT's protective MBR record.
+const PROTECTIVE: u8 = 0xee;
+
+/// Whether the first sector's table (its signature checked) is a GPT's
+/// protective MBR. A record whose boot indicator is neither value makes
+/// the table unreadable, with mbrman's error, as mbrman's own read of the
+/// sector refuses it.
+pub fn is_protective(sector0: &MasterBootRecord) -> Result<bool, TableError> {
+    let records = &sector0.partition_record;
+    let boot_ok = |p: &MbrPartitionRecord| {
+        matches!(
+            p.boot_indicator,
+            mbrman::BOOT_ACTIVE | mbrman::BOOT_INACTIVE
+        )
     };
-    Ok(header.iter().any(|(_, p)| p.sys == 0xee))
+    if !records.iter().all(boot_ok) {
+        return Err(TableError::Unreadable(format!(
+            "MBR: {}",
+            mbrman::Error::InvalidBootFlag
+        )));
+    }
+    Ok(records.iter().any(|p| p.os_type == PROTECTIVE))
 }
 
 /// The partitions of the MBR (extended containers included, as Linux lists

@@ -3,9 +3,12 @@
 //! in them: `-o offset=`, `-o partition=`, or the only ext2/3/4 partition.
 //!
 //! Nothing here writes. Every partition is checked against the file
-//! (inside it, no two overlapping) before it is shown or chosen.
+//! (inside it, no two overlapping) before it is shown or chosen. The
+//! fields read here rather than by the crates are read by name through
+//! [`layout`].
 
 mod gpt;
+pub mod layout;
 mod list;
 mod mbr;
 mod reader;
@@ -15,16 +18,15 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
+use zerocopy::{FromZeros, IntoBytes};
+
 pub use list::listing;
 pub use select::{Choice, ChooseError, Selection, choose};
 
+use crate::ext4::layout::Ext4SuperBlock;
+use crate::ext4::superblock::{self, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
+use layout::{MBR_SIGNATURE, MasterBootRecord};
 use reader::TableReader;
-
-/// The ext2/3/4 superblock's magic, at byte 1024 + 0x38 of a filesystem.
-const EXT_MAGIC_AT: u64 = 1024 + 0x38;
-const EXT_MAGIC: [u8; 2] = [0x53, 0xef];
-/// The volume label, at byte 1024 + 0x78 (16 bytes).
-const EXT_LABEL_AT: u64 = 1024 + 0x78;
 
 /// Which kind of table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,16 +124,16 @@ pub fn ext_at(file: &File, offset: u64, len: u64) -> io::Result<bool> {
 /// The ext2/3/4 superblock at `offset` (its label), if any, looking no
 /// further than `len`.
 fn probe(file: &File, offset: u64, len: u64) -> io::Result<Option<Ext>> {
-    if offset.checked_add(2048).is_none_or(|end| end > len) {
+    let sb_end = SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE as u64;
+    if offset.checked_add(sb_end).is_none_or(|end| end > len) {
         return Ok(None);
     }
-    let mut magic = [0u8; 2];
-    file.read_exact_at(&mut magic, offset + EXT_MAGIC_AT)?;
-    if magic != EXT_MAGIC {
+    let mut sb = Ext4SuperBlock::new_zeroed();
+    file.read_exact_at(sb.as_mut_bytes(), offset + SUPERBLOCK_OFFSET)?;
+    if sb.s_magic.get() != superblock::MAGIC {
         return Ok(None);
     }
-    let mut label = [0u8; 16];
-    file.read_exact_at(&mut label, offset + EXT_LABEL_AT)?;
+    let label = &sb.s_volume_name;
     let end = label.iter().position(|&b| b == 0).unwrap_or(label.len());
     Ok(Some(Ext {
         label: String::from_utf8_lossy(&label[..end]).into_owned(),
@@ -143,15 +145,15 @@ fn probe(file: &File, offset: u64, len: u64) -> io::Result<Option<Ext>> {
 pub fn read_table(file: &File) -> Result<Option<Table>, TableError> {
     let len = file_len(file)?;
     let mut r = TableReader::new(file, len);
-    let mut sector = [0u8; 512];
-    if len < 512 {
+    let mut sector0 = MasterBootRecord::new_zeroed();
+    if len < size_of::<MasterBootRecord>() as u64 {
         return Ok(None);
     }
-    r.read_exact_at(0, &mut sector)?;
-    if sector[510..] != [0x55, 0xaa] {
+    r.read_exact_at(0, sector0.as_mut_bytes())?;
+    if sector0.signature.get() != MBR_SIGNATURE {
         return Ok(None);
     }
-    let (scheme, sector_size, mut partitions) = if mbr::is_protective(&mut r)? {
+    let (scheme, sector_size, mut partitions) = if mbr::is_protective(&sector0)? {
         let (ss, parts) = gpt::read(&mut r, len)?;
         (Scheme::Gpt, ss, parts)
     } else {

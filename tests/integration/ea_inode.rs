@@ -44,7 +44,7 @@ fn ea_of(fs: &Fs, owner: InodeNo, name: &[u8]) -> Option<u32> {
         .unwrap()
         .into_iter()
         .find(|e| e.vfs_name().as_deref() == Some(name))
-        .and_then(|e| e.value_inode.map(|v| v.ino))
+        .and_then(|e| e.value_inode.map(|v| v.ino.0))
 }
 
 #[test]

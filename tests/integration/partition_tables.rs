@@ -392,3 +392,178 @@ fn fuzzed_gpt_tables_never_panic() {
         1000,
     );
 }
+
+/// A partition as `sfdisk --dump` lists it: number, start and size in
+/// sectors, and its other fields (`type`, `name`, `bootable`...) by name.
+struct Dumped {
+    number: u32,
+    start: u64,
+    size: u64,
+    fields: Vec<(String, String)>,
+}
+
+impl Dumped {
+    fn field(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses `sfdisk --dump IMG`: lines `IMGn : start=S, size=N, type=T, ...`.
+fn sfdisk_dump(img: &std::path::Path) -> Vec<Dumped> {
+    let out =
+        fuse4fs_testkit::e2fs::run(std::process::Command::new("sfdisk").arg("--dump").arg(img));
+    let name = img.to_str().unwrap();
+    let mut parts = Vec::new();
+    for line in out.lines() {
+        let Some((dev, rest)) = line.split_once(" : ") else {
+            continue;
+        };
+        let number = dev.trim().strip_prefix(name).unwrap().parse().unwrap();
+        let fields: Vec<(String, String)> = rest
+            .split(", ")
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.trim().to_string(), v.trim().trim_matches('"').to_string()),
+                None => (kv.trim().to_string(), String::new()),
+            })
+            .collect();
+        let num = |k: &str| -> u64 {
+            let (_, v) = fields.iter().find(|(key, _)| key == k).unwrap();
+            v.parse().unwrap()
+        };
+        parts.push(Dumped {
+            number,
+            start: num("start"),
+            size: num("size"),
+            fields,
+        });
+    }
+    parts
+}
+
+/// A GUID's bytes as a GPT stores them, from its text: the first three
+/// fields little-endian, the last two as written.
+fn guid_bytes(text: &str) -> [u8; 16] {
+    let hex: Vec<&str> = text.split('-').collect();
+    let field = |i: usize| u64::from_str_radix(hex[i], 16).unwrap();
+    let mut g = [0u8; 16];
+    g[..4].copy_from_slice(&(field(0) as u32).to_le_bytes());
+    g[4..6].copy_from_slice(&(field(1) as u16).to_le_bytes());
+    g[6..8].copy_from_slice(&(field(2) as u16).to_le_bytes());
+    let rest = format!("{}{}", hex[3], hex[4]);
+    for (i, b) in g[8..].iter_mut().enumerate() {
+        *b = u8::from_str_radix(&rest[2 * i..2 * i + 2], 16).unwrap();
+    }
+    g
+}
+
+/// A 16 MiB image partitioned by sfdisk with `script`, a real ext4
+/// (label `label`) made by mkfs.ext4 at sector `ext_at`, 4096 sectors.
+fn sfdisk_image(
+    dir: &std::path::Path,
+    script: &str,
+    ext_at: u64,
+    label: &str,
+) -> std::path::PathBuf {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let img = dir.join("disk.img");
+    File::create(&img).unwrap().set_len(16 * MIB).unwrap();
+    let mut sfdisk = Command::new("sfdisk")
+        .args(["--quiet", "--no-reread", "--no-tell-kernel"])
+        .arg(&img)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    sfdisk
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(
+        sfdisk.wait().unwrap().success(),
+        "sfdisk failed on {script}"
+    );
+    fuse4fs_testkit::e2fs::run(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-b", "1024", "-L", label])
+            .arg("-E")
+            .arg(format!("offset={}", ext_at * 512))
+            .arg(&img)
+            .arg("2048"),
+    );
+    img
+}
+
+/// Tables as util-linux writes them (sfdisk: an MBR with a bootable
+/// primary, an extended partition and two logical ones; a GPT with names)
+/// are read as sfdisk itself lists them, and the one ext4 that mkfs.ext4
+/// made is found with its label and chosen.
+#[test]
+fn tables_made_by_sfdisk_read_as_sfdisk_lists_them() {
+    if !fuse4fs_testkit::e2fs::have(&["sfdisk", "mkfs.ext4"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mbr = "label: dos\n\
+               start=2048, size=4096, type=83, bootable\n\
+               start=6144, size=2048, type=c\n\
+               start=8192, size=16384, type=5\n\
+               start=10240, size=4096, type=83\n\
+               start=16384, size=4096, type=83\n";
+    let gpt = "label: gpt\n\
+               start=2048, size=4096, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=\"root\"\n\
+               start=6144, size=8192, type=933AC7E1-2EB4-4F13-B844-0E14E2AEF915, name=\"home\"\n";
+    for (script, scheme, ext_at, ext_number) in
+        [(mbr, Scheme::Mbr, 10240, 5), (gpt, Scheme::Gpt, 6144, 2)]
+    {
+        let img = sfdisk_image(dir.path(), script, ext_at, "sfdisk-made");
+        let f = File::open(&img).unwrap();
+        let t = partition::read_table(&f).unwrap().unwrap();
+        assert_eq!((t.scheme, t.sector_size), (scheme, 512));
+        let want = sfdisk_dump(&img);
+        assert_eq!(t.partitions.len(), want.len(), "{scheme:?}: {t:?}");
+        for (p, w) in t.partitions.iter().zip(&want) {
+            assert_eq!(
+                (p.number, p.start, p.size),
+                (w.number, w.start * 512, w.size * 512),
+                "{scheme:?}"
+            );
+            let ty = w.field("type").unwrap();
+            match p.kind {
+                Kind::Mbr(sys) => assert_eq!(sys, u8::from_str_radix(ty, 16).unwrap()),
+                Kind::Gpt(guid) => {
+                    assert_eq!(guid, guid_bytes(ty));
+                    assert_eq!(p.name, w.field("name").unwrap());
+                }
+            }
+            let label = p.ext.as_ref().map(|e| e.label.as_str());
+            let want_label = (p.number == ext_number).then_some("sfdisk-made");
+            assert_eq!(label, want_label, "{scheme:?} partition {}", p.number);
+        }
+        let c = partition::choose(&img, &f, Selection::Auto).unwrap();
+        assert_eq!(c.partition, Some(ext_number));
+        assert_eq!(c.region.offset, ext_at * 512);
+        std::fs::remove_file(&img).unwrap();
+    }
+}
+
+/// A boot indicator other than 0x00 or 0x80 in the first sector makes
+/// the table unreadable, protective MBR or not (as mbrman refuses it).
+#[test]
+fn an_invalid_boot_indicator_is_a_clear_error() {
+    let f = mbr_image();
+    let mut e = mbr_entry(0x83, 2048, 2048);
+    e[0] = 0x7f;
+    put_sector(&f, 0, &[e]);
+    expect_error(&f, "MBR: partition has invalid boot flag");
+    let f = gpt_image();
+    let mut e = mbr_entry(0xee, 1, (IMAGE / 512 - 1) as u32);
+    e[0] = 0x01;
+    put_sector(&f, 0, &[e]);
+    expect_error(&f, "MBR: partition has invalid boot flag");
+}

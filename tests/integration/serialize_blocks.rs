@@ -172,7 +172,7 @@ impl Image {
 /// Walks the extent tree of `inode`, rebuilding each node; returns the
 /// leaf extents in order.
 fn walk_extents(img: &Image, inode: &Inode, n: &mut Counts) -> Vec<Extent> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let root = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }).unwrap();
     let used = 12 + 12 * root.header().entries as usize;
     let mut out = [0u8; 60];
@@ -192,7 +192,7 @@ fn walk_extents(img: &Image, inode: &Inode, n: &mut Counts) -> Vec<Extent> {
                     let raw = img.block(idx.child.0);
                     let at = ExtentAt::Block {
                         ino,
-                        block: idx.child.0,
+                        block: idx.child,
                     };
                     let child = ExtentNode::parse(&raw, Some(h.depth - 1), at).unwrap();
                     let mut out = vec![0u8; img.bs];
@@ -227,7 +227,7 @@ fn physical(extents: &[Extent], lblk: u32) -> u64 {
 /// each rebuilt and compared.
 fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> BTreeSet<u32> {
     let raw = img.block(physical(extents, 0));
-    let (info, root) = htree::parse_root(&raw, img.csum, dir.ino.0).unwrap();
+    let (info, root) = htree::parse_root(&raw, img.csum, dir.ino).unwrap();
     let mut out = vec![0u8; img.bs];
     let off = htree::write_root_head(
         &mut out,
@@ -256,7 +256,7 @@ fn check_htree(img: &Image, dir: &Inode, extents: &[Extent], n: &mut Counts) -> 
         for node in &level {
             for e in &node.entries {
                 let raw = img.block(physical(extents, e.block));
-                let child = htree::parse_node(&raw, img.csum, dir.ino.0, e.block as u64).unwrap();
+                let child = htree::parse_node(&raw, img.csum, dir.ino, e.block as u64).unwrap();
                 let mut out = vec![0u8; img.bs];
                 let off = htree::init_node(&mut out, img.csum);
                 assert_eq!(off, child.entries_offset);

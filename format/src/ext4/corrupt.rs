@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::FormatError;
+use super::{BlockNo, FormatError, InodeNo};
 
 /// Which xattr area an entry list lies in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,16 +47,18 @@ impl fmt::Display for AclForm {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExtentAt {
     /// The root in inode `ino`'s i_block.
-    Root { ino: u32 },
+    Root { ino: InodeNo },
     /// Block `block` of inode `ino`'s tree.
-    Block { ino: u32, block: u64 },
+    Block { ino: InodeNo, block: BlockNo },
 }
 
 impl fmt::Display for ExtentAt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExtentAt::Root { ino } => write!(f, "inode {ino} extent root"),
-            ExtentAt::Block { ino, block } => write!(f, "inode {ino} extent block {block}"),
+            ExtentAt::Root { ino } => write!(f, "inode {} extent root", ino.0),
+            ExtentAt::Block { ino, block } => {
+                write!(f, "inode {} extent block {}", ino.0, block.0)
+            }
         }
     }
 }
@@ -65,16 +67,17 @@ impl fmt::Display for ExtentAt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DxAt {
     /// Block 0 of directory `dir`, the dx root.
-    Root { dir: u32 },
-    /// The interior node at logical block `lblk` of directory `dir`.
-    Node { dir: u32, lblk: u64 },
+    Root { dir: InodeNo },
+    /// The interior node at logical block `lblk` of directory `dir` (a
+    /// block of the directory's file, not of the filesystem).
+    Node { dir: InodeNo, lblk: u64 },
 }
 
 impl fmt::Display for DxAt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DxAt::Root { dir } => write!(f, "directory {dir} htree root"),
-            DxAt::Node { dir, lblk } => write!(f, "directory {dir} htree block {lblk}"),
+            DxAt::Root { dir } => write!(f, "directory {} htree root", dir.0),
+            DxAt::Node { dir, lblk } => write!(f, "directory {} htree block {lblk}", dir.0),
         }
     }
 }
@@ -85,13 +88,13 @@ pub enum RangeUse {
     /// A run of the journal inode.
     JournalInode,
     /// An indirect block of inode `ino`'s block map.
-    IndirectBlock { ino: u32 },
+    IndirectBlock { ino: InodeNo },
     /// Data blocks inode `ino`'s block map points at.
-    DataBlocks { ino: u32 },
+    DataBlocks { ino: InodeNo },
     /// The blocks of an extent of inode `ino`.
-    Extent { ino: u32 },
+    Extent { ino: InodeNo },
     /// Inode `ino`'s xattr block.
-    XattrBlock { ino: u32 },
+    XattrBlock { ino: InodeNo },
     /// Blocks to free.
     Free,
     /// Blocks a data write goes to.
@@ -102,10 +105,10 @@ impl fmt::Display for RangeUse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RangeUse::JournalInode => write!(f, "journal inode"),
-            RangeUse::IndirectBlock { ino } => write!(f, "inode {ino} indirect block"),
-            RangeUse::DataBlocks { ino } => write!(f, "inode {ino} data blocks"),
-            RangeUse::Extent { ino } => write!(f, "inode {ino} extent"),
-            RangeUse::XattrBlock { ino } => write!(f, "inode {ino} xattr block"),
+            RangeUse::IndirectBlock { ino } => write!(f, "inode {} indirect block", ino.0),
+            RangeUse::DataBlocks { ino } => write!(f, "inode {} data blocks", ino.0),
+            RangeUse::Extent { ino } => write!(f, "inode {} extent", ino.0),
+            RangeUse::XattrBlock { ino } => write!(f, "inode {} xattr block", ino.0),
             RangeUse::Free => write!(f, "free"),
             RangeUse::DataWrite => write!(f, "data write"),
         }
@@ -236,25 +239,25 @@ pub enum InodeDamage {
     },
     // ---- xattr value inodes (`ea`: the value's inode) ----
     EaInodeSize {
-        ea: u32,
+        ea: InodeNo,
         size: u64,
         entry_size: u32,
     },
     EaInodeValueHash {
-        ea: u32,
+        ea: InodeNo,
     },
     EaInodeEntryHash {
-        ea: u32,
+        ea: InodeNo,
         hash: u32,
     },
     EaInodeWithoutFeature {
-        ea: u32,
+        ea: InodeNo,
     },
     EaInodeOutOfRange {
-        ea: u32,
+        ea: InodeNo,
     },
     NotEaInode {
-        ea: u32,
+        ea: InodeNo,
     },
     // ---- xattr blocks ----
     XattrBlockUnreferenced {
@@ -369,22 +372,25 @@ impl fmt::Display for InodeDamage {
                 entry_size,
             } => write!(
                 f,
-                "EA inode {ea}: i_size {size} but the entry says {entry_size}"
+                "EA inode {}: i_size {size} but the entry says {entry_size}",
+                ea.0
             ),
             EaInodeValueHash { ea } => {
-                write!(f, "EA inode {ea}: the value does not match its hash")
+                write!(f, "EA inode {}: the value does not match its hash", ea.0)
             }
             EaInodeEntryHash { ea, hash } => {
-                write!(f, "EA inode {ea}: entry hash {hash:#x} does not match")
+                write!(f, "EA inode {}: entry hash {hash:#x} does not match", ea.0)
             }
             EaInodeWithoutFeature { ea } => write!(
                 f,
-                "EA inode {ea}: value in an inode without the ea_inode feature"
+                "EA inode {}: value in an inode without the ea_inode feature",
+                ea.0
             ),
-            EaInodeOutOfRange { ea } => write!(f, "EA inode {ea}: inode number out of range"),
+            EaInodeOutOfRange { ea } => write!(f, "EA inode {}: inode number out of range", ea.0),
             NotEaInode { ea } => write!(
                 f,
-                "EA inode {ea}: not an EA inode (flag, type or link count)"
+                "EA inode {}: not an EA inode (flag, type or link count)",
+                ea.0
             ),
             XattrBlockUnreferenced { block } => write!(f, "xattr block {block}: h_refcount 0"),
             AccessAclUnparsable => write!(f, "access ACL does not parse"),
@@ -870,7 +876,7 @@ pub enum CorruptKind {
     ExtentPathLeafAboveNode,
     /// An EA inode's reference count would go below zero.
     EaInodeRefcount {
-        ea: u32,
+        ea: InodeNo,
         refcount: u64,
         lose: i64,
     },
@@ -1272,7 +1278,8 @@ impl fmt::Display for CorruptKind {
             ExtentPathLeafAboveNode => write!(f, "extent path: a leaf above a node"),
             EaInodeRefcount { ea, refcount, lose } => write!(
                 f,
-                "EA inode {ea}: reference count {refcount} cannot lose {lose}"
+                "EA inode {}: reference count {refcount} cannot lose {lose}",
+                ea.0
             ),
 
             InInode { ino, inner } => write!(f, "inode {ino} {inner}"),
@@ -1305,5 +1312,89 @@ impl InodeDamage {
     /// This damage, in inode `ino`.
     pub fn at(self, ino: u32) -> CorruptKind {
         CorruptKind::Inode { ino, why: self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text of the places and the EA inode kinds, as the bare numbers
+    /// printed it before they were typed: messages that tests and goldens
+    /// assert must not change.
+    #[test]
+    fn typed_numbers_print_as_before() {
+        let ino = InodeNo(12);
+        let ea = InodeNo(13);
+        let cases: [(String, &str); 12] = [
+            (ExtentAt::Root { ino }.to_string(), "inode 12 extent root"),
+            (
+                ExtentAt::Block {
+                    ino,
+                    block: BlockNo(99),
+                }
+                .to_string(),
+                "inode 12 extent block 99",
+            ),
+            (
+                DxAt::Root { dir: InodeNo(2) }.to_string(),
+                "directory 2 htree root",
+            ),
+            (
+                DxAt::Node {
+                    dir: InodeNo(2),
+                    lblk: 4,
+                }
+                .to_string(),
+                "directory 2 htree block 4",
+            ),
+            (
+                RangeUse::IndirectBlock { ino }.to_string(),
+                "inode 12 indirect block",
+            ),
+            (
+                RangeUse::DataBlocks { ino }.to_string(),
+                "inode 12 data blocks",
+            ),
+            (RangeUse::Extent { ino }.to_string(), "inode 12 extent"),
+            (
+                RangeUse::XattrBlock { ino }.to_string(),
+                "inode 12 xattr block",
+            ),
+            (
+                InodeDamage::EaInodeSize {
+                    ea,
+                    size: 5,
+                    entry_size: 6,
+                }
+                .to_string(),
+                "EA inode 13: i_size 5 but the entry says 6",
+            ),
+            (
+                InodeDamage::EaInodeOutOfRange { ea }.to_string(),
+                "EA inode 13: inode number out of range",
+            ),
+            (
+                CorruptKind::EaInodeRefcount {
+                    ea,
+                    refcount: 1,
+                    lose: 2,
+                }
+                .to_string(),
+                "EA inode 13: reference count 1 cannot lose 2",
+            ),
+            (
+                CorruptKind::RangeOutside {
+                    at: RangeUse::DataBlocks { ino },
+                    block: 7,
+                    len: 3,
+                }
+                .to_string(),
+                "inode 12 data blocks: block 7+3 outside the filesystem",
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
     }
 }

@@ -94,15 +94,21 @@ mod tests {
                 "inode 2 directory block 1",
             ),
             (
-                ChecksumOf::Dx(DxAt::Node { dir: 2, lblk: 4 }),
+                ChecksumOf::Dx(DxAt::Node {
+                    dir: InodeNo(2),
+                    lblk: 4,
+                }),
                 "directory 2 htree block 4",
             ),
             (
-                ChecksumOf::Dx(DxAt::Root { dir: 2 }),
+                ChecksumOf::Dx(DxAt::Root { dir: InodeNo(2) }),
                 "directory 2 htree root",
             ),
             (
-                ChecksumOf::Extent(ExtentAt::Block { ino: 12, block: 99 }),
+                ChecksumOf::Extent(ExtentAt::Block {
+                    ino: InodeNo(12),
+                    block: BlockNo(99),
+                }),
                 "inode 12 extent block 99",
             ),
             (

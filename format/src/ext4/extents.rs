@@ -128,6 +128,19 @@ impl ExtentNode {
         }
     }
 
+    /// As [`Self::write_to`], and zeroes the free slots after the entries
+    /// up to `eh_max`: a tree block that lost entries keeps no stale ones.
+    pub fn write_zeroing_free_slots(&self, buf: &mut [u8]) -> Result<(), FormatError> {
+        self.write_to(buf)?;
+        let count = match self {
+            ExtentNode::Index(_, v) => v.len(),
+            ExtentNode::Leaf(_, v) => v.len(),
+        };
+        let max = self.header().max as usize;
+        buf[HEADER + ENTRY * count..HEADER + ENTRY * max].fill(0);
+        Ok(())
+    }
+
     /// Serializes the node into `buf` (the 60-byte i_block or a whole
     /// block): header with `eh_entries` taken from the entry list and
     /// `eh_generation` 0, then the entries; unwritten extents store
@@ -291,7 +304,7 @@ mod tests {
     }
 
     /// The node the tests parse.
-    const AT: ExtentAt = ExtentAt::Root { ino: 12 };
+    const AT: ExtentAt = ExtentAt::Root { ino: InodeNo(12) };
 
     #[test]
     fn parses_leaf_with_unwritten() {
@@ -312,6 +325,34 @@ mod tests {
         assert_eq!(search(&v, 0, |e| e.lblk), Some(0));
     }
 
+    /// A block node written over a larger one: its free slots are zeroed
+    /// up to eh_max, the checksum tail past them is left alone.
+    #[test]
+    fn free_slots_are_zeroed_up_to_max() {
+        let mut b = vec![0xAAu8; 1024];
+        let max = max_entries(b.len());
+        let h = ExtentHeader {
+            entries: 1,
+            max,
+            depth: 0,
+        };
+        let e = Extent {
+            lblk: 3,
+            len: 2,
+            pblk: BlockNo(40),
+            unwritten: false,
+        };
+        let n = ExtentNode::Leaf(h, vec![e]);
+        n.write_zeroing_free_slots(&mut b).unwrap();
+        let slots_end = HEADER + ENTRY * max as usize;
+        assert!(b[HEADER + ENTRY..slots_end].iter().all(|&x| x == 0));
+        assert!(b[slots_end..].iter().all(|&x| x == 0xAA), "the tail");
+        let ExtentNode::Leaf(h2, v) = ExtentNode::parse(&b, Some(0), AT).unwrap() else {
+            panic!("a leaf was written")
+        };
+        assert_eq!((h2, v), (h, vec![e]));
+    }
+
     #[test]
     fn rejects_overlap_depth_mismatch_and_overflow() {
         assert!(ExtentNode::parse(&node(0, &[[0, 10, 1], [5, 1, 2]]), None, AT).is_err());
@@ -324,7 +365,10 @@ mod tests {
 
     #[test]
     fn errors_name_the_node_by_its_numbers() {
-        let at = ExtentAt::Block { ino: 12, block: 7 };
+        let at = ExtentAt::Block {
+            ino: InodeNo(12),
+            block: BlockNo(7),
+        };
         let e = ExtentNode::parse(&[0u8; 1024], Some(0), at).unwrap_err();
         assert_eq!(e, CorruptKind::ExtentMagic { at }.into());
         assert_eq!(

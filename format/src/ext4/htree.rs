@@ -103,7 +103,7 @@ fn parse_entries(b: &[u8], off: usize, csum: bool, at: DxAt) -> Result<DxNode, F
 }
 
 /// Parses block 0 of the indexed directory `dir`.
-pub fn parse_root(b: &[u8], csum: bool, dir: u32) -> Result<(DxRootInfo, DxNode), FormatError> {
+pub fn parse_root(b: &[u8], csum: bool, dir: InodeNo) -> Result<(DxRootInfo, DxNode), FormatError> {
     let at = DxAt::Root { dir };
     if b.len() < ROOT_ENTRIES_OFFSET + ENTRY {
         return Err(CorruptKind::DxRootTooSmall { at }.into());
@@ -133,7 +133,7 @@ pub fn parse_root(b: &[u8], csum: bool, dir: u32) -> Result<(DxRootInfo, DxNode)
 
 /// Parses the interior index block at logical block `lblk` of directory
 /// `dir`.
-pub fn parse_node(b: &[u8], csum: bool, dir: u32, lblk: u64) -> Result<DxNode, FormatError> {
+pub fn parse_node(b: &[u8], csum: bool, dir: InodeNo, lblk: u64) -> Result<DxNode, FormatError> {
     let at = DxAt::Node { dir, lblk };
     let fake = raw::DxNode::ref_from_prefix(b).ok().map(|(n, _)| n.fake);
     if b.len() < NODE_ENTRIES_OFFSET + ENTRY
@@ -373,16 +373,19 @@ mod tests {
         b[4..6].copy_from_slice(&1024u16.to_le_bytes());
         b[8..10].copy_from_slice(&127u16.to_le_bytes());
         b[10..12].copy_from_slice(&1u16.to_le_bytes());
-        assert!(parse_node(&b, false, 2, 1).is_ok());
+        assert!(parse_node(&b, false, InodeNo(2), 1).is_ok());
         b[10..12].copy_from_slice(&0u16.to_le_bytes());
-        assert!(parse_node(&b, false, 2, 1).is_err());
+        assert!(parse_node(&b, false, InodeNo(2), 1).is_err());
         b[10..12].copy_from_slice(&1u16.to_le_bytes());
-        assert!(parse_node(&b, true, 2, 1).is_err()); // limit must leave room for the tail
-        let e = parse_node(&b, true, 2, 1).unwrap_err();
+        assert!(parse_node(&b, true, InodeNo(2), 1).is_err()); // limit must leave room for the tail
+        let e = parse_node(&b, true, InodeNo(2), 1).unwrap_err();
         assert_eq!(
             e,
             CorruptKind::DxCountLimit {
-                at: DxAt::Node { dir: 2, lblk: 1 },
+                at: DxAt::Node {
+                    dir: InodeNo(2),
+                    lblk: 1,
+                },
                 count: 1,
                 limit: 127,
                 want_limit: 126,
@@ -393,7 +396,7 @@ mod tests {
             e.to_string(),
             "corrupt directory 2 htree block 1: dx count 1 limit 127 (expected limit 126)"
         );
-        let e = parse_root(&[0u8; 1024], false, 5).unwrap_err();
+        let e = parse_root(&[0u8; 1024], false, InodeNo(5)).unwrap_err();
         assert_eq!(
             e.to_string(),
             "corrupt directory 5 htree root: dx root without . and .."
@@ -423,7 +426,7 @@ mod tests {
         ];
         write_entries(&mut b, off, node_limit(1024, off, true), &entries);
         assert!(set_node_checksum(7, InodeNo(12), Generation(5), &mut b));
-        let (i2, n) = parse_root(&b, true, 2).unwrap();
+        let (i2, n) = parse_root(&b, true, InodeNo(2)).unwrap();
         assert_eq!(i2, info);
         assert_eq!(n.entries, entries);
         assert_eq!(n.limit, (1024 - 32 - 8) / 8);
@@ -465,7 +468,7 @@ mod tests {
                     &mut b.clone()
                 ));
             }
-            let n = parse_node(&b, csum, 2, 1).unwrap();
+            let n = parse_node(&b, csum, InodeNo(2), 1).unwrap();
             assert_eq!(n.entries, entries);
             assert_eq!(n.limit, limit);
             assert_eq!(entries_offset(&b), 8);

@@ -12,7 +12,8 @@ use super::{BlockNo, ChecksumOf, CorruptKind, FormatError};
 pub const SUPERBLOCK_OFFSET: u64 = 1024;
 /// Size of the on-disk superblock.
 pub const SUPERBLOCK_SIZE: usize = size_of::<Ext4SuperBlock>();
-const MAGIC: u16 = 0xEF53;
+/// `s_magic` of every ext2/3/4 superblock (`EXT4_SUPER_MAGIC`).
+pub const MAGIC: u16 = 0xEF53;
 
 /// compat features.
 pub mod compat {

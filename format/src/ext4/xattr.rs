@@ -32,6 +32,7 @@ use super::layout::xattr::{
     Ext4AclEntry, Ext4AclEntryShort, Ext4AclHeader, Ext4XattrEntry, Ext4XattrHeader,
     Ext4XattrIbodyHeader, PosixAclXattrEntry,
 };
+use super::types::InodeNo;
 
 /// `h_magic` of an xattr block and of the in-inode xattr area.
 pub const XATTR_MAGIC: u32 = 0xEA02_0000;
@@ -99,7 +100,7 @@ pub struct PlacedEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValueInode {
     /// `e_value_inum`.
-    pub ino: u32,
+    pub ino: InodeNo,
     /// `e_value_size`: the value's length (the EA inode's i_size).
     pub size: u32,
     /// `e_hash` as stored or to store: the entry hash over the name and
@@ -266,7 +267,7 @@ fn parse_entries(
                     name,
                     value: Vec::new(),
                     value_inode: Some(ValueInode {
-                        ino: value_inum,
+                        ino: InodeNo(value_inum),
                         size: value_size as u32,
                         hash,
                     }),
@@ -523,7 +524,7 @@ fn lay_out(
         // whose value is in an EA inode carries its hash in both places
         // (ext4_xattr_set_entry computes it whenever the value is outside).
         let (hash, inum, size) = match e.value_inode {
-            Some(v) => (v.hash, v.ino, v.size),
+            Some(v) => (v.hash, v.ino.0, v.size),
             None if hashes => (entry_hash(&e.name, &e.value), 0, e.value.len() as u32),
             None => (0, 0, e.value.len() as u32),
         };
@@ -918,7 +919,7 @@ mod tests {
         assert_eq!(
             placed[1].entry.value_inode,
             Some(ValueInode {
-                ino: 42,
+                ino: InodeNo(42),
                 size: 5000,
                 hash: 0x1234
             })
@@ -947,7 +948,7 @@ mod tests {
             name: b"big".to_vec(),
             value: vec![],
             value_inode: Some(ValueInode {
-                ino: 13,
+                ino: InodeNo(13),
                 size: 65536,
                 hash: 0xabcd_0123,
             }),

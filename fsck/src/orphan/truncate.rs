@@ -37,7 +37,7 @@ pub(super) fn truncate(cx: &mut Fsck, inode: &mut Inode) -> Result<bool> {
         return Ok(true);
     }
     if inode.has_flag(flags::EXTENTS) {
-        let ino = inode.ino.0;
+        let ino = inode.ino;
         let Ok(root) = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) else {
             return Ok(false);
         };
@@ -54,7 +54,7 @@ pub(super) fn truncate(cx: &mut Fsck, inode: &mut Inode) -> Result<bool> {
             let buf = cx.read_block(only.child)?;
             let at = ExtentAt::Block {
                 ino,
-                block: only.child.0,
+                block: only.child,
             };
             let Ok(child) = ExtentNode::parse(&buf, Some(h.depth - 1), at) else {
                 break;
@@ -134,8 +134,8 @@ fn trim_extents(cx: &mut Fsck, inode: &Inode, node: ExtentNode, end: u64) -> Res
                 }
                 let mut buf = cx.read_block(x.child)?;
                 let at = ExtentAt::Block {
-                    ino: inode.ino.0,
-                    block: x.child.0,
+                    ino: inode.ino,
+                    block: x.child,
                 };
                 let Ok(child) = ExtentNode::parse(&buf, Some(h.depth - 1), at) else {
                     // The walk read it whole; keep it as it is.

@@ -52,7 +52,7 @@ pub(super) fn check_entries(
 /// The EA inodes `entries` name, one reference each.
 pub(super) fn count_refs(cx: &mut Fsck, entries: &[XattrEntry]) {
     for v in entries.iter().filter_map(|e| e.value_inode) {
-        *cx.found.ea_refs.entry(InodeNo(v.ino)).or_default() += 1;
+        *cx.found.ea_refs.entry(v.ino).or_default() += 1;
     }
 }
 
@@ -65,17 +65,17 @@ fn check_one(
 ) -> Result<std::result::Result<u64, Problem>> {
     let illegal = || Problem::EaValueInodeIllegal {
         ino: owner,
-        ea_ino: InodeNo(v.ino),
+        ea_ino: v.ino,
     };
     if !cx
         .sb
         .has_incompat(fuse4fs_format::ext4::superblock::incompat::EA_INODE)
-        || v.ino < cx.sb.first_ino
-        || v.ino > cx.sb.inodes_count
+        || v.ino.0 < cx.sb.first_ino
+        || v.ino.0 > cx.sb.inodes_count
     {
         return Ok(Err(illegal()));
     }
-    let ea = match cx.read_inode(InodeNo(v.ino))? {
+    let ea = match cx.read_inode(v.ino)? {
         Ok(i) => i,
         Err(_) => return Ok(Err(illegal())),
     };
@@ -84,7 +84,7 @@ fn check_one(
         if !has_flag {
             return Ok(Err(Problem::EaInodeFlagMissing {
                 ino: owner,
-                ea_ino: InodeNo(v.ino),
+                ea_ino: v.ino,
             }));
         }
         let cluster = 1u64 << cx.sb.log_cluster_size.saturating_sub(cx.sb.log_block_size);

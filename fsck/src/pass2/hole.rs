@@ -70,7 +70,7 @@ fn map_extent(
     lblk: u32,
     pblk: BlockNo,
 ) -> Result<bool> {
-    let ino = inode.ino.0;
+    let ino = inode.ino;
     let Ok(mut node) = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino }) else {
         return Ok(false);
     };
@@ -84,12 +84,14 @@ fn map_extent(
                     return Ok(false);
                 };
                 let entry = idx[i];
-                let child = idx[i].child.0;
                 if !cx.block_in_fs(entry.child) {
                     return Ok(false);
                 }
                 let buf = cx.read_block(entry.child)?;
-                let node_at = ExtentAt::Block { ino, block: child };
+                let node_at = ExtentAt::Block {
+                    ino,
+                    block: entry.child,
+                };
                 let Ok(n) = ExtentNode::parse(&buf, Some(h.depth.saturating_sub(1)), node_at)
                 else {
                     return Ok(false);

@@ -107,7 +107,7 @@ pub(super) fn load_roots(cx: &mut Fsck, st: &mut State, blocks: &[DirBlock]) -> 
             .dirs
             .get(&db.ino)
             .map_or(Generation(0), |d| d.generation);
-        match parse_root(&buf, st.csum, db.ino.0) {
+        match parse_root(&buf, st.csum, db.ino) {
             Err(e) => tree.fail(format!("root node is bad ({e})")),
             Ok((info, node)) => {
                 if st.csum && !node.verify_checksum(cx.seed, db.ino, generation, &buf) {
@@ -156,7 +156,7 @@ pub(super) fn take_node(cx: &Fsck, st: &mut State, db: DirBlock, block: &[u8]) -
     if db.lblk == 0 || !looks_like_node(block) {
         return false;
     }
-    let Ok(node) = parse_node(block, st.csum, db.ino.0, db.lblk) else {
+    let Ok(node) = parse_node(block, st.csum, db.ino, db.lblk) else {
         return false;
     };
     let generation = cx

@@ -79,14 +79,14 @@ impl Fs {
     pub(crate) fn map_indirect(&self, inode: &Inode, lblk: u64) -> Result<Mapping> {
         let per_block = self.block_size() as u64 / 4;
         let read = |ptr: u64, _: &[u64]| {
-            let at = RangeUse::IndirectBlock { ino: inode.ino.0 };
+            let at = RangeUse::IndirectBlock { ino: inode.ino };
             self.check_range(BlockNo(ptr), 1, at)?;
             self.block(BlockNo(ptr))
         };
         match walk(&inode.block, lblk, per_block, read)? {
             Walk::Hole(m) => Ok(m),
             Walk::Data { ptr, .. } => {
-                let at = RangeUse::DataBlocks { ino: inode.ino.0 };
+                let at = RangeUse::DataBlocks { ino: inode.ino };
                 self.check_range(BlockNo(ptr), 1, at)?;
                 Ok(Mapping {
                     lblk,

@@ -408,7 +408,7 @@ impl Transaction<'_> {
     /// filesystem, outside its metadata (whose bytes would be followed as
     /// pointers), and not lead back to a block above it on the path.
     fn check_indirect(&self, inode: &Inode, b: u64, above: &[u64]) -> Result<()> {
-        let at = RangeUse::IndirectBlock { ino: inode.ino.0 };
+        let at = RangeUse::IndirectBlock { ino: inode.ino };
         self.fs().check_range(BlockNo(b), 1, at)?;
         if above.contains(&b) {
             return Err(error::damaged(
@@ -423,7 +423,7 @@ impl Transaction<'_> {
     /// filesystem, outside its metadata and outside the indirect blocks
     /// leading to them.
     fn check_data(&self, inode: &Inode, b: u64, len: u64, chain: &[u64]) -> Result<()> {
-        let at = RangeUse::DataBlocks { ino: inode.ino.0 };
+        let at = RangeUse::DataBlocks { ino: inode.ino };
         self.fs().check_range(BlockNo(b), len, at)?;
         if chain.iter().any(|&c| (b..b + len).contains(&c)) {
             return Err(error::damaged(

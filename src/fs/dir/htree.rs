@@ -63,16 +63,16 @@ impl Transaction<'_> {
         let blk = self.read_block(pblk)?;
         let csum = self.csum();
         let (info, node) = if lblk == 0 {
-            let (info, node) = htree::parse_root(&blk, csum, dir.ino.0)?;
+            let (info, node) = htree::parse_root(&blk, csum, dir.ino)?;
             (Some(info), node)
         } else {
-            (None, htree::parse_node(&blk, csum, dir.ino.0, lblk as u64)?)
+            (None, htree::parse_node(&blk, csum, dir.ino, lblk as u64)?)
         };
         if csum && !node.verify_checksum(self.fs().csum_seed(), dir.ino, dir.generation, &blk) {
             let at = match lblk {
-                0 => crate::ext4::DxAt::Root { dir: dir.ino.0 },
+                0 => crate::ext4::DxAt::Root { dir: dir.ino },
                 _ => crate::ext4::DxAt::Node {
-                    dir: dir.ino.0,
+                    dir: dir.ino,
                     lblk: lblk as u64,
                 },
             };

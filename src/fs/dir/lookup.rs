@@ -136,11 +136,11 @@ impl Fs {
     fn read_dx_node(&self, dir: &Inode, lblk: u32) -> std::result::Result<DxNode, DxError> {
         let block = self.dx_raw_block(dir, lblk)?;
         let csum = self.superblock().metadata_csum();
-        let node = htree::parse_node(&block, csum, dir.ino.0, lblk as u64)
+        let node = htree::parse_node(&block, csum, dir.ino, lblk as u64)
             .map_err(|e| DxError::Bad(e.to_string()))?;
         if csum && !node.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &block) {
             let at = crate::ext4::DxAt::Node {
-                dir: dir.ino.0,
+                dir: dir.ino,
                 lblk: lblk as u64,
             };
             return Err(DxError::Fs(
@@ -181,10 +181,10 @@ impl Fs {
         let sb = self.superblock();
         let csum = sb.metadata_csum();
         let root_block = self.dx_raw_block(dir, 0)?;
-        let (info, root) = htree::parse_root(&root_block, csum, dir.ino.0)
+        let (info, root) = htree::parse_root(&root_block, csum, dir.ino)
             .map_err(|e| DxError::Bad(e.to_string()))?;
         if csum && !root.verify_checksum(self.csum_seed(), dir.ino, dir.generation, &root_block) {
-            let at = crate::ext4::DxAt::Root { dir: dir.ino.0 };
+            let at = crate::ext4::DxAt::Root { dir: dir.ino };
             return Err(DxError::Fs(
                 FormatError::BadChecksum {
                     what: ChecksumOf::Dx(at),

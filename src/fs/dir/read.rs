@@ -98,9 +98,9 @@ impl Fs {
     /// Checks the dx_tail checksum of an index block.
     fn verify_dx_block(&self, dir: &Inode, lblk: u64, block: &[u8]) -> Result<bool> {
         let node = if lblk == 0 {
-            htree::parse_root(block, true, dir.ino.0)?.1
+            htree::parse_root(block, true, dir.ino)?.1
         } else {
-            htree::parse_node(block, true, dir.ino.0, lblk)?
+            htree::parse_node(block, true, dir.ino, lblk)?
         };
         Ok(node.verify_checksum(self.csum_seed(), dir.ino, dir.generation, block))
     }

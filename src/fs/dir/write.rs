@@ -494,14 +494,11 @@ impl Transaction<'_> {
         }
         if self.csum() {
             let (at, node) = if lblk == 0 {
-                let at = crate::ext4::DxAt::Root { dir: dir.ino.0 };
-                (at, htree::parse_root(&blk, true, dir.ino.0)?.1)
+                let at = crate::ext4::DxAt::Root { dir: dir.ino };
+                (at, htree::parse_root(&blk, true, dir.ino)?.1)
             } else {
-                let at = crate::ext4::DxAt::Node {
-                    dir: dir.ino.0,
-                    lblk,
-                };
-                (at, htree::parse_node(&blk, true, dir.ino.0, lblk)?)
+                let at = crate::ext4::DxAt::Node { dir: dir.ino, lblk };
+                (at, htree::parse_node(&blk, true, dir.ino, lblk)?)
             };
             if !node.verify_checksum(self.fs().csum_seed(), dir.ino, dir.generation, &blk) {
                 return Err(FormatError::BadChecksum {

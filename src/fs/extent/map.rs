@@ -41,7 +41,7 @@ impl Fs {
             return Ok(hole_to(u64::MAX));
         }
         let target = lblk as u32;
-        let ino = inode.ino.0;
+        let ino = inode.ino;
         let mut node = ExtentNode::parse(&inode.block, None, ExtentAt::Root { ino })?;
         // End (exclusive) of the range the current node covers.
         let mut end = LBLK_END;
@@ -55,10 +55,7 @@ impl Fs {
                         end = end.min(next.lblk as u64);
                     }
                     let child = entries[i].child;
-                    let at = ExtentAt::Block {
-                        ino,
-                        block: child.0,
-                    };
+                    let at = ExtentAt::Block { ino, block: child };
                     let block = self.block(child)?;
                     if self.superblock().metadata_csum()
                         && !checksum_ok(self.csum_seed(), inode.ino, inode.generation, &block)

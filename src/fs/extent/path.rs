@@ -160,10 +160,10 @@ impl Transaction<'_> {
         want_depth: Option<u16>,
     ) -> Result<(u16, Entries)> {
         let node_at = match at {
-            None => ExtentAt::Root { ino: inode.ino.0 },
-            Some(b) => ExtentAt::Block {
-                ino: inode.ino.0,
-                block: b.0,
+            None => ExtentAt::Root { ino: inode.ino },
+            Some(block) => ExtentAt::Block {
+                ino: inode.ino,
+                block,
             },
         };
         let node = match at {
@@ -354,8 +354,7 @@ impl Transaction<'_> {
         let csum = fs.superblock().metadata_csum().then(|| fs.csum_seed());
         let node = ents.node(depth, max);
         let buf = self.block_mut(b)?;
-        node.write_to(buf)?;
-        buf[12 + 12 * ents.len()..12 + 12 * max].fill(0);
+        node.write_zeroing_free_slots(buf)?;
         if let Some(seed) = csum
             && !extents::set_block_checksum(seed, inode.ino, inode.generation, buf)
         {

@@ -72,7 +72,7 @@ impl Transaction<'_> {
             && lblk < e.lblk as u64 + e.len as u64
         {
             self.fs()
-                .check_range(e.pblk, e.len as u64, RangeUse::Extent { ino: inode.ino.0 })?;
+                .check_range(e.pblk, e.len as u64, RangeUse::Extent { ino: inode.ino })?;
             return Ok(Found::Extent(e));
         }
         Ok(Found::Hole(v.get(i).map_or(leaf.hi, |e| e.lblk as u64)))

@@ -31,7 +31,7 @@ use crate::fs::journal::transaction::Transaction;
 use crate::fs::{Fs, FsError, Result, error};
 
 /// Reference count changes by EA inode number.
-pub(crate) type RefDeltas = BTreeMap<u32, i64>;
+pub(crate) type RefDeltas = BTreeMap<InodeNo, i64>;
 
 /// Adds `sign` for every EA inode the entries name.
 pub(crate) fn count_refs(d: &mut RefDeltas, entries: &[XattrEntry], sign: i64) {
@@ -104,7 +104,7 @@ impl Fs {
     fn ea_inode_of(
         &self,
         owner: &Inode,
-        ino: u32,
+        ino: InodeNo,
         load: impl FnOnce(InodeNo) -> Result<Inode>,
     ) -> Result<Inode> {
         let sb = self.superblock();
@@ -112,10 +112,10 @@ impl Fs {
         if !sb.has_incompat(incompat::EA_INODE) {
             return Err(bad(InodeDamage::EaInodeWithoutFeature { ea: ino }));
         }
-        if ino < sb.first_ino || ino > sb.inodes_count || ino == owner.ino.0 {
+        if ino.0 < sb.first_ino || ino.0 > sb.inodes_count || ino == owner.ino {
             return Err(bad(InodeDamage::EaInodeOutOfRange { ea: ino }));
         }
-        let ea = load(InodeNo(ino))?;
+        let ea = load(ino)?;
         if !ea.has_flag(flags::EA_INODE) || ea.file_type() != mode::S_IFREG || ea.links_count == 0 {
             return Err(bad(InodeDamage::NotEaInode { ea: ino }));
         }
@@ -187,7 +187,7 @@ impl Transaction<'_> {
         ea_inode::set_refcount(&mut ea, 0);
         self.put_new_inode(ea);
         Ok(ValueInode {
-            ino: ino.0,
+            ino,
             size,
             hash: ea_inode::entry_hash_of(name, hash),
         })

@@ -22,7 +22,7 @@ impl Fs {
         read: impl FnOnce(BlockNo) -> Result<B>,
     ) -> Result<B> {
         let b = BlockNo(inode.file_acl);
-        self.check_range(b, 1, RangeUse::XattrBlock { ino: inode.ino.0 })?;
+        self.check_range(b, 1, RangeUse::XattrBlock { ino: inode.ino })?;
         let block = read(b)?;
         if self.superblock().metadata_csum()
             && !xattr::verify_block_checksum(self.csum_seed(), b.0, &block)

@@ -33,6 +33,7 @@
 
 use crate::ext4::BlockNo;
 use crate::ext4::InodeDamage;
+use crate::ext4::InodeNo;
 use crate::ext4::ea_inode;
 use crate::ext4::inode::Inode;
 use crate::ext4::superblock::{compat, incompat};
@@ -565,7 +566,7 @@ impl Transaction<'_> {
                         // Where the entry goes depends only on its name, so
                         // the place is known before the EA inode exists.
                         let probe = entry(Some(ValueInode {
-                            ino: 0,
+                            ino: InodeNo(0),
                             size: 0,
                             hash: 0,
                         }));
