@@ -408,9 +408,7 @@ pub(crate) mod tests {
 
     #[test]
     fn n_reports_a_journal_needing_recovery_and_writes_nothing() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img, _) = dirty_image(&["-b", "4096"], true);
         let before = std::fs::read(&img).unwrap();
         let (p, notes, m) = check(&img, Mode::Check);
@@ -426,9 +424,7 @@ pub(crate) mod tests {
 
     #[test]
     fn y_replays_the_journal() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         for args in [
             &["-b", "4096"][..],
             &["-b", "1024", "-O", "^metadata_csum"][..],
@@ -461,9 +457,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_log_with_data_but_no_recovery_flag_is_replayed_on_request() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img, data_blk) = dirty_image(&["-b", "4096"], false);
         let (p, _, _) = check(&img, Mode::Check);
         assert_eq!(kinds(&p), vec![Kind::JournalNeedsRecovery]);
@@ -477,9 +471,7 @@ pub(crate) mod tests {
 
     #[test]
     fn an_unreadable_journal_is_reported_not_repaired() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = fs_image(&["-b", "4096"]);
         let mut cx = open(&img, true);
         let j = load(&cx).unwrap().unwrap();
@@ -499,9 +491,7 @@ pub(crate) mod tests {
     /// fine while its log is empty, not replayable otherwise.
     #[test]
     fn a_journal_with_an_unknown_feature() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         for (start, flag) in [(false, false), (true, true)] {
             let (_d, img) = fs_image(&["-b", "4096"]);
             let mut cx = open(&img, true);
@@ -538,9 +528,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_recovery_flag_without_a_journal_is_cleared() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = fs_image(&["-t", "ext2"]);
         debugfs(&img, "feature needs_recovery");
         let (p, _, _) = check(&img, Mode::Check);
@@ -568,9 +556,7 @@ pub(crate) mod tests {
     /// bytes flipped): never a panic, whatever the answers.
     #[test]
     fn damaged_journals_never_panic() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img, _) = dirty_image(&["-b", "1024"], true);
         let base = std::fs::read(&img).unwrap();
         let cx = open(&img, false);

@@ -288,7 +288,7 @@ fn finish(cx: &mut Fsck) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{debugfs, have, mkfs};
+    use crate::testutil::{debugfs, mkfs, require};
 
     fn opts(mode: Mode, force: bool) -> Options {
         Options {
@@ -300,9 +300,7 @@ mod tests {
 
     #[test]
     fn clean_skips_unless_forced_and_error_flag_forces_a_check() {
-        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs", "e2fsck"]);
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir(&src).unwrap();
@@ -334,9 +332,7 @@ mod tests {
     /// counts never underflow.
     #[test]
     fn impossible_free_counts_force_a_check() {
-        if !have(&["mkfs.ext4", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs"]);
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();

@@ -330,9 +330,7 @@ mod tests {
 
     #[test]
     fn unlinked_orphans_are_freed() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096"]);
         // /b (13) and /c (14) unlinked while open: a chain 13 -> 14.
         debugfs(
@@ -367,9 +365,7 @@ mod tests {
 
     #[test]
     fn a_truncated_orphan_is_taken_off_the_list() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "1024"]);
         // 12 (links 1) chained to 13 (links 1): dtime 13 on 12.
         debugfs(&img, "sif <12> dtime 13\nssv last_orphan 12");
@@ -391,9 +387,7 @@ mod tests {
 
     #[test]
     fn damaged_lists() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         for (script, want) in [
             (
                 "sif <12> dtime 13\nsif <13> dtime 12\nssv last_orphan 12",
@@ -429,9 +423,7 @@ mod tests {
 
     #[test]
     fn the_orphan_file() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096", "-O", "orphan_file"]);
         // Inode 12 is the orphan file: /b is 14.
         debugfs(&img, "unlink /b\nsif <14> links_count 0");
@@ -477,9 +469,7 @@ mod tests {
     /// not orphan slots, and -y must not zero them.
     #[test]
     fn an_orphan_file_that_is_a_directory_is_left_alone() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096", "-O", "orphan_file"]);
         let mut all = std::fs::read(&img).unwrap();
         all[1024 + ORPHAN_FILE_INUM..1024 + ORPHAN_FILE_INUM + 4]
@@ -512,9 +502,7 @@ mod tests {
     /// dtimes: never a panic, always finished.
     #[test]
     fn random_orphan_chains_never_panic() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "1024"]);
         let base = std::fs::read(&img).unwrap();
         let mut rng = crate::journal::tests::Rng(0xDEAD_BEEF_1234_5678);
@@ -542,9 +530,7 @@ mod tests {
     /// Orphans a live mount holds open stay on the list, the others go.
     #[test]
     fn orphans_held_open_are_kept() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096"]);
         debugfs(
             &img,
@@ -625,9 +611,7 @@ mod tests {
     /// size kept.
     #[test]
     fn interrupted_truncations_are_finished() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         // A sparse file of many extents (an extent tree of depth 1 with
         // 1 KiB blocks).
         let mut sparse = vec![0u8; 2_000_000];

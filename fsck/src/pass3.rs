@@ -215,7 +215,7 @@ mod tests {
     use crate::options::Mode;
     use crate::problem::{Kind, Problem};
     use crate::testutil::{
-        assert_clean_before_pass5, debugfs, e2fsck, have, ino_of, kinds, mkfs, run34,
+        assert_clean_before_pass5, debugfs, e2fsck, ino_of, kinds, mkfs, require, run34,
     };
 
     /// An image holding /d1/f, /d2/sub and /a.
@@ -228,15 +228,13 @@ mod tests {
         mkfs(dir, args, &src, "8M")
     }
 
-    fn tools() -> bool {
-        have(&["mkfs.ext4", "debugfs", "e2fsck"])
+    fn tools() {
+        require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     }
 
     #[test]
     fn a_sound_image_has_nothing_to_report() {
-        if !tools() {
-            return;
-        }
+        tools();
         for args in [&["-b", "4096"][..], &["-t", "ext2", "-b", "1024"][..]] {
             let t = tempfile::tempdir().unwrap();
             let img = image(t.path(), args);
@@ -248,9 +246,7 @@ mod tests {
 
     #[test]
     fn an_unlinked_directory_is_reconnected() {
-        if !tools() {
-            return;
-        }
+        tools();
         for args in [&["-b", "4096"][..], &["-t", "ext2", "-b", "1024"][..]] {
             let t = tempfile::tempdir().unwrap();
             let img = image(t.path(), args);
@@ -287,9 +283,7 @@ mod tests {
 
     #[test]
     fn a_missing_lost_and_found_is_made() {
-        if !tools() {
-            return;
-        }
+        tools();
         for args in [
             &["-b", "4096"][..],
             &["-t", "ext2", "-b", "1024"][..],
@@ -322,9 +316,7 @@ mod tests {
 
     #[test]
     fn a_cleared_root_is_made_anew_and_its_tree_reconnected() {
-        if !tools() {
-            return;
-        }
+        tools();
         let t = tempfile::tempdir().unwrap();
         let img = image(t.path(), &["-b", "4096"]);
         let d1 = ino_of(&img, "/d1");
@@ -355,9 +347,7 @@ mod tests {
 
     #[test]
     fn a_lost_and_found_that_is_a_file_is_replaced() {
-        if !tools() {
-            return;
-        }
+        tools();
         let t = tempfile::tempdir().unwrap();
         let img = image(t.path(), &["-b", "4096"]);
         debugfs(&img, "rmdir lost+found");
@@ -394,9 +384,7 @@ mod tests {
 
     #[test]
     fn preen_reconnects_and_sets_counts() {
-        if !tools() {
-            return;
-        }
+        tools();
         let t = tempfile::tempdir().unwrap();
         let img = image(t.path(), &["-b", "4096"]);
         debugfs(&img, "unlink /d2");
@@ -409,9 +397,7 @@ mod tests {
 
     #[test]
     fn a_wrong_dotdot_is_rewritten() {
-        if !tools() {
-            return;
-        }
+        tools();
         for args in [
             &["-b", "4096"][..],
             &["-b", "1024", "-O", "^metadata_csum"][..],
@@ -487,15 +473,13 @@ mod htree {
     use crate::dirops;
     use crate::options::Mode;
     use crate::problem::Kind;
-    use crate::testutil::{e2fsck, have, kinds, mkfs, run34};
+    use crate::testutil::{e2fsck, kinds, mkfs, require, run34};
 
     /// `..` of an indexed directory lives in its dx root, whose
     /// checksum is the htree node's, not a leaf's.
     #[test]
     fn a_wrong_dotdot_in_an_htree_root_is_rewritten() {
-        if !have(&["mkfs.ext4", "e2fsck"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck"]);
         let t = tempfile::tempdir().unwrap();
         let src = t.path().join("src");
         fs::create_dir_all(src.join("other")).unwrap();
@@ -552,16 +536,14 @@ mod loops {
     use crate::options::{Mode, Options};
     use crate::problem::Kind;
     use crate::report::Pass;
-    use crate::testutil::{have, kinds, mkfs, scan};
+    use crate::testutil::{kinds, mkfs, require, scan};
     use crate::{Device, Fsck};
 
     /// Directories whose entries name each other in a ring, away from
     /// the root: reported once, and the walk ends.
     #[test]
     fn a_ring_of_directories_is_one_unconnected_directory() {
-        if !have(&["mkfs.ext4"]) {
-            return;
-        }
+        require(&["mkfs.ext4"]);
         let t = tempfile::tempdir().unwrap();
         let src = t.path().join("src");
         for d in ["x", "y", "z"] {

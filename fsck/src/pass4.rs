@@ -138,7 +138,7 @@ mod tests {
     use crate::options::Mode;
     use crate::problem::{Kind, Problem};
     use crate::testutil::{
-        assert_clean_before_pass5, debugfs, e2fsck, have, ino_of, kinds, mkfs, run34,
+        assert_clean_before_pass5, debugfs, e2fsck, ino_of, kinds, mkfs, require, run34,
     };
 
     /// An image holding /a (4 KiB), /empty (0 bytes) and /d/b.
@@ -162,9 +162,7 @@ mod tests {
 
     #[test]
     fn a_wrong_link_count_is_reported_then_set() {
-        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs", "e2fsck"]);
         for args in [&["-b", "4096"][..], &["-t", "ext2", "-b", "1024"][..]] {
             let t = tempfile::tempdir().unwrap();
             let img = image(t.path(), args);
@@ -194,9 +192,7 @@ mod tests {
 
     #[test]
     fn an_unlinked_file_goes_to_lost_and_found() {
-        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs", "e2fsck"]);
         let t = tempfile::tempdir().unwrap();
         let (img, ino) = unlinked(t.path(), "/a");
         let (p, _) = run34(&img, Mode::Check);
@@ -218,9 +214,7 @@ mod tests {
 
     #[test]
     fn a_kept_orphan_is_left_alone() {
-        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs", "e2fsck"]);
         let t = tempfile::tempdir().unwrap();
         let (img, ino) = unlinked(t.path(), "/a");
         debugfs(&img, &format!("sif <{}> links_count 0", ino.0));
@@ -244,9 +238,7 @@ mod tests {
 
     #[test]
     fn an_unlinked_empty_file_is_cleared() {
-        if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs", "e2fsck"]);
         let t = tempfile::tempdir().unwrap();
         let (img, _) = unlinked(t.path(), "/empty");
         let (p, _) = run34(&img, Mode::Yes);

@@ -607,7 +607,7 @@ pub(crate) mod testkit {
     use crate::problem::Kind;
     use crate::report::Finding;
 
-    pub use crate::testutil::have;
+    pub use crate::testutil::require;
 
     /// `mkfs.ext4 -q -F ARGS -d SRC DIR/img SIZE` with `files` in SRC.
     pub fn mkfs(dir: &Path, args: &[&str], size: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
@@ -801,9 +801,7 @@ mod image_tests {
 
     #[test]
     fn fresh_images_are_clean() {
-        if !have(&["mkfs.ext4", "e2fsck"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck"]);
         for (args, size) in [
             (&["-b", "4096"][..], "16M"),
             (&["-b", "1024"][..], "40M"),
@@ -883,9 +881,7 @@ mod image_tests {
 
     #[test]
     fn a_block_marked_free_and_one_marked_used() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096"], "16M");
         let stat = debugfs(&img, "bmap /b 0");
         let used: u64 = stat.trim().parse().unwrap();
@@ -902,9 +898,7 @@ mod image_tests {
 
     #[test]
     fn inodes_marked_wrongly() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "1024"], "40M");
         debugfs(&img, "freei <13>");
         debugfs(&img, "seti <100>");
@@ -914,9 +908,7 @@ mod image_tests {
 
     #[test]
     fn group_counts_wrong() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "1024"], "40M");
         debugfs(
             &img,
@@ -936,9 +928,7 @@ mod image_tests {
 
     #[test]
     fn stale_superblock_counts_are_not_an_error_without_y() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096"], "16M");
         debugfs(&img, "ssv free_blocks_count 100");
         debugfs(&img, "ssv free_inodes_count 7");
@@ -964,9 +954,7 @@ mod image_tests {
 
     #[test]
     fn bitmap_checksums() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096"], "16M");
         debugfs(
             &img,
@@ -978,9 +966,7 @@ mod image_tests {
 
     #[test]
     fn a_byte_of_a_bitmap_block_overwritten() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "1024", "-O", "^metadata_csum"], "40M");
         let at = group0_block_bitmap(&img);
         let mut bytes = std::fs::read(&img).unwrap();
@@ -993,9 +979,7 @@ mod image_tests {
 
     #[test]
     fn a_used_block_in_a_block_uninit_group() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         // 1 KiB blocks: groups of 8192 blocks; a 12 MB file reaches past
         // group 0.
         let dir = tempfile::tempdir().unwrap();
@@ -1034,9 +1018,7 @@ mod image_tests {
 
     #[test]
     fn an_inode_past_the_unused_mark() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "4096"], "16M");
         let ipg: u32 = 4096;
         debugfs(
@@ -1058,9 +1040,7 @@ mod image_tests {
     /// panic; what -y leaves passes pass 5.
     #[test]
     fn damaged_bitmaps_and_descriptors_never_panic() {
-        if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "e2fsck", "debugfs"]);
         let (_d, img) = image(&["-b", "1024"], "40M");
         let base = std::fs::read(&img).unwrap();
         let (targets, desc_block) = {

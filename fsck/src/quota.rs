@@ -305,7 +305,7 @@ mod tests {
 
     use crate::options::{Mode, Options};
     use crate::problem::Kind;
-    use crate::testutil::{debugfs, have, mkfs};
+    use crate::testutil::{debugfs, mkfs, require};
 
     fn check(img: &std::path::Path, mode: Mode) -> crate::Outcome {
         let opts = Options {
@@ -353,10 +353,7 @@ mod tests {
 
     #[test]
     fn the_warnings_are_e2fscks() {
-        assert!(
-            have(&["mkfs.ext4", "e2fsck"]),
-            "mkfs.ext4 and e2fsck are needed"
-        );
+        require(&["mkfs.ext4", "e2fsck"]);
         let dir = tempfile::tempdir().unwrap();
         let img = populated(dir.path());
         let want = e2fsck_warnings(&img);
@@ -369,10 +366,7 @@ mod tests {
 
     #[test]
     fn an_invalid_quota_inode_number_is_reported_and_cleared_not_read() {
-        assert!(
-            have(&["mkfs.ext4", "debugfs"]),
-            "mkfs.ext4 and debugfs are needed"
-        );
+        require(&["mkfs.ext4", "debugfs"]);
         let dir = tempfile::tempdir().unwrap();
         let img = populated(dir.path());
         // Past the inode table (read, it panicked) and the journal's inode.
@@ -408,7 +402,7 @@ mod tests {
 
     #[test]
     fn a_fresh_quota_image_is_clean() {
-        assert!(have(&["mkfs.ext4"]), "mkfs.ext4 is needed");
+        require(&["mkfs.ext4"]);
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();
@@ -419,10 +413,7 @@ mod tests {
 
     #[test]
     fn a_repair_rewrites_the_entries_and_adds_those_the_blocks_hold() {
-        assert!(
-            have(&["mkfs.ext4", "e2fsck"]),
-            "mkfs.ext4 and e2fsck are needed"
-        );
+        require(&["mkfs.ext4", "e2fsck"]);
         // 1 KiB blocks: mkfs's quota files fill their blocks exactly, so
         // a new entry needs a block: left to e2fsck.
         let dir = tempfile::tempdir().unwrap();

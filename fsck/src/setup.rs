@@ -204,15 +204,13 @@ pub(crate) fn relocate_bitmaps(cx: &mut Fsck) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use crate::options::{Mode, Options};
-    use crate::testutil::{debugfs, have, mkfs};
+    use crate::testutil::{debugfs, mkfs, require};
 
     /// s_reserved_gdt_blocks reaching past the end of the filesystem:
     /// no block past it is claimed (which panicked).
     #[test]
     fn reserved_gdt_blocks_past_the_end() {
-        if !have(&["mkfs.ext4", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs"]);
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();
@@ -232,10 +230,7 @@ mod tests {
     /// image is clean (it was reported free: "Block bitmap differences").
     #[test]
     fn the_mmp_block_is_in_use() {
-        assert!(
-            have(&["mkfs.ext4"]),
-            "mkfs.ext4 is needed (scripts/install-deps)"
-        );
+        require(&["mkfs.ext4"]);
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();
@@ -259,9 +254,7 @@ mod tests {
     /// must be an operational error (exit 8), not an overflow.
     #[test]
     fn an_inode_table_past_2_64_bytes_is_refused() {
-        if !have(&["mkfs.ext4", "debugfs"]) {
-            return;
-        }
+        require(&["mkfs.ext4", "debugfs"]);
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();

@@ -22,7 +22,7 @@ use crate::report::{Finding, Pass};
 use crate::{Outcome, check_path};
 
 pub use fuse4fs_testkit::e2fs::debugfs_rw as debugfs;
-pub use fuse4fs_testkit::e2fs::have;
+pub use fuse4fs_testkit::e2fs::require;
 
 /// `mkfs.ext4 -q -F ARGS -d SRC img SIZE` in `dir`; the image's path.
 pub fn mkfs(dir: &Path, args: &[&str], src: &Path, size: &str) -> PathBuf {

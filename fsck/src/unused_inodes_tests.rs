@@ -11,15 +11,8 @@ use fuse4fs_format::ext4::InodeNo;
 
 use crate::options::{Mode, Options};
 use crate::problem::{Kind, Problem};
-use crate::testutil::{check as run, e2fsck, have, mkfs_filled};
+use crate::testutil::{check as run, e2fsck, mkfs_filled, require};
 use crate::{Outcome, exit};
-
-fn need_tools() {
-    assert!(
-        have(&["mkfs.ext4", "debugfs", "e2fsck"]),
-        "these tests need e2fsprogs (scripts/install-deps)"
-    );
-}
 
 /// `debugfs -w -f` with these commands, in one run (a descriptor edit
 /// and its checksum in the same open).
@@ -72,7 +65,7 @@ fn repaired_and_kept(img: &Path, names: &[&str]) {
 /// cleared as naming unused inodes, losing both files.)
 #[test]
 fn an_unused_tail_hiding_inodes_in_use_is_reset_and_rechecked() {
-    need_tools();
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = one_group(dir.path());
     // Inodes 15 and 16 (f2, f3) past the mark; the free count agrees.
@@ -117,7 +110,7 @@ fn an_unused_tail_hiding_inodes_in_use_is_reset_and_rechecked() {
 /// every inode; nothing else is wrong.
 #[test]
 fn an_impossible_itable_unused_is_reset_before_pass_1() {
-    need_tools();
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = one_group(dir.path());
     debugfs_all(
@@ -183,7 +176,7 @@ fn four_groups(dir: &Path) -> PathBuf {
 /// restarts. (The entries were cleared, losing the files.)
 #[test]
 fn an_inode_uninit_group_holding_files_is_rechecked() {
-    need_tools();
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = four_groups(dir.path());
     debugfs_all(
@@ -222,7 +215,7 @@ fn an_inode_uninit_group_holding_files_is_rechecked() {
 /// kept and the files they hid cleared.)
 #[test]
 fn a_descriptor_with_a_bad_checksum_loses_its_uninit_flags() {
-    need_tools();
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = four_groups(dir.path());
     // The flag set without a new checksum.

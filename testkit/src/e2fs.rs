@@ -5,18 +5,6 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Whether every named tool runs (`TOOL -V`); when one does not, the
-/// running test's skip is recorded (see [`crate::skip!`]) and the test
-/// should return without checking. A test that needs the tools to check
-/// what it is for calls [`require`] instead.
-pub fn have(tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !installed(t)).collect();
-    if !missing.is_empty() {
-        crate::skip!("needs {missing:?}");
-    }
-    missing.is_empty()
-}
-
 /// Fails the running test unless every named tool runs (`TOOL -V`),
 /// with one message naming the missing ones and how to install them. A
 /// test that needs a tool it cannot find fails rather than skips: a

@@ -505,9 +505,7 @@ fn sfdisk_image(
 /// made is found with its label and chosen.
 #[test]
 fn tables_made_by_sfdisk_read_as_sfdisk_lists_them() {
-    if !fuse4fs_testkit::e2fs::have(&["sfdisk", "mkfs.ext4"]) {
-        return;
-    }
+    fuse4fs_testkit::e2fs::require(&["sfdisk", "mkfs.ext4"]);
     let dir = tempfile::tempdir().unwrap();
     let mbr = "label: dos\n\
                start=2048, size=4096, type=83, bootable\n\

@@ -11,8 +11,8 @@ use fuse4fs_format::ext4::xattr::{set_block_checksum, set_block_refcount};
 
 use crate::problem::Claimant;
 use crate::testutil::{
-    check as run, e2fsck, forced, have, imap, inode_table, mkfs_filled as image, number_after,
-    peek, poke, stat,
+    check as run, e2fsck, forced, imap, inode_table, mkfs_filled as image, number_after, peek,
+    poke, require, stat,
 };
 use crate::{Kind, Mode, Outcome, Pass, Problem};
 
@@ -82,9 +82,7 @@ fn sif_case_with(args: &[&str], edit: &str, kind: Kind, whole: bool) {
 }
 
 fn case_with(args: &[&str], corrupt: impl Fn(&Path), kind: Kind, whole: bool) {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), args, "16M", files);
     assert_eq!(
@@ -128,9 +126,7 @@ fn catalog_images_have_no_pass1_problem() {
 
 #[test]
 fn fresh_images_are_clean() {
-    if !have(&["mkfs.ext4"]) {
-        return;
-    }
+    require(&["mkfs.ext4"]);
     for args in [
         &["-b", "4096"][..],
         &["-b", "1024", "-I", "128"],
@@ -375,9 +371,7 @@ fn block_map_pointer_outside() {
 /// misplaced, pass 5 relocates it) must not overflow there.
 #[test]
 fn multiply_claimed_blocks_with_a_bitmap_at_the_last_block_number() {
-    if !have(&["mkfs.ext4", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "4096", "-O", "64bit"], "16M", files);
     let big = first_block(&img, "/big");
@@ -398,9 +392,7 @@ fn multiply_claimed_blocks_with_a_bitmap_at_the_last_block_number() {
 
 #[test]
 fn multiply_claimed_blocks_are_cloned() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "4096"], "16M", files);
     let big = first_block(&img, "/big");
@@ -431,9 +423,7 @@ fn multiply_claimed_blocks_are_cloned() {
 
 #[test]
 fn blocks_on_fixed_metadata_are_cloned() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "4096"], "16M", files);
     // Block 1 holds the group descriptors.
@@ -521,9 +511,7 @@ fn sparse_image(dir: &Path) -> (PathBuf, u64) {
 
 #[test]
 fn cutting_a_leaf_s_first_extent_moves_its_index_start() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let (img, leaf) = sparse_image(dir.path());
     // The leaf's first extent (lblk 0) points outside the filesystem;
@@ -554,9 +542,7 @@ fn cutting_a_leaf_s_first_extent_moves_its_index_start() {
 
 #[test]
 fn extent_block_checksum() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     // A sparse file of many extents has an extent tree block.
     let (img, leaf) = sparse_image(dir.path());
@@ -576,9 +562,7 @@ fn extent_block_checksum() {
 
 #[test]
 fn garbage_inode_table_never_panics() {
-    if !have(&["mkfs.ext4"]) {
-        return;
-    }
+    require(&["mkfs.ext4"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "1024"], "8M", files);
     let table = inode_table(&img);
@@ -632,9 +616,7 @@ fn extents_flag_without_the_feature() {
 
 #[test]
 fn a_garbage_inode_table_block_is_cleared_not_patched() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck", "dumpe2fs"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-b", "4096", "-I", "256"], "16M", |src| {
         for i in 0..40 {
@@ -663,9 +645,7 @@ fn a_garbage_inode_table_block_is_cleared_not_patched() {
 
 #[test]
 fn a_long_inline_file_is_fine() {
-    if !have(&["mkfs.ext4", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs"]);
     // The kernel extends an inline file in place (truncate -s): e2fsck
     // accepts a size past the inline data.
     let dir = tempfile::tempdir().unwrap();
@@ -696,9 +676,7 @@ fn directory_block_past_two_gib() {
 
 #[test]
 fn multiply_claimed_block_map_blocks_are_cloned() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path(), &["-t", "ext3", "-b", "1024"], "16M", files);
     let s = stat(&img, "/big");

@@ -14,7 +14,7 @@ use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo};
 use crate::options::Mode;
 use crate::problem::Kind;
 use crate::report::Finding;
-use crate::testutil::{debugfs, have, ino_of, kinds, mkfs_filled as mkfs, open, peek, poke};
+use crate::testutil::{debugfs, ino_of, kinds, mkfs_filled as mkfs, open, peek, poke, require};
 
 /// The physical block of logical block `lblk` of `path`.
 fn bmap(img: &Path, path: &str, lblk: u64) -> u64 {
@@ -240,9 +240,7 @@ fn catalog_images_are_clean_and_counted() {
 
 #[test]
 fn fresh_images_are_clean_on_every_layout() {
-    if !have(&["mkfs.ext4"]) {
-        return;
-    }
+    require(&["mkfs.ext4"]);
     for args in [
         &["-b", "4096"][..],
         &["-b", "1024", "-O", "^metadata_csum"],
@@ -258,9 +256,7 @@ fn fresh_images_are_clean_on_every_layout() {
 
 #[test]
 fn entry_naming_a_free_inode_is_removed() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(tmp.path(), &["-b", "4096"], "8M", tree);
     let victim = ino_of(&img, "/d/file07");
@@ -275,9 +271,7 @@ fn entry_naming_a_free_inode_is_removed() {
 
 #[test]
 fn torn_block_keeps_the_entries_before_the_damage() {
-    if !have(&["mkfs.ext4", "debugfs", "e2fsck"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "debugfs", "e2fsck"]);
     for args in [&["-b", "4096"][..], &["-b", "1024", "-O", "^metadata_csum"]] {
         let tmp = tempfile::tempdir().unwrap();
         let (img, b, mut blk) = tree_with_d_block(tmp.path(), args);
@@ -309,9 +303,7 @@ fn torn_block_keeps_the_entries_before_the_damage() {
 
 #[test]
 fn bad_leaf_checksum_is_recomputed() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let tmp = tempfile::tempdir().unwrap();
     let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "4096"]);
     let n = blk.len();
@@ -327,9 +319,7 @@ fn bad_leaf_checksum_is_recomputed() {
 
 #[test]
 fn missing_tail_is_made_by_shortening_the_last_entry() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let tmp = tempfile::tempdir().unwrap();
     let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "4096"]);
     let n = blk.len();
@@ -355,9 +345,7 @@ fn missing_tail_is_made_by_shortening_the_last_entry() {
 
 #[test]
 fn wrong_file_type_dot_and_bad_name_are_fixed() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let tmp = tempfile::tempdir().unwrap();
     let (img, b, mut blk) = tree_with_d_block(tmp.path(), &["-b", "1024"]);
     // '.' names inode 5; the third entry gets file type 6 and a '/'.
@@ -381,9 +369,7 @@ fn wrong_file_type_dot_and_bad_name_are_fixed() {
 
 #[test]
 fn duplicate_names_and_directory_hard_links_are_removed() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(
         tmp.path(),
@@ -437,9 +423,7 @@ fn indexed_image_of(dir: &Path, args: &[&str], files: usize) -> PathBuf {
 
 #[test]
 fn htree_out_of_order_becomes_linear() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     for args in [&["-b", "1024"][..], &["-b", "1024", "-O", "^metadata_csum"]] {
         let tmp = tempfile::tempdir().unwrap();
         let img = indexed_image(tmp.path(), args);
@@ -469,9 +453,7 @@ fn htree_out_of_order_becomes_linear() {
 
 #[test]
 fn inline_directory_entry_to_free_inode() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let tmp = tempfile::tempdir().unwrap();
     let img = mkfs(
         tmp.path(),
@@ -529,9 +511,7 @@ impl Lcg {
 
 #[test]
 fn scribbled_directory_blocks_are_repaired_for_good() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let seeds = scribble_seeds(12);
     let mut found = 0;
     for seed in 0..seeds {
@@ -575,9 +555,7 @@ fn scribbled_directory_blocks_are_repaired_for_good() {
 
 #[test]
 fn scribbled_two_level_index_is_repaired_for_good() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let seeds = scribble_seeds(4);
     let tmp = tempfile::tempdir().unwrap();
     let pristine = indexed_image_of(tmp.path(), &["-b", "1024", "-N", "8192"], 6000);
@@ -631,9 +609,7 @@ fn scribbled_two_level_index_is_repaired_for_good() {
 
 #[test]
 fn directory_hole_gets_an_empty_block() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     for args in [&["-b", "1024"][..], &["-b", "1024", "-t", "ext3"]] {
         let tmp = tempfile::tempdir().unwrap();
         let img = mkfs(tmp.path(), args, "8M", |src| {
@@ -698,9 +674,7 @@ fn perf_on_a_large_image() {
 
 #[test]
 fn scribbled_inline_directories_are_repaired_for_good() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let seeds = scribble_seeds(8);
     let tmp = tempfile::tempdir().unwrap();
     let pristine = mkfs(
@@ -749,9 +723,7 @@ fn scribbled_inline_directories_are_repaired_for_good() {
 
 #[test]
 fn full_block_without_tail_drops_its_last_entry_only_with_yes() {
-    if !have(&["mkfs.ext4", "e2fsck", "debugfs"]) {
-        return;
-    }
+    require(&["mkfs.ext4", "e2fsck", "debugfs"]);
     let tmp = tempfile::tempdir().unwrap();
     let pristine = mkfs(tmp.path(), &["-b", "1024"], "8M", |src| {
         std::fs::create_dir(src.join("d")).unwrap();
