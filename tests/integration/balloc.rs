@@ -163,3 +163,48 @@ fn concurrent_allocations_are_disjoint_and_drops_release() {
     let (clean, text) = fsck(&img);
     assert!(clean, "{text}");
 }
+
+/// Block `what` ("Block bitmap" or "Inode bitmap") of group 0, as
+/// dumpe2fs prints it.
+fn group0_bitmap(img: &std::path::Path, what: &str) -> u64 {
+    let out = crate::common::run("dumpe2fs", &[img.to_str().unwrap()]);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{what} at ")))
+        .unwrap_or_else(|| panic!("no '{what} at' in dumpe2fs:\n{out}"));
+    let n = line.trim_start()[what.len() + 4..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap();
+    n.parse().unwrap()
+}
+
+/// A bitmap whose checksum does not match its descriptor's is refused
+/// by name (block or inode bitmap, and the group), never used.
+#[test]
+fn bitmaps_with_a_bad_checksum_are_refused_by_name() {
+    require(TOOLS);
+    for (what, refused) in [
+        ("Block bitmap", "block bitmap of group 0"),
+        ("Inode bitmap", "inode bitmap of group 0"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let img = mkfs(dir.path(), &["-b", "1024", "-O", "metadata_csum"], "16M");
+        let at = group0_bitmap(&img, what);
+        // A bit flipped inside what the checksum covers (the inode
+        // bitmap's covers inodes_per_group bits: 256 bytes here).
+        let mut bytes = std::fs::read(&img).unwrap();
+        bytes[(at * 1024 + 100) as usize] ^= 0x10;
+        std::fs::write(&img, &bytes).unwrap();
+        let fs = rw(&img);
+        let mut tx = fs.begin().unwrap();
+        let err = if what == "Block bitmap" {
+            tx.alloc_blocks(BlockNo(fs.superblock().group_first_block(0).0 + 2000), 1)
+                .map(|_| ())
+                .unwrap_err()
+        } else {
+            tx.alloc_inode(0, false).map(|_| ()).unwrap_err()
+        };
+        assert!(err.to_string().contains(refused), "{what}: {err}");
+    }
+}

@@ -44,22 +44,49 @@ impl Fs {
         if gd.flags & BG_BLOCK_UNINIT != 0 && (sb.metadata_csum() || sb.gdt_csum()) {
             return Ok(Block::from(self.uninit_block_bitmap(g)));
         }
-        let block = self.block(gd.block_bitmap)?;
-        if sb.metadata_csum() {
-            let good = check_once(
-                Kind::BlockBitmap,
-                self.bitmap_owner(g, gd.block_bitmap_csum),
-                &block,
-                |bytes| self.block_bitmap_csum_of(bytes) == gd.block_bitmap_csum,
-            );
-            if !good {
-                return Err(crate::ext4::FormatError::BadChecksum {
-                    what: crate::ext4::ChecksumOf::BlockBitmap { group: g },
-                }
-                .into());
-            }
+        self.checked_bitmap(
+            Kind::BlockBitmap,
+            g,
+            gd.block_bitmap,
+            gd.block_bitmap_csum,
+            |bytes| self.block_bitmap_csum_of(bytes),
+        )
+    }
+
+    /// Group `g`'s block or inode bitmap (`kind`) read from `at`, its
+    /// checksum checked against the descriptor's `stored` field once per
+    /// cached copy and descriptor checksum (with metadata_csum).
+    pub(super) fn checked_bitmap(
+        &self,
+        kind: Kind,
+        g: u32,
+        at: BlockNo,
+        stored: u32,
+        csum_of: impl Fn(&[u8]) -> u32,
+    ) -> Result<Block> {
+        let block = self.block(at)?;
+        if self.superblock().metadata_csum()
+            && !check_once(kind, self.bitmap_owner(g, stored), &block, |bytes| {
+                csum_of(bytes) == stored
+            })
+        {
+            let what = match kind {
+                Kind::InodeBitmap => crate::ext4::ChecksumOf::InodeBitmap { group: g },
+                _ => crate::ext4::ChecksumOf::BlockBitmap { group: g },
+            };
+            return Err(crate::ext4::FormatError::BadChecksum { what }.into());
         }
         Ok(block)
+    }
+
+    /// A bitmap checksum as the descriptor holds it: 16 bits with 32-byte
+    /// descriptors.
+    pub(super) fn desc_bitmap_csum(&self, c: u32) -> u32 {
+        if self.superblock().desc_size >= 64 {
+            c
+        } else {
+            c & 0xFFFF
+        }
     }
 
     /// The descriptor's checksum field for block bitmap `bytes` (16 bits
@@ -67,8 +94,7 @@ impl Fs {
     pub(crate) fn block_bitmap_csum_of(&self, bytes: &[u8]) -> u32 {
         let sb = self.superblock();
         let bits = sb.bitmap_bits_per_group() as usize;
-        let c = block_bitmap_checksum(self.csum_seed(), &bytes[..bits / 8]);
-        if sb.desc_size >= 64 { c } else { c & 0xFFFF }
+        self.desc_bitmap_csum(block_bitmap_checksum(self.csum_seed(), &bytes[..bits / 8]))
     }
 
     /// Notes that `block`, the new block bitmap of group `g` a commit

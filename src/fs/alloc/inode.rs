@@ -7,7 +7,7 @@ use crate::ext4::InodeNo;
 use crate::ext4::bitmap::{Bitmap, inode_bitmap_checksum};
 use crate::ext4::group::BG_INODE_UNINIT;
 use crate::fs::io::cache::Block;
-use crate::fs::io::verified::{Kind, check_once, remember};
+use crate::fs::io::verified::{Kind, remember};
 use crate::fs::journal::transaction::{GroupDelta, Transaction};
 use crate::fs::{Fs, FsError, Result};
 
@@ -31,30 +31,21 @@ impl Fs {
             bm.mark_tail(sb.inodes_per_group as usize);
             return Ok(Block::from(bm.into_inner()));
         }
-        let block = self.block(gd.inode_bitmap)?;
-        if sb.metadata_csum() {
-            let good = check_once(
-                Kind::InodeBitmap,
-                self.bitmap_owner(g, gd.inode_bitmap_csum),
-                &block,
-                |bytes| self.inode_bitmap_csum_of(bytes) == gd.inode_bitmap_csum,
-            );
-            if !good {
-                return Err(crate::ext4::FormatError::BadChecksum {
-                    what: crate::ext4::ChecksumOf::InodeBitmap { group: g },
-                }
-                .into());
-            }
-        }
-        Ok(block)
+        self.checked_bitmap(
+            Kind::InodeBitmap,
+            g,
+            gd.inode_bitmap,
+            gd.inode_bitmap_csum,
+            |bytes| self.inode_bitmap_csum_of(bytes),
+        )
     }
 
     /// The descriptor's checksum field for inode bitmap `bytes` (16 bits
     /// with 32-byte descriptors).
     pub(crate) fn inode_bitmap_csum_of(&self, bytes: &[u8]) -> u32 {
         let sb = self.superblock();
-        let c = inode_bitmap_checksum(self.csum_seed(), &bytes[..sb.inodes_per_group as usize / 8]);
-        if sb.desc_size >= 64 { c } else { c & 0xFFFF }
+        let bytes = &bytes[..sb.inodes_per_group as usize / 8];
+        self.desc_bitmap_csum(inode_bitmap_checksum(self.csum_seed(), bytes))
     }
 
     /// Notes that `block`, the new inode bitmap of group `g` a commit
