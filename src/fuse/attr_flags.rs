@@ -10,6 +10,7 @@
 use super::ops::{Errno, Ioctl, IoctlReply};
 use crate::ext4::inode::flags;
 use crate::fs::attr_flags::FsXattr;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// FS_IOC_GETFLAGS: `_IOR('f', 1, long)` on a 64-bit kernel.
 pub const FS_IOC_GETFLAGS: u32 = 0x8008_6601;
@@ -46,8 +47,21 @@ pub fn statx_attributes(i_flags: u32) -> u64 {
         .fold(0, |acc, (bit, _)| acc | bit)
 }
 
-/// Size of `struct fsxattr`.
-const FSXATTR_SIZE: usize = 28;
+/// `struct fsxattr` (include/uapi/linux/fs.h), in the caller's byte
+/// order; ext4 uses only the flags and the project id.
+#[derive(Debug, Clone, Copy, Default, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+struct Fsxattr {
+    fsx_xflags: u32,
+    fsx_extsize: u32,
+    fsx_nextents: u32,
+    fsx_projid: u32,
+    fsx_cowextsize: u32,
+    fsx_pad: [u8; 8],
+}
+
+const FSXATTR_SIZE: usize = size_of::<Fsxattr>();
+const _: () = assert!(FSXATTR_SIZE == 28);
 
 /// What an attribute ioctl asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,10 +85,14 @@ pub fn decode(io: &Ioctl<'_>) -> Option<Result<AttrIoctl, Errno>> {
             .map(AttrIoctl::SetFlags)
             .ok_or(Errno::EINVAL),
         FS_IOC_FSGETXATTR => Ok(AttrIoctl::GetXattr),
-        FS_IOC_FSSETXATTR => match (u32_at(io.input, 0), u32_at(io.input, 12)) {
-            (Some(xflags), Some(projid)) => Ok(AttrIoctl::SetXattr(FsXattr { xflags, projid })),
-            _ => Err(Errno::EINVAL),
-        },
+        FS_IOC_FSSETXATTR => Fsxattr::read_from_prefix(io.input)
+            .map(|(x, _)| {
+                AttrIoctl::SetXattr(FsXattr {
+                    xflags: x.fsx_xflags,
+                    projid: x.fsx_projid,
+                })
+            })
+            .map_err(|_| Errno::EINVAL),
         _ => return None,
     };
     Some(r)
@@ -92,9 +110,13 @@ pub fn flags_reply(flags: u32, out_size: u32) -> IoctlReply {
 /// The reply to FSGETXATTR: a `struct fsxattr` with the flags and the
 /// project id (ext4 fills nothing else).
 pub fn fsxattr_reply(x: FsXattr, out_size: u32) -> IoctlReply {
-    let mut output = vec![0u8; FSXATTR_SIZE];
-    output[0..4].copy_from_slice(&x.xflags.to_ne_bytes());
-    output[12..16].copy_from_slice(&x.projid.to_ne_bytes());
+    let mut output = Fsxattr {
+        fsx_xflags: x.xflags,
+        fsx_projid: x.projid,
+        ..Fsxattr::default()
+    }
+    .as_bytes()
+    .to_vec();
     output.truncate(out_size as usize);
     IoctlReply { result: 0, output }
 }
@@ -131,9 +153,14 @@ mod tests {
             decode(&io(FS_IOC_SETFLAGS, &f[..2], 0)),
             Some(Err(Errno::EINVAL))
         );
+        // struct fsxattr: fsx_xflags at 0, fsx_projid at 12 (uapi fs.h).
         let mut x = [0u8; FSXATTR_SIZE];
         x[0..4].copy_from_slice(&0x8u32.to_ne_bytes());
         x[12..16].copy_from_slice(&7u32.to_ne_bytes());
+        assert_eq!(
+            decode(&io(FS_IOC_FSSETXATTR, &x[..20], 0)),
+            Some(Err(Errno::EINVAL))
+        );
         assert_eq!(
             decode(&io(FS_IOC_FSSETXATTR, &x, 0)),
             Some(Ok(AttrIoctl::SetXattr(FsXattr {

@@ -9,16 +9,23 @@ use super::credentials;
 use super::ops::{Errno, Ioctl, IoctlReply, RequestCtx};
 use crate::fs::alloc::trim::{TrimRange, Trimmed};
 use crate::fs::permission::cap;
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 /// FITRIM = `_IOWR('X', 121, struct fstrim_range)`.
 pub const FITRIM: u32 = 0xC018_5879;
 
-/// Size of `struct fstrim_range` {start, len, minlen: u64}.
-const RANGE_SIZE: usize = 24;
-
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_ne_bytes(b.get(at..at + 8)?.try_into().ok()?))
+/// `struct fstrim_range` (include/uapi/linux/fs.h), in the caller's
+/// byte order.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable)]
+#[repr(C)]
+struct FstrimRange {
+    start: u64,
+    len: u64,
+    minlen: u64,
 }
+
+const RANGE_SIZE: usize = size_of::<FstrimRange>();
+const _: () = assert!(RANGE_SIZE == 24);
 
 /// The range a FITRIM from `ctx` asks for, or why it is refused: EPERM
 /// without CAP_SYS_ADMIN (or from a caller the server cannot identify,
@@ -27,24 +34,25 @@ pub fn requested_range(ctx: &RequestCtx, io: &Ioctl<'_>) -> Result<TrimRange, Er
     if ctx.pid == 0 || !credentials::caller(ctx, false).capable(cap::SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
-    match (
-        u64_at(io.input, 0),
-        u64_at(io.input, 8),
-        u64_at(io.input, 16),
-    ) {
-        (Some(start), Some(len), Some(minlen)) => Ok(TrimRange { start, len, minlen }),
-        _ => Err(Errno::EINVAL),
-    }
+    let (r, _) = FstrimRange::read_from_prefix(io.input).map_err(|_| Errno::EINVAL)?;
+    Ok(TrimRange {
+        start: r.start,
+        len: r.len,
+        minlen: r.minlen,
+    })
 }
 
 /// The answer: the range with `len` the bytes trimmed and `minlen` the
 /// minimum used, `start` as given; at most the `out_size` bytes the
 /// caller takes.
 pub fn reply(r: &TrimRange, t: Trimmed, out_size: u32) -> IoctlReply {
-    let mut output = Vec::with_capacity(RANGE_SIZE);
-    output.extend_from_slice(&r.start.to_ne_bytes());
-    output.extend_from_slice(&t.bytes.to_ne_bytes());
-    output.extend_from_slice(&t.minlen.to_ne_bytes());
+    let mut output = FstrimRange {
+        start: r.start,
+        len: t.bytes,
+        minlen: t.minlen,
+    }
+    .as_bytes()
+    .to_vec();
     output.truncate(out_size as usize);
     IoctlReply { result: 0, output }
 }
@@ -96,9 +104,8 @@ mod tests {
             },
             24,
         );
-        assert_eq!(u64_at(&r.output, 0), Some(4096));
-        assert_eq!(u64_at(&r.output, 8), Some(1 << 20));
-        assert_eq!(u64_at(&r.output, 16), Some(8192));
+        let at = |i: usize| u64::from_ne_bytes(r.output[i..i + 8].try_into().unwrap());
+        assert_eq!((at(0), at(8), at(16)), (4096, 1 << 20, 8192));
     }
 
     #[test]
