@@ -6,7 +6,6 @@
 use fuse4fs_format::ext4::inode::mode;
 use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
-use crate::block::BlockArith;
 use crate::context::{Fsck, InodeInfo};
 
 /// A free run of `len` blocks, preferring the group of `goal`; marked in

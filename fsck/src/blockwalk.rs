@@ -22,7 +22,6 @@ use fuse4fs_format::ext4::{BlockNo, InodeNo};
 const EH: usize = Ext4ExtentHeader::entry_offset(0);
 const EE: usize = Ext4ExtentHeader::entry_offset(1) - EH;
 
-use crate::block::BlockArith;
 use crate::context::Fsck;
 use crate::error::Result;
 

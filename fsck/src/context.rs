@@ -13,7 +13,6 @@ use fuse4fs_format::ext4::superblock::{
 };
 use fuse4fs_format::ext4::{BlockNo, CorruptKind, FormatError, Generation, InodeNo};
 
-use crate::block::BlockArith;
 use crate::device::Device;
 use crate::error::{FsckError, Result};
 use crate::inode_table::InodeTable;

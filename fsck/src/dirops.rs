@@ -22,7 +22,6 @@ use fuse4fs_format::ext4::xattr;
 use fuse4fs_format::ext4::{BlockNo, ExtentAt, Generation, InodeNo};
 
 use crate::alloc::{alloc_blocks, alloc_inode};
-use crate::block::BlockArith;
 use crate::blockwalk::{Item, walk};
 use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo, now_secs};
 use crate::error::Result;

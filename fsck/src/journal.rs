@@ -14,7 +14,6 @@ use fuse4fs_format::jbd2::recovery::{JournalDev, RecoverOptions, Recovery, recov
 use fuse4fs_format::jbd2::superblock::JSB_SIZE;
 use fuse4fs_format::jbd2::{Jbd2Error, JournalSuperblock};
 
-use crate::block::BlockArith;
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
 use crate::device::Device;

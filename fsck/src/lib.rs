@@ -15,7 +15,6 @@
 //! Every pass reads and writes the device through [`context::Fsck`].
 
 pub mod alloc;
-pub mod block;
 pub mod blockwalk;
 pub mod context;
 pub mod device;

@@ -14,7 +14,6 @@ use fuse4fs_format::ext4::layout::Ext4Inode;
 use fuse4fs_format::ext4::orphan::{block_slots, block_slots_mut, seal_block};
 use fuse4fs_format::ext4::superblock::{STATE_ERROR, compat, ro_compat};
 
-use crate::block::BlockArith;
 use crate::blockwalk::{Item, has_block_tree, walk};
 use crate::context::Fsck;
 use crate::error::Result;
@@ -214,7 +213,7 @@ fn orphan_file(cx: &mut Fsck) -> Result<()> {
     let mut blocks = Vec::new();
     let damage = walk(cx, &inode, &mut |item| {
         if let Item::Data { pblk, len, .. } = item {
-            for b in crate::block::blocks(pblk, pblk.saturating_plus(len)) {
+            for b in pblk.up_to(pblk.saturating_plus(len)) {
                 if (blocks.len() as u64) < MAX_ORPHAN_FILE_BLOCKS {
                     blocks.push(b);
                 }

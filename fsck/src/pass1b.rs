@@ -13,7 +13,6 @@ use fuse4fs_format::ext4::superblock::{Superblock, ro_compat};
 use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
 use crate::alloc::alloc_blocks;
-use crate::block::BlockArith;
 use crate::blockwalk::{self, Item, Slot};
 use crate::context::Fsck;
 use crate::error::Result;

@@ -10,7 +10,6 @@ use fuse4fs_format::ext4::bitmap::{Bitmap, block_bitmap_checksum, inode_bitmap_c
 use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
-use crate::block::BlockArith;
 use crate::context::{Fsck, InodeInfo};
 use crate::error::Result;
 use crate::options::Mode;
@@ -599,7 +598,6 @@ pub(crate) mod testkit {
     use fuse4fs_format::ext4::superblock::{STATE_ERROR, STATE_VALID};
     use fuse4fs_format::ext4::{BlockNo, InodeNo};
 
-    use crate::block::BlockArith;
     use crate::blockwalk::{Item, has_block_tree, walk};
     use crate::context::{DirInfo, Fsck, InodeInfo};
     use crate::device::Device;

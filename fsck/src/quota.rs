@@ -18,7 +18,6 @@ use fuse4fs_format::ext4::inode::{Inode, flags};
 use fuse4fs_format::ext4::quota::{QUOTA_BLOCK, QuotaFile, QuotaType, charged_inode};
 use fuse4fs_format::ext4::superblock::ro_compat;
 
-use crate::block::BlockArith;
 use crate::blockwalk::{self, Item};
 use crate::context::Fsck;
 use crate::error::Result;

@@ -7,7 +7,6 @@ use fuse4fs_format::ext4::group::{BG_BLOCK_UNINIT, BG_INODE_UNINIT, GroupDesc};
 use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 use fuse4fs_format::ext4::superblock::incompat;
 
-use crate::block::{BlockArith, blocks};
 use crate::context::Fsck;
 use crate::error::Result;
 use crate::problem::{Problem, WhichBitmap};
@@ -59,7 +58,7 @@ pub(crate) fn run(cx: &mut Fsck) -> Result<()> {
         let meta_end = first
             .plus(cx.sb.group_base_meta_blocks(g) as u64)
             .min(BlockNo(cx.sb.blocks_count));
-        for b in blocks(first, meta_end) {
+        for b in first.up_to(meta_end) {
             cx.found.claim(b);
         }
         cx.found

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use fuse4fs_format::ext4::dir::DirIter;
 use fuse4fs_format::ext4::inode::flags;
 
-use crate::block::BlockArith;
 use crate::blockwalk::{Item, walk};
 use crate::context::{DirInfo, Fsck, InodeInfo};
 use crate::device::Device;

@@ -26,4 +26,4 @@ pub mod xattr;
 
 pub use corrupt::{CorruptKind, DxAt, ExtentAt, InodeDamage, RangeUse};
 pub use error::{ChecksumOf, FormatError};
-pub use types::{BlockNo, Generation, InodeNo};
+pub use types::{BlockNo, Blocks, Generation, InodeNo};

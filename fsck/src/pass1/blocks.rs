@@ -10,7 +10,6 @@ use fuse4fs_format::ext4::layout::Ext4SuperBlock;
 
 use super::fields::{clear_if, is_fast_symlink};
 use super::{Scan, State, xattr};
-use crate::block::BlockArith;
 use crate::blockwalk::{self, Damage, Item, NodeLoc, Slot, Walk};
 use crate::context::{DirBlock, DirInfo};
 use crate::error::Result;

@@ -13,7 +13,6 @@ use fuse4fs_format::ext4::{BlockNo, ExtentAt, InodeNo};
 
 use super::State;
 use crate::alloc;
-use crate::block::BlockArith;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
 

@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use fuse4fs_format::ext4::superblock::incompat;
 use fuse4fs_format::ext4::{Generation, InodeNo};
 
-use crate::block::BlockArith;
 use crate::context::{DirBlock, Fsck};
 use crate::error::Result;
 use crate::problem::Problem;

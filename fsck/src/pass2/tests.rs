@@ -8,7 +8,6 @@ use std::process::Command;
 
 use fuse4fs_format::ext4::inode::{flags, mode};
 
-use crate::block::BlockArith;
 use crate::blockwalk::{self, Item};
 use crate::context::{DirBlock, DirInfo, Fsck, InodeInfo};
 use crate::options::Mode;
